@@ -1,0 +1,566 @@
+/**
+ * The session actor: a pure statechart. Its effects (load, persist, compact, close) are named
+ * actors that the runtime provides with `machine.provide()` and tests replace with fakes.
+ *
+ * ```
+ * loading ──► ready (parallel) ───────────────────────────────► closing ──► closed
+ *    │          writer:     idle ⇄ appending (group commit)
+ *    │          compaction: idle ─► compacting ─► idle
+ *    │                         ▲    (summarising → committing)
+ *    │                         └──── failed (backoff retry) ◄─┘
+ *    └──► unavailable (a file did not load; appends are refused with the reason)
+ * ```
+ *
+ * The two regions run side by side so that appends are persisted at once while a compaction
+ * runs; the compaction folds only messages up to the watermark fixed when it started. The
+ * statechart, not a flag, prevents recursion: `compacting` cannot be entered while active, and
+ * `COMPACT` received meanwhile is coalesced into the running compaction.
+ */
+import { and, assign, emit, enqueueActions, fromPromise, not, setup, stateIn, type ActorRefFrom } from 'xstate';
+import type { Limits, Message, SessionMachineState } from '../src/core/types.js';
+
+/** A message as the runtime hands it to the actor: everything but its seq, assigned here. */
+export type NewMessage = Omit<Message, 'seq'>;
+
+/** How an append ends for its caller. */
+export type AppendReply = { ok: true; message: Message } | { ok: false; error: unknown };
+
+/** The outcome of a compaction request, for `runtime.compact()`. */
+export type CompactReply = { ok: true; result: CompactOutput } | { ok: false; error: unknown };
+
+/** @internal An append waiting for the writer. */
+export interface PendingAppend {
+  message: Message;
+  reply: (result: AppendReply) => void;
+}
+
+/** What the `load` effect reports. */
+export interface LoadOutput {
+  liveTokens: number;
+  liveCount: number;
+  /** Seq of the last message on disk, -1 for an empty session. */
+  lastSeq: number;
+  archivedThroughSeq: number;
+  descriptionTokens: number;
+  contextTokens: number;
+  checkpointTokens: number;
+  checkpointVersion: number;
+}
+
+/** What the `compact` effect receives. */
+export interface CompactInput {
+  sessionId: string;
+  /** Fold only messages with seq <= watermarkSeq (persisted when the compaction started). */
+  watermarkSeq: number;
+  limits: Limits;
+  /** Tail budget for this compaction (limits.keepRecentTokens unless the caller set one). */
+  keepRecentTokens: number;
+  fixedTokens: number;
+  attempt: number;
+  trigger: 'threshold' | 'manual';
+  /** Sends `COMPACTION.COMMITTING` before the effect starts writing: from then on it is not cancelled. */
+  notifyCommitting: () => void;
+}
+
+/** What the `compact` effect reports. */
+export interface CompactOutput {
+  kind: 'compacted' | 'nothing-to-fold';
+  reason: string;
+  compactor: string;
+  checkpointVersion: number;
+  checkpointTokens: number;
+  archivedThroughSeq: number;
+  messagesCompacted: number;
+  /** Tokens of the live messages removed from chat. */
+  foldedTokens: number;
+  tokensBefore: number;
+  tokensAfter: number;
+  durationMs: number;
+  /** Whether the request (fixed parts + checkpoint + kept tail + reply room) is now under the threshold. */
+  underThreshold: boolean;
+  escalation: number;
+}
+
+/** What went wrong with the last compaction. */
+export interface CompactionFailure {
+  code: string;
+  message: string;
+  retryable: boolean;
+  attempts: number;
+  /** True when the compaction ran but could not bring the request under the threshold. */
+  noProgress: boolean;
+}
+
+/** Settings fixed when the actor starts. */
+export interface SessionMachineInput {
+  sessionId: string;
+  limits: Limits;
+  /** Compact by itself at the threshold (default true; false for read-only runtimes). */
+  autoCompact?: boolean;
+  compactionTimeoutMs?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+}
+
+/** The actor's figures. Messages themselves stay in the store; the machine counts. */
+export interface SessionMachineContext {
+  sessionId: string;
+  limits: Limits;
+  autoCompact: boolean;
+  compactionTimeoutMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  liveTokens: number;
+  liveCount: number;
+  /** Seq of the last persisted message. */
+  lastSeq: number;
+  /** Next seq to hand out (counts queued appends). */
+  nextSeq: number;
+  archivedThroughSeq: number;
+  descriptionTokens: number;
+  contextTokens: number;
+  checkpointTokens: number;
+  checkpointVersion: number;
+  queue: PendingAppend[];
+  inFlight: PendingAppend[];
+  compactWaiters: ((reply: CompactReply) => void)[];
+  /** Tail budget asked for by a manual COMPACT, used by the next compaction. */
+  requestedKeepTokens: number | null;
+  trigger: 'threshold' | 'manual';
+  watermarkSeq: number;
+  attempts: number;
+  failure: CompactionFailure | null;
+  /** After a no-progress failure: live tokens at that point; automatic retries wait for growth. */
+  blockedAtLiveTokens: number | null;
+  lastCompaction: CompactOutput | null;
+  loadError: { code: string; message: string } | null;
+  closeRequested: boolean;
+}
+
+/** Events the actor accepts. */
+export type SessionMachineEvent =
+  | { type: 'APPEND'; message: NewMessage; reply: (result: AppendReply) => void }
+  | { type: 'COMPACT'; keepRecentTokens?: number; reply?: (result: CompactReply) => void }
+  | { type: 'FIXED.CHANGED'; descriptionTokens?: number; contextTokens?: number; checkpointTokens?: number }
+  | { type: 'COMPACTION.COMMITTING' }
+  | { type: 'CLOSE' };
+
+/** Events the actor emits (the runtime republishes them as `session.*` events). */
+export type SessionMachineEmitted =
+  | { type: 'message.appended'; sessionId: string; messages: Message[]; liveTokens: number }
+  | { type: 'compaction.started'; sessionId: string; watermarkSeq: number; trigger: 'threshold' | 'manual'; attempt: number; tokensBefore: number }
+  | { type: 'compaction.completed'; sessionId: string; result: CompactOutput }
+  | { type: 'compaction.failed'; sessionId: string; failure: CompactionFailure; willRetryInMs: number | null };
+
+/** @internal Serialises any error into code + message. */
+export function toFailure(error: unknown, attempts: number): CompactionFailure {
+  const e = error as { code?: unknown; message?: unknown; retryable?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : 'COMPACTOR_FAILED';
+  return {
+    code,
+    message: typeof e?.message === 'string' ? e.message : String(error),
+    retryable: typeof e?.retryable === 'boolean' ? e.retryable : code !== 'COMPACTION_NO_PROGRESS',
+    attempts,
+    noProgress: code === 'COMPACTION_NO_PROGRESS',
+  };
+}
+
+/** The threshold in tokens: `floor(maxTokens * compactAt)`. */
+export function thresholdOf(limits: Limits): number {
+  return Math.floor(limits.maxTokens * limits.compactAt);
+}
+
+/** Estimated tokens of the next request: fixed parts + checkpoint + live messages + reply room. */
+export function requestTokensOf(c: SessionMachineContext): number {
+  return c.descriptionTokens + c.contextTokens + c.checkpointTokens + c.liveTokens + c.limits.replyReserveTokens;
+}
+
+/** Delay before retry number `attempts` (1-based): base · 2^(attempts-1), capped. */
+export function retryDelayOf(c: Pick<SessionMachineContext, 'retryBaseMs' | 'retryMaxMs'>, attempts: number): number {
+  return Math.min(c.retryMaxMs, c.retryBaseMs * 2 ** Math.max(0, attempts - 1));
+}
+
+function notImplemented(name: string): never {
+  throw new Error(`[dagent-sessions] [session] the "${name}" effect was not provided; use sessionMachine.provide({ actors: { ${name} } })`);
+}
+
+const replyAll = (waiters: ((reply: CompactReply) => void)[], reply: CompactReply) => {
+  for (const waiter of waiters) waiter(reply);
+};
+
+/** What every end of a compaction resets: its waiters have been answered. */
+const settled = { compactWaiters: [] as ((reply: CompactReply) => void)[], requestedKeepTokens: null };
+
+function closedError(sessionId: string) {
+  return {
+    code: 'SESSION_UNAVAILABLE',
+    message: `[dagent-sessions] [session] session ${sessionId} is closing; nothing was written. Send it again: the runtime reopens the session on next use`,
+    retryable: true,
+  };
+}
+
+/** The session statechart. Provide `load`, `persist`, `compact` and `close` to run it. */
+export const sessionMachine = setup({
+  types: {
+    context: {} as SessionMachineContext,
+    events: {} as SessionMachineEvent,
+    input: {} as SessionMachineInput,
+    emitted: {} as SessionMachineEmitted,
+  },
+  actors: {
+    load: fromPromise<LoadOutput, { sessionId: string }>(async () => notImplemented('load')),
+    persist: fromPromise<undefined, { sessionId: string; messages: Message[] }>(async () => notImplemented('persist')),
+    compact: fromPromise<CompactOutput, CompactInput>(async () => notImplemented('compact')),
+    close: fromPromise<undefined, { sessionId: string; requestTokens: number }>(async () => notImplemented('close')),
+  },
+  guards: {
+    shouldCompact: ({ context: c }) =>
+      c.autoCompact &&
+      c.liveCount > 0 &&
+      requestTokensOf(c) >= thresholdOf(c.limits) &&
+      (c.blockedAtLiveTokens === null || c.liveTokens - c.blockedAtLiveTokens >= Math.max(1, c.limits.keepRecentTokens)),
+    hasQueue: ({ context }) => context.queue.length > 0,
+    canRetry: ({ context: c }) => c.failure !== null && c.failure.retryable && (c.trigger === 'manual' || requestTokensOf(c) >= thresholdOf(c.limits)),
+    readyToClose: and([
+      ({ context }) => context.closeRequested && context.queue.length === 0,
+      stateIn({ ready: { writer: 'idle' } }),
+      not(stateIn({ ready: { compaction: { compacting: 'committing' } } })),
+    ]),
+  },
+  delays: {
+    compactionTimeout: ({ context }) => context.compactionTimeoutMs,
+    retryDelay: ({ context }) => retryDelayOf(context, context.attempts),
+  },
+}).createMachine({
+  id: 'session',
+  context: ({ input }) => ({
+    sessionId: input.sessionId,
+    limits: input.limits,
+    autoCompact: input.autoCompact ?? true,
+    compactionTimeoutMs: input.compactionTimeoutMs ?? 120_000,
+    retryBaseMs: input.retryBaseMs ?? 1_000,
+    retryMaxMs: input.retryMaxMs ?? 300_000,
+    liveTokens: 0,
+    liveCount: 0,
+    lastSeq: -1,
+    nextSeq: 0,
+    archivedThroughSeq: -1,
+    descriptionTokens: 0,
+    contextTokens: 0,
+    checkpointTokens: 0,
+    checkpointVersion: 0,
+    queue: [],
+    inFlight: [],
+    compactWaiters: [],
+    requestedKeepTokens: null,
+    trigger: 'threshold',
+    watermarkSeq: -1,
+    attempts: 0,
+    failure: null,
+    blockedAtLiveTokens: null,
+    lastCompaction: null,
+    loadError: null,
+    closeRequested: false,
+  }),
+  initial: 'loading',
+  states: {
+    loading: {
+      invoke: {
+        src: 'load',
+        input: ({ context }) => ({ sessionId: context.sessionId }),
+        onDone: {
+          target: 'ready',
+          actions: assign(({ event }) => ({ ...event.output, nextSeq: event.output.lastSeq + 1 })),
+        },
+        onError: {
+          target: 'unavailable',
+          actions: assign({ loadError: ({ event }) => ({ code: toFailure(event.error, 0).code, message: toFailure(event.error, 0).message }) }),
+        },
+      },
+      on: {
+        APPEND: { actions: assign({ queue: ({ context, event }) => [...context.queue, { message: { ...event.message, seq: -1 }, reply: event.reply }] }) },
+        COMPACT: { actions: assign({ compactWaiters: ({ context, event }) => (event.reply ? [...context.compactWaiters, event.reply] : context.compactWaiters) }) },
+        CLOSE: { actions: assign({ closeRequested: true }) },
+      },
+    },
+    ready: {
+      // Appends queued while loading get their seqs now that the last seq is known.
+      entry: assign(({ context }) => {
+        let seq = context.nextSeq;
+        const queue = context.queue.map((p) => ({ ...p, message: { ...p.message, seq: seq++ } }));
+        return { queue, nextSeq: seq };
+      }),
+      type: 'parallel',
+      always: { guard: 'readyToClose', target: 'closing' },
+      on: {
+        CLOSE: { actions: assign({ closeRequested: true }) },
+        'FIXED.CHANGED': {
+          actions: assign(({ context, event }) => ({
+            descriptionTokens: event.descriptionTokens ?? context.descriptionTokens,
+            contextTokens: event.contextTokens ?? context.contextTokens,
+            checkpointTokens: event.checkpointTokens ?? context.checkpointTokens,
+            blockedAtLiveTokens: null,
+          })),
+        },
+      },
+      states: {
+        writer: {
+          initial: 'idle',
+          states: {
+            idle: {
+              always: { guard: 'hasQueue', target: 'appending' },
+            },
+            appending: {
+              // Group commit: everything queued so far goes in one write and one fdatasync.
+              entry: assign(({ context }) => ({ inFlight: context.queue, queue: [] })),
+              invoke: {
+                src: 'persist',
+                input: ({ context }) => ({ sessionId: context.sessionId, messages: context.inFlight.map((p) => p.message) }),
+                onDone: {
+                  target: 'idle',
+                  actions: enqueueActions(({ context, enqueue }) => {
+                    const messages = context.inFlight.map((p) => p.message);
+                    const tokens = messages.reduce((sum, m) => sum + m.tokens, 0);
+                    const last = messages[messages.length - 1];
+                    enqueue.assign({
+                      liveTokens: context.liveTokens + tokens,
+                      liveCount: context.liveCount + messages.length,
+                      lastSeq: last ? last.seq : context.lastSeq,
+                      inFlight: [],
+                    });
+                    const inFlight = context.inFlight;
+                    enqueue(() => inFlight.forEach((pending) => pending.reply({ ok: true, message: pending.message })));
+                    enqueue.emit({ type: 'message.appended', sessionId: context.sessionId, messages, liveTokens: context.liveTokens + tokens });
+                  }),
+                },
+                onError: {
+                  target: 'idle',
+                  actions: enqueueActions(({ context, event, enqueue }) => {
+                    const inFlight = context.inFlight;
+                    enqueue(() => inFlight.forEach((pending) => pending.reply({ ok: false, error: event.error })));
+                    enqueue.assign({ inFlight: [] });
+                  }),
+                },
+              },
+            },
+          },
+        },
+        compaction: {
+          initial: 'idle',
+          states: {
+            idle: {
+              always: { guard: 'shouldCompact', target: 'compacting', actions: assign({ trigger: 'threshold' }) },
+              on: {
+                COMPACT: {
+                  target: 'compacting',
+                  actions: assign(({ context, event }) => ({
+                    trigger: 'manual' as const,
+                    requestedKeepTokens: event.keepRecentTokens ?? null,
+                    compactWaiters: event.reply ? [...context.compactWaiters, event.reply] : context.compactWaiters,
+                  })),
+                },
+              },
+            },
+            compacting: {
+              entry: [
+                assign(({ context }) => ({ watermarkSeq: context.lastSeq, attempts: context.attempts + 1 })),
+                emit(({ context }) => ({
+                  type: 'compaction.started' as const,
+                  sessionId: context.sessionId,
+                  watermarkSeq: context.lastSeq,
+                  trigger: context.trigger,
+                  attempt: context.attempts,
+                  tokensBefore: requestTokensOf(context),
+                })),
+              ],
+              invoke: {
+                src: 'compact',
+                input: ({ context, self }) => ({
+                  sessionId: context.sessionId,
+                  watermarkSeq: context.watermarkSeq,
+                  limits: context.limits,
+                  keepRecentTokens: context.requestedKeepTokens ?? context.limits.keepRecentTokens,
+                  fixedTokens: context.descriptionTokens + context.contextTokens,
+                  attempt: context.attempts,
+                  trigger: context.trigger,
+                  notifyCommitting: () => self.send({ type: 'COMPACTION.COMMITTING' }),
+                }),
+                onDone: [
+                  {
+                    guard: ({ event }) => event.output.underThreshold,
+                    target: 'idle',
+                    actions: enqueueActions(({ context, event, enqueue }) => {
+                      enqueue.assign(afterCompaction(context, event.output));
+                      enqueue.assign({ attempts: 0, failure: null, blockedAtLiveTokens: null, ...settled });
+                      const waiters = context.compactWaiters;
+                      enqueue(() => replyAll(waiters, { ok: true, result: event.output }));
+                      if (event.output.kind === 'compacted') {
+                        enqueue.emit({ type: 'compaction.completed', sessionId: context.sessionId, result: event.output });
+                      }
+                    }),
+                  },
+                  {
+                    // It ran, but the request is still over the threshold: do not loop.
+                    target: 'failed',
+                    actions: enqueueActions(({ context, event, enqueue }) => {
+                      const failure: CompactionFailure = {
+                        code: 'COMPACTION_NO_PROGRESS',
+                        message: `[dagent-sessions] [compaction] session ${context.sessionId}: compaction could not bring the request under the threshold of ${thresholdOf(context.limits)} tokens (${event.output.reason}); the agent description, context or checkpoint alone may be too large`,
+                        retryable: false,
+                        attempts: context.attempts,
+                        noProgress: true,
+                      };
+                      const next = afterCompaction(context, event.output);
+                      enqueue.assign({ ...next, failure, blockedAtLiveTokens: next.liveTokens ?? context.liveTokens, ...settled });
+                      if (event.output.kind === 'compacted') {
+                        enqueue.emit({ type: 'compaction.completed', sessionId: context.sessionId, result: event.output });
+                      }
+                      enqueue.emit({ type: 'compaction.failed', sessionId: context.sessionId, failure, willRetryInMs: null });
+                      const waiters = context.compactWaiters;
+                      enqueue(() => replyAll(waiters, { ok: false, error: failure }));
+                    }),
+                  },
+                ],
+                onError: {
+                  target: 'failed',
+                  actions: enqueueActions(({ context, event, enqueue }) => {
+                    const failure = toFailure(event.error, context.attempts);
+                    enqueue.assign({ failure, ...settled, ...(failure.noProgress ? { blockedAtLiveTokens: context.liveTokens } : {}) });
+                    enqueue.emit({
+                      type: 'compaction.failed',
+                      sessionId: context.sessionId,
+                      failure,
+                      willRetryInMs: failure.retryable ? retryDelayOf(context, context.attempts) : null,
+                    });
+                    const waiters = context.compactWaiters;
+                    enqueue(() => replyAll(waiters, { ok: false, error: event.error }));
+                  }),
+                },
+              },
+              initial: 'summarising',
+              states: {
+                summarising: {
+                  after: {
+                    compactionTimeout: {
+                      target: '#session.ready.compaction.failed',
+                      actions: enqueueActions(({ context, enqueue }) => {
+                        const failure: CompactionFailure = {
+                          code: 'COMPACTOR_TIMEOUT',
+                          message: `[dagent-sessions] [compaction] session ${context.sessionId}: the compactor did not answer within ${context.compactionTimeoutMs} ms; it was cancelled and nothing changed on disk`,
+                          retryable: true,
+                          attempts: context.attempts,
+                          noProgress: false,
+                        };
+                        enqueue.assign({ failure, ...settled });
+                        enqueue.emit({ type: 'compaction.failed', sessionId: context.sessionId, failure, willRetryInMs: retryDelayOf(context, context.attempts) });
+                        const waiters = context.compactWaiters;
+                        enqueue(() => replyAll(waiters, { ok: false, error: failure }));
+                      }),
+                    },
+                  },
+                  on: { 'COMPACTION.COMMITTING': 'committing' },
+                },
+                // Writing archive, checkpoint and chat: no timeout, no cancellation.
+                committing: {},
+              },
+              on: {
+                // Coalesced: the caller waits for the compaction already running.
+                COMPACT: { actions: assign({ compactWaiters: ({ context, event }) => (event.reply ? [...context.compactWaiters, event.reply] : context.compactWaiters) }) },
+              },
+            },
+            failed: {
+              after: { retryDelay: { guard: 'canRetry', target: 'compacting' } },
+              on: {
+                COMPACT: {
+                  target: 'compacting',
+                  actions: assign(({ context, event }) => ({
+                    trigger: 'manual' as const,
+                    attempts: 0,
+                    blockedAtLiveTokens: null,
+                    requestedKeepTokens: event.keepRecentTokens ?? null,
+                    compactWaiters: event.reply ? [...context.compactWaiters, event.reply] : context.compactWaiters,
+                  })),
+                },
+              },
+              // After a no-progress failure, a change of context or description, or enough new
+              // messages, may make progress possible. Other failures wait for their retry timer.
+              always: [
+                {
+                  guard: and([({ context }) => context.failure?.noProgress === true, 'shouldCompact']),
+                  target: 'compacting',
+                  actions: assign({ trigger: 'threshold' }),
+                },
+                {
+                  // The context or description shrank: the request fits again.
+                  guard: ({ context: c }) => c.failure?.noProgress === true && requestTokensOf(c) < thresholdOf(c.limits),
+                  target: 'idle',
+                  actions: assign({ failure: null, blockedAtLiveTokens: null, attempts: 0 }),
+                },
+              ],
+            },
+          },
+        },
+      },
+    },
+    unavailable: {
+      on: {
+        APPEND: { actions: ({ context, event }) => event.reply({ ok: false, error: context.loadError }) },
+        COMPACT: { actions: ({ context, event }) => event.reply?.({ ok: false, error: context.loadError }) },
+        CLOSE: 'closed',
+      },
+    },
+    closing: {
+      on: {
+        APPEND: { actions: ({ context, event }) => event.reply({ ok: false, error: closedError(context.sessionId) }) },
+        COMPACT: { actions: ({ context, event }) => event.reply?.({ ok: false, error: closedError(context.sessionId) }) },
+      },
+      invoke: {
+        src: 'close',
+        input: ({ context }) => ({ sessionId: context.sessionId, requestTokens: requestTokensOf(context) }),
+        onDone: 'closed',
+        onError: 'closed',
+      },
+    },
+    closed: {
+      type: 'final',
+    },
+  },
+  on: {
+    APPEND: {
+      actions: assign(({ context, event }) => ({
+        queue: [...context.queue, { message: { ...event.message, seq: context.nextSeq }, reply: event.reply }],
+        nextSeq: context.nextSeq + 1,
+      })),
+    },
+  },
+});
+
+function afterCompaction(context: SessionMachineContext, output: CompactOutput): Partial<SessionMachineContext> {
+  if (output.kind === 'nothing-to-fold') return { lastCompaction: context.lastCompaction };
+  return {
+    liveTokens: context.liveTokens - output.foldedTokens,
+    liveCount: context.liveCount - output.messagesCompacted,
+    checkpointTokens: output.checkpointTokens,
+    checkpointVersion: output.checkpointVersion,
+    // The watermark never moves back.
+    archivedThroughSeq: Math.max(context.archivedThroughSeq, output.archivedThroughSeq),
+    lastCompaction: output,
+  };
+}
+
+/** A running session actor. */
+export type SessionActorRef = ActorRefFrom<typeof sessionMachine>;
+
+/**
+ * The state a caller sees: `loading`, `idle`, `appending`, `compacting`, `failed` or `closed`.
+ * Compaction states win over the writer's, since they last longer and matter more.
+ */
+export function machineStateOf(snapshot: ReturnType<SessionActorRef['getSnapshot']>): SessionMachineState {
+  if (snapshot.matches('loading')) return 'loading';
+  if (snapshot.matches('unavailable')) return 'failed';
+  if (snapshot.matches('closing') || snapshot.matches('closed') || snapshot.status !== 'active') return 'closed';
+  if (snapshot.matches({ ready: { compaction: 'compacting' } })) return 'compacting';
+  if (snapshot.matches({ ready: { compaction: 'failed' } })) return 'failed';
+  if (snapshot.matches({ ready: { writer: 'appending' } })) return 'appending';
+  return 'idle';
+}

@@ -1,0 +1,83 @@
+/**
+ * Folds messages into a summary through a compactor, in chunks that fit the compactor's own
+ * input budget, oldest first, each chunk updating the summary the next one starts from.
+ */
+import { SessionError } from '../core/errors.js';
+import type { CheckpointSummary, Message } from '../core/types.js';
+import { contentToText } from '../request/format.js';
+import type { TokenEstimator } from '../tokens/token-estimator.js';
+import type { CompactionProgress, Compactor } from './compactor.js';
+
+/** Input of {@link foldInChunks}. */
+export interface FoldInput {
+  compactor: Compactor;
+  estimator: TokenEstimator;
+  summary: CheckpointSummary | null;
+  messages: readonly Message[];
+  budgetTokens: number;
+  signal: AbortSignal;
+  onProgress?: (progress: CompactionProgress) => void;
+}
+
+/**
+ * Splits `messages` into chunks that fit `compactor.maxInputTokens` together with the summary,
+ * and folds them one after the other. A single message larger than the whole window is sent cut
+ * to fit, marked as such (the archive keeps it whole).
+ * @throws whatever the compactor throws; `COMPACTION_CANCELLED` when `signal` aborts between chunks.
+ * @example
+ * ```ts
+ * const { summary, calls } = await foldInChunks({ compactor, estimator, summary: null, messages, budgetTokens: 2000, signal })
+ * ```
+ */
+export async function foldInChunks(input: FoldInput): Promise<{ summary: CheckpointSummary; calls: number }> {
+  const { compactor, estimator, signal } = input;
+  let summary = input.summary;
+  // Room for messages: the window less the largest the summary can be.
+  const room = Math.max(256, compactor.maxInputTokens - input.budgetTokens);
+  const chunks = chunkMessages(input.messages, room, estimator);
+  let calls = 0;
+  for (const [index, chunk] of chunks.entries()) {
+    if (signal.aborted) {
+      throw new SessionError('COMPACTION_CANCELLED', 'compaction', 'the compaction was cancelled between chunks; nothing changed on disk', { retryable: true, cause: signal.reason });
+    }
+    input.onProgress?.({ chunk: index + 1, chunks: chunks.length });
+    const onProgress = input.onProgress;
+    const progress = onProgress ? { onProgress: (p: CompactionProgress) => onProgress({ ...p, chunk: index + 1, chunks: chunks.length }) } : {};
+    summary = await compactor.compact({ checkpoint: summary, messages: chunk, budgetTokens: input.budgetTokens }, { signal, ...progress });
+    calls++;
+  }
+  return { summary: summary ?? { completed: [], inProgress: [], pending: [], decisions: [], blockers: [] }, calls };
+}
+
+/** @internal Greedy chunking by stored token counts; oversized messages are cut to `room`. */
+export function chunkMessages(messages: readonly Message[], room: number, estimator: TokenEstimator): Message[][] {
+  const chunks: Message[][] = [];
+  let current: Message[] = [];
+  let tokens = 0;
+  for (const message of messages) {
+    const fitted = message.tokens > room ? cutToFit(message, room, estimator) : message;
+    if (current.length > 0 && tokens + fitted.tokens > room) {
+      chunks.push(current);
+      current = [];
+      tokens = 0;
+    }
+    current.push(fitted);
+    tokens += fitted.tokens;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+function cutToFit(message: Message, room: number, estimator: TokenEstimator): Message {
+  const text = contentToText(message.content);
+  // Characters per token of this very text, so the cut lands near the budget in one step.
+  const ratio = text.length / Math.max(1, estimator.estimate(text));
+  let keep = Math.floor(room * ratio * 0.9);
+  let cut = text.slice(0, keep);
+  while (keep > 0 && estimator.estimate(cut) > room - 32) {
+    keep = Math.floor(keep * 0.8);
+    cut = text.slice(0, keep);
+  }
+  const content = `${cut}\n[… cut for the compactor: ${text.length - keep} more characters are kept verbatim in the archive]`;
+  return { ...message, content, tokens: estimator.estimate(content), metadata: { ...message.metadata, cutForCompactor: true } };
+}

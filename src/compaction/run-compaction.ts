@@ -1,0 +1,186 @@
+/**
+ * One compaction of one session, from plan to commit: the body of the session actor's `compact`
+ * effect.
+ *
+ * 1. Fold the prefix of live messages up to the watermark that the plan picks, keeping a verbatim
+ *    tail within its budget and never splitting a tool pair.
+ * 2. If the request would still be over the threshold, escalate: a smaller tail (a quarter, then
+ *    none), then re-compress the checkpoint itself into half its budget.
+ * 3. Commit: archive segment, checkpoint, chat. Until the commit starts, nothing on disk changes,
+ *    so a failure or cancellation leaves the session exactly as it was.
+ */
+import type { CompactInput, CompactOutput } from '../../machines/session.machine.js';
+import { thresholdOf } from '../../machines/session.machine.js';
+import { SessionError, describeError } from '../core/errors.js';
+import { planCompaction } from '../core/plan-compaction.js';
+import type { ArchiveSegment, Checkpoint, CheckpointSummary, Message } from '../core/types.js';
+import type { SessionDirectory } from '../store/session-directory.js';
+import type { TokenEstimator } from '../tokens/token-estimator.js';
+import type { CompactionProgress, Compactor } from './compactor.js';
+import { foldInChunks } from './fold-in-chunks.js';
+
+/** What a compaction needs besides its input. */
+export interface CompactionDeps {
+  dir: SessionDirectory;
+  compactor: Compactor;
+  estimator: TokenEstimator;
+  now: () => Date;
+  /** Monotonic milliseconds, for durations. */
+  elapsed: () => number;
+  onProgress?: (progress: CompactionProgress) => void;
+}
+
+const EMPTY: CheckpointSummary = { completed: [], inProgress: [], pending: [], decisions: [], blockers: [] };
+
+function sumTokens(messages: readonly Message[]): number {
+  let sum = 0;
+  for (const m of messages) sum += m.tokens;
+  return sum;
+}
+
+function assertNotAborted(signal: AbortSignal, sessionId: string): void {
+  if (signal.aborted) {
+    throw new SessionError('COMPACTION_CANCELLED', 'compaction', `session ${sessionId}: the compaction was cancelled; nothing changed on disk`, {
+      retryable: true,
+      cause: signal.reason,
+    });
+  }
+}
+
+/**
+ * Runs one compaction. Throws (with nothing written) on compactor failure or cancellation.
+ * @throws SessionError `COMPACTION_CANCELLED`, `COMPACTION_NO_PROGRESS`, or the compactor's error.
+ */
+export async function runCompaction(deps: CompactionDeps, input: CompactInput, signal: AbortSignal): Promise<CompactOutput> {
+  const { dir, compactor, estimator } = deps;
+  const started = deps.elapsed();
+  const limits = input.limits;
+  const threshold = thresholdOf(limits);
+  const previous = dir.checkpoint;
+  const candidates = dir.messages.filter((m) => m.seq <= input.watermarkSeq);
+  const previousTokens = previous ? estimator.estimateCheckpoint(previous) : 0;
+  const fixed = input.fixedTokens + limits.replyReserveTokens;
+  const tokensBefore = fixed + previousTokens + sumTokens(candidates);
+  const base = {
+    compactor: compactor.name,
+    checkpointVersion: previous?.version ?? 0,
+    checkpointTokens: previousTokens,
+    archivedThroughSeq: previous?.compactionInfo.archivedThroughSeq ?? -1,
+    tokensBefore,
+  };
+
+  let summary: CheckpointSummary = previous?.summary ?? EMPTY;
+  let summaryTokens = previousTokens;
+  let folded = 0; // messages of `candidates` folded into `summary` so far
+  let calls = 0;
+  let escalation = 0;
+  const fold = async (messages: Message[], budgetTokens: number) => {
+    const result = await foldInChunks({ compactor, estimator, summary: folded === 0 && previous === null ? null : summary, messages, budgetTokens, signal, ...(deps.onProgress ? { onProgress: deps.onProgress } : {}) });
+    calls += result.calls;
+    summary = result.summary;
+    summaryTokens = estimator.estimateCheckpoint({ ...summary });
+  };
+  const projected = () => fixed + summaryTokens + sumTokens(candidates.slice(folded));
+
+  const tails = [input.keepRecentTokens, Math.floor(input.keepRecentTokens / 4), 0];
+  for (let step = 0; step < tails.length; step++) {
+    const plan = planCompaction(candidates, { keepRecentTokens: tails[step]! });
+    if (plan.kind === 'within-budget' && step === 0 && projected() < threshold) {
+      return { ...base, kind: 'nothing-to-fold', reason: plan.reason, messagesCompacted: 0, foldedTokens: 0, tokensAfter: tokensBefore, durationMs: deps.elapsed() - started, underThreshold: true, escalation: 0 };
+    }
+    if (plan.kind !== 'compact' || plan.upTo <= folded) {
+      if (projected() < threshold && folded > 0) break;
+      continue;
+    }
+    escalation = step;
+    await fold(candidates.slice(folded, plan.upTo), limits.checkpointTokens);
+    folded = plan.upTo;
+    if (projected() < threshold) break;
+  }
+  if (projected() >= threshold && (folded > 0 || previous !== null)) {
+    // Last resort: the checkpoint itself is too big. Re-compress it into half its budget.
+    escalation = 2;
+    const budget = Math.max(64, Math.floor(Math.min(limits.checkpointTokens, summaryTokens) / 2));
+    summary = await compactor.compact({ checkpoint: summary, messages: [], budgetTokens: budget }, { signal, ...(deps.onProgress ? { onProgress: deps.onProgress } : {}) });
+    calls++;
+    summaryTokens = estimator.estimateCheckpoint({ ...summary });
+  }
+  const underThreshold = projected() < threshold;
+  if (folded === 0 && escalation < 2) {
+    if (underThreshold) {
+      return { ...base, kind: 'nothing-to-fold', reason: 'no message can be folded yet', messagesCompacted: 0, foldedTokens: 0, tokensAfter: tokensBefore, durationMs: deps.elapsed() - started, underThreshold, escalation };
+    }
+    throw new SessionError(
+      'COMPACTION_NO_PROGRESS',
+      'compaction',
+      `session ${input.sessionId}: nothing can be folded (${candidates.length} live messages, ${tokensBefore} tokens against a threshold of ${threshold}); the agent description and context alone may be too large, or a tool call still awaits its result`,
+      { retryable: false },
+    );
+  }
+
+  assertNotAborted(signal, input.sessionId);
+  input.notifyCommitting();
+  const archived = candidates.slice(0, folded);
+  const version = (previous?.version ?? 0) + 1;
+  const segmentNumber = (previous?.compactionInfo.segment ?? 0) + 1;
+  const now = deps.now().toISOString();
+  const foldedTokens = sumTokens(archived);
+  const tokensAfter = projected();
+  const lastArchived = archived[archived.length - 1];
+  const checkpoint: Checkpoint = {
+    version,
+    createdAt: previous?.createdAt ?? now,
+    updatedAt: now,
+    summary,
+    ...(previous?.checks ? { checks: previous.checks } : {}),
+    compactionInfo: {
+      compactor: compactor.name,
+      messagesCompacted: archived.length,
+      archivedThroughSeq: lastArchived ? lastArchived.seq : base.archivedThroughSeq,
+      segment: archived.length > 0 ? segmentNumber : (previous?.compactionInfo.segment ?? 0),
+      tokensBefore,
+      tokensAfter,
+      durationMs: Math.round(deps.elapsed() - started),
+      chunks: calls,
+      escalation,
+      archivedMessages: (previous?.compactionInfo.archivedMessages ?? 0) + archived.length,
+      archivedTokens: (previous?.compactionInfo.archivedTokens ?? 0) + foldedTokens,
+    },
+    tokens: summaryTokens,
+  };
+  try {
+    if (archived.length > 0) {
+      const segment: ArchiveSegment = {
+        segment: segmentNumber,
+        checkpointVersion: version,
+        createdAt: now,
+        firstSeq: archived[0]!.seq,
+        lastSeq: lastArchived!.seq,
+        messages: archived,
+      };
+      await dir.commitCompaction(segment, checkpoint);
+    } else {
+      await dir.writeCheckpoint(checkpoint);
+    }
+  } catch (error) {
+    throw new SessionError('IO_ERROR', 'compaction', `session ${input.sessionId}: writing the compaction failed (${describeError(error)}); the session stays consistent, see docs/architecture.md`, {
+      cause: error,
+      retryable: true,
+    });
+  }
+  return {
+    kind: 'compacted',
+    reason: escalation === 0 ? 'folded the prefix, kept the recent tail' : escalation === 1 ? 'kept a smaller tail to get under the threshold' : 're-compressed the checkpoint to get under the threshold',
+    compactor: compactor.name,
+    checkpointVersion: version,
+    checkpointTokens: summaryTokens,
+    archivedThroughSeq: checkpoint.compactionInfo.archivedThroughSeq,
+    messagesCompacted: archived.length,
+    foldedTokens,
+    tokensBefore,
+    tokensAfter,
+    durationMs: checkpoint.compactionInfo.durationMs,
+    underThreshold,
+    escalation,
+  };
+}

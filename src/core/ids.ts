@@ -1,0 +1,114 @@
+/**
+ * Session ids derived from keys, and the checks that keep them safe as path segments.
+ */
+import { SessionError } from './errors.js';
+import { AGENT_TYPES, TASK_STATES, type AgentType, type SessionKey, type TaskState } from './types.js';
+
+const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype', '.', '..']);
+// Letters, digits, dot, dash, underscore: safe on every filesystem, no separators, no spaces.
+const SAFE_PART = /^[A-Za-z0-9._-]+$/;
+const MAX_PART = 200;
+
+/**
+ * Throws `INVALID_KEY` unless `value` is usable as one part of a session id (and so of a path):
+ * non-empty, at most 100 characters of `[A-Za-z0-9._-]`, not `.`/`..`, not `__proto__`,
+ * `constructor` or `prototype`.
+ */
+export function assertSafeSegment(value: unknown, what: string): asserts value is string {
+  assertPathSegment(value, what);
+  // "--" separates the parts of a session id; inside a part it would let two keys share an id.
+  if (value.includes('--')) {
+    throw new SessionError('INVALID_KEY', 'ids', `${what} "${value}" must not contain "--" (it separates the parts of a session id)`);
+  }
+}
+
+function assertPathSegment(value: unknown, what: string): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new SessionError('INVALID_KEY', 'ids', `${what} must be a non-empty string, got ${JSON.stringify(value) ?? String(value)}`);
+  }
+  if (FORBIDDEN.has(value)) {
+    throw new SessionError('INVALID_KEY', 'ids', `${what} "${value}" is a reserved name; choose another id`);
+  }
+  if (value.length > MAX_PART) {
+    throw new SessionError('INVALID_KEY', 'ids', `${what} is ${value.length} characters long; at most ${MAX_PART} are allowed`);
+  }
+  if (!SAFE_PART.test(value)) {
+    throw new SessionError(
+      'INVALID_KEY',
+      'ids',
+      `${what} "${value}" may only contain letters, digits, ".", "-" and "_" (no path separators, spaces or "..")`,
+    );
+  }
+  if (value.includes('..')) {
+    throw new SessionError('INVALID_KEY', 'ids', `${what} "${value}" must not contain ".."`);
+  }
+}
+
+/**
+ * Validates a session key and returns a normalised copy (only the known fields).
+ * @throws SessionError `INVALID_KEY` naming the field that is wrong.
+ */
+export function validateKey(key: unknown): SessionKey {
+  if (typeof key !== 'object' || key === null || Array.isArray(key)) {
+    throw new SessionError('INVALID_KEY', 'ids', 'a session key must be an object like { type: "feature", agentType: "pm", featureId: "f1" }');
+  }
+  const k = key as Record<string, unknown>;
+  if (!AGENT_TYPES.includes(k.agentType as AgentType)) {
+    throw new SessionError('INVALID_KEY', 'ids', `agentType must be one of ${AGENT_TYPES.join(', ')}, got ${JSON.stringify(k.agentType)}`);
+  }
+  assertSafeSegment(k.featureId, 'featureId');
+  const agentType = k.agentType as AgentType;
+  if (k.type === 'feature') {
+    return { type: 'feature', agentType, featureId: k.featureId };
+  }
+  if (k.type === 'task') {
+    assertSafeSegment(k.taskId, 'taskId');
+    if (!TASK_STATES.includes(k.taskState as TaskState)) {
+      throw new SessionError('INVALID_KEY', 'ids', `taskState must be one of ${TASK_STATES.join(', ')}, got ${JSON.stringify(k.taskState)}`);
+    }
+    return { type: 'task', agentType, featureId: k.featureId, taskId: k.taskId, taskState: k.taskState as TaskState };
+  }
+  throw new SessionError('INVALID_KEY', 'ids', `type must be "feature" or "task", got ${JSON.stringify(k.type)}`);
+}
+
+/**
+ * The session id of a key: `feature--<featureId>--<agentType>` or
+ * `task--<featureId>--<taskId>--<taskState>--<agentType>`. Deterministic, so that creating a
+ * session twice with the same key finds the same session.
+ * @throws SessionError `INVALID_KEY`
+ * @example sessionIdOf({ type: 'feature', agentType: 'pm', featureId: 'f1' }) // 'feature--f1--pm'
+ */
+export function sessionIdOf(key: SessionKey): string {
+  const k = validateKey(key);
+  return k.type === 'feature'
+    ? `feature--${k.featureId}--${k.agentType}`
+    : `task--${k.featureId}--${k.taskId}--${k.taskState}--${k.agentType}`;
+}
+
+/**
+ * Checks a session id given by a caller before it is used as a path segment.
+ * @throws SessionError `INVALID_KEY`
+ */
+export function assertSessionId(id: unknown): asserts id is string {
+  assertPathSegment(id, 'session id');
+}
+
+/**
+ * The key a session id was derived from, or null when `id` is not of the form
+ * {@link sessionIdOf} produces. Ids are derived from keys, so this is their exact inverse.
+ * @example keyOfSessionId('feature--f1--pm') // { type: 'feature', agentType: 'pm', featureId: 'f1' }
+ */
+export function keyOfSessionId(id: string): SessionKey | null {
+  const parts = id.split('--');
+  try {
+    if (parts[0] === 'feature' && parts.length === 3) {
+      return validateKey({ type: 'feature', featureId: parts[1], agentType: parts[2] });
+    }
+    if (parts[0] === 'task' && parts.length === 5) {
+      return validateKey({ type: 'task', featureId: parts[1], taskId: parts[2], taskState: parts[3], agentType: parts[4] });
+    }
+  } catch {
+    return null;
+  }
+  return null;
+}

@@ -1,0 +1,210 @@
+/**
+ * The data of dagent-sessions: keys, messages, checkpoints, limits and the on-disk shapes.
+ * Pure types only; no I/O lives here.
+ */
+
+/** The orchestrator roles that own sessions. */
+export const AGENT_TYPES = ['pm', 'dev', 'qa', 'harness', 'merge'] as const;
+/** One of the orchestrator roles: `pm`, `dev`, `qa`, `harness`, `merge`. */
+export type AgentType = (typeof AGENT_TYPES)[number];
+
+/** Task states that have sessions of their own. */
+export const TASK_STATES = ['planning', 'in_dev', 'in_qa', 'in_review', 'merging'] as const;
+/** One of the task states that have a session of their own. */
+export type TaskState = (typeof TASK_STATES)[number];
+
+/**
+ * What identifies a session: one conversation of one agent about one feature, or about one task
+ * in one task state. The session id is derived from it ({@link sessionIdOf}).
+ */
+export type SessionKey =
+  | { type: 'feature'; agentType: AgentType; featureId: string }
+  | { type: 'task'; agentType: AgentType; featureId: string; taskId: string; taskState: TaskState };
+
+/** A text block of a message. */
+export interface TextBlock {
+  type: 'text';
+  text: string;
+}
+/** A tool call made by the assistant. */
+export interface ToolUseBlock {
+  type: 'tool_use';
+  id: string;
+  name: string;
+  input: unknown;
+}
+/** The result of a tool call, sent back by the user side. */
+export interface ToolResultBlock {
+  type: 'tool_result';
+  tool_use_id: string;
+  content: string | TextBlock[];
+  is_error?: boolean;
+}
+/** Extended thinking, kept verbatim so that requests stay valid for the Messages API. */
+export interface ThinkingBlock {
+  type: 'thinking';
+  thinking: string;
+  signature?: string;
+}
+/** Any content block of a message (Anthropic Messages API shapes). */
+export type ContentBlock = TextBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock;
+
+/** Who said a message. */
+export type Role = 'user' | 'assistant' | 'system';
+
+/** What a caller gives to `addMessage`: the runtime adds id, timestamp, seq and tokens. */
+export interface MessageInput {
+  role: Role;
+  content: string | ContentBlock[];
+  metadata?: Record<string, unknown>;
+  /** ISO-8601; defaults to the runtime clock's now. Kept as given (migrations keep old times). */
+  timestamp?: string;
+}
+
+/** A persisted message. `tokens` is counted once, at append time. */
+export interface Message {
+  id: string;
+  /** Position in the session's whole history, from 0; never reused, never moves. */
+  seq: number;
+  role: Role;
+  content: string | ContentBlock[];
+  timestamp: string;
+  tokens: number;
+  metadata?: Record<string, unknown>;
+}
+
+/** The five sections of a checkpoint: short factual statements. */
+export interface CheckpointSummary {
+  completed: string[];
+  inProgress: string[];
+  pending: string[];
+  decisions: string[];
+  blockers: string[];
+}
+
+/** The outcome of one verification check (recorded by task loops). */
+export interface CheckResult {
+  checkId: string;
+  passed: boolean;
+  error?: string;
+  at?: string;
+}
+
+/** How the checkpoint of a given version came to be. */
+export interface CompactionInfo {
+  compactor: string;
+  /** Messages folded in by the compaction that produced this version. */
+  messagesCompacted: number;
+  /** Seq of the last message archived so far (the watermark); -1 before any. */
+  archivedThroughSeq: number;
+  /** Archive segment written by this compaction. */
+  segment: number;
+  tokensBefore: number;
+  tokensAfter: number;
+  durationMs: number;
+  /** Number of compactor calls (more than one when the input was folded in chunks). */
+  chunks: number;
+  /** Which escalation step succeeded: 0 normal, 1 smaller tail, 2 re-compressed checkpoint. */
+  escalation: number;
+  /** Messages in the archive after this compaction (cumulative). */
+  archivedMessages: number;
+  /** Tokens of the archived messages (cumulative). */
+  archivedTokens: number;
+}
+
+/** checkpoint.json */
+export interface Checkpoint {
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  summary: CheckpointSummary;
+  checks?: CheckResult[];
+  compactionInfo: CompactionInfo;
+  /** Tokens of the checkpoint as it appears in a request. */
+  tokens: number;
+}
+
+/** context.json: what the agent needs to know about its project, feature and task. */
+export interface SessionContext {
+  featureName?: string;
+  featureGoal?: string;
+  taskTitle?: string;
+  taskState?: string;
+  dagSummary?: string;
+  dependencies?: string[];
+  dependents?: string[];
+  projectNotes?: string;
+  recentCommits?: string[];
+  attachments?: string[];
+  [extra: string]: unknown;
+}
+
+/** agent-description.json: the agent's role and tool instructions. */
+export interface AgentDescription {
+  role: string;
+  instructions?: string;
+  tools?: string[];
+  [extra: string]: unknown;
+}
+
+/**
+ * Token limits of a session. `compactAt` is a fraction of `maxTokens` (0 < compactAt <= 1).
+ */
+export interface Limits {
+  /** The model's context budget for one request. Default 100,000. */
+  maxTokens: number;
+  /** Fraction of maxTokens at which compaction starts. Default 0.9. */
+  compactAt: number;
+  /** Token budget of the verbatim tail kept after a compaction. Default 20% of maxTokens. */
+  keepRecentTokens: number;
+  /** Room kept for the model's reply in every request estimate. Default 4,096. */
+  replyReserveTokens: number;
+  /** Token budget of the checkpoint itself. Default 10% of maxTokens. */
+  checkpointTokens: number;
+}
+
+/** Machine state of a session as reported to callers and the inspector. */
+export type SessionMachineState = 'loading' | 'idle' | 'appending' | 'compacting' | 'failed' | 'closed';
+
+/** Counters kept in session.json (derivable ones are recomputed, not written per append). */
+export interface SessionStats {
+  totalMessages: number;
+  totalTokens: number;
+  totalCompactions: number;
+  lastCompactionAt: string | null;
+  lastRequestTokens: number;
+}
+
+/** session.json */
+export interface SessionRecord {
+  schemaVersion: number;
+  id: string;
+  key: SessionKey;
+  createdAt: string;
+  updatedAt: string;
+  status: 'active' | 'archived';
+  stats: SessionStats;
+}
+
+/** chat.json as stored: live messages plus derived figures, and the log watermark. */
+export interface ChatFile {
+  messages: Message[];
+  totalMessages: number;
+  oldestMessageTimestamp: string | null;
+  newestMessageTimestamp: string | null;
+  /** Highest message seq folded into this snapshot; log records at or below it are skipped. */
+  snapshotSeq: number;
+}
+
+/** archive/NNNNNN.json: one immutable segment per compaction. */
+export interface ArchiveSegment {
+  segment: number;
+  checkpointVersion: number;
+  createdAt: string;
+  firstSeq: number;
+  lastSeq: number;
+  messages: Message[];
+}
+
+/** The current on-disk schema version of a session directory. */
+export const SCHEMA_VERSION = 1;

@@ -1,0 +1,47 @@
+/**
+ * dagent-sessions: durable, token-bounded LLM agent sessions as XState actors.
+ */
+export { createSessionRuntime } from './runtime/create-session-runtime.js';
+export type {
+  Clock,
+  CreateSessionOptions,
+  SessionInfo,
+  SessionRuntime,
+  SessionRuntimeOptions,
+  SizeEstimate,
+} from './runtime/create-session-runtime.js';
+export type { SessionEvent, SessionEventListener, SessionEventType } from './runtime/events.js';
+export { DEFAULT_AGENT_PROFILES } from './runtime/agent-profiles.js';
+export type { AgentProfile } from './runtime/agent-profiles.js';
+export { DEFAULT_MAX_TOKENS, defaultLimits, resolveLimits } from './runtime/limits.js';
+
+export { SessionError, isSessionError } from './core/errors.js';
+export type { ErrorOrigin, SessionErrorCode, SessionErrorOptions } from './core/errors.js';
+export { sessionIdOf, validateKey } from './core/ids.js';
+export { planCompaction } from './core/plan-compaction.js';
+export type { CompactionBudget, CompactionPlan } from './core/plan-compaction.js';
+export * from './core/types.js';
+
+export type { Compactor, CompactionInput, CompactionProgress, CompactOptions } from './compaction/compactor.js';
+export { OfflineCompactor } from './compaction/offline-compactor.js';
+export type { OfflineCompactorOptions } from './compaction/offline-compactor.js';
+
+export { TiktokenEstimator, createTokenEstimator } from './tokens/token-estimator.js';
+export type { TokenEstimator, TokenEstimatorOptions, TokenEncoding } from './tokens/token-estimator.js';
+
+export { JsonFileSessionStore } from './store/session-store.js';
+export type { SessionStore, SessionStoreOptions } from './store/session-store.js';
+export { SessionDirectory } from './store/session-directory.js';
+export type { LoadedSession } from './store/session-directory.js';
+export { JournaledChatFile } from './store/journaled-chat-file.js';
+export type { JournalStats } from './store/journaled-chat-file.js';
+export { DurableJsonFile } from './store/durable-json-file.js';
+
+export { renderAgentDescription, renderCheckpoint, renderContext, contentToText } from './request/format.js';
+
+export { loadTranscript, parseTranscript } from './integration/transcript.js';
+export type { Transcript } from './integration/transcript.js';
+export { replayConversation } from './integration/replay.js';
+export type { ReplayReport, ReplayCompaction } from './integration/replay.js';
+
+export type { CompactOutput, CompactionFailure } from '../machines/session.machine.js';

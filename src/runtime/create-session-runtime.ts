@@ -1,0 +1,705 @@
+/**
+ * createSessionRuntime: wires the statecharts to the store, the token estimator and the
+ * compactor with `machine.provide()`, and offers the public API.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { createActor, fromPromise, waitFor, type AnyActorRef, type InspectionEvent } from 'xstate';
+import {
+  machineStateOf,
+  requestTokensOf,
+  sessionMachine,
+  thresholdOf,
+  type AppendReply,
+  type CompactOutput,
+  type CompactReply,
+  type LoadOutput,
+  type SessionActorRef,
+  type SessionMachineEmitted,
+  type SessionMachineInput,
+} from '../../machines/session.machine.js';
+import { sessionIdOfActor, supervisorMachine, type SupervisorInput } from '../../machines/supervisor.machine.js';
+import { runCompaction } from '../compaction/run-compaction.js';
+import type { Compactor } from '../compaction/compactor.js';
+import { OfflineCompactor } from '../compaction/offline-compactor.js';
+import { SessionError, describeError } from '../core/errors.js';
+import { assertSessionId, keyOfSessionId, sessionIdOf, validateKey } from '../core/ids.js';
+import {
+  SCHEMA_VERSION,
+  type AgentDescription,
+  type AgentType,
+  type Checkpoint,
+  type Limits,
+  type Message,
+  type MessageInput,
+  type SessionContext,
+  type SessionKey,
+  type SessionMachineState,
+  type SessionRecord,
+  type SessionStats,
+} from '../core/types.js';
+import { renderAgentDescription, renderContext } from '../request/format.js';
+import { JsonFileSessionStore, type SessionStore } from '../store/session-store.js';
+import type { SessionDirectory } from '../store/session-directory.js';
+import { createTokenEstimator, type TokenEstimator } from '../tokens/token-estimator.js';
+import { DEFAULT_AGENT_PROFILES, type AgentProfile } from './agent-profiles.js';
+import { EventBus, type SessionEvent, type SessionEventListener } from './events.js';
+import { resolveLimits } from './limits.js';
+import { validateMessageInput, validatePlainObject } from './validate.js';
+
+/** A source of timers, as XState's actor options take it (`SimulatedClock` in tests). */
+export interface Clock {
+  setTimeout(fn: (...args: unknown[]) => void, timeout: number): unknown;
+  clearTimeout(id: unknown): void;
+}
+
+/** Options of {@link createSessionRuntime}. */
+export interface SessionRuntimeOptions {
+  /** Directory whose `.dagent/sessions/` holds the sessions (created if missing). */
+  root: string;
+  /** Limits of every session; defaults: 100,000 tokens, compaction at 90%, a 20% verbatim tail. */
+  limits?: Partial<Limits>;
+  /** Per agent type: description written into new sessions, and limits over the runtime's. */
+  agents?: Partial<Record<AgentType, { description?: AgentDescription; limits?: Partial<Limits> }>>;
+  /** Summarises older messages. Default: the offline compactor (no network, no key). */
+  compactor?: Compactor;
+  /** Counts tokens. Default: js-tiktoken cl100k_base, loaded on first use. */
+  estimator?: TokenEstimator;
+  /** XState inspection observer, for example `createBrowserInspector().inspect` of @statelyai/inspect. */
+  inspect?: (event: InspectionEvent) => void;
+  /** Clock for timers (retry backoff, compaction timeout, idle sweeps); tests pass a SimulatedClock. */
+  clock?: Clock;
+  /** Time of timestamps. Default: `() => new Date()`. */
+  now?: () => Date;
+  /** Open without the write lock: reads only. */
+  readOnly?: boolean;
+  /** fsync every write (default true). */
+  durable?: boolean;
+  /** Idle stopping and restarts of session actors. */
+  supervisor?: SupervisorInput;
+  /** Compaction timeout and retry backoff. */
+  compaction?: { timeoutMs?: number; retryBaseMs?: number; retryMaxMs?: number };
+  /** Log size past which chat.log is folded into chat.json (default 256 KiB). */
+  foldMinBytes?: number;
+}
+
+/** Options of `createSession`. Used only when the session is new. */
+export interface CreateSessionOptions {
+  context?: SessionContext;
+  agentDescription?: AgentDescription;
+}
+
+/** What `getSession` and `listSessions` report about a session. */
+export interface SessionInfo {
+  id: string;
+  key: SessionKey;
+  createdAt: string;
+  updatedAt: string;
+  status: SessionRecord['status'];
+  /** The actor's state; `closed` when no actor is in memory for it. */
+  state: SessionMachineState;
+  /** Whether an actor is in memory for it. */
+  active: boolean;
+  stats: SessionStats;
+  liveMessages: number;
+  liveTokens: number;
+  checkpointVersion: number;
+  /** Seq of the last archived message (the compaction watermark), -1 before any. */
+  archivedThroughSeq: number;
+  compactor: string;
+  limits: Limits;
+  /** Why the session is failed (compaction failure or a file that did not load), or null. */
+  error: { code: string; message: string } | null;
+  lastCompaction: CompactOutput | null;
+}
+
+/** What `estimateSize` returns. */
+export interface SizeEstimate {
+  total: number;
+  breakdown: { agentDescription: number; context: number; checkpoint: number; messages: number; replyReserve: number };
+  limit: number;
+  threshold: number;
+  needsCompaction: boolean;
+  liveMessages: number;
+}
+
+/** The runtime. Every method validates its arguments and throws {@link SessionError}. */
+export interface SessionRuntime {
+  readonly root: string;
+  readonly compactor: Compactor;
+  readonly estimator: TokenEstimator;
+  createSession(key: SessionKey, options?: CreateSessionOptions): Promise<SessionInfo>;
+  getSession(id: string): Promise<SessionInfo>;
+  listSessions(): Promise<SessionInfo[]>;
+  addMessage(id: string, message: MessageInput): Promise<Message>;
+  getMessages(id: string): Promise<Message[]>;
+  getHistory(id: string): Promise<Message[]>;
+  getCheckpoint(id: string): Promise<Checkpoint | null>;
+  getContext(id: string): Promise<SessionContext | null>;
+  getAgentDescription(id: string): Promise<AgentDescription | null>;
+  estimateSize(id: string): Promise<SizeEstimate>;
+  compact(id: string, options?: { keepRecentTokens?: number }): Promise<CompactOutput>;
+  setContext(id: string, context: SessionContext): Promise<void>;
+  setAgentDescription(id: string, description: AgentDescription): Promise<void>;
+  subscribe(listener: SessionEventListener): () => void;
+  /** Session actors in memory now (bounded by the supervisor). */
+  activeSessionIds(): string[];
+  close(): Promise<void>;
+}
+
+const TRACKED = [
+  'createSession',
+  'getSession',
+  'listSessions',
+  'addMessage',
+  'getMessages',
+  'getHistory',
+  'getCheckpoint',
+  'getContext',
+  'getAgentDescription',
+  'estimateSize',
+  'compact',
+  'setContext',
+  'setAgentDescription',
+] as const satisfies readonly (keyof SessionRuntime)[];
+
+interface ActiveSession {
+  dir: SessionDirectory;
+  limits: Limits;
+}
+
+function toSessionError(error: unknown, sessionId: string): SessionError {
+  if (error instanceof SessionError) return error;
+  const e = error as { code?: unknown; message?: unknown; retryable?: unknown } | null;
+  if (e && typeof e.code === 'string' && typeof e.message === 'string') {
+    return new SessionError(e.code as SessionError['code'], 'session', e.message.replace(/^\[dagent-sessions\] \[[a-z]+\] /, ''), {
+      retryable: e.retryable === true,
+      details: { sessionId },
+    });
+  }
+  return new SessionError('IO_ERROR', 'session', `session ${sessionId}: ${describeError(error)}`, { cause: error, details: { sessionId } });
+}
+
+/**
+ * Opens a root and returns its session runtime: one supervisor, one actor per session in use.
+ *
+ * @throws SessionError `ROOT_LOCKED` naming the holder when another runtime (in this process or
+ *   another) has the root open for writing; `INVALID_ARGUMENT` for bad options.
+ * @example
+ * ```ts
+ * const runtime = await createSessionRuntime({ root: process.cwd() })
+ * const s = await runtime.createSession({ type: 'task', agentType: 'dev', featureId: 'f1', taskId: 't1', taskState: 'in_dev' })
+ * await runtime.addMessage(s.id, { role: 'user', content: 'Implement the parser' })
+ * await runtime.close()
+ * ```
+ */
+export async function createSessionRuntime(options: SessionRuntimeOptions): Promise<SessionRuntime> {
+  if (typeof options !== 'object' || options === null || typeof options.root !== 'string' || options.root === '') {
+    throw new SessionError('INVALID_ARGUMENT', 'runtime', 'createSessionRuntime needs { root: "<directory>" }');
+  }
+  const baseLimits = resolveLimits(options.limits);
+  const profiles: Record<AgentType, AgentProfile & { resolved: Limits }> = Object.fromEntries(
+    (Object.keys(DEFAULT_AGENT_PROFILES) as AgentType[]).map((type) => {
+      const override = options.agents?.[type];
+      const description = override?.description ?? DEFAULT_AGENT_PROFILES[type].description;
+      const limits = override?.limits ?? DEFAULT_AGENT_PROFILES[type].limits;
+      return [type, { description, ...(limits ? { limits } : {}), resolved: resolveLimits(limits, baseLimits) }];
+    }),
+  ) as Record<AgentType, AgentProfile & { resolved: Limits }>;
+  const estimator = options.estimator ?? createTokenEstimator();
+  const compactor = options.compactor ?? new OfflineCompactor({ estimator });
+  const now = options.now ?? (() => new Date());
+  const readOnly = options.readOnly ?? false;
+  const store: SessionStore = await JsonFileSessionStore.open({
+    root: options.root,
+    readOnly,
+    durable: options.durable ?? true,
+    description: `dagent-sessions runtime (pid ${process.pid})`,
+    ...(options.foldMinBytes === undefined ? {} : { foldMinBytes: options.foldMinBytes }),
+  });
+  const bus = new EventBus((error) => console.error('[dagent-sessions] [runtime] an event listener threw:', error));
+  const active = new Map<string, ActiveSession>();
+  const creating = new Map<string, Promise<SessionInfo>>();
+  const commits = new Map<string, Promise<unknown>>();
+  const knownStates = new Map<string, SessionMachineState>();
+  const watched = new WeakSet<object>();
+  let closed = false;
+  const at = () => now().toISOString();
+  const publish = (event: SessionEvent) => bus.publish(event);
+
+  const session = sessionMachine.provide({
+    actors: {
+      load: fromPromise<LoadOutput, { sessionId: string }>(async ({ input }) => {
+        const dir = store.session(input.sessionId);
+        const loaded = await dir.load();
+        const limits = limitsOf(loaded.record.key);
+        active.set(input.sessionId, { dir, limits });
+        let liveTokens = 0;
+        for (const m of loaded.messages) liveTokens += m.tokens;
+        return {
+          liveTokens,
+          liveCount: loaded.messages.length,
+          lastSeq: Math.max(loaded.archivedThroughSeq, loaded.messages[loaded.messages.length - 1]?.seq ?? -1),
+          archivedThroughSeq: loaded.archivedThroughSeq,
+          descriptionTokens: loaded.agentDescription ? estimator.estimate(renderAgentDescription(loaded.agentDescription)) : 0,
+          contextTokens: loaded.context ? estimator.estimate(renderContext(loaded.context)) : 0,
+          checkpointTokens: loaded.checkpoint ? estimator.estimateCheckpoint(loaded.checkpoint) : 0,
+          checkpointVersion: loaded.checkpoint?.version ?? 0,
+        };
+      }),
+      persist: fromPromise<undefined, { sessionId: string; messages: Message[] }>(async ({ input }) => {
+        await dirOf(input.sessionId).appendMessages(input.messages);
+        return undefined;
+      }),
+      compact: fromPromise<CompactOutput, Parameters<typeof runCompaction>[1]>(async ({ input, signal }) => {
+        const dir = dirOf(input.sessionId);
+        const work = runCompaction(
+          {
+            dir,
+            compactor,
+            estimator,
+            now,
+            elapsed: () => performance.now(),
+            onProgress: (p) => publish({ type: 'session.compaction.progress', sessionId: input.sessionId, at: at(), ...p }),
+          },
+          input,
+          signal,
+        );
+        // close() waits for a commit in flight: it is never cut in the middle.
+        commits.set(input.sessionId, work.catch(() => undefined));
+        const output = await work;
+        await writeRecord(input.sessionId, dir).catch(() => undefined); // derivable figures: best effort
+        return output;
+      }),
+      close: fromPromise<undefined, { sessionId: string; requestTokens: number }>(async ({ input }) => {
+        const entry = active.get(input.sessionId);
+        if (!entry) return undefined;
+        await commits.get(input.sessionId);
+        try {
+          if (!readOnly) await writeRecord(input.sessionId, entry.dir, input.requestTokens);
+        } finally {
+          await entry.dir.close();
+          active.delete(input.sessionId);
+          commits.delete(input.sessionId);
+        }
+        return undefined;
+      }),
+    },
+  });
+
+  const supervisor = createActor(supervisorMachine.provide({ actors: { session } }), {
+    input: options.supervisor ?? {},
+    ...(options.clock ? { clock: options.clock } : {}),
+    inspect: (event) => {
+      observe(event);
+      options.inspect?.(event);
+    },
+  });
+
+  // What the runtime and the supervisor learn of sessions comes from inspection events.
+  function observe(event: InspectionEvent): void {
+    const ref = event.actorRef as AnyActorRef;
+    const sessionId = typeof ref.id === 'string' ? sessionIdOfActor(ref.id) : null;
+    if (sessionId === null) return;
+    if (event.type === '@xstate.actor' && !watched.has(ref)) {
+      watched.add(ref);
+      ref.on('*', (emitted: { type: string }) => republish(emitted as never));
+    }
+    if (event.type !== '@xstate.snapshot') return;
+    const state = machineStateOf(event.snapshot as ReturnType<SessionActorRef['getSnapshot']>);
+    const previous = knownStates.get(sessionId) ?? 'closed';
+    if (state === previous) return;
+    knownStates.set(sessionId, state);
+    publish({ type: 'session.state.changed', sessionId, at: at(), from: previous, to: state });
+    if (supervisor.getSnapshot().status === 'active') supervisor.send({ type: 'SESSION.STATE', sessionId, state });
+  }
+
+  function republish(emitted: SessionMachineEmitted): void {
+    const base = { sessionId: emitted.sessionId, at: at() };
+    switch (emitted.type) {
+      case 'message.appended':
+        for (const message of emitted.messages) publish({ ...base, type: 'session.message.appended', message, liveTokens: emitted.liveTokens });
+        return;
+      case 'compaction.started':
+        publish({ ...base, type: 'session.compaction.started', trigger: emitted.trigger, attempt: emitted.attempt, watermarkSeq: emitted.watermarkSeq, tokensBefore: emitted.tokensBefore, compactor: compactor.name });
+        return;
+      case 'compaction.completed': {
+        const r = emitted.result;
+        publish({ ...base, type: 'session.compaction.completed', compactor: r.compactor, tokensBefore: r.tokensBefore, tokensAfter: r.tokensAfter, messagesCompacted: r.messagesCompacted, durationMs: r.durationMs, checkpointVersion: r.checkpointVersion, escalation: r.escalation, result: r });
+        return;
+      }
+      case 'compaction.failed':
+        publish({ ...base, type: 'session.compaction.failed', code: emitted.failure.code, reason: emitted.failure.message, retryable: emitted.failure.retryable, attempts: emitted.failure.attempts, willRetryInMs: emitted.willRetryInMs, failure: emitted.failure });
+        return;
+    }
+  }
+
+  supervisor.start();
+
+  function limitsOf(key: SessionKey): Limits {
+    return profiles[key.agentType].resolved;
+  }
+
+  function dirOf(sessionId: string): SessionDirectory {
+    const entry = active.get(sessionId);
+    if (!entry) throw new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId} is not loaded`);
+    return entry.dir;
+  }
+
+  async function writeRecord(sessionId: string, dir: SessionDirectory, requestTokens?: number): Promise<void> {
+    const record = dir.record;
+    if (!record) return;
+    await dir.writeRecord({ ...record, updatedAt: at(), stats: statsOf(dir, requestTokens ?? record.stats.lastRequestTokens) });
+  }
+
+  function statsOf(dir: SessionDirectory, lastRequestTokens: number): SessionStats {
+    const info = dir.checkpoint?.compactionInfo;
+    let liveTokens = 0;
+    for (const m of dir.messages) liveTokens += m.tokens;
+    return {
+      totalMessages: (info?.archivedMessages ?? 0) + dir.messages.length,
+      totalTokens: (info?.archivedTokens ?? 0) + liveTokens,
+      totalCompactions: dir.checkpoint?.version ?? 0,
+      lastCompactionAt: dir.checkpoint?.updatedAt ?? null,
+      lastRequestTokens,
+    };
+  }
+
+  function closedError(): SessionError {
+    return new SessionError('RUNTIME_CLOSED', 'runtime', `the runtime of ${store.root} is closed; create a new one with createSessionRuntime`);
+  }
+
+  function assertOpen(): void {
+    if (closed) throw closedError();
+  }
+
+  function assertWritable(): void {
+    if (readOnly) throw new SessionError('INVALID_ARGUMENT', 'runtime', `the runtime of ${store.root} was opened readOnly; open it without readOnly to change sessions`);
+  }
+
+  /** The session's live actor, spawned (and loaded from disk) on first use. */
+  async function actorOf(sessionId: string): Promise<SessionActorRef> {
+    assertOpen();
+    assertSessionId(sessionId);
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const entry = supervisor.getSnapshot().context.sessions[sessionId];
+      if (entry && !entry.closing && entry.ref.getSnapshot().status === 'active') {
+        supervisor.send({ type: 'SESSION.OPEN', sessionId, input: entry.input }); // marks it used
+        const snapshot = await waitFor(entry.ref, (s) => !s.matches('loading') || s.status !== 'active');
+        if (snapshot.matches('unavailable')) {
+          // Not kept in memory: once a person repairs the files, the next call loads it afresh.
+          supervisor.send({ type: 'SESSION.STOP', sessionId });
+          throw toSessionError(snapshot.context.loadError, sessionId);
+        }
+        if (snapshot.status === 'active' && !snapshot.matches('closing')) return entry.ref;
+        continue;
+      }
+      if (entry) {
+        // On its way out (idle stop): wait until it is gone, then open it afresh.
+        await waitFor(supervisor, (s) => s.context.sessions[sessionId]?.ref !== entry.ref || s.status !== 'active');
+        continue;
+      }
+      if (!(await store.session(sessionId).exists())) {
+        throw new SessionError('SESSION_NOT_FOUND', 'runtime', `no session "${sessionId}" under ${store.root}; create it with createSession(key)`, {
+          details: { sessionId },
+        });
+      }
+      const key = await readKey(sessionId);
+      const limits = limitsOf(key);
+      const input: SessionMachineInput = {
+        sessionId,
+        limits,
+        autoCompact: !readOnly,
+        ...(options.compaction?.timeoutMs === undefined ? {} : { compactionTimeoutMs: options.compaction.timeoutMs }),
+        ...(options.compaction?.retryBaseMs === undefined ? {} : { retryBaseMs: options.compaction.retryBaseMs }),
+        ...(options.compaction?.retryMaxMs === undefined ? {} : { retryMaxMs: options.compaction.retryMaxMs }),
+      };
+      supervisor.send({ type: 'SESSION.OPEN', sessionId, input });
+    }
+    throw new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId} could not be opened: its actor keeps stopping`);
+  }
+
+  async function readKey(sessionId: string): Promise<SessionKey> {
+    return validateKey((await store.session(sessionId).readRecord()).key);
+  }
+
+  async function loadedDir(sessionId: string): Promise<{ ref: SessionActorRef; dir: SessionDirectory; limits: Limits }> {
+    const ref = await actorOf(sessionId);
+    const entry = active.get(sessionId);
+    if (!entry) throw new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId} is not loaded; try again`, { retryable: true });
+    return { ref, dir: entry.dir, limits: entry.limits };
+  }
+
+  function infoOf(ref: SessionActorRef | null, dir: SessionDirectory | null, record: SessionRecord, limits: Limits): SessionInfo {
+    const snapshot = ref?.getSnapshot();
+    const c = snapshot?.context;
+    const failure = c?.loadError ?? (c?.failure ? { code: c.failure.code, message: c.failure.message } : null);
+    return {
+      id: record.id,
+      key: record.key,
+      createdAt: record.createdAt,
+      updatedAt: record.updatedAt,
+      status: record.status,
+      state: snapshot ? machineStateOf(snapshot) : 'closed',
+      active: snapshot !== undefined && snapshot.status === 'active',
+      stats: dir ? statsOf(dir, c ? requestTokensOf(c) : record.stats.lastRequestTokens) : record.stats,
+      liveMessages: c?.liveCount ?? 0,
+      liveTokens: c?.liveTokens ?? 0,
+      checkpointVersion: c?.checkpointVersion ?? record.stats.totalCompactions,
+      archivedThroughSeq: c?.archivedThroughSeq ?? -1,
+      compactor: compactor.name,
+      limits,
+      error: failure,
+      lastCompaction: c?.lastCompaction ?? null,
+    };
+  }
+
+  async function send<T>(ref: SessionActorRef, sessionId: string, build: (reply: (value: T) => void) => Parameters<SessionActorRef['send']>[0]): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      // If the actor crashes before answering, the caller hears it instead of waiting forever.
+      const subscription = ref.subscribe({
+        error: (error) =>
+          reject(new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId}: its actor crashed (${describeError(error)}) and is being reloaded from disk; check getMessages before sending again`, { cause: error, retryable: true })),
+      });
+      ref.send(
+        build((value) => {
+          subscription.unsubscribe();
+          resolve(value);
+        }),
+      );
+    });
+  }
+
+  const runtime: SessionRuntime = {
+    root: store.root,
+    compactor,
+    estimator,
+
+    async createSession(keyInput, createOptions = {}) {
+      assertOpen();
+      assertWritable();
+      const key = validateKey(keyInput);
+      const id = sessionIdOf(key);
+      const pending = creating.get(id);
+      if (pending) return pending;
+      const work = (async () => {
+        const dir = store.session(id);
+        if (!(await dir.exists())) {
+          const context = createOptions.context === undefined ? undefined : (validatePlainObject(createOptions.context, 'context') as SessionContext);
+          const description = createOptions.agentDescription === undefined
+            ? profiles[key.agentType].description
+            : (validatePlainObject(createOptions.agentDescription, 'agentDescription') as AgentDescription);
+          const time = at();
+          const record: SessionRecord = {
+            schemaVersion: SCHEMA_VERSION,
+            id,
+            key,
+            createdAt: time,
+            updatedAt: time,
+            status: 'active',
+            stats: { totalMessages: 0, totalTokens: 0, totalCompactions: 0, lastCompactionAt: null, lastRequestTokens: 0 },
+          };
+          // session.json is written last: a directory without it is not a session yet.
+          await dir.prepare();
+          if (context) await dir.writeContext(context);
+          await dir.writeAgentDescription(description);
+          await dir.create(record);
+          publish({ type: 'session.created', sessionId: id, at: time, key });
+        }
+        return runtime.getSession(id);
+      })();
+      creating.set(id, work);
+      try {
+        return await work;
+      } finally {
+        creating.delete(id);
+      }
+    },
+
+    async getSession(id) {
+      const { ref, dir, limits } = await loadedDir(id);
+      return infoOf(ref, dir, dir.record!, limits);
+    },
+
+    async listSessions() {
+      assertOpen();
+      const infos: SessionInfo[] = [];
+      for (const id of await store.listSessionIds()) {
+        const entry = supervisor.getSnapshot().context.sessions[id];
+        const loaded = active.get(id);
+        if (entry && loaded?.dir.record) {
+          infos.push(infoOf(entry.ref, loaded.dir, loaded.dir.record, loaded.limits));
+          continue;
+        }
+        // Not in memory: what session.json says, without spawning an actor.
+        const dir = store.session(id);
+        try {
+          if (!(await dir.exists())) continue; // created half-way: not a session yet
+          const record = await dir.readRecord();
+          infos.push(infoOf(null, null, record, limitsOf(validateKey(record.key))));
+        } catch (error) {
+          const e = toSessionError(error, id);
+          infos.push({ ...placeholderInfo(id), error: { code: e.code, message: e.message }, state: 'failed' });
+        }
+      }
+      return infos;
+    },
+
+    async addMessage(id, input) {
+      assertOpen();
+      assertWritable();
+      const valid = validateMessageInput(input);
+      const ref = await actorOf(id);
+      const message = {
+        id: `msg_${randomUUID()}`,
+        role: valid.role,
+        content: valid.content,
+        timestamp: valid.timestamp ?? at(),
+        tokens: estimator.estimateMessage(valid),
+        ...(valid.metadata === undefined ? {} : { metadata: valid.metadata }),
+      };
+      const reply = await send<AppendReply>(ref, id, (r) => ({ type: 'APPEND', message, reply: r }));
+      if (!reply.ok) throw toSessionError(reply.error, id);
+      return structuredClone(reply.message);
+    },
+
+    async getMessages(id) {
+      const { dir } = await loadedDir(id);
+      return structuredClone([...dir.messages]);
+    },
+
+    async getHistory(id) {
+      const { dir } = await loadedDir(id);
+      // Live first, then the archive: a compaction committing in between can then only make a
+      // message appear in both, which the seq filter removes, never in neither.
+      const live = [...dir.messages];
+      const archived = await dir.readArchive();
+      const through = archived[archived.length - 1]?.seq ?? -1;
+      return structuredClone([...archived, ...live.filter((m) => m.seq > through)]);
+    },
+
+    async getCheckpoint(id) {
+      const { dir } = await loadedDir(id);
+      return dir.checkpoint ? structuredClone(dir.checkpoint) : null;
+    },
+
+    async getContext(id) {
+      const { dir } = await loadedDir(id);
+      return structuredClone(dir.context);
+    },
+
+    async getAgentDescription(id) {
+      const { dir } = await loadedDir(id);
+      return structuredClone(dir.agentDescription);
+    },
+
+    async estimateSize(id) {
+      const { ref, limits } = await loadedDir(id);
+      const c = ref.getSnapshot().context;
+      const total = requestTokensOf(c);
+      const threshold = thresholdOf(limits);
+      return {
+        total,
+        breakdown: { agentDescription: c.descriptionTokens, context: c.contextTokens, checkpoint: c.checkpointTokens, messages: c.liveTokens, replyReserve: limits.replyReserveTokens },
+        limit: limits.maxTokens,
+        threshold,
+        needsCompaction: total >= threshold,
+        liveMessages: c.liveCount,
+      };
+    },
+
+    async compact(id, compactOptions = {}) {
+      assertOpen();
+      assertWritable();
+      const keep = compactOptions.keepRecentTokens;
+      if (keep !== undefined && !(Number.isInteger(keep) && keep >= 0)) {
+        throw new SessionError('INVALID_ARGUMENT', 'runtime', `keepRecentTokens must be an integer >= 0, got ${String(keep)}`);
+      }
+      const ref = await actorOf(id);
+      const reply = await send<CompactReply>(ref, id, (r) => ({ type: 'COMPACT', reply: r, ...(keep === undefined ? {} : { keepRecentTokens: keep }) }));
+      if (!reply.ok) throw toSessionError(reply.error, id);
+      return reply.result;
+    },
+
+    async setContext(id, context) {
+      assertOpen();
+      assertWritable();
+      const valid = validatePlainObject(context, 'context') as SessionContext;
+      const { ref, dir } = await loadedDir(id);
+      await dir.writeContext(valid);
+      ref.send({ type: 'FIXED.CHANGED', contextTokens: estimator.estimate(renderContext(valid)) });
+      publish({ type: 'session.context.changed', sessionId: id, at: at(), what: 'context' });
+    },
+
+    async setAgentDescription(id, description) {
+      assertOpen();
+      assertWritable();
+      const valid = validatePlainObject(description, 'agentDescription') as AgentDescription;
+      if (typeof valid.role !== 'string' || valid.role === '') {
+        throw new SessionError('INVALID_ARGUMENT', 'runtime', 'agentDescription needs a non-empty "role" string');
+      }
+      const { ref, dir } = await loadedDir(id);
+      await dir.writeAgentDescription(valid);
+      ref.send({ type: 'FIXED.CHANGED', descriptionTokens: estimator.estimate(renderAgentDescription(valid)) });
+      publish({ type: 'session.context.changed', sessionId: id, at: at(), what: 'agentDescription' });
+    },
+
+    subscribe(listener) {
+      if (typeof listener !== 'function') throw new SessionError('INVALID_ARGUMENT', 'runtime', 'subscribe needs a function');
+      return bus.subscribe(listener);
+    },
+
+    activeSessionIds() {
+      return Object.keys(supervisor.getSnapshot().context.sessions).sort();
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      // Calls already made finish first (an append in flight is written and acknowledged).
+      await Promise.allSettled([...operations]);
+      supervisor.send({ type: 'STOP_ALL' });
+      await waitFor(supervisor, (s) => s.status !== 'active' || s.matches('stopped'), { timeout: Infinity });
+      supervisor.stop();
+      await store.close();
+    },
+  };
+
+  // Every asynchronous call is tracked, so that close() lets the calls already made finish.
+  const operations = new Set<Promise<unknown>>();
+  for (const name of TRACKED) {
+    const original = runtime[name] as (...args: unknown[]) => Promise<unknown>;
+    (runtime as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      if (closed) return Promise.reject(closedError());
+      const operation = original(...args);
+      operations.add(operation);
+      const forget = () => operations.delete(operation);
+      operation.then(forget, forget);
+      return operation;
+    };
+  }
+
+  /** What can be said of a session whose session.json cannot be read: its key comes from its id. */
+  function placeholderInfo(id: string): SessionInfo {
+    return {
+      id,
+      key: keyOfSessionId(id) ?? { type: 'feature', agentType: 'pm', featureId: 'unknown' },
+      createdAt: '',
+      updatedAt: '',
+      status: 'active',
+      state: 'failed',
+      active: false,
+      stats: { totalMessages: 0, totalTokens: 0, totalCompactions: 0, lastCompactionAt: null, lastRequestTokens: 0 },
+      liveMessages: 0,
+      liveTokens: 0,
+      checkpointVersion: 0,
+      archivedThroughSeq: -1,
+      compactor: compactor.name,
+      limits: baseLimits,
+      error: null,
+      lastCompaction: null,
+    };
+  }
+
+  return runtime;
+}

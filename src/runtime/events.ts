@@ -1,0 +1,65 @@
+/**
+ * The events a runtime publishes, dotted lower case so that `session.*` matches them all.
+ */
+import type { CompactOutput, CompactionFailure } from '../../machines/session.machine.js';
+import type { Message, SessionKey, SessionMachineState } from '../core/types.js';
+
+interface Base {
+  sessionId: string;
+  /** ISO-8601 time the runtime published the event. */
+  at: string;
+}
+
+/** Every event of a runtime. */
+export type SessionEvent =
+  | (Base & { type: 'session.created'; key: SessionKey })
+  | (Base & { type: 'session.message.appended'; message: Message; liveTokens: number })
+  | (Base & { type: 'session.compaction.started'; trigger: 'threshold' | 'manual'; attempt: number; watermarkSeq: number; tokensBefore: number; compactor: string })
+  | (Base & {
+      type: 'session.compaction.completed';
+      compactor: string;
+      tokensBefore: number;
+      tokensAfter: number;
+      messagesCompacted: number;
+      durationMs: number;
+      checkpointVersion: number;
+      escalation: number;
+      result: CompactOutput;
+    })
+  | (Base & { type: 'session.compaction.failed'; code: string; reason: string; retryable: boolean; attempts: number; willRetryInMs: number | null; failure: CompactionFailure })
+  | (Base & { type: 'session.compaction.progress'; chunk?: number; chunks?: number; outputTokens?: number })
+  | (Base & { type: 'session.state.changed'; from: SessionMachineState; to: SessionMachineState })
+  | (Base & { type: 'session.context.changed'; what: 'context' | 'agentDescription' })
+  | (Base & { type: 'session.cleared' })
+  | (Base & { type: 'session.reset' });
+
+/** The type names of {@link SessionEvent}. */
+export type SessionEventType = SessionEvent['type'];
+
+/** A subscriber. Throwing in it does not disturb the runtime. */
+export type SessionEventListener = (event: SessionEvent) => void;
+
+/** @internal A tiny synchronous event bus that isolates listeners' errors. */
+export class EventBus {
+  readonly #listeners = new Set<SessionEventListener>();
+  readonly #onListenerError: (error: unknown) => void;
+
+  constructor(onListenerError: (error: unknown) => void) {
+    this.#onListenerError = onListenerError;
+  }
+
+  subscribe(listener: SessionEventListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  publish(event: SessionEvent): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#onListenerError(error);
+      }
+    }
+  }
+}

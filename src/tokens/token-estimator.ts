@@ -1,0 +1,216 @@
+/**
+ * The TokenEstimator: how many tokens a string, a message, a list of stored messages or a
+ * checkpoint costs in a request. Counting is exact for a js-tiktoken encoding (no local tokenizer
+ * matches Claude's, so this is an estimate of the model's count either way), with a fast
+ * approximate mode that loads nothing.
+ */
+import { SessionError } from '../core/errors.js';
+import type { Checkpoint, CheckpointSummary, ContentBlock, Message, Role } from '../core/types.js';
+import { renderCheckpoint, safeJson, toolResultText } from '../request/format.js';
+import { approximateTokens } from './approximate.js';
+import { TOKEN_ENCODINGS, getEncoder, type TokenEncoding } from './encoding-cache.js';
+import { countExact } from './exact-count.js';
+
+export type { TokenEncoding } from './encoding-cache.js';
+
+/** Fixed tokens added per message for its role and framing. */
+export const MESSAGE_OVERHEAD_TOKENS = 4;
+/** Fixed tokens added per content block for its framing (type, ids). */
+export const BLOCK_OVERHEAD_TOKENS = 3;
+
+/**
+ * Counts tokens of the pieces of a request. Messages are counted once, when appended
+ * (`estimateMessage`), so that the estimate of a request is a sum (`estimateMessages`).
+ *
+ * @example
+ * ```ts
+ * const estimator: TokenEstimator = createTokenEstimator();
+ * const tokens = estimator.estimateMessage({ role: 'user', content: 'Run the tests' });
+ * const request = estimator.estimateCheckpoint(summary) + estimator.estimateMessages(liveMessages);
+ * ```
+ */
+export interface TokenEstimator {
+  /** What counts, for example `tiktoken:cl100k_base` or `approximate`. */
+  readonly name: string;
+  /** Tokens of a plain string. */
+  estimate(text: string): number;
+  /**
+   * Tokens of a message's content, blocks rendered as they are sent (tool_use: name + JSON of its
+   * input; tool_result: its text; thinking: its text) plus {@link BLOCK_OVERHEAD_TOKENS} per block.
+   */
+  estimateContent(content: string | ContentBlock[]): number;
+  /** Tokens of a message: its content plus {@link MESSAGE_OVERHEAD_TOKENS}. */
+  estimateMessage(message: { role: Role; content: string | ContentBlock[] }): number;
+  /** Sum of the stored `tokens` of messages: no re-tokenisation, O(n) additions. */
+  estimateMessages(messages: readonly Pick<Message, 'tokens'>[]): number;
+  /** Tokens of a checkpoint as {@link renderCheckpoint} renders it into a request (0 when empty). */
+  estimateCheckpoint(checkpoint: Checkpoint | CheckpointSummary): number;
+}
+
+/**
+ * Options of {@link createTokenEstimator} and {@link TiktokenEstimator}.
+ *
+ * @example
+ * ```ts
+ * createTokenEstimator({ mode: 'exact', encoding: 'o200k_base' });
+ * ```
+ */
+export interface TokenEstimatorOptions {
+  /** `exact` (default) counts with js-tiktoken; `approximate` uses a fast heuristic, loading nothing. */
+  mode?: 'exact' | 'approximate';
+  /** The js-tiktoken encoding of exact mode. Default `cl100k_base`. */
+  encoding?: TokenEncoding;
+}
+
+/**
+ * A {@link TokenEstimator} backed by js-tiktoken. The encoding is loaded synchronously on first
+ * exact use and shared by every instance in the process. Exact counts equal js-tiktoken's, except
+ * inside runs of more than 100 letters, punctuation or whitespace characters (a megabyte without
+ * a space, base64 without separators), whose count is extrapolated to avoid js-tiktoken's
+ * quadratic cost on them; special-token text such as `<|endoftext|>` counts as plain text.
+ *
+ * @example
+ * ```ts
+ * const estimator = new TiktokenEstimator({ encoding: 'o200k_base' });
+ * estimator.estimate('hello world'); // 2
+ * ```
+ */
+export class TiktokenEstimator implements TokenEstimator {
+  readonly name: string;
+  readonly mode: 'exact' | 'approximate';
+  readonly encoding: TokenEncoding;
+
+  /**
+   * @param options - Mode and encoding; see {@link TokenEstimatorOptions}.
+   * @throws SessionError `INVALID_ARGUMENT` for an unknown mode or encoding.
+   */
+  constructor(options: TokenEstimatorOptions = {}) {
+    const mode = options.mode ?? 'exact';
+    const encoding = options.encoding ?? 'cl100k_base';
+    if (mode !== 'exact' && mode !== 'approximate') {
+      throw new SessionError('INVALID_ARGUMENT', 'tokens', `unknown mode ${JSON.stringify(mode)}; use "exact" or "approximate"`);
+    }
+    if (!TOKEN_ENCODINGS.includes(encoding)) {
+      throw new SessionError('INVALID_ARGUMENT', 'tokens', `unknown encoding ${JSON.stringify(encoding)}; use ${TOKEN_ENCODINGS.join(' or ')}`);
+    }
+    this.mode = mode;
+    this.encoding = encoding;
+    this.name = mode === 'exact' ? `tiktoken:${encoding}` : 'approximate';
+  }
+
+  /**
+   * Loads the encoding now (200-400 ms the first time in a process) instead of on the first count.
+   * Does nothing in approximate mode.
+   */
+  warmUp(): void {
+    if (this.mode === 'exact') getEncoder(this.encoding);
+  }
+
+  /**
+   * Tokens of a plain string.
+   * @throws SessionError `INVALID_ARGUMENT` when `text` is not a string.
+   */
+  estimate(text: string): number {
+    if (typeof text !== 'string') {
+      throw new SessionError('INVALID_ARGUMENT', 'tokens', `estimate() expects a string, got ${describeType(text)}`);
+    }
+    if (text.length === 0) return 0;
+    return this.mode === 'exact' ? countExact(getEncoder(this.encoding), text) : approximateTokens(text);
+  }
+
+  /**
+   * Tokens of a message's content (see {@link TokenEstimator.estimateContent}).
+   * @throws SessionError `INVALID_ARGUMENT` when `content` is neither a string nor an array.
+   */
+  estimateContent(content: string | ContentBlock[]): number {
+    if (typeof content === 'string') return this.estimate(content);
+    if (!Array.isArray(content)) {
+      throw new SessionError('INVALID_ARGUMENT', 'tokens', `content must be a string or an array of blocks, got ${describeType(content)}`);
+    }
+    let total = 0;
+    for (const block of content) total += this.estimate(sentText(block)) + BLOCK_OVERHEAD_TOKENS;
+    return total;
+  }
+
+  /**
+   * Tokens of a message: content plus {@link MESSAGE_OVERHEAD_TOKENS}.
+   * @throws SessionError `INVALID_ARGUMENT` when `message` is not an object with valid content.
+   */
+  estimateMessage(message: { role: Role; content: string | ContentBlock[] }): number {
+    if (message === null || typeof message !== 'object') {
+      throw new SessionError('INVALID_ARGUMENT', 'tokens', `estimateMessage() expects a message object, got ${describeType(message)}`);
+    }
+    return this.estimateContent(message.content) + MESSAGE_OVERHEAD_TOKENS;
+  }
+
+  /**
+   * Sum of the stored `tokens` fields.
+   * @throws SessionError `INVALID_ARGUMENT` when `messages` is not an array or a `tokens` is not a finite number >= 0.
+   */
+  estimateMessages(messages: readonly Pick<Message, 'tokens'>[]): number {
+    if (!Array.isArray(messages)) {
+      throw new SessionError('INVALID_ARGUMENT', 'tokens', `estimateMessages() expects an array, got ${describeType(messages)}`);
+    }
+    let total = 0;
+    for (let i = 0; i < messages.length; i++) {
+      const tokens = (messages[i] as Pick<Message, 'tokens'> | undefined)?.tokens;
+      if (typeof tokens !== 'number' || !Number.isFinite(tokens) || tokens < 0) {
+        throw new SessionError('INVALID_ARGUMENT', 'tokens', `message ${i} has no valid stored token count (got ${describeType(tokens)})`);
+      }
+      total += tokens;
+    }
+    return total;
+  }
+
+  /**
+   * Tokens of `renderCheckpoint(summary, checks)`.
+   * @throws SessionError `INVALID_ARGUMENT` when `checkpoint` is not an object.
+   */
+  estimateCheckpoint(checkpoint: Checkpoint | CheckpointSummary): number {
+    if (checkpoint === null || typeof checkpoint !== 'object') {
+      throw new SessionError('INVALID_ARGUMENT', 'tokens', `estimateCheckpoint() expects a checkpoint or a summary, got ${describeType(checkpoint)}`);
+    }
+    const isCheckpoint = 'summary' in checkpoint && checkpoint.summary !== null && typeof checkpoint.summary === 'object';
+    return this.estimate(isCheckpoint ? renderCheckpoint(checkpoint.summary, checkpoint.checks) : renderCheckpoint(checkpoint as CheckpointSummary));
+  }
+}
+
+/**
+ * Creates the default {@link TokenEstimator}: exact `cl100k_base` counting unless told otherwise.
+ *
+ * @param options - `mode` (`exact` | `approximate`) and `encoding` (`cl100k_base` | `o200k_base`).
+ * @returns A {@link TiktokenEstimator}.
+ * @throws SessionError `INVALID_ARGUMENT` for an unknown mode or encoding.
+ * @example
+ * ```ts
+ * const estimator = createTokenEstimator({ mode: 'approximate' });
+ * estimator.estimateMessage({ role: 'user', content: 'hi' }); // 5
+ * ```
+ */
+export function createTokenEstimator(options: TokenEstimatorOptions = {}): TiktokenEstimator {
+  return new TiktokenEstimator(options);
+}
+
+/** @internal The text of a block as it is sent: what the model reads, without framing. */
+function sentText(block: ContentBlock): string {
+  if (block === null || typeof block !== 'object') return typeof block === 'string' ? block : '';
+  switch (block.type) {
+    case 'text':
+      return typeof block.text === 'string' ? block.text : '';
+    case 'tool_use':
+      return `${String(block.name ?? '')}${safeJson(block.input ?? {})}`;
+    case 'tool_result':
+      return toolResultText(block.content);
+    case 'thinking':
+      return typeof block.thinking === 'string' ? block.thinking : '';
+    default:
+      return safeJson(block);
+  }
+}
+
+/** @internal A short description of a value's type, for error messages. */
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'number' ? `the number ${value}` : typeof value;
+}

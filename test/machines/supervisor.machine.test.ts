@@ -1,0 +1,131 @@
+import { SimulatedClock, createActor, fromPromise, waitFor } from 'xstate';
+import { describe, expect, it } from 'vitest';
+import { sessionMachine, type LoadOutput, type SessionMachineInput } from '../../machines/session.machine.js';
+import { sessionIdOfActor, supervisorMachine } from '../../machines/supervisor.machine.js';
+import type { Limits, Message } from '../../src/core/types.js';
+
+const LIMITS: Limits = { maxTokens: 1_000, compactAt: 0.9, keepRecentTokens: 100, replyReserveTokens: 0, checkpointTokens: 100 };
+const input = (sessionId: string): SessionMachineInput => ({ sessionId, limits: LIMITS });
+
+function setup(options: { maxActive?: number; maxRestarts?: number } = {}) {
+  const loads: string[] = [];
+  const closes: string[] = [];
+  const session = sessionMachine.provide({
+    actors: {
+      load: fromPromise<LoadOutput, { sessionId: string }>(async ({ input }) => {
+        loads.push(input.sessionId);
+        return { liveTokens: 0, liveCount: 0, lastSeq: -1, archivedThroughSeq: -1, descriptionTokens: 0, contextTokens: 0, checkpointTokens: 0, checkpointVersion: 0 };
+      }),
+      persist: fromPromise<undefined, { sessionId: string; messages: Message[] }>(async () => undefined),
+      close: fromPromise<undefined, { sessionId: string; requestTokens: number }>(async ({ input }) => {
+        closes.push(input.sessionId);
+        return undefined;
+      }),
+    },
+  });
+  const clock = new SimulatedClock();
+  const states = new Map<string, string>();
+  const supervisor = createActor(supervisorMachine.provide({ actors: { session } }), {
+    clock,
+    input: { sweepIntervalMs: 1_000, idleSweeps: 2, ...options },
+    // As the runtime does: the supervisor hears of its sessions' states through inspection.
+    inspect: (event) => {
+      const id = (event.actorRef as { id?: string }).id;
+      const sessionId = id ? sessionIdOfActor(id) : null;
+      if (!sessionId || event.type !== '@xstate.snapshot') return;
+      const snapshot = event.snapshot as ReturnType<typeof sessionMachine.getInitialSnapshot>;
+      const state = snapshot.status === 'active' && snapshot.matches({ ready: { writer: 'idle', compaction: 'idle' } }) ? 'idle' : 'busy';
+      if (states.get(sessionId) === state) return;
+      states.set(sessionId, state);
+      queueMicrotask(() => supervisor.send({ type: 'SESSION.STATE', sessionId, state: state === 'idle' ? 'idle' : 'appending' }));
+    },
+  });
+  supervisor.start();
+  const tick = async () => {
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    await new Promise((r) => setImmediate(r));
+  };
+  return { supervisor, clock, loads, closes, tick };
+}
+
+describe('supervisor', () => {
+  it('spawns one actor per session on first use, with systemId session:<id>', async () => {
+    const { supervisor, loads, tick } = setup();
+    supervisor.send({ type: 'SESSION.OPEN', sessionId: 'a', input: input('a') });
+    supervisor.send({ type: 'SESSION.OPEN', sessionId: 'a', input: input('a') });
+    supervisor.send({ type: 'SESSION.OPEN', sessionId: 'b', input: input('b') });
+    await tick();
+    expect(Object.keys(supervisor.getSnapshot().context.sessions).sort()).toEqual(['a', 'b']);
+    expect(supervisor.system.get('session:a')).toBe(supervisor.getSnapshot().context.sessions.a!.ref);
+    expect(loads.sort()).toEqual(['a', 'b']);
+  });
+
+  it('stops sessions that stay idle for the configured sweeps', async () => {
+    const { supervisor, clock, closes, tick } = setup();
+    supervisor.send({ type: 'SESSION.OPEN', sessionId: 'a', input: input('a') });
+    await tick();
+    clock.increment(1_000);
+    await tick();
+    expect(Object.keys(supervisor.getSnapshot().context.sessions)).toEqual(['a']);
+    clock.increment(1_000);
+    await tick();
+    expect(closes).toEqual(['a']);
+    expect(supervisor.getSnapshot().context.sessions).toEqual({});
+    expect(supervisor.system.get('session:a')).toBeUndefined();
+  });
+
+  it('stops the least recently used idle sessions past maxActive', async () => {
+    const { supervisor, closes, tick } = setup({ maxActive: 2 });
+    for (const id of ['a', 'b']) {
+      supervisor.send({ type: 'SESSION.OPEN', sessionId: id, input: input(id) });
+      await tick();
+    }
+    supervisor.send({ type: 'SESSION.OPEN', sessionId: 'a', input: input('a') }); // a used again: b is now the oldest
+    await tick();
+    supervisor.send({ type: 'SESSION.OPEN', sessionId: 'c', input: input('c') });
+    await tick();
+    expect(closes).toEqual(['b']);
+    expect(Object.keys(supervisor.getSnapshot().context.sessions).sort()).toEqual(['a', 'c']);
+  });
+
+  it('restarts a crashed session actor by reloading it, up to maxRestarts', async () => {
+    const { supervisor, loads, tick } = setup({ maxRestarts: 1 });
+    supervisor.send({ type: 'SESSION.OPEN', sessionId: 'a', input: input('a') });
+    await tick();
+    const first = supervisor.getSnapshot().context.sessions.a!.ref;
+    // A reply callback that throws inside the actor's action: the actor crashes.
+    const crash = () =>
+      supervisor.getSnapshot().context.sessions.a!.ref.send({
+        type: 'APPEND',
+        message: { id: 'm', role: 'user', content: 'x', timestamp: 't', tokens: 1 },
+        reply: () => {
+          throw new Error('boom');
+        },
+      });
+    crash();
+    await tick();
+    const second = supervisor.getSnapshot().context.sessions.a?.ref;
+    expect(second).toBeDefined();
+    expect(second).not.toBe(first);
+    expect(first.getSnapshot().status).toBe('error');
+    await waitFor(second!, (s) => s.matches('ready'));
+    expect(loads).toEqual(['a', 'a']);
+    expect(supervisor.getSnapshot().context.restarts.a).toBe(1);
+    crash();
+    await tick();
+    // Past maxRestarts it stays stopped; the next use opens it afresh.
+    expect(supervisor.getSnapshot().context.sessions.a).toBeUndefined();
+    supervisor.send({ type: 'SESSION.OPEN', sessionId: 'a', input: input('a') });
+    await tick();
+    expect(loads).toEqual(['a', 'a', 'a']);
+  });
+
+  it('STOP_ALL closes every session and ends the supervisor', async () => {
+    const { supervisor, closes, tick } = setup();
+    for (const id of ['a', 'b', 'c']) supervisor.send({ type: 'SESSION.OPEN', sessionId: id, input: input(id) });
+    await tick();
+    supervisor.send({ type: 'STOP_ALL' });
+    await waitFor(supervisor, (s) => s.status === 'done');
+    expect(closes.sort()).toEqual(['a', 'b', 'c']);
+  });
+});

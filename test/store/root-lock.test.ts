@@ -1,0 +1,196 @@
+/**
+ * One writer per root: the lock refuses a second runtime of this process and a live other
+ * process, naming the holder, and takes over the lock of a dead one.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isSessionError, type SessionError } from '../../src/core/errors.js';
+import { acquireRootLock, processStartOf, type LockHolder, type RootLock } from '../../src/store/root-lock.js';
+import { JsonFileSessionStore } from '../../src/store/session-store.js';
+
+const run = promisify(execFile);
+const STORE_MODULE = pathToFileURL(fileURLToPath(new URL('../../src/store/session-store.ts', import.meta.url))).href;
+
+let root: string;
+let lockFile: string;
+const children: ChildProcess[] = [];
+const locks: RootLock[] = [];
+
+async function acquire(description?: string): Promise<RootLock> {
+  const lock = await acquireRootLock(root, description);
+  locks.push(lock);
+  return lock;
+}
+
+async function refusal(promise: Promise<unknown>): Promise<SessionError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!isSessionError(error, 'ROOT_LOCKED')) throw new Error(`expected ROOT_LOCKED, got ${String(error)}`);
+  return error;
+}
+
+async function writeLock(holder: Partial<LockHolder> & { pid: number }): Promise<void> {
+  await mkdir(path.dirname(lockFile), { recursive: true });
+  const full: LockHolder = { hostname: os.hostname(), processStart: null, acquiredAt: '2026-01-01T00:00:00.000Z', token: 'hand-written', ...holder };
+  await writeFile(lockFile, `${JSON.stringify(full)}\n`);
+}
+
+async function readLock(): Promise<LockHolder> {
+  return JSON.parse(await readFile(lockFile, 'utf8')) as LockHolder;
+}
+
+/** The pid of a process that has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolve) => child.once('exit', resolve));
+  return child.pid!;
+}
+
+/** A process that sleeps until killed. */
+async function sleeper(): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  children.push(child);
+  await new Promise((resolve, reject) => child.once('spawn', resolve).once('error', reject));
+  return child;
+}
+
+/** Another process that opens the root with JsonFileSessionStore (through tsx) and says how it went. */
+async function openInChild(readOnly = false): Promise<{ code?: string; message?: string; holderPid?: number; opened?: boolean }> {
+  const script = `
+    const { JsonFileSessionStore } = await import(process.env.STORE_MODULE);
+    try {
+      const store = await JsonFileSessionStore.open({ root: process.env.ROOT, readOnly: process.env.READ_ONLY === '1', description: 'child' });
+      await store.close();
+      console.log(JSON.stringify({ opened: true }));
+    } catch (error) {
+      console.log(JSON.stringify({ code: error.code, message: error.message, holderPid: error.details?.holder?.pid }));
+    }`;
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    env: { ...process.env, STORE_MODULE, ROOT: root, READ_ONLY: readOnly ? '1' : '0' },
+    timeout: 30_000,
+  });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as { code?: string; message?: string; holderPid?: number; opened?: boolean };
+}
+
+beforeEach(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), 'dagent-lock-'));
+  lockFile = path.join(root, '.dagent', 'lock');
+});
+
+afterEach(async () => {
+  for (const lock of locks.splice(0)) await lock.release();
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+  }
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('acquireRootLock in one process', () => {
+  it('refuses a second acquire, naming the holder', async () => {
+    const first = await acquire('first runtime');
+    expect(first.holder.pid).toBe(process.pid);
+    expect(await readLock()).toEqual(first.holder);
+
+    const error = await refusal(acquire());
+    expect(error.message).toContain(`process ${process.pid}`);
+    expect(error.message).toContain('first runtime');
+    expect(error.details.holder).toEqual(first.holder);
+    expect(await readLock()).toEqual(first.holder); // untouched
+  });
+
+  it('can be taken again once released; release is idempotent', async () => {
+    const first = await acquire();
+    await first.release();
+    await first.release();
+    await expect(readFile(lockFile)).rejects.toMatchObject({ code: 'ENOENT' });
+    const second = await acquire();
+    expect(second.holder.token).not.toBe(first.holder.token);
+    expect((await readLock()).token).toBe(second.holder.token);
+    await first.release(); // an old handle does not remove the new lock
+    expect((await readLock()).token).toBe(second.holder.token);
+  });
+
+  it('release leaves a lock that someone else took over', async () => {
+    const mine = await acquire();
+    await writeLock({ pid: process.pid, token: 'someone-else' });
+    await mine.release();
+    expect((await readLock()).token).toBe('someone-else');
+  });
+});
+
+describe('locks left by other processes', () => {
+  it('takes over the lock of a dead process', async () => {
+    const pid = await deadPid();
+    await writeLock({ pid, description: 'crashed runtime' });
+    const lock = await acquire();
+    expect(await readLock()).toEqual(lock.holder);
+    expect(lock.holder.pid).toBe(process.pid);
+  });
+
+  it('refuses while a live other process holds it, naming that process', async () => {
+    const child = await sleeper();
+    const pid = child.pid!;
+    await writeLock({ pid, processStart: processStartOf(pid), description: 'the other runtime' });
+    const error = await refusal(acquire());
+    expect(error.message).toContain(`process ${pid} on ${os.hostname()} (the other runtime)`);
+    expect((error.details.holder as LockHolder).pid).toBe(pid);
+    expect((await readLock()).pid).toBe(pid);
+
+    // Once that process is gone, its lock is taken over.
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    const lock = await acquire();
+    expect((await readLock()).token).toBe(lock.holder.token);
+  });
+
+  it('takes over a lock whose pid now belongs to another process (start time differs)', async () => {
+    const child = await sleeper();
+    await writeLock({ pid: child.pid!, processStart: '1' });
+    const lock = await acquire();
+    expect((await readLock()).token).toBe(lock.holder.token);
+  });
+
+  it('refuses a lock held on another host, since it cannot tell whether the holder lives', async () => {
+    await writeLock({ pid: 1, hostname: 'some-other-host' });
+    const error = await refusal(acquire());
+    expect(error.message).toContain('process 1 on some-other-host');
+  });
+
+  it('takes over a lock file that stays unreadable (torn by a crash)', async () => {
+    await mkdir(path.dirname(lockFile), { recursive: true });
+    await writeFile(lockFile, '{"pid": 12');
+    const lock = await acquire();
+    expect((await readLock()).token).toBe(lock.holder.token);
+  });
+});
+
+describe('a second process on the same root', () => {
+  it('gets ROOT_LOCKED naming this process while it writes, and opens once it has closed', async () => {
+    const store = await JsonFileSessionStore.open({ root, description: 'the test runner' });
+    try {
+      const refused = await openInChild();
+      expect(refused.code).toBe('ROOT_LOCKED');
+      expect(refused.holderPid).toBe(process.pid);
+      expect(refused.message).toContain(`process ${process.pid}`);
+      expect(refused.message).toContain('the test runner');
+      // A read-only open needs no lock.
+      expect(await openInChild(true)).toEqual({ opened: true });
+    } finally {
+      await store.close();
+    }
+    expect(await openInChild()).toEqual({ opened: true });
+    // The child released its lock on close: this process may write again.
+    const again = await JsonFileSessionStore.open({ root });
+    await again.close();
+  });
+});
