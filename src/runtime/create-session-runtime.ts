@@ -3,149 +3,44 @@
  * compactor with `machine.provide()`, and offers the public API.
  */
 import { randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
-import { createActor, fromPromise, waitFor, type AnyActorRef, type InspectionEvent } from 'xstate';
+import { createActor, waitFor, type AnyActorRef, type InspectionEvent } from 'xstate';
 import {
   machineStateOf,
   requestTokensOf,
-  sessionMachine,
   thresholdOf,
   type AppendReply,
-  type CompactOutput,
   type CompactReply,
-  type LoadOutput,
   type SessionActorRef,
   type SessionMachineEmitted,
   type SessionMachineInput,
 } from '../../machines/session.machine.js';
-import { sessionIdOfActor, supervisorMachine, type SupervisorInput } from '../../machines/supervisor.machine.js';
-import { runCompaction } from '../compaction/run-compaction.js';
-import type { Compactor } from '../compaction/compactor.js';
+import { sessionIdOfActor, supervisorMachine } from '../../machines/supervisor.machine.js';
 import { OfflineCompactor } from '../compaction/offline-compactor.js';
 import { SessionError, describeError } from '../core/errors.js';
-import { assertSessionId, keyOfSessionId, sessionIdOf, validateKey } from '../core/ids.js';
+import { assertSessionId, sessionIdOf, validateKey } from '../core/ids.js';
 import {
   SCHEMA_VERSION,
   type AgentDescription,
   type AgentType,
-  type Checkpoint,
   type Limits,
-  type Message,
-  type MessageInput,
   type SessionContext,
   type SessionKey,
   type SessionMachineState,
   type SessionRecord,
-  type SessionStats,
 } from '../core/types.js';
 import { renderAgentDescription, renderContext } from '../request/format.js';
 import { JsonFileSessionStore, type SessionStore } from '../store/session-store.js';
 import type { SessionDirectory } from '../store/session-directory.js';
-import { createTokenEstimator, type TokenEstimator } from '../tokens/token-estimator.js';
+import { createTokenEstimator } from '../tokens/token-estimator.js';
 import { DEFAULT_AGENT_PROFILES, type AgentProfile } from './agent-profiles.js';
-import { EventBus, type SessionEvent, type SessionEventListener } from './events.js';
+import { EventBus, type SessionEvent } from './events.js';
 import { resolveLimits } from './limits.js';
+import { provideSessionEffects, type ActiveSession } from './session-effects.js';
+import { infoOf, placeholderInfo, statsOf, toSessionError } from './session-info.js';
+import type { SessionInfo, SessionRuntime, SessionRuntimeOptions } from './types.js';
 import { validateMessageInput, validatePlainObject } from './validate.js';
 
-/** A source of timers, as XState's actor options take it (`SimulatedClock` in tests). */
-export interface Clock {
-  setTimeout(fn: (...args: unknown[]) => void, timeout: number): unknown;
-  clearTimeout(id: unknown): void;
-}
-
-/** Options of {@link createSessionRuntime}. */
-export interface SessionRuntimeOptions {
-  /** Directory whose `.dagent/sessions/` holds the sessions (created if missing). */
-  root: string;
-  /** Limits of every session; defaults: 100,000 tokens, compaction at 90%, a 20% verbatim tail. */
-  limits?: Partial<Limits>;
-  /** Per agent type: description written into new sessions, and limits over the runtime's. */
-  agents?: Partial<Record<AgentType, { description?: AgentDescription; limits?: Partial<Limits> }>>;
-  /** Summarises older messages. Default: the offline compactor (no network, no key). */
-  compactor?: Compactor;
-  /** Counts tokens. Default: js-tiktoken cl100k_base, loaded on first use. */
-  estimator?: TokenEstimator;
-  /** XState inspection observer, for example `createBrowserInspector().inspect` of @statelyai/inspect. */
-  inspect?: (event: InspectionEvent) => void;
-  /** Clock for timers (retry backoff, compaction timeout, idle sweeps); tests pass a SimulatedClock. */
-  clock?: Clock;
-  /** Time of timestamps. Default: `() => new Date()`. */
-  now?: () => Date;
-  /** Open without the write lock: reads only. */
-  readOnly?: boolean;
-  /** fsync every write (default true). */
-  durable?: boolean;
-  /** Idle stopping and restarts of session actors. */
-  supervisor?: SupervisorInput;
-  /** Compaction timeout and retry backoff. */
-  compaction?: { timeoutMs?: number; retryBaseMs?: number; retryMaxMs?: number };
-  /** Log size past which chat.log is folded into chat.json (default 256 KiB). */
-  foldMinBytes?: number;
-}
-
-/** Options of `createSession`. Used only when the session is new. */
-export interface CreateSessionOptions {
-  context?: SessionContext;
-  agentDescription?: AgentDescription;
-}
-
-/** What `getSession` and `listSessions` report about a session. */
-export interface SessionInfo {
-  id: string;
-  key: SessionKey;
-  createdAt: string;
-  updatedAt: string;
-  status: SessionRecord['status'];
-  /** The actor's state; `closed` when no actor is in memory for it. */
-  state: SessionMachineState;
-  /** Whether an actor is in memory for it. */
-  active: boolean;
-  stats: SessionStats;
-  liveMessages: number;
-  liveTokens: number;
-  checkpointVersion: number;
-  /** Seq of the last archived message (the compaction watermark), -1 before any. */
-  archivedThroughSeq: number;
-  compactor: string;
-  limits: Limits;
-  /** Why the session is failed (compaction failure or a file that did not load), or null. */
-  error: { code: string; message: string } | null;
-  lastCompaction: CompactOutput | null;
-}
-
-/** What `estimateSize` returns. */
-export interface SizeEstimate {
-  total: number;
-  breakdown: { agentDescription: number; context: number; checkpoint: number; messages: number; replyReserve: number };
-  limit: number;
-  threshold: number;
-  needsCompaction: boolean;
-  liveMessages: number;
-}
-
-/** The runtime. Every method validates its arguments and throws {@link SessionError}. */
-export interface SessionRuntime {
-  readonly root: string;
-  readonly compactor: Compactor;
-  readonly estimator: TokenEstimator;
-  createSession(key: SessionKey, options?: CreateSessionOptions): Promise<SessionInfo>;
-  getSession(id: string): Promise<SessionInfo>;
-  listSessions(): Promise<SessionInfo[]>;
-  addMessage(id: string, message: MessageInput): Promise<Message>;
-  getMessages(id: string): Promise<Message[]>;
-  getHistory(id: string): Promise<Message[]>;
-  getCheckpoint(id: string): Promise<Checkpoint | null>;
-  getContext(id: string): Promise<SessionContext | null>;
-  getAgentDescription(id: string): Promise<AgentDescription | null>;
-  estimateSize(id: string): Promise<SizeEstimate>;
-  compact(id: string, options?: { keepRecentTokens?: number }): Promise<CompactOutput>;
-  setContext(id: string, context: SessionContext): Promise<void>;
-  setAgentDescription(id: string, description: AgentDescription): Promise<void>;
-  subscribe(listener: SessionEventListener): () => void;
-  /** Session actors in memory now (bounded by the supervisor). */
-  activeSessionIds(): string[];
-  close(): Promise<void>;
-}
+export type { Clock, CreateSessionOptions, SessionInfo, SessionRuntime, SessionRuntimeOptions, SizeEstimate } from './types.js';
 
 const TRACKED = [
   'createSession',
@@ -163,22 +58,6 @@ const TRACKED = [
   'setAgentDescription',
 ] as const satisfies readonly (keyof SessionRuntime)[];
 
-interface ActiveSession {
-  dir: SessionDirectory;
-  limits: Limits;
-}
-
-function toSessionError(error: unknown, sessionId: string): SessionError {
-  if (error instanceof SessionError) return error;
-  const e = error as { code?: unknown; message?: unknown; retryable?: unknown } | null;
-  if (e && typeof e.code === 'string' && typeof e.message === 'string') {
-    return new SessionError(e.code as SessionError['code'], 'session', e.message.replace(/^\[dagent-sessions\] \[[a-z]+\] /, ''), {
-      retryable: e.retryable === true,
-      details: { sessionId },
-    });
-  }
-  return new SessionError('IO_ERROR', 'session', `session ${sessionId}: ${describeError(error)}`, { cause: error, details: { sessionId } });
-}
 
 /**
  * Opens a root and returns its session runtime: one supervisor, one actor per session in use.
@@ -227,65 +106,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
   const at = () => now().toISOString();
   const publish = (event: SessionEvent) => bus.publish(event);
 
-  const session = sessionMachine.provide({
-    actors: {
-      load: fromPromise<LoadOutput, { sessionId: string }>(async ({ input }) => {
-        const dir = store.session(input.sessionId);
-        const loaded = await dir.load();
-        const limits = limitsOf(loaded.record.key);
-        active.set(input.sessionId, { dir, limits });
-        let liveTokens = 0;
-        for (const m of loaded.messages) liveTokens += m.tokens;
-        return {
-          liveTokens,
-          liveCount: loaded.messages.length,
-          lastSeq: Math.max(loaded.archivedThroughSeq, loaded.messages[loaded.messages.length - 1]?.seq ?? -1),
-          archivedThroughSeq: loaded.archivedThroughSeq,
-          descriptionTokens: loaded.agentDescription ? estimator.estimate(renderAgentDescription(loaded.agentDescription)) : 0,
-          contextTokens: loaded.context ? estimator.estimate(renderContext(loaded.context)) : 0,
-          checkpointTokens: loaded.checkpoint ? estimator.estimateCheckpoint(loaded.checkpoint) : 0,
-          checkpointVersion: loaded.checkpoint?.version ?? 0,
-        };
-      }),
-      persist: fromPromise<undefined, { sessionId: string; messages: Message[] }>(async ({ input }) => {
-        await dirOf(input.sessionId).appendMessages(input.messages);
-        return undefined;
-      }),
-      compact: fromPromise<CompactOutput, Parameters<typeof runCompaction>[1]>(async ({ input, signal }) => {
-        const dir = dirOf(input.sessionId);
-        const work = runCompaction(
-          {
-            dir,
-            compactor,
-            estimator,
-            now,
-            elapsed: () => performance.now(),
-            onProgress: (p) => publish({ type: 'session.compaction.progress', sessionId: input.sessionId, at: at(), ...p }),
-          },
-          input,
-          signal,
-        );
-        // close() waits for a commit in flight: it is never cut in the middle.
-        commits.set(input.sessionId, work.catch(() => undefined));
-        const output = await work;
-        await writeRecord(input.sessionId, dir).catch(() => undefined); // derivable figures: best effort
-        return output;
-      }),
-      close: fromPromise<undefined, { sessionId: string; requestTokens: number }>(async ({ input }) => {
-        const entry = active.get(input.sessionId);
-        if (!entry) return undefined;
-        await commits.get(input.sessionId);
-        try {
-          if (!readOnly) await writeRecord(input.sessionId, entry.dir, input.requestTokens);
-        } finally {
-          await entry.dir.close();
-          active.delete(input.sessionId);
-          commits.delete(input.sessionId);
-        }
-        return undefined;
-      }),
-    },
-  });
+  const session = provideSessionEffects({ store, active, commits, compactor, estimator, now, readOnly, limitsOf, publish, writeRecord });
 
   const supervisor = createActor(supervisorMachine.provide({ actors: { session } }), {
     input: options.supervisor ?? {},
@@ -340,29 +161,10 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     return profiles[key.agentType].resolved;
   }
 
-  function dirOf(sessionId: string): SessionDirectory {
-    const entry = active.get(sessionId);
-    if (!entry) throw new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId} is not loaded`);
-    return entry.dir;
-  }
-
   async function writeRecord(sessionId: string, dir: SessionDirectory, requestTokens?: number): Promise<void> {
     const record = dir.record;
     if (!record) return;
     await dir.writeRecord({ ...record, updatedAt: at(), stats: statsOf(dir, requestTokens ?? record.stats.lastRequestTokens) });
-  }
-
-  function statsOf(dir: SessionDirectory, lastRequestTokens: number): SessionStats {
-    const info = dir.checkpoint?.compactionInfo;
-    let liveTokens = 0;
-    for (const m of dir.messages) liveTokens += m.tokens;
-    return {
-      totalMessages: (info?.archivedMessages ?? 0) + dir.messages.length,
-      totalTokens: (info?.archivedTokens ?? 0) + liveTokens,
-      totalCompactions: dir.checkpoint?.version ?? 0,
-      lastCompactionAt: dir.checkpoint?.updatedAt ?? null,
-      lastRequestTokens,
-    };
   }
 
   function closedError(): SessionError {
@@ -430,30 +232,6 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     return { ref, dir: entry.dir, limits: entry.limits };
   }
 
-  function infoOf(ref: SessionActorRef | null, dir: SessionDirectory | null, record: SessionRecord, limits: Limits): SessionInfo {
-    const snapshot = ref?.getSnapshot();
-    const c = snapshot?.context;
-    const failure = c?.loadError ?? (c?.failure ? { code: c.failure.code, message: c.failure.message } : null);
-    return {
-      id: record.id,
-      key: record.key,
-      createdAt: record.createdAt,
-      updatedAt: record.updatedAt,
-      status: record.status,
-      state: snapshot ? machineStateOf(snapshot) : 'closed',
-      active: snapshot !== undefined && snapshot.status === 'active',
-      stats: dir ? statsOf(dir, c ? requestTokensOf(c) : record.stats.lastRequestTokens) : record.stats,
-      liveMessages: c?.liveCount ?? 0,
-      liveTokens: c?.liveTokens ?? 0,
-      checkpointVersion: c?.checkpointVersion ?? record.stats.totalCompactions,
-      archivedThroughSeq: c?.archivedThroughSeq ?? -1,
-      compactor: compactor.name,
-      limits,
-      error: failure,
-      lastCompaction: c?.lastCompaction ?? null,
-    };
-  }
-
   async function send<T>(ref: SessionActorRef, sessionId: string, build: (reply: (value: T) => void) => Parameters<SessionActorRef['send']>[0]): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       // If the actor crashes before answering, the caller hears it instead of waiting forever.
@@ -518,7 +296,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
 
     async getSession(id) {
       const { ref, dir, limits } = await loadedDir(id);
-      return infoOf(ref, dir, dir.record!, limits);
+      return infoOf(ref, dir, dir.record!, limits, compactor.name);
     },
 
     async listSessions() {
@@ -528,7 +306,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
         const entry = supervisor.getSnapshot().context.sessions[id];
         const loaded = active.get(id);
         if (entry && loaded?.dir.record) {
-          infos.push(infoOf(entry.ref, loaded.dir, loaded.dir.record, loaded.limits));
+          infos.push(infoOf(entry.ref, loaded.dir, loaded.dir.record, loaded.limits, compactor.name));
           continue;
         }
         // Not in memory: what session.json says, without spawning an actor.
@@ -536,10 +314,10 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
         try {
           if (!(await dir.exists())) continue; // created half-way: not a session yet
           const record = await dir.readRecord();
-          infos.push(infoOf(null, null, record, limitsOf(validateKey(record.key))));
+          infos.push(infoOf(null, null, record, limitsOf(validateKey(record.key)), compactor.name));
         } catch (error) {
           const e = toSessionError(error, id);
-          infos.push({ ...placeholderInfo(id), error: { code: e.code, message: e.message }, state: 'failed' });
+          infos.push({ ...placeholderInfo(id, compactor.name, baseLimits), error: { code: e.code, message: e.message }, state: 'failed' });
         }
       }
       return infos;
@@ -676,28 +454,6 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       const forget = () => operations.delete(operation);
       operation.then(forget, forget);
       return operation;
-    };
-  }
-
-  /** What can be said of a session whose session.json cannot be read: its key comes from its id. */
-  function placeholderInfo(id: string): SessionInfo {
-    return {
-      id,
-      key: keyOfSessionId(id) ?? { type: 'feature', agentType: 'pm', featureId: 'unknown' },
-      createdAt: '',
-      updatedAt: '',
-      status: 'active',
-      state: 'failed',
-      active: false,
-      stats: { totalMessages: 0, totalTokens: 0, totalCompactions: 0, lastCompactionAt: null, lastRequestTokens: 0 },
-      liveMessages: 0,
-      liveTokens: 0,
-      checkpointVersion: 0,
-      archivedThroughSeq: -1,
-      compactor: compactor.name,
-      limits: baseLimits,
-      error: null,
-      lastCompaction: null,
     };
   }
 

@@ -1,0 +1,139 @@
+/**
+ * The types of the session statechart: its context, events, emitted events and the inputs and
+ * outputs of its effects.
+ */
+import type { Limits, Message } from '../src/core/types.js';
+
+/** A message as the runtime hands it to the actor: everything but its seq, assigned here. */
+export type NewMessage = Omit<Message, 'seq'>;
+
+/** How an append ends for its caller. */
+export type AppendReply = { ok: true; message: Message } | { ok: false; error: unknown };
+
+/** The outcome of a compaction request, for `runtime.compact()`. */
+export type CompactReply = { ok: true; result: CompactOutput } | { ok: false; error: unknown };
+
+/** @internal An append waiting for the writer. */
+export interface PendingAppend {
+  message: Message;
+  reply: (result: AppendReply) => void;
+}
+
+/** What the `load` effect reports. */
+export interface LoadOutput {
+  liveTokens: number;
+  liveCount: number;
+  /** Seq of the last message on disk, -1 for an empty session. */
+  lastSeq: number;
+  archivedThroughSeq: number;
+  descriptionTokens: number;
+  contextTokens: number;
+  checkpointTokens: number;
+  checkpointVersion: number;
+}
+
+/** What the `compact` effect receives. */
+export interface CompactInput {
+  sessionId: string;
+  /** Fold only messages with seq <= watermarkSeq (persisted when the compaction started). */
+  watermarkSeq: number;
+  limits: Limits;
+  /** Tail budget for this compaction (limits.keepRecentTokens unless the caller set one). */
+  keepRecentTokens: number;
+  fixedTokens: number;
+  attempt: number;
+  trigger: 'threshold' | 'manual';
+  /** Sends `COMPACTION.COMMITTING` before the effect starts writing: from then on it is not cancelled. */
+  notifyCommitting: () => void;
+}
+
+/** What the `compact` effect reports. */
+export interface CompactOutput {
+  kind: 'compacted' | 'nothing-to-fold';
+  reason: string;
+  compactor: string;
+  checkpointVersion: number;
+  checkpointTokens: number;
+  archivedThroughSeq: number;
+  messagesCompacted: number;
+  /** Tokens of the live messages removed from chat. */
+  foldedTokens: number;
+  tokensBefore: number;
+  tokensAfter: number;
+  durationMs: number;
+  /** Whether the request (fixed parts + checkpoint + kept tail + reply room) is now under the threshold. */
+  underThreshold: boolean;
+  escalation: number;
+}
+
+/** What went wrong with the last compaction. */
+export interface CompactionFailure {
+  code: string;
+  message: string;
+  retryable: boolean;
+  attempts: number;
+  /** True when the compaction ran but could not bring the request under the threshold. */
+  noProgress: boolean;
+}
+
+/** Settings fixed when the actor starts. */
+export interface SessionMachineInput {
+  sessionId: string;
+  limits: Limits;
+  /** Compact by itself at the threshold (default true; false for read-only runtimes). */
+  autoCompact?: boolean;
+  compactionTimeoutMs?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+}
+
+/** The actor's figures. Messages themselves stay in the store; the machine counts. */
+export interface SessionMachineContext {
+  sessionId: string;
+  limits: Limits;
+  autoCompact: boolean;
+  compactionTimeoutMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  liveTokens: number;
+  liveCount: number;
+  /** Seq of the last persisted message. */
+  lastSeq: number;
+  /** Next seq to hand out (counts queued appends). */
+  nextSeq: number;
+  archivedThroughSeq: number;
+  descriptionTokens: number;
+  contextTokens: number;
+  checkpointTokens: number;
+  checkpointVersion: number;
+  queue: PendingAppend[];
+  inFlight: PendingAppend[];
+  compactWaiters: ((reply: CompactReply) => void)[];
+  /** Tail budget asked for by a manual COMPACT, used by the next compaction. */
+  requestedKeepTokens: number | null;
+  trigger: 'threshold' | 'manual';
+  watermarkSeq: number;
+  attempts: number;
+  failure: CompactionFailure | null;
+  /** After a no-progress failure: live tokens at that point; automatic retries wait for growth. */
+  blockedAtLiveTokens: number | null;
+  lastCompaction: CompactOutput | null;
+  loadError: { code: string; message: string } | null;
+  closeRequested: boolean;
+}
+
+/** Events the actor accepts. */
+export type SessionMachineEvent =
+  | { type: 'APPEND'; message: NewMessage; reply: (result: AppendReply) => void }
+  | { type: 'COMPACT'; keepRecentTokens?: number; reply?: (result: CompactReply) => void }
+  | { type: 'FIXED.CHANGED'; descriptionTokens?: number; contextTokens?: number; checkpointTokens?: number }
+  | { type: 'COMPACTION.COMMITTING' }
+  | { type: 'CLOSE' };
+
+/** Events the actor emits (the runtime republishes them as `session.*` events). */
+export type SessionMachineEmitted =
+  | { type: 'message.appended'; sessionId: string; messages: Message[]; liveTokens: number }
+  | { type: 'compaction.started'; sessionId: string; watermarkSeq: number; trigger: 'threshold' | 'manual'; attempt: number; tokensBefore: number }
+  | { type: 'compaction.completed'; sessionId: string; result: CompactOutput }
+  | { type: 'compaction.failed'; sessionId: string; failure: CompactionFailure; willRetryInMs: number | null };
+

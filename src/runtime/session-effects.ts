@@ -1,0 +1,109 @@
+/**
+ * @internal The session actor's effects, as the runtime provides them: load from, persist to and
+ * close the session's directory, and run a compaction.
+ */
+import { performance } from 'node:perf_hooks';
+import { fromPromise } from 'xstate';
+import { sessionMachine, type CompactOutput, type LoadOutput } from '../../machines/session.machine.js';
+import type { Compactor } from '../compaction/compactor.js';
+import { runCompaction } from '../compaction/run-compaction.js';
+import { SessionError } from '../core/errors.js';
+import type { Limits, Message, SessionKey } from '../core/types.js';
+import { renderAgentDescription, renderContext } from '../request/format.js';
+import type { SessionDirectory } from '../store/session-directory.js';
+import type { SessionStore } from '../store/session-store.js';
+import type { TokenEstimator } from '../tokens/token-estimator.js';
+import type { SessionEvent } from './events.js';
+
+/** @internal A session whose actor is loaded. */
+export interface ActiveSession {
+  dir: SessionDirectory;
+  limits: Limits;
+}
+
+/** @internal What the effects share with the runtime. */
+export interface EffectDeps {
+  store: SessionStore;
+  /** Loaded sessions, by id: filled by `load`, emptied by `close`. */
+  active: Map<string, ActiveSession>;
+  /** Compaction commits in flight, by id: `close` waits for them. */
+  commits: Map<string, Promise<unknown>>;
+  compactor: Compactor;
+  estimator: TokenEstimator;
+  now: () => Date;
+  readOnly: boolean;
+  limitsOf: (key: SessionKey) => Limits;
+  publish: (event: SessionEvent) => void;
+  writeRecord: (sessionId: string, dir: SessionDirectory, requestTokens?: number) => Promise<void>;
+}
+
+/** @internal The session machine with the runtime's effects. */
+export function provideSessionEffects(deps: EffectDeps) {
+  const { store, active, commits, compactor, estimator, now, readOnly, limitsOf, publish, writeRecord } = deps;
+  const at = () => now().toISOString();
+  const dirOf = (sessionId: string): SessionDirectory => {
+    const entry = active.get(sessionId);
+    if (!entry) throw new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId} is not loaded`);
+    return entry.dir;
+  };
+  return sessionMachine.provide({
+    actors: {
+      load: fromPromise<LoadOutput, { sessionId: string }>(async ({ input }) => {
+        const dir = store.session(input.sessionId);
+        const loaded = await dir.load();
+        const limits = limitsOf(loaded.record.key);
+        active.set(input.sessionId, { dir, limits });
+        let liveTokens = 0;
+        for (const m of loaded.messages) liveTokens += m.tokens;
+        return {
+          liveTokens,
+          liveCount: loaded.messages.length,
+          lastSeq: Math.max(loaded.archivedThroughSeq, loaded.messages[loaded.messages.length - 1]?.seq ?? -1),
+          archivedThroughSeq: loaded.archivedThroughSeq,
+          descriptionTokens: loaded.agentDescription ? estimator.estimate(renderAgentDescription(loaded.agentDescription)) : 0,
+          contextTokens: loaded.context ? estimator.estimate(renderContext(loaded.context)) : 0,
+          checkpointTokens: loaded.checkpoint ? estimator.estimateCheckpoint(loaded.checkpoint) : 0,
+          checkpointVersion: loaded.checkpoint?.version ?? 0,
+        };
+      }),
+      persist: fromPromise<undefined, { sessionId: string; messages: Message[] }>(async ({ input }) => {
+        await dirOf(input.sessionId).appendMessages(input.messages);
+        return undefined;
+      }),
+      compact: fromPromise<CompactOutput, Parameters<typeof runCompaction>[1]>(async ({ input, signal }) => {
+        const dir = dirOf(input.sessionId);
+        const work = runCompaction(
+          {
+            dir,
+            compactor,
+            estimator,
+            now,
+            elapsed: () => performance.now(),
+            onProgress: (p) => publish({ type: 'session.compaction.progress', sessionId: input.sessionId, at: at(), ...p }),
+          },
+          input,
+          signal,
+        );
+        // close() waits for a commit in flight: it is never cut in the middle.
+        commits.set(input.sessionId, work.catch(() => undefined));
+        const output = await work;
+        await writeRecord(input.sessionId, dir).catch(() => undefined); // derivable figures: best effort
+        return output;
+      }),
+      close: fromPromise<undefined, { sessionId: string; requestTokens: number }>(async ({ input }) => {
+        const entry = active.get(input.sessionId);
+        if (!entry) return undefined;
+        await commits.get(input.sessionId);
+        try {
+          if (!readOnly) await writeRecord(input.sessionId, entry.dir, input.requestTokens);
+        } finally {
+          await entry.dir.close();
+          active.delete(input.sessionId);
+          commits.delete(input.sessionId);
+        }
+        return undefined;
+      }),
+    },
+  });
+
+}

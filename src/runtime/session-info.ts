@@ -1,0 +1,85 @@
+/**
+ * @internal What the runtime reports about sessions, computed from the actor's snapshot and the
+ * session's files.
+ */
+import { machineStateOf, requestTokensOf, type SessionActorRef } from '../../machines/session.machine.js';
+import { SessionError, describeError } from '../core/errors.js';
+import { keyOfSessionId } from '../core/ids.js';
+import type { Limits, SessionRecord, SessionStats } from '../core/types.js';
+import type { SessionDirectory } from '../store/session-directory.js';
+import type { SessionInfo } from './types.js';
+
+/** @internal A failure value of the actor (or any thrown value) as a SessionError. */
+export function toSessionError(error: unknown, sessionId: string): SessionError {
+  if (error instanceof SessionError) return error;
+  const e = error as { code?: unknown; message?: unknown; retryable?: unknown } | null;
+  if (e && typeof e.code === 'string' && typeof e.message === 'string') {
+    return new SessionError(e.code as SessionError['code'], 'session', e.message.replace(/^\[dagent-sessions\] \[[a-z]+\] /, ''), {
+      retryable: e.retryable === true,
+      details: { sessionId },
+    });
+  }
+  return new SessionError('IO_ERROR', 'session', `session ${sessionId}: ${describeError(error)}`, { cause: error, details: { sessionId } });
+}
+
+/** @internal Figures of session.json, derived from the checkpoint and the live messages. */
+export function statsOf(dir: SessionDirectory, lastRequestTokens: number): SessionStats {
+  const info = dir.checkpoint?.compactionInfo;
+  let liveTokens = 0;
+  for (const m of dir.messages) liveTokens += m.tokens;
+  return {
+    totalMessages: (info?.archivedMessages ?? 0) + dir.messages.length,
+    totalTokens: (info?.archivedTokens ?? 0) + liveTokens,
+    totalCompactions: dir.checkpoint?.version ?? 0,
+    lastCompactionAt: dir.checkpoint?.updatedAt ?? null,
+    lastRequestTokens,
+  };
+}
+
+/** @internal SessionInfo of a session, from its actor (when in memory) and its files. */
+export function infoOf(ref: SessionActorRef | null, dir: SessionDirectory | null, record: SessionRecord, limits: Limits, compactor: string): SessionInfo {
+  const snapshot = ref?.getSnapshot();
+  const c = snapshot?.context;
+  const failure = c?.loadError ?? (c?.failure ? { code: c.failure.code, message: c.failure.message } : null);
+  return {
+    id: record.id,
+    key: record.key,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    status: record.status,
+    state: snapshot ? machineStateOf(snapshot) : 'closed',
+    active: snapshot !== undefined && snapshot.status === 'active',
+    stats: dir ? statsOf(dir, c ? requestTokensOf(c) : record.stats.lastRequestTokens) : record.stats,
+    liveMessages: c?.liveCount ?? 0,
+    liveTokens: c?.liveTokens ?? 0,
+    checkpointVersion: c?.checkpointVersion ?? record.stats.totalCompactions,
+    archivedThroughSeq: c?.archivedThroughSeq ?? -1,
+    compactor,
+    limits,
+    error: failure,
+    lastCompaction: c?.lastCompaction ?? null,
+  };
+}
+
+/** @internal What can be said of a session whose session.json cannot be read: its key comes from its id. */
+export function placeholderInfo(id: string, compactor: string, limits: Limits): SessionInfo {
+  return {
+    id,
+    key: keyOfSessionId(id) ?? { type: 'feature', agentType: 'pm', featureId: 'unknown' },
+    createdAt: '',
+    updatedAt: '',
+    status: 'active',
+    state: 'failed',
+    active: false,
+    stats: { totalMessages: 0, totalTokens: 0, totalCompactions: 0, lastCompactionAt: null, lastRequestTokens: 0 },
+    liveMessages: 0,
+    liveTokens: 0,
+    checkpointVersion: 0,
+    archivedThroughSeq: -1,
+    compactor,
+    limits,
+    error: null,
+    lastCompaction: null,
+  };
+}
+

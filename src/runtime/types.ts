@@ -1,0 +1,123 @@
+/**
+ * The public types of the runtime: its options, what it reports, and its API.
+ */
+import type { InspectionEvent } from 'xstate';
+import type { CompactOutput } from '../../machines/session.machine.js';
+import type { SupervisorInput } from '../../machines/supervisor.machine.js';
+import type { Compactor } from '../compaction/compactor.js';
+import type {
+  AgentDescription,
+  AgentType,
+  Checkpoint,
+  Limits,
+  Message,
+  MessageInput,
+  SessionContext,
+  SessionKey,
+  SessionMachineState,
+  SessionRecord,
+  SessionStats,
+} from '../core/types.js';
+import type { TokenEstimator } from '../tokens/token-estimator.js';
+import type { SessionEventListener } from './events.js';
+
+/** A source of timers, as XState's actor options take it (`SimulatedClock` in tests). */
+export interface Clock {
+  setTimeout(fn: (...args: unknown[]) => void, timeout: number): unknown;
+  clearTimeout(id: unknown): void;
+}
+
+/** Options of `createSessionRuntime`. */
+export interface SessionRuntimeOptions {
+  /** Directory whose `.dagent/sessions/` holds the sessions (created if missing). */
+  root: string;
+  /** Limits of every session; defaults: 100,000 tokens, compaction at 90%, a 20% verbatim tail. */
+  limits?: Partial<Limits>;
+  /** Per agent type: description written into new sessions, and limits over the runtime's. */
+  agents?: Partial<Record<AgentType, { description?: AgentDescription; limits?: Partial<Limits> }>>;
+  /** Summarises older messages. Default: the offline compactor (no network, no key). */
+  compactor?: Compactor;
+  /** Counts tokens. Default: js-tiktoken cl100k_base, loaded on first use. */
+  estimator?: TokenEstimator;
+  /** XState inspection observer, for example `createBrowserInspector().inspect` of @statelyai/inspect. */
+  inspect?: (event: InspectionEvent) => void;
+  /** Clock for timers (retry backoff, compaction timeout, idle sweeps); tests pass a SimulatedClock. */
+  clock?: Clock;
+  /** Time of timestamps. Default: `() => new Date()`. */
+  now?: () => Date;
+  /** Open without the write lock: reads only. */
+  readOnly?: boolean;
+  /** fsync every write (default true). */
+  durable?: boolean;
+  /** Idle stopping and restarts of session actors. */
+  supervisor?: SupervisorInput;
+  /** Compaction timeout and retry backoff. */
+  compaction?: { timeoutMs?: number; retryBaseMs?: number; retryMaxMs?: number };
+  /** Log size past which chat.log is folded into chat.json (default 256 KiB). */
+  foldMinBytes?: number;
+}
+
+/** Options of `createSession`. Used only when the session is new. */
+export interface CreateSessionOptions {
+  context?: SessionContext;
+  agentDescription?: AgentDescription;
+}
+
+/** What `getSession` and `listSessions` report about a session. */
+export interface SessionInfo {
+  id: string;
+  key: SessionKey;
+  createdAt: string;
+  updatedAt: string;
+  status: SessionRecord['status'];
+  /** The actor's state; `closed` when no actor is in memory for it. */
+  state: SessionMachineState;
+  /** Whether an actor is in memory for it. */
+  active: boolean;
+  stats: SessionStats;
+  liveMessages: number;
+  liveTokens: number;
+  checkpointVersion: number;
+  /** Seq of the last archived message (the compaction watermark), -1 before any. */
+  archivedThroughSeq: number;
+  compactor: string;
+  limits: Limits;
+  /** Why the session is failed (compaction failure or a file that did not load), or null. */
+  error: { code: string; message: string } | null;
+  lastCompaction: CompactOutput | null;
+}
+
+/** What `estimateSize` returns. */
+export interface SizeEstimate {
+  total: number;
+  breakdown: { agentDescription: number; context: number; checkpoint: number; messages: number; replyReserve: number };
+  limit: number;
+  threshold: number;
+  needsCompaction: boolean;
+  liveMessages: number;
+}
+
+/** The runtime. Every method validates its arguments and throws `SessionError`. */
+export interface SessionRuntime {
+  readonly root: string;
+  readonly compactor: Compactor;
+  readonly estimator: TokenEstimator;
+  createSession(key: SessionKey, options?: CreateSessionOptions): Promise<SessionInfo>;
+  getSession(id: string): Promise<SessionInfo>;
+  listSessions(): Promise<SessionInfo[]>;
+  addMessage(id: string, message: MessageInput): Promise<Message>;
+  getMessages(id: string): Promise<Message[]>;
+  getHistory(id: string): Promise<Message[]>;
+  getCheckpoint(id: string): Promise<Checkpoint | null>;
+  getContext(id: string): Promise<SessionContext | null>;
+  getAgentDescription(id: string): Promise<AgentDescription | null>;
+  estimateSize(id: string): Promise<SizeEstimate>;
+  compact(id: string, options?: { keepRecentTokens?: number }): Promise<CompactOutput>;
+  setContext(id: string, context: SessionContext): Promise<void>;
+  setAgentDescription(id: string, description: AgentDescription): Promise<void>;
+  subscribe(listener: SessionEventListener): () => void;
+  /** Session actors in memory now (bounded by the supervisor). */
+  activeSessionIds(): string[];
+  close(): Promise<void>;
+}
+
