@@ -63,9 +63,12 @@ export function thresholdOf(limits: Limits): number {
   return Math.floor(limits.maxTokens * limits.compactAt);
 }
 
-/** Estimated tokens of the next request: fixed parts + checkpoint + live messages + reply room. */
-export function requestTokensOf(c: SessionMachineContext): number {
-  return c.descriptionTokens + c.contextTokens + c.checkpointTokens + c.liveTokens + c.limits.replyReserveTokens;
+/**
+ * Estimated tokens of the next request: fixed parts + checkpoint + live messages, corrected by
+ * the learned factor, + reply room.
+ */
+export function requestTokensOf(c: Pick<SessionMachineContext, 'descriptionTokens' | 'contextTokens' | 'checkpointTokens' | 'liveTokens' | 'limits' | 'correction'>): number {
+  return Math.ceil((c.descriptionTokens + c.contextTokens + c.checkpointTokens + c.liveTokens) * c.correction) + c.limits.replyReserveTokens;
 }
 
 /** Delay before retry number `attempts` (1-based): base · 2^(attempts-1), capped. */
@@ -130,6 +133,7 @@ export const sessionMachine = setup({
     sessionId: input.sessionId,
     limits: input.limits,
     autoCompact: input.autoCompact ?? true,
+    correction: input.correction ?? 1,
     compactionTimeoutMs: input.compactionTimeoutMs ?? 120_000,
     retryBaseMs: input.retryBaseMs ?? 1_000,
     retryMaxMs: input.retryMaxMs ?? 300_000,
@@ -187,6 +191,9 @@ export const sessionMachine = setup({
       always: { guard: 'readyToClose', target: 'closing' },
       on: {
         CLOSE: { actions: assign({ closeRequested: true }) },
+        'CALIBRATION.CHANGED': {
+          actions: assign(({ event }) => ({ correction: Number.isFinite(event.correction) && event.correction > 0 ? event.correction : 1 })),
+        },
         'FIXED.CHANGED': {
           actions: assign(({ context, event }) => ({
             descriptionTokens: event.descriptionTokens ?? context.descriptionTokens,
@@ -274,6 +281,7 @@ export const sessionMachine = setup({
                   limits: context.limits,
                   keepRecentTokens: context.requestedKeepTokens ?? context.limits.keepRecentTokens,
                   fixedTokens: context.descriptionTokens + context.contextTokens,
+                  correction: context.correction,
                   attempt: context.attempts,
                   trigger: context.trigger,
                   notifyCommitting: () => self.send({ type: 'COMPACTION.COMMITTING' }),

@@ -41,6 +41,8 @@ export interface CompactInput {
   /** Tail budget for this compaction (limits.keepRecentTokens unless the caller set one). */
   keepRecentTokens: number;
   fixedTokens: number;
+  /** The learned correction factor that request estimates are multiplied by. */
+  correction: number;
   attempt: number;
   trigger: 'threshold' | 'manual';
   /** Sends `COMPACTION.COMMITTING` before the effect starts writing: from then on it is not cancelled. */
@@ -82,6 +84,8 @@ export interface SessionMachineInput {
   limits: Limits;
   /** Compact by itself at the threshold (default true; false for read-only runtimes). */
   autoCompact?: boolean;
+  /** Learned factor between local estimates and the model's counts (default 1). */
+  correction?: number;
   compactionTimeoutMs?: number;
   retryBaseMs?: number;
   retryMaxMs?: number;
@@ -92,6 +96,8 @@ export interface SessionMachineContext {
   sessionId: string;
   limits: Limits;
   autoCompact: boolean;
+  /** Multiplies local estimates to predict the model's count (token calibration). */
+  correction: number;
   compactionTimeoutMs: number;
   retryBaseMs: number;
   retryMaxMs: number;
@@ -128,6 +134,7 @@ export type SessionMachineEvent =
   | { type: 'COMPACT'; keepRecentTokens?: number; reply?: (result: CompactReply) => void }
   | { type: 'FIXED.CHANGED'; descriptionTokens?: number; contextTokens?: number; checkpointTokens?: number }
   | { type: 'COMPACTION.COMMITTING' }
+  | { type: 'CALIBRATION.CHANGED'; correction: number }
   | { type: 'CLOSE' };
 
 /** Events the actor emits (the runtime republishes them as `session.*` events). */

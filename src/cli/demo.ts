@@ -52,7 +52,7 @@ export function formatReport(report: ReplayReport, meta: { source: string; root:
   }
   lines.push(
     `  largest request    ${n(report.largestRequest)} of ${n(report.limit)} tokens (compaction at ${n(report.threshold)}); ${report.requests} requests, ${report.requestsOverLimit} over the limit`,
-    `  append latency     p50 ${report.appendP50Ms.toFixed(2)} ms, p99 ${report.appendP99Ms.toFixed(2)} ms (durable: fdatasync per append)`,
+    `  addMessage time    p50 ${report.appendP50Ms.toFixed(2)} ms, p99 ${report.appendP99Ms.toFixed(2)} ms (token count + durable write, fdatasync per append)`,
     `  total time         ${(report.totalMs / 1000).toFixed(1)} s`,
   );
   return lines.join('\n');

@@ -59,8 +59,10 @@ export async function runCompaction(deps: CompactionDeps, input: CompactInput, s
   const previous = dir.checkpoint;
   const candidates = dir.messages.filter((m) => m.seq <= input.watermarkSeq);
   const previousTokens = previous ? estimator.estimateCheckpoint(previous) : 0;
-  const fixed = input.fixedTokens + limits.replyReserveTokens;
-  const tokensBefore = fixed + previousTokens + sumTokens(candidates);
+  const correction = input.correction ?? 1;
+  // A request estimate as the machine computes it: corrected local counts + room for the reply.
+  const request = (tokens: number) => Math.ceil((input.fixedTokens + tokens) * correction) + limits.replyReserveTokens;
+  const tokensBefore = request(previousTokens + sumTokens(candidates));
   const base = {
     compactor: compactor.name,
     checkpointVersion: previous?.version ?? 0,
@@ -80,7 +82,7 @@ export async function runCompaction(deps: CompactionDeps, input: CompactInput, s
     summary = result.summary;
     summaryTokens = estimator.estimateCheckpoint({ ...summary });
   };
-  const projected = () => fixed + summaryTokens + sumTokens(candidates.slice(folded));
+  const projected = () => request(summaryTokens + sumTokens(candidates.slice(folded)));
 
   const tails = [input.keepRecentTokens, Math.floor(input.keepRecentTokens / 4), 0];
   for (let step = 0; step < tails.length; step++) {

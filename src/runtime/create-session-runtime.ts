@@ -232,20 +232,36 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     return { ref, dir: entry.dir, limits: entry.limits };
   }
 
-  async function send<T>(ref: SessionActorRef, sessionId: string, build: (reply: (value: T) => void) => Parameters<SessionActorRef['send']>[0]): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      // If the actor crashes before answering, the caller hears it instead of waiting forever.
-      const subscription = ref.subscribe({
-        error: (error) =>
-          reject(new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId}: its actor crashed (${describeError(error)}) and is being reloaded from disk; check getMessages before sending again`, { cause: error, retryable: true })),
+  /**
+   * Sends a request to the session's actor and waits for its reply. An actor that was stopped
+   * (idle sweep) between lookup and send, or that is closing, has written nothing: the request
+   * goes to a fresh actor instead. One that crashes before answering is reported.
+   */
+  async function send<T extends { ok: boolean; error?: unknown }>(
+    sessionId: string,
+    build: (reply: (value: T) => void) => Parameters<SessionActorRef['send']>[0],
+  ): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const ref = await actorOf(sessionId);
+      const reply = await new Promise<T | null>((resolve, reject) => {
+        if (ref.getSnapshot().status !== 'active') return resolve(null);
+        const subscription = ref.subscribe({
+          complete: () => resolve(null),
+          error: (error) =>
+            reject(new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId}: its actor crashed (${describeError(error)}) and is being reloaded from disk; check getMessages before sending again`, { cause: error, retryable: true })),
+        });
+        ref.send(
+          build((value) => {
+            subscription.unsubscribe();
+            resolve(value);
+          }),
+        );
       });
-      ref.send(
-        build((value) => {
-          subscription.unsubscribe();
-          resolve(value);
-        }),
-      );
-    });
+      const closing = reply !== null && !reply.ok && (reply.error as { code?: unknown } | null)?.code === 'SESSION_UNAVAILABLE';
+      if ((reply === null || closing) && attempt < 3) continue;
+      if (reply === null) throw new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId} keeps stopping; try again`, { retryable: true });
+      return reply;
+    }
   }
 
   const runtime: SessionRuntime = {
@@ -327,7 +343,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       assertOpen();
       assertWritable();
       const valid = validateMessageInput(input);
-      const ref = await actorOf(id);
+      assertSessionId(id);
       const message = {
         id: `msg_${randomUUID()}`,
         role: valid.role,
@@ -336,7 +352,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
         tokens: estimator.estimateMessage(valid),
         ...(valid.metadata === undefined ? {} : { metadata: valid.metadata }),
       };
-      const reply = await send<AppendReply>(ref, id, (r) => ({ type: 'APPEND', message, reply: r }));
+      const reply = await send<AppendReply>(id, (r) => ({ type: 'APPEND', message, reply: r }));
       if (!reply.ok) throw toSessionError(reply.error, id);
       return structuredClone(reply.message);
     },
@@ -393,8 +409,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       if (keep !== undefined && !(Number.isInteger(keep) && keep >= 0)) {
         throw new SessionError('INVALID_ARGUMENT', 'runtime', `keepRecentTokens must be an integer >= 0, got ${String(keep)}`);
       }
-      const ref = await actorOf(id);
-      const reply = await send<CompactReply>(ref, id, (r) => ({ type: 'COMPACT', reply: r, ...(keep === undefined ? {} : { keepRecentTokens: keep }) }));
+      const reply = await send<CompactReply>(id, (r) => ({ type: 'COMPACT', reply: r, ...(keep === undefined ? {} : { keepRecentTokens: keep }) }));
       if (!reply.ok) throw toSessionError(reply.error, id);
       return reply.result;
     },
