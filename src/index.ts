@@ -45,3 +45,4 @@ export { replayConversation } from './integration/replay.js';
 export type { ReplayReport, ReplayCompaction } from './integration/replay.js';
 
 export type { CompactOutput, CompactionFailure } from '../machines/session.machine.js';
+export { AnthropicCompactor, DEFAULT_ANTHROPIC_MODEL, hasAnthropicApiKey, type AnthropicCompactorOptions, type AnthropicUsage } from './compaction/anthropic-compactor.js';
