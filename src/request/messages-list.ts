@@ -1,0 +1,341 @@
+/**
+ * Live messages as a Messages API `messages` list that the API accepts, and a checker of the
+ * rules such a list must keep. Pure; what was repaired is visible in the result, not hidden.
+ */
+import { SessionError } from '../core/errors.js';
+import type { ContentBlock, Message, TextBlock, ToolUseBlock } from '../core/types.js';
+import { contentToText, safeJson } from './format.js';
+
+/**
+ * A `tool_result` as sent: `content` is left out when the result was empty (the API rejects
+ * empty text). Assignable to the SDK's `ToolResultBlockParam`.
+ *
+ * @example const r: ToolResultParam = { type: 'tool_result', tool_use_id: 'toolu_1', content: 'ok' };
+ */
+export interface ToolResultParam {
+  type: 'tool_result';
+  tool_use_id: string;
+  content?: string | TextBlock[];
+  is_error?: boolean;
+}
+
+/**
+ * A `thinking` block as sent: the API needs its signature. Assignable to `ThinkingBlockParam`.
+ *
+ * @example const t: SignedThinkingBlock = { type: 'thinking', thinking: 'Check the tests', signature: 'EuYB...' };
+ */
+export interface SignedThinkingBlock {
+  type: 'thinking';
+  thinking: string;
+  signature: string;
+}
+
+/**
+ * A content block of a built list: a subset of the SDK's `ContentBlockParam`.
+ *
+ * @example const b: MessageBlockParam = { type: 'text', text: 'Run the tests' };
+ */
+export type MessageBlockParam = TextBlock | ToolUseBlock | ToolResultParam | SignedThinkingBlock;
+
+/**
+ * One entry of a Messages API `messages` list; assignable to the SDK's `Anthropic.MessageParam`.
+ *
+ * @example const params: Anthropic.MessageParam[] = [{ role: 'user', content: 'hi' } satisfies MessageParamLike];
+ */
+export interface MessageParamLike {
+  role: 'user' | 'assistant';
+  content: string | MessageBlockParam[];
+}
+
+/**
+ * What {@link toMessagesList} returns.
+ *
+ * @example const { messages, systemTexts } = toMessagesList(live, 'Go on');
+ */
+export interface MessagesList {
+  /** The list to send: valid for {@link assertValidMessagesList} unless it is empty. */
+  messages: MessageParamLike[];
+  /** The text of the `system`-role messages, oldest first: they belong in the system prompt. */
+  systemTexts: string[];
+  /** Blocks that no message holds (placeholder, synthetic results), for token accounting. */
+  addedBlocks: MessageBlockParam[];
+  /** Messages that no message holds (a leading placeholder, a trailing synthetic result turn). */
+  addedMessages: number;
+}
+
+/** Text of the user message put first when the list would otherwise start with the assistant. */
+export const PLACEHOLDER_USER_TEXT = '(The conversation continues from here.)';
+/** Content of the synthetic error result answering a tool call whose result is not in the session. */
+export const MISSING_RESULT_TEXT = 'The result of this tool call is not in the session (it was never recorded).';
+
+/** @internal A turn being built. */
+interface Turn {
+  role: 'user' | 'assistant';
+  blocks: MessageBlockParam[];
+}
+
+/**
+ * Converts live messages (oldest first) and the new user message into a Messages API list:
+ * - `system` messages leave the list (their text is returned in `systemTexts`);
+ * - blank text is dropped; consecutive messages of one role are merged; a list that would start
+ *   with the assistant starts with a short placeholder user message ({@link PLACEHOLDER_USER_TEXT});
+ * - every `tool_use` is answered first thing in the next (user) message: a result recorded later
+ *   is moved up; a result that is nowhere becomes a synthetic `tool_result` with `is_error: true`
+ *   and {@link MISSING_RESULT_TEXT} (the call stays visible to the model, and the list stays valid);
+ * - a `tool_result` whose call is not in the previous message (compacted, omitted, duplicated),
+ *   and any block in the wrong role (a `tool_use` from the user, an unsigned `thinking`), becomes
+ *   a text block that keeps its information ({@link contentToText} form);
+ * - signed `thinking` blocks stay where they are; a final assistant text loses trailing whitespace.
+ *
+ * @param messages - live messages, oldest first (only `role` and `content` are read).
+ * @param userMessage - the new user message, appended (merged into a final user message); null for none.
+ * @returns the list, the system texts, and what was added. Never throws for any content.
+ * @example
+ * ```ts
+ * const { messages } = toMessagesList(chat.messages, 'Continue');
+ * assertValidMessagesList(messages);
+ * ```
+ */
+export function toMessagesList(messages: readonly Pick<Message, 'role' | 'content'>[], userMessage: string | ContentBlock[] | null): MessagesList {
+  const systemTexts: string[] = [];
+  const turns: Turn[] = [];
+  const push = (role: 'user' | 'assistant', content: unknown): void => {
+    const blocks = normalizeBlocks(role, content);
+    const last = turns[turns.length - 1];
+    if (blocks.length === 0) return;
+    if (last !== undefined && last.role === role) last.blocks.push(...blocks);
+    else turns.push({ role, blocks });
+  };
+  for (const message of messages) {
+    if (message.role === 'system') {
+      const text = contentToText(message.content).trim();
+      if (text !== '') systemTexts.push(text);
+    } else push(message.role === 'assistant' ? 'assistant' : 'user', message.content);
+  }
+  if (userMessage !== null) push('user', userMessage);
+
+  const addedBlocks: MessageBlockParam[] = [];
+  let addedMessages = 0;
+  // Where each result sits (user turns are never merged from here on, so references stay good).
+  const resultTurns = new Map<string, Turn[]>();
+  for (const turn of turns) {
+    for (const block of turn.blocks) {
+      if (block.type === 'tool_result') resultTurns.set(block.tool_use_id, [...(resultTurns.get(block.tool_use_id) ?? []), turn]);
+    }
+  }
+  const seenUses = new Set<string>();
+  for (let i = 0; i < turns.length; i++) {
+    const turn = turns[i] as Turn;
+    if (turn.role === 'user') {
+      const previous = turns[i - 1];
+      const answerable = new Set(previous === undefined ? [] : useIdsOf(previous));
+      turn.blocks = answerFirst(turn.blocks, [...answerable]);
+      continue;
+    }
+    // A repeated tool_use id would be ambiguous for the API: keep the first, show the others as text.
+    turn.blocks = turn.blocks.map((block) => {
+      if (block.type !== 'tool_use') return block;
+      if (seenUses.has(block.id)) return asText(block);
+      seenUses.add(block.id);
+      return block;
+    });
+    const ids = useIdsOf(turn);
+    if (ids.length === 0) continue;
+    let next = turns[i + 1];
+    if (next === undefined) {
+      next = { role: 'user', blocks: [] };
+      turns.push(next);
+      addedMessages++;
+    }
+    for (const id of ids) {
+      if (next.blocks.some((b) => b.type === 'tool_result' && b.tool_use_id === id)) continue;
+      const moved = takeLaterResult(resultTurns.get(id) ?? [], id, next);
+      if (moved !== undefined) {
+        next.blocks.push(moved);
+        continue;
+      }
+      const synthetic: ToolResultParam = { type: 'tool_result', tool_use_id: id, content: MISSING_RESULT_TEXT, is_error: true };
+      next.blocks.push(synthetic);
+      addedBlocks.push(synthetic);
+    }
+  }
+
+  // Results moved up may have emptied a user turn: drop it and merge the assistants around it
+  // (the first of them had no tool_use, or the emptied turn would hold its results).
+  const list: Turn[] = [];
+  for (const turn of turns) {
+    if (turn.blocks.length === 0) continue;
+    const last = list[list.length - 1];
+    if (last !== undefined && last.role === turn.role) last.blocks.push(...turn.blocks);
+    else list.push(turn);
+  }
+  if (list[0]?.role === 'assistant') {
+    const placeholder: TextBlock = { type: 'text', text: PLACEHOLDER_USER_TEXT };
+    list.unshift({ role: 'user', blocks: [placeholder] });
+    addedBlocks.push(placeholder);
+    addedMessages++;
+  }
+  const final = list[list.length - 1];
+  const finalBlock = final?.role === 'assistant' ? final.blocks[final.blocks.length - 1] : undefined;
+  if (final !== undefined && finalBlock?.type === 'text') {
+    final.blocks[final.blocks.length - 1] = { type: 'text', text: finalBlock.text.trimEnd() };
+  }
+  return { messages: list.map((turn) => ({ role: turn.role, content: turn.blocks })), systemTexts, addedBlocks, addedMessages };
+}
+
+/**
+ * Checks the rules the Messages API enforces on a `messages` list, and throws on the first
+ * broken one: at least one message; roles `user`/`assistant` alternating, starting with `user`;
+ * no empty content and no blank text block; `tool_use` and signed `thinking` only from the
+ * assistant, `tool_result` only from the user; tool_use ids unique; every `tool_use` answered by a
+ * `tool_result` in the next message, results first in it; every `tool_result` answering a
+ * `tool_use` of the previous message, once; a final assistant message not ending in whitespace.
+ *
+ * @param list - the list to check (any value).
+ * @throws SessionError `INVALID_ARGUMENT` (origin `runtime`) saying which message breaks which rule;
+ *   `details.index` is the message's position.
+ * @example
+ * ```ts
+ * assertValidMessagesList([{ role: 'user', content: 'hi' }]); // ok
+ * assertValidMessagesList([{ role: 'assistant', content: 'hi' }]); // throws: must start with user
+ * ```
+ */
+export function assertValidMessagesList(list: readonly MessageParamLike[]): void {
+  const fail = (index: number, what: string): never => {
+    throw new SessionError('INVALID_ARGUMENT', 'runtime', `messages list is not valid for the Messages API: messages[${index}] ${what}`, {
+      details: { index },
+    });
+  };
+  if (!Array.isArray(list) || list.length === 0) fail(0, 'is missing: the list needs at least one message');
+  const seenUses = new Set<string>();
+  let pending: string[] = [];
+  list.forEach((message, index) => {
+    if (message === null || typeof message !== 'object') fail(index, 'is not an object');
+    const expected = index % 2 === 0 ? 'user' : 'assistant';
+    if (message.role !== expected) fail(index, `has role ${safeJson(message.role)}; roles must alternate user/assistant starting with user`);
+    const blocks: unknown[] = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : Array.isArray(message.content) ? message.content : [];
+    if (blocks.length === 0) fail(index, 'has no content');
+    const results: string[] = [];
+    const uses: string[] = [];
+    blocks.forEach((raw, at) => {
+      const block = (raw ?? {}) as Record<string, unknown>;
+      const where = `block ${at} (${safeJson(block.type)})`;
+      if (block.type === 'text') {
+        if (typeof block.text !== 'string' || block.text.trim() === '') fail(index, `${where} has blank text`);
+      } else if (block.type === 'tool_use') {
+        if (message.role !== 'assistant') fail(index, `${where}: only the assistant calls tools`);
+        if (typeof block.id !== 'string' || block.id === '' || typeof block.name !== 'string') fail(index, `${where} needs a string id and name`);
+        if (seenUses.has(block.id as string)) fail(index, `${where} repeats tool_use id ${safeJson(block.id)}`);
+        seenUses.add(block.id as string);
+        uses.push(block.id as string);
+      } else if (block.type === 'tool_result') {
+        if (message.role !== 'user') fail(index, `${where}: only the user sends tool results`);
+        if (at !== results.length) fail(index, `${where}: tool_result blocks must come before any other block`);
+        const id = block.tool_use_id as string;
+        if (!pending.includes(id)) fail(index, `${where} answers ${safeJson(id)}, which no tool_use of the previous message calls (or is answered twice)`);
+        if (!validResultContent(block.content)) fail(index, `${where} has content that is blank or not text`);
+        pending = pending.filter((p) => p !== id);
+        results.push(id);
+      } else if (block.type === 'thinking') {
+        if (message.role !== 'assistant') fail(index, `${where}: only the assistant thinks`);
+        if (typeof block.thinking !== 'string' || typeof block.signature !== 'string' || block.signature === '') fail(index, `${where} needs thinking text and a signature`);
+      } else fail(index, `${where} is not a text, tool_use, tool_result or thinking block`);
+    });
+    if (pending.length > 0) fail(index, `does not answer tool_use ${pending.map((id) => safeJson(id)).join(', ')} of the previous message`);
+    pending = uses;
+  });
+  const lastIndex = list.length - 1;
+  if (pending.length > 0) fail(lastIndex, `calls tool ${pending.map((id) => safeJson(id)).join(', ')} but no message follows with the result`);
+  const last = list[lastIndex] as MessageParamLike;
+  const lastBlock = typeof last.content === 'string' ? { type: 'text', text: last.content } : last.content[last.content.length - 1];
+  if (last.role === 'assistant' && lastBlock?.type === 'text' && lastBlock.text !== lastBlock.text.trimEnd()) {
+    fail(lastIndex, 'is the final assistant message and ends with whitespace');
+  }
+}
+
+/** @internal The tool_use ids of a turn. */
+function useIdsOf(turn: Turn): string[] {
+  return turn.blocks.flatMap((block) => (block.type === 'tool_use' ? [block.id] : []));
+}
+
+/**
+ * @internal Orders a user turn's blocks: the results of `ids` first (in call order, one each),
+ * then the other blocks, where any other result becomes text.
+ */
+function answerFirst(blocks: MessageBlockParam[], ids: string[]): MessageBlockParam[] {
+  const first: MessageBlockParam[] = [];
+  const rest: MessageBlockParam[] = [];
+  const answered = new Set<string>();
+  for (const block of blocks) {
+    if (block.type !== 'tool_result') rest.push(block);
+    else if (ids.includes(block.tool_use_id) && !answered.has(block.tool_use_id)) {
+      answered.add(block.tool_use_id);
+      first.push(block);
+    } else rest.push(asText(block));
+  }
+  first.sort((a, b) => ids.indexOf((a as ToolResultParam).tool_use_id) - ids.indexOf((b as ToolResultParam).tool_use_id));
+  return [...first, ...rest];
+}
+
+/** @internal Removes and returns the first result for `id` still present in a later turn. */
+function takeLaterResult(candidates: Turn[], id: string, target: Turn): ToolResultParam | undefined {
+  for (const turn of candidates) {
+    if (turn === target) continue;
+    const at = turn.blocks.findIndex((b) => b.type === 'tool_result' && b.tool_use_id === id);
+    if (at >= 0) return turn.blocks.splice(at, 1)[0] as ToolResultParam;
+  }
+  return undefined;
+}
+
+/** @internal A block as a text block, in {@link contentToText} form. */
+function asText(block: unknown): TextBlock {
+  return { type: 'text', text: contentToText([block as ContentBlock]).trim() || safeJson(block) };
+}
+
+/** @internal Stored content as blocks allowed for `role`; anything else becomes text. */
+function normalizeBlocks(role: 'user' | 'assistant', content: unknown): MessageBlockParam[] {
+  if (typeof content === 'string') return content.trim() === '' ? [] : [{ type: 'text', text: content }];
+  if (!Array.isArray(content)) return content === undefined || content === null ? [] : [{ type: 'text', text: safeJson(content) }];
+  const blocks: MessageBlockParam[] = [];
+  for (const raw of content as unknown[]) {
+    const block = (raw !== null && typeof raw === 'object' ? raw : { type: 'text', text: String(raw) }) as Record<string, unknown>;
+    if (block.type === 'text') {
+      if (typeof block.text === 'string' && block.text.trim() !== '') blocks.push({ type: 'text', text: block.text });
+    } else if (block.type === 'tool_use' && role === 'assistant' && typeof block.id === 'string' && block.id !== '') {
+      blocks.push({ type: 'tool_use', id: block.id, name: String(block.name ?? ''), input: block.input ?? {} });
+    } else if (block.type === 'tool_result' && role === 'user' && typeof block.tool_use_id === 'string' && block.tool_use_id !== '') {
+      const result: ToolResultParam = { type: 'tool_result', tool_use_id: block.tool_use_id };
+      const resultContent = resultContentOf(block.content);
+      if (resultContent !== undefined) result.content = resultContent;
+      if (block.is_error === true) result.is_error = true;
+      blocks.push(result);
+    } else if (block.type === 'thinking' && role === 'assistant' && typeof block.thinking === 'string' && typeof block.signature === 'string' && block.signature !== '') {
+      blocks.push({ type: 'thinking', thinking: block.thinking, signature: block.signature });
+    } else {
+      const text = asText(block);
+      if (text.text.trim() !== '') blocks.push(text);
+    }
+  }
+  return blocks;
+}
+
+/** @internal A result's content without blank text (undefined when nothing is left). */
+function resultContentOf(content: unknown): string | TextBlock[] | undefined {
+  if (typeof content === 'string') return content.trim() === '' ? undefined : content;
+  if (!Array.isArray(content)) return content === undefined || content === null ? undefined : safeJson(content);
+  const parts = (content as unknown[]).flatMap((part): TextBlock[] => {
+    const text = part !== null && typeof part === 'object' && typeof (part as TextBlock).text === 'string' ? (part as TextBlock).text : safeJson(part);
+    return text.trim() === '' ? [] : [{ type: 'text', text }];
+  });
+  return parts.length === 0 ? undefined : parts;
+}
+
+/** @internal Whether a tool_result content is absent, a non-blank string or non-blank text blocks. */
+function validResultContent(content: unknown): boolean {
+  if (content === undefined) return true;
+  if (typeof content === 'string') return content.trim() !== '';
+  return Array.isArray(content) && content.length > 0 && content.every((p: unknown) => {
+    const part = p as Record<string, unknown> | null;
+    return part !== null && typeof part === 'object' && part.type === 'text' && typeof part.text === 'string' && part.text.trim() !== '';
+  });
+}
