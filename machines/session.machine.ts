@@ -134,7 +134,7 @@ export const sessionMachine = setup({
     limits: input.limits,
     autoCompact: input.autoCompact ?? true,
     correction: input.correction ?? 1,
-    compactionTimeoutMs: input.compactionTimeoutMs ?? 120_000,
+    compactionTimeoutMs: input.compactionTimeoutMs ?? 150_000,
     retryBaseMs: input.retryBaseMs ?? 1_000,
     retryMaxMs: input.retryMaxMs ?? 300_000,
     liveTokens: 0,

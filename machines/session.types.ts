@@ -86,7 +86,9 @@ export interface SessionMachineInput {
   autoCompact?: boolean;
   /** Learned factor between local estimates and the model's counts (default 1). */
   correction?: number;
+  /** Deadline of one compaction on the actor's clock (default 150 s: longer than a compactor's own). */
   compactionTimeoutMs?: number;
+  /** First retry delay after a failed compaction (default 1 s), doubled each time up to retryMaxMs (5 min). */
   retryBaseMs?: number;
   retryMaxMs?: number;
 }

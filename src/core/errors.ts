@@ -19,6 +19,10 @@ export type SessionErrorCode =
   | 'COMPACTOR_MALFORMED'
   | 'COMPACTION_CANCELLED'
   | 'COMPACTION_NO_PROGRESS'
+  | 'REQUEST_TOO_LARGE'
+  | 'MODEL_UNAVAILABLE'
+  | 'MODEL_FAILED'
+  | 'MODEL_CANCELLED'
   | 'RUNTIME_CLOSED';
 
 /** Where an error comes from; the message is prefixed with it: `[dagent-sessions] [store] ...`. */

@@ -15,6 +15,8 @@ import {
   type SessionMachineInput,
 } from '../../machines/session.machine.js';
 import { sessionIdOfActor, supervisorMachine } from '../../machines/supervisor.machine.js';
+import Anthropic from '@anthropic-ai/sdk';
+import { AnthropicCompactor, DEFAULT_ANTHROPIC_MODEL, hasAnthropicApiKey } from '../compaction/anthropic-compactor.js';
 import { OfflineCompactor } from '../compaction/offline-compactor.js';
 import { SessionError, describeError } from '../core/errors.js';
 import { assertSessionId, sessionIdOf, validateKey } from '../core/ids.js';
@@ -31,7 +33,9 @@ import {
 import { renderAgentDescription, renderContext } from '../request/format.js';
 import { JsonFileSessionStore, type SessionStore } from '../store/session-store.js';
 import type { SessionDirectory } from '../store/session-directory.js';
+import { TokenCalibration } from '../tokens/calibration.js';
 import { createTokenEstimator } from '../tokens/token-estimator.js';
+import { calibrateWithApi, sendTurn, sessionRequest, type ConversationDeps } from './conversation.js';
 import { DEFAULT_AGENT_PROFILES, type AgentProfile } from './agent-profiles.js';
 import { EventBus, type SessionEvent } from './events.js';
 import { resolveLimits } from './limits.js';
@@ -56,6 +60,10 @@ const TRACKED = [
   'compact',
   'setContext',
   'setAgentDescription',
+  'buildRequest',
+  'previewRequest',
+  'send',
+  'calibrate',
 ] as const satisfies readonly (keyof SessionRuntime)[];
 
 
@@ -86,7 +94,10 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     }),
   ) as Record<AgentType, AgentProfile & { resolved: Limits }>;
   const estimator = options.estimator ?? createTokenEstimator();
-  const compactor = options.compactor ?? new OfflineCompactor({ estimator });
+  const compactor = options.compactor ?? (hasAnthropicApiKey() ? new AnthropicCompactor({ estimator }) : new OfflineCompactor({ estimator }));
+  const model = options.model ?? DEFAULT_ANTHROPIC_MODEL;
+  const calibration = options.calibration ?? new TokenCalibration();
+  let client: Anthropic | undefined = options.client;
   const now = options.now ?? (() => new Date());
   const readOnly = options.readOnly ?? false;
   const store: SessionStore = await JsonFileSessionStore.open({
@@ -102,7 +113,10 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
   const commits = new Map<string, Promise<unknown>>();
   const knownStates = new Map<string, SessionMachineState>();
   const watched = new WeakSet<object>();
+  /** close() was called: new calls are refused. */
   let closed = false;
+  /** The supervisor is stopping: nothing can reach a session any more. */
+  let stopped = false;
   const at = () => now().toISOString();
   const publish = (event: SessionEvent) => bus.publish(event);
 
@@ -171,8 +185,9 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     return new SessionError('RUNTIME_CLOSED', 'runtime', `the runtime of ${store.root} is closed; create a new one with createSessionRuntime`);
   }
 
+  // Inside a call already made, only a stopped supervisor ends it: close() waits for such calls.
   function assertOpen(): void {
-    if (closed) throw closedError();
+    if (stopped) throw closedError();
   }
 
   function assertWritable(): void {
@@ -212,6 +227,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
         sessionId,
         limits,
         autoCompact: !readOnly,
+        correction: calibration.factor(model),
         ...(options.compaction?.timeoutMs === undefined ? {} : { compactionTimeoutMs: options.compaction.timeoutMs }),
         ...(options.compaction?.retryBaseMs === undefined ? {} : { retryBaseMs: options.compaction.retryBaseMs }),
         ...(options.compaction?.retryMaxMs === undefined ? {} : { retryMaxMs: options.compaction.retryMaxMs }),
@@ -264,10 +280,36 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     }
   }
 
+  const conversation: ConversationDeps = {
+    loaded: loadedDir,
+    // The unwrapped methods: a turn in flight finishes even when close() was called meanwhile.
+    compact: (id) => unwrapped.compact(id),
+    addMessage: (id, message) => unwrapped.addMessage(id, message),
+    estimator,
+    calibration,
+    model,
+    client: () => {
+      if (client) return client;
+      if (!hasAnthropicApiKey()) {
+        throw new SessionError('INVALID_ARGUMENT', 'runtime', 'send and calibrate need a client: set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL if needed), or pass createSessionRuntime({ client }) or send(id, message, { client })');
+      }
+      client = new Anthropic();
+      return client;
+    },
+    onCalibrated: (calibratedModel, factor) => {
+      if (calibratedModel !== model) return;
+      // Thresholds of every live session use the new factor; new actors get it as input.
+      for (const entry of Object.values(supervisor.getSnapshot().context.sessions)) {
+        if (entry.ref.getSnapshot().status === 'active') entry.ref.send({ type: 'CALIBRATION.CHANGED', correction: factor });
+      }
+    },
+  };
+
   const runtime: SessionRuntime = {
     root: store.root,
     compactor,
     estimator,
+    calibration,
 
     async createSession(keyInput, createOptions = {}) {
       assertOpen();
@@ -437,6 +479,31 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       publish({ type: 'session.context.changed', sessionId: id, at: at(), what: 'agentDescription' });
     },
 
+    async buildRequest(id, userMessage, requestOptions = {}) {
+      assertOpen();
+      if (userMessage === undefined || userMessage === null) {
+        throw new SessionError('INVALID_ARGUMENT', 'runtime', 'buildRequest needs the new user message (a string or a list of blocks); use previewRequest to see a request without one');
+      }
+      return sessionRequest(conversation, id, userMessage, { ...requestOptions, makeRoom: !readOnly });
+    },
+
+    async previewRequest(id, userMessage, requestOptions = {}) {
+      assertOpen();
+      return sessionRequest(conversation, id, userMessage ?? null, { ...requestOptions, makeRoom: false });
+    },
+
+    async send(id, userMessage, sendOptions = {}) {
+      assertOpen();
+      assertWritable();
+      return sendTurn(conversation, id, userMessage, sendOptions);
+    },
+
+    async calibrate(id, calibrateOptions = {}) {
+      assertOpen();
+      const result = await calibrateWithApi(conversation, id, calibrateOptions);
+      return { model: result.model, factor: result.factor, samples: result.samples, estimated: result.estimated, counted: result.counted };
+    },
+
     subscribe(listener) {
       if (typeof listener !== 'function') throw new SessionError('INVALID_ARGUMENT', 'runtime', 'subscribe needs a function');
       return bus.subscribe(listener);
@@ -451,6 +518,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       closed = true;
       // Calls already made finish first (an append in flight is written and acknowledged).
       await Promise.allSettled([...operations]);
+      stopped = true;
       supervisor.send({ type: 'STOP_ALL' });
       await waitFor(supervisor, (s) => s.status !== 'active' || s.matches('stopped'), { timeout: Infinity });
       supervisor.stop();
@@ -458,6 +526,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     },
   };
 
+  const unwrapped = { compact: runtime.compact, addMessage: runtime.addMessage };
   // Every asynchronous call is tracked, so that close() lets the calls already made finish.
   const operations = new Set<Promise<unknown>>();
   for (const name of TRACKED) {

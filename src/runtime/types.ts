@@ -9,6 +9,7 @@ import type {
   AgentDescription,
   AgentType,
   Checkpoint,
+  ContentBlock,
   Limits,
   Message,
   MessageInput,
@@ -18,7 +19,11 @@ import type {
   SessionRecord,
   SessionStats,
 } from '../core/types.js';
+import type Anthropic from '@anthropic-ai/sdk';
+import type { TokenCalibration } from '../tokens/calibration.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
+import type { RequestFormat } from '../request/build-request.js';
+import type { SendOptions, SendResult, SessionRequest } from './conversation.js';
 import type { SessionEventListener } from './events.js';
 
 /** A source of timers, as XState's actor options take it (`SimulatedClock` in tests). */
@@ -35,8 +40,17 @@ export interface SessionRuntimeOptions {
   limits?: Partial<Limits>;
   /** Per agent type: description written into new sessions, and limits over the runtime's. */
   agents?: Partial<Record<AgentType, { description?: AgentDescription; limits?: Partial<Limits> }>>;
-  /** Summarises older messages. Default: the offline compactor (no network, no key). */
+  /**
+   * Summarises older messages. Default: an `AnthropicCompactor` when `ANTHROPIC_API_KEY` is set,
+   * else the offline compactor (no network, no key). `getSession().compactor` says which.
+   */
   compactor?: Compactor;
+  /** Client of `send` and `calibrate`. Default: one made from `ANTHROPIC_API_KEY` / `ANTHROPIC_BASE_URL` on first use. */
+  client?: Anthropic;
+  /** Model of `send` and of the token correction that thresholds use. Default `DEFAULT_ANTHROPIC_MODEL`. */
+  model?: string;
+  /** Learned token correction per model; pass one to share it between runtimes. */
+  calibration?: TokenCalibration;
   /** Counts tokens. Default: js-tiktoken cl100k_base, loaded on first use. */
   estimator?: TokenEstimator;
   /** XState inspection observer, for example `createBrowserInspector().inspect` of @statelyai/inspect. */
@@ -115,6 +129,21 @@ export interface SessionRuntime {
   compact(id: string, options?: { keepRecentTokens?: number }): Promise<CompactOutput>;
   setContext(id: string, context: SessionContext): Promise<void>;
   setAgentDescription(id: string, description: AgentDescription): Promise<void>;
+  /**
+   * The request for the next turn: system prompt (description, context, checkpoint) and the live
+   * messages (`flattened` into the system prompt, or a Messages API list). Past the threshold it
+   * waits for or starts a compaction; if that is impossible it leaves the oldest messages out of
+   * this request only. Never over the limit; `REQUEST_TOO_LARGE` when even no message fits.
+   */
+  buildRequest(id: string, userMessage: string | ContentBlock[], options?: { format?: RequestFormat }): Promise<SessionRequest>;
+  /** The same request with its per-component breakdown, changing nothing (no compaction). */
+  previewRequest(id: string, userMessage?: string | ContentBlock[], options?: { format?: RequestFormat }): Promise<SessionRequest>;
+  /** A conversation turn with Claude: append the user message, build, stream the call, append and return the reply. */
+  send(id: string, userMessage: string | ContentBlock[], options?: SendOptions): Promise<SendResult>;
+  /** Counts the session's current request with the API (`count_tokens`) and learns the correction. */
+  calibrate(id: string, options?: { client?: Anthropic; model?: string }): Promise<{ model: string; factor: number; samples: number; estimated: number; counted: number }>;
+  /** The learned token corrections. */
+  readonly calibration: TokenCalibration;
   subscribe(listener: SessionEventListener): () => void;
   /** Session actors in memory now (bounded by the supervisor). */
   activeSessionIds(): string[];

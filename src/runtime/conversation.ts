@@ -1,0 +1,201 @@
+/**
+ * @internal Requests and conversation turns of the runtime: `buildRequest`, `previewRequest`,
+ * `send` and `calibrate`. A request never passes the limit: past the threshold it waits for (or
+ * starts) a compaction, and when compaction is impossible right now it leaves the oldest live
+ * messages out of that one request.
+ */
+import type Anthropic from '@anthropic-ai/sdk';
+import { requestTokensOf, thresholdOf, type CompactOutput, type SessionActorRef } from '../../machines/session.machine.js';
+import { SessionError, describeError } from '../core/errors.js';
+import type { ContentBlock, Limits, Message, MessageInput } from '../core/types.js';
+import { buildRequest, type BuiltRequest, type RequestFormat } from '../request/build-request.js';
+import type { SessionDirectory } from '../store/session-directory.js';
+import type { TokenCalibration } from '../tokens/calibration.js';
+import type { TokenEstimator } from '../tokens/token-estimator.js';
+import { validateMessageInput } from './validate.js';
+
+/** What `buildRequest` and `previewRequest` return. */
+export interface SessionRequest extends BuiltRequest {
+  /** The model whose learned correction the estimate uses. */
+  model: string;
+  /** Whether a compaction ran (or was waited for) to make room. */
+  compacted: boolean;
+  /** Why a needed compaction did not happen; the request then leaves messages out instead. */
+  compactionError: { code: string; message: string } | null;
+}
+
+/** Options of `send`. */
+export interface SendOptions {
+  /** The Anthropic client; default the runtime's, else one made from `ANTHROPIC_API_KEY` / `ANTHROPIC_BASE_URL`. */
+  client?: Anthropic;
+  model?: string;
+  /** `max_tokens` of the reply; default the session's `replyReserveTokens`. */
+  maxTokens?: number;
+  signal?: AbortSignal;
+}
+
+/** What `send` returns. */
+export interface SendResult {
+  /** The assistant's reply, as appended to the session. */
+  message: Message;
+  usage: { inputTokens: number; outputTokens: number };
+  /** The request's local estimate (corrected, reply room included) and what was left out of it. */
+  request: { totalTokens: number; omittedMessages: number; compacted: boolean };
+}
+
+/** @internal What these operations need of the runtime. */
+export interface ConversationDeps {
+  loaded(id: string): Promise<{ ref: SessionActorRef; dir: SessionDirectory; limits: Limits }>;
+  compact(id: string): Promise<CompactOutput>;
+  addMessage(id: string, message: MessageInput): Promise<Message>;
+  estimator: TokenEstimator;
+  calibration: TokenCalibration;
+  model: string;
+  client: () => Anthropic;
+  /** Tells every live session actor the model's new correction factor. */
+  onCalibrated(model: string, factor: number): void;
+}
+
+function userContent(value: unknown): string | ContentBlock[] {
+  return validateMessageInput({ role: 'user', content: value }).content;
+}
+
+/**
+ * @internal Builds a request; with `makeRoom`, first waits for or starts the compaction the
+ * request needs. Throws `REQUEST_TOO_LARGE` when even an empty conversation does not fit.
+ */
+export async function sessionRequest(
+  deps: ConversationDeps,
+  id: string,
+  userMessage: unknown,
+  options: { format?: RequestFormat; makeRoom: boolean; model?: string },
+): Promise<SessionRequest> {
+  const content = userMessage === null || userMessage === undefined ? null : userContent(userMessage);
+  const format = options.format ?? 'flattened';
+  if (format !== 'flattened' && format !== 'messages') {
+    throw new SessionError('INVALID_ARGUMENT', 'runtime', `format must be "flattened" or "messages", got ${JSON.stringify(format)}`);
+  }
+  const model = options.model ?? deps.model;
+  let { ref, dir, limits } = await deps.loaded(id);
+  let compacted = false;
+  let compactionError: SessionRequest['compactionError'] = null;
+  if (options.makeRoom) {
+    const c = ref.getSnapshot().context;
+    const userTokens = content === null ? 0 : Math.ceil(deps.estimator.estimateContent(content) * c.correction);
+    if (requestTokensOf(c) + userTokens >= thresholdOf(limits)) {
+      // Joins the compaction in flight, or starts one; a failure is not fatal: messages are
+      // left out of this request instead.
+      try {
+        await deps.compact(id);
+        compacted = true;
+      } catch (error) {
+        const e = error as { code?: unknown };
+        compactionError = { code: typeof e.code === 'string' ? e.code : 'COMPACTOR_FAILED', message: describeError(error) };
+      }
+      ({ ref, dir, limits } = await deps.loaded(id));
+    }
+  }
+  const built = buildRequest({
+    agentDescription: dir.agentDescription,
+    context: dir.context,
+    checkpoint: dir.checkpoint,
+    messages: dir.messages,
+    userMessage: content,
+    format,
+    limits,
+    estimator: deps.estimator,
+    correction: deps.calibration.factor(model),
+  });
+  if (!built.fits && options.makeRoom) {
+    throw new SessionError(
+      'REQUEST_TOO_LARGE',
+      'runtime',
+      `session ${id}: the request needs ${built.totalTokens} tokens with no live message at all (limit ${limits.maxTokens}); shorten the agent description, the context or the user message, or raise maxTokens`,
+      { details: { sessionId: id, breakdown: built.breakdown } },
+    );
+  }
+  return { ...built, model, compacted, compactionError };
+}
+
+/** @internal One conversation turn with Claude: append, build, call (streaming), append the reply. */
+export async function sendTurn(deps: ConversationDeps, id: string, userMessage: unknown, options: SendOptions = {}): Promise<SendResult> {
+  const content = userContent(userMessage);
+  const model = options.model ?? deps.model;
+  const client = options.client ?? deps.client();
+  await deps.addMessage(id, { role: 'user', content });
+  const request = await sessionRequest(deps, id, null, { format: 'messages', makeRoom: true, model });
+  const { limits } = await deps.loaded(id);
+  let reply: Anthropic.Message;
+  try {
+    const stream = client.messages.stream(
+      { model, max_tokens: options.maxTokens ?? limits.replyReserveTokens, system: request.systemPrompt, messages: request.messages as Anthropic.MessageParam[] },
+      options.signal ? { signal: options.signal } : {},
+    );
+    reply = await stream.finalMessage();
+  } catch (error) {
+    throw translateTurnError(error, id);
+  }
+  // Learn the model's count: the request's estimate without the reply room, uncorrected.
+  const factor = deps.calibration.factor(model);
+  const estimated = (request.totalTokens - request.breakdown.replyReserve) / factor;
+  const before = deps.calibration.factor(model);
+  const state = deps.calibration.observe(model, estimated, reply.usage.input_tokens);
+  if (state.factor !== before) deps.onCalibrated(model, state.factor);
+  const blocks = reply.content.filter((b): b is Anthropic.TextBlock | Anthropic.ToolUseBlock | Anthropic.ThinkingBlock => b.type === 'text' || b.type === 'tool_use' || b.type === 'thinking');
+  const replyContent: string | ContentBlock[] =
+    blocks.length === 1 && blocks[0]!.type === 'text'
+      ? blocks[0]!.text
+      : blocks.map((b): ContentBlock => (b.type === 'text' ? { type: 'text', text: b.text } : b.type === 'tool_use' ? { type: 'tool_use', id: b.id, name: b.name, input: b.input } : { type: 'thinking', thinking: b.thinking, signature: b.signature }));
+  const message = await deps.addMessage(id, {
+    role: 'assistant',
+    content: blocks.length === 0 ? '' : replyContent,
+    metadata: {
+      model: reply.model,
+      stopReason: reply.stop_reason,
+      usage: { inputTokens: reply.usage.input_tokens, outputTokens: reply.usage.output_tokens },
+      requestTokens: request.totalTokens,
+      omittedMessages: request.omittedMessages,
+    },
+  });
+  return {
+    message,
+    usage: { inputTokens: reply.usage.input_tokens, outputTokens: reply.usage.output_tokens },
+    request: { totalTokens: request.totalTokens, omittedMessages: request.omittedMessages, compacted: request.compacted },
+  };
+}
+
+/**
+ * @internal Asks the API to count the session's current request (`count_tokens`) and learns the
+ * correction factor from it. Returns the model's calibration afterwards.
+ */
+export async function calibrateWithApi(deps: ConversationDeps, id: string, options: { client?: Anthropic; model?: string } = {}) {
+  const model = options.model ?? deps.model;
+  const client = options.client ?? deps.client();
+  const request = await sessionRequest(deps, id, null, { format: 'messages', makeRoom: false, model });
+  if (request.messages.length === 0) {
+    throw new SessionError('INVALID_ARGUMENT', 'runtime', `session ${id} has no live messages to count; calibrate after a few turns`);
+  }
+  let counted: { input_tokens: number };
+  try {
+    counted = await client.messages.countTokens({ model, system: request.systemPrompt, messages: request.messages as Anthropic.MessageParam[] });
+  } catch (error) {
+    throw translateTurnError(error, id);
+  }
+  const factor = deps.calibration.factor(model);
+  const estimated = (request.totalTokens - request.breakdown.replyReserve) / factor;
+  const state = deps.calibration.observe(model, estimated, counted.input_tokens);
+  if (state.factor !== factor) deps.onCalibrated(model, state.factor);
+  return { ...state, estimated: Math.round(estimated), counted: counted.input_tokens };
+}
+
+/** @internal An SDK error of a conversation turn, as a SessionError. */
+function translateTurnError(error: unknown, id: string): SessionError {
+  if (error instanceof SessionError) return error;
+  const e = error as { status?: unknown; name?: unknown };
+  const status = typeof e.status === 'number' ? e.status : null;
+  if (e.name === 'APIUserAbortError') return new SessionError('MODEL_CANCELLED', 'runtime', `session ${id}: the model call was cancelled`, { cause: error });
+  if (status === 429 || status === 529 || (status !== null && status >= 500) || e.name === 'APIConnectionError' || e.name === 'APIConnectionTimeoutError') {
+    return new SessionError('MODEL_UNAVAILABLE', 'runtime', `session ${id}: the model is unavailable (${status ?? describeError(error)}) after the SDK's retries; the user message is kept, try again later`, { cause: error, retryable: true });
+  }
+  return new SessionError('MODEL_FAILED', 'runtime', `session ${id}: the model call failed (${describeError(error)}); check the API key, the model name and the request`, { cause: error });
+}
