@@ -38,6 +38,13 @@ export type { JournalStats } from './store/journaled-chat-file.js';
 export { DurableJsonFile } from './store/durable-json-file.js';
 
 export { renderAgentDescription, renderCheckpoint, renderContext, contentToText } from './request/format.js';
+export { buildRequest } from './request/build-request.js';
+export type { BuiltRequest, RequestBreakdown, RequestFormat, RequestInput } from './request/build-request.js';
+export { assertValidMessagesList, toMessagesList } from './request/messages-list.js';
+export type { MessageParamLike } from './request/messages-list.js';
+export type { SendOptions, SendResult, SessionRequest } from './runtime/conversation.js';
+export { TokenCalibration } from './tokens/calibration.js';
+export type { CalibrationState, TokenCalibrationOptions } from './tokens/calibration.js';
 
 export { loadTranscript, parseTranscript } from './integration/transcript.js';
 export type { Transcript } from './integration/transcript.js';

@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toolResultIds, toolUseIds } from '../../src/core/plan-compaction.js';
+import { assertValidMessagesList } from '../../src/request/messages-list.js';
 import type { ContentBlock, Message, MessageInput } from '../../src/core/types.js';
 import { createSessionRuntime } from '../../src/runtime/create-session-runtime.js';
 import type { SessionEvent } from '../../src/runtime/events.js';
@@ -51,7 +52,7 @@ function noPairSplit(archived: Message[], live: Message[]): void {
 }
 
 describe('compaction invariants (generated conversations, real files)', () => {
-  it('every appended message appears exactly once in archive + live, in order; the watermark never moves back; no tool pair is split; after a successful compaction the request is under the threshold', async () => {
+  it('every appended message appears exactly once in archive + live, in order; the watermark never moves back; no tool pair is split; after a successful compaction the request is under the threshold; a built request never passes the limit', async () => {
     let compactions = 0;
     await fc.assert(
       fc.asyncProperty(
@@ -91,6 +92,11 @@ describe('compaction invariants (generated conversations, real files)', () => {
             const info = await runtime.getSession(id);
             if (info.state === 'idle') expect((await runtime.estimateSize(id)).total).toBeLessThan(threshold);
             else expect(info.error?.code).toBe('COMPACTION_NO_PROGRESS');
+            // A built request never passes the limit, and is a valid Messages API list.
+            const request = await runtime.buildRequest(id, 'What next?', { format: 'messages' });
+            expect(request.totalTokens).toBeLessThanOrEqual(limits.maxTokens);
+            assertValidMessagesList(request.messages);
+            expect(await runtime.getHistory(id)).toHaveLength(acked.length); // building a request removes nothing
           } finally {
             await runtime.close();
           }
