@@ -4,6 +4,9 @@
 export { sessionMachine, machineStateOf, requestTokensOf, thresholdOf, retryDelayOf } from './session.machine.js';
 export type {
   AppendReply,
+  ClearMode,
+  ClearOutput,
+  ClearReply,
   CompactInput,
   CompactOutput,
   CompactReply,

@@ -19,6 +19,8 @@
 import { and, assign, emit, enqueueActions, fromPromise, not, setup, stateIn, type ActorRefFrom } from 'xstate';
 import type { Limits, Message, SessionMachineState } from '../src/core/types.js';
 import type {
+  ClearMode,
+  ClearOutput,
   CompactInput,
   CompactOutput,
   CompactReply,
@@ -32,6 +34,9 @@ import type {
 
 export type {
   AppendReply,
+  ClearMode,
+  ClearOutput,
+  ClearReply,
   CompactInput,
   CompactOutput,
   CompactReply,
@@ -108,6 +113,19 @@ export const sessionMachine = setup({
     persist: fromPromise<undefined, { sessionId: string; messages: Message[] }>(async () => notImplemented('persist')),
     compact: fromPromise<CompactOutput, CompactInput>(async () => notImplemented('compact')),
     close: fromPromise<undefined, { sessionId: string; requestTokens: number }>(async () => notImplemented('close')),
+    clear: fromPromise<ClearOutput, { sessionId: string; watermarkSeq: number; mode: ClearMode }>(async () => notImplemented('clear')),
+  },
+  actions: {
+    queueClear: assign(({ context, event }) => {
+      if (event.type !== 'CLEAR') return {};
+      // Two requests queued together: a reset wins over a clear, and both callers hear the result.
+      return {
+        pendingClear: {
+          mode: context.pendingClear?.mode === 'reset' ? 'reset' : event.mode,
+          waiters: [...(context.pendingClear?.waiters ?? []), event.reply],
+        },
+      };
+    }),
   },
   guards: {
     shouldCompact: ({ context: c }) =>
@@ -116,11 +134,13 @@ export const sessionMachine = setup({
       requestTokensOf(c) >= thresholdOf(c.limits) &&
       (c.blockedAtLiveTokens === null || c.liveTokens - c.blockedAtLiveTokens >= Math.max(1, c.limits.keepRecentTokens)),
     hasQueue: ({ context }) => context.queue.length > 0,
+    hasPendingClear: ({ context }) => context.pendingClear !== null,
     canRetry: ({ context: c }) => c.failure !== null && c.failure.retryable && (c.trigger === 'manual' || requestTokensOf(c) >= thresholdOf(c.limits)),
     readyToClose: and([
       ({ context }) => context.closeRequested && context.queue.length === 0,
       stateIn({ ready: { writer: 'idle' } }),
       not(stateIn({ ready: { compaction: { compacting: 'committing' } } })),
+      not(stateIn({ ready: { compaction: 'clearing' } })),
     ]),
   },
   delays: {
@@ -158,6 +178,7 @@ export const sessionMachine = setup({
     lastCompaction: null,
     loadError: null,
     closeRequested: false,
+    pendingClear: null,
   }),
   initial: 'loading',
   states: {
@@ -177,6 +198,7 @@ export const sessionMachine = setup({
       on: {
         APPEND: { actions: assign({ queue: ({ context, event }) => [...context.queue, { message: { ...event.message, seq: -1 }, reply: event.reply }] }) },
         COMPACT: { actions: assign({ compactWaiters: ({ context, event }) => (event.reply ? [...context.compactWaiters, event.reply] : context.compactWaiters) }) },
+        CLEAR: { actions: 'queueClear' },
         CLOSE: { actions: assign({ closeRequested: true }) },
       },
     },
@@ -191,6 +213,8 @@ export const sessionMachine = setup({
       always: { guard: 'readyToClose', target: 'closing' },
       on: {
         CLOSE: { actions: assign({ closeRequested: true }) },
+        // Queued until the compaction region is free: a clear never races a compaction's commit.
+        CLEAR: { actions: 'queueClear' },
         'CALIBRATION.CHANGED': {
           actions: assign(({ event }) => ({ correction: Number.isFinite(event.correction) && event.correction > 0 ? event.correction : 1 })),
         },
@@ -249,7 +273,10 @@ export const sessionMachine = setup({
           initial: 'idle',
           states: {
             idle: {
-              always: { guard: 'shouldCompact', target: 'compacting', actions: assign({ trigger: 'threshold' }) },
+              always: [
+                { guard: 'hasPendingClear', target: 'clearing' },
+                { guard: 'shouldCompact', target: 'compacting', actions: assign({ trigger: 'threshold' }) },
+              ],
               on: {
                 COMPACT: {
                   target: 'compacting',
@@ -369,6 +396,42 @@ export const sessionMachine = setup({
                 COMPACT: { actions: assign({ compactWaiters: ({ context, event }) => (event.reply ? [...context.compactWaiters, event.reply] : context.compactWaiters) }) },
               },
             },
+            clearing: {
+              entry: assign(({ context }) => ({ watermarkSeq: context.lastSeq })),
+              invoke: {
+                src: 'clear',
+                input: ({ context }) => ({ sessionId: context.sessionId, watermarkSeq: context.lastSeq, mode: context.pendingClear?.mode ?? 'clear' }),
+                onDone: {
+                  target: 'idle',
+                  actions: enqueueActions(({ context, event, enqueue }) => {
+                    const r = event.output;
+                    enqueue.assign({
+                      liveTokens: context.liveTokens - r.foldedTokens,
+                      liveCount: context.liveCount - r.archivedMessages,
+                      checkpointTokens: r.checkpointTokens,
+                      checkpointVersion: r.checkpointVersion,
+                      archivedThroughSeq: Math.max(context.archivedThroughSeq, r.archivedThroughSeq),
+                      pendingClear: null,
+                      // A reset or clear is a fresh start for the compaction too.
+                      failure: null,
+                      attempts: 0,
+                      blockedAtLiveTokens: null,
+                    });
+                    const waiters = context.pendingClear?.waiters ?? [];
+                    enqueue(() => waiters.forEach((w) => w({ ok: true, result: r })));
+                    enqueue.emit({ type: 'cleared', sessionId: context.sessionId, result: r });
+                  }),
+                },
+                onError: {
+                  target: 'idle',
+                  actions: enqueueActions(({ context, event, enqueue }) => {
+                    const waiters = context.pendingClear?.waiters ?? [];
+                    enqueue.assign({ pendingClear: null });
+                    enqueue(() => waiters.forEach((w) => w({ ok: false, error: event.error })));
+                  }),
+                },
+              },
+            },
             failed: {
               after: { retryDelay: { guard: 'canRetry', target: 'compacting' } },
               on: {
@@ -386,6 +449,7 @@ export const sessionMachine = setup({
               // After a no-progress failure, a change of context or description, or enough new
               // messages, may make progress possible. Other failures wait for their retry timer.
               always: [
+                { guard: 'hasPendingClear', target: 'clearing' },
                 {
                   guard: and([({ context }) => context.failure?.noProgress === true, 'shouldCompact']),
                   target: 'compacting',
@@ -407,6 +471,7 @@ export const sessionMachine = setup({
       on: {
         APPEND: { actions: ({ context, event }) => event.reply({ ok: false, error: context.loadError }) },
         COMPACT: { actions: ({ context, event }) => event.reply?.({ ok: false, error: context.loadError }) },
+        CLEAR: { actions: ({ context, event }) => event.reply({ ok: false, error: context.loadError }) },
         CLOSE: 'closed',
       },
     },
@@ -414,6 +479,7 @@ export const sessionMachine = setup({
       on: {
         APPEND: { actions: ({ context, event }) => event.reply({ ok: false, error: closedError(context.sessionId) }) },
         COMPACT: { actions: ({ context, event }) => event.reply?.({ ok: false, error: closedError(context.sessionId) }) },
+        CLEAR: { actions: ({ context, event }) => event.reply({ ok: false, error: closedError(context.sessionId) }) },
       },
       invoke: {
         src: 'close',
@@ -460,7 +526,7 @@ export function machineStateOf(snapshot: ReturnType<SessionActorRef['getSnapshot
   if (snapshot.matches('loading')) return 'loading';
   if (snapshot.matches('unavailable')) return 'failed';
   if (snapshot.matches('closing') || snapshot.matches('closed') || snapshot.status !== 'active') return 'closed';
-  if (snapshot.matches({ ready: { compaction: 'compacting' } })) return 'compacting';
+  if (snapshot.matches({ ready: { compaction: 'compacting' } }) || snapshot.matches({ ready: { compaction: 'clearing' } })) return 'compacting';
   if (snapshot.matches({ ready: { compaction: 'failed' } })) return 'failed';
   if (snapshot.matches({ ready: { writer: 'appending' } })) return 'appending';
   return 'idle';

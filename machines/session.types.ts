@@ -128,6 +128,8 @@ export interface SessionMachineContext {
   lastCompaction: CompactOutput | null;
   loadError: { code: string; message: string } | null;
   closeRequested: boolean;
+  /** A clear or reset waiting for the compaction region to be free, with its callers. */
+  pendingClear: { mode: ClearMode; waiters: ((reply: ClearReply) => void)[] } | null;
 }
 
 /** Events the actor accepts. */
@@ -137,6 +139,7 @@ export type SessionMachineEvent =
   | { type: 'FIXED.CHANGED'; descriptionTokens?: number; contextTokens?: number; checkpointTokens?: number }
   | { type: 'COMPACTION.COMMITTING' }
   | { type: 'CALIBRATION.CHANGED'; correction: number }
+  | { type: 'CLEAR'; mode: ClearMode; reply: (result: ClearReply) => void }
   | { type: 'CLOSE' };
 
 /** Events the actor emits (the runtime republishes them as `session.*` events). */
@@ -144,5 +147,23 @@ export type SessionMachineEmitted =
   | { type: 'message.appended'; sessionId: string; messages: Message[]; liveTokens: number }
   | { type: 'compaction.started'; sessionId: string; watermarkSeq: number; trigger: 'threshold' | 'manual'; attempt: number; tokensBefore: number }
   | { type: 'compaction.completed'; sessionId: string; result: CompactOutput }
-  | { type: 'compaction.failed'; sessionId: string; failure: CompactionFailure; willRetryInMs: number | null };
+  | { type: 'compaction.failed'; sessionId: string; failure: CompactionFailure; willRetryInMs: number | null }
+  | { type: 'cleared'; sessionId: string; result: ClearOutput };
 
+/** What to do with the checkpoint. */
+export type ClearMode = 'clear' | 'reset';
+
+/** What a clear or reset did. */
+export interface ClearOutput {
+  mode: ClearMode;
+  archivedMessages: number;
+  /** Tokens of the live messages removed from chat. */
+  foldedTokens: number;
+  segment: number | null;
+  checkpointVersion: number;
+  checkpointTokens: number;
+  archivedThroughSeq: number;
+}
+
+/** How a clear or reset ends for its caller. */
+export type ClearReply = { ok: true; result: ClearOutput } | { ok: false; error: unknown };

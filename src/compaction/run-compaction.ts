@@ -162,7 +162,7 @@ export async function runCompaction(deps: CompactionDeps, input: CompactInput, s
       };
       await dir.commitCompaction(segment, checkpoint);
     } else {
-      await dir.writeCheckpoint(checkpoint);
+      await dir.writeCheckpoint(checkpoint, { keepChecks: true });
     }
   } catch (error) {
     throw new SessionError('IO_ERROR', 'compaction', `session ${input.sessionId}: writing the compaction failed (${describeError(error)}); the session stays consistent, see docs/architecture.md`, {

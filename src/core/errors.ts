@@ -10,6 +10,7 @@ export type SessionErrorCode =
   | 'INVALID_MESSAGE'
   | 'SESSION_NOT_FOUND'
   | 'SESSION_UNAVAILABLE'
+  | 'SESSION_ARCHIVED'
   | 'ROOT_LOCKED'
   | 'CORRUPT_FILE'
   | 'IO_ERROR'

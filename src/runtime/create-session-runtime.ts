@@ -9,6 +9,7 @@ import {
   requestTokensOf,
   thresholdOf,
   type AppendReply,
+  type ClearReply,
   type CompactReply,
   type SessionActorRef,
   type SessionMachineEmitted,
@@ -18,6 +19,7 @@ import { sessionIdOfActor, supervisorMachine } from '../../machines/supervisor.m
 import Anthropic from '@anthropic-ai/sdk';
 import { AnthropicCompactor, DEFAULT_ANTHROPIC_MODEL, hasAnthropicApiKey } from '../compaction/anthropic-compactor.js';
 import { OfflineCompactor } from '../compaction/offline-compactor.js';
+import { emptyCheckpoint } from '../compaction/run-clear.js';
 import { SessionError, describeError } from '../core/errors.js';
 import { assertSessionId, sessionIdOf, validateKey } from '../core/ids.js';
 import {
@@ -42,7 +44,7 @@ import { resolveLimits } from './limits.js';
 import { provideSessionEffects, type ActiveSession } from './session-effects.js';
 import { infoOf, placeholderInfo, statsOf, toSessionError } from './session-info.js';
 import type { SessionInfo, SessionRuntime, SessionRuntimeOptions } from './types.js';
-import { validateMessageInput, validatePlainObject } from './validate.js';
+import { validateChecks, validateMessageInput, validatePlainObject } from './validate.js';
 
 export type { Clock, CreateSessionOptions, SessionInfo, SessionRuntime, SessionRuntimeOptions, SizeEstimate } from './types.js';
 
@@ -64,6 +66,11 @@ const TRACKED = [
   'previewRequest',
   'send',
   'calibrate',
+  'clearMessages',
+  'reset',
+  'exportSession',
+  'archiveSession',
+  'recordChecks',
 ] as const satisfies readonly (keyof SessionRuntime)[];
 
 
@@ -163,6 +170,9 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
         publish({ ...base, type: 'session.compaction.completed', compactor: r.compactor, tokensBefore: r.tokensBefore, tokensAfter: r.tokensAfter, messagesCompacted: r.messagesCompacted, durationMs: r.durationMs, checkpointVersion: r.checkpointVersion, escalation: r.escalation, result: r });
         return;
       }
+      case 'cleared':
+        publish({ ...base, type: emitted.result.mode === 'reset' ? 'session.reset' : 'session.cleared', archivedMessages: emitted.result.archivedMessages, checkpointVersion: emitted.result.checkpointVersion });
+        return;
       case 'compaction.failed':
         publish({ ...base, type: 'session.compaction.failed', code: emitted.failure.code, reason: emitted.failure.message, retryable: emitted.failure.retryable, attempts: emitted.failure.attempts, willRetryInMs: emitted.willRetryInMs, failure: emitted.failure });
         return;
@@ -246,6 +256,25 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     const entry = active.get(sessionId);
     if (!entry) throw new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId} is not loaded; try again`, { retryable: true });
     return { ref, dir: entry.dir, limits: entry.limits };
+  }
+
+  /** The loaded session, refusing writes to an archived one. */
+  async function writableDir(sessionId: string) {
+    const loaded = await loadedDir(sessionId);
+    if (loaded.dir.record?.status === 'archived') {
+      throw new SessionError('SESSION_ARCHIVED', 'runtime', `session ${sessionId} is archived: it can be read and exported, not changed; create a new session for new work`, {
+        details: { sessionId },
+      });
+    }
+    return loaded;
+  }
+
+  async function clearOrReset(sessionId: string, mode: 'clear' | 'reset') {
+    assertWritable();
+    await writableDir(sessionId);
+    const reply = await send<ClearReply>(sessionId, (r) => ({ type: 'CLEAR', mode, reply: r }));
+    if (!reply.ok) throw toSessionError(reply.error, sessionId);
+    return { archivedMessages: reply.result.archivedMessages, segment: reply.result.segment, checkpointVersion: reply.result.checkpointVersion };
   }
 
   /**
@@ -385,7 +414,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       assertOpen();
       assertWritable();
       const valid = validateMessageInput(input);
-      assertSessionId(id);
+      await writableDir(id);
       const message = {
         id: `msg_${randomUUID()}`,
         role: valid.role,
@@ -451,6 +480,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       if (keep !== undefined && !(Number.isInteger(keep) && keep >= 0)) {
         throw new SessionError('INVALID_ARGUMENT', 'runtime', `keepRecentTokens must be an integer >= 0, got ${String(keep)}`);
       }
+      await writableDir(id);
       const reply = await send<CompactReply>(id, (r) => ({ type: 'COMPACT', reply: r, ...(keep === undefined ? {} : { keepRecentTokens: keep }) }));
       if (!reply.ok) throw toSessionError(reply.error, id);
       return reply.result;
@@ -460,7 +490,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       assertOpen();
       assertWritable();
       const valid = validatePlainObject(context, 'context') as SessionContext;
-      const { ref, dir } = await loadedDir(id);
+      const { ref, dir } = await writableDir(id);
       await dir.writeContext(valid);
       ref.send({ type: 'FIXED.CHANGED', contextTokens: estimator.estimate(renderContext(valid)) });
       publish({ type: 'session.context.changed', sessionId: id, at: at(), what: 'context' });
@@ -473,7 +503,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       if (typeof valid.role !== 'string' || valid.role === '') {
         throw new SessionError('INVALID_ARGUMENT', 'runtime', 'agentDescription needs a non-empty "role" string');
       }
-      const { ref, dir } = await loadedDir(id);
+      const { ref, dir } = await writableDir(id);
       await dir.writeAgentDescription(valid);
       ref.send({ type: 'FIXED.CHANGED', descriptionTokens: estimator.estimate(renderAgentDescription(valid)) });
       publish({ type: 'session.context.changed', sessionId: id, at: at(), what: 'agentDescription' });
@@ -502,6 +532,47 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       assertOpen();
       const result = await calibrateWithApi(conversation, id, calibrateOptions);
       return { model: result.model, factor: result.factor, samples: result.samples, estimated: result.estimated, counted: result.counted };
+    },
+
+    async clearMessages(id) {
+      return clearOrReset(id, 'clear');
+    },
+
+    async reset(id) {
+      return clearOrReset(id, 'reset');
+    },
+
+    async exportSession(id) {
+      const { dir } = await loadedDir(id);
+      return {
+        exportedAt: at(),
+        session: await runtime.getSession(id),
+        checkpoint: dir.checkpoint ? structuredClone(dir.checkpoint) : null,
+        context: structuredClone(dir.context),
+        agentDescription: structuredClone(dir.agentDescription),
+        history: await runtime.getHistory(id),
+      };
+    },
+
+    async archiveSession(id) {
+      assertWritable();
+      const { dir } = await loadedDir(id);
+      const record = dir.record!;
+      if (record.status !== 'archived') {
+        await dir.writeRecord({ ...record, status: 'archived', updatedAt: at() });
+        publish({ type: 'session.archived', sessionId: id, at: at() });
+      }
+      return runtime.getSession(id);
+    },
+
+    async recordChecks(id, checks) {
+      assertWritable();
+      const valid = validateChecks(checks);
+      const { ref, dir } = await writableDir(id);
+      const checkpoint = await dir.recordChecks(valid, at(), () => emptyCheckpoint(at()));
+      ref.send({ type: 'FIXED.CHANGED', checkpointTokens: estimator.estimateCheckpoint(checkpoint) });
+      publish({ type: 'session.checks.recorded', sessionId: id, at: at(), checks: structuredClone(valid) });
+      return structuredClone(checkpoint);
     },
 
     subscribe(listener) {

@@ -2,7 +2,7 @@
  * The events a runtime publishes, dotted lower case so that `session.*` matches them all.
  */
 import type { CompactOutput, CompactionFailure } from '../../machines/session.machine.js';
-import type { Message, SessionKey, SessionMachineState } from '../core/types.js';
+import type { CheckResult, Message, SessionKey, SessionMachineState } from '../core/types.js';
 
 interface Base {
   sessionId: string;
@@ -30,8 +30,10 @@ export type SessionEvent =
   | (Base & { type: 'session.compaction.progress'; chunk?: number; chunks?: number; outputTokens?: number })
   | (Base & { type: 'session.state.changed'; from: SessionMachineState; to: SessionMachineState })
   | (Base & { type: 'session.context.changed'; what: 'context' | 'agentDescription' })
-  | (Base & { type: 'session.cleared' })
-  | (Base & { type: 'session.reset' });
+  | (Base & { type: 'session.cleared'; archivedMessages: number; checkpointVersion: number })
+  | (Base & { type: 'session.reset'; archivedMessages: number; checkpointVersion: number })
+  | (Base & { type: 'session.archived' })
+  | (Base & { type: 'session.checks.recorded'; checks: CheckResult[] });
 
 /** The type names of {@link SessionEvent}. */
 export type SessionEventType = SessionEvent['type'];

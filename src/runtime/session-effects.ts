@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { fromPromise } from 'xstate';
 import { sessionMachine, type CompactOutput, type LoadOutput } from '../../machines/session.machine.js';
 import type { Compactor } from '../compaction/compactor.js';
+import { runClear, type ClearMode, type ClearOutput } from '../compaction/run-clear.js';
 import { runCompaction } from '../compaction/run-compaction.js';
 import { SessionError } from '../core/errors.js';
 import type { Limits, Message, SessionKey } from '../core/types.js';
@@ -85,6 +86,14 @@ export function provideSessionEffects(deps: EffectDeps) {
           signal,
         );
         // close() waits for a commit in flight: it is never cut in the middle.
+        commits.set(input.sessionId, work.catch(() => undefined));
+        const output = await work;
+        await writeRecord(input.sessionId, dir).catch(() => undefined); // derivable figures: best effort
+        return output;
+      }),
+      clear: fromPromise<ClearOutput, { sessionId: string; watermarkSeq: number; mode: ClearMode }>(async ({ input }) => {
+        const dir = dirOf(input.sessionId);
+        const work = runClear({ dir, estimator, now }, input);
         commits.set(input.sessionId, work.catch(() => undefined));
         const output = await work;
         await writeRecord(input.sessionId, dir).catch(() => undefined); // derivable figures: best effort

@@ -8,6 +8,7 @@ import type { Compactor } from '../compaction/compactor.js';
 import type {
   AgentDescription,
   AgentType,
+  CheckResult,
   Checkpoint,
   ContentBlock,
   Limits,
@@ -101,6 +102,26 @@ export interface SessionInfo {
   lastCompaction: CompactOutput | null;
 }
 
+/** What `exportSession` returns: everything about a session, as JSON. */
+export interface SessionExport {
+  exportedAt: string;
+  session: SessionInfo;
+  checkpoint: Checkpoint | null;
+  context: SessionContext | null;
+  agentDescription: AgentDescription | null;
+  /** Every message ever appended: archived, then live, in order. */
+  history: Message[];
+}
+
+/** What `clearMessages` and `reset` return. */
+export interface ClearResult {
+  /** Live messages moved to the archive. */
+  archivedMessages: number;
+  /** The archive segment written, or null when there were no live messages. */
+  segment: number | null;
+  checkpointVersion: number;
+}
+
 /** What `estimateSize` returns. */
 export interface SizeEstimate {
   total: number;
@@ -144,6 +165,19 @@ export interface SessionRuntime {
   calibrate(id: string, options?: { client?: Anthropic; model?: string }): Promise<{ model: string; factor: number; samples: number; estimated: number; counted: number }>;
   /** The learned token corrections. */
   readonly calibration: TokenCalibration;
+  /**
+   * Moves every live message to the archive (it stays in history) and keeps the checkpoint:
+   * the next request starts from description + context + checkpoint alone.
+   */
+  clearMessages(id: string): Promise<ClearResult>;
+  /** Archives the live messages and empties the checkpoint (summary and checks); history stays readable. */
+  reset(id: string): Promise<ClearResult>;
+  /** Session info, checkpoint, context, description and full history, as one JSON-safe object. */
+  exportSession(id: string): Promise<SessionExport>;
+  /** Marks the session archived: it stays readable; appends and compactions are refused (`SESSION_ARCHIVED`). */
+  archiveSession(id: string): Promise<SessionInfo>;
+  /** Records verification checks (`{ checkId, passed, error? }`) in the checkpoint, replacing those with the same id. */
+  recordChecks(id: string, checks: CheckResult[]): Promise<Checkpoint>;
   subscribe(listener: SessionEventListener): () => void;
   /** Session actors in memory now (bounded by the supervisor). */
   activeSessionIds(): string[];

@@ -2,7 +2,7 @@
  * Checks what callers hand to the runtime, with errors that say what was wrong and what to do.
  */
 import { SessionError } from '../core/errors.js';
-import type { ContentBlock, MessageInput, Role } from '../core/types.js';
+import type { CheckResult, ContentBlock, MessageInput, Role } from '../core/types.js';
 
 const ROLES: readonly Role[] = ['user', 'assistant', 'system'];
 const MAX_DEPTH = 64;
@@ -106,4 +106,30 @@ export function validatePlainObject(value: unknown, what: string): Record<string
   const problem = jsonProblem(value, what);
   if (problem) throw new SessionError('INVALID_ARGUMENT', 'runtime', problem);
   return value as Record<string, unknown>;
+}
+
+/**
+ * Validates verification checks: a list of `{ checkId: string, passed: boolean, error?: string, at?: string }`.
+ * @throws SessionError `INVALID_ARGUMENT` naming the check and the field.
+ */
+export function validateChecks(value: unknown): CheckResult[] {
+  if (!Array.isArray(value)) throw new SessionError('INVALID_ARGUMENT', 'runtime', 'checks must be a list of { checkId, passed, error? }');
+  return value.map((check, i) => {
+    if (typeof check !== 'object' || check === null || Array.isArray(check)) {
+      throw new SessionError('INVALID_ARGUMENT', 'runtime', `checks[${i}] must be an object like { checkId: "tests", passed: true }`);
+    }
+    const c = check as Record<string, unknown>;
+    if (typeof c.checkId !== 'string' || c.checkId === '') throw new SessionError('INVALID_ARGUMENT', 'runtime', `checks[${i}].checkId must be a non-empty string`);
+    if (typeof c.passed !== 'boolean') throw new SessionError('INVALID_ARGUMENT', 'runtime', `checks[${i}].passed must be true or false`);
+    if (c.error !== undefined && typeof c.error !== 'string') throw new SessionError('INVALID_ARGUMENT', 'runtime', `checks[${i}].error must be a string`);
+    if (c.at !== undefined && (typeof c.at !== 'string' || Number.isNaN(Date.parse(c.at)))) {
+      throw new SessionError('INVALID_ARGUMENT', 'runtime', `checks[${i}].at must be an ISO-8601 string`);
+    }
+    return {
+      checkId: c.checkId,
+      passed: c.passed,
+      ...(c.error === undefined ? {} : { error: c.error }),
+      ...(c.at === undefined ? {} : { at: c.at as string }),
+    };
+  });
 }

@@ -14,6 +14,7 @@ import { SessionError } from '../core/errors.js';
 import type {
   AgentDescription,
   ArchiveSegment,
+  CheckResult,
   ChatFile,
   Checkpoint,
   Message,
@@ -98,6 +99,7 @@ export class SessionDirectory {
   readonly #checkpoint: Low<Checkpoint | null>;
   readonly #context: Low<SessionContext | null>;
   readonly #description: Low<AgentDescription | null>;
+  #checkpointQueue: Promise<unknown> = Promise.resolve();
 
   constructor(sessionsDir: string, id: string, options: FileOptions) {
     this.id = id;
@@ -268,11 +270,34 @@ export class SessionDirectory {
     await this.#description.write();
   }
 
-  /** Replaces checkpoint.json without archiving anything (for example to record checks). */
-  async writeCheckpoint(checkpoint: Checkpoint): Promise<void> {
+  /**
+   * Replaces checkpoint.json without archiving anything (a re-compressed checkpoint, a reset).
+   * With `keepChecks`, the checks on disk at the moment of writing are kept, so that checks
+   * recorded while a compaction ran are not lost by its commit.
+   */
+  async writeCheckpoint(checkpoint: Checkpoint, options: { keepChecks?: boolean } = {}): Promise<void> {
     this.#assertWritable();
-    this.#checkpoint.data = checkpoint;
-    await this.#checkpoint.write();
+    await this.#withCheckpoint(async () => {
+      this.#checkpoint.data = options.keepChecks ? this.#withCurrentChecks(checkpoint) : checkpoint;
+      await this.#checkpoint.write();
+    });
+  }
+
+  /**
+   * Records verification checks in checkpoint.json, replacing those with the same `checkId`;
+   * creates a version-0 checkpoint (empty summary) when there is none yet. Returns the checkpoint.
+   */
+  async recordChecks(checks: readonly CheckResult[], now: string, empty: () => Checkpoint): Promise<Checkpoint> {
+    this.#assertWritable();
+    return this.#withCheckpoint(async () => {
+      const current = this.#checkpoint.data ?? empty();
+      const byId = new Map((current.checks ?? []).map((c) => [c.checkId, c]));
+      for (const check of checks) byId.set(check.checkId, { ...check, at: check.at ?? now });
+      const next: Checkpoint = { ...current, updatedAt: now, checks: [...byId.values()] };
+      this.#checkpoint.data = next;
+      await this.#checkpoint.write();
+      return next;
+    });
   }
 
   /**
@@ -280,7 +305,7 @@ export class SessionDirectory {
    * the archived messages (messages appended meanwhile are kept).
    * @throws SessionError `IO_ERROR` when the segment exists already.
    */
-  async commitCompaction(segment: ArchiveSegment, checkpoint: Checkpoint): Promise<void> {
+  async commitCompaction(segment: ArchiveSegment, checkpoint: Checkpoint, options: { keepChecks?: boolean } = {}): Promise<void> {
     this.#assertWritable();
     await ensureDir(this.archiveDir);
     const file = path.join(this.archiveDir, segmentFileName(segment.segment));
@@ -288,9 +313,24 @@ export class SessionDirectory {
       throw new SessionError('IO_ERROR', 'store', `archive segment ${file} exists already; segments are immutable`);
     }
     await new DurableJsonFile<ArchiveSegment>(file, this.#options).write(segment);
-    this.#checkpoint.data = checkpoint;
-    await this.#checkpoint.write();
+    await this.#withCheckpoint(async () => {
+      this.#checkpoint.data = options.keepChecks ?? true ? this.#withCurrentChecks(checkpoint) : checkpoint;
+      await this.#checkpoint.write();
+    });
     await this.#chatAdapter.dropThrough(segment.lastSeq);
+  }
+
+  #withCurrentChecks(checkpoint: Checkpoint): Checkpoint {
+    const checks = this.#checkpoint.data?.checks;
+    const { checks: _stale, ...rest } = checkpoint;
+    return checks ? { ...rest, checks } : rest;
+  }
+
+  /** Writes of checkpoint.json one at a time: checks and compaction commits never overwrite each other. */
+  #withCheckpoint<T>(operation: () => Promise<T>): Promise<T> {
+    const run = this.#checkpointQueue.then(operation, operation);
+    this.#checkpointQueue = run.catch(() => undefined);
+    return run;
   }
 
   /** Every archived message, oldest first. @throws SessionError `CORRUPT_FILE` for a damaged segment. */
