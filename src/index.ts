@@ -53,3 +53,9 @@ export type { ReplayReport, ReplayCompaction } from './integration/replay.js';
 
 export type { CompactOutput, CompactionFailure } from '../machines/session.machine.js';
 export { AnthropicCompactor, DEFAULT_ANTHROPIC_MODEL, hasAnthropicApiKey, type AnthropicCompactorOptions, type AnthropicUsage } from './compaction/anthropic-compactor.js';
+
+export { agentForTaskState } from './runtime/agent-profiles.js';
+export { loadTask, summarizeDag, taskContext, withSession } from './integration/task.js';
+export type { DagTask, DagTaskState, DagView, TaskSessions } from './integration/task.js';
+export { AGENT_CHECK_ID, createTaskLoop, defaultTaskPrompt } from './integration/task-loop.js';
+export type { IterationResult, TaskAgent, TaskAgentInput, TaskAgentOutput, TaskLoop, TaskLoopOptions, TaskLoopOutcome, TaskLoopResult } from './integration/task-loop.js';

@@ -96,8 +96,9 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     (Object.keys(DEFAULT_AGENT_PROFILES) as AgentType[]).map((type) => {
       const override = options.agents?.[type];
       const description = override?.description ?? DEFAULT_AGENT_PROFILES[type].description;
-      const limits = override?.limits ?? DEFAULT_AGENT_PROFILES[type].limits;
-      return [type, { description, ...(limits ? { limits } : {}), resolved: resolveLimits(limits, baseLimits) }];
+      // Precedence: the library's profile defaults, then the runtime's limits, then this type's.
+      const limits = { ...DEFAULT_AGENT_PROFILES[type].limits, ...options.limits, ...override?.limits };
+      return [type, { ...DEFAULT_AGENT_PROFILES[type], description, limits, resolved: resolveLimits(limits) }];
     }),
   ) as Record<AgentType, AgentProfile & { resolved: Limits }>;
   const estimator = options.estimator ?? createTokenEstimator();

@@ -360,3 +360,21 @@ describe('close', () => {
     expect((await stat(path.join(root, '.dagent', 'sessions', id, 'chat.log'))).size).toBeGreaterThan(0);
   });
 });
+
+describe('limits per runtime and per agent type', () => {
+  it('applies profile defaults, then the runtime limits, then the agent type limits', async () => {
+    const root = await tempRoot();
+    const runtime = await createSessionRuntime({ root, limits: { maxTokens: 50_000 }, agents: { qa: { limits: { maxTokens: 30_000, compactAt: 0.7 } } } });
+    const dev = await runtime.createSession(DEV);
+    const pm = await runtime.createSession(PM);
+    const qa = await runtime.createSession({ type: 'task', agentType: 'qa', featureId: 'f1', taskId: 't1', taskState: 'in_qa' });
+    expect(dev.limits).toMatchObject({ maxTokens: 50_000, compactAt: 0.9, keepRecentTokens: 10_000 });
+    expect(pm.limits).toMatchObject({ maxTokens: 50_000, compactAt: 0.8 }); // the pm profile's default
+    expect(qa.limits).toMatchObject({ maxTokens: 30_000, compactAt: 0.7, keepRecentTokens: 6_000 });
+    expect((await runtime.estimateSize(qa.id)).threshold).toBe(21_000);
+    await runtime.close();
+    const explicit = await createSessionRuntime({ root, limits: { compactAt: 0.95 } });
+    expect((await explicit.getSession(pm.id)).limits.compactAt).toBe(0.95); // the runtime's own setting wins over the profile default
+    await explicit.close();
+  });
+});

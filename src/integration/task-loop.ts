@@ -1,0 +1,302 @@
+/**
+ * A Ralph loop over one task state: every iteration starts from a fresh request (agent
+ * description + context + checkpoint, never the previous iteration's messages), runs the host's
+ * agent, appends what it said, records its verification checks in the checkpoint and clears the
+ * live messages, which stay readable in the archive.
+ */
+import { SessionError, describeError } from '../core/errors.js';
+import type { AgentDescription, AgentType, CheckResult, Message, MessageInput, SessionKey, TaskState } from '../core/types.js';
+import { agentForTaskState } from '../runtime/agent-profiles.js';
+import type { SessionRequest } from '../runtime/conversation.js';
+import type { ClearResult, SessionRuntime } from '../runtime/types.js';
+import { validateChecks, validateMessageInput } from '../runtime/validate.js';
+import { taskContext, withSession, type DagTask, type DagView } from './task.js';
+
+/**
+ * The check id under which a failure of the agent function itself is recorded.
+ *
+ * @example const agentFailed = checkpoint.checks?.some((c) => c.checkId === AGENT_CHECK_ID && !c.passed);
+ */
+export const AGENT_CHECK_ID = 'agent';
+
+/**
+ * What the agent function receives each iteration.
+ *
+ * @example const input: TaskAgentInput = { request, iteration: 1, task, state: 'in_dev', sessionId };
+ */
+export interface TaskAgentInput {
+  /** A fresh request (`flattened`): description, context and checkpoint; no live messages. */
+  request: SessionRequest;
+  /** 1 for the first iteration of this loop. */
+  iteration: number;
+  task: DagTask;
+  state: TaskState;
+  sessionId: string;
+}
+
+/**
+ * What the agent function returns: the iteration's messages (appended in order, after the
+ * prompt), its verification checks, and whether it considers the state's work done.
+ *
+ * @example const out: TaskAgentOutput = { messages: [{ role: 'assistant', content: 'Ran npm test: ok' }], checks: [{ checkId: 'tests', passed: true }] };
+ */
+export interface TaskAgentOutput {
+  messages: MessageInput[];
+  checks: CheckResult[];
+  done?: boolean;
+}
+
+/**
+ * The agent a host supplies: calls the model (and tools) with the request.
+ *
+ * @example const agent: TaskAgent = async ({ request }) => ({ messages: [await callModel(request)], checks: await runChecks(), done: false });
+ */
+export type TaskAgent = (input: TaskAgentInput) => Promise<TaskAgentOutput>;
+
+/**
+ * Options of {@link createTaskLoop}.
+ *
+ * @example const options: TaskLoopOptions = { runtime, task, state: 'in_dev', agent, maxIterations: 5 };
+ */
+export interface TaskLoopOptions {
+  runtime: SessionRuntime;
+  task: DagTask;
+  /** The task state the loop works in; the session is created for it. */
+  state: TaskState;
+  agent: TaskAgent;
+  /** Default: the state's owner, {@link agentForTaskState}. */
+  agentType?: AgentType;
+  /** Iterations `run()` may make in this loop (default 10). */
+  maxIterations?: number;
+  /** The user message of each request. Default: {@link defaultTaskPrompt}. */
+  prompt?: (input: { iteration: number; task: DagTask; state: TaskState }) => string;
+  /** Feature and DAG facts for the session context ({@link taskContext}). */
+  dag?: DagView;
+  /** Description of a new session; default the agent type's. */
+  agentDescription?: AgentDescription;
+}
+
+/**
+ * One iteration.
+ *
+ * @example if (result.error) console.error(result.error.message);
+ */
+export interface IterationResult {
+  iteration: number;
+  /** The messages appended (the prompt first), as persisted. */
+  messages: Message[];
+  /** The checks this iteration recorded, with their `at`. */
+  checks: CheckResult[];
+  /** The agent said the state's work is done. */
+  done: boolean;
+  /** Every check in the checkpoint passes (and there is at least one). */
+  passed: boolean;
+  /** The agent function's failure (recorded as the failed check {@link AGENT_CHECK_ID}), or null. */
+  error: { message: string; cause: unknown } | null;
+  /** Token estimate of the request the agent got. */
+  requestTokens: number;
+  cleared: ClearResult;
+}
+
+/**
+ * How `run()` ended: `done` (the agent said so), `checks-passed` (every recorded check passes),
+ * `max-iterations`, or `agent-error` (the agent function threw or returned something malformed).
+ *
+ * @example const ok = result.outcome === 'done' || result.outcome === 'checks-passed';
+ */
+export type TaskLoopOutcome = 'done' | 'checks-passed' | 'max-iterations' | 'agent-error';
+
+/**
+ * What `run()` returns.
+ *
+ * @example for (const it of result.iterations) console.log(it.iteration, it.checks);
+ */
+export interface TaskLoopResult {
+  sessionId: string;
+  state: TaskState;
+  agentType: AgentType;
+  outcome: TaskLoopOutcome;
+  /** Every iteration of this run, with the checks each one recorded. */
+  iterations: IterationResult[];
+  /** The checks in the checkpoint at the end (the latest result per check id). */
+  checks: CheckResult[];
+  passed: boolean;
+  error: IterationResult['error'];
+}
+
+/**
+ * A loop over one task state.
+ *
+ * @example const { outcome } = await loop.run();
+ */
+export interface TaskLoop {
+  readonly sessionId: string;
+  readonly state: TaskState;
+  readonly agentType: AgentType;
+  /** The task with this state's session recorded ({@link withSession}). */
+  readonly task: DagTask;
+  /** Iterations made so far by this loop. */
+  readonly iterations: number;
+  /** Iterates until done, every check passes, the agent fails, or `maxIterations`. */
+  run(): Promise<TaskLoopResult>;
+  /** One iteration. Calls are queued, never run side by side. */
+  iterate(): Promise<IterationResult>;
+}
+
+/**
+ * The default user message of an iteration.
+ *
+ * @param input - The iteration, the task and the state.
+ * @returns The prompt.
+ * @example defaultTaskPrompt({ iteration: 2, task, state: 'in_dev' }) // 'Iteration 2 of task "parser" ...'
+ */
+export function defaultTaskPrompt(input: { iteration: number; task: DagTask; state: TaskState }): string {
+  return `Iteration ${input.iteration} of task "${input.task.id}" (${input.task.title}) in state ${input.state}. Continue from the checkpoint: do the next step, run the checks, and report what you changed and each check's outcome.`;
+}
+
+/** @internal Every check in the checkpoint passes, and there is at least one. */
+function allPass(checks: readonly CheckResult[] | undefined): boolean {
+  return checks !== undefined && checks.length > 0 && checks.every((c) => c.passed);
+}
+
+/** @internal Validates the agent's output; throws a plain error that the loop records. */
+function checkOutput(output: unknown): { messages: MessageInput[]; checks: CheckResult[]; done: boolean } {
+  if (typeof output !== 'object' || output === null) throw new Error('the agent returned no { messages, checks, done } object');
+  const o = output as Record<string, unknown>;
+  if (!Array.isArray(o.messages)) throw new Error('the agent returned no messages list');
+  const messages = o.messages.map((m, i) => {
+    try {
+      return validateMessageInput(m);
+    } catch (error) {
+      throw new Error(`the agent's messages[${i}] is invalid: ${describeError(error)}`, { cause: error });
+    }
+  });
+  let checks: CheckResult[];
+  try {
+    checks = validateChecks(o.checks ?? []);
+  } catch (error) {
+    throw new Error(`the agent's checks are invalid: ${describeError(error)}`, { cause: error });
+  }
+  if (o.done !== undefined && typeof o.done !== 'boolean') throw new Error('the agent returned a "done" that is not true or false');
+  return { messages, checks, done: o.done === true };
+}
+
+/**
+ * Creates (or reopens) the session of one task state and returns its loop. The session key is
+ * `{ type: 'task', agentType, featureId, taskId, taskState: state }`; a new session gets the
+ * task's context ({@link taskContext}, `taskState` = `state`) and the agent description; a
+ * reopened one gets its context refreshed when the task changed.
+ *
+ * Each iteration: live messages left over (a crash before the last clear) are archived first;
+ * the request is built fresh (`flattened`); the prompt is appended, then the agent runs and its
+ * messages are appended; its checks are recorded in the checkpoint (the runtime stamps `at`,
+ * a later result of the same check id replaces the earlier one; each iteration's own results are
+ * in its {@link IterationResult}); the live messages are cleared into the archive.
+ *
+ * A failing agent (it throws, or returns something malformed) is recorded as the failed check
+ * `agent` with the error, what was appended stays, the messages are cleared, and `run()` stops
+ * with outcome `agent-error` (nothing is thrown). A later successful iteration records `agent`
+ * as passed again.
+ *
+ * @param options - Runtime, task, state, agent function and loop settings.
+ * @returns The loop, its session created.
+ * @throws SessionError `INVALID_ARGUMENT` for bad options or a state without sessions,
+ *   `INVALID_KEY` for task ids unfit for a key, and whatever the runtime throws (closed runtime,
+ *   read-only root); `run()` and `iterate()` throw only the runtime's errors.
+ * @example
+ * ```ts
+ * const loop = await createTaskLoop({ runtime, task, state: 'in_dev', agent: myDevAgent });
+ * const result = await loop.run();
+ * task = loop.task; // sessions.in_dev and currentSession set
+ * ```
+ */
+export async function createTaskLoop(options: TaskLoopOptions): Promise<TaskLoop> {
+  const { runtime, state, agent } = options;
+  if (typeof agent !== 'function') throw new SessionError('INVALID_ARGUMENT', 'runtime', 'createTaskLoop needs an agent function');
+  const maxIterations = options.maxIterations ?? 10;
+  if (!(Number.isInteger(maxIterations) && maxIterations > 0)) {
+    throw new SessionError('INVALID_ARGUMENT', 'runtime', `createTaskLoop: maxIterations must be a positive integer, got ${String(maxIterations)}`);
+  }
+  const agentType = options.agentType ?? agentForTaskState(state);
+  const key: SessionKey = { type: 'task', agentType, featureId: options.task.featureId, taskId: options.task.id, taskState: state };
+  const context = taskContext({ ...options.task, state }, options.dag);
+  const info = await runtime.createSession(key, { context, ...(options.agentDescription ? { agentDescription: options.agentDescription } : {}) });
+  const sessionId = info.id;
+  if (JSON.stringify(await runtime.getContext(sessionId)) !== JSON.stringify(context)) await runtime.setContext(sessionId, context);
+  const task = withSession(options.task, state, sessionId);
+  const prompt = options.prompt ?? defaultTaskPrompt;
+  let iterations = 0;
+  let queue: Promise<unknown> = Promise.resolve();
+
+  async function once(): Promise<IterationResult> {
+    const iteration = ++iterations;
+    if ((await runtime.getMessages(sessionId)).length > 0) await runtime.clearMessages(sessionId);
+    const text = prompt({ iteration, task, state });
+    const request = await runtime.buildRequest(sessionId, text, { format: 'flattened' });
+    const tag = (m: MessageInput): MessageInput => ({ ...m, metadata: { taskLoop: { taskId: task.id, state, iteration }, ...m.metadata } });
+    const messages = [await runtime.addMessage(sessionId, tag({ role: 'user', content: text }))];
+    let output: ReturnType<typeof checkOutput> | null = null;
+    let error: IterationResult['error'] = null;
+    try {
+      output = checkOutput(await agent({ request, iteration, task, state, sessionId }));
+    } catch (cause) {
+      error = { message: describeError(cause), cause };
+    }
+    for (const m of output?.messages ?? []) messages.push(await runtime.addMessage(sessionId, tag(m)));
+    let checks = output?.checks ?? [{ checkId: AGENT_CHECK_ID, passed: false, error: error?.message ?? 'the agent failed' }];
+    if (output) {
+      const before = (await runtime.getCheckpoint(sessionId))?.checks ?? [];
+      const failedBefore = before.some((c) => c.checkId === AGENT_CHECK_ID && !c.passed);
+      if (failedBefore && !checks.some((c) => c.checkId === AGENT_CHECK_ID)) checks = [...checks, { checkId: AGENT_CHECK_ID, passed: true }];
+    }
+    const checkpoint = checks.length > 0 ? await runtime.recordChecks(sessionId, checks) : await runtime.getCheckpoint(sessionId);
+    const ids = new Set(checks.map((c) => c.checkId));
+    const recorded = (checkpoint?.checks ?? []).filter((c) => ids.has(c.checkId));
+    const cleared = await runtime.clearMessages(sessionId);
+    return {
+      iteration,
+      messages,
+      checks: recorded,
+      done: output?.done ?? false,
+      passed: error === null && allPass(checkpoint?.checks),
+      error,
+      requestTokens: request.totalTokens,
+      cleared,
+    };
+  }
+
+  function iterate(): Promise<IterationResult> {
+    const next = queue.then(once);
+    queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async function run(): Promise<TaskLoopResult> {
+    const results: IterationResult[] = [];
+    let outcome: TaskLoopOutcome = 'max-iterations';
+    while (iterations < maxIterations) {
+      const result = await iterate();
+      results.push(result);
+      if (result.error) outcome = 'agent-error';
+      else if (result.done) outcome = 'done';
+      else if (result.passed) outcome = 'checks-passed';
+      else continue;
+      break;
+    }
+    const checks = (await runtime.getCheckpoint(sessionId))?.checks ?? [];
+    const last = results[results.length - 1];
+    return { sessionId, state, agentType, outcome, iterations: results, checks, passed: allPass(checks), error: last?.error ?? null };
+  }
+
+  return {
+    sessionId,
+    state,
+    agentType,
+    task,
+    get iterations() {
+      return iterations;
+    },
+    run,
+    iterate,
+  };
+}
