@@ -59,3 +59,27 @@ export { loadTask, summarizeDag, taskContext, withSession } from './integration/
 export type { DagTask, DagTaskState, DagView, TaskSessions } from './integration/task.js';
 export { AGENT_CHECK_ID, createTaskLoop, defaultTaskPrompt } from './integration/task-loop.js';
 export type { IterationResult, TaskAgent, TaskAgentInput, TaskAgentOutput, TaskLoop, TaskLoopOptions, TaskLoopOutcome, TaskLoopResult } from './integration/task-loop.js';
+
+export {
+  SESSION_CHANNELS,
+  SESSION_EVENT_CHANNEL,
+  SESSION_SUBSCRIBE_CHANNEL,
+  SESSION_UNSUBSCRIBE_CHANNEL,
+  SessionIpcError,
+  ipcErrorCodeOf,
+  isSessionChannel,
+  methodOf,
+} from './ipc/channels.js';
+export type { IpcError, IpcErrorCode, IpcResult, SessionAPI, SessionChannel, TransportErrorCode } from './ipc/channels.js';
+export { createSessionHandlers, handlerOf, toIpcError } from './ipc/handlers.js';
+export type { ChannelResult, SessionHandler, SessionHandlers } from './ipc/handlers.js';
+export { createSessionApiFromInvoke } from './ipc/api.js';
+export type { EventFeed, InvokeChannel } from './ipc/api.js';
+export { registerSessionIpc } from './ipc/electron.js';
+export type { IpcMainInvokeEventLike, IpcMainLike, SessionIpcOptions, WebContentsLike } from './ipc/electron.js';
+export { createSessionApiFromIpcRenderer, exposeSessionApi } from './ipc/preload.js';
+export type { ContextBridgeLike, IpcRendererLike } from './ipc/preload.js';
+export { serveSessions } from './ipc/http.js';
+export type { ServeSessionsOptions, SessionServer } from './ipc/http.js';
+export { createSessionClient } from './ipc/client.js';
+export type { SessionClient, SessionClientOptions } from './ipc/client.js';

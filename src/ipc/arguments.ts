@@ -1,0 +1,209 @@
+/**
+ * @internal The argument lists of every channel and their checks, run before the runtime is
+ * called: a refused argument never reaches the runtime, so nothing is written for it.
+ */
+import { SessionError, type SessionErrorCode } from '../core/errors.js';
+import { assertSessionId, validateKey } from '../core/ids.js';
+import { jsonProblem, validateMessageInput, validatePlainObject } from '../runtime/validate.js';
+import type { SessionChannel } from './channels.js';
+
+/** @internal One parameter: its name, whether it may be left out, and its check. */
+interface Param {
+  name: string;
+  optional?: boolean;
+  /** The code of an error thrown by the check that is not a SessionError (a value it could not read). */
+  code: SessionErrorCode;
+  /** Throws SessionError; returns the value to hand to the runtime. */
+  check(value: unknown): unknown;
+}
+
+const MAX_MESSAGE = 1_000;
+
+/** @internal A short description of a value's kind, never its (possibly huge or cyclic) contents. */
+export function kindOf(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return `a list of ${value.length} item${value.length === 1 ? '' : 's'}`;
+  if (typeof value === 'number') return Number.isFinite(value) ? `the number ${value}` : String(value);
+  if (typeof value === 'string') return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  if (typeof value === 'object') return 'an object';
+  return `a ${typeof value}`;
+}
+
+function invalid(code: SessionErrorCode, message: string): never {
+  throw new SessionError(code, 'runtime', message);
+}
+
+const id: Param = {
+  name: 'id',
+  code: 'INVALID_KEY',
+  check(value) {
+    if (typeof value !== 'string') invalid('INVALID_KEY', `must be a session id string like "feature--f1--pm", got ${kindOf(value)}`);
+    assertSessionId(value);
+    return value;
+  },
+};
+
+const KEY_FIELDS = ['type', 'agentType', 'featureId', 'taskId', 'taskState'] as const;
+const key: Param = {
+  name: 'key',
+  code: 'INVALID_KEY',
+  check(value) {
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      // Checked here so that the key's own messages never have to print a huge or cyclic value.
+      for (const field of KEY_FIELDS) {
+        const v = (value as Record<string, unknown>)[field];
+        if (v !== undefined && (typeof v !== 'string' || v.length > 200)) invalid('INVALID_KEY', `${field} must be a short string, got ${kindOf(v)}`);
+      }
+    }
+    return validateKey(value);
+  },
+};
+
+/** Plain JSON object with only the given fields; returns it unchanged. */
+function options(value: unknown, known: readonly string[]): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    invalid('INVALID_ARGUMENT', `must be an object with the fields ${known.join(', ')} (or left out), got ${kindOf(value)}`);
+  }
+  const problem = jsonProblem(value, 'options');
+  if (problem) invalid('INVALID_ARGUMENT', problem);
+  const unknown = Object.keys(value).filter((k) => !known.includes(k));
+  if (unknown.length > 0) {
+    invalid('INVALID_ARGUMENT', `has unknown field ${JSON.stringify(unknown[0])}; the known fields are ${known.join(', ')}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function agentDescription(value: unknown): unknown {
+  const valid = validatePlainObject(value, 'agentDescription');
+  if (typeof valid.role !== 'string' || valid.role === '') invalid('INVALID_ARGUMENT', 'agentDescription needs a non-empty "role" string');
+  return valid;
+}
+
+const createOptions: Param = {
+  name: 'options',
+  optional: true,
+  code: 'INVALID_ARGUMENT',
+  check(value) {
+    const o = options(value, ['context', 'agentDescription']);
+    if (o.context !== undefined) validatePlainObject(o.context, 'context');
+    if (o.agentDescription !== undefined) agentDescription(o.agentDescription);
+    return o;
+  },
+};
+
+const message: Param = {
+  name: 'message',
+  code: 'INVALID_MESSAGE',
+  check(value) {
+    const role = (value as { role?: unknown } | null)?.role;
+    if (typeof value === 'object' && value !== null && typeof role !== 'string') {
+      invalid('INVALID_MESSAGE', `role must be "user", "assistant" or "system", got ${kindOf(role)}`);
+    }
+    return validateMessageInput(value);
+  },
+};
+
+function userMessage(optional: boolean): Param {
+  return {
+    name: 'userMessage',
+    optional,
+    code: 'INVALID_MESSAGE',
+    check(value) {
+      if (typeof value !== 'string' && !Array.isArray(value)) {
+        invalid('INVALID_MESSAGE', `must be a string or a list of content blocks, got ${kindOf(value)}`);
+      }
+      return validateMessageInput({ role: 'user', content: value }).content;
+    },
+  };
+}
+
+const requestOptions: Param = {
+  name: 'options',
+  optional: true,
+  code: 'INVALID_ARGUMENT',
+  check(value) {
+    const o = options(value, ['format']);
+    if (o.format !== undefined && o.format !== 'flattened' && o.format !== 'messages') {
+      invalid('INVALID_ARGUMENT', `format must be "flattened" or "messages", got ${kindOf(o.format)}`);
+    }
+    return o;
+  },
+};
+
+const compactOptions: Param = {
+  name: 'options',
+  optional: true,
+  code: 'INVALID_ARGUMENT',
+  check(value) {
+    const o = options(value, ['keepRecentTokens']);
+    const keep = o.keepRecentTokens;
+    if (keep !== undefined && !(Number.isSafeInteger(keep) && (keep as number) >= 0)) {
+      invalid('INVALID_ARGUMENT', `keepRecentTokens must be an integer >= 0, got ${kindOf(keep)}`);
+    }
+    return o;
+  },
+};
+
+const context: Param = { name: 'context', code: 'INVALID_ARGUMENT', check: (value) => validatePlainObject(value, 'context') };
+const description: Param = { name: 'description', code: 'INVALID_ARGUMENT', check: agentDescription };
+
+/** @internal The parameters of every channel, in order. */
+export const PARAMS: Readonly<Record<SessionChannel, readonly Param[]>> = {
+  'session:create': [key, createOptions],
+  'session:get': [id],
+  'session:list': [],
+  'session:addMessage': [id, message],
+  'session:getMessages': [id],
+  'session:getHistory': [id],
+  'session:getCheckpoint': [id],
+  'session:estimateSize': [id],
+  'session:buildRequest': [id, userMessage(false), requestOptions],
+  'session:previewRequest': [id, userMessage(true), requestOptions],
+  'session:compact': [id, compactOptions],
+  'session:clearMessages': [id],
+  'session:reset': [id],
+  'session:export': [id],
+  'session:archive': [id],
+  'session:setContext': [id, context],
+  'session:setAgentDescription': [id, description],
+};
+
+/** @internal How a channel is called, for messages: `session:buildRequest(id, userMessage, options?)`. */
+export function signatureOf(channel: SessionChannel): string {
+  return `${channel}(${PARAMS[channel].map((p) => (p.optional ? `${p.name}?` : p.name)).join(', ')})`;
+}
+
+/** @internal Removes the `[dagent-sessions] [origin] ` prefix of a message. */
+export function withoutPrefix(message: string): string {
+  return message.replace(/^\[dagent-sessions\] \[[a-z]+\] /, '');
+}
+
+/** @internal Cuts a message that quotes a huge value. */
+export function capMessage(message: string): string {
+  return message.length <= MAX_MESSAGE ? message : `${message.slice(0, MAX_MESSAGE)}… (${message.length - MAX_MESSAGE} more characters)`;
+}
+
+/**
+ * @internal Checks the arguments of a call: their number, then each one. An optional argument
+ * given as `undefined` or `null` (JSON has no undefined) is left out.
+ * @throws SessionError naming the channel, the argument and what to pass instead.
+ */
+export function checkArguments(channel: SessionChannel, args: readonly unknown[]): unknown[] {
+  const params = PARAMS[channel];
+  const required = params.filter((p) => !p.optional).length;
+  if (args.length < required || args.length > params.length) {
+    const count = required === params.length ? `${required}` : `${required} to ${params.length}`;
+    invalid('INVALID_ARGUMENT', `${channel} takes ${count} argument${params.length === 1 ? '' : 's'}, got ${args.length}; call it as ${signatureOf(channel)}`);
+  }
+  return params.map((param, i) => {
+    const value = args[i];
+    if (param.optional && (value === undefined || value === null)) return undefined;
+    try {
+      return param.check(value);
+    } catch (error) {
+      const code = error instanceof SessionError ? error.code : param.code;
+      const reason = error instanceof SessionError ? withoutPrefix(error.message) : `could not be read (${error instanceof Error ? error.message : kindOf(error)})`;
+      throw new SessionError(code, 'runtime', capMessage(`${channel}: argument ${i + 1} (${param.name}): ${reason}`), { cause: error });
+    }
+  });
+}

@@ -1,0 +1,269 @@
+/**
+ * The IPC contract shared by every transport: channel names, the result envelope, the error a
+ * caller sees, and the typed {@link SessionAPI} that the Electron preload and the HTTP client
+ * both implement.
+ */
+import type { CompactOutput } from '../../machines/session.machine.js';
+import type { SessionErrorCode } from '../core/errors.js';
+import type { AgentDescription, Checkpoint, ContentBlock, Message, MessageInput, SessionContext, SessionKey } from '../core/types.js';
+import type { RequestFormat } from '../request/build-request.js';
+import type { SessionRequest } from '../runtime/conversation.js';
+import type { SessionEvent } from '../runtime/events.js';
+import type { ClearResult, CreateSessionOptions, SessionExport, SessionInfo, SizeEstimate } from '../runtime/types.js';
+
+/**
+ * Every request channel, in the order of the session's life. A channel is `session:<method>`,
+ * where `<method>` is the {@link SessionAPI} method that calls it.
+ *
+ * @example
+ * ```ts
+ * for (const channel of SESSION_CHANNELS) ipcMain.handle(channel, ...);
+ * ```
+ */
+export const SESSION_CHANNELS = [
+  'session:create',
+  'session:get',
+  'session:list',
+  'session:addMessage',
+  'session:getMessages',
+  'session:getHistory',
+  'session:getCheckpoint',
+  'session:estimateSize',
+  'session:buildRequest',
+  'session:previewRequest',
+  'session:compact',
+  'session:clearMessages',
+  'session:reset',
+  'session:export',
+  'session:archive',
+  'session:setContext',
+  'session:setAgentDescription',
+] as const;
+
+/**
+ * One request channel, such as `session:addMessage`.
+ * @example const channel: SessionChannel = 'session:getMessages';
+ */
+export type SessionChannel = (typeof SESSION_CHANNELS)[number];
+
+/**
+ * The channel on which runtime events reach renderers (Electron) and the SSE name of each
+ * event (HTTP).
+ * @example ipcRenderer.on(SESSION_EVENT_CHANNEL, (_e, event) => console.log(event.type));
+ */
+export const SESSION_EVENT_CHANNEL = 'session:event';
+
+/**
+ * Electron only: a renderer invokes this to start receiving {@link SESSION_EVENT_CHANNEL}
+ * messages, and {@link SESSION_UNSUBSCRIBE_CHANNEL} to stop. The preload API does it for you.
+ * @example await ipcRenderer.invoke(SESSION_SUBSCRIBE_CHANNEL);
+ */
+export const SESSION_SUBSCRIBE_CHANNEL = 'session:subscribe';
+
+/**
+ * Electron only: stops the events started by {@link SESSION_SUBSCRIBE_CHANNEL}.
+ * @example await ipcRenderer.invoke(SESSION_UNSUBSCRIBE_CHANNEL);
+ */
+export const SESSION_UNSUBSCRIBE_CHANNEL = 'session:unsubscribe';
+
+/**
+ * Whether `value` names a request channel.
+ * @example isSessionChannel('session:get') // true
+ */
+export function isSessionChannel(value: unknown): value is SessionChannel {
+  return typeof value === 'string' && (SESSION_CHANNELS as readonly string[]).includes(value);
+}
+
+/**
+ * Codes a transport adds to the runtime's: a missing or wrong token (`UNAUTHORIZED`), an unknown
+ * path or channel (`NOT_FOUND`), a wrong HTTP method, a body too large or not a JSON array
+ * (`BAD_REQUEST`), a server that cannot be reached (`CONNECTION_FAILED`).
+ * @example const code: TransportErrorCode = 'UNAUTHORIZED';
+ */
+export type TransportErrorCode = 'UNAUTHORIZED' | 'NOT_FOUND' | 'METHOD_NOT_ALLOWED' | 'PAYLOAD_TOO_LARGE' | 'BAD_REQUEST' | 'CONNECTION_FAILED';
+
+/**
+ * Every code an error crossing a transport can carry: a {@link SessionErrorCode}, `INTERNAL_ERROR`
+ * for anything that is not a `SessionError` (a bug: please report it), or a transport's own code.
+ * @example if (error.code === 'SESSION_NOT_FOUND') await api.create(key);
+ */
+export type IpcErrorCode = SessionErrorCode | 'INTERNAL_ERROR' | TransportErrorCode;
+
+/**
+ * An error as it crosses a transport: plain data, never a class instance.
+ * @example const e: IpcError = { code: 'INVALID_KEY', message: '[dagent-sessions] [ids] featureId ...', retryable: false };
+ */
+export interface IpcError {
+  code: IpcErrorCode;
+  /** What was wrong and what to do, prefixed with where it comes from. */
+  message: string;
+  /** Whether the same call may succeed later. */
+  retryable: boolean;
+}
+
+/**
+ * What every handler answers: the value, or the error. Handlers never throw.
+ * @example
+ * ```ts
+ * const result = (await ipcRenderer.invoke('session:get', id)) as IpcResult<SessionInfo>;
+ * if (!result.ok) console.error(result.error.code, result.error.message);
+ * ```
+ */
+export type IpcResult<T = unknown> = { ok: true; value: T } | { ok: false; error: IpcError };
+
+/**
+ * The error the {@link SessionAPI} implementations throw for an `{ ok: false }` answer. The
+ * message starts with the code (`SESSION_NOT_FOUND: [dagent-sessions] ...`) because Electron's
+ * `contextBridge` keeps only the message of an error it copies to the page; read the code with
+ * {@link ipcErrorCodeOf}, which works on both sides of the bridge.
+ *
+ * @example
+ * ```ts
+ * try { await api.get('feature--f1--pm') } catch (e) { if (ipcErrorCodeOf(e) === 'SESSION_NOT_FOUND') ... }
+ * ```
+ */
+export class SessionIpcError extends Error {
+  override readonly name = 'SessionIpcError';
+  readonly code: IpcErrorCode;
+  readonly retryable: boolean;
+
+  constructor(error: IpcError, options?: { cause?: unknown }) {
+    super(`${error.code}: ${error.message}`, options);
+    this.code = error.code;
+    this.retryable = error.retryable;
+  }
+}
+
+/**
+ * The code of an error thrown by a {@link SessionAPI} method: its `code` property, or the code at
+ * the start of its message (after a trip through `contextBridge`); `null` for other errors.
+ * @example ipcErrorCodeOf(new SessionIpcError({ code: 'SESSION_NOT_FOUND', message: 'x', retryable: false })) // 'SESSION_NOT_FOUND'
+ */
+export function ipcErrorCodeOf(error: unknown): string | null {
+  if (typeof error !== 'object' || error === null) return null;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') return code;
+  const message = (error as { message?: unknown }).message;
+  const match = typeof message === 'string' ? /^([A-Z][A-Z_]+): /.exec(message) : null;
+  return match?.[1] ?? null;
+}
+
+/**
+ * The session runtime as a renderer or another process sees it: one Promise-returning method per
+ * channel, JSON-safe arguments and results. Every method rejects with a {@link SessionIpcError}
+ * whose `code` says what went wrong; argument errors are `INVALID_ARGUMENT`, `INVALID_KEY`
+ * (ids and keys) or `INVALID_MESSAGE`, and nothing is written when an argument is refused.
+ *
+ * @example
+ * ```ts
+ * const api: SessionAPI = window.dagentSessions; // or createSessionClient(url)
+ * const { id } = await api.create({ type: 'feature', agentType: 'pm', featureId: 'f1' });
+ * await api.addMessage(id, { role: 'user', content: 'Plan the feature' });
+ * const request = await api.buildRequest(id, 'What next?');
+ * ```
+ */
+export interface SessionAPI {
+  /**
+   * Creates the session of `key`, or returns the existing one (idempotent).
+   * @param key - `{ type: 'feature', agentType, featureId }` or `{ type: 'task', agentType, featureId, taskId, taskState }`.
+   * @param options - `context` and `agentDescription` (plain JSON objects), used only when the session is new.
+   * @throws `INVALID_KEY` for a bad key; `INVALID_ARGUMENT` for bad options.
+   */
+  create(key: SessionKey, options?: CreateSessionOptions): Promise<SessionInfo>;
+  /**
+   * What the runtime knows of a session: state, stats, tokens, checkpoint version, limits.
+   * @throws `INVALID_KEY` for an unsafe id; `SESSION_NOT_FOUND` when no such session exists.
+   */
+  get(id: string): Promise<SessionInfo>;
+  /** Every session under the runtime's root, loaded or not. */
+  list(): Promise<SessionInfo[]>;
+  /**
+   * Appends a message; resolves once it is on disk. May start a compaction in the background.
+   * @param message - `{ role, content, metadata?, timestamp? }`; content is a string or content blocks.
+   * @throws `INVALID_MESSAGE` naming the wrong field; `SESSION_NOT_FOUND`; `SESSION_ARCHIVED`.
+   */
+  addMessage(id: string, message: MessageInput): Promise<Message>;
+  /**
+   * The live messages (those not yet folded into the checkpoint).
+   * @throws `INVALID_KEY`; `SESSION_NOT_FOUND`.
+   */
+  getMessages(id: string): Promise<Message[]>;
+  /**
+   * Every message ever appended, archived then live, in order.
+   * @throws `INVALID_KEY`; `SESSION_NOT_FOUND`.
+   */
+  getHistory(id: string): Promise<Message[]>;
+  /**
+   * The current checkpoint, or null before the first compaction.
+   * @throws `INVALID_KEY`; `SESSION_NOT_FOUND`.
+   */
+  getCheckpoint(id: string): Promise<Checkpoint | null>;
+  /**
+   * Tokens of the session's next request, per component, against its limit and threshold.
+   * @throws `INVALID_KEY`; `SESSION_NOT_FOUND`.
+   */
+  estimateSize(id: string): Promise<SizeEstimate>;
+  /**
+   * The request for the next turn; past the threshold it compacts first. Never over the limit.
+   * @param userMessage - The new user message: a string or content blocks (not appended).
+   * @param options - `format`: `'flattened'` (default) or `'messages'`.
+   * @throws `INVALID_MESSAGE`; `INVALID_ARGUMENT`; `REQUEST_TOO_LARGE` when even no message fits.
+   */
+  buildRequest(id: string, userMessage: string | ContentBlock[], options?: { format?: RequestFormat }): Promise<SessionRequest>;
+  /**
+   * The same request with its breakdown, changing nothing (never compacts).
+   * @param userMessage - Optional new user message; omit it (or pass null) for none.
+   * @throws `INVALID_MESSAGE`; `INVALID_ARGUMENT`; `SESSION_NOT_FOUND`.
+   */
+  previewRequest(id: string, userMessage?: string | ContentBlock[] | null, options?: { format?: RequestFormat }): Promise<SessionRequest>;
+  /**
+   * Folds older messages into the checkpoint now; resolves when the compaction is committed.
+   * @param options - `keepRecentTokens`: token budget of the verbatim tail kept (integer >= 0).
+   * @throws `INVALID_ARGUMENT`; `SESSION_ARCHIVED`; `COMPACTOR_*` when the compactor fails (every message is kept).
+   */
+  compact(id: string, options?: { keepRecentTokens?: number }): Promise<CompactOutput>;
+  /**
+   * Moves every live message to the archive and keeps the checkpoint.
+   * @throws `INVALID_KEY`; `SESSION_NOT_FOUND`; `SESSION_ARCHIVED`.
+   */
+  clearMessages(id: string): Promise<ClearResult>;
+  /**
+   * Archives the live messages and empties the checkpoint; history stays readable.
+   * @throws `INVALID_KEY`; `SESSION_NOT_FOUND`; `SESSION_ARCHIVED`.
+   */
+  reset(id: string): Promise<ClearResult>;
+  /**
+   * The session, its checkpoint, context, description and full history as one JSON object.
+   * @throws `INVALID_KEY`; `SESSION_NOT_FOUND`.
+   */
+  export(id: string): Promise<SessionExport>;
+  /**
+   * Marks the session archived: still readable, no longer changed (`SESSION_ARCHIVED`).
+   * @throws `INVALID_KEY`; `SESSION_NOT_FOUND`.
+   */
+  archive(id: string): Promise<SessionInfo>;
+  /**
+   * Replaces the session's context (project, feature and task facts) with a plain JSON object.
+   * @throws `INVALID_ARGUMENT`; `SESSION_NOT_FOUND`; `SESSION_ARCHIVED`.
+   */
+  setContext(id: string, context: SessionContext): Promise<void>;
+  /**
+   * Replaces the agent description; it needs a non-empty `role` string.
+   * @throws `INVALID_ARGUMENT`; `SESSION_NOT_FOUND`; `SESSION_ARCHIVED`.
+   */
+  setAgentDescription(id: string, description: AgentDescription): Promise<void>;
+  /**
+   * Calls `listener` with every runtime event (`session.created`, `session.message.appended`,
+   * `session.compaction.*`, ...) until the returned function is called. A listener that throws
+   * does not disturb the others. Events published while no stream is open are not replayed.
+   */
+  onEvent(listener: (event: SessionEvent) => void): () => void;
+}
+
+/**
+ * The {@link SessionAPI} method that calls a channel: `session:addMessage` → `addMessage`.
+ * @example methodOf('session:export') // 'export'
+ */
+export function methodOf(channel: SessionChannel): Exclude<keyof SessionAPI, 'onEvent'> {
+  return channel.slice('session:'.length) as Exclude<keyof SessionAPI, 'onEvent'>;
+}
