@@ -83,3 +83,10 @@ export { serveSessions } from './ipc/http.js';
 export type { ServeSessionsOptions, SessionServer } from './ipc/http.js';
 export { createSessionClient } from './ipc/client.js';
 export type { SessionClient, SessionClientOptions } from './ipc/client.js';
+
+export { DEFAULT_CHECKPOINT_MIN_TOKENS, migrateAll, migrateDevSession, migratePMChat } from './migration/migrate.js';
+export { rollbackMigration } from './migration/rollback.js';
+export { formatMigrationReport, formatRollbackReport } from './migration/format-report.js';
+export type { EntryProblem, FileReport, FileStatus, LegacyKind, ManifestFile, MigrationManifest, MigrationOptions, MigrationReport, MigrationTotals, RollbackOptions, RollbackReport } from './migration/types.js';
+export { loadChat, saveChat } from './compat/legacy-chat.js';
+export type { LegacyChat, LegacyChatEntry, LegacyChatOptions } from './compat/legacy-chat.js';
