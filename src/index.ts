@@ -90,3 +90,8 @@ export { formatMigrationReport, formatRollbackReport } from './migration/format-
 export type { EntryProblem, FileReport, FileStatus, LegacyKind, ManifestFile, MigrationManifest, MigrationOptions, MigrationReport, MigrationTotals, RollbackOptions, RollbackReport } from './migration/types.js';
 export { loadChat, saveChat } from './compat/legacy-chat.js';
 export type { LegacyChat, LegacyChatEntry, LegacyChatOptions } from './compat/legacy-chat.js';
+
+export { loadClaudeCodeLog, parseClaudeCodeLog } from './integration/claude-code-log.js';
+export type { ClaudeCodeLogOptions, ClaudeCodeLogStats, ClaudeCodeTranscript, SkippedLine } from './integration/claude-code-log.js';
+export { detectTranscriptFormat, readTranscriptFile } from './integration/transcript-file.js';
+export type { TranscriptFile, TranscriptFormat } from './integration/transcript-file.js';

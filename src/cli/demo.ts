@@ -9,7 +9,23 @@ import { fileURLToPath } from 'node:url';
 import { loadTranscript } from '../integration/transcript.js';
 import { replayConversation, type ReplayReport } from '../integration/replay.js';
 import { createSessionRuntime } from '../runtime/create-session-runtime.js';
+import { defineCommand, intOption } from './command.js';
+import type { CliCommand } from './io.js';
 import { createProgress } from './progress.js';
+
+const USAGE = `Usage: dagent-sessions demo [--transcript FILE] [--root DIR] [--max-tokens N] [--json]
+
+Replays a long conversation through a Dev session with the offline compactor (no API key
+needed) and prints every compaction, the largest request against the limit and the append
+latency. Exit code 2 when a message was lost or a request passed the limit.
+
+Options:
+  --transcript FILE   replay FILE (the format of the shared transcripts) instead of the bundled
+                      conversation (fixtures/demo-conversation.json)
+  --root DIR          write sessions under DIR/.dagent (default: a new temporary directory)
+  --max-tokens N      the session's token limit (default 100000)
+  --json              print the report as JSON
+  -h, --help          show this help`;
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -20,6 +36,8 @@ export interface DemoOptions {
   maxTokens?: number;
   json?: boolean;
   out?: (line: string) => void;
+  /** Draw a progress bar on stderr; default: when stderr is a terminal and the output is not JSON. */
+  interactive?: boolean;
 }
 
 /** The bundled conversation, made by scripts/make-demo-conversation.ts from the project's own sources. */
@@ -77,7 +95,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<ReplayReport> 
       out(`dagent-sessions demo: ${transcript.messages.length} messages from ${path.basename(file)} through session ${session.id}`);
       out(`limit ${n(session.limits.maxTokens)} tokens, compaction at ${Math.round(session.limits.compactAt * 100)}%, compactor: ${runtime.compactor.name}\n`);
     }
-    const progress = createProgress('replaying', !options.json && process.stderr.isTTY === true);
+    const progress = createProgress('replaying', !options.json && (options.interactive ?? process.stderr.isTTY === true));
     const report = await replayConversation(runtime, session.id, transcript.messages, { onProgress: (d, t) => progress.update(d, t) });
     progress.stop();
     out(options.json ? JSON.stringify({ source: transcript.source, root, sessionId: session.id, ...report }, null, 2) : formatReport(report, { source: transcript.source, root, sessionId: session.id }));
@@ -86,3 +104,33 @@ export async function runDemo(options: DemoOptions = {}): Promise<ReplayReport> 
     await runtime.close();
   }
 }
+
+/**
+ * `dagent-sessions demo [--transcript FILE] [--root DIR] [--max-tokens N] [--json]`.
+ * Exit 0; 2 when the history lost a message or a request passed the limit; 1 on errors.
+ * @example await demoCommand(['--max-tokens', '20000'], processIO)
+ */
+export const demoCommand: CliCommand = defineCommand(
+  {
+    name: 'demo',
+    usage: USAGE,
+    options: {
+      transcript: { type: 'string' },
+      root: { type: 'string' },
+      'max-tokens': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  },
+  async ({ values }, io) => {
+    const maxTokens = intOption(values['max-tokens'], '--max-tokens', 1);
+    const report = await runDemo({
+      ...(values.transcript ? { transcript: values.transcript } : {}),
+      ...(values.root ? { root: values.root } : {}),
+      ...(maxTokens ? { maxTokens } : {}),
+      json: values.json === true,
+      out: (line) => io.out(line),
+      interactive: io.interactive,
+    });
+    return report.historyIntact && report.requestsOverLimit === 0 ? 0 : 2;
+  },
+);

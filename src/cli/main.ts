@@ -1,72 +1,94 @@
 #!/usr/bin/env node
 /**
- * The `dagent-sessions` command line.
+ * The `dagent-sessions` command line: a table of commands, each in its own module (loaded when
+ * it runs, so that one command's dependencies never slow down or break another), global help,
+ * and one way of reporting errors.
  */
-import { parseArgs } from 'node:util';
-import { SessionError } from '../core/errors.js';
-import { runDemo } from './demo.js';
+import { reportError } from './command.js';
+import { processIO, type CliCommand, type CliIO } from './io.js';
 
-const USAGE = `Usage: dagent-sessions <command> [options]
+/** @internal One entry of the command table. */
+interface CommandEntry {
+  /** Arguments as shown in the usage. */
+  args: string;
+  summary: string;
+  load: () => Promise<CliCommand>;
+}
+
+/** @internal Every command, in the order the usage lists them. */
+export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
+  demo: { args: '', summary: 'replay the bundled long conversation in a temporary root (offline, no key)', load: async () => (await import('./demo.js')).demoCommand },
+  inspect: { args: '', summary: "serve a root's sessions over HTTP for the inspector (read-only)", load: async () => (await import('./inspect-command.js')).inspectCommand },
+  replay: { args: 'FILE', summary: 'replay a conversation into a session, checking every request', load: async () => (await import('./replay-command.js')).replayCommand },
+  import: { args: 'FILE', summary: 'append a transcript or a Claude Code .jsonl log to a session', load: async () => (await import('./import-command.js')).importCommand },
+  list: { args: '', summary: 'the sessions of a root', load: async () => (await import('./list-command.js')).listCommand },
+  show: { args: 'ID', summary: 'a session: figures, checkpoint, last messages', load: async () => (await import('./show-command.js')).showCommand },
+  preview: { args: 'ID', summary: 'the next request of a session, part by part', load: async () => (await import('./preview-command.js')).previewCommand },
+  compact: { args: 'ID', summary: 'compact a session now', load: async () => (await import('./compact-command.js')).compactCommand },
+  export: { args: 'ID', summary: 'a session with its whole history, as JSON', load: async () => (await import('./export-command.js')).exportCommand },
+  migrate: { args: '', summary: 'move legacy DAGent conversations into sessions (or roll back)', load: async () => (await import('./migrate-command.js')).migrateCommand },
+};
+
+/** @internal The global usage. */
+export const USAGE = `Usage: dagent-sessions <command> [options]
 
 Commands:
-  demo      Replay a long conversation through a session with the offline compactor
-            and print messages, compactions, the largest request and append latency.
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${`${name} ${c.args}`.padEnd(14)}  ${c.summary}`)
+  .join('\n')}
 
-Options of demo:
-  --transcript FILE   replay FILE (the format of the shared transcripts) instead of the bundled conversation
-  --root DIR          write sessions under DIR/.dagent (default: a new temporary directory)
-  --max-tokens N      the session's token limit (default 100000)
-  --json              print the report as JSON
-  -h, --help          show this help
-`;
+Every command takes --root DIR (default: the current directory; demo: a temporary one;
+migrate: required) and -h/--help; those that print data take --json. list, show, preview, export and inspect only read:
+they work while a host holds the root. replay, import, compact and migrate need its write lock.
 
-/** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
-export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
-    console.log(USAGE);
-    return command === undefined ? 1 : 0;
+Exit codes: 0 success; 1 a usage or input error (said on stderr); 2 the work ran but found a
+problem. "dagent-sessions help COMMAND" or "dagent-sessions COMMAND --help" shows a command's options.`;
+
+/**
+ * Runs the CLI with `argv` (without node and script) and resolves to the exit code: 0 success,
+ * 1 usage or input error, 2 the work ran but found a problem. Never throws: errors are written
+ * to `io.err` (`message (CODE)` for a `SessionError`, the stack otherwise).
+ *
+ * @param argv - the arguments, for example `['list', '--root', '/repo', '--json']`.
+ * @param io - where output goes; default the process's stdout and stderr.
+ * @returns the exit code.
+ * @example
+ * ```ts
+ * process.exitCode = await main(process.argv.slice(2));
+ * ```
+ */
+export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    io.err(USAGE);
+    return 1;
+  }
+  if (name === '-h' || name === '--help') {
+    io.out(USAGE);
+    return 0;
+  }
+  if (name === 'help') {
+    const [topic] = rest;
+    if (topic === undefined) {
+      io.out(USAGE);
+      return 0;
+    }
+    return run(topic, ['--help'], io);
+  }
+  return run(name, rest, io);
+}
+
+async function run(name: string, args: string[], io: CliIO): Promise<number> {
+  const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (entry === undefined) {
+    io.err(`dagent-sessions: unknown command ${JSON.stringify(name)}\n\n${USAGE}`);
+    return 1;
   }
   try {
-    if (command === 'demo') {
-      const { values } = parseArgs({
-        args: rest,
-        options: {
-          transcript: { type: 'string' },
-          root: { type: 'string' },
-          'max-tokens': { type: 'string' },
-          json: { type: 'boolean', default: false },
-          help: { type: 'boolean', short: 'h', default: false },
-        },
-        strict: true,
-      });
-      if (values.help) {
-        console.log(USAGE);
-        return 0;
-      }
-      const maxTokens = values['max-tokens'] === undefined ? undefined : Number(values['max-tokens']);
-      if (maxTokens !== undefined && !(Number.isInteger(maxTokens) && maxTokens > 0)) {
-        throw new SessionError('INVALID_ARGUMENT', 'cli', `--max-tokens must be a positive integer, got ${values['max-tokens']}`);
-      }
-      const report = await runDemo({
-        ...(values.transcript ? { transcript: values.transcript } : {}),
-        ...(values.root ? { root: values.root } : {}),
-        ...(maxTokens ? { maxTokens } : {}),
-        json: values.json,
-      });
-      return report.historyIntact && report.requestsOverLimit === 0 ? 0 : 2;
-    }
-    console.error(`dagent-sessions: unknown command "${command}"\n\n${USAGE}`);
-    return 1;
+    const command = await entry.load();
+    return await command(args, io);
   } catch (error) {
-    if (error instanceof SessionError) {
-      console.error(`${error.message} (${error.code})`);
-    } else if (error instanceof TypeError && 'code' in error && String((error as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
-      console.error(`dagent-sessions: ${error.message}\n\n${USAGE}`);
-    } else {
-      console.error(error);
-    }
-    return 1;
+    return reportError(error, io);
   }
 }
 

@@ -1,0 +1,186 @@
+/**
+ * `dagent-sessions import FILE`: appends a recorded conversation to a session as it is, without
+ * the replay's request checks. Reads the shared-transcripts JSON and Claude Code session logs.
+ */
+import path from 'node:path';
+import { SessionError, isSessionError } from '../core/errors.js';
+import type { MessageInput } from '../core/types.js';
+import { readTranscriptFile } from '../integration/transcript-file.js';
+import type { SessionEvent } from '../runtime/events.js';
+import type { SessionRuntime } from '../runtime/types.js';
+import { validateMessageInput } from '../runtime/validate.js';
+import { choiceOption, defineCommand } from './command.js';
+import { count, n } from './format.js';
+import type { CliCommand } from './io.js';
+import { rootOf, withRuntime } from './open-runtime.js';
+import { createProgress } from './progress.js';
+import { KEY_OPTIONS, keyUsage, sessionKeyOf } from './session-key.js';
+
+const USAGE = `Usage: dagent-sessions import FILE [--root DIR] [--feature ID] [--task ID] [--agent TYPE]
+                              [--state STATE] [--format F] [--skip-invalid] [--offline] [--json]
+
+Appends the conversation in FILE to a session under DIR (created if needed), message by message,
+timestamps kept. Unlike replay it does not check requests on the way; the session still
+compacts by itself when it passes its threshold. Needs the root's write lock.
+
+FILE is either
+  - a transcript in the format of the shared transcripts (.json: { source, messages: [{ role,
+    content, toolName? }] }): tool calls and results are paired in order, or
+  - a Claude Code session log (.jsonl, ~/.claude/projects/<project>/<session>.jsonl): one message
+    per user/assistant line, tool calls and results paired by id (a result without its call is
+    kept as text), thinking kept, summary and system lines as system messages; file snapshots,
+    queue and progress lines are bookkeeping and are counted, not imported.
+
+Options:
+  --root DIR           the root (default: the current directory)
+${keyUsage('import')}
+  --format F           auto (default: .jsonl or JSON lines are Claude Code logs), transcript or
+                       claude-code
+  --skip-invalid       Claude Code logs: leave out lines that do not parse (they are listed)
+                       instead of failing on the first
+  --offline            use the offline compactor even when ANTHROPIC_API_KEY is set
+  --json               print the report as JSON
+  -h, --help           show this help`;
+
+/** @internal Tool calls, results and orphans among messages, whatever their format. */
+function toolCounts(messages: readonly MessageInput[]): { toolCalls: number; pairedResults: number; orphanResults: number } {
+  let toolCalls = 0;
+  let pairedResults = 0;
+  let orphanResults = 0;
+  for (const m of messages) {
+    if (Array.isArray(m.content)) {
+      for (const block of m.content) {
+        if (block.type === 'tool_use') toolCalls++;
+        else if (block.type === 'tool_result') pairedResults++;
+      }
+    }
+    const cc = m.metadata?.claudeCode as { orphanToolResults?: unknown[] } | undefined;
+    orphanResults += cc?.orphanToolResults?.length ?? (m.metadata?.orphanToolResult === true ? 1 : 0);
+  }
+  return { toolCalls, pairedResults, orphanResults };
+}
+
+/** @internal Checks every message before the first append, naming the line or index that is wrong. */
+function validateAll(messages: readonly MessageInput[], file: string): void {
+  messages.forEach((m, i) => {
+    try {
+      validateMessageInput(m);
+    } catch (error) {
+      if (!isSessionError(error)) throw error;
+      const line = (m.metadata?.claudeCode as { line?: unknown } | undefined)?.line;
+      const where = typeof line === 'number' ? `line ${line}` : `message ${i}`;
+      throw new SessionError('INVALID_MESSAGE', 'cli', `${file} ${where} cannot be imported: ${error.message.replace(/^\[dagent-sessions\] \[[a-z]+\] /, '')}; nothing was imported`, { cause: error });
+    }
+  });
+}
+
+/** @internal Waits until a compaction the appends started has ended, so the report includes it. */
+async function settle(runtime: SessionRuntime, id: string): Promise<void> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    let unsubscribe: () => void = () => undefined;
+    const ended = new Promise<void>((resolve) => {
+      unsubscribe = runtime.subscribe((e) => {
+        if (e.sessionId === id && (e.type === 'session.compaction.completed' || e.type === 'session.compaction.failed')) resolve();
+      });
+    });
+    try {
+      if ((await runtime.getSession(id)).state !== 'compacting') return;
+      await ended;
+    } finally {
+      unsubscribe();
+    }
+  }
+}
+
+/**
+ * `dagent-sessions import FILE [...]`. Exit 0; 2 when the session's history does not hold every
+ * message afterwards; 1 on errors (`ROOT_LOCKED`, a file or a line that does not load...).
+ * @example await importCommand(['session.jsonl', '--feature', 'f1', '--task', 't1'], processIO)
+ */
+export const importCommand: CliCommand = defineCommand(
+  {
+    name: 'import',
+    usage: USAGE,
+    positionals: ['FILE'],
+    options: {
+      root: { type: 'string' },
+      ...KEY_OPTIONS,
+      format: { type: 'string' },
+      'skip-invalid': { type: 'boolean' },
+      offline: { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+  },
+  async ({ values, positionals: [file = ''] }, io) => {
+    const format = choiceOption(values.format, '--format', ['auto', 'transcript', 'claude-code']) ?? 'auto';
+    const key = sessionKeyOf(values, file, 'import');
+    const loaded = await readTranscriptFile(file, { format, skipInvalid: values['skip-invalid'] === true });
+    const { messages } = loaded.transcript;
+    validateAll(messages, file);
+    const root = rootOf(values.root);
+    const compactions: { tokensBefore: number; tokensAfter: number; messagesCompacted: number }[] = [];
+    const failures: { code: string; reason: string }[] = [];
+    const outcome = await withRuntime({ root, command: 'import', write: true, offline: values.offline === true }, async (runtime) => {
+      const session = await runtime.createSession(key);
+      const before = session.stats.totalMessages;
+      const unsubscribe = runtime.subscribe((e: SessionEvent) => {
+        if (e.sessionId !== session.id) return;
+        if (e.type === 'session.compaction.completed') compactions.push({ tokensBefore: e.tokensBefore, tokensAfter: e.tokensAfter, messagesCompacted: e.messagesCompacted });
+        if (e.type === 'session.compaction.failed') failures.push({ code: e.code, reason: e.reason });
+      });
+      const progress = createProgress('importing', io.interactive && !values.json);
+      try {
+        for (const [i, message] of messages.entries()) {
+          await runtime.addMessage(session.id, message);
+          progress.update(i + 1, messages.length);
+        }
+        await settle(runtime, session.id);
+        return { sessionId: session.id, before, after: (await runtime.getSession(session.id)).stats.totalMessages };
+      } finally {
+        progress.stop();
+        unsubscribe();
+      }
+    });
+    const tools = loaded.stats ?? { ...toolCounts(messages), unansweredCalls: [] as string[] };
+    const complete = outcome.after === outcome.before + messages.length;
+    const report = {
+      file: path.resolve(file),
+      format: loaded.format,
+      source: loaded.transcript.source,
+      root,
+      sessionId: outcome.sessionId,
+      appended: messages.length,
+      historyMessages: outcome.after,
+      complete,
+      toolCalls: tools.toolCalls,
+      pairedResults: tools.pairedResults,
+      orphanResults: tools.orphanResults,
+      unansweredCalls: tools.unansweredCalls,
+      ...(loaded.stats ? { stats: loaded.stats } : {}),
+      skipped: loaded.skipped ?? [],
+      compactions,
+      failures,
+    };
+    if (values.json) {
+      io.out(JSON.stringify(report, null, 2));
+      return complete ? 0 : 2;
+    }
+    const kind = loaded.format === 'claude-code' ? 'Claude Code log' : 'transcript';
+    const lines = [
+      `Imported ${path.basename(file)} (${kind}) into ${outcome.sessionId} under ${root}`,
+      `  messages       ${n(messages.length)} appended; the session's history holds ${n(outcome.after)}${complete ? '' : ` (expected ${n(outcome.before + messages.length)}: MISMATCH)`}`,
+      `  tool calls     ${n(report.toolCalls)}; ${count(report.pairedResults, 'result')} paired with their call, ${n(report.orphanResults)} without their call kept as text` +
+        (report.unansweredCalls.length > 0 ? `, ${count(report.unansweredCalls.length, 'call')} without a result` : ''),
+    ];
+    if (loaded.stats) {
+      const s = loaded.stats;
+      lines.push(`  other          ${count(s.systemMessages, 'summary/system line')} as system messages; ${count(s.sidechainMessages, 'sidechain message')}; ${count(s.unsupportedBlocks, 'block')} kept in metadata (images...)`);
+      const ignored = Object.entries(s.ignored);
+      if (ignored.length > 0) lines.push(`  not imported   ${ignored.map(([type, count]) => `${type} x${count}`).join(', ')} (Claude Code bookkeeping)`);
+    }
+    for (const s of report.skipped) lines.push(`  skipped        line ${s.line}: ${s.reason}`);
+    lines.push(`  compactions    ${compactions.length}${failures.length > 0 ? `, ${failures.length} failed (${failures[0]?.code ?? ''})` : ''}`);
+    io.out(lines.join('\n'));
+    return complete ? 0 : 2;
+  },
+);

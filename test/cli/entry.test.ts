@@ -1,0 +1,51 @@
+/**
+ * The real entry point in a child process: `node --import tsx src/cli/main.ts ...` prints, exits
+ * with the command's code, and a write command names a holder in another process.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { createSessionRuntime } from '../../src/runtime/create-session-runtime.js';
+import type { SessionInfo } from '../../src/runtime/types.js';
+import { FEATURE_ID, seededRoot } from './cli-helpers.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: REPO, env: { ...process.env, ANTHROPIC_API_KEY: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('the dagent-sessions entry point', () => {
+  it('lists a root as JSON and exits 0; exits 1 for an unknown command', async () => {
+    const root = await seededRoot();
+    const list = await cli('list', '--root', root, '--json');
+    expect(list.code, list.stderr).toBe(0);
+    expect((JSON.parse(list.stdout) as SessionInfo[]).map((s) => s.id)).toContain(FEATURE_ID);
+    const unknown = await cli('nope');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('unknown command "nope"');
+  });
+
+  it('names the holder of the lock in another process (exit 1), while reads still work', async () => {
+    const root = await seededRoot();
+    const host = await createSessionRuntime({ root });
+    try {
+      const [compact, show] = await Promise.all([cli('compact', FEATURE_ID, '--root', root), cli('show', FEATURE_ID, '--root', root, '--json')]);
+      expect(compact.code).toBe(1);
+      expect(compact.stderr).toContain(`open for writing by process ${process.pid} on `);
+      expect(compact.stderr).toContain('(ROOT_LOCKED)');
+      expect(show.code, show.stderr).toBe(0);
+    } finally {
+      await host.close();
+    }
+  });
+});
