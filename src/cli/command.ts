@@ -5,6 +5,7 @@
  * `message (CODE)`, all with exit code 1.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { SessionIpcError } from '../ipc/channels.js';
 import { SessionError } from '../core/errors.js';
 import type { CliCommand, CliIO } from './io.js';
 
@@ -46,6 +47,8 @@ export function isParseArgsError(error: unknown): error is TypeError & { code: s
 export function reportError(error: unknown, io: CliIO): number {
   if (error instanceof SessionError) {
     io.err(`${error.message} (${error.code})`);
+  } else if (error instanceof SessionIpcError) {
+    io.err(`${error.message} (from the host holding the root)`); // the message starts with its code
   } else {
     io.err(error instanceof Error ? (error.stack ?? error.message) : String(error));
   }

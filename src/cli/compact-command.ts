@@ -4,14 +4,17 @@
 import { defineCommand, intOption } from './command.js';
 import { n } from './format.js';
 import type { CliCommand } from './io.js';
+import { forwardToHost } from './host.js';
 import { withRuntime } from './open-runtime.js';
 import { createProgress } from './progress.js';
 
 const USAGE = `Usage: dagent-sessions compact ID [--root DIR] [--keep-recent-tokens N] [--offline] [--json]
 
 Compacts session ID now: its older live messages are folded into the checkpoint and moved,
-verbatim, to the archive; a recent tail is kept. Needs the root's write lock: it fails with
-ROOT_LOCKED while a host has the root open.
+verbatim, to the archive; a recent tail is kept. When a host holds the root and advertises its
+server (an app using serveSessions with advertise, or \`dagent-sessions inspect\`), the compaction
+is sent to that host; otherwise it needs the root's write lock and fails with ROOT_LOCKED while
+another process has the root open.
 
 Options:
   --root DIR                 the root (default: the current directory)
@@ -42,14 +45,19 @@ export const compactCommand: CliCommand = defineCommand(
   async ({ values, positionals: [id = ''] }, io) => {
     const keepRecentTokens = intOption(values['keep-recent-tokens'], '--keep-recent-tokens');
     const progress = createProgress('compacting', io.interactive && !values.json);
-    const result = await withRuntime({ root: values.root, command: 'compact', write: true, offline: values.offline === true }, async (runtime) => {
+    const options = keepRecentTokens === undefined ? {} : { keepRecentTokens };
+    // A host holding the root (an app, `dagent-sessions inspect`) and advertising its server gets
+    // the compaction: it reaches the host's runtime, and every page watching its events.
+    const viaHost = await forwardToHost(values.root, (client) => client.compact(id, options));
+    if (viaHost !== null && !values.json) io.err(`(through the host that holds the root, at ${viaHost.url})`);
+    const result = viaHost !== null ? viaHost.value : await withRuntime({ root: values.root, command: 'compact', write: true, offline: values.offline === true }, async (runtime) => {
       const unsubscribe = runtime.subscribe((event) => {
         if (event.sessionId === id && event.type === 'session.compaction.progress' && event.chunk !== undefined && event.chunks !== undefined) {
           progress.update(event.chunk, event.chunks);
         }
       });
       try {
-        return await runtime.compact(id, keepRecentTokens === undefined ? {} : { keepRecentTokens });
+        return await runtime.compact(id, options);
       } finally {
         unsubscribe();
         progress.stop();

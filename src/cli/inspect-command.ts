@@ -2,7 +2,12 @@
  * `dagent-sessions inspect`: serves a root's sessions over HTTP for the inspector, or checks a
  * host that already does (`--url`).
  */
-import { SessionError, describeError } from '../core/errors.js';
+import type { InspectionEvent } from 'xstate';
+import { SessionError, describeError, isSessionError } from '../core/errors.js';
+import { loadInspectorAssets } from '../inspector/bundle.js';
+import { createInspectorHandler } from '../inspector/page-handler.js';
+import { serveInspector } from '../inspector/serve-inspector.js';
+import { advertiseHost, readHost } from '../ipc/host-file.js';
 import { createSessionClient } from '../ipc/client.js';
 import { serveSessions } from '../ipc/http.js';
 import type { SessionRuntime } from '../runtime/types.js';
@@ -10,51 +15,40 @@ import { defineCommand, intOption, usageError } from './command.js';
 import type { CliCommand, CliIO } from './io.js';
 import { openRuntime, rootOf } from './open-runtime.js';
 
-const USAGE = `Usage: dagent-sessions inspect [--root DIR] [--port N] [--json]
-       dagent-sessions inspect --url URL [--token TOKEN] [--json]
+const USAGE = `Usage: dagent-sessions inspect [--root DIR] [--port N] [--stately] [--json]
+       dagent-sessions inspect --url URL [--token TOKEN] [--port N] [--check] [--json]
 
-Serves the sessions of DIR on http://127.0.0.1:PORT until Ctrl+C (SIGINT) or SIGTERM, read-only:
-it works while a host holds the root, and requests that would change a session are refused.
+Serves the inspector page for the sessions of DIR on http://127.0.0.1:PORT until Ctrl+C (SIGINT)
+or SIGTERM: every session with its token gauge, checkpoint, compaction history and full history,
+live through the event stream, with actions (compact, clear, reset, export).
 
-What it serves today is the session API the inspector page will use, not the page itself:
-  POST /rpc/<channel>   the session API (session:list, session:get, session:getMessages,
-                        session:previewRequest, session:export, ...), JSON arrays of arguments
-  GET  /events          runtime events as Server-Sent Events
-  GET  /health          { ok: true, value: { status, channels } }
-Point createSessionClient(url) (or curl) at it. The inspector page is not part of this version.
+When nobody holds DIR, inspect opens it for writing and advertises its server in
+DIR/.dagent/server.json, so that "dagent-sessions compact" run elsewhere goes through it and shows
+up in the open page at once. When a host holds DIR and advertises a server, inspect attaches to
+that host; when a host holds DIR without one, inspect serves it read-only (changes that host makes
+show up only after its sessions are reloaded).
 
-With --url, checks a running host (this command, or serveSessions in an app) instead: asks its
-/health and prints what it serves and how many sessions it has; exit 0 when healthy, 1 when it
-cannot be reached, 2 when it answers but not as a healthy dagent-sessions host.
+With --url, attaches to a running host (an app using serveSessions, or another inspect): serves the
+page locally and forwards the session API and events to URL. --check only asks the host's /health
+and prints what it serves: exit 0 when healthy, 1 when it cannot be reached, 2 when it answers but
+not as a healthy dagent-sessions host.
+
+Served beside the page: POST /rpc/<channel> (the session API), GET /events (Server-Sent Events),
+GET /health.
 
 Options:
   --root DIR        the root to serve (default: the current directory)
-  --port N          the port (default 0: any free port; the URL is printed)
-  --url URL         check the host at URL instead of serving
+  --port N          the local port (default 0: any free port; the URL is printed)
+  --url URL         attach to the host at URL instead of opening a root
   --token TOKEN     with --url: the host's token (sent as "Authorization: Bearer TOKEN")
-  --json            print { url, root, readOnly, serves } (serving) or the host's answer (--url)
-                    as one JSON line
+  --check           with --url: only check the host's health
+  --stately         also send the actors' inspection events to Stately's inspector
+                    (@statelyai/inspect, over a local WebSocket; see docs/inspector.md)
+  --json            print { url, root, mode } (serving) or the host's answer (--check) as JSON
   -h, --help        show this help`;
 
 /** @internal What {@link startInspector} serves, one line each. */
-export const INSPECTOR_SERVES = ['POST /rpc/<channel>: the session API', 'GET /events: runtime events (Server-Sent Events)', 'GET /health: status'] as const;
-
-/** @internal A running inspector server. */
-export interface InspectorServer {
-  readonly url: string;
-  readonly serves: readonly string[];
-  close(): Promise<void>;
-}
-
-/**
- * @internal Starts what `inspect` serves for `runtime` on 127.0.0.1. Today that is the session
- * API of `serveSessions`; the inspector page, when it comes, is added here (served beside the
- * API on the same origin), so the command and its callers do not change.
- */
-export async function startInspector(runtime: SessionRuntime, options: { port?: number } = {}): Promise<InspectorServer> {
-  const server = await serveSessions(runtime, { host: '127.0.0.1', port: options.port ?? 0 });
-  return { url: server.url, serves: INSPECTOR_SERVES, close: () => server.close() };
-}
+export const INSPECTOR_SERVES = ['GET  /: the inspector page', 'POST /rpc/<channel>: the session API', 'GET  /events: runtime events (Server-Sent Events)', 'GET  /health: status'] as const;
 
 /** @internal Resolves on the first SIGINT or SIGTERM, or when `signal` aborts. */
 function stopRequested(signal: AbortSignal | undefined): { done: Promise<string>; dispose(): void } {
@@ -137,42 +131,103 @@ export function createInspectCommand(options: { stop?: AbortSignal } = {}): CliC
         port: { type: 'string' },
         url: { type: 'string' },
         token: { type: 'string' },
+        check: { type: 'boolean' },
+        stately: { type: 'boolean' },
         json: { type: 'boolean' },
       },
     },
     async ({ values }, io) => {
-      if (values.url !== undefined) {
-        if (values.root !== undefined || values.port !== undefined) return usageError(io, 'inspect', '--url checks a running host; --root and --port apply only to serving');
-        return checkHost(values.url, values.token, io, values.json === true);
-      }
-      if (values.token !== undefined) return usageError(io, 'inspect', '--token goes with --url (the served API is loopback-only and needs none)');
       const port = intOption(values.port, '--port', 0);
       if (port !== undefined && port > 65_535) throw new SessionError('INVALID_ARGUMENT', 'cli', `--port must be from 0 to 65535, got ${port}`);
-      const root = rootOf(values.root);
-      const runtime = await openRuntime({ root, command: 'inspect', write: false });
       const stop = stopRequested(options.stop);
       try {
-        const server = await startInspector(runtime, port === undefined ? {} : { port });
+        if (values.url !== undefined) {
+          if (values.root !== undefined) return usageError(io, 'inspect', '--url attaches to a running host; --root applies only to serving a root');
+          if (values.check) return await checkHost(values.url, values.token, io, values.json === true);
+          const health = await checkHost(values.url, values.token, { out: () => undefined, err: io.err, interactive: false }, true);
+          if (health !== 0) return health;
+          const inspector = await serveInspector({ target: values.url, ...(values.token === undefined ? {} : { token: values.token }), ...(port === undefined ? {} : { port }) });
+          return await serveUntilStopped(io, values.json === true, { url: inspector.url, root: null, mode: `attached to ${values.url}` }, stop, () => inspector.close());
+        }
+        if (values.token !== undefined || values.check) return usageError(io, 'inspect', '--token and --check go with --url');
+        const root = rootOf(values.root);
+        const inspect = values.stately ? await statelyInspector(io) : null;
+        let runtime: SessionRuntime;
+        let mode: string;
         try {
-          if (values.json) io.out(JSON.stringify({ url: server.url, root, readOnly: true, serves: server.serves }));
-          else {
-            io.out(`dagent-sessions inspect: serving ${root} (read-only) at ${server.url}`);
-            for (const line of server.serves) io.out(`  ${line}`);
-            io.out('The inspector page is not part of this version; use createSessionClient(url) or curl. Ctrl+C stops.');
+          runtime = await openRuntime({ root, command: 'inspect', write: true, ...(inspect ? { inspect: inspect.inspect } : {}) });
+          mode = 'writer';
+        } catch (error) {
+          if (!isSessionError(error, 'ROOT_LOCKED')) throw error;
+          const host = await readHost(root);
+          if (host !== null) {
+            io.err(`${root} is held by process ${host.pid}, which serves it at ${host.url}: attaching to it`);
+            const inspector = await serveInspector({ target: host.url, ...(port === undefined ? {} : { port }) });
+            return await serveUntilStopped(io, values.json === true, { url: inspector.url, root, mode: `attached to ${host.url}` }, stop, () => inspector.close());
           }
-          const reason = await stop.done;
-          if (!values.json && reason !== 'abort') io.err(`${reason}: stopping`);
+          io.err(`${describeError(error)}\nServing read-only: changes made by that process show up here only after its sessions are reloaded.`);
+          runtime = await openRuntime({ root, command: 'inspect', write: false });
+          mode = 'read-only';
+        }
+        try {
+          const server = await serveSessions(runtime, { host: '127.0.0.1', port: port ?? 0, page: createInspectorHandler(await loadInspectorAssets()) });
+          const withdraw = mode === 'writer' ? await advertiseHost(root, server.url) : async () => undefined;
+          return await serveUntilStopped(io, values.json === true, { url: server.url, root, mode }, stop, async () => {
+            await withdraw();
+            await server.close();
+          });
         } finally {
-          await server.close();
+          await runtime.close();
+          await inspect?.stop();
         }
       } finally {
         stop.dispose();
-        await runtime.close();
       }
-      return 0;
     },
   );
 }
+
+/** @internal Prints where the page is, waits for SIGINT/SIGTERM (or the test's stop), closes. */
+async function serveUntilStopped(
+  io: CliIO,
+  json: boolean,
+  info: { url: string; root: string | null; mode: string },
+  stop: { done: Promise<string> },
+  close: () => Promise<void>,
+): Promise<number> {
+  try {
+    if (json) io.out(JSON.stringify({ ...info, page: `${info.url}/`, serves: INSPECTOR_SERVES }));
+    else {
+      io.out(`dagent-sessions inspect: ${info.root ?? info.mode} (${info.mode})`);
+      io.out(`  inspector page  ${info.url}/`);
+      for (const line of INSPECTOR_SERVES) io.out(`  ${line}`);
+      io.out('Ctrl+C stops.');
+    }
+    const reason = await stop.done;
+    if (!json && reason !== 'abort') io.err(`${reason}: stopping`);
+    return 0;
+  } finally {
+    await close();
+  }
+}
+
+/** @internal The Stately inspector, when @statelyai/inspect is installed. */
+async function statelyInspector(io: CliIO): Promise<{ inspect: (event: InspectionEvent) => void; stop(): Promise<void> }> {
+  const specifier = '@statelyai/inspect';
+  let module: { createWebSocketInspector?: (options?: { url?: string }) => { inspect: (event: InspectionEvent) => void; stop?: () => void } };
+  try {
+    module = (await import(specifier)) as typeof module;
+  } catch (error) {
+    throw new SessionError('INVALID_ARGUMENT', 'cli', `--stately needs @statelyai/inspect: install it with "npm install @statelyai/inspect" (${describeError(error)})`);
+  }
+  if (typeof module.createWebSocketInspector !== 'function') {
+    throw new SessionError('INVALID_ARGUMENT', 'cli', 'this version of @statelyai/inspect has no createWebSocketInspector; install @statelyai/inspect 0.4 or later');
+  }
+  const inspector = module.createWebSocketInspector();
+  io.err('Stately inspector: sending inspection events over a local WebSocket (see docs/inspector.md to view them)');
+  return { inspect: (event) => inspector.inspect(event), stop: async () => inspector.stop?.() };
+}
+
 
 /**
  * `dagent-sessions inspect [--root DIR] [--port N] [--json]` or `inspect --url URL [--token T]`.

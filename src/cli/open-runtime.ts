@@ -4,6 +4,7 @@
  * what to do.
  */
 import { stat } from 'node:fs/promises';
+import type { InspectionEvent } from 'xstate';
 import path from 'node:path';
 import { OfflineCompactor } from '../compaction/offline-compactor.js';
 import { SessionError, isSessionError } from '../core/errors.js';
@@ -26,6 +27,8 @@ export interface OpenRuntimeOptions {
   /** Use the offline compactor even when ANTHROPIC_API_KEY is set. */
   offline?: boolean;
   limits?: Partial<Limits>;
+  /** XState inspection observer (`inspect --stately`). */
+  inspect?: (event: InspectionEvent) => void;
 }
 
 /** @internal The root a command works on: `--root` resolved, or the current directory. */
@@ -63,6 +66,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<SessionR
       estimator,
       ...(options.offline ? { compactor: new OfflineCompactor({ estimator }) } : {}),
       ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.inspect ? { inspect: options.inspect } : {}),
     });
   } catch (error) {
     if (!isSessionError(error, 'ROOT_LOCKED')) throw error;

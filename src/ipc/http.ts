@@ -27,6 +27,14 @@ export interface ServeSessionsOptions {
   maxBodyBytes?: number;
   /** Interval of SSE heartbeat comments; default 15 s. */
   heartbeatMs?: number;
+  /**
+   * Serves a web page beside the API, such as the inspector's `createInspectorHandler(assets)`:
+   * asked about every `GET`/`HEAD` request for a path other than `/rpc/...`, `/events` and
+   * `/health`, after the token and `Host` checks; it answers and returns true, or returns false
+   * (writing nothing) for a 404. With a `token`, the page too needs the `Authorization` header,
+   * which a plain browser tab does not send: serve pages on loopback without a token.
+   */
+  page?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 /**
@@ -100,9 +108,10 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
  * envelopes too: 400 bad JSON or body, 401 missing or wrong token, 403 a non-loopback `Host`
  * header on an unguarded server (DNS rebinding), 404 unknown path or channel, 405 wrong method,
  * 413 body too large, 415 not JSON. No CORS headers are sent: pages of other origins cannot call it.
+ * With `page`, other `GET` paths are offered to it first (the inspector: `GET /`).
  *
  * @param runtime - The runtime to serve; `close()` leaves it open.
- * @param options - `port` (default 0: any free one), `host` (default `127.0.0.1`), `token`, limits.
+ * @param options - `port` (default 0: any free one), `host` (default `127.0.0.1`), `token`, limits, `page`.
  * @returns `{ url, close }` once listening.
  * @throws SessionError `INVALID_ARGUMENT` for a non-loopback `host` without a `token` (anyone who
  *   can reach the address could read and change every session), a short token or a bad port;
@@ -116,7 +125,7 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
  * ```
  */
 export async function serveSessions(runtime: SessionRuntime, options: ServeSessionsOptions = {}): Promise<SessionServer> {
-  const { port = 0, host = '127.0.0.1', token, maxBodyBytes = DEFAULT_MAX_BODY, heartbeatMs = 15_000 } = options;
+  const { port = 0, host = '127.0.0.1', token, maxBodyBytes = DEFAULT_MAX_BODY, heartbeatMs = 15_000, page } = options;
   if (!Number.isInteger(port) || port < 0 || port > 65_535) fail(`port must be an integer from 0 to 65535, got ${String(port)}`);
   if (typeof host !== 'string' || host === '') fail('host must be a non-empty string such as "127.0.0.1"');
   if (token !== undefined && (typeof token !== 'string' || token.length < MIN_TOKEN || /\s/.test(token))) {
@@ -127,6 +136,7 @@ export async function serveSessions(runtime: SessionRuntime, options: ServeSessi
   }
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) fail('maxBodyBytes must be a positive integer');
   if (!Number.isInteger(heartbeatMs) || heartbeatMs < 1) fail('heartbeatMs must be a positive integer');
+  if (page !== undefined && typeof page !== 'function') fail('page must be a function (req, res) => boolean, such as createInspectorHandler(assets)');
 
   const handlers = createSessionHandlers(runtime);
   const expected = token === undefined ? null : digest(`Bearer ${token}`);
@@ -155,6 +165,7 @@ export async function serveSessions(runtime: SessionRuntime, options: ServeSessi
       return streams.open(res);
     }
     if (!path.startsWith('/rpc/')) {
+      if (page && (req.method === 'GET' || req.method === 'HEAD') && page(req, res)) return;
       return send(res, 404, envelope('NOT_FOUND', `no ${JSON.stringify(path.slice(0, 100))}; use POST /rpc/<channel>, GET /events or GET /health`));
     }
     let channel: string;

@@ -166,3 +166,12 @@ function makeLock(file: string, holder: LockHolder): RootLock {
     },
   };
 }
+
+/**
+ * Who holds the write lock of `root` now, or null when nobody does (or the lock is unreadable).
+ * @example const holder = await readLockHolder('/repo') // { pid, hostname, acquiredAt, ... } | null
+ */
+export async function readLockHolder(root: string): Promise<LockHolder | null> {
+  const holder = await readHolder(path.join(root, '.dagent', 'lock'));
+  return holder === null || holder === 'unreadable' ? null : holder;
+}

@@ -1,0 +1,97 @@
+/**
+ * The checkpoint viewer: completed, in progress, pending, decisions, blockers and checks, each a
+ * section that expands and collapses.
+ */
+import { useState, type ReactNode } from 'react';
+import type { Checkpoint, CheckpointSummary } from '../core/types.js';
+import { formatTime } from './gauge.js';
+
+/**
+ * Props of {@link CheckpointViewer}.
+ * @example const props: CheckpointViewerProps = { checkpoint: await api.getCheckpoint(id) };
+ */
+export interface CheckpointViewerProps {
+  /** The checkpoint, or null before the first compaction. */
+  checkpoint: Checkpoint | null;
+}
+
+const SECTIONS: Array<[keyof CheckpointSummary, string]> = [
+  ['completed', 'Completed'],
+  ['inProgress', 'In progress'],
+  ['pending', 'Pending'],
+  ['decisions', 'Decisions'],
+  ['blockers', 'Blockers'],
+];
+
+function Section({ id, title, count, children }: { id: string; title: string; count: number; children: ReactNode }) {
+  const [open, setOpen] = useState(true);
+  const bodyId = `dgi-checkpoint-${id}`;
+  return (
+    <div className="dgi-section" data-section={id}>
+      <h3>
+        <button type="button" className="dgi-section__toggle" aria-expanded={open} aria-controls={bodyId} onClick={() => setOpen(!open)}>
+          <span aria-hidden="true">{open ? '▾' : '▸'}</span> {title} <span className="dgi-count">{count}</span>
+        </button>
+      </h3>
+      <div id={bodyId} hidden={!open}>
+        {children}
+      </div>
+    </div>
+  );
+}
+
+/**
+ * The current checkpoint, section by section (each with a button that has `aria-expanded`), with
+ * its version and update time; re-rendered with the new checkpoint after each compaction.
+ *
+ * @example <CheckpointViewer checkpoint={checkpoint} />
+ */
+export function CheckpointViewer({ checkpoint }: CheckpointViewerProps) {
+  if (!checkpoint) {
+    return (
+      <section className="dgi-panel" aria-label="Checkpoint">
+        <h2>Checkpoint</h2>
+        <p className="dgi-muted">No checkpoint yet: nothing has been compacted.</p>
+      </section>
+    );
+  }
+  const checks = checkpoint.checks ?? [];
+  return (
+    <section className="dgi-panel dgi-checkpoint" aria-label="Checkpoint" data-version={checkpoint.version}>
+      <h2>
+        Checkpoint v{checkpoint.version} <span className="dgi-muted">· updated {formatTime(checkpoint.updatedAt)}</span>
+      </h2>
+      {SECTIONS.map(([key, title]) => {
+        const items = checkpoint.summary[key];
+        return (
+          <Section key={key} id={key} title={title} count={items.length}>
+            {items.length === 0 ? (
+              <p className="dgi-muted">None.</p>
+            ) : (
+              <ul className="dgi-items">
+                {items.map((item, index) => (
+                  <li key={index}>{item}</li>
+                ))}
+              </ul>
+            )}
+          </Section>
+        );
+      })}
+      <Section id="checks" title="Checks" count={checks.length}>
+        {checks.length === 0 ? (
+          <p className="dgi-muted">None recorded.</p>
+        ) : (
+          <ul className="dgi-items">
+            {checks.map((check) => (
+              <li key={check.checkId} className={check.passed ? 'dgi-check--passed' : 'dgi-check--failed'}>
+                <strong>{check.passed ? '✓' : '✗'}</strong> {check.checkId}
+                {check.error && <span className="dgi-muted"> · {check.error}</span>}
+                {check.at && <span className="dgi-muted"> · {formatTime(check.at)}</span>}
+              </li>
+            ))}
+          </ul>
+        )}
+      </Section>
+    </section>
+  );
+}

@@ -1,0 +1,39 @@
+/**
+ * `dagent-sessions/react`: the inspector's React components and their pure helpers, for a host's
+ * renderer. Each takes plain data or the typed `SessionAPI` (the Electron preload's
+ * `window.dagentSessions`, or `createSessionClient(url)`); none imports Node modules. React and
+ * react-dom are optional peer dependencies of the package: install them to use this entry.
+ *
+ * The page server (`loadInspectorAssets`, `createInspectorHandler`, `serveInspector`) is Node
+ * code and lives in `src/inspector/{bundle,page-handler,serve-inspector}.ts`, used by the CLI.
+ */
+export { SessionInspector } from './session-inspector.js';
+export type { SessionInspectorProps } from './session-inspector.js';
+export { SessionList } from './session-list.js';
+export type { SessionListProps } from './session-list.js';
+export { SessionFilters } from './session-filters.js';
+export type { SessionFiltersProps } from './session-filters.js';
+export { SessionStatus, StateBadge } from './session-status.js';
+export type { SessionStatusProps } from './session-status.js';
+export { TokenGauge } from './token-gauge.js';
+export type { TokenGaugeProps } from './token-gauge.js';
+export { CheckpointViewer } from './checkpoint-viewer.js';
+export type { CheckpointViewerProps } from './checkpoint-viewer.js';
+export { CompactionHistory } from './compaction-history.js';
+export type { CompactionHistoryProps } from './compaction-history.js';
+export { HistoryView, messageText } from './history-view.js';
+export type { HistoryViewProps } from './history-view.js';
+export { SessionActions } from './session-actions.js';
+export type { SessionAction, SessionActionsProps } from './session-actions.js';
+export { ConfirmDialog } from './confirm-dialog.js';
+export type { ConfirmDialogProps } from './confirm-dialog.js';
+export { useSessionInspector } from './use-session-inspector.js';
+export type { SessionDetails, SessionInspectorModel } from './use-session-inspector.js';
+export { INSPECTOR_CSS } from './styles.js';
+
+export { FEATURE_SESSIONS, MACHINE_STATES, NO_FILTERS, filterOptions, filterSessions, sessionLabel } from './filters.js';
+export type { SessionFilterValues } from './filters.js';
+export { WARNING_RATIO, formatDuration, formatTime, formatTokens, gaugeLevel, gaugePercent } from './gauge.js';
+export type { GaugeLevel } from './gauge.js';
+export { cutPoints, historyWithCuts, mergeRecords, recordFromEvent, recordsFromCheckpoint } from './compactions.js';
+export type { CompactionRecord, CutPoint, HistoryItem } from './compactions.js';
