@@ -8,23 +8,36 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadTranscript } from '../integration/transcript.js';
 import { replayConversation, type ReplayReport } from '../integration/replay.js';
+import { OfflineCompactor } from '../compaction/offline-compactor.js';
+import type { MessageInput, SessionContext, SessionKey } from '../core/types.js';
+import { loadInspectorAssets } from '../inspector/bundle.js';
+import { createInspectorHandler } from '../inspector/page-handler.js';
+import { advertiseHost } from '../ipc/host-file.js';
+import { serveSessions } from '../ipc/http.js';
 import { createSessionRuntime } from '../runtime/create-session-runtime.js';
+import { createTokenEstimator } from '../tokens/token-estimator.js';
+import { pmConversation, qaConversation } from './demo-conversations.js';
+import { stopRequested } from './inspect-command.js';
 import { defineCommand, intOption } from './command.js';
 import type { CliCommand } from './io.js';
 import { createProgress } from './progress.js';
 
-const USAGE = `Usage: dagent-sessions demo [--transcript FILE] [--root DIR] [--max-tokens N] [--json]
+const USAGE = `Usage: dagent-sessions demo [--transcript FILE] [--root DIR] [--max-tokens N] [--port N] [--no-serve] [--json]
 
-Replays a long conversation through a Dev session with the offline compactor (no API key
-needed) and prints every compaction, the largest request against the limit and the append
-latency. Exit code 2 when a message was lost or a request passed the limit.
+Replays conversations through three agent sessions with the offline compactor (no API key
+needed): the bundled long conversation through a Dev session, and conversations scripted from the
+project's docs through a PM and a QA session. Prints, per session, every compaction, the largest
+request against the limit and the append time; then serves the inspector on the sessions and
+prints its URL, until Ctrl+C. Exit code 2 when a message was lost or a request passed the limit.
 
 Options:
-  --transcript FILE   replay FILE (the format of the shared transcripts) instead of the bundled
-                      conversation (fixtures/demo-conversation.json)
+  --transcript FILE   replay FILE (the format of the shared transcripts) through the Dev session
+                      instead of the bundled conversation (fixtures/demo-conversation.json)
   --root DIR          write sessions under DIR/.dagent (default: a new temporary directory)
-  --max-tokens N      the session's token limit (default 100000)
-  --json              print the report as JSON
+  --max-tokens N      the Dev session's token limit (default 100000)
+  --port N            the inspector's port (default: any free port)
+  --no-serve          only print the summary
+  --json              print the reports as JSON (and do not serve)
   -h, --help          show this help`;
 
 /** Options of {@link runDemo}. */
@@ -38,6 +51,11 @@ export interface DemoOptions {
   out?: (line: string) => void;
   /** Draw a progress bar on stderr; default: when stderr is a terminal and the output is not JSON. */
   interactive?: boolean;
+  /** Serve the inspector on the sessions afterwards (default true; never with `json`). */
+  serve?: boolean;
+  port?: number;
+  /** Ends the serving (tests); SIGINT and SIGTERM do too. */
+  stop?: AbortSignal;
 }
 
 /** The bundled conversation, made by scripts/make-demo-conversation.ts from the project's own sources. */
@@ -76,30 +94,92 @@ export function formatReport(report: ReplayReport, meta: { source: string; root:
   return lines.join('\n');
 }
 
+/** One replayed session of the demo. */
+export interface DemoSession {
+  agent: string;
+  sessionId: string;
+  source: string;
+  report: ReplayReport;
+}
+
+/** What the demo did. */
+export interface DemoReport {
+  root: string;
+  sessions: DemoSession[];
+  /** The inspector's URL while it served (not with `serve: false`). */
+  url: string | null;
+}
+
+/** The package's own root (where fixtures/ and docs/ are). */
+function packageRoot(): string {
+  return path.dirname(path.dirname(bundledConversation()));
+}
+
 /**
- * Runs the demo and returns its report.
+ * Runs the demo: replays the bundled conversation through a Dev session, and conversations
+ * scripted from the project's docs through a PM and a QA session, with the offline compactor;
+ * prints a report per session; then, unless `serve` is false, serves the inspector on them until
+ * SIGINT/SIGTERM (or `stop`).
  * @throws SessionError for a transcript that does not load.
  */
-export async function runDemo(options: DemoOptions = {}): Promise<ReplayReport> {
+export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   const out = options.out ?? ((line: string) => console.log(line));
   const file = options.transcript ?? bundledConversation();
   const transcript = await loadTranscript(file);
   const root = options.root ?? (await mkdtemp(path.join(os.tmpdir(), 'dagent-sessions-demo-')));
-  const runtime = await createSessionRuntime({ root, ...(options.maxTokens ? { limits: { maxTokens: options.maxTokens } } : {}) });
-  try {
-    const session = await runtime.createSession(
-      { type: 'task', agentType: 'dev', featureId: 'demo', taskId: 'replay', taskState: 'in_dev' },
-      { context: { featureName: 'Replay of a recorded agent session', featureGoal: `Replay ${transcript.source}`, taskTitle: 'Replay', taskState: 'in_dev' } },
-    );
+  const estimator = createTokenEstimator();
+  const runtime = await createSessionRuntime({
+    root,
+    estimator,
+    compactor: new OfflineCompactor({ estimator }),
+    ...(options.maxTokens ? { limits: { maxTokens: options.maxTokens } } : {}),
+    // Smaller windows for the shorter PM and QA conversations, so that they compact too.
+    agents: { pm: { limits: { maxTokens: 3_000 } }, qa: { limits: { maxTokens: 2_500 } } },
+  });
+  const interactive = !options.json && (options.interactive ?? process.stderr.isTTY === true);
+  const sessions: DemoSession[] = [];
+  const replay = async (agent: string, key: SessionKey, source: string, messages: MessageInput[], context: SessionContext) => {
+    const session = await runtime.createSession(key, { context });
     if (!options.json) {
-      out(`dagent-sessions demo: ${transcript.messages.length} messages from ${path.basename(file)} through session ${session.id}`);
+      out(`\n${agent}: ${messages.length} messages from ${source} through session ${session.id}`);
       out(`limit ${n(session.limits.maxTokens)} tokens, compaction at ${Math.round(session.limits.compactAt * 100)}%, compactor: ${runtime.compactor.name}\n`);
     }
-    const progress = createProgress('replaying', !options.json && (options.interactive ?? process.stderr.isTTY === true));
-    const report = await replayConversation(runtime, session.id, transcript.messages, { onProgress: (d, t) => progress.update(d, t) });
+    const progress = createProgress(`replaying (${agent})`, interactive);
+    const report = await replayConversation(runtime, session.id, messages, { onProgress: (d, t) => progress.update(d, t) });
     progress.stop();
-    out(options.json ? JSON.stringify({ source: transcript.source, root, sessionId: session.id, ...report }, null, 2) : formatReport(report, { source: transcript.source, root, sessionId: session.id }));
-    return report;
+    if (!options.json) out(formatReport(report, { source, root, sessionId: session.id }));
+    sessions.push({ agent, sessionId: session.id, source, report });
+  };
+  try {
+    const featureContext = { featureName: 'dagent-sessions', featureGoal: 'Keep long agent conversations inside their token limit without losing a word' };
+    await replay('PM', { type: 'feature', agentType: 'pm', featureId: 'demo' }, 'README.md and docs/ (planning)', await pmConversation(packageRoot()), featureContext);
+    await replay('Dev', { type: 'task', agentType: 'dev', featureId: 'demo', taskId: 'replay', taskState: 'in_dev' }, `${path.basename(file)} (${transcript.source})`, transcript.messages, {
+      ...featureContext,
+      taskTitle: 'Replay of a recorded agent session',
+      taskState: 'in_dev',
+    });
+    await replay('QA', { type: 'task', agentType: 'qa', featureId: 'demo', taskId: 'replay', taskState: 'in_qa' }, 'docs/ (verification)', await qaConversation(packageRoot()), {
+      ...featureContext,
+      taskTitle: 'Verify the documented behaviour',
+      taskState: 'in_qa',
+    });
+    if (options.json) out(JSON.stringify({ root, sessions }, null, 2));
+    if (options.serve === false || options.json) return { root, sessions, url: null };
+    const server = await serveSessions(runtime, { host: '127.0.0.1', port: options.port ?? 0, page: createInspectorHandler(await loadInspectorAssets()) });
+    const withdraw = await advertiseHost(root, server.url);
+    const stop = stopRequested(options.stop);
+    try {
+      out(`\nInspector: ${server.url}/  (the three sessions above; Ctrl+C stops)`);
+      // From a checkout (npm start runs the sources with tsx) or from an installed package.
+      const cli = import.meta.url.endsWith('.ts') ? 'npx tsx src/cli/main.ts' : 'npx dagent-sessions';
+      out(`Try, from another shell: ${cli} compact ${sessions[0]?.sessionId ?? ''} --root ${root} --keep-recent-tokens 0`);
+      await stop.done;
+      return { root, sessions, url: server.url };
+    } finally {
+      stop.dispose();
+      await withdraw();
+      await server.close();
+    }
   } finally {
     await runtime.close();
   }
@@ -118,12 +198,17 @@ export const demoCommand: CliCommand = defineCommand(
       transcript: { type: 'string' },
       root: { type: 'string' },
       'max-tokens': { type: 'string' },
+      port: { type: 'string' },
+      'no-serve': { type: 'boolean' },
       json: { type: 'boolean' },
     },
   },
   async ({ values }, io) => {
     const maxTokens = intOption(values['max-tokens'], '--max-tokens', 1);
+    const port = intOption(values.port, '--port', 0);
     const report = await runDemo({
+      serve: values['no-serve'] !== true,
+      ...(port === undefined ? {} : { port }),
       ...(values.transcript ? { transcript: values.transcript } : {}),
       ...(values.root ? { root: values.root } : {}),
       ...(maxTokens ? { maxTokens } : {}),
@@ -131,6 +216,6 @@ export const demoCommand: CliCommand = defineCommand(
       out: (line) => io.out(line),
       interactive: io.interactive,
     });
-    return report.historyIntact && report.requestsOverLimit === 0 ? 0 : 2;
+    return report.sessions.every((s) => s.report.historyIntact && s.report.requestsOverLimit === 0) ? 0 : 2;
   },
 );

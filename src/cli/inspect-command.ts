@@ -51,7 +51,7 @@ Options:
 export const INSPECTOR_SERVES = ['GET  /: the inspector page', 'POST /rpc/<channel>: the session API', 'GET  /events: runtime events (Server-Sent Events)', 'GET  /health: status'] as const;
 
 /** @internal Resolves on the first SIGINT or SIGTERM, or when `signal` aborts. */
-function stopRequested(signal: AbortSignal | undefined): { done: Promise<string>; dispose(): void } {
+export function stopRequested(signal: AbortSignal | undefined): { done: Promise<string>; dispose(): void } {
   let dispose: () => void = () => undefined;
   const done = new Promise<string>((resolve) => {
     const onSignal = (name: string) => resolve(name);
