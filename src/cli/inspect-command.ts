@@ -214,7 +214,8 @@ async function serveUntilStopped(
 /** @internal The Stately inspector, when @statelyai/inspect is installed. */
 async function statelyInspector(io: CliIO): Promise<{ inspect: (event: InspectionEvent) => void; stop(): Promise<void> }> {
   const specifier = '@statelyai/inspect';
-  let module: { createWebSocketInspector?: (options?: { url?: string }) => { inspect: (event: InspectionEvent) => void; stop?: () => void } };
+  type Inspect = ((event: InspectionEvent) => void) | { next?: (event: InspectionEvent) => void };
+  let module: { createWebSocketInspector?: (options?: { url?: string }) => { inspect: Inspect; stop?: () => void } };
   try {
     module = (await import(specifier)) as typeof module;
   } catch (error) {
@@ -225,7 +226,11 @@ async function statelyInspector(io: CliIO): Promise<{ inspect: (event: Inspectio
   }
   const inspector = module.createWebSocketInspector();
   io.err('Stately inspector: sending inspection events over a local WebSocket (see docs/inspector.md to view them)');
-  return { inspect: (event) => inspector.inspect(event), stop: async () => inspector.stop?.() };
+  const target = inspector.inspect;
+  return {
+    inspect: (event) => (typeof target === 'function' ? target(event) : target.next?.(event)),
+    stop: async () => inspector.stop?.(),
+  };
 }
 
 

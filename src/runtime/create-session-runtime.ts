@@ -135,7 +135,9 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     ...(options.clock ? { clock: options.clock } : {}),
     inspect: (event) => {
       observe(event);
-      options.inspect?.(event);
+      const inspect = options.inspect;
+      if (typeof inspect === 'function') inspect(event);
+      else inspect?.next?.(event);
     },
   });
 

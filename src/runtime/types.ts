@@ -54,8 +54,8 @@ export interface SessionRuntimeOptions {
   calibration?: TokenCalibration;
   /** Counts tokens. Default: js-tiktoken cl100k_base, loaded on first use. */
   estimator?: TokenEstimator;
-  /** XState inspection observer, for example `createBrowserInspector().inspect` of @statelyai/inspect. */
-  inspect?: (event: InspectionEvent) => void;
+  /** XState inspection observer (a function, or an observer with `next`), for example `createWebSocketInspector().inspect` of @statelyai/inspect. */
+  inspect?: ((event: InspectionEvent) => void) | { next?: (event: InspectionEvent) => void };
   /** Clock for timers (retry backoff, compaction timeout, idle sweeps); tests pass a SimulatedClock. */
   clock?: Clock;
   /** Time of timestamps. Default: `() => new Date()`. */

@@ -131,3 +131,17 @@ describe('inspect', () => {
     }
   });
 });
+
+describe('inspect --stately', () => {
+  it('attaches @statelyai/inspect and still serves and stops cleanly', async () => {
+    const root = await seededRoot();
+    const inspect = await startInspect(['--root', root, '--stately']);
+    try {
+      expect(inspect.info.mode).toBe('writer');
+      expect(inspect.captured.err.join('\n')).toContain('Stately inspector');
+      expect((await post(inspect.info.url, 'session:getMessages', [FEATURE_ID])).ok).toBe(true); // actors run with the inspector attached
+    } finally {
+      expect(await inspect.stop()).toBe(0);
+    }
+  });
+});
