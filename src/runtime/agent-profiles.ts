@@ -4,6 +4,7 @@
  * `createSessionRuntime({ agents })`; the routing is fixed.
  */
 import { SessionError } from '../core/errors.js';
+import { resolveLimits } from './limits.js';
 import { TASK_STATES, type AgentDescription, type AgentType, type Limits, type TaskState } from '../core/types.js';
 
 /**
@@ -116,4 +117,23 @@ export function agentForTaskState(state: TaskState): AgentType {
     'runtime',
     `task state ${JSON.stringify(state)} has no sessions; the states with sessions are ${TASK_STATES.join(', ')}`,
   );
+}
+
+/**
+ * @internal The profiles of a runtime: descriptions (the runtime's overrides or the defaults) and
+ * limits resolved with precedence profile defaults < runtime `limits` < `agents[type].limits`.
+ */
+export function resolveAgentProfiles(options: {
+  limits?: Partial<Limits>;
+  agents?: Partial<Record<AgentType, { description?: AgentDescription; limits?: Partial<Limits> }>>;
+}): Record<AgentType, AgentProfile & { resolved: Limits }> {
+  return Object.fromEntries(
+    (Object.keys(DEFAULT_AGENT_PROFILES) as AgentType[]).map((type) => {
+      const override = options.agents?.[type];
+      const description = override?.description ?? DEFAULT_AGENT_PROFILES[type].description;
+      // Precedence: the library's profile defaults, then the runtime's limits, then this type's.
+      const limits = { ...DEFAULT_AGENT_PROFILES[type].limits, ...options.limits, ...override?.limits };
+      return [type, { ...DEFAULT_AGENT_PROFILES[type], description, limits, resolved: resolveLimits(limits) }];
+    }),
+  ) as Record<AgentType, AgentProfile & { resolved: Limits }>;
 }

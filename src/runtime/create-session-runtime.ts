@@ -3,75 +3,34 @@
  * compactor with `machine.provide()`, and offers the public API.
  */
 import { randomUUID } from 'node:crypto';
-import { createActor, waitFor, type AnyActorRef, type InspectionEvent } from 'xstate';
-import {
-  machineStateOf,
-  requestTokensOf,
-  thresholdOf,
-  type AppendReply,
-  type ClearReply,
-  type CompactReply,
-  type SessionActorRef,
-  type SessionMachineEmitted,
-  type SessionMachineInput,
-} from '../../machines/session.machine.js';
-import { sessionIdOfActor, supervisorMachine } from '../../machines/supervisor.machine.js';
 import Anthropic from '@anthropic-ai/sdk';
+import { createActor, waitFor } from 'xstate';
+import { requestTokensOf, thresholdOf, type AppendReply, type CompactReply } from '../../machines/session.machine.js';
+import { supervisorMachine } from '../../machines/supervisor.machine.js';
 import { AnthropicCompactor, DEFAULT_ANTHROPIC_MODEL, hasAnthropicApiKey } from '../compaction/anthropic-compactor.js';
 import { OfflineCompactor } from '../compaction/offline-compactor.js';
-import { emptyCheckpoint } from '../compaction/run-clear.js';
-import { SessionError, describeError } from '../core/errors.js';
-import { assertSessionId, sessionIdOf, validateKey } from '../core/ids.js';
-import {
-  SCHEMA_VERSION,
-  type AgentDescription,
-  type AgentType,
-  type Limits,
-  type SessionContext,
-  type SessionKey,
-  type SessionMachineState,
-  type SessionRecord,
-} from '../core/types.js';
-import { renderAgentDescription, renderContext } from '../request/format.js';
+import { SessionError } from '../core/errors.js';
+import { sessionIdOf, validateKey } from '../core/ids.js';
+import { SCHEMA_VERSION, type AgentDescription, type Limits, type SessionContext, type SessionKey, type SessionRecord } from '../core/types.js';
 import { JsonFileSessionStore, type SessionStore } from '../store/session-store.js';
 import type { SessionDirectory } from '../store/session-directory.js';
 import { TokenCalibration } from '../tokens/calibration.js';
 import { createTokenEstimator } from '../tokens/token-estimator.js';
+import { resolveAgentProfiles } from './agent-profiles.js';
 import { calibrateWithApi, sendTurn, sessionRequest, type ConversationDeps } from './conversation.js';
-import { DEFAULT_AGENT_PROFILES, type AgentProfile } from './agent-profiles.js';
 import { EventBus, type SessionEvent } from './events.js';
 import { resolveLimits } from './limits.js';
+import { createSessionAccess } from './session-access.js';
+import { sessionChanges } from './session-changes.js';
 import { provideSessionEffects, type ActiveSession } from './session-effects.js';
 import { infoOf, placeholderInfo, statsOf, toSessionError } from './session-info.js';
+import { createSessionObserver } from './session-observer.js';
+import { trackCalls } from './track-calls.js';
 import type { SessionInfo, SessionRuntime, SessionRuntimeOptions } from './types.js';
-import { validateChecks, validateMessageInput, validatePlainObject } from './validate.js';
+import { validateMessageInput, validatePlainObject } from './validate.js';
 
 export type { Clock, CreateSessionOptions, SessionInfo, SessionRuntime, SessionRuntimeOptions, SizeEstimate } from './types.js';
 
-const TRACKED = [
-  'createSession',
-  'getSession',
-  'listSessions',
-  'addMessage',
-  'getMessages',
-  'getHistory',
-  'getCheckpoint',
-  'getContext',
-  'getAgentDescription',
-  'estimateSize',
-  'compact',
-  'setContext',
-  'setAgentDescription',
-  'buildRequest',
-  'previewRequest',
-  'send',
-  'calibrate',
-  'clearMessages',
-  'reset',
-  'exportSession',
-  'archiveSession',
-  'recordChecks',
-] as const satisfies readonly (keyof SessionRuntime)[];
 
 
 /**
@@ -92,15 +51,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     throw new SessionError('INVALID_ARGUMENT', 'runtime', 'createSessionRuntime needs { root: "<directory>" }');
   }
   const baseLimits = resolveLimits(options.limits);
-  const profiles: Record<AgentType, AgentProfile & { resolved: Limits }> = Object.fromEntries(
-    (Object.keys(DEFAULT_AGENT_PROFILES) as AgentType[]).map((type) => {
-      const override = options.agents?.[type];
-      const description = override?.description ?? DEFAULT_AGENT_PROFILES[type].description;
-      // Precedence: the library's profile defaults, then the runtime's limits, then this type's.
-      const limits = { ...DEFAULT_AGENT_PROFILES[type].limits, ...options.limits, ...override?.limits };
-      return [type, { ...DEFAULT_AGENT_PROFILES[type], description, limits, resolved: resolveLimits(limits) }];
-    }),
-  ) as Record<AgentType, AgentProfile & { resolved: Limits }>;
+  const profiles = resolveAgentProfiles(options);
   const estimator = options.estimator ?? createTokenEstimator();
   const compactor = options.compactor ?? (hasAnthropicApiKey() ? new AnthropicCompactor({ estimator }) : new OfflineCompactor({ estimator }));
   const model = options.model ?? DEFAULT_ANTHROPIC_MODEL;
@@ -119,8 +70,6 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
   const active = new Map<string, ActiveSession>();
   const creating = new Map<string, Promise<SessionInfo>>();
   const commits = new Map<string, Promise<unknown>>();
-  const knownStates = new Map<string, SessionMachineState>();
-  const watched = new WeakSet<object>();
   /** close() was called: new calls are refused. */
   let closed = false;
   /** The supervisor is stopping: nothing can reach a session any more. */
@@ -129,6 +78,16 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
   const publish = (event: SessionEvent) => bus.publish(event);
 
   const session = provideSessionEffects({ store, active, commits, compactor, estimator, now, readOnly, limitsOf, publish, writeRecord });
+
+  // What the runtime and the supervisor learn of sessions comes from inspection events.
+  const observe = createSessionObserver({
+    publish,
+    at,
+    compactor: compactor.name,
+    tellSupervisor: (sessionId, state) => {
+      if (supervisor.getSnapshot().status === 'active') supervisor.send({ type: 'SESSION.STATE', sessionId, state });
+    },
+  });
 
   const supervisor = createActor(supervisorMachine.provide({ actors: { session } }), {
     input: options.supervisor ?? {},
@@ -140,47 +99,6 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       else inspect?.next?.(event);
     },
   });
-
-  // What the runtime and the supervisor learn of sessions comes from inspection events.
-  function observe(event: InspectionEvent): void {
-    const ref = event.actorRef as AnyActorRef;
-    const sessionId = typeof ref.id === 'string' ? sessionIdOfActor(ref.id) : null;
-    if (sessionId === null) return;
-    if (event.type === '@xstate.actor' && !watched.has(ref)) {
-      watched.add(ref);
-      ref.on('*', (emitted: { type: string }) => republish(emitted as never));
-    }
-    if (event.type !== '@xstate.snapshot') return;
-    const state = machineStateOf(event.snapshot as ReturnType<SessionActorRef['getSnapshot']>);
-    const previous = knownStates.get(sessionId) ?? 'closed';
-    if (state === previous) return;
-    knownStates.set(sessionId, state);
-    publish({ type: 'session.state.changed', sessionId, at: at(), from: previous, to: state });
-    if (supervisor.getSnapshot().status === 'active') supervisor.send({ type: 'SESSION.STATE', sessionId, state });
-  }
-
-  function republish(emitted: SessionMachineEmitted): void {
-    const base = { sessionId: emitted.sessionId, at: at() };
-    switch (emitted.type) {
-      case 'message.appended':
-        for (const message of emitted.messages) publish({ ...base, type: 'session.message.appended', message, liveTokens: emitted.liveTokens });
-        return;
-      case 'compaction.started':
-        publish({ ...base, type: 'session.compaction.started', trigger: emitted.trigger, attempt: emitted.attempt, watermarkSeq: emitted.watermarkSeq, tokensBefore: emitted.tokensBefore, compactor: compactor.name });
-        return;
-      case 'compaction.completed': {
-        const r = emitted.result;
-        publish({ ...base, type: 'session.compaction.completed', compactor: r.compactor, tokensBefore: r.tokensBefore, tokensAfter: r.tokensAfter, messagesCompacted: r.messagesCompacted, durationMs: r.durationMs, checkpointVersion: r.checkpointVersion, escalation: r.escalation, result: r });
-        return;
-      }
-      case 'cleared':
-        publish({ ...base, type: emitted.result.mode === 'reset' ? 'session.reset' : 'session.cleared', archivedMessages: emitted.result.archivedMessages, checkpointVersion: emitted.result.checkpointVersion });
-        return;
-      case 'compaction.failed':
-        publish({ ...base, type: 'session.compaction.failed', code: emitted.failure.code, reason: emitted.failure.message, retryable: emitted.failure.retryable, attempts: emitted.failure.attempts, willRetryInMs: emitted.willRetryInMs, failure: emitted.failure });
-        return;
-    }
-  }
 
   supervisor.start();
 
@@ -207,110 +125,21 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     if (readOnly) throw new SessionError('INVALID_ARGUMENT', 'runtime', `the runtime of ${store.root} was opened readOnly; open it without readOnly to change sessions`);
   }
 
-  /** The session's live actor, spawned (and loaded from disk) on first use. */
-  async function actorOf(sessionId: string): Promise<SessionActorRef> {
-    assertOpen();
-    assertSessionId(sessionId);
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const entry = supervisor.getSnapshot().context.sessions[sessionId];
-      if (entry && !entry.closing && entry.ref.getSnapshot().status === 'active') {
-        supervisor.send({ type: 'SESSION.OPEN', sessionId, input: entry.input }); // marks it used
-        const snapshot = await waitFor(entry.ref, (s) => !s.matches('loading') || s.status !== 'active');
-        if (snapshot.matches('unavailable')) {
-          // Not kept in memory: once a person repairs the files, the next call loads it afresh.
-          supervisor.send({ type: 'SESSION.STOP', sessionId });
-          throw toSessionError(snapshot.context.loadError, sessionId);
-        }
-        if (snapshot.status === 'active' && !snapshot.matches('closing')) return entry.ref;
-        continue;
-      }
-      if (entry) {
-        // On its way out (idle stop): wait until it is gone, then open it afresh.
-        await waitFor(supervisor, (s) => s.context.sessions[sessionId]?.ref !== entry.ref || s.status !== 'active');
-        continue;
-      }
-      if (!(await store.session(sessionId).exists())) {
-        throw new SessionError('SESSION_NOT_FOUND', 'runtime', `no session "${sessionId}" under ${store.root}; create it with createSession(key)`, {
-          details: { sessionId },
-        });
-      }
-      const key = await readKey(sessionId);
-      const limits = limitsOf(key);
-      const input: SessionMachineInput = {
-        sessionId,
-        limits,
-        autoCompact: !readOnly,
-        correction: calibration.factor(model),
-        ...(options.compaction?.timeoutMs === undefined ? {} : { compactionTimeoutMs: options.compaction.timeoutMs }),
-        ...(options.compaction?.retryBaseMs === undefined ? {} : { retryBaseMs: options.compaction.retryBaseMs }),
-        ...(options.compaction?.retryMaxMs === undefined ? {} : { retryMaxMs: options.compaction.retryMaxMs }),
-      };
-      supervisor.send({ type: 'SESSION.OPEN', sessionId, input });
-    }
-    throw new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId} could not be opened: its actor keeps stopping`);
-  }
-
-  async function readKey(sessionId: string): Promise<SessionKey> {
-    return validateKey((await store.session(sessionId).readRecord()).key);
-  }
-
-  async function loadedDir(sessionId: string): Promise<{ ref: SessionActorRef; dir: SessionDirectory; limits: Limits }> {
-    const ref = await actorOf(sessionId);
-    const entry = active.get(sessionId);
-    if (!entry) throw new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId} is not loaded; try again`, { retryable: true });
-    return { ref, dir: entry.dir, limits: entry.limits };
-  }
-
-  /** The loaded session, refusing writes to an archived one. */
-  async function writableDir(sessionId: string) {
-    const loaded = await loadedDir(sessionId);
-    if (loaded.dir.record?.status === 'archived') {
-      throw new SessionError('SESSION_ARCHIVED', 'runtime', `session ${sessionId} is archived: it can be read and exported, not changed; create a new session for new work`, {
-        details: { sessionId },
-      });
-    }
-    return loaded;
-  }
-
-  async function clearOrReset(sessionId: string, mode: 'clear' | 'reset') {
-    assertWritable();
-    await writableDir(sessionId);
-    const reply = await send<ClearReply>(sessionId, (r) => ({ type: 'CLEAR', mode, reply: r }));
-    if (!reply.ok) throw toSessionError(reply.error, sessionId);
-    return { archivedMessages: reply.result.archivedMessages, segment: reply.result.segment, checkpointVersion: reply.result.checkpointVersion };
-  }
-
-  /**
-   * Sends a request to the session's actor and waits for its reply. An actor that was stopped
-   * (idle sweep) between lookup and send, or that is closing, has written nothing: the request
-   * goes to a fresh actor instead. One that crashes before answering is reported.
-   */
-  async function send<T extends { ok: boolean; error?: unknown }>(
-    sessionId: string,
-    build: (reply: (value: T) => void) => Parameters<SessionActorRef['send']>[0],
-  ): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      const ref = await actorOf(sessionId);
-      const reply = await new Promise<T | null>((resolve, reject) => {
-        if (ref.getSnapshot().status !== 'active') return resolve(null);
-        const subscription = ref.subscribe({
-          complete: () => resolve(null),
-          error: (error) =>
-            reject(new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId}: its actor crashed (${describeError(error)}) and is being reloaded from disk; check getMessages before sending again`, { cause: error, retryable: true })),
-        });
-        ref.send(
-          build((value) => {
-            subscription.unsubscribe();
-            resolve(value);
-          }),
-        );
-      });
-      const closing = reply !== null && !reply.ok && (reply.error as { code?: unknown } | null)?.code === 'SESSION_UNAVAILABLE';
-      if ((reply === null || closing) && attempt < 3) continue;
-      if (reply === null) throw new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId} keeps stopping; try again`, { retryable: true });
-      return reply;
-    }
-  }
+  const { loadedDir, writableDir, send } = createSessionAccess({
+    supervisor,
+    store,
+    active,
+    assertOpen,
+    inputOf: (sessionId, key) => ({
+      sessionId,
+      limits: limitsOf(key),
+      autoCompact: !readOnly,
+      correction: calibration.factor(model),
+      ...(options.compaction?.timeoutMs === undefined ? {} : { compactionTimeoutMs: options.compaction.timeoutMs }),
+      ...(options.compaction?.retryBaseMs === undefined ? {} : { retryBaseMs: options.compaction.retryBaseMs }),
+      ...(options.compaction?.retryMaxMs === undefined ? {} : { retryMaxMs: options.compaction.retryMaxMs }),
+    }),
+  });
 
   const conversation: ConversationDeps = {
     loaded: loadedDir,
@@ -342,6 +171,18 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     compactor,
     estimator,
     calibration,
+    ...sessionChanges({
+      loadedDir,
+      writableDir,
+      send,
+      assertOpen,
+      assertWritable,
+      estimator,
+      at,
+      publish,
+      getSession: (id) => runtime.getSession(id),
+      getHistory: (id) => runtime.getHistory(id),
+    }),
 
     async createSession(keyInput, createOptions = {}) {
       assertOpen();
@@ -489,29 +330,6 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       return reply.result;
     },
 
-    async setContext(id, context) {
-      assertOpen();
-      assertWritable();
-      const valid = validatePlainObject(context, 'context') as SessionContext;
-      const { ref, dir } = await writableDir(id);
-      await dir.writeContext(valid);
-      ref.send({ type: 'FIXED.CHANGED', contextTokens: estimator.estimate(renderContext(valid)) });
-      publish({ type: 'session.context.changed', sessionId: id, at: at(), what: 'context' });
-    },
-
-    async setAgentDescription(id, description) {
-      assertOpen();
-      assertWritable();
-      const valid = validatePlainObject(description, 'agentDescription') as AgentDescription;
-      if (typeof valid.role !== 'string' || valid.role === '') {
-        throw new SessionError('INVALID_ARGUMENT', 'runtime', 'agentDescription needs a non-empty "role" string');
-      }
-      const { ref, dir } = await writableDir(id);
-      await dir.writeAgentDescription(valid);
-      ref.send({ type: 'FIXED.CHANGED', descriptionTokens: estimator.estimate(renderAgentDescription(valid)) });
-      publish({ type: 'session.context.changed', sessionId: id, at: at(), what: 'agentDescription' });
-    },
-
     async buildRequest(id, userMessage, requestOptions = {}) {
       assertOpen();
       if (userMessage === undefined || userMessage === null) {
@@ -537,47 +355,6 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       return { model: result.model, factor: result.factor, samples: result.samples, estimated: result.estimated, counted: result.counted };
     },
 
-    async clearMessages(id) {
-      return clearOrReset(id, 'clear');
-    },
-
-    async reset(id) {
-      return clearOrReset(id, 'reset');
-    },
-
-    async exportSession(id) {
-      const { dir } = await loadedDir(id);
-      return {
-        exportedAt: at(),
-        session: await runtime.getSession(id),
-        checkpoint: dir.checkpoint ? structuredClone(dir.checkpoint) : null,
-        context: structuredClone(dir.context),
-        agentDescription: structuredClone(dir.agentDescription),
-        history: await runtime.getHistory(id),
-      };
-    },
-
-    async archiveSession(id) {
-      assertWritable();
-      const { dir } = await loadedDir(id);
-      const record = dir.record!;
-      if (record.status !== 'archived') {
-        await dir.writeRecord({ ...record, status: 'archived', updatedAt: at() });
-        publish({ type: 'session.archived', sessionId: id, at: at() });
-      }
-      return runtime.getSession(id);
-    },
-
-    async recordChecks(id, checks) {
-      assertWritable();
-      const valid = validateChecks(checks);
-      const { ref, dir } = await writableDir(id);
-      const checkpoint = await dir.recordChecks(valid, at(), () => emptyCheckpoint(at()));
-      ref.send({ type: 'FIXED.CHANGED', checkpointTokens: estimator.estimateCheckpoint(checkpoint) });
-      publish({ type: 'session.checks.recorded', sessionId: id, at: at(), checks: structuredClone(valid) });
-      return structuredClone(checkpoint);
-    },
-
     subscribe(listener) {
       if (typeof listener !== 'function') throw new SessionError('INVALID_ARGUMENT', 'runtime', 'subscribe needs a function');
       return bus.subscribe(listener);
@@ -591,7 +368,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       if (closed) return;
       closed = true;
       // Calls already made finish first (an append in flight is written and acknowledged).
-      await Promise.allSettled([...operations]);
+      await operations.settled();
       stopped = true;
       supervisor.send({ type: 'STOP_ALL' });
       await waitFor(supervisor, (s) => s.status !== 'active' || s.matches('stopped'), { timeout: Infinity });
@@ -602,18 +379,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
 
   const unwrapped = { compact: runtime.compact, addMessage: runtime.addMessage };
   // Every asynchronous call is tracked, so that close() lets the calls already made finish.
-  const operations = new Set<Promise<unknown>>();
-  for (const name of TRACKED) {
-    const original = runtime[name] as (...args: unknown[]) => Promise<unknown>;
-    (runtime as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
-      if (closed) return Promise.reject(closedError());
-      const operation = original(...args);
-      operations.add(operation);
-      const forget = () => operations.delete(operation);
-      operation.then(forget, forget);
-      return operation;
-    };
-  }
+  const operations = trackCalls(runtime, () => closed, closedError);
 
   return runtime;
 }

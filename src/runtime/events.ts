@@ -1,7 +1,7 @@
 /**
  * The events a runtime publishes, dotted lower case so that `session.*` matches them all.
  */
-import type { CompactOutput, CompactionFailure } from '../../machines/session.machine.js';
+import type { CompactOutput, CompactionFailure, SessionMachineEmitted } from '../../machines/session.machine.js';
 import type { CheckResult, Message, SessionKey, SessionMachineState } from '../core/types.js';
 
 interface Base {
@@ -63,5 +63,27 @@ export class EventBus {
         this.#onListenerError(error);
       }
     }
+  }
+}
+
+/**
+ * @internal The runtime events for one event a session actor emitted.
+ * @example sessionEventsOf({ type: 'compaction.failed', ... }, 'offline', new Date().toISOString())
+ */
+export function sessionEventsOf(emitted: SessionMachineEmitted, compactor: string, at: string): SessionEvent[] {
+  const base = { sessionId: emitted.sessionId, at };
+  switch (emitted.type) {
+    case 'message.appended':
+      return emitted.messages.map((message) => ({ ...base, type: 'session.message.appended' as const, message, liveTokens: emitted.liveTokens }));
+    case 'compaction.started':
+      return [{ ...base, type: 'session.compaction.started', trigger: emitted.trigger, attempt: emitted.attempt, watermarkSeq: emitted.watermarkSeq, tokensBefore: emitted.tokensBefore, compactor }];
+    case 'compaction.completed': {
+      const r = emitted.result;
+      return [{ ...base, type: 'session.compaction.completed', compactor: r.compactor, tokensBefore: r.tokensBefore, tokensAfter: r.tokensAfter, messagesCompacted: r.messagesCompacted, durationMs: r.durationMs, checkpointVersion: r.checkpointVersion, escalation: r.escalation, result: r }];
+    }
+    case 'cleared':
+      return [{ ...base, type: emitted.result.mode === 'reset' ? 'session.reset' : 'session.cleared', archivedMessages: emitted.result.archivedMessages, checkpointVersion: emitted.result.checkpointVersion }];
+    case 'compaction.failed':
+      return [{ ...base, type: 'session.compaction.failed', code: emitted.failure.code, reason: emitted.failure.message, retryable: emitted.failure.retryable, attempts: emitted.failure.attempts, willRetryInMs: emitted.willRetryInMs, failure: emitted.failure }];
   }
 }

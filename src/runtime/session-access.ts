@@ -1,0 +1,120 @@
+/**
+ * @internal How the runtime reaches a session's actor: spawned and loaded on first use, waited for
+ * while it loads or stops, and asked with a reply callback that survives an actor stopping (the
+ * request goes to a fresh one) and reports one that crashes.
+ */
+import { waitFor } from 'xstate';
+import type { SessionActorRef, SessionMachineInput } from '../../machines/session.machine.js';
+import type { SupervisorActorRef } from '../../machines/supervisor.machine.js';
+import { SessionError, describeError } from '../core/errors.js';
+import { assertSessionId, validateKey } from '../core/ids.js';
+import type { Limits, SessionKey } from '../core/types.js';
+import type { SessionDirectory } from '../store/session-directory.js';
+import type { SessionStore } from '../store/session-store.js';
+import type { ActiveSession } from './session-effects.js';
+import { toSessionError } from './session-info.js';
+
+/** @internal What session access needs of the runtime. */
+export interface SessionAccessDeps {
+  supervisor: SupervisorActorRef;
+  store: SessionStore;
+  active: Map<string, ActiveSession>;
+  assertOpen: () => void;
+  /** The actor's input for a session with this key (limits of its agent type, correction...). */
+  inputOf: (sessionId: string, key: SessionKey) => SessionMachineInput;
+}
+
+/** @internal The runtime's ways to reach sessions. */
+export function createSessionAccess(deps: SessionAccessDeps) {
+  const { supervisor, store, active } = deps;
+
+  /** The session's live actor, spawned (and loaded from disk) on first use. */
+  async function actorOf(sessionId: string): Promise<SessionActorRef> {
+    deps.assertOpen();
+    assertSessionId(sessionId);
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const entry = supervisor.getSnapshot().context.sessions[sessionId];
+      if (entry && !entry.closing && entry.ref.getSnapshot().status === 'active') {
+        supervisor.send({ type: 'SESSION.OPEN', sessionId, input: entry.input }); // marks it used
+        const snapshot = await waitFor(entry.ref, (s) => !s.matches('loading') || s.status !== 'active');
+        if (snapshot.matches('unavailable')) {
+          // Not kept in memory: once a person repairs the files, the next call loads it afresh.
+          supervisor.send({ type: 'SESSION.STOP', sessionId });
+          throw toSessionError(snapshot.context.loadError, sessionId);
+        }
+        if (snapshot.status === 'active' && !snapshot.matches('closing')) return entry.ref;
+        continue;
+      }
+      if (entry) {
+        // On its way out (idle stop): wait until it is gone, then open it afresh.
+        await waitFor(supervisor, (s) => s.context.sessions[sessionId]?.ref !== entry.ref || s.status !== 'active');
+        continue;
+      }
+      if (!(await store.session(sessionId).exists())) {
+        throw new SessionError('SESSION_NOT_FOUND', 'runtime', `no session "${sessionId}" under ${store.root}; create it with createSession(key)`, {
+          details: { sessionId },
+        });
+      }
+      const key = validateKey((await store.session(sessionId).readRecord()).key);
+      supervisor.send({ type: 'SESSION.OPEN', sessionId, input: deps.inputOf(sessionId, key) });
+    }
+    throw new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId} could not be opened: its actor keeps stopping`);
+  }
+
+  async function loadedDir(sessionId: string): Promise<{ ref: SessionActorRef; dir: SessionDirectory; limits: Limits }> {
+    const ref = await actorOf(sessionId);
+    const entry = active.get(sessionId);
+    if (!entry) throw new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId} is not loaded; try again`, { retryable: true });
+    return { ref, dir: entry.dir, limits: entry.limits };
+  }
+
+  /** The loaded session, refusing writes to an archived one. */
+  async function writableDir(sessionId: string) {
+    const loaded = await loadedDir(sessionId);
+    if (loaded.dir.record?.status === 'archived') {
+      throw new SessionError('SESSION_ARCHIVED', 'runtime', `session ${sessionId} is archived: it can be read and exported, not changed; create a new session for new work`, {
+        details: { sessionId },
+      });
+    }
+    return loaded;
+  }
+
+
+  /**
+   * Sends a request to the session's actor and waits for its reply. An actor that was stopped
+   * (idle sweep) between lookup and send, or that is closing, has written nothing: the request
+   * goes to a fresh actor instead. One that crashes before answering is reported.
+   */
+  async function send<T extends { ok: boolean; error?: unknown }>(
+    sessionId: string,
+    build: (reply: (value: T) => void) => Parameters<SessionActorRef['send']>[0],
+  ): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const ref = await actorOf(sessionId);
+      const reply = await new Promise<T | null>((resolve, reject) => {
+        if (ref.getSnapshot().status !== 'active') return resolve(null);
+        const subscription = ref.subscribe({
+          complete: () => resolve(null),
+          error: (error) =>
+            reject(new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId}: its actor crashed (${describeError(error)}) and is being reloaded from disk; check getMessages before sending again`, { cause: error, retryable: true })),
+        });
+        ref.send(
+          build((value) => {
+            subscription.unsubscribe();
+            resolve(value);
+          }),
+        );
+      });
+      const closing = reply !== null && !reply.ok && (reply.error as { code?: unknown } | null)?.code === 'SESSION_UNAVAILABLE';
+      if ((reply === null || closing) && attempt < 3) continue;
+      if (reply === null) throw new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId} keeps stopping; try again`, { retryable: true });
+      return reply;
+    }
+  }
+
+
+  return { actorOf, loadedDir, writableDir, send };
+}
+
+/** @internal The loaded session of a call. */
+export type LoadedSessionRef = { ref: SessionActorRef; dir: SessionDirectory; limits: Limits };

@@ -1,0 +1,115 @@
+/**
+ * @internal The runtime's calls that change a session other than by appending: context and
+ * description, clear, reset, checks, archive; and export, which gathers everything.
+ */
+import type { ClearReply, SessionActorRef } from '../../machines/session.machine.js';
+import { emptyCheckpoint } from '../compaction/run-clear.js';
+import { SessionError } from '../core/errors.js';
+import type { AgentDescription, Limits, SessionContext } from '../core/types.js';
+import { renderAgentDescription, renderContext } from '../request/format.js';
+import type { SessionDirectory } from '../store/session-directory.js';
+import type { TokenEstimator } from '../tokens/token-estimator.js';
+import type { SessionEvent } from './events.js';
+import { toSessionError } from './session-info.js';
+import type { SessionInfo, SessionRuntime } from './types.js';
+import { validateChecks, validatePlainObject } from './validate.js';
+
+type Loaded = { ref: SessionActorRef; dir: SessionDirectory; limits: Limits };
+
+/** @internal What these calls need of the runtime. */
+export interface SessionChangeDeps {
+  loadedDir(id: string): Promise<Loaded>;
+  writableDir(id: string): Promise<Loaded>;
+  send<T extends { ok: boolean; error?: unknown }>(id: string, build: (reply: (value: T) => void) => Parameters<SessionActorRef['send']>[0]): Promise<T>;
+  assertOpen(): void;
+  assertWritable(): void;
+  estimator: TokenEstimator;
+  at(): string;
+  publish(event: SessionEvent): void;
+  getSession(id: string): Promise<SessionInfo>;
+  getHistory(id: string): ReturnType<SessionRuntime['getHistory']>;
+}
+
+/** @internal The calls, bound to the runtime's internals. */
+export function sessionChanges(
+  deps: SessionChangeDeps,
+): Pick<SessionRuntime, 'setContext' | 'setAgentDescription' | 'clearMessages' | 'reset' | 'exportSession' | 'archiveSession' | 'recordChecks'> {
+  const { loadedDir, writableDir, send, assertOpen, assertWritable, estimator, at, publish } = deps;
+
+  async function clearOrReset(sessionId: string, mode: 'clear' | 'reset') {
+    assertWritable();
+    await writableDir(sessionId);
+    const reply = await send<ClearReply>(sessionId, (r) => ({ type: 'CLEAR', mode, reply: r }));
+    if (!reply.ok) throw toSessionError(reply.error, sessionId);
+    return { archivedMessages: reply.result.archivedMessages, segment: reply.result.segment, checkpointVersion: reply.result.checkpointVersion };
+  }
+
+
+  return {
+    async setContext(id, context) {
+      assertOpen();
+      assertWritable();
+      const valid = validatePlainObject(context, 'context') as SessionContext;
+      const { ref, dir } = await writableDir(id);
+      await dir.writeContext(valid);
+      ref.send({ type: 'FIXED.CHANGED', contextTokens: estimator.estimate(renderContext(valid)) });
+      publish({ type: 'session.context.changed', sessionId: id, at: at(), what: 'context' });
+    },
+
+    async setAgentDescription(id, description) {
+      assertOpen();
+      assertWritable();
+      const valid = validatePlainObject(description, 'agentDescription') as AgentDescription;
+      if (typeof valid.role !== 'string' || valid.role === '') {
+        throw new SessionError('INVALID_ARGUMENT', 'runtime', 'agentDescription needs a non-empty "role" string');
+      }
+      const { ref, dir } = await writableDir(id);
+      await dir.writeAgentDescription(valid);
+      ref.send({ type: 'FIXED.CHANGED', descriptionTokens: estimator.estimate(renderAgentDescription(valid)) });
+      publish({ type: 'session.context.changed', sessionId: id, at: at(), what: 'agentDescription' });
+    },
+
+
+    async clearMessages(id) {
+      return clearOrReset(id, 'clear');
+    },
+
+    async reset(id) {
+      return clearOrReset(id, 'reset');
+    },
+
+    async exportSession(id) {
+      const { dir } = await loadedDir(id);
+      return {
+        exportedAt: at(),
+        session: await deps.getSession(id),
+        checkpoint: dir.checkpoint ? structuredClone(dir.checkpoint) : null,
+        context: structuredClone(dir.context),
+        agentDescription: structuredClone(dir.agentDescription),
+        history: await deps.getHistory(id),
+      };
+    },
+
+    async archiveSession(id) {
+      assertWritable();
+      const { dir } = await loadedDir(id);
+      const record = dir.record!;
+      if (record.status !== 'archived') {
+        await dir.writeRecord({ ...record, status: 'archived', updatedAt: at() });
+        publish({ type: 'session.archived', sessionId: id, at: at() });
+      }
+      return deps.getSession(id);
+    },
+
+    async recordChecks(id, checks) {
+      assertWritable();
+      const valid = validateChecks(checks);
+      const { ref, dir } = await writableDir(id);
+      const checkpoint = await dir.recordChecks(valid, at(), () => emptyCheckpoint(at()));
+      ref.send({ type: 'FIXED.CHANGED', checkpointTokens: estimator.estimateCheckpoint(checkpoint) });
+      publish({ type: 'session.checks.recorded', sessionId: id, at: at(), checks: structuredClone(valid) });
+      return structuredClone(checkpoint);
+    },
+
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * @internal What the runtime learns of its sessions from XState inspection events: each session
+ * actor's emitted events, republished as `session.*` events, and its state changes, published as
+ * `session.state.changed` and passed on to the supervisor.
+ */
+import type { AnyActorRef, InspectionEvent } from 'xstate';
+import { machineStateOf, type SessionActorRef, type SessionMachineEmitted } from '../../machines/session.machine.js';
+import { sessionIdOfActor } from '../../machines/supervisor.machine.js';
+import type { SessionMachineState } from '../core/types.js';
+import { sessionEventsOf, type SessionEvent } from './events.js';
+
+/** @internal An inspection observer for a runtime. */
+export function createSessionObserver(deps: {
+  publish: (event: SessionEvent) => void;
+  at: () => string;
+  compactor: string;
+  tellSupervisor: (sessionId: string, state: SessionMachineState) => void;
+}): (event: InspectionEvent) => void {
+  const knownStates = new Map<string, SessionMachineState>();
+  const watched = new WeakSet<object>();
+  return (event) => {
+    const ref = event.actorRef as AnyActorRef;
+    const sessionId = typeof ref.id === 'string' ? sessionIdOfActor(ref.id) : null;
+    if (sessionId === null) return;
+    if (event.type === '@xstate.actor' && !watched.has(ref)) {
+      watched.add(ref);
+      ref.on('*', (emitted: { type: string }) => {
+        for (const e of sessionEventsOf(emitted as SessionMachineEmitted, deps.compactor, deps.at())) deps.publish(e);
+      });
+    }
+    if (event.type !== '@xstate.snapshot') return;
+    const state = machineStateOf(event.snapshot as ReturnType<SessionActorRef['getSnapshot']>);
+    const previous = knownStates.get(sessionId) ?? 'closed';
+    if (state === previous) return;
+    knownStates.set(sessionId, state);
+    deps.publish({ type: 'session.state.changed', sessionId, at: deps.at(), from: previous, to: state });
+    deps.tellSupervisor(sessionId, state);
+  };
+}
