@@ -17,14 +17,28 @@
  * `COMPACT` received meanwhile is coalesced into the running compaction.
  */
 import { and, assign, emit, enqueueActions, fromPromise, not, setup, stateIn, type ActorRefFrom } from 'xstate';
-import type { Limits, Message, SessionMachineState } from '../src/core/types.js';
+import type { Message } from '../src/core/types.js';
+import {
+  afterCompaction,
+  closedError,
+  noProgressFailure,
+  notImplemented,
+  replyAll,
+  requestTokensOf,
+  retryDelayOf,
+  settled,
+  thresholdOf,
+  timeoutFailure,
+  toFailure,
+} from './session.helpers.js';
+
+export { machineStateOf, requestTokensOf, retryDelayOf, thresholdOf, toFailure } from './session.helpers.js';
+export type { SessionSnapshotLike } from './session.helpers.js';
 import type {
   ClearMode,
   ClearOutput,
   CompactInput,
   CompactOutput,
-  CompactReply,
-  CompactionFailure,
   LoadOutput,
   SessionMachineContext,
   SessionMachineEmitted,
@@ -49,56 +63,6 @@ export type {
   SessionMachineEvent,
   SessionMachineInput,
 } from './session.types.js';
-
-/** @internal Serialises any error into code + message. */
-export function toFailure(error: unknown, attempts: number): CompactionFailure {
-  const e = error as { code?: unknown; message?: unknown; retryable?: unknown } | null;
-  const code = typeof e?.code === 'string' ? e.code : 'COMPACTOR_FAILED';
-  return {
-    code,
-    message: typeof e?.message === 'string' ? e.message : String(error),
-    retryable: typeof e?.retryable === 'boolean' ? e.retryable : code !== 'COMPACTION_NO_PROGRESS',
-    attempts,
-    noProgress: code === 'COMPACTION_NO_PROGRESS',
-  };
-}
-
-/** The threshold in tokens: `floor(maxTokens * compactAt)`. */
-export function thresholdOf(limits: Limits): number {
-  return Math.floor(limits.maxTokens * limits.compactAt);
-}
-
-/**
- * Estimated tokens of the next request: fixed parts + checkpoint + live messages, corrected by
- * the learned factor, + reply room.
- */
-export function requestTokensOf(c: Pick<SessionMachineContext, 'descriptionTokens' | 'contextTokens' | 'checkpointTokens' | 'liveTokens' | 'limits' | 'correction'>): number {
-  return Math.ceil((c.descriptionTokens + c.contextTokens + c.checkpointTokens + c.liveTokens) * c.correction) + c.limits.replyReserveTokens;
-}
-
-/** Delay before retry number `attempts` (1-based): base · 2^(attempts-1), capped. */
-export function retryDelayOf(c: Pick<SessionMachineContext, 'retryBaseMs' | 'retryMaxMs'>, attempts: number): number {
-  return Math.min(c.retryMaxMs, c.retryBaseMs * 2 ** Math.max(0, attempts - 1));
-}
-
-function notImplemented(name: string): never {
-  throw new Error(`[dagent-sessions] [session] the "${name}" effect was not provided; use sessionMachine.provide({ actors: { ${name} } })`);
-}
-
-const replyAll = (waiters: ((reply: CompactReply) => void)[], reply: CompactReply) => {
-  for (const waiter of waiters) waiter(reply);
-};
-
-/** What every end of a compaction resets: its waiters have been answered. */
-const settled = { compactWaiters: [] as ((reply: CompactReply) => void)[], requestedKeepTokens: null };
-
-function closedError(sessionId: string) {
-  return {
-    code: 'SESSION_UNAVAILABLE',
-    message: `[dagent-sessions] [session] session ${sessionId} is closing; nothing was written. Send it again: the runtime reopens the session on next use`,
-    retryable: true,
-  };
-}
 
 /** The session statechart. Provide `load`, `persist`, `compact` and `close` to run it. */
 export const sessionMachine = setup({
@@ -331,13 +295,7 @@ export const sessionMachine = setup({
                     // It ran, but the request is still over the threshold: do not loop.
                     target: 'failed',
                     actions: enqueueActions(({ context, event, enqueue }) => {
-                      const failure: CompactionFailure = {
-                        code: 'COMPACTION_NO_PROGRESS',
-                        message: `[dagent-sessions] [compaction] session ${context.sessionId}: compaction could not bring the request under the threshold of ${thresholdOf(context.limits)} tokens (${event.output.reason}); the agent description, context or checkpoint alone may be too large`,
-                        retryable: false,
-                        attempts: context.attempts,
-                        noProgress: true,
-                      };
+                      const failure = noProgressFailure(context, event.output.reason);
                       const next = afterCompaction(context, event.output);
                       enqueue.assign({ ...next, failure, blockedAtLiveTokens: next.liveTokens ?? context.liveTokens, ...settled });
                       if (event.output.kind === 'compacted') {
@@ -372,13 +330,7 @@ export const sessionMachine = setup({
                     compactionTimeout: {
                       target: '#session.ready.compaction.failed',
                       actions: enqueueActions(({ context, enqueue }) => {
-                        const failure: CompactionFailure = {
-                          code: 'COMPACTOR_TIMEOUT',
-                          message: `[dagent-sessions] [compaction] session ${context.sessionId}: the compactor did not answer within ${context.compactionTimeoutMs} ms; it was cancelled and nothing changed on disk`,
-                          retryable: true,
-                          attempts: context.attempts,
-                          noProgress: false,
-                        };
+                        const failure = timeoutFailure(context);
                         enqueue.assign({ failure, ...settled });
                         enqueue.emit({ type: 'compaction.failed', sessionId: context.sessionId, failure, willRetryInMs: retryDelayOf(context, context.attempts) });
                         const waiters = context.compactWaiters;
@@ -502,32 +454,5 @@ export const sessionMachine = setup({
   },
 });
 
-function afterCompaction(context: SessionMachineContext, output: CompactOutput): Partial<SessionMachineContext> {
-  if (output.kind === 'nothing-to-fold') return { lastCompaction: context.lastCompaction };
-  return {
-    liveTokens: context.liveTokens - output.foldedTokens,
-    liveCount: context.liveCount - output.messagesCompacted,
-    checkpointTokens: output.checkpointTokens,
-    checkpointVersion: output.checkpointVersion,
-    // The watermark never moves back.
-    archivedThroughSeq: Math.max(context.archivedThroughSeq, output.archivedThroughSeq),
-    lastCompaction: output,
-  };
-}
-
 /** A running session actor. */
 export type SessionActorRef = ActorRefFrom<typeof sessionMachine>;
-
-/**
- * The state a caller sees: `loading`, `idle`, `appending`, `compacting`, `failed` or `closed`.
- * Compaction states win over the writer's, since they last longer and matter more.
- */
-export function machineStateOf(snapshot: ReturnType<SessionActorRef['getSnapshot']>): SessionMachineState {
-  if (snapshot.matches('loading')) return 'loading';
-  if (snapshot.matches('unavailable')) return 'failed';
-  if (snapshot.matches('closing') || snapshot.matches('closed') || snapshot.status !== 'active') return 'closed';
-  if (snapshot.matches({ ready: { compaction: 'compacting' } }) || snapshot.matches({ ready: { compaction: 'clearing' } })) return 'compacting';
-  if (snapshot.matches({ ready: { compaction: 'failed' } })) return 'failed';
-  if (snapshot.matches({ ready: { writer: 'appending' } })) return 'appending';
-  return 'idle';
-}

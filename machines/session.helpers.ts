@@ -1,0 +1,114 @@
+/**
+ * The pure helpers of the session statechart: request estimates, thresholds, backoff, failures,
+ * and the state a caller sees.
+ */
+import type { Limits, SessionMachineState } from '../src/core/types.js';
+import type { CompactOutput, CompactReply, CompactionFailure, SessionMachineContext } from './session.types.js';
+
+/** @internal Serialises any error into code + message. */
+export function toFailure(error: unknown, attempts: number): CompactionFailure {
+  const e = error as { code?: unknown; message?: unknown; retryable?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : 'COMPACTOR_FAILED';
+  return {
+    code,
+    message: typeof e?.message === 'string' ? e.message : String(error),
+    retryable: typeof e?.retryable === 'boolean' ? e.retryable : code !== 'COMPACTION_NO_PROGRESS',
+    attempts,
+    noProgress: code === 'COMPACTION_NO_PROGRESS',
+  };
+}
+
+/** The threshold in tokens: `floor(maxTokens * compactAt)`. */
+export function thresholdOf(limits: Limits): number {
+  return Math.floor(limits.maxTokens * limits.compactAt);
+}
+
+/**
+ * Estimated tokens of the next request: fixed parts + checkpoint + live messages, corrected by
+ * the learned factor, + reply room.
+ */
+export function requestTokensOf(c: Pick<SessionMachineContext, 'descriptionTokens' | 'contextTokens' | 'checkpointTokens' | 'liveTokens' | 'limits' | 'correction'>): number {
+  return Math.ceil((c.descriptionTokens + c.contextTokens + c.checkpointTokens + c.liveTokens) * c.correction) + c.limits.replyReserveTokens;
+}
+
+/** Delay before retry number `attempts` (1-based): base · 2^(attempts-1), capped. */
+export function retryDelayOf(c: Pick<SessionMachineContext, 'retryBaseMs' | 'retryMaxMs'>, attempts: number): number {
+  return Math.min(c.retryMaxMs, c.retryBaseMs * 2 ** Math.max(0, attempts - 1));
+}
+
+export function notImplemented(name: string): never {
+  throw new Error(`[dagent-sessions] [session] the "${name}" effect was not provided; use sessionMachine.provide({ actors: { ${name} } })`);
+}
+
+export const replyAll = (waiters: ((reply: CompactReply) => void)[], reply: CompactReply) => {
+  for (const waiter of waiters) waiter(reply);
+};
+
+/** What every end of a compaction resets: its waiters have been answered. */
+export const settled = { compactWaiters: [] as ((reply: CompactReply) => void)[], requestedKeepTokens: null };
+
+export function closedError(sessionId: string) {
+  return {
+    code: 'SESSION_UNAVAILABLE',
+    message: `[dagent-sessions] [session] session ${sessionId} is closing; nothing was written. Send it again: the runtime reopens the session on next use`,
+    retryable: true,
+  };
+}
+
+
+/** @internal The failure of a compaction that ran but left the request over the threshold. */
+export function noProgressFailure(context: SessionMachineContext, reason: string): CompactionFailure {
+  return {
+    code: 'COMPACTION_NO_PROGRESS',
+    message: `[dagent-sessions] [compaction] session ${context.sessionId}: compaction could not bring the request under the threshold of ${thresholdOf(context.limits)} tokens (${reason}); the agent description, context or checkpoint alone may be too large`,
+    retryable: false,
+    attempts: context.attempts,
+    noProgress: true,
+  };
+}
+
+/** @internal The failure of a compaction that did not answer in time (it was cancelled). */
+export function timeoutFailure(context: SessionMachineContext): CompactionFailure {
+  return {
+    code: 'COMPACTOR_TIMEOUT',
+    message: `[dagent-sessions] [compaction] session ${context.sessionId}: the compactor did not answer within ${context.compactionTimeoutMs} ms; it was cancelled and nothing changed on disk`,
+    retryable: true,
+    attempts: context.attempts,
+    noProgress: false,
+  };
+}
+
+/** @internal The actor's figures after a compaction's output. */
+export function afterCompaction(context: SessionMachineContext, output: CompactOutput): Partial<SessionMachineContext> {
+  if (output.kind === 'nothing-to-fold') return { lastCompaction: context.lastCompaction };
+  return {
+    liveTokens: context.liveTokens - output.foldedTokens,
+    liveCount: context.liveCount - output.messagesCompacted,
+    checkpointTokens: output.checkpointTokens,
+    checkpointVersion: output.checkpointVersion,
+    // The watermark never moves back.
+    archivedThroughSeq: Math.max(context.archivedThroughSeq, output.archivedThroughSeq),
+    lastCompaction: output,
+  };
+}
+
+
+/** Snapshot of a session actor, as far as {@link machineStateOf} needs it. */
+export interface SessionSnapshotLike {
+  status: string;
+  matches(value: unknown): boolean;
+}
+
+/**
+ * The state a caller sees: `loading`, `idle`, `appending`, `compacting`, `failed` or `closed`.
+ * Compaction states win over the writer's, since they last longer and matter more.
+ */
+export function machineStateOf(snapshot: SessionSnapshotLike): SessionMachineState {
+  if (snapshot.matches('loading')) return 'loading';
+  if (snapshot.matches('unavailable')) return 'failed';
+  if (snapshot.matches('closing') || snapshot.matches('closed') || snapshot.status !== 'active') return 'closed';
+  if (snapshot.matches({ ready: { compaction: 'compacting' } }) || snapshot.matches({ ready: { compaction: 'clearing' } })) return 'compacting';
+  if (snapshot.matches({ ready: { compaction: 'failed' } })) return 'failed';
+  if (snapshot.matches({ ready: { writer: 'appending' } })) return 'appending';
+  return 'idle';
+}
