@@ -78,20 +78,28 @@ export function timeoutFailure(context: SessionMachineContext): CompactionFailur
   };
 }
 
-/** @internal The actor's figures after a compaction's output. */
-export function afterCompaction(context: SessionMachineContext, output: CompactOutput): Partial<SessionMachineContext> {
-  if (output.kind === 'nothing-to-fold') return { lastCompaction: context.lastCompaction };
+/**
+ * @internal The actor's figures after messages moved to the archive (a compaction or a clear): live
+ * counts drop by what was archived, and the watermark never moves back.
+ */
+export function afterArchive(
+  context: SessionMachineContext,
+  archived: { foldedTokens: number; messages: number; checkpointTokens: number; checkpointVersion: number; archivedThroughSeq: number },
+): Partial<SessionMachineContext> {
   return {
-    liveTokens: context.liveTokens - output.foldedTokens,
-    liveCount: context.liveCount - output.messagesCompacted,
-    checkpointTokens: output.checkpointTokens,
-    checkpointVersion: output.checkpointVersion,
-    // The watermark never moves back.
-    archivedThroughSeq: Math.max(context.archivedThroughSeq, output.archivedThroughSeq),
-    lastCompaction: output,
+    liveTokens: context.liveTokens - archived.foldedTokens,
+    liveCount: context.liveCount - archived.messages,
+    checkpointTokens: archived.checkpointTokens,
+    checkpointVersion: archived.checkpointVersion,
+    archivedThroughSeq: Math.max(context.archivedThroughSeq, archived.archivedThroughSeq),
   };
 }
 
+/** @internal The actor's figures after a compaction's output. */
+export function afterCompaction(context: SessionMachineContext, output: CompactOutput): Partial<SessionMachineContext> {
+  if (output.kind === 'nothing-to-fold') return { lastCompaction: context.lastCompaction };
+  return { ...afterArchive(context, { ...output, messages: output.messagesCompacted }), lastCompaction: output };
+}
 
 /** Snapshot of a session actor, as far as {@link machineStateOf} needs it. */
 export interface SessionSnapshotLike {

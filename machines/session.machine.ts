@@ -19,6 +19,7 @@
 import { and, assign, emit, enqueueActions, fromPromise, not, setup, stateIn, type ActorRefFrom } from 'xstate';
 import type { Message } from '../src/core/types.js';
 import {
+  afterArchive,
   afterCompaction,
   closedError,
   noProgressFailure,
@@ -358,11 +359,7 @@ export const sessionMachine = setup({
                   actions: enqueueActions(({ context, event, enqueue }) => {
                     const r = event.output;
                     enqueue.assign({
-                      liveTokens: context.liveTokens - r.foldedTokens,
-                      liveCount: context.liveCount - r.archivedMessages,
-                      checkpointTokens: r.checkpointTokens,
-                      checkpointVersion: r.checkpointVersion,
-                      archivedThroughSeq: Math.max(context.archivedThroughSeq, r.archivedThroughSeq),
+                      ...afterArchive(context, { ...r, messages: r.archivedMessages }),
                       pendingClear: null,
                       // A reset or clear is a fresh start for the compaction too.
                       failure: null,

@@ -26,12 +26,12 @@
  * `isSidechain`, `isMeta`, `isCompactSummary`, `subtype`, `requestId`, `messageId`, `model`,
  * `stopReason`, `usage`, `orphanToolResults`, `unsupportedBlocks`.
  */
-import { readFile } from 'node:fs/promises';
 import { SessionError, describeError } from '../core/errors.js';
 import type { MessageInput } from '../core/types.js';
 import { safeJson } from '../request/format.js';
 import { ToolCallLedger, convertContent } from './claude-code-blocks.js';
 import type { Transcript } from './transcript.js';
+import { readInputFile } from './read-input-file.js';
 
 /**
  * Options of {@link parseClaudeCodeLog}.
@@ -280,15 +280,6 @@ export function parseClaudeCodeLog(text: string, origin?: string, options: Claud
  * ```
  */
 export async function loadClaudeCodeLog(file: string, options: ClaudeCodeLogOptions = {}): Promise<ClaudeCodeTranscript> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException | undefined)?.code;
-    if (code === 'ENOENT' || code === 'EISDIR') {
-      throw new SessionError('INVALID_ARGUMENT', 'cli', `Claude Code log ${file}: no such file (${code}); give the path of a .jsonl session log`, { cause: error, details: { origin: file } });
-    }
-    throw new SessionError('IO_ERROR', 'cli', `Claude Code log ${file}: cannot read it: ${describeError(error)}`, { cause: error, details: { origin: file } });
-  }
+  const text = await readInputFile(file, `Claude Code log ${file}`, 'the path of a .jsonl session log');
   return parseClaudeCodeLog(text, file, options);
 }

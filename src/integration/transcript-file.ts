@@ -3,10 +3,10 @@
  * (`{ source, messages: [{ role, content, toolName? }] }`) or a Claude Code session log (`.jsonl`,
  * one JSON object per line), telling them apart by name and content.
  */
-import { readFile } from 'node:fs/promises';
 import { SessionError, describeError } from '../core/errors.js';
 import { parseClaudeCodeLog, type ClaudeCodeLogStats, type SkippedLine } from './claude-code-log.js';
 import { parseTranscript, type Transcript } from './transcript.js';
+import { readInputFile } from './read-input-file.js';
 
 /**
  * The formats {@link readTranscriptFile} reads: the shared-transcripts JSON, or a Claude Code log.
@@ -78,16 +78,7 @@ export function detectTranscriptFormat(text: string, file = 'the file'): Transcr
  * ```
  */
 export async function readTranscriptFile(file: string, options: { format?: TranscriptFormat | 'auto'; skipInvalid?: boolean } = {}): Promise<TranscriptFile> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException | undefined)?.code;
-    if (code === 'ENOENT' || code === 'EISDIR') {
-      throw new SessionError('INVALID_ARGUMENT', 'cli', `${file}: no such file (${code}); give the path of a transcript .json or a Claude Code .jsonl`, { cause: error, details: { origin: file } });
-    }
-    throw new SessionError('IO_ERROR', 'cli', `${file}: cannot read it: ${describeError(error)}`, { cause: error, details: { origin: file } });
-  }
+  const text = await readInputFile(file, file, 'the path of a transcript .json or a Claude Code .jsonl');
   const format = options.format === undefined || options.format === 'auto' ? detectTranscriptFormat(text, file) : options.format;
   if (format === 'claude-code') {
     const log = parseClaudeCodeLog(text, file, { skipInvalid: options.skipInvalid === true });

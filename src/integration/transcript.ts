@@ -4,9 +4,9 @@
  * and turns them into session messages with paired `tool_use` / `tool_result` blocks.
  * No message is ever dropped: a transcript of N messages gives N session messages.
  */
-import { readFile } from 'node:fs/promises';
 import { SessionError, describeError } from '../core/errors.js';
 import type { ContentBlock, MessageInput } from '../core/types.js';
+import { readInputFile } from './read-input-file.js';
 
 /**
  * A transcript converted to session messages.
@@ -149,19 +149,7 @@ export function parseTranscript(json: unknown, origin?: string): Transcript {
  * ```
  */
 export async function loadTranscript(file: string): Promise<Transcript> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException | undefined)?.code;
-    if (code === 'ENOENT' || code === 'EISDIR') {
-      throw new SessionError('INVALID_ARGUMENT', 'cli', `transcript ${file}: no such file (${code}); give the path of a transcript JSON file`, {
-        cause: error,
-        details: { origin: file },
-      });
-    }
-    throw new SessionError('IO_ERROR', 'cli', `transcript ${file}: cannot read it: ${describeError(error)}`, { cause: error, details: { origin: file } });
-  }
+  const text = await readInputFile(file, `transcript ${file}`, 'the path of a transcript JSON file');
   let json: unknown;
   try {
     json = JSON.parse(text);
