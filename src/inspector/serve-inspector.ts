@@ -6,11 +6,11 @@
  */
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { SessionError, describeError } from '../core/errors.js';
 import { isLoopbackHost, type SessionServer } from '../ipc/http.js';
 import { loadInspectorAssets, type InspectorAssets } from './bundle.js';
 import { createInspectorHandler } from './page-handler.js';
+import { listen } from '../ipc/listen.js';
 
 /**
  * Options of {@link serveInspector}.
@@ -115,12 +115,7 @@ export async function serveInspector(options: ServeInspectorOptions): Promise<Se
   });
   server.on('clientError', (_error, socket) => socket.destroy());
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => reject(new SessionError('IO_ERROR', 'runtime', `serveInspector: could not listen on ${host}:${port} (${describeError(error)})`, { cause: error })));
-    server.listen(port, host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  const url = await listen(server, port, host, 'serveInspector');
   let closed: Promise<void> | null = null;
   return {
     url,

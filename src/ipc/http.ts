@@ -5,12 +5,12 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { SessionError, describeError } from '../core/errors.js';
 import type { SessionRuntime } from '../runtime/types.js';
 import { SESSION_CHANNELS, type IpcErrorCode, type IpcResult } from './channels.js';
 import { createSessionHandlers, handlerOf, toIpcError } from './handlers.js';
 import { createEventStreams } from './sse.js';
+import { listen } from './listen.js';
 
 /**
  * Options of {@link serveSessions}.
@@ -203,15 +203,7 @@ export async function serveSessions(runtime: SessionRuntime, options: ServeSessi
   });
   server.on('clientError', (_error, socket) => socket.destroy());
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => {
-      streams.close();
-      reject(new SessionError('IO_ERROR', 'runtime', `serveSessions: could not listen on ${host}:${port} (${describeError(error)}); choose another port or host`, { cause: error }));
-    });
-    server.listen(port, host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  const url = await listen(server, port, host, 'serveSessions', () => streams.close());
   let closed: Promise<void> | null = null;
   return {
     url,
