@@ -31,6 +31,20 @@ export function requestTokensOf(c: Pick<SessionMachineContext, 'descriptionToken
   return Math.ceil((c.descriptionTokens + c.contextTokens + c.checkpointTokens + c.liveTokens) * c.correction) + c.limits.replyReserveTokens;
 }
 
+/**
+ * @internal Whether the session should compact now: automatic compaction is on, there is something
+ * live, the request reaches the threshold, and a no-progress failure (if any) has seen enough new
+ * messages since to be worth another try.
+ */
+export function compactionDue(c: SessionMachineContext): boolean {
+  return (
+    c.autoCompact &&
+    c.liveCount > 0 &&
+    requestTokensOf(c) >= thresholdOf(c.limits) &&
+    (c.blockedAtLiveTokens === null || c.liveTokens - c.blockedAtLiveTokens >= Math.max(1, c.limits.keepRecentTokens))
+  );
+}
+
 /** Delay before retry number `attempts` (1-based): base · 2^(attempts-1), capped. */
 export function retryDelayOf(c: Pick<SessionMachineContext, 'retryBaseMs' | 'retryMaxMs'>, attempts: number): number {
   return Math.min(c.retryMaxMs, c.retryBaseMs * 2 ** Math.max(0, attempts - 1));

@@ -16,14 +16,13 @@
  * statechart, not a flag, prevents recursion: `compacting` cannot be entered while active, and
  * `COMPACT` received meanwhile is coalesced into the running compaction.
  */
-import { and, assign, emit, enqueueActions, fromPromise, not, setup, stateIn, type ActorRefFrom } from 'xstate';
-import type { Message } from '../src/core/types.js';
+import { assign, emit, enqueueActions, type ActorRefFrom } from 'xstate';
+import { initialContext, sessionSetup } from './session.setup.js';
 import {
   afterArchive,
   afterCompaction,
   closedError,
   noProgressFailure,
-  notImplemented,
   replyAll,
   requestTokensOf,
   retryDelayOf,
@@ -35,17 +34,6 @@ import {
 
 export { machineStateOf, requestTokensOf, retryDelayOf, thresholdOf, toFailure } from './session.helpers.js';
 export type { SessionSnapshotLike } from './session.helpers.js';
-import type {
-  ClearMode,
-  ClearOutput,
-  CompactInput,
-  CompactOutput,
-  LoadOutput,
-  SessionMachineContext,
-  SessionMachineEmitted,
-  SessionMachineEvent,
-  SessionMachineInput,
-} from './session.types.js';
 
 export type {
   AppendReply,
@@ -65,86 +53,10 @@ export type {
   SessionMachineInput,
 } from './session.types.js';
 
-/** The session statechart. Provide `load`, `persist`, `compact` and `close` to run it. */
-export const sessionMachine = setup({
-  types: {
-    context: {} as SessionMachineContext,
-    events: {} as SessionMachineEvent,
-    input: {} as SessionMachineInput,
-    emitted: {} as SessionMachineEmitted,
-  },
-  actors: {
-    load: fromPromise<LoadOutput, { sessionId: string }>(async () => notImplemented('load')),
-    persist: fromPromise<undefined, { sessionId: string; messages: Message[] }>(async () => notImplemented('persist')),
-    compact: fromPromise<CompactOutput, CompactInput>(async () => notImplemented('compact')),
-    close: fromPromise<undefined, { sessionId: string; requestTokens: number }>(async () => notImplemented('close')),
-    clear: fromPromise<ClearOutput, { sessionId: string; watermarkSeq: number; mode: ClearMode }>(async () => notImplemented('clear')),
-  },
-  actions: {
-    queueClear: assign(({ context, event }) => {
-      if (event.type !== 'CLEAR') return {};
-      // Two requests queued together: a reset wins over a clear, and both callers hear the result.
-      return {
-        pendingClear: {
-          mode: context.pendingClear?.mode === 'reset' ? 'reset' : event.mode,
-          waiters: [...(context.pendingClear?.waiters ?? []), event.reply],
-        },
-      };
-    }),
-  },
-  guards: {
-    shouldCompact: ({ context: c }) =>
-      c.autoCompact &&
-      c.liveCount > 0 &&
-      requestTokensOf(c) >= thresholdOf(c.limits) &&
-      (c.blockedAtLiveTokens === null || c.liveTokens - c.blockedAtLiveTokens >= Math.max(1, c.limits.keepRecentTokens)),
-    hasQueue: ({ context }) => context.queue.length > 0,
-    hasPendingClear: ({ context }) => context.pendingClear !== null,
-    canRetry: ({ context: c }) => c.failure !== null && c.failure.retryable && (c.trigger === 'manual' || requestTokensOf(c) >= thresholdOf(c.limits)),
-    readyToClose: and([
-      ({ context }) => context.closeRequested && context.queue.length === 0,
-      stateIn({ ready: { writer: 'idle' } }),
-      not(stateIn({ ready: { compaction: { compacting: 'committing' } } })),
-      not(stateIn({ ready: { compaction: 'clearing' } })),
-    ]),
-  },
-  delays: {
-    compactionTimeout: ({ context }) => context.compactionTimeoutMs,
-    retryDelay: ({ context }) => retryDelayOf(context, context.attempts),
-  },
-}).createMachine({
+/** The session statechart. Provide `load`, `persist`, `compact`, `clear` and `close` to run it. */
+export const sessionMachine = sessionSetup.createMachine({
   id: 'session',
-  context: ({ input }) => ({
-    sessionId: input.sessionId,
-    limits: input.limits,
-    autoCompact: input.autoCompact ?? true,
-    correction: input.correction ?? 1,
-    compactionTimeoutMs: input.compactionTimeoutMs ?? 150_000,
-    retryBaseMs: input.retryBaseMs ?? 1_000,
-    retryMaxMs: input.retryMaxMs ?? 300_000,
-    liveTokens: 0,
-    liveCount: 0,
-    lastSeq: -1,
-    nextSeq: 0,
-    archivedThroughSeq: -1,
-    descriptionTokens: 0,
-    contextTokens: 0,
-    checkpointTokens: 0,
-    checkpointVersion: 0,
-    queue: [],
-    inFlight: [],
-    compactWaiters: [],
-    requestedKeepTokens: null,
-    trigger: 'threshold',
-    watermarkSeq: -1,
-    attempts: 0,
-    failure: null,
-    blockedAtLiveTokens: null,
-    lastCompaction: null,
-    loadError: null,
-    closeRequested: false,
-    pendingClear: null,
-  }),
+  context: ({ input }) => initialContext(input),
   initial: 'loading',
   states: {
     loading: {
@@ -400,7 +312,7 @@ export const sessionMachine = setup({
               always: [
                 { guard: 'hasPendingClear', target: 'clearing' },
                 {
-                  guard: and([({ context }) => context.failure?.noProgress === true, 'shouldCompact']),
+                  guard: 'noProgressMayLift',
                   target: 'compacting',
                   actions: assign({ trigger: 'threshold' }),
                 },
