@@ -186,8 +186,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
 }
 
 /**
- * `dagent-sessions demo [--transcript FILE] [--root DIR] [--max-tokens N] [--json]`.
- * Exit 0; 2 when the history lost a message or a request passed the limit; 1 on errors.
+ * `dagent-sessions demo [--transcript FILE] [--root DIR] [--max-tokens N] [--port N] [--no-serve] [--json]`.
+ * Exit 0 (after serving, on Ctrl+C); 2 when a history lost a message or a request passed the
+ * limit; 1 on errors.
  * @example await demoCommand(['--max-tokens', '20000'], processIO)
  */
 export const demoCommand: CliCommand = defineCommand(

@@ -258,7 +258,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       assertOpen();
       assertWritable();
       const valid = validateMessageInput(input);
-      await writableDir(id);
+      // The session is looked up once, by send: an unknown id or an archived session fails there.
       const message = {
         id: `msg_${randomUUID()}`,
         role: valid.role,
@@ -324,7 +324,6 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       if (keep !== undefined && !(Number.isInteger(keep) && keep >= 0)) {
         throw new SessionError('INVALID_ARGUMENT', 'runtime', `keepRecentTokens must be an integer >= 0, got ${String(keep)}`);
       }
-      await writableDir(id);
       const reply = await send<CompactReply>(id, (r) => ({ type: 'COMPACT', reply: r, ...(keep === undefined ? {} : { keepRecentTokens: keep }) }));
       if (!reply.ok) throw toSessionError(reply.error, id);
       return reply.result;

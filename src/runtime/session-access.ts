@@ -69,19 +69,23 @@ export function createSessionAccess(deps: SessionAccessDeps) {
   }
 
   /** The loaded session, refusing writes to an archived one. */
-  async function writableDir(sessionId: string) {
-    const loaded = await loadedDir(sessionId);
-    if (loaded.dir.record?.status === 'archived') {
+  function assertNotArchived(sessionId: string): void {
+    if (active.get(sessionId)?.dir.record?.status === 'archived') {
       throw new SessionError('SESSION_ARCHIVED', 'runtime', `session ${sessionId} is archived: it can be read and exported, not changed; create a new session for new work`, {
         details: { sessionId },
       });
     }
+  }
+
+  async function writableDir(sessionId: string) {
+    const loaded = await loadedDir(sessionId);
+    assertNotArchived(sessionId);
     return loaded;
   }
 
-
   /**
-   * Sends a request to the session's actor and waits for its reply. An actor that was stopped
+   * Sends a request (append, compact, clear) to the session's actor and waits for its reply;
+   * an archived session refuses it. An actor that was stopped
    * (idle sweep) between lookup and send, or that is closing, has written nothing: the request
    * goes to a fresh actor instead. One that crashes before answering is reported.
    */
@@ -91,6 +95,7 @@ export function createSessionAccess(deps: SessionAccessDeps) {
   ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const ref = await actorOf(sessionId);
+      assertNotArchived(sessionId); // every request sent to an actor changes its session
       const reply = await new Promise<T | null>((resolve, reject) => {
         if (ref.getSnapshot().status !== 'active') return resolve(null);
         const subscription = ref.subscribe({

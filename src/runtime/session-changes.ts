@@ -38,7 +38,6 @@ export function sessionChanges(
 
   async function clearOrReset(sessionId: string, mode: 'clear' | 'reset') {
     assertWritable();
-    await writableDir(sessionId);
     const reply = await send<ClearReply>(sessionId, (r) => ({ type: 'CLEAR', mode, reply: r }));
     if (!reply.ok) throw toSessionError(reply.error, sessionId);
     return { archivedMessages: reply.result.archivedMessages, segment: reply.result.segment, checkpointVersion: reply.result.checkpointVersion };
