@@ -2,7 +2,7 @@
  * The process that test/e2e/crash.test.ts kills. It opens a JsonFileSessionStore on `ROOT`,
  * appends messages for ever (single, batched, concurrent, some ~50 KB), now and then commits a
  * compaction built by hand, and folds often (small `foldMinBytes`). It reports on stdout, one
- * line each, synchronously (stdout is a pipe):
+ * line each, with write(2) on the stdout pipe before the work it announces (see say()):
  *
  * - `ready <nextSeq>` once the store is open and the session loaded;
  * - `begin <lastSeq>` before an append is issued (nothing above it can be on disk);
@@ -11,6 +11,7 @@
  *
  * Run: `node --import tsx test/e2e/crash-child.ts` with ROOT and SEED in the environment.
  */
+import { writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { ArchiveSegment, Checkpoint, ContentBlock, Message, SessionRecord } from '../../src/core/types.js';
 import { JsonFileSessionStore } from '../../src/store/session-store.js';
@@ -87,8 +88,22 @@ export function crashRecord(): SessionRecord {
   };
 }
 
+/**
+ * Writes a report line straight into the stdout pipe with write(2), before the work it announces
+ * starts. process.stdout may queue a write inside the process when the pipe is busy (a loaded
+ * machine), and a SIGKILL would then lose the line: the parent would see a message on disk that
+ * was never announced.
+ */
 function say(line: string): void {
-  process.stdout.write(`${line}\n`);
+  const bytes = Buffer.from(`${line}\n`);
+  let offset = 0;
+  while (offset < bytes.length) {
+    try {
+      offset += writeSync(1, bytes, offset);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error; // pipe full: the parent reads it soon
+    }
+  }
 }
 
 async function main(): Promise<void> {
