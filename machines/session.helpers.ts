@@ -3,7 +3,12 @@
  * and the state a caller sees.
  */
 import type { Limits, SessionMachineState } from '../src/core/types.js';
-import type { CompactOutput, CompactReply, CompactionFailure, SessionMachineContext } from './session.types.js';
+import type {
+  CompactOutput,
+  CompactReply,
+  CompactionFailure,
+  SessionMachineContext,
+} from './session.types.js';
 
 /** @internal Serialises any error into code + message. */
 export function toFailure(error: unknown, attempts: number): CompactionFailure {
@@ -27,8 +32,16 @@ export function thresholdOf(limits: Limits): number {
  * Estimated tokens of the next request: fixed parts + checkpoint + live messages, corrected by
  * the learned factor, + reply room.
  */
-export function requestTokensOf(c: Pick<SessionMachineContext, 'descriptionTokens' | 'contextTokens' | 'checkpointTokens' | 'liveTokens' | 'limits' | 'correction'>): number {
-  return Math.ceil((c.descriptionTokens + c.contextTokens + c.checkpointTokens + c.liveTokens) * c.correction) + c.limits.replyReserveTokens;
+export function requestTokensOf(
+  c: Pick<
+    SessionMachineContext,
+    'descriptionTokens' | 'contextTokens' | 'checkpointTokens' | 'liveTokens' | 'limits' | 'correction'
+  >,
+): number {
+  return (
+    Math.ceil((c.descriptionTokens + c.contextTokens + c.checkpointTokens + c.liveTokens) * c.correction) +
+    c.limits.replyReserveTokens
+  );
 }
 
 /**
@@ -41,17 +54,23 @@ export function compactionDue(c: SessionMachineContext): boolean {
     c.autoCompact &&
     c.liveCount > 0 &&
     requestTokensOf(c) >= thresholdOf(c.limits) &&
-    (c.blockedAtLiveTokens === null || c.liveTokens - c.blockedAtLiveTokens >= Math.max(1, c.limits.keepRecentTokens))
+    (c.blockedAtLiveTokens === null ||
+      c.liveTokens - c.blockedAtLiveTokens >= Math.max(1, c.limits.keepRecentTokens))
   );
 }
 
 /** Delay before retry number `attempts` (1-based): base · 2^(attempts-1), capped. */
-export function retryDelayOf(c: Pick<SessionMachineContext, 'retryBaseMs' | 'retryMaxMs'>, attempts: number): number {
+export function retryDelayOf(
+  c: Pick<SessionMachineContext, 'retryBaseMs' | 'retryMaxMs'>,
+  attempts: number,
+): number {
   return Math.min(c.retryMaxMs, c.retryBaseMs * 2 ** Math.max(0, attempts - 1));
 }
 
 export function notImplemented(name: string): never {
-  throw new Error(`[dagent-sessions] [session] the "${name}" effect was not provided; use sessionMachine.provide({ actors: { ${name} } })`);
+  throw new Error(
+    `[dagent-sessions] [session] the "${name}" effect was not provided; use sessionMachine.provide({ actors: { ${name} } })`,
+  );
 }
 
 export const replyAll = (waiters: ((reply: CompactReply) => void)[], reply: CompactReply) => {
@@ -68,7 +87,6 @@ export function closedError(sessionId: string) {
     retryable: true,
   };
 }
-
 
 /** @internal The failure of a compaction that ran but left the request over the threshold. */
 export function noProgressFailure(context: SessionMachineContext, reason: string): CompactionFailure {
@@ -98,7 +116,13 @@ export function timeoutFailure(context: SessionMachineContext): CompactionFailur
  */
 export function afterArchive(
   context: SessionMachineContext,
-  archived: { foldedTokens: number; messages: number; checkpointTokens: number; checkpointVersion: number; archivedThroughSeq: number },
+  archived: {
+    foldedTokens: number;
+    messages: number;
+    checkpointTokens: number;
+    checkpointVersion: number;
+    archivedThroughSeq: number;
+  },
 ): Partial<SessionMachineContext> {
   return {
     liveTokens: context.liveTokens - archived.foldedTokens,
@@ -110,9 +134,15 @@ export function afterArchive(
 }
 
 /** @internal The actor's figures after a compaction's output. */
-export function afterCompaction(context: SessionMachineContext, output: CompactOutput): Partial<SessionMachineContext> {
+export function afterCompaction(
+  context: SessionMachineContext,
+  output: CompactOutput,
+): Partial<SessionMachineContext> {
   if (output.kind === 'nothing-to-fold') return { lastCompaction: context.lastCompaction };
-  return { ...afterArchive(context, { ...output, messages: output.messagesCompacted }), lastCompaction: output };
+  return {
+    ...afterArchive(context, { ...output, messages: output.messagesCompacted }),
+    lastCompaction: output,
+  };
 }
 
 /** Snapshot of a session actor, as far as {@link machineStateOf} needs it. */
@@ -128,8 +158,13 @@ export interface SessionSnapshotLike {
 export function machineStateOf(snapshot: SessionSnapshotLike): SessionMachineState {
   if (snapshot.matches('loading')) return 'loading';
   if (snapshot.matches('unavailable')) return 'failed';
-  if (snapshot.matches('closing') || snapshot.matches('closed') || snapshot.status !== 'active') return 'closed';
-  if (snapshot.matches({ ready: { compaction: 'compacting' } }) || snapshot.matches({ ready: { compaction: 'clearing' } })) return 'compacting';
+  if (snapshot.matches('closing') || snapshot.matches('closed') || snapshot.status !== 'active')
+    return 'closed';
+  if (
+    snapshot.matches({ ready: { compaction: 'compacting' } }) ||
+    snapshot.matches({ ready: { compaction: 'clearing' } })
+  )
+    return 'compacting';
   if (snapshot.matches({ ready: { compaction: 'failed' } })) return 'failed';
   if (snapshot.matches({ ready: { writer: 'appending' } })) return 'appending';
   return 'idle';

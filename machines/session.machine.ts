@@ -69,12 +69,29 @@ export const sessionMachine = sessionSetup.createMachine({
         },
         onError: {
           target: 'unavailable',
-          actions: assign({ loadError: ({ event }) => ({ code: toFailure(event.error, 0).code, message: toFailure(event.error, 0).message }) }),
+          actions: assign({
+            loadError: ({ event }) => ({
+              code: toFailure(event.error, 0).code,
+              message: toFailure(event.error, 0).message,
+            }),
+          }),
         },
       },
       on: {
-        APPEND: { actions: assign({ queue: ({ context, event }) => [...context.queue, { message: { ...event.message, seq: -1 }, reply: event.reply }] }) },
-        COMPACT: { actions: assign({ compactWaiters: ({ context, event }) => (event.reply ? [...context.compactWaiters, event.reply] : context.compactWaiters) }) },
+        APPEND: {
+          actions: assign({
+            queue: ({ context, event }) => [
+              ...context.queue,
+              { message: { ...event.message, seq: -1 }, reply: event.reply },
+            ],
+          }),
+        },
+        COMPACT: {
+          actions: assign({
+            compactWaiters: ({ context, event }) =>
+              event.reply ? [...context.compactWaiters, event.reply] : context.compactWaiters,
+          }),
+        },
         CLEAR: { actions: 'queueClear' },
         CLOSE: { actions: assign({ closeRequested: true }) },
       },
@@ -93,7 +110,9 @@ export const sessionMachine = sessionSetup.createMachine({
         // Queued until the compaction region is free: a clear never races a compaction's commit.
         CLEAR: { actions: 'queueClear' },
         'CALIBRATION.CHANGED': {
-          actions: assign(({ event }) => ({ correction: Number.isFinite(event.correction) && event.correction > 0 ? event.correction : 1 })),
+          actions: assign(({ event }) => ({
+            correction: Number.isFinite(event.correction) && event.correction > 0 ? event.correction : 1,
+          })),
         },
         'FIXED.CHANGED': {
           actions: assign(({ context, event }) => ({
@@ -116,7 +135,10 @@ export const sessionMachine = sessionSetup.createMachine({
               entry: assign(({ context }) => ({ inFlight: context.queue, queue: [] })),
               invoke: {
                 src: 'persist',
-                input: ({ context }) => ({ sessionId: context.sessionId, messages: context.inFlight.map((p) => p.message) }),
+                input: ({ context }) => ({
+                  sessionId: context.sessionId,
+                  messages: context.inFlight.map((p) => p.message),
+                }),
                 onDone: {
                   target: 'idle',
                   actions: enqueueActions(({ context, enqueue }) => {
@@ -130,15 +152,24 @@ export const sessionMachine = sessionSetup.createMachine({
                       inFlight: [],
                     });
                     const inFlight = context.inFlight;
-                    enqueue(() => inFlight.forEach((pending) => pending.reply({ ok: true, message: pending.message })));
-                    enqueue.emit({ type: 'message.appended', sessionId: context.sessionId, messages, liveTokens: context.liveTokens + tokens });
+                    enqueue(() =>
+                      inFlight.forEach((pending) => pending.reply({ ok: true, message: pending.message })),
+                    );
+                    enqueue.emit({
+                      type: 'message.appended',
+                      sessionId: context.sessionId,
+                      messages,
+                      liveTokens: context.liveTokens + tokens,
+                    });
                   }),
                 },
                 onError: {
                   target: 'idle',
                   actions: enqueueActions(({ context, event, enqueue }) => {
                     const inFlight = context.inFlight;
-                    enqueue(() => inFlight.forEach((pending) => pending.reply({ ok: false, error: event.error })));
+                    enqueue(() =>
+                      inFlight.forEach((pending) => pending.reply({ ok: false, error: event.error })),
+                    );
                     enqueue.assign({ inFlight: [] });
                   }),
                 },
@@ -160,7 +191,9 @@ export const sessionMachine = sessionSetup.createMachine({
                   actions: assign(({ context, event }) => ({
                     trigger: 'manual' as const,
                     requestedKeepTokens: event.keepRecentTokens ?? null,
-                    compactWaiters: event.reply ? [...context.compactWaiters, event.reply] : context.compactWaiters,
+                    compactWaiters: event.reply
+                      ? [...context.compactWaiters, event.reply]
+                      : context.compactWaiters,
                   })),
                 },
               },
@@ -200,7 +233,11 @@ export const sessionMachine = sessionSetup.createMachine({
                       const waiters = context.compactWaiters;
                       enqueue(() => replyAll(waiters, { ok: true, result: event.output }));
                       if (event.output.kind === 'compacted') {
-                        enqueue.emit({ type: 'compaction.completed', sessionId: context.sessionId, result: event.output });
+                        enqueue.emit({
+                          type: 'compaction.completed',
+                          sessionId: context.sessionId,
+                          result: event.output,
+                        });
                       }
                     }),
                   },
@@ -210,11 +247,25 @@ export const sessionMachine = sessionSetup.createMachine({
                     actions: enqueueActions(({ context, event, enqueue }) => {
                       const failure = noProgressFailure(context, event.output.reason);
                       const next = afterCompaction(context, event.output);
-                      enqueue.assign({ ...next, failure, blockedAtLiveTokens: next.liveTokens ?? context.liveTokens, ...settled });
+                      enqueue.assign({
+                        ...next,
+                        failure,
+                        blockedAtLiveTokens: next.liveTokens ?? context.liveTokens,
+                        ...settled,
+                      });
                       if (event.output.kind === 'compacted') {
-                        enqueue.emit({ type: 'compaction.completed', sessionId: context.sessionId, result: event.output });
+                        enqueue.emit({
+                          type: 'compaction.completed',
+                          sessionId: context.sessionId,
+                          result: event.output,
+                        });
                       }
-                      enqueue.emit({ type: 'compaction.failed', sessionId: context.sessionId, failure, willRetryInMs: null });
+                      enqueue.emit({
+                        type: 'compaction.failed',
+                        sessionId: context.sessionId,
+                        failure,
+                        willRetryInMs: null,
+                      });
                       const waiters = context.compactWaiters;
                       enqueue(() => replyAll(waiters, { ok: false, error: failure }));
                     }),
@@ -224,7 +275,11 @@ export const sessionMachine = sessionSetup.createMachine({
                   target: 'failed',
                   actions: enqueueActions(({ context, event, enqueue }) => {
                     const failure = toFailure(event.error, context.attempts);
-                    enqueue.assign({ failure, ...settled, ...(failure.noProgress ? { blockedAtLiveTokens: context.liveTokens } : {}) });
+                    enqueue.assign({
+                      failure,
+                      ...settled,
+                      ...(failure.noProgress ? { blockedAtLiveTokens: context.liveTokens } : {}),
+                    });
                     enqueue.emit({
                       type: 'compaction.failed',
                       sessionId: context.sessionId,
@@ -245,7 +300,12 @@ export const sessionMachine = sessionSetup.createMachine({
                       actions: enqueueActions(({ context, enqueue }) => {
                         const failure = timeoutFailure(context);
                         enqueue.assign({ failure, ...settled });
-                        enqueue.emit({ type: 'compaction.failed', sessionId: context.sessionId, failure, willRetryInMs: retryDelayOf(context, context.attempts) });
+                        enqueue.emit({
+                          type: 'compaction.failed',
+                          sessionId: context.sessionId,
+                          failure,
+                          willRetryInMs: retryDelayOf(context, context.attempts),
+                        });
                         const waiters = context.compactWaiters;
                         enqueue(() => replyAll(waiters, { ok: false, error: failure }));
                       }),
@@ -258,14 +318,23 @@ export const sessionMachine = sessionSetup.createMachine({
               },
               on: {
                 // Coalesced: the caller waits for the compaction already running.
-                COMPACT: { actions: assign({ compactWaiters: ({ context, event }) => (event.reply ? [...context.compactWaiters, event.reply] : context.compactWaiters) }) },
+                COMPACT: {
+                  actions: assign({
+                    compactWaiters: ({ context, event }) =>
+                      event.reply ? [...context.compactWaiters, event.reply] : context.compactWaiters,
+                  }),
+                },
               },
             },
             clearing: {
               entry: assign(({ context }) => ({ watermarkSeq: context.lastSeq })),
               invoke: {
                 src: 'clear',
-                input: ({ context }) => ({ sessionId: context.sessionId, watermarkSeq: context.lastSeq, mode: context.pendingClear?.mode ?? 'clear' }),
+                input: ({ context }) => ({
+                  sessionId: context.sessionId,
+                  watermarkSeq: context.lastSeq,
+                  mode: context.pendingClear?.mode ?? 'clear',
+                }),
                 onDone: {
                   target: 'idle',
                   actions: enqueueActions(({ context, event, enqueue }) => {
@@ -303,7 +372,9 @@ export const sessionMachine = sessionSetup.createMachine({
                     attempts: 0,
                     blockedAtLiveTokens: null,
                     requestedKeepTokens: event.keepRecentTokens ?? null,
-                    compactWaiters: event.reply ? [...context.compactWaiters, event.reply] : context.compactWaiters,
+                    compactWaiters: event.reply
+                      ? [...context.compactWaiters, event.reply]
+                      : context.compactWaiters,
                   })),
                 },
               },
@@ -318,7 +389,8 @@ export const sessionMachine = sessionSetup.createMachine({
                 },
                 {
                   // The context or description shrank: the request fits again.
-                  guard: ({ context: c }) => c.failure?.noProgress === true && requestTokensOf(c) < thresholdOf(c.limits),
+                  guard: ({ context: c }) =>
+                    c.failure?.noProgress === true && requestTokensOf(c) < thresholdOf(c.limits),
                   target: 'idle',
                   actions: assign({ failure: null, blockedAtLiveTokens: null, attempts: 0 }),
                 },
@@ -338,9 +410,16 @@ export const sessionMachine = sessionSetup.createMachine({
     },
     closing: {
       on: {
-        APPEND: { actions: ({ context, event }) => event.reply({ ok: false, error: closedError(context.sessionId) }) },
-        COMPACT: { actions: ({ context, event }) => event.reply?.({ ok: false, error: closedError(context.sessionId) }) },
-        CLEAR: { actions: ({ context, event }) => event.reply({ ok: false, error: closedError(context.sessionId) }) },
+        APPEND: {
+          actions: ({ context, event }) => event.reply({ ok: false, error: closedError(context.sessionId) }),
+        },
+        COMPACT: {
+          actions: ({ context, event }) =>
+            event.reply?.({ ok: false, error: closedError(context.sessionId) }),
+        },
+        CLEAR: {
+          actions: ({ context, event }) => event.reply({ ok: false, error: closedError(context.sessionId) }),
+        },
       },
       invoke: {
         src: 'close',
@@ -356,7 +435,10 @@ export const sessionMachine = sessionSetup.createMachine({
   on: {
     APPEND: {
       actions: assign(({ context, event }) => ({
-        queue: [...context.queue, { message: { ...event.message, seq: context.nextSeq }, reply: event.reply }],
+        queue: [
+          ...context.queue,
+          { message: { ...event.message, seq: context.nextSeq }, reply: event.reply },
+        ],
         nextSeq: context.nextSeq + 1,
       })),
     },

@@ -4,7 +4,13 @@
  */
 import { and, assign, fromPromise, not, setup, stateIn } from 'xstate';
 import type { Message } from '../src/core/types.js';
-import { compactionDue, notImplemented, requestTokensOf, retryDelayOf, thresholdOf } from './session.helpers.js';
+import {
+  compactionDue,
+  notImplemented,
+  requestTokensOf,
+  retryDelayOf,
+  thresholdOf,
+} from './session.helpers.js';
 import type {
   ClearMode,
   ClearOutput,
@@ -62,10 +68,16 @@ export const sessionSetup = setup({
   },
   actors: {
     load: fromPromise<LoadOutput, { sessionId: string }>(async () => notImplemented('load')),
-    persist: fromPromise<undefined, { sessionId: string; messages: Message[] }>(async () => notImplemented('persist')),
+    persist: fromPromise<undefined, { sessionId: string; messages: Message[] }>(async () =>
+      notImplemented('persist'),
+    ),
     compact: fromPromise<CompactOutput, CompactInput>(async () => notImplemented('compact')),
-    close: fromPromise<undefined, { sessionId: string; requestTokens: number }>(async () => notImplemented('close')),
-    clear: fromPromise<ClearOutput, { sessionId: string; watermarkSeq: number; mode: ClearMode }>(async () => notImplemented('clear')),
+    close: fromPromise<undefined, { sessionId: string; requestTokens: number }>(async () =>
+      notImplemented('close'),
+    ),
+    clear: fromPromise<ClearOutput, { sessionId: string; watermarkSeq: number; mode: ClearMode }>(async () =>
+      notImplemented('clear'),
+    ),
   },
   actions: {
     queueClear: assign(({ context, event }) => {
@@ -85,7 +97,10 @@ export const sessionSetup = setup({
     noProgressMayLift: ({ context }) => context.failure?.noProgress === true && compactionDue(context),
     hasQueue: ({ context }) => context.queue.length > 0,
     hasPendingClear: ({ context }) => context.pendingClear !== null,
-    canRetry: ({ context: c }) => c.failure !== null && c.failure.retryable && (c.trigger === 'manual' || requestTokensOf(c) >= thresholdOf(c.limits)),
+    canRetry: ({ context: c }) =>
+      c.failure !== null &&
+      c.failure.retryable &&
+      (c.trigger === 'manual' || requestTokensOf(c) >= thresholdOf(c.limits)),
     readyToClose: and([
       ({ context }) => context.closeRequested && context.queue.length === 0,
       stateIn({ ready: { writer: 'idle' } }),

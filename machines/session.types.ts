@@ -145,7 +145,14 @@ export type SessionMachineEvent =
 /** Events the actor emits (the runtime republishes them as `session.*` events). */
 export type SessionMachineEmitted =
   | { type: 'message.appended'; sessionId: string; messages: Message[]; liveTokens: number }
-  | { type: 'compaction.started'; sessionId: string; watermarkSeq: number; trigger: 'threshold' | 'manual'; attempt: number; tokensBefore: number }
+  | {
+      type: 'compaction.started';
+      sessionId: string;
+      watermarkSeq: number;
+      trigger: 'threshold' | 'manual';
+      attempt: number;
+      tokensBefore: number;
+    }
   | { type: 'compaction.completed'; sessionId: string; result: CompactOutput }
   | { type: 'compaction.failed'; sessionId: string; failure: CompactionFailure; willRetryInMs: number | null }
   | { type: 'cleared'; sessionId: string; result: ClearOutput };

@@ -92,7 +92,13 @@ export const supervisorMachine = setup({
       const tick = context.tick + 1;
       const existing = context.sessions[event.sessionId];
       if (existing) {
-        enqueue.assign({ tick, sessions: { ...context.sessions, [event.sessionId]: { ...existing, lastUsed: tick, idleSweeps: 0 } } });
+        enqueue.assign({
+          tick,
+          sessions: {
+            ...context.sessions,
+            [event.sessionId]: { ...existing, lastUsed: tick, idleSweeps: 0 },
+          },
+        });
         return;
       }
       const incarnation = context.incarnations + 1;
@@ -102,7 +108,11 @@ export const supervisorMachine = setup({
         sessions: ({ context: c, spawn }) => ({
           ...c.sessions,
           [event.sessionId]: {
-            ref: spawn('session', { id: sessionActorId(event.sessionId, incarnation), systemId: `${PREFIX}${event.sessionId}`, input: event.input }),
+            ref: spawn('session', {
+              id: sessionActorId(event.sessionId, incarnation),
+              systemId: `${PREFIX}${event.sessionId}`,
+              input: event.input,
+            }),
             input: event.input,
             lastUsed: tick,
             idleSweeps: 0,
@@ -122,7 +132,9 @@ export const supervisorMachine = setup({
           .slice(0, excess);
         for (const [id, entry] of victims) {
           enqueue.sendTo(entry.ref, { type: 'CLOSE' });
-          enqueue.assign({ sessions: ({ context: c }) => ({ ...c.sessions, [id]: { ...c.sessions[id]!, closing: true } }) });
+          enqueue.assign({
+            sessions: ({ context: c }) => ({ ...c.sessions, [id]: { ...c.sessions[id]!, closing: true } }),
+          });
         }
         enqueue.assign({ stoppedForIdle: ({ context: c }) => c.stoppedForIdle + victims.length });
       }
@@ -170,7 +182,11 @@ export const supervisorMachine = setup({
           ...c.sessions,
           [sessionId]: {
             ...entry,
-            ref: spawn('session', { id: sessionActorId(sessionId, incarnation), systemId: `${PREFIX}${sessionId}`, input: entry.input }),
+            ref: spawn('session', {
+              id: sessionActorId(sessionId, incarnation),
+              systemId: `${PREFIX}${sessionId}`,
+              input: entry.input,
+            }),
             state: 'loading' as const,
             closing: false,
             idleSweeps: 0,
@@ -204,7 +220,12 @@ export const supervisorMachine = setup({
           actions: assign(({ context, event }) => {
             const entry = context.sessions[event.sessionId];
             if (!entry) return {};
-            return { sessions: { ...context.sessions, [event.sessionId]: { ...entry, state: event.state, idleSweeps: 0 } } };
+            return {
+              sessions: {
+                ...context.sessions,
+                [event.sessionId]: { ...entry, state: event.state, idleSweeps: 0 },
+              },
+            };
           }),
         },
         'SESSION.STOP': {
@@ -212,7 +233,9 @@ export const supervisorMachine = setup({
             const entry = context.sessions[event.sessionId];
             if (!entry || entry.closing) return;
             enqueue.sendTo(entry.ref, { type: 'CLOSE' });
-            enqueue.assign({ sessions: { ...context.sessions, [event.sessionId]: { ...entry, closing: true } } });
+            enqueue.assign({
+              sessions: { ...context.sessions, [event.sessionId]: { ...entry, closing: true } },
+            });
           }),
         },
         SWEEP: { actions: 'sweep' },
@@ -223,7 +246,8 @@ export const supervisorMachine = setup({
     },
     stopping: {
       entry: enqueueActions(({ context, enqueue }) => {
-        for (const entry of Object.values(context.sessions)) if (!entry.closing) enqueue(sendTo(entry.ref, { type: 'CLOSE' }));
+        for (const entry of Object.values(context.sessions))
+          if (!entry.closing) enqueue(sendTo(entry.ref, { type: 'CLOSE' }));
         enqueue.assign({ sessions: mapValues(context.sessions, (e) => ({ ...e, closing: true })) });
       }),
       always: { guard: ({ context }) => Object.keys(context.sessions).length === 0, target: 'stopped' },

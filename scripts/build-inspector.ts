@@ -11,5 +11,6 @@ import { buildInspectorBundle, writeInspectorAssets } from '../src/inspector/bun
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = path.resolve(root, process.argv[2] ?? 'dist/inspector');
 const assets = await buildInspectorBundle();
-for (const file of await writeInspectorAssets(outDir, assets)) console.log(`wrote ${path.relative(root, file)}`);
+for (const file of await writeInspectorAssets(outDir, assets))
+  console.log(`wrote ${path.relative(root, file)}`);
 console.log(`inspector bundle: ${(Buffer.byteLength(assets.js) / 1024).toFixed(0)} KiB`);

@@ -83,7 +83,10 @@ const TOPICS: readonly Topic[] = [
     plan:
       "I'll start with the durable write path, then corrupt-file handling, the root lock, ids, the chat journal and the archive. " +
       'For each: read the code, look for the failure window, write a test that reproduces it, fix, rerun the suite.',
-    todos: ['Audit the durable write path (temp file, fsync, rename, dir fsync)', 'Test a crash between write and rename'],
+    todos: [
+      'Audit the durable write path (temp file, fsync, rename, dir fsync)',
+      'Test a crash between write and rename',
+    ],
     finding:
       'The write path writes a temporary file next to the target and renames it over. The open question is whether the ' +
       'directory is fsynced after the rename on every path, including the first write of a new session.',
@@ -92,12 +95,14 @@ const TOPICS: readonly Topic[] = [
       'fsync the directory. No caller touches node:fs directly.',
     comment: 'rename only after fsync: a crash leaves either the old file or the new one, never a torn one',
     failingTest: 'durable write > a crash between write and rename keeps the previous content',
-    failure: "AssertionError: expected '{\"messages\":[{\"id\":\"m1\"' to be '{\"messages\":[]}' // Object.is equality",
+    failure:
+      'AssertionError: expected \'{"messages":[{"id":"m1"\' to be \'{"messages":[]}\' // Object.is equality',
     diagnosis:
       'The test simulates the crash by aborting after the temp write; the reader then picked up the temp file because it ' +
       'globbed `chat.json*`. The reader must open exactly the target name and ignore `*.tmp-*` leftovers.',
     fixComment: 'read the target name only; temporary files are cleaned up on open, never read',
-    progress: 'durable write path audited; torn writes cannot be observed by a reader; leftovers are cleaned on open.',
+    progress:
+      'durable write path audited; torn writes cannot be observed by a reader; leftovers are cleaned on open.',
     todoLater: 'Measure the cost of the directory fsync per append on ext4 and APFS (bench, not a test)',
   },
   {
@@ -105,7 +110,10 @@ const TOPICS: readonly Topic[] = [
     grep: /CORRUPT_FILE|corrupt/,
     ask: 'Next: what happens when chat.json does not parse? I never want us to overwrite a file we could not read.',
     plan: 'I will trace the read path for each of the four files and check what happens on a parse error, an empty file and a truncated file.',
-    todos: ['Corrupt files are kept aside, never overwritten', 'Empty and truncated files report CORRUPT_FILE with the path'],
+    todos: [
+      'Corrupt files are kept aside, never overwritten',
+      'Empty and truncated files report CORRUPT_FILE with the path',
+    ],
     finding:
       'A parse error is translated into a SessionError, but the message does not say which file, and the next write would ' +
       'replace the broken file with the in-memory state, which loses whatever could have been recovered by hand.',
@@ -114,8 +122,10 @@ const TOPICS: readonly Topic[] = [
       'path and the kept-aside name in `details`; it is never overwritten silently.',
     comment: 'keep the unreadable file aside before anything else is written',
     failingTest: 'corrupt files > a truncated chat.json is kept aside and reported',
-    failure: "AssertionError: expected [ 'chat.json' ] to deeply equal [ 'chat.json', 'chat.json.corrupt-1' ]",
-    diagnosis: 'The rename to `.corrupt-1` happened after the first write instead of before it. Moving it to the load path.',
+    failure:
+      "AssertionError: expected [ 'chat.json' ] to deeply equal [ 'chat.json', 'chat.json.corrupt-1' ]",
+    diagnosis:
+      'The rename to `.corrupt-1` happened after the first write instead of before it. Moving it to the load path.',
     fixComment: 'CORRUPT_FILE carries the original path and where the bytes were kept',
     blocker:
       'cannot reproduce the half-written chat.json case on tmpfs: rename is atomic there and the test never sees a torn ' +
@@ -126,7 +136,8 @@ const TOPICS: readonly Topic[] = [
         'No. Repair guesses; the journal already holds every appended message after the last snapshot, so load falls back to ' +
         'snapshot + journal replay and keeps the broken snapshot aside for a human. Guessing could duplicate or reorder messages.',
     },
-    progress: 'corrupt files are kept aside and reported with their paths; torn-write injection still open (blocker).',
+    progress:
+      'corrupt files are kept aside and reported with their paths; torn-write injection still open (blocker).',
   },
   {
     files: /lock/,
@@ -158,11 +169,13 @@ const TOPICS: readonly Topic[] = [
     finding:
       'Each part is checked against `[A-Za-z0-9._-]`, reserved names are rejected, and `..` is refused. Ids are joined with ' +
       '`--`, so a part containing `--` could make two different keys produce the same id.',
-    decision: 'reject `--` inside any id part, so that the id to key mapping is one to one; document it in the key rules.',
+    decision:
+      'reject `--` inside any id part, so that the id to key mapping is one to one; document it in the key rules.',
     comment: '"--" separates id parts; inside a part it would let two keys share an id',
     failingTest: 'ids > two different keys never produce the same id',
     failure: "AssertionError: expected 'feature--a--b--pm' not to be 'feature--a--b--pm'",
-    diagnosis: 'fast-check found `featureId: "a--b"` against `featureId: "a"` with another part `b`. The `--` check fixes it.',
+    diagnosis:
+      'fast-check found `featureId: "a--b"` against `featureId: "a"` with another part `b`. The `--` check fixes it.',
     fixComment: 'reserved names are refused before the pattern check so the message names the real problem',
     resolves:
       'the torn-write blocker: the durable adapter now takes an injectable fs, so the corrupt-file test writes a torn ' +
@@ -174,7 +187,10 @@ const TOPICS: readonly Topic[] = [
     grep: /snapshotSeq|seq/,
     ask: 'Appending rewrites chat.json every time. With 10,000 messages that is a lot of bytes per append. Can we do better without losing durability?',
     plan: 'Reading the journaled chat file: append-only log plus periodic snapshot. I want to check the replay rule and the crash windows.',
-    todos: ['Appends go to the journal; chat.json is a snapshot', 'Replay skips records at or below snapshotSeq'],
+    todos: [
+      'Appends go to the journal; chat.json is a snapshot',
+      'Replay skips records at or below snapshotSeq',
+    ],
     finding:
       'Appends go to a log of one JSON record per line with a checksum; chat.json is rewritten only every N appends. The ' +
       'window to check is a crash after the snapshot is written but before the log is truncated.',
@@ -184,7 +200,8 @@ const TOPICS: readonly Topic[] = [
     comment: 'records at or below snapshotSeq are already in the snapshot',
     failingTest: 'journal > a crash between snapshot and truncation does not duplicate messages',
     failure: 'AssertionError: expected 1001 to be 1000 // Object.is equality',
-    diagnosis: 'Replay ignored `snapshotSeq` and re-applied the last record. Filtering by seq fixes it and makes replay idempotent.',
+    diagnosis:
+      'Replay ignored `snapshotSeq` and re-applied the last record. Filtering by seq fixes it and makes replay idempotent.',
     fixComment: 'a record whose checksum fails ends the log: it is the torn tail of an interrupted append',
     blocker:
       'replaying a log written by the old format (no checksums) fails the checksum check on the first record, so old ' +
@@ -203,17 +220,23 @@ const TOPICS: readonly Topic[] = [
     grep: /archive|segment/,
     ask: 'Now compaction on disk: archive, checkpoint and chat.json change together. What if we crash between them?',
     plan: 'Reading the session directory code for the order of writes during a compaction and what load does with each partial state.',
-    todos: ['Compaction writes in a crash-safe order', 'Load repairs a compaction interrupted after the archive write'],
+    todos: [
+      'Compaction writes in a crash-safe order',
+      'Load repairs a compaction interrupted after the archive write',
+    ],
     finding:
       'The archive segment is written first, then the checkpoint, then chat.json. After a crash after the archive write, ' +
       'the segment exists but the checkpoint still has the previous version: the messages are both archived and live.',
     decision:
       'order is archive segment, then checkpoint, then chat.json; on load a segment newer than the checkpoint is ignored ' +
       '(and rewritten by the next compaction), so every message is exactly once in archive + live.',
-    comment: 'archive first: if we crash here, the messages are still live and the segment is ignored on load',
-    failingTest: 'session directory > every message is exactly once in archive + live after a crash at any step',
+    comment:
+      'archive first: if we crash here, the messages are still live and the segment is ignored on load',
+    failingTest:
+      'session directory > every message is exactly once in archive + live after a crash at any step',
     failure: 'AssertionError: expected [ 0, 1, 2, 2, 3 ] to deeply equal [ 0, 1, 2, 3 ]',
-    diagnosis: 'History read the orphan segment. A segment counts only when its checkpointVersion is at or below the checkpoint version.',
+    diagnosis:
+      'History read the orphan segment. A segment counts only when its checkpointVersion is at or below the checkpoint version.',
     fixComment: 'a segment counts only if the checkpoint that produced it was written',
     closes: 'Decide how old logs without checksums are migrated',
     resolves:
@@ -234,7 +257,8 @@ const TOPICS: readonly Topic[] = [
       'cut only at message boundaries, never inside a tool pair and never right after a pending call; when nothing valid fits, ' +
       'fold as much as possible and say so, and `no-cut` when no cut is valid at all.',
     comment: 'a pair spanning messages first..last may only be cut before first or after last',
-    failingTest: 'planCompaction properties > the plan is the smallest valid fitting cut (brute-force reference)',
+    failingTest:
+      'planCompaction properties > the plan is the smallest valid fitting cut (brute-force reference)',
     failure: 'Error: Property failed after 212 tests { seed: 1337, path: "211:0:1", endOnFailure: true }',
     diagnosis:
       'The counterexample is a batch of parallel calls whose results come in one message: the forbidden range ended one ' +
@@ -247,7 +271,10 @@ const TOPICS: readonly Topic[] = [
     grep: /COMPACTOR_|signal/,
     ask: 'What happens when the model call for a compaction fails, is slow, or returns garbage?',
     plan: 'Reading the compactor contract and the offline compactor: errors, AbortSignal, and validation of the output.',
-    todos: ['Compactor errors are typed and retryable where it makes sense', 'Malformed output never reaches disk'],
+    todos: [
+      'Compactor errors are typed and retryable where it makes sense',
+      'Malformed output never reaches disk',
+    ],
     finding:
       'The contract says compactors throw SessionError with COMPACTOR_* codes and honour the signal. The summary returned ' +
       'must be validated before the session writes anything.',
@@ -257,10 +284,13 @@ const TOPICS: readonly Topic[] = [
     comment: 'validate before writing: a failed compaction keeps every raw message',
     failingTest: 'compactor > a 529 response is retryable COMPACTOR_UNAVAILABLE',
     failure: "AssertionError: expected 'COMPACTOR_FAILED' to be 'COMPACTOR_UNAVAILABLE'",
-    diagnosis: 'The status check looked at `error.code` instead of `error.status`. Translating at the edge with the status fixes it.',
+    diagnosis:
+      'The status check looked at `error.code` instead of `error.status`. Translating at the edge with the status fixes it.',
     fixComment: 'the abort reason becomes COMPACTION_CANCELLED, not a generic failure',
-    blocker: 'the compaction test hangs: the fake compactor ignores the AbortSignal, so cancelling on close never settles.',
-    progress: 'compactor failures are typed; malformed output never touches disk; one hanging test is a blocker.',
+    blocker:
+      'the compaction test hangs: the fake compactor ignores the AbortSignal, so cancelling on close never settles.',
+    progress:
+      'compactor failures are typed; malformed output never touches disk; one hanging test is a blocker.',
     todoLater: 'Add a loopback Messages API server for compactor tests (429, 529, slow, malformed)',
   },
   {
@@ -278,9 +308,11 @@ const TOPICS: readonly Topic[] = [
     comment: 'the watermark is fixed here: later appends are not part of this compaction',
     failingTest: 'session machine > a message appended during compaction is live afterwards',
     failure: 'AssertionError: expected [ 0, 1, 2, 3 ] to include 4',
-    diagnosis: 'On success the machine replaced all live messages with the kept tail instead of only the prefix up to the watermark.',
+    diagnosis:
+      'On success the machine replaced all live messages with the kept tail instead of only the prefix up to the watermark.',
     fixComment: 'replace only the prefix up to the watermark',
-    resolves: 'the hanging compaction test: the fake compactor now rejects when its signal aborts, as the contract requires.',
+    resolves:
+      'the hanging compaction test: the fake compactor now rejects when its signal aborts, as the contract requires.',
     question: {
       ask: 'Can a compaction that does not bring us under the threshold loop forever?',
       answer:
@@ -314,14 +346,16 @@ const TOPICS: readonly Topic[] = [
     ask: 'Last: make sure the docs say what we decided today, then give me the state of things.',
     plan: 'I will read the README and docs, check that the decisions are described, and list what is still open.',
     todos: ['Docs describe the crash-safety order and the cut rules'],
-    finding: 'The architecture notes cover the files and the actor; the crash-safety order and the tool-pair rule need a sentence each.',
-    decision: 'the README keeps an honest Limits section: one process per root, no repair of corrupt files, estimates are approximate.',
+    finding:
+      'The architecture notes cover the files and the actor; the crash-safety order and the tool-pair rule need a sentence each.',
+    decision:
+      'the README keeps an honest Limits section: one process per root, no repair of corrupt files, estimates are approximate.',
     comment: 'documented: archive, then checkpoint, then chat.json',
     failingTest: 'docs > every public export has TSDoc',
     failure: 'AssertionError: expected [ "buildRequest" ] to be empty',
     diagnosis: 'One export lacked an @example. Added.',
     fixComment: 'example added',
-    progress: 'docs match the code and today\'s decisions.',
+    progress: "docs match the code and today's decisions.",
   },
 ];
 
@@ -363,7 +397,10 @@ function exportsOf(text: string): string[] {
  * await writeFile('fixtures/demo-conversation.json', JSON.stringify(demo, null, 1));
  * ```
  */
-export function makeDemoConversation(files: readonly SourceFile[], options: DemoOptions = {}): DemoConversation {
+export function makeDemoConversation(
+  files: readonly SourceFile[],
+  options: DemoOptions = {},
+): DemoConversation {
   const targetTokens = options.targetTokens ?? 200_000;
   const maxMessages = options.maxMessages ?? 400;
   const readLines = options.readLines ?? 150;
@@ -394,8 +431,12 @@ export function makeDemoConversation(files: readonly SourceFile[], options: Demo
     if (start >= lines.length) start = 0;
     const end = Math.min(lines.length, start + readLines);
     nextWindow.set(path, end);
-    const body = lines.slice(start, end).map((line, i) => `${String(start + i + 1).padStart(6)}→${line}`).join('\n');
-    const more = end < lines.length ? `\n… +${lines.length - end} lines (read with offset ${end + 1} to see more)` : '';
+    const body = lines
+      .slice(start, end)
+      .map((line, i) => `${String(start + i + 1).padStart(6)}→${line}`)
+      .join('\n');
+    const more =
+      end < lines.length ? `\n… +${lines.length - end} lines (read with offset ${end + 1} to see more)` : '';
     const header = start > 0 ? `Read(${path}, offset ${start + 1})` : `Read(${path})`;
     return [header, body + more] as const;
   };
@@ -408,7 +449,10 @@ export function makeDemoConversation(files: readonly SourceFile[], options: Demo
     }
     const shown = hits.slice(0, 50);
     const rest = hits.length > shown.length ? `\n… ${hits.length - shown.length} more matches` : '';
-    return [`Grep(${pattern.source})`, hits.length === 0 ? 'No matches found' : `Found ${hits.length} matches\n${shown.join('\n')}${rest}`] as const;
+    return [
+      `Grep(${pattern.source})`,
+      hits.length === 0 ? 'No matches found' : `Found ${hits.length} matches\n${shown.join('\n')}${rest}`,
+    ] as const;
   };
   const edit = (path: string, pattern: RegExp, comment: string): readonly [string, string] => {
     const lines = (byPath.get(path)?.text ?? '').split('\n');
@@ -417,35 +461,60 @@ export function makeDemoConversation(files: readonly SourceFile[], options: Demo
     const at = found >= 0 ? found : Math.min(10, Math.max(0, lines.length - 1));
     const indent = /^\s*/.exec(lines[at] ?? '')?.[0] ?? '';
     const marker = path.endsWith('.md') ? `<!-- ${comment} -->` : `// ${comment}`;
-    const snippet = [...lines.slice(Math.max(0, at - 12), at + 1), `${indent}${marker}`, ...lines.slice(at + 1, at + 13)];
+    const snippet = [
+      ...lines.slice(Math.max(0, at - 12), at + 1),
+      `${indent}${marker}`,
+      ...lines.slice(at + 1, at + 13),
+    ];
     const first = Math.max(0, at - 12) + 1;
     return [
       `Edit(${path})`,
-      `Updated ${path} with 1 addition and 0 removals\n` + snippet.map((l, i) => `${String(first + i).padStart(6)}${first + i === at + 2 ? '+' : ' '} ${l}`).join('\n'),
+      `Updated ${path} with 1 addition and 0 removals\n` +
+        snippet
+          .map((l, i) => `${String(first + i).padStart(6)}${first + i === at + 2 ? '+' : ' '} ${l}`)
+          .join('\n'),
     ] as const;
   };
   const tsFiles = sorted.filter((f) => testFileOf(f.path) !== undefined);
-  const npmTest = (failing?: { file: string; test: string; error: string; frame: string }): readonly [string, string] => {
+  const npmTest = (failing?: {
+    file: string;
+    test: string;
+    error: string;
+    frame: string;
+  }): readonly [string, string] => {
     const lines = ['> dagent-sessions@0.1.0 test', '> npm run typecheck && npm run lint && vitest run', ''];
     let tests = 0;
     for (const f of tsFiles) {
       const file = testFileOf(f.path) ?? '';
       const n = 3 + (hash(file) % 18);
       tests += n;
-      if (failing?.file === file) lines.push(` ❯ ${file} (${n} tests | 1 failed) ${20 + (hash(file) % 300)}ms`, `   × ${failing.test}`);
+      if (failing?.file === file)
+        lines.push(` ❯ ${file} (${n} tests | 1 failed) ${20 + (hash(file) % 300)}ms`, `   × ${failing.test}`);
       else lines.push(` ✓ ${file} (${n} tests) ${5 + (hash(file) % 200)}ms`);
     }
     if (failing !== undefined) {
-      lines.push('', '⎯⎯⎯⎯⎯⎯⎯ Failed Tests 1 ⎯⎯⎯⎯⎯⎯⎯', '', ` FAIL  ${failing.file} > ${failing.test}`, failing.error);
+      lines.push(
+        '',
+        '⎯⎯⎯⎯⎯⎯⎯ Failed Tests 1 ⎯⎯⎯⎯⎯⎯⎯',
+        '',
+        ` FAIL  ${failing.file} > ${failing.test}`,
+        failing.error,
+      );
       // A code frame from the source under test, as vitest prints one for the failing call.
       const source = (byPath.get(failing.frame)?.text ?? '').split('\n');
-      const at = Math.max(0, source.findIndex((l) => /throw |return /.test(l)));
+      const at = Math.max(
+        0,
+        source.findIndex((l) => /throw |return /.test(l)),
+      );
       lines.push(` ❯ ${failing.frame}:${at + 1}:${1 + (/^\s*/.exec(source[at] ?? '')?.[0].length ?? 0)}`);
       source.slice(Math.max(0, at - 5), at + 6).forEach((l, i) => {
         const n = Math.max(0, at - 5) + i + 1;
         lines.push(`${n === at + 1 ? '    ❯' : '     '} ${String(n).padStart(4)}| ${l}`);
       });
-      lines.push(` ❯ ${failing.file}:${40 + (hash(failing.test) % 200)}:${7 + (hash(failing.error) % 30)}`, '');
+      lines.push(
+        ` ❯ ${failing.file}:${40 + (hash(failing.test) % 200)}:${7 + (hash(failing.error) % 30)}`,
+        '',
+      );
     }
     const failed = failing === undefined ? 0 : 1;
     lines.push(
@@ -458,7 +527,8 @@ export function makeDemoConversation(files: readonly SourceFile[], options: Demo
   // Files for a topic: those whose path matches, then the largest files in turn.
   const bySize = [...sorted].sort((a, b) => b.text.length - a.text.length || (a.path < b.path ? -1 : 1));
   let cursor = 0;
-  const unread = (path: string): boolean => (nextWindow.get(path) ?? 0) < (byPath.get(path)?.text.split('\n').length ?? 0);
+  const unread = (path: string): boolean =>
+    (nextWindow.get(path) ?? 0) < (byPath.get(path)?.text.split('\n').length ?? 0);
   /** The next file worth reading: a topic file with an unread window, else the next large one. */
   const nextRead = (topicFiles: readonly string[], taken: ReadonlySet<string>): string => {
     const own = topicFiles.find((p) => !taken.has(p) && unread(p));
@@ -476,7 +546,10 @@ export function makeDemoConversation(files: readonly SourceFile[], options: Demo
     return topicFiles[0] ?? sorted[0]?.path ?? '';
   };
   const filesFor = (topic: Topic, count: number): string[] => {
-    const picked = sorted.filter((f) => topic.files.test(f.path)).map((f) => f.path).slice(0, count);
+    const picked = sorted
+      .filter((f) => topic.files.test(f.path))
+      .map((f) => f.path)
+      .slice(0, count);
     while (picked.length < Math.min(count, sorted.length)) picked.push(nextRead([], new Set(picked)));
     return picked;
   };
@@ -510,21 +583,42 @@ export function makeDemoConversation(files: readonly SourceFile[], options: Demo
     });
     say('assistant', `What I see so far:\n${notes.join('\n')}\n\n${topic.finding}`);
     calls('Grep', [grep(topic.grep)]);
-    say('assistant', `${topic.resolves === undefined ? '' : `Resolved: ${topic.resolves}\n\n`}Decided: ${topic.decision}`);
+    say(
+      'assistant',
+      `${topic.resolves === undefined ? '' : `Resolved: ${topic.resolves}\n\n`}Decided: ${topic.decision}`,
+    );
     calls('Edit', [edit(main, topic.grep, topic.comment)]);
-    const failingFile = testFileOf(main) ?? testFileOf(tsFiles[round % Math.max(1, tsFiles.length)]?.path ?? '') ?? 'test/core/ids.test.ts';
-    calls('Bash', [npmTest({ file: failingFile, test: topic.failingTest, error: topic.failure, frame: main })]);
-    say('assistant', `${topic.diagnosis}${topic.blocker === undefined ? '' : `\n\nBlocked: ${topic.blocker}`}`);
+    const failingFile =
+      testFileOf(main) ??
+      testFileOf(tsFiles[round % Math.max(1, tsFiles.length)]?.path ?? '') ??
+      'test/core/ids.test.ts';
+    calls('Bash', [
+      npmTest({ file: failingFile, test: topic.failingTest, error: topic.failure, frame: main }),
+    ]);
+    say(
+      'assistant',
+      `${topic.diagnosis}${topic.blocker === undefined ? '' : `\n\nBlocked: ${topic.blocker}`}`,
+    );
     calls('Edit', [edit(main, /throw |return |await /, topic.fixComment)]);
     calls('Bash', [npmTest()]);
 
     // Read on (callers, neighbours, the rest of long files) while under this round's shares.
-    const tail = 4 + (topic.question === undefined ? 0 : 2) + (round % 5 === 4 || round === TOPICS.length - 1 ? 2 : 0);
-    for (let batches = 0; tokens - roundTokens < tokenShare && messages.length - roundMessages + tail + 3 <= messageShare; batches++) {
+    const tail =
+      4 + (topic.question === undefined ? 0 : 2) + (round % 5 === 4 || round === TOPICS.length - 1 ? 2 : 0);
+    for (
+      let batches = 0;
+      tokens - roundTokens < tokenShare && messages.length - roundMessages + tail + 3 <= messageShare;
+      batches++
+    ) {
       const room = Math.floor((messageShare - (messages.length - roundMessages) - tail - 1) / 2);
       const paths: string[] = [];
-      while (paths.length < Math.max(1, Math.min(4, room)) && paths.length < sorted.length) paths.push(nextRead(files, new Set(paths)));
-      if (batches === 0) say('assistant', `Checking how ${paths.map((p) => `\`${p}\``).join(', ')} ${paths.length > 1 ? 'fit' : 'fits'} with this.`);
+      while (paths.length < Math.max(1, Math.min(4, room)) && paths.length < sorted.length)
+        paths.push(nextRead(files, new Set(paths)));
+      if (batches === 0)
+        say(
+          'assistant',
+          `Checking how ${paths.map((p) => `\`${p}\``).join(', ')} ${paths.length > 1 ? 'fit' : 'fits'} with this.`,
+        );
       calls('Read', paths.map(read));
     }
     if (topic.question !== undefined) {
@@ -537,7 +631,10 @@ export function makeDemoConversation(files: readonly SourceFile[], options: Demo
     }
     if (topic.todoLater !== undefined) open.push(topic.todoLater);
     if (round % 5 === 4 || round === TOPICS.length - 1) calls('Update Todos', [['Update Todos', todos()]]);
-    say('assistant', `Progress: ${topic.progress}${topic.todoLater !== undefined ? `\nTODO: ${topic.todoLater}` : ''}`);
+    say(
+      'assistant',
+      `Progress: ${topic.progress}${topic.todoLater !== undefined ? `\nTODO: ${topic.todoLater}` : ''}`,
+    );
   });
   say('user', 'Good. Summarise where we are.');
   say(
@@ -557,9 +654,11 @@ export function makeDemoConversation(files: readonly SourceFile[], options: Demo
       id: 'demo-conversation',
       format: 'scripted-dev-session',
       generator: 'npx tsx scripts/make-demo-conversation.ts',
-      note: 'A deterministic, scripted dev-agent session over this project\'s own sources; tool output is abridged or synthesised.',
+      note: "A deterministic, scripted dev-agent session over this project's own sources; tool output is abridged or synthesised.",
       files: sorted.map((f) => f.path),
-      sources_sha256: createHash('sha256').update(sorted.map((f) => `${f.path}\0${f.text}`).join('\0')).digest('hex'),
+      sources_sha256: createHash('sha256')
+        .update(sorted.map((f) => `${f.path}\0${f.text}`).join('\0'))
+        .digest('hex'),
       text_chars: textChars,
       approx_tokens: messages.reduce((n, m) => n + approxTokens(m.content), 0),
       message_counts: counts,
@@ -598,10 +697,19 @@ export async function collectSources(root: string): Promise<SourceFile[]> {
   const paths = [
     ...(await walk(join(root, 'src'), ts)),
     ...(await walk(join(root, 'machines'), ts)),
-    ...(await readdir(join(root, 'docs')).catch(() => [] as string[])).filter((n) => n.endsWith('.md')).map((n) => join(root, 'docs', n)),
-    ...(await readFile(join(root, 'README.md')).then(() => [join(root, 'README.md')]).catch(() => [] as string[])),
+    ...(await readdir(join(root, 'docs')).catch(() => [] as string[]))
+      .filter((n) => n.endsWith('.md'))
+      .map((n) => join(root, 'docs', n)),
+    ...(await readFile(join(root, 'README.md'))
+      .then(() => [join(root, 'README.md')])
+      .catch(() => [] as string[])),
   ];
-  const files = await Promise.all(paths.map(async (p) => ({ path: relative(root, p).split(sep).join('/'), text: await readFile(p, 'utf8') })));
+  const files = await Promise.all(
+    paths.map(async (p) => ({
+      path: relative(root, p).split(sep).join('/'),
+      text: await readFile(p, 'utf8'),
+    })),
+  );
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
@@ -609,7 +717,11 @@ export async function collectSources(root: string): Promise<SourceFile[]> {
 async function main(): Promise<void> {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
   // Long enough that a 100,000-token session compacts several times.
-  const demo = makeDemoConversation(await collectSources(root), { maxMessages: 700, readLines: 300, targetTokens: 380_000 });
+  const demo = makeDemoConversation(await collectSources(root), {
+    maxMessages: 700,
+    readLines: 300,
+    targetTokens: 380_000,
+  });
   const json = `${JSON.stringify(demo, null, 1)}\n`;
   const out = join(root, 'fixtures', 'demo-conversation.json');
   await writeFile(out, json);

@@ -22,7 +22,12 @@ export { planCompaction } from './core/plan-compaction.js';
 export type { CompactionBudget, CompactionPlan } from './core/plan-compaction.js';
 export * from './core/types.js';
 
-export type { Compactor, CompactionInput, CompactionProgress, CompactOptions } from './compaction/compactor.js';
+export type {
+  Compactor,
+  CompactionInput,
+  CompactionProgress,
+  CompactOptions,
+} from './compaction/compactor.js';
 export { OfflineCompactor } from './compaction/offline-compactor.js';
 export type { OfflineCompactorOptions } from './compaction/offline-compactor.js';
 
@@ -52,13 +57,28 @@ export { replayConversation } from './integration/replay.js';
 export type { ReplayReport, ReplayCompaction } from './integration/replay.js';
 
 export type { CompactOutput, CompactionFailure } from '../machines/session.machine.js';
-export { AnthropicCompactor, DEFAULT_ANTHROPIC_MODEL, hasAnthropicApiKey, type AnthropicCompactorOptions, type AnthropicUsage } from './compaction/anthropic-compactor.js';
+export {
+  AnthropicCompactor,
+  DEFAULT_ANTHROPIC_MODEL,
+  hasAnthropicApiKey,
+  type AnthropicCompactorOptions,
+  type AnthropicUsage,
+} from './compaction/anthropic-compactor.js';
 
 export { agentForTaskState } from './runtime/agent-profiles.js';
 export { loadTask, summarizeDag, taskContext, withSession } from './integration/task.js';
 export type { DagTask, DagTaskState, DagView, TaskSessions } from './integration/task.js';
 export { AGENT_CHECK_ID, createTaskLoop, defaultTaskPrompt } from './integration/task-loop.js';
-export type { IterationResult, TaskAgent, TaskAgentInput, TaskAgentOutput, TaskLoop, TaskLoopOptions, TaskLoopOutcome, TaskLoopResult } from './integration/task-loop.js';
+export type {
+  IterationResult,
+  TaskAgent,
+  TaskAgentInput,
+  TaskAgentOutput,
+  TaskLoop,
+  TaskLoopOptions,
+  TaskLoopOutcome,
+  TaskLoopResult,
+} from './integration/task-loop.js';
 
 export {
   SESSION_CHANNELS,
@@ -70,13 +90,25 @@ export {
   isSessionChannel,
   methodOf,
 } from './ipc/channels.js';
-export type { IpcError, IpcErrorCode, IpcResult, SessionAPI, SessionChannel, TransportErrorCode } from './ipc/channels.js';
+export type {
+  IpcError,
+  IpcErrorCode,
+  IpcResult,
+  SessionAPI,
+  SessionChannel,
+  TransportErrorCode,
+} from './ipc/channels.js';
 export { createSessionHandlers, handlerOf, toIpcError } from './ipc/handlers.js';
 export type { ChannelResult, SessionHandler, SessionHandlers } from './ipc/handlers.js';
 export { createSessionApiFromInvoke } from './ipc/api.js';
 export type { EventFeed, InvokeChannel } from './ipc/api.js';
 export { registerSessionIpc } from './ipc/electron.js';
-export type { IpcMainInvokeEventLike, IpcMainLike, SessionIpcOptions, WebContentsLike } from './ipc/electron.js';
+export type {
+  IpcMainInvokeEventLike,
+  IpcMainLike,
+  SessionIpcOptions,
+  WebContentsLike,
+} from './ipc/electron.js';
 export { createSessionApiFromIpcRenderer, exposeSessionApi } from './ipc/preload.js';
 export type { ContextBridgeLike, IpcRendererLike } from './ipc/preload.js';
 export { serveSessions } from './ipc/http.js';
@@ -84,14 +116,36 @@ export type { ServeSessionsOptions, SessionServer } from './ipc/http.js';
 export { createSessionClient } from './ipc/client.js';
 export type { SessionClient, SessionClientOptions } from './ipc/client.js';
 
-export { DEFAULT_CHECKPOINT_MIN_TOKENS, migrateAll, migrateDevSession, migratePMChat } from './migration/migrate.js';
+export {
+  DEFAULT_CHECKPOINT_MIN_TOKENS,
+  migrateAll,
+  migrateDevSession,
+  migratePMChat,
+} from './migration/migrate.js';
 export { rollbackMigration } from './migration/rollback.js';
 export { formatMigrationReport, formatRollbackReport } from './migration/format-report.js';
-export type { EntryProblem, FileReport, FileStatus, LegacyKind, ManifestFile, MigrationManifest, MigrationOptions, MigrationReport, MigrationTotals, RollbackOptions, RollbackReport } from './migration/types.js';
+export type {
+  EntryProblem,
+  FileReport,
+  FileStatus,
+  LegacyKind,
+  ManifestFile,
+  MigrationManifest,
+  MigrationOptions,
+  MigrationReport,
+  MigrationTotals,
+  RollbackOptions,
+  RollbackReport,
+} from './migration/types.js';
 export { loadChat, saveChat } from './compat/legacy-chat.js';
 export type { LegacyChat, LegacyChatEntry, LegacyChatOptions } from './compat/legacy-chat.js';
 
 export { loadClaudeCodeLog, parseClaudeCodeLog } from './integration/claude-code-log.js';
-export type { ClaudeCodeLogOptions, ClaudeCodeLogStats, ClaudeCodeTranscript, SkippedLine } from './integration/claude-code-log.js';
+export type {
+  ClaudeCodeLogOptions,
+  ClaudeCodeLogStats,
+  ClaudeCodeTranscript,
+  SkippedLine,
+} from './integration/claude-code-log.js';
 export { detectTranscriptFormat, readTranscriptFile } from './integration/transcript-file.js';
 export type { TranscriptFile, TranscriptFormat } from './integration/transcript-file.js';

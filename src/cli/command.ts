@@ -71,11 +71,19 @@ export function usageError(io: CliIO, name: string, message: string): number {
  *   async ({ values }, io) => { io.out(values.root ?? process.cwd()); return 0; });
  * ```
  */
-export function defineCommand<const O extends OptionsConfig>(spec: CommandSpec<O>, run: (input: CommandInput<O>, io: CliIO) => Promise<number>): CliCommand {
+export function defineCommand<const O extends OptionsConfig>(
+  spec: CommandSpec<O>,
+  run: (input: CommandInput<O>, io: CliIO) => Promise<number>,
+): CliCommand {
   return async (args, io) => {
     let parsed: { values: CommandValues<O>; positionals: string[] };
     try {
-      parsed = parseArgs({ args, options: { ...spec.options, ...HELP }, strict: true, allowPositionals: true }) as typeof parsed;
+      parsed = parseArgs({
+        args,
+        options: { ...spec.options, ...HELP },
+        strict: true,
+        allowPositionals: true,
+      }) as typeof parsed;
     } catch (error) {
       if (isParseArgsError(error)) return usageError(io, spec.name, error.message);
       return reportError(error, io);
@@ -89,7 +97,11 @@ export function defineCommand<const O extends OptionsConfig>(spec: CommandSpec<O
       return usageError(io, spec.name, `missing ${expected.slice(parsed.positionals.length).join(' ')}`);
     }
     if (parsed.positionals.length > expected.length) {
-      return usageError(io, spec.name, `unexpected argument ${JSON.stringify(parsed.positionals[expected.length])}`);
+      return usageError(
+        io,
+        spec.name,
+        `unexpected argument ${JSON.stringify(parsed.positionals[expected.length])}`,
+      );
     }
     try {
       return await run(parsed, io);
@@ -107,7 +119,11 @@ export function intOption(value: string | undefined, flag: string, min = 0): num
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!/^\s*-?\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min) {
-    throw new SessionError('INVALID_ARGUMENT', 'cli', `${flag} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'cli',
+      `${flag} must be an integer >= ${min}, got ${JSON.stringify(value)}`,
+    );
   }
   return n;
 }
@@ -116,10 +132,18 @@ export function intOption(value: string | undefined, flag: string, min = 0): num
  * @internal A choice option: undefined when absent.
  * @throws SessionError `INVALID_ARGUMENT` listing the choices.
  */
-export function choiceOption<const C extends string>(value: string | undefined, flag: string, choices: readonly C[]): C | undefined {
+export function choiceOption<const C extends string>(
+  value: string | undefined,
+  flag: string,
+  choices: readonly C[],
+): C | undefined {
   if (value === undefined) return undefined;
   if (!(choices as readonly string[]).includes(value)) {
-    throw new SessionError('INVALID_ARGUMENT', 'cli', `${flag} must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'cli',
+      `${flag} must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`,
+    );
   }
   return value as C;
 }

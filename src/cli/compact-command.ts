@@ -50,19 +50,30 @@ export const compactCommand: CliCommand = defineCommand(
     // the compaction: it reaches the host's runtime, and every page watching its events.
     const viaHost = await forwardToHost(values.root, (client) => client.compact(id, options));
     if (viaHost !== null && !values.json) io.err(`(through the host that holds the root, at ${viaHost.url})`);
-    const result = viaHost !== null ? viaHost.value : await withRuntime({ root: values.root, command: 'compact', write: true, offline: values.offline === true }, async (runtime) => {
-      const unsubscribe = runtime.subscribe((event) => {
-        if (event.sessionId === id && event.type === 'session.compaction.progress' && event.chunk !== undefined && event.chunks !== undefined) {
-          progress.update(event.chunk, event.chunks);
-        }
-      });
-      try {
-        return await runtime.compact(id, options);
-      } finally {
-        unsubscribe();
-        progress.stop();
-      }
-    });
+    const result =
+      viaHost !== null
+        ? viaHost.value
+        : await withRuntime(
+            { root: values.root, command: 'compact', write: true, offline: values.offline === true },
+            async (runtime) => {
+              const unsubscribe = runtime.subscribe((event) => {
+                if (
+                  event.sessionId === id &&
+                  event.type === 'session.compaction.progress' &&
+                  event.chunk !== undefined &&
+                  event.chunks !== undefined
+                ) {
+                  progress.update(event.chunk, event.chunks);
+                }
+              });
+              try {
+                return await runtime.compact(id, options);
+              } finally {
+                unsubscribe();
+                progress.stop();
+              }
+            },
+          );
     if (values.json) {
       io.out(JSON.stringify({ sessionId: id, ...result }, null, 2));
       return 0;

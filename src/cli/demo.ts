@@ -62,14 +62,19 @@ export interface DemoOptions {
 export function bundledConversation(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   // src/cli → repository root, and dist/src/cli → repository root.
-  const root = here.includes(`${path.sep}dist${path.sep}`) ? path.resolve(here, '../../..') : path.resolve(here, '../..');
+  const root = here.includes(`${path.sep}dist${path.sep}`)
+    ? path.resolve(here, '../../..')
+    : path.resolve(here, '../..');
   return path.join(root, 'fixtures', 'demo-conversation.json');
 }
 
 const n = (value: number) => Math.round(value).toLocaleString('en-US');
 
 /** Renders a report as the demo prints it. */
-export function formatReport(report: ReplayReport, meta: { source: string; root: string; sessionId: string }): string {
+export function formatReport(
+  report: ReplayReport,
+  meta: { source: string; root: string; sessionId: string },
+): string {
   const lines = [
     `Replayed ${meta.source}`,
     `  session            ${meta.sessionId}`,
@@ -138,41 +143,78 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   });
   const interactive = !options.json && (options.interactive ?? process.stderr.isTTY === true);
   const sessions: DemoSession[] = [];
-  const replay = async (agent: string, key: SessionKey, source: string, messages: MessageInput[], context: SessionContext) => {
+  const replay = async (
+    agent: string,
+    key: SessionKey,
+    source: string,
+    messages: MessageInput[],
+    context: SessionContext,
+  ) => {
     const session = await runtime.createSession(key, { context });
     if (!options.json) {
       out(`\n${agent}: ${messages.length} messages from ${source} through session ${session.id}`);
-      out(`limit ${n(session.limits.maxTokens)} tokens, compaction at ${Math.round(session.limits.compactAt * 100)}%, compactor: ${runtime.compactor.name}\n`);
+      out(
+        `limit ${n(session.limits.maxTokens)} tokens, compaction at ${Math.round(session.limits.compactAt * 100)}%, compactor: ${runtime.compactor.name}\n`,
+      );
     }
     const progress = createProgress(`replaying (${agent})`, interactive);
-    const report = await replayConversation(runtime, session.id, messages, { onProgress: (d, t) => progress.update(d, t) });
+    const report = await replayConversation(runtime, session.id, messages, {
+      onProgress: (d, t) => progress.update(d, t),
+    });
     progress.stop();
     if (!options.json) out(formatReport(report, { source, root, sessionId: session.id }));
     sessions.push({ agent, sessionId: session.id, source, report });
   };
   try {
-    const featureContext = { featureName: 'dagent-sessions', featureGoal: 'Keep long agent conversations inside their token limit without losing a word' };
-    await replay('PM', { type: 'feature', agentType: 'pm', featureId: 'demo' }, 'README.md and docs/ (planning)', await pmConversation(packageRoot()), featureContext);
-    await replay('Dev', { type: 'task', agentType: 'dev', featureId: 'demo', taskId: 'replay', taskState: 'in_dev' }, `${path.basename(file)} (${transcript.source})`, transcript.messages, {
-      ...featureContext,
-      taskTitle: 'Replay of a recorded agent session',
-      taskState: 'in_dev',
-    });
-    await replay('QA', { type: 'task', agentType: 'qa', featureId: 'demo', taskId: 'replay', taskState: 'in_qa' }, 'docs/ (verification)', await qaConversation(packageRoot()), {
-      ...featureContext,
-      taskTitle: 'Verify the documented behaviour',
-      taskState: 'in_qa',
-    });
+    const featureContext = {
+      featureName: 'dagent-sessions',
+      featureGoal: 'Keep long agent conversations inside their token limit without losing a word',
+    };
+    await replay(
+      'PM',
+      { type: 'feature', agentType: 'pm', featureId: 'demo' },
+      'README.md and docs/ (planning)',
+      await pmConversation(packageRoot()),
+      featureContext,
+    );
+    await replay(
+      'Dev',
+      { type: 'task', agentType: 'dev', featureId: 'demo', taskId: 'replay', taskState: 'in_dev' },
+      `${path.basename(file)} (${transcript.source})`,
+      transcript.messages,
+      {
+        ...featureContext,
+        taskTitle: 'Replay of a recorded agent session',
+        taskState: 'in_dev',
+      },
+    );
+    await replay(
+      'QA',
+      { type: 'task', agentType: 'qa', featureId: 'demo', taskId: 'replay', taskState: 'in_qa' },
+      'docs/ (verification)',
+      await qaConversation(packageRoot()),
+      {
+        ...featureContext,
+        taskTitle: 'Verify the documented behaviour',
+        taskState: 'in_qa',
+      },
+    );
     if (options.json) out(JSON.stringify({ root, sessions }, null, 2));
     if (options.serve === false || options.json) return { root, sessions, url: null };
-    const server = await serveSessions(runtime, { host: '127.0.0.1', port: options.port ?? 0, page: createInspectorHandler(await loadInspectorAssets()) });
+    const server = await serveSessions(runtime, {
+      host: '127.0.0.1',
+      port: options.port ?? 0,
+      page: createInspectorHandler(await loadInspectorAssets()),
+    });
     const withdraw = await advertiseHost(root, server.url);
     const stop = stopRequested(options.stop);
     try {
       out(`\nInspector: ${server.url}/  (the three sessions above; Ctrl+C stops)`);
       // From a checkout (npm start runs the sources with tsx) or from an installed package.
       const cli = import.meta.url.endsWith('.ts') ? 'npx tsx src/cli/main.ts' : 'npx dagent-sessions';
-      out(`Try, from another shell: ${cli} compact ${sessions[0]?.sessionId ?? ''} --root ${root} --keep-recent-tokens 0`);
+      out(
+        `Try, from another shell: ${cli} compact ${sessions[0]?.sessionId ?? ''} --root ${root} --keep-recent-tokens 0`,
+      );
       await stop.done;
       return { root, sessions, url: server.url };
     } finally {

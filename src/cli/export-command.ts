@@ -39,7 +39,9 @@ export const exportCommand: CliCommand = defineCommand(
     },
   },
   async ({ values, positionals: [id = ''] }, io) => {
-    const data = await withRuntime({ root: values.root, command: 'export', write: false }, (runtime) => runtime.exportSession(id));
+    const data = await withRuntime({ root: values.root, command: 'export', write: false }, (runtime) =>
+      runtime.exportSession(id),
+    );
     const text = JSON.stringify(data, null, 2);
     if (values.out === undefined) {
       io.out(text);
@@ -49,7 +51,12 @@ export const exportCommand: CliCommand = defineCommand(
     try {
       await atomicWriteFile(file, `${text}\n`);
     } catch (error) {
-      throw new SessionError('IO_ERROR', 'cli', `cannot write ${file}: ${describeError(error)}; check that its directory exists and is writable`, { cause: error });
+      throw new SessionError(
+        'IO_ERROR',
+        'cli',
+        `cannot write ${file}: ${describeError(error)}; check that its directory exists and is writable`,
+        { cause: error },
+      );
     }
     const bytes = Buffer.byteLength(text) + 1;
     if (values.json) io.out(JSON.stringify({ file, sessionId: id, messages: data.history.length, bytes }));

@@ -12,7 +12,10 @@ import { rootOf } from './open-runtime.js';
  * @internal Runs `call` against the advertised server of the root when the root's lock is held
  * by that server's process; null when there is no such host (the caller opens the root itself).
  */
-export async function forwardToHost<T>(root: string | undefined, call: (client: SessionAPI) => Promise<T>): Promise<{ url: string; value: T } | null> {
+export async function forwardToHost<T>(
+  root: string | undefined,
+  call: (client: SessionAPI) => Promise<T>,
+): Promise<{ url: string; value: T } | null> {
   const dir = rootOf(root);
   const [host, holder] = await Promise.all([readHost(dir), readLockHolder(dir)]);
   if (host === null || holder === null || holder.pid !== host.pid) return null;

@@ -43,7 +43,11 @@ ${keyUsage('import')}
   -h, --help           show this help`;
 
 /** @internal Tool calls, results and orphans among messages, whatever their format. */
-function toolCounts(messages: readonly MessageInput[]): { toolCalls: number; pairedResults: number; orphanResults: number } {
+function toolCounts(messages: readonly MessageInput[]): {
+  toolCalls: number;
+  pairedResults: number;
+  orphanResults: number;
+} {
   let toolCalls = 0;
   let pairedResults = 0;
   let orphanResults = 0;
@@ -69,7 +73,12 @@ function validateAll(messages: readonly MessageInput[], file: string): void {
       if (!isSessionError(error)) throw error;
       const line = (m.metadata?.claudeCode as { line?: unknown } | undefined)?.line;
       const where = typeof line === 'number' ? `line ${line}` : `message ${i}`;
-      throw new SessionError('INVALID_MESSAGE', 'cli', `${file} ${where} cannot be imported: ${error.message.replace(/^\[dagent-sessions\] \[[a-z]+\] /, '')}; nothing was imported`, { cause: error });
+      throw new SessionError(
+        'INVALID_MESSAGE',
+        'cli',
+        `${file} ${where} cannot be imported: ${error.message.replace(/^\[dagent-sessions\] \[[a-z]+\] /, '')}; nothing was imported`,
+        { cause: error },
+      );
     }
   });
 }
@@ -80,7 +89,11 @@ async function settle(runtime: SessionRuntime, id: string): Promise<void> {
     let unsubscribe: () => void = () => undefined;
     const ended = new Promise<void>((resolve) => {
       unsubscribe = runtime.subscribe((e) => {
-        if (e.sessionId === id && (e.type === 'session.compaction.completed' || e.type === 'session.compaction.failed')) resolve();
+        if (
+          e.sessionId === id &&
+          (e.type === 'session.compaction.completed' || e.type === 'session.compaction.failed')
+        )
+          resolve();
       });
     });
     try {
@@ -120,27 +133,39 @@ export const importCommand: CliCommand = defineCommand(
     const root = rootOf(values.root);
     const compactions: { tokensBefore: number; tokensAfter: number; messagesCompacted: number }[] = [];
     const failures: { code: string; reason: string }[] = [];
-    const outcome = await withRuntime({ root, command: 'import', write: true, offline: values.offline === true }, async (runtime) => {
-      const session = await runtime.createSession(key);
-      const before = session.stats.totalMessages;
-      const unsubscribe = runtime.subscribe((e: SessionEvent) => {
-        if (e.sessionId !== session.id) return;
-        if (e.type === 'session.compaction.completed') compactions.push({ tokensBefore: e.tokensBefore, tokensAfter: e.tokensAfter, messagesCompacted: e.messagesCompacted });
-        if (e.type === 'session.compaction.failed') failures.push({ code: e.code, reason: e.reason });
-      });
-      const progress = createProgress('importing', io.interactive && !values.json);
-      try {
-        for (const [i, message] of messages.entries()) {
-          await runtime.addMessage(session.id, message);
-          progress.update(i + 1, messages.length);
+    const outcome = await withRuntime(
+      { root, command: 'import', write: true, offline: values.offline === true },
+      async (runtime) => {
+        const session = await runtime.createSession(key);
+        const before = session.stats.totalMessages;
+        const unsubscribe = runtime.subscribe((e: SessionEvent) => {
+          if (e.sessionId !== session.id) return;
+          if (e.type === 'session.compaction.completed')
+            compactions.push({
+              tokensBefore: e.tokensBefore,
+              tokensAfter: e.tokensAfter,
+              messagesCompacted: e.messagesCompacted,
+            });
+          if (e.type === 'session.compaction.failed') failures.push({ code: e.code, reason: e.reason });
+        });
+        const progress = createProgress('importing', io.interactive && !values.json);
+        try {
+          for (const [i, message] of messages.entries()) {
+            await runtime.addMessage(session.id, message);
+            progress.update(i + 1, messages.length);
+          }
+          await settle(runtime, session.id);
+          return {
+            sessionId: session.id,
+            before,
+            after: (await runtime.getSession(session.id)).stats.totalMessages,
+          };
+        } finally {
+          progress.stop();
+          unsubscribe();
         }
-        await settle(runtime, session.id);
-        return { sessionId: session.id, before, after: (await runtime.getSession(session.id)).stats.totalMessages };
-      } finally {
-        progress.stop();
-        unsubscribe();
-      }
-    });
+      },
+    );
     const tools = loaded.stats ?? { ...toolCounts(messages), unansweredCalls: [] as string[] };
     const complete = outcome.after === outcome.before + messages.length;
     const report = {
@@ -170,16 +195,25 @@ export const importCommand: CliCommand = defineCommand(
       `Imported ${path.basename(file)} (${kind}) into ${outcome.sessionId} under ${root}`,
       `  messages       ${n(messages.length)} appended; the session's history holds ${n(outcome.after)}${complete ? '' : ` (expected ${n(outcome.before + messages.length)}: MISMATCH)`}`,
       `  tool calls     ${n(report.toolCalls)}; ${count(report.pairedResults, 'result')} paired with their call, ${n(report.orphanResults)} without their call kept as text` +
-        (report.unansweredCalls.length > 0 ? `, ${count(report.unansweredCalls.length, 'call')} without a result` : ''),
+        (report.unansweredCalls.length > 0
+          ? `, ${count(report.unansweredCalls.length, 'call')} without a result`
+          : ''),
     ];
     if (loaded.stats) {
       const s = loaded.stats;
-      lines.push(`  other          ${count(s.systemMessages, 'summary/system line')} as system messages; ${count(s.sidechainMessages, 'sidechain message')}; ${count(s.unsupportedBlocks, 'block')} kept in metadata (images...)`);
+      lines.push(
+        `  other          ${count(s.systemMessages, 'summary/system line')} as system messages; ${count(s.sidechainMessages, 'sidechain message')}; ${count(s.unsupportedBlocks, 'block')} kept in metadata (images...)`,
+      );
       const ignored = Object.entries(s.ignored);
-      if (ignored.length > 0) lines.push(`  not imported   ${ignored.map(([type, count]) => `${type} x${count}`).join(', ')} (Claude Code bookkeeping)`);
+      if (ignored.length > 0)
+        lines.push(
+          `  not imported   ${ignored.map(([type, count]) => `${type} x${count}`).join(', ')} (Claude Code bookkeeping)`,
+        );
     }
     for (const s of report.skipped) lines.push(`  skipped        line ${s.line}: ${s.reason}`);
-    lines.push(`  compactions    ${compactions.length}${failures.length > 0 ? `, ${failures.length} failed (${failures[0]?.code ?? ''})` : ''}`);
+    lines.push(
+      `  compactions    ${compactions.length}${failures.length > 0 ? `, ${failures.length} failed (${failures[0]?.code ?? ''})` : ''}`,
+    );
     io.out(lines.join('\n'));
     return complete ? 0 : 2;
   },

@@ -48,7 +48,12 @@ Options:
   -h, --help        show this help`;
 
 /** @internal What {@link startInspector} serves, one line each. */
-export const INSPECTOR_SERVES = ['GET  /: the inspector page', 'POST /rpc/<channel>: the session API', 'GET  /events: runtime events (Server-Sent Events)', 'GET  /health: status'] as const;
+export const INSPECTOR_SERVES = [
+  'GET  /: the inspector page',
+  'POST /rpc/<channel>: the session API',
+  'GET  /events: runtime events (Server-Sent Events)',
+  'GET  /health: status',
+] as const;
 
 /** @internal Resolves on the first SIGINT or SIGTERM, or when `signal` aborts. */
 export function stopRequested(signal: AbortSignal | undefined): { done: Promise<string>; dispose(): void } {
@@ -74,25 +79,38 @@ async function checkHost(url: string, token: string | undefined, io: CliIO, json
   let base: string;
   try {
     const parsed = new URL(url);
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`protocol ${parsed.protocol}`);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+      throw new Error(`protocol ${parsed.protocol}`);
     base = parsed.href.replace(/\/+$/, '');
   } catch (error) {
-    throw new SessionError('INVALID_ARGUMENT', 'cli', `--url must be the http(s) URL of a dagent-sessions host, such as http://127.0.0.1:7420, got ${JSON.stringify(url)} (${describeError(error)})`);
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'cli',
+      `--url must be the http(s) URL of a dagent-sessions host, such as http://127.0.0.1:7420, got ${JSON.stringify(url)} (${describeError(error)})`,
+    );
   }
   const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
   let status: number;
-  let body: { ok?: unknown; value?: { status?: unknown; channels?: unknown }; error?: { code?: unknown; message?: unknown } } | null;
+  let body: {
+    ok?: unknown;
+    value?: { status?: unknown; channels?: unknown };
+    error?: { code?: unknown; message?: unknown };
+  } | null;
   try {
     const response = await fetch(`${base}/health`, { headers, signal: AbortSignal.timeout(10_000) });
     status = response.status;
     body = (await response.json().catch(() => null)) as typeof body;
   } catch (error) {
     const cause = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
-    io.err(`cannot reach ${base}/health (${describeError(error)}${typeof cause === 'string' ? `: ${cause}` : ''}); is "dagent-sessions inspect" or serveSessions running there?`);
+    io.err(
+      `cannot reach ${base}/health (${describeError(error)}${typeof cause === 'string' ? `: ${cause}` : ''}); is "dagent-sessions inspect" or serveSessions running there?`,
+    );
     return 1;
   }
   if (body === null || body.ok !== true) {
-    const why = body?.error ? `${String(body.error.message)} (${String(body.error.code)})` : 'an answer that is not a dagent-sessions health report';
+    const why = body?.error
+      ? `${String(body.error.message)} (${String(body.error.code)})`
+      : 'an answer that is not a dagent-sessions health report';
     io.err(`${base}/health answered ${status}: ${why}`);
     return 2;
   }
@@ -138,44 +156,92 @@ export function createInspectCommand(options: { stop?: AbortSignal } = {}): CliC
     },
     async ({ values }, io) => {
       const port = intOption(values.port, '--port', 0);
-      if (port !== undefined && port > 65_535) throw new SessionError('INVALID_ARGUMENT', 'cli', `--port must be from 0 to 65535, got ${port}`);
+      if (port !== undefined && port > 65_535)
+        throw new SessionError('INVALID_ARGUMENT', 'cli', `--port must be from 0 to 65535, got ${port}`);
       const stop = stopRequested(options.stop);
       try {
         if (values.url !== undefined) {
-          if (values.root !== undefined) return usageError(io, 'inspect', '--url attaches to a running host; --root applies only to serving a root');
+          if (values.root !== undefined)
+            return usageError(
+              io,
+              'inspect',
+              '--url attaches to a running host; --root applies only to serving a root',
+            );
           if (values.check) return await checkHost(values.url, values.token, io, values.json === true);
-          const health = await checkHost(values.url, values.token, { out: () => undefined, err: io.err, interactive: false }, true);
+          const health = await checkHost(
+            values.url,
+            values.token,
+            { out: () => undefined, err: io.err, interactive: false },
+            true,
+          );
           if (health !== 0) return health;
-          const inspector = await serveInspector({ target: values.url, ...(values.token === undefined ? {} : { token: values.token }), ...(port === undefined ? {} : { port }) });
-          return await serveUntilStopped(io, values.json === true, { url: inspector.url, root: null, mode: `attached to ${values.url}` }, stop, () => inspector.close());
+          const inspector = await serveInspector({
+            target: values.url,
+            ...(values.token === undefined ? {} : { token: values.token }),
+            ...(port === undefined ? {} : { port }),
+          });
+          return await serveUntilStopped(
+            io,
+            values.json === true,
+            { url: inspector.url, root: null, mode: `attached to ${values.url}` },
+            stop,
+            () => inspector.close(),
+          );
         }
-        if (values.token !== undefined || values.check) return usageError(io, 'inspect', '--token and --check go with --url');
+        if (values.token !== undefined || values.check)
+          return usageError(io, 'inspect', '--token and --check go with --url');
         const root = rootOf(values.root);
         const inspect = values.stately ? await statelyInspector(io) : null;
         let runtime: SessionRuntime;
         let mode: string;
         try {
-          runtime = await openRuntime({ root, command: 'inspect', write: true, ...(inspect ? { inspect: inspect.inspect } : {}) });
+          runtime = await openRuntime({
+            root,
+            command: 'inspect',
+            write: true,
+            ...(inspect ? { inspect: inspect.inspect } : {}),
+          });
           mode = 'writer';
         } catch (error) {
           if (!isSessionError(error, 'ROOT_LOCKED')) throw error;
           const host = await readHost(root);
           if (host !== null) {
             io.err(`${root} is held by process ${host.pid}, which serves it at ${host.url}: attaching to it`);
-            const inspector = await serveInspector({ target: host.url, ...(port === undefined ? {} : { port }) });
-            return await serveUntilStopped(io, values.json === true, { url: inspector.url, root, mode: `attached to ${host.url}` }, stop, () => inspector.close());
+            const inspector = await serveInspector({
+              target: host.url,
+              ...(port === undefined ? {} : { port }),
+            });
+            return await serveUntilStopped(
+              io,
+              values.json === true,
+              { url: inspector.url, root, mode: `attached to ${host.url}` },
+              stop,
+              () => inspector.close(),
+            );
           }
-          io.err(`${describeError(error)}\nServing read-only: changes made by that process show up here only after its sessions are reloaded.`);
+          io.err(
+            `${describeError(error)}\nServing read-only: changes made by that process show up here only after its sessions are reloaded.`,
+          );
           runtime = await openRuntime({ root, command: 'inspect', write: false });
           mode = 'read-only';
         }
         try {
-          const server = await serveSessions(runtime, { host: '127.0.0.1', port: port ?? 0, page: createInspectorHandler(await loadInspectorAssets()) });
-          const withdraw = mode === 'writer' ? await advertiseHost(root, server.url) : async () => undefined;
-          return await serveUntilStopped(io, values.json === true, { url: server.url, root, mode }, stop, async () => {
-            await withdraw();
-            await server.close();
+          const server = await serveSessions(runtime, {
+            host: '127.0.0.1',
+            port: port ?? 0,
+            page: createInspectorHandler(await loadInspectorAssets()),
           });
+          const withdraw = mode === 'writer' ? await advertiseHost(root, server.url) : async () => undefined;
+          return await serveUntilStopped(
+            io,
+            values.json === true,
+            { url: server.url, root, mode },
+            stop,
+            async () => {
+              await withdraw();
+              await server.close();
+            },
+          );
         } finally {
           await runtime.close();
           await inspect?.stop();
@@ -212,27 +278,40 @@ async function serveUntilStopped(
 }
 
 /** @internal The Stately inspector, when @statelyai/inspect is installed. */
-async function statelyInspector(io: CliIO): Promise<{ inspect: (event: InspectionEvent) => void; stop(): Promise<void> }> {
+async function statelyInspector(
+  io: CliIO,
+): Promise<{ inspect: (event: InspectionEvent) => void; stop(): Promise<void> }> {
   const specifier = '@statelyai/inspect';
   type Inspect = ((event: InspectionEvent) => void) | { next?: (event: InspectionEvent) => void };
-  let module: { createWebSocketInspector?: (options?: { url?: string }) => { inspect: Inspect; stop?: () => void } };
+  let module: {
+    createWebSocketInspector?: (options?: { url?: string }) => { inspect: Inspect; stop?: () => void };
+  };
   try {
     module = (await import(specifier)) as typeof module;
   } catch (error) {
-    throw new SessionError('INVALID_ARGUMENT', 'cli', `--stately needs @statelyai/inspect: install it with "npm install @statelyai/inspect" (${describeError(error)})`);
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'cli',
+      `--stately needs @statelyai/inspect: install it with "npm install @statelyai/inspect" (${describeError(error)})`,
+    );
   }
   if (typeof module.createWebSocketInspector !== 'function') {
-    throw new SessionError('INVALID_ARGUMENT', 'cli', 'this version of @statelyai/inspect has no createWebSocketInspector; install @statelyai/inspect 0.4 or later');
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'cli',
+      'this version of @statelyai/inspect has no createWebSocketInspector; install @statelyai/inspect 0.4 or later',
+    );
   }
   const inspector = module.createWebSocketInspector();
-  io.err('Stately inspector: sending inspection events over a local WebSocket (see docs/inspector.md to view them)');
+  io.err(
+    'Stately inspector: sending inspection events over a local WebSocket (see docs/inspector.md to view them)',
+  );
   const target = inspector.inspect;
   return {
     inspect: (event) => (typeof target === 'function' ? target(event) : target.next?.(event)),
     stop: async () => inspector.stop?.(),
   };
 }
-
 
 /**
  * `dagent-sessions inspect [--root DIR] [--port N] [--json]` or `inspect --url URL [--token T]`.

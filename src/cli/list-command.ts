@@ -9,7 +9,16 @@ import { n, shortTime, table } from './format.js';
 import type { CliCommand } from './io.js';
 import { rootOf, withRuntime } from './open-runtime.js';
 
-const SESSION_STATES = ['loading', 'idle', 'appending', 'compacting', 'failed', 'closed', 'active', 'archived'] as const;
+const SESSION_STATES = [
+  'loading',
+  'idle',
+  'appending',
+  'compacting',
+  'failed',
+  'closed',
+  'active',
+  'archived',
+] as const;
 
 const USAGE = `Usage: dagent-sessions list [--root DIR] [--agent TYPE] [--feature ID] [--state STATE] [--json]
 
@@ -32,7 +41,10 @@ export function stateOf(info: SessionInfo): string {
   return info.status === 'archived' ? 'archived' : info.state;
 }
 
-function matches(info: SessionInfo, filter: { agent?: string | undefined; feature?: string | undefined; state?: string | undefined }): boolean {
+function matches(
+  info: SessionInfo,
+  filter: { agent?: string | undefined; feature?: string | undefined; state?: string | undefined },
+): boolean {
   if (filter.agent !== undefined && info.key.agentType !== filter.agent) return false;
   if (filter.feature !== undefined && info.key.featureId !== filter.feature) return false;
   if (filter.state !== undefined) {
@@ -62,12 +74,22 @@ export const listCommand: CliCommand = defineCommand(
   },
   async ({ values }, io) => {
     if (values.agent !== undefined && !(AGENT_TYPES as readonly string[]).includes(values.agent)) {
-      throw new SessionError('INVALID_ARGUMENT', 'cli', `--agent must be one of ${AGENT_TYPES.join(', ')}, got ${JSON.stringify(values.agent)}`);
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'cli',
+        `--agent must be one of ${AGENT_TYPES.join(', ')}, got ${JSON.stringify(values.agent)}`,
+      );
     }
     if (values.state !== undefined && ![...TASK_STATES, ...SESSION_STATES].includes(values.state as never)) {
-      throw new SessionError('INVALID_ARGUMENT', 'cli', `--state must be a task state (${TASK_STATES.join(', ')}) or a session state (${SESSION_STATES.join(', ')}), got ${JSON.stringify(values.state)}`);
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'cli',
+        `--state must be a task state (${TASK_STATES.join(', ')}) or a session state (${SESSION_STATES.join(', ')}), got ${JSON.stringify(values.state)}`,
+      );
     }
-    const sessions = await withRuntime({ root: values.root, command: 'list', write: false }, (runtime) => runtime.listSessions());
+    const sessions = await withRuntime({ root: values.root, command: 'list', write: false }, (runtime) =>
+      runtime.listSessions(),
+    );
     const shown = sessions.filter((s) => matches(s, values));
     if (values.json) {
       io.out(JSON.stringify(shown, null, 2));
@@ -75,7 +97,11 @@ export const listCommand: CliCommand = defineCommand(
     }
     const root = rootOf(values.root);
     if (shown.length === 0) {
-      io.out(sessions.length === 0 ? `No sessions under ${root}.` : `No session of the ${sessions.length} under ${root} matches.`);
+      io.out(
+        sessions.length === 0
+          ? `No sessions under ${root}.`
+          : `No session of the ${sessions.length} under ${root} matches.`,
+      );
       return 0;
     }
     const rows = shown.map((s) => [
@@ -89,13 +115,23 @@ export const listCommand: CliCommand = defineCommand(
     ]);
     io.out(
       table(
-        [{ header: 'ID' }, { header: 'AGENT' }, { header: 'STATE' }, { header: 'MESSAGES', right: true }, { header: 'TOKENS', right: true }, { header: 'CHECKPOINT', right: true }, { header: 'UPDATED' }],
+        [
+          { header: 'ID' },
+          { header: 'AGENT' },
+          { header: 'STATE' },
+          { header: 'MESSAGES', right: true },
+          { header: 'TOKENS', right: true },
+          { header: 'CHECKPOINT', right: true },
+          { header: 'UPDATED' },
+        ],
         rows,
       ),
     );
     const failed = shown.filter((s) => s.error !== null);
     for (const s of failed) io.err(`${s.id}: ${s.error?.message ?? ''} (${s.error?.code ?? ''})`);
-    io.out(`\n${shown.length} of ${sessions.length} session${sessions.length === 1 ? '' : 's'} under ${root}`);
+    io.out(
+      `\n${shown.length} of ${sessions.length} session${sessions.length === 1 ? '' : 's'} under ${root}`,
+    );
     return 0;
   },
 );

@@ -17,16 +17,56 @@ interface CommandEntry {
 
 /** @internal Every command, in the order the usage lists them. */
 export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
-  demo: { args: '', summary: 'replay the bundled long conversation in a temporary root (offline, no key)', load: async () => (await import('./demo.js')).demoCommand },
-  inspect: { args: '', summary: "serve a root's sessions over HTTP for the inspector (read-only)", load: async () => (await import('./inspect-command.js')).inspectCommand },
-  replay: { args: 'FILE', summary: 'replay a conversation into a session, checking every request', load: async () => (await import('./replay-command.js')).replayCommand },
-  import: { args: 'FILE', summary: 'append a transcript or a Claude Code .jsonl log to a session', load: async () => (await import('./import-command.js')).importCommand },
-  list: { args: '', summary: 'the sessions of a root', load: async () => (await import('./list-command.js')).listCommand },
-  show: { args: 'ID', summary: 'a session: figures, checkpoint, last messages', load: async () => (await import('./show-command.js')).showCommand },
-  preview: { args: 'ID', summary: 'the next request of a session, part by part', load: async () => (await import('./preview-command.js')).previewCommand },
-  compact: { args: 'ID', summary: 'compact a session now', load: async () => (await import('./compact-command.js')).compactCommand },
-  export: { args: 'ID', summary: 'a session with its whole history, as JSON', load: async () => (await import('./export-command.js')).exportCommand },
-  migrate: { args: '', summary: 'move legacy DAGent conversations into sessions (or roll back)', load: async () => (await import('./migrate-command.js')).migrateCommand },
+  demo: {
+    args: '',
+    summary: 'replay the bundled long conversation in a temporary root (offline, no key)',
+    load: async () => (await import('./demo.js')).demoCommand,
+  },
+  inspect: {
+    args: '',
+    summary: "serve a root's sessions over HTTP for the inspector (read-only)",
+    load: async () => (await import('./inspect-command.js')).inspectCommand,
+  },
+  replay: {
+    args: 'FILE',
+    summary: 'replay a conversation into a session, checking every request',
+    load: async () => (await import('./replay-command.js')).replayCommand,
+  },
+  import: {
+    args: 'FILE',
+    summary: 'append a transcript or a Claude Code .jsonl log to a session',
+    load: async () => (await import('./import-command.js')).importCommand,
+  },
+  list: {
+    args: '',
+    summary: 'the sessions of a root',
+    load: async () => (await import('./list-command.js')).listCommand,
+  },
+  show: {
+    args: 'ID',
+    summary: 'a session: figures, checkpoint, last messages',
+    load: async () => (await import('./show-command.js')).showCommand,
+  },
+  preview: {
+    args: 'ID',
+    summary: 'the next request of a session, part by part',
+    load: async () => (await import('./preview-command.js')).previewCommand,
+  },
+  compact: {
+    args: 'ID',
+    summary: 'compact a session now',
+    load: async () => (await import('./compact-command.js')).compactCommand,
+  },
+  export: {
+    args: 'ID',
+    summary: 'a session with its whole history, as JSON',
+    load: async () => (await import('./export-command.js')).exportCommand,
+  },
+  migrate: {
+    args: '',
+    summary: 'move legacy DAGent conversations into sessions (or roll back)',
+    load: async () => (await import('./migrate-command.js')).migrateCommand,
+  },
 };
 
 /** @internal The global usage. */
@@ -92,7 +132,8 @@ async function run(name: string, args: string[], io: CliIO): Promise<number> {
   }
 }
 
-const isEntry = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+const isEntry =
+  process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isEntry) {
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;

@@ -67,9 +67,14 @@ function parse(args: string[]) {
 }
 
 function printError(io: CliIO, error: unknown, json: boolean): void {
-  const payload = error instanceof SessionError ? { code: error.code, message: error.message } : { code: 'UNEXPECTED', message: error instanceof Error ? error.message : String(error) };
+  const payload =
+    error instanceof SessionError
+      ? { code: error.code, message: error.message }
+      : { code: 'UNEXPECTED', message: error instanceof Error ? error.message : String(error) };
   if (json) io.out(JSON.stringify({ error: payload }, null, 2));
-  io.err(`dagent-sessions migrate: ${payload.message}${error instanceof SessionError ? ` (${error.code})` : ''}`);
+  io.err(
+    `dagent-sessions migrate: ${payload.message}${error instanceof SessionError ? ` (${error.code})` : ''}`,
+  );
 }
 
 /**
@@ -101,21 +106,34 @@ export const migrateCommand: CliCommand = async (args, io) => {
   const print = (lines: string[]) => lines.forEach((line) => io.out(line));
   try {
     if (options.rollback) {
-      const report = await rollbackMigration(options.root, { dryRun: options.dryRun, ...(options.rollback.id === undefined ? {} : { migrationId: options.rollback.id }) });
+      const report = await rollbackMigration(options.root, {
+        dryRun: options.dryRun,
+        ...(options.rollback.id === undefined ? {} : { migrationId: options.rollback.id }),
+      });
       if (options.json) io.out(JSON.stringify(report, null, 2));
       else print(formatRollbackReport(report));
       return 0;
     }
-    const progress = createProgress(options.dryRun ? 'checking' : 'migrating', io.interactive && !options.json);
+    const progress = createProgress(
+      options.dryRun ? 'checking' : 'migrating',
+      io.interactive && !options.json,
+    );
     let report;
     try {
-      report = await migrateAll(options.root, { dryRun: options.dryRun, skipInvalid: options.skipInvalid, onProgress: (done, total) => progress.update(done, total) });
+      report = await migrateAll(options.root, {
+        dryRun: options.dryRun,
+        skipInvalid: options.skipInvalid,
+        onProgress: (done, total) => progress.update(done, total),
+      });
     } finally {
       progress.stop();
     }
     if (options.json) io.out(JSON.stringify(report, null, 2));
     else print(formatMigrationReport(report));
-    if (!report.ok) io.err(`dagent-sessions migrate: ${report.totals.filesWithProblems} file(s) not migrated; see the report`);
+    if (!report.ok)
+      io.err(
+        `dagent-sessions migrate: ${report.totals.filesWithProblems} file(s) not migrated; see the report`,
+      );
     return report.ok ? 0 : 2;
   } catch (error) {
     printError(io, error, options.json);

@@ -38,7 +38,8 @@ export function rootOf(root: string | undefined): string {
 
 /** @internal Who holds a lock, from a `ROOT_LOCKED` error's details. */
 function holderText(details: Record<string, unknown>): string {
-  const h = details.holder as { pid?: unknown; hostname?: unknown; acquiredAt?: unknown; description?: unknown } | undefined;
+  const h = details.holder as
+    { pid?: unknown; hostname?: unknown; acquiredAt?: unknown; description?: unknown } | undefined;
   if (!h || typeof h.pid !== 'number') return 'another process';
   const what = typeof h.description === 'string' ? ` (${h.description})` : '';
   const since = typeof h.acquiredAt === 'string' ? `, since ${h.acquiredAt}` : '';
@@ -54,9 +55,14 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<SessionR
   const root = rootOf(options.root);
   const info = await stat(root).catch(() => null);
   if (info === null || !info.isDirectory()) {
-    throw new SessionError('INVALID_ARGUMENT', 'cli', `${root} is not a directory; pass --root DIR with the directory whose .dagent/sessions holds the sessions`, {
-      details: { root },
-    });
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'cli',
+      `${root} is not a directory; pass --root DIR with the directory whose .dagent/sessions holds the sessions`,
+      {
+        details: { root },
+      },
+    );
   }
   const estimator = createTokenEstimator();
   try {
@@ -86,17 +92,25 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<SessionR
  * @internal Runs `work` with the runtime of a command and closes it afterwards, also when
  * `work` throws. `SESSION_NOT_FOUND` is reworded for the command line.
  */
-export async function withRuntime<T>(options: OpenRuntimeOptions, work: (runtime: SessionRuntime) => Promise<T>): Promise<T> {
+export async function withRuntime<T>(
+  options: OpenRuntimeOptions,
+  work: (runtime: SessionRuntime) => Promise<T>,
+): Promise<T> {
   const runtime = await openRuntime(options);
   try {
     return await work(runtime);
   } catch (error) {
     if (isSessionError(error, 'SESSION_NOT_FOUND') && typeof error.details.sessionId === 'string') {
       const root = rootOf(options.root);
-      throw new SessionError('SESSION_NOT_FOUND', 'cli', `no session ${JSON.stringify(error.details.sessionId)} under ${root}; "dagent-sessions list --root ${root}" lists the sessions there`, {
-        cause: error,
-        details: error.details,
-      });
+      throw new SessionError(
+        'SESSION_NOT_FOUND',
+        'cli',
+        `no session ${JSON.stringify(error.details.sessionId)} under ${root}; "dagent-sessions list --root ${root}" lists the sessions there`,
+        {
+          cause: error,
+          details: error.details,
+        },
+      );
     }
     throw error;
   } finally {

@@ -25,7 +25,12 @@ Options:
   -h, --help        show this help`;
 
 /** @internal The breakdown table of a request. */
-export function formatBreakdown(id: string, request: SessionRequest, format: string, limit: number | null): string {
+export function formatBreakdown(
+  id: string,
+  request: SessionRequest,
+  format: string,
+  limit: number | null,
+): string {
   const b = request.breakdown;
   const rows: [string, number][] = [
     ['agent description', b.agentDescription],
@@ -47,9 +52,12 @@ export function formatBreakdown(id: string, request: SessionRequest, format: str
     `  ${n(request.totalTokens)}${limit === null ? '' : ` of ${n(limit)}`} tokens: ${request.fits ? 'fits' : 'does NOT fit, even without any message'}`,
   ];
   if (request.omittedMessages > 0) {
-    lines.push(`  ${n(request.omittedMessages)} oldest messages (${n(request.omittedTokens)} tokens) left out of this request to fit; a compaction would fold them`);
+    lines.push(
+      `  ${n(request.omittedMessages)} oldest messages (${n(request.omittedTokens)} tokens) left out of this request to fit; a compaction would fold them`,
+    );
   }
-  if (request.compactionError) lines.push(`  compaction: ${request.compactionError.message} (${request.compactionError.code})`);
+  if (request.compactionError)
+    lines.push(`  compaction: ${request.compactionError.message} (${request.compactionError.code})`);
   return lines.join('\n');
 }
 
@@ -73,10 +81,13 @@ export const previewCommand: CliCommand = defineCommand(
   },
   async ({ values, positionals: [id = ''] }, io) => {
     const format = choiceOption(values.format, '--format', ['flattened', 'messages']) ?? 'flattened';
-    const { request, limit } = await withRuntime({ root: values.root, command: 'preview', write: false }, async (runtime) => ({
-      request: await runtime.previewRequest(id, values.message, { format }),
-      limit: (await runtime.getSession(id)).limits.maxTokens,
-    }));
+    const { request, limit } = await withRuntime(
+      { root: values.root, command: 'preview', write: false },
+      async (runtime) => ({
+        request: await runtime.previewRequest(id, values.message, { format }),
+        limit: (await runtime.getSession(id)).limits.maxTokens,
+      }),
+    );
     if (values.json) {
       io.out(JSON.stringify(request, null, 2));
       return 0;
@@ -84,7 +95,8 @@ export const previewCommand: CliCommand = defineCommand(
     io.out(formatBreakdown(id, request, format, limit));
     if (values.prompt) {
       io.out(`\n--- system prompt ---\n${request.systemPrompt}`);
-      if (request.messages.length > 0) io.out(`\n--- messages ---\n${JSON.stringify(request.messages, null, 2)}`);
+      if (request.messages.length > 0)
+        io.out(`\n--- messages ---\n${JSON.stringify(request.messages, null, 2)}`);
     }
     return 0;
   },

@@ -64,10 +64,20 @@ export const replayCommand: CliCommand = defineCommand(
     const loaded = await readTranscriptFile(file, { format, skipInvalid: values['skip-invalid'] === true });
     const { transcript } = loaded;
     const root = rootOf(values.root);
-    const options = { root, command: 'replay', write: true, offline: values.offline === true, ...(maxTokens ? { limits: { maxTokens } } : {}) };
+    const options = {
+      root,
+      command: 'replay',
+      write: true,
+      offline: values.offline === true,
+      ...(maxTokens ? { limits: { maxTokens } } : {}),
+    };
     const { report, sessionId } = await withRuntime(options, async (runtime) => {
       const session = await runtime.createSession(key, {
-        context: { featureName: 'Replay of a recorded agent session', featureGoal: `Replay ${transcript.source}`, taskTitle: `Replay of ${path.basename(file)}` },
+        context: {
+          featureName: 'Replay of a recorded agent session',
+          featureGoal: `Replay ${transcript.source}`,
+          taskTitle: `Replay of ${path.basename(file)}`,
+        },
       });
       if (session.stats.totalMessages > 0 && !values.append) {
         throw new SessionError(
@@ -77,20 +87,34 @@ export const replayCommand: CliCommand = defineCommand(
         );
       }
       if (!values.json) {
-        io.out(`dagent-sessions replay: ${n(transcript.messages.length)} messages from ${path.basename(file)} (${loaded.format}) through session ${session.id}`);
-        io.out(`limit ${n(session.limits.maxTokens)} tokens, compaction at ${Math.round(session.limits.compactAt * 100)}%, compactor: ${runtime.compactor.name}\n`);
+        io.out(
+          `dagent-sessions replay: ${n(transcript.messages.length)} messages from ${path.basename(file)} (${loaded.format}) through session ${session.id}`,
+        );
+        io.out(
+          `limit ${n(session.limits.maxTokens)} tokens, compaction at ${Math.round(session.limits.compactAt * 100)}%, compactor: ${runtime.compactor.name}\n`,
+        );
         for (const s of loaded.skipped ?? []) io.err(`skipped line ${s.line}: ${s.reason}`);
       }
       const progress = createProgress('replaying', io.interactive && !values.json);
       try {
-        const result = await replayConversation(runtime, session.id, transcript.messages, { onProgress: (d, t) => progress.update(d, t) });
+        const result = await replayConversation(runtime, session.id, transcript.messages, {
+          onProgress: (d, t) => progress.update(d, t),
+        });
         return { report: result, sessionId: session.id };
       } finally {
         progress.stop();
       }
     });
     const meta = { source: transcript.source, root, sessionId };
-    io.out(values.json ? JSON.stringify({ ...meta, format: loaded.format, skipped: loaded.skipped ?? [], ...report }, null, 2) : formatReport(report, meta));
+    io.out(
+      values.json
+        ? JSON.stringify(
+            { ...meta, format: loaded.format, skipped: loaded.skipped ?? [], ...report },
+            null,
+            2,
+          )
+        : formatReport(report, meta),
+    );
     return report.historyIntact && report.requestsOverLimit === 0 ? 0 : 2;
   },
 );

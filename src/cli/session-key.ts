@@ -39,7 +39,8 @@ export function idPartOf(file: string): string {
     .replace(/^[-.]+|[-.]+$/g, '')
     .slice(0, 100)
     .replace(/[-.]+$/, '');
-  if (clean === '' || ['constructor', 'prototype', '__proto__'].includes(clean)) return `file-${clean || 'transcript'}`;
+  if (clean === '' || ['constructor', 'prototype', '__proto__'].includes(clean))
+    return `file-${clean || 'transcript'}`;
   return clean;
 }
 
@@ -48,14 +49,23 @@ export function idPartOf(file: string): string {
  * @throws SessionError `INVALID_KEY` for bad values; `INVALID_ARGUMENT` for `--state` without a task.
  */
 export function sessionKeyOf(
-  flags: { feature?: string | undefined; task?: string | undefined; agent?: string | undefined; state?: string | undefined },
+  flags: {
+    feature?: string | undefined;
+    task?: string | undefined;
+    agent?: string | undefined;
+    state?: string | undefined;
+  },
   file: string,
   defaultFeature: string,
 ): SessionKey {
   const agentType = flags.agent ?? 'dev';
   if (flags.feature !== undefined && flags.task === undefined) {
     if (flags.state !== undefined) {
-      throw new SessionError('INVALID_ARGUMENT', 'cli', '--state is the state of a task: pass --task ID with it (or leave --state out for a feature session)');
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'cli',
+        '--state is the state of a task: pass --task ID with it (or leave --state out for a feature session)',
+      );
     }
     return validateKey({ type: 'feature', agentType, featureId: flags.feature });
   }

@@ -53,14 +53,19 @@ function infoLines(info: SessionInfo, size: SizeEstimate): string[] {
 function checkpointLines(checkpoint: Checkpoint | null): string[] {
   if (checkpoint === null) return ['', 'No checkpoint yet (no compaction has run).'];
   const c = checkpoint.compactionInfo;
-  const lines = ['', `Checkpoint v${checkpoint.version} (${n(checkpoint.tokens)} tokens, ${c.compactor}, ${n(c.archivedMessages)} messages archived)`];
+  const lines = [
+    '',
+    `Checkpoint v${checkpoint.version} (${n(checkpoint.tokens)} tokens, ${c.compactor}, ${n(c.archivedMessages)} messages archived)`,
+  ];
   for (const [key, title] of CHECKPOINT_SECTIONS) {
     const items = checkpoint.summary[key];
     lines.push(`  ${title}:${items.length === 0 ? ' -' : ''}`);
     for (const item of items) lines.push(`    - ${item}`);
   }
   for (const check of checkpoint.checks ?? []) {
-    lines.push(`  Check ${check.checkId}: ${check.passed ? 'passed' : `failed${check.error ? `: ${oneLine(check.error, 200)}` : ''}`}`);
+    lines.push(
+      `  Check ${check.checkId}: ${check.passed ? 'passed' : `failed${check.error ? `: ${oneLine(check.error, 200)}` : ''}`}`,
+    );
   }
   return lines;
 }
@@ -113,7 +118,11 @@ export const showCommand: CliCommand = defineCommand(
       return 0;
     }
     io.out(
-      [...infoLines(data.session, data.size), ...checkpointLines(data.checkpoint), ...messageLines(data.messages, data.session.liveMessages, values.full === true)].join('\n'),
+      [
+        ...infoLines(data.session, data.size),
+        ...checkpointLines(data.checkpoint),
+        ...messageLines(data.messages, data.session.liveMessages, values.full === true),
+      ].join('\n'),
     );
     return 0;
   },

@@ -4,7 +4,14 @@
  * retries 408, 409, 429, 5xx and 529 with backoff; whatever still fails is translated here, at
  * the edge, into a `SessionError` whose code says what the session should do.
  */
-import Anthropic, { AnthropicError, APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, type ClientOptions } from '@anthropic-ai/sdk';
+import Anthropic, {
+  AnthropicError,
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+  type ClientOptions,
+} from '@anthropic-ai/sdk';
 import type { Message as ApiMessage, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
 import { SessionError, describeError } from '../core/errors.js';
 import type { CheckpointSummary } from '../core/types.js';
@@ -120,15 +127,20 @@ export class AnthropicCompactor implements Compactor {
    *   when a number is out of range.
    */
   constructor(options: AnthropicCompactorOptions = {}) {
-    const invalid = (what: string) => new SessionError('INVALID_ARGUMENT', 'compaction', `AnthropicCompactor: ${what}`);
+    const invalid = (what: string) =>
+      new SessionError('INVALID_ARGUMENT', 'compaction', `AnthropicCompactor: ${what}`);
     this.model = options.model ?? DEFAULT_ANTHROPIC_MODEL;
-    if (typeof this.model !== 'string' || this.model.trim() === '') throw invalid('model must be a non-empty model id');
+    if (typeof this.model !== 'string' || this.model.trim() === '')
+      throw invalid('model must be a non-empty model id');
     this.maxTokens = positiveInteger(options.maxTokens ?? 4_096, 'maxTokens', invalid);
     this.timeoutMs = positiveInteger(options.timeoutMs ?? 120_000, 'timeoutMs', invalid);
     const maxInput = positiveInteger(options.maxInputTokens ?? 150_000, 'maxInputTokens', invalid);
     if (maxInput < 2_000) throw invalid(`maxInputTokens must be at least 2000, got ${maxInput}`);
     this.maxInputTokens = Math.floor(maxInput * 0.8) - 1_000;
-    if (options.maxRetries !== undefined && !(Number.isInteger(options.maxRetries) && options.maxRetries >= 0)) {
+    if (
+      options.maxRetries !== undefined &&
+      !(Number.isInteger(options.maxRetries) && options.maxRetries >= 0)
+    ) {
       throw invalid(`maxRetries must be an integer >= 0, got ${String(options.maxRetries)}`);
     }
     this.#maxRetries = options.maxRetries;
@@ -136,7 +148,11 @@ export class AnthropicCompactor implements Compactor {
     this.#estimator = options.estimator ?? createTokenEstimator();
     this.#onUsage = options.onUsage;
     if (options.client !== undefined) {
-      if (options.apiKey !== undefined || options.baseURL !== undefined || options.clientOptions !== undefined) {
+      if (
+        options.apiKey !== undefined ||
+        options.baseURL !== undefined ||
+        options.clientOptions !== undefined
+      ) {
         throw invalid('pass either { client } or { apiKey, baseURL, clientOptions }, not both');
       }
       this.#client = options.client;
@@ -146,7 +162,9 @@ export class AnthropicCompactor implements Compactor {
     const apiKey = nonBlank(options.apiKey) ?? nonBlank(env.ANTHROPIC_API_KEY);
     const authToken = apiKey === undefined ? nonBlank(env.ANTHROPIC_AUTH_TOKEN) : undefined;
     if (apiKey === undefined && authToken === undefined) {
-      throw invalid('no API key: set ANTHROPIC_API_KEY, or pass { apiKey } or { client }; without a key, use the OfflineCompactor');
+      throw invalid(
+        'no API key: set ANTHROPIC_API_KEY, or pass { apiKey } or { client }; without a key, use the OfflineCompactor',
+      );
     }
     const baseURL = options.baseURL ?? nonBlank(env.ANTHROPIC_BASE_URL);
     this.#client = new Anthropic({
@@ -177,16 +195,28 @@ export class AnthropicCompactor implements Compactor {
     if (signal?.aborted === true) throw this.#cancelled(signal.reason);
     const budget = input?.budgetTokens;
     if (typeof budget !== 'number' || Number.isNaN(budget) || budget < 0) {
-      throw new SessionError('INVALID_ARGUMENT', 'compaction', `budgetTokens must be a number >= 0, got ${String(budget)}`);
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'compaction',
+        `budgetTokens must be a number >= 0, got ${String(budget)}`,
+      );
     }
-    const prompt = buildCheckpointPrompt({ checkpoint: input.checkpoint ?? null, messages: Array.isArray(input.messages) ? input.messages : [], budgetTokens: budget });
+    const prompt = buildCheckpointPrompt({
+      checkpoint: input.checkpoint ?? null,
+      messages: Array.isArray(input.messages) ? input.messages : [],
+      budgetTokens: budget,
+    });
     const message = await this.#request(prompt, signal, options?.onProgress);
     const summary = parseCheckpointResponse(message);
     return fitSummaryToBudget(summary, budget, this.#estimator);
   }
 
   /** @internal One streamed request; tool inputs are re-read strictly from the raw JSON streamed. */
-  async #request(prompt: CheckpointPrompt, signal: AbortSignal | undefined, onProgress: CompactOptions['onProgress']): Promise<ApiMessage> {
+  async #request(
+    prompt: CheckpointPrompt,
+    signal: AbortSignal | undefined,
+    onProgress: CompactOptions['onProgress'],
+  ): Promise<ApiMessage> {
     const controller = new AbortController();
     let timedOut = false;
     const forward = () => controller.abort(signal?.reason);
@@ -219,7 +249,11 @@ export class AnthropicCompactor implements Compactor {
           tools: [prompt.tool],
           tool_choice: { type: 'tool', name: CHECKPOINT_TOOL_NAME, disable_parallel_tool_use: true },
         },
-        { signal: controller.signal, timeout: this.timeoutMs, ...(this.#maxRetries === undefined ? {} : { maxRetries: this.#maxRetries }) },
+        {
+          signal: controller.signal,
+          timeout: this.timeoutMs,
+          ...(this.#maxRetries === undefined ? {} : { maxRetries: this.#maxRetries }),
+        },
       );
       stream.on('streamEvent', (event: RawMessageStreamEvent) => {
         events++;
@@ -247,7 +281,9 @@ export class AnthropicCompactor implements Compactor {
     const content = message.content.map((block, index) => {
       const json = raw.get(index);
       // Strictly parsed: the SDK's partial parse would make a cut answer look complete.
-      return block.type === 'tool_use' && json !== undefined && json !== '' ? { type: 'tool_use', id: block.id, name: block.name, input: strictJson(json) } : block;
+      return block.type === 'tool_use' && json !== undefined && json !== ''
+        ? { type: 'tool_use', id: block.id, name: block.name, input: strictJson(json) }
+        : block;
     });
     return { ...message, content } as ApiMessage;
   }
@@ -259,7 +295,9 @@ export class AnthropicCompactor implements Compactor {
       inputTokens: message.usage?.input_tokens ?? 0,
       outputTokens: message.usage?.output_tokens ?? 0,
       estimatedInputTokens:
-        this.#estimator.estimate(prompt.system) + this.#estimator.estimate(prompt.messages[0].content) + this.#estimator.estimate(JSON.stringify(prompt.tool)),
+        this.#estimator.estimate(prompt.system) +
+        this.#estimator.estimate(prompt.messages[0].content) +
+        this.#estimator.estimate(JSON.stringify(prompt.tool)),
       stopReason: message.stop_reason ?? null,
       requestId,
     };
@@ -272,25 +310,55 @@ export class AnthropicCompactor implements Compactor {
   }
 
   #cancelled(cause: unknown): SessionError {
-    return new SessionError('COMPACTION_CANCELLED', 'compaction', `${this.name}: the compaction was cancelled; its request was aborted and nothing changed`, { cause, retryable: true });
+    return new SessionError(
+      'COMPACTION_CANCELLED',
+      'compaction',
+      `${this.name}: the compaction was cancelled; its request was aborted and nothing changed`,
+      { cause, retryable: true },
+    );
   }
 
   /** @internal A foreign error as the SessionError that says what to do about it. */
-  #translate(error: unknown, context: { signal: AbortSignal | undefined; timedOut: boolean; events: number }): SessionError {
+  #translate(
+    error: unknown,
+    context: { signal: AbortSignal | undefined; timedOut: boolean; events: number },
+  ): SessionError {
     if (error instanceof SessionError) return error;
     const retries = this.#maxRetries ?? this.#client.maxRetries;
     const retried = retries === 1 ? 'the SDK retried once' : `the SDK retried ${retries} times`;
-    const make = (code: 'COMPACTOR_UNAVAILABLE' | 'COMPACTOR_TIMEOUT' | 'COMPACTOR_FAILED' | 'COMPACTOR_MALFORMED', message: string, retryable: boolean, details: Record<string, unknown> = {}) =>
-      new SessionError(code, 'compaction', `${this.name}: ${message}`, { cause: error, retryable, details: { baseURL: this.#client.baseURL, ...details } });
+    const make = (
+      code: 'COMPACTOR_UNAVAILABLE' | 'COMPACTOR_TIMEOUT' | 'COMPACTOR_FAILED' | 'COMPACTOR_MALFORMED',
+      message: string,
+      retryable: boolean,
+      details: Record<string, unknown> = {},
+    ) =>
+      new SessionError(code, 'compaction', `${this.name}: ${message}`, {
+        cause: error,
+        retryable,
+        details: { baseURL: this.#client.baseURL, ...details },
+      });
     if (context.timedOut) {
-      return make('COMPACTOR_TIMEOUT', `no complete answer within ${this.timeoutMs} ms (timeoutMs); the request was cancelled and nothing changed`, true);
+      return make(
+        'COMPACTOR_TIMEOUT',
+        `no complete answer within ${this.timeoutMs} ms (timeoutMs); the request was cancelled and nothing changed`,
+        true,
+      );
     }
-    if (context.signal?.aborted === true || error instanceof APIUserAbortError) return this.#cancelled(context.signal?.reason ?? error);
+    if (context.signal?.aborted === true || error instanceof APIUserAbortError)
+      return this.#cancelled(context.signal?.reason ?? error);
     if (error instanceof APIConnectionTimeoutError) {
-      return make('COMPACTOR_TIMEOUT', `the API did not answer within ${this.timeoutMs} ms (timeoutMs); ${retried}`, true);
+      return make(
+        'COMPACTOR_TIMEOUT',
+        `the API did not answer within ${this.timeoutMs} ms (timeoutMs); ${retried}`,
+        true,
+      );
     }
     if (error instanceof APIConnectionError) {
-      return make('COMPACTOR_UNAVAILABLE', `could not reach ${this.#client.baseURL} (${describeError(error.cause ?? error)}); ${retried}`, true);
+      return make(
+        'COMPACTOR_UNAVAILABLE',
+        `could not reach ${this.#client.baseURL} (${describeError(error.cause ?? error)}); ${retried}`,
+        true,
+      );
     }
     if (error instanceof APIError) {
       const status = error.status;
@@ -300,10 +368,20 @@ export class AnthropicCompactor implements Compactor {
       if (status === undefined) {
         // An `error` event inside a stream that had started: the API's own failure.
         const transient = ['overloaded_error', 'api_error', 'rate_limit_error', 'error'].includes(type);
-        return make(transient ? 'COMPACTOR_UNAVAILABLE' : 'COMPACTOR_FAILED', `the answer stream reported ${type} (${said}) after ${context.events} events`, transient, details);
+        return make(
+          transient ? 'COMPACTOR_UNAVAILABLE' : 'COMPACTOR_FAILED',
+          `the answer stream reported ${type} (${said}) after ${context.events} events`,
+          transient,
+          details,
+        );
       }
       if (status === 429 || status === 529 || status >= 500 || status === 408 || status === 409) {
-        return make('COMPACTOR_UNAVAILABLE', `the API answered ${status} ${type} (${said}); ${retried} with backoff; the session retries later`, true, details);
+        return make(
+          'COMPACTOR_UNAVAILABLE',
+          `the API answered ${status} ${type} (${said}); ${retried} with backoff; the session retries later`,
+          true,
+          details,
+        );
       }
       const advice =
         status === 401 || status === 403
@@ -313,13 +391,26 @@ export class AnthropicCompactor implements Compactor {
             : status === 413
               ? 'the request is too large; lower maxInputTokens'
               : `check the model id "${this.model}", the API key and the request`;
-      return make('COMPACTOR_FAILED', `the API refused the request: ${status} ${type} (${said}); ${advice}`, false, details);
+      return make(
+        'COMPACTOR_FAILED',
+        `the API refused the request: ${status} ${type} (${said}); ${advice}`,
+        false,
+        details,
+      );
     }
     if (isSyntaxError(error) || isSyntaxError((error as { cause?: unknown } | null)?.cause)) {
-      return make('COMPACTOR_MALFORMED', `the API's answer is not valid JSON (${describeError(error)})`, true);
+      return make(
+        'COMPACTOR_MALFORMED',
+        `the API's answer is not valid JSON (${describeError(error)})`,
+        true,
+      );
     }
     if (error instanceof AnthropicError || error instanceof TypeError) {
-      return make('COMPACTOR_UNAVAILABLE', `the answer stream was cut after ${context.events} events (${describeError(error)}); the session retries later`, true);
+      return make(
+        'COMPACTOR_UNAVAILABLE',
+        `the answer stream was cut after ${context.events} events (${describeError(error)}); the session retries later`,
+        true,
+      );
     }
     return make('COMPACTOR_FAILED', `unexpected error: ${describeError(error)}`, false);
   }
@@ -343,6 +434,7 @@ function nonBlank(value: string | undefined): string | undefined {
 }
 
 function positiveInteger(value: unknown, name: string, invalid: (what: string) => SessionError): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw invalid(`${name} must be a positive integer, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0)
+    throw invalid(`${name} must be a positive integer, got ${String(value)}`);
   return value;
 }

@@ -5,7 +5,11 @@
  */
 import type { CheckpointSummary, Message } from '../core/types.js';
 import { contentToText } from '../request/format.js';
-import { CHECKPOINT_INPUT_SCHEMA, CHECKPOINT_TOOL_NAME, type CheckpointInputSchema } from './checkpoint-schema.js';
+import {
+  CHECKPOINT_INPUT_SCHEMA,
+  CHECKPOINT_TOOL_NAME,
+  type CheckpointInputSchema,
+} from './checkpoint-schema.js';
 
 /** What {@link buildCheckpointPrompt} needs. */
 export interface CheckpointPromptInput {
@@ -63,7 +67,9 @@ export function buildCheckpointPrompt(input: CheckpointPromptInput): CheckpointP
   const first = messages[0];
   const last = messages[messages.length - 1];
   const range = first && last ? ` first_seq="${first.seq}" last_seq="${last.seq}"` : '';
-  const rendered = messages.map((m) => `<message seq="${m.seq}" role="${m.role}">\n${escapeTags(contentToText(m.content))}\n</message>`);
+  const rendered = messages.map(
+    (m) => `<message seq="${m.seq}" role="${m.role}">\n${escapeTags(contentToText(m.content))}\n</message>`,
+  );
   const task =
     messages.length === 0
       ? `There are no new messages. Rewrite the current checkpoint so that it fits the budget below, then call ${CHECKPOINT_TOOL_NAME} with it.`
@@ -90,7 +96,11 @@ export function buildCheckpointPrompt(input: CheckpointPromptInput): CheckpointP
   return {
     system: SYSTEM,
     messages: [{ role: 'user', content }],
-    tool: { name: CHECKPOINT_TOOL_NAME, description: TOOL_DESCRIPTION, input_schema: structuredClone(CHECKPOINT_INPUT_SCHEMA) },
+    tool: {
+      name: CHECKPOINT_TOOL_NAME,
+      description: TOOL_DESCRIPTION,
+      input_schema: structuredClone(CHECKPOINT_INPUT_SCHEMA),
+    },
   };
 }
 

@@ -8,20 +8,30 @@ import type { CheckpointSummary } from '../core/types.js';
 export const CHECKPOINT_TOOL_NAME = 'record_checkpoint';
 
 /** The five sections of a checkpoint, in the order they are asked for and rendered. */
-export const CHECKPOINT_FIELDS = ['completed', 'inProgress', 'pending', 'decisions', 'blockers'] as const satisfies ReadonlyArray<keyof CheckpointSummary>;
+export const CHECKPOINT_FIELDS = [
+  'completed',
+  'inProgress',
+  'pending',
+  'decisions',
+  'blockers',
+] as const satisfies ReadonlyArray<keyof CheckpointSummary>;
 
 const FIELD_DESCRIPTIONS: Record<keyof CheckpointSummary, string> = {
   completed: 'Work that is done: what changed (files, commands, results), one short factual statement each.',
   inProgress: 'Work started and not finished yet, with where it stands.',
   pending: 'Work asked for or planned and not started yet.',
-  decisions: 'Choices made and rules to keep (APIs, formats, conventions, what the user asked for or refused).',
+  decisions:
+    'Choices made and rules to keep (APIs, formats, conventions, what the user asked for or refused).',
   blockers: 'Open problems: failing commands or tests with their first error line, missing information.',
 };
 
 /** The type of {@link CHECKPOINT_INPUT_SCHEMA}: assignable to the SDK's `Tool.InputSchema`. */
 export type CheckpointInputSchema = {
   type: 'object';
-  properties: Record<keyof CheckpointSummary, { type: 'array'; items: { type: 'string' }; description: string }>;
+  properties: Record<
+    keyof CheckpointSummary,
+    { type: 'array'; items: { type: 'string' }; description: string }
+  >;
   required: Array<keyof CheckpointSummary>;
   additionalProperties: false;
 };
@@ -75,11 +85,22 @@ export type CheckpointValidation =
  */
 export function validateCheckpointSummary(value: unknown): CheckpointValidation {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return { ok: false, problems: [`expected an object with ${CHECKPOINT_FIELDS.map((f) => `"${f}"`).join(', ')} (arrays of strings), got ${describeType(value)}`] };
+    return {
+      ok: false,
+      problems: [
+        `expected an object with ${CHECKPOINT_FIELDS.map((f) => `"${f}"`).join(', ')} (arrays of strings), got ${describeType(value)}`,
+      ],
+    };
   }
   const record = value as Record<string, unknown>;
   const problems: string[] = [];
-  const summary: CheckpointSummary = { completed: [], inProgress: [], pending: [], decisions: [], blockers: [] };
+  const summary: CheckpointSummary = {
+    completed: [],
+    inProgress: [],
+    pending: [],
+    decisions: [],
+    blockers: [],
+  };
   for (const field of CHECKPOINT_FIELDS) {
     if (!Object.hasOwn(record, field)) {
       problems.push(`missing "${field}" (an array of strings; [] when there is nothing)`);
@@ -91,7 +112,8 @@ export function validateCheckpointSummary(value: unknown): CheckpointValidation 
       continue;
     }
     items.forEach((item: unknown, index) => {
-      if (typeof item !== 'string') problems.push(`"${field}[${index}]" must be a string, got ${describeType(item)}`);
+      if (typeof item !== 'string')
+        problems.push(`"${field}[${index}]" must be a string, got ${describeType(item)}`);
       else if (item.trim() !== '') summary[field].push(item.trim());
     });
   }

@@ -20,26 +20,40 @@ export const MAX_STATEMENT_CHARS = 200;
 /** @internal Most text read from one message, in characters (pasted documents can be huge). */
 const MAX_TEXT_CHARS = 40_000;
 
-const DECISION = /\b(decided|decide to|we'?ll use|we will use|let'?s go with|going with|go with|chose|chosen|opted|(?:use|using|chose|choose|went with|go with|switch(?:ed)? to|prefer)\b[^.]{0,60}\binstead of|instead of \w+ing\b[^.]{0,40}\b(?:i|we)'?(?:ll| will)|i'?ll use|i will use|we should use|the approach is)\b/i;
-const INTENT = /^(?:(?:ok(?:ay)?|now|first|next|then|so|great|good|perfect)[,!.]?\s+)*(let me|let'?s|now i'?ll|next i will|next i'?ll|i'?m (?:now )?(?:going to|working on)|i (?:now |first |still )?need to|i am (?:now )?(?:going to|working on)|working on|i'?ll|i will|i need to look|starting (?:on|with)?)\b\s*/i;
-const STRONG_DONE = /(✓|✅|☒|✔|\[x\]|\b(fixed|resolved|succeeded|successfully|works now|now works|is working|(?:tests?|specs?|checks?|build|lint) (?:now |all |still )?(?:pass(?:es|ed|ing)?|succeed(?:s|ed)?|(?:is |are )?green))\b)/i;
-const STRONG_PENDING = /(☐|\[ \]|\b(todo|to-do|need to|needs to|have to|has to|remaining|next steps?|not yet|yet to)\b|(?:\bnot|n['’]t)\b[^.]{0,30}\byet\b)/i;
+const DECISION =
+  /\b(decided|decide to|we'?ll use|we will use|let'?s go with|going with|go with|chose|chosen|opted|(?:use|using|chose|choose|went with|go with|switch(?:ed)? to|prefer)\b[^.]{0,60}\binstead of|instead of \w+ing\b[^.]{0,40}\b(?:i|we)'?(?:ll| will)|i'?ll use|i will use|we should use|the approach is)\b/i;
+const INTENT =
+  /^(?:(?:ok(?:ay)?|now|first|next|then|so|great|good|perfect)[,!.]?\s+)*(let me|let'?s|now i'?ll|next i will|next i'?ll|i'?m (?:now )?(?:going to|working on)|i (?:now |first |still )?need to|i am (?:now )?(?:going to|working on)|working on|i'?ll|i will|i need to look|starting (?:on|with)?)\b\s*/i;
+const STRONG_DONE =
+  /(✓|✅|☒|✔|\[x\]|\b(fixed|resolved|succeeded|successfully|works now|now works|is working|(?:tests?|specs?|checks?|build|lint) (?:now |all |still )?(?:pass(?:es|ed|ing)?|succeed(?:s|ed)?|(?:is |are )?green))\b)/i;
+const STRONG_PENDING =
+  /(☐|\[ \]|\b(todo|to-do|need to|needs to|have to|has to|remaining|next steps?|not yet|yet to)\b|(?:\bnot|n['’]t)\b[^.]{0,30}\byet\b)/i;
 // Prose talks about failures all the time ("the test fails as expected"); only these say that
 // the work is stuck. Failed commands and tools are blockers through their results instead.
 const BLOCKER =
   /(❌|\b(blocked (?:by|on)|is blocked|blocker|stuck|cannot|can'?t (?:get|find|access|run|import|connect|install|build|reproduce|figure)|unable to|doesn'?t work|does not work|not working|(?:is|are) still failing|still fail(?:s|ing)?|keeps? failing|fails? with|failed with|failing with|permission denied|timed out|crash(?:es|ed))\b)/i;
-const LEADING_DONE = /^(?:(?:i|we)(?:'?ve| have) )?(?:successfully )?(done|implemented|added|created|completed|finished|updated|removed|renamed|refactored|wrote|committed|merged|moved|installed|configured|changed|cleaned up|deleted|replaced|set up|extracted|documented)\b/i;
+const LEADING_DONE =
+  /^(?:(?:i|we)(?:'?ve| have) )?(?:successfully )?(done|implemented|added|created|completed|finished|updated|removed|renamed|refactored|wrote|committed|merged|moved|installed|configured|changed|cleaned up|deleted|replaced|set up|extracted|documented)\b/i;
 // Phrases that mention errors without reporting one.
 const BENIGN_ERROR = /\berror[- ](handling|handler|messages?|cases?|types?|class(es)?|codes?|paths?)\b/gi;
-const WEAK_PENDING = /\b(still (?:need|needs|have to|has to|to do|missing|open|pending|todo)|should also|we should|left to do|pending)\b/i;
-const WEAK_DONE = /\b(done|implemented|added|created|completed|finished|updated|removed|renamed|refactored|wrote|written|committed|merged|moved|installed|configured|changed|cleaned up|deleted|replaced|set up)\b/i;
+const WEAK_PENDING =
+  /\b(still (?:need|needs|have to|has to|to do|missing|open|pending|todo)|should also|we should|left to do|pending)\b/i;
+const WEAK_DONE =
+  /\b(done|implemented|added|created|completed|finished|updated|removed|renamed|refactored|wrote|written|committed|merged|moved|installed|configured|changed|cleaned up|deleted|replaced|set up)\b/i;
 const NEGATION = /\b(not|never|no longer|without)\b|n['’]t\b/i;
 const USER_RULE = /\b(don'?t|do not|never|always|must|make sure|should not|shouldn'?t|only use)\b/i;
-const USER_REQUEST = /^(please|can you|could you|would you|add|implement|fix|create|update|make|write|remove|change|refactor|rename|move|run|check|review|investigate|commit|build|test|delete|use|let'?s)\b/i;
+const USER_REQUEST =
+  /^(please|can you|could you|would you|add|implement|fix|create|update|make|write|remove|change|refactor|rename|move|run|check|review|investigate|commit|build|test|delete|use|let'?s)\b/i;
 
 const HEADING_KINDS: ReadonlyArray<readonly [RegExp, StatementKind]> = [
-  [/^(next steps?|to ?dos?|remaining( work| tasks)?|pending|open (items|questions|tasks)|still to do|what'?s left)\b/i, 'pending'],
-  [/^(completed?|done|recent work|accomplished|what (was|we) (done|did)|changes made|summary of changes|progress|achievements)\b/i, 'completed'],
+  [
+    /^(next steps?|to ?dos?|remaining( work| tasks)?|pending|open (items|questions|tasks)|still to do|what'?s left)\b/i,
+    'pending',
+  ],
+  [
+    /^(completed?|done|recent work|accomplished|what (was|we) (done|did)|changes made|summary of changes|progress|achievements)\b/i,
+    'completed',
+  ],
   [/^(blockers?|blocked|issues|problems|errors|failures|known issues)\b/i, 'blocker'],
   [/^(key )?decisions?( made)?\b/i, 'decision'],
   [/^(in progress|currently|current (task|work|goal|focus)|working on)\b/i, 'inProgress'],
@@ -54,7 +68,11 @@ const CHECKBOX = /^\s*(?:[-*+]\s+)?(☐|☒|✓|✔|✅|❌|\[[ xX]\])\s*/;
  * (decisions); a checklist (a todo tool's output) yields only its checkbox lines. At most `limit`
  * statements are returned.
  */
-export function extractStatements(text: string, role: 'user' | 'assistant' | 'checklist', limit: number): Statement[] {
+export function extractStatements(
+  text: string,
+  role: 'user' | 'assistant' | 'checklist',
+  limit: number,
+): Statement[] {
   const out: Statement[] = [];
   const clean = stripCodeFences(text.length > MAX_TEXT_CHARS ? text.slice(0, MAX_TEXT_CHARS) : text);
   let section: StatementKind | null = null;
@@ -69,19 +87,31 @@ export function extractStatements(text: string, role: 'user' | 'assistant' | 'ch
     const checkbox = CHECKBOX.exec(para.text);
     if (checkbox !== null) {
       const mark = checkbox[1] ?? '';
-      const kind: StatementKind = mark === '☐' || mark === '[ ]' ? 'pending' : mark === '❌' ? 'blocker' : 'completed';
+      const kind: StatementKind =
+        mark === '☐' || mark === '[ ]' ? 'pending' : mark === '❌' ? 'blocker' : 'completed';
       pushStatement(out, kind, para.text.slice(checkbox[0].length), kind === 'completed', 1);
       continue;
     }
     if (role === 'checklist') continue;
     for (const sentence of sentences(para.text)) {
       if (out.length >= limit) break;
-      const kind = para.listItem && section !== null ? section : role === 'user' ? classifyUser(sentence) : classify(sentence);
+      const kind =
+        para.listItem && section !== null
+          ? section
+          : role === 'user'
+            ? classifyUser(sentence)
+            : classify(sentence);
       // A sentence ending with a colon introduces a list; only an intent says something by itself.
       if (kind === null || (kind !== 'inProgress' && sentence.endsWith(':'))) continue;
       const strong = kind === 'completed' && STRONG_DONE.test(sentence);
       // List items under a heading are terse ("Release 0.2"); free sentences need three words.
-      pushStatement(out, kind, role === 'user' ? userText(kind, sentence) : sentence, strong, para.listItem ? 2 : 3);
+      pushStatement(
+        out,
+        kind,
+        role === 'user' ? userText(kind, sentence) : sentence,
+        strong,
+        para.listItem ? 2 : 3,
+      );
     }
   }
   return out;
@@ -116,7 +146,13 @@ function userText(kind: StatementKind, sentence: string): string {
   return kind === 'decision' ? `User: ${sentence}` : `User asked: ${sentence}`;
 }
 
-function pushStatement(out: Statement[], kind: StatementKind, raw: string, strong: boolean, minWords = 3): void {
+function pushStatement(
+  out: Statement[],
+  kind: StatementKind,
+  raw: string,
+  strong: boolean,
+  minWords = 3,
+): void {
   const text = kind === 'inProgress' ? capitalise(raw.replace(INTENT, '')) : raw;
   const cleaned = shortenStatement(text);
   // Fewer than three words is a fragment ("We've successfully"), not a statement; todo items are terse.
@@ -163,7 +199,12 @@ function paragraphs(text: string): Paragraph[] {
       continue;
     }
     const marker = LIST_MARKER.exec(line);
-    const startsNew = current === null || marker !== null || CHECKBOX.test(line) || /^#{1,6}\s/.test(line) || current.text.endsWith(':');
+    const startsNew =
+      current === null ||
+      marker !== null ||
+      CHECKBOX.test(line) ||
+      /^#{1,6}\s/.test(line) ||
+      current.text.endsWith(':');
     if (startsNew) {
       current = {
         text: marker !== null && !CHECKBOX.test(line) ? line.slice(marker[0].length) : line,

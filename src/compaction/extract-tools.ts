@@ -26,13 +26,59 @@ export interface Outcome {
 }
 
 const MAX_LABEL = 120;
-const COMMAND_TOOLS = new Set(['bash', 'shell', 'runshellcommand', 'run', 'exec', 'execute', 'terminal', 'sh', 'zsh', 'python', 'node', 'rm', 'command', 'runcommand', 'submit']);
+const COMMAND_TOOLS = new Set([
+  'bash',
+  'shell',
+  'runshellcommand',
+  'run',
+  'exec',
+  'execute',
+  'terminal',
+  'sh',
+  'zsh',
+  'python',
+  'node',
+  'rm',
+  'command',
+  'runcommand',
+  'submit',
+]);
 const WRITE_TOOLS = new Set(['write', 'writefile', 'create', 'createfile', 'notebookwrite']);
-const EDIT_TOOLS = new Set(['edit', 'update', 'multiedit', 'notebookedit', 'strreplace', 'strreplaceeditor', 'strreplacebasededittool', 'applypatch', 'replace', 'editfile', 'patch']);
-const READ_TOOLS = new Set(['read', 'readfile', 'readmanyfiles', 'open', 'view', 'cat', 'glob', 'grep', 'search', 'find', 'findfile', 'list', 'ls', 'readfolder', 'listdir', 'listfiles']);
+const EDIT_TOOLS = new Set([
+  'edit',
+  'update',
+  'multiedit',
+  'notebookedit',
+  'strreplace',
+  'strreplaceeditor',
+  'strreplacebasededittool',
+  'applypatch',
+  'replace',
+  'editfile',
+  'patch',
+]);
+const READ_TOOLS = new Set([
+  'read',
+  'readfile',
+  'readmanyfiles',
+  'open',
+  'view',
+  'cat',
+  'glob',
+  'grep',
+  'search',
+  'find',
+  'findfile',
+  'list',
+  'ls',
+  'readfolder',
+  'listdir',
+  'listfiles',
+]);
 const PATH_KEYS = ['file_path', 'filePath', 'path', 'notebook_path', 'filename', 'file'];
 
-const EXTENSIONS = 'ts|tsx|js|jsx|mjs|cjs|json|jsonc|md|mdx|py|pyi|rs|go|java|kt|rb|php|sh|bash|zsh|yml|yaml|toml|css|scss|less|html|txt|sql|swift|c|h|cc|cpp|hpp|cs|lock|ini|cfg|conf|env|vue|svelte|xml|csv|ipynb|gradle|proto|graphql|tf|dockerfile';
+const EXTENSIONS =
+  'ts|tsx|js|jsx|mjs|cjs|json|jsonc|md|mdx|py|pyi|rs|go|java|kt|rb|php|sh|bash|zsh|yml|yaml|toml|css|scss|less|html|txt|sql|swift|c|h|cc|cpp|hpp|cs|lock|ini|cfg|conf|env|vue|svelte|xml|csv|ipynb|gradle|proto|graphql|tf|dockerfile';
 /** @internal Path-looking tokens: with a slash, or a file name with a known extension. */
 export const PATH_RE = new RegExp(
   `(?:~|\\.{1,2})?(?:/?[\\w@+-][\\w@.+-]*/)+[\\w@+-][\\w@.+-]*|\\b[\\w@+-][\\w@.+-]*\\.(?:${EXTENSIONS})\\b`,
@@ -42,9 +88,11 @@ export const PATH_RE = new RegExp(
 const ERROR_START = /^\s*(?:⎿\s*)?(?:error|fatal|failed|failure)\b/i;
 const ERROR_ANY =
   /(Traceback \(most recent call last\)|npm ERR!|command not found|No such file or directory|Permission denied|exit(?:ed with)? (?:code|status) [1-9]|\b[1-9]\d* (?:failed|failing|errors?)\b|error TS\d+|\bFAIL\b|\bFAILED\b|SyntaxError|Segmentation fault|panicked at|^fatal:|ERR_[A-Z_]+)/m;
-const FAILURE_WORD = /\b(fail(?:s|ed|ure|ing)?|errors?|exception|denied|not found|no tests ran|cannot|can'?t|unable|invalid|missing|refused|timed out)\b/i;
+const FAILURE_WORD =
+  /\b(fail(?:s|ed|ure|ing)?|errors?|exception|denied|not found|no tests ran|cannot|can'?t|unable|invalid|missing|refused|timed out)\b/i;
 // Successful runs of these only look around; their failures still count.
-const TRIVIAL_COMMAND = /^(ls|ll|cat|head|tail|pwd|echo|grep|rg|find|wc|which|tree|less|clear|date|whoami|git (status|diff|log|show|branch))\b/;
+const TRIVIAL_COMMAND =
+  /^(ls|ll|cat|head|tail|pwd|echo|grep|rg|find|wc|which|tree|less|clear|date|whoami|git (status|diff|log|show|branch))\b/;
 
 /** @internal The tool kind of a tool name (case, spaces and underscores ignored). */
 export function toolKind(name: string, input: unknown): ToolKind {
@@ -56,7 +104,11 @@ export function toolKind(name: string, input: unknown): ToolKind {
     if (command === 'create') return 'write';
     return 'edit';
   }
-  if (COMMAND_TOOLS.has(bare) || (typeof field(input, 'command') === 'string' && !WRITE_TOOLS.has(bare) && !EDIT_TOOLS.has(bare))) return 'command';
+  if (
+    COMMAND_TOOLS.has(bare) ||
+    (typeof field(input, 'command') === 'string' && !WRITE_TOOLS.has(bare) && !EDIT_TOOLS.has(bare))
+  )
+    return 'command';
   if (WRITE_TOOLS.has(bare)) return 'write';
   if (EDIT_TOOLS.has(bare)) return 'edit';
   if (READ_TOOLS.has(bare)) return 'read';
@@ -76,7 +128,8 @@ export function describeCall(name: string, input: unknown): CallInfo {
     const value = field(input, key);
     if (value !== undefined && value.trim() !== '') paths.push(value.trim());
   }
-  if (paths.length === 0 && (kind === 'edit' || kind === 'write' || kind === 'read')) paths.push(...findPaths(safeString(input)).slice(0, 1));
+  if (paths.length === 0 && (kind === 'edit' || kind === 'write' || kind === 'read'))
+    paths.push(...findPaths(safeString(input)).slice(0, 1));
   const target = paths[0] ?? firstValue(input);
   return { kind, label: clip(`${name}${target === '' ? '' : ` ${target}`}`), paths, todos };
 }
@@ -101,10 +154,14 @@ export function parseStringCall(toolName: string, content: string): { call: Call
     prose = text;
   }
   const kind = toolKind(toolName, undefined);
-  if (kind === 'command') return { call: { kind, label: normaliseCommand(arg), paths: [], todos: [] }, prose };
+  if (kind === 'command')
+    return { call: { kind, label: normaliseCommand(arg), paths: [], todos: [] }, prose };
   const paths = kind === 'edit' || kind === 'write' || kind === 'read' ? findPaths(arg).slice(0, 1) : [];
   const target = paths[0] ?? arg.replace(/\s+/g, ' ').trim();
-  return { call: { kind, label: clip(`${toolName}${target === '' ? '' : ` ${target}`}`), paths, todos: [] }, prose };
+  return {
+    call: { kind, label: clip(`${toolName}${target === '' ? '' : ` ${target}`}`), paths, todos: [] },
+    prose,
+  };
 }
 
 /**
@@ -122,7 +179,13 @@ export function outcomeOf(text: string, isError: boolean, command: boolean): Out
 function errorLine(text: string): string {
   const lines = text
     .split('\n')
-    .map((line) => line.replace(/^\s*⎿\s*/, '').replace(/[=_*~-]{3,}|\.{4,}/g, ' ').replace(/\s+/g, ' ').trim())
+    .map((line) =>
+      line
+        .replace(/^\s*⎿\s*/, '')
+        .replace(/[=_*~-]{3,}|\.{4,}/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim(),
+    )
     .filter((line) => line !== '');
   const line =
     // A traceback's story is its last exception line (`AttributeError: ...`).
@@ -146,7 +209,7 @@ export function isTrivialCommand(command: string): boolean {
  */
 export function normaliseCommand(command: string): string {
   let flat = command.replace(/…$/, '').replace(/\s+/g, ' ').trim();
-  for (let previous = ''; previous !== flat; ) {
+  for (let previous = ''; previous !== flat;) {
     previous = flat;
     flat = flat.replace(/^(?:cd|source|\.) [^&;|]+(?:&&|;)\s*/, '');
   }
@@ -169,7 +232,8 @@ export function clip(text: string, max = MAX_LABEL): string {
 }
 
 function todoEntries(input: unknown): Array<{ content: string; status: string }> {
-  const todos = input !== null && typeof input === 'object' ? (input as { todos?: unknown }).todos : undefined;
+  const todos =
+    input !== null && typeof input === 'object' ? (input as { todos?: unknown }).todos : undefined;
   if (!Array.isArray(todos)) return [];
   return todos.flatMap((todo: unknown) => {
     const content = field(todo, 'content');
@@ -186,7 +250,8 @@ function field(input: unknown, key: string): string | undefined {
 
 function firstValue(input: unknown): string {
   if (input === null || typeof input !== 'object') return typeof input === 'string' ? clip(input, 60) : '';
-  for (const value of Object.values(input)) if (typeof value === 'string' && value.trim() !== '') return clip(value.replace(/\s+/g, ' ').trim(), 60);
+  for (const value of Object.values(input))
+    if (typeof value === 'string' && value.trim() !== '') return clip(value.replace(/\s+/g, ' ').trim(), 60);
   return '';
 }
 

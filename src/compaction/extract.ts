@@ -41,7 +41,10 @@ export class FactExtractor {
     for (const message of messages) {
       for (const block of blocksOf(message)) {
         if (block.type === 'tool_result' && typeof block.tool_use_id === 'string') {
-          this.results.set(block.tool_use_id, { text: toolResultText(block.content), isError: block.is_error === true });
+          this.results.set(block.tool_use_id, {
+            text: toolResultText(block.content),
+            isError: block.is_error === true,
+          });
         }
       }
     }
@@ -53,7 +56,8 @@ export class FactExtractor {
     const role = message.role;
     // A tool output that lost its call (imported transcripts) is not something the user said.
     if (message.metadata?.['orphanToolResult'] === true && typeof message.content === 'string') return [];
-    const toolName = typeof message.metadata?.['toolName'] === 'string' ? message.metadata['toolName'] : undefined;
+    const toolName =
+      typeof message.metadata?.['toolName'] === 'string' ? message.metadata['toolName'] : undefined;
     if (typeof message.content === 'string') {
       if (toolName !== undefined && toolName !== '') return this.stringTool(role, toolName, message.content);
       return role === 'system' ? [] : prose(message.content, role);
@@ -71,14 +75,27 @@ export class FactExtractor {
         if (typeof call === 'string') {
           const parsed = parseStringCall(toolName ?? name, call);
           if (parsed.prose !== '') facts.push(...prose(parsed.prose, 'assistant'));
-          facts.push(...callFacts(parsed.call, result === undefined ? null : outcomeOf(result.text, result.isError, parsed.call.kind === 'command')));
+          facts.push(
+            ...callFacts(
+              parsed.call,
+              result === undefined
+                ? null
+                : outcomeOf(result.text, result.isError, parsed.call.kind === 'command'),
+            ),
+          );
         } else {
           const info = describeCall(name, block.input);
-          facts.push(...callFacts(info, result === undefined ? null : outcomeOf(result.text, result.isError, info.kind === 'command')));
+          facts.push(
+            ...callFacts(
+              info,
+              result === undefined ? null : outcomeOf(result.text, result.isError, info.kind === 'command'),
+            ),
+          );
         }
       } else if (block.type === 'tool_result' && typeof block.tool_use_id === 'string') {
         // Todo tools print their list in the result: ☐ pending, ☒ done.
-        if (/todo/i.test(this.toolNames.get(block.tool_use_id) ?? '')) facts.push(...todoLines(toolResultText(block.content)));
+        if (/todo/i.test(this.toolNames.get(block.tool_use_id) ?? ''))
+          facts.push(...todoLines(toolResultText(block.content)));
       }
     }
     return facts;
@@ -112,7 +129,11 @@ function callFacts(call: CallInfo, outcome: Outcome | null): Fact[] {
   switch (call.kind) {
     case 'command':
       if (call.label === '') return [];
-      return [error === undefined ? { type: 'command', command: call.label, ok: outcome?.ok ?? null } : { type: 'command', command: call.label, ok: false, error }];
+      return [
+        error === undefined
+          ? { type: 'command', command: call.label, ok: outcome?.ok ?? null }
+          : { type: 'command', command: call.label, ok: false, error },
+      ];
     case 'todo':
       return call.todos.map(({ content, status }) => ({
         type: 'statement',
@@ -123,7 +144,11 @@ function callFacts(call: CallInfo, outcome: Outcome | null): Fact[] {
     case 'write':
     case 'read':
       if (outcome?.ok === false) return [failure(call.label, error)];
-      return call.paths.map((path) => (call.kind === 'read' ? { type: 'read', path } : { type: 'file', path, action: call.kind === 'write' ? 'wrote' : 'edited' }));
+      return call.paths.map((path) =>
+        call.kind === 'read'
+          ? { type: 'read', path }
+          : { type: 'file', path, action: call.kind === 'write' ? 'wrote' : 'edited' },
+      );
     default:
       if (outcome === null) return [];
       return [outcome.ok ? { type: 'tool', label: call.label, ok: true } : failure(call.label, error)];
@@ -136,7 +161,10 @@ function failure(label: string, error: string | undefined): Fact {
 
 function prose(text: string, role: Message['role']): Fact[] {
   const limit = role === 'user' ? USER_STATEMENTS : ASSISTANT_STATEMENTS;
-  return extractStatements(text, role === 'user' ? 'user' : 'assistant', limit).map((statement) => ({ type: 'statement', ...statement }));
+  return extractStatements(text, role === 'user' ? 'user' : 'assistant', limit).map((statement) => ({
+    type: 'statement',
+    ...statement,
+  }));
 }
 
 /** The checkbox lines of a todo tool's output (☐ pending, ☒ done); other lines are noise. */
@@ -147,5 +175,8 @@ function todoLines(text: string): Fact[] {
 /** The well-formed blocks of a message (non-objects and untyped entries skipped). */
 function blocksOf(message: Message): ContentBlock[] {
   if (message === null || typeof message !== 'object' || !Array.isArray(message.content)) return [];
-  return message.content.filter((block): block is ContentBlock => block !== null && typeof block === 'object' && typeof block.type === 'string');
+  return message.content.filter(
+    (block): block is ContentBlock =>
+      block !== null && typeof block === 'object' && typeof block.type === 'string',
+  );
 }

@@ -38,19 +38,39 @@ export async function foldInChunks(input: FoldInput): Promise<{ summary: Checkpo
   let calls = 0;
   for (const [index, chunk] of chunks.entries()) {
     if (signal.aborted) {
-      throw new SessionError('COMPACTION_CANCELLED', 'compaction', 'the compaction was cancelled between chunks; nothing changed on disk', { retryable: true, cause: signal.reason });
+      throw new SessionError(
+        'COMPACTION_CANCELLED',
+        'compaction',
+        'the compaction was cancelled between chunks; nothing changed on disk',
+        { retryable: true, cause: signal.reason },
+      );
     }
     input.onProgress?.({ chunk: index + 1, chunks: chunks.length });
     const onProgress = input.onProgress;
-    const progress = onProgress ? { onProgress: (p: CompactionProgress) => onProgress({ ...p, chunk: index + 1, chunks: chunks.length }) } : {};
-    summary = await compactor.compact({ checkpoint: summary, messages: chunk, budgetTokens: input.budgetTokens }, { signal, ...progress });
+    const progress = onProgress
+      ? {
+          onProgress: (p: CompactionProgress) =>
+            onProgress({ ...p, chunk: index + 1, chunks: chunks.length }),
+        }
+      : {};
+    summary = await compactor.compact(
+      { checkpoint: summary, messages: chunk, budgetTokens: input.budgetTokens },
+      { signal, ...progress },
+    );
     calls++;
   }
-  return { summary: summary ?? { completed: [], inProgress: [], pending: [], decisions: [], blockers: [] }, calls };
+  return {
+    summary: summary ?? { completed: [], inProgress: [], pending: [], decisions: [], blockers: [] },
+    calls,
+  };
 }
 
 /** @internal Greedy chunking by stored token counts; oversized messages are cut to `room`. */
-export function chunkMessages(messages: readonly Message[], room: number, estimator: TokenEstimator): Message[][] {
+export function chunkMessages(
+  messages: readonly Message[],
+  room: number,
+  estimator: TokenEstimator,
+): Message[][] {
   const chunks: Message[][] = [];
   let current: Message[] = [];
   let tokens = 0;
@@ -79,5 +99,10 @@ function cutToFit(message: Message, room: number, estimator: TokenEstimator): Me
     cut = text.slice(0, keep);
   }
   const content = `${cut}\n[… cut for the compactor: ${text.length - keep} more characters are kept verbatim in the archive]`;
-  return { ...message, content, tokens: estimator.estimate(content), metadata: { ...message.metadata, cutForCompactor: true } };
+  return {
+    ...message,
+    content,
+    tokens: estimator.estimate(content),
+    metadata: { ...message.metadata, cutForCompactor: true },
+  };
 }

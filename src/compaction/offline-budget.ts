@@ -23,12 +23,20 @@ const MAX_ROUNDS = 12;
  * resort, the one remaining item shortened) until it does; an empty summary (0 tokens) when
  * nothing fits. Never throws for a budget >= 0.
  */
-export function fitSummaryToBudget(summary: CheckpointSummary, budgetTokens: number, estimator: TokenEstimator): CheckpointSummary {
+export function fitSummaryToBudget(
+  summary: CheckpointSummary,
+  budgetTokens: number,
+  estimator: TokenEstimator,
+): CheckpointSummary {
   if (estimator.estimateCheckpoint(summary) <= budgetTokens) return summary;
-  const clipped = mapSummary(summary, (item) => (item.length > MAX_STATEMENT_CHARS ? shortenStatement(item) : item));
+  const clipped = mapSummary(summary, (item) =>
+    item.length > MAX_STATEMENT_CHARS ? shortenStatement(item) : item,
+  );
   const order = dropOrder(clipped);
   const cost = order.map((item) => estimator.estimate(`- ${item.text}`) + 1);
-  const headerCost = new Map(CHECKPOINT_SECTIONS.map(([section, title]) => [section, estimator.estimate(`### ${title}`) + 2]));
+  const headerCost = new Map(
+    CHECKPOINT_SECTIONS.map(([section, title]) => [section, estimator.estimate(`### ${title}`) + 2]),
+  );
   const baseCost = estimator.estimate('## Checkpoint') + 2;
 
   let target = budgetTokens;
@@ -50,7 +58,9 @@ export function fitSummaryToBudget(summary: CheckpointSummary, budgetTokens: num
  * then those newest ones, then blockers, then in-progress items. Keeping a suffix of this list
  * keeps the most important items.
  */
-export function dropOrder(summary: CheckpointSummary): Array<{ section: Section; index: number; text: string }> {
+export function dropOrder(
+  summary: CheckpointSummary,
+): Array<{ section: Section; index: number; text: string }> {
   const items = (section: Section, from: number, to: number) =>
     summary[section].slice(from, to).map((text, i) => ({ section, index: from + i, text }));
   const split = (section: Section) => Math.max(0, summary[section].length - PROTECTED_NEWEST);
@@ -113,7 +123,13 @@ function shortenLast(
   budgetTokens: number,
   estimator: TokenEstimator,
 ): CheckpointSummary {
-  const empty: CheckpointSummary = { completed: [], inProgress: [], pending: [], decisions: [], blockers: [] };
+  const empty: CheckpointSummary = {
+    completed: [],
+    inProgress: [],
+    pending: [],
+    decisions: [],
+    blockers: [],
+  };
   const last = order[order.length - 1];
   if (last === undefined) return empty;
   const withText = (text: string): CheckpointSummary => ({ ...empty, [last.section]: [text] });

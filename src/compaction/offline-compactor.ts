@@ -62,7 +62,11 @@ export class OfflineCompactor implements Compactor {
   constructor(options: OfflineCompactorOptions = {}) {
     const maxInputTokens = options.maxInputTokens ?? 200_000;
     if (typeof maxInputTokens !== 'number' || !(maxInputTokens > 0)) {
-      throw new SessionError('INVALID_ARGUMENT', 'compaction', `maxInputTokens must be a positive number, got ${String(maxInputTokens)}`);
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'compaction',
+        `maxInputTokens must be a positive number, got ${String(maxInputTokens)}`,
+      );
     }
     this.maxInputTokens = maxInputTokens;
     this.estimator = options.estimator ?? createTokenEstimator();
@@ -84,7 +88,11 @@ export class OfflineCompactor implements Compactor {
     throwIfAborted(signal);
     const budget = input?.budgetTokens;
     if (typeof budget !== 'number' || Number.isNaN(budget) || budget < 0) {
-      throw new SessionError('INVALID_ARGUMENT', 'compaction', `budgetTokens must be a number >= 0, got ${String(budget)}`);
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'compaction',
+        `budgetTokens must be a number >= 0, got ${String(budget)}`,
+      );
     }
     const messages: Message[] = Array.isArray(input.messages) ? input.messages : [];
     const extractor = new FactExtractor(messages);
@@ -111,8 +119,13 @@ export class OfflineCompactor implements Compactor {
 /** @internal Throws `COMPACTION_CANCELLED` when `signal` is aborted. */
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted === true) {
-    throw new SessionError('COMPACTION_CANCELLED', 'compaction', 'the offline compaction was cancelled; nothing was changed', {
-      cause: signal.reason,
-    });
+    throw new SessionError(
+      'COMPACTION_CANCELLED',
+      'compaction',
+      'the offline compaction was cancelled; nothing was changed',
+      {
+        cause: signal.reason,
+      },
+    );
   }
 }

@@ -24,17 +24,30 @@ const STOPWORDS = new Set(
  * (null, missing sections, non-string items) is dropped.
  */
 export function normaliseSummary(value: unknown): CheckpointSummary {
-  const source = value !== null && typeof value === 'object' ? (value as Partial<Record<Section, unknown>>) : {};
+  const source =
+    value !== null && typeof value === 'object' ? (value as Partial<Record<Section, unknown>>) : {};
   const pick = (section: Section): string[] => {
     const items = source[section];
-    return Array.isArray(items) ? items.filter((item): item is string => typeof item === 'string' && item.trim() !== '') : [];
+    return Array.isArray(items)
+      ? items.filter((item): item is string => typeof item === 'string' && item.trim() !== '')
+      : [];
   };
-  return { completed: pick('completed'), inProgress: pick('inProgress'), pending: pick('pending'), decisions: pick('decisions'), blockers: pick('blockers') };
+  return {
+    completed: pick('completed'),
+    inProgress: pick('inProgress'),
+    pending: pick('pending'),
+    decisions: pick('decisions'),
+    blockers: pick('blockers'),
+  };
 }
 
 /** @internal The dedupe key of an item: lower case, whitespace collapsed, no trailing punctuation. */
 export function itemKey(text: string): string {
-  return text.toLowerCase().replace(/\s+/g, ' ').trim().replace(/[.!…:;,]+$/, '');
+  return text
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/[.!…:;,]+$/, '');
 }
 
 interface Features {
@@ -148,7 +161,12 @@ export class SummaryBuilder {
         length += path.length + 4;
       }
       const more = this.reads.length - shown.length;
-      addTo(s.completed, shown.length === 0 ? `read ${more} files` : `read ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`);
+      addTo(
+        s.completed,
+        shown.length === 0
+          ? `read ${more} files`
+          : `read ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`,
+      );
     }
     if (this.capInProgress && s.inProgress.length > MAX_IN_PROGRESS) {
       const overflow = s.inProgress.splice(0, s.inProgress.length - MAX_IN_PROGRESS);
@@ -170,7 +188,9 @@ export class SummaryBuilder {
       for (const item of moved) addTo(this.s.completed, item);
     }
     if (strong) {
-      const resolved = this.s.blockers.filter((item) => itemsMatch(item, text, this.cache) || shareTopic(item, text, this.cache));
+      const resolved = this.s.blockers.filter(
+        (item) => itemsMatch(item, text, this.cache) || shareTopic(item, text, this.cache),
+      );
       this.s.blockers = this.s.blockers.filter((item) => !resolved.includes(item));
       for (const item of resolved) addTo(this.s.completed, `resolved: ${item}`);
     }
@@ -184,7 +204,11 @@ export class SummaryBuilder {
 
   private plan(text: string): void {
     const key = itemKey(text);
-    if (this.s.completed.some((item) => itemKey(item) === key) || this.s.inProgress.some((item) => itemKey(item) === key)) return;
+    if (
+      this.s.completed.some((item) => itemKey(item) === key) ||
+      this.s.inProgress.some((item) => itemKey(item) === key)
+    )
+      return;
     addTo(this.s.pending, text, this.cache);
   }
 
@@ -198,7 +222,8 @@ export class SummaryBuilder {
    */
   private ended(label: string, ok: boolean | null, error: string | undefined, isCommand: boolean): void {
     const prefix = `\`${label}\` failed`.toLowerCase();
-    const earlier = ok === null ? [] : this.s.blockers.filter((item) => item.toLowerCase().startsWith(prefix));
+    const earlier =
+      ok === null ? [] : this.s.blockers.filter((item) => item.toLowerCase().startsWith(prefix));
     this.s.blockers = this.s.blockers.filter((item) => !earlier.includes(item));
     if (ok === false) {
       addTo(this.s.blockers, `\`${label}\` failed${error === undefined ? '' : `: ${error}`}`);
@@ -218,7 +243,9 @@ export class SummaryBuilder {
 function addTo(items: string[], text: string, cache?: Map<string, Features>): void {
   const key = itemKey(text);
   if (key === '') return;
-  const index = items.findIndex((item) => itemKey(item) === key || (cache !== undefined && nearDuplicate(item, text, cache)));
+  const index = items.findIndex(
+    (item) => itemKey(item) === key || (cache !== undefined && nearDuplicate(item, text, cache)),
+  );
   if (index >= 0) items.splice(index, 1);
   items.push(text);
 }

@@ -40,17 +40,24 @@ const MAX_CANDIDATES = 8;
  * ```
  */
 export function parseCheckpointResponse(response: CheckpointResponse): CheckpointSummary {
-  const content = Array.isArray(response?.content) ? (response.content as ReadonlyArray<Record<string, unknown>>) : [];
+  const content = Array.isArray(response?.content)
+    ? (response.content as ReadonlyArray<Record<string, unknown>>)
+    : [];
   const cut = response?.stop_reason === 'max_tokens';
   const stopReason = response?.stop_reason ?? null;
   const fail = (reason: string, problems: string[] = []): never => {
     const why = cut
       ? `the answer was cut at max_tokens before the checkpoint was complete (${reason}); raise maxTokens or lower the checkpoint budget`
       : reason;
-    throw new SessionError('COMPACTOR_MALFORMED', 'compaction', `the model's answer is not a valid checkpoint: ${why}`, {
-      retryable: true,
-      details: { problems, stopReason },
-    });
+    throw new SessionError(
+      'COMPACTOR_MALFORMED',
+      'compaction',
+      `the model's answer is not a valid checkpoint: ${why}`,
+      {
+        retryable: true,
+        details: { problems, stopReason },
+      },
+    );
   };
 
   const calls = content.filter((block) => block?.type === 'tool_use');
@@ -66,7 +73,10 @@ export function parseCheckpointResponse(response: CheckpointResponse): Checkpoin
     }
     const result = validateCheckpointSummary(input);
     if (result.ok) return result.summary;
-    return fail(`the ${CHECKPOINT_TOOL_NAME} input does not match its schema: ${result.problems.join('; ')}`, result.problems);
+    return fail(
+      `the ${CHECKPOINT_TOOL_NAME} input does not match its schema: ${result.problems.join('; ')}`,
+      result.problems,
+    );
   }
 
   const text = content
@@ -75,7 +85,11 @@ export function parseCheckpointResponse(response: CheckpointResponse): Checkpoin
     .join('\n');
   if (text.trim() === '') {
     const names = calls.map((block) => String(block.name));
-    return fail(names.length > 0 ? `the model called ${names.join(', ')} instead of ${CHECKPOINT_TOOL_NAME}` : 'the answer is empty');
+    return fail(
+      names.length > 0
+        ? `the model called ${names.join(', ')} instead of ${CHECKPOINT_TOOL_NAME}`
+        : 'the answer is empty',
+    );
   }
   let problems: string[] | null = null;
   for (const candidate of jsonCandidates(text)) {
@@ -89,8 +103,14 @@ export function parseCheckpointResponse(response: CheckpointResponse): Checkpoin
     if (result.ok) return result.summary;
     problems ??= result.problems;
   }
-  if (problems !== null) return fail(`the JSON in the answer does not match the checkpoint schema: ${problems.join('; ')}`, problems);
-  return fail(`the answer holds neither a ${CHECKPOINT_TOOL_NAME} call nor a JSON checkpoint; it begins "${excerpt(text)}"`);
+  if (problems !== null)
+    return fail(
+      `the JSON in the answer does not match the checkpoint schema: ${problems.join('; ')}`,
+      problems,
+    );
+  return fail(
+    `the answer holds neither a ${CHECKPOINT_TOOL_NAME} call nor a JSON checkpoint; it begins "${excerpt(text)}"`,
+  );
 }
 
 /**

@@ -51,7 +51,15 @@ export async function runClear(
   const archived: Message[] = dir.messages.filter((m) => m.seq <= input.watermarkSeq);
   const foldedTokens = archived.reduce((sum, m) => sum + m.tokens, 0);
   if (archived.length === 0 && input.mode === 'clear') {
-    return { mode: input.mode, archivedMessages: 0, foldedTokens: 0, segment: null, checkpointVersion: dir.checkpoint?.version ?? 0, checkpointTokens: dir.checkpoint ? estimator.estimateCheckpoint(dir.checkpoint) : 0, archivedThroughSeq: previous.compactionInfo.archivedThroughSeq };
+    return {
+      mode: input.mode,
+      archivedMessages: 0,
+      foldedTokens: 0,
+      segment: null,
+      checkpointVersion: dir.checkpoint?.version ?? 0,
+      checkpointTokens: dir.checkpoint ? estimator.estimateCheckpoint(dir.checkpoint) : 0,
+      archivedThroughSeq: previous.compactionInfo.archivedThroughSeq,
+    };
   }
   const summary = input.mode === 'reset' ? { ...EMPTY } : previous.summary;
   const segmentNumber = previous.compactionInfo.segment + 1;
@@ -82,7 +90,14 @@ export async function runClear(
   const keepChecks = input.mode === 'clear';
   if (last) {
     await dir.commitCompaction(
-      { segment: segmentNumber, checkpointVersion: checkpoint.version, createdAt: now, firstSeq: archived[0]!.seq, lastSeq: last.seq, messages: archived },
+      {
+        segment: segmentNumber,
+        checkpointVersion: checkpoint.version,
+        createdAt: now,
+        firstSeq: archived[0]!.seq,
+        lastSeq: last.seq,
+        messages: archived,
+      },
       checkpoint,
       { keepChecks },
     );

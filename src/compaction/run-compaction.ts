@@ -40,10 +40,15 @@ function sumTokens(messages: readonly Message[]): number {
 
 function assertNotAborted(signal: AbortSignal, sessionId: string): void {
   if (signal.aborted) {
-    throw new SessionError('COMPACTION_CANCELLED', 'compaction', `session ${sessionId}: the compaction was cancelled; nothing changed on disk`, {
-      retryable: true,
-      cause: signal.reason,
-    });
+    throw new SessionError(
+      'COMPACTION_CANCELLED',
+      'compaction',
+      `session ${sessionId}: the compaction was cancelled; nothing changed on disk`,
+      {
+        retryable: true,
+        cause: signal.reason,
+      },
+    );
   }
 }
 
@@ -51,7 +56,11 @@ function assertNotAborted(signal: AbortSignal, sessionId: string): void {
  * Runs one compaction. Throws (with nothing written) on compactor failure or cancellation.
  * @throws SessionError `COMPACTION_CANCELLED`, `COMPACTION_NO_PROGRESS`, or the compactor's error.
  */
-export async function runCompaction(deps: CompactionDeps, input: CompactInput, signal: AbortSignal): Promise<CompactOutput> {
+export async function runCompaction(
+  deps: CompactionDeps,
+  input: CompactInput,
+  signal: AbortSignal,
+): Promise<CompactOutput> {
   const { dir, compactor, estimator } = deps;
   const started = deps.elapsed();
   const limits = input.limits;
@@ -61,7 +70,8 @@ export async function runCompaction(deps: CompactionDeps, input: CompactInput, s
   const previousTokens = previous ? estimator.estimateCheckpoint(previous) : 0;
   const correction = input.correction ?? 1;
   // A request estimate as the machine computes it: corrected local counts + room for the reply.
-  const request = (tokens: number) => Math.ceil((input.fixedTokens + tokens) * correction) + limits.replyReserveTokens;
+  const request = (tokens: number) =>
+    Math.ceil((input.fixedTokens + tokens) * correction) + limits.replyReserveTokens;
   const tokensBefore = request(previousTokens + sumTokens(candidates));
   const base = {
     compactor: compactor.name,
@@ -77,7 +87,15 @@ export async function runCompaction(deps: CompactionDeps, input: CompactInput, s
   let calls = 0;
   let escalation = 0;
   const fold = async (messages: Message[], budgetTokens: number) => {
-    const result = await foldInChunks({ compactor, estimator, summary: folded === 0 && previous === null ? null : summary, messages, budgetTokens, signal, ...(deps.onProgress ? { onProgress: deps.onProgress } : {}) });
+    const result = await foldInChunks({
+      compactor,
+      estimator,
+      summary: folded === 0 && previous === null ? null : summary,
+      messages,
+      budgetTokens,
+      signal,
+      ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
+    });
     calls += result.calls;
     summary = result.summary;
     summaryTokens = estimator.estimateCheckpoint({ ...summary });
@@ -88,7 +106,17 @@ export async function runCompaction(deps: CompactionDeps, input: CompactInput, s
   for (let step = 0; step < tails.length; step++) {
     const plan = planCompaction(candidates, { keepRecentTokens: tails[step]! });
     if (plan.kind === 'within-budget' && step === 0 && projected() < threshold) {
-      return { ...base, kind: 'nothing-to-fold', reason: plan.reason, messagesCompacted: 0, foldedTokens: 0, tokensAfter: tokensBefore, durationMs: deps.elapsed() - started, underThreshold: true, escalation: 0 };
+      return {
+        ...base,
+        kind: 'nothing-to-fold',
+        reason: plan.reason,
+        messagesCompacted: 0,
+        foldedTokens: 0,
+        tokensAfter: tokensBefore,
+        durationMs: deps.elapsed() - started,
+        underThreshold: true,
+        escalation: 0,
+      };
     }
     if (plan.kind !== 'compact' || plan.upTo <= folded) {
       if (projected() < threshold && folded > 0) break;
@@ -103,14 +131,27 @@ export async function runCompaction(deps: CompactionDeps, input: CompactInput, s
     // Last resort: the checkpoint itself is too big. Re-compress it into half its budget.
     escalation = 2;
     const budget = Math.max(64, Math.floor(Math.min(limits.checkpointTokens, summaryTokens) / 2));
-    summary = await compactor.compact({ checkpoint: summary, messages: [], budgetTokens: budget }, { signal, ...(deps.onProgress ? { onProgress: deps.onProgress } : {}) });
+    summary = await compactor.compact(
+      { checkpoint: summary, messages: [], budgetTokens: budget },
+      { signal, ...(deps.onProgress ? { onProgress: deps.onProgress } : {}) },
+    );
     calls++;
     summaryTokens = estimator.estimateCheckpoint({ ...summary });
   }
   const underThreshold = projected() < threshold;
   if (folded === 0 && escalation < 2) {
     if (underThreshold) {
-      return { ...base, kind: 'nothing-to-fold', reason: 'no message can be folded yet', messagesCompacted: 0, foldedTokens: 0, tokensAfter: tokensBefore, durationMs: deps.elapsed() - started, underThreshold, escalation };
+      return {
+        ...base,
+        kind: 'nothing-to-fold',
+        reason: 'no message can be folded yet',
+        messagesCompacted: 0,
+        foldedTokens: 0,
+        tokensAfter: tokensBefore,
+        durationMs: deps.elapsed() - started,
+        underThreshold,
+        escalation,
+      };
     }
     throw new SessionError(
       'COMPACTION_NO_PROGRESS',
@@ -165,14 +206,24 @@ export async function runCompaction(deps: CompactionDeps, input: CompactInput, s
       await dir.writeCheckpoint(checkpoint, { keepChecks: true });
     }
   } catch (error) {
-    throw new SessionError('IO_ERROR', 'compaction', `session ${input.sessionId}: writing the compaction failed (${describeError(error)}); the session stays consistent, see docs/architecture.md`, {
-      cause: error,
-      retryable: true,
-    });
+    throw new SessionError(
+      'IO_ERROR',
+      'compaction',
+      `session ${input.sessionId}: writing the compaction failed (${describeError(error)}); the session stays consistent, see docs/architecture.md`,
+      {
+        cause: error,
+        retryable: true,
+      },
+    );
   }
   return {
     kind: 'compacted',
-    reason: escalation === 0 ? 'folded the prefix, kept the recent tail' : escalation === 1 ? 'kept a smaller tail to get under the threshold' : 're-compressed the checkpoint to get under the threshold',
+    reason:
+      escalation === 0
+        ? 'folded the prefix, kept the recent tail'
+        : escalation === 1
+          ? 'kept a smaller tail to get under the threshold'
+          : 're-compressed the checkpoint to get under the threshold',
     compactor: compactor.name,
     checkpointVersion: version,
     checkpointTokens: summaryTokens,

@@ -41,22 +41,33 @@ let warned = false;
 function warnDeprecated(name: string): void {
   if (warned) return;
   warned = true;
-  process.emitWarning(`${name}() and the other legacy chat functions are deprecated: PM chats live in sessions now. Use createSessionRuntime() and the feature's PM session; see ${DOC}`, {
-    type: 'DeprecationWarning',
-    code: 'DAGENT_DEPRECATED',
-  });
+  process.emitWarning(
+    `${name}() and the other legacy chat functions are deprecated: PM chats live in sessions now. Use createSessionRuntime() and the feature's PM session; see ${DOC}`,
+    {
+      type: 'DeprecationWarning',
+      code: 'DAGENT_DEPRECATED',
+    },
+  );
 }
 
 const keyOf = (featureId: string): SessionKey => ({ type: 'feature', agentType: 'pm', featureId });
 
 /** The session's history as a legacy chat: user and assistant messages, in order (system messages have no legacy form). */
-function toChat(history: readonly Pick<Message, 'role' | 'content' | 'timestamp' | 'metadata'>[]): LegacyChat {
+function toChat(
+  history: readonly Pick<Message, 'role' | 'content' | 'timestamp' | 'metadata'>[],
+): LegacyChat {
   const entries: LegacyChatEntry[] = [];
   for (const m of history) {
     if (m.role === 'system') continue;
     const media = m.metadata?.media;
-    const kept = Array.isArray(media) && media.every((x) => typeof x === 'string') ? (media as string[]) : undefined;
-    entries.push({ role: m.role, content: typeof m.content === 'string' ? m.content : contentToText(m.content), timestamp: m.timestamp, ...(kept ? { media: kept } : {}) });
+    const kept =
+      Array.isArray(media) && media.every((x) => typeof x === 'string') ? (media as string[]) : undefined;
+    entries.push({
+      role: m.role,
+      content: typeof m.content === 'string' ? m.content : contentToText(m.content),
+      timestamp: m.timestamp,
+      ...(kept ? { media: kept } : {}),
+    });
   }
   return { entries };
 }
@@ -64,16 +75,30 @@ function toChat(history: readonly Pick<Message, 'role' | 'content' | 'timestamp'
 /** Validates a legacy chat the way the migration does; returns its entries as message inputs. */
 function validChat(root: string, featureId: string, value: unknown, what: string) {
   const outcome = parsePMChat(value, pmChatRef(root, featureId));
-  if (!outcome.ok) throw new SessionError('INVALID_ARGUMENT', 'runtime', `[compat] ${what}: ${outcome.reason}`);
+  if (!outcome.ok)
+    throw new SessionError('INVALID_ARGUMENT', 'runtime', `[compat] ${what}: ${outcome.reason}`);
   const problems = outcome.parsed.problems;
   if (problems.length > 0) {
-    const listed = problems.slice(0, 5).map((p) => `${p.field} ${p.reason}`).join('; ');
-    throw new SessionError('INVALID_ARGUMENT', 'runtime', `[compat] ${what} has ${problems.length} invalid field(s): ${listed}${problems.length > 5 ? '; ...' : ''}`, { details: { problems } });
+    const listed = problems
+      .slice(0, 5)
+      .map((p) => `${p.field} ${p.reason}`)
+      .join('; ');
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'runtime',
+      `[compat] ${what} has ${problems.length} invalid field(s): ${listed}${problems.length > 5 ? '; ...' : ''}`,
+      { details: { problems } },
+    );
   }
   return outcome.parsed.messages;
 }
 
-async function withRuntime<T>(root: string, runtime: SessionRuntime | undefined, readOnly: boolean, work: (runtime: SessionRuntime) => Promise<T>): Promise<T> {
+async function withRuntime<T>(
+  root: string,
+  runtime: SessionRuntime | undefined,
+  readOnly: boolean,
+  work: (runtime: SessionRuntime) => Promise<T>,
+): Promise<T> {
   if (runtime) return work(runtime);
   const own = await createSessionRuntime({ root, readOnly });
   try {
@@ -100,7 +125,11 @@ async function withRuntime<T>(root: string, runtime: SessionRuntime | undefined,
  * const chat = await loadChat('/repo', 'checkout') // { entries: [{ role: 'user', content: '...', timestamp: '...' }] }
  * ```
  */
-export async function loadChat(root: string, featureId: string, options: LegacyChatOptions = {}): Promise<LegacyChat> {
+export async function loadChat(
+  root: string,
+  featureId: string,
+  options: LegacyChatOptions = {},
+): Promise<LegacyChat> {
   warnDeprecated('loadChat');
   const id = sessionIdOf(keyOf(featureId));
   return withRuntime(root, options.runtime, true, async (runtime) => {
@@ -113,13 +142,25 @@ export async function loadChat(root: string, featureId: string, options: LegacyC
     const read = await readLegacyFile(ref, DEFAULT_MAX_FILE_BYTES);
     if (!read.ok) {
       if (read.reason.startsWith('no legacy file')) return { entries: [] };
-      throw new SessionError('CORRUPT_FILE', 'runtime', `[compat] ${read.reason}`, { details: { file: ref.absolute } });
+      throw new SessionError('CORRUPT_FILE', 'runtime', `[compat] ${read.reason}`, {
+        details: { file: ref.absolute },
+      });
     }
     try {
-      return toChat(validChat(runtime.root, featureId, read.value, ref.relative).map((m) => ({ ...m.input, timestamp: m.input.timestamp ?? '' })));
+      return toChat(
+        validChat(runtime.root, featureId, read.value, ref.relative).map((m) => ({
+          ...m.input,
+          timestamp: m.input.timestamp ?? '',
+        })),
+      );
     } catch (error) {
       if (!isSessionError(error, 'INVALID_ARGUMENT')) throw error;
-      throw new SessionError('CORRUPT_FILE', 'runtime', error.message.replace(/^\[dagent-sessions\] \[[a-z]+\] /, ''), { cause: error, details: { file: ref.absolute } });
+      throw new SessionError(
+        'CORRUPT_FILE',
+        'runtime',
+        error.message.replace(/^\[dagent-sessions\] \[[a-z]+\] /, ''),
+        { cause: error, details: { file: ref.absolute } },
+      );
     }
   });
 }
@@ -146,7 +187,12 @@ export async function loadChat(root: string, featureId: string, options: LegacyC
  * await saveChat('/repo', 'checkout', chat) // { appended: 1 }
  * ```
  */
-export async function saveChat(root: string, featureId: string, chat: LegacyChat, options: LegacyChatOptions = {}): Promise<{ appended: number }> {
+export async function saveChat(
+  root: string,
+  featureId: string,
+  chat: LegacyChat,
+  options: LegacyChatOptions = {},
+): Promise<{ appended: number }> {
   warnDeprecated('saveChat');
   const key = keyOf(featureId);
   const id = sessionIdOf(key);
@@ -158,25 +204,47 @@ export async function saveChat(root: string, featureId: string, chat: LegacyChat
       if (!isSessionError(error, 'SESSION_NOT_FOUND')) throw error;
       const migrated = await migratePMChat(runtime.root, featureId, { runtime });
       const file = migrated.files[0];
-      if (file && file.status !== 'migrated' && file.status !== 'already-migrated' && !(file.status === 'invalid' && file.reason?.startsWith('no legacy file'))) {
-        throw new SessionError('INVALID_ARGUMENT', 'runtime', `[compat] the legacy chat of ${featureId} must be migrated first, and could not be: ${file.reason ?? file.status}`);
+      if (
+        file &&
+        file.status !== 'migrated' &&
+        file.status !== 'already-migrated' &&
+        !(file.status === 'invalid' && file.reason?.startsWith('no legacy file'))
+      ) {
+        throw new SessionError(
+          'INVALID_ARGUMENT',
+          'runtime',
+          `[compat] the legacy chat of ${featureId} must be migrated first, and could not be: ${file.reason ?? file.status}`,
+        );
       }
       await runtime.createSession(key);
     }
     const stored = toChat(await runtime.getHistory(id)).entries;
     if (incoming.length < stored.length) {
-      throw new SessionError('INVALID_ARGUMENT', 'runtime', `[compat] the session of ${featureId} holds ${stored.length} entries and the chat to save has ${incoming.length}: saveChat only appends; reload with loadChat and add to its end`);
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'runtime',
+        `[compat] the session of ${featureId} holds ${stored.length} entries and the chat to save has ${incoming.length}: saveChat only appends; reload with loadChat and add to its end`,
+      );
     }
     stored.forEach((entry, i) => {
       const given = incoming[i]!.input;
       if (given.role !== entry.role || given.timestamp !== entry.timestamp) {
-        throw new SessionError('INVALID_ARGUMENT', 'runtime', `[compat] entry ${i} of the chat to save (${given.role} at ${given.timestamp ?? '?'}) is not the one the session holds (${entry.role} at ${entry.timestamp}): saveChat only appends; reload with loadChat and add to its end`);
+        throw new SessionError(
+          'INVALID_ARGUMENT',
+          'runtime',
+          `[compat] entry ${i} of the chat to save (${given.role} at ${given.timestamp ?? '?'}) is not the one the session holds (${entry.role} at ${entry.timestamp}): saveChat only appends; reload with loadChat and add to its end`,
+        );
       }
     });
     const fresh = incoming.slice(stored.length);
     for (const { input } of fresh) {
       const media = input.metadata?.media;
-      await runtime.addMessage(id, { role: input.role, content: input.content, ...(input.timestamp ? { timestamp: input.timestamp } : {}), metadata: { savedBy: 'saveChat', ...(media === undefined ? {} : { media }) } });
+      await runtime.addMessage(id, {
+        role: input.role,
+        content: input.content,
+        ...(input.timestamp ? { timestamp: input.timestamp } : {}),
+        metadata: { savedBy: 'saveChat', ...(media === undefined ? {} : { media }) },
+      });
     }
     return { appended: fresh.length };
   });

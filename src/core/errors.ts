@@ -55,8 +55,16 @@ export class SessionError extends Error {
   readonly retryable: boolean;
   readonly details: Record<string, unknown>;
 
-  constructor(code: SessionErrorCode, origin: ErrorOrigin, message: string, options: SessionErrorOptions = {}) {
-    super(`[dagent-sessions] [${origin}] ${message}`, options.cause === undefined ? undefined : { cause: options.cause });
+  constructor(
+    code: SessionErrorCode,
+    origin: ErrorOrigin,
+    message: string,
+    options: SessionErrorOptions = {},
+  ) {
+    super(
+      `[dagent-sessions] [${origin}] ${message}`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.code = code;
     this.origin = origin;
     this.retryable = options.retryable ?? false;
@@ -64,8 +72,20 @@ export class SessionError extends Error {
   }
 
   /** A plain object that crosses process and transport boundaries. */
-  toJSON(): { name: string; code: SessionErrorCode; message: string; retryable: boolean; details: Record<string, unknown> } {
-    return { name: this.name, code: this.code, message: this.message, retryable: this.retryable, details: this.details };
+  toJSON(): {
+    name: string;
+    code: SessionErrorCode;
+    message: string;
+    retryable: boolean;
+    details: Record<string, unknown>;
+  } {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      retryable: this.retryable,
+      details: this.details,
+    };
   }
 }
 

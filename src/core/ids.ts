@@ -18,19 +18,31 @@ export function assertSafeSegment(value: unknown, what: string): asserts value i
   assertPathSegment(value, what);
   // "--" separates the parts of a session id; inside a part it would let two keys share an id.
   if (value.includes('--')) {
-    throw new SessionError('INVALID_KEY', 'ids', `${what} "${value}" must not contain "--" (it separates the parts of a session id)`);
+    throw new SessionError(
+      'INVALID_KEY',
+      'ids',
+      `${what} "${value}" must not contain "--" (it separates the parts of a session id)`,
+    );
   }
 }
 
 function assertPathSegment(value: unknown, what: string): asserts value is string {
   if (typeof value !== 'string' || value.length === 0) {
-    throw new SessionError('INVALID_KEY', 'ids', `${what} must be a non-empty string, got ${JSON.stringify(value) ?? String(value)}`);
+    throw new SessionError(
+      'INVALID_KEY',
+      'ids',
+      `${what} must be a non-empty string, got ${JSON.stringify(value) ?? String(value)}`,
+    );
   }
   if (FORBIDDEN.has(value)) {
     throw new SessionError('INVALID_KEY', 'ids', `${what} "${value}" is a reserved name; choose another id`);
   }
   if (value.length > MAX_PART) {
-    throw new SessionError('INVALID_KEY', 'ids', `${what} is ${value.length} characters long; at most ${MAX_PART} are allowed`);
+    throw new SessionError(
+      'INVALID_KEY',
+      'ids',
+      `${what} is ${value.length} characters long; at most ${MAX_PART} are allowed`,
+    );
   }
   if (!SAFE_PART.test(value)) {
     throw new SessionError(
@@ -50,11 +62,19 @@ function assertPathSegment(value: unknown, what: string): asserts value is strin
  */
 export function validateKey(key: unknown): SessionKey {
   if (typeof key !== 'object' || key === null || Array.isArray(key)) {
-    throw new SessionError('INVALID_KEY', 'ids', 'a session key must be an object like { type: "feature", agentType: "pm", featureId: "f1" }');
+    throw new SessionError(
+      'INVALID_KEY',
+      'ids',
+      'a session key must be an object like { type: "feature", agentType: "pm", featureId: "f1" }',
+    );
   }
   const k = key as Record<string, unknown>;
   if (!AGENT_TYPES.includes(k.agentType as AgentType)) {
-    throw new SessionError('INVALID_KEY', 'ids', `agentType must be one of ${AGENT_TYPES.join(', ')}, got ${JSON.stringify(k.agentType)}`);
+    throw new SessionError(
+      'INVALID_KEY',
+      'ids',
+      `agentType must be one of ${AGENT_TYPES.join(', ')}, got ${JSON.stringify(k.agentType)}`,
+    );
   }
   assertSafeSegment(k.featureId, 'featureId');
   const agentType = k.agentType as AgentType;
@@ -64,11 +84,25 @@ export function validateKey(key: unknown): SessionKey {
   if (k.type === 'task') {
     assertSafeSegment(k.taskId, 'taskId');
     if (!TASK_STATES.includes(k.taskState as TaskState)) {
-      throw new SessionError('INVALID_KEY', 'ids', `taskState must be one of ${TASK_STATES.join(', ')}, got ${JSON.stringify(k.taskState)}`);
+      throw new SessionError(
+        'INVALID_KEY',
+        'ids',
+        `taskState must be one of ${TASK_STATES.join(', ')}, got ${JSON.stringify(k.taskState)}`,
+      );
     }
-    return { type: 'task', agentType, featureId: k.featureId, taskId: k.taskId, taskState: k.taskState as TaskState };
+    return {
+      type: 'task',
+      agentType,
+      featureId: k.featureId,
+      taskId: k.taskId,
+      taskState: k.taskState as TaskState,
+    };
   }
-  throw new SessionError('INVALID_KEY', 'ids', `type must be "feature" or "task", got ${JSON.stringify(k.type)}`);
+  throw new SessionError(
+    'INVALID_KEY',
+    'ids',
+    `type must be "feature" or "task", got ${JSON.stringify(k.type)}`,
+  );
 }
 
 /**
@@ -105,7 +139,13 @@ export function keyOfSessionId(id: string): SessionKey | null {
       return validateKey({ type: 'feature', featureId: parts[1], agentType: parts[2] });
     }
     if (parts[0] === 'task' && parts.length === 5) {
-      return validateKey({ type: 'task', featureId: parts[1], taskId: parts[2], taskState: parts[3], agentType: parts[4] });
+      return validateKey({
+        type: 'task',
+        featureId: parts[1],
+        taskId: parts[2],
+        taskState: parts[3],
+        agentType: parts[4],
+      });
     }
   } catch {
     return null;

@@ -165,10 +165,17 @@ export function isValidCut(messages: readonly PlannableMessage[], index: number)
  * if (plan.kind === 'compact') fold(chat.messages.slice(0, plan.upTo));
  * ```
  */
-export function planCompaction(messages: readonly PlannableMessage[], budget: CompactionBudget): CompactionPlan {
+export function planCompaction(
+  messages: readonly PlannableMessage[],
+  budget: CompactionBudget,
+): CompactionPlan {
   const limit = budget.keepRecentTokens;
   if (typeof limit !== 'number' || Number.isNaN(limit) || limit < 0) {
-    throw new SessionError('INVALID_ARGUMENT', 'compaction', `keepRecentTokens must be a number >= 0, got ${String(limit)}`);
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'compaction',
+      `keepRecentTokens must be a number >= 0, got ${String(limit)}`,
+    );
   }
   const n = messages.length;
   // tail[i] = tokens of messages[i..]
@@ -176,13 +183,20 @@ export function planCompaction(messages: readonly PlannableMessage[], budget: Co
   for (let i = n - 1; i >= 0; i--) {
     const tokens = messages[i]?.tokens;
     if (typeof tokens !== 'number' || !Number.isFinite(tokens) || tokens < 0) {
-      throw new SessionError('INVALID_ARGUMENT', 'compaction', `message ${i} has invalid tokens ${String(tokens)}; expected a finite number >= 0`);
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'compaction',
+        `message ${i} has invalid tokens ${String(tokens)}; expected a finite number >= 0`,
+      );
     }
     tail[i] = (tail[i + 1] ?? 0) + tokens;
   }
   const total = tail[0] ?? 0;
   if (total <= limit) {
-    return { kind: 'within-budget', reason: `${n} messages (${total} tokens) fit the ${limit}-token tail budget` };
+    return {
+      kind: 'within-budget',
+      reason: `${n} messages (${total} tokens) fit the ${limit}-token tail budget`,
+    };
   }
 
   // Tails shrink as i grows, so the fitting cuts are exactly first..n.
@@ -200,7 +214,9 @@ export function planCompaction(messages: readonly PlannableMessage[], budget: Co
       return plan(
         i,
         `fold ${i} of ${n} messages, keep ${n - i} (${tail[i] ?? 0} of ${limit} tokens)` +
-          (skipped > 0 ? `; moved the cut ${skipped} message(s) later to keep tool calls with their results` : ''),
+          (skipped > 0
+            ? `; moved the cut ${skipped} message(s) later to keep tool calls with their results`
+            : ''),
       );
     }
   }

@@ -32,7 +32,11 @@ const PREBUILT_DIR = path.resolve(HERE, '../../inspector');
  * @internal
  */
 export function inspectorHtml(js: string, css?: string): string {
-  const version = createHash('sha256').update(js).update(css ?? '').digest('hex').slice(0, 12);
+  const version = createHash('sha256')
+    .update(js)
+    .update(css ?? '')
+    .digest('hex')
+    .slice(0, 12);
   return [
     '<!doctype html>',
     '<html lang="en">',
@@ -108,7 +112,12 @@ async function bundle(): Promise<InspectorAssets> {
     if (js === undefined) throw new Error('esbuild wrote no output');
     return { html: inspectorHtml(js), js };
   } catch (error) {
-    throw new SessionError('IO_ERROR', 'runtime', `inspector: bundling ${entry} failed: ${describeError(error)}`, { cause: error });
+    throw new SessionError(
+      'IO_ERROR',
+      'runtime',
+      `inspector: bundling ${entry} failed: ${describeError(error)}`,
+      { cause: error },
+    );
   }
 }
 
@@ -133,7 +142,12 @@ export async function loadInspectorAssets(options: { dir?: string } = {}): Promi
     return css === undefined ? { html, js } : { html, js, css };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new SessionError('IO_ERROR', 'runtime', `inspector: could not read the page in ${dir}: ${describeError(error)}`, { cause: error });
+      throw new SessionError(
+        'IO_ERROR',
+        'runtime',
+        `inspector: could not read the page in ${dir}: ${describeError(error)}`,
+        { cause: error },
+      );
     }
     return buildInspectorBundle();
   }

@@ -23,14 +23,31 @@ const SECTIONS: Array<[keyof CheckpointSummary, string]> = [
   ['blockers', 'Blockers'],
 ];
 
-function Section({ id, title, count, children }: { id: string; title: string; count: number; children: ReactNode }) {
+function Section({
+  id,
+  title,
+  count,
+  children,
+}: {
+  id: string;
+  title: string;
+  count: number;
+  children: ReactNode;
+}) {
   const [open, setOpen] = useState(true);
   const bodyId = `dgi-checkpoint-${id}`;
   return (
     <div className="dgi-section" data-section={id}>
       <h3>
-        <button type="button" className="dgi-section__toggle" aria-expanded={open} aria-controls={bodyId} onClick={() => setOpen(!open)}>
-          <span aria-hidden="true">{open ? '▾' : '▸'}</span> {title} <span className="dgi-count">{count}</span>
+        <button
+          type="button"
+          className="dgi-section__toggle"
+          aria-expanded={open}
+          aria-controls={bodyId}
+          onClick={() => setOpen(!open)}
+        >
+          <span aria-hidden="true">{open ? '▾' : '▸'}</span> {title}{' '}
+          <span className="dgi-count">{count}</span>
         </button>
       </h3>
       <div id={bodyId} hidden={!open}>
@@ -59,7 +76,8 @@ export function CheckpointViewer({ checkpoint }: CheckpointViewerProps) {
   return (
     <section className="dgi-panel dgi-checkpoint" aria-label="Checkpoint" data-version={checkpoint.version}>
       <h2>
-        Checkpoint v{checkpoint.version} <span className="dgi-muted">· updated {formatTime(checkpoint.updatedAt)}</span>
+        Checkpoint v{checkpoint.version}{' '}
+        <span className="dgi-muted">· updated {formatTime(checkpoint.updatedAt)}</span>
       </h2>
       {SECTIONS.map(([key, title]) => {
         const items = checkpoint.summary[key];

@@ -36,7 +36,12 @@ export function CompactionHistory({ records, commits }: CompactionHistoryProps) 
       ) : (
         <ol className="dgi-records">
           {[...records].reverse().map((r) => (
-            <li key={r.checkpointVersion} className="dgi-record" data-version={r.checkpointVersion} data-source={r.source}>
+            <li
+              key={r.checkpointVersion}
+              className="dgi-record"
+              data-version={r.checkpointVersion}
+              data-source={r.source}
+            >
               <div className="dgi-record__head">
                 <strong>v{r.checkpointVersion}</strong>
                 <span className="dgi-tag">{r.kind === 'earlier' ? 'earlier: cut only' : r.kind}</span>
@@ -45,7 +50,11 @@ export function CompactionHistory({ records, commits }: CompactionHistoryProps) 
               <dl className="dgi-record__figures">
                 <div>
                   <dt>Tokens</dt>
-                  <dd>{r.tokensBefore === null || r.tokensAfter === null ? '—' : `${formatTokens(r.tokensBefore)} → ${formatTokens(r.tokensAfter)}`}</dd>
+                  <dd>
+                    {r.tokensBefore === null || r.tokensAfter === null
+                      ? '—'
+                      : `${formatTokens(r.tokensBefore)} → ${formatTokens(r.tokensAfter)}`}
+                  </dd>
                 </div>
                 <div>
                   <dt>Messages</dt>
@@ -66,8 +75,9 @@ export function CompactionHistory({ records, commits }: CompactionHistoryProps) 
       )}
       {unknown > 0 && (
         <p className="dgi-muted">
-          {unknown} earlier commit{unknown === 1 ? '' : 's'} (compactions, clears, resets) made before this page opened: their messages are in the history below, but the API keeps
-          the figures of the latest one only.
+          {unknown} earlier commit{unknown === 1 ? '' : 's'} (compactions, clears, resets) made before this
+          page opened: their messages are in the history below, but the API keeps the figures of the latest
+          one only.
         </p>
       )}
     </section>

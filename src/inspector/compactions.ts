@@ -48,9 +48,15 @@ export interface CutPoint {
  * One row of the history view: a message (archived or live) or a cut.
  * @example items.filter((i) => i.kind === 'message' && i.archived).length
  */
-export type HistoryItem = { kind: 'message'; message: Message; archived: boolean } | { kind: 'cut'; cut: CutPoint };
+export type HistoryItem =
+  { kind: 'message'; message: Message; archived: boolean } | { kind: 'cut'; cut: CutPoint };
 
-const KIND_LABEL: Record<CompactionRecord['kind'], string> = { compaction: 'Compaction', clear: 'Clear', reset: 'Reset', earlier: 'Earlier compaction or clear' };
+const KIND_LABEL: Record<CompactionRecord['kind'], string> = {
+  compaction: 'Compaction',
+  clear: 'Clear',
+  reset: 'Reset',
+  earlier: 'Earlier compaction or clear',
+};
 const SOURCE_RANK: Record<CompactionRecord['source'], number> = { event: 2, checkpoint: 1, derived: 0 };
 
 /**
@@ -119,7 +125,10 @@ export function recordFromEvent(event: SessionEvent): CompactionRecord | null {
  * lacks is taken from the other.
  * @example mergeRecords(known, recordsFromCheckpoint(checkpoint))
  */
-export function mergeRecords(a: readonly CompactionRecord[], b: readonly CompactionRecord[]): CompactionRecord[] {
+export function mergeRecords(
+  a: readonly CompactionRecord[],
+  b: readonly CompactionRecord[],
+): CompactionRecord[] {
   const byVersion = new Map<number, CompactionRecord>();
   for (const record of [...a, ...b]) {
     const other = byVersion.get(record.checkpointVersion);
@@ -127,7 +136,8 @@ export function mergeRecords(a: readonly CompactionRecord[], b: readonly Compact
       byVersion.set(record.checkpointVersion, record);
       continue;
     }
-    const [best, rest] = SOURCE_RANK[record.source] > SOURCE_RANK[other.source] ? [record, other] : [other, record];
+    const [best, rest] =
+      SOURCE_RANK[record.source] > SOURCE_RANK[other.source] ? [record, other] : [other, record];
     byVersion.set(record.checkpointVersion, {
       ...best,
       kind: best.kind === 'earlier' ? rest.kind : best.kind,
@@ -155,7 +165,11 @@ export function cutPoints(records: readonly CompactionRecord[]): CutPoint[] {
   }
   return [...bySeq.entries()]
     .sort(([x], [y]) => x - y)
-    .map(([afterSeq, record]) => ({ afterSeq, record, label: `${KIND_LABEL[record.kind]} (checkpoint v${record.checkpointVersion}) cut here` }));
+    .map(([afterSeq, record]) => ({
+      afterSeq,
+      record,
+      label: `${KIND_LABEL[record.kind]} (checkpoint v${record.checkpointVersion}) cut here`,
+    }));
 }
 
 /**
@@ -166,7 +180,11 @@ export function cutPoints(records: readonly CompactionRecord[]): CutPoint[] {
  * @param archivedThroughSeq - The session's watermark (`SessionInfo.archivedThroughSeq`), -1 before any.
  * @example historyWithCuts(history, records, info.archivedThroughSeq)
  */
-export function historyWithCuts(history: readonly Message[], records: readonly CompactionRecord[], archivedThroughSeq: number): HistoryItem[] {
+export function historyWithCuts(
+  history: readonly Message[],
+  records: readonly CompactionRecord[],
+  archivedThroughSeq: number,
+): HistoryItem[] {
   const cuts = new Map(cutPoints(records).map((cut) => [cut.afterSeq, cut]));
   const items: HistoryItem[] = [];
   for (const message of [...history].sort((x, y) => x.seq - y.seq)) {

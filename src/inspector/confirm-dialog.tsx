@@ -26,7 +26,14 @@ export interface ConfirmDialogProps {
  *
  * @example <ConfirmDialog open={asking} title="Reset the session?" confirmLabel="Reset" onConfirm={reset} onCancel={() => setAsking(false)}>...</ConfirmDialog>
  */
-export function ConfirmDialog({ open, title, confirmLabel, onConfirm, onCancel, children }: ConfirmDialogProps) {
+export function ConfirmDialog({
+  open,
+  title,
+  confirmLabel,
+  onConfirm,
+  onCancel,
+  children,
+}: ConfirmDialogProps) {
   const dialog = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const element = dialog.current as DialogElementLike | null;

@@ -23,7 +23,12 @@ export interface SessionFilterValues {
  * Filters that keep every session.
  * @example filterSessions(sessions, NO_FILTERS).length === sessions.length // true
  */
-export const NO_FILTERS: Readonly<SessionFilterValues> = Object.freeze({ feature: '', agentType: '', taskState: '', state: '' });
+export const NO_FILTERS: Readonly<SessionFilterValues> = Object.freeze({
+  feature: '',
+  agentType: '',
+  taskState: '',
+  state: '',
+});
 
 /**
  * The task-state filter value that keeps the feature sessions (which have no task state).
@@ -35,7 +40,14 @@ export const FEATURE_SESSIONS = '(feature)';
  * The machine states a session can report, in the order the filter offers them.
  * @example MACHINE_STATES.includes('compacting') // true
  */
-export const MACHINE_STATES: readonly SessionMachineState[] = ['idle', 'appending', 'compacting', 'failed', 'loading', 'closed'];
+export const MACHINE_STATES: readonly SessionMachineState[] = [
+  'idle',
+  'appending',
+  'compacting',
+  'failed',
+  'loading',
+  'closed',
+];
 
 /**
  * The sessions that match every filter that is set, in their given order.
@@ -44,7 +56,10 @@ export const MACHINE_STATES: readonly SessionMachineState[] = ['idle', 'appendin
  * @returns A new array; the sessions themselves are not copied.
  * @example filterSessions(await api.list(), { ...NO_FILTERS, feature: 'f1', agentType: 'qa' })
  */
-export function filterSessions(sessions: readonly SessionInfo[], filters: SessionFilterValues): SessionInfo[] {
+export function filterSessions(
+  sessions: readonly SessionInfo[],
+  filters: SessionFilterValues,
+): SessionInfo[] {
   return sessions.filter((s) => {
     if (filters.feature !== '' && s.key.featureId !== filters.feature) return false;
     if (filters.agentType !== '' && s.key.agentType !== filters.agentType) return false;
@@ -62,13 +77,20 @@ export function filterSessions(sessions: readonly SessionInfo[], filters: Sessio
  * always all of {@link MACHINE_STATES}, since they change while the page is open.
  * @example filterOptions(sessions).features // ['f1', 'f2']
  */
-export function filterOptions(sessions: readonly SessionInfo[]): { features: string[]; agentTypes: string[]; taskStates: string[]; states: string[] } {
+export function filterOptions(sessions: readonly SessionInfo[]): {
+  features: string[];
+  agentTypes: string[];
+  taskStates: string[];
+  states: string[];
+} {
   const distinct = (values: string[]) => [...new Set(values)].sort();
   const taskStates = distinct(sessions.flatMap((s) => (s.key.type === 'task' ? [s.key.taskState] : [])));
   return {
     features: distinct(sessions.map((s) => s.key.featureId)),
     agentTypes: distinct(sessions.map((s) => s.key.agentType)),
-    taskStates: sessions.some((s) => s.key.type === 'feature') ? [FEATURE_SESSIONS, ...taskStates] : taskStates,
+    taskStates: sessions.some((s) => s.key.type === 'feature')
+      ? [FEATURE_SESSIONS, ...taskStates]
+      : taskStates,
     states: [...MACHINE_STATES],
   };
 }
@@ -79,5 +101,7 @@ export function filterOptions(sessions: readonly SessionInfo[]): { features: str
  */
 export function sessionLabel(session: Pick<SessionInfo, 'key'>): string {
   const { key } = session;
-  return key.type === 'feature' ? `${key.featureId} · ${key.agentType}` : `${key.featureId} / ${key.taskId} · ${key.agentType} · ${key.taskState}`;
+  return key.type === 'feature'
+    ? `${key.featureId} · ${key.agentType}`
+    : `${key.featureId} / ${key.taskId} · ${key.agentType} · ${key.taskState}`;
 }

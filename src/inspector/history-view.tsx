@@ -29,7 +29,8 @@ function blockText(block: ContentBlock): string {
     case 'tool_use':
       return `[tool_use ${block.name}] ${JSON.stringify(block.input)}`;
     case 'tool_result': {
-      const text = typeof block.content === 'string' ? block.content : block.content.map((b) => b.text).join('\n');
+      const text =
+        typeof block.content === 'string' ? block.content : block.content.map((b) => b.text).join('\n');
       return `[tool_result${block.is_error ? ' (error)' : ''}] ${text}`;
     }
     case 'thinking':
@@ -50,7 +51,11 @@ export function messageText(message: Pick<Message, 'content'>): string {
 function MessageRow({ message, archived }: { message: Message; archived: boolean }) {
   const text = messageText(message);
   return (
-    <li className={`dgi-message dgi-message--${message.role}${archived ? ' dgi-message--archived' : ''}`} data-seq={message.seq} data-archived={archived}>
+    <li
+      className={`dgi-message dgi-message--${message.role}${archived ? ' dgi-message--archived' : ''}`}
+      data-seq={message.seq}
+      data-archived={archived}
+    >
       <div className="dgi-message__meta">
         <span>#{message.seq}</span>
         <strong>{message.role}</strong>
@@ -85,7 +90,10 @@ export function HistoryView({ history, records, archivedThroughSeq }: HistoryVie
   return (
     <section className="dgi-panel" aria-label="History">
       <h2>
-        History <span className="dgi-muted">· {history.length} messages, {archived} archived</span>
+        History{' '}
+        <span className="dgi-muted">
+          · {history.length} messages, {archived} archived
+        </span>
       </h2>
       {items.length === 0 ? (
         <p className="dgi-muted">No messages yet.</p>
@@ -95,7 +103,12 @@ export function HistoryView({ history, records, archivedThroughSeq }: HistoryVie
             item.kind === 'message' ? (
               <MessageRow key={`m${item.message.seq}`} message={item.message} archived={item.archived} />
             ) : (
-              <li key={`c${item.cut.afterSeq}`} className="dgi-cut" role="separator" data-cut-after={item.cut.afterSeq}>
+              <li
+                key={`c${item.cut.afterSeq}`}
+                className="dgi-cut"
+                role="separator"
+                data-cut-after={item.cut.afterSeq}
+              >
                 <span>{item.cut.label}</span>
               </li>
             ),

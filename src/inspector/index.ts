@@ -31,9 +31,29 @@ export { useSessionInspector } from './use-session-inspector.js';
 export type { SessionDetails, SessionInspectorModel } from './use-session-inspector.js';
 export { INSPECTOR_CSS } from './styles.js';
 
-export { FEATURE_SESSIONS, MACHINE_STATES, NO_FILTERS, filterOptions, filterSessions, sessionLabel } from './filters.js';
+export {
+  FEATURE_SESSIONS,
+  MACHINE_STATES,
+  NO_FILTERS,
+  filterOptions,
+  filterSessions,
+  sessionLabel,
+} from './filters.js';
 export type { SessionFilterValues } from './filters.js';
-export { WARNING_RATIO, formatDuration, formatTime, formatTokens, gaugeLevel, gaugePercent } from './gauge.js';
+export {
+  WARNING_RATIO,
+  formatDuration,
+  formatTime,
+  formatTokens,
+  gaugeLevel,
+  gaugePercent,
+} from './gauge.js';
 export type { GaugeLevel } from './gauge.js';
-export { cutPoints, historyWithCuts, mergeRecords, recordFromEvent, recordsFromCheckpoint } from './compactions.js';
+export {
+  cutPoints,
+  historyWithCuts,
+  mergeRecords,
+  recordFromEvent,
+  recordsFromCheckpoint,
+} from './compactions.js';
 export type { CompactionRecord, CutPoint, HistoryItem } from './compactions.js';

@@ -18,7 +18,8 @@ export type PageHandler = (req: IncomingMessage, res: ServerResponse) => boolean
  * session API), inline styles (React renders a `<style>`), nothing else.
  * @internal
  */
-export const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+export const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 interface Asset {
   body: Buffer;
@@ -30,7 +31,12 @@ interface Asset {
 
 function asset(text: string, type: string, versioned: boolean): Asset {
   const digest = createHash('sha256').update(text).digest('hex');
-  return { body: Buffer.from(text, 'utf8'), type, etag: `"${digest.slice(0, 32)}"`, version: versioned ? digest.slice(0, 12) : null };
+  return {
+    body: Buffer.from(text, 'utf8'),
+    type,
+    etag: `"${digest.slice(0, 32)}"`,
+    version: versioned ? digest.slice(0, 12) : null,
+  };
 }
 
 /**
@@ -54,7 +60,8 @@ export function createInspectorHandler(assets: InspectorAssets): PageHandler {
     ['/index.html', html],
     ['/inspector.js', asset(assets.js, 'text/javascript; charset=utf-8', true)],
   ]);
-  if (assets.css !== undefined) files.set('/inspector.css', asset(assets.css, 'text/css; charset=utf-8', true));
+  if (assets.css !== undefined)
+    files.set('/inspector.css', asset(assets.css, 'text/css; charset=utf-8', true));
 
   return (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;

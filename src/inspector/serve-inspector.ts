@@ -4,7 +4,13 @@
  * host, adding its token. The browser then talks to one origin only, so the host needs no CORS
  * headers and its token never reaches the page.
  */
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { SessionError, describeError } from '../core/errors.js';
 import { isLoopbackHost, type SessionServer } from '../ipc/http.js';
@@ -30,7 +36,15 @@ export interface ServeInspectorOptions {
 }
 
 const FORWARDED_REQUEST = ['content-type', 'content-length', 'accept'] as const;
-const FORWARDED_RESPONSE = ['content-type', 'content-length', 'cache-control', 'allow', 'www-authenticate', 'x-content-type-options', 'x-accel-buffering'] as const;
+const FORWARDED_RESPONSE = [
+  'content-type',
+  'content-length',
+  'cache-control',
+  'allow',
+  'www-authenticate',
+  'x-content-type-options',
+  'x-accel-buffering',
+] as const;
 
 function pick(headers: IncomingHttpHeaders, names: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -51,7 +65,12 @@ function answer(res: ServerResponse, status: number, code: string, message: stri
     return;
   }
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(JSON.stringify({ ok: false, error: { code, message: `[dagent-sessions] [runtime] ${message}`, retryable: status === 502 } }));
+  res.end(
+    JSON.stringify({
+      ok: false,
+      error: { code, message: `[dagent-sessions] [runtime] ${message}`, retryable: status === 502 },
+    }),
+  );
 }
 
 /**
@@ -75,11 +94,16 @@ export async function serveInspector(options: ServeInspectorOptions): Promise<Se
   try {
     target = new URL(options.target);
   } catch {
-    fail(`target must be the URL of a serveSessions server, got ${JSON.stringify(String(options.target)).slice(0, 200)}`);
+    fail(
+      `target must be the URL of a serveSessions server, got ${JSON.stringify(String(options.target)).slice(0, 200)}`,
+    );
   }
-  if (target.protocol !== 'http:' && target.protocol !== 'https:') fail(`target must be an http(s) URL, got ${target.protocol}`);
-  if (!isLoopbackHost(host)) fail(`host must be a loopback address (the page has no token of its own), got ${host}`);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) fail(`port must be an integer from 0 to 65535, got ${String(port)}`);
+  if (target.protocol !== 'http:' && target.protocol !== 'https:')
+    fail(`target must be an http(s) URL, got ${target.protocol}`);
+  if (!isLoopbackHost(host))
+    fail(`host must be a loopback address (the page has no token of its own), got ${host}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    fail(`port must be an integer from 0 to 65535, got ${String(port)}`);
   const base = target.href.replace(/\/+$/, '');
   const page = createInspectorHandler(options.assets ?? (await loadInspectorAssets()));
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -87,14 +111,27 @@ export async function serveInspector(options: ServeInspectorOptions): Promise<Se
   function forward(req: IncomingMessage, res: ServerResponse): void {
     const upstream = send(
       `${base}${req.url ?? '/'}`,
-      { method: req.method, headers: { ...pick(req.headers, FORWARDED_REQUEST), ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) } },
+      {
+        method: req.method,
+        headers: {
+          ...pick(req.headers, FORWARDED_REQUEST),
+          ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+        },
+      },
       (reply) => {
         res.writeHead(reply.statusCode ?? 502, pick(reply.headers, FORWARDED_RESPONSE));
         reply.pipe(res);
         reply.on('error', () => res.destroy());
       },
     );
-    upstream.on('error', (error) => answer(res, 502, 'CONNECTION_FAILED', `could not reach ${base} (${describeError(error)}); is its serveSessions running?`));
+    upstream.on('error', (error) =>
+      answer(
+        res,
+        502,
+        'CONNECTION_FAILED',
+        `could not reach ${base} (${describeError(error)}); is its serveSessions running?`,
+      ),
+    );
     res.on('close', () => upstream.destroy()); // the browser left: stop the upstream (event) stream
     req.pipe(upstream);
   }
@@ -103,7 +140,8 @@ export async function serveInspector(options: ServeInspectorOptions): Promise<Se
     req.on('error', () => undefined);
     res.on('error', () => undefined);
     const hostHeader = (req.headers.host ?? '').replace(/:\d+$/, '');
-    if (!isLoopbackHost(hostHeader)) return answer(res, 403, 'UNAUTHORIZED', `Host ${JSON.stringify(hostHeader)} is not a loopback name`);
+    if (!isLoopbackHost(hostHeader))
+      return answer(res, 403, 'UNAUTHORIZED', `Host ${JSON.stringify(hostHeader)} is not a loopback name`);
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path.startsWith('/rpc/') || path === '/events' || path === '/health') return forward(req, res);
     try {

@@ -117,15 +117,33 @@ export function SessionActions({ api, session, onError, onDone }: SessionActions
       <div className="dgi-actions__row">
         <label className="dgi-keep">
           Tail to keep (tokens)
-          <input type="number" min={0} step={1} inputMode="numeric" value={keep} placeholder={formatTokens(session.limits.keepRecentTokens)} onChange={(e) => setKeep(valueOf(e.target))} />
+          <input
+            type="number"
+            min={0}
+            step={1}
+            inputMode="numeric"
+            value={keep}
+            placeholder={formatTokens(session.limits.keepRecentTokens)}
+            onChange={(e) => setKeep(valueOf(e.target))}
+          />
         </label>
         <button type="button" disabled={busy !== null} onClick={() => void compact()}>
           {busy === 'compact' ? 'Compacting…' : 'Compact now'}
         </button>
-        <button type="button" className="dgi-danger-outline" disabled={busy !== null} onClick={() => setAsking('clear')}>
+        <button
+          type="button"
+          className="dgi-danger-outline"
+          disabled={busy !== null}
+          onClick={() => setAsking('clear')}
+        >
           Clear messages…
         </button>
-        <button type="button" className="dgi-danger-outline" disabled={busy !== null} onClick={() => setAsking('reset')}>
+        <button
+          type="button"
+          className="dgi-danger-outline"
+          disabled={busy !== null}
+          onClick={() => setAsking('reset')}
+        >
           Reset…
         </button>
         <button type="button" disabled={busy !== null} onClick={() => void exportSession()}>

@@ -37,7 +37,12 @@ export function SessionFilters({ sessions, value, onChange }: SessionFiltersProp
       {FIELDS.map(([field, label, list]) => (
         <div key={field}>
           <label htmlFor={`${id}-${field}`}>{label}</label>
-          <select id={`${id}-${field}`} name={field} value={value[field]} onChange={(e) => onChange({ ...value, [field]: valueOf(e.target) })}>
+          <select
+            id={`${id}-${field}`}
+            name={field}
+            value={value[field]}
+            onChange={(e) => onChange({ ...value, [field]: valueOf(e.target) })}
+          >
             <option value="">any</option>
             {options[list].map((option) => (
               <option key={option} value={option}>

@@ -46,7 +46,13 @@ export interface SessionInspectorProps {
  * createRoot(document.getElementById('root')!).render(<SessionInspector api={window.dagentSessions} />);
  * ```
  */
-export function SessionInspector({ api, initialSessionId = null, onSelect, unstyled = false, title = 'dagent-sessions inspector' }: SessionInspectorProps) {
+export function SessionInspector({
+  api,
+  initialSessionId = null,
+  onSelect,
+  unstyled = false,
+  title = 'dagent-sessions inspector',
+}: SessionInspectorProps) {
   const model = useSessionInspector(api, { initialSessionId });
   const [filters, setFilters] = useState<SessionFilterValues>({ ...NO_FILTERS });
   const { select, selectedId, details, sessions } = model;
@@ -57,7 +63,9 @@ export function SessionInspector({ api, initialSessionId = null, onSelect, unsty
   const all = sessions ?? [];
   const shown = filterSessions(all, filters);
   const selected = details && details.id === selectedId ? details : null;
-  const archivedThroughSeq = selected ? Math.max(selected.info.archivedThroughSeq, selected.checkpoint?.compactionInfo.archivedThroughSeq ?? -1) : -1;
+  const archivedThroughSeq = selected
+    ? Math.max(selected.info.archivedThroughSeq, selected.checkpoint?.compactionInfo.archivedThroughSeq ?? -1)
+    : -1;
   const records = selectedId ? model.recordsOf(selectedId) : [];
 
   return (
@@ -68,7 +76,9 @@ export function SessionInspector({ api, initialSessionId = null, onSelect, unsty
         <span className="dgi-live" data-live={model.live}>
           {model.live ? 'live' : 'connecting…'}
         </span>
-        <span className="dgi-muted">{sessions === null ? 'loading sessions…' : `${shown.length} of ${all.length} sessions`}</span>
+        <span className="dgi-muted">
+          {sessions === null ? 'loading sessions…' : `${shown.length} of ${all.length} sessions`}
+        </span>
       </header>
       <div className="dgi-alert" role="alert">
         {model.error && (
@@ -92,13 +102,30 @@ export function SessionInspector({ api, initialSessionId = null, onSelect, unsty
             <p className="dgi-panel dgi-empty">Loading {selectedId}…</p>
           ) : (
             <>
-              <SessionStatus session={selected.info} estimate={selected.estimate} checkpoint={selected.checkpoint} />
-              <SessionActions key={selected.id} api={api} session={selected.info} onError={model.reportError} onDone={(_action, id) => void model.refresh(id)} />
+              <SessionStatus
+                session={selected.info}
+                estimate={selected.estimate}
+                checkpoint={selected.checkpoint}
+              />
+              <SessionActions
+                key={selected.id}
+                api={api}
+                session={selected.info}
+                onError={model.reportError}
+                onDone={(_action, id) => void model.refresh(id)}
+              />
               <div className="dgi-columns">
                 <CheckpointViewer checkpoint={selected.checkpoint} />
-                <CompactionHistory records={records} commits={selected.checkpoint?.version ?? selected.info.checkpointVersion} />
+                <CompactionHistory
+                  records={records}
+                  commits={selected.checkpoint?.version ?? selected.info.checkpointVersion}
+                />
               </div>
-              <HistoryView history={selected.history} records={records} archivedThroughSeq={archivedThroughSeq} />
+              <HistoryView
+                history={selected.history}
+                records={records}
+                archivedThroughSeq={archivedThroughSeq}
+              />
             </>
           )}
         </main>

@@ -31,7 +31,13 @@ export function SessionList({ sessions, selectedId, onSelect }: SessionListProps
         const level = gaugeLevel(s.stats.lastRequestTokens, s.limits.maxTokens);
         return (
           <li key={s.id}>
-            <button type="button" className="dgi-list__item" data-session-id={s.id} aria-current={s.id === selectedId ? 'true' : undefined} onClick={() => onSelect(s.id)}>
+            <button
+              type="button"
+              className="dgi-list__item"
+              data-session-id={s.id}
+              aria-current={s.id === selectedId ? 'true' : undefined}
+              onClick={() => onSelect(s.id)}
+            >
               <span className="dgi-list__label">{sessionLabel(s)}</span>
               <span className="dgi-list__meta">
                 <StateBadge state={s.state} />

@@ -44,7 +44,10 @@ export function SessionStatus({ session, estimate, checkpoint }: SessionStatusPr
   const version = checkpoint?.version ?? session.checkpointVersion;
   const rows: Array<[string, string]> = [
     ['Live messages', `${session.liveMessages} (${formatTokens(session.liveTokens)} tokens)`],
-    ['All messages', `${formatTokens(session.stats.totalMessages)} (${formatTokens(session.stats.totalTokens)} tokens)`],
+    [
+      'All messages',
+      `${formatTokens(session.stats.totalMessages)} (${formatTokens(session.stats.totalTokens)} tokens)`,
+    ],
     ['Compactor', session.compactor],
     ['Status', session.status],
     ['Updated', formatTime(session.updatedAt)],
@@ -65,11 +68,15 @@ export function SessionStatus({ session, estimate, checkpoint }: SessionStatusPr
           {checkpoint && <span className="dgi-muted"> · {formatTime(checkpoint.updatedAt)}</span>}
         </div>
       </div>
-      {estimate && <TokenGauge value={estimate.total} limit={estimate.limit} threshold={estimate.threshold} />}
+      {estimate && (
+        <TokenGauge value={estimate.total} limit={estimate.limit} threshold={estimate.threshold} />
+      )}
       {estimate && (
         <p className="dgi-muted dgi-breakdown">
-          Description {formatTokens(estimate.breakdown.agentDescription)} · context {formatTokens(estimate.breakdown.context)} · checkpoint{' '}
-          {formatTokens(estimate.breakdown.checkpoint)} · messages {formatTokens(estimate.breakdown.messages)} · reply reserve {formatTokens(estimate.breakdown.replyReserve)}
+          Description {formatTokens(estimate.breakdown.agentDescription)} · context{' '}
+          {formatTokens(estimate.breakdown.context)} · checkpoint{' '}
+          {formatTokens(estimate.breakdown.checkpoint)} · messages {formatTokens(estimate.breakdown.messages)}{' '}
+          · reply reserve {formatTokens(estimate.breakdown.replyReserve)}
         </p>
       )}
       <dl className="dgi-facts">

@@ -25,7 +25,12 @@ export interface TokenGaugeProps {
  *
  * @example <TokenGauge value={estimate.total} limit={estimate.limit} threshold={estimate.threshold} />
  */
-export function TokenGauge({ value, limit, threshold, label = 'Tokens of the next request' }: TokenGaugeProps) {
+export function TokenGauge({
+  value,
+  limit,
+  threshold,
+  label = 'Tokens of the next request',
+}: TokenGaugeProps) {
   const level = gaugeLevel(value, limit);
   const percent = limit > 0 ? Math.round((value / limit) * 100) : 100;
   const text = `${formatTokens(value)} of ${formatTokens(limit)} tokens (${percent}%)`;
@@ -35,16 +40,32 @@ export function TokenGauge({ value, limit, threshold, label = 'Tokens of the nex
         <span>{label}</span>
         <strong>{text}</strong>
       </div>
-      <div className="dgi-gauge__track" role="meter" aria-label={label} aria-valuemin={0} aria-valuemax={limit} aria-valuenow={value} aria-valuetext={text}>
+      <div
+        className="dgi-gauge__track"
+        role="meter"
+        aria-label={label}
+        aria-valuemin={0}
+        aria-valuemax={limit}
+        aria-valuenow={value}
+        aria-valuetext={text}
+      >
         <div className="dgi-gauge__fill" style={{ width: `${gaugePercent(value, limit)}%` }} />
         {threshold !== undefined && (
-          <div className="dgi-gauge__threshold" style={{ left: `${gaugePercent(threshold, limit)}%` }} title={`compaction at ${formatTokens(threshold)} tokens`} />
+          <div
+            className="dgi-gauge__threshold"
+            style={{ left: `${gaugePercent(threshold, limit)}%` }}
+            title={`compaction at ${formatTokens(threshold)} tokens`}
+          />
         )}
       </div>
-      {threshold !== undefined && <p className="dgi-gauge__note">Compaction starts at {formatTokens(threshold)} tokens.</p>}
+      {threshold !== undefined && (
+        <p className="dgi-gauge__note">Compaction starts at {formatTokens(threshold)} tokens.</p>
+      )}
       {level !== 'ok' && (
         <p className="dgi-gauge__warning">
-          {level === 'over' ? 'At or over the limit: the next request will be compacted or trimmed.' : `Over ${Math.round(WARNING_RATIO * 100)}% of the limit.`}
+          {level === 'over'
+            ? 'At or over the limit: the next request will be compacted or trimmed.'
+            : `Over ${Math.round(WARNING_RATIO * 100)}% of the limit.`}
         </p>
       )}
     </div>

@@ -8,7 +8,12 @@ import type { Checkpoint, Message } from '../core/types.js';
 import type { SessionAPI } from '../ipc/channels.js';
 import type { SessionEvent } from '../runtime/events.js';
 import type { SessionInfo, SizeEstimate } from '../runtime/types.js';
-import { mergeRecords, recordFromEvent, recordsFromCheckpoint, type CompactionRecord } from './compactions.js';
+import {
+  mergeRecords,
+  recordFromEvent,
+  recordsFromCheckpoint,
+  type CompactionRecord,
+} from './compactions.js';
 
 /**
  * Everything the page shows of the selected session.
@@ -76,13 +81,18 @@ export function errorText(error: unknown): string {
  * }
  * ```
  */
-export function useSessionInspector(api: SessionAPI, options: { initialSessionId?: string | null } = {}): SessionInspectorModel {
+export function useSessionInspector(
+  api: SessionAPI,
+  options: { initialSessionId?: string | null } = {},
+): SessionInspectorModel {
   const [sessions, setSessions] = useState<SessionInfo[] | null>(null);
   const [selectedId, setSelectedId] = useState<string | null>(options.initialSessionId ?? null);
   const [details, setDetails] = useState<SessionDetails | null>(null);
   const [records, setRecords] = useState<ReadonlyMap<string, CompactionRecord[]>>(() => new Map());
   const [error, setError] = useState<string | null>(null);
-  const [live, setLive] = useState(() => typeof (api as { eventsConnected?: unknown }).eventsConnected !== 'function');
+  const [live, setLive] = useState(
+    () => typeof (api as { eventsConnected?: unknown }).eventsConnected !== 'function',
+  );
   const selected = useRef<string | null>(null);
   selected.current = selectedId;
 
@@ -106,9 +116,15 @@ export function useSessionInspector(api: SessionAPI, options: { initialSessionId
         const info = await api.get(id);
         setSessions((list) => list && list.map((s) => (s.id === id ? info : s)));
         if (selected.current !== id) return;
-        const [estimate, checkpoint, history] = await Promise.all([api.estimateSize(id), api.getCheckpoint(id), withHistory ? api.getHistory(id) : null]);
+        const [estimate, checkpoint, history] = await Promise.all([
+          api.estimateSize(id),
+          api.getCheckpoint(id),
+          withHistory ? api.getHistory(id) : null,
+        ]);
         addRecords(id, recordsFromCheckpoint(checkpoint));
-        setDetails((d) => (d?.id === id ? { ...d, info, estimate, checkpoint, history: history ?? d.history } : d));
+        setDetails((d) =>
+          d?.id === id ? { ...d, info, estimate, checkpoint, history: history ?? d.history } : d,
+        );
       } catch (e) {
         reportError(e);
       }
@@ -117,7 +133,12 @@ export function useSessionInspector(api: SessionAPI, options: { initialSessionId
   );
 
   // Coalesces the refreshes events ask for: one per session per burst, never two at once.
-  const pending = useRef(new Map<string, { timer: ReturnType<typeof setTimeout> | null; running: boolean; again: boolean; history: boolean }>());
+  const pending = useRef(
+    new Map<
+      string,
+      { timer: ReturnType<typeof setTimeout> | null; running: boolean; again: boolean; history: boolean }
+    >(),
+  );
   const schedule = useCallback(
     (id: string, withHistory: boolean) => {
       const entry = pending.current.get(id) ?? { timer: null, running: false, again: false, history: false };
@@ -163,13 +184,20 @@ export function useSessionInspector(api: SessionAPI, options: { initialSessionId
         }
         case 'session.message.appended': {
           const message = event.message;
-          setDetails((d) => (d?.id === id && !d.history.some((m) => m.seq === message.seq) ? { ...d, history: [...d.history, message] } : d));
+          setDetails((d) =>
+            d?.id === id && !d.history.some((m) => m.seq === message.seq)
+              ? { ...d, history: [...d.history, message] }
+              : d,
+          );
           break;
         }
         default:
           break;
       }
-      const rewritesHistory = event.type === 'session.compaction.completed' || event.type === 'session.cleared' || event.type === 'session.reset';
+      const rewritesHistory =
+        event.type === 'session.compaction.completed' ||
+        event.type === 'session.cleared' ||
+        event.type === 'session.reset';
       schedule(id, rewritesHistory);
     };
     const stop = api.onEvent(onEvent);
@@ -196,7 +224,12 @@ export function useSessionInspector(api: SessionAPI, options: { initialSessionId
     let cancelled = false;
     void (async () => {
       try {
-        const [info, estimate, checkpoint, history] = await Promise.all([api.get(id), api.estimateSize(id), api.getCheckpoint(id), api.getHistory(id)]);
+        const [info, estimate, checkpoint, history] = await Promise.all([
+          api.get(id),
+          api.estimateSize(id),
+          api.getCheckpoint(id),
+          api.getHistory(id),
+        ]);
         if (cancelled) return;
         addRecords(id, recordsFromCheckpoint(checkpoint));
         setSessions((list) => list && list.map((s) => (s.id === id ? info : s)));

@@ -45,7 +45,8 @@ export interface ConvertedContent {
   answers: string[];
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** @internal The marker text that stands for a block kept in metadata. */
 export function markerOf(block: unknown, path: string): string {
@@ -53,12 +54,19 @@ export function markerOf(block: unknown, path: string): string {
   const type = typeof b.type === 'string' ? b.type : 'unknown';
   const source = isObject(b.source) ? b.source : {};
   const media = typeof source.media_type === 'string' ? ` ${source.media_type}` : '';
-  const size = typeof source.data === 'string' ? `, ${source.data.length.toLocaleString('en-US')} base64 characters` : '';
+  const size =
+    typeof source.data === 'string'
+      ? `, ${source.data.length.toLocaleString('en-US')} base64 characters`
+      : '';
   return `[${type}${media} block${size}: not sent to the model, kept in metadata.claudeCode.unsupportedBlocks at ${path}]`;
 }
 
 /** @internal A tool result's content as a session holds it: a string or text blocks. */
-function resultContent(raw: unknown, path: string, unsupported: UnsupportedBlock[]): string | TextBlock[] | undefined {
+function resultContent(
+  raw: unknown,
+  path: string,
+  unsupported: UnsupportedBlock[],
+): string | TextBlock[] | undefined {
   if (raw === undefined || raw === null) return undefined;
   if (typeof raw === 'string') return raw;
   if (!Array.isArray(raw)) {
@@ -66,7 +74,8 @@ function resultContent(raw: unknown, path: string, unsupported: UnsupportedBlock
     return safeJson(raw);
   }
   return raw.map((item, i): TextBlock => {
-    if (isObject(item) && item.type === 'text' && typeof item.text === 'string') return { type: 'text', text: item.text };
+    if (isObject(item) && item.type === 'text' && typeof item.text === 'string')
+      return { type: 'text', text: item.text };
     unsupported.push({ path: `${path}[${i}]`, block: item });
     return { type: 'text', text: markerOf(item, `${path}[${i}]`) };
   });
@@ -90,9 +99,17 @@ export function convertContent(raw: unknown, line: number, ledger: ToolCallLedge
     const b = isObject(block) ? block : {};
     if (b.type === 'text' && typeof b.text === 'string') return { type: 'text', text: b.text };
     if (b.type === 'thinking' && typeof b.thinking === 'string') {
-      return typeof b.signature === 'string' ? { type: 'thinking', thinking: b.thinking, signature: b.signature } : { type: 'thinking', thinking: b.thinking };
+      return typeof b.signature === 'string'
+        ? { type: 'thinking', thinking: b.thinking, signature: b.signature }
+        : { type: 'thinking', thinking: b.thinking };
     }
-    if (b.type === 'tool_use' && typeof b.id === 'string' && b.id !== '' && typeof b.name === 'string' && b.name !== '') {
+    if (
+      b.type === 'tool_use' &&
+      typeof b.id === 'string' &&
+      b.id !== '' &&
+      typeof b.name === 'string' &&
+      b.name !== ''
+    ) {
       ledger.toolCalls++;
       if (!ledger.calls.has(b.id)) ledger.calls.set(b.id, { name: b.name, line, answered: false });
       return { type: 'tool_use', id: b.id, name: b.name, input: b.input ?? {} };
@@ -106,13 +123,21 @@ export function convertContent(raw: unknown, line: number, ledger: ToolCallLedge
         call.answered = true;
         ledger.pairedResults++;
         answers.push(call.name);
-        return { type: 'tool_result', tool_use_id: b.tool_use_id, content: content ?? '', ...(isError ? { is_error: true } : {}) };
+        return {
+          type: 'tool_result',
+          tool_use_id: b.tool_use_id,
+          content: content ?? '',
+          ...(isError ? { is_error: true } : {}),
+        };
       }
       ledger.orphanResults++;
       const reason = call === undefined ? 'no-call' : 'answered';
       orphans.push({ toolUseId: b.tool_use_id, isError, reason });
       const why = reason === 'no-call' ? 'whose call is not in this log' : 'whose call already had a result';
-      return { type: 'text', text: `[result${isError ? ' (error)' : ''} of tool call ${b.tool_use_id}, ${why}]\n${toolResultText(content ?? '')}` };
+      return {
+        type: 'text',
+        text: `[result${isError ? ' (error)' : ''} of tool call ${b.tool_use_id}, ${why}]\n${toolResultText(content ?? '')}`,
+      };
     }
     unsupported.push({ path, block });
     return { type: 'text', text: markerOf(block, path) };

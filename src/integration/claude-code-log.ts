@@ -90,8 +90,26 @@ export interface ClaudeCodeTranscript extends Transcript {
   skipped: SkippedLine[];
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-const ENVELOPE = new Set(['type', 'subtype', 'uuid', 'parentUuid', 'logicalParentUuid', 'timestamp', 'sessionId', 'cwd', 'version', 'gitBranch', 'userType', 'isSidechain', 'isMeta', 'level', 'slug', 'content']);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const ENVELOPE = new Set([
+  'type',
+  'subtype',
+  'uuid',
+  'parentUuid',
+  'logicalParentUuid',
+  'timestamp',
+  'sessionId',
+  'cwd',
+  'version',
+  'gitBranch',
+  'userType',
+  'isSidechain',
+  'isMeta',
+  'level',
+  'slug',
+  'content',
+]);
 
 class InvalidLine extends Error {}
 
@@ -109,7 +127,20 @@ function facts(entry: Record<string, unknown>, line: number): Record<string, unk
   const copy = (from: Record<string, unknown>, key: string, as = key) => {
     if (from[key] !== undefined && from[key] !== null && from[key] !== false) out[as] = from[key];
   };
-  for (const key of ['uuid', 'parentUuid', 'logicalParentUuid', 'sessionId', 'isSidechain', 'isMeta', 'isCompactSummary', 'subtype', 'level', 'requestId', 'leafUuid']) copy(entry, key);
+  for (const key of [
+    'uuid',
+    'parentUuid',
+    'logicalParentUuid',
+    'sessionId',
+    'isSidechain',
+    'isMeta',
+    'isCompactSummary',
+    'subtype',
+    'level',
+    'requestId',
+    'leafUuid',
+  ])
+    copy(entry, key);
   if (isObject(entry.message)) {
     copy(entry.message, 'id', 'messageId');
     copy(entry.message, 'model');
@@ -136,7 +167,11 @@ function facts(entry: Record<string, unknown>, line: number): Record<string, unk
  * t.stats.pairedResults; // tool results kept next to their calls
  * ```
  */
-export function parseClaudeCodeLog(text: string, origin?: string, options: ClaudeCodeLogOptions = {}): ClaudeCodeTranscript {
+export function parseClaudeCodeLog(
+  text: string,
+  origin?: string,
+  options: ClaudeCodeLogOptions = {},
+): ClaudeCodeTranscript {
   const where = `Claude Code log${origin === undefined ? '' : ` ${origin}`}`;
   const rows = text.split(/\r?\n/);
   const lastLine = rows.findLastIndex((row) => row.trim() !== '') + 1;
@@ -162,20 +197,34 @@ export function parseClaudeCodeLog(text: string, origin?: string, options: Claud
     } catch (error) {
       throw new InvalidLine(`not valid JSON (${describeError(error)})`);
     }
-    if (!isObject(entry)) throw new InvalidLine(`not a JSON object but ${entry === null ? 'null' : Array.isArray(entry) ? 'an array' : typeof entry}`);
-    if (typeof entry.type !== 'string') throw new InvalidLine('no "type" field (every Claude Code log line has one)');
+    if (!isObject(entry))
+      throw new InvalidLine(
+        `not a JSON object but ${entry === null ? 'null' : Array.isArray(entry) ? 'an array' : typeof entry}`,
+      );
+    if (typeof entry.type !== 'string')
+      throw new InvalidLine('no "type" field (every Claude Code log line has one)');
     return entry as Record<string, unknown> & { type: string };
   };
 
-  const convertLine = (entry: Record<string, unknown> & { type: string }, line: number): MessageInput | null => {
+  const convertLine = (
+    entry: Record<string, unknown> & { type: string },
+    line: number,
+  ): MessageInput | null => {
     const metadata = facts(entry, line);
-    if (typeof entry.timestamp === 'string' && !Number.isNaN(Date.parse(entry.timestamp))) lastTimestamp = entry.timestamp;
+    if (typeof entry.timestamp === 'string' && !Number.isNaN(Date.parse(entry.timestamp)))
+      lastTimestamp = entry.timestamp;
     const timestamp = lastTimestamp === undefined ? {} : { timestamp: lastTimestamp };
     if (entry.type === 'summary') {
-      if (typeof entry.summary !== 'string') throw new InvalidLine('a summary line without a "summary" string');
+      if (typeof entry.summary !== 'string')
+        throw new InvalidLine('a summary line without a "summary" string');
       summaries.push(entry.summary);
       systemMessages++;
-      return { role: 'system', content: `Claude Code session summary: ${entry.summary}`, metadata: { claudeCode: metadata }, ...timestamp };
+      return {
+        role: 'system',
+        content: `Claude Code session summary: ${entry.summary}`,
+        metadata: { claudeCode: metadata },
+        ...timestamp,
+      };
     }
     if (entry.type === 'system') {
       systemMessages++;
@@ -186,7 +235,8 @@ export function parseClaudeCodeLog(text: string, origin?: string, options: Claud
       return null;
     }
     const converted = isObject(entry.message) ? convertContent(entry.message.content, line, ledger) : null;
-    if (converted === null) throw new InvalidLine(`a ${entry.type} line without "message.content" (a string or a list of blocks)`);
+    if (converted === null)
+      throw new InvalidLine(`a ${entry.type} line without "message.content" (a string or a list of blocks)`);
     if (converted.unsupported.length > 0) metadata.unsupportedBlocks = converted.unsupported;
     if (converted.orphans.length > 0) metadata.orphanToolResults = converted.orphans;
     unsupportedBlocks += converted.unsupported.length;
@@ -216,10 +266,18 @@ export function parseClaudeCodeLog(text: string, origin?: string, options: Claud
         skipped.push({ line, reason: error.message });
         return;
       }
-      const cut = line === lastLine ? ' (it is the last line: the log may have been cut off while Claude Code was writing it)' : '';
-      throw new SessionError('INVALID_ARGUMENT', 'cli', `${where} line ${line}: ${error.message}${cut}; fix or delete that line, or skip such lines with { skipInvalid: true } (--skip-invalid)`, {
-        details: { ...(origin === undefined ? {} : { origin }), line },
-      });
+      const cut =
+        line === lastLine
+          ? ' (it is the last line: the log may have been cut off while Claude Code was writing it)'
+          : '';
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'cli',
+        `${where} line ${line}: ${error.message}${cut}; fix or delete that line, or skip such lines with { skipInvalid: true } (--skip-invalid)`,
+        {
+          details: { ...(origin === undefined ? {} : { origin }), line },
+        },
+      );
     }
     // Facts of the session, from any line that has them.
     if (typeof entry.sessionId === 'string') sessionIds.add(entry.sessionId);
@@ -227,7 +285,12 @@ export function parseClaudeCodeLog(text: string, origin?: string, options: Claud
     if (typeof entry.cwd === 'string') cwd ??= entry.cwd;
     if (typeof entry.gitBranch === 'string' && entry.gitBranch !== '') gitBranch ??= entry.gitBranch;
   });
-  if (lines === 0) throw new SessionError('INVALID_ARGUMENT', 'cli', `${where} is empty; give a Claude Code session log (one JSON object per line)`);
+  if (lines === 0)
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'cli',
+      `${where} is empty; give a Claude Code session log (one JSON object per line)`,
+    );
   // Lines before the first timestamp (a leading summary) take the first one: times stay in order.
   const first = messages.find((m) => m.timestamp !== undefined)?.timestamp;
   for (const m of messages) {
@@ -238,7 +301,8 @@ export function parseClaudeCodeLog(text: string, origin?: string, options: Claud
   const [firstSession] = sessionIds;
   return {
     format: 'claude-code',
-    source: origin ?? (firstSession === undefined ? 'Claude Code log' : `Claude Code session ${firstSession}`),
+    source:
+      origin ?? (firstSession === undefined ? 'Claude Code log' : `Claude Code session ${firstSession}`),
     messages,
     meta: {
       format: 'claude-code',
@@ -279,7 +343,10 @@ export function parseClaudeCodeLog(text: string, origin?: string, options: Claud
  * for (const m of log.messages) await runtime.addMessage(id, m);
  * ```
  */
-export async function loadClaudeCodeLog(file: string, options: ClaudeCodeLogOptions = {}): Promise<ClaudeCodeTranscript> {
+export async function loadClaudeCodeLog(
+  file: string,
+  options: ClaudeCodeLogOptions = {},
+): Promise<ClaudeCodeTranscript> {
   const text = await readInputFile(file, `Claude Code log ${file}`, 'the path of a .jsonl session log');
   return parseClaudeCodeLog(text, file, options);
 }

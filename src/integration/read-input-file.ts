@@ -17,8 +17,14 @@ export async function readInputFile(file: string, what: string, expected: string
   } catch (error) {
     const code = (error as NodeJS.ErrnoException | undefined)?.code;
     if (code === 'ENOENT' || code === 'EISDIR') {
-      throw new SessionError('INVALID_ARGUMENT', 'cli', `${what}: no such file (${code}); give ${expected}`, { cause: error, details: { origin: file } });
+      throw new SessionError('INVALID_ARGUMENT', 'cli', `${what}: no such file (${code}); give ${expected}`, {
+        cause: error,
+        details: { origin: file },
+      });
     }
-    throw new SessionError('IO_ERROR', 'cli', `${what}: cannot read it: ${describeError(error)}`, { cause: error, details: { origin: file } });
+    throw new SessionError('IO_ERROR', 'cli', `${what}: cannot read it: ${describeError(error)}`, {
+      cause: error,
+      details: { origin: file },
+    });
   }
 }

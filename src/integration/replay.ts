@@ -125,7 +125,10 @@ export async function replayConversation(
     const replayed = history.slice(before);
     const historyIntact =
       replayed.length === messages.length &&
-      replayed.every((m, i) => m.role === messages[i]!.role && JSON.stringify(m.content) === JSON.stringify(messages[i]!.content));
+      replayed.every(
+        (m, i) =>
+          m.role === messages[i]!.role && JSON.stringify(m.content) === JSON.stringify(messages[i]!.content),
+      );
     latencies.sort((a, b) => a - b);
     return {
       messages: messages.length,

@@ -5,7 +5,15 @@
  * live messages, which stay readable in the archive.
  */
 import { SessionError, describeError } from '../core/errors.js';
-import type { AgentDescription, AgentType, CheckResult, Message, MessageInput, SessionKey, TaskState } from '../core/types.js';
+import type {
+  AgentDescription,
+  AgentType,
+  CheckResult,
+  Message,
+  MessageInput,
+  SessionKey,
+  TaskState,
+} from '../core/types.js';
 import { agentForTaskState } from '../runtime/agent-profiles.js';
 import type { SessionRequest } from '../runtime/conversation.js';
 import type { ClearResult, SessionRuntime } from '../runtime/types.js';
@@ -161,7 +169,8 @@ function allPass(checks: readonly CheckResult[] | undefined): boolean {
 
 /** @internal Validates the agent's output; throws a plain error that the loop records. */
 function checkOutput(output: unknown): { messages: MessageInput[]; checks: CheckResult[]; done: boolean } {
-  if (typeof output !== 'object' || output === null) throw new Error('the agent returned no { messages, checks, done } object');
+  if (typeof output !== 'object' || output === null)
+    throw new Error('the agent returned no { messages, checks, done } object');
   const o = output as Record<string, unknown>;
   if (!Array.isArray(o.messages)) throw new Error('the agent returned no messages list');
   const messages = o.messages.map((m, i) => {
@@ -177,7 +186,8 @@ function checkOutput(output: unknown): { messages: MessageInput[]; checks: Check
   } catch (error) {
     throw new Error(`the agent's checks are invalid: ${describeError(error)}`, { cause: error });
   }
-  if (o.done !== undefined && typeof o.done !== 'boolean') throw new Error('the agent returned a "done" that is not true or false');
+  if (o.done !== undefined && typeof o.done !== 'boolean')
+    throw new Error('the agent returned a "done" that is not true or false');
   return { messages, checks, done: o.done === true };
 }
 
@@ -212,17 +222,32 @@ function checkOutput(output: unknown): { messages: MessageInput[]; checks: Check
  */
 export async function createTaskLoop(options: TaskLoopOptions): Promise<TaskLoop> {
   const { runtime, state, agent } = options;
-  if (typeof agent !== 'function') throw new SessionError('INVALID_ARGUMENT', 'runtime', 'createTaskLoop needs an agent function');
+  if (typeof agent !== 'function')
+    throw new SessionError('INVALID_ARGUMENT', 'runtime', 'createTaskLoop needs an agent function');
   const maxIterations = options.maxIterations ?? 10;
   if (!(Number.isInteger(maxIterations) && maxIterations > 0)) {
-    throw new SessionError('INVALID_ARGUMENT', 'runtime', `createTaskLoop: maxIterations must be a positive integer, got ${String(maxIterations)}`);
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'runtime',
+      `createTaskLoop: maxIterations must be a positive integer, got ${String(maxIterations)}`,
+    );
   }
   const agentType = options.agentType ?? agentForTaskState(state);
-  const key: SessionKey = { type: 'task', agentType, featureId: options.task.featureId, taskId: options.task.id, taskState: state };
+  const key: SessionKey = {
+    type: 'task',
+    agentType,
+    featureId: options.task.featureId,
+    taskId: options.task.id,
+    taskState: state,
+  };
   const context = taskContext({ ...options.task, state }, options.dag);
-  const info = await runtime.createSession(key, { context, ...(options.agentDescription ? { agentDescription: options.agentDescription } : {}) });
+  const info = await runtime.createSession(key, {
+    context,
+    ...(options.agentDescription ? { agentDescription: options.agentDescription } : {}),
+  });
   const sessionId = info.id;
-  if (JSON.stringify(await runtime.getContext(sessionId)) !== JSON.stringify(context)) await runtime.setContext(sessionId, context);
+  if (JSON.stringify(await runtime.getContext(sessionId)) !== JSON.stringify(context))
+    await runtime.setContext(sessionId, context);
   const task = withSession(options.task, state, sessionId);
   const prompt = options.prompt ?? defaultTaskPrompt;
   let iterations = 0;
@@ -233,7 +258,10 @@ export async function createTaskLoop(options: TaskLoopOptions): Promise<TaskLoop
     if ((await runtime.getMessages(sessionId)).length > 0) await runtime.clearMessages(sessionId);
     const text = prompt({ iteration, task, state });
     const request = await runtime.buildRequest(sessionId, text, { format: 'flattened' });
-    const tag = (m: MessageInput): MessageInput => ({ ...m, metadata: { taskLoop: { taskId: task.id, state, iteration }, ...m.metadata } });
+    const tag = (m: MessageInput): MessageInput => ({
+      ...m,
+      metadata: { taskLoop: { taskId: task.id, state, iteration }, ...m.metadata },
+    });
     const messages = [await runtime.addMessage(sessionId, tag({ role: 'user', content: text }))];
     let output: ReturnType<typeof checkOutput> | null = null;
     let error: IterationResult['error'] = null;
@@ -243,13 +271,19 @@ export async function createTaskLoop(options: TaskLoopOptions): Promise<TaskLoop
       error = { message: describeError(cause), cause };
     }
     for (const m of output?.messages ?? []) messages.push(await runtime.addMessage(sessionId, tag(m)));
-    let checks = output?.checks ?? [{ checkId: AGENT_CHECK_ID, passed: false, error: error?.message ?? 'the agent failed' }];
+    let checks = output?.checks ?? [
+      { checkId: AGENT_CHECK_ID, passed: false, error: error?.message ?? 'the agent failed' },
+    ];
     if (output) {
       const before = (await runtime.getCheckpoint(sessionId))?.checks ?? [];
       const failedBefore = before.some((c) => c.checkId === AGENT_CHECK_ID && !c.passed);
-      if (failedBefore && !checks.some((c) => c.checkId === AGENT_CHECK_ID)) checks = [...checks, { checkId: AGENT_CHECK_ID, passed: true }];
+      if (failedBefore && !checks.some((c) => c.checkId === AGENT_CHECK_ID))
+        checks = [...checks, { checkId: AGENT_CHECK_ID, passed: true }];
     }
-    const checkpoint = checks.length > 0 ? await runtime.recordChecks(sessionId, checks) : await runtime.getCheckpoint(sessionId);
+    const checkpoint =
+      checks.length > 0
+        ? await runtime.recordChecks(sessionId, checks)
+        : await runtime.getCheckpoint(sessionId);
     const ids = new Set(checks.map((c) => c.checkId));
     const recorded = (checkpoint?.checks ?? []).filter((c) => ids.has(c.checkId));
     const cleared = await runtime.clearMessages(sessionId);
@@ -285,7 +319,16 @@ export async function createTaskLoop(options: TaskLoopOptions): Promise<TaskLoop
     }
     const checks = (await runtime.getCheckpoint(sessionId))?.checks ?? [];
     const last = results[results.length - 1];
-    return { sessionId, state, agentType, outcome, iterations: results, checks, passed: allPass(checks), error: last?.error ?? null };
+    return {
+      sessionId,
+      state,
+      agentType,
+      outcome,
+      iterations: results,
+      checks,
+      passed: allPass(checks),
+      error: last?.error ?? null,
+    };
   }
 
   return {

@@ -66,7 +66,12 @@ export interface DagView {
 
 /** @internal */
 function invalid(message: string, cause?: unknown): never {
-  throw new SessionError('INVALID_ARGUMENT', 'runtime', `loadTask: ${message}`, cause === undefined ? {} : { cause });
+  throw new SessionError(
+    'INVALID_ARGUMENT',
+    'runtime',
+    `loadTask: ${message}`,
+    cause === undefined ? {} : { cause },
+  );
 }
 
 /** @internal An id that becomes part of a session key: safe as a path segment. */
@@ -91,13 +96,17 @@ function stringList(value: unknown, what: string): string[] | undefined {
 /** @internal */
 function sessionsOf(value: unknown, taskId: string): TaskSessions | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'object' || Array.isArray(value)) invalid(`task "${taskId}": sessions must be an object like { "in_dev": "<session id>" }`);
+  if (typeof value !== 'object' || Array.isArray(value))
+    invalid(`task "${taskId}": sessions must be an object like { "in_dev": "<session id>" }`);
   const sessions: TaskSessions = {};
   for (const [state, id] of Object.entries(value)) {
     if (!TASK_STATES.includes(state as TaskState)) {
-      invalid(`task "${taskId}": sessions has the state "${state}"; the states with sessions are ${TASK_STATES.join(', ')}`);
+      invalid(
+        `task "${taskId}": sessions has the state "${state}"; the states with sessions are ${TASK_STATES.join(', ')}`,
+      );
     }
-    if (typeof id !== 'string' || id === '') invalid(`task "${taskId}": sessions.${state} must be a session id (a non-empty string)`);
+    if (typeof id !== 'string' || id === '')
+      invalid(`task "${taskId}": sessions.${state} must be a session id (a non-empty string)`);
     sessions[state as TaskState] = id;
   }
   return sessions;
@@ -135,16 +144,32 @@ export function loadTask(input: unknown): DagTask {
   const raw = structuredClone(value) as Record<string, unknown>;
   const id = safeId(raw.id, 'task id');
   const featureId = safeId(raw.featureId, `task "${id}": featureId`);
-  if (typeof raw.title !== 'string' || raw.title.trim() === '') invalid(`task "${id}": title must be a non-empty string`);
-  if (typeof raw.state !== 'string' || raw.state === '') invalid(`task "${id}": state must be a non-empty string such as "planning" or "merged"`);
+  if (typeof raw.title !== 'string' || raw.title.trim() === '')
+    invalid(`task "${id}": title must be a non-empty string`);
+  if (typeof raw.state !== 'string' || raw.state === '')
+    invalid(`task "${id}": state must be a non-empty string such as "planning" or "merged"`);
   for (const field of ['description', 'currentSession'] as const) {
-    if (raw[field] !== undefined && raw[field] !== null && typeof raw[field] !== 'string') invalid(`task "${id}": ${field} must be a string`);
+    if (raw[field] !== undefined && raw[field] !== null && typeof raw[field] !== 'string')
+      invalid(`task "${id}": ${field} must be a string`);
   }
   const plan = raw.plan;
-  if (plan !== undefined && plan !== null && typeof plan !== 'string' && !(Array.isArray(plan) && plan.every((s) => typeof s === 'string'))) {
+  if (
+    plan !== undefined &&
+    plan !== null &&
+    typeof plan !== 'string' &&
+    !(Array.isArray(plan) && plan.every((s) => typeof s === 'string'))
+  ) {
     invalid(`task "${id}": plan must be a string or a list of strings`);
   }
-  const { sessions: _s, currentSession: _c, dependencies: _d, dependents: _e, plan: _p, description: _t, ...rest } = raw;
+  const {
+    sessions: _s,
+    currentSession: _c,
+    dependencies: _d,
+    dependents: _e,
+    plan: _p,
+    description: _t,
+    ...rest
+  } = raw;
   const dependencies = stringList(raw.dependencies, `task "${id}": dependencies`);
   const dependents = stringList(raw.dependents, `task "${id}": dependents`);
   const sessions = sessionsOf(raw.sessions, id);
@@ -181,7 +206,11 @@ export function loadTask(input: unknown): DagTask {
  */
 export function withSession(task: DagTask, state: TaskState, sessionId: string): DagTask {
   if (!TASK_STATES.includes(state)) {
-    throw new SessionError('INVALID_ARGUMENT', 'runtime', `withSession: state must be one of ${TASK_STATES.join(', ')}, got ${JSON.stringify(state)}`);
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'runtime',
+      `withSession: state must be one of ${TASK_STATES.join(', ')}, got ${JSON.stringify(state)}`,
+    );
   }
   assertSessionId(sessionId);
   return { ...task, sessions: { ...task.sessions, [state]: sessionId }, currentSession: sessionId };
@@ -228,7 +257,9 @@ export function summarizeDag(tasks: readonly DagTask[]): string {
  */
 export function taskContext(task: DagTask, dag: DagView = {}): SessionContext {
   const byId = new Map((dag.tasks ?? []).map((t) => [t.id, t] as const));
-  const dependents = task.dependents ?? (dag.tasks ? dag.tasks.filter((t) => t.dependencies?.includes(task.id)).map((t) => t.id) : undefined);
+  const dependents =
+    task.dependents ??
+    (dag.tasks ? dag.tasks.filter((t) => t.dependencies?.includes(task.id)).map((t) => t.id) : undefined);
   const summary = dag.summary ?? summarizeDag(dag.tasks ?? []);
   const context: SessionContext = {
     ...(dag.featureName ? { featureName: dag.featureName } : {}),
@@ -236,12 +267,16 @@ export function taskContext(task: DagTask, dag: DagView = {}): SessionContext {
     taskTitle: task.title,
     taskState: task.state,
     ...(summary ? { dagSummary: summary } : {}),
-    ...(task.dependencies && task.dependencies.length > 0 ? { dependencies: task.dependencies.map((id) => label(id, byId)) } : {}),
+    ...(task.dependencies && task.dependencies.length > 0
+      ? { dependencies: task.dependencies.map((id) => label(id, byId)) }
+      : {}),
     ...(dependents && dependents.length > 0 ? { dependents: dependents.map((id) => label(id, byId)) } : {}),
     ...(dag.projectNotes ? { projectNotes: dag.projectNotes } : {}),
     ...(dag.recentCommits && dag.recentCommits.length > 0 ? { recentCommits: [...dag.recentCommits] } : {}),
     ...(task.description ? { taskDescription: task.description } : {}),
-    ...(task.plan !== undefined && task.plan.length > 0 ? { plan: Array.isArray(task.plan) ? [...task.plan] : task.plan } : {}),
+    ...(task.plan !== undefined && task.plan.length > 0
+      ? { plan: Array.isArray(task.plan) ? [...task.plan] : task.plan }
+      : {}),
   };
   return context;
 }

@@ -45,7 +45,8 @@ export function detectTranscriptFormat(text: string, file = 'the file'): Transcr
   } catch {
     whole = undefined;
   }
-  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
   if (isObject(whole) && Array.isArray(whole.messages)) return 'transcript';
   const first = text.split(/\r?\n/).find((row) => row.trim() !== '');
   try {
@@ -77,9 +78,15 @@ export function detectTranscriptFormat(text: string, file = 'the file'): Transcr
  * const { format, transcript } = await readTranscriptFile('session.jsonl');
  * ```
  */
-export async function readTranscriptFile(file: string, options: { format?: TranscriptFormat | 'auto'; skipInvalid?: boolean } = {}): Promise<TranscriptFile> {
+export async function readTranscriptFile(
+  file: string,
+  options: { format?: TranscriptFormat | 'auto'; skipInvalid?: boolean } = {},
+): Promise<TranscriptFile> {
   const text = await readInputFile(file, file, 'the path of a transcript .json or a Claude Code .jsonl');
-  const format = options.format === undefined || options.format === 'auto' ? detectTranscriptFormat(text, file) : options.format;
+  const format =
+    options.format === undefined || options.format === 'auto'
+      ? detectTranscriptFormat(text, file)
+      : options.format;
   if (format === 'claude-code') {
     const log = parseClaudeCodeLog(text, file, { skipInvalid: options.skipInvalid === true });
     const { stats, skipped, format: _format, ...transcript } = log;
@@ -89,10 +96,15 @@ export async function readTranscriptFile(file: string, options: { format?: Trans
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new SessionError('INVALID_ARGUMENT', 'cli', `transcript ${file}: not valid JSON (${describeError(error)}); expected { "source", "messages": [...] }`, {
-      cause: error,
-      details: { origin: file },
-    });
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'cli',
+      `transcript ${file}: not valid JSON (${describeError(error)}); expected { "source", "messages": [...] }`,
+      {
+        cause: error,
+        details: { origin: file },
+      },
+    );
   }
   return { format, transcript: parseTranscript(json, file) };
 }

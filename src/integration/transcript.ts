@@ -48,7 +48,9 @@ export function sanitizeToolName(name: string): string {
 /** @internal */
 function invalid(origin: string | undefined, what: string): SessionError {
   const where = origin === undefined ? 'transcript' : `transcript ${origin}`;
-  return new SessionError('INVALID_ARGUMENT', 'cli', `${where}: ${what}; ${EXPECTED}`, { details: origin === undefined ? {} : { origin } });
+  return new SessionError('INVALID_ARGUMENT', 'cli', `${where}: ${what}; ${EXPECTED}`, {
+    details: origin === undefined ? {} : { origin },
+  });
 }
 
 /** @internal */
@@ -56,7 +58,9 @@ function describeValue(value: unknown): string {
   if (value === undefined) return 'missing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  return typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value) : `a ${typeof value}`;
+  return typeof value === 'string'
+    ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)
+    : `a ${typeof value}`;
 }
 
 /**
@@ -87,10 +91,14 @@ export function parseTranscript(json: unknown, origin?: string): Transcript {
     throw invalid(origin, `the top level is ${describeValue(json)}, not an object`);
   }
   const doc = json as Record<string, unknown>;
-  if (doc.source !== undefined && typeof doc.source !== 'string') throw invalid(origin, `"source" is ${describeValue(doc.source)}, not a string`);
-  if (doc.license !== undefined && typeof doc.license !== 'string') throw invalid(origin, `"license" is ${describeValue(doc.license)}, not a string`);
-  if (doc.system !== undefined && typeof doc.system !== 'string') throw invalid(origin, `"system" is ${describeValue(doc.system)}, not a string`);
-  if (!Array.isArray(doc.messages)) throw invalid(origin, `"messages" is ${describeValue(doc.messages)}, not an array`);
+  if (doc.source !== undefined && typeof doc.source !== 'string')
+    throw invalid(origin, `"source" is ${describeValue(doc.source)}, not a string`);
+  if (doc.license !== undefined && typeof doc.license !== 'string')
+    throw invalid(origin, `"license" is ${describeValue(doc.license)}, not a string`);
+  if (doc.system !== undefined && typeof doc.system !== 'string')
+    throw invalid(origin, `"system" is ${describeValue(doc.system)}, not a string`);
+  if (!Array.isArray(doc.messages))
+    throw invalid(origin, `"messages" is ${describeValue(doc.messages)}, not an array`);
 
   const pending: { id: string; toolName: string }[] = [];
   let calls = 0;
@@ -100,15 +108,20 @@ export function parseTranscript(json: unknown, origin?: string): Transcript {
     }
     const m = raw as Record<string, unknown>;
     if (typeof m.role !== 'string' || !ROLES.has(m.role)) {
-      throw invalid(origin, `messages[${index}].role is ${describeValue(m.role)}; it must be "user", "assistant" or "tool"`);
+      throw invalid(
+        origin,
+        `messages[${index}].role is ${describeValue(m.role)}; it must be "user", "assistant" or "tool"`,
+      );
     }
-    if (typeof m.content !== 'string') throw invalid(origin, `messages[${index}].content is ${describeValue(m.content)}, not a string`);
+    if (typeof m.content !== 'string')
+      throw invalid(origin, `messages[${index}].content is ${describeValue(m.content)}, not a string`);
     if (m.toolName !== undefined && typeof m.toolName !== 'string') {
       throw invalid(origin, `messages[${index}].toolName is ${describeValue(m.toolName)}, not a string`);
     }
     const content = m.content;
     const toolName = m.toolName;
-    const metadata: Record<string, unknown> = toolName === undefined ? { transcriptIndex: index } : { transcriptIndex: index, toolName };
+    const metadata: Record<string, unknown> =
+      toolName === undefined ? { transcriptIndex: index } : { transcriptIndex: index, toolName };
 
     if (m.role === 'user' || (m.role === 'assistant' && toolName === undefined)) {
       return { role: m.role, content, metadata };
@@ -116,7 +129,12 @@ export function parseTranscript(json: unknown, origin?: string): Transcript {
     if (m.role === 'assistant' && toolName !== undefined) {
       const id = `toolu_${++calls}`;
       pending.push({ id, toolName });
-      const block: ContentBlock = { type: 'tool_use', id, name: sanitizeToolName(toolName), input: { call: content } };
+      const block: ContentBlock = {
+        type: 'tool_use',
+        id,
+        name: sanitizeToolName(toolName),
+        input: { call: content },
+      };
       return { role: 'assistant', content: [block], metadata };
     }
     // A tool result: the first pending call of the same tool, else the first pending call.
@@ -128,10 +146,14 @@ export function parseTranscript(json: unknown, origin?: string): Transcript {
     return { role: 'user', content: [{ type: 'tool_result', tool_use_id: paired.id, content }], metadata };
   });
 
-  const transcript: Transcript = { source: typeof doc.source === 'string' ? doc.source : (origin ?? 'unknown'), messages };
+  const transcript: Transcript = {
+    source: typeof doc.source === 'string' ? doc.source : (origin ?? 'unknown'),
+    messages,
+  };
   if (typeof doc.license === 'string') transcript.license = doc.license;
   if (typeof doc.system === 'string') transcript.system = doc.system;
-  if (typeof doc.meta === 'object' && doc.meta !== null && !Array.isArray(doc.meta)) transcript.meta = doc.meta as Record<string, unknown>;
+  if (typeof doc.meta === 'object' && doc.meta !== null && !Array.isArray(doc.meta))
+    transcript.meta = doc.meta as Record<string, unknown>;
   return transcript;
 }
 
@@ -154,10 +176,15 @@ export async function loadTranscript(file: string): Promise<Transcript> {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new SessionError('INVALID_ARGUMENT', 'cli', `transcript ${file}: not valid JSON (${describeError(error)}); ${EXPECTED}`, {
-      cause: error,
-      details: { origin: file },
-    });
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'cli',
+      `transcript ${file}: not valid JSON (${describeError(error)}); ${EXPECTED}`,
+      {
+        cause: error,
+        details: { origin: file },
+      },
+    );
   }
   return parseTranscript(json, file);
 }

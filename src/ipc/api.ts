@@ -24,13 +24,20 @@ export type EventFeed = (deliver: (event: SessionEvent) => void) => () => void;
 function isEnvelope(value: unknown): value is IpcResult {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as { ok?: unknown; error?: { code?: unknown; message?: unknown } };
-  return v.ok === true || (v.ok === false && typeof v.error?.code === 'string' && typeof v.error.message === 'string');
+  return (
+    v.ok === true ||
+    (v.ok === false && typeof v.error?.code === 'string' && typeof v.error.message === 'string')
+  );
 }
 
 /**
  * @internal Invokes a channel and unwraps its envelope: the value, or a thrown {@link SessionIpcError}.
  */
-export async function callChannel(invoke: InvokeChannel, channel: SessionChannel, args: unknown[]): Promise<unknown> {
+export async function callChannel(
+  invoke: InvokeChannel,
+  channel: SessionChannel,
+  args: unknown[],
+): Promise<unknown> {
   // JSON has no undefined, and a handler counts its arguments: trailing left-out ones are dropped.
   const trimmed = [...args];
   while (trimmed.length > 0 && trimmed[trimmed.length - 1] === undefined) trimmed.pop();
@@ -40,19 +47,42 @@ export async function callChannel(invoke: InvokeChannel, channel: SessionChannel
   } catch (error) {
     if (error instanceof SessionIpcError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
-    if ((error as { name?: unknown } | null)?.name === 'DataCloneError' || /could not be cloned/i.test(reason)) {
+    if (
+      (error as { name?: unknown } | null)?.name === 'DataCloneError' ||
+      /could not be cloned/i.test(reason)
+    ) {
       // Electron structured-clones arguments: functions, symbols and some class instances cannot cross.
-      throw new SessionIpcError({ code: 'INVALID_ARGUMENT', message: `[dagent-sessions] [runtime] ${channel}: the arguments cannot be sent (${reason}); pass plain data`, retryable: false }, { cause: error });
+      throw new SessionIpcError(
+        {
+          code: 'INVALID_ARGUMENT',
+          message: `[dagent-sessions] [runtime] ${channel}: the arguments cannot be sent (${reason}); pass plain data`,
+          retryable: false,
+        },
+        { cause: error },
+      );
     }
     throw new SessionIpcError(
-      { code: 'CONNECTION_FAILED', message: `[dagent-sessions] [runtime] ${channel} did not reach the session runtime: ${reason}`, retryable: true },
+      {
+        code: 'CONNECTION_FAILED',
+        message: `[dagent-sessions] [runtime] ${channel} did not reach the session runtime: ${reason}`,
+        retryable: true,
+      },
       { cause: error },
     );
   }
   if (!isEnvelope(result)) {
-    throw new SessionIpcError({ code: 'INTERNAL_ERROR', message: `[dagent-sessions] [runtime] ${channel} answered something that is not a result envelope; are both sides the same dagent-sessions version?`, retryable: false });
+    throw new SessionIpcError({
+      code: 'INTERNAL_ERROR',
+      message: `[dagent-sessions] [runtime] ${channel} answered something that is not a result envelope; are both sides the same dagent-sessions version?`,
+      retryable: false,
+    });
   }
-  if (!result.ok) throw new SessionIpcError({ code: result.error.code, message: result.error.message, retryable: result.error.retryable === true });
+  if (!result.ok)
+    throw new SessionIpcError({
+      code: result.error.code,
+      message: result.error.message,
+      retryable: result.error.retryable === true,
+    });
   return result.value;
 }
 
@@ -75,7 +105,8 @@ export async function callChannel(invoke: InvokeChannel, channel: SessionChannel
  * ```
  */
 export function createSessionApiFromInvoke(invoke: InvokeChannel, on: EventFeed): SessionAPI {
-  const call = (channel: SessionChannel, ...args: unknown[]) => callChannel(invoke, channel, args) as Promise<never>;
+  const call = (channel: SessionChannel, ...args: unknown[]) =>
+    callChannel(invoke, channel, args) as Promise<never>;
   const listeners = new Set<(event: SessionEvent) => void>();
   let stop: (() => void) | null = null;
   const deliver = (event: SessionEvent) => {
@@ -111,7 +142,11 @@ export function createSessionApiFromInvoke(invoke: InvokeChannel, on: EventFeed)
     },
     onEvent(listener) {
       if (typeof listener !== 'function') {
-        throw new SessionIpcError({ code: 'INVALID_ARGUMENT', message: '[dagent-sessions] [runtime] onEvent needs a function (event) => void', retryable: false });
+        throw new SessionIpcError({
+          code: 'INVALID_ARGUMENT',
+          message: '[dagent-sessions] [runtime] onEvent needs a function (event) => void',
+          retryable: false,
+        });
       }
       const entry = (event: SessionEvent) => listener(event); // the same function may subscribe twice
       listeners.add(entry);

@@ -24,7 +24,8 @@ export function kindOf(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return `a list of ${value.length} item${value.length === 1 ? '' : 's'}`;
   if (typeof value === 'number') return Number.isFinite(value) ? `the number ${value}` : String(value);
-  if (typeof value === 'string') return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  if (typeof value === 'string')
+    return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
   if (typeof value === 'object') return 'an object';
   return `a ${typeof value}`;
 }
@@ -37,7 +38,8 @@ const id: Param = {
   name: 'id',
   code: 'INVALID_KEY',
   check(value) {
-    if (typeof value !== 'string') invalid('INVALID_KEY', `must be a session id string like "feature--f1--pm", got ${kindOf(value)}`);
+    if (typeof value !== 'string')
+      invalid('INVALID_KEY', `must be a session id string like "feature--f1--pm", got ${kindOf(value)}`);
     assertSessionId(value);
     return value;
   },
@@ -52,7 +54,8 @@ const key: Param = {
       // Checked here so that the key's own messages never have to print a huge or cyclic value.
       for (const field of KEY_FIELDS) {
         const v = (value as Record<string, unknown>)[field];
-        if (v !== undefined && (typeof v !== 'string' || v.length > 200)) invalid('INVALID_KEY', `${field} must be a short string, got ${kindOf(v)}`);
+        if (v !== undefined && (typeof v !== 'string' || v.length > 200))
+          invalid('INVALID_KEY', `${field} must be a short string, got ${kindOf(v)}`);
       }
     }
     return validateKey(value);
@@ -62,20 +65,27 @@ const key: Param = {
 /** Plain JSON object with only the given fields; returns it unchanged. */
 function options(value: unknown, known: readonly string[]): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    invalid('INVALID_ARGUMENT', `must be an object with the fields ${known.join(', ')} (or left out), got ${kindOf(value)}`);
+    invalid(
+      'INVALID_ARGUMENT',
+      `must be an object with the fields ${known.join(', ')} (or left out), got ${kindOf(value)}`,
+    );
   }
   const problem = jsonProblem(value, 'options');
   if (problem) invalid('INVALID_ARGUMENT', problem);
   const unknown = Object.keys(value).filter((k) => !known.includes(k));
   if (unknown.length > 0) {
-    invalid('INVALID_ARGUMENT', `has unknown field ${JSON.stringify(unknown[0])}; the known fields are ${known.join(', ')}`);
+    invalid(
+      'INVALID_ARGUMENT',
+      `has unknown field ${JSON.stringify(unknown[0])}; the known fields are ${known.join(', ')}`,
+    );
   }
   return value as Record<string, unknown>;
 }
 
 function agentDescription(value: unknown): unknown {
   const valid = validatePlainObject(value, 'agentDescription');
-  if (typeof valid.role !== 'string' || valid.role === '') invalid('INVALID_ARGUMENT', 'agentDescription needs a non-empty "role" string');
+  if (typeof valid.role !== 'string' || valid.role === '')
+    invalid('INVALID_ARGUMENT', 'agentDescription needs a non-empty "role" string');
   return valid;
 }
 
@@ -144,7 +154,11 @@ const compactOptions: Param = {
   },
 };
 
-const context: Param = { name: 'context', code: 'INVALID_ARGUMENT', check: (value) => validatePlainObject(value, 'context') };
+const context: Param = {
+  name: 'context',
+  code: 'INVALID_ARGUMENT',
+  check: (value) => validatePlainObject(value, 'context'),
+};
 const description: Param = { name: 'description', code: 'INVALID_ARGUMENT', check: agentDescription };
 
 /** @internal The parameters of every channel, in order. */
@@ -180,7 +194,9 @@ export function withoutPrefix(message: string): string {
 
 /** @internal Cuts a message that quotes a huge value. */
 export function capMessage(message: string): string {
-  return message.length <= MAX_MESSAGE ? message : `${message.slice(0, MAX_MESSAGE)}… (${message.length - MAX_MESSAGE} more characters)`;
+  return message.length <= MAX_MESSAGE
+    ? message
+    : `${message.slice(0, MAX_MESSAGE)}… (${message.length - MAX_MESSAGE} more characters)`;
 }
 
 /**
@@ -193,7 +209,10 @@ export function checkArguments(channel: SessionChannel, args: readonly unknown[]
   const required = params.filter((p) => !p.optional).length;
   if (args.length < required || args.length > params.length) {
     const count = required === params.length ? `${required}` : `${required} to ${params.length}`;
-    invalid('INVALID_ARGUMENT', `${channel} takes ${count} argument${params.length === 1 ? '' : 's'}, got ${args.length}; call it as ${signatureOf(channel)}`);
+    invalid(
+      'INVALID_ARGUMENT',
+      `${channel} takes ${count} argument${params.length === 1 ? '' : 's'}, got ${args.length}; call it as ${signatureOf(channel)}`,
+    );
   }
   return params.map((param, i) => {
     const value = args[i];
@@ -202,8 +221,16 @@ export function checkArguments(channel: SessionChannel, args: readonly unknown[]
       return param.check(value);
     } catch (error) {
       const code = error instanceof SessionError ? error.code : param.code;
-      const reason = error instanceof SessionError ? withoutPrefix(error.message) : `could not be read (${error instanceof Error ? error.message : kindOf(error)})`;
-      throw new SessionError(code, 'runtime', capMessage(`${channel}: argument ${i + 1} (${param.name}): ${reason}`), { cause: error });
+      const reason =
+        error instanceof SessionError
+          ? withoutPrefix(error.message)
+          : `could not be read (${error instanceof Error ? error.message : kindOf(error)})`;
+      throw new SessionError(
+        code,
+        'runtime',
+        capMessage(`${channel}: argument ${i + 1} (${param.name}): ${reason}`),
+        { cause: error },
+      );
     }
   });
 }

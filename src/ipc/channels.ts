@@ -5,11 +5,25 @@
  */
 import type { CompactOutput } from '../../machines/session.machine.js';
 import type { SessionErrorCode } from '../core/errors.js';
-import type { AgentDescription, Checkpoint, ContentBlock, Message, MessageInput, SessionContext, SessionKey } from '../core/types.js';
+import type {
+  AgentDescription,
+  Checkpoint,
+  ContentBlock,
+  Message,
+  MessageInput,
+  SessionContext,
+  SessionKey,
+} from '../core/types.js';
 import type { RequestFormat } from '../request/build-request.js';
 import type { SessionRequest } from '../runtime/conversation.js';
 import type { SessionEvent } from '../runtime/events.js';
-import type { ClearResult, CreateSessionOptions, SessionExport, SessionInfo, SizeEstimate } from '../runtime/types.js';
+import type {
+  ClearResult,
+  CreateSessionOptions,
+  SessionExport,
+  SessionInfo,
+  SizeEstimate,
+} from '../runtime/types.js';
 
 /**
  * Every request channel, in the order of the session's life. A channel is `session:<method>`,
@@ -80,7 +94,13 @@ export function isSessionChannel(value: unknown): value is SessionChannel {
  * (`BAD_REQUEST`), a server that cannot be reached (`CONNECTION_FAILED`).
  * @example const code: TransportErrorCode = 'UNAUTHORIZED';
  */
-export type TransportErrorCode = 'UNAUTHORIZED' | 'NOT_FOUND' | 'METHOD_NOT_ALLOWED' | 'PAYLOAD_TOO_LARGE' | 'BAD_REQUEST' | 'CONNECTION_FAILED';
+export type TransportErrorCode =
+  | 'UNAUTHORIZED'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'BAD_REQUEST'
+  | 'CONNECTION_FAILED';
 
 /**
  * Every code an error crossing a transport can carry: a {@link SessionErrorCode}, `INTERNAL_ERROR`
@@ -209,13 +229,21 @@ export interface SessionAPI {
    * @param options - `format`: `'flattened'` (default) or `'messages'`.
    * @throws `INVALID_MESSAGE`; `INVALID_ARGUMENT`; `REQUEST_TOO_LARGE` when even no message fits.
    */
-  buildRequest(id: string, userMessage: string | ContentBlock[], options?: { format?: RequestFormat }): Promise<SessionRequest>;
+  buildRequest(
+    id: string,
+    userMessage: string | ContentBlock[],
+    options?: { format?: RequestFormat },
+  ): Promise<SessionRequest>;
   /**
    * The same request with its breakdown, changing nothing (never compacts).
    * @param userMessage - Optional new user message; omit it (or pass null) for none.
    * @throws `INVALID_MESSAGE`; `INVALID_ARGUMENT`; `SESSION_NOT_FOUND`.
    */
-  previewRequest(id: string, userMessage?: string | ContentBlock[] | null, options?: { format?: RequestFormat }): Promise<SessionRequest>;
+  previewRequest(
+    id: string,
+    userMessage?: string | ContentBlock[] | null,
+    options?: { format?: RequestFormat },
+  ): Promise<SessionRequest>;
   /**
    * Folds older messages into the checkpoint now; resolves when the compaction is committed.
    * @param options - `keepRecentTokens`: token budget of the verbatim tail kept (integer >= 0).

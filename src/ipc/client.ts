@@ -37,11 +37,15 @@ export interface SessionClient extends SessionAPI {
 }
 
 function failure(code: IpcError['code'], message: string, cause?: unknown): SessionIpcError {
-  return new SessionIpcError({ code, message: `[dagent-sessions] [runtime] ${message}`, retryable: code === 'CONNECTION_FAILED' }, cause === undefined ? undefined : { cause });
+  return new SessionIpcError(
+    { code, message: `[dagent-sessions] [runtime] ${message}`, retryable: code === 'CONNECTION_FAILED' },
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 function strictJson(_key: string, value: unknown): unknown {
-  if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError(`${value} cannot be sent as JSON`);
+  if (typeof value === 'number' && !Number.isFinite(value))
+    throw new TypeError(`${value} cannot be sent as JSON`);
   return value;
 }
 
@@ -49,7 +53,10 @@ function strictJson(_key: string, value: unknown): unknown {
  * @internal Reads a `text/event-stream` body and calls `onEvent(name, data)` per event; comment
  * lines (heartbeats) are skipped. Resolves when the stream ends.
  */
-export async function readEventStream(body: ReadableStream<Uint8Array>, onEvent: (name: string, data: string) => void): Promise<void> {
+export async function readEventStream(
+  body: ReadableStream<Uint8Array>,
+  onEvent: (name: string, data: string) => void,
+): Promise<void> {
   const decoder = new TextDecoder();
   let buffer = '';
   let name = '';
@@ -106,35 +113,57 @@ export function createSessionClient(url: string, options: SessionClientOptions =
   let base: string;
   try {
     const parsed = new URL(url);
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new TypeError(`protocol ${parsed.protocol}`);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+      throw new TypeError(`protocol ${parsed.protocol}`);
     base = parsed.href.replace(/\/+$/, '');
   } catch (error) {
-    throw failure('INVALID_ARGUMENT', `createSessionClient needs the http(s) URL of serveSessions, got ${JSON.stringify(String(url)).slice(0, 200)}`, error);
+    throw failure(
+      'INVALID_ARGUMENT',
+      `createSessionClient needs the http(s) URL of serveSessions, got ${JSON.stringify(String(url)).slice(0, 200)}`,
+      error,
+    );
   }
   const fetchFn = options.fetch ?? globalThis.fetch;
   const reconnectMs = options.reconnectMs ?? 1_000;
-  const auth: Record<string, string> = options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
+  const auth: Record<string, string> =
+    options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
 
   const invoke = async (channel: string, ...args: unknown[]): Promise<unknown> => {
     let body: string;
     try {
       body = JSON.stringify(args, strictJson);
     } catch (error) {
-      throw failure('INVALID_ARGUMENT', `${channel}: the arguments cannot be sent as JSON (${error instanceof Error ? error.message : String(error)}); pass plain data without cycles, NaN or BigInt`, error);
+      throw failure(
+        'INVALID_ARGUMENT',
+        `${channel}: the arguments cannot be sent as JSON (${error instanceof Error ? error.message : String(error)}); pass plain data without cycles, NaN or BigInt`,
+        error,
+      );
     }
     let text: string;
     let status: number;
     try {
-      const response = await fetchFn(`${base}/rpc/${channel}`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body });
+      const response = await fetchFn(`${base}/rpc/${channel}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...auth },
+        body,
+      });
       status = response.status;
       text = await response.text();
     } catch (error) {
-      throw failure('CONNECTION_FAILED', `${channel}: could not reach ${base} (${error instanceof Error ? error.message : String(error)}); is serveSessions running there?`, error);
+      throw failure(
+        'CONNECTION_FAILED',
+        `${channel}: could not reach ${base} (${error instanceof Error ? error.message : String(error)}); is serveSessions running there?`,
+        error,
+      );
     }
     try {
       return JSON.parse(text) as unknown;
     } catch (error) {
-      throw failure('INTERNAL_ERROR', `${channel}: ${base} answered ${status} with something that is not JSON; is it a dagent-sessions server?`, error);
+      throw failure(
+        'INTERNAL_ERROR',
+        `${channel}: ${base} answered ${status} with something that is not JSON; is it a dagent-sessions server?`,
+        error,
+      );
     }
   };
 
@@ -151,10 +180,15 @@ export function createSessionClient(url: string, options: SessionClientOptions =
       connected.catch(() => undefined); // nobody may be waiting for it
       void (async () => {
         try {
-          const response = await fetchFn(`${base}/events`, { headers: { accept: 'text/event-stream', ...auth }, signal: controller.signal });
+          const response = await fetchFn(`${base}/events`, {
+            headers: { accept: 'text/event-stream', ...auth },
+            signal: controller.signal,
+          });
           if (!response.ok || response.body === null) {
             const answer = (await response.json().catch(() => null)) as { error?: IpcError } | null;
-            throw answer?.error ? new SessionIpcError(answer.error) : failure('CONNECTION_FAILED', `GET /events answered ${response.status}`);
+            throw answer?.error
+              ? new SessionIpcError(answer.error)
+              : failure('CONNECTION_FAILED', `GET /events answered ${response.status}`);
           }
           settle();
           await readEventStream(response.body, (name, data) => {
@@ -166,7 +200,15 @@ export function createSessionClient(url: string, options: SessionClientOptions =
             }
           });
         } catch (error) {
-          settle(error instanceof SessionIpcError ? error : failure('CONNECTION_FAILED', `the event stream of ${base} failed (${error instanceof Error ? error.message : String(error)})`, error));
+          settle(
+            error instanceof SessionIpcError
+              ? error
+              : failure(
+                  'CONNECTION_FAILED',
+                  `the event stream of ${base} failed (${error instanceof Error ? error.message : String(error)})`,
+                  error,
+                ),
+          );
         }
         if (controller.signal.aborted || reconnectMs === 0) return;
         timer = setTimeout(connect, reconnectMs);
@@ -190,7 +232,11 @@ export function createSessionClient(url: string, options: SessionClientOptions =
   return {
     ...api,
     url: base,
-    eventsConnected: () => connected ?? Promise.reject(failure('INVALID_ARGUMENT', 'eventsConnected: no event stream is open; call onEvent(listener) first')),
+    eventsConnected: () =>
+      connected ??
+      Promise.reject(
+        failure('INVALID_ARGUMENT', 'eventsConnected: no event stream is open; call onEvent(listener) first'),
+      ),
     close: () => stopCurrent?.(),
   };
 }

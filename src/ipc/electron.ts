@@ -7,7 +7,13 @@
 import { SessionError, describeError } from '../core/errors.js';
 import type { SessionEvent } from '../runtime/events.js';
 import type { SessionRuntime } from '../runtime/types.js';
-import { SESSION_CHANNELS, SESSION_EVENT_CHANNEL, SESSION_SUBSCRIBE_CHANNEL, SESSION_UNSUBSCRIBE_CHANNEL, type IpcResult } from './channels.js';
+import {
+  SESSION_CHANNELS,
+  SESSION_EVENT_CHANNEL,
+  SESSION_SUBSCRIBE_CHANNEL,
+  SESSION_UNSUBSCRIBE_CHANNEL,
+  type IpcResult,
+} from './channels.js';
 import { createSessionHandlers } from './handlers.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the same signatures as electron.d.ts */
@@ -37,7 +43,10 @@ export interface IpcMainInvokeEventLike {
  * @example import { ipcMain } from 'electron'; const main: IpcMainLike = ipcMain;
  */
 export interface IpcMainLike {
-  handle(channel: string, listener: (event: IpcMainInvokeEventLike, ...args: any[]) => Promise<any> | any): void;
+  handle(
+    channel: string,
+    listener: (event: IpcMainInvokeEventLike, ...args: any[]) => Promise<any> | any,
+  ): void;
   removeHandler(channel: string): void;
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
@@ -79,19 +88,36 @@ export interface SessionIpcOptions {
  * app.on('will-quit', () => { unregister(); void runtime.close(); });
  * ```
  */
-export function registerSessionIpc(ipcMain: IpcMainLike, runtime: SessionRuntime, options: SessionIpcOptions = {}): () => void {
+export function registerSessionIpc(
+  ipcMain: IpcMainLike,
+  runtime: SessionRuntime,
+  options: SessionIpcOptions = {},
+): () => void {
   if (typeof ipcMain?.handle !== 'function' || typeof ipcMain.removeHandler !== 'function') {
-    throw new SessionError('INVALID_ARGUMENT', 'runtime', "registerSessionIpc needs Electron's ipcMain (an object with handle and removeHandler)");
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'runtime',
+      "registerSessionIpc needs Electron's ipcMain (an object with handle and removeHandler)",
+    );
   }
   if (typeof runtime?.subscribe !== 'function') {
-    throw new SessionError('INVALID_ARGUMENT', 'runtime', 'registerSessionIpc needs a runtime made by createSessionRuntime');
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'runtime',
+      'registerSessionIpc needs a runtime made by createSessionRuntime',
+    );
   }
   const handlers = createSessionHandlers(runtime);
   const subscribers = new Set<WebContentsLike>();
   const watched = new WeakSet<WebContentsLike>();
   const refused: IpcResult<never> = {
     ok: false,
-    error: { code: 'UNAUTHORIZED', message: '[dagent-sessions] [runtime] this page may not use the session channels (refused by allowSender)', retryable: false },
+    error: {
+      code: 'UNAUTHORIZED',
+      message:
+        '[dagent-sessions] [runtime] this page may not use the session channels (refused by allowSender)',
+      retryable: false,
+    },
   };
   const allowed = (event: IpcMainInvokeEventLike): boolean => {
     try {
@@ -102,12 +128,20 @@ export function registerSessionIpc(ipcMain: IpcMainLike, runtime: SessionRuntime
   };
 
   const registered: string[] = [];
-  const register = (channel: string, serve: (event: IpcMainInvokeEventLike, args: unknown[]) => Promise<IpcResult> | IpcResult) => {
+  const register = (
+    channel: string,
+    serve: (event: IpcMainInvokeEventLike, args: unknown[]) => Promise<IpcResult> | IpcResult,
+  ) => {
     try {
       ipcMain.handle(channel, (event, ...args: unknown[]) => (allowed(event) ? serve(event, args) : refused));
     } catch (error) {
       for (const done of registered) ipcMain.removeHandler(done);
-      throw new SessionError('INVALID_ARGUMENT', 'runtime', `registerSessionIpc could not handle ${channel} (${describeError(error)}); call the function an earlier registerSessionIpc returned first`, { cause: error });
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'runtime',
+        `registerSessionIpc could not handle ${channel} (${describeError(error)}); call the function an earlier registerSessionIpc returned first`,
+        { cause: error },
+      );
     }
     registered.push(channel);
   };
@@ -132,7 +166,10 @@ export function registerSessionIpc(ipcMain: IpcMainLike, runtime: SessionRuntime
     try {
       for (const window of options.getWindows?.() ?? []) targets.add(window.webContents);
     } catch (error) {
-      console.error('[dagent-sessions] [runtime] getWindows threw; events go to subscribed pages only:', error);
+      console.error(
+        '[dagent-sessions] [runtime] getWindows threw; events go to subscribed pages only:',
+        error,
+      );
     }
     for (const target of targets) {
       try {

@@ -3,28 +3,43 @@
  * runtime and answers an {@link IpcResult} envelope. Handlers never throw.
  */
 import { SessionError, describeError } from '../core/errors.js';
-import type { AgentDescription, ContentBlock, MessageInput, SessionContext, SessionKey } from '../core/types.js';
+import type {
+  AgentDescription,
+  ContentBlock,
+  MessageInput,
+  SessionContext,
+  SessionKey,
+} from '../core/types.js';
 import type { RequestFormat } from '../request/build-request.js';
 import type { CreateSessionOptions, SessionRuntime } from '../runtime/types.js';
 import { capMessage, checkArguments } from './arguments.js';
-import { SESSION_CHANNELS, type IpcError, type IpcResult, type SessionAPI, type SessionChannel } from './channels.js';
+import {
+  SESSION_CHANNELS,
+  type IpcError,
+  type IpcResult,
+  type SessionAPI,
+  type SessionChannel,
+} from './channels.js';
 
 /**
  * What a channel's handler resolves to in `value`: the result of the {@link SessionAPI} method
  * of the same name (`null` for those that return nothing).
  * @example type Info = ChannelResult<'session:get'>; // SessionInfo
  */
-export type ChannelResult<C extends SessionChannel> = C extends `session:${infer M extends Exclude<keyof SessionAPI, 'onEvent'>}`
-  ? Awaited<ReturnType<SessionAPI[M]>> extends void
-    ? null
-    : Awaited<ReturnType<SessionAPI[M]>>
-  : never;
+export type ChannelResult<C extends SessionChannel> =
+  C extends `session:${infer M extends Exclude<keyof SessionAPI, 'onEvent'>}`
+    ? Awaited<ReturnType<SessionAPI[M]>> extends void
+      ? null
+      : Awaited<ReturnType<SessionAPI[M]>>
+    : never;
 
 /**
  * A channel's handler: takes the raw arguments of a call, never throws, never rejects.
  * @example const result = await handlers['session:get']('feature--f1--pm');
  */
-export type SessionHandler<C extends SessionChannel = SessionChannel> = (...args: unknown[]) => Promise<IpcResult<ChannelResult<C>>>;
+export type SessionHandler<C extends SessionChannel = SessionChannel> = (
+  ...args: unknown[]
+) => Promise<IpcResult<ChannelResult<C>>>;
 
 /**
  * The handler of every channel (a null-prototype object: a channel name from outside cannot
@@ -39,7 +54,8 @@ type RequestOptions = { format?: RequestFormat } | undefined;
 
 // Arguments reach these only after checkArguments, so the casts restate what was checked.
 const CALLS: Record<SessionChannel, Call> = {
-  'session:create': (r, [key, options]) => r.createSession(key as SessionKey, options as CreateSessionOptions | undefined),
+  'session:create': (r, [key, options]) =>
+    r.createSession(key as SessionKey, options as CreateSessionOptions | undefined),
   'session:get': (r, [id]) => r.getSession(id as string),
   'session:list': (r) => r.listSessions(),
   'session:addMessage': (r, [id, message]) => r.addMessage(id as string, message as MessageInput),
@@ -47,15 +63,19 @@ const CALLS: Record<SessionChannel, Call> = {
   'session:getHistory': (r, [id]) => r.getHistory(id as string),
   'session:getCheckpoint': (r, [id]) => r.getCheckpoint(id as string),
   'session:estimateSize': (r, [id]) => r.estimateSize(id as string),
-  'session:buildRequest': (r, [id, message, options]) => r.buildRequest(id as string, message as UserMessage, options as RequestOptions),
-  'session:previewRequest': (r, [id, message, options]) => r.previewRequest(id as string, message as UserMessage | undefined, options as RequestOptions),
-  'session:compact': (r, [id, options]) => r.compact(id as string, options as { keepRecentTokens?: number } | undefined),
+  'session:buildRequest': (r, [id, message, options]) =>
+    r.buildRequest(id as string, message as UserMessage, options as RequestOptions),
+  'session:previewRequest': (r, [id, message, options]) =>
+    r.previewRequest(id as string, message as UserMessage | undefined, options as RequestOptions),
+  'session:compact': (r, [id, options]) =>
+    r.compact(id as string, options as { keepRecentTokens?: number } | undefined),
   'session:clearMessages': (r, [id]) => r.clearMessages(id as string),
   'session:reset': (r, [id]) => r.reset(id as string),
   'session:export': (r, [id]) => r.exportSession(id as string),
   'session:archive': (r, [id]) => r.archiveSession(id as string),
   'session:setContext': (r, [id, context]) => r.setContext(id as string, context as SessionContext),
-  'session:setAgentDescription': (r, [id, description]) => r.setAgentDescription(id as string, description as AgentDescription),
+  'session:setAgentDescription': (r, [id, description]) =>
+    r.setAgentDescription(id as string, description as AgentDescription),
 };
 
 /**
@@ -66,7 +86,8 @@ const CALLS: Record<SessionChannel, Call> = {
  * @example toIpcError(new SessionError('SESSION_NOT_FOUND', 'runtime', 'no session "x"'), 'session:get')
  */
 export function toIpcError(error: unknown, channel: string): IpcError {
-  if (error instanceof SessionError) return { code: error.code, message: capMessage(error.message), retryable: error.retryable };
+  if (error instanceof SessionError)
+    return { code: error.code, message: capMessage(error.message), retryable: error.retryable };
   let reason: string;
   try {
     reason = describeError(error);
@@ -75,7 +96,9 @@ export function toIpcError(error: unknown, channel: string): IpcError {
   }
   return {
     code: 'INTERNAL_ERROR',
-    message: capMessage(`[dagent-sessions] [runtime] ${channel} failed unexpectedly: ${reason}. This is a bug in dagent-sessions or the runtime given to it; please report it with this message`),
+    message: capMessage(
+      `[dagent-sessions] [runtime] ${channel} failed unexpectedly: ${reason}. This is a bug in dagent-sessions or the runtime given to it; please report it with this message`,
+    ),
     retryable: false,
   };
 }
@@ -117,5 +140,7 @@ export function createSessionHandlers(runtime: SessionRuntime): SessionHandlers 
  * @example const handler = handlerOf(handlers, url.pathname.slice('/rpc/'.length));
  */
 export function handlerOf(handlers: SessionHandlers, channel: string): SessionHandler | undefined {
-  return Object.hasOwn(handlers, channel) ? (handlers[channel as SessionChannel] as SessionHandler) : undefined;
+  return Object.hasOwn(handlers, channel)
+    ? (handlers[channel as SessionChannel] as SessionHandler)
+    : undefined;
 }

@@ -69,7 +69,12 @@ function envelope(code: IpcErrorCode, message: string): IpcResult<never> {
   return { ok: false, error: { code, message: `[dagent-sessions] [runtime] ${message}`, retryable: false } };
 }
 
-function send(res: ServerResponse, status: number, body: IpcResult, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: IpcResult,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent || res.destroyed) return;
   let text: string;
   try {
@@ -78,7 +83,12 @@ function send(res: ServerResponse, status: number, body: IpcResult, headers: Rec
     status = 500;
     text = JSON.stringify({ ok: false, error: toIpcError(error, 'the response') });
   }
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -95,7 +105,10 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
     req.on('end', () => resolve(size <= max ? Buffer.concat(chunks) : null));
     req.on('error', reject);
     // A request cut off half-way is not run, even if what arrived happens to parse.
-    req.on('close', () => req.complete || reject(new Error('the client went away before sending the whole body')));
+    req.on(
+      'close',
+      () => req.complete || reject(new Error('the client went away before sending the whole body')),
+    );
   });
 }
 
@@ -124,19 +137,35 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
  * await server.close();
  * ```
  */
-export async function serveSessions(runtime: SessionRuntime, options: ServeSessionsOptions = {}): Promise<SessionServer> {
-  const { port = 0, host = '127.0.0.1', token, maxBodyBytes = DEFAULT_MAX_BODY, heartbeatMs = 15_000, page } = options;
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) fail(`port must be an integer from 0 to 65535, got ${String(port)}`);
+export async function serveSessions(
+  runtime: SessionRuntime,
+  options: ServeSessionsOptions = {},
+): Promise<SessionServer> {
+  const {
+    port = 0,
+    host = '127.0.0.1',
+    token,
+    maxBodyBytes = DEFAULT_MAX_BODY,
+    heartbeatMs = 15_000,
+    page,
+  } = options;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    fail(`port must be an integer from 0 to 65535, got ${String(port)}`);
   if (typeof host !== 'string' || host === '') fail('host must be a non-empty string such as "127.0.0.1"');
   if (token !== undefined && (typeof token !== 'string' || token.length < MIN_TOKEN || /\s/.test(token))) {
-    fail(`token must be a string of at least ${MIN_TOKEN} characters without spaces, for example crypto.randomBytes(24).toString("hex")`);
+    fail(
+      `token must be a string of at least ${MIN_TOKEN} characters without spaces, for example crypto.randomBytes(24).toString("hex")`,
+    );
   }
   if (token === undefined && !isLoopbackHost(host)) {
-    fail(`refusing to listen on ${host} without a token: anyone who can reach that address could read and change every session. Pass { token } (clients then send "Authorization: Bearer <token>") or bind 127.0.0.1`);
+    fail(
+      `refusing to listen on ${host} without a token: anyone who can reach that address could read and change every session. Pass { token } (clients then send "Authorization: Bearer <token>") or bind 127.0.0.1`,
+    );
   }
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) fail('maxBodyBytes must be a positive integer');
   if (!Number.isInteger(heartbeatMs) || heartbeatMs < 1) fail('heartbeatMs must be a positive integer');
-  if (page !== undefined && typeof page !== 'function') fail('page must be a function (req, res) => boolean, such as createInspectorHandler(assets)');
+  if (page !== undefined && typeof page !== 'function')
+    fail('page must be a function (req, res) => boolean, such as createInspectorHandler(assets)');
 
   const handlers = createSessionHandlers(runtime);
   const expected = token === undefined ? null : digest(`Bearer ${token}`);
@@ -147,26 +176,52 @@ export async function serveSessions(runtime: SessionRuntime, options: ServeSessi
     if (expected) {
       const given = req.headers.authorization;
       if (typeof given !== 'string' || !timingSafeEqual(digest(given), expected)) {
-        return send(res, 401, envelope('UNAUTHORIZED', 'this server needs "Authorization: Bearer <token>" with the token it was started with'), { 'www-authenticate': 'Bearer' });
+        return send(
+          res,
+          401,
+          envelope(
+            'UNAUTHORIZED',
+            'this server needs "Authorization: Bearer <token>" with the token it was started with',
+          ),
+          { 'www-authenticate': 'Bearer' },
+        );
       }
     } else {
       const hostHeader = (req.headers.host ?? '').replace(/:\d+$/, '');
       if (!isLoopbackHost(hostHeader)) {
-        return send(res, 403, envelope('UNAUTHORIZED', `Host ${JSON.stringify(hostHeader)} is not a loopback name; this server answers only 127.0.0.1, [::1] and localhost unless started with a token`));
+        return send(
+          res,
+          403,
+          envelope(
+            'UNAUTHORIZED',
+            `Host ${JSON.stringify(hostHeader)} is not a loopback name; this server answers only 127.0.0.1, [::1] and localhost unless started with a token`,
+          ),
+        );
       }
     }
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path === '/health') {
-      if (req.method !== 'GET') return send(res, 405, envelope('METHOD_NOT_ALLOWED', 'use GET /health'), { allow: 'GET' });
+      if (req.method !== 'GET')
+        return send(res, 405, envelope('METHOD_NOT_ALLOWED', 'use GET /health'), { allow: 'GET' });
       return send(res, 200, { ok: true, value: { status: 'ok', channels: [...SESSION_CHANNELS] } });
     }
     if (path === '/events') {
-      if (req.method !== 'GET') return send(res, 405, envelope('METHOD_NOT_ALLOWED', 'use GET /events for the event stream'), { allow: 'GET' });
+      if (req.method !== 'GET')
+        return send(res, 405, envelope('METHOD_NOT_ALLOWED', 'use GET /events for the event stream'), {
+          allow: 'GET',
+        });
       return streams.open(res);
     }
     if (!path.startsWith('/rpc/')) {
       if (page && (req.method === 'GET' || req.method === 'HEAD') && page(req, res)) return;
-      return send(res, 404, envelope('NOT_FOUND', `no ${JSON.stringify(path.slice(0, 100))}; use POST /rpc/<channel>, GET /events or GET /health`));
+      return send(
+        res,
+        404,
+        envelope(
+          'NOT_FOUND',
+          `no ${JSON.stringify(path.slice(0, 100))}; use POST /rpc/<channel>, GET /events or GET /health`,
+        ),
+      );
     }
     let channel: string;
     try {
@@ -176,21 +231,62 @@ export async function serveSessions(runtime: SessionRuntime, options: ServeSessi
     }
     const handler = handlerOf(handlers, channel);
     if (!handler) {
-      return send(res, 404, envelope('NOT_FOUND', `unknown channel ${JSON.stringify(channel.slice(0, 100))}; the channels are ${SESSION_CHANNELS.join(', ')}`));
+      return send(
+        res,
+        404,
+        envelope(
+          'NOT_FOUND',
+          `unknown channel ${JSON.stringify(channel.slice(0, 100))}; the channels are ${SESSION_CHANNELS.join(', ')}`,
+        ),
+      );
     }
-    if (req.method !== 'POST') return send(res, 405, envelope('METHOD_NOT_ALLOWED', `use POST /rpc/${channel} with a JSON array of arguments`), { allow: 'POST' });
+    if (req.method !== 'POST')
+      return send(
+        res,
+        405,
+        envelope('METHOD_NOT_ALLOWED', `use POST /rpc/${channel} with a JSON array of arguments`),
+        { allow: 'POST' },
+      );
     if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
-      return send(res, 415, envelope('BAD_REQUEST', 'send the arguments with "Content-Type: application/json"'));
+      return send(
+        res,
+        415,
+        envelope('BAD_REQUEST', 'send the arguments with "Content-Type: application/json"'),
+      );
     }
     const body = await readBody(req, maxBodyBytes);
-    if (body === null) return send(res, 413, envelope('PAYLOAD_TOO_LARGE', `the body is larger than ${maxBodyBytes} bytes; send less (large histories: add messages one by one)`), { connection: 'close' });
+    if (body === null)
+      return send(
+        res,
+        413,
+        envelope(
+          'PAYLOAD_TOO_LARGE',
+          `the body is larger than ${maxBodyBytes} bytes; send less (large histories: add messages one by one)`,
+        ),
+        { connection: 'close' },
+      );
     let args: unknown;
     try {
       args = body.length === 0 ? [] : (JSON.parse(body.toString('utf8')) as unknown);
     } catch (error) {
-      return send(res, 400, envelope('BAD_REQUEST', `the body is not valid JSON (${describeError(error).slice(0, 200)}); send a JSON array of arguments such as ["feature--f1--pm"]`));
+      return send(
+        res,
+        400,
+        envelope(
+          'BAD_REQUEST',
+          `the body is not valid JSON (${describeError(error).slice(0, 200)}); send a JSON array of arguments such as ["feature--f1--pm"]`,
+        ),
+      );
     }
-    if (!Array.isArray(args)) return send(res, 400, envelope('BAD_REQUEST', `the body must be a JSON array of arguments such as ["feature--f1--pm"], got ${args === null ? 'null' : typeof args}`));
+    if (!Array.isArray(args))
+      return send(
+        res,
+        400,
+        envelope(
+          'BAD_REQUEST',
+          `the body must be a JSON array of arguments such as ["feature--f1--pm"], got ${args === null ? 'null' : typeof args}`,
+        ),
+      );
     send(res, 200, await handler(...args));
   }
 
@@ -199,7 +295,9 @@ export async function serveSessions(runtime: SessionRuntime, options: ServeSessi
     res.on('error', () => undefined);
     // Once closing, a connection whose last response is sent is let go (keep-alive would hold close()).
     res.on('finish', () => closing && server.closeIdleConnections());
-    route(req, res).catch((error: unknown) => send(res, 500, { ok: false, error: toIpcError(error, `${req.method ?? ''} ${req.url ?? ''}`) }));
+    route(req, res).catch((error: unknown) =>
+      send(res, 500, { ok: false, error: toIpcError(error, `${req.method ?? ''} ${req.url ?? ''}`) }),
+    );
   });
   server.on('clientError', (_error, socket) => socket.destroy());
 

@@ -6,7 +6,12 @@
  */
 import type { SessionEvent } from '../runtime/events.js';
 import { createSessionApiFromInvoke, type EventFeed } from './api.js';
-import { SESSION_EVENT_CHANNEL, SESSION_SUBSCRIBE_CHANNEL, SESSION_UNSUBSCRIBE_CHANNEL, type SessionAPI } from './channels.js';
+import {
+  SESSION_EVENT_CHANNEL,
+  SESSION_SUBSCRIBE_CHANNEL,
+  SESSION_UNSUBSCRIBE_CHANNEL,
+  type SessionAPI,
+} from './channels.js';
 
 export { createSessionApiFromInvoke } from './api.js';
 export type { EventFeed, InvokeChannel } from './api.js';
@@ -51,14 +56,20 @@ export function createSessionApiFromIpcRenderer(ipcRenderer: IpcRendererLike): S
     const listener = (_event: unknown, payload: unknown) => deliver(payload as SessionEvent);
     ipcRenderer.on(SESSION_EVENT_CHANNEL, listener);
     ipcRenderer.invoke(SESSION_SUBSCRIBE_CHANNEL).catch((error: unknown) => {
-      console.error('[dagent-sessions] [runtime] could not subscribe to session events; is registerSessionIpc called in the main process?', error);
+      console.error(
+        '[dagent-sessions] [runtime] could not subscribe to session events; is registerSessionIpc called in the main process?',
+        error,
+      );
     });
     return () => {
       ipcRenderer.removeListener(SESSION_EVENT_CHANNEL, listener);
       ipcRenderer.invoke(SESSION_UNSUBSCRIBE_CHANNEL).catch(() => undefined);
     };
   };
-  return createSessionApiFromInvoke((channel, ...args) => ipcRenderer.invoke(channel, ...args) as Promise<unknown>, feed);
+  return createSessionApiFromInvoke(
+    (channel, ...args) => ipcRenderer.invoke(channel, ...args) as Promise<unknown>,
+    feed,
+  );
 }
 
 /**
@@ -80,7 +91,11 @@ export function createSessionApiFromIpcRenderer(ipcRenderer: IpcRendererLike): S
  * // page: const info = await window.dagentSessions.get('feature--f1--pm');
  * ```
  */
-export function exposeSessionApi(contextBridge: ContextBridgeLike, ipcRenderer: IpcRendererLike, name = 'dagentSessions'): SessionAPI {
+export function exposeSessionApi(
+  contextBridge: ContextBridgeLike,
+  ipcRenderer: IpcRendererLike,
+  name = 'dagentSessions',
+): SessionAPI {
   const api = createSessionApiFromIpcRenderer(ipcRenderer);
   contextBridge.exposeInMainWorld(name, api);
   return api;

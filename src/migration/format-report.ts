@@ -8,14 +8,17 @@ const LISTED = 20;
 
 function table(rows: string[][], right: readonly number[] = []): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r) => `  ${r.map((cell, c) => (right.includes(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ')}`.trimEnd());
+  return rows.map((r) =>
+    `  ${r.map((cell, c) => (right.includes(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ')}`.trimEnd(),
+  );
 }
 
 function listProblems(lines: string[], heading: string | null, problems: readonly EntryProblem[]): void {
   if (problems.length === 0) return;
   if (heading !== null) lines.push(heading);
   for (const p of problems.slice(0, LISTED)) lines.push(`    [${p.index}] ${p.field}: ${p.reason}`);
-  if (problems.length > LISTED) lines.push(`    ... and ${problems.length - LISTED} more (--json lists them all)`);
+  if (problems.length > LISTED)
+    lines.push(`    ... and ${problems.length - LISTED} more (--json lists them all)`);
 }
 
 /**
@@ -31,17 +34,38 @@ function listProblems(lines: string[], heading: string | null, problems: readonl
  */
 export function formatMigrationReport(report: MigrationReport): string[] {
   const lines: string[] = [];
-  if (report.dryRun) lines.push(`Dry run of the migration of ${report.root}: nothing was written; a real run does what follows.`);
-  else lines.push(report.migrationId ? `Migration ${report.migrationId} of ${report.root}` : `Migration of ${report.root}: nothing to write`);
+  if (report.dryRun)
+    lines.push(
+      `Dry run of the migration of ${report.root}: nothing was written; a real run does what follows.`,
+    );
+  else
+    lines.push(
+      report.migrationId
+        ? `Migration ${report.migrationId} of ${report.root}`
+        : `Migration of ${report.root}: nothing to write`,
+    );
   lines.push('');
   if (report.files.length === 0) {
-    lines.push('  no legacy file found (.dagent/features/<featureId>/chat.json, .dagent/features/<featureId>/nodes/<taskId>/session.json)');
+    lines.push(
+      '  no legacy file found (.dagent/features/<featureId>/chat.json, .dagent/features/<featureId>/nodes/<taskId>/session.json)',
+    );
   } else {
     const rows = [['file', 'kind', 'status', 'entries', 'messages', 'skipped', 'session']];
-    for (const f of report.files) rows.push([f.file, f.kind, f.status, String(f.entries), String(f.messages), String(f.skipped.length), f.sessionId ?? '-']);
+    for (const f of report.files)
+      rows.push([
+        f.file,
+        f.kind,
+        f.status,
+        String(f.entries),
+        String(f.messages),
+        String(f.skipped.length),
+        f.sessionId ?? '-',
+      ]);
     lines.push(...table(rows, [3, 4, 5]));
   }
-  const troubled = report.files.filter((f) => f.reason !== undefined && f.status !== 'migrated' && f.status !== 'would-migrate');
+  const troubled = report.files.filter(
+    (f) => f.reason !== undefined && f.status !== 'migrated' && f.status !== 'would-migrate',
+  );
   if (troubled.length > 0) {
     lines.push('', 'Not migrated:');
     for (const f of troubled) {
@@ -63,18 +87,24 @@ export function formatMigrationReport(report: MigrationReport): string[] {
   lines.push(
     '',
     report.dryRun ? 'Summary (would be)' : 'Summary',
-    ...table([
-      ['files found', String(t.filesFound)],
-      ['sessions created', String(t.sessionsCreated)],
-      ['messages migrated', String(t.messagesMigrated)],
-      ['entries skipped', String(t.entriesSkipped)],
-      ['backups written', String(t.backupsWritten)],
-      ['already migrated', String(t.alreadyMigrated)],
-      ['with problems', String(t.filesWithProblems)],
-    ], [1]),
+    ...table(
+      [
+        ['files found', String(t.filesFound)],
+        ['sessions created', String(t.sessionsCreated)],
+        ['messages migrated', String(t.messagesMigrated)],
+        ['entries skipped', String(t.entriesSkipped)],
+        ['backups written', String(t.backupsWritten)],
+        ['already migrated', String(t.alreadyMigrated)],
+        ['with problems', String(t.filesWithProblems)],
+      ],
+      [1],
+    ),
   );
   if (report.migrationId && report.manifest) {
-    lines.push('', `Manifest ${report.manifest}; undo with: dagent-sessions migrate --root ${report.root} --rollback ${report.migrationId}`);
+    lines.push(
+      '',
+      `Manifest ${report.manifest}; undo with: dagent-sessions migrate --root ${report.root} --rollback ${report.migrationId}`,
+    );
   }
   return lines;
 }
@@ -90,17 +120,28 @@ export function formatMigrationReport(report: MigrationReport): string[] {
  * ```
  */
 export function formatRollbackReport(report: RollbackReport): string[] {
-  const lines = [report.dryRun ? `Dry run of the rollback of migration ${report.migrationId}: nothing was changed.` : `Rolled back migration ${report.migrationId}`, ''];
+  const lines = [
+    report.dryRun
+      ? `Dry run of the rollback of migration ${report.migrationId}: nothing was changed.`
+      : `Rolled back migration ${report.migrationId}`,
+    '',
+  ];
   lines.push(
-    ...table([
-      ['sessions moved aside', String(report.sessionsRemoved.length)],
-      ['sessions restored', String(report.sessionsRestored.length)],
-      ['originals restored', String(report.originalsRestored.length)],
-      ['originals unchanged', String(report.originalsUnchanged.length)],
-    ], [1]),
+    ...table(
+      [
+        ['sessions moved aside', String(report.sessionsRemoved.length)],
+        ['sessions restored', String(report.sessionsRestored.length)],
+        ['originals restored', String(report.originalsRestored.length)],
+        ['originals unchanged', String(report.originalsUnchanged.length)],
+      ],
+      [1],
+    ),
   );
   for (const s of report.sessionsRemoved) lines.push(`  ${s.sessionId} -> ${s.movedTo ?? '(gone)'}`);
-  for (const o of report.originalsRestored) lines.push(`  ${o.file} <- ${o.from}${o.keptAsideAs ? ` (the changed file is kept as ${o.keptAsideAs})` : ''}`);
+  for (const o of report.originalsRestored)
+    lines.push(
+      `  ${o.file} <- ${o.from}${o.keptAsideAs ? ` (the changed file is kept as ${o.keptAsideAs})` : ''}`,
+    );
   if (report.warnings.length > 0) lines.push('', 'Warnings:', ...report.warnings.map((w) => `  ${w}`));
   lines.push('', 'Backups and moved sessions are kept; nothing was deleted.');
   return lines;

@@ -25,7 +25,8 @@ export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `a list of ${value.length}`;
   if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string') return value.length > 40 ? `a string ("${value.slice(0, 40)}...")` : JSON.stringify(value);
+  if (typeof value === 'string')
+    return value.length > 40 ? `a string ("${value.slice(0, 40)}...")` : JSON.stringify(value);
   if (value === undefined) return 'nothing';
   return String(value);
 }
@@ -51,7 +52,10 @@ export function valueProblem(value: unknown, where: string, maxDepth = MAX_VALUE
 }
 
 /** @internal The keys of `entry` outside `known`, with their values: kept so that no word is lost. */
-export function extraFields(entry: Record<string, unknown>, known: readonly string[]): Record<string, unknown> | null {
+export function extraFields(
+  entry: Record<string, unknown>,
+  known: readonly string[],
+): Record<string, unknown> | null {
   const extra = Object.entries(entry).filter(([key]) => !known.includes(key));
   return extra.length === 0 ? null : Object.fromEntries(extra);
 }

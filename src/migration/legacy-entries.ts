@@ -11,7 +11,14 @@ import type { LegacyFileRef, ParseOutcome, ParsedLegacyFile } from './legacy-fil
 import type { EntryProblem } from './types.js';
 
 /** @internal Dev message types the legacy harness knew; any other string is kept as it is. */
-export const KNOWN_DEV_TYPES = ['intention', 'approval', 'rejection', 'progress', 'completion', 'error'] as const;
+export const KNOWN_DEV_TYPES = [
+  'intention',
+  'approval',
+  'rejection',
+  'progress',
+  'completion',
+  'error',
+] as const;
 
 const PM_ENTRY_FIELDS = ['role', 'content', 'timestamp', 'media'] as const;
 const DEV_MESSAGE_FIELDS = ['timestamp', 'direction', 'type', 'content', 'metadata'] as const;
@@ -34,7 +41,16 @@ function runtimeProblem(input: MessageInput): string | null {
  * Runs `check` on each entry of a list and sorts the results into messages and problems.
  * An entry with several bad fields gives one problem per field.
  */
-function mapEntries(list: unknown[], listName: string, check: (entry: Record<string, unknown>, at: string, problems: Problems, index: number) => MessageInput | null): Pick<ParsedLegacyFile, 'messages' | 'problems'> {
+function mapEntries(
+  list: unknown[],
+  listName: string,
+  check: (
+    entry: Record<string, unknown>,
+    at: string,
+    problems: Problems,
+    index: number,
+  ) => MessageInput | null,
+): Pick<ParsedLegacyFile, 'messages' | 'problems'> {
   const messages: ParsedLegacyFile['messages'] = [];
   const problems: EntryProblem[] = [];
   list.forEach((entry, index) => {
@@ -57,8 +73,13 @@ function mapEntries(list: unknown[], listName: string, check: (entry: Record<str
 }
 
 function checkTimestamp(value: unknown, at: string, problems: Problems): void {
-  if (value === undefined) problems.push({ field: `${at}.timestamp`, reason: 'is missing; expected an ISO-8601 string' });
-  else if (!isIsoTimestamp(value)) problems.push({ field: `${at}.timestamp`, reason: `must be an ISO-8601 string, got ${describeValue(value)}` });
+  if (value === undefined)
+    problems.push({ field: `${at}.timestamp`, reason: 'is missing; expected an ISO-8601 string' });
+  else if (!isIsoTimestamp(value))
+    problems.push({
+      field: `${at}.timestamp`,
+      reason: `must be an ISO-8601 string, got ${describeValue(value)}`,
+    });
 }
 
 function checkKept(value: unknown, field: string, problems: Problems): void {
@@ -68,19 +89,47 @@ function checkKept(value: unknown, field: string, problems: Problems): void {
 
 /** @internal Validates a parsed PM chat (`{ entries: [...] }`) and maps its entries. */
 export function parsePMChat(value: unknown, ref: LegacyFileRef): ParseOutcome {
-  if (!isRecord(value)) return { ok: false, reason: `${ref.relative} must hold an object { "entries": [...] }, got ${describeValue(value)}` };
+  if (!isRecord(value))
+    return {
+      ok: false,
+      reason: `${ref.relative} must hold an object { "entries": [...] }, got ${describeValue(value)}`,
+    };
   if (!('entries' in value)) return { ok: false, reason: `${ref.relative} has no "entries" list` };
-  if (!Array.isArray(value.entries)) return { ok: false, reason: `${ref.relative}: "entries" must be a list, got ${describeValue(value.entries)}` };
+  if (!Array.isArray(value.entries))
+    return {
+      ok: false,
+      reason: `${ref.relative}: "entries" must be a list, got ${describeValue(value.entries)}`,
+    };
   const extra = extraFields(value, ['entries']);
   const extraProblem = extra ? valueProblem(extra, 'its top-level fields') : null;
   if (extraProblem) return { ok: false, reason: `${ref.relative}: ${extraProblem}` };
   const mapped = mapEntries(value.entries, 'entries', (entry, at, problems, index) => {
-    if (entry.role !== 'user' && entry.role !== 'assistant') problems.push({ field: `${at}.role`, reason: `must be "user" or "assistant", got ${describeValue(entry.role)}` });
-    if (typeof entry.content !== 'string') problems.push({ field: `${at}.content`, reason: `must be a string, got ${describeValue(entry.content)}` });
+    if (entry.role !== 'user' && entry.role !== 'assistant')
+      problems.push({
+        field: `${at}.role`,
+        reason: `must be "user" or "assistant", got ${describeValue(entry.role)}`,
+      });
+    if (typeof entry.content !== 'string')
+      problems.push({
+        field: `${at}.content`,
+        reason: `must be a string, got ${describeValue(entry.content)}`,
+      });
     checkTimestamp(entry.timestamp, at, problems);
     if (entry.media !== undefined) {
-      if (!Array.isArray(entry.media)) problems.push({ field: `${at}.media`, reason: `must be a list of file paths, got ${describeValue(entry.media)}` });
-      else entry.media.forEach((m, i) => typeof m !== 'string' && problems.push({ field: `${at}.media[${i}]`, reason: `must be a file path string, got ${describeValue(m)}` }));
+      if (!Array.isArray(entry.media))
+        problems.push({
+          field: `${at}.media`,
+          reason: `must be a list of file paths, got ${describeValue(entry.media)}`,
+        });
+      else
+        entry.media.forEach(
+          (m, i) =>
+            typeof m !== 'string' &&
+            problems.push({
+              field: `${at}.media[${i}]`,
+              reason: `must be a file path string, got ${describeValue(m)}`,
+            }),
+        );
     }
     const legacyFields = extraFields(entry, PM_ENTRY_FIELDS);
     if (legacyFields) checkKept(legacyFields, `${at} (extra fields)`, problems);
@@ -97,41 +146,81 @@ export function parsePMChat(value: unknown, ref: LegacyFileRef): ParseOutcome {
       },
     };
   });
-  return { ok: true, parsed: { total: value.entries.length, ...mapped, context: extra ? { legacySession: { file: ref.relative, format: 'pm-chat', ...extra } } : null, warnings: [] } };
+  return {
+    ok: true,
+    parsed: {
+      total: value.entries.length,
+      ...mapped,
+      context: extra ? { legacySession: { file: ref.relative, format: 'pm-chat', ...extra } } : null,
+      warnings: [],
+    },
+  };
 }
 
 /** @internal Validates a parsed dev task session and maps its messages. */
 export function parseDevSession(value: unknown, ref: LegacyFileRef): ParseOutcome {
-  if (!isRecord(value)) return { ok: false, reason: `${ref.relative} must hold an object { taskId, agentId, status, startedAt, messages: [...] }, got ${describeValue(value)}` };
+  if (!isRecord(value))
+    return {
+      ok: false,
+      reason: `${ref.relative} must hold an object { taskId, agentId, status, startedAt, messages: [...] }, got ${describeValue(value)}`,
+    };
   const fileProblems: string[] = [];
   for (const field of ['taskId', 'agentId', 'status'] as const) {
     if (value[field] === undefined) fileProblems.push(`"${field}" is missing`);
-    else if (typeof value[field] !== 'string') fileProblems.push(`"${field}" must be a string, got ${describeValue(value[field])}`);
+    else if (typeof value[field] !== 'string')
+      fileProblems.push(`"${field}" must be a string, got ${describeValue(value[field])}`);
   }
   if (value.startedAt === undefined) fileProblems.push('"startedAt" is missing');
-  else if (!isIsoTimestamp(value.startedAt)) fileProblems.push(`"startedAt" must be an ISO-8601 string, got ${describeValue(value.startedAt)}`);
+  else if (!isIsoTimestamp(value.startedAt))
+    fileProblems.push(`"startedAt" must be an ISO-8601 string, got ${describeValue(value.startedAt)}`);
   if (value.completedAt !== undefined && value.completedAt !== null && !isIsoTimestamp(value.completedAt)) {
-    fileProblems.push(`"completedAt" must be an ISO-8601 string when present, got ${describeValue(value.completedAt)}`);
+    fileProblems.push(
+      `"completedAt" must be an ISO-8601 string when present, got ${describeValue(value.completedAt)}`,
+    );
   }
   if (!('messages' in value)) fileProblems.push('"messages" list is missing');
-  else if (!Array.isArray(value.messages)) fileProblems.push(`"messages" must be a list, got ${describeValue(value.messages)}`);
+  else if (!Array.isArray(value.messages))
+    fileProblems.push(`"messages" must be a list, got ${describeValue(value.messages)}`);
   const extra = extraFields(value, DEV_SESSION_FIELDS);
   const extraProblem = extra ? valueProblem(extra, 'its extra top-level fields') : null;
   if (extraProblem) fileProblems.push(extraProblem);
-  if (fileProblems.length > 0 || !Array.isArray(value.messages)) return { ok: false, reason: `${ref.relative}: ${fileProblems.join('; ')}` };
-  const warnings = value.taskId === ref.taskId ? [] : [`taskId "${String(value.taskId)}" differs from its directory "${ref.taskId ?? ''}"; the directory names the session`];
+  if (fileProblems.length > 0 || !Array.isArray(value.messages))
+    return { ok: false, reason: `${ref.relative}: ${fileProblems.join('; ')}` };
+  const warnings =
+    value.taskId === ref.taskId
+      ? []
+      : [
+          `taskId "${String(value.taskId)}" differs from its directory "${ref.taskId ?? ''}"; the directory names the session`,
+        ];
   const mapped = mapEntries(value.messages, 'messages', (message, at, problems, index) => {
     if (message.direction !== 'harness_to_task' && message.direction !== 'task_to_harness') {
-      problems.push({ field: `${at}.direction`, reason: `must be "harness_to_task" or "task_to_harness", got ${describeValue(message.direction)}` });
+      problems.push({
+        field: `${at}.direction`,
+        reason: `must be "harness_to_task" or "task_to_harness", got ${describeValue(message.direction)}`,
+      });
     }
-    if (typeof message.type !== 'string' || message.type === '') problems.push({ field: `${at}.type`, reason: `must be a non-empty string (${KNOWN_DEV_TYPES.join(', ')}, or another kept as is), got ${describeValue(message.type)}` });
-    if (typeof message.content !== 'string') problems.push({ field: `${at}.content`, reason: `must be a string, got ${describeValue(message.content)}` });
+    if (typeof message.type !== 'string' || message.type === '')
+      problems.push({
+        field: `${at}.type`,
+        reason: `must be a non-empty string (${KNOWN_DEV_TYPES.join(', ')}, or another kept as is), got ${describeValue(message.type)}`,
+      });
+    if (typeof message.content !== 'string')
+      problems.push({
+        field: `${at}.content`,
+        reason: `must be a string, got ${describeValue(message.content)}`,
+      });
     checkTimestamp(message.timestamp, at, problems);
     const meta = message.metadata;
-    if (meta !== undefined && !isRecord(meta)) problems.push({ field: `${at}.metadata`, reason: `must be an object, got ${describeValue(meta)}` });
+    if (meta !== undefined && !isRecord(meta))
+      problems.push({ field: `${at}.metadata`, reason: `must be an object, got ${describeValue(meta)}` });
     const md = isRecord(meta) ? meta : {};
-    if (md.toolName !== undefined && typeof md.toolName !== 'string') problems.push({ field: `${at}.metadata.toolName`, reason: `must be a string, got ${describeValue(md.toolName)}` });
-    for (const field of ['toolInput', 'toolResult'] as const) if (field in md) checkKept(md[field], `${at}.metadata.${field}`, problems);
+    if (md.toolName !== undefined && typeof md.toolName !== 'string')
+      problems.push({
+        field: `${at}.metadata.toolName`,
+        reason: `must be a string, got ${describeValue(md.toolName)}`,
+      });
+    for (const field of ['toolInput', 'toolResult'] as const)
+      if (field in md) checkKept(md[field], `${at}.metadata.${field}`, problems);
     const legacyMetadata = extraFields(md, DEV_METADATA_FIELDS);
     if (legacyMetadata) checkKept(legacyMetadata, `${at}.metadata (extra fields)`, problems);
     const legacyFields = extraFields(message, DEV_MESSAGE_FIELDS);
@@ -164,5 +253,8 @@ export function parseDevSession(value: unknown, ref: LegacyFileRef): ParseOutcom
     ...(value.completedAt === undefined ? {} : { completedAt: value.completedAt }),
     ...extra,
   };
-  return { ok: true, parsed: { total: value.messages.length, ...mapped, context: { legacySession }, warnings } };
+  return {
+    ok: true,
+    parsed: { total: value.messages.length, ...mapped, context: { legacySession }, warnings },
+  };
 }

@@ -41,7 +41,8 @@ export interface ParsedLegacyFile {
 export type ParseOutcome = { ok: true; parsed: ParsedLegacyFile } | { ok: false; reason: string };
 
 /** @internal The bytes of a legacy file, or why they cannot be used. */
-export type ReadOutcome = { ok: true; bytes: Buffer; sha256: string; value: unknown } | { ok: false; reason: string };
+export type ReadOutcome =
+  { ok: true; bytes: Buffer; sha256: string; value: unknown } | { ok: false; reason: string };
 
 /** @internal `<root>/.dagent/features`. */
 export function featuresDir(root: string): string {
@@ -63,7 +64,10 @@ export function devSessionRef(root: string, featureId: string, taskId: string): 
 async function subdirectories(dir: string): Promise<string[]> {
   try {
     const entries = await readdir(dir, { withFileTypes: true });
-    return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    return entries
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
   } catch (error) {
     if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return [];
     throw error;
@@ -127,7 +131,10 @@ export async function readLegacyFile(ref: LegacyFileRef, maxBytes: number): Prom
   try {
     return { ok: true, bytes, sha256: sha256Of(bytes), value: JSON.parse(text) as unknown };
   } catch (error) {
-    return { ok: false, reason: `${ref.relative} is not valid JSON (${describeError(error)}); repair it, or move it away to leave it unmigrated` };
+    return {
+      ok: false,
+      reason: `${ref.relative} is not valid JSON (${describeError(error)}); repair it, or move it away to leave it unmigrated`,
+    };
   }
 }
 

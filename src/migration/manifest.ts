@@ -59,10 +59,21 @@ export async function readManifest(root: string, id: string): Promise<MigrationM
   if (text === null) return null;
   try {
     const value = JSON.parse(text) as unknown;
-    if (!isRecord(value) || value.version !== 1 || typeof value.id !== 'string' || !Array.isArray(value.files)) throw new Error('not a migration manifest');
+    if (
+      !isRecord(value) ||
+      value.version !== 1 ||
+      typeof value.id !== 'string' ||
+      !Array.isArray(value.files)
+    )
+      throw new Error('not a migration manifest');
     return value as unknown as MigrationManifest;
   } catch (error) {
-    throw new SessionError('CORRUPT_FILE', 'store', `migration manifest ${file} does not parse (${describeError(error)}); repair it or move it away`, { cause: error, details: { file } });
+    throw new SessionError(
+      'CORRUPT_FILE',
+      'store',
+      `migration manifest ${file} does not parse (${describeError(error)}); repair it or move it away`,
+      { cause: error, details: { file } },
+    );
   }
 }
 
@@ -75,7 +86,11 @@ export async function listManifests(root: string): Promise<MigrationManifest[]> 
     if (isErrno(error, 'ENOENT')) return [];
     throw error;
   }
-  const ids = names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -'.json'.length)).filter(isMigrationId).sort();
+  const ids = names
+    .filter((n) => n.endsWith('.json'))
+    .map((n) => n.slice(0, -'.json'.length))
+    .filter(isMigrationId)
+    .sort();
   const manifests: MigrationManifest[] = [];
   for (const id of ids) {
     const manifest = await readManifest(root, id);
@@ -85,7 +100,10 @@ export async function listManifests(root: string): Promise<MigrationManifest[]> 
 }
 
 /** @internal The latest record of a legacy file in migrations that were not rolled back. */
-export function recordOf(manifests: readonly MigrationManifest[], legacyPath: string): { manifest: MigrationManifest; file: ManifestFile } | null {
+export function recordOf(
+  manifests: readonly MigrationManifest[],
+  legacyPath: string,
+): { manifest: MigrationManifest; file: ManifestFile } | null {
   for (let i = manifests.length - 1; i >= 0; i--) {
     const manifest = manifests[i]!;
     if (manifest.status === 'rolled-back') continue;

@@ -39,18 +39,31 @@ const relative = (root: string, file: string) => path.relative(root, file).split
 export function keyOf(ref: LegacyFileRef): SessionKey {
   return ref.kind === 'pm-chat'
     ? { type: 'feature', agentType: 'pm', featureId: ref.featureId }
-    : { type: 'task', agentType: 'dev', featureId: ref.featureId, taskId: ref.taskId ?? '', taskState: 'in_dev' };
+    : {
+        type: 'task',
+        agentType: 'dev',
+        featureId: ref.featureId,
+        taskId: ref.taskId ?? '',
+        taskState: 'in_dev',
+      };
 }
 
 /** One skipped-entry line per entry: its fields, and its reasons (each with its field when there are several). */
 function skippedOf(problems: readonly EntryProblem[]): EntryProblem[] {
   const byIndex = new Map<number, EntryProblem[]>();
   for (const p of problems) byIndex.set(p.index, [...(byIndex.get(p.index) ?? []), p]);
-  return [...byIndex].map(([index, list]) => ({ index, field: list.map((p) => p.field).join(', '), reason: list.length === 1 ? list[0]!.reason : list.map((p) => `${p.field} ${p.reason}`).join('; ') }));
+  return [...byIndex].map(([index, list]) => ({
+    index,
+    field: list.map((p) => p.field).join(', '),
+    reason: list.length === 1 ? list[0]!.reason : list.map((p) => `${p.field} ${p.reason}`).join('; '),
+  }));
 }
 
 /** Whether the session exists, and whether it already holds anything. */
-async function existingSession(runtime: SessionRuntime, id: string): Promise<'none' | 'empty' | { conflict: string }> {
+async function existingSession(
+  runtime: SessionRuntime,
+  id: string,
+): Promise<'none' | 'empty' | { conflict: string }> {
   try {
     const history = await runtime.getHistory(id);
     const checkpoint = await runtime.getCheckpoint(id);
@@ -88,7 +101,10 @@ export async function migrateFile(ref: LegacyFileRef, ctx: FileMigrationContext)
     report.sessionId = sessionIdOf(key);
   } catch (error) {
     const why = describeError(error).replace(/^\[dagent-sessions\] \[[a-z]+\] /, '');
-    return { ...report, reason: `${ref.relative} cannot name a session: ${why}. Rename its directory to letters, digits, ".", "-" and "_" (no "--", no spaces), then migrate again` };
+    return {
+      ...report,
+      reason: `${ref.relative} cannot name a session: ${why}. Rename its directory to letters, digits, ".", "-" and "_" (no "--", no spaces), then migrate again`,
+    };
   }
   const read = await readLegacyFile(ref, ctx.maxFileBytes);
   if (!read.ok) return { ...report, reason: read.reason };
@@ -111,15 +127,29 @@ export async function migrateFile(ref: LegacyFileRef, ctx: FileMigrationContext)
   if (earlier) {
     const { manifest, file } = earlier;
     if (file.state === 'done' && file.sha256 === read.sha256) {
-      return { ...report, skipped: [], status: 'already-migrated', reason: `already migrated by ${manifest.id} into ${file.sessionId}; nothing to do` };
+      return {
+        ...report,
+        skipped: [],
+        status: 'already-migrated',
+        reason: `already migrated by ${manifest.id} into ${file.sessionId}; nothing to do`,
+      };
     }
-    const why = file.state === 'done' ? `changed since migration ${manifest.id} took it into ${file.sessionId} (its content then is in ${file.backupPath})` : `was being migrated by ${manifest.id}, which did not finish (${file.state})`;
-    return { ...report, skipped: [], status: 'conflict', reason: `${ref.relative} ${why}. To migrate it as it is now: dagent-sessions migrate --root <root> --rollback ${manifest.id}, then migrate again` };
+    const why =
+      file.state === 'done'
+        ? `changed since migration ${manifest.id} took it into ${file.sessionId} (its content then is in ${file.backupPath})`
+        : `was being migrated by ${manifest.id}, which did not finish (${file.state})`;
+    return {
+      ...report,
+      skipped: [],
+      status: 'conflict',
+      reason: `${ref.relative} ${why}. To migrate it as it is now: dagent-sessions migrate --root <root> --rollback ${manifest.id}, then migrate again`,
+    };
   }
 
   const sessionId = report.sessionId;
   const existing = await existingSession(ctx.runtime, sessionId);
-  if (typeof existing === 'object') return { ...report, skipped: [], status: 'conflict', reason: existing.conflict };
+  if (typeof existing === 'object')
+    return { ...report, skipped: [], status: 'conflict', reason: existing.conflict };
   report.sessionCreated = existing === 'none';
   const tokens = parsed.messages.reduce((sum, m) => sum + ctx.runtime.estimator.estimateMessage(m.input), 0);
   const needsCheckpoint = parsed.messages.length > 0 && tokens > ctx.checkpointMinTokens;
@@ -133,14 +163,28 @@ export async function migrateFile(ref: LegacyFileRef, ctx: FileMigrationContext)
       checkpoint: needsCheckpoint ? 'would-make' : 'not-needed',
     };
   }
-  return write(ref, ctx, report, { parsed, key, sessionId, bytes: read.bytes, sha256: read.sha256, needsCheckpoint });
+  return write(ref, ctx, report, {
+    parsed,
+    key,
+    sessionId,
+    bytes: read.bytes,
+    sha256: read.sha256,
+    needsCheckpoint,
+  });
 }
 
 async function write(
   ref: LegacyFileRef,
   ctx: FileMigrationContext,
   report: FileReport,
-  plan: { parsed: ParsedLegacyFile; key: SessionKey; sessionId: string; bytes: Buffer; sha256: string; needsCheckpoint: boolean },
+  plan: {
+    parsed: ParsedLegacyFile;
+    key: SessionKey;
+    sessionId: string;
+    bytes: Buffer;
+    sha256: string;
+    needsCheckpoint: boolean;
+  },
 ): Promise<FileReport> {
   const { runtime } = ctx;
   const { parsed, sessionId } = plan;
@@ -171,7 +215,11 @@ async function write(
       // An empty session that existed: keep a copy, so that a rollback puts it back as it was.
       const copy = path.join(migrationWorkDir(ctx.root, manifest.id), 'pre-existing', sessionId);
       await ensureDir(path.dirname(copy));
-      await cp(path.join(ctx.root, '.dagent', 'sessions', sessionId), copy, { recursive: true, errorOnExist: true, force: false });
+      await cp(path.join(ctx.root, '.dagent', 'sessions', sessionId), copy, {
+        recursive: true,
+        errorOnExist: true,
+        force: false,
+      });
       await fsyncDir(path.dirname(copy));
       record.preExistingCopy = relative(ctx.root, copy);
     }
@@ -192,7 +240,9 @@ async function write(
     report.seqRange = record.seqRange;
 
     // 4. The initial checkpoint (see docs/migration.md for the rule).
-    report.checkpoint = plan.needsCheckpoint ? await initialCheckpoint(runtime, sessionId, Math.floor(ctx.checkpointMinTokens), report) : 'not-needed';
+    report.checkpoint = plan.needsCheckpoint
+      ? await initialCheckpoint(runtime, sessionId, Math.floor(ctx.checkpointMinTokens), report)
+      : 'not-needed';
     record.checkpoint = report.checkpoint;
     record.state = 'done';
     await ctx.saveManifest();
@@ -202,8 +252,15 @@ async function write(
       record.state = 'failed';
       await ctx.saveManifest().catch(() => undefined);
     }
-    const undo = manifestId ? `; undo what was written with: dagent-sessions migrate --root <root> --rollback ${manifestId}` : '; nothing was written to sessions';
-    return { ...report, messages: record?.messages ?? 0, status: 'failed', reason: `migrating ${ref.relative} into ${sessionId} failed: ${describeError(error)}${undo}` };
+    const undo = manifestId
+      ? `; undo what was written with: dagent-sessions migrate --root <root> --rollback ${manifestId}`
+      : '; nothing was written to sessions';
+    return {
+      ...report,
+      messages: record?.messages ?? 0,
+      status: 'failed',
+      reason: `migrating ${ref.relative} into ${sessionId} failed: ${describeError(error)}${undo}`,
+    };
   }
 }
 
@@ -211,16 +268,25 @@ async function write(
  * The rule: a conversation over `checkpointMinTokens` is compacted once, keeping that many tokens
  * of recent messages verbatim, so everything older is folded into the first checkpoint.
  */
-async function initialCheckpoint(runtime: SessionRuntime, sessionId: string, keepRecentTokens: number, report: FileReport): Promise<FileReport['checkpoint']> {
+async function initialCheckpoint(
+  runtime: SessionRuntime,
+  sessionId: string,
+  keepRecentTokens: number,
+  report: FileReport,
+): Promise<FileReport['checkpoint']> {
   try {
     // A conversation past the threshold was compacted by the runtime itself while appending.
     if (await runtime.getCheckpoint(sessionId)) return 'made';
     const result = await runtime.compact(sessionId, { keepRecentTokens });
     if (result.kind === 'compacted' || (await runtime.getCheckpoint(sessionId))) return 'made';
-    report.warnings.push(`no initial checkpoint: ${result.reason ?? 'nothing to fold'} (no cut point before the last ${keepRecentTokens} tokens)`);
+    report.warnings.push(
+      `no initial checkpoint: ${result.reason ?? 'nothing to fold'} (no cut point before the last ${keepRecentTokens} tokens)`,
+    );
     return 'not-needed';
   } catch (error) {
-    report.warnings.push(`the initial checkpoint failed (${describeError(error)}); every message is migrated, and the session compacts by itself when it needs to`);
+    report.warnings.push(
+      `the initial checkpoint failed (${describeError(error)}); every message is migrated, and the session compacts by itself when it needs to`,
+    );
     return 'failed';
   }
 }

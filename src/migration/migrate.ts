@@ -8,10 +8,22 @@ import path from 'node:path';
 import { SessionError, isSessionError } from '../core/errors.js';
 import { createSessionRuntime } from '../runtime/create-session-runtime.js';
 import type { SessionRuntime } from '../runtime/types.js';
-import { DEFAULT_MAX_FILE_BYTES, devSessionRef, findLegacyFiles, pmChatRef, type LegacyFileRef } from './legacy-file.js';
+import {
+  DEFAULT_MAX_FILE_BYTES,
+  devSessionRef,
+  findLegacyFiles,
+  pmChatRef,
+  type LegacyFileRef,
+} from './legacy-file.js';
 import { listManifests, manifestPath, newMigrationId, writeManifest } from './manifest.js';
 import { migrateFile } from './migrate-file.js';
-import type { FileReport, MigrationManifest, MigrationOptions, MigrationReport, MigrationTotals } from './types.js';
+import type {
+  FileReport,
+  MigrationManifest,
+  MigrationOptions,
+  MigrationReport,
+  MigrationTotals,
+} from './types.js';
 
 /** The default of `checkpointMinTokens`: the default verbatim tail (`keepRecentTokens`, 20% of 100,000). */
 export const DEFAULT_CHECKPOINT_MIN_TOKENS = 20_000;
@@ -31,7 +43,11 @@ export const DEFAULT_CHECKPOINT_MIN_TOKENS = 20_000;
  * report.files[0]?.status // 'would-migrate'
  * ```
  */
-export async function migratePMChat(root: string, featureId: string, options: MigrationOptions = {}): Promise<MigrationReport> {
+export async function migratePMChat(
+  root: string,
+  featureId: string,
+  options: MigrationOptions = {},
+): Promise<MigrationReport> {
   return runMigration(root, (resolved) => Promise.resolve([pmChatRef(resolved, String(featureId))]), options);
 }
 
@@ -50,8 +66,17 @@ export async function migratePMChat(root: string, featureId: string, options: Mi
  * const report = await migrateDevSession('/repo', 'checkout', 'cart-api', { runtime })
  * ```
  */
-export async function migrateDevSession(root: string, featureId: string, taskId: string, options: MigrationOptions = {}): Promise<MigrationReport> {
-  return runMigration(root, (resolved) => Promise.resolve([devSessionRef(resolved, String(featureId), String(taskId))]), options);
+export async function migrateDevSession(
+  root: string,
+  featureId: string,
+  taskId: string,
+  options: MigrationOptions = {},
+): Promise<MigrationReport> {
+  return runMigration(
+    root,
+    (resolved) => Promise.resolve([devSessionRef(resolved, String(featureId), String(taskId))]),
+    options,
+  );
 }
 
 /**
@@ -76,7 +101,9 @@ export async function migrateAll(root: string, options: MigrationOptions = {}): 
 
 /** @internal Totals of a list of file reports. */
 export function totalsOf(files: readonly FileReport[]): MigrationTotals {
-  const done = files.filter((f) => f.status === 'migrated' || f.status === 'would-migrate' || f.status === 'failed');
+  const done = files.filter(
+    (f) => f.status === 'migrated' || f.status === 'would-migrate' || f.status === 'failed',
+  );
   return {
     filesFound: files.length,
     sessionsCreated: done.filter((f) => f.sessionCreated && f.status !== 'failed').length,
@@ -84,44 +111,77 @@ export function totalsOf(files: readonly FileReport[]): MigrationTotals {
     entriesSkipped: done.reduce((sum, f) => sum + f.skipped.length, 0),
     backupsWritten: done.filter((f) => f.backup !== null).length,
     alreadyMigrated: files.filter((f) => f.status === 'already-migrated').length,
-    filesWithProblems: files.filter((f) => f.status === 'invalid' || f.status === 'conflict' || f.status === 'failed').length,
+    filesWithProblems: files.filter(
+      (f) => f.status === 'invalid' || f.status === 'conflict' || f.status === 'failed',
+    ).length,
   };
 }
 
 /** @internal Checks the root and resolves it. */
 export async function resolveRoot(root: unknown): Promise<string> {
-  if (typeof root !== 'string' || root === '') throw new SessionError('INVALID_ARGUMENT', 'runtime', '[migration] root must be the directory that holds .dagent/');
+  if (typeof root !== 'string' || root === '')
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'runtime',
+      '[migration] root must be the directory that holds .dagent/',
+    );
   const resolved = path.resolve(root);
   const info = await stat(resolved).catch(() => null);
-  if (!info?.isDirectory()) throw new SessionError('INVALID_ARGUMENT', 'runtime', `[migration] root ${resolved} is not a directory`);
+  if (!info?.isDirectory())
+    throw new SessionError('INVALID_ARGUMENT', 'runtime', `[migration] root ${resolved} is not a directory`);
   return resolved;
 }
 
-async function openRuntime(root: string, options: MigrationOptions, dryRun: boolean): Promise<SessionRuntime> {
+async function openRuntime(
+  root: string,
+  options: MigrationOptions,
+  dryRun: boolean,
+): Promise<SessionRuntime> {
   try {
-    return await createSessionRuntime({ root, readOnly: dryRun, ...(options.compactor ? { compactor: options.compactor } : {}) });
+    return await createSessionRuntime({
+      root,
+      readOnly: dryRun,
+      ...(options.compactor ? { compactor: options.compactor } : {}),
+    });
   } catch (error) {
     if (isSessionError(error, 'ROOT_LOCKED')) {
-      throw new SessionError('ROOT_LOCKED', 'runtime', `[migration] ${error.message.replace(/^\[dagent-sessions\] \[[a-z]+\] /, '')}. A host with a runtime open must pass it: migrateAll(root, { runtime }); or stop the host and run the migration alone`, {
-        cause: error,
-        details: error.details,
-      });
+      throw new SessionError(
+        'ROOT_LOCKED',
+        'runtime',
+        `[migration] ${error.message.replace(/^\[dagent-sessions\] \[[a-z]+\] /, '')}. A host with a runtime open must pass it: migrateAll(root, { runtime }); or stop the host and run the migration alone`,
+        {
+          cause: error,
+          details: error.details,
+        },
+      );
     }
     throw error;
   }
 }
 
-async function runMigration(rootInput: string, find: (root: string) => Promise<LegacyFileRef[]>, options: MigrationOptions): Promise<MigrationReport> {
+async function runMigration(
+  rootInput: string,
+  find: (root: string) => Promise<LegacyFileRef[]>,
+  options: MigrationOptions,
+): Promise<MigrationReport> {
   const root = await resolveRoot(rootInput);
   const dryRun = options.dryRun ?? false;
   const skipInvalid = options.skipInvalid ?? false;
   const checkpointMinTokens = options.checkpointMinTokens ?? DEFAULT_CHECKPOINT_MIN_TOKENS;
   if (!(typeof checkpointMinTokens === 'number' && checkpointMinTokens >= 0)) {
-    throw new SessionError('INVALID_ARGUMENT', 'runtime', `[migration] checkpointMinTokens must be a number >= 0, got ${String(checkpointMinTokens)}`);
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'runtime',
+      `[migration] checkpointMinTokens must be a number >= 0, got ${String(checkpointMinTokens)}`,
+    );
   }
   const now = options.now ?? (() => new Date());
   if (options.runtime && path.resolve(options.runtime.root) !== root) {
-    throw new SessionError('INVALID_ARGUMENT', 'runtime', `[migration] the runtime passed is for ${options.runtime.root}, not ${root}`);
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'runtime',
+      `[migration] the runtime passed is for ${options.runtime.root}, not ${root}`,
+    );
   }
   const refs = await find(root);
   const runtime = options.runtime ?? (await openRuntime(root, options, dryRun));
@@ -145,7 +205,16 @@ async function runMigration(rootInput: string, find: (root: string) => Promise<L
       saveManifest,
       manifest: async () => {
         if (!manifest) {
-          manifest = { version: 1, id, startedAt: now().toISOString(), completedAt: null, status: 'running', rolledBackAt: null, skipInvalid, files: [] };
+          manifest = {
+            version: 1,
+            id,
+            startedAt: now().toISOString(),
+            completedAt: null,
+            status: 'running',
+            rolledBackAt: null,
+            skipInvalid,
+            files: [],
+          };
           await saveManifest();
         }
         return manifest;

@@ -12,12 +12,23 @@ import { ensureDir, fsyncDir, isErrno } from '../store/durable-fs.js';
 import { acquireRootLock, type RootLock } from '../store/root-lock.js';
 import { writeNewFile } from './backup.js';
 import { sha256Of } from './legacy-file.js';
-import { compactTimestamp, isMigrationId, listManifests, migrationWorkDir, readManifest, writeManifest } from './manifest.js';
+import {
+  compactTimestamp,
+  isMigrationId,
+  listManifests,
+  migrationWorkDir,
+  readManifest,
+  writeManifest,
+} from './manifest.js';
 import { resolveRoot } from './migrate.js';
 import type { ManifestFile, MigrationManifest, RollbackOptions, RollbackReport } from './types.js';
 
 const rel = (root: string, file: string) => path.relative(root, file).split(path.sep).join('/');
-const exists = (file: string) => stat(file).then(() => true, () => false);
+const exists = (file: string) =>
+  stat(file).then(
+    () => true,
+    () => false,
+  );
 
 async function readOrNull(file: string): Promise<Buffer | null> {
   try {
@@ -38,10 +49,21 @@ async function freePath(base: string): Promise<string> {
 
 /** A manifest is ours, but it is a file: its paths must stay under the root and its ids be session ids. */
 function assertSane(root: string, manifest: MigrationManifest): MigrationManifest {
-  const inside = (p: unknown) => typeof p === 'string' && !path.isAbsolute(p) && !rel(root, path.join(root, p)).startsWith('..');
+  const inside = (p: unknown) =>
+    typeof p === 'string' && !path.isAbsolute(p) && !rel(root, path.join(root, p)).startsWith('..');
   for (const f of manifest.files) {
-    const ok = inside(f.legacyPath) && inside(f.backupPath) && (f.preExistingCopy === null || inside(f.preExistingCopy)) && typeof f.sessionId === 'string' && keyOfSessionId(f.sessionId) !== null;
-    if (!ok) throw new SessionError('CORRUPT_FILE', 'store', `[migration] manifest ${manifest.id} holds a record with a path outside the root or an invalid session id; it will not be used for a rollback`);
+    const ok =
+      inside(f.legacyPath) &&
+      inside(f.backupPath) &&
+      (f.preExistingCopy === null || inside(f.preExistingCopy)) &&
+      typeof f.sessionId === 'string' &&
+      keyOfSessionId(f.sessionId) !== null;
+    if (!ok)
+      throw new SessionError(
+        'CORRUPT_FILE',
+        'store',
+        `[migration] manifest ${manifest.id} holds a record with a path outside the root or an invalid session id; it will not be used for a rollback`,
+      );
   }
   return manifest;
 }
@@ -49,27 +71,56 @@ function assertSane(root: string, manifest: MigrationManifest): MigrationManifes
 async function chooseManifest(root: string, id: string | undefined): Promise<MigrationManifest> {
   if (id !== undefined) {
     if (typeof id !== 'string' || !isMigrationId(id)) {
-      throw new SessionError('INVALID_ARGUMENT', 'runtime', `[migration] "${String(id)}" is not a migration id (like 20250301T101500123Z-a1b2c3); see .dagent/migrations/`);
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'runtime',
+        `[migration] "${String(id)}" is not a migration id (like 20250301T101500123Z-a1b2c3); see .dagent/migrations/`,
+      );
     }
     const manifest = await readManifest(root, id);
-    if (!manifest) throw new SessionError('INVALID_ARGUMENT', 'runtime', `[migration] no migration ${id} under ${root}/.dagent/migrations/`);
-    if (manifest.status === 'rolled-back') throw new SessionError('INVALID_ARGUMENT', 'runtime', `[migration] migration ${id} was already rolled back at ${manifest.rolledBackAt ?? 'an earlier time'}`);
+    if (!manifest)
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'runtime',
+        `[migration] no migration ${id} under ${root}/.dagent/migrations/`,
+      );
+    if (manifest.status === 'rolled-back')
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'runtime',
+        `[migration] migration ${id} was already rolled back at ${manifest.rolledBackAt ?? 'an earlier time'}`,
+      );
     return assertSane(root, manifest);
   }
   const candidates = (await listManifests(root)).filter((m) => m.status !== 'rolled-back');
   const latest = candidates[candidates.length - 1];
-  if (!latest) throw new SessionError('INVALID_ARGUMENT', 'runtime', `[migration] nothing to roll back: no migration under ${root}/.dagent/migrations/ that is not rolled back already`);
+  if (!latest)
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'runtime',
+      `[migration] nothing to roll back: no migration under ${root}/.dagent/migrations/ that is not rolled back already`,
+    );
   return assertSane(root, latest);
 }
 
-async function undoSession(root: string, manifest: MigrationManifest, file: ManifestFile, report: RollbackReport, dryRun: boolean): Promise<void> {
+async function undoSession(
+  root: string,
+  manifest: MigrationManifest,
+  file: ManifestFile,
+  report: RollbackReport,
+  dryRun: boolean,
+): Promise<void> {
   const sessionDir = path.join(root, '.dagent', 'sessions', file.sessionId);
   if (!file.sessionCreated && file.preExistingCopy === null) {
-    report.warnings.push(`session ${file.sessionId} existed before the migration, which had not written into it yet: left as is`);
+    report.warnings.push(
+      `session ${file.sessionId} existed before the migration, which had not written into it yet: left as is`,
+    );
     return;
   }
   if (await exists(sessionDir)) {
-    const target = await freePath(path.join(migrationWorkDir(root, manifest.id), 'rolled-back', file.sessionId));
+    const target = await freePath(
+      path.join(migrationWorkDir(root, manifest.id), 'rolled-back', file.sessionId),
+    );
     if (!dryRun) {
       await ensureDir(path.dirname(target));
       await rename(sessionDir, target);
@@ -82,14 +133,24 @@ async function undoSession(root: string, manifest: MigrationManifest, file: Mani
   }
   if (!file.sessionCreated && file.preExistingCopy !== null) {
     if (!dryRun) {
-      await cp(path.join(root, file.preExistingCopy), sessionDir, { recursive: true, errorOnExist: true, force: false });
+      await cp(path.join(root, file.preExistingCopy), sessionDir, {
+        recursive: true,
+        errorOnExist: true,
+        force: false,
+      });
       await fsyncDir(path.dirname(sessionDir));
     }
     report.sessionsRestored.push(file.sessionId);
   }
 }
 
-async function undoLegacyFile(root: string, file: ManifestFile, report: RollbackReport, dryRun: boolean, now: Date): Promise<void> {
+async function undoLegacyFile(
+  root: string,
+  file: ManifestFile,
+  report: RollbackReport,
+  dryRun: boolean,
+  now: Date,
+): Promise<void> {
   const original = path.join(root, file.legacyPath);
   const current = await readOrNull(original);
   if (current !== null && sha256Of(current) === file.sha256) {
@@ -98,7 +159,9 @@ async function undoLegacyFile(root: string, file: ManifestFile, report: Rollback
   }
   const backup = await readOrNull(path.join(root, file.backupPath));
   if (backup === null || sha256Of(backup) !== file.sha256) {
-    report.warnings.push(`${file.legacyPath} differs from what was migrated, but its backup ${file.backupPath} is ${backup === null ? 'missing' : 'not the original any more'}: left as is`);
+    report.warnings.push(
+      `${file.legacyPath} differs from what was migrated, but its backup ${file.backupPath} is ${backup === null ? 'missing' : 'not the original any more'}: left as is`,
+    );
     return;
   }
   let keptAside: string | null = null;
@@ -107,7 +170,11 @@ async function undoLegacyFile(root: string, file: ManifestFile, report: Rollback
     if (!dryRun) await rename(original, keptAside);
   }
   if (!dryRun) await writeNewFile(original, backup);
-  report.originalsRestored.push({ file: file.legacyPath, from: file.backupPath, keptAsideAs: keptAside === null ? null : rel(root, keptAside) });
+  report.originalsRestored.push({
+    file: file.legacyPath,
+    from: file.backupPath,
+    keptAsideAs: keptAside === null ? null : rel(root, keptAside),
+  });
 }
 
 /**
@@ -131,7 +198,10 @@ async function undoLegacyFile(root: string, file: ManifestFile, report: Rollback
  * console.log(report.sessionsRemoved.length, report.originalsRestored)
  * ```
  */
-export async function rollbackMigration(rootInput: string, options: RollbackOptions = {}): Promise<RollbackReport> {
+export async function rollbackMigration(
+  rootInput: string,
+  options: RollbackOptions = {},
+): Promise<RollbackReport> {
   const root = await resolveRoot(rootInput);
   const dryRun = options.dryRun ?? false;
   const now = options.now ?? (() => new Date());
@@ -141,17 +211,31 @@ export async function rollbackMigration(rootInput: string, options: RollbackOpti
       lock = await acquireRootLock(root, `dagent-sessions migration rollback (pid ${process.pid})`);
     } catch (error) {
       if (!isSessionError(error, 'ROOT_LOCKED')) throw error;
-      throw new SessionError('ROOT_LOCKED', 'runtime', `[migration] a rollback needs the root to itself: ${error.message.replace(/^\[dagent-sessions\] \[[a-z]+\] /, '')}. Close the runtime (or stop the host), then roll back`, { cause: error, details: error.details });
+      throw new SessionError(
+        'ROOT_LOCKED',
+        'runtime',
+        `[migration] a rollback needs the root to itself: ${error.message.replace(/^\[dagent-sessions\] \[[a-z]+\] /, '')}. Close the runtime (or stop the host), then roll back`,
+        { cause: error, details: error.details },
+      );
     }
   }
   try {
     const manifest = await chooseManifest(root, options.migrationId);
-    const report: RollbackReport = { migrationId: manifest.id, dryRun, sessionsRemoved: [], sessionsRestored: [], originalsRestored: [], originalsUnchanged: [], warnings: [] };
+    const report: RollbackReport = {
+      migrationId: manifest.id,
+      dryRun,
+      sessionsRemoved: [],
+      sessionsRestored: [],
+      originalsRestored: [],
+      originalsUnchanged: [],
+      warnings: [],
+    };
     for (const file of [...manifest.files].reverse()) {
       await undoSession(root, manifest, file, report, dryRun);
       await undoLegacyFile(root, file, report, dryRun, now());
     }
-    if (!dryRun) await writeManifest(root, { ...manifest, status: 'rolled-back', rolledBackAt: now().toISOString() });
+    if (!dryRun)
+      await writeManifest(root, { ...manifest, status: 'rolled-back', rolledBackAt: now().toISOString() });
     return report;
   } finally {
     await lock?.release();

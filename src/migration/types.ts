@@ -55,7 +55,8 @@ export interface EntryProblem {
  * - `conflict`: the session is in use, or the file changed since its migration; nothing written.
  * - `failed`: an error while writing; `reason` says how to undo the partial work.
  */
-export type FileStatus = 'migrated' | 'would-migrate' | 'already-migrated' | 'invalid' | 'conflict' | 'failed';
+export type FileStatus =
+  'migrated' | 'would-migrate' | 'already-migrated' | 'invalid' | 'conflict' | 'failed';
 
 /** What the migration reports for one legacy file. */
 export interface FileReport {

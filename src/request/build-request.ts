@@ -6,7 +6,14 @@
  */
 import { SessionError } from '../core/errors.js';
 import { toolResultIds, toolUseIds } from '../core/plan-compaction.js';
-import type { AgentDescription, Checkpoint, ContentBlock, Limits, Message, SessionContext } from '../core/types.js';
+import type {
+  AgentDescription,
+  Checkpoint,
+  ContentBlock,
+  Limits,
+  Message,
+  SessionContext,
+} from '../core/types.js';
 import { MESSAGE_OVERHEAD_TOKENS, type TokenEstimator } from '../tokens/token-estimator.js';
 import { contentToText, renderAgentDescription, renderCheckpoint, renderContext } from './format.js';
 import { toMessagesList, type MessageParamLike } from './messages-list.js';
@@ -119,17 +126,25 @@ export function buildRequest(input: RequestInput): BuiltRequest {
   const estimate = (text: string): number => (text === '' ? 0 : estimator.estimate(text));
 
   const agentText = renderAgentDescription(input.agentDescription);
-  const contextText = input.context === null || input.context === undefined ? '' : renderContext(input.context);
-  const checkpointText = input.checkpoint === null || input.checkpoint === undefined ? '' : renderCheckpoint(input.checkpoint.summary, input.checkpoint.checks);
+  const contextText =
+    input.context === null || input.context === undefined ? '' : renderContext(input.context);
+  const checkpointText =
+    input.checkpoint === null || input.checkpoint === undefined
+      ? ''
+      : renderCheckpoint(input.checkpoint.summary, input.checkpoint.checks);
   const userPrompt = userMessage === null ? '' : contentToText(userMessage);
   const fixed = {
     agentDescription: corrected(estimate(agentText)),
     context: corrected(estimate(contextText)),
     checkpoint: corrected(estimate(checkpointText)),
-    userPrompt: userPrompt.trim() === '' || userMessage === null ? 0 : corrected(estimator.estimateMessage({ role: 'user', content: userMessage })),
+    userPrompt:
+      userPrompt.trim() === '' || userMessage === null
+        ? 0
+        : corrected(estimator.estimateMessage({ role: 'user', content: userMessage })),
     replyReserve: limits.replyReserveTokens,
   };
-  const fixedTotal = fixed.agentDescription + fixed.context + fixed.checkpoint + fixed.userPrompt + fixed.replyReserve;
+  const fixedTotal =
+    fixed.agentDescription + fixed.context + fixed.checkpoint + fixed.userPrompt + fixed.replyReserve;
 
   const n = messages.length;
   const tail = new Array<number>(n + 1).fill(0);
@@ -137,7 +152,10 @@ export function buildRequest(input: RequestInput): BuiltRequest {
 
   const assemble = (omitted: number): BuiltRequest => {
     const kept = messages.slice(omitted);
-    const note = omitted === 0 ? '' : `_${omitted} earlier message(s) of this session are left out of this request to fit the token limit._`;
+    const note =
+      omitted === 0
+        ? ''
+        : `_${omitted} earlier message(s) of this session are left out of this request to fit the token limit._`;
     let systemTail: string;
     let added = estimate(note);
     let list: MessageParamLike[];
@@ -148,13 +166,19 @@ export function buildRequest(input: RequestInput): BuiltRequest {
       list = userPrompt.trim() === '' ? [] : [{ role: 'user', content: userPrompt }];
     } else {
       const converted = toMessagesList(kept, userMessage);
-      systemTail = converted.systemTexts.length === 0 ? '' : `## System messages\n\n${converted.systemTexts.join('\n\n')}`;
+      systemTail =
+        converted.systemTexts.length === 0
+          ? ''
+          : `## System messages\n\n${converted.systemTexts.join('\n\n')}`;
       if (systemTail !== '') added += estimate('## System messages');
-      if (converted.addedBlocks.length > 0) added += estimator.estimateContent(converted.addedBlocks as ContentBlock[]);
+      if (converted.addedBlocks.length > 0)
+        added += estimator.estimateContent(converted.addedBlocks as ContentBlock[]);
       added += converted.addedMessages * MESSAGE_OVERHEAD_TOKENS;
       list = converted.messages;
     }
-    const systemPrompt = [agentText, contextText, checkpointText, note, systemTail].filter((part) => part !== '').join('\n\n');
+    const systemPrompt = [agentText, contextText, checkpointText, note, systemTail]
+      .filter((part) => part !== '')
+      .join('\n\n');
     const breakdown = { ...fixed, messages: corrected((tail[omitted] ?? 0) + added), total: 0 };
     breakdown.total = fixedTotal + breakdown.messages;
     return {
@@ -188,7 +212,10 @@ export function buildRequest(input: RequestInput): BuiltRequest {
  * message that is never left out. Results before their call, or in the call's own message, do not
  * bind (they are shown as text anyway). O(n) in messages and blocks.
  */
-export function omissionCuts(messages: readonly Pick<Message, 'content'>[], userMessage: string | ContentBlock[] | null): boolean[] {
+export function omissionCuts(
+  messages: readonly Pick<Message, 'content'>[],
+  userMessage: string | ContentBlock[] | null,
+): boolean[] {
   const n = messages.length;
   const firstUse = new Map<string, number>();
   const lastResult = new Map<string, number>();
@@ -231,21 +258,31 @@ function checkInput(input: RequestInput): RequestInput {
     throw new SessionError('INVALID_ARGUMENT', 'runtime', `buildRequest: ${what}`);
   };
   if (input === null || typeof input !== 'object') fail('expects an input object');
-  if (input.format !== 'flattened' && input.format !== 'messages') fail(`format must be "flattened" or "messages", got ${String(input.format)}`);
+  if (input.format !== 'flattened' && input.format !== 'messages')
+    fail(`format must be "flattened" or "messages", got ${String(input.format)}`);
   const { maxTokens, replyReserveTokens } = input.limits ?? ({} as Partial<Limits>);
-  if (typeof maxTokens !== 'number' || !Number.isFinite(maxTokens) || maxTokens <= 0) fail(`limits.maxTokens must be a number > 0, got ${String(maxTokens)}`);
-  if (typeof replyReserveTokens !== 'number' || !Number.isFinite(replyReserveTokens) || replyReserveTokens < 0) {
+  if (typeof maxTokens !== 'number' || !Number.isFinite(maxTokens) || maxTokens <= 0)
+    fail(`limits.maxTokens must be a number > 0, got ${String(maxTokens)}`);
+  if (
+    typeof replyReserveTokens !== 'number' ||
+    !Number.isFinite(replyReserveTokens) ||
+    replyReserveTokens < 0
+  ) {
     fail(`limits.replyReserveTokens must be a number >= 0, got ${String(replyReserveTokens)}`);
   }
   const correction = input.correction;
-  if (correction !== undefined && (typeof correction !== 'number' || !Number.isFinite(correction) || correction <= 0)) {
+  if (
+    correction !== undefined &&
+    (typeof correction !== 'number' || !Number.isFinite(correction) || correction <= 0)
+  ) {
     fail(`correction must be a finite number > 0, got ${String(correction)}`);
   }
   if (input.estimator === null || typeof input.estimator !== 'object') fail('needs a token estimator');
   if (!Array.isArray(input.messages)) fail('messages must be an array');
   input.messages.forEach((message, index) => {
     const tokens: unknown = (message as Partial<Message> | null)?.tokens;
-    if (typeof tokens !== 'number' || !Number.isFinite(tokens) || tokens < 0) fail(`message ${index} has no valid stored token count (got ${String(tokens)})`);
+    if (typeof tokens !== 'number' || !Number.isFinite(tokens) || tokens < 0)
+      fail(`message ${index} has no valid stored token count (got ${String(tokens)})`);
   });
   return input;
 }

@@ -3,7 +3,13 @@
  * checkpoint, and a readable flattening of message content. The token estimator measures the
  * checkpoint through {@link renderCheckpoint}, so what is counted is exactly what is sent.
  */
-import type { AgentDescription, CheckResult, CheckpointSummary, ContentBlock, SessionContext } from '../core/types.js';
+import type {
+  AgentDescription,
+  CheckResult,
+  CheckpointSummary,
+  ContentBlock,
+  SessionContext,
+} from '../core/types.js';
 
 /** @internal The checkpoint sections in the order they are rendered, with their headings. */
 export const CHECKPOINT_SECTIONS: ReadonlyArray<readonly [keyof CheckpointSummary, string]> = [
@@ -52,8 +58,11 @@ export function renderCheckpoint(summary: CheckpointSummary, checks?: CheckResul
   }
   const checkLines = (Array.isArray(checks) ? checks : []).flatMap((check) => {
     if (check === null || typeof check !== 'object' || typeof check.checkId !== 'string') return [];
-    const error = typeof check.error === 'string' && check.error.trim() !== '' ? `: ${oneLine(check.error)}` : '';
-    return [check.passed === true ? `- [x] ${oneLine(check.checkId)}` : `- [ ] ${oneLine(check.checkId)}${error}`];
+    const error =
+      typeof check.error === 'string' && check.error.trim() !== '' ? `: ${oneLine(check.error)}` : '';
+    return [
+      check.passed === true ? `- [x] ${oneLine(check.checkId)}` : `- [ ] ${oneLine(check.checkId)}${error}`,
+    ];
   });
   if (checkLines.length > 0) parts.push(`### Checks\n${checkLines.join('\n')}`);
   return parts.length === 0 ? '' : `## Checkpoint\n\n${parts.join('\n\n')}`;
@@ -104,7 +113,8 @@ export function renderAgentDescription(description: AgentDescription | null): st
   pushSection(sections, 'Instructions', description.instructions);
   pushSection(sections, 'Tools', description.tools);
   for (const [key, value] of Object.entries(description)) {
-    if (key !== 'role' && key !== 'instructions' && key !== 'tools') pushSection(sections, oneLine(key), value);
+    if (key !== 'role' && key !== 'instructions' && key !== 'tools')
+      pushSection(sections, oneLine(key), value);
   }
   return sections.length === 0 ? '' : `## Agent\n\n${sections.join('\n\n')}`;
 }
@@ -155,7 +165,11 @@ export function toolResultText(content: unknown): string {
   if (!Array.isArray(content)) return content === undefined || content === null ? '' : safeJson(content);
   return content
     .map((part: unknown) => {
-      if (part !== null && typeof part === 'object' && typeof (part as { text?: unknown }).text === 'string') {
+      if (
+        part !== null &&
+        typeof part === 'object' &&
+        typeof (part as { text?: unknown }).text === 'string'
+      ) {
         return (part as { text: string }).text;
       }
       return typeof part === 'string' ? part : safeJson(part);
@@ -180,7 +194,10 @@ function oneLine(text: string): string {
 /** @internal The non-blank string items of a list, each on one line. */
 function asList(value: unknown): string[] {
   if (!Array.isArray(value)) return [];
-  return value.filter((item): item is string => typeof item === 'string').map(oneLine).filter((item) => item !== '');
+  return value
+    .filter((item): item is string => typeof item === 'string')
+    .map(oneLine)
+    .filter((item) => item !== '');
 }
 
 /** @internal Appends `### title` + body unless the value is empty. */

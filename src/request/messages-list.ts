@@ -66,7 +66,8 @@ export interface MessagesList {
 /** Text of the user message put first when the list would otherwise start with the assistant. */
 export const PLACEHOLDER_USER_TEXT = '(The conversation continues from here.)';
 /** Content of the synthetic error result answering a tool call whose result is not in the session. */
-export const MISSING_RESULT_TEXT = 'The result of this tool call is not in the session (it was never recorded).';
+export const MISSING_RESULT_TEXT =
+  'The result of this tool call is not in the session (it was never recorded).';
 
 /** @internal A turn being built. */
 interface Turn {
@@ -96,7 +97,10 @@ interface Turn {
  * assertValidMessagesList(messages);
  * ```
  */
-export function toMessagesList(messages: readonly Pick<Message, 'role' | 'content'>[], userMessage: string | ContentBlock[] | null): MessagesList {
+export function toMessagesList(
+  messages: readonly Pick<Message, 'role' | 'content'>[],
+  userMessage: string | ContentBlock[] | null,
+): MessagesList {
   const systemTexts: string[] = [];
   const turns: Turn[] = [];
   const push = (role: 'user' | 'assistant', content: unknown): void => {
@@ -120,7 +124,8 @@ export function toMessagesList(messages: readonly Pick<Message, 'role' | 'conten
   const resultTurns = new Map<string, Turn[]>();
   for (const turn of turns) {
     for (const block of turn.blocks) {
-      if (block.type === 'tool_result') resultTurns.set(block.tool_use_id, [...(resultTurns.get(block.tool_use_id) ?? []), turn]);
+      if (block.type === 'tool_result')
+        resultTurns.set(block.tool_use_id, [...(resultTurns.get(block.tool_use_id) ?? []), turn]);
     }
   }
   const seenUses = new Set<string>();
@@ -154,7 +159,12 @@ export function toMessagesList(messages: readonly Pick<Message, 'role' | 'conten
         next.blocks.push(moved);
         continue;
       }
-      const synthetic: ToolResultParam = { type: 'tool_result', tool_use_id: id, content: MISSING_RESULT_TEXT, is_error: true };
+      const synthetic: ToolResultParam = {
+        type: 'tool_result',
+        tool_use_id: id,
+        content: MISSING_RESULT_TEXT,
+        is_error: true,
+      };
       next.blocks.push(synthetic);
       addedBlocks.push(synthetic);
     }
@@ -180,7 +190,12 @@ export function toMessagesList(messages: readonly Pick<Message, 'role' | 'conten
   if (final !== undefined && finalBlock?.type === 'text') {
     final.blocks[final.blocks.length - 1] = { type: 'text', text: finalBlock.text.trimEnd() };
   }
-  return { messages: list.map((turn) => ({ role: turn.role, content: turn.blocks })), systemTexts, addedBlocks, addedMessages };
+  return {
+    messages: list.map((turn) => ({ role: turn.role, content: turn.blocks })),
+    systemTexts,
+    addedBlocks,
+    addedMessages,
+  };
 }
 
 /**
@@ -202,9 +217,14 @@ export function toMessagesList(messages: readonly Pick<Message, 'role' | 'conten
  */
 export function assertValidMessagesList(list: readonly MessageParamLike[]): void {
   const fail = (index: number, what: string): never => {
-    throw new SessionError('INVALID_ARGUMENT', 'runtime', `messages list is not valid for the Messages API: messages[${index}] ${what}`, {
-      details: { index },
-    });
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'runtime',
+      `messages list is not valid for the Messages API: messages[${index}] ${what}`,
+      {
+        details: { index },
+      },
+    );
   };
   if (!Array.isArray(list) || list.length === 0) fail(0, 'is missing: the list needs at least one message');
   const seenUses = new Set<string>();
@@ -212,8 +232,17 @@ export function assertValidMessagesList(list: readonly MessageParamLike[]): void
   list.forEach((message, index) => {
     if (message === null || typeof message !== 'object') fail(index, 'is not an object');
     const expected = index % 2 === 0 ? 'user' : 'assistant';
-    if (message.role !== expected) fail(index, `has role ${safeJson(message.role)}; roles must alternate user/assistant starting with user`);
-    const blocks: unknown[] = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : Array.isArray(message.content) ? message.content : [];
+    if (message.role !== expected)
+      fail(
+        index,
+        `has role ${safeJson(message.role)}; roles must alternate user/assistant starting with user`,
+      );
+    const blocks: unknown[] =
+      typeof message.content === 'string'
+        ? [{ type: 'text', text: message.content }]
+        : Array.isArray(message.content)
+          ? message.content
+          : [];
     if (blocks.length === 0) fail(index, 'has no content');
     const results: string[] = [];
     const uses: string[] = [];
@@ -221,34 +250,62 @@ export function assertValidMessagesList(list: readonly MessageParamLike[]): void
       const block = (raw ?? {}) as Record<string, unknown>;
       const where = `block ${at} (${safeJson(block.type)})`;
       if (block.type === 'text') {
-        if (typeof block.text !== 'string' || block.text.trim() === '') fail(index, `${where} has blank text`);
+        if (typeof block.text !== 'string' || block.text.trim() === '')
+          fail(index, `${where} has blank text`);
       } else if (block.type === 'tool_use') {
         if (message.role !== 'assistant') fail(index, `${where}: only the assistant calls tools`);
-        if (typeof block.id !== 'string' || block.id === '' || typeof block.name !== 'string') fail(index, `${where} needs a string id and name`);
-        if (seenUses.has(block.id as string)) fail(index, `${where} repeats tool_use id ${safeJson(block.id)}`);
+        if (typeof block.id !== 'string' || block.id === '' || typeof block.name !== 'string')
+          fail(index, `${where} needs a string id and name`);
+        if (seenUses.has(block.id as string))
+          fail(index, `${where} repeats tool_use id ${safeJson(block.id)}`);
         seenUses.add(block.id as string);
         uses.push(block.id as string);
       } else if (block.type === 'tool_result') {
         if (message.role !== 'user') fail(index, `${where}: only the user sends tool results`);
-        if (at !== results.length) fail(index, `${where}: tool_result blocks must come before any other block`);
+        if (at !== results.length)
+          fail(index, `${where}: tool_result blocks must come before any other block`);
         const id = block.tool_use_id as string;
-        if (!pending.includes(id)) fail(index, `${where} answers ${safeJson(id)}, which no tool_use of the previous message calls (or is answered twice)`);
+        if (!pending.includes(id))
+          fail(
+            index,
+            `${where} answers ${safeJson(id)}, which no tool_use of the previous message calls (or is answered twice)`,
+          );
         if (!validResultContent(block.content)) fail(index, `${where} has content that is blank or not text`);
         pending = pending.filter((p) => p !== id);
         results.push(id);
       } else if (block.type === 'thinking') {
         if (message.role !== 'assistant') fail(index, `${where}: only the assistant thinks`);
-        if (typeof block.thinking !== 'string' || typeof block.signature !== 'string' || block.signature === '') fail(index, `${where} needs thinking text and a signature`);
+        if (
+          typeof block.thinking !== 'string' ||
+          typeof block.signature !== 'string' ||
+          block.signature === ''
+        )
+          fail(index, `${where} needs thinking text and a signature`);
       } else fail(index, `${where} is not a text, tool_use, tool_result or thinking block`);
     });
-    if (pending.length > 0) fail(index, `does not answer tool_use ${pending.map((id) => safeJson(id)).join(', ')} of the previous message`);
+    if (pending.length > 0)
+      fail(
+        index,
+        `does not answer tool_use ${pending.map((id) => safeJson(id)).join(', ')} of the previous message`,
+      );
     pending = uses;
   });
   const lastIndex = list.length - 1;
-  if (pending.length > 0) fail(lastIndex, `calls tool ${pending.map((id) => safeJson(id)).join(', ')} but no message follows with the result`);
+  if (pending.length > 0)
+    fail(
+      lastIndex,
+      `calls tool ${pending.map((id) => safeJson(id)).join(', ')} but no message follows with the result`,
+    );
   const last = list[lastIndex] as MessageParamLike;
-  const lastBlock = typeof last.content === 'string' ? { type: 'text', text: last.content } : last.content[last.content.length - 1];
-  if (last.role === 'assistant' && lastBlock?.type === 'text' && lastBlock.text !== lastBlock.text.trimEnd()) {
+  const lastBlock =
+    typeof last.content === 'string'
+      ? { type: 'text', text: last.content }
+      : last.content[last.content.length - 1];
+  if (
+    last.role === 'assistant' &&
+    lastBlock?.type === 'text' &&
+    lastBlock.text !== lastBlock.text.trimEnd()
+  ) {
     fail(lastIndex, 'is the final assistant message and ends with whitespace');
   }
 }
@@ -273,7 +330,10 @@ function answerFirst(blocks: MessageBlockParam[], ids: string[]): MessageBlockPa
       first.push(block);
     } else rest.push(asText(block));
   }
-  first.sort((a, b) => ids.indexOf((a as ToolResultParam).tool_use_id) - ids.indexOf((b as ToolResultParam).tool_use_id));
+  first.sort(
+    (a, b) =>
+      ids.indexOf((a as ToolResultParam).tool_use_id) - ids.indexOf((b as ToolResultParam).tool_use_id),
+  );
   return [...first, ...rest];
 }
 
@@ -295,21 +355,46 @@ function asText(block: unknown): TextBlock {
 /** @internal Stored content as blocks allowed for `role`; anything else becomes text. */
 function normalizeBlocks(role: 'user' | 'assistant', content: unknown): MessageBlockParam[] {
   if (typeof content === 'string') return content.trim() === '' ? [] : [{ type: 'text', text: content }];
-  if (!Array.isArray(content)) return content === undefined || content === null ? [] : [{ type: 'text', text: safeJson(content) }];
+  if (!Array.isArray(content))
+    return content === undefined || content === null ? [] : [{ type: 'text', text: safeJson(content) }];
   const blocks: MessageBlockParam[] = [];
   for (const raw of content as unknown[]) {
-    const block = (raw !== null && typeof raw === 'object' ? raw : { type: 'text', text: String(raw) }) as Record<string, unknown>;
+    const block = (
+      raw !== null && typeof raw === 'object' ? raw : { type: 'text', text: String(raw) }
+    ) as Record<string, unknown>;
     if (block.type === 'text') {
-      if (typeof block.text === 'string' && block.text.trim() !== '') blocks.push({ type: 'text', text: block.text });
-    } else if (block.type === 'tool_use' && role === 'assistant' && typeof block.id === 'string' && block.id !== '') {
-      blocks.push({ type: 'tool_use', id: block.id, name: String(block.name ?? ''), input: block.input ?? {} });
-    } else if (block.type === 'tool_result' && role === 'user' && typeof block.tool_use_id === 'string' && block.tool_use_id !== '') {
+      if (typeof block.text === 'string' && block.text.trim() !== '')
+        blocks.push({ type: 'text', text: block.text });
+    } else if (
+      block.type === 'tool_use' &&
+      role === 'assistant' &&
+      typeof block.id === 'string' &&
+      block.id !== ''
+    ) {
+      blocks.push({
+        type: 'tool_use',
+        id: block.id,
+        name: String(block.name ?? ''),
+        input: block.input ?? {},
+      });
+    } else if (
+      block.type === 'tool_result' &&
+      role === 'user' &&
+      typeof block.tool_use_id === 'string' &&
+      block.tool_use_id !== ''
+    ) {
       const result: ToolResultParam = { type: 'tool_result', tool_use_id: block.tool_use_id };
       const resultContent = resultContentOf(block.content);
       if (resultContent !== undefined) result.content = resultContent;
       if (block.is_error === true) result.is_error = true;
       blocks.push(result);
-    } else if (block.type === 'thinking' && role === 'assistant' && typeof block.thinking === 'string' && typeof block.signature === 'string' && block.signature !== '') {
+    } else if (
+      block.type === 'thinking' &&
+      role === 'assistant' &&
+      typeof block.thinking === 'string' &&
+      typeof block.signature === 'string' &&
+      block.signature !== ''
+    ) {
       blocks.push({ type: 'thinking', thinking: block.thinking, signature: block.signature });
     } else {
       const text = asText(block);
@@ -322,9 +407,13 @@ function normalizeBlocks(role: 'user' | 'assistant', content: unknown): MessageB
 /** @internal A result's content without blank text (undefined when nothing is left). */
 function resultContentOf(content: unknown): string | TextBlock[] | undefined {
   if (typeof content === 'string') return content.trim() === '' ? undefined : content;
-  if (!Array.isArray(content)) return content === undefined || content === null ? undefined : safeJson(content);
+  if (!Array.isArray(content))
+    return content === undefined || content === null ? undefined : safeJson(content);
   const parts = (content as unknown[]).flatMap((part): TextBlock[] => {
-    const text = part !== null && typeof part === 'object' && typeof (part as TextBlock).text === 'string' ? (part as TextBlock).text : safeJson(part);
+    const text =
+      part !== null && typeof part === 'object' && typeof (part as TextBlock).text === 'string'
+        ? (part as TextBlock).text
+        : safeJson(part);
     return text.trim() === '' ? [] : [{ type: 'text', text }];
   });
   return parts.length === 0 ? undefined : parts;
@@ -334,8 +423,18 @@ function resultContentOf(content: unknown): string | TextBlock[] | undefined {
 function validResultContent(content: unknown): boolean {
   if (content === undefined) return true;
   if (typeof content === 'string') return content.trim() !== '';
-  return Array.isArray(content) && content.length > 0 && content.every((p: unknown) => {
-    const part = p as Record<string, unknown> | null;
-    return part !== null && typeof part === 'object' && part.type === 'text' && typeof part.text === 'string' && part.text.trim() !== '';
-  });
+  return (
+    Array.isArray(content) &&
+    content.length > 0 &&
+    content.every((p: unknown) => {
+      const part = p as Record<string, unknown> | null;
+      return (
+        part !== null &&
+        typeof part === 'object' &&
+        part.type === 'text' &&
+        typeof part.text === 'string' &&
+        part.text.trim() !== ''
+      );
+    })
+  );
 }

@@ -5,7 +5,13 @@
  */
 import { SessionError } from '../core/errors.js';
 import { resolveLimits } from './limits.js';
-import { TASK_STATES, type AgentDescription, type AgentType, type Limits, type TaskState } from '../core/types.js';
+import {
+  TASK_STATES,
+  type AgentDescription,
+  type AgentType,
+  type Limits,
+  type TaskState,
+} from '../core/types.js';
 
 /**
  * What the runtime knows of one agent type.
@@ -55,7 +61,8 @@ export const DEFAULT_AGENT_PROFILES: Readonly<Record<AgentType, AgentProfile>> =
   pm: {
     description: {
       role: 'Product manager agent: turns a feature request into a plan of tasks with dependencies, answers questions about scope, and keeps the feature conversation.',
-      instructions: 'Keep the plan consistent with decisions already taken. Record decisions and open questions explicitly.',
+      instructions:
+        'Keep the plan consistent with decisions already taken. Record decisions and open questions explicitly.',
     },
     limits: { compactAt: 0.8 },
     taskStates: ['planning'],
@@ -64,7 +71,8 @@ export const DEFAULT_AGENT_PROFILES: Readonly<Record<AgentType, AgentProfile>> =
   dev: {
     description: {
       role: 'Developer agent: implements one task in the repository, runs the checks, and reports what changed.',
-      instructions: 'Work in small verified steps. Say which files you touched and which commands you ran, with their outcome.',
+      instructions:
+        'Work in small verified steps. Say which files you touched and which commands you ran, with their outcome.',
     },
     taskStates: ['in_dev'],
     featureLevel: false,
@@ -133,7 +141,10 @@ export function resolveAgentProfiles(options: {
       const description = override?.description ?? DEFAULT_AGENT_PROFILES[type].description;
       // Precedence: the library's profile defaults, then the runtime's limits, then this type's.
       const limits = { ...DEFAULT_AGENT_PROFILES[type].limits, ...options.limits, ...override?.limits };
-      return [type, { ...DEFAULT_AGENT_PROFILES[type], description, limits, resolved: resolveLimits(limits) }];
+      return [
+        type,
+        { ...DEFAULT_AGENT_PROFILES[type], description, limits, resolved: resolveLimits(limits) },
+      ];
     }),
   ) as Record<AgentType, AgentProfile & { resolved: Limits }>;
 }

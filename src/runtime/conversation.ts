@@ -5,7 +5,12 @@
  * messages out of that one request.
  */
 import type Anthropic from '@anthropic-ai/sdk';
-import { requestTokensOf, thresholdOf, type CompactOutput, type SessionActorRef } from '../../machines/session.machine.js';
+import {
+  requestTokensOf,
+  thresholdOf,
+  type CompactOutput,
+  type SessionActorRef,
+} from '../../machines/session.machine.js';
 import { SessionError, describeError } from '../core/errors.js';
 import type { ContentBlock, Limits, Message, MessageInput } from '../core/types.js';
 import { buildRequest, type BuiltRequest, type RequestFormat } from '../request/build-request.js';
@@ -73,7 +78,11 @@ export async function sessionRequest(
   const content = userMessage === null || userMessage === undefined ? null : userContent(userMessage);
   const format = options.format ?? 'flattened';
   if (format !== 'flattened' && format !== 'messages') {
-    throw new SessionError('INVALID_ARGUMENT', 'runtime', `format must be "flattened" or "messages", got ${JSON.stringify(format)}`);
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'runtime',
+      `format must be "flattened" or "messages", got ${JSON.stringify(format)}`,
+    );
   }
   const model = options.model ?? deps.model;
   let { ref, dir, limits } = await deps.loaded(id);
@@ -81,7 +90,8 @@ export async function sessionRequest(
   let compactionError: SessionRequest['compactionError'] = null;
   if (options.makeRoom) {
     const c = ref.getSnapshot().context;
-    const userTokens = content === null ? 0 : Math.ceil(deps.estimator.estimateContent(content) * c.correction);
+    const userTokens =
+      content === null ? 0 : Math.ceil(deps.estimator.estimateContent(content) * c.correction);
     if (requestTokensOf(c) + userTokens >= thresholdOf(limits)) {
       // Joins the compaction in flight, or starts one; a failure is not fatal: messages are
       // left out of this request instead.
@@ -90,7 +100,10 @@ export async function sessionRequest(
         compacted = true;
       } catch (error) {
         const e = error as { code?: unknown };
-        compactionError = { code: typeof e.code === 'string' ? e.code : 'COMPACTOR_FAILED', message: describeError(error) };
+        compactionError = {
+          code: typeof e.code === 'string' ? e.code : 'COMPACTOR_FAILED',
+          message: describeError(error),
+        };
       }
       ({ ref, dir, limits } = await deps.loaded(id));
     }
@@ -118,7 +131,12 @@ export async function sessionRequest(
 }
 
 /** @internal One conversation turn with Claude: append, build, call (streaming), append the reply. */
-export async function sendTurn(deps: ConversationDeps, id: string, userMessage: unknown, options: SendOptions = {}): Promise<SendResult> {
+export async function sendTurn(
+  deps: ConversationDeps,
+  id: string,
+  userMessage: unknown,
+  options: SendOptions = {},
+): Promise<SendResult> {
   const content = userContent(userMessage);
   const model = options.model ?? deps.model;
   const client = options.client ?? deps.client();
@@ -128,7 +146,12 @@ export async function sendTurn(deps: ConversationDeps, id: string, userMessage: 
   let reply: Anthropic.Message;
   try {
     const stream = client.messages.stream(
-      { model, max_tokens: options.maxTokens ?? limits.replyReserveTokens, system: request.systemPrompt, messages: request.messages as Anthropic.MessageParam[] },
+      {
+        model,
+        max_tokens: options.maxTokens ?? limits.replyReserveTokens,
+        system: request.systemPrompt,
+        messages: request.messages as Anthropic.MessageParam[],
+      },
       options.signal ? { signal: options.signal } : {},
     );
     reply = await stream.finalMessage();
@@ -141,11 +164,20 @@ export async function sendTurn(deps: ConversationDeps, id: string, userMessage: 
   const before = deps.calibration.factor(model);
   const state = deps.calibration.observe(model, estimated, reply.usage.input_tokens);
   if (state.factor !== before) deps.onCalibrated(model, state.factor);
-  const blocks = reply.content.filter((b): b is Anthropic.TextBlock | Anthropic.ToolUseBlock | Anthropic.ThinkingBlock => b.type === 'text' || b.type === 'tool_use' || b.type === 'thinking');
+  const blocks = reply.content.filter(
+    (b): b is Anthropic.TextBlock | Anthropic.ToolUseBlock | Anthropic.ThinkingBlock =>
+      b.type === 'text' || b.type === 'tool_use' || b.type === 'thinking',
+  );
   const replyContent: string | ContentBlock[] =
     blocks.length === 1 && blocks[0]!.type === 'text'
       ? blocks[0]!.text
-      : blocks.map((b): ContentBlock => (b.type === 'text' ? { type: 'text', text: b.text } : b.type === 'tool_use' ? { type: 'tool_use', id: b.id, name: b.name, input: b.input } : { type: 'thinking', thinking: b.thinking, signature: b.signature }));
+      : blocks.map((b): ContentBlock =>
+          b.type === 'text'
+            ? { type: 'text', text: b.text }
+            : b.type === 'tool_use'
+              ? { type: 'tool_use', id: b.id, name: b.name, input: b.input }
+              : { type: 'thinking', thinking: b.thinking, signature: b.signature },
+        );
   const message = await deps.addMessage(id, {
     role: 'assistant',
     content: blocks.length === 0 ? '' : replyContent,
@@ -160,7 +192,11 @@ export async function sendTurn(deps: ConversationDeps, id: string, userMessage: 
   return {
     message,
     usage: { inputTokens: reply.usage.input_tokens, outputTokens: reply.usage.output_tokens },
-    request: { totalTokens: request.totalTokens, omittedMessages: request.omittedMessages, compacted: request.compacted },
+    request: {
+      totalTokens: request.totalTokens,
+      omittedMessages: request.omittedMessages,
+      compacted: request.compacted,
+    },
   };
 }
 
@@ -168,16 +204,28 @@ export async function sendTurn(deps: ConversationDeps, id: string, userMessage: 
  * @internal Asks the API to count the session's current request (`count_tokens`) and learns the
  * correction factor from it. Returns the model's calibration afterwards.
  */
-export async function calibrateWithApi(deps: ConversationDeps, id: string, options: { client?: Anthropic; model?: string } = {}) {
+export async function calibrateWithApi(
+  deps: ConversationDeps,
+  id: string,
+  options: { client?: Anthropic; model?: string } = {},
+) {
   const model = options.model ?? deps.model;
   const client = options.client ?? deps.client();
   const request = await sessionRequest(deps, id, null, { format: 'messages', makeRoom: false, model });
   if (request.messages.length === 0) {
-    throw new SessionError('INVALID_ARGUMENT', 'runtime', `session ${id} has no live messages to count; calibrate after a few turns`);
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'runtime',
+      `session ${id} has no live messages to count; calibrate after a few turns`,
+    );
   }
   let counted: { input_tokens: number };
   try {
-    counted = await client.messages.countTokens({ model, system: request.systemPrompt, messages: request.messages as Anthropic.MessageParam[] });
+    counted = await client.messages.countTokens({
+      model,
+      system: request.systemPrompt,
+      messages: request.messages as Anthropic.MessageParam[],
+    });
   } catch (error) {
     throw translateTurnError(error, id);
   }
@@ -193,9 +241,28 @@ function translateTurnError(error: unknown, id: string): SessionError {
   if (error instanceof SessionError) return error;
   const e = error as { status?: unknown; name?: unknown };
   const status = typeof e.status === 'number' ? e.status : null;
-  if (e.name === 'APIUserAbortError') return new SessionError('MODEL_CANCELLED', 'runtime', `session ${id}: the model call was cancelled`, { cause: error });
-  if (status === 429 || status === 529 || (status !== null && status >= 500) || e.name === 'APIConnectionError' || e.name === 'APIConnectionTimeoutError') {
-    return new SessionError('MODEL_UNAVAILABLE', 'runtime', `session ${id}: the model is unavailable (${status ?? describeError(error)}) after the SDK's retries; the user message is kept, try again later`, { cause: error, retryable: true });
+  if (e.name === 'APIUserAbortError')
+    return new SessionError('MODEL_CANCELLED', 'runtime', `session ${id}: the model call was cancelled`, {
+      cause: error,
+    });
+  if (
+    status === 429 ||
+    status === 529 ||
+    (status !== null && status >= 500) ||
+    e.name === 'APIConnectionError' ||
+    e.name === 'APIConnectionTimeoutError'
+  ) {
+    return new SessionError(
+      'MODEL_UNAVAILABLE',
+      'runtime',
+      `session ${id}: the model is unavailable (${status ?? describeError(error)}) after the SDK's retries; the user message is kept, try again later`,
+      { cause: error, retryable: true },
+    );
   }
-  return new SessionError('MODEL_FAILED', 'runtime', `session ${id}: the model call failed (${describeError(error)}); check the API key, the model name and the request`, { cause: error });
+  return new SessionError(
+    'MODEL_FAILED',
+    'runtime',
+    `session ${id}: the model call failed (${describeError(error)}); check the API key, the model name and the request`,
+    { cause: error },
+  );
 }

@@ -5,13 +5,29 @@
 import { randomUUID } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
 import { createActor, waitFor } from 'xstate';
-import { requestTokensOf, thresholdOf, type AppendReply, type CompactReply } from '../../machines/session.machine.js';
+import {
+  requestTokensOf,
+  thresholdOf,
+  type AppendReply,
+  type CompactReply,
+} from '../../machines/session.machine.js';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
-import { AnthropicCompactor, DEFAULT_ANTHROPIC_MODEL, hasAnthropicApiKey } from '../compaction/anthropic-compactor.js';
+import {
+  AnthropicCompactor,
+  DEFAULT_ANTHROPIC_MODEL,
+  hasAnthropicApiKey,
+} from '../compaction/anthropic-compactor.js';
 import { OfflineCompactor } from '../compaction/offline-compactor.js';
 import { SessionError } from '../core/errors.js';
 import { sessionIdOf, validateKey } from '../core/ids.js';
-import { SCHEMA_VERSION, type AgentDescription, type Limits, type SessionContext, type SessionKey, type SessionRecord } from '../core/types.js';
+import {
+  SCHEMA_VERSION,
+  type AgentDescription,
+  type Limits,
+  type SessionContext,
+  type SessionKey,
+  type SessionRecord,
+} from '../core/types.js';
 import { JsonFileSessionStore, type SessionStore } from '../store/session-store.js';
 import type { SessionDirectory } from '../store/session-directory.js';
 import { TokenCalibration } from '../tokens/calibration.js';
@@ -29,9 +45,14 @@ import { trackCalls } from './track-calls.js';
 import type { SessionInfo, SessionRuntime, SessionRuntimeOptions } from './types.js';
 import { validateMessageInput, validatePlainObject } from './validate.js';
 
-export type { Clock, CreateSessionOptions, SessionInfo, SessionRuntime, SessionRuntimeOptions, SizeEstimate } from './types.js';
-
-
+export type {
+  Clock,
+  CreateSessionOptions,
+  SessionInfo,
+  SessionRuntime,
+  SessionRuntimeOptions,
+  SizeEstimate,
+} from './types.js';
 
 /**
  * Opens a root and returns its session runtime: one supervisor, one actor per session in use.
@@ -47,13 +68,24 @@ export type { Clock, CreateSessionOptions, SessionInfo, SessionRuntime, SessionR
  * ```
  */
 export async function createSessionRuntime(options: SessionRuntimeOptions): Promise<SessionRuntime> {
-  if (typeof options !== 'object' || options === null || typeof options.root !== 'string' || options.root === '') {
-    throw new SessionError('INVALID_ARGUMENT', 'runtime', 'createSessionRuntime needs { root: "<directory>" }');
+  if (
+    typeof options !== 'object' ||
+    options === null ||
+    typeof options.root !== 'string' ||
+    options.root === ''
+  ) {
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'runtime',
+      'createSessionRuntime needs { root: "<directory>" }',
+    );
   }
   const baseLimits = resolveLimits(options.limits);
   const profiles = resolveAgentProfiles(options);
   const estimator = options.estimator ?? createTokenEstimator();
-  const compactor = options.compactor ?? (hasAnthropicApiKey() ? new AnthropicCompactor({ estimator }) : new OfflineCompactor({ estimator }));
+  const compactor =
+    options.compactor ??
+    (hasAnthropicApiKey() ? new AnthropicCompactor({ estimator }) : new OfflineCompactor({ estimator }));
   const model = options.model ?? DEFAULT_ANTHROPIC_MODEL;
   const calibration = options.calibration ?? new TokenCalibration();
   let client: Anthropic | undefined = options.client;
@@ -66,7 +98,9 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     description: `dagent-sessions runtime (pid ${process.pid})`,
     ...(options.foldMinBytes === undefined ? {} : { foldMinBytes: options.foldMinBytes }),
   });
-  const bus = new EventBus((error) => console.error('[dagent-sessions] [runtime] an event listener threw:', error));
+  const bus = new EventBus((error) =>
+    console.error('[dagent-sessions] [runtime] an event listener threw:', error),
+  );
   const active = new Map<string, ActiveSession>();
   const creating = new Map<string, Promise<SessionInfo>>();
   const commits = new Map<string, Promise<unknown>>();
@@ -77,7 +111,18 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
   const at = () => now().toISOString();
   const publish = (event: SessionEvent) => bus.publish(event);
 
-  const session = provideSessionEffects({ store, active, commits, compactor, estimator, now, readOnly, limitsOf, publish, writeRecord });
+  const session = provideSessionEffects({
+    store,
+    active,
+    commits,
+    compactor,
+    estimator,
+    now,
+    readOnly,
+    limitsOf,
+    publish,
+    writeRecord,
+  });
 
   // What the runtime and the supervisor learn of sessions comes from inspection events.
   const observe = createSessionObserver({
@@ -85,7 +130,8 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     at,
     compactor: compactor.name,
     tellSupervisor: (sessionId, state) => {
-      if (supervisor.getSnapshot().status === 'active') supervisor.send({ type: 'SESSION.STATE', sessionId, state });
+      if (supervisor.getSnapshot().status === 'active')
+        supervisor.send({ type: 'SESSION.STATE', sessionId, state });
     },
   });
 
@@ -106,14 +152,26 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     return profiles[key.agentType].resolved;
   }
 
-  async function writeRecord(sessionId: string, dir: SessionDirectory, requestTokens?: number): Promise<void> {
+  async function writeRecord(
+    sessionId: string,
+    dir: SessionDirectory,
+    requestTokens?: number,
+  ): Promise<void> {
     const record = dir.record;
     if (!record) return;
-    await dir.writeRecord({ ...record, updatedAt: at(), stats: statsOf(dir, requestTokens ?? record.stats.lastRequestTokens) });
+    await dir.writeRecord({
+      ...record,
+      updatedAt: at(),
+      stats: statsOf(dir, requestTokens ?? record.stats.lastRequestTokens),
+    });
   }
 
   function closedError(): SessionError {
-    return new SessionError('RUNTIME_CLOSED', 'runtime', `the runtime of ${store.root} is closed; create a new one with createSessionRuntime`);
+    return new SessionError(
+      'RUNTIME_CLOSED',
+      'runtime',
+      `the runtime of ${store.root} is closed; create a new one with createSessionRuntime`,
+    );
   }
 
   // Inside a call already made, only a stopped supervisor ends it: close() waits for such calls.
@@ -122,7 +180,12 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
   }
 
   function assertWritable(): void {
-    if (readOnly) throw new SessionError('INVALID_ARGUMENT', 'runtime', `the runtime of ${store.root} was opened readOnly; open it without readOnly to change sessions`);
+    if (readOnly)
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'runtime',
+        `the runtime of ${store.root} was opened readOnly; open it without readOnly to change sessions`,
+      );
   }
 
   const { loadedDir, writableDir, send } = createSessionAccess({
@@ -135,8 +198,12 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       limits: limitsOf(key),
       autoCompact: !readOnly,
       correction: calibration.factor(model),
-      ...(options.compaction?.timeoutMs === undefined ? {} : { compactionTimeoutMs: options.compaction.timeoutMs }),
-      ...(options.compaction?.retryBaseMs === undefined ? {} : { retryBaseMs: options.compaction.retryBaseMs }),
+      ...(options.compaction?.timeoutMs === undefined
+        ? {}
+        : { compactionTimeoutMs: options.compaction.timeoutMs }),
+      ...(options.compaction?.retryBaseMs === undefined
+        ? {}
+        : { retryBaseMs: options.compaction.retryBaseMs }),
       ...(options.compaction?.retryMaxMs === undefined ? {} : { retryMaxMs: options.compaction.retryMaxMs }),
     }),
   });
@@ -152,7 +219,11 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     client: () => {
       if (client) return client;
       if (!hasAnthropicApiKey()) {
-        throw new SessionError('INVALID_ARGUMENT', 'runtime', 'send and calibrate need a client: set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL if needed), or pass createSessionRuntime({ client }) or send(id, message, { client })');
+        throw new SessionError(
+          'INVALID_ARGUMENT',
+          'runtime',
+          'send and calibrate need a client: set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL if needed), or pass createSessionRuntime({ client }) or send(id, message, { client })',
+        );
       }
       client = new Anthropic();
       return client;
@@ -161,7 +232,8 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       if (calibratedModel !== model) return;
       // Thresholds of every live session use the new factor; new actors get it as input.
       for (const entry of Object.values(supervisor.getSnapshot().context.sessions)) {
-        if (entry.ref.getSnapshot().status === 'active') entry.ref.send({ type: 'CALIBRATION.CHANGED', correction: factor });
+        if (entry.ref.getSnapshot().status === 'active')
+          entry.ref.send({ type: 'CALIBRATION.CHANGED', correction: factor });
       }
     },
   };
@@ -194,10 +266,14 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       const work = (async () => {
         const dir = store.session(id);
         if (!(await dir.exists())) {
-          const context = createOptions.context === undefined ? undefined : (validatePlainObject(createOptions.context, 'context') as SessionContext);
-          const description = createOptions.agentDescription === undefined
-            ? profiles[key.agentType].description
-            : (validatePlainObject(createOptions.agentDescription, 'agentDescription') as AgentDescription);
+          const context =
+            createOptions.context === undefined
+              ? undefined
+              : (validatePlainObject(createOptions.context, 'context') as SessionContext);
+          const description =
+            createOptions.agentDescription === undefined
+              ? profiles[key.agentType].description
+              : (validatePlainObject(createOptions.agentDescription, 'agentDescription') as AgentDescription);
           const time = at();
           const record: SessionRecord = {
             schemaVersion: SCHEMA_VERSION,
@@ -206,7 +282,13 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
             createdAt: time,
             updatedAt: time,
             status: 'active',
-            stats: { totalMessages: 0, totalTokens: 0, totalCompactions: 0, lastCompactionAt: null, lastRequestTokens: 0 },
+            stats: {
+              totalMessages: 0,
+              totalTokens: 0,
+              totalCompactions: 0,
+              lastCompactionAt: null,
+              lastRequestTokens: 0,
+            },
           };
           // session.json is written last: a directory without it is not a session yet.
           await dir.prepare();
@@ -248,7 +330,11 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
           infos.push(infoOf(null, null, record, limitsOf(validateKey(record.key)), compactor.name));
         } catch (error) {
           const e = toSessionError(error, id);
-          infos.push({ ...placeholderInfo(id, compactor.name, baseLimits), error: { code: e.code, message: e.message }, state: 'failed' });
+          infos.push({
+            ...placeholderInfo(id, compactor.name, baseLimits),
+            error: { code: e.code, message: e.message },
+            state: 'failed',
+          });
         }
       }
       return infos;
@@ -309,7 +395,13 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       const threshold = thresholdOf(limits);
       return {
         total,
-        breakdown: { agentDescription: c.descriptionTokens, context: c.contextTokens, checkpoint: c.checkpointTokens, messages: c.liveTokens, replyReserve: limits.replyReserveTokens },
+        breakdown: {
+          agentDescription: c.descriptionTokens,
+          context: c.contextTokens,
+          checkpoint: c.checkpointTokens,
+          messages: c.liveTokens,
+          replyReserve: limits.replyReserveTokens,
+        },
         limit: limits.maxTokens,
         threshold,
         needsCompaction: total >= threshold,
@@ -322,9 +414,17 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       assertWritable();
       const keep = compactOptions.keepRecentTokens;
       if (keep !== undefined && !(Number.isInteger(keep) && keep >= 0)) {
-        throw new SessionError('INVALID_ARGUMENT', 'runtime', `keepRecentTokens must be an integer >= 0, got ${String(keep)}`);
+        throw new SessionError(
+          'INVALID_ARGUMENT',
+          'runtime',
+          `keepRecentTokens must be an integer >= 0, got ${String(keep)}`,
+        );
       }
-      const reply = await send<CompactReply>(id, (r) => ({ type: 'COMPACT', reply: r, ...(keep === undefined ? {} : { keepRecentTokens: keep }) }));
+      const reply = await send<CompactReply>(id, (r) => ({
+        type: 'COMPACT',
+        reply: r,
+        ...(keep === undefined ? {} : { keepRecentTokens: keep }),
+      }));
       if (!reply.ok) throw toSessionError(reply.error, id);
       return reply.result;
     },
@@ -332,7 +432,11 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     async buildRequest(id, userMessage, requestOptions = {}) {
       assertOpen();
       if (userMessage === undefined || userMessage === null) {
-        throw new SessionError('INVALID_ARGUMENT', 'runtime', 'buildRequest needs the new user message (a string or a list of blocks); use previewRequest to see a request without one');
+        throw new SessionError(
+          'INVALID_ARGUMENT',
+          'runtime',
+          'buildRequest needs the new user message (a string or a list of blocks); use previewRequest to see a request without one',
+        );
       }
       return sessionRequest(conversation, id, userMessage, { ...requestOptions, makeRoom: !readOnly });
     },
@@ -351,11 +455,18 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     async calibrate(id, calibrateOptions = {}) {
       assertOpen();
       const result = await calibrateWithApi(conversation, id, calibrateOptions);
-      return { model: result.model, factor: result.factor, samples: result.samples, estimated: result.estimated, counted: result.counted };
+      return {
+        model: result.model,
+        factor: result.factor,
+        samples: result.samples,
+        estimated: result.estimated,
+        counted: result.counted,
+      };
     },
 
     subscribe(listener) {
-      if (typeof listener !== 'function') throw new SessionError('INVALID_ARGUMENT', 'runtime', 'subscribe needs a function');
+      if (typeof listener !== 'function')
+        throw new SessionError('INVALID_ARGUMENT', 'runtime', 'subscribe needs a function');
       return bus.subscribe(listener);
     },
 

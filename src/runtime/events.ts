@@ -1,7 +1,11 @@
 /**
  * The events a runtime publishes, dotted lower case so that `session.*` matches them all.
  */
-import type { CompactOutput, CompactionFailure, SessionMachineEmitted } from '../../machines/session.machine.js';
+import type {
+  CompactOutput,
+  CompactionFailure,
+  SessionMachineEmitted,
+} from '../../machines/session.machine.js';
 import type { CheckResult, Message, SessionKey, SessionMachineState } from '../core/types.js';
 
 interface Base {
@@ -14,7 +18,14 @@ interface Base {
 export type SessionEvent =
   | (Base & { type: 'session.created'; key: SessionKey })
   | (Base & { type: 'session.message.appended'; message: Message; liveTokens: number })
-  | (Base & { type: 'session.compaction.started'; trigger: 'threshold' | 'manual'; attempt: number; watermarkSeq: number; tokensBefore: number; compactor: string })
+  | (Base & {
+      type: 'session.compaction.started';
+      trigger: 'threshold' | 'manual';
+      attempt: number;
+      watermarkSeq: number;
+      tokensBefore: number;
+      compactor: string;
+    })
   | (Base & {
       type: 'session.compaction.completed';
       compactor: string;
@@ -26,7 +37,15 @@ export type SessionEvent =
       escalation: number;
       result: CompactOutput;
     })
-  | (Base & { type: 'session.compaction.failed'; code: string; reason: string; retryable: boolean; attempts: number; willRetryInMs: number | null; failure: CompactionFailure })
+  | (Base & {
+      type: 'session.compaction.failed';
+      code: string;
+      reason: string;
+      retryable: boolean;
+      attempts: number;
+      willRetryInMs: number | null;
+      failure: CompactionFailure;
+    })
   | (Base & { type: 'session.compaction.progress'; chunk?: number; chunks?: number; outputTokens?: number })
   | (Base & { type: 'session.state.changed'; from: SessionMachineState; to: SessionMachineState })
   | (Base & { type: 'session.context.changed'; what: 'context' | 'agentDescription' })
@@ -70,20 +89,70 @@ export class EventBus {
  * @internal The runtime events for one event a session actor emitted.
  * @example sessionEventsOf({ type: 'compaction.failed', ... }, 'offline', new Date().toISOString())
  */
-export function sessionEventsOf(emitted: SessionMachineEmitted, compactor: string, at: string): SessionEvent[] {
+export function sessionEventsOf(
+  emitted: SessionMachineEmitted,
+  compactor: string,
+  at: string,
+): SessionEvent[] {
   const base = { sessionId: emitted.sessionId, at };
   switch (emitted.type) {
     case 'message.appended':
-      return emitted.messages.map((message) => ({ ...base, type: 'session.message.appended' as const, message, liveTokens: emitted.liveTokens }));
+      return emitted.messages.map((message) => ({
+        ...base,
+        type: 'session.message.appended' as const,
+        message,
+        liveTokens: emitted.liveTokens,
+      }));
     case 'compaction.started':
-      return [{ ...base, type: 'session.compaction.started', trigger: emitted.trigger, attempt: emitted.attempt, watermarkSeq: emitted.watermarkSeq, tokensBefore: emitted.tokensBefore, compactor }];
+      return [
+        {
+          ...base,
+          type: 'session.compaction.started',
+          trigger: emitted.trigger,
+          attempt: emitted.attempt,
+          watermarkSeq: emitted.watermarkSeq,
+          tokensBefore: emitted.tokensBefore,
+          compactor,
+        },
+      ];
     case 'compaction.completed': {
       const r = emitted.result;
-      return [{ ...base, type: 'session.compaction.completed', compactor: r.compactor, tokensBefore: r.tokensBefore, tokensAfter: r.tokensAfter, messagesCompacted: r.messagesCompacted, durationMs: r.durationMs, checkpointVersion: r.checkpointVersion, escalation: r.escalation, result: r }];
+      return [
+        {
+          ...base,
+          type: 'session.compaction.completed',
+          compactor: r.compactor,
+          tokensBefore: r.tokensBefore,
+          tokensAfter: r.tokensAfter,
+          messagesCompacted: r.messagesCompacted,
+          durationMs: r.durationMs,
+          checkpointVersion: r.checkpointVersion,
+          escalation: r.escalation,
+          result: r,
+        },
+      ];
     }
     case 'cleared':
-      return [{ ...base, type: emitted.result.mode === 'reset' ? 'session.reset' : 'session.cleared', archivedMessages: emitted.result.archivedMessages, checkpointVersion: emitted.result.checkpointVersion }];
+      return [
+        {
+          ...base,
+          type: emitted.result.mode === 'reset' ? 'session.reset' : 'session.cleared',
+          archivedMessages: emitted.result.archivedMessages,
+          checkpointVersion: emitted.result.checkpointVersion,
+        },
+      ];
     case 'compaction.failed':
-      return [{ ...base, type: 'session.compaction.failed', code: emitted.failure.code, reason: emitted.failure.message, retryable: emitted.failure.retryable, attempts: emitted.failure.attempts, willRetryInMs: emitted.willRetryInMs, failure: emitted.failure }];
+      return [
+        {
+          ...base,
+          type: 'session.compaction.failed',
+          code: emitted.failure.code,
+          reason: emitted.failure.message,
+          retryable: emitted.failure.retryable,
+          attempts: emitted.failure.attempts,
+          willRetryInMs: emitted.willRetryInMs,
+          failure: emitted.failure,
+        },
+      ];
   }
 }

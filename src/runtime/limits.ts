@@ -29,16 +29,26 @@ export function defaultLimits(maxTokens = DEFAULT_MAX_TOKENS): Limits {
  */
 export function resolveLimits(partial: Partial<Limits> | undefined, base?: Limits): Limits {
   if (partial !== undefined && (typeof partial !== 'object' || partial === null)) {
-    throw new SessionError('INVALID_ARGUMENT', 'runtime', 'limits must be an object like { maxTokens: 100000, compactAt: 0.9, keepRecentTokens: 20000 }');
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'runtime',
+      'limits must be an object like { maxTokens: 100000, compactAt: 0.9, keepRecentTokens: 20000 }',
+    );
   }
   const maxTokens = partial?.maxTokens ?? base?.maxTokens ?? DEFAULT_MAX_TOKENS;
-  const derived = base && base.maxTokens === maxTokens ? base : defaultLimits(positiveInteger('maxTokens', maxTokens));
+  const derived =
+    base && base.maxTokens === maxTokens ? base : defaultLimits(positiveInteger('maxTokens', maxTokens));
   const limits: Limits = { ...derived, ...stripUndefined(partial ?? {}) };
   positiveInteger('maxTokens', limits.maxTokens);
   if (!(typeof limits.compactAt === 'number' && limits.compactAt > 0 && limits.compactAt <= 1)) {
-    throw new SessionError('INVALID_ARGUMENT', 'runtime', `limits.compactAt is a fraction of maxTokens, 0 < compactAt <= 1; got ${String(limits.compactAt)}`);
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'runtime',
+      `limits.compactAt is a fraction of maxTokens, 0 < compactAt <= 1; got ${String(limits.compactAt)}`,
+    );
   }
-  for (const name of ['keepRecentTokens', 'replyReserveTokens', 'checkpointTokens'] as const) nonNegativeInteger(name, limits[name]);
+  for (const name of ['keepRecentTokens', 'replyReserveTokens', 'checkpointTokens'] as const)
+    nonNegativeInteger(name, limits[name]);
   const threshold = Math.floor(limits.maxTokens * limits.compactAt);
   if (limits.keepRecentTokens + limits.checkpointTokens + limits.replyReserveTokens >= threshold) {
     throw new SessionError(
@@ -56,14 +66,22 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 
 function positiveInteger(name: string, value: unknown): number {
   if (!(typeof value === 'number' && Number.isInteger(value) && value > 0)) {
-    throw new SessionError('INVALID_ARGUMENT', 'runtime', `limits.${name} must be a positive integer, got ${String(value)}`);
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'runtime',
+      `limits.${name} must be a positive integer, got ${String(value)}`,
+    );
   }
   return value;
 }
 
 function nonNegativeInteger(name: string, value: unknown): number {
   if (!(typeof value === 'number' && Number.isInteger(value) && value >= 0)) {
-    throw new SessionError('INVALID_ARGUMENT', 'runtime', `limits.${name} must be an integer >= 0, got ${String(value)}`);
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'runtime',
+      `limits.${name} must be an integer >= 0, got ${String(value)}`,
+    );
   }
   return value;
 }

@@ -47,33 +47,58 @@ export function createSessionAccess(deps: SessionAccessDeps) {
       }
       if (entry) {
         // On its way out (idle stop): wait until it is gone, then open it afresh.
-        await waitFor(supervisor, (s) => s.context.sessions[sessionId]?.ref !== entry.ref || s.status !== 'active');
+        await waitFor(
+          supervisor,
+          (s) => s.context.sessions[sessionId]?.ref !== entry.ref || s.status !== 'active',
+        );
         continue;
       }
       if (!(await store.session(sessionId).exists())) {
-        throw new SessionError('SESSION_NOT_FOUND', 'runtime', `no session "${sessionId}" under ${store.root}; create it with createSession(key)`, {
-          details: { sessionId },
-        });
+        throw new SessionError(
+          'SESSION_NOT_FOUND',
+          'runtime',
+          `no session "${sessionId}" under ${store.root}; create it with createSession(key)`,
+          {
+            details: { sessionId },
+          },
+        );
       }
       const key = validateKey((await store.session(sessionId).readRecord()).key);
       supervisor.send({ type: 'SESSION.OPEN', sessionId, input: deps.inputOf(sessionId, key) });
     }
-    throw new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId} could not be opened: its actor keeps stopping`);
+    throw new SessionError(
+      'SESSION_UNAVAILABLE',
+      'runtime',
+      `session ${sessionId} could not be opened: its actor keeps stopping`,
+    );
   }
 
-  async function loadedDir(sessionId: string): Promise<{ ref: SessionActorRef; dir: SessionDirectory; limits: Limits }> {
+  async function loadedDir(
+    sessionId: string,
+  ): Promise<{ ref: SessionActorRef; dir: SessionDirectory; limits: Limits }> {
     const ref = await actorOf(sessionId);
     const entry = active.get(sessionId);
-    if (!entry) throw new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId} is not loaded; try again`, { retryable: true });
+    if (!entry)
+      throw new SessionError(
+        'SESSION_UNAVAILABLE',
+        'runtime',
+        `session ${sessionId} is not loaded; try again`,
+        { retryable: true },
+      );
     return { ref, dir: entry.dir, limits: entry.limits };
   }
 
   /** The loaded session, refusing writes to an archived one. */
   function assertNotArchived(sessionId: string): void {
     if (active.get(sessionId)?.dir.record?.status === 'archived') {
-      throw new SessionError('SESSION_ARCHIVED', 'runtime', `session ${sessionId} is archived: it can be read and exported, not changed; create a new session for new work`, {
-        details: { sessionId },
-      });
+      throw new SessionError(
+        'SESSION_ARCHIVED',
+        'runtime',
+        `session ${sessionId} is archived: it can be read and exported, not changed; create a new session for new work`,
+        {
+          details: { sessionId },
+        },
+      );
     }
   }
 
@@ -101,7 +126,14 @@ export function createSessionAccess(deps: SessionAccessDeps) {
         const subscription = ref.subscribe({
           complete: () => resolve(null),
           error: (error) =>
-            reject(new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId}: its actor crashed (${describeError(error)}) and is being reloaded from disk; check getMessages before sending again`, { cause: error, retryable: true })),
+            reject(
+              new SessionError(
+                'SESSION_UNAVAILABLE',
+                'runtime',
+                `session ${sessionId}: its actor crashed (${describeError(error)}) and is being reloaded from disk; check getMessages before sending again`,
+                { cause: error, retryable: true },
+              ),
+            ),
         });
         ref.send(
           build((value) => {
@@ -110,13 +142,21 @@ export function createSessionAccess(deps: SessionAccessDeps) {
           }),
         );
       });
-      const closing = reply !== null && !reply.ok && (reply.error as { code?: unknown } | null)?.code === 'SESSION_UNAVAILABLE';
+      const closing =
+        reply !== null &&
+        !reply.ok &&
+        (reply.error as { code?: unknown } | null)?.code === 'SESSION_UNAVAILABLE';
       if ((reply === null || closing) && attempt < 3) continue;
-      if (reply === null) throw new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId} keeps stopping; try again`, { retryable: true });
+      if (reply === null)
+        throw new SessionError(
+          'SESSION_UNAVAILABLE',
+          'runtime',
+          `session ${sessionId} keeps stopping; try again`,
+          { retryable: true },
+        );
       return reply;
     }
   }
-
 
   return { actorOf, loadedDir, writableDir, send };
 }

@@ -20,7 +20,10 @@ type Loaded = { ref: SessionActorRef; dir: SessionDirectory; limits: Limits };
 export interface SessionChangeDeps {
   loadedDir(id: string): Promise<Loaded>;
   writableDir(id: string): Promise<Loaded>;
-  send<T extends { ok: boolean; error?: unknown }>(id: string, build: (reply: (value: T) => void) => Parameters<SessionActorRef['send']>[0]): Promise<T>;
+  send<T extends { ok: boolean; error?: unknown }>(
+    id: string,
+    build: (reply: (value: T) => void) => Parameters<SessionActorRef['send']>[0],
+  ): Promise<T>;
   assertOpen(): void;
   assertWritable(): void;
   estimator: TokenEstimator;
@@ -33,16 +36,28 @@ export interface SessionChangeDeps {
 /** @internal The calls, bound to the runtime's internals. */
 export function sessionChanges(
   deps: SessionChangeDeps,
-): Pick<SessionRuntime, 'setContext' | 'setAgentDescription' | 'clearMessages' | 'reset' | 'exportSession' | 'archiveSession' | 'recordChecks'> {
+): Pick<
+  SessionRuntime,
+  | 'setContext'
+  | 'setAgentDescription'
+  | 'clearMessages'
+  | 'reset'
+  | 'exportSession'
+  | 'archiveSession'
+  | 'recordChecks'
+> {
   const { loadedDir, writableDir, send, assertOpen, assertWritable, estimator, at, publish } = deps;
 
   async function clearOrReset(sessionId: string, mode: 'clear' | 'reset') {
     assertWritable();
     const reply = await send<ClearReply>(sessionId, (r) => ({ type: 'CLEAR', mode, reply: r }));
     if (!reply.ok) throw toSessionError(reply.error, sessionId);
-    return { archivedMessages: reply.result.archivedMessages, segment: reply.result.segment, checkpointVersion: reply.result.checkpointVersion };
+    return {
+      archivedMessages: reply.result.archivedMessages,
+      segment: reply.result.segment,
+      checkpointVersion: reply.result.checkpointVersion,
+    };
   }
-
 
   return {
     async setContext(id, context) {
@@ -60,14 +75,20 @@ export function sessionChanges(
       assertWritable();
       const valid = validatePlainObject(description, 'agentDescription') as AgentDescription;
       if (typeof valid.role !== 'string' || valid.role === '') {
-        throw new SessionError('INVALID_ARGUMENT', 'runtime', 'agentDescription needs a non-empty "role" string');
+        throw new SessionError(
+          'INVALID_ARGUMENT',
+          'runtime',
+          'agentDescription needs a non-empty "role" string',
+        );
       }
       const { ref, dir } = await writableDir(id);
       await dir.writeAgentDescription(valid);
-      ref.send({ type: 'FIXED.CHANGED', descriptionTokens: estimator.estimate(renderAgentDescription(valid)) });
+      ref.send({
+        type: 'FIXED.CHANGED',
+        descriptionTokens: estimator.estimate(renderAgentDescription(valid)),
+      });
       publish({ type: 'session.context.changed', sessionId: id, at: at(), what: 'agentDescription' });
     },
-
 
     async clearMessages(id) {
       return clearOrReset(id, 'clear');
@@ -109,6 +130,5 @@ export function sessionChanges(
       publish({ type: 'session.checks.recorded', sessionId: id, at: at(), checks: structuredClone(valid) });
       return structuredClone(checkpoint);
     },
-
   };
 }

@@ -40,11 +40,13 @@ export interface EffectDeps {
 
 /** @internal The session machine with the runtime's effects. */
 export function provideSessionEffects(deps: EffectDeps) {
-  const { store, active, commits, compactor, estimator, now, readOnly, limitsOf, publish, writeRecord } = deps;
+  const { store, active, commits, compactor, estimator, now, readOnly, limitsOf, publish, writeRecord } =
+    deps;
   const at = () => now().toISOString();
   const dirOf = (sessionId: string): SessionDirectory => {
     const entry = active.get(sessionId);
-    if (!entry) throw new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId} is not loaded`);
+    if (!entry)
+      throw new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId} is not loaded`);
     return entry.dir;
   };
   return sessionMachine.provide({
@@ -59,9 +61,14 @@ export function provideSessionEffects(deps: EffectDeps) {
         return {
           liveTokens,
           liveCount: loaded.messages.length,
-          lastSeq: Math.max(loaded.archivedThroughSeq, loaded.messages[loaded.messages.length - 1]?.seq ?? -1),
+          lastSeq: Math.max(
+            loaded.archivedThroughSeq,
+            loaded.messages[loaded.messages.length - 1]?.seq ?? -1,
+          ),
           archivedThroughSeq: loaded.archivedThroughSeq,
-          descriptionTokens: loaded.agentDescription ? estimator.estimate(renderAgentDescription(loaded.agentDescription)) : 0,
+          descriptionTokens: loaded.agentDescription
+            ? estimator.estimate(renderAgentDescription(loaded.agentDescription))
+            : 0,
           contextTokens: loaded.context ? estimator.estimate(renderContext(loaded.context)) : 0,
           checkpointTokens: loaded.checkpoint ? estimator.estimateCheckpoint(loaded.checkpoint) : 0,
           checkpointVersion: loaded.checkpoint?.version ?? 0,
@@ -80,25 +87,34 @@ export function provideSessionEffects(deps: EffectDeps) {
             estimator,
             now,
             elapsed: () => performance.now(),
-            onProgress: (p) => publish({ type: 'session.compaction.progress', sessionId: input.sessionId, at: at(), ...p }),
+            onProgress: (p) =>
+              publish({ type: 'session.compaction.progress', sessionId: input.sessionId, at: at(), ...p }),
           },
           input,
           signal,
         );
         // close() waits for a commit in flight: it is never cut in the middle.
-        commits.set(input.sessionId, work.catch(() => undefined));
+        commits.set(
+          input.sessionId,
+          work.catch(() => undefined),
+        );
         const output = await work;
         await writeRecord(input.sessionId, dir).catch(() => undefined); // derivable figures: best effort
         return output;
       }),
-      clear: fromPromise<ClearOutput, { sessionId: string; watermarkSeq: number; mode: ClearMode }>(async ({ input }) => {
-        const dir = dirOf(input.sessionId);
-        const work = runClear({ dir, estimator, now }, input);
-        commits.set(input.sessionId, work.catch(() => undefined));
-        const output = await work;
-        await writeRecord(input.sessionId, dir).catch(() => undefined); // derivable figures: best effort
-        return output;
-      }),
+      clear: fromPromise<ClearOutput, { sessionId: string; watermarkSeq: number; mode: ClearMode }>(
+        async ({ input }) => {
+          const dir = dirOf(input.sessionId);
+          const work = runClear({ dir, estimator, now }, input);
+          commits.set(
+            input.sessionId,
+            work.catch(() => undefined),
+          );
+          const output = await work;
+          await writeRecord(input.sessionId, dir).catch(() => undefined); // derivable figures: best effort
+          return output;
+        },
+      ),
       close: fromPromise<undefined, { sessionId: string; requestTokens: number }>(async ({ input }) => {
         const entry = active.get(input.sessionId);
         if (!entry) return undefined;
@@ -114,5 +130,4 @@ export function provideSessionEffects(deps: EffectDeps) {
       }),
     },
   });
-
 }

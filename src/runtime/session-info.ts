@@ -14,12 +14,20 @@ export function toSessionError(error: unknown, sessionId: string): SessionError 
   if (error instanceof SessionError) return error;
   const e = error as { code?: unknown; message?: unknown; retryable?: unknown } | null;
   if (e && typeof e.code === 'string' && typeof e.message === 'string') {
-    return new SessionError(e.code as SessionError['code'], 'session', e.message.replace(/^\[dagent-sessions\] \[[a-z]+\] /, ''), {
-      retryable: e.retryable === true,
-      details: { sessionId },
-    });
+    return new SessionError(
+      e.code as SessionError['code'],
+      'session',
+      e.message.replace(/^\[dagent-sessions\] \[[a-z]+\] /, ''),
+      {
+        retryable: e.retryable === true,
+        details: { sessionId },
+      },
+    );
   }
-  return new SessionError('IO_ERROR', 'session', `session ${sessionId}: ${describeError(error)}`, { cause: error, details: { sessionId } });
+  return new SessionError('IO_ERROR', 'session', `session ${sessionId}: ${describeError(error)}`, {
+    cause: error,
+    details: { sessionId },
+  });
 }
 
 /** @internal Figures of session.json, derived from the checkpoint and the live messages. */
@@ -37,7 +45,13 @@ export function statsOf(dir: SessionDirectory, lastRequestTokens: number): Sessi
 }
 
 /** @internal SessionInfo of a session, from its actor (when in memory) and its files. */
-export function infoOf(ref: SessionActorRef | null, dir: SessionDirectory | null, record: SessionRecord, limits: Limits, compactor: string): SessionInfo {
+export function infoOf(
+  ref: SessionActorRef | null,
+  dir: SessionDirectory | null,
+  record: SessionRecord,
+  limits: Limits,
+  compactor: string,
+): SessionInfo {
   const snapshot = ref?.getSnapshot();
   const c = snapshot?.context;
   const failure = c?.loadError ?? (c?.failure ? { code: c.failure.code, message: c.failure.message } : null);
@@ -71,7 +85,13 @@ export function placeholderInfo(id: string, compactor: string, limits: Limits): 
     status: 'active',
     state: 'failed',
     active: false,
-    stats: { totalMessages: 0, totalTokens: 0, totalCompactions: 0, lastCompactionAt: null, lastRequestTokens: 0 },
+    stats: {
+      totalMessages: 0,
+      totalTokens: 0,
+      totalCompactions: 0,
+      lastCompactionAt: null,
+      lastRequestTokens: 0,
+    },
     liveMessages: 0,
     liveTokens: 0,
     checkpointVersion: 0,
@@ -82,4 +102,3 @@ export function placeholderInfo(id: string, compactor: string, limits: Limits): 
     lastCompaction: null,
   };
 }
-

@@ -4,7 +4,11 @@
  * `session.state.changed` and passed on to the supervisor.
  */
 import type { AnyActorRef, InspectionEvent } from 'xstate';
-import { machineStateOf, type SessionActorRef, type SessionMachineEmitted } from '../../machines/session.machine.js';
+import {
+  machineStateOf,
+  type SessionActorRef,
+  type SessionMachineEmitted,
+} from '../../machines/session.machine.js';
 import { sessionIdOfActor } from '../../machines/supervisor.machine.js';
 import type { SessionMachineState } from '../core/types.js';
 import { sessionEventsOf, type SessionEvent } from './events.js';
@@ -25,7 +29,8 @@ export function createSessionObserver(deps: {
     if (event.type === '@xstate.actor' && !watched.has(ref)) {
       watched.add(ref);
       ref.on('*', (emitted: { type: string }) => {
-        for (const e of sessionEventsOf(emitted as SessionMachineEmitted, deps.compactor, deps.at())) deps.publish(e);
+        for (const e of sessionEventsOf(emitted as SessionMachineEmitted, deps.compactor, deps.at()))
+          deps.publish(e);
       });
     }
     if (event.type !== '@xstate.snapshot') return;

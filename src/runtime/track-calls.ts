@@ -34,7 +34,11 @@ export const TRACKED = [
  * @internal Wraps the asynchronous methods of `runtime` in place: once `isClosed()`, a call is
  * refused with `closedError()`; `settled()` resolves when every call made so far has ended.
  */
-export function trackCalls(runtime: SessionRuntime, isClosed: () => boolean, closedError: () => Error): { settled(): Promise<void> } {
+export function trackCalls(
+  runtime: SessionRuntime,
+  isClosed: () => boolean,
+  closedError: () => Error,
+): { settled(): Promise<void> } {
   const operations = new Set<Promise<unknown>>();
   for (const name of TRACKED) {
     const original = runtime[name] as (...args: unknown[]) => Promise<unknown>;

@@ -125,7 +125,13 @@ export interface ClearResult {
 /** What `estimateSize` returns. */
 export interface SizeEstimate {
   total: number;
-  breakdown: { agentDescription: number; context: number; checkpoint: number; messages: number; replyReserve: number };
+  breakdown: {
+    agentDescription: number;
+    context: number;
+    checkpoint: number;
+    messages: number;
+    replyReserve: number;
+  };
   limit: number;
   threshold: number;
   needsCompaction: boolean;
@@ -156,13 +162,24 @@ export interface SessionRuntime {
    * waits for or starts a compaction; if that is impossible it leaves the oldest messages out of
    * this request only. Never over the limit; `REQUEST_TOO_LARGE` when even no message fits.
    */
-  buildRequest(id: string, userMessage: string | ContentBlock[], options?: { format?: RequestFormat }): Promise<SessionRequest>;
+  buildRequest(
+    id: string,
+    userMessage: string | ContentBlock[],
+    options?: { format?: RequestFormat },
+  ): Promise<SessionRequest>;
   /** The same request with its per-component breakdown, changing nothing (no compaction). */
-  previewRequest(id: string, userMessage?: string | ContentBlock[], options?: { format?: RequestFormat }): Promise<SessionRequest>;
+  previewRequest(
+    id: string,
+    userMessage?: string | ContentBlock[],
+    options?: { format?: RequestFormat },
+  ): Promise<SessionRequest>;
   /** A conversation turn with Claude: append the user message, build, stream the call, append and return the reply. */
   send(id: string, userMessage: string | ContentBlock[], options?: SendOptions): Promise<SendResult>;
   /** Counts the session's current request with the API (`count_tokens`) and learns the correction. */
-  calibrate(id: string, options?: { client?: Anthropic; model?: string }): Promise<{ model: string; factor: number; samples: number; estimated: number; counted: number }>;
+  calibrate(
+    id: string,
+    options?: { client?: Anthropic; model?: string },
+  ): Promise<{ model: string; factor: number; samples: number; estimated: number; counted: number }>;
   /** The learned token corrections. */
   readonly calibration: TokenCalibration;
   /**
@@ -183,4 +200,3 @@ export interface SessionRuntime {
   activeSessionIds(): string[];
   close(): Promise<void>;
 }
-

@@ -27,7 +27,11 @@ export async function fsyncDir(dir: string): Promise<void> {
  * (pid and random suffix), unlike steno's fixed `.file.tmp`, so that two writers can never
  * interleave inside one temporary file.
  */
-export async function atomicWriteFile(file: string, data: string, options: { durable?: boolean } = {}): Promise<void> {
+export async function atomicWriteFile(
+  file: string,
+  data: string,
+  options: { durable?: boolean } = {},
+): Promise<void> {
   const durable = options.durable ?? true;
   const dir = path.dirname(file);
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);

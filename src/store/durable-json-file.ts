@@ -56,12 +56,20 @@ export class DurableJsonFile<T> implements Adapter<T> {
 
   async write(data: T): Promise<void> {
     if (this.#options.readOnly) {
-      throw new SessionError('INVALID_ARGUMENT', 'store', `${this.file} is opened read-only; open the runtime without readOnly to write`);
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'store',
+        `${this.file} is opened read-only; open the runtime without readOnly to write`,
+      );
     }
-    const text = this.#options.serialize ? this.#options.serialize(data) : `${JSON.stringify(data, null, 2)}\n`;
+    const text = this.#options.serialize
+      ? this.#options.serialize(data)
+      : `${JSON.stringify(data, null, 2)}\n`;
     // One write at a time, in call order (steno's queue): concurrent renames would otherwise land
     // in whatever order their I/O finished, and an older value could replace the last one.
-    const run = this.#tail.then(() => atomicWriteFile(this.file, text, { durable: this.#options.durable ?? true }));
+    const run = this.#tail.then(() =>
+      atomicWriteFile(this.file, text, { durable: this.#options.durable ?? true }),
+    );
     this.#tail = run.catch(() => undefined);
     await run;
   }

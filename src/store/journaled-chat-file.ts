@@ -45,14 +45,21 @@ export interface JournalStats {
 
 /** The empty chat. */
 export function emptyChat(): ChatFile {
-  return { messages: [], totalMessages: 0, oldestMessageTimestamp: null, newestMessageTimestamp: null, snapshotSeq: -1 };
+  return {
+    messages: [],
+    totalMessages: 0,
+    oldestMessageTimestamp: null,
+    newestMessageTimestamp: null,
+    snapshotSeq: -1,
+  };
 }
 
 function validateChat(value: unknown): string | null {
   if (typeof value !== 'object' || value === null) return 'chat.json must hold an object';
   const v = value as Partial<ChatFile>;
   if (!Array.isArray(v.messages)) return '"messages" must be a list';
-  if (v.snapshotSeq !== undefined && typeof v.snapshotSeq !== 'number') return '"snapshotSeq" must be a number';
+  if (v.snapshotSeq !== undefined && typeof v.snapshotSeq !== 'number')
+    return '"snapshotSeq" must be a number';
   return null;
 }
 
@@ -160,7 +167,8 @@ export class JournaledChatFile implements Adapter<ChatFile> {
   /** Length the log must be cut to before the next append (a torn tail was found), or null. */
   #truncateTo: number | null = null;
   #tail: Promise<unknown> = Promise.resolve();
-  #batch: { messages: Message[]; waiters: { resolve: () => void; reject: (e: unknown) => void }[] } | null = null;
+  #batch: { messages: Message[]; waiters: { resolve: () => void; reject: (e: unknown) => void }[] } | null =
+    null;
 
   constructor(snapshotFile: string, logFile: string, options: JournaledChatFileOptions = {}) {
     this.snapshotFile = snapshotFile;
@@ -199,12 +207,20 @@ export class JournaledChatFile implements Adapter<ChatFile> {
   async read(): Promise<ChatFile | null> {
     return this.#enqueue(async () => {
       const snapshot = await this.#snapshot.read();
-      const snapshotText = snapshot === null ? null : await stat(this.snapshotFile).then((s) => s.size, () => 0);
+      const snapshotText =
+        snapshot === null
+          ? null
+          : await stat(this.snapshotFile).then(
+              (s) => s.size,
+              () => 0,
+            );
       let logBuffer: Buffer | null = null;
       try {
         logBuffer = await readFileBuffer(this.logFile);
       } catch (error) {
-        throw new SessionError('IO_ERROR', 'store', `cannot read ${this.logFile}: ${String(error)}`, { cause: error });
+        throw new SessionError('IO_ERROR', 'store', `cannot read ${this.logFile}: ${String(error)}`, {
+          cause: error,
+        });
       }
       if (snapshot === null && logBuffer === null) {
         this.#data = emptyChat();
@@ -221,7 +237,9 @@ export class JournaledChatFile implements Adapter<ChatFile> {
         const replay = replayLog(logBuffer);
         if (replay.damagedAt !== null) {
           const reason = `record ${replay.damagedAt} is damaged and is followed by good records`;
-          throw this.#readOnly ? corruptFileError(this.logFile, reason, null) : await setAside(this.logFile, reason);
+          throw this.#readOnly
+            ? corruptFileError(this.logFile, reason, null)
+            : await setAside(this.logFile, reason);
         }
         // snapshotSeq, not the last message held: a fold that dropped messages (dropThrough) may
         // leave a snapshot with fewer messages than its log, if it was cut before the truncation.
@@ -256,7 +274,9 @@ export class JournaledChatFile implements Adapter<ChatFile> {
    */
   append(messages: readonly Message[]): Promise<void> {
     if (this.#readOnly) {
-      return Promise.reject(new SessionError('INVALID_ARGUMENT', 'store', `${this.logFile} is opened read-only`));
+      return Promise.reject(
+        new SessionError('INVALID_ARGUMENT', 'store', `${this.logFile} is opened read-only`),
+      );
     }
     return new Promise<void>((resolve, reject) => {
       if (this.#batch !== null) {
@@ -305,7 +325,11 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     last = Math.max(last, this.#data.snapshotSeq);
     for (const message of messages) {
       if (!(message.seq > last)) {
-        throw new SessionError('INVALID_MESSAGE', 'store', `message seq ${message.seq} does not follow seq ${last}; appends must be in order`);
+        throw new SessionError(
+          'INVALID_MESSAGE',
+          'store',
+          `message seq ${message.seq} does not follow seq ${last}; appends must be in order`,
+        );
       }
       last = message.seq;
     }
@@ -317,10 +341,15 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     } catch (error) {
       // A partial record may be on disk (ENOSPC, EIO): cut it off before anything else is written.
       this.#truncateTo = this.#logBytes;
-      throw new SessionError('IO_ERROR', 'store', `cannot append to ${this.logFile}: ${String(error)}; nothing was acknowledged`, {
-        cause: error,
-        retryable: true,
-      });
+      throw new SessionError(
+        'IO_ERROR',
+        'store',
+        `cannot append to ${this.logFile}: ${String(error)}; nothing was acknowledged`,
+        {
+          cause: error,
+          retryable: true,
+        },
+      );
     }
     this.#logBytes += records.length;
     this.#logRecords += messages.length;
@@ -337,7 +366,11 @@ export class JournaledChatFile implements Adapter<ChatFile> {
   }
 
   async #fold(data: ChatFile): Promise<void> {
-    const chat = withDerived({ ...data, messages: data.messages, snapshotSeq: Math.max(data.snapshotSeq, lastSeqOf(data.messages)) });
+    const chat = withDerived({
+      ...data,
+      messages: data.messages,
+      snapshotSeq: Math.max(data.snapshotSeq, lastSeqOf(data.messages)),
+    });
     const text = JSON.stringify(chat);
     await this.#snapshot.write(chat);
     this.#snapshotBytes = Buffer.byteLength(text);

@@ -95,9 +95,14 @@ export async function acquireRootLock(root: string, description?: string): Promi
   for (let attempt = 0; attempt < 5; attempt++) {
     const here = heldHere.get(file);
     if (here) {
-      throw new SessionError('ROOT_LOCKED', 'lock', `${root} is already open for writing by another runtime in this process (${describeHolder(here)}); close it first, or open this one with readOnly: true`, {
-        details: { root, holder: here },
-      });
+      throw new SessionError(
+        'ROOT_LOCKED',
+        'lock',
+        `${root} is already open for writing by another runtime in this process (${describeHolder(here)}); close it first, or open this one with readOnly: true`,
+        {
+          details: { root, holder: here },
+        },
+      );
     }
     try {
       const handle = await open(file, 'wx');
@@ -111,7 +116,10 @@ export async function acquireRootLock(root: string, description?: string): Promi
       heldHere.set(file, holder);
       return makeLock(file, holder);
     } catch (error) {
-      if (!isErrno(error, 'EEXIST')) throw new SessionError('IO_ERROR', 'lock', `cannot create ${file}: ${String(error)}`, { cause: error });
+      if (!isErrno(error, 'EEXIST'))
+        throw new SessionError('IO_ERROR', 'lock', `cannot create ${file}: ${String(error)}`, {
+          cause: error,
+        });
     }
     const current = await readHolder(file);
     if (current === null) continue; // released meanwhile
@@ -119,16 +127,29 @@ export async function acquireRootLock(root: string, description?: string): Promi
       // Either being written right now (a few microseconds) or left torn by a crash.
       await new Promise((r) => setTimeout(r, 50));
       if ((await readHolder(file)) !== 'unreadable') continue;
-    } else if (holderIsAlive(current) && !(current.pid === process.pid && current.processStart === holder.processStart)) {
-      throw new SessionError('ROOT_LOCKED', 'lock', `${root} is open for writing by ${describeHolder(current)}; stop that process, or open this root with readOnly: true (if the process is gone, delete ${file})`, {
-        details: { root, holder: current },
-      });
+    } else if (
+      holderIsAlive(current) &&
+      !(current.pid === process.pid && current.processStart === holder.processStart)
+    ) {
+      throw new SessionError(
+        'ROOT_LOCKED',
+        'lock',
+        `${root} is open for writing by ${describeHolder(current)}; stop that process, or open this root with readOnly: true (if the process is gone, delete ${file})`,
+        {
+          details: { root, holder: current },
+        },
+      );
     }
     // The holder is dead (or is this very process from a runtime that was never closed):
     // move its lock aside. rename is atomic, so of two processes taking over only one succeeds.
     await takeOver(file, current === 'unreadable' ? null : current.token);
   }
-  throw new SessionError('ROOT_LOCKED', 'lock', `could not take the lock ${file} after several attempts; another process keeps taking it`, { details: { root } });
+  throw new SessionError(
+    'ROOT_LOCKED',
+    'lock',
+    `could not take the lock ${file} after several attempts; another process keeps taking it`,
+    { details: { root } },
+  );
 }
 
 /**

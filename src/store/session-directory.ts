@@ -58,7 +58,9 @@ export function segmentFileName(segment: number): string {
 }
 
 function isObject(value: unknown): string | null {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? null : 'must hold a JSON object';
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? null
+    : 'must hold a JSON object';
 }
 
 function validateRecord(value: unknown): string | null {
@@ -73,7 +75,8 @@ function validateCheckpoint(value: unknown): string | null {
   const problem = isObject(value);
   if (problem) return problem;
   const v = value as Partial<Checkpoint>;
-  if (typeof v.version !== 'number' || typeof v.summary !== 'object' || v.summary === null) return 'needs "version" and "summary"';
+  if (typeof v.version !== 'number' || typeof v.summary !== 'object' || v.summary === null)
+    return 'needs "version" and "summary"';
   if (typeof v.compactionInfo !== 'object' || v.compactionInfo === null) return 'needs "compactionInfo"';
   return null;
 }
@@ -106,12 +109,19 @@ export class SessionDirectory {
     this.dir = path.join(sessionsDir, id);
     this.#options = options;
     const json = <T>(name: string, validate: (v: unknown) => string | null) =>
-      new Low<T | null>(new DurableJsonFile<T | null>(path.join(this.dir, name), { ...options, validate }), null);
+      new Low<T | null>(
+        new DurableJsonFile<T | null>(path.join(this.dir, name), { ...options, validate }),
+        null,
+      );
     this.#record = json<SessionRecord>('session.json', validateRecord);
     this.#checkpoint = json<Checkpoint>('checkpoint.json', validateCheckpoint);
     this.#context = json<SessionContext>('context.json', isObject);
     this.#description = json<AgentDescription>('agent-description.json', isObject);
-    this.#chatAdapter = new JournaledChatFile(path.join(this.dir, 'chat.json'), path.join(this.dir, 'chat.log'), options);
+    this.#chatAdapter = new JournaledChatFile(
+      path.join(this.dir, 'chat.json'),
+      path.join(this.dir, 'chat.log'),
+      options,
+    );
     this.#chat = new Low<ChatFile>(this.#chatAdapter, emptyChat());
   }
 
@@ -169,9 +179,14 @@ export class SessionDirectory {
     await this.#record.read();
     const record = this.#record.data;
     if (record === null) {
-      throw new SessionError('SESSION_NOT_FOUND', 'store', `no session "${this.id}" under ${path.dirname(this.dir)}; create it with createSession(key)`, {
-        details: { sessionId: this.id },
-      });
+      throw new SessionError(
+        'SESSION_NOT_FOUND',
+        'store',
+        `no session "${this.id}" under ${path.dirname(this.dir)}; create it with createSession(key)`,
+        {
+          details: { sessionId: this.id },
+        },
+      );
     }
     return record;
   }
@@ -196,15 +211,24 @@ export class SessionDirectory {
       const waiting = await listSetAside(dir);
       if (waiting.length > 0) {
         const first = waiting[0]!;
-        throw corruptFileError(path.join(dir, first.slice(0, first.indexOf('.corrupt-'))), 'it was set aside earlier and still waits for a repair', path.join(dir, first));
+        throw corruptFileError(
+          path.join(dir, first.slice(0, first.indexOf('.corrupt-'))),
+          'it was set aside earlier and still waits for a repair',
+          path.join(dir, first),
+        );
       }
     }
     await this.#record.read();
     const record = this.#record.data;
     if (record === null) {
-      throw new SessionError('SESSION_NOT_FOUND', 'store', `no session "${this.id}" under ${path.dirname(this.dir)}; create it with createSession(key)`, {
-        details: { sessionId: this.id },
-      });
+      throw new SessionError(
+        'SESSION_NOT_FOUND',
+        'store',
+        `no session "${this.id}" under ${path.dirname(this.dir)}; create it with createSession(key)`,
+        {
+          details: { sessionId: this.id },
+        },
+      );
     }
     if (!this.#options.readOnly) await this.#removeStaleTemporaries();
     await this.#checkpoint.read();
@@ -226,7 +250,9 @@ export class SessionDirectory {
       repairs.push(`removed archive segment ${segment}, written by a compaction that did not commit`);
     }
     if (this.messages.some((m) => m.seq <= archivedThroughSeq)) {
-      repairs.push(`dropped messages up to seq ${archivedThroughSeq} from chat: the checkpoint had archived them`);
+      repairs.push(
+        `dropped messages up to seq ${archivedThroughSeq} from chat: the checkpoint had archived them`,
+      );
       if (this.#options.readOnly) {
         this.#chatAdapter.data.messages = this.messages.filter((m) => m.seq > archivedThroughSeq);
       } else {
@@ -287,7 +313,11 @@ export class SessionDirectory {
    * Records verification checks in checkpoint.json, replacing those with the same `checkId`;
    * creates a version-0 checkpoint (empty summary) when there is none yet. Returns the checkpoint.
    */
-  async recordChecks(checks: readonly CheckResult[], now: string, empty: () => Checkpoint): Promise<Checkpoint> {
+  async recordChecks(
+    checks: readonly CheckResult[],
+    now: string,
+    empty: () => Checkpoint,
+  ): Promise<Checkpoint> {
     this.#assertWritable();
     return this.#withCheckpoint(async () => {
       const current = this.#checkpoint.data ?? empty();
@@ -305,16 +335,29 @@ export class SessionDirectory {
    * the archived messages (messages appended meanwhile are kept).
    * @throws SessionError `IO_ERROR` when the segment exists already.
    */
-  async commitCompaction(segment: ArchiveSegment, checkpoint: Checkpoint, options: { keepChecks?: boolean } = {}): Promise<void> {
+  async commitCompaction(
+    segment: ArchiveSegment,
+    checkpoint: Checkpoint,
+    options: { keepChecks?: boolean } = {},
+  ): Promise<void> {
     this.#assertWritable();
     await ensureDir(this.archiveDir);
     const file = path.join(this.archiveDir, segmentFileName(segment.segment));
-    if (await stat(file).then(() => true, () => false)) {
-      throw new SessionError('IO_ERROR', 'store', `archive segment ${file} exists already; segments are immutable`);
+    if (
+      await stat(file).then(
+        () => true,
+        () => false,
+      )
+    ) {
+      throw new SessionError(
+        'IO_ERROR',
+        'store',
+        `archive segment ${file} exists already; segments are immutable`,
+      );
     }
     await new DurableJsonFile<ArchiveSegment>(file, this.#options).write(segment);
     await this.#withCheckpoint(async () => {
-      this.#checkpoint.data = options.keepChecks ?? true ? this.#withCurrentChecks(checkpoint) : checkpoint;
+      this.#checkpoint.data = (options.keepChecks ?? true) ? this.#withCurrentChecks(checkpoint) : checkpoint;
       await this.#checkpoint.write();
     });
     await this.#chatAdapter.dropThrough(segment.lastSeq);
@@ -346,7 +389,10 @@ export class SessionDirectory {
     for (const n of await this.#segmentNumbers()) {
       if (n > committed) continue;
       const file = path.join(this.archiveDir, segmentFileName(n));
-      const segment = await new DurableJsonFile<ArchiveSegment>(file, { ...this.#options, validate: validateSegment }).read();
+      const segment = await new DurableJsonFile<ArchiveSegment>(file, {
+        ...this.#options,
+        validate: validateSegment,
+      }).read();
       if (segment !== null) yield segment;
     }
   }
@@ -365,7 +411,8 @@ export class SessionDirectory {
       const names = await readdir(dir).catch(() => [] as string[]);
       for (const name of names) {
         const match = TEMPORARY.exec(name);
-        if (match && Number(match[1]) !== process.pid) await unlink(path.join(dir, name)).catch(() => undefined);
+        if (match && Number(match[1]) !== process.pid)
+          await unlink(path.join(dir, name)).catch(() => undefined);
       }
     }
   }
@@ -386,7 +433,11 @@ export class SessionDirectory {
 
   #assertWritable(): void {
     if (this.#options.readOnly) {
-      throw new SessionError('INVALID_ARGUMENT', 'store', `session ${this.id} is opened read-only; open the runtime without readOnly to change it`);
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'store',
+        `session ${this.id} is opened read-only; open the runtime without readOnly to change it`,
+      );
     }
   }
 }

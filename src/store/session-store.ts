@@ -66,7 +66,9 @@ export class JsonFileSessionStore implements SessionStore {
    * @throws SessionError `ROOT_LOCKED` naming the holder when another writer has the root.
    */
   static async open(options: SessionStoreOptions): Promise<JsonFileSessionStore> {
-    const lock = options.readOnly ? null : await acquireRootLock(path.resolve(options.root), options.description);
+    const lock = options.readOnly
+      ? null
+      : await acquireRootLock(path.resolve(options.root), options.description);
     return new JsonFileSessionStore(options, lock);
   }
 

@@ -49,7 +49,11 @@ export class TokenCalibration {
     this.#max = options.maxFactor ?? 2;
     this.#minTokens = options.minTokens ?? 50;
     if (!(this.#smoothing > 0 && this.#smoothing <= 1)) {
-      throw new SessionError('INVALID_ARGUMENT', 'tokens', `smoothing must be in (0, 1], got ${String(options.smoothing)}`);
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'tokens',
+        `smoothing must be in (0, 1], got ${String(options.smoothing)}`,
+      );
     }
     if (!(this.#min > 0 && this.#min <= 1 && this.#max >= 1)) {
       throw new SessionError('INVALID_ARGUMENT', 'tokens', 'minFactor must be in (0, 1] and maxFactor >= 1');
@@ -62,12 +66,23 @@ export class TokenCalibration {
    */
   observe(model: string, estimated: number, actual: number): CalibrationState {
     const state = this.state(model);
-    if (!(Number.isFinite(estimated) && Number.isFinite(actual) && estimated >= this.#minTokens && actual > 0)) return state;
+    if (!(
+      Number.isFinite(estimated) &&
+      Number.isFinite(actual) &&
+      estimated >= this.#minTokens &&
+      actual > 0
+    ))
+      return state;
     const ratio = Math.min(this.#max, Math.max(this.#min, actual / estimated));
     const lastError = Math.abs(estimated * state.factor - actual) / actual;
     // The first observation sets the factor; later ones move it by the smoothing weight.
     const factor = state.samples === 0 ? ratio : state.factor + this.#smoothing * (ratio - state.factor);
-    const next: CalibrationState = { model, factor: Math.min(this.#max, Math.max(this.#min, factor)), samples: state.samples + 1, lastError };
+    const next: CalibrationState = {
+      model,
+      factor: Math.min(this.#max, Math.max(this.#min, factor)),
+      samples: state.samples + 1,
+      lastError,
+    };
     this.#states.set(model, next);
     return next;
   }

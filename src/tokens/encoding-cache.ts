@@ -25,15 +25,24 @@ export function getEncoder(encoding: TokenEncoding): Tiktoken {
   const cached = encoders.get(encoding);
   if (cached !== undefined) return cached;
   if (!TOKEN_ENCODINGS.includes(encoding)) {
-    throw new SessionError('INVALID_ARGUMENT', 'tokens', `unknown encoding ${JSON.stringify(encoding)}; use ${TOKEN_ENCODINGS.join(' or ')}`);
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'tokens',
+      `unknown encoding ${JSON.stringify(encoding)}; use ${TOKEN_ENCODINGS.join(' or ')}`,
+    );
   }
   let ranks: TiktokenBPE;
   try {
     ranks = require(`js-tiktoken/ranks/${encoding}`) as TiktokenBPE;
   } catch (error) {
-    throw new SessionError('IO_ERROR', 'tokens', `could not load the ${encoding} ranks of js-tiktoken: ${describeError(error)}`, {
-      cause: error,
-    });
+    throw new SessionError(
+      'IO_ERROR',
+      'tokens',
+      `could not load the ${encoding} ranks of js-tiktoken: ${describeError(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
   const encoder = new Tiktoken(ranks);
   encoders.set(encoding, encoder);

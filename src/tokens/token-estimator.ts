@@ -88,10 +88,18 @@ export class TiktokenEstimator implements TokenEstimator {
     const mode = options.mode ?? 'exact';
     const encoding = options.encoding ?? 'cl100k_base';
     if (mode !== 'exact' && mode !== 'approximate') {
-      throw new SessionError('INVALID_ARGUMENT', 'tokens', `unknown mode ${JSON.stringify(mode)}; use "exact" or "approximate"`);
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'tokens',
+        `unknown mode ${JSON.stringify(mode)}; use "exact" or "approximate"`,
+      );
     }
     if (!TOKEN_ENCODINGS.includes(encoding)) {
-      throw new SessionError('INVALID_ARGUMENT', 'tokens', `unknown encoding ${JSON.stringify(encoding)}; use ${TOKEN_ENCODINGS.join(' or ')}`);
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'tokens',
+        `unknown encoding ${JSON.stringify(encoding)}; use ${TOKEN_ENCODINGS.join(' or ')}`,
+      );
     }
     this.mode = mode;
     this.encoding = encoding;
@@ -112,7 +120,11 @@ export class TiktokenEstimator implements TokenEstimator {
    */
   estimate(text: string): number {
     if (typeof text !== 'string') {
-      throw new SessionError('INVALID_ARGUMENT', 'tokens', `estimate() expects a string, got ${describeType(text)}`);
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'tokens',
+        `estimate() expects a string, got ${describeType(text)}`,
+      );
     }
     if (text.length === 0) return 0;
     return this.mode === 'exact' ? countExact(getEncoder(this.encoding), text) : approximateTokens(text);
@@ -125,7 +137,11 @@ export class TiktokenEstimator implements TokenEstimator {
   estimateContent(content: string | ContentBlock[]): number {
     if (typeof content === 'string') return this.estimate(content);
     if (!Array.isArray(content)) {
-      throw new SessionError('INVALID_ARGUMENT', 'tokens', `content must be a string or an array of blocks, got ${describeType(content)}`);
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'tokens',
+        `content must be a string or an array of blocks, got ${describeType(content)}`,
+      );
     }
     let total = 0;
     for (const block of content) total += this.estimate(sentText(block)) + BLOCK_OVERHEAD_TOKENS;
@@ -138,7 +154,11 @@ export class TiktokenEstimator implements TokenEstimator {
    */
   estimateMessage(message: { role: Role; content: string | ContentBlock[] }): number {
     if (message === null || typeof message !== 'object') {
-      throw new SessionError('INVALID_ARGUMENT', 'tokens', `estimateMessage() expects a message object, got ${describeType(message)}`);
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'tokens',
+        `estimateMessage() expects a message object, got ${describeType(message)}`,
+      );
     }
     return this.estimateContent(message.content) + MESSAGE_OVERHEAD_TOKENS;
   }
@@ -149,13 +169,21 @@ export class TiktokenEstimator implements TokenEstimator {
    */
   estimateMessages(messages: readonly Pick<Message, 'tokens'>[]): number {
     if (!Array.isArray(messages)) {
-      throw new SessionError('INVALID_ARGUMENT', 'tokens', `estimateMessages() expects an array, got ${describeType(messages)}`);
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'tokens',
+        `estimateMessages() expects an array, got ${describeType(messages)}`,
+      );
     }
     let total = 0;
     for (let i = 0; i < messages.length; i++) {
       const tokens = (messages[i] as Pick<Message, 'tokens'> | undefined)?.tokens;
       if (typeof tokens !== 'number' || !Number.isFinite(tokens) || tokens < 0) {
-        throw new SessionError('INVALID_ARGUMENT', 'tokens', `message ${i} has no valid stored token count (got ${describeType(tokens)})`);
+        throw new SessionError(
+          'INVALID_ARGUMENT',
+          'tokens',
+          `message ${i} has no valid stored token count (got ${describeType(tokens)})`,
+        );
       }
       total += tokens;
     }
@@ -168,10 +196,19 @@ export class TiktokenEstimator implements TokenEstimator {
    */
   estimateCheckpoint(checkpoint: Checkpoint | CheckpointSummary): number {
     if (checkpoint === null || typeof checkpoint !== 'object') {
-      throw new SessionError('INVALID_ARGUMENT', 'tokens', `estimateCheckpoint() expects a checkpoint or a summary, got ${describeType(checkpoint)}`);
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'tokens',
+        `estimateCheckpoint() expects a checkpoint or a summary, got ${describeType(checkpoint)}`,
+      );
     }
-    const isCheckpoint = 'summary' in checkpoint && checkpoint.summary !== null && typeof checkpoint.summary === 'object';
-    return this.estimate(isCheckpoint ? renderCheckpoint(checkpoint.summary, checkpoint.checks) : renderCheckpoint(checkpoint as CheckpointSummary));
+    const isCheckpoint =
+      'summary' in checkpoint && checkpoint.summary !== null && typeof checkpoint.summary === 'object';
+    return this.estimate(
+      isCheckpoint
+        ? renderCheckpoint(checkpoint.summary, checkpoint.checks)
+        : renderCheckpoint(checkpoint as CheckpointSummary),
+    );
   }
 }
 

@@ -29,7 +29,9 @@ export interface BenchModule {
 export function toMarkdown(table: BenchTable): string {
   const cells = table.rows.map((row) => row.map(String));
   const numeric = table.columns.map((_, c) => table.rows.every((row) => typeof row[c] === 'number'));
-  const widths = table.columns.map((column, c) => Math.max(column.length, 3, ...cells.map((row) => (row[c] ?? '').length)));
+  const widths = table.columns.map((column, c) =>
+    Math.max(column.length, 3, ...cells.map((row) => (row[c] ?? '').length)),
+  );
   const pad = (text: string, c: number) => (numeric[c] ? text.padStart(widths[c]!) : text.padEnd(widths[c]!));
   const line = (row: string[]) => `| ${row.map(pad).join(' | ')} |`;
   const rule = `|${widths.map((w, c) => (numeric[c] ? `${'-'.repeat(w + 1)}:` : `${'-'.repeat(w + 2)}`)).join('|')}|`;
@@ -40,8 +42,12 @@ export function toMarkdown(table: BenchTable): string {
 async function main(): Promise<void> {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const only = process.argv[2];
-  const modules = (await readdir(here)).filter((name) => name.endsWith('-bench.ts') && (only === undefined || name.includes(only))).sort();
-  console.log(`# dagent-sessions benchmarks\n\nNode ${process.version}, ${os.platform()} ${os.arch()}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, temp dir ${os.tmpdir()}\n`);
+  const modules = (await readdir(here))
+    .filter((name) => name.endsWith('-bench.ts') && (only === undefined || name.includes(only)))
+    .sort();
+  console.log(
+    `# dagent-sessions benchmarks\n\nNode ${process.version}, ${os.platform()} ${os.arch()}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, temp dir ${os.tmpdir()}\n`,
+  );
   for (const name of modules) {
     const started = performance.now();
     const module = (await import(pathToFileURL(path.join(here, name)).href)) as Partial<BenchModule>;

@@ -31,7 +31,12 @@ function message(seq: number): Message {
         ? `${FILLER.repeat(9)}#${seq}`
         : [
             { type: 'text', text: FILLER.repeat(6) },
-            { type: 'tool_use', id: `toolu_${seq}`, name: 'Read', input: { path: `src/module-${seq % 97}.ts`, offset: seq, limit: 200 } },
+            {
+              type: 'tool_use',
+              id: `toolu_${seq}`,
+              name: 'Read',
+              input: { path: `src/module-${seq % 97}.ts`, offset: seq, limit: 200 },
+            },
           ],
     timestamp: new Date(Date.UTC(2026, 0, 1) + seq * 1_000).toISOString(),
     tokens: 220 + (seq % 30),
@@ -51,7 +56,11 @@ interface Timing {
 
 function timingOf(samples: number[]): Timing {
   const sorted = [...samples].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), mean: samples.reduce((a, b) => a + b, 0) / samples.length };
+  return {
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    mean: samples.reduce((a, b) => a + b, 0) / samples.length,
+  };
 }
 
 async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
@@ -64,7 +73,10 @@ async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 }
 
 /** A durable session directory pre-filled with `size` live messages. */
-async function openJournaled(root: string, size: number): Promise<{ store: JsonFileSessionStore; dir: SessionDirectory }> {
+async function openJournaled(
+  root: string,
+  size: number,
+): Promise<{ store: JsonFileSessionStore; dir: SessionDirectory }> {
   const store = await JsonFileSessionStore.open({ root });
   const dir = store.session(SESSION_ID);
   await dir.create({
@@ -74,7 +86,13 @@ async function openJournaled(root: string, size: number): Promise<{ store: JsonF
     createdAt: new Date().toISOString(),
     updatedAt: new Date().toISOString(),
     status: 'active',
-    stats: { totalMessages: 0, totalTokens: 0, totalCompactions: 0, lastCompactionAt: null, lastRequestTokens: 0 },
+    stats: {
+      totalMessages: 0,
+      totalTokens: 0,
+      totalCompactions: 0,
+      lastCompactionAt: null,
+      lastRequestTokens: 0,
+    },
   });
   await dir.load();
   for (let from = 0; from < size; from += 500) {
@@ -132,7 +150,9 @@ async function benchLowdb(size: number): Promise<Timing> {
 }
 
 /** 200 appends issued together (not awaited one by one), then 200 awaited one by one. */
-async function benchGroupCommit(size: number): Promise<{ concurrent: number; sequential: number; lowdbConcurrent: number }> {
+async function benchGroupCommit(
+  size: number,
+): Promise<{ concurrent: number; sequential: number; lowdbConcurrent: number }> {
   const journaled = await withTempDir(async (root) => {
     const { store, dir } = await openJournaled(root, size);
     try {
@@ -174,14 +194,34 @@ export async function run(): Promise<BenchTable[]> {
   for (const size of SIZES) {
     const ours = await benchJournaled(size);
     const lowdb = await benchLowdb(size);
-    rows.push([size.toLocaleString('en-US'), ms(ours.p50), ms(ours.p99), ms(ours.mean), ours.folds, ms(lowdb.p50), ms(lowdb.p99), ms(lowdb.mean), Number((lowdb.p50 / ours.p50).toFixed(1))]);
+    rows.push([
+      size.toLocaleString('en-US'),
+      ms(ours.p50),
+      ms(ours.p99),
+      ms(ours.mean),
+      ours.folds,
+      ms(lowdb.p50),
+      ms(lowdb.p99),
+      ms(lowdb.mean),
+      Number((lowdb.p50 / ours.p50).toFixed(1)),
+    ]);
   }
   const groupSize = 1_000;
   const group = await benchGroupCommit(groupSize);
   return [
     {
       title: `Append latency (ms) against live messages: ${TIMED} single appends, each awaited, ~1 KB messages`,
-      columns: ['live messages', 'journaled p50', 'journaled p99', 'journaled mean', 'folds', 'lowdb JSONFile p50', 'lowdb p99', 'lowdb mean', 'lowdb/journaled (p50)'],
+      columns: [
+        'live messages',
+        'journaled p50',
+        'journaled p99',
+        'journaled mean',
+        'folds',
+        'lowdb JSONFile p50',
+        'lowdb p99',
+        'lowdb mean',
+        'lowdb/journaled (p50)',
+      ],
       rows,
       notes: [
         'journaled: `SessionDirectory.appendMessages` on `JsonFileSessionStore` (chat.json snapshot + chat.log, CRC32 records), durable: one write + fdatasync per append; "folds" = folds during the timed appends (the log is folded into the snapshot once it outgrows it and 256 KiB).',
@@ -194,9 +234,15 @@ export async function run(): Promise<BenchTable[]> {
       rows: [
         ['journaled, issued together (Promise.all)', ms(group.concurrent), ms(group.concurrent / CONCURRENT)],
         ['journaled, awaited one by one', ms(group.sequential), ms(group.sequential / CONCURRENT)],
-        ['lowdb JSONFile, issued together (steno coalesces)', ms(group.lowdbConcurrent), ms(group.lowdbConcurrent / CONCURRENT)],
+        [
+          'lowdb JSONFile, issued together (steno coalesces)',
+          ms(group.lowdbConcurrent),
+          ms(group.lowdbConcurrent / CONCURRENT),
+        ],
       ],
-      notes: ['Appends that queue behind a running one share its write and its fdatasync, so a burst costs a few fsyncs, not one per message.'],
+      notes: [
+        'Appends that queue behind a running one share its write and its fdatasync, so a burst costs a few fsyncs, not one per message.',
+      ],
     },
   ];
 }

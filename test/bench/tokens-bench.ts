@@ -31,7 +31,14 @@ export async function run(): Promise<string> {
     const tokens = estimator.estimateMessage(input);
     if (total + tokens > 100_000) break;
     total += tokens;
-    messages.push({ id: `m${seq}`, seq, role: input.role, content: input.content, timestamp: '2026-01-01T00:00:00.000Z', tokens });
+    messages.push({
+      id: `m${seq}`,
+      seq,
+      role: input.role,
+      content: input.content,
+      timestamp: '2026-01-01T00:00:00.000Z',
+      tokens,
+    });
   }
 
   const sumTimes: number[] = [];
@@ -44,7 +51,9 @@ export async function run(): Promise<string> {
 
   // The alternative: tokenise everything again with a fresh js-tiktoken encoder.
   const require = createRequire(import.meta.url);
-  const ranks = require('js-tiktoken/ranks/cl100k_base') as ConstructorParameters<typeof Tiktoken>[0] & { default?: ConstructorParameters<typeof Tiktoken>[0] };
+  const ranks = require('js-tiktoken/ranks/cl100k_base') as ConstructorParameters<typeof Tiktoken>[0] & {
+    default?: ConstructorParameters<typeof Tiktoken>[0];
+  };
   const encoder = new Tiktoken(ranks.default ?? ranks);
   const texts = messages.map((m) => contentToText(m.content));
   const freshTimes: number[] = [];

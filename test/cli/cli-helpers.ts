@@ -46,19 +46,40 @@ export async function seededRoot(): Promise<string> {
   const root = await tempRoot('dagent-cli-');
   const runtime = await createSessionRuntime({ root });
   try {
-    const pm = await runtime.createSession({ type: 'feature', agentType: 'pm', featureId: 'f1' }, { context: { featureName: 'CSV export' } });
-    await runtime.addMessage(pm.id, { role: 'user', content: 'Plan the CSV exporter: quoting, newlines, large files.' });
-    await runtime.addMessage(pm.id, { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'Bash', input: { command: 'ls src' } }] });
-    await runtime.addMessage(pm.id, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'export.ts\nindex.ts' }] });
+    const pm = await runtime.createSession(
+      { type: 'feature', agentType: 'pm', featureId: 'f1' },
+      { context: { featureName: 'CSV export' } },
+    );
+    await runtime.addMessage(pm.id, {
+      role: 'user',
+      content: 'Plan the CSV exporter: quoting, newlines, large files.',
+    });
+    await runtime.addMessage(pm.id, {
+      role: 'assistant',
+      content: [{ type: 'tool_use', id: 'toolu_1', name: 'Bash', input: { command: 'ls src' } }],
+    });
+    await runtime.addMessage(pm.id, {
+      role: 'user',
+      content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'export.ts\nindex.ts' }],
+    });
     for (let i = 0; i < 9; i++) {
       await runtime.addMessage(pm.id, {
         role: i % 2 === 0 ? 'assistant' : 'user',
         content: `Step ${i}: decided to stream rows in batches of ${(i + 1) * 100} and to test quoting of field ${i} with embedded quotes, commas and newlines.`,
       });
     }
-    const dev = await runtime.createSession({ type: 'task', agentType: 'dev', featureId: 'f1', taskId: 't1', taskState: 'in_dev' });
+    const dev = await runtime.createSession({
+      type: 'task',
+      agentType: 'dev',
+      featureId: 'f1',
+      taskId: 't1',
+      taskState: 'in_dev',
+    });
     await runtime.addMessage(dev.id, { role: 'user', content: 'Implement toCsvRow' });
-    await runtime.addMessage(dev.id, { role: 'assistant', content: 'Done: toCsvRow doubles embedded quotes.' });
+    await runtime.addMessage(dev.id, {
+      role: 'assistant',
+      content: 'Done: toCsvRow doubles embedded quotes.',
+    });
   } finally {
     await runtime.close();
   }
@@ -67,7 +88,8 @@ export async function seededRoot(): Promise<string> {
 
 /** Writes a transcript in the shared format with `turns` user/assistant/tool rounds of ~`words` words each. */
 export async function writeTranscript(dir: string, name: string, turns: number, words = 40): Promise<string> {
-  const text = (i: number, what: string) => Array.from({ length: words }, (_, w) => `${what}${i}w${w}`).join(' ');
+  const text = (i: number, what: string) =>
+    Array.from({ length: words }, (_, w) => `${what}${i}w${w}`).join(' ');
   const messages: { role: string; content: string; toolName?: string }[] = [];
   for (let i = 0; i < turns; i++) {
     messages.push({ role: 'user', content: `Please continue with part ${i}. ${text(i, 'ask')}` });

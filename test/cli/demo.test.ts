@@ -11,7 +11,13 @@ describe('demo', () => {
     const root = await tempRoot();
     const lines: string[] = [];
     const stop = new AbortController();
-    const running = runDemo({ root, maxTokens: 30_000, out: (line) => lines.push(line), interactive: false, stop: stop.signal });
+    const running = runDemo({
+      root,
+      maxTokens: 30_000,
+      out: (line) => lines.push(line),
+      interactive: false,
+      stop: stop.signal,
+    });
     let url: string | undefined;
     for (let i = 0; i < 600 && url === undefined; i++) {
       url = lines.map((l) => /Inspector: (http:\/\/127\.0\.0\.1:\d+)\//.exec(l)?.[1]).find(Boolean);
@@ -20,10 +26,20 @@ describe('demo', () => {
     expect(url).toBeDefined();
     const page = await fetch(`${url}/`);
     expect(await page.text()).toContain('inspector.js');
-    const list = (await (await fetch(`${url}/rpc/session:list`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' })).json()) as {
+    const list = (await (
+      await fetch(`${url}/rpc/session:list`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '[]',
+      })
+    ).json()) as {
       value: { id: string; checkpointVersion: number; stats: { totalCompactions: number } }[];
     };
-    expect(list.value.map((s) => s.id).sort()).toEqual(['feature--demo--pm', 'task--demo--replay--in_dev--dev', 'task--demo--replay--in_qa--qa']);
+    expect(list.value.map((s) => s.id).sort()).toEqual([
+      'feature--demo--pm',
+      'task--demo--replay--in_dev--dev',
+      'task--demo--replay--in_qa--qa',
+    ]);
     stop.abort();
     const report = await running;
     expect(report.sessions.map((s) => s.agent)).toEqual(['PM', 'Dev', 'QA']);
@@ -36,7 +52,12 @@ describe('demo', () => {
 
   it('--no-serve only prints the summary', async () => {
     const lines: string[] = [];
-    const report = await runDemo({ root: await tempRoot(), serve: false, out: (line) => lines.push(line), interactive: false });
+    const report = await runDemo({
+      root: await tempRoot(),
+      serve: false,
+      out: (line) => lines.push(line),
+      interactive: false,
+    });
     expect(report.url).toBeNull();
     expect(lines.join('\n')).not.toContain('Inspector:');
     expect(lines.join('\n')).toContain('every message, identical, in order');

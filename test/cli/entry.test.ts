@@ -14,7 +14,10 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: REPO, env: { ...process.env, ANTHROPIC_API_KEY: '' } });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      cwd: REPO,
+      env: { ...process.env, ANTHROPIC_API_KEY: '' },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -39,7 +42,10 @@ describe('the dagent-sessions entry point', () => {
     const root = await seededRoot();
     const host = await createSessionRuntime({ root });
     try {
-      const [compact, show] = await Promise.all([cli('compact', FEATURE_ID, '--root', root), cli('show', FEATURE_ID, '--root', root, '--json')]);
+      const [compact, show] = await Promise.all([
+        cli('compact', FEATURE_ID, '--root', root),
+        cli('show', FEATURE_ID, '--root', root, '--json'),
+      ]);
       expect(compact.code).toBe(1);
       expect(compact.stderr).toContain(`open for writing by process ${process.pid} on `);
       expect(compact.stderr).toContain('(ROOT_LOCKED)');

@@ -27,13 +27,31 @@ async function startInspect(args: string[]) {
   const stop = new AbortController();
   const captured = captureIO();
   const serving = createInspectCommand({ stop: stop.signal })([...args, '--json'], captured.io);
-  const line = await until(() => captured.out[0] ?? (captured.err.length > 0 && captured.err.join('').includes('Error') ? 'error' : undefined), 'the URL line');
+  const line = await until(
+    () =>
+      captured.out[0] ??
+      (captured.err.length > 0 && captured.err.join('').includes('Error') ? 'error' : undefined),
+    'the URL line',
+  );
   const info = JSON.parse(line) as ServeInfo;
-  return { info, stop: async () => { stop.abort(); return serving; }, captured };
+  return {
+    info,
+    stop: async () => {
+      stop.abort();
+      return serving;
+    },
+    captured,
+  };
 }
 
 const post = async (url: string, channel: string, args: unknown[]) =>
-  (await (await fetch(`${url}/rpc/${channel}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(args) })).json()) as { ok: boolean; value?: unknown; error?: { code: string } };
+  (await (
+    await fetch(`${url}/rpc/${channel}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(args),
+    })
+  ).json()) as { ok: boolean; value?: unknown; error?: { code: string } };
 
 describe('inspect', () => {
   it('as the writer: serves the page and the API, advertises itself, and a CLI compact goes through it to its event stream', async () => {
@@ -50,10 +68,18 @@ describe('inspect', () => {
       client.onEvent((e) => events.push(e));
       await client.eventsConnected();
       const captured = captureIO();
-      const code = await compactCommand([FEATURE_ID, '--root', root, '--keep-recent-tokens', '0'], captured.io);
+      const code = await compactCommand(
+        [FEATURE_ID, '--root', root, '--keep-recent-tokens', '0'],
+        captured.io,
+      );
       expect(code, captured.err.join('\n')).toBe(0);
-      expect(captured.err.join('\n')).toContain(`through the host that holds the root, at ${inspect.info.url}`);
-      await until(() => events.find((e) => e.type === 'session.compaction.completed' && e.sessionId === FEATURE_ID), 'the compaction event');
+      expect(captured.err.join('\n')).toContain(
+        `through the host that holds the root, at ${inspect.info.url}`,
+      );
+      await until(
+        () => events.find((e) => e.type === 'session.compaction.completed' && e.sessionId === FEATURE_ID),
+        'the compaction event',
+      );
       client.close();
     } finally {
       expect(await inspect.stop()).toBe(0);
@@ -79,7 +105,9 @@ describe('inspect', () => {
     const attached = await startInspect(['--root', root]);
     try {
       expect(attached.info.mode).toBe(`attached to ${writer.info.url}`);
-      expect((await post(attached.info.url, 'session:compact', [FEATURE_ID, { keepRecentTokens: 0 }])).ok).toBe(true); // through the writer
+      expect(
+        (await post(attached.info.url, 'session:compact', [FEATURE_ID, { keepRecentTokens: 0 }])).ok,
+      ).toBe(true); // through the writer
     } finally {
       expect(await attached.stop()).toBe(0);
       expect(await writer.stop()).toBe(0);
@@ -114,12 +142,18 @@ describe('inspect', () => {
     expect(refused.stderr()).toContain('cannot reach http://127.0.0.1:9/health');
     expect((await run('inspect', '--url', 'http://127.0.0.1:9')).code).toBe(1); // attaching checks first
     expect((await run('inspect', '--url', 'ftp://example.org')).code).toBe(1);
-    expect((await run('inspect', '--url', 'http://127.0.0.1:9', '--root', '/tmp')).stderr()).toContain('--root applies only to serving a root');
-    expect((await run('inspect', '--token', 'abcdefabcdefabcdef')).stderr()).toContain('--token and --check go with --url');
+    expect((await run('inspect', '--url', 'http://127.0.0.1:9', '--root', '/tmp')).stderr()).toContain(
+      '--root applies only to serving a root',
+    );
+    expect((await run('inspect', '--token', 'abcdefabcdefabcdef')).stderr()).toContain(
+      '--token and --check go with --url',
+    );
     expect((await run('inspect', '--port', '70000')).stderr()).toContain('--port must be from 0 to 65535');
 
     const { createServer } = await import('node:http');
-    const other = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html></html>'));
+    const other = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<html></html>'),
+    );
     await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
     try {
       const address = other.address() as { port: number };

@@ -10,7 +10,18 @@ const NAMES = Object.keys(COMMANDS);
 
 describe('dagent-sessions', () => {
   it('has the commands of the issue', () => {
-    expect(NAMES).toEqual(['demo', 'inspect', 'replay', 'import', 'list', 'show', 'preview', 'compact', 'export', 'migrate']);
+    expect(NAMES).toEqual([
+      'demo',
+      'inspect',
+      'replay',
+      'import',
+      'list',
+      'show',
+      'preview',
+      'compact',
+      'export',
+      'migrate',
+    ]);
   });
 
   it('prints its usage for --help, -h and help (exit 0), and on stderr without a command (exit 1)', async () => {
@@ -35,7 +46,11 @@ describe('dagent-sessions', () => {
   });
 
   it.each(NAMES)('%s --help prints its own usage (exit 0), as does help %s', async (name) => {
-    for (const argv of [[name, '--help'], [name, '-h'], ['help', name]]) {
+    for (const argv of [
+      [name, '--help'],
+      [name, '-h'],
+      ['help', name],
+    ]) {
       const r = await run(...argv);
       expect(r.code).toBe(0);
       expect(r.stdout()).toContain(`Usage: dagent-sessions ${name}`);

@@ -32,7 +32,10 @@ describe('list', () => {
 
   it('filters by agent, feature and task or session state', async () => {
     const root = await seededRoot();
-    const ids = async (...flags: string[]) => (JSON.parse((await run('list', '--root', root, '--json', ...flags)).stdout()) as SessionInfo[]).map((s) => s.id);
+    const ids = async (...flags: string[]) =>
+      (JSON.parse((await run('list', '--root', root, '--json', ...flags)).stdout()) as SessionInfo[]).map(
+        (s) => s.id,
+      );
     expect(await ids('--agent', 'dev')).toEqual([TASK_ID]);
     expect(await ids('--feature', 'f1')).toEqual([FEATURE_ID, TASK_ID]);
     expect(await ids('--feature', 'f2')).toEqual([]);
@@ -70,7 +73,13 @@ describe('show', () => {
     expect(text).toContain('Step 8: decided');
 
     const json = await run('show', FEATURE_ID, '--root', root, '--json', '--messages', '2');
-    const data = JSON.parse(json.stdout()) as { session: SessionInfo; messages: { seq: number }[]; checkpoint: unknown; context: unknown; size: { total: number } };
+    const data = JSON.parse(json.stdout()) as {
+      session: SessionInfo;
+      messages: { seq: number }[];
+      checkpoint: unknown;
+      context: unknown;
+      size: { total: number };
+    };
     expect(data.session.id).toBe(FEATURE_ID);
     expect(data.messages.map((m) => m.seq)).toEqual([10, 11]);
     expect(data.checkpoint).toBeNull();
@@ -95,18 +104,44 @@ describe('preview', () => {
     const r = await run('preview', FEATURE_ID, '--root', root, '--message', 'Continue with the tests');
     expect(r.code).toBe(0);
     expect(r.stdout()).toMatch(/PART\s+TOKENS\s+SHARE/);
-    for (const part of ['agent description', 'context', 'checkpoint', 'messages', 'user message', 'reply reserve', 'total']) expect(r.stdout()).toContain(part);
+    for (const part of [
+      'agent description',
+      'context',
+      'checkpoint',
+      'messages',
+      'user message',
+      'reply reserve',
+      'total',
+    ])
+      expect(r.stdout()).toContain(part);
     expect(r.stdout()).toContain('of 100,000 tokens: fits');
 
-    const json = await run('preview', FEATURE_ID, '--root', root, '--format', 'messages', '--json', '--message', 'Go on');
-    const request = JSON.parse(json.stdout()) as { messages: { role: string }[]; breakdown: { total: number }; totalTokens: number; systemPrompt: string };
+    const json = await run(
+      'preview',
+      FEATURE_ID,
+      '--root',
+      root,
+      '--format',
+      'messages',
+      '--json',
+      '--message',
+      'Go on',
+    );
+    const request = JSON.parse(json.stdout()) as {
+      messages: { role: string }[];
+      breakdown: { total: number };
+      totalTokens: number;
+      systemPrompt: string;
+    };
     expect(request.totalTokens).toBe(request.breakdown.total);
     expect(request.messages.at(-1)).toEqual({ role: 'user', content: [{ type: 'text', text: 'Go on' }] });
     expect(request.systemPrompt).toContain('CSV export');
 
     const withPrompt = await run('preview', TASK_ID, '--root', root, '--prompt');
     expect(withPrompt.stdout()).toContain('--- system prompt ---');
-    expect((await run('preview', FEATURE_ID, '--root', root, '--format', 'xml')).stderr()).toContain('--format must be one of flattened, messages');
+    expect((await run('preview', FEATURE_ID, '--root', root, '--format', 'xml')).stderr()).toContain(
+      '--format must be one of flattened, messages',
+    );
   });
 });
 
@@ -122,10 +157,21 @@ describe('export', () => {
     const file = path.join(root, 'out', '..', 'feature.json');
     const written = await run('export', FEATURE_ID, '--root', root, '--out', file, '--json');
     expect(written.code).toBe(0);
-    expect(JSON.parse(written.stdout())).toMatchObject({ file: path.resolve(file), sessionId: FEATURE_ID, messages: 12 });
+    expect(JSON.parse(written.stdout())).toMatchObject({
+      file: path.resolve(file),
+      sessionId: FEATURE_ID,
+      messages: 12,
+    });
     expect((JSON.parse(await readFile(file, 'utf8')) as SessionExport).history).toEqual(data.history);
 
-    const nowhere = await run('export', FEATURE_ID, '--root', root, '--out', path.join(root, 'missing-dir', 'x.json'));
+    const nowhere = await run(
+      'export',
+      FEATURE_ID,
+      '--root',
+      root,
+      '--out',
+      path.join(root, 'missing-dir', 'x.json'),
+    );
     expect(nowhere.code).toBe(1);
     expect(nowhere.stderr()).toContain('(IO_ERROR)');
   });

@@ -10,7 +10,10 @@ import { createSessionRuntime } from '../../src/runtime/create-session-runtime.j
 import { tempRoot } from '../helpers/temp-root.js';
 import { FEATURE_ID, TASK_ID, run, seededRoot, writeTranscript } from './cli-helpers.js';
 
-const FIXTURE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/claude-code/session.jsonl');
+const FIXTURE = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../fixtures/claude-code/session.jsonl',
+);
 
 async function history(root: string, id: string): Promise<Message[]> {
   const runtime = await createSessionRuntime({ root, readOnly: true });
@@ -50,7 +53,12 @@ describe('compact', () => {
 
     const again = await run('compact', TASK_ID, '--root', root, '--json');
     expect(again.code).toBe(0);
-    const result = JSON.parse(again.stdout()) as { sessionId: string; kind: string; tokensBefore: number; tokensAfter: number };
+    const result = JSON.parse(again.stdout()) as {
+      sessionId: string;
+      kind: string;
+      tokensBefore: number;
+      tokensAfter: number;
+    };
     expect(result.sessionId).toBe(TASK_ID);
     expect(['compacted', 'nothing-to-fold']).toContain(result.kind);
     expect(await history(root, FEATURE_ID)).toHaveLength(12);
@@ -97,8 +105,24 @@ describe('import', () => {
     const file = await writeTranscript(root, 'small run.json', 5);
     const r = await run('import', file, '--root', root, '--json');
     expect(r.code, r.stderr()).toBe(0);
-    const report = JSON.parse(r.stdout()) as { sessionId: string; format: string; appended: number; historyMessages: number; complete: boolean; toolCalls: number; pairedResults: number };
-    expect(report).toMatchObject({ sessionId: 'task--import--small-run--in_dev--dev', format: 'transcript', appended: 20, historyMessages: 20, complete: true, toolCalls: 5, pairedResults: 5 });
+    const report = JSON.parse(r.stdout()) as {
+      sessionId: string;
+      format: string;
+      appended: number;
+      historyMessages: number;
+      complete: boolean;
+      toolCalls: number;
+      pairedResults: number;
+    };
+    expect(report).toMatchObject({
+      sessionId: 'task--import--small-run--in_dev--dev',
+      format: 'transcript',
+      appended: 20,
+      historyMessages: 20,
+      complete: true,
+      toolCalls: 5,
+      pairedResults: 5,
+    });
     const messages = await history(root, report.sessionId);
     expect(messages).toHaveLength(20);
     expect(expectPaired(messages)).toEqual({ calls: 5, results: 5 });
@@ -111,12 +135,28 @@ describe('import', () => {
     expect(refused.stderr()).toContain('line 18: not valid JSON');
     expect(refused.stderr()).toContain('--skip-invalid');
 
-    const r = await run('import', FIXTURE, '--root', root, '--skip-invalid', '--feature', 'f9', '--task', 'csv', '--agent', 'qa', '--state', 'in_qa');
+    const r = await run(
+      'import',
+      FIXTURE,
+      '--root',
+      root,
+      '--skip-invalid',
+      '--feature',
+      'f9',
+      '--task',
+      'csv',
+      '--agent',
+      'qa',
+      '--state',
+      'in_qa',
+    );
     expect(r.code, r.stderr()).toBe(0);
     const text = r.stdout();
     expect(text).toContain('Imported session.jsonl (Claude Code log) into task--f9--csv--in_qa--qa');
     expect(text).toContain('31 appended');
-    expect(text).toContain('9 results paired with their call, 1 without their call kept as text, 1 call without a result');
+    expect(text).toContain(
+      '9 results paired with their call, 1 without their call kept as text, 1 call without a result',
+    );
     expect(text).toContain('skipped        line 18: not valid JSON');
     expect(text).toMatch(/not imported\s+queue-operation x1, file-history-snapshot x1, progress x1/);
 
@@ -126,7 +166,22 @@ describe('import', () => {
     expect(messages[0]?.timestamp).toMatch(/^2025-08-14T09:/);
     expect(messages.filter((m) => m.metadata?.orphanToolResult === true)).toHaveLength(1);
 
-    const again = await run('import', FIXTURE, '--root', root, '--skip-invalid', '--feature', 'f9', '--task', 'csv', '--agent', 'qa', '--state', 'in_qa', '--json');
+    const again = await run(
+      'import',
+      FIXTURE,
+      '--root',
+      root,
+      '--skip-invalid',
+      '--feature',
+      'f9',
+      '--task',
+      'csv',
+      '--agent',
+      'qa',
+      '--state',
+      'in_qa',
+      '--json',
+    );
     expect(JSON.parse(again.stdout())).toMatchObject({ appended: 31, historyMessages: 62, complete: true });
   });
 
@@ -164,9 +219,28 @@ describe('replay', () => {
     expect(twice.code).toBe(1);
     expect(twice.stderr()).toContain('already holds 160 messages; pass --append');
 
-    const json = await run('replay', file, '--root', root, '--task', 'second', '--max-tokens', '12000', '--json');
-    const report = JSON.parse(json.stdout()) as { sessionId: string; historyIntact: boolean; compactions: unknown[]; requestsOverLimit: number };
-    expect(report).toMatchObject({ sessionId: 'task--replay--second--in_dev--dev', historyIntact: true, requestsOverLimit: 0 });
+    const json = await run(
+      'replay',
+      file,
+      '--root',
+      root,
+      '--task',
+      'second',
+      '--max-tokens',
+      '12000',
+      '--json',
+    );
+    const report = JSON.parse(json.stdout()) as {
+      sessionId: string;
+      historyIntact: boolean;
+      compactions: unknown[];
+      requestsOverLimit: number;
+    };
+    expect(report).toMatchObject({
+      sessionId: 'task--replay--second--in_dev--dev',
+      historyIntact: true,
+      requestsOverLimit: 0,
+    });
     expect(report.compactions.length).toBeGreaterThan(0);
   });
 
@@ -174,6 +248,11 @@ describe('replay', () => {
     const root = await tempRoot('dagent-cli-replay-');
     const r = await run('replay', FIXTURE, '--root', root, '--skip-invalid', '--json');
     expect(r.code, r.stderr()).toBe(0);
-    expect(JSON.parse(r.stdout())).toMatchObject({ format: 'claude-code', messages: 31, historyIntact: true, skipped: [{ line: 18 }] });
+    expect(JSON.parse(r.stdout())).toMatchObject({
+      format: 'claude-code',
+      messages: 31,
+      historyIntact: true,
+      skipped: [{ line: 18 }],
+    });
   });
 });

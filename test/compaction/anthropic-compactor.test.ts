@@ -4,13 +4,23 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AnthropicCompactor, DEFAULT_ANTHROPIC_MODEL, hasAnthropicApiKey, type AnthropicCompactorOptions } from '../../src/compaction/anthropic-compactor.js';
+import {
+  AnthropicCompactor,
+  DEFAULT_ANTHROPIC_MODEL,
+  hasAnthropicApiKey,
+  type AnthropicCompactorOptions,
+} from '../../src/compaction/anthropic-compactor.js';
 import type { CompactionInput, CompactionProgress } from '../../src/compaction/compactor.js';
 import { foldInChunks } from '../../src/compaction/fold-in-chunks.js';
 import { isSessionError, type SessionError } from '../../src/core/errors.js';
 import type { Message } from '../../src/core/types.js';
 import { createTokenEstimator } from '../../src/tokens/token-estimator.js';
-import { startMessagesApiServer, type Fault, type MessagesApiServer, type MessagesApiServerOptions } from '../support/messages-api-server.js';
+import {
+  startMessagesApiServer,
+  type Fault,
+  type MessagesApiServer,
+  type MessagesApiServerOptions,
+} from '../support/messages-api-server.js';
 
 const servers: MessagesApiServer[] = [];
 afterEach(async () => {
@@ -18,21 +28,47 @@ afterEach(async () => {
 });
 
 const estimator = createTokenEstimator();
-const msg = (seq: number, role: Message['role'], content: string): Message => ({ id: `m${seq}`, seq, role, content, timestamp: '2025-01-01T00:00:00.000Z', tokens: estimator.estimate(content) + 4 });
-const MESSAGES = [msg(0, 'user', 'Please fix src/parser.ts'), msg(1, 'assistant', 'Ran npm test: 3 passed'), msg(2, 'user', 'Now update docs/api.md')];
+const msg = (seq: number, role: Message['role'], content: string): Message => ({
+  id: `m${seq}`,
+  seq,
+  role,
+  content,
+  timestamp: '2025-01-01T00:00:00.000Z',
+  tokens: estimator.estimate(content) + 4,
+});
+const MESSAGES = [
+  msg(0, 'user', 'Please fix src/parser.ts'),
+  msg(1, 'assistant', 'Ran npm test: 3 passed'),
+  msg(2, 'user', 'Now update docs/api.md'),
+];
 const INPUT: CompactionInput = { checkpoint: null, messages: MESSAGES, budgetTokens: 1_000 };
 const EXPECTED = {
-  completed: ['message 0 (user): src/parser.ts', 'message 1 (assistant): `npm test: 3 passed`', 'message 2 (user): docs/api.md'],
+  completed: [
+    'message 0 (user): src/parser.ts',
+    'message 1 (assistant): `npm test: 3 passed`',
+    'message 2 (user): docs/api.md',
+  ],
   inProgress: ['continuing after message 2'],
   pending: [],
   decisions: [],
   blockers: [],
 };
 
-async function setup(options: Partial<AnthropicCompactorOptions> = {}, serverOptions: MessagesApiServerOptions = {}) {
+async function setup(
+  options: Partial<AnthropicCompactorOptions> = {},
+  serverOptions: MessagesApiServerOptions = {},
+) {
   const server = await startMessagesApiServer(serverOptions);
   servers.push(server);
-  const compactor = new AnthropicCompactor({ apiKey: 'test', baseURL: server.url, maxRetries: 0, timeoutMs: 5_000, estimator, clientOptions: { logLevel: 'off' }, ...options });
+  const compactor = new AnthropicCompactor({
+    apiKey: 'test',
+    baseURL: server.url,
+    maxRetries: 0,
+    timeoutMs: 5_000,
+    estimator,
+    clientOptions: { logLevel: 'off' },
+    ...options,
+  });
   return { server, compactor };
 }
 
@@ -59,9 +95,21 @@ describe('AnthropicCompactor', () => {
       model: 'claude-test-model',
       max_tokens: 4_096,
       tool_choice: { type: 'tool', name: 'record_checkpoint' },
-      tools: [{ name: 'record_checkpoint', input_schema: { type: 'object', required: ['completed', 'inProgress', 'pending', 'decisions', 'blockers'] } }],
+      tools: [
+        {
+          name: 'record_checkpoint',
+          input_schema: {
+            type: 'object',
+            required: ['completed', 'inProgress', 'pending', 'decisions', 'blockers'],
+          },
+        },
+      ],
     });
-    expect(compactor.lastUsage).toMatchObject({ model: 'claude-test-model', inputTokens: request?.inputTokens, stopReason: 'tool_use' });
+    expect(compactor.lastUsage).toMatchObject({
+      model: 'claude-test-model',
+      inputTokens: request?.inputTokens,
+      stopReason: 'tool_use',
+    });
     expect(compactor.lastUsage?.outputTokens).toBeGreaterThan(10);
     expect(compactor.lastUsage?.estimatedInputTokens).toBeGreaterThan(100);
   });
@@ -69,7 +117,16 @@ describe('AnthropicCompactor', () => {
   it('reports progress in output tokens while the answer streams', async () => {
     const { compactor } = await setup({}, { chunkChars: 8 });
     const progress: CompactionProgress[] = [];
-    await compactor.compact({ ...INPUT, checkpoint: { ...EXPECTED, decisions: Array.from({ length: 20 }, (_, i) => `decision number ${i} about the storage format`) } }, { signal: signal(), onProgress: (p) => progress.push(p) });
+    await compactor.compact(
+      {
+        ...INPUT,
+        checkpoint: {
+          ...EXPECTED,
+          decisions: Array.from({ length: 20 }, (_, i) => `decision number ${i} about the storage format`),
+        },
+      },
+      { signal: signal(), onProgress: (p) => progress.push(p) },
+    );
     const tokens = progress.map((p) => p.outputTokens ?? 0);
     expect(tokens.length).toBeGreaterThan(3);
     expect(tokens.at(-1)).toBe(compactor.lastUsage?.outputTokens);
@@ -78,8 +135,17 @@ describe('AnthropicCompactor', () => {
 
   it('merges with the existing checkpoint and keeps the result within the budget', async () => {
     const { compactor } = await setup();
-    const checkpoint = { ...EXPECTED, completed: Array.from({ length: 200 }, (_, i) => `finished step ${i} of the migration of the storage layer`) };
-    const summary = await compactor.compact({ checkpoint, messages: MESSAGES, budgetTokens: 300 }, { signal: signal() });
+    const checkpoint = {
+      ...EXPECTED,
+      completed: Array.from(
+        { length: 200 },
+        (_, i) => `finished step ${i} of the migration of the storage layer`,
+      ),
+    };
+    const summary = await compactor.compact(
+      { checkpoint, messages: MESSAGES, budgetTokens: 300 },
+      { signal: signal() },
+    );
     expect(estimator.estimateCheckpoint(summary)).toBeLessThanOrEqual(300);
     expect(summary.completed.at(-1)).toBe('message 2 (user): docs/api.md');
   });
@@ -130,18 +196,50 @@ describe('AnthropicCompactor', () => {
 
   it('refuses to start when the signal is already aborted, without a request', async () => {
     const { server, compactor } = await setup();
-    expect((await failure(compactor.compact(INPUT, { signal: AbortSignal.abort() }))).code).toBe('COMPACTION_CANCELLED');
+    expect((await failure(compactor.compact(INPUT, { signal: AbortSignal.abort() }))).code).toBe(
+      'COMPACTION_CANCELLED',
+    );
     expect(server.requests).toHaveLength(0);
   });
 
   it.each<[string, Fault, string, RegExp]>([
-    ['a stream cut in the middle', { kind: 'cut-stream', afterEvents: 5 }, 'COMPACTOR_UNAVAILABLE', /the answer stream was cut after \d+ events/],
-    ['stop_reason max_tokens', { kind: 'max-tokens' }, 'COMPACTOR_MALFORMED', /cut at max_tokens .*raise maxTokens or lower the checkpoint budget/],
+    [
+      'a stream cut in the middle',
+      { kind: 'cut-stream', afterEvents: 5 },
+      'COMPACTOR_UNAVAILABLE',
+      /the answer stream was cut after \d+ events/,
+    ],
+    [
+      'stop_reason max_tokens',
+      { kind: 'max-tokens' },
+      'COMPACTOR_MALFORMED',
+      /cut at max_tokens .*raise maxTokens or lower the checkpoint budget/,
+    ],
     ['a malformed JSON event', { kind: 'malformed-json' }, 'COMPACTOR_MALFORMED', /not valid JSON/],
-    ['a malformed tool input', { kind: 'malformed-json', in: 'tool-input' }, 'COMPACTOR_MALFORMED', /not valid JSON/],
-    ['a tool input that fails the schema', { kind: 'bad-tool-input' }, 'COMPACTOR_MALFORMED', /"completed" must be an array of strings, got a string; "inProgress\[0\]" must be a string, got a number; missing "decisions"/],
-    ['prose', { kind: 'prose' }, 'COMPACTOR_MALFORMED', /neither a record_checkpoint call nor a JSON checkpoint/],
-    ['a 401', { kind: 'status', status: 401 }, 'COMPACTOR_FAILED', /401 authentication_error .*check the API key/],
+    [
+      'a malformed tool input',
+      { kind: 'malformed-json', in: 'tool-input' },
+      'COMPACTOR_MALFORMED',
+      /not valid JSON/,
+    ],
+    [
+      'a tool input that fails the schema',
+      { kind: 'bad-tool-input' },
+      'COMPACTOR_MALFORMED',
+      /"completed" must be an array of strings, got a string; "inProgress\[0\]" must be a string, got a number; missing "decisions"/,
+    ],
+    [
+      'prose',
+      { kind: 'prose' },
+      'COMPACTOR_MALFORMED',
+      /neither a record_checkpoint call nor a JSON checkpoint/,
+    ],
+    [
+      'a 401',
+      { kind: 'status', status: 401 },
+      'COMPACTOR_FAILED',
+      /401 authentication_error .*check the API key/,
+    ],
     ['a 404', { kind: 'status', status: 404 }, 'COMPACTOR_FAILED', /check the model id/],
   ])('reports %s', async (_, fault, code, pattern) => {
     const { server, compactor } = await setup();
@@ -161,15 +259,26 @@ describe('AnthropicCompactor', () => {
   it('recovers on the next call after a fault', async () => {
     const { server, compactor } = await setup();
     server.script([{ kind: 'status', status: 529 }, { kind: 'prose' }]);
-    expect((await failure(compactor.compact(INPUT, { signal: signal() }))).code).toBe('COMPACTOR_UNAVAILABLE');
+    expect((await failure(compactor.compact(INPUT, { signal: signal() }))).code).toBe(
+      'COMPACTOR_UNAVAILABLE',
+    );
     expect((await failure(compactor.compact(INPUT, { signal: signal() }))).code).toBe('COMPACTOR_MALFORMED');
     expect(await compactor.compact(INPUT, { signal: signal() })).toEqual(EXPECTED);
   });
 
   it('is folded in chunks, oldest first, when its input budget is small', async () => {
     const { server, compactor } = await setup({ maxInputTokens: 2_000 });
-    const messages = Array.from({ length: 40 }, (_, i) => msg(i, 'assistant', `Edited src/module-${i}.ts. ${'details '.repeat(40)}`));
-    const { summary, calls } = await foldInChunks({ compactor, estimator, summary: null, messages, budgetTokens: 200, signal: signal() });
+    const messages = Array.from({ length: 40 }, (_, i) =>
+      msg(i, 'assistant', `Edited src/module-${i}.ts. ${'details '.repeat(40)}`),
+    );
+    const { summary, calls } = await foldInChunks({
+      compactor,
+      estimator,
+      summary: null,
+      messages,
+      budgetTokens: 200,
+      signal: signal(),
+    });
     expect(calls).toBeGreaterThan(3);
     expect(server.requests).toHaveLength(calls);
     expect(Math.max(...server.requests.map((r) => r.inputTokens))).toBeLessThanOrEqual(2_000);
@@ -179,11 +288,21 @@ describe('AnthropicCompactor', () => {
 
 describe('AnthropicCompactor construction', () => {
   it('needs a key: option, ANTHROPIC_API_KEY, or a client', () => {
-    expect(() => new AnthropicCompactor({ env: {} })).toThrow(/set ANTHROPIC_API_KEY, or pass \{ apiKey \} or \{ client \}/);
-    expect(() => new AnthropicCompactor({ env: { ANTHROPIC_API_KEY: '  ' } })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
-    expect(new AnthropicCompactor({ env: { ANTHROPIC_API_KEY: 'k' } }).name).toBe(`anthropic:${DEFAULT_ANTHROPIC_MODEL}`);
-    expect(new AnthropicCompactor({ env: {}, client: new Anthropic({ apiKey: 'k' }) }).model).toBe(DEFAULT_ANTHROPIC_MODEL);
-    expect(() => new AnthropicCompactor({ client: new Anthropic({ apiKey: 'k' }), apiKey: 'k' })).toThrow(/either \{ client \}/);
+    expect(() => new AnthropicCompactor({ env: {} })).toThrow(
+      /set ANTHROPIC_API_KEY, or pass \{ apiKey \} or \{ client \}/,
+    );
+    expect(() => new AnthropicCompactor({ env: { ANTHROPIC_API_KEY: '  ' } })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    expect(new AnthropicCompactor({ env: { ANTHROPIC_API_KEY: 'k' } }).name).toBe(
+      `anthropic:${DEFAULT_ANTHROPIC_MODEL}`,
+    );
+    expect(new AnthropicCompactor({ env: {}, client: new Anthropic({ apiKey: 'k' }) }).model).toBe(
+      DEFAULT_ANTHROPIC_MODEL,
+    );
+    expect(() => new AnthropicCompactor({ client: new Anthropic({ apiKey: 'k' }), apiKey: 'k' })).toThrow(
+      /either \{ client \}/,
+    );
   });
 
   it.each([

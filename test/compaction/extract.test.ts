@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { classify, extractStatements, shortenStatement } from '../../src/compaction/extract-text.js';
-import { describeCall, findPaths, normaliseCommand, outcomeOf, parseStringCall } from '../../src/compaction/extract-tools.js';
+import {
+  describeCall,
+  findPaths,
+  normaliseCommand,
+  outcomeOf,
+  parseStringCall,
+} from '../../src/compaction/extract-tools.js';
 import { dropOrder } from '../../src/compaction/offline-budget.js';
 import { itemsMatch } from '../../src/compaction/offline-merge.js';
 
@@ -55,7 +61,13 @@ describe('extractStatements', () => {
       { kind: 'pending', text: 'User asked: Please add a dark mode.' },
       { kind: 'decision', text: 'User: Never commit to main.' },
     ]);
-    expect(extractStatements('  ⎿  ☒ Parse config\n     ☐ Validate config\n\nUpdated the list of tasks.', 'checklist', 10)).toEqual([
+    expect(
+      extractStatements(
+        '  ⎿  ☒ Parse config\n     ☐ Validate config\n\nUpdated the list of tasks.',
+        'checklist',
+        10,
+      ),
+    ).toEqual([
       { kind: 'completed', text: 'Parse config', strong: true },
       { kind: 'pending', text: 'Validate config' },
     ]);
@@ -77,33 +89,70 @@ describe('shortenStatement', () => {
 
 describe('tool calls', () => {
   it('reads commands, files and todos from tool_use inputs', () => {
-    expect(describeCall('Bash', { command: 'cd /repo && npm  test' })).toMatchObject({ kind: 'command', label: 'npm test' });
-    expect(describeCall('Edit', { file_path: 'src/a.ts', old_string: '', new_string: '' })).toMatchObject({ kind: 'edit', paths: ['src/a.ts'] });
-    expect(describeCall('str_replace_editor', { command: 'create', path: 'b.py' })).toMatchObject({ kind: 'write', paths: ['b.py'] });
-    expect(describeCall('TodoWrite', { todos: [{ content: 'x', status: 'pending' }] }).todos).toEqual([{ content: 'x', status: 'pending' }]);
+    expect(describeCall('Bash', { command: 'cd /repo && npm  test' })).toMatchObject({
+      kind: 'command',
+      label: 'npm test',
+    });
+    expect(describeCall('Edit', { file_path: 'src/a.ts', old_string: '', new_string: '' })).toMatchObject({
+      kind: 'edit',
+      paths: ['src/a.ts'],
+    });
+    expect(describeCall('str_replace_editor', { command: 'create', path: 'b.py' })).toMatchObject({
+      kind: 'write',
+      paths: ['b.py'],
+    });
+    expect(describeCall('TodoWrite', { todos: [{ content: 'x', status: 'pending' }] }).todos).toEqual([
+      { content: 'x', status: 'pending' },
+    ]);
   });
 
   it('parses the string form of console transcripts', () => {
-    expect(parseStringCall('Bash', 'Bash(source venv/bin/activate && pytest specs/)…').call).toMatchObject({ kind: 'command', label: 'pytest specs/' });
-    expect(parseStringCall('Write', 'Write(file_path: conftest.py)…').call).toMatchObject({ kind: 'write', paths: ['conftest.py'] });
-    expect(parseStringCall('Shell', 'Shell pytest --spec').call).toMatchObject({ kind: 'command', label: 'pytest --spec' });
+    expect(parseStringCall('Bash', 'Bash(source venv/bin/activate && pytest specs/)…').call).toMatchObject({
+      kind: 'command',
+      label: 'pytest specs/',
+    });
+    expect(parseStringCall('Write', 'Write(file_path: conftest.py)…').call).toMatchObject({
+      kind: 'write',
+      paths: ['conftest.py'],
+    });
+    expect(parseStringCall('Shell', 'Shell pytest --spec').call).toMatchObject({
+      kind: 'command',
+      label: 'pytest --spec',
+    });
     const swe = parseStringCall('python', 'Now run it.\n\n```\npython reproduce.py\n```');
-    expect(swe).toEqual({ call: expect.objectContaining({ kind: 'command', label: 'python reproduce.py' }), prose: 'Now run it.\n\n```\npython reproduce.py\n```' });
+    expect(swe).toEqual({
+      call: expect.objectContaining({ kind: 'command', label: 'python reproduce.py' }),
+      prose: 'Now run it.\n\n```\npython reproduce.py\n```',
+    });
     expect(normaliseCommand('cd /a && source .venv/bin/activate && make   lint…')).toBe('make lint');
   });
 
   it('tells failed outputs from good ones and keeps the telling line', () => {
     expect(outcomeOf('Tests 13 passed', false, true)).toEqual({ ok: true });
     expect(outcomeOf('ok', true, true)).toEqual({ ok: false, error: 'ok' });
-    expect(outcomeOf('Traceback (most recent call last):\n  File "a.py"\nKeyError: \'x\'', false, true)).toEqual({ ok: false, error: "KeyError: 'x'" });
-    expect(outcomeOf('collected 3 items\n\n==== 1 failed, 2 passed ====', false, true)).toEqual({ ok: false, error: '1 failed, 2 passed' });
+    expect(
+      outcomeOf('Traceback (most recent call last):\n  File "a.py"\nKeyError: \'x\'', false, true),
+    ).toEqual({ ok: false, error: "KeyError: 'x'" });
+    expect(outcomeOf('collected 3 items\n\n==== 1 failed, 2 passed ====', false, true)).toEqual({
+      ok: false,
+      error: '1 failed, 2 passed',
+    });
     // File contents that mention errors are not failures of an edit.
-    expect(outcomeOf('Updated README.md: "pytest: command not found" means...', false, false)).toEqual({ ok: true });
-    expect(outcomeOf('  ⎿  Error: String to replace not found in file.', false, false)).toEqual({ ok: false, error: 'Error: String to replace not found in file.' });
+    expect(outcomeOf('Updated README.md: "pytest: command not found" means...', false, false)).toEqual({
+      ok: true,
+    });
+    expect(outcomeOf('  ⎿  Error: String to replace not found in file.', false, false)).toEqual({
+      ok: false,
+      error: 'Error: String to replace not found in file.',
+    });
   });
 
   it('finds path-looking tokens', () => {
-    expect(findPaths('see src/foo.ts, ./lib/bar.js and README.md (not e.g. or 3.14)')).toEqual(['src/foo.ts', './lib/bar.js', 'README.md']);
+    expect(findPaths('see src/foo.ts, ./lib/bar.js and README.md (not e.g. or 3.14)')).toEqual([
+      'src/foo.ts',
+      './lib/bar.js',
+      'README.md',
+    ]);
   });
 });
 
@@ -117,7 +166,33 @@ describe('matching and drop order', () => {
 
   it('drops old completed, decisions and pending first, then the newest of those, then blockers, then work in progress', () => {
     const n = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}${i}`);
-    const order = dropOrder({ completed: n('c', 7), decisions: n('d', 6), pending: n('p', 2), blockers: n('b', 2), inProgress: n('i', 2) }).map((x) => x.text);
-    expect(order).toEqual(['c0', 'c1', 'd0', 'c2', 'c3', 'c4', 'c5', 'c6', 'd1', 'd2', 'd3', 'd4', 'd5', 'p0', 'p1', 'b0', 'b1', 'i0', 'i1']);
+    const order = dropOrder({
+      completed: n('c', 7),
+      decisions: n('d', 6),
+      pending: n('p', 2),
+      blockers: n('b', 2),
+      inProgress: n('i', 2),
+    }).map((x) => x.text);
+    expect(order).toEqual([
+      'c0',
+      'c1',
+      'd0',
+      'c2',
+      'c3',
+      'c4',
+      'c5',
+      'c6',
+      'd1',
+      'd2',
+      'd3',
+      'd4',
+      'd5',
+      'p0',
+      'p1',
+      'b0',
+      'b1',
+      'i0',
+      'i1',
+    ]);
   });
 });

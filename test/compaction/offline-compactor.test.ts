@@ -22,16 +22,29 @@ function toMessages(inputs: MessageInput[], from = 0): Message[] {
     ...input,
   }));
 }
-const say = (role: Role, content: string | ContentBlock[], metadata?: Record<string, unknown>): MessageInput =>
-  metadata === undefined ? { role, content } : { role, content, metadata };
-const use = (id: string, name: string, input: unknown): ContentBlock => ({ type: 'tool_use', id, name, input });
+const say = (
+  role: Role,
+  content: string | ContentBlock[],
+  metadata?: Record<string, unknown>,
+): MessageInput => (metadata === undefined ? { role, content } : { role, content, metadata });
+const use = (id: string, name: string, input: unknown): ContentBlock => ({
+  type: 'tool_use',
+  id,
+  name,
+  input,
+});
 const result = (id: string, content: string, isError = false): ContentBlock =>
-  isError ? { type: 'tool_result', tool_use_id: id, content, is_error: true } : { type: 'tool_result', tool_use_id: id, content };
+  isError
+    ? { type: 'tool_result', tool_use_id: id, content, is_error: true }
+    : { type: 'tool_result', tool_use_id: id, content };
 
 /** A realistic session: a request, reads and edits, a failing test run, a decision, a fix, a green run. */
 const BEFORE_FIX: MessageInput[] = [
   say('user', 'Please add a --json flag to the list command in src/cli.ts.'),
-  say('assistant', [{ type: 'text', text: 'Let me look at the CLI first.' }, use('t1', 'Read', { file_path: 'src/cli.ts' })]),
+  say('assistant', [
+    { type: 'text', text: 'Let me look at the CLI first.' },
+    use('t1', 'Read', { file_path: 'src/cli.ts' }),
+  ]),
   say('user', [result('t1', 'export function main() {}')]),
   say('assistant', [
     { type: 'text', text: "I'll use commander's built-in option parsing instead of a hand-written parser." },
@@ -39,8 +52,17 @@ const BEFORE_FIX: MessageInput[] = [
   ]),
   say('user', [result('t2', 'The file src/cli.ts has been updated.')]),
   say('assistant', [use('t3', 'Bash', { command: 'npm test' })]),
-  say('user', [result('t3', 'FAIL test/cli.test.ts\n  x prints json\nAssertionError: expected "[]" to equal "{}"\n1 failed, 12 passed', true)]),
-  say('assistant', 'The json test fails with an empty array. Now I will fix the serializer in src/format.ts.'),
+  say('user', [
+    result(
+      't3',
+      'FAIL test/cli.test.ts\n  x prints json\nAssertionError: expected "[]" to equal "{}"\n1 failed, 12 passed',
+      true,
+    ),
+  ]),
+  say(
+    'assistant',
+    'The json test fails with an empty array. Now I will fix the serializer in src/format.ts.',
+  ),
 ];
 const AFTER_FIX: MessageInput[] = [
   say('assistant', [use('t4', 'Edit', { file_path: 'src/format.ts', old_string: 'x', new_string: 'y' })]),
@@ -50,24 +72,35 @@ const AFTER_FIX: MessageInput[] = [
   say('assistant', 'Fixed the serializer; all tests pass now. TODO: update the README with the new flag.'),
 ];
 
-const hasItem = (items: string[], fragment: string) => items.some((item) => item.toLowerCase().includes(fragment.toLowerCase()));
+const hasItem = (items: string[], fragment: string) =>
+  items.some((item) => item.toLowerCase().includes(fragment.toLowerCase()));
 
 describe('OfflineCompactor: extraction', () => {
   it('finds files, commands with their outcome, decisions, requests and blockers', async () => {
     const compactor = new OfflineCompactor({ estimator });
-    const summary = await compactor.compact({ checkpoint: null, messages: toMessages(BEFORE_FIX), budgetTokens: 2_000 }, { signal: signal() });
+    const summary = await compactor.compact(
+      { checkpoint: null, messages: toMessages(BEFORE_FIX), budgetTokens: 2_000 },
+      { signal: signal() },
+    );
     expect(summary.completed).toContain('edited `src/cli.ts`');
     expect(hasItem(summary.completed, 'read `src/cli.ts`')).toBe(true);
     expect(hasItem(summary.decisions, 'commander')).toBe(true);
     expect(hasItem(summary.pending, 'User asked: Please add a --json flag')).toBe(true);
-    expect(summary.blockers).toEqual([expect.stringMatching(/^`npm test` failed: AssertionError: expected/), 'The json test fails with an empty array.']);
+    expect(summary.blockers).toEqual([
+      expect.stringMatching(/^`npm test` failed: AssertionError: expected/),
+      'The json test fails with an empty array.',
+    ]);
     expect(hasItem(summary.inProgress, 'Fix the serializer in src/format.ts')).toBe(true);
-    for (const section of Object.values(summary)) for (const item of section) expect(item.length).toBeLessThanOrEqual(201);
+    for (const section of Object.values(summary))
+      for (const item of section) expect(item.length).toBeLessThanOrEqual(201);
   });
 
   it('resolves the blocker once the same command succeeds, and moves finished work to completed (across compactions)', async () => {
     const compactor = new OfflineCompactor({ estimator });
-    const first = await compactor.compact({ checkpoint: null, messages: toMessages(BEFORE_FIX), budgetTokens: 2_000 }, { signal: signal() });
+    const first = await compactor.compact(
+      { checkpoint: null, messages: toMessages(BEFORE_FIX), budgetTokens: 2_000 },
+      { signal: signal() },
+    );
     const second = await compactor.compact(
       { checkpoint: first, messages: toMessages(AFTER_FIX, BEFORE_FIX.length), budgetTokens: 2_000 },
       { signal: signal() },
@@ -93,7 +126,11 @@ describe('OfflineCompactor: extraction', () => {
   });
 
   it('is deterministic: the same input gives the same output', async () => {
-    const input = { checkpoint: { ...EMPTY, pending: ['write docs'] }, messages: toMessages([...BEFORE_FIX, ...AFTER_FIX]), budgetTokens: 150 };
+    const input = {
+      checkpoint: { ...EMPTY, pending: ['write docs'] },
+      messages: toMessages([...BEFORE_FIX, ...AFTER_FIX]),
+      budgetTokens: 150,
+    };
     const a = await new OfflineCompactor({ estimator }).compact(input, { signal: signal() });
     const b = await new OfflineCompactor({ estimator }).compact(structuredClone(input), { signal: signal() });
     expect(JSON.stringify(b)).toBe(JSON.stringify(a));
@@ -115,10 +152,19 @@ describe('OfflineCompactor: extraction', () => {
       say('assistant', [use('b', 'Bash', { command: 'npm run build' })]),
       say('user', [result('b', 'built in 2s')]),
     ]);
-    const summary = await new OfflineCompactor({ estimator }).compact({ checkpoint: existing, messages, budgetTokens: 2_000 }, { signal: signal() });
+    const summary = await new OfflineCompactor({ estimator }).compact(
+      { checkpoint: existing, messages, budgetTokens: 2_000 },
+      { signal: signal() },
+    );
     expect(summary.completed.slice(0, 1)).toEqual(['Set up the repository']);
     // The pending item moved to completed; the newer wording of the same statement replaced it.
-    expect(summary.completed).toEqual(expect.arrayContaining(['Implement the tokenizer in `src/lexer.ts`', 'wrote `src/lexer.ts`', 'Added tests for the lexer edge cases.']));
+    expect(summary.completed).toEqual(
+      expect.arrayContaining([
+        'Implement the tokenizer in `src/lexer.ts`',
+        'wrote `src/lexer.ts`',
+        'Added tests for the lexer edge cases.',
+      ]),
+    );
     expect(summary.inProgress).toEqual([]);
     expect(summary.pending).toEqual(['Write the CHANGELOG entry']);
     expect(summary.decisions.filter((d) => /vitest for tests/i.test(d))).toHaveLength(1);
@@ -136,9 +182,17 @@ describe('OfflineCompactor: extraction', () => {
       say('user', '  ⎿  built', { toolName: 'Bash' }),
       say('user', 'stray tool output with an Error: inside', { toolName: 'Bash', orphanToolResult: true }),
     ]);
-    const mid = await new OfflineCompactor({ estimator }).compact({ checkpoint: null, messages: messages.slice(0, 2), budgetTokens: 500 }, { signal: signal() });
-    expect(mid.blockers).toEqual(['`npm run build` failed: Error: src/a.ts(3,1): error TS1005: ";" expected.']);
-    const all = await new OfflineCompactor({ estimator }).compact({ checkpoint: null, messages, budgetTokens: 500 }, { signal: signal() });
+    const mid = await new OfflineCompactor({ estimator }).compact(
+      { checkpoint: null, messages: messages.slice(0, 2), budgetTokens: 500 },
+      { signal: signal() },
+    );
+    expect(mid.blockers).toEqual([
+      '`npm run build` failed: Error: src/a.ts(3,1): error TS1005: ";" expected.',
+    ]);
+    const all = await new OfflineCompactor({ estimator }).compact(
+      { checkpoint: null, messages, budgetTokens: 500 },
+      { signal: signal() },
+    );
     expect(all.blockers).toEqual([]);
     expect(all.completed).toEqual(expect.arrayContaining(['edited `src/a.ts`', 'ran `npm run build` (ok)']));
   });
@@ -152,7 +206,11 @@ describe('OfflineCompactor: extraction', () => {
         { role: 'assistant', content: 'Write(file_path: conftest.py)…', toolName: 'Write' },
         { role: 'tool', content: '  ⎿ Wrote 6 lines to conftest.py', toolName: 'Write' },
         { role: 'assistant', content: 'Update Todos', toolName: 'Update Todos' },
-        { role: 'tool', content: '  ⎿  ☒ Add conftest.py\n     ☐ Add comments to pytest.ini', toolName: 'Update Todos' },
+        {
+          role: 'tool',
+          content: '  ⎿  ☒ Add conftest.py\n     ☐ Add comments to pytest.ini',
+          toolName: 'Update Todos',
+        },
       ],
     });
     const summary = await new OfflineCompactor({ estimator }).compact(
@@ -170,9 +228,19 @@ describe('OfflineCompactor: extraction', () => {
       { content: 'Validate the config', status: 'in_progress' },
       { content: 'Document the config', status: 'pending' },
     ];
-    const messages = toMessages([say('assistant', [use('t', 'TodoWrite', { todos })]), say('user', [result('t', 'Todos updated')])]);
-    const summary = await new OfflineCompactor({ estimator }).compact({ checkpoint: null, messages, budgetTokens: 500 }, { signal: signal() });
-    expect(summary).toMatchObject({ completed: ['Parse the config'], inProgress: ['Validate the config'], pending: ['Document the config'] });
+    const messages = toMessages([
+      say('assistant', [use('t', 'TodoWrite', { todos })]),
+      say('user', [result('t', 'Todos updated')]),
+    ]);
+    const summary = await new OfflineCompactor({ estimator }).compact(
+      { checkpoint: null, messages, budgetTokens: 500 },
+      { signal: signal() },
+    );
+    expect(summary).toMatchObject({
+      completed: ['Parse the config'],
+      inProgress: ['Validate the config'],
+      pending: ['Document the config'],
+    });
   });
 });
 
@@ -187,9 +255,17 @@ describe('OfflineCompactor: budget', () => {
     };
     const full = estimator.estimateCheckpoint(checkpoint);
     const budget = Math.floor(full / 2);
-    const summary = await new OfflineCompactor({ estimator }).compact({ checkpoint, messages: [], budgetTokens: budget }, { signal: signal() });
+    const summary = await new OfflineCompactor({ estimator }).compact(
+      { checkpoint, messages: [], budgetTokens: budget },
+      { signal: signal() },
+    );
     expect(estimator.estimateCheckpoint(summary)).toBeLessThanOrEqual(budget);
-    expect(summary).toMatchObject({ inProgress: checkpoint.inProgress, pending: checkpoint.pending, decisions: checkpoint.decisions, blockers: checkpoint.blockers });
+    expect(summary).toMatchObject({
+      inProgress: checkpoint.inProgress,
+      pending: checkpoint.pending,
+      decisions: checkpoint.decisions,
+      blockers: checkpoint.blockers,
+    });
     expect(summary.completed.length).toBeGreaterThan(0);
     expect(summary.completed.length).toBeLessThan(40);
     // What is left is the newest part, in order.
@@ -201,46 +277,93 @@ describe('OfflineCompactor: budget', () => {
       fc.lorem({ maxCount: 30 }),
       fc.string({ maxLength: 300 }),
       fc.string({ unit: 'grapheme', maxLength: 200 }),
-      fc.constantFrom('Fixed the bug in `src/a.ts`.', 'TODO: add tests', 'We decided to use SQLite.', 'The build is blocked by a missing key.', 'Let me run the tests.'),
+      fc.constantFrom(
+        'Fixed the bug in `src/a.ts`.',
+        'TODO: add tests',
+        'We decided to use SQLite.',
+        'The build is blocked by a missing key.',
+        'Let me run the tests.',
+      ),
     );
     const block = fc.oneof(
       text.map((t): ContentBlock => ({ type: 'text', text: t })),
-      fc.record({ id: fc.constantFrom('a', 'b', 'c'), name: fc.constantFrom('Bash', 'Edit', 'Read', 'Write', 'TodoWrite', 'Weird'), command: text }).map(
-        ({ id, name, command }): ContentBlock => ({ type: 'tool_use', id, name, input: { command, file_path: `src/${id}.ts` } }),
-      ),
-      fc.record({ id: fc.constantFrom('a', 'b', 'c'), content: text, err: fc.boolean() }).map(({ id, content, err }) => result(id, content, err)),
+      fc
+        .record({
+          id: fc.constantFrom('a', 'b', 'c'),
+          name: fc.constantFrom('Bash', 'Edit', 'Read', 'Write', 'TodoWrite', 'Weird'),
+          command: text,
+        })
+        .map(({ id, name, command }): ContentBlock => ({
+          type: 'tool_use',
+          id,
+          name,
+          input: { command, file_path: `src/${id}.ts` },
+        })),
+      fc
+        .record({ id: fc.constantFrom('a', 'b', 'c'), content: text, err: fc.boolean() })
+        .map(({ id, content, err }) => result(id, content, err)),
       text.map((t): ContentBlock => ({ type: 'thinking', thinking: t })),
     );
     const message = fc.record({
       role: fc.constantFrom<Role>('user', 'assistant', 'system'),
       content: fc.oneof(text, fc.array(block, { maxLength: 4 })),
-      metadata: fc.option(fc.record({ toolName: fc.constantFrom('Bash', 'Update', 'Read Todos') }), { nil: undefined }),
+      metadata: fc.option(fc.record({ toolName: fc.constantFrom('Bash', 'Update', 'Read Todos') }), {
+        nil: undefined,
+      }),
     });
     const items = fc.array(text, { maxLength: 6 });
-    const checkpoint = fc.option(fc.record({ completed: items, inProgress: items, pending: items, decisions: items, blockers: items }), { nil: null });
+    const checkpoint = fc.option(
+      fc.record({ completed: items, inProgress: items, pending: items, decisions: items, blockers: items }),
+      { nil: null },
+    );
     await fc.assert(
-      fc.asyncProperty(fc.array(message, { maxLength: 25 }), checkpoint, fc.integer({ min: 60, max: 3_000 }), async (inputs, existing, budget) => {
-        const messages = toMessages(inputs.map((m) => (m.metadata === undefined ? { role: m.role, content: m.content } : m)));
-        const summary = await new OfflineCompactor({ estimator }).compact({ checkpoint: existing, messages, budgetTokens: budget }, { signal: signal() });
-        expect(estimator.estimateCheckpoint(summary)).toBeLessThanOrEqual(budget);
-      }),
+      fc.asyncProperty(
+        fc.array(message, { maxLength: 25 }),
+        checkpoint,
+        fc.integer({ min: 60, max: 3_000 }),
+        async (inputs, existing, budget) => {
+          const messages = toMessages(
+            inputs.map((m) => (m.metadata === undefined ? { role: m.role, content: m.content } : m)),
+          );
+          const summary = await new OfflineCompactor({ estimator }).compact(
+            { checkpoint: existing, messages, budgetTokens: budget },
+            { signal: signal() },
+          );
+          expect(estimator.estimateCheckpoint(summary)).toBeLessThanOrEqual(budget);
+        },
+      ),
       { numRuns: 150 },
     );
   });
 
   it('fits tiny budgets by shortening or dropping everything, never by throwing', async () => {
-    const checkpoint: CheckpointSummary = { ...EMPTY, blockers: ['界'.repeat(400)], inProgress: ['長い'.repeat(300)] };
+    const checkpoint: CheckpointSummary = {
+      ...EMPTY,
+      blockers: ['界'.repeat(400)],
+      inProgress: ['長い'.repeat(300)],
+    };
     for (const budget of [0, 5, 20, 50, 60]) {
-      const summary = await new OfflineCompactor({ estimator }).compact({ checkpoint, messages: [], budgetTokens: budget }, { signal: signal() });
+      const summary = await new OfflineCompactor({ estimator }).compact(
+        { checkpoint, messages: [], budgetTokens: budget },
+        { signal: signal() },
+      );
       expect(estimator.estimateCheckpoint(summary)).toBeLessThanOrEqual(budget);
     }
-    const fits = await new OfflineCompactor({ estimator }).compact({ checkpoint, messages: [], budgetTokens: 60 }, { signal: signal() });
+    const fits = await new OfflineCompactor({ estimator }).compact(
+      { checkpoint, messages: [], budgetTokens: 60 },
+      { signal: signal() },
+    );
     expect(fits.inProgress.length + fits.blockers.length).toBeGreaterThan(0);
   });
 
   it('rejects a budget that is not a number >= 0', async () => {
     for (const budgetTokens of [-1, Number.NaN, '100' as unknown as number]) {
-      await expect(new OfflineCompactor({ estimator }).compact({ checkpoint: null, messages: [], budgetTokens }, { signal: signal() })).rejects.toMatchObject({
+      await expect(
+        new OfflineCompactor({ estimator }).compact(
+          { checkpoint: null, messages: [], budgetTokens },
+          { signal: signal() },
+        ),
+      ).rejects.toMatchObject({
         code: 'INVALID_ARGUMENT',
       });
     }
@@ -252,7 +375,10 @@ describe('OfflineCompactor: cancellation and odd input', () => {
     const controller = new AbortController();
     controller.abort(new Error('closing'));
     const error = await new OfflineCompactor({ estimator })
-      .compact({ checkpoint: null, messages: toMessages(BEFORE_FIX), budgetTokens: 500 }, { signal: controller.signal })
+      .compact(
+        { checkpoint: null, messages: toMessages(BEFORE_FIX), budgetTokens: 500 },
+        { signal: controller.signal },
+      )
       .catch((e: unknown) => e);
     expect(isSessionError(error, 'COMPACTION_CANCELLED')).toBe(true);
     expect((error as Error).message).toMatch(/^\[dagent-sessions\] \[compaction\]/);
@@ -261,7 +387,9 @@ describe('OfflineCompactor: cancellation and odd input', () => {
   it('throws COMPACTION_CANCELLED when aborted while it works through the messages', async () => {
     const controller = new AbortController();
     const progress: CompactionProgress[] = [];
-    const messages = toMessages(Array.from({ length: 350 }, (_, i) => say('assistant', `Implemented step ${i} of the plan.`)));
+    const messages = toMessages(
+      Array.from({ length: 350 }, (_, i) => say('assistant', `Implemented step ${i} of the plan.`)),
+    );
     const run = new OfflineCompactor({ estimator }).compact(
       { checkpoint: null, messages, budgetTokens: 500 },
       {
@@ -277,11 +405,18 @@ describe('OfflineCompactor: cancellation and odd input', () => {
   });
 
   it('is cancellable by a timer during a long batch (it yields between slices)', async () => {
-    const messages = toMessages(Array.from({ length: 3_000 }, (_, i) => say('assistant', `Added feature ${i}. Let me continue with the next step now.`)));
+    const messages = toMessages(
+      Array.from({ length: 3_000 }, (_, i) =>
+        say('assistant', `Added feature ${i}. Let me continue with the next step now.`),
+      ),
+    );
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 0);
     await expect(
-      new OfflineCompactor({ estimator }).compact({ checkpoint: null, messages, budgetTokens: 500 }, { signal: controller.signal }),
+      new OfflineCompactor({ estimator }).compact(
+        { checkpoint: null, messages, budgetTokens: 500 },
+        { signal: controller.signal },
+      ),
     ).rejects.toMatchObject({ code: 'COMPACTION_CANCELLED' });
   });
 
@@ -293,22 +428,44 @@ describe('OfflineCompactor: cancellation and odd input', () => {
       { role: 'assistant', content: '' },
       { role: 'assistant', content: `${'x'.repeat(1_000_000)} fixed` },
       { role: 'user', content: '🎉 Ünïcödé 東京 — please add the 日本語 docs. Never push to main!' },
-      { role: 'assistant', content: [null, 42, { type: 'image' }, { type: 'tool_use' }, { type: 'tool_result' }, { type: 'text', text: 7 }] },
+      {
+        role: 'assistant',
+        content: [
+          null,
+          42,
+          { type: 'image' },
+          { type: 'tool_use' },
+          { type: 'tool_result' },
+          { type: 'text', text: 7 },
+        ],
+      },
       { role: 'assistant', content: [{ type: 'tool_use', id: 'c', name: 'Bash', input: cyclic }] },
-      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'c', content: [{ type: 'image' }, 'x', null] }] },
+      {
+        role: 'user',
+        content: [{ type: 'tool_result', tool_use_id: 'c', content: [{ type: 'image' }, 'x', null] }],
+      },
       { role: 'assistant', content: [{ type: 'tool_use', id: 'n', name: 'Edit', input: null }] },
       { role: 'system', content: 'You are a helpful agent. Always be careful.' },
       { role: 'assistant', content: undefined, metadata: 'not an object' },
       { role: 'assistant', content: 'Bash', metadata: { toolName: 'Bash' } },
       null,
-    ].map((m, i) => (m === null ? m : { id: `o${i}`, seq: i, timestamp: '', tokens: 1, ...m })) as unknown as Message[];
+    ].map((m, i) =>
+      m === null ? m : { id: `o${i}`, seq: i, timestamp: '', tokens: 1, ...m },
+    ) as unknown as Message[];
     const compactor = new OfflineCompactor({ estimator });
-    const summary = await compactor.compact({ checkpoint: null, messages: odd, budgetTokens: 400 }, { signal: signal() });
+    const summary = await compactor.compact(
+      { checkpoint: null, messages: odd, budgetTokens: 400 },
+      { signal: signal() },
+    );
     expect(estimator.estimateCheckpoint(summary)).toBeLessThanOrEqual(400);
     expect(hasItem(summary.decisions, 'Never push to main')).toBe(true);
-    expect(await compactor.compact({ checkpoint: null, messages: [], budgetTokens: 100 }, { signal: signal() })).toEqual(EMPTY);
+    expect(
+      await compactor.compact({ checkpoint: null, messages: [], budgetTokens: 100 }, { signal: signal() }),
+    ).toEqual(EMPTY);
     const corrupt = { completed: 'x', pending: [1, 'kept'] } as unknown as CheckpointSummary;
-    expect(await compactor.compact({ checkpoint: corrupt, messages: [], budgetTokens: 100 }, { signal: signal() })).toEqual({ ...EMPTY, pending: ['kept'] });
+    expect(
+      await compactor.compact({ checkpoint: corrupt, messages: [], budgetTokens: 100 }, { signal: signal() }),
+    ).toEqual({ ...EMPTY, pending: ['kept'] });
   });
 
   it('has a name and a configurable input limit', () => {
@@ -320,8 +477,18 @@ describe('OfflineCompactor: cancellation and odd input', () => {
 
 describe('mergeSummaries', () => {
   it('keeps both, completes open items reported done, and does not modify its arguments', () => {
-    const base: CheckpointSummary = { ...EMPTY, inProgress: ['write the parser in `src/parser.ts`'], pending: ['Deploy to staging'], decisions: ['Use SQLite'] };
-    const update: CheckpointSummary = { ...EMPTY, completed: ['edited `src/parser.ts`'], inProgress: ['Deploy to staging now'], decisions: ['use sqlite'] };
+    const base: CheckpointSummary = {
+      ...EMPTY,
+      inProgress: ['write the parser in `src/parser.ts`'],
+      pending: ['Deploy to staging'],
+      decisions: ['Use SQLite'],
+    };
+    const update: CheckpointSummary = {
+      ...EMPTY,
+      completed: ['edited `src/parser.ts`'],
+      inProgress: ['Deploy to staging now'],
+      decisions: ['use sqlite'],
+    };
     const copy = structuredClone(base);
     expect(mergeSummaries(base, update)).toEqual({
       completed: ['write the parser in `src/parser.ts`', 'edited `src/parser.ts`'],
@@ -334,21 +501,34 @@ describe('mergeSummaries', () => {
   });
 });
 
-const TRANSCRIPT = process.env['DAGENT_TRANSCRIPTS'] ?? fileURLToPath(new URL('../../../shared/transcripts/', import.meta.url));
+const TRANSCRIPT =
+  process.env['DAGENT_TRANSCRIPTS'] ??
+  fileURLToPath(new URL('../../../shared/transcripts/', import.meta.url));
 const hasTranscripts = existsSync(TRANSCRIPT);
 
 describe(`OfflineCompactor on a real transcript${hasTranscripts ? '' : `: SKIPPED, ${TRANSCRIPT} is absent (set DAGENT_TRANSCRIPTS)`}`, () => {
-  it.skipIf(!hasTranscripts)('summarises a whole console session within budget, deterministically', async () => {
-    const transcript = parseTranscript(JSON.parse(readFileSync(`${TRANSCRIPT}/cc-console-bookminder-day-003.json`, 'utf8')));
-    const messages = toMessages(transcript.messages);
-    const compactor = new OfflineCompactor({ estimator });
-    const a = await compactor.compact({ checkpoint: null, messages, budgetTokens: 1_500 }, { signal: signal() });
-    const b = await compactor.compact({ checkpoint: null, messages, budgetTokens: 1_500 }, { signal: signal() });
-    expect(b).toEqual(a);
-    expect(estimator.estimateCheckpoint(a)).toBeLessThanOrEqual(1_500);
-    expect(estimator.estimateCheckpoint(a)).toBeGreaterThan(1_000);
-    expect(a.completed.length).toBeGreaterThan(0);
-    expect(a.blockers.length).toBeGreaterThan(0);
-    expect(hasItem(a.completed, 'requirements.txt')).toBe(true);
-  });
+  it.skipIf(!hasTranscripts)(
+    'summarises a whole console session within budget, deterministically',
+    async () => {
+      const transcript = parseTranscript(
+        JSON.parse(readFileSync(`${TRANSCRIPT}/cc-console-bookminder-day-003.json`, 'utf8')),
+      );
+      const messages = toMessages(transcript.messages);
+      const compactor = new OfflineCompactor({ estimator });
+      const a = await compactor.compact(
+        { checkpoint: null, messages, budgetTokens: 1_500 },
+        { signal: signal() },
+      );
+      const b = await compactor.compact(
+        { checkpoint: null, messages, budgetTokens: 1_500 },
+        { signal: signal() },
+      );
+      expect(b).toEqual(a);
+      expect(estimator.estimateCheckpoint(a)).toBeLessThanOrEqual(1_500);
+      expect(estimator.estimateCheckpoint(a)).toBeGreaterThan(1_000);
+      expect(a.completed.length).toBeGreaterThan(0);
+      expect(a.blockers.length).toBeGreaterThan(0);
+      expect(hasItem(a.completed, 'requirements.txt')).toBe(true);
+    },
+  );
 });

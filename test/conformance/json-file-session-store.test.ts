@@ -11,10 +11,14 @@ import { runSessionStoreConformance, type SessionStoreFactory } from './session-
 function jsonFileStore(options: Omit<SessionStoreOptions, 'root'> = {}): SessionStoreFactory {
   return async () => {
     const root = await mkdtemp(path.join(os.tmpdir(), 'dagent-conformance-'));
-    const open = (extra: { readOnly?: boolean } = {}) => JsonFileSessionStore.open({ root, ...options, ...extra });
+    const open = (extra: { readOnly?: boolean } = {}) =>
+      JsonFileSessionStore.open({ root, ...options, ...extra });
     return { store: await open(), open, cleanup: () => rm(root, { recursive: true, force: true }) };
   };
 }
 
 runSessionStoreConformance('JsonFileSessionStore', jsonFileStore());
-runSessionStoreConformance('JsonFileSessionStore, folding every 1 KiB', jsonFileStore({ foldMinBytes: 1024 }));
+runSessionStoreConformance(
+  'JsonFileSessionStore, folding every 1 KiB',
+  jsonFileStore({ foldMinBytes: 1024 }),
+);

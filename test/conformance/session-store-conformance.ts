@@ -58,12 +58,22 @@ function recordOf(key: SessionKey, extra: Partial<SessionRecord> = {}): SessionR
     createdAt: '2026-01-02T03:04:05.000Z',
     updatedAt: '2026-01-02T03:04:05.000Z',
     status: 'active',
-    stats: { totalMessages: 0, totalTokens: 0, totalCompactions: 0, lastCompactionAt: null, lastRequestTokens: 0 },
+    stats: {
+      totalMessages: 0,
+      totalTokens: 0,
+      totalCompactions: 0,
+      lastCompactionAt: null,
+      lastRequestTokens: 0,
+    },
     ...extra,
   };
 }
 
-function message(seq: number, content: Message['content'] = `message ${seq}`, extra: Partial<Message> = {}): Message {
+function message(
+  seq: number,
+  content: Message['content'] = `message ${seq}`,
+  extra: Partial<Message> = {},
+): Message {
   return {
     id: `m-${seq}`,
     seq,
@@ -79,12 +89,23 @@ function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, i) => from + i);
 }
 
-function checkpointOf(version: number, segment: number, archivedThroughSeq: number, archivedMessages: number): Checkpoint {
+function checkpointOf(
+  version: number,
+  segment: number,
+  archivedThroughSeq: number,
+  archivedMessages: number,
+): Checkpoint {
   return {
     version,
     createdAt: '2026-01-02T00:00:00.000Z',
     updatedAt: `2026-01-02T00:00:${String(version).padStart(2, '0')}.000Z`,
-    summary: { completed: [`step ${version}`], inProgress: [], pending: ['more'], decisions: ['use lowdb'], blockers: [] },
+    summary: {
+      completed: [`step ${version}`],
+      inProgress: [],
+      pending: ['more'],
+      decisions: ['use lowdb'],
+      blockers: [],
+    },
     compactionInfo: {
       compactor: 'conformance',
       messagesCompacted: 10,
@@ -126,9 +147,19 @@ const UNICODE = [
 const EVERY_BLOCK: ContentBlock[] = [
   { type: 'text', text: UNICODE.join('\n') },
   { type: 'thinking', thinking: 'let me think… 🤔', signature: 'sig-abc123' },
-  { type: 'tool_use', id: 'toolu_01', name: 'Read', input: { path: 'src/ünï.ts', lines: [1, 2], deep: { a: null, b: true, c: 1.5e-7 } } },
+  {
+    type: 'tool_use',
+    id: 'toolu_01',
+    name: 'Read',
+    input: { path: 'src/ünï.ts', lines: [1, 2], deep: { a: null, b: true, c: 1.5e-7 } },
+  },
   { type: 'tool_result', tool_use_id: 'toolu_01', content: 'file contents\twith tab' },
-  { type: 'tool_result', tool_use_id: 'toolu_01', content: [{ type: 'text', text: 'as blocks' }], is_error: true },
+  {
+    type: 'tool_result',
+    tool_use_id: 'toolu_01',
+    content: [{ type: 'text', text: 'as blocks' }],
+    is_error: true,
+  },
 ];
 
 async function expectCode(promise: Promise<unknown>, code: SessionErrorCode): Promise<unknown> {
@@ -235,14 +266,24 @@ export function runSessionStoreConformance(name: string, factory: SessionStoreFa
           recentCommits: ['abc123 fix: 🐛'],
           extra: { nested: [1, { two: 2 }], none: null },
         };
-        const description: AgentDescription = { role: 'developer', instructions: UNICODE.join('\n'), tools: ['Read', 'Edit'] };
+        const description: AgentDescription = {
+          role: 'developer',
+          instructions: UNICODE.join('\n'),
+          tools: ['Read', 'Edit'],
+        };
         const checkpoint = checkpointOf(3, 0, -1, 0);
         const messages: Message[] = [
           ...UNICODE.map((text, i) => message(i, text)),
           message(UNICODE.length, EVERY_BLOCK),
           message(UNICODE.length + 1, 'with metadata', {
             role: 'system',
-            metadata: { source: 'test', n: 42, ok: false, nested: { list: [null, 'x', { y: 'ü' }] }, empty: {} },
+            metadata: {
+              source: 'test',
+              n: 42,
+              ok: false,
+              nested: { list: [null, 'x', { y: 'ü' }] },
+              empty: {},
+            },
           }),
           message(UNICODE.length + 2, ''),
           message(UNICODE.length + 3, []),
@@ -252,7 +293,16 @@ export function runSessionStoreConformance(name: string, factory: SessionStoreFa
         await dir.writeCheckpoint(checkpoint);
         await dir.appendMessages(messages.slice(0, 3));
         await dir.appendMessages(messages.slice(3));
-        const record = recordOf(KEY, { updatedAt: '2026-02-03T04:05:06.000Z', stats: { totalMessages: 10, totalTokens: 99, totalCompactions: 0, lastCompactionAt: null, lastRequestTokens: 7 } });
+        const record = recordOf(KEY, {
+          updatedAt: '2026-02-03T04:05:06.000Z',
+          stats: {
+            totalMessages: 10,
+            totalTokens: 99,
+            totalCompactions: 0,
+            lastCompactionAt: null,
+            lastRequestTokens: 7,
+          },
+        });
         await dir.writeRecord(record);
 
         await reopen();
@@ -273,18 +323,24 @@ export function runSessionStoreConformance(name: string, factory: SessionStoreFa
         let n = 0;
         const text = fc.string({ unit: 'grapheme', maxLength: 40 }).filter((s) => !s.includes('\u0000'));
         await fc.assert(
-          fc.asyncProperty(fc.array(text, { minLength: 1, maxLength: 8 }), fc.dictionary(text, text, { maxKeys: 3 }), async (texts, metadata) => {
-            const key = keyOf(`unicode-${n++}`);
-            const dir = await createSession(key);
-            const messages = texts.map((t, i) => message(i, i % 2 === 0 ? t : [{ type: 'text', text: t }], { metadata }));
-            await dir.appendMessages(messages);
-            await dir.writeContext({ projectNotes: texts.join('') });
-            await dir.close();
-            const reader = dirOf(store, sessionIdOf(key));
-            const loaded = await reader.load();
-            expect(loaded.messages).toEqual(messages);
-            expect(loaded.context).toEqual({ projectNotes: texts.join('') });
-          }),
+          fc.asyncProperty(
+            fc.array(text, { minLength: 1, maxLength: 8 }),
+            fc.dictionary(text, text, { maxKeys: 3 }),
+            async (texts, metadata) => {
+              const key = keyOf(`unicode-${n++}`);
+              const dir = await createSession(key);
+              const messages = texts.map((t, i) =>
+                message(i, i % 2 === 0 ? t : [{ type: 'text', text: t }], { metadata }),
+              );
+              await dir.appendMessages(messages);
+              await dir.writeContext({ projectNotes: texts.join('') });
+              await dir.close();
+              const reader = dirOf(store, sessionIdOf(key));
+              const loaded = await reader.load();
+              expect(loaded.messages).toEqual(messages);
+              expect(loaded.context).toEqual({ projectNotes: texts.join('') });
+            },
+          ),
           { numRuns: 15 },
         );
       });
@@ -292,12 +348,19 @@ export function runSessionStoreConformance(name: string, factory: SessionStoreFa
       it('round-trips a large session of 5,000 messages', async () => {
         const dir = await createSession();
         const messages = range(0, 5_000).map((seq) =>
-          message(seq, seq % 3 === 0 ? `${'lorem ipsum '.repeat(seq % 40)}#${seq}` : [{ type: 'text', text: `block ${seq} ✓` }], {
-            metadata: { i: seq },
-          }),
+          message(
+            seq,
+            seq % 3 === 0
+              ? `${'lorem ipsum '.repeat(seq % 40)}#${seq}`
+              : [{ type: 'text', text: `block ${seq} ✓` }],
+            {
+              metadata: { i: seq },
+            },
+          ),
         );
         // Batches of uneven size, some awaited one by one, some not.
-        for (let from = 0; from < 4_000; from += 500) await dir.appendMessages(messages.slice(from, from + 500));
+        for (let from = 0; from < 4_000; from += 500)
+          await dir.appendMessages(messages.slice(from, from + 500));
         await Promise.all(range(4_000, 5_000).map((seq) => dir.appendMessages([messages[seq]!])));
         expect(dir.messages).toEqual(messages);
 
@@ -366,7 +429,12 @@ export function runSessionStoreConformance(name: string, factory: SessionStoreFa
             const pad = 'x'.repeat((40 - i) * 2_000);
             writes.push(dir.writeContext({ featureName: `context ${round}.${i}`, projectNotes: pad }));
             writes.push(dir.writeAgentDescription({ role: `role ${round}.${i}`, instructions: pad }));
-            writes.push(dir.writeCheckpoint({ ...checkpointOf(round * 100 + i + 1, 0, -1, 0), summary: { completed: [pad], inProgress: [], pending: [], decisions: [], blockers: [] } }));
+            writes.push(
+              dir.writeCheckpoint({
+                ...checkpointOf(round * 100 + i + 1, 0, -1, 0),
+                summary: { completed: [pad], inProgress: [], pending: [], decisions: [], blockers: [] },
+              }),
+            );
           }
           await Promise.all(writes);
           expect(dir.context?.featureName).toBe(`context ${round}.39`);
@@ -424,7 +492,10 @@ export function runSessionStoreConformance(name: string, factory: SessionStoreFa
 
         await dir.commitCompaction(segmentOf(2, 2, messages.slice(10, 20)), checkpointOf(2, 2, 19, 20));
         await dir.appendMessages(messages.slice(35));
-        await expectCode(dir.commitCompaction(segmentOf(2, 3, messages.slice(20, 25)), checkpointOf(3, 2, 24, 25)), 'IO_ERROR');
+        await expectCode(
+          dir.commitCompaction(segmentOf(2, 3, messages.slice(20, 25)), checkpointOf(3, 2, 24, 25)),
+          'IO_ERROR',
+        );
 
         await reopen();
         const again = dirOf(store, sessionIdOf(KEY));
@@ -448,7 +519,10 @@ export function runSessionStoreConformance(name: string, factory: SessionStoreFa
         await dir.appendMessages(messages);
         await dir.commitCompaction(segmentOf(1, 1, messages.slice(0, 4)), checkpointOf(1, 1, 3, 4));
         // Crash state: segment 2 on disk, checkpoint still at version 1, chat untouched.
-        await writeFile(path.join(dir.archiveDir, '000002.json'), JSON.stringify(segmentOf(2, 2, messages.slice(4, 8))));
+        await writeFile(
+          path.join(dir.archiveDir, '000002.json'),
+          JSON.stringify(segmentOf(2, 2, messages.slice(4, 8))),
+        );
 
         await reopen();
         const again = dirOf(store, sessionIdOf(KEY));
@@ -469,7 +543,10 @@ export function runSessionStoreConformance(name: string, factory: SessionStoreFa
         await dir.appendMessages(messages);
         // Crash state: segment and checkpoint committed, chat still holds the archived messages.
         await mkdir(dir.archiveDir, { recursive: true });
-        await writeFile(path.join(dir.archiveDir, '000001.json'), JSON.stringify(segmentOf(1, 1, messages.slice(0, 5))));
+        await writeFile(
+          path.join(dir.archiveDir, '000001.json'),
+          JSON.stringify(segmentOf(1, 1, messages.slice(0, 5))),
+        );
         await dir.writeCheckpoint(checkpointOf(1, 1, 4, 5));
 
         await reopen();
@@ -497,7 +574,13 @@ export function runSessionStoreConformance(name: string, factory: SessionStoreFa
         const dir = dirOf(store, id);
         const loaded = await dir.load();
         expect(loaded.record.id).toBe(id);
-        expect(loaded.record.key).toEqual({ type: 'task', agentType: 'dev', featureId: 'f1', taskId: 't1', taskState: 'in_dev' });
+        expect(loaded.record.key).toEqual({
+          type: 'task',
+          agentType: 'dev',
+          featureId: 'f1',
+          taskId: 't1',
+          taskState: 'in_dev',
+        });
         expect(loaded.record.schemaVersion).toBe(1);
         expect(loaded.checkpoint?.version).toBe(1);
         expect(loaded.checkpoint?.summary.completed).toEqual(['Read the spec of the login form']);
@@ -510,7 +593,12 @@ export function runSessionStoreConformance(name: string, factory: SessionStoreFa
         expect(loaded.messages.map((m) => m.seq)).toEqual([4, 5, 6, 7, 8]);
         expect(loaded.messages.map((m) => m.id)).toEqual(['msg-4', 'msg-5', 'msg-6', 'msg-7', 'msg-8']);
         const toolUse = loaded.messages.find((m) => m.seq === 5)!.content as ContentBlock[];
-        expect(toolUse[1]).toEqual({ type: 'tool_use', id: 'toolu_02', name: 'Edit', input: { path: 'src/login.ts', old: 'a', new: 'b' } });
+        expect(toolUse[1]).toEqual({
+          type: 'tool_use',
+          id: 'toolu_02',
+          name: 'Edit',
+          input: { path: 'src/login.ts', old: 'a', new: 'b' },
+        });
         expect(loaded.messages[4]!.content).toBe('Tests pass: ✓ 12 ✗ 0 — ready for QA');
         expect(loaded.messages[4]!.metadata).toEqual({ model: 'claude', usage: { input_tokens: 1200 } });
 

@@ -78,9 +78,21 @@ function build(segments: Segment[], pendingAtEnd: number[]): PlannableMessage[] 
       }
       case 'parallel': {
         const ids = s.calls.map(() => id());
-        if (s.batchedCalls) out.push(call(s.calls.reduce((a, b) => a + b, 0), ...ids));
+        if (s.batchedCalls)
+          out.push(
+            call(
+              s.calls.reduce((a, b) => a + b, 0),
+              ...ids,
+            ),
+          );
         else ids.forEach((i, k) => out.push(call(s.calls[k] ?? 0, i)));
-        if (s.batchedResults) out.push(result(s.results.reduce((a, b) => a + b, 0), ...ids));
+        if (s.batchedResults)
+          out.push(
+            result(
+              s.results.reduce((a, b) => a + b, 0),
+              ...ids,
+            ),
+          );
         else ids.forEach((i, k) => out.push(result(s.results[k] ?? 0, i)));
         break;
       }
@@ -108,7 +120,10 @@ function referenceValid(messages: readonly PlannableMessage[], i: number): boole
   const side = (from: number, to: number, ids: (m: PlannableMessage) => string[]): Set<string> =>
     new Set(messages.slice(from, to).flatMap(ids));
   const prefix = new Set([...side(0, i, toolUseIds), ...side(0, i, toolResultIds)]);
-  const suffix = new Set([...side(i, messages.length, toolUseIds), ...side(i, messages.length, toolResultIds)]);
+  const suffix = new Set([
+    ...side(i, messages.length, toolUseIds),
+    ...side(i, messages.length, toolResultIds),
+  ]);
   // (a) an id that is a real pair must not appear on both sides
   for (const id of prefix) if (suffix.has(id) && called.has(id) && answered.has(id)) return false;
   // (b) the message just before the cut must not hold a call still awaiting its result
@@ -119,7 +134,10 @@ function referenceValid(messages: readonly PlannableMessage[], i: number): boole
 
 const sum = (messages: readonly PlannableMessage[]): number => messages.reduce((a, m) => a + m.tokens, 0);
 
-function referencePlan(messages: readonly PlannableMessage[], keepRecentTokens: number): { kind: CompactionPlan['kind']; upTo?: number } {
+function referencePlan(
+  messages: readonly PlannableMessage[],
+  keepRecentTokens: number,
+): { kind: CompactionPlan['kind']; upTo?: number } {
   const n = messages.length;
   if (sum(messages) <= keepRecentTokens) return { kind: 'within-budget' };
   const valid: number[] = [];
@@ -155,7 +173,10 @@ describe('planCompaction', () => {
   });
 
   it('folds at least one message even when dropping the first is enough', () => {
-    expect(planCompaction([text(50), text(10)], { keepRecentTokens: 10 })).toMatchObject({ upTo: 1, keep: 1 });
+    expect(planCompaction([text(50), text(10)], { keepRecentTokens: 10 })).toMatchObject({
+      upTo: 1,
+      keep: 1,
+    });
   });
 
   it('moves the cut later rather than separate a call from its result', () => {
@@ -202,7 +223,9 @@ describe('planCompaction', () => {
 
   it('reports no-cut when every cut is invalid', () => {
     expect(planCompaction([call(10, 'a')], { keepRecentTokens: 0 }).kind).toBe('no-cut');
-    expect(planCompaction([call(10, 'a'), result(10, 'a'), call(5, 'b')], { keepRecentTokens: 0 })).toMatchObject({ upTo: 2 });
+    expect(
+      planCompaction([call(10, 'a'), result(10, 'a'), call(5, 'b')], { keepRecentTokens: 0 }),
+    ).toMatchObject({ upTo: 2 });
   });
 
   it('ignores results without a call and calls answered in the same message', () => {
@@ -240,7 +263,8 @@ describe('planCompaction', () => {
 
   it('plans 50,000 messages in linear time (an O(n²) planner would time out)', () => {
     const messages: PlannableMessage[] = [];
-    for (let i = 0; i < 10_000; i++) messages.push(text(10), call(20, `c${i}`), call(20, `d${i}`), result(30, `c${i}`), result(30, `d${i}`));
+    for (let i = 0; i < 10_000; i++)
+      messages.push(text(10), call(20, `c${i}`), call(20, `d${i}`), result(30, `c${i}`), result(30, `d${i}`));
     const plan = planCompaction(messages, { keepRecentTokens: 20_000 });
     expect(plan.kind).toBe('compact');
     if (plan.kind === 'compact') {
@@ -261,7 +285,8 @@ describe('planCompaction properties', () => {
         for (let i = 1; i <= messages.length; i++) {
           if (referenceValid(messages, i) && sum(messages.slice(i)) <= keepRecentTokens) fittingExists = true;
         }
-        if (plan.kind === 'compact' && fittingExists) expect(plan.keptTokens).toBeLessThanOrEqual(keepRecentTokens);
+        if (plan.kind === 'compact' && fittingExists)
+          expect(plan.keptTokens).toBeLessThanOrEqual(keepRecentTokens);
         if (plan.kind === 'within-budget') expect(sum(messages)).toBeLessThanOrEqual(keepRecentTokens);
       }),
       { numRuns: 500 },
@@ -286,11 +311,17 @@ describe('planCompaction properties', () => {
 
   it('calls still awaiting their results at the end stay in the kept tail', () => {
     fc.assert(
-      fc.property(fc.array(segment, { maxLength: 20 }), fc.array(tokens, { minLength: 1, maxLength: 3 }), budget, (segments, pending, keepRecentTokens) => {
-        const messages = build(segments, pending);
-        const plan = planCompaction(messages, { keepRecentTokens });
-        if (plan.kind === 'compact') expect(plan.upTo).toBeLessThanOrEqual(messages.length - pending.length);
-      }),
+      fc.property(
+        fc.array(segment, { maxLength: 20 }),
+        fc.array(tokens, { minLength: 1, maxLength: 3 }),
+        budget,
+        (segments, pending, keepRecentTokens) => {
+          const messages = build(segments, pending);
+          const plan = planCompaction(messages, { keepRecentTokens });
+          if (plan.kind === 'compact')
+            expect(plan.upTo).toBeLessThanOrEqual(messages.length - pending.length);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -319,7 +350,8 @@ describe('planCompaction properties', () => {
         const expected = referencePlan(messages, keepRecentTokens);
         expect(plan.kind).toBe(expected.kind);
         if (plan.kind === 'compact') expect(plan.upTo).toBe(expected.upTo);
-        for (let i = 0; i <= messages.length; i++) expect(validCuts(messages)[i]).toBe(referenceValid(messages, i));
+        for (let i = 0; i <= messages.length; i++)
+          expect(validCuts(messages)[i]).toBe(referenceValid(messages, i));
       }),
       { numRuns: 1000 },
     );

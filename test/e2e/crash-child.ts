@@ -13,7 +13,13 @@
  */
 import { writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import type { ArchiveSegment, Checkpoint, ContentBlock, Message, SessionRecord } from '../../src/core/types.js';
+import type {
+  ArchiveSegment,
+  Checkpoint,
+  ContentBlock,
+  Message,
+  SessionRecord,
+} from '../../src/core/types.js';
 import { JsonFileSessionStore } from '../../src/store/session-store.js';
 
 /** The session every crash run works on. */
@@ -33,7 +39,20 @@ export function randomOf(seed: number): () => number {
   };
 }
 
-const WORDS = ['alpha', 'ünïcode', '🚀', 'שלום', 'tool', 'diff', 'ok', '\t', 'line\nbreak', '"quoted"', 'naïve', '数据'];
+const WORDS = [
+  'alpha',
+  'ünïcode',
+  '🚀',
+  'שלום',
+  'tool',
+  'diff',
+  'ok',
+  '\t',
+  'line\nbreak',
+  '"quoted"',
+  'naïve',
+  '数据',
+];
 
 /**
  * The message of a given seq: what the parent expects to read back, byte for byte. Every 13th is
@@ -41,7 +60,8 @@ const WORDS = ['alpha', 'ünïcode', '🚀', 'שלום', 'tool', 'diff', 'ok', '
  */
 export function messageFor(seq: number): Message {
   const random = randomOf(seq * 7919 + 17);
-  const text = (words: number) => Array.from({ length: words }, () => WORDS[Math.floor(random() * WORDS.length)]!).join(' ');
+  const text = (words: number) =>
+    Array.from({ length: words }, () => WORDS[Math.floor(random() * WORDS.length)]!).join(' ');
   let content: string | ContentBlock[];
   if (seq % 13 === 5) {
     content = `large ${seq}: ${text(9_000)}`.slice(0, 50_000);
@@ -54,11 +74,23 @@ export function messageFor(seq: number): Message {
         content = [
           { type: 'thinking', thinking: text(10), signature: `sig-${seq}` },
           { type: 'text', text: text(8) },
-          { type: 'tool_use', id: `toolu_${seq}`, name: 'Read', input: { path: `src/${seq}.ts`, n: seq, deep: { flag: seq % 2 === 0, none: null } } },
+          {
+            type: 'tool_use',
+            id: `toolu_${seq}`,
+            name: 'Read',
+            input: { path: `src/${seq}.ts`, n: seq, deep: { flag: seq % 2 === 0, none: null } },
+          },
         ];
         break;
       case 2:
-        content = [{ type: 'tool_result', tool_use_id: `toolu_${seq - 1}`, content: [{ type: 'text', text: text(30) }], is_error: seq % 3 === 0 }];
+        content = [
+          {
+            type: 'tool_result',
+            tool_use_id: `toolu_${seq - 1}`,
+            content: [{ type: 'text', text: text(30) }],
+            is_error: seq % 3 === 0,
+          },
+        ];
         break;
       default:
         content = [{ type: 'text', text: text(20) }];
@@ -84,7 +116,13 @@ export function crashRecord(): SessionRecord {
     createdAt: '2026-01-01T00:00:00.000Z',
     updatedAt: '2026-01-01T00:00:00.000Z',
     status: 'active',
-    stats: { totalMessages: 0, totalTokens: 0, totalCompactions: 0, lastCompactionAt: null, lastRequestTokens: 0 },
+    stats: {
+      totalMessages: 0,
+      totalTokens: 0,
+      totalCompactions: 0,
+      lastCompactionAt: null,
+      lastRequestTokens: 0,
+    },
   };
 }
 
@@ -110,7 +148,11 @@ async function main(): Promise<void> {
   const root = process.env.ROOT;
   if (!root) throw new Error('ROOT is not set');
   const random = randomOf(Number(process.env.SEED ?? 1));
-  const store = await JsonFileSessionStore.open({ root, foldMinBytes: CRASH_FOLD_MIN_BYTES, description: 'crash-child' });
+  const store = await JsonFileSessionStore.open({
+    root,
+    foldMinBytes: CRASH_FOLD_MIN_BYTES,
+    description: 'crash-child',
+  });
   const dir = store.session(CRASH_SESSION_ID);
   if (!(await dir.exists())) await dir.create(crashRecord());
   const loaded = await dir.load();
@@ -133,7 +175,9 @@ async function main(): Promise<void> {
       await append(2 + Math.floor(random() * 7));
     } else if (r < 0.88) {
       // Concurrent appends, not awaited one by one: group commit under a crash.
-      const calls = Array.from({ length: 2 + Math.floor(random() * 5) }, () => append(1 + Math.floor(random() * 2)));
+      const calls = Array.from({ length: 2 + Math.floor(random() * 5) }, () =>
+        append(1 + Math.floor(random() * 2)),
+      );
       await Promise.all(calls);
     } else if (dir.messages.length >= 6) {
       const live = dir.messages;
@@ -142,13 +186,26 @@ async function main(): Promise<void> {
       const version = (previous?.version ?? 0) + 1;
       const now = new Date().toISOString();
       const lastSeq = archived.at(-1)!.seq;
-      const segment: ArchiveSegment = { segment: segmentNumber, checkpointVersion: version, createdAt: now, firstSeq: archived[0]!.seq, lastSeq, messages: archived };
+      const segment: ArchiveSegment = {
+        segment: segmentNumber,
+        checkpointVersion: version,
+        createdAt: now,
+        firstSeq: archived[0]!.seq,
+        lastSeq,
+        messages: archived,
+      };
       const archivedMessages = (previous?.compactionInfo.archivedMessages ?? 0) + archived.length;
       const checkpoint: Checkpoint = {
         version,
         createdAt: previous?.createdAt ?? now,
         updatedAt: now,
-        summary: { completed: [`compaction ${version}`], inProgress: [], pending: [], decisions: [], blockers: [] },
+        summary: {
+          completed: [`compaction ${version}`],
+          inProgress: [],
+          pending: [],
+          decisions: [],
+          blockers: [],
+        },
         compactionInfo: {
           compactor: 'crash-child',
           messagesCompacted: archived.length,
@@ -176,7 +233,9 @@ async function main(): Promise<void> {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((error: unknown) => {
-    process.stderr.write(`crash-child failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `crash-child failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
   });
 }

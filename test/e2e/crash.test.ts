@@ -49,7 +49,16 @@ interface Totals {
   leftoverTempFiles: number;
 }
 
-const totals: Totals = { runs: 0, ackedMessages: 0, messagesChecked: 0, unacknowledgedFound: 0, tornRecords: 0, repairs: {}, compactions: 0, leftoverTempFiles: 0 };
+const totals: Totals = {
+  runs: 0,
+  ackedMessages: 0,
+  messagesChecked: 0,
+  unacknowledgedFound: 0,
+  tornRecords: 0,
+  repairs: {},
+  compactions: 0,
+  leftoverTempFiles: 0,
+};
 
 /** Starts the child, kills it `delayMs` after it is ready, and returns what it said. */
 function crashChild(root: string, seed: number, delayMs: number): Promise<ChildReport> {
@@ -57,7 +66,13 @@ function crashChild(root: string, seed: number, delayMs: number): Promise<ChildR
     env: { ...process.env, ROOT: root, SEED: String(seed) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const report: ChildReport = { startSeq: -1, acked: [], maxBegun: -1, compactions: 0, killedAfterMs: delayMs };
+  const report: ChildReport = {
+    startSeq: -1,
+    acked: [],
+    maxBegun: -1,
+    compactions: 0,
+    killedAfterMs: delayMs,
+  };
   let pending = '';
   let stderr = '';
   let timer: NodeJS.Timeout | undefined;
@@ -111,7 +126,9 @@ async function checkFilesParse(sessionDir: string): Promise<{ torn: number; temp
         expect(replay.damagedAt, `${file} is damaged`).toBeNull();
         torn += replay.torn;
       } else {
-        expect(entry.name, `unexpected file ${file}`).toMatch(/^(session|chat|checkpoint|context|agent-description|\d{6})\.json$/);
+        expect(entry.name, `unexpected file ${file}`).toMatch(
+          /^(session|chat|checkpoint|context|agent-description|\d{6})\.json$/,
+        );
         const text = await readFile(file, 'utf8');
         expect(() => JSON.parse(text) as unknown, `${file} does not parse`).not.toThrow();
       }
@@ -122,7 +139,12 @@ async function checkFilesParse(sessionDir: string): Promise<{ torn: number; temp
 }
 
 /** Reopens the root after a kill and checks everything; returns the last seq on disk. */
-async function verifyAfterKill(root: string, report: ChildReport, maxAckedBefore: number, context: string): Promise<{ lastSeq: number; maxAcked: number }> {
+async function verifyAfterKill(
+  root: string,
+  report: ChildReport,
+  maxAckedBefore: number,
+  context: string,
+): Promise<{ lastSeq: number; maxAcked: number }> {
   const sessionDir = path.join(root, '.dagent', 'sessions', CRASH_SESSION_ID);
   const files = await checkFilesParse(sessionDir);
   const deadLock = JSON.parse(await readFile(path.join(root, '.dagent', 'lock'), 'utf8')) as LockHolder;
@@ -147,13 +169,20 @@ async function verifyAfterKill(root: string, report: ChildReport, maxAckedBefore
     const lastSeq = all.length - 1;
     all.forEach((m, i) => {
       if (m.seq !== i) expect.fail(`${context}: position ${i} holds seq ${m.seq}`);
-      if (!isDeepStrictEqual(m, messageFor(m.seq))) expect(m, `${context}: content of seq ${m.seq}`).toEqual(messageFor(m.seq));
+      if (!isDeepStrictEqual(m, messageFor(m.seq)))
+        expect(m, `${context}: content of seq ${m.seq}`).toEqual(messageFor(m.seq));
     });
     const maxAcked = Math.max(maxAckedBefore, ...report.acked.map(([, last]) => last));
-    for (const [first, last] of report.acked) expect(last, `${context}: acknowledged ${first}..${last} but only 0..${lastSeq} on disk`).toBeLessThanOrEqual(lastSeq);
+    for (const [first, last] of report.acked)
+      expect(
+        last,
+        `${context}: acknowledged ${first}..${last} but only 0..${lastSeq} on disk`,
+      ).toBeLessThanOrEqual(lastSeq);
     expect(lastSeq, `${context}: every acknowledged message`).toBeGreaterThanOrEqual(maxAcked);
     // Nothing past the last append begun (plus what the previous verification appended).
-    expect(lastSeq, `${context}: nothing beyond what was written`).toBeLessThanOrEqual(Math.max(report.maxBegun, report.startSeq - 1));
+    expect(lastSeq, `${context}: nothing beyond what was written`).toBeLessThanOrEqual(
+      Math.max(report.maxBegun, report.startSeq - 1),
+    );
 
     // The archive agrees with the checkpoint, the commit point.
     segments.forEach((s, i) => {
@@ -164,7 +193,9 @@ async function verifyAfterKill(root: string, report: ChildReport, maxAckedBefore
     expect(loaded.archivedThroughSeq).toBe(segments.at(-1)?.lastSeq ?? -1);
 
     for (const repair of loaded.repairs) {
-      const kind = repair.startsWith('removed archive segment') ? 'orphan segment removed' : 'archived messages dropped from chat';
+      const kind = repair.startsWith('removed archive segment')
+        ? 'orphan segment removed'
+        : 'archived messages dropped from chat';
       totals.repairs[kind] = (totals.repairs[kind] ?? 0) + 1;
     }
     totals.runs++;
@@ -197,7 +228,10 @@ describe(`crash: SIGKILL at a random moment (${RUNS} runs, seed ${SEED})`, () =>
   const chains = Math.ceil(RUNS / RUNS_PER_ROOT);
   const random = randomOf(SEED);
   const plans = Array.from({ length: chains }, (_, c) =>
-    Array.from({ length: Math.min(RUNS_PER_ROOT, RUNS - c * RUNS_PER_ROOT) }, () => ({ seed: Math.floor(random() * 2 ** 31), delayMs: 30 + Math.floor(random() * 371) })),
+    Array.from({ length: Math.min(RUNS_PER_ROOT, RUNS - c * RUNS_PER_ROOT) }, () => ({
+      seed: Math.floor(random() * 2 ** 31),
+      delayMs: 30 + Math.floor(random() * 371),
+    })),
   );
 
   afterAll(() => {
@@ -205,17 +239,20 @@ describe(`crash: SIGKILL at a random moment (${RUNS} runs, seed ${SEED})`, () =>
   });
 
   // Roots side by side (up to vitest's maxConcurrency): the children spend most of their life starting up.
-  it.concurrent.each(plans.map((plan, i) => [i, plan] as const))('root %i: every acknowledged message survives each kill', async (chain, plan) => {
-    const root = await mkdtemp(path.join(os.tmpdir(), 'dagent-crash-'));
-    try {
-      let maxAcked = -1;
-      for (const [run, { seed, delayMs }] of plan.entries()) {
-        const report = await crashChild(root, seed, delayMs);
-        const context = `seed ${SEED}, root ${chain}, run ${run} (child seed ${seed}, killed after ${delayMs} ms)`;
-        ({ maxAcked } = await verifyAfterKill(root, report, maxAcked, context));
+  it.concurrent.each(plans.map((plan, i) => [i, plan] as const))(
+    'root %i: every acknowledged message survives each kill',
+    async (chain, plan) => {
+      const root = await mkdtemp(path.join(os.tmpdir(), 'dagent-crash-'));
+      try {
+        let maxAcked = -1;
+        for (const [run, { seed, delayMs }] of plan.entries()) {
+          const report = await crashChild(root, seed, delayMs);
+          const context = `seed ${SEED}, root ${chain}, run ${run} (child seed ${seed}, killed after ${delayMs} ms)`;
+          ({ maxAcked } = await verifyAfterKill(root, report, maxAcked, context));
+        }
+      } finally {
+        await rm(root, { recursive: true, force: true });
       }
-    } finally {
-      await rm(root, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 });

@@ -27,13 +27,25 @@ export class ScriptedCompactor implements Compactor {
     this.calls++;
     this.signals.push(options.signal);
     if (this.failOnCall === this.calls || this.behaviour === 'throw') {
-      throw new SessionError('COMPACTOR_UNAVAILABLE', 'compaction', 'scripted failure: the model is overloaded', { retryable: true });
+      throw new SessionError(
+        'COMPACTOR_UNAVAILABLE',
+        'compaction',
+        'scripted failure: the model is overloaded',
+        { retryable: true },
+      );
     }
     if (this.behaviour === 'hang') {
-      await new Promise((_, reject) => options.signal.addEventListener('abort', () => reject(new Error('aborted by the session'))));
+      await new Promise((_, reject) =>
+        options.signal.addEventListener('abort', () => reject(new Error('aborted by the session'))),
+      );
     }
     if (this.behaviour === 'garbage') {
-      throw new SessionError('COMPACTOR_MALFORMED', 'compaction', 'scripted: the model answered something that is not a checkpoint', { retryable: true });
+      throw new SessionError(
+        'COMPACTOR_MALFORMED',
+        'compaction',
+        'scripted: the model answered something that is not a checkpoint',
+        { retryable: true },
+      );
     }
     return this.#inner.compact(input, options);
   }

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { buildInspectorBundle, inspectorHtml, loadInspectorAssets, writeInspectorAssets } from '../../src/inspector/bundle.js';
+import {
+  buildInspectorBundle,
+  inspectorHtml,
+  loadInspectorAssets,
+  writeInspectorAssets,
+} from '../../src/inspector/bundle.js';
 import { tempRoot } from '../helpers/temp-root.js';
 
 describe('the inspector bundle', () => {
@@ -18,8 +23,14 @@ describe('the inspector bundle', () => {
     const dir = path.join(await tempRoot(), 'inspector');
     const prebuilt = { html: inspectorHtml('x()', '.a{}'), js: 'x()', css: '.a{}' };
     expect(prebuilt.html).toContain('<link rel="stylesheet" href="inspector.css?v=');
-    expect((await writeInspectorAssets(dir, prebuilt)).map((f) => path.basename(f))).toEqual(['index.html', 'inspector.js', 'inspector.css']);
+    expect((await writeInspectorAssets(dir, prebuilt)).map((f) => path.basename(f))).toEqual([
+      'index.html',
+      'inspector.js',
+      'inspector.css',
+    ]);
     await expect(loadInspectorAssets({ dir })).resolves.toEqual(prebuilt);
-    await expect(loadInspectorAssets({ dir: path.join(dir, 'missing') })).resolves.toBe(await buildInspectorBundle());
+    await expect(loadInspectorAssets({ dir: path.join(dir, 'missing') })).resolves.toBe(
+      await buildInspectorBundle(),
+    );
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, formatTime, formatTokens, gaugeLevel, gaugePercent } from '../../src/inspector/gauge.js';
+import {
+  formatDuration,
+  formatTime,
+  formatTokens,
+  gaugeLevel,
+  gaugePercent,
+} from '../../src/inspector/gauge.js';
 
 describe('gauge', () => {
   it('warns from 80% of the limit and is over at the limit', () => {
@@ -18,8 +24,15 @@ describe('gauge', () => {
     expect(gaugePercent(-1, 100)).toBe(0);
     expect(gaugePercent(1, 0)).toBe(100);
     expect(formatTokens(1234567.4)).toBe('1,234,567');
-    expect([formatDuration(850), formatDuration(2400), formatDuration(185_000)]).toEqual(['850 ms', '2.4 s', '3 min 5 s']);
-    expect([formatTime('2025-01-31T14:05:09.123Z'), formatTime(null), formatTime('yesterday')]).toEqual(['2025-01-31 14:05:09', '—', 'yesterday']);
+    expect([formatDuration(850), formatDuration(2400), formatDuration(185_000)]).toEqual([
+      '850 ms',
+      '2.4 s',
+      '3 min 5 s',
+    ]);
+    expect([formatTime('2025-01-31T14:05:09.123Z'), formatTime(null), formatTime('yesterday')]).toEqual([
+      '2025-01-31 14:05:09',
+      '—',
+      'yesterday',
+    ]);
   });
 });
-

@@ -9,7 +9,12 @@ describe('messageText', () => {
         content: [
           { type: 'text', text: 'Running' },
           { type: 'tool_use', id: 't1', name: 'Bash', input: { command: 'ls' } },
-          { type: 'tool_result', tool_use_id: 't1', content: [{ type: 'text', text: 'a.ts' }], is_error: true },
+          {
+            type: 'tool_result',
+            tool_use_id: 't1',
+            content: [{ type: 'text', text: 'a.ts' }],
+            is_error: true,
+          },
           { type: 'thinking', thinking: 'hmm' },
         ],
       }),

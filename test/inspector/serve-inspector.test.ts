@@ -26,7 +26,9 @@ async function remote(): Promise<SessionServer> {
   return server;
 }
 
-async function inspector(options: Partial<Parameters<typeof serveInspector>[0]> & { target: string }): Promise<SessionServer> {
+async function inspector(
+  options: Partial<Parameters<typeof serveInspector>[0]> & { target: string },
+): Promise<SessionServer> {
   const server = await serveInspector({ assets: ASSETS, ...options });
   servers.unshift(server); // closed before the server it forwards to
   return server;
@@ -52,7 +54,9 @@ describe('serveInspector (inspect --url)', () => {
     expect([page.status, await page.text()]).toEqual([200, ASSETS.html]);
 
     const client = createSessionClient(local.url); // no token: the proxy adds it
-    const created = new Promise<SessionEvent>((resolve) => client.onEvent((e) => e.type === 'session.created' && resolve(e)));
+    const created = new Promise<SessionEvent>((resolve) =>
+      client.onEvent((e) => e.type === 'session.created' && resolve(e)),
+    );
     await client.eventsConnected();
     const info = await client.create({ type: 'feature', agentType: 'pm', featureId: 'f1' });
     await expect(created).resolves.toMatchObject({ type: 'session.created', sessionId: info.id });
@@ -63,7 +67,7 @@ describe('serveInspector (inspect --url)', () => {
     client.close();
   });
 
-  it('passes the host\'s refusals on, and answers 502 when the host is down', async () => {
+  it("passes the host's refusals on, and answers 502 when the host is down", async () => {
     const host = await remote();
     const noToken = await inspector({ target: host.url });
     await expect(createSessionClient(noToken.url).list()).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
@@ -78,8 +82,14 @@ describe('serveInspector (inspect --url)', () => {
     const host = await remote();
     const local = await inspector({ target: host.url, token: TOKEN });
     expect(await status(`${local.url}/`, { host: 'rebound.example' })).toBe(403);
-    await expect(serveInspector({ target: 'ftp://x', assets: ASSETS })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(serveInspector({ target: 'not a url', assets: ASSETS })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(serveInspector({ target: host.url, host: '0.0.0.0', assets: ASSETS })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/loopback/) });
+    await expect(serveInspector({ target: 'ftp://x', assets: ASSETS })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    await expect(serveInspector({ target: 'not a url', assets: ASSETS })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    await expect(serveInspector({ target: host.url, host: '0.0.0.0', assets: ASSETS })).rejects.toMatchObject(
+      { code: 'INVALID_ARGUMENT', message: expect.stringMatching(/loopback/) },
+    );
   });
 });

@@ -39,7 +39,10 @@ describe('fixtures/demo-conversation.json', () => {
   it('is big enough to compact a 100k-token session several times, and small enough to commit', async () => {
     const { size } = await stat(FIXTURE);
     expect(size).toBeLessThan(2 * 1024 * 1024);
-    const json = JSON.parse(await readFile(FIXTURE, 'utf8')) as { messages: { content: string }[]; meta: { approx_tokens: number } };
+    const json = JSON.parse(await readFile(FIXTURE, 'utf8')) as {
+      messages: { content: string }[];
+      meta: { approx_tokens: number };
+    };
     const approx = json.messages.reduce((n, m) => n + Math.ceil(m.content.length / 4), 0);
     expect(json.meta.approx_tokens).toBe(approx);
     expect(approx).toBeGreaterThan(250_000);
@@ -47,7 +50,9 @@ describe('fixtures/demo-conversation.json', () => {
   });
 
   it('records decisions, a blocker that is resolved later, TODOs and progress notes', async () => {
-    const json = JSON.parse(await readFile(FIXTURE, 'utf8')) as { messages: { role: string; content: string }[] };
+    const json = JSON.parse(await readFile(FIXTURE, 'utf8')) as {
+      messages: { role: string; content: string }[];
+    };
     const said = json.messages.filter((m) => m.role === 'assistant').map((m) => m.content);
     const first = (prefix: RegExp): number => said.findIndex((c) => prefix.test(c));
     expect(first(/^Decided: /m)).toBeGreaterThanOrEqual(0);
@@ -61,7 +66,10 @@ describe('fixtures/demo-conversation.json', () => {
 
 describe('makeDemoConversation', () => {
   const files: SourceFile[] = [
-    { path: 'src/store/b.ts', text: Array.from({ length: 400 }, (_, i) => `export const b${i} = ${i}; // rename fsync`).join('\n') },
+    {
+      path: 'src/store/b.ts',
+      text: Array.from({ length: 400 }, (_, i) => `export const b${i} = ${i}; // rename fsync`).join('\n'),
+    },
     { path: 'src/core/a.ts', text: 'export function a(): number {\n  return 1;\n}\n' },
     { path: 'README.md', text: '# demo\n\n## Limits\n\nTODO: none\n' },
   ];

@@ -6,7 +6,13 @@ import { loadTask, type DagTask } from '../../src/integration/task.js';
 import { createSessionRuntime, type SessionRuntime } from '../../src/runtime/create-session-runtime.js';
 import { tempRoot } from '../helpers/temp-root.js';
 
-const TASK: DagTask = loadTask({ id: 'parser', featureId: 'calc', title: 'Write the parser', state: 'in_dev', plan: ['tokens', 'tree'] });
+const TASK: DagTask = loadTask({
+  id: 'parser',
+  featureId: 'calc',
+  title: 'Write the parser',
+  state: 'in_dev',
+  plan: ['tokens', 'tree'],
+});
 
 async function open(): Promise<SessionRuntime> {
   return createSessionRuntime({ root: await tempRoot(), durable: false });
@@ -24,7 +30,11 @@ function devAgent(seen: TaskAgentInput[]): TaskAgent {
       ],
       checks: [
         { checkId: 'typecheck', passed: true },
-        { checkId: 'unit-tests', passed: n > 1, ...(n === 1 ? { error: '2 failing in parser.test.ts' } : {}) },
+        {
+          checkId: 'unit-tests',
+          passed: n > 1,
+          ...(n === 1 ? { error: '2 failing in parser.test.ts' } : {}),
+        },
       ],
     };
   };
@@ -40,14 +50,24 @@ describe('createTaskLoop', () => {
     expect(loop.task.sessions).toEqual({ in_dev: loop.sessionId });
     expect(loop.task.currentSession).toBe(loop.sessionId);
     expect(TASK.sessions).toBeUndefined();
-    expect(await runtime.getContext(loop.sessionId)).toMatchObject({ taskTitle: 'Write the parser', taskState: 'in_dev', plan: ['tokens', 'tree'] });
+    expect(await runtime.getContext(loop.sessionId)).toMatchObject({
+      taskTitle: 'Write the parser',
+      taskState: 'in_dev',
+      plan: ['tokens', 'tree'],
+    });
 
     const result = await loop.run();
     expect(result.outcome).toBe('checks-passed');
     expect(result.iterations.map((i) => i.iteration)).toEqual([1, 2]);
     expect(result.iterations.map((i) => i.checks.map((c) => [c.checkId, c.passed]))).toEqual([
-      [['typecheck', true], ['unit-tests', false]],
-      [['typecheck', true], ['unit-tests', true]],
+      [
+        ['typecheck', true],
+        ['unit-tests', false],
+      ],
+      [
+        ['typecheck', true],
+        ['unit-tests', true],
+      ],
     ]);
     expect(result.iterations.every((i) => i.checks.every((c) => typeof c.at === 'string'))).toBe(true);
     expect(result.iterations[0]!.checks[1]!.error).toBe('2 failing in parser.test.ts');
@@ -65,9 +85,14 @@ describe('createTaskLoop', () => {
     const history = await runtime.getHistory(loop.sessionId);
     const appended = result.iterations.flatMap((i) => i.messages);
     expect(history.map((m) => m.id)).toEqual(appended.map((m) => m.id));
-    expect(history.map((m) => contentToText(m.content).slice(0, 8)).filter((t) => t.startsWith('MARK'))).toEqual(['MARK-1-a', 'MARK-1-b', 'MARK-2-a', 'MARK-2-b']);
+    expect(
+      history.map((m) => contentToText(m.content).slice(0, 8)).filter((t) => t.startsWith('MARK')),
+    ).toEqual(['MARK-1-a', 'MARK-1-b', 'MARK-2-a', 'MARK-2-b']);
     expect(history[0]!.metadata).toEqual({ taskLoop: { taskId: 'parser', state: 'in_dev', iteration: 1 } });
-    expect((await runtime.getCheckpoint(loop.sessionId))!.checks!.map((c) => [c.checkId, c.passed])).toEqual([['typecheck', true], ['unit-tests', true]]);
+    expect((await runtime.getCheckpoint(loop.sessionId))!.checks!.map((c) => [c.checkId, c.passed])).toEqual([
+      ['typecheck', true],
+      ['unit-tests', true],
+    ]);
     await runtime.close();
   });
 
@@ -77,10 +102,19 @@ describe('createTaskLoop', () => {
       runtime,
       task: TASK,
       state: 'in_qa',
-      agent: async () => ({ messages: [{ role: 'assistant', content: 'Found a bug; handing back.' }], checks: [{ checkId: 'acceptance', passed: false, error: 'divides by zero' }], done: true }),
+      agent: async () => ({
+        messages: [{ role: 'assistant', content: 'Found a bug; handing back.' }],
+        checks: [{ checkId: 'acceptance', passed: false, error: 'divides by zero' }],
+        done: true,
+      }),
     });
     const result = await loop.run();
-    expect(result).toMatchObject({ outcome: 'done', passed: false, agentType: 'qa', sessionId: 'task--calc--parser--in_qa--qa' });
+    expect(result).toMatchObject({
+      outcome: 'done',
+      passed: false,
+      agentType: 'qa',
+      sessionId: 'task--calc--parser--in_qa--qa',
+    });
     expect(result.iterations).toHaveLength(1);
     await runtime.close();
   });
@@ -92,15 +126,23 @@ describe('createTaskLoop', () => {
       calls++;
       if (calls === 2) throw new Error('model overloaded');
       if (calls === 3) return { messages: 'nope' } as never;
-      return { messages: [{ role: 'assistant', content: `work ${calls}` }], checks: [{ checkId: 'tests', passed: false, error: 'red' }] };
+      return {
+        messages: [{ role: 'assistant', content: `work ${calls}` }],
+        checks: [{ checkId: 'tests', passed: false, error: 'red' }],
+      };
     };
     const loop = await createTaskLoop({ runtime, task: TASK, state: 'in_dev', agent });
     const result = await loop.run();
     expect(result.outcome).toBe('agent-error');
     expect(result.error?.message).toBe('model overloaded');
     expect(result.iterations).toHaveLength(2);
-    expect(result.iterations[1]!.checks).toMatchObject([{ checkId: 'agent', passed: false, error: 'model overloaded' }]);
-    expect(result.checks.map((c) => [c.checkId, c.passed])).toEqual([['tests', false], ['agent', false]]);
+    expect(result.iterations[1]!.checks).toMatchObject([
+      { checkId: 'agent', passed: false, error: 'model overloaded' },
+    ]);
+    expect(result.checks.map((c) => [c.checkId, c.passed])).toEqual([
+      ['tests', false],
+      ['agent', false],
+    ]);
     // The prompt of the failed iteration is in history; live messages are cleared.
     expect(await runtime.getMessages(loop.sessionId)).toEqual([]);
     expect(await runtime.getHistory(loop.sessionId)).toHaveLength(3);
@@ -110,24 +152,38 @@ describe('createTaskLoop', () => {
     // A later good iteration marks the agent check as passing again.
     const good = await loop.iterate();
     expect(good.error).toBeNull();
-    expect(good.checks.map((c) => [c.checkId, c.passed])).toEqual([['tests', false], ['agent', true]]);
+    expect(good.checks.map((c) => [c.checkId, c.passed])).toEqual([
+      ['tests', false],
+      ['agent', true],
+    ]);
     expect(loop.iterations).toBe(4);
     await runtime.close();
   });
 
   it('stops at maxIterations and refuses bad options', async () => {
     const runtime = await open();
-    const agent: TaskAgent = async ({ iteration }) => ({ messages: [{ role: 'assistant', content: `try ${iteration}` }], checks: [{ checkId: 'build', passed: false, error: 'still red' }] });
+    const agent: TaskAgent = async ({ iteration }) => ({
+      messages: [{ role: 'assistant', content: `try ${iteration}` }],
+      checks: [{ checkId: 'build', passed: false, error: 'still red' }],
+    });
     const loop = await createTaskLoop({ runtime, task: TASK, state: 'in_dev', agent, maxIterations: 3 });
     const result = await loop.run();
     expect(result.outcome).toBe('max-iterations');
     expect(result.iterations).toHaveLength(3);
     expect((await loop.run()).iterations).toHaveLength(0);
     for (const bad of [0, 1.5, -1]) {
-      const error = await createTaskLoop({ runtime, task: TASK, state: 'in_dev', agent, maxIterations: bad }).catch((e: unknown) => e);
+      const error = await createTaskLoop({
+        runtime,
+        task: TASK,
+        state: 'in_dev',
+        agent,
+        maxIterations: bad,
+      }).catch((e: unknown) => e);
       expect(isSessionError(error, 'INVALID_ARGUMENT')).toBe(true);
     }
-    const state = await createTaskLoop({ runtime, task: TASK, state: 'merged' as never, agent }).catch((e: unknown) => e);
+    const state = await createTaskLoop({ runtime, task: TASK, state: 'merged' as never, agent }).catch(
+      (e: unknown) => e,
+    );
     expect((state as Error).message).toMatch(/has no sessions/);
     await runtime.close();
   });
@@ -150,7 +206,13 @@ describe('createTaskLoop', () => {
     expect(await runtime.getHistory(loop.sessionId)).toHaveLength(5);
 
     const changed = { ...TASK, title: 'Write the Pratt parser' };
-    const again = await createTaskLoop({ runtime, task: changed, state: 'in_dev', agentType: 'harness', agent });
+    const again = await createTaskLoop({
+      runtime,
+      task: changed,
+      state: 'in_dev',
+      agentType: 'harness',
+      agent,
+    });
     expect(again.sessionId).toBe(loop.sessionId);
     expect((await runtime.getContext(again.sessionId))?.taskTitle).toBe('Write the Pratt parser');
     await runtime.close();

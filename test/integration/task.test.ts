@@ -1,10 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { isSessionError } from '../../src/core/errors.js';
 import { TASK_STATES } from '../../src/core/types.js';
-import { loadTask, summarizeDag, taskContext, withSession, type DagTask } from '../../src/integration/task.js';
+import {
+  loadTask,
+  summarizeDag,
+  taskContext,
+  withSession,
+  type DagTask,
+} from '../../src/integration/task.js';
 import { DEFAULT_AGENT_PROFILES, agentForTaskState } from '../../src/runtime/agent-profiles.js';
 
-const OLD = { id: 'parser', featureId: 'f1', title: 'Write the parser', state: 'ready', dependencies: [], priority: 3, owner: { name: 'ada' } };
+const OLD = {
+  id: 'parser',
+  featureId: 'f1',
+  title: 'Write the parser',
+  state: 'ready',
+  dependencies: [],
+  priority: 3,
+  owner: { name: 'ada' },
+};
 
 function errorOf(fn: () => unknown): { code: string; message: string } {
   try {
@@ -58,7 +72,10 @@ describe('loadTask', () => {
     [{ ...OLD, dependents: [1] }, /dependents must be a list/],
     [{ ...OLD, plan: { steps: 1 } }, /plan must be a string or a list of strings/],
     [{ ...OLD, sessions: ['x'] }, /sessions must be an object/],
-    [{ ...OLD, sessions: { merged: 'x' } }, /sessions has the state "merged"; the states with sessions are planning/],
+    [
+      { ...OLD, sessions: { merged: 'x' } },
+      /sessions has the state "merged"; the states with sessions are planning/,
+    ],
     [{ ...OLD, sessions: { in_dev: 7 } }, /sessions\.in_dev must be a session id/],
     [{ ...OLD, currentSession: 7 }, /currentSession must be a string/],
   ])('refuses %j with a clear error', (input, message) => {
@@ -78,7 +95,10 @@ describe('withSession', () => {
     expect(frozen.sessions).toBeUndefined();
     expect(a.sessions).toEqual({ planning: 'task--f1--parser--planning--pm' });
     expect(a.currentSession).toBe('task--f1--parser--planning--pm');
-    expect(b.sessions).toEqual({ planning: 'task--f1--parser--planning--pm', in_dev: 'task--f1--parser--in_dev--dev' });
+    expect(b.sessions).toEqual({
+      planning: 'task--f1--parser--planning--pm',
+      in_dev: 'task--f1--parser--in_dev--dev',
+    });
     expect(b.currentSession).toBe('task--f1--parser--in_dev--dev');
     expect(b.sessions).not.toBe(a.sessions);
     expect(b.priority).toBe(3);
@@ -86,24 +106,40 @@ describe('withSession', () => {
 
   it('refuses a state without sessions and an unsafe id', () => {
     const task = loadTask(OLD);
-    expect(errorOf(() => withSession(task, 'merged' as never, 'x')).message).toMatch(/state must be one of planning/);
+    expect(errorOf(() => withSession(task, 'merged' as never, 'x')).message).toMatch(
+      /state must be one of planning/,
+    );
     expect(errorOf(() => withSession(task, 'in_dev', '../x')).code).toBe('INVALID_KEY');
   });
 });
 
 describe('taskContext', () => {
   const a: DagTask = { id: 'a', featureId: 'f1', title: 'Lexer', state: 'merged' };
-  const b: DagTask = { id: 'b', featureId: 'f1', title: 'Parser', state: 'in_dev', dependencies: ['a'], description: 'Parse tokens', plan: 'Recursive descent' };
+  const b: DagTask = {
+    id: 'b',
+    featureId: 'f1',
+    title: 'Parser',
+    state: 'in_dev',
+    dependencies: ['a'],
+    description: 'Parse tokens',
+    plan: 'Recursive descent',
+  };
   const c: DagTask = { id: 'c', featureId: 'f1', title: 'CLI', state: 'planning', dependencies: ['b'] };
 
   it('holds title, state, dependencies and dependents with their states, the DAG, description and plan', () => {
-    const context = taskContext(b, { featureName: 'Calculator', featureGoal: 'Evaluate expressions', tasks: [a, b, c], recentCommits: ['abc123 lexer'] });
+    const context = taskContext(b, {
+      featureName: 'Calculator',
+      featureGoal: 'Evaluate expressions',
+      tasks: [a, b, c],
+      recentCommits: ['abc123 lexer'],
+    });
     expect(context).toEqual({
       featureName: 'Calculator',
       featureGoal: 'Evaluate expressions',
       taskTitle: 'Parser',
       taskState: 'in_dev',
-      dagSummary: '3 tasks:\n- a "Lexer" [merged]\n- b "Parser" [in_dev] after a\n- c "CLI" [planning] after b',
+      dagSummary:
+        '3 tasks:\n- a "Lexer" [merged]\n- b "Parser" [in_dev] after a\n- c "CLI" [planning] after b',
       dependencies: ['a "Lexer" [merged]'],
       dependents: ['c "CLI" [planning]'],
       recentCommits: ['abc123 lexer'],

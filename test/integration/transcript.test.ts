@@ -97,7 +97,11 @@ describe('parseTranscript', () => {
         { role: 'tool', content: 'c out', toolName: 'Read' },
       ],
     });
-    const pairs = t.messages.slice(3).map((m) => (Array.isArray(m.content) && m.content[0]?.type === 'tool_result' ? m.content[0].tool_use_id : null));
+    const pairs = t.messages
+      .slice(3)
+      .map((m) =>
+        Array.isArray(m.content) && m.content[0]?.type === 'tool_result' ? m.content[0].tool_use_id : null,
+      );
     expect(pairs).toEqual(['toolu_2', 'toolu_1', 'toolu_3']);
     expectPaired(t.messages);
   });
@@ -113,13 +117,22 @@ describe('parseTranscript', () => {
       ],
     });
     expect(t.messages[1]?.content).toEqual([{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'y' }]);
-    expect(t.messages[3]?.content).toEqual([{ type: 'tool_result', tool_use_id: 'toolu_2', content: 'no name' }]);
+    expect(t.messages[3]?.content).toEqual([
+      { type: 'tool_result', tool_use_id: 'toolu_2', content: 'no name' },
+    ]);
   });
 
   it('keeps a tool result without a pending call as a user text message', () => {
-    const t = parseTranscript({ source: 's', messages: [{ role: 'tool', content: 'stray output', toolName: 'Bash' }] });
+    const t = parseTranscript({
+      source: 's',
+      messages: [{ role: 'tool', content: 'stray output', toolName: 'Bash' }],
+    });
     expect(t.messages).toEqual([
-      { role: 'user', content: 'stray output', metadata: { transcriptIndex: 0, toolName: 'Bash', orphanToolResult: true } },
+      {
+        role: 'user',
+        content: 'stray output',
+        metadata: { transcriptIndex: 0, toolName: 'Bash', orphanToolResult: true },
+      },
     ]);
   });
 
@@ -144,15 +157,30 @@ describe('parseTranscript', () => {
   it('says which index and field is wrong, and what is expected', () => {
     expectInvalid(() => parseTranscript(null), /top level is null/);
     expectInvalid(() => parseTranscript([]), /top level is an array/);
-    expectInvalid(() => parseTranscript({ source: 's' }, 'f.json'), /transcript f\.json: "messages" is missing, not an array/);
+    expectInvalid(
+      () => parseTranscript({ source: 's' }, 'f.json'),
+      /transcript f\.json: "messages" is missing, not an array/,
+    );
     expectInvalid(() => parseTranscript({ source: 1, messages: [] }), /"source" is a number/);
     expectInvalid(() => parseTranscript({ messages: ['x'] }), /messages\[0\] is "x", not an object/);
-    expectInvalid(() => parseTranscript({ messages: [{ role: 'system', content: 'x' }] }), /messages\[0\]\.role is "system"/);
     expectInvalid(
-      () => parseTranscript({ messages: [{ role: 'user', content: 'ok' }, { role: 'user', content: [{ type: 'text' }] }] }),
+      () => parseTranscript({ messages: [{ role: 'system', content: 'x' }] }),
+      /messages\[0\]\.role is "system"/,
+    );
+    expectInvalid(
+      () =>
+        parseTranscript({
+          messages: [
+            { role: 'user', content: 'ok' },
+            { role: 'user', content: [{ type: 'text' }] },
+          ],
+        }),
       /messages\[1\]\.content is an array, not a string/,
     );
-    expectInvalid(() => parseTranscript({ messages: [{ role: 'tool', content: 'x', toolName: 3 }] }), /messages\[0\]\.toolName is a number/);
+    expectInvalid(
+      () => parseTranscript({ messages: [{ role: 'tool', content: 'x', toolName: 3 }] }),
+      /messages\[0\]\.toolName is a number/,
+    );
   });
 });
 
@@ -172,28 +200,38 @@ describe('loadTranscript', () => {
     const bad = join(dir, 'bad.json');
     await writeFile(bad, '{ "messages": [');
     await expect(loadTranscript(bad)).rejects.toThrow(/not valid JSON/);
-    await expect(loadTranscript(join(dir, 'missing.json'))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: /no such file/ });
+    await expect(loadTranscript(join(dir, 'missing.json'))).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: /no such file/,
+    });
   });
 });
 
 describe.skipIf(!hasTranscripts)(
   `real transcripts in ${TRANSCRIPTS}${hasTranscripts ? '' : ' (SKIPPED: folder absent; it sits beside the project, not in a clone)'}`,
   () => {
-    const files = hasTranscripts ? readdirSync(TRANSCRIPTS).filter((f) => f.endsWith('.json')).sort() : [];
+    const files = hasTranscripts
+      ? readdirSync(TRANSCRIPTS)
+          .filter((f) => f.endsWith('.json'))
+          .sort()
+      : [];
 
     it('has the six transcripts', () => {
       expect(files).toHaveLength(6);
     });
 
-    it.each(files)('%s: no message dropped, every tool_result pairs with an earlier tool_use', async (file) => {
-      const path = join(TRANSCRIPTS, file);
-      const raw = JSON.parse(await readFile(path, 'utf8')) as { messages: unknown[]; system?: string };
-      const t = await loadTranscript(path);
-      expect(t.messages).toHaveLength(raw.messages.length);
-      t.messages.forEach((m, i) => expect(m.metadata?.transcriptIndex).toBe(i));
-      expectPaired(t.messages);
-      expect(t.system).toBe(raw.system);
-      expect(t.license).toMatch(/MIT|Apache-2\.0/);
-    });
+    it.each(files)(
+      '%s: no message dropped, every tool_result pairs with an earlier tool_use',
+      async (file) => {
+        const path = join(TRANSCRIPTS, file);
+        const raw = JSON.parse(await readFile(path, 'utf8')) as { messages: unknown[]; system?: string };
+        const t = await loadTranscript(path);
+        expect(t.messages).toHaveLength(raw.messages.length);
+        t.messages.forEach((m, i) => expect(m.metadata?.transcriptIndex).toBe(i));
+        expectPaired(t.messages);
+        expect(t.system).toBe(raw.system);
+        expect(t.license).toMatch(/MIT|Apache-2\.0/);
+      },
+    );
   },
 );

@@ -7,7 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import { ipcErrorCodeOf, SESSION_CHANNELS, type SessionAPI } from '../../src/ipc/channels.js';
 import { registerSessionIpc, type IpcMainInvokeEventLike, type IpcMainLike } from '../../src/ipc/electron.js';
-import { createSessionApiFromIpcRenderer, exposeSessionApi, type IpcRendererLike } from '../../src/ipc/preload.js';
+import {
+  createSessionApiFromIpcRenderer,
+  exposeSessionApi,
+  type IpcRendererLike,
+} from '../../src/ipc/preload.js';
 import { createSessionRuntime } from '../../src/runtime/create-session-runtime.js';
 import type { SessionEvent } from '../../src/runtime/events.js';
 import { tempRoot } from '../helpers/temp-root.js';
@@ -34,7 +38,8 @@ function fakeElectron() {
       send(channel: string, ...args: unknown[]) {
         if (destroyed) throw new TypeError('Object has been destroyed');
         webContents.sent++;
-        for (const listener of on.get(channel) ?? []) listener({ sender: 'ipcRenderer' }, ...structuredClone(args));
+        for (const listener of on.get(channel) ?? [])
+          listener({ sender: 'ipcRenderer' }, ...structuredClone(args));
       },
       isDestroyed: () => destroyed,
       once: (_event: 'destroyed', listener: () => void) => void onDestroyed.push(listener),
@@ -42,8 +47,13 @@ function fakeElectron() {
     const ipcRenderer: IpcRendererLike = {
       async invoke(channel: string, ...args: unknown[]) {
         const listener = handles.get(channel);
-        if (!listener) throw new Error(`Error invoking remote method '${channel}': Error: No handler registered for '${channel}'`);
-        return structuredClone(await listener({ sender: webContents, senderFrame: { url } }, ...structuredClone(args)));
+        if (!listener)
+          throw new Error(
+            `Error invoking remote method '${channel}': Error: No handler registered for '${channel}'`,
+          );
+        return structuredClone(
+          await listener({ sender: webContents, senderFrame: { url } }, ...structuredClone(args)),
+        );
       },
       on(channel: string, listener: (event: unknown, ...args: unknown[]) => void) {
         on.set(channel, (on.get(channel) ?? new Set()).add(listener));
@@ -100,7 +110,9 @@ describe('registerSessionIpc + exposeSessionApi', () => {
     const runtime = await createSessionRuntime({ root: await tempRoot() });
     const electron = fakeElectron();
     const unregister = registerSessionIpc(electron.ipcMain, runtime);
-    expect([...electron.handles.keys()].sort()).toEqual([...SESSION_CHANNELS, 'session:subscribe', 'session:unsubscribe'].sort());
+    expect([...electron.handles.keys()].sort()).toEqual(
+      [...SESSION_CHANNELS, 'session:subscribe', 'session:unsubscribe'].sort(),
+    );
     const bridge = fakeContextBridge();
     exposeSessionApi(bridge, electron.renderer().ipcRenderer);
     await walkEveryChannel(bridge.world.dagentSessions as SessionAPI);
@@ -116,14 +128,22 @@ describe('registerSessionIpc + exposeSessionApi', () => {
     const api = createSessionApiFromIpcRenderer(ipcRenderer);
     const error = await api.get('feature--missing--pm').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
-    expect(error).toMatchObject({ code: 'SESSION_NOT_FOUND', message: expect.stringMatching(/^SESSION_NOT_FOUND: \[dagent-sessions\] \[runtime\] no session/) });
+    expect(error).toMatchObject({
+      code: 'SESSION_NOT_FOUND',
+      message: expect.stringMatching(/^SESSION_NOT_FOUND: \[dagent-sessions\] \[runtime\] no session/),
+    });
     await expect(api.create({ ...KEY, featureId: '../etc' })).rejects.toMatchObject({ code: 'INVALID_KEY' });
     // Electron cannot clone a function: refused in the renderer, never sent.
-    await expect(api.setContext('feature--missing--pm', { f: () => 1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/cannot be sent/) });
+    await expect(api.setContext('feature--missing--pm', { f: () => 1 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/cannot be sent/),
+    });
 
     const bridge = fakeContextBridge();
     const page = (exposeSessionApi(bridge, ipcRenderer, 'sessions'), bridge.world.sessions as SessionAPI);
-    const copied = await page.addMessage('feature--missing--pm', { role: 'robot' } as never).catch((e: unknown) => e);
+    const copied = await page
+      .addMessage('feature--missing--pm', { role: 'robot' } as never)
+      .catch((e: unknown) => e);
     expect((copied as { code?: unknown }).code).toBeUndefined(); // what contextBridge does to errors
     expect(ipcErrorCodeOf(copied)).toBe('INVALID_MESSAGE');
     await runtime.close();
@@ -133,7 +153,9 @@ describe('registerSessionIpc + exposeSessionApi', () => {
     const runtime = await createSessionRuntime({ root: await tempRoot() });
     const electron = fakeElectron();
     const watcher = electron.renderer();
-    registerSessionIpc(electron.ipcMain, runtime, { getWindows: () => [{ webContents: watcher.webContents }] });
+    registerSessionIpc(electron.ipcMain, runtime, {
+      getWindows: () => [{ webContents: watcher.webContents }],
+    });
     const a = electron.renderer();
     const idle = electron.renderer();
     const api = createSessionApiFromIpcRenderer(a.ipcRenderer);
@@ -146,8 +168,19 @@ describe('registerSessionIpc + exposeSessionApi', () => {
     await api.addMessage(id, { role: 'assistant', content: 'hi '.repeat(200) });
     const completed = nextEvent(api, 'session.compaction.completed');
     const result = await api.compact(id, { keepRecentTokens: 0 });
-    expect(await completed).toMatchObject({ sessionId: id, checkpointVersion: result.checkpointVersion, messagesCompacted: result.messagesCompacted });
-    expect(seen.map((e) => e.type)).toEqual(expect.arrayContaining(['session.created', 'session.message.appended', 'session.compaction.started', 'session.compaction.completed']));
+    expect(await completed).toMatchObject({
+      sessionId: id,
+      checkpointVersion: result.checkpointVersion,
+      messagesCompacted: result.messagesCompacted,
+    });
+    expect(seen.map((e) => e.type)).toEqual(
+      expect.arrayContaining([
+        'session.created',
+        'session.message.appended',
+        'session.compaction.started',
+        'session.compaction.completed',
+      ]),
+    );
     expect(watcher.webContents.sent).toBeGreaterThanOrEqual(seen.length);
     expect(idle.webContents.sent).toBe(0);
 
@@ -166,8 +199,12 @@ describe('registerSessionIpc + exposeSessionApi', () => {
   it('refuses senders that allowSender rejects, and unregisters every handler', async () => {
     const runtime = await createSessionRuntime({ root: await tempRoot() });
     const electron = fakeElectron();
-    const unregister = registerSessionIpc(electron.ipcMain, runtime, { allowSender: (e) => e.senderFrame?.url.startsWith('app://') === true });
-    expect(() => registerSessionIpc(electron.ipcMain, runtime)).toThrow(/could not handle session:create.*second handler/);
+    const unregister = registerSessionIpc(electron.ipcMain, runtime, {
+      allowSender: (e) => e.senderFrame?.url.startsWith('app://') === true,
+    });
+    expect(() => registerSessionIpc(electron.ipcMain, runtime)).toThrow(
+      /could not handle session:create.*second handler/,
+    );
     expect(electron.handles.size).toBe(SESSION_CHANNELS.length + 2); // the first registration is intact
     const outsider = createSessionApiFromIpcRenderer(electron.renderer('https://evil.example').ipcRenderer);
     await expect(outsider.list()).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
@@ -180,7 +217,10 @@ describe('registerSessionIpc + exposeSessionApi', () => {
     unregister();
     unregister();
     expect(electron.handles.size).toBe(0);
-    await expect(api.list()).rejects.toMatchObject({ code: 'CONNECTION_FAILED', message: expect.stringMatching(/No handler registered/) });
+    await expect(api.list()).rejects.toMatchObject({
+      code: 'CONNECTION_FAILED',
+      message: expect.stringMatching(/No handler registered/),
+    });
     await runtime.createSession(KEY);
     expect(app.webContents.sent).toBe(0); // events no longer forwarded
     expect(() => registerSessionIpc({} as IpcMainLike, runtime)).toThrow(/needs Electron's ipcMain/);

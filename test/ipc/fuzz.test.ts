@@ -30,25 +30,68 @@ function deep(levels: number): unknown {
 
 /** `__proto__` keys, as JSON.parse makes them (own properties): refused everywhere. */
 const protoKeys = () =>
-  fc.constantFrom(JSON.parse('{"__proto__": {"polluted": true}}') as unknown, JSON.parse('{"a": {"__proto__": {"polluted": true}}}') as unknown);
+  fc.constantFrom(
+    JSON.parse('{"__proto__": {"polluted": true}}') as unknown,
+    JSON.parse('{"a": {"__proto__": {"polluted": true}}}') as unknown,
+  );
 /** Also a `constructor.prototype` path: plain data in a context, but not a key, message or options. */
-const polluting = () => fc.oneof(protoKeys(), fc.constant({ constructor: { prototype: { polluted: true } } }));
+const polluting = () =>
+  fc.oneof(protoKeys(), fc.constant({ constructor: { prototype: { polluted: true } } }));
 
 /** Values no parameter accepts as they are: wrong types, non-JSON values, cycles. */
 const junk = () =>
   fc.oneof(
-    fc.constantFrom<unknown>(Number.NaN, Infinity, -Infinity, 0, -1, 1.5, true, false, 10n, Symbol('s'), () => 1, new Date(0), new Map(), new Uint8Array(3), cyclic(), deep(200)),
+    fc.constantFrom<unknown>(
+      Number.NaN,
+      Infinity,
+      -Infinity,
+      0,
+      -1,
+      1.5,
+      true,
+      false,
+      10n,
+      Symbol('s'),
+      () => 1,
+      new Date(0),
+      new Map(),
+      new Uint8Array(3),
+      cyclic(),
+      deep(200),
+    ),
     fc.integer(),
     fc.array(fc.anything(), { maxLength: 4 }),
   );
 
 const unsafeIds = () =>
   fc.oneof(
-    fc.constantFrom('', '.', '..', '../x', 'a/b', 'a\\b', '__proto__', 'constructor', 'prototype', 'a b', 'x\u0000y', '../../etc/passwd', 'x'.repeat(201), 'x'.repeat(1_000_000)),
+    fc.constantFrom(
+      '',
+      '.',
+      '..',
+      '../x',
+      'a/b',
+      'a\\b',
+      '__proto__',
+      'constructor',
+      'prototype',
+      'a b',
+      'x\u0000y',
+      '../../etc/passwd',
+      'x'.repeat(201),
+      'x'.repeat(1_000_000),
+    ),
     fc.string({ minLength: 1, maxLength: 20 }).map((s) => `${s}/..`),
   );
 
-const badId = () => fc.oneof(unsafeIds(), junk(), fc.constantFrom<unknown>(null, undefined, {}, { id: EXISTING_ID }), polluting(), fc.constantFrom(...MISSING_IDS));
+const badId = () =>
+  fc.oneof(
+    unsafeIds(),
+    junk(),
+    fc.constantFrom<unknown>(null, undefined, {}, { id: EXISTING_ID }),
+    polluting(),
+    fc.constantFrom(...MISSING_IDS),
+  );
 
 const badKey = () =>
   fc.oneof(
@@ -56,28 +99,63 @@ const badKey = () =>
     fc.constantFrom<unknown>(null, undefined, 'feature--f1--pm', {}),
     polluting(),
     unsafeIds().map((featureId) => ({ type: 'feature', agentType: 'pm', featureId })),
-    unsafeIds().map((taskId) => ({ type: 'task', agentType: 'qa', featureId: 'f', taskId, taskState: 'in_qa' })),
+    unsafeIds().map((taskId) => ({
+      type: 'task',
+      agentType: 'qa',
+      featureId: 'f',
+      taskId,
+      taskState: 'in_qa',
+    })),
     junk().map((agentType) => ({ type: 'feature', agentType, featureId: 'ok' })),
     fc.string({ maxLength: 10 }).map((type) => ({ type: `${type}x`, agentType: 'pm', featureId: 'ok' })),
     fc.constant({ type: 'task', agentType: 'qa', featureId: 'f', taskId: 't', taskState: 'done' }),
     fc.constant({ type: 'feature', agentType: 'pm', featureId: cyclic() }),
   );
 
-const badPlainObject = () => fc.oneof(junk(), fc.constantFrom<unknown>(null, 'text', []), protoKeys(), fc.constant({ n: Number.NaN }), fc.constant({ f: () => 1 }), fc.constant({ d: new Date(0) }), fc.constant({ deep: deep(100) }));
+const badPlainObject = () =>
+  fc.oneof(
+    junk(),
+    fc.constantFrom<unknown>(null, 'text', []),
+    protoKeys(),
+    fc.constant({ n: Number.NaN }),
+    fc.constant({ f: () => 1 }),
+    fc.constant({ d: new Date(0) }),
+    fc.constant({ deep: deep(100) }),
+  );
 
-const unknownField = (known: string[]) => fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !known.includes(k)).map((k) => ({ [k]: 1 }));
+const unknownField = (known: string[]) =>
+  fc
+    .string({ minLength: 1, maxLength: 12 })
+    .filter((k) => !known.includes(k))
+    .map((k) => ({ [k]: 1 }));
 
 const badCreateOptions = () =>
   fc.oneof(
     junk().filter((v) => v !== undefined),
     polluting(),
     unknownField(['context', 'agentDescription']),
-    badPlainObject().filter((v) => v !== undefined).map((context) => ({ context })),
-    fc.constantFrom<unknown>({ agentDescription: {} }, { agentDescription: { role: '' } }, { agentDescription: { role: 5 } }, { agentDescription: 'dev' }),
+    badPlainObject()
+      .filter((v) => v !== undefined)
+      .map((context) => ({ context })),
+    fc.constantFrom<unknown>(
+      { agentDescription: {} },
+      { agentDescription: { role: '' } },
+      { agentDescription: { role: 5 } },
+      { agentDescription: 'dev' },
+    ),
   );
 
 const badBlocks = () =>
-  fc.constantFrom<unknown>([], [{ type: 'image' }], [{ type: 'text', text: 5 }], [{ type: 'tool_use', name: 'x' }], [{ type: 'tool_result', content: 'x' }], [cyclic()], [null], ['text']);
+  fc.constantFrom<unknown>(
+    [],
+    [{ type: 'image' }],
+    [{ type: 'text', text: 5 }],
+    [{ type: 'tool_use', name: 'x' }],
+    [{ type: 'tool_result', content: 'x' }],
+    [cyclic()],
+    [null],
+    ['text'],
+  );
 
 const badMessage = () =>
   fc.oneof(
@@ -86,33 +164,59 @@ const badMessage = () =>
     polluting(),
     junk().map((role) => ({ role, content: 'x' })),
     fc.string({ maxLength: 8 }).map((role) => ({ role: `${role}!`, content: 'x' })),
-    junk().filter((c) => !Array.isArray(c)).map((content) => ({ role: 'user', content })),
+    junk()
+      .filter((c) => !Array.isArray(c))
+      .map((content) => ({ role: 'user', content })),
     badBlocks().map((content) => ({ role: 'assistant', content })),
-    badPlainObject().filter((m) => m !== undefined).map((metadata) => ({ role: 'user', content: 'x', metadata })),
-    fc.constantFrom<unknown>({ role: 'user', content: 'x', timestamp: 'yesterday' }, { role: 'user', content: 'x', timestamp: 5 }, { role: 'user', content: [{ type: 'text', text: 'x', extra: cyclic() }] }),
+    badPlainObject()
+      .filter((m) => m !== undefined)
+      .map((metadata) => ({ role: 'user', content: 'x', metadata })),
+    fc.constantFrom<unknown>(
+      { role: 'user', content: 'x', timestamp: 'yesterday' },
+      { role: 'user', content: 'x', timestamp: 5 },
+      { role: 'user', content: [{ type: 'text', text: 'x', extra: cyclic() }] },
+    ),
   );
 
 const badUserMessage = (optional: boolean) =>
-  fc.oneof(junk().filter((v) => !Array.isArray(v)), badBlocks(), polluting(), fc.constantFrom<unknown>({}, ...(optional ? [] : [null, undefined])));
+  fc.oneof(
+    junk().filter((v) => !Array.isArray(v)),
+    badBlocks(),
+    polluting(),
+    fc.constantFrom<unknown>({}, ...(optional ? [] : [null, undefined])),
+  );
 
-const badRequestOptions = () => fc.oneof(junk().filter((v) => v !== undefined), polluting(), unknownField(['format']), junk().map((format) => ({ format })), fc.constantFrom({ format: 'xml' }, { format: '' }));
+const badRequestOptions = () =>
+  fc.oneof(
+    junk().filter((v) => v !== undefined),
+    polluting(),
+    unknownField(['format']),
+    junk().map((format) => ({ format })),
+    fc.constantFrom({ format: 'xml' }, { format: '' }),
+  );
 
 const badCompactOptions = () =>
   fc.oneof(
     junk().filter((v) => v !== undefined),
     polluting(),
     unknownField(['keepRecentTokens']),
-    fc.constantFrom<unknown>(-1, 1.5, Number.NaN, Infinity, '100', null, true, 2 ** 60).map((keepRecentTokens) => ({ keepRecentTokens })),
+    fc
+      .constantFrom<unknown>(-1, 1.5, Number.NaN, Infinity, '100', null, true, 2 ** 60)
+      .map((keepRecentTokens) => ({ keepRecentTokens })),
   );
 
-const badDescription = () => fc.oneof(badPlainObject(), fc.constantFrom<unknown>({}, { role: '' }, { role: 7 }, { role: null }));
+const badDescription = () =>
+  fc.oneof(badPlainObject(), fc.constantFrom<unknown>({}, { role: '' }, { role: 7 }, { role: null }));
 
 type Arb = fc.Arbitrary<unknown>;
 /** Per channel: a valid value and a bad-value generator for each parameter, in order. */
 const PARAMS: Record<SessionChannel, Array<{ valid: unknown; bad: () => Arb; optional?: boolean }>> = (() => {
   const id = { valid: EXISTING_ID, bad: badId };
   return {
-    'session:create': [{ valid: FRESH_KEY, bad: badKey }, { valid: { context: { a: 1 } }, bad: badCreateOptions, optional: true }],
+    'session:create': [
+      { valid: FRESH_KEY, bad: badKey },
+      { valid: { context: { a: 1 } }, bad: badCreateOptions, optional: true },
+    ],
     'session:get': [id],
     'session:list': [],
     'session:addMessage': [id, { valid: { role: 'user', content: 'hello' }, bad: badMessage }],
@@ -120,8 +224,16 @@ const PARAMS: Record<SessionChannel, Array<{ valid: unknown; bad: () => Arb; opt
     'session:getHistory': [id],
     'session:getCheckpoint': [id],
     'session:estimateSize': [id],
-    'session:buildRequest': [id, { valid: 'next?', bad: () => badUserMessage(false) }, { valid: { format: 'messages' }, bad: badRequestOptions, optional: true }],
-    'session:previewRequest': [id, { valid: 'next?', bad: () => badUserMessage(true), optional: true }, { valid: {}, bad: badRequestOptions, optional: true }],
+    'session:buildRequest': [
+      id,
+      { valid: 'next?', bad: () => badUserMessage(false) },
+      { valid: { format: 'messages' }, bad: badRequestOptions, optional: true },
+    ],
+    'session:previewRequest': [
+      id,
+      { valid: 'next?', bad: () => badUserMessage(true), optional: true },
+      { valid: {}, bad: badRequestOptions, optional: true },
+    ],
     'session:compact': [id, { valid: { keepRecentTokens: 0 }, bad: badCompactOptions, optional: true }],
     'session:clearMessages': [id],
     'session:reset': [id],
@@ -137,7 +249,9 @@ function badCalls(channel: SessionChannel): fc.Arbitrary<unknown[]> {
   const params = PARAMS[channel];
   const valid = params.map((p) => p.valid);
   const required = params.filter((p) => !p.optional).length;
-  const options: Arb[] = [fc.array(fc.anything(), { minLength: 1, maxLength: 3 }).map((extra) => [...valid, ...extra])];
+  const options: Arb[] = [
+    fc.array(fc.anything(), { minLength: 1, maxLength: 3 }).map((extra) => [...valid, ...extra]),
+  ];
   if (required > 0) options.push(fc.integer({ min: 0, max: required - 1 }).map((n) => valid.slice(0, n)));
   params.forEach((param, i) => {
     // The id may be well-formed but missing: then the other arguments are good ones.
@@ -169,9 +283,12 @@ describe('handlers under generated bad arguments', () => {
           expect(result.ok).toBe(false);
           if (result.ok) return;
           codes.add(result.error.code);
-          if (process.env.SHOW_FUZZ) console.log(channel, result.error.code, result.error.message.slice(0, 300));
+          if (process.env.SHOW_FUZZ)
+            console.log(channel, result.error.code, result.error.message.slice(0, 300));
           expect(result.error.code).not.toBe('INTERNAL_ERROR');
-          expect(['INVALID_ARGUMENT', 'INVALID_KEY', 'INVALID_MESSAGE', 'SESSION_NOT_FOUND']).toContain(result.error.code);
+          expect(['INVALID_ARGUMENT', 'INVALID_KEY', 'INVALID_MESSAGE', 'SESSION_NOT_FOUND']).toContain(
+            result.error.code,
+          );
           expect(result.error.message).toMatch(/^\[dagent-sessions\] \[\w+\] .{10,}/);
           expect(result.error.message.length).toBeLessThanOrEqual(1_100);
           expect(JSON.parse(JSON.stringify(result))).toStrictEqual(result);
@@ -180,7 +297,10 @@ describe('handlers under generated bad arguments', () => {
       );
       expect(await snapshotDir(root), `${channel} wrote under the root`).toEqual(before);
     }
-    expect(await handlers['session:list']('extra')).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
+    expect(await handlers['session:list']('extra')).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_ARGUMENT' },
+    });
 
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted')).toBe(false);

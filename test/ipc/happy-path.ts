@@ -7,7 +7,13 @@ import type { SessionKey } from '../../src/core/types.js';
 import type { SessionAPI } from '../../src/ipc/channels.js';
 import { ipcErrorCodeOf } from '../../src/ipc/channels.js';
 
-export const KEY: SessionKey = { type: 'task', agentType: 'dev', featureId: 'f1', taskId: 't1', taskState: 'in_dev' };
+export const KEY: SessionKey = {
+  type: 'task',
+  agentType: 'dev',
+  featureId: 'f1',
+  taskId: 't1',
+  taskState: 'in_dev',
+};
 
 /** Asserts that a value crosses JSON and structured clone unchanged (no undefined, no class instance). */
 export function expectJsonSafe(value: unknown): void {
@@ -24,13 +30,19 @@ export async function walkEveryChannel(api: SessionAPI): Promise<Record<string, 
     return value;
   };
 
-  const info = record('create', await api.create(KEY, { context: { featureName: 'Checkout', dependencies: ['auth'] } }));
+  const info = record(
+    'create',
+    await api.create(KEY, { context: { featureName: 'Checkout', dependencies: ['auth'] } }),
+  );
   expect(info.id).toBe('task--f1--t1--in_dev--dev');
   const id = info.id;
   expect(record('get', await api.get(id)).key).toEqual(KEY);
   expect(record('list', await api.list()).map((s) => s.id)).toContain(id);
 
-  await api.addMessage(id, { role: 'user', content: 'Implement the checkout form. ' + 'details '.repeat(50) });
+  await api.addMessage(id, {
+    role: 'user',
+    content: 'Implement the checkout form. ' + 'details '.repeat(50),
+  });
   await api.addMessage(id, {
     role: 'assistant',
     content: [
@@ -39,8 +51,14 @@ export async function walkEveryChannel(api: SessionAPI): Promise<Record<string, 
     ],
     metadata: { turn: 1, tags: ['ü', '日本'] },
   });
-  await api.addMessage(id, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '3 passed' }] });
-  const last = record('addMessage', await api.addMessage(id, { role: 'assistant', content: 'All green. ' + 'summary '.repeat(50) }));
+  await api.addMessage(id, {
+    role: 'user',
+    content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '3 passed' }],
+  });
+  const last = record(
+    'addMessage',
+    await api.addMessage(id, { role: 'assistant', content: 'All green. ' + 'summary '.repeat(50) }),
+  );
   expect(last.seq).toBe(3);
 
   expect(record('getMessages', await api.getMessages(id))).toHaveLength(4);

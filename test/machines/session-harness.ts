@@ -43,14 +43,22 @@ export interface Harness {
   fillPastThreshold(): Promise<void>;
 }
 
-export const LIMITS: Limits = { maxTokens: 1_000, compactAt: 0.8, keepRecentTokens: 200, replyReserveTokens: 0, checkpointTokens: 100 };
+export const LIMITS: Limits = {
+  maxTokens: 1_000,
+  compactAt: 0.8,
+  keepRecentTokens: 200,
+  replyReserveTokens: 0,
+  checkpointTokens: 100,
+};
 
 const flushMicrotasks = async () => {
   for (let i = 0; i < 20; i++) await Promise.resolve();
   await new Promise((r) => setImmediate(r));
 };
 
-export function createHarness(options: { limits?: Limits; loadFails?: boolean; initial?: Message[] } = {}): Harness {
+export function createHarness(
+  options: { limits?: Limits; loadFails?: boolean; initial?: Message[] } = {},
+): Harness {
   const limits = options.limits ?? LIMITS;
   const disk: Disk = { live: [...(options.initial ?? [])], archive: [], checkpointVersion: 0 };
   const calls = { persist: [] as number[][], compact: [] as CompactInput[] };
@@ -64,7 +72,9 @@ export function createHarness(options: { limits?: Limits; loadFails?: boolean; i
     actors: {
       load: fromPromise<LoadOutput, { sessionId: string }>(async () => {
         if (options.loadFails) {
-          throw Object.assign(new Error('[dagent-sessions] [store] chat.json does not parse'), { code: 'CORRUPT_FILE' });
+          throw Object.assign(new Error('[dagent-sessions] [store] chat.json does not parse'), {
+            code: 'CORRUPT_FILE',
+          });
         }
         const liveTokens = disk.live.reduce((s, m) => s + m.tokens, 0);
         return {
@@ -88,7 +98,11 @@ export function createHarness(options: { limits?: Limits; loadFails?: boolean; i
         calls.compact.push(input);
         signals.push(signal);
         const current = mode;
-        if (current === 'fail') throw Object.assign(new Error('model overloaded'), { code: 'COMPACTOR_UNAVAILABLE', retryable: true });
+        if (current === 'fail')
+          throw Object.assign(new Error('model overloaded'), {
+            code: 'COMPACTOR_UNAVAILABLE',
+            retryable: true,
+          });
         if (current === 'hang') {
           await new Promise<void>((resolve, reject) => {
             release = resolve;
@@ -97,12 +111,42 @@ export function createHarness(options: { limits?: Limits; loadFails?: boolean; i
         }
         const candidates = disk.live.filter((m) => m.seq <= input.watermarkSeq);
         if (current === 'no-progress') {
-          return { compactor: 'fake', reason: 'the fixed parts alone pass the threshold', tokensBefore: 0, tokensAfter: 0, durationMs: 1, escalation: 2, kind: 'nothing-to-fold', checkpointVersion: disk.checkpointVersion, checkpointTokens: 0, archivedThroughSeq: -1, messagesCompacted: 0, foldedTokens: 0, underThreshold: false };
+          return {
+            compactor: 'fake',
+            reason: 'the fixed parts alone pass the threshold',
+            tokensBefore: 0,
+            tokensAfter: 0,
+            durationMs: 1,
+            escalation: 2,
+            kind: 'nothing-to-fold',
+            checkpointVersion: disk.checkpointVersion,
+            checkpointTokens: 0,
+            archivedThroughSeq: -1,
+            messagesCompacted: 0,
+            foldedTokens: 0,
+            underThreshold: false,
+          };
         }
         const plan = planCompaction(candidates, { keepRecentTokens: input.keepRecentTokens });
-        const base = { compactor: 'fake', reason: 'test', tokensBefore: 0, tokensAfter: 0, durationMs: 1, escalation: 0 };
+        const base = {
+          compactor: 'fake',
+          reason: 'test',
+          tokensBefore: 0,
+          tokensAfter: 0,
+          durationMs: 1,
+          escalation: 0,
+        };
         if (plan.kind !== 'compact') {
-          return { ...base, kind: 'nothing-to-fold', checkpointVersion: disk.checkpointVersion, checkpointTokens: 0, archivedThroughSeq: -1, messagesCompacted: 0, foldedTokens: 0, underThreshold: true };
+          return {
+            ...base,
+            kind: 'nothing-to-fold',
+            checkpointVersion: disk.checkpointVersion,
+            checkpointTokens: 0,
+            archivedThroughSeq: -1,
+            messagesCompacted: 0,
+            foldedTokens: 0,
+            underThreshold: true,
+          };
         }
         if (signal.aborted) throw new Error('aborted');
         input.notifyCommitting();
@@ -127,7 +171,10 @@ export function createHarness(options: { limits?: Limits; loadFails?: boolean; i
     },
   });
   const clock = new SimulatedClock();
-  const actor = createActor(machine, { clock, input: { sessionId: 's1', limits, compactionTimeoutMs: 5_000, retryBaseMs: 1_000, retryMaxMs: 8_000 } });
+  const actor = createActor(machine, {
+    clock,
+    input: { sessionId: 's1', limits, compactionTimeoutMs: 5_000, retryBaseMs: 1_000, retryMaxMs: 8_000 },
+  });
   const emitted: { type: string }[] = [];
   actor.on('*', (e) => emitted.push(e));
   actor.start();
@@ -151,10 +198,26 @@ export function createHarness(options: { limits?: Limits; loadFails?: boolean; i
     },
     append: (tokens, id) =>
       new Promise<AppendReply>((reply) =>
-        actor.send({ type: 'APPEND', message: { id: id ?? `m${n++}`, role: 'user', content: 'x', timestamp: '2026-01-01T00:00:00.000Z', tokens }, reply }),
+        actor.send({
+          type: 'APPEND',
+          message: {
+            id: id ?? `m${n++}`,
+            role: 'user',
+            content: 'x',
+            timestamp: '2026-01-01T00:00:00.000Z',
+            tokens,
+          },
+          reply,
+        }),
       ),
     compact: (keepRecentTokens) =>
-      new Promise<CompactReply>((reply) => actor.send({ type: 'COMPACT', reply, ...(keepRecentTokens === undefined ? {} : { keepRecentTokens }) })),
+      new Promise<CompactReply>((reply) =>
+        actor.send({
+          type: 'COMPACT',
+          reply,
+          ...(keepRecentTokens === undefined ? {} : { keepRecentTokens }),
+        }),
+      ),
     flush: flushMicrotasks,
     async fillPastThreshold() {
       for (let i = 0; i < 8; i++) await this.append(100);

@@ -34,7 +34,9 @@ describe('session machine: appends', () => {
   });
 
   it('queues appends sent while loading and numbers them after the messages on disk', async () => {
-    const h = createHarness({ initial: [{ id: 'a', seq: 0, role: 'user', content: 'x', timestamp: 't', tokens: 5 }] });
+    const h = createHarness({
+      initial: [{ id: 'a', seq: 0, role: 'user', content: 'x', timestamp: 't', tokens: 5 }],
+    });
     const reply = h.append(5); // sent before load finished
     const r = await reply;
     expect(r).toMatchObject({ ok: true, message: { seq: 1 } });
@@ -113,7 +115,10 @@ describe('session machine: compaction', () => {
     await h.fillPastThreshold();
     expect(state(h)).toBe('failed');
     expect(h.disk.archive).toHaveLength(0);
-    expect(h.actor.getSnapshot().context.failure).toMatchObject({ code: 'COMPACTOR_UNAVAILABLE', retryable: true });
+    expect(h.actor.getSnapshot().context.failure).toMatchObject({
+      code: 'COMPACTOR_UNAVAILABLE',
+      retryable: true,
+    });
     expect((await h.append(10)).ok).toBe(true);
     expect(state(h)).toBe('failed');
     // No retry before the backoff delay...
@@ -137,7 +142,9 @@ describe('session machine: compaction', () => {
 
   it('caps the backoff', () => {
     const c = { retryBaseMs: 1_000, retryMaxMs: 8_000 };
-    expect([1, 2, 3, 4, 5, 9].map((n) => retryDelayOf(c, n))).toEqual([1_000, 2_000, 4_000, 8_000, 8_000, 8_000]);
+    expect([1, 2, 3, 4, 5, 9].map((n) => retryDelayOf(c, n))).toEqual([
+      1_000, 2_000, 4_000, 8_000, 8_000, 8_000,
+    ]);
   });
 
   it('times out a hanging compactor through the clock, aborting its signal', async () => {
@@ -175,7 +182,10 @@ describe('session machine: compaction', () => {
     h.setCompactMode('no-progress');
     await h.fillPastThreshold();
     expect(state(h)).toBe('failed');
-    expect(h.actor.getSnapshot().context.failure).toMatchObject({ code: 'COMPACTION_NO_PROGRESS', noProgress: true });
+    expect(h.actor.getSnapshot().context.failure).toMatchObject({
+      code: 'COMPACTION_NO_PROGRESS',
+      noProgress: true,
+    });
     h.clock.increment(3_600_000);
     await h.append(1);
     await h.flush();

@@ -26,7 +26,10 @@ function checkInvariants(h: Harness, model: Model): void {
 }
 
 class Append implements fc.AsyncCommand<Model, Harness> {
-  constructor(readonly tokens: number, readonly burst: number) {}
+  constructor(
+    readonly tokens: number,
+    readonly burst: number,
+  ) {}
   check = () => true;
   async run(model: Model, h: Harness) {
     const replies = await Promise.all(Array.from({ length: this.burst }, () => h.append(this.tokens)));
@@ -47,7 +50,13 @@ class Compact implements fc.AsyncCommand<Model, Harness> {
     const reply = h.compact(this.keep);
     await h.flush();
     // A failing compactor answers with an error and changes nothing; either way the caller hears.
-    await Promise.race([reply, h.flush().then(() => h.clock.increment(10_000)).then(() => reply)]);
+    await Promise.race([
+      reply,
+      h
+        .flush()
+        .then(() => h.clock.increment(10_000))
+        .then(() => reply),
+    ]);
     await h.flush();
     checkInvariants(h, model);
   }
@@ -79,7 +88,9 @@ describe('session machine against a plain model', () => {
   it('keeps every acknowledged message exactly once, in order, whatever the sequence', async () => {
     const totals = { appended: 0, compactions: 0 };
     const commands = [
-      fc.tuple(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 4 })).map(([t, b]) => new Append(t, b)),
+      fc
+        .tuple(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 4 }))
+        .map(([t, b]) => new Append(t, b)),
       fc.option(fc.integer({ min: 0, max: 400 }), { nil: undefined }).map((k) => new Compact(k)),
       fc.constantFrom<CompactMode>('ok', 'fail', 'no-progress').map((m) => new SetMode(m)),
       fc.integer({ min: 1, max: 20_000 }).map((ms) => new Tick(ms)),

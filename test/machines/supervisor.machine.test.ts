@@ -4,7 +4,13 @@ import { sessionMachine, type LoadOutput, type SessionMachineInput } from '../..
 import { sessionIdOfActor, supervisorMachine } from '../../machines/supervisor.machine.js';
 import type { Limits, Message } from '../../src/core/types.js';
 
-const LIMITS: Limits = { maxTokens: 1_000, compactAt: 0.9, keepRecentTokens: 100, replyReserveTokens: 0, checkpointTokens: 100 };
+const LIMITS: Limits = {
+  maxTokens: 1_000,
+  compactAt: 0.9,
+  keepRecentTokens: 100,
+  replyReserveTokens: 0,
+  checkpointTokens: 100,
+};
 const input = (sessionId: string): SessionMachineInput => ({ sessionId, limits: LIMITS });
 
 function setup(options: { maxActive?: number; maxRestarts?: number } = {}) {
@@ -14,7 +20,16 @@ function setup(options: { maxActive?: number; maxRestarts?: number } = {}) {
     actors: {
       load: fromPromise<LoadOutput, { sessionId: string }>(async ({ input }) => {
         loads.push(input.sessionId);
-        return { liveTokens: 0, liveCount: 0, lastSeq: -1, archivedThroughSeq: -1, descriptionTokens: 0, contextTokens: 0, checkpointTokens: 0, checkpointVersion: 0 };
+        return {
+          liveTokens: 0,
+          liveCount: 0,
+          lastSeq: -1,
+          archivedThroughSeq: -1,
+          descriptionTokens: 0,
+          contextTokens: 0,
+          checkpointTokens: 0,
+          checkpointVersion: 0,
+        };
       }),
       persist: fromPromise<undefined, { sessionId: string; messages: Message[] }>(async () => undefined),
       close: fromPromise<undefined, { sessionId: string; requestTokens: number }>(async ({ input }) => {
@@ -34,10 +49,15 @@ function setup(options: { maxActive?: number; maxRestarts?: number } = {}) {
       const sessionId = id ? sessionIdOfActor(id) : null;
       if (!sessionId || event.type !== '@xstate.snapshot') return;
       const snapshot = event.snapshot as ReturnType<typeof sessionMachine.getInitialSnapshot>;
-      const state = snapshot.status === 'active' && snapshot.matches({ ready: { writer: 'idle', compaction: 'idle' } }) ? 'idle' : 'busy';
+      const state =
+        snapshot.status === 'active' && snapshot.matches({ ready: { writer: 'idle', compaction: 'idle' } })
+          ? 'idle'
+          : 'busy';
       if (states.get(sessionId) === state) return;
       states.set(sessionId, state);
-      queueMicrotask(() => supervisor.send({ type: 'SESSION.STATE', sessionId, state: state === 'idle' ? 'idle' : 'appending' }));
+      queueMicrotask(() =>
+        supervisor.send({ type: 'SESSION.STATE', sessionId, state: state === 'idle' ? 'idle' : 'appending' }),
+      );
     },
   });
   supervisor.start();
@@ -122,7 +142,8 @@ describe('supervisor', () => {
 
   it('STOP_ALL closes every session and ends the supervisor', async () => {
     const { supervisor, closes, tick } = setup();
-    for (const id of ['a', 'b', 'c']) supervisor.send({ type: 'SESSION.OPEN', sessionId: id, input: input(id) });
+    for (const id of ['a', 'b', 'c'])
+      supervisor.send({ type: 'SESSION.OPEN', sessionId: id, input: input(id) });
     await tick();
     supervisor.send({ type: 'STOP_ALL' });
     await waitFor(supervisor, (s) => s.status === 'done');

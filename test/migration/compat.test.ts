@@ -9,7 +9,8 @@ import { snapshotDir, tempRoot } from '../helpers/temp-root.js';
 import { placeLegacy, validRoot } from './legacy-fixtures.js';
 
 const CHAT = '.dagent/features/checkout/chat.json';
-const legacyChat = async (root: string) => JSON.parse(await readFile(path.join(root, CHAT), 'utf8')) as LegacyChat;
+const legacyChat = async (root: string) =>
+  JSON.parse(await readFile(path.join(root, CHAT), 'utf8')) as LegacyChat;
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -44,7 +45,12 @@ describe('the deprecated legacy chat layer', () => {
     const root = await validRoot();
     await migrateAll(root);
     const chat = await loadChat(root, 'checkout');
-    chat.entries.push({ role: 'user', content: 'Ship it on Friday.', timestamp: '2024-05-04T10:00:00Z', media: ['release-notes.md'] });
+    chat.entries.push({
+      role: 'user',
+      content: 'Ship it on Friday.',
+      timestamp: '2024-05-04T10:00:00Z',
+      media: ['release-notes.md'],
+    });
     chat.entries.push({ role: 'assistant', content: 'Scheduled.', timestamp: '2024-05-04T10:00:05Z' });
     expect(await saveChat(root, 'checkout', chat)).toEqual({ appended: 2 });
     expect(await saveChat(root, 'checkout', chat)).toEqual({ appended: 0 });
@@ -53,7 +59,12 @@ describe('the deprecated legacy chat layer', () => {
     const runtime = await createSessionRuntime({ root, readOnly: true });
     const history = await runtime.getHistory('feature--checkout--pm');
     expect(history).toHaveLength(9);
-    expect(history[7]).toMatchObject({ role: 'user', content: 'Ship it on Friday.', timestamp: '2024-05-04T10:00:00Z', metadata: { media: ['release-notes.md'], savedBy: 'saveChat' } });
+    expect(history[7]).toMatchObject({
+      role: 'user',
+      content: 'Ship it on Friday.',
+      timestamp: '2024-05-04T10:00:00Z',
+      metadata: { media: ['release-notes.md'], savedBy: 'saveChat' },
+    });
     await runtime.close();
   });
 
@@ -62,24 +73,44 @@ describe('the deprecated legacy chat layer', () => {
     const chat = await loadChat(root, 'search');
     chat.entries.push({ role: 'user', content: 'and facets', timestamp: '2024-06-11T09:00:00Z' });
     expect(await saveChat(root, 'search', chat)).toEqual({ appended: 1 });
-    expect((await readdir(path.join(root, '.dagent/features/search'))).some((f) => f.startsWith('chat.json.backup-'))).toBe(true);
+    expect(
+      (await readdir(path.join(root, '.dagent/features/search'))).some((f) =>
+        f.startsWith('chat.json.backup-'),
+      ),
+    ).toBe(true);
     expect(await loadChat(root, 'search')).toEqual(chat);
     // A feature without any chat yet gets a new session.
-    expect(await saveChat(root, 'fresh', { entries: [{ role: 'user', content: 'hello', timestamp: '2024-06-11T09:00:00Z' }] })).toEqual({ appended: 1 });
+    expect(
+      await saveChat(root, 'fresh', {
+        entries: [{ role: 'user', content: 'hello', timestamp: '2024-06-11T09:00:00Z' }],
+      }),
+    ).toEqual({ appended: 1 });
   });
 
   it('saveChat refuses to drop or rewrite entries the session holds, and invalid chats', async () => {
     const root = await validRoot();
     await migrateAll(root);
     const chat = await loadChat(root, 'checkout');
-    const shorter = await saveChat(root, 'checkout', { entries: chat.entries.slice(1) }).catch((e: unknown) => e);
+    const shorter = await saveChat(root, 'checkout', { entries: chat.entries.slice(1) }).catch(
+      (e: unknown) => e,
+    );
     expect(isSessionError(shorter, 'INVALID_ARGUMENT')).toBe(true);
-    expect((shorter as Error).message).toMatch(/holds 7 entries and the chat to save has 6: saveChat only appends/);
-    const rewritten = { entries: chat.entries.map((e, i) => (i === 2 ? { ...e, timestamp: '2030-01-01T00:00:00Z' } : e)) };
-    expect(((await saveChat(root, 'checkout', rewritten).catch((e: unknown) => e)) as Error).message).toMatch(/entry 2 of the chat to save .* is not the one the session holds/);
-    const invalid = await saveChat(root, 'checkout', { entries: [{ role: 'robot', content: 'x', timestamp: 'now' }] } as never).catch((e: unknown) => e);
+    expect((shorter as Error).message).toMatch(
+      /holds 7 entries and the chat to save has 6: saveChat only appends/,
+    );
+    const rewritten = {
+      entries: chat.entries.map((e, i) => (i === 2 ? { ...e, timestamp: '2030-01-01T00:00:00Z' } : e)),
+    };
+    expect(((await saveChat(root, 'checkout', rewritten).catch((e: unknown) => e)) as Error).message).toMatch(
+      /entry 2 of the chat to save .* is not the one the session holds/,
+    );
+    const invalid = await saveChat(root, 'checkout', {
+      entries: [{ role: 'robot', content: 'x', timestamp: 'now' }],
+    } as never).catch((e: unknown) => e);
     expect(isSessionError(invalid, 'INVALID_ARGUMENT')).toBe(true);
-    expect((invalid as Error).message).toMatch(/entries\[0\]\.role must be "user" or "assistant".*entries\[0\]\.timestamp/);
+    expect((invalid as Error).message).toMatch(
+      /entries\[0\]\.role must be "user" or "assistant".*entries\[0\]\.timestamp/,
+    );
     expect(await loadChat(root, 'checkout')).toEqual(chat);
   });
 

@@ -24,12 +24,25 @@ interface EntryCase {
 
 const FILE_CASES: FileCase[] = [
   { fixture: 'pm-malformed-json.json', kind: 'pm', reason: /chat\.json is not valid JSON \(.+\); repair it/ },
-  { fixture: 'pm-not-an-object.json', kind: 'pm', reason: /must hold an object \{ "entries": \[\.\.\.\] \}, got a list of 2/ },
+  {
+    fixture: 'pm-not-an-object.json',
+    kind: 'pm',
+    reason: /must hold an object \{ "entries": \[\.\.\.\] \}, got a list of 2/,
+  },
   { fixture: 'pm-missing-entries.json', kind: 'pm', reason: /has no "entries" list/ },
   { fixture: 'pm-entries-not-a-list.json', kind: 'pm', reason: /"entries" must be a list, got an object/ },
   { fixture: 'dev-malformed-json.json', kind: 'dev', reason: /session\.json is not valid JSON/ },
-  { fixture: 'dev-missing-fields.json', kind: 'dev', reason: /"agentId" is missing; "startedAt" is missing; "messages" list is missing/ },
-  { fixture: 'dev-mistyped-fields.json', kind: 'dev', reason: /"taskId" must be a string, got 7; "status" must be a string, got null; "startedAt" must be an ISO-8601 string, got "soon"; "completedAt" must be an ISO-8601 string when present, got 12/ },
+  {
+    fixture: 'dev-missing-fields.json',
+    kind: 'dev',
+    reason: /"agentId" is missing; "startedAt" is missing; "messages" list is missing/,
+  },
+  {
+    fixture: 'dev-mistyped-fields.json',
+    kind: 'dev',
+    reason:
+      /"taskId" must be a string, got 7; "status" must be a string, got null; "startedAt" must be an ISO-8601 string, got "soon"; "completedAt" must be an ISO-8601 string when present, got 12/,
+  },
   { fixture: 'dev-messages-not-a-list.json', kind: 'dev', reason: /"messages" must be a list, got "none"/ },
 ];
 
@@ -37,25 +50,80 @@ const ENTRY_CASES: EntryCase[] = [
   {
     fixture: 'pm-null-and-non-object-entries.json',
     kind: 'pm',
-    problems: [[1, /^entries\[1\]$/], [2, /^entries\[2\]$/], [3, /^entries\[3\]$/], [4, /^entries\[4\]$/]],
+    problems: [
+      [1, /^entries\[1\]$/],
+      [2, /^entries\[2\]$/],
+      [3, /^entries\[3\]$/],
+      [4, /^entries\[4\]$/],
+    ],
     valid: [0, 5],
   },
   {
     fixture: 'pm-mistyped-fields.json',
     kind: 'pm',
-    problems: [[0, /\.role$/], [1, /\.content$/], [2, /\.timestamp$/], [3, /\.timestamp$/], [4, /\.media$/], [5, /\.media\[1\]$/], [6, /\.role$/]],
+    problems: [
+      [0, /\.role$/],
+      [1, /\.content$/],
+      [2, /\.timestamp$/],
+      [3, /\.timestamp$/],
+      [4, /\.media$/],
+      [5, /\.media\[1\]$/],
+      [6, /\.role$/],
+    ],
     valid: [],
   },
-  { fixture: 'pm-mixed.json', kind: 'pm', problems: [[1, /\.content$/], [3, /^entries\[3\]$/], [5, /\.role$/]], valid: [0, 2, 4, 6] },
-  { fixture: 'pm-deeply-nested.json', kind: 'pm', problems: [[1, /\.content$/], [2, /extra fields/], [3, /^entries\[3\]$/]], valid: [0] },
-  { fixture: 'dev-null-and-non-object-messages.json', kind: 'dev', problems: [[1, /^messages\[1\]$/], [2, /^messages\[2\]$/], [3, /^messages\[3\]$/]], valid: [0, 4] },
+  {
+    fixture: 'pm-mixed.json',
+    kind: 'pm',
+    problems: [
+      [1, /\.content$/],
+      [3, /^entries\[3\]$/],
+      [5, /\.role$/],
+    ],
+    valid: [0, 2, 4, 6],
+  },
+  {
+    fixture: 'pm-deeply-nested.json',
+    kind: 'pm',
+    problems: [
+      [1, /\.content$/],
+      [2, /extra fields/],
+      [3, /^entries\[3\]$/],
+    ],
+    valid: [0],
+  },
+  {
+    fixture: 'dev-null-and-non-object-messages.json',
+    kind: 'dev',
+    problems: [
+      [1, /^messages\[1\]$/],
+      [2, /^messages\[2\]$/],
+      [3, /^messages\[3\]$/],
+    ],
+    valid: [0, 4],
+  },
   {
     fixture: 'dev-mixed.json',
     kind: 'dev',
-    problems: [[1, /\.direction$/], [3, /\.type$/], [4, /\.content$/], [5, /\.metadata$/], [6, /\.metadata\.toolName$/], [7, /\.timestamp$/]],
+    problems: [
+      [1, /\.direction$/],
+      [3, /\.type$/],
+      [4, /\.content$/],
+      [5, /\.metadata$/],
+      [6, /\.metadata\.toolName$/],
+      [7, /\.timestamp$/],
+    ],
     valid: [0, 2, 8],
   },
-  { fixture: 'dev-deeply-nested.json', kind: 'dev', problems: [[1, /\.metadata\.toolInput$/], [2, /\.metadata\.toolResult$/]], valid: [0] },
+  {
+    fixture: 'dev-deeply-nested.json',
+    kind: 'dev',
+    problems: [
+      [1, /\.metadata\.toolInput$/],
+      [2, /\.metadata\.toolResult$/],
+    ],
+    valid: [0],
+  },
 ];
 
 async function rootWith(kind: 'pm' | 'dev', fixture: string): Promise<string> {
@@ -74,7 +142,12 @@ describe('corrupt legacy files that cannot be migrated', () => {
         expect(report.ok).toBe(false);
         expect(report.migrationId).toBeNull();
         expect(report.files).toHaveLength(1);
-        expect(report.files[0]).toMatchObject({ file: legacyPath(c.kind), status: 'invalid', messages: 0, backup: null });
+        expect(report.files[0]).toMatchObject({
+          file: legacyPath(c.kind),
+          status: 'invalid',
+          messages: 0,
+          backup: null,
+        });
         expect(report.files[0]!.reason).toMatch(c.reason);
         expect(report.files[0]!.reason).toContain(legacyPath(c.kind));
         expect(await snapshotDir(root)).toEqual(before);
@@ -114,9 +187,14 @@ describe('legacy files with invalid entries', () => {
       const runtime = await createSessionRuntime({ root, readOnly: true });
       const history = await runtime.getHistory(file.sessionId!);
       const expected = await expectedMessages(root, file.file, c.valid);
-      expect(history.map((m) => [m.role, m.content, m.timestamp, (m.metadata?.migratedFrom as { index: number }).index])).toEqual(
-        expected.map((e) => [e.role, e.content, e.timestamp, e.index]),
-      );
+      expect(
+        history.map((m) => [
+          m.role,
+          m.content,
+          m.timestamp,
+          (m.metadata?.migratedFrom as { index: number }).index,
+        ]),
+      ).toEqual(expected.map((e) => [e.role, e.content, e.timestamp, e.index]));
       await runtime.close();
     });
   }
@@ -134,7 +212,14 @@ describe('legacy files with invalid entries', () => {
 
 it('an entry with several bad fields gives one problem per field and one skipped line', async () => {
   const root = await tempRoot('dagent-corrupt-');
-  await placeLegacy(root, 'pm', { json: { entries: [{ role: 'x', content: 1, timestamp: 'no' }, { role: 'user', content: 'fine', timestamp: '2024-01-01T00:00:00Z' }] } });
+  await placeLegacy(root, 'pm', {
+    json: {
+      entries: [
+        { role: 'x', content: 1, timestamp: 'no' },
+        { role: 'user', content: 'fine', timestamp: '2024-01-01T00:00:00Z' },
+      ],
+    },
+  });
   const strict = (await migrateAll(root, { dryRun: true })).files[0]!;
   expect(strict.problems.map((p) => [p.index, p.field])).toEqual([
     [0, 'entries[0].role'],
@@ -147,7 +232,8 @@ it('an entry with several bad fields gives one problem per field and one skipped
     {
       index: 0,
       field: 'entries[0].role, entries[0].content, entries[0].timestamp',
-      reason: 'entries[0].role must be "user" or "assistant", got "x"; entries[0].content must be a string, got 1; entries[0].timestamp must be an ISO-8601 string, got "no"',
+      reason:
+        'entries[0].role must be "user" or "assistant", got "x"; entries[0].content must be a string, got 1; entries[0].timestamp must be an ISO-8601 string, got "no"',
     },
   ]);
   expect(lenient.messages).toBe(1);
@@ -160,11 +246,16 @@ describe('huge files', () => {
     const rel = legacyPath('pm');
     await placeLegacy(root, 'pm', { json: { entries: [] } });
     // Generated here rather than committed: 3 MB of entries.
-    await writeFile(path.join(root, rel), JSON.stringify({ entries: Array.from({ length: 300 }, () => entry) }));
+    await writeFile(
+      path.join(root, rel),
+      JSON.stringify({ entries: Array.from({ length: 300 }, () => entry) }),
+    );
     const before = await snapshotDir(root);
     const report = await migrateAll(root, { maxFileBytes: 1024 * 1024 });
     expect(report.files[0]).toMatchObject({ status: 'invalid', messages: 0 });
-    expect(report.files[0]!.reason).toMatch(/chat\.json is 2\.9 MiB, over the 1\.0 MiB limit of a legacy file/);
+    expect(report.files[0]!.reason).toMatch(
+      /chat\.json is 2\.9 MiB, over the 1\.0 MiB limit of a legacy file/,
+    );
     expect(await snapshotDir(root)).toEqual(before);
   });
 

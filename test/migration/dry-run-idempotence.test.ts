@@ -24,13 +24,27 @@ describe('dry run', () => {
     const dry = await migrateAll(root, { dryRun: true, skipInvalid: true });
     expect(await snapshotDir(root)).toEqual(before);
     expect(dry).toMatchObject({ dryRun: true, migrationId: null, manifest: null, ok: true });
-    expect(dry.files.every((f) => f.status === 'would-migrate' && f.backup !== null && f.seqRange === null)).toBe(true);
+    expect(
+      dry.files.every((f) => f.status === 'would-migrate' && f.backup !== null && f.seqRange === null),
+    ).toBe(true);
 
     const real = await migrateAll(root, { skipInvalid: true });
     expect(real.totals).toEqual(dry.totals);
-    expect(real.totals).toMatchObject({ filesFound: 7, sessionsCreated: 7, backupsWritten: 7, messagesMigrated: 32 + 4 + 3, entriesSkipped: 3 + 6 });
+    expect(real.totals).toMatchObject({
+      filesFound: 7,
+      sessionsCreated: 7,
+      backupsWritten: 7,
+      messagesMigrated: 32 + 4 + 3,
+      entriesSkipped: 3 + 6,
+    });
     expect(real.files.map((f) => [f.file, f.messages, f.skipped, f.sessionCreated, f.checkpoint])).toEqual(
-      dry.files.map((f) => [f.file, f.messages, f.skipped, f.sessionCreated, f.checkpoint === 'would-make' ? 'made' : f.checkpoint]),
+      dry.files.map((f) => [
+        f.file,
+        f.messages,
+        f.skipped,
+        f.sessionCreated,
+        f.checkpoint === 'would-make' ? 'made' : f.checkpoint,
+      ]),
     );
   });
 
@@ -42,9 +56,16 @@ describe('dry run', () => {
     const dry = await migrateAll(root, { dryRun: true });
     expect(await snapshotDir(root)).toEqual(before);
     const real = await migrateAll(root);
-    expect(real.files.map((f) => [f.file, f.status === 'migrated' ? 'would-migrate' : f.status])).toEqual(dry.files.map((f) => [f.file, f.status]));
+    expect(real.files.map((f) => [f.file, f.status === 'migrated' ? 'would-migrate' : f.status])).toEqual(
+      dry.files.map((f) => [f.file, f.status]),
+    );
     expect(real.totals).toEqual(dry.totals);
-    expect(real.totals).toMatchObject({ filesFound: 6, alreadyMigrated: 1, filesWithProblems: 1, sessionsCreated: 4 });
+    expect(real.totals).toMatchObject({
+      filesFound: 6,
+      alreadyMigrated: 1,
+      filesWithProblems: 1,
+      sessionsCreated: 4,
+    });
   });
 });
 
@@ -59,7 +80,12 @@ describe('running the migration again', () => {
     expect(again.files.map((f) => f.status)).toEqual(VALID_FILES.map(() => 'already-migrated'));
     expect(again.files[0]!.reason).toContain(`already migrated by ${first.migrationId}`);
     expect(again).toMatchObject({ ok: true, migrationId: null });
-    expect(again.totals).toMatchObject({ sessionsCreated: 0, messagesMigrated: 0, backupsWritten: 0, alreadyMigrated: 5 });
+    expect(again.totals).toMatchObject({
+      sessionsCreated: 0,
+      messagesMigrated: 0,
+      backupsWritten: 0,
+      alreadyMigrated: 5,
+    });
     expect(await histories(root)).toEqual(sessionsBefore);
     expect(await readdir(path.join(root, '.dagent/features/checkout'))).toEqual(files);
     expect(await readdir(path.join(root, '.dagent/migrations'))).toEqual([`${first.migrationId}.json`]);
@@ -100,13 +126,22 @@ describe('running the migration again', () => {
   it('migrates into an existing empty session (created by the host with its context), keeping that context', async () => {
     const root = await validRoot();
     const runtime = await createSessionRuntime({ root });
-    const key = { type: 'task', agentType: 'dev', featureId: 'search', taskId: 'indexer', taskState: 'in_dev' } as const;
+    const key = {
+      type: 'task',
+      agentType: 'dev',
+      featureId: 'search',
+      taskId: 'indexer',
+      taskState: 'in_dev',
+    } as const;
     const { id } = await runtime.createSession(key, { context: { taskTitle: 'Build the indexer' } });
     const report = await migrateAll(root, { runtime });
     const file = report.files.find((f) => f.sessionId === id)!;
     expect(file).toMatchObject({ status: 'migrated', sessionCreated: false, messages: 6 });
     expect(report.totals.sessionsCreated).toBe(4);
-    expect(await runtime.getContext(id)).toMatchObject({ taskTitle: 'Build the indexer', legacySession: { agentId: 'dev-agent-3' } });
+    expect(await runtime.getContext(id)).toMatchObject({
+      taskTitle: 'Build the indexer',
+      legacySession: { agentId: 'dev-agent-3' },
+    });
     expect(await runtime.getHistory(id)).toHaveLength(6);
     await runtime.close();
   });
@@ -118,7 +153,17 @@ describe('ids that cannot name a session', () => {
     const valid = await readFile(path.join(FIXTURES, 'valid/.dagent/features/search/chat.json'), 'utf8');
     await placeLegacy(root, 'pm', { text: valid }, { featureId: 'bad--id' });
     await placeLegacy(root, 'pm', { text: valid }, { featureId: 'has space' });
-    await placeLegacy(root, 'dev', { text: await readFile(path.join(FIXTURES, 'valid/.dagent/features/search/nodes/indexer/session.json'), 'utf8') }, { featureId: 'ok', taskId: '__proto__' });
+    await placeLegacy(
+      root,
+      'dev',
+      {
+        text: await readFile(
+          path.join(FIXTURES, 'valid/.dagent/features/search/nodes/indexer/session.json'),
+          'utf8',
+        ),
+      },
+      { featureId: 'ok', taskId: '__proto__' },
+    );
     const before = await snapshotDir(root);
     const report = await migrateAll(root);
     expect(report.files.map((f) => [f.file, f.status, f.sessionId])).toEqual([
@@ -126,7 +171,9 @@ describe('ids that cannot name a session', () => {
       ['.dagent/features/has space/chat.json', 'invalid', null],
       ['.dagent/features/ok/nodes/__proto__/session.json', 'invalid', null],
     ]);
-    expect(report.files[0]!.reason).toMatch(/featureId "bad--id" must not contain "--".*Rename its directory/);
+    expect(report.files[0]!.reason).toMatch(
+      /featureId "bad--id" must not contain "--".*Rename its directory/,
+    );
     expect(report.files[1]!.reason).toMatch(/may only contain letters, digits/);
     expect(report.files[2]!.reason).toMatch(/taskId "__proto__" is a reserved name/);
     expect(report.totals.filesWithProblems).toBe(3);

@@ -35,14 +35,26 @@ export async function validRoot(): Promise<string> {
 
 /** Where a legacy file of the given kind goes in a root (feature f1, task t1). */
 export function legacyPath(kind: 'pm' | 'dev', featureId = 'f1', taskId = 't1'): string {
-  return kind === 'pm' ? `.dagent/features/${featureId}/chat.json` : `.dagent/features/${featureId}/nodes/${taskId}/session.json`;
+  return kind === 'pm'
+    ? `.dagent/features/${featureId}/chat.json`
+    : `.dagent/features/${featureId}/nodes/${taskId}/session.json`;
 }
 
 /** Writes `content` (or a corrupt fixture by name) as a legacy file into `root`; returns its relative path. */
-export async function placeLegacy(root: string, kind: 'pm' | 'dev', content: { fixture: string } | { text: string } | { json: unknown }, ids: { featureId?: string; taskId?: string } = {}): Promise<string> {
+export async function placeLegacy(
+  root: string,
+  kind: 'pm' | 'dev',
+  content: { fixture: string } | { text: string } | { json: unknown },
+  ids: { featureId?: string; taskId?: string } = {},
+): Promise<string> {
   const rel = legacyPath(kind, ids.featureId, ids.taskId);
   await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
-  const text = 'fixture' in content ? await readFile(path.join(FIXTURES, 'corrupt', content.fixture), 'utf8') : 'text' in content ? content.text : JSON.stringify(content.json, null, 2);
+  const text =
+    'fixture' in content
+      ? await readFile(path.join(FIXTURES, 'corrupt', content.fixture), 'utf8')
+      : 'text' in content
+        ? content.text
+        : JSON.stringify(content.json, null, 2);
   await writeFile(path.join(root, rel), text);
   return rel;
 }
@@ -57,14 +69,25 @@ export interface Expected {
 }
 
 /** What a session must hold after migrating the legacy file `rel` (entries at `only` indices, or all). */
-export async function expectedMessages(root: string, rel: string, only?: readonly number[]): Promise<Expected[]> {
-  const value = JSON.parse(await readFile(path.join(root, rel), 'utf8')) as { entries?: Record<string, unknown>[]; messages?: Record<string, unknown>[] };
+export async function expectedMessages(
+  root: string,
+  rel: string,
+  only?: readonly number[],
+): Promise<Expected[]> {
+  const value = JSON.parse(await readFile(path.join(root, rel), 'utf8')) as {
+    entries?: Record<string, unknown>[];
+    messages?: Record<string, unknown>[];
+  };
   const list = rel.endsWith('chat.json') ? value.entries! : value.messages!;
   return list
     .map((raw, index) => [raw, index] as const)
     .filter(([, index]) => only === undefined || only.includes(index))
     .map(([raw, index]) => ({
-      role: (rel.endsWith('chat.json') ? raw.role : raw.direction === 'task_to_harness' ? 'assistant' : 'user') as 'user' | 'assistant',
+      role: (rel.endsWith('chat.json')
+        ? raw.role
+        : raw.direction === 'task_to_harness'
+          ? 'assistant'
+          : 'user') as 'user' | 'assistant',
       content: raw.content as string,
       timestamp: raw.timestamp as string,
       index,

@@ -28,8 +28,16 @@ describe('dagent-sessions migrate', () => {
     expect(err).toBe('');
     expect(code).toBe(0);
     expect(out).toMatch(/^Migration \d{8}T\d{9}Z-[0-9a-f]{6} of /);
-    expect(out).toMatch(/\.dagent\/features\/checkout\/chat\.json\s+pm-chat\s+migrated\s+7\s+7\s+0\s+feature--checkout--pm/);
-    expect([summaryRow(out, 'files found'), summaryRow(out, 'sessions created'), summaryRow(out, 'messages migrated'), summaryRow(out, 'entries skipped'), summaryRow(out, 'backups written')]).toEqual(['5', '5', '32', '0', '5']);
+    expect(out).toMatch(
+      /\.dagent\/features\/checkout\/chat\.json\s+pm-chat\s+migrated\s+7\s+7\s+0\s+feature--checkout--pm/,
+    );
+    expect([
+      summaryRow(out, 'files found'),
+      summaryRow(out, 'sessions created'),
+      summaryRow(out, 'messages migrated'),
+      summaryRow(out, 'entries skipped'),
+      summaryRow(out, 'backups written'),
+    ]).toEqual(['5', '5', '32', '0', '5']);
     expect(out).toMatch(/undo with: dagent-sessions migrate --root .* --rollback \d{8}T/);
 
     const again = await run(['--root', root, '--json']);
@@ -46,7 +54,13 @@ describe('dagent-sessions migrate', () => {
     expect(dry.out).toMatch(/^Dry run of the migration of .*: nothing was written/);
     expect(await snapshotDir(root)).toEqual(before);
     const real = await run(['--root', root]);
-    for (const label of ['files found', 'sessions created', 'messages migrated', 'entries skipped', 'backups written']) {
+    for (const label of [
+      'files found',
+      'sessions created',
+      'messages migrated',
+      'entries skipped',
+      'backups written',
+    ]) {
       expect(summaryRow(real.out, label)).toBe(summaryRow(dry.out, label));
     }
   });
@@ -94,7 +108,14 @@ describe('dagent-sessions migrate', () => {
   it('usage errors exit 1 with the usage; --help exits 0', async () => {
     expect((await run(['--help'])).code).toBe(0);
     expect((await run(['-h'])).out).toMatch(/^Usage: dagent-sessions migrate --root DIR/);
-    for (const args of [[], ['--root'], ['--root', '/tmp', '--bogus'], ['--root', '/tmp', 'extra'], ['--root', '/tmp', '--rollback', 'a', 'b'], ['--root', '/tmp', '--rollback', '--skip-invalid']]) {
+    for (const args of [
+      [],
+      ['--root'],
+      ['--root', '/tmp', '--bogus'],
+      ['--root', '/tmp', 'extra'],
+      ['--root', '/tmp', '--rollback', 'a', 'b'],
+      ['--root', '/tmp', '--rollback', '--skip-invalid'],
+    ]) {
       const { code, err } = await run(args);
       expect(code, args.join(' ')).toBe(1);
       expect(err).toMatch(/Usage: dagent-sessions migrate/);

@@ -11,10 +11,18 @@ import { tempRoot } from '../helpers/temp-root.js';
 import { SESSION_OF, VALID_FILES, expectedMessages, placeLegacy, validRoot } from './legacy-fixtures.js';
 
 /** Every message of the legacy file is in the session: same content, order, timestamps, and metadata kept. */
-async function assertMigrated(runtime: SessionRuntime, root: string, rel: string, sessionId: string, only?: readonly number[]): Promise<Message[]> {
+async function assertMigrated(
+  runtime: SessionRuntime,
+  root: string,
+  rel: string,
+  sessionId: string,
+  only?: readonly number[],
+): Promise<Message[]> {
   const history = await runtime.getHistory(sessionId);
   const expected = await expectedMessages(root, rel, only);
-  expect(history.map((m) => [m.role, m.content, m.timestamp])).toEqual(expected.map((e) => [e.role, e.content, e.timestamp]));
+  expect(history.map((m) => [m.role, m.content, m.timestamp])).toEqual(
+    expected.map((e) => [e.role, e.content, e.timestamp]),
+  );
   expect(history.map((m) => m.seq)).toEqual(expected.map((_, i) => i));
   history.forEach((m, i) => {
     const e = expected[i]!;
@@ -26,7 +34,8 @@ async function assertMigrated(runtime: SessionRuntime, root: string, rel: string
       const legacy = (e.raw.metadata ?? {}) as Record<string, unknown>;
       expect(m.metadata?.originalType).toBe(e.raw.type);
       expect(m.metadata?.direction).toBe(e.raw.direction);
-      for (const field of ['toolName', 'toolInput', 'toolResult']) expect(m.metadata?.[field]).toEqual(legacy[field]);
+      for (const field of ['toolName', 'toolInput', 'toolResult'])
+        expect(m.metadata?.[field]).toEqual(legacy[field]);
       expect(field(m, 'toolResult')).toBe('toolResult' in legacy);
     }
   });
@@ -42,18 +51,47 @@ describe('migrateAll on the valid fixtures', () => {
     const report = await migrateAll(root);
 
     expect(report.ok).toBe(true);
-    expect(report.files.map((f) => [f.file, f.status, f.sessionId])).toEqual(VALID_FILES.map((f) => [f, 'migrated', SESSION_OF[f]]));
-    expect(report.totals).toEqual({ filesFound: 5, sessionsCreated: 5, messagesMigrated: 32, entriesSkipped: 0, backupsWritten: 5, alreadyMigrated: 0, filesWithProblems: 0 });
+    expect(report.files.map((f) => [f.file, f.status, f.sessionId])).toEqual(
+      VALID_FILES.map((f) => [f, 'migrated', SESSION_OF[f]]),
+    );
+    expect(report.totals).toEqual({
+      filesFound: 5,
+      sessionsCreated: 5,
+      messagesMigrated: 32,
+      entriesSkipped: 0,
+      backupsWritten: 5,
+      alreadyMigrated: 0,
+      filesWithProblems: 0,
+    });
 
     const runtime = await createSessionRuntime({ root, readOnly: true });
     expect((await runtime.listSessions()).map((s) => s.id).sort()).toEqual(Object.values(SESSION_OF).sort());
     for (const rel of VALID_FILES) await assertMigrated(runtime, root, rel, SESSION_OF[rel]);
 
     // The unknown type is kept as it is; session-level facts go to the context.
-    const cart = await runtime.getHistory(SESSION_OF['.dagent/features/checkout/nodes/cart-api/session.json']);
-    expect(cart.map((m) => m.metadata?.originalType)).toEqual(['progress', 'intention', 'approval', 'progress', 'progress', 'error', 'heartbeat', 'intention', 'rejection', 'completion']);
+    const cart = await runtime.getHistory(
+      SESSION_OF['.dagent/features/checkout/nodes/cart-api/session.json'],
+    );
+    expect(cart.map((m) => m.metadata?.originalType)).toEqual([
+      'progress',
+      'intention',
+      'approval',
+      'progress',
+      'progress',
+      'error',
+      'heartbeat',
+      'intention',
+      'rejection',
+      'completion',
+    ]);
     expect(await runtime.getContext('task--checkout--cart-api--in_dev--dev')).toMatchObject({
-      legacySession: { file: '.dagent/features/checkout/nodes/cart-api/session.json', agentId: 'dev-agent-1', status: 'completed', startedAt: '2024-05-02T10:00:00Z', completedAt: '2024-05-02T12:30:00Z' },
+      legacySession: {
+        file: '.dagent/features/checkout/nodes/cart-api/session.json',
+        agentId: 'dev-agent-1',
+        status: 'completed',
+        startedAt: '2024-05-02T10:00:00Z',
+        completedAt: '2024-05-02T12:30:00Z',
+      },
     });
     expect(await runtime.getContext('feature--checkout--pm')).toBeNull();
     await runtime.close();
@@ -69,21 +107,34 @@ describe('migrateAll on the valid fixtures', () => {
     const manifest = await readManifest(root, report.migrationId!);
     expect(report.manifest).toBe(`.dagent/migrations/${report.migrationId}.json`);
     expect(manifest).toMatchObject({ status: 'completed', skipInvalid: false });
-    expect(manifest!.files.map((f) => [f.legacyPath, f.state, f.sessionCreated, f.seqRange, f.sha256.length])).toEqual(
-      VALID_FILES.map((f, i) => [f, 'done', true, [0, report.files[i]!.messages - 1], 64]),
-    );
+    expect(
+      manifest!.files.map((f) => [f.legacyPath, f.state, f.sessionCreated, f.seqRange, f.sha256.length]),
+    ).toEqual(VALID_FILES.map((f, i) => [f, 'done', true, [0, report.files[i]!.messages - 1], 64]));
   });
 
   it('migratePMChat and migrateDevSession migrate one file each', async () => {
     const root = await validRoot();
     const pm = await migratePMChat(root, 'search');
     expect(pm.files).toHaveLength(1);
-    expect(pm.files[0]).toMatchObject({ status: 'migrated', sessionId: 'feature--search--pm', messages: 4, sessionCreated: true, checkpoint: 'not-needed' });
+    expect(pm.files[0]).toMatchObject({
+      status: 'migrated',
+      sessionId: 'feature--search--pm',
+      messages: 4,
+      sessionCreated: true,
+      checkpoint: 'not-needed',
+    });
     const dev = await migrateDevSession(root, 'checkout', 'payment-form');
-    expect(dev.files[0]).toMatchObject({ status: 'migrated', sessionId: 'task--checkout--payment-form--in_dev--dev', messages: 5 });
+    expect(dev.files[0]).toMatchObject({
+      status: 'migrated',
+      sessionId: 'task--checkout--payment-form--in_dev--dev',
+      messages: 5,
+    });
     expect(dev.migrationId).not.toBe(pm.migrationId);
     const runtime = await createSessionRuntime({ root, readOnly: true });
-    expect((await runtime.listSessions()).map((s) => s.id)).toEqual(['feature--search--pm', 'task--checkout--payment-form--in_dev--dev']);
+    expect((await runtime.listSessions()).map((s) => s.id)).toEqual([
+      'feature--search--pm',
+      'task--checkout--payment-form--in_dev--dev',
+    ]);
     await assertMigrated(runtime, root, '.dagent/features/search/chat.json', 'feature--search--pm');
     await runtime.close();
   });
@@ -107,10 +158,27 @@ describe('migrateAll on the valid fixtures', () => {
       direction: i % 2 ? 'task_to_harness' : 'harness_to_task',
       type: i % 2 ? 'progress' : 'approval',
       content: `step ${i}: edited src/module${i}.ts and ran npm test; ${'the tests pass and the build is green. '.repeat(12)}`,
-      ...(i % 2 ? { metadata: { toolName: 'Bash', toolInput: { command: `npm test -- ${i}` }, toolResult: 'ok' } } : {}),
+      ...(i % 2
+        ? { metadata: { toolName: 'Bash', toolInput: { command: `npm test -- ${i}` }, toolResult: 'ok' } }
+        : {}),
     }));
-    const long = await placeLegacy(root, 'dev', { json: { taskId: 'long', agentId: 'a', status: 'completed', startedAt: '2024-05-02T10:00:00Z', messages } }, { taskId: 'long' });
-    const short = await placeLegacy(root, 'pm', { json: { entries: [{ role: 'user', content: 'hi', timestamp: '2024-05-02T10:00:00Z' }] } });
+    const long = await placeLegacy(
+      root,
+      'dev',
+      {
+        json: {
+          taskId: 'long',
+          agentId: 'a',
+          status: 'completed',
+          startedAt: '2024-05-02T10:00:00Z',
+          messages,
+        },
+      },
+      { taskId: 'long' },
+    );
+    const short = await placeLegacy(root, 'pm', {
+      json: { entries: [{ role: 'user', content: 'hi', timestamp: '2024-05-02T10:00:00Z' }] },
+    });
 
     const dry = await migrateAll(root, { checkpointMinTokens: 2_000, dryRun: true });
     expect(dry.files.map((f) => f.checkpoint)).toEqual(['not-needed', 'would-make']);
@@ -129,7 +197,10 @@ describe('migrateAll on the valid fixtures', () => {
     await assertMigrated(runtime, root, long, id);
     expect(await runtime.getCheckpoint(report.files[0]!.sessionId!)).toBeNull();
     await runtime.close();
-    expect((await readManifest(root, report.migrationId!))!.files.map((f) => f.checkpoint)).toEqual(['not-needed', 'made']);
+    expect((await readManifest(root, report.migrationId!))!.files.map((f) => f.checkpoint)).toEqual([
+      'not-needed',
+      'made',
+    ]);
   });
 
   it('finds nothing in a root without legacy files and writes nothing', async () => {

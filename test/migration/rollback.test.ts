@@ -33,7 +33,11 @@ describe('rollbackMigration', () => {
     // Nothing deleted: every session directory is under the migration's rolled-back/ with its messages.
     const moved = await readdir(path.join(root, '.dagent/migrations', id, 'rolled-back'));
     expect(moved.sort()).toEqual(Object.values(SESSION_OF).sort());
-    expect(await exists(path.join(root, '.dagent/migrations', id, 'rolled-back', 'feature--checkout--pm', 'session.json'))).toBe(true);
+    expect(
+      await exists(
+        path.join(root, '.dagent/migrations', id, 'rolled-back', 'feature--checkout--pm', 'session.json'),
+      ),
+    ).toBe(true);
 
     // Originals byte-identical; backups kept beside them.
     const after = await snapshotDir(path.join(root, '.dagent/features'));
@@ -62,10 +66,15 @@ describe('rollbackMigration', () => {
     await rm(dev);
 
     const rollback = await rollbackMigration(root);
-    expect(rollback.originalsRestored.map((o) => o.file).sort()).toEqual(['.dagent/features/checkout/chat.json', '.dagent/features/search/nodes/indexer/session.json']);
+    expect(rollback.originalsRestored.map((o) => o.file).sort()).toEqual([
+      '.dagent/features/checkout/chat.json',
+      '.dagent/features/search/nodes/indexer/session.json',
+    ]);
     const changed = rollback.originalsRestored.find((o) => o.file.endsWith('checkout/chat.json'))!;
     expect(changed.keptAsideAs).toMatch(/^\.dagent\/features\/checkout\/chat\.json\.changed-\d{8}T\d{9}Z$/);
-    expect(await readFile(path.join(root, changed.keptAsideAs!), 'utf8')).toBe('{"entries": "edited after the migration"}');
+    expect(await readFile(path.join(root, changed.keptAsideAs!), 'utf8')).toBe(
+      '{"entries": "edited after the migration"}',
+    );
     expect(await readFile(chat)).toEqual(originalChat);
     expect(await readFile(dev)).toEqual(originalDev);
     expect(rollback.originalsRestored.find((o) => o.file.endsWith('session.json'))!.keptAsideAs).toBeNull();
@@ -74,7 +83,10 @@ describe('rollbackMigration', () => {
   it('puts back a session that existed empty before the migration, as it was', async () => {
     const root = await validRoot();
     let runtime = await createSessionRuntime({ root });
-    const { id } = await runtime.createSession({ type: 'feature', agentType: 'pm', featureId: 'search' }, { context: { featureName: 'Search' } });
+    const { id } = await runtime.createSession(
+      { type: 'feature', agentType: 'pm', featureId: 'search' },
+      { context: { featureName: 'Search' } },
+    );
     await runtime.close();
     const before = await snapshotDir(path.join(root, '.dagent/sessions', id));
     await migratePMChat(root, 'search');
@@ -101,8 +113,14 @@ describe('rollbackMigration', () => {
     const report = await migratePMChat(root, 'checkout', { runtime: failing });
     expect(report.ok).toBe(false);
     expect(report.files[0]).toMatchObject({ status: 'failed', messages: 2 });
-    expect(report.files[0]!.reason).toMatch(new RegExp(`EIO: the disk went away; undo what was written with: .*--rollback ${report.migrationId}`));
-    expect((await readManifest(root, report.migrationId!))!.files[0]).toMatchObject({ state: 'failed', seqRange: [0, 1], messages: 2 });
+    expect(report.files[0]!.reason).toMatch(
+      new RegExp(`EIO: the disk went away; undo what was written with: .*--rollback ${report.migrationId}`),
+    );
+    expect((await readManifest(root, report.migrationId!))!.files[0]).toMatchObject({
+      state: 'failed',
+      seqRange: [0, 1],
+      messages: 2,
+    });
 
     const again = await migratePMChat(root, 'checkout', { runtime });
     expect(again.files[0]).toMatchObject({ status: 'conflict' });
@@ -110,7 +128,9 @@ describe('rollbackMigration', () => {
     expect(await runtime.getHistory('feature--checkout--pm')).toHaveLength(2);
     await runtime.close();
 
-    expect((await rollbackMigration(root)).sessionsRemoved.map((s) => s.sessionId)).toEqual(['feature--checkout--pm']);
+    expect((await rollbackMigration(root)).sessionsRemoved.map((s) => s.sessionId)).toEqual([
+      'feature--checkout--pm',
+    ]);
     const retry = await migratePMChat(root, 'checkout');
     expect(retry.files[0]).toMatchObject({ status: 'migrated', messages: 7 });
   });
@@ -130,7 +150,12 @@ describe('rollbackMigration', () => {
     const none = await rollbackMigration(root).catch((e: unknown) => e);
     expect(isSessionError(none, 'INVALID_ARGUMENT')).toBe(true);
     expect((none as Error).message).toMatch(/nothing to roll back/);
-    expect(isSessionError(await rollbackMigration(root, { migrationId: '../x' }).catch((e: unknown) => e), 'INVALID_ARGUMENT')).toBe(true);
+    expect(
+      isSessionError(
+        await rollbackMigration(root, { migrationId: '../x' }).catch((e: unknown) => e),
+        'INVALID_ARGUMENT',
+      ),
+    ).toBe(true);
 
     await migrateAll(root);
     const runtime = await createSessionRuntime({ root });

@@ -17,17 +17,47 @@ import path from 'node:path';
 const KEY = { type: 'task', agentType: 'dev', featureId: 'prop', taskId: 't', taskState: 'in_dev' } as const;
 
 /** A turn: plain text, or a tool call followed (later, or never) by its result. */
-const word = fc.constantFrom('edit', 'src/a.ts', 'npm test', 'passed', 'failed', 'decided', 'TODO', 'blocked', 'ok', 'données', '测试', '🙂');
+const word = fc.constantFrom(
+  'edit',
+  'src/a.ts',
+  'npm test',
+  'passed',
+  'failed',
+  'decided',
+  'TODO',
+  'blocked',
+  'ok',
+  'données',
+  '测试',
+  '🙂',
+);
 // Sizes from a word to a few thousand tokens, so that sessions of a few dozen turns compact.
 const textArb = fc
   .tuple(fc.array(word, { minLength: 1, maxLength: 60, size: 'max' }), fc.integer({ min: 1, max: 25 }))
   .map(([w, times]) => Array.from({ length: times }, () => w.join(' ')).join('\n'));
 const turnArb = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('text' as const), role: fc.constantFrom('user' as const, 'assistant' as const), text: textArb }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('tool' as const), calls: fc.integer({ min: 1, max: 3 }), output: textArb, answered: fc.boolean() }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('text' as const),
+      role: fc.constantFrom('user' as const, 'assistant' as const),
+      text: textArb,
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('tool' as const),
+      calls: fc.integer({ min: 1, max: 3 }),
+      output: textArb,
+      answered: fc.boolean(),
+    }),
+  },
 );
 
-type Turn = { kind: 'text'; role: 'user' | 'assistant'; text: string } | { kind: 'tool'; calls: number; output: string; answered: boolean };
+type Turn =
+  | { kind: 'text'; role: 'user' | 'assistant'; text: string }
+  | { kind: 'tool'; calls: number; output: string; answered: boolean };
 
 function toMessages(turns: Turn[]): MessageInput[] {
   const out: MessageInput[] = [];
@@ -38,17 +68,33 @@ function toMessages(turns: Turn[]): MessageInput[] {
       continue;
     }
     const ids = Array.from({ length: turn.calls }, () => `toolu_${n++}`);
-    out.push({ role: 'assistant', content: ids.map((id): ContentBlock => ({ type: 'tool_use', id, name: 'Bash', input: { command: turn.output.slice(0, 40) } })) });
-    if (turn.answered) out.push({ role: 'user', content: ids.map((id): ContentBlock => ({ type: 'tool_result', tool_use_id: id, content: turn.output })) });
+    out.push({
+      role: 'assistant',
+      content: ids.map((id): ContentBlock => ({
+        type: 'tool_use',
+        id,
+        name: 'Bash',
+        input: { command: turn.output.slice(0, 40) },
+      })),
+    });
+    if (turn.answered)
+      out.push({
+        role: 'user',
+        content: ids.map((id): ContentBlock => ({
+          type: 'tool_result',
+          tool_use_id: id,
+          content: turn.output,
+        })),
+      });
   }
   return out;
 }
 
-
 function noPairSplit(archived: Message[], live: Message[]): void {
   const archivedUses = new Set(archived.flatMap(toolUseIds));
   const liveResults = new Set(live.flatMap(toolResultIds));
-  for (const id of liveResults) expect(archivedUses.has(id), `tool_use ${id} archived while its tool_result is live`).toBe(false);
+  for (const id of liveResults)
+    expect(archivedUses.has(id), `tool_use ${id} archived while its tool_result is live`).toBe(false);
 }
 
 describe('compaction invariants (generated conversations, real files)', () => {
@@ -62,7 +108,11 @@ describe('compaction invariants (generated conversations, real files)', () => {
         async (turns, maxTokens, compactAt) => {
           const root = await tempRoot();
           const keepRecentTokens = Math.floor(maxTokens * 0.15);
-          const runtime = await createSessionRuntime({ root, durable: false, limits: { maxTokens, compactAt, keepRecentTokens, checkpointTokens: Math.floor(maxTokens * 0.1) } });
+          const runtime = await createSessionRuntime({
+            root,
+            durable: false,
+            limits: { maxTokens, compactAt, keepRecentTokens, checkpointTokens: Math.floor(maxTokens * 0.1) },
+          });
           const events: SessionEvent[] = [];
           runtime.subscribe((e) => events.push(e));
           try {
@@ -111,33 +161,42 @@ describe('compaction invariants (generated conversations, real files)', () => {
   it('a compactor that fails at any call leaves the session exactly as it was', async () => {
     let failures = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(turnArb, { minLength: 20, maxLength: 60 }) as fc.Arbitrary<Turn[]>, fc.integer({ min: 1, max: 4 }), async (turns, failOn) => {
-        const root = await tempRoot();
-        // A small compactor window forces chunked folding, so the failure can hit any chunk.
-        const compactor = new ScriptedCompactor(700);
-        const runtime = await createSessionRuntime({ root, durable: false, compactor, limits: { maxTokens: 200_000 } });
-        try {
-          const { id } = await runtime.createSession(KEY);
-          for (const m of toMessages(turns)) await runtime.addMessage(id, m);
-          const dir = path.join(root, '.dagent', 'sessions', id);
-          const before = await snapshotDir(dir);
-          const messagesBefore = await runtime.getMessages(id);
-          compactor.failOnCall = compactor.calls + failOn;
-          const outcome = await runtime.compact(id, { keepRecentTokens: 0 }).then(
-            (r) => r,
-            (e: unknown) => e,
-          );
-          if (compactor.calls >= compactor.failOnCall) {
-            failures++;
-            expect((outcome as { code?: string }).code).toBe('COMPACTOR_UNAVAILABLE');
-            expect(await snapshotDir(dir)).toEqual(before);
-            expect(await runtime.getMessages(id)).toEqual(messagesBefore);
-            expect(await runtime.getCheckpoint(id)).toBeNull();
+      fc.asyncProperty(
+        fc.array(turnArb, { minLength: 20, maxLength: 60 }) as fc.Arbitrary<Turn[]>,
+        fc.integer({ min: 1, max: 4 }),
+        async (turns, failOn) => {
+          const root = await tempRoot();
+          // A small compactor window forces chunked folding, so the failure can hit any chunk.
+          const compactor = new ScriptedCompactor(700);
+          const runtime = await createSessionRuntime({
+            root,
+            durable: false,
+            compactor,
+            limits: { maxTokens: 200_000 },
+          });
+          try {
+            const { id } = await runtime.createSession(KEY);
+            for (const m of toMessages(turns)) await runtime.addMessage(id, m);
+            const dir = path.join(root, '.dagent', 'sessions', id);
+            const before = await snapshotDir(dir);
+            const messagesBefore = await runtime.getMessages(id);
+            compactor.failOnCall = compactor.calls + failOn;
+            const outcome = await runtime.compact(id, { keepRecentTokens: 0 }).then(
+              (r) => r,
+              (e: unknown) => e,
+            );
+            if (compactor.calls >= compactor.failOnCall) {
+              failures++;
+              expect((outcome as { code?: string }).code).toBe('COMPACTOR_UNAVAILABLE');
+              expect(await snapshotDir(dir)).toEqual(before);
+              expect(await runtime.getMessages(id)).toEqual(messagesBefore);
+              expect(await runtime.getCheckpoint(id)).toBeNull();
+            }
+          } finally {
+            await runtime.close();
           }
-        } finally {
-          await runtime.close();
-        }
-      }),
+        },
+      ),
       { numRuns: 20 },
     );
     expect(failures).toBeGreaterThan(5);

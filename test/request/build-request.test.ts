@@ -3,7 +3,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toolResultIds, toolUseIds } from '../../src/core/plan-compaction.js';
 import type { Checkpoint, ContentBlock, Limits, Message, Role, TextBlock } from '../../src/core/types.js';
-import { buildRequest, omissionCuts, type BuiltRequest, type RequestInput } from '../../src/request/build-request.js';
+import {
+  buildRequest,
+  omissionCuts,
+  type BuiltRequest,
+  type RequestInput,
+} from '../../src/request/build-request.js';
 import { toolResultText } from '../../src/request/format.js';
 import {
   MISSING_RESULT_TEXT,
@@ -16,7 +21,13 @@ import {
 import { createTokenEstimator } from '../../src/tokens/token-estimator.js';
 
 const estimator = createTokenEstimator({ mode: 'approximate' });
-const LIMITS: Limits = { maxTokens: 100_000, compactAt: 0.9, keepRecentTokens: 20_000, replyReserveTokens: 100, checkpointTokens: 10_000 };
+const LIMITS: Limits = {
+  maxTokens: 100_000,
+  compactAt: 0.9,
+  keepRecentTokens: 20_000,
+  replyReserveTokens: 100,
+  checkpointTokens: 10_000,
+};
 let seq = 0;
 const msg = (role: Role, content: string | ContentBlock[]): Message => ({
   id: `m${seq}`,
@@ -26,11 +37,30 @@ const msg = (role: Role, content: string | ContentBlock[]): Message => ({
   timestamp: '2025-01-01T00:00:00.000Z',
   tokens: estimator.estimateMessage({ role, content }),
 });
-const use = (id: string, name = 'Bash'): ContentBlock => ({ type: 'tool_use', id, name, input: { command: `run ${id}` } });
-const result = (id: string, content = `out ${id}`): ContentBlock => ({ type: 'tool_result', tool_use_id: id, content });
+const use = (id: string, name = 'Bash'): ContentBlock => ({
+  type: 'tool_use',
+  id,
+  name,
+  input: { command: `run ${id}` },
+});
+const result = (id: string, content = `out ${id}`): ContentBlock => ({
+  type: 'tool_result',
+  tool_use_id: id,
+  content,
+});
 const text = (t: string): TextBlock => ({ type: 'text', text: t });
 const build = (over: Partial<RequestInput>): BuiltRequest =>
-  buildRequest({ agentDescription: null, context: null, checkpoint: null, messages: [], userMessage: null, format: 'messages', limits: LIMITS, estimator, ...over });
+  buildRequest({
+    agentDescription: null,
+    context: null,
+    checkpoint: null,
+    messages: [],
+    userMessage: null,
+    format: 'messages',
+    limits: LIMITS,
+    estimator,
+    ...over,
+  });
 const CHECKPOINT: Checkpoint = {
   version: 1,
   createdAt: '',
@@ -44,7 +74,14 @@ const CHECKPOINT: Checkpoint = {
 describe('buildRequest', () => {
   it('builds an empty session: nothing but the reply reserve, and the new user message', () => {
     const empty = build({});
-    expect(empty).toMatchObject({ systemPrompt: '', userPrompt: '', messages: [], totalTokens: 100, omittedMessages: 0, fits: true });
+    expect(empty).toMatchObject({
+      systemPrompt: '',
+      userPrompt: '',
+      messages: [],
+      totalTokens: 100,
+      omittedMessages: 0,
+      fits: true,
+    });
     const withUser = build({ userMessage: 'hi' });
     expect(withUser.messages).toEqual([{ role: 'user', content: [text('hi')] }]);
     expect(withUser.breakdown.userPrompt).toBe(estimator.estimateMessage({ role: 'user', content: 'hi' }));
@@ -53,19 +90,35 @@ describe('buildRequest', () => {
   });
 
   it('renders the agent, the context and the checkpoint into the system prompt, skipping empty parts', () => {
-    const built = build({ agentDescription: { role: 'Developer' }, context: {}, checkpoint: CHECKPOINT, userMessage: 'go' });
-    expect(built.systemPrompt).toBe('## Agent\n\n### Role\nDeveloper\n\n## Checkpoint\n\n### Completed\n- ran tests\n\n### Pending\n- write docs\n\n### Checks\n- [x] unit');
+    const built = build({
+      agentDescription: { role: 'Developer' },
+      context: {},
+      checkpoint: CHECKPOINT,
+      userMessage: 'go',
+    });
+    expect(built.systemPrompt).toBe(
+      '## Agent\n\n### Role\nDeveloper\n\n## Checkpoint\n\n### Completed\n- ran tests\n\n### Pending\n- write docs\n\n### Checks\n- [x] unit',
+    );
     expect(built.breakdown.context).toBe(0);
-    expect(built.breakdown.checkpoint).toBe(estimator.estimate(built.systemPrompt.slice(built.systemPrompt.indexOf('## Checkpoint'))));
+    expect(built.breakdown.checkpoint).toBe(
+      estimator.estimate(built.systemPrompt.slice(built.systemPrompt.indexOf('## Checkpoint'))),
+    );
     const { total, ...parts } = built.breakdown;
     expect(total).toBe(Object.values(parts).reduce((a, b) => a + b, 0));
   });
 
   it('flattens live messages into the system prompt, or sends them as a list', () => {
-    const messages = [msg('user', 'Fix the bug'), msg('system', 'Task moved to in_dev'), msg('assistant', [use('t1')]), msg('user', [result('t1')])];
+    const messages = [
+      msg('user', 'Fix the bug'),
+      msg('system', 'Task moved to in_dev'),
+      msg('assistant', [use('t1')]),
+      msg('user', [result('t1')]),
+    ];
     const flat = build({ messages, userMessage: 'Next?', format: 'flattened' });
     expect(flat.messages).toEqual([{ role: 'user', content: 'Next?' }]);
-    expect(flat.systemPrompt).toContain('## Conversation so far\n\n### user\nFix the bug\n\n### system\nTask moved to in_dev\n\n### assistant\n[tool_use Bash]');
+    expect(flat.systemPrompt).toContain(
+      '## Conversation so far\n\n### user\nFix the bug\n\n### system\nTask moved to in_dev\n\n### assistant\n[tool_use Bash]',
+    );
     expect(flat.breakdown.messages).toBeGreaterThanOrEqual(messages.reduce((s, m) => s + m.tokens, 0));
     const list = build({ messages, userMessage: 'Next?' });
     expect(list.systemPrompt).toBe('## System messages\n\nTask moved to in_dev');
@@ -77,7 +130,12 @@ describe('buildRequest', () => {
   });
 
   it('merges consecutive messages of one role and drops blank text', () => {
-    const messages = [msg('user', 'a'), msg('user', [text('b'), text('  ')]), msg('assistant', ''), msg('assistant', 'c  \n')];
+    const messages = [
+      msg('user', 'a'),
+      msg('user', [text('b'), text('  ')]),
+      msg('assistant', ''),
+      msg('assistant', 'c  \n'),
+    ];
     expect(build({ messages }).messages).toEqual([
       { role: 'user', content: [text('a'), text('b')] },
       { role: 'assistant', content: [text('c')] }, // a final assistant text may not end with whitespace
@@ -104,7 +162,10 @@ describe('buildRequest', () => {
   });
 
   it('turns results whose call is not in the list into text, keeping their content', () => {
-    const built = build({ messages: [msg('user', [result('gone', 'old output')]), msg('assistant', 'noted')], userMessage: 'next' });
+    const built = build({
+      messages: [msg('user', [result('gone', 'old output')]), msg('assistant', 'noted')],
+      userMessage: 'next',
+    });
     expect(built.messages[0]).toEqual({ role: 'user', content: [text('[tool_result gone] old output')] });
     assertValidMessagesList(built.messages);
   });
@@ -124,7 +185,12 @@ describe('buildRequest', () => {
 
   it('keeps signed thinking blocks where they are; unsigned thinking becomes text', () => {
     const thinking: ContentBlock = { type: 'thinking', thinking: 'check first', signature: 'sig' };
-    const messages = [msg('user', 'q'), msg('assistant', [thinking, use('t1')]), msg('user', [result('t1')]), msg('assistant', [{ type: 'thinking', thinking: 'hm' }, text('done')])];
+    const messages = [
+      msg('user', 'q'),
+      msg('assistant', [thinking, use('t1')]),
+      msg('user', [result('t1')]),
+      msg('assistant', [{ type: 'thinking', thinking: 'hm' }, text('done')]),
+    ];
     const built = build({ messages, userMessage: 'thanks' });
     expect(built.messages[1]).toEqual({ role: 'assistant', content: [thinking, use('t1')] });
     expect(built.messages[3]).toEqual({ role: 'assistant', content: [text('[thinking] hm'), text('done')] });
@@ -138,7 +204,13 @@ describe('buildRequest', () => {
 
   it('leaves out the oldest messages, whole tool pairs at a time, when over the limit', () => {
     const big = 'word '.repeat(200);
-    const messages = [msg('user', big), msg('assistant', [use('x')]), msg('user', [result('x', big)]), msg('assistant', 'short'), msg('user', 'last')];
+    const messages = [
+      msg('user', big),
+      msg('assistant', [use('x')]),
+      msg('user', [result('x', big)]),
+      msg('assistant', 'short'),
+      msg('user', 'last'),
+    ];
     const all = build({ messages, userMessage: 'now' });
     // Room for everything but the first three messages (the pair x must go with them).
     const maxTokens = all.totalTokens - messages[0]!.tokens - 1;
@@ -152,7 +224,11 @@ describe('buildRequest', () => {
   });
 
   it('returns fits: false when the fixed parts alone pass the limit', () => {
-    const built = build({ messages: [msg('user', 'a'), msg('assistant', 'b')], userMessage: 'word '.repeat(500), limits: { ...LIMITS, maxTokens: 200 } });
+    const built = build({
+      messages: [msg('user', 'a'), msg('assistant', 'b')],
+      userMessage: 'word '.repeat(500),
+      limits: { ...LIMITS, maxTokens: 200 },
+    });
     expect(built.fits).toBe(false);
     expect(built.omittedMessages).toBe(2);
     expect(built.totalTokens).toBeGreaterThan(200);
@@ -172,7 +248,10 @@ describe('buildRequest', () => {
       { correction: -1 },
       { messages: [{ ...msg('user', 'a'), tokens: Number.NaN }] },
     ];
-    for (const over of bad) expect(() => build(over)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', origin: 'runtime' }));
+    for (const over of bad)
+      expect(() => build(over)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT', origin: 'runtime' }),
+      );
   });
 });
 
@@ -180,18 +259,48 @@ describe('assertValidMessagesList', () => {
   const cases: Array<[string, MessageParamLike[]]> = [
     ['empty', []],
     ['starts with assistant', [{ role: 'assistant', content: 'hi' }]],
-    ['same role twice', [{ role: 'user', content: 'a' }, { role: 'user', content: 'b' }]],
+    [
+      'same role twice',
+      [
+        { role: 'user', content: 'a' },
+        { role: 'user', content: 'b' },
+      ],
+    ],
     ['blank text', [{ role: 'user', content: [text(' ')] }]],
-    ['unanswered call', [{ role: 'user', content: 'a' }, { role: 'assistant', content: [use('t')] as MessageBlockParam[] }]],
+    [
+      'unanswered call',
+      [
+        { role: 'user', content: 'a' },
+        { role: 'assistant', content: [use('t')] as MessageBlockParam[] },
+      ],
+    ],
     ['orphan result', [{ role: 'user', content: [result('t')] as MessageBlockParam[] }]],
-    ['result after text', [{ role: 'user', content: 'a' }, { role: 'assistant', content: [use('t')] as MessageBlockParam[] }, { role: 'user', content: [text('x'), result('t')] as MessageBlockParam[] }]],
-    ['trailing whitespace', [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b ' }]],
+    [
+      'result after text',
+      [
+        { role: 'user', content: 'a' },
+        { role: 'assistant', content: [use('t')] as MessageBlockParam[] },
+        { role: 'user', content: [text('x'), result('t')] as MessageBlockParam[] },
+      ],
+    ],
+    [
+      'trailing whitespace',
+      [
+        { role: 'user', content: 'a' },
+        { role: 'assistant', content: 'b ' },
+      ],
+    ],
   ];
   it.each(cases)('rejects %s', (_name, list) => {
-    expect(() => assertValidMessagesList(list)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', origin: 'runtime' }));
+    expect(() => assertValidMessagesList(list)).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', origin: 'runtime' }),
+    );
   });
   it('accepts what toMessagesList builds from a typical session', () => {
-    const { messages } = toMessagesList([msg('user', 'a'), msg('assistant', [use('t')]), msg('user', [result('t')])], 'b');
+    const { messages } = toMessagesList(
+      [msg('user', 'a'), msg('assistant', [use('t')]), msg('user', [result('t')])],
+      'b',
+    );
     expect(() => assertValidMessagesList(messages)).not.toThrow();
   });
 });
@@ -201,20 +310,38 @@ describe('assertValidMessagesList', () => {
 
 type Step =
   | { kind: 'text'; role: Role; text: string }
-  | { kind: 'tools'; calls: number; thinking: 'none' | 'signed' | 'unsigned'; results: 'next' | 'shuffled' | 'later' | 'split' | 'never' }
+  | {
+      kind: 'tools';
+      calls: number;
+      thinking: 'none' | 'signed' | 'unsigned';
+      results: 'next' | 'shuffled' | 'later' | 'split' | 'never';
+    }
   | { kind: 'orphan' };
 
 const word = fc.constantFrom('edit', 'src/a.ts', 'npm test', 'passed', 'données', '测试', '🙂', '  ', '\n');
 const textArb = fc.array(word, { minLength: 1, maxLength: 30 }).map((w) => w.join(' '));
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('text' as const), role: fc.constantFrom<Role>('user', 'assistant', 'system'), text: textArb }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('text' as const),
+      role: fc.constantFrom<Role>('user', 'assistant', 'system'),
+      text: textArb,
+    }),
+  },
   {
     weight: 3,
     arbitrary: fc.record({
       kind: fc.constant('tools' as const),
       calls: fc.integer({ min: 1, max: 3 }),
       thinking: fc.constantFrom('none' as const, 'signed' as const, 'unsigned' as const),
-      results: fc.constantFrom('next' as const, 'shuffled' as const, 'later' as const, 'split' as const, 'never' as const),
+      results: fc.constantFrom(
+        'next' as const,
+        'shuffled' as const,
+        'later' as const,
+        'split' as const,
+        'never' as const,
+      ),
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('orphan' as const) }) },
@@ -234,11 +361,21 @@ function session(steps: Step[]): { messages: Message[]; pending: string[] } {
       messages.push(msg('user', [result(`gone${n++}`)]));
     } else {
       const ids = Array.from({ length: step.calls }, () => `toolu_${n++}`);
-      const thinking: ContentBlock[] = step.thinking === 'none' ? [] : [{ type: 'thinking', thinking: `think #${n++}`, ...(step.thinking === 'signed' ? { signature: 's' } : {}) }];
+      const thinking: ContentBlock[] =
+        step.thinking === 'none'
+          ? []
+          : [
+              {
+                type: 'thinking',
+                thinking: `think #${n++}`,
+                ...(step.thinking === 'signed' ? { signature: 's' } : {}),
+              },
+            ];
       messages.push(msg('assistant', [...thinking, ...ids.map((id) => use(id))]));
       const results = ids.map((id) => result(id, `output of ${id}`));
       if (step.results === 'next') messages.push(msg('user', results));
-      if (step.results === 'shuffled') messages.push(msg('user', [text(`see #${n++}`), ...results.reverse()]));
+      if (step.results === 'shuffled')
+        messages.push(msg('user', [text(`see #${n++}`), ...results.reverse()]));
       if (step.results === 'split') for (const r of results) messages.push(msg('user', [r]));
       if (step.results === 'later') later.push(...results);
       if (step.results === 'never') pending = ids;
@@ -268,7 +405,16 @@ function haystack(built: BuiltRequest): string {
 function fragments(content: string | ContentBlock[]): string[] {
   const blocks = typeof content === 'string' ? [text(content)] : content;
   return blocks
-    .map((b) => (b.type === 'text' ? b.text : b.type === 'thinking' ? b.thinking : b.type === 'tool_use' ? b.name : toolResultText(b.content)).trim())
+    .map((b) =>
+      (b.type === 'text'
+        ? b.text
+        : b.type === 'thinking'
+          ? b.thinking
+          : b.type === 'tool_use'
+            ? b.name
+            : toolResultText(b.content)
+      ).trim(),
+    )
     .filter((f) => f !== '');
 }
 
@@ -287,11 +433,26 @@ describe('buildRequest properties', () => {
     fc.assert(
       fc.property(inputArb, (p) => {
         const { messages, pending } = session(p.steps);
-        const userMessage = p.user === 'none' ? null : p.user === 'text' ? 'what next?' : [...pending.map((id) => result(id, `late ${id}`)), text('answers')];
+        const userMessage =
+          p.user === 'none'
+            ? null
+            : p.user === 'text'
+              ? 'what next?'
+              : [...pending.map((id) => result(id, `late ${id}`)), text('answers')];
         // A limit around the session's size, so that omission and fits: false both happen.
-        const maxTokens = Math.max(1, Math.round(p.budget * (messages.reduce((s, m) => s + m.tokens, 0) + 120)));
+        const maxTokens = Math.max(
+          1,
+          Math.round(p.budget * (messages.reduce((s, m) => s + m.tokens, 0) + 120)),
+        );
         const limits = { ...LIMITS, maxTokens, replyReserveTokens: p.reserve };
-        const built = build({ messages, userMessage, format: p.format, limits, correction: p.correction, agentDescription: p.agent ? { role: 'Dev' } : null });
+        const built = build({
+          messages,
+          userMessage,
+          format: p.format,
+          limits,
+          correction: p.correction,
+          agentDescription: p.agent ? { role: 'Dev' } : null,
+        });
 
         // invariant: a built request never passes the limit when fits is true (and says so when it does)
         expect(built.fits).toBe(built.totalTokens <= maxTokens);
@@ -301,7 +462,9 @@ describe('buildRequest properties', () => {
         const k = built.omittedMessages;
         expect(built.omittedTokens).toBe(messages.slice(0, k).reduce((s, m) => s + m.tokens, 0));
         const omittedUses = new Set(messages.slice(0, k).flatMap((m) => toolUseIds(m)));
-        const keptResults = [...messages.slice(k), { content: userMessage ?? '' }].flatMap((m) => toolResultIds(m));
+        const keptResults = [...messages.slice(k), { content: userMessage ?? '' }].flatMap((m) =>
+          toolResultIds(m),
+        );
         expect(keptResults.filter((id) => omittedUses.has(id))).toEqual([]);
         if (!built.fits) expect(k).toBe(omissionCuts(messages, userMessage).lastIndexOf(true));
 
@@ -312,14 +475,17 @@ describe('buildRequest properties', () => {
           built.messages.forEach((m, i) => {
             const blocks = m.content as MessageBlockParam[];
             const uses = blocks.flatMap((b) => (b.type === 'tool_use' ? [b.id] : []));
-            const answered = ((built.messages[i + 1]?.content ?? []) as MessageBlockParam[]).flatMap((b) => (b.type === 'tool_result' ? [b.tool_use_id] : []));
+            const answered = ((built.messages[i + 1]?.content ?? []) as MessageBlockParam[]).flatMap((b) =>
+              b.type === 'tool_result' ? [b.tool_use_id] : [],
+            );
             expect([...answered].sort()).toEqual([...uses].sort());
           });
           expect(() => assertValidMessagesList(built.messages)).not.toThrow();
           const params: Anthropic.MessageParam[] = built.messages;
           expect(params).toBe(built.messages);
         }
-        if (p.format === 'flattened') expect(built.messages.every((m) => m.role === 'user' && typeof m.content === 'string')).toBe(true);
+        if (p.format === 'flattened')
+          expect(built.messages.every((m) => m.role === 'user' && typeof m.content === 'string')).toBe(true);
 
         // invariant: no message content is lost except the omitted messages'
         const seen = haystack(built);
@@ -335,14 +501,24 @@ describe('buildRequest properties', () => {
       textArb.map((t) => text(t)),
       id.map((i) => use(i)),
       fc.tuple(id, fc.constantFrom('', ' ', 'out')).map(([i, c]) => result(i, c)),
-      fc.record({ type: fc.constant('thinking' as const), thinking: textArb, signature: fc.constantFrom('s', '') }),
+      fc.record({
+        type: fc.constant('thinking' as const),
+        thinking: textArb,
+        signature: fc.constantFrom('s', ''),
+      }),
     );
-    const messageArb = fc.tuple(fc.constantFrom<Role>('user', 'assistant', 'system'), fc.oneof(textArb, fc.array(blockArb, { maxLength: 4 })));
+    const messageArb = fc.tuple(
+      fc.constantFrom<Role>('user', 'assistant', 'system'),
+      fc.oneof(textArb, fc.array(blockArb, { maxLength: 4 })),
+    );
     const userArb = fc.option(fc.oneof(textArb, fc.array(blockArb, { maxLength: 3 })), { nil: null });
     fc.assert(
       fc.property(fc.array(messageArb, { maxLength: 12 }), userArb, (raw, user) => {
         // invariant: the list is empty or valid for the Messages API, whatever the session holds
-        const { messages } = toMessagesList(raw.map(([role, content]) => msg(role, content)), user);
+        const { messages } = toMessagesList(
+          raw.map(([role, content]) => msg(role, content)),
+          user,
+        );
         if (messages.length > 0) assertValidMessagesList(messages);
       }),
       { numRuns: 1_000 },

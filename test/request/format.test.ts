@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckpointSummary, ContentBlock } from '../../src/core/types.js';
-import { contentToText, renderAgentDescription, renderCheckpoint, renderContext } from '../../src/request/format.js';
+import {
+  contentToText,
+  renderAgentDescription,
+  renderCheckpoint,
+  renderContext,
+} from '../../src/request/format.js';
 
 const EMPTY: CheckpointSummary = { completed: [], inProgress: [], pending: [], decisions: [], blockers: [] };
 
@@ -50,12 +55,18 @@ describe('renderCheckpoint', () => {
   it('omits empty sections, and renders nothing at all for an empty summary without checks', () => {
     expect(renderCheckpoint(EMPTY)).toBe('');
     expect(renderCheckpoint(EMPTY, [])).toBe('');
-    expect(renderCheckpoint({ ...EMPTY, blockers: ['stuck'] })).toBe('## Checkpoint\n\n### Blockers\n- stuck');
-    expect(renderCheckpoint(EMPTY, [{ checkId: 'build', passed: true }])).toBe('## Checkpoint\n\n### Checks\n- [x] build');
+    expect(renderCheckpoint({ ...EMPTY, blockers: ['stuck'] })).toBe(
+      '## Checkpoint\n\n### Blockers\n- stuck',
+    );
+    expect(renderCheckpoint(EMPTY, [{ checkId: 'build', passed: true }])).toBe(
+      '## Checkpoint\n\n### Checks\n- [x] build',
+    );
   });
 
   it('keeps each item on one line and skips blank items', () => {
-    expect(renderCheckpoint({ ...EMPTY, completed: ['two\nlines  here', '   ', ''] })).toBe('## Checkpoint\n\n### Completed\n- two lines here');
+    expect(renderCheckpoint({ ...EMPTY, completed: ['two\nlines  here', '   ', ''] })).toBe(
+      '## Checkpoint\n\n### Completed\n- two lines here',
+    );
   });
 
   it('tolerates a summary with missing or malformed sections', () => {
@@ -113,7 +124,9 @@ describe('renderContext', () => {
 
   it('renders an empty context, and empty values, as nothing', () => {
     expect(renderContext({})).toBe('');
-    expect(renderContext({ featureName: '  ', dependencies: [], projectNotes: undefined, other: null, obj: {} })).toBe('');
+    expect(
+      renderContext({ featureName: '  ', dependencies: [], projectNotes: undefined, other: null, obj: {} }),
+    ).toBe('');
     expect(renderContext({ taskTitle: 'T', dependents: [] })).toBe('## Context\n\n### Task\nT');
   });
 });
@@ -121,7 +134,14 @@ describe('renderContext', () => {
 describe('renderAgentDescription', () => {
   it('renders role, instructions, tools and extras; null renders nothing', () => {
     expect(renderAgentDescription(null)).toBe('');
-    expect(renderAgentDescription({ role: 'Developer', instructions: 'Write tests first.', tools: ['Bash', 'Edit'], model: 'x' })).toBe(
+    expect(
+      renderAgentDescription({
+        role: 'Developer',
+        instructions: 'Write tests first.',
+        tools: ['Bash', 'Edit'],
+        model: 'x',
+      }),
+    ).toBe(
       '## Agent\n\n### Role\nDeveloper\n\n### Instructions\nWrite tests first.\n\n### Tools\n- Bash\n- Edit\n\n### model\nx',
     );
     expect(renderAgentDescription({ role: 'QA' })).toBe('## Agent\n\n### Role\nQA');
@@ -138,7 +158,12 @@ describe('contentToText', () => {
       { type: 'text', text: 'Listing files.' },
       { type: 'tool_use', id: 'toolu_1', name: 'Bash', input: { command: 'ls' } },
       { type: 'tool_result', tool_use_id: 'toolu_1', content: 'README.md' },
-      { type: 'tool_result', tool_use_id: 'toolu_2', content: [{ type: 'text', text: 'no such file' }], is_error: true },
+      {
+        type: 'tool_result',
+        tool_use_id: 'toolu_2',
+        content: [{ type: 'text', text: 'no such file' }],
+        is_error: true,
+      },
       { type: 'thinking', thinking: 'hmm' },
     ];
     expect(contentToText(blocks)).toBe(
@@ -155,7 +180,11 @@ describe('contentToText', () => {
   it('never throws on odd blocks', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic['self'] = cyclic;
-    const odd = [{ type: 'image', source: { data: 'x' } }, null, { type: 'tool_use', id: 't', name: 'X', input: cyclic }] as unknown as ContentBlock[];
+    const odd = [
+      { type: 'image', source: { data: 'x' } },
+      null,
+      { type: 'tool_use', id: 't', name: 'X', input: cyclic },
+    ] as unknown as ContentBlock[];
     const text = contentToText(odd);
     expect(text).toContain('[image] {"type":"image","source":{"data":"x"}}');
     expect(text).toContain('[tool_use X]');

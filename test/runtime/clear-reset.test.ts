@@ -7,7 +7,10 @@ import { ScriptedCompactor } from '../helpers/compactors.js';
 import { exists, tempRoot } from '../helpers/temp-root.js';
 
 const KEY: SessionKey = { type: 'task', agentType: 'qa', featureId: 'f', taskId: 't', taskState: 'in_qa' };
-const say = (i: number): MessageInput => ({ role: i % 2 ? 'assistant' : 'user', content: `message ${i}: ran npm test, fixed src/a${i}.ts. ${'words '.repeat(40)}` });
+const say = (i: number): MessageInput => ({
+  role: i % 2 ? 'assistant' : 'user',
+  content: `message ${i}: ran npm test, fixed src/a${i}.ts. ${'words '.repeat(40)}`,
+});
 
 describe('clearMessages, reset, recordChecks, exportSession, archiveSession', () => {
   it('clearMessages archives the live messages and keeps the checkpoint; history keeps every message', async () => {
@@ -28,14 +31,21 @@ describe('clearMessages, reset, recordChecks, exportSession, archiveSession', ()
     expect((await runtime.estimateSize(id)).breakdown.messages).toBe(0);
     expect(events.some((e) => e.type === 'session.cleared')).toBe(true);
     // Nothing to clear: no new version, no segment.
-    expect(await runtime.clearMessages(id)).toEqual({ archivedMessages: 0, segment: null, checkpointVersion: after?.version });
+    expect(await runtime.clearMessages(id)).toEqual({
+      archivedMessages: 0,
+      segment: null,
+      checkpointVersion: after?.version,
+    });
     await runtime.close();
   });
 
   it('recordChecks keeps checks across compactions and clears, replacing by checkId; reset empties them', async () => {
     const runtime = await createSessionRuntime({ root: await tempRoot(), limits: { maxTokens: 4_000 } });
     const { id } = await runtime.createSession(KEY);
-    const first = await runtime.recordChecks(id, [{ checkId: 'tests', passed: false, error: '2 failing' }, { checkId: 'lint', passed: true }]);
+    const first = await runtime.recordChecks(id, [
+      { checkId: 'tests', passed: false, error: '2 failing' },
+      { checkId: 'lint', passed: true },
+    ]);
     expect(first.version).toBe(0);
     for (let i = 0; i < 30; i++) await runtime.addMessage(id, say(i));
     await runtime.recordChecks(id, [{ checkId: 'tests', passed: true }]);
@@ -47,12 +57,22 @@ describe('clearMessages, reset, recordChecks, exportSession, archiveSession', ()
       ['lint', true],
     ]);
     expect(checks.every((c) => typeof c.at === 'string')).toBe(true);
-    await expect(runtime.recordChecks(id, [{ checkId: '', passed: true }])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(runtime.recordChecks(id, 'nope' as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(runtime.recordChecks(id, [{ checkId: '', passed: true }])).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    await expect(runtime.recordChecks(id, 'nope' as never)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
     const reset = await runtime.reset(id);
     const emptied = await runtime.getCheckpoint(id);
     expect(emptied?.checks).toBeUndefined();
-    expect(emptied?.summary).toEqual({ completed: [], inProgress: [], pending: [], decisions: [], blockers: [] });
+    expect(emptied?.summary).toEqual({
+      completed: [],
+      inProgress: [],
+      pending: [],
+      decisions: [],
+      blockers: [],
+    });
     expect(emptied?.version).toBe(reset.checkpointVersion);
     expect(await runtime.getHistory(id)).toHaveLength(30);
     await runtime.close();
@@ -61,11 +81,17 @@ describe('clearMessages, reset, recordChecks, exportSession, archiveSession', ()
   it('a clear asked for during a compaction waits for it, and messages appended meanwhile survive', async () => {
     const compactor = new ScriptedCompactor();
     compactor.behaviour = 'hang';
-    const runtime = await createSessionRuntime({ root: await tempRoot(), compactor, limits: { maxTokens: 4_000 }, compaction: { timeoutMs: 200, retryBaseMs: 60_000 } });
+    const runtime = await createSessionRuntime({
+      root: await tempRoot(),
+      compactor,
+      limits: { maxTokens: 4_000 },
+      compaction: { timeoutMs: 200, retryBaseMs: 60_000 },
+    });
     const { id } = await runtime.createSession(KEY);
     for (let i = 0; i < 30; i++) await runtime.addMessage(id, say(i));
     const compaction = runtime.compact(id, { keepRecentTokens: 0 }).catch((e: unknown) => e);
-    for (let i = 0; i < 100 && (await runtime.getSession(id)).state !== 'compacting'; i++) await new Promise((r) => setTimeout(r, 2));
+    for (let i = 0; i < 100 && (await runtime.getSession(id)).state !== 'compacting'; i++)
+      await new Promise((r) => setTimeout(r, 2));
     expect((await runtime.getSession(id)).state).toBe('compacting');
     const clearing = runtime.clearMessages(id);
     await runtime.addMessage(id, say(30));

@@ -10,15 +10,22 @@ import { ScriptedCompactor } from '../helpers/compactors.js';
 import { settle } from '../helpers/settle.js';
 import { exists, snapshotDir, tempRoot } from '../helpers/temp-root.js';
 
-const DEV: SessionKey = { type: 'task', agentType: 'dev', featureId: 'f1', taskId: 't1', taskState: 'in_dev' };
+const DEV: SessionKey = {
+  type: 'task',
+  agentType: 'dev',
+  featureId: 'f1',
+  taskId: 't1',
+  taskState: 'in_dev',
+};
 const PM: SessionKey = { type: 'feature', agentType: 'pm', featureId: 'f1' };
 
-const text = (i: number, words = 60) => `Step ${i}: edited src/module-${i}.ts and ran npm test. ${'lorem ipsum dolor '.repeat(words)}`;
+const text = (i: number, words = 60) =>
+  `Step ${i}: edited src/module-${i}.ts and ran npm test. ${'lorem ipsum dolor '.repeat(words)}`;
 
 async function fill(runtime: SessionRuntime, id: string, count: number, words = 60): Promise<void> {
-  for (let i = 0; i < count; i++) await runtime.addMessage(id, { role: i % 2 === 0 ? 'user' : 'assistant', content: text(i, words) });
+  for (let i = 0; i < count; i++)
+    await runtime.addMessage(id, { role: i % 2 === 0 ? 'user' : 'assistant', content: text(i, words) });
 }
-
 
 async function expectCode(promise: Promise<unknown>, code: string, pattern?: RegExp): Promise<void> {
   const error = await promise.then(
@@ -77,7 +84,11 @@ describe('addMessage', () => {
       { type: 'text', text: 'Running it' },
       { type: 'tool_use', id: 'toolu_1', name: 'Bash', input: { command: 'npm test' } },
     ];
-    const message = await runtime.addMessage(id, { role: 'assistant', content: blocks, metadata: { turn: 1, tags: ['ü', '日本'] } });
+    const message = await runtime.addMessage(id, {
+      role: 'assistant',
+      content: blocks,
+      metadata: { turn: 1, tags: ['ü', '日本'] },
+    });
     expect(message).toMatchObject({ seq: 0, role: 'assistant', content: blocks, metadata: { turn: 1 } });
     expect(message.tokens).toBeGreaterThan(5);
     const log = await readFile(path.join(root, '.dagent', 'sessions', id, 'chat.log'), 'utf8');
@@ -116,14 +127,22 @@ describe('addMessage', () => {
     const { id } = await runtime.createSession(DEV);
     const metadata: Record<string, unknown> = {};
     metadata.self = metadata;
-    await expectCode(runtime.addMessage(id, { role: 'user', content: 'x', metadata }), 'INVALID_MESSAGE', /cycle/);
+    await expectCode(
+      runtime.addMessage(id, { role: 'user', content: 'x', metadata }),
+      'INVALID_MESSAGE',
+      /cycle/,
+    );
     await runtime.close();
   });
 
   it('an unknown session is SESSION_NOT_FOUND, an unsafe id INVALID_KEY', async () => {
     const root = await tempRoot();
     const runtime = await createSessionRuntime({ root });
-    await expectCode(runtime.addMessage('feature--nope--pm', { role: 'user', content: 'x' }), 'SESSION_NOT_FOUND', /createSession/);
+    await expectCode(
+      runtime.addMessage('feature--nope--pm', { role: 'user', content: 'x' }),
+      'SESSION_NOT_FOUND',
+      /createSession/,
+    );
     await expectCode(runtime.getMessages('../etc'), 'INVALID_KEY');
     await runtime.close();
   });
@@ -132,7 +151,9 @@ describe('addMessage', () => {
     const root = await tempRoot();
     const runtime = await createSessionRuntime({ root });
     const { id } = await runtime.createSession(DEV);
-    const sent = Array.from({ length: 120 }, (_, i) => runtime.addMessage(id, { role: 'user', content: `message ${i}` }));
+    const sent = Array.from({ length: 120 }, (_, i) =>
+      runtime.addMessage(id, { role: 'user', content: `message ${i}` }),
+    );
     const acked = await Promise.all(sent);
     expect(acked.map((m) => m.seq)).toEqual(acked.map((_, i) => i));
     await runtime.close();
@@ -165,7 +186,9 @@ describe('compaction through the runtime', () => {
     expect(history.map((m) => m.content)).toEqual(Array.from({ length: 80 }, (_, i) => text(i)));
     const checkpoint = await runtime.getCheckpoint(id);
     expect(checkpoint?.version).toBe(completed.length);
-    expect(checkpoint?.compactionInfo.archivedMessages).toBe(history.length - (await runtime.getMessages(id)).length);
+    expect(checkpoint?.compactionInfo.archivedMessages).toBe(
+      history.length - (await runtime.getMessages(id)).length,
+    );
     const size = await runtime.estimateSize(id);
     const live = await runtime.getMessages(id);
     expect(size.breakdown.messages).toBe(live.reduce((s, m) => s + m.tokens, 0));
@@ -183,8 +206,14 @@ describe('compaction through the runtime', () => {
     const runtime = await createSessionRuntime({ root, limits: { maxTokens: 3_000, keepRecentTokens: 500 } });
     const { id } = await runtime.createSession(DEV);
     for (let i = 0; i < 40; i++) {
-      await runtime.addMessage(id, { role: 'assistant', content: [{ type: 'tool_use', id: `t${i}`, name: 'Bash', input: { command: `cat file-${i}` } }] });
-      await runtime.addMessage(id, { role: 'user', content: [{ type: 'tool_result', tool_use_id: `t${i}`, content: 'x '.repeat(150) }] });
+      await runtime.addMessage(id, {
+        role: 'assistant',
+        content: [{ type: 'tool_use', id: `t${i}`, name: 'Bash', input: { command: `cat file-${i}` } }],
+      });
+      await runtime.addMessage(id, {
+        role: 'user',
+        content: [{ type: 'tool_result', tool_use_id: `t${i}`, content: 'x '.repeat(150) }],
+      });
     }
     await settle(runtime, id);
     const live = await runtime.getMessages(id);
@@ -197,7 +226,12 @@ describe('compaction through the runtime', () => {
     const root = await tempRoot();
     const compactor = new ScriptedCompactor();
     compactor.behaviour = 'throw';
-    const runtime = await createSessionRuntime({ root, compactor, limits: { maxTokens: 4_000 }, compaction: { retryBaseMs: 60_000 } });
+    const runtime = await createSessionRuntime({
+      root,
+      compactor,
+      limits: { maxTokens: 4_000 },
+      compaction: { retryBaseMs: 60_000 },
+    });
     const events: SessionEvent[] = [];
     runtime.subscribe((e) => events.push(e));
     const { id } = await runtime.createSession(DEV);
@@ -225,7 +259,12 @@ describe('compaction through the runtime', () => {
     const root = await tempRoot();
     const compactor = new ScriptedCompactor();
     compactor.behaviour = 'hang';
-    const runtime = await createSessionRuntime({ root, compactor, limits: { maxTokens: 4_000 }, compaction: { timeoutMs: 100, retryBaseMs: 60_000 } });
+    const runtime = await createSessionRuntime({
+      root,
+      compactor,
+      limits: { maxTokens: 4_000 },
+      compaction: { timeoutMs: 100, retryBaseMs: 60_000 },
+    });
     const { id } = await runtime.createSession(DEV);
     await fill(runtime, id, 30);
     const dir = path.join(root, '.dagent', 'sessions', id);
@@ -306,17 +345,28 @@ describe('the supervisor through the runtime', () => {
   it('stops idle session actors and reopens them from disk on next use', async () => {
     const root = await tempRoot();
     const clock = new SimulatedClock();
-    const runtime = await createSessionRuntime({ root, clock, supervisor: { sweepIntervalMs: 1_000, idleSweeps: 2 } });
+    const runtime = await createSessionRuntime({
+      root,
+      clock,
+      supervisor: { sweepIntervalMs: 1_000, idleSweeps: 2 },
+    });
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const { id } = await runtime.createSession({ type: 'task', agentType: 'qa', featureId: 'f', taskId: `t${i}`, taskState: 'in_qa' });
+      const { id } = await runtime.createSession({
+        type: 'task',
+        agentType: 'qa',
+        featureId: 'f',
+        taskId: `t${i}`,
+        taskState: 'in_qa',
+      });
       await runtime.addMessage(id, { role: 'user', content: `hello ${i}` });
       ids.push(id);
     }
     expect(runtime.activeSessionIds()).toHaveLength(5);
     clock.increment(1_000);
     clock.increment(1_000);
-    for (let i = 0; i < 50 && runtime.activeSessionIds().length > 0; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 50 && runtime.activeSessionIds().length > 0; i++)
+      await new Promise((r) => setTimeout(r, 5));
     expect(runtime.activeSessionIds()).toEqual([]);
     // session.json got its figures at close: listing needs no actor.
     const listed = await runtime.listSessions();
@@ -337,10 +387,11 @@ describe('the supervisor through the runtime', () => {
       await runtime.addMessage(id, { role: 'user', content: 'x' });
       most = Math.max(most, runtime.activeSessionIds().length);
     }
-    for (let i = 0; i < 50 && runtime.activeSessionIds().length > 3; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 50 && runtime.activeSessionIds().length > 3; i++)
+      await new Promise((r) => setTimeout(r, 5));
     expect(runtime.activeSessionIds().length).toBeLessThanOrEqual(3);
     expect(most).toBeLessThanOrEqual(4); // the one being opened may briefly make it maxActive + 1
-    expect((await runtime.listSessions())).toHaveLength(12);
+    expect(await runtime.listSessions()).toHaveLength(12);
     await runtime.close();
   });
 });
@@ -350,11 +401,15 @@ describe('close', () => {
     const root = await tempRoot();
     const runtime = await createSessionRuntime({ root });
     const { id } = await runtime.createSession(DEV);
-    const pending = Array.from({ length: 20 }, (_, i) => runtime.addMessage(id, { role: 'user', content: `m${i}` }));
+    const pending = Array.from({ length: 20 }, (_, i) =>
+      runtime.addMessage(id, { role: 'user', content: `m${i}` }),
+    );
     const closing = runtime.close();
     await Promise.all(pending);
     await closing;
-    const record = JSON.parse(await readFile(path.join(root, '.dagent', 'sessions', id, 'session.json'), 'utf8')) as { stats: { totalMessages: number } };
+    const record = JSON.parse(
+      await readFile(path.join(root, '.dagent', 'sessions', id, 'session.json'), 'utf8'),
+    ) as { stats: { totalMessages: number } };
     expect(record.stats.totalMessages).toBe(20);
     expect(await exists(path.join(root, '.dagent', 'lock'))).toBe(false);
     expect((await stat(path.join(root, '.dagent', 'sessions', id, 'chat.log'))).size).toBeGreaterThan(0);
@@ -364,10 +419,20 @@ describe('close', () => {
 describe('limits per runtime and per agent type', () => {
   it('applies profile defaults, then the runtime limits, then the agent type limits', async () => {
     const root = await tempRoot();
-    const runtime = await createSessionRuntime({ root, limits: { maxTokens: 50_000 }, agents: { qa: { limits: { maxTokens: 30_000, compactAt: 0.7 } } } });
+    const runtime = await createSessionRuntime({
+      root,
+      limits: { maxTokens: 50_000 },
+      agents: { qa: { limits: { maxTokens: 30_000, compactAt: 0.7 } } },
+    });
     const dev = await runtime.createSession(DEV);
     const pm = await runtime.createSession(PM);
-    const qa = await runtime.createSession({ type: 'task', agentType: 'qa', featureId: 'f1', taskId: 't1', taskState: 'in_qa' });
+    const qa = await runtime.createSession({
+      type: 'task',
+      agentType: 'qa',
+      featureId: 'f1',
+      taskId: 't1',
+      taskState: 'in_qa',
+    });
     expect(dev.limits).toMatchObject({ maxTokens: 50_000, compactAt: 0.9, keepRecentTokens: 10_000 });
     expect(pm.limits).toMatchObject({ maxTokens: 50_000, compactAt: 0.8 }); // the pm profile's default
     expect(qa.limits).toMatchObject({ maxTokens: 30_000, compactAt: 0.7, keepRecentTokens: 6_000 });

@@ -21,11 +21,24 @@ const record: SessionRecord = {
   createdAt: '2026-01-01T00:00:00.000Z',
   updatedAt: '2026-01-01T00:00:00.000Z',
   status: 'active',
-  stats: { totalMessages: 0, totalTokens: 0, totalCompactions: 0, lastCompactionAt: null, lastRequestTokens: 0 },
+  stats: {
+    totalMessages: 0,
+    totalTokens: 0,
+    totalCompactions: 0,
+    lastCompactionAt: null,
+    lastRequestTokens: 0,
+  },
 };
 
 function message(seq: number): Message {
-  return { id: `m-${seq}`, seq, role: seq % 2 === 0 ? 'user' : 'assistant', content: `message ${seq} ✓`, timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString(), tokens: 4 };
+  return {
+    id: `m-${seq}`,
+    seq,
+    role: seq % 2 === 0 ? 'user' : 'assistant',
+    content: `message ${seq} ✓`,
+    timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString(),
+    tokens: 4,
+  };
 }
 
 const checkpoint: Checkpoint = {
@@ -33,7 +46,19 @@ const checkpoint: Checkpoint = {
   createdAt: '2026-01-01T00:01:00.000Z',
   updatedAt: '2026-01-01T00:01:00.000Z',
   summary: { completed: ['a'], inProgress: ['b'], pending: [], decisions: [], blockers: [] },
-  compactionInfo: { compactor: 'test', messagesCompacted: 4, archivedThroughSeq: 3, segment: 1, tokensBefore: 100, tokensAfter: 20, durationMs: 1, chunks: 1, escalation: 0, archivedMessages: 4, archivedTokens: 16 },
+  compactionInfo: {
+    compactor: 'test',
+    messagesCompacted: 4,
+    archivedThroughSeq: 3,
+    segment: 1,
+    tokensBefore: 100,
+    tokensAfter: 20,
+    durationMs: 1,
+    chunks: 1,
+    escalation: 0,
+    archivedMessages: 4,
+    archivedTokens: 16,
+  },
   tokens: 10,
 };
 
@@ -42,7 +67,10 @@ const ALL = Array.from({ length: 10 }, (_, seq) => message(seq));
 type Corruption = (bytes: Buffer) => Buffer;
 const TRUNCATED: Corruption = (bytes) => bytes.subarray(0, Math.floor(bytes.length / 2));
 const GARBAGE: Corruption = () => Buffer.from([0xff, 0xfe, 0x00, 0x7b, 0x22, 0xc3, 0x28, 0x0a, 0x1f]);
-const shape = (json: string): Corruption => () => Buffer.from(json);
+const shape =
+  (json: string): Corruption =>
+  () =>
+    Buffer.from(json);
 
 let root: string;
 let sessionDir: string;
@@ -102,7 +130,17 @@ beforeEach(async () => {
   await dir.writeContext({ featureName: 'Corrupt files', dependencies: ['x'] });
   await dir.writeAgentDescription({ role: 'developer', tools: ['Read'] });
   await dir.appendMessages(ALL.slice(0, 7));
-  await dir.commitCompaction({ segment: 1, checkpointVersion: 1, createdAt: checkpoint.createdAt, firstSeq: 0, lastSeq: 3, messages: ALL.slice(0, 4) }, checkpoint);
+  await dir.commitCompaction(
+    {
+      segment: 1,
+      checkpointVersion: 1,
+      createdAt: checkpoint.createdAt,
+      firstSeq: 0,
+      lastSeq: 3,
+      messages: ALL.slice(0, 4),
+    },
+    checkpoint,
+  );
   for (const m of ALL.slice(7)) await dir.appendMessages([m]);
   await closeAll();
   expect([...(await snapshotFiles()).keys()].sort()).toEqual([
@@ -121,11 +159,28 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const FILES = ['session.json', 'chat.json', 'checkpoint.json', 'context.json', 'agent-description.json', 'archive/000001.json'] as const;
+const FILES = [
+  'session.json',
+  'chat.json',
+  'checkpoint.json',
+  'context.json',
+  'agent-description.json',
+  'archive/000001.json',
+] as const;
 const CASES: [string, string, Corruption][] = FILES.flatMap((file): [string, string, Corruption][] => [
   [file, 'truncated', TRUNCATED],
   [file, 'garbage', GARBAGE],
-  [file, 'of the wrong shape', shape(file === 'chat.json' ? '{"messages": 5}' : file === 'context.json' || file === 'agent-description.json' ? '[1, 2]' : '{"unrelated": true}')],
+  [
+    file,
+    'of the wrong shape',
+    shape(
+      file === 'chat.json'
+        ? '{"messages": 5}'
+        : file === 'context.json' || file === 'agent-description.json'
+          ? '[1, 2]'
+          : '{"unrelated": true}',
+    ),
+  ],
 ]);
 CASES.push([
   'chat.log',
@@ -139,44 +194,51 @@ CASES.push([
 ]);
 
 describe('a file that does not parse', () => {
-  it.each(CASES)('%s %s: CORRUPT_FILE naming it, set aside intact, nothing overwritten, load refused until repaired', async (file, _kind, corrupt) => {
-    const target = path.join(sessionDir, file);
-    const good = await readFile(target);
-    const bad = corrupt(good);
-    await writeFile(target, bad);
-    const before = await snapshotFiles();
+  it.each(CASES)(
+    '%s %s: CORRUPT_FILE naming it, set aside intact, nothing overwritten, load refused until repaired',
+    async (file, _kind, corrupt) => {
+      const target = path.join(sessionDir, file);
+      const good = await readFile(target);
+      const bad = corrupt(good);
+      await writeFile(target, bad);
+      const before = await snapshotFiles();
 
-    const dir = await openDir();
-    const error = await corruptFileError(file.startsWith('archive/') ? loadAll(dir) : dir.load());
-    expect(error.details.file).toBe(target);
-    expect(error.message).toContain(target);
-    expect(typeof error.details.reason).toBe('string');
-    const setAsideTo = error.details.setAsideTo as string;
-    expect(path.dirname(setAsideTo)).toBe(path.dirname(target));
-    expect(path.basename(setAsideTo)).toMatch(new RegExp(`^${path.basename(file).replace('.', '\\.')}\\.corrupt-\\d{8}T\\d{9}Z$`));
-    expect(error.message).toContain(path.basename(setAsideTo));
+      const dir = await openDir();
+      const error = await corruptFileError(file.startsWith('archive/') ? loadAll(dir) : dir.load());
+      expect(error.details.file).toBe(target);
+      expect(error.message).toContain(target);
+      expect(typeof error.details.reason).toBe('string');
+      const setAsideTo = error.details.setAsideTo as string;
+      expect(path.dirname(setAsideTo)).toBe(path.dirname(target));
+      expect(path.basename(setAsideTo)).toMatch(
+        new RegExp(`^${path.basename(file).replace('.', '\\.')}\\.corrupt-\\d{8}T\\d{9}Z$`),
+      );
+      expect(error.message).toContain(path.basename(setAsideTo));
 
-    // The bytes moved aside unchanged; nothing else on disk changed; nothing took the file's place.
-    expect(await readFile(setAsideTo)).toEqual(bad);
-    await expect(stat(target)).rejects.toMatchObject({ code: 'ENOENT' });
-    const after = await snapshotFiles();
-    const aside = path.relative(sessionDir, setAsideTo);
-    expect([...after.keys()].sort()).toEqual([...before.keys()].map((k) => (k === file ? aside : k)).sort());
-    for (const [name, bytes] of before) if (name !== file) expect(after.get(name), name).toEqual(bytes);
+      // The bytes moved aside unchanged; nothing else on disk changed; nothing took the file's place.
+      expect(await readFile(setAsideTo)).toEqual(bad);
+      await expect(stat(target)).rejects.toMatchObject({ code: 'ENOENT' });
+      const after = await snapshotFiles();
+      const aside = path.relative(sessionDir, setAsideTo);
+      expect([...after.keys()].sort()).toEqual(
+        [...before.keys()].map((k) => (k === file ? aside : k)).sort(),
+      );
+      for (const [name, bytes] of before) if (name !== file) expect(after.get(name), name).toEqual(bytes);
 
-    // Until a person deals with it, the session refuses to load, from this or a later runtime.
-    const again = await corruptFileError(dir.load());
-    expect(again.details).toMatchObject({ file: target, setAsideTo });
-    await closeAll();
-    const later = await openDir();
-    expect((await corruptFileError(later.load())).details).toMatchObject({ file: target, setAsideTo });
-    expect([...(await snapshotFiles()).keys()].sort()).toEqual([...after.keys()].sort()); // no second set-aside
+      // Until a person deals with it, the session refuses to load, from this or a later runtime.
+      const again = await corruptFileError(dir.load());
+      expect(again.details).toMatchObject({ file: target, setAsideTo });
+      await closeAll();
+      const later = await openDir();
+      expect((await corruptFileError(later.load())).details).toMatchObject({ file: target, setAsideTo });
+      expect([...(await snapshotFiles()).keys()].sort()).toEqual([...after.keys()].sort()); // no second set-aside
 
-    // Repaired and moved back: the session loads, whole.
-    await writeFile(target, good);
-    await unlink(setAsideTo);
-    expect(await loadAll(later)).toEqual(ALL);
-  });
+      // Repaired and moved back: the session loads, whole.
+      await writeFile(target, good);
+      await unlink(setAsideTo);
+      expect(await loadAll(later)).toEqual(ALL);
+    },
+  );
 
   it('the loss can be accepted by deleting the set-aside file', async () => {
     await writeFile(path.join(sessionDir, 'context.json'), '{"featureName": "cut sh');

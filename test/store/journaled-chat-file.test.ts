@@ -2,14 +2,29 @@
  * JournaledChatFile byte by byte: torn and zero-filled tails, damage in the middle, folds, a fold
  * cut short, failed appends, read-only use, and a model-based property against a plain array.
  */
-import { appendFile, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isSessionError, type SessionError } from '../../src/core/errors.js';
 import type { ChatFile, Message } from '../../src/core/types.js';
-import { JournaledChatFile, encodeRecord, replayLog, type JournaledChatFileOptions } from '../../src/store/journaled-chat-file.js';
+import {
+  JournaledChatFile,
+  encodeRecord,
+  replayLog,
+  type JournaledChatFileOptions,
+} from '../../src/store/journaled-chat-file.js';
 
 function message(seq: number, text = `message ${seq}`): Message {
   return {
@@ -143,7 +158,11 @@ describe('JournaledChatFile', () => {
     expect(seqs(chat.data.messages)).toEqual([0, 1]);
     expect(await readFile(logFile)).toEqual(records([message(0), message(1)]));
     expect(chat.stats).toMatchObject({ logRecords: 2, logBytes: await fileSize(logFile), folds: 0 });
-    expect(chat.data).toMatchObject({ totalMessages: 2, oldestMessageTimestamp: message(0).timestamp, newestMessageTimestamp: message(1).timestamp });
+    expect(chat.data).toMatchObject({
+      totalMessages: 2,
+      oldestMessageTimestamp: message(0).timestamp,
+      newestMessageTimestamp: message(1).timestamp,
+    });
   });
 
   it('drops a torn tail cut at every byte offset, counts it, and cuts it off before the next append', async () => {
@@ -253,7 +272,13 @@ describe('JournaledChatFile', () => {
     await chat.append([0, 1, 2, 3, 4, 5].map((s) => message(s)));
     await chat.close();
     // The fold's first step reached the disk, its second did not.
-    const folded = { messages: [0, 1, 2, 3, 4, 5].map((s) => message(s)), totalMessages: 6, oldestMessageTimestamp: null, newestMessageTimestamp: null, snapshotSeq: 5 };
+    const folded = {
+      messages: [0, 1, 2, 3, 4, 5].map((s) => message(s)),
+      totalMessages: 6,
+      oldestMessageTimestamp: null,
+      newestMessageTimestamp: null,
+      snapshotSeq: 5,
+    };
     await writeFile(snapshotFile, JSON.stringify(folded));
     // After the restart, more records follow the stale ones.
     await appendFile(logFile, records([message(6), message(7)]));
@@ -270,7 +295,16 @@ describe('JournaledChatFile', () => {
     await chat.append([0, 1, 2, 3, 4].map((s) => message(s)));
     await chat.close();
     // dropThrough(4) wrote its snapshot (every message archived) and then the process died.
-    await writeFile(snapshotFile, JSON.stringify({ messages: [], totalMessages: 0, oldestMessageTimestamp: null, newestMessageTimestamp: null, snapshotSeq: 4 }));
+    await writeFile(
+      snapshotFile,
+      JSON.stringify({
+        messages: [],
+        totalMessages: 0,
+        oldestMessageTimestamp: null,
+        newestMessageTimestamp: null,
+        snapshotSeq: 4,
+      }),
+    );
     const again = await openChat();
     expect(again.data.messages).toEqual([]);
     expect((await rejection(again.append([message(3)]))).code).toBe('INVALID_MESSAGE');
@@ -307,7 +341,11 @@ describe('JournaledChatFile', () => {
       const chat = await openChat();
       // Every write to the log fails with ENOSPC. (Linked after read(): /dev/full reads forever.)
       await symlink('/dev/full', logFile);
-      const results = await Promise.allSettled([chat.append([message(0)]), chat.append([message(1)]), chat.append([message(2)])]);
+      const results = await Promise.allSettled([
+        chat.append([message(0)]),
+        chat.append([message(1)]),
+        chat.append([message(2)]),
+      ]);
       for (const result of results) {
         expect(result.status).toBe('rejected');
         const error = (result as PromiseRejectedResult).reason as SessionError;
@@ -339,7 +377,10 @@ describe('JournaledChatFile', () => {
 
   describe('readOnly', () => {
     it('refuses append, write and dropThrough, and leaves a torn log as it is', async () => {
-      const bytes = Buffer.concat([records([message(0), message(1)]), encodeRecord(message(2)).subarray(0, 10)]);
+      const bytes = Buffer.concat([
+        records([message(0), message(1)]),
+        encodeRecord(message(2)).subarray(0, 10),
+      ]);
       await writeFile(logFile, bytes);
       const chat = await openChat({ readOnly: true });
       expect(seqs(chat.data.messages)).toEqual([0, 1]);
@@ -370,15 +411,24 @@ const OPTIONS: JournaledChatFileOptions = { durable: false, foldMinBytes: 700 };
 
 async function reopenReal(real: Real): Promise<void> {
   await real.chat.close();
-  real.chat = new JournaledChatFile(path.join(real.dir, 'chat.json'), path.join(real.dir, 'chat.log'), OPTIONS);
+  real.chat = new JournaledChatFile(
+    path.join(real.dir, 'chat.json'),
+    path.join(real.dir, 'chat.log'),
+    OPTIONS,
+  );
   await real.chat.read();
 }
 
 class AppendCommand implements Command {
-  constructor(readonly batches: number[], readonly size: number) {}
+  constructor(
+    readonly batches: number[],
+    readonly size: number,
+  ) {}
   check = () => true;
   async run(model: Model, real: Real): Promise<void> {
-    const calls = this.batches.map((n) => Array.from({ length: n }, () => message(model.nextSeq++, 'z'.repeat(this.size))));
+    const calls = this.batches.map((n) =>
+      Array.from({ length: n }, () => message(model.nextSeq++, 'z'.repeat(this.size))),
+    );
     // Not awaited one by one: group commit must keep call order.
     await Promise.all(calls.map((batch) => real.chat.append(batch)));
     model.live.push(...calls.flat());
@@ -441,7 +491,10 @@ class FoldCrashCommand implements Command {
     const data = real.chat.data;
     const lastSeq = data.messages.at(-1)?.seq ?? -1;
     await real.chat.close();
-    await writeFile(path.join(real.dir, 'chat.json'), JSON.stringify({ ...data, snapshotSeq: Math.max(data.snapshotSeq, lastSeq) }));
+    await writeFile(
+      path.join(real.dir, 'chat.json'),
+      JSON.stringify({ ...data, snapshotSeq: Math.max(data.snapshotSeq, lastSeq) }),
+    );
     await reopenReal(real);
     expect(real.chat.data.messages).toEqual(model.live);
   }
@@ -451,7 +504,12 @@ class FoldCrashCommand implements Command {
 describe('JournaledChatFile against a plain array (fc.commands)', () => {
   it('holds exactly the acknowledged, not dropped messages, in order, after any sequence', async () => {
     const commands = [
-      fc.tuple(fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 5 }), fc.integer({ min: 0, max: 300 })).map(([b, s]) => new AppendCommand(b, s)),
+      fc
+        .tuple(
+          fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 5 }),
+          fc.integer({ min: 0, max: 300 }),
+        )
+        .map(([b, s]) => new AppendCommand(b, s)),
       fc.constant(new FoldCommand()),
       fc.integer({ min: 1, max: 6 }).map((n) => new DropCommand(n)),
       fc.constant(new ReopenCommand()),
@@ -461,7 +519,10 @@ describe('JournaledChatFile against a plain array (fc.commands)', () => {
     await fc.assert(
       fc.asyncProperty(fc.commands(commands, { maxCommands: 25 }), async (cmds) => {
         const runDir = await mkdtemp(path.join(os.tmpdir(), 'dagent-journal-model-'));
-        const real: Real = { dir: runDir, chat: new JournaledChatFile(path.join(runDir, 'chat.json'), path.join(runDir, 'chat.log'), OPTIONS) };
+        const real: Real = {
+          dir: runDir,
+          chat: new JournaledChatFile(path.join(runDir, 'chat.json'), path.join(runDir, 'chat.log'), OPTIONS),
+        };
         try {
           await real.chat.read();
           await fc.asyncModelRun(() => ({ model: { live: [], nextSeq: 0 }, real }), cmds);

@@ -10,11 +10,18 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isSessionError, type SessionError } from '../../src/core/errors.js';
-import { acquireRootLock, processStartOf, type LockHolder, type RootLock } from '../../src/store/root-lock.js';
+import {
+  acquireRootLock,
+  processStartOf,
+  type LockHolder,
+  type RootLock,
+} from '../../src/store/root-lock.js';
 import { JsonFileSessionStore } from '../../src/store/session-store.js';
 
 const run = promisify(execFile);
-const STORE_MODULE = pathToFileURL(fileURLToPath(new URL('../../src/store/session-store.ts', import.meta.url))).href;
+const STORE_MODULE = pathToFileURL(
+  fileURLToPath(new URL('../../src/store/session-store.ts', import.meta.url)),
+).href;
 
 let root: string;
 let lockFile: string;
@@ -38,7 +45,13 @@ async function refusal(promise: Promise<unknown>): Promise<SessionError> {
 
 async function writeLock(holder: Partial<LockHolder> & { pid: number }): Promise<void> {
   await mkdir(path.dirname(lockFile), { recursive: true });
-  const full: LockHolder = { hostname: os.hostname(), processStart: null, acquiredAt: '2026-01-01T00:00:00.000Z', token: 'hand-written', ...holder };
+  const full: LockHolder = {
+    hostname: os.hostname(),
+    processStart: null,
+    acquiredAt: '2026-01-01T00:00:00.000Z',
+    token: 'hand-written',
+    ...holder,
+  };
   await writeFile(lockFile, `${JSON.stringify(full)}\n`);
 }
 
@@ -62,7 +75,9 @@ async function sleeper(): Promise<ChildProcess> {
 }
 
 /** Another process that opens the root with JsonFileSessionStore (through tsx) and says how it went. */
-async function openInChild(readOnly = false): Promise<{ code?: string; message?: string; holderPid?: number; opened?: boolean }> {
+async function openInChild(
+  readOnly = false,
+): Promise<{ code?: string; message?: string; holderPid?: number; opened?: boolean }> {
   const script = `
     const { JsonFileSessionStore } = await import(process.env.STORE_MODULE);
     try {
@@ -76,7 +91,12 @@ async function openInChild(readOnly = false): Promise<{ code?: string; message?:
     env: { ...process.env, STORE_MODULE, ROOT: root, READ_ONLY: readOnly ? '1' : '0' },
     timeout: 30_000,
   });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as { code?: string; message?: string; holderPid?: number; opened?: boolean };
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+    code?: string;
+    message?: string;
+    holderPid?: number;
+    opened?: boolean;
+  };
 }
 
 beforeEach(async () => {

@@ -2,12 +2,23 @@
  * The test Messages API server, exercised with the real SDK: wire format, token counting,
  * deterministic replies, every scripted fault, and that it bounds itself.
  */
-import Anthropic, { APIConnectionTimeoutError, AuthenticationError, InternalServerError, NotFoundError, OverloadedError } from '@anthropic-ai/sdk';
+import Anthropic, {
+  APIConnectionTimeoutError,
+  AuthenticationError,
+  InternalServerError,
+  NotFoundError,
+  OverloadedError,
+} from '@anthropic-ai/sdk';
 import { getTokenizer } from '@anthropic-ai/tokenizer';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildCheckpointPrompt } from '../../src/compaction/checkpoint-prompt.js';
 import type { Message } from '../../src/core/types.js';
-import { requestText, startMessagesApiServer, summaryFromPrompt, type MessagesApiServer } from './messages-api-server.js';
+import {
+  requestText,
+  startMessagesApiServer,
+  summaryFromPrompt,
+  type MessagesApiServer,
+} from './messages-api-server.js';
 
 const servers: MessagesApiServer[] = [];
 afterEach(async () => {
@@ -17,14 +28,34 @@ afterEach(async () => {
 async function start(options: Parameters<typeof startMessagesApiServer>[0] = {}) {
   const server = await startMessagesApiServer(options);
   servers.push(server);
-  const client = new Anthropic({ apiKey: 'test-key', baseURL: server.url, maxRetries: 0, timeout: 2_000, logLevel: 'off' });
+  const client = new Anthropic({
+    apiKey: 'test-key',
+    baseURL: server.url,
+    maxRetries: 0,
+    timeout: 2_000,
+    logLevel: 'off',
+  });
   return { server, client };
 }
 
-const msg = (seq: number, role: Message['role'], content: Message['content']): Message => ({ id: `m${seq}`, seq, role, content, timestamp: '2025-01-01T00:00:00.000Z', tokens: 10 });
-const MESSAGES = [msg(0, 'user', 'Please fix src/parser.ts'), msg(1, 'assistant', [{ type: 'tool_use', id: 't1', name: 'Bash', input: { command: 'npm test' } }]), msg(2, 'user', 'Thanks. TODO: update README.md')];
+const msg = (seq: number, role: Message['role'], content: Message['content']): Message => ({
+  id: `m${seq}`,
+  seq,
+  role,
+  content,
+  timestamp: '2025-01-01T00:00:00.000Z',
+  tokens: 10,
+});
+const MESSAGES = [
+  msg(0, 'user', 'Please fix src/parser.ts'),
+  msg(1, 'assistant', [{ type: 'tool_use', id: 't1', name: 'Bash', input: { command: 'npm test' } }]),
+  msg(2, 'user', 'Thanks. TODO: update README.md'),
+];
 
-function checkpointRequest(checkpoint: Parameters<typeof buildCheckpointPrompt>[0]['checkpoint'] = null, budgetTokens = 2_000) {
+function checkpointRequest(
+  checkpoint: Parameters<typeof buildCheckpointPrompt>[0]['checkpoint'] = null,
+  budgetTokens = 2_000,
+) {
   const prompt = buildCheckpointPrompt({ checkpoint, messages: MESSAGES, budgetTokens });
   return {
     model: 'claude-test',
@@ -39,42 +70,68 @@ function checkpointRequest(checkpoint: Parameters<typeof buildCheckpointPrompt>[
 describe('messages-api-server', () => {
   it('answers a forced record_checkpoint with a summary built from the prompt, and counts tokens with the Claude tokenizer', async () => {
     const { server, client } = await start();
-    const body = checkpointRequest({ completed: ['set up the repo'], inProgress: [], pending: [], decisions: ['use ESM'], blockers: [] });
+    const body = checkpointRequest({
+      completed: ['set up the repo'],
+      inProgress: [],
+      pending: [],
+      decisions: ['use ESM'],
+      blockers: [],
+    });
     const message = await client.messages.create(body);
     expect(message.stop_reason).toBe('tool_use');
     const block = message.content[0];
     expect(block?.type).toBe('tool_use');
     const input = (block as { input: Record<string, string[]> }).input;
-    expect(input.completed).toEqual(['set up the repo', 'message 0 (user): src/parser.ts', 'message 1 (assistant): `npm test`', 'message 2 (user): README.md']);
+    expect(input.completed).toEqual([
+      'set up the repo',
+      'message 0 (user): src/parser.ts',
+      'message 1 (assistant): `npm test`',
+      'message 2 (user): README.md',
+    ]);
     expect(input.decisions).toEqual(['use ESM']);
     expect(input.pending).toEqual(['message 2: TODO update README.md']);
     const tokenizer = getTokenizer();
-    expect(message.usage.input_tokens).toBe(tokenizer.encode(requestText(body as never).normalize('NFKC'), 'all').length);
+    expect(message.usage.input_tokens).toBe(
+      tokenizer.encode(requestText(body as never).normalize('NFKC'), 'all').length,
+    );
     tokenizer.free();
-    const counted = await client.messages.countTokens({ model: body.model, system: body.system, messages: body.messages, tools: body.tools });
+    const counted = await client.messages.countTokens({
+      model: body.model,
+      system: body.system,
+      messages: body.messages,
+      tools: body.tools,
+    });
     expect(counted.input_tokens).toBe(message.usage.input_tokens);
     expect(server.requests.map((r) => r.path)).toEqual(['/v1/messages', '/v1/messages/count_tokens']);
     expect(server.requests[0]?.headers['anthropic-version']).toMatch(/^\d{4}-\d{2}-\d{2}$/);
-    expect(server.requests[0]?.headers.authorization ?? server.requests[0]?.headers['x-api-key']).toMatch(/test-key/);
+    expect(server.requests[0]?.headers.authorization ?? server.requests[0]?.headers['x-api-key']).toMatch(
+      /test-key/,
+    );
   });
 
   it('streams the events of the real API in order, and echoes a plain conversation turn', async () => {
     const { client } = await start({ chunkChars: 16 });
     const stream = await client.messages.create({ ...checkpointRequest(), stream: true });
     const types: string[] = [];
-    for await (const event of stream) types.push(event.type === 'content_block_delta' ? `delta:${event.delta.type}` : event.type);
+    for await (const event of stream)
+      types.push(event.type === 'content_block_delta' ? `delta:${event.delta.type}` : event.type);
     expect(types[0]).toBe('message_start');
     expect(types.slice(1, 2)).toEqual(['content_block_start']);
     expect(types.filter((t) => t === 'delta:input_json_delta').length).toBeGreaterThan(3);
     expect(types.slice(-3)).toEqual(['content_block_stop', 'message_delta', 'message_stop']);
-    const final = await client.messages.stream({ model: 'claude-test', max_tokens: 100, messages: [{ role: 'user', content: 'hello there' }] }).finalMessage();
+    const final = await client.messages
+      .stream({ model: 'claude-test', max_tokens: 100, messages: [{ role: 'user', content: 'hello there' }] })
+      .finalMessage();
     expect(final.content).toEqual([expect.objectContaining({ type: 'text', text: 'Echo: hello there' })]);
     expect(final.usage.output_tokens).toBeGreaterThan(0);
   });
 
   it('consumes scripted faults first in first out, then the default behaviour', async () => {
     const { server, client } = await start();
-    server.script([{ kind: 'status', status: 529 }, { kind: 'status', status: 500 }]);
+    server.script([
+      { kind: 'status', status: 529 },
+      { kind: 'status', status: 500 },
+    ]);
     const body = checkpointRequest();
     await expect(client.messages.create(body)).rejects.toBeInstanceOf(OverloadedError);
     await expect(client.messages.create(body)).rejects.toBeInstanceOf(InternalServerError);
@@ -97,7 +154,9 @@ describe('messages-api-server', () => {
   it('hangs until the client gives up, and sees the connection closed', async () => {
     const { server, client } = await start();
     server.setDefault({ kind: 'hang' });
-    await expect(client.messages.create(checkpointRequest(), { timeout: 150 })).rejects.toBeInstanceOf(APIConnectionTimeoutError);
+    await expect(client.messages.create(checkpointRequest(), { timeout: 150 })).rejects.toBeInstanceOf(
+      APIConnectionTimeoutError,
+    );
     await server.waitFor(() => server.requests[0]?.clientClosed === true);
   });
 
@@ -131,7 +190,12 @@ describe('messages-api-server', () => {
 
   it('answers max_tokens with a cut tool input, a bad tool input, and JSON text fenced or plain', async () => {
     const { server, client } = await start();
-    server.script([{ kind: 'max-tokens' }, { kind: 'bad-tool-input' }, { kind: 'plain-json-text', fenced: true }, { kind: 'plain-json-text' }]);
+    server.script([
+      { kind: 'max-tokens' },
+      { kind: 'bad-tool-input' },
+      { kind: 'plain-json-text', fenced: true },
+      { kind: 'plain-json-text' },
+    ]);
     const cut = await client.messages.stream(checkpointRequest()).finalMessage();
     expect(cut.stop_reason).toBe('max_tokens');
     expect(cut.usage.output_tokens).toBe(1_000);
@@ -154,13 +218,21 @@ describe('messages-api-server', () => {
 describe('summaryFromPrompt', () => {
   it('is deterministic and keeps within the word budget by dropping the oldest completed items', () => {
     const prompt = buildCheckpointPrompt({
-      checkpoint: { completed: Array.from({ length: 40 }, (_, i) => `old item ${i} with several words in it`), inProgress: ['x'], pending: [], decisions: [], blockers: [] },
+      checkpoint: {
+        completed: Array.from({ length: 40 }, (_, i) => `old item ${i} with several words in it`),
+        inProgress: ['x'],
+        pending: [],
+        decisions: [],
+        blockers: [],
+      },
       messages: MESSAGES,
       budgetTokens: 100,
     }).messages[0].content;
     const a = summaryFromPrompt(prompt);
     expect(summaryFromPrompt(prompt)).toEqual(a);
-    const words = Object.values(a).flat().reduce((s, item) => s + item.split(/\s+/).length + 1, 0);
+    const words = Object.values(a)
+      .flat()
+      .reduce((s, item) => s + item.split(/\s+/).length + 1, 0);
     expect(words).toBeLessThanOrEqual(70);
     expect(a.completed.at(-1)).toBe('message 2 (user): README.md');
     expect(a.completed).not.toContain('old item 0 with several words in it');

@@ -98,7 +98,9 @@ const ERROR_TYPES: Record<number, string> = {
  * server.script([{ kind: 'status', status: 529 }]);
  * ```
  */
-export async function startMessagesApiServer(options: MessagesApiServerOptions = {}): Promise<MessagesApiServer> {
+export async function startMessagesApiServer(
+  options: MessagesApiServerOptions = {},
+): Promise<MessagesApiServer> {
   const tokenizer = getTokenizer();
   const requests: RecordedRequest[] = [];
   const queue: Fault[] = [];
@@ -107,7 +109,8 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions =
   let closed = false;
   const chunkChars = options.chunkChars ?? 64;
   const delay = options.eventDelayMs ?? 0;
-  const count = options.countTokens ?? ((text: string) => tokenizer.encode(text.normalize('NFKC'), 'all').length);
+  const count =
+    options.countTokens ?? ((text: string) => tokenizer.encode(text.normalize('NFKC'), 'all').length);
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -124,7 +127,16 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions =
       const record: RecordedRequest = {
         method: req.method ?? '',
         path: (req.url ?? '').split('?')[0] ?? '',
-        headers: Object.fromEntries(['x-api-key', 'authorization', 'anthropic-version', 'x-stainless-retry-count', 'content-type', 'accept'].map((h) => [h, header(req, h)])),
+        headers: Object.fromEntries(
+          [
+            'x-api-key',
+            'authorization',
+            'anthropic-version',
+            'x-stainless-retry-count',
+            'content-type',
+            'accept',
+          ].map((h) => [h, header(req, h)]),
+        ),
         body,
         stream: b.stream === true,
         inputTokens: body === undefined ? 0 : count(requestText(b)),
@@ -146,15 +158,25 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions =
     });
   });
 
-  async function answer(record: RecordedRequest, b: Record<string, unknown>, res: http.ServerResponse, cut: () => void): Promise<void> {
+  async function answer(
+    record: RecordedRequest,
+    b: Record<string, unknown>,
+    res: http.ServerResponse,
+    cut: () => void,
+  ): Promise<void> {
     // SDK 1.x sends the key as a bearer token; older clients send x-api-key.
     const key = record.headers['x-api-key'] ?? record.headers.authorization?.replace(/^Bearer\s+/i, '');
-    if (record.method !== 'POST' || (record.path !== '/v1/messages' && record.path !== '/v1/messages/count_tokens')) {
+    if (
+      record.method !== 'POST' ||
+      (record.path !== '/v1/messages' && record.path !== '/v1/messages/count_tokens')
+    ) {
       return sendError(res, 404, `${record.method} ${record.path} is not served here`);
     }
-    if (!key || (options.apiKey !== undefined && key !== options.apiKey)) return sendError(res, 401, 'invalid x-api-key');
+    if (!key || (options.apiKey !== undefined && key !== options.apiKey))
+      return sendError(res, 401, 'invalid x-api-key');
     if (record.body === undefined) return sendError(res, 400, 'the request body is not valid JSON');
-    if (typeof b.model !== 'string' || !Array.isArray(b.messages)) return sendError(res, 400, 'model: Field required; messages: Field required');
+    if (typeof b.model !== 'string' || !Array.isArray(b.messages))
+      return sendError(res, 400, 'model: Field required; messages: Field required');
     if (record.path === '/v1/messages/count_tokens') {
       record.answer = 'count_tokens';
       return sendJson(res, 200, { input_tokens: record.inputTokens });
@@ -163,7 +185,8 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions =
     const fault: Behaviour = queue.shift() ?? behaviour;
     record.answer = fault.kind;
     if (fault.kind === 'status') {
-      const headers: Record<string, string> = fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
+      const headers: Record<string, string> =
+        fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
       return sendError(res, fault.status, fault.message ?? defaultMessage(fault.status), headers);
     }
     if (fault.kind === 'hang') return; // answered never; ends when the client or close() ends the socket
@@ -171,16 +194,24 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions =
     const message = { ...reply.message, usage: { ...reply.message.usage, input_tokens: record.inputTokens } };
     if (!record.stream) {
       const text = JSON.stringify(message);
-      if (fault.kind === 'malformed-json') return sendRaw(res, 200, text.slice(0, Math.floor(text.length / 2)));
+      if (fault.kind === 'malformed-json')
+        return sendRaw(res, 200, text.slice(0, Math.floor(text.length / 2)));
       if (fault.kind === 'cut-stream') {
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(text)),
+        });
         res.write(text.slice(0, Math.floor(text.length / 2)));
         return cut();
       }
       return sendJson(res, 200, message);
     }
     const events = replyEvents({ ...reply, message }, fault, chunkChars);
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': `req_${requests.length}` });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'request-id': `req_${requests.length}`,
+    });
     const paced = delay > 0 || fault.kind === 'cut-stream';
     for (const [index, event] of events.entries()) {
       if (fault.kind === 'cut-stream' && index >= fault.afterEvents) {
@@ -215,7 +246,8 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions =
     async waitFor(predicate, timeoutMs = 2_000) {
       const until = Date.now() + timeoutMs;
       while (!predicate()) {
-        if (Date.now() > until) throw new Error(`messages-api-server: condition not met within ${timeoutMs} ms`);
+        if (Date.now() > until)
+          throw new Error(`messages-api-server: condition not met within ${timeoutMs} ms`);
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
     },
@@ -241,8 +273,10 @@ export function requestText(body: Record<string, unknown>): string {
     else if (Array.isArray(content)) {
       for (const block of content as Array<Record<string, unknown>>) {
         if (typeof block.text === 'string') parts.push(block.text);
-        else if (block.type === 'tool_use') parts.push(`${String(block.name)} ${JSON.stringify(block.input ?? {})}`);
-        else if (block.type === 'tool_result') parts.push(typeof block.content === 'string' ? block.content : JSON.stringify(block.content ?? ''));
+        else if (block.type === 'tool_use')
+          parts.push(`${String(block.name)} ${JSON.stringify(block.input ?? {})}`);
+        else if (block.type === 'tool_result')
+          parts.push(typeof block.content === 'string' ? block.content : JSON.stringify(block.content ?? ''));
       }
     }
   }
@@ -262,16 +296,35 @@ function defaultMessage(status: number): string {
   return `error ${status}`;
 }
 
-function sendError(res: http.ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+function sendError(
+  res: http.ServerResponse,
+  status: number,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   const type = ERROR_TYPES[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
   sendJson(res, status, { type: 'error', error: { type, message } }, headers);
 }
 
-function sendJson(res: http.ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+function sendJson(
+  res: http.ServerResponse,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): void {
   sendRaw(res, status, JSON.stringify(value), headers);
 }
 
-function sendRaw(res: http.ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_${Date.now().toString(36)}`, ...headers });
+function sendRaw(
+  res: http.ServerResponse,
+  status: number,
+  text: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'request-id': `req_${Date.now().toString(36)}`,
+    ...headers,
+  });
   res.end(text);
 }

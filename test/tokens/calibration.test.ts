@@ -25,12 +25,15 @@ describe('TokenCalibration', () => {
     c.observe('m', 1_000, 1_000_000);
     expect(c.factor('m')).toBe(2);
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.double({ min: 0, max: 1e7 }), fc.double({ min: -10, max: 1e7 }))), (observations) => {
-        const k = new TokenCalibration();
-        for (const [e, a] of observations) k.observe('x', e, a);
-        expect(k.factor('x')).toBeGreaterThanOrEqual(0.5);
-        expect(k.factor('x')).toBeLessThanOrEqual(2);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.double({ min: 0, max: 1e7 }), fc.double({ min: -10, max: 1e7 }))),
+        (observations) => {
+          const k = new TokenCalibration();
+          for (const [e, a] of observations) k.observe('x', e, a);
+          expect(k.factor('x')).toBeGreaterThanOrEqual(0.5);
+          expect(k.factor('x')).toBeLessThanOrEqual(2);
+        },
+      ),
     );
   });
 

@@ -19,9 +19,12 @@ const reference = {
   cl100k_base: new Tiktoken(require('js-tiktoken/ranks/cl100k_base') as TiktokenBPE),
   o200k_base: new Tiktoken(require('js-tiktoken/ranks/o200k_base') as TiktokenBPE),
 };
-const count = (encoding: keyof typeof reference, text: string) => reference[encoding].encode(text, [], []).length;
+const count = (encoding: keyof typeof reference, text: string) =>
+  reference[encoding].encode(text, [], []).length;
 
-const TRANSCRIPTS = process.env['DAGENT_TRANSCRIPTS'] ?? fileURLToPath(new URL('../../../shared/transcripts/', import.meta.url));
+const TRANSCRIPTS =
+  process.env['DAGENT_TRANSCRIPTS'] ??
+  fileURLToPath(new URL('../../../shared/transcripts/', import.meta.url));
 const hasTranscripts = existsSync(TRANSCRIPTS);
 const transcriptSuite = hasTranscripts
   ? 'against real transcripts'
@@ -35,7 +38,12 @@ function transcripts(): Array<{ file: string; messages: TranscriptMessage[] }> {
   return readdirSync(TRANSCRIPTS)
     .filter((file) => file.endsWith('.json'))
     .sort()
-    .map((file) => ({ file, messages: (JSON.parse(readFileSync(`${TRANSCRIPTS}/${file}`, 'utf8')) as { messages: TranscriptMessage[] }).messages }));
+    .map((file) => ({
+      file,
+      messages: (
+        JSON.parse(readFileSync(`${TRANSCRIPTS}/${file}`, 'utf8')) as { messages: TranscriptMessage[] }
+      ).messages,
+    }));
 }
 
 const SAMPLES = [
@@ -83,7 +91,8 @@ describe('TiktokenEstimator (exact)', () => {
   it('stays exact on long texts that are cut into chunks (spaces, and lines without spaces)', () => {
     const words = ['alpha', 'beta,', 'gamma.', 'δέλτα', '42', '(x)', 'foo_bar', '東京', "it's", '—'];
     let prose = '';
-    for (let i = 0; prose.length < 70_000; i++) prose += (words[(i * 7) % words.length] ?? '') + (i % 13 === 0 ? '\n' : ' ');
+    for (let i = 0; prose.length < 70_000; i++)
+      prose += (words[(i * 7) % words.length] ?? '') + (i % 13 === 0 ? '\n' : ' ');
     const lines = Array.from({ length: 6_000 }, (_, i) => `line${i}:value-${i * 31}`).join('\n');
     const estimator = createTokenEstimator();
     expect(estimator.estimate(prose)).toBe(count('cl100k_base', prose));
@@ -117,7 +126,9 @@ describe('TiktokenEstimator (exact)', () => {
       4 * BLOCK_OVERHEAD_TOKENS;
     expect(estimator.estimateContent(blocks)).toBe(expected);
     expect(estimator.estimateContent('plain text')).toBe(count('cl100k_base', 'plain text'));
-    expect(estimator.estimateMessage({ role: 'assistant', content: blocks })).toBe(expected + MESSAGE_OVERHEAD_TOKENS);
+    expect(estimator.estimateMessage({ role: 'assistant', content: blocks })).toBe(
+      expected + MESSAGE_OVERHEAD_TOKENS,
+    );
     expect(estimator.estimateMessage({ role: 'user', content: '' })).toBe(MESSAGE_OVERHEAD_TOKENS);
   });
 
@@ -165,9 +176,19 @@ describe('TiktokenEstimator (exact)', () => {
       tokens: 0,
     };
     expect(estimator.estimateCheckpoint(summary)).toBe(count('cl100k_base', renderCheckpoint(summary)));
-    expect(estimator.estimateCheckpoint(checkpoint)).toBe(count('cl100k_base', renderCheckpoint(summary, checkpoint.checks)));
+    expect(estimator.estimateCheckpoint(checkpoint)).toBe(
+      count('cl100k_base', renderCheckpoint(summary, checkpoint.checks)),
+    );
     expect(estimator.estimateCheckpoint(checkpoint)).toBeGreaterThan(estimator.estimateCheckpoint(summary));
-    expect(estimator.estimateCheckpoint({ completed: [], inProgress: [], pending: [], decisions: [], blockers: [] })).toBe(0);
+    expect(
+      estimator.estimateCheckpoint({
+        completed: [],
+        inProgress: [],
+        pending: [],
+        decisions: [],
+        blockers: [],
+      }),
+    ).toBe(0);
   });
 
   it('rejects what is not text with INVALID_ARGUMENT from tokens', () => {
@@ -178,12 +199,24 @@ describe('TiktokenEstimator (exact)', () => {
       expect(error).toBeInstanceOf(SessionError);
       expect(error).toMatchObject({ code: 'INVALID_ARGUMENT', origin: 'tokens' });
     }
-    expect(catchError(() => estimator.estimateContent(42 as unknown as string))).toMatchObject({ code: 'INVALID_ARGUMENT' });
-    expect(catchError(() => estimator.estimateMessages([{ tokens: Number.NaN }]))).toMatchObject({ code: 'INVALID_ARGUMENT' });
-    expect(catchError(() => estimator.estimateMessages([{ tokens: -1 }]))).toMatchObject({ code: 'INVALID_ARGUMENT' });
-    expect(catchError(() => estimator.estimateCheckpoint(null as unknown as CheckpointSummary))).toMatchObject({ code: 'INVALID_ARGUMENT' });
-    expect(catchError(() => createTokenEstimator({ encoding: 'gpt2' as 'cl100k_base' }))).toMatchObject({ code: 'INVALID_ARGUMENT' });
-    expect(catchError(() => createTokenEstimator({ mode: 'fast' as 'exact' }))).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(catchError(() => estimator.estimateContent(42 as unknown as string))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    expect(catchError(() => estimator.estimateMessages([{ tokens: Number.NaN }]))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    expect(catchError(() => estimator.estimateMessages([{ tokens: -1 }]))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    expect(
+      catchError(() => estimator.estimateCheckpoint(null as unknown as CheckpointSummary)),
+    ).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(catchError(() => createTokenEstimator({ encoding: 'gpt2' as 'cl100k_base' }))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    expect(catchError(() => createTokenEstimator({ mode: 'fast' as 'exact' }))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
   });
 });
 
@@ -209,24 +242,37 @@ describe(`token counts ${transcriptSuite}`, () => {
     expect(Math.abs(ours - theirs) / theirs).toBeLessThan(0.005);
   });
 
-  it.skipIf(!hasTranscripts)('approximate mode is within 15% of cl100k for prose and tool output of every transcript', () => {
-    const approx = createTokenEstimator({ mode: 'approximate' });
-    for (const { file, messages } of transcripts()) {
-      for (const kind of ['prose', 'tool'] as const) {
-        const texts = messages.filter((m) => (m.role === 'tool') === (kind === 'tool')).map((m) => m.content);
-        if (texts.length === 0) continue;
-        const exact = texts.reduce((sum, text) => sum + count('cl100k_base', text), 0);
-        const estimate = texts.reduce((sum, text) => sum + approx.estimate(text), 0);
-        expect({ file, kind, ratio: Math.abs(estimate / exact - 1) < 0.15 }).toEqual({ file, kind, ratio: true });
+  it.skipIf(!hasTranscripts)(
+    'approximate mode is within 15% of cl100k for prose and tool output of every transcript',
+    () => {
+      const approx = createTokenEstimator({ mode: 'approximate' });
+      for (const { file, messages } of transcripts()) {
+        for (const kind of ['prose', 'tool'] as const) {
+          const texts = messages
+            .filter((m) => (m.role === 'tool') === (kind === 'tool'))
+            .map((m) => m.content);
+          if (texts.length === 0) continue;
+          const exact = texts.reduce((sum, text) => sum + count('cl100k_base', text), 0);
+          const estimate = texts.reduce((sum, text) => sum + approx.estimate(text), 0);
+          expect({ file, kind, ratio: Math.abs(estimate / exact - 1) < 0.15 }).toEqual({
+            file,
+            kind,
+            ratio: true,
+          });
+        }
       }
-    }
-  });
+    },
+  );
 });
 
 describe('approximate mode on code', () => {
   it('is within 15% of cl100k on TypeScript source', () => {
     const approx = createTokenEstimator({ mode: 'approximate' });
-    const files = ['../../src/tokens/token-estimator.ts', '../../src/request/format.ts', '../../src/core/types.ts'];
+    const files = [
+      '../../src/tokens/token-estimator.ts',
+      '../../src/request/format.ts',
+      '../../src/core/types.ts',
+    ];
     const source = files.map((file) => readFileSync(new URL(file, import.meta.url), 'utf8')).join('\n');
     const exact = count('cl100k_base', source);
     expect(Math.abs(approx.estimate(source) / exact - 1)).toBeLessThan(0.15);
