@@ -8,8 +8,8 @@
  * duplicated.
  *
  * LOCK_RACE_WORKERS, LOCK_RACE_ROUNDS (rounds on a dead holder, a third of them per kind, and
- * rounds on the empty file) and LOCK_RACE_RUNTIME_ROUNDS change the figures (defaults 8, 50, 10);
- * the totals are printed.
+ * rounds on the empty file), LOCK_RACE_RUNTIME_ROUNDS and LOCK_RACE_MESSAGES (per winner) change
+ * the figures (defaults 8, 50, 10, 8); the totals are printed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -27,6 +27,7 @@ import type { RaceAnswer, RaceCommand } from './root-lock-race-child.js';
 const WORKERS = Math.max(2, Number(process.env.LOCK_RACE_WORKERS ?? 8));
 const ROUNDS = Math.max(1, Number(process.env.LOCK_RACE_ROUNDS ?? 50));
 const RUNTIME_ROUNDS = Math.max(1, Number(process.env.LOCK_RACE_RUNTIME_ROUNDS ?? 10));
+const MESSAGES = Math.max(1, Number(process.env.LOCK_RACE_MESSAGES ?? 8));
 const CHILD = fileURLToPath(new URL('./root-lock-race-child.ts', import.meta.url));
 const HAS_PROC = existsSync('/proc/self/stat');
 
@@ -121,7 +122,10 @@ afterAll(async () => {
   console.log(
     `lock race, ${WORKERS} processes:\n` +
       [...figures]
-        .map(([name, f]) => `  ${name}: ${JSON.stringify({ ...f, errors: f.errors.length })}`)
+        .map(
+          ([name, f]) =>
+            `  ${name}: ${JSON.stringify({ ...f, errors: f.errors.length, leftovers: f.leftovers.length })}`,
+        )
         .join('\n'),
   );
 });
@@ -268,7 +272,7 @@ describe(`${WORKERS} processes opening the runtime on a dead process's root`, ()
       await prepareLock(root, 'dead pid');
       const winners = tally(
         f,
-        await pool.race({ op: 'runtime', root, round: ++round, sessionId, messages: 8 }),
+        await pool.race({ op: 'runtime', root, round: ++round, sessionId, messages: MESSAGES }),
         'runtime',
       );
       for (const w of winners) acked.push(...w.acked!);
@@ -285,7 +289,7 @@ describe(`${WORKERS} processes opening the runtime on a dead process's root`, ()
 
     expect(f.errors).toEqual([]);
     expect(f.roundsWithTwoHolders).toBe(0);
-    expect(f.acknowledged).toBeGreaterThanOrEqual(RUNTIME_ROUNDS * 8);
+    expect(f.acknowledged).toBeGreaterThanOrEqual(RUNTIME_ROUNDS * MESSAGES);
     expect({ lost: f.lost, duplicated: f.duplicated }).toEqual({ lost: 0, duplicated: 0 });
   }, 120_000);
 });
