@@ -18,8 +18,6 @@ export interface HeldLock {
   holder: { token: string };
   /** Our fully written lock file before it is linked in; removed once the lock is taken. */
   candidate: string;
-  /** False while being taken, true once the lock file is ours. */
-  held: boolean;
 }
 
 interface LockTable {
@@ -40,8 +38,9 @@ function createTable(): LockTable {
   // (SIGINT, SIGTERM), skips it: such a lock stays, names a dead process, and is taken over.
   const releaseAllSync = (): void => {
     for (const [file, lock] of locks) {
-      if (lock.held) releaseFileSync(file, lock.token);
-      else unlinkQuietly(lock.candidate);
+      // Also a lock still being taken: it may already be linked in, under our token.
+      releaseFileSync(file, lock.token);
+      unlinkQuietly(lock.candidate);
     }
     locks.clear();
   };

@@ -128,8 +128,7 @@ export async function acquireRootLock(
     hardLinks: options.hardLinks ?? true,
     patienceMs: options.patienceMs ?? DEFAULT_PATIENCE_MS,
   };
-  const entry = { token, holder, candidate, held: false };
-  addHeldLock(file, entry); // from here on, this process refuses a second runtime on this root
+  addHeldLock(file, { token, holder, candidate }); // from here on, this process refuses a second runtime on this root
   let taken = false;
   try {
     await ensureDir(dir);
@@ -144,7 +143,6 @@ export async function acquireRootLock(
     taken = true;
     await unlinkIfPresent(candidate); // after a link, `lock` keeps the data under its own name
     await fsyncDir(dir);
-    entry.held = true;
     await sweep(attempt);
     return makeLock(file, holder);
   } catch (error) {
