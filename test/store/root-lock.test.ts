@@ -261,7 +261,7 @@ describe('locks left by other processes', () => {
     await mkdir(path.dirname(lockFile), { recursive: true });
     await writeFile(lockFile, '{"pid": 12'); // an old version between its create and its write
     const pending = refusal(acquire());
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 200));
     await writeLock({
       pid: child.pid!,
       processStart: processStartOf(child.pid!),
