@@ -1,191 +1,172 @@
 /**
- * One writer per root. The lock is `<root>/.dagent/lock`, created with O_EXCL and holding the
- * holder's pid, host, process start time and when it was taken, so that a refusal can name the
- * holder and a dead holder's lock can be taken over.
+ * One writer per root. The lock is `<root>/.dagent/lock`, holding the holder's pid, host, process
+ * start time, a unique token and when it was taken, so that a refusal can name the holder and a
+ * dead holder's lock can be taken over.
+ *
+ * How it is taken, so that of any number of processes starting together exactly one holds it:
+ * 1. Write our lock in full to a file of our own, `lock.<token>.candidate`, and fsync it.
+ * 2. `link()` it to `lock`. link never replaces a file, so it succeeds for one process only,
+ *    and a lock is never visible half-written.
+ * 3. If `lock` exists and its holder runs, refuse. If the holder is dead, take it over:
+ *    `link()` the candidate to `lock.<dead token>.next`, a claim that, again, only one process
+ *    can make. The claimant re-reads `lock`, checks that it is still the one claimed, and
+ *    `rename()`s its candidate over it (rename replaces atomically). Nobody else replaces or
+ *    removes a lock: a release removes only a lock holding its own token.
+ * 4. A claimant that dies before renaming leaves its claim. Its claim holds its own token, so the
+ *    next process claims that in turn (`lock.<dead claimant's token>.next`): the claims form a
+ *    chain from the lock through dead claimants, and only the live process at the end of the
+ *    chain may rename. Once it has, it removes the chain.
+ *
+ * A lock file that does not parse was not written by this protocol (an old version wrote the file
+ * in place; a crash on a filesystem that loses unsynced data can leave it empty). It is left
+ * alone while it may still be written, and taken over, by the same claims, once it has not
+ * changed for `unreadableGraceMs` (its claims are named after its inode).
  */
-import { readFileSync } from 'node:fs';
-import { link, open, readFile, rename, unlink } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { SessionError } from '../core/errors.js';
-import { ensureDir, fsyncDir, isErrno } from './durable-fs.js';
+import { open } from 'node:fs/promises';
+import path from 'node:path';
+import { threadId } from 'node:worker_threads';
+import { SessionError, isSessionError } from '../core/errors.js';
+import { ensureDir, fsyncDir } from './durable-fs.js';
+import { addHeldLock, heldLock, removeHeldLock } from './held-locks.js';
+import { describeHolder, readEntry, removeIfOurs, unlinkIfPresent, type LockHolder } from './lock-file.js';
+import {
+  DEFAULT_PATIENCE_MS,
+  DEFAULT_UNREADABLE_GRACE_MS,
+  sweep,
+  takeLock,
+  type Attempt,
+} from './lock-take-over.js';
+import { currentPlatformFacts, processStartOf, type PlatformFacts } from './process-liveness.js';
 
-/** Who holds a root's lock. */
-export interface LockHolder {
-  pid: number;
-  hostname: string;
-  /** Process start time from /proc (Linux), to tell a live holder from a reused pid. */
-  processStart: string | null;
-  acquiredAt: string;
-  /** Unique per acquisition: two runtimes of one process are told apart by it. */
-  token: string;
-  description?: string;
-}
+export type { LockHolder } from './lock-file.js';
+export { processStartOf } from './process-liveness.js';
 
-/** A held lock; `release()` is idempotent. */
-export interface RootLock {
+/**
+ * A held lock. `release()` is idempotent and removes the lock file only while it holds this
+ * lock's token; `await using lock = await acquireRootLock(root)` releases it at the end of scope.
+ * A process that exits without releasing removes its lock files on 'exit'.
+ */
+export interface RootLock extends AsyncDisposable {
   readonly file: string;
   readonly holder: LockHolder;
   release(): Promise<void>;
 }
 
-// Locks held by this process, by lock file: a second runtime in the same process is refused.
-const heldHere = new Map<string, LockHolder>();
-
-/** @internal Start time of a process (field 22 of /proc/PID/stat), or null where unknown. */
-export function processStartOf(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? null;
-  } catch {
-    return null;
-  }
+/** Options of {@link acquireRootLock}. */
+export interface AcquireRootLockOptions {
+  /**
+   * How long a lock file that does not parse must stay unchanged before it is taken over
+   * (default 5 s): an old version may be writing it.
+   */
+  unreadableGraceMs?: number;
+  /** @internal The platform's facts, for tests. */
+  facts?: PlatformFacts;
+  /** @internal false: behave as on a filesystem without hard links, for tests. */
+  hardLinks?: boolean;
+  /** @internal How long to wait for another process that is taking the lock over (default 5 s). */
+  patienceMs?: number;
 }
 
-/** @internal Whether the process that wrote `holder` is still running. */
-export function holderIsAlive(holder: LockHolder): boolean {
-  if (holder.hostname !== os.hostname()) return true; // cannot tell: assume alive
-  try {
-    process.kill(holder.pid, 0);
-  } catch (error) {
-    if (isErrno(error, 'ESRCH')) return false;
-  }
-  const start = processStartOf(holder.pid);
-  return holder.processStart === null || start === null || start === holder.processStart;
-}
-
-function describeHolder(holder: LockHolder): string {
-  const who = holder.description ? ` (${holder.description})` : '';
-  return `process ${holder.pid} on ${holder.hostname}${who}, since ${holder.acquiredAt}`;
-}
-
-async function readHolder(file: string): Promise<LockHolder | null | 'unreadable'> {
-  try {
-    const value = JSON.parse(await readFile(file, 'utf8')) as LockHolder;
-    return typeof value.pid === 'number' && typeof value.hostname === 'string' ? value : 'unreadable';
-  } catch (error) {
-    if (isErrno(error, 'ENOENT')) return null;
-    return 'unreadable';
-  }
+function ioError(attempt: Attempt, error: unknown): SessionError {
+  const errno = (error as NodeJS.ErrnoException).code;
+  return new SessionError('IO_ERROR', 'lock', `cannot take the lock ${attempt.file}: ${String(error)}`, {
+    cause: error,
+    details: { root: attempt.root, file: attempt.file, ...(errno ? { errno } : {}) },
+  });
 }
 
 /**
- * Takes the write lock of `root`.
+ * Takes the write lock of `root`; of any number of processes trying at once, one gets it.
+ * @param description Said in the refusals others get (for example `dagent-sessions inspect`).
  * @throws SessionError `ROOT_LOCKED` naming the holder when another live process, or another
- *   runtime of this process, holds it.
+ *   runtime of this process, holds it; `IO_ERROR` (errno in `details`) when the lock cannot be written.
  * @example
  * ```ts
  * const lock = await acquireRootLock('/repo', 'dagent-sessions runtime'); ...; await lock.release()
  * ```
  */
-export async function acquireRootLock(root: string, description?: string): Promise<RootLock> {
+export async function acquireRootLock(
+  root: string,
+  description?: string,
+  options: AcquireRootLockOptions = {},
+): Promise<RootLock> {
   const dir = path.join(root, '.dagent');
   const file = path.join(dir, 'lock');
-  await ensureDir(dir);
+  const here = heldLock(file);
+  if (here) {
+    const holder = here.holder as LockHolder;
+    throw new SessionError(
+      'ROOT_LOCKED',
+      'lock',
+      `${root} is already open for writing by another runtime in this process (${describeHolder(holder)}); ` +
+        'close it first, or open this one with readOnly: true',
+      { details: { root, file, holder } },
+    );
+  }
+  const facts = options.facts ?? currentPlatformFacts();
+  const token = randomBytes(12).toString('hex');
   const holder: LockHolder = {
     pid: process.pid,
-    hostname: os.hostname(),
-    processStart: processStartOf(process.pid),
+    hostname: facts.hostname,
+    processStart: processStartOf(process.pid, facts),
     acquiredAt: new Date().toISOString(),
-    token: randomBytes(8).toString('hex'),
+    token,
     ...(description === undefined ? {} : { description }),
+    ...(threadId === 0 ? {} : { threadId }),
   };
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const here = heldHere.get(file);
-    if (here) {
-      throw new SessionError(
-        'ROOT_LOCKED',
-        'lock',
-        `${root} is already open for writing by another runtime in this process (${describeHolder(here)}); close it first, or open this one with readOnly: true`,
-        {
-          details: { root, holder: here },
-        },
-      );
-    }
-    try {
-      const handle = await open(file, 'wx');
-      try {
-        await handle.writeFile(`${JSON.stringify(holder)}\n`);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await fsyncDir(dir);
-      heldHere.set(file, holder);
-      return makeLock(file, holder);
-    } catch (error) {
-      if (!isErrno(error, 'EEXIST'))
-        throw new SessionError('IO_ERROR', 'lock', `cannot create ${file}: ${String(error)}`, {
-          cause: error,
-        });
-    }
-    const current = await readHolder(file);
-    if (current === null) continue; // released meanwhile
-    if (current === 'unreadable') {
-      // Either being written right now (a few microseconds) or left torn by a crash.
-      await new Promise((r) => setTimeout(r, 50));
-      if ((await readHolder(file)) !== 'unreadable') continue;
-    } else if (
-      holderIsAlive(current) &&
-      !(current.pid === process.pid && current.processStart === holder.processStart)
-    ) {
-      throw new SessionError(
-        'ROOT_LOCKED',
-        'lock',
-        `${root} is open for writing by ${describeHolder(current)}; stop that process, or open this root with readOnly: true (if the process is gone, delete ${file})`,
-        {
-          details: { root, holder: current },
-        },
-      );
-    }
-    // The holder is dead (or is this very process from a runtime that was never closed):
-    // move its lock aside. rename is atomic, so of two processes taking over only one succeeds.
-    await takeOver(file, current === 'unreadable' ? null : current.token);
-  }
-  throw new SessionError(
-    'ROOT_LOCKED',
-    'lock',
-    `could not take the lock ${file} after several attempts; another process keeps taking it`,
-    { details: { root } },
-  );
-}
-
-/**
- * Moves a dead holder's lock aside. Two processes may race here: if what was moved turns out to
- * be a fresh lock taken meanwhile (another token), it is put back with link(), which never
- * replaces an existing file.
- */
-async function takeOver(file: string, deadToken: string | null): Promise<void> {
-  const stale = `${file}.stale-${randomBytes(4).toString('hex')}`;
+  const candidate = path.join(dir, `lock.${token}.candidate`);
+  const attempt: Attempt = {
+    root,
+    dir,
+    file,
+    candidate,
+    holder,
+    facts,
+    graceMs: options.unreadableGraceMs ?? DEFAULT_UNREADABLE_GRACE_MS,
+    unreadableSince: new Map(),
+    hardLinks: options.hardLinks ?? true,
+    patienceMs: options.patienceMs ?? DEFAULT_PATIENCE_MS,
+  };
+  addHeldLock(file, { token, holder, candidate }); // from here on, this process refuses a second runtime on this root
+  let taken = false;
   try {
-    await rename(file, stale);
+    await ensureDir(dir);
+    const handle = await open(candidate, 'wx');
+    try {
+      await handle.writeFile(`${JSON.stringify(holder)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await takeLock(attempt);
+    taken = true;
+    await unlinkIfPresent(candidate); // after a link, `lock` keeps the data under its own name
+    await fsyncDir(dir);
+    await sweep(attempt);
+    return makeLock(file, holder);
   } catch (error) {
-    if (isErrno(error, 'ENOENT')) return;
-    throw error;
+    await unlinkIfPresent(candidate).catch(() => undefined);
+    if (taken) await removeIfOurs(file, token).catch(() => undefined);
+    removeHeldLock(file);
+    throw isSessionError(error) ? error : ioError(attempt, error);
   }
-  const moved = await readHolder(stale);
-  const movedToken = moved === null || moved === 'unreadable' ? null : moved.token;
-  if (movedToken !== deadToken) await link(stale, file).catch(() => undefined);
-  await unlink(stale).catch(() => undefined);
 }
 
 function makeLock(file: string, holder: LockHolder): RootLock {
-  let released = false;
-  return {
-    file,
-    holder,
-    async release() {
-      if (released) return;
-      released = true;
-      heldHere.delete(file);
-      const current = await readHolder(file);
-      if (current !== null && current !== 'unreadable' && current.token === holder.token) {
-        await unlink(file).catch(() => undefined);
+  let released: Promise<void> | null = null;
+  const release = (): Promise<void> =>
+    (released ??= (async () => {
+      try {
+        await removeIfOurs(file, holder.token);
+      } catch {
+        // Left in place: it names this process, and is taken over once this process is gone.
+      } finally {
+        // Only now: until the file is gone, a second runtime of this process must be refused.
+        removeHeldLock(file);
       }
-    },
-  };
+    })());
+  return { file, holder, release, [Symbol.asyncDispose]: release };
 }
 
 /**
@@ -193,6 +174,6 @@ function makeLock(file: string, holder: LockHolder): RootLock {
  * @example const holder = await readLockHolder('/repo') // { pid, hostname, acquiredAt, ... } | null
  */
 export async function readLockHolder(root: string): Promise<LockHolder | null> {
-  const holder = await readHolder(path.join(root, '.dagent', 'lock'));
-  return holder === null || holder === 'unreadable' ? null : holder;
+  const entry = await readEntry(path.join(root, '.dagent', 'lock'));
+  return entry?.holder ?? null;
 }

@@ -3,16 +3,19 @@
  * process, naming the holder, and takes over the lock of a dead one.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isSessionError, type SessionError } from '../../src/core/errors.js';
+import { exitListenerCount } from '../../src/store/held-locks.js';
 import {
   acquireRootLock,
   processStartOf,
+  readLockHolder,
+  type AcquireRootLockOptions,
   type LockHolder,
   type RootLock,
 } from '../../src/store/root-lock.js';
@@ -28,8 +31,8 @@ let lockFile: string;
 const children: ChildProcess[] = [];
 const locks: RootLock[] = [];
 
-async function acquire(description?: string): Promise<RootLock> {
-  const lock = await acquireRootLock(root, description);
+async function acquire(description?: string, options?: AcquireRootLockOptions): Promise<RootLock> {
+  const lock = await acquireRootLock(root, description, options);
   locks.push(lock);
   return lock;
 }
@@ -43,7 +46,7 @@ async function refusal(promise: Promise<unknown>): Promise<SessionError> {
   return error;
 }
 
-async function writeLock(holder: Partial<LockHolder> & { pid: number }): Promise<void> {
+async function writeLock(holder: Partial<LockHolder> & { pid: number }, file = lockFile): Promise<void> {
   await mkdir(path.dirname(lockFile), { recursive: true });
   const full: LockHolder = {
     hostname: os.hostname(),
@@ -52,7 +55,12 @@ async function writeLock(holder: Partial<LockHolder> & { pid: number }): Promise
     token: 'hand-written',
     ...holder,
   };
-  await writeFile(lockFile, `${JSON.stringify(full)}\n`);
+  await writeFile(file, `${JSON.stringify(full)}\n`);
+}
+
+/** The files of .dagent, but the sessions directory. */
+async function lockFiles(): Promise<string[]> {
+  return (await readdir(path.dirname(lockFile))).filter((name) => name !== 'sessions').sort();
 }
 
 async function readLock(): Promise<LockHolder> {
@@ -148,6 +156,66 @@ describe('acquireRootLock in one process', () => {
   });
 });
 
+describe('acquireRootLock in one process, further', () => {
+  it('of two acquires started together, exactly one wins', async () => {
+    const results = await Promise.allSettled([
+      acquireRootLock(root),
+      acquireRootLock(root),
+      acquireRootLock(root),
+    ]);
+    const won = results.filter((r): r is PromiseFulfilledResult<RootLock> => r.status === 'fulfilled');
+    locks.push(...won.map((r) => r.value));
+    expect(won).toHaveLength(1);
+    for (const r of results)
+      if (r.status === 'rejected') expect(isSessionError(r.reason, 'ROOT_LOCKED')).toBe(true);
+    expect((await readLock()).token).toBe(won[0]!.value.holder.token);
+  });
+
+  it('takes over a lock of this process that no runtime holds any more', async () => {
+    await writeLock({ pid: process.pid, processStart: processStartOf(process.pid), token: 'orphan' });
+    const lock = await acquire();
+    expect((await readLock()).token).toBe(lock.holder.token);
+  });
+
+  it('refuses a lock of another thread of this process', async () => {
+    await writeLock({ pid: process.pid, processStart: processStartOf(process.pid), threadId: 3 });
+    const error = await refusal(acquire());
+    expect(error.message).toContain('another thread of this process (3)');
+  });
+
+  it('is released by Symbol.asyncDispose (await using)', async () => {
+    const lock = await acquireRootLock(root);
+    await lock[Symbol.asyncDispose]();
+    expect(await readLockHolder(root)).toBeNull();
+    await (await acquire()).release();
+  });
+
+  it('registers one exit listener for all its locks, and removes it with the last', async () => {
+    const otherRoot = await mkdtemp(path.join(os.tmpdir(), 'dagent-lock-'));
+    try {
+      expect(exitListenerCount()).toBe(0);
+      const first = await acquireRootLock(root);
+      const second = await acquireRootLock(otherRoot);
+      expect(exitListenerCount()).toBe(1);
+      await first.release();
+      expect(exitListenerCount()).toBe(1);
+      await second.release();
+      expect(exitListenerCount()).toBe(0);
+    } finally {
+      await rm(otherRoot, { recursive: true, force: true });
+    }
+  });
+
+  it('reports IO_ERROR with the errno when the lock cannot be written', async () => {
+    const notADirectory = path.join(root, 'file');
+    await writeFile(notADirectory, '');
+    const error = await acquireRootLock(notADirectory).catch((e: unknown) => e);
+    expect(isSessionError(error, 'IO_ERROR')).toBe(true);
+    expect((error as SessionError).details.errno).toMatch(/^E/);
+    expect(exitListenerCount()).toBe(0);
+  });
+});
+
 describe('locks left by other processes', () => {
   it('takes over the lock of a dead process', async () => {
     const pid = await deadPid();
@@ -184,13 +252,108 @@ describe('locks left by other processes', () => {
     await writeLock({ pid: 1, hostname: 'some-other-host' });
     const error = await refusal(acquire());
     expect(error.message).toContain('process 1 on some-other-host');
+    expect(error.message).toContain('another host (some-other-host)');
+    expect(error.message).toContain(`if it is gone, delete ${lockFile}`);
   });
 
-  it('takes over a lock file that stays unreadable (torn by a crash)', async () => {
+  it('leaves a fresh unreadable lock alone while it may be being written, and names its holder once it parses', async () => {
+    const child = await sleeper();
     await mkdir(path.dirname(lockFile), { recursive: true });
-    await writeFile(lockFile, '{"pid": 12');
+    await writeFile(lockFile, '{"pid": 12'); // an old version between its create and its write
+    const pending = refusal(acquire());
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await writeLock({
+      pid: child.pid!,
+      processStart: processStartOf(child.pid!),
+      description: 'old version',
+    });
+    const error = await pending;
+    expect(error.message).toContain(`process ${child.pid} on ${os.hostname()} (old version)`);
+  });
+
+  it('takes over an unreadable lock once it is older than the grace period, or has stayed unchanged for it', async () => {
+    await mkdir(path.dirname(lockFile), { recursive: true });
+    await writeFile(lockFile, '');
+    const anHourAgo = new Date(Date.now() - 3_600_000);
+    await utimes(lockFile, anHourAgo, anHourAgo);
+    const first = await acquire();
+    expect((await readLock()).token).toBe(first.holder.token);
+    await first.release();
+
+    await writeFile(lockFile, '{"pid": 12'); // fresh, and never finished
+    const second = await acquire(undefined, { unreadableGraceMs: 200 });
+    expect((await readLock()).token).toBe(second.holder.token);
+    expect(await lockFiles()).toEqual(['lock']);
+  });
+
+  it('follows the claims of takers that died before finishing, and removes them', async () => {
+    const [dead, claimant, next] = [await deadPid(), await deadPid(), await deadPid()];
+    await writeLock({ pid: dead, token: 'dead' });
+    await writeLock({ pid: claimant, token: 'claimant' }, `${lockFile}.dead.next`);
+    await writeLock({ pid: next, token: 'next' }, `${lockFile}.claimant.next`);
     const lock = await acquire();
     expect((await readLock()).token).toBe(lock.holder.token);
+    expect(await lockFiles()).toEqual(['lock']);
+  });
+
+  it('waits while a live process is taking the lock over, and takes it when that process dies', async () => {
+    const taker = await sleeper();
+    await writeLock({ pid: await deadPid(), token: 'dead' });
+    await writeLock(
+      { pid: taker.pid!, processStart: processStartOf(taker.pid!), token: 'taker' },
+      `${lockFile}.dead.next`,
+    );
+    const pending = acquire();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await readLock()).token).toBe('dead'); // not taken meanwhile
+    taker.kill('SIGKILL');
+    const lock = await pending;
+    expect((await readLock()).token).toBe(lock.holder.token);
+    expect(await lockFiles()).toEqual(['lock']);
+  });
+
+  it('gives up on a taker that never finishes, naming it', async () => {
+    const taker = await sleeper();
+    await writeLock({ pid: await deadPid(), token: 'dead' });
+    const claim = {
+      pid: taker.pid!,
+      processStart: processStartOf(taker.pid!),
+      token: 'taker',
+      description: 'stuck',
+    };
+    await writeLock(claim, `${lockFile}.dead.next`);
+    const error = await refusal(acquire(undefined, { patienceMs: 100 }));
+    expect(error.message).toContain(`process ${taker.pid} on ${os.hostname()} (stuck)`);
+    expect(error.message).toContain('is taking it over; try again in a moment');
+    expect(error.retryable).toBe(true);
+    expect((await readLock()).token).toBe('dead');
+  });
+
+  it('removes what dead takers left beside the lock, and keeps what live ones are using', async () => {
+    const live = await sleeper();
+    const dead = await deadPid();
+    await writeLock({ pid: dead, token: 'a' }, `${lockFile}.a.candidate`);
+    await writeLock({ pid: dead, token: 'b' }, `${lockFile}.gone.next`);
+    await writeLock({ pid: dead, token: 'c' }, `${lockFile}.stale-0a1b2c3d`);
+    await writeLock(
+      { pid: live.pid!, processStart: processStartOf(live.pid!), token: 'd' },
+      `${lockFile}.d.candidate`,
+    );
+    await writeFile(`${lockFile}.notes`, 'not ours');
+    await acquire();
+    expect(await lockFiles()).toEqual(['lock', 'lock.d.candidate', 'lock.notes']);
+  });
+
+  it('works the same on a filesystem without hard links', async () => {
+    const first = await acquire(undefined, { hardLinks: false });
+    expect(await readLock()).toEqual(first.holder);
+    await refusal(acquireRootLock(root, undefined, { hardLinks: false }));
+    await first.release();
+    await writeLock({ pid: await deadPid(), token: 'dead' });
+    await writeLock({ pid: await deadPid(), token: 'claimant' }, `${lockFile}.dead.next`);
+    const second = await acquire(undefined, { hardLinks: false });
+    expect((await readLock()).token).toBe(second.holder.token);
+    expect(await lockFiles()).toEqual(['lock']);
   });
 });
 
