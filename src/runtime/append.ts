@@ -48,8 +48,15 @@ export function createAppender(deps: AppendDeps) {
       throw new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${id} is not loaded; try again`, {
         retryable: true,
       });
-    entry.keys ??= new KeyIndex(entry.dir);
-    return entry.keys;
+    const index = (entry.keys ??= new KeyIndex(entry.dir));
+    try {
+      await index.ready;
+    } catch (error) {
+      // A segment that could not be read: the next keyed write reads the keys again.
+      if (entry.keys === index) delete entry.keys;
+      throw error;
+    }
+    return index;
   }
 
   async function countTokens(input: MessageInput): Promise<number> {

@@ -309,7 +309,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
           if (context) await dir.writeContext(context);
           await dir.writeAgentDescription(description);
           await dir.create(record);
-          publish({ type: 'session.created', sessionId: id, at: time, key });
+          publish({ type: 'session.created', sessionId: id, at: time, key: { ...key } });
         }
         return runtime.getSession(id);
       })();

@@ -122,7 +122,7 @@ export function placeholderInfo(id: string, compactor: string, limits: Limits): 
     checkpointVersion: 0,
     archivedThroughSeq: -1,
     compactor,
-    limits,
+    limits: { ...limits },
     error: null,
     lastCompaction: null,
   };
