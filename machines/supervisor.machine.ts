@@ -30,7 +30,14 @@ export interface SupervisorInput {
   sweepIntervalMs?: number;
   /** Sweeps a session must stay idle before it is stopped (default 2: about a minute). */
   idleSweeps?: number;
-  /** Most session actors alive at once; the least recently used idle ones are stopped first (default 200). */
+  /**
+   * Most session actors kept alive (default 200). Past it, the least recently used idle actors
+   * that no call is using are stopped at once. Actors busy (loading, appending, compacting,
+   * failed) or in use by a call are never stopped for it, so during a burst of more than
+   * `maxActive` sessions in use at once the count passes it, and comes back under it as soon as
+   * those actors are idle again: at every moment, the actors not on their way out number at most
+   * `max(maxActive, actors busy or in use)`.
+   */
   maxActive?: number;
   /** Restarts allowed per session after crashes (default 5). */
   maxRestarts?: number;
@@ -39,6 +46,8 @@ export interface SupervisorInput {
 /** @internal */
 export interface SupervisorContext {
   sessions: Record<string, SupervisedSession>;
+  /** Calls in flight per session id (`SESSION.LEASE` minus `SESSION.RELEASE`): those actors are not stopped. */
+  leases: Record<string, number>;
   restarts: Record<string, number>;
   tick: number;
   incarnations: number;
@@ -54,6 +63,9 @@ export type SupervisorEvent =
   | { type: 'SESSION.OPEN'; sessionId: string; input: SessionMachineInput }
   | { type: 'SESSION.STATE'; sessionId: string; state: SessionMachineState }
   | { type: 'SESSION.STOP'; sessionId: string }
+  /** A call starts using the session: its actor is not stopped for the cap or for idleness until released. */
+  | { type: 'SESSION.LEASE'; sessionId: string }
+  | { type: 'SESSION.RELEASE'; sessionId: string }
   | { type: 'SWEEP' }
   | { type: 'STOP_ALL' }
   | { type: `xstate.done.actor.${string}`; output?: unknown }
@@ -122,28 +134,32 @@ export const supervisorMachine = setup({
           },
         }),
       });
-      // Memory stays bounded: past maxActive, stop the least recently used idle sessions.
+    }),
+    /**
+     * Memory stays bounded: past maxActive, stop the least recently used idle sessions that no
+     * call is using. Runs after every event that can change the count or who may go.
+     */
+    enforceCap: enqueueActions(({ context, enqueue }) => {
       const alive = Object.entries(context.sessions).filter(([, e]) => !e.closing);
-      const excess = alive.length + 1 - context.maxActive;
-      if (excess > 0) {
-        const victims = alive
-          .filter(([, e]) => e.state === 'idle')
-          .sort(([, a], [, b]) => a.lastUsed - b.lastUsed)
-          .slice(0, excess);
-        for (const [id, entry] of victims) {
-          enqueue.sendTo(entry.ref, { type: 'CLOSE' });
-          enqueue.assign({
-            sessions: ({ context: c }) => ({ ...c.sessions, [id]: { ...c.sessions[id]!, closing: true } }),
-          });
-        }
-        enqueue.assign({ stoppedForIdle: ({ context: c }) => c.stoppedForIdle + victims.length });
+      const excess = alive.length - context.maxActive;
+      if (excess <= 0) return;
+      const victims = alive
+        .filter(([id, e]) => e.state === 'idle' && (context.leases[id] ?? 0) === 0)
+        .sort(([, a], [, b]) => a.lastUsed - b.lastUsed)
+        .slice(0, excess);
+      if (victims.length === 0) return;
+      const sessions = { ...context.sessions };
+      for (const [id, entry] of victims) {
+        enqueue.sendTo(entry.ref, { type: 'CLOSE' });
+        sessions[id] = { ...entry, closing: true };
       }
+      enqueue.assign({ sessions, stoppedForIdle: context.stoppedForIdle + victims.length });
     }),
     sweep: enqueueActions(({ context, enqueue }) => {
       const sessions: Record<string, SupervisedSession> = {};
       let stopped = 0;
       for (const [id, entry] of Object.entries(context.sessions)) {
-        if (entry.closing || entry.state !== 'idle') {
+        if (entry.closing || entry.state !== 'idle' || (context.leases[id] ?? 0) > 0) {
           sessions[id] = entry;
           continue;
         }
@@ -201,6 +217,7 @@ export const supervisorMachine = setup({
   id: 'supervisor',
   context: ({ input }) => ({
     sessions: {},
+    leases: {},
     restarts: {},
     tick: 0,
     incarnations: 0,
@@ -215,18 +232,40 @@ export const supervisorMachine = setup({
     running: {
       after: { sweepInterval: { target: 'running', reenter: true, actions: { type: 'sweep' } } },
       on: {
-        'SESSION.OPEN': { actions: 'open' },
+        'SESSION.OPEN': { actions: ['open', 'enforceCap'] },
         'SESSION.STATE': {
-          actions: assign(({ context, event }) => {
-            const entry = context.sessions[event.sessionId];
-            if (!entry) return {};
-            return {
-              sessions: {
-                ...context.sessions,
-                [event.sessionId]: { ...entry, state: event.state, idleSweeps: 0 },
-              },
-            };
+          actions: [
+            assign(({ context, event }) => {
+              const entry = context.sessions[event.sessionId];
+              if (!entry) return {};
+              return {
+                sessions: {
+                  ...context.sessions,
+                  [event.sessionId]: { ...entry, state: event.state, idleSweeps: 0 },
+                },
+              };
+            }),
+            'enforceCap',
+          ],
+        },
+        'SESSION.LEASE': {
+          actions: assign({
+            leases: ({ context, event }) => ({
+              ...context.leases,
+              [event.sessionId]: (context.leases[event.sessionId] ?? 0) + 1,
+            }),
           }),
+        },
+        'SESSION.RELEASE': {
+          actions: [
+            assign({
+              leases: ({ context, event }) => {
+                const { [event.sessionId]: count = 0, ...rest } = context.leases;
+                return count > 1 ? { ...rest, [event.sessionId]: count - 1 } : rest;
+              },
+            }),
+            'enforceCap',
+          ],
         },
         'SESSION.STOP': {
           actions: enqueueActions(({ context, event, enqueue }) => {
@@ -241,7 +280,7 @@ export const supervisorMachine = setup({
         SWEEP: { actions: 'sweep' },
         STOP_ALL: 'stopping',
         'xstate.done.actor.*': { actions: 'forget' },
-        'xstate.error.actor.*': { actions: 'restart' },
+        'xstate.error.actor.*': { actions: ['restart', 'enforceCap'] },
       },
     },
     stopping: {

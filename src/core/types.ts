@@ -59,6 +59,11 @@ export interface MessageInput {
   metadata?: Record<string, unknown>;
   /** ISO-8601; defaults to the runtime clock's now. Kept as given (migrations keep old times). */
   timestamp?: string;
+  /**
+   * A caller's key for this write (1 to 128 letters, digits, `.`, `_`, `:` or `-`): a retry with
+   * the same key returns the message stored the first time instead of writing it again.
+   */
+  idempotencyKey?: string;
 }
 
 /** A persisted message. `tokens` is counted once, at append time. */
@@ -71,6 +76,8 @@ export interface Message {
   timestamp: string;
   tokens: number;
   metadata?: Record<string, unknown>;
+  /** The caller's idempotency key of the write that stored it, if it gave one. */
+  idempotencyKey?: string;
 }
 
 /** The five sections of a checkpoint: short factual statements. */

@@ -82,6 +82,7 @@ export async function callChannel(
       code: result.error.code,
       message: result.error.message,
       retryable: result.error.retryable === true,
+      ...(isPlainRecord(result.error.details) ? { details: result.error.details } : {}),
     });
   return result.value;
 }
@@ -159,4 +160,8 @@ export function createSessionApiFromInvoke(invoke: InvokeChannel, on: EventFeed)
       };
     },
   };
+}
+
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

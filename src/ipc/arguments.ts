@@ -109,7 +109,8 @@ const message: Param = {
     if (typeof value === 'object' && value !== null && typeof role !== 'string') {
       invalid('INVALID_MESSAGE', `role must be "user", "assistant" or "system", got ${kindOf(role)}`);
     }
-    return validateMessageInput(value);
+    // The size limit is the runtime's own (maxMessageBytes): it checks it again.
+    return validateMessageInput(value, { maxBytes: Infinity });
   },
 };
 
@@ -122,7 +123,7 @@ function userMessage(optional: boolean): Param {
       if (typeof value !== 'string' && !Array.isArray(value)) {
         invalid('INVALID_MESSAGE', `must be a string or a list of content blocks, got ${kindOf(value)}`);
       }
-      return validateMessageInput({ role: 'user', content: value }).content;
+      return validateMessageInput({ role: 'user', content: value }, { maxBytes: Infinity }).content;
     },
   };
 }

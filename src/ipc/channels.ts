@@ -119,6 +119,8 @@ export interface IpcError {
   message: string;
   /** Whether the same call may succeed later. */
   retryable: boolean;
+  /** Structured facts of the error, when it has some (`IO_ERROR`: `errno`, `syscall`, `path`). */
+  details?: Record<string, unknown>;
 }
 
 /**
@@ -146,11 +148,14 @@ export class SessionIpcError extends Error {
   override readonly name = 'SessionIpcError';
   readonly code: IpcErrorCode;
   readonly retryable: boolean;
+  /** The error's structured facts (`{}` when it has none). */
+  readonly details: Record<string, unknown>;
 
   constructor(error: IpcError, options?: { cause?: unknown }) {
     super(`${error.code}: ${error.message}`, options);
     this.code = error.code;
     this.retryable = error.retryable;
+    this.details = error.details ?? {};
   }
 }
 

@@ -2,7 +2,7 @@
  * One handler table for every transport: channel → handler that checks its arguments, calls the
  * runtime and answers an {@link IpcResult} envelope. Handlers never throw.
  */
-import { SessionError, describeError } from '../core/errors.js';
+import { SessionError, asIoError, describeError } from '../core/errors.js';
 import type {
   AgentDescription,
   ContentBlock,
@@ -86,8 +86,15 @@ const CALLS: Record<SessionChannel, Call> = {
  * @example toIpcError(new SessionError('SESSION_NOT_FOUND', 'runtime', 'no session "x"'), 'session:get')
  */
 export function toIpcError(error: unknown, channel: string): IpcError {
-  if (error instanceof SessionError)
-    return { code: error.code, message: capMessage(error.message), retryable: error.retryable };
+  // A Node system error that reached a transport is an I/O failure, never "a bug": IO_ERROR.
+  const translated = asIoError(error, 'runtime', channel);
+  if (translated instanceof SessionError)
+    return {
+      code: translated.code,
+      message: capMessage(translated.message),
+      retryable: translated.retryable,
+      ...plainDetails(translated.details),
+    };
   let reason: string;
   try {
     reason = describeError(error);
@@ -101,6 +108,16 @@ export function toIpcError(error: unknown, channel: string): IpcError {
     ),
     retryable: false,
   };
+}
+
+/** `{ details }` when the error's details cross a transport as JSON, else nothing. */
+function plainDetails(details: Record<string, unknown>): { details?: Record<string, unknown> } {
+  if (Object.keys(details).length === 0) return {};
+  try {
+    return { details: JSON.parse(JSON.stringify(details)) as Record<string, unknown> };
+  } catch {
+    return {};
+  }
 }
 
 /**

@@ -4,10 +4,12 @@
  * `GET /health` answers `{ ok: true }`. Loopback only unless a token guards it.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { SessionError, describeError } from '../core/errors.js';
 import type { SessionRuntime } from '../runtime/types.js';
-import { SESSION_CHANNELS, type IpcErrorCode, type IpcResult } from './channels.js';
+import { PARAMS, signatureOf } from './arguments.js';
+import { SESSION_CHANNELS, type IpcErrorCode, type IpcResult, type SessionChannel } from './channels.js';
 import { createSessionHandlers, handlerOf, toIpcError } from './handlers.js';
 import { createEventStreams } from './sse.js';
 import { listen } from './listen.js';
@@ -51,10 +53,30 @@ export interface SessionServer {
 const DEFAULT_MAX_BODY = 16 * 1024 * 1024;
 const MIN_TOKEN = 16;
 
-/** @internal Whether a host name or address is a loopback one. */
+/** The addresses that count as loopback for serving without a token. */
+const LOOPBACK_ADDRESSES: ReadonlySet<string> = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+/**
+ * @internal Whether a host name or address is a loopback one: `127.0.0.1`, `::1` (bracketed or
+ * not), `::ffff:127.0.0.1`, or the name `localhost`. Other 127.x.y.z addresses are not: on many
+ * systems they are routed elsewhere (containers, VPNs, other services bound there), so a server
+ * there needs a token like any other address.
+ */
 export function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  return h === 'localhost' || h === '::1' || h === '::ffff:127.0.0.1' || /^127(\.\d{1,3}){3}$/.test(h);
+  return h === 'localhost' || LOOPBACK_ADDRESSES.has(h);
+}
+
+/**
+ * @internal Whether `host` binds a loopback address: an address of {@link isLoopbackHost}, or a
+ * name (`localhost`) that resolves to one, as `listen` itself resolves it.
+ */
+async function bindsLoopback(host: string): Promise<boolean> {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (LOOPBACK_ADDRESSES.has(h)) return true;
+  if (h !== 'localhost') return false;
+  const resolved = await lookup(h).catch(() => null);
+  return resolved !== null && LOOPBACK_ADDRESSES.has(resolved.address);
 }
 
 function fail(message: string): never {
@@ -157,7 +179,7 @@ export async function serveSessions(
       `token must be a string of at least ${MIN_TOKEN} characters without spaces, for example crypto.randomBytes(24).toString("hex")`,
     );
   }
-  if (token === undefined && !isLoopbackHost(host)) {
+  if (token === undefined && !(await bindsLoopback(host))) {
     fail(
       `refusing to listen on ${host} without a token: anyone who can reach that address could read and change every session. Pass { token } (clients then send "Authorization: Bearer <token>") or bind 127.0.0.1`,
     );
@@ -287,6 +309,17 @@ export async function serveSessions(
           `the body must be a JSON array of arguments such as ["feature--f1--pm"], got ${args === null ? 'null' : typeof args}`,
         ),
       );
+    // Checked before the arguments are spread into a call: 300,000 of them would overflow the stack.
+    const most = PARAMS[channel as SessionChannel].length;
+    if (args.length > most)
+      return send(
+        res,
+        400,
+        envelope(
+          'BAD_REQUEST',
+          `${channel} takes at most ${most} argument${most === 1 ? '' : 's'}, got ${args.length}; call it as ${signatureOf(channel as SessionChannel)}`,
+        ),
+      );
     send(res, 200, await handler(...args));
   }
 
@@ -302,6 +335,14 @@ export async function serveSessions(
   server.on('clientError', (_error, socket) => socket.destroy());
 
   const url = await listen(server, port, host, 'serveSessions', () => streams.close());
+  if (token === undefined && !isLoopbackHost(new URL(url).hostname)) {
+    // Bound elsewhere than asked (a resolver that changed its answer): never serve it unguarded.
+    streams.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    fail(
+      `${host} resolved to ${new URL(url).hostname}, not a loopback address; pass { token } or bind 127.0.0.1`,
+    );
+  }
   let closed: Promise<void> | null = null;
   return {
     url,

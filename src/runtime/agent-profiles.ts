@@ -5,6 +5,7 @@
  */
 import { SessionError } from '../core/errors.js';
 import { resolveLimits } from './limits.js';
+import { validatePlainObject } from './validate.js';
 import {
   TASK_STATES,
   type AgentDescription,
@@ -138,7 +139,11 @@ export function resolveAgentProfiles(options: {
   return Object.fromEntries(
     (Object.keys(DEFAULT_AGENT_PROFILES) as AgentType[]).map((type) => {
       const override = options.agents?.[type];
-      const description = override?.description ?? DEFAULT_AGENT_PROFILES[type].description;
+      // A copy: the caller's options object may change after the runtime is created.
+      const description =
+        override?.description === undefined
+          ? DEFAULT_AGENT_PROFILES[type].description
+          : (validatePlainObject(override.description, `agents.${type}.description`) as AgentDescription);
       // Precedence: the library's profile defaults, then the runtime's limits, then this type's.
       const limits = { ...DEFAULT_AGENT_PROFILES[type].limits, ...options.limits, ...override?.limits };
       return [

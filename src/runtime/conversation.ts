@@ -17,7 +17,8 @@ import { buildRequest, type BuiltRequest, type RequestFormat } from '../request/
 import type { SessionDirectory } from '../store/session-directory.js';
 import type { TokenCalibration } from '../tokens/calibration.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
-import { validateMessageInput } from './validate.js';
+import { replyKeyOf } from './idempotency.js';
+import { IDEMPOTENCY_KEY_RE, validateMessageInput } from './validate.js';
 
 /** What `buildRequest` and `previewRequest` return. */
 export interface SessionRequest extends BuiltRequest {
@@ -37,6 +38,14 @@ export interface SendOptions {
   /** `max_tokens` of the reply; default the session's `replyReserveTokens`. */
   maxTokens?: number;
   signal?: AbortSignal;
+  /**
+   * Makes the turn idempotent (1 to 128 letters, digits, `.`, `_`, `:` or `-`): the user message
+   * is stored under this key and the reply under `<key>/reply`. A retry with the same key (after
+   * a 529, a timeout, a lost connection) does not store the user message again; if the reply was
+   * stored already it is returned (`replayed: true`) without calling the model. The same key with
+   * another user message is `IDEMPOTENCY_CONFLICT`.
+   */
+  idempotencyKey?: string;
 }
 
 /** What `send` returns. */
@@ -46,13 +55,22 @@ export interface SendResult {
   usage: { inputTokens: number; outputTokens: number };
   /** The request's local estimate (corrected, reply room included) and what was left out of it. */
   request: { totalTokens: number; omittedMessages: number; compacted: boolean };
+  /** True when an earlier call with the same `idempotencyKey` stored this reply: no model call was made. */
+  replayed: boolean;
 }
 
 /** @internal What these operations need of the runtime. */
 export interface ConversationDeps {
   loaded(id: string): Promise<{ ref: SessionActorRef; dir: SessionDirectory; limits: Limits }>;
   compact(id: string): Promise<CompactOutput>;
-  addMessage(id: string, message: MessageInput): Promise<Message>;
+  /** Appends; with `replyTo`, under the reply key of that user message's idempotency key. */
+  addMessage(id: string, message: MessageInput, replyTo?: string): Promise<Message>;
+  /** The message stored under an idempotency key, or null. */
+  findByKey(id: string, key: string): Promise<Message | null>;
+  /** Runs `work` after any running call with the same name has ended. */
+  exclusive<T>(name: string, work: () => Promise<T>): Promise<T>;
+  /** Largest user message accepted, in UTF-8 bytes of its text. */
+  maxMessageBytes: number;
   estimator: TokenEstimator;
   calibration: TokenCalibration;
   model: string;
@@ -61,8 +79,8 @@ export interface ConversationDeps {
   onCalibrated(model: string, factor: number): void;
 }
 
-function userContent(value: unknown): string | ContentBlock[] {
-  return validateMessageInput({ role: 'user', content: value }).content;
+function userContent(deps: ConversationDeps, value: unknown): string | ContentBlock[] {
+  return validateMessageInput({ role: 'user', content: value }, { maxBytes: deps.maxMessageBytes }).content;
 }
 
 /**
@@ -75,7 +93,7 @@ export async function sessionRequest(
   userMessage: unknown,
   options: { format?: RequestFormat; makeRoom: boolean; model?: string },
 ): Promise<SessionRequest> {
-  const content = userMessage === null || userMessage === undefined ? null : userContent(userMessage);
+  const content = userMessage === null || userMessage === undefined ? null : userContent(deps, userMessage);
   const format = options.format ?? 'flattened';
   if (format !== 'flattened' && format !== 'messages') {
     throw new SessionError(
@@ -130,17 +148,45 @@ export async function sessionRequest(
   return { ...built, model, compacted, compactionError };
 }
 
-/** @internal One conversation turn with Claude: append, build, call (streaming), append the reply. */
+/**
+ * @internal One conversation turn with Claude: append, build, call (streaming), append the reply.
+ * With an idempotency key, turns with the same key run one at a time, and a retry reuses what an
+ * earlier one stored.
+ */
 export async function sendTurn(
   deps: ConversationDeps,
   id: string,
   userMessage: unknown,
   options: SendOptions = {},
 ): Promise<SendResult> {
-  const content = userContent(userMessage);
+  const content = userContent(deps, userMessage);
+  const key = options.idempotencyKey;
+  if (key === undefined) return turn(deps, id, content, options);
+  if (typeof key !== 'string' || !IDEMPOTENCY_KEY_RE.test(key)) {
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'runtime',
+      `idempotencyKey must be 1 to 128 letters, digits, ".", "_", ":" or "-" (a UUID works), got ${typeof key === 'string' ? JSON.stringify(key.slice(0, 60)) : typeof key}`,
+    );
+  }
+  return deps.exclusive(`send\n${id}\n${key}`, () => turn(deps, id, content, options, key));
+}
+
+async function turn(
+  deps: ConversationDeps,
+  id: string,
+  content: string | ContentBlock[],
+  options: SendOptions,
+  key?: string,
+): Promise<SendResult> {
   const model = options.model ?? deps.model;
   const client = options.client ?? deps.client();
-  await deps.addMessage(id, { role: 'user', content });
+  // Keyed: a retry finds the user message stored by the first try (or fails on different content).
+  await deps.addMessage(id, { role: 'user', content, ...(key === undefined ? {} : { idempotencyKey: key }) });
+  if (key !== undefined) {
+    const stored = await deps.findByKey(id, replyKeyOf(key));
+    if (stored) return replayedResult(stored);
+  }
   const request = await sessionRequest(deps, id, null, { format: 'messages', makeRoom: true, model });
   const { limits } = await deps.loaded(id);
   let reply: Anthropic.Message;
@@ -178,7 +224,7 @@ export async function sendTurn(
               ? { type: 'tool_use', id: b.id, name: b.name, input: b.input }
               : { type: 'thinking', thinking: b.thinking, signature: b.signature },
         );
-  const message = await deps.addMessage(id, {
+  const answer: MessageInput = {
     role: 'assistant',
     content: blocks.length === 0 ? '' : replyContent,
     metadata: {
@@ -187,8 +233,10 @@ export async function sendTurn(
       usage: { inputTokens: reply.usage.input_tokens, outputTokens: reply.usage.output_tokens },
       requestTokens: request.totalTokens,
       omittedMessages: request.omittedMessages,
+      ...(request.compacted ? { compacted: true } : {}),
     },
-  });
+  };
+  const message = await deps.addMessage(id, answer, key);
   return {
     message,
     usage: { inputTokens: reply.usage.input_tokens, outputTokens: reply.usage.output_tokens },
@@ -197,6 +245,24 @@ export async function sendTurn(
       omittedMessages: request.omittedMessages,
       compacted: request.compacted,
     },
+    replayed: false,
+  };
+}
+
+/** The result of a turn whose reply an earlier call with the same key stored, from the reply's metadata. */
+function replayedResult(message: Message): SendResult {
+  const meta = message.metadata ?? {};
+  const usage = (meta.usage ?? {}) as { inputTokens?: unknown; outputTokens?: unknown };
+  const number = (value: unknown) => (typeof value === 'number' ? value : 0);
+  return {
+    message,
+    usage: { inputTokens: number(usage.inputTokens), outputTokens: number(usage.outputTokens) },
+    request: {
+      totalTokens: number(meta.requestTokens),
+      omittedMessages: number(meta.omittedMessages),
+      compacted: meta.compacted === true,
+    },
+    replayed: true,
   };
 }
 

@@ -2,15 +2,9 @@
  * createSessionRuntime: wires the statecharts to the store, the token estimator and the
  * compactor with `machine.provide()`, and offers the public API.
  */
-import { randomUUID } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
 import { createActor, waitFor } from 'xstate';
-import {
-  requestTokensOf,
-  thresholdOf,
-  type AppendReply,
-  type CompactReply,
-} from '../../machines/session.machine.js';
+import { requestTokensOf, thresholdOf, type CompactReply } from '../../machines/session.machine.js';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
 import {
   AnthropicCompactor,
@@ -43,7 +37,9 @@ import { infoOf, placeholderInfo, statsOf, toSessionError } from './session-info
 import { createSessionObserver } from './session-observer.js';
 import { trackCalls } from './track-calls.js';
 import type { SessionInfo, SessionRuntime, SessionRuntimeOptions } from './types.js';
-import { validateMessageInput, validatePlainObject } from './validate.js';
+import { createAppender } from './append.js';
+import { createKeyLocks } from './idempotency.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, validatePlainObject } from './validate.js';
 
 export type {
   Clock,
@@ -81,6 +77,18 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     );
   }
   const baseLimits = resolveLimits(options.limits);
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  if (!(
+    typeof maxMessageBytes === 'number' &&
+    maxMessageBytes > 0 &&
+    (Number.isInteger(maxMessageBytes) || maxMessageBytes === Infinity)
+  )) {
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'runtime',
+      `maxMessageBytes must be a positive integer (or Infinity), got ${String(maxMessageBytes)}`,
+    );
+  }
   const profiles = resolveAgentProfiles(options);
   const estimator = options.estimator ?? createTokenEstimator();
   const compactor =
@@ -208,11 +216,17 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     }),
   });
 
+  const appender = createAppender({ send, loadedDir, active, estimator, at, maxMessageBytes });
+
   const conversation: ConversationDeps = {
     loaded: loadedDir,
     // The unwrapped methods: a turn in flight finishes even when close() was called meanwhile.
     compact: (id) => unwrapped.compact(id),
-    addMessage: (id, message) => unwrapped.addMessage(id, message),
+    addMessage: (id, message, replyTo) =>
+      replyTo === undefined ? unwrapped.addMessage(id, message) : appender.addMessage(id, message, replyTo),
+    findByKey: (id, key) => appender.findByKey(id, key),
+    exclusive: createKeyLocks().exclusive,
+    maxMessageBytes,
     estimator,
     calibration,
     model,
@@ -272,7 +286,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
               : (validatePlainObject(createOptions.context, 'context') as SessionContext);
           const description =
             createOptions.agentDescription === undefined
-              ? profiles[key.agentType].description
+              ? structuredClone(profiles[key.agentType].description)
               : (validatePlainObject(createOptions.agentDescription, 'agentDescription') as AgentDescription);
           const time = at();
           const record: SessionRecord = {
@@ -295,7 +309,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
           if (context) await dir.writeContext(context);
           await dir.writeAgentDescription(description);
           await dir.create(record);
-          publish({ type: 'session.created', sessionId: id, at: time, key });
+          publish({ type: 'session.created', sessionId: id, at: time, key: { ...key } });
         }
         return runtime.getSession(id);
       })();
@@ -343,19 +357,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     async addMessage(id, input) {
       assertOpen();
       assertWritable();
-      const valid = validateMessageInput(input);
-      // The session is looked up once, by send: an unknown id or an archived session fails there.
-      const message = {
-        id: `msg_${randomUUID()}`,
-        role: valid.role,
-        content: valid.content,
-        timestamp: valid.timestamp ?? at(),
-        tokens: estimator.estimateMessage(valid),
-        ...(valid.metadata === undefined ? {} : { metadata: valid.metadata }),
-      };
-      const reply = await send<AppendReply>(id, (r) => ({ type: 'APPEND', message, reply: r }));
-      if (!reply.ok) throw toSessionError(reply.error, id);
-      return structuredClone(reply.message);
+      return appender.addMessage(id, input);
     },
 
     async getMessages(id) {
@@ -426,7 +428,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
         ...(keep === undefined ? {} : { keepRecentTokens: keep }),
       }));
       if (!reply.ok) throw toSessionError(reply.error, id);
-      return reply.result;
+      return { ...reply.result };
     },
 
     async buildRequest(id, userMessage, requestOptions = {}) {
@@ -438,12 +440,17 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
           'buildRequest needs the new user message (a string or a list of blocks); use previewRequest to see a request without one',
         );
       }
-      return sessionRequest(conversation, id, userMessage, { ...requestOptions, makeRoom: !readOnly });
+      // A copy: the request's blocks would otherwise be the stored messages' own objects.
+      return structuredClone(
+        await sessionRequest(conversation, id, userMessage, { ...requestOptions, makeRoom: !readOnly }),
+      );
     },
 
     async previewRequest(id, userMessage, requestOptions = {}) {
       assertOpen();
-      return sessionRequest(conversation, id, userMessage ?? null, { ...requestOptions, makeRoom: false });
+      return structuredClone(
+        await sessionRequest(conversation, id, userMessage ?? null, { ...requestOptions, makeRoom: false }),
+      );
     },
 
     async send(id, userMessage, sendOptions = {}) {
@@ -489,7 +496,17 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
 
   const unwrapped = { compact: runtime.compact, addMessage: runtime.addMessage };
   // Every asynchronous call is tracked, so that close() lets the calls already made finish.
-  const operations = trackCalls(runtime, () => closed, closedError);
+  const operations = trackCalls(runtime, {
+    isClosed: () => closed,
+    closedError,
+    lease(sessionId) {
+      const tell = (type: 'SESSION.LEASE' | 'SESSION.RELEASE') => {
+        if (supervisor.getSnapshot().status === 'active') supervisor.send({ type, sessionId });
+      };
+      tell('SESSION.LEASE');
+      return () => tell('SESSION.RELEASE');
+    },
+  });
 
   return runtime;
 }

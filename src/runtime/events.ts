@@ -7,6 +7,7 @@ import type {
   SessionMachineEmitted,
 } from '../../machines/session.machine.js';
 import type { CheckResult, Message, SessionKey, SessionMachineState } from '../core/types.js';
+import { publicFailure } from './session-info.js';
 
 interface Base {
   sessionId: string;
@@ -100,7 +101,9 @@ export function sessionEventsOf(
       return emitted.messages.map((message) => ({
         ...base,
         type: 'session.message.appended' as const,
-        message,
+        // Its content and metadata were frozen when validated; the message object itself is
+        // the session's: listeners get a frozen copy of it, not it.
+        message: Object.freeze({ ...message }),
         liveTokens: emitted.liveTokens,
       }));
     case 'compaction.started':
@@ -128,7 +131,7 @@ export function sessionEventsOf(
           durationMs: r.durationMs,
           checkpointVersion: r.checkpointVersion,
           escalation: r.escalation,
-          result: r,
+          result: { ...r },
         },
       ];
     }
@@ -141,18 +144,20 @@ export function sessionEventsOf(
           checkpointVersion: emitted.result.checkpointVersion,
         },
       ];
-    case 'compaction.failed':
+    case 'compaction.failed': {
+      const failure = publicFailure(emitted.failure);
       return [
         {
           ...base,
           type: 'session.compaction.failed',
-          code: emitted.failure.code,
-          reason: emitted.failure.message,
-          retryable: emitted.failure.retryable,
-          attempts: emitted.failure.attempts,
+          code: failure.code,
+          reason: failure.message,
+          retryable: failure.retryable,
+          attempts: failure.attempts,
           willRetryInMs: emitted.willRetryInMs,
-          failure: emitted.failure,
+          failure: { ...failure },
         },
       ];
+    }
   }
 }

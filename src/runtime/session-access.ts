@@ -161,5 +161,8 @@ export function createSessionAccess(deps: SessionAccessDeps) {
   return { actorOf, loadedDir, writableDir, send };
 }
 
+/** @internal The runtime's ways to reach sessions, as {@link createSessionAccess} returns them. */
+export type SessionAccess = ReturnType<typeof createSessionAccess>;
+
 /** @internal The loaded session of a call. */
 export type LoadedSessionRef = { ref: SessionActorRef; dir: SessionDirectory; limits: Limits };

@@ -15,11 +15,15 @@ import type { SessionDirectory } from '../store/session-directory.js';
 import type { SessionStore } from '../store/session-store.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import type { SessionEvent } from './events.js';
+import type { KeyIndex } from './idempotency.js';
+import { deepFreeze } from './validate.js';
 
 /** @internal A session whose actor is loaded. */
 export interface ActiveSession {
   dir: SessionDirectory;
   limits: Limits;
+  /** Its idempotency keys, read on the first keyed write (dropped with the session). */
+  keys?: KeyIndex;
 }
 
 /** @internal What the effects share with the runtime. */
@@ -38,10 +42,27 @@ export interface EffectDeps {
   writeRecord: (sessionId: string, dir: SessionDirectory, requestTokens?: number) => Promise<void>;
 }
 
+/**
+ * @internal The compactor, handed its input deep-frozen: the messages and checkpoint it reads are
+ * the session's own, so a compactor that edits them (in place) would change history. Frozen, the
+ * edit throws (the compaction fails and changes nothing) instead.
+ */
+export function withFrozenInput(compactor: Compactor): Compactor {
+  return {
+    get name() {
+      return compactor.name;
+    },
+    get maxInputTokens() {
+      return compactor.maxInputTokens;
+    },
+    compact: (input, options) => compactor.compact(deepFreeze(input), options),
+  };
+}
+
 /** @internal The session machine with the runtime's effects. */
 export function provideSessionEffects(deps: EffectDeps) {
-  const { store, active, commits, compactor, estimator, now, readOnly, limitsOf, publish, writeRecord } =
-    deps;
+  const { store, active, commits, estimator, now, readOnly, limitsOf, publish, writeRecord } = deps;
+  const compactor = withFrozenInput(deps.compactor);
   const at = () => now().toISOString();
   const dirOf = (sessionId: string): SessionDirectory => {
     const entry = active.get(sessionId);

@@ -3,31 +3,54 @@
  * session's files.
  */
 import { machineStateOf, requestTokensOf, type SessionActorRef } from '../../machines/session.machine.js';
-import { SessionError, describeError } from '../core/errors.js';
+import { SessionError, asIoError, describeError, isErrnoCode, isSessionErrorCode } from '../core/errors.js';
 import { keyOfSessionId } from '../core/ids.js';
 import type { Limits, SessionRecord, SessionStats } from '../core/types.js';
 import type { SessionDirectory } from '../store/session-directory.js';
 import type { SessionInfo } from './types.js';
 
-/** @internal A failure value of the actor (or any thrown value) as a SessionError. */
+/**
+ * @internal A failure value of the actor (or any thrown value) as a SessionError. A Node system
+ * error (`EIO`, `ENOSPC`...) becomes `IO_ERROR` with its errno in `details`: its code is never
+ * taken for one of ours.
+ */
 export function toSessionError(error: unknown, sessionId: string): SessionError {
   if (error instanceof SessionError) return error;
-  const e = error as { code?: unknown; message?: unknown; retryable?: unknown } | null;
-  if (e && typeof e.code === 'string' && typeof e.message === 'string') {
-    return new SessionError(
-      e.code as SessionError['code'],
-      'session',
-      e.message.replace(/^\[dagent-sessions\] \[[a-z]+\] /, ''),
-      {
-        retryable: e.retryable === true,
-        details: { sessionId },
-      },
-    );
+  const io = asIoError(error, 'session', `session ${sessionId}`);
+  if (io instanceof SessionError) {
+    return new SessionError(io.code, 'session', withoutPrefix(io.message), {
+      cause: error,
+      retryable: io.retryable,
+      details: { sessionId, ...io.details },
+    });
   }
+  const e = error as { code?: unknown; message?: unknown; retryable?: unknown; details?: unknown } | null;
+  if (e && isSessionErrorCode(e.code) && typeof e.message === 'string') {
+    const details = typeof e.details === 'object' && e.details !== null ? e.details : {};
+    return new SessionError(e.code, 'session', withoutPrefix(e.message), {
+      retryable: e.retryable === true,
+      details: { ...details, sessionId },
+    });
+  }
+  // An errno that lost its Error on the way (an actor's failure value keeps code and message).
+  const errno = isErrnoCode(e?.code) ? { errno: e.code } : {};
   return new SessionError('IO_ERROR', 'session', `session ${sessionId}: ${describeError(error)}`, {
     cause: error,
-    details: { sessionId },
+    details: { sessionId, ...errno },
   });
+}
+
+/** @internal A failure as callers see it: an errno code reads `IO_ERROR`, the errno in `details`. */
+export function publicFailure<T extends { code: string; message: string }>(
+  failure: T,
+): T | (T & { details: { errno: string } }) {
+  return isErrnoCode(failure.code)
+    ? { ...failure, code: 'IO_ERROR', details: { errno: failure.code } }
+    : failure;
+}
+
+function withoutPrefix(message: string): string {
+  return message.replace(/^\[dagent-sessions\] \[[a-z]+\] /, '');
 }
 
 /** @internal Figures of session.json, derived from the checkpoint and the live messages. */
@@ -54,8 +77,10 @@ export function infoOf(
 ): SessionInfo {
   const snapshot = ref?.getSnapshot();
   const c = snapshot?.context;
-  const failure = c?.loadError ?? (c?.failure ? { code: c.failure.code, message: c.failure.message } : null);
-  return {
+  const raw = c?.loadError ?? (c?.failure ? { code: c.failure.code, message: c.failure.message } : null);
+  const failure = raw === null ? null : publicFailure(raw);
+  // A copy: the record, limits and snapshot parts are the runtime's own objects.
+  return structuredClone({
     id: record.id,
     key: record.key,
     createdAt: record.createdAt,
@@ -72,7 +97,7 @@ export function infoOf(
     limits,
     error: failure,
     lastCompaction: c?.lastCompaction ?? null,
-  };
+  });
 }
 
 /** @internal What can be said of a session whose session.json cannot be read: its key comes from its id. */
@@ -97,7 +122,7 @@ export function placeholderInfo(id: string, compactor: string, limits: Limits): 
     checkpointVersion: 0,
     archivedThroughSeq: -1,
     compactor,
-    limits,
+    limits: { ...limits },
     error: null,
     lastCompaction: null,
   };

@@ -70,6 +70,12 @@ export interface SessionRuntimeOptions {
   compaction?: { timeoutMs?: number; retryBaseMs?: number; retryMaxMs?: number };
   /** Log size past which chat.log is folded into chat.json (default 256 KiB). */
   foldMinBytes?: number;
+  /**
+   * Largest message `addMessage` and `send` accept, in UTF-8 bytes of its text (every string of
+   * content and metadata, keys included): larger ones are refused with `MESSAGE_TOO_LARGE`.
+   * Default 16 MiB, the HTTP transport's body limit; `Infinity` for none.
+   */
+  maxMessageBytes?: number;
 }
 
 /** Options of `createSession`. Used only when the session is new. */
@@ -98,7 +104,7 @@ export interface SessionInfo {
   compactor: string;
   limits: Limits;
   /** Why the session is failed (compaction failure or a file that did not load), or null. */
-  error: { code: string; message: string } | null;
+  error: { code: string; message: string; details?: Record<string, unknown> } | null;
   lastCompaction: CompactOutput | null;
 }
 

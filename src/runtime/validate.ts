@@ -2,48 +2,114 @@
  * Checks what callers hand to the runtime, with errors that say what was wrong and what to do.
  */
 import { SessionError } from '../core/errors.js';
-import type { CheckResult, ContentBlock, MessageInput, Role } from '../core/types.js';
+import type { CheckResult, MessageInput, Role } from '../core/types.js';
 
 const ROLES: readonly Role[] = ['user', 'assistant', 'system'];
 const MAX_DEPTH = 64;
+
+/** The largest message `addMessage` accepts by default: 16 MiB, the HTTP transport's body limit. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * What an idempotency key may be: 1 to 128 letters, digits, `.`, `_`, `:` or `-` (a UUID, a ULID,
+ * `task-42:turn-3`). `/` is left out: the runtime derives the key of a `send` reply as `<key>/reply`.
+ */
+export const IDEMPOTENCY_KEY_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
 function fail(message: string): never {
   throw new SessionError('INVALID_MESSAGE', 'runtime', message);
 }
 
-/** Whether `value` is a plain JSON-compatible value (no functions, cycles, class instances, NaN). */
-export function jsonProblem(
-  value: unknown,
-  path = 'value',
-  depth = 0,
-  seen = new Set<object>(),
-): string | null {
-  if (depth > MAX_DEPTH) return `${path} is nested more than ${MAX_DEPTH} levels deep`;
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return null;
-  if (typeof value === 'number')
-    return Number.isFinite(value) ? null : `${path} is ${String(value)}, which JSON cannot hold`;
-  if (typeof value !== 'object') return `${path} is a ${typeof value}, which JSON cannot hold`;
-  if (seen.has(value)) return `${path} refers back to itself (a cycle)`;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null)
-    return `${path} is a class instance; pass plain objects`;
-  seen.add(value);
-  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
-  for (const [key, child] of entries) {
-    if (key === '__proto__') return `${path} has a "__proto__" key`;
-    const problem = jsonProblem(
-      child,
-      Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`,
-      depth + 1,
-      seen,
-    );
-    if (problem) return problem;
-  }
-  seen.delete(value);
-  return null;
+/** @internal Thrown inside the walk; turned into the caller's error code at its edge. */
+class JsonProblem extends Error {}
+
+/** @internal How much text a walk has seen, against a limit (UTF-8 bytes of strings and keys). */
+interface ByteBudget {
+  bytes: number;
+  readonly max: number;
+  /** Called once the limit is passed; throws. */
+  readonly over: (bytes: number) => never;
 }
 
-function checkBlock(block: unknown, i: number): ContentBlock {
+function spend(budget: ByteBudget | undefined, text: string): void {
+  if (budget === undefined) return;
+  budget.bytes += Buffer.byteLength(text, 'utf8');
+  if (budget.bytes > budget.max) budget.over(budget.bytes);
+}
+
+/**
+ * @internal Copies a plain JSON value while checking it, in one walk: no functions, cycles, class
+ * instances, NaN or `__proto__` keys; nested at most {@link MAX_DEPTH} levels. The copy shares
+ * nothing with `value` (what the caller does with its object afterwards changes nothing here);
+ * with `freeze`, every object and array of the copy is frozen.
+ * @throws JsonProblem naming the path of the first problem; whatever `budget.over` throws.
+ */
+function copyJson(
+  value: unknown,
+  path: string,
+  options: { freeze: boolean; budget?: ByteBudget },
+  depth = 0,
+  seen = new Set<object>(),
+): unknown {
+  if (depth > MAX_DEPTH) throw new JsonProblem(`${path} is nested more than ${MAX_DEPTH} levels deep`);
+  if (value === null || typeof value === 'boolean') return value;
+  if (typeof value === 'string') {
+    spend(options.budget, value);
+    return value;
+  }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new JsonProblem(`${path} is ${String(value)}, which JSON cannot hold`);
+    return value === 0 ? 0 : value; // -0 is 0 once written: a retry compares equal
+  }
+  if (typeof value !== 'object')
+    throw new JsonProblem(`${path} is a ${typeof value}, which JSON cannot hold`);
+  if (seen.has(value)) throw new JsonProblem(`${path} refers back to itself (a cycle)`);
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null)
+    throw new JsonProblem(`${path} is a class instance; pass plain objects`);
+  seen.add(value);
+  let copy: unknown[] | Record<string, unknown>;
+  if (Array.isArray(value)) {
+    // Read once: a getter or proxy cannot show the check one value and the copy another.
+    copy = Array.from(value as unknown[], (child, i) =>
+      copyJson(child, `${path}[${i}]`, options, depth + 1, seen),
+    );
+  } else {
+    copy = {};
+    for (const [key, child] of Object.entries(value)) {
+      if (key === '__proto__') throw new JsonProblem(`${path} has a "__proto__" key`);
+      spend(options.budget, key);
+      copy[key] = copyJson(child, `${path}.${key}`, options, depth + 1, seen);
+    }
+  }
+  seen.delete(value);
+  return options.freeze ? Object.freeze(copy) : copy;
+}
+
+/** Whether `value` is a plain JSON-compatible value (no functions, cycles, class instances, NaN). */
+export function jsonProblem(value: unknown, path = 'value'): string | null {
+  try {
+    copyJson(value, path, { freeze: false });
+    return null;
+  } catch (error) {
+    if (error instanceof JsonProblem) return error.message;
+    throw error;
+  }
+}
+
+/**
+ * @internal Deep-freezes a JSON value in place (objects and arrays), skipping what is frozen
+ * already, and returns it. Used on what compactors receive: a compactor that edits its input
+ * cannot change history.
+ */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  Object.freeze(value);
+  for (const child of Object.values(value)) deepFreeze(child);
+  return value;
+}
+
+function checkBlock(block: unknown, i: number): void {
   const where = `content[${i}]`;
   if (typeof block !== 'object' || block === null)
     fail(`${where} must be a block object like { type: "text", text: "..." }`);
@@ -74,63 +140,122 @@ function checkBlock(block: unknown, i: number): ContentBlock {
         `${where} has type ${JSON.stringify(b.type)}; expected "text", "tool_use", "tool_result" or "thinking"`,
       );
   }
-  return block as ContentBlock;
+}
+
+/** Options of {@link validateMessageInput}. */
+export interface MessageCheckOptions {
+  /**
+   * Largest message accepted, in UTF-8 bytes of its text (every string of `content` and
+   * `metadata`, keys included). Default {@link DEFAULT_MAX_MESSAGE_BYTES}; `Infinity` for none.
+   */
+  maxBytes?: number;
+}
+
+/** Copies a field of the message, translating a problem of the walk into `INVALID_MESSAGE`. */
+function copyField(value: unknown, path: string, budget: ByteBudget): unknown {
+  try {
+    return copyJson(value, path, { freeze: true, budget });
+  } catch (error) {
+    if (error instanceof JsonProblem) fail(error.message);
+    throw error;
+  }
 }
 
 /**
- * Validates a message given to `addMessage`.
- * @throws SessionError `INVALID_MESSAGE` naming the field that is wrong.
+ * Validates a message given to `addMessage` and returns a deep copy of it, frozen: the caller's
+ * objects are read once, here, and never kept (changing them afterwards changes nothing stored).
+ *
+ * @throws SessionError `INVALID_MESSAGE` naming the field that is wrong; `MESSAGE_TOO_LARGE` when
+ *   its text passes `options.maxBytes` (16 MiB by default).
+ * @example
+ * ```ts
+ * const message = validateMessageInput({ role: 'user', content: 'Run the tests' });
+ * Object.isFrozen(message.content); // true for block lists; strings are immutable anyway
+ * ```
  */
-export function validateMessageInput(input: unknown): MessageInput {
+export function validateMessageInput(input: unknown, options: MessageCheckOptions = {}): MessageInput {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     fail('a message must be an object like { role: "user", content: "text" }');
   }
+  const max = options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const budget: ByteBudget = {
+    bytes: 0,
+    max,
+    over(bytes) {
+      throw new SessionError(
+        'MESSAGE_TOO_LARGE',
+        'runtime',
+        `the message passes ${max} bytes of text (counted ${bytes} before stopping); split it into several messages, keep large data (logs, files) outside the session and refer to it, or raise maxMessageBytes`,
+        { details: { maxBytes: max, countedBytes: bytes } },
+      );
+    },
+  };
   const m = input as Record<string, unknown>;
-  if (!ROLES.includes(m.role as Role))
-    fail(`role must be "user", "assistant" or "system", got ${JSON.stringify(m.role)}`);
-  if (typeof m.content === 'string') {
-    // fine
-  } else if (Array.isArray(m.content)) {
-    if (m.content.length === 0) fail('content is an empty list; send a string or at least one block');
-    m.content.forEach(checkBlock);
-  } else {
+  const role = m.role;
+  const rawContent = m.content;
+  const rawMetadata = m.metadata;
+  const timestamp = m.timestamp;
+  const idempotencyKey = m.idempotencyKey;
+  if (!ROLES.includes(role as Role))
+    fail(`role must be "user", "assistant" or "system", got ${JSON.stringify(role)}`);
+  if (typeof rawContent !== 'string' && !Array.isArray(rawContent)) {
     fail(
-      `content must be a string or a list of blocks, got ${m.content === null ? 'null' : typeof m.content}`,
+      `content must be a string or a list of blocks, got ${rawContent === null ? 'null' : typeof rawContent}`,
     );
   }
-  const problem = jsonProblem(m.content, 'content');
-  if (problem) fail(problem);
-  if (m.metadata !== undefined) {
-    if (typeof m.metadata !== 'object' || m.metadata === null || Array.isArray(m.metadata))
+  const content = copyField(rawContent, 'content', budget) as MessageInput['content'];
+  if (Array.isArray(content)) {
+    if (content.length === 0) fail('content is an empty list; send a string or at least one block');
+    content.forEach(checkBlock);
+  }
+  let metadata: Record<string, unknown> | undefined;
+  if (rawMetadata !== undefined) {
+    if (typeof rawMetadata !== 'object' || rawMetadata === null || Array.isArray(rawMetadata))
       fail('metadata must be a plain object');
-    const metaProblem = jsonProblem(m.metadata, 'metadata');
-    if (metaProblem) fail(metaProblem);
+    metadata = copyField(rawMetadata, 'metadata', budget) as Record<string, unknown>;
+  }
+  if (timestamp !== undefined && (typeof timestamp !== 'string' || Number.isNaN(Date.parse(timestamp)))) {
+    fail(`timestamp must be an ISO-8601 string, got ${JSON.stringify(timestamp)}`);
   }
   if (
-    m.timestamp !== undefined &&
-    (typeof m.timestamp !== 'string' || Number.isNaN(Date.parse(m.timestamp)))
+    idempotencyKey !== undefined &&
+    (typeof idempotencyKey !== 'string' || !IDEMPOTENCY_KEY_RE.test(idempotencyKey))
   ) {
-    fail(`timestamp must be an ISO-8601 string, got ${JSON.stringify(m.timestamp)}`);
+    fail(
+      `idempotencyKey must be 1 to 128 letters, digits, ".", "_", ":" or "-" (a UUID works), got ${describeValue(idempotencyKey)}`,
+    );
   }
   return {
-    role: m.role as Role,
-    content: m.content as MessageInput['content'],
-    ...(m.metadata === undefined ? {} : { metadata: m.metadata as Record<string, unknown> }),
-    ...(m.timestamp === undefined ? {} : { timestamp: m.timestamp as string }),
+    role: role as Role,
+    content,
+    ...(metadata === undefined ? {} : { metadata }),
+    ...(timestamp === undefined ? {} : { timestamp: timestamp as string }),
+    ...(idempotencyKey === undefined ? {} : { idempotencyKey: idempotencyKey as string }),
   };
 }
 
+/** A value for a message, never a huge one. */
+function describeValue(value: unknown): string {
+  if (typeof value === 'string')
+    return value.length > 60 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  return value === null ? 'null' : typeof value;
+}
+
 /**
- * Validates a plain JSON object argument (context, agent description).
+ * Validates a plain JSON object argument (context, agent description) and returns a deep copy
+ * of it: the runtime never keeps the caller's object.
  * @throws SessionError `INVALID_ARGUMENT`
  */
 export function validatePlainObject(value: unknown, what: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new SessionError('INVALID_ARGUMENT', 'runtime', `${what} must be a plain object`);
   }
-  const problem = jsonProblem(value, what);
-  if (problem) throw new SessionError('INVALID_ARGUMENT', 'runtime', problem);
-  return value as Record<string, unknown>;
+  try {
+    return copyJson(value, what, { freeze: false }) as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof JsonProblem) throw new SessionError('INVALID_ARGUMENT', 'runtime', error.message);
+    throw error;
+  }
 }
 
 /**

@@ -397,6 +397,24 @@ export class SessionDirectory {
     }
   }
 
+  /**
+   * The newest `count` committed archive segments, newest first: what the runtime reads to find
+   * the idempotency keys of recently archived messages without reading the whole archive.
+   */
+  async *readRecentSegments(count: number): AsyncGenerator<ArchiveSegment> {
+    if (!(count > 0)) return;
+    const committed = this.#checkpoint.data?.compactionInfo.segment ?? 0;
+    const recent = (await this.#segmentNumbers()).filter((n) => n <= committed).slice(-count);
+    for (const n of recent.reverse()) {
+      const file = path.join(this.archiveDir, segmentFileName(n));
+      const segment = await new DurableJsonFile<ArchiveSegment>(file, {
+        ...this.#options,
+        validate: validateSegment,
+      }).read();
+      if (segment !== null) yield segment;
+    }
+  }
+
   /** Closes file handles after the writes in flight. */
   async close(): Promise<void> {
     await this.#chatAdapter.close();

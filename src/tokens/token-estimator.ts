@@ -8,6 +8,7 @@ import { SessionError } from '../core/errors.js';
 import type { Checkpoint, CheckpointSummary, ContentBlock, Message, Role } from '../core/types.js';
 import { renderCheckpoint, safeJson, toolResultText } from '../request/format.js';
 import { approximateTokens } from './approximate.js';
+import { sharedCountingWorker } from './counting-worker.js';
 import { TOKEN_ENCODINGS, getEncoder, type TokenEncoding } from './encoding-cache.js';
 import { countExact } from './exact-count.js';
 
@@ -17,6 +18,11 @@ export type { TokenEncoding } from './encoding-cache.js';
 export const MESSAGE_OVERHEAD_TOKENS = 4;
 /** Fixed tokens added per content block for its framing (type, ids). */
 export const BLOCK_OVERHEAD_TOKENS = 3;
+/**
+ * Messages with at least this many characters of text are counted on the counting worker by
+ * {@link TiktokenEstimator.estimateMessageAsync} (about 10-20 ms of counting on the main thread).
+ */
+export const DEFAULT_OFF_THREAD_CHARS = 16 * 1024;
 
 /**
  * Counts tokens of the pieces of a request. Messages are counted once, when appended
@@ -41,6 +47,11 @@ export interface TokenEstimator {
   estimateContent(content: string | ContentBlock[]): number;
   /** Tokens of a message: its content plus {@link MESSAGE_OVERHEAD_TOKENS}. */
   estimateMessage(message: { role: Role; content: string | ContentBlock[] }): number;
+  /**
+   * Optional: the same count as `estimateMessage`, without blocking the event loop on large texts
+   * (counted on another thread). The runtime uses it to count appended messages when present.
+   */
+  estimateMessageAsync?(message: { role: Role; content: string | ContentBlock[] }): Promise<number>;
   /** Sum of the stored `tokens` of messages: no re-tokenisation, O(n) additions. */
   estimateMessages(messages: readonly Pick<Message, 'tokens'>[]): number;
   /** Tokens of a checkpoint as {@link renderCheckpoint} renders it into a request (0 when empty). */
@@ -60,6 +71,11 @@ export interface TokenEstimatorOptions {
   mode?: 'exact' | 'approximate';
   /** The js-tiktoken encoding of exact mode. Default `cl100k_base`. */
   encoding?: TokenEncoding;
+  /**
+   * Messages with at least this many characters of text are counted on the shared counting
+   * worker by the async methods. Default {@link DEFAULT_OFF_THREAD_CHARS}; `Infinity` never.
+   */
+  offThreadChars?: number;
 }
 
 /**
@@ -79,10 +95,12 @@ export class TiktokenEstimator implements TokenEstimator {
   readonly name: string;
   readonly mode: 'exact' | 'approximate';
   readonly encoding: TokenEncoding;
+  readonly offThreadChars: number;
+  #warnedFallback = false;
 
   /**
-   * @param options - Mode and encoding; see {@link TokenEstimatorOptions}.
-   * @throws SessionError `INVALID_ARGUMENT` for an unknown mode or encoding.
+   * @param options - Mode, encoding and off-thread threshold; see {@link TokenEstimatorOptions}.
+   * @throws SessionError `INVALID_ARGUMENT` for an unknown mode or encoding, or a bad threshold.
    */
   constructor(options: TokenEstimatorOptions = {}) {
     const mode = options.mode ?? 'exact';
@@ -101,8 +119,17 @@ export class TiktokenEstimator implements TokenEstimator {
         `unknown encoding ${JSON.stringify(encoding)}; use ${TOKEN_ENCODINGS.join(' or ')}`,
       );
     }
+    const offThreadChars = options.offThreadChars ?? DEFAULT_OFF_THREAD_CHARS;
+    if (!(typeof offThreadChars === 'number' && offThreadChars >= 0)) {
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'tokens',
+        `offThreadChars must be a number >= 0 (Infinity: never), got ${String(offThreadChars)}`,
+      );
+    }
     this.mode = mode;
     this.encoding = encoding;
+    this.offThreadChars = offThreadChars;
     this.name = mode === 'exact' ? `tiktoken:${encoding}` : 'approximate';
   }
 
@@ -161,6 +188,50 @@ export class TiktokenEstimator implements TokenEstimator {
       );
     }
     return this.estimateContent(message.content) + MESSAGE_OVERHEAD_TOKENS;
+  }
+
+  /**
+   * The count of {@link estimateContent}, without blocking the event loop: content with at least
+   * `offThreadChars` characters of text is counted on the shared counting worker (same encoding,
+   * same code, identical count). Should the worker fail, it counts here instead.
+   * @throws SessionError `INVALID_ARGUMENT` when `content` is neither a string nor an array.
+   * @example
+   * ```ts
+   * await estimator.estimateContentAsync(fiveMegabytesOfLog); // the host keeps answering meanwhile
+   * ```
+   */
+  async estimateContentAsync(content: string | ContentBlock[]): Promise<number> {
+    if (this.mode !== 'exact' || (typeof content !== 'string' && !Array.isArray(content)))
+      return this.estimateContent(content);
+    const texts = typeof content === 'string' ? [content] : content.map(sentText);
+    let chars = 0;
+    for (const text of texts) chars += text.length;
+    if (chars < this.offThreadChars) return this.estimateContent(content);
+    let counts: number[];
+    try {
+      counts = await sharedCountingWorker().count(this.encoding, texts);
+    } catch (error) {
+      if (!this.#warnedFallback) {
+        this.#warnedFallback = true;
+        process.emitWarning(
+          `[dagent-sessions] [tokens] the counting worker failed (${describeType(error)}: ${String(error)}); counting on the main thread`,
+        );
+      }
+      return this.estimateContent(content);
+    }
+    let total = 0;
+    for (const count of counts) total += count;
+    return typeof content === 'string' ? total : total + BLOCK_OVERHEAD_TOKENS * texts.length;
+  }
+
+  /**
+   * The count of {@link estimateMessage}, large texts counted off the main thread (see
+   * {@link estimateContentAsync}).
+   * @throws SessionError `INVALID_ARGUMENT` when `message` is not an object with valid content.
+   */
+  async estimateMessageAsync(message: { role: Role; content: string | ContentBlock[] }): Promise<number> {
+    if (message === null || typeof message !== 'object') return this.estimateMessage(message);
+    return (await this.estimateContentAsync(message.content)) + MESSAGE_OVERHEAD_TOKENS;
   }
 
   /**

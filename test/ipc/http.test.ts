@@ -185,7 +185,7 @@ describe('serveSessions + createSessionClient', () => {
     const client = createSessionClient(open.url.replace('0.0.0.0', '127.0.0.1'), { token: TOKEN });
     expect(await client.list()).toEqual([]);
     await open.close();
-    expect(['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost'].every(isLoopbackHost)).toBe(true);
+    expect(['127.0.0.1', '::1', '[::1]', '::ffff:127.0.0.1', 'localhost'].every(isLoopbackHost)).toBe(true);
     expect(['0.0.0.0', '::', '10.0.0.1', 'localhost.evil.com', '127.0.0.1.nip.io'].some(isLoopbackHost)).toBe(
       false,
     );
