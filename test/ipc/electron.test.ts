@@ -4,7 +4,7 @@
  * "No handler registered" otherwise), `webContents.send` reaches the renderer's `on` listeners,
  * and `contextBridge` copies an error's message only.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ipcErrorCodeOf, SESSION_CHANNELS, type SessionAPI } from '../../src/ipc/channels.js';
 import { registerSessionIpc, type IpcMainInvokeEventLike, type IpcMainLike } from '../../src/ipc/electron.js';
 import {
@@ -185,8 +185,8 @@ describe('registerSessionIpc + exposeSessionApi', () => {
     expect(idle.webContents.sent).toBe(0);
 
     stop();
-    await new Promise((r) => setTimeout(r, 10)); // the unsubscribe invoke
-    expect(a.listening()).toBe(0);
+    // The unsubscribe is an invoke: wait until the main side has handled it.
+    await vi.waitFor(() => expect(a.listening()).toBe(0), { timeout: 30_000 });
     const sentBefore = a.webContents.sent;
     await api.addMessage(id, { role: 'user', content: 'after' });
     expect(a.webContents.sent).toBe(sentBefore);
