@@ -56,7 +56,7 @@ export interface ConversationDeps {
   estimator: TokenEstimator;
   calibration: TokenCalibration;
   model: string;
-  client: () => Anthropic;
+  client: () => Promise<Anthropic>;
   /** Tells every live session actor the model's new correction factor. */
   onCalibrated(model: string, factor: number): void;
 }
@@ -139,7 +139,7 @@ export async function sendTurn(
 ): Promise<SendResult> {
   const content = userContent(userMessage);
   const model = options.model ?? deps.model;
-  const client = options.client ?? deps.client();
+  const client = options.client ?? (await deps.client());
   await deps.addMessage(id, { role: 'user', content });
   const request = await sessionRequest(deps, id, null, { format: 'messages', makeRoom: true, model });
   const { limits } = await deps.loaded(id);
@@ -210,7 +210,7 @@ export async function calibrateWithApi(
   options: { client?: Anthropic; model?: string } = {},
 ) {
   const model = options.model ?? deps.model;
-  const client = options.client ?? deps.client();
+  const client = options.client ?? (await deps.client());
   const request = await sessionRequest(deps, id, null, { format: 'messages', makeRoom: false, model });
   if (request.messages.length === 0) {
     throw new SessionError(

@@ -3,7 +3,7 @@
  * compactor with `machine.provide()`, and offers the public API.
  */
 import { randomUUID } from 'node:crypto';
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import { createActor, waitFor } from 'xstate';
 import {
   requestTokensOf,
@@ -17,6 +17,7 @@ import {
   DEFAULT_ANTHROPIC_MODEL,
   hasAnthropicApiKey,
 } from '../compaction/anthropic-compactor.js';
+import { loadAnthropicSdk } from '../compaction/anthropic-sdk.js';
 import { OfflineCompactor } from '../compaction/offline-compactor.js';
 import { SessionError } from '../core/errors.js';
 import { sessionIdOf, validateKey } from '../core/ids.js';
@@ -216,7 +217,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     estimator,
     calibration,
     model,
-    client: () => {
+    client: async () => {
       if (client) return client;
       if (!hasAnthropicApiKey()) {
         throw new SessionError(
@@ -225,7 +226,9 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
           'send and calibrate need a client: set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL if needed), or pass createSessionRuntime({ client }) or send(id, message, { client })',
         );
       }
-      client = new Anthropic();
+      // The SDK is loaded on the first turn: opening a runtime does not load it.
+      const { default: AnthropicClient } = await loadAnthropicSdk();
+      client ??= new AnthropicClient();
       return client;
     },
     onCalibrated: (calibratedModel, factor) => {
