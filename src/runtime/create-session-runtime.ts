@@ -43,6 +43,7 @@ import { provideSessionEffects, type ActiveSession } from './session-effects.js'
 import { infoOf, placeholderInfo, statsOf, toSessionError } from './session-info.js';
 import { createSessionObserver } from './session-observer.js';
 import { trackCalls } from './track-calls.js';
+import { unrefClock } from './unref-clock.js';
 import type { SessionInfo, SessionRuntime, SessionRuntimeOptions } from './types.js';
 import { validateMessageInput, validatePlainObject } from './validate.js';
 
@@ -138,7 +139,8 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
 
   const supervisor = createActor(supervisorMachine.provide({ actors: { session } }), {
     input: options.supervisor ?? {},
-    ...(options.clock ? { clock: options.clock } : {}),
+    // Default: unref'd timers, so that a script that never calls close() still exits (unref-clock.ts).
+    clock: options.clock ?? unrefClock,
     inspect: (event) => {
       observe(event);
       const inspect = options.inspect;
@@ -487,6 +489,11 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       await waitFor(supervisor, (s) => s.status !== 'active' || s.matches('stopped'), { timeout: Infinity });
       supervisor.stop();
       await store.close();
+    },
+
+    // `await using runtime = await createSessionRuntime(...)` closes it at the end of the block.
+    [Symbol.asyncDispose]() {
+      return runtime.close();
     },
   };
 
