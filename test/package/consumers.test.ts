@@ -5,9 +5,10 @@
  * registry for what it lacks). In that project, consumers of every kind use it: an ES module, a
  * CommonJS script (`require`), a TypeScript project with `module: commonjs` and one with
  * `module: nodenext`, both type-checked and run; and the installed `dagent-sessions` command,
- * `demo` included.
+ * `demo` included. Every entry is imported and required (`/react` with React installed beside it).
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,6 +48,12 @@ async function ok(file: string, args: string[], cwd: string, env: Record<string,
   return ran;
 }
 
+/** The version of a dev dependency installed in the checkout (so that the npm cache has it). */
+function devVersion(name: string): string {
+  const manifest = readFileSync(path.join(REPO, 'node_modules', name, 'package.json'), 'utf8');
+  return (JSON.parse(manifest) as { version: string }).version;
+}
+
 /** What `npm pack --json` says of the tarball. */
 interface Packed {
   filename: string;
@@ -71,6 +78,7 @@ const SCENARIO = `
     dag: typeof dag.createTaskLoop,
     preload: typeof preload.exposeSessionApi,
     machines: typeof machines.sessionMachine,
+    react: typeof react.SessionInspector,
   };
   console.log(JSON.stringify({ messages: history.length, id: session.id, kinds }));
 `;
@@ -82,6 +90,7 @@ const EXPECTED_KINDS = {
   dag: 'function',
   preload: 'function',
   machines: 'object',
+  react: 'function',
 };
 
 const ESM = `
@@ -95,6 +104,7 @@ import * as migration from 'dagent-sessions/migration';
 import * as dag from 'dagent-sessions/dag';
 import * as preload from 'dagent-sessions/preload';
 import * as machines from 'dagent-sessions/machines';
+import * as react from 'dagent-sessions/react';
 ${SCENARIO}
 `;
 
@@ -109,6 +119,7 @@ const migration = require('dagent-sessions/migration');
 const dag = require('dagent-sessions/dag');
 const preload = require('dagent-sessions/preload');
 const machines = require('dagent-sessions/machines');
+const react = require('dagent-sessions/react');
 (async () => {
 ${SCENARIO}
 })().catch((error) => {
@@ -209,9 +220,11 @@ describe('the packed tarball, installed', () => {
     project = path.join(work, 'project');
     await mkdir(project);
     await writeFile(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
+    // React and react-dom are the optional peers of dagent-sessions/react.
+    const react = ['react', 'react-dom'].map((name) => `${name}@${devVersion(name)}`);
     await ok(
       'npm',
-      ['install', '--prefer-offline', '--no-audit', '--no-fund', path.join(work, packed.filename)],
+      ['install', '--prefer-offline', '--no-audit', '--no-fund', path.join(work, packed.filename), ...react],
       project,
     );
     const consumer = async (dir: string, files: Record<string, string>) => {
