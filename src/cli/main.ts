@@ -20,7 +20,7 @@ interface CommandEntry {
 export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   demo: {
     args: '',
-    summary: 'replay the bundled long conversation in a temporary root (offline, no key)',
+    summary: "replay agent sessions scripted over the package's own files, then inspect them (offline)",
     load: async () => (await import('./demo.js')).demoCommand,
   },
   inspect: {
