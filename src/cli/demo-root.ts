@@ -8,7 +8,8 @@
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { holderIsAlive, readLockHolder } from '../store/root-lock.js';
+import { isErrno } from '../store/durable-fs.js';
+import { readLockHolder } from '../store/root-lock.js';
 
 /** @internal The name of a demo's temporary root: mkdtemp's six characters after the prefix. */
 export const DEMO_ROOT_PREFIX = 'dagent-sessions-demo-';
@@ -16,6 +17,20 @@ const DEMO_ROOT_NAME = /^dagent-sessions-demo-[A-Za-z0-9]{6}$/;
 
 /** A directory without a lock may be a demo that is starting; only older ones are removed. */
 const UNLOCKED_GRACE_MS = 10 * 60_000;
+
+/**
+ * @internal Whether the process that holds a demo root may still run: unless it is on this host
+ * and its pid is free, it is taken as running (a reused pid only leaves a directory for later).
+ */
+function mayRun(holder: { pid: number; hostname: string }): boolean {
+  if (holder.hostname !== os.hostname()) return true;
+  try {
+    process.kill(holder.pid, 0);
+    return true;
+  } catch (error) {
+    return !isErrno(error, 'ESRCH');
+  }
+}
 
 /** @internal The demo's root, and what was cleaned up to make it. */
 export interface DemoRoot {
@@ -46,8 +61,7 @@ export async function sweepDemoRoots(dir: string, now = Date.now()): Promise<str
     try {
       if (!(await stat(root)).isDirectory()) continue;
       const holder = await readLockHolder(root);
-      if (holder !== null ? holderIsAlive(holder) : now - (await stat(root)).mtimeMs < UNLOCKED_GRACE_MS)
-        continue;
+      if (holder !== null ? mayRun(holder) : now - (await stat(root)).mtimeMs < UNLOCKED_GRACE_MS) continue;
       await rm(root, { recursive: true, force: true });
       swept.push(root);
     } catch {
