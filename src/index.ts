@@ -1,5 +1,10 @@
 /**
- * dagent-sessions: durable, token-bounded LLM agent sessions as XState actors.
+ * dagent-sessions: durable, token-bounded LLM agent sessions as XState actors. The root holds what
+ * a host needs to run sessions: the runtime, its types and errors, compactors, the token
+ * estimator, limits, events and request building. The rest has its own entry:
+ * `dagent-sessions/ipc` (the channel table and Electron IPC), `/preload`, `/http` (HTTP, the
+ * inspector page), `/migration` (legacy files, transcripts, Claude Code logs), `/dag` (tasks and
+ * the Ralph loop), `/react` (the inspector's components) and `/machines` (the statecharts).
  */
 export { createSessionRuntime } from './runtime/create-session-runtime.js';
 export type {
@@ -51,11 +56,6 @@ export type { SendOptions, SendResult, SessionRequest } from './runtime/conversa
 export { TokenCalibration } from './tokens/calibration.js';
 export type { CalibrationState, TokenCalibrationOptions } from './tokens/calibration.js';
 
-export { loadTranscript, parseTranscript } from './integration/transcript.js';
-export type { Transcript } from './integration/transcript.js';
-export { replayConversation } from './integration/replay.js';
-export type { ReplayReport, ReplayCompaction } from './integration/replay.js';
-
 export type { CompactOutput, CompactionFailure } from '../machines/session.machine.js';
 export {
   AnthropicCompactor,
@@ -64,88 +64,3 @@ export {
   type AnthropicCompactorOptions,
   type AnthropicUsage,
 } from './compaction/anthropic-compactor.js';
-
-export { agentForTaskState } from './runtime/agent-profiles.js';
-export { loadTask, summarizeDag, taskContext, withSession } from './integration/task.js';
-export type { DagTask, DagTaskState, DagView, TaskSessions } from './integration/task.js';
-export { AGENT_CHECK_ID, createTaskLoop, defaultTaskPrompt } from './integration/task-loop.js';
-export type {
-  IterationResult,
-  TaskAgent,
-  TaskAgentInput,
-  TaskAgentOutput,
-  TaskLoop,
-  TaskLoopOptions,
-  TaskLoopOutcome,
-  TaskLoopResult,
-} from './integration/task-loop.js';
-
-export {
-  SESSION_CHANNELS,
-  SESSION_EVENT_CHANNEL,
-  SESSION_SUBSCRIBE_CHANNEL,
-  SESSION_UNSUBSCRIBE_CHANNEL,
-  SessionIpcError,
-  ipcErrorCodeOf,
-  isSessionChannel,
-  methodOf,
-} from './ipc/channels.js';
-export type {
-  IpcError,
-  IpcErrorCode,
-  IpcResult,
-  SessionAPI,
-  SessionChannel,
-  TransportErrorCode,
-} from './ipc/channels.js';
-export { createSessionHandlers, handlerOf, toIpcError } from './ipc/handlers.js';
-export type { ChannelResult, SessionHandler, SessionHandlers } from './ipc/handlers.js';
-export { createSessionApiFromInvoke } from './ipc/api.js';
-export type { EventFeed, InvokeChannel } from './ipc/api.js';
-export { registerSessionIpc } from './ipc/electron.js';
-export type {
-  IpcMainInvokeEventLike,
-  IpcMainLike,
-  SessionIpcOptions,
-  WebContentsLike,
-} from './ipc/electron.js';
-export { createSessionApiFromIpcRenderer, exposeSessionApi } from './ipc/preload.js';
-export type { ContextBridgeLike, IpcRendererLike } from './ipc/preload.js';
-export { serveSessions } from './ipc/http.js';
-export type { ServeSessionsOptions, SessionServer } from './ipc/http.js';
-export { createSessionClient } from './ipc/client.js';
-export type { SessionClient, SessionClientOptions } from './ipc/client.js';
-
-export {
-  DEFAULT_CHECKPOINT_MIN_TOKENS,
-  migrateAll,
-  migrateDevSession,
-  migratePMChat,
-} from './migration/migrate.js';
-export { rollbackMigration } from './migration/rollback.js';
-export { formatMigrationReport, formatRollbackReport } from './migration/format-report.js';
-export type {
-  EntryProblem,
-  FileReport,
-  FileStatus,
-  LegacyKind,
-  ManifestFile,
-  MigrationManifest,
-  MigrationOptions,
-  MigrationReport,
-  MigrationTotals,
-  RollbackOptions,
-  RollbackReport,
-} from './migration/types.js';
-export { loadChat, saveChat } from './compat/legacy-chat.js';
-export type { LegacyChat, LegacyChatEntry, LegacyChatOptions } from './compat/legacy-chat.js';
-
-export { loadClaudeCodeLog, parseClaudeCodeLog } from './integration/claude-code-log.js';
-export type {
-  ClaudeCodeLogOptions,
-  ClaudeCodeLogStats,
-  ClaudeCodeTranscript,
-  SkippedLine,
-} from './integration/claude-code-log.js';
-export { detectTranscriptFormat, readTranscriptFile } from './integration/transcript-file.js';
-export type { TranscriptFile, TranscriptFormat } from './integration/transcript-file.js';

@@ -2,11 +2,8 @@
  * `dagent-sessions demo`: replays a long conversation through a session with the offline
  * compactor and prints what happened.
  */
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { loadTranscript } from '../integration/transcript.js';
+import { loadTranscript, parseTranscript } from '../integration/transcript.js';
 import { replayConversation, type ReplayReport } from '../integration/replay.js';
 import { OfflineCompactor } from '../compaction/offline-compactor.js';
 import type { MessageInput, SessionContext, SessionKey } from '../core/types.js';
@@ -17,23 +14,31 @@ import { serveSessions } from '../ipc/http.js';
 import { createSessionRuntime } from '../runtime/create-session-runtime.js';
 import { createTokenEstimator } from '../tokens/token-estimator.js';
 import { pmConversation, qaConversation } from './demo-conversations.js';
+import { demoDevConversation } from './demo-dev-conversation.js';
+import { createDemoRoot } from './demo-root.js';
 import { stopRequested } from './inspect-command.js';
 import { defineCommand, intOption } from './command.js';
 import type { CliCommand } from './io.js';
+import { packageRoot } from './package-info.js';
 import { createProgress } from './progress.js';
 
 const USAGE = `Usage: dagent-sessions demo [--transcript FILE] [--root DIR] [--max-tokens N] [--port N] [--no-serve] [--json]
 
 Replays conversations through three agent sessions with the offline compactor (no API key
-needed): the bundled long conversation through a Dev session, and conversations scripted from the
-project's docs through a PM and a QA session. Prints, per session, every compaction, the largest
-request against the limit and the append time; then serves the inspector on the sessions and
-prints its URL, until Ctrl+C. Exit code 2 when a message was lost or a request passed the limit.
+needed): a long Dev session scripted over the package's own files (~380k tokens, made when the
+demo starts), and conversations scripted from the project's docs through a PM and a QA session.
+Prints, per session, every compaction, the largest request against the limit and the append
+time; then serves the inspector on the sessions and prints its URL, until Ctrl+C. Exit code 2
+when a message was lost or a request passed the limit.
+
+Without --root, the sessions are written to a new directory dagent-sessions-demo-XXXXXX in the
+system's temporary directory (printed), removed when the demo ends; such directories left by
+earlier runs that were killed (or by older versions) are removed when the demo starts.
 
 Options:
   --transcript FILE   replay FILE (the format of the shared transcripts) through the Dev session
-                      instead of the bundled conversation (fixtures/demo-conversation.json)
-  --root DIR          write sessions under DIR/.dagent (default: a new temporary directory)
+                      instead of the scripted one
+  --root DIR          write sessions under DIR/.dagent and keep them (default: a temporary root)
   --max-tokens N      the Dev session's token limit (default 100000)
   --port N            the inspector's port (default: any free port)
   --no-serve          only print the summary
@@ -42,9 +47,9 @@ Options:
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
-  /** A transcript in the format of the shared transcripts; default: the bundled demo conversation. */
+  /** A transcript in the format of the shared transcripts; default: the Dev conversation scripted over the package's files. */
   transcript?: string;
-  /** Where sessions are written; default: a new temporary directory. */
+  /** Where sessions are written, and kept; default: a new temporary directory, removed when the demo ends. */
   root?: string;
   maxTokens?: number;
   json?: boolean;
@@ -56,16 +61,6 @@ export interface DemoOptions {
   port?: number;
   /** Ends the serving (tests); SIGINT and SIGTERM do too. */
   stop?: AbortSignal;
-}
-
-/** The bundled conversation, made by scripts/make-demo-conversation.ts from the project's own sources. */
-export function bundledConversation(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  // src/cli → repository root, and dist/src/cli → repository root.
-  const root = here.includes(`${path.sep}dist${path.sep}`)
-    ? path.resolve(here, '../../..')
-    : path.resolve(here, '../..');
-  return path.join(root, 'fixtures', 'demo-conversation.json');
 }
 
 const n = (value: number) => Math.round(value).toLocaleString('en-US');
@@ -110,14 +105,11 @@ export interface DemoSession {
 /** What the demo did. */
 export interface DemoReport {
   root: string;
+  /** The root was made by the demo and is removed when it ends (no `root` option). */
+  temporary: boolean;
   sessions: DemoSession[];
   /** The inspector's URL while it served (not with `serve: false`). */
   url: string | null;
-}
-
-/** The package's own root (where fixtures/ and docs/ are). */
-function packageRoot(): string {
-  return path.dirname(path.dirname(bundledConversation()));
 }
 
 /**
@@ -129,9 +121,31 @@ function packageRoot(): string {
  */
 export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   const out = options.out ?? ((line: string) => console.log(line));
-  const file = options.transcript ?? bundledConversation();
-  const transcript = await loadTranscript(file);
-  const root = options.root ?? (await mkdtemp(path.join(os.tmpdir(), 'dagent-sessions-demo-')));
+  const transcript =
+    options.transcript === undefined
+      ? parseTranscript(await demoDevConversation(packageRoot()), 'the scripted Dev conversation')
+      : await loadTranscript(options.transcript);
+  const devSource =
+    options.transcript === undefined
+      ? "a Dev session scripted over the package's own files"
+      : `${path.basename(options.transcript)} (${transcript.source})`;
+  const demoRoot = await createDemoRoot(options.root);
+  if (!options.json && demoRoot.swept.length > 0)
+    out(`Removed ${demoRoot.swept.length} demo root(s) left by earlier runs: ${demoRoot.swept.join(', ')}`);
+  try {
+    return await replayAndServe(options, out, { messages: transcript.messages, source: devSource }, demoRoot);
+  } finally {
+    await demoRoot.dispose();
+  }
+}
+
+/** @internal The demo once its root is there: replays, prints, serves; closes the runtime. */
+async function replayAndServe(
+  options: DemoOptions,
+  out: (line: string) => void,
+  dev: { messages: MessageInput[]; source: string },
+  { root, temporary }: { root: string; temporary: boolean },
+): Promise<DemoReport> {
   const estimator = createTokenEstimator();
   const runtime = await createSessionRuntime({
     root,
@@ -142,6 +156,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     agents: { pm: { limits: { maxTokens: 3_000 } }, qa: { limits: { maxTokens: 2_500 } } },
   });
   const interactive = !options.json && (options.interactive ?? process.stderr.isTTY === true);
+  const rootNote = temporary ? `${root} (temporary: removed when the demo ends; --root DIR keeps it)` : root;
   const sessions: DemoSession[] = [];
   const replay = async (
     agent: string,
@@ -162,7 +177,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       onProgress: (d, t) => progress.update(d, t),
     });
     progress.stop();
-    if (!options.json) out(formatReport(report, { source, root, sessionId: session.id }));
+    if (!options.json) out(formatReport(report, { source, root: rootNote, sessionId: session.id }));
     sessions.push({ agent, sessionId: session.id, source, report });
   };
   try {
@@ -180,8 +195,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     await replay(
       'Dev',
       { type: 'task', agentType: 'dev', featureId: 'demo', taskId: 'replay', taskState: 'in_dev' },
-      `${path.basename(file)} (${transcript.source})`,
-      transcript.messages,
+      dev.source,
+      dev.messages,
       {
         ...featureContext,
         taskTitle: 'Replay of a recorded agent session',
@@ -199,8 +214,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
         taskState: 'in_qa',
       },
     );
-    if (options.json) out(JSON.stringify({ root, sessions }, null, 2));
-    if (options.serve === false || options.json) return { root, sessions, url: null };
+    if (options.json) out(JSON.stringify({ root, temporary, sessions }, null, 2));
+    if (options.serve === false || options.json) return { root, temporary, sessions, url: null };
     const server = await serveSessions(runtime, {
       host: '127.0.0.1',
       port: options.port ?? 0,
@@ -216,7 +231,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
         `Try, from another shell: ${cli} compact ${sessions[0]?.sessionId ?? ''} --root ${root} --keep-recent-tokens 0`,
       );
       await stop.done;
-      return { root, sessions, url: server.url };
+      return { root, temporary, sessions, url: server.url };
     } finally {
       stop.dispose();
       await withdraw();

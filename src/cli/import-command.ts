@@ -13,15 +13,19 @@ import { choiceOption, defineCommand } from './command.js';
 import { count, n } from './format.js';
 import type { CliCommand } from './io.js';
 import { rootOf, withRuntime } from './open-runtime.js';
+import { fileSha256, findImport, withImportMark, type EarlierImport } from './import-record.js';
 import { createProgress } from './progress.js';
 import { KEY_OPTIONS, keyUsage, sessionKeyOf } from './session-key.js';
 
 const USAGE = `Usage: dagent-sessions import FILE [--root DIR] [--feature ID] [--task ID] [--agent TYPE]
-                              [--state STATE] [--format F] [--skip-invalid] [--offline] [--json]
+                              [--state STATE] [--format F] [--skip-invalid] [--append] [--offline] [--json]
 
 Appends the conversation in FILE to a session under DIR (created if needed), message by message,
 timestamps kept. Unlike replay it does not check requests on the way; the session still
 compacts by itself when it passes its threshold. Needs the root's write lock.
+
+The first message of an import records the file's SHA-256 (metadata.import); importing the same
+content into the same session again is refused, unless --append says to append it once more.
 
 FILE is either
   - a transcript in the format of the shared transcripts (.json: { source, messages: [{ role,
@@ -38,6 +42,7 @@ ${keyUsage('import')}
                        claude-code
   --skip-invalid       Claude Code logs: leave out lines that do not parse (they are listed)
                        instead of failing on the first
+  --append             import FILE even if this session already holds an import of the same content
   --offline            use the offline compactor even when ANTHROPIC_API_KEY is set
   --json               print the report as JSON
   -h, --help           show this help`;
@@ -83,6 +88,22 @@ function validateAll(messages: readonly MessageInput[], file: string): void {
   });
 }
 
+/** @internal The refusal of a second import of the same content. */
+function alreadyImported(file: string, sessionId: string, earlier: EarlierImport): SessionError {
+  const { mark, firstSeq, present } = earlier;
+  const which =
+    present < mark.messages
+      ? `only ${present} of its ${mark.messages} messages are there (that import was interrupted)`
+      : `its ${mark.messages} messages are seq ${firstSeq} to ${firstSeq + mark.messages - 1}`;
+  return new SessionError(
+    'INVALID_ARGUMENT',
+    'cli',
+    `${file} (sha256 ${mark.sha256.slice(0, 12)}…) was already imported into ${sessionId} at ${mark.at}: ` +
+      `${which}; nothing was imported. Pass --append to append it again, or --task ID for another session`,
+    { details: { sessionId, sha256: mark.sha256, firstSeq, messages: mark.messages, present } },
+  );
+}
+
 /** @internal Waits until a compaction the appends started has ended, so the report includes it. */
 async function settle(runtime: SessionRuntime, id: string): Promise<void> {
   for (let attempt = 0; attempt < 20; attempt++) {
@@ -120,6 +141,7 @@ export const importCommand: CliCommand = defineCommand(
       ...KEY_OPTIONS,
       format: { type: 'string' },
       'skip-invalid': { type: 'boolean' },
+      append: { type: 'boolean' },
       offline: { type: 'boolean' },
       json: { type: 'boolean' },
     },
@@ -130,6 +152,7 @@ export const importCommand: CliCommand = defineCommand(
     const loaded = await readTranscriptFile(file, { format, skipInvalid: values['skip-invalid'] === true });
     const { messages } = loaded.transcript;
     validateAll(messages, file);
+    const sha256 = await fileSha256(file);
     const root = rootOf(values.root);
     const compactions: { tokensBefore: number; tokensAfter: number; messagesCompacted: number }[] = [];
     const failures: { code: string; reason: string }[] = [];
@@ -138,6 +161,14 @@ export const importCommand: CliCommand = defineCommand(
       async (runtime) => {
         const session = await runtime.createSession(key);
         const before = session.stats.totalMessages;
+        const earlier = before === 0 ? null : findImport(await runtime.getHistory(session.id), sha256);
+        if (earlier !== null && values.append !== true) throw alreadyImported(file, session.id, earlier);
+        const mark = {
+          sha256,
+          file: path.basename(file),
+          messages: messages.length,
+          at: new Date().toISOString(),
+        };
         const unsubscribe = runtime.subscribe((e: SessionEvent) => {
           if (e.sessionId !== session.id) return;
           if (e.type === 'session.compaction.completed')
@@ -151,7 +182,7 @@ export const importCommand: CliCommand = defineCommand(
         const progress = createProgress('importing', io.interactive && !values.json);
         try {
           for (const [i, message] of messages.entries()) {
-            await runtime.addMessage(session.id, message);
+            await runtime.addMessage(session.id, i === 0 ? withImportMark(message, mark) : message);
             progress.update(i + 1, messages.length);
           }
           await settle(runtime, session.id);
@@ -170,6 +201,7 @@ export const importCommand: CliCommand = defineCommand(
     const complete = outcome.after === outcome.before + messages.length;
     const report = {
       file: path.resolve(file),
+      sha256,
       format: loaded.format,
       source: loaded.transcript.source,
       root,

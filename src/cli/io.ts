@@ -9,10 +9,33 @@ export interface CliIO {
   interactive: boolean;
 }
 
+/** @internal The streams whose reader has gone (EPIPE): what is written to them is dropped. */
+const gone = new WeakSet<NodeJS.WriteStream>();
+const watched = new WeakSet<NodeJS.WriteStream>();
+
+/**
+ * @internal Writes a line to `stream`. When the reading end of a pipe closes (`export ID | head`),
+ * Node reports EPIPE as an `error` event that would crash the process with a stack trace; a
+ * command line tool ends quietly instead: the rest of the output is dropped and the command
+ * finishes what it was doing (nothing half-written), then exits with its own code. Any other
+ * stream error is rethrown as before.
+ */
+export function writeLine(stream: NodeJS.WriteStream, line: string): void {
+  if (!watched.has(stream)) {
+    watched.add(stream);
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      gone.add(stream);
+    });
+  }
+  if (gone.has(stream)) return;
+  stream.write(`${line}\n`);
+}
+
 /** @internal The process's own stdout and stderr. */
 export const processIO: CliIO = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
+  out: (line) => writeLine(process.stdout, line),
+  err: (line) => writeLine(process.stderr, line),
   interactive: process.stderr.isTTY === true,
 };
 

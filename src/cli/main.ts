@@ -6,6 +6,7 @@
  */
 import { reportError } from './command.js';
 import { processIO, type CliCommand, type CliIO } from './io.js';
+import { packageVersion } from './package-info.js';
 
 /** @internal One entry of the command table. */
 interface CommandEntry {
@@ -19,12 +20,12 @@ interface CommandEntry {
 export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   demo: {
     args: '',
-    summary: 'replay the bundled long conversation in a temporary root (offline, no key)',
+    summary: "replay agent sessions scripted over the package's own files, then inspect them (offline)",
     load: async () => (await import('./demo.js')).demoCommand,
   },
   inspect: {
     args: '',
-    summary: "serve a root's sessions over HTTP for the inspector (read-only)",
+    summary: "serve the inspector page and a root's sessions over HTTP (changes them: compact, clear...)",
     load: async () => (await import('./inspect-command.js')).inspectCommand,
   },
   replay: {
@@ -77,12 +78,15 @@ ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${`${name} ${c.args}`.padEnd(14)}  ${c.summary}`)
   .join('\n')}
 
-Every command takes --root DIR (default: the current directory; demo: a temporary one;
-migrate: required) and -h/--help; those that print data take --json. list, show, preview, export and inspect only read:
-they work while a host holds the root. replay, import, compact and migrate need its write lock.
+Every command takes --root DIR (default: the current directory; demo: its own root in the temporary
+directory; migrate: required) and -h/--help; those that print data take --json. list, show, preview
+and export only read: they work while a host holds the root. replay, import, compact and migrate
+need its write lock. inspect takes the write lock when the root is free (its page can compact, clear
+and reset), and otherwise attaches to the host that holds it, or serves the root read-only.
 
 Exit codes: 0 success; 1 a usage or input error (said on stderr); 2 the work ran but found a
-problem. "dagent-sessions help COMMAND" or "dagent-sessions COMMAND --help" shows a command's options.`;
+problem. "dagent-sessions help COMMAND" or "dagent-sessions COMMAND --help" shows a command's options;
+"dagent-sessions --version" prints the version.`;
 
 /**
  * Runs the CLI with `argv` (without node and script) and resolves to the exit code: 0 success,
@@ -105,6 +109,10 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   }
   if (name === '-h' || name === '--help') {
     io.out(USAGE);
+    return 0;
+  }
+  if (name === '-v' || name === '--version') {
+    io.out(packageVersion());
     return 0;
   }
   if (name === 'help') {

@@ -4,15 +4,10 @@
  * retries 408, 409, 429, 5xx and 529 with backoff; whatever still fails is translated here, at
  * the edge, into a `SessionError` whose code says what the session should do.
  */
-import Anthropic, {
-  AnthropicError,
-  APIConnectionError,
-  APIConnectionTimeoutError,
-  APIError,
-  APIUserAbortError,
-  type ClientOptions,
-} from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
+import type { ClientOptions } from '@anthropic-ai/sdk';
 import type { Message as ApiMessage, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
+import { loadAnthropicSdk, type AnthropicSdk } from './anthropic-sdk.js';
 import { SessionError, describeError } from '../core/errors.js';
 import type { CheckpointSummary } from '../core/types.js';
 import { createTokenEstimator, type TokenEstimator } from '../tokens/token-estimator.js';
@@ -115,7 +110,9 @@ export class AnthropicCompactor implements Compactor {
   readonly timeoutMs: number;
   /** Usage of the last answer received, or null before any. */
   lastUsage: AnthropicUsage | null = null;
-  readonly #client: Anthropic;
+  /** Made on the first compaction, when the SDK is loaded (importing this module does not load it). */
+  #madeClient: Anthropic | null = null;
+  readonly #clientOptions: ClientOptions | null = null;
   readonly #maxRetries: number | undefined;
   readonly #estimator: TokenEstimator;
   readonly #onUsage: ((usage: AnthropicUsage) => void) | undefined;
@@ -155,7 +152,7 @@ export class AnthropicCompactor implements Compactor {
       ) {
         throw invalid('pass either { client } or { apiKey, baseURL, clientOptions }, not both');
       }
-      this.#client = options.client;
+      this.#madeClient = options.client;
       return;
     }
     const env = options.env ?? process.env;
@@ -167,14 +164,40 @@ export class AnthropicCompactor implements Compactor {
       );
     }
     const baseURL = options.baseURL ?? nonBlank(env.ANTHROPIC_BASE_URL);
-    this.#client = new Anthropic({
+    this.#clientOptions = {
       ...options.clientOptions,
       apiKey: apiKey ?? null,
       authToken: authToken ?? null,
       ...(baseURL === undefined ? {} : { baseURL }),
       ...(options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries }),
       timeout: this.timeoutMs,
-    });
+    };
+  }
+
+  /** @internal The client; only read once {@link AnthropicCompactor.#connect} has made it. */
+  get #client(): Anthropic {
+    if (this.#madeClient === null)
+      throw new Error('AnthropicCompactor: the client is made on the first compaction');
+    return this.#madeClient;
+  }
+
+  /**
+   * @internal Loads the SDK (once per process) and makes the client (once per compactor).
+   * @throws SessionError `COMPACTOR_FAILED` when the SDK cannot be loaded or refuses the options.
+   */
+  async #connect(): Promise<AnthropicSdk> {
+    try {
+      const sdk = await loadAnthropicSdk();
+      this.#madeClient ??= new sdk.default(this.#clientOptions ?? {});
+      return sdk;
+    } catch (error) {
+      throw new SessionError(
+        'COMPACTOR_FAILED',
+        'compaction',
+        `${this.name}: cannot load @anthropic-ai/sdk or make its client (${describeError(error)}); check that the package is installed and the client options`,
+        { cause: error, retryable: false },
+      );
+    }
   }
 
   /**
@@ -217,6 +240,8 @@ export class AnthropicCompactor implements Compactor {
     signal: AbortSignal | undefined,
     onProgress: CompactOptions['onProgress'],
   ): Promise<ApiMessage> {
+    const sdk = await this.#connect();
+    if (signal?.aborted === true) throw this.#cancelled(signal.reason); // while the SDK loaded
     const controller = new AbortController();
     let timedOut = false;
     const forward = () => controller.abort(signal?.reason);
@@ -272,7 +297,7 @@ export class AnthropicCompactor implements Compactor {
       message = await stream.finalMessage();
       requestId = stream.request_id ?? null;
     } catch (error) {
-      throw this.#translate(error, { signal, timedOut, events });
+      throw this.#translate(error, { signal, timedOut, events, sdk });
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', forward);
@@ -321,9 +346,11 @@ export class AnthropicCompactor implements Compactor {
   /** @internal A foreign error as the SessionError that says what to do about it. */
   #translate(
     error: unknown,
-    context: { signal: AbortSignal | undefined; timedOut: boolean; events: number },
+    context: { signal: AbortSignal | undefined; timedOut: boolean; events: number; sdk: AnthropicSdk },
   ): SessionError {
     if (error instanceof SessionError) return error;
+    const { AnthropicError, APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } =
+      context.sdk;
     const retries = this.#maxRetries ?? this.#client.maxRetries;
     const retried = retries === 1 ? 'the SDK retried once' : `the SDK retried ${retries} times`;
     const make = (

@@ -5,7 +5,7 @@
  * react-dom are optional peer dependencies of the package: install them to use this entry.
  *
  * The page server (`loadInspectorAssets`, `createInspectorHandler`, `serveInspector`) is Node
- * code and lives in `src/inspector/{bundle,page-handler,serve-inspector}.ts`, used by the CLI.
+ * code: it is exported from `dagent-sessions/http`, beside `serveSessions`.
  */
 export { SessionInspector } from './session-inspector.js';
 export type { SessionInspectorProps } from './session-inspector.js';

@@ -13,7 +13,7 @@ import { readInputFile } from './read-input-file.js';
  *
  * @example
  * ```ts
- * const { source, messages } = await loadTranscript('fixtures/demo-conversation.json');
+ * const { source, messages } = await loadTranscript('conversation.json');
  * ```
  */
 export interface Transcript {
@@ -166,7 +166,7 @@ export function parseTranscript(json: unknown, origin?: string): Transcript {
  *   transcript; `IO_ERROR` when it cannot be read for another reason.
  * @example
  * ```ts
- * const t = await loadTranscript('fixtures/demo-conversation.json');
+ * const t = await loadTranscript('conversation.json');
  * for (const m of t.messages) await runtime.addMessage(id, m);
  * ```
  */

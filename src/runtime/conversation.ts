@@ -74,7 +74,7 @@ export interface ConversationDeps {
   estimator: TokenEstimator;
   calibration: TokenCalibration;
   model: string;
-  client: () => Anthropic;
+  client: () => Promise<Anthropic>;
   /** Tells every live session actor the model's new correction factor. */
   onCalibrated(model: string, factor: number): void;
 }
@@ -180,7 +180,7 @@ async function turn(
   key?: string,
 ): Promise<SendResult> {
   const model = options.model ?? deps.model;
-  const client = options.client ?? deps.client();
+  const client = options.client ?? (await deps.client());
   // Keyed: a retry finds the user message stored by the first try (or fails on different content).
   await deps.addMessage(id, { role: 'user', content, ...(key === undefined ? {} : { idempotencyKey: key }) });
   if (key !== undefined) {
@@ -276,7 +276,7 @@ export async function calibrateWithApi(
   options: { client?: Anthropic; model?: string } = {},
 ) {
   const model = options.model ?? deps.model;
-  const client = options.client ?? deps.client();
+  const client = options.client ?? (await deps.client());
   const request = await sessionRequest(deps, id, null, { format: 'messages', makeRoom: false, model });
   if (request.messages.length === 0) {
     throw new SessionError(

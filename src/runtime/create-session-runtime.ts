@@ -2,7 +2,7 @@
  * createSessionRuntime: wires the statecharts to the store, the token estimator and the
  * compactor with `machine.provide()`, and offers the public API.
  */
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import { createActor, waitFor } from 'xstate';
 import { requestTokensOf, thresholdOf, type CompactReply } from '../../machines/session.machine.js';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
@@ -11,6 +11,7 @@ import {
   DEFAULT_ANTHROPIC_MODEL,
   hasAnthropicApiKey,
 } from '../compaction/anthropic-compactor.js';
+import { loadAnthropicSdk } from '../compaction/anthropic-sdk.js';
 import { OfflineCompactor } from '../compaction/offline-compactor.js';
 import { SessionError } from '../core/errors.js';
 import { sessionIdOf, validateKey } from '../core/ids.js';
@@ -36,6 +37,7 @@ import { provideSessionEffects, type ActiveSession } from './session-effects.js'
 import { infoOf, placeholderInfo, statsOf, toSessionError } from './session-info.js';
 import { createSessionObserver } from './session-observer.js';
 import { trackCalls } from './track-calls.js';
+import { unrefClock } from './unref-clock.js';
 import type { SessionInfo, SessionRuntime, SessionRuntimeOptions } from './types.js';
 import { createAppender } from './append.js';
 import { createKeyLocks } from './idempotency.js';
@@ -145,7 +147,8 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
 
   const supervisor = createActor(supervisorMachine.provide({ actors: { session } }), {
     input: options.supervisor ?? {},
-    ...(options.clock ? { clock: options.clock } : {}),
+    // Default: unref'd timers, so that a script that never calls close() still exits (unref-clock.ts).
+    clock: options.clock ?? unrefClock,
     inspect: (event) => {
       observe(event);
       const inspect = options.inspect;
@@ -230,7 +233,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     estimator,
     calibration,
     model,
-    client: () => {
+    client: async () => {
       if (client) return client;
       if (!hasAnthropicApiKey()) {
         throw new SessionError(
@@ -239,7 +242,9 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
           'send and calibrate need a client: set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL if needed), or pass createSessionRuntime({ client }) or send(id, message, { client })',
         );
       }
-      client = new Anthropic();
+      // The SDK is loaded on the first turn: opening a runtime does not load it.
+      const { default: AnthropicClient } = await loadAnthropicSdk();
+      client ??= new AnthropicClient();
       return client;
     },
     onCalibrated: (calibratedModel, factor) => {
@@ -491,6 +496,11 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       await waitFor(supervisor, (s) => s.status !== 'active' || s.matches('stopped'), { timeout: Infinity });
       supervisor.stop();
       await store.close();
+    },
+
+    // `await using runtime = await createSessionRuntime(...)` closes it at the end of the block.
+    [Symbol.asyncDispose]() {
+      return runtime.close();
     },
   };
 

@@ -56,7 +56,10 @@ export interface SessionRuntimeOptions {
   estimator?: TokenEstimator;
   /** XState inspection observer (a function, or an observer with `next`), for example `createWebSocketInspector().inspect` of @statelyai/inspect. */
   inspect?: ((event: InspectionEvent) => void) | { next?: (event: InspectionEvent) => void };
-  /** Clock for timers (retry backoff, compaction timeout, idle sweeps); tests pass a SimulatedClock. */
+  /**
+   * Clock for timers (retry backoff, compaction timeout, idle sweeps); tests pass a SimulatedClock.
+   * Default: Node's timers, unref'd, so that they never keep the process alive.
+   */
   clock?: Clock;
   /** Time of timestamps. Default: `() => new Date()`. */
   now?: () => Date;
@@ -204,5 +207,14 @@ export interface SessionRuntime {
   subscribe(listener: SessionEventListener): () => void;
   /** Session actors in memory now (bounded by the supervisor). */
   activeSessionIds(): string[];
+  /**
+   * Lets the calls already made finish, stops every session actor and releases the root's lock.
+   * A script that never calls it still exits (the runtime's timers do not hold the process).
+   */
   close(): Promise<void>;
+  /**
+   * `close()`, for `await using runtime = await createSessionRuntime({ root })`, which closes the
+   * runtime when the block ends (TypeScript 5.2 or later; Node 20 has `Symbol.asyncDispose`).
+   */
+  [Symbol.asyncDispose](): Promise<void>;
 }

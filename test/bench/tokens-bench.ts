@@ -4,8 +4,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Tiktoken } from 'js-tiktoken/lite';
-import { bundledConversation } from '../../src/cli/demo.js';
-import { loadTranscript } from '../../src/integration/transcript.js';
+import { demoDevConversation } from '../../src/cli/demo-dev-conversation.js';
+import { packageRoot } from '../../src/cli/package-info.js';
+import { parseTranscript } from '../../src/integration/transcript.js';
 import type { Message } from '../../src/core/types.js';
 import { contentToText } from '../../src/request/format.js';
 import { createTokenEstimator } from '../../src/tokens/token-estimator.js';
@@ -23,8 +24,8 @@ export async function run(): Promise<string> {
   estimator.estimate('warm up');
   const loadMs = performance.now() - loadStart;
 
-  // A 100k-token session from the bundled conversation, counted once per message as appends do.
-  const transcript = await loadTranscript(bundledConversation());
+  // A 100k-token session from the demo's Dev conversation, counted once per message as appends do.
+  const transcript = parseTranscript(await demoDevConversation(packageRoot()));
   const messages: Message[] = [];
   let total = 0;
   for (const [seq, input] of transcript.messages.entries()) {
@@ -69,7 +70,7 @@ export async function run(): Promise<string> {
   return [
     '### Token estimate of a 100k-token session',
     '',
-    `${messages.length} messages of the bundled conversation, ${sum.toLocaleString('en-US')} tokens as stored (fresh count of the same texts: ${fresh.toLocaleString('en-US')}).`,
+    `${messages.length} messages of the demo's Dev conversation, ${sum.toLocaleString('en-US')} tokens as stored (fresh count of the same texts: ${fresh.toLocaleString('en-US')}).`,
     '',
     '| method | median ms | ratio |',
     '|---|---:|---:|',

@@ -1,8 +1,10 @@
 /**
  * The real entry point in a child process: `node --import tsx src/cli/main.ts ...` prints, exits
- * with the command's code, and a write command names a holder in another process.
+ * with the command's code, a write command names a holder in another process, and output into a
+ * pipe whose reader has gone (`export ID | head`) ends quietly.
  */
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +15,14 @@ import { FEATURE_ID, seededRoot } from './cli-helpers.js';
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return cliWith({ closeStdout: false }, ...args);
+}
+
+/** Runs the CLI; with `closeStdout`, the reading end of its stdout is closed before it writes. */
+function cliWith(
+  options: { closeStdout: boolean },
+  ...args: string[]
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
       cwd: REPO,
@@ -20,6 +30,8 @@ function cli(...args: string[]): Promise<{ code: number | null; stdout: string; 
     });
     let stdout = '';
     let stderr = '';
+    // As `| head` does once it has its lines: every later write of the child meets EPIPE.
+    if (options.closeStdout) child.stdout.destroy();
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
@@ -52,6 +64,27 @@ describe('the dagent-sessions entry point', () => {
       expect(show.code, show.stderr).toBe(0);
     } finally {
       await host.close();
+    }
+  });
+
+  it("ends quietly with the command's exit code when the reader of its stdout has gone (EPIPE)", async () => {
+    const root = await seededRoot();
+    const exported = await cliWith({ closeStdout: true }, 'export', FEATURE_ID, '--root', root);
+    expect(exported.stderr).toBe('');
+    expect(exported.code).toBe(0);
+    const listed = await cliWith({ closeStdout: true }, 'list', '--root', root);
+    expect(listed.stderr).toBe('');
+    expect(listed.code).toBe(0);
+  });
+
+  it('prints its version (--version, -v) from package.json', async () => {
+    const { version } = JSON.parse(await readFile(path.join(REPO, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    for (const flag of ['--version', '-v']) {
+      const r = await cli(flag);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe(`${version}\n`);
     }
   });
 });

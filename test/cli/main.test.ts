@@ -36,6 +36,15 @@ describe('dagent-sessions', () => {
     expect(none.stderr()).toContain('Usage: dagent-sessions <command>');
   });
 
+  it('says inspect serves the page and changes sessions, not that it only reads', async () => {
+    const usage = (await run('--help')).stdout();
+    const line = usage.split('\n').find((l) => l.startsWith('  inspect'));
+    expect(line).toContain('serve the inspector page');
+    expect(line).not.toContain('read-only');
+    expect(usage).not.toMatch(/export and inspect only read/);
+    expect(usage).toContain('inspect takes the write lock when the root is free');
+  });
+
   it('refuses an unknown command with the usage on stderr (exit 1)', async () => {
     const r = await run('frobnicate', '--root', '.');
     expect(r.code).toBe(1);

@@ -2,6 +2,7 @@
  * compact, import and replay: happy paths and JSON, every imported message landing with its
  * tool pairs, the replay's compaction table, and ROOT_LOCKED naming the holder.
  */
+import { appendFile, copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -182,7 +183,53 @@ describe('import', () => {
       'in_qa',
       '--json',
     );
-    expect(JSON.parse(again.stdout())).toMatchObject({ appended: 31, historyMessages: 62, complete: true });
+    expect(again.code).toBe(1);
+    expect(again.stdout()).toBe('');
+    expect(again.stderr()).toContain('was already imported into task--f9--csv--in_qa--qa');
+    expect(again.stderr()).toContain('its 31 messages are seq 0 to 30; nothing was imported');
+    expect(again.stderr()).toContain('--append');
+    expect(await history(root, 'task--f9--csv--in_qa--qa')).toHaveLength(31);
+    expect(messages[0]?.metadata?.import).toMatchObject({ file: 'session.jsonl', messages: 31 });
+
+    const appended = await run(
+      'import',
+      FIXTURE,
+      '--root',
+      root,
+      '--skip-invalid',
+      '--feature',
+      'f9',
+      '--task',
+      'csv',
+      '--agent',
+      'qa',
+      '--state',
+      'in_qa',
+      '--append',
+      '--json',
+    );
+    expect(appended.code, appended.stderr()).toBe(0);
+    expect(JSON.parse(appended.stdout())).toMatchObject({
+      appended: 31,
+      historyMessages: 62,
+      complete: true,
+    });
+  });
+
+  it('refuses the same content under another name, and accepts a changed file', async () => {
+    const root = await tempRoot('dagent-cli-import-');
+    const file = await writeTranscript(root, 'first.json', 2);
+    const copy = path.join(root, 'copy.json');
+    await copyFile(file, copy);
+    const flags = ['--root', root, '--feature', 'f3', '--task', 'same', '--json'];
+    expect((await run('import', file, ...flags)).code).toBe(0);
+    const refused = await run('import', copy, ...flags);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr()).toContain('was already imported');
+    await appendFile(copy, '\n');
+    const changed = await run('import', copy, ...flags);
+    expect(changed.code, changed.stderr()).toBe(0);
+    expect(JSON.parse(changed.stdout())).toMatchObject({ appended: 8, historyMessages: 16 });
   });
 
   it('makes a feature session from --feature alone and refuses --state without --task', async () => {

@@ -1,0 +1,20 @@
+/**
+ * `dagent-sessions/dag`: sessions for the DAG engine's tasks. `loadTask` reads a task with the
+ * sessions of its states, `withSession` records one, `agentForTaskState` routes a state to its
+ * agent type, and `createTaskLoop` runs a Ralph loop: a fresh request per iteration, checks
+ * recorded in the checkpoint, live messages cleared into the archive.
+ */
+export { agentForTaskState } from '../runtime/agent-profiles.js';
+export { loadTask, summarizeDag, taskContext, withSession } from './task.js';
+export type { DagTask, DagTaskState, DagView, TaskSessions } from './task.js';
+export { AGENT_CHECK_ID, createTaskLoop, defaultTaskPrompt } from './task-loop.js';
+export type {
+  IterationResult,
+  TaskAgent,
+  TaskAgentInput,
+  TaskAgentOutput,
+  TaskLoop,
+  TaskLoopOptions,
+  TaskLoopOutcome,
+  TaskLoopResult,
+} from './task-loop.js';
