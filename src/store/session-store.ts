@@ -90,6 +90,7 @@ export class JsonFileSessionStore implements SessionStore {
     return new SessionDirectory(this.sessionsDir, id, {
       durable: this.#options.durable ?? true,
       readOnly: this.readOnly,
+      root: this.root,
       ...(this.#options.foldMinBytes === undefined ? {} : { foldMinBytes: this.#options.foldMinBytes }),
     });
   }
