@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isSessionError, type SessionError } from '../../src/core/errors.js';
 import { assertInsideRoot, atomicWriteFile, readTextOrNull } from '../../src/store/durable-fs.js';
+import { JsonFileSessionStore } from '../../src/store/session-store.js';
 import { tempRoot } from '../helpers/temp-root.js';
 import { FaultControl, buildFaultShim, faultEnv, type Fault, type ShimBuild } from '../support/fault-shim.js';
 import { mountSmallDisk } from '../support/small-disk.js';
@@ -143,6 +144,17 @@ describe('what is not a regular file of the store', () => {
       details: { errno: 'EISDIR', file: path.join(dir, 'folder.json') },
     });
     expect(await readTextOrNull(path.join(dir, 'missing.json'))).toBeNull();
+  });
+
+  it('a file where the sessions directory should be: listing sessions is IO_ERROR with ENOTDIR', async () => {
+    const root = await tempRoot();
+    await mkdir(path.join(root, '.dagent'));
+    await writeFile(path.join(root, '.dagent', 'sessions'), 'not a directory');
+    const store = await JsonFileSessionStore.open({ root, readOnly: true });
+    const error = await rejection(store.listSessionIds());
+    expect(error).toMatchObject({ code: 'IO_ERROR', details: { errno: 'ENOTDIR' } });
+    expect(error.message).toContain('move the file out of the way');
+    await store.close();
   });
 
   it('assertInsideRoot refuses a directory that leads outside the root through a link, and allows one inside', async () => {
