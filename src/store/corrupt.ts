@@ -10,8 +10,20 @@ import { fsyncDir } from './durable-fs.js';
 /** @internal Suffix of the files set aside: `chat.json.corrupt-20261124T105000123Z`. */
 export const CORRUPT_SUFFIX = '.corrupt-';
 
+/** @internal What a CORRUPT_FILE error can say beyond the file and the reason. */
+export interface CorruptFileExtra {
+  /** What to do, replacing the default "repair it and move it back, or delete it". */
+  advice?: (setAsideTo: string | null) => string;
+  /** More facts for `details`. */
+  details?: Record<string, unknown>;
+}
+
 /** @internal Moves `file` aside and returns the error that reports it. */
-export async function setAside(file: string, reason: unknown): Promise<SessionError> {
+export async function setAside(
+  file: string,
+  reason: unknown,
+  extra: CorruptFileExtra = {},
+): Promise<SessionError> {
   const stamp = new Date().toISOString().replace(/[-:.]/g, '');
   const target = `${file}${CORRUPT_SUFFIX}${stamp}`;
   let movedTo: string | null = target;
@@ -21,19 +33,29 @@ export async function setAside(file: string, reason: unknown): Promise<SessionEr
   } catch {
     movedTo = null;
   }
-  return corruptFileError(file, describeError(reason), movedTo);
+  return corruptFileError(file, describeError(reason), movedTo, extra);
 }
 
 /** @internal The CORRUPT_FILE error for a file, whether it has just been set aside or was earlier. */
-export function corruptFileError(file: string, reason: string, setAsideTo: string | null): SessionError {
+export function corruptFileError(
+  file: string,
+  reason: string,
+  setAsideTo: string | null,
+  extra: CorruptFileExtra = {},
+): SessionError {
   const where = setAsideTo
     ? `it was set aside as ${path.basename(setAsideTo)} and nothing was overwritten`
     : 'it was left in place and nothing was overwritten';
+  const advice =
+    extra.advice?.(setAsideTo) ??
+    'Repair it and move it back, or delete the .corrupt-* file to accept the loss, then reopen the session.';
   return new SessionError(
     'CORRUPT_FILE',
     'store',
-    `${file} does not parse (${reason}); ${where}. Repair it and move it back, or delete the .corrupt-* file to accept the loss, then reopen the session.`,
-    { details: { file, reason, setAsideTo } },
+    `${file} does not parse (${reason}); ${where}. ${advice}`,
+    {
+      details: { ...extra.details, file, reason, setAsideTo },
+    },
   );
 }
 

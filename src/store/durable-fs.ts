@@ -1,31 +1,108 @@
 /**
  * @internal The few filesystem primitives every durable write is made of: a unique temporary
- * file, fsync of the file, an atomic rename, fsync of the directory.
+ * file, a write that is whole or fails, fsync of the file, an atomic rename, fsync of the
+ * directory. Store files are opened with `O_NOFOLLOW` (the store never makes links, so a link is
+ * never followed out of the root), and system errors leave as `SessionError`s (see io-error.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, realpath, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { SessionError } from '../core/errors.js';
+import { errnoOf, ioError } from './io-error.js';
 
 /** @internal Whether an error is a Node.js system error with the given code. */
 export function isErrno(error: unknown, code: string): boolean {
-  return typeof error === 'object' && error !== null && (error as NodeJS.ErrnoException).code === code;
+  return errnoOf(error) === code;
 }
 
-/** @internal fsync a directory so that a rename or a new entry in it survives a power loss. */
+/** @internal `O_NOFOLLOW` where the platform has it (not on Windows, which has no such flag). */
+export const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
+
+/**
+ * @internal The error for a store file that is a symbolic link: the store never makes one, so
+ * following it could read or write a file outside the root.
+ */
+export function symlinkError(file: string): SessionError {
+  return new SessionError(
+    'CORRUPT_FILE',
+    'store',
+    `${file} is a symbolic link, and the store never makes links: it was not followed and nothing was ` +
+      'written through it. Replace the link with a regular file (a copy of what it points to), or ' +
+      'remove it, then reopen the session.',
+    { details: { file, reason: 'symbolic link', errno: 'ELOOP', setAsideTo: null } },
+  );
+}
+
+/**
+ * @internal Opens a store file without following a symbolic link in its last component.
+ * @throws SessionError `CORRUPT_FILE` for a link, `IO_ERROR` for other failures; ENOENT is
+ *   rethrown as is, for callers that treat a missing file as empty.
+ */
+export async function openStoreFile(file: string, flags: number, mode = 0o666): Promise<FileHandle> {
+  try {
+    return await open(file, flags | NO_FOLLOW, mode);
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) throw error;
+    if (isErrno(error, 'ELOOP')) throw symlinkError(file);
+    throw ioError(error, file, 'open');
+  }
+}
+
+/**
+ * @internal Writes every byte of `bytes` at the handle's position, or fails. `write(2)` may write
+ * fewer bytes than asked (a full disk, `RLIMIT_FSIZE`) and Node then resolves with the short count
+ * and no error, so the rest is written again until it is all there or a call fails.
+ * @throws the system error of the call that failed; a call that writes nothing counts as ENOSPC.
+ */
+export async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+    if (bytesWritten <= 0) {
+      throw Object.assign(new Error(`ENOSPC: no space left on device, write returned ${bytesWritten}`), {
+        code: 'ENOSPC',
+      });
+    }
+    offset += bytesWritten;
+  }
+}
+
+/** Errnos of a directory fsync that the platform or filesystem does not support. */
+const DIR_SYNC_UNSUPPORTED = new Set(['EINVAL', 'ENOTSUP', 'EOPNOTSUPP']);
+
+/**
+ * @internal fsync a directory so that a rename or a new entry in it survives a power loss.
+ * Windows cannot open a directory for fsync (EPERM or EISDIR; NTFS journals the rename itself),
+ * and some filesystems refuse it (EINVAL, ENOTSUP): there it is skipped. See "Durability by
+ * platform" in docs/architecture.md.
+ * @throws SessionError `IO_ERROR` for any other failure.
+ */
 export async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  if (process.platform === 'win32') return;
+  let handle: FileHandle;
+  try {
+    handle = await open(dir, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0));
+  } catch (error) {
+    throw ioError(error, dir, 'open the directory');
+  }
   try {
     await handle.sync();
+  } catch (error) {
+    if (!DIR_SYNC_UNSUPPORTED.has(errnoOf(error) ?? '')) throw ioError(error, dir, 'sync the directory');
   } finally {
-    await handle.close();
+    await handle.close().catch(() => undefined);
   }
 }
 
 /**
  * @internal Writes `data` to `file` atomically and durably. The temporary file has a unique name
  * (pid and random suffix), unlike steno's fixed `.file.tmp`, so that two writers can never
- * interleave inside one temporary file.
+ * interleave inside one temporary file. `FileHandle.writeFile` loops on short writes until every
+ * byte is written or a call fails (checked under the fault shim and on a full tmpfs).
+ * @throws SessionError `IO_ERROR` (the target is unchanged and no temporary file is left, except
+ *   when only the final directory fsync failed: then the new content is in place, not yet durable).
  */
 export async function atomicWriteFile(
   file: string,
@@ -35,39 +112,108 @@ export async function atomicWriteFile(
   const durable = options.durable ?? true;
   const dir = path.dirname(file);
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx');
+  let handle: FileHandle;
+  try {
+    handle = await openStoreFile(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL);
+  } catch (error) {
+    throw ioError(error, file, 'write', { outcome: 'it was left unchanged' });
+  }
   try {
     await handle.writeFile(data, 'utf8');
     if (durable) await handle.datasync();
   } catch (error) {
     await handle.close().catch(() => undefined);
     await unlink(temp).catch(() => undefined);
-    throw error;
+    throw ioError(error, file, 'write', { outcome: 'it was left unchanged' });
   }
-  await handle.close();
   try {
+    await handle.close();
     await rename(temp, file);
   } catch (error) {
     await unlink(temp).catch(() => undefined);
-    throw error;
+    throw ioError(error, file, 'replace', { outcome: 'it was left unchanged' });
   }
   if (durable) await fsyncDir(dir);
 }
 
-/** @internal Reads a UTF-8 file, or null when it does not exist (lowdb's adapter contract). */
+/**
+ * @internal Reads a UTF-8 file, or null when it does not exist (lowdb's adapter contract).
+ * @throws SessionError `CORRUPT_FILE` for a symbolic link, `IO_ERROR` for other failures.
+ */
 export async function readTextOrNull(file: string): Promise<string | null> {
+  const bytes = await readBytesOrNull(file);
+  return bytes === null ? null : bytes.toString('utf8');
+}
+
+/**
+ * @internal Reads a file's bytes without following a link, or null when it does not exist.
+ * @throws SessionError `CORRUPT_FILE` for a symbolic link, `IO_ERROR` for other failures.
+ */
+export async function readBytesOrNull(file: string): Promise<Buffer | null> {
+  let handle: FileHandle;
   try {
-    return await readFile(file, 'utf8');
+    handle = await openStoreFile(file, constants.O_RDONLY);
   } catch (error) {
     if (isErrno(error, 'ENOENT')) return null;
     throw error;
   }
+  try {
+    return await handle.readFile();
+  } catch (error) {
+    throw ioError(error, file, 'read');
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
 }
 
-/** @internal mkdir -p, then fsync the parent so that the new directory entry is durable. */
+/**
+ * @internal mkdir -p, then fsync the parent so that the new directory entry is durable.
+ * @throws SessionError `IO_ERROR`
+ */
 export async function ensureDir(dir: string): Promise<void> {
-  const created = await mkdir(dir, { recursive: true });
+  let created: string | undefined;
+  try {
+    created = await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw ioError(error, dir, 'create the directory');
+  }
   if (created === undefined) return;
   await fsyncDir(path.dirname(created));
   if (path.dirname(dir) !== path.dirname(created)) await fsyncDir(path.dirname(dir));
+}
+
+/**
+ * @internal Refuses a directory that leads outside `root` through a symbolic link (a session
+ * directory replaced by a link to elsewhere): the store would otherwise read, truncate and write
+ * files that are not its own. A missing directory passes (there is nothing to follow yet).
+ * @throws SessionError `CORRUPT_FILE` naming the link and where it leads.
+ *
+ * @example
+ * ```ts
+ * await assertInsideRoot(path.join(root, '.dagent', 'sessions', id), root)
+ * ```
+ */
+export async function assertInsideRoot(dir: string, root: string): Promise<void> {
+  let real: string;
+  let realRoot: string;
+  try {
+    [real, realRoot] = await Promise.all([realpath(dir), realpath(root)]);
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return;
+    throw ioError(error, dir, 'resolve');
+  }
+  const relative = path.relative(realRoot, real);
+  if (relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative))) return;
+  const isLink = await lstat(dir).then(
+    (s) => s.isSymbolicLink(),
+    () => false,
+  );
+  throw new SessionError(
+    'CORRUPT_FILE',
+    'store',
+    `${dir} leads outside the root ${root} (to ${real})${isLink ? ' through a symbolic link' : ''}, and ` +
+      'the store never makes links: nothing there was read or written. Move the directory itself under ' +
+      `${root}, or remove the link, then reopen the session.`,
+    { details: { file: dir, reason: 'outside the root', target: real, setAsideTo: null } },
+  );
 }

@@ -4,25 +4,41 @@
  *
  * - `chat.json` is the snapshot: live messages and derived figures, with `snapshotSeq`, the
  *   highest message seq it holds.
- * - `chat.log` holds one record per appended message: `<crc32> <json>\n`. `read()` replays the
- *   records above `snapshotSeq`. A torn last record (crash mid-write) fails its checksum or lacks
- *   its newline: it is dropped, counted, and cut off before the next append. A bad record followed
- *   by good ones is damage, not a torn write: the log is set aside and `CORRUPT_FILE` reported.
+ * - `chat.log` holds one record per appended message (chat-log-format.ts). `read()` replays the
+ *   records above `snapshotSeq`. An incomplete last record is a torn write (it was never
+ *   acknowledged): it is dropped, counted, and cut off before the next append. A complete record
+ *   that fails its checks is damage: the log is set aside and `CORRUPT_FILE` reported.
+ * - An append is written whole (short writes are continued) and fdatasynced before it resolves.
+ *   When that fails, the bytes it left are cut off (and synced) before it rejects, so a rejected
+ *   append never comes back; if even the cut fails, the outcome is unknown and appends are refused
+ *   until the session is reopened.
  * - `write(data)` (lowdb's contract) folds: it writes a new snapshot atomically, then empties the
  *   log. A crash between the two is harmless, since replay skips records at or below `snapshotSeq`.
  *   The adapter folds by itself once the log outgrows the snapshot, so a fold costs O(1) amortised
  *   per append.
+ * - A reader in another process reads the log, then the snapshot: whatever a fold does meanwhile,
+ *   it never misses a record acknowledged before it started.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { open, readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
 import path from 'node:path';
 import type { Adapter } from 'lowdb';
-import { crc32Hex } from '../core/crc32.js';
 import { SessionError } from '../core/errors.js';
 import type { ChatFile, Message } from '../core/types.js';
-import { fsyncDir, isErrno } from './durable-fs.js';
+import { encodeRecord } from './chat-log-format.js';
+import { readJournal } from './read-journal.js';
+import {
+  NOT_WRITTEN,
+  appendFailed,
+  appendOutcomeUnknown,
+  logDamaged,
+  refusedAfterUnknown,
+} from './chat-log-errors.js';
+import { assertInsideRoot, fsyncDir, openStoreFile, writeAll } from './durable-fs.js';
 import { DurableJsonFile } from './durable-json-file.js';
-import { setAside, corruptFileError } from './corrupt.js';
+import { ioError } from './io-error.js';
+
+export { encodeRecord, replayLog, type Replay } from './chat-log-format.js';
 
 /** Options of {@link JournaledChatFile}. */
 export interface JournaledChatFileOptions {
@@ -31,6 +47,8 @@ export interface JournaledChatFileOptions {
   readOnly?: boolean;
   /** The log is folded into the snapshot once it is larger than this and than the snapshot. Default 256 KiB. */
   foldMinBytes?: number;
+  /** The store's root: the files' directory may not lead outside it through a symbolic link. */
+  root?: string;
 }
 
 /** Figures about the journal, for tests, benchmarks and the inspector. */
@@ -63,80 +81,6 @@ function validateChat(value: unknown): string | null {
   return null;
 }
 
-const NEWLINE = 0x0a;
-
-/** @internal Encodes one log record. */
-export function encodeRecord(message: Message): Buffer {
-  const json = Buffer.from(JSON.stringify(message), 'utf8');
-  return Buffer.concat([Buffer.from(`${crc32Hex(json)} `, 'latin1'), json, Buffer.from('\n', 'latin1')]);
-}
-
-interface Replay {
-  messages: Message[];
-  /** Bytes of the log up to the end of its last good record. */
-  goodBytes: number;
-  records: number;
-  torn: number;
-  /** Index of a damaged record followed by good ones, or null. */
-  damagedAt: number | null;
-}
-
-/** @internal Parses a log buffer; pure, so that it can be tested byte by byte. */
-export function replayLog(buffer: Buffer): Replay {
-  const messages: Message[] = [];
-  let offset = 0;
-  let goodBytes = 0;
-  let records = 0;
-  let firstBad: number | null = null;
-  let badCount = 0;
-  let index = 0;
-  while (offset < buffer.length) {
-    const end = buffer.indexOf(NEWLINE, offset);
-    const lineEnd = end === -1 ? buffer.length : end;
-    const message = end === -1 ? null : decodeLine(buffer.subarray(offset, lineEnd));
-    if (message === null && end !== -1 && holdsRecord(buffer.subarray(offset, lineEnd))) {
-      // Damage ate a newline (a zeroed block) and a good record follows inside the same line.
-      return { messages, goodBytes, records, torn: 0, damagedAt: firstBad ?? index };
-    }
-    if (message === null) {
-      firstBad ??= index;
-      badCount++;
-    } else if (firstBad !== null) {
-      // A good record after a bad one: the bad one is damage, not a torn tail.
-      return { messages, goodBytes, records, torn: 0, damagedAt: firstBad };
-    } else {
-      messages.push(message);
-      records++;
-      goodBytes = lineEnd + 1;
-    }
-    offset = lineEnd + 1;
-    index++;
-  }
-  return { messages, goodBytes, records, torn: badCount, damagedAt: null };
-}
-
-/** Whether a bad line ends with a complete record that starts after its first byte. */
-function holdsRecord(line: Buffer): boolean {
-  const starts = /[0-9a-f]{8} \{/g;
-  const text = line.toString('latin1');
-  for (let match = starts.exec(text); match !== null; match = starts.exec(text)) {
-    if (match.index > 0 && decodeLine(line.subarray(match.index)) !== null) return true;
-  }
-  return false;
-}
-
-function decodeLine(line: Buffer): Message | null {
-  if (line.length < 10 || line[8] !== 0x20) return null;
-  const json = line.subarray(9);
-  if (crc32Hex(json) !== line.subarray(0, 8).toString('latin1')) return null;
-  try {
-    const value = JSON.parse(json.toString('utf8')) as Message;
-    return typeof value === 'object' && value !== null && typeof value.seq === 'number' ? value : null;
-  } catch {
-    return null;
-  }
-}
-
 /**
  * lowdb adapter for a session's chat: snapshot (`chat.json`) + append-only log (`chat.log`).
  * The adapter owns the in-memory chat: `read()` returns it, `append()` adds to it only once the
@@ -158,14 +102,23 @@ export class JournaledChatFile implements Adapter<ChatFile> {
   readonly #durable: boolean;
   readonly #readOnly: boolean;
   readonly #foldMinBytes: number;
+  readonly #root: string | undefined;
   #handle: FileHandle | null = null;
+  /** Length of the log on disk; `#sizeUnknown` when a failed truncation left it in doubt. */
   #logBytes = 0;
+  #sizeUnknown = false;
   #logRecords = 0;
   #snapshotBytes = 0;
   #folds = 0;
+  /** After a failed fold: the log size past which the next one is tried. */
+  #foldRetryAt = 0;
   #torn = 0;
   /** Length the log must be cut to before the next append (a torn tail was found), or null. */
   #truncateTo: number | null = null;
+  /** The error of the last read(), which failed: until one succeeds, nothing is written. */
+  #readError: unknown = null;
+  /** Set when a failed append could not be cut off: whether it is on disk is unknown. */
+  #unknown: SessionError | null = null;
   #tail: Promise<unknown> = Promise.resolve();
   #batch: { messages: Message[]; waiters: { resolve: () => void; reject: (e: unknown) => void }[] } | null =
     null;
@@ -176,6 +129,7 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     this.#durable = options.durable ?? true;
     this.#readOnly = options.readOnly ?? false;
     this.#foldMinBytes = options.foldMinBytes ?? 256 * 1024;
+    this.#root = options.root;
     this.#snapshot = new DurableJsonFile<ChatFile>(snapshotFile, {
       durable: this.#durable,
       readOnly: this.#readOnly,
@@ -201,67 +155,70 @@ export class JournaledChatFile implements Adapter<ChatFile> {
   }
 
   /**
-   * Loads snapshot + log. Returns null when neither exists.
-   * @throws SessionError `CORRUPT_FILE` when the snapshot does not parse or the log is damaged.
+   * Loads snapshot + log. Returns null when neither exists. Reading again is how a session whose
+   * last append has an unknown outcome is reopened: what the log holds is then what counts.
+   * @throws SessionError `CORRUPT_FILE` when the snapshot does not parse, the log is damaged, a file
+   *   is a symbolic link or the directory leads outside the root; `IO_ERROR` when a read fails.
    */
   async read(): Promise<ChatFile | null> {
     return this.#enqueue(async () => {
-      const snapshot = await this.#snapshot.read();
-      const snapshotText =
-        snapshot === null
-          ? null
-          : await stat(this.snapshotFile).then(
-              (s) => s.size,
-              () => 0,
-            );
-      let logBuffer: Buffer | null = null;
       try {
-        logBuffer = await readFileBuffer(this.logFile);
+        const chat = await this.#load();
+        this.#readError = null;
+        return chat;
       } catch (error) {
-        throw new SessionError('IO_ERROR', 'store', `cannot read ${this.logFile}: ${String(error)}`, {
-          cause: error,
-        });
+        // What is in memory may not be what is on disk: nothing is written until a read succeeds.
+        this.#readError = error;
+        throw error;
       }
-      if (snapshot === null && logBuffer === null) {
-        this.#data = emptyChat();
-        return null;
-      }
-      const chat: ChatFile = snapshot ?? emptyChat();
-      chat.snapshotSeq = typeof chat.snapshotSeq === 'number' ? chat.snapshotSeq : lastSeqOf(chat.messages);
-      this.#snapshotBytes = snapshotText ?? 0;
-      this.#logBytes = 0;
-      this.#logRecords = 0;
-      this.#torn = 0;
-      this.#truncateTo = null;
-      if (logBuffer !== null) {
-        const replay = replayLog(logBuffer);
-        if (replay.damagedAt !== null) {
-          const reason = `record ${replay.damagedAt} is damaged and is followed by good records`;
-          throw this.#readOnly
-            ? corruptFileError(this.logFile, reason, null)
-            : await setAside(this.logFile, reason);
-        }
-        // snapshotSeq, not the last message held: a fold that dropped messages (dropThrough) may
-        // leave a snapshot with fewer messages than its log, if it was cut before the truncation.
-        let last = Math.max(chat.snapshotSeq, lastSeqOf(chat.messages));
-        for (const message of replay.messages) {
-          if (message.seq <= last) continue; // already in the snapshot (a fold was cut short) or repeated
-          chat.messages.push(message);
-          last = message.seq;
-        }
-        this.#logBytes = replay.goodBytes;
-        this.#logRecords = replay.records;
-        this.#torn = replay.torn;
-        if (replay.goodBytes < logBuffer.length) this.#truncateTo = replay.goodBytes;
-      }
-      this.#data = withDerived(chat);
-      return this.#data;
     });
+  }
+
+  /** Reads snapshot and log into memory; see read(). */
+  async #load(): Promise<ChatFile | null> {
+    await this.#assertInsideRoot();
+    const { snapshot, snapshotBytes, log, replay } = await readJournal(
+      this.#snapshot,
+      this.logFile,
+      this.#readOnly,
+    );
+    this.#logBytes = 0;
+    this.#sizeUnknown = false;
+    this.#logRecords = 0;
+    this.#torn = 0;
+    this.#truncateTo = null;
+    this.#unknown = null;
+    if (snapshot === null && log === null) {
+      this.#data = emptyChat();
+      return null;
+    }
+    const chat: ChatFile = snapshot ?? emptyChat();
+    chat.snapshotSeq = typeof chat.snapshotSeq === 'number' ? chat.snapshotSeq : lastSeqOf(chat.messages);
+    this.#snapshotBytes = snapshotBytes;
+    if (log !== null && replay !== null) {
+      if (replay.damagedAt !== null) throw await logDamaged(replay, this.logFile, this.#readOnly);
+      // snapshotSeq, not the last message held: a fold that dropped messages (dropThrough) may
+      // leave a snapshot with fewer messages than its log, if it was cut before the truncation.
+      let last = Math.max(chat.snapshotSeq, lastSeqOf(chat.messages));
+      for (const message of replay.messages) {
+        if (message.seq <= last) continue; // already in the snapshot (a fold was cut short) or repeated
+        chat.messages.push(message);
+        last = message.seq;
+      }
+      this.#logBytes = replay.goodBytes;
+      this.#logRecords = replay.records;
+      this.#torn = replay.torn;
+      // Only an incomplete last record is proven torn; only it is ever cut.
+      if (replay.goodBytes < log.length) this.#truncateTo = replay.goodBytes;
+    }
+    this.#data = withDerived(chat);
+    return this.#data;
   }
 
   /**
    * Folds: writes `data` as the new snapshot (atomically, durably), then empties the log.
    * `data` becomes the adapter's in-memory chat.
+   * @throws SessionError `IO_ERROR` when the snapshot cannot be written (nothing changed).
    */
   async write(data: ChatFile): Promise<void> {
     return this.#enqueue(() => this.#fold(data));
@@ -270,7 +227,10 @@ export class JournaledChatFile implements Adapter<ChatFile> {
   /**
    * Appends messages durably; resolves once they are on disk, and only then are they part of
    * {@link JournaledChatFile.data}. Seqs must be above every message already held.
-   * @throws SessionError `INVALID_MESSAGE` for a seq that does not increase; I/O errors as they come.
+   * @throws SessionError `INVALID_MESSAGE` for a seq that does not increase; `IO_ERROR` when the
+   *   write or its fdatasync fails, with `details.errno` and `details.outcome`: `'not-written'`
+   *   (the log was cut back, nothing was acknowledged) or `'unknown'` (cutting it back failed too:
+   *   not retryable, and appends are refused until {@link JournaledChatFile.read} reopens the log).
    */
   append(messages: readonly Message[]): Promise<void> {
     if (this.#readOnly) {
@@ -315,12 +275,14 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     await this.#enqueue(async () => {
       const handle = this.#handle;
       this.#handle = null;
-      await handle?.close();
+      await handle?.close().catch(() => undefined);
     });
   }
 
   async #appendNow(messages: Message[]): Promise<void> {
     if (messages.length === 0) return;
+    if (this.#readError !== null) throw this.#readError;
+    if (this.#unknown !== null) throw refusedAfterUnknown(this.#unknown, this.logFile);
     let last = lastSeqOf(this.#data.messages);
     last = Math.max(last, this.#data.snapshotSeq);
     for (const message of messages) {
@@ -335,21 +297,12 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     }
     const records = Buffer.concat(messages.map(encodeRecord));
     const handle = await this.#openLog();
+    const start = this.#logBytes;
     try {
-      await handle.write(records, 0, records.length);
+      await writeAll(handle, records);
       if (this.#durable) await handle.datasync();
     } catch (error) {
-      // A partial record may be on disk (ENOSPC, EIO): cut it off before anything else is written.
-      this.#truncateTo = this.#logBytes;
-      throw new SessionError(
-        'IO_ERROR',
-        'store',
-        `cannot append to ${this.logFile}: ${String(error)}; nothing was acknowledged`,
-        {
-          cause: error,
-          retryable: true,
-        },
-      );
+      throw await this.#cutBack(handle, start, error);
     }
     this.#logBytes += records.length;
     this.#logRecords += messages.length;
@@ -358,14 +311,35 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     chat.totalMessages = chat.messages.length;
     chat.oldestMessageTimestamp ??= messages[0]?.timestamp ?? null;
     chat.newestMessageTimestamp = messages[messages.length - 1]?.timestamp ?? chat.newestMessageTimestamp;
-    if (this.#logBytes > Math.max(this.#foldMinBytes, this.#snapshotBytes)) {
-      // The messages are durable already, so a failed fold must not fail their append; the next
-      // append tries again.
-      await this.#fold(chat).catch(() => undefined);
+    if (this.#logBytes > Math.max(this.#foldMinBytes, this.#snapshotBytes, this.#foldRetryAt)) {
+      // The messages are durable already, so a failed fold must not fail their append. It is tried
+      // again once the log has grown as much again (on a full disk, each try writes a snapshot).
+      await this.#fold(chat).then(
+        () => (this.#foldRetryAt = 0),
+        () => (this.#foldRetryAt = this.#logBytes + Math.max(this.#foldMinBytes, this.#snapshotBytes)),
+      );
     }
   }
 
+  /**
+   * A write or fdatasync of an append failed: part or all of it may be in the log (and after an
+   * fdatasync error, may reach the disk later). Cut the log back to where the append started and
+   * sync, so that the rejected append can never come back. Returns the error to reject with.
+   */
+  async #cutBack(handle: FileHandle, start: number, cause: unknown): Promise<SessionError> {
+    try {
+      await handle.truncate(start);
+      if (this.#durable) await handle.datasync();
+    } catch (cutError) {
+      this.#sizeUnknown = true;
+      this.#unknown = appendOutcomeUnknown(cause, cutError, this.logFile);
+      return this.#unknown;
+    }
+    return appendFailed(cause, this.logFile);
+  }
+
   async #fold(data: ChatFile): Promise<void> {
+    if (this.#readError !== null) throw this.#readError;
     const chat = withDerived({
       ...data,
       messages: data.messages,
@@ -374,31 +348,73 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     const text = JSON.stringify(chat);
     await this.#snapshot.write(chat);
     this.#snapshotBytes = Buffer.byteLength(text);
-    // The snapshot now holds everything: the log can go. A crash before this point only leaves
-    // records that replay skips.
-    const handle = await this.#openLog();
-    await handle.truncate(0);
-    if (this.#durable) await handle.datasync();
+    this.#data = chat;
+    this.#folds++;
+    await this.#emptyLog();
+  }
+
+  /**
+   * After a fold the snapshot holds everything the log holds: empty the log. If that fails, the
+   * log keeps records that replay skips, and appends go on after them.
+   */
+  async #emptyLog(): Promise<void> {
+    try {
+      const handle = await this.#openLog();
+      await handle.truncate(0);
+      if (this.#durable) await handle.datasync();
+    } catch {
+      this.#sizeUnknown = true;
+      return;
+    }
     this.#logBytes = 0;
+    this.#sizeUnknown = false;
     this.#logRecords = 0;
     this.#truncateTo = null;
-    this.#folds++;
-    this.#data = chat;
+    // A failed append whose outcome was unknown is gone now, durably: appends may go on.
+    this.#unknown = null;
   }
 
   async #openLog(): Promise<FileHandle> {
     if (this.#handle === null) {
+      await this.#assertInsideRoot();
       // O_APPEND: every write lands at the end, which #logBytes tracks.
-      this.#handle = await open(this.logFile, 'a');
-      if (this.#durable) await fsyncDir(path.dirname(this.logFile)); // the log's directory entry
+      const handle = await openStoreFile(
+        this.logFile,
+        constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT,
+      ).catch((error: unknown) => {
+        throw ioError(error, this.logFile, 'open', NOT_WRITTEN);
+      });
+      try {
+        if (this.#durable) await fsyncDir(path.dirname(this.logFile)); // the log's directory entry
+      } catch (error) {
+        await handle.close().catch(() => undefined);
+        const dir = path.dirname(this.logFile);
+        throw error instanceof SessionError
+          ? ioError(error.cause, dir, 'sync the directory', NOT_WRITTEN)
+          : error;
+      }
+      this.#handle = handle;
     }
-    if (this.#truncateTo !== null) {
-      await this.#handle.truncate(this.#truncateTo);
-      if (this.#durable) await this.#handle.datasync();
-      this.#logBytes = this.#truncateTo;
-      this.#truncateTo = null;
+    const handle = this.#handle;
+    try {
+      if (this.#truncateTo !== null) {
+        await handle.truncate(this.#truncateTo);
+        if (this.#durable) await handle.datasync();
+        this.#logBytes = this.#truncateTo;
+        this.#truncateTo = null;
+      }
+      if (this.#sizeUnknown) {
+        this.#logBytes = (await handle.stat()).size;
+        this.#sizeUnknown = false;
+      }
+    } catch (error) {
+      throw ioError(error, this.logFile, 'prepare', NOT_WRITTEN);
     }
-    return this.#handle;
+    return handle;
+  }
+
+  async #assertInsideRoot(): Promise<void> {
+    if (this.#root !== undefined) await assertInsideRoot(path.dirname(this.logFile), this.#root);
   }
 
   #enqueue<T>(operation: () => Promise<T>): Promise<T> {
@@ -417,13 +433,4 @@ function withDerived(chat: ChatFile): ChatFile {
   chat.oldestMessageTimestamp = chat.messages[0]?.timestamp ?? null;
   chat.newestMessageTimestamp = chat.messages[chat.messages.length - 1]?.timestamp ?? null;
   return chat;
-}
-
-async function readFileBuffer(file: string): Promise<Buffer | null> {
-  try {
-    return await readFile(file);
-  } catch (error) {
-    if (isErrno(error, 'ENOENT')) return null;
-    throw error;
-  }
 }

@@ -32,6 +32,8 @@ export interface FileOptions {
   readOnly: boolean;
   /** See {@link JournaledChatFile}. */
   foldMinBytes?: number;
+  /** The store's root, that no session file may lead outside of (see assertInsideRoot). */
+  root?: string;
 }
 
 /** Everything a session actor needs after a load. */

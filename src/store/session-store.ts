@@ -6,6 +6,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { assertSessionId } from '../core/ids.js';
 import { isErrno } from './durable-fs.js';
+import { ioError } from './io-error.js';
 import { acquireRootLock, type RootLock } from './root-lock.js';
 import { SessionDirectory } from './session-directory.js';
 
@@ -81,7 +82,7 @@ export class JsonFileSessionStore implements SessionStore {
         .sort();
     } catch (error) {
       if (isErrno(error, 'ENOENT')) return [];
-      throw error;
+      throw ioError(error, this.sessionsDir, 'list');
     }
   }
 
@@ -90,6 +91,7 @@ export class JsonFileSessionStore implements SessionStore {
     return new SessionDirectory(this.sessionsDir, id, {
       durable: this.#options.durable ?? true,
       readOnly: this.readOnly,
+      root: this.root,
       ...(this.#options.foldMinBytes === undefined ? {} : { foldMinBytes: this.#options.foldMinBytes }),
     });
   }

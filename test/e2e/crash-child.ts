@@ -9,9 +9,12 @@
  * - `ack <firstSeq> <lastSeq>` once an append has resolved (those messages are durable);
  * - `compact <segment> <lastSeq>` once a compaction has committed.
  *
+ * With CRASH_FAULTS=1 it runs under the fault shim (crash-faults.test.ts): appends go one at a
+ * time, and one that fails with nothing written is retried; after one whose outcome is unknown,
+ * the session is reopened and what its log holds is kept.
+ *
  * Run: `node --import tsx test/e2e/crash-child.ts` with ROOT and SEED in the environment.
  */
-import { writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type {
   ArchiveSegment,
@@ -20,7 +23,9 @@ import type {
   Message,
   SessionRecord,
 } from '../../src/core/types.js';
+import { isSessionError } from '../../src/core/errors.js';
 import { JsonFileSessionStore } from '../../src/store/session-store.js';
+import { say } from './say.js';
 
 /** The session every crash run works on. */
 export const CRASH_SESSION_ID = 'feature--crash--dev';
@@ -126,24 +131,6 @@ export function crashRecord(): SessionRecord {
   };
 }
 
-/**
- * Writes a report line straight into the stdout pipe with write(2), before the work it announces
- * starts. process.stdout may queue a write inside the process when the pipe is busy (a loaded
- * machine), and a SIGKILL would then lose the line: the parent would see a message on disk that
- * was never announced.
- */
-function say(line: string): void {
-  const bytes = Buffer.from(`${line}\n`);
-  let offset = 0;
-  while (offset < bytes.length) {
-    try {
-      offset += writeSync(1, bytes, offset);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error; // pipe full: the parent reads it soon
-    }
-  }
-}
-
 async function main(): Promise<void> {
   const root = process.env.ROOT;
   if (!root) throw new Error('ROOT is not set');
@@ -153,7 +140,8 @@ async function main(): Promise<void> {
     foldMinBytes: CRASH_FOLD_MIN_BYTES,
     description: 'crash-child',
   });
-  const dir = store.session(CRASH_SESSION_ID);
+  const faulty = process.env.CRASH_FAULTS === '1';
+  let dir = store.session(CRASH_SESSION_ID);
   if (!(await dir.exists())) await dir.create(crashRecord());
   const loaded = await dir.load();
   let previous: Checkpoint | null = loaded.checkpoint;
@@ -163,7 +151,21 @@ async function main(): Promise<void> {
   const append = async (count: number): Promise<void> => {
     const batch = Array.from({ length: count }, () => messageFor(nextSeq++));
     say(`begin ${batch.at(-1)!.seq}`);
-    await dir.appendMessages(batch);
+    for (let pending = batch; pending.length > 0;) {
+      try {
+        await dir.appendMessages(pending);
+        break;
+      } catch (error) {
+        if (!faulty || !isSessionError(error, 'IO_ERROR')) throw error;
+        if (error.details.outcome === 'not-written') continue;
+        // Unknown outcome: reopen, and append only what the log does not hold.
+        await dir.close();
+        dir = store.session(CRASH_SESSION_ID);
+        const reloaded = await dir.load();
+        const last = reloaded.messages.at(-1)?.seq ?? reloaded.archivedThroughSeq;
+        pending = pending.filter((m) => m.seq > last);
+      }
+    }
     say(`ack ${batch[0]!.seq} ${batch.at(-1)!.seq}`);
   };
 
@@ -173,7 +175,7 @@ async function main(): Promise<void> {
       await append(1);
     } else if (r < 0.65) {
       await append(2 + Math.floor(random() * 7));
-    } else if (r < 0.88) {
+    } else if (r < 0.88 && !faulty) {
       // Concurrent appends, not awaited one by one: group commit under a crash.
       const calls = Array.from({ length: 2 + Math.floor(random() * 5) }, () =>
         append(1 + Math.floor(random() * 2)),
@@ -222,7 +224,7 @@ async function main(): Promise<void> {
         tokens: 10,
       };
       // Appends keep running while the compaction commits, as in the session actor.
-      const during = random() < 0.5 ? append(1 + Math.floor(random() * 3)) : Promise.resolve();
+      const during = random() < 0.5 && !faulty ? append(1 + Math.floor(random() * 3)) : Promise.resolve();
       await dir.commitCompaction(segment, checkpoint);
       previous = checkpoint;
       say(`compact ${segmentNumber} ${lastSeq}`);

@@ -11,7 +11,7 @@
  *   ops=write,fsync  which calls: write, fsync, rename, truncate, open              (default: write)
  *   nth=N            the first matching call that fails, from 1                      (default: 1)
  *   count=K          how many matching calls fail from the N-th on; -1 for all       (default: 1)
- *   errno=ENOSPC     ENOSPC, EIO, EFBIG, EDQUOT, EROFS, EACCES                      (default: EIO)
+ *   errno=ENOSPC     ENOSPC, EIO, EFBIG, EDQUOT, EROFS, EACCES, EINVAL, EPERM       (default: EIO)
  *   short=1          the first faulted write writes half its bytes and returns that count instead of
  *                    failing, as write(2) does on a full disk; the faulted calls after it fail with
  *                    errno. libuv loops on a short write, so count=2 short=1 errno=ENOSPC is what a
@@ -115,6 +115,8 @@ static int errno_of(const char *name) {
   if (strcmp(name, "EDQUOT") == 0) return EDQUOT;
   if (strcmp(name, "EROFS") == 0) return EROFS;
   if (strcmp(name, "EACCES") == 0) return EACCES;
+  if (strcmp(name, "EINVAL") == 0) return EINVAL;
+  if (strcmp(name, "EPERM") == 0) return EPERM;
   return EIO;
 }
 

@@ -26,7 +26,7 @@ export interface Fault {
   /** How many matching calls fail from the nth on; -1 for every one (default 1). */
   count?: number;
   /** The errno of a failed call (default EIO). */
-  errno?: 'ENOSPC' | 'EIO' | 'EFBIG' | 'EDQUOT' | 'EROFS' | 'EACCES';
+  errno?: 'ENOSPC' | 'EIO' | 'EFBIG' | 'EDQUOT' | 'EROFS' | 'EACCES' | 'EINVAL' | 'EPERM';
   /**
    * The first faulted write writes half its bytes and returns that count; the faulted calls after
    * it fail with `errno`. libuv loops on short writes, so `{ short: true, count: 2, errno: 'ENOSPC' }`

@@ -1,0 +1,152 @@
+/**
+ * @internal The records of `chat.log`, and the rule that tells a torn write from damage.
+ *
+ * A record is `+<length> <crc> <json>\n`: a `+`, the byte length of the JSON as 8 hex digits, a
+ * space, the CRC-32 of the JSON as 8 hex digits, a space, the message as JSON (which never holds a
+ * raw newline), a newline. Logs written before the length was added hold `<crc> <json>\n` records;
+ * they are still read, and new records are appended after them.
+ *
+ * The rule: a record is acknowledged only after its fdatasync, and nothing is written after a
+ * record until it is acknowledged (or its failed write was cut off). So only the last record can be
+ * torn, and a torn record is always *incomplete*: fewer bytes than its header declares, or a header
+ * cut short, with no newline in what is there. A *complete* record that fails its checks (CRC,
+ * newline where its length ends, JSON) was fully written and synced, then changed: that is damage,
+ * wherever it is, and so is anything that is not a record (zeros, garbage). Damage is never dropped
+ * or cut off; the log is set aside and `CORRUPT_FILE` reported.
+ */
+import { crc32Hex } from '../core/crc32.js';
+import type { Message } from '../core/types.js';
+
+const NEWLINE = 0x0a;
+const PLUS = 0x2b;
+const SPACE = 0x20;
+/** `+llllllll cccccccc `: marker, length, space, CRC, space. */
+const HEADER_BYTES = 19;
+
+/** @internal Encodes one log record. */
+export function encodeRecord(message: Message): Buffer {
+  const json = Buffer.from(JSON.stringify(message), 'utf8');
+  const header = `+${json.length.toString(16).padStart(8, '0')} ${crc32Hex(json)} `;
+  return Buffer.concat([Buffer.from(header, 'latin1'), json, Buffer.from('\n', 'latin1')]);
+}
+
+/** @internal What a log holds. */
+export interface Replay {
+  messages: Message[];
+  /** Bytes of the log up to the end of its last good record. */
+  goodBytes: number;
+  records: number;
+  /** 1 when the log ends with an incomplete record (a torn write), else 0. */
+  torn: number;
+  /** Index of the first damaged record (= the number of good records before it), or null. */
+  damagedAt: number | null;
+  /** Byte offset where the damage starts, or null. */
+  damagedAtByte: number | null;
+  /** What is wrong at `damagedAtByte`. */
+  damage: string | null;
+}
+
+/** One step of the scan: a good record, the end of a torn tail, or damage. */
+type Step =
+  { kind: 'record'; message: Message; end: number } | { kind: 'torn' } | { kind: 'damaged'; reason: string };
+
+/** @internal Parses a log buffer; pure, so that it can be tested byte by byte. */
+export function replayLog(buffer: Buffer): Replay {
+  const messages: Message[] = [];
+  let offset = 0;
+  while (offset < buffer.length) {
+    const step = buffer[offset] === PLUS ? readRecord(buffer, offset) : readLegacyRecord(buffer, offset);
+    if (step.kind === 'record') {
+      messages.push(step.message);
+      offset = step.end;
+      continue;
+    }
+    const damaged = step.kind === 'damaged';
+    return {
+      messages,
+      goodBytes: offset,
+      records: messages.length,
+      torn: damaged ? 0 : 1,
+      damagedAt: damaged ? messages.length : null,
+      damagedAtByte: damaged ? offset : null,
+      damage: damaged ? step.reason : null,
+    };
+  }
+  return {
+    messages,
+    goodBytes: offset,
+    records: messages.length,
+    torn: 0,
+    damagedAt: null,
+    damagedAtByte: null,
+    damage: null,
+  };
+}
+
+function readRecord(buffer: Buffer, offset: number): Step {
+  const available = buffer.length - offset;
+  const header = buffer.subarray(offset, offset + Math.min(available, HEADER_BYTES));
+  if (!isHeaderPrefix(header)) return { kind: 'damaged', reason: 'a record header that does not parse' };
+  if (available < HEADER_BYTES) return { kind: 'torn' }; // a header cut short (it holds no newline)
+  const length = parseInt(header.toString('latin1', 1, 9), 16);
+  const end = offset + HEADER_BYTES + length + 1;
+  if (end > buffer.length) {
+    // Incomplete: a write cut short has no newline yet; a newline means the length was changed.
+    return hasNewline(buffer, offset)
+      ? { kind: 'damaged', reason: 'a record whose newline is not where its length says' }
+      : { kind: 'torn' };
+  }
+  if (buffer[end - 1] !== NEWLINE)
+    return { kind: 'damaged', reason: 'a complete record without its newline where its length ends' };
+  const json = buffer.subarray(offset + HEADER_BYTES, end - 1);
+  if (crc32Hex(json) !== header.toString('latin1', 10, 18))
+    return { kind: 'damaged', reason: 'a complete record whose checksum does not match' };
+  const message = parseMessage(json);
+  return message === null
+    ? { kind: 'damaged', reason: 'a complete record that is not a message' }
+    : { kind: 'record', message, end };
+}
+
+/** A record of the first format, `<crc> <json>\n`: complete once its newline is there. */
+function readLegacyRecord(buffer: Buffer, offset: number): Step {
+  const newline = buffer.indexOf(NEWLINE, offset);
+  const line = buffer.subarray(offset, newline === -1 ? buffer.length : newline);
+  const prefix = line.subarray(0, 9);
+  const wellFormed = prefix.every((byte, i) => (i === 8 ? byte === SPACE : isHexDigit(byte)));
+  if (!wellFormed) return { kind: 'damaged', reason: 'bytes that are not a record' };
+  if (newline === -1) return { kind: 'torn' };
+  const json = line.subarray(9);
+  if (line.length < 10 || crc32Hex(json) !== line.toString('latin1', 0, 8))
+    return { kind: 'damaged', reason: 'a complete record whose checksum does not match' };
+  const message = parseMessage(json);
+  return message === null
+    ? { kind: 'damaged', reason: 'a complete record that is not a message' }
+    : { kind: 'record', message, end: newline + 1 };
+}
+
+/** Whether `bytes` are a header, or the start of one: `+`, 8 hex digits, space, 8 hex digits, space. */
+function isHeaderPrefix(bytes: Buffer): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!;
+    const ok = i === 0 ? byte === PLUS : i === 9 || i === 18 ? byte === SPACE : isHexDigit(byte);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+function isHexDigit(byte: number): boolean {
+  return (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66);
+}
+
+function hasNewline(buffer: Buffer, offset: number): boolean {
+  return buffer.indexOf(NEWLINE, offset) !== -1;
+}
+
+function parseMessage(json: Buffer): Message | null {
+  try {
+    const value = JSON.parse(json.toString('utf8')) as Message;
+    return typeof value === 'object' && value !== null && typeof value.seq === 'number' ? value : null;
+  } catch {
+    return null;
+  }
+}
