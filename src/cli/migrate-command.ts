@@ -24,8 +24,9 @@ Options:
   --dry-run        validate and report what would happen; write nothing
   --skip-invalid   migrate the valid entries of a file with invalid ones, listing each skipped entry
                    (default: such a file is not migrated at all)
-  --rollback [ID]  undo migration ID (default: the latest one not rolled back yet); sessions it
-                   created are moved aside, changed originals restored from their backups
+  --rollback [ID]  undo migration ID (default: the latest one that did not finish, else the
+                   latest one not rolled back yet); sessions it created are moved aside,
+                   changed originals restored from their backups
   --json           print the report as JSON
   -h, --help       show this help
 

@@ -191,15 +191,14 @@ async function write(
   let record: ManifestFile | null = null;
   let manifestId: string | null = null;
   try {
-    // 1. The backup, before anything else is touched. 2. The record that makes it undoable.
-    const backup = await writeBackup(ref.absolute, plan.bytes, ctx.now());
-    report.backup = relative(ctx.root, backup);
+    // 1. The record that makes it undoable, before anything is written for the file: a run
+    // killed at any later point is in the manifest as unfinished. 2. The backup.
     const manifest = await ctx.manifest();
     manifestId = manifest.id;
     record = {
       kind: ref.kind,
       legacyPath: ref.relative,
-      backupPath: report.backup,
+      backupPath: relative(ctx.root, backupPathOf(ref.absolute, ctx.now())),
       sha256: plan.sha256,
       sessionId,
       sessionCreated: report.sessionCreated,
@@ -211,6 +210,9 @@ async function write(
       checkpoint: null,
     };
     manifest.files.push(record);
+    await ctx.saveManifest();
+    report.backup = relative(ctx.root, await writeBackup(ref.absolute, plan.bytes, ctx.now()));
+    record.backupPath = report.backup;
     if (!report.sessionCreated) {
       // An empty session that existed: keep a copy, so that a rollback puts it back as it was.
       const copy = path.join(migrationWorkDir(ctx.root, manifest.id), 'pre-existing', sessionId);

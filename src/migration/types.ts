@@ -161,7 +161,10 @@ export interface MigrationManifest {
 
 /** Options of `rollbackMigration`. */
 export interface RollbackOptions {
-  /** The migration to undo; default the latest one not rolled back yet. */
+  /**
+   * The migration to undo; default the latest unfinished one (its process died half-way), else
+   * the latest one not rolled back yet.
+   */
   migrationId?: string;
   /** Report what would be done; change nothing. */
   dryRun?: boolean;
