@@ -32,7 +32,7 @@ import { JsonFileSessionStore, type SessionStore } from '../store/session-store.
 import type { SessionDirectory } from '../store/session-directory.js';
 import { TokenCalibration } from '../tokens/calibration.js';
 import { createTokenEstimator } from '../tokens/token-estimator.js';
-import { resolveAgentProfiles } from './agent-profiles.js';
+import { assertRegistered, resolveAgentProfiles } from './agent-profiles.js';
 import { calibrateWithApi, sendTurn, sessionRequest, type ConversationDeps } from './conversation.js';
 import { EventBus, type SessionEvent } from './events.js';
 import { resolveLimits } from './limits.js';
@@ -149,7 +149,8 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
   supervisor.start();
 
   function limitsOf(key: SessionKey): Limits {
-    return profiles[key.agentType].resolved;
+    // A session on disk of a type this runtime did not register still opens, with the base limits.
+    return profiles.profile(key.agentType)?.resolved ?? baseLimits;
   }
 
   async function writeRecord(
@@ -243,6 +244,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     compactor,
     estimator,
     calibration,
+    agents: { types: profiles.types, taskStates: profiles.taskStates },
     ...sessionChanges({
       loadedDir,
       writableDir,
@@ -259,7 +261,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     async createSession(keyInput, createOptions = {}) {
       assertOpen();
       assertWritable();
-      const key = validateKey(keyInput);
+      const key = assertRegistered(profiles, validateKey(keyInput));
       const id = sessionIdOf(key);
       const pending = creating.get(id);
       if (pending) return pending;
@@ -272,7 +274,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
               : (validatePlainObject(createOptions.context, 'context') as SessionContext);
           const description =
             createOptions.agentDescription === undefined
-              ? profiles[key.agentType].description
+              ? profiles.profile(key.agentType)!.description
               : (validatePlainObject(createOptions.agentDescription, 'agentDescription') as AgentDescription);
           const time = at();
           const record: SessionRecord = {
