@@ -117,7 +117,7 @@ export { createSessionClient } from './ipc/client.js';
 export type { SessionClient, SessionClientOptions } from './ipc/client.js';
 
 export {
-  DEFAULT_CHECKPOINT_MIN_TOKENS,
+  DEFAULT_CHECKPOINT_KEEP_TOKENS,
   migrateAll,
   migrateDevSession,
   migratePMChat,

@@ -55,6 +55,7 @@ function assertSane(root: string, manifest: MigrationManifest): MigrationManifes
     const ok =
       inside(f.legacyPath) &&
       inside(f.backupPath) &&
+      (f.parts ?? []).every((p) => inside(p.legacyPath) && inside(p.backupPath)) &&
       (f.preExistingCopy === null || inside(f.preExistingCopy)) &&
       typeof f.sessionId === 'string' &&
       keyOfSessionId(f.sessionId) !== null;
@@ -133,6 +134,9 @@ async function undoSession(
   dryRun: boolean,
 ): Promise<void> {
   const sessionDir = path.join(root, '.dagent', 'sessions', file.sessionId);
+  // Another file of the same conversation created the session in this migration: undoing that
+  // record moves the session, with this file's messages.
+  if (file.joined) return;
   if (!file.sessionCreated && file.preExistingCopy === null) {
     report.warnings.push(
       `session ${file.sessionId} existed before the migration, which had not written into it yet: left as is`,
@@ -168,7 +172,7 @@ async function undoSession(
 
 async function undoLegacyFile(
   root: string,
-  file: ManifestFile,
+  file: Pick<ManifestFile, 'legacyPath' | 'backupPath' | 'sha256'>,
   report: RollbackReport,
   dryRun: boolean,
   now: Date,
@@ -255,7 +259,8 @@ export async function rollbackMigration(
     };
     for (const file of [...manifest.files].reverse()) {
       await undoSession(root, manifest, file, report, dryRun);
-      await undoLegacyFile(root, file, report, dryRun, now());
+      // A DAGent session is several files, each with its own backup.
+      for (const part of file.parts ?? [file]) await undoLegacyFile(root, part, report, dryRun, now());
     }
     if (!dryRun)
       await writeManifest(root, { ...manifest, status: 'rolled-back', rolledBackAt: now().toISOString() });

@@ -40,6 +40,7 @@ import { createSessionAccess } from './session-access.js';
 import { sessionChanges } from './session-changes.js';
 import { provideSessionEffects, type ActiveSession } from './session-effects.js';
 import { infoOf, placeholderInfo, statsOf, toSessionError } from './session-info.js';
+import { initialCheckpointOf } from './initial-checkpoint.js';
 import { createSessionObserver } from './session-observer.js';
 import { trackCalls } from './track-calls.js';
 import type { SessionInfo, SessionRuntime, SessionRuntimeOptions } from './types.js';
@@ -277,6 +278,14 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
               ? profiles.profile(key.agentType)!.description
               : (validatePlainObject(createOptions.agentDescription, 'agentDescription') as AgentDescription);
           const time = at();
+          const checkpoint =
+            createOptions.checkpoint === undefined
+              ? undefined
+              : initialCheckpointOf(createOptions.checkpoint, {
+                  now: time,
+                  estimator,
+                  budgetTokens: limitsOf(key).checkpointTokens,
+                });
           const record: SessionRecord = {
             schemaVersion: SCHEMA_VERSION,
             id,
@@ -296,6 +305,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
           await dir.prepare();
           if (context) await dir.writeContext(context);
           await dir.writeAgentDescription(description);
+          if (checkpoint) await dir.writeCheckpoint(checkpoint);
           await dir.create(record);
           publish({ type: 'session.created', sessionId: id, at: time, key });
         }

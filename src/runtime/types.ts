@@ -26,6 +26,7 @@ import type { RequestFormat } from '../request/build-request.js';
 import type { SendOptions, SendResult, SessionRequest } from './conversation.js';
 import type { SessionEventListener } from './events.js';
 import type { AgentRegistry, AgentsOption } from './agent-profiles.js';
+import type { InitialCheckpoint } from './initial-checkpoint.js';
 
 /** A source of timers, as XState's actor options take it (`SimulatedClock` in tests). */
 export interface Clock {
@@ -80,6 +81,12 @@ export interface SessionRuntimeOptions {
 export interface CreateSessionOptions {
   context?: SessionContext;
   agentDescription?: AgentDescription;
+  /**
+   * The checkpoint the session starts with (version 0, nothing archived): what is known before the
+   * first message, or the summary a migrated conversation kept of its older part. It must fit
+   * the checkpoint budget (`limits.checkpointTokens`).
+   */
+  checkpoint?: InitialCheckpoint;
 }
 
 /** What `getSession` and `listSessions` report about a session. */

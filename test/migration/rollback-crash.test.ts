@@ -19,7 +19,7 @@ const CART = '.dagent/features/checkout/nodes/cart-api/session.json';
 /** Runs the migration child and kills it once it announced message `seq` of `sessionId`. */
 function killMigrationAt(root: string, sessionId: string, seq: number): Promise<string[]> {
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
-    env: { ...process.env, ROOT: root, ANTHROPIC_API_KEY: '' },
+    env: { ...process.env, ROOT: root, KILL_AT: `${sessionId} ${seq}`, ANTHROPIC_API_KEY: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const said: string[] = [];
