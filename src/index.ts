@@ -12,7 +12,8 @@ export type {
 } from './runtime/create-session-runtime.js';
 export type { SessionEvent, SessionEventListener, SessionEventType } from './runtime/events.js';
 export { DEFAULT_AGENT_PROFILES } from './runtime/agent-profiles.js';
-export type { AgentProfile } from './runtime/agent-profiles.js';
+export type { AgentOptions, AgentProfile, AgentRegistry, AgentsOption } from './runtime/agent-profiles.js';
+export type { InitialCheckpoint } from './runtime/initial-checkpoint.js';
 export { DEFAULT_MAX_TOKENS, defaultLimits, resolveLimits } from './runtime/limits.js';
 
 export { SessionError, isSessionError } from './core/errors.js';
@@ -66,8 +67,8 @@ export {
 } from './compaction/anthropic-compactor.js';
 
 export { agentForTaskState } from './runtime/agent-profiles.js';
-export { loadTask, summarizeDag, taskContext, withSession } from './integration/task.js';
-export type { DagTask, DagTaskState, DagView, TaskSessions } from './integration/task.js';
+export { loadTask, saveTask, summarizeDag, taskContext, withSession } from './integration/task.js';
+export type { DagTask, DagTaskState, DagView, LoadTaskOptions, TaskSessions } from './integration/task.js';
 export { AGENT_CHECK_ID, createTaskLoop, defaultTaskPrompt } from './integration/task-loop.js';
 export type {
   IterationResult,
@@ -93,11 +94,20 @@ export {
 export type {
   IpcError,
   IpcErrorCode,
+  IpcMigrateOptions,
   IpcResult,
+  IpcSendOptions,
   SessionAPI,
   SessionChannel,
   TransportErrorCode,
 } from './ipc/channels.js';
+export {
+  DEFAULT_RECENT_MESSAGES,
+  getRecentMessages,
+  runtimeMetrics,
+  sessionMetrics,
+} from './ipc/session-queries.js';
+export type { RuntimeMetrics, SessionMetrics } from './ipc/session-queries.js';
 export { createSessionHandlers, handlerOf, toIpcError } from './ipc/handlers.js';
 export type { ChannelResult, SessionHandler, SessionHandlers } from './ipc/handlers.js';
 export { createSessionApiFromInvoke } from './ipc/api.js';
@@ -129,6 +139,7 @@ export type {
   FileReport,
   FileStatus,
   LegacyKind,
+  LegacyLayout,
   ManifestFile,
   MigrationManifest,
   MigrationOptions,
@@ -136,6 +147,7 @@ export type {
   MigrationTotals,
   RollbackOptions,
   RollbackReport,
+  SearchedPlace,
 } from './migration/types.js';
 export { loadChat, saveChat } from './compat/legacy-chat.js';
 export type { LegacyChat, LegacyChatEntry, LegacyChatOptions } from './compat/legacy-chat.js';

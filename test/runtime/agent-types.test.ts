@@ -7,6 +7,9 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import { isSessionError } from '../../src/core/errors.js';
 import type { AgentType, DefaultAgentType, SessionKey, TaskState } from '../../src/core/types.js';
 import { createTaskLoop } from '../../src/integration/task-loop.js';
+import { createSessionClient } from '../../src/ipc/client.js';
+import { createSessionHandlers } from '../../src/ipc/handlers.js';
+import { serveSessions } from '../../src/ipc/http.js';
 import type { AgentsOption } from '../../src/runtime/agent-profiles.js';
 import { createSessionRuntime } from '../../src/runtime/create-session-runtime.js';
 import { exists, tempRoot } from '../helpers/temp-root.js';
@@ -184,6 +187,33 @@ describe('agent types and task states of a host', () => {
     expect(loop.sessionId).toBe('task--f1--t1--researching--researcher');
     expect((await loop.run()).outcome).toBe('done');
     expect(loop.task.sessions).toEqual({ researching: [loop.sessionId] });
+    await runtime.close();
+  });
+
+  it("reach a host over IPC and HTTP like DAGent's own", async () => {
+    const root = await tempRoot();
+    const runtime = await createSessionRuntime({ root, agents: { researcher: RESEARCHER } });
+    const handlers = createSessionHandlers(runtime);
+    const created = await handlers['session:create'](TASK);
+    expect(created).toMatchObject({ ok: true, value: { id: 'task--f1--t1--researching--researcher' } });
+    expect(await handlers['session:create']({ ...TASK, agentType: 'reviewer' })).toMatchObject({
+      ok: false,
+      error: {
+        code: 'INVALID_KEY',
+        message: expect.stringMatching(/agent type "reviewer" is not registered/),
+      },
+    });
+    const server = await serveSessions(runtime);
+    const client = createSessionClient(server.url);
+    await client.addMessage('task--f1--t1--researching--researcher', {
+      role: 'user',
+      content: 'Where is the parser?',
+    });
+    expect((await client.getAgentDescription('task--f1--t1--researching--researcher'))?.role).toMatch(
+      /^Researcher/,
+    );
+    expect((await client.getRuntimeMetrics()).sessions.byAgentType).toEqual({ researcher: 1 });
+    await server.close();
     await runtime.close();
   });
 
