@@ -99,7 +99,8 @@ const createOptions: Param = {
   optional: true,
   code: 'INVALID_ARGUMENT',
   check(value) {
-    const o = options(value, ['context', 'agentDescription']);
+    // The initial checkpoint is checked by createSession itself, before anything is written.
+    const o = options(value, ['context', 'agentDescription', 'checkpoint']);
     if (o.context !== undefined) validatePlainObject(o.context, 'context');
     if (o.agentDescription !== undefined) agentDescription(o.agentDescription);
     return o;

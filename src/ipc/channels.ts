@@ -222,7 +222,8 @@ export interface SessionAPI {
   /**
    * Creates the session of `key`, or returns the existing one (idempotent).
    * @param key - `{ type: 'feature', agentType, featureId }` or `{ type: 'task', agentType, featureId, taskId, taskState }`.
-   * @param options - `context` and `agentDescription` (plain JSON objects), used only when the session is new.
+   * @param options - `context` and `agentDescription` (plain JSON objects) and `checkpoint` (`{ summary, checks? }`),
+   *   used only when the session is new.
    * @throws `INVALID_KEY` for a bad key; `INVALID_ARGUMENT` for bad options.
    */
   create(key: SessionKey, options?: CreateSessionOptions): Promise<SessionInfo>;
