@@ -159,7 +159,8 @@ export function totalsOf(files: readonly FileReport[]): MigrationTotals {
     sessionsCreated: done.filter((f) => f.sessionCreated && f.status !== 'failed').length,
     messagesMigrated: done.reduce((sum, f) => sum + f.messages, 0),
     entriesSkipped: done.reduce((sum, f) => sum + f.skipped.length, 0),
-    backupsWritten: done.filter((f) => f.backup !== null).length,
+    // Every file backed up: a DAGent session's parts each have their own backup.
+    backupsWritten: done.filter((f) => f.backup !== null).reduce((sum, f) => sum + f.parts.length, 0),
     checkpointsMade: checkpointed.size,
     alreadyMigrated: files.filter((f) => f.status === 'already-migrated').length,
     filesWithProblems: files.filter(

@@ -138,6 +138,7 @@ export interface MigrationTotals {
   sessionsCreated: number;
   messagesMigrated: number;
   entriesSkipped: number;
+  /** Files backed up (each of a DAGent session's files counts). */
   backupsWritten: number;
   alreadyMigrated: number;
   /** Files `invalid`, `conflict` or `failed`. */

@@ -92,7 +92,7 @@ describe('dagent-sessions migrate on a root in DAGent layouts', () => {
       sessionsCreated: 8,
       messagesMigrated: 34,
       entriesSkipped: 0,
-      backupsWritten: 10,
+      backupsWritten: 7 + 3 * 5, // a DAGent session's five files are backed up each
       checkpointsMade: 8,
       alreadyMigrated: 0,
       filesWithProblems: 1,
