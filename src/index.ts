@@ -17,7 +17,8 @@ export type {
 } from './runtime/create-session-runtime.js';
 export type { SessionEvent, SessionEventListener, SessionEventType } from './runtime/events.js';
 export { DEFAULT_AGENT_PROFILES } from './runtime/agent-profiles.js';
-export type { AgentProfile } from './runtime/agent-profiles.js';
+export type { AgentOptions, AgentProfile, AgentRegistry, AgentsOption } from './runtime/agent-profiles.js';
+export type { InitialCheckpoint } from './runtime/initial-checkpoint.js';
 export { DEFAULT_MAX_TOKENS, defaultLimits, resolveLimits } from './runtime/limits.js';
 
 export { SessionError, isSessionError } from './core/errors.js';

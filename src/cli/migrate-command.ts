@@ -11,28 +11,38 @@ import type { CliCommand, CliIO } from './io.js';
 import { createProgress } from './progress.js';
 
 /** The help of `dagent-sessions migrate`. */
-export const MIGRATE_USAGE = `Usage: dagent-sessions migrate --root DIR [--dry-run] [--skip-invalid] [--json]
+export const MIGRATE_USAGE = `Usage: dagent-sessions migrate --root DIR [--dry-run] [--skip-invalid] [--no-checkpoint] [--json]
        dagent-sessions migrate --root DIR --rollback [ID] [--dry-run] [--json]
 
-Moves legacy DAGent conversations into sessions: every .dagent/features/<featureId>/chat.json
-(PM chat) and .dagent/features/<featureId>/nodes/<taskId>/session.json (dev task session) under
-DIR. Each original is backed up beside itself and never deleted. Running it again skips what was
-already migrated.
+Moves DAGent's conversations into sessions, wherever DAGent kept them under the project root DIR:
+.dagent-worktrees/<featureId>/.dagent/ (one worktree per feature), .dagent-worktrees/<manager>/
+.dagent/features/<featureId>/ (manager worktrees), .dagent/features/{backlog,archived}/<featureId>/
+and .dagent/features/<featureId>/. In each: chat.json (PM chat), nodes/<taskId>/session.json (dev
+session), nodes/<nodeId>/chat.json (node chat) and sessions/session_<id>.json with its chat_,
+checkpoint_, context_ and agent-description_ files (DAGent's own sessions). Each original is backed
+up beside itself and never deleted; every conversation gets an initial checkpoint. Running it again
+skips what was already migrated.
 
 Options:
-  --root DIR       the directory holding .dagent/ (required)
+  --root DIR       the project root, holding .dagent/ or .dagent-worktrees/ (required)
   --dry-run        validate and report what would happen; write nothing
   --skip-invalid   migrate the valid entries of a file with invalid ones, listing each skipped entry
                    (default: such a file is not migrated at all)
-  --rollback [ID]  undo migration ID (default: the latest one not rolled back yet); sessions it
-                   created are moved aside, changed originals restored from their backups
+  --no-checkpoint  do not give migrated conversations their initial checkpoint
+  --rollback [ID]  undo migration ID (default: the latest one that did not finish, else the
+                   latest one not rolled back yet); sessions it created are moved aside,
+                   changed originals restored from their backups
   --json           print the report as JSON
   -h, --help       show this help
 
 Exit code: 0 when every file is migrated (or already was), 1 for a usage error or when the
 migration cannot run (root locked by a running host, nothing to roll back), 2 when some file
-could not be migrated (invalid, conflict, failed: the report says why and what to do).
+could not be migrated (invalid, conflict, failed: the report says why and what to do), 3 when no
+DAGent conversation was found (the report lists where it looked).
 See docs/migration.md.`;
+
+/** The exit code of a migration that found nothing to migrate. */
+export const NOTHING_FOUND_EXIT_CODE = 3;
 
 class UsageError extends Error {}
 const usage = (message: string) => new UsageError(message);
@@ -44,6 +54,7 @@ function parse(args: string[]) {
       root: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       'skip-invalid': { type: 'boolean', default: false },
+      'no-checkpoint': { type: 'boolean', default: false },
       rollback: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -56,11 +67,13 @@ function parse(args: string[]) {
   if (!values.rollback && positionals.length > 0) throw usage(`unexpected argument "${positionals[0]}"`);
   if (values.rollback && positionals.length > 1) throw usage('--rollback takes at most one migration id');
   if (values.rollback && values['skip-invalid']) throw usage('--skip-invalid does not apply to --rollback');
+  if (values.rollback && values['no-checkpoint']) throw usage('--no-checkpoint does not apply to --rollback');
   return {
     help: false as const,
     root: values.root,
     dryRun: values['dry-run'],
     skipInvalid: values['skip-invalid'],
+    checkpoint: !values['no-checkpoint'],
     rollback: values.rollback ? { id: positionals[0] } : null,
     json: values.json,
   };
@@ -80,10 +93,10 @@ function printError(io: CliIO, error: unknown, json: boolean): void {
 /**
  * Runs `dagent-sessions migrate` with its arguments (after the command name).
  *
- * @param args - `--root DIR [--dry-run] [--skip-invalid] [--rollback [ID]] [--json] [-h|--help]`.
+ * @param args - `--root DIR [--dry-run] [--skip-invalid] [--no-checkpoint] [--rollback [ID]] [--json] [-h|--help]`.
  * @param io - Where output goes; a progress bar is drawn on stderr when `io.interactive`.
  * @returns 0 on success, 1 for a usage error or a migration that cannot run, 2 when a file was
- *   not migrated (the report says why).
+ *   not migrated (the report says why), 3 when no DAGent conversation was found.
  * @throws Never: every failure becomes an exit code and a message on `io.err`.
  * @example
  * ```ts
@@ -123,6 +136,7 @@ export const migrateCommand: CliCommand = async (args, io) => {
       report = await migrateAll(options.root, {
         dryRun: options.dryRun,
         skipInvalid: options.skipInvalid,
+        checkpoint: options.checkpoint,
         onProgress: (done, total) => progress.update(done, total),
       });
     } finally {
@@ -130,6 +144,12 @@ export const migrateCommand: CliCommand = async (args, io) => {
     }
     if (options.json) io.out(JSON.stringify(report, null, 2));
     else print(formatMigrationReport(report));
+    if (report.totals.filesFound === 0) {
+      io.err(
+        `dagent-sessions migrate: no DAGent conversation found under ${report.root}; the report lists where it looked`,
+      );
+      return NOTHING_FOUND_EXIT_CODE;
+    }
     if (!report.ok)
       io.err(
         `dagent-sessions migrate: ${report.totals.filesWithProblems} file(s) not migrated; see the report`,

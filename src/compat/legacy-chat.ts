@@ -7,7 +7,9 @@ import { SessionError, isSessionError } from '../core/errors.js';
 import { sessionIdOf } from '../core/ids.js';
 import type { Message, SessionKey } from '../core/types.js';
 import { parsePMChat } from '../migration/legacy-entries.js';
-import { DEFAULT_MAX_FILE_BYTES, pmChatRef, readLegacyFile } from '../migration/legacy-file.js';
+import { readDagentSession } from '../migration/dagent-session.js';
+import { documentedPmChatRef, findLegacyFiles } from '../migration/find-legacy.js';
+import { DEFAULT_MAX_FILE_BYTES, readLegacyFile, type LegacyFileRef } from '../migration/legacy-file.js';
 import { migratePMChat } from '../migration/migrate.js';
 import { contentToText } from '../request/format.js';
 import { createSessionRuntime } from '../runtime/create-session-runtime.js';
@@ -74,7 +76,7 @@ function toChat(
 
 /** Validates a legacy chat the way the migration does; returns its entries as message inputs. */
 function validChat(root: string, featureId: string, value: unknown, what: string) {
-  const outcome = parsePMChat(value, pmChatRef(root, featureId));
+  const outcome = parsePMChat(value, documentedPmChatRef(root, featureId));
   if (!outcome.ok)
     throw new SessionError('INVALID_ARGUMENT', 'runtime', `[compat] ${what}: ${outcome.reason}`);
   const problems = outcome.parsed.problems;
@@ -108,6 +110,19 @@ async function withRuntime<T>(
   }
 }
 
+/** The PM chat of a feature that only DAGent's own session files hold, or null. */
+async function ownPmSession(refs: readonly LegacyFileRef[]): Promise<LegacyChat | null> {
+  for (const ref of refs) {
+    if (ref.kind !== 'dagent-session') continue;
+    const read = await readDagentSession(ref, DEFAULT_MAX_FILE_BYTES);
+    if (!read.ok || !read.outcome.ok) continue;
+    const { key, messages } = read.outcome.parsed;
+    if (key?.type !== 'feature' || key.agentType !== 'pm') continue;
+    return toChat(messages.map((m) => ({ ...m.input, timestamp: m.input.timestamp ?? '' })));
+  }
+  return null;
+}
+
 /**
  * Reads a feature's PM chat in the legacy shape, from its PM session (`feature--<featureId>--pm`).
  * Before the chat is migrated, it reads the legacy `chat.json` itself (read-only).
@@ -138,7 +153,13 @@ export async function loadChat(
     } catch (error) {
       if (!isSessionError(error, 'SESSION_NOT_FOUND')) throw error;
     }
-    const ref = pmChatRef(runtime.root, featureId);
+    const { refs } = await findLegacyFiles(runtime.root, { featureId });
+    const ref = refs.find((r) => r.kind === 'pm-chat') ?? documentedPmChatRef(runtime.root, featureId);
+    if (ref.layout === 'documented' && !refs.includes(ref)) {
+      // No chat.json anywhere: DAGent's own PM session of the feature, if it kept one.
+      const own = await ownPmSession(refs);
+      if (own) return own;
+    }
     const read = await readLegacyFile(ref, DEFAULT_MAX_FILE_BYTES);
     if (!read.ok) {
       if (read.reason.startsWith('no legacy file')) return { entries: [] };

@@ -2,7 +2,7 @@
  * Session ids derived from keys, and the checks that keep them safe as path segments.
  */
 import { SessionError } from './errors.js';
-import { AGENT_TYPES, TASK_STATES, type AgentType, type SessionKey, type TaskState } from './types.js';
+import type { AgentType, SessionKey, TaskState } from './types.js';
 
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype', '.', '..']);
 // Letters, digits, dot, dash, underscore: safe on every filesystem, no separators, no spaces.
@@ -11,8 +11,8 @@ const MAX_PART = 200;
 
 /**
  * Throws `INVALID_KEY` unless `value` is usable as one part of a session id (and so of a path):
- * non-empty, at most 100 characters of `[A-Za-z0-9._-]`, not `.`/`..`, not `__proto__`,
- * `constructor` or `prototype`.
+ * non-empty, at most 200 characters of `[A-Za-z0-9._-]`, no `..`, no `--` (which separates the
+ * parts of an id) and no `-` at either end, not `__proto__`, `constructor` or `prototype`.
  */
 export function assertSafeSegment(value: unknown, what: string): asserts value is string {
   assertPathSegment(value, what);
@@ -22,6 +22,15 @@ export function assertSafeSegment(value: unknown, what: string): asserts value i
       'INVALID_KEY',
       'ids',
       `${what} "${value}" must not contain "--" (it separates the parts of a session id)`,
+    );
+  }
+  // A dash at either end runs into the separator: featureId "a-" with taskId "b" and featureId
+  // "a" with taskId "-b" would both give "a---b".
+  if (value.startsWith('-') || value.endsWith('-')) {
+    throw new SessionError(
+      'INVALID_KEY',
+      'ids',
+      `${what} "${value}" must not start or end with "-" (next to the "--" between the parts of a session id, two keys could share an id)`,
     );
   }
 }
@@ -57,8 +66,16 @@ function assertPathSegment(value: unknown, what: string): asserts value is strin
 }
 
 /**
- * Validates a session key and returns a normalised copy (only the known fields).
+ * Validates a session key and returns a normalised copy (only the known fields). Every part
+ * becomes a part of the session id and so of a path: `agentType`, `featureId`, `taskId` and
+ * `taskState` must each be a safe id part (see {@link assertSafeSegment}). Which agent types and
+ * task states exist is the runtime's business (DAGent's five and five, and those a host
+ * registers): `createSession` refuses a type or state its runtime does not know.
+ *
+ * @param key - `{ type: 'feature', agentType, featureId }` or `{ type: 'task', agentType, featureId, taskId, taskState }`.
+ * @returns The key with only those fields.
  * @throws SessionError `INVALID_KEY` naming the field that is wrong.
+ * @example validateKey({ type: 'feature', agentType: 'researcher', featureId: 'f1', extra: 1 }) // without extra
  */
 export function validateKey(key: unknown): SessionKey {
   if (typeof key !== 'object' || key === null || Array.isArray(key)) {
@@ -69,40 +86,21 @@ export function validateKey(key: unknown): SessionKey {
     );
   }
   const k = key as Record<string, unknown>;
-  if (!AGENT_TYPES.includes(k.agentType as AgentType)) {
+  if (k.type !== 'feature' && k.type !== 'task') {
     throw new SessionError(
       'INVALID_KEY',
       'ids',
-      `agentType must be one of ${AGENT_TYPES.join(', ')}, got ${JSON.stringify(k.agentType)}`,
+      `type must be "feature" or "task", got ${JSON.stringify(k.type)}`,
     );
   }
+  assertSafeSegment(k.agentType, 'agentType');
   assertSafeSegment(k.featureId, 'featureId');
-  const agentType = k.agentType as AgentType;
-  if (k.type === 'feature') {
-    return { type: 'feature', agentType, featureId: k.featureId };
-  }
-  if (k.type === 'task') {
-    assertSafeSegment(k.taskId, 'taskId');
-    if (!TASK_STATES.includes(k.taskState as TaskState)) {
-      throw new SessionError(
-        'INVALID_KEY',
-        'ids',
-        `taskState must be one of ${TASK_STATES.join(', ')}, got ${JSON.stringify(k.taskState)}`,
-      );
-    }
-    return {
-      type: 'task',
-      agentType,
-      featureId: k.featureId,
-      taskId: k.taskId,
-      taskState: k.taskState as TaskState,
-    };
-  }
-  throw new SessionError(
-    'INVALID_KEY',
-    'ids',
-    `type must be "feature" or "task", got ${JSON.stringify(k.type)}`,
-  );
+  const agentType: AgentType = k.agentType;
+  if (k.type === 'feature') return { type: 'feature', agentType, featureId: k.featureId };
+  assertSafeSegment(k.taskId, 'taskId');
+  assertSafeSegment(k.taskState, 'taskState');
+  const taskState: TaskState = k.taskState;
+  return { type: 'task', agentType, featureId: k.featureId, taskId: k.taskId, taskState };
 }
 
 /**

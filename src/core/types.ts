@@ -3,15 +3,25 @@
  * Pure types only; no I/O lives here.
  */
 
-/** The orchestrator roles that own sessions. */
+/** DAGent's orchestrator roles: the agent types every runtime knows. */
 export const AGENT_TYPES = ['pm', 'dev', 'qa', 'harness', 'merge'] as const;
-/** One of the orchestrator roles: `pm`, `dev`, `qa`, `harness`, `merge`. */
-export type AgentType = (typeof AGENT_TYPES)[number];
+/** One of DAGent's roles: `pm`, `dev`, `qa`, `harness`, `merge`. */
+export type DefaultAgentType = (typeof AGENT_TYPES)[number];
+/**
+ * An agent type: one of DAGent's five (offered by autocompletion), or one a host registers with
+ * `createSessionRuntime({ agents: { researcher: { description } } })`. Either is a safe id part.
+ */
+export type AgentType = DefaultAgentType | (string & {});
 
-/** Task states that have sessions of their own. */
+/** DAGent's task states that have sessions of their own: the task states every runtime knows. */
 export const TASK_STATES = ['planning', 'in_dev', 'in_qa', 'in_review', 'merging'] as const;
-/** One of the task states that have a session of their own. */
-export type TaskState = (typeof TASK_STATES)[number];
+/** One of DAGent's task states with sessions. */
+export type DefaultTaskState = (typeof TASK_STATES)[number];
+/**
+ * A task state with sessions: one of DAGent's five, or one a host registers with the agent that
+ * serves it (`agents: { researcher: { description, taskStates: ['researching'] } }`).
+ */
+export type TaskState = DefaultTaskState | (string & {});
 
 /**
  * What identifies a session: one conversation of one agent about one feature, or about one task

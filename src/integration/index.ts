@@ -5,8 +5,8 @@
  * recorded in the checkpoint, live messages cleared into the archive.
  */
 export { agentForTaskState } from '../runtime/agent-profiles.js';
-export { loadTask, summarizeDag, taskContext, withSession } from './task.js';
-export type { DagTask, DagTaskState, DagView, TaskSessions } from './task.js';
+export { loadTask, saveTask, summarizeDag, taskContext, withSession } from './task.js';
+export type { DagTask, DagTaskState, DagView, LoadTaskOptions, TaskSessions } from './task.js';
 export { AGENT_CHECK_ID, createTaskLoop, defaultTaskPrompt } from './task-loop.js';
 export type {
   IterationResult,

@@ -232,7 +232,8 @@ export async function createTaskLoop(options: TaskLoopOptions): Promise<TaskLoop
       `createTaskLoop: maxIterations must be a positive integer, got ${String(maxIterations)}`,
     );
   }
-  const agentType = options.agentType ?? agentForTaskState(state);
+  // The runtime's routing knows the states its host registered; DAGent's explains any other.
+  const agentType = options.agentType ?? runtime.agents.taskStates[state] ?? agentForTaskState(state);
   const key: SessionKey = {
     type: 'task',
     agentType,

@@ -141,6 +141,14 @@ export function createSessionApiFromInvoke(invoke: InvokeChannel, on: EventFeed)
     setAgentDescription: async (id, description) => {
       await call('session:setAgentDescription', id, description);
     },
+    getContext: (id) => call('session:getContext', id),
+    getAgentDescription: (id) => call('session:getAgentDescription', id),
+    recordChecks: (id, checks) => call('session:recordChecks', id, checks),
+    send: (id, userMessage, options) => call('session:send', id, userMessage, options),
+    getRecentMessages: (id, limit) => call('session:getRecentMessages', id, limit),
+    getMetrics: (id) => call('session:getMetrics', id),
+    getRuntimeMetrics: () => call('session:getRuntimeMetrics'),
+    migrate: (options) => call('session:migrate', options),
     onEvent(listener) {
       if (typeof listener !== 'function') {
         throw new SessionIpcError({

@@ -4,7 +4,12 @@
  */
 import { SessionError, type SessionErrorCode } from '../core/errors.js';
 import { assertSessionId, validateKey } from '../core/ids.js';
-import { jsonProblem, validateMessageInput, validatePlainObject } from '../runtime/validate.js';
+import {
+  jsonProblem,
+  validateChecks,
+  validateMessageInput,
+  validatePlainObject,
+} from '../runtime/validate.js';
 import type { SessionChannel } from './channels.js';
 
 /** @internal One parameter: its name, whether it may be left out, and its check. */
@@ -94,7 +99,8 @@ const createOptions: Param = {
   optional: true,
   code: 'INVALID_ARGUMENT',
   check(value) {
-    const o = options(value, ['context', 'agentDescription']);
+    // The initial checkpoint is checked by createSession itself, before anything is written.
+    const o = options(value, ['context', 'agentDescription', 'checkpoint']);
     if (o.context !== undefined) validatePlainObject(o.context, 'context');
     if (o.agentDescription !== undefined) agentDescription(o.agentDescription);
     return o;
@@ -162,6 +168,46 @@ const context: Param = {
 };
 const description: Param = { name: 'description', code: 'INVALID_ARGUMENT', check: agentDescription };
 
+const checks: Param = { name: 'checks', code: 'INVALID_ARGUMENT', check: (value) => validateChecks(value) };
+
+const sendOptions: Param = {
+  name: 'options',
+  optional: true,
+  code: 'INVALID_ARGUMENT',
+  check(value) {
+    const o = options(value, ['model', 'maxTokens']);
+    if (o.model !== undefined && (typeof o.model !== 'string' || o.model === '' || o.model.length > 200))
+      invalid('INVALID_ARGUMENT', `model must be a model name, got ${kindOf(o.model)}`);
+    if (o.maxTokens !== undefined && !(Number.isSafeInteger(o.maxTokens) && (o.maxTokens as number) >= 1))
+      invalid('INVALID_ARGUMENT', `maxTokens must be an integer >= 1, got ${kindOf(o.maxTokens)}`);
+    return o;
+  },
+};
+
+const limit: Param = {
+  name: 'limit',
+  optional: true,
+  code: 'INVALID_ARGUMENT',
+  check(value) {
+    if (!(Number.isSafeInteger(value) && (value as number) >= 1))
+      invalid('INVALID_ARGUMENT', `must be an integer >= 1 (how many messages), got ${kindOf(value)}`);
+    return value;
+  },
+};
+
+const migrateOptions: Param = {
+  name: 'options',
+  optional: true,
+  code: 'INVALID_ARGUMENT',
+  check(value) {
+    const o = options(value, ['dryRun', 'skipInvalid', 'checkpoint']);
+    for (const field of ['dryRun', 'skipInvalid', 'checkpoint'])
+      if (o[field] !== undefined && typeof o[field] !== 'boolean')
+        invalid('INVALID_ARGUMENT', `${field} must be true or false, got ${kindOf(o[field])}`);
+    return o;
+  },
+};
+
 /** @internal The parameters of every channel, in order. */
 export const PARAMS: Readonly<Record<SessionChannel, readonly Param[]>> = {
   'session:create': [key, createOptions],
@@ -181,6 +227,14 @@ export const PARAMS: Readonly<Record<SessionChannel, readonly Param[]>> = {
   'session:archive': [id],
   'session:setContext': [id, context],
   'session:setAgentDescription': [id, description],
+  'session:getContext': [id],
+  'session:getAgentDescription': [id],
+  'session:recordChecks': [id, checks],
+  'session:send': [id, userMessage(false), sendOptions],
+  'session:getRecentMessages': [id, limit],
+  'session:getMetrics': [id],
+  'session:getRuntimeMetrics': [],
+  'session:migrate': [migrateOptions],
 };
 
 /** @internal How a channel is called, for messages: `session:buildRequest(id, userMessage, options?)`. */

@@ -7,6 +7,7 @@ import type { CompactOutput } from '../../machines/session.machine.js';
 import type { SessionErrorCode } from '../core/errors.js';
 import type {
   AgentDescription,
+  CheckResult,
   Checkpoint,
   ContentBlock,
   Message,
@@ -14,8 +15,9 @@ import type {
   SessionContext,
   SessionKey,
 } from '../core/types.js';
+import type { MigrationReport } from '../migration/types.js';
 import type { RequestFormat } from '../request/build-request.js';
-import type { SessionRequest } from '../runtime/conversation.js';
+import type { SendResult, SessionRequest } from '../runtime/conversation.js';
 import type { SessionEvent } from '../runtime/events.js';
 import type {
   ClearResult,
@@ -24,6 +26,32 @@ import type {
   SessionInfo,
   SizeEstimate,
 } from '../runtime/types.js';
+import type { RuntimeMetrics, SessionMetrics } from './session-queries.js';
+
+/**
+ * What `send` may be told over a transport: the model and the reply's size. (A client and an
+ * `AbortSignal` cannot cross one: the runtime's own client is used.)
+ * @example const options: IpcSendOptions = { model: 'claude-sonnet-4-5', maxTokens: 2_000 };
+ */
+export interface IpcSendOptions {
+  model?: string;
+  /** `max_tokens` of the reply; default the session's `replyReserveTokens`. */
+  maxTokens?: number;
+}
+
+/**
+ * What `migrate` may be told over a transport. The migration runs over the serving runtime's
+ * root, with that runtime (see docs/migration.md).
+ * @example const options: IpcMigrateOptions = { dryRun: true };
+ */
+export interface IpcMigrateOptions {
+  /** Validate and report what would happen; write nothing. */
+  dryRun?: boolean;
+  /** Migrate the valid entries of a file with invalid ones, listing the skipped ones. */
+  skipInvalid?: boolean;
+  /** Give every migrated conversation its initial checkpoint (default true). */
+  checkpoint?: boolean;
+}
 
 /**
  * Every request channel, in the order of the session's life. A channel is `session:<method>`,
@@ -52,6 +80,14 @@ export const SESSION_CHANNELS = [
   'session:archive',
   'session:setContext',
   'session:setAgentDescription',
+  'session:getContext',
+  'session:getAgentDescription',
+  'session:recordChecks',
+  'session:send',
+  'session:getRecentMessages',
+  'session:getMetrics',
+  'session:getRuntimeMetrics',
+  'session:migrate',
 ] as const;
 
 /**
@@ -191,7 +227,8 @@ export interface SessionAPI {
   /**
    * Creates the session of `key`, or returns the existing one (idempotent).
    * @param key - `{ type: 'feature', agentType, featureId }` or `{ type: 'task', agentType, featureId, taskId, taskState }`.
-   * @param options - `context` and `agentDescription` (plain JSON objects), used only when the session is new.
+   * @param options - `context` and `agentDescription` (plain JSON objects) and `checkpoint` (`{ summary, checks? }`),
+   *   used only when the session is new.
    * @throws `INVALID_KEY` for a bad key; `INVALID_ARGUMENT` for bad options.
    */
   create(key: SessionKey, options?: CreateSessionOptions): Promise<SessionInfo>;
@@ -285,6 +322,55 @@ export interface SessionAPI {
    * @throws `INVALID_ARGUMENT`; `SESSION_NOT_FOUND`; `SESSION_ARCHIVED`.
    */
   setAgentDescription(id: string, description: AgentDescription): Promise<void>;
+  /**
+   * The session's context (project, feature and task facts), or null when it has none.
+   * @throws `INVALID_KEY`; `SESSION_NOT_FOUND`.
+   */
+  getContext(id: string): Promise<SessionContext | null>;
+  /**
+   * The session's agent description (role and tool instructions), or null.
+   * @throws `INVALID_KEY`; `SESSION_NOT_FOUND`.
+   */
+  getAgentDescription(id: string): Promise<AgentDescription | null>;
+  /**
+   * Records verification checks in the checkpoint, replacing those with the same `checkId`.
+   * @param checks - `[{ checkId, passed, error?, at? }]`.
+   * @returns The checkpoint with the checks.
+   * @throws `INVALID_ARGUMENT` naming the check and field; `SESSION_NOT_FOUND`; `SESSION_ARCHIVED`.
+   */
+  recordChecks(id: string, checks: CheckResult[]): Promise<Checkpoint>;
+  /**
+   * A conversation turn with Claude through the runtime's client: appends the user message, builds
+   * the request, calls the model, appends and returns the reply.
+   * @param userMessage - A string or content blocks.
+   * @param options - `model`, `maxTokens`.
+   * @throws `INVALID_MESSAGE`; `INVALID_ARGUMENT` (also when the runtime has no client or key);
+   *   `MODEL_UNAVAILABLE` / `MODEL_FAILED` (the user message is kept); `SESSION_ARCHIVED`.
+   */
+  send(id: string, userMessage: string | ContentBlock[], options?: IpcSendOptions): Promise<SendResult>;
+  /**
+   * The last `limit` messages of the whole history (archived and live), oldest first.
+   * @param limit - An integer >= 1; default 10.
+   * @throws `INVALID_ARGUMENT`; `INVALID_KEY`; `SESSION_NOT_FOUND`.
+   */
+  getRecentMessages(id: string, limit?: number): Promise<Message[]>;
+  /**
+   * One session's metrics: state, message counts, tokens (total, live, checkpoint, next request
+   * against limit and threshold), compactions and the last one.
+   * @throws `INVALID_KEY`; `SESSION_NOT_FOUND`.
+   */
+  getMetrics(id: string): Promise<SessionMetrics>;
+  /** The whole root's metrics: sessions per status, state and agent type, failed ones, and sums. */
+  getRuntimeMetrics(): Promise<RuntimeMetrics>;
+  /**
+   * Migrates DAGent's conversations under the runtime's root into sessions (or, with `dryRun`,
+   * reports what it would do), with the serving runtime. Rollback is a CLI command: it needs the
+   * root to itself.
+   * @param options - `dryRun`, `skipInvalid`, `checkpoint`.
+   * @returns The report: every file, where it looked, the totals.
+   * @throws `INVALID_ARGUMENT`; invalid files are reported, not thrown.
+   */
+  migrate(options?: IpcMigrateOptions): Promise<MigrationReport>;
   /**
    * Calls `listener` with every runtime event (`session.created`, `session.message.appended`,
    * `session.compaction.*`, ...) until the returned function is called. A listener that throws

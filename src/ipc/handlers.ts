@@ -5,6 +5,7 @@
 import { SessionError, asIoError, describeError } from '../core/errors.js';
 import type {
   AgentDescription,
+  CheckResult,
   ContentBlock,
   MessageInput,
   SessionContext,
@@ -12,14 +13,18 @@ import type {
 } from '../core/types.js';
 import type { RequestFormat } from '../request/build-request.js';
 import type { CreateSessionOptions, SessionRuntime } from '../runtime/types.js';
+import { migrateAll } from '../migration/migrate.js';
 import { capMessage, checkArguments } from './arguments.js';
 import {
   SESSION_CHANNELS,
+  type IpcMigrateOptions,
+  type IpcSendOptions,
   type IpcError,
   type IpcResult,
   type SessionAPI,
   type SessionChannel,
 } from './channels.js';
+import { getRecentMessages, runtimeMetrics, sessionMetrics } from './session-queries.js';
 
 /**
  * What a channel's handler resolves to in `value`: the result of the {@link SessionAPI} method
@@ -76,6 +81,17 @@ const CALLS: Record<SessionChannel, Call> = {
   'session:setContext': (r, [id, context]) => r.setContext(id as string, context as SessionContext),
   'session:setAgentDescription': (r, [id, description]) =>
     r.setAgentDescription(id as string, description as AgentDescription),
+  'session:getContext': (r, [id]) => r.getContext(id as string),
+  'session:getAgentDescription': (r, [id]) => r.getAgentDescription(id as string),
+  'session:recordChecks': (r, [id, checks]) => r.recordChecks(id as string, checks as CheckResult[]),
+  'session:send': (r, [id, message, options]) =>
+    r.send(id as string, message as UserMessage, (options ?? {}) as IpcSendOptions),
+  'session:getRecentMessages': (r, [id, limit]) =>
+    getRecentMessages(r, id as string, limit as number | undefined),
+  'session:getMetrics': (r, [id]) => sessionMetrics(r, id as string),
+  'session:getRuntimeMetrics': (r) => runtimeMetrics(r),
+  'session:migrate': (r, [options]) =>
+    migrateAll(r.root, { ...(options as IpcMigrateOptions | undefined), runtime: r }),
 };
 
 /**

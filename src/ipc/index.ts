@@ -17,11 +17,20 @@ export {
 export type {
   IpcError,
   IpcErrorCode,
+  IpcMigrateOptions,
   IpcResult,
+  IpcSendOptions,
   SessionAPI,
   SessionChannel,
   TransportErrorCode,
 } from './channels.js';
+export {
+  DEFAULT_RECENT_MESSAGES,
+  getRecentMessages,
+  runtimeMetrics,
+  sessionMetrics,
+} from './session-queries.js';
+export type { RuntimeMetrics, SessionMetrics } from './session-queries.js';
 export { createSessionHandlers, handlerOf, toIpcError } from './handlers.js';
 export type { ChannelResult, SessionHandler, SessionHandlers } from './handlers.js';
 export { createSessionApiFromInvoke } from './api.js';

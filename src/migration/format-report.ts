@@ -46,8 +46,20 @@ export function formatMigrationReport(report: MigrationReport): string[] {
     );
   lines.push('');
   if (report.files.length === 0) {
+    lines.push(`  No DAGent conversation found under ${report.root}. Looked in:`);
     lines.push(
-      '  no legacy file found (.dagent/features/<featureId>/chat.json, .dagent/features/<featureId>/nodes/<taskId>/session.json)',
+      ...table(
+        report.searched.map((p) => [
+          p.pattern,
+          p.featureDirs === 0
+            ? 'nothing there'
+            : `${p.featureDirs} feature director${p.featureDirs === 1 ? 'y' : 'ies'}, no conversation`,
+        ]),
+      ).map((line) => `  ${line}`),
+      '',
+      '  In each feature directory: chat.json (PM chat), nodes/<taskId>/session.json (dev session),',
+      '  nodes/<nodeId>/chat.json (node chat), sessions/session_<id>.json (DAGent session files).',
+      '  Is --root the project root, the directory that holds .dagent/ or .dagent-worktrees/?',
     );
   } else {
     const rows = [['file', 'kind', 'status', 'entries', 'messages', 'skipped', 'session']];
@@ -94,6 +106,7 @@ export function formatMigrationReport(report: MigrationReport): string[] {
         ['messages migrated', String(t.messagesMigrated)],
         ['entries skipped', String(t.entriesSkipped)],
         ['backups written', String(t.backupsWritten)],
+        ['checkpoints made', String(t.checkpointsMade)],
         ['already migrated', String(t.alreadyMigrated)],
         ['with problems', String(t.filesWithProblems)],
       ],

@@ -5,7 +5,7 @@
  * Code session logs (`readTranscriptFile`, `parseClaudeCodeLog`...), and `replayConversation`,
  * which replays messages through a session checking every request.
  */
-export { DEFAULT_CHECKPOINT_MIN_TOKENS, migrateAll, migrateDevSession, migratePMChat } from './migrate.js';
+export { DEFAULT_CHECKPOINT_KEEP_TOKENS, migrateAll, migrateDevSession, migratePMChat } from './migrate.js';
 export { rollbackMigration } from './rollback.js';
 export { formatMigrationReport, formatRollbackReport } from './format-report.js';
 export type {
@@ -13,6 +13,7 @@ export type {
   FileReport,
   FileStatus,
   LegacyKind,
+  LegacyLayout,
   ManifestFile,
   MigrationManifest,
   MigrationOptions,
@@ -20,6 +21,7 @@ export type {
   MigrationTotals,
   RollbackOptions,
   RollbackReport,
+  SearchedPlace,
 } from './types.js';
 export { loadChat, saveChat } from '../compat/legacy-chat.js';
 export type { LegacyChat, LegacyChatEntry, LegacyChatOptions } from '../compat/legacy-chat.js';

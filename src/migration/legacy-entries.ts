@@ -4,7 +4,7 @@
  * with the runtime's own validation, so that no append can fail once writing has started.
  */
 import { SessionError } from '../core/errors.js';
-import type { MessageInput } from '../core/types.js';
+import type { ContentBlock, MessageInput } from '../core/types.js';
 import { validateMessageInput } from '../runtime/validate.js';
 import { describeValue, extraFields, isIsoTimestamp, isRecord, valueProblem } from './json-shape.js';
 import type { LegacyFileRef, ParseOutcome, ParsedLegacyFile } from './legacy-file.js';
@@ -25,7 +25,8 @@ const DEV_MESSAGE_FIELDS = ['timestamp', 'direction', 'type', 'content', 'metada
 const DEV_METADATA_FIELDS = ['toolName', 'toolInput', 'toolResult'] as const;
 const DEV_SESSION_FIELDS = ['taskId', 'agentId', 'status', 'startedAt', 'completedAt', 'messages'] as const;
 
-type Problems = { field: string; reason: string }[];
+/** @internal Problems found in one entry: the field, and what is wrong with it. */
+export type Problems = { field: string; reason: string }[];
 
 function runtimeProblem(input: MessageInput): string | null {
   try {
@@ -38,10 +39,10 @@ function runtimeProblem(input: MessageInput): string | null {
 }
 
 /**
- * Runs `check` on each entry of a list and sorts the results into messages and problems.
+ * @internal Runs `check` on each entry of a list and sorts the results into messages and problems.
  * An entry with several bad fields gives one problem per field.
  */
-function mapEntries(
+export function mapEntries(
   list: unknown[],
   listName: string,
   check: (
@@ -72,17 +73,62 @@ function mapEntries(
   return { messages, problems };
 }
 
-function checkTimestamp(value: unknown, at: string, problems: Problems): void {
-  if (value === undefined)
-    problems.push({ field: `${at}.timestamp`, reason: 'is missing; expected an ISO-8601 string' });
-  else if (!isIsoTimestamp(value))
-    problems.push({
-      field: `${at}.timestamp`,
-      reason: `must be an ISO-8601 string, got ${describeValue(value)}`,
-    });
+/** Epoch times below this are seconds, above it milliseconds (10^11 ms is 1973, 10^11 s is year 5138). */
+const SECONDS_BELOW = 1e11;
+/** A number is taken as a time only between 2000 and 2100: anything else is not a DAGent time. */
+const EARLIEST_MS = Date.UTC(2000, 0, 1);
+const LATEST_MS = Date.UTC(2100, 0, 1);
+
+/** @internal A number of epoch milliseconds (or seconds) between 2000 and 2100, as milliseconds; else null. */
+export function epochMsOf(value: unknown): number | null {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return null;
+  const ms = value < SECONDS_BELOW ? value * 1000 : value;
+  return ms >= EARLIEST_MS && ms < LATEST_MS ? ms : null;
 }
 
-function checkKept(value: unknown, field: string, problems: Problems): void {
+/**
+ * @internal An entry's time as the message's ISO-8601 timestamp: an ISO string as it is, or a
+ * number of epoch milliseconds (seconds below 10^11), as hosts that stored `Date.now()` did. The
+ * original value is kept in `metadata.originalTimestamp` by the callers.
+ */
+export function timestampOf(value: unknown, at: string, problems: Problems): string | null {
+  if (value === undefined) {
+    problems.push({
+      field: `${at}.timestamp`,
+      reason: 'is missing; expected an ISO-8601 string or epoch milliseconds',
+    });
+    return null;
+  }
+  if (isIsoTimestamp(value)) return value;
+  const ms = epochMsOf(value);
+  if (ms !== null) return new Date(ms).toISOString();
+  problems.push({
+    field: `${at}.timestamp`,
+    reason: `must be an ISO-8601 string or epoch milliseconds (2000 to 2100), got ${describeValue(value)}`,
+  });
+  return null;
+}
+
+const BLOCK_TYPES: readonly string[] = ['text', 'tool_use', 'tool_result', 'thinking'];
+
+/** @internal Content as the runtime takes it: a string, or a list of content blocks (`{ type: 'text', text }`...). */
+export function contentOf(value: unknown, at: string, problems: Problems): string | ContentBlock[] | null {
+  if (typeof value === 'string') return value;
+  // Blocks are checked in full by the runtime's own validation; here only that they are blocks.
+  const blocks =
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every((b) => isRecord(b) && typeof b.type === 'string' && BLOCK_TYPES.includes(b.type));
+  if (blocks) return value as ContentBlock[];
+  problems.push({
+    field: `${at}.content`,
+    reason: `must be a string or a list of content blocks like { "type": "text", "text": "..." }, got ${describeValue(value)}`,
+  });
+  return null;
+}
+
+/** @internal A value kept as it is (metadata, tool input...): bounded depth, no `__proto__` key. */
+export function checkKept(value: unknown, field: string, problems: Problems): void {
   const problem = valueProblem(value, field);
   if (problem) problems.push({ field, reason: problem.slice(field.length + 1) });
 }
@@ -109,12 +155,8 @@ export function parsePMChat(value: unknown, ref: LegacyFileRef): ParseOutcome {
         field: `${at}.role`,
         reason: `must be "user" or "assistant", got ${describeValue(entry.role)}`,
       });
-    if (typeof entry.content !== 'string')
-      problems.push({
-        field: `${at}.content`,
-        reason: `must be a string, got ${describeValue(entry.content)}`,
-      });
-    checkTimestamp(entry.timestamp, at, problems);
+    const content = contentOf(entry.content, at, problems);
+    const timestamp = timestampOf(entry.timestamp, at, problems);
     if (entry.media !== undefined) {
       if (!Array.isArray(entry.media))
         problems.push({
@@ -133,11 +175,11 @@ export function parsePMChat(value: unknown, ref: LegacyFileRef): ParseOutcome {
     }
     const legacyFields = extraFields(entry, PM_ENTRY_FIELDS);
     if (legacyFields) checkKept(legacyFields, `${at} (extra fields)`, problems);
-    if (problems.length > 0) return null;
+    if (problems.length > 0 || content === null || timestamp === null) return null;
     return {
       role: entry.role as 'user' | 'assistant',
-      content: entry.content as string,
-      timestamp: entry.timestamp as string,
+      content,
+      timestamp,
       metadata: {
         migratedFrom: { file: ref.relative, index },
         originalTimestamp: entry.timestamp,
@@ -151,7 +193,7 @@ export function parsePMChat(value: unknown, ref: LegacyFileRef): ParseOutcome {
     parsed: {
       total: value.entries.length,
       ...mapped,
-      context: extra ? { legacySession: { file: ref.relative, format: 'pm-chat', ...extra } } : null,
+      context: extra ? { legacySession: { file: ref.relative, format: ref.kind, ...extra } } : null,
       warnings: [],
     },
   };
@@ -170,12 +212,15 @@ export function parseDevSession(value: unknown, ref: LegacyFileRef): ParseOutcom
     else if (typeof value[field] !== 'string')
       fileProblems.push(`"${field}" must be a string, got ${describeValue(value[field])}`);
   }
+  const isTime = (v: unknown) => isIsoTimestamp(v) || epochMsOf(v) !== null;
   if (value.startedAt === undefined) fileProblems.push('"startedAt" is missing');
-  else if (!isIsoTimestamp(value.startedAt))
-    fileProblems.push(`"startedAt" must be an ISO-8601 string, got ${describeValue(value.startedAt)}`);
-  if (value.completedAt !== undefined && value.completedAt !== null && !isIsoTimestamp(value.completedAt)) {
+  else if (!isTime(value.startedAt))
     fileProblems.push(
-      `"completedAt" must be an ISO-8601 string when present, got ${describeValue(value.completedAt)}`,
+      `"startedAt" must be an ISO-8601 string or epoch milliseconds, got ${describeValue(value.startedAt)}`,
+    );
+  if (value.completedAt !== undefined && value.completedAt !== null && !isTime(value.completedAt)) {
+    fileProblems.push(
+      `"completedAt" must be an ISO-8601 string or epoch milliseconds when present, got ${describeValue(value.completedAt)}`,
     );
   }
   if (!('messages' in value)) fileProblems.push('"messages" list is missing');
@@ -204,12 +249,8 @@ export function parseDevSession(value: unknown, ref: LegacyFileRef): ParseOutcom
         field: `${at}.type`,
         reason: `must be a non-empty string (${KNOWN_DEV_TYPES.join(', ')}, or another kept as is), got ${describeValue(message.type)}`,
       });
-    if (typeof message.content !== 'string')
-      problems.push({
-        field: `${at}.content`,
-        reason: `must be a string, got ${describeValue(message.content)}`,
-      });
-    checkTimestamp(message.timestamp, at, problems);
+    const content = contentOf(message.content, at, problems);
+    const timestamp = timestampOf(message.timestamp, at, problems);
     const meta = message.metadata;
     if (meta !== undefined && !isRecord(meta))
       problems.push({ field: `${at}.metadata`, reason: `must be an object, got ${describeValue(meta)}` });
@@ -225,11 +266,11 @@ export function parseDevSession(value: unknown, ref: LegacyFileRef): ParseOutcom
     if (legacyMetadata) checkKept(legacyMetadata, `${at}.metadata (extra fields)`, problems);
     const legacyFields = extraFields(message, DEV_MESSAGE_FIELDS);
     if (legacyFields) checkKept(legacyFields, `${at} (extra fields)`, problems);
-    if (problems.length > 0) return null;
+    if (problems.length > 0 || content === null || timestamp === null) return null;
     return {
       role: message.direction === 'task_to_harness' ? 'assistant' : 'user',
-      content: message.content as string,
-      timestamp: message.timestamp as string,
+      content,
+      timestamp,
       metadata: {
         migratedFrom: { file: ref.relative, index },
         originalType: message.type,

@@ -3,20 +3,22 @@
  * the exact bytes, and a JSON parse whose failure is a report, not an exception.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { lstat, readFile } from 'node:fs/promises';
 import { describeError } from '../core/errors.js';
-import type { MessageInput } from '../core/types.js';
+import type { CheckpointSummary, MessageInput, SessionKey } from '../core/types.js';
 import { isErrno } from '../store/durable-fs.js';
-import type { EntryProblem, LegacyKind } from './types.js';
+import type { EntryProblem, LegacyKind, LegacyLayout } from './types.js';
 
 /** @internal The default largest legacy file read: 256 MiB. */
 export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
 
-/** @internal One legacy file to migrate. */
+/** @internal One legacy file to migrate (of a DAGent session: its `session_<id>.json`). */
 export interface LegacyFileRef {
   kind: LegacyKind;
+  layout: LegacyLayout;
+  /** The feature directory's name (the feature of every session made from it). */
   featureId: string;
+  /** The node directory's name, for a dev session or a node chat. */
   taskId?: string;
   /** Absolute path. */
   absolute: string;
@@ -34,6 +36,14 @@ export interface ParsedLegacyFile {
   problems: EntryProblem[];
   /** Session-level facts to keep in the session's context (`legacySession`), or null. */
   context: Record<string, unknown> | null;
+  /** A DAGent session's own context, agent description and checkpoint, to start its session with. */
+  session?: {
+    context: Record<string, unknown> | null;
+    agentDescription: Record<string, unknown> | null;
+    checkpoint: CheckpointSummary | null;
+  };
+  /** The session key a DAGent session names (the other kinds derive theirs from the paths). */
+  key?: SessionKey;
   warnings: string[];
 }
 
@@ -44,60 +54,6 @@ export type ParseOutcome = { ok: true; parsed: ParsedLegacyFile } | { ok: false;
 export type ReadOutcome =
   { ok: true; bytes: Buffer; sha256: string; value: unknown } | { ok: false; reason: string };
 
-/** @internal `<root>/.dagent/features`. */
-export function featuresDir(root: string): string {
-  return path.join(root, '.dagent', 'features');
-}
-
-/** @internal The reference of a feature's PM chat (ids not checked yet). */
-export function pmChatRef(root: string, featureId: string): LegacyFileRef {
-  const relative = ['.dagent', 'features', featureId, 'chat.json'].join('/');
-  return { kind: 'pm-chat', featureId, absolute: path.join(root, relative), relative };
-}
-
-/** @internal The reference of a dev task's session (ids not checked yet). */
-export function devSessionRef(root: string, featureId: string, taskId: string): LegacyFileRef {
-  const relative = ['.dagent', 'features', featureId, 'nodes', taskId, 'session.json'].join('/');
-  return { kind: 'dev-session', featureId, taskId, absolute: path.join(root, relative), relative };
-}
-
-async function subdirectories(dir: string): Promise<string[]> {
-  try {
-    const entries = await readdir(dir, { withFileTypes: true });
-    return entries
-      .filter((e) => e.isDirectory())
-      .map((e) => e.name)
-      .sort();
-  } catch (error) {
-    if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return [];
-    throw error;
-  }
-}
-
-async function isFile(file: string): Promise<boolean> {
-  return stat(file).then(
-    (s) => s.isFile(),
-    () => false,
-  );
-}
-
-/**
- * @internal Every legacy file under `root`, sorted: each feature's `chat.json`, then its tasks'
- * `nodes/<taskId>/session.json`. Backups (`chat.json.backup-...`) are not legacy files.
- */
-export async function findLegacyFiles(root: string): Promise<LegacyFileRef[]> {
-  const found: LegacyFileRef[] = [];
-  for (const featureId of await subdirectories(featuresDir(root))) {
-    const chat = pmChatRef(root, featureId);
-    if (await isFile(chat.absolute)) found.push(chat);
-    for (const taskId of await subdirectories(path.join(featuresDir(root), featureId, 'nodes'))) {
-      const dev = devSessionRef(root, featureId, taskId);
-      if (await isFile(dev.absolute)) found.push(dev);
-    }
-  }
-  return found;
-}
-
 /** @internal sha256 (hex) of bytes. */
 export function sha256Of(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -107,8 +63,12 @@ export function sha256Of(bytes: Buffer): string {
 export async function readLegacyFile(ref: LegacyFileRef, maxBytes: number): Promise<ReadOutcome> {
   let size: number;
   try {
-    const info = await stat(ref.absolute);
-    if (!info.isFile()) return { ok: false, reason: `${ref.relative} is not a regular file` };
+    const info = await lstat(ref.absolute);
+    if (!info.isFile())
+      return {
+        ok: false,
+        reason: `${ref.relative} is not a regular file (a symbolic link is never followed)`,
+      };
     size = info.size;
   } catch (error) {
     if (isErrno(error, 'ENOENT')) return { ok: false, reason: `no legacy file at ${ref.relative}` };

@@ -55,6 +55,7 @@ function assertSane(root: string, manifest: MigrationManifest): MigrationManifes
     const ok =
       inside(f.legacyPath) &&
       inside(f.backupPath) &&
+      (f.parts ?? []).every((p) => inside(p.legacyPath) && inside(p.backupPath)) &&
       (f.preExistingCopy === null || inside(f.preExistingCopy)) &&
       typeof f.sessionId === 'string' &&
       keyOfSessionId(f.sessionId) !== null;
@@ -68,7 +69,14 @@ function assertSane(root: string, manifest: MigrationManifest): MigrationManifes
   return manifest;
 }
 
-async function chooseManifest(root: string, id: string | undefined): Promise<MigrationManifest> {
+/**
+ * The migration to undo: the one named, else the latest unfinished one (a crashed run), else the
+ * latest one not rolled back. Returns it with notes for the report.
+ */
+async function chooseManifest(
+  root: string,
+  id: string | undefined,
+): Promise<{ manifest: MigrationManifest; notes: string[] }> {
   if (id !== undefined) {
     if (typeof id !== 'string' || !isMigrationId(id)) {
       throw new SessionError(
@@ -90,17 +98,32 @@ async function chooseManifest(root: string, id: string | undefined): Promise<Mig
         'runtime',
         `[migration] migration ${id} was already rolled back at ${manifest.rolledBackAt ?? 'an earlier time'}`,
       );
-    return assertSane(root, manifest);
+    return { manifest: assertSane(root, manifest), notes: [] };
   }
   const candidates = (await listManifests(root)).filter((m) => m.status !== 'rolled-back');
-  const latest = candidates[candidates.length - 1];
-  if (!latest)
+  // An unfinished migration comes first: its process died half-way (a live one holds the root
+  // lock this rollback took), its files are refused by every later run until it is undone, and
+  // runs after it only migrated other files, so undoing it leaves theirs intact.
+  const unfinished = candidates.filter((m) => m.status === 'running');
+  const chosen = unfinished[unfinished.length - 1] ?? candidates[candidates.length - 1];
+  if (!chosen)
     throw new SessionError(
       'INVALID_ARGUMENT',
       'runtime',
       `[migration] nothing to roll back: no migration under ${root}/.dagent/migrations/ that is not rolled back already`,
     );
-  return assertSane(root, latest);
+  const later = candidates.filter((m) => m.id > chosen.id).map((m) => m.id);
+  const otherUnfinished = unfinished.filter((m) => m !== chosen).map((m) => m.id);
+  const notes: string[] = [];
+  if (chosen.status === 'running')
+    notes.push(
+      `migration ${chosen.id} did not finish (its process stopped half-way): it is the one rolled back${later.length > 0 ? `; the later migration${later.length === 1 ? '' : 's'} ${later.join(', ')} keep${later.length === 1 ? 's' : ''} ${later.length === 1 ? 'its' : 'their'} sessions (roll ${later.length === 1 ? 'it' : 'them'} back by id if you want)` : ''}`,
+    );
+  if (otherUnfinished.length > 0)
+    notes.push(
+      `migration${otherUnfinished.length === 1 ? '' : 's'} ${otherUnfinished.join(', ')} did not finish either: roll back again to undo ${otherUnfinished.length === 1 ? 'it' : 'them'}`,
+    );
+  return { manifest: assertSane(root, chosen), notes };
 }
 
 async function undoSession(
@@ -111,6 +134,9 @@ async function undoSession(
   dryRun: boolean,
 ): Promise<void> {
   const sessionDir = path.join(root, '.dagent', 'sessions', file.sessionId);
+  // Another file of the same conversation created the session in this migration: undoing that
+  // record moves the session, with this file's messages.
+  if (file.joined) return;
   if (!file.sessionCreated && file.preExistingCopy === null) {
     report.warnings.push(
       `session ${file.sessionId} existed before the migration, which had not written into it yet: left as is`,
@@ -146,7 +172,7 @@ async function undoSession(
 
 async function undoLegacyFile(
   root: string,
-  file: ManifestFile,
+  file: Pick<ManifestFile, 'legacyPath' | 'backupPath' | 'sha256'>,
   report: RollbackReport,
   dryRun: boolean,
   now: Date,
@@ -178,7 +204,8 @@ async function undoLegacyFile(
 }
 
 /**
- * Undoes a migration (by default the latest one not rolled back): sessions it created are moved
+ * Undoes a migration (by default the latest unfinished one, a run that crashed half-way, else the
+ * latest one not rolled back): sessions it created are moved
  * (never deleted) to `.dagent/migrations/<id>/rolled-back/`, sessions that existed empty are put
  * back as they were, legacy files that changed or vanished are restored from their backups (a
  * changed file is first kept aside as `<file>.changed-<time>`). Backups are kept. The manifest is
@@ -188,7 +215,7 @@ async function undoLegacyFile(
  * first. Everything appended to a rolled-back session, also after the migration, moves with it.
  *
  * @param root - The directory holding `.dagent/`.
- * @param options - `migrationId` (default the latest), `dryRun` to only report.
+ * @param options - `migrationId` (default: the latest unfinished, else the latest), `dryRun` to only report.
  * @returns What was (or would be) moved and restored.
  * @throws SessionError `INVALID_ARGUMENT` when there is nothing to roll back or the id is unknown;
  *   `ROOT_LOCKED` when a runtime has the root open; `CORRUPT_FILE` for a manifest that does not parse.
@@ -220,7 +247,7 @@ export async function rollbackMigration(
     }
   }
   try {
-    const manifest = await chooseManifest(root, options.migrationId);
+    const { manifest, notes } = await chooseManifest(root, options.migrationId);
     const report: RollbackReport = {
       migrationId: manifest.id,
       dryRun,
@@ -228,11 +255,12 @@ export async function rollbackMigration(
       sessionsRestored: [],
       originalsRestored: [],
       originalsUnchanged: [],
-      warnings: [],
+      warnings: notes,
     };
     for (const file of [...manifest.files].reverse()) {
       await undoSession(root, manifest, file, report, dryRun);
-      await undoLegacyFile(root, file, report, dryRun, now());
+      // A DAGent session is several files, each with its own backup.
+      for (const part of file.parts ?? [file]) await undoLegacyFile(root, part, report, dryRun, now());
     }
     if (!dryRun)
       await writeManifest(root, { ...manifest, status: 'rolled-back', rolledBackAt: now().toISOString() });

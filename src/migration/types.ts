@@ -5,8 +5,31 @@
 import type { Compactor } from '../compaction/compactor.js';
 import type { SessionRuntime } from '../runtime/types.js';
 
-/** The two legacy formats: a feature's PM chat and a dev task's session. */
-export type LegacyKind = 'pm-chat' | 'dev-session';
+/**
+ * The legacy formats: a feature's PM chat (`chat.json`, `{ entries }`), a dev task's session
+ * (`nodes/<taskId>/session.json`, `{ taskId, agentId, status, startedAt, messages }`), a node's chat
+ * (`nodes/<nodeId>/chat.json`, `{ entries }`), and a session of DAGent v3.0's own session manager
+ * (`sessions/session_<id>.json` with its `chat_`, `checkpoint_`, `context_`, `agent-description_` files).
+ */
+export type LegacyKind = 'pm-chat' | 'dev-session' | 'node-chat' | 'dagent-session';
+
+/**
+ * Where DAGent kept a feature's files, relative to the project root:
+ * - `documented`: `.dagent/features/<featureId>/` (DAGent's docs; its code never wrote it);
+ * - `feature-worktree`: `.dagent-worktrees/<featureId>/.dagent/` (DAGent v3.0, one worktree per feature);
+ * - `manager-worktree`: `.dagent-worktrees/<manager>/.dagent/features/<featureId>/` (later DAGent);
+ * - `backlog`, `archived`: `.dagent/features/{backlog,archived}/<featureId>/`, also inside a manager worktree.
+ */
+export type LegacyLayout = 'documented' | 'feature-worktree' | 'manager-worktree' | 'backlog' | 'archived';
+
+/** One place the migration looked in, and how many feature directories it found there. */
+export interface SearchedPlace {
+  layout: LegacyLayout;
+  /** The pattern, relative to the root: `.dagent-worktrees/<featureId>/.dagent/`. */
+  pattern: string;
+  /** Feature directories found there (0 when the base directory does not exist). */
+  featureDirs: number;
+}
 
 /** Options of `migratePMChat`, `migrateDevSession` and `migrateAll`. */
 export interface MigrationOptions {
@@ -23,13 +46,15 @@ export interface MigrationOptions {
   /** Migrate the valid entries of a file that also has invalid ones, listing each skipped one. Default false. */
   skipInvalid?: boolean;
   /**
-   * The initial checkpoint rule: a migrated conversation whose messages count more than this many
-   * tokens is compacted once after the migration, keeping this many tokens of its most recent
-   * messages verbatim; everything older is folded into the first checkpoint. Default 20,000 (the
-   * default `keepRecentTokens`); `Infinity` turns it off. A conversation past the session's
-   * compaction threshold is compacted by the runtime itself while it is appended.
+   * Give every migrated conversation its initial checkpoint (default true; the CLI's
+   * `--no-checkpoint` turns it off): once its messages are appended, the session is compacted
+   * once, keeping its most recent messages verbatim (`checkpointKeepTokens`, and at most half of
+   * the conversation) and folding everything older into checkpoint version 1, with a DAGent
+   * session's own checkpoint as its start.
    */
-  checkpointMinTokens?: number;
+  checkpoint?: boolean;
+  /** Most tokens of recent messages kept verbatim by the initial checkpoint. Default 20,000 (the default `keepRecentTokens`). */
+  checkpointKeepTokens?: number;
   /** Legacy files larger than this are refused with a clear report. Default 256 MiB. */
   maxFileBytes?: number;
   /** Clock of migration ids, backup names and manifests. Default `() => new Date()`. */
@@ -60,9 +85,12 @@ export type FileStatus =
 
 /** What the migration reports for one legacy file. */
 export interface FileReport {
-  /** The legacy file, relative to the root (POSIX separators). */
+  /** The legacy file, relative to the root (POSIX separators); a DAGent session's `session_<id>.json`. */
   file: string;
   kind: LegacyKind;
+  layout: LegacyLayout;
+  /** Every file read for it: the file itself, and a DAGent session's `chat_`, `checkpoint_`... files. */
+  parts: string[];
   featureId: string;
   /** The task of a dev session. */
   taskId?: string;
@@ -75,6 +103,12 @@ export interface FileReport {
   entries: number;
   /** Messages appended (or that a dry run would append). */
   messages: number;
+  /**
+   * Entries left out because another file of the same conversation, migrated just before in this
+   * run, holds them already (same role, content and original time): DAGent copied its legacy
+   * `chat.json` and `session.json` into its own sessions, and features moved between layouts.
+   */
+  duplicates: number;
   /** Entries left out with `skipInvalid`, each with its index and reason. */
   skipped: EntryProblem[];
   /** Every invalid entry found, when `status` is `invalid` because of entries. */
@@ -84,11 +118,12 @@ export interface FileReport {
   /** The backup written (or that would be written), relative to the root. */
   backup: string | null;
   /**
-   * The initial checkpoint: `made` (compacted after migration, or by the runtime itself),
-   * `would-make` (dry run), `not-needed` (under `checkpointMinTokens`), `failed` (the messages
-   * are migrated; the compaction failed and the session retries by itself).
+   * The initial checkpoint of its session: `made` (also a DAGent checkpoint kept with
+   * `checkpoint: false`), `would-make` (dry run), `off` (`checkpoint: false`), `not-needed` (no
+   * message to fold and no DAGent checkpoint to keep), `failed` (the messages are migrated; the
+   * compaction failed and the session retries by itself).
    */
-  checkpoint: 'made' | 'would-make' | 'not-needed' | 'failed' | null;
+  checkpoint: 'made' | 'would-make' | 'off' | 'not-needed' | 'failed' | null;
   /** Seq of the first and last message appended. */
   seqRange: [number, number] | null;
   /** Facts worth knowing that did not stop the migration. */
@@ -98,9 +133,12 @@ export interface FileReport {
 /** Totals of a migration, as the CLI prints them. */
 export interface MigrationTotals {
   filesFound: number;
+  /** Sessions given (or that would be given) their initial checkpoint. */
+  checkpointsMade: number;
   sessionsCreated: number;
   messagesMigrated: number;
   entriesSkipped: number;
+  /** Files backed up (each of a DAGent session's files counts). */
   backupsWritten: number;
   alreadyMigrated: number;
   /** Files `invalid`, `conflict` or `failed`. */
@@ -117,8 +155,10 @@ export interface MigrationReport {
   dryRun: boolean;
   skipInvalid: boolean;
   files: FileReport[];
+  /** Where it looked: every layout DAGent used, with the feature directories found in each. */
+  searched: SearchedPlace[];
   totals: MigrationTotals;
-  /** Every file is migrated, would be, or already was. */
+  /** Every file is migrated, would be, or already was (also true when none was found). */
   ok: boolean;
 }
 
@@ -132,8 +172,15 @@ export interface ManifestFile {
   legacyPath: string;
   /** Relative to the root; a byte-identical copy of the original. */
   backupPath: string;
-  /** sha256 (hex) of the original bytes. */
+  /** sha256 (hex) of the original bytes (of a DAGent session: of its parts' names and bytes). */
   sha256: string;
+  /** A DAGent session's files, each with its backup and sha256. */
+  parts?: { legacyPath: string; backupPath: string; sha256: string }[];
+  /**
+   * The session was created by an earlier record of this same migration (another file of the
+   * same conversation): undoing that record moves the session, with this file's messages.
+   */
+  joined?: boolean;
   sessionId: string;
   /** Whether this migration created the session (otherwise it existed, empty). */
   sessionCreated: boolean;
@@ -161,7 +208,10 @@ export interface MigrationManifest {
 
 /** Options of `rollbackMigration`. */
 export interface RollbackOptions {
-  /** The migration to undo; default the latest one not rolled back yet. */
+  /**
+   * The migration to undo; default the latest unfinished one (its process died half-way), else
+   * the latest one not rolled back yet.
+   */
   migrationId?: string;
   /** Report what would be done; change nothing. */
   dryRun?: boolean;

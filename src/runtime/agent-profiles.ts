@@ -1,16 +1,20 @@
 /**
- * Default descriptions, limits and task states per agent type, and the routing of a task state
- * to the agent type that owns its session. A host overrides descriptions and limits through
- * `createSessionRuntime({ agents })`; the routing is fixed.
+ * Agent types and the task states they serve: DAGent's five with their default descriptions,
+ * limits and routing, and the registry of a runtime, to which a host adds its own agent types
+ * and task states through `createSessionRuntime({ agents })`.
  */
-import { SessionError } from '../core/errors.js';
+import { SessionError, describeError } from '../core/errors.js';
+import { assertSafeSegment } from '../core/ids.js';
 import { resolveLimits } from './limits.js';
 import { validatePlainObject } from './validate.js';
 import {
+  AGENT_TYPES,
   TASK_STATES,
   type AgentDescription,
   type AgentType,
+  type DefaultAgentType,
   type Limits,
+  type SessionKey,
   type TaskState,
 } from '../core/types.js';
 
@@ -58,7 +62,7 @@ export interface AgentProfile {
  * DEFAULT_AGENT_PROFILES.qa.taskStates // ['in_qa']
  * ```
  */
-export const DEFAULT_AGENT_PROFILES: Readonly<Record<AgentType, AgentProfile>> = {
+export const DEFAULT_AGENT_PROFILES: Readonly<Record<DefaultAgentType, AgentProfile>> = {
   pm: {
     description: {
       role: 'Product manager agent: turns a feature request into a plan of tasks with dependencies, answers questions about scope, and keeps the feature conversation.',
@@ -105,51 +109,215 @@ export const DEFAULT_AGENT_PROFILES: Readonly<Record<AgentType, AgentProfile>> =
 };
 
 /**
- * The agent type whose session serves a task state: the routing a task controller uses to pick
- * the session key (`{ type: 'task', agentType: agentForTaskState(state), ... }`), and so the
- * description and limits the supervisor gives that session's actor.
+ * DAGent's routing: the agent type whose session serves one of DAGent's task states, the one a
+ * task controller uses to pick the session key (`{ type: 'task', agentType:
+ * agentForTaskState(state), ... }`). A runtime's own routing, with the states a host registered,
+ * is `runtime.agents.taskStates`.
  *
- * @param state - A task state with sessions: `planning`, `in_dev`, `in_qa`, `in_review`, `merging`.
+ * @param state - One of `planning`, `in_dev`, `in_qa`, `in_review`, `merging`.
  * @returns `pm`, `dev`, `qa`, `harness` or `merge`.
- * @throws SessionError `INVALID_ARGUMENT` for a state without sessions (`merged`, `ready`...).
+ * @throws SessionError `INVALID_ARGUMENT` for any other state (`merged`, `ready`, a host's own...).
  * @example
  * ```ts
  * agentForTaskState('in_review') // 'harness'
  * ```
  */
-export function agentForTaskState(state: TaskState): AgentType {
-  for (const [type, profile] of Object.entries(DEFAULT_AGENT_PROFILES) as [AgentType, AgentProfile][]) {
-    if (profile.taskStates.includes(state)) return type;
+export function agentForTaskState(state: TaskState): DefaultAgentType {
+  for (const type of AGENT_TYPES) {
+    if (DEFAULT_AGENT_PROFILES[type].taskStates.includes(state)) return type;
   }
   throw new SessionError(
     'INVALID_ARGUMENT',
     'runtime',
-    `task state ${JSON.stringify(state)} has no sessions; the states with sessions are ${TASK_STATES.join(', ')}`,
+    `task state ${JSON.stringify(state)} is not one of DAGent's states with sessions (${TASK_STATES.join(', ')}); a runtime's own routing, with the states its host registered, is runtime.agents.taskStates`,
   );
 }
 
 /**
- * @internal The profiles of a runtime: descriptions (the runtime's overrides or the defaults) and
- * limits resolved with precedence profile defaults < runtime `limits` < `agents[type].limits`.
+ * What a host says about one agent type in `createSessionRuntime({ agents })`: for one of
+ * DAGent's five, any of it overrides or extends the defaults; an agent type of its own needs a
+ * `description`.
+ *
+ * @example
+ * ```ts
+ * const researcher: AgentOptions = {
+ *   description: { role: 'Researcher: reads the code base and answers questions with sources.' },
+ *   limits: { maxTokens: 200_000 },
+ *   taskStates: ['researching'],
+ * };
+ * ```
+ */
+export interface AgentOptions {
+  /** Written into its new sessions. Needed for an agent type of the host's own. */
+  description?: AgentDescription;
+  /** Over the runtime's `limits` (and the type's defaults). */
+  limits?: Partial<Limits>;
+  /**
+   * Task states this agent type serves, besides its defaults: each becomes a task state with
+   * sessions (`{ type: 'task', taskState }` keys), routed to this type. A state is served by one
+   * type only; DAGent's five keep their routing.
+   */
+  taskStates?: readonly string[];
+  /** Whether it keeps a feature-level conversation (informative; default: DAGent's, else true). */
+  featureLevel?: boolean;
+}
+
+/**
+ * The `agents` option of `createSessionRuntime`: DAGent's five by name (autocompleted), and any
+ * other name a host registers (a safe id part: letters, digits, `.`, `-`, `_`).
+ *
+ * @example const agents: AgentsOption = { pm: { limits: { compactAt: 0.7 } }, researcher: { description: { role: 'Researcher' } } };
+ */
+export type AgentsOption = { [T in DefaultAgentType]?: AgentOptions } & {
+  [type: string]: AgentOptions | undefined;
+};
+
+/** @internal A resolved profile: description and limits as the runtime uses them. */
+export type ResolvedProfile = AgentProfile & { resolved: Limits };
+
+/**
+ * The agent types and task states a runtime knows: DAGent's five and five, and those its host
+ * registered. Frozen, null-prototype records: a name from outside cannot reach `__proto__`.
+ *
+ * @example
+ * ```ts
+ * runtime.agents.types // ['pm', 'dev', 'qa', 'harness', 'merge', 'researcher']
+ * runtime.agents.taskStates.researching // 'researcher'
+ * ```
+ */
+export interface AgentRegistry {
+  /** Every agent type, DAGent's first, then the host's in the order given. */
+  readonly types: readonly AgentType[];
+  /** Every task state with sessions, and the agent type that serves it. */
+  readonly taskStates: Readonly<Record<TaskState, AgentType>>;
+}
+
+/** @internal The registry with the resolved profile of each type. */
+export interface ResolvedAgents extends AgentRegistry {
+  profile(type: string): ResolvedProfile | undefined;
+}
+
+function invalid(message: string, cause?: unknown): never {
+  throw new SessionError(
+    'INVALID_ARGUMENT',
+    'runtime',
+    `createSessionRuntime: agents: ${message}`,
+    cause === undefined ? {} : { cause },
+  );
+}
+
+function safeName(value: unknown, what: string): string {
+  try {
+    assertSafeSegment(value, what);
+  } catch (error) {
+    invalid(describeError(error).replace(/^\[dagent-sessions\] \[\w+\] /, ''), error);
+  }
+  return value;
+}
+
+function optionsOf(type: string, value: unknown): AgentOptions {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    invalid(`${type} must be an object like { description, limits, taskStates }`);
+  const o = value as Record<string, unknown>;
+  const unknown = Object.keys(o).filter(
+    (k) => !['description', 'limits', 'taskStates', 'featureLevel'].includes(k),
+  );
+  if (unknown.length > 0)
+    invalid(
+      `${type} has unknown field ${JSON.stringify(unknown[0])}; the fields are description, limits, taskStates, featureLevel`,
+    );
+  // A copy: the caller's options object may change after the runtime is created.
+  let description: AgentDescription | undefined;
+  if (o.description !== undefined) {
+    description = validatePlainObject(o.description, `agents.${type}.description`) as AgentDescription;
+    if (typeof description.role !== 'string' || description.role === '')
+      invalid(`${type}.description needs a non-empty "role" string`);
+  }
+  if (o.taskStates !== undefined && !Array.isArray(o.taskStates))
+    invalid(`${type}.taskStates must be a list of task state names`);
+  if (o.featureLevel !== undefined && typeof o.featureLevel !== 'boolean')
+    invalid(`${type}.featureLevel must be true or false`);
+  return { ...(o as AgentOptions), ...(description === undefined ? {} : { description }) };
+}
+
+/**
+ * @internal The registry of a runtime: DAGent's profiles with the host's overrides, the host's
+ * own agent types, and the routing of every task state. Limits resolve with precedence profile
+ * defaults < runtime `limits` < `agents[type].limits`.
+ * @throws SessionError `INVALID_ARGUMENT` naming the agent type and the field that is wrong.
  */
 export function resolveAgentProfiles(options: {
   limits?: Partial<Limits>;
-  agents?: Partial<Record<AgentType, { description?: AgentDescription; limits?: Partial<Limits> }>>;
-}): Record<AgentType, AgentProfile & { resolved: Limits }> {
-  return Object.fromEntries(
-    (Object.keys(DEFAULT_AGENT_PROFILES) as AgentType[]).map((type) => {
-      const override = options.agents?.[type];
-      // A copy: the caller's options object may change after the runtime is created.
-      const description =
-        override?.description === undefined
-          ? DEFAULT_AGENT_PROFILES[type].description
-          : (validatePlainObject(override.description, `agents.${type}.description`) as AgentDescription);
-      // Precedence: the library's profile defaults, then the runtime's limits, then this type's.
-      const limits = { ...DEFAULT_AGENT_PROFILES[type].limits, ...options.limits, ...override?.limits };
-      return [
-        type,
-        { ...DEFAULT_AGENT_PROFILES[type], description, limits, resolved: resolveLimits(limits) },
-      ];
-    }),
-  ) as Record<AgentType, AgentProfile & { resolved: Limits }>;
+  agents?: AgentsOption;
+}): ResolvedAgents {
+  const agents = options.agents;
+  if (agents !== undefined && (typeof agents !== 'object' || agents === null || Array.isArray(agents)))
+    invalid('must be an object keyed by agent type, like { researcher: { description: { role: "..." } } }');
+  const given = Object.entries(agents ?? {}) as [string, unknown][];
+  const profiles = new Map<string, ResolvedProfile>();
+  const taskStates = Object.create(null) as Record<string, AgentType>;
+  for (const type of AGENT_TYPES)
+    for (const state of DEFAULT_AGENT_PROFILES[type].taskStates) taskStates[state] = type;
+  const custom = given.map(([type]) => type).filter((t) => !(AGENT_TYPES as readonly string[]).includes(t));
+  for (const type of [...AGENT_TYPES, ...custom]) {
+    safeName(type, 'agent type');
+    const own = optionsOf(type, agents?.[type]);
+    const base: AgentProfile | undefined = (DEFAULT_AGENT_PROFILES as Record<string, AgentProfile>)[type];
+    if (!base && own.description === undefined)
+      invalid(
+        `${type} is an agent type of your own: give it a description, like { description: { role: "${type}: what it does" } }`,
+      );
+    const states: TaskState[] = [...(base?.taskStates ?? [])];
+    for (const state of own.taskStates ?? []) {
+      safeName(state, `${type}.taskStates`);
+      const owner = taskStates[state];
+      if (owner !== undefined && owner !== type)
+        invalid(
+          `task state "${state}" is served by ${owner} already; each task state is served by one agent type`,
+        );
+      taskStates[state] = type;
+      if (!states.includes(state)) states.push(state);
+    }
+    const limits = { ...base?.limits, ...options.limits, ...own.limits };
+    let resolved: Limits;
+    try {
+      resolved = resolveLimits(limits);
+    } catch (error) {
+      invalid(`${type}.limits: ${describeError(error).replace(/^\[dagent-sessions\] \[\w+\] /, '')}`, error);
+    }
+    profiles.set(type, {
+      description: own.description ?? base!.description,
+      ...(Object.keys(limits).length > 0 ? { limits } : {}),
+      taskStates: states,
+      featureLevel: own.featureLevel ?? base?.featureLevel ?? true,
+      resolved,
+    });
+  }
+  return {
+    types: Object.freeze([...profiles.keys()]),
+    taskStates: Object.freeze(taskStates),
+    profile: (type) => profiles.get(type),
+  };
+}
+
+/**
+ * @internal Refuses a key whose agent type or task state the runtime does not know: a typo
+ * (`dve`) would otherwise create a session no profile serves.
+ * @throws SessionError `INVALID_KEY` naming the known ones and how to register one.
+ */
+export function assertRegistered(agents: AgentRegistry, key: SessionKey): SessionKey {
+  if (!agents.types.includes(key.agentType))
+    throw new SessionError(
+      'INVALID_KEY',
+      'runtime',
+      `agent type ${JSON.stringify(key.agentType)} is not registered with this runtime; the agent types are ${agents.types.join(', ')}. Register one with createSessionRuntime({ agents: { ${key.agentType}: { description: { role: '...' } } } })`,
+    );
+  if (key.type === 'task' && agents.taskStates[key.taskState] === undefined)
+    throw new SessionError(
+      'INVALID_KEY',
+      'runtime',
+      `task state ${JSON.stringify(key.taskState)} is not registered with this runtime; the task states with sessions are ${Object.keys(agents.taskStates).join(', ')}. Register one with the agent type that serves it: createSessionRuntime({ agents: { <type>: { taskStates: ['${key.taskState}'] } } })`,
+    );
+  return key;
 }

@@ -27,7 +27,7 @@ import { JsonFileSessionStore, type SessionStore } from '../store/session-store.
 import type { SessionDirectory } from '../store/session-directory.js';
 import { TokenCalibration } from '../tokens/calibration.js';
 import { createTokenEstimator } from '../tokens/token-estimator.js';
-import { resolveAgentProfiles } from './agent-profiles.js';
+import { assertRegistered, resolveAgentProfiles } from './agent-profiles.js';
 import { calibrateWithApi, sendTurn, sessionRequest, type ConversationDeps } from './conversation.js';
 import { EventBus, type SessionEvent } from './events.js';
 import { resolveLimits } from './limits.js';
@@ -35,6 +35,7 @@ import { createSessionAccess } from './session-access.js';
 import { sessionChanges } from './session-changes.js';
 import { provideSessionEffects, type ActiveSession } from './session-effects.js';
 import { infoOf, placeholderInfo, statsOf, toSessionError } from './session-info.js';
+import { initialCheckpointOf } from './initial-checkpoint.js';
 import { createSessionObserver } from './session-observer.js';
 import { trackCalls } from './track-calls.js';
 import { unrefClock } from './unref-clock.js';
@@ -160,7 +161,8 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
   supervisor.start();
 
   function limitsOf(key: SessionKey): Limits {
-    return profiles[key.agentType].resolved;
+    // A session on disk of a type this runtime did not register still opens, with the base limits.
+    return profiles.profile(key.agentType)?.resolved ?? baseLimits;
   }
 
   async function writeRecord(
@@ -262,6 +264,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     compactor,
     estimator,
     calibration,
+    agents: { types: profiles.types, taskStates: profiles.taskStates },
     ...sessionChanges({
       loadedDir,
       writableDir,
@@ -278,7 +281,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     async createSession(keyInput, createOptions = {}) {
       assertOpen();
       assertWritable();
-      const key = validateKey(keyInput);
+      const key = assertRegistered(profiles, validateKey(keyInput));
       const id = sessionIdOf(key);
       const pending = creating.get(id);
       if (pending) return pending;
@@ -291,9 +294,17 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
               : (validatePlainObject(createOptions.context, 'context') as SessionContext);
           const description =
             createOptions.agentDescription === undefined
-              ? structuredClone(profiles[key.agentType].description)
+              ? structuredClone(profiles.profile(key.agentType)!.description)
               : (validatePlainObject(createOptions.agentDescription, 'agentDescription') as AgentDescription);
           const time = at();
+          const checkpoint =
+            createOptions.checkpoint === undefined
+              ? undefined
+              : initialCheckpointOf(createOptions.checkpoint, {
+                  now: time,
+                  estimator,
+                  budgetTokens: limitsOf(key).checkpointTokens,
+                });
           const record: SessionRecord = {
             schemaVersion: SCHEMA_VERSION,
             id,
@@ -313,6 +324,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
           await dir.prepare();
           if (context) await dir.writeContext(context);
           await dir.writeAgentDescription(description);
+          if (checkpoint) await dir.writeCheckpoint(checkpoint);
           await dir.create(record);
           publish({ type: 'session.created', sessionId: id, at: time, key: { ...key } });
         }

@@ -7,7 +7,6 @@ import type { SupervisorInput } from '../../machines/supervisor.machine.js';
 import type { Compactor } from '../compaction/compactor.js';
 import type {
   AgentDescription,
-  AgentType,
   CheckResult,
   Checkpoint,
   ContentBlock,
@@ -26,6 +25,8 @@ import type { TokenEstimator } from '../tokens/token-estimator.js';
 import type { RequestFormat } from '../request/build-request.js';
 import type { SendOptions, SendResult, SessionRequest } from './conversation.js';
 import type { SessionEventListener } from './events.js';
+import type { AgentRegistry, AgentsOption } from './agent-profiles.js';
+import type { InitialCheckpoint } from './initial-checkpoint.js';
 
 /** A source of timers, as XState's actor options take it (`SimulatedClock` in tests). */
 export interface Clock {
@@ -39,8 +40,12 @@ export interface SessionRuntimeOptions {
   root: string;
   /** Limits of every session; defaults: 100,000 tokens, compaction at 90%, a 20% verbatim tail. */
   limits?: Partial<Limits>;
-  /** Per agent type: description written into new sessions, and limits over the runtime's. */
-  agents?: Partial<Record<AgentType, { description?: AgentDescription; limits?: Partial<Limits> }>>;
+  /**
+   * Per agent type: description written into new sessions, limits over the runtime's, and task
+   * states it serves. DAGent's five are always there; any other name registers an agent type of
+   * the host's own (it needs a description): `{ researcher: { description, taskStates: ['researching'] } }`.
+   */
+  agents?: AgentsOption;
   /**
    * Summarises older messages. Default: an `AnthropicCompactor` when `ANTHROPIC_API_KEY` is set,
    * else the offline compactor (no network, no key). `getSession().compactor` says which.
@@ -85,6 +90,12 @@ export interface SessionRuntimeOptions {
 export interface CreateSessionOptions {
   context?: SessionContext;
   agentDescription?: AgentDescription;
+  /**
+   * The checkpoint the session starts with (version 0, nothing archived): what is known before the
+   * first message, or the summary a migrated conversation kept of its older part. It must fit
+   * the checkpoint budget (`limits.checkpointTokens`).
+   */
+  checkpoint?: InitialCheckpoint;
 }
 
 /** What `getSession` and `listSessions` report about a session. */
@@ -152,6 +163,8 @@ export interface SessionRuntime {
   readonly root: string;
   readonly compactor: Compactor;
   readonly estimator: TokenEstimator;
+  /** The agent types and task states this runtime knows: DAGent's, and those its host registered. */
+  readonly agents: AgentRegistry;
   createSession(key: SessionKey, options?: CreateSessionOptions): Promise<SessionInfo>;
   getSession(id: string): Promise<SessionInfo>;
   listSessions(): Promise<SessionInfo[]>;

@@ -178,22 +178,22 @@ describe('a small DAG through every task state', () => {
 
     // One session per task state: 3 tasks x 5 states, ids distinct, recorded on the tasks.
     expect(tasks.map((t) => t.state)).toEqual(['merged', 'merged', 'merged']);
-    const ids = tasks.flatMap((t) => STATES.map((s) => t.sessions?.[s]));
+    const ids = tasks.flatMap((t) => STATES.map((s) => t.sessions?.[s]?.[0]));
     expect(ids.every((id) => typeof id === 'string')).toBe(true);
     expect(new Set(ids).size).toBe(15);
     for (const t of tasks) {
       expect(t.sessions).toEqual(
         Object.fromEntries(
-          STATES.map((s) => [s, expect.stringMatching(new RegExp(`^task--${FEATURE}--${t.id}--${s}--`))]),
+          STATES.map((s) => [s, [expect.stringMatching(new RegExp(`^task--${FEATURE}--${t.id}--${s}--`))]]),
         ),
       );
-      expect(t.currentSession).toBe(t.sessions?.merging);
+      expect(t.currentSession).toBe(t.sessions?.merging?.[0]);
       expect(currents.filter((c) => c.startsWith(`${t.id}:`))).toEqual(
-        STATES.map((s) => `${t.id}:${t.sessions?.[s]}`),
+        STATES.map((s) => `${t.id}:${t.sessions?.[s]?.[0]}`),
       );
     }
-    expect(tasks[1]!.sessions?.in_review).toBe('task--calc--parser--in_review--harness');
-    expect(await runtime.getContext(tasks[1]!.sessions!.in_dev!)).toMatchObject({
+    expect(tasks[1]!.sessions?.in_review).toEqual(['task--calc--parser--in_review--harness']);
+    expect(await runtime.getContext(tasks[1]!.sessions!.in_dev![0]!)).toMatchObject({
       taskState: 'in_dev',
       plan: expect.stringContaining('Plan for Parse into a tree'),
       dependencies: ['lexer "Tokenise expressions" [merged]'],

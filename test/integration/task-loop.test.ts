@@ -47,7 +47,7 @@ describe('createTaskLoop', () => {
     const loop = await createTaskLoop({ runtime, task: TASK, state: 'in_dev', agent: devAgent(seen) });
     expect(loop.sessionId).toBe('task--calc--parser--in_dev--dev');
     expect(loop.agentType).toBe('dev');
-    expect(loop.task.sessions).toEqual({ in_dev: loop.sessionId });
+    expect(loop.task.sessions).toEqual({ in_dev: [loop.sessionId] });
     expect(loop.task.currentSession).toBe(loop.sessionId);
     expect(TASK.sessions).toBeUndefined();
     expect(await runtime.getContext(loop.sessionId)).toMatchObject({
@@ -181,10 +181,10 @@ describe('createTaskLoop', () => {
       }).catch((e: unknown) => e);
       expect(isSessionError(error, 'INVALID_ARGUMENT')).toBe(true);
     }
-    const state = await createTaskLoop({ runtime, task: TASK, state: 'merged' as never, agent }).catch(
+    const state = await createTaskLoop({ runtime, task: TASK, state: 'merged', agent }).catch(
       (e: unknown) => e,
     );
-    expect((state as Error).message).toMatch(/has no sessions/);
+    expect((state as Error).message).toMatch(/"merged" is not one of DAGent's states with sessions/);
     await runtime.close();
   });
 

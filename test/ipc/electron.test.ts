@@ -15,7 +15,7 @@ import {
 import { createSessionRuntime } from '../../src/runtime/create-session-runtime.js';
 import type { SessionEvent } from '../../src/runtime/events.js';
 import { tempRoot } from '../helpers/temp-root.js';
-import { KEY, walkEveryChannel } from './happy-path.js';
+import { KEY, walkEveryChannel, walkRuntime } from './happy-path.js';
 
 type Listener = (event: IpcMainInvokeEventLike, ...args: unknown[]) => unknown;
 
@@ -107,7 +107,8 @@ const nextEvent = (api: SessionAPI, type: SessionEvent['type']) =>
 
 describe('registerSessionIpc + exposeSessionApi', () => {
   it('serves every channel to the page through contextBridge', async () => {
-    const runtime = await createSessionRuntime({ root: await tempRoot() });
+    const walk = await walkRuntime();
+    const runtime = walk.runtime;
     const electron = fakeElectron();
     const unregister = registerSessionIpc(electron.ipcMain, runtime);
     expect([...electron.handles.keys()].sort()).toEqual(
@@ -117,7 +118,7 @@ describe('registerSessionIpc + exposeSessionApi', () => {
     exposeSessionApi(bridge, electron.renderer().ipcRenderer);
     await walkEveryChannel(bridge.world.dagentSessions as SessionAPI);
     unregister();
-    await runtime.close();
+    await walk.close();
   });
 
   it('brings an error to the renderer as an Error with .code, and its code through contextBridge', async () => {

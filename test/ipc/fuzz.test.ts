@@ -208,6 +208,59 @@ const badCompactOptions = () =>
 const badDescription = () =>
   fc.oneof(badPlainObject(), fc.constantFrom<unknown>({}, { role: '' }, { role: 7 }, { role: null }));
 
+const badChecks = () =>
+  fc.oneof(
+    junk().filter((v) => !Array.isArray(v)),
+    polluting(),
+    fc.constantFrom<unknown>(
+      [{}],
+      [null],
+      [{ checkId: '', passed: true }],
+      [{ checkId: 'tests', passed: 'yes' }],
+      [{ checkId: 'tests', passed: true, error: 5 }],
+      [{ checkId: 'tests', passed: true, at: 'yesterday' }],
+      [{ checkId: 'tests', passed: true }, 'lint'],
+      { checkId: 'tests', passed: true },
+    ),
+  );
+
+const badSendOptions = () =>
+  fc.oneof(
+    junk().filter((v) => v !== undefined),
+    polluting(),
+    unknownField(['model', 'maxTokens']),
+    fc.constantFrom<unknown>(
+      { model: '' },
+      { model: 5 },
+      { model: 'x'.repeat(201) },
+      { maxTokens: 0 },
+      { maxTokens: 1.5 },
+      { maxTokens: '100' },
+      { client: {} },
+      { signal: {} },
+    ),
+  );
+
+const badLimit = () =>
+  fc.oneof(
+    junk().filter((v) => !(Number.isSafeInteger(v) && (v as number) >= 1)),
+    fc.constantFrom<unknown>(0, -3, 2 ** 60, '10', {}, [5]),
+  );
+
+const badMigrateOptions = () =>
+  fc.oneof(
+    junk().filter((v) => v !== undefined),
+    polluting(),
+    unknownField(['dryRun', 'skipInvalid', 'checkpoint']),
+    fc.constantFrom<unknown>(
+      { dryRun: 'yes' },
+      { checkpoint: 1 },
+      { skipInvalid: null },
+      { root: '/etc' },
+      { runtime: {} },
+    ),
+  );
+
 type Arb = fc.Arbitrary<unknown>;
 /** Per channel: a valid value and a bad-value generator for each parameter, in order. */
 const PARAMS: Record<SessionChannel, Array<{ valid: unknown; bad: () => Arb; optional?: boolean }>> = (() => {
@@ -241,6 +294,18 @@ const PARAMS: Record<SessionChannel, Array<{ valid: unknown; bad: () => Arb; opt
     'session:archive': [id],
     'session:setContext': [id, { valid: { a: 1 }, bad: badPlainObject }],
     'session:setAgentDescription': [id, { valid: { role: 'Dev' }, bad: badDescription }],
+    'session:getContext': [id],
+    'session:getAgentDescription': [id],
+    'session:recordChecks': [id, { valid: [{ checkId: 'tests', passed: true }], bad: badChecks }],
+    'session:send': [
+      id,
+      { valid: 'next?', bad: () => badUserMessage(false) },
+      { valid: { maxTokens: 100 }, bad: badSendOptions, optional: true },
+    ],
+    'session:getRecentMessages': [id, { valid: 5, bad: badLimit, optional: true }],
+    'session:getMetrics': [id],
+    'session:getRuntimeMetrics': [],
+    'session:migrate': [{ valid: { dryRun: true }, bad: badMigrateOptions, optional: true }],
   };
 })();
 

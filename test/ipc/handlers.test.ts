@@ -13,7 +13,7 @@ import { createSessionHandlers, handlerOf, toIpcError } from '../../src/ipc/hand
 import { createSessionRuntime } from '../../src/runtime/create-session-runtime.js';
 import type { SessionRuntime } from '../../src/runtime/types.js';
 import { tempRoot } from '../helpers/temp-root.js';
-import { KEY, expectJsonSafe, walkEveryChannel } from './happy-path.js';
+import { KEY, expectJsonSafe, walkEveryChannel, walkRuntime } from './happy-path.js';
 
 describe('createSessionHandlers', () => {
   it('has one handler per channel, and a SessionAPI method of the same name', () => {
@@ -30,7 +30,8 @@ describe('createSessionHandlers', () => {
   });
 
   it('serves every channel; each answer is an envelope that JSON round-trips unchanged', async () => {
-    const runtime = await createSessionRuntime({ root: await tempRoot() });
+    const walk = await walkRuntime();
+    const runtime = walk.runtime;
     const handlers = createSessionHandlers(runtime);
     const calls: Array<[SessionChannel, unknown[]]> = [];
     const api = createSessionApiFromInvoke(
@@ -45,7 +46,7 @@ describe('createSessionHandlers', () => {
     const seen = await walkEveryChannel(api);
     expect(new Set(calls.map(([c]) => c))).toEqual(new Set(SESSION_CHANNELS));
     expect(Object.keys(seen).length).toBeGreaterThan(15);
-    await runtime.close();
+    await walk.close();
   });
 
   it('answers null for calls that return nothing, and takes null for a left-out optional argument', async () => {
@@ -78,7 +79,12 @@ describe('createSessionHandlers', () => {
     [
       'session:create',
       [{ type: 'feature', agentType: 'boss', featureId: 'f' }],
-      /argument 1 \(key\): agentType must be one of/,
+      /agent type "boss" is not registered with this runtime; the agent types are pm, dev, qa, harness, merge/,
+    ],
+    [
+      'session:create',
+      [{ type: 'feature', agentType: 'a/b', featureId: 'f' }],
+      /argument 1 \(key\): agentType "a\/b"/,
     ],
     [
       'session:create',

@@ -2,10 +2,48 @@
  * One walk through every channel, shared by the transport tests: whatever carries the calls
  * (handlers, Electron's IPC, HTTP), the same calls give the same answers.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
 import { expect } from 'vitest';
 import type { SessionKey } from '../../src/core/types.js';
 import type { SessionAPI } from '../../src/ipc/channels.js';
 import { ipcErrorCodeOf } from '../../src/ipc/channels.js';
+import { createSessionRuntime } from '../../src/runtime/create-session-runtime.js';
+import type { SessionRuntime } from '../../src/runtime/types.js';
+import { tempRoot } from '../helpers/temp-root.js';
+import { startMessagesApiServer } from '../support/messages-api-server.js';
+
+/** The DAGent PM chat {@link walkRuntime} puts in its root, for `migrate`. */
+export const WALK_CHAT = '.dagent-worktrees/feature-walk/.dagent/chat.json';
+
+/**
+ * The runtime {@link walkEveryChannel} needs: a root holding one DAGent PM chat (in a v3.0 feature
+ * worktree) for `migrate`, and a client of our own Messages API server on loopback for `send`.
+ */
+export async function walkRuntime(): Promise<{ runtime: SessionRuntime; close(): Promise<void> }> {
+  const root = await tempRoot();
+  await mkdir(path.dirname(path.join(root, WALK_CHAT)), { recursive: true });
+  await writeFile(
+    path.join(root, WALK_CHAT),
+    JSON.stringify({
+      entries: [
+        { role: 'user', content: 'Add a walk-through page.', timestamp: '2024-12-14T09:05:00.000Z' },
+        { role: 'assistant', content: 'One task: task-walk.', timestamp: 1734167160000 },
+      ],
+    }),
+  );
+  const server = await startMessagesApiServer();
+  const client = new Anthropic({ apiKey: 'test', baseURL: server.url, maxRetries: 0 });
+  const runtime = await createSessionRuntime({ root, client });
+  return {
+    runtime,
+    async close() {
+      await runtime.close();
+      await server.close();
+    },
+  };
+}
 
 export const KEY: SessionKey = {
   type: 'task',
@@ -93,6 +131,57 @@ export async function walkEveryChannel(api: SessionAPI): Promise<Record<string, 
   expect(exported.history.map((m) => m.seq)).toEqual([0, 1, 2, 3, 4, 5]);
   expect(exported.context).toEqual({ featureName: 'Checkout v2' });
   expect(exported.agentDescription).toEqual({ role: 'Developer', tools: ['Bash'] });
+
+  // The channels DAGent had: context, description, checks, a turn, recent messages, metrics, migration.
+  expect(record('getContext', await api.getContext(id))).toEqual({ featureName: 'Checkout v2' });
+  expect(record('getAgentDescription', await api.getAgentDescription(id))).toEqual({
+    role: 'Developer',
+    tools: ['Bash'],
+  });
+  const checked = record(
+    'recordChecks',
+    await api.recordChecks(id, [
+      { checkId: 'tests', passed: false, error: '1 failing' },
+      { checkId: 'lint', passed: true },
+    ]),
+  );
+  expect(checked.checks?.map((c) => [c.checkId, c.passed])).toEqual([
+    ['tests', false],
+    ['lint', true],
+  ]);
+  const turn = record('send', await api.send(id, 'Summarise what was done.', { maxTokens: 300 }));
+  expect(turn.message).toMatchObject({ role: 'assistant', seq: 7 });
+  expect(turn.usage.inputTokens).toBeGreaterThan(0);
+  const recent = record('getRecentMessages', await api.getRecentMessages(id, 3));
+  expect(recent.map((m) => m.seq)).toEqual([5, 6, 7]);
+  expect(recent[1]).toMatchObject({ role: 'user', content: 'Summarise what was done.' });
+  expect((await api.getRecentMessages(id)).map((m) => m.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  const metrics = record('getMetrics', await api.getMetrics(id));
+  expect(metrics).toMatchObject({
+    id,
+    key: KEY,
+    status: 'active',
+    messages: { total: 8, live: 2, archived: 6 },
+    compactions: { total: (await api.getCheckpoint(id))?.version },
+  });
+  expect(metrics.tokens.request).toBeGreaterThan(metrics.tokens.live);
+  expect(metrics.tokens.threshold).toBeLessThan(metrics.tokens.limit);
+  const overall = record('getRuntimeMetrics', await api.getRuntimeMetrics());
+  expect(overall.sessions).toMatchObject({ total: 1, byStatus: { active: 1, archived: 0 } });
+  expect(overall.sessions.byAgentType).toEqual({ dev: 1 });
+  expect(overall.messages.total).toBe(8);
+  const dry = record('migrate(dry run)', await api.migrate({ dryRun: true }));
+  expect(dry.files.map((f) => [f.file, f.status, f.messages])).toEqual([[WALK_CHAT, 'would-migrate', 2]]);
+  const migrated = record('migrate', await api.migrate());
+  expect(migrated.files.map((f) => [f.status, f.sessionId, f.checkpoint])).toEqual([
+    ['migrated', 'feature--feature-walk--pm', 'made'],
+  ]);
+  expect((await api.getHistory('feature--feature-walk--pm')).map((m) => m.timestamp)).toEqual([
+    '2024-12-14T09:05:00.000Z',
+    '2024-12-14T09:06:00.000Z',
+  ]);
+  expect((await api.migrate()).totals).toMatchObject({ alreadyMigrated: 1, messagesMigrated: 0 });
+  expect((await api.getRuntimeMetrics()).sessions.total).toBe(2);
 
   expect(record('archive', await api.archive(id)).status).toBe('archived');
   const refused = await api.addMessage(id, { role: 'user', content: 'too late' }).then(

@@ -8,15 +8,14 @@ import { createSessionRuntime } from '../../src/runtime/create-session-runtime.j
 import type { SessionEvent } from '../../src/runtime/events.js';
 import type { SessionRuntime } from '../../src/runtime/types.js';
 import { snapshotDir, tempRoot } from '../helpers/temp-root.js';
-import { KEY, walkEveryChannel } from './happy-path.js';
+import { KEY, walkEveryChannel, walkRuntime } from './happy-path.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
 
-async function serve(options: Parameters<typeof serveSessions>[1] = {}) {
-  const root = await tempRoot();
-  const runtime = await createSessionRuntime({ root });
+async function serve(options: Parameters<typeof serveSessions>[1] = {}, given?: SessionRuntime) {
+  const runtime = given ?? (await createSessionRuntime({ root: await tempRoot() }));
   const server = await serveSessions(runtime, options);
-  const s = { root, runtime, server };
+  const s = { root: runtime.root, runtime, server };
   opened.push(s);
   return s;
 }
@@ -49,7 +48,8 @@ const post = (
 
 describe('serveSessions + createSessionClient', () => {
   it('serves every channel over HTTP with the same answers', async () => {
-    const s = await serve();
+    const walk = await walkRuntime();
+    const s = await serve({}, walk.runtime);
     expect(s.server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const client = createSessionClient(s.server.url);
     await walkEveryChannel(client);
@@ -57,6 +57,8 @@ describe('serveSessions + createSessionClient', () => {
       status: 200,
       body: { ok: true, value: { status: 'ok', channels: [...SESSION_CHANNELS] } },
     });
+    await s.server.close();
+    await walk.close();
   });
 
   it('streams events over SSE: a compaction started by client.compact is seen completed', async () => {

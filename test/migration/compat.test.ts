@@ -1,4 +1,4 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { cp, readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadChat, saveChat, type LegacyChat } from '../../src/compat/legacy-chat.js';
@@ -6,7 +6,7 @@ import { isSessionError } from '../../src/core/errors.js';
 import { migrateAll } from '../../src/migration/migrate.js';
 import { createSessionRuntime } from '../../src/runtime/create-session-runtime.js';
 import { snapshotDir, tempRoot } from '../helpers/temp-root.js';
-import { placeLegacy, validRoot } from './legacy-fixtures.js';
+import { FIXTURES, placeLegacy, validRoot } from './legacy-fixtures.js';
 
 const CHAT = '.dagent/features/checkout/chat.json';
 const legacyChat = async (root: string) =>
@@ -39,6 +39,23 @@ describe('the deprecated legacy chat layer', () => {
     await migrateAll(root);
     expect(await loadChat(root, 'checkout')).toEqual(await legacyChat(root));
     expect(await loadChat(root, 'no-such-feature')).toEqual({ entries: [] });
+  });
+
+  it("loadChat finds a PM chat in DAGent's layouts, or DAGent's own PM session when there is no chat.json", async () => {
+    const root = await tempRoot('dagent-compat-');
+    await cp(path.join(FIXTURES, 'dagent'), root, { recursive: true });
+    const wt = '.dagent-worktrees/feature-checkout/.dagent';
+    const chat = JSON.parse(await readFile(path.join(root, wt, 'chat.json'), 'utf8')) as LegacyChat;
+    expect(await loadChat(root, 'feature-checkout')).toEqual(chat);
+    expect((await loadChat(root, 'feature-export')).entries).toHaveLength(2); // .dagent/features/backlog/
+    await rm(path.join(root, wt, 'chat.json'));
+    const own = await loadChat(root, 'feature-checkout');
+    // DAGent's session holds the 4 copied entries and 2 new user/assistant messages (its system message has no legacy form).
+    expect(own.entries.map((e) => e.content)).toEqual([
+      ...chat.entries.map((e) => e.content),
+      'Add Apple Pay as well.',
+      'Added task-applepay after task-pay.',
+    ]);
   });
 
   it('saveChat appends new entries through the session; loadChat gives them back (round trip)', async () => {

@@ -73,7 +73,9 @@ describe('dagent-sessions migrate', () => {
     expect(strict.code).toBe(2);
     expect(strict.err).toMatch(/2 file\(s\) not migrated/);
     expect(strict.out).toMatch(/chat\.json: invalid: 3 of 7 entries are invalid; nothing was written/);
-    expect(strict.out).toMatch(/\[1\] entries\[1\]\.content: must be a string, got null/);
+    expect(strict.out).toMatch(
+      /\[1\] entries\[1\]\.content: must be a string or a list of content blocks .*, got null/,
+    );
     expect(strict.out).toMatch(/session\.json: invalid: .*is not valid JSON/);
 
     const lenient = await run(['--root', root, '--skip-invalid', '--json']);

@@ -60,6 +60,7 @@ describe('migrateAll on the valid fixtures', () => {
       messagesMigrated: 32,
       entriesSkipped: 0,
       backupsWritten: 5,
+      checkpointsMade: 5,
       alreadyMigrated: 0,
       filesWithProblems: 0,
     });
@@ -121,7 +122,7 @@ describe('migrateAll on the valid fixtures', () => {
       sessionId: 'feature--search--pm',
       messages: 4,
       sessionCreated: true,
-      checkpoint: 'not-needed',
+      checkpoint: 'made',
     });
     const dev = await migrateDevSession(root, 'checkout', 'payment-form');
     expect(dev.files[0]).toMatchObject({
@@ -151,7 +152,7 @@ describe('migrateAll on the valid fixtures', () => {
     await runtime.close();
   });
 
-  it('makes the initial checkpoint of a conversation long enough to need one, keeping every message in history', async () => {
+  it('gives every conversation its initial checkpoint, short or long, keeping every message in history', async () => {
     const root = await tempRoot('dagent-migration-');
     const messages = Array.from({ length: 60 }, (_, i) => ({
       timestamp: new Date(Date.UTC(2024, 4, 2, 10, i)).toISOString(),
@@ -177,36 +178,77 @@ describe('migrateAll on the valid fixtures', () => {
       { taskId: 'long' },
     );
     const short = await placeLegacy(root, 'pm', {
-      json: { entries: [{ role: 'user', content: 'hi', timestamp: '2024-05-02T10:00:00Z' }] },
+      json: {
+        entries: [
+          { role: 'user', content: 'Add a CSV export.', timestamp: '2024-05-02T10:00:00Z' },
+          { role: 'assistant', content: 'Planned: exporter, quoting, tests.', timestamp: 1714644060000 },
+        ],
+      },
     });
 
-    const dry = await migrateAll(root, { checkpointMinTokens: 2_000, dryRun: true });
-    expect(dry.files.map((f) => f.checkpoint)).toEqual(['not-needed', 'would-make']);
-    const report = await migrateAll(root, { checkpointMinTokens: 2_000 });
+    const dry = await migrateAll(root, { checkpointKeepTokens: 2_000, dryRun: true });
+    expect(dry.files.map((f) => f.checkpoint)).toEqual(['would-make', 'would-make']);
+    expect(dry.totals.checkpointsMade).toBe(2);
+    const report = await migrateAll(root, { checkpointKeepTokens: 2_000 });
     expect(report.files.map((f) => [f.file, f.checkpoint])).toEqual([
-      [short, 'not-needed'],
+      [short, 'made'],
       [long, 'made'],
     ]);
+    expect(report.totals.checkpointsMade).toBe(2);
 
     const runtime = await createSessionRuntime({ root, readOnly: true });
     const id = report.files[1]!.sessionId!;
     const checkpoint = await runtime.getCheckpoint(id);
     expect(checkpoint?.version).toBe(1);
     expect(checkpoint!.compactionInfo.messagesCompacted).toBeGreaterThan(0);
-    expect((await runtime.getMessages(id)).length).toBeLessThan(60);
+    // The kept tail: at most 2,000 tokens of the most recent messages.
+    const live = await runtime.getMessages(id);
+    expect(live.length).toBeGreaterThan(0);
+    expect(live.reduce((sum, m) => sum + m.tokens, 0)).toBeLessThanOrEqual(2_000);
     await assertMigrated(runtime, root, long, id);
-    expect(await runtime.getCheckpoint(report.files[0]!.sessionId!)).toBeNull();
+    // A short conversation: its older half folded, its newest message kept verbatim.
+    const pm = report.files[0]!.sessionId!;
+    expect((await runtime.getCheckpoint(pm))?.compactionInfo.messagesCompacted).toBe(1);
+    expect((await runtime.getMessages(pm)).map((m) => m.content)).toEqual([
+      'Planned: exporter, quoting, tests.',
+    ]);
+    expect((await runtime.getHistory(pm)).map((m) => m.timestamp)).toEqual([
+      '2024-05-02T10:00:00Z',
+      '2024-05-02T10:01:00.000Z',
+    ]);
     await runtime.close();
     expect((await readManifest(root, report.migrationId!))!.files.map((f) => f.checkpoint)).toEqual([
-      'not-needed',
+      'made',
       'made',
     ]);
+  });
+
+  it('--no-checkpoint (checkpoint: false) leaves the migrated sessions without one', async () => {
+    const root = await validRoot();
+    const dry = await migrateAll(root, { checkpoint: false, dryRun: true });
+    expect(dry.files.every((f) => f.checkpoint === 'off')).toBe(true);
+    const report = await migrateAll(root, { checkpoint: false });
+    expect(report.files.every((f) => f.checkpoint === 'off')).toBe(true);
+    expect(report.totals.checkpointsMade).toBe(0);
+    const runtime = await createSessionRuntime({ root, readOnly: true });
+    for (const f of report.files) {
+      expect(await runtime.getCheckpoint(f.sessionId!)).toBeNull();
+      expect((await runtime.getMessages(f.sessionId!)).length).toBe(f.messages);
+    }
+    await runtime.close();
   });
 
   it('finds nothing in a root without legacy files and writes nothing', async () => {
     const root = await tempRoot('dagent-migration-');
     const report = await migrateAll(root);
     expect(report).toMatchObject({ ok: true, migrationId: null, manifest: null, files: [] });
+    expect(report.totals.filesFound).toBe(0);
+    expect(report.searched.map((p) => [p.pattern, p.featureDirs])).toEqual([
+      ['.dagent/features/<featureId>/', 0],
+      ['.dagent/features/backlog/<featureId>/', 0],
+      ['.dagent/features/archived/<featureId>/', 0],
+      ['.dagent-worktrees/<featureId>/.dagent/', 0],
+    ]);
     expect(await readdir(path.join(root, '.dagent')).catch(() => [])).not.toContain('migrations');
   });
 

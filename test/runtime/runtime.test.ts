@@ -62,8 +62,11 @@ describe('createSession', () => {
     [{ ...DEV, taskId: '__proto__' }, /reserved/],
     [{ ...DEV, featureId: '' }, /non-empty/],
     [{ ...DEV, featureId: 'a--b' }, /--/],
-    [{ ...DEV, agentType: 'boss' }, /agentType must be one of/],
-    [{ ...DEV, taskState: 'done' }, /taskState must be one of/],
+    [
+      { ...DEV, agentType: 'boss' },
+      /agent type "boss" is not registered with this runtime; the agent types are pm, dev, qa, harness, merge/,
+    ],
+    [{ ...DEV, taskState: 'done' }, /task state "done" is not registered with this runtime/],
     [null, /must be an object/],
   ])('refuses the key %j with a clear error and writes nothing', async (key, message) => {
     const root = await tempRoot();
