@@ -23,6 +23,7 @@ import type { ChatFile, Message } from '../core/types.js';
 import { fsyncDir, isErrno } from './durable-fs.js';
 import { DurableJsonFile } from './durable-json-file.js';
 import { setAside, corruptFileError } from './corrupt.js';
+import { messagesProblem } from './archive-rules.js';
 
 /** Options of {@link JournaledChatFile}. */
 export interface JournaledChatFileOptions {
@@ -58,6 +59,8 @@ function validateChat(value: unknown): string | null {
   if (typeof value !== 'object' || value === null) return 'chat.json must hold an object';
   const v = value as Partial<ChatFile>;
   if (!Array.isArray(v.messages)) return '"messages" must be a list';
+  const malformed = messagesProblem(v.messages);
+  if (malformed !== null) return malformed.problem;
   if (v.snapshotSeq !== undefined && typeof v.snapshotSeq !== 'number')
     return '"snapshotSeq" must be a number';
   return null;
@@ -180,6 +183,7 @@ export class JournaledChatFile implements Adapter<ChatFile> {
       durable: this.#durable,
       readOnly: this.#readOnly,
       validate: validateChat,
+      checksum: true,
       serialize: (data) => JSON.stringify(data),
     });
   }
