@@ -67,6 +67,11 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'move legacy DAGent conversations into sessions (or roll back)',
     load: async () => (await import('./migrate-command.js')).migrateCommand,
   },
+  repair: {
+    args: 'ID',
+    summary: "rebuild a damaged session's session.json or checkpoint.json, losing no message",
+    load: async () => (await import('./repair-command.js')).repairCommand,
+  },
 };
 
 /** @internal The global usage. */
@@ -79,7 +84,7 @@ ${Object.entries(COMMANDS)
 
 Every command takes --root DIR (default: the current directory; demo: a temporary one;
 migrate: required) and -h/--help; those that print data take --json. list, show, preview, export and inspect only read:
-they work while a host holds the root. replay, import, compact and migrate need its write lock.
+they work while a host holds the root. replay, import, compact, migrate and repair need its write lock.
 
 Exit codes: 0 success; 1 a usage or input error (said on stderr); 2 the work ran but found a
 problem. "dagent-sessions help COMMAND" or "dagent-sessions COMMAND --help" shows a command's options.`;
