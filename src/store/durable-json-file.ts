@@ -5,6 +5,7 @@
  */
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
+import zlib from 'node:zlib';
 import type { Adapter, Low } from 'lowdb';
 import { crc32Hex } from '../core/crc32.js';
 import { SessionError, describeError } from '../core/errors.js';
@@ -30,6 +31,15 @@ export interface DurableJsonFileOptions<T> {
 }
 
 const CHECKSUM_HEAD = '{"$crc32":"';
+
+/** zlib's CRC-32 (Node >= 20.15), about 30x faster than ours in JavaScript; the same values. */
+const nativeCrc32 = (zlib as { crc32?: (data: string) => number }).crc32;
+
+/** CRC-32 (IEEE) of a string's UTF-8 bytes, as 8 lower-case hex digits. */
+function crc32Of(text: string): string {
+  if (nativeCrc32) return nativeCrc32(text).toString(16).padStart(8, '0');
+  return crc32Hex(Buffer.from(text, 'utf8'));
+}
 const CHECKSUM = /^\{"\$crc32":"([0-9a-f]{8})"(,?)/;
 
 /**
@@ -40,7 +50,7 @@ export function embedChecksum(json: string): string {
   if (!json.startsWith('{')) throw new TypeError('only a JSON object can carry a checksum');
   const rest = json.slice(1);
   const comma = /^\s*\}/.test(rest) ? '' : ',';
-  return `${CHECKSUM_HEAD}${crc32Hex(Buffer.from(json, 'utf8'))}"${comma}${rest}`;
+  return `${CHECKSUM_HEAD}${crc32Of(json)}"${comma}${rest}`;
 }
 
 /**
@@ -54,7 +64,7 @@ export function verifyChecksum(text: string): { json: string } | { problem: stri
     return text.startsWith('{"$crc32"') ? { problem: 'its "$crc32" member is damaged' } : { json: text };
   }
   const json = `{${text.slice(match[0].length)}`;
-  const actual = crc32Hex(Buffer.from(json, 'utf8'));
+  const actual = crc32Of(json);
   return actual === match[1]
     ? { json }
     : { problem: `its "$crc32" checksum is ${match[1]} but its content's is ${actual}` };
