@@ -68,6 +68,11 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'move legacy DAGent conversations into sessions (or roll back)',
     load: async () => (await import('./migrate-command.js')).migrateCommand,
   },
+  repair: {
+    args: 'ID',
+    summary: "rebuild a damaged session's session.json or checkpoint.json, losing no message",
+    load: async () => (await import('./repair-command.js')).repairCommand,
+  },
 };
 
 /** @internal The global usage. */
@@ -80,8 +85,8 @@ ${Object.entries(COMMANDS)
 
 Every command takes --root DIR (default: the current directory; demo: its own root in the temporary
 directory; migrate: required) and -h/--help; those that print data take --json. list, show, preview
-and export only read: they work while a host holds the root. replay, import, compact and migrate
-need its write lock. inspect takes the write lock when the root is free (its page can compact, clear
+and export only read: they work while a host holds the root. replay, import, compact, migrate
+and repair need its write lock. inspect takes the write lock when the root is free (its page can compact, clear
 and reset), and otherwise attaches to the host that holds it, or serves the root read-only.
 
 Exit codes: 0 success; 1 a usage or input error (said on stderr); 2 the work ran but found a

@@ -2,7 +2,7 @@
  * The shape a model must give a checkpoint summary: the JSON schema of the `record_checkpoint`
  * tool, and a hand-written validator with reasons a person can act on (which field, what type).
  */
-import type { CheckpointSummary } from '../core/types.js';
+import type { CheckResult, CheckpointSummary, CompactionInfo } from '../core/types.js';
 
 /** Name of the tool the compaction prompt forces the model to call. */
 export const CHECKPOINT_TOOL_NAME = 'record_checkpoint';
@@ -129,4 +129,75 @@ export function describeType(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   const type = typeof value;
   return type === 'object' ? 'an object' : `a ${type}`;
+}
+
+const COUNTS = [
+  'messagesCompacted',
+  'tokensBefore',
+  'tokensAfter',
+  'durationMs',
+  'chunks',
+  'escalation',
+  'archivedMessages',
+  'archivedTokens',
+] as const satisfies ReadonlyArray<keyof CompactionInfo>;
+
+const isCount = (value: unknown): boolean =>
+  typeof value === 'number' && Number.isFinite(value) && value >= 0;
+const isWhole = (value: unknown, min: number): boolean =>
+  typeof value === 'number' && Number.isInteger(value) && value >= min;
+
+/**
+ * Checks a whole checkpoint as `checkpoint.json` holds it: the one rule for what may be written
+ * (a compaction's result is checked before anything is written) and what a load accepts, so that
+ * the store never writes a file its own loader rejects. Unknown top-level keys are allowed, so
+ * that later fields can be added by extending this function.
+ *
+ * @param value - Anything, typically a checkpoint about to be written or just parsed.
+ * @returns Every problem found (empty when it is a valid checkpoint), each naming its field.
+ * @example
+ * ```ts
+ * checkpointProblems({ version: 1, summary: 'all done' });
+ * // ['"createdAt" must be a string, got nothing', 'summary: expected an object with ...', ...]
+ * ```
+ */
+export function checkpointProblems(value: unknown): string[] {
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    return [`a checkpoint must be an object, got ${describeType(value)}`];
+  const c = value as Record<string, unknown>;
+  const problems: string[] = [];
+  if (!isWhole(c.version, 0))
+    problems.push(`"version" must be an integer >= 0, got ${describeType(c.version)}`);
+  for (const field of ['createdAt', 'updatedAt'] as const) {
+    if (typeof c[field] !== 'string')
+      problems.push(`"${field}" must be a string, got ${describeType(c[field])}`);
+  }
+  const summary = validateCheckpointSummary(c.summary);
+  if (!summary.ok) problems.push(...summary.problems.map((p) => `summary: ${p}`));
+  if (c.checks !== undefined) {
+    const checksOk =
+      Array.isArray(c.checks) &&
+      c.checks.every(
+        (check: unknown) =>
+          typeof check === 'object' &&
+          check !== null &&
+          typeof (check as CheckResult).checkId === 'string' &&
+          typeof (check as CheckResult).passed === 'boolean',
+      );
+    if (!checksOk) problems.push('"checks" must be a list of { checkId: string, passed: boolean }');
+  }
+  if (!isCount(c.tokens)) problems.push(`"tokens" must be a number >= 0, got ${describeType(c.tokens)}`);
+  const info = c.compactionInfo as Record<string, unknown> | null | undefined;
+  if (info === null || typeof info !== 'object' || Array.isArray(info)) {
+    problems.push(`"compactionInfo" must be an object, got ${describeType(info)}`);
+    return problems;
+  }
+  if (typeof info.compactor !== 'string') problems.push('"compactionInfo.compactor" must be a string');
+  if (!isWhole(info.archivedThroughSeq, -1))
+    problems.push('"compactionInfo.archivedThroughSeq" must be an integer >= -1');
+  if (!isWhole(info.segment, 0)) problems.push('"compactionInfo.segment" must be an integer >= 0');
+  for (const field of COUNTS) {
+    if (!isCount(info[field])) problems.push(`"compactionInfo.${field}" must be a number >= 0`);
+  }
+  return problems;
 }

@@ -2,11 +2,12 @@
  * Folds messages into a summary through a compactor, in chunks that fit the compactor's own
  * input budget, oldest first, each chunk updating the summary the next one starts from.
  */
-import { SessionError } from '../core/errors.js';
+import { SessionError, describeError } from '../core/errors.js';
 import type { CheckpointSummary, Message } from '../core/types.js';
 import { contentToText } from '../request/format.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
-import type { CompactionProgress, Compactor } from './compactor.js';
+import { validateCheckpointSummary } from './checkpoint-schema.js';
+import type { CompactOptions, CompactionInput, CompactionProgress, Compactor } from './compactor.js';
 
 /** Input of {@link foldInChunks}. */
 export interface FoldInput {
@@ -22,8 +23,9 @@ export interface FoldInput {
 /**
  * Splits `messages` into chunks that fit `compactor.maxInputTokens` together with the summary,
  * and folds them one after the other. A single message larger than the whole window is sent cut
- * to fit, marked as such (the archive keeps it whole).
- * @throws whatever the compactor throws; `COMPACTION_CANCELLED` when `signal` aborts between chunks.
+ * to fit, marked as such (the archive keeps it whole). Every result is checked by
+ * {@link callCompactor}.
+ * @throws what {@link callCompactor} throws; `COMPACTION_CANCELLED` when `signal` aborts between chunks.
  * @example
  * ```ts
  * const { summary, calls } = await foldInChunks({ compactor, estimator, summary: null, messages, budgetTokens: 2000, signal })
@@ -53,7 +55,9 @@ export async function foldInChunks(input: FoldInput): Promise<{ summary: Checkpo
             onProgress({ ...p, chunk: index + 1, chunks: chunks.length }),
         }
       : {};
-    summary = await compactor.compact(
+    summary = await callCompactor(
+      compactor,
+      estimator,
       { checkpoint: summary, messages: chunk, budgetTokens: input.budgetTokens },
       { signal, ...progress },
     );
@@ -63,6 +67,75 @@ export async function foldInChunks(input: FoldInput): Promise<{ summary: Checkpo
     summary: summary ?? { completed: [], inProgress: [], pending: [], decisions: [], blockers: [] },
     calls,
   };
+}
+
+/**
+ * How far over its budget a summary may be before it is refused: the compactor may count with
+ * another estimator than the session's (exact and approximate counts differ by up to ~8%).
+ */
+export const BUDGET_TOLERANCE = 1.1;
+
+/**
+ * Calls the compactor once and checks what it returns before anything can use it: a checkpoint
+ * summary (the schema of `checkpoint-schema.ts`) within its token budget. Foreign errors become
+ * `COMPACTOR_FAILED` with the original as `cause`.
+ * @throws SessionError `COMPACTOR_MALFORMED` for a result that is not a summary or is over its
+ *   budget; `COMPACTOR_FAILED` when the compactor throws something that is not a SessionError;
+ *   `COMPACTION_CANCELLED` when it throws after `signal` aborted; the compactor's own SessionError.
+ * @example
+ * ```ts
+ * const input = { checkpoint: null, messages, budgetTokens: 2000 }
+ * const summary = await callCompactor(compactor, estimator, input, { signal })
+ * ```
+ */
+export async function callCompactor(
+  compactor: Compactor,
+  estimator: TokenEstimator,
+  input: CompactionInput,
+  options: CompactOptions,
+): Promise<CheckpointSummary> {
+  let result: unknown;
+  try {
+    result = await compactor.compact(input, options);
+  } catch (error) {
+    if (error instanceof SessionError) throw error;
+    if (options.signal.aborted) {
+      throw new SessionError(
+        'COMPACTION_CANCELLED',
+        'compaction',
+        'the compaction was cancelled; nothing changed on disk',
+        { retryable: true, cause: error },
+      );
+    }
+    throw new SessionError(
+      'COMPACTOR_FAILED',
+      'compaction',
+      `compactor "${compactor.name}" failed: ${describeError(error)}; nothing changed on disk`,
+      { retryable: true, cause: error },
+    );
+  }
+  const checked = validateCheckpointSummary(result);
+  if (!checked.ok) {
+    throw new SessionError(
+      'COMPACTOR_MALFORMED',
+      'compaction',
+      `compactor "${compactor.name}" returned something that is not a checkpoint summary ` +
+        `(${checked.problems.join('; ')}); nothing changed on disk`,
+      { retryable: true, details: { problems: checked.problems } },
+    );
+  }
+  const tokens = estimator.estimateCheckpoint(checked.summary);
+  const allowed = Math.ceil(input.budgetTokens * BUDGET_TOLERANCE);
+  if (tokens > allowed) {
+    throw new SessionError(
+      'COMPACTOR_MALFORMED',
+      'compaction',
+      `compactor "${compactor.name}" returned a summary of ${tokens} tokens ` +
+        `for a budget of ${input.budgetTokens}; nothing changed on disk`,
+      { retryable: true, details: { tokens, budgetTokens: input.budgetTokens } },
+    );
+  }
+  return checked.summary;
 }
 
 /** @internal Greedy chunking by stored token counts; oversized messages are cut to `room`. */

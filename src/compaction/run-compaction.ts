@@ -6,8 +6,10 @@
  *    tail within its budget and never splitting a tool pair.
  * 2. If the request would still be over the threshold, escalate: a smaller tail (a quarter, then
  *    none), then re-compress the checkpoint itself into half its budget.
- * 3. Commit: archive segment, checkpoint, chat. Until the commit starts, nothing on disk changes,
- *    so a failure or cancellation leaves the session exactly as it was.
+ * 3. Check the result (every compactor answer against the checkpoint schema and its budget, the
+ *    whole checkpoint against what a load accepts), then commit: archive segment, checkpoint,
+ *    chat. Until the checkpoint is durably written nothing changes in memory, and nothing on disk
+ *    that a load does not recognise, so a failure or cancellation leaves the session as it was.
  */
 import type { CompactInput, CompactOutput } from '../../machines/session.machine.js';
 import { thresholdOf } from '../../machines/session.machine.js';
@@ -17,7 +19,8 @@ import type { ArchiveSegment, Checkpoint, CheckpointSummary, Message } from '../
 import type { SessionDirectory } from '../store/session-directory.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import type { CompactionProgress, Compactor } from './compactor.js';
-import { foldInChunks } from './fold-in-chunks.js';
+import { checkpointProblems } from './checkpoint-schema.js';
+import { callCompactor, foldInChunks } from './fold-in-chunks.js';
 
 /** What a compaction needs besides its input. */
 export interface CompactionDeps {
@@ -131,7 +134,9 @@ export async function runCompaction(
     // Last resort: the checkpoint itself is too big. Re-compress it into half its budget.
     escalation = 2;
     const budget = Math.max(64, Math.floor(Math.min(limits.checkpointTokens, summaryTokens) / 2));
-    summary = await compactor.compact(
+    summary = await callCompactor(
+      compactor,
+      estimator,
       { checkpoint: summary, messages: [], budgetTokens: budget },
       { signal, ...(deps.onProgress ? { onProgress: deps.onProgress } : {}) },
     );
@@ -161,6 +166,17 @@ export async function runCompaction(
     );
   }
 
+  if (!underThreshold && projected() >= tokensBefore) {
+    // Committing would archive messages for a request that is no smaller: refuse, write nothing.
+    throw new SessionError(
+      'COMPACTION_NO_PROGRESS',
+      'compaction',
+      `session ${input.sessionId}: the compaction would leave the request at ${projected()} tokens ` +
+        `(${tokensBefore} before, threshold ${threshold}); nothing was written. ` +
+        'The agent description, context or checkpoint alone may be too large',
+      { retryable: false },
+    );
+  }
   assertNotAborted(signal, input.sessionId);
   input.notifyCommitting();
   const archived = candidates.slice(0, folded);
@@ -191,6 +207,16 @@ export async function runCompaction(
     },
     tokens: summaryTokens,
   };
+  const problems = checkpointProblems(checkpoint);
+  if (problems.length > 0) {
+    throw new SessionError(
+      'COMPACTOR_MALFORMED',
+      'compaction',
+      `session ${input.sessionId}: the compaction produced a checkpoint that could not be loaded ` +
+        `again (${problems.join('; ')}); nothing was written`,
+      { retryable: true, details: { problems } },
+    );
+  }
   try {
     if (archived.length > 0) {
       const segment: ArchiveSegment = {
@@ -206,13 +232,17 @@ export async function runCompaction(
       await dir.writeCheckpoint(checkpoint, { keepChecks: true });
     }
   } catch (error) {
+    // A damaged file met on the way is reported as what it is; I/O errors say nothing committed.
+    if (error instanceof SessionError && error.code !== 'IO_ERROR') throw error;
     throw new SessionError(
       'IO_ERROR',
       'compaction',
-      `session ${input.sessionId}: writing the compaction failed (${describeError(error)}); the session stays consistent, see docs/architecture.md`,
+      `session ${input.sessionId}: writing the compaction failed (${describeError(error)}); ` +
+        'the session is as it was before it, and the compaction can be retried',
       {
         cause: error,
         retryable: true,
+        details: { sessionId: input.sessionId, ...(error instanceof SessionError ? error.details : {}) },
       },
     );
   }

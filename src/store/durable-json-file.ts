@@ -1,11 +1,17 @@
 /**
  * A lowdb adapter for small JSON files that must survive crashes: atomic, durable writes with a
- * unique temporary file, and files that do not parse are set aside instead of overwritten.
+ * unique temporary file; files that do not parse, fail their checksum, or are not plain files
+ * are set aside instead of overwritten; symbolic links are never followed.
  */
-import type { Adapter } from 'lowdb';
-import { atomicWriteFile, readTextOrNull } from './durable-fs.js';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import zlib from 'node:zlib';
+import type { Adapter, Low } from 'lowdb';
+import { crc32Hex } from '../core/crc32.js';
 import { SessionError, describeError } from '../core/errors.js';
-import { corruptFileError, setAside } from './corrupt.js';
+import { atomicWriteFile, isErrno } from './durable-fs.js';
+import { NOT_A_FILE, corruptFileError, setAside } from './corrupt.js';
+import { ioError } from './io-error.js';
 
 /** Options of {@link DurableJsonFile}. */
 export interface DurableJsonFileOptions<T> {
@@ -15,17 +21,94 @@ export interface DurableJsonFileOptions<T> {
   validate?: (value: unknown) => string | null;
   /** Never write, never move files (read-only runtimes). */
   readOnly?: boolean;
-  /** Shapes the value before it is written (default: pretty JSON). */
+  /** Shapes the value before it is written (default: pretty JSON). It must be a JSON object. */
   serialize?: (data: T) => string;
+  /**
+   * Write a CRC-32 of the file's JSON as its first member (`{"$crc32":"1a2b3c4d",...}`) and
+   * verify it on read (default false). Files without one (older ones, or a file a person edited
+   * and removed it from) still load.
+   */
+  checksum?: boolean;
+}
+
+const CHECKSUM_HEAD = '{"$crc32":"';
+
+/** zlib's CRC-32 (Node >= 20.15), about 30x faster than ours in JavaScript; the same values. */
+const nativeCrc32 = (zlib as { crc32?: (data: string) => number }).crc32;
+
+/** CRC-32 (IEEE) of a string's UTF-8 bytes, as 8 lower-case hex digits. */
+function crc32Of(text: string): string {
+  if (nativeCrc32) return nativeCrc32(text).toString(16).padStart(8, '0');
+  return crc32Hex(Buffer.from(text, 'utf8'));
+}
+const CHECKSUM = /^\{"\$crc32":"([0-9a-f]{8})"(,?)/;
+
+/**
+ * @internal Adds the checksum member to the JSON text of an object: the CRC-32 of `json`'s UTF-8
+ * bytes, so that {@link verifyChecksum} can check the exact bytes without re-serialising.
+ */
+export function embedChecksum(json: string): string {
+  if (!json.startsWith('{')) throw new TypeError('only a JSON object can carry a checksum');
+  const rest = json.slice(1);
+  const comma = /^\s*\}/.test(rest) ? '' : ',';
+  return `${CHECKSUM_HEAD}${crc32Of(json)}"${comma}${rest}`;
+}
+
+/**
+ * @internal The JSON text without its checksum member, or a reason why it is damaged. Text
+ * without a checksum member is returned as it is (files written before checksums, or edited).
+ */
+export function verifyChecksum(text: string): { json: string } | { problem: string } {
+  const match = CHECKSUM.exec(text);
+  if (match === null) {
+    // Damage inside the checksum member itself must not pass for a file without one.
+    return text.startsWith('{"$crc32"') ? { problem: 'its "$crc32" member is damaged' } : { json: text };
+  }
+  const json = `{${text.slice(match[0].length)}`;
+  const actual = crc32Of(json);
+  return actual === match[1]
+    ? { json }
+    : { problem: `its "$crc32" checksum is ${match[1]} but its content's is ${actual}` };
+}
+
+/** What {@link readPlainFile} found. */
+type PlainRead = { kind: 'missing' } | { kind: 'text'; text: string } | { kind: 'not-a-file'; what: string };
+
+/**
+ * @internal Reads a file without following a symbolic link (`O_NOFOLLOW`) and only if it is a
+ * plain file: a link (maybe leading out of the root), a directory or a FIFO in a store file's
+ * place is damage, never something to read or write through.
+ */
+export async function readPlainFile(file: string): Promise<PlainRead> {
+  let handle;
+  try {
+    // O_NONBLOCK: a FIFO put in the file's place must not hang the open.
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return { kind: 'missing' };
+    if (isErrno(error, 'ELOOP')) return { kind: 'not-a-file', what: 'a symbolic link' };
+    throw ioError(error, file, 'read');
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile())
+      return { kind: 'not-a-file', what: info.isDirectory() ? 'a directory' : 'not a plain file' };
+    return { kind: 'text', text: await handle.readFile('utf8') };
+  } catch (error) {
+    throw ioError(error, file, 'read');
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
 }
 
 /**
  * lowdb adapter: `read()` returns null for a missing file and throws `CORRUPT_FILE` (after
- * setting the file aside) for one that does not parse; `write()` is atomic and durable.
+ * setting the file aside) for one that does not parse, fails its checksum or is not a plain
+ * file; `write()` is atomic and durable.
  *
  * @example
  * ```ts
- * const db = new Low(new DurableJsonFile<SessionRecord>(file), null)
+ * const db = new Low(new DurableJsonFile<SessionRecord>(file, { checksum: true }), null)
  * await db.read(); db.data = record; await db.write()
  * ```
  */
@@ -39,13 +122,20 @@ export class DurableJsonFile<T> implements Adapter<T> {
     this.#options = options;
   }
 
-  /** @throws SessionError `CORRUPT_FILE` when the file exists but is not valid JSON of the right shape. */
+  /**
+   * @throws SessionError `CORRUPT_FILE` when the file exists but is not valid JSON of the right
+   *   shape, fails its checksum, or is a link, a directory or another non-file; `IO_ERROR` when it
+   *   cannot be read.
+   */
   async read(): Promise<T | null> {
-    const text = await readTextOrNull(this.file);
-    if (text === null) return null;
+    const found = await readPlainFile(this.file);
+    if (found.kind === 'missing') return null;
+    if (found.kind === 'not-a-file') throw await this.#reject(`it is ${found.what}`, NOT_A_FILE);
+    const checked = verifyChecksum(found.text);
+    if ('problem' in checked) throw await this.#reject(checked.problem, 'is damaged');
     let value: unknown;
     try {
-      value = JSON.parse(text);
+      value = JSON.parse(checked.json);
     } catch (error) {
       throw await this.#reject(error);
     }
@@ -54,6 +144,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
     return value as T;
   }
 
+  /** Writes `data` atomically (and durably unless `durable: false`). @throws SessionError `IO_ERROR`. */
   async write(data: T): Promise<void> {
     if (this.#options.readOnly) {
       throw new SessionError(
@@ -62,20 +153,47 @@ export class DurableJsonFile<T> implements Adapter<T> {
         `${this.file} is opened read-only; open the runtime without readOnly to write`,
       );
     }
-    const text = this.#options.serialize
+    const json = this.#options.serialize
       ? this.#options.serialize(data)
       : `${JSON.stringify(data, null, 2)}\n`;
+    const text = this.#options.checksum ? embedChecksum(json) : json;
     // One write at a time, in call order (steno's queue): concurrent renames would otherwise land
     // in whatever order their I/O finished, and an older value could replace the last one.
     const run = this.#tail.then(() =>
       atomicWriteFile(this.file, text, { durable: this.#options.durable ?? true }),
     );
     this.#tail = run.catch(() => undefined);
-    await run;
+    try {
+      await run;
+    } catch (error) {
+      if (error instanceof SessionError) throw error;
+      throw ioError(error, this.file, 'write');
+    }
   }
 
-  async #reject(reason: unknown): Promise<SessionError> {
-    if (this.#options.readOnly) return corruptFileError(this.file, describeError(reason), null);
-    return setAside(this.file, reason);
+  async #reject(reason: unknown, problem?: string): Promise<SessionError> {
+    if (this.#options.readOnly)
+      return corruptFileError(
+        this.file,
+        describeError(reason),
+        null,
+        problem === undefined ? {} : { problem },
+      );
+    return setAside(this.file, reason, problem === undefined ? {} : { problem });
   }
+}
+
+/**
+ * @internal Reads a lowdb database's file into `db.data`. lowdb's own `read()` keeps the old value
+ * when the file is gone; a reload must see it gone.
+ */
+export async function reread<T>(db: Low<T | null>): Promise<T | null> {
+  db.data = await db.adapter.read();
+  return db.data;
+}
+
+/** @internal Writes `value`, and only once it is on disk makes it the value held in memory. */
+export async function persist<T>(db: Low<T | null>, value: T): Promise<void> {
+  await db.adapter.write(value);
+  db.data = value;
 }

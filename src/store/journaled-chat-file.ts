@@ -37,6 +37,7 @@ import {
 import { assertInsideRoot, fsyncDir, openStoreFile, writeAll } from './durable-fs.js';
 import { DurableJsonFile } from './durable-json-file.js';
 import { ioError } from './io-error.js';
+import { messagesProblem } from './archive-rules.js';
 
 export { encodeRecord, replayLog, type Replay } from './chat-log-format.js';
 
@@ -76,6 +77,8 @@ function validateChat(value: unknown): string | null {
   if (typeof value !== 'object' || value === null) return 'chat.json must hold an object';
   const v = value as Partial<ChatFile>;
   if (!Array.isArray(v.messages)) return '"messages" must be a list';
+  const malformed = messagesProblem(v.messages);
+  if (malformed !== null) return malformed.problem;
   if (v.snapshotSeq !== undefined && typeof v.snapshotSeq !== 'number')
     return '"snapshotSeq" must be a number';
   return null;
@@ -134,6 +137,7 @@ export class JournaledChatFile implements Adapter<ChatFile> {
       durable: this.#durable,
       readOnly: this.#readOnly,
       validate: validateChat,
+      checksum: true,
       serialize: (data) => JSON.stringify(data),
     });
   }

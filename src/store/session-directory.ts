@@ -1,15 +1,19 @@
 /**
- * One session's directory, `<root>/.dagent/sessions/<id>/`, through lowdb: session.json,
+ * One session's directory, `<root>/.dagent/sessions/<id>/`, through lowdb adapters: session.json,
  * chat.json (+ chat.log), checkpoint.json, context.json, agent-description.json and archive/.
  *
- * The compaction commit writes archive segment, then checkpoint, then chat. checkpoint.json is
- * the commit point: `load()` removes a segment newer than the checkpoint (its messages are still
- * in chat), and drops from chat the messages the checkpoint says are archived. So a crash at any
- * point leaves every message exactly once in archive + live.
+ * The compaction commit writes archive segment, then checkpoint (the commit point), then chat;
+ * memory follows only once the checkpoint is durable, so a failed commit leaves the session as it
+ * was and a retry commits once. Load recognises what a crash or a failed commit leaves (the rules
+ * are in archive-rules.ts) and deletes nothing: a segment newer than the checkpoint is kept when
+ * its messages are all still live (the next commit replaces it), and anything else that does not
+ * add up (a missing or older checkpoint, a gap in the archive, missing messages) is reported as
+ * `CORRUPT_FILE` naming the file and what to do.
  */
-import { readdir, stat, unlink } from 'node:fs/promises';
+import { lstat, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Low } from 'lowdb';
+import { checkpointProblems } from '../compaction/checkpoint-schema.js';
 import { SessionError } from '../core/errors.js';
 import type {
   AgentDescription,
@@ -21,10 +25,23 @@ import type {
   SessionContext,
   SessionRecord,
 } from '../core/types.js';
-import { listSetAside, corruptFileError } from './corrupt.js';
-import { ensureDir, fsyncDir, isErrno } from './durable-fs.js';
-import { DurableJsonFile } from './durable-json-file.js';
+import { ArchiveDirectory } from './archive-directory.js';
+import { isOrphanSegment, messagesProblem, notArchived, segmentShapeProblem } from './archive-rules.js';
+import { corruptFileError, inconsistentError, setAside } from './corrupt.js';
+import {
+  assertInsideRoot,
+  assertNothingSetAside,
+  assertPlainFiles,
+  missingRecordError,
+  sessionDataFound,
+} from './directory-guards.js';
+import { ensureDir, isErrno } from './durable-fs.js';
+import { DurableJsonFile, persist, reread } from './durable-json-file.js';
+import { ioError } from './io-error.js';
 import { JournaledChatFile, emptyChat, type JournalStats } from './journaled-chat-file.js';
+import { repairSession } from './session-repair.js';
+
+export { segmentFileName } from './archive-directory.js';
 
 /** Options shared by the store's files. */
 export interface FileOptions {
@@ -36,6 +53,13 @@ export interface FileOptions {
   root?: string;
 }
 
+/**
+ * Whether a directory holds a session: `absent` (nothing, or only what a createSession cut short
+ * writes before session.json: context.json, agent-description.json), `present` (session.json is
+ * there), or `damaged` (session files without a plain session.json, or one set aside).
+ */
+export type SessionPresence = 'absent' | 'present' | 'damaged';
+
 /** Everything a session actor needs after a load. */
 export interface LoadedSession {
   record: SessionRecord;
@@ -46,18 +70,17 @@ export interface LoadedSession {
   agentDescription: AgentDescription | null;
   /** Seq of the last archived message, -1 when none. */
   archivedThroughSeq: number;
-  /** What load repaired after a crash (orphan segment removed, archived messages dropped from chat). */
+  /** What load repaired after a crash (archived messages dropped from chat); it deletes no file. */
   repairs: string[];
+  /**
+   * What load found and left as it is: a segment written by a commit that did not complete (its
+   * messages are all still live; the next commit replaces it).
+   */
+  notes: string[];
   tornRecordsDropped: number;
 }
 
-const SEGMENT_NAME = /^(\d{6})\.json$/;
 const TEMPORARY = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
-
-/** The file name of an archive segment: `000001.json`. */
-export function segmentFileName(segment: number): string {
-  return `${String(segment).padStart(6, '0')}.json`;
-}
 
 function isObject(value: unknown): string | null {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -74,20 +97,8 @@ function validateRecord(value: unknown): string | null {
 }
 
 function validateCheckpoint(value: unknown): string | null {
-  const problem = isObject(value);
-  if (problem) return problem;
-  const v = value as Partial<Checkpoint>;
-  if (typeof v.version !== 'number' || typeof v.summary !== 'object' || v.summary === null)
-    return 'needs "version" and "summary"';
-  if (typeof v.compactionInfo !== 'object' || v.compactionInfo === null) return 'needs "compactionInfo"';
-  return null;
-}
-
-function validateSegment(value: unknown): string | null {
-  const problem = isObject(value);
-  if (problem) return problem;
-  const v = value as Partial<ArchiveSegment>;
-  return Array.isArray(v.messages) && typeof v.segment === 'number' ? null : 'needs "segment" and "messages"';
+  const problems = checkpointProblems(value);
+  return problems.length === 0 ? null : problems.join('; ');
 }
 
 /**
@@ -97,6 +108,9 @@ function validateSegment(value: unknown): string | null {
 export class SessionDirectory {
   readonly id: string;
   readonly dir: string;
+  readonly #root: string;
+  /** Why the last load failed, or null: appends wait for a load that succeeds. */
+  #loadFailure: unknown = null;
   readonly #options: FileOptions;
   readonly #record: Low<SessionRecord | null>;
   readonly #chatAdapter: JournaledChatFile;
@@ -104,17 +118,20 @@ export class SessionDirectory {
   readonly #checkpoint: Low<Checkpoint | null>;
   readonly #context: Low<SessionContext | null>;
   readonly #description: Low<AgentDescription | null>;
+  readonly #archive: ArchiveDirectory;
   #checkpointQueue: Promise<unknown> = Promise.resolve();
 
   constructor(sessionsDir: string, id: string, options: FileOptions) {
     this.id = id;
     this.dir = path.join(sessionsDir, id);
+    this.#root = path.resolve(sessionsDir, '..', '..');
     this.#options = options;
     const json = <T>(name: string, validate: (v: unknown) => string | null) =>
       new Low<T | null>(
-        new DurableJsonFile<T | null>(path.join(this.dir, name), { ...options, validate }),
+        new DurableJsonFile<T | null>(path.join(this.dir, name), { ...options, validate, checksum: true }),
         null,
       );
+    // Every file carries a checksum; a person who edits one by hand deletes its "$crc32" member.
     this.#record = json<SessionRecord>('session.json', validateRecord);
     this.#checkpoint = json<Checkpoint>('checkpoint.json', validateCheckpoint);
     this.#context = json<SessionContext>('context.json', isObject);
@@ -125,15 +142,26 @@ export class SessionDirectory {
       options,
     );
     this.#chat = new Low<ChatFile>(this.#chatAdapter, emptyChat());
+    this.#archive = new ArchiveDirectory(
+      path.join(this.dir, 'archive'),
+      this.#file('checkpoint.json'),
+      options,
+    );
   }
 
   get archiveDir(): string {
     return path.join(this.dir, 'archive');
   }
 
-  /** Live messages held in memory (only those on disk). */
+  /**
+   * Live messages held in memory (only those on disk), without any the checkpoint has archived:
+   * after a commit whose chat fold failed, chat still holds them until the next fold.
+   */
   get messages(): readonly Message[] {
-    return this.#chatAdapter.data.messages;
+    const live = this.#chatAdapter.data.messages;
+    const through = this.#checkpoint.data?.compactionInfo.archivedThroughSeq ?? -1;
+    if (live.length === 0 || live[0]!.seq > through) return live;
+    return live.filter((m) => m.seq > through);
   }
 
   get record(): SessionRecord | null {
@@ -156,20 +184,39 @@ export class SessionDirectory {
     return this.#chatAdapter.stats;
   }
 
-  /** Whether session.json exists. */
-  async exists(): Promise<boolean> {
-    try {
-      await stat(path.join(this.dir, 'session.json'));
-      return true;
-    } catch (error) {
-      if (isErrno(error, 'ENOENT')) return false;
+  /**
+   * Whether the directory holds a session, without reading it: see {@link SessionPresence}.
+   * @throws SessionError `CORRUPT_FILE` when the directory is a link leading out of the root.
+   */
+  async presence(): Promise<SessionPresence> {
+    await this.#assertInsideRoot();
+    const info = await lstat(this.#file('session.json')).catch((error: unknown) => {
+      if (isErrno(error, 'ENOENT')) return null;
       throw error;
-    }
+    });
+    if (info !== null) return info.isFile() ? 'present' : 'damaged';
+    return (await sessionDataFound(this.dir)).length > 0 ? 'damaged' : 'absent';
   }
 
-  /** Creates the session's directory (durably), before its files are written. */
+  /**
+   * Whether session.json exists. A damaged session is neither: it throws, so that no caller takes
+   * it for an absent one and creates a session over its files.
+   * @throws SessionError `CORRUPT_FILE` when {@link presence} is `damaged`, naming session.json
+   *   and what to do.
+   */
+  async exists(): Promise<boolean> {
+    const presence = await this.presence();
+    if (presence === 'damaged') throw await missingRecordError(this.dir, this.id);
+    return presence === 'present';
+  }
+
+  /**
+   * Creates the session's directory (durably), before its files are written.
+   * @throws SessionError `CORRUPT_FILE` for a damaged session (see {@link exists}).
+   */
   async prepare(): Promise<void> {
     this.#assertWritable();
+    if ((await this.presence()) === 'damaged') throw await missingRecordError(this.dir, this.id);
     await ensureDir(this.dir);
   }
 
@@ -178,97 +225,78 @@ export class SessionDirectory {
    * @throws SessionError `SESSION_NOT_FOUND`, `CORRUPT_FILE`
    */
   async readRecord(): Promise<SessionRecord> {
-    await this.#record.read();
-    const record = this.#record.data;
-    if (record === null) {
-      throw new SessionError(
-        'SESSION_NOT_FOUND',
-        'store',
-        `no session "${this.id}" under ${path.dirname(this.dir)}; create it with createSession(key)`,
-        {
-          details: { sessionId: this.id },
-        },
-      );
-    }
+    await this.#assertInsideRoot();
+    const record = await reread(this.#record);
+    if (record === null) throw await missingRecordError(this.dir, this.id);
     return record;
   }
 
-  /** Creates the directory and session.json (durably). */
+  /**
+   * Creates the directory and session.json (durably).
+   * @throws SessionError `CORRUPT_FILE` for a damaged session (see {@link exists}).
+   */
   async create(record: SessionRecord): Promise<void> {
     this.#assertWritable();
+    if ((await this.presence()) === 'damaged') throw await missingRecordError(this.dir, this.id);
     await ensureDir(this.dir);
-    this.#record.data = record;
-    await this.#record.write();
+    await persist(this.#record, record);
   }
 
   /**
-   * Reads every file, repairs what a crash left half-done, and returns the session.
-   * @throws SessionError `SESSION_NOT_FOUND` without session.json; `CORRUPT_FILE` for a file that
-   *   does not parse (set aside) or one set aside earlier and not yet dealt with.
+   * Reads every file, checks that they add up, recognises what a crash or a failed commit left
+   * half-done, and returns the session. Deletes nothing.
+   * @throws SessionError `SESSION_NOT_FOUND` for an absent session; `CORRUPT_FILE` for a file that
+   *   is damaged (set aside), one set aside earlier and not yet dealt with, or files that do not
+   *   add up (missing session.json, checkpoint or segment, an archive the checkpoint does not
+   *   cover, missing messages).
    */
   async load(): Promise<LoadedSession> {
-    // archive/ too: a damaged segment set aside by readArchive() must stop the session as well,
-    // or its messages would silently be missing from the history.
-    for (const dir of [this.dir, this.archiveDir]) {
-      const waiting = await listSetAside(dir);
-      if (waiting.length > 0) {
-        const first = waiting[0]!;
-        throw corruptFileError(
-          path.join(dir, first.slice(0, first.indexOf('.corrupt-'))),
-          'it was set aside earlier and still waits for a repair',
-          path.join(dir, first),
-        );
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const loaded = await this.#loadOnce();
+        this.#loadFailure = null;
+        return loaded;
+      } catch (error) {
+        // A read-only reader may see a writer in the middle of a commit (two commits between its
+        // reads): files that do not add up are read again before they are called damaged.
+        const inconsistent = error instanceof SessionError && error.details.inconsistent === true;
+        if (!this.#options.readOnly || !inconsistent || attempt >= 3) {
+          this.#loadFailure = error;
+          throw error;
+        }
       }
     }
-    await this.#record.read();
-    const record = this.#record.data;
-    if (record === null) {
-      throw new SessionError(
-        'SESSION_NOT_FOUND',
-        'store',
-        `no session "${this.id}" under ${path.dirname(this.dir)}; create it with createSession(key)`,
-        {
-          details: { sessionId: this.id },
-        },
-      );
-    }
+  }
+
+  async #loadOnce(): Promise<LoadedSession> {
+    await this.#assertInsideRoot();
+    await assertNothingSetAside(this.dir);
+    await assertNothingSetAside(this.archiveDir);
+    await assertPlainFiles(this.dir, this.#options.readOnly);
+    const record = await reread(this.#record);
+    if (record === null) throw await missingRecordError(this.dir, this.id);
     if (!this.#options.readOnly) await this.#removeStaleTemporaries();
-    await this.#checkpoint.read();
-    await this.#context.read();
-    await this.#description.read();
+    await reread(this.#context);
+    await reread(this.#description);
+    // Chat before the checkpoint: a commit writes the checkpoint before it folds chat, so chat
+    // read first holds every message the checkpoint read next has not archived.
     await this.#chat.read();
     this.#chat.data = this.#chatAdapter.data;
-    const checkpoint = this.#checkpoint.data;
+    await this.#checkChat();
+    await reread(this.#checkpoint);
     const repairs: string[] = [];
-    const committedSegment = checkpoint?.compactionInfo.segment ?? 0;
-    const archivedThroughSeq = checkpoint?.compactionInfo.archivedThroughSeq ?? -1;
-    for (const segment of await this.#segmentNumbers()) {
-      if (segment <= committedSegment) continue;
-      // Written by a compaction that crashed before its checkpoint: its messages are still live.
-      if (!this.#options.readOnly) {
-        await unlink(path.join(this.archiveDir, segmentFileName(segment)));
-        await fsyncDir(this.archiveDir);
-      }
-      repairs.push(`removed archive segment ${segment}, written by a compaction that did not commit`);
-    }
-    if (this.messages.some((m) => m.seq <= archivedThroughSeq)) {
-      repairs.push(
-        `dropped messages up to seq ${archivedThroughSeq} from chat: the checkpoint had archived them`,
-      );
-      if (this.#options.readOnly) {
-        this.#chatAdapter.data.messages = this.messages.filter((m) => m.seq > archivedThroughSeq);
-      } else {
-        await this.#chatAdapter.dropThrough(archivedThroughSeq);
-      }
-    }
+    const notes = await this.#archive.checkListing(this.#checkpoint.data, this.messages);
+    await this.#checkNothingMissing(record);
+    await this.#dropArchivedFromChat(repairs);
     return {
       record,
       messages: this.messages,
-      checkpoint,
+      checkpoint: this.#checkpoint.data,
       context: this.#context.data,
       agentDescription: this.#description.data,
-      archivedThroughSeq,
+      archivedThroughSeq: this.#archivedThroughSeq(),
       repairs,
+      notes,
       tornRecordsDropped: this.#chatAdapter.stats.tornRecordsDropped,
     };
   }
@@ -276,38 +304,39 @@ export class SessionDirectory {
   /** Appends messages durably; resolves once they are on disk. */
   async appendMessages(messages: readonly Message[]): Promise<void> {
     this.#assertWritable();
+    // A session whose files did not load is not appended to until a load succeeds.
+    if (this.#loadFailure !== null) throw this.#loadFailure;
     await this.#chatAdapter.append(messages);
   }
 
   /** Writes session.json. Not on the append path: figures there are derivable. */
   async writeRecord(record: SessionRecord): Promise<void> {
     this.#assertWritable();
-    this.#record.data = record;
-    await this.#record.write();
+    await persist(this.#record, record);
   }
 
   async writeContext(context: SessionContext): Promise<void> {
     this.#assertWritable();
-    this.#context.data = context;
-    await this.#context.write();
+    await persist(this.#context, context);
   }
 
   async writeAgentDescription(description: AgentDescription): Promise<void> {
     this.#assertWritable();
-    this.#description.data = description;
-    await this.#description.write();
+    await persist(this.#description, description);
   }
 
   /**
    * Replaces checkpoint.json without archiving anything (a re-compressed checkpoint, a reset).
    * With `keepChecks`, the checks on disk at the moment of writing are kept, so that checks
    * recorded while a compaction ran are not lost by its commit.
+   * @throws SessionError `INVALID_ARGUMENT` for a checkpoint a load would reject; `IO_ERROR`.
    */
   async writeCheckpoint(checkpoint: Checkpoint, options: { keepChecks?: boolean } = {}): Promise<void> {
     this.#assertWritable();
     await this.#withCheckpoint(async () => {
-      this.#checkpoint.data = options.keepChecks ? this.#withCurrentChecks(checkpoint) : checkpoint;
-      await this.#checkpoint.write();
+      const next = options.keepChecks ? this.#withCurrentChecks(checkpoint) : checkpoint;
+      this.#assertValidCheckpoint(next);
+      await persist(this.#checkpoint, next);
     });
   }
 
@@ -326,16 +355,21 @@ export class SessionDirectory {
       const byId = new Map((current.checks ?? []).map((c) => [c.checkId, c]));
       for (const check of checks) byId.set(check.checkId, { ...check, at: check.at ?? now });
       const next: Checkpoint = { ...current, updatedAt: now, checks: [...byId.values()] };
-      this.#checkpoint.data = next;
-      await this.#checkpoint.write();
+      this.#assertValidCheckpoint(next);
+      await persist(this.#checkpoint, next);
       return next;
     });
   }
 
   /**
    * Commits a compaction: archive segment, then checkpoint (the commit point), then chat without
-   * the archived messages (messages appended meanwhile are kept).
-   * @throws SessionError `IO_ERROR` when the segment exists already.
+   * the archived messages (messages appended meanwhile are kept). Memory changes only once the
+   * checkpoint is durable: after a failure the session is as it was, and a retry commits once.
+   * A segment file left by a failed attempt is replaced only when all its messages are still
+   * live (see archive-rules.ts); anything else there is refused.
+   * @throws SessionError `IO_ERROR` when a write fails, or when the segment exists already and
+   *   is not such a leftover; `INVALID_ARGUMENT` for a segment or checkpoint that does not follow
+   *   the committed one; `CORRUPT_FILE` for a damaged file in the segment's place.
    */
   async commitCompaction(
     segment: ArchiveSegment,
@@ -343,26 +377,240 @@ export class SessionDirectory {
     options: { keepChecks?: boolean } = {},
   ): Promise<void> {
     this.#assertWritable();
-    await ensureDir(this.archiveDir);
-    const file = path.join(this.archiveDir, segmentFileName(segment.segment));
-    if (
-      await stat(file).then(
-        () => true,
-        () => false,
-      )
-    ) {
-      throw new SessionError(
-        'IO_ERROR',
-        'store',
-        `archive segment ${file} exists already; segments are immutable`,
+    await this.#withCheckpoint(async () => {
+      const current = this.#checkpoint.data;
+      const committed = current?.compactionInfo.segment ?? 0;
+      const file = this.#archive.path(segment.segment);
+      if (segment.segment <= committed) {
+        throw new SessionError(
+          'IO_ERROR',
+          'store',
+          `archive segment ${file} exists already; segments are immutable`,
+        );
+      }
+      this.#assertFollows(segment, checkpoint, committed);
+      await ensureDir(this.archiveDir).catch((error: unknown) => {
+        throw ioError(error, this.archiveDir, 'create the directory');
+      });
+      const leftover = await this.#archive.read(segment.segment);
+      if (leftover !== null && !isOrphanSegment(leftover, current, this.messages)) {
+        throw new SessionError(
+          'IO_ERROR',
+          'store',
+          `archive segment ${file} exists already and holds messages that are not live; nothing was ` +
+            `written. It is newer than checkpoint.json: see the load error of this session for what to ` +
+            `do`,
+          { details: { file } },
+        );
+      }
+      // A leftover holds nothing that is not live: the atomic rename replaces it.
+      await this.#archive.write(segment);
+      const next = (options.keepChecks ?? true) ? this.#withCurrentChecks(checkpoint) : checkpoint;
+      await persist(this.#checkpoint, next); // the commit point
+    });
+    // Committed. Dropping the archived messages from chat can fail (a full disk) without undoing
+    // anything: `messages` hides them already, and the next commit or load folds them away.
+    await this.#chatAdapter.dropThrough(segment.lastSeq).catch(() => undefined);
+  }
+
+  /**
+   * Every archived message, oldest first.
+   * @throws SessionError `CORRUPT_FILE` for a damaged or missing segment, or an archive that does
+   *   not add up to what checkpoint.json says, on every call until repaired.
+   */
+  async readArchive(): Promise<Message[]> {
+    const messages: Message[] = [];
+    for await (const segment of this.readSegments()) messages.push(...segment.messages);
+    return messages;
+  }
+
+  /**
+   * The committed archive segments, oldest first, each checked: present, intact (checksum,
+   * shape), numbered in order, continuing the seqs of the one before; and all together adding up
+   * to the checkpoint's watermark and count.
+   * @throws SessionError `CORRUPT_FILE` as {@link readArchive}.
+   */
+  async *readSegments(): AsyncGenerator<ArchiveSegment> {
+    yield* this.#archive.committed(this.#checkpoint.data);
+  }
+
+  /**
+   * The newest `count` committed archive segments, newest first: what the runtime reads to find
+   * the idempotency keys of recently archived messages without reading the whole archive.
+   * @throws SessionError `CORRUPT_FILE` for a segment that is missing or damaged.
+   */
+  async *readRecentSegments(count: number): AsyncGenerator<ArchiveSegment> {
+    if (!(count > 0)) return;
+    const committed = this.#checkpoint.data?.compactionInfo.segment ?? 0;
+    const recent = (await this.#archive.numbers()).filter((n) => n <= committed).slice(-count);
+    for (const n of recent.reverse()) {
+      const segment = await this.#archive.read(n);
+      if (segment === null) {
+        throw inconsistentError(this.#archive.path(n), `archive segment ${n} is missing`);
+      }
+      yield segment;
+    }
+  }
+
+  /**
+   * Rebuilds, without losing a message, what a person may have had to give up: session.json
+   * from the session id and the files, and checkpoint.json from the archive (the summary of a
+   * missing one is lost; the summary of one older than the archive is kept). Set-aside files it
+   * makes obsolete are renamed `*.replaced-*`, never deleted. Returns what it did.
+   * @throws SessionError `CORRUPT_FILE` when the files needed are damaged themselves (a segment,
+   *   chat), or rebuilding would drop live messages the archive does not hold.
+   * @example
+   * ```ts
+   * const store = await JsonFileSessionStore.open({ root })
+   * console.log(await store.session('feature--f1--dev').repair())
+   * ```
+   */
+  async repair(): Promise<string[]> {
+    this.#assertWritable();
+    await this.#assertInsideRoot();
+    await this.#removeStaleTemporaries();
+    return this.#withCheckpoint(() =>
+      repairSession({
+        id: this.id,
+        dir: this.dir,
+        archive: this.#archive,
+        record: this.#record,
+        checkpoint: this.#checkpoint,
+        readChat: async () => {
+          await this.#chat.read();
+          return this.#chatAdapter.data.messages;
+        },
+        now: () => new Date().toISOString(),
+      }),
+    );
+  }
+
+  /** Closes file handles after the writes in flight. */
+  async close(): Promise<void> {
+    await this.#chatAdapter.close();
+  }
+
+  // ---- load checks -------------------------------------------------------------------------
+
+  /** Messages must be messages, in increasing seq order; a malformed one is a damaged file. */
+  async #checkChat(): Promise<void> {
+    const chat = this.#chatAdapter.data;
+    const found = messagesProblem(chat.messages);
+    if (found === null) return;
+    // Messages above the snapshot's seq were replayed from the log; the rest came from chat.json.
+    const seq = (chat.messages[found.index] as { seq?: unknown } | null)?.seq;
+    const fromLog = typeof seq === 'number' && seq > chat.snapshotSeq;
+    const file = fromLog ? this.#chatAdapter.logFile : this.#chatAdapter.snapshotFile;
+    throw this.#options.readOnly
+      ? corruptFileError(file, found.problem, null)
+      : await setAside(file, found.problem);
+  }
+
+  /**
+   * Messages acknowledged before session.json was last written (it counts them at every close
+   * and compaction) must all be in archive + chat; fewer means a chat file was lost.
+   */
+  async #checkNothingMissing(record: SessionRecord): Promise<void> {
+    const counted = record.stats?.totalMessages;
+    const archived = this.#checkpoint.data?.compactionInfo.archivedMessages ?? 0;
+    const held = archived + this.messages.length;
+    const through = this.#archivedThroughSeq();
+    const [snapshot, log] = await Promise.all([
+      this.#exists(this.#chatAdapter.snapshotFile),
+      this.#exists(this.#chatAdapter.logFile),
+    ]);
+    const raw = this.#chatAdapter.data.messages;
+    // After a commit, its fold wrote chat.json (or, if it was cut short, the log still holds the
+    // archived messages); and every fold leaves chat.log behind.
+    if (!snapshot && through >= 0 && !(raw.length > 0 && raw[0]!.seq <= through)) {
+      throw inconsistentError(
+        this.#chatAdapter.snapshotFile,
+        `it is missing, but checkpoint.json says messages through seq ${through} were archived, and ` +
+          `the fold of that commit wrote chat.json: the live messages it held are gone unless it is ` +
+          `restored`,
       );
     }
-    await new DurableJsonFile<ArchiveSegment>(file, this.#options).write(segment);
-    await this.#withCheckpoint(async () => {
-      this.#checkpoint.data = (options.keepChecks ?? true) ? this.#withCurrentChecks(checkpoint) : checkpoint;
-      await this.#checkpoint.write();
-    });
-    await this.#chatAdapter.dropThrough(segment.lastSeq);
+    if (snapshot && !log) {
+      throw inconsistentError(
+        this.#chatAdapter.logFile,
+        'it is missing, but chat.json exists, and every fold leaves chat.log behind: the messages ' +
+          'appended since the last fold are gone unless it is restored',
+      );
+    }
+    if (typeof counted === 'number' && counted > held) {
+      const file = snapshot ? this.#chatAdapter.logFile : this.#chatAdapter.snapshotFile;
+      throw inconsistentError(
+        file,
+        `session.json counted ${counted} messages when it was last written, but the archive (${archived}) ` +
+          `and chat (${this.messages.length}) hold ${held}: messages are missing`,
+      );
+    }
+  }
+
+  /**
+   * A crash after the checkpoint and before the chat fold leaves archived messages in chat too:
+   * they are dropped from chat, but only once the archive is seen to hold each one identically.
+   */
+  async #dropArchivedFromChat(repairs: string[]): Promise<void> {
+    const through = this.#archivedThroughSeq();
+    const stale = this.#chatAdapter.data.messages.filter((m) => m.seq <= through);
+    if (stale.length === 0) return;
+    const archived = new Map<number, Message>();
+    for await (const segment of this.readSegments()) {
+      if (segment.lastSeq < stale[0]!.seq) continue;
+      for (const m of segment.messages) archived.set(m.seq, m);
+    }
+    const lost = notArchived(stale, through, archived);
+    if (lost.length > 0) {
+      const seqs = lost.map((m) => m.seq).join(', ');
+      throw inconsistentError(
+        this.#file('checkpoint.json'),
+        `it says messages through seq ${through} are archived, but live messages ${seqs} are not in the archive`,
+      );
+    }
+    repairs.push(`dropped messages up to seq ${through} from chat: the checkpoint had archived them`);
+    if (!this.#options.readOnly) await this.#chatAdapter.dropThrough(through);
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------
+
+  #file(name: string): string {
+    return path.join(this.dir, name);
+  }
+
+  #archivedThroughSeq(): number {
+    return this.#checkpoint.data?.compactionInfo.archivedThroughSeq ?? -1;
+  }
+
+  #assertFollows(segment: ArchiveSegment, checkpoint: Checkpoint, committed: number): void {
+    const info = checkpoint.compactionInfo;
+    const problem =
+      segment.segment !== committed + 1
+        ? `segment ${segment.segment} does not follow the committed segment ${committed}`
+        : info.segment !== segment.segment || info.archivedThroughSeq !== segment.lastSeq
+          ? `the checkpoint (segment ${info.segment}, through seq ${info.archivedThroughSeq}) does not ` +
+            `commit segment ${segment.segment} (through seq ${segment.lastSeq})`
+          : segmentShapeProblem(segment);
+    if (problem !== null) {
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'store',
+        `session ${this.id}: ${problem}; nothing was written`,
+      );
+    }
+    this.#assertValidCheckpoint(checkpoint);
+  }
+
+  #assertValidCheckpoint(checkpoint: Checkpoint): void {
+    const problems = checkpointProblems(checkpoint);
+    if (problems.length > 0) {
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'store',
+        `session ${this.id}: refusing to write a checkpoint that could not be loaded again (${problems.join('; ')})`,
+        { details: { problems } },
+      );
+    }
   }
 
   #withCurrentChecks(checkpoint: Checkpoint): Checkpoint {
@@ -378,48 +626,15 @@ export class SessionDirectory {
     return run;
   }
 
-  /** Every archived message, oldest first. @throws SessionError `CORRUPT_FILE` for a damaged segment. */
-  async readArchive(): Promise<Message[]> {
-    const messages: Message[] = [];
-    for await (const segment of this.readSegments()) messages.push(...segment.messages);
-    return messages;
+  async #assertInsideRoot(): Promise<void> {
+    await assertInsideRoot(this.#root, [this.dir, this.archiveDir]);
   }
 
-  /** The committed archive segments, oldest first. */
-  async *readSegments(): AsyncGenerator<ArchiveSegment> {
-    const committed = this.#checkpoint.data?.compactionInfo.segment ?? 0;
-    for (const n of await this.#segmentNumbers()) {
-      if (n > committed) continue;
-      const file = path.join(this.archiveDir, segmentFileName(n));
-      const segment = await new DurableJsonFile<ArchiveSegment>(file, {
-        ...this.#options,
-        validate: validateSegment,
-      }).read();
-      if (segment !== null) yield segment;
-    }
-  }
-
-  /**
-   * The newest `count` committed archive segments, newest first: what the runtime reads to find
-   * the idempotency keys of recently archived messages without reading the whole archive.
-   */
-  async *readRecentSegments(count: number): AsyncGenerator<ArchiveSegment> {
-    if (!(count > 0)) return;
-    const committed = this.#checkpoint.data?.compactionInfo.segment ?? 0;
-    const recent = (await this.#segmentNumbers()).filter((n) => n <= committed).slice(-count);
-    for (const n of recent.reverse()) {
-      const file = path.join(this.archiveDir, segmentFileName(n));
-      const segment = await new DurableJsonFile<ArchiveSegment>(file, {
-        ...this.#options,
-        validate: validateSegment,
-      }).read();
-      if (segment !== null) yield segment;
-    }
-  }
-
-  /** Closes file handles after the writes in flight. */
-  async close(): Promise<void> {
-    await this.#chatAdapter.close();
+  async #exists(file: string): Promise<boolean> {
+    return lstat(file).then(
+      () => true,
+      () => false,
+    );
   }
 
   /**
@@ -434,20 +649,6 @@ export class SessionDirectory {
         if (match && Number(match[1]) !== process.pid)
           await unlink(path.join(dir, name)).catch(() => undefined);
       }
-    }
-  }
-
-  async #segmentNumbers(): Promise<number[]> {
-    try {
-      const names = await readdir(this.archiveDir);
-      return names
-        .map((name) => SEGMENT_NAME.exec(name)?.[1])
-        .filter((n): n is string => n !== undefined)
-        .map(Number)
-        .sort((a, b) => a - b);
-    } catch (error) {
-      if (isErrno(error, 'ENOENT')) return [];
-      throw error;
     }
   }
 

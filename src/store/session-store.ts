@@ -29,7 +29,7 @@ export interface SessionStore {
   readonly root: string;
   readonly sessionsDir: string;
   readonly readOnly: boolean;
-  /** Ids of the session directories on disk, sorted. */
+  /** Ids of the session directories on disk (and links to some), sorted. */
   listSessionIds(): Promise<string[]>;
   /** The files of one session (not loaded yet). @throws SessionError `INVALID_KEY` for an unsafe id. */
   session(id: string): SessionDirectory;
@@ -76,8 +76,9 @@ export class JsonFileSessionStore implements SessionStore {
   async listSessionIds(): Promise<string[]> {
     try {
       const entries = await readdir(this.sessionsDir, { withFileTypes: true });
+      // Links too: a session directory linked out of the root must show up, as damaged.
       return entries
-        .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+        .filter((e) => (e.isDirectory() || e.isSymbolicLink()) && !e.name.startsWith('.'))
         .map((e) => e.name)
         .sort();
     } catch (error) {

@@ -7,7 +7,7 @@
  * instance). Every case works through the `SessionStore` / `SessionDirectory` API; only the
  * crash-repair cases place files by hand, where the API has no way to stop half-way.
  */
-import { cp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
@@ -513,29 +513,40 @@ export function runSessionStoreConformance(name: string, factory: SessionStoreFa
         expect([...(await again.readArchive()), ...loaded.messages]).toEqual(messages);
       });
 
-      it('repairs a crash after the segment and before the checkpoint: the segment goes, messages stay live', async () => {
-        const dir = await createSession();
-        const messages = range(0, 12).map((seq) => message(seq));
-        await dir.appendMessages(messages);
-        await dir.commitCompaction(segmentOf(1, 1, messages.slice(0, 4)), checkpointOf(1, 1, 3, 4));
-        // Crash state: segment 2 on disk, checkpoint still at version 1, chat untouched.
-        await writeFile(
-          path.join(dir.archiveDir, '000002.json'),
-          JSON.stringify(segmentOf(2, 2, messages.slice(4, 8))),
-        );
+      it(
+        'a crash after the segment and before the checkpoint: the segment is kept, messages stay ' +
+          'live, the retry replaces it',
+        async () => {
+          const dir = await createSession();
+          const messages = range(0, 12).map((seq) => message(seq));
+          await dir.appendMessages(messages);
+          await dir.commitCompaction(segmentOf(1, 1, messages.slice(0, 4)), checkpointOf(1, 1, 3, 4));
+          // Crash state: segment 2 on disk, checkpoint still at version 1, chat untouched.
+          await writeFile(
+            path.join(dir.archiveDir, '000002.json'),
+            JSON.stringify(segmentOf(2, 2, messages.slice(4, 8))),
+          );
 
-        await reopen();
-        const again = dirOf(store, sessionIdOf(KEY));
-        const loaded = await again.load();
-        expect(loaded.repairs).toHaveLength(1);
-        expect(loaded.repairs[0]).toContain('segment 2');
-        expect(loaded.messages.map((m) => m.seq)).toEqual(range(4, 12));
-        expect(await readdir(again.archiveDir)).toEqual(['000001.json']);
-        expect(await everything(again)).toEqual(messages);
-        // The segment number is free again for the compaction that retries.
-        await again.commitCompaction(segmentOf(2, 2, messages.slice(4, 8)), checkpointOf(2, 2, 7, 8));
-        expect(await everything(again)).toEqual(messages);
-      });
+          await reopen();
+          const again = dirOf(store, sessionIdOf(KEY));
+          const loaded = await again.load();
+          expect(loaded.repairs).toEqual([]);
+          expect(loaded.notes).toHaveLength(1);
+          expect(loaded.notes[0]).toContain('segment 2');
+          expect(loaded.messages.map((m) => m.seq)).toEqual(range(4, 12));
+          // Nothing is deleted: the leftover stays until a commit replaces it.
+          expect(await readdir(again.archiveDir)).toEqual(['000001.json', '000002.json']);
+          expect(await everything(again)).toEqual(messages);
+          // The retry commits segment 2 (here with more messages than the leftover held), once.
+          await again.commitCompaction(segmentOf(2, 2, messages.slice(4, 10)), checkpointOf(2, 2, 9, 10));
+          expect(await everything(again)).toEqual(messages);
+          await reopen();
+          const third = dirOf(store, sessionIdOf(KEY));
+          const reloaded = await third.load();
+          expect([reloaded.repairs, reloaded.notes]).toEqual([[], []]);
+          expect(await everything(third)).toEqual(messages);
+        },
+      );
 
       it('repairs a crash after the checkpoint and before chat: archived messages leave chat', async () => {
         const dir = await createSession();
@@ -560,6 +571,150 @@ export function runSessionStoreConformance(name: string, factory: SessionStoreFa
         const third = await dirOf(store, sessionIdOf(KEY)).load();
         expect(third.repairs).toEqual([]);
         expect(third.messages.map((m) => m.seq)).toEqual(range(5, 12));
+      });
+    });
+
+    describe('damage is reported, never repaired by deleting', () => {
+      /** A session of 12 messages with two committed segments (0..3, 4..7) and 8..11 live. */
+      const compacted = async (): Promise<{ dir: SessionDirectory; messages: Message[] }> => {
+        const dir = await createSession();
+        const messages = range(0, 12).map((seq) => message(seq));
+        await dir.appendMessages(messages);
+        await dir.commitCompaction(segmentOf(1, 1, messages.slice(0, 4)), checkpointOf(1, 1, 3, 4));
+        await dir.commitCompaction(segmentOf(2, 2, messages.slice(4, 8)), checkpointOf(2, 2, 7, 8));
+        return { dir, messages };
+      };
+      const listing = async (dir: SessionDirectory): Promise<string[]> => [
+        ...(await readdir(dir.dir)).sort(),
+        ...(await readdir(dir.archiveDir)).map((n) => `archive/${n}`).sort(),
+      ];
+      const fileOf = (error: unknown): string => (error as { details: { file: string } }).details.file;
+
+      it('a missing checkpoint with segments on disk is CORRUPT_FILE naming it; no segment is deleted', async () => {
+        const { dir, messages } = await compacted();
+        const checkpointFile = path.join(dir.dir, 'checkpoint.json');
+        const saved = await readFile(checkpointFile);
+        await rm(checkpointFile);
+        await reopen();
+        const again = dirOf(store, sessionIdOf(KEY));
+        const before = await listing(again);
+        const error = await expectCode(again.load(), 'CORRUPT_FILE');
+        expect(fileOf(error)).toBe(checkpointFile);
+        expect((error as Error).message).toContain('repair');
+        expect(await listing(again)).toEqual(before);
+        // Restoring it brings everything back.
+        await writeFile(checkpointFile, saved);
+        expect(await everything(again)).toEqual(messages);
+      });
+
+      it(
+        'a checkpoint older than the archive is CORRUPT_FILE; repair() rebuilds it from the archive, ' +
+          'keeping its summary',
+        async () => {
+          const { dir, messages } = await compacted();
+          const checkpointFile = path.join(dir.dir, 'checkpoint.json');
+          await reopen();
+          const old = dirOf(store, sessionIdOf(KEY));
+          await old.load();
+          await old.writeCheckpoint(checkpointOf(1, 1, 3, 4)); // as if restored from an old backup
+          await reopen();
+          const again = dirOf(store, sessionIdOf(KEY));
+          const error = await expectCode(again.load(), 'CORRUPT_FILE');
+          expect(fileOf(error)).toBe(checkpointFile);
+          expect(await readdir(again.archiveDir)).toEqual(['000001.json', '000002.json']);
+          const done = await again.repair();
+          expect(done.join('\n')).toContain('keeping its summary');
+          const loaded = await again.load();
+          expect(loaded.checkpoint?.compactionInfo).toMatchObject({ segment: 2, archivedThroughSeq: 7 });
+          expect(loaded.checkpoint?.summary.completed).toEqual(['step 1']);
+          expect(await everything(again)).toEqual(messages);
+        },
+      );
+
+      it('a missing checkpoint is rebuilt by repair() from the archive: every message kept', async () => {
+        const { dir, messages } = await compacted();
+        await rm(path.join(dir.dir, 'checkpoint.json'));
+        await reopen();
+        const again = dirOf(store, sessionIdOf(KEY));
+        await expectCode(again.load(), 'CORRUPT_FILE');
+        await again.repair();
+        const loaded = await again.load();
+        expect(loaded.checkpoint?.compactionInfo).toMatchObject({
+          segment: 2,
+          archivedThroughSeq: 7,
+          archivedMessages: 8,
+        });
+        expect(await everything(again)).toEqual(messages);
+      });
+
+      it('a missing committed segment fails the load; a damaged one fails every read until repaired', async () => {
+        const { dir, messages } = await compacted();
+        const first = path.join(dir.archiveDir, '000001.json');
+        const bytes = await readFile(first);
+        await rm(first);
+        await reopen();
+        const again = dirOf(store, sessionIdOf(KEY));
+        expect(fileOf(await expectCode(again.load(), 'CORRUPT_FILE'))).toBe(first);
+        await writeFile(first, bytes);
+        expect(await everything(again)).toEqual(messages);
+        // Damaged in place while the session is loaded: every read says so, not just the first.
+        const damaged = Buffer.from(bytes);
+        damaged[damaged.length - 20] = damaged[damaged.length - 20]! ^ 0x01;
+        await writeFile(first, damaged);
+        for (let i = 0; i < 3; i++)
+          expect(fileOf(await expectCode(again.readArchive(), 'CORRUPT_FILE'))).toBe(first);
+        const asides = (await readdir(again.archiveDir)).filter((n) => n.includes('.corrupt-'));
+        expect(asides).toHaveLength(1);
+        await rm(path.join(again.archiveDir, asides[0]!));
+        await writeFile(first, bytes);
+        expect(await again.readArchive()).toEqual(messages.slice(0, 8));
+      });
+
+      it('a segment newer than the checkpoint whose messages are not live is kept and reported', async () => {
+        const { dir } = await compacted();
+        const stray = path.join(dir.archiveDir, '000003.json');
+        // Messages 20..21 exist nowhere else: this file must never be deleted or replaced.
+        await writeFile(stray, JSON.stringify(segmentOf(3, 3, [message(20), message(21)])));
+        await reopen();
+        const again = dirOf(store, sessionIdOf(KEY));
+        const error = await expectCode(again.load(), 'CORRUPT_FILE');
+        expect(fileOf(error)).toBe(path.join(dir.dir, 'checkpoint.json'));
+        expect((error as Error).message).toContain('000003.json');
+        expect(JSON.parse(await readFile(stray, 'utf8'))).toEqual(
+          segmentOf(3, 3, [message(20), message(21)]),
+        );
+      });
+
+      it('a directory with session files and no session.json is damaged, not absent: create refuses it', async () => {
+        const { dir, messages } = await compacted();
+        const recordFile = path.join(dir.dir, 'session.json');
+        const saved = await readFile(recordFile);
+        await rm(recordFile);
+        await reopen();
+        const again = dirOf(store, sessionIdOf(KEY));
+        expect(await again.presence()).toBe('damaged');
+        expect(fileOf(await expectCode(again.exists(), 'CORRUPT_FILE'))).toBe(recordFile);
+        expect(fileOf(await expectCode(again.load(), 'CORRUPT_FILE'))).toBe(recordFile);
+        await expectCode(again.create(recordOf(KEY)), 'CORRUPT_FILE');
+        await expectCode(again.prepare(), 'CORRUPT_FILE');
+        expect(await readFile(recordFile).catch(() => null)).toBeNull();
+        await writeFile(recordFile, saved);
+        expect(await again.presence()).toBe('present');
+        expect(await everything(again)).toEqual(messages);
+        // repair() rebuilds it from the id when there is no copy.
+        await rm(recordFile);
+        expect(await again.repair()).toContainEqual(expect.stringContaining('rebuilt session.json'));
+        expect((await again.load()).record.key).toEqual(KEY);
+        expect(await everything(again)).toEqual(messages);
+      });
+
+      it('a directory holding only what a cut-short createSession writes is absent', async () => {
+        const dir = dirOf(store, sessionIdOf(KEY));
+        await dir.prepare();
+        await dir.writeContext({ featureName: 'half-created' });
+        expect(await dir.presence()).toBe('absent');
+        expect(await dir.exists()).toBe(false);
+        await expectCode(dir.load(), 'SESSION_NOT_FOUND');
       });
     });
 

@@ -1,0 +1,157 @@
+/**
+ * @internal The rules that tell a whole archive from a damaged one, and a leftover of an
+ * unfinished commit from data that must be kept: pure functions over what the files hold, so
+ * that the load, the commit and the repair apply the same ones.
+ *
+ * - Segments are numbered 1..N with no gap; the checkpoint names N (its `segment`) and the seq of
+ *   the last archived message (its `archivedThroughSeq`) and counts the archived messages.
+ * - Within and across segments, seqs strictly increase; `firstSeq`/`lastSeq` match the messages.
+ * - A segment numbered N+1 is an orphan of a commit that never reached its checkpoint only when
+ *   every one of its messages is still live, with the same seq and the same content: then it
+ *   holds nothing that is not elsewhere, and the next commit may replace it. Anything else is
+ *   kept and reported.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { ArchiveSegment, Checkpoint, Message } from '../core/types.js';
+
+const ROLES = new Set(['user', 'assistant', 'system']);
+
+/** @internal What is wrong with a stored message, or null. */
+export function messageProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'is not an object';
+  const m = value as Partial<Message>;
+  if (typeof m.seq !== 'number' || !Number.isInteger(m.seq) || m.seq < 0) return 'has no valid "seq"';
+  if (typeof m.id !== 'string') return `(seq ${m.seq}) has no "id"`;
+  if (typeof m.role !== 'string' || !ROLES.has(m.role)) return `(seq ${m.seq}) has no valid "role"`;
+  if (typeof m.timestamp !== 'string') return `(seq ${m.seq}) has no "timestamp"`;
+  if (typeof m.tokens !== 'number' || !Number.isFinite(m.tokens) || m.tokens < 0)
+    return `(seq ${m.seq}) has no valid "tokens"`;
+  const content: unknown = m.content;
+  const blocksOk =
+    Array.isArray(content) &&
+    content.every(
+      (b) => typeof b === 'object' && b !== null && typeof (b as { type?: unknown }).type === 'string',
+    );
+  if (typeof content !== 'string' && !blocksOk) return `(seq ${m.seq}) has no valid "content"`;
+  if (m.metadata !== undefined && (typeof m.metadata !== 'object' || m.metadata === null))
+    return `(seq ${m.seq}) has a "metadata" that is not an object`;
+  return null;
+}
+
+/**
+ * @internal The first problem of a list of stored messages (shape, increasing seqs) with the
+ * index of the message, or null.
+ */
+export function messagesProblem(messages: readonly unknown[]): { index: number; problem: string } | null {
+  let last = -1;
+  for (const [index, message] of messages.entries()) {
+    const problem = messageProblem(message);
+    if (problem !== null) return { index, problem: `message ${index} ${problem}` };
+    const seq = (message as Message).seq;
+    if (seq <= last) return { index, problem: `message ${index} (seq ${seq}) does not follow seq ${last}` };
+    last = seq;
+  }
+  return null;
+}
+
+/** @internal What is wrong with the shape of an archive segment, or null (the loader's check). */
+export function segmentShapeProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'must hold a JSON object';
+  const v = value as Partial<ArchiveSegment>;
+  if (typeof v.segment !== 'number' || !Array.isArray(v.messages)) return 'needs "segment" and "messages"';
+  if (typeof v.checkpointVersion !== 'number') return 'needs "checkpointVersion"';
+  if (typeof v.firstSeq !== 'number' || typeof v.lastSeq !== 'number')
+    return 'needs "firstSeq" and "lastSeq"';
+  if (v.messages.length === 0) return 'holds no message';
+  const problem = messagesProblem(v.messages);
+  if (problem !== null) return problem.problem;
+  const first = v.messages[0]!.seq;
+  const last = v.messages[v.messages.length - 1]!.seq;
+  if (v.firstSeq !== first || v.lastSeq !== last)
+    return `says seqs ${v.firstSeq}..${v.lastSeq} but holds ${first}..${last}`;
+  return null;
+}
+
+/**
+ * @internal What is wrong with segment `number` following `previous` (null for the first), or
+ * null. Its shape was checked already.
+ */
+export function segmentChainProblem(
+  segment: ArchiveSegment,
+  number: number,
+  previous: ArchiveSegment | null,
+): string | null {
+  if (segment.segment !== number) return `it says it is segment ${segment.segment}`;
+  if (previous === null) return null;
+  if (segment.firstSeq <= previous.lastSeq)
+    return (
+      `it starts at seq ${segment.firstSeq}, ` +
+      `not after seq ${previous.lastSeq} where segment ${previous.segment} ends`
+    );
+  if (segment.checkpointVersion <= previous.checkpointVersion)
+    return `its checkpoint version ${segment.checkpointVersion} does not follow ${previous.checkpointVersion}`;
+  return null;
+}
+
+/**
+ * @internal What is wrong with a complete archive (segments 1..N read in order, `last` the N-th
+ * or null, `count` their messages) against the checkpoint that committed it, or null.
+ */
+export function archiveTotalsProblem(
+  last: ArchiveSegment | null,
+  count: number,
+  checkpoint: Checkpoint,
+): string | null {
+  const info = checkpoint.compactionInfo;
+  if (last !== null && last.lastSeq !== info.archivedThroughSeq)
+    return `the archive ends at seq ${last.lastSeq}, but it says seq ${info.archivedThroughSeq}`;
+  if (count !== info.archivedMessages)
+    return `the archive holds ${count} messages, but it counts ${info.archivedMessages}`;
+  return null;
+}
+
+/**
+ * @internal Whether `segment` is the leftover of a commit that wrote it and never reached its
+ * checkpoint: it is the next segment, not from a later checkpoint version than the next one, and
+ * every message in it is still live, same seq and same content. Its version may be below the
+ * next one when a checkpoint without a segment (a re-compression) was committed since.
+ */
+export function isOrphanSegment(
+  segment: ArchiveSegment,
+  checkpoint: Checkpoint | null,
+  live: readonly Message[],
+): boolean {
+  const committed = checkpoint?.compactionInfo.segment ?? 0;
+  if (segment.segment !== committed + 1) return false;
+  if (segment.checkpointVersion > (checkpoint?.version ?? 0) + 1) return false;
+  if (segment.messages.length === 0) return false;
+  const bySeq = new Map(live.map((m) => [m.seq, m]));
+  return segment.messages.every((m) => {
+    const kept = bySeq.get(m.seq);
+    return kept !== undefined && sameMessage(kept, m);
+  });
+}
+
+/**
+ * @internal Live messages at or below `throughSeq` that the archive does not hold identically:
+ * dropping them from chat would lose them. `archived` are the archive's messages by seq.
+ */
+export function notArchived(
+  live: readonly Message[],
+  throughSeq: number,
+  archived: ReadonlyMap<number, Message>,
+): Message[] {
+  return live.filter((m) => {
+    if (m.seq > throughSeq) return false;
+    const copy = archived.get(m.seq);
+    return copy === undefined || !sameMessage(copy, m);
+  });
+}
+
+/**
+ * @internal Whether two messages hold the same data as stored: compared as JSON values, so that a
+ * message held in memory (which may carry keys set to `undefined`) equals its copy on disk.
+ */
+export function sameMessage(a: Message, b: Message): boolean {
+  return isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
+}
