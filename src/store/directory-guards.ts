@@ -27,7 +27,7 @@ export const STORE_FILES = [
 ] as const;
 
 /** Files that only a created session (one whose session.json was written) can hold. */
-const SESSION_DATA = new Set(['chat.json', 'chat.log', 'checkpoint.json', 'archive']);
+const SESSION_DATA = new Set(['chat.json', 'chat.log', 'archive']);
 
 /**
  * @internal The session's directories must be directories inside `root`: a link leading out of it
@@ -88,7 +88,11 @@ export async function assertNothingSetAside(dir: string): Promise<void> {
 export async function sessionDataFound(dir: string): Promise<string[]> {
   try {
     const names = await readdir(dir);
-    return names.filter((name) => SESSION_DATA.has(name) || name.includes(CORRUPT_SUFFIX)).sort();
+    const found = names.filter((name) => SESSION_DATA.has(name) || name.includes(CORRUPT_SUFFIX));
+    // createSession writes a starting checkpoint (a migrated conversation's) before session.json:
+    // alone, it is what an interrupted creation leaves; beside messages, it is a session's.
+    if (found.length > 0 && names.includes('checkpoint.json')) found.push('checkpoint.json');
+    return found.sort();
   } catch (error) {
     if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return [];
     throw error;

@@ -2,7 +2,7 @@
  * @internal Where the store's system errors become `SessionError`s: a raw `ENOSPC` or `EIO` never
  * leaves the store. The errno and the file go into `details`, and the message says what to do.
  */
-import { SessionError } from '../core/errors.js';
+import { SessionError, errnoDetails } from '../core/errors.js';
 
 /** What a person can do about each errno the store may meet. */
 const ADVICE: Record<string, string> = {
@@ -76,6 +76,6 @@ export function ioError(
   return new SessionError('IO_ERROR', 'store', `cannot ${action} ${file} (${what})${outcome}; ${advice}`, {
     cause: error,
     retryable: options.retryable ?? (errno !== undefined && TRANSIENT.has(errno)),
-    details: { ...options.details, file, errno: errno ?? null },
+    details: { ...options.details, ...errnoDetails(error), file, errno: errno ?? null },
   });
 }
