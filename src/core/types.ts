@@ -73,8 +73,14 @@ export interface Message {
   metadata?: Record<string, unknown>;
 }
 
-/** The five sections of a checkpoint: short factual statements. */
+/**
+ * What a compactor writes on top of the ledger: short statements. A model is asked for goals,
+ * in progress, next (`pending`) and decisions; `completed` and `blockers` come from older
+ * checkpoints and custom compactors (the ledger holds files, commands and open problems).
+ */
 export interface CheckpointSummary {
+  /** What the user is after, in the user's terms. */
+  goals?: string[];
   completed: string[];
   inProgress: string[];
   pending: string[];
@@ -112,12 +118,22 @@ export interface CompactionInfo {
   archivedTokens: number;
 }
 
+export type * from './ledger-types.js';
+import type { SessionLedger } from './ledger-types.js';
+
+/** The schema of checkpoint.json written now: 2 adds the ledger (1: summary only). */
+export const CHECKPOINT_SCHEMA_VERSION = 2;
+
 /** checkpoint.json */
 export interface Checkpoint {
+  /** {@link CHECKPOINT_SCHEMA_VERSION} when written; absent in schema 1 files, which are upgraded on read. */
+  schemaVersion?: number;
   version: number;
   createdAt: string;
   updatedAt: string;
   summary: CheckpointSummary;
+  /** What deterministic code recorded: files, commands, open problems, the user's words, status. */
+  ledger?: SessionLedger;
   checks?: CheckResult[];
   compactionInfo: CompactionInfo;
   /** Tokens of the checkpoint as it appears in a request. */
@@ -161,6 +177,11 @@ export interface Limits {
   replyReserveTokens: number;
   /** Token budget of the checkpoint itself. Default 10% of maxTokens. */
   checkpointTokens: number;
+  /**
+   * Share of maxTokens a request should have right after a compaction: the default
+   * keepRecentTokens is what reaches it with a full checkpoint. Default 0.5.
+   */
+  targetAfterCompaction?: number;
 }
 
 /** Machine state of a session as reported to callers and the inspector. */

@@ -80,7 +80,7 @@ export function CheckpointViewer({ checkpoint }: CheckpointViewerProps) {
         <span className="dgi-muted">· updated {formatTime(checkpoint.updatedAt)}</span>
       </h2>
       {SECTIONS.map(([key, title]) => {
-        const items = checkpoint.summary[key];
+        const items = checkpoint.summary[key] ?? [];
         return (
           <Section key={key} id={key} title={title} count={items.length}>
             {items.length === 0 ? (

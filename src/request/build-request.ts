@@ -131,7 +131,7 @@ export function buildRequest(input: RequestInput): BuiltRequest {
   const checkpointText =
     input.checkpoint === null || input.checkpoint === undefined
       ? ''
-      : renderCheckpoint(input.checkpoint.summary, input.checkpoint.checks);
+      : renderCheckpoint(input.checkpoint.summary, input.checkpoint.checks, input.checkpoint.ledger);
   const userPrompt = userMessage === null ? '' : contentToText(userMessage);
   const fixed = {
     agentDescription: corrected(estimate(agentText)),

@@ -33,6 +33,8 @@ export interface NoiseCount {
 
 /** Shortest normalised item judged as a copy; shorter ones are names, paths and commands. */
 const COPY_MIN = 30;
+/** Fewest words of a copied sentence: a single long identifier is a name, not narration. */
+const COPY_MIN_WORDS = 4;
 const INTENTION =
   /^(?:(?:i|we)\s*(?:will|'ll|am going to|'m going to|are going to)|let me|let's|now i|next,? i)\b/;
 const FAILURE =
@@ -75,7 +77,8 @@ export function countNoise(items: readonly CheckpointItem[], corpus: NoiseCorpus
   for (const item of items) {
     const text = normalise(item.text).replace(/^user(?: asked)?: /, '');
     const probe = text.slice(0, 60);
-    const copied = text.length >= COPY_MIN && !corpus.other.includes(probe);
+    const copied =
+      text.length >= COPY_MIN && text.split(' ').length >= COPY_MIN_WORDS && !corpus.other.includes(probe);
     const thinking = /<\/?thinking>|✻ thinking/.test(text) || (copied && corpus.thinking.includes(probe));
     const narration = !thinking && copied && corpus.narration.includes(probe);
     const intention = /decision/i.test(item.section) && INTENTION.test(text);

@@ -97,7 +97,7 @@ describe('buildRequest', () => {
       userMessage: 'go',
     });
     expect(built.systemPrompt).toBe(
-      '## Agent\n\n### Role\nDeveloper\n\n## Checkpoint\n\n### Completed\n- ran tests\n\n### Pending\n- write docs\n\n### Checks\n- [x] unit',
+      '## Agent\n\n### Role\nDeveloper\n\n## Checkpoint\n\n### Next\n- write docs\n\n### Completed\n- ran tests\n\n### Checks\n- [x] unit',
     );
     expect(built.breakdown.context).toBe(0);
     expect(built.breakdown.checkpoint).toBe(
