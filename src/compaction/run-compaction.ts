@@ -13,6 +13,7 @@ import type { CompactInput, CompactOutput } from '../../machines/session.machine
 import { thresholdOf } from '../../machines/session.machine.js';
 import { SessionError, describeError } from '../core/errors.js';
 import { planCompaction } from '../core/plan-compaction.js';
+import { requestTokens } from '../core/request-size.js';
 import { CHECKPOINT_SCHEMA_VERSION } from '../core/types.js';
 import type { ArchiveSegment, Checkpoint, CheckpointSummary, Message } from '../core/types.js';
 import type { SessionDirectory } from '../store/session-directory.js';
@@ -95,7 +96,7 @@ export async function runCompaction(
   const correction = input.correction ?? 1;
   // A request estimate as the machine computes it: corrected local counts + room for the reply.
   const request = (tokens: number) =>
-    Math.ceil((input.fixedTokens + tokens) * correction) + limits.replyReserveTokens;
+    requestTokens(input.fixedTokens + tokens, correction, limits.replyReserveTokens);
   const tokensBefore = request(previousTokens + sumTokens(candidates));
   const base = {
     compactor: compactor.name,
