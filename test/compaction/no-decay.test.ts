@@ -6,7 +6,7 @@
  * explaining, which the ledger keeps below the facts that matter.
  */
 import { describe, expect, it } from 'vitest';
-import type { ContentBlock, MessageInput } from '../../src/core/types.js';
+import type { MessageInput } from '../../src/core/types.js';
 import { createSessionRuntime } from '../../src/runtime/create-session-runtime.js';
 import { settle } from '../helpers/settle.js';
 import { tempRoot } from '../helpers/temp-root.js';

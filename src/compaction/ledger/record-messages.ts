@@ -208,13 +208,17 @@ function writes(call: ToolCall): boolean {
   return call.action === 'edit' || call.action === 'write' || call.action === 'create';
 }
 
-/** The short strings of a call's input (its command, its path, the console call), not file bodies. */
+/**
+ * The short strings of a call's input (its command, its path, the console call), not file bodies;
+ * a console call's argument labels (`file_path:`, `pattern:`) are the tool's, not names in use.
+ */
 function inputStrings(input: unknown): string[] {
   if (typeof input === 'string') return input.length <= MAX_INPUT_STRING ? [input] : [];
   if (input === null || typeof input !== 'object') return [];
-  return Object.values(input).flatMap((value) =>
-    typeof value === 'string' && value.length <= MAX_INPUT_STRING ? [value] : [],
-  );
+  return Object.entries(input).flatMap(([key, value]) => {
+    if (typeof value !== 'string' || value.length > MAX_INPUT_STRING) return [];
+    return [key === 'call' ? value.replace(/\b\w+:\s/g, ' ') : value];
+  });
 }
 
 function lastPath(text: string): string | undefined {

@@ -67,6 +67,12 @@ export function describeToolUse(name: string, input: unknown): ToolCall {
   const action = actionOf(entries, input);
   const base: ToolCall = { tool: name, action, files: [], label: name };
   if (action === 'command') {
+    // Codex runs apply_patch as a command: `["apply_patch", "*** Begin Patch..."]`.
+    const argv = field(input, 'command');
+    if (Array.isArray(argv) && argv[0] === 'apply_patch' && typeof argv[1] === 'string') {
+      const files = patchFiles([], argv[1]);
+      return { ...base, action: 'edit', files, label: label('apply_patch', files[0]?.path ?? '') };
+    }
     const command = commandOf(keysOf(entries, 'command'), input);
     return command === '' ? other(name, firstString(input)) : { ...base, command, label: command };
   }
