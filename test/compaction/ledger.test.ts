@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   emptyLedger,
+  ledgerProblems,
   recordIteration,
   recordMessages,
   upgradeCheckpoint,
@@ -326,6 +327,42 @@ describe('upgradeCheckpoint (schema 1 to 2)', () => {
     expect(v2.ledger?.throughSeq).toBe(41);
     expect(upgradeCheckpoint(v2)).toBe(v2);
     expect(v1.summary.blockers).toHaveLength(2); // the argument is not changed
+  });
+});
+
+describe('ledgerProblems', () => {
+  it('accepts what the ledger functions make, and names what is wrong with anything else', () => {
+    const ledger = recordIteration(
+      recordMessages(
+        null,
+        toMessages([say('user', 'Fix it.'), ...call('a', 'Bash', { command: 'make' }, 'error', true)]),
+      ),
+      { iteration: 1, stopReason: 'checks failed' },
+    );
+    expect(ledgerProblems(ledger)).toEqual([]);
+    expect(ledgerProblems(emptyLedger())).toEqual([]);
+    expect(ledgerProblems({ ...ledger, names: undefined })).toEqual([]); // names came later in schema 2
+    expect(ledgerProblems('ledger')).toEqual([
+      'ledger must be an object { files, commands, problems, requests, names, status, throughSeq, iterations }',
+    ]);
+    expect(
+      ledgerProblems({
+        ...ledger,
+        files: [{ path: 'a', action: 'touched', seq: 1, firstSeq: 1 }],
+        commands: 'make',
+        problems: [{ key: 'make', text: 'x', since: 0, seq: 0, count: 0 }],
+        requests: [{ text: 'Fix it.', seq: 0 }],
+        status: { text: 'done' },
+        throughSeq: -2,
+      }),
+    ).toEqual([
+      'ledger.files must be a list of { path, action (read, created, edited, deleted), seq, firstSeq }',
+      'ledger.commands must be a list of { command, kind, runs >= 1, seq, status (ok, failed, unknown) }',
+      'ledger.problems must be a list of { key, text, since, seq, count >= 1 }',
+      'ledger.requests must be a list of { text, seq, correction }',
+      'ledger.status must be null or { text, seq, source (iteration, todos, activity) }',
+      'ledger.throughSeq must be an integer >= -1',
+    ]);
   });
 });
 

@@ -23,6 +23,9 @@ export interface KindRecall {
 export interface LimitSummary {
   maxTokens: number;
   target: number | null;
+  /** The runs' target and checkpoint budget, as their limits say. */
+  targetUsed: number | null;
+  checkpointShare: number;
   byKind: Record<FactKind, KindRecall>;
   overall: KindRecall;
   compactions: number;
@@ -90,9 +93,13 @@ export function summarise(runs: readonly RunResult[], target: number | null): Li
     noise.blockersWithoutFailure += r.noise.blockersWithoutFailure;
     noisy += r.noise.noisy;
   }
+  const first = runs[0];
+  const limits = first?.limits as { targetAfterCompaction?: number; checkpointTokens?: number } | undefined;
   return {
-    maxTokens: runs[0]?.maxTokens ?? 0,
+    maxTokens: first?.maxTokens ?? 0,
     target,
+    targetUsed: limits?.targetAfterCompaction ?? null,
+    checkpointShare: first === undefined ? 0 : (limits?.checkpointTokens ?? 0) / first.maxTokens,
     byKind,
     overall: split(facts),
     compactions,

@@ -1,5 +1,5 @@
 /**
- * `npm run eval [dir...] [--json] [--limits 20000,50000] [--targets 0.3,0.5,0.7]`: how much of what a
+ * `npm run eval [dir...] [--json] [--limits 20000,50000] [--targets 0.3,0.6] [--checkpoint-shares 0.1]`: how much of what a
  * resuming agent must know reaches the final request after compaction, on real transcripts.
  *
  * Every transcript (`*.json` in the shape of ../shared/transcripts) of `../shared/transcripts` and
@@ -30,10 +30,18 @@ interface Args {
   json: boolean;
   limits: number[];
   targets: number[];
+  /** Checkpoint budgets tried at the default target, as shares of the limit. */
+  shares: number[];
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { dirs: [], json: false, limits: [20_000, 50_000], targets: [0.3, 0.45, 0.6, 0.75] };
+  const args: Args = {
+    dirs: [],
+    json: false,
+    limits: [20_000, 50_000],
+    targets: [0.3, 0.45, 0.6, 0.75],
+    shares: [0.1, 0.15],
+  };
   const list = (value: string | undefined, name: string) => {
     const numbers = (value ?? '').split(',').map(Number);
     if (numbers.length === 0 || numbers.some((n) => !Number.isFinite(n) || n <= 0))
@@ -46,6 +54,8 @@ function parseArgs(argv: readonly string[]): Args {
     else if (arg === '--limits') args.limits = list(argv[++i], '--limits');
     else if (arg === '--targets')
       args.targets = argv[i + 1] === 'none' ? (i++, []) : list(argv[++i], '--targets');
+    else if (arg === '--checkpoint-shares')
+      args.shares = argv[i + 1] === 'none' ? (i++, []) : list(argv[++i], '--checkpoint-shares');
     else if (arg.startsWith('--')) throw new Error(`unknown option ${arg}`);
     else args.dirs.push(path.resolve(arg));
   }
@@ -65,11 +75,10 @@ function transcriptsOf(dirs: readonly string[]): string[] {
 async function runAll(
   files: readonly string[],
   maxTokens: number,
-  target: number | null,
+  limits?: Record<string, number>,
 ): Promise<RunResult[]> {
   const runs: RunResult[] = [];
   for (const file of files) {
-    const limits = target === null ? undefined : { targetAfterCompaction: target };
     runs.push(await evaluateTranscript(file, { maxTokens, ...(limits ? { limits } : {}) }));
     process.stderr.write('.');
   }
@@ -92,7 +101,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const results: Array<{ summary: LimitSummary; runs: RunResult[] }> = [];
   for (const maxTokens of args.limits) {
-    const runs = await runAll(files, maxTokens, null);
+    const runs = await runAll(files, maxTokens);
     results.push({ summary: summarise(runs, null), runs });
   }
   // The trade-off of the tail target, when the runtime has one.
@@ -102,7 +111,11 @@ async function main(): Promise<void> {
   if (supported) {
     for (const maxTokens of args.limits) {
       for (const target of args.targets)
-        tradeoff.push(summarise(await runAll(files, maxTokens, target), target));
+        tradeoff.push(summarise(await runAll(files, maxTokens, { targetAfterCompaction: target }), target));
+      for (const share of args.shares) {
+        const checkpointTokens = Math.floor(maxTokens * share);
+        tradeoff.push(summarise(await runAll(files, maxTokens, { checkpointTokens }), null));
+      }
     }
   }
   process.stderr.write('\n');
@@ -143,9 +156,12 @@ async function main(): Promise<void> {
   if (tradeoff.length > 0) {
     out.push(
       '',
-      '## Trade-off of the tail target',
+      '## Trade-off of the tail target and the checkpoint budget',
       '',
       tradeoffTable([...results.map((r) => r.summary), ...tradeoff]),
+      '',
+      'Each row replays every transcript; the first rows are the defaults. Compactions per 100k appended tokens ' +
+        'is what a larger target costs; the checkpoint budget decides how much of the archive can be recalled.',
     );
   } else {
     out.push('', '_This runtime has no `targetAfterCompaction` limit: no trade-off table._');

@@ -6,4 +6,5 @@ export { emptyLedger } from './ledger-builder.js';
 export { recordMessages } from './record-messages.js';
 export { recordIteration, type IterationRecord } from './record-iteration.js';
 export { compactorView, fitCheckpoint, summaryBudget, type CheckpointParts } from './fit-checkpoint.js';
-export { isLedger, upgradeCheckpoint } from './upgrade-checkpoint.js';
+export { isLedger, ledgerProblems } from './ledger-problems.js';
+export { upgradeCheckpoint } from './upgrade-checkpoint.js';

@@ -4,9 +4,9 @@
  * of `cmd`, `User asked: ...` and `User: ...` items become the user's requests); everything else
  * stays in the summary as it was. Nothing is dropped.
  */
-import type { SessionLedger } from '../../core/ledger-types.js';
 import { CHECKPOINT_SCHEMA_VERSION, type Checkpoint, type CheckpointSummary } from '../../core/types.js';
 import { LedgerBuilder } from './ledger-builder.js';
+import { isLedger } from './ledger-problems.js';
 import { isCorrection } from './user-words.js';
 
 const FAILED_COMMAND = /^`([^`]+)` failed(?:: (.*))?$/;
@@ -51,20 +51,4 @@ function userItem(builder: LedgerBuilder, item: string, seq: number): boolean {
   if (words === undefined) return false;
   builder.request(words, seq, isCorrection(words));
   return true;
-}
-
-/** Whether a value has the shape of a ledger (what the loader checks before trusting one). */
-export function isLedger(value: unknown): value is SessionLedger {
-  if (value === null || typeof value !== 'object') return false;
-  const v = value as Partial<SessionLedger>;
-  return (
-    Array.isArray(v.files) &&
-    Array.isArray(v.commands) &&
-    Array.isArray(v.problems) &&
-    Array.isArray(v.requests) &&
-    (v.names === undefined || Array.isArray(v.names)) &&
-    (v.status === null || typeof v.status === 'object') &&
-    typeof v.throughSeq === 'number' &&
-    typeof v.iterations === 'number'
-  );
 }
