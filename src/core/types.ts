@@ -171,11 +171,15 @@ export interface Limits {
   maxTokens: number;
   /** Fraction of maxTokens at which compaction starts. Default 0.9. */
   compactAt: number;
-  /** Token budget of the verbatim tail kept after a compaction. Default 20% of maxTokens. */
+  /**
+   * Token budget of the verbatim tail kept after a compaction: at least this much, more when the
+   * checkpoint leaves room to reach `targetAfterCompaction`. Default: what reaches the target with
+   * a full checkpoint (20% of windows up to 80,000 tokens).
+   */
   keepRecentTokens: number;
   /** Room kept for the model's reply in every request estimate. Default 4,096. */
   replyReserveTokens: number;
-  /** Token budget of the checkpoint itself. Default 10% of maxTokens. */
+  /** Token budget of the checkpoint itself (ledger and summary). Default 25% of maxTokens. */
   checkpointTokens: number;
   /**
    * Share of maxTokens a request should have right after a compaction: the default

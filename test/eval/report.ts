@@ -207,6 +207,7 @@ export function tradeoffTable(summaries: readonly LimitSummary[]): string {
     [
       'limit',
       'targetAfterCompaction',
+      'checkpoint budget',
       'archive-only recall',
       'all recall',
       'compactions / 100k tokens',
@@ -214,7 +215,8 @@ export function tradeoffTable(summaries: readonly LimitSummary[]): string {
     ],
     summaries.map((s) => [
       String(s.maxTokens),
-      s.target === null ? 'default' : String(s.target),
+      s.targetUsed === null ? '–' : String(s.targetUsed),
+      `${Math.round(s.checkpointShare * 100)}%`,
       pct(s.overall.archiveOnly.runtime),
       pct(s.overall.all.runtime),
       s.compactionsPer100k.toFixed(2),
