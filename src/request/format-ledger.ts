@@ -69,7 +69,14 @@ export function renderLedgerSections(ledger: SessionLedger | null | undefined): 
   };
 }
 
-/** `` `npm test` → failed (exit 1; 2 failed, 5 passed) ×3: AssertionError... `` */
+/**
+ * A command of the ledger on one line: the command (cut at 100 characters), its last outcome with
+ * exit code and test counts, how many runs, and for a failure its telling line.
+ *
+ * @param command - a ledger command.
+ * @returns the line.
+ * @example commandLine({ command: 'npm test', kind: 'command', runs: 3, seq: 9, status: 'failed', exitCode: 1, failed: 2 }) // '`npm test` → failed (exit 1, 2 failed) ×3'
+ */
 export function commandLine(command: LedgerCommand): string {
   const text = oneLine(command.command);
   const shown = text.length <= COMMAND_CHARS ? text : `${text.slice(0, COMMAND_CHARS - 1)}…`;

@@ -25,7 +25,12 @@ const MAX_TEXT_CHARS = 200;
 /** Most names kept (the least mentioned, then the oldest, go beyond it). */
 const MAX_NAMES = 400;
 
-/** The empty ledger. */
+/**
+ * The empty ledger: nothing recorded yet.
+ *
+ * @returns a new ledger.
+ * @example recordMessages(emptyLedger(), messages)
+ */
 export function emptyLedger(): SessionLedger {
   return {
     files: [],

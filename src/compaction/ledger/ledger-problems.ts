@@ -1,7 +1,6 @@
 /**
- * Checking that a value is a session ledger, with reasons a person can act on: the checkpoint
- * validator runs it on what is written and on what is loaded (`checkpointProblems` calls it for
- * `ledger`).
+ * Checking that a value is a session ledger, with reasons a person can act on: what a checkpoint
+ * validator runs on a checkpoint's `ledger`, written or loaded.
  */
 import type { SessionLedger } from '../../core/ledger-types.js';
 

@@ -22,7 +22,13 @@ export function todoListOf(call: ToolCall, result: string | null): TodoItem[] {
   return result === null ? [] : checklist(result);
 }
 
-/** The checkbox lines of a text (☐ pending; ☒, ✓, [x] done). */
+/**
+ * The checkbox lines of a text (☐ pending; ☒, ✓, [x] done), as a console prints a todo list.
+ *
+ * @param text - a todo tool's output.
+ * @returns the items, in order.
+ * @example checklist('☒ Read the spec\n☐ Write the parser') // [{ content: 'Read the spec', status: 'completed' }, { content: 'Write the parser', status: 'pending' }]
+ */
 export function checklist(text: string): TodoItem[] {
   return [...text.matchAll(CHECKBOX)].map((match) => ({
     content: (match[2] ?? '').replace(/\s+/g, ' '),

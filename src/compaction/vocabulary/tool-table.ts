@@ -193,7 +193,13 @@ export const AIDER_PATTERNS = {
   failed: /^>?\s*Failed to apply edit to (\S.*?)\s*$/gm,
 } as const;
 
-/** A tool name as the table looks it up: lower case, letters and digits only. */
+/**
+ * A tool name as the table looks it up: lower case, letters and digits only (and `.`, `/`, `!`).
+ *
+ * @param name - a tool name as a log spells it.
+ * @returns the key.
+ * @example toolKey('Update Todos') // 'updatetodos'
+ */
 export function toolKey(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9./!]/g, '');
 }
@@ -206,7 +212,13 @@ for (const entry of TOOL_TABLE) {
   }
 }
 
-/** The rows of a tool name, for every agent that has it; empty for an unknown tool. */
+/**
+ * The rows of a tool name, for every agent that has it; empty for an unknown tool.
+ *
+ * @param name - a tool name as a log spells it (case, spaces and underscores do not matter).
+ * @returns the rows.
+ * @example entriesOf('run_terminal_cmd')[0]?.action // 'command'
+ */
 export function entriesOf(name: string): readonly ToolEntry[] {
   return BY_NAME.get(toolKey(name)) ?? [];
 }
