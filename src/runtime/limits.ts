@@ -77,18 +77,6 @@ export function resolveLimits(partial: Partial<Limits> | undefined, base?: Limit
     given.targetAfterCompaction !== undefined ||
     given.checkpointTokens !== undefined ||
     given.replyReserveTokens !== undefined;
-  const target = limits.targetAfterCompaction ?? DEFAULT_TARGET_AFTER_COMPACTION;
-  if (
-    given.targetAfterCompaction === undefined &&
-    typeof limits.compactAt === 'number' &&
-    target >= limits.compactAt
-  ) {
-    // An early compaction threshold: the default target keeps its proportion to it (0.5 of 0.9).
-    limits.targetAfterCompaction =
-      Math.floor(limits.compactAt * (DEFAULT_TARGET_AFTER_COMPACTION / 0.9) * 100) / 100;
-    reshaped = true;
-  }
-  if (given.keepRecentTokens === undefined && reshaped) limits.keepRecentTokens = tailFor(limits);
   positiveInteger('maxTokens', limits.maxTokens);
   if (!(typeof limits.compactAt === 'number' && limits.compactAt > 0 && limits.compactAt <= 1)) {
     throw new SessionError(
@@ -97,16 +85,26 @@ export function resolveLimits(partial: Partial<Limits> | undefined, base?: Limit
       `limits.compactAt is a fraction of maxTokens, 0 < compactAt <= 1; got ${String(limits.compactAt)}`,
     );
   }
-  for (const name of ['keepRecentTokens', 'replyReserveTokens', 'checkpointTokens'] as const)
-    nonNegativeInteger(name, limits[name]);
-  const chosen = limits.targetAfterCompaction;
-  if (chosen !== undefined && !(typeof chosen === 'number' && chosen > 0 && chosen < limits.compactAt)) {
+  if (
+    given.targetAfterCompaction === undefined &&
+    (limits.targetAfterCompaction ?? DEFAULT_TARGET_AFTER_COMPACTION) >= limits.compactAt
+  ) {
+    // An early compaction threshold: the default target keeps its proportion to it (0.5 of 0.9).
+    limits.targetAfterCompaction =
+      Math.floor(limits.compactAt * (DEFAULT_TARGET_AFTER_COMPACTION / 0.9) * 100) / 100;
+    reshaped = true;
+  }
+  const target = limits.targetAfterCompaction;
+  if (target !== undefined && !(typeof target === 'number' && target > 0 && target < limits.compactAt)) {
     throw new SessionError(
       'INVALID_ARGUMENT',
       'runtime',
-      `limits.targetAfterCompaction is the share of maxTokens a request has right after a compaction, 0 < targetAfterCompaction < compactAt (${limits.compactAt}); got ${String(chosen)}`,
+      `limits.targetAfterCompaction is the share of maxTokens a request has right after a compaction, 0 < targetAfterCompaction < compactAt (${limits.compactAt}); got ${String(target)}`,
     );
   }
+  if (given.keepRecentTokens === undefined && reshaped) limits.keepRecentTokens = tailFor(limits);
+  for (const name of ['keepRecentTokens', 'replyReserveTokens', 'checkpointTokens'] as const)
+    nonNegativeInteger(name, limits[name]);
   const threshold = Math.floor(limits.maxTokens * limits.compactAt);
   if (limits.keepRecentTokens + limits.checkpointTokens + limits.replyReserveTokens >= threshold) {
     throw new SessionError(
