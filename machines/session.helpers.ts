@@ -2,6 +2,7 @@
  * The pure helpers of the session statechart: request estimates, thresholds, backoff, failures,
  * and the state a caller sees.
  */
+import { requestTokens } from '../src/core/request-size.js';
 import type { Limits, SessionMachineState } from '../src/core/types.js';
 import type {
   CompactOutput,
@@ -38,9 +39,10 @@ export function requestTokensOf(
     'descriptionTokens' | 'contextTokens' | 'checkpointTokens' | 'liveTokens' | 'limits' | 'correction'
   >,
 ): number {
-  return (
-    Math.ceil((c.descriptionTokens + c.contextTokens + c.checkpointTokens + c.liveTokens) * c.correction) +
-    c.limits.replyReserveTokens
+  return requestTokens(
+    c.descriptionTokens + c.contextTokens + c.checkpointTokens + c.liveTokens,
+    c.correction,
+    c.limits.replyReserveTokens,
   );
 }
 

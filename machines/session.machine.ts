@@ -217,6 +217,7 @@ export const sessionMachine = sessionSetup.createMachine({
                   watermarkSeq: context.watermarkSeq,
                   limits: context.limits,
                   keepRecentTokens: context.requestedKeepTokens ?? context.limits.keepRecentTokens,
+                  tailRequested: context.requestedKeepTokens !== null,
                   fixedTokens: context.descriptionTokens + context.contextTokens,
                   correction: context.correction,
                   attempt: context.attempts,

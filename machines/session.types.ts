@@ -40,6 +40,8 @@ export interface CompactInput {
   limits: Limits;
   /** Tail budget for this compaction (limits.keepRecentTokens unless the caller set one). */
   keepRecentTokens: number;
+  /** The caller of `compact` set the tail: it is kept as asked, not grown to the target. */
+  tailRequested?: boolean;
   fixedTokens: number;
   /** The learned correction factor that request estimates are multiplied by. */
   correction: number;

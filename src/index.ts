@@ -27,6 +27,7 @@ export { sessionIdOf, validateKey } from './core/ids.js';
 export { planCompaction } from './core/plan-compaction.js';
 export type { CompactionBudget, CompactionPlan } from './core/plan-compaction.js';
 export * from './core/types.js';
+export type * from './core/ledger-types.js';
 
 export type {
   Compactor,

@@ -3,6 +3,7 @@
  */
 import type { Checkpoint, Message } from '../core/types.js';
 import { CHECKPOINT_SECTIONS, contentToText } from '../request/format.js';
+import { renderLedgerSections } from '../request/format-ledger.js';
 import type { SessionInfo, SizeEstimate } from '../runtime/types.js';
 import { defineCommand, intOption } from './command.js';
 import { n, oneLine, shortTime } from './format.js';
@@ -62,6 +63,12 @@ function checkpointLines(checkpoint: Checkpoint | null): string[] {
     lines.push(`  ${title}:${items.length === 0 ? ' -' : ''}`);
     for (const item of items) lines.push(`    - ${item}`);
   }
+  // The ledger's sections as the request shows them: `### Title` becomes `  Title:`.
+  const ledgerSections = Object.values(renderLedgerSections(checkpoint.ledger)) as string[];
+  for (const section of ledgerSections.filter((s) => s !== ''))
+    lines.push(
+      ...section.split('\n').map((line) => (line.startsWith('### ') ? `  ${line.slice(4)}:` : `    ${line}`)),
+    );
   for (const check of checkpoint.checks ?? []) {
     lines.push(
       `  Check ${check.checkId}: ${check.passed ? 'passed' : `failed${check.error ? `: ${oneLine(check.error, 200)}` : ''}`}`,

@@ -14,7 +14,8 @@ import { createTokenEstimator, type TokenEstimator } from '../tokens/token-estim
 import { buildCheckpointPrompt, type CheckpointPrompt } from './checkpoint-prompt.js';
 import { CHECKPOINT_TOOL_NAME } from './checkpoint-schema.js';
 import type { CompactOptions, CompactionInput, Compactor } from './compactor.js';
-import { fitSummaryToBudget } from './offline-budget.js';
+import { emptyLedger } from './ledger/ledger-builder.js';
+import { fitCheckpoint } from './ledger/fit-checkpoint.js';
 import { parseCheckpointResponse } from './parse-checkpoint.js';
 
 /** The model used when none is given: a current Sonnet, not marked deprecated by SDK 1.13. */
@@ -201,10 +202,12 @@ export class AnthropicCompactor implements Compactor {
   }
 
   /**
-   * Folds `input.messages` into `input.checkpoint` with one streamed request.
+   * Folds `input.messages` into `input.checkpoint` with one streamed request. The model is given
+   * the session's ledger (the facts code recorded) and asked only for goals, work in progress,
+   * next steps and decisions with their reasons.
    *
-   * @param input - The current summary (or null), the messages (they must fit `maxInputTokens`;
-   *   `foldInChunks` sees to it), and the summary's token budget.
+   * @param input - The current summary (or null), the ledger, the messages (they must fit
+   *   `maxInputTokens`; `foldInChunks` sees to it), and the summary's token budget.
    * @param options - `signal` cancels the HTTP request; `onProgress` hears `{ outputTokens }` as the answer streams.
    * @returns The new summary, within `budgetTokens` as the estimator counts.
    * @throws SessionError `COMPACTOR_UNAVAILABLE` (429, 529, 5xx, connection lost, stream cut; after
@@ -226,12 +229,13 @@ export class AnthropicCompactor implements Compactor {
     }
     const prompt = buildCheckpointPrompt({
       checkpoint: input.checkpoint ?? null,
+      ledger: input.ledger ?? null,
       messages: Array.isArray(input.messages) ? input.messages : [],
       budgetTokens: budget,
     });
     const message = await this.#request(prompt, signal, options?.onProgress);
     const summary = parseCheckpointResponse(message);
-    return fitSummaryToBudget(summary, budget, this.#estimator);
+    return fitCheckpoint({ summary, ledger: emptyLedger() }, budget, this.#estimator).summary;
   }
 
   /** @internal One streamed request; tool inputs are re-read strictly from the raw JSON streamed. */

@@ -1,10 +1,13 @@
 /**
  * The prompt that asks a model to fold messages into a checkpoint: pure, so that what is sent can
- * be tested and read. The messages are rendered between XML tags, the current checkpoint as JSON,
- * and the answer is forced through the `record_checkpoint` tool whose schema is the summary.
+ * be tested and read. The session's ledger (what code recorded for certain) is shown first, the
+ * current summary as JSON, the messages between XML tags; the model is asked only for what code
+ * cannot know (goals, work in progress, next steps, decisions with their reasons) and to reconcile
+ * contradictions, and answers through the `record_checkpoint` tool.
  */
-import type { CheckpointSummary, Message } from '../core/types.js';
+import type { CheckpointSummary, Message, SessionLedger } from '../core/types.js';
 import { contentToText } from '../request/format.js';
+import { renderLedgerSections } from '../request/format-ledger.js';
 import {
   CHECKPOINT_INPUT_SCHEMA,
   CHECKPOINT_TOOL_NAME,
@@ -15,6 +18,8 @@ import {
 export interface CheckpointPromptInput {
   /** The current summary, or null before the first compaction. */
   checkpoint: CheckpointSummary | null;
+  /** The session's ledger, with the messages already recorded; null or absent when there is none. */
+  ledger?: SessionLedger | null;
   /** The messages to fold in, oldest first; empty to ask for a shorter checkpoint only. */
   messages: readonly Message[];
   /** Token budget of the whole new summary. */
@@ -31,14 +36,15 @@ export interface CheckpointPrompt {
 const SYSTEM = [
   'You keep the checkpoint of a long conversation between a user and a software agent.',
   'The checkpoint is all the agent will know of the messages it replaces: those messages move to an archive the agent does not read.',
-  'Record facts, not impressions: what was done (files, commands and their outcome, ids, numbers), what is in progress, what is pending, the decisions and rules to keep, and what blocks the work.',
-  'Never add anything that the current checkpoint or the messages do not say.',
+  "A ledger kept by code already records the facts: files and what was done to them, each command's last run and outcome, the open problems, the user's own words and the status.",
+  'You add only what code cannot know: what the user is after (goals), what is in progress, what comes next, and the decisions taken with their reasons.',
+  'Never add anything that the ledger, the current checkpoint or the messages do not say; never copy the agent\'s narration or thinking; never record an intention ("I will...") as a decision.',
   `Answer only by calling the ${CHECKPOINT_TOOL_NAME} tool.`,
 ].join(' ');
 
 const TOOL_DESCRIPTION =
-  'Records the whole new checkpoint of the conversation (not only what changed): five lists of short factual statements. ' +
-  'Call it exactly once.';
+  'Records the whole new summary of the conversation (not only what changed): goals, work in progress, next steps and decisions, ' +
+  'short statements each. Call it exactly once.';
 
 /**
  * Builds the compaction request: a system prompt, one user message holding the current checkpoint
@@ -74,24 +80,29 @@ export function buildCheckpointPrompt(input: CheckpointPromptInput): CheckpointP
     messages.length === 0
       ? `There are no new messages. Rewrite the current checkpoint so that it fits the budget below, then call ${CHECKPOINT_TOOL_NAME} with it.`
       : `Update the checkpoint with what these ${messages.length} messages add, then call ${CHECKPOINT_TOOL_NAME} with the whole new checkpoint.`;
+  const ledger = Object.values(renderLedgerSections(input.ledger))
+    .filter((section) => section !== '')
+    .join('\n\n');
   const content = [
+    `<ledger>\n${ledger === '' ? 'Nothing recorded yet.' : escapeTags(ledger)}\n</ledger>`,
     `<current_checkpoint>\n${current}\n</current_checkpoint>`,
     `<messages count="${messages.length}"${range}>\n${rendered.join('\n')}${rendered.length > 0 ? '\n' : ''}</messages>`,
     task,
     'Sections:',
-    '- completed: work that is done, with its result (files changed, commands run and how they ended).',
+    "- goals: what the user is after, in the user's terms, with its definition of done.",
     '- inProgress: work started and not finished, with where it stands.',
-    '- pending: work asked for or planned and not started.',
-    '- decisions: choices made and rules to keep (APIs, formats, conventions, what the user asked for or refused).',
-    '- blockers: open problems (failing commands or tests with their first error line, missing information).',
+    '- pending: what comes next, in order: work asked for or planned and not started.',
+    '- decisions: choices made, each with its reason, and rules to keep (what the user asked for or refused).',
     'Rules:',
     input.checkpoint === null
       ? '- Start from an empty checkpoint.'
-      : '- Merge with the current checkpoint: keep its items that are still true; move an item to completed when the messages show it finished; remove a blocker the messages show resolved; never repeat an item.',
-    '- One short factual statement per item (at most about 30 words) that stands on its own: name the files, commands, functions, ids and numbers it is about.',
+      : '- Merge with the current checkpoint: keep its items that are still true, drop those the messages or the ledger show done or no longer wanted; never repeat an item.',
+    "- Reconcile contradictions: the ledger and the newest messages win over older items; the user's corrections win over the agent's plans.",
+    "- Do not repeat the ledger (files, commands, open problems, the user's words): the agent sees it next to your summary.",
+    '- One short statement per item (at most about 30 words), about one thing, that stands on its own: name the files, functions and ids it is about.',
     `- Stay within about ${words.toLocaleString('en-US')} words (${input.budgetTokens.toLocaleString('en-US')} tokens) in all, at most about ${items} items. ` +
-      'When everything does not fit, drop the least important first: the oldest completed items, then decisions and pending items that no longer matter; keep open work (in progress, blockers) and recent results.',
-    `- If you cannot call ${CHECKPOINT_TOOL_NAME}, answer with the JSON object of the five arrays alone.`,
+      'When everything does not fit, drop the least important first: decisions and next steps that no longer matter; keep goals and work in progress.',
+    `- If you cannot call ${CHECKPOINT_TOOL_NAME}, answer with the JSON object of the four arrays alone.`,
   ].join('\n');
   return {
     system: SYSTEM,
@@ -115,5 +126,5 @@ export function budgetInWords(budgetTokens: number): { words: number; items: num
 
 /** @internal Keeps message text from closing or opening the prompt's own tags. */
 function escapeTags(text: string): string {
-  return text.replace(/<(\/?(?:messages?|current_checkpoint)\b)/g, '&lt;$1');
+  return text.replace(/<(\/?(?:messages?|current_checkpoint|ledger)\b)/g, '&lt;$1');
 }

@@ -1,49 +1,56 @@
 /**
  * The shape a model must give a checkpoint summary: the JSON schema of the `record_checkpoint`
- * tool, and a hand-written validator with reasons a person can act on (which field, what type).
+ * tool (goals, in progress, next, decisions: what code cannot know), and a hand-written validator
+ * with reasons a person can act on (which field, what type).
  */
+import { ledgerProblems } from './ledger/ledger-problems.js';
 import type { CheckResult, CheckpointSummary, CompactionInfo } from '../core/types.js';
 
 /** Name of the tool the compaction prompt forces the model to call. */
 export const CHECKPOINT_TOOL_NAME = 'record_checkpoint';
 
-/** The five sections of a checkpoint, in the order they are asked for and rendered. */
+/**
+ * The sections a model is asked for, in order: what code cannot know. The ledger (files, commands,
+ * open problems, the user's words) is given to the model, not asked of it.
+ */
 export const CHECKPOINT_FIELDS = [
-  'completed',
+  'goals',
   'inProgress',
   'pending',
   'decisions',
-  'blockers',
 ] as const satisfies ReadonlyArray<keyof CheckpointSummary>;
 
-const FIELD_DESCRIPTIONS: Record<keyof CheckpointSummary, string> = {
-  completed: 'Work that is done: what changed (files, commands, results), one short factual statement each.',
-  inProgress: 'Work started and not finished yet, with where it stands.',
-  pending: 'Work asked for or planned and not started yet.',
-  decisions:
-    'Choices made and rules to keep (APIs, formats, conventions, what the user asked for or refused).',
-  blockers: 'Open problems: failing commands or tests with their first error line, missing information.',
+/** Sections a checkpoint answer must have (a model's answer without `goals` is still read). */
+const REQUIRED_FIELDS = ['inProgress', 'pending', 'decisions'] as const;
+/** Sections of older checkpoints and custom compactors, read when present. */
+const OPTIONAL_FIELDS = ['goals', 'completed', 'blockers'] as const;
+
+const FIELD_DESCRIPTIONS: Record<(typeof CHECKPOINT_FIELDS)[number], string> = {
+  goals: "What the user is after, in the user's terms: the task and its definition of done.",
+  inProgress: 'Work started and not finished, with where it stands.',
+  pending: 'What comes next: work asked for or planned and not started, in order.',
+  decisions: 'Choices made, each with its reason, and rules to keep (what the user asked for or refused).',
 };
 
 /** The type of {@link CHECKPOINT_INPUT_SCHEMA}: assignable to the SDK's `Tool.InputSchema`. */
 export type CheckpointInputSchema = {
   type: 'object';
   properties: Record<
-    keyof CheckpointSummary,
+    (typeof CHECKPOINT_FIELDS)[number],
     { type: 'array'; items: { type: 'string' }; description: string }
   >;
-  required: Array<keyof CheckpointSummary>;
+  required: Array<(typeof CHECKPOINT_FIELDS)[number]>;
   additionalProperties: false;
 };
 
 /**
- * JSON schema (draft 2020-12 subset) of a checkpoint summary: an object with exactly the five
- * sections, each an array of strings, all required. It is the `input_schema` of the
- * `record_checkpoint` tool. Treat it as read-only (`buildCheckpointPrompt` hands out copies).
+ * JSON schema (draft 2020-12 subset) of what a model records: an object with goals, inProgress,
+ * pending (next) and decisions, each an array of strings, all required. It is the `input_schema`
+ * of the `record_checkpoint` tool. Treat it as read-only (`buildCheckpointPrompt` hands out copies).
  *
  * The schema says `additionalProperties: false`; {@link validateCheckpointSummary} is lenient
- * there and drops unknown keys (reporting them) rather than failing a whole compaction over a
- * note the model added. Missing sections and items that are not strings are errors.
+ * there: it reads `completed` and `blockers` when an answer has them, and drops other unknown keys
+ * (reporting them) rather than failing a whole compaction over a note the model added.
  *
  * @example
  * ```ts
@@ -53,11 +60,10 @@ export type CheckpointInputSchema = {
 export const CHECKPOINT_INPUT_SCHEMA: CheckpointInputSchema = {
   type: 'object',
   properties: {
-    completed: { type: 'array', items: { type: 'string' }, description: FIELD_DESCRIPTIONS.completed },
+    goals: { type: 'array', items: { type: 'string' }, description: FIELD_DESCRIPTIONS.goals },
     inProgress: { type: 'array', items: { type: 'string' }, description: FIELD_DESCRIPTIONS.inProgress },
     pending: { type: 'array', items: { type: 'string' }, description: FIELD_DESCRIPTIONS.pending },
     decisions: { type: 'array', items: { type: 'string' }, description: FIELD_DESCRIPTIONS.decisions },
-    blockers: { type: 'array', items: { type: 'string' }, description: FIELD_DESCRIPTIONS.blockers },
   },
   required: [...CHECKPOINT_FIELDS],
   additionalProperties: false,
@@ -69,18 +75,19 @@ export type CheckpointValidation =
   | { ok: false; /** One reason per problem, naming the field and the type found. */ problems: string[] };
 
 /**
- * Checks that `value` is a checkpoint summary: an object with the five sections, each an array of
- * strings. Items are trimmed and blank ones dropped; unknown keys are dropped and listed.
+ * Checks that `value` is a checkpoint summary: an object with `inProgress`, `pending` and
+ * `decisions` (and optionally `goals`, `completed`, `blockers`), each an array of strings. Items are
+ * trimmed and blank ones dropped; unknown keys are dropped and listed.
  *
  * @param value - Anything, typically a tool input or parsed JSON from a model.
  * @returns `{ ok: true, summary, dropped }`, or `{ ok: false, problems }` listing every problem
  *   (for example `"inProgress" must be an array of strings, got a string`).
  * @example
  * ```ts
- * validateCheckpointSummary({ completed: ['ran npm test (ok)'], inProgress: [], pending: [], decisions: [], blockers: [] });
+ * validateCheckpointSummary({ goals: ['CSV export'], inProgress: [], pending: ['run the tests'], decisions: [] });
  * // { ok: true, summary: {...}, dropped: [] }
- * validateCheckpointSummary({ completed: 'all' });
- * // { ok: false, problems: ['"completed" must be an array of strings, got a string', 'missing "inProgress" ...', ...] }
+ * validateCheckpointSummary({ inProgress: 'all' });
+ * // { ok: false, problems: ['"inProgress" must be an array of strings, got a string', 'missing "pending" ...', ...] }
  * ```
  */
 export function validateCheckpointSummary(value: unknown): CheckpointValidation {
@@ -101,24 +108,30 @@ export function validateCheckpointSummary(value: unknown): CheckpointValidation 
     decisions: [],
     blockers: [],
   };
-  for (const field of CHECKPOINT_FIELDS) {
+  const read = (field: keyof CheckpointSummary, required: boolean): void => {
     if (!Object.hasOwn(record, field)) {
-      problems.push(`missing "${field}" (an array of strings; [] when there is nothing)`);
-      continue;
+      if (required) problems.push(`missing "${field}" (an array of strings; [] when there is nothing)`);
+      return;
     }
     const items = record[field];
     if (!Array.isArray(items)) {
       problems.push(`"${field}" must be an array of strings, got ${describeType(items)}`);
-      continue;
+      return;
     }
+    const kept: string[] = [];
     items.forEach((item: unknown, index) => {
       if (typeof item !== 'string')
         problems.push(`"${field}[${index}]" must be a string, got ${describeType(item)}`);
-      else if (item.trim() !== '') summary[field].push(item.trim());
+      else if (item.trim() !== '') kept.push(item.trim());
     });
-  }
+    if (field === 'goals') {
+      if (kept.length > 0) summary.goals = kept;
+    } else summary[field] = kept;
+  };
+  for (const field of REQUIRED_FIELDS) read(field, true);
+  for (const field of OPTIONAL_FIELDS) read(field, false);
   if (problems.length > 0) return { ok: false, problems };
-  const known = new Set<string>(CHECKPOINT_FIELDS);
+  const known = new Set<string>([...REQUIRED_FIELDS, ...OPTIONAL_FIELDS]);
   return { ok: true, summary, dropped: Object.keys(record).filter((key) => !known.has(key)) };
 }
 
@@ -187,6 +200,7 @@ export function checkpointProblems(value: unknown): string[] {
     if (!checksOk) problems.push('"checks" must be a list of { checkId: string, passed: boolean }');
   }
   if (!isCount(c.tokens)) problems.push(`"tokens" must be a number >= 0, got ${describeType(c.tokens)}`);
+  if (c.ledger !== undefined) problems.push(...ledgerProblems(c.ledger).map((p) => `ledger: ${p}`));
   const info = c.compactionInfo as Record<string, unknown> | null | undefined;
   if (info === null || typeof info !== 'object' || Array.isArray(info)) {
     problems.push(`"compactionInfo" must be an object, got ${describeType(info)}`);

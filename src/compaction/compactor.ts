@@ -1,7 +1,7 @@
 /**
  * The contract between a session and whatever summarises its older messages.
  */
-import type { CheckpointSummary, Message } from '../core/types.js';
+import type { CheckpointSummary, Message, SessionLedger } from '../core/types.js';
 
 /** What a compactor is asked to fold in. */
 export interface CompactionInput {
@@ -11,6 +11,11 @@ export interface CompactionInput {
   messages: Message[];
   /** Token budget of the summary the compactor returns. */
   budgetTokens: number;
+  /**
+   * The session's ledger with these messages already recorded (files, commands, open problems,
+   * the user's words): facts the summary need not repeat. Read-only.
+   */
+  ledger?: SessionLedger | null;
 }
 
 /** Progress reported while a compactor runs (for example tokens streamed so far). */

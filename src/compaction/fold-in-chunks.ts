@@ -3,11 +3,19 @@
  * input budget, oldest first, each chunk updating the summary the next one starts from.
  */
 import { SessionError, describeError } from '../core/errors.js';
-import type { CheckpointSummary, Message } from '../core/types.js';
-import { contentToText } from '../request/format.js';
+import type { CheckpointSummary, Message, SessionLedger } from '../core/types.js';
+import { contentToText, renderCheckpoint } from '../request/format.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import { validateCheckpointSummary } from './checkpoint-schema.js';
 import type { CompactOptions, CompactionInput, CompactionProgress, Compactor } from './compactor.js';
+
+const NO_SUMMARY: CheckpointSummary = {
+  completed: [],
+  inProgress: [],
+  pending: [],
+  decisions: [],
+  blockers: [],
+};
 
 /** Input of {@link foldInChunks}. */
 export interface FoldInput {
@@ -16,6 +24,8 @@ export interface FoldInput {
   summary: CheckpointSummary | null;
   messages: readonly Message[];
   budgetTokens: number;
+  /** The session's ledger, passed to every call (see `CompactionInput.ledger`). */
+  ledger?: SessionLedger | null;
   signal: AbortSignal;
   onProgress?: (progress: CompactionProgress) => void;
 }
@@ -34,8 +44,11 @@ export interface FoldInput {
 export async function foldInChunks(input: FoldInput): Promise<{ summary: CheckpointSummary; calls: number }> {
   const { compactor, estimator, signal } = input;
   let summary = input.summary;
-  // Room for messages: the window less the largest the summary can be.
-  const room = Math.max(256, compactor.maxInputTokens - input.budgetTokens);
+  // Room for messages: the window less the largest the summary can be, and the ledger shown with it.
+  const ledgerTokens = input.ledger
+    ? estimator.estimate(renderCheckpoint(NO_SUMMARY, undefined, input.ledger))
+    : 0;
+  const room = Math.max(256, compactor.maxInputTokens - input.budgetTokens - ledgerTokens);
   const chunks = chunkMessages(input.messages, room, estimator);
   let calls = 0;
   for (const [index, chunk] of chunks.entries()) {
@@ -58,7 +71,12 @@ export async function foldInChunks(input: FoldInput): Promise<{ summary: Checkpo
     summary = await callCompactor(
       compactor,
       estimator,
-      { checkpoint: summary, messages: chunk, budgetTokens: input.budgetTokens },
+      {
+        checkpoint: summary,
+        messages: chunk,
+        budgetTokens: input.budgetTokens,
+        ledger: input.ledger ?? null,
+      },
       { signal, ...progress },
     );
     calls++;

@@ -1,17 +1,16 @@
 /**
- * The compactor that needs no network and no key: it reads the messages it folds in with
- * deterministic rules (keywords in prose, tool calls and their results) and merges what it finds
- * into the existing checkpoint, within the token budget. Used by default when no API key is set.
+ * The compactor that needs no network and no key. The facts of a session (files, commands and
+ * how they ended, open problems, the user's words, the status) are recorded in the ledger by the
+ * session itself, whatever compactor runs; what is left for this compactor is what code can know
+ * of the rest: the agent's own plan, its last todo list. It never copies the agent's prose.
  */
 import { SessionError } from '../core/errors.js';
 import type { CheckpointSummary, Message } from '../core/types.js';
 import { createTokenEstimator, type TokenEstimator } from '../tokens/token-estimator.js';
 import type { CompactOptions, CompactionInput, Compactor } from './compactor.js';
-import { FactExtractor } from './extract.js';
-import { fitSummaryToBudget } from './offline-budget.js';
-import { SummaryBuilder } from './offline-merge.js';
-
-export { mergeSummaries } from './offline-merge.js';
+import { emptyLedger } from './ledger/ledger-builder.js';
+import { fitCheckpoint } from './ledger/fit-checkpoint.js';
+import { latestTodoList } from './vocabulary/todos.js';
 
 /**
  * Options of {@link OfflineCompactor}.
@@ -28,18 +27,14 @@ export interface OfflineCompactorOptions {
   maxInputTokens?: number;
 }
 
-/** Messages handled between two cancellation checks (and progress reports). */
-const SLICE = 100;
-
 /**
  * A deterministic {@link Compactor}: same input, same summary; no clock, no randomness, no I/O.
  *
- * From the messages it extracts what was completed, what is in progress, what is pending, the
- * decisions and the blockers: keywords in assistant prose (`fixed`, `let me`, `TODO`, `decided`,
- * `fails`...), user requests and rules, files edited or written, commands and how they ended
- * (`ran \`npm test\` (ok)`, or a blocker with the first error line), todo lists. Existing items are
- * kept; open items reported done move to `completed`; a blocker whose command later succeeded is
- * resolved. The result always fits `budgetTokens` (items are dropped, oldest completed first).
+ * The summary it returns is the current one with the agent's plan brought up to date: when the
+ * messages hold a todo list (TodoWrite, todo_write, write_todos, update_plan, task_tracker, or the
+ * checkboxes a console prints), its items in progress and pending replace the summary's `inProgress`
+ * and `pending` (next), and its completed items join `completed`. Goals and decisions need a model:
+ * they are kept as they are. The result always fits `budgetTokens`.
  *
  * @example
  * ```ts
@@ -73,18 +68,17 @@ export class OfflineCompactor implements Compactor {
   }
 
   /**
-   * Folds `input.messages` into `input.checkpoint` and returns a summary of at most
-   * `input.budgetTokens` tokens (as `estimator.estimateCheckpoint` counts them).
+   * Brings `input.checkpoint` up to date with the agent's last todo list in `input.messages`, and
+   * returns it within `input.budgetTokens` tokens (as `estimator.estimateCheckpoint` counts them).
    *
    * @param input - The current summary (or null), the messages to fold in, and the budget.
-   * @param options - `signal` cancels between messages; `onProgress` hears about each slice of 100 messages.
+   * @param options - `signal` cancels the call (checked before and after the work); `onProgress` hears of it.
    * @returns The new summary.
    * @throws SessionError `COMPACTION_CANCELLED` when `signal` is aborted before or during the work;
    * `INVALID_ARGUMENT` when `budgetTokens` is not a number >= 0.
    */
   async compact(input: CompactionInput, options: CompactOptions): Promise<CheckpointSummary> {
     const signal = options?.signal;
-    const onProgress = options?.onProgress;
     throwIfAborted(signal);
     const budget = input?.budgetTokens;
     if (typeof budget !== 'number' || Number.isNaN(budget) || budget < 0) {
@@ -94,26 +88,44 @@ export class OfflineCompactor implements Compactor {
         `budgetTokens must be a number >= 0, got ${String(budget)}`,
       );
     }
-    const messages: Message[] = Array.isArray(input.messages) ? input.messages : [];
-    const extractor = new FactExtractor(messages);
-    const builder = new SummaryBuilder(input.checkpoint);
-    const chunks = Math.max(1, Math.ceil(messages.length / SLICE));
-    for (let i = 0; i < messages.length; i++) {
-      if (i > 0 && i % SLICE === 0) {
-        onProgress?.({ chunk: i / SLICE, chunks });
-        // Let timers and abort handlers run between slices: a long batch stays cancellable.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        throwIfAborted(signal);
+    const messages: readonly Message[] = Array.isArray(input.messages) ? input.messages : [];
+    const summary = copySummary(input.checkpoint);
+    // One pass, no model: fast enough that cancellation is checked before and after it.
+    const todos = latestTodoList(messages);
+    options?.onProgress?.({ chunk: 1, chunks: 1 });
+    if (todos !== null) {
+      summary.inProgress = todos.filter((t) => t.status === 'in_progress').map((t) => t.content);
+      summary.pending = todos.filter((t) => t.status === 'pending').map((t) => t.content);
+      for (const done of todos.filter((t) => t.status === 'completed').map((t) => t.content)) {
+        summary.completed = [...summary.completed.filter((item) => item !== done), done];
       }
-      const message = messages[i];
-      if (message === undefined) continue;
-      for (const fact of extractor.extract(message)) builder.apply(fact);
     }
-    for (const fact of extractor.finish()) builder.apply(fact);
-    onProgress?.({ chunk: chunks, chunks });
     throwIfAborted(signal);
-    return fitSummaryToBudget(builder.result(), budget, this.estimator);
+    return fitCheckpoint({ summary, ledger: emptyLedger() }, budget, this.estimator).summary;
   }
+}
+
+/** A copy of a summary with the five sections as arrays of non-blank strings (and goals when any). */
+function copySummary(value: CheckpointSummary | null | undefined): CheckpointSummary {
+  const source = (value !== null && typeof value === 'object' ? value : {}) as Partial<
+    Record<string, unknown>
+  >;
+  const pick = (key: string): string[] => {
+    const items = source[key];
+    return Array.isArray(items)
+      ? items.filter((item): item is string => typeof item === 'string' && item.trim() !== '')
+      : [];
+  };
+  const summary: CheckpointSummary = {
+    completed: pick('completed'),
+    inProgress: pick('inProgress'),
+    pending: pick('pending'),
+    decisions: pick('decisions'),
+    blockers: pick('blockers'),
+  };
+  const goals = pick('goals');
+  if (goals.length > 0) summary.goals = goals;
+  return summary;
 }
 
 /** @internal Throws `COMPACTION_CANCELLED` when `signal` is aborted. */

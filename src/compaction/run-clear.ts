@@ -5,7 +5,9 @@
  * then checkpoint, then chat), so history keeps every message and a crash leaves it consistent.
  */
 import type { ClearMode, ClearOutput } from '../../machines/session.types.js';
+import { CHECKPOINT_SCHEMA_VERSION } from '../core/types.js';
 import type { Checkpoint, CheckpointSummary, Message } from '../core/types.js';
+import { emptyLedger, upgradeCheckpoint } from './ledger/index.js';
 
 export type { ClearMode, ClearOutput } from '../../machines/session.types.js';
 import type { SessionDirectory } from '../store/session-directory.js';
@@ -16,10 +18,12 @@ const EMPTY: CheckpointSummary = { completed: [], inProgress: [], pending: [], d
 /** A checkpoint that says nothing yet: version 0, nothing archived. */
 export function emptyCheckpoint(now: string): Checkpoint {
   return {
+    schemaVersion: CHECKPOINT_SCHEMA_VERSION,
     version: 0,
     createdAt: now,
     updatedAt: now,
     summary: { ...EMPTY },
+    ledger: emptyLedger(),
     compactionInfo: {
       compactor: 'none',
       messagesCompacted: 0,
@@ -47,7 +51,7 @@ export async function runClear(
 ): Promise<ClearOutput> {
   const { dir, estimator } = deps;
   const now = deps.now().toISOString();
-  const previous = dir.checkpoint ?? emptyCheckpoint(now);
+  const previous = dir.checkpoint === null ? emptyCheckpoint(now) : upgradeCheckpoint(dir.checkpoint);
   const archived: Message[] = dir.messages.filter((m) => m.seq <= input.watermarkSeq);
   const foldedTokens = archived.reduce((sum, m) => sum + m.tokens, 0);
   if (archived.length === 0 && input.mode === 'clear') {
@@ -66,10 +70,13 @@ export async function runClear(
   const last = archived[archived.length - 1];
   const info = previous.compactionInfo;
   const checkpoint: Checkpoint = {
+    schemaVersion: CHECKPOINT_SCHEMA_VERSION,
     version: previous.version + 1,
     createdAt: previous.createdAt,
     updatedAt: now,
     summary,
+    // A clear keeps the ledger as it is (a task loop records its iteration with recordIteration).
+    ledger: input.mode === 'reset' ? emptyLedger() : (previous.ledger ?? emptyLedger()),
     ...(input.mode === 'clear' && previous.checks ? { checks: previous.checks } : {}),
     compactionInfo: {
       compactor: input.mode,

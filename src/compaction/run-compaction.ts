@@ -15,12 +15,21 @@ import type { CompactInput, CompactOutput } from '../../machines/session.machine
 import { thresholdOf } from '../../machines/session.machine.js';
 import { SessionError, describeError } from '../core/errors.js';
 import { planCompaction } from '../core/plan-compaction.js';
+import { requestTokens } from '../core/request-size.js';
+import { CHECKPOINT_SCHEMA_VERSION } from '../core/types.js';
 import type { ArchiveSegment, Checkpoint, CheckpointSummary, Message } from '../core/types.js';
 import type { SessionDirectory } from '../store/session-directory.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import type { CompactionProgress, Compactor } from './compactor.js';
 import { checkpointProblems } from './checkpoint-schema.js';
 import { callCompactor, foldInChunks } from './fold-in-chunks.js';
+import {
+  compactorView,
+  emptyLedger,
+  fitCheckpoint,
+  recordMessages,
+  upgradeCheckpoint,
+} from './ledger/index.js';
 
 /** What a compaction needs besides its input. */
 export interface CompactionDeps {
@@ -56,6 +65,22 @@ function assertNotAborted(signal: AbortSignal, sessionId: string): void {
 }
 
 /**
+ * The verbatim tail a compaction keeps. A requested tail (a manual compaction's
+ * `keepRecentTokens`) is kept as asked; the default grows beyond `limits.keepRecentTokens` (which
+ * assumes a full checkpoint) to what brings the request to `targetAfterCompaction` of the window
+ * with the checkpoint as large as it is now.
+ */
+function tailBudget(input: CompactInput, checkpointTokens: number, correction: number): number {
+  const { limits } = input;
+  if (input.tailRequested === true || limits.targetAfterCompaction === undefined)
+    return input.keepRecentTokens;
+  const room = Math.floor(
+    (limits.maxTokens * limits.targetAfterCompaction - limits.replyReserveTokens) / correction,
+  );
+  return Math.max(input.keepRecentTokens, room - input.fixedTokens - checkpointTokens);
+}
+
+/**
  * Runs one compaction. Throws (with nothing written) on compactor failure or cancellation.
  * @throws SessionError `COMPACTION_CANCELLED`, `COMPACTION_NO_PROGRESS`, or the compactor's error.
  */
@@ -68,13 +93,13 @@ export async function runCompaction(
   const started = deps.elapsed();
   const limits = input.limits;
   const threshold = thresholdOf(limits);
-  const previous = dir.checkpoint;
+  const previous = dir.checkpoint === null ? null : upgradeCheckpoint(dir.checkpoint);
   const candidates = dir.messages.filter((m) => m.seq <= input.watermarkSeq);
   const previousTokens = previous ? estimator.estimateCheckpoint(previous) : 0;
   const correction = input.correction ?? 1;
   // A request estimate as the machine computes it: corrected local counts + room for the reply.
   const request = (tokens: number) =>
-    Math.ceil((input.fixedTokens + tokens) * correction) + limits.replyReserveTokens;
+    requestTokens(input.fixedTokens + tokens, correction, limits.replyReserveTokens);
   const tokensBefore = request(previousTokens + sumTokens(candidates));
   const base = {
     compactor: compactor.name,
@@ -85,27 +110,44 @@ export async function runCompaction(
   };
 
   let summary: CheckpointSummary = previous?.summary ?? EMPTY;
+  // The ledger records every folded message, whatever the compactor; the summary goes on top of it.
+  let ledger = previous?.ledger ?? emptyLedger();
+  const checks = previous?.checks;
   let summaryTokens = previousTokens;
   let folded = 0; // messages of `candidates` folded into `summary` so far
   let calls = 0;
   let escalation = 0;
+  const fit = (budgetTokens: number) => {
+    ({ summary, ledger } = fitCheckpoint(
+      { summary, ledger, ...(checks ? { checks } : {}) },
+      budgetTokens,
+      estimator,
+    ));
+    summaryTokens = estimator.estimateCheckpoint({
+      summary,
+      ledger,
+      ...(checks ? { checks } : {}),
+    } as Checkpoint);
+  };
   const fold = async (messages: Message[], budgetTokens: number) => {
+    ledger = recordMessages(ledger, messages);
     const result = await foldInChunks({
       compactor,
       estimator,
       summary: folded === 0 && previous === null ? null : summary,
       messages,
-      budgetTokens,
+      ...compactorView(ledger, budgetTokens, compactor.maxInputTokens, estimator),
       signal,
       ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
     });
     calls += result.calls;
     summary = result.summary;
-    summaryTokens = estimator.estimateCheckpoint({ ...summary });
+    fit(budgetTokens);
   };
   const projected = () => request(summaryTokens + sumTokens(candidates.slice(folded)));
 
-  const tails = [input.keepRecentTokens, Math.floor(input.keepRecentTokens / 4), 0];
+  const keep = tailBudget(input, previousTokens, correction);
+  const tails = [keep, Math.floor(keep / 4), 0];
   for (let step = 0; step < tails.length; step++) {
     const plan = planCompaction(candidates, { keepRecentTokens: tails[step]! });
     if (plan.kind === 'within-budget' && step === 0 && projected() < threshold) {
@@ -137,11 +179,15 @@ export async function runCompaction(
     summary = await callCompactor(
       compactor,
       estimator,
-      { checkpoint: summary, messages: [], budgetTokens: budget },
+      {
+        checkpoint: summary,
+        messages: [],
+        ...compactorView(ledger, budget, compactor.maxInputTokens, estimator),
+      },
       { signal, ...(deps.onProgress ? { onProgress: deps.onProgress } : {}) },
     );
     calls++;
-    summaryTokens = estimator.estimateCheckpoint({ ...summary });
+    fit(budget);
   }
   const underThreshold = projected() < threshold;
   if (folded === 0 && escalation < 2) {
@@ -187,11 +233,13 @@ export async function runCompaction(
   const tokensAfter = projected();
   const lastArchived = archived[archived.length - 1];
   const checkpoint: Checkpoint = {
+    schemaVersion: CHECKPOINT_SCHEMA_VERSION,
     version,
     createdAt: previous?.createdAt ?? now,
     updatedAt: now,
     summary,
-    ...(previous?.checks ? { checks: previous.checks } : {}),
+    ledger,
+    ...(checks ? { checks } : {}),
     compactionInfo: {
       compactor: compactor.name,
       messagesCompacted: archived.length,

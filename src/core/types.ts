@@ -90,8 +90,14 @@ export interface Message {
   idempotencyKey?: string;
 }
 
-/** The five sections of a checkpoint: short factual statements. */
+/**
+ * What a compactor writes on top of the ledger: short statements. A model is asked for goals,
+ * in progress, next (`pending`) and decisions; `completed` and `blockers` come from older
+ * checkpoints and custom compactors (the ledger holds files, commands and open problems).
+ */
 export interface CheckpointSummary {
+  /** What the user is after, in the user's terms. */
+  goals?: string[];
   completed: string[];
   inProgress: string[];
   pending: string[];
@@ -129,12 +135,22 @@ export interface CompactionInfo {
   archivedTokens: number;
 }
 
+export type * from './ledger-types.js';
+import type { SessionLedger } from './ledger-types.js';
+
+/** The schema of checkpoint.json written now: 2 adds the ledger (1: summary only). */
+export const CHECKPOINT_SCHEMA_VERSION = 2;
+
 /** checkpoint.json */
 export interface Checkpoint {
+  /** {@link CHECKPOINT_SCHEMA_VERSION} when written; absent in schema 1 files, which are upgraded on read. */
+  schemaVersion?: number;
   version: number;
   createdAt: string;
   updatedAt: string;
   summary: CheckpointSummary;
+  /** What deterministic code recorded: files, commands, open problems, the user's words, status. */
+  ledger?: SessionLedger;
   checks?: CheckResult[];
   compactionInfo: CompactionInfo;
   /** Tokens of the checkpoint as it appears in a request. */
@@ -172,12 +188,21 @@ export interface Limits {
   maxTokens: number;
   /** Fraction of maxTokens at which compaction starts. Default 0.9. */
   compactAt: number;
-  /** Token budget of the verbatim tail kept after a compaction. Default 20% of maxTokens. */
+  /**
+   * Token budget of the verbatim tail kept after a compaction: at least this much, more when the
+   * checkpoint leaves room to reach `targetAfterCompaction`. Default: what reaches the target with
+   * a full checkpoint (20% of windows up to 80,000 tokens).
+   */
   keepRecentTokens: number;
   /** Room kept for the model's reply in every request estimate. Default 4,096. */
   replyReserveTokens: number;
-  /** Token budget of the checkpoint itself. Default 10% of maxTokens. */
+  /** Token budget of the checkpoint itself (ledger and summary). Default 25% of maxTokens. */
   checkpointTokens: number;
+  /**
+   * Share of maxTokens a request should have right after a compaction: the default
+   * keepRecentTokens is what reaches it with a full checkpoint. Default 0.5.
+   */
+  targetAfterCompaction?: number;
 }
 
 /** Machine state of a session as reported to callers and the inspector. */

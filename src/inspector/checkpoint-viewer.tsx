@@ -1,9 +1,11 @@
 /**
- * The checkpoint viewer: completed, in progress, pending, decisions, blockers and checks, each a
- * section that expands and collapses.
+ * The checkpoint viewer: completed, in progress, pending, decisions, blockers, the goals and the
+ * ledger (status, user requests, open problems, files, commands) when there are any, and checks,
+ * each a section that expands and collapses.
  */
 import { useState, type ReactNode } from 'react';
 import type { Checkpoint, CheckpointSummary } from '../core/types.js';
+import { commandLine } from '../request/format-ledger.js';
 import { formatTime } from './gauge.js';
 
 /**
@@ -57,6 +59,20 @@ function Section({
   );
 }
 
+/** The checkpoint's goals and the non-empty parts of its ledger, as titled lists of lines. */
+function ledgerSections(checkpoint: Checkpoint): Array<[string, string, string[]]> {
+  const ledger = checkpoint.ledger;
+  const sections: Array<[string, string, string[]]> = [
+    ['goals', 'Goals', checkpoint.summary.goals ?? []],
+    ['status', 'Status', ledger?.status ? [ledger.status.text] : []],
+    ['requests', 'User requests', (ledger?.requests ?? []).map((r) => r.text)],
+    ['problems', 'Open problems', (ledger?.problems ?? []).map((p) => p.text)],
+    ['files', 'Files', (ledger?.files ?? []).map((f) => `${f.action}: ${f.path}`)],
+    ['commands', 'Commands', (ledger?.commands ?? []).map(commandLine)],
+  ];
+  return sections.filter(([, , items]) => items.length > 0);
+}
+
 /**
  * The current checkpoint, section by section (each with a button that has `aria-expanded`), with
  * its version and update time; re-rendered with the new checkpoint after each compaction.
@@ -80,7 +96,7 @@ export function CheckpointViewer({ checkpoint }: CheckpointViewerProps) {
         <span className="dgi-muted">· updated {formatTime(checkpoint.updatedAt)}</span>
       </h2>
       {SECTIONS.map(([key, title]) => {
-        const items = checkpoint.summary[key];
+        const items = checkpoint.summary[key] ?? [];
         return (
           <Section key={key} id={key} title={title} count={items.length}>
             {items.length === 0 ? (
@@ -95,6 +111,15 @@ export function CheckpointViewer({ checkpoint }: CheckpointViewerProps) {
           </Section>
         );
       })}
+      {ledgerSections(checkpoint).map(([id, title, items]) => (
+        <Section key={id} id={id} title={title} count={items.length}>
+          <ul className="dgi-items">
+            {items.map((item, index) => (
+              <li key={index}>{item}</li>
+            ))}
+          </ul>
+        </Section>
+      ))}
       <Section id="checks" title="Checks" count={checks.length}>
         {checks.length === 0 ? (
           <p className="dgi-muted">None recorded.</p>

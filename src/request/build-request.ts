@@ -14,7 +14,12 @@ import type {
   Message,
   SessionContext,
 } from '../core/types.js';
-import { MESSAGE_OVERHEAD_TOKENS, type TokenEstimator } from '../tokens/token-estimator.js';
+import { requestTokens } from '../core/request-size.js';
+import {
+  BLOCK_OVERHEAD_TOKENS,
+  MESSAGE_OVERHEAD_TOKENS,
+  type TokenEstimator,
+} from '../tokens/token-estimator.js';
 import { contentToText, renderAgentDescription, renderCheckpoint, renderContext } from './format.js';
 import { toMessagesList, type MessageParamLike } from './messages-list.js';
 
@@ -101,10 +106,15 @@ export interface BuiltRequest {
  * `system`-role messages (`messages`: `## System messages`; the rest become the list, see
  * {@link toMessagesList}).
  *
- * Tokens: live messages count their stored `tokens` (a sum), system parts `estimator.estimate` of
- * their text, the user message `estimator.estimateMessage`, what the request adds (notes,
- * headings, placeholder and synthetic results) its estimate; each part is multiplied by
- * `correction` and rounded up; the reply reserve is added as is. When the total passes
+ * Tokens: what is rendered is what is counted, so that counting the built request again with
+ * the estimator never gives more than `totalTokens`. `flattened`: the head of the system prompt
+ * as rendered, and each live message's `### role` section with its tool labels and ids as
+ * rendered (counted once per message and estimator, then summed) with the blank lines joining
+ * them. `messages`: the system prompt as rendered; each live message's stored `tokens` (with the
+ * framing of a string sent as a text block), the text of blocks sent as text (a result whose call
+ * is not before it...), and what the list adds (placeholder, synthetic results). The total is
+ * {@link requestTokens} of the sum: multiplied by `correction`, rounded up, plus the reply
+ * reserve; the breakdown's parts add up to it. When the total passes
  * `limits.maxTokens`, the oldest live messages are left out, at cuts that never separate a
  * `tool_use` from its `tool_result` (the new user message included), until it fits; when nothing
  * fits, the smallest request is returned with `fits: false`.
@@ -124,6 +134,7 @@ export function buildRequest(input: RequestInput): BuiltRequest {
   const correction = input.correction ?? 1;
   const corrected = (tokens: number): number => Math.ceil(tokens * correction);
   const estimate = (text: string): number => (text === '' ? 0 : estimator.estimate(text));
+  const join = estimate(JOIN);
 
   const agentText = renderAgentDescription(input.agentDescription);
   const contextText =
@@ -131,24 +142,27 @@ export function buildRequest(input: RequestInput): BuiltRequest {
   const checkpointText =
     input.checkpoint === null || input.checkpoint === undefined
       ? ''
-      : renderCheckpoint(input.checkpoint.summary, input.checkpoint.checks);
+      : renderCheckpoint(input.checkpoint.summary, input.checkpoint.checks, input.checkpoint.ledger);
   const userPrompt = userMessage === null ? '' : contentToText(userMessage);
-  const fixed = {
-    agentDescription: corrected(estimate(agentText)),
-    context: corrected(estimate(contextText)),
-    checkpoint: corrected(estimate(checkpointText)),
-    userPrompt:
-      userPrompt.trim() === '' || userMessage === null
-        ? 0
-        : corrected(estimator.estimateMessage({ role: 'user', content: userMessage })),
-    replyReserve: limits.replyReserveTokens,
+  const hasUser = userMessage !== null && userPrompt.trim() !== '';
+  // The new user message as it is sent: its text (flattened), or a message of the list.
+  const userLocal = !hasUser
+    ? 0
+    : format === 'flattened'
+      ? estimator.estimateMessage({ role: 'user', content: userPrompt })
+      : estimator.estimateMessage({ role: 'user', content: userMessage }) + stringBlock(userMessage);
+  const parts = {
+    agentDescription: estimate(agentText),
+    context: estimate(contextText),
+    checkpoint: estimate(checkpointText),
   };
-  const fixedTotal =
-    fixed.agentDescription + fixed.context + fixed.checkpoint + fixed.userPrompt + fixed.replyReserve;
+  const fixedLocal = parts.agentDescription + parts.context + parts.checkpoint + userLocal;
 
+  // What each live message adds to the request as sent, from the last one back.
   const n = messages.length;
   const tail = new Array<number>(n + 1).fill(0);
-  for (let i = n - 1; i >= 0; i--) tail[i] = (tail[i + 1] ?? 0) + (messages[i] as Message).tokens;
+  for (let i = n - 1; i >= 0; i--)
+    tail[i] = (tail[i + 1] ?? 0) + sentTokens(messages[i] as Message, format, estimator);
 
   const assemble = (omitted: number): BuiltRequest => {
     const kept = messages.slice(omitted);
@@ -157,39 +171,70 @@ export function buildRequest(input: RequestInput): BuiltRequest {
         ? ''
         : `_${omitted} earlier message(s) of this session are left out of this request to fit the token limit._`;
     let systemTail: string;
-    let added = estimate(note);
     let list: MessageParamLike[];
+    let local: number;
     if (format === 'flattened') {
       const transcript = renderTranscript(kept);
-      systemTail = transcript === '' ? '' : `## Conversation so far\n\n${transcript}`;
-      if (transcript !== '') added += estimate('## Conversation so far');
-      list = userPrompt.trim() === '' ? [] : [{ role: 'user', content: userPrompt }];
+      systemTail = transcript === '' ? '' : `${CONVERSATION_HEADING}${JOIN}${transcript}`;
+      list = hasUser ? [{ role: 'user', content: userPrompt }] : [];
+      // The head exactly as rendered; the transcript as the sum of its messages and joins.
+      const head = joinParts([agentText, contextText, checkpointText, note]);
+      local =
+        estimate(head) +
+        (transcript === ''
+          ? 0
+          : (head === '' ? 0 : join) + estimate(CONVERSATION_HEADING) + join + tail[omitted]!) +
+        userLocal;
     } else {
       const converted = toMessagesList(kept, userMessage);
       systemTail =
         converted.systemTexts.length === 0
           ? ''
-          : `## System messages\n\n${converted.systemTexts.join('\n\n')}`;
-      if (systemTail !== '') added += estimate('## System messages');
-      if (converted.addedBlocks.length > 0)
-        added += estimator.estimateContent(converted.addedBlocks as ContentBlock[]);
-      added += converted.addedMessages * MESSAGE_OVERHEAD_TOKENS;
+          : `${SYSTEM_HEADING}${JOIN}${converted.systemTexts.join(JOIN)}`;
       list = converted.messages;
+      const systemPrompt = joinParts([agentText, contextText, checkpointText, note, systemTail]);
+      const listed = kept.reduce((sum, m) => sum + (m.role === 'system' ? 0 : listTokens(m)), 0);
+      const labels = converted.convertedBlocks.reduce(
+        (sum, block) => sum + estimate(block.text) + BLOCK_OVERHEAD_TOKENS,
+        0,
+      );
+      const added =
+        (converted.addedBlocks.length > 0
+          ? estimator.estimateContent(converted.addedBlocks as ContentBlock[])
+          : 0) +
+        converted.addedMessages * MESSAGE_OVERHEAD_TOKENS;
+      local = estimate(systemPrompt) + listed + labels + added + userLocal;
     }
-    const systemPrompt = [agentText, contextText, checkpointText, note, systemTail]
-      .filter((part) => part !== '')
-      .join('\n\n');
-    const breakdown = { ...fixed, messages: corrected((tail[omitted] ?? 0) + added), total: 0 };
-    breakdown.total = fixedTotal + breakdown.messages;
+    const systemPrompt = joinParts([agentText, contextText, checkpointText, note, systemTail]);
+    const total = requestTokens(local, correction, limits.replyReserveTokens);
+    const breakdown: RequestBreakdown = {
+      agentDescription: corrected(parts.agentDescription),
+      context: corrected(parts.context),
+      checkpoint: corrected(parts.checkpoint),
+      messages: 0,
+      userPrompt: corrected(userLocal),
+      replyReserve: limits.replyReserveTokens,
+      total,
+    };
+    // The messages and everything around them: what is left of the total (so the parts sum to it).
+    breakdown.messages = Math.max(
+      0,
+      total -
+        breakdown.agentDescription -
+        breakdown.context -
+        breakdown.checkpoint -
+        breakdown.userPrompt -
+        breakdown.replyReserve,
+    );
     return {
       systemPrompt,
       userPrompt,
       messages: list,
-      totalTokens: breakdown.total,
+      totalTokens: total,
       breakdown,
       omittedMessages: omitted,
-      omittedTokens: (tail[0] ?? 0) - (tail[omitted] ?? 0),
-      fits: breakdown.total <= limits.maxTokens,
+      omittedTokens: messages.slice(0, omitted).reduce((sum, m) => sum + m.tokens, 0),
+      fits: total <= limits.maxTokens,
     };
   };
 
@@ -198,12 +243,62 @@ export function buildRequest(input: RequestInput): BuiltRequest {
   for (let cut = 0; cut <= n; cut++) {
     if (cuts[cut] !== true) continue;
     smallest = cut;
-    // A lower bound first: what the request adds only raises the total.
-    if (fixedTotal + corrected(tail[cut] ?? 0) > limits.maxTokens) continue;
+    // A lower bound first: what the request adds around the messages only raises the total.
+    if (
+      requestTokens(fixedLocal + (tail[cut] ?? 0), correction, limits.replyReserveTokens) > limits.maxTokens
+    )
+      continue;
     const built = assemble(cut);
     if (built.fits) return built;
   }
   return assemble(smallest);
+}
+
+const JOIN = '\n\n';
+const CONVERSATION_HEADING = '## Conversation so far';
+const SYSTEM_HEADING = '## System messages';
+
+/** The non-empty parts, joined by blank lines. */
+function joinParts(parts: readonly string[]): string {
+  return parts.filter((part) => part !== '').join(JOIN);
+}
+
+/** A string content is sent as one text block: it costs the block framing its stored count lacks. */
+function stringBlock(content: unknown): number {
+  return typeof content === 'string' ? BLOCK_OVERHEAD_TOKENS : 0;
+}
+
+/** A live message in a Messages API list: its stored count, plus the framing of a string sent as a block. */
+function listTokens(message: Message): number {
+  return message.tokens + stringBlock(message.content);
+}
+
+/** Rendered counts of flattened messages, kept per estimator and message (messages are immutable). */
+const FLATTENED = new WeakMap<TokenEstimator, WeakMap<object, number>>();
+
+/**
+ * @internal What a live message adds to a request as sent. Flattened: its `### role` section as
+ * rendered, and the blank line joining it to the next, counted once per message and estimator.
+ * As a list: its stored count (and block framing); a `system` message: its text in the system
+ * prompt, and its join.
+ */
+export function sentTokens(message: Message, format: RequestFormat, estimator: TokenEstimator): number {
+  if (format === 'messages') {
+    if (message.role !== 'system') return listTokens(message);
+    const text = contentToText(message.content).trim();
+    return text === '' ? 0 : estimator.estimate(text) + estimator.estimate(JOIN);
+  }
+  let cache = FLATTENED.get(estimator);
+  if (cache === undefined) {
+    cache = new WeakMap();
+    FLATTENED.set(estimator, cache);
+  }
+  const known = cache.get(message);
+  if (known !== undefined) return known;
+  const section = renderSection(message);
+  const tokens = section === '' ? 0 : estimator.estimate(section) + estimator.estimate(JOIN);
+  cache.set(message, tokens);
+  return tokens;
 }
 
 /**
@@ -245,11 +340,15 @@ export function omissionCuts(
 /** @internal Live messages as `### role` sections of their text; blank messages are skipped. */
 function renderTranscript(messages: readonly Message[]): string {
   return messages
-    .flatMap((message) => {
-      const text = contentToText(message.content).trim();
-      return text === '' ? [] : [`### ${message.role}\n${text}`];
-    })
-    .join('\n\n');
+    .map(renderSection)
+    .filter((section) => section !== '')
+    .join(JOIN);
+}
+
+/** @internal One message as a `### role` section of its text ('' for a blank one). */
+function renderSection(message: Message): string {
+  const text = contentToText(message.content).trim();
+  return text === '' ? '' : `### ${message.role}\n${text}`;
 }
 
 /** @internal Rejects what would make the estimate meaningless; returns the input. */

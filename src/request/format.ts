@@ -9,13 +9,20 @@ import type {
   CheckpointSummary,
   ContentBlock,
   SessionContext,
+  SessionLedger,
 } from '../core/types.js';
+import { renderLedgerSections } from './format-ledger.js';
 
-/** @internal The checkpoint sections in the order they are rendered, with their headings. */
-export const CHECKPOINT_SECTIONS: ReadonlyArray<readonly [keyof CheckpointSummary, string]> = [
+/**
+ * @internal The summary sections every checkpoint has, with their headings (`pending` is what
+ * comes next). `goals` is optional and rendered first, see {@link renderCheckpoint}.
+ */
+export const CHECKPOINT_SECTIONS: ReadonlyArray<
+  readonly [Exclude<keyof CheckpointSummary, 'goals'>, string]
+> = [
   ['completed', 'Completed'],
   ['inProgress', 'In progress'],
-  ['pending', 'Pending'],
+  ['pending', 'Next'],
   ['decisions', 'Decisions'],
   ['blockers', 'Blockers'],
 ];
@@ -34,28 +41,37 @@ const CONTEXT_SECTIONS: ReadonlyArray<readonly [string, string]> = [
 ];
 
 /**
- * Renders a checkpoint summary (and optional check results) as markdown: `## Checkpoint`, then one
- * `### <Section>` per non-empty section with `- item` lines, then `### Checks` when checks are given.
+ * Renders a checkpoint as markdown: `## Checkpoint`, then one `### Section` per non-empty part:
+ * the summary's goals, the ledger's status, the user's requests and corrections, open problems,
+ * then the summary's in progress, next and decisions, the ledger's files and commands, the
+ * summary's completed items and blockers (older checkpoints), and checks.
  *
- * Empty sections are omitted (they would cost tokens and say nothing), and a summary with no items
- * and no checks renders as `''`, so a session without a checkpoint adds nothing to a request. Items
- * are flattened to one line (newlines become spaces) and blank items are skipped.
+ * Empty parts are omitted (they would cost tokens and say nothing), and a checkpoint with nothing
+ * in it renders as `''`, so a session without one adds nothing to a request. Items are flattened to
+ * one line (newlines become spaces) and blank items are skipped.
  *
- * @param summary - The five sections of the checkpoint.
+ * @param summary - The summary sections of the checkpoint.
  * @param checks - Verification results, rendered `- [x] id` or `- [ ] id: error`.
+ * @param ledger - The session ledger, when the checkpoint has one.
  * @returns The markdown, or `''` when there is nothing to show.
  * @example
  * ```ts
- * renderCheckpoint({ completed: ['ran `npm test` (ok)'], inProgress: [], pending: [], decisions: [], blockers: [] });
- * // '## Checkpoint\n\n### Completed\n- ran `npm test` (ok)'
+ * renderCheckpoint({ completed: [], inProgress: ['parser'], pending: [], decisions: [], blockers: [] });
+ * // '## Checkpoint\n\n### In progress\n- parser'
  * ```
  */
-export function renderCheckpoint(summary: CheckpointSummary, checks?: CheckResult[]): string {
-  const parts: string[] = [];
-  for (const [key, title] of CHECKPOINT_SECTIONS) {
-    const items = asList(summary === null || typeof summary !== 'object' ? undefined : summary[key]);
-    if (items.length > 0) parts.push(`### ${title}\n${items.map((item) => `- ${item}`).join('\n')}`);
-  }
+export function renderCheckpoint(
+  summary: CheckpointSummary,
+  checks?: CheckResult[],
+  ledger?: SessionLedger | null,
+): string {
+  const s = summary === null || typeof summary !== 'object' ? ({} as Partial<CheckpointSummary>) : summary;
+  const list = (title: string, value: unknown): string => {
+    const items = asList(value);
+    return items.length === 0 ? '' : `### ${title}\n${items.map((item) => `- ${item}`).join('\n')}`;
+  };
+  const title = Object.fromEntries(CHECKPOINT_SECTIONS) as Record<keyof CheckpointSummary, string>;
+  const l = renderLedgerSections(ledger);
   const checkLines = (Array.isArray(checks) ? checks : []).flatMap((check) => {
     if (check === null || typeof check !== 'object' || typeof check.checkId !== 'string') return [];
     const error =
@@ -64,7 +80,21 @@ export function renderCheckpoint(summary: CheckpointSummary, checks?: CheckResul
       check.passed === true ? `- [x] ${oneLine(check.checkId)}` : `- [ ] ${oneLine(check.checkId)}${error}`,
     ];
   });
-  if (checkLines.length > 0) parts.push(`### Checks\n${checkLines.join('\n')}`);
+  const parts = [
+    list('Goals', s.goals),
+    l.status,
+    l.requests,
+    l.problems,
+    list(title.inProgress, s.inProgress),
+    list(title.pending, s.pending),
+    list(title.decisions, s.decisions),
+    l.files,
+    l.commands,
+    l.names,
+    list(title.completed, s.completed),
+    list(title.blockers, s.blockers),
+    checkLines.length > 0 ? `### Checks\n${checkLines.join('\n')}` : '',
+  ].filter((part) => part !== '');
   return parts.length === 0 ? '' : `## Checkpoint\n\n${parts.join('\n\n')}`;
 }
 

@@ -59,6 +59,11 @@ export interface MessagesList {
   systemTexts: string[];
   /** Blocks that no message holds (placeholder, synthetic results), for token accounting. */
   addedBlocks: MessageBlockParam[];
+  /**
+   * Text blocks that stand for blocks sent as text (a result whose call is not before it, a
+   * tool_use from the user, unsigned thinking...): their labels are text no message holds.
+   */
+  convertedBlocks: TextBlock[];
   /** Messages that no message holds (a leading placeholder, a trailing synthetic result turn). */
   addedMessages: number;
 }
@@ -103,8 +108,14 @@ export function toMessagesList(
 ): MessagesList {
   const systemTexts: string[] = [];
   const turns: Turn[] = [];
+  const convertedBlocks: TextBlock[] = [];
+  const toText = (block: unknown): TextBlock => {
+    const text = asText(block);
+    convertedBlocks.push(text);
+    return text;
+  };
   const push = (role: 'user' | 'assistant', content: unknown): void => {
-    const blocks = normalizeBlocks(role, content);
+    const blocks = normalizeBlocks(role, content, toText);
     const last = turns[turns.length - 1];
     if (blocks.length === 0) return;
     if (last !== undefined && last.role === role) last.blocks.push(...blocks);
@@ -134,13 +145,13 @@ export function toMessagesList(
     if (turn.role === 'user') {
       const previous = turns[i - 1];
       const answerable = new Set(previous === undefined ? [] : useIdsOf(previous));
-      turn.blocks = answerFirst(turn.blocks, [...answerable]);
+      turn.blocks = answerFirst(turn.blocks, [...answerable], toText);
       continue;
     }
     // A repeated tool_use id would be ambiguous for the API: keep the first, show the others as text.
     turn.blocks = turn.blocks.map((block) => {
       if (block.type !== 'tool_use') return block;
-      if (seenUses.has(block.id)) return asText(block);
+      if (seenUses.has(block.id)) return toText(block);
       seenUses.add(block.id);
       return block;
     });
@@ -195,6 +206,7 @@ export function toMessagesList(
     systemTexts,
     addedBlocks,
     addedMessages,
+    convertedBlocks,
   };
 }
 
@@ -319,7 +331,11 @@ function useIdsOf(turn: Turn): string[] {
  * @internal Orders a user turn's blocks: the results of `ids` first (in call order, one each),
  * then the other blocks, where any other result becomes text.
  */
-function answerFirst(blocks: MessageBlockParam[], ids: string[]): MessageBlockParam[] {
+function answerFirst(
+  blocks: MessageBlockParam[],
+  ids: string[],
+  toText: (block: unknown) => TextBlock,
+): MessageBlockParam[] {
   const first: MessageBlockParam[] = [];
   const rest: MessageBlockParam[] = [];
   const answered = new Set<string>();
@@ -328,7 +344,7 @@ function answerFirst(blocks: MessageBlockParam[], ids: string[]): MessageBlockPa
     else if (ids.includes(block.tool_use_id) && !answered.has(block.tool_use_id)) {
       answered.add(block.tool_use_id);
       first.push(block);
-    } else rest.push(asText(block));
+    } else rest.push(toText(block));
   }
   first.sort(
     (a, b) =>
@@ -353,7 +369,11 @@ function asText(block: unknown): TextBlock {
 }
 
 /** @internal Stored content as blocks allowed for `role`; anything else becomes text. */
-function normalizeBlocks(role: 'user' | 'assistant', content: unknown): MessageBlockParam[] {
+function normalizeBlocks(
+  role: 'user' | 'assistant',
+  content: unknown,
+  toText: (block: unknown) => TextBlock,
+): MessageBlockParam[] {
   if (typeof content === 'string') return content.trim() === '' ? [] : [{ type: 'text', text: content }];
   if (!Array.isArray(content))
     return content === undefined || content === null ? [] : [{ type: 'text', text: safeJson(content) }];
@@ -397,7 +417,7 @@ function normalizeBlocks(role: 'user' | 'assistant', content: unknown): MessageB
     ) {
       blocks.push({ type: 'thinking', thinking: block.thinking, signature: block.signature });
     } else {
-      const text = asText(block);
+      const text = toText(block);
       if (text.text.trim() !== '') blocks.push(text);
     }
   }

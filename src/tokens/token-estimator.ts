@@ -262,7 +262,7 @@ export class TiktokenEstimator implements TokenEstimator {
   }
 
   /**
-   * Tokens of `renderCheckpoint(summary, checks)`.
+   * Tokens of `renderCheckpoint(summary, checks, ledger)`.
    * @throws SessionError `INVALID_ARGUMENT` when `checkpoint` is not an object.
    */
   estimateCheckpoint(checkpoint: Checkpoint | CheckpointSummary): number {
@@ -277,7 +277,7 @@ export class TiktokenEstimator implements TokenEstimator {
       'summary' in checkpoint && checkpoint.summary !== null && typeof checkpoint.summary === 'object';
     return this.estimate(
       isCheckpoint
-        ? renderCheckpoint(checkpoint.summary, checkpoint.checks)
+        ? renderCheckpoint(checkpoint.summary, checkpoint.checks, checkpoint.ledger)
         : renderCheckpoint(checkpoint as CheckpointSummary),
     );
   }

@@ -100,7 +100,7 @@ describe('AnthropicCompactor', () => {
           name: 'record_checkpoint',
           input_schema: {
             type: 'object',
-            required: ['completed', 'inProgress', 'pending', 'decisions', 'blockers'],
+            required: ['goals', 'inProgress', 'pending', 'decisions'],
           },
         },
       ],
@@ -226,7 +226,7 @@ describe('AnthropicCompactor', () => {
       'a tool input that fails the schema',
       { kind: 'bad-tool-input' },
       'COMPACTOR_MALFORMED',
-      /"completed" must be an array of strings, got a string; "inProgress\[0\]" must be a string, got a number; missing "decisions"/,
+      /"inProgress\[0\]" must be a string, got a number; missing "decisions" .*; "completed" must be an array of strings, got a string/,
     ],
     [
       'prose',

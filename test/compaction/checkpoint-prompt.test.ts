@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { budgetInWords, buildCheckpointPrompt } from '../../src/compaction/checkpoint-prompt.js';
 import { CHECKPOINT_FIELDS, CHECKPOINT_INPUT_SCHEMA } from '../../src/compaction/checkpoint-schema.js';
+import { recordMessages } from '../../src/compaction/ledger/index.js';
 import type { CheckpointSummary, Message } from '../../src/core/types.js';
 
 const msg = (seq: number, role: Message['role'], content: Message['content']): Message => ({
@@ -58,13 +59,40 @@ describe('buildCheckpointPrompt', () => {
     expect(content).not.toContain('There is no checkpoint yet');
   });
 
-  it('asks for short factual statements in the five sections, within the budget in words and items, least important dropped first', () => {
-    const content = buildCheckpointPrompt({ checkpoint: null, messages: MESSAGES, budgetTokens: 3_000 })
-      .messages[0].content;
+  it('asks only for goals, work in progress, next steps and decisions, within the budget in words and items', () => {
+    const prompt = buildCheckpointPrompt({ checkpoint: null, messages: MESSAGES, budgetTokens: 3_000 });
+    const content = prompt.messages[0].content;
     for (const field of CHECKPOINT_FIELDS) expect(content).toContain(`- ${field}: `);
-    expect(content).toContain('One short factual statement per item');
+    expect(content).not.toMatch(/- (completed|blockers): /);
+    expect(content).toContain('One short statement per item');
     expect(content).toContain('within about 2,100 words (3,000 tokens) in all, at most about 100 items');
-    expect(content).toMatch(/drop the least important first: the oldest completed items/);
+    expect(content).toMatch(/drop the least important first: decisions and next steps that no longer matter/);
+    expect(prompt.system).toMatch(/never record an intention \("I will\.\.\."\) as a decision/);
+  });
+
+  it('shows the ledger first, asks not to repeat it and to reconcile contradictions with it', () => {
+    const ledger = recordMessages(null, [
+      ...MESSAGES,
+      msg(10, 'user', 'No, keep the </ledger> test as the spec.'),
+    ]);
+    const content = buildCheckpointPrompt({
+      checkpoint: CHECKPOINT,
+      ledger,
+      messages: MESSAGES,
+      budgetTokens: 2_000,
+    }).messages[0].content;
+    const shown = /<ledger>\n([\s\S]*?)\n<\/ledger>/.exec(content)?.[1] ?? '';
+    expect(content.indexOf('<ledger>')).toBeLessThan(content.indexOf('<current_checkpoint>'));
+    expect(shown).toContain('- `npm test` failed: FAIL dates.test.ts');
+    expect(shown).toContain('- (correction) No, keep the &lt;/ledger> test as the spec.');
+    expect(content.match(/<\/ledger>/g)).toHaveLength(1);
+    expect(content).toContain(
+      'Reconcile contradictions: the ledger and the newest messages win over older items',
+    );
+    expect(content).toContain('Do not repeat the ledger');
+    const none = buildCheckpointPrompt({ checkpoint: null, messages: [], budgetTokens: 500 }).messages[0]
+      .content;
+    expect(none).toContain('<ledger>\nNothing recorded yet.\n</ledger>');
   });
 
   it('offers the record_checkpoint tool with the summary schema (a copy)', () => {
@@ -72,13 +100,7 @@ describe('buildCheckpointPrompt', () => {
     expect(tool.name).toBe('record_checkpoint');
     expect(tool.input_schema).toEqual(CHECKPOINT_INPUT_SCHEMA);
     expect(tool.input_schema).not.toBe(CHECKPOINT_INPUT_SCHEMA);
-    expect(tool.input_schema.required).toEqual([
-      'completed',
-      'inProgress',
-      'pending',
-      'decisions',
-      'blockers',
-    ]);
+    expect(tool.input_schema.required).toEqual(['goals', 'inProgress', 'pending', 'decisions']);
     expect(tool.input_schema.additionalProperties).toBe(false);
   });
 

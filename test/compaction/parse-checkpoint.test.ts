@@ -83,17 +83,33 @@ describe('parseCheckpointResponse', () => {
     expect(message).toContain('"pending[2]" must be a string, got null');
   });
 
-  it('names each missing field', () => {
+  it('names each missing field; goals, completed and blockers may be left out', () => {
     const message = malformed(answer([tool({ completed: [], inProgress: [] })], 'tool_use'));
     expect(message).toContain('missing "pending"');
     expect(message).toContain('missing "decisions"');
-    expect(message).toContain('missing "blockers"');
-    expect(malformed(answer([tool(['a'])], 'tool_use'))).toContain('expected an object with "completed"');
+    expect(message).not.toContain('missing "blockers"');
+    expect(message).not.toContain('missing "goals"');
+    expect(malformed(answer([tool(['a'])], 'tool_use'))).toContain('expected an object with "goals"');
+    expect(
+      parseCheckpointResponse(
+        answer(
+          [tool({ goals: [' CSV export '], inProgress: [], pending: ['tests'], decisions: [] })],
+          'tool_use',
+        ),
+      ),
+    ).toEqual({
+      goals: ['CSV export'],
+      completed: [],
+      inProgress: [],
+      pending: ['tests'],
+      decisions: [],
+      blockers: [],
+    });
   });
 
   it('reports JSON text that is not a checkpoint, and prose', () => {
-    expect(malformed(answer([text('```json\n{"completed": "x"}\n```')]))).toMatch(
-      /the JSON in the answer does not match the checkpoint schema: "completed" must be an array/,
+    expect(malformed(answer([text('```json\n{"inProgress": "x"}\n```')]))).toMatch(
+      /the JSON in the answer does not match the checkpoint schema: "inProgress" must be an array/,
     );
     const prose = malformed(answer([text('I reviewed the conversation and everything looks fine.')]));
     expect(prose).toContain(

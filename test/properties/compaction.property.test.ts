@@ -13,6 +13,29 @@ import { ScriptedCompactor } from '../helpers/compactors.js';
 import { settle } from '../helpers/settle.js';
 import { snapshotDir, tempRoot } from '../helpers/temp-root.js';
 import path from 'node:path';
+import { createTokenEstimator } from '../../src/tokens/token-estimator.js';
+
+const estimator = createTokenEstimator();
+
+/**
+ * A built request counted again as it is rendered: the whole system prompt and every message of
+ * the list as the estimator counts them, plus the reply reserve (correction 1).
+ */
+function recount(request: {
+  systemPrompt: string;
+  messages: unknown[];
+  breakdown: { replyReserve: number };
+}): number {
+  const list = request.messages as Array<{ role: 'user' | 'assistant'; content: string | ContentBlock[] }>;
+  return (
+    estimator.estimate(request.systemPrompt) +
+    list.reduce((sum, m) => sum + estimator.estimateMessage(m), 0) +
+    request.breakdown.replyReserve
+  );
+}
+
+/** Tool ids as the Messages API makes them: `toolu_01` and 22 letters and digits. */
+const toolIdArb = fc.stringMatching(/^[A-Za-z0-9]{22}$/).map((tail) => `toolu_01${tail}`);
 
 const KEY = { type: 'task', agentType: 'dev', featureId: 'prop', taskId: 't', taskState: 'in_dev' } as const;
 
@@ -156,6 +179,71 @@ describe('compaction invariants (generated conversations, real files)', () => {
     );
     // The generated conversations did compact (the invariants were not checked on empty archives).
     expect(compactions).toBeGreaterThan(25);
+  });
+
+  it('a built request counted again as rendered (flattened or as a list) never passes the limit nor the size it reports', async () => {
+    const callArb = fc.record({
+      ids: fc.array(toolIdArb, { minLength: 1, maxLength: 4 }),
+      name: fc.constantFrom('Bash', 'Read', 'str_replace_based_edit_tool', 'mcp__github__create_issue'),
+      output: textArb,
+      answered: fc.boolean(),
+      isError: fc.boolean(),
+    });
+    const turnsArb = fc.array(fc.oneof(callArb, textArb), { minLength: 5, maxLength: 60 });
+    let checked = 0;
+    await fc.assert(
+      fc.asyncProperty(turnsArb, fc.integer({ min: 3_000, max: 20_000 }), async (turns, maxTokens) => {
+        const root = await tempRoot();
+        const runtime = await createSessionRuntime({ root, durable: false, limits: { maxTokens } });
+        try {
+          const { id } = await runtime.createSession(KEY);
+          const seen = new Set<string>();
+          for (const turn of turns) {
+            if (typeof turn === 'string') {
+              await runtime.addMessage(id, { role: 'user', content: turn });
+              continue;
+            }
+            const ids = turn.ids.filter((toolId) => !seen.has(toolId));
+            ids.forEach((toolId) => seen.add(toolId));
+            if (ids.length === 0) continue;
+            await runtime.addMessage(id, {
+              role: 'assistant',
+              content: ids.map((toolId): ContentBlock => ({
+                type: 'tool_use',
+                id: toolId,
+                name: turn.name,
+                input: { command: turn.output.slice(0, 80), path: 'src/a.ts' },
+              })),
+            });
+            if (turn.answered)
+              await runtime.addMessage(id, {
+                role: 'user',
+                content: ids.map((toolId): ContentBlock => ({
+                  type: 'tool_result',
+                  tool_use_id: toolId,
+                  content: turn.output,
+                  ...(turn.isError ? { is_error: true } : {}),
+                })),
+              });
+          }
+          await settle(runtime, id);
+          for (const format of ['flattened', 'messages'] as const) {
+            const request = await runtime.buildRequest(id, 'What next?', { format });
+            const counted = recount(request);
+            expect(
+              counted,
+              `${format}: rendered ${counted}, reported ${request.totalTokens}`,
+            ).toBeLessThanOrEqual(request.totalTokens);
+            expect(request.totalTokens).toBeLessThanOrEqual(maxTokens);
+            checked++;
+          }
+        } finally {
+          await runtime.close();
+        }
+      }),
+      { numRuns: 30 },
+    );
+    expect(checked).toBe(60);
   });
 
   it('a compactor that fails at any call leaves the session exactly as it was', async () => {

@@ -18,7 +18,7 @@ import {
   type MessageBlockParam,
   type MessageParamLike,
 } from '../../src/request/messages-list.js';
-import { createTokenEstimator } from '../../src/tokens/token-estimator.js';
+import { BLOCK_OVERHEAD_TOKENS, createTokenEstimator } from '../../src/tokens/token-estimator.js';
 
 const estimator = createTokenEstimator({ mode: 'approximate' });
 const LIMITS: Limits = {
@@ -84,7 +84,10 @@ describe('buildRequest', () => {
     });
     const withUser = build({ userMessage: 'hi' });
     expect(withUser.messages).toEqual([{ role: 'user', content: [text('hi')] }]);
-    expect(withUser.breakdown.userPrompt).toBe(estimator.estimateMessage({ role: 'user', content: 'hi' }));
+    // Sent as a text block of the list: the block's framing counts too.
+    expect(withUser.breakdown.userPrompt).toBe(
+      estimator.estimateMessage({ role: 'user', content: 'hi' }) + BLOCK_OVERHEAD_TOKENS,
+    );
     const params: Anthropic.MessageParam[] = withUser.messages; // the SDK accepts the list as is
     expect(params).toHaveLength(1);
   });
@@ -97,7 +100,7 @@ describe('buildRequest', () => {
       userMessage: 'go',
     });
     expect(built.systemPrompt).toBe(
-      '## Agent\n\n### Role\nDeveloper\n\n## Checkpoint\n\n### Completed\n- ran tests\n\n### Pending\n- write docs\n\n### Checks\n- [x] unit',
+      '## Agent\n\n### Role\nDeveloper\n\n## Checkpoint\n\n### Next\n- write docs\n\n### Completed\n- ran tests\n\n### Checks\n- [x] unit',
     );
     expect(built.breakdown.context).toBe(0);
     expect(built.breakdown.checkpoint).toBe(
@@ -239,6 +242,56 @@ describe('buildRequest', () => {
     const corrected = build({ messages: [msg('user', 'hello there')], userMessage: 'x', correction: 2 });
     expect(corrected.breakdown.messages).toBe(base.breakdown.messages * 2);
     expect(corrected.breakdown.replyReserve).toBe(base.breakdown.replyReserve);
+  });
+
+  it('counts what it renders, in both formats: tool labels and ids, headings, joins (exact counts, 340 tool calls)', () => {
+    const exact = createTokenEstimator();
+    const id = (i: number) => `toolu_01${String(i).padStart(4, '0')}Xq7RtLmNcPzWvYbKd2`;
+    const messages: Message[] = [];
+    for (let i = 0; i < 340; i++) {
+      const call: ContentBlock = {
+        type: 'tool_use',
+        id: id(i),
+        name: 'Bash',
+        input: { command: `ls src/dir${i}` },
+      };
+      const answer: ContentBlock = { type: 'tool_result', tool_use_id: id(i), content: `a${i}.ts\nb${i}.ts` };
+      for (const [role, content] of [
+        ['assistant', [call]],
+        ['user', [answer]],
+      ] as const)
+        messages.push({
+          ...msg(role, [...content]),
+          tokens: exact.estimateMessage({ role, content: [...content] }),
+        });
+    }
+    const limits = { ...LIMITS, maxTokens: 12_000, replyReserveTokens: 600 };
+    for (const format of ['flattened', 'messages'] as const) {
+      const built = buildRequest({
+        agentDescription: null,
+        context: null,
+        checkpoint: null,
+        messages,
+        userMessage: 'What next?',
+        format,
+        limits,
+        estimator: exact,
+      });
+      const rendered =
+        exact.estimate(built.systemPrompt) +
+        built.messages.reduce((sum, m) => sum + exact.estimateMessage(m as Message), 0) +
+        built.breakdown.replyReserve;
+      expect(rendered, `${format}: rendered ${rendered}, reported ${built.totalTokens}`).toBeLessThanOrEqual(
+        built.totalTokens,
+      );
+      expect(rendered, `${format}: rendered ${rendered} against a limit of 12,000`).toBeLessThanOrEqual(
+        12_000,
+      );
+      // As a transcript the 340 calls do not fit: the oldest are left out (as a list they do).
+      if (format === 'flattened') expect(built.omittedMessages).toBeGreaterThan(0);
+      // Counted closely, not by a blanket margin: within 5% of what is rendered.
+      expect(built.totalTokens).toBeLessThan(rendered * 1.05);
+    }
   });
 
   it('rejects invalid input', () => {
@@ -401,6 +454,14 @@ function haystack(built: BuiltRequest): string {
   return parts.join('\n');
 }
 
+/** A built request counted again as rendered: its system prompt and every message of its list. */
+function recount(built: BuiltRequest, counter: typeof estimator, correction: number): number {
+  const local =
+    counter.estimate(built.systemPrompt) +
+    built.messages.reduce((sum, m) => sum + counter.estimateMessage(m as Message), 0);
+  return Math.ceil(local * correction) + built.breakdown.replyReserve;
+}
+
 /** The readable fragments of a message's content. */
 function fragments(content: string | ContentBlock[]): string[] {
   const blocks = typeof content === 'string' ? [text(content)] : content;
@@ -457,6 +518,8 @@ describe('buildRequest properties', () => {
         // invariant: a built request never passes the limit when fits is true (and says so when it does)
         expect(built.fits).toBe(built.totalTokens <= maxTokens);
         expect(built.breakdown.total).toBe(built.totalTokens);
+        // invariant: what is rendered, counted again, is never more than what is reported
+        expect(recount(built, estimator, p.correction)).toBeLessThanOrEqual(built.totalTokens);
 
         // invariant: omitted messages are a prefix at a cut that keeps tool pairs whole
         const k = built.omittedMessages;
@@ -492,6 +555,49 @@ describe('buildRequest properties', () => {
         for (const m of messages.slice(k)) for (const f of fragments(m.content)) expect(seen).toContain(f);
       }),
       { numRuns: 400 },
+    );
+  });
+
+  it('reports at least what it renders with exact counts, whatever the text at the joins (whitespace, punctuation, unicode)', () => {
+    const exact = createTokenEstimator();
+    const piece = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.string({ unit: 'grapheme', maxLength: 20 }),
+      fc.constantFrom('\n', '\n\n', ' ', '  ', '.', '...', '```', '#', '—', '🙂', 'ok', '\t', '\r\n'),
+    );
+    const textArb2 = fc.array(piece, { minLength: 1, maxLength: 8 }).map((p) => p.join(''));
+    const messageArb = fc.tuple(
+      fc.constantFrom<Role>('user', 'assistant', 'system'),
+      fc.oneof(
+        textArb2,
+        fc.tuple(textArb2, textArb2).map(([a, b]): ContentBlock[] => [text(a), text(b)]),
+      ),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(messageArb, { maxLength: 15 }),
+        fc.option(textArb2, { nil: null }),
+        fc.constantFrom('messages' as const, 'flattened' as const),
+        textArb2,
+        (raw, user, format, role) => {
+          const messages = raw.map(([r, content]) => ({
+            ...msg(r, content),
+            tokens: exact.estimateMessage({ role: r, content }),
+          }));
+          const built = buildRequest({
+            agentDescription: { role },
+            context: null,
+            checkpoint: null,
+            messages,
+            userMessage: user,
+            format,
+            limits: LIMITS,
+            estimator: exact,
+          });
+          expect(recount(built, exact, 1)).toBeLessThanOrEqual(built.totalTokens);
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 

@@ -12,6 +12,7 @@ const EMPTY: CheckpointSummary = { completed: [], inProgress: [], pending: [], d
 describe('renderCheckpoint', () => {
   it('renders every non-empty section in order, then the checks', () => {
     const summary: CheckpointSummary = {
+      goals: ['JSON output for the list command'],
       completed: ['ran `npm test` (ok)', 'edited `src/cli.ts`'],
       inProgress: ['Add the --json flag'],
       pending: ['Update the README'],
@@ -28,18 +29,21 @@ describe('renderCheckpoint', () => {
       [
         '## Checkpoint',
         '',
-        '### Completed',
-        '- ran `npm test` (ok)',
-        '- edited `src/cli.ts`',
+        '### Goals',
+        '- JSON output for the list command',
         '',
         '### In progress',
         '- Add the --json flag',
         '',
-        '### Pending',
+        '### Next',
         '- Update the README',
         '',
         '### Decisions',
         '- Use commander',
+        '',
+        '### Completed',
+        '- ran `npm test` (ok)',
+        '- edited `src/cli.ts`',
         '',
         '### Blockers',
         '- `npm run lint` failed: 2 problems',
@@ -71,7 +75,7 @@ describe('renderCheckpoint', () => {
 
   it('tolerates a summary with missing or malformed sections', () => {
     const odd = { completed: 'not a list', pending: [1, null, 'real item'] } as unknown as CheckpointSummary;
-    expect(renderCheckpoint(odd)).toBe('## Checkpoint\n\n### Pending\n- real item');
+    expect(renderCheckpoint(odd)).toBe('## Checkpoint\n\n### Next\n- real item');
   });
 });
 

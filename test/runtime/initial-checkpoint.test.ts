@@ -3,6 +3,7 @@
  * migrated DAGent conversation's summary): version 0, nothing archived, in every request, and
  * the first compaction folds into it.
  */
+import { resolveLimits } from '../../src/runtime/limits.js';
 import { describe, expect, it } from 'vitest';
 import { OfflineCompactor } from '../../src/compaction/offline-compactor.js';
 import { isSessionError } from '../../src/core/errors.js';
@@ -87,11 +88,12 @@ describe('createSession with an initial checkpoint', () => {
     const root = await tempRoot();
     const runtime = await createSessionRuntime({ root, limits: { maxTokens: 4_000 } });
     const big = {
-      summary: { completed: Array.from({ length: 80 }, (_, i) => `step ${i} of the long plan, done`) },
+      summary: { completed: Array.from({ length: 400 }, (_, i) => `step ${i} of the long plan, done`) },
     };
+    const budget = resolveLimits({ maxTokens: 4_000 }).checkpointTokens;
     const error = await runtime.createSession(KEY, { checkpoint: big }).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(
-      /counts \d+ tokens, over the session's checkpoint budget of 400/,
+      new RegExp(`counts \\d+ tokens, over the session's checkpoint budget of ${budget}`),
     );
     const handlers = createSessionHandlers(runtime);
     expect(await handlers['session:create'](KEY, { checkpoint: big })).toMatchObject({

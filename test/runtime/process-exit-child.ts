@@ -47,6 +47,8 @@ if (process.env.MODE === 'dispose') {
   const runtime = await createSessionRuntime(options);
   const id = await appendAll(runtime);
   // In flight when the script ends: it must still commit before the process exits.
-  void runtime.compact(id).then((result) => console.log(`compacted ${result.checkpointVersion}`));
+  void runtime
+    .compact(id, { keepRecentTokens: 300 })
+    .then((result) => console.log(`compacted ${result.checkpointVersion}`));
   // No close(): the process must end by itself.
 }

@@ -35,7 +35,7 @@ const FILE =
 const COMMAND =
   /\b(?:npm|npx|pnpm|yarn|git|node|python3?|pytest|cargo|make|go|ls|cat|grep|sed)\s[^\n"`\\]{1,40}/;
 const EMPTY: CheckpointSummary = { completed: [], inProgress: [], pending: [], decisions: [], blockers: [] };
-const KEYS = Object.keys(EMPTY) as Array<keyof CheckpointSummary>;
+const KEYS = Object.keys(EMPTY) as Array<Exclude<keyof CheckpointSummary, 'goals'>>;
 let serial = 0;
 
 /**

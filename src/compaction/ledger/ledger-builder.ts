@@ -1,0 +1,252 @@
+/**
+ * @internal Applying facts to a copy of a ledger, in the order they happened. Every fact is about
+ * one thing (a file, a command, a problem, the status) and replaces what the ledger said about
+ * that thing; nothing is removed for its age. Deterministic: the result depends only on the base
+ * ledger and the facts.
+ */
+import type {
+  FileAction,
+  LedgerCommand,
+  LedgerFile,
+  LedgerName,
+  LedgerProblem,
+  LedgerRequest,
+  LedgerStatus,
+  SessionLedger,
+} from '../../core/ledger-types.js';
+import type { Outcome } from '../vocabulary/outcome.js';
+import { clip } from '../vocabulary/outcome.js';
+import { runnerOf } from './runner.js';
+
+/** Longest request kept verbatim, in characters (the render cuts older ones shorter). */
+export const MAX_REQUEST_CHARS = 600;
+/** Longest problem or status text, in characters. */
+const MAX_TEXT_CHARS = 200;
+/** Most names kept (the least mentioned, then the oldest, go beyond it). */
+const MAX_NAMES = 400;
+
+/**
+ * The empty ledger: nothing recorded yet.
+ *
+ * @returns a new ledger.
+ * @example recordMessages(emptyLedger(), messages)
+ */
+export function emptyLedger(): SessionLedger {
+  return {
+    files: [],
+    commands: [],
+    problems: [],
+    requests: [],
+    names: [],
+    status: null,
+    throughSeq: -1,
+    iterations: 0,
+  };
+}
+
+type Ordered<T> = T & { order: number };
+
+/** A run to record: a command or another tool's call, and how it ended. */
+export interface RunFact {
+  /** The command line, or `tool target`. */
+  command: string;
+  kind: 'command' | 'tool';
+  /** What settles a failure of it (the command, or `write:path` for file tools). */
+  problemKey: string;
+  outcome: Outcome;
+  seq: number;
+  iteration?: number;
+}
+
+/** @internal A working copy of a ledger. */
+export class LedgerBuilder {
+  readonly #files = new Map<string, Ordered<LedgerFile>>();
+  readonly #commands = new Map<string, Ordered<LedgerCommand>>();
+  readonly #problems = new Map<string, Ordered<LedgerProblem>>();
+  #requests: Ordered<LedgerRequest>[] = [];
+  readonly #names = new Map<string, Ordered<LedgerName>>();
+  #status: LedgerStatus | null;
+  #throughSeq: number;
+  #iterations: number;
+  #order = 0;
+
+  /** @param base - the ledger to start from (copied; not modified). */
+  constructor(base: SessionLedger | null | undefined) {
+    const ledger = base ?? emptyLedger();
+    // Lists are newest first: give the oldest the lowest order.
+    for (const file of [...ledger.files].reverse())
+      this.#files.set(file.path, { ...file, order: this.#next() });
+    for (const command of [...ledger.commands].reverse())
+      this.#commands.set(command.command, { ...command, order: this.#next() });
+    for (const problem of [...ledger.problems].reverse())
+      this.#problems.set(problem.key, { ...problem, order: this.#next() });
+    this.#requests = [...ledger.requests].reverse().map((request) => ({ ...request, order: this.#next() }));
+    for (const name of [...(ledger.names ?? [])].reverse())
+      this.#names.set(name.name, { ...name, order: this.#next() });
+    this.#status = ledger.status === null ? null : { ...ledger.status };
+    this.#throughSeq = ledger.throughSeq;
+    this.#iterations = ledger.iterations;
+  }
+
+  /** Seq of the last message recorded so far. */
+  get throughSeq(): number {
+    return this.#throughSeq;
+  }
+
+  /** Notes that messages up to `seq` are recorded. */
+  seen(seq: number): void {
+    this.#throughSeq = Math.max(this.#throughSeq, seq);
+  }
+
+  /**
+   * A file was touched. The most telling action stays: a read does not hide an edit, an edit of a
+   * file created in this session keeps it `created`; a whole-file write is an edit of a file the
+   * ledger knows (or that the result says was updated), else a creation.
+   */
+  file(path: string, action: FileAction | 'write', seq: number, iteration?: number, updated?: boolean): void {
+    const known = this.#files.get(path);
+    let next: FileAction;
+    if (action === 'write')
+      next = updated === true || (known !== undefined && known.action !== 'deleted') ? 'edited' : 'created';
+    else next = action;
+    if (known !== undefined) {
+      if (next === 'read' && known.action !== 'read') return;
+      if (next === 'edited' && known.action === 'created') next = 'created';
+    }
+    const entry: Ordered<LedgerFile> = {
+      path,
+      action: next,
+      seq,
+      firstSeq: known?.firstSeq ?? seq,
+      order: this.#next(),
+    };
+    if (iteration !== undefined) entry.iteration = iteration;
+    this.#files.delete(path);
+    this.#files.set(path, entry);
+  }
+
+  /**
+   * A command or tool call ended. Its last run replaces the earlier one; a failure opens (or
+   * renews) the problem of its key; a success settles that problem, and a full run of a test
+   * runner (`pytest`, `npm test`, no paths or filters) settles every problem of the same runner.
+   * An unknown outcome settles and opens nothing.
+   */
+  run(fact: RunFact): void {
+    const known = this.#commands.get(fact.command);
+    const entry: Ordered<LedgerCommand> = {
+      command: fact.command,
+      kind: fact.kind,
+      runs: (known?.runs ?? 0) + 1,
+      seq: fact.seq,
+      status: fact.outcome.status,
+      order: this.#next(),
+    };
+    const { exitCode, passed, failed, error } = fact.outcome;
+    if (exitCode !== undefined) entry.exitCode = exitCode;
+    if (passed !== undefined) entry.passed = passed;
+    if (failed !== undefined) entry.failed = failed;
+    if (error !== undefined) entry.error = error;
+    if (fact.iteration !== undefined) entry.iteration = fact.iteration;
+    this.#commands.delete(fact.command);
+    this.#commands.set(fact.command, entry);
+    if (fact.outcome.status === 'failed')
+      this.fail(fact.problemKey, describeFailure(entry), fact.seq, fact.iteration);
+    else if (fact.outcome.status === 'ok') this.#settleRun(fact.problemKey, fact.kind === 'command');
+  }
+
+  /** Something failed: opens the problem `key`, or renews it (its count goes up, its text is the newest). */
+  fail(key: string, text: string, seq: number, iteration?: number): void {
+    const known = this.#problems.get(key);
+    const problem: Ordered<LedgerProblem> = {
+      key,
+      text: clip(text, MAX_TEXT_CHARS),
+      since: known?.since ?? seq,
+      seq,
+      count: (known?.count ?? 0) + 1,
+      order: this.#next(),
+    };
+    if (iteration !== undefined) problem.iteration = iteration;
+    this.#problems.delete(key);
+    this.#problems.set(key, problem);
+  }
+
+  /** Settles the problems of these keys (a later success, the user, a task loop). */
+  settle(keys: Iterable<string>): void {
+    for (const key of keys) this.#problems.delete(key);
+  }
+
+  /** The keys and texts of the open problems, oldest first. */
+  openProblems(): Array<{ key: string; text: string }> {
+    return [...this.#problems.values()].map(({ key, text }) => ({ key, text }));
+  }
+
+  /** The user's own words, newest first; a repeated request moves up instead of appearing twice. */
+  request(text: string, seq: number, correction: boolean): void {
+    const kept = clip(text, MAX_REQUEST_CHARS);
+    const key = kept.toLowerCase().replace(/\s+/g, ' ');
+    this.#requests = this.#requests.filter((r) => r.text.toLowerCase().replace(/\s+/g, ' ') !== key);
+    this.#requests.push({ text: kept, seq, correction, order: this.#next() });
+  }
+
+  /** Names mentioned by one message (each counted once per message). */
+  names(names: readonly string[], seq: number): void {
+    for (const name of new Set(names)) {
+      const known = this.#names.get(name);
+      this.#names.set(name, { name, mentions: (known?.mentions ?? 0) + 1, seq, order: this.#next() });
+    }
+  }
+
+  /** The status of the work, replacing the older one. */
+  status(text: string, seq: number, source: LedgerStatus['source'], iteration?: number): void {
+    this.#status = { text: clip(text, MAX_TEXT_CHARS), seq, source };
+    if (iteration !== undefined) this.#status.iteration = iteration;
+  }
+
+  /** The last iteration number recorded, and now one more. */
+  nextIteration(iteration: number): void {
+    this.#iterations = Math.max(this.#iterations + 1, iteration);
+  }
+
+  /** The ledger: every list newest first. */
+  result(): SessionLedger {
+    const newest = <T extends { order: number }>(items: Iterable<T>): Array<Omit<T, 'order'>> =>
+      [...items].sort((a, b) => b.order - a.order).map(({ order: _order, ...rest }) => rest);
+    return {
+      files: newest(this.#files.values()),
+      commands: newest(this.#commands.values()),
+      problems: newest(this.#problems.values()),
+      requests: newest(this.#requests),
+      names: newest(this.#names.values())
+        .sort((a, b) => b.mentions - a.mentions)
+        .slice(0, MAX_NAMES),
+      status: this.#status === null ? null : { ...this.#status },
+      throughSeq: this.#throughSeq,
+      iterations: this.#iterations,
+    };
+  }
+
+  #settleRun(key: string, command: boolean): void {
+    this.#problems.delete(key);
+    if (!command) return;
+    const runner = runnerOf(key);
+    if (runner === null || !runner.full) return;
+    for (const problem of [...this.#problems.values()]) {
+      if (runnerOf(problem.key)?.runner === runner.runner) this.#problems.delete(problem.key);
+    }
+  }
+
+  #next(): number {
+    return this.#order++;
+  }
+}
+
+/** `` `npm test` failed (exit 1; 2 failed, 5 passed): AssertionError... `` */
+function describeFailure(command: LedgerCommand): string {
+  const details = [
+    command.exitCode === undefined ? '' : `exit ${command.exitCode}`,
+    command.failed === undefined ? '' : `${command.failed} failed`,
+    command.passed === undefined ? '' : `${command.passed} passed`,
+  ].filter((part) => part !== '');
+  const head = `${command.kind === 'command' ? `\`${command.command}\`` : command.command} failed`;
+  return `${head}${details.length === 0 ? '' : ` (${details.join(', ')})`}${command.error ? `: ${command.error}` : ''}`;
+}
