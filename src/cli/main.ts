@@ -68,6 +68,11 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'move legacy DAGent conversations into sessions (or roll back)',
     load: async () => (await import('./migrate-command.js')).migrateCommand,
   },
+  restate: {
+    args: '',
+    summary: 'sessions on Restate: dev (a local restate-server with the endpoint) or serve (the endpoint)',
+    load: async () => (await import('./restate-command.js')).restateCommand,
+  },
 };
 
 /** @internal The global usage. */

@@ -21,6 +21,7 @@ describe('dagent-sessions', () => {
       'compact',
       'export',
       'migrate',
+      'restate',
     ]);
   });
 
