@@ -3,7 +3,8 @@
  * "Facts"): a shared handler sees the writes of an exclusive handler that has not finished, so a
  * commit must be ordered or versioned; an idempotency key on an ingress call runs the handler
  * once; a handler with `journalRetention: 0` leaves no journal (so no message text) once done,
- * and retention set on a handler reaches the server; `RestatePromise.all` joins durable steps.
+ * and retention set on a handler reaches the server; `RestatePromise.all` joins durable steps; a
+ * terminal failure does not take back earlier writes; a workflow runs once per id.
  * The endpoint runs in this process.
  */
 import * as restate from '@restatedev/restate-sdk';
@@ -35,6 +36,14 @@ const facts = restate.object({
       second: await ctx.get<number>('second'),
       awakeable: await ctx.get<string>('awakeable'),
     })),
+    readKey: restate.handlers.object.shared(
+      async (ctx: restate.ObjectSharedContext, name: string): Promise<unknown> => ctx.get(name),
+    ),
+    /** Writes, then fails for good: nothing takes the write back. */
+    writeThenFail: async (ctx: restate.ObjectContext): Promise<void> => {
+      ctx.set('written', true);
+      throw new restate.TerminalError('failed after writing', { errorCode: 409 });
+    },
     /** Counts its own executions. */
     bump: async (ctx: restate.ObjectContext): Promise<number> => {
       const runs = ((await ctx.get<number>('runs')) ?? 0) + 1;
@@ -64,12 +73,25 @@ const facts = restate.object({
   options: { enableLazyState: true },
 });
 
+/** A workflow per id, ending in a call to an exclusive handler: the shape of a compaction. */
+const fold = restate.workflow({
+  name: 'factsFold',
+  handlers: {
+    run: async (ctx: restate.WorkflowContext, key: string): Promise<number> => {
+      const [a, b] = await restate.RestatePromise.all([ctx.run('a', () => 1), ctx.run('b', () => 2)]);
+      const runs = await ctx.objectClient(facts, key).bump();
+      return a + b + runs * 100;
+    },
+  },
+  options: { workflowRetention: { minutes: 5 }, journalRetention: 0 },
+});
+
 const server = useRestateServer();
 let endpoint: RestateEndpointServer;
 let ingress: clients.Ingress;
 
 beforeAll(async () => {
-  endpoint = await serveRestateEndpoint({ services: [facts], logger: () => undefined });
+  endpoint = await serveRestateEndpoint({ services: [facts, fold], logger: () => undefined });
   await server.register(endpoint.url);
   ingress = clients.connect({ url: server.ingressUrl });
 });
@@ -122,6 +144,24 @@ describe('Restate, as the session object will use it', () => {
     };
     expect(await journalRows('forget', 'j1')).toBe(0);
     expect(await journalRows('bump', 'j2')).toBeGreaterThan(0);
+  });
+
+  it('keeps the writes of a handler that then fails terminally: nothing is rolled back', async () => {
+    const probe = ingress.objectClient(facts, 'fail');
+    await expect(probe.writeThenFail()).rejects.toThrow('failed after writing');
+    expect(await probe.readKey('written')).toBe(true);
+  });
+
+  it('runs a workflow once per id, however often it is submitted', async () => {
+    const flow = ingress.workflowClient(fold, 'fold-1');
+    const first = await flow.workflowSubmit('wf');
+    const again = await flow.workflowSubmit('wf').then(
+      (submission) => submission.status,
+      (error: unknown) => String(error),
+    );
+    expect([first.status, again]).toEqual(['Accepted', 'PreviouslyAccepted']);
+    expect(await flow.workflowAttach()).toBe(103);
+    expect(await ingress.objectClient(facts, 'wf').bump()).toBe(2);
   });
 
   it('registers per-handler journal and idempotency retention, and lazy state, with the server', async () => {
