@@ -73,6 +73,11 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "rebuild a damaged session's session.json or checkpoint.json, losing no message",
     load: async () => (await import('./repair-command.js')).repairCommand,
   },
+  restate: {
+    args: '',
+    summary: 'sessions on Restate: dev (a local restate-server with the endpoint) or serve (the endpoint)',
+    load: async () => (await import('./restate-command.js')).restateCommand,
+  },
 };
 
 /** @internal The global usage. */

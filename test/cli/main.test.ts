@@ -22,6 +22,7 @@ describe('dagent-sessions', () => {
       'export',
       'migrate',
       'repair',
+      'restate',
     ]);
   });
 
