@@ -73,9 +73,16 @@ export function ioError(
   const advice = (errno && ADVICE[errno]) ?? 'check the file and its disk, then try again';
   const what = errno ?? (error instanceof Error ? error.message : String(error));
   const outcome = options.outcome ? `; ${options.outcome}` : '';
+  const syscall = (error as { syscall?: unknown } | null)?.syscall;
   return new SessionError('IO_ERROR', 'store', `cannot ${action} ${file} (${what})${outcome}; ${advice}`, {
     cause: error,
     retryable: options.retryable ?? (errno !== undefined && TRANSIENT.has(errno)),
-    details: { ...options.details, file, errno: errno ?? null },
+    details: {
+      ...options.details,
+      file,
+      errno: errno ?? null,
+      // The system call that failed, as asIoError reports it for errors that reach a transport raw.
+      ...(typeof syscall === 'string' ? { syscall } : {}),
+    },
   });
 }
