@@ -288,7 +288,8 @@ async function historyRow(source: string): Promise<Row> {
   const dir = await tempDir();
   try {
     const root = path.join(dir, 'runtime');
-    const estimator = createTokenEstimator({ mode: 'approximate' });
+    // The default estimator, as the reading process has: what it persisted is what it reads.
+    const estimator = createTokenEstimator();
     const runtime = await createSessionRuntime({
       root,
       estimator,
