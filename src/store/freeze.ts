@@ -13,7 +13,19 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** @internal A frozen deep copy of a message list's items (a fresh array): what a store keeps of its input. */
+/** @internal Whether `value` and everything reachable from it is frozen (nobody can change it). */
+export function isDeepFrozen(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  if (!Object.isFrozen(value)) return false;
+  for (const child of Object.values(value)) if (!isDeepFrozen(child)) return false;
+  return true;
+}
+
+/**
+ * @internal What a store keeps of a list of its input (a fresh array): each item as it is when
+ * nobody can change it any more (deep-frozen, as the runtime's messages are), else a frozen deep
+ * copy. Either way no caller can change what is stored, and frozen input is not held twice.
+ */
 export function frozenCopies<T>(items: readonly T[]): T[] {
-  return items.map((item) => deepFreeze(structuredClone(item)));
+  return items.map((item) => (isDeepFrozen(item) ? item : deepFreeze(structuredClone(item))));
 }

@@ -241,9 +241,17 @@ export class JsonFileSessionStore implements SessionStore {
     }
   }
 
-  async append(id: string, messages: readonly Message[]): Promise<void> {
-    this.#assertWritable(id);
-    await (await this.#dir(id)).appendMessages(frozenCopies(messages));
+  append(id: string, messages: readonly Message[]): Promise<void> {
+    try {
+      this.#assertWritable(id);
+      const kept = frozenCopies(messages);
+      // A loaded session's append reaches its log without waiting a turn, so that appends issued
+      // together share one write and one fdatasync (group commit).
+      const dir = this.#loaded.get(id);
+      return dir ? dir.appendMessages(kept) : this.#dir(id).then((d) => d.appendMessages(kept));
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 
   async commit(id: string, commit: SessionCommit): Promise<CommitResult> {
