@@ -4,12 +4,14 @@
  * estimator, limits, events and request building. The rest has its own entry:
  * `dagent-sessions/ipc` (the channel table and Electron IPC), `/preload`, `/http` (HTTP, the
  * inspector page), `/migration` (legacy files, transcripts, Claude Code logs), `/dag` (tasks and
- * the Ralph loop), `/react` (the inspector's components) and `/machines` (the statecharts).
+ * the Ralph loop), `/react` (the inspector's components), `/machines` (the statecharts) and
+ * `/conformance` (the store contract's test suite, for authors of stores).
  */
 export { createSessionRuntime } from './runtime/create-session-runtime.js';
 export type {
   Clock,
   CreateSessionOptions,
+  HistoryQuery,
   SessionInfo,
   SessionRuntime,
   SessionRuntimeOptions,
@@ -42,7 +44,25 @@ export { TiktokenEstimator, createTokenEstimator } from './tokens/token-estimato
 export type { TokenEstimator, TokenEstimatorOptions, TokenEncoding } from './tokens/token-estimator.js';
 
 export { JsonFileSessionStore } from './store/session-store.js';
-export type { SessionStore, SessionStoreOptions } from './store/session-store.js';
+export type { SessionStoreOptions } from './store/session-store.js';
+export type {
+  ArchivePage,
+  ArchiveQuery,
+  CommitResult,
+  InitialFiles,
+  SessionCommit,
+  SessionCounts,
+  SessionHead,
+  SessionListing,
+  SessionPresence,
+  SessionStore,
+  SessionSummary,
+  StoreCapabilities,
+  StoreHooks,
+  TokenCount,
+} from './store/contract.js';
+export { createMemorySessionStore, createMemoryStorage } from './store/memory-session-store.js';
+export type { MemorySessionStoreOptions, MemoryStorage } from './store/memory-session-store.js';
 export { SessionDirectory } from './store/session-directory.js';
 export type { LoadedSession } from './store/session-directory.js';
 export { JournaledChatFile } from './store/journaled-chat-file.js';

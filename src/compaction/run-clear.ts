@@ -10,7 +10,7 @@ import type { Checkpoint, CheckpointSummary, Message } from '../core/types.js';
 import { emptyLedger, upgradeCheckpoint } from './ledger/index.js';
 
 export type { ClearMode, ClearOutput } from '../../machines/session.types.js';
-import type { SessionDirectory } from '../store/session-directory.js';
+import type { CompactionSession } from './run-compaction.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 
 const EMPTY: CheckpointSummary = { completed: [], inProgress: [], pending: [], decisions: [], blockers: [] };
@@ -43,10 +43,10 @@ export function emptyCheckpoint(now: string): Checkpoint {
 
 /**
  * Archives the live messages up to `watermarkSeq` (messages appended meanwhile stay live).
- * @throws what the store throws; nothing is half-written (see SessionDirectory.commitCompaction).
+ * @throws what the store throws; nothing is half-written (the store contract's commit is atomic).
  */
 export async function runClear(
-  deps: { dir: SessionDirectory; estimator: TokenEstimator; now: () => Date },
+  deps: { dir: CompactionSession; estimator: TokenEstimator; now: () => Date },
   input: { watermarkSeq: number; mode: ClearMode },
 ): Promise<ClearOutput> {
   const { dir, estimator } = deps;
@@ -96,7 +96,7 @@ export async function runClear(
   checkpoint.tokens = estimator.estimateCheckpoint(checkpoint);
   const keepChecks = input.mode === 'clear';
   if (last) {
-    await dir.commitCompaction(
+    await dir.commit(
       {
         segment: segmentNumber,
         checkpointVersion: checkpoint.version,
@@ -106,10 +106,10 @@ export async function runClear(
         messages: archived,
       },
       checkpoint,
-      { keepChecks },
+      keepChecks,
     );
   } else {
-    await dir.writeCheckpoint(checkpoint, { keepChecks });
+    await dir.commit(null, checkpoint, keepChecks);
   }
   return {
     mode: input.mode,

@@ -18,7 +18,7 @@ import { planCompaction } from '../core/plan-compaction.js';
 import { requestTokens } from '../core/request-size.js';
 import { CHECKPOINT_SCHEMA_VERSION } from '../core/types.js';
 import type { ArchiveSegment, Checkpoint, CheckpointSummary, Message } from '../core/types.js';
-import type { SessionDirectory } from '../store/session-directory.js';
+import type { ArchiveSegment as Segment } from '../core/types.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import type { CompactionProgress, Compactor } from './compactor.js';
 import { checkpointProblems } from './checkpoint-schema.js';
@@ -31,9 +31,20 @@ import {
   upgradeCheckpoint,
 } from './ledger/index.js';
 
+/**
+ * The session a compaction works on: its live messages and checkpoint as the store acknowledged
+ * them, and the store contract's commit (segment + checkpoint, atomically; `null` for a commit
+ * that archives nothing).
+ */
+export interface CompactionSession {
+  readonly messages: readonly Message[];
+  readonly checkpoint: Checkpoint | null;
+  commit(segment: Segment | null, checkpoint: Checkpoint, keepChecks?: boolean): Promise<void>;
+}
+
 /** What a compaction needs besides its input. */
 export interface CompactionDeps {
-  dir: SessionDirectory;
+  dir: CompactionSession;
   compactor: Compactor;
   estimator: TokenEstimator;
   now: () => Date;
@@ -275,9 +286,9 @@ export async function runCompaction(
         lastSeq: lastArchived!.seq,
         messages: archived,
       };
-      await dir.commitCompaction(segment, checkpoint);
+      await dir.commit(segment, checkpoint);
     } else {
-      await dir.writeCheckpoint(checkpoint, { keepChecks: true });
+      await dir.commit(null, checkpoint);
     }
   } catch (error) {
     // A damaged file met on the way is reported as what it is; I/O errors say nothing committed.

@@ -4,6 +4,7 @@
  * and the HTTP client are both this, over different wires.
  */
 import type { SessionEvent } from '../runtime/events.js';
+import type { HistoryQuery } from '../runtime/history.js';
 import { SessionIpcError, type IpcResult, type SessionAPI, type SessionChannel } from './channels.js';
 
 /**
@@ -125,8 +126,10 @@ export function createSessionApiFromInvoke(invoke: InvokeChannel, on: EventFeed)
     list: () => call('session:list'),
     addMessage: (id, message) => call('session:addMessage', id, message),
     getMessages: (id) => call('session:getMessages', id),
-    getHistory: (id) => call('session:getHistory', id),
-    getCheckpoint: (id) => call('session:getCheckpoint', id),
+    getHistory: (id: string, query?: HistoryQuery) =>
+      query === undefined ? call('session:getHistory', id) : call('session:getHistory', id, query),
+    getCheckpoint: (id, options) =>
+      options === undefined ? call('session:getCheckpoint', id) : call('session:getCheckpoint', id, options),
     estimateSize: (id) => call('session:estimateSize', id),
     buildRequest: (id, userMessage, options) => call('session:buildRequest', id, userMessage, options),
     previewRequest: (id, userMessage, options) => call('session:previewRequest', id, userMessage, options),

@@ -161,6 +161,35 @@ const compactOptions: Param = {
   },
 };
 
+const historyQuery: Param = {
+  name: 'options',
+  optional: true,
+  code: 'INVALID_ARGUMENT',
+  check(value) {
+    const o = options(value, ['after', 'before', 'limit', 'order']);
+    for (const field of ['after', 'before'])
+      if (o[field] !== undefined && !Number.isSafeInteger(o[field]))
+        invalid('INVALID_ARGUMENT', `${field} must be an integer seq, got ${kindOf(o[field])}`);
+    if (o.limit !== undefined && !(Number.isSafeInteger(o.limit) && (o.limit as number) >= 1))
+      invalid('INVALID_ARGUMENT', `limit must be an integer >= 1, got ${kindOf(o.limit)}`);
+    if (o.order !== undefined && o.order !== 'asc' && o.order !== 'desc')
+      invalid('INVALID_ARGUMENT', `order must be "asc" or "desc", got ${kindOf(o.order)}`);
+    return o;
+  },
+};
+
+const checkpointOptions: Param = {
+  name: 'options',
+  optional: true,
+  code: 'INVALID_ARGUMENT',
+  check(value) {
+    const o = options(value, ['version']);
+    if (o.version !== undefined && !(Number.isSafeInteger(o.version) && (o.version as number) >= 0))
+      invalid('INVALID_ARGUMENT', `version must be an integer >= 0, got ${kindOf(o.version)}`);
+    return o;
+  },
+};
+
 const context: Param = {
   name: 'context',
   code: 'INVALID_ARGUMENT',
@@ -215,8 +244,8 @@ export const PARAMS: Readonly<Record<SessionChannel, readonly Param[]>> = {
   'session:list': [],
   'session:addMessage': [id, message],
   'session:getMessages': [id],
-  'session:getHistory': [id],
-  'session:getCheckpoint': [id],
+  'session:getHistory': [id, historyQuery],
+  'session:getCheckpoint': [id, checkpointOptions],
   'session:estimateSize': [id],
   'session:buildRequest': [id, userMessage(false), requestOptions],
   'session:previewRequest': [id, userMessage(true), requestOptions],

@@ -19,6 +19,7 @@ import type { MigrationReport } from '../migration/types.js';
 import type { RequestFormat } from '../request/build-request.js';
 import type { SendResult, SessionRequest } from '../runtime/conversation.js';
 import type { SessionEvent } from '../runtime/events.js';
+import type { HistoryQuery } from '../runtime/history.js';
 import type {
   ClearResult,
   CreateSessionOptions,
@@ -256,10 +257,17 @@ export interface SessionAPI {
    */
   getHistory(id: string): Promise<Message[]>;
   /**
-   * The current checkpoint, or null before the first compaction.
-   * @throws `INVALID_KEY`; `SESSION_NOT_FOUND`.
+   * A page of the history: messages with `after < seq < before`, at most `limit`, newest first
+   * unless `order: 'asc'`. The next older page: `before` = the last seq of this one.
+   * @throws `INVALID_ARGUMENT` for a bad query; `INVALID_KEY`; `SESSION_NOT_FOUND`.
    */
-  getCheckpoint(id: string): Promise<Checkpoint | null>;
+  getHistory(id: string, query: HistoryQuery): Promise<Message[]>;
+  /**
+   * The current checkpoint (null before the first), or the checkpoint version `version` (null
+   * when that version is not kept: sessions older than kept versions have the current one only).
+   * @throws `INVALID_ARGUMENT` for a bad version; `INVALID_KEY`; `SESSION_NOT_FOUND`.
+   */
+  getCheckpoint(id: string, options?: { version?: number }): Promise<Checkpoint | null>;
   /**
    * Tokens of the session's next request, per component, against its limit and threshold.
    * @throws `INVALID_KEY`; `SESSION_NOT_FOUND`.

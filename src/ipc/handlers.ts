@@ -12,6 +12,7 @@ import type {
   SessionKey,
 } from '../core/types.js';
 import type { RequestFormat } from '../request/build-request.js';
+import type { HistoryQuery } from '../runtime/history.js';
 import type { CreateSessionOptions, SessionRuntime } from '../runtime/types.js';
 import { migrateAll } from '../migration/migrate.js';
 import { capMessage, checkArguments } from './arguments.js';
@@ -65,8 +66,10 @@ const CALLS: Record<SessionChannel, Call> = {
   'session:list': (r) => r.listSessions(),
   'session:addMessage': (r, [id, message]) => r.addMessage(id as string, message as MessageInput),
   'session:getMessages': (r, [id]) => r.getMessages(id as string),
-  'session:getHistory': (r, [id]) => r.getHistory(id as string),
-  'session:getCheckpoint': (r, [id]) => r.getCheckpoint(id as string),
+  'session:getHistory': (r, [id, query]) =>
+    query === undefined ? r.getHistory(id as string) : r.getHistory(id as string, query as HistoryQuery),
+  'session:getCheckpoint': (r, [id, options]) =>
+    r.getCheckpoint(id as string, options as { version?: number } | undefined),
   'session:estimateSize': (r, [id]) => r.estimateSize(id as string),
   'session:buildRequest': (r, [id, message, options]) =>
     r.buildRequest(id as string, message as UserMessage, options as RequestOptions),

@@ -112,7 +112,8 @@ export async function getRecentMessages(
   // The live messages usually suffice; the archive is read only when they do not.
   const live = await runtime.getMessages(id);
   if (live.length >= limit) return live.slice(-limit);
-  return (await runtime.getHistory(id)).slice(-limit);
+  // One page of the archive: only the segments it covers are read.
+  return (await runtime.getHistory(id, { limit })).reverse();
 }
 
 /**

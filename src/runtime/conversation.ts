@@ -14,7 +14,7 @@ import {
 import { SessionError, describeError } from '../core/errors.js';
 import type { ContentBlock, Limits, Message, MessageInput } from '../core/types.js';
 import { buildRequest, type BuiltRequest, type RequestFormat } from '../request/build-request.js';
-import type { SessionDirectory } from '../store/session-directory.js';
+import type { SessionHandle } from './session-handle.js';
 import type { TokenCalibration } from '../tokens/calibration.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import { replyKeyOf } from './idempotency.js';
@@ -61,7 +61,7 @@ export interface SendResult {
 
 /** @internal What these operations need of the runtime. */
 export interface ConversationDeps {
-  loaded(id: string): Promise<{ ref: SessionActorRef; dir: SessionDirectory; limits: Limits }>;
+  loaded(id: string): Promise<{ ref: SessionActorRef; dir: SessionHandle; limits: Limits }>;
   compact(id: string): Promise<CompactOutput>;
   /** Appends; with `replyTo`, under the reply key of that user message's idempotency key. */
   addMessage(id: string, message: MessageInput, replyTo?: string): Promise<Message>;

@@ -23,8 +23,8 @@ import {
   type SessionKey,
   type SessionRecord,
 } from '../core/types.js';
-import { JsonFileSessionStore, type SessionStore } from '../store/session-store.js';
-import type { SessionDirectory } from '../store/session-directory.js';
+import type { SessionStore } from '../store/contract.js';
+import { JsonFileSessionStore } from '../store/session-store.js';
 import { TokenCalibration } from '../tokens/calibration.js';
 import { createTokenEstimator } from '../tokens/token-estimator.js';
 import { assertRegistered, resolveAgentProfiles } from './agent-profiles.js';
@@ -34,7 +34,10 @@ import { resolveLimits } from './limits.js';
 import { createSessionAccess } from './session-access.js';
 import { sessionChanges } from './session-changes.js';
 import { provideSessionEffects, type ActiveSession } from './session-effects.js';
-import { infoOf, placeholderInfo, statsOf, toSessionError } from './session-info.js';
+import { countPart } from './fixed-counts.js';
+import { historyOf, isStore, type HistoryQuery } from './history.js';
+import type { SessionHandle } from './session-handle.js';
+import { infoOf, infoOfSummary, placeholderInfo, statsOf, toSessionError } from './session-info.js';
 import { initialCheckpointOf } from './initial-checkpoint.js';
 import { createSessionObserver } from './session-observer.js';
 import { trackCalls } from './track-calls.js';
@@ -47,6 +50,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES, validatePlainObject } from './validate.js';
 export type {
   Clock,
   CreateSessionOptions,
+  HistoryQuery,
   SessionInfo,
   SessionRuntime,
   SessionRuntimeOptions,
@@ -67,16 +71,17 @@ export type {
  * ```
  */
 export async function createSessionRuntime(options: SessionRuntimeOptions): Promise<SessionRuntime> {
+  const given = typeof options === 'object' && options !== null ? options.store : undefined;
   if (
     typeof options !== 'object' ||
     options === null ||
-    typeof options.root !== 'string' ||
-    options.root === ''
+    (given === undefined && (typeof options.root !== 'string' || options.root === '')) ||
+    (given !== undefined && !isStore(given))
   ) {
     throw new SessionError(
       'INVALID_ARGUMENT',
       'runtime',
-      'createSessionRuntime needs { root: "<directory>" }',
+      'createSessionRuntime needs { root: "<directory>" } or { store } (a SessionStore)',
     );
   }
   const baseLimits = resolveLimits(options.limits);
@@ -101,14 +106,18 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
   const calibration = options.calibration ?? new TokenCalibration();
   let client: Anthropic | undefined = options.client;
   const now = options.now ?? (() => new Date());
-  const readOnly = options.readOnly ?? false;
-  const store: SessionStore = await JsonFileSessionStore.open({
-    root: options.root,
-    readOnly,
-    durable: options.durable ?? true,
-    description: `dagent-sessions runtime (pid ${process.pid})`,
-    ...(options.foldMinBytes === undefined ? {} : { foldMinBytes: options.foldMinBytes }),
-  });
+  const readOnly = given ? given.readOnly : (options.readOnly ?? false);
+  // The JSON-file store on `root` unless the host gives its own (which it then closes itself).
+  const store: SessionStore =
+    given ??
+    (await JsonFileSessionStore.open({
+      root: options.root!,
+      readOnly,
+      durable: options.durable ?? true,
+      description: `dagent-sessions runtime (pid ${process.pid})`,
+      ...(options.foldMinBytes === undefined ? {} : { foldMinBytes: options.foldMinBytes }),
+    }));
+  const location = given ? (options.root ?? given.location) : store.location;
   const bus = new EventBus((error) =>
     console.error('[dagent-sessions] [runtime] an event listener threw:', error),
   );
@@ -165,13 +174,8 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     return profiles.profile(key.agentType)?.resolved ?? baseLimits;
   }
 
-  async function writeRecord(
-    sessionId: string,
-    dir: SessionDirectory,
-    requestTokens?: number,
-  ): Promise<void> {
+  async function writeRecord(sessionId: string, dir: SessionHandle, requestTokens?: number): Promise<void> {
     const record = dir.record;
-    if (!record) return;
     await dir.writeRecord({
       ...record,
       updatedAt: at(),
@@ -183,7 +187,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     return new SessionError(
       'RUNTIME_CLOSED',
       'runtime',
-      `the runtime of ${store.root} is closed; create a new one with createSessionRuntime`,
+      `the runtime of ${location} is closed; create a new one with createSessionRuntime`,
     );
   }
 
@@ -197,13 +201,14 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       throw new SessionError(
         'INVALID_ARGUMENT',
         'runtime',
-        `the runtime of ${store.root} was opened readOnly; open it without readOnly to change sessions`,
+        `the runtime of ${location} was opened readOnly; open it without readOnly to change sessions`,
       );
   }
 
   const { loadedDir, writableDir, send } = createSessionAccess({
     supervisor,
     store,
+    location,
     active,
     assertOpen,
     inputOf: (sessionId, key) => ({
@@ -260,7 +265,8 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
   };
 
   const runtime: SessionRuntime = {
-    root: store.root,
+    root: location,
+    store,
     compactor,
     estimator,
     calibration,
@@ -286,8 +292,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       const pending = creating.get(id);
       if (pending) return pending;
       const work = (async () => {
-        const dir = store.session(id);
-        if (!(await dir.exists())) {
+        if ((await store.presence(id)) !== 'present') {
           const context =
             createOptions.context === undefined
               ? undefined
@@ -320,12 +325,19 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
               lastRequestTokens: 0,
             },
           };
-          // session.json is written last: a directory without it is not a session yet.
-          await dir.prepare();
-          if (context) await dir.writeContext(context);
-          await dir.writeAgentDescription(description);
-          if (checkpoint) await dir.writeCheckpoint(checkpoint);
-          await dir.create(record);
+          // Counted once here and persisted: loading the session to read it needs no tokenizer.
+          const counts = {
+            description: countPart(estimator, 'description', description),
+            ...(context ? { context: countPart(estimator, 'context', context) } : {}),
+            ...(checkpoint ? { checkpoint: countPart(estimator, 'checkpoint', checkpoint) } : {}),
+          };
+          // A damaged session (files without a record) is refused here: CORRUPT_FILE.
+          await store.create(record, {
+            ...(context ? { context } : {}),
+            agentDescription: description,
+            ...(checkpoint ? { checkpoint } : {}),
+            counts,
+          });
           publish({ type: 'session.created', sessionId: id, at: time, key: { ...key } });
         }
         return runtime.getSession(id);
@@ -346,27 +358,26 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     async listSessions() {
       assertOpen();
       const infos: SessionInfo[] = [];
-      for (const id of await store.listSessionIds()) {
+      for (const listing of await store.list()) {
+        const id = listing.id;
         const entry = supervisor.getSnapshot().context.sessions[id];
         const loaded = active.get(id);
-        if (entry && loaded?.dir.record) {
+        if (entry && loaded) {
           infos.push(infoOf(entry.ref, loaded.dir, loaded.dir.record, loaded.limits, compactor.name));
           continue;
         }
-        // Not in memory: what session.json says, without spawning an actor.
-        const dir = store.session(id);
-        try {
-          if (!(await dir.exists())) continue; // created half-way: not a session yet
-          const record = await dir.readRecord();
-          infos.push(infoOf(null, null, record, limitsOf(validateKey(record.key)), compactor.name));
-        } catch (error) {
-          const e = toSessionError(error, id);
-          infos.push({
-            ...placeholderInfo(id, compactor.name, baseLimits),
-            error: { code: e.code, message: e.message },
-            state: 'failed',
-          });
+        // Not in memory: the store's figures as stored, without spawning an actor.
+        if (listing.summary !== null) {
+          const limits = limitsOf(validateKey(listing.summary.key));
+          infos.push(infoOfSummary(listing.summary, limits, compactor.name));
+          continue;
         }
+        const e = toSessionError(listing.error, id);
+        infos.push({
+          ...placeholderInfo(id, compactor.name, baseLimits),
+          error: { code: e.code, message: e.message },
+          state: 'failed',
+        });
       }
       return infos;
     },
@@ -382,19 +393,29 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       return structuredClone([...dir.messages]);
     },
 
-    async getHistory(id) {
+    async getHistory(id: string, query?: HistoryQuery) {
       const { dir } = await loadedDir(id);
-      // Live first, then the archive: a compaction committing in between can then only make a
-      // message appear in both, which the seq filter removes, never in neither.
-      const live = [...dir.messages];
-      const archived = await dir.readArchive();
-      const through = archived[archived.length - 1]?.seq ?? -1;
-      return structuredClone([...archived, ...live.filter((m) => m.seq > through)]);
+      return historyOf(dir, query, id);
     },
 
-    async getCheckpoint(id) {
+    async getCheckpoint(id: string, checkpointOptions?: { version?: number }) {
       const { dir } = await loadedDir(id);
-      return dir.checkpoint ? structuredClone(dir.checkpoint) : null;
+      const version = checkpointOptions?.version;
+      if (version === undefined || version === dir.checkpoint?.version)
+        return dir.checkpoint ? structuredClone(dir.checkpoint) : null;
+      if (!Number.isInteger(version) || version < 0) {
+        throw new SessionError(
+          'INVALID_ARGUMENT',
+          'runtime',
+          `getCheckpoint: version must be an integer >= 0, got ${String(version)}`,
+        );
+      }
+      return store.readCheckpoint(id, version);
+    },
+
+    async getCheckpointVersions(id: string) {
+      await loadedDir(id);
+      return store.checkpointVersions(id);
     },
 
     async getContext(id) {
@@ -507,7 +528,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       supervisor.send({ type: 'STOP_ALL' });
       await waitFor(supervisor, (s) => s.status !== 'active' || s.matches('stopped'), { timeout: Infinity });
       supervisor.stop();
-      await store.close();
+      if (!given) await store.close();
     },
 
     // `await using runtime = await createSessionRuntime(...)` closes it at the end of the block.

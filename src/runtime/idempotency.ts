@@ -11,7 +11,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { SessionError } from '../core/errors.js';
 import type { Message, MessageInput } from '../core/types.js';
-import type { SessionDirectory } from '../store/session-directory.js';
+import type { SessionHandle } from './session-handle.js';
 
 /** Archive segments, newest first, whose keys stay findable: the window of a retry after compactions. */
 export const IDEMPOTENCY_WINDOW_SEGMENTS = 8;
@@ -21,13 +21,13 @@ export function replyKeyOf(key: string): string {
   return `${key}/reply`;
 }
 
-function archivedThroughOf(dir: SessionDirectory): number {
+function archivedThroughOf(dir: SessionHandle): number {
   return dir.checkpoint?.compactionInfo.archivedThroughSeq ?? -1;
 }
 
 /** @internal The idempotency keys of one loaded session. */
 export class KeyIndex {
-  readonly #dir: SessionDirectory;
+  readonly #dir: SessionHandle;
   readonly #keys = new Map<string, number>();
   /** First seq of each archive segment whose keys are kept, oldest first. */
   #segmentStarts: number[] = [];
@@ -35,7 +35,7 @@ export class KeyIndex {
   /** Resolves once the keys on disk are read. */
   readonly ready: Promise<void>;
 
-  constructor(dir: SessionDirectory) {
+  constructor(dir: SessionHandle) {
     this.#dir = dir;
     this.#archivedThrough = archivedThroughOf(dir);
     this.ready = this.#read();

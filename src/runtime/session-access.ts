@@ -7,10 +7,10 @@ import { waitFor } from 'xstate';
 import type { SessionActorRef, SessionMachineInput } from '../../machines/session.machine.js';
 import type { SupervisorActorRef } from '../../machines/supervisor.machine.js';
 import { SessionError, describeError } from '../core/errors.js';
-import { assertSessionId, validateKey } from '../core/ids.js';
+import { assertSessionId, keyOfSessionId, validateKey } from '../core/ids.js';
 import type { Limits, SessionKey } from '../core/types.js';
-import type { SessionDirectory } from '../store/session-directory.js';
-import type { SessionStore } from '../store/session-store.js';
+import type { SessionHandle } from './session-handle.js';
+import type { SessionStore } from '../store/contract.js';
 import type { ActiveSession } from './session-effects.js';
 import { toSessionError } from './session-info.js';
 
@@ -18,6 +18,8 @@ import { toSessionError } from './session-info.js';
 export interface SessionAccessDeps {
   supervisor: SupervisorActorRef;
   store: SessionStore;
+  /** Where the store keeps sessions, for messages. */
+  location: string;
   active: Map<string, ActiveSession>;
   assertOpen: () => void;
   /** The actor's input for a session with this key (limits of its agent type, correction...). */
@@ -53,17 +55,20 @@ export function createSessionAccess(deps: SessionAccessDeps) {
         );
         continue;
       }
-      if (!(await store.session(sessionId).exists())) {
+      const presence = await store.presence(sessionId);
+      if (presence === 'absent') {
         throw new SessionError(
           'SESSION_NOT_FOUND',
           'runtime',
-          `no session "${sessionId}" under ${store.root}; create it with createSession(key)`,
+          `no session "${sessionId}" under ${deps.location}; create it with createSession(key)`,
           {
             details: { sessionId },
           },
         );
       }
-      const key = validateKey((await store.session(sessionId).readRecord()).key);
+      // Ids are derived from keys: the key (for the agent type's limits) needs no read. A damaged
+      // session is loaded by its actor, which reports why.
+      const key = validateKey(keyOfSessionId(sessionId) ?? (await store.load(sessionId)).record.key);
       supervisor.send({ type: 'SESSION.OPEN', sessionId, input: deps.inputOf(sessionId, key) });
     }
     throw new SessionError(
@@ -75,7 +80,7 @@ export function createSessionAccess(deps: SessionAccessDeps) {
 
   async function loadedDir(
     sessionId: string,
-  ): Promise<{ ref: SessionActorRef; dir: SessionDirectory; limits: Limits }> {
+  ): Promise<{ ref: SessionActorRef; dir: SessionHandle; limits: Limits }> {
     const ref = await actorOf(sessionId);
     const entry = active.get(sessionId);
     if (!entry)
@@ -165,4 +170,4 @@ export function createSessionAccess(deps: SessionAccessDeps) {
 export type SessionAccess = ReturnType<typeof createSessionAccess>;
 
 /** @internal The loaded session of a call. */
-export type LoadedSessionRef = { ref: SessionActorRef; dir: SessionDirectory; limits: Limits };
+export type LoadedSessionRef = { ref: SessionActorRef; dir: SessionHandle; limits: Limits };

@@ -3,18 +3,17 @@
  * description, clear, reset, checks, archive; and export, which gathers everything.
  */
 import type { ClearReply, SessionActorRef } from '../../machines/session.machine.js';
-import { emptyCheckpoint } from '../compaction/run-clear.js';
 import { SessionError } from '../core/errors.js';
 import type { AgentDescription, Limits, SessionContext } from '../core/types.js';
-import { renderAgentDescription, renderContext } from '../request/format.js';
-import type { SessionDirectory } from '../store/session-directory.js';
+import type { SessionHandle } from './session-handle.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import type { SessionEvent } from './events.js';
+import { countPart } from './fixed-counts.js';
 import { toSessionError } from './session-info.js';
 import type { SessionInfo, SessionRuntime } from './types.js';
 import { validateChecks, validatePlainObject } from './validate.js';
 
-type Loaded = { ref: SessionActorRef; dir: SessionDirectory; limits: Limits };
+type Loaded = { ref: SessionActorRef; dir: SessionHandle; limits: Limits };
 
 /** @internal What these calls need of the runtime. */
 export interface SessionChangeDeps {
@@ -65,8 +64,10 @@ export function sessionChanges(
       assertWritable();
       const valid = validatePlainObject(context, 'context') as SessionContext;
       const { ref, dir } = await writableDir(id);
+      const count = countPart(estimator, 'context', valid);
       await dir.writeContext(valid);
-      ref.send({ type: 'FIXED.CHANGED', contextTokens: estimator.estimate(renderContext(valid)) });
+      await dir.writeCounts({ context: count }).catch(() => undefined); // a hint: best effort
+      ref.send({ type: 'FIXED.CHANGED', contextTokens: count.tokens });
       publish({ type: 'session.context.changed', sessionId: id, at: at(), what: 'context' });
     },
 
@@ -82,11 +83,10 @@ export function sessionChanges(
         );
       }
       const { ref, dir } = await writableDir(id);
+      const count = countPart(estimator, 'description', valid);
       await dir.writeAgentDescription(valid);
-      ref.send({
-        type: 'FIXED.CHANGED',
-        descriptionTokens: estimator.estimate(renderAgentDescription(valid)),
-      });
+      await dir.writeCounts({ description: count }).catch(() => undefined); // a hint: best effort
+      ref.send({ type: 'FIXED.CHANGED', descriptionTokens: count.tokens });
       publish({ type: 'session.context.changed', sessionId: id, at: at(), what: 'agentDescription' });
     },
 
@@ -125,8 +125,10 @@ export function sessionChanges(
       assertWritable();
       const valid = validateChecks(checks);
       const { ref, dir } = await writableDir(id);
-      const checkpoint = await dir.recordChecks(valid, at(), () => emptyCheckpoint(at()));
-      ref.send({ type: 'FIXED.CHANGED', checkpointTokens: estimator.estimateCheckpoint(checkpoint) });
+      const checkpoint = await dir.recordChecks(valid, at());
+      const count = countPart(estimator, 'checkpoint', checkpoint);
+      await dir.writeCounts({ checkpoint: count }).catch(() => undefined); // a hint: best effort
+      ref.send({ type: 'FIXED.CHANGED', checkpointTokens: count.tokens });
       publish({ type: 'session.checks.recorded', sessionId: id, at: at(), checks: structuredClone(valid) });
       return structuredClone(checkpoint);
     },

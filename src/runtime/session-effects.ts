@@ -10,17 +10,17 @@ import { runClear, type ClearMode, type ClearOutput } from '../compaction/run-cl
 import { runCompaction } from '../compaction/run-compaction.js';
 import { SessionError } from '../core/errors.js';
 import type { Limits, Message, SessionKey } from '../core/types.js';
-import { renderAgentDescription, renderContext } from '../request/format.js';
-import type { SessionDirectory } from '../store/session-directory.js';
-import type { SessionStore } from '../store/session-store.js';
+import type { SessionStore } from '../store/contract.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import type { SessionEvent } from './events.js';
+import { countPart, fixedTokensOf } from './fixed-counts.js';
+import { SessionHandle } from './session-handle.js';
 import type { KeyIndex } from './idempotency.js';
 import { deepFreeze } from './validate.js';
 
 /** @internal A session whose actor is loaded. */
 export interface ActiveSession {
-  dir: SessionDirectory;
+  dir: SessionHandle;
   limits: Limits;
   /** Its idempotency keys, read on the first keyed write (dropped with the session). */
   keys?: KeyIndex;
@@ -39,7 +39,7 @@ export interface EffectDeps {
   readOnly: boolean;
   limitsOf: (key: SessionKey) => Limits;
   publish: (event: SessionEvent) => void;
-  writeRecord: (sessionId: string, dir: SessionDirectory, requestTokens?: number) => Promise<void>;
+  writeRecord: (sessionId: string, dir: SessionHandle, requestTokens?: number) => Promise<void>;
 }
 
 /**
@@ -64,34 +64,42 @@ export function provideSessionEffects(deps: EffectDeps) {
   const { store, active, commits, estimator, now, readOnly, limitsOf, publish, writeRecord } = deps;
   const compactor = withFrozenInput(deps.compactor);
   const at = () => now().toISOString();
-  const dirOf = (sessionId: string): SessionDirectory => {
+  const dirOf = (sessionId: string): SessionHandle => {
     const entry = active.get(sessionId);
     if (!entry)
       throw new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId} is not loaded`);
     return entry.dir;
   };
+  /** Derivable figures and the new checkpoint's count, after a commit: best effort. */
+  const afterCommit = async (sessionId: string, dir: SessionHandle) => {
+    await writeRecord(sessionId, dir).catch(() => undefined);
+    const checkpoint = dir.checkpoint;
+    if (checkpoint)
+      await dir
+        .writeCounts({ checkpoint: countPart(estimator, 'checkpoint', checkpoint) })
+        .catch(() => undefined);
+  };
   return sessionMachine.provide({
     actors: {
       load: fromPromise<LoadOutput, { sessionId: string }>(async ({ input }) => {
-        const dir = store.session(input.sessionId);
-        const loaded = await dir.load();
+        const loaded = await store.load(input.sessionId);
+        const dir = new SessionHandle(store, loaded);
         const limits = limitsOf(loaded.record.key);
         active.set(input.sessionId, { dir, limits });
         let liveTokens = 0;
         for (const m of loaded.messages) liveTokens += m.tokens;
+        // Persisted counts when they match: a session loaded to be read loads no tokenizer.
+        const fixed = fixedTokensOf(estimator, loaded, loaded.counts);
+        if (!readOnly && Object.keys(fixed.fresh).length > 0)
+          await dir.writeCounts(fixed.fresh).catch(() => undefined); // hints: best effort
         return {
           liveTokens,
           liveCount: loaded.messages.length,
-          lastSeq: Math.max(
-            loaded.archivedThroughSeq,
-            loaded.messages[loaded.messages.length - 1]?.seq ?? -1,
-          ),
+          lastSeq: loaded.lastSeq,
           archivedThroughSeq: loaded.archivedThroughSeq,
-          descriptionTokens: loaded.agentDescription
-            ? estimator.estimate(renderAgentDescription(loaded.agentDescription))
-            : 0,
-          contextTokens: loaded.context ? estimator.estimate(renderContext(loaded.context)) : 0,
-          checkpointTokens: loaded.checkpoint ? estimator.estimateCheckpoint(loaded.checkpoint) : 0,
+          descriptionTokens: fixed.description,
+          contextTokens: fixed.context,
+          checkpointTokens: fixed.checkpoint,
           checkpointVersion: loaded.checkpoint?.version ?? 0,
         };
       }),
@@ -120,7 +128,7 @@ export function provideSessionEffects(deps: EffectDeps) {
           work.catch(() => undefined),
         );
         const output = await work;
-        await writeRecord(input.sessionId, dir).catch(() => undefined); // derivable figures: best effort
+        await afterCommit(input.sessionId, dir);
         return output;
       }),
       clear: fromPromise<ClearOutput, { sessionId: string; watermarkSeq: number; mode: ClearMode }>(
@@ -132,7 +140,7 @@ export function provideSessionEffects(deps: EffectDeps) {
             work.catch(() => undefined),
           );
           const output = await work;
-          await writeRecord(input.sessionId, dir).catch(() => undefined); // derivable figures: best effort
+          await afterCommit(input.sessionId, dir);
           return output;
         },
       ),
@@ -143,7 +151,7 @@ export function provideSessionEffects(deps: EffectDeps) {
         try {
           if (!readOnly) await writeRecord(input.sessionId, entry.dir, input.requestTokens);
         } finally {
-          await entry.dir.close();
+          await entry.dir.release();
           active.delete(input.sessionId);
           commits.delete(input.sessionId);
         }

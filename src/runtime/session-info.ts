@@ -6,7 +6,8 @@ import { machineStateOf, requestTokensOf, type SessionActorRef } from '../../mac
 import { SessionError, asIoError, describeError, isErrnoCode, isSessionErrorCode } from '../core/errors.js';
 import { keyOfSessionId } from '../core/ids.js';
 import type { Limits, SessionRecord, SessionStats } from '../core/types.js';
-import type { SessionDirectory } from '../store/session-directory.js';
+import type { SessionHandle } from './session-handle.js';
+import type { SessionSummary } from '../store/contract.js';
 import type { SessionInfo } from './types.js';
 
 /**
@@ -54,7 +55,7 @@ function withoutPrefix(message: string): string {
 }
 
 /** @internal Figures of session.json, derived from the checkpoint and the live messages. */
-export function statsOf(dir: SessionDirectory, lastRequestTokens: number): SessionStats {
+export function statsOf(dir: SessionHandle, lastRequestTokens: number): SessionStats {
   const info = dir.checkpoint?.compactionInfo;
   let liveTokens = 0;
   for (const m of dir.messages) liveTokens += m.tokens;
@@ -70,7 +71,7 @@ export function statsOf(dir: SessionDirectory, lastRequestTokens: number): Sessi
 /** @internal SessionInfo of a session, from its actor (when in memory) and its files. */
 export function infoOf(
   ref: SessionActorRef | null,
-  dir: SessionDirectory | null,
+  dir: SessionHandle | null,
   record: SessionRecord,
   limits: Limits,
   compactor: string,
@@ -97,6 +98,37 @@ export function infoOf(
     limits,
     error: failure,
     lastCompaction: c?.lastCompaction ?? null,
+  });
+}
+
+/**
+ * @internal SessionInfo of a session not in memory, from the store's summary: its figures as
+ * stored (live messages, watermark, checkpoint version), no actor state (`closed`).
+ */
+export function infoOfSummary(summary: SessionSummary, limits: Limits, compactor: string): SessionInfo {
+  return structuredClone({
+    id: summary.id,
+    key: summary.key,
+    createdAt: summary.createdAt,
+    updatedAt: summary.updatedAt,
+    status: summary.status,
+    state: 'closed' as const,
+    active: false,
+    stats: {
+      totalMessages: summary.messages.total,
+      totalTokens: summary.tokens.total,
+      totalCompactions: summary.checkpointVersion,
+      lastCompactionAt: summary.lastCompactionAt,
+      lastRequestTokens: summary.lastRequestTokens,
+    },
+    liveMessages: summary.messages.live,
+    liveTokens: summary.tokens.live,
+    checkpointVersion: summary.checkpointVersion,
+    archivedThroughSeq: summary.archivedThroughSeq,
+    compactor,
+    limits,
+    error: null,
+    lastCompaction: null,
   });
 }
 

@@ -27,6 +27,10 @@ import type { SendOptions, SendResult, SessionRequest } from './conversation.js'
 import type { SessionEventListener } from './events.js';
 import type { AgentRegistry, AgentsOption } from './agent-profiles.js';
 import type { InitialCheckpoint } from './initial-checkpoint.js';
+import type { SessionStore } from '../store/contract.js';
+import type { HistoryQuery } from './history.js';
+
+export type { HistoryQuery } from './history.js';
 
 /** A source of timers, as XState's actor options take it (`SimulatedClock` in tests). */
 export interface Clock {
@@ -36,8 +40,17 @@ export interface Clock {
 
 /** Options of `createSessionRuntime`. */
 export interface SessionRuntimeOptions {
-  /** Directory whose `.dagent/sessions/` holds the sessions (created if missing). */
-  root: string;
+  /**
+   * Directory whose `.dagent/sessions/` holds the sessions (created if missing): the JSON-file
+   * store on it. Optional with `store` (then only a name for messages).
+   */
+  root?: string;
+  /**
+   * Where sessions are kept, instead of the JSON-file store on `root`: any {@link SessionStore}
+   * (`createMemorySessionStore()`, a store of the host's own). The runtime does not close it;
+   * `readOnly`, `durable` and `foldMinBytes` are the store's own then.
+   */
+  store?: SessionStore;
   /** Limits of every session; defaults: 100,000 tokens, compaction at 90%, a 20% verbatim tail. */
   limits?: Partial<Limits>;
   /**
@@ -160,7 +173,10 @@ export interface SizeEstimate {
 
 /** The runtime. Every method validates its arguments and throws `SessionError`. */
 export interface SessionRuntime {
+  /** The root (or, with a store of the host's, its location). */
   readonly root: string;
+  /** Where the sessions are kept. */
+  readonly store: SessionStore;
   readonly compactor: Compactor;
   readonly estimator: TokenEstimator;
   /** The agent types and task states this runtime knows: DAGent's, and those its host registered. */
@@ -170,8 +186,22 @@ export interface SessionRuntime {
   listSessions(): Promise<SessionInfo[]>;
   addMessage(id: string, message: MessageInput): Promise<Message>;
   getMessages(id: string): Promise<Message[]>;
+  /** Every message ever appended, archived then live, oldest first. */
   getHistory(id: string): Promise<Message[]>;
-  getCheckpoint(id: string): Promise<Checkpoint | null>;
+  /**
+   * A page of the history: messages with `after < seq < before`, at most `limit`, newest first
+   * unless `order: 'asc'`; archived pages are read from the store's (cached) segments only.
+   * @example
+   * ```ts
+   * const newest = await runtime.getHistory(id, { limit: 50 })
+   * const older = await runtime.getHistory(id, { before: newest.at(-1)!.seq, limit: 50 })
+   * ```
+   */
+  getHistory(id: string, query: HistoryQuery): Promise<Message[]>;
+  /** The current checkpoint, or version `version` of it (null when that version is not kept). */
+  getCheckpoint(id: string, options?: { version?: number }): Promise<Checkpoint | null>;
+  /** The checkpoint versions `getCheckpoint` can read, ascending (older sessions keep only the current one). */
+  getCheckpointVersions(id: string): Promise<number[]>;
   getContext(id: string): Promise<SessionContext | null>;
   getAgentDescription(id: string): Promise<AgentDescription | null>;
   estimateSize(id: string): Promise<SizeEstimate>;

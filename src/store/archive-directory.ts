@@ -18,6 +18,7 @@ import { inconsistentError } from './corrupt.js';
 import { assertNothingSetAside } from './directory-guards.js';
 import { isErrno } from './durable-fs.js';
 import { DurableJsonFile } from './durable-json-file.js';
+import type { SegmentCache } from './segment-cache.js';
 
 const SEGMENT_NAME = /^(\d{6})\.json$/;
 
@@ -32,11 +33,19 @@ export class ArchiveDirectory {
   readonly #options: { durable: boolean; readOnly: boolean };
   /** checkpoint.json, named in errors about what the archive and the checkpoint disagree on. */
   readonly #checkpointFile: string;
+  /** Committed segments read before, while their files are unchanged (see segment-cache.ts). */
+  readonly #cache: SegmentCache | null;
 
-  constructor(dir: string, checkpointFile: string, options: { durable: boolean; readOnly: boolean }) {
+  constructor(
+    dir: string,
+    checkpointFile: string,
+    options: { durable: boolean; readOnly: boolean },
+    cache: SegmentCache | null = null,
+  ) {
     this.dir = dir;
     this.#checkpointFile = checkpointFile;
     this.#options = options;
+    this.#cache = cache;
   }
 
   path(n: number): string {
@@ -61,6 +70,19 @@ export class ArchiveDirectory {
   /** Segment `n` checked for damage (set aside and CORRUPT_FILE if damaged), or null when absent. */
   async read(n: number): Promise<ArchiveSegment | null> {
     return this.#file(n).read();
+  }
+
+  /**
+   * Committed segment `n`, checked (present, intact, numbered `n`), from the cache while its
+   * file is unchanged. `previous` (segment n - 1, or null) is checked to be continued by it.
+   * @throws SessionError `CORRUPT_FILE`.
+   */
+  async readCommitted(
+    n: number,
+    last: number,
+    previous: ArchiveSegment | null = null,
+  ): Promise<ArchiveSegment> {
+    return this.#checked(n, previous, last);
   }
 
   /** Writes segment `segment.segment` atomically, replacing a file of that name. */
@@ -143,7 +165,9 @@ export class ArchiveDirectory {
   }
 
   async #checked(n: number, previous: ArchiveSegment | null, last: number): Promise<ArchiveSegment> {
-    const segment = await this.read(n);
+    const segment = this.#cache
+      ? await this.#cache.get(this.path(n), () => this.read(n))
+      : await this.read(n);
     if (segment === null) throw this.missingError(n, last);
     const problem = segmentChainProblem(segment, n, previous);
     if (problem !== null) throw inconsistentError(this.path(n), problem);

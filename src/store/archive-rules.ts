@@ -155,3 +155,33 @@ export function notArchived(
 export function sameMessage(a: Message, b: Message): boolean {
   return isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
 }
+
+/**
+ * @internal What is wrong with committing `segment` (or none) and `checkpoint` over the current
+ * checkpoint, or null: the store contract's rule for every store. The version must increase; a
+ * segment must be the next one, and the checkpoint must commit it (its number and last seq); a
+ * commit without one must keep the committed segment count.
+ */
+export function commitProblem(
+  current: Checkpoint | null,
+  segment: ArchiveSegment | null,
+  checkpoint: Checkpoint,
+): string | null {
+  const info = checkpoint.compactionInfo;
+  const committed = current?.compactionInfo.segment ?? 0;
+  if (current !== null && !(checkpoint.version > current.version))
+    return `checkpoint version ${checkpoint.version} does not follow the committed version ${current.version}`;
+  if (segment === null) {
+    return info.segment === committed
+      ? null
+      : `the checkpoint names segment ${info.segment}, but ${committed} is committed and no segment is given`;
+  }
+  if (segment.segment !== committed + 1)
+    return `segment ${segment.segment} does not follow the committed segment ${committed}`;
+  if (info.segment !== segment.segment || info.archivedThroughSeq !== segment.lastSeq)
+    return (
+      `the checkpoint (segment ${info.segment}, through seq ${info.archivedThroughSeq}) does not commit ` +
+      `segment ${segment.segment} (through seq ${segment.lastSeq})`
+    );
+  return segmentShapeProblem(segment);
+}

@@ -14,8 +14,12 @@
  *   until the session is reopened.
  * - `write(data)` (lowdb's contract) folds: it writes a new snapshot atomically, then empties the
  *   log. A crash between the two is harmless, since replay skips records at or below `snapshotSeq`.
- *   The adapter folds by itself once the log outgrows the snapshot, so a fold costs O(1) amortised
- *   per append.
+ * - The adapter folds by itself once the log outgrows the snapshot (O(1) amortised per append),
+ *   in the background: the append that crosses the line resolves as soon as it is durable, the
+ *   snapshot is serialised once, in chunks that let the event loop run (snapshot-writer.ts), and
+ *   appends go on meanwhile. Once the snapshot is durable it is renamed into place, and the log is
+ *   replaced by one holding only the records appended during the fold (written, synced, renamed):
+ *   snapshot first, log after, as a reader needs it.
  * - A reader in another process reads the log, then the snapshot: whatever a fold does meanwhile,
  *   it never misses a record acknowledged before it started.
  */
@@ -34,10 +38,11 @@ import {
   logDamaged,
   refusedAfterUnknown,
 } from './chat-log-errors.js';
-import { assertInsideRoot, fsyncDir, openStoreFile, writeAll } from './durable-fs.js';
+import { assertInsideRoot, atomicWriteFile, fsyncDir, openStoreFile, writeAll } from './durable-fs.js';
 import { DurableJsonFile } from './durable-json-file.js';
 import { ioError } from './io-error.js';
 import { messagesProblem } from './archive-rules.js';
+import { prepareSnapshot, writeSnapshot } from './snapshot-writer.js';
 
 export { encodeRecord, replayLog, type Replay } from './chat-log-format.js';
 
@@ -123,6 +128,12 @@ export class JournaledChatFile implements Adapter<ChatFile> {
   /** Set when a failed append could not be cut off: whether it is on disk is unknown. */
   #unknown: SessionError | null = null;
   #tail: Promise<unknown> = Promise.resolve();
+  /** Bumped by every fold, drop and read: a background fold begun before is then obsolete. */
+  #generation = 0;
+  /** The fold running in the background, or null. */
+  #background: Promise<void> | null = null;
+  /** Records appended while a background fold runs: the log it leaves behind. */
+  #foldTail: { records: Buffer[]; count: number } | null = null;
   #batch: { messages: Message[]; waiters: { resolve: () => void; reject: (e: unknown) => void }[] } | null =
     null;
 
@@ -180,6 +191,7 @@ export class JournaledChatFile implements Adapter<ChatFile> {
 
   /** Reads snapshot and log into memory; see read(). */
   async #load(): Promise<ChatFile | null> {
+    this.#generation++;
     await this.#assertInsideRoot();
     const { snapshot, snapshotBytes, log, replay } = await readJournal(
       this.#snapshot,
@@ -274,8 +286,14 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     );
   }
 
-  /** Closes the log's file handle; waits for the operations in flight. */
+  /** Resolves once the fold running in the background (if any) is done, whether it worked or not. */
+  async settled(): Promise<void> {
+    while (this.#background !== null) await this.#background;
+  }
+
+  /** Closes the log's file handle; waits for the operations in flight and a fold in the background. */
   async close(): Promise<void> {
+    await this.settled();
     await this.#enqueue(async () => {
       const handle = this.#handle;
       this.#handle = null;
@@ -310,19 +328,80 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     }
     this.#logBytes += records.length;
     this.#logRecords += messages.length;
+    this.#foldTail?.records.push(records);
+    if (this.#foldTail) this.#foldTail.count += messages.length;
     const chat = this.#data;
     for (const message of messages) chat.messages.push(message);
     chat.totalMessages = chat.messages.length;
     chat.oldestMessageTimestamp ??= messages[0]?.timestamp ?? null;
     chat.newestMessageTimestamp = messages[messages.length - 1]?.timestamp ?? chat.newestMessageTimestamp;
-    if (this.#logBytes > Math.max(this.#foldMinBytes, this.#snapshotBytes, this.#foldRetryAt)) {
-      // The messages are durable already, so a failed fold must not fail their append. It is tried
-      // again once the log has grown as much again (on a full disk, each try writes a snapshot).
-      await this.#fold(chat).then(
-        () => (this.#foldRetryAt = 0),
-        () => (this.#foldRetryAt = this.#logBytes + Math.max(this.#foldMinBytes, this.#snapshotBytes)),
-      );
+    if (
+      this.#background === null &&
+      this.#logBytes > Math.max(this.#foldMinBytes, this.#snapshotBytes, this.#foldRetryAt)
+    ) {
+      // Off the append's path: it resolves now (its messages are durable), the fold runs on.
+      const background = this.#foldInBackground().finally(() => {
+        if (this.#background === background) this.#background = null;
+      });
+      this.#background = background;
     }
+  }
+
+  /**
+   * Folds what the chat holds now into a new snapshot while appends go on (see the file comment).
+   * A fold that fails (a full disk) fails nothing: it is tried again once the log has grown as
+   * much again. One made obsolete meanwhile (a commit's fold, a reload) is discarded.
+   */
+  async #foldInBackground(): Promise<void> {
+    const generation = this.#generation;
+    const chat = this.#data;
+    const messages = chat.messages.slice();
+    const snapshotSeq = Math.max(chat.snapshotSeq, lastSeqOf(messages));
+    this.#foldTail = { records: [], count: 0 };
+    try {
+      const prepared = await prepareSnapshot(
+        this.snapshotFile,
+        { messages, snapshotSeq },
+        { durable: this.#durable },
+      );
+      await this.#enqueue(async () => {
+        if (generation !== this.#generation || this.#readError !== null || this.#unknown !== null) {
+          await prepared.discard();
+          return;
+        }
+        await prepared.install();
+        this.#generation++;
+        chat.snapshotSeq = snapshotSeq;
+        this.#snapshotBytes = prepared.bytes;
+        this.#folds++;
+        const tail = this.#foldTail ?? { records: [], count: 0 };
+        await this.#replaceLog(Buffer.concat(tail.records), tail.count);
+      });
+      this.#foldRetryAt = 0;
+    } catch {
+      this.#foldRetryAt = this.#logBytes + Math.max(this.#foldMinBytes, this.#snapshotBytes);
+    } finally {
+      this.#foldTail = null;
+    }
+  }
+
+  /**
+   * After a background fold put its snapshot in place: the log becomes `tail` (the records
+   * appended since the fold began), by an atomic rename. If that fails, the log keeps records
+   * replay skips, and appends go on after them.
+   */
+  async #replaceLog(tail: Buffer, count: number): Promise<void> {
+    if (this.#sizeUnknown || this.#truncateTo !== null) return; // the log's length is in doubt
+    try {
+      await atomicWriteFile(this.logFile, tail.toString('utf8'), { durable: this.#durable });
+    } catch {
+      return;
+    }
+    const old = this.#handle;
+    this.#handle = null; // the next append opens the new log
+    await old?.close().catch(() => undefined);
+    this.#logBytes = tail.length;
+    this.#logRecords = count;
   }
 
   /**
@@ -344,14 +423,17 @@ export class JournaledChatFile implements Adapter<ChatFile> {
 
   async #fold(data: ChatFile): Promise<void> {
     if (this.#readError !== null) throw this.#readError;
+    if (this.#readOnly) {
+      throw new SessionError('INVALID_ARGUMENT', 'store', `${this.snapshotFile} is opened read-only`);
+    }
+    this.#generation++; // a fold in the background is obsolete now
     const chat = withDerived({
       ...data,
       messages: data.messages,
       snapshotSeq: Math.max(data.snapshotSeq, lastSeqOf(data.messages)),
     });
-    const text = JSON.stringify(chat);
-    await this.#snapshot.write(chat);
-    this.#snapshotBytes = Buffer.byteLength(text);
+    // Serialised once, in chunks (snapshot-writer.ts).
+    this.#snapshotBytes = await writeSnapshot(this.snapshotFile, chat, { durable: this.#durable });
     this.#data = chat;
     this.#folds++;
     await this.#emptyLog();

@@ -26,6 +26,17 @@ import type {
   SessionRecord,
 } from '../core/types.js';
 import { ArchiveDirectory } from './archive-directory.js';
+import { readArchivePage } from './archive-pages.js';
+import { CheckpointHistory } from './checkpoint-history.js';
+import type {
+  ArchivePage,
+  ArchiveQuery,
+  SessionCounts,
+  SessionPresence,
+  StoreHooks,
+  TokenCount,
+} from './contract.js';
+import type { SegmentCache } from './segment-cache.js';
 import { isOrphanSegment, messagesProblem, notArchived, segmentShapeProblem } from './archive-rules.js';
 import { corruptFileError, inconsistentError, setAside } from './corrupt.js';
 import {
@@ -51,6 +62,10 @@ export interface FileOptions {
   foldMinBytes?: number;
   /** The store's root, that no session file may lead outside of (see assertInsideRoot). */
   root?: string;
+  /** Committed archive segments read before (shared by the store's sessions). */
+  cache?: SegmentCache;
+  /** Test hooks (crash cases): see {@link StoreHooks}. */
+  hooks?: StoreHooks;
 }
 
 /**
@@ -58,7 +73,7 @@ export interface FileOptions {
  * writes before session.json: context.json, agent-description.json), `present` (session.json is
  * there), or `damaged` (session files without a plain session.json, or one set aside).
  */
-export type SessionPresence = 'absent' | 'present' | 'damaged';
+export type { SessionPresence } from './contract.js';
 
 /** Everything a session actor needs after a load. */
 export interface LoadedSession {
@@ -68,6 +83,8 @@ export interface LoadedSession {
   checkpoint: Checkpoint | null;
   context: SessionContext | null;
   agentDescription: AgentDescription | null;
+  /** Token counts persisted with description, context and checkpoint (counts.json). */
+  counts: SessionCounts;
   /** Seq of the last archived message, -1 when none. */
   archivedThroughSeq: number;
   /** What load repaired after a crash (archived messages dropped from chat); it deletes no file. */
@@ -96,6 +113,25 @@ function validateRecord(value: unknown): string | null {
   return null;
 }
 
+function validateCounts(value: unknown): string | null {
+  const problem = isObject(value);
+  if (problem) return problem;
+  for (const [name, count] of Object.entries(value as Record<string, unknown>)) {
+    if (count === null) continue;
+    const c = count as Partial<TokenCount> | undefined;
+    if (
+      typeof c !== 'object' ||
+      typeof c.tokens !== 'number' ||
+      typeof c.counter !== 'string' ||
+      typeof c.hash !== 'string'
+    )
+      return `"${name}" must be { tokens, counter, hash } or null`;
+  }
+  return null;
+}
+
+const NO_COUNTS: SessionCounts = { description: null, context: null, checkpoint: null };
+
 function validateCheckpoint(value: unknown): string | null {
   const problems = checkpointProblems(value);
   return problems.length === 0 ? null : problems.join('; ');
@@ -118,7 +154,9 @@ export class SessionDirectory {
   readonly #checkpoint: Low<Checkpoint | null>;
   readonly #context: Low<SessionContext | null>;
   readonly #description: Low<AgentDescription | null>;
+  readonly #counts: Low<SessionCounts | null>;
   readonly #archive: ArchiveDirectory;
+  readonly #history: CheckpointHistory;
   #checkpointQueue: Promise<unknown> = Promise.resolve();
 
   constructor(sessionsDir: string, id: string, options: FileOptions) {
@@ -136,6 +174,7 @@ export class SessionDirectory {
     this.#checkpoint = json<Checkpoint>('checkpoint.json', validateCheckpoint);
     this.#context = json<SessionContext>('context.json', isObject);
     this.#description = json<AgentDescription>('agent-description.json', isObject);
+    this.#counts = json<SessionCounts>('counts.json', validateCounts);
     this.#chatAdapter = new JournaledChatFile(
       path.join(this.dir, 'chat.json'),
       path.join(this.dir, 'chat.log'),
@@ -146,11 +185,23 @@ export class SessionDirectory {
       path.join(this.dir, 'archive'),
       this.#file('checkpoint.json'),
       options,
+      options.cache ?? null,
     );
+    this.#history = new CheckpointHistory(this.checkpointsDir, options, validateCheckpoint);
   }
 
   get archiveDir(): string {
     return path.join(this.dir, 'archive');
+  }
+
+  /** Where every checkpoint version is kept: `checkpoints/NNNNNN.json`. */
+  get checkpointsDir(): string {
+    return path.join(this.dir, 'checkpoints');
+  }
+
+  /** The token counts persisted with the session's fixed parts. */
+  get counts(): SessionCounts {
+    return { ...NO_COUNTS, ...this.#counts.data };
   }
 
   /**
@@ -232,12 +283,15 @@ export class SessionDirectory {
   }
 
   /**
-   * Creates the directory and session.json (durably).
+   * Creates the directory and session.json (durably). `prepared`: {@link prepare} checked the
+   * directory before the session's first files (an initial checkpoint) were written, which would
+   * otherwise make it look damaged now.
    * @throws SessionError `CORRUPT_FILE` for a damaged session (see {@link exists}).
    */
-  async create(record: SessionRecord): Promise<void> {
+  async create(record: SessionRecord, options: { prepared?: boolean } = {}): Promise<void> {
     this.#assertWritable();
-    if ((await this.presence()) === 'damaged') throw await missingRecordError(this.dir, this.id);
+    if (!options.prepared && (await this.presence()) === 'damaged')
+      throw await missingRecordError(this.dir, this.id);
     await ensureDir(this.dir);
     await persist(this.#record, record);
   }
@@ -278,6 +332,11 @@ export class SessionDirectory {
     if (!this.#options.readOnly) await this.#removeStaleTemporaries();
     await reread(this.#context);
     await reread(this.#description);
+    // Counts are hints (a reader checks their hash): a damaged counts.json is set aside and ignored.
+    await reread(this.#counts).catch((error: unknown) => {
+      if (!(error instanceof SessionError && error.code === 'CORRUPT_FILE')) throw error;
+      this.#counts.data = null;
+    });
     // Chat before the checkpoint: a commit writes the checkpoint before it folds chat, so chat
     // read first holds every message the checkpoint read next has not archived.
     await this.#chat.read();
@@ -288,12 +347,14 @@ export class SessionDirectory {
     const notes = await this.#archive.checkListing(this.#checkpoint.data, this.messages);
     await this.#checkNothingMissing(record);
     await this.#dropArchivedFromChat(repairs);
+    if (!this.#options.readOnly) await this.#keepHandEdit(notes);
     return {
       record,
       messages: this.messages,
       checkpoint: this.#checkpoint.data,
       context: this.#context.data,
       agentDescription: this.#description.data,
+      counts: this.counts,
       archivedThroughSeq: this.#archivedThroughSeq(),
       repairs,
       notes,
@@ -307,6 +368,13 @@ export class SessionDirectory {
     // A session whose files did not load is not appended to until a load succeeds.
     if (this.#loadFailure !== null) throw this.#loadFailure;
     await this.#chatAdapter.append(messages);
+    this.#step('append', 'log');
+  }
+
+  /** Writes counts.json with `counts` over the counts held. */
+  async writeCounts(counts: Partial<SessionCounts>): Promise<void> {
+    this.#assertWritable();
+    await persist(this.#counts, { ...this.counts, ...counts });
   }
 
   /** Writes session.json. Not on the append path: figures there are derivable. */
@@ -336,7 +404,10 @@ export class SessionDirectory {
     await this.#withCheckpoint(async () => {
       const next = options.keepChecks ? this.#withCurrentChecks(checkpoint) : checkpoint;
       this.#assertValidCheckpoint(next);
-      await persist(this.#checkpoint, next);
+      await this.#history.write(next);
+      this.#step('commit', 'checkpoint-version');
+      await persist(this.#checkpoint, next); // the commit point
+      this.#step('commit', 'checkpoint');
     });
   }
 
@@ -352,6 +423,7 @@ export class SessionDirectory {
     this.#assertWritable();
     return this.#withCheckpoint(async () => {
       const current = this.#checkpoint.data ?? empty();
+      if (this.#checkpoint.data === null) await this.#history.write(current);
       const byId = new Map((current.checks ?? []).map((c) => [c.checkId, c]));
       for (const check of checks) byId.set(check.checkId, { ...check, at: check.at ?? now });
       const next: Checkpoint = { ...current, updatedAt: now, checks: [...byId.values()] };
@@ -405,12 +477,17 @@ export class SessionDirectory {
       }
       // A leftover holds nothing that is not live: the atomic rename replaces it.
       await this.#archive.write(segment);
+      this.#step('commit', 'segment');
       const next = (options.keepChecks ?? true) ? this.#withCurrentChecks(checkpoint) : checkpoint;
+      await this.#history.write(next);
+      this.#step('commit', 'checkpoint-version');
       await persist(this.#checkpoint, next); // the commit point
+      this.#step('commit', 'checkpoint');
     });
     // Committed. Dropping the archived messages from chat can fail (a full disk) without undoing
     // anything: `messages` hides them already, and the next commit or load folds them away.
     await this.#chatAdapter.dropThrough(segment.lastSeq).catch(() => undefined);
+    this.#step('commit', 'chat');
   }
 
   /**
@@ -432,6 +509,65 @@ export class SessionDirectory {
    */
   async *readSegments(): AsyncGenerator<ArchiveSegment> {
     yield* this.#archive.committed(this.#checkpoint.data);
+  }
+
+  /**
+   * Committed archive segment `n` (1-based), checked, or null past the last one.
+   * @throws SessionError `CORRUPT_FILE` for a missing or damaged segment (every call).
+   */
+  async readSegment(n: number): Promise<ArchiveSegment | null> {
+    const last = this.#checkpoint.data?.compactionInfo.segment ?? 0;
+    if (!(Number.isInteger(n) && n >= 1 && n <= last)) return null;
+    await assertNothingSetAside(this.archiveDir);
+    return this.#archive.readCommitted(n, last);
+  }
+
+  /**
+   * A page of the archive (see {@link ArchiveQuery}): only the segments it covers are read.
+   * Without a limit or a range, every segment is read and the archive checked whole.
+   * @throws SessionError `CORRUPT_FILE` as {@link readArchive}.
+   */
+  async readArchivePage(query: ArchiveQuery = {}): Promise<ArchivePage> {
+    const checkpoint = this.#checkpoint.data;
+    const through = checkpoint?.compactionInfo.archivedThroughSeq ?? -1;
+    const whole = query.after === undefined && query.before === undefined && query.limit === undefined;
+    if (whole) {
+      const messages = await this.readArchive();
+      if (query.order === 'desc') messages.reverse();
+      return { messages, more: false, archivedThroughSeq: through };
+    }
+    const count = checkpoint?.compactionInfo.segment ?? 0;
+    await assertNothingSetAside(this.archiveDir);
+    return readArchivePage(
+      {
+        count,
+        archivedThroughSeq: through,
+        read: (n) => this.#archive.readCommitted(n, count),
+        broken: (n, problem) => inconsistentError(this.#archive.path(n), problem),
+      },
+      query,
+    );
+  }
+
+  /**
+   * Checkpoint `version`, or the current one; null when it is not kept (sessions written before
+   * versions were kept have only the current one).
+   * @throws SessionError `CORRUPT_FILE` for a damaged copy.
+   */
+  async readCheckpoint(version?: number): Promise<Checkpoint | null> {
+    const current = this.#checkpoint.data;
+    if (version === undefined || version === current?.version) return current;
+    if (!(Number.isInteger(version) && version >= 0) || current === null || version > current.version)
+      return null;
+    return this.#history.read(version);
+  }
+
+  /** The checkpoint versions {@link readCheckpoint} can read, ascending. */
+  async checkpointVersions(): Promise<number[]> {
+    const current = this.#checkpoint.data;
+    if (current === null) return [];
+    const kept = (await this.#history.versions()).filter((v) => v < current.version);
+    return [...kept, current.version];
   }
 
   /**
@@ -483,6 +619,11 @@ export class SessionDirectory {
         now: () => new Date().toISOString(),
       }),
     );
+  }
+
+  /** Resolves once a fold of the chat running in the background is done (tests and benchmarks). */
+  async settled(): Promise<void> {
+    await this.#chatAdapter.settled();
   }
 
   /** Closes file handles after the writes in flight. */
@@ -572,6 +713,33 @@ export class SessionDirectory {
     if (!this.#options.readOnly) await this.#chatAdapter.dropThrough(through);
   }
 
+  /**
+   * A checkpoint.json edited by hand (its content differs from the copy its version was committed
+   * as, checks aside: they are recorded into the current version) becomes a version of its own,
+   * so that the version the commit wrote stays readable and the inspector can diff the two.
+   */
+  async #keepHandEdit(notes: string[]): Promise<void> {
+    const current = this.#checkpoint.data;
+    if (current === null) return;
+    const committed = await this.#history.read(current.version).catch(() => null);
+    const content = (c: Checkpoint) => JSON.stringify({ ...c, checks: undefined, updatedAt: undefined });
+    if (committed === null || content(committed) === content(current)) return;
+    const next: Checkpoint = {
+      ...current,
+      version: current.version + 1,
+      updatedAt: new Date().toISOString(),
+    };
+    if (checkpointProblems(next).length > 0) return;
+    await this.#withCheckpoint(async () => {
+      await this.#history.write(next);
+      await persist(this.#checkpoint, next);
+    });
+    notes.push(
+      `checkpoint.json was edited by hand: kept as version ${next.version}; version ${current.version} ` +
+        'stays as its commit wrote it',
+    );
+  }
+
   // ---- helpers -----------------------------------------------------------------------------
 
   #file(name: string): string {
@@ -627,7 +795,12 @@ export class SessionDirectory {
   }
 
   async #assertInsideRoot(): Promise<void> {
-    await assertInsideRoot(this.#root, [this.dir, this.archiveDir]);
+    await assertInsideRoot(this.#root, [this.dir, this.archiveDir, this.checkpointsDir]);
+  }
+
+  /** A test hook's step (see StoreHooks): it may throw to stop the write here, as a crash would. */
+  #step(operation: 'append' | 'commit', step: string): void {
+    this.#options.hooks?.step?.(operation, step, this.id);
   }
 
   async #exists(file: string): Promise<boolean> {
@@ -642,7 +815,7 @@ export class SessionDirectory {
    * lock is ours, so any of another process is an orphan; they never held acknowledged data.
    */
   async #removeStaleTemporaries(): Promise<void> {
-    for (const dir of [this.dir, this.archiveDir]) {
+    for (const dir of [this.dir, this.archiveDir, this.checkpointsDir]) {
       const names = await readdir(dir).catch(() => [] as string[]);
       for (const name of names) {
         const match = TEMPORARY.exec(name);

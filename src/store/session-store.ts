@@ -1,14 +1,48 @@
 /**
- * The session store: every session directory under `<root>/.dagent/sessions/`, behind one
- * write lock per root.
+ * The JSON-file store: the store contract (contract.ts) on one directory per session under
+ * `<root>/.dagent/sessions/`, behind one write lock per root. Each session's files are handled by
+ * a {@link SessionDirectory} (lowdb adapters: journaled chat, durable JSON files, the archive);
+ * this class keeps one per loaded session and speaks data to its callers.
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { emptyCheckpoint } from '../compaction/run-clear.js';
+import { SessionError } from '../core/errors.js';
 import { assertSessionId } from '../core/ids.js';
+import type {
+  AgentDescription,
+  ArchiveSegment,
+  CheckResult,
+  Checkpoint,
+  Message,
+  SessionContext,
+  SessionRecord,
+} from '../core/types.js';
+import { assertArchiveQuery } from './archive-pages.js';
+import { commitProblem } from './archive-rules.js';
+import type {
+  ArchivePage,
+  ArchiveQuery,
+  CommitResult,
+  InitialFiles,
+  SessionCommit,
+  SessionCounts,
+  SessionHead,
+  SessionListing,
+  SessionPresence,
+  SessionStore,
+  StoreCapabilities,
+  StoreHooks,
+} from './contract.js';
 import { isErrno } from './durable-fs.js';
+import { deepFreeze, frozenCopies } from './freeze.js';
 import { ioError } from './io-error.js';
 import { acquireRootLock, type RootLock } from './root-lock.js';
-import { SessionDirectory } from './session-directory.js';
+import { SegmentCache } from './segment-cache.js';
+import { SessionDirectory, type LoadedSession } from './session-directory.js';
+import { figuresOf, summarizeOnDisk, summaryOf } from './session-summary.js';
+
+export type { SessionStore } from './contract.js';
 
 /** Options of {@link JsonFileSessionStore.open}. */
 export interface SessionStoreOptions {
@@ -22,37 +56,44 @@ export interface SessionStoreOptions {
   foldMinBytes?: number;
   /** Shown to a second writer that is refused. */
   description?: string;
+  /** Bytes of archive segments kept in memory across reads (default 64 MiB; 0 for none). */
+  segmentCacheBytes?: number;
+  /** Test hooks (the conformance suite's crash cases); see {@link StoreHooks}. */
+  hooks?: StoreHooks;
 }
 
-/** Where sessions live, and how to open one. The runtime depends on this, not on a class. */
-export interface SessionStore {
-  readonly root: string;
-  readonly sessionsDir: string;
-  readonly readOnly: boolean;
-  /** Ids of the session directories on disk (and links to some), sorted. */
-  listSessionIds(): Promise<string[]>;
-  /** The files of one session (not loaded yet). @throws SessionError `INVALID_KEY` for an unsafe id. */
-  session(id: string): SessionDirectory;
-  /** Releases the lock. Session directories must be closed first. */
-  close(): Promise<void>;
-}
+const CAPABILITIES: StoreCapabilities = Object.freeze({
+  persistent: true,
+  writers: 'exclusive',
+  readers: true,
+  steps: true,
+});
 
 /**
- * The store on JSON files through lowdb, one directory per session.
+ * The store on JSON files through lowdb, one directory per session; see {@link SessionStore}
+ * for the contract it keeps. `session(id)` gives the files of one session directly (what
+ * `dagent-sessions repair` and the store's own tests use); do not mix it with the contract's
+ * methods on the same session.
  *
  * @example
  * ```ts
  * const store = await JsonFileSessionStore.open({ root: '/repo' })
- * const dir = store.session('feature--f1--pm'); const loaded = await dir.load()
+ * const head = await store.load('feature--f1--pm')
  * await store.close()
  * ```
  */
 export class JsonFileSessionStore implements SessionStore {
+  readonly capabilities: StoreCapabilities = CAPABILITIES;
   readonly root: string;
   readonly sessionsDir: string;
   readonly readOnly: boolean;
   readonly #lock: RootLock | null;
   readonly #options: SessionStoreOptions;
+  readonly #cache: SegmentCache | undefined;
+  /** Sessions loaded through the contract, by id. */
+  readonly #loaded = new Map<string, SessionDirectory>();
+  /** Loads in flight, so that two callers of one session share its directory. */
+  readonly #loading = new Map<string, Promise<SessionHead>>();
 
   private constructor(options: SessionStoreOptions, lock: RootLock | null) {
     this.root = path.resolve(options.root);
@@ -60,6 +101,8 @@ export class JsonFileSessionStore implements SessionStore {
     this.readOnly = options.readOnly ?? false;
     this.#lock = lock;
     this.#options = options;
+    const budget = options.segmentCacheBytes ?? 64 * 1024 * 1024;
+    this.#cache = budget > 0 ? new SegmentCache(budget) : undefined;
   }
 
   /**
@@ -73,6 +116,11 @@ export class JsonFileSessionStore implements SessionStore {
     return new JsonFileSessionStore(options, lock);
   }
 
+  get location(): string {
+    return this.root;
+  }
+
+  /** Ids of the session directories on disk (and links to some), sorted. */
   async listSessionIds(): Promise<string[]> {
     try {
       const entries = await readdir(this.sessionsDir, { withFileTypes: true });
@@ -87,6 +135,7 @@ export class JsonFileSessionStore implements SessionStore {
     }
   }
 
+  /** The files of one session (not loaded yet). @throws SessionError `INVALID_KEY` for an unsafe id. */
   session(id: string): SessionDirectory {
     assertSessionId(id);
     return new SessionDirectory(this.sessionsDir, id, {
@@ -94,10 +143,243 @@ export class JsonFileSessionStore implements SessionStore {
       readOnly: this.readOnly,
       root: this.root,
       ...(this.#options.foldMinBytes === undefined ? {} : { foldMinBytes: this.#options.foldMinBytes }),
+      ...(this.#cache ? { cache: this.#cache } : {}),
+      ...(this.#options.hooks ? { hooks: this.#options.hooks } : {}),
     });
   }
 
+  // ---- the contract ----------------------------------------------------------------------------
+
+  async list(): Promise<SessionListing[]> {
+    const listings: SessionListing[] = [];
+    for (const id of await this.listSessionIds()) {
+      try {
+        const loaded = this.#loaded.get(id);
+        if (loaded?.record) {
+          const through = loaded.checkpoint?.compactionInfo.archivedThroughSeq ?? -1;
+          const figures = figuresOf(loaded.messages, through);
+          const lastSeq = Math.max(figures.lastSeq, through);
+          listings.push({
+            id,
+            summary: summaryOf(loaded.record, loaded.checkpoint, { ...figures, lastSeq }),
+            error: null,
+          });
+          continue;
+        }
+        const presence = await this.session(id).presence();
+        if (presence === 'absent') continue; // created half-way: not a session yet
+        const summary =
+          presence === 'present' ? await summarizeOnDisk(path.join(this.sessionsDir, id)) : null;
+        if (summary === null)
+          await this.session(id).exists(); // throws what is wrong
+        else listings.push({ id, summary, error: null });
+      } catch (error) {
+        const e =
+          error instanceof SessionError
+            ? error
+            : new SessionError('IO_ERROR', 'store', `session ${id}: ${String(error)}`, { cause: error });
+        listings.push({
+          id,
+          summary: null,
+          error: { code: e.code, message: e.message, details: { ...e.details } },
+        });
+      }
+    }
+    return listings;
+  }
+
+  async presence(id: string): Promise<SessionPresence> {
+    return this.session(id).presence();
+  }
+
+  async create(record: SessionRecord, files: InitialFiles = {}): Promise<SessionHead> {
+    this.#assertWritable(record.id);
+    const dir = this.session(record.id);
+    if ((await dir.presence()) === 'present') {
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'store',
+        `session ${record.id} exists already; load it instead`,
+        {
+          details: { sessionId: record.id, exists: true },
+        },
+      );
+    }
+    // session.json is written last: a directory without it is not a session yet.
+    await dir.prepare();
+    if (files.context) await dir.writeContext(structuredClone(files.context));
+    if (files.agentDescription) await dir.writeAgentDescription(structuredClone(files.agentDescription));
+    if (files.counts) await dir.writeCounts(structuredClone(files.counts));
+    if (files.checkpoint) await dir.writeCheckpoint(structuredClone(files.checkpoint));
+    await dir.create(structuredClone(record), { prepared: true });
+    await dir.close();
+    return this.load(record.id);
+  }
+
+  async load(id: string): Promise<SessionHead> {
+    assertSessionId(id);
+    const pending = this.#loading.get(id);
+    if (pending) return pending;
+    const work = (async () => {
+      const dir = this.#loaded.get(id) ?? this.session(id);
+      try {
+        const loaded = await dir.load();
+        this.#loaded.set(id, dir);
+        return headOf(loaded);
+      } catch (error) {
+        // Not kept: once a person repairs the files, the next load reads them afresh.
+        if (this.#loaded.get(id) === dir) this.#loaded.delete(id);
+        await dir.close().catch(() => undefined);
+        throw error;
+      }
+    })();
+    this.#loading.set(id, work);
+    try {
+      return await work;
+    } finally {
+      this.#loading.delete(id);
+    }
+  }
+
+  append(id: string, messages: readonly Message[]): Promise<void> {
+    try {
+      this.#assertWritable(id);
+      const kept = frozenCopies(messages);
+      // A loaded session's append reaches its log without waiting a turn, so that appends issued
+      // together share one write and one fdatasync (group commit).
+      const dir = this.#loaded.get(id);
+      return dir ? dir.appendMessages(kept) : this.#dir(id).then((d) => d.appendMessages(kept));
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  async commit(id: string, commit: SessionCommit): Promise<CommitResult> {
+    this.#assertWritable(id);
+    const dir = await this.#dir(id);
+    const checkpoint = structuredClone(commit.checkpoint);
+    const problem = commitProblem(dir.checkpoint, commit.segment, checkpoint);
+    if (problem !== null) {
+      throw new SessionError('INVALID_ARGUMENT', 'store', `session ${id}: ${problem}; nothing was written`, {
+        details: { sessionId: id },
+      });
+    }
+    const keepChecks = commit.keepChecks ?? true;
+    if (commit.segment === null) await dir.writeCheckpoint(checkpoint, { keepChecks });
+    else await dir.commitCompaction(structuredClone(commit.segment), checkpoint, { keepChecks });
+    return { checkpoint: structuredClone(dir.checkpoint!) };
+  }
+
+  async writeContext(id: string, context: SessionContext): Promise<void> {
+    this.#assertWritable(id);
+    await (await this.#dir(id)).writeContext(structuredClone(context));
+  }
+
+  async writeAgentDescription(id: string, description: AgentDescription): Promise<void> {
+    this.#assertWritable(id);
+    await (await this.#dir(id)).writeAgentDescription(structuredClone(description));
+  }
+
+  async writeRecord(id: string, record: SessionRecord): Promise<void> {
+    this.#assertWritable(id);
+    await (await this.#dir(id)).writeRecord(structuredClone(record));
+  }
+
+  async writeCounts(id: string, counts: Partial<SessionCounts>): Promise<void> {
+    this.#assertWritable(id);
+    await (await this.#dir(id)).writeCounts(structuredClone(counts));
+  }
+
+  async recordChecks(id: string, checks: readonly CheckResult[], now: string): Promise<Checkpoint> {
+    this.#assertWritable(id);
+    const dir = await this.#dir(id);
+    return structuredClone(await dir.recordChecks(structuredClone(checks), now, () => emptyCheckpoint(now)));
+  }
+
+  async readArchive(id: string, query: ArchiveQuery = {}): Promise<ArchivePage> {
+    assertArchiveQuery(query, `readArchive(${id})`);
+    const page = await (await this.#dir(id)).readArchivePage(query);
+    return { ...page, messages: structuredClone(page.messages) };
+  }
+
+  async readSegment(id: string, n: number): Promise<ArchiveSegment | null> {
+    const segment = await (await this.#dir(id)).readSegment(n);
+    return segment === null ? null : structuredClone(segment);
+  }
+
+  async readCheckpoint(id: string, version?: number): Promise<Checkpoint | null> {
+    const checkpoint = await (await this.#dir(id)).readCheckpoint(version);
+    return checkpoint === null ? null : structuredClone(checkpoint);
+  }
+
+  async checkpointVersions(id: string): Promise<number[]> {
+    return (await this.#dir(id)).checkpointVersions();
+  }
+
+  /**
+   * Resolves once the folds of chat.log into chat.json that run in the background (off the
+   * append path) are done, for every loaded session: what tests and benchmarks wait for before
+   * they look at the files. Not part of the contract.
+   */
+  async settled(): Promise<void> {
+    await Promise.all([...this.#loaded.values()].map((dir) => dir.settled()));
+  }
+
+  async release(id: string): Promise<void> {
+    const dir = this.#loaded.get(id);
+    if (!dir) return;
+    this.#loaded.delete(id);
+    await dir.close();
+  }
+
+  /** Releases every session, then the lock. */
   async close(): Promise<void> {
+    const dirs = [...this.#loaded.values()];
+    this.#loaded.clear();
+    for (const dir of dirs) await dir.close().catch(() => undefined);
     await this.#lock?.release();
   }
+
+  /** The loaded directory of a session, loading it on first use. */
+  async #dir(id: string): Promise<SessionDirectory> {
+    assertSessionId(id);
+    const dir = this.#loaded.get(id);
+    if (dir) return dir;
+    await this.load(id);
+    return this.#loaded.get(id)!;
+  }
+
+  #assertWritable(id: string): void {
+    if (this.readOnly) {
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'store',
+        `session ${id}: the store of ${this.root} is opened read-only; open it without readOnly to change sessions`,
+      );
+    }
+  }
+}
+
+/**
+ * The head of a loaded session, as data the caller keeps: copies, except the live messages, which
+ * are the store's own, frozen (a long session's messages are not copied at every load).
+ */
+function headOf(loaded: LoadedSession): SessionHead {
+  const messages = loaded.messages.map(deepFreeze);
+  const lastSeq = Math.max(loaded.archivedThroughSeq, messages[messages.length - 1]?.seq ?? -1);
+  return {
+    ...structuredClone({
+      record: loaded.record,
+      checkpoint: loaded.checkpoint,
+      context: loaded.context,
+      agentDescription: loaded.agentDescription,
+      counts: loaded.counts,
+      repairs: loaded.repairs,
+      notes: loaded.notes,
+    }),
+    messages,
+    archivedThroughSeq: loaded.archivedThroughSeq,
+    lastSeq,
+    tornRecordsDropped: loaded.tornRecordsDropped,
+  };
 }

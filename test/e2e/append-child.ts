@@ -17,6 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { isSessionError } from '../../src/core/errors.js';
 import { sessionIdOf } from '../../src/core/ids.js';
 import type { SessionKey } from '../../src/core/types.js';
+import type { JsonFileSessionStore } from '../../src/store/session-store.js';
 import { createSessionRuntime } from '../../src/runtime/create-session-runtime.js';
 import type { SessionRuntime } from '../../src/runtime/types.js';
 import { say } from './say.js';
@@ -117,6 +118,8 @@ async function main(): Promise<void> {
       };
       if (command.concurrent) await Promise.all(indexes.map(one));
       else for (const index of indexes) await one(index);
+      // Folds run in the background: the batch ends once they did, inside the fault's window.
+      await (rt.store as Partial<JsonFileSessionStore>).settled?.();
       report({ appended: indexes.length });
     } else if (command.op === 'close') {
       await runtime?.close().catch(() => undefined);

@@ -122,7 +122,7 @@ async function checkFilesParse(sessionDir: string): Promise<{ torn: number; temp
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       const file = path.join(dir, entry.name);
       if (entry.isDirectory()) {
-        expect(path.relative(sessionDir, file)).toBe('archive');
+        expect(['archive', 'checkpoints']).toContain(path.relative(sessionDir, file));
         await walk(file);
       } else if (entry.name.startsWith('.') && entry.name.endsWith('.tmp')) {
         temps++; // the temporary file of an atomic write the kill interrupted: never read
@@ -132,7 +132,7 @@ async function checkFilesParse(sessionDir: string): Promise<{ torn: number; temp
         torn += replay.torn;
       } else {
         expect(entry.name, `unexpected file ${file}`).toMatch(
-          /^(session|chat|checkpoint|context|agent-description|\d{6})\.json$/,
+          /^(session|chat|checkpoint|context|agent-description|counts|\d{6})\.json$/,
         );
         const text = await readFile(file, 'utf8');
         expect(() => JSON.parse(text) as unknown, `${file} does not parse`).not.toThrow();

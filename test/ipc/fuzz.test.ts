@@ -205,6 +205,31 @@ const badCompactOptions = () =>
       .map((keepRecentTokens) => ({ keepRecentTokens })),
   );
 
+const badHistoryQuery = () =>
+  fc.oneof(
+    junk().filter((v) => v !== undefined),
+    polluting(),
+    unknownField(['after', 'before', 'limit', 'order']),
+    fc.constantFrom<unknown>(
+      { limit: 0 },
+      { limit: 1.5 },
+      { limit: '10' },
+      { after: 1.5 },
+      { before: '3' },
+      { after: 2 ** 60 },
+      { order: 'newest' },
+      { order: null },
+    ),
+  );
+
+const badCheckpointOptions = () =>
+  fc.oneof(
+    junk().filter((v) => v !== undefined),
+    polluting(),
+    unknownField(['version']),
+    fc.constantFrom<unknown>({ version: -1 }, { version: 1.5 }, { version: '2' }, { version: null }),
+  );
+
 const badDescription = () =>
   fc.oneof(badPlainObject(), fc.constantFrom<unknown>({}, { role: '' }, { role: 7 }, { role: null }));
 
@@ -274,8 +299,8 @@ const PARAMS: Record<SessionChannel, Array<{ valid: unknown; bad: () => Arb; opt
     'session:list': [],
     'session:addMessage': [id, { valid: { role: 'user', content: 'hello' }, bad: badMessage }],
     'session:getMessages': [id],
-    'session:getHistory': [id],
-    'session:getCheckpoint': [id],
+    'session:getHistory': [id, { valid: { limit: 5 }, bad: badHistoryQuery, optional: true }],
+    'session:getCheckpoint': [id, { valid: { version: 0 }, bad: badCheckpointOptions, optional: true }],
     'session:estimateSize': [id],
     'session:buildRequest': [
       id,

@@ -149,6 +149,7 @@ beforeEach(async () => {
     'chat.json',
     'chat.log',
     'checkpoint.json',
+    'checkpoints/000001.json',
     'context.json',
     'session.json',
   ]);

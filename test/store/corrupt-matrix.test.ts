@@ -239,6 +239,8 @@ beforeEach(async () => {
     'chat.json',
     'chat.log',
     'checkpoint.json',
+    'checkpoints',
+    'checkpoints/000001.json',
     'context.json',
     'session.json',
   ]);

@@ -243,6 +243,7 @@ describe('JournaledChatFile', () => {
       const before = chat.stats;
       all.push(message(seq, `payload ${'x'.repeat(seq % 50)}`));
       await chat.append([all[seq]!]);
+      await chat.settled(); // the fold runs in the background, off the append's path
       const after = chat.stats;
       const grown = before.logBytes + encodeRecord(all[seq]!).length;
       if (grown > Math.max(foldMinBytes, before.snapshotBytes)) {
@@ -369,6 +370,7 @@ describe('JournaledChatFile', () => {
       await mkdir(path.join(snapshotFile, 'blocker'), { recursive: true });
       const all = Array.from({ length: 12 }, (_, s) => message(s, 'y'.repeat(60)));
       for (const m of all) await chat.append([m]);
+      await chat.settled();
       expect(chat.data.messages).toEqual(all);
       expect(chat.stats.folds).toBe(0);
       await chat.close();
@@ -376,6 +378,7 @@ describe('JournaledChatFile', () => {
       const again = await openChat({ foldMinBytes: 256 });
       expect(again.data.messages).toEqual(all);
       await again.append([message(12)]);
+      await again.settled();
       expect(again.stats.folds).toBe(1); // the fold succeeds once the way is clear
       expect((await readdir(dir)).sort()).toEqual(['chat.json', 'chat.log']); // no temporary file left
     });

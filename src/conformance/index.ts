@@ -1,0 +1,55 @@
+/**
+ * `dagent-sessions/conformance`: the suite every {@link SessionStore} must pass, for store authors
+ * to run from their own vitest file (vitest is an optional peer of this entry), in the manner of
+ * LangGraph's checkpoint validation and unstorage's `testDriver`.
+ *
+ * The suite works through the contract only: data in, data out. What it checks depends on the
+ * store's {@link StoreCapabilities} (a store that is not `persistent` skips the reopen and crash
+ * cases; one whose `writers` are `'shared'` is not expected to refuse a second writer). Crash cases
+ * stop a commit or an append after each of the store's steps through `hooks.step`, then restart on
+ * the same storage.
+ */
+import { afterEach, beforeEach, describe } from 'vitest';
+import { commitCases } from './cases-commit.js';
+import { dataCases } from './cases-data.js';
+import { createHarness, type ConformanceTarget, type Harness } from './harness.js';
+
+export type { ConformanceStorage, ConformanceTarget } from './harness.js';
+export type { SessionStore, StoreCapabilities, StoreHooks } from '../store/contract.js';
+
+/**
+ * Registers the conformance suite for one store under `describe(name)`.
+ *
+ * @param name - What the report calls the store.
+ * @param target - `setup()` gives fresh, empty storage for each case and `open(options)` opens a
+ *   store on it (`readOnly`, `hooks` passed through); `capabilities` overrides the store's own.
+ * @example
+ * ```ts
+ * // my-store.conformance.test.ts
+ * import { testSessionStore } from 'dagent-sessions/conformance'
+ * testSessionStore('my store', {
+ *   async setup() {
+ *     const db = await createTestDatabase()
+ *     return { open: (options) => MyStore.open({ db, ...options }), teardown: () => db.drop() }
+ *   },
+ * })
+ * ```
+ */
+export function testSessionStore(name: string, target: ConformanceTarget): void {
+  describe(`${name} (SessionStore conformance)`, () => {
+    let harness: Harness | null = null;
+    const h = (): Harness => {
+      if (harness === null) throw new Error('conformance: no storage set up for this case');
+      return harness;
+    };
+    beforeEach(async () => {
+      harness = await createHarness(target);
+    });
+    afterEach(async () => {
+      await harness?.dispose();
+      harness = null;
+    });
+    dataCases(h);
+    commitCases(h);
+  });
+}

@@ -1,0 +1,142 @@
+/**
+ * @internal Token counts of a session's fixed parts (agent description, context, checkpoint),
+ * persisted with the session through the store (`TokenCount`), so that loading a session to read
+ * it needs no tokenizer. A persisted count is used only when it was made by the same counter on
+ * the same content: `counter` is the estimator's name and a fingerprint of how parts are rendered
+ * (a new renderer invalidates every count), `hash` a CRC-32 of what was counted.
+ */
+import zlib from 'node:zlib';
+import { crc32Hex } from '../core/crc32.js';
+import type { AgentDescription, Checkpoint, SessionContext } from '../core/types.js';
+import { recordMessages } from '../compaction/ledger/index.js';
+import { renderAgentDescription, renderCheckpoint, renderContext } from '../request/format.js';
+import type { SessionCounts, TokenCount } from '../store/contract.js';
+import type { TokenEstimator } from '../tokens/token-estimator.js';
+
+/** The parts of a session that counts are kept for. */
+export interface FixedParts {
+  agentDescription: AgentDescription | null;
+  context: SessionContext | null;
+  checkpoint: Checkpoint | null;
+}
+
+/** Tokens of each part (0 for a missing one) and the counts that were missing or stale. */
+export interface FixedTokens {
+  description: number;
+  context: number;
+  checkpoint: number;
+  /** Counts made now: persist them. */
+  fresh: Partial<SessionCounts>;
+}
+
+/** zlib's CRC-32 where Node has it (>= 20.15), ours otherwise: the same values. */
+const nativeCrc32 = (zlib as { crc32?: (data: string) => number }).crc32;
+const hashOf = (text: string) =>
+  nativeCrc32 ? nativeCrc32(text).toString(16).padStart(8, '0') : crc32Hex(Buffer.from(text, 'utf8'));
+
+/** A ledger with a request, a file, a command and a failure, so that its rendering is fingerprinted too. */
+const SAMPLE_LEDGER = recordMessages(null, [
+  {
+    id: 'u',
+    seq: 0,
+    role: 'user',
+    content: 'Fix the parser',
+    timestamp: '2026-01-01T00:00:00.000Z',
+    tokens: 4,
+  },
+  {
+    id: 'a',
+    seq: 1,
+    role: 'assistant',
+    content: [
+      {
+        type: 'tool_use',
+        id: 't1',
+        name: 'Edit',
+        input: { file_path: 'src/p.ts', old_string: 'a', new_string: 'b' },
+      },
+      { type: 'tool_use', id: 't2', name: 'Bash', input: { command: 'npm test' } },
+    ],
+    timestamp: '2026-01-01T00:00:01.000Z',
+    tokens: 30,
+  },
+  {
+    id: 'r',
+    seq: 2,
+    role: 'user',
+    content: [
+      { type: 'tool_result', tool_use_id: 't1', content: 'edited' },
+      { type: 'tool_result', tool_use_id: 't2', content: '1 failed', is_error: true },
+    ],
+    timestamp: '2026-01-01T00:00:02.000Z',
+    tokens: 10,
+  },
+]);
+
+/** How the renderers render a sample of everything: changes when they change. */
+const RENDERING = hashOf(
+  [
+    renderAgentDescription({ role: 'r', instructions: 'i', tools: ['t'], extra: 'x' }),
+    renderContext({ featureName: 'f', featureGoal: 'g', dependencies: ['d'], extra: { a: 1 } }),
+    renderCheckpoint(
+      { completed: ['c'], inProgress: ['i'], pending: ['p'], decisions: ['d'], blockers: ['b'] },
+      [{ checkId: 'k', passed: false, error: 'e' }],
+      SAMPLE_LEDGER,
+    ),
+  ].join('\n'),
+);
+
+/** @internal Who counts, as persisted counts name it. */
+export function counterOf(estimator: TokenEstimator): string {
+  return `${estimator.name}/${RENDERING}`;
+}
+
+function textOf(part: keyof SessionCounts, value: AgentDescription | SessionContext | Checkpoint): string {
+  if (part === 'description') return renderAgentDescription(value as AgentDescription);
+  if (part === 'context') return renderContext(value as SessionContext);
+  // What estimateCheckpoint counts comes from the whole checkpoint: its JSON identifies it.
+  return JSON.stringify(value);
+}
+
+/** @internal Counts one part now. */
+export function countPart(
+  estimator: TokenEstimator,
+  part: keyof SessionCounts,
+  value: AgentDescription | SessionContext | Checkpoint,
+): TokenCount {
+  const text = textOf(part, value);
+  const tokens =
+    part === 'checkpoint' ? estimator.estimateCheckpoint(value as Checkpoint) : estimator.estimate(text);
+  return { tokens, counter: counterOf(estimator), hash: hashOf(text) };
+}
+
+/**
+ * @internal The tokens of each fixed part: the persisted count when it matches, else counted now
+ * (and returned in `fresh`, to be persisted).
+ */
+export function fixedTokensOf(
+  estimator: TokenEstimator,
+  parts: FixedParts,
+  counts: SessionCounts,
+): FixedTokens {
+  const fresh: Partial<SessionCounts> = {};
+  const counter = counterOf(estimator);
+  const tokensOf = (
+    part: keyof SessionCounts,
+    value: AgentDescription | SessionContext | Checkpoint | null,
+  ): number => {
+    if (value === null) return 0;
+    const kept = counts[part];
+    if (kept !== null && kept.counter === counter && kept.hash === hashOf(textOf(part, value)))
+      return kept.tokens;
+    const count = countPart(estimator, part, value);
+    fresh[part] = count;
+    return count.tokens;
+  };
+  return {
+    description: tokensOf('description', parts.agentDescription),
+    context: tokensOf('context', parts.context),
+    checkpoint: tokensOf('checkpoint', parts.checkpoint),
+    fresh,
+  };
+}

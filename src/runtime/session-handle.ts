@@ -1,0 +1,137 @@
+/**
+ * @internal A loaded session as the runtime holds it: the head the store gave at load, kept up to
+ * date by the runtime's own writes through the store contract (memory follows the store: a write
+ * changes what is held only once the store acknowledged it). The effects, the compaction and the
+ * runtime's reads use this instead of reaching into a store's files.
+ */
+import type {
+  AgentDescription,
+  ArchiveSegment,
+  CheckResult,
+  Checkpoint,
+  Message,
+  SessionContext,
+  SessionRecord,
+} from '../core/types.js';
+import type {
+  ArchivePage,
+  ArchiveQuery,
+  SessionCounts,
+  SessionHead,
+  SessionStore,
+} from '../store/contract.js';
+
+/** @internal One loaded session over a {@link SessionStore}. */
+export class SessionHandle {
+  readonly id: string;
+  readonly #store: SessionStore;
+  #record: SessionRecord;
+  #checkpoint: Checkpoint | null;
+  #context: SessionContext | null;
+  #description: AgentDescription | null;
+  #counts: SessionCounts;
+  #messages: Message[];
+
+  constructor(store: SessionStore, head: SessionHead) {
+    this.id = head.record.id;
+    this.#store = store;
+    this.#record = head.record;
+    this.#checkpoint = head.checkpoint;
+    this.#context = head.context;
+    this.#description = head.agentDescription;
+    this.#counts = head.counts;
+    this.#messages = head.messages;
+  }
+
+  /** Live messages (not archived), oldest first: only those the store acknowledged. */
+  get messages(): readonly Message[] {
+    return this.#messages;
+  }
+
+  get record(): SessionRecord {
+    return this.#record;
+  }
+
+  get checkpoint(): Checkpoint | null {
+    return this.#checkpoint;
+  }
+
+  get context(): SessionContext | null {
+    return this.#context;
+  }
+
+  get agentDescription(): AgentDescription | null {
+    return this.#description;
+  }
+
+  get counts(): SessionCounts {
+    return this.#counts;
+  }
+
+  get archivedThroughSeq(): number {
+    return this.#checkpoint?.compactionInfo.archivedThroughSeq ?? -1;
+  }
+
+  /** Appends durably; held once the store acknowledged them. */
+  async appendMessages(messages: readonly Message[]): Promise<void> {
+    await this.#store.append(this.id, messages);
+    for (const m of messages) this.#messages.push(m);
+  }
+
+  /** Commits a compaction, clear or reset; the archived messages leave the live ones. */
+  async commit(segment: ArchiveSegment | null, checkpoint: Checkpoint, keepChecks = true): Promise<void> {
+    const result = await this.#store.commit(this.id, { segment, checkpoint, keepChecks });
+    this.#checkpoint = result.checkpoint;
+    // Messages appended while the commit ran are above the watermark: they stay.
+    const through = result.checkpoint.compactionInfo.archivedThroughSeq;
+    if ((this.#messages[0]?.seq ?? Infinity) <= through)
+      this.#messages = this.#messages.filter((m) => m.seq > through);
+  }
+
+  async writeContext(context: SessionContext): Promise<void> {
+    await this.#store.writeContext(this.id, context);
+    this.#context = context;
+  }
+
+  async writeAgentDescription(description: AgentDescription): Promise<void> {
+    await this.#store.writeAgentDescription(this.id, description);
+    this.#description = description;
+  }
+
+  async writeRecord(record: SessionRecord): Promise<void> {
+    await this.#store.writeRecord(this.id, record);
+    this.#record = record;
+  }
+
+  async writeCounts(counts: Partial<SessionCounts>): Promise<void> {
+    await this.#store.writeCounts(this.id, counts);
+    this.#counts = { ...this.#counts, ...counts };
+  }
+
+  async recordChecks(checks: readonly CheckResult[], now: string): Promise<Checkpoint> {
+    const checkpoint = await this.#store.recordChecks(this.id, checks, now);
+    // A commit may have made a newer checkpoint current meanwhile: keep the newest.
+    if (this.#checkpoint === null || checkpoint.version >= this.#checkpoint.version)
+      this.#checkpoint = checkpoint;
+    return checkpoint;
+  }
+
+  /** A page of the archive (the store's). */
+  readArchive(query: ArchiveQuery = {}): Promise<ArchivePage> {
+    return this.#store.readArchive(this.id, query);
+  }
+
+  /** The newest `count` committed segments, newest first. */
+  async *readRecentSegments(count: number): AsyncGenerator<ArchiveSegment> {
+    const last = this.#checkpoint?.compactionInfo.segment ?? 0;
+    for (let n = last; n >= 1 && n > last - count; n--) {
+      const segment = await this.#store.readSegment(this.id, n);
+      if (segment !== null) yield segment;
+    }
+  }
+
+  /** The store may free what it holds for this session. */
+  release(): Promise<void> {
+    return this.#store.release(this.id);
+  }
+}

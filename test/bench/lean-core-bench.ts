@@ -1,0 +1,429 @@
+/**
+ * Issue 13's table (`npm run bench -- lean`): the append path, the store layer, group commit,
+ * many sessions at once, a replay of the real transcripts, the first read of a long history,
+ * `dagent-sessions list` and the stall of a fold, each next to the physical floor (one `write` +
+ * `fdatasync` of the same bytes) and to the peers a user would pick instead, in the same run:
+ * better-sqlite3 in WAL mode with `synchronous=FULL`, and plain JSONL with one `fdatasync` per
+ * append. Figures that need a fresh process (first read, peak memory, stalls) run in
+ * `lean-core-child.ts`.
+ *
+ * It imports only what older trees have too, so that it can be copied into a worktree of an older
+ * tag and run there: that is how the "before" figures of a change are taken.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { OfflineCompactor } from '../../src/compaction/offline-compactor.js';
+import { createSessionRuntime } from '../../src/runtime/create-session-runtime.js';
+import { createTokenEstimator } from '../../src/tokens/token-estimator.js';
+import {
+  HERE,
+  PROJECT,
+  openFloor,
+  keyOf,
+  openJsonl,
+  openSqlite,
+  openStoreLayer,
+  percentile,
+  realText,
+  removeDir,
+  storedMessage,
+  tempDir,
+  textsOf,
+} from './lean-core-shared.js';
+import type { BenchTable } from './run.js';
+
+const RUNS = 150;
+const WARMUP = 20;
+const HISTORY_MESSAGES = 15_000;
+const FOLD_MB = 95;
+
+type Row = (string | number)[];
+
+const ms = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)} ms` : 'n/a');
+const times = (value: number, floor: number) =>
+  Number.isFinite(value) && floor > 0 ? `${(value / floor).toFixed(1)}x` : 'n/a';
+const cell = (value: number, floor: number) => `${ms(value)} (${times(value, floor)})`;
+
+/** Runs the child script in a fresh Node process and returns the JSON it printed. */
+function child(mode: string, ...args: string[]): Record<string, number | string | boolean> {
+  const out = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', path.join(HERE, 'lean-core-child.ts'), mode, ...args],
+    { cwd: PROJECT, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const line = out.trim().split('\n').pop() ?? '{}';
+  return JSON.parse(line) as Record<string, number | string | boolean>;
+}
+
+/** p50 of `fn(i)` over RUNS calls after WARMUP, and of the floor sampled between the calls. */
+async function p50(
+  dir: string,
+  bytes: number,
+  fn: (i: number) => Promise<unknown>,
+): Promise<{ value: number; floor: number }> {
+  const floor = await openFloor(dir, bytes);
+  try {
+    for (let i = 0; i < WARMUP; i++) await fn(i);
+    const samples: number[] = [];
+    for (let i = WARMUP; i < WARMUP + RUNS; i++) {
+      await floor.sample();
+      const t0 = performance.now();
+      await fn(i);
+      samples.push(performance.now() - t0);
+    }
+    return { value: percentile(samples, 0.5), floor: floor.p50() };
+  } finally {
+    await floor.close();
+  }
+}
+
+const cellOf = (m: { value: number; floor: number }) => cell(m.value, m.floor);
+
+async function appendRows(source: string): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const bytes of [1024, 20 * 1024]) {
+    const texts = textsOf(source, bytes, WARMUP + RUNS);
+    const dir = await tempDir();
+    try {
+      const size = Buffer.byteLength(JSON.stringify(storedMessage(0, texts[0]!)));
+      // The public API, as a host calls it: default estimator, a limit no run reaches.
+      const runtime = await createSessionRuntime({
+        root: path.join(dir, 'runtime'),
+        compactor: new OfflineCompactor({ estimator: createTokenEstimator({ mode: 'approximate' }) }),
+        limits: { maxTokens: 50_000_000 },
+      });
+      const session = await runtime.createSession(keyOf(`append${bytes}`));
+      const api = await p50(dir, size, (i) =>
+        runtime.addMessage(session.id, { role: 'user', content: texts[i]! }),
+      );
+      await runtime.close();
+      const store = await openStoreLayer(path.join(dir, 'store'));
+      const id = await store.create(keyOf(`store${bytes}`));
+      const layer = await p50(dir, size, (i) => store.append(id, [storedMessage(i, texts[i]!)]));
+      await store.close();
+      const db = openSqlite(path.join(dir, 'peer.sqlite'));
+      const insert = db?.prepare('INSERT INTO messages (session, seq, body) VALUES (?, ?, ?)');
+      const sqlite = insert
+        ? await p50(dir, size, async (i) => insert.run('s', i, JSON.stringify(storedMessage(i, texts[i]!))))
+        : { value: NaN, floor: NaN };
+      db?.close();
+      const jsonl = await openJsonl(path.join(dir, 'peer.jsonl'));
+      const lines = await p50(dir, size, (i) => jsonl.append([JSON.stringify(storedMessage(i, texts[i]!))]));
+      await jsonl.close();
+      rows.push([
+        `addMessage p50, ${bytes / 1024} KB message`,
+        cellOf(api),
+        cellOf(layer),
+        cellOf(sqlite),
+        cellOf(lines),
+        `${ms(percentile([api.floor, layer.floor, sqlite.floor, lines.floor].filter(Number.isFinite), 0.5))} ` +
+          `(${size} B; each ratio against the floor sampled between its own runs)`,
+        bytes === 1024 ? '<= 2x' : '<= 3x',
+      ]);
+    } finally {
+      await removeDir(dir);
+    }
+  }
+  return rows;
+}
+
+async function burstRow(source: string): Promise<Row> {
+  const COUNT = 200;
+  const texts = textsOf(source, 1024, COUNT);
+  const dir = await tempDir();
+  try {
+    const all = texts.map((t, i) => JSON.stringify(storedMessage(i, t))).join('\n');
+    const floorFile = await openFloor(dir, Buffer.byteLength(all));
+    const median = async (fn: (round: number) => Promise<void>) => {
+      const samples: number[] = [];
+      for (let round = 0; round < 5; round++) {
+        for (let i = 0; i < 3; i++) await floorFile.sample();
+        const t0 = performance.now();
+        await fn(round);
+        samples.push(performance.now() - t0);
+      }
+      return percentile(samples, 0.5);
+    };
+    const runtime = await createSessionRuntime({
+      root: path.join(dir, 'runtime'),
+      compactor: new OfflineCompactor({ estimator: createTokenEstimator({ mode: 'approximate' }) }),
+      limits: { maxTokens: 50_000_000 },
+    });
+    // The tokenizer is loaded before the clock starts: this is the append path, not start-up.
+    const warm = await runtime.createSession(keyOf('burst-warm'));
+    await runtime.addMessage(warm.id, { role: 'user', content: texts[0]! });
+    const api = await median(async (round) => {
+      const session = await runtime.createSession(keyOf(`burst${round}`));
+      await Promise.all(texts.map((t) => runtime.addMessage(session.id, { role: 'user', content: t })));
+    });
+    await runtime.close();
+    const store = await openStoreLayer(path.join(dir, 'store'));
+    const layer = await median(async (round) => {
+      const id = await store.create(keyOf(`burst${round}`));
+      await Promise.all(texts.map((t, i) => store.append(id, [storedMessage(i, t)])));
+    });
+    await store.close();
+    const db = openSqlite(path.join(dir, 'peer.sqlite'));
+    const insert = db?.prepare('INSERT INTO messages (session, seq, body) VALUES (?, ?, ?)');
+    const sqlite =
+      db && insert
+        ? await median(async (round) => {
+            db.transaction(() => {
+              for (const [i, t] of texts.entries())
+                insert.run(`s${round}`, i, JSON.stringify(storedMessage(i, t)));
+            })();
+          })
+        : NaN;
+    db?.close();
+    const jsonl = await median(async (round) => {
+      const log = await openJsonl(path.join(dir, `burst${round}.jsonl`));
+      await Promise.all(texts.map((t, i) => log.append([JSON.stringify(storedMessage(i, t))])));
+      await log.close();
+    });
+    const floor = floorFile.p50();
+    await floorFile.close();
+    return [
+      `${COUNT} appends issued at once to one session (1 KB)`,
+      cell(api, floor),
+      cell(layer, floor),
+      `${cell(sqlite, floor)}, one transaction`,
+      `${cell(jsonl, floor)}, one fdatasync each`,
+      `${ms(floor)} (all ${COUNT} in one write)`,
+      '<= 5x',
+    ];
+  } finally {
+    await removeDir(dir);
+  }
+}
+
+async function manySessionsRow(source: string): Promise<Row> {
+  const SESSIONS = 100;
+  const EACH = 20;
+  const texts = textsOf(source, 1024, EACH);
+  const dir = await tempDir();
+  const rate = (count: number, elapsed: number) =>
+    `${Math.round((count / elapsed) * 1000).toLocaleString('en')}/s`;
+  try {
+    const runtime = await createSessionRuntime({
+      root: path.join(dir, 'runtime'),
+      compactor: new OfflineCompactor({ estimator: createTokenEstimator({ mode: 'approximate' }) }),
+      limits: { maxTokens: 50_000_000 },
+    });
+    const ids: string[] = [];
+    for (let s = 0; s < SESSIONS; s++) ids.push((await runtime.createSession(keyOf(`many${s}`))).id);
+    await runtime.addMessage(ids[0]!, { role: 'user', content: texts[0]! }); // tokenizer loaded
+    let t0 = performance.now();
+    await Promise.all(
+      ids.flatMap((id) => texts.map((t) => runtime.addMessage(id, { role: 'user', content: t }))),
+    );
+    const api = performance.now() - t0;
+    await runtime.close();
+
+    const store = await openStoreLayer(path.join(dir, 'store'));
+    const storeIds: string[] = [];
+    for (let s = 0; s < SESSIONS; s++) storeIds.push(await store.create(keyOf(`many${s}`)));
+    t0 = performance.now();
+    await Promise.all(storeIds.flatMap((id) => texts.map((t, i) => store.append(id, [storedMessage(i, t)]))));
+    const layer = performance.now() - t0;
+    await store.close();
+
+    const db = openSqlite(path.join(dir, 'peer.sqlite'));
+    const insert = db?.prepare('INSERT INTO messages (session, seq, body) VALUES (?, ?, ?)');
+    let sqlite = NaN;
+    if (db && insert) {
+      t0 = performance.now();
+      // better-sqlite3 is synchronous: "at once" is one after the other, each its own transaction.
+      for (let s = 0; s < SESSIONS; s++)
+        for (const [i, t] of texts.entries()) insert.run(`s${s}`, i, JSON.stringify(storedMessage(i, t)));
+      sqlite = performance.now() - t0;
+      db.close();
+    }
+
+    const logs = await Promise.all(ids.map((_, s) => openJsonl(path.join(dir, `many${s}.jsonl`))));
+    t0 = performance.now();
+    await Promise.all(
+      logs.flatMap((log) => texts.map((t, i) => log.append([JSON.stringify(storedMessage(i, t))]))),
+    );
+    const jsonl = performance.now() - t0;
+    await Promise.all(logs.map((log) => log.close()));
+    const count = SESSIONS * EACH;
+    return [
+      `${SESSIONS} sessions x ${EACH} appends, all at once (appends/s)`,
+      rate(count, api),
+      rate(count, layer),
+      `${rate(count, sqlite)}, one transaction each`,
+      rate(count, jsonl),
+      '',
+      ">= JSONL's rate",
+    ];
+  } finally {
+    await removeDir(dir);
+  }
+}
+
+async function replayRow(): Promise<Row> {
+  const dir = await tempDir();
+  try {
+    const ours = child('replay', path.join(dir, 'runtime'));
+    const peer = child('replay-jsonl', dir);
+    const ratio = Number(ours.ms) / Number(peer.ms);
+    return [
+      `replay of ${String(ours.messages)} real messages at a 20k limit (time, peak RSS)`,
+      `${(Number(ours.ms) / 1000).toFixed(1)} s, ${String(ours.rssMiB)} MiB (${ratio.toFixed(2)}x JSONL); ` +
+        `${String(ours.compactions)} compactions, ${String(ours.over)} over the limit, intact: ${String(ours.intact)}`,
+      '',
+      '',
+      `${(Number(peer.ms) / 1000).toFixed(1)} s, ${String(peer.rssMiB)} MiB (same exact counting)`,
+      '',
+      '<= 1.3x JSONL',
+    ];
+  } finally {
+    await removeDir(dir);
+  }
+}
+
+async function historyRow(source: string): Promise<Row> {
+  const dir = await tempDir();
+  try {
+    const root = path.join(dir, 'runtime');
+    // The default estimator, as the reading process has: what it persisted is what it reads.
+    const estimator = createTokenEstimator();
+    const runtime = await createSessionRuntime({
+      root,
+      estimator,
+      compactor: new OfflineCompactor({ estimator }),
+    });
+    const session = await runtime.createSession(keyOf('history'));
+    const texts = textsOf(source, 1024, 1000);
+    for (let from = 0; from < HISTORY_MESSAGES; from += 100) {
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          runtime.addMessage(session.id, {
+            role: (from + i) % 2 === 0 ? 'user' : 'assistant',
+            content: texts[(from + i) % texts.length]!,
+          }),
+        ),
+      );
+    }
+    const history = await runtime.getHistory(session.id);
+    const info = await runtime.getSession(session.id);
+    await runtime.close();
+    const jsonlFile = path.join(dir, 'history.jsonl');
+    const jsonl = await openJsonl(jsonlFile);
+    await jsonl.append(history.map((m) => JSON.stringify(m)));
+    await jsonl.close();
+    const sqliteFile = path.join(dir, 'history.sqlite');
+    const db = openSqlite(sqliteFile);
+    if (db) {
+      const insert = db.prepare('INSERT INTO messages (session, seq, body) VALUES (?, ?, ?)');
+      db.transaction(() => {
+        for (const m of history) insert.run(session.id, m.seq, JSON.stringify(m));
+      })();
+      db.close();
+    }
+    const ours = child('history', root, session.id);
+    const peer = child('history-jsonl', jsonlFile);
+    const sqlite = child('history-sqlite', sqliteFile, session.id);
+    const base = Number(peer.firstMs);
+    return [
+      `first getHistory, ${history.length.toLocaleString('en')} messages (${info.checkpointVersion} ` +
+        'compactions), fresh process',
+      `${ms(Number(ours.firstMs))} (${(Number(ours.firstMs) / base).toFixed(1)}x JSONL); second call ` +
+        `${ms(Number(ours.secondMs))}; import + open ${ms(Number(ours.importMs))}`,
+      '',
+      ms(Number(sqlite.firstMs)),
+      ms(base),
+      '',
+      '<= 1.5x JSONL',
+    ];
+  } finally {
+    await removeDir(dir);
+  }
+}
+
+function listRow(): Row {
+  const bin = path.join(PROJECT, 'bin', 'dagent-sessions.js');
+  const built = existsSync(path.join(PROJECT, 'dist', 'src', 'cli', 'main.js'));
+  const wall = (args: string[]) => {
+    const samples: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const t0 = performance.now();
+      const run = spawnSync(process.execPath, args, { cwd: PROJECT, encoding: 'utf8' });
+      samples.push(performance.now() - t0);
+      if (run.status !== 0) throw new Error(`${args.join(' ')} failed: ${run.stderr}`);
+    }
+    return percentile(samples, 0.5);
+  };
+  const node = wall(['-e', '0']);
+  if (!built)
+    return ['`dagent-sessions list`, empty root', 'not built (run npm run build)', '', '', '', ms(node), ''];
+  const empty = path.join(PROJECT, 'node_modules', '.cache', 'dagent-lean-empty-root');
+  spawnSync(process.execPath, [
+    '-e',
+    `require('fs').mkdirSync(${JSON.stringify(empty)}, { recursive: true })`,
+  ]);
+  const list = wall([bin, 'list', '--root', empty]);
+  return [
+    '`dagent-sessions list`, empty root (median of 7)',
+    `${ms(list)} (${(list / node).toFixed(1)}x node -e 0)`,
+    '',
+    '',
+    '',
+    `${ms(node)} (node -e 0)`,
+    '<= 150 ms',
+  ];
+}
+
+async function foldRow(): Promise<Row> {
+  const dir = await tempDir();
+  try {
+    const out = child('fold-stall', dir, String(FOLD_MB));
+    return [
+      `fold of a ${FOLD_MB} MB session during appends`,
+      `longest event-loop stall ${ms(Number(out.stallMs))}; slowest append ${ms(Number(out.appendMaxMs))}, ` +
+        `p50 ${ms(Number(out.appendP50Ms))} over ${String(out.appends)} appends; folded: ${String(out.folded)}`,
+      '',
+      '',
+      '',
+      '',
+      'no stall on the append path',
+    ];
+  } finally {
+    await removeDir(dir);
+  }
+}
+
+/** The benchmark: one table. */
+export async function run(): Promise<BenchTable> {
+  const source = await realText();
+  const rows: Row[] = [
+    ...(await appendRows(source)),
+    await burstRow(source),
+    await manySessionsRow(source),
+    await replayRow(),
+    await historyRow(source),
+    listRow(),
+    await foldRow(),
+  ];
+  return {
+    title: 'Lean core (issue 13): each figure against the floor and the peers, in one run',
+    columns: [
+      'figure',
+      'dagent-sessions (public API)',
+      'store layer alone',
+      'SQLite WAL, synchronous=FULL',
+      'JSONL + fdatasync',
+      'floor / reference',
+      'goal',
+    ],
+    rows,
+    notes: [
+      'Floor: one write + fdatasync of the same bytes, to a file opened for appending (p50). Ratios in brackets.',
+      `p50 over ${RUNS} appends after ${WARMUP} warm-up ones; messages are cut from the shared transcripts.`,
+      'The public API counts tokens with its default estimator; the store layer takes messages counted already.',
+      'Replay, first read and fold run in a fresh process each (test/bench/lean-core-child.ts).',
+    ],
+  };
+}
