@@ -6,9 +6,10 @@ import { performance } from 'node:perf_hooks';
 import { fromPromise } from 'xstate';
 import { sessionMachine, type CompactOutput, type LoadOutput } from '../../machines/session.machine.js';
 import type { Compactor } from '../compaction/compactor.js';
-import { runClear, type ClearMode, type ClearOutput } from '../compaction/run-clear.js';
+import { runClear, type ClearInput, type ClearOutput } from '../compaction/run-clear.js';
 import { runCompaction } from '../compaction/run-compaction.js';
 import { SessionError } from '../core/errors.js';
+import { countedTokens } from '../core/request-size.js';
 import type { Limits, Message, SessionKey } from '../core/types.js';
 import { renderAgentDescription, renderContext } from '../request/format.js';
 import type { SessionDirectory } from '../store/session-directory.js';
@@ -77,10 +78,8 @@ export function provideSessionEffects(deps: EffectDeps) {
         const loaded = await dir.load();
         const limits = limitsOf(loaded.record.key);
         active.set(input.sessionId, { dir, limits });
-        let liveTokens = 0;
-        for (const m of loaded.messages) liveTokens += m.tokens;
         return {
-          liveTokens,
+          liveTokens: countedTokens(loaded.messages), // internal messages are never sent
           liveCount: loaded.messages.length,
           lastSeq: Math.max(
             loaded.archivedThroughSeq,
@@ -123,19 +122,17 @@ export function provideSessionEffects(deps: EffectDeps) {
         await writeRecord(input.sessionId, dir).catch(() => undefined); // derivable figures: best effort
         return output;
       }),
-      clear: fromPromise<ClearOutput, { sessionId: string; watermarkSeq: number; mode: ClearMode }>(
-        async ({ input }) => {
-          const dir = dirOf(input.sessionId);
-          const work = runClear({ dir, estimator, now }, input);
-          commits.set(
-            input.sessionId,
-            work.catch(() => undefined),
-          );
-          const output = await work;
-          await writeRecord(input.sessionId, dir).catch(() => undefined); // derivable figures: best effort
-          return output;
-        },
-      ),
+      clear: fromPromise<ClearOutput, ClearInput>(async ({ input }) => {
+        const dir = dirOf(input.sessionId);
+        const work = runClear({ dir, estimator, now }, input);
+        commits.set(
+          input.sessionId,
+          work.catch(() => undefined),
+        );
+        const output = await work;
+        await writeRecord(input.sessionId, dir).catch(() => undefined); // derivable figures: best effort
+        return output;
+      }),
       close: fromPromise<undefined, { sessionId: string; requestTokens: number }>(async ({ input }) => {
         const entry = active.get(input.sessionId);
         if (!entry) return undefined;
