@@ -17,9 +17,9 @@
  * `COMPACT` received meanwhile is coalesced into the running compaction.
  */
 import { assign, emit, enqueueActions, type ActorRefFrom } from 'xstate';
+import { countedTokens } from '../src/core/request-size.js';
 import { initialContext, sessionSetup } from './session.setup.js';
 import {
-  afterArchive,
   afterCompaction,
   closedError,
   noProgressFailure,
@@ -37,6 +37,7 @@ export type { SessionSnapshotLike } from './session.helpers.js';
 
 export type {
   AppendReply,
+  ClearInput,
   ClearMode,
   ClearOutput,
   ClearReply,
@@ -143,7 +144,7 @@ export const sessionMachine = sessionSetup.createMachine({
                   target: 'idle',
                   actions: enqueueActions(({ context, enqueue }) => {
                     const messages = context.inFlight.map((p) => p.message);
-                    const tokens = messages.reduce((sum, m) => sum + m.tokens, 0);
+                    const tokens = countedTokens(messages); // internal messages are never sent
                     const last = messages[messages.length - 1];
                     enqueue.assign({
                       liveTokens: context.liveTokens + tokens,
@@ -328,36 +329,46 @@ export const sessionMachine = sessionSetup.createMachine({
               },
             },
             clearing: {
-              entry: assign(({ context }) => ({ watermarkSeq: context.lastSeq })),
+              // The job leaves the queue as it starts: a request arriving meanwhile waits for the next
+              // run, with its own watermark and changes, instead of hearing this one's result.
+              entry: assign(({ context }) => ({
+                watermarkSeq: context.lastSeq,
+                clearing: context.pendingClear,
+                pendingClear: null,
+              })),
               invoke: {
                 src: 'clear',
                 input: ({ context }) => ({
                   sessionId: context.sessionId,
                   watermarkSeq: context.lastSeq,
-                  mode: context.pendingClear?.mode ?? 'clear',
+                  mode: context.clearing?.mode ?? 'clear',
+                  changes: context.clearing?.changes ?? [],
+                  limits: context.limits,
                 }),
-                onDone: {
-                  target: 'idle',
-                  actions: enqueueActions(({ context, event, enqueue }) => {
-                    const r = event.output;
-                    enqueue.assign({
-                      ...afterArchive(context, { ...r, messages: r.archivedMessages }),
-                      pendingClear: null,
-                      // A reset or clear is a fresh start for the compaction too.
-                      failure: null,
-                      attempts: 0,
-                      blockedAtLiveTokens: null,
-                    });
-                    const waiters = context.pendingClear?.waiters ?? [];
-                    enqueue(() => waiters.forEach((w) => w({ ok: true, result: r })));
-                    enqueue.emit({ type: 'cleared', sessionId: context.sessionId, result: r });
-                  }),
-                },
+                onDone: [
+                  {
+                    // An edit archives nothing: a failed compaction stays failed (its retry timer restarts).
+                    guard: ({ context, event }) => event.output.mode === 'edit' && context.failure !== null,
+                    target: 'failed',
+                    actions: {
+                      type: 'clearDone',
+                      params: ({ event }) => ({ result: event.output, fresh: false }),
+                    },
+                  },
+                  {
+                    target: 'idle',
+                    // A reset or clear is a fresh start for the compaction too.
+                    actions: {
+                      type: 'clearDone',
+                      params: ({ event }) => ({ result: event.output, fresh: true }),
+                    },
+                  },
+                ],
                 onError: {
                   target: 'idle',
                   actions: enqueueActions(({ context, event, enqueue }) => {
-                    const waiters = context.pendingClear?.waiters ?? [];
-                    enqueue.assign({ pendingClear: null });
+                    const waiters = context.clearing?.waiters ?? [];
+                    enqueue.assign({ clearing: null });
                     enqueue(() => waiters.forEach((w) => w({ ok: false, error: event.error })));
                   }),
                 },

@@ -2,9 +2,10 @@
  * The session statechart's setup: its types, the effects it names (provided by the runtime, faked
  * by tests), its named actions, guards and delays. The chart itself is in session.machine.ts.
  */
-import { and, assign, fromPromise, not, setup, stateIn } from 'xstate';
+import { and, assign, enqueueActions, fromPromise, not, setup, stateIn } from 'xstate';
 import type { Message } from '../src/core/types.js';
 import {
+  afterArchive,
   compactionDue,
   notImplemented,
   requestTokensOf,
@@ -12,7 +13,7 @@ import {
   thresholdOf,
 } from './session.helpers.js';
 import type {
-  ClearMode,
+  ClearInput,
   ClearOutput,
   CompactInput,
   CompactOutput,
@@ -55,6 +56,7 @@ export function initialContext(input: SessionMachineInput): SessionMachineContex
     loadError: null,
     closeRequested: false,
     pendingClear: null,
+    clearing: null,
   };
 }
 
@@ -75,18 +77,34 @@ export const sessionSetup = setup({
     close: fromPromise<undefined, { sessionId: string; requestTokens: number }>(async () =>
       notImplemented('close'),
     ),
-    clear: fromPromise<ClearOutput, { sessionId: string; watermarkSeq: number; mode: ClearMode }>(async () =>
-      notImplemented('clear'),
-    ),
+    clear: fromPromise<ClearOutput, ClearInput>(async () => notImplemented('clear')),
   },
   actions: {
+    /** A clear, reset or edit committed: figures updated, its callers answered, `cleared` emitted. */
+    clearDone: enqueueActions(({ context, enqueue }, params: { result: ClearOutput; fresh: boolean }) => {
+      const r = params.result;
+      enqueue.assign({
+        ...afterArchive(context, { ...r, messages: r.archivedMessages }),
+        clearing: null,
+        ...(params.fresh ? { failure: null, attempts: 0, blockedAtLiveTokens: null } : {}),
+      });
+      const waiters = context.clearing?.waiters ?? [];
+      enqueue(() => waiters.forEach((w) => w({ ok: true, result: r })));
+      enqueue.emit({ type: 'cleared', sessionId: context.sessionId, result: r });
+    }),
     queueClear: assign(({ context, event }) => {
       if (event.type !== 'CLEAR') return {};
-      // Two requests queued together: a reset wins over a clear, and both callers hear the result.
+      // Requests queued together run as one: a reset wins over a clear, a clear over an edit, and
+      // every caller hears the result. Changes run in order; a reset empties those queued before it.
+      const before = context.pendingClear;
+      const modes = [before?.mode, event.mode];
+      const mode = modes.includes('reset') ? 'reset' : modes.includes('clear') ? 'clear' : 'edit';
+      const earlier = event.mode === 'reset' ? [] : (before?.changes ?? []);
       return {
         pendingClear: {
-          mode: context.pendingClear?.mode === 'reset' ? 'reset' : event.mode,
-          waiters: [...(context.pendingClear?.waiters ?? []), event.reply],
+          mode,
+          changes: event.change === undefined ? earlier : [...earlier, event.change],
+          waiters: [...(before?.waiters ?? []), event.reply],
         },
       };
     }),

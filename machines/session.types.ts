@@ -2,6 +2,7 @@
  * The types of the session statechart: its context, events, emitted events and the inputs and
  * outputs of its effects.
  */
+import type { CheckpointChange } from '../src/core/checkpoint-change.js';
 import type { Limits, Message } from '../src/core/types.js';
 
 /** A message as the runtime hands it to the actor: everything but its seq, assigned here. */
@@ -130,8 +131,13 @@ export interface SessionMachineContext {
   lastCompaction: CompactOutput | null;
   loadError: { code: string; message: string } | null;
   closeRequested: boolean;
-  /** A clear or reset waiting for the compaction region to be free, with its callers. */
-  pendingClear: { mode: ClearMode; waiters: ((reply: ClearReply) => void)[] } | null;
+  /**
+   * A clear, reset or edit waiting for the compaction region to be free, with the checkpoint
+   * changes to commit with it (in the order they were asked for) and its callers.
+   */
+  pendingClear: ClearJob | null;
+  /** The clear, reset or edit running now (it left `pendingClear` when it started). */
+  clearing: ClearJob | null;
 }
 
 /** Events the actor accepts. */
@@ -141,7 +147,7 @@ export type SessionMachineEvent =
   | { type: 'FIXED.CHANGED'; descriptionTokens?: number; contextTokens?: number; checkpointTokens?: number }
   | { type: 'COMPACTION.COMMITTING' }
   | { type: 'CALIBRATION.CHANGED'; correction: number }
-  | { type: 'CLEAR'; mode: ClearMode; reply: (result: ClearReply) => void }
+  | { type: 'CLEAR'; mode: ClearMode; change?: CheckpointChange; reply: (result: ClearReply) => void }
   | { type: 'CLOSE' };
 
 /** Events the actor emits (the runtime republishes them as `session.*` events). */
@@ -159,14 +165,37 @@ export type SessionMachineEmitted =
   | { type: 'compaction.failed'; sessionId: string; failure: CompactionFailure; willRetryInMs: number | null }
   | { type: 'cleared'; sessionId: string; result: ClearOutput };
 
-/** What to do with the checkpoint. */
-export type ClearMode = 'clear' | 'reset';
+/**
+ * What to do: `clear` archives the live messages and keeps the checkpoint (their facts recorded
+ * in its ledger), `reset` archives them and empties it, `edit` archives nothing and only commits
+ * the changes given (a hand edit, decisions).
+ */
+export type ClearMode = 'clear' | 'reset' | 'edit';
+
+/** @internal A clear, reset or edit with its changes and its callers. */
+export interface ClearJob {
+  mode: ClearMode;
+  changes: CheckpointChange[];
+  waiters: ((reply: ClearReply) => void)[];
+}
+
+/** What the `clear` effect receives. */
+export interface ClearInput {
+  sessionId: string;
+  /** Archive live messages with seq <= watermarkSeq (not for `edit`). */
+  watermarkSeq: number;
+  mode: ClearMode;
+  /** Checkpoint changes to commit with it, in order (none after a reset queued later). */
+  changes: CheckpointChange[];
+  /** The session's limits: the checkpoint is fitted to `checkpointTokens`. */
+  limits: Limits;
+}
 
 /** What a clear or reset did. */
 export interface ClearOutput {
   mode: ClearMode;
   archivedMessages: number;
-  /** Tokens of the live messages removed from chat. */
+  /** What the live messages removed from chat counted in the request size (internal ones: 0). */
   foldedTokens: number;
   segment: number | null;
   checkpointVersion: number;

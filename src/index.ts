@@ -30,6 +30,9 @@ export { planCompaction } from './core/plan-compaction.js';
 export type { CompactionBudget, CompactionPlan } from './core/plan-compaction.js';
 export * from './core/types.js';
 export type * from './core/ledger-types.js';
+export type * from './core/checkpoint-change.js';
+export type { ClearOptions, ClearResult } from './runtime/types.js';
+export { isInternalMessage } from './core/request-size.js';
 
 export type {
   Compactor,

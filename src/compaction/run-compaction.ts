@@ -15,7 +15,7 @@ import type { CompactInput, CompactOutput } from '../../machines/session.machine
 import { thresholdOf } from '../../machines/session.machine.js';
 import { SessionError, describeError } from '../core/errors.js';
 import { planCompaction } from '../core/plan-compaction.js';
-import { requestTokens } from '../core/request-size.js';
+import { countedTokens, isInternalMessage, requestTokens } from '../core/request-size.js';
 import { CHECKPOINT_SCHEMA_VERSION } from '../core/types.js';
 import type { ArchiveSegment, Checkpoint, CheckpointSummary, Message } from '../core/types.js';
 import type { ArchiveSegment as Segment } from '../core/types.js';
@@ -55,11 +55,8 @@ export interface CompactionDeps {
 
 const EMPTY: CheckpointSummary = { completed: [], inProgress: [], pending: [], decisions: [], blockers: [] };
 
-function sumTokens(messages: readonly Message[]): number {
-  let sum = 0;
-  for (const m of messages) sum += m.tokens;
-  return sum;
-}
+/** What messages add to a request: internal ones are archived but never sent (see countedTokens). */
+const sumTokens = countedTokens;
 
 function assertNotAborted(signal: AbortSignal, sessionId: string): void {
   if (signal.aborted) {
@@ -140,7 +137,9 @@ export async function runCompaction(
       ...(checks ? { checks } : {}),
     } as Checkpoint);
   };
-  const fold = async (messages: Message[], budgetTokens: number) => {
+  const fold = async (all: Message[], budgetTokens: number) => {
+    // Internal messages are archived with the others, but neither the ledger nor the compactor reads them.
+    const messages = all.filter((m) => !isInternalMessage(m));
     ledger = recordMessages(ledger, messages);
     const result = await foldInChunks({
       compactor,
@@ -262,7 +261,8 @@ export async function runCompaction(
       chunks: calls,
       escalation,
       archivedMessages: (previous?.compactionInfo.archivedMessages ?? 0) + archived.length,
-      archivedTokens: (previous?.compactionInfo.archivedTokens ?? 0) + foldedTokens,
+      archivedTokens:
+        (previous?.compactionInfo.archivedTokens ?? 0) + archived.reduce((sum, m) => sum + m.tokens, 0),
     },
     tokens: summaryTokens,
   };

@@ -81,6 +81,51 @@ export interface LedgerName {
   seq: number;
 }
 
+/** One task-loop (Ralph-loop) iteration: what it did and how it ended, on one line. */
+export interface LedgerIteration {
+  iteration: number;
+  /**
+   * Why it stopped, the checks (a check that passes again says since when it failed), the files it
+   * changed and the commands it ran with their outcome: `checks failed: tests (2 failing) · edited
+   * src/a.ts · ran `npm test` → failed (exit 1)`.
+   */
+  text: string;
+  /** Seq of the last message recorded when it ended: facts after it belong to later iterations. */
+  seq: number;
+}
+
+/** What kind of decision: a review (approved or rejected), a merge conflict resolved, any other. */
+export type DecisionKind = 'review' | 'merge' | 'decision';
+
+/**
+ * A decision recorded by the host or a task loop (a harness review, a merge conflict resolution):
+ * kept whatever a compactor writes, and superseded only by a later decision of the same key.
+ */
+export interface LedgerDecision {
+  /** `<kind>:<subject>`: a later decision with the same key replaces this one. */
+  key: string;
+  kind: DecisionKind;
+  /** What it is about: a task id, a file, a branch. */
+  subject: string;
+  /** `approved` or `rejected` (reviews), `resolved` (merges), `decided`. */
+  outcome: 'approved' | 'rejected' | 'resolved' | 'decided';
+  /** The decision on one line: `review of parser: rejected`, `merge conflict in parser resolved: kept both`. */
+  text: string;
+  /** Why, one reason per item. */
+  reasons: string[];
+  /** Files it concerns (a merge's conflicted files). */
+  files?: string[];
+  /** Who decided (`harness`, `merge`, `user`...). */
+  by?: string;
+  /** How many decisions of this key were recorded (2: the second review of the task). */
+  count: number;
+  /** Seq of the last message recorded when it was made. */
+  seq: number;
+  iteration?: number;
+  /** ISO-8601 time it was recorded. */
+  at?: string;
+}
+
 /**
  * The ledger of a checkpoint. Newer facts about the same thing (a file, a command, a problem)
  * replace older ones; nothing is removed only for its age. Lists are newest first.
@@ -97,4 +142,8 @@ export interface SessionLedger {
   throughSeq: number;
   /** Task-loop iterations recorded. */
   iterations: number;
+  /** Each task-loop iteration's outcome, newest first (absent in ledgers written before it existed). */
+  iterationLog?: LedgerIteration[];
+  /** Reviews, merge resolutions and other decisions, newest first (absent in older ledgers). */
+  decisions?: LedgerDecision[];
 }

@@ -1,11 +1,11 @@
 /**
  * The checkpoint viewer: completed, in progress, pending, decisions, blockers, the goals and the
- * ledger (status, user requests, open problems, files, commands) when there are any, and checks,
- * each a section that expands and collapses.
+ * ledger (status, task-loop iterations, user requests, open problems, reviews and decisions,
+ * files, commands) when there are any, and checks, each a section that expands and collapses.
  */
 import { useState, type ReactNode } from 'react';
 import type { Checkpoint, CheckpointSummary } from '../core/types.js';
-import { commandLine } from '../request/format-ledger.js';
+import { commandLine, decisionLine } from '../request/format-ledger.js';
 import { formatTime } from './gauge.js';
 
 /**
@@ -65,8 +65,10 @@ function ledgerSections(checkpoint: Checkpoint): Array<[string, string, string[]
   const sections: Array<[string, string, string[]]> = [
     ['goals', 'Goals', checkpoint.summary.goals ?? []],
     ['status', 'Status', ledger?.status ? [ledger.status.text] : []],
+    ['iterations', 'Iterations', (ledger?.iterationLog ?? []).map((i) => `${i.iteration}: ${i.text}`)],
     ['requests', 'User requests', (ledger?.requests ?? []).map((r) => r.text)],
     ['problems', 'Open problems', (ledger?.problems ?? []).map((p) => p.text)],
+    ['reviews', 'Reviews and decisions', (ledger?.decisions ?? []).map(decisionLine)],
     ['files', 'Files', (ledger?.files ?? []).map((f) => `${f.action}: ${f.path}`)],
     ['commands', 'Commands', (ledger?.commands ?? []).map(commandLine)],
   ];

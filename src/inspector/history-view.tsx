@@ -1,7 +1,9 @@
 /**
  * The history view: every message, archived ones included, with the points where each
- * compaction cut.
+ * compaction cut. Messages the host marked internal are hidden until the toggle shows them.
  */
+import { useState } from 'react';
+import { isInternalMessage } from '../core/request-size.js';
 import type { ContentBlock, Message } from '../core/types.js';
 import { historyWithCuts, type CompactionRecord } from './compactions.js';
 import { formatTime, formatTokens } from './gauge.js';
@@ -17,6 +19,8 @@ export interface HistoryViewProps {
   records: readonly CompactionRecord[];
   /** The session's watermark: messages at or below it are archived. */
   archivedThroughSeq: number;
+  /** Show internal messages (`metadata.internal`) at first; default false (the toggle changes it). */
+  showInternal?: boolean;
 }
 
 /** Longer messages are shown folded, expandable. */
@@ -50,11 +54,13 @@ export function messageText(message: Pick<Message, 'content'>): string {
 
 function MessageRow({ message, archived }: { message: Message; archived: boolean }) {
   const text = messageText(message);
+  const internal = isInternalMessage(message);
   return (
     <li
-      className={`dgi-message dgi-message--${message.role}${archived ? ' dgi-message--archived' : ''}`}
+      className={`dgi-message dgi-message--${message.role}${archived ? ' dgi-message--archived' : ''}${internal ? ' dgi-message--internal' : ''}`}
       data-seq={message.seq}
       data-archived={archived}
+      data-internal={internal}
     >
       <div className="dgi-message__meta">
         <span>#{message.seq}</span>
@@ -62,6 +68,7 @@ function MessageRow({ message, archived }: { message: Message; archived: boolean
         <span>{formatTime(message.timestamp)}</span>
         <span>{formatTokens(message.tokens)} tokens</span>
         {archived && <span className="dgi-tag">archived</span>}
+        {internal && <span className="dgi-tag">internal</span>}
       </div>
       {text.length <= PREVIEW_CHARS ? (
         <pre className="dgi-message__text">{text}</pre>
@@ -80,12 +87,24 @@ function MessageRow({ message, archived }: { message: Message; archived: boolean
 /**
  * Every message of the session in order, archived ones marked, with a separator ("Compaction
  * (checkpoint v3) cut here") after the last message each known compaction, clear or reset moved
- * to the archive.
+ * to the archive. Messages the host marked internal (`metadata.internal: true`: kept in history,
+ * never sent to the model) are left out until "Show internal messages" is checked; they are then
+ * tagged `internal`.
  *
  * @example <HistoryView history={history} records={model.recordsOf(id)} archivedThroughSeq={info.archivedThroughSeq} />
  */
-export function HistoryView({ history, records, archivedThroughSeq }: HistoryViewProps) {
-  const items = historyWithCuts(history, records, archivedThroughSeq);
+export function HistoryView({
+  history,
+  records,
+  archivedThroughSeq,
+  showInternal: initiallyShown = false,
+}: HistoryViewProps) {
+  const [showInternal, setShowInternal] = useState(initiallyShown);
+  const internal = history.filter(isInternalMessage).length;
+  // A cut after a hidden message stays: it is placed after the last message shown before it.
+  const items = historyWithCuts(history, records, archivedThroughSeq).filter(
+    (item) => showInternal || item.kind !== 'message' || !isInternalMessage(item.message),
+  );
   const archived = history.filter((m) => m.seq <= archivedThroughSeq).length;
   return (
     <section className="dgi-panel" aria-label="History">
@@ -93,8 +112,15 @@ export function HistoryView({ history, records, archivedThroughSeq }: HistoryVie
         History{' '}
         <span className="dgi-muted">
           · {history.length} messages, {archived} archived
+          {internal > 0 ? `, ${internal} internal` : ''}
         </span>
       </h2>
+      {internal > 0 && (
+        <label className="dgi-toggle">
+          <input type="checkbox" checked={showInternal} onChange={() => setShowInternal(!showInternal)} />{' '}
+          Show internal messages ({internal})
+        </label>
+      )}
       {items.length === 0 ? (
         <p className="dgi-muted">No messages yet.</p>
       ) : (

@@ -1,11 +1,15 @@
 /**
  * `dagent-sessions/dag`: sessions for the DAG engine's tasks. `loadTask` reads a task with the
  * sessions of its states, `withSession` records one, `agentForTaskState` routes a state to its
- * agent type, and `createTaskLoop` runs a Ralph loop: a fresh request per iteration, checks
- * recorded in the checkpoint, live messages cleared into the archive.
+ * agent type, `createFeatureSession` opens a feature's PM session with its goals, and
+ * `createTaskLoop` runs a Ralph loop: a fresh request per iteration, checks and each iteration's
+ * outcome recorded in the checkpoint, live messages cleared into the archive.
  */
 export { agentForTaskState } from '../runtime/agent-profiles.js';
-export { loadTask, saveTask, summarizeDag, taskContext, withSession } from './task.js';
+export { featureGoalsOf, loadTask, saveTask, summarizeDag, taskContext, withSession } from './task.js';
+export { createFeatureSession, goalsCheckpoint } from './feature-session.js';
+export type { FeatureSessionOptions } from './feature-session.js';
+export type { DecisionInput, IterationRecord } from '../core/checkpoint-change.js';
 export type { DagTask, DagTaskState, DagView, LoadTaskOptions, TaskSessions } from './task.js';
 export { AGENT_CHECK_ID, createTaskLoop, defaultTaskPrompt } from './task-loop.js';
 export type {

@@ -2,8 +2,11 @@
  * A Ralph loop over one task state: every iteration starts from a fresh request (agent
  * description + context + checkpoint, never the previous iteration's messages), runs the host's
  * agent, appends what it said, records its verification checks in the checkpoint and clears the
- * live messages, which stay readable in the archive.
+ * live messages, which stay readable in the archive. The clear commits the iteration's outcome
+ * into the checkpoint's ledger (files changed, commands and how they ended, checks, why it
+ * stopped, decisions), so the next fresh request knows what every earlier iteration did.
  */
+import type { DecisionInput, IterationRecord } from '../core/checkpoint-change.js';
 import { SessionError, describeError } from '../core/errors.js';
 import type {
   AgentDescription,
@@ -17,8 +20,9 @@ import type {
 import { agentForTaskState } from '../runtime/agent-profiles.js';
 import type { SessionRequest } from '../runtime/conversation.js';
 import type { ClearResult, SessionRuntime } from '../runtime/types.js';
-import { validateChecks, validateMessageInput } from '../runtime/validate.js';
-import { taskContext, withSession, type DagTask, type DagView } from './task.js';
+import { allPass, checkOutput, stopReasonOf, type CheckedOutput } from './task-agent-output.js';
+import { goalsCheckpoint } from './feature-session.js';
+import { featureGoalsOf, taskContext, withSession, type DagTask, type DagView } from './task.js';
 
 /**
  * The check id under which a failure of the agent function itself is recorded.
@@ -35,7 +39,10 @@ export const AGENT_CHECK_ID = 'agent';
 export interface TaskAgentInput {
   /** A fresh request (`flattened`): description, context and checkpoint; no live messages. */
   request: SessionRequest;
-  /** 1 for the first iteration of this loop. */
+  /**
+   * The iteration's number in its session: 1 for the first, and a loop reopened on the session
+   * goes on from the iterations its checkpoint recorded.
+   */
   iteration: number;
   task: DagTask;
   state: TaskState;
@@ -44,7 +51,11 @@ export interface TaskAgentInput {
 
 /**
  * What the agent function returns: the iteration's messages (appended in order, after the
- * prompt), its verification checks, and whether it considers the state's work done.
+ * prompt), its verification checks, and whether it considers the state's work done. Files changed
+ * and commands run are read from the messages' tool calls (`tool_use` / `tool_result` blocks of
+ * the known tool vocabularies); an agent whose messages do not show them gives `files` and
+ * `commands`. Decisions (a harness's review, a merge conflict resolution) go into the checkpoint
+ * with the iteration.
  *
  * @example const out: TaskAgentOutput = { messages: [{ role: 'assistant', content: 'Ran npm test: ok' }], checks: [{ checkId: 'tests', passed: true }] };
  */
@@ -52,6 +63,12 @@ export interface TaskAgentOutput {
   messages: MessageInput[];
   checks: CheckResult[];
   done?: boolean;
+  /** Files changed, when the messages do not show them as tool calls. */
+  files?: IterationRecord['files'];
+  /** Commands run and how they ended, when the messages do not show them as tool calls. */
+  commands?: IterationRecord['commands'];
+  /** Decisions of this iteration: `{ kind: 'review', subject, approved, reasons }`, `{ kind: 'merge', ... }`. */
+  decisions?: DecisionInput[];
 }
 
 /**
@@ -82,6 +99,12 @@ export interface TaskLoopOptions {
   dag?: DagView;
   /** Description of a new session; default the agent type's. */
   agentDescription?: AgentDescription;
+  /**
+   * Goals a new session's checkpoint starts with (version 0). Default: for the `planning` state,
+   * the feature's goals from `dag` ({@link featureGoalsOf}: `featureGoals`, or the lines of
+   * `featureGoal`); none for other states (their context shows the feature's goal).
+   */
+  goals?: string[];
 }
 
 /**
@@ -97,6 +120,8 @@ export interface IterationResult {
   checks: CheckResult[];
   /** The agent said the state's work is done. */
   done: boolean;
+  /** Why it stopped, as recorded in the checkpoint (`checks failed`, `every check passes`...). */
+  stopReason: string;
   /** Every check in the checkpoint passes (and there is at least one). */
   passed: boolean;
   /** The agent function's failure (recorded as the failed check {@link AGENT_CHECK_ID}), or null. */
@@ -143,7 +168,7 @@ export interface TaskLoop {
   readonly agentType: AgentType;
   /** The task with this state's session recorded ({@link withSession}). */
   readonly task: DagTask;
-  /** Iterations made so far by this loop. */
+  /** Iterations made so far by this loop (numbers go on from the session's earlier ones). */
   readonly iterations: number;
   /** Iterates until done, every check passes, the agent fails, or `maxIterations`. */
   run(): Promise<TaskLoopResult>;
@@ -162,35 +187,6 @@ export function defaultTaskPrompt(input: { iteration: number; task: DagTask; sta
   return `Iteration ${input.iteration} of task "${input.task.id}" (${input.task.title}) in state ${input.state}. Continue from the checkpoint: do the next step, run the checks, and report what you changed and each check's outcome.`;
 }
 
-/** @internal Every check in the checkpoint passes, and there is at least one. */
-function allPass(checks: readonly CheckResult[] | undefined): boolean {
-  return checks !== undefined && checks.length > 0 && checks.every((c) => c.passed);
-}
-
-/** @internal Validates the agent's output; throws a plain error that the loop records. */
-function checkOutput(output: unknown): { messages: MessageInput[]; checks: CheckResult[]; done: boolean } {
-  if (typeof output !== 'object' || output === null)
-    throw new Error('the agent returned no { messages, checks, done } object');
-  const o = output as Record<string, unknown>;
-  if (!Array.isArray(o.messages)) throw new Error('the agent returned no messages list');
-  const messages = o.messages.map((m, i) => {
-    try {
-      return validateMessageInput(m);
-    } catch (error) {
-      throw new Error(`the agent's messages[${i}] is invalid: ${describeError(error)}`, { cause: error });
-    }
-  });
-  let checks: CheckResult[];
-  try {
-    checks = validateChecks(o.checks ?? []);
-  } catch (error) {
-    throw new Error(`the agent's checks are invalid: ${describeError(error)}`, { cause: error });
-  }
-  if (o.done !== undefined && typeof o.done !== 'boolean')
-    throw new Error('the agent returned a "done" that is not true or false');
-  return { messages, checks, done: o.done === true };
-}
-
 /**
  * Creates (or reopens) the session of one task state and returns its loop. The session key is
  * `{ type: 'task', agentType, featureId, taskId, taskState: state }`; a new session gets the
@@ -198,10 +194,17 @@ function checkOutput(output: unknown): { messages: MessageInput[]; checks: Check
  * reopened one gets its context refreshed when the task changed.
  *
  * Each iteration: live messages left over (a crash before the last clear) are archived first;
- * the request is built fresh (`flattened`); the prompt is appended, then the agent runs and its
- * messages are appended; its checks are recorded in the checkpoint (the runtime stamps `at`,
- * a later result of the same check id replaces the earlier one; each iteration's own results are
- * in its {@link IterationResult}); the live messages are cleared into the archive.
+ * the request is built fresh (`flattened`); the prompt is appended (marked `metadata.harness`: not
+ * the user's words), then the agent runs and its messages are appended; its checks are recorded
+ * in the checkpoint (the runtime stamps `at`, a later result of the same check id replaces the
+ * earlier one; each iteration's own results are in its {@link IterationResult}); the live
+ * messages are cleared into the archive, and the same commit records in the checkpoint's ledger
+ * what the iteration did: the files its tool calls changed and the commands they ran with their
+ * outcome (or the agent's `files` and `commands`), the checks (a failed check is an open problem
+ * until it passes), why it stopped, and its decisions. The next request shows it under
+ * `### Iterations` and the ledger's other sections.
+ *
+ * A new `planning` session starts with the feature's goals in its checkpoint (`goals`).
  *
  * A failing agent (it throws, or returns something malformed) is recorded as the failed check
  * `agent` with the error, what was appended stays, the messages are cleared, and `run()` stops
@@ -242,8 +245,13 @@ export async function createTaskLoop(options: TaskLoopOptions): Promise<TaskLoop
     taskState: state,
   };
   const context = taskContext({ ...options.task, state }, options.dag);
+  const goals = options.goals ?? (state === 'planning' ? featureGoalsOf(options.dag) : []);
+  if (!Array.isArray(goals) || !goals.every((goal) => typeof goal === 'string'))
+    throw new SessionError('INVALID_ARGUMENT', 'runtime', 'createTaskLoop: goals must be a list of strings');
+  const checkpoint = goalsCheckpoint(goals);
   const info = await runtime.createSession(key, {
     context,
+    ...(checkpoint ? { checkpoint } : {}),
     ...(options.agentDescription ? { agentDescription: options.agentDescription } : {}),
   });
   const sessionId = info.id;
@@ -251,11 +259,14 @@ export async function createTaskLoop(options: TaskLoopOptions): Promise<TaskLoop
     await runtime.setContext(sessionId, context);
   const task = withSession(options.task, state, sessionId);
   const prompt = options.prompt ?? defaultTaskPrompt;
+  // Numbers go on from the iterations the session's checkpoint recorded (a reopened loop).
+  const before = (await runtime.getCheckpoint(sessionId))?.ledger?.iterations ?? 0;
   let iterations = 0;
   let queue: Promise<unknown> = Promise.resolve();
 
   async function once(): Promise<IterationResult> {
-    const iteration = ++iterations;
+    const count = ++iterations;
+    const iteration = before + count;
     if ((await runtime.getMessages(sessionId)).length > 0) await runtime.clearMessages(sessionId);
     const text = prompt({ iteration, task, state });
     const request = await runtime.buildRequest(sessionId, text, { format: 'flattened' });
@@ -263,8 +274,11 @@ export async function createTaskLoop(options: TaskLoopOptions): Promise<TaskLoop
       ...m,
       metadata: { taskLoop: { taskId: task.id, state, iteration }, ...m.metadata },
     });
-    const messages = [await runtime.addMessage(sessionId, tag({ role: 'user', content: text }))];
-    let output: ReturnType<typeof checkOutput> | null = null;
+    // The prompt is the loop's, not the user's words: the ledger does not record it as a request.
+    const messages = [
+      await runtime.addMessage(sessionId, tag({ role: 'user', content: text, metadata: { harness: true } })),
+    ];
+    let output: CheckedOutput | null = null;
     let error: IterationResult['error'] = null;
     try {
       output = checkOutput(await agent({ request, iteration, task, state, sessionId }));
@@ -287,13 +301,38 @@ export async function createTaskLoop(options: TaskLoopOptions): Promise<TaskLoop
         : await runtime.getCheckpoint(sessionId);
     const ids = new Set(checks.map((c) => c.checkId));
     const recorded = (checkpoint?.checks ?? []).filter((c) => ids.has(c.checkId));
-    const cleared = await runtime.clearMessages(sessionId);
+    const done = output?.done ?? false;
+    const passed = error === null && allPass(checkpoint?.checks);
+    const stopReason = stopReasonOf({
+      error,
+      done,
+      passed,
+      checks,
+      last: count === maxIterations,
+      maxIterations,
+    });
+    // One commit: the messages archived, their facts and the iteration's outcome in the ledger.
+    const decisions = output?.decisions ?? [];
+    const cleared = await runtime.clearMessages(sessionId, {
+      iteration: {
+        iteration,
+        ...output?.record,
+        checks: checks.map(({ checkId, passed: ok, error: why }) => ({
+          checkId,
+          passed: ok,
+          ...(why === undefined ? {} : { error: why }),
+        })),
+        stopReason,
+      },
+      ...(decisions.length > 0 ? { decisions } : {}),
+    });
     return {
       iteration,
       messages,
       checks: recorded,
-      done: output?.done ?? false,
-      passed: error === null && allPass(checkpoint?.checks),
+      done,
+      stopReason,
+      passed,
       error,
       requestTokens: request.totalTokens,
       cleared,

@@ -70,7 +70,10 @@ export interface LoadTaskOptions {
  */
 export interface DagView {
   featureName?: string;
+  /** The feature's goal as DAGent's context held it: one statement, or one per line (`- ` bullets read too). */
   featureGoal?: string;
+  /** The feature's goals, one per item; used instead of `featureGoal` for the goals ({@link featureGoalsOf}). */
+  featureGoals?: string[];
   /** Every task of the feature: dependents and the DAG summary are derived from them. */
   tasks?: readonly DagTask[];
   /** A summary written by the engine; used instead of the derived one. */
@@ -384,7 +387,7 @@ export function taskContext(task: DagTask, dag: DagView = {}): SessionContext {
   const summary = dag.summary ?? summarizeDag(dag.tasks ?? []);
   const context: SessionContext = {
     ...(dag.featureName ? { featureName: dag.featureName } : {}),
-    ...(dag.featureGoal ? { featureGoal: dag.featureGoal } : {}),
+    ...featureGoalContext(dag),
     taskTitle: task.title,
     taskState: task.state,
     ...(summary ? { dagSummary: summary } : {}),
@@ -400,4 +403,28 @@ export function taskContext(task: DagTask, dag: DagView = {}): SessionContext {
       : {}),
   };
   return context;
+}
+
+/** @internal The context's `featureGoal`: as given, or the goals as `- ` lines. */
+export function featureGoalContext(dag: DagView): { featureGoal?: string } {
+  if (dag.featureGoal) return { featureGoal: dag.featureGoal };
+  const goals = dag.featureGoals ? featureGoalsOf(dag) : [];
+  return goals.length > 0 ? { featureGoal: goals.map((goal) => `- ${goal}`).join('\n') } : {};
+}
+
+/**
+ * The goals of a feature, as a PM planning session's checkpoint starts with them: `featureGoals`
+ * when given, else `featureGoal` split into its lines (list markers `- `, `* `, `1. ` removed, blank
+ * lines dropped). Empty when neither says anything.
+ *
+ * @param dag - What is known of the feature.
+ * @returns The goals, one statement each.
+ * @example featureGoalsOf({ featureGoal: '- Export to CSV\n- Keep UTF-8' }) // ['Export to CSV', 'Keep UTF-8']
+ */
+export function featureGoalsOf(dag: DagView = {}): string[] {
+  const items = dag.featureGoals ?? (typeof dag.featureGoal === 'string' ? dag.featureGoal.split('\n') : []);
+  return items
+    .filter((item): item is string => typeof item === 'string')
+    .map((item) => item.replace(/^\s*(?:[-*•]|\d+[.)])\s+/, '').trim())
+    .filter((item) => item !== '');
 }

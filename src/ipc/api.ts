@@ -147,8 +147,12 @@ export function createSessionApiFromInvoke(invoke: InvokeChannel, on: EventFeed)
     getContext: (id) => call('session:getContext', id),
     getAgentDescription: (id) => call('session:getAgentDescription', id),
     recordChecks: (id, checks) => call('session:recordChecks', id, checks),
+    editCheckpoint: (id, edit) => call('session:editCheckpoint', id, edit),
+    recordDecision: (id, decision) => call('session:recordDecision', id, decision),
     send: (id, userMessage, options) => call('session:send', id, userMessage, options),
-    getRecentMessages: (id, limit) => call('session:getRecentMessages', id, limit),
+    // A limit left out before given options crosses as null (JSON has no undefined).
+    getRecentMessages: (id, limit, options) =>
+      call('session:getRecentMessages', id, options === undefined ? limit : (limit ?? null), options),
     getMetrics: (id) => call('session:getMetrics', id),
     getRuntimeMetrics: () => call('session:getRuntimeMetrics'),
     migrate: (options) => call('session:migrate', options),

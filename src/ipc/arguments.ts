@@ -224,6 +224,31 @@ const limit: Param = {
   },
 };
 
+// The edit and the decision are checked by the runtime itself, before anything is written; here
+// only that they are plain JSON objects.
+const edit: Param = {
+  name: 'edit',
+  code: 'INVALID_ARGUMENT',
+  check: (value) => validatePlainObject(value, 'edit'),
+};
+const decision: Param = {
+  name: 'decision',
+  code: 'INVALID_ARGUMENT',
+  check: (value) => validatePlainObject(value, 'decision'),
+};
+
+const recentOptions: Param = {
+  name: 'options',
+  optional: true,
+  code: 'INVALID_ARGUMENT',
+  check(value) {
+    const o = options(value, ['includeInternal']);
+    if (o.includeInternal !== undefined && typeof o.includeInternal !== 'boolean')
+      invalid('INVALID_ARGUMENT', `includeInternal must be true or false, got ${kindOf(o.includeInternal)}`);
+    return o;
+  },
+};
+
 const migrateOptions: Param = {
   name: 'options',
   optional: true,
@@ -259,8 +284,10 @@ export const PARAMS: Readonly<Record<SessionChannel, readonly Param[]>> = {
   'session:getContext': [id],
   'session:getAgentDescription': [id],
   'session:recordChecks': [id, checks],
+  'session:editCheckpoint': [id, edit],
+  'session:recordDecision': [id, decision],
   'session:send': [id, userMessage(false), sendOptions],
-  'session:getRecentMessages': [id, limit],
+  'session:getRecentMessages': [id, limit, recentOptions],
   'session:getMetrics': [id],
   'session:getRuntimeMetrics': [],
   'session:migrate': [migrateOptions],

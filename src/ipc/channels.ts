@@ -4,6 +4,7 @@
  * both implement.
  */
 import type { CompactOutput } from '../../machines/session.machine.js';
+import type { CheckpointEdit, DecisionInput } from '../core/checkpoint-change.js';
 import type { SessionErrorCode } from '../core/errors.js';
 import type {
   AgentDescription,
@@ -55,6 +56,15 @@ export interface IpcMigrateOptions {
 }
 
 /**
+ * What `getRecentMessages` may be told.
+ * @example const options: RecentMessagesOptions = { includeInternal: true };
+ */
+export interface RecentMessagesOptions {
+  /** Include the messages the host marked internal (`metadata.internal: true`); default false. */
+  includeInternal?: boolean;
+}
+
+/**
  * Every request channel, in the order of the session's life. A channel is `session:<method>`,
  * where `<method>` is the {@link SessionAPI} method that calls it.
  *
@@ -84,6 +94,8 @@ export const SESSION_CHANNELS = [
   'session:getContext',
   'session:getAgentDescription',
   'session:recordChecks',
+  'session:editCheckpoint',
+  'session:recordDecision',
   'session:send',
   'session:getRecentMessages',
   'session:getMetrics',
@@ -348,6 +360,26 @@ export interface SessionAPI {
    */
   recordChecks(id: string, checks: CheckResult[]): Promise<Checkpoint>;
   /**
+   * Edits the checkpoint by hand, as a new version (the old one is kept): the summary sections
+   * and ledger fields given replace those; the rest stays. Written between compactions through
+   * the normal checkpoint write path.
+   * @param edit - `{ summary?: { goals?, inProgress?, pending?, decisions?, ... }, ledger?: { problems?, files?, ... } }`.
+   * @returns The new checkpoint.
+   * @throws `INVALID_ARGUMENT` for an edit that is not a valid checkpoint or passes the checkpoint
+   *   budget (nothing written); `SESSION_NOT_FOUND`; `SESSION_ARCHIVED`.
+   */
+  editCheckpoint(id: string, edit: CheckpointEdit): Promise<Checkpoint>;
+  /**
+   * Records a decision in the checkpoint's ledger, as a new version: a harness review
+   * (`{ kind: 'review', subject, approved, reasons }`), a merge conflict resolution
+   * (`{ kind: 'merge', subject, resolution, files?, reasons }`) or another choice
+   * (`{ kind: 'decision', subject, text, reasons }`); it supersedes an earlier one of the same
+   * kind and subject.
+   * @returns The new checkpoint.
+   * @throws `INVALID_ARGUMENT` naming the field; `SESSION_NOT_FOUND`; `SESSION_ARCHIVED`.
+   */
+  recordDecision(id: string, decision: DecisionInput): Promise<Checkpoint>;
+  /**
    * A conversation turn with Claude through the runtime's client: appends the user message, builds
    * the request, calls the model, appends and returns the reply.
    * @param userMessage - A string or content blocks.
@@ -357,11 +389,13 @@ export interface SessionAPI {
    */
   send(id: string, userMessage: string | ContentBlock[], options?: IpcSendOptions): Promise<SendResult>;
   /**
-   * The last `limit` messages of the whole history (archived and live), oldest first.
+   * The last `limit` messages of the whole history (archived and live), oldest first; internal
+   * ones (`metadata.internal`) only with `includeInternal`.
    * @param limit - An integer >= 1; default 10.
+   * @param options - `includeInternal`.
    * @throws `INVALID_ARGUMENT`; `INVALID_KEY`; `SESSION_NOT_FOUND`.
    */
-  getRecentMessages(id: string, limit?: number): Promise<Message[]>;
+  getRecentMessages(id: string, limit?: number | null, options?: RecentMessagesOptions): Promise<Message[]>;
   /**
    * One session's metrics: state, message counts, tokens (total, live, checkpoint, next request
    * against limit and threshold), compactions and the last one.

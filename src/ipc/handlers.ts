@@ -2,6 +2,7 @@
  * One handler table for every transport: channel → handler that checks its arguments, calls the
  * runtime and answers an {@link IpcResult} envelope. Handlers never throw.
  */
+import type { CheckpointEdit, DecisionInput } from '../core/checkpoint-change.js';
 import { SessionError, asIoError, describeError } from '../core/errors.js';
 import type {
   AgentDescription,
@@ -22,6 +23,7 @@ import {
   type IpcSendOptions,
   type IpcError,
   type IpcResult,
+  type RecentMessagesOptions,
   type SessionAPI,
   type SessionChannel,
 } from './channels.js';
@@ -87,10 +89,17 @@ const CALLS: Record<SessionChannel, Call> = {
   'session:getContext': (r, [id]) => r.getContext(id as string),
   'session:getAgentDescription': (r, [id]) => r.getAgentDescription(id as string),
   'session:recordChecks': (r, [id, checks]) => r.recordChecks(id as string, checks as CheckResult[]),
+  'session:editCheckpoint': (r, [id, edit]) => r.editCheckpoint(id as string, edit as CheckpointEdit),
+  'session:recordDecision': (r, [id, decision]) => r.recordDecision(id as string, decision as DecisionInput),
   'session:send': (r, [id, message, options]) =>
     r.send(id as string, message as UserMessage, (options ?? {}) as IpcSendOptions),
-  'session:getRecentMessages': (r, [id, limit]) =>
-    getRecentMessages(r, id as string, limit as number | undefined),
+  'session:getRecentMessages': (r, [id, limit, options]) =>
+    getRecentMessages(
+      r,
+      id as string,
+      limit as number | undefined,
+      options as RecentMessagesOptions | undefined,
+    ),
   'session:getMetrics': (r, [id]) => sessionMetrics(r, id as string),
   'session:getRuntimeMetrics': (r) => runtimeMetrics(r),
   'session:migrate': (r, [options]) =>

@@ -6,6 +6,7 @@
  * and `session:getRuntimeMetrics` call them.
  */
 import { SessionError } from '../core/errors.js';
+import { isInternalMessage } from '../core/request-size.js';
 import type { Message, SessionKey, SessionMachineState } from '../core/types.js';
 import type { SessionInfo, SessionRuntime } from '../runtime/types.js';
 
@@ -88,12 +89,14 @@ export interface RuntimeMetrics {
 
 /**
  * The most recent messages of a session's whole history (archived and live), oldest first: what a
- * chat view shows on opening, also after compactions cleared the live messages. Internal
- * messages (`metadata.internal`) are included.
+ * chat view shows on opening, also after compactions cleared the live messages. Messages the host
+ * marked internal (`metadata.internal: true`) are left out, as DAGent's chat views did, unless
+ * `includeInternal` is set: the last `limit` messages are then counted with them.
  *
  * @param runtime - The runtime.
  * @param id - The session id.
  * @param limit - How many, an integer >= 1; default {@link DEFAULT_RECENT_MESSAGES}.
+ * @param options - `includeInternal`: count and return internal messages too.
  * @returns At most `limit` messages, the last ones.
  * @throws SessionError `INVALID_ARGUMENT` for a bad limit; what `getMessages` throws.
  * @example const last = await getRecentMessages(runtime, 'feature--f1--pm', 20);
@@ -102,6 +105,7 @@ export async function getRecentMessages(
   runtime: SessionRuntime,
   id: string,
   limit: number = DEFAULT_RECENT_MESSAGES,
+  options: { includeInternal?: boolean } = {},
 ): Promise<Message[]> {
   if (!(Number.isSafeInteger(limit) && limit >= 1))
     throw new SessionError(
@@ -109,11 +113,22 @@ export async function getRecentMessages(
       'runtime',
       `limit must be an integer >= 1, got ${String(limit)}`,
     );
+  const shown = (messages: Message[]) =>
+    options.includeInternal === true ? messages : messages.filter((m) => !isInternalMessage(m));
   // The live messages usually suffice; the archive is read only when they do not.
-  const live = await runtime.getMessages(id);
+  const live = shown(await runtime.getMessages(id));
   if (live.length >= limit) return live.slice(-limit);
-  // One page of the archive: only the segments it covers are read.
-  return (await runtime.getHistory(id, { limit })).reverse();
+  // Pages of the archive, newest first: only the segments they cover are read, and as many as it
+  // takes to find `limit` messages that are shown.
+  const found: Message[] = [];
+  let before: number | undefined;
+  for (;;) {
+    const page = await runtime.getHistory(id, { limit, ...(before === undefined ? {} : { before }) });
+    found.push(...shown(page));
+    if (found.length >= limit || page.length < limit) break;
+    before = page[page.length - 1]!.seq;
+  }
+  return found.slice(0, limit).reverse();
 }
 
 /**

@@ -14,7 +14,7 @@ import type {
   Message,
   SessionContext,
 } from '../core/types.js';
-import { requestTokens } from '../core/request-size.js';
+import { isInternalMessage, requestTokens } from '../core/request-size.js';
 import {
   BLOCK_OVERHEAD_TOKENS,
   MESSAGE_OVERHEAD_TOKENS,
@@ -45,7 +45,7 @@ export interface RequestInput {
   context: SessionContext | null;
   /** The checkpoint: its summary and checks go into the system prompt. */
   checkpoint: Checkpoint | null;
-  /** Live messages, oldest first, each with its stored `tokens`. */
+  /** Live messages, oldest first, each with its stored `tokens`; internal ones are left out. */
   messages: readonly Message[];
   /** The new user message; null for a preview without one. */
   userMessage: string | ContentBlock[] | null;
@@ -91,7 +91,10 @@ export interface BuiltRequest {
   /** Estimate of everything including the reply reserve, corrected; equals `breakdown.total`. */
   totalTokens: number;
   breakdown: RequestBreakdown;
-  /** The oldest live messages left out of this request to fit (a prefix; never removed from disk). */
+  /**
+   * The oldest live messages left out of this request to fit (a prefix of those it sends; never
+   * removed from disk). Internal messages are not sent and not counted here.
+   */
   omittedMessages: number;
   /** Stored tokens of the omitted messages (uncorrected). */
   omittedTokens: number;
@@ -100,8 +103,9 @@ export interface BuiltRequest {
 }
 
 /**
- * Builds the request for a session. The system prompt is the agent description, the context and
- * the checkpoint (empty parts skipped), then, when messages were left out, a note saying how
+ * Builds the request for a session. Messages the host marked internal (`metadata.internal: true`)
+ * are left out first: they are neither rendered nor counted. The system prompt is the agent
+ * description, the context and the checkpoint (empty parts skipped), then, when messages were left out, a note saying how
  * many, then the live messages (`flattened`: a `## Conversation so far` transcript) or the text of
  * `system`-role messages (`messages`: `## System messages`; the rest become the list, see
  * {@link toMessagesList}).
@@ -130,7 +134,10 @@ export interface BuiltRequest {
  * ```
  */
 export function buildRequest(input: RequestInput): BuiltRequest {
-  const { messages, userMessage, format, limits, estimator } = checkInput(input);
+  const { userMessage, format, limits, estimator } = checkInput(input);
+  // Internal messages stay in history but are never sent: left out before anything is rendered or
+  // counted, so that the estimate and the request agree (the session's live figure skips them too).
+  const messages = input.messages.filter((message) => !isInternalMessage(message));
   const correction = input.correction ?? 1;
   const corrected = (tokens: number): number => Math.ceil(tokens * correction);
   const estimate = (text: string): number => (text === '' ? 0 : estimator.estimate(text));

@@ -3,13 +3,18 @@
  * the user's words as they were written. Pure; {@link renderCheckpoint} puts these sections in
  * place, and the token estimator counts exactly this text.
  */
-import type { LedgerCommand, SessionLedger } from '../core/ledger-types.js';
+import type { LedgerCommand, LedgerDecision, SessionLedger } from '../core/ledger-types.js';
 
-/** The sections of a ledger, in order: status, user requests, open problems, files, commands, names. */
+/**
+ * The sections of a ledger, in order: status, iterations, user requests, open problems, reviews and
+ * decisions, files, commands, names.
+ */
 export interface LedgerSections {
   status: string;
+  iterations: string;
   requests: string;
   problems: string;
+  decisions: string;
   files: string;
   commands: string;
   names: string;
@@ -30,7 +35,16 @@ const FILE_ACTIONS = ['edited', 'created', 'deleted', 'read'] as const;
  * @example renderLedgerSections(ledger).problems // '### Open problems\n- `npm test` failed (exit 1): ...'
  */
 export function renderLedgerSections(ledger: SessionLedger | null | undefined): LedgerSections {
-  const empty = { status: '', requests: '', problems: '', files: '', commands: '', names: '' };
+  const empty = {
+    status: '',
+    iterations: '',
+    requests: '',
+    problems: '',
+    decisions: '',
+    files: '',
+    commands: '',
+    names: '',
+  };
   if (ledger === null || typeof ledger !== 'object') return empty;
   const list = <T>(value: T[] | undefined): T[] => (Array.isArray(value) ? value : []);
   const status = ledger.status;
@@ -42,6 +56,10 @@ export function renderLedgerSections(ledger: SessionLedger | null | undefined): 
       status.text.trim() !== ''
         ? `### Status\n${oneLine(status.text)}`
         : '',
+    iterations: section(
+      'Iterations (newest first)',
+      list(ledger.iterationLog).map((i) => `${i.iteration}: ${oneLine(i.text)}`),
+    ),
     requests: section(
       'User requests and corrections (newest first, verbatim)',
       list(ledger.requests).map((r) => `${r.correction ? '(correction) ' : ''}${oneLine(r.text)}`),
@@ -50,6 +68,7 @@ export function renderLedgerSections(ledger: SessionLedger | null | undefined): 
       'Open problems',
       list(ledger.problems).map((p) => oneLine(p.text)),
     ),
+    decisions: section('Reviews and decisions (newest first)', list(ledger.decisions).map(decisionLine)),
     files: section(
       'Files (newest first)',
       FILE_ACTIONS.flatMap((action) => {
@@ -92,6 +111,28 @@ export function commandLine(command: LedgerCommand): string {
   const runs = command.runs > 1 ? ` ×${command.runs}` : '';
   const error = command.status === 'failed' && command.error ? `: ${oneLine(command.error)}` : '';
   return `${name} → ${status}${details.length === 0 ? '' : ` (${details.join(', ')})`}${runs}${error}`;
+}
+
+/**
+ * A decision of the ledger on one line: what was decided, by whom, how many times, and why.
+ *
+ * @param decision - a ledger decision.
+ * @returns the line.
+ * @example decisionLine({ text: 'review of parser: rejected', by: 'harness', count: 2, reasons: ['no tests'], ... }) // 'review of parser: rejected (harness, review 2) because: no tests'
+ */
+export function decisionLine(decision: LedgerDecision): string {
+  const who = [
+    typeof decision.by === 'string' ? oneLine(decision.by) : '',
+    decision.count > 1 ? `${decision.kind} ${decision.count}` : '',
+  ].filter((part) => part !== '');
+  const reasons = Array.isArray(decision.reasons)
+    ? decision.reasons.map(oneLine).filter((r) => r !== '')
+    : [];
+  return [
+    oneLine(decision.text),
+    who.length > 0 ? ` (${who.join(', ')})` : '',
+    reasons.length > 0 ? ` because: ${reasons.join('; ')}` : '',
+  ].join('');
 }
 
 function section(title: string, lines: string[]): string {

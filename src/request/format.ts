@@ -42,8 +42,9 @@ const CONTEXT_SECTIONS: ReadonlyArray<readonly [string, string]> = [
 
 /**
  * Renders a checkpoint as markdown: `## Checkpoint`, then one `### Section` per non-empty part:
- * the summary's goals, the ledger's status, the user's requests and corrections, open problems,
- * then the summary's in progress, next and decisions, the ledger's files and commands, the
+ * the summary's goals, the ledger's status and task-loop iterations, the user's requests and
+ * corrections, open problems, the ledger's reviews and decisions, then the summary's in progress,
+ * next and decisions, the ledger's files and commands, the
  * summary's completed items and blockers (older checkpoints), and checks.
  *
  * Empty parts are omitted (they would cost tokens and say nothing), and a checkpoint with nothing
@@ -83,8 +84,10 @@ export function renderCheckpoint(
   const parts = [
     list('Goals', s.goals),
     l.status,
+    l.iterations,
     l.requests,
     l.problems,
+    l.decisions,
     list(title.inProgress, s.inProgress),
     list(title.pending, s.pending),
     list(title.decisions, s.decisions),

@@ -32,6 +32,7 @@ import { calibrateWithApi, sendTurn, sessionRequest, type ConversationDeps } fro
 import { EventBus, type SessionEvent } from './events.js';
 import { resolveLimits } from './limits.js';
 import { createSessionAccess } from './session-access.js';
+import { checkpointEdits } from './checkpoint-edits.js';
 import { sessionChanges } from './session-changes.js';
 import { provideSessionEffects, type ActiveSession } from './session-effects.js';
 import { countPart } from './fixed-counts.js';
@@ -283,6 +284,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       getSession: (id) => runtime.getSession(id),
       getHistory: (id) => runtime.getHistory(id),
     }),
+    ...checkpointEdits({ loadedDir, writableDir, send, assertWritable, estimator, at, publish }),
 
     async createSession(keyInput, createOptions = {}) {
       assertOpen();

@@ -52,6 +52,12 @@ export type SessionEvent =
   | (Base & { type: 'session.context.changed'; what: 'context' | 'agentDescription' })
   | (Base & { type: 'session.cleared'; archivedMessages: number; checkpointVersion: number })
   | (Base & { type: 'session.reset'; archivedMessages: number; checkpointVersion: number })
+  | (Base & {
+      type: 'session.checkpoint.edited';
+      /** `edit`: a hand edit (`editCheckpoint`); `decision`: `recordDecision`. */
+      what: 'edit' | 'decision';
+      checkpointVersion: number;
+    })
   | (Base & { type: 'session.archived' })
   | (Base & { type: 'session.checks.recorded'; checks: CheckResult[] });
 
@@ -136,6 +142,8 @@ export function sessionEventsOf(
       ];
     }
     case 'cleared':
+      // An edit publishes its own event (`session.checkpoint.edited`) with what it was.
+      if (emitted.result.mode === 'edit') return [];
       return [
         {
           ...base,

@@ -12,9 +12,10 @@ import { validateChecks } from './validate.js';
 
 /**
  * What `createSession(key, { checkpoint })` takes: the five summary sections (each a list of
- * short statements; missing ones are empty) and, optionally, verification checks.
+ * short statements; missing ones are empty), the goals (a PM planning session starts with its
+ * feature's), and, optionally, verification checks.
  *
- * @example const start: InitialCheckpoint = { summary: { pending: ['Add CSV export'], decisions: ['UTF-8 only'] } };
+ * @example const start: InitialCheckpoint = { summary: { goals: ['CSV export'], pending: ['Add CSV export'], decisions: ['UTF-8 only'] } };
  */
 export interface InitialCheckpoint {
   summary: Partial<CheckpointSummary>;
@@ -22,6 +23,8 @@ export interface InitialCheckpoint {
 }
 
 const SECTIONS = ['completed', 'inProgress', 'pending', 'decisions', 'blockers'] as const;
+/** Sections written only when given: older checkpoints and compactors do not have them. */
+const OPTIONAL_SECTIONS = ['goals'] as const;
 
 function invalid(message: string): never {
   throw new SessionError('INVALID_ARGUMENT', 'runtime', `checkpoint: ${message}`);
@@ -45,17 +48,22 @@ export function initialCheckpointOf(
   const s = v.summary;
   if (typeof s !== 'object' || s === null || Array.isArray(s))
     invalid(`summary must be an object with the lists ${SECTIONS.join(', ')}`);
-  const extra = Object.keys(s).filter((k) => !(SECTIONS as readonly string[]).includes(k));
+  const known: readonly string[] = [...OPTIONAL_SECTIONS, ...SECTIONS];
+  const extra = Object.keys(s).filter((k) => !known.includes(k));
   if (extra.length > 0)
-    invalid(
-      `summary has unknown section ${JSON.stringify(extra[0])}; the sections are ${SECTIONS.join(', ')}`,
-    );
+    invalid(`summary has unknown section ${JSON.stringify(extra[0])}; the sections are ${known.join(', ')}`);
   const summary = {} as CheckpointSummary;
   for (const section of SECTIONS) {
     const list = (s as Record<string, unknown>)[section] ?? [];
     if (!Array.isArray(list) || !list.every((item) => typeof item === 'string'))
       invalid(`summary.${section} must be a list of strings`);
     summary[section] = [...(list as string[])];
+  }
+  const goals = (s as Record<string, unknown>).goals;
+  if (goals !== undefined) {
+    if (!Array.isArray(goals) || !goals.every((item) => typeof item === 'string'))
+      invalid('summary.goals must be a list of strings');
+    if (goals.length > 0) summary.goals = [...(goals as string[])];
   }
   const checks = v.checks === undefined ? undefined : validateChecks(v.checks);
   const checkpoint: Checkpoint = {

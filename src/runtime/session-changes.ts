@@ -3,10 +3,12 @@
  * description, clear, reset, checks, archive; and export, which gathers everything.
  */
 import type { ClearReply, SessionActorRef } from '../../machines/session.machine.js';
+import type { CheckpointChange } from '../core/checkpoint-change.js';
 import { SessionError } from '../core/errors.js';
 import type { AgentDescription, Limits, SessionContext } from '../core/types.js';
 import type { SessionHandle } from './session-handle.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
+import { validateClearOptions } from './checkpoint-edits.js';
 import type { SessionEvent } from './events.js';
 import { countPart } from './fixed-counts.js';
 import { toSessionError } from './session-info.js';
@@ -47,9 +49,14 @@ export function sessionChanges(
 > {
   const { loadedDir, writableDir, send, assertOpen, assertWritable, estimator, at, publish } = deps;
 
-  async function clearOrReset(sessionId: string, mode: 'clear' | 'reset') {
+  async function clearOrReset(sessionId: string, mode: 'clear' | 'reset', change?: CheckpointChange) {
     assertWritable();
-    const reply = await send<ClearReply>(sessionId, (r) => ({ type: 'CLEAR', mode, reply: r }));
+    const reply = await send<ClearReply>(sessionId, (r) => ({
+      type: 'CLEAR',
+      mode,
+      ...(change === undefined ? {} : { change }),
+      reply: r,
+    }));
     if (!reply.ok) throw toSessionError(reply.error, sessionId);
     return {
       archivedMessages: reply.result.archivedMessages,
@@ -90,8 +97,13 @@ export function sessionChanges(
       publish({ type: 'session.context.changed', sessionId: id, at: at(), what: 'agentDescription' });
     },
 
-    async clearMessages(id) {
-      return clearOrReset(id, 'clear');
+    async clearMessages(id, options) {
+      const { iteration, decisions } = validateClearOptions(options);
+      const change: CheckpointChange | undefined =
+        iteration === undefined && decisions === undefined
+          ? undefined
+          : { ...(iteration ? { iteration } : {}), ...(decisions ? { decisions } : {}), at: at() };
+      return clearOrReset(id, 'clear', change);
     },
 
     async reset(id) {

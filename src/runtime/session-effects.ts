@@ -6,9 +6,10 @@ import { performance } from 'node:perf_hooks';
 import { fromPromise } from 'xstate';
 import { sessionMachine, type CompactOutput, type LoadOutput } from '../../machines/session.machine.js';
 import type { Compactor } from '../compaction/compactor.js';
-import { runClear, type ClearMode, type ClearOutput } from '../compaction/run-clear.js';
+import { runClear, type ClearInput, type ClearOutput } from '../compaction/run-clear.js';
 import { runCompaction } from '../compaction/run-compaction.js';
 import { SessionError } from '../core/errors.js';
+import { countedTokens } from '../core/request-size.js';
 import type { Limits, Message, SessionKey } from '../core/types.js';
 import type { SessionStore } from '../store/contract.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
@@ -86,14 +87,12 @@ export function provideSessionEffects(deps: EffectDeps) {
         const dir = new SessionHandle(store, loaded);
         const limits = limitsOf(loaded.record.key);
         active.set(input.sessionId, { dir, limits });
-        let liveTokens = 0;
-        for (const m of loaded.messages) liveTokens += m.tokens;
         // Persisted counts when they match: a session loaded to be read loads no tokenizer.
         const fixed = fixedTokensOf(estimator, loaded, loaded.counts);
         if (!readOnly && Object.keys(fixed.fresh).length > 0)
           await dir.writeCounts(fixed.fresh).catch(() => undefined); // hints: best effort
         return {
-          liveTokens,
+          liveTokens: countedTokens(loaded.messages), // internal messages are never sent
           liveCount: loaded.messages.length,
           lastSeq: loaded.lastSeq,
           archivedThroughSeq: loaded.archivedThroughSeq,
@@ -131,19 +130,17 @@ export function provideSessionEffects(deps: EffectDeps) {
         await afterCommit(input.sessionId, dir);
         return output;
       }),
-      clear: fromPromise<ClearOutput, { sessionId: string; watermarkSeq: number; mode: ClearMode }>(
-        async ({ input }) => {
-          const dir = dirOf(input.sessionId);
-          const work = runClear({ dir, estimator, now }, input);
-          commits.set(
-            input.sessionId,
-            work.catch(() => undefined),
-          );
-          const output = await work;
-          await afterCommit(input.sessionId, dir);
-          return output;
-        },
-      ),
+      clear: fromPromise<ClearOutput, ClearInput>(async ({ input }) => {
+        const dir = dirOf(input.sessionId);
+        const work = runClear({ dir, estimator, now }, input);
+        commits.set(
+          input.sessionId,
+          work.catch(() => undefined),
+        );
+        const output = await work;
+        await afterCommit(input.sessionId, dir);
+        return output;
+      }),
       close: fromPromise<undefined, { sessionId: string; requestTokens: number }>(async ({ input }) => {
         const entry = active.get(input.sessionId);
         if (!entry) return undefined;

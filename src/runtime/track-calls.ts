@@ -30,6 +30,8 @@ export const TRACKED = [
   'exportSession',
   'archiveSession',
   'recordChecks',
+  'editCheckpoint',
+  'recordDecision',
 ] as const satisfies readonly (keyof SessionRuntime)[];
 
 /** @internal The calls whose first argument is a session id (all but createSession and listSessions). */

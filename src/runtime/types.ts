@@ -5,6 +5,7 @@ import type { InspectionEvent } from 'xstate';
 import type { CompactOutput } from '../../machines/session.machine.js';
 import type { SupervisorInput } from '../../machines/supervisor.machine.js';
 import type { Compactor } from '../compaction/compactor.js';
+import type { CheckpointEdit, DecisionInput, IterationRecord } from '../core/checkpoint-change.js';
 import type {
   AgentDescription,
   CheckResult,
@@ -146,6 +147,19 @@ export interface SessionExport {
   history: Message[];
 }
 
+/**
+ * What `clearMessages` commits with the clear, in the same checkpoint version: a task-loop
+ * iteration's outcome and decisions made in it.
+ *
+ * @example await runtime.clearMessages(id, { iteration: { iteration: 3, checks, stopReason: 'checks passed' } });
+ */
+export interface ClearOptions {
+  /** Recorded in the ledger after the archived messages' facts ({@link IterationRecord}). */
+  iteration?: IterationRecord;
+  /** Reviews, merge resolutions and other decisions ({@link DecisionInput}). */
+  decisions?: DecisionInput[];
+}
+
 /** What `clearMessages` and `reset` return. */
 export interface ClearResult {
   /** Live messages moved to the archive. */
@@ -235,10 +249,24 @@ export interface SessionRuntime {
   /** The learned token corrections. */
   readonly calibration: TokenCalibration;
   /**
-   * Moves every live message to the archive (it stays in history) and keeps the checkpoint:
-   * the next request starts from description + context + checkpoint alone.
+   * Moves every live message to the archive (it stays in history) and keeps the checkpoint, with
+   * the facts of those messages recorded in its ledger and, given in `options`, a task-loop
+   * iteration and decisions, all in one new checkpoint version: the next request starts from
+   * description + context + checkpoint alone, and knows what was done.
    */
-  clearMessages(id: string): Promise<ClearResult>;
+  clearMessages(id: string, options?: ClearOptions): Promise<ClearResult>;
+  /**
+   * Edits the checkpoint by hand: the summary sections and ledger fields given replace those; the
+   * result is written as a new version through the normal checkpoint write path, between
+   * compactions. Refused (`INVALID_ARGUMENT`, nothing written) when it is not a valid checkpoint or
+   * passes `limits.checkpointTokens`; `SESSION_ARCHIVED` for an archived session.
+   */
+  editCheckpoint(id: string, edit: CheckpointEdit): Promise<Checkpoint>;
+  /**
+   * Records a decision (a harness review, a merge conflict resolution...) in the checkpoint's
+   * ledger, as a new version; it supersedes an earlier decision of the same kind and subject.
+   */
+  recordDecision(id: string, decision: DecisionInput): Promise<Checkpoint>;
   /** Archives the live messages and empties the checkpoint (summary and checks); history stays readable. */
   reset(id: string): Promise<ClearResult>;
   /** Session info, checkpoint, context, description and full history, as one JSON-safe object. */

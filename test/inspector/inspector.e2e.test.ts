@@ -127,6 +127,26 @@ describe.skipIf(!existsSync(CHROMIUM))(
       await page.close();
     });
 
+    it('hides internal messages until asked, and shows the recorded decisions in the checkpoint', async () => {
+      const page = await open(ids.pm);
+      const history = await runtime.getHistory(ids.pm);
+      const internal = history.filter((m) => m.metadata?.['internal'] === true);
+      expect(internal).toHaveLength(1);
+      await expect(page.locator('.dgi-message').count()).resolves.toBe(history.length - 1);
+      await expect(page.getByText('DAGent: feature state synced').count()).resolves.toBe(0);
+      await page.getByLabel('Show internal messages (1)').check();
+      await expect(page.locator('.dgi-message').count()).resolves.toBe(history.length);
+      await expect(
+        page.locator(`.dgi-message[data-internal="true"][data-seq="${internal[0]!.seq}"]`).count(),
+      ).resolves.toBe(1);
+      await page.getByLabel('Show internal messages (1)').uncheck();
+      await expect(page.locator('.dgi-message').count()).resolves.toBe(history.length - 1);
+      await expect(page.locator('[data-section="reviews"]').textContent()).resolves.toContain(
+        'merge conflict in t1 (src/report/csv.ts) resolved: kept both column orders behind the legacyColumns flag (merge) because: finance still imports the old layout',
+      );
+      await page.close();
+    });
+
     it('"Compact now" updates the checkpoint view through the event stream', async () => {
       const page = await open(ids.dev);
       const checkpoint = page.getByRole('region', { name: 'Checkpoint' });
@@ -138,7 +158,11 @@ describe.skipIf(!existsSync(CHROMIUM))(
       await expect(page.getByTestId('checkpoint-version').textContent()).resolves.toBe('v2');
       await page.locator('.dgi-record[data-version="2"]').waitFor();
       await expect(page.locator('.dgi-cut').count()).resolves.toBe(2);
-      await expect(page.getByRole('status').textContent()).resolves.toMatch(/^Compacted \d+ messages/);
+      // The answer of the call is shown when it returns, which may be after the events: wait for it.
+      await page
+        .getByRole('status')
+        .filter({ hasText: /^Compacted \d+ messages/ })
+        .waitFor();
       await page.close();
     });
 

@@ -218,5 +218,17 @@ export async function seedInspectorRoot(root: string): Promise<{ runtime: Sessio
   ]);
   await add(runtime, ids.searchDev, devRound('src/search/index.ts', 'order indexing'));
   await add(runtime, ids.harness, qaRound('order indexing', true));
+  // What the host keeps for itself, never sent to the model; and a decision in the ledger.
+  await add(runtime, ids.pm, [
+    { role: 'system', content: 'DAGent: feature state synced (2 tasks)', metadata: { internal: true } },
+  ]);
+  await runtime.recordDecision(ids.pm, {
+    kind: 'merge',
+    subject: 't1',
+    resolution: 'kept both column orders behind the legacyColumns flag',
+    files: ['src/report/csv.ts'],
+    reasons: ['finance still imports the old layout'],
+    by: 'merge',
+  });
   return { runtime, ids };
 }

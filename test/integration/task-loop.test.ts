@@ -73,10 +73,18 @@ describe('createTaskLoop', () => {
     expect(result.iterations[0]!.checks[1]!.error).toBe('2 failing in parser.test.ts');
     expect(result.passed).toBe(true);
 
-    // Iteration 2 starts from description + context + checkpoint: iteration 1's failure is there, its messages are not.
+    // Iteration 2 starts from description + context + checkpoint: iteration 1's failure and outcome
+    // are there, its messages are not (the assistant's prose is never copied; a user's words are a request).
     const second = seen[1]!.request;
     expect(second.systemPrompt).toContain('- [ ] unit-tests: 2 failing in parser.test.ts');
-    expect(second.systemPrompt).not.toContain('MARK-1');
+    expect(second.systemPrompt).toContain(
+      '### Iterations (newest first)\n- 1: checks failed · failed: unit-tests (2 failing in parser.test.ts) · passed: typecheck',
+    );
+    expect(second.systemPrompt).not.toContain('MARK-1-a');
+    expect(second.systemPrompt).not.toContain('Iteration 1 of task'); // the loop's prompt is not a request
+    expect(second.systemPrompt).toContain(
+      '### User requests and corrections (newest first, verbatim)\n- MARK-1-b',
+    );
     expect(JSON.stringify(second.messages)).not.toContain('MARK-1');
     expect(second.messages).toHaveLength(1);
     expect(second.systemPrompt).toContain('Developer agent');
@@ -88,7 +96,10 @@ describe('createTaskLoop', () => {
     expect(
       history.map((m) => contentToText(m.content).slice(0, 8)).filter((t) => t.startsWith('MARK')),
     ).toEqual(['MARK-1-a', 'MARK-1-b', 'MARK-2-a', 'MARK-2-b']);
-    expect(history[0]!.metadata).toEqual({ taskLoop: { taskId: 'parser', state: 'in_dev', iteration: 1 } });
+    expect(history[0]!.metadata).toEqual({
+      taskLoop: { taskId: 'parser', state: 'in_dev', iteration: 1 },
+      harness: true,
+    });
     expect((await runtime.getCheckpoint(loop.sessionId))!.checks!.map((c) => [c.checkId, c.passed])).toEqual([
       ['typecheck', true],
       ['unit-tests', true],

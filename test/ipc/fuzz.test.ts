@@ -272,6 +272,45 @@ const badLimit = () =>
     fc.constantFrom<unknown>(0, -3, 2 ** 60, '10', {}, [5]),
   );
 
+const badEdit = () =>
+  fc.oneof(
+    badPlainObject(),
+    fc.constantFrom<unknown>(
+      {},
+      { summary: 'all done' },
+      { summary: { pending: [1] } },
+      { summary: { notes: ['x'] } },
+      { ledger: { throughSeq: 5 } },
+      { ledger: { problems: 'none' } },
+      { ledger: { files: [{ path: 'a.ts' }] } },
+      { version: 3 },
+      { summary: { pending: ['too long '.repeat(20_000)] } },
+    ),
+  );
+
+const badDecision = () =>
+  fc.oneof(
+    badPlainObject(),
+    fc.constantFrom<unknown>(
+      {},
+      { kind: 'vote', subject: 't1' },
+      { kind: 'review', subject: 't1' },
+      { kind: 'review', subject: '', approved: true },
+      { kind: 'review', subject: 't1', approved: 'yes' },
+      { kind: 'review', subject: 't1', approved: true, reasons: 'fine' },
+      { kind: 'merge', subject: 't1', files: ['a'] },
+      { kind: 'decision', subject: 't1', text: 'x', extra: 1 },
+    ),
+  );
+
+const badRecentOptions = () =>
+  fc.oneof(
+    junk().filter((v) => v !== undefined),
+    polluting(),
+    unknownField(['includeInternal']),
+    fc.constantFrom<unknown>({ includeInternal: 'yes' }, { includeInternal: 1 }),
+  );
+
 const badMigrateOptions = () =>
   fc.oneof(
     junk().filter((v) => v !== undefined),
@@ -322,12 +361,21 @@ const PARAMS: Record<SessionChannel, Array<{ valid: unknown; bad: () => Arb; opt
     'session:getContext': [id],
     'session:getAgentDescription': [id],
     'session:recordChecks': [id, { valid: [{ checkId: 'tests', passed: true }], bad: badChecks }],
+    'session:editCheckpoint': [id, { valid: { summary: { pending: ['next'] } }, bad: badEdit }],
+    'session:recordDecision': [
+      id,
+      { valid: { kind: 'review', subject: 't1', approved: true }, bad: badDecision },
+    ],
     'session:send': [
       id,
       { valid: 'next?', bad: () => badUserMessage(false) },
       { valid: { maxTokens: 100 }, bad: badSendOptions, optional: true },
     ],
-    'session:getRecentMessages': [id, { valid: 5, bad: badLimit, optional: true }],
+    'session:getRecentMessages': [
+      id,
+      { valid: 5, bad: badLimit, optional: true },
+      { valid: { includeInternal: true }, bad: badRecentOptions, optional: true },
+    ],
     'session:getMetrics': [id],
     'session:getRuntimeMetrics': [],
     'session:migrate': [{ valid: { dryRun: true }, bad: badMigrateOptions, optional: true }],

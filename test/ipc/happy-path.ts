@@ -183,6 +183,40 @@ export async function walkEveryChannel(api: SessionAPI): Promise<Record<string, 
   expect((await api.migrate()).totals).toMatchObject({ alreadyMigrated: 1, messagesMigrated: 0 });
   expect((await api.getRuntimeMetrics()).sessions.total).toBe(2);
 
+  // A hand edit and a decision, each a new checkpoint version that requests render.
+  const current = (await api.getCheckpoint(id))!;
+  const edited = record(
+    'editCheckpoint',
+    await api.editCheckpoint(id, {
+      summary: { pending: ['Ship the checkout form'] },
+      ledger: { problems: [] },
+    }),
+  );
+  expect(edited.version).toBe(current.version + 1);
+  expect(edited.summary.pending).toEqual(['Ship the checkout form']);
+  expect((await api.previewRequest(id)).systemPrompt).toContain('### Next\n- Ship the checkout form');
+  const decided = record(
+    'recordDecision',
+    await api.recordDecision(id, {
+      kind: 'review',
+      subject: 't1',
+      approved: false,
+      reasons: ['no test for an empty cart'],
+      by: 'harness',
+    }),
+  );
+  expect(decided.version).toBe(edited.version + 1);
+  expect(decided.ledger?.decisions?.[0]).toMatchObject({ key: 'review:t1', outcome: 'rejected' });
+  expect((await api.previewRequest(id)).systemPrompt).toContain(
+    '- review of t1: rejected (harness) because: no test for an empty cart',
+  );
+  // An internal message is kept, and shown only when asked for.
+  await api.addMessage(id, { role: 'system', content: 'heartbeat', metadata: { internal: true } });
+  expect((await api.getRecentMessages(id, 1)).map((m) => m.seq)).toEqual([7]);
+  expect((await api.getRecentMessages(id, 1, { includeInternal: true })).map((m) => m.seq)).toEqual([8]);
+  expect(await api.getRecentMessages(id, undefined, { includeInternal: true })).toHaveLength(9);
+  expect((await api.previewRequest(id)).systemPrompt).not.toContain('heartbeat');
+
   expect(record('archive', await api.archive(id)).status).toBe('archived');
   const refused = await api.addMessage(id, { role: 'user', content: 'too late' }).then(
     () => null,
@@ -190,5 +224,10 @@ export async function walkEveryChannel(api: SessionAPI): Promise<Record<string, 
   );
   expect(ipcErrorCodeOf(refused)).toBe('SESSION_ARCHIVED');
   expect((refused as Error).message).toMatch(/^SESSION_ARCHIVED: \[dagent-sessions\]/);
+  const noEdit = await api.editCheckpoint(id, { summary: { pending: ['later'] } }).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(ipcErrorCodeOf(noEdit)).toBe('SESSION_ARCHIVED');
   return seen;
 }

@@ -64,7 +64,12 @@ describe('createSession with an initial checkpoint', () => {
   it.each([
     ['not an object', 'summary', /checkpoint: must be an object/],
     ['no summary', {}, /summary must be an object with the lists completed/],
-    ['an unknown section', { summary: { goals: ['x'] } }, /unknown section "goals"/],
+    ['an unknown section', { summary: { notes: ['x'] } }, /unknown section "notes"/],
+    [
+      'goals that are not a list of strings',
+      { summary: { goals: 'x' } },
+      /summary\.goals must be a list of strings/,
+    ],
     [
       'an item that is not a string',
       { summary: { pending: [1] } },

@@ -3,8 +3,10 @@
  * resuming agent needs least; the user's own words go last: files only read, successful looks
  * around (`ls`, `git status`), other successful commands and tools run once, completed items, names
  * in use (least used first), the last successful runs of the workflow (test runners, builds,
- * linters, commands run again and again), files changed, failed commands (their problem stays), the summary's decisions, next steps, work in progress and goals, open problems,
- * then the user's requests are shortened, and only then dropped, oldest first. Measured with the estimator's own
+ * linters, commands run again and again; older task-loop iterations before them), files changed,
+ * failed commands (their problem stays), the summary's decisions, next steps, work in progress and
+ * goals, the last iteration's line, recorded reviews and decisions, open problems, then the user's
+ * requests are shortened, and only then dropped, oldest first. Measured with the estimator's own
  * `estimateCheckpoint`, so the promise holds for exactly the count the session will see.
  */
 import type { LedgerCommand, SessionLedger } from '../../core/ledger-types.js';
@@ -167,12 +169,25 @@ function dropSteps(base: Draft): Step[] {
   for (const item of summary.completed) steps.push(dropItem('completed', item));
   const shownNames = (ledger.names ?? []).filter((n) => n.mentions >= NAME_MIN_MENTIONS);
   for (const n of [...shownNames].reverse()) steps.push(dropName(n.name));
+  // Older iterations' lines: the newest stays until the summary goes (the status repeats it).
+  for (const line of oldestFirst((ledger.iterationLog ?? []).slice(1)))
+    steps.push((d) => {
+      d.ledger.iterationLog = (d.ledger.iterationLog ?? []).filter((i) => i.iteration !== line.iteration);
+    });
   for (const c of oldestFirst(ledger.commands))
     if (ok(c) && !isInspection(c.command) && workflow(c)) steps.push(dropCommand(c.command));
   for (const file of oldestFirst(ledger.files)) if (file.action !== 'read') steps.push(dropFile(file.path));
   for (const c of oldestFirst(ledger.commands)) if (!ok(c)) steps.push(dropCommand(c.command));
   for (const section of ['blockers', 'decisions', 'pending', 'inProgress', 'goals'] as const)
     for (const item of summary[section] ?? []) steps.push(dropItem(section, item));
+  steps.push((d) => {
+    d.ledger.iterationLog = [];
+  });
+  // Reviews and merge resolutions were decided on purpose: they go just before open problems.
+  for (const decision of oldestFirst(ledger.decisions ?? []))
+    steps.push((d) => {
+      d.ledger.decisions = (d.ledger.decisions ?? []).filter((x) => x.key !== decision.key);
+    });
   for (const problem of oldestFirst(ledger.problems))
     steps.push((d) => {
       d.ledger.problems = d.ledger.problems.filter((p) => p.key !== problem.key);
@@ -237,5 +252,7 @@ function copyLedger(ledger: SessionLedger): SessionLedger {
     problems: [...ledger.problems],
     requests: [...ledger.requests],
     status: ledger.status === null ? null : { ...ledger.status },
+    ...(ledger.iterationLog ? { iterationLog: [...ledger.iterationLog] } : {}),
+    ...(ledger.decisions ? { decisions: [...ledger.decisions] } : {}),
   };
 }

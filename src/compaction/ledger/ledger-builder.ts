@@ -7,7 +7,9 @@
 import type {
   FileAction,
   LedgerCommand,
+  LedgerDecision,
   LedgerFile,
+  LedgerIteration,
   LedgerName,
   LedgerProblem,
   LedgerRequest,
@@ -24,6 +26,8 @@ export const MAX_REQUEST_CHARS = 600;
 const MAX_TEXT_CHARS = 200;
 /** Most names kept (the least mentioned, then the oldest, go beyond it). */
 const MAX_NAMES = 400;
+/** Longest iteration line, in characters. */
+const MAX_ITERATION_CHARS = 400;
 
 /**
  * The empty ledger: nothing recorded yet.
@@ -68,6 +72,8 @@ export class LedgerBuilder {
   #status: LedgerStatus | null;
   #throughSeq: number;
   #iterations: number;
+  #iterationLog: LedgerIteration[];
+  readonly #decisions = new Map<string, Ordered<LedgerDecision>>();
   #order = 0;
 
   /** @param base - the ledger to start from (copied; not modified). */
@@ -86,6 +92,9 @@ export class LedgerBuilder {
     this.#status = ledger.status === null ? null : { ...ledger.status };
     this.#throughSeq = ledger.throughSeq;
     this.#iterations = ledger.iterations;
+    this.#iterationLog = (ledger.iterationLog ?? []).map((entry) => ({ ...entry }));
+    for (const decision of [...(ledger.decisions ?? [])].reverse())
+      this.#decisions.set(decision.key, { ...decision, order: this.#next() });
   }
 
   /** Seq of the last message recorded so far. */
@@ -207,6 +216,42 @@ export class LedgerBuilder {
     this.#iterations = Math.max(this.#iterations + 1, iteration);
   }
 
+  /** The newest iteration line (null before any): facts after its `seq` belong to later iterations. */
+  lastIteration(): LedgerIteration | null {
+    return this.#iterationLog[0] ?? null;
+  }
+
+  /** An iteration's outcome line; a line of the same iteration number replaces the earlier one. */
+  iterationLine(iteration: number, text: string, seq: number): void {
+    const line: LedgerIteration = { iteration, text: clip(text, MAX_ITERATION_CHARS), seq };
+    this.#iterationLog = [line, ...this.#iterationLog.filter((entry) => entry.iteration !== iteration)];
+  }
+
+  /** The files and commands whose last fact is after `seq`, or of `iteration`, newest first. */
+  touchedSince(seq: number, iteration: number): { files: LedgerFile[]; commands: LedgerCommand[] } {
+    const newest = <T extends { order: number; seq: number; iteration?: number }>(items: Iterable<T>) =>
+      [...items]
+        .filter((item) => item.seq > seq || item.iteration === iteration)
+        .sort((a, b) => b.order - a.order)
+        .map(({ order: _order, ...rest }) => rest);
+    return { files: newest(this.#files.values()), commands: newest(this.#commands.values()) };
+  }
+
+  /** The open problem of a key, if any. */
+  problem(key: string): LedgerProblem | undefined {
+    const found = this.#problems.get(key);
+    if (found === undefined) return undefined;
+    const { order: _order, ...problem } = found;
+    return problem;
+  }
+
+  /** A decision, replacing the earlier one of the same key (its count goes up). */
+  decision(decision: Omit<LedgerDecision, 'count'>): void {
+    const known = this.#decisions.get(decision.key);
+    this.#decisions.delete(decision.key);
+    this.#decisions.set(decision.key, { ...decision, count: (known?.count ?? 0) + 1, order: this.#next() });
+  }
+
   /** The ledger: every list newest first. */
   result(): SessionLedger {
     const newest = <T extends { order: number }>(items: Iterable<T>): Array<Omit<T, 'order'>> =>
@@ -222,6 +267,9 @@ export class LedgerBuilder {
       status: this.#status === null ? null : { ...this.#status },
       throughSeq: this.#throughSeq,
       iterations: this.#iterations,
+      // Written only once there is one, so that ledgers without them stay as they were.
+      ...(this.#iterationLog.length > 0 ? { iterationLog: this.#iterationLog.map((e) => ({ ...e })) } : {}),
+      ...(this.#decisions.size > 0 ? { decisions: newest(this.#decisions.values()) } : {}),
     };
   }
 

@@ -7,6 +7,8 @@ import type { SessionLedger } from '../../core/ledger-types.js';
 const FILE_ACTIONS = new Set(['read', 'created', 'edited', 'deleted']);
 const STATUSES = new Set(['ok', 'failed', 'unknown']);
 const SOURCES = new Set(['iteration', 'todos', 'activity']);
+const DECISION_KINDS = new Set(['review', 'merge', 'decision']);
+const OUTCOMES = new Set(['approved', 'rejected', 'resolved', 'decided']);
 
 /**
  * What is wrong with `value` as a ledger; empty when it is one.
@@ -67,6 +69,28 @@ export function ledgerProblems(value: unknown): string[] {
     'names',
     '{ name, mentions >= 1, seq }',
     (n) => text(n.name) && int(n.mentions, 1) && int(n.seq, -1),
+    true,
+  );
+  list(
+    'iterationLog',
+    '{ iteration >= 0, text, seq }',
+    (i) => int(i.iteration, 0) && text(i.text) && int(i.seq, -1),
+    true,
+  );
+  const texts = (x: unknown) => Array.isArray(x) && x.every(text);
+  list(
+    'decisions',
+    '{ key, kind (review, merge, decision), subject, outcome, text, reasons, count >= 1, seq }',
+    (d) =>
+      text(d.key) &&
+      DECISION_KINDS.has(d.kind as string) &&
+      text(d.subject) &&
+      OUTCOMES.has(d.outcome as string) &&
+      text(d.text) &&
+      texts(d.reasons) &&
+      (d.files === undefined || texts(d.files)) &&
+      int(d.count, 1) &&
+      int(d.seq, -1),
     true,
   );
   const status = v.status;

@@ -50,7 +50,9 @@ export function recordMessages(
     const seq = message.seq;
     const names: string[] = [];
     for (const text of textsOf(message)) {
-      if (message.role === 'user' && message.metadata?.['orphanToolResult'] !== true) {
+      // Tool output in the user's turn, and a harness's own prompt (`metadata.harness`: a task
+      // loop's iteration prompt), are not the user's words.
+      if (message.role === 'user' && !notUserWords(message)) {
         recordUser(builder, text, seq);
         names.push(...namesIn(userWords(text)));
       }
@@ -89,6 +91,11 @@ export function recordMessages(
   // Calls whose result is not among the messages: they ran, with an unknown outcome.
   for (const { call, seq } of pending.values()) applyCall(builder, call, null, false, seq);
   return builder.result();
+}
+
+/** A user-role message whose text is not the user's own words: orphan tool output, a harness's prompt. */
+function notUserWords(message: Message): boolean {
+  return message.metadata?.['orphanToolResult'] === true || message.metadata?.['harness'] === true;
 }
 
 /** The user's words: a request (or correction), maybe a blocker, maybe problems settled. */
