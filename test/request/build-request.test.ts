@@ -48,7 +48,7 @@ const result = (id: string, content = `out ${id}`): ContentBlock => ({
   tool_use_id: id,
   content,
 });
-const text = (t: string): TextBlock => ({ type: 'text', text: t });
+const text = (t: string): TextBlock & Anthropic.TextBlockParam => ({ type: 'text', text: t });
 const build = (over: Partial<RequestInput>): BuiltRequest =>
   buildRequest({
     agentDescription: null,
@@ -59,6 +59,7 @@ const build = (over: Partial<RequestInput>): BuiltRequest =>
     format: 'messages',
     limits: LIMITS,
     estimator,
+    cache: false, // the lists below are compared whole; caching has its own tests
     ...over,
   });
 const CHECKPOINT: Checkpoint = {
@@ -473,7 +474,7 @@ function fragments(content: string | ContentBlock[]): string[] {
           ? b.thinking
           : b.type === 'tool_use'
             ? b.name
-            : toolResultText(b.content)
+            : toolResultText((b as { content?: unknown }).content)
       ).trim(),
     )
     .filter((f) => f !== '');
