@@ -5,7 +5,7 @@
  * size). Base64 is never part of the text.
  */
 import type { ContentBlock } from '../core/types.js';
-import { elidedJson, toolResultText } from '../request/format.js';
+import { elidedJson, toolResultText } from '../request/format-blocks.js';
 import { PDF_PAGE_TOKENS, imageBlockTokens, imageSourceTokens, pdfPages } from './media-tokens.js';
 
 /** The cost of a block: `text` to count, plus `fixed` tokens. */
