@@ -10,7 +10,7 @@ import type { ContentBlock, MessageInput, SessionKey } from '../../src/core/type
 import { createSessionRuntime } from '../../src/runtime/create-session-runtime.js';
 import type { SessionRuntime } from '../../src/runtime/types.js';
 import { tempRoot } from '../helpers/temp-root.js';
-import { ANY_BLOCKS, ASSISTANT_BLOCKS, USER_BLOCKS } from '../support/sdk-block-samples.js';
+import { ANY_BLOCKS, ASSISTANT_BLOCKS, PNG_37X23, USER_BLOCKS } from '../support/sdk-block-samples.js';
 
 type BetaTurn = Exclude<Anthropic.Beta.BetaMessageParam, Anthropic.Beta.BetaSystemMessageParam>;
 const KEY: SessionKey = { type: 'feature', agentType: 'dev', featureId: 'sdk-blocks' };
@@ -64,6 +64,23 @@ describe('addMessage accepts every block type and stores it verbatim', () => {
     runtime = await createSessionRuntime({ root });
     const stored = await runtime.getMessages(id);
     expect(stored.map((m) => m.content)).toEqual(inputs.map((m) => m.content));
+    await runtime.close();
+  });
+
+  it('an image counts against maxMessageBytes by its base64, like any text', async () => {
+    const runtime = await createSessionRuntime({ root: await tempRoot(), maxMessageBytes: 4_096 });
+    const { id } = await runtime.createSession(KEY);
+    const image = (data: string) => ({
+      role: 'user' as const,
+      content: [
+        { type: 'image' as const, source: { type: 'base64' as const, media_type: 'image/png', data } },
+      ],
+    });
+    await runtime.addMessage(id, image(PNG_37X23)); // 592 characters of base64
+    await expect(runtime.addMessage(id, image(PNG_37X23.repeat(8)))).rejects.toMatchObject({
+      code: 'MESSAGE_TOO_LARGE',
+    });
+    expect(await runtime.getMessages(id)).toHaveLength(1);
     await runtime.close();
   });
 
