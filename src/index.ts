@@ -77,7 +77,8 @@ export { buildRequest } from './request/build-request.js';
 export type { BuiltRequest, RequestBreakdown, RequestFormat, RequestInput } from './request/build-request.js';
 export { assertValidMessagesList, toMessagesList } from './request/messages-list.js';
 export type { MessageParamLike } from './request/messages-list.js';
-export type { SendOptions, SendResult, SessionRequest } from './runtime/conversation.js';
+export type { SystemBlock } from './request/cache-breakpoints.js';
+export type { SendOptions, SendResult, SessionRequest, TurnUsage } from './runtime/conversation.js';
 export { TokenCalibration } from './tokens/calibration.js';
 export type { CalibrationState, TokenCalibrationOptions } from './tokens/calibration.js';
 

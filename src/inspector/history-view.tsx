@@ -34,11 +34,16 @@ function blockText(block: ContentBlock): string {
       return `[tool_use ${block.name}] ${JSON.stringify(block.input)}`;
     case 'tool_result': {
       const text =
-        typeof block.content === 'string' ? block.content : block.content.map((b) => b.text).join('\n');
+        typeof block.content === 'string'
+          ? block.content
+          : (block.content ?? []).map((b) => ('text' in b ? b.text : `[${b.type}]`)).join('\n');
       return `[tool_result${block.is_error ? ' (error)' : ''}] ${text}`;
     }
     case 'thinking':
       return `[thinking] ${block.thinking}`;
+    case 'image':
+    case 'document':
+      return `[${block.type}]`; // never their base64 on the page
     default:
       return JSON.stringify(block);
   }

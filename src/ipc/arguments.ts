@@ -5,6 +5,7 @@
 import { SessionError, type SessionErrorCode } from '../core/errors.js';
 import { assertSessionId, validateKey } from '../core/ids.js';
 import {
+  IDEMPOTENCY_KEY_RE,
   jsonProblem,
   validateChecks,
   validateMessageInput,
@@ -134,15 +135,22 @@ function userMessage(optional: boolean): Param {
   };
 }
 
+/** `cache`: whether the request carries prompt-caching breakpoints (default true). */
+function checkCache(cache: unknown): void {
+  if (cache !== undefined && typeof cache !== 'boolean')
+    invalid('INVALID_ARGUMENT', `cache must be true or false, got ${kindOf(cache)}`);
+}
+
 const requestOptions: Param = {
   name: 'options',
   optional: true,
   code: 'INVALID_ARGUMENT',
   check(value) {
-    const o = options(value, ['format']);
+    const o = options(value, ['format', 'cache']);
     if (o.format !== undefined && o.format !== 'flattened' && o.format !== 'messages') {
       invalid('INVALID_ARGUMENT', `format must be "flattened" or "messages", got ${kindOf(o.format)}`);
     }
+    checkCache(o.cache);
     return o;
   },
 };
@@ -204,11 +212,20 @@ const sendOptions: Param = {
   optional: true,
   code: 'INVALID_ARGUMENT',
   check(value) {
-    const o = options(value, ['model', 'maxTokens']);
+    const o = options(value, ['model', 'maxTokens', 'cache', 'idempotencyKey']);
     if (o.model !== undefined && (typeof o.model !== 'string' || o.model === '' || o.model.length > 200))
       invalid('INVALID_ARGUMENT', `model must be a model name, got ${kindOf(o.model)}`);
     if (o.maxTokens !== undefined && !(Number.isSafeInteger(o.maxTokens) && (o.maxTokens as number) >= 1))
       invalid('INVALID_ARGUMENT', `maxTokens must be an integer >= 1, got ${kindOf(o.maxTokens)}`);
+    checkCache(o.cache);
+    if (
+      o.idempotencyKey !== undefined &&
+      (typeof o.idempotencyKey !== 'string' || !IDEMPOTENCY_KEY_RE.test(o.idempotencyKey))
+    )
+      invalid(
+        'INVALID_ARGUMENT',
+        `idempotencyKey must be 1 to 128 letters, digits, ".", "_", ":" or "-", got ${kindOf(o.idempotencyKey)}`,
+      );
     return o;
   },
 };

@@ -39,6 +39,10 @@ export interface IpcSendOptions {
   model?: string;
   /** `max_tokens` of the reply; default the session's `replyReserveTokens`. */
   maxTokens?: number;
+  /** Prompt-caching breakpoints on the stable prefix (default true). */
+  cache?: boolean;
+  /** A retry with the same key returns the stored turn instead of storing it twice. */
+  idempotencyKey?: string;
 }
 
 /**
@@ -288,13 +292,13 @@ export interface SessionAPI {
   /**
    * The request for the next turn; past the threshold it compacts first. Never over the limit.
    * @param userMessage - The new user message: a string or content blocks (not appended).
-   * @param options - `format`: `'flattened'` (default) or `'messages'`.
+   * @param options - `format`: `'flattened'` (default) or `'messages'`; `cache`: caching breakpoints (default true).
    * @throws `INVALID_MESSAGE`; `INVALID_ARGUMENT`; `REQUEST_TOO_LARGE` when even no message fits.
    */
   buildRequest(
     id: string,
     userMessage: string | ContentBlock[],
-    options?: { format?: RequestFormat },
+    options?: { format?: RequestFormat; cache?: boolean },
   ): Promise<SessionRequest>;
   /**
    * The same request with its breakdown, changing nothing (never compacts).
@@ -304,7 +308,7 @@ export interface SessionAPI {
   previewRequest(
     id: string,
     userMessage?: string | ContentBlock[] | null,
-    options?: { format?: RequestFormat },
+    options?: { format?: RequestFormat; cache?: boolean },
   ): Promise<SessionRequest>;
   /**
    * Folds older messages into the checkpoint now; resolves when the compaction is committed.

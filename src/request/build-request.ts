@@ -21,6 +21,7 @@ import {
   type TokenEstimator,
 } from '../tokens/token-estimator.js';
 import { contentToText, renderAgentDescription, renderCheckpoint, renderContext } from './format.js';
+import { systemBlocks, withMessageBreakpoints, type SystemBlock } from './cache-breakpoints.js';
 import { toMessagesList, type MessageParamLike } from './messages-list.js';
 
 /**
@@ -55,6 +56,13 @@ export interface RequestInput {
   estimator: TokenEstimator;
   /** Multiplies token estimates (a learned correction factor, default 1); not the reply reserve. */
   correction?: number;
+  /**
+   * Prompt caching (default true): `cache_control` breakpoints at the end of the stable part of
+   * the system prompt and, in `messages` form, at the end of the previous turn and of the final
+   * message, so that turns between two compactions read their prefix from the API's cache.
+   * `false` sends no breakpoint.
+   */
+  cache?: boolean;
 }
 
 /**
@@ -83,7 +91,14 @@ export interface RequestBreakdown {
  * ```
  */
 export interface BuiltRequest {
+  /** The system prompt as one string (the texts of `system`, joined by a blank line). */
   systemPrompt: string;
+  /**
+   * The system prompt as sent: the stable part (agent description, context, checkpoint; with a
+   * `cache_control` breakpoint unless caching is off), then what changes between requests (the
+   * note on omitted messages, `system`-role messages, the flattened transcript). Pass it as `system`.
+   */
+  system: SystemBlock[];
   /** The new user message as text ('' when none). */
   userPrompt: string;
   /** `messages`: live messages + the new user message; `flattened`: the user message alone ([] when none). */
@@ -109,6 +124,11 @@ export interface BuiltRequest {
  * many, then the live messages (`flattened`: a `## Conversation so far` transcript) or the text of
  * `system`-role messages (`messages`: `## System messages`; the rest become the list, see
  * {@link toMessagesList}).
+ *
+ * The system prompt is also returned as blocks (`system`): the stable part (description, context,
+ * checkpoint) with a prompt-cache breakpoint, then the rest; in `messages` form the end of the
+ * previous turn and of the final message carry breakpoints too (`cache: false` places none; see
+ * `withMessageBreakpoints`). A stored `cache_control` is never sent: the request places its own.
  *
  * Tokens: what is rendered is what is counted, so that counting the built request again with
  * the estimator never gives more than `totalTokens`. `flattened`: the head of the system prompt
@@ -213,6 +233,11 @@ export function buildRequest(input: RequestInput): BuiltRequest {
       local = estimate(systemPrompt) + listed + labels + added + userLocal;
     }
     const systemPrompt = joinParts([agentText, contextText, checkpointText, note, systemTail]);
+    // Prompt caching: the stable part of the system prompt, then what changes; see cache-breakpoints.
+    const cache = input.cache !== false;
+    const stable = joinParts([agentText, contextText, checkpointText]);
+    const system = systemBlocks(stable, joinParts([note, systemTail]), cache);
+    if (cache && format === 'messages') list = withMessageBreakpoints(list);
     const total = requestTokens(local, correction, limits.replyReserveTokens);
     const breakdown: RequestBreakdown = {
       agentDescription: corrected(parts.agentDescription),
@@ -235,6 +260,7 @@ export function buildRequest(input: RequestInput): BuiltRequest {
     );
     return {
       systemPrompt,
+      system,
       userPrompt,
       messages: list,
       totalTokens: total,

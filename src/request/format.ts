@@ -1,17 +1,20 @@
 /**
- * Pure markdown rendering of what goes into a request: the agent description, the context, the
- * checkpoint, and a readable flattening of message content. The token estimator measures the
- * checkpoint through {@link renderCheckpoint}, so what is counted is exactly what is sent.
+ * Pure markdown rendering of what goes into a request: the agent description, the context and the
+ * checkpoint (message content as text is in ./format-blocks.ts, re-exported here). The token
+ * estimator measures the checkpoint through {@link renderCheckpoint}, so what is counted is
+ * exactly what is sent.
  */
 import type {
   AgentDescription,
   CheckResult,
   CheckpointSummary,
-  ContentBlock,
   SessionContext,
   SessionLedger,
 } from '../core/types.js';
+import { safeJson } from './format-blocks.js';
 import { renderLedgerSections } from './format-ledger.js';
+
+export { contentToText, elidedJson, safeJson, toolResultText } from './format-blocks.js';
 
 /**
  * @internal The summary sections every checkpoint has, with their headings (`pending` is what
@@ -150,73 +153,6 @@ export function renderAgentDescription(description: AgentDescription | null): st
       pushSection(sections, oneLine(key), value);
   }
   return sections.length === 0 ? '' : `## Agent\n\n${sections.join('\n\n')}`;
-}
-
-/**
- * Flattens message content into readable text, one block per line: text as is,
- * `[tool_use Bash] {"command":"ls"}`, `[tool_result toolu_1] output` (with `[error]` after the id
- * when `is_error`), `[thinking] ...`; an unknown block renders as `[<type>] <json>`.
- *
- * @param content - A message's content: a string or Anthropic-style blocks.
- * @returns The flattened text (a string content is returned unchanged).
- * @example
- * ```ts
- * contentToText([{ type: 'tool_use', id: 't1', name: 'Bash', input: { command: 'ls' } }]);
- * // '[tool_use Bash] {"command":"ls"}'
- * ```
- */
-export function contentToText(content: string | ContentBlock[]): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  return content.map(blockToText).join('\n');
-}
-
-/** @internal One block as {@link contentToText} shows it. */
-function blockToText(block: ContentBlock): string {
-  if (block === null || typeof block !== 'object') return String(block);
-  switch (block.type) {
-    case 'text':
-      return String(block.text ?? '');
-    case 'tool_use':
-      return `[tool_use ${String(block.name)}] ${safeJson(block.input ?? {})}`;
-    case 'tool_result':
-      return `[tool_result ${String(block.tool_use_id)}]${block.is_error === true ? ' [error]' : ''} ${toolResultText(block.content)}`;
-    case 'thinking':
-      return `[thinking] ${String(block.thinking ?? '')}`;
-    default: {
-      const type = (block as { type?: unknown }).type;
-      return `[${typeof type === 'string' ? type : 'block'}] ${safeJson(block)}`;
-    }
-  }
-}
-
-/**
- * @internal The text of a tool_result's content (a string, or text blocks joined by newlines).
- */
-export function toolResultText(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return content === undefined || content === null ? '' : safeJson(content);
-  return content
-    .map((part: unknown) => {
-      if (
-        part !== null &&
-        typeof part === 'object' &&
-        typeof (part as { text?: unknown }).text === 'string'
-      ) {
-        return (part as { text: string }).text;
-      }
-      return typeof part === 'string' ? part : safeJson(part);
-    })
-    .join('\n');
-}
-
-/** @internal JSON.stringify that never throws (cycles, BigInt) and never returns undefined. */
-export function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
 }
 
 /** @internal Collapses every whitespace run (newlines included) to one space and trims. */

@@ -1,41 +1,42 @@
 /**
  * Live messages as a Messages API `messages` list that the API accepts, and a checker of the
  * rules such a list must keep. Pure; what was repaired is visible in the result, not hidden.
+ * Blocks go to the API as they were stored (images, documents, citations, signed and redacted
+ * thinking, server tool blocks, types this code does not know): only a block on the wrong side of
+ * the conversation, or a pairing the API would refuse, becomes text.
  */
-import { SessionError } from '../core/errors.js';
-import type { ContentBlock, Message, TextBlock, ToolUseBlock } from '../core/types.js';
-import { contentToText, safeJson } from './format.js';
+import type Anthropic from '@anthropic-ai/sdk';
+import type { ContentBlock, Message } from '../core/types.js';
+import { sideOf } from './block-roles.js';
+import { contentToText, safeJson } from './format-blocks.js';
+
+export { MAX_CACHE_BREAKPOINTS, assertValidMessagesList } from './check-messages-list.js';
 
 /**
  * A `tool_result` as sent: `content` is left out when the result was empty (the API rejects
- * empty text). Assignable to the SDK's `ToolResultBlockParam`.
+ * empty text); images and documents in it stay blocks. The SDK's `ToolResultBlockParam`.
  *
  * @example const r: ToolResultParam = { type: 'tool_result', tool_use_id: 'toolu_1', content: 'ok' };
  */
-export interface ToolResultParam {
-  type: 'tool_result';
-  tool_use_id: string;
-  content?: string | TextBlock[];
-  is_error?: boolean;
-}
+export type ToolResultParam = Anthropic.ToolResultBlockParam;
 
 /**
- * A `thinking` block as sent: the API needs its signature. Assignable to `ThinkingBlockParam`.
+ * A `thinking` block as sent: the API needs its signature. The SDK's `ThinkingBlockParam`.
  *
  * @example const t: SignedThinkingBlock = { type: 'thinking', thinking: 'Check the tests', signature: 'EuYB...' };
  */
-export interface SignedThinkingBlock {
-  type: 'thinking';
-  thinking: string;
-  signature: string;
-}
+export type SignedThinkingBlock = Anthropic.ThinkingBlockParam;
 
 /**
- * A content block of a built list: a subset of the SDK's `ContentBlockParam`.
+ * A content block of a built list: the SDK's `ContentBlockParam` (a block of a type the installed
+ * SDK does not know yet is passed through as stored).
  *
  * @example const b: MessageBlockParam = { type: 'text', text: 'Run the tests' };
  */
-export type MessageBlockParam = TextBlock | ToolUseBlock | ToolResultParam | SignedThinkingBlock;
+export type MessageBlockParam = Anthropic.ContentBlockParam;
+
+/** A text block the list adds or converts a block into: plain text, no citations. */
+export type TextBlockParam = Anthropic.TextBlockParam;
 
 /**
  * One entry of a Messages API `messages` list; assignable to the SDK's `Anthropic.MessageParam`.
@@ -63,7 +64,7 @@ export interface MessagesList {
    * Text blocks that stand for blocks sent as text (a result whose call is not before it, a
    * tool_use from the user, unsigned thinking...): their labels are text no message holds.
    */
-  convertedBlocks: TextBlock[];
+  convertedBlocks: TextBlockParam[];
   /** Messages that no message holds (a leading placeholder, a trailing synthetic result turn). */
   addedMessages: number;
 }
@@ -89,9 +90,13 @@ interface Turn {
  *   is moved up; a result that is nowhere becomes a synthetic `tool_result` with `is_error: true`
  *   and {@link MISSING_RESULT_TEXT} (the call stays visible to the model, and the list stays valid);
  * - a `tool_result` whose call is not in the previous message (compacted, omitted, duplicated),
- *   and any block in the wrong role (a `tool_use` from the user, an unsigned `thinking`), becomes
- *   a text block that keeps its information ({@link contentToText} form);
- * - signed `thinking` blocks stay where they are; a final assistant text loses trailing whitespace.
+ *   and any block on the wrong side (a `tool_use` or `server_tool_use` from the user, an image
+ *   from the assistant, an unsigned `thinking`), becomes a text block that keeps its information
+ *   ({@link contentToText} form: an image is a label, never its base64);
+ * - every other block is sent as stored: signed and redacted thinking where they are, images and
+ *   documents (inside tool results too), citations, server tool and MCP blocks, and types this
+ *   code does not know; only a stored `cache_control` is left out (the request places its own);
+ * - a final assistant text loses trailing whitespace.
  *
  * @param messages - live messages, oldest first (only `role` and `content` are read).
  * @param userMessage - the new user message, appended (merged into a final user message); null for none.
@@ -108,8 +113,8 @@ export function toMessagesList(
 ): MessagesList {
   const systemTexts: string[] = [];
   const turns: Turn[] = [];
-  const convertedBlocks: TextBlock[] = [];
-  const toText = (block: unknown): TextBlock => {
+  const convertedBlocks: TextBlockParam[] = [];
+  const toText = (block: unknown): TextBlockParam => {
     const text = asText(block);
     convertedBlocks.push(text);
     return text;
@@ -191,15 +196,15 @@ export function toMessagesList(
     else list.push(turn);
   }
   if (list[0]?.role === 'assistant') {
-    const placeholder: TextBlock = { type: 'text', text: PLACEHOLDER_USER_TEXT };
+    const placeholder: TextBlockParam = { type: 'text', text: PLACEHOLDER_USER_TEXT };
     list.unshift({ role: 'user', blocks: [placeholder] });
     addedBlocks.push(placeholder);
     addedMessages++;
   }
   const final = list[list.length - 1];
   const finalBlock = final?.role === 'assistant' ? final.blocks[final.blocks.length - 1] : undefined;
-  if (final !== undefined && finalBlock?.type === 'text') {
-    final.blocks[final.blocks.length - 1] = { type: 'text', text: finalBlock.text.trimEnd() };
+  if (final !== undefined && finalBlock?.type === 'text' && finalBlock.text !== finalBlock.text.trimEnd()) {
+    final.blocks[final.blocks.length - 1] = { ...finalBlock, text: finalBlock.text.trimEnd() };
   }
   return {
     messages: list.map((turn) => ({ role: turn.role, content: turn.blocks })),
@@ -208,118 +213,6 @@ export function toMessagesList(
     addedMessages,
     convertedBlocks,
   };
-}
-
-/**
- * Checks the rules the Messages API enforces on a `messages` list, and throws on the first
- * broken one: at least one message; roles `user`/`assistant` alternating, starting with `user`;
- * no empty content and no blank text block; `tool_use` and signed `thinking` only from the
- * assistant, `tool_result` only from the user; tool_use ids unique; every `tool_use` answered by a
- * `tool_result` in the next message, results first in it; every `tool_result` answering a
- * `tool_use` of the previous message, once; a final assistant message not ending in whitespace.
- *
- * @param list - the list to check (any value).
- * @throws SessionError `INVALID_ARGUMENT` (origin `runtime`) saying which message breaks which rule;
- *   `details.index` is the message's position.
- * @example
- * ```ts
- * assertValidMessagesList([{ role: 'user', content: 'hi' }]); // ok
- * assertValidMessagesList([{ role: 'assistant', content: 'hi' }]); // throws: must start with user
- * ```
- */
-export function assertValidMessagesList(list: readonly MessageParamLike[]): void {
-  const fail = (index: number, what: string): never => {
-    throw new SessionError(
-      'INVALID_ARGUMENT',
-      'runtime',
-      `messages list is not valid for the Messages API: messages[${index}] ${what}`,
-      {
-        details: { index },
-      },
-    );
-  };
-  if (!Array.isArray(list) || list.length === 0) fail(0, 'is missing: the list needs at least one message');
-  const seenUses = new Set<string>();
-  let pending: string[] = [];
-  list.forEach((message, index) => {
-    if (message === null || typeof message !== 'object') fail(index, 'is not an object');
-    const expected = index % 2 === 0 ? 'user' : 'assistant';
-    if (message.role !== expected)
-      fail(
-        index,
-        `has role ${safeJson(message.role)}; roles must alternate user/assistant starting with user`,
-      );
-    const blocks: unknown[] =
-      typeof message.content === 'string'
-        ? [{ type: 'text', text: message.content }]
-        : Array.isArray(message.content)
-          ? message.content
-          : [];
-    if (blocks.length === 0) fail(index, 'has no content');
-    const results: string[] = [];
-    const uses: string[] = [];
-    blocks.forEach((raw, at) => {
-      const block = (raw ?? {}) as Record<string, unknown>;
-      const where = `block ${at} (${safeJson(block.type)})`;
-      if (block.type === 'text') {
-        if (typeof block.text !== 'string' || block.text.trim() === '')
-          fail(index, `${where} has blank text`);
-      } else if (block.type === 'tool_use') {
-        if (message.role !== 'assistant') fail(index, `${where}: only the assistant calls tools`);
-        if (typeof block.id !== 'string' || block.id === '' || typeof block.name !== 'string')
-          fail(index, `${where} needs a string id and name`);
-        if (seenUses.has(block.id as string))
-          fail(index, `${where} repeats tool_use id ${safeJson(block.id)}`);
-        seenUses.add(block.id as string);
-        uses.push(block.id as string);
-      } else if (block.type === 'tool_result') {
-        if (message.role !== 'user') fail(index, `${where}: only the user sends tool results`);
-        if (at !== results.length)
-          fail(index, `${where}: tool_result blocks must come before any other block`);
-        const id = block.tool_use_id as string;
-        if (!pending.includes(id))
-          fail(
-            index,
-            `${where} answers ${safeJson(id)}, which no tool_use of the previous message calls (or is answered twice)`,
-          );
-        if (!validResultContent(block.content)) fail(index, `${where} has content that is blank or not text`);
-        pending = pending.filter((p) => p !== id);
-        results.push(id);
-      } else if (block.type === 'thinking') {
-        if (message.role !== 'assistant') fail(index, `${where}: only the assistant thinks`);
-        if (
-          typeof block.thinking !== 'string' ||
-          typeof block.signature !== 'string' ||
-          block.signature === ''
-        )
-          fail(index, `${where} needs thinking text and a signature`);
-      } else fail(index, `${where} is not a text, tool_use, tool_result or thinking block`);
-    });
-    if (pending.length > 0)
-      fail(
-        index,
-        `does not answer tool_use ${pending.map((id) => safeJson(id)).join(', ')} of the previous message`,
-      );
-    pending = uses;
-  });
-  const lastIndex = list.length - 1;
-  if (pending.length > 0)
-    fail(
-      lastIndex,
-      `calls tool ${pending.map((id) => safeJson(id)).join(', ')} but no message follows with the result`,
-    );
-  const last = list[lastIndex] as MessageParamLike;
-  const lastBlock =
-    typeof last.content === 'string'
-      ? { type: 'text', text: last.content }
-      : last.content[last.content.length - 1];
-  if (
-    last.role === 'assistant' &&
-    lastBlock?.type === 'text' &&
-    lastBlock.text !== lastBlock.text.trimEnd()
-  ) {
-    fail(lastIndex, 'is the final assistant message and ends with whitespace');
-  }
 }
 
 /** @internal The tool_use ids of a turn. */
@@ -334,7 +227,7 @@ function useIdsOf(turn: Turn): string[] {
 function answerFirst(
   blocks: MessageBlockParam[],
   ids: string[],
-  toText: (block: unknown) => TextBlock,
+  toText: (block: unknown) => TextBlockParam,
 ): MessageBlockParam[] {
   const first: MessageBlockParam[] = [];
   const rest: MessageBlockParam[] = [];
@@ -364,97 +257,96 @@ function takeLaterResult(candidates: Turn[], id: string, target: Turn): ToolResu
 }
 
 /** @internal A block as a text block, in {@link contentToText} form. */
-function asText(block: unknown): TextBlock {
+function asText(block: unknown): TextBlockParam {
   return { type: 'text', text: contentToText([block as ContentBlock]).trim() || safeJson(block) };
 }
 
-/** @internal Stored content as blocks allowed for `role`; anything else becomes text. */
+/** @internal A block without the `cache_control` it was stored with (the request places its own). */
+function withoutCache<T extends object>(block: T): T {
+  if (!('cache_control' in block)) return block;
+  const { cache_control: _dropped, ...rest } = block as T & { cache_control?: unknown };
+  return rest as T;
+}
+
+/** @internal Stored content as blocks allowed for `role`, as stored; anything else becomes text. */
 function normalizeBlocks(
   role: 'user' | 'assistant',
   content: unknown,
-  toText: (block: unknown) => TextBlock,
+  toText: (block: unknown) => TextBlockParam,
 ): MessageBlockParam[] {
   if (typeof content === 'string') return content.trim() === '' ? [] : [{ type: 'text', text: content }];
   if (!Array.isArray(content))
     return content === undefined || content === null ? [] : [{ type: 'text', text: safeJson(content) }];
   const blocks: MessageBlockParam[] = [];
+  const keep = (block: Record<string, unknown>): void =>
+    void blocks.push(withoutCache(block) as unknown as MessageBlockParam);
+  const convert = (block: unknown): void => {
+    const text = toText(block);
+    if (text.text.trim() !== '') blocks.push(text);
+  };
   for (const raw of content as unknown[]) {
-    const block = (
-      raw !== null && typeof raw === 'object' ? raw : { type: 'text', text: String(raw) }
-    ) as Record<string, unknown>;
-    if (block.type === 'text') {
-      if (typeof block.text === 'string' && block.text.trim() !== '')
-        blocks.push({ type: 'text', text: block.text });
-    } else if (
-      block.type === 'tool_use' &&
-      role === 'assistant' &&
-      typeof block.id === 'string' &&
-      block.id !== ''
-    ) {
-      blocks.push({
-        type: 'tool_use',
-        id: block.id,
-        name: String(block.name ?? ''),
-        input: block.input ?? {},
-      });
-    } else if (
-      block.type === 'tool_result' &&
-      role === 'user' &&
-      typeof block.tool_use_id === 'string' &&
-      block.tool_use_id !== ''
-    ) {
-      const result: ToolResultParam = { type: 'tool_result', tool_use_id: block.tool_use_id };
-      const resultContent = resultContentOf(block.content);
-      if (resultContent !== undefined) result.content = resultContent;
-      if (block.is_error === true) result.is_error = true;
-      blocks.push(result);
-    } else if (
-      block.type === 'thinking' &&
-      role === 'assistant' &&
-      typeof block.thinking === 'string' &&
-      typeof block.signature === 'string' &&
-      block.signature !== ''
-    ) {
-      blocks.push({ type: 'thinking', thinking: block.thinking, signature: block.signature });
-    } else {
-      const text = toText(block);
-      if (text.text.trim() !== '') blocks.push(text);
+    if (raw === null || typeof raw !== 'object') {
+      const text = String(raw);
+      if (text.trim() !== '') blocks.push({ type: 'text', text });
+      continue;
     }
+    const block = raw as Record<string, unknown>;
+    const type = block.type;
+    if (typeof type !== 'string' || type === '') convert(block);
+    else if (type === 'text') {
+      if (typeof block.text === 'string' && block.text.trim() !== '') keep(block);
+    } else if (sideOf(type) !== null && sideOf(type) !== role) convert(block);
+    else if (type === 'tool_use') {
+      if (typeof block.id !== 'string' || block.id === '') convert(block);
+      else if (typeof block.name === 'string' && block.input !== undefined) keep(block);
+      else keep({ ...block, name: String(block.name ?? ''), input: block.input ?? {} });
+    } else if (type === 'tool_result') {
+      if (typeof block.tool_use_id !== 'string' || block.tool_use_id === '') convert(block);
+      else {
+        const { content: stored, ...rest } = withoutCache(block);
+        const resultContent = resultContentOf(stored);
+        blocks.push({
+          ...rest,
+          ...(resultContent === undefined ? {} : { content: resultContent }),
+        } as ToolResultParam);
+      }
+    } else if (type === 'thinking') {
+      if (typeof block.thinking === 'string' && typeof block.signature === 'string' && block.signature !== '')
+        keep(block);
+      else convert(block);
+    } else if (type === 'redacted_thinking') {
+      if (typeof block.data === 'string' && block.data !== '') keep(block);
+      else convert(block);
+    } else keep(block);
   }
   return blocks;
 }
 
-/** @internal A result's content without blank text (undefined when nothing is left). */
-function resultContentOf(content: unknown): string | TextBlock[] | undefined {
+/**
+ * @internal A result's content without blank text (undefined when nothing is left): text parts and
+ * blocks (images, documents...) as stored, without their `cache_control`; any other value as text.
+ */
+function resultContentOf(content: unknown): ToolResultParam['content'] {
   if (typeof content === 'string') return content.trim() === '' ? undefined : content;
   if (!Array.isArray(content))
     return content === undefined || content === null ? undefined : safeJson(content);
-  const parts = (content as unknown[]).flatMap((part): TextBlock[] => {
-    const text =
-      part !== null && typeof part === 'object' && typeof (part as TextBlock).text === 'string'
-        ? (part as TextBlock).text
-        : safeJson(part);
-    return text.trim() === '' ? [] : [{ type: 'text', text }];
-  });
-  return parts.length === 0 ? undefined : parts;
-}
-
-/** @internal Whether a tool_result content is absent, a non-blank string or non-blank text blocks. */
-function validResultContent(content: unknown): boolean {
-  if (content === undefined) return true;
-  if (typeof content === 'string') return content.trim() !== '';
-  return (
-    Array.isArray(content) &&
-    content.length > 0 &&
-    content.every((p: unknown) => {
-      const part = p as Record<string, unknown> | null;
-      return (
+  const parts = (content as unknown[]).flatMap(
+    (part): NonNullable<Exclude<ToolResultParam['content'], string>> => {
+      if (
         part !== null &&
         typeof part === 'object' &&
-        part.type === 'text' &&
-        typeof part.text === 'string' &&
-        part.text.trim() !== ''
-      );
-    })
+        typeof (part as { type?: unknown }).type === 'string'
+      ) {
+        const block = part as Record<string, unknown>;
+        if (block.type === 'text' && (typeof block.text !== 'string' || block.text.trim() === '')) return [];
+        return [withoutCache(block) as unknown as TextBlockParam];
+      }
+      const text =
+        part !== null && typeof part === 'object' && typeof (part as TextBlockParam).text === 'string'
+          ? (part as TextBlockParam).text
+          : safeJson(part);
+      return text.trim() === '' ? [] : [{ type: 'text', text }];
+    },
   );
+  return parts.length === 0 ? undefined : parts;
 }

@@ -39,6 +39,12 @@ export interface SendOptions {
   maxTokens?: number;
   signal?: AbortSignal;
   /**
+   * Prompt caching (default true): the request carries `cache_control` breakpoints on its stable
+   * prefix (system prompt, previous turn), so that turns between two compactions are read from
+   * the API's cache; `false` sends none.
+   */
+  cache?: boolean;
+  /**
    * Makes the turn idempotent (1 to 128 letters, digits, `.`, `_`, `:` or `-`): the user message
    * is stored under this key and the reply under `<key>/reply`. A retry with the same key (after
    * a 529, a timeout, a lost connection) does not store the user message again; if the reply was
@@ -48,11 +54,24 @@ export interface SendOptions {
   idempotencyKey?: string;
 }
 
+/**
+ * The tokens of a turn, as the API reported them. `inputTokens` is what was not read from or
+ * written to the prompt cache; the request's whole input is the sum of the three input counts.
+ */
+export interface TurnUsage {
+  inputTokens: number;
+  outputTokens: number;
+  /** Input tokens read from the prompt cache (0 without caching). */
+  cacheReadInputTokens: number;
+  /** Input tokens written to the prompt cache (0 without caching). */
+  cacheCreationInputTokens: number;
+}
+
 /** What `send` returns. */
 export interface SendResult {
-  /** The assistant's reply, as appended to the session. */
+  /** The assistant's reply, as appended to the session: its content blocks exactly as the API returned them. */
   message: Message;
-  usage: { inputTokens: number; outputTokens: number };
+  usage: TurnUsage;
   /** The request's local estimate (corrected, reply room included) and what was left out of it. */
   request: { totalTokens: number; omittedMessages: number; compacted: boolean };
   /** True when an earlier call with the same `idempotencyKey` stored this reply: no model call was made. */
@@ -91,7 +110,7 @@ export async function sessionRequest(
   deps: ConversationDeps,
   id: string,
   userMessage: unknown,
-  options: { format?: RequestFormat; makeRoom: boolean; model?: string },
+  options: { format?: RequestFormat; cache?: boolean; makeRoom: boolean; model?: string },
 ): Promise<SessionRequest> {
   const content = userMessage === null || userMessage === undefined ? null : userContent(deps, userMessage);
   const format = options.format ?? 'flattened';
@@ -136,6 +155,7 @@ export async function sessionRequest(
     limits,
     estimator: deps.estimator,
     correction: deps.calibration.factor(model),
+    cache: options.cache !== false,
   });
   if (!built.fits && options.makeRoom) {
     throw new SessionError(
@@ -187,7 +207,12 @@ async function turn(
     const stored = await deps.findByKey(id, replyKeyOf(key));
     if (stored) return replayedResult(stored);
   }
-  const request = await sessionRequest(deps, id, null, { format: 'messages', makeRoom: true, model });
+  const request = await sessionRequest(deps, id, null, {
+    format: 'messages',
+    makeRoom: true,
+    model,
+    cache: options.cache !== false,
+  });
   const { limits } = await deps.loaded(id);
   let reply: Anthropic.Message;
   try {
@@ -195,8 +220,8 @@ async function turn(
       {
         model,
         max_tokens: options.maxTokens ?? limits.replyReserveTokens,
-        system: request.systemPrompt,
-        messages: request.messages as Anthropic.MessageParam[],
+        ...(request.system.length === 0 ? {} : { system: request.system }),
+        messages: request.messages,
       },
       options.signal ? { signal: options.signal } : {},
     );
@@ -204,33 +229,24 @@ async function turn(
   } catch (error) {
     throw translateTurnError(error, id);
   }
-  // Learn the model's count: the request's estimate without the reply room, uncorrected.
+  const usage = usageOf(reply.usage);
+  // Learn the model's count: the request's estimate without the reply room, uncorrected, against
+  // the whole input the API counted (cached or not).
   const factor = deps.calibration.factor(model);
   const estimated = (request.totalTokens - request.breakdown.replyReserve) / factor;
   const before = deps.calibration.factor(model);
-  const state = deps.calibration.observe(model, estimated, reply.usage.input_tokens);
+  const counted = usage.inputTokens + usage.cacheReadInputTokens + usage.cacheCreationInputTokens;
+  const state = deps.calibration.observe(model, estimated, counted);
   if (state.factor !== before) deps.onCalibrated(model, state.factor);
-  const blocks = reply.content.filter(
-    (b): b is Anthropic.TextBlock | Anthropic.ToolUseBlock | Anthropic.ThinkingBlock =>
-      b.type === 'text' || b.type === 'tool_use' || b.type === 'thinking',
-  );
-  const replyContent: string | ContentBlock[] =
-    blocks.length === 1 && blocks[0]!.type === 'text'
-      ? blocks[0]!.text
-      : blocks.map((b): ContentBlock =>
-          b.type === 'text'
-            ? { type: 'text', text: b.text }
-            : b.type === 'tool_use'
-              ? { type: 'tool_use', id: b.id, name: b.name, input: b.input }
-              : { type: 'thinking', thinking: b.thinking, signature: b.signature },
-        );
+  // Stored as returned: redacted thinking, server tool blocks, citations and all (a later request
+  // sends them back as they are, as the API asks).
   const answer: MessageInput = {
     role: 'assistant',
-    content: blocks.length === 0 ? '' : replyContent,
+    content: reply.content.length === 0 ? '' : (reply.content as ContentBlock[]),
     metadata: {
       model: reply.model,
       stopReason: reply.stop_reason,
-      usage: { inputTokens: reply.usage.input_tokens, outputTokens: reply.usage.output_tokens },
+      usage,
       requestTokens: request.totalTokens,
       omittedMessages: request.omittedMessages,
       ...(request.compacted ? { compacted: true } : {}),
@@ -239,7 +255,7 @@ async function turn(
   const message = await deps.addMessage(id, answer, key);
   return {
     message,
-    usage: { inputTokens: reply.usage.input_tokens, outputTokens: reply.usage.output_tokens },
+    usage,
     request: {
       totalTokens: request.totalTokens,
       omittedMessages: request.omittedMessages,
@@ -252,11 +268,16 @@ async function turn(
 /** The result of a turn whose reply an earlier call with the same key stored, from the reply's metadata. */
 function replayedResult(message: Message): SendResult {
   const meta = message.metadata ?? {};
-  const usage = (meta.usage ?? {}) as { inputTokens?: unknown; outputTokens?: unknown };
+  const usage = (meta.usage ?? {}) as Partial<Record<keyof TurnUsage, unknown>>;
   const number = (value: unknown) => (typeof value === 'number' ? value : 0);
   return {
     message,
-    usage: { inputTokens: number(usage.inputTokens), outputTokens: number(usage.outputTokens) },
+    usage: {
+      inputTokens: number(usage.inputTokens),
+      outputTokens: number(usage.outputTokens),
+      cacheReadInputTokens: number(usage.cacheReadInputTokens),
+      cacheCreationInputTokens: number(usage.cacheCreationInputTokens),
+    },
     request: {
       totalTokens: number(meta.requestTokens),
       omittedMessages: number(meta.omittedMessages),
@@ -289,8 +310,8 @@ export async function calibrateWithApi(
   try {
     counted = await client.messages.countTokens({
       model,
-      system: request.systemPrompt,
-      messages: request.messages as Anthropic.MessageParam[],
+      ...(request.system.length === 0 ? {} : { system: request.system }),
+      messages: request.messages,
     });
   } catch (error) {
     throw translateTurnError(error, id);
@@ -300,6 +321,16 @@ export async function calibrateWithApi(
   const state = deps.calibration.observe(model, estimated, counted.input_tokens);
   if (state.factor !== factor) deps.onCalibrated(model, state.factor);
   return { ...state, estimated: Math.round(estimated), counted: counted.input_tokens };
+}
+
+/** @internal The usage of a reply, cache counts as 0 when the API leaves them out. */
+function usageOf(usage: Anthropic.Usage): TurnUsage {
+  return {
+    inputTokens: usage.input_tokens,
+    outputTokens: usage.output_tokens,
+    cacheReadInputTokens: usage.cache_read_input_tokens ?? 0,
+    cacheCreationInputTokens: usage.cache_creation_input_tokens ?? 0,
+  };
 }
 
 /** @internal An SDK error of a conversation turn, as a SessionError. */

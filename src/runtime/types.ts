@@ -231,13 +231,13 @@ export interface SessionRuntime {
   buildRequest(
     id: string,
     userMessage: string | ContentBlock[],
-    options?: { format?: RequestFormat },
+    options?: { format?: RequestFormat; cache?: boolean },
   ): Promise<SessionRequest>;
   /** The same request with its per-component breakdown, changing nothing (no compaction). */
   previewRequest(
     id: string,
     userMessage?: string | ContentBlock[],
-    options?: { format?: RequestFormat },
+    options?: { format?: RequestFormat; cache?: boolean },
   ): Promise<SessionRequest>;
   /** A conversation turn with Claude: append the user message, build, stream the call, append and return the reply. */
   send(id: string, userMessage: string | ContentBlock[], options?: SendOptions): Promise<SendResult>;

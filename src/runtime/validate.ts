@@ -109,37 +109,83 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
-function checkBlock(block: unknown, i: number): void {
-  const where = `content[${i}]`;
-  if (typeof block !== 'object' || block === null)
+/**
+ * Checks one content block where the Messages API would refuse it: the fields of the blocks it
+ * defines (text, tool_use, tool_result, thinking, redacted_thinking, image, document,
+ * search_result, server tool calls), and a string `type` on any other (a type the API adds later
+ * is kept verbatim).
+ */
+function checkBlock(block: unknown, where: string): void {
+  if (typeof block !== 'object' || block === null || Array.isArray(block))
     fail(`${where} must be a block object like { type: "text", text: "..." }`);
   const b = block as Record<string, unknown>;
+  const need = (field: string, what = 'a string'): void => {
+    const value = b[field];
+    if (typeof value !== 'string' || (what === 'a string' && value === ''))
+      fail(`${where} is a ${String(b.type)} block without ${what} "${field}"`);
+  };
   switch (b.type) {
     case 'text':
-      if (typeof b.text !== 'string') fail(`${where} is a text block without a string "text"`);
+      need('text', 'a string (possibly empty)');
       break;
     case 'tool_use':
-      if (typeof b.id !== 'string' || b.id === '') fail(`${where} is a tool_use block without a string "id"`);
-      if (typeof b.name !== 'string' || b.name === '')
-        fail(`${where} is a tool_use block without a string "name"`);
+    case 'server_tool_use':
+    case 'mcp_tool_use':
+      need('id');
+      need('name');
       break;
     case 'tool_result':
-      if (typeof b.tool_use_id !== 'string' || b.tool_use_id === '')
-        fail(`${where} is a tool_result block without a string "tool_use_id"`);
-      if (!(typeof b.content === 'string' || Array.isArray(b.content) || b.content === undefined)) {
-        fail(`${where} is a tool_result block whose "content" is neither a string nor a list of text blocks`);
-      }
+    case 'mcp_tool_result':
+      need('tool_use_id');
+      if (Array.isArray(b.content))
+        b.content.forEach((part, j) => checkBlock(part, `${where}.content[${j}]`));
+      else if (!(typeof b.content === 'string' || b.content === undefined))
+        fail(`${where} is a ${b.type} block whose "content" is neither a string nor a list of blocks`);
       if (b.is_error !== undefined && typeof b.is_error !== 'boolean')
         fail(`${where}.is_error must be a boolean`);
       break;
     case 'thinking':
-      if (typeof b.thinking !== 'string') fail(`${where} is a thinking block without a string "thinking"`);
+      need('thinking', 'a string (possibly empty)');
+      if (b.signature !== undefined && typeof b.signature !== 'string')
+        fail(`${where}.signature must be a string`);
+      break;
+    case 'redacted_thinking':
+      need('data');
+      break;
+    case 'image':
+    case 'document':
+      checkSource(b.source, b.type, `${where}.source`);
+      break;
+    case 'search_result':
+      need('source');
+      need('title', 'a string (possibly empty)');
+      if (!Array.isArray(b.content)) fail(`${where} is a search_result block without a list "content"`);
+      b.content.forEach((part, j) => checkBlock(part, `${where}.content[${j}]`));
       break;
     default:
-      fail(
-        `${where} has type ${JSON.stringify(b.type)}; expected "text", "tool_use", "tool_result" or "thinking"`,
-      );
+      if (typeof b.type !== 'string' || b.type === '')
+        fail(`${where} has no string "type"; every block names its type, like { type: "text", text: "..." }`);
   }
+}
+
+/** Checks the `source` of an image or a document: its kind, and the field that kind needs. */
+function checkSource(source: unknown, block: string, where: string): void {
+  if (typeof source !== 'object' || source === null || Array.isArray(source))
+    fail(`${where} must be an object like { type: "base64", media_type: "image/png", data: "..." }`);
+  const s = source as Record<string, unknown>;
+  const field: Record<string, string> = { base64: 'data', text: 'data', url: 'url', file: 'file_id' };
+  const needed = typeof s.type === 'string' ? field[s.type] : undefined;
+  if (s.type === 'content') {
+    if (typeof s.content === 'string') return;
+    if (!Array.isArray(s.content)) fail(`${where} is a content source without "content"`);
+    s.content.forEach((part, j) => checkBlock(part, `${where}.content[${j}]`));
+    return;
+  }
+  if (typeof s.type !== 'string' || s.type === '') fail(`${where} of a ${block} block has no string "type"`);
+  if (needed !== undefined && typeof s[needed] !== 'string')
+    fail(`${where} is a ${String(s.type)} source of a ${block} block without a string "${needed}"`);
+  if ((s.type === 'base64' || s.type === 'text') && typeof s.media_type !== 'string')
+    fail(`${where} is a ${String(s.type)} source of a ${block} block without a string "media_type"`);
 }
 
 /** Options of {@link validateMessageInput}. */
@@ -206,7 +252,7 @@ export function validateMessageInput(input: unknown, options: MessageCheckOption
   const content = copyField(rawContent, 'content', budget) as MessageInput['content'];
   if (Array.isArray(content)) {
     if (content.length === 0) fail('content is an empty list; send a string or at least one block');
-    content.forEach(checkBlock);
+    content.forEach((block, i) => checkBlock(block, `content[${i}]`));
   }
   let metadata: Record<string, unknown> | undefined;
   if (rawMetadata !== undefined) {

@@ -6,8 +6,9 @@
  */
 import { SessionError } from '../core/errors.js';
 import type { Checkpoint, CheckpointSummary, ContentBlock, Message, Role } from '../core/types.js';
-import { renderCheckpoint, safeJson, toolResultText } from '../request/format.js';
+import { renderCheckpoint } from '../request/format.js';
 import { approximateTokens } from './approximate.js';
+import { blockCost } from './block-cost.js';
 import { sharedCountingWorker } from './counting-worker.js';
 import { TOKEN_ENCODINGS, getEncoder, type TokenEncoding } from './encoding-cache.js';
 import { countExact } from './exact-count.js';
@@ -41,8 +42,10 @@ export interface TokenEstimator {
   /** Tokens of a plain string. */
   estimate(text: string): number;
   /**
-   * Tokens of a message's content, blocks rendered as they are sent (tool_use: name + JSON of its
-   * input; tool_result: its text; thinking: its text) plus {@link BLOCK_OVERHEAD_TOKENS} per block.
+   * Tokens of a message's content, blocks as they are sent (tool_use: name + JSON of its input;
+   * tool_result: its text; thinking: its text; images by their pixels and PDFs by their pages, as
+   * Anthropic documents it, never their base64; see `blockCost`) plus
+   * {@link BLOCK_OVERHEAD_TOKENS} per block.
    */
   estimateContent(content: string | ContentBlock[]): number;
   /** Tokens of a message: its content plus {@link MESSAGE_OVERHEAD_TOKENS}. */
@@ -171,7 +174,10 @@ export class TiktokenEstimator implements TokenEstimator {
       );
     }
     let total = 0;
-    for (const block of content) total += this.estimate(sentText(block)) + BLOCK_OVERHEAD_TOKENS;
+    for (const block of content) {
+      const cost = blockCost(block);
+      total += this.estimate(cost.text) + cost.fixed + BLOCK_OVERHEAD_TOKENS;
+    }
     return total;
   }
 
@@ -203,7 +209,8 @@ export class TiktokenEstimator implements TokenEstimator {
   async estimateContentAsync(content: string | ContentBlock[]): Promise<number> {
     if (this.mode !== 'exact' || (typeof content !== 'string' && !Array.isArray(content)))
       return this.estimateContent(content);
-    const texts = typeof content === 'string' ? [content] : content.map(sentText);
+    const costs = typeof content === 'string' ? [{ text: content, fixed: 0 }] : content.map(blockCost);
+    const texts = costs.map((cost) => cost.text);
     let chars = 0;
     for (const text of texts) chars += text.length;
     if (chars < this.offThreadChars) return this.estimateContent(content);
@@ -221,6 +228,7 @@ export class TiktokenEstimator implements TokenEstimator {
     }
     let total = 0;
     for (const count of counts) total += count;
+    for (const cost of costs) total += cost.fixed;
     return typeof content === 'string' ? total : total + BLOCK_OVERHEAD_TOKENS * texts.length;
   }
 
@@ -297,23 +305,6 @@ export class TiktokenEstimator implements TokenEstimator {
  */
 export function createTokenEstimator(options: TokenEstimatorOptions = {}): TiktokenEstimator {
   return new TiktokenEstimator(options);
-}
-
-/** @internal The text of a block as it is sent: what the model reads, without framing. */
-function sentText(block: ContentBlock): string {
-  if (block === null || typeof block !== 'object') return typeof block === 'string' ? block : '';
-  switch (block.type) {
-    case 'text':
-      return typeof block.text === 'string' ? block.text : '';
-    case 'tool_use':
-      return `${String(block.name ?? '')}${safeJson(block.input ?? {})}`;
-    case 'tool_result':
-      return toolResultText(block.content);
-    case 'thinking':
-      return typeof block.thinking === 'string' ? block.thinking : '';
-    default:
-      return safeJson(block);
-  }
 }
 
 /** @internal A short description of a value's type, for error messages. */

@@ -134,7 +134,11 @@ describe('preview', () => {
       systemPrompt: string;
     };
     expect(request.totalTokens).toBe(request.breakdown.total);
-    expect(request.messages.at(-1)).toEqual({ role: 'user', content: [{ type: 'text', text: 'Go on' }] });
+    // As it would be sent: the final message carries a prompt-cache breakpoint.
+    expect(request.messages.at(-1)).toEqual({
+      role: 'user',
+      content: [{ type: 'text', text: 'Go on', cache_control: { type: 'ephemeral' } }],
+    });
     expect(request.systemPrompt).toContain('CSV export');
 
     const withPrompt = await run('preview', TASK_ID, '--root', root, '--prompt');

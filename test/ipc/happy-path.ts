@@ -217,6 +217,18 @@ export async function walkEveryChannel(api: SessionAPI): Promise<Record<string, 
   expect(await api.getRecentMessages(id, undefined, { includeInternal: true })).toHaveLength(9);
   expect((await api.previewRequest(id)).systemPrompt).not.toContain('heartbeat');
 
+  // A keyed turn sent twice (a retry after a lost answer) is stored once; caching can be turned off.
+  const keyed = await api.send(id, 'Anything left?', { maxTokens: 300, idempotencyKey: 'walk-turn-1' });
+  const again = await api.send(id, 'Anything left?', { maxTokens: 300, idempotencyKey: 'walk-turn-1' });
+  expect(again.message).toEqual(keyed.message);
+  expect(again.replayed).toBe(true);
+  expect((await api.getRecentMessages(id, 3)).map((m) => m.seq)).toEqual([7, 9, 10]);
+  const uncached = await api.buildRequest(id, 'Next?', { format: 'messages', cache: false });
+  expect(JSON.stringify(uncached)).not.toContain('cache_control');
+  expect(JSON.stringify(await api.buildRequest(id, 'Next?', { format: 'messages' }))).toContain(
+    'cache_control',
+  );
+
   expect(record('archive', await api.archive(id)).status).toBe('archived');
   const refused = await api.addMessage(id, { role: 'user', content: 'too late' }).then(
     () => null,

@@ -48,7 +48,7 @@ const result = (id: string, content = `out ${id}`): ContentBlock => ({
   tool_use_id: id,
   content,
 });
-const text = (t: string): TextBlock => ({ type: 'text', text: t });
+const text = (t: string): TextBlock & Anthropic.TextBlockParam => ({ type: 'text', text: t });
 const build = (over: Partial<RequestInput>): BuiltRequest =>
   buildRequest({
     agentDescription: null,
@@ -59,6 +59,7 @@ const build = (over: Partial<RequestInput>): BuiltRequest =>
     format: 'messages',
     limits: LIMITS,
     estimator,
+    cache: false, // the lists below are compared whole; caching has its own tests
     ...over,
   });
 const CHECKPOINT: Checkpoint = {
@@ -473,7 +474,7 @@ function fragments(content: string | ContentBlock[]): string[] {
           ? b.thinking
           : b.type === 'tool_use'
             ? b.name
-            : toolResultText(b.content)
+            : toolResultText((b as { content?: unknown }).content)
       ).trim(),
     )
     .filter((f) => f !== '');
@@ -488,6 +489,7 @@ describe('buildRequest properties', () => {
     reserve: fc.integer({ min: 0, max: 50 }),
     correction: fc.double({ min: 0.5, max: 2, noNaN: true }),
     agent: fc.boolean(),
+    cache: fc.boolean(),
   });
 
   it('keeps its invariants on generated sessions', () => {
@@ -513,7 +515,20 @@ describe('buildRequest properties', () => {
           limits,
           correction: p.correction,
           agentDescription: p.agent ? { role: 'Dev' } : null,
+          cache: p.cache,
         });
+
+        // invariant: the system prompt is its blocks joined; a breakpoint only on its stable part, when caching
+        expect(built.system.map((b) => b.text).join('\n\n')).toBe(built.systemPrompt);
+        expect(built.system.filter((b) => b.cache_control !== undefined)).toHaveLength(
+          p.cache && p.agent ? 1 : 0,
+        );
+        // invariant: at most 4 breakpoints in all, none on thinking, none without caching
+        const marks = JSON.stringify(built).split('"cache_control"').length - 1;
+        expect(marks).toBeLessThanOrEqual(p.cache ? 4 : 0);
+        for (const m of built.messages)
+          for (const b of typeof m.content === 'string' ? [] : m.content)
+            if ('cache_control' in b) expect(b.type).not.toMatch(/thinking/);
 
         // invariant: a built request never passes the limit when fits is true (and says so when it does)
         expect(built.fits).toBe(built.totalTokens <= maxTokens);

@@ -238,3 +238,87 @@ describe('summaryFromPrompt', () => {
     expect(a.completed).not.toContain('old item 0 with several words in it');
   });
 });
+
+describe('the simulated prompt cache', () => {
+  const system = (text: string) => [
+    { type: 'text' as const, text, cache_control: { type: 'ephemeral' as const } },
+  ];
+  const long = 'Keep every acknowledged message durable. '.repeat(40);
+
+  it('records breakpoints with their prefixes, reads a prefix seen before, and writes the rest', async () => {
+    const { server, client } = await start({ minCacheableTokens: 100 });
+    const ask = (sys: string, text: string) =>
+      client.messages.create({
+        model: 'claude-test-1',
+        max_tokens: 50,
+        system: system(sys),
+        messages: [{ role: 'user', content: [{ type: 'text', text, cache_control: { type: 'ephemeral' } }] }],
+      });
+    const first = await ask(long, 'First question');
+    const second = await ask(long, 'Second question');
+    const changed = await ask(`${long} And one more rule.`, 'Second question');
+    const [a, b, c] = server.requests;
+    expect(a!.breakpoints.map((p) => p.at)).toEqual(['system[0]', 'messages[0].content[0]']);
+    expect(b!.breakpoints[0]!.prefix).toBe(a!.breakpoints[0]!.prefix);
+    expect(b!.breakpoints[1]!.prefix).not.toBe(a!.breakpoints[1]!.prefix);
+    // The first request writes its whole prefix; the second reads the system prompt and writes its
+    // message; a changed system prompt reads nothing.
+    expect(first.usage).toMatchObject({
+      cache_read_input_tokens: 0,
+      cache_creation_input_tokens: a!.inputTokens,
+    });
+    expect(second.usage.cache_read_input_tokens).toBe(b!.breakpoints[0]!.tokens);
+    expect(second.usage.cache_creation_input_tokens).toBe(b!.inputTokens - b!.breakpoints[0]!.tokens);
+    expect(changed.usage.cache_read_input_tokens).toBe(0);
+    expect(c!.cache.creation).toBe(c!.inputTokens);
+    for (const r of [first, second, changed])
+      expect(
+        r.usage.input_tokens + r.usage.cache_read_input_tokens! + r.usage.cache_creation_input_tokens!,
+      ).toBe(server.requests[[first, second, changed].indexOf(r)]!.inputTokens);
+  });
+
+  it('caches nothing under the minimum length, and nothing without breakpoints', async () => {
+    const { server, client } = await start({ minCacheableTokens: 100_000 });
+    const reply = await client.messages.create({
+      model: 'claude-test-1',
+      max_tokens: 50,
+      system: system(long),
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(reply.usage).toMatchObject({ cache_read_input_tokens: 0, cache_creation_input_tokens: 0 });
+    expect(server.requests[0]!.breakpoints).toHaveLength(1);
+  });
+
+  it('replies with scripted content, streamed block by block as the API streams it', async () => {
+    const { server, client } = await start();
+    const content = [
+      { type: 'thinking', thinking: 'Look it up.', signature: 'sig_1' },
+      { type: 'redacted_thinking', data: 'EmwKAhgB' },
+      {
+        type: 'server_tool_use',
+        id: 'srvtoolu_1',
+        name: 'web_search',
+        input: { query: 'x' },
+        caller: { type: 'direct' },
+      },
+      {
+        type: 'text',
+        text: 'Found it.',
+        citations: [{ type: 'char_location', cited_text: 'it', document_index: 0 }],
+      },
+    ];
+    server.replyWith(content);
+    const streamed = await client.messages
+      .stream({ model: 'claude-test-1', max_tokens: 50, messages: [{ role: 'user', content: 'Search' }] })
+      .finalMessage();
+    expect(streamed.content).toEqual(content);
+    server.replyWith(content, 'pause_turn');
+    const plain = await client.messages.create({
+      model: 'claude-test-1',
+      max_tokens: 50,
+      messages: [{ role: 'user', content: 'Again' }],
+    });
+    expect(plain.content).toEqual(content);
+    expect(plain.stop_reason).toBe('pause_turn');
+  });
+});

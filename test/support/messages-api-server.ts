@@ -6,12 +6,16 @@
  * counts `usage.input_tokens` with `@anthropic-ai/tokenizer` (deliberately not our tokenizer),
  * answers a forced `record_checkpoint` with a summary built from the prompt (see
  * `summaryFromPrompt` in ./fake-model-replies.js) and any other request with an echo, and can be
- * scripted to fail, one fault per request, first in first out.
+ * scripted to fail, one fault per request, first in first out, or to reply with chosen content
+ * blocks (`replyWith`). It records the `cache_control` breakpoints of each request and simulates
+ * the prompt cache in `usage` (see ./prompt-cache.js).
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { getTokenizer } from '@anthropic-ai/tokenizer';
 import { buildReply, replyEvents, type Reply } from './fake-model-replies.js';
+import { createPromptCache, type CacheBreakpoint, type CacheUsage } from './prompt-cache.js';
+import { scriptedEvents } from './scripted-reply.js';
 
 export { summaryFromPrompt } from './fake-model-replies.js';
 
@@ -38,8 +42,15 @@ export interface RecordedRequest {
   /** The parsed JSON body (undefined when it did not parse). */
   body: unknown;
   stream: boolean;
-  /** Input tokens as @anthropic-ai/tokenizer counts the request's text. */
+  /**
+   * Input tokens as @anthropic-ai/tokenizer counts the request's text (images by their pixels):
+   * the whole input, cached or not.
+   */
   inputTokens: number;
+  /** The request's `cache_control` breakpoints, in request order, with the prefix each one names. */
+  breakpoints: CacheBreakpoint[];
+  /** What the simulated prompt cache read and wrote for it (0 and 0 for count_tokens and errors). */
+  cache: CacheUsage;
   /** What it was answered with: `ok`, `count_tokens`, `error` or a fault kind. */
   answer: string;
   /** The client closed the connection before the answer was complete (abort, timeout). */
@@ -58,6 +69,8 @@ export interface MessagesApiServerOptions {
   eventDelayMs?: number;
   /** How the server counts input tokens. Default: @anthropic-ai/tokenizer over the request's text. */
   countTokens?: (text: string) => number;
+  /** Prefixes shorter than this are not cached (default 1024, the API's minimum for most models). */
+  minCacheableTokens?: number;
 }
 
 /** A running server. */
@@ -68,6 +81,11 @@ export interface MessagesApiServer {
   requests: RecordedRequest[];
   /** Faults for the next requests to /v1/messages, one each, in order. */
   script(faults: Fault[]): void;
+  /**
+   * The content of the next good answer to /v1/messages (a reply as the API would give it:
+   * thinking, server tool blocks, citations...), streamed as the API streams it. Queued.
+   */
+  replyWith(content: Array<Record<string, unknown>>, stopReason?: string): void;
   setDefault(behaviour: Behaviour): void;
   /** Resolves once `predicate()` holds (checked every 5 ms); rejects after `timeoutMs`. */
   waitFor(predicate: () => boolean, timeoutMs?: number): Promise<void>;
@@ -111,6 +129,8 @@ export async function startMessagesApiServer(
   const delay = options.eventDelayMs ?? 0;
   const count =
     options.countTokens ?? ((text: string) => tokenizer.encode(text.normalize('NFKC'), 'all').length);
+  const cache = createPromptCache(count, blockText, options.minCacheableTokens ?? 1024);
+  const replies: Array<{ content: Array<Record<string, unknown>>; stopReason: string }> = [];
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -139,7 +159,9 @@ export async function startMessagesApiServer(
         ),
         body,
         stream: b.stream === true,
-        inputTokens: body === undefined ? 0 : count(requestText(b)),
+        inputTokens: body === undefined ? 0 : count(requestText(b)) + imageTokensOf(b),
+        breakpoints: [],
+        cache: { read: 0, creation: 0 },
         answer: 'error',
         clientClosed: false,
       };
@@ -190,8 +212,21 @@ export async function startMessagesApiServer(
       return sendError(res, fault.status, fault.message ?? defaultMessage(fault.status), headers);
     }
     if (fault.kind === 'hang') return; // answered never; ends when the client or close() ends the socket
+    const served = cache.serve(b, record.inputTokens);
+    record.breakpoints = served.breakpoints;
+    record.cache = served.usage;
     const reply: Reply = buildReply(b, fault, count);
-    const message = { ...reply.message, usage: { ...reply.message.usage, input_tokens: record.inputTokens } };
+    const scripted = fault.kind === 'ok' ? replies.shift() : undefined;
+    const message = {
+      ...reply.message,
+      ...(scripted === undefined ? {} : { content: scripted.content, stop_reason: scripted.stopReason }),
+      usage: {
+        ...reply.message.usage,
+        input_tokens: record.inputTokens - served.usage.read - served.usage.creation,
+        cache_read_input_tokens: served.usage.read,
+        cache_creation_input_tokens: served.usage.creation,
+      },
+    };
     if (!record.stream) {
       const text = JSON.stringify(message);
       if (fault.kind === 'malformed-json')
@@ -206,7 +241,10 @@ export async function startMessagesApiServer(
       }
       return sendJson(res, 200, message);
     }
-    const events = replyEvents({ ...reply, message }, fault, chunkChars);
+    const events =
+      scripted === undefined
+        ? replyEvents({ ...reply, message }, fault, chunkChars)
+        : scriptedEvents(message, chunkChars);
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
@@ -242,6 +280,7 @@ export async function startMessagesApiServer(
     port,
     requests,
     script: (faults) => void queue.push(...faults),
+    replyWith: (content, stopReason = 'end_turn') => void replies.push({ content, stopReason }),
     setDefault: (next) => void (behaviour = next),
     async waitFor(predicate, timeoutMs = 2_000) {
       const until = Date.now() + timeoutMs;
@@ -261,27 +300,72 @@ export async function startMessagesApiServer(
   };
 }
 
-/** @internal Everything of a request that a model reads: system, messages, tools. */
+/** @internal Everything of a request that a model reads as text: system, messages, tools. */
 export function requestText(body: Record<string, unknown>): string {
   const parts: string[] = [];
   const system = body.system;
   if (typeof system === 'string') parts.push(system);
-  else if (Array.isArray(system)) parts.push(...system.map((s: { text?: unknown }) => String(s?.text ?? '')));
+  else if (Array.isArray(system)) parts.push(...system.map(blockText));
   for (const message of Array.isArray(body.messages) ? (body.messages as Array<{ content?: unknown }>) : []) {
     const content = message?.content;
     if (typeof content === 'string') parts.push(content);
-    else if (Array.isArray(content)) {
-      for (const block of content as Array<Record<string, unknown>>) {
-        if (typeof block.text === 'string') parts.push(block.text);
-        else if (block.type === 'tool_use')
-          parts.push(`${String(block.name)} ${JSON.stringify(block.input ?? {})}`);
-        else if (block.type === 'tool_result')
-          parts.push(typeof block.content === 'string' ? block.content : JSON.stringify(block.content ?? ''));
-      }
-    }
+    else if (Array.isArray(content)) parts.push(...content.map(blockText));
   }
   if (Array.isArray(body.tools)) parts.push(JSON.stringify(body.tools));
   return parts.join('\n');
+}
+
+/**
+ * @internal The text of one block as the model reads it: text, a call's name and input, a
+ * result's text; images count by their pixels instead ({@link imageTokensOf}), base64 never.
+ */
+export function blockText(value: unknown): string {
+  const block = (value ?? {}) as Record<string, unknown>;
+  if (typeof block.text === 'string') return block.text;
+  if (block.type === 'tool_use' || block.type === 'server_tool_use')
+    return `${String(block.name)} ${JSON.stringify(block.input ?? {})}`;
+  if (block.type === 'image') return '';
+  if (block.type === 'tool_result') {
+    const content = block.content;
+    if (typeof content === 'string') return content;
+    return Array.isArray(content) ? content.map(blockText).join('\n') : '';
+  }
+  if (block.type === 'thinking') return String(block.thinking ?? '');
+  return JSON.stringify(block, (key, v: unknown) =>
+    key === 'data' || key === 'signature' || key.startsWith('encrypted') || key === 'cache_control'
+      ? undefined
+      : v,
+  );
+}
+
+/**
+ * @internal The pixels of the images of a request, in tokens, as the API documents it:
+ * width * height / 750 after scaling to a long edge of 1568 px and about 1,600 tokens. Only PNG
+ * headers are read here (what the tests send); any other image counts 1,600.
+ */
+export function imageTokensOf(body: Record<string, unknown>): number {
+  let tokens = 0;
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(visit);
+    if (value === null || typeof value !== 'object') return;
+    const block = value as { type?: unknown; source?: { type?: unknown; data?: unknown }; content?: unknown };
+    if (block.type === 'image') {
+      const data =
+        block.source?.type === 'base64' && typeof block.source.data === 'string' ? block.source.data : '';
+      const head = Buffer.from(data.slice(0, 32), 'base64');
+      const png = head.length >= 24 && head.toString('latin1', 1, 4) === 'PNG';
+      if (!png) tokens += 1600;
+      else {
+        const w = head.readUInt32BE(16);
+        const h = head.readUInt32BE(20);
+        const scale = Math.min(1, 1568 / Math.max(w, h));
+        tokens += Math.min(1600, Math.ceil((w * scale * h * scale) / 750));
+      }
+    } else if (Array.isArray(block.content)) visit(block.content);
+  };
+  for (const message of Array.isArray(body.messages) ? (body.messages as Array<{ content?: unknown }>) : [])
+    visit(message?.content);
+  return tokens;
 }
 
 function header(req: http.IncomingMessage, name: string): string | undefined {
