@@ -74,21 +74,25 @@ export function formatReport(
     `Replayed ${meta.source}`,
     `  session            ${meta.sessionId}`,
     `  root               ${meta.root}`,
-    `  messages           ${n(report.messages)} replayed; history holds ${n(report.historyMessages)} (${report.historyIntact ? 'every message, identical, in order' : 'MISMATCH'})`,
+    `  messages           ${n(report.messages)} replayed; history holds ${n(report.historyMessages)} ` +
+      `(${report.historyIntact ? 'every message, identical, in order' : 'MISMATCH'})`,
     `  compactions        ${report.compactions.length}${report.failures.length ? `, ${report.failures.length} failed` : ''}`,
   ];
   if (report.compactions.length > 0) {
     lines.push('', '   #   after msg   tokens before -> after   messages folded   ms');
     report.compactions.forEach((c, i) => {
       lines.push(
-        `  ${String(i + 1).padStart(2)}   ${String(c.afterMessage).padStart(9)}   ${n(c.tokensBefore).padStart(13)} -> ${n(c.tokensAfter).padEnd(7)}   ${String(c.messagesCompacted).padStart(15)}   ${String(c.durationMs).padStart(4)}`,
+        `  ${String(i + 1).padStart(2)}   ${String(c.afterMessage).padStart(9)}   ${n(c.tokensBefore).padStart(13)} ` +
+          `-> ${n(c.tokensAfter).padEnd(7)}   ${String(c.messagesCompacted).padStart(15)}   ${String(c.durationMs).padStart(4)}`,
       );
     });
     lines.push('');
   }
   lines.push(
-    `  largest request    ${n(report.largestRequest)} of ${n(report.limit)} tokens (compaction at ${n(report.threshold)}); ${report.requests} requests, ${report.requestsOverLimit} over the limit`,
-    `  addMessage time    p50 ${report.appendP50Ms.toFixed(2)} ms, p99 ${report.appendP99Ms.toFixed(2)} ms (token count + durable write, fdatasync per append)`,
+    `  largest request    ${n(report.largestRequest)} of ${n(report.limit)} tokens (compaction ` +
+      `at ${n(report.threshold)}); ${report.requests} requests, ${report.requestsOverLimit} over the limit`,
+    `  addMessage time    p50 ${report.appendP50Ms.toFixed(2)} ms, ` +
+      `p99 ${report.appendP99Ms.toFixed(2)} ms (token count + durable write, fdatasync per append)`,
     `  total time         ${(report.totalMs / 1000).toFixed(1)} s`,
   );
   return lines.join('\n');
@@ -169,7 +173,9 @@ async function replayAndServe(
     if (!options.json) {
       out(`\n${agent}: ${messages.length} messages from ${source} through session ${session.id}`);
       out(
-        `limit ${n(session.limits.maxTokens)} tokens, compaction at ${Math.round(session.limits.compactAt * 100)}%, compactor: ${runtime.compactor.name}\n`,
+        `limit ${n(session.limits.maxTokens)} tokens, ` +
+          `compaction at ${Math.round(session.limits.compactAt * 100)}%, ` +
+          `compactor: ${runtime.compactor.name}\n`,
       );
     }
     const progress = createProgress(`replaying (${agent})`, interactive);

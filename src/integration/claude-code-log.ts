@@ -273,7 +273,8 @@ export function parseClaudeCodeLog(
       throw new SessionError(
         'INVALID_ARGUMENT',
         'cli',
-        `${where} line ${line}: ${error.message}${cut}; fix or delete that line, or skip such lines with { skipInvalid: true } (--skip-invalid)`,
+        `${where} line ${line}: ${error.message}${cut}; fix or delete that line, ` +
+          `or skip such lines with { skipInvalid: true } (--skip-invalid)`,
         {
           details: { ...(origin === undefined ? {} : { origin }), line },
         },

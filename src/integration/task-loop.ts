@@ -184,7 +184,11 @@ export interface TaskLoop {
  * @example defaultTaskPrompt({ iteration: 2, task, state: 'in_dev' }) // 'Iteration 2 of task "parser" ...'
  */
 export function defaultTaskPrompt(input: { iteration: number; task: DagTask; state: TaskState }): string {
-  return `Iteration ${input.iteration} of task "${input.task.id}" (${input.task.title}) in state ${input.state}. Continue from the checkpoint: do the next step, run the checks, and report what you changed and each check's outcome.`;
+  return (
+    `Iteration ${input.iteration} of task "${input.task.id}" (${input.task.title}) ` +
+    `in state ${input.state}. Continue from the checkpoint: do the next step, ` +
+    `run the checks, and report what you changed and each check's outcome.`
+  );
 }
 
 /**

@@ -218,7 +218,8 @@ export function loadTask(input: unknown, options: LoadTaskOptions = {}): DagTask
     invalid(`task "${id}" is of feature ${JSON.stringify(raw.featureId)}, not "${options.featureId}"`);
   if (!named && options.featureId === undefined)
     invalid(
-      `task "${id}" does not name its feature (DAGent's tasks have no featureId): pass it, loadTask(task, { featureId })`,
+      `task "${id}" does not name its feature (DAGent's tasks ` +
+        `have no featureId): pass it, loadTask(task, { featureId })`,
     );
   const featureId = safeId(named ? raw.featureId : options.featureId, `task "${id}": featureId`);
   if (typeof raw.title !== 'string' || raw.title.trim() === '')

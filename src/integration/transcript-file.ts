@@ -58,7 +58,8 @@ export function detectTranscriptFormat(text: string, file = 'the file'): Transcr
   throw new SessionError(
     'INVALID_ARGUMENT',
     'cli',
-    `${file} is neither a transcript JSON ({ "source", "messages": [{ "role", "content", "toolName"? }] }) nor a Claude Code session log ` +
+    `${file} is neither a transcript JSON ({ "source", "messages": ` +
+      `[{ "role", "content", "toolName"? }] }) nor a Claude Code session log ` +
       '(.jsonl: one JSON object with a "type" per line); pass --format transcript or --format claude-code to say which',
     { details: { origin: file } },
   );

@@ -116,7 +116,8 @@ export function formatMigrationReport(report: MigrationReport): string[] {
   if (report.migrationId && report.manifest) {
     lines.push(
       '',
-      `Manifest ${report.manifest}; undo with: dagent-sessions migrate --root ${report.root} --rollback ${report.migrationId}`,
+      `Manifest ${report.manifest}; undo with: ` +
+        `dagent-sessions migrate --root ${report.root} --rollback ${report.migrationId}`,
     );
   }
   return lines;

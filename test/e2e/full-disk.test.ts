@@ -57,7 +57,8 @@ describe('a real full disk (tmpfs)', () => {
       while (reports.failed.size < 20) await append(index++);
       await Promise.all(Array.from({ length: 10 }, () => append(index++)));
       console.log(
-        `[full-disk] ${reports.acked.size} appends acknowledged before the disk was full, ${reports.failed.size} refused`,
+        `[full-disk] ${reports.acked.size} appends acknowledged ` +
+          `before the disk was full, ${reports.failed.size} refused`,
       );
       for (const error of reports.failed.values()) {
         expect(error).toMatchObject({

@@ -93,7 +93,8 @@ async function main(): Promise<void> {
   const files = transcriptsOf(args.dirs);
   if (files.length === 0) {
     console.error(
-      'npm run eval: no transcripts. ../shared/transcripts is absent beside this checkout; give a directory of transcript .json files.',
+      'npm run eval: no transcripts. ../shared/transcripts is absent beside this checkout; give a ' +
+        'directory of transcript .json files.',
     );
     process.exitCode = 1;
     return;

@@ -195,7 +195,8 @@ const LONGEST = path.join(TRANSCRIPTS, 'cc-console-bookminder-day-021.json');
 const present = existsSync(LONGEST);
 
 describe.skipIf(!present)(
-  `compaction of a long real transcript through the server${present ? '' : ' (skipped: ../shared/transcripts/cc-console-bookminder-day-021.json is absent beside this checkout)'}`,
+  `compaction of a long real transcript through the ` +
+    `server${present ? '' : ' (skipped: ../shared/transcripts/cc-console-bookminder-day-021.json is absent beside this checkout)'}`,
   () => {
     it('cc-console-bookminder-day-021: compacted in chunks, no request over the limit, history intact', async () => {
       const transcript = await loadTranscript(LONGEST);
@@ -214,9 +215,12 @@ describe.skipIf(!present)(
       const report = await replayConversation(runtime, id, transcript.messages);
       const largest = Math.max(...server.requests.map((r) => r.inputTokens));
       console.log(
-        `day-021 through the Messages API server: ${report.messages} messages, ${report.compactions.length} compactions, ` +
-          `${server.requests.length} server requests, requests per compaction (chunks) [${requestsPerCompaction.join(', ')}], ` +
-          `largest compactor request ${largest} input tokens (limit 20,000), largest session request ${report.largestRequest}/${report.limit}, ` +
+        `day-021 through the Messages API server: ${report.messages} ` +
+          `messages, ${report.compactions.length} compactions, ` +
+          `${server.requests.length} server requests, ` +
+          `requests per compaction (chunks) [${requestsPerCompaction.join(', ')}], ` +
+          `largest compactor request ${largest} input tokens (limit 20,000), ` +
+          `largest session request ${report.largestRequest}/${report.limit}, ` +
           `failures ${report.failures.length}, ${(report.totalMs / 1000).toFixed(1)} s`,
       );
       expect(report.failures).toEqual([]);

@@ -39,7 +39,9 @@ const scripted: TaskAgent = async ({ task, state, iteration }) => {
       return {
         messages: [
           say(
-            `Plan for ${task.title}: create ${file} and ${file.replace('src/', 'test/').replace('.ts', '.test.ts')}. Decision: no runtime dependencies.`,
+            `Plan for ${task.title}: ` +
+              `create ${file} and ${file.replace('src/', 'test/').replace('.ts', '.test.ts')}. ` +
+              `Decision: no runtime dependencies.`,
           ),
         ],
         checks: [{ checkId: 'plan-approved', passed: true }],
@@ -133,7 +135,9 @@ describe('a small DAG through every task state', () => {
       pmAppended.push(
         await runtime.addMessage(pm.id, {
           role: 'assistant',
-          content: `PM: noted ${topic}. Decision: keep ${topic} within the plan. ${'The DAG stays lexer first, then parser and cli in parallel. '.repeat(45)}`,
+          content:
+            `PM: noted ${topic}. Decision: keep ${topic} within the ` +
+            `plan. ${'The DAG stays lexer first, then parser and cli in parallel. '.repeat(45)}`,
         }),
       );
     };
@@ -249,7 +253,8 @@ describe('a small DAG through every task state', () => {
     expect((await runtime.getMessages(pm.id)).length).toBeLessThan(pmAppended.length);
 
     console.log(
-      `[dag] ${ids.length} task sessions, ${taskMessages} task messages, ${checksRecorded} checks recorded, PM: ${pmAppended.length} messages, ${compactions.length} compaction(s)`,
+      `[dag] ${ids.length} task sessions, ${taskMessages} task messages, ${checksRecorded} ` +
+        `checks recorded, PM: ${pmAppended.length} messages, ${compactions.length} compaction(s)`,
     );
     await runtime.close();
   });

@@ -119,7 +119,8 @@ describe('decisions in the ledger', () => {
     const result = await review.run();
     expect(result.outcome).toBe('checks-passed');
     expect(seen[1]!.request.systemPrompt).toContain(
-      '### Reviews and decisions (newest first)\n- review of parser: rejected (harness) because: no test for empty input',
+      '### Reviews and decisions (newest first)\n- review of parser: rejected (harness) because: no ' +
+        'test for empty input',
     );
     const after = await runtime.getCheckpoint(review.sessionId);
     expect(after?.ledger?.decisions).toMatchObject([
@@ -156,7 +157,8 @@ describe('decisions in the ledger', () => {
     await runtime.compact(dev.id, { keepRecentTokens: 0 });
     const request = await runtime.buildRequest(dev.id, 'Next?');
     expect(request.systemPrompt).toContain(
-      '- merge conflict in parser (src/errors.ts) resolved: rebased on main, kept both error types (merge) because: main added ParseError meanwhile',
+      '- merge conflict in parser (src/errors.ts) resolved: rebased on main, kept both error types ' +
+        '(merge) because: main added ParseError meanwhile',
     );
     const bad = await runtime
       .recordDecision(dev.id, { kind: 'merge', subject: 'parser' } as never)

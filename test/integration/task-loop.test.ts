@@ -78,7 +78,8 @@ describe('createTaskLoop', () => {
     const second = seen[1]!.request;
     expect(second.systemPrompt).toContain('- [ ] unit-tests: 2 failing in parser.test.ts');
     expect(second.systemPrompt).toContain(
-      '### Iterations (newest first)\n- 1: checks failed · failed: unit-tests (2 failing in parser.test.ts) · passed: typecheck',
+      '### Iterations (newest first)\n- 1: checks failed · failed: unit-tests (2 failing in ' +
+        'parser.test.ts) · passed: typecheck',
     );
     expect(second.systemPrompt).not.toContain('MARK-1-a');
     expect(second.systemPrompt).not.toContain('Iteration 1 of task'); // the loop's prompt is not a request

@@ -158,7 +158,9 @@ describe('migrateAll on the valid fixtures', () => {
       timestamp: new Date(Date.UTC(2024, 4, 2, 10, i)).toISOString(),
       direction: i % 2 ? 'task_to_harness' : 'harness_to_task',
       type: i % 2 ? 'progress' : 'approval',
-      content: `step ${i}: edited src/module${i}.ts and ran npm test; ${'the tests pass and the build is green. '.repeat(12)}`,
+      content:
+        `step ${i}: edited src/module${i}.ts and ran npm ` +
+        `test; ${'the tests pass and the build is green. '.repeat(12)}`,
       ...(i % 2
         ? { metadata: { toolName: 'Bash', toolInput: { command: `npm test -- ${i}` }, toolResult: 'ok' } }
         : {}),

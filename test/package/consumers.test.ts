@@ -214,7 +214,8 @@ describe('the packed tarball, installed', () => {
     const pack = await ok('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], stage);
     [packed] = JSON.parse(pack.stdout) as [Packed];
     console.log(
-      `dagent-sessions tarball: ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${packed.files.length} files`,
+      `dagent-sessions tarball: ${packed.size} bytes ` +
+        `packed, ${packed.unpackedSize} unpacked, ${packed.files.length} files`,
     );
 
     project = path.join(work, 'project');

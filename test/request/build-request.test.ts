@@ -101,7 +101,8 @@ describe('buildRequest', () => {
       userMessage: 'go',
     });
     expect(built.systemPrompt).toBe(
-      '## Agent\n\n### Role\nDeveloper\n\n## Checkpoint\n\n### Next\n- write docs\n\n### Completed\n- ran tests\n\n### Checks\n- [x] unit',
+      '## Agent\n\n### Role\nDeveloper\n\n## Checkpoint\n\n### Next\n- write docs\n\n### Completed\n- ' +
+        'ran tests\n\n### Checks\n- [x] unit',
     );
     expect(built.breakdown.context).toBe(0);
     expect(built.breakdown.checkpoint).toBe(
@@ -121,7 +122,8 @@ describe('buildRequest', () => {
     const flat = build({ messages, userMessage: 'Next?', format: 'flattened' });
     expect(flat.messages).toEqual([{ role: 'user', content: 'Next?' }]);
     expect(flat.systemPrompt).toContain(
-      '## Conversation so far\n\n### user\nFix the bug\n\n### system\nTask moved to in_dev\n\n### assistant\n[tool_use Bash]',
+      '## Conversation so far\n\n### user\nFix the bug\n\n### system\nTask moved to in_dev\n\n### ' +
+        'assistant\n[tool_use Bash]',
     );
     expect(flat.breakdown.messages).toBeGreaterThanOrEqual(messages.reduce((s, m) => s + m.tokens, 0));
     const list = build({ messages, userMessage: 'Next?' });

@@ -148,7 +148,8 @@ describe('flattened form: readable labels, never base64', () => {
       'First chunk.',
       `[image: image/png, 37x23, ${pngBytes} bytes]`,
       '[document: https://example.com/spec.pdf]',
-      '[search_result: Compaction (https://example.com/wiki/compaction)] A compaction folds old messages into a checkpoint.',
+      '[search_result: Compaction (https://example.com/wiki/compaction)] A compaction folds old ' +
+        'messages into a checkpoint.',
       '[container_upload file_022]',
     ]);
     const assistant = contentToText(ASSISTANT_BLOCKS);
