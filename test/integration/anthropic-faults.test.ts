@@ -196,7 +196,7 @@ const present = existsSync(LONGEST);
 
 describe.skipIf(!present)(
   `compaction of a long real transcript through the ` +
-    `server${present ? '' : ' (skipped: ../shared/transcripts/cc-console-bookminder-day-021.json is absent beside this checkout)'}`,
+    `server${present ? '' : ' (skipped: ../shared/transcripts/cc-console-bookminder-day-021.json ' + 'is absent beside this checkout)'}`,
   () => {
     it('cc-console-bookminder-day-021: compacted in chunks, no request over the limit, history intact', async () => {
       const transcript = await loadTranscript(LONGEST);

@@ -30,16 +30,20 @@ describe('the deprecated legacy chat layer', () => {
     expect(options).toMatchObject({ type: 'DeprecationWarning', code: 'DAGENT_DEPRECATED' });
   });
 
-  it('loadChat reads the legacy file before migration and the session after, identically; reading writes nothing', async () => {
-    const root = await validRoot();
-    const before = await snapshotDir(root);
-    const unmigrated = await loadChat(root, 'checkout');
-    expect(await snapshotDir(root)).toEqual(before);
-    expect(unmigrated).toEqual(await legacyChat(root));
-    await migrateAll(root);
-    expect(await loadChat(root, 'checkout')).toEqual(await legacyChat(root));
-    expect(await loadChat(root, 'no-such-feature')).toEqual({ entries: [] });
-  });
+  it(
+    'loadChat reads the legacy file before migration and ' +
+      'the session after, identically; reading writes nothing',
+    async () => {
+      const root = await validRoot();
+      const before = await snapshotDir(root);
+      const unmigrated = await loadChat(root, 'checkout');
+      expect(await snapshotDir(root)).toEqual(before);
+      expect(unmigrated).toEqual(await legacyChat(root));
+      await migrateAll(root);
+      expect(await loadChat(root, 'checkout')).toEqual(await legacyChat(root));
+      expect(await loadChat(root, 'no-such-feature')).toEqual({ entries: [] });
+    },
+  );
 
   it("loadChat finds a PM chat in DAGent's layouts, or DAGent's own PM session when there is no chat.json", async () => {
     const root = await tempRoot('dagent-compat-');
