@@ -22,7 +22,9 @@ import type { CliCommand } from './io.js';
 import { packageRoot } from './package-info.js';
 import { createProgress } from './progress.js';
 
-const USAGE = `Usage: dagent-sessions demo [--transcript FILE] [--root DIR] [--max-tokens N] [--port N] [--no-serve] [--json]
+const USAGE =
+  'Usage: dagent-sessions demo [--transcript FILE] [--root DIR] [--max-tokens N] [--port N] ' +
+  `[--no-serve] [--json]
 
 Replays conversations through three agent sessions with the offline compactor (no API key
 needed): a long Dev session scripted over the package's own files (~380k tokens, made when the
@@ -47,7 +49,10 @@ Options:
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
-  /** A transcript in the format of the shared transcripts; default: the Dev conversation scripted over the package's files. */
+  /**
+   * A transcript in the format of the shared transcripts; default: the Dev conversation scripted
+   * over the package's files.
+   */
   transcript?: string;
   /** Where sessions are written, and kept; default: a new temporary directory, removed when the demo ends. */
   root?: string;
@@ -76,14 +81,16 @@ export function formatReport(
     `  root               ${meta.root}`,
     `  messages           ${n(report.messages)} replayed; history holds ${n(report.historyMessages)} ` +
       `(${report.historyIntact ? 'every message, identical, in order' : 'MISMATCH'})`,
-    `  compactions        ${report.compactions.length}${report.failures.length ? `, ${report.failures.length} failed` : ''}`,
+    `  compactions        ${report.compactions.length}` +
+      `${report.failures.length ? `, ${report.failures.length} failed` : ''}`,
   ];
   if (report.compactions.length > 0) {
     lines.push('', '   #   after msg   tokens before -> after   messages folded   ms');
     report.compactions.forEach((c, i) => {
       lines.push(
-        `  ${String(i + 1).padStart(2)}   ${String(c.afterMessage).padStart(9)}   ${n(c.tokensBefore).padStart(13)} ` +
-          `-> ${n(c.tokensAfter).padEnd(7)}   ${String(c.messagesCompacted).padStart(15)}   ${String(c.durationMs).padStart(4)}`,
+        `  ${String(i + 1).padStart(2)}   ${String(c.afterMessage).padStart(9)}   ` +
+          `${n(c.tokensBefore).padStart(13)} -> ${n(c.tokensAfter).padEnd(7)}   ` +
+          `${String(c.messagesCompacted).padStart(15)}   ${String(c.durationMs).padStart(4)}`,
       );
     });
     lines.push('');

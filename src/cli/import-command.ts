@@ -238,9 +238,9 @@ export const importCommand: CliCommand = defineCommand(
     if (loaded.stats) {
       const s = loaded.stats;
       lines.push(
-        `  other          ${count(s.systemMessages, 'summary/system line')} ` +
-          `as system messages; ${count(s.sidechainMessages, 'sidechain message')}; ${count(s.unsupportedBlocks, 'block')} ` +
-          `kept in metadata (images...)`,
+        `  other          ${count(s.systemMessages, 'summary/system line')} as system messages; ` +
+          `${count(s.sidechainMessages, 'sidechain message')}; ` +
+          `${count(s.unsupportedBlocks, 'block')} kept in metadata (images...)`,
       );
       const ignored = Object.entries(s.ignored);
       if (ignored.length > 0)
@@ -251,7 +251,8 @@ export const importCommand: CliCommand = defineCommand(
     }
     for (const s of report.skipped) lines.push(`  skipped        line ${s.line}: ${s.reason}`);
     lines.push(
-      `  compactions    ${compactions.length}${failures.length > 0 ? `, ${failures.length} failed (${failures[0]?.code ?? ''})` : ''}`,
+      `  compactions    ${compactions.length}` +
+        `${failures.length > 0 ? `, ${failures.length} failed (${failures[0]?.code ?? ''})` : ''}`,
     );
     io.out(lines.join('\n'));
     return complete ? 0 : 2;

@@ -43,9 +43,10 @@ function infoLines(info: SessionInfo, size: SizeEstimate): string[] {
     `  created      ${shortTime(info.createdAt)}, updated ${shortTime(info.updatedAt)}`,
     `  messages     ${n(info.liveMessages)} live (${n(info.liveTokens)} ` +
       `tokens); ${n(info.stats.totalMessages)} in the whole history (${n(info.stats.totalTokens)} tokens)`,
-    `  checkpoint   ` +
-      `version ${info.checkpointVersion}${info.archivedThroughSeq >= 0 ? `, archived through message #${info.archivedThroughSeq}` : ''}; ${info.stats.totalCompactions} ` +
-      `compaction${info.stats.totalCompactions === 1 ? '' : 's'}${info.stats.lastCompactionAt ? `, last ${shortTime(info.stats.lastCompactionAt)}` : ''}`,
+    `  checkpoint   version ${info.checkpointVersion}` +
+      `${info.archivedThroughSeq >= 0 ? `, archived through message #${info.archivedThroughSeq}` : ''}; ` +
+      `${info.stats.totalCompactions} compaction${info.stats.totalCompactions === 1 ? '' : 's'}` +
+      `${info.stats.lastCompactionAt ? `, last ${shortTime(info.stats.lastCompactionAt)}` : ''}`,
     `  request now  ${n(size.total)} of ${n(size.limit)} tokens (compaction ` +
       `at ${n(size.threshold)})${size.needsCompaction ? ': needs compaction' : ''}`,
     `  limits       ${n(l.maxTokens)} tokens, compaction at ${Math.round(l.compactAt * 100)}%, ` +
@@ -78,7 +79,8 @@ function checkpointLines(checkpoint: Checkpoint | null): string[] {
     );
   for (const check of checkpoint.checks ?? []) {
     lines.push(
-      `  Check ${check.checkId}: ${check.passed ? 'passed' : `failed${check.error ? `: ${oneLine(check.error, 200)}` : ''}`}`,
+      `  Check ${check.checkId}: ` +
+        `${check.passed ? 'passed' : `failed${check.error ? `: ${oneLine(check.error, 200)}` : ''}`}`,
     );
   }
   return lines;

@@ -92,7 +92,8 @@ export function buildCheckpointPrompt(input: CheckpointPromptInput): CheckpointP
   const content = [
     `<ledger>\n${ledger === '' ? 'Nothing recorded yet.' : escapeTags(ledger)}\n</ledger>`,
     `<current_checkpoint>\n${current}\n</current_checkpoint>`,
-    `<messages count="${messages.length}"${range}>\n${rendered.join('\n')}${rendered.length > 0 ? '\n' : ''}</messages>`,
+    `<messages count="${messages.length}"${range}>\n${rendered.join('\n')}` +
+      `${rendered.length > 0 ? '\n' : ''}</messages>`,
     task,
     'Sections:',
     "- goals: what the user is after, in the user's terms, with its definition of done.",

@@ -55,7 +55,10 @@ function warnDeprecated(name: string): void {
 
 const keyOf = (featureId: string): SessionKey => ({ type: 'feature', agentType: 'pm', featureId });
 
-/** The session's history as a legacy chat: user and assistant messages, in order (system messages have no legacy form). */
+/**
+ * The session's history as a legacy chat: user and assistant messages, in order (system messages
+ * have no legacy form).
+ */
 function toChat(
   history: readonly Pick<Message, 'role' | 'content' | 'timestamp' | 'metadata'>[],
 ): LegacyChat {

@@ -44,7 +44,8 @@ export interface ClaudeCodeLogOptions {
 
 /**
  * A line left out with `skipInvalid`.
- * @example const skipped: SkippedLine = { line: 18, reason: 'not valid JSON (Unterminated string in JSON at position 201)' };
+ * @example
+ * const skipped: SkippedLine = { line: 18, reason: 'not valid JSON (Unterminated string in JSON at position 201)' };
  */
 export interface SkippedLine {
   /** 1-based line number. */

@@ -29,7 +29,13 @@ export type TaskSessions = Partial<Record<TaskState, string[]>>;
  *
  * @example
  * ```ts
- * const task: DagTask = { id: 'parser', featureId: 'f1', title: 'Write the parser', state: 'planning', dependencies: [] };
+ * const task: DagTask = {
+ *   id: 'parser',
+ *   featureId: 'f1',
+ *   title: 'Write the parser',
+ *   state: 'planning',
+ *   dependencies: [],
+ * };
  * ```
  */
 export interface DagTask {

@@ -35,7 +35,8 @@ export interface TranscriptFile {
  * @param file - its name (the `.jsonl` extension decides).
  * @returns the format.
  * @throws SessionError `INVALID_ARGUMENT` when it is neither.
- * @example detectTranscriptFormat('{"type":"user","message":{"role":"user","content":"hi"}}\n', 'a.txt') // 'claude-code'
+ * @example
+ * detectTranscriptFormat('{"type":"user","message":{"role":"user","content":"hi"}}\n', 'a.txt') // 'claude-code'
  */
 export function detectTranscriptFormat(text: string, file = 'the file'): TranscriptFormat {
   if (/\.jsonl$/i.test(file)) return 'claude-code';

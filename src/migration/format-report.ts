@@ -8,9 +8,12 @@ const LISTED = 20;
 
 function table(rows: string[][], right: readonly number[] = []): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r) =>
-    `  ${r.map((cell, c) => (right.includes(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ')}`.trimEnd(),
-  );
+  return rows.map((r) => {
+    const cells = r.map((cell, c) =>
+      right.includes(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!),
+    );
+    return `  ${cells.join('  ')}`.trimEnd();
+  });
 }
 
 function listProblems(lines: string[], heading: string | null, problems: readonly EntryProblem[]): void {

@@ -117,12 +117,18 @@ async function chooseManifest(
   const later = candidates.filter((m) => m.id > chosen.id).map((m) => m.id);
   const otherUnfinished = unfinished.filter((m) => m !== chosen).map((m) => m.id);
   const notes: string[] = [];
-  if (chosen.status === 'running')
+  if (chosen.status === 'running') {
+    const one = later.length === 1;
+    const laterNote =
+      later.length > 0
+        ? `; the later migration${one ? '' : 's'} ${later.join(', ')} keep${one ? 's' : ''} ` +
+          `${one ? 'its' : 'their'} sessions (roll ${one ? 'it' : 'them'} back by id if you want)`
+        : '';
     notes.push(
       `migration ${chosen.id} did not finish (its process stopped half-way): ` +
-        `it is the one rolled ` +
-        `back${later.length > 0 ? `; the later migration${later.length === 1 ? '' : 's'} ${later.join(', ')} keep${later.length === 1 ? 's' : ''} ${later.length === 1 ? 'its' : 'their'} sessions (roll ${later.length === 1 ? 'it' : 'them'} back by id if you want)` : ''}`,
+        `it is the one rolled back${laterNote}`,
     );
+  }
   if (otherUnfinished.length > 0)
     notes.push(
       `migration${otherUnfinished.length === 1 ? '' : 's'} ${otherUnfinished.join(', ')} did ` +

@@ -177,7 +177,8 @@ describe('inspect --stately', () => {
     try {
       expect(inspect.info.mode).toBe('writer');
       expect(inspect.captured.err.join('\n')).toContain('Stately inspector');
-      expect((await post(inspect.info.url, 'session:getMessages', [FEATURE_ID])).ok).toBe(true); // actors run with the inspector attached
+      // actors run with the inspector attached
+      expect((await post(inspect.info.url, 'session:getMessages', [FEATURE_ID])).ok).toBe(true);
     } finally {
       expect(await inspect.stop()).toBe(0);
     }

@@ -40,8 +40,11 @@ const FILE_CASES: FileCase[] = [
   {
     fixture: 'dev-mistyped-fields.json',
     kind: 'dev',
-    reason:
-      /"taskId" must be a string, got 7; "status" must be a string, got null; "startedAt" must be an ISO-8601 string or epoch milliseconds, got "soon"; "completedAt" must be an ISO-8601 string or epoch milliseconds when present, got 12/,
+    reason: new RegExp(
+      String.raw`"taskId" must be a string, got 7; "status" must be a string, got null; ` +
+        String.raw`"startedAt" must be an ISO-8601 string or epoch milliseconds, got "soon"; ` +
+        String.raw`"completedAt" must be an ISO-8601 string or epoch milliseconds when present, got 12`,
+    ),
   },
   { fixture: 'dev-messages-not-a-list.json', kind: 'dev', reason: /"messages" must be a list, got "none"/ },
 ];

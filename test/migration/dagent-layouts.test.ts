@@ -435,43 +435,53 @@ describe('where DAGent kept conversations', () => {
     },
   );
 
-  it('refuses a DAGent session whose file names point outside its directory, or whose part does not parse', async () => {
-    const root = await tempRoot('dagent-parts-');
-    const dir = '.dagent-worktrees/f1/.dagent/sessions';
-    await place(
-      root,
-      `${dir}/session_pm-feature-f1.json`,
-      JSON.stringify({
-        type: 'feature',
-        agentType: 'pm',
-        featureId: 'f1',
-        files: { chat: '../../../../etc/passwd' },
-      }),
-    );
-    await place(
-      root,
-      `${dir}/session_dev-task-f1-t1-in_dev.json`,
-      JSON.stringify({ type: 'task', agentType: 'dev', featureId: 'f1', taskId: 't1', taskState: 'in_dev' }),
-    );
-    await place(root, `${dir}/chat_dev-task-f1-t1-in_dev.json`, '{"messages": [');
-    const before = await snapshotDir(root);
-    const report = await migrateAll(root);
-    expect(report.files.map((f) => [f.status, f.reason])).toEqual(
-      [
+  it(
+    'refuses a DAGent session whose file names point ' +
+      'outside its directory, or whose part does not parse',
+    async () => {
+      const root = await tempRoot('dagent-parts-');
+      const dir = '.dagent-worktrees/f1/.dagent/sessions';
+      await place(
+        root,
+        `${dir}/session_pm-feature-f1.json`,
+        JSON.stringify({
+          type: 'feature',
+          agentType: 'pm',
+          featureId: 'f1',
+          files: { chat: '../../../../etc/passwd' },
+        }),
+      );
+      await place(
+        root,
+        `${dir}/session_dev-task-f1-t1-in_dev.json`,
+        JSON.stringify({
+          type: 'task',
+          agentType: 'dev',
+          featureId: 'f1',
+          taskId: 't1',
+          taskState: 'in_dev',
+        }),
+      );
+      await place(root, `${dir}/chat_dev-task-f1-t1-in_dev.json`, '{"messages": [');
+      const before = await snapshotDir(root);
+      const report = await migrateAll(root);
+      expect(report.files.map((f) => [f.status, f.reason])).toEqual(
         [
-          'invalid',
-          expect.stringMatching(
-            /"files\.chat" must be a file name beside it.*got "\.\.\/\.\.\/\.\.\/\.\.\/etc\/passwd"/,
-          ),
-        ],
-        [
-          'invalid',
-          expect.stringMatching(
-            /chat_dev-task-f1-t1-in_dev\.json is not valid JSON.*a part of the DAGent session/,
-          ),
-        ],
-      ].reverse(),
-    );
-    expect(await snapshotDir(root)).toEqual(before);
-  });
+          [
+            'invalid',
+            expect.stringMatching(
+              /"files\.chat" must be a file name beside it.*got "\.\.\/\.\.\/\.\.\/\.\.\/etc\/passwd"/,
+            ),
+          ],
+          [
+            'invalid',
+            expect.stringMatching(
+              /chat_dev-task-f1-t1-in_dev\.json is not valid JSON.*a part of the DAGent session/,
+            ),
+          ],
+        ].reverse(),
+      );
+      expect(await snapshotDir(root)).toEqual(before);
+    },
+  );
 });

@@ -185,7 +185,8 @@ describe('buildRequest', () => {
     expect(unanswered.messages[2]).toEqual({ role: 'user', content: [missing, text('never mind')] });
     const preview = build({ messages, userMessage: null });
     expect(preview.messages[2]).toEqual({ role: 'user', content: [missing] });
-    expect(preview.breakdown.messages).toBeGreaterThan(messages[0]!.tokens + messages[1]!.tokens); // the synthetic turn is counted
+    // the synthetic turn is counted
+    expect(preview.breakdown.messages).toBeGreaterThan(messages[0]!.tokens + messages[1]!.tokens);
     for (const b of [answered, unanswered, preview]) assertValidMessagesList(b.messages);
   });
 
