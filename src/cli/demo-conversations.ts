@@ -51,13 +51,16 @@ export async function pmConversation(root: string): Promise<MessageInput[]> {
     messages.push({ role: 'user', content: `What is the plan for "${s.heading}" (${s.file})?` });
     messages.push({
       role: 'assistant',
-      content: `${gist(s.body)}\n\nDecided: ${s.heading} stays as described in ${s.file}.\nTODO: a task for "${s.heading}" in the DAG, with its checks.`,
+      content:
+        `${gist(s.body)}\n\nDecided: ${s.heading} stays as described in ${s.file}.\nTODO: ` +
+        `a task for "${s.heading}" in the DAG, with its checks.`,
     });
   }
   messages.push({
     role: 'assistant',
     content:
-      'The plan is complete: every part has a task in the DAG. Next: the dev and QA agents take them in dependency order.',
+      'The plan is complete: every part has a task in the DAG. Next: the dev and QA agents take them ' +
+      'in dependency order.',
   });
   return messages;
 }

@@ -328,7 +328,8 @@ export function makeDemoConversation(
   say('user', 'Good. Summarise where we are.');
   say(
     'assistant',
-    `Summary of this session:\n${done.map((t) => `- done: ${t}`).join('\n')}\n${open.map((t) => `- TODO: ${t}`).join('\n')}\n` +
+    `Summary of this ` +
+      `session:\n${done.map((t) => `- done: ${t}`).join('\n')}\n${open.map((t) => `- TODO: ${t}`).join('\n')}\n` +
       'All tests pass. Decisions are recorded above as "Decided:" notes; every blocker raised was resolved.',
   );
 
@@ -343,7 +344,9 @@ export function makeDemoConversation(
       id: 'demo-conversation',
       format: 'scripted-dev-session',
       generator: 'dagent-sessions demo (src/cli/demo-dev-conversation.ts)',
-      note: "A deterministic, scripted dev-agent session over this project's own sources; tool output is abridged or synthesised.",
+      note:
+        "A deterministic, scripted dev-agent session over this project's own sources; tool output is " +
+        'abridged or synthesised.',
       files: sorted.map((f) => f.path),
       sources_sha256: createHash('sha256')
         .update(sorted.map((f) => `${f.path}\0${f.text}`).join('\0'))

@@ -22,7 +22,9 @@ import type { CliCommand } from './io.js';
 import { packageRoot } from './package-info.js';
 import { createProgress } from './progress.js';
 
-const USAGE = `Usage: dagent-sessions demo [--transcript FILE] [--root DIR] [--max-tokens N] [--port N] [--no-serve] [--json]
+const USAGE =
+  'Usage: dagent-sessions demo [--transcript FILE] [--root DIR] [--max-tokens N] [--port N] ' +
+  `[--no-serve] [--json]
 
 Replays conversations through three agent sessions with the offline compactor (no API key
 needed): a long Dev session scripted over the package's own files (~380k tokens, made when the
@@ -47,7 +49,10 @@ Options:
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
-  /** A transcript in the format of the shared transcripts; default: the Dev conversation scripted over the package's files. */
+  /**
+   * A transcript in the format of the shared transcripts; default: the Dev conversation scripted
+   * over the package's files.
+   */
   transcript?: string;
   /** Where sessions are written, and kept; default: a new temporary directory, removed when the demo ends. */
   root?: string;
@@ -74,21 +79,27 @@ export function formatReport(
     `Replayed ${meta.source}`,
     `  session            ${meta.sessionId}`,
     `  root               ${meta.root}`,
-    `  messages           ${n(report.messages)} replayed; history holds ${n(report.historyMessages)} (${report.historyIntact ? 'every message, identical, in order' : 'MISMATCH'})`,
-    `  compactions        ${report.compactions.length}${report.failures.length ? `, ${report.failures.length} failed` : ''}`,
+    `  messages           ${n(report.messages)} replayed; history holds ${n(report.historyMessages)} ` +
+      `(${report.historyIntact ? 'every message, identical, in order' : 'MISMATCH'})`,
+    `  compactions        ${report.compactions.length}` +
+      `${report.failures.length ? `, ${report.failures.length} failed` : ''}`,
   ];
   if (report.compactions.length > 0) {
     lines.push('', '   #   after msg   tokens before -> after   messages folded   ms');
     report.compactions.forEach((c, i) => {
       lines.push(
-        `  ${String(i + 1).padStart(2)}   ${String(c.afterMessage).padStart(9)}   ${n(c.tokensBefore).padStart(13)} -> ${n(c.tokensAfter).padEnd(7)}   ${String(c.messagesCompacted).padStart(15)}   ${String(c.durationMs).padStart(4)}`,
+        `  ${String(i + 1).padStart(2)}   ${String(c.afterMessage).padStart(9)}   ` +
+          `${n(c.tokensBefore).padStart(13)} -> ${n(c.tokensAfter).padEnd(7)}   ` +
+          `${String(c.messagesCompacted).padStart(15)}   ${String(c.durationMs).padStart(4)}`,
       );
     });
     lines.push('');
   }
   lines.push(
-    `  largest request    ${n(report.largestRequest)} of ${n(report.limit)} tokens (compaction at ${n(report.threshold)}); ${report.requests} requests, ${report.requestsOverLimit} over the limit`,
-    `  addMessage time    p50 ${report.appendP50Ms.toFixed(2)} ms, p99 ${report.appendP99Ms.toFixed(2)} ms (token count + durable write, fdatasync per append)`,
+    `  largest request    ${n(report.largestRequest)} of ${n(report.limit)} tokens (compaction ` +
+      `at ${n(report.threshold)}); ${report.requests} requests, ${report.requestsOverLimit} over the limit`,
+    `  addMessage time    p50 ${report.appendP50Ms.toFixed(2)} ms, ` +
+      `p99 ${report.appendP99Ms.toFixed(2)} ms (token count + durable write, fdatasync per append)`,
     `  total time         ${(report.totalMs / 1000).toFixed(1)} s`,
   );
   return lines.join('\n');
@@ -169,7 +180,9 @@ async function replayAndServe(
     if (!options.json) {
       out(`\n${agent}: ${messages.length} messages from ${source} through session ${session.id}`);
       out(
-        `limit ${n(session.limits.maxTokens)} tokens, compaction at ${Math.round(session.limits.compactAt * 100)}%, compactor: ${runtime.compactor.name}\n`,
+        `limit ${n(session.limits.maxTokens)} tokens, ` +
+          `compaction at ${Math.round(session.limits.compactAt * 100)}%, ` +
+          `compactor: ${runtime.compactor.name}\n`,
       );
     }
     const progress = createProgress(`replaying (${agent})`, interactive);

@@ -49,7 +49,8 @@ async function outsideStore(file: string, root: string): Promise<string> {
     throw new SessionError(
       'INVALID_ARGUMENT',
       'cli',
-      `--out ${file} is inside the session store ${store}: writing there could overwrite a session's files; choose a path outside ${store}`,
+      `--out ${file} is inside the session store ${store}: ` +
+        `writing there could overwrite a session's files; choose a path outside ${store}`,
       { details: { out: file, store } },
     );
   }

@@ -81,7 +81,9 @@ function validateAll(messages: readonly MessageInput[], file: string): void {
       throw new SessionError(
         'INVALID_MESSAGE',
         'cli',
-        `${file} ${where} cannot be imported: ${error.message.replace(/^\[dagent-sessions\] \[[a-z]+\] /, '')}; nothing was imported`,
+        `${file} ${where} cannot be ` +
+          `imported: ${error.message.replace(/^\[dagent-sessions\] \[[a-z]+\] /, '')}; ` +
+          `nothing was imported`,
         { cause: error },
       );
     }
@@ -225,8 +227,10 @@ export const importCommand: CliCommand = defineCommand(
     const kind = loaded.format === 'claude-code' ? 'Claude Code log' : 'transcript';
     const lines = [
       `Imported ${path.basename(file)} (${kind}) into ${outcome.sessionId} under ${root}`,
-      `  messages       ${n(messages.length)} appended; the session's history holds ${n(outcome.after)}${complete ? '' : ` (expected ${n(outcome.before + messages.length)}: MISMATCH)`}`,
-      `  tool calls     ${n(report.toolCalls)}; ${count(report.pairedResults, 'result')} paired with their call, ${n(report.orphanResults)} without their call kept as text` +
+      `  messages       ${n(messages.length)} appended; the session's history ` +
+        `holds ${n(outcome.after)}${complete ? '' : ` (expected ${n(outcome.before + messages.length)}: MISMATCH)`}`,
+      `  tool calls     ${n(report.toolCalls)}; ${count(report.pairedResults, 'result')} ` +
+        `paired with their call, ${n(report.orphanResults)} without their call kept as text` +
         (report.unansweredCalls.length > 0
           ? `, ${count(report.unansweredCalls.length, 'call')} without a result`
           : ''),
@@ -234,17 +238,21 @@ export const importCommand: CliCommand = defineCommand(
     if (loaded.stats) {
       const s = loaded.stats;
       lines.push(
-        `  other          ${count(s.systemMessages, 'summary/system line')} as system messages; ${count(s.sidechainMessages, 'sidechain message')}; ${count(s.unsupportedBlocks, 'block')} kept in metadata (images...)`,
+        `  other          ${count(s.systemMessages, 'summary/system line')} as system messages; ` +
+          `${count(s.sidechainMessages, 'sidechain message')}; ` +
+          `${count(s.unsupportedBlocks, 'block')} kept in metadata (images...)`,
       );
       const ignored = Object.entries(s.ignored);
       if (ignored.length > 0)
         lines.push(
-          `  not imported   ${ignored.map(([type, count]) => `${type} x${count}`).join(', ')} (Claude Code bookkeeping)`,
+          `  not imported   ${ignored.map(([type, count]) => `${type} x${count}`).join(', ')} ` +
+            `(Claude Code bookkeeping)`,
         );
     }
     for (const s of report.skipped) lines.push(`  skipped        line ${s.line}: ${s.reason}`);
     lines.push(
-      `  compactions    ${compactions.length}${failures.length > 0 ? `, ${failures.length} failed (${failures[0]?.code ?? ''})` : ''}`,
+      `  compactions    ${compactions.length}` +
+        `${failures.length > 0 ? `, ${failures.length} failed (${failures[0]?.code ?? ''})` : ''}`,
     );
     io.out(lines.join('\n'));
     return complete ? 0 : 2;

@@ -11,7 +11,9 @@ import type { CliCommand, CliIO } from './io.js';
 import { createProgress } from './progress.js';
 
 /** The help of `dagent-sessions migrate`. */
-export const MIGRATE_USAGE = `Usage: dagent-sessions migrate --root DIR [--dry-run] [--skip-invalid] [--no-checkpoint] [--json]
+export const MIGRATE_USAGE =
+  'Usage: dagent-sessions migrate --root DIR [--dry-run] [--skip-invalid] [--no-checkpoint] ' +
+  `[--json]
        dagent-sessions migrate --root DIR --rollback [ID] [--dry-run] [--json]
 
 Moves DAGent's conversations into sessions, wherever DAGent kept them under the project root DIR:

@@ -41,10 +41,17 @@ function infoLines(info: SessionInfo, size: SizeEstimate): string[] {
     `  key          ${keyText(info)}`,
     `  state        ${stateOf(info)}${info.status === 'archived' ? ' (read-only)' : ''}`,
     `  created      ${shortTime(info.createdAt)}, updated ${shortTime(info.updatedAt)}`,
-    `  messages     ${n(info.liveMessages)} live (${n(info.liveTokens)} tokens); ${n(info.stats.totalMessages)} in the whole history (${n(info.stats.totalTokens)} tokens)`,
-    `  checkpoint   version ${info.checkpointVersion}${info.archivedThroughSeq >= 0 ? `, archived through message #${info.archivedThroughSeq}` : ''}; ${info.stats.totalCompactions} compaction${info.stats.totalCompactions === 1 ? '' : 's'}${info.stats.lastCompactionAt ? `, last ${shortTime(info.stats.lastCompactionAt)}` : ''}`,
-    `  request now  ${n(size.total)} of ${n(size.limit)} tokens (compaction at ${n(size.threshold)})${size.needsCompaction ? ': needs compaction' : ''}`,
-    `  limits       ${n(l.maxTokens)} tokens, compaction at ${Math.round(l.compactAt * 100)}%, keep ${n(l.keepRecentTokens)} recent, reply ${n(l.replyReserveTokens)}, checkpoint ${n(l.checkpointTokens)}`,
+    `  messages     ${n(info.liveMessages)} live (${n(info.liveTokens)} ` +
+      `tokens); ${n(info.stats.totalMessages)} in the whole history (${n(info.stats.totalTokens)} tokens)`,
+    `  checkpoint   version ${info.checkpointVersion}` +
+      `${info.archivedThroughSeq >= 0 ? `, archived through message #${info.archivedThroughSeq}` : ''}; ` +
+      `${info.stats.totalCompactions} compaction${info.stats.totalCompactions === 1 ? '' : 's'}` +
+      `${info.stats.lastCompactionAt ? `, last ${shortTime(info.stats.lastCompactionAt)}` : ''}`,
+    `  request now  ${n(size.total)} of ${n(size.limit)} tokens (compaction ` +
+      `at ${n(size.threshold)})${size.needsCompaction ? ': needs compaction' : ''}`,
+    `  limits       ${n(l.maxTokens)} tokens, compaction at ${Math.round(l.compactAt * 100)}%, ` +
+      `keep ${n(l.keepRecentTokens)} recent, ` +
+      `reply ${n(l.replyReserveTokens)}, checkpoint ${n(l.checkpointTokens)}`,
     `  compactor    ${info.compactor}`,
   ];
   if (info.error) lines.push(`  error        ${info.error.message} (${info.error.code})`);
@@ -56,7 +63,8 @@ function checkpointLines(checkpoint: Checkpoint | null): string[] {
   const c = checkpoint.compactionInfo;
   const lines = [
     '',
-    `Checkpoint v${checkpoint.version} (${n(checkpoint.tokens)} tokens, ${c.compactor}, ${n(c.archivedMessages)} messages archived)`,
+    `Checkpoint v${checkpoint.version} (${n(checkpoint.tokens)} ` +
+      `tokens, ${c.compactor}, ${n(c.archivedMessages)} messages archived)`,
   ];
   for (const [key, title] of CHECKPOINT_SECTIONS) {
     const items = checkpoint.summary[key];
@@ -71,7 +79,8 @@ function checkpointLines(checkpoint: Checkpoint | null): string[] {
     );
   for (const check of checkpoint.checks ?? []) {
     lines.push(
-      `  Check ${check.checkId}: ${check.passed ? 'passed' : `failed${check.error ? `: ${oneLine(check.error, 200)}` : ''}`}`,
+      `  Check ${check.checkId}: ` +
+        `${check.passed ? 'passed' : `failed${check.error ? `: ${oneLine(check.error, 200)}` : ''}`}`,
     );
   }
   return lines;

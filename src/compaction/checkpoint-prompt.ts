@@ -35,16 +35,20 @@ export interface CheckpointPrompt {
 
 const SYSTEM = [
   'You keep the checkpoint of a long conversation between a user and a software agent.',
-  'The checkpoint is all the agent will know of the messages it replaces: those messages move to an archive the agent does not read.',
-  "A ledger kept by code already records the facts: files and what was done to them, each command's last run and outcome, the open problems, the user's own words and the status.",
-  'You add only what code cannot know: what the user is after (goals), what is in progress, what comes next, and the decisions taken with their reasons.',
-  'Never add anything that the ledger, the current checkpoint or the messages do not say; never copy the agent\'s narration or thinking; never record an intention ("I will...") as a decision.',
+  'The checkpoint is all the agent will know of the messages it replaces: those messages move to an ' +
+    'archive the agent does not read.',
+  "A ledger kept by code already records the facts: files and what was done to them, each command's " +
+    "last run and outcome, the open problems, the user's own words and the status.",
+  'You add only what code cannot know: what the user is after (goals), what is in progress, what comes ' +
+    'next, and the decisions taken with their reasons.',
+  'Never add anything that the ledger, the current checkpoint or the messages do not say; never copy ' +
+    'the agent\'s narration or thinking; never record an intention ("I will...") as a decision.',
   `Answer only by calling the ${CHECKPOINT_TOOL_NAME} tool.`,
 ].join(' ');
 
 const TOOL_DESCRIPTION =
-  'Records the whole new summary of the conversation (not only what changed): goals, work in progress, next steps and decisions, ' +
-  'short statements each. Call it exactly once.';
+  'Records the whole new summary of the conversation (not only what changed): goals, work in progress, ' +
+  'next steps and decisions, short statements each. Call it exactly once.';
 
 /**
  * Builds the compaction request: a system prompt, one user message holding the current checkpoint
@@ -78,15 +82,18 @@ export function buildCheckpointPrompt(input: CheckpointPromptInput): CheckpointP
   );
   const task =
     messages.length === 0
-      ? `There are no new messages. Rewrite the current checkpoint so that it fits the budget below, then call ${CHECKPOINT_TOOL_NAME} with it.`
-      : `Update the checkpoint with what these ${messages.length} messages add, then call ${CHECKPOINT_TOOL_NAME} with the whole new checkpoint.`;
+      ? `There are no new messages. Rewrite the current checkpoint so that ` +
+        `it fits the budget below, then call ${CHECKPOINT_TOOL_NAME} with it.`
+      : `Update the checkpoint with what these ${messages.length} messages add, ` +
+        `then call ${CHECKPOINT_TOOL_NAME} with the whole new checkpoint.`;
   const ledger = Object.values(renderLedgerSections(input.ledger))
     .filter((section) => section !== '')
     .join('\n\n');
   const content = [
     `<ledger>\n${ledger === '' ? 'Nothing recorded yet.' : escapeTags(ledger)}\n</ledger>`,
     `<current_checkpoint>\n${current}\n</current_checkpoint>`,
-    `<messages count="${messages.length}"${range}>\n${rendered.join('\n')}${rendered.length > 0 ? '\n' : ''}</messages>`,
+    `<messages count="${messages.length}"${range}>\n${rendered.join('\n')}` +
+      `${rendered.length > 0 ? '\n' : ''}</messages>`,
     task,
     'Sections:',
     "- goals: what the user is after, in the user's terms, with its definition of done.",
@@ -96,12 +103,18 @@ export function buildCheckpointPrompt(input: CheckpointPromptInput): CheckpointP
     'Rules:',
     input.checkpoint === null
       ? '- Start from an empty checkpoint.'
-      : '- Merge with the current checkpoint: keep its items that are still true, drop those the messages or the ledger show done or no longer wanted; never repeat an item.',
-    "- Reconcile contradictions: the ledger and the newest messages win over older items; the user's corrections win over the agent's plans.",
-    "- Do not repeat the ledger (files, commands, open problems, the user's words): the agent sees it next to your summary.",
-    '- One short statement per item (at most about 30 words), about one thing, that stands on its own: name the files, functions and ids it is about.',
-    `- Stay within about ${words.toLocaleString('en-US')} words (${input.budgetTokens.toLocaleString('en-US')} tokens) in all, at most about ${items} items. ` +
-      'When everything does not fit, drop the least important first: decisions and next steps that no longer matter; keep goals and work in progress.',
+      : '- Merge with the current checkpoint: keep its items that are still true, drop those the ' +
+        'messages or the ledger show done or no longer wanted; never repeat an item.',
+    "- Reconcile contradictions: the ledger and the newest messages win over older items; the user's " +
+      "corrections win over the agent's plans.",
+    "- Do not repeat the ledger (files, commands, open problems, the user's words): the agent sees it " +
+      'next to your summary.',
+    '- One short statement per item (at most about 30 words), about one thing, that stands on its own: ' +
+      'name the files, functions and ids it is about.',
+    `- Stay within about ${words.toLocaleString('en-US')} words ` +
+      `(${input.budgetTokens.toLocaleString('en-US')} tokens) in all, at most about ${items} items. ` +
+      'When everything does not fit, drop the least important first: decisions and next steps that no ' +
+      'longer matter; keep goals and work in progress.',
     `- If you cannot call ${CHECKPOINT_TOOL_NAME}, answer with the JSON object of the four arrays alone.`,
   ].join('\n');
   return {

@@ -44,7 +44,8 @@ function warnDeprecated(name: string): void {
   if (warned) return;
   warned = true;
   process.emitWarning(
-    `${name}() and the other legacy chat functions are deprecated: PM chats live in sessions now. Use createSessionRuntime() and the feature's PM session; see ${DOC}`,
+    `${name}() and the other legacy chat functions are deprecated: PM chats live in sessions now. ` +
+      `Use createSessionRuntime() and the feature's PM session; see ${DOC}`,
     {
       type: 'DeprecationWarning',
       code: 'DAGENT_DEPRECATED',
@@ -54,7 +55,10 @@ function warnDeprecated(name: string): void {
 
 const keyOf = (featureId: string): SessionKey => ({ type: 'feature', agentType: 'pm', featureId });
 
-/** The session's history as a legacy chat: user and assistant messages, in order (system messages have no legacy form). */
+/**
+ * The session's history as a legacy chat: user and assistant messages, in order (system messages
+ * have no legacy form).
+ */
 function toChat(
   history: readonly Pick<Message, 'role' | 'content' | 'timestamp' | 'metadata'>[],
 ): LegacyChat {
@@ -234,7 +238,8 @@ export async function saveChat(
         throw new SessionError(
           'INVALID_ARGUMENT',
           'runtime',
-          `[compat] the legacy chat of ${featureId} must be migrated first, and could not be: ${file.reason ?? file.status}`,
+          `[compat] the legacy chat of ${featureId} must be migrated first, ` +
+            `and could not be: ${file.reason ?? file.status}`,
         );
       }
       await runtime.createSession(key);
@@ -244,7 +249,8 @@ export async function saveChat(
       throw new SessionError(
         'INVALID_ARGUMENT',
         'runtime',
-        `[compat] the session of ${featureId} holds ${stored.length} entries and the chat to save has ${incoming.length}: saveChat only appends; reload with loadChat and add to its end`,
+        `[compat] the session of ${featureId} holds ${stored.length} entries and the chat to save ` +
+          `has ${incoming.length}: saveChat only appends; reload with loadChat and add to its end`,
       );
     }
     stored.forEach((entry, i) => {
@@ -253,7 +259,9 @@ export async function saveChat(
         throw new SessionError(
           'INVALID_ARGUMENT',
           'runtime',
-          `[compat] entry ${i} of the chat to save (${given.role} at ${given.timestamp ?? '?'}) is not the one the session holds (${entry.role} at ${entry.timestamp}): saveChat only appends; reload with loadChat and add to its end`,
+          `[compat] entry ${i} of the chat to save (${given.role} at ${given.timestamp ?? '?'}) ` +
+            `is not the one the session holds (${entry.role} at ${entry.timestamp}): ` +
+            `saveChat only appends; reload with loadChat and add to its end`,
         );
       }
     });

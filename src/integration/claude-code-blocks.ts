@@ -58,7 +58,10 @@ export function markerOf(block: unknown, path: string): string {
     typeof source.data === 'string'
       ? `, ${source.data.length.toLocaleString('en-US')} base64 characters`
       : '';
-  return `[${type}${media} block${size}: not sent to the model, kept in metadata.claudeCode.unsupportedBlocks at ${path}]`;
+  return (
+    `[${type}${media} block${size}: not sent to the model, ` +
+    `kept in metadata.claudeCode.unsupportedBlocks at ${path}]`
+  );
 }
 
 /** @internal A tool result's content as a session holds it: a string or text blocks. */
@@ -136,7 +139,9 @@ export function convertContent(raw: unknown, line: number, ledger: ToolCallLedge
       const why = reason === 'no-call' ? 'whose call is not in this log' : 'whose call already had a result';
       return {
         type: 'text',
-        text: `[result${isError ? ' (error)' : ''} of tool call ${b.tool_use_id}, ${why}]\n${toolResultText(content ?? '')}`,
+        text:
+          `[result${isError ? ' (error)' : ''} of tool ` +
+          `call ${b.tool_use_id}, ${why}]\n${toolResultText(content ?? '')}`,
       };
     }
     unsupported.push({ path, block });

@@ -44,7 +44,8 @@ export interface ClaudeCodeLogOptions {
 
 /**
  * A line left out with `skipInvalid`.
- * @example const skipped: SkippedLine = { line: 18, reason: 'not valid JSON (Unterminated string in JSON at position 201)' };
+ * @example
+ * const skipped: SkippedLine = { line: 18, reason: 'not valid JSON (Unterminated string in JSON at position 201)' };
  */
 export interface SkippedLine {
   /** 1-based line number. */
@@ -273,7 +274,8 @@ export function parseClaudeCodeLog(
       throw new SessionError(
         'INVALID_ARGUMENT',
         'cli',
-        `${where} line ${line}: ${error.message}${cut}; fix or delete that line, or skip such lines with { skipInvalid: true } (--skip-invalid)`,
+        `${where} line ${line}: ${error.message}${cut}; fix or delete that line, ` +
+          `or skip such lines with { skipInvalid: true } (--skip-invalid)`,
         {
           details: { ...(origin === undefined ? {} : { origin }), line },
         },

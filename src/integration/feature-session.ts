@@ -13,7 +13,12 @@ import { featureGoalContext, featureGoalsOf, summarizeDag, type DagView } from '
 /**
  * Options of {@link createFeatureSession}.
  *
- * @example const options: FeatureSessionOptions = { runtime, featureId: 'export', dag: { featureName: 'Export', featureGoal: 'CSV export' } };
+ * @example
+ * const options: FeatureSessionOptions = {
+ *   runtime,
+ *   featureId: 'export',
+ *   dag: { featureName: 'Export', featureGoal: 'CSV export' },
+ * };
  */
 export interface FeatureSessionOptions {
   runtime: SessionRuntime;
@@ -51,7 +56,11 @@ export function goalsCheckpoint(goals: readonly string[]): InitialCheckpoint | u
  *   that are not strings or pass the checkpoint budget; what `createSession` throws.
  * @example
  * ```ts
- * const pm = await createFeatureSession({ runtime, featureId: 'export', dag: { featureName: 'Export', featureGoal: '- CSV export\n- UTF-8 only' } });
+ * const pm = await createFeatureSession({
+ *   runtime,
+ *   featureId: 'export',
+ *   dag: { featureName: 'Export', featureGoal: '- CSV export\n- UTF-8 only' },
+ * });
  * (await runtime.getCheckpoint(pm.id))?.summary.goals // ['CSV export', 'UTF-8 only']
  * ```
  */

@@ -57,7 +57,11 @@ export interface TaskAgentInput {
  * `commands`. Decisions (a harness's review, a merge conflict resolution) go into the checkpoint
  * with the iteration.
  *
- * @example const out: TaskAgentOutput = { messages: [{ role: 'assistant', content: 'Ran npm test: ok' }], checks: [{ checkId: 'tests', passed: true }] };
+ * @example
+ * const out: TaskAgentOutput = {
+ *   messages: [{ role: 'assistant', content: 'Ran npm test: ok' }],
+ *   checks: [{ checkId: 'tests', passed: true }],
+ * };
  */
 export interface TaskAgentOutput {
   messages: MessageInput[];
@@ -74,7 +78,12 @@ export interface TaskAgentOutput {
 /**
  * The agent a host supplies: calls the model (and tools) with the request.
  *
- * @example const agent: TaskAgent = async ({ request }) => ({ messages: [await callModel(request)], checks: await runChecks(), done: false });
+ * @example
+ * const agent: TaskAgent = async ({ request }) => ({
+ *   messages: [await callModel(request)],
+ *   checks: await runChecks(),
+ *   done: false,
+ * });
  */
 export type TaskAgent = (input: TaskAgentInput) => Promise<TaskAgentOutput>;
 
@@ -184,7 +193,11 @@ export interface TaskLoop {
  * @example defaultTaskPrompt({ iteration: 2, task, state: 'in_dev' }) // 'Iteration 2 of task "parser" ...'
  */
 export function defaultTaskPrompt(input: { iteration: number; task: DagTask; state: TaskState }): string {
-  return `Iteration ${input.iteration} of task "${input.task.id}" (${input.task.title}) in state ${input.state}. Continue from the checkpoint: do the next step, run the checks, and report what you changed and each check's outcome.`;
+  return (
+    `Iteration ${input.iteration} of task "${input.task.id}" (${input.task.title}) ` +
+    `in state ${input.state}. Continue from the checkpoint: do the next step, ` +
+    `run the checks, and report what you changed and each check's outcome.`
+  );
 }
 
 /**

@@ -29,7 +29,13 @@ export type TaskSessions = Partial<Record<TaskState, string[]>>;
  *
  * @example
  * ```ts
- * const task: DagTask = { id: 'parser', featureId: 'f1', title: 'Write the parser', state: 'planning', dependencies: [] };
+ * const task: DagTask = {
+ *   id: 'parser',
+ *   featureId: 'f1',
+ *   title: 'Write the parser',
+ *   state: 'planning',
+ *   dependencies: [],
+ * };
  * ```
  */
 export interface DagTask {
@@ -218,7 +224,8 @@ export function loadTask(input: unknown, options: LoadTaskOptions = {}): DagTask
     invalid(`task "${id}" is of feature ${JSON.stringify(raw.featureId)}, not "${options.featureId}"`);
   if (!named && options.featureId === undefined)
     invalid(
-      `task "${id}" does not name its feature (DAGent's tasks have no featureId): pass it, loadTask(task, { featureId })`,
+      `task "${id}" does not name its feature (DAGent's tasks ` +
+        `have no featureId): pass it, loadTask(task, { featureId })`,
     );
   const featureId = safeId(named ? raw.featureId : options.featureId, `task "${id}": featureId`);
   if (typeof raw.title !== 'string' || raw.title.trim() === '')

@@ -35,7 +35,8 @@ export interface TranscriptFile {
  * @param file - its name (the `.jsonl` extension decides).
  * @returns the format.
  * @throws SessionError `INVALID_ARGUMENT` when it is neither.
- * @example detectTranscriptFormat('{"type":"user","message":{"role":"user","content":"hi"}}\n', 'a.txt') // 'claude-code'
+ * @example
+ * detectTranscriptFormat('{"type":"user","message":{"role":"user","content":"hi"}}\n', 'a.txt') // 'claude-code'
  */
 export function detectTranscriptFormat(text: string, file = 'the file'): TranscriptFormat {
   if (/\.jsonl$/i.test(file)) return 'claude-code';
@@ -58,7 +59,8 @@ export function detectTranscriptFormat(text: string, file = 'the file'): Transcr
   throw new SessionError(
     'INVALID_ARGUMENT',
     'cli',
-    `${file} is neither a transcript JSON ({ "source", "messages": [{ "role", "content", "toolName"? }] }) nor a Claude Code session log ` +
+    `${file} is neither a transcript JSON ({ "source", "messages": ` +
+      `[{ "role", "content", "toolName"? }] }) nor a Claude Code session log ` +
       '(.jsonl: one JSON object with a "type" per line); pass --format transcript or --format claude-code to say which',
     { details: { origin: file } },
   );

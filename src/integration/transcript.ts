@@ -29,8 +29,8 @@ export interface Transcript {
 }
 
 const EXPECTED =
-  'expected { "source": string, "license"?: string, "system"?: string, "messages": [{ "role": "user" | "assistant" | "tool", ' +
-  '"content": string, "toolName"?: string }] }';
+  'expected { "source": string, "license"?: string, "system"?: string, "messages": [{ ' +
+  '"role": "user" | "assistant" | "tool", "content": string, "toolName"?: string }] }';
 const ROLES = new Set(['user', 'assistant', 'tool']);
 
 /**

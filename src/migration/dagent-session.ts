@@ -62,7 +62,9 @@ function partNames(
     if (typeof name !== 'string' || !PLAIN_NAME.test(name) || name.includes('..'))
       return {
         names,
-        problem: `"files.${part}" must be a file name beside it, like "${prefix}${id}.json", got ${describeValue(given)}`,
+        problem:
+          `"files.${part}" must be a file name beside it, ` +
+          `like "${prefix}${id}.json", got ${describeValue(given)}`,
       };
     names[part] = name;
   }
@@ -78,7 +80,9 @@ function summaryOf(checkpoint: unknown): { summary: CheckpointSummary | null; pr
   if (unknown.length > 0)
     return {
       summary: null,
-      problem: `its summary has sections this library does not know (${unknown.join(', ')}); it is kept in the context as it is`,
+      problem:
+        `its summary has sections this library does not know ` +
+        `(${unknown.join(', ')}); it is kept in the context as it is`,
     };
   const summary = {} as CheckpointSummary;
   for (const section of SECTIONS) {
@@ -119,7 +123,9 @@ export function parseDagentSession(parts: SessionPart[], ref: LegacyFileRef): Pa
   if (!isRecord(session))
     return {
       ok: false,
-      reason: `${ref.relative} must hold a DAGent session object { id, type, agentType, featureId, files, ... }, got ${describeValue(session)}`,
+      reason:
+        `${ref.relative} must hold a DAGent session object { id, type, ` +
+        `agentType, featureId, files, ... }, got ${describeValue(session)}`,
     };
   const key = keyOf(session, ref);
   if (typeof key === 'string') return { ok: false, reason: `${ref.relative}: ${key}` };
@@ -129,7 +135,8 @@ export function parseDagentSession(parts: SessionPart[], ref: LegacyFileRef): Pa
     warnings.push(`its id ${describeValue(session.id)} differs from its file name's "${fileId}"`);
   if (session.featureId !== undefined && session.featureId !== ref.featureId)
     warnings.push(
-      `featureId ${describeValue(session.featureId)} differs from its directory "${ref.featureId}"; the directory names the session`,
+      `featureId ${describeValue(session.featureId)} differs from its ` +
+        `directory "${ref.featureId}"; the directory names the session`,
     );
   const extraProblem = valueProblem(session, ref.relative);
   if (extraProblem) return { ok: false, reason: extraProblem };
@@ -140,7 +147,9 @@ export function parseDagentSession(parts: SessionPart[], ref: LegacyFileRef): Pa
   else if (!isRecord(chat.value) || !Array.isArray(chat.value.messages))
     return {
       ok: false,
-      reason: `${chat.ref.relative} must hold { "messages": [...] }, got ${describeValue(isRecord(chat.value) ? chat.value.messages : chat.value)}`,
+      reason:
+        `${chat.ref.relative} must hold { "messages": [...] }, ` +
+        `got ${describeValue(isRecord(chat.value) ? chat.value.messages : chat.value)}`,
     };
   else list = chat.value.messages;
   const chatFile = chat?.ref.relative ?? '';
@@ -201,7 +210,8 @@ export function parseDagentSession(parts: SessionPart[], ref: LegacyFileRef): Pa
     };
   } else if (described !== undefined) {
     warnings.push(
-      `${part('agentDescription')!.ref.relative} has no "roleInstructions" string; the agent type's default description is used`,
+      `${part('agentDescription')!.ref.relative} has no "roleInstructions" string; ` +
+        `the agent type's default description is used`,
     );
   }
   for (const [p, value] of [

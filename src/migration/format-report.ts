@@ -8,9 +8,12 @@ const LISTED = 20;
 
 function table(rows: string[][], right: readonly number[] = []): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r) =>
-    `  ${r.map((cell, c) => (right.includes(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ')}`.trimEnd(),
-  );
+  return rows.map((r) => {
+    const cells = r.map((cell, c) =>
+      right.includes(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!),
+    );
+    return `  ${cells.join('  ')}`.trimEnd();
+  });
 }
 
 function listProblems(lines: string[], heading: string | null, problems: readonly EntryProblem[]): void {
@@ -116,7 +119,8 @@ export function formatMigrationReport(report: MigrationReport): string[] {
   if (report.migrationId && report.manifest) {
     lines.push(
       '',
-      `Manifest ${report.manifest}; undo with: dagent-sessions migrate --root ${report.root} --rollback ${report.migrationId}`,
+      `Manifest ${report.manifest}; undo with: ` +
+        `dagent-sessions migrate --root ${report.root} --rollback ${report.migrationId}`,
     );
   }
   return lines;

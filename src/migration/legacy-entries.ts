@@ -122,7 +122,9 @@ export function contentOf(value: unknown, at: string, problems: Problems): strin
   if (blocks) return value as ContentBlock[];
   problems.push({
     field: `${at}.content`,
-    reason: `must be a string or a list of content blocks like { "type": "text", "text": "..." }, got ${describeValue(value)}`,
+    reason:
+      `must be a string or a list of content blocks like { "type": ` +
+      `"text", "text": "..." }, got ${describeValue(value)}`,
   });
   return null;
 }
@@ -204,7 +206,9 @@ export function parseDevSession(value: unknown, ref: LegacyFileRef): ParseOutcom
   if (!isRecord(value))
     return {
       ok: false,
-      reason: `${ref.relative} must hold an object { taskId, agentId, status, startedAt, messages: [...] }, got ${describeValue(value)}`,
+      reason:
+        `${ref.relative} must hold an object { taskId, agentId, status, ` +
+        `startedAt, messages: [...] }, got ${describeValue(value)}`,
     };
   const fileProblems: string[] = [];
   for (const field of ['taskId', 'agentId', 'status'] as const) {
@@ -220,7 +224,8 @@ export function parseDevSession(value: unknown, ref: LegacyFileRef): ParseOutcom
     );
   if (value.completedAt !== undefined && value.completedAt !== null && !isTime(value.completedAt)) {
     fileProblems.push(
-      `"completedAt" must be an ISO-8601 string or epoch milliseconds when present, got ${describeValue(value.completedAt)}`,
+      `"completedAt" must be an ISO-8601 string or epoch milliseconds when present, ` +
+        `got ${describeValue(value.completedAt)}`,
     );
   }
   if (!('messages' in value)) fileProblems.push('"messages" list is missing');
@@ -235,7 +240,8 @@ export function parseDevSession(value: unknown, ref: LegacyFileRef): ParseOutcom
     value.taskId === ref.taskId
       ? []
       : [
-          `taskId "${String(value.taskId)}" differs from its directory "${ref.taskId ?? ''}"; the directory names the session`,
+          `taskId "${String(value.taskId)}" differs from its directory ` +
+            `"${ref.taskId ?? ''}"; the directory names the session`,
         ];
   const mapped = mapEntries(value.messages, 'messages', (message, at, problems, index) => {
     if (message.direction !== 'harness_to_task' && message.direction !== 'task_to_harness') {
@@ -247,7 +253,9 @@ export function parseDevSession(value: unknown, ref: LegacyFileRef): ParseOutcom
     if (typeof message.type !== 'string' || message.type === '')
       problems.push({
         field: `${at}.type`,
-        reason: `must be a non-empty string (${KNOWN_DEV_TYPES.join(', ')}, or another kept as is), got ${describeValue(message.type)}`,
+        reason:
+          `must be a non-empty string (${KNOWN_DEV_TYPES.join(', ')}, ` +
+          `or another kept as is), got ${describeValue(message.type)}`,
       });
     const content = contentOf(message.content, at, problems);
     const timestamp = timestampOf(message.timestamp, at, problems);

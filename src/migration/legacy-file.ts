@@ -77,7 +77,9 @@ export async function readLegacyFile(ref: LegacyFileRef, maxBytes: number): Prom
   if (size > maxBytes) {
     return {
       ok: false,
-      reason: `${ref.relative} is ${formatBytes(size)}, over the ${formatBytes(maxBytes)} limit of a legacy file; split it or raise maxFileBytes`,
+      reason:
+        `${ref.relative} is ${formatBytes(size)}, ` +
+        `over the ${formatBytes(maxBytes)} limit of a legacy file; split it or raise maxFileBytes`,
     };
   }
   let bytes: Buffer;
@@ -93,7 +95,9 @@ export async function readLegacyFile(ref: LegacyFileRef, maxBytes: number): Prom
   } catch (error) {
     return {
       ok: false,
-      reason: `${ref.relative} is not valid JSON (${describeError(error)}); repair it, or move it away to leave it unmigrated`,
+      reason:
+        `${ref.relative} is not valid JSON (${describeError(error)}); ` +
+        `repair it, or move it away to leave it unmigrated`,
     };
   }
 }

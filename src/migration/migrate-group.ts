@@ -55,7 +55,10 @@ async function existingSession(
     const checkpoint = await runtime.getCheckpoint(id);
     if (history.length === 0 && checkpoint === null) return 'empty';
     return {
-      conflict: `session ${id} already exists with ${history.length} messages${checkpoint ? ' and a checkpoint' : ''}; the migration never merges into a session in use. Archive or move that session aside, then migrate again`,
+      conflict:
+        `session ${id} already exists with ${history.length} ` +
+        `messages${checkpoint ? ' and a checkpoint' : ''}; the migration never merges ` +
+        `into a session in use. Archive or move that session aside, then migrate again`,
     };
   } catch (error) {
     if (isSessionError(error, 'SESSION_NOT_FOUND')) return 'none';
@@ -93,7 +96,9 @@ async function createSession(
     if (!start.checkpoint || !isSessionError(error, 'INVALID_ARGUMENT') || !/checkpoint/.test(error.message))
       throw error;
     warnings.push(
-      `DAGent's checkpoint could not start the session's checkpoint (${error.message.replace(/^\[dagent-sessions\] \[[a-z]+\] /, '')}); it is kept in the context as legacyCheckpoint`,
+      `DAGent's checkpoint could not start the session's checkpoint ` +
+        `(${error.message.replace(/^\[dagent-sessions\] \[[a-z]+\] /, '')}); ` +
+        `it is kept in the context as legacyCheckpoint`,
     );
     const { checkpoint, ...rest } = start;
     await runtime.createSession(key, {
@@ -131,7 +136,8 @@ async function initialCheckpoint(
     return (await runtime.getCheckpoint(sessionId)) ? 'made' : 'not-needed';
   } catch (error) {
     warnings.push(
-      `the initial checkpoint failed (${describeError(error)}); every message is migrated, and the session compacts by itself when it needs to`,
+      `the initial checkpoint failed (${describeError(error)}); ` +
+        `every message is migrated, and the session compacts by itself when it needs to`,
     );
     return 'failed';
   }
@@ -240,7 +246,8 @@ export async function migrateGroup(plans: FilePlan[], ctx: GroupContext): Promis
           // An existing session keeps its checkpoint (none): DAGent's goes into the context.
           if (start.checkpoint)
             report.warnings.push(
-              "the session existed (empty), so DAGent's checkpoint could not start it; it is kept in the context as legacyCheckpoint",
+              "the session existed (empty), so DAGent's checkpoint could not start it; it is kept in " +
+                'the context as legacyCheckpoint',
             );
           await runtime.setContext(sessionId, {
             ...(await runtime.getContext(sessionId)),

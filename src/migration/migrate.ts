@@ -200,7 +200,9 @@ async function openRuntime(
       throw new SessionError(
         'ROOT_LOCKED',
         'runtime',
-        `[migration] ${error.message.replace(/^\[dagent-sessions\] \[[a-z]+\] /, '')}. A host with a runtime open must pass it: migrateAll(root, { runtime }); or stop the host and run the migration alone`,
+        `[migration] ${error.message.replace(/^\[dagent-sessions\] \[[a-z]+\] /, '')}. ` +
+          `A host with a runtime open must pass it: migrateAll(root, ` +
+          `{ runtime }); or stop the host and run the migration alone`,
         {
           cause: error,
           details: error.details,

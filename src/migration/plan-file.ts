@@ -85,8 +85,10 @@ function sessionOf(
     const why = withoutPrefix(error);
     return {
       reason: /not registered/.test(why)
-        ? `${ref.relative} names a session this runtime cannot create: ${why}. Migrate with the host's runtime, which registers it: migrateAll(root, { runtime })`
-        : `${ref.relative} cannot name a session: ${why}. Rename its directory to letters, digits, ".", "-" and "_" (no "--", no spaces, no "-" at either end), then migrate again`,
+        ? `${ref.relative} names a session this runtime cannot create: ${why}. ` +
+          `Migrate with the host's runtime, which registers it: migrateAll(root, { runtime })`
+        : `${ref.relative} cannot name a session: ${why}. Rename its directory to letters, ` +
+          `digits, ".", "-" and "_" (no "--", no spaces, no "-" at either end), then migrate again`,
     };
   }
 }
@@ -154,7 +156,10 @@ export async function planFile(ref: LegacyFileRef, ctx: PlanContext): Promise<Fi
       report: {
         ...report,
         problems: parsed.problems,
-        reason: `${bad} of ${parsed.total} entries are invalid; nothing was written. Fix them, or migrate with --skip-invalid to take the ${parsed.messages.length} valid entries and list the skipped ones`,
+        reason:
+          `${bad} of ${parsed.total} entries are invalid; nothing was written. Fix them, ` +
+          `or migrate with --skip-invalid to take the ${parsed.messages.length} ` +
+          `valid entries and list the skipped ones`,
       },
     };
   }
@@ -171,11 +176,14 @@ export async function planFile(ref: LegacyFileRef, ctx: PlanContext): Promise<Fi
     }
     const why =
       file.state === 'done'
-        ? `changed since migration ${manifest.id} took it into ${file.sessionId} (its content then is in ${file.backupPath})`
+        ? `changed since migration ${manifest.id} took it ` +
+          `into ${file.sessionId} (its content then is in ${file.backupPath})`
         : `was being migrated by ${manifest.id}, which did not finish (${file.state})`;
     report.skipped = [];
     report.status = 'conflict';
-    report.reason = `${ref.relative} ${why}. To migrate it as it is now: dagent-sessions migrate --root <root> --rollback ${manifest.id}, then migrate again`;
+    report.reason =
+      `${ref.relative} ${why}. To migrate it as it is now: ` +
+      `dagent-sessions migrate --root <root> --rollback ${manifest.id}, then migrate again`;
     return { ...plan, report };
   }
   return { ...plan, report, ready: true, key: key!, parsed };

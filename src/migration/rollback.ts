@@ -63,7 +63,8 @@ function assertSane(root: string, manifest: MigrationManifest): MigrationManifes
       throw new SessionError(
         'CORRUPT_FILE',
         'store',
-        `[migration] manifest ${manifest.id} holds a record with a path outside the root or an invalid session id; it will not be used for a rollback`,
+        `[migration] manifest ${manifest.id} holds a record with a path outside ` +
+          `the root or an invalid session id; it will not be used for a rollback`,
       );
   }
   return manifest;
@@ -110,18 +111,28 @@ async function chooseManifest(
     throw new SessionError(
       'INVALID_ARGUMENT',
       'runtime',
-      `[migration] nothing to roll back: no migration under ${root}/.dagent/migrations/ that is not rolled back already`,
+      `[migration] nothing to roll back: ` +
+        `no migration under ${root}/.dagent/migrations/ that is not rolled back already`,
     );
   const later = candidates.filter((m) => m.id > chosen.id).map((m) => m.id);
   const otherUnfinished = unfinished.filter((m) => m !== chosen).map((m) => m.id);
   const notes: string[] = [];
-  if (chosen.status === 'running')
+  if (chosen.status === 'running') {
+    const one = later.length === 1;
+    const laterNote =
+      later.length > 0
+        ? `; the later migration${one ? '' : 's'} ${later.join(', ')} keep${one ? 's' : ''} ` +
+          `${one ? 'its' : 'their'} sessions (roll ${one ? 'it' : 'them'} back by id if you want)`
+        : '';
     notes.push(
-      `migration ${chosen.id} did not finish (its process stopped half-way): it is the one rolled back${later.length > 0 ? `; the later migration${later.length === 1 ? '' : 's'} ${later.join(', ')} keep${later.length === 1 ? 's' : ''} ${later.length === 1 ? 'its' : 'their'} sessions (roll ${later.length === 1 ? 'it' : 'them'} back by id if you want)` : ''}`,
+      `migration ${chosen.id} did not finish (its process stopped half-way): ` +
+        `it is the one rolled back${laterNote}`,
     );
+  }
   if (otherUnfinished.length > 0)
     notes.push(
-      `migration${otherUnfinished.length === 1 ? '' : 's'} ${otherUnfinished.join(', ')} did not finish either: roll back again to undo ${otherUnfinished.length === 1 ? 'it' : 'them'}`,
+      `migration${otherUnfinished.length === 1 ? '' : 's'} ${otherUnfinished.join(', ')} did ` +
+        `not finish either: roll back again to undo ${otherUnfinished.length === 1 ? 'it' : 'them'}`,
     );
   return { manifest: assertSane(root, chosen), notes };
 }
@@ -186,7 +197,8 @@ async function undoLegacyFile(
   const backup = await readOrNull(path.join(root, file.backupPath));
   if (backup === null || sha256Of(backup) !== file.sha256) {
     report.warnings.push(
-      `${file.legacyPath} differs from what was migrated, but its backup ${file.backupPath} is ${backup === null ? 'missing' : 'not the original any more'}: left as is`,
+      `${file.legacyPath} differs from what was migrated, but its backup ${file.backupPath} ` +
+        `is ${backup === null ? 'missing' : 'not the original any more'}: left as is`,
     );
     return;
   }
@@ -241,7 +253,9 @@ export async function rollbackMigration(
       throw new SessionError(
         'ROOT_LOCKED',
         'runtime',
-        `[migration] a rollback needs the root to itself: ${error.message.replace(/^\[dagent-sessions\] \[[a-z]+\] /, '')}. Close the runtime (or stop the host), then roll back`,
+        `[migration] a rollback needs the root to ` +
+          `itself: ${error.message.replace(/^\[dagent-sessions\] \[[a-z]+\] /, '')}. ` +
+          `Close the runtime (or stop the host), then roll back`,
         { cause: error, details: error.details },
       );
     }

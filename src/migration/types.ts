@@ -53,7 +53,10 @@ export interface MigrationOptions {
    * session's own checkpoint as its start.
    */
   checkpoint?: boolean;
-  /** Most tokens of recent messages kept verbatim by the initial checkpoint. Default 20,000 (the default `keepRecentTokens`). */
+  /**
+   * Most tokens of recent messages kept verbatim by the initial checkpoint. Default 20,000 (the
+   * default `keepRecentTokens`).
+   */
   checkpointKeepTokens?: number;
   /** Legacy files larger than this are refused with a clear report. Default 256 MiB. */
   maxFileBytes?: number;

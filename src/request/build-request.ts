@@ -68,7 +68,16 @@ export interface RequestInput {
 /**
  * Tokens per part of a request, corrected; `total` is their sum.
  *
- * @example const b: RequestBreakdown = { agentDescription: 120, context: 300, checkpoint: 900, messages: 41_000, userPrompt: 12, replyReserve: 4_096, total: 46_428 };
+ * @example
+ * const b: RequestBreakdown = {
+ *   agentDescription: 120,
+ *   context: 300,
+ *   checkpoint: 900,
+ *   messages: 41_000,
+ *   userPrompt: 12,
+ *   replyReserve: 4_096,
+ *   total: 46_428,
+ * };
  */
 export interface RequestBreakdown {
   agentDescription: number;
@@ -120,8 +129,9 @@ export interface BuiltRequest {
 /**
  * Builds the request for a session. Messages the host marked internal (`metadata.internal: true`)
  * are left out first: they are neither rendered nor counted. The system prompt is the agent
- * description, the context and the checkpoint (empty parts skipped), then, when messages were left out, a note saying how
- * many, then the live messages (`flattened`: a `## Conversation so far` transcript) or the text of
+ * description, the context and the checkpoint (empty parts skipped), then, when messages were
+ * left out, a note saying how many, then the live messages (`flattened`: a
+ * `## Conversation so far` transcript) or the text of
  * `system`-role messages (`messages`: `## System messages`; the rest become the list, see
  * {@link toMessagesList}).
  *

@@ -32,7 +32,9 @@ export interface SystemBlock {
  * requests of one compaction (the note on omitted messages, `system`-role messages). Empty parts
  * are left out.
  *
- * @example systemBlocks('## Agent\n...', '', true) // [{ type: 'text', text: '## Agent\n...', cache_control: { type: 'ephemeral' } }]
+ * @example
+ * systemBlocks('## Agent\n...', '', true)
+ * // [{ type: 'text', text: '## Agent\n...', cache_control: { type: 'ephemeral' } }]
  */
 export function systemBlocks(stable: string, changing: string, cache: boolean): SystemBlock[] {
   const blocks: SystemBlock[] = [];

@@ -42,7 +42,10 @@ function blockToText(block: ContentBlock): string {
     case 'tool_use':
       return `[tool_use ${String(block.name)}] ${safeJson(block.input ?? {})}`;
     case 'tool_result':
-      return `[tool_result ${String(block.tool_use_id)}]${block.is_error === true ? ' [error]' : ''} ${toolResultText(block.content)}`;
+      return (
+        `[tool_result ${String(block.tool_use_id)}]${block.is_error === true ? ' [error]' : ''} ` +
+        `${toolResultText(block.content)}`
+      );
     case 'thinking':
       return `[thinking] ${String(block.thinking ?? '')}`;
     case 'redacted_thinking':
@@ -58,7 +61,10 @@ function blockToText(block: ContentBlock): string {
     case 'mcp_tool_use':
       return `[mcp_tool_use ${String(block.server_name)}/${String(block.name)}] ${elidedJson(block.input ?? {})}`;
     case 'mcp_tool_result':
-      return `[mcp_tool_result ${String(block.tool_use_id)}]${block.is_error === true ? ' [error]' : ''} ${toolResultText(block.content)}`;
+      return (
+        `[mcp_tool_result ${String(block.tool_use_id)}]${block.is_error === true ? ' [error]' : ''} ` +
+        `${toolResultText(block.content)}`
+      );
     case 'container_upload':
       return `[container_upload ${String(block.file_id)}]`;
     case 'compaction':

@@ -94,7 +94,9 @@ export function renderLedgerSections(ledger: SessionLedger | null | undefined): 
  *
  * @param command - a ledger command.
  * @returns the line.
- * @example commandLine({ command: 'npm test', kind: 'command', runs: 3, seq: 9, status: 'failed', exitCode: 1, failed: 2 }) // '`npm test` → failed (exit 1, 2 failed) ×3'
+ * @example
+ * commandLine({ command: 'npm test', kind: 'command', runs: 3, seq: 9, status: 'failed', exitCode: 1, failed: 2 })
+ * // '`npm test` → failed (exit 1, 2 failed) ×3'
  */
 export function commandLine(command: LedgerCommand): string {
   const text = oneLine(command.command);
@@ -118,7 +120,9 @@ export function commandLine(command: LedgerCommand): string {
  *
  * @param decision - a ledger decision.
  * @returns the line.
- * @example decisionLine({ text: 'review of parser: rejected', by: 'harness', count: 2, reasons: ['no tests'], ... }) // 'review of parser: rejected (harness, review 2) because: no tests'
+ * @example
+ * decisionLine({ text: 'review of parser: rejected', by: 'harness', count: 2, reasons: ['no tests'], ... })
+ * // 'review of parser: rejected (harness, review 2) because: no tests'
  */
 export function decisionLine(decision: LedgerDecision): string {
   const who = [

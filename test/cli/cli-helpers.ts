@@ -65,7 +65,9 @@ export async function seededRoot(): Promise<string> {
     for (let i = 0; i < 9; i++) {
       await runtime.addMessage(pm.id, {
         role: i % 2 === 0 ? 'assistant' : 'user',
-        content: `Step ${i}: decided to stream rows in batches of ${(i + 1) * 100} and to test quoting of field ${i} with embedded quotes, commas and newlines.`,
+        content:
+          `Step ${i}: decided to stream rows in batches of ${(i + 1) * 100} and ` +
+          `to test quoting of field ${i} with embedded quotes, commas and newlines.`,
       });
     }
     const dev = await runtime.createSession({

@@ -25,74 +25,82 @@ async function demoRootIn(dir: string, name: string, pid?: number): Promise<stri
 }
 
 describe('demo', () => {
-  it('replays PM, Dev and QA sessions without losing a message, compacting each, then serves the inspector on them', async () => {
-    const root = await tempRoot();
-    const lines: string[] = [];
-    const stop = new AbortController();
-    const running = runDemo({
-      root,
-      maxTokens: 30_000,
-      out: (line) => lines.push(line),
-      interactive: false,
-      stop: stop.signal,
-    });
-    let url: string | undefined;
-    for (let i = 0; i < 600 && url === undefined; i++) {
-      url = lines.map((l) => /Inspector: (http:\/\/127\.0\.0\.1:\d+)\//.exec(l)?.[1]).find(Boolean);
-      if (url === undefined) await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(url).toBeDefined();
-    const page = await fetch(`${url}/`);
-    expect(await page.text()).toContain('inspector.js');
-    const list = (await (
-      await fetch(`${url}/rpc/session:list`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: '[]',
-      })
-    ).json()) as {
-      value: { id: string; checkpointVersion: number; stats: { totalCompactions: number } }[];
-    };
-    expect(list.value.map((s) => s.id).sort()).toEqual([
-      'feature--demo--pm',
-      'task--demo--replay--in_dev--dev',
-      'task--demo--replay--in_qa--qa',
-    ]);
-    stop.abort();
-    const report = await running;
-    expect(report.sessions.map((s) => s.agent)).toEqual(['PM', 'Dev', 'QA']);
-    expect(report.temporary).toBe(false); // a given root is kept
-    expect(existsSync(path.join(root, '.dagent', 'sessions', 'feature--demo--pm'))).toBe(true);
-    for (const s of report.sessions) {
-      expect(s.report.historyIntact).toBe(true);
-      expect(s.report.requestsOverLimit).toBe(0);
-      expect(s.report.compactions.length).toBeGreaterThan(0);
-    }
-  });
+  it(
+    'replays PM, Dev and QA sessions without losing a message, ' +
+      'compacting each, then serves the inspector on them',
+    async () => {
+      const root = await tempRoot();
+      const lines: string[] = [];
+      const stop = new AbortController();
+      const running = runDemo({
+        root,
+        maxTokens: 30_000,
+        out: (line) => lines.push(line),
+        interactive: false,
+        stop: stop.signal,
+      });
+      let url: string | undefined;
+      for (let i = 0; i < 600 && url === undefined; i++) {
+        url = lines.map((l) => /Inspector: (http:\/\/127\.0\.0\.1:\d+)\//.exec(l)?.[1]).find(Boolean);
+        if (url === undefined) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(url).toBeDefined();
+      const page = await fetch(`${url}/`);
+      expect(await page.text()).toContain('inspector.js');
+      const list = (await (
+        await fetch(`${url}/rpc/session:list`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '[]',
+        })
+      ).json()) as {
+        value: { id: string; checkpointVersion: number; stats: { totalCompactions: number } }[];
+      };
+      expect(list.value.map((s) => s.id).sort()).toEqual([
+        'feature--demo--pm',
+        'task--demo--replay--in_dev--dev',
+        'task--demo--replay--in_qa--qa',
+      ]);
+      stop.abort();
+      const report = await running;
+      expect(report.sessions.map((s) => s.agent)).toEqual(['PM', 'Dev', 'QA']);
+      expect(report.temporary).toBe(false); // a given root is kept
+      expect(existsSync(path.join(root, '.dagent', 'sessions', 'feature--demo--pm'))).toBe(true);
+      for (const s of report.sessions) {
+        expect(s.report.historyIntact).toBe(true);
+        expect(s.report.requestsOverLimit).toBe(0);
+        expect(s.report.compactions.length).toBeGreaterThan(0);
+      }
+    },
+  );
 
-  it('--no-serve only prints the summary; without --root it removes its temporary root, and leftovers of killed runs', async () => {
-    const tmp = await tempRoot('dagent-demo-tmp-');
-    const dead = spawnSync(process.execPath, ['-e', '']).pid; // a process that has exited
-    const killed = await demoRootIn(tmp, 'dagent-sessions-demo-Kill3d', dead);
-    vi.stubEnv('TMPDIR', tmp);
-    const lines: string[] = [];
-    try {
-      const report = await runDemo({ serve: false, out: (line) => lines.push(line), interactive: false });
-      expect(report.url).toBeNull();
-      expect(report.temporary).toBe(true);
-      expect(path.dirname(report.root)).toBe(tmp);
-      expect(path.basename(report.root)).toMatch(/^dagent-sessions-demo-/);
-      const text = lines.join('\n');
-      expect(text).not.toContain('Inspector:');
-      expect(text).toContain('every message, identical, in order');
-      expect(text).toContain(`${report.root} (temporary: removed when the demo ends`);
-      expect(text).toContain(`Removed 1 demo root(s) left by earlier runs: ${killed}`);
-      expect(existsSync(report.root)).toBe(false);
-      expect(await readdir(tmp)).toEqual([]);
-    } finally {
-      vi.unstubAllEnvs();
-    }
-  });
+  it(
+    '--no-serve only prints the summary; without --root it ' +
+      'removes its temporary root, and leftovers of killed runs',
+    async () => {
+      const tmp = await tempRoot('dagent-demo-tmp-');
+      const dead = spawnSync(process.execPath, ['-e', '']).pid; // a process that has exited
+      const killed = await demoRootIn(tmp, 'dagent-sessions-demo-Kill3d', dead);
+      vi.stubEnv('TMPDIR', tmp);
+      const lines: string[] = [];
+      try {
+        const report = await runDemo({ serve: false, out: (line) => lines.push(line), interactive: false });
+        expect(report.url).toBeNull();
+        expect(report.temporary).toBe(true);
+        expect(path.dirname(report.root)).toBe(tmp);
+        expect(path.basename(report.root)).toMatch(/^dagent-sessions-demo-/);
+        const text = lines.join('\n');
+        expect(text).not.toContain('Inspector:');
+        expect(text).toContain('every message, identical, in order');
+        expect(text).toContain(`${report.root} (temporary: removed when the demo ends`);
+        expect(text).toContain(`Removed 1 demo root(s) left by earlier runs: ${killed}`);
+        expect(existsSync(report.root)).toBe(false);
+        expect(await readdir(tmp)).toEqual([]);
+      } finally {
+        vi.unstubAllEnvs();
+      }
+    },
+  );
 
   it('leaves a temporary root whose demo is still running, or starting, and other names', async () => {
     const tmp = await tempRoot('dagent-demo-tmp-');

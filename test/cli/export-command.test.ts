@@ -34,15 +34,19 @@ describe('export --out', () => {
     expect(await snapshotDir(store)).toEqual(before);
   });
 
-  it('writes next to the store, under a name that only starts like it, and through symlinks that lead outside', async () => {
-    const root = await seededRoot();
-    const elsewhere = await tempRoot();
-    await mkdir(path.join(elsewhere, 'real'));
-    await symlink(path.join(elsewhere, 'real'), path.join(root, 'exports'));
-    for (const out of [path.join(root, '.dagent-export.json'), path.join(root, 'exports', 'f1.json')]) {
-      const r = await run('export', FEATURE_ID, '--root', root, '--out', out);
-      expect(r.code, r.stderr()).toBe(0);
-      expect(JSON.parse(await readFile(out, 'utf8'))).toMatchObject({ session: { id: FEATURE_ID } });
-    }
-  });
+  it(
+    'writes next to the store, under a name that only starts like it, ' +
+      'and through symlinks that lead outside',
+    async () => {
+      const root = await seededRoot();
+      const elsewhere = await tempRoot();
+      await mkdir(path.join(elsewhere, 'real'));
+      await symlink(path.join(elsewhere, 'real'), path.join(root, 'exports'));
+      for (const out of [path.join(root, '.dagent-export.json'), path.join(root, 'exports', 'f1.json')]) {
+        const r = await run('export', FEATURE_ID, '--root', root, '--out', out);
+        expect(r.code, r.stderr()).toBe(0);
+        expect(JSON.parse(await readFile(out, 'utf8'))).toMatchObject({ session: { id: FEATURE_ID } });
+      }
+    },
+  );
 });

@@ -54,38 +54,42 @@ const post = async (url: string, channel: string, args: unknown[]) =>
   ).json()) as { ok: boolean; value?: unknown; error?: { code: string } };
 
 describe('inspect', () => {
-  it('as the writer: serves the page and the API, advertises itself, and a CLI compact goes through it to its event stream', async () => {
-    const root = await seededRoot();
-    const inspect = await startInspect(['--root', root]);
-    try {
-      expect(inspect.info).toMatchObject({ root, mode: 'writer' });
-      const page = await fetch(inspect.info.page);
-      expect(page.headers.get('content-type')).toContain('text/html');
-      expect(await page.text()).toContain('inspector.js');
-      expect((await readHost(root))?.url).toBe(inspect.info.url);
-      const events: SessionEvent[] = [];
-      const client = createSessionClient(inspect.info.url);
-      client.onEvent((e) => events.push(e));
-      await client.eventsConnected();
-      const captured = captureIO();
-      const code = await compactCommand(
-        [FEATURE_ID, '--root', root, '--keep-recent-tokens', '0'],
-        captured.io,
-      );
-      expect(code, captured.err.join('\n')).toBe(0);
-      expect(captured.err.join('\n')).toContain(
-        `through the host that holds the root, at ${inspect.info.url}`,
-      );
-      await until(
-        () => events.find((e) => e.type === 'session.compaction.completed' && e.sessionId === FEATURE_ID),
-        'the compaction event',
-      );
-      client.close();
-    } finally {
-      expect(await inspect.stop()).toBe(0);
-    }
-    expect(await readHost(root)).toBeNull(); // withdrawn on close
-  });
+  it(
+    'as the writer: serves the page and the API, advertises itself, ' +
+      'and a CLI compact goes through it to its event stream',
+    async () => {
+      const root = await seededRoot();
+      const inspect = await startInspect(['--root', root]);
+      try {
+        expect(inspect.info).toMatchObject({ root, mode: 'writer' });
+        const page = await fetch(inspect.info.page);
+        expect(page.headers.get('content-type')).toContain('text/html');
+        expect(await page.text()).toContain('inspector.js');
+        expect((await readHost(root))?.url).toBe(inspect.info.url);
+        const events: SessionEvent[] = [];
+        const client = createSessionClient(inspect.info.url);
+        client.onEvent((e) => events.push(e));
+        await client.eventsConnected();
+        const captured = captureIO();
+        const code = await compactCommand(
+          [FEATURE_ID, '--root', root, '--keep-recent-tokens', '0'],
+          captured.io,
+        );
+        expect(code, captured.err.join('\n')).toBe(0);
+        expect(captured.err.join('\n')).toContain(
+          `through the host that holds the root, at ${inspect.info.url}`,
+        );
+        await until(
+          () => events.find((e) => e.type === 'session.compaction.completed' && e.sessionId === FEATURE_ID),
+          'the compaction event',
+        );
+        client.close();
+      } finally {
+        expect(await inspect.stop()).toBe(0);
+      }
+      expect(await readHost(root)).toBeNull(); // withdrawn on close
+    },
+  );
 
   it('read-only while a host holds the root without advertising a server; attaches to one that does', async () => {
     const root = await seededRoot();
@@ -173,7 +177,8 @@ describe('inspect --stately', () => {
     try {
       expect(inspect.info.mode).toBe('writer');
       expect(inspect.captured.err.join('\n')).toContain('Stately inspector');
-      expect((await post(inspect.info.url, 'session:getMessages', [FEATURE_ID])).ok).toBe(true); // actors run with the inspector attached
+      // actors run with the inspector attached
+      expect((await post(inspect.info.url, 'session:getMessages', [FEATURE_ID])).ok).toBe(true);
     } finally {
       expect(await inspect.stop()).toBe(0);
     }

@@ -250,46 +250,50 @@ describe('import', () => {
 });
 
 describe('replay', () => {
-  it('replays a transcript into --root with the compaction table, and refuses a second replay without --append', async () => {
-    const root = await tempRoot('dagent-cli-replay-');
-    const file = await writeTranscript(root, 'long.json', 40, 60);
-    const r = await run('replay', file, '--root', root, '--max-tokens', '12000');
-    expect(r.code, r.stderr()).toBe(0);
-    const text = r.stdout();
-    expect(text).toContain('through session task--replay--long--in_dev--dev');
-    expect(text).toContain('160 replayed; history holds 160 (every message, identical, in order)');
-    expect(text).toMatch(/#\s+after msg\s+tokens before -> after\s+messages folded\s+ms/);
-    expect(text).toMatch(/\n\s+1\s+\d+\s+[\d,]+ -> [\d,]+\s+\d+\s+\d+/);
-    expect(text).toContain('0 over the limit');
+  it(
+    'replays a transcript into --root with the compaction table, ' +
+      'and refuses a second replay without --append',
+    async () => {
+      const root = await tempRoot('dagent-cli-replay-');
+      const file = await writeTranscript(root, 'long.json', 40, 60);
+      const r = await run('replay', file, '--root', root, '--max-tokens', '12000');
+      expect(r.code, r.stderr()).toBe(0);
+      const text = r.stdout();
+      expect(text).toContain('through session task--replay--long--in_dev--dev');
+      expect(text).toContain('160 replayed; history holds 160 (every message, identical, in order)');
+      expect(text).toMatch(/#\s+after msg\s+tokens before -> after\s+messages folded\s+ms/);
+      expect(text).toMatch(/\n\s+1\s+\d+\s+[\d,]+ -> [\d,]+\s+\d+\s+\d+/);
+      expect(text).toContain('0 over the limit');
 
-    const twice = await run('replay', file, '--root', root);
-    expect(twice.code).toBe(1);
-    expect(twice.stderr()).toContain('already holds 160 messages; pass --append');
+      const twice = await run('replay', file, '--root', root);
+      expect(twice.code).toBe(1);
+      expect(twice.stderr()).toContain('already holds 160 messages; pass --append');
 
-    const json = await run(
-      'replay',
-      file,
-      '--root',
-      root,
-      '--task',
-      'second',
-      '--max-tokens',
-      '12000',
-      '--json',
-    );
-    const report = JSON.parse(json.stdout()) as {
-      sessionId: string;
-      historyIntact: boolean;
-      compactions: unknown[];
-      requestsOverLimit: number;
-    };
-    expect(report).toMatchObject({
-      sessionId: 'task--replay--second--in_dev--dev',
-      historyIntact: true,
-      requestsOverLimit: 0,
-    });
-    expect(report.compactions.length).toBeGreaterThan(0);
-  });
+      const json = await run(
+        'replay',
+        file,
+        '--root',
+        root,
+        '--task',
+        'second',
+        '--max-tokens',
+        '12000',
+        '--json',
+      );
+      const report = JSON.parse(json.stdout()) as {
+        sessionId: string;
+        historyIntact: boolean;
+        compactions: unknown[];
+        requestsOverLimit: number;
+      };
+      expect(report).toMatchObject({
+        sessionId: 'task--replay--second--in_dev--dev',
+        historyIntact: true,
+        requestsOverLimit: 0,
+      });
+      expect(report.compactions.length).toBeGreaterThan(0);
+    },
+  );
 
   it('replays a Claude Code log too', async () => {
     const root = await tempRoot('dagent-cli-replay-');

@@ -226,7 +226,10 @@ describe('AnthropicCompactor', () => {
       'a tool input that fails the schema',
       { kind: 'bad-tool-input' },
       'COMPACTOR_MALFORMED',
-      /"inProgress\[0\]" must be a string, got a number; missing "decisions" .*; "completed" must be an array of strings, got a string/,
+      new RegExp(
+        String.raw`"inProgress\[0\]" must be a string, got a number; missing "decisions" .*; ` +
+          String.raw`"completed" must be an array of strings, got a string`,
+      ),
     ],
     [
       'prose',

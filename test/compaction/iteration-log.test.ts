@@ -76,13 +76,16 @@ describe('the iteration log', () => {
       stopReason: 'every check passes',
     });
     expect(ledger.iterationLog?.map((i) => `${i.iteration}: ${i.text}`)).toEqual([
-      '2: every check passes · passes again: tests (failed in iteration 1) · passed: lint · edited src/b.ts, docs/a.md · ran `npm test` → ok (4 passed)',
-      '1: checks failed · failed: tests (1 failed) · passed: lint · created src/a.ts · ran `npm test` → failed (exit 1, 1 failed, 3 passed): 1 failed, 3 passed; `npm run lint` → ok',
+      '2: every check passes · passes again: tests (failed in iteration 1) · passed: lint · edited ' +
+        'src/b.ts, docs/a.md · ran `npm test` → ok (4 passed)',
+      '1: checks failed · failed: tests (1 failed) · passed: lint · created src/a.ts · ran `npm test` ' +
+        '→ failed (exit 1, 1 failed, 3 passed): 1 failed, 3 passed; `npm run lint` → ok',
     ]);
     expect(ledger.problems).toEqual([]);
     expect(ledgerProblems(ledger)).toEqual([]);
     expect(renderCheckpoint(EMPTY, undefined, ledger)).toContain(
-      '### Status\niteration 2: every check passes (checks: 2 of 2 passed)\n\n### Iterations (newest first)\n- 2: every check passes',
+      '### Status\niteration 2: every check passes (checks: 2 of 2 passed)\n\n### Iterations (newest ' +
+        'first)\n- 2: every check passes',
     );
   });
 
@@ -124,7 +127,8 @@ describe('the iteration log', () => {
       }),
     ).toEqual([
       'ledger.iterationLog must be a list of { iteration >= 0, text, seq }',
-      'ledger.decisions must be a list of { key, kind (review, merge, decision), subject, outcome, text, reasons, count >= 1, seq }',
+      'ledger.decisions must be a list of { key, kind (review, merge, decision), subject, outcome, ' +
+        'text, reasons, count >= 1, seq }',
     ]);
   });
 });

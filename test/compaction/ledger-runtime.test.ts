@@ -93,31 +93,35 @@ describe('the ledger through the runtime', () => {
     }
   });
 
-  it('reads a schema-1 checkpoint found on disk and writes schema 2 at the next compaction, losing nothing', async () => {
-    const root = await tempRoot();
-    const fixture = path.resolve(
-      path.dirname(fileURLToPath(import.meta.url)),
-      '../../fixtures/store/v1-session',
-    );
-    const id = 'task--f1--t1--in_dev--dev';
-    await cp(fixture, path.join(root, '.dagent', 'sessions', id), { recursive: true });
-    const runtime = await createSessionRuntime({ root, durable: false });
-    try {
-      const before = await runtime.getCheckpoint(id);
-      expect(before?.schemaVersion).toBeUndefined();
-      for (const m of call('z', 'Bash', { command: 'npm run build' }, 'built'))
-        await runtime.addMessage(id, m);
-      await runtime.compact(id, { keepRecentTokens: 0 });
-      const after = await runtime.getCheckpoint(id);
-      expect(after?.schemaVersion).toBe(2);
-      expect(after?.version).toBe((before?.version ?? 0) + 1);
-      // The old summary's items are all still there; the new facts are in the ledger.
-      expect(after?.summary.completed).toEqual(expect.arrayContaining(before?.summary.completed ?? []));
-      expect(after?.summary.decisions).toEqual(before?.summary.decisions);
-      expect(after?.ledger?.commands.map((c) => c.command)).toEqual(['npm run build']);
-      expect(after?.ledger?.throughSeq).toBeGreaterThan(before?.compactionInfo.archivedThroughSeq ?? 0);
-    } finally {
-      await runtime.close();
-    }
-  });
+  it(
+    'reads a schema-1 checkpoint found on disk and writes ' +
+      'schema 2 at the next compaction, losing nothing',
+    async () => {
+      const root = await tempRoot();
+      const fixture = path.resolve(
+        path.dirname(fileURLToPath(import.meta.url)),
+        '../../fixtures/store/v1-session',
+      );
+      const id = 'task--f1--t1--in_dev--dev';
+      await cp(fixture, path.join(root, '.dagent', 'sessions', id), { recursive: true });
+      const runtime = await createSessionRuntime({ root, durable: false });
+      try {
+        const before = await runtime.getCheckpoint(id);
+        expect(before?.schemaVersion).toBeUndefined();
+        for (const m of call('z', 'Bash', { command: 'npm run build' }, 'built'))
+          await runtime.addMessage(id, m);
+        await runtime.compact(id, { keepRecentTokens: 0 });
+        const after = await runtime.getCheckpoint(id);
+        expect(after?.schemaVersion).toBe(2);
+        expect(after?.version).toBe((before?.version ?? 0) + 1);
+        // The old summary's items are all still there; the new facts are in the ledger.
+        expect(after?.summary.completed).toEqual(expect.arrayContaining(before?.summary.completed ?? []));
+        expect(after?.summary.decisions).toEqual(before?.summary.decisions);
+        expect(after?.ledger?.commands.map((c) => c.command)).toEqual(['npm run build']);
+        expect(after?.ledger?.throughSeq).toBeGreaterThan(before?.compactionInfo.archivedThroughSeq ?? 0);
+      } finally {
+        await runtime.close();
+      }
+    },
+  );
 });

@@ -47,24 +47,28 @@ describe('recordMessages: files', () => {
     ]);
   });
 
-  it('does not record an edit that failed or was rejected; the failure is an open problem until the same file is written', () => {
-    const messages = toMessages([
-      say('assistant', 'Update(src/cli.py)', {}),
-      ...call('a', 'Update', { call: 'Update(src/cli.py)' }, '  ⎿  User rejected update to src/cli.py'),
-    ]);
-    const ledger = recordMessages(null, messages);
-    expect(ledger.files).toEqual([]);
-    expect(ledger.problems.map((p) => p.key)).toEqual(['write:src/cli.py']);
-    const later = recordMessages(
-      ledger,
-      toMessages(
-        call('b', 'Write', { call: 'Write(file_path: src/cli.py)' }, '  ⎿  Wrote 3 lines to src/cli.py'),
-        10,
-      ),
-    );
-    expect(later.problems).toEqual([]);
-    expect(later.files.map((f) => [f.path, f.action])).toEqual([['src/cli.py', 'created']]);
-  });
+  it(
+    'does not record an edit that failed or was rejected; ' +
+      'the failure is an open problem until the same file is written',
+    () => {
+      const messages = toMessages([
+        say('assistant', 'Update(src/cli.py)', {}),
+        ...call('a', 'Update', { call: 'Update(src/cli.py)' }, '  ⎿  User rejected update to src/cli.py'),
+      ]);
+      const ledger = recordMessages(null, messages);
+      expect(ledger.files).toEqual([]);
+      expect(ledger.problems.map((p) => p.key)).toEqual(['write:src/cli.py']);
+      const later = recordMessages(
+        ledger,
+        toMessages(
+          call('b', 'Write', { call: 'Write(file_path: src/cli.py)' }, '  ⎿  Wrote 3 lines to src/cli.py'),
+          10,
+        ),
+      );
+      expect(later.problems).toEqual([]);
+      expect(later.files.map((f) => [f.path, f.action])).toEqual([['src/cli.py', 'created']]);
+    },
+  );
 });
 
 describe('recordMessages: commands and problems', () => {
@@ -96,22 +100,26 @@ describe('recordMessages: commands and problems', () => {
     ]);
   });
 
-  it('keeps a failure open until the same command passes: a later success of an unrelated command settles nothing', () => {
-    const messages = toMessages([
-      ...failingTests,
-      ...call('t2', 'Bash', { command: 'npm run lint' }, '31 tests passed. All checks passed!'),
-      say('assistant', 'All tests pass now.'),
-    ]);
-    const ledger = recordMessages(null, messages);
-    expect(ledger.problems).toMatchObject([
-      { key: 'npm test', text: '`npm test` failed (2 failed, 11 passed): FAIL x', since: 1, count: 1 },
-    ]);
-    const fixed = recordMessages(
-      ledger,
-      toMessages(call('t3', 'Bash', { command: 'npm test' }, 'Tests  13 passed'), 10),
-    );
-    expect(fixed.problems).toEqual([]);
-  });
+  it(
+    'keeps a failure open until the same command passes: ' +
+      'a later success of an unrelated command settles nothing',
+    () => {
+      const messages = toMessages([
+        ...failingTests,
+        ...call('t2', 'Bash', { command: 'npm run lint' }, '31 tests passed. All checks passed!'),
+        say('assistant', 'All tests pass now.'),
+      ]);
+      const ledger = recordMessages(null, messages);
+      expect(ledger.problems).toMatchObject([
+        { key: 'npm test', text: '`npm test` failed (2 failed, 11 passed): FAIL x', since: 1, count: 1 },
+      ]);
+      const fixed = recordMessages(
+        ledger,
+        toMessages(call('t3', 'Bash', { command: 'npm test' }, 'Tests  13 passed'), 10),
+      );
+      expect(fixed.problems).toEqual([]);
+    },
+  );
 
   it('settles the failures of narrower runs when the whole suite of the same runner passes, not the reverse', () => {
     const narrow = toMessages([
@@ -183,25 +191,29 @@ describe('recordMessages: commands and problems', () => {
 });
 
 describe("recordMessages: the user's words and the status", () => {
-  it("keeps the user's requests verbatim, newest first; a repeated one moves up; echo, slash commands and harness text are not words", () => {
-    const ledger = recordMessages(
-      null,
-      toMessages([
-        say('user', 'Add a --json flag to the list command.'),
-        say('user', 'Please push \n  ⎿ API Error: 529 {"type":"error"}'),
-        say('user', '/model opus'),
-        say('user', '<command-name>/clear</command-name>'),
-        say('user', 'Add a --json flag to the list command.'),
-        say('user', 'No, the flag should be --format json instead.'),
-        say('user', [result('r1', 'tool output is not the user')]),
-      ]),
-    );
-    expect(ledger.requests.map((r) => [r.text, r.correction])).toEqual([
-      ['No, the flag should be --format json instead.', true],
-      ['Add a --json flag to the list command.', false],
-      ['Please push', false],
-    ]);
-  });
+  it(
+    "keeps the user's requests verbatim, newest first; a repeated one moves up; " +
+      'echo, slash commands and harness text are not words',
+    () => {
+      const ledger = recordMessages(
+        null,
+        toMessages([
+          say('user', 'Add a --json flag to the list command.'),
+          say('user', 'Please push \n  ⎿ API Error: 529 {"type":"error"}'),
+          say('user', '/model opus'),
+          say('user', '<command-name>/clear</command-name>'),
+          say('user', 'Add a --json flag to the list command.'),
+          say('user', 'No, the flag should be --format json instead.'),
+          say('user', [result('r1', 'tool output is not the user')]),
+        ]),
+      );
+      expect(ledger.requests.map((r) => [r.text, r.correction])).toEqual([
+        ['No, the flag should be --format json instead.', true],
+        ['Add a --json flag to the list command.', false],
+        ['Please push', false],
+      ]);
+    },
+  );
 
   it('takes the status from the newest todo list: a newer list supersedes, whatever it says', () => {
     const todos = (id: string, statuses: string[]) =>
@@ -367,45 +379,49 @@ describe('ledgerProblems', () => {
 });
 
 describe('the ledger in a request', () => {
-  it('renders compactly: status, requests, problems, files by action, commands with their outcome, names used twice', () => {
-    const ledger = recordMessages(
-      null,
-      toMessages([
-        say('user', 'Fix `quote_field` in src/csv.ts please.'),
-        ...call(
-          'a',
-          'Edit',
-          { file_path: 'src/csv.ts', old_string: 'quote_field', new_string: 'quote_field2' },
-          'ok',
-        ),
-        ...call(
-          'b',
-          'Bash',
-          { command: 'npm test' },
-          'Exit code 1\n1 failed, 3 passed\nAssertionError: quotes',
-          true,
-        ),
-      ]),
-    );
-    expect(renderCheckpoint(EMPTY, undefined, ledger)).toBe(
-      [
-        '## Checkpoint',
-        '',
-        '### User requests and corrections (newest first, verbatim)',
-        '- Fix `quote_field` in src/csv.ts please.',
-        '',
-        '### Open problems',
-        '- `npm test` failed (exit 1, 1 failed, 3 passed): AssertionError: quotes',
-        '',
-        '### Files (newest first)',
-        '- edited: src/csv.ts',
-        '',
-        '### Commands (last run, newest first)',
-        '- `npm test` → failed (exit 1, 1 failed, 3 passed): AssertionError: quotes',
-        '',
-        '### Names in use (most used first)',
-        'quote_field',
-      ].join('\n'),
-    );
-  });
+  it(
+    'renders compactly: status, requests, problems, ' +
+      'files by action, commands with their outcome, names used twice',
+    () => {
+      const ledger = recordMessages(
+        null,
+        toMessages([
+          say('user', 'Fix `quote_field` in src/csv.ts please.'),
+          ...call(
+            'a',
+            'Edit',
+            { file_path: 'src/csv.ts', old_string: 'quote_field', new_string: 'quote_field2' },
+            'ok',
+          ),
+          ...call(
+            'b',
+            'Bash',
+            { command: 'npm test' },
+            'Exit code 1\n1 failed, 3 passed\nAssertionError: quotes',
+            true,
+          ),
+        ]),
+      );
+      expect(renderCheckpoint(EMPTY, undefined, ledger)).toBe(
+        [
+          '## Checkpoint',
+          '',
+          '### User requests and corrections (newest first, verbatim)',
+          '- Fix `quote_field` in src/csv.ts please.',
+          '',
+          '### Open problems',
+          '- `npm test` failed (exit 1, 1 failed, 3 passed): AssertionError: quotes',
+          '',
+          '### Files (newest first)',
+          '- edited: src/csv.ts',
+          '',
+          '### Commands (last run, newest first)',
+          '- `npm test` → failed (exit 1, 1 failed, 3 passed): AssertionError: quotes',
+          '',
+          '### Names in use (most used first)',
+          'quote_field',
+        ].join('\n'),
+      );
+    },
+  );
 });

@@ -205,28 +205,32 @@ const TRANSCRIPT =
   fileURLToPath(new URL('../../../shared/transcripts/', import.meta.url));
 const hasTranscripts = existsSync(TRANSCRIPT);
 
-describe(`OfflineCompactor on a real transcript${hasTranscripts ? '' : `: SKIPPED, ${TRANSCRIPT} is absent (set DAGENT_TRANSCRIPTS)`}`, () => {
-  it.skipIf(!hasTranscripts)(
-    'takes the last todo list of a console session, and nothing of its prose',
-    async () => {
-      const transcript = parseTranscript(
-        JSON.parse(readFileSync(`${TRANSCRIPT}/cc-console-bookminder-day-003.json`, 'utf8')),
-      );
-      const messages = toMessages(transcript.messages);
-      const summary = await compactor.compact(
-        { checkpoint: null, messages, budgetTokens: 1_500 },
-        { signal: signal() },
-      );
-      const prose = transcript.messages
-        .filter((m) => m.role === 'assistant' && typeof m.content === 'string')
-        .map((m) => m.content as string)
-        .join('\n');
-      const items = [...summary.completed, ...summary.inProgress, ...summary.pending];
-      expect(items.length).toBeGreaterThan(0);
-      // Every item is a todo entry the console printed, none a sentence of the agent's prose.
-      for (const item of items) expect(prose.includes(item), item).toBe(false);
-      expect(summary.decisions).toEqual([]);
-      expect(summary.blockers).toEqual([]);
-    },
-  );
-});
+describe(
+  `OfflineCompactor on a real ` +
+    `transcript${hasTranscripts ? '' : `: SKIPPED, ${TRANSCRIPT} is absent (set DAGENT_TRANSCRIPTS)`}`,
+  () => {
+    it.skipIf(!hasTranscripts)(
+      'takes the last todo list of a console session, and nothing of its prose',
+      async () => {
+        const transcript = parseTranscript(
+          JSON.parse(readFileSync(`${TRANSCRIPT}/cc-console-bookminder-day-003.json`, 'utf8')),
+        );
+        const messages = toMessages(transcript.messages);
+        const summary = await compactor.compact(
+          { checkpoint: null, messages, budgetTokens: 1_500 },
+          { signal: signal() },
+        );
+        const prose = transcript.messages
+          .filter((m) => m.role === 'assistant' && typeof m.content === 'string')
+          .map((m) => m.content as string)
+          .join('\n');
+        const items = [...summary.completed, ...summary.inProgress, ...summary.pending];
+        expect(items.length).toBeGreaterThan(0);
+        // Every item is a todo entry the console printed, none a sentence of the agent's prose.
+        for (const item of items) expect(prose.includes(item), item).toBe(false);
+        expect(summary.decisions).toEqual([]);
+        expect(summary.blockers).toEqual([]);
+      },
+    );
+  },
+);

@@ -59,22 +59,26 @@ describe('the tool table', () => {
 });
 
 describe('agents without a sample here (fixtures from their documented formats)', () => {
-  it("Cursor: run_terminal_cmd is a command, edit_file and search_replace edit their target_file, delete_file deletes; an exported edit_file's file is the one named just before", () => {
-    const ledger = fixture('cursor.json');
-    expect(files(ledger)).toEqual([
-      ['src/utils/email.ts', 'edited'],
-      ['src/legacy/validate.js', 'deleted'],
-      ['src/LoginForm.tsx', 'edited'],
-    ]);
-    // The tool call and the exported `Run command:` are the same command: the second run passes.
-    expect(command(ledger, 'npm test -- --watchAll=false')).toMatchObject({
-      runs: 2,
-      status: 'ok',
-      passed: 8,
-    });
-    expect(ledger.problems).toEqual([]);
-    expect(ledger.status?.text).toBe('todo list: 1 of 2 done; in progress: Make the test suite pass');
-  });
+  it(
+    'Cursor: run_terminal_cmd is a command, edit_file and search_replace edit their target_file, ' +
+      "delete_file deletes; an exported edit_file's file is the one named just before",
+    () => {
+      const ledger = fixture('cursor.json');
+      expect(files(ledger)).toEqual([
+        ['src/utils/email.ts', 'edited'],
+        ['src/legacy/validate.js', 'deleted'],
+        ['src/LoginForm.tsx', 'edited'],
+      ]);
+      // The tool call and the exported `Run command:` are the same command: the second run passes.
+      expect(command(ledger, 'npm test -- --watchAll=false')).toMatchObject({
+        runs: 2,
+        status: 'ok',
+        passed: 8,
+      });
+      expect(ledger.problems).toEqual([]);
+      expect(ledger.status?.text).toBe('todo list: 1 of 2 done; in progress: Make the test suite pass');
+    },
+  );
 
   it('Aider: edits are its "Applied edit to" lines, runs are the output message it adds after /run', () => {
     const ledger = fixture('aider.json');
@@ -84,45 +88,57 @@ describe('agents without a sample here (fixtures from their documented formats)'
     expect(ledger.requests.map((r) => r.text)).toEqual(['Add a --verbose flag to cli.py']); // /run is not a request
   });
 
-  it('Codex CLI: shell argv and exec_command are commands with the exit code of their envelope; apply_patch names its files', () => {
-    const ledger = fixture('codex-cli.json');
-    expect(files(ledger)).toEqual([
-      ['README.md', 'edited'],
-      ['src/old-parse.ts', 'deleted'],
-      ['src/strict.ts', 'created'],
-      ['src/parse.ts', 'edited'],
-    ]);
-    expect(command(ledger, 'npm test')).toMatchObject({ runs: 2, status: 'ok', exitCode: 0, passed: 10 });
-    expect(ledger.problems).toEqual([]);
-    expect(ledger.status?.text).toBe('todo list: 1 of 2 done; in progress: Make parse strict');
-  });
+  it(
+    'Codex CLI: shell argv and exec_command are commands with ' +
+      'the exit code of their envelope; apply_patch names its files',
+    () => {
+      const ledger = fixture('codex-cli.json');
+      expect(files(ledger)).toEqual([
+        ['README.md', 'edited'],
+        ['src/old-parse.ts', 'deleted'],
+        ['src/strict.ts', 'created'],
+        ['src/parse.ts', 'edited'],
+      ]);
+      expect(command(ledger, 'npm test')).toMatchObject({ runs: 2, status: 'ok', exitCode: 0, passed: 10 });
+      expect(ledger.problems).toEqual([]);
+      expect(ledger.status?.text).toBe('todo list: 1 of 2 done; in progress: Make parse strict');
+    },
+  );
 
-  it('OpenHands: execute_bash with its exit-code trailer; str_replace_editor views, edits and creates by its command', () => {
-    const ledger = fixture('openhands.json');
-    expect(files(ledger)).toEqual([
-      ['/workspace/repo/CHANGES.md', 'edited'],
-      ['/workspace/repo/tests/test_empty.py', 'created'],
-      ['/workspace/repo/parser.py', 'edited'],
-    ]);
-    expect(command(ledger, 'python -m pytest tests -x -q')).toMatchObject({
-      runs: 2,
-      status: 'ok',
-      exitCode: 0,
-    });
-    expect(ledger.problems).toEqual([]);
-  });
+  it(
+    'OpenHands: execute_bash with its exit-code trailer; ' +
+      'str_replace_editor views, edits and creates by its command',
+    () => {
+      const ledger = fixture('openhands.json');
+      expect(files(ledger)).toEqual([
+        ['/workspace/repo/CHANGES.md', 'edited'],
+        ['/workspace/repo/tests/test_empty.py', 'created'],
+        ['/workspace/repo/parser.py', 'edited'],
+      ]);
+      expect(command(ledger, 'python -m pytest tests -x -q')).toMatchObject({
+        runs: 2,
+        status: 'ok',
+        exitCode: 0,
+      });
+      expect(ledger.problems).toEqual([]);
+    },
+  );
 
-  it("the Messages API's own tools: bash, the text editor's create and view; an unknown tool's failure is a problem", () => {
-    const ledger = fixture('messages-api.json');
-    expect(files(ledger)).toEqual([
-      ['/repo/README.md', 'read'],
-      ['/repo/hello.py', 'created'],
-    ]);
-    expect(ledger.problems.map((p) => p.text)).toEqual([
-      'mcp__github__create_issue Document --name failed: Error: 401 Bad credentials',
-      '`python3 /repo/hello.py --name` failed: error: unrecognized arguments: --name',
-    ]);
-  });
+  it(
+    "the Messages API's own tools: bash, the text editor's " +
+      "create and view; an unknown tool's failure is a problem",
+    () => {
+      const ledger = fixture('messages-api.json');
+      expect(files(ledger)).toEqual([
+        ['/repo/README.md', 'read'],
+        ['/repo/hello.py', 'created'],
+      ]);
+      expect(ledger.problems.map((p) => p.text)).toEqual([
+        'mcp__github__create_issue Document --name failed: Error: 401 Bad credentials',
+        '`python3 /repo/hello.py --name` failed: error: unrecognized arguments: --name',
+      ]);
+    },
+  );
 });
 
 describe('outcomes as each harness reports them', () => {
@@ -207,50 +223,58 @@ describe.skipIf(!present)(
       ]);
     });
 
-    it('Gemini CLI console: Shell without its description, Edit path: old => new, WriteFile Writing to, ReadFile', () => {
-      expect(
-        describeConsoleCall(
-          'Shell',
-          'Shell git add pyproject.toml (Stage the modified pyproject.toml file.)',
-        ),
-      ).toMatchObject({ action: 'command', command: 'git add pyproject.toml' });
-      expect(
-        describeConsoleCall('Edit', 'Edit specs/cli_spec.py:     def it_shows... =>     def it_...').files,
-      ).toEqual([{ path: 'specs/cli_spec.py', action: 'edit' }]);
-      expect(describeConsoleCall('WriteFile', 'WriteFile Writing to bookminder/__init__.py').files).toEqual([
-        { path: 'bookminder/__init__.py', action: 'write' },
-      ]);
-      expect(
-        describeConsoleCall('ReadManyFiles', 'ReadManyFiles Will attempt to read and concatenate files')
-          .files,
-      ).toEqual([]);
-      const ledger = load('gemini-console-bookminder-day-011.json');
-      expect(files(ledger)).toEqual(
-        expect.arrayContaining([
-          ['specs/cli_spec.py', 'edited'],
-          ['bookminder/__init__.py', 'created'],
-        ]),
-      );
-      expect(command(ledger, 'pytest --spec')).toMatchObject({ status: 'ok' });
-      expect(ledger.problems.map((p) => p.key)).toEqual(
-        expect.arrayContaining([
-          expect.stringMatching(/^WebFetch /),
-          'ReadFolder specs/Data/Documents/BKLibrary',
-        ]),
-      );
-    });
+    it(
+      'Gemini CLI console: Shell without its description, ' +
+        'Edit path: old => new, WriteFile Writing to, ReadFile',
+      () => {
+        expect(
+          describeConsoleCall(
+            'Shell',
+            'Shell git add pyproject.toml (Stage the modified pyproject.toml file.)',
+          ),
+        ).toMatchObject({ action: 'command', command: 'git add pyproject.toml' });
+        expect(
+          describeConsoleCall('Edit', 'Edit specs/cli_spec.py:     def it_shows... =>     def it_...').files,
+        ).toEqual([{ path: 'specs/cli_spec.py', action: 'edit' }]);
+        expect(describeConsoleCall('WriteFile', 'WriteFile Writing to bookminder/__init__.py').files).toEqual(
+          [{ path: 'bookminder/__init__.py', action: 'write' }],
+        );
+        expect(
+          describeConsoleCall('ReadManyFiles', 'ReadManyFiles Will attempt to read and concatenate files')
+            .files,
+        ).toEqual([]);
+        const ledger = load('gemini-console-bookminder-day-011.json');
+        expect(files(ledger)).toEqual(
+          expect.arrayContaining([
+            ['specs/cli_spec.py', 'edited'],
+            ['bookminder/__init__.py', 'created'],
+          ]),
+        );
+        expect(command(ledger, 'pytest --spec')).toMatchObject({ status: 'ok' });
+        expect(ledger.problems.map((p) => p.key)).toEqual(
+          expect.arrayContaining([
+            expect.stringMatching(/^WebFetch /),
+            'ReadFolder specs/Data/Documents/BKLibrary',
+          ]),
+        );
+      },
+    );
 
-    it("SWE-agent: the command in the reply's last fence; edit changes the file opened last; a traceback fails, a later clean run settles it", () => {
-      const ledger = load('sweagent-gpt4-pydicom-1458.json');
-      expect(files(ledger)).toEqual(
-        expect.arrayContaining([
-          ['/pydicom__pydicom/pydicom/pixel_data_handlers/numpy_handler.py', 'edited'],
-          ['reproduce_bug.py', 'created'],
-        ]),
-      );
-      expect(command(ledger, 'python reproduce_bug.py')).toMatchObject({ runs: 2, status: 'ok' });
-      expect(command(ledger, 'rm reproduce_bug.py')?.status).toBe('ok');
-      expect(ledger.problems).toEqual([]);
-    });
+    it(
+      "SWE-agent: the command in the reply's last fence; edit changes the " +
+        'file opened last; a traceback fails, a later clean run settles it',
+      () => {
+        const ledger = load('sweagent-gpt4-pydicom-1458.json');
+        expect(files(ledger)).toEqual(
+          expect.arrayContaining([
+            ['/pydicom__pydicom/pydicom/pixel_data_handlers/numpy_handler.py', 'edited'],
+            ['reproduce_bug.py', 'created'],
+          ]),
+        );
+        expect(command(ledger, 'python reproduce_bug.py')).toMatchObject({ runs: 2, status: 'ok' });
+        expect(command(ledger, 'rm reproduce_bug.py')?.status).toBe('ok');
+        expect(ledger.problems).toEqual([]);
+      },
+    );
   },
 );

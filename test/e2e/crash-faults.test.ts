@@ -65,7 +65,9 @@ describe(`crash during fault recovery (seed ${SEED})`, () => {
           await (lift ?? control.set(null));
           if (liftMs < killMs) totals.killedAfterLift++;
           else totals.killedBeforeLift++;
-          const context = `seed ${SEED}, fault ${kind} (${JSON.stringify(injected)}), run ${run}, lift ${liftMs} ms, kill ${killMs} ms`;
+          const context =
+            `seed ${SEED}, fault ${kind} (${JSON.stringify(injected)}), ` +
+            `run ${run}, lift ${liftMs} ms, kill ${killMs} ms`;
           ({ maxAcked } = await verifyAfterKill(totals, root, report, maxAcked, context));
         }
         totals.faultedCalls += (await control.faulted()).length;

@@ -1,8 +1,8 @@
 /**
  * The writer of test/e2e/reader-race.test.ts: appends to a JournaledChatFile on `DIR` as fast as
  * it can and folds every few appends (keeping the last {@link KEEP} messages), so that snapshot
- * and log are swapped under a reader in another process all the time. It reports `ack <lastSeq>` on stdout (write(2), before it goes
- * on) once an append resolved, and stops when stdin closes.
+ * and log are swapped under a reader in another process all the time. It reports `ack <lastSeq>`
+ * on stdout (write(2), before it goes on) once an append resolved, and stops when stdin closes.
  *
  * Run: `node --import tsx test/e2e/fold-writer-child.ts` with DIR in the environment.
  */

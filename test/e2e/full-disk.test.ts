@@ -32,66 +32,72 @@ function reportOf(error: unknown): ReportedError {
 }
 
 describe('a real full disk (tmpfs)', () => {
-  it('acknowledges nothing it could not write, loses nothing it acknowledged, and resumes once space returns', async (t) => {
-    const mounted = await mountSmallDisk(DISK_BYTES);
-    if (!mounted.ok) return t.skip(mounted.reason);
-    const disk = mounted.disk;
-    try {
-      const root = path.join(disk.dir, 'root');
-      await mkdir(root);
-      const ballast = path.join(disk.dir, 'ballast');
-      await writeFile(ballast, Buffer.alloc(256 * 1024));
-      const runtime = await createSessionRuntime({ root, limits: LIMITS });
-      const { id } = await runtime.createSession(FAULT_KEY);
-      const reports: Reports = { acked: new Map(), failed: new Map() };
-      const append = async (index: number) => {
-        try {
-          const message = await runtime.addMessage(id, { role: 'user', content: contentOf(index) });
-          reports.acked.set(index, message.seq);
-        } catch (error) {
-          reports.failed.set(index, reportOf(error));
+  it(
+    'acknowledges nothing it could not write, ' +
+      'loses nothing it acknowledged, and resumes once space returns',
+    async (t) => {
+      const mounted = await mountSmallDisk(DISK_BYTES);
+      if (!mounted.ok) return t.skip(mounted.reason);
+      const disk = mounted.disk;
+      try {
+        const root = path.join(disk.dir, 'root');
+        await mkdir(root);
+        const ballast = path.join(disk.dir, 'ballast');
+        await writeFile(ballast, Buffer.alloc(256 * 1024));
+        const runtime = await createSessionRuntime({ root, limits: LIMITS });
+        const { id } = await runtime.createSession(FAULT_KEY);
+        const reports: Reports = { acked: new Map(), failed: new Map() };
+        const append = async (index: number) => {
+          try {
+            const message = await runtime.addMessage(id, { role: 'user', content: contentOf(index) });
+            reports.acked.set(index, message.seq);
+          } catch (error) {
+            reports.failed.set(index, reportOf(error));
+          }
+        };
+        let index = LARGE_FROM;
+        // Until the disk is full, and on: 30 more appends, some of them in one group commit.
+        while (reports.failed.size < 20) await append(index++);
+        await Promise.all(Array.from({ length: 10 }, () => append(index++)));
+        console.log(
+          `[full-disk] ${reports.acked.size} appends acknowledged ` +
+            `before the disk was full, ${reports.failed.size} refused`,
+        );
+        for (const error of reports.failed.values()) {
+          expect(error).toMatchObject({
+            code: 'IO_ERROR',
+            errno: 'ENOSPC',
+            retryable: true,
+            outcome: 'not-written',
+          });
+          expect(error.message).toContain('free space');
         }
-      };
-      let index = LARGE_FROM;
-      // Until the disk is full, and on: 30 more appends, some of them in one group commit.
-      while (reports.failed.size < 20) await append(index++);
-      await Promise.all(Array.from({ length: 10 }, () => append(index++)));
-      console.log(
-        `[full-disk] ${reports.acked.size} appends acknowledged before the disk was full, ${reports.failed.size} refused`,
-      );
-      for (const error of reports.failed.values()) {
-        expect(error).toMatchObject({
-          code: 'IO_ERROR',
-          errno: 'ENOSPC',
-          retryable: true,
-          outcome: 'not-written',
-        });
-        expect(error.message).toContain('free space');
-      }
-      // Reads go on in the same process, and a restart now finds the same.
-      const context = 'full disk';
-      expect(
-        checkHistory(await runtime.getHistory(id), reports, `${context}, same process`).problems,
-      ).toEqual([]);
-      expect(
-        checkHistory(await historyOf(root), reports, `${context}, as a restart reads it`).problems,
-      ).toEqual([]);
+        // Reads go on in the same process, and a restart now finds the same.
+        const context = 'full disk';
+        expect(
+          checkHistory(await runtime.getHistory(id), reports, `${context}, same process`).problems,
+        ).toEqual([]);
+        expect(
+          checkHistory(await historyOf(root), reports, `${context}, as a restart reads it`).problems,
+        ).toEqual([]);
 
-      // Space returns: the same process appends again.
-      await rm(ballast);
-      const before = reports.failed.size;
-      for (let k = 0; k < 20; k++) await append(index++);
-      expect(reports.failed.size, 'appends after space returned').toBe(before);
-      await runtime.close();
-      const after = checkHistory(await historyOf(root), reports, `${context}, after a restart`);
-      expect(after.problems).toEqual([]);
-      console.log(
-        `[full-disk] ${after.acknowledged} acknowledged messages checked after the restart, ${after.lost} lost`,
-      );
-    } finally {
-      await disk.unmount();
-    }
-  }, 120_000);
+        // Space returns: the same process appends again.
+        await rm(ballast);
+        const before = reports.failed.size;
+        for (let k = 0; k < 20; k++) await append(index++);
+        expect(reports.failed.size, 'appends after space returned').toBe(before);
+        await runtime.close();
+        const after = checkHistory(await historyOf(root), reports, `${context}, after a restart`);
+        expect(after.problems).toEqual([]);
+        console.log(
+          `[full-disk] ${after.acknowledged} acknowledged messages checked after the restart, ${after.lost} lost`,
+        );
+      } finally {
+        await disk.unmount();
+      }
+    },
+    120_000,
+  );
 });
 
 describe('a file size limit (ulimit -f)', () => {

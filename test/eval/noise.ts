@@ -37,8 +37,10 @@ const COPY_MIN = 30;
 const COPY_MIN_WORDS = 4;
 const INTENTION =
   /^(?:(?:i|we)\s*(?:will|'ll|am going to|'m going to|are going to)|let me|let's|now i|next,? i)\b/;
-const FAILURE =
-  /fail|error|exception|traceback|not found|denied|rejected|blocked|block|exit(?: code)?:? [1-9]|interrupt|timed out|crash|cannot|can't|unable/;
+const FAILURE = new RegExp(
+  String.raw`fail|error|exception|traceback|not found|denied|rejected|blocked|block|exit(?: code)?:? [1-9]|` +
+    String.raw`interrupt|timed out|crash|cannot|can't|unable`,
+);
 
 /**
  * The items of a checkpoint: every string of a list, and every object of a list as one item (its

@@ -38,10 +38,14 @@ export function normalise(text: string): string {
   return text.replace(/⎿/g, ' ').replace(/\s+/g, ' ').toLowerCase().trim();
 }
 
-const OK_MARK =
-  /\b(?:ok|pass(?:ed|es|ing)?|succeed(?:ed|s)?|success(?:ful(?:ly)?)?|exit(?:ed)?(?: with)?(?: code| status)?:? 0|done|completed?)\b|[✓✔✅]/;
-const FAIL_MARK =
-  /\b(?:fail(?:ed|s|ure|ing)?|errors?|exit(?:ed)?(?: with)?(?: code| status)?:? [1-9]\d*|traceback|exception|not found|denied|interrupted|rejected|timed out)\b|[✗✘❌]/;
+const OK_MARK = new RegExp(
+  String.raw`\b(?:ok|pass(?:ed|es|ing)?|succeed(?:ed|s)?|success(?:ful(?:ly)?)?|` +
+    String.raw`exit(?:ed)?(?: with)?(?: code| status)?:? 0|done|completed?)\b|[✓✔✅]`,
+);
+const FAIL_MARK = new RegExp(
+  String.raw`\b(?:fail(?:ed|s|ure|ing)?|errors?|exit(?:ed)?(?: with)?(?: code| status)?:? [1-9]\d*|` +
+    String.raw`traceback|exception|not found|denied|interrupted|rejected|timed out)\b|[✗✘❌]`,
+);
 /** How far after a mention of a command its outcome may be stated. */
 const OUTCOME_WINDOW = 300;
 /** Longest needle taken from a command or an argument. */

@@ -120,8 +120,10 @@ export function normalCommand(command: string): string {
   return text.slice(0, 200);
 }
 
-const INSPECTION =
-  /^(?:ls|ll|cat|head|tail|pwd|echo|grep|rg|find|wc|which|tree|less|file|stat|date|whoami|cd)\b|^git (?:status|diff|log|show|branch)\b/;
+const INSPECTION = new RegExp(
+  String.raw`^(?:ls|ll|cat|head|tail|pwd|echo|grep|rg|find|wc|which|tree|less|file|stat|date|whoami|cd)\b|` +
+    String.raw`^git (?:status|diff|log|show|branch)\b`,
+);
 
 /** Whether a command only looks around (ls, cat, git status...): not a fact a resuming agent needs. */
 export function isInspection(command: string): boolean {
@@ -129,8 +131,12 @@ export function isInspection(command: string): boolean {
 }
 
 const FAILURE_START = /^\s*(?:(?:⎿|Waiting…)\s*)*(?:Error\b|User rejected|Interrupted by user)/;
-const FAILURE_ANY =
-  /Traceback \(most recent call last\)|command not found|No such file or directory|\b[1-9]\d* (?:failed|errors?)\b|^\s*FAILED\b|\bFAILED \[|exit code:? [1-9]|Your proposed edit has introduced|^fatal:|npm ERR!|Permission denied/m;
+const FAILURE_ANY = new RegExp(
+  String.raw`Traceback \(most recent call last\)|command not found|No such file or directory|` +
+    String.raw`\b[1-9]\d* (?:failed|errors?)\b|^\s*FAILED\b|\bFAILED \[|exit code:? [1-9]|` +
+    String.raw`Your proposed edit has introduced|^fatal:|npm ERR!|Permission denied`,
+  'm',
+);
 
 /**
  * Whether a tool result reports a failure (the evaluation's own rule). Other tools print file

@@ -170,7 +170,8 @@ export function costLines(summary: LimitSummary): string {
       `${summary.checkpointBudget}; versions over budget: ${summary.checkpointsOverBudget}`,
     `- noise in the final checkpoints: ${pct(summary.noiseShare)} of ${n.items} items (thinking ${n.thinking}, ` +
       `copied narration ${n.narration}, intentions as decisions ${n.intentions}, blockers without a failure ` +
-      `${n.blockersWithoutFailure}); \`<thinking>\` items in any checkpoint version: ${summary.thinkingItemsAnyVersion}`,
+      `${n.blockersWithoutFailure}); \`<thinking>\` items in ` +
+      `any checkpoint version: ${summary.thinkingItemsAnyVersion}`,
   ].join('\n');
 }
 

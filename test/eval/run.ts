@@ -1,6 +1,7 @@
 /**
- * `npm run eval [dir...] [--json] [--limits 20000,50000] [--targets 0.3,0.6] [--checkpoint-shares 0.1]`: how much of what a
- * resuming agent must know reaches the final request after compaction, on real transcripts.
+ * `npm run eval [dir...] [--json] [--limits 20000,50000] [--targets 0.3,0.6] [--checkpoint-shares 0.1]`:
+ * how much of what a resuming agent must know reaches the final request after compaction, on real
+ * transcripts.
  *
  * Every transcript (`*.json` in the shape of ../shared/transcripts) of `../shared/transcripts` and
  * of each directory given is replayed through the real runtime with the default offline
@@ -93,7 +94,8 @@ async function main(): Promise<void> {
   const files = transcriptsOf(args.dirs);
   if (files.length === 0) {
     console.error(
-      'npm run eval: no transcripts. ../shared/transcripts is absent beside this checkout; give a directory of transcript .json files.',
+      'npm run eval: no transcripts. ../shared/transcripts is absent beside this checkout; give a ' +
+        'directory of transcript .json files.',
     );
     process.exitCode = 1;
     return;

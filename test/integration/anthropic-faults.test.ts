@@ -194,39 +194,43 @@ const TRANSCRIPTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 const LONGEST = path.join(TRANSCRIPTS, 'cc-console-bookminder-day-021.json');
 const present = existsSync(LONGEST);
 
-describe.skipIf(!present)(
-  `compaction of a long real transcript through the server${present ? '' : ' (skipped: ../shared/transcripts/cc-console-bookminder-day-021.json is absent beside this checkout)'}`,
-  () => {
-    it('cc-console-bookminder-day-021: compacted in chunks, no request over the limit, history intact', async () => {
-      const transcript = await loadTranscript(LONGEST);
-      const { server, runtime, events } = await setup(
-        { maxInputTokens: 20_000, timeoutMs: 30_000, maxRetries: 0 },
-        100_000,
-      );
-      const requestsPerCompaction: number[] = [];
-      let startedAt = 0;
-      runtime.subscribe((e) => {
-        if (e.type === 'session.compaction.started') startedAt = server.requests.length;
-        if (e.type === 'session.compaction.completed')
-          requestsPerCompaction.push(server.requests.length - startedAt);
-      });
-      const { id } = await runtime.createSession({ ...DEV, taskId: 'day-021' });
-      const report = await replayConversation(runtime, id, transcript.messages);
-      const largest = Math.max(...server.requests.map((r) => r.inputTokens));
-      console.log(
-        `day-021 through the Messages API server: ${report.messages} messages, ${report.compactions.length} compactions, ` +
-          `${server.requests.length} server requests, requests per compaction (chunks) [${requestsPerCompaction.join(', ')}], ` +
-          `largest compactor request ${largest} input tokens (limit 20,000), largest session request ${report.largestRequest}/${report.limit}, ` +
-          `failures ${report.failures.length}, ${(report.totalMs / 1000).toFixed(1)} s`,
-      );
-      expect(report.failures).toEqual([]);
-      expect(report.compactions.length).toBeGreaterThan(0);
-      expect(requestsPerCompaction.some((n) => n > 1)).toBe(true);
-      expect(largest).toBeLessThanOrEqual(20_000);
-      expect(report.requestsOverLimit).toBe(0);
-      expect(report.historyIntact).toBe(true);
-      expect(report.historyMessages).toBe(transcript.messages.length);
-      expect(events.filter((e) => e.type === 'session.compaction.failed')).toEqual([]);
+const SKIPPED = present
+  ? ''
+  : ' (skipped: ../shared/transcripts/cc-console-bookminder-day-021.json is absent beside this checkout)';
+
+describe.skipIf(!present)(`compaction of a long real transcript through the server${SKIPPED}`, () => {
+  it('cc-console-bookminder-day-021: compacted in chunks, no request over the limit, history intact', async () => {
+    const transcript = await loadTranscript(LONGEST);
+    const { server, runtime, events } = await setup(
+      { maxInputTokens: 20_000, timeoutMs: 30_000, maxRetries: 0 },
+      100_000,
+    );
+    const requestsPerCompaction: number[] = [];
+    let startedAt = 0;
+    runtime.subscribe((e) => {
+      if (e.type === 'session.compaction.started') startedAt = server.requests.length;
+      if (e.type === 'session.compaction.completed')
+        requestsPerCompaction.push(server.requests.length - startedAt);
     });
-  },
-);
+    const { id } = await runtime.createSession({ ...DEV, taskId: 'day-021' });
+    const report = await replayConversation(runtime, id, transcript.messages);
+    const largest = Math.max(...server.requests.map((r) => r.inputTokens));
+    console.log(
+      `day-021 through the Messages API server: ${report.messages} ` +
+        `messages, ${report.compactions.length} compactions, ` +
+        `${server.requests.length} server requests, ` +
+        `requests per compaction (chunks) [${requestsPerCompaction.join(', ')}], ` +
+        `largest compactor request ${largest} input tokens (limit 20,000), ` +
+        `largest session request ${report.largestRequest}/${report.limit}, ` +
+        `failures ${report.failures.length}, ${(report.totalMs / 1000).toFixed(1)} s`,
+    );
+    expect(report.failures).toEqual([]);
+    expect(report.compactions.length).toBeGreaterThan(0);
+    expect(requestsPerCompaction.some((n) => n > 1)).toBe(true);
+    expect(largest).toBeLessThanOrEqual(20_000);
+    expect(report.requestsOverLimit).toBe(0);
+    expect(report.historyIntact).toBe(true);
+    expect(report.historyMessages).toBe(transcript.messages.length);
+    expect(events.filter((e) => e.type === 'session.compaction.failed')).toEqual([]);
+  });
+});

@@ -89,80 +89,86 @@ describe('decisions in the ledger', () => {
     expect(fitted.ledger.files.length).toBeLessThan(40);
   });
 
-  it('are recorded by a task loop with its iteration and by the host, shown in requests, kept through compactions', async () => {
-    const root = await tempRoot();
-    const runtime = await createSessionRuntime({ root, compactor: new OfflineCompactor() });
-    const seen: TaskAgentInput[] = [];
-    const review = await createTaskLoop({
-      runtime,
-      task: TASK,
-      state: 'in_review',
-      agent: async (input) => {
-        seen.push(input);
-        const approved = input.iteration > 1;
-        return {
-          messages: [{ role: 'assistant', content: approved ? 'Approved.' : 'Changes needed.' }],
-          checks: [{ checkId: 'review', passed: approved }],
-          decisions: [
-            {
-              kind: 'review',
-              subject: 'parser',
-              approved,
-              reasons: approved ? ['empty input tested now'] : ['no test for empty input'],
-              by: 'harness',
-            },
-          ],
-        };
-      },
-    });
-    expect(review.agentType).toBe('harness');
-    const result = await review.run();
-    expect(result.outcome).toBe('checks-passed');
-    expect(seen[1]!.request.systemPrompt).toContain(
-      '### Reviews and decisions (newest first)\n- review of parser: rejected (harness) because: no test for empty input',
-    );
-    const after = await runtime.getCheckpoint(review.sessionId);
-    expect(after?.ledger?.decisions).toMatchObject([
-      {
-        key: 'review:parser',
-        outcome: 'approved',
-        count: 2,
-        iteration: 2,
-        by: 'harness',
-        at: expect.any(String),
-      },
-    ]);
+  it(
+    'are recorded by a task loop with its iteration and by the host, ' +
+      'shown in requests, kept through compactions',
+    async () => {
+      const root = await tempRoot();
+      const runtime = await createSessionRuntime({ root, compactor: new OfflineCompactor() });
+      const seen: TaskAgentInput[] = [];
+      const review = await createTaskLoop({
+        runtime,
+        task: TASK,
+        state: 'in_review',
+        agent: async (input) => {
+          seen.push(input);
+          const approved = input.iteration > 1;
+          return {
+            messages: [{ role: 'assistant', content: approved ? 'Approved.' : 'Changes needed.' }],
+            checks: [{ checkId: 'review', passed: approved }],
+            decisions: [
+              {
+                kind: 'review',
+                subject: 'parser',
+                approved,
+                reasons: approved ? ['empty input tested now'] : ['no test for empty input'],
+                by: 'harness',
+              },
+            ],
+          };
+        },
+      });
+      expect(review.agentType).toBe('harness');
+      const result = await review.run();
+      expect(result.outcome).toBe('checks-passed');
+      expect(seen[1]!.request.systemPrompt).toContain(
+        '### Reviews and decisions (newest first)\n- review of parser: rejected (harness) because: no ' +
+          'test for empty input',
+      );
+      const after = await runtime.getCheckpoint(review.sessionId);
+      expect(after?.ledger?.decisions).toMatchObject([
+        {
+          key: 'review:parser',
+          outcome: 'approved',
+          count: 2,
+          iteration: 2,
+          by: 'harness',
+          at: expect.any(String),
+        },
+      ]);
 
-    // The host records the merge's resolution in the dev session; its next request shows it, and a
-    // compaction (whatever the compactor writes) keeps it.
-    const dev = await runtime.createSession({
-      type: 'task',
-      agentType: 'dev',
-      featureId: 'calc',
-      taskId: 'parser',
-      taskState: 'in_dev',
-    });
-    const recorded = await runtime.recordDecision(dev.id, {
-      kind: 'merge',
-      subject: 'parser',
-      resolution: 'rebased on main, kept both error types',
-      files: ['src/errors.ts'],
-      reasons: ['main added ParseError meanwhile'],
-      by: 'merge',
-    });
-    expect(recorded.version).toBe(1);
-    await runtime.addMessage(dev.id, { role: 'user', content: 'Carry on with the parser.' });
-    await runtime.addMessage(dev.id, { role: 'assistant', content: 'On it.' });
-    await runtime.compact(dev.id, { keepRecentTokens: 0 });
-    const request = await runtime.buildRequest(dev.id, 'Next?');
-    expect(request.systemPrompt).toContain(
-      '- merge conflict in parser (src/errors.ts) resolved: rebased on main, kept both error types (merge) because: main added ParseError meanwhile',
-    );
-    const bad = await runtime
-      .recordDecision(dev.id, { kind: 'merge', subject: 'parser' } as never)
-      .catch((e: unknown) => e);
-    expect(isSessionError(bad, 'INVALID_ARGUMENT')).toBe(true);
-    expect((bad as Error).message).toMatch(/"resolution" must be a non-empty string/);
-    await runtime.close();
-  });
+      // The host records the merge's resolution in the dev session; its next request shows it, and a
+      // compaction (whatever the compactor writes) keeps it.
+      const dev = await runtime.createSession({
+        type: 'task',
+        agentType: 'dev',
+        featureId: 'calc',
+        taskId: 'parser',
+        taskState: 'in_dev',
+      });
+      const recorded = await runtime.recordDecision(dev.id, {
+        kind: 'merge',
+        subject: 'parser',
+        resolution: 'rebased on main, kept both error types',
+        files: ['src/errors.ts'],
+        reasons: ['main added ParseError meanwhile'],
+        by: 'merge',
+      });
+      expect(recorded.version).toBe(1);
+      await runtime.addMessage(dev.id, { role: 'user', content: 'Carry on with the parser.' });
+      await runtime.addMessage(dev.id, { role: 'assistant', content: 'On it.' });
+      await runtime.compact(dev.id, { keepRecentTokens: 0 });
+      const request = await runtime.buildRequest(dev.id, 'Next?');
+      expect(request.systemPrompt).toContain(
+        '- merge conflict in parser (src/errors.ts) resolved: rebased on main, kept both error types ' +
+          '(merge) because: main added ParseError meanwhile',
+      );
+      const bad = await runtime
+        .recordDecision(dev.id, { kind: 'merge', subject: 'parser' } as never)
+        .catch((e: unknown) => e);
+      expect(isSessionError(bad, 'INVALID_ARGUMENT')).toBe(true);
+      expect((bad as Error).message).toMatch(/"resolution" must be a non-empty string/);
+      await runtime.close();
+    },
+  );
 });

@@ -85,36 +85,42 @@ describe("the feature's goals", () => {
     await runtime.close();
   });
 
-  it("start a feature's PM session, with the feature in its context; a session that exists is left as it is", async () => {
-    const runtime = await createSessionRuntime({ root: await tempRoot() });
-    const pm = await createFeatureSession({
-      runtime,
-      featureId: 'export',
-      dag: { ...DAG, tasks: [TASK], projectNotes: 'Monorepo; pnpm.' },
-    });
-    expect(pm.id).toBe('feature--export--pm');
-    expect(await runtime.getContext(pm.id)).toEqual({
-      featureName: 'Export',
-      featureGoal: DAG.featureGoal,
-      dagSummary: '1 task:\n- plan "Plan the export" [planning]',
-      projectNotes: 'Monorepo; pnpm.',
-    });
-    expect((await runtime.getCheckpoint(pm.id))?.summary.goals).toEqual(featureGoalsOf(DAG));
-    const request = await runtime.buildRequest(pm.id, 'Plan it.');
-    expect(request.systemPrompt).toContain('## Checkpoint\n\n### Goals\n- Export the checkout report as CSV');
+  it(
+    "start a feature's PM session, with the feature in " +
+      'its context; a session that exists is left as it is',
+    async () => {
+      const runtime = await createSessionRuntime({ root: await tempRoot() });
+      const pm = await createFeatureSession({
+        runtime,
+        featureId: 'export',
+        dag: { ...DAG, tasks: [TASK], projectNotes: 'Monorepo; pnpm.' },
+      });
+      expect(pm.id).toBe('feature--export--pm');
+      expect(await runtime.getContext(pm.id)).toEqual({
+        featureName: 'Export',
+        featureGoal: DAG.featureGoal,
+        dagSummary: '1 task:\n- plan "Plan the export" [planning]',
+        projectNotes: 'Monorepo; pnpm.',
+      });
+      expect((await runtime.getCheckpoint(pm.id))?.summary.goals).toEqual(featureGoalsOf(DAG));
+      const request = await runtime.buildRequest(pm.id, 'Plan it.');
+      expect(request.systemPrompt).toContain(
+        '## Checkpoint\n\n### Goals\n- Export the checkout report as CSV',
+      );
 
-    await runtime.editCheckpoint(pm.id, { summary: { goals: ['Export as CSV and XLSX'] } });
-    await createFeatureSession({ runtime, featureId: 'export', goals: ['something else'] });
-    expect((await runtime.getCheckpoint(pm.id))?.summary.goals).toEqual(['Export as CSV and XLSX']);
+      await runtime.editCheckpoint(pm.id, { summary: { goals: ['Export as CSV and XLSX'] } });
+      await createFeatureSession({ runtime, featureId: 'export', goals: ['something else'] });
+      expect((await runtime.getCheckpoint(pm.id))?.summary.goals).toEqual(['Export as CSV and XLSX']);
 
-    const only = await createFeatureSession({
-      runtime,
-      featureId: 'search',
-      dag: { featureGoals: ['Full-text search'] },
-    });
-    expect(await runtime.getContext(only.id)).toEqual({ featureGoal: '- Full-text search' });
-    const none = await createFeatureSession({ runtime, featureId: 'misc' });
-    expect(await runtime.getCheckpoint(none.id)).toBeNull();
-    await runtime.close();
-  });
+      const only = await createFeatureSession({
+        runtime,
+        featureId: 'search',
+        dag: { featureGoals: ['Full-text search'] },
+      });
+      expect(await runtime.getContext(only.id)).toEqual({ featureGoal: '- Full-text search' });
+      const none = await createFeatureSession({ runtime, featureId: 'misc' });
+      expect(await runtime.getCheckpoint(none.id)).toBeNull();
+      await runtime.close();
+    },
+  );
 });

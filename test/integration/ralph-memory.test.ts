@@ -120,56 +120,60 @@ function scriptedAgent(dir: string, seen: TaskAgentInput[]): TaskAgent {
 }
 
 describe('a Ralph loop that remembers', () => {
-  it('names in the third request what the first iteration did: the file it edited, the command and how it ended, the check that failed and then passed', async () => {
-    const dir = await project();
-    const runtime = await createSessionRuntime({ root: await tempRoot(), durable: false });
-    const task = loadTask({ id: 'calc', featureId: 'math', title: 'Parse sums', state: 'in_dev' });
-    const seen: TaskAgentInput[] = [];
-    const loop = await createTaskLoop({ runtime, task, state: 'in_dev', agent: scriptedAgent(dir, seen) });
-    // Iterations 1 and 2 are made one by one, so that the loop does not stop when the check passes.
-    const first = await loop.iterate();
-    const second = await loop.iterate();
-    const third = await loop.iterate();
-    expect([first.passed, second.passed, third.done]).toEqual([false, true, true]);
-    expect(first.checks[0]).toMatchObject({ checkId: 'unit-tests', passed: false });
+  it(
+    'names in the third request what the first iteration did: the file it edited, ' +
+      'the command and how it ended, the check that failed and then passed',
+    async () => {
+      const dir = await project();
+      const runtime = await createSessionRuntime({ root: await tempRoot(), durable: false });
+      const task = loadTask({ id: 'calc', featureId: 'math', title: 'Parse sums', state: 'in_dev' });
+      const seen: TaskAgentInput[] = [];
+      const loop = await createTaskLoop({ runtime, task, state: 'in_dev', agent: scriptedAgent(dir, seen) });
+      // Iterations 1 and 2 are made one by one, so that the loop does not stop when the check passes.
+      const first = await loop.iterate();
+      const second = await loop.iterate();
+      const third = await loop.iterate();
+      expect([first.passed, second.passed, third.done]).toEqual([false, true, true]);
+      expect(first.checks[0]).toMatchObject({ checkId: 'unit-tests', passed: false });
 
-    const request = seen[2]!.request.systemPrompt;
-    if (process.env.SHOW_REQUEST) console.log(request);
-    const iterations = /### Iterations \(newest first\)\n((?:- .*\n?)+)/.exec(request)?.[1] ?? '';
-    const line1 = iterations.split('\n').find((l) => l.startsWith('- 1: ')) ?? '';
-    const line2 = iterations.split('\n').find((l) => l.startsWith('- 2: ')) ?? '';
-    // Iteration 1: the file it edited, the command it ran and how it ended, the check that failed.
-    expect(line1).toContain('checks failed');
-    expect(line1).toContain('failed: unit-tests (2 failed, 4 passed)');
-    expect(line1).toContain('edited src/parser.mjs');
-    expect(line1).toContain('ran `node check.mjs` → failed (exit 1, 2 failed, 4 passed)');
-    // Iteration 2: the same check passes again, and it says since when it failed.
-    expect(line2).toContain('every check passes');
-    expect(line2).toContain('passes again: unit-tests (failed in iteration 1)');
-    expect(line2).toContain('edited src/tokens.mjs');
-    expect(line2).toContain('ran `node check.mjs` → ok (6 passed)');
-    // The rest of the ledger: files, the command's last run, no open problem, the checks.
-    expect(request).toMatch(/### Files \(newest first\)\n- edited: src\/tokens\.mjs, src\/parser\.mjs/);
-    expect(request).toMatch(/- `node check\.mjs` → ok .*×2/);
-    expect(request).not.toContain('### Open problems');
-    expect(request).toContain('- [x] unit-tests');
-    // From the checkpoint, not from the messages: none of iteration 1's messages is in the request.
-    expect(request).not.toContain('ITER1-PROSE');
-    expect(request).not.toContain('## Conversation so far');
-    expect(seen[2]!.request.messages).toHaveLength(1);
+      const request = seen[2]!.request.systemPrompt;
+      if (process.env.SHOW_REQUEST) console.log(request);
+      const iterations = /### Iterations \(newest first\)\n((?:- .*\n?)+)/.exec(request)?.[1] ?? '';
+      const line1 = iterations.split('\n').find((l) => l.startsWith('- 1: ')) ?? '';
+      const line2 = iterations.split('\n').find((l) => l.startsWith('- 2: ')) ?? '';
+      // Iteration 1: the file it edited, the command it ran and how it ended, the check that failed.
+      expect(line1).toContain('checks failed');
+      expect(line1).toContain('failed: unit-tests (2 failed, 4 passed)');
+      expect(line1).toContain('edited src/parser.mjs');
+      expect(line1).toContain('ran `node check.mjs` → failed (exit 1, 2 failed, 4 passed)');
+      // Iteration 2: the same check passes again, and it says since when it failed.
+      expect(line2).toContain('every check passes');
+      expect(line2).toContain('passes again: unit-tests (failed in iteration 1)');
+      expect(line2).toContain('edited src/tokens.mjs');
+      expect(line2).toContain('ran `node check.mjs` → ok (6 passed)');
+      // The rest of the ledger: files, the command's last run, no open problem, the checks.
+      expect(request).toMatch(/### Files \(newest first\)\n- edited: src\/tokens\.mjs, src\/parser\.mjs/);
+      expect(request).toMatch(/- `node check\.mjs` → ok .*×2/);
+      expect(request).not.toContain('### Open problems');
+      expect(request).toContain('- [x] unit-tests');
+      // From the checkpoint, not from the messages: none of iteration 1's messages is in the request.
+      expect(request).not.toContain('ITER1-PROSE');
+      expect(request).not.toContain('## Conversation so far');
+      expect(seen[2]!.request.messages).toHaveLength(1);
 
-    // The files and the command were real; every message is in the history.
-    expect(await readFile(path.join(dir, 'src/tokens.mjs'), 'utf8')).toContain('match');
-    expect((await runtime.getHistory(loop.sessionId)).length).toBe(
-      first.messages.length + second.messages.length + third.messages.length,
-    );
-    // Each clear wrote one checkpoint version holding its iteration.
-    const checkpoint = await runtime.getCheckpoint(loop.sessionId);
-    expect(checkpoint?.version).toBe(3);
-    expect(checkpoint?.ledger?.iterationLog?.map((i) => i.iteration)).toEqual([3, 2, 1]);
-    expect(checkpoint?.ledger?.status?.text).toBe(
-      'iteration 3: the agent said the work is done (checks: 1 of 1 passed)',
-    );
-    await runtime.close();
-  });
+      // The files and the command were real; every message is in the history.
+      expect(await readFile(path.join(dir, 'src/tokens.mjs'), 'utf8')).toContain('match');
+      expect((await runtime.getHistory(loop.sessionId)).length).toBe(
+        first.messages.length + second.messages.length + third.messages.length,
+      );
+      // Each clear wrote one checkpoint version holding its iteration.
+      const checkpoint = await runtime.getCheckpoint(loop.sessionId);
+      expect(checkpoint?.version).toBe(3);
+      expect(checkpoint?.ledger?.iterationLog?.map((i) => i.iteration)).toEqual([3, 2, 1]);
+      expect(checkpoint?.ledger?.status?.text).toBe(
+        'iteration 3: the agent said the work is done (checks: 1 of 1 passed)',
+      );
+      await runtime.close();
+    },
+  );
 });

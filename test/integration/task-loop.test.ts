@@ -78,7 +78,8 @@ describe('createTaskLoop', () => {
     const second = seen[1]!.request;
     expect(second.systemPrompt).toContain('- [ ] unit-tests: 2 failing in parser.test.ts');
     expect(second.systemPrompt).toContain(
-      '### Iterations (newest first)\n- 1: checks failed · failed: unit-tests (2 failing in parser.test.ts) · passed: typecheck',
+      '### Iterations (newest first)\n- 1: checks failed · failed: unit-tests (2 failing in ' +
+        'parser.test.ts) · passed: typecheck',
     );
     expect(second.systemPrompt).not.toContain('MARK-1-a');
     expect(second.systemPrompt).not.toContain('Iteration 1 of task'); // the loop's prompt is not a request
@@ -199,33 +200,43 @@ describe('createTaskLoop', () => {
     await runtime.close();
   });
 
-  it('runs queued iterations one at a time, archives leftovers first, and refreshes the context of a reopened session', async () => {
-    const runtime = await open();
-    const live: number[] = [];
-    const agent: TaskAgent = async ({ sessionId, iteration }) => {
-      live.push((await runtime.getMessages(sessionId)).length);
-      await new Promise((r) => setTimeout(r, 5));
-      return { messages: [{ role: 'assistant', content: `review ${iteration}` }], checks: [] };
-    };
-    const loop = await createTaskLoop({ runtime, task: TASK, state: 'in_dev', agentType: 'harness', agent });
-    expect(loop.sessionId).toBe('task--calc--parser--in_dev--harness');
-    await runtime.addMessage(loop.sessionId, { role: 'user', content: 'left over from a crash' });
-    const [a, b] = await Promise.all([loop.iterate(), loop.iterate()]);
-    expect([a.iteration, b.iteration]).toEqual([1, 2]);
-    expect(live).toEqual([1, 1]); // only its own prompt: leftovers were archived, iterations never overlapped
-    expect(a.passed).toBe(false); // no checks at all is not a pass
-    expect(await runtime.getHistory(loop.sessionId)).toHaveLength(5);
+  it(
+    'runs queued iterations one at a time, archives leftovers first, ' +
+      'and refreshes the context of a reopened session',
+    async () => {
+      const runtime = await open();
+      const live: number[] = [];
+      const agent: TaskAgent = async ({ sessionId, iteration }) => {
+        live.push((await runtime.getMessages(sessionId)).length);
+        await new Promise((r) => setTimeout(r, 5));
+        return { messages: [{ role: 'assistant', content: `review ${iteration}` }], checks: [] };
+      };
+      const loop = await createTaskLoop({
+        runtime,
+        task: TASK,
+        state: 'in_dev',
+        agentType: 'harness',
+        agent,
+      });
+      expect(loop.sessionId).toBe('task--calc--parser--in_dev--harness');
+      await runtime.addMessage(loop.sessionId, { role: 'user', content: 'left over from a crash' });
+      const [a, b] = await Promise.all([loop.iterate(), loop.iterate()]);
+      expect([a.iteration, b.iteration]).toEqual([1, 2]);
+      expect(live).toEqual([1, 1]); // only its own prompt: leftovers were archived, iterations never overlapped
+      expect(a.passed).toBe(false); // no checks at all is not a pass
+      expect(await runtime.getHistory(loop.sessionId)).toHaveLength(5);
 
-    const changed = { ...TASK, title: 'Write the Pratt parser' };
-    const again = await createTaskLoop({
-      runtime,
-      task: changed,
-      state: 'in_dev',
-      agentType: 'harness',
-      agent,
-    });
-    expect(again.sessionId).toBe(loop.sessionId);
-    expect((await runtime.getContext(again.sessionId))?.taskTitle).toBe('Write the Pratt parser');
-    await runtime.close();
-  });
+      const changed = { ...TASK, title: 'Write the Pratt parser' };
+      const again = await createTaskLoop({
+        runtime,
+        task: changed,
+        state: 'in_dev',
+        agentType: 'harness',
+        agent,
+      });
+      expect(again.sessionId).toBe(loop.sessionId);
+      expect((await runtime.getContext(again.sessionId))?.taskTitle).toBe('Write the Pratt parser');
+      await runtime.close();
+    },
+  );
 });

@@ -20,7 +20,8 @@ const files = present
   : [];
 
 describe.skipIf(!present)(
-  `replay of ../shared/transcripts with a 20,000-token limit${present ? '' : ' (skipped: ../shared/transcripts is absent beside this checkout)'}`,
+  `replay of ../shared/transcripts with a 20,000-token ` +
+    `limit${present ? '' : ' (skipped: ../shared/transcripts is absent beside this checkout)'}`,
   () => {
     it.each(files)('%s: every message kept, no request over the limit', async (file) => {
       const transcript = await loadTranscript(path.join(DIR, file));
@@ -36,8 +37,10 @@ describe.skipIf(!present)(
         });
         const report = await replayConversation(runtime, session.id, transcript.messages);
         console.log(
-          `${file}: ${report.messages} messages, ${report.compactions.length} compactions, largest request ${report.largestRequest}/${report.limit}, ` +
-            `over limit ${report.requestsOverLimit}, history intact ${report.historyIntact}, ${(report.totalMs / 1000).toFixed(1)} s`,
+          `${file}: ${report.messages} messages, ${report.compactions.length} compactions, ` +
+            `largest request ${report.largestRequest}/${report.limit}, ` +
+            `over limit ${report.requestsOverLimit}, ` +
+            `history intact ${report.historyIntact}, ${(report.totalMs / 1000).toFixed(1)} s`,
         );
         expect(report.historyIntact).toBe(true);
         expect(report.historyMessages).toBe(transcript.messages.length);

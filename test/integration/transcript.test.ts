@@ -208,7 +208,8 @@ describe('loadTranscript', () => {
 });
 
 describe.skipIf(!hasTranscripts)(
-  `real transcripts in ${TRANSCRIPTS}${hasTranscripts ? '' : ' (SKIPPED: folder absent; it sits beside the project, not in a clone)'}`,
+  `real transcripts ` +
+    `in ${TRANSCRIPTS}${hasTranscripts ? '' : ' (SKIPPED: folder absent; it sits beside the project, not in a clone)'}`,
   () => {
     const files = hasTranscripts
       ? readdirSync(TRANSCRIPTS)

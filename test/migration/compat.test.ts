@@ -30,33 +30,42 @@ describe('the deprecated legacy chat layer', () => {
     expect(options).toMatchObject({ type: 'DeprecationWarning', code: 'DAGENT_DEPRECATED' });
   });
 
-  it('loadChat reads the legacy file before migration and the session after, identically; reading writes nothing', async () => {
-    const root = await validRoot();
-    const before = await snapshotDir(root);
-    const unmigrated = await loadChat(root, 'checkout');
-    expect(await snapshotDir(root)).toEqual(before);
-    expect(unmigrated).toEqual(await legacyChat(root));
-    await migrateAll(root);
-    expect(await loadChat(root, 'checkout')).toEqual(await legacyChat(root));
-    expect(await loadChat(root, 'no-such-feature')).toEqual({ entries: [] });
-  });
+  it(
+    'loadChat reads the legacy file before migration and ' +
+      'the session after, identically; reading writes nothing',
+    async () => {
+      const root = await validRoot();
+      const before = await snapshotDir(root);
+      const unmigrated = await loadChat(root, 'checkout');
+      expect(await snapshotDir(root)).toEqual(before);
+      expect(unmigrated).toEqual(await legacyChat(root));
+      await migrateAll(root);
+      expect(await loadChat(root, 'checkout')).toEqual(await legacyChat(root));
+      expect(await loadChat(root, 'no-such-feature')).toEqual({ entries: [] });
+    },
+  );
 
-  it("loadChat finds a PM chat in DAGent's layouts, or DAGent's own PM session when there is no chat.json", async () => {
-    const root = await tempRoot('dagent-compat-');
-    await cp(path.join(FIXTURES, 'dagent'), root, { recursive: true });
-    const wt = '.dagent-worktrees/feature-checkout/.dagent';
-    const chat = JSON.parse(await readFile(path.join(root, wt, 'chat.json'), 'utf8')) as LegacyChat;
-    expect(await loadChat(root, 'feature-checkout')).toEqual(chat);
-    expect((await loadChat(root, 'feature-export')).entries).toHaveLength(2); // .dagent/features/backlog/
-    await rm(path.join(root, wt, 'chat.json'));
-    const own = await loadChat(root, 'feature-checkout');
-    // DAGent's session holds the 4 copied entries and 2 new user/assistant messages (its system message has no legacy form).
-    expect(own.entries.map((e) => e.content)).toEqual([
-      ...chat.entries.map((e) => e.content),
-      'Add Apple Pay as well.',
-      'Added task-applepay after task-pay.',
-    ]);
-  });
+  it(
+    "loadChat finds a PM chat in DAGent's layouts, " +
+      "or DAGent's own PM session when there is no chat.json",
+    async () => {
+      const root = await tempRoot('dagent-compat-');
+      await cp(path.join(FIXTURES, 'dagent'), root, { recursive: true });
+      const wt = '.dagent-worktrees/feature-checkout/.dagent';
+      const chat = JSON.parse(await readFile(path.join(root, wt, 'chat.json'), 'utf8')) as LegacyChat;
+      expect(await loadChat(root, 'feature-checkout')).toEqual(chat);
+      expect((await loadChat(root, 'feature-export')).entries).toHaveLength(2); // .dagent/features/backlog/
+      await rm(path.join(root, wt, 'chat.json'));
+      const own = await loadChat(root, 'feature-checkout');
+      // DAGent's session holds the 4 copied entries and 2 new user/assistant messages (its system
+      // message has no legacy form).
+      expect(own.entries.map((e) => e.content)).toEqual([
+        ...chat.entries.map((e) => e.content),
+        'Add Apple Pay as well.',
+        'Added task-applepay after task-pay.',
+      ]);
+    },
+  );
 
   it('saveChat appends new entries through the session; loadChat gives them back (round trip)', async () => {
     const root = await validRoot();

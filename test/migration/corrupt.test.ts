@@ -40,8 +40,11 @@ const FILE_CASES: FileCase[] = [
   {
     fixture: 'dev-mistyped-fields.json',
     kind: 'dev',
-    reason:
-      /"taskId" must be a string, got 7; "status" must be a string, got null; "startedAt" must be an ISO-8601 string or epoch milliseconds, got "soon"; "completedAt" must be an ISO-8601 string or epoch milliseconds when present, got 12/,
+    reason: new RegExp(
+      String.raw`"taskId" must be a string, got 7; "status" must be a string, got null; ` +
+        String.raw`"startedAt" must be an ISO-8601 string or epoch milliseconds, got "soon"; ` +
+        String.raw`"completedAt" must be an ISO-8601 string or epoch milliseconds when present, got 12`,
+    ),
   },
   { fixture: 'dev-messages-not-a-list.json', kind: 'dev', reason: /"messages" must be a list, got "none"/ },
 ];
@@ -203,7 +206,8 @@ describe('legacy files with invalid entries', () => {
     const root = await rootWith('pm', 'pm-deeply-nested.json');
     const [file] = (await migrateAll(root)).files;
     expect(file!.problems.map((p) => `${p.field} ${p.reason}`)).toEqual([
-      'entries[1].content must be a string or a list of content blocks like { "type": "text", "text": "..." }, got a list of 1',
+      'entries[1].content must be a string or a list of content blocks like { "type": "text", ' +
+        '"text": "..." }, got a list of 1',
       'entries[2] (extra fields) is nested more than 48 levels deep',
       'entries[3] must be an object, got a list of 1',
     ]);
@@ -233,7 +237,10 @@ it('an entry with several bad fields gives one problem per field and one skipped
       index: 0,
       field: 'entries[0].role, entries[0].content, entries[0].timestamp',
       reason:
-        'entries[0].role must be "user" or "assistant", got "x"; entries[0].content must be a string or a list of content blocks like { "type": "text", "text": "..." }, got 1; entries[0].timestamp must be an ISO-8601 string or epoch milliseconds (2000 to 2100), got "no"',
+        'entries[0].role must be "user" or "assistant", got "x"; entries[0].content must be a ' +
+        'string or a list of content blocks like { "type": "text", "text": "..." }, got 1; ' +
+        'entries[0].timestamp must be an ISO-8601 string or epoch milliseconds (2000 to 2100), got ' +
+        '"no"',
     },
   ]);
   expect(lenient.messages).toBe(1);

@@ -91,22 +91,26 @@ describe('running the migration again', () => {
     expect(await readdir(path.join(root, '.dagent/migrations'))).toEqual([`${first.migrationId}.json`]);
   });
 
-  it('a legacy file changed after its migration is a conflict that says what to do; nothing is duplicated', async () => {
-    const root = await validRoot();
-    const first = await migratePMChat(root, 'search');
-    const chat = path.join(root, '.dagent/features/search/chat.json');
-    const value = JSON.parse(await readFile(chat, 'utf8')) as { entries: unknown[] };
-    value.entries.push({ role: 'user', content: 'one more', timestamp: '2024-06-11T10:00:00Z' });
-    await writeFile(chat, JSON.stringify(value));
-    const before = await histories(root);
+  it(
+    'a legacy file changed after its migration is a ' +
+      'conflict that says what to do; nothing is duplicated',
+    async () => {
+      const root = await validRoot();
+      const first = await migratePMChat(root, 'search');
+      const chat = path.join(root, '.dagent/features/search/chat.json');
+      const value = JSON.parse(await readFile(chat, 'utf8')) as { entries: unknown[] };
+      value.entries.push({ role: 'user', content: 'one more', timestamp: '2024-06-11T10:00:00Z' });
+      await writeFile(chat, JSON.stringify(value));
+      const before = await histories(root);
 
-    const again = await migratePMChat(root, 'search');
-    expect(again.ok).toBe(false);
-    expect(again.files[0]).toMatchObject({ status: 'conflict', messages: 0, backup: null });
-    expect(again.files[0]!.reason).toContain(`changed since migration ${first.migrationId}`);
-    expect(again.files[0]!.reason).toContain(`--rollback ${first.migrationId}`);
-    expect(await histories(root)).toEqual(before);
-  });
+      const again = await migratePMChat(root, 'search');
+      expect(again.ok).toBe(false);
+      expect(again.files[0]).toMatchObject({ status: 'conflict', messages: 0, backup: null });
+      expect(again.files[0]!.reason).toContain(`changed since migration ${first.migrationId}`);
+      expect(again.files[0]!.reason).toContain(`--rollback ${first.migrationId}`);
+      expect(await histories(root)).toEqual(before);
+    },
+  );
 
   it('refuses to merge into a session that already holds messages, writing nothing', async () => {
     const root = await validRoot();
@@ -123,28 +127,32 @@ describe('running the migration again', () => {
     await runtime.close();
   });
 
-  it('migrates into an existing empty session (created by the host with its context), keeping that context', async () => {
-    const root = await validRoot();
-    const runtime = await createSessionRuntime({ root });
-    const key = {
-      type: 'task',
-      agentType: 'dev',
-      featureId: 'search',
-      taskId: 'indexer',
-      taskState: 'in_dev',
-    } as const;
-    const { id } = await runtime.createSession(key, { context: { taskTitle: 'Build the indexer' } });
-    const report = await migrateAll(root, { runtime });
-    const file = report.files.find((f) => f.sessionId === id)!;
-    expect(file).toMatchObject({ status: 'migrated', sessionCreated: false, messages: 6 });
-    expect(report.totals.sessionsCreated).toBe(4);
-    expect(await runtime.getContext(id)).toMatchObject({
-      taskTitle: 'Build the indexer',
-      legacySession: { agentId: 'dev-agent-3' },
-    });
-    expect(await runtime.getHistory(id)).toHaveLength(6);
-    await runtime.close();
-  });
+  it(
+    'migrates into an existing empty session (created ' +
+      'by the host with its context), keeping that context',
+    async () => {
+      const root = await validRoot();
+      const runtime = await createSessionRuntime({ root });
+      const key = {
+        type: 'task',
+        agentType: 'dev',
+        featureId: 'search',
+        taskId: 'indexer',
+        taskState: 'in_dev',
+      } as const;
+      const { id } = await runtime.createSession(key, { context: { taskTitle: 'Build the indexer' } });
+      const report = await migrateAll(root, { runtime });
+      const file = report.files.find((f) => f.sessionId === id)!;
+      expect(file).toMatchObject({ status: 'migrated', sessionCreated: false, messages: 6 });
+      expect(report.totals.sessionsCreated).toBe(4);
+      expect(await runtime.getContext(id)).toMatchObject({
+        taskTitle: 'Build the indexer',
+        legacySession: { agentId: 'dev-agent-3' },
+      });
+      expect(await runtime.getHistory(id)).toHaveLength(6);
+      await runtime.close();
+    },
+  );
 });
 
 describe('ids that cannot name a session', () => {

@@ -65,30 +65,34 @@ describe('dagent-sessions migrate', () => {
     }
   });
 
-  it('exits 2 with the reasons when a file is invalid; --skip-invalid migrates the valid entries and lists the skipped ones', async () => {
-    const root = await tempRoot('dagent-cli-');
-    await placeLegacy(root, 'pm', { fixture: 'pm-mixed.json' });
-    await placeLegacy(root, 'dev', { fixture: 'dev-malformed-json.json' });
-    const strict = await run(['--root', root]);
-    expect(strict.code).toBe(2);
-    expect(strict.err).toMatch(/2 file\(s\) not migrated/);
-    expect(strict.out).toMatch(/chat\.json: invalid: 3 of 7 entries are invalid; nothing was written/);
-    expect(strict.out).toMatch(
-      /\[1\] entries\[1\]\.content: must be a string or a list of content blocks .*, got null/,
-    );
-    expect(strict.out).toMatch(/session\.json: invalid: .*is not valid JSON/);
+  it(
+    'exits 2 with the reasons when a file is invalid; ' +
+      '--skip-invalid migrates the valid entries and lists the skipped ones',
+    async () => {
+      const root = await tempRoot('dagent-cli-');
+      await placeLegacy(root, 'pm', { fixture: 'pm-mixed.json' });
+      await placeLegacy(root, 'dev', { fixture: 'dev-malformed-json.json' });
+      const strict = await run(['--root', root]);
+      expect(strict.code).toBe(2);
+      expect(strict.err).toMatch(/2 file\(s\) not migrated/);
+      expect(strict.out).toMatch(/chat\.json: invalid: 3 of 7 entries are invalid; nothing was written/);
+      expect(strict.out).toMatch(
+        /\[1\] entries\[1\]\.content: must be a string or a list of content blocks .*, got null/,
+      );
+      expect(strict.out).toMatch(/session\.json: invalid: .*is not valid JSON/);
 
-    const lenient = await run(['--root', root, '--skip-invalid', '--json']);
-    expect(lenient.code).toBe(2); // the malformed dev session still cannot be migrated
-    const report = JSON.parse(lenient.out) as MigrationReport;
-    expect(report.files.map((f) => f.status)).toEqual(['migrated', 'invalid']);
-    expect(report.files[0]!.skipped.map((s) => [s.index, s.field])).toEqual([
-      [1, 'entries[1].content'],
-      [3, 'entries[3]'],
-      [5, 'entries[5].role'],
-    ]);
-    expect(report.totals).toMatchObject({ messagesMigrated: 4, entriesSkipped: 3, filesWithProblems: 1 });
-  });
+      const lenient = await run(['--root', root, '--skip-invalid', '--json']);
+      expect(lenient.code).toBe(2); // the malformed dev session still cannot be migrated
+      const report = JSON.parse(lenient.out) as MigrationReport;
+      expect(report.files.map((f) => f.status)).toEqual(['migrated', 'invalid']);
+      expect(report.files[0]!.skipped.map((s) => [s.index, s.field])).toEqual([
+        [1, 'entries[1].content'],
+        [3, 'entries[3]'],
+        [5, 'entries[5].role'],
+      ]);
+      expect(report.totals).toMatchObject({ messagesMigrated: 4, entriesSkipped: 3, filesWithProblems: 1 });
+    },
+  );
 
   it('--rollback [ID] undoes a migration; exit 1 when there is nothing to roll back', async () => {
     const root = await validRoot();

@@ -45,73 +45,79 @@ async function assertMigrated(
 const field = (m: Message, name: string) => m.metadata !== undefined && name in m.metadata;
 
 describe('migrateAll on the valid fixtures', () => {
-  it('moves every message of every legacy file into its session, identical and in order, with backups and a manifest', async () => {
-    const root = await validRoot();
-    const originals = await Promise.all(VALID_FILES.map((f) => readFile(path.join(root, f))));
-    const report = await migrateAll(root);
+  it(
+    'moves every message of every legacy file into its session, ' +
+      'identical and in order, with backups and a manifest',
+    async () => {
+      const root = await validRoot();
+      const originals = await Promise.all(VALID_FILES.map((f) => readFile(path.join(root, f))));
+      const report = await migrateAll(root);
 
-    expect(report.ok).toBe(true);
-    expect(report.files.map((f) => [f.file, f.status, f.sessionId])).toEqual(
-      VALID_FILES.map((f) => [f, 'migrated', SESSION_OF[f]]),
-    );
-    expect(report.totals).toEqual({
-      filesFound: 5,
-      sessionsCreated: 5,
-      messagesMigrated: 32,
-      entriesSkipped: 0,
-      backupsWritten: 5,
-      checkpointsMade: 5,
-      alreadyMigrated: 0,
-      filesWithProblems: 0,
-    });
+      expect(report.ok).toBe(true);
+      expect(report.files.map((f) => [f.file, f.status, f.sessionId])).toEqual(
+        VALID_FILES.map((f) => [f, 'migrated', SESSION_OF[f]]),
+      );
+      expect(report.totals).toEqual({
+        filesFound: 5,
+        sessionsCreated: 5,
+        messagesMigrated: 32,
+        entriesSkipped: 0,
+        backupsWritten: 5,
+        checkpointsMade: 5,
+        alreadyMigrated: 0,
+        filesWithProblems: 0,
+      });
 
-    const runtime = await createSessionRuntime({ root, readOnly: true });
-    expect((await runtime.listSessions()).map((s) => s.id).sort()).toEqual(Object.values(SESSION_OF).sort());
-    for (const rel of VALID_FILES) await assertMigrated(runtime, root, rel, SESSION_OF[rel]);
+      const runtime = await createSessionRuntime({ root, readOnly: true });
+      expect((await runtime.listSessions()).map((s) => s.id).sort()).toEqual(
+        Object.values(SESSION_OF).sort(),
+      );
+      for (const rel of VALID_FILES) await assertMigrated(runtime, root, rel, SESSION_OF[rel]);
 
-    // The unknown type is kept as it is; session-level facts go to the context.
-    const cart = await runtime.getHistory(
-      SESSION_OF['.dagent/features/checkout/nodes/cart-api/session.json'],
-    );
-    expect(cart.map((m) => m.metadata?.originalType)).toEqual([
-      'progress',
-      'intention',
-      'approval',
-      'progress',
-      'progress',
-      'error',
-      'heartbeat',
-      'intention',
-      'rejection',
-      'completion',
-    ]);
-    expect(await runtime.getContext('task--checkout--cart-api--in_dev--dev')).toMatchObject({
-      legacySession: {
-        file: '.dagent/features/checkout/nodes/cart-api/session.json',
-        agentId: 'dev-agent-1',
-        status: 'completed',
-        startedAt: '2024-05-02T10:00:00Z',
-        completedAt: '2024-05-02T12:30:00Z',
-      },
-    });
-    expect(await runtime.getContext('feature--checkout--pm')).toBeNull();
-    await runtime.close();
+      // The unknown type is kept as it is; session-level facts go to the context.
+      const cart = await runtime.getHistory(
+        SESSION_OF['.dagent/features/checkout/nodes/cart-api/session.json'],
+      );
+      expect(cart.map((m) => m.metadata?.originalType)).toEqual([
+        'progress',
+        'intention',
+        'approval',
+        'progress',
+        'progress',
+        'error',
+        'heartbeat',
+        'intention',
+        'rejection',
+        'completion',
+      ]);
+      expect(await runtime.getContext('task--checkout--cart-api--in_dev--dev')).toMatchObject({
+        legacySession: {
+          file: '.dagent/features/checkout/nodes/cart-api/session.json',
+          agentId: 'dev-agent-1',
+          status: 'completed',
+          startedAt: '2024-05-02T10:00:00Z',
+          completedAt: '2024-05-02T12:30:00Z',
+        },
+      });
+      expect(await runtime.getContext('feature--checkout--pm')).toBeNull();
+      await runtime.close();
 
-    // Originals untouched; each backup beside its original, byte-identical.
-    for (const [i, rel] of VALID_FILES.entries()) {
-      const file = report.files[i]!;
-      expect(await readFile(path.join(root, rel))).toEqual(originals[i]);
-      expect(file.backup).toMatch(new RegExp(`^${rel.replace(/[.]/g, '\\.')}\\.backup-\\d{8}T\\d{9}Z$`));
-      expect(await readFile(path.join(root, file.backup!))).toEqual(originals[i]);
-    }
+      // Originals untouched; each backup beside its original, byte-identical.
+      for (const [i, rel] of VALID_FILES.entries()) {
+        const file = report.files[i]!;
+        expect(await readFile(path.join(root, rel))).toEqual(originals[i]);
+        expect(file.backup).toMatch(new RegExp(`^${rel.replace(/[.]/g, '\\.')}\\.backup-\\d{8}T\\d{9}Z$`));
+        expect(await readFile(path.join(root, file.backup!))).toEqual(originals[i]);
+      }
 
-    const manifest = await readManifest(root, report.migrationId!);
-    expect(report.manifest).toBe(`.dagent/migrations/${report.migrationId}.json`);
-    expect(manifest).toMatchObject({ status: 'completed', skipInvalid: false });
-    expect(
-      manifest!.files.map((f) => [f.legacyPath, f.state, f.sessionCreated, f.seqRange, f.sha256.length]),
-    ).toEqual(VALID_FILES.map((f, i) => [f, 'done', true, [0, report.files[i]!.messages - 1], 64]));
-  });
+      const manifest = await readManifest(root, report.migrationId!);
+      expect(report.manifest).toBe(`.dagent/migrations/${report.migrationId}.json`);
+      expect(manifest).toMatchObject({ status: 'completed', skipInvalid: false });
+      expect(
+        manifest!.files.map((f) => [f.legacyPath, f.state, f.sessionCreated, f.seqRange, f.sha256.length]),
+      ).toEqual(VALID_FILES.map((f, i) => [f, 'done', true, [0, report.files[i]!.messages - 1], 64]));
+    },
+  );
 
   it('migratePMChat and migrateDevSession migrate one file each', async () => {
     const root = await validRoot();
@@ -158,7 +164,9 @@ describe('migrateAll on the valid fixtures', () => {
       timestamp: new Date(Date.UTC(2024, 4, 2, 10, i)).toISOString(),
       direction: i % 2 ? 'task_to_harness' : 'harness_to_task',
       type: i % 2 ? 'progress' : 'approval',
-      content: `step ${i}: edited src/module${i}.ts and ran npm test; ${'the tests pass and the build is green. '.repeat(12)}`,
+      content:
+        `step ${i}: edited src/module${i}.ts and ran npm ` +
+        `test; ${'the tests pass and the build is green. '.repeat(12)}`,
       ...(i % 2
         ? { metadata: { toolName: 'Bash', toolInput: { command: `npm test -- ${i}` }, toolResult: 'ok' } }
         : {}),

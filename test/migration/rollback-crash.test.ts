@@ -74,46 +74,50 @@ async function histories(root: string): Promise<Record<string, string[]>> {
 }
 
 describe('migrate --rollback without an id after a crashed migration', () => {
-  it('undoes the unfinished migration, not a later one; migrating again then completes without duplicates', async () => {
-    const root = await validRoot();
-    const cartSession = SESSION_OF[CART];
-    const said = await killMigrationAt(root, cartSession, 2);
-    expect(said).toContain(`appended ${cartSession} 2`);
-    expect(said).not.toContain('finished');
-    const [crashed] = await listManifests(root);
-    expect(crashed).toMatchObject({ status: 'running' });
+  it(
+    'undoes the unfinished migration, not a later one; ' +
+      'migrating again then completes without duplicates',
+    async () => {
+      const root = await validRoot();
+      const cartSession = SESSION_OF[CART];
+      const said = await killMigrationAt(root, cartSession, 2);
+      expect(said).toContain(`appended ${cartSession} 2`);
+      expect(said).not.toContain('finished');
+      const [crashed] = await listManifests(root);
+      expect(crashed).toMatchObject({ status: 'running' });
 
-    // A user runs the migration again: the files the crash did not reach are migrated by a second
-    // run; the half-migrated file is refused, naming the crashed migration.
-    const rerun = await cli('migrate', '--root', root, '--json');
-    expect(rerun.code, rerun.stderr).toBe(2);
-    const second = JSON.parse(rerun.stdout) as MigrationReport;
-    expect(second.migrationId).not.toBeNull();
-    expect(second.migrationId).not.toBe(crashed!.id);
-    const cart = second.files.find((f) => f.file === CART)!;
-    expect(cart.status).toBe('conflict');
-    expect(cart.reason).toContain(crashed!.id);
+      // A user runs the migration again: the files the crash did not reach are migrated by a second
+      // run; the half-migrated file is refused, naming the crashed migration.
+      const rerun = await cli('migrate', '--root', root, '--json');
+      expect(rerun.code, rerun.stderr).toBe(2);
+      const second = JSON.parse(rerun.stdout) as MigrationReport;
+      expect(second.migrationId).not.toBeNull();
+      expect(second.migrationId).not.toBe(crashed!.id);
+      const cart = second.files.find((f) => f.file === CART)!;
+      expect(cart.status).toBe('conflict');
+      expect(cart.reason).toContain(crashed!.id);
 
-    // Then, as the docs say, --rollback without an id.
-    const rollback = await cli('migrate', '--root', root, '--rollback', '--json');
-    expect(rollback.code, rollback.stderr).toBe(0);
-    const undone = JSON.parse(rollback.stdout) as RollbackReport;
-    expect(undone.migrationId).toBe(crashed!.id);
-    expect(undone.sessionsRemoved.map((s) => s.sessionId).sort()).toEqual(
-      crashed!.files.map((f) => f.sessionId).sort(),
-    );
-    expect(undone.warnings.join('\n')).toContain(second.migrationId!);
+      // Then, as the docs say, --rollback without an id.
+      const rollback = await cli('migrate', '--root', root, '--rollback', '--json');
+      expect(rollback.code, rollback.stderr).toBe(0);
+      const undone = JSON.parse(rollback.stdout) as RollbackReport;
+      expect(undone.migrationId).toBe(crashed!.id);
+      expect(undone.sessionsRemoved.map((s) => s.sessionId).sort()).toEqual(
+        crashed!.files.map((f) => f.sessionId).sort(),
+      );
+      expect(undone.warnings.join('\n')).toContain(second.migrationId!);
 
-    // The second run's sessions are untouched; migrating again finishes the job.
-    const again = await cli('migrate', '--root', root, '--json');
-    expect(again.code, again.stderr).toBe(0);
-    const third = JSON.parse(again.stdout) as MigrationReport;
-    expect(third.files.find((f) => f.file === CART)?.status).toBe('migrated');
-    const byId = await histories(root);
-    expect(Object.keys(byId).sort()).toEqual(Object.values(SESSION_OF).sort());
-    for (const file of VALID_FILES) {
-      const expected = (await expectedMessages(root, file)).map((m) => m.content);
-      expect(byId[SESSION_OF[file]], file).toEqual(expected);
-    }
-  });
+      // The second run's sessions are untouched; migrating again finishes the job.
+      const again = await cli('migrate', '--root', root, '--json');
+      expect(again.code, again.stderr).toBe(0);
+      const third = JSON.parse(again.stdout) as MigrationReport;
+      expect(third.files.find((f) => f.file === CART)?.status).toBe('migrated');
+      const byId = await histories(root);
+      expect(Object.keys(byId).sort()).toEqual(Object.values(SESSION_OF).sort());
+      for (const file of VALID_FILES) {
+        const expected = (await expectedMessages(root, file)).map((m) => m.content);
+        expect(byId[SESSION_OF[file]], file).toEqual(expected);
+      }
+    },
+  );
 });

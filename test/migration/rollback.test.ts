@@ -17,43 +17,49 @@ async function sessionIds(root: string): Promise<string[]> {
 }
 
 describe('rollbackMigration', () => {
-  it('restores the state before the migration: sessions moved aside (not deleted), originals identical, backups kept', async () => {
-    const root = await validRoot();
-    const features = await snapshotDir(path.join(root, '.dagent/features'));
-    const report = await migrateAll(root);
-    const id = report.migrationId!;
+  it(
+    'restores the state before the migration: sessions moved ' +
+      'aside (not deleted), originals identical, backups kept',
+    async () => {
+      const root = await validRoot();
+      const features = await snapshotDir(path.join(root, '.dagent/features'));
+      const report = await migrateAll(root);
+      const id = report.migrationId!;
 
-    const rollback = await rollbackMigration(root);
-    expect(rollback.migrationId).toBe(id);
-    expect(rollback.sessionsRemoved.map((s) => s.sessionId).sort()).toEqual(Object.values(SESSION_OF).sort());
-    expect(rollback.originalsUnchanged.sort()).toEqual([...VALID_FILES].sort());
-    expect(rollback.originalsRestored).toEqual([]);
-    expect(await sessionIds(root)).toEqual([]);
+      const rollback = await rollbackMigration(root);
+      expect(rollback.migrationId).toBe(id);
+      expect(rollback.sessionsRemoved.map((s) => s.sessionId).sort()).toEqual(
+        Object.values(SESSION_OF).sort(),
+      );
+      expect(rollback.originalsUnchanged.sort()).toEqual([...VALID_FILES].sort());
+      expect(rollback.originalsRestored).toEqual([]);
+      expect(await sessionIds(root)).toEqual([]);
 
-    // Nothing deleted: every session directory is under the migration's rolled-back/ with its messages.
-    const moved = await readdir(path.join(root, '.dagent/migrations', id, 'rolled-back'));
-    expect(moved.sort()).toEqual(Object.values(SESSION_OF).sort());
-    expect(
-      await exists(
-        path.join(root, '.dagent/migrations', id, 'rolled-back', 'feature--checkout--pm', 'session.json'),
-      ),
-    ).toBe(true);
+      // Nothing deleted: every session directory is under the migration's rolled-back/ with its messages.
+      const moved = await readdir(path.join(root, '.dagent/migrations', id, 'rolled-back'));
+      expect(moved.sort()).toEqual(Object.values(SESSION_OF).sort());
+      expect(
+        await exists(
+          path.join(root, '.dagent/migrations', id, 'rolled-back', 'feature--checkout--pm', 'session.json'),
+        ),
+      ).toBe(true);
 
-    // Originals byte-identical; backups kept beside them.
-    const after = await snapshotDir(path.join(root, '.dagent/features'));
-    for (const [file, bytes] of Object.entries(features)) expect(after[file]).toBe(bytes);
-    for (const f of report.files) expect(await exists(path.join(root, f.backup!))).toBe(true);
-    expect(Object.keys(after).length).toBe(Object.keys(features).length + 5);
-    expect(await readManifest(root, id)).toMatchObject({ status: 'rolled-back' });
+      // Originals byte-identical; backups kept beside them.
+      const after = await snapshotDir(path.join(root, '.dagent/features'));
+      for (const [file, bytes] of Object.entries(features)) expect(after[file]).toBe(bytes);
+      for (const f of report.files) expect(await exists(path.join(root, f.backup!))).toBe(true);
+      expect(Object.keys(after).length).toBe(Object.keys(features).length + 5);
+      expect(await readManifest(root, id)).toMatchObject({ status: 'rolled-back' });
 
-    // It can be migrated again, and the rollback is not repeated.
-    const again = await migrateAll(root);
-    expect(again.totals).toMatchObject({ sessionsCreated: 5, messagesMigrated: 32, alreadyMigrated: 0 });
-    expect((await rollbackMigration(root)).migrationId).toBe(again.migrationId);
-    const twice = await rollbackMigration(root, { migrationId: id }).catch((e: unknown) => e);
-    expect(isSessionError(twice, 'INVALID_ARGUMENT')).toBe(true);
-    expect((twice as Error).message).toMatch(/already rolled back/);
-  });
+      // It can be migrated again, and the rollback is not repeated.
+      const again = await migrateAll(root);
+      expect(again.totals).toMatchObject({ sessionsCreated: 5, messagesMigrated: 32, alreadyMigrated: 0 });
+      expect((await rollbackMigration(root)).migrationId).toBe(again.migrationId);
+      const twice = await rollbackMigration(root, { migrationId: id }).catch((e: unknown) => e);
+      expect(isSessionError(twice, 'INVALID_ARGUMENT')).toBe(true);
+      expect((twice as Error).message).toMatch(/already rolled back/);
+    },
+  );
 
   it('restores a changed or deleted original from its backup, keeping the changed file aside', async () => {
     const root = await validRoot();
@@ -99,41 +105,45 @@ describe('rollbackMigration', () => {
     await runtime.close();
   });
 
-  it('a migration that fails half-way says how to undo it; a re-run refuses to duplicate; the rollback cleans up', async () => {
-    const root = await validRoot();
-    const runtime = await createSessionRuntime({ root });
-    let appends = 0;
-    const failing = {
-      ...runtime,
-      addMessage: async (...args: Parameters<typeof runtime.addMessage>) => {
-        if (++appends === 3) throw new Error('EIO: the disk went away');
-        return runtime.addMessage(...args);
-      },
-    };
-    const report = await migratePMChat(root, 'checkout', { runtime: failing });
-    expect(report.ok).toBe(false);
-    expect(report.files[0]).toMatchObject({ status: 'failed', messages: 2 });
-    expect(report.files[0]!.reason).toMatch(
-      new RegExp(`EIO: the disk went away; undo what was written with: .*--rollback ${report.migrationId}`),
-    );
-    expect((await readManifest(root, report.migrationId!))!.files[0]).toMatchObject({
-      state: 'failed',
-      seqRange: [0, 1],
-      messages: 2,
-    });
+  it(
+    'a migration that fails half-way says how to undo it; ' +
+      'a re-run refuses to duplicate; the rollback cleans up',
+    async () => {
+      const root = await validRoot();
+      const runtime = await createSessionRuntime({ root });
+      let appends = 0;
+      const failing = {
+        ...runtime,
+        addMessage: async (...args: Parameters<typeof runtime.addMessage>) => {
+          if (++appends === 3) throw new Error('EIO: the disk went away');
+          return runtime.addMessage(...args);
+        },
+      };
+      const report = await migratePMChat(root, 'checkout', { runtime: failing });
+      expect(report.ok).toBe(false);
+      expect(report.files[0]).toMatchObject({ status: 'failed', messages: 2 });
+      expect(report.files[0]!.reason).toMatch(
+        new RegExp(`EIO: the disk went away; undo what was written with: .*--rollback ${report.migrationId}`),
+      );
+      expect((await readManifest(root, report.migrationId!))!.files[0]).toMatchObject({
+        state: 'failed',
+        seqRange: [0, 1],
+        messages: 2,
+      });
 
-    const again = await migratePMChat(root, 'checkout', { runtime });
-    expect(again.files[0]).toMatchObject({ status: 'conflict' });
-    expect(again.files[0]!.reason).toMatch(/did not finish \(failed\)/);
-    expect(await runtime.getHistory('feature--checkout--pm')).toHaveLength(2);
-    await runtime.close();
+      const again = await migratePMChat(root, 'checkout', { runtime });
+      expect(again.files[0]).toMatchObject({ status: 'conflict' });
+      expect(again.files[0]!.reason).toMatch(/did not finish \(failed\)/);
+      expect(await runtime.getHistory('feature--checkout--pm')).toHaveLength(2);
+      await runtime.close();
 
-    expect((await rollbackMigration(root)).sessionsRemoved.map((s) => s.sessionId)).toEqual([
-      'feature--checkout--pm',
-    ]);
-    const retry = await migratePMChat(root, 'checkout');
-    expect(retry.files[0]).toMatchObject({ status: 'migrated', messages: 7 });
-  });
+      expect((await rollbackMigration(root)).sessionsRemoved.map((s) => s.sessionId)).toEqual([
+        'feature--checkout--pm',
+      ]);
+      const retry = await migratePMChat(root, 'checkout');
+      expect(retry.files[0]).toMatchObject({ status: 'migrated', messages: 7 });
+    },
+  );
 
   it('a dry run reports and changes nothing', async () => {
     const root = await validRoot();

@@ -63,7 +63,8 @@ interface Packed {
 }
 
 /** The scenario every consumer runs, in its own module syntax: a session, a message, history back. */
-const SCENARIO = `
+const SCENARIO =
+  `
   const root = mkdtempSync(join(tmpdir(), 'dagent-consumer-'));
   const runtime = await createSessionRuntime({ root });
   const session = await runtime.createSession({ type: 'feature', agentType: 'pm', featureId: 'f1' });
@@ -73,7 +74,8 @@ const SCENARIO = `
   rmSync(root, { recursive: true, force: true });
   const kinds = {
     ipc: typeof ipc.createSessionHandlers + ' ' + typeof ipc.registerSessionIpc,
-    http: [http.serveSessions, http.createSessionClient, http.advertiseHost, http.createInspectorHandler].map((f) => typeof f).join(' '),
+    http: [http.serveSessions, http.createSessionClient, http.advertiseHost, ` +
+  `http.createInspectorHandler].map((f) => typeof f).join(' '),
     migration: typeof migration.migrateAll + ' ' + typeof migration.parseClaudeCodeLog,
     dag: typeof dag.createTaskLoop,
     preload: typeof preload.exposeSessionApi,
@@ -129,13 +131,16 @@ ${SCENARIO}
 `;
 
 /** TypeScript, compiled to CommonJS by both projects: typed imports of every entry, and `await using`. */
-const TS = `
+const TS =
+  `
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSessionRuntime, SessionError, type Message, type SessionInfo, type SessionRuntime } from 'dagent-sessions';
+import { createSessionRuntime, SessionError, type Message, type SessionInfo, ` +
+  `type SessionRuntime } from 'dagent-sessions';
 import { createSessionHandlers, type SessionAPI } from 'dagent-sessions/ipc';
-import { serveSessions, createSessionClient, advertiseHost, createInspectorHandler, type SessionServer } from 'dagent-sessions/http';
+import { serveSessions, createSessionClient, advertiseHost, createInspectorHandler, ` +
+  `type SessionServer } from 'dagent-sessions/http';
 import { migrateAll, parseClaudeCodeLog, type MigrationReport } from 'dagent-sessions/migration';
 import { createTaskLoop, type TaskLoopOptions } from 'dagent-sessions/dag';
 import { exposeSessionApi } from 'dagent-sessions/preload';
@@ -147,7 +152,8 @@ async function main(): Promise<void> {
   let info: SessionInfo;
   {
     await using runtime: SessionRuntime = await createSessionRuntime({ root });
-    info = await runtime.createSession({ type: 'task', agentType: 'dev', featureId: 'f1', taskId: 't1', taskState: 'in_dev' });
+    info = await runtime.createSession({ type: 'task', agentType: 'dev', featureId: 'f1', taskId: 't1', ` +
+  `taskState: 'in_dev' });
     await runtime.addMessage(info.id, { role: 'user', content: 'Implement the exporter' });
     history = await runtime.getHistory(info.id);
   }
@@ -160,7 +166,8 @@ async function main(): Promise<void> {
   const server: SessionServer | null = null;
   const report: MigrationReport | null = null;
   const loop: TaskLoopOptions | null = null;
-  const used = [serveSessions, createSessionClient, advertiseHost, createInspectorHandler, migrateAll, parseClaudeCodeLog, createTaskLoop, exposeSessionApi];
+  const used = [serveSessions, createSessionClient, advertiseHost, createInspectorHandler, migrateAll, ` +
+  `parseClaudeCodeLog, createTaskLoop, exposeSessionApi];
   console.log(JSON.stringify({
     messages: history.length,
     id: info.id,
@@ -214,7 +221,8 @@ describe('the packed tarball, installed', () => {
     const pack = await ok('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], stage);
     [packed] = JSON.parse(pack.stdout) as [Packed];
     console.log(
-      `dagent-sessions tarball: ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${packed.files.length} files`,
+      `dagent-sessions tarball: ${packed.size} bytes ` +
+        `packed, ${packed.unpackedSize} unpacked, ${packed.files.length} files`,
     );
 
     project = path.join(work, 'project');

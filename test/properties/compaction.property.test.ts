@@ -121,130 +121,145 @@ function noPairSplit(archived: Message[], live: Message[]): void {
 }
 
 describe('compaction invariants (generated conversations, real files)', () => {
-  it('every appended message appears exactly once in archive + live, in order; the watermark never moves back; no tool pair is split; after a successful compaction the request is under the threshold; a built request never passes the limit', async () => {
-    let compactions = 0;
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(turnArb, { minLength: 5, maxLength: 70, size: 'max' }) as fc.Arbitrary<Turn[]>,
-        fc.integer({ min: 2_000, max: 6_000 }),
-        fc.double({ min: 0.5, max: 0.95, noNaN: true }),
-        async (turns, maxTokens, compactAt) => {
-          const root = await tempRoot();
-          const keepRecentTokens = Math.floor(maxTokens * 0.15);
-          const runtime = await createSessionRuntime({
-            root,
-            durable: false,
-            limits: { maxTokens, compactAt, keepRecentTokens, checkpointTokens: Math.floor(maxTokens * 0.1) },
-          });
-          const events: SessionEvent[] = [];
-          runtime.subscribe((e) => events.push(e));
-          try {
-            const { id, limits } = await runtime.createSession(KEY);
-            const threshold = Math.floor(limits.maxTokens * limits.compactAt);
-            const messages = toMessages(turns);
-            const acked: Message[] = [];
-            for (const m of messages) acked.push(await runtime.addMessage(id, m));
-            await settle(runtime, id);
-            const history = await runtime.getHistory(id);
-            const live = await runtime.getMessages(id);
-            // Exactly once, in order, verbatim.
-            expect(history.map((m) => m.id)).toEqual(acked.map((m) => m.id));
-            expect(history.map((m) => m.content)).toEqual(messages.map((m) => m.content));
-            const archived = history.slice(0, history.length - live.length);
-            expect(live).toEqual(history.slice(archived.length));
-            noPairSplit(archived, live);
-            let watermark = -1;
-            for (const e of events) {
-              if (e.type !== 'session.compaction.completed') continue;
-              compactions++;
-              // The watermark never moves back; a successful compaction lands under the threshold.
-              expect(e.result.archivedThroughSeq).toBeGreaterThanOrEqual(watermark);
-              watermark = e.result.archivedThroughSeq;
-              if (e.result.underThreshold) expect(e.tokensAfter).toBeLessThan(threshold);
+  it(
+    'every appended message appears exactly once in archive + live, in order; ' +
+      'the watermark never moves back; no tool pair is split; after a successful compaction ' +
+      'the request is under the threshold; a built request never passes the limit',
+    async () => {
+      let compactions = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(turnArb, { minLength: 5, maxLength: 70, size: 'max' }) as fc.Arbitrary<Turn[]>,
+          fc.integer({ min: 2_000, max: 6_000 }),
+          fc.double({ min: 0.5, max: 0.95, noNaN: true }),
+          async (turns, maxTokens, compactAt) => {
+            const root = await tempRoot();
+            const keepRecentTokens = Math.floor(maxTokens * 0.15);
+            const runtime = await createSessionRuntime({
+              root,
+              durable: false,
+              limits: {
+                maxTokens,
+                compactAt,
+                keepRecentTokens,
+                checkpointTokens: Math.floor(maxTokens * 0.1),
+              },
+            });
+            const events: SessionEvent[] = [];
+            runtime.subscribe((e) => events.push(e));
+            try {
+              const { id, limits } = await runtime.createSession(KEY);
+              const threshold = Math.floor(limits.maxTokens * limits.compactAt);
+              const messages = toMessages(turns);
+              const acked: Message[] = [];
+              for (const m of messages) acked.push(await runtime.addMessage(id, m));
+              await settle(runtime, id);
+              const history = await runtime.getHistory(id);
+              const live = await runtime.getMessages(id);
+              // Exactly once, in order, verbatim.
+              expect(history.map((m) => m.id)).toEqual(acked.map((m) => m.id));
+              expect(history.map((m) => m.content)).toEqual(messages.map((m) => m.content));
+              const archived = history.slice(0, history.length - live.length);
+              expect(live).toEqual(history.slice(archived.length));
+              noPairSplit(archived, live);
+              let watermark = -1;
+              for (const e of events) {
+                if (e.type !== 'session.compaction.completed') continue;
+                compactions++;
+                // The watermark never moves back; a successful compaction lands under the threshold.
+                expect(e.result.archivedThroughSeq).toBeGreaterThanOrEqual(watermark);
+                watermark = e.result.archivedThroughSeq;
+                if (e.result.underThreshold) expect(e.tokensAfter).toBeLessThan(threshold);
+              }
+              const info = await runtime.getSession(id);
+              if (info.state === 'idle')
+                expect((await runtime.estimateSize(id)).total).toBeLessThan(threshold);
+              else expect(info.error?.code).toBe('COMPACTION_NO_PROGRESS');
+              // A built request never passes the limit, and is a valid Messages API list.
+              const request = await runtime.buildRequest(id, 'What next?', { format: 'messages' });
+              expect(request.totalTokens).toBeLessThanOrEqual(limits.maxTokens);
+              assertValidMessagesList(request.messages);
+              expect(await runtime.getHistory(id)).toHaveLength(acked.length); // building a request removes nothing
+            } finally {
+              await runtime.close();
             }
-            const info = await runtime.getSession(id);
-            if (info.state === 'idle') expect((await runtime.estimateSize(id)).total).toBeLessThan(threshold);
-            else expect(info.error?.code).toBe('COMPACTION_NO_PROGRESS');
-            // A built request never passes the limit, and is a valid Messages API list.
-            const request = await runtime.buildRequest(id, 'What next?', { format: 'messages' });
-            expect(request.totalTokens).toBeLessThanOrEqual(limits.maxTokens);
-            assertValidMessagesList(request.messages);
-            expect(await runtime.getHistory(id)).toHaveLength(acked.length); // building a request removes nothing
+          },
+        ),
+        { numRuns: 25 },
+      );
+      // The generated conversations did compact (the invariants were not checked on empty archives).
+      expect(compactions).toBeGreaterThan(25);
+    },
+  );
+
+  it(
+    'a built request counted again as rendered (flattened or as a list) ' +
+      'never passes the limit nor the size it reports',
+    async () => {
+      const callArb = fc.record({
+        ids: fc.array(toolIdArb, { minLength: 1, maxLength: 4 }),
+        name: fc.constantFrom('Bash', 'Read', 'str_replace_based_edit_tool', 'mcp__github__create_issue'),
+        output: textArb,
+        answered: fc.boolean(),
+        isError: fc.boolean(),
+      });
+      const turnsArb = fc.array(fc.oneof(callArb, textArb), { minLength: 5, maxLength: 60 });
+      let checked = 0;
+      await fc.assert(
+        fc.asyncProperty(turnsArb, fc.integer({ min: 3_000, max: 20_000 }), async (turns, maxTokens) => {
+          const root = await tempRoot();
+          const runtime = await createSessionRuntime({ root, durable: false, limits: { maxTokens } });
+          try {
+            const { id } = await runtime.createSession(KEY);
+            const seen = new Set<string>();
+            for (const turn of turns) {
+              if (typeof turn === 'string') {
+                await runtime.addMessage(id, { role: 'user', content: turn });
+                continue;
+              }
+              const ids = turn.ids.filter((toolId) => !seen.has(toolId));
+              ids.forEach((toolId) => seen.add(toolId));
+              if (ids.length === 0) continue;
+              await runtime.addMessage(id, {
+                role: 'assistant',
+                content: ids.map((toolId): ContentBlock => ({
+                  type: 'tool_use',
+                  id: toolId,
+                  name: turn.name,
+                  input: { command: turn.output.slice(0, 80), path: 'src/a.ts' },
+                })),
+              });
+              if (turn.answered)
+                await runtime.addMessage(id, {
+                  role: 'user',
+                  content: ids.map((toolId): ContentBlock => ({
+                    type: 'tool_result',
+                    tool_use_id: toolId,
+                    content: turn.output,
+                    ...(turn.isError ? { is_error: true } : {}),
+                  })),
+                });
+            }
+            await settle(runtime, id);
+            for (const format of ['flattened', 'messages'] as const) {
+              const request = await runtime.buildRequest(id, 'What next?', { format });
+              const counted = recount(request);
+              expect(
+                counted,
+                `${format}: rendered ${counted}, reported ${request.totalTokens}`,
+              ).toBeLessThanOrEqual(request.totalTokens);
+              expect(request.totalTokens).toBeLessThanOrEqual(maxTokens);
+              checked++;
+            }
           } finally {
             await runtime.close();
           }
-        },
-      ),
-      { numRuns: 25 },
-    );
-    // The generated conversations did compact (the invariants were not checked on empty archives).
-    expect(compactions).toBeGreaterThan(25);
-  });
-
-  it('a built request counted again as rendered (flattened or as a list) never passes the limit nor the size it reports', async () => {
-    const callArb = fc.record({
-      ids: fc.array(toolIdArb, { minLength: 1, maxLength: 4 }),
-      name: fc.constantFrom('Bash', 'Read', 'str_replace_based_edit_tool', 'mcp__github__create_issue'),
-      output: textArb,
-      answered: fc.boolean(),
-      isError: fc.boolean(),
-    });
-    const turnsArb = fc.array(fc.oneof(callArb, textArb), { minLength: 5, maxLength: 60 });
-    let checked = 0;
-    await fc.assert(
-      fc.asyncProperty(turnsArb, fc.integer({ min: 3_000, max: 20_000 }), async (turns, maxTokens) => {
-        const root = await tempRoot();
-        const runtime = await createSessionRuntime({ root, durable: false, limits: { maxTokens } });
-        try {
-          const { id } = await runtime.createSession(KEY);
-          const seen = new Set<string>();
-          for (const turn of turns) {
-            if (typeof turn === 'string') {
-              await runtime.addMessage(id, { role: 'user', content: turn });
-              continue;
-            }
-            const ids = turn.ids.filter((toolId) => !seen.has(toolId));
-            ids.forEach((toolId) => seen.add(toolId));
-            if (ids.length === 0) continue;
-            await runtime.addMessage(id, {
-              role: 'assistant',
-              content: ids.map((toolId): ContentBlock => ({
-                type: 'tool_use',
-                id: toolId,
-                name: turn.name,
-                input: { command: turn.output.slice(0, 80), path: 'src/a.ts' },
-              })),
-            });
-            if (turn.answered)
-              await runtime.addMessage(id, {
-                role: 'user',
-                content: ids.map((toolId): ContentBlock => ({
-                  type: 'tool_result',
-                  tool_use_id: toolId,
-                  content: turn.output,
-                  ...(turn.isError ? { is_error: true } : {}),
-                })),
-              });
-          }
-          await settle(runtime, id);
-          for (const format of ['flattened', 'messages'] as const) {
-            const request = await runtime.buildRequest(id, 'What next?', { format });
-            const counted = recount(request);
-            expect(
-              counted,
-              `${format}: rendered ${counted}, reported ${request.totalTokens}`,
-            ).toBeLessThanOrEqual(request.totalTokens);
-            expect(request.totalTokens).toBeLessThanOrEqual(maxTokens);
-            checked++;
-          }
-        } finally {
-          await runtime.close();
-        }
-      }),
-      { numRuns: 30 },
-    );
-    expect(checked).toBe(60);
-  });
+        }),
+        { numRuns: 30 },
+      );
+      expect(checked).toBe(60);
+    },
+  );
 
   it('a compactor that fails at any call leaves the session exactly as it was', async () => {
     let failures = 0;

@@ -101,7 +101,8 @@ describe('buildRequest', () => {
       userMessage: 'go',
     });
     expect(built.systemPrompt).toBe(
-      '## Agent\n\n### Role\nDeveloper\n\n## Checkpoint\n\n### Next\n- write docs\n\n### Completed\n- ran tests\n\n### Checks\n- [x] unit',
+      '## Agent\n\n### Role\nDeveloper\n\n## Checkpoint\n\n### Next\n- write docs\n\n### Completed\n- ' +
+        'ran tests\n\n### Checks\n- [x] unit',
     );
     expect(built.breakdown.context).toBe(0);
     expect(built.breakdown.checkpoint).toBe(
@@ -121,7 +122,8 @@ describe('buildRequest', () => {
     const flat = build({ messages, userMessage: 'Next?', format: 'flattened' });
     expect(flat.messages).toEqual([{ role: 'user', content: 'Next?' }]);
     expect(flat.systemPrompt).toContain(
-      '## Conversation so far\n\n### user\nFix the bug\n\n### system\nTask moved to in_dev\n\n### assistant\n[tool_use Bash]',
+      '## Conversation so far\n\n### user\nFix the bug\n\n### system\nTask moved to in_dev\n\n### ' +
+        'assistant\n[tool_use Bash]',
     );
     expect(flat.breakdown.messages).toBeGreaterThanOrEqual(messages.reduce((s, m) => s + m.tokens, 0));
     const list = build({ messages, userMessage: 'Next?' });
@@ -183,7 +185,8 @@ describe('buildRequest', () => {
     expect(unanswered.messages[2]).toEqual({ role: 'user', content: [missing, text('never mind')] });
     const preview = build({ messages, userMessage: null });
     expect(preview.messages[2]).toEqual({ role: 'user', content: [missing] });
-    expect(preview.breakdown.messages).toBeGreaterThan(messages[0]!.tokens + messages[1]!.tokens); // the synthetic turn is counted
+    // the synthetic turn is counted
+    expect(preview.breakdown.messages).toBeGreaterThan(messages[0]!.tokens + messages[1]!.tokens);
     for (const b of [answered, unanswered, preview]) assertValidMessagesList(b.messages);
   });
 
@@ -245,55 +248,64 @@ describe('buildRequest', () => {
     expect(corrected.breakdown.replyReserve).toBe(base.breakdown.replyReserve);
   });
 
-  it('counts what it renders, in both formats: tool labels and ids, headings, joins (exact counts, 340 tool calls)', () => {
-    const exact = createTokenEstimator();
-    const id = (i: number) => `toolu_01${String(i).padStart(4, '0')}Xq7RtLmNcPzWvYbKd2`;
-    const messages: Message[] = [];
-    for (let i = 0; i < 340; i++) {
-      const call: ContentBlock = {
-        type: 'tool_use',
-        id: id(i),
-        name: 'Bash',
-        input: { command: `ls src/dir${i}` },
-      };
-      const answer: ContentBlock = { type: 'tool_result', tool_use_id: id(i), content: `a${i}.ts\nb${i}.ts` };
-      for (const [role, content] of [
-        ['assistant', [call]],
-        ['user', [answer]],
-      ] as const)
-        messages.push({
-          ...msg(role, [...content]),
-          tokens: exact.estimateMessage({ role, content: [...content] }),
+  it(
+    'counts what it renders, in both formats: tool labels and ids, ' +
+      'headings, joins (exact counts, 340 tool calls)',
+    () => {
+      const exact = createTokenEstimator();
+      const id = (i: number) => `toolu_01${String(i).padStart(4, '0')}Xq7RtLmNcPzWvYbKd2`;
+      const messages: Message[] = [];
+      for (let i = 0; i < 340; i++) {
+        const call: ContentBlock = {
+          type: 'tool_use',
+          id: id(i),
+          name: 'Bash',
+          input: { command: `ls src/dir${i}` },
+        };
+        const answer: ContentBlock = {
+          type: 'tool_result',
+          tool_use_id: id(i),
+          content: `a${i}.ts\nb${i}.ts`,
+        };
+        for (const [role, content] of [
+          ['assistant', [call]],
+          ['user', [answer]],
+        ] as const)
+          messages.push({
+            ...msg(role, [...content]),
+            tokens: exact.estimateMessage({ role, content: [...content] }),
+          });
+      }
+      const limits = { ...LIMITS, maxTokens: 12_000, replyReserveTokens: 600 };
+      for (const format of ['flattened', 'messages'] as const) {
+        const built = buildRequest({
+          agentDescription: null,
+          context: null,
+          checkpoint: null,
+          messages,
+          userMessage: 'What next?',
+          format,
+          limits,
+          estimator: exact,
         });
-    }
-    const limits = { ...LIMITS, maxTokens: 12_000, replyReserveTokens: 600 };
-    for (const format of ['flattened', 'messages'] as const) {
-      const built = buildRequest({
-        agentDescription: null,
-        context: null,
-        checkpoint: null,
-        messages,
-        userMessage: 'What next?',
-        format,
-        limits,
-        estimator: exact,
-      });
-      const rendered =
-        exact.estimate(built.systemPrompt) +
-        built.messages.reduce((sum, m) => sum + exact.estimateMessage(m as Message), 0) +
-        built.breakdown.replyReserve;
-      expect(rendered, `${format}: rendered ${rendered}, reported ${built.totalTokens}`).toBeLessThanOrEqual(
-        built.totalTokens,
-      );
-      expect(rendered, `${format}: rendered ${rendered} against a limit of 12,000`).toBeLessThanOrEqual(
-        12_000,
-      );
-      // As a transcript the 340 calls do not fit: the oldest are left out (as a list they do).
-      if (format === 'flattened') expect(built.omittedMessages).toBeGreaterThan(0);
-      // Counted closely, not by a blanket margin: within 5% of what is rendered.
-      expect(built.totalTokens).toBeLessThan(rendered * 1.05);
-    }
-  });
+        const rendered =
+          exact.estimate(built.systemPrompt) +
+          built.messages.reduce((sum, m) => sum + exact.estimateMessage(m as Message), 0) +
+          built.breakdown.replyReserve;
+        expect(
+          rendered,
+          `${format}: rendered ${rendered}, reported ${built.totalTokens}`,
+        ).toBeLessThanOrEqual(built.totalTokens);
+        expect(rendered, `${format}: rendered ${rendered} against a limit of 12,000`).toBeLessThanOrEqual(
+          12_000,
+        );
+        // As a transcript the 340 calls do not fit: the oldest are left out (as a list they do).
+        if (format === 'flattened') expect(built.omittedMessages).toBeGreaterThan(0);
+        // Counted closely, not by a blanket margin: within 5% of what is rendered.
+        expect(built.totalTokens).toBeLessThan(rendered * 1.05);
+      }
+    },
+  );
 
   it('rejects invalid input', () => {
     const bad: Array<Partial<RequestInput>> = [
@@ -573,48 +585,52 @@ describe('buildRequest properties', () => {
     );
   });
 
-  it('reports at least what it renders with exact counts, whatever the text at the joins (whitespace, punctuation, unicode)', () => {
-    const exact = createTokenEstimator();
-    const piece = fc.oneof(
-      fc.string({ maxLength: 40 }),
-      fc.string({ unit: 'grapheme', maxLength: 20 }),
-      fc.constantFrom('\n', '\n\n', ' ', '  ', '.', '...', '```', '#', '—', '🙂', 'ok', '\t', '\r\n'),
-    );
-    const textArb2 = fc.array(piece, { minLength: 1, maxLength: 8 }).map((p) => p.join(''));
-    const messageArb = fc.tuple(
-      fc.constantFrom<Role>('user', 'assistant', 'system'),
-      fc.oneof(
-        textArb2,
-        fc.tuple(textArb2, textArb2).map(([a, b]): ContentBlock[] => [text(a), text(b)]),
-      ),
-    );
-    fc.assert(
-      fc.property(
-        fc.array(messageArb, { maxLength: 15 }),
-        fc.option(textArb2, { nil: null }),
-        fc.constantFrom('messages' as const, 'flattened' as const),
-        textArb2,
-        (raw, user, format, role) => {
-          const messages = raw.map(([r, content]) => ({
-            ...msg(r, content),
-            tokens: exact.estimateMessage({ role: r, content }),
-          }));
-          const built = buildRequest({
-            agentDescription: { role },
-            context: null,
-            checkpoint: null,
-            messages,
-            userMessage: user,
-            format,
-            limits: LIMITS,
-            estimator: exact,
-          });
-          expect(recount(built, exact, 1)).toBeLessThanOrEqual(built.totalTokens);
-        },
-      ),
-      { numRuns: 300 },
-    );
-  });
+  it(
+    'reports at least what it renders with exact counts, ' +
+      'whatever the text at the joins (whitespace, punctuation, unicode)',
+    () => {
+      const exact = createTokenEstimator();
+      const piece = fc.oneof(
+        fc.string({ maxLength: 40 }),
+        fc.string({ unit: 'grapheme', maxLength: 20 }),
+        fc.constantFrom('\n', '\n\n', ' ', '  ', '.', '...', '```', '#', '—', '🙂', 'ok', '\t', '\r\n'),
+      );
+      const textArb2 = fc.array(piece, { minLength: 1, maxLength: 8 }).map((p) => p.join(''));
+      const messageArb = fc.tuple(
+        fc.constantFrom<Role>('user', 'assistant', 'system'),
+        fc.oneof(
+          textArb2,
+          fc.tuple(textArb2, textArb2).map(([a, b]): ContentBlock[] => [text(a), text(b)]),
+        ),
+      );
+      fc.assert(
+        fc.property(
+          fc.array(messageArb, { maxLength: 15 }),
+          fc.option(textArb2, { nil: null }),
+          fc.constantFrom('messages' as const, 'flattened' as const),
+          textArb2,
+          (raw, user, format, role) => {
+            const messages = raw.map(([r, content]) => ({
+              ...msg(r, content),
+              tokens: exact.estimateMessage({ role: r, content }),
+            }));
+            const built = buildRequest({
+              agentDescription: { role },
+              context: null,
+              checkpoint: null,
+              messages,
+              userMessage: user,
+              format,
+              limits: LIMITS,
+              estimator: exact,
+            });
+            expect(recount(built, exact, 1)).toBeLessThanOrEqual(built.totalTokens);
+          },
+        ),
+        { numRuns: 300 },
+      );
+    },
+  );
 
   it('lists anything as a valid Messages API list (duplicate ids, results before calls, wrong roles)', () => {
     const id = fc.constantFrom('a', 'b', 'c');

@@ -115,20 +115,24 @@ describe('messages form: blocks go back to the API as they were stored', () => {
     ]);
   });
 
-  it('the checker refuses a server tool call or redacted thinking from the user, and an image from the assistant', () => {
-    expect(() =>
-      assertValidMessagesList([{ role: 'user', content: [{ type: 'redacted_thinking', data: 'x' }] }]),
-    ).toThrow(/only the assistant sends redacted_thinking/);
-    expect(() =>
-      assertValidMessagesList([
-        { role: 'user', content: 'hi' },
-        {
-          role: 'assistant',
-          content: [{ type: 'image', source: { type: 'url', url: 'https://example.com/a.png' } }],
-        },
-      ]),
-    ).toThrow(/only the user sends image/);
-  });
+  it(
+    'the checker refuses a server tool call or redacted ' +
+      'thinking from the user, and an image from the assistant',
+    () => {
+      expect(() =>
+        assertValidMessagesList([{ role: 'user', content: [{ type: 'redacted_thinking', data: 'x' }] }]),
+      ).toThrow(/only the assistant sends redacted_thinking/);
+      expect(() =>
+        assertValidMessagesList([
+          { role: 'user', content: 'hi' },
+          {
+            role: 'assistant',
+            content: [{ type: 'image', source: { type: 'url', url: 'https://example.com/a.png' } }],
+          },
+        ]),
+      ).toThrow(/only the user sends image/);
+    },
+  );
 });
 
 describe('flattened form: readable labels, never base64', () => {
@@ -148,7 +152,8 @@ describe('flattened form: readable labels, never base64', () => {
       'First chunk.',
       `[image: image/png, 37x23, ${pngBytes} bytes]`,
       '[document: https://example.com/spec.pdf]',
-      '[search_result: Compaction (https://example.com/wiki/compaction)] A compaction folds old messages into a checkpoint.',
+      '[search_result: Compaction (https://example.com/wiki/compaction)] A compaction folds old ' +
+        'messages into a checkpoint.',
       '[container_upload file_022]',
     ]);
     const assistant = contentToText(ASSISTANT_BLOCKS);

@@ -146,7 +146,8 @@ describe('renderAgentDescription', () => {
         model: 'x',
       }),
     ).toBe(
-      '## Agent\n\n### Role\nDeveloper\n\n### Instructions\nWrite tests first.\n\n### Tools\n- Bash\n- Edit\n\n### model\nx',
+      '## Agent\n\n### Role\nDeveloper\n\n### Instructions\nWrite tests first.\n\n### Tools\n- Bash\n- ' +
+        'Edit\n\n### model\nx',
     );
     expect(renderAgentDescription({ role: 'QA' })).toBe('## Agent\n\n### Role\nQA');
   });

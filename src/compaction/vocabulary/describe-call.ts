@@ -56,7 +56,9 @@ const PATH_KEYS = [
  * @param name - the tool's name.
  * @param input - the call's input.
  * @returns what the call did.
- * @example describeToolUse('run_terminal_cmd', { command: 'cd app && npm test' }) // { action: 'command', command: 'npm test', ... }
+ * @example
+ * describeToolUse('run_terminal_cmd', { command: 'cd app && npm test' })
+ * // { action: 'command', command: 'npm test', ... }
  */
 export function describeToolUse(name: string, input: unknown): ToolCall {
   const call = field(input, 'call');

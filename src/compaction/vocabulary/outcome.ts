@@ -20,13 +20,23 @@ export interface Outcome {
 /** Longest error line kept, in characters. */
 export const MAX_ERROR_CHARS = 160;
 
-const EXIT_CODE =
-  /^\s*(?:\[The command completed with exit code (-?\d+)\.\]|Exit code:? (-?\d+)|Process exited with code (-?\d+)|Command exited with code:? (-?\d+))/im;
+const EXIT_CODE = new RegExp(
+  String.raw`^\s*(?:\[The command completed with exit code (-?\d+)\.\]|Exit code:? (-?\d+)|` +
+    String.raw`Process exited with code (-?\d+)|Command exited with code:? (-?\d+))`,
+  'im',
+);
 const ERROR_START = /^\s*(?:(?:⎿|Waiting…)\s*)*(?:error\b|fatal\b|User rejected|Interrupted by user)/i;
-const ERROR_ANY =
-  /Traceback \(most recent call last\)|npm ERR!|command not found|No such file or directory|Permission denied|exit code:? [1-9]|error TS\d+|^\s*FAIL\b|\bFAILED\b|SyntaxError|Segmentation fault|panicked at|^fatal:|ERR_[A-Z_]+|Your proposed edit has introduced/m;
-const FAILURE_WORD =
-  /\b(fail(?:s|ed|ure|ing)?|errors?|exception|denied|not found|no tests ran|cannot|can'?t|unable|invalid|missing|refused|timed out|rejected|interrupted)\b/i;
+const ERROR_ANY = new RegExp(
+  String.raw`Traceback \(most recent call last\)|npm ERR!|command not found|No such file or directory|` +
+    String.raw`Permission denied|exit code:? [1-9]|error TS\d+|^\s*FAIL\b|\bFAILED\b|SyntaxError|Segmentation fault|` +
+    String.raw`panicked at|^fatal:|ERR_[A-Z_]+|Your proposed edit has introduced`,
+  'm',
+);
+const FAILURE_WORD = new RegExp(
+  String.raw`\b(fail(?:s|ed|ure|ing)?|errors?|exception|denied|not found|no tests ran|cannot|can'?t|unable|` +
+    String.raw`invalid|missing|refused|timed out|rejected|interrupted)\b`,
+  'i',
+);
 
 /**
  * The text of a result as the agent saw it, without the envelope Codex wraps shell output in
@@ -59,7 +69,9 @@ export function unwrapResult(text: string): { text: string; exitCode?: number } 
  * @param command - whether the call ran a command (command output is searched for failure lines;
  *   other tools print file contents, which mention errors all the time).
  * @returns the outcome.
- * @example outcomeOf('Exit code 1\n2 failed, 5 passed', false, true) // { status: 'failed', exitCode: 1, passed: 5, failed: 2, error: '2 failed, 5 passed' }
+ * @example
+ * outcomeOf('Exit code 1\n2 failed, 5 passed', false, true)
+ * // { status: 'failed', exitCode: 1, passed: 5, failed: 2, error: '2 failed, 5 passed' }
  */
 export function outcomeOf(raw: string, isError: boolean, command: boolean): Outcome {
   const unwrapped = unwrapResult(raw);
@@ -95,7 +107,10 @@ function testCounts(text: string): { passed?: number; failed?: number } {
   return counts;
 }
 
-/** The most telling line of a failed output: an exception line, a known failure line, a failure word, else the first. */
+/**
+ * The most telling line of a failed output: an exception line, a known failure line, a failure
+ * word, else the first.
+ */
 function errorLine(text: string): string {
   const lines = text
     .split('\n')

@@ -15,7 +15,9 @@ const CHECKBOX = /^\s*(?:⎿\s*)?(☐|☒|✓|✔|\[[ xX]\])\s+(.+?)\s*$/gm;
  * @param call - a described call (`action: 'todo'`).
  * @param result - the text of its result, or null.
  * @returns the list; empty when the call carries none.
- * @example todoListOf(call, '☒ Read the spec\n☐ Write the parser') // [{ content: 'Read the spec', status: 'completed' }, ...]
+ * @example
+ * todoListOf(call, '☒ Read the spec\n☐ Write the parser')
+ * // [{ content: 'Read the spec', status: 'completed' }, ...]
  */
 export function todoListOf(call: ToolCall, result: string | null): TodoItem[] {
   if (call.todos !== undefined && call.todos.length > 0) return call.todos;
@@ -27,7 +29,9 @@ export function todoListOf(call: ToolCall, result: string | null): TodoItem[] {
  *
  * @param text - a todo tool's output.
  * @returns the items, in order.
- * @example checklist('☒ Read the spec\n☐ Write the parser') // [{ content: 'Read the spec', status: 'completed' }, { content: 'Write the parser', status: 'pending' }]
+ * @example
+ * checklist('☒ Read the spec\n☐ Write the parser')
+ * // [{ content: 'Read the spec', status: 'completed' }, { content: 'Write the parser', status: 'pending' }]
  */
 export function checklist(text: string): TodoItem[] {
   return [...text.matchAll(CHECKBOX)].map((match) => ({
