@@ -36,6 +36,7 @@ import { checkpointEdits } from './checkpoint-edits.js';
 import { sessionChanges } from './session-changes.js';
 import { provideSessionEffects, type ActiveSession } from './session-effects.js';
 import { countPart } from './fixed-counts.js';
+import { createLeaseBook } from './lease-book.js';
 import { historyOf, isStore, type HistoryQuery } from './history.js';
 import type { SessionHandle } from './session-handle.js';
 import { infoOf, infoOfSummary, placeholderInfo, statsOf, toSessionError } from './session-info.js';
@@ -540,17 +541,15 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
   };
 
   const unwrapped = { compact: runtime.compact, addMessage: runtime.addMessage };
+  // The supervisor hears of a session's calls when the first starts and after the last ends.
+  const leases = createLeaseBook((event) => {
+    if (supervisor.getSnapshot().status === 'active') supervisor.send(event);
+  });
   // Every asynchronous call is tracked, so that close() lets the calls already made finish.
   const operations = trackCalls(runtime, {
     isClosed: () => closed,
     closedError,
-    lease(sessionId) {
-      const tell = (type: 'SESSION.LEASE' | 'SESSION.RELEASE') => {
-        if (supervisor.getSnapshot().status === 'active') supervisor.send({ type, sessionId });
-      };
-      tell('SESSION.LEASE');
-      return () => tell('SESSION.RELEASE');
-    },
+    lease: leases.lease,
   });
 
   return runtime;
