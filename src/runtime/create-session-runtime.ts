@@ -393,7 +393,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
 
     async getMessages(id) {
       const { dir } = await loadedDir(id);
-      return structuredClone([...dir.messages]);
+      return [...dir.messages]; // deep-frozen (session-handle.ts): shared, not copied
     },
 
     async getHistory(id: string, query?: HistoryQuery) {

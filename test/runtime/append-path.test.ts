@@ -16,7 +16,7 @@ describe('the append path', () => {
     const events: string[] = [];
     const inspect = (event: InspectionEvent) => {
       if (!counting || event.type !== '@xstate.event') return;
-      const target = String(event.actorRef.id);
+      const target = String((event.actorRef as { id?: string }).id);
       if (event.event.type.startsWith('xstate.')) return; // the actor's own effects
       events.push(`${event.event.type} -> ${target.startsWith('session:') ? 'session' : target}`);
     };
