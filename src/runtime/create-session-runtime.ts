@@ -37,9 +37,10 @@ import { sessionChanges } from './session-changes.js';
 import { provideSessionEffects, type ActiveSession } from './session-effects.js';
 import { countPart } from './fixed-counts.js';
 import { createLeaseBook } from './lease-book.js';
+import { infoOfListing } from './session-listing.js';
 import { historyOf, isStore, type HistoryQuery } from './history.js';
 import type { SessionHandle } from './session-handle.js';
-import { infoOf, infoOfSummary, placeholderInfo, statsOf, toSessionError } from './session-info.js';
+import { infoOf, statsOf, toSessionError } from './session-info.js';
 import { initialCheckpointOf } from './initial-checkpoint.js';
 import { createSessionObserver } from './session-observer.js';
 import { trackCalls } from './track-calls.js';
@@ -370,17 +371,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
           continue;
         }
         // Not in memory: the store's figures as stored, without spawning an actor.
-        if (listing.summary !== null) {
-          const limits = limitsOf(validateKey(listing.summary.key));
-          infos.push(infoOfSummary(listing.summary, limits, compactor.name));
-          continue;
-        }
-        const e = toSessionError(listing.error, id);
-        infos.push({
-          ...placeholderInfo(id, compactor.name, baseLimits),
-          error: { code: e.code, message: e.message },
-          state: 'failed',
-        });
+        infos.push(infoOfListing(listing, { limitsOf, baseLimits, compactor: compactor.name }));
       }
       return infos;
     },
