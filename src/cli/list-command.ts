@@ -1,7 +1,6 @@
 /**
  * `dagent-sessions list`: the sessions of a root, as a table or JSON.
  */
-import path from 'node:path';
 import { AGENT_TYPES, TASK_STATES } from '../core/types.js';
 import { SessionError } from '../core/errors.js';
 import type { SessionInfo } from '../runtime/types.js';
@@ -9,6 +8,7 @@ import { defineCommand } from './command.js';
 import { n, shortTime, table } from './format.js';
 import type { CliCommand } from './io.js';
 import { listSessionsOf } from './list-sessions.js';
+import { rootOf } from './root-dir.js';
 
 const SESSION_STATES = [
   'loading',
@@ -95,7 +95,7 @@ export const listCommand: CliCommand = defineCommand(
       io.out(JSON.stringify(shown, null, 2));
       return 0;
     }
-    const root = path.resolve(values.root ?? process.cwd());
+    const root = rootOf(values.root);
     if (shown.length === 0) {
       io.out(
         sessions.length === 0

@@ -6,14 +6,12 @@
  * The infos are those `runtime.listSessions()` gives for sessions not loaded (a runtime opened
  * for the command loads none): `infoOfListing` is shared with it.
  */
-import { stat } from 'node:fs/promises';
-import path from 'node:path';
-import { SessionError } from '../core/errors.js';
 import { resolveAgentProfiles } from '../runtime/agent-profiles.js';
 import { resolveLimits } from '../runtime/limits.js';
 import { infoOfListing } from '../runtime/session-listing.js';
 import type { SessionInfo } from '../runtime/types.js';
 import { JsonFileSessionStore } from '../store/session-store.js';
+import { rootDirectory } from './root-dir.js';
 
 /**
  * @internal Every session under `root` (`--root`, default the current directory), as
@@ -22,16 +20,7 @@ import { JsonFileSessionStore } from '../store/session-store.js';
  * @example const sessions = await listSessionsOf('/repo')
  */
 export async function listSessionsOf(rootOption: string | undefined): Promise<SessionInfo[]> {
-  const root = path.resolve(rootOption ?? process.cwd());
-  const info = await stat(root).catch(() => null);
-  if (info === null || !info.isDirectory()) {
-    throw new SessionError(
-      'INVALID_ARGUMENT',
-      'cli',
-      `${root} is not a directory; pass --root DIR with the directory whose .dagent/sessions holds the sessions`,
-      { details: { root } },
-    );
-  }
+  const root = await rootDirectory(rootOption);
   const compactor = await compactorName();
   const profiles = resolveAgentProfiles({});
   const baseLimits = resolveLimits(undefined);
