@@ -20,9 +20,7 @@ import { assign, emit, enqueueActions, type ActorRefFrom } from 'xstate';
 import { countedTokens } from '../src/core/request-size.js';
 import { initialContext, sessionSetup } from './session.setup.js';
 import {
-  afterCompaction,
   closedError,
-  noProgressFailure,
   replyAll,
   requestTokensOf,
   retryDelayOf,
