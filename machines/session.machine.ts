@@ -6,7 +6,7 @@
  * loading ──► ready (parallel) ───────────────────────────────► closing ──► closed
  *    │          writer:     idle ⇄ appending (group commit)
  *    │          compaction: idle ─► compacting ─► idle
- *    │                         ▲    (summarising → committing)
+ *    │                         ▲    (summarising: cancellable → committing: not)
  *    │                         └──── failed (backoff retry) ◄─┘
  *    └──► unavailable (a file did not load; appends are refused with the reason)
  * ```
@@ -20,9 +20,7 @@ import { assign, emit, enqueueActions, type ActorRefFrom } from 'xstate';
 import { countedTokens } from '../src/core/request-size.js';
 import { initialContext, sessionSetup } from './session.setup.js';
 import {
-  afterCompaction,
   closedError,
-  noProgressFailure,
   replyAll,
   requestTokensOf,
   retryDelayOf,
@@ -44,7 +42,9 @@ export type {
   CompactInput,
   CompactOutput,
   CompactReply,
+  CompactionCommit,
   CompactionFailure,
+  CommitInput,
   LoadOutput,
   NewMessage,
   PendingAppend,
@@ -52,9 +52,13 @@ export type {
   SessionMachineEmitted,
   SessionMachineEvent,
   SessionMachineInput,
+  SummariseOutput,
 } from './session.types.js';
 
-/** The session statechart. Provide `load`, `persist`, `compact`, `clear` and `close` to run it. */
+/**
+ * The session statechart. Provide `load`, `persist`, `summarise`, `commit`, `clear` and `close` to
+ * run it.
+ */
 export const sessionMachine = sessionSetup.createMachine({
   id: 'session',
   context: ({ input }) => initialContext(input),
@@ -211,91 +215,49 @@ export const sessionMachine = sessionSetup.createMachine({
                   tokensBefore: requestTokensOf(context),
                 })),
               ],
-              invoke: {
-                src: 'compact',
-                input: ({ context, self }) => ({
-                  sessionId: context.sessionId,
-                  watermarkSeq: context.watermarkSeq,
-                  limits: context.limits,
-                  keepRecentTokens: context.requestedKeepTokens ?? context.limits.keepRecentTokens,
-                  tailRequested: context.requestedKeepTokens !== null,
-                  fixedTokens: context.descriptionTokens + context.contextTokens,
-                  correction: context.correction,
-                  attempt: context.attempts,
-                  trigger: context.trigger,
-                  notifyCommitting: () => self.send({ type: 'COMPACTION.COMMITTING' }),
-                }),
-                onDone: [
-                  {
-                    guard: ({ event }) => event.output.underThreshold,
-                    target: 'idle',
-                    actions: enqueueActions(({ context, event, enqueue }) => {
-                      enqueue.assign(afterCompaction(context, event.output));
-                      enqueue.assign({ attempts: 0, failure: null, blockedAtLiveTokens: null, ...settled });
-                      const waiters = context.compactWaiters;
-                      enqueue(() => replyAll(waiters, { ok: true, result: event.output }));
-                      if (event.output.kind === 'compacted') {
-                        enqueue.emit({
-                          type: 'compaction.completed',
-                          sessionId: context.sessionId,
-                          result: event.output,
-                        });
-                      }
-                    }),
-                  },
-                  {
-                    // It ran, but the request is still over the threshold: do not loop.
-                    target: 'failed',
-                    actions: enqueueActions(({ context, event, enqueue }) => {
-                      const failure = noProgressFailure(context, event.output.reason);
-                      const next = afterCompaction(context, event.output);
-                      enqueue.assign({
-                        ...next,
-                        failure,
-                        blockedAtLiveTokens: next.liveTokens ?? context.liveTokens,
-                        ...settled,
-                      });
-                      if (event.output.kind === 'compacted') {
-                        enqueue.emit({
-                          type: 'compaction.completed',
-                          sessionId: context.sessionId,
-                          result: event.output,
-                        });
-                      }
-                      enqueue.emit({
-                        type: 'compaction.failed',
-                        sessionId: context.sessionId,
-                        failure,
-                        willRetryInMs: null,
-                      });
-                      const waiters = context.compactWaiters;
-                      enqueue(() => replyAll(waiters, { ok: false, error: failure }));
-                    }),
-                  },
-                ],
-                onError: {
-                  target: 'failed',
-                  actions: enqueueActions(({ context, event, enqueue }) => {
-                    const failure = toFailure(event.error, context.attempts);
-                    enqueue.assign({
-                      failure,
-                      ...settled,
-                      ...(failure.noProgress ? { blockedAtLiveTokens: context.liveTokens } : {}),
-                    });
-                    enqueue.emit({
-                      type: 'compaction.failed',
-                      sessionId: context.sessionId,
-                      failure,
-                      willRetryInMs: failure.retryable ? retryDelayOf(context, context.attempts) : null,
-                    });
-                    const waiters = context.compactWaiters;
-                    enqueue(() => replyAll(waiters, { ok: false, error: event.error }));
-                  }),
-                },
-              },
               initial: 'summarising',
               states: {
+                // The compactor at work: cancellable (its signal aborts), nothing written yet.
                 summarising: {
+                  invoke: {
+                    src: 'summarise',
+                    input: ({ context }) => ({
+                      sessionId: context.sessionId,
+                      watermarkSeq: context.watermarkSeq,
+                      limits: context.limits,
+                      keepRecentTokens: context.requestedKeepTokens ?? context.limits.keepRecentTokens,
+                      tailRequested: context.requestedKeepTokens !== null,
+                      fixedTokens: context.descriptionTokens + context.contextTokens,
+                      correction: context.correction,
+                      attempt: context.attempts,
+                      trigger: context.trigger,
+                    }),
+                    onDone: [
+                      {
+                        guard: ({ event }) => event.output.commit !== null,
+                        target: 'committing',
+                        actions: assign({
+                          committing: ({ event }) => ({
+                            ...event.output.commit!,
+                            output: event.output.output,
+                          }),
+                        }),
+                      },
+                      {
+                        guard: ({ event }) => event.output.output.underThreshold,
+                        target: '#session.ready.compaction.idle',
+                        actions: { type: 'compactionDone', params: ({ event }) => event.output.output },
+                      },
+                      {
+                        target: '#session.ready.compaction.failed',
+                        actions: { type: 'compactionStuck', params: ({ event }) => event.output.output },
+                      },
+                    ],
+                    onError: {
+                      target: '#session.ready.compaction.failed',
+                      actions: { type: 'compactionFailed', params: ({ event }) => ({ error: event.error }) },
+                    },
+                  },
                   after: {
                     compactionTimeout: {
                       target: '#session.ready.compaction.failed',
@@ -313,10 +275,30 @@ export const sessionMachine = sessionSetup.createMachine({
                       }),
                     },
                   },
-                  on: { 'COMPACTION.COMMITTING': 'committing' },
                 },
-                // Writing archive, checkpoint and chat: no timeout, no cancellation.
-                committing: {},
+                // Writing archive, checkpoint and chat as one commit: no timeout, no cancellation.
+                committing: {
+                  invoke: {
+                    src: 'commit',
+                    input: ({ context }) => context.committing!,
+                    onDone: [
+                      {
+                        guard: ({ event }) => event.output.underThreshold,
+                        target: '#session.ready.compaction.idle',
+                        actions: { type: 'compactionDone', params: ({ event }) => event.output },
+                      },
+                      {
+                        target: '#session.ready.compaction.failed',
+                        actions: { type: 'compactionStuck', params: ({ event }) => event.output },
+                      },
+                    ],
+                    onError: {
+                      target: '#session.ready.compaction.failed',
+                      actions: { type: 'compactionFailed', params: ({ event }) => ({ error: event.error }) },
+                    },
+                  },
+                  exit: assign({ committing: null }),
+                },
               },
               on: {
                 // Coalesced: the caller waits for the compaction already running.

@@ -6,15 +6,21 @@ import { and, assign, enqueueActions, fromPromise, not, setup, stateIn } from 'x
 import type { Message } from '../src/core/types.js';
 import {
   afterArchive,
+  afterCompaction,
   compactionDue,
+  noProgressFailure,
   notImplemented,
+  replyAll,
   requestTokensOf,
   retryDelayOf,
+  settled,
   thresholdOf,
+  toFailure,
 } from './session.helpers.js';
 import type {
   ClearInput,
   ClearOutput,
+  CommitInput,
   CompactInput,
   CompactOutput,
   LoadOutput,
@@ -22,6 +28,7 @@ import type {
   SessionMachineEmitted,
   SessionMachineEvent,
   SessionMachineInput,
+  SummariseOutput,
 } from './session.types.js';
 
 /** @internal The context a session actor starts with. */
@@ -56,6 +63,7 @@ export function initialContext(input: SessionMachineInput): SessionMachineContex
     loadError: null,
     closeRequested: false,
     pendingClear: null,
+    committing: null,
     clearing: null,
   };
 }
@@ -73,13 +81,56 @@ export const sessionSetup = setup({
     persist: fromPromise<undefined, { sessionId: string; messages: Message[] }>(async () =>
       notImplemented('persist'),
     ),
-    compact: fromPromise<CompactOutput, CompactInput>(async () => notImplemented('compact')),
+    summarise: fromPromise<SummariseOutput, CompactInput>(async () => notImplemented('summarise')),
+    commit: fromPromise<CompactOutput, CommitInput>(async () => notImplemented('commit')),
     close: fromPromise<undefined, { sessionId: string; requestTokens: number }>(async () =>
       notImplemented('close'),
     ),
     clear: fromPromise<ClearOutput, ClearInput>(async () => notImplemented('clear')),
   },
   actions: {
+    /** The compaction ended under the threshold: figures updated, callers answered. */
+    compactionDone: enqueueActions(({ context, enqueue }, output: CompactOutput) => {
+      enqueue.assign(afterCompaction(context, output));
+      enqueue.assign({ attempts: 0, failure: null, blockedAtLiveTokens: null, ...settled });
+      const waiters = context.compactWaiters;
+      enqueue(() => replyAll(waiters, { ok: true, result: output }));
+      if (output.kind === 'compacted')
+        enqueue.emit({ type: 'compaction.completed', sessionId: context.sessionId, result: output });
+    }),
+    /** It ran, but the request is still over the threshold: do not loop. */
+    compactionStuck: enqueueActions(({ context, enqueue }, output: CompactOutput) => {
+      const failure = noProgressFailure(context, output.reason);
+      const next = afterCompaction(context, output);
+      enqueue.assign({
+        ...next,
+        failure,
+        blockedAtLiveTokens: next.liveTokens ?? context.liveTokens,
+        ...settled,
+      });
+      if (output.kind === 'compacted')
+        enqueue.emit({ type: 'compaction.completed', sessionId: context.sessionId, result: output });
+      enqueue.emit({ type: 'compaction.failed', sessionId: context.sessionId, failure, willRetryInMs: null });
+      const waiters = context.compactWaiters;
+      enqueue(() => replyAll(waiters, { ok: false, error: failure }));
+    }),
+    /** The summary or the commit failed: nothing was written. */
+    compactionFailed: enqueueActions(({ context, enqueue }, params: { error: unknown }) => {
+      const failure = toFailure(params.error, context.attempts);
+      enqueue.assign({
+        failure,
+        ...settled,
+        ...(failure.noProgress ? { blockedAtLiveTokens: context.liveTokens } : {}),
+      });
+      enqueue.emit({
+        type: 'compaction.failed',
+        sessionId: context.sessionId,
+        failure,
+        willRetryInMs: failure.retryable ? retryDelayOf(context, context.attempts) : null,
+      });
+      const waiters = context.compactWaiters;
+      enqueue(() => replyAll(waiters, { ok: false, error: params.error }));
+    }),
     /** A clear, reset or edit committed: figures updated, its callers answered, `cleared` emitted. */
     clearDone: enqueueActions(({ context, enqueue }, params: { result: ClearOutput; fresh: boolean }) => {
       const r = params.result;

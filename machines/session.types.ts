@@ -3,7 +3,7 @@
  * outputs of its effects.
  */
 import type { CheckpointChange } from '../src/core/checkpoint-change.js';
-import type { Limits, Message } from '../src/core/types.js';
+import type { ArchiveSegment, Checkpoint, Limits, Message } from '../src/core/types.js';
 
 /** A message as the runtime hands it to the actor: everything but its seq, assigned here. */
 export type NewMessage = Omit<Message, 'seq'>;
@@ -48,8 +48,25 @@ export interface CompactInput {
   correction: number;
   attempt: number;
   trigger: 'threshold' | 'manual';
-  /** Sends `COMPACTION.COMMITTING` before the effect starts writing: from then on it is not cancelled. */
-  notifyCommitting: () => void;
+}
+
+/** What the `summarise` effect reports: the compaction's figures and what to commit (null: nothing). */
+export interface SummariseOutput {
+  output: CompactOutput;
+  commit: CompactionCommit | null;
+}
+
+/** One compaction's writes, made by the `commit` effect as one atomic store commit. */
+export interface CompactionCommit {
+  sessionId: string;
+  /** The messages archived (null when only the checkpoint changes). */
+  segment: ArchiveSegment | null;
+  checkpoint: Checkpoint;
+}
+
+/** What the `commit` effect receives: the writes, and the figures it reports once they are made. */
+export interface CommitInput extends CompactionCommit {
+  output: CompactOutput;
 }
 
 /** What the `compact` effect reports. */
@@ -124,6 +141,8 @@ export interface SessionMachineContext {
   requestedKeepTokens: number | null;
   trigger: 'threshold' | 'manual';
   watermarkSeq: number;
+  /** The writes of the compaction being committed (state `compacting.committing`). */
+  committing: CommitInput | null;
   attempts: number;
   failure: CompactionFailure | null;
   /** After a no-progress failure: live tokens at that point; automatic retries wait for growth. */
@@ -145,7 +164,6 @@ export type SessionMachineEvent =
   | { type: 'APPEND'; message: NewMessage; reply: (result: AppendReply) => void }
   | { type: 'COMPACT'; keepRecentTokens?: number; reply?: (result: CompactReply) => void }
   | { type: 'FIXED.CHANGED'; descriptionTokens?: number; contextTokens?: number; checkpointTokens?: number }
-  | { type: 'COMPACTION.COMMITTING' }
   | { type: 'CALIBRATION.CHANGED'; correction: number }
   | { type: 'CLEAR'; mode: ClearMode; change?: CheckpointChange; reply: (result: ClearReply) => void }
   | { type: 'CLOSE' };

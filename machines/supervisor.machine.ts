@@ -4,7 +4,10 @@
  * ones so that thousands of sessions on disk do not mean thousands of actors in memory.
  *
  * It learns what its sessions are doing from `SESSION.STATE` events, which the runtime derives
- * from XState inspection events; it never reads a child's context.
+ * from XState inspection events (only when it matters here: an append, covered by its caller's
+ * lease, is not told), and which sessions calls are using from `SESSION.LEASE` / `SESSION.RELEASE`
+ * (told when a session's first call starts and after its last ends); it never reads a child's
+ * context. A loaded session is used without an event to the supervisor.
  */
 import { assign, enqueueActions, sendTo, setup, type ActorRefFrom } from 'xstate';
 import type { SessionMachineState } from '../src/core/types.js';
@@ -135,6 +138,17 @@ export const supervisorMachine = setup({
         }),
       });
     }),
+    /** A call started or ended on the session: it is the most recently used. */
+    markUsed: assign(({ context, event }) => {
+      if (event.type !== 'SESSION.LEASE' && event.type !== 'SESSION.RELEASE') return {};
+      const entry = context.sessions[event.sessionId];
+      const tick = context.tick + 1;
+      if (!entry) return { tick };
+      return {
+        tick,
+        sessions: { ...context.sessions, [event.sessionId]: { ...entry, lastUsed: tick, idleSweeps: 0 } },
+      };
+    }),
     /**
      * Memory stays bounded: past maxActive, stop the least recently used idle sessions that no
      * call is using. Runs after every event that can change the count or who may go.
@@ -249,12 +263,15 @@ export const supervisorMachine = setup({
           ],
         },
         'SESSION.LEASE': {
-          actions: assign({
-            leases: ({ context, event }) => ({
-              ...context.leases,
-              [event.sessionId]: (context.leases[event.sessionId] ?? 0) + 1,
+          actions: [
+            assign({
+              leases: ({ context, event }) => ({
+                ...context.leases,
+                [event.sessionId]: (context.leases[event.sessionId] ?? 0) + 1,
+              }),
             }),
-          }),
+            'markUsed',
+          ],
         },
         'SESSION.RELEASE': {
           actions: [
@@ -264,6 +281,7 @@ export const supervisorMachine = setup({
                 return count > 1 ? { ...rest, [event.sessionId]: count - 1 } : rest;
               },
             }),
+            'markUsed',
             'enforceCap',
           ],
         },

@@ -3,7 +3,6 @@
  * while a host holds it), write commands with it, and a refusal that says who holds the lock and
  * what to do.
  */
-import { stat } from 'node:fs/promises';
 import type { InspectionEvent } from 'xstate';
 import path from 'node:path';
 import { OfflineCompactor } from '../compaction/offline-compactor.js';
@@ -12,6 +11,9 @@ import type { Limits } from '../core/types.js';
 import { createSessionRuntime } from '../runtime/create-session-runtime.js';
 import type { SessionRuntime } from '../runtime/types.js';
 import { createTokenEstimator } from '../tokens/token-estimator.js';
+import { rootDirectory, rootOf } from './root-dir.js';
+
+export { rootOf } from './root-dir.js';
 
 /** @internal The commands that read only, named in lock refusals. */
 export const READ_ONLY_COMMANDS = ['list', 'show', 'preview', 'export', 'inspect'] as const;
@@ -31,11 +33,6 @@ export interface OpenRuntimeOptions {
   inspect?: (event: InspectionEvent) => void;
 }
 
-/** @internal The root a command works on: `--root` resolved, or the current directory. */
-export function rootOf(root: string | undefined): string {
-  return path.resolve(root ?? process.cwd());
-}
-
 /** @internal Who holds a lock, from a `ROOT_LOCKED` error's details. */
 function holderText(details: Record<string, unknown>): string {
   const h = details.holder as
@@ -52,18 +49,7 @@ function holderText(details: Record<string, unknown>): string {
  *   `cli`) for a write command while another runtime holds the lock, naming it and what to do.
  */
 export async function openRuntime(options: OpenRuntimeOptions): Promise<SessionRuntime> {
-  const root = rootOf(options.root);
-  const info = await stat(root).catch(() => null);
-  if (info === null || !info.isDirectory()) {
-    throw new SessionError(
-      'INVALID_ARGUMENT',
-      'cli',
-      `${root} is not a directory; pass --root DIR with the directory whose .dagent/sessions holds the sessions`,
-      {
-        details: { root },
-      },
-    );
-  }
+  const root = await rootDirectory(options.root);
   const estimator = createTokenEstimator();
   try {
     return await createSessionRuntime({

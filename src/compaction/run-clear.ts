@@ -8,6 +8,7 @@
  * crash leaves it consistent.
  */
 import type { ClearInput, ClearOutput } from '../../machines/session.types.js';
+import { emptyCheckpoint, emptySummary } from '../core/empty-checkpoint.js';
 import { countedTokens } from '../core/request-size.js';
 import { CHECKPOINT_SCHEMA_VERSION } from '../core/types.js';
 import type { Checkpoint, CheckpointSummary, Message } from '../core/types.js';
@@ -17,33 +18,8 @@ export type { ClearInput, ClearMode, ClearOutput } from '../../machines/session.
 import type { CompactionSession } from './run-compaction.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 
-const EMPTY: CheckpointSummary = { completed: [], inProgress: [], pending: [], decisions: [], blockers: [] };
-
-/** A checkpoint that says nothing yet: version 0, nothing archived. */
-export function emptyCheckpoint(now: string): Checkpoint {
-  return {
-    schemaVersion: CHECKPOINT_SCHEMA_VERSION,
-    version: 0,
-    createdAt: now,
-    updatedAt: now,
-    summary: { ...EMPTY },
-    ledger: emptyLedger(),
-    compactionInfo: {
-      compactor: 'none',
-      messagesCompacted: 0,
-      archivedThroughSeq: -1,
-      segment: 0,
-      tokensBefore: 0,
-      tokensAfter: 0,
-      durationMs: 0,
-      chunks: 0,
-      escalation: 0,
-      archivedMessages: 0,
-      archivedTokens: 0,
-    },
-    tokens: 0,
-  };
-}
+/** A checkpoint that says nothing yet: version 0, nothing archived (src/core/empty-checkpoint.ts). */
+export { emptyCheckpoint };
 
 /**
  * Archives the live messages up to `watermarkSeq` (messages appended meanwhile stay live; none for
@@ -75,7 +51,7 @@ export async function runClear(
       archivedThroughSeq: previous.compactionInfo.archivedThroughSeq,
     };
   }
-  let summary: CheckpointSummary = { ...EMPTY };
+  let summary: CheckpointSummary = emptySummary();
   let ledger = emptyLedger();
   if (input.mode !== 'reset') {
     // The archived messages' facts and the changes, in one version, within the checkpoint budget.

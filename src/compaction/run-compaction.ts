@@ -11,7 +11,12 @@
  *    chat. Until the checkpoint is durably written nothing changes in memory, and nothing on disk
  *    that a load does not recognise, so a failure or cancellation leaves the session as it was.
  */
-import type { CompactInput, CompactOutput } from '../../machines/session.machine.js';
+import type {
+  CompactInput,
+  CompactOutput,
+  CommitInput,
+  SummariseOutput,
+} from '../../machines/session.machine.js';
 import { thresholdOf } from '../../machines/session.machine.js';
 import { SessionError, describeError } from '../core/errors.js';
 import { planCompaction } from '../core/plan-compaction.js';
@@ -89,14 +94,32 @@ function tailBudget(input: CompactInput, checkpointTokens: number, correction: n
 }
 
 /**
- * Runs one compaction. Throws (with nothing written) on compactor failure or cancellation.
- * @throws SessionError `COMPACTION_CANCELLED`, `COMPACTION_NO_PROGRESS`, or the compactor's error.
+ * Runs one compaction: {@link summariseCompaction}, then {@link commitCompaction} when there is
+ * something to write.
+ * @throws SessionError `COMPACTION_CANCELLED`, `COMPACTION_NO_PROGRESS`, the compactor's error, or
+ *   `IO_ERROR` when the commit could not be written (nothing was).
  */
 export async function runCompaction(
   deps: CompactionDeps,
   input: CompactInput,
   signal: AbortSignal,
 ): Promise<CompactOutput> {
+  const { output, commit } = await summariseCompaction(deps, input, signal);
+  return commit === null ? output : commitCompaction(deps.dir, { ...commit, output });
+}
+
+/**
+ * The cancellable part of a compaction: folds the messages up to the watermark into a new
+ * checkpoint with the compactor and says what to commit (`commit: null` when nothing is to be
+ * written). Writes nothing: cancelled or failed, the session is as it was.
+ * @throws SessionError `COMPACTION_CANCELLED`, `COMPACTION_NO_PROGRESS`, `COMPACTOR_MALFORMED`,
+ *   or the compactor's error.
+ */
+export async function summariseCompaction(
+  deps: CompactionDeps,
+  input: CompactInput,
+  signal: AbortSignal,
+): Promise<SummariseOutput> {
   const { dir, compactor, estimator } = deps;
   const started = deps.elapsed();
   const limits = input.limits;
@@ -162,15 +185,18 @@ export async function runCompaction(
     const plan = planCompaction(candidates, { keepRecentTokens: tails[step]! });
     if (plan.kind === 'within-budget' && step === 0 && projected() < threshold) {
       return {
-        ...base,
-        kind: 'nothing-to-fold',
-        reason: plan.reason,
-        messagesCompacted: 0,
-        foldedTokens: 0,
-        tokensAfter: tokensBefore,
-        durationMs: deps.elapsed() - started,
-        underThreshold: true,
-        escalation: 0,
+        output: {
+          ...base,
+          kind: 'nothing-to-fold',
+          reason: plan.reason,
+          messagesCompacted: 0,
+          foldedTokens: 0,
+          tokensAfter: tokensBefore,
+          durationMs: deps.elapsed() - started,
+          underThreshold: true,
+          escalation: 0,
+        },
+        commit: null,
       };
     }
     if (plan.kind !== 'compact' || plan.upTo <= folded) {
@@ -203,15 +229,18 @@ export async function runCompaction(
   if (folded === 0 && escalation < 2) {
     if (underThreshold) {
       return {
-        ...base,
-        kind: 'nothing-to-fold',
-        reason: 'no message can be folded yet',
-        messagesCompacted: 0,
-        foldedTokens: 0,
-        tokensAfter: tokensBefore,
-        durationMs: deps.elapsed() - started,
-        underThreshold,
-        escalation,
+        output: {
+          ...base,
+          kind: 'nothing-to-fold',
+          reason: 'no message can be folded yet',
+          messagesCompacted: 0,
+          foldedTokens: 0,
+          tokensAfter: tokensBefore,
+          durationMs: deps.elapsed() - started,
+          underThreshold,
+          escalation,
+        },
+        commit: null,
       };
     }
     throw new SessionError(
@@ -234,7 +263,6 @@ export async function runCompaction(
     );
   }
   assertNotAborted(signal, input.sessionId);
-  input.notifyCommitting();
   const archived = candidates.slice(0, folded);
   const version = (previous?.version ?? 0) + 1;
   const segmentNumber = (previous?.compactionInfo.segment ?? 0) + 1;
@@ -276,53 +304,67 @@ export async function runCompaction(
       { retryable: true, details: { problems } },
     );
   }
+  const segment: ArchiveSegment | null =
+    archived.length > 0
+      ? {
+          segment: segmentNumber,
+          checkpointVersion: version,
+          createdAt: now,
+          firstSeq: archived[0]!.seq,
+          lastSeq: lastArchived!.seq,
+          messages: archived,
+        }
+      : null;
+  return {
+    output: {
+      kind: 'compacted',
+      reason:
+        escalation === 0
+          ? 'folded the prefix, kept the recent tail'
+          : escalation === 1
+            ? 'kept a smaller tail to get under the threshold'
+            : 're-compressed the checkpoint to get under the threshold',
+      compactor: compactor.name,
+      checkpointVersion: version,
+      checkpointTokens: summaryTokens,
+      archivedThroughSeq: checkpoint.compactionInfo.archivedThroughSeq,
+      messagesCompacted: archived.length,
+      foldedTokens,
+      tokensBefore,
+      tokensAfter,
+      durationMs: checkpoint.compactionInfo.durationMs,
+      underThreshold,
+      escalation,
+    },
+    commit: { sessionId: input.sessionId, segment, checkpoint },
+  };
+}
+
+/**
+ * The part of a compaction that is not cancelled: one atomic commit of the archive segment and
+ * the checkpoint that {@link summariseCompaction} prepared. Once it starts, it runs to its end.
+ * @returns the summary's output, as committed.
+ * @throws SessionError `IO_ERROR` (retryable; nothing was committed), or the store's error for a
+ *   damaged file met on the way.
+ */
+export async function commitCompaction(dir: CompactionSession, input: CommitInput): Promise<CompactOutput> {
+  const { sessionId, segment, checkpoint } = input;
   try {
-    if (archived.length > 0) {
-      const segment: ArchiveSegment = {
-        segment: segmentNumber,
-        checkpointVersion: version,
-        createdAt: now,
-        firstSeq: archived[0]!.seq,
-        lastSeq: lastArchived!.seq,
-        messages: archived,
-      };
-      await dir.commit(segment, checkpoint);
-    } else {
-      await dir.commit(null, checkpoint);
-    }
+    await dir.commit(segment, checkpoint);
   } catch (error) {
     // A damaged file met on the way is reported as what it is; I/O errors say nothing committed.
     if (error instanceof SessionError && error.code !== 'IO_ERROR') throw error;
     throw new SessionError(
       'IO_ERROR',
       'compaction',
-      `session ${input.sessionId}: writing the compaction failed (${describeError(error)}); ` +
+      `session ${sessionId}: writing the compaction failed (${describeError(error)}); ` +
         'the session is as it was before it, and the compaction can be retried',
       {
         cause: error,
         retryable: true,
-        details: { sessionId: input.sessionId, ...(error instanceof SessionError ? error.details : {}) },
+        details: { sessionId, ...(error instanceof SessionError ? error.details : {}) },
       },
     );
   }
-  return {
-    kind: 'compacted',
-    reason:
-      escalation === 0
-        ? 'folded the prefix, kept the recent tail'
-        : escalation === 1
-          ? 'kept a smaller tail to get under the threshold'
-          : 're-compressed the checkpoint to get under the threshold',
-    compactor: compactor.name,
-    checkpointVersion: version,
-    checkpointTokens: summaryTokens,
-    archivedThroughSeq: checkpoint.compactionInfo.archivedThroughSeq,
-    messagesCompacted: archived.length,
-    foldedTokens,
-    tokensBefore,
-    tokensAfter,
-    durationMs: checkpoint.compactionInfo.durationMs,
-    underThreshold,
-    escalation,
-  };
+  return input.output;
 }

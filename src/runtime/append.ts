@@ -124,7 +124,7 @@ export function createAppender(deps: AppendDeps) {
 
   return {
     /**
-     * Validates, copies and appends a message; resolves with the stored message (a copy) once it
+     * Validates, copies and appends a message; resolves with the stored message (frozen) once it
      * is durable. `replyTo` (send's reply) stores it under the key `<replyTo>/reply`, which no
      * caller's key can be.
      */
@@ -137,13 +137,13 @@ export function createAppender(deps: AppendDeps) {
         input.idempotencyKey === undefined
           ? await write(id, input, slot)
           : await writeOnce(id, input as MessageInput & { idempotencyKey: string }, slot);
-      return structuredClone(stored);
+      return stored; // deep-frozen by the session handle: shared, not copied
     },
 
-    /** The message stored under `key` in the window of idempotency, or null (a copy). */
+    /** The message stored under `key` in the window of idempotency, or null (frozen). */
     async findByKey(id: string, key: string): Promise<Message | null> {
       const found = await (await keysOf(id)).find(key);
-      return found ? structuredClone(found) : null;
+      return found; // deep-frozen, as every stored message
     },
   };
 }

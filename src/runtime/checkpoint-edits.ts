@@ -8,7 +8,7 @@
 import type { ClearReply, SessionActorRef } from '../../machines/session.machine.js';
 import { checkpointProblems } from '../compaction/checkpoint-schema.js';
 import { applyEdit, decisionProblems, emptyLedger, upgradeCheckpoint } from '../compaction/ledger/index.js';
-import { emptyCheckpoint } from '../compaction/run-clear.js';
+import { emptyCheckpoint } from '../core/empty-checkpoint.js';
 import type {
   CheckpointChange,
   CheckpointEdit,

@@ -36,9 +36,11 @@ import { checkpointEdits } from './checkpoint-edits.js';
 import { sessionChanges } from './session-changes.js';
 import { provideSessionEffects, type ActiveSession } from './session-effects.js';
 import { countPart } from './fixed-counts.js';
+import { createLeaseBook } from './lease-book.js';
+import { infoOfListing } from './session-listing.js';
 import { historyOf, isStore, type HistoryQuery } from './history.js';
 import type { SessionHandle } from './session-handle.js';
-import { infoOf, infoOfSummary, placeholderInfo, statsOf, toSessionError } from './session-info.js';
+import { infoOf, statsOf, toSessionError } from './session-info.js';
 import { initialCheckpointOf } from './initial-checkpoint.js';
 import { createSessionObserver } from './session-observer.js';
 import { trackCalls } from './track-calls.js';
@@ -369,17 +371,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
           continue;
         }
         // Not in memory: the store's figures as stored, without spawning an actor.
-        if (listing.summary !== null) {
-          const limits = limitsOf(validateKey(listing.summary.key));
-          infos.push(infoOfSummary(listing.summary, limits, compactor.name));
-          continue;
-        }
-        const e = toSessionError(listing.error, id);
-        infos.push({
-          ...placeholderInfo(id, compactor.name, baseLimits),
-          error: { code: e.code, message: e.message },
-          state: 'failed',
-        });
+        infos.push(infoOfListing(listing, { limitsOf, baseLimits, compactor: compactor.name }));
       }
       return infos;
     },
@@ -392,7 +384,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
 
     async getMessages(id) {
       const { dir } = await loadedDir(id);
-      return structuredClone([...dir.messages]);
+      return [...dir.messages]; // deep-frozen (session-handle.ts): shared, not copied
     },
 
     async getHistory(id: string, query?: HistoryQuery) {
@@ -540,17 +532,15 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
   };
 
   const unwrapped = { compact: runtime.compact, addMessage: runtime.addMessage };
+  // The supervisor hears of a session's calls when the first starts and after the last ends.
+  const leases = createLeaseBook((event) => {
+    if (supervisor.getSnapshot().status === 'active') supervisor.send(event);
+  });
   // Every asynchronous call is tracked, so that close() lets the calls already made finish.
   const operations = trackCalls(runtime, {
     isClosed: () => closed,
     closedError,
-    lease(sessionId) {
-      const tell = (type: 'SESSION.LEASE' | 'SESSION.RELEASE') => {
-        if (supervisor.getSnapshot().status === 'active') supervisor.send({ type, sessionId });
-      };
-      tell('SESSION.LEASE');
-      return () => tell('SESSION.RELEASE');
-    },
+    lease: leases.lease,
   });
 
   return runtime;

@@ -53,7 +53,9 @@ function assertQuery(query: HistoryQuery, id: string): void {
 
 /**
  * @internal The history of a loaded session: every message oldest first without a query; the
- * page of `query` otherwise (newest first by default). Copies.
+ * page of `query` otherwise (newest first by default). A new array of the messages themselves:
+ * they are deep-frozen (live ones by the session handle, archived ones by the store), so nobody
+ * can change them and a read copies nothing.
  */
 export async function historyOf(
   dir: SessionHandle,
@@ -65,7 +67,7 @@ export async function historyOf(
     const live = dir.messages;
     const firstLive = live[0]?.seq ?? Number.MAX_SAFE_INTEGER;
     const archived = (await dir.readArchive()).messages.filter((m) => m.seq < firstLive);
-    return [...archived, ...structuredClone(live)];
+    return [...archived, ...live];
   }
   assertQuery(query, id);
   const after = query.after ?? -1;
@@ -83,8 +85,8 @@ export async function historyOf(
           .messages;
   if (desc) {
     const newest = liveInRange.slice(-limit).reverse();
-    return [...structuredClone(newest), ...(await fromArchive(limit - newest.length))];
+    return [...newest, ...(await fromArchive(limit - newest.length))];
   }
   const archived = await fromArchive(limit);
-  return [...archived, ...structuredClone(liveInRange.slice(0, limit - archived.length))];
+  return [...archived, ...liveInRange.slice(0, limit - archived.length)];
 }

@@ -7,6 +7,7 @@
  */
 import { SessionError } from '../core/errors.js';
 import type { CheckResult, Checkpoint, CheckpointSummary } from '../core/types.js';
+import { emptyCheckpoint } from '../core/empty-checkpoint.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import { validateChecks } from './validate.js';
 
@@ -66,26 +67,11 @@ export function initialCheckpointOf(
     if (goals.length > 0) summary.goals = [...(goals as string[])];
   }
   const checks = v.checks === undefined ? undefined : validateChecks(v.checks);
+  const base = emptyCheckpoint(options.now, 'initial');
   const checkpoint: Checkpoint = {
-    version: 0,
-    createdAt: options.now,
-    updatedAt: options.now,
+    ...base,
     summary,
     ...(checks ? { checks: checks.map((c) => ({ ...c, at: c.at ?? options.now })) } : {}),
-    compactionInfo: {
-      compactor: 'initial',
-      messagesCompacted: 0,
-      archivedThroughSeq: -1,
-      segment: 0,
-      tokensBefore: 0,
-      tokensAfter: 0,
-      durationMs: 0,
-      chunks: 0,
-      escalation: 0,
-      archivedMessages: 0,
-      archivedTokens: 0,
-    },
-    tokens: 0,
   };
   const tokens = options.estimator.estimateCheckpoint(checkpoint);
   if (tokens > options.budgetTokens)

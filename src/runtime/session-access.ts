@@ -36,6 +36,8 @@ export function createSessionAccess(deps: SessionAccessDeps) {
     assertSessionId(sessionId);
     for (let attempt = 0; attempt < 50; attempt++) {
       const entry = supervisor.getSnapshot().context.sessions[sessionId];
+      // Loaded and ready: the call's lease (track-calls) tells the supervisor it is in use.
+      if (entry && !entry.closing && isReady(entry.ref.getSnapshot())) return entry.ref;
       if (entry && !entry.closing && entry.ref.getSnapshot().status === 'active') {
         supervisor.send({ type: 'SESSION.OPEN', sessionId, input: entry.input }); // marks it used
         const snapshot = await waitFor(entry.ref, (s) => !s.matches('loading') || s.status !== 'active');
@@ -171,3 +173,8 @@ export type SessionAccess = ReturnType<typeof createSessionAccess>;
 
 /** @internal The loaded session of a call. */
 export type LoadedSessionRef = { ref: SessionActorRef; dir: SessionHandle; limits: Limits };
+
+/** @internal An actor that can take requests now: loaded, not failed to load, not closing. */
+function isReady(snapshot: ReturnType<SessionActorRef['getSnapshot']>): boolean {
+  return snapshot.status === 'active' && snapshot.matches('ready') && !snapshot.matches('closing');
+}

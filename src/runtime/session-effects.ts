@@ -4,10 +4,17 @@
  */
 import { performance } from 'node:perf_hooks';
 import { fromPromise } from 'xstate';
-import { sessionMachine, type CompactOutput, type LoadOutput } from '../../machines/session.machine.js';
+import {
+  sessionMachine,
+  type CommitInput,
+  type CompactInput,
+  type CompactOutput,
+  type LoadOutput,
+  type SummariseOutput,
+} from '../../machines/session.machine.js';
 import type { Compactor } from '../compaction/compactor.js';
 import { runClear, type ClearInput, type ClearOutput } from '../compaction/run-clear.js';
-import { runCompaction } from '../compaction/run-compaction.js';
+import { commitCompaction, summariseCompaction } from '../compaction/run-compaction.js';
 import { SessionError } from '../core/errors.js';
 import { countedTokens } from '../core/request-size.js';
 import type { Limits, Message, SessionKey } from '../core/types.js';
@@ -106,9 +113,10 @@ export function provideSessionEffects(deps: EffectDeps) {
         await dirOf(input.sessionId).appendMessages(input.messages);
         return undefined;
       }),
-      compact: fromPromise<CompactOutput, Parameters<typeof runCompaction>[1]>(async ({ input, signal }) => {
+      // The cancellable part: the signal reaches the compactor; nothing is written.
+      summarise: fromPromise<SummariseOutput, CompactInput>(async ({ input, signal }) => {
         const dir = dirOf(input.sessionId);
-        const work = runCompaction(
+        const summary = await summariseCompaction(
           {
             dir,
             compactor,
@@ -121,6 +129,13 @@ export function provideSessionEffects(deps: EffectDeps) {
           input,
           signal,
         );
+        if (summary.commit === null) await afterCommit(input.sessionId, dir);
+        return summary;
+      }),
+      // The part that is never cancelled: one atomic commit.
+      commit: fromPromise<CompactOutput, CommitInput>(async ({ input }) => {
+        const dir = dirOf(input.sessionId);
+        const work = commitCompaction(dir, input);
         // close() waits for a commit in flight: it is never cut in the middle.
         commits.set(
           input.sessionId,

@@ -4,6 +4,7 @@
  * changes what is held only once the store acknowledged it). The effects, the compaction and the
  * runtime's reads use this instead of reaching into a store's files.
  */
+import { deepFreeze } from '../store/freeze.js';
 import type {
   AgentDescription,
   ArchiveSegment,
@@ -72,8 +73,12 @@ export class SessionHandle {
     return this.#checkpoint?.compactionInfo.archivedThroughSeq ?? -1;
   }
 
-  /** Appends durably; held once the store acknowledged them. */
+  /**
+   * Appends durably; held once the store acknowledged them. They are deep-frozen first: the store
+   * keeps them without a copy, and reads hand them out without one.
+   */
   async appendMessages(messages: readonly Message[]): Promise<void> {
+    for (const m of messages) deepFreeze(m);
     await this.#store.append(this.id, messages);
     for (const m of messages) this.#messages.push(m);
   }

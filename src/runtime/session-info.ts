@@ -2,7 +2,9 @@
  * @internal What the runtime reports about sessions, computed from the actor's snapshot and the
  * session's files.
  */
-import { machineStateOf, requestTokensOf, type SessionActorRef } from '../../machines/session.machine.js';
+// The helpers, not the machine: reading figures loads no XState (`dagent-sessions list` stays light).
+import { machineStateOf, requestTokensOf } from '../../machines/session.helpers.js';
+import type { SessionActorRef } from '../../machines/session.machine.js';
 import { SessionError, asIoError, describeError, isErrnoCode, isSessionErrorCode } from '../core/errors.js';
 import { keyOfSessionId } from '../core/ids.js';
 import type { Limits, SessionRecord, SessionStats } from '../core/types.js';

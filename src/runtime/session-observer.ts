@@ -1,7 +1,7 @@
 /**
  * @internal What the runtime learns of its sessions from XState inspection events: each session
  * actor's emitted events, republished as `session.*` events, and its state changes, published as
- * `session.state.changed` and passed on to the supervisor.
+ * `session.state.changed` and, when it matters to the supervisor (not for appends), passed on to it.
  */
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import {
@@ -39,6 +39,13 @@ export function createSessionObserver(deps: {
     if (state === previous) return;
     knownStates.set(sessionId, state);
     deps.publish({ type: 'session.state.changed', sessionId, at: deps.at(), from: previous, to: state });
-    deps.tellSupervisor(sessionId, state);
+    // An append in flight has a caller holding a lease on the session: for the supervisor, which
+    // only asks whether an actor may be stopped, `appending` is `idle`, and an append costs it nothing.
+    if (supervised(state) !== supervised(previous)) deps.tellSupervisor(sessionId, supervised(state));
   };
+}
+
+/** @internal The state as the supervisor needs it: `appending` is covered by its callers' leases. */
+function supervised(state: SessionMachineState): SessionMachineState {
+  return state === 'appending' ? 'idle' : state;
 }

@@ -198,9 +198,11 @@ export interface SessionRuntime {
   createSession(key: SessionKey, options?: CreateSessionOptions): Promise<SessionInfo>;
   getSession(id: string): Promise<SessionInfo>;
   listSessions(): Promise<SessionInfo[]>;
+  /** Appends once durable; resolves with the stored message, deep-frozen (shared with reads, never copied). */
   addMessage(id: string, message: MessageInput): Promise<Message>;
+  /** The live messages (a new array of deep-frozen messages). */
   getMessages(id: string): Promise<Message[]>;
-  /** Every message ever appended, archived then live, oldest first. */
+  /** Every message ever appended, archived then live, oldest first (a new array of deep-frozen messages). */
   getHistory(id: string): Promise<Message[]>;
   /**
    * A page of the history: messages with `after < seq < before`, at most `limit`, newest first

@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { checkpointProblems } from '../compaction/checkpoint-schema.js';
-import { emptyCheckpoint } from '../compaction/run-clear.js';
+import { emptyCheckpoint } from '../core/empty-checkpoint.js';
 import { SessionError } from '../core/errors.js';
 import { assertSessionId } from '../core/ids.js';
 import type {

@@ -6,7 +6,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { emptyCheckpoint } from '../compaction/run-clear.js';
+import { emptyCheckpoint } from '../core/empty-checkpoint.js';
 import { SessionError } from '../core/errors.js';
 import { assertSessionId } from '../core/ids.js';
 import type {

@@ -1,16 +1,16 @@
 /**
- * Exact token counting with js-tiktoken, guarded against its slow cases.
+ * Exact token counting, guarded against the tokenizers' slow cases.
  *
- * js-tiktoken merges the bytes of each pre-tokenised piece in time quadratic in the piece's
- * length: a 4,000-letter word takes most of a second and a megabyte without whitespace would take
- * hours. Ordinary words, numbers and punctuation are short pieces, so only homogeneous runs (letters,
+ * The tokenizers merge the bytes of each pre-tokenised piece in time that grows faster than the
+ * piece's length (js-tiktoken quadratically: a 4,000-letter word takes most of a second and a
+ * megabyte without whitespace would take hours). Ordinary words, numbers and punctuation are short pieces, so only homogeneous runs (letters,
  * punctuation or whitespace) longer than {@link LONG_RUN_BYTES} bytes are treated specially: their
  * count is extrapolated from an exactly counted prefix. Everything else is counted exactly, in
  * chunks of at most {@link MAX_CHUNK} characters cut where the tokenizer itself would cut.
  */
-import type { Tiktoken } from 'js-tiktoken/lite';
+import type { TokenEncoder } from './encoding-cache.js';
 
-/** @internal Largest piece of text handed to js-tiktoken at once. */
+/** @internal Largest piece of text handed to the encoder at once. */
 export const MAX_CHUNK = 20_000;
 /** @internal Homogeneous runs up to this many UTF-8 bytes are counted exactly. */
 export const LONG_RUN_BYTES = 256;
@@ -24,7 +24,7 @@ const LETTER_RE = /\p{L}/u;
  * @internal Tokens of `text` for `encoder`: exact unless the text holds homogeneous runs longer
  * than {@link LONG_RUN_BYTES}. Special-token text such as `<|endoftext|>` counts as plain text.
  */
-export function countExact(encoder: Tiktoken, text: string): number {
+export function countExact(encoder: TokenEncoder, text: string): number {
   if (text.length === 0) return 0;
   if (text.length < 86) return encode(encoder, text);
   let total = 0;
@@ -39,7 +39,7 @@ export function countExact(encoder: Tiktoken, text: string): number {
 }
 
 /** @internal Tokens of a long homogeneous run, extrapolated from its first {@link LONG_RUN_BYTES} bytes. */
-function countLongRun(encoder: Tiktoken, run: string): number {
+function countLongRun(encoder: TokenEncoder, run: string): number {
   let end = 0;
   let bytes = 0;
   while (end < run.length && bytes < LONG_RUN_BYTES) {
@@ -53,7 +53,7 @@ function countLongRun(encoder: Tiktoken, run: string): number {
 }
 
 /** @internal Exact tokens of text without long runs, encoded in chunks of at most {@link MAX_CHUNK}. */
-function countChunked(encoder: Tiktoken, text: string): number {
+function countChunked(encoder: TokenEncoder, text: string): number {
   let total = 0;
   let start = 0;
   while (text.length - start > MAX_CHUNK) {
@@ -81,9 +81,8 @@ export function safeCut(text: string, start: number, limit: number): number {
   return isHighSurrogate(text.charCodeAt(limit - 1)) ? limit - 1 : limit;
 }
 
-function encode(encoder: Tiktoken, text: string): number {
-  // allowedSpecial = [] and disallowedSpecial = []: special-token text is ordinary text here.
-  return text.length === 0 ? 0 : encoder.encode(text, [], []).length;
+function encode(encoder: TokenEncoder, text: string): number {
+  return text.length === 0 ? 0 : encoder.count(text);
 }
 
 function isWhitespace(code: number): boolean {

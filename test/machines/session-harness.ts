@@ -6,11 +6,14 @@ import { SimulatedClock, createActor, fromPromise, type Actor } from 'xstate';
 import {
   sessionMachine,
   type AppendReply,
+  type CommitInput,
   type CompactInput,
   type CompactOutput,
   type CompactReply,
   type LoadOutput,
+  type SummariseOutput,
 } from '../../machines/session.machine.js';
+import { emptyCheckpoint } from '../../src/core/empty-checkpoint.js';
 import { planCompaction } from '../../src/core/plan-compaction.js';
 import type { Limits, Message } from '../../src/core/types.js';
 
@@ -26,8 +29,8 @@ export interface Harness {
   actor: Actor<typeof sessionMachine>;
   clock: SimulatedClock;
   disk: Disk;
-  /** Calls of each effect, in order. */
-  calls: { persist: number[][]; compact: CompactInput[] };
+  /** Calls of each effect, in order (`compact`: the summaries asked for). */
+  calls: { persist: number[][]; compact: CompactInput[]; commit: CommitInput[] };
   /** Signals handed to compact calls, to check cancellation. */
   signals: AbortSignal[];
   setCompactMode(mode: CompactMode): void;
@@ -61,7 +64,8 @@ export function createHarness(
 ): Harness {
   const limits = options.limits ?? LIMITS;
   const disk: Disk = { live: [...(options.initial ?? [])], archive: [], checkpointVersion: 0 };
-  const calls = { persist: [] as number[][], compact: [] as CompactInput[] };
+  const calls = { persist: [] as number[][], compact: [] as CompactInput[], commit: [] as CommitInput[] };
+  const AT = '2026-01-01T00:00:00.000Z';
   const signals: AbortSignal[] = [];
   let mode: CompactMode = 'ok';
   let release: (() => void) | null = null;
@@ -94,7 +98,7 @@ export function createHarness(
         disk.live.push(...input.messages);
         return undefined;
       }),
-      compact: fromPromise<CompactOutput, CompactInput>(async ({ input, signal }) => {
+      summarise: fromPromise<SummariseOutput, CompactInput>(async ({ input, signal }) => {
         calls.compact.push(input);
         signals.push(signal);
         const current = mode;
@@ -111,7 +115,7 @@ export function createHarness(
         }
         const candidates = disk.live.filter((m) => m.seq <= input.watermarkSeq);
         if (current === 'no-progress') {
-          return {
+          const output: CompactOutput = {
             compactor: 'fake',
             reason: 'the fixed parts alone pass the threshold',
             tokensBefore: 0,
@@ -126,6 +130,7 @@ export function createHarness(
             foldedTokens: 0,
             underThreshold: false,
           };
+          return { output, commit: null };
         }
         const plan = planCompaction(candidates, { keepRecentTokens: input.keepRecentTokens });
         const base = {
@@ -137,7 +142,7 @@ export function createHarness(
           escalation: 0,
         };
         if (plan.kind !== 'compact') {
-          return {
+          const output: CompactOutput = {
             ...base,
             kind: 'nothing-to-fold',
             checkpointVersion: disk.checkpointVersion,
@@ -147,25 +152,38 @@ export function createHarness(
             foldedTokens: 0,
             underThreshold: true,
           };
+          return { output, commit: null };
         }
         if (signal.aborted) throw new Error('aborted');
-        input.notifyCommitting();
-        if (current === 'hang-after-commit-start') await new Promise<void>((resolve) => (release = resolve));
         const folded = candidates.slice(0, plan.upTo);
-        const foldedSeqs = new Set(folded.map((m) => m.seq));
-        disk.archive.push(...folded);
-        disk.live = disk.live.filter((m) => !foldedSeqs.has(m.seq));
-        disk.checkpointVersion++;
-        return {
+        const output: CompactOutput = {
           ...base,
           kind: 'compacted',
-          checkpointVersion: disk.checkpointVersion,
+          checkpointVersion: disk.checkpointVersion + 1,
           checkpointTokens,
           archivedThroughSeq: folded[folded.length - 1]!.seq,
           messagesCompacted: folded.length,
           foldedTokens: plan.foldedTokens,
           underThreshold: true,
         };
+        const segment = {
+          segment: 1,
+          checkpointVersion: disk.checkpointVersion + 1,
+          createdAt: AT,
+          firstSeq: folded[0]!.seq,
+          lastSeq: folded[folded.length - 1]!.seq,
+          messages: folded,
+        };
+        return { output, commit: { sessionId: input.sessionId, segment, checkpoint: emptyCheckpoint(AT) } };
+      }),
+      commit: fromPromise<CompactOutput, CommitInput>(async ({ input }) => {
+        calls.commit.push(input);
+        if (mode === 'hang-after-commit-start') await new Promise<void>((resolve) => (release = resolve));
+        const foldedSeqs = new Set(input.segment?.messages.map((m) => m.seq) ?? []);
+        disk.archive.push(...(input.segment?.messages ?? []));
+        disk.live = disk.live.filter((m) => !foldedSeqs.has(m.seq));
+        disk.checkpointVersion++;
+        return input.output;
       }),
       close: fromPromise<undefined, { sessionId: string; requestTokens: number }>(async () => undefined),
     },

@@ -157,7 +157,7 @@ describe('objects given to the runtime', () => {
 });
 
 describe('objects the runtime returns', () => {
-  it('are copies: editing them changes no limit, message, request or event of the session', async () => {
+  it('are copies, or frozen (messages): editing them changes no limit, message, request or event of the session', async () => {
     const root = await tempRoot();
     const runtime = await createSessionRuntime({ root, limits: { maxTokens: 20_000 } });
     runtime.subscribe((event) => {
@@ -193,10 +193,16 @@ describe('objects the runtime returns', () => {
     }
     const preview = await runtime.previewRequest(id);
     preview.breakdown.total = -1;
+    // Messages are not copied but frozen (shared by every read): editing one throws.
     const messages = await runtime.getMessages(id);
-    (messages[0]!.content as TextBlock[])[0]!.text = 'REWRITTEN';
+    expect(() => ((messages[0]!.content as TextBlock[])[0]!.text = 'REWRITTEN')).toThrow(TypeError);
     const added = await runtime.addMessage(id, { role: 'user', content: [{ type: 'text', text: 'last' }] });
-    (added.content as TextBlock[])[0]!.text = 'REWRITTEN';
+    expect(() => ((added.content as TextBlock[])[0]!.text = 'REWRITTEN')).toThrow(TypeError);
+    expect(() => ((added as { tokens: number }).tokens = 0)).toThrow(TypeError);
+    const history = await runtime.getHistory(id);
+    expect(() => (history[0]!.metadata = { changed: true })).toThrow(TypeError);
+    history.pop(); // the array is the caller's
+    expect(await runtime.getHistory(id)).toHaveLength(7);
 
     const now = (await runtime.getMessages(id)).map(stored);
     expect(now.slice(0, 6)).toEqual(expected);

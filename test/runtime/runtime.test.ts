@@ -367,6 +367,8 @@ describe('the supervisor through the runtime', () => {
       ids.push(id);
     }
     expect(runtime.activeSessionIds()).toHaveLength(5);
+    // The supervisor hears that the last call ended after the turn it ended in (lease-book.ts).
+    await new Promise((r) => setImmediate(r));
     clock.increment(1_000);
     clock.increment(1_000);
     for (let i = 0; i < 50 && runtime.activeSessionIds().length > 0; i++)

@@ -19,6 +19,7 @@ import type {
 import type { Outcome } from '../vocabulary/outcome.js';
 import { clip } from '../vocabulary/outcome.js';
 import { runnerOf } from './runner.js';
+import { emptyLedger } from '../../core/empty-checkpoint.js';
 
 /** Longest request kept verbatim, in characters (the render cuts older ones shorter). */
 export const MAX_REQUEST_CHARS = 600;
@@ -29,24 +30,8 @@ const MAX_NAMES = 400;
 /** Longest iteration line, in characters. */
 const MAX_ITERATION_CHARS = 400;
 
-/**
- * The empty ledger: nothing recorded yet.
- *
- * @returns a new ledger.
- * @example recordMessages(emptyLedger(), messages)
- */
-export function emptyLedger(): SessionLedger {
-  return {
-    files: [],
-    commands: [],
-    problems: [],
-    requests: [],
-    names: [],
-    status: null,
-    throughSeq: -1,
-    iterations: 0,
-  };
-}
+/** The empty ledger: nothing recorded yet (defined with the empty checkpoint in src/core). */
+export { emptyLedger };
 
 type Ordered<T> = T & { order: number };
 

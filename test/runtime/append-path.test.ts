@@ -1,0 +1,58 @@
+/**
+ * The append path on the real runtime: one event to the session's actor per append, none to the
+ * supervisor while the session is loaded and in use; the supervisor still learns what matters
+ * (an idle session after the calls, a compaction) and keeps its cap.
+ */
+import type { InspectionEvent } from 'xstate';
+import { describe, expect, it } from 'vitest';
+import { createSessionRuntime } from '../../src/runtime/create-session-runtime.js';
+import { tempRoot } from '../helpers/temp-root.js';
+
+const key = { type: 'feature', agentType: 'dev', featureId: 'append-path' } as const;
+
+describe('the append path', () => {
+  it('sends one event to the session actor per append and none to the supervisor', async () => {
+    let counting = false;
+    const events: string[] = [];
+    const inspect = (event: InspectionEvent) => {
+      if (!counting || event.type !== '@xstate.event') return;
+      const target = String((event.actorRef as { id?: string }).id);
+      if (event.event.type.startsWith('xstate.')) return; // the actor's own effects
+      events.push(`${event.event.type} -> ${target.startsWith('session:') ? 'session' : target}`);
+    };
+    const runtime = await createSessionRuntime({ root: await tempRoot(), durable: false, inspect });
+    const session = await runtime.createSession(key);
+    await runtime.addMessage(session.id, { role: 'user', content: 'first: loads the session' });
+    counting = true;
+    for (let i = 0; i < 20; i++)
+      await runtime.addMessage(session.id, { role: 'user', content: `message ${i}` });
+    counting = false;
+    expect(events).toEqual(Array.from({ length: 20 }, () => 'APPEND -> session'));
+    expect((await runtime.getMessages(session.id)).map((m) => m.content).slice(1)).toEqual(
+      Array.from({ length: 20 }, (_, i) => `message ${i}`),
+    );
+    await runtime.close();
+  });
+
+  it('lets the supervisor know the session is free once the calls have ended', async () => {
+    let leases: Record<string, number> | undefined;
+    const inspect = (event: InspectionEvent) => {
+      if (event.type !== '@xstate.snapshot') return;
+      const context = (
+        event.snapshot as { context?: { leases?: Record<string, number>; maxActive?: number } }
+      ).context;
+      if (typeof context?.maxActive === 'number') leases = context.leases;
+    };
+    const runtime = await createSessionRuntime({ root: await tempRoot(), durable: false, inspect });
+    const session = await runtime.createSession(key);
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        runtime.addMessage(session.id, { role: 'user', content: `m${i}` }),
+      ),
+    );
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(leases).toEqual({});
+    expect(runtime.activeSessionIds()).toEqual([session.id]);
+    await runtime.close();
+  });
+});
