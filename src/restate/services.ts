@@ -1,21 +1,22 @@
 /**
- * The services the package's endpoint serves (`dagent-sessions restate serve|dev`). This is where
- * the `session` virtual object and the compaction workflow plug in once the store contract they
- * build on exists (issues 13 and 14); until then it is the counter, which proves the wiring.
+ * The services the package's endpoint serves (`dagent-sessions restate serve|dev`): the `session`
+ * object, the `sessionDirectory` of each namespace, the `compaction` workflow, and the
+ * `dagentCounter` that proves a setup with one call.
  */
+import { compactionWorkflow } from './compaction-workflow.js';
 import { counterObject } from './counter-object.js';
 import type { RestateServiceDefinitions } from './endpoint-server.js';
+import { sessionDirectory, sessionObject } from './session-object.js';
 
 /**
  * The Restate services, objects and workflows of dagent-sessions.
  *
- * @returns the definitions to serve (today: `dagentCounter`).
+ * @returns the definitions to serve.
  * @example
  * ```ts
  * const endpoint = await serveRestateEndpoint({ services: restateServices() });
  * ```
  */
 export function restateServices(): RestateServiceDefinitions {
-  // The session object and the compaction workflow join this list.
-  return [counterObject];
+  return [sessionObject, sessionDirectory, compactionWorkflow, counterObject];
 }
