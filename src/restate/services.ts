@@ -1,10 +1,11 @@
 /**
  * The services the package's endpoint serves (`dagent-sessions restate serve|dev`): the `session`
- * object, the `sessionDirectory` of each namespace, the `compaction` workflow, and the
- * `dagentCounter` that proves a setup with one call.
+ * object, the `sessionDirectory` of each namespace, the `compaction` workflow, the event feed
+ * (`sessionEvents`, `sessionEventsWait`), and the `dagentCounter` that proves a setup with one call.
  */
 import { compactionWorkflow } from './compaction-workflow.js';
 import { counterObject } from './counter-object.js';
+import { sessionEvents, sessionEventsWait } from './event-feed.js';
 import type { RestateServiceDefinitions } from './endpoint-server.js';
 import { sessionDirectory, sessionObject } from './session-object.js';
 
@@ -18,5 +19,12 @@ import { sessionDirectory, sessionObject } from './session-object.js';
  * ```
  */
 export function restateServices(): RestateServiceDefinitions {
-  return [sessionObject, sessionDirectory, compactionWorkflow, counterObject];
+  return [
+    sessionObject,
+    sessionDirectory,
+    compactionWorkflow,
+    sessionEvents,
+    sessionEventsWait,
+    counterObject,
+  ];
 }
