@@ -90,21 +90,23 @@ export async function createRestateSessionClient(
   const waitService = ingress.serviceClient({ name: 'sessionEventsWait' } as never) as unknown as Caller;
   const origin = randomUUID();
 
-  // This runtime's events go to the feed, in order, a batch per turn of the event loop.
-  let batch: SessionEvent[] = [];
-  let publishing: Promise<unknown> = Promise.resolve();
+  // This runtime's events go to the feed in order, one publication at a time: events raised while
+  // one is in flight go in the next, so that a busy writer makes few calls.
+  let pending: SessionEvent[] = [];
+  let publishing: Promise<void> | null = null;
+  const publish = async () => {
+    while (pending.length > 0) {
+      const events = pending;
+      pending = [];
+      await object('sessionEvents', feedKey).publish!({ origin, events }).catch((error: unknown) =>
+        console.error('[dagent-sessions] [restate] events could not be published:', error),
+      );
+    }
+    publishing = null;
+  };
   const unsubscribe = runtime.subscribe((event) => {
-    batch.push(event);
-    if (batch.length > 1) return;
-    queueMicrotask(() => {
-      const events = batch;
-      batch = [];
-      publishing = publishing
-        .then(() => object('sessionEvents', feedKey).publish!({ origin, events }))
-        .catch((error: unknown) =>
-          console.error('[dagent-sessions] [restate] events could not be published:', error),
-        );
-    });
+    pending.push(event);
+    publishing ??= publish();
   });
 
   let stopped = false;

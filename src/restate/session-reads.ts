@@ -206,12 +206,7 @@ export async function sessionSummary(ctx: Reader, id: string): Promise<SessionSu
   if (record === null)
     throw new SessionError('CORRUPT_FILE', 'store', `session ${id}: the object has a head without a record`);
   const checkpoint = await currentCheckpoint(ctx, head);
-  const all = head.count === 0 ? 0 : ((await ctx.get<StoredMessage>(KEYS.message(head.count - 1)))?.cum ?? 0);
-  const archived =
-    head.archivedCount === 0
-      ? 0
-      : ((await ctx.get<StoredMessage>(KEYS.message(head.archivedCount - 1)))?.cum ?? 0);
-  const liveTokens = all - archived;
+  const liveTokens = head.tokens - head.archivedTokens;
   return summaryOf(record, checkpoint, {
     live: head.count - head.archivedCount,
     liveTokens,

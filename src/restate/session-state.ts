@@ -25,6 +25,10 @@ export interface HeadState {
   archivedCount: number;
   /** Seq of the last message; -1 for none. */
   lastSeq: number;
+  /** Tokens of all messages stored (archived and live). */
+  tokens: number;
+  /** Tokens of the archived messages. */
+  archivedTokens: number;
   /** Seq of the last archived message; -1 before any. */
   archivedThroughSeq: number;
   /** Committed archive segments, `seg:1..segments`. */
@@ -67,6 +71,8 @@ export function newHead(checkpointVersion: number | null): HeadState {
     count: 0,
     archivedCount: 0,
     lastSeq: -1,
+    tokens: 0,
+    archivedTokens: 0,
     archivedThroughSeq: -1,
     segments: 0,
     versions: checkpointVersion === null ? [] : [checkpointVersion],

@@ -114,15 +114,14 @@ export async function appendMessages(ctx: Ctx, id: string, messages: readonly Me
       `message seq ${messages[0]!.seq} does not follow seq ${head.lastSeq}; appends must be in order`,
     );
   }
-  let cumulative =
-    head.count === 0 ? 0 : ((await ctx.get<StoredMessage>(KEYS.message(head.count - 1)))?.cum ?? 0);
+  let cumulative = head.tokens;
   messages.forEach((message, i) => {
     cumulative += message.tokens;
     const stored: StoredMessage = { m: message, cum: cumulative };
     ctx.set(KEYS.message(head.count + i), stored);
   });
   const lastSeq = messages[messages.length - 1]!.seq;
-  ctx.set(KEYS.head, { ...bump(head), count: head.count + messages.length, lastSeq });
+  ctx.set(KEYS.head, { ...bump(head), count: head.count + messages.length, lastSeq, tokens: cumulative });
   return lastSeq;
 }
 
@@ -140,6 +139,7 @@ export async function commitSession(ctx: Ctx, id: string, call: CommitCall): Pro
   const problem = commitCallProblem(current, call);
   if (problem !== null) throw invalid(id, problem);
   let archivedCount = head.archivedCount;
+  let archivedTokens = head.archivedTokens;
   let segmentState: SegmentState | null = null;
   if (segment !== null) {
     const lastPos = head.archivedCount + segment.messageCount - 1;
@@ -175,6 +175,7 @@ export async function commitSession(ctx: Ctx, id: string, call: CommitCall): Pro
       messageCount: segment.messageCount,
     };
     archivedCount = lastPos + 1;
+    archivedTokens = last.cum;
   }
   const keep = call.keepChecks ?? true;
   const { checks: own, ...rest } = call.checkpoint;
@@ -188,6 +189,7 @@ export async function commitSession(ctx: Ctx, id: string, call: CommitCall): Pro
   ctx.set(KEYS.head, {
     ...bump(head),
     archivedCount,
+    archivedTokens,
     archivedThroughSeq: segmentState?.lastSeq ?? head.archivedThroughSeq,
     segments: segmentState?.segment ?? head.segments,
     versions: [...head.versions.filter((v) => v !== next.version), next.version],
