@@ -5,7 +5,7 @@
  * Pages are capped in bytes ({@link PAGE_BYTES}), under Restate's 32 MiB per answer; the client
  * store asks for the next page.
  */
-import type * as restate from '@restatedev/restate-sdk';
+import * as restate from '@restatedev/restate-sdk';
 import { SessionError } from '../core/errors.js';
 import type { AgentDescription, Checkpoint, Message, SessionContext, SessionRecord } from '../core/types.js';
 import type { ArchiveQuery, SessionCounts, SessionSummary } from '../store/contract.js';
@@ -66,31 +66,42 @@ async function readRange(
 ): Promise<MessagePage> {
   const messages: Message[] = [];
   let bytes = 0;
-  for (
-    let pos = positions.from;
-    positions.step === 1 ? pos < positions.to : pos > positions.to;
-    pos += positions.step
-  ) {
-    const stored = await ctx.get<StoredMessage>(KEYS.message(pos));
-    if (stored === null) {
-      throw new SessionError(
-        'CORRUPT_FILE',
-        'store',
-        `message at position ${pos} is missing from the session object`,
-        {
-          details: { position: pos },
-        },
-      );
+  const { from, to, step } = positions;
+  const inside = (pos: number) => (step === 1 ? pos < to : pos > to);
+  // Lazy reads of a batch are issued together (RestatePromise.all): one round trip to the server
+  // for the batch, not one per message. The batch shrinks when messages are large.
+  let batch = 8;
+  for (let pos = from; inside(pos);) {
+    const wanted: number[] = [];
+    for (let p = pos; inside(p) && wanted.length < batch; p += step) wanted.push(p);
+    const got = await restate.RestatePromise.all(
+      wanted.map(
+        (p) => ctx.get<StoredMessage>(KEYS.message(p)) as restate.RestatePromise<StoredMessage | null>,
+      ),
+    );
+    for (let i = 0; i < got.length; i++) {
+      const stored = got[i]!;
+      if (stored === null) {
+        throw new SessionError(
+          'CORRUPT_FILE',
+          'store',
+          `message at position ${wanted[i]} is missing from the session object`,
+          { details: { position: wanted[i] } },
+        );
+      }
+      const verdict = keep(stored.m);
+      if (verdict === 'stop') return { messages, more: false };
+      if (verdict === 'skip') continue;
+      const size = JSON.stringify(stored.m).length;
+      // Always one message, so that a page makes progress; then as many as fit.
+      if (messages.length >= limit || (messages.length > 0 && bytes + size > maxBytes))
+        return { messages, more: true };
+      messages.push(stored.m);
+      bytes += size;
     }
-    const verdict = keep(stored.m);
-    if (verdict === 'stop') break;
-    if (verdict === 'skip') continue;
-    const size = JSON.stringify(stored.m).length;
-    // Always one message, so that a page makes progress; then as many as fit.
-    if (messages.length >= limit || (messages.length > 0 && bytes + size > maxBytes))
-      return { messages, more: true };
-    messages.push(stored.m);
-    bytes += size;
+    pos = wanted[wanted.length - 1]! + step;
+    const average = bytes / Math.max(1, messages.length);
+    batch = Math.max(1, Math.min(64, Math.floor(maxBytes / 4 / Math.max(average, 1))));
   }
   return { messages, more: false };
 }
