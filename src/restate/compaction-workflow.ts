@@ -11,7 +11,6 @@
 import * as restate from '@restatedev/restate-sdk';
 import type { CompactOutput } from '../../machines/session.machine.js';
 import type { Compactor } from '../compaction/compactor.js';
-import { SessionError } from '../core/errors.js';
 import { OfflineCompactor } from '../compaction/offline-compactor.js';
 import { runCompaction } from '../compaction/run-compaction.js';
 import type { ArchiveSegment, Checkpoint, CheckpointSummary, Limits, Message } from '../core/types.js';
@@ -21,6 +20,7 @@ import type { CommitResult } from '../store/contract.js';
 import { createTokenEstimator, type TokenEstimator } from '../tokens/token-estimator.js';
 import { ensurePromiseWithResolvers } from './promise-with-resolvers.js';
 import { unwrap } from './restate-session-store.js';
+import { terminal } from './terminal.js';
 import type { LoadedState, MessagePage } from './session-reads.js';
 import { sessionObject } from './session-object.js';
 import type { CommitCall, Outcome } from './session-state.js';
@@ -164,20 +164,6 @@ export function createCompactionWorkflow(options: CompactionWorkflowOptions = {}
       (await ctx.objectClient(sessionObject, request.session).commit(call)) as Outcome<CommitResult>,
     );
     return { ...result, checkpointVersion: committed.checkpoint.version, committed: true };
-  }
-}
-
-/**
- * Runs `work`, turning a SessionError into a terminal failure that carries its code (Restate
- * would retry any other error forever; a refused commit or no progress would fail the same way
- * again). Errors of the compactor's steps were retried inside their `ctx.run` already.
- */
-async function terminal<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (!(error instanceof SessionError)) throw error;
-    throw new restate.TerminalError(error.message, { errorCode: 409, metadata: { code: error.code } });
   }
 }
 

@@ -72,6 +72,11 @@ export const sessionObject = restate.object({
     append: restate.handlers.object.exclusive(forget, async (ctx: Ctx, messages: Message[]) =>
       outcome(() => writes.appendMessages(ctx, id(ctx), messages)),
     ),
+    appendNumbered: restate.handlers.object.exclusive(
+      forget,
+      async (ctx: Ctx, inputs: Omit<Message, 'seq'>[]) =>
+        outcome(() => writes.appendNumbered(ctx, id(ctx), inputs)),
+    ),
     commit: restate.handlers.object.exclusive(forget, async (ctx: Ctx, call: CommitCall) =>
       outcome(() => writes.commitSession(ctx, id(ctx), call)),
     ),

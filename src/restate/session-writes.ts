@@ -232,3 +232,16 @@ export async function writePart(
   } else ctx.set(KEYS[part], value);
   ctx.set(KEYS.head, bump(head));
 }
+
+/** Appends messages numbered here, after the last one (a turn's messages); returns them as stored. */
+export async function appendNumbered(
+  ctx: Ctx,
+  id: string,
+  inputs: readonly Omit<Message, 'seq'>[],
+): Promise<Message[]> {
+  const head = await readHead(ctx, id);
+  const first = Math.max(head.lastSeq, head.archivedThroughSeq) + 1;
+  const messages = inputs.map((input, i) => ({ ...input, seq: first + i }) as Message);
+  await appendMessages(ctx, id, messages);
+  return messages;
+}
