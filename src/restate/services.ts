@@ -1,8 +1,8 @@
 /**
  * The services the package's endpoint serves (`dagent-sessions restate serve|dev`): the `session`
- * object, the `sessionDirectory` of each namespace, the `compaction` workflow, `sessionTurn` (a conversation
- * turn with the model call as a durable step; the model client from `ANTHROPIC_API_KEY`), the event feed
- * (`sessionEvents`, `sessionEventsWait`), and the `dagentCounter` that proves a setup with one call.
+ * object, the `sessionDirectory` of each namespace, the `compaction` workflow, `sessionTurn` (a
+ * conversation turn, the model call a durable step; its client from `ANTHROPIC_API_KEY`), the
+ * event feed (`sessionEvents`, `sessionEventsWait`), and `dagentCounter`, which checks a setup.
  */
 import { compactionWorkflow } from './compaction-workflow.js';
 import { counterObject } from './counter-object.js';
@@ -25,6 +25,7 @@ export function restateServices(): RestateServiceDefinitions {
     sessionObject,
     sessionDirectory,
     compactionWorkflow,
+    createTurnService(),
     sessionEvents,
     sessionEventsWait,
     counterObject,
