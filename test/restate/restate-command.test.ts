@@ -106,6 +106,7 @@ describe('dagent-sessions restate', () => {
         'sessionDirectory',
         'sessionEvents',
         'sessionEventsWait',
+        'sessionTurn',
       ].sort(),
     );
     expect(facts.ingressUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
