@@ -12,6 +12,7 @@ import type { Limits } from '../core/types.js';
 import { createSessionRuntime } from '../runtime/create-session-runtime.js';
 import type { SessionRuntime } from '../runtime/types.js';
 import { createTokenEstimator } from '../tokens/token-estimator.js';
+import { restateTarget } from './restate-target.js';
 
 /** @internal The commands that read only, named in lock refusals. */
 export const READ_ONLY_COMMANDS = ['list', 'show', 'preview', 'export', 'inspect'] as const;
@@ -52,6 +53,8 @@ function holderText(details: Record<string, unknown>): string {
  *   `cli`) for a write command while another runtime holds the lock, naming it and what to do.
  */
 export async function openRuntime(options: OpenRuntimeOptions): Promise<SessionRuntime> {
+  const restate = restateTarget();
+  if (restate !== undefined) return openRestateRuntime(restate, options);
   const root = rootOf(options.root);
   const info = await stat(root).catch(() => null);
   if (info === null || !info.isDirectory()) {
@@ -86,6 +89,25 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<SessionR
       { cause: error, details: error.details },
     );
   }
+}
+
+/** @internal A read-only runtime on the sessions of a Restate server (`--restate URL`). */
+async function openRestateRuntime(ingressUrl: string, options: OpenRuntimeOptions): Promise<SessionRuntime> {
+  if (options.write) {
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'cli',
+      `${options.command} writes; --restate URL is for reading commands`,
+    );
+  }
+  const { createRestateSessionStore } = await import('../restate/restate-session-store.js');
+  return createSessionRuntime({
+    root: ingressUrl,
+    store: createRestateSessionStore({ ingressUrl, readOnly: true }),
+    readOnly: true,
+    estimator: createTokenEstimator(),
+    ...(options.limits ? { limits: options.limits } : {}),
+  });
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * The store contract over Restate's ingress: every method is a call to the `session` object of
- * the session (or the `sessionDirectory` of the namespace). Writes carry an idempotency key made
- * from what they write, so that a call cut by a crash of the server is attached to the same
- * invocation when the client retries it, and runs once. Large loads and archive reads are fetched
+ * the session (or the `sessionDirectory` of the namespace). Writes go one at a time per session,
+ * in call order, each with an idempotency key of its own (one per call, reused by the client's
+ * retries), so that a call cut by a crash of the server is attached to the same invocation when
+ * the client retries it, and runs once. Large loads and archive reads are fetched
  * in pages (each under Restate's 32 MiB per answer) and joined here.
  */
 import type { VirtualObjectDefinition } from '@restatedev/restate-sdk-core';
@@ -36,6 +37,7 @@ import type {
   StoreCapabilities,
 } from '../store/contract.js';
 import { PAGE_BYTES } from './limits.js';
+import { ensurePromiseWithResolvers } from './promise-with-resolvers.js';
 import type { LoadedState, MessagePage } from './session-reads.js';
 import type { CommitCall, Outcome } from './session-state.js';
 import type { SegmentState } from './session-state.js';
@@ -50,6 +52,8 @@ export interface RestateSessionStoreOptions {
   namespace?: string;
   readOnly?: boolean;
 }
+
+ensurePromiseWithResolvers();
 
 const CAPABILITIES: StoreCapabilities = Object.freeze({
   persistent: true,
@@ -89,6 +93,8 @@ export function createRestateSessionStore(options: RestateSessionStoreOptions): 
     retry: true,
   });
   const namespace = options.namespace ?? '';
+  // The directory (and event feed) of no namespace is keyed `default`: an object key is never empty.
+  const directory = namespace || 'default';
   const readOnly = options.readOnly ?? false;
   const keyOf = (id: string) => {
     assertSessionId(id);
@@ -187,7 +193,7 @@ export function createRestateSessionStore(options: RestateSessionStoreOptions): 
     readOnly,
 
     async list(): Promise<SessionListing[]> {
-      const ids = await request<string[]>('sessionDirectory', namespace, 'ids', null);
+      const ids = await request<string[]>('sessionDirectory', directory, 'ids', null);
       const listings: SessionListing[] = [];
       for (const id of ids) {
         try {
@@ -205,7 +211,7 @@ export function createRestateSessionStore(options: RestateSessionStoreOptions): 
     },
     presence: (id) => call<SessionPresence>(id, 'presence'),
     async create(record: SessionRecord, files: InitialFiles = {}): Promise<SessionHead> {
-      await write<void>(record.id, 'create', { record, files, namespace });
+      await write<void>(record.id, 'create', { record, files, namespace: directory });
       return store.load(record.id);
     },
     async load(id: string): Promise<SessionHead> {

@@ -17,6 +17,7 @@ import { createSessionRuntime } from '../../src/runtime/create-session-runtime.j
 import type { SessionEvent } from '../../src/runtime/events.js';
 import type { SessionRuntime } from '../../src/runtime/types.js';
 import { createMemorySessionStore } from '../../src/store/memory-session-store.js';
+import { run } from '../cli/cli-helpers.js';
 import { useRestateServer } from '../support/restate-server.js';
 import { recordOf, sessionId, textMessage } from './fixtures/sessions.js';
 
@@ -116,6 +117,25 @@ describe('createRestateSessionClient', () => {
     const appended = seen.filter((e) => e.type === 'session.message.appended' && e.sessionId === there.id);
     expect(appended).toHaveLength(40);
     expect(seen.some((e) => e.type === 'session.created')).toBe(true);
+  });
+
+  it("serves the CLI's reading commands with --restate URL; refuses it for writing commands", async () => {
+    const url = server.ingressUrl;
+    // The CLI reads the default namespace.
+    const plain = await createRestateSessionClient({ ingressUrl: url, limits: LIMITS });
+    const mine = await plain.create({ type: 'feature', agentType: 'dev', featureId: 'cli' });
+    await plain.addMessage(mine.id, { role: 'user', content: 'read me from the CLI' });
+    await plain.close();
+    const list = await run('list', '--restate', url, '--json');
+    expect(list.stderr()).toBe('');
+    expect(list.code).toBe(0);
+    expect((JSON.parse(list.stdout()) as { id: string }[]).map((s) => s.id)).toContain(mine.id);
+    const show = await run('show', mine.id, '--restate', url);
+    expect(show.code).toBe(0);
+    expect(show.stdout()).toContain('read me from the CLI');
+    const compact = await run('compact', mine.id, '--restate', url);
+    expect(compact.code).toBe(1);
+    expect(compact.stderr()).toContain('--restate URL works with list, show, preview, export only');
   });
 
   it('refuses a message over the limits with MESSAGE_TOO_LARGE, from the runtime and from the object', async () => {
