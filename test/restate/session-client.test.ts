@@ -153,4 +153,42 @@ describe('createRestateSessionClient', () => {
     await expect(store.append(id, [message])).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
     expect((await store.load(id)).lastSeq).toBe(-1);
   });
+
+  it('keeps a session larger than the 32 MiB value cap: each message its own key, reads in pages', async () => {
+    const store = createRestateSessionStore({ ingressUrl: server.ingressUrl, namespace: 'big' });
+    const id = sessionId('huge');
+    await store.create(recordOf(id));
+    // 10 messages of 3.5 MiB: 35 MiB of history, more than one value or answer may hold.
+    const messages = Array.from({ length: 10 }, (_, seq) => ({
+      ...textMessage(seq),
+      content: `${seq} ${'z'.repeat(3.5 * 2 ** 20)}`,
+    }));
+    for (const message of messages) await store.append(id, [message]);
+    const head = await store.load(id);
+    expect(head.messages.map((m) => m.seq)).toEqual(messages.map((m) => m.seq));
+    expect(head.messages.every((m, i) => m.content === messages[i]!.content)).toBe(true);
+  });
+
+  it('registers lazy state, and no journal for the handlers that carry message text', async () => {
+    const response = await fetch(`${server.adminUrl}/services/session`);
+    const service = (await response.json()) as {
+      enable_lazy_state?: boolean;
+      handlers: { name: string; journal_retention?: string }[];
+    };
+    expect(service.enable_lazy_state).toBe(true);
+    const retention = Object.fromEntries(
+      service.handlers.map((h) => [h.name, h.journal_retention ?? 'default']),
+    );
+    for (const name of [
+      'create',
+      'append',
+      'appendNumbered',
+      'commit',
+      'recordChecks',
+      'load',
+      'live',
+      'archive',
+    ])
+      expect(retention[name], name).toMatch(/^0/);
+  });
 });
