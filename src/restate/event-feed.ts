@@ -1,7 +1,7 @@
 /**
  * Events between processes through Restate, which has no push to external clients: a feed object
- * `sessionEvents` per namespace keeps the last {@link FEED_SIZE} events, each in its own key
- * (`event:<n>`, so that no value grows with the feed) with a cursor `n`; the stateless
+ * `sessionEvents` per namespace keeps the last {@link FEED_SIZE} events or so, a key per
+ * publication (`batch:<n>`, so that no value grows with the feed), each event numbered `n`; the stateless
  * `sessionEventsWait.wait` holds a reader until an event past its cursor arrives or its timeout
  * passes (an awakeable registered with the feed, raced with a durable sleep), so that a client
  * follows the feed by long polling, without polling in a loop. Delivery is by cursor: a client
@@ -24,19 +24,22 @@ export interface FeedEvent {
 }
 
 interface FeedHead {
-  /** Number of the next event; the feed holds `first..next-1`. */
+  /** Number of the next event. */
   next: number;
-  first: number;
+  /** The batches kept, oldest first: `batch:<n>` holds events `n..n+count-1`. */
+  batches: { n: number; count: number }[];
 }
 
-const HEAD: FeedHead = { next: 1, first: 1 };
+const HEAD: FeedHead = { next: 1, batches: [] };
 
 async function eventsAfter(ctx: restate.ObjectSharedContext | restate.ObjectContext, after: number) {
   const head = (await ctx.get<FeedHead>('head')) ?? HEAD;
   const events: FeedEvent[] = [];
-  for (let n = Math.max(after + 1, head.first); n < head.next && events.length < 200; n++) {
-    const stored = await ctx.get<FeedEvent>(`event:${n}`);
-    if (stored !== null) events.push(stored);
+  for (const batch of head.batches) {
+    if (batch.n + batch.count - 1 <= after) continue;
+    if (events.length >= 200) break;
+    const stored = (await ctx.get<FeedEvent[]>(`batch:${batch.n}`)) ?? [];
+    events.push(...stored.filter((e) => e.n > after));
   }
   return { events, next: head.next };
 }
@@ -52,16 +55,27 @@ export const sessionEvents = restate.object({
         batch: { origin: string; events: SessionEvent[] },
       ): Promise<number> => {
         const head = (await ctx.get<FeedHead>('head')) ?? HEAD;
-        let { next, first } = head;
-        for (const event of batch.events) {
-          ctx.set(`event:${next}`, { n: next, origin: batch.origin, event } satisfies FeedEvent);
-          next++;
+        if (batch.events.length === 0) return head.next;
+        // One key per publication: a publication costs the same few writes however many events it carries.
+        const numbered = batch.events.map((event, i): FeedEvent => ({
+          n: head.next + i,
+          origin: batch.origin,
+          event,
+        }));
+        ctx.set(`batch:${head.next}`, numbered);
+        const batches = [...head.batches, { n: head.next, count: numbered.length }];
+        let kept = batches.reduce((sum, b) => sum + b.count, 0);
+        while (kept > FEED_SIZE && batches.length > 1) {
+          const oldest = batches.shift()!;
+          ctx.clear(`batch:${oldest.n}`);
+          kept -= oldest.count;
         }
-        while (next - first > FEED_SIZE) ctx.clear(`event:${first++}`);
-        ctx.set('head', { next, first });
+        const next = head.next + numbered.length;
+        ctx.set('head', { next, batches } satisfies FeedHead);
         // Wake every reader waiting for a newer event.
-        for (const id of (await ctx.get<string[]>('waiters')) ?? []) ctx.resolveAwakeable(id, next);
-        ctx.clear('waiters');
+        const waiters = (await ctx.get<string[]>('waiters')) ?? [];
+        for (const id of waiters) ctx.resolveAwakeable(id, next);
+        if (waiters.length > 0) ctx.clear('waiters');
         return next;
       },
     ),

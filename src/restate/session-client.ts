@@ -36,6 +36,13 @@ export interface RestateSessionClientOptions extends Omit<
   readOnly?: boolean;
   /** How long one long poll of the event feed waits (default 20 s). */
   pollMs?: number;
+  /**
+   * Publish this client's events to the feed (default true). Each publication is a call of the
+   * feed object, beside every write: a writer whose events nobody follows can turn it off.
+   */
+  publishEvents?: boolean;
+  /** How long events are gathered before one publication (default 50 ms). */
+  eventBatchMs?: number;
 }
 
 /** What {@link createRestateSessionClient} returns: the {@link SessionAPI}, and `close()`. */
@@ -74,7 +81,16 @@ type Caller = Record<string, (argument: unknown, opts?: unknown) => Promise<unkn
 export async function createRestateSessionClient(
   options: RestateSessionClientOptions,
 ): Promise<RestateSessionClient> {
-  const { ingressUrl, headers, namespace, pollMs = 20_000, readOnly, ...runtimeOptions } = options;
+  const {
+    ingressUrl,
+    headers,
+    namespace,
+    pollMs = 20_000,
+    readOnly,
+    publishEvents = true,
+    eventBatchMs = 50,
+    ...runtimeOptions
+  } = options;
   const store = createRestateSessionStore({
     ingressUrl,
     ...(headers ? { headers } : {}),
@@ -90,10 +106,11 @@ export async function createRestateSessionClient(
   const waitService = ingress.serviceClient({ name: 'sessionEventsWait' } as never) as unknown as Caller;
   const origin = randomUUID();
 
-  // This runtime's events go to the feed in order, one publication at a time: events raised while
-  // one is in flight go in the next, so that a busy writer makes few calls.
+  // This runtime's events go to the feed in order, gathered for `eventBatchMs` and one publication
+  // at a time, so that a busy writer makes one feed call per batch rather than one per event.
   let pending: SessionEvent[] = [];
   let publishing: Promise<void> | null = null;
+  let timer: ReturnType<typeof setTimeout> | null = null;
   const publish = async () => {
     while (pending.length > 0) {
       const events = pending;
@@ -104,10 +121,17 @@ export async function createRestateSessionClient(
     }
     publishing = null;
   };
-  const unsubscribe = runtime.subscribe((event) => {
-    pending.push(event);
+  const flush = () => {
+    timer = null;
     publishing ??= publish();
-  });
+    return publishing;
+  };
+  const unsubscribe = publishEvents
+    ? runtime.subscribe((event) => {
+        pending.push(event);
+        if (timer === null && publishing === null) timer = setTimeout(flush, eventBatchMs);
+      })
+    : () => undefined;
 
   let stopped = false;
   const feeds = new Set<{ stopped: boolean; abort: AbortController }>();
@@ -165,9 +189,10 @@ export async function createRestateSessionClient(
     async close() {
       stopped = true;
       for (const f of feeds) f.abort.abort();
-      unsubscribe();
       await runtime.close();
-      await publishing;
+      unsubscribe();
+      if (timer !== null) clearTimeout(timer);
+      await flush();
       await store.close();
     },
   };

@@ -17,6 +17,8 @@ import { emptyCheckpoint } from '../../src/compaction/run-clear.js';
 import type { Checkpoint, Message } from '../../src/core/types.js';
 import { createSessionApiFromInvoke } from '../../src/ipc/api.js';
 import { createSessionHandlers } from '../../src/ipc/handlers.js';
+import * as clients from '@restatedev/restate-sdk-clients';
+import { counterObject } from '../../src/restate/counter-object.js';
 import { freeLoopbackPorts } from '../../src/restate/loopback-ports.js';
 import { registerDeployment } from '../../src/restate/admin-api.js';
 import { startLocalRestateServer } from '../../src/restate/local-server.js';
@@ -206,13 +208,29 @@ export async function run(): Promise<BenchTable[]> {
     const here = await appendSamples(api, 'local');
     const restate = await createRestateSessionClient({ ingressUrl: server.ingressUrl, namespace: 'bench' });
     const there = await appendSamples(restate, 'restate');
+    const quiet = await createRestateSessionClient({
+      ingressUrl: server.ingressUrl,
+      namespace: 'bench-quiet',
+      publishEvents: false,
+    });
+    const silent = await appendSamples(quiet, 'quiet');
     await inProcess.close();
     await restate.close();
+    await quiet.close();
 
     const fileStore = await JsonFileSessionStore.open({ root: path.join(local, 'store') });
     const restateStore = createRestateSessionStore({ ingressUrl: server.ingressUrl, namespace: 'bench' });
     const storeHere = await storeSamples(fileStore, 'local');
     const storeThere = await storeSamples(restateStore, 'restate');
+    // Restate's own floor: the smallest exclusive call (a counter's add: one state read, one write).
+    const ingress = clients.connect({ url: server.ingressUrl });
+    const counter = ingress.objectClient(counterObject, 'bench');
+    const floor: number[] = [];
+    for (let i = 0; i < WARMUP + ONE; i++) {
+      const t = performance.now();
+      await counter.add(1);
+      if (i >= WARMUP) floor.push(performance.now() - t);
+    }
     await fileStore.close();
 
     const row = (name: string, a: number[], b: number[]) => {
@@ -232,11 +250,22 @@ export async function run(): Promise<BenchTable[]> {
       rows: [
         row('1 session, addMessage', there.one, here.one),
         row(`${MANY} sessions at once, addMessage`, there.many, here.many),
+        row('1 session, addMessage, publishEvents: false', silent.one, here.one),
+        row(`${MANY} sessions at once, publishEvents: false`, silent.many, here.many),
         row('store layer: one append call', storeThere, storeHere),
+        [
+          'Restate floor: dagentCounter.add (no store)',
+          ms(percentile(floor, 0.5)),
+          ms(percentile(floor, 0.99)),
+          '',
+          '',
+          '',
+        ],
       ],
       notes: [
         `Throughput, 1 session: Restate ${Math.round((ONE / there.oneMs) * 1000)} appends/s, in-process ${Math.round((ONE / here.oneMs) * 1000)}/s; ` +
-          `${MANY} sessions at once: Restate ${Math.round(((MANY * EACH) / there.manyMs) * 1000)}/s, in-process ${Math.round(((MANY * EACH) / here.manyMs) * 1000)}/s.`,
+          `${MANY} sessions at once: Restate ${Math.round(((MANY * EACH) / there.manyMs) * 1000)}/s, in-process ${Math.round(((MANY * EACH) / here.manyMs) * 1000)}/s; ` +
+          `without publishing events: ${Math.round((ONE / silent.oneMs) * 1000)}/s and ${Math.round(((MANY * EACH) / silent.manyMs) * 1000)}/s.`,
         'Restate: restate-server 1.7 from node_modules (4 partitions, loopback, its own data directory), the endpoint in a child process, the client in this process. ' +
           'Both sides run the same runtime; only the store differs.',
       ],
