@@ -28,6 +28,8 @@ interface FeedHead {
   next: number;
   /** The batches kept, oldest first: `batch:<n>` holds events `n..n+count-1`. */
   batches: { n: number; count: number }[];
+  /** Awakeables of readers waiting for the next event (in the head: a publication reads one key). */
+  waiters?: string[];
 }
 
 const HEAD: FeedHead = { next: 1, batches: [] };
@@ -73,9 +75,7 @@ export const sessionEvents = restate.object({
         const next = head.next + numbered.length;
         ctx.set('head', { next, batches } satisfies FeedHead);
         // Wake every reader waiting for a newer event.
-        const waiters = (await ctx.get<string[]>('waiters')) ?? [];
-        for (const id of waiters) ctx.resolveAwakeable(id, next);
-        if (waiters.length > 0) ctx.clear('waiters');
+        for (const id of head.waiters ?? []) ctx.resolveAwakeable(id, next);
         return next;
       },
     ),
@@ -87,7 +87,7 @@ export const sessionEvents = restate.object({
       const head = (await ctx.get<FeedHead>('head')) ?? HEAD;
       if (head.next - 1 > args.after) ctx.resolveAwakeable(args.awakeable, head.next);
       // Bounded: a waiter whose poll timed out stays until the next event; the oldest go first.
-      else ctx.set('waiters', [...((await ctx.get<string[]>('waiters')) ?? []), args.awakeable].slice(-256));
+      else ctx.set('head', { ...head, waiters: [...(head.waiters ?? []), args.awakeable].slice(-256) });
     },
     read: restate.handlers.object.shared(
       { journalRetention: 0 },
