@@ -8,7 +8,7 @@
 import { SessionError } from '../core/errors.js';
 import type { Message } from '../core/types.js';
 
-/** The largest message the object stores (its JSON, UTF-16 code units), well under the 32 MiB cap. */
+/** The largest message the object stores (its JSON in UTF-8 bytes), well under the 32 MiB cap. */
 export const MAX_MESSAGE_BYTES = 24 * 1024 * 1024;
 
 /** The most one append or one page carries (the client splits larger batches, pages are cut). */
@@ -16,7 +16,7 @@ export const PAGE_BYTES = 4 * 1024 * 1024;
 
 /** @internal Refuses a message whose JSON is over {@link MAX_MESSAGE_BYTES}. */
 export function assertMessageSize(id: string, message: Message, max = MAX_MESSAGE_BYTES): number {
-  const size = JSON.stringify(message).length;
+  const size = Buffer.byteLength(JSON.stringify(message), 'utf8');
   if (size > max) {
     throw new SessionError(
       'MESSAGE_TOO_LARGE',
