@@ -10,7 +10,9 @@ import { resolveAgentProfiles } from '../runtime/agent-profiles.js';
 import { resolveLimits } from '../runtime/limits.js';
 import { infoOfListing } from '../runtime/session-listing.js';
 import type { SessionInfo } from '../runtime/types.js';
+import type { SessionStore } from '../store/contract.js';
 import { JsonFileSessionStore } from '../store/session-store.js';
+import { restateTarget } from './restate-target.js';
 import { rootDirectory } from './root-dir.js';
 
 /**
@@ -20,22 +22,31 @@ import { rootDirectory } from './root-dir.js';
  * @example const sessions = await listSessionsOf('/repo')
  */
 export async function listSessionsOf(rootOption: string | undefined): Promise<SessionInfo[]> {
-  const root = await rootDirectory(rootOption);
   const compactor = await compactorName();
   const profiles = resolveAgentProfiles({});
   const baseLimits = resolveLimits(undefined);
-  const store = await JsonFileSessionStore.open({
-    root,
-    readOnly: true,
-    durable: true,
-    description: `dagent-sessions list (pid ${process.pid})`,
-  });
+  const store = await storeOf(rootOption);
   try {
     const limitsOf = (key: { agentType: string }) => profiles.profile(key.agentType)?.resolved ?? baseLimits;
     return (await store.list()).map((listing) => infoOfListing(listing, { limitsOf, baseLimits, compactor }));
   } finally {
     await store.close();
   }
+}
+
+/** The store `list` reads: the Restate server's with `--restate URL`, else the root's files. */
+async function storeOf(rootOption: string | undefined): Promise<SessionStore> {
+  const ingressUrl = restateTarget();
+  if (ingressUrl !== undefined) {
+    const { createRestateSessionStore } = await import('../restate/restate-session-store.js');
+    return createRestateSessionStore({ ingressUrl, readOnly: true });
+  }
+  return JsonFileSessionStore.open({
+    root: await rootDirectory(rootOption),
+    readOnly: true,
+    durable: true,
+    description: `dagent-sessions list (pid ${process.pid})`,
+  });
 }
 
 /** The name of the compactor a runtime of this process would use (the SDK's only with a key). */

@@ -4,6 +4,7 @@
  * it runs, so that one command's dependencies never slow down or break another), global help,
  * and one way of reporting errors.
  */
+import { RESTATE_READERS, takeRestateOption, withRestateTarget } from './restate-target.js';
 import { reportError } from './command.js';
 import { processIO, type CliCommand, type CliIO } from './io.js';
 import { packageVersion } from './package-info.js';
@@ -93,6 +94,8 @@ directory; migrate: required) and -h/--help; those that print data take --json. 
 and export only read: they work while a host holds the root. replay, import, compact, migrate
 and repair need its write lock. inspect takes the write lock when the root is free (its page can compact, clear
 and reset), and otherwise attaches to the host that holds it, or serves the root read-only.
+list, show, preview and export take --restate URL instead of --root: they read the sessions of a
+Restate server through its ingress (docs/restate.md).
 
 Exit codes: 0 success; 1 a usage or input error (said on stderr); 2 the work ran but found a
 problem. "dagent-sessions help COMMAND" or "dagent-sessions COMMAND --help" shows a command's options;
@@ -142,9 +145,19 @@ async function run(name: string, args: string[], io: CliIO): Promise<number> {
     io.err(`dagent-sessions: unknown command ${JSON.stringify(name)}\n\n${USAGE}`);
     return 1;
   }
+  // --restate URL: the reading commands read a Restate server's sessions (src/cli/restate-target.ts).
+  const { url, rest } = takeRestateOption(args);
+  if (url !== null && !(RESTATE_READERS as readonly string[]).includes(name)) {
+    io.err(`dagent-sessions ${name}: --restate URL works with ${RESTATE_READERS.join(', ')} only`);
+    return 1;
+  }
+  if (url === 'missing') {
+    io.err(`dagent-sessions ${name}: --restate needs the ingress URL, such as http://127.0.0.1:8080`);
+    return 1;
+  }
   try {
     const command = await entry.load();
-    return await command(args, io);
+    return await (url === null ? command(args, io) : withRestateTarget(url, () => command(rest, io)));
   } catch (error) {
     return reportError(error, io);
   }

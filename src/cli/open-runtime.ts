@@ -14,6 +14,7 @@ import { createTokenEstimator } from '../tokens/token-estimator.js';
 import { rootDirectory, rootOf } from './root-dir.js';
 
 export { rootOf } from './root-dir.js';
+import { restateTarget } from './restate-target.js';
 
 /** @internal The commands that read only, named in lock refusals. */
 export const READ_ONLY_COMMANDS = ['list', 'show', 'preview', 'export', 'inspect'] as const;
@@ -49,6 +50,8 @@ function holderText(details: Record<string, unknown>): string {
  *   `cli`) for a write command while another runtime holds the lock, naming it and what to do.
  */
 export async function openRuntime(options: OpenRuntimeOptions): Promise<SessionRuntime> {
+  const restate = restateTarget();
+  if (restate !== undefined) return openRestateRuntime(restate, options);
   const root = await rootDirectory(options.root);
   const estimator = createTokenEstimator();
   try {
@@ -72,6 +75,25 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<SessionR
       { cause: error, details: error.details },
     );
   }
+}
+
+/** @internal A read-only runtime on the sessions of a Restate server (`--restate URL`). */
+async function openRestateRuntime(ingressUrl: string, options: OpenRuntimeOptions): Promise<SessionRuntime> {
+  if (options.write) {
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'cli',
+      `${options.command} writes; --restate URL is for reading commands`,
+    );
+  }
+  const { createRestateSessionStore } = await import('../restate/restate-session-store.js');
+  return createSessionRuntime({
+    root: ingressUrl,
+    store: createRestateSessionStore({ ingressUrl, readOnly: true }),
+    readOnly: true,
+    estimator: createTokenEstimator(),
+    ...(options.limits ? { limits: options.limits } : {}),
+  });
 }
 
 /**

@@ -2,8 +2,8 @@
  * `dagent-sessions restate dev|serve`: the two-command path for trying sessions on Restate.
  * `dev` runs a local restate-server from the installed `@restatedev/restate-server` with the
  * endpoint in this process and prints the ingress URL; `serve` runs the endpoint alone and says how
- * to register it. Both serve `restateServices()` (src/restate/services.ts), where the session
- * object plugs in; both run until Ctrl+C (SIGINT) or SIGTERM.
+ * to register it. Both serve `restateServices()` (src/restate/services.ts): the session object,
+ * the directory, the compaction workflow and the event feed; both run until Ctrl+C (SIGINT) or SIGTERM.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -34,8 +34,11 @@ Options:
   --json          dev: print the URLs as one line of JSON
   -h, --help      show this help
 
-Served today: dagentCounter, a counter object that checks a setup end to end; the session object
-joins it.`;
+Served: session (one virtual object per session: the store contract on Restate's state),
+sessionDirectory (the sessions of a namespace), compaction (the durable compaction workflow),
+sessionEvents and sessionEventsWait (the event feed), and dagentCounter (a counter that checks a
+setup end to end). Then any command that reads sessions takes --restate INGRESS_URL, and
+createRestateSessionClient({ ingressUrl }) of dagent-sessions/restate gives the SessionAPI.`;
 
 type RestateModule = typeof RestateEntry;
 
@@ -147,6 +150,8 @@ function printDev(
   io.out(
     `  curl -X POST ${facts.ingressUrl}/dagentCounter/demo/add -H 'content-type: application/json' -d 1`,
   );
+  io.out(`  dagent-sessions list --restate ${facts.ingressUrl}`);
+  io.out(`  createRestateSessionClient({ ingressUrl: '${facts.ingressUrl}' }) of dagent-sessions/restate`);
   io.out('Ctrl+C stops both.');
 }
 

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createRestateSessionClient } from '../../src/restate/session-client.js';
 import { freeLoopbackPorts } from '../../src/restate/loopback-ports.js';
 import { run } from '../cli/cli-helpers.js';
 
@@ -97,16 +98,32 @@ describe('dagent-sessions restate', () => {
   it('dev runs a server with the endpoint registered; serve can join it; Ctrl+C stops both cleanly', async () => {
     const dev = cli('restate', 'dev', '--json');
     const facts = JSON.parse(await dev.line(/^\{/)) as DevFacts;
-    expect(facts.services).toEqual(['dagentCounter']);
+    expect([...facts.services].sort()).toEqual(
+      [
+        'compaction',
+        'dagentCounter',
+        'session',
+        'sessionDirectory',
+        'sessionEvents',
+        'sessionEventsWait',
+        'sessionTurn',
+      ].sort(),
+    );
     expect(facts.ingressUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(facts.dataDirKept).toBe(false);
     expect(existsSync(facts.dataDir)).toBe(true);
     expect(await add(facts.ingressUrl, 'dev', 2)).toBe(2);
     expect(await add(facts.ingressUrl, 'dev', 3)).toBe(5);
+    // The session object, through the SessionAPI client, on the server dev started.
+    const sessions = await createRestateSessionClient({ ingressUrl: facts.ingressUrl });
+    const info = await sessions.create({ type: 'feature', agentType: 'pm', featureId: 'dev' });
+    await sessions.addMessage(info.id, { role: 'user', content: 'hello from restate dev' });
+    expect((await sessions.getMessages(info.id)).map((m) => m.content)).toEqual(['hello from restate dev']);
+    await sessions.close();
 
     const [port] = (await freeLoopbackPorts(1)) as [number];
     const serve = cli('restate', 'serve', '--port', String(port));
-    await serve.line(/^Serving dagentCounter on/);
+    await serve.line(/^Serving session, sessionDirectory, compaction, .*dagentCounter on/);
     const command = await serve.line(/^ {2}restate deployments register /);
     expect(command.trim()).toBe(`restate deployments register http://127.0.0.1:${port}`);
     // What it prints for the admin API, sent to the dev server's admin API.

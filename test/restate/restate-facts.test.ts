@@ -108,11 +108,14 @@ describe('Restate, as the session object will use it', () => {
       .twoWrites(clients.rpc.sendOpts<void>({ idempotencyKey: 'two-writes' }));
     const probe = ingress.objectClient(facts, 'half');
     // Wait on state, not on the clock: the exclusive handler has written its awakeable's id.
-    let seen = await probe.peek();
-    while (seen.awakeable === null) seen = await probe.peek();
-    expect(seen).toEqual({ first: 1, second: null, awakeable: seen.awakeable });
+    // A peek reads its keys one by one (lazy state), `first` before `awakeable`, so the peek that
+    // first sees the id may have read `first` before it was written: peek once more. The writer
+    // is parked on the awakeable now, so that peek sees exactly what it wrote before it.
+    let awakeable: string | null = null;
+    while (awakeable === null) awakeable = (await probe.peek()).awakeable;
+    expect(await probe.peek()).toEqual({ first: 1, second: null, awakeable });
 
-    await ingress.resolveAwakeable(seen.awakeable, 'done');
+    await ingress.resolveAwakeable(awakeable, 'done');
     expect(await ingress.result(send)).toBe('done');
     expect(await probe.peek()).toMatchObject({ first: 1, second: 2 });
   });

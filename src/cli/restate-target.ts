@@ -1,0 +1,44 @@
+/**
+ * @internal `--restate URL` of the reading commands (list, show, preview, export): they read the
+ * sessions of a Restate server through its ingress instead of a root. `main` takes the option off
+ * the arguments and runs the command inside {@link withRestateTarget}; `openRuntime` asks
+ * {@link restateTarget}.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+const target = new AsyncLocalStorage<string>();
+
+/** @internal The commands that take `--restate URL`. */
+export const RESTATE_READERS = ['list', 'show', 'preview', 'export'] as const;
+
+/** @internal Runs `work` with `url` as the Restate ingress that commands read from. */
+export function withRestateTarget<T>(url: string, work: () => T): T {
+  return target.run(url, work);
+}
+
+/** @internal The ingress URL given with `--restate`, if any. */
+export function restateTarget(): string | undefined {
+  return target.getStore();
+}
+
+/**
+ * @internal Takes `--restate URL` (or `--restate=URL`) off `args`: the URL (null when absent) and
+ * the other arguments; `missing` when the flag has no value.
+ */
+export function takeRestateOption(args: readonly string[]): {
+  url: string | null | 'missing';
+  rest: string[];
+} {
+  const rest: string[] = [];
+  let url: string | null | 'missing' = null;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--restate') {
+      const value = args[i + 1];
+      url = value === undefined || value.startsWith('-') ? 'missing' : value;
+      if (url !== 'missing') i++;
+    } else if (arg.startsWith('--restate=')) url = arg.slice('--restate='.length) || 'missing';
+    else rest.push(arg);
+  }
+  return { url, rest };
+}

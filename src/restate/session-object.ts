@@ -1,0 +1,127 @@
+/**
+ * The `session` virtual object: one per session (key = session id, or `<namespace>/<id>`), the
+ * store contract on Restate's keyed state. Exclusive handlers are the writes (one at a time per
+ * session), shared handlers the reads (beside a running write). Lazy state, so that an invocation
+ * loads only the keys it reads. Handlers that carry message text keep no journal once done
+ * (`journalRetention: 0`); their answers are small, since an idempotency key keeps the answer.
+ * SessionErrors come back as data ({@link Outcome}), so that the client rethrows them with their code.
+ */
+import * as restate from '@restatedev/restate-sdk';
+import type { AgentDescription, CheckResult, Message, SessionContext, SessionRecord } from '../core/types.js';
+import type { ArchiveQuery, InitialFiles, SessionCounts } from '../store/contract.js';
+import { ensurePromiseWithResolvers } from './promise-with-resolvers.js';
+import * as reads from './session-reads.js';
+import { failed, type CommitCall, type Outcome } from './session-state.js';
+import * as writes from './session-writes.js';
+
+ensurePromiseWithResolvers();
+
+/** The session id of an object key (`<namespace>/<id>` or `<id>`). */
+export function sessionIdOf(key: string): string {
+  return key.slice(key.lastIndexOf('/') + 1);
+}
+
+async function outcome<T>(work: () => Promise<T>): Promise<Outcome<T>> {
+  try {
+    return { ok: true, value: await work() };
+  } catch (error) {
+    return failed(error);
+  }
+}
+
+type Ctx = restate.ObjectContext;
+type Shared = restate.ObjectSharedContext;
+const id = (ctx: Shared | Ctx) => sessionIdOf(ctx.key);
+const forget = { journalRetention: 0 } as const;
+
+/** The directory of sessions of a namespace (key = namespace), for `list()`. */
+export const sessionDirectory = restate.object({
+  name: 'sessionDirectory',
+  handlers: {
+    add: async (ctx: Ctx, sessionId: string): Promise<void> => {
+      const ids = (await ctx.get<string[]>('ids')) ?? [];
+      if (!ids.includes(sessionId)) ctx.set('ids', [...ids, sessionId].sort());
+    },
+    ids: restate.handlers.object.shared(
+      async (ctx: Shared): Promise<string[]> => (await ctx.get<string[]>('ids')) ?? [],
+    ),
+  },
+  options: { enableLazyState: true },
+});
+
+/**
+ * The session object.
+ *
+ * @example
+ * ```ts
+ * const endpoint = await serveRestateEndpoint({ services: [sessionObject, sessionDirectory] });
+ * const head = await ingress.objectClient(sessionObject, 'feature--f1--pm').load({});
+ * ```
+ */
+export const sessionObject = restate.object({
+  name: 'session',
+  handlers: {
+    create: restate.handlers.object.exclusive(
+      forget,
+      async (ctx: Ctx, args: { record: SessionRecord; files?: InitialFiles; namespace: string }) =>
+        outcome(async () => {
+          await writes.createSession(ctx, args);
+          await ctx.objectClient(sessionDirectory, args.namespace).add(args.record.id);
+        }),
+    ),
+    append: restate.handlers.object.exclusive(forget, async (ctx: Ctx, messages: Message[]) =>
+      outcome(() => writes.appendMessages(ctx, id(ctx), messages)),
+    ),
+    appendNumbered: restate.handlers.object.exclusive(
+      forget,
+      async (ctx: Ctx, inputs: Omit<Message, 'seq'>[]) =>
+        outcome(() => writes.appendNumbered(ctx, id(ctx), inputs)),
+    ),
+    commit: restate.handlers.object.exclusive(forget, async (ctx: Ctx, call: CommitCall) =>
+      outcome(() => writes.commitSession(ctx, id(ctx), call)),
+    ),
+    recordChecks: restate.handlers.object.exclusive(
+      forget,
+      async (ctx: Ctx, args: { checks: CheckResult[]; now: string }) =>
+        outcome(() => writes.recordChecks(ctx, id(ctx), args)),
+    ),
+    writeContext: async (ctx: Ctx, value: SessionContext) =>
+      outcome(() => writes.writePart(ctx, id(ctx), 'context', value)),
+    writeDescription: async (ctx: Ctx, value: AgentDescription) =>
+      outcome(() => writes.writePart(ctx, id(ctx), 'description', value)),
+    writeRecord: async (ctx: Ctx, value: SessionRecord) =>
+      outcome(() => writes.writePart(ctx, id(ctx), 'record', value)),
+    writeCounts: async (ctx: Ctx, value: Partial<SessionCounts>) =>
+      outcome(() => writes.writePart(ctx, id(ctx), 'counts', value)),
+
+    presence: restate.handlers.object.shared(async (ctx: Shared) =>
+      outcome(async () => ((await ctx.get(reads.HEAD_KEY)) === null ? 'absent' : 'present')),
+    ),
+    load: restate.handlers.object.shared(forget, async (ctx: Shared, args: { maxBytes?: number }) =>
+      outcome(() => reads.loadSession(ctx, id(ctx), args.maxBytes)),
+    ),
+    live: restate.handlers.object.shared(
+      forget,
+      async (ctx: Shared, args: { after: number; lastSeq: number; maxBytes?: number }) =>
+        outcome(() => reads.livePage(ctx, id(ctx), args.after, args.lastSeq, args.maxBytes)),
+    ),
+    archive: restate.handlers.object.shared(
+      forget,
+      async (ctx: Shared, args: { query: ArchiveQuery; maxBytes?: number }) =>
+        outcome(() => reads.archivePage(ctx, id(ctx), args.query, args.maxBytes)),
+    ),
+    segment: restate.handlers.object.shared(async (ctx: Shared, n: number) =>
+      outcome(() => reads.segmentInfo(ctx, id(ctx), n)),
+    ),
+    checkpoint: restate.handlers.object.shared(async (ctx: Shared, args: { version?: number }) =>
+      outcome(() => reads.readCheckpoint(ctx, id(ctx), args.version)),
+    ),
+    versions: restate.handlers.object.shared(async (ctx: Shared) =>
+      outcome(async () => (await reads.readHead(ctx, id(ctx))).versions),
+    ),
+    summary: restate.handlers.object.shared(async (ctx: Shared) =>
+      outcome(() => reads.sessionSummary(ctx, id(ctx))),
+    ),
+  },
+  options: { enableLazyState: true },
+});

@@ -1,0 +1,85 @@
+/**
+ * `sessionTurn.send` against a real restate-server and the real Anthropic SDK pointed at our
+ * loopback Messages API server: the user message and the reply are appended once each, in order,
+ * the request carries the session's messages, and a crash right after the model step (the hook
+ * throws once, Restate retries the turn) does not call the model again.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import * as clients from '@restatedev/restate-sdk-clients';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveRestateEndpoint, type RestateEndpointServer } from '../../src/restate/endpoint-server.js';
+import { createRestateSessionStore } from '../../src/restate/restate-session-store.js';
+import { sessionDirectory, sessionObject } from '../../src/restate/session-object.js';
+import { createTurnService, type TurnResult } from '../../src/restate/turn-service.js';
+import { startMessagesApiServer, type MessagesApiServer } from '../support/messages-api-server.js';
+import { useRestateServer } from '../support/restate-server.js';
+import { estimator, recordOf, sessionId, textMessage } from './fixtures/sessions.js';
+
+let crashes = 0;
+let afterModel = 0;
+const server = useRestateServer();
+let api: MessagesApiServer;
+let endpoint: RestateEndpointServer;
+const turnService = createTurnService({
+  client: () => new Anthropic({ apiKey: 'test', baseURL: api.url, maxRetries: 0 }),
+  model: 'claude-test',
+  estimator: () => estimator,
+  hooks: {
+    afterModel: () => {
+      afterModel++;
+      if (crashes > 0) {
+        crashes--;
+        throw new Error('simulated crash right after the model step');
+      }
+    },
+  },
+});
+
+beforeAll(async () => {
+  api = await startMessagesApiServer();
+  endpoint = await serveRestateEndpoint({
+    services: [sessionObject, sessionDirectory, turnService],
+    logger: () => undefined,
+  });
+  await server.register(endpoint.url);
+});
+
+afterAll(async () => {
+  await endpoint?.close();
+  await api?.close();
+});
+
+describe('a conversation turn on Restate', () => {
+  it('appends the user message and the reply once each; a crash after the model step does not call it again', async () => {
+    const store = createRestateSessionStore({ ingressUrl: server.ingressUrl });
+    const id = sessionId('turn');
+    await store.create(recordOf(id));
+    await store.append(id, [textMessage(0), textMessage(1)]);
+    crashes = 1;
+    const before = api.requests.length;
+    const ingress = clients.connect({ url: server.ingressUrl });
+    const result = (await ingress
+      .serviceClient(turnService)
+      .send({ session: id, content: 'What next?', limits: { maxTokens: 20_000 } })) as TurnResult;
+
+    expect(api.requests.length - before).toBe(1);
+    expect(afterModel).toBe(2); // the turn ran past the step twice, the model was called once
+    const head = await store.load(id);
+    expect(head.messages.map((m) => [m.seq, m.role])).toEqual([
+      [0, 'user'],
+      [1, 'assistant'],
+      [2, 'user'],
+      [3, 'assistant'],
+    ]);
+    expect(head.messages[2]!.content).toBe('What next?');
+    expect(head.messages[3]).toEqual(result.reply);
+    expect(result.reply.metadata).toMatchObject({
+      model: expect.any(String),
+      usage: { inputTokens: expect.any(Number) },
+    });
+    // The request sent the session's messages and the new one, in the messages form.
+    const sent = JSON.stringify(api.requests[api.requests.length - 1]!.body);
+    expect(sent).toContain('message 0:');
+    expect(sent).toContain('What next?');
+  });
+});
