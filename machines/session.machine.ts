@@ -313,7 +313,15 @@ export const sessionMachine = sessionSetup.createMachine({
                       }),
                     },
                   },
-                  on: { 'COMPACTION.COMMITTING': 'committing' },
+                  on: {
+                    'COMPACTION.COMMITTING': 'committing',
+                    // Leaving the state stops the `compact` actor: its AbortSignal fires and it
+                    // throws before writing. Not handled in `committing`: a commit is never cut.
+                    'COMPACTION.CANCEL': {
+                      target: '#session.ready.compaction.idle',
+                      actions: 'compactionCancelled',
+                    },
+                  },
                 },
                 // Writing archive, checkpoint and chat: no timeout, no cancellation.
                 committing: {},
