@@ -55,6 +55,7 @@ export const INSPECTOR_CSS = `
 .dgi-state--failed { background: #fdecea; color: #a12a1f; }
 .dgi-tag { display: inline-block; padding: 0 6px; border-radius: 4px; font-size: 11px; background: #eef0f4; color: #475467; text-transform: uppercase; letter-spacing: .03em; }
 .dgi-toggle { display: inline-flex; gap: 4px; align-items: center; font-size: 12px; color: var(--dgi-muted); margin-bottom: 6px; }
+.dgi-root .dgi-toggle input { width: auto; }
 .dgi-message--internal { opacity: .75; border-style: dashed; }
 .dgi-level--warning { color: var(--dgi-warning); font-weight: 600; }
 .dgi-level--over { color: var(--dgi-over); font-weight: 600; }

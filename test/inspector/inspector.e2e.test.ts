@@ -127,7 +127,10 @@ describe.skipIf(!existsSync(CHROMIUM))(
       await page.locator(`.dgi-message[data-seq="${archivedThrough + 1}"][data-archived="false"]`).waitFor();
       await page.getByRole('button', { name: 'Oldest' }).click();
       expect(page.url()).toContain(`#session=${ids.dev}`);
-      if (process.env['DAGENT_SCREENSHOT'] === '1') await page.screenshot({ path: SCREENSHOT });
+      if (process.env['DAGENT_SCREENSHOT'] === '1') {
+        await page.locator('.dgi-top').scrollIntoViewIfNeeded(); // the jump scrolled the page down
+        await page.screenshot({ path: SCREENSHOT });
+      }
       await page.close();
     });
 
