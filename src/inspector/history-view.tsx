@@ -166,7 +166,7 @@ function SearchForm({ value, onChange }: { value: HistorySearch; onChange(value:
 }
 
 /** Scans the history for `search`: the seqs that match, found so far, and how far it read. */
-function useSearch(cache: HistoryCache, search: HistorySearch, version: number) {
+function useSearch(cache: HistoryCache, search: HistorySearch) {
   const [found, setFound] = useState<{ seqs: number[]; scannedThrough: number; done: boolean }>({
     seqs: [],
     scannedThrough: -1,
@@ -203,7 +203,6 @@ function useSearch(cache: HistoryCache, search: HistorySearch, version: number) 
       clearTimeout(timer);
     };
   }, [cache, active, text, role, tool, count]);
-  void version;
   return { ...found, active };
 }
 
@@ -231,9 +230,9 @@ export function HistoryView({
   const [scroll, setScroll] = useState({ top: 0, viewport: VIEWPORT_FALLBACK_PX });
   const [highlight, setHighlight] = useState<number | null>(null);
   const box = useRef<HTMLDivElement>(null);
-  const version = useCacheVersion(history);
+  useCacheVersion(history); // re-render when a page arrives
   const count = history.count;
-  const found = useSearch(history, search, version);
+  const found = useSearch(history, search);
 
   const cuts = useMemo(
     () => cutPoints(records).filter((c) => c.afterSeq >= 0 && c.afterSeq < count),
