@@ -7,7 +7,7 @@
 import type { Message } from '../core/types.js';
 import type { SessionAPI } from '../ipc/channels.js';
 
-/** Messages per read: about 180 KB of a real agent transcript. */
+/** Messages per read (about 180 KB at the 1.8 KB a message of the 1,538-message session of issue 12). */
 export const HISTORY_PAGE = 100;
 
 /**
