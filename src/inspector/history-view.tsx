@@ -167,20 +167,16 @@ function SearchForm({ value, onChange }: { value: HistorySearch; onChange(value:
 
 /** Scans the history for `search`: the seqs that match, found so far, and how far it read. */
 function useSearch(cache: HistoryCache, search: HistorySearch) {
-  const [found, setFound] = useState<{ seqs: number[]; scannedThrough: number; done: boolean }>({
-    seqs: [],
-    scannedThrough: -1,
-    done: true,
-  });
+  type Found = { key: string; seqs: number[]; scannedThrough: number; done: boolean };
+  const [found, setFound] = useState<Found>({ key: '', seqs: [], scannedThrough: -1, done: true });
   const active = searchActive(search);
   const { text, role, tool } = search;
-  // A new message appended while a search is shown is tested too: the scan restarts from its seq.
+  // A new message appended while a search is shown is tested too: the scan runs again (its pages are read).
   const count = cache.count;
+  // What the results on screen answer: until the scan of this key reports, they are not "done".
+  const key = JSON.stringify([text, role, tool, count]);
   useEffect(() => {
-    if (!active) {
-      setFound({ seqs: [], scannedThrough: -1, done: true });
-      return;
-    }
+    if (!active) return;
     let stopped = false;
     const matches = createMatcher({ text, role, tool });
     const seqs: number[] = [];
@@ -191,9 +187,9 @@ function useSearch(cache: HistoryCache, search: HistorySearch) {
         if (message && matches(message)) seqs.push(seq);
       }
       tested = through;
-      if (!stopped) setFound({ seqs: [...seqs], scannedThrough: through, done: through >= cache.count - 1 });
+      if (!stopped)
+        setFound({ key, seqs: [...seqs], scannedThrough: through, done: through >= cache.count - 1 });
     };
-    setFound({ seqs: [], scannedThrough: -1, done: false });
     // A short pause lets typing finish before the scan starts.
     const timer = setTimeout(() => {
       void cache.scan(test, () => stopped).catch(() => undefined);
@@ -202,7 +198,9 @@ function useSearch(cache: HistoryCache, search: HistorySearch) {
       stopped = true;
       clearTimeout(timer);
     };
-  }, [cache, active, text, role, tool, count]);
+  }, [cache, active, text, role, tool, key]);
+  if (!active) return { key, seqs: [] as number[], scannedThrough: -1, done: true, active };
+  if (found.key !== key) return { key, seqs: [] as number[], scannedThrough: -1, done: false, active };
   return { ...found, active };
 }
 
