@@ -275,6 +275,14 @@ export const sessionMachine = sessionSetup.createMachine({
                       }),
                     },
                   },
+                  on: {
+                    // Leaving the state stops the `summarise` actor: its AbortSignal fires and it
+                    // throws before writing. Not handled in `committing`: a commit is never cut.
+                    'COMPACTION.CANCEL': {
+                      target: '#session.ready.compaction.idle',
+                      actions: 'compactionCancelled',
+                    },
+                  },
                 },
                 // Writing archive, checkpoint and chat as one commit: no timeout, no cancellation.
                 committing: {

@@ -143,6 +143,26 @@ export const sessionSetup = setup({
       enqueue(() => waiters.forEach((w) => w({ ok: true, result: r })));
       enqueue.emit({ type: 'cleared', sessionId: context.sessionId, result: r });
     }),
+    /**
+     * A compaction cancelled while summarising: nothing was written, its callers hear
+     * `COMPACTION_CANCELLED`, and it does not start again by itself until the live messages grow
+     * by `keepRecentTokens` (as after a no-progress failure) or `COMPACT` is sent.
+     */
+    compactionCancelled: enqueueActions(({ context, enqueue }) => {
+      const waiters = context.compactWaiters;
+      enqueue.assign({ ...settled, attempts: 0, failure: null, blockedAtLiveTokens: context.liveTokens });
+      const error = {
+        code: 'COMPACTION_CANCELLED',
+        message: `[dagent-sessions] [compaction] session ${context.sessionId}: the compaction was cancelled; nothing changed on disk`,
+        retryable: true,
+      };
+      enqueue(() => replyAll(waiters, { ok: false, error }));
+      enqueue.emit({
+        type: 'compaction.cancelled',
+        sessionId: context.sessionId,
+        watermarkSeq: context.watermarkSeq,
+      });
+    }),
     queueClear: assign(({ context, event }) => {
       if (event.type !== 'CLEAR') return {};
       // Requests queued together run as one: a reset wins over a clear, a clear over an edit, and

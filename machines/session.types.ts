@@ -164,6 +164,8 @@ export type SessionMachineEvent =
   | { type: 'APPEND'; message: NewMessage; reply: (result: AppendReply) => void }
   | { type: 'COMPACT'; keepRecentTokens?: number; reply?: (result: CompactReply) => void }
   | { type: 'FIXED.CHANGED'; descriptionTokens?: number; contextTokens?: number; checkpointTokens?: number }
+  /** Stops a compaction that is still summarising (ignored once its commit started). */
+  | { type: 'COMPACTION.CANCEL' }
   | { type: 'CALIBRATION.CHANGED'; correction: number }
   | { type: 'CLEAR'; mode: ClearMode; change?: CheckpointChange; reply: (result: ClearReply) => void }
   | { type: 'CLOSE' };
@@ -181,6 +183,7 @@ export type SessionMachineEmitted =
     }
   | { type: 'compaction.completed'; sessionId: string; result: CompactOutput }
   | { type: 'compaction.failed'; sessionId: string; failure: CompactionFailure; willRetryInMs: number | null }
+  | { type: 'compaction.cancelled'; sessionId: string; watermarkSeq: number }
   | { type: 'cleared'; sessionId: string; result: ClearOutput };
 
 /**

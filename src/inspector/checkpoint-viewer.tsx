@@ -7,6 +7,7 @@ import { useState, type ReactNode } from 'react';
 import type { Checkpoint, CheckpointSummary } from '../core/types.js';
 import { commandLine, decisionLine } from '../request/format-ledger.js';
 import { formatTime } from './gauge.js';
+import { LongList } from './long-list.js';
 
 /**
  * Props of {@link CheckpointViewer}.
@@ -104,22 +105,14 @@ export function CheckpointViewer({ checkpoint }: CheckpointViewerProps) {
             {items.length === 0 ? (
               <p className="dgi-muted">None.</p>
             ) : (
-              <ul className="dgi-items">
-                {items.map((item, index) => (
-                  <li key={index}>{item}</li>
-                ))}
-              </ul>
+              <LongList items={items} render={(item, index) => <li key={index}>{item}</li>} />
             )}
           </Section>
         );
       })}
       {ledgerSections(checkpoint).map(([id, title, items]) => (
         <Section key={id} id={id} title={title} count={items.length}>
-          <ul className="dgi-items">
-            {items.map((item, index) => (
-              <li key={index}>{item}</li>
-            ))}
-          </ul>
+          <LongList items={items} render={(item, index) => <li key={index}>{item}</li>} />
         </Section>
       ))}
       <Section id="checks" title="Checks" count={checks.length}>

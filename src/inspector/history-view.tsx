@@ -1,20 +1,28 @@
 /**
- * The history view: every message, archived ones included, with the points where each
- * compaction cut. Messages the host marked internal are hidden until the toggle shows them.
+ * The history view: every message of the session, archived ones included, in a virtualised list
+ * (only the rows on screen are in the page; their pages are read as the list scrolls), with the
+ * points where each compaction cut, a search by text, role and tool name, and a jump to any cut.
  */
-import { useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import { isInternalMessage } from '../core/request-size.js';
-import type { ContentBlock, Message } from '../core/types.js';
-import { historyWithCuts, type CompactionRecord } from './compactions.js';
+import type { Message } from '../core/types.js';
+import { cutPoints, type CompactionRecord, type CutPoint } from './compactions.js';
+import { valueOf } from './dom.js';
 import { formatTime, formatTokens } from './gauge.js';
+import type { HistoryCache } from './history-cache.js';
+import { createMatcher, NO_SEARCH, searchActive, type HistorySearch } from './history-search.js';
+import { messageText } from './message-text.js';
+import { rowOffsets, visibleRows } from './virtual-rows.js';
+
+export { messageText } from './message-text.js';
 
 /**
  * Props of {@link HistoryView}.
- * @example const props: HistoryViewProps = { history: await api.getHistory(id), records: [], archivedThroughSeq: info.archivedThroughSeq };
+ * @example const props: HistoryViewProps = { history: createHistoryCache(api, id), records: [], archivedThroughSeq: -1 };
  */
 export interface HistoryViewProps {
-  /** Every message, archived then live (`api.getHistory(id)`). */
-  history: readonly Message[];
+  /** The session's history, read a page at a time (`createHistoryCache(api, id)`, started). */
+  history: HistoryCache;
   /** The compaction records known for the session: where the separators go. */
   records: readonly CompactionRecord[];
   /** The session's watermark: messages at or below it are archived. */
@@ -23,80 +31,190 @@ export interface HistoryViewProps {
   showInternal?: boolean;
 }
 
-/** Longer messages are shown folded, expandable. */
-const PREVIEW_CHARS = 600;
+/** Row heights in pixels: fixed, so that the list knows where every row is before reading it. */
+export const MESSAGE_ROW_PX = 88;
+export const CUT_ROW_PX = 34;
+const ROW_GAP_PX = 6;
+/** Height of the scrolling box (CSS: `.dgi-scroll`). */
+const VIEWPORT_FALLBACK_PX = 560;
 
-function blockText(block: ContentBlock): string {
-  switch (block.type) {
-    case 'text':
-      return block.text;
-    case 'tool_use':
-      return `[tool_use ${block.name}] ${JSON.stringify(block.input)}`;
-    case 'tool_result': {
-      const text =
-        typeof block.content === 'string'
-          ? block.content
-          : (block.content ?? []).map((b) => ('text' in b ? b.text : `[${b.type}]`)).join('\n');
-      return `[tool_result${block.is_error ? ' (error)' : ''}] ${text}`;
-    }
-    case 'thinking':
-      return `[thinking] ${block.thinking}`;
-    case 'image':
-    case 'document':
-      return `[${block.type}]`; // never their base64 on the page
-    default:
-      return JSON.stringify(block);
+type Row = { kind: 'message'; seq: number } | { kind: 'cut'; cut: CutPoint };
+
+interface ScrollBox {
+  scrollTop: number;
+  clientHeight: number;
+}
+
+function useCacheVersion(cache: HistoryCache): number {
+  const version = useRef(0);
+  const subscribe = useCallback(
+    (notify: () => void) =>
+      cache.subscribe(() => {
+        version.current++;
+        notify();
+      }),
+    [cache],
+  );
+  return useSyncExternalStore(subscribe, () => version.current);
+}
+
+function MessageRow({
+  message,
+  seq,
+  archived,
+  showInternal,
+  top,
+  highlighted,
+  onOpen,
+  onShow,
+}: {
+  message: Message | undefined;
+  seq: number;
+  archived: boolean;
+  showInternal: boolean;
+  top: number;
+  highlighted: boolean;
+  onOpen(seq: number): void;
+  onShow?: (seq: number) => void;
+}) {
+  // A gap of ROW_GAP_PX between rows, inside each row's slot.
+  const style = { top: top + ROW_GAP_PX / 2, height: MESSAGE_ROW_PX - ROW_GAP_PX };
+  if (!message) {
+    return (
+      <li className="dgi-row dgi-message dgi-message--loading" style={style} data-seq={seq} aria-busy="true">
+        <div className="dgi-message__meta">
+          <span>#{seq}</span> <span>loading…</span>
+        </div>
+      </li>
+    );
   }
-}
-
-/**
- * A message's content as plain text: blocks on their own lines, tool calls and results tagged.
- * @example messageText({ ...message, content: [{ type: 'text', text: 'hi' }] }) // 'hi'
- */
-export function messageText(message: Pick<Message, 'content'>): string {
-  return typeof message.content === 'string' ? message.content : message.content.map(blockText).join('\n');
-}
-
-function MessageRow({ message, archived }: { message: Message; archived: boolean }) {
-  const text = messageText(message);
   const internal = isInternalMessage(message);
+  if (internal && !showInternal) {
+    return (
+      <li className="dgi-row dgi-message-hidden" style={style} data-seq={seq}>
+        #{seq} · internal message hidden
+      </li>
+    );
+  }
   return (
     <li
-      className={`dgi-message dgi-message--${message.role}${archived ? ' dgi-message--archived' : ''}${internal ? ' dgi-message--internal' : ''}`}
-      data-seq={message.seq}
+      className={`dgi-row dgi-message dgi-message--${message.role}${archived ? ' dgi-message--archived' : ''}${internal ? ' dgi-message--internal' : ''}${highlighted ? ' dgi-message--highlight' : ''}`}
+      style={style}
+      data-seq={seq}
       data-archived={archived}
       data-internal={internal}
+      data-highlight={highlighted}
     >
       <div className="dgi-message__meta">
-        <span>#{message.seq}</span>
+        <span>#{seq}</span>
         <strong>{message.role}</strong>
         <span>{formatTime(message.timestamp)}</span>
         <span>{formatTokens(message.tokens)} tokens</span>
         {archived && <span className="dgi-tag">archived</span>}
         {internal && <span className="dgi-tag">internal</span>}
+        <span className="dgi-message__buttons">
+          {onShow && (
+            <button type="button" className="dgi-link" onClick={() => onShow(seq)}>
+              Show in history
+            </button>
+          )}
+          <button type="button" className="dgi-link" onClick={() => onOpen(seq)}>
+            Open
+          </button>
+        </span>
       </div>
-      {text.length <= PREVIEW_CHARS ? (
-        <pre className="dgi-message__text">{text}</pre>
-      ) : (
-        <details>
-          <summary>
-            <pre className="dgi-message__text">{text.slice(0, PREVIEW_CHARS)}…</pre>
-          </summary>
-          <pre className="dgi-message__text">{text}</pre>
-        </details>
-      )}
+      <p className="dgi-message__preview">{messageText(message).slice(0, 400)}</p>
     </li>
   );
 }
 
+/** The search fields. */
+function SearchForm({ value, onChange }: { value: HistorySearch; onChange(value: HistorySearch): void }) {
+  return (
+    <form className="dgi-search" role="search" onSubmit={(e) => e.preventDefault()}>
+      <label>
+        Search text
+        <input
+          type="search"
+          value={value.text}
+          onChange={(e) => onChange({ ...value, text: valueOf(e.target) })}
+        />
+      </label>
+      <label>
+        Role
+        <select
+          value={value.role}
+          onChange={(e) => onChange({ ...value, role: valueOf(e.target) as HistorySearch['role'] })}
+        >
+          <option value="">any</option>
+          <option value="user">user</option>
+          <option value="assistant">assistant</option>
+          <option value="system">system</option>
+        </select>
+      </label>
+      <label>
+        Tool
+        <input
+          type="search"
+          value={value.tool}
+          placeholder="Bash, Edit…"
+          onChange={(e) => onChange({ ...value, tool: valueOf(e.target) })}
+        />
+      </label>
+    </form>
+  );
+}
+
+/** Scans the history for `search`: the seqs that match, found so far, and how far it read. */
+function useSearch(cache: HistoryCache, search: HistorySearch) {
+  type Found = { key: string; seqs: number[]; scannedThrough: number; done: boolean };
+  const [found, setFound] = useState<Found>({ key: '', seqs: [], scannedThrough: -1, done: true });
+  const active = searchActive(search);
+  const { text, role, tool } = search;
+  // A new message appended while a search is shown is tested too: the scan runs again (its pages are read).
+  const count = cache.count;
+  // What the results on screen answer: until the scan of this key reports, they are not "done".
+  const key = JSON.stringify([text, role, tool, count]);
+  useEffect(() => {
+    if (!active) return;
+    let stopped = false;
+    const matches = createMatcher({ text, role, tool });
+    const seqs: number[] = [];
+    let tested = -1;
+    const test = (through: number) => {
+      for (let seq = tested + 1; seq <= through; seq++) {
+        const message = cache.get(seq);
+        if (message && matches(message)) seqs.push(seq);
+      }
+      tested = through;
+      if (!stopped)
+        setFound({ key, seqs: [...seqs], scannedThrough: through, done: through >= cache.count - 1 });
+    };
+    // A short pause lets typing finish before the scan starts.
+    const timer = setTimeout(() => {
+      void cache.scan(test, () => stopped).catch(() => undefined);
+    }, 150);
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [cache, active, text, role, tool, key]);
+  if (!active) return { key, seqs: [] as number[], scannedThrough: -1, done: true, active };
+  if (found.key !== key) return { key, seqs: [] as number[], scannedThrough: -1, done: false, active };
+  return { ...found, active };
+}
+
 /**
- * Every message of the session in order, archived ones marked, with a separator ("Compaction
- * (checkpoint v3) cut here") after the last message each known compaction, clear or reset moved
- * to the archive. Messages the host marked internal (`metadata.internal: true`: kept in history,
- * never sent to the model) are left out until "Show internal messages" is checked; they are then
- * tagged `internal`.
+ * Every message of the session in order, in a virtualised list: only the rows on screen are in
+ * the page, and their pages of 100 messages are read (`getHistory(id, { after, before })`) when
+ * they scroll into view. Archived messages are marked; a separator ("Compaction (checkpoint v3)
+ * cut here") follows the last message each known compaction, clear or reset archived, and *Jump
+ * to* scrolls to any of them. The search (text, role, tool name) reads the history page by page
+ * and lists the matches as they are found; *Show in history* goes back to a match in place.
+ * Messages the host marked internal (`metadata.internal: true`) are shown as a one-line
+ * placeholder until *Show internal messages* is checked. *Open* shows a message in full below.
  *
- * @example <HistoryView history={history} records={model.recordsOf(id)} archivedThroughSeq={info.archivedThroughSeq} />
+ * @example <HistoryView history={cache} records={model.recordsOf(id)} archivedThroughSeq={info.archivedThroughSeq} />
  */
 export function HistoryView({
   history,
@@ -105,46 +223,186 @@ export function HistoryView({
   showInternal: initiallyShown = false,
 }: HistoryViewProps) {
   const [showInternal, setShowInternal] = useState(initiallyShown);
-  const internal = history.filter(isInternalMessage).length;
-  // A cut after a hidden message stays: it is placed after the last message shown before it.
-  const items = historyWithCuts(history, records, archivedThroughSeq).filter(
-    (item) => showInternal || item.kind !== 'message' || !isInternalMessage(item.message),
+  const [search, setSearch] = useState<HistorySearch>({ ...NO_SEARCH });
+  const [opened, setOpened] = useState<number | null>(null);
+  const [scroll, setScroll] = useState({ top: 0, viewport: VIEWPORT_FALLBACK_PX });
+  const [highlight, setHighlight] = useState<number | null>(null);
+  const box = useRef<HTMLDivElement>(null);
+  useCacheVersion(history); // re-render when a page arrives
+  const count = history.count;
+  const found = useSearch(history, search);
+
+  const cuts = useMemo(
+    () => cutPoints(records).filter((c) => c.afterSeq >= 0 && c.afterSeq < count),
+    [records, count],
   );
-  const archived = history.filter((m) => m.seq <= archivedThroughSeq).length;
+  const rows = useMemo<Row[]>(() => {
+    if (found.active) return found.seqs.map((seq) => ({ kind: 'message' as const, seq }));
+    const out: Row[] = [];
+    let next = 0;
+    for (let seq = 0; seq < count; seq++) {
+      out.push({ kind: 'message', seq });
+      while (next < cuts.length && cuts[next]!.afterSeq === seq)
+        out.push({ kind: 'cut', cut: cuts[next++]! });
+    }
+    return out;
+  }, [found.active, found.seqs, count, cuts]);
+  const { tops, height } = useMemo(
+    () => rowOffsets(rows.map((r) => (r.kind === 'cut' ? CUT_ROW_PX : MESSAGE_ROW_PX))),
+    [rows],
+  );
+  const { first, last } = visibleRows(tops, height, scroll.top, scroll.viewport);
+
+  const onScroll = useCallback(() => {
+    const el = box.current as unknown as ScrollBox | null;
+    if (el) setScroll({ top: el.scrollTop, viewport: el.clientHeight || VIEWPORT_FALLBACK_PX });
+  }, []);
+  useEffect(onScroll, [onScroll]);
+
+  // Read the pages of the rows on screen.
+  const shownSeqs = rows.slice(first, last + 1).flatMap((r) => (r.kind === 'message' ? [r.seq] : []));
+  const lo = shownSeqs.length > 0 ? Math.min(...shownSeqs) : 0;
+  const hi = shownSeqs.length > 0 ? Math.max(...shownSeqs) : -1;
+  useEffect(() => {
+    if (hi >= lo) void history.ensure(lo, hi).catch(() => undefined);
+  }, [history, lo, hi]);
+
+  const scrollTo = useCallback((y: number) => {
+    const el = box.current as unknown as ScrollBox | null;
+    if (!el) return;
+    el.scrollTop = y;
+    setScroll({ top: el.scrollTop, viewport: el.clientHeight || VIEWPORT_FALLBACK_PX });
+  }, []);
+  // After leaving the search for a match, scroll to it once the full list is laid out.
+  const pendingJump = useRef<number | null>(null);
+  useEffect(() => {
+    if (pendingJump.current === null || found.active) return;
+    const seq = pendingJump.current;
+    pendingJump.current = null;
+    const index = rows.findIndex((r) => r.kind === 'message' && r.seq === seq);
+    if (index >= 0) scrollTo(Math.max(0, tops[index]! - MESSAGE_ROW_PX));
+  }, [rows, tops, found.active, scrollTo]);
+
+  const jumpToCut = (afterSeq: number) => {
+    const index = rows.findIndex((r) => r.kind === 'cut' && r.cut.afterSeq === afterSeq);
+    if (index >= 0) scrollTo(Math.max(0, tops[index]! - 2 * MESSAGE_ROW_PX));
+  };
+  const showInHistory = (seq: number) => {
+    pendingJump.current = seq;
+    setHighlight(seq);
+    setSearch({ ...NO_SEARCH });
+  };
+
+  const archivedCount = Math.min(count, archivedThroughSeq + 1);
+  const openedMessage = opened === null ? undefined : history.get(opened);
   return (
     <section className="dgi-panel" aria-label="History">
       <h2>
         History{' '}
-        <span className="dgi-muted">
-          · {history.length} messages, {archived} archived
-          {internal > 0 ? `, ${internal} internal` : ''}
+        <span className="dgi-muted" data-testid="history-count">
+          · {count} messages, {archivedCount} archived
         </span>
       </h2>
-      {internal > 0 && (
+      <SearchForm value={search} onChange={setSearch} />
+      <div className="dgi-history__tools">
         <label className="dgi-toggle">
           <input type="checkbox" checked={showInternal} onChange={() => setShowInternal(!showInternal)} />{' '}
-          Show internal messages ({internal})
+          Show internal messages
         </label>
+        {!found.active && (
+          <>
+            <button type="button" onClick={() => scrollTo(0)}>
+              Oldest
+            </button>
+            <button type="button" onClick={() => scrollTo(height)}>
+              Newest
+            </button>
+            {cuts.length > 0 && (
+              <label className="dgi-jump">
+                Jump to
+                <select
+                  value=""
+                  onChange={(e) => {
+                    const v = valueOf(e.target);
+                    if (v !== '') jumpToCut(Number(v));
+                  }}
+                >
+                  <option value="">a cut point…</option>
+                  {cuts.map((c) => (
+                    <option key={c.afterSeq} value={c.afterSeq}>
+                      {c.label.replace(/ cut here$/, '')}: after #{c.afterSeq}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            )}
+          </>
+        )}
+      </div>
+      {found.active && (
+        <p className="dgi-muted" role="status" data-testid="search-status" data-done={found.done}>
+          {found.seqs.length} {found.seqs.length === 1 ? 'match' : 'matches'}
+          {found.done ? '' : ` · searching… read ${found.scannedThrough + 1} of ${count}`}
+        </p>
       )}
-      {items.length === 0 ? (
-        <p className="dgi-muted">No messages yet.</p>
-      ) : (
-        <ol className="dgi-history">
-          {items.map((item) =>
-            item.kind === 'message' ? (
-              <MessageRow key={`m${item.message.seq}`} message={item.message} archived={item.archived} />
-            ) : (
-              <li
-                key={`c${item.cut.afterSeq}`}
-                className="dgi-cut"
-                role="separator"
-                data-cut-after={item.cut.afterSeq}
-              >
-                <span>{item.cut.label}</span>
-              </li>
-            ),
-          )}
+      {rows.length === 0 ? (
+        <p className="dgi-muted">
+          {found.active ? (found.done ? 'No message matches.' : '') : 'No messages yet.'}
+        </p>
+      ) : null}
+      <div className="dgi-scroll" ref={box} onScroll={onScroll} data-testid="history-scroll">
+        <ol
+          className="dgi-history"
+          style={{ height }}
+          data-rows={rows.length}
+          data-first={first}
+          data-last={last}
+          aria-label={found.active ? 'Matches' : 'Messages'}
+        >
+          {rows.slice(first, last + 1).map((row, i) => {
+            const top = tops[first + i]!;
+            if (row.kind === 'cut') {
+              return (
+                <li
+                  key={`c${row.cut.afterSeq}`}
+                  className="dgi-row dgi-cut"
+                  style={{ top, height: CUT_ROW_PX }}
+                  role="separator"
+                  data-cut-after={row.cut.afterSeq}
+                >
+                  <span>{row.cut.label}</span>
+                </li>
+              );
+            }
+            return (
+              <MessageRow
+                key={`m${row.seq}`}
+                message={history.get(row.seq)}
+                seq={row.seq}
+                archived={row.seq <= archivedThroughSeq}
+                showInternal={showInternal || found.active}
+                top={top}
+                highlighted={!found.active && highlight === row.seq}
+                onOpen={setOpened}
+                {...(found.active ? { onShow: showInHistory } : {})}
+              />
+            );
+          })}
         </ol>
+      </div>
+      {openedMessage && (
+        <section className="dgi-opened" aria-label={`Message #${openedMessage.seq}`}>
+          <div className="dgi-message__meta">
+            <strong>
+              #{openedMessage.seq} {openedMessage.role}
+            </strong>
+            <span>{formatTime(openedMessage.timestamp)}</span>
+            <button type="button" className="dgi-link" onClick={() => setOpened(null)}>
+              Close
+            </button>
+          </div>
+          <pre className="dgi-message__text">{messageText(openedMessage)}</pre>
+        </section>
       )}
     </section>
   );

@@ -23,12 +23,26 @@ export { CompactionHistory } from './compaction-history.js';
 export type { CompactionHistoryProps } from './compaction-history.js';
 export { HistoryView, messageText } from './history-view.js';
 export type { HistoryViewProps } from './history-view.js';
+export { createHistoryCache, HISTORY_PAGE } from './history-cache.js';
+export type { HistoryCache } from './history-cache.js';
+export { createMatcher, NO_SEARCH, searchActive } from './history-search.js';
+export type { HistorySearch } from './history-search.js';
+export { CheckpointDiffView } from './checkpoint-diff-view.js';
+export type { CheckpointDiffViewProps } from './checkpoint-diff-view.js';
+export { diffCheckpoints } from './checkpoint-diff.js';
+export type { CheckpointDiffSection } from './checkpoint-diff.js';
+export { TokenTimeline } from './token-timeline-view.js';
+export type { TokenTimelineProps } from './token-timeline-view.js';
+export { downsample, tokenTimeline } from './token-timeline.js';
+export type { TimelineMark, TimelinePoint } from './token-timeline.js';
+export { CompactionProgress } from './compaction-progress.js';
+export type { CompactionProgressProps } from './compaction-progress.js';
 export { SessionActions } from './session-actions.js';
 export type { SessionAction, SessionActionsProps } from './session-actions.js';
 export { ConfirmDialog } from './confirm-dialog.js';
 export type { ConfirmDialogProps } from './confirm-dialog.js';
 export { useSessionInspector } from './use-session-inspector.js';
-export type { SessionDetails, SessionInspectorModel } from './use-session-inspector.js';
+export type { CompactionInProgress, SessionDetails, SessionInspectorModel } from './use-session-inspector.js';
 export { INSPECTOR_CSS } from './styles.js';
 
 export {

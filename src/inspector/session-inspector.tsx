@@ -5,7 +5,9 @@
 import { useEffect, useRef, useState } from 'react';
 import type { SessionAPI } from '../ipc/channels.js';
 import { CheckpointViewer } from './checkpoint-viewer.js';
+import { CheckpointDiffView } from './checkpoint-diff-view.js';
 import { CompactionHistory } from './compaction-history.js';
+import { CompactionProgress } from './compaction-progress.js';
 import { filterSessions, NO_FILTERS, type SessionFilterValues } from './filters.js';
 import { HistoryView } from './history-view.js';
 import { SessionActions } from './session-actions.js';
@@ -13,6 +15,7 @@ import { SessionFilters } from './session-filters.js';
 import { SessionList } from './session-list.js';
 import { SessionStatus } from './session-status.js';
 import { INSPECTOR_CSS } from './styles.js';
+import { TokenTimeline } from './token-timeline-view.js';
 import { useSessionInspector } from './use-session-inspector.js';
 
 /**
@@ -107,6 +110,13 @@ export function SessionInspector({
                 estimate={selected.estimate}
                 checkpoint={selected.checkpoint}
               />
+              <CompactionProgress
+                key={`p${selected.id}`}
+                api={api}
+                session={selected.info}
+                progress={model.progressOf(selected.id)}
+                onError={model.reportError}
+              />
               <SessionActions
                 key={selected.id}
                 api={api}
@@ -114,6 +124,20 @@ export function SessionInspector({
                 onError={model.reportError}
                 onDone={(_action, id) => void model.refresh(id)}
               />
+              {selected.estimate && (
+                <TokenTimeline
+                  key={`t${selected.id}`}
+                  history={selected.history}
+                  records={records}
+                  limit={selected.estimate.limit}
+                  threshold={selected.estimate.threshold}
+                  fixedTokens={
+                    selected.estimate.breakdown.agentDescription +
+                    selected.estimate.breakdown.context +
+                    selected.estimate.breakdown.replyReserve
+                  }
+                />
+              )}
               <div className="dgi-columns">
                 <CheckpointViewer checkpoint={selected.checkpoint} />
                 <CompactionHistory
@@ -121,7 +145,14 @@ export function SessionInspector({
                   commits={selected.checkpoint?.version ?? selected.info.checkpointVersion}
                 />
               </div>
+              <CheckpointDiffView
+                api={api}
+                sessionId={selected.id}
+                currentVersion={selected.checkpoint?.version ?? selected.info.checkpointVersion}
+                onError={model.reportError}
+              />
               <HistoryView
+                key={`h${selected.id}`}
                 history={selected.history}
                 records={records}
                 archivedThroughSeq={archivedThroughSeq}

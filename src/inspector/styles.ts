@@ -55,6 +55,7 @@ export const INSPECTOR_CSS = `
 .dgi-state--failed { background: #fdecea; color: #a12a1f; }
 .dgi-tag { display: inline-block; padding: 0 6px; border-radius: 4px; font-size: 11px; background: #eef0f4; color: #475467; text-transform: uppercase; letter-spacing: .03em; }
 .dgi-toggle { display: inline-flex; gap: 4px; align-items: center; font-size: 12px; color: var(--dgi-muted); margin-bottom: 6px; }
+.dgi-root .dgi-toggle input { width: auto; }
 .dgi-message--internal { opacity: .75; border-style: dashed; }
 .dgi-level--warning { color: var(--dgi-warning); font-weight: 600; }
 .dgi-level--over { color: var(--dgi-over); font-weight: 600; }
@@ -108,4 +109,54 @@ export const INSPECTOR_CSS = `
 .dgi-cut { display: flex; align-items: center; gap: 10px; color: #8a5700; font-size: 12px; font-weight: 600; margin: 4px 0; }
 .dgi-cut::before, .dgi-cut::after { content: ""; flex: 1; border-top: 2px dashed #e0b552; }
 .dgi-empty { padding: 40px; text-align: center; color: var(--dgi-muted); }
+.dgi-scroll { position: relative; height: min(70vh, 560px); overflow-y: auto; overflow-x: hidden; border: 1px solid var(--dgi-border); border-radius: 8px; background: #fcfcfd; }
+.dgi-scroll .dgi-history { position: relative; display: block; }
+.dgi-row { position: absolute; left: 6px; right: 6px; overflow: hidden; }
+.dgi-history .dgi-cut { margin: 0; }
+.dgi-message--loading { border-left-color: var(--dgi-border); color: var(--dgi-muted); }
+.dgi-message--highlight { outline: 2px solid var(--dgi-accent); }
+.dgi-message-hidden { display: flex; align-items: center; font-size: 12px; color: var(--dgi-muted); font-style: italic; padding-left: 10px; }
+.dgi-message__meta { flex-wrap: wrap; }
+.dgi-message__buttons { margin-left: auto; display: inline-flex; gap: 6px; }
+.dgi-root .dgi-link { border: none; background: none; padding: 0 2px; color: var(--dgi-accent); font-size: 12px; }
+.dgi-message__preview { margin: 2px 0 0; font: 12.5px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; white-space: pre-wrap; word-break: break-word; display: -webkit-box; -webkit-line-clamp: 3; -webkit-box-orient: vertical; overflow: hidden; }
+.dgi-search { display: grid; grid-template-columns: minmax(0, 2fr) minmax(0, 1fr) minmax(0, 1fr); gap: 8px; margin-bottom: 8px; }
+.dgi-search label, .dgi-jump { display: flex; flex-direction: column; font-size: 12px; color: var(--dgi-muted); }
+.dgi-history__tools { display: flex; gap: 8px; align-items: flex-end; flex-wrap: wrap; margin-bottom: 8px; }
+.dgi-history__tools .dgi-toggle { margin: 0 auto 0 0; }
+.dgi-jump select { max-width: 260px; }
+.dgi-opened { margin-top: 10px; border: 1px solid var(--dgi-border); border-radius: 8px; padding: 8px 10px; max-height: 50vh; overflow: auto; }
+.dgi-diff__section { margin-top: 8px; }
+.dgi-diff--added { color: #1f7a45; }
+.dgi-diff--superseded { color: #8a5700; }
+.dgi-diff--dropped { color: #a12a1f; text-decoration: line-through; }
+.dgi-timeline summary { cursor: pointer; }
+.dgi-timeline summary h2 { display: inline; }
+.dgi-chart { width: 100%; height: auto; display: block; margin-top: 8px; }
+.dgi-chart__axis { stroke: #98a2b3; stroke-width: 1; }
+.dgi-chart__label { font-size: 11px; fill: var(--dgi-muted); }
+.dgi-chart__line { fill: none; stroke: var(--dgi-accent); stroke-width: 1.5; }
+.dgi-chart__threshold { stroke: var(--dgi-warning); stroke-dasharray: 6 4; stroke-width: 1.5; }
+.dgi-chart__limit { stroke: var(--dgi-over); stroke-width: 1.5; }
+.dgi-chart__mark line { stroke: #8a5700; stroke-width: 2; }
+.dgi-chart__mark circle { fill: #fff; stroke: #8a5700; stroke-width: 1.5; }
+.dgi-chart__legend { display: flex; gap: 14px; flex-wrap: wrap; font-size: 12px; margin: 4px 0 0; }
+.dgi-key::before { content: ""; display: inline-block; width: 18px; height: 0; margin-right: 5px; vertical-align: middle; border-top: 2px solid var(--dgi-accent); }
+.dgi-key--threshold::before { border-top: 2px dashed var(--dgi-warning); }
+.dgi-key--limit::before { border-top-color: var(--dgi-over); }
+.dgi-timeline__marks { margin: 6px 0 0; padding-left: 20px; font-size: 12px; }
+.dgi-progress { border-color: #e0b552; background: #fffaf0; }
+.dgi-progress__text { margin: 0; flex: 1; }
+@media (max-width: 760px) {
+  .dgi-top { flex-wrap: wrap; gap: 6px 12px; padding: 10px 12px; }
+  .dgi-alert { margin: 8px 12px 0; }
+  .dgi-layout { grid-template-columns: minmax(0, 1fr); padding: 10px 12px; gap: 12px; }
+  .dgi-sidebar { position: static; max-height: none; }
+  .dgi-panel { padding: 10px 12px; }
+  .dgi-search { grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); }
+  .dgi-search label:first-child { grid-column: 1 / -1; }
+  .dgi-record__figures { grid-template-columns: repeat(2, auto); }
+  .dgi-keep { width: auto; flex: 1 1 130px; }
+  .dgi-status__facts { gap: 10px 20px; }
+}
 `;

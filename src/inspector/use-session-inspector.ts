@@ -4,7 +4,7 @@
  * started by an event (or by the page's own action).
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import type { Checkpoint, Message } from '../core/types.js';
+import type { Checkpoint } from '../core/types.js';
 import type { SessionAPI } from '../ipc/channels.js';
 import type { SessionEvent } from '../runtime/events.js';
 import type { SessionInfo, SizeEstimate } from '../runtime/types.js';
@@ -14,6 +14,7 @@ import {
   recordsFromCheckpoint,
   type CompactionRecord,
 } from './compactions.js';
+import { createHistoryCache, type HistoryCache } from './history-cache.js';
 
 /**
  * Everything the page shows of the selected session.
@@ -24,8 +25,22 @@ export interface SessionDetails {
   info: SessionInfo;
   estimate: SizeEstimate | null;
   checkpoint: Checkpoint | null;
-  /** Every message, archived then live; appended messages arrive through events. */
-  history: Message[];
+  /** The history, read a page at a time as the page needs it; appended messages arrive through events. */
+  history: HistoryCache;
+}
+
+/**
+ * A compaction running now, as its events tell it: started, then progress (chunks, output tokens).
+ * @example if (progress) console.log(`${progress.chunk ?? 0}/${progress.chunks ?? '?'} chunks`);
+ */
+export interface CompactionInProgress {
+  /** When it started (ISO). */
+  startedAt: string;
+  /** The chunk being summarised and how many there are, when the compactor says. */
+  chunk: number | null;
+  chunks: number | null;
+  /** Tokens the compactor has written so far, when it says. */
+  outputTokens: number | null;
 }
 
 /**
@@ -41,6 +56,8 @@ export interface SessionInspectorModel {
   details: SessionDetails | null;
   /** The compaction records the page knows of for a session, oldest first. */
   recordsOf(id: string): CompactionRecord[];
+  /** The compaction of a session running now (seen started, not yet ended), or null. */
+  progressOf(id: string): CompactionInProgress | null;
   /** The last error (an API call that failed), shown until dismissed. */
   error: string | null;
   reportError(error: unknown): void;
@@ -90,9 +107,26 @@ export function useSessionInspector(
   const [details, setDetails] = useState<SessionDetails | null>(null);
   const [records, setRecords] = useState<ReadonlyMap<string, CompactionRecord[]>>(() => new Map());
   const [error, setError] = useState<string | null>(null);
+  const [progress, setProgress] = useState<ReadonlyMap<string, CompactionInProgress>>(() => new Map());
   const [live, setLive] = useState(
     () => typeof (api as { eventsConnected?: unknown }).eventsConnected !== 'function',
   );
+  // Every checkpoint version is kept: the figures and cut of every commit, not only the latest.
+  const recordsOfEveryVersion = useCallback(
+    async (id: string, current: number): Promise<CompactionRecord[]> => {
+      try {
+        const versions = (await api.getCheckpointVersions(id)).filter((v) => v >= 1 && v !== current);
+        const checkpoints = await Promise.all(versions.map((version) => api.getCheckpoint(id, { version })));
+        return checkpoints.flatMap(recordsFromCheckpoint);
+      } catch {
+        return []; // a host without the call (an older server): the latest commit's figures only
+      }
+    },
+    [api],
+  );
+
+  // The history of the selected session: one cache, fed by `session.message.appended`.
+  const history = useRef(new Map<string, HistoryCache>());
   const selected = useRef<string | null>(null);
   selected.current = selectedId;
 
@@ -110,21 +144,16 @@ export function useSessionInspector(
     }
   }, [api, reportError]);
 
+  // Messages never change once written (a commit only archives them): a refresh reads no history.
   const refresh = useCallback(
-    async (id: string, withHistory = false) => {
+    async (id: string) => {
       try {
         const info = await api.get(id);
         setSessions((list) => list && list.map((s) => (s.id === id ? info : s)));
         if (selected.current !== id) return;
-        const [estimate, checkpoint, history] = await Promise.all([
-          api.estimateSize(id),
-          api.getCheckpoint(id),
-          withHistory ? api.getHistory(id) : null,
-        ]);
+        const [estimate, checkpoint] = await Promise.all([api.estimateSize(id), api.getCheckpoint(id)]);
         addRecords(id, recordsFromCheckpoint(checkpoint));
-        setDetails((d) =>
-          d?.id === id ? { ...d, info, estimate, checkpoint, history: history ?? d.history } : d,
-        );
+        setDetails((d) => (d?.id === id ? { ...d, info, estimate, checkpoint } : d));
       } catch (e) {
         reportError(e);
       }
@@ -134,15 +163,11 @@ export function useSessionInspector(
 
   // Coalesces the refreshes events ask for: one per session per burst, never two at once.
   const pending = useRef(
-    new Map<
-      string,
-      { timer: ReturnType<typeof setTimeout> | null; running: boolean; again: boolean; history: boolean }
-    >(),
+    new Map<string, { timer: ReturnType<typeof setTimeout> | null; running: boolean; again: boolean }>(),
   );
   const schedule = useCallback(
-    (id: string, withHistory: boolean) => {
-      const entry = pending.current.get(id) ?? { timer: null, running: false, again: false, history: false };
-      entry.history ||= withHistory;
+    (id: string) => {
+      const entry = pending.current.get(id) ?? { timer: null, running: false, again: false };
       pending.current.set(id, entry);
       if (entry.running) {
         entry.again = true;
@@ -152,13 +177,11 @@ export function useSessionInspector(
       entry.timer = setTimeout(() => {
         entry.timer = null;
         entry.running = true;
-        const history = entry.history;
-        entry.history = false;
-        void refresh(id, history).finally(() => {
+        void refresh(id).finally(() => {
           entry.running = false;
           if (entry.again) {
             entry.again = false;
-            schedule(id, false);
+            schedule(id);
           } else pending.current.delete(id);
         });
       }, COALESCE_MS);
@@ -182,23 +205,44 @@ export function useSessionInspector(
           setDetails((d) => (d?.id === id ? { ...d, info: { ...d.info, state: to } } : d));
           break;
         }
-        case 'session.message.appended': {
-          const message = event.message;
-          setDetails((d) =>
-            d?.id === id && !d.history.some((m) => m.seq === message.seq)
-              ? { ...d, history: [...d.history, message] }
-              : d,
+        case 'session.message.appended':
+          history.current.get(id)?.add(event.message);
+          break;
+        case 'session.compaction.started':
+          setProgress((all) =>
+            new Map(all).set(id, { startedAt: event.at, chunk: null, chunks: null, outputTokens: null }),
           );
           break;
-        }
+        case 'session.compaction.progress':
+          setProgress((all) => {
+            const running = all.get(id) ?? {
+              startedAt: event.at,
+              chunk: null,
+              chunks: null,
+              outputTokens: null,
+            };
+            return new Map(all).set(id, {
+              ...running,
+              chunk: event.chunk ?? running.chunk,
+              chunks: event.chunks ?? running.chunks,
+              outputTokens: event.outputTokens ?? running.outputTokens,
+            });
+          });
+          return; // progress changes no figure: no refresh
+        case 'session.compaction.completed':
+        case 'session.compaction.failed':
+        case 'session.compaction.cancelled':
+          setProgress((all) => {
+            if (!all.has(id)) return all;
+            const next = new Map(all);
+            next.delete(id);
+            return next;
+          });
+          break;
         default:
           break;
       }
-      const rewritesHistory =
-        event.type === 'session.compaction.completed' ||
-        event.type === 'session.cleared' ||
-        event.type === 'session.reset';
-      schedule(id, rewritesHistory);
+      schedule(id);
     };
     const stop = api.onEvent(onEvent);
     const connected = (api as { eventsConnected?: () => Promise<void> }).eventsConnected;
@@ -222,14 +266,20 @@ export function useSessionInspector(
     if (selectedId === null) return;
     const id = selectedId;
     let cancelled = false;
+    const cache = createHistoryCache(api, id);
+    history.current = new Map([[id, cache]]);
     void (async () => {
       try {
-        const [info, estimate, checkpoint, history] = await Promise.all([
+        const [info, estimate, checkpoint] = await Promise.all([
           api.get(id),
           api.estimateSize(id),
           api.getCheckpoint(id),
-          api.getHistory(id),
+          cache.start(),
         ]);
+        const history = cache;
+        void recordsOfEveryVersion(id, checkpoint?.version ?? 0).then(
+          (all) => !cancelled && addRecords(id, all),
+        );
         if (cancelled) return;
         addRecords(id, recordsFromCheckpoint(checkpoint));
         setSessions((list) => list && list.map((s) => (s.id === id ? info : s)));
@@ -243,9 +293,10 @@ export function useSessionInspector(
     return () => {
       cancelled = true;
     };
-  }, [api, selectedId, addRecords, reportError]);
+  }, [api, selectedId, addRecords, reportError, recordsOfEveryVersion]);
 
   const recordsOf = useCallback((id: string) => records.get(id) ?? [], [records]);
+  const progressOf = useCallback((id: string) => progress.get(id) ?? null, [progress]);
   return useMemo(
     () => ({
       sessions,
@@ -253,12 +304,13 @@ export function useSessionInspector(
       select: setSelectedId,
       details,
       recordsOf,
+      progressOf,
       error,
       reportError,
       dismissError: () => setError(null),
-      refresh: (id: string) => refresh(id, true),
+      refresh: (id: string) => refresh(id),
       live,
     }),
-    [sessions, selectedId, details, recordsOf, error, reportError, refresh, live],
+    [sessions, selectedId, details, recordsOf, progressOf, error, reportError, refresh, live],
   );
 }

@@ -130,10 +130,12 @@ export function createSessionApiFromInvoke(invoke: InvokeChannel, on: EventFeed)
       query === undefined ? call('session:getHistory', id) : call('session:getHistory', id, query),
     getCheckpoint: (id, options) =>
       options === undefined ? call('session:getCheckpoint', id) : call('session:getCheckpoint', id, options),
+    getCheckpointVersions: (id) => call('session:getCheckpointVersions', id),
     estimateSize: (id) => call('session:estimateSize', id),
     buildRequest: (id, userMessage, options) => call('session:buildRequest', id, userMessage, options),
     previewRequest: (id, userMessage, options) => call('session:previewRequest', id, userMessage, options),
     compact: (id, options) => call('session:compact', id, options),
+    cancelCompaction: (id) => call('session:cancelCompaction', id),
     clearMessages: (id) => call('session:clearMessages', id),
     reset: (id) => call('session:reset', id),
     export: (id) => call('session:export', id),

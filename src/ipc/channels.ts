@@ -85,10 +85,12 @@ export const SESSION_CHANNELS = [
   'session:getMessages',
   'session:getHistory',
   'session:getCheckpoint',
+  'session:getCheckpointVersions',
   'session:estimateSize',
   'session:buildRequest',
   'session:previewRequest',
   'session:compact',
+  'session:cancelCompaction',
   'session:clearMessages',
   'session:reset',
   'session:export',
@@ -285,6 +287,11 @@ export interface SessionAPI {
    */
   getCheckpoint(id: string, options?: { version?: number }): Promise<Checkpoint | null>;
   /**
+   * The checkpoint versions `getCheckpoint` can read, ascending (older sessions keep only the current one).
+   * @throws `INVALID_KEY`; `SESSION_NOT_FOUND`.
+   */
+  getCheckpointVersions(id: string): Promise<number[]>;
+  /**
    * Tokens of the session's next request, per component, against its limit and threshold.
    * @throws `INVALID_KEY`; `SESSION_NOT_FOUND`.
    */
@@ -316,6 +323,13 @@ export interface SessionAPI {
    * @throws `INVALID_ARGUMENT`; `SESSION_ARCHIVED`; `COMPACTOR_*` when the compactor fails (every message is kept).
    */
   compact(id: string, options?: { keepRecentTokens?: number }): Promise<CompactOutput>;
+  /**
+   * Cancels a compaction that is still summarising: nothing is written, the session is ready again
+   * with every message, and the `compact` call waiting for it rejects with `COMPACTION_CANCELLED`.
+   * @returns true if a compaction was cancelled; false if none was running or its commit had started.
+   * @throws `INVALID_KEY`; `SESSION_NOT_FOUND`.
+   */
+  cancelCompaction(id: string): Promise<boolean>;
   /**
    * Moves every live message to the archive and keeps the checkpoint.
    * @throws `INVALID_KEY`; `SESSION_NOT_FOUND`; `SESSION_ARCHIVED`.

@@ -72,6 +72,7 @@ const CALLS: Record<SessionChannel, Call> = {
     query === undefined ? r.getHistory(id as string) : r.getHistory(id as string, query as HistoryQuery),
   'session:getCheckpoint': (r, [id, options]) =>
     r.getCheckpoint(id as string, options as { version?: number } | undefined),
+  'session:getCheckpointVersions': (r, [id]) => r.getCheckpointVersions(id as string),
   'session:estimateSize': (r, [id]) => r.estimateSize(id as string),
   'session:buildRequest': (r, [id, message, options]) =>
     r.buildRequest(id as string, message as UserMessage, options as RequestOptions),
@@ -79,6 +80,7 @@ const CALLS: Record<SessionChannel, Call> = {
     r.previewRequest(id as string, message as UserMessage | undefined, options as RequestOptions),
   'session:compact': (r, [id, options]) =>
     r.compact(id as string, options as { keepRecentTokens?: number } | undefined),
+  'session:cancelCompaction': (r, [id]) => r.cancelCompaction(id as string),
   'session:clearMessages': (r, [id]) => r.clearMessages(id as string),
   'session:reset': (r, [id]) => r.reset(id as string),
   'session:export': (r, [id]) => r.exportSession(id as string),

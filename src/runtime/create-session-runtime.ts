@@ -45,6 +45,7 @@ import { initialCheckpointOf } from './initial-checkpoint.js';
 import { createSessionObserver } from './session-observer.js';
 import { trackCalls } from './track-calls.js';
 import { unrefClock } from './unref-clock.js';
+import { cancelRunningCompaction } from './cancel-compaction.js';
 import type { SessionInfo, SessionRuntime, SessionRuntimeOptions } from './types.js';
 import { createAppender } from './append.js';
 import { createKeyLocks } from './idempotency.js';
@@ -461,6 +462,12 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       }));
       if (!reply.ok) throw toSessionError(reply.error, id);
       return { ...reply.result };
+    },
+
+    async cancelCompaction(id) {
+      assertOpen();
+      const { ref } = await loadedDir(id);
+      return cancelRunningCompaction(ref);
     },
 
     async buildRequest(id, userMessage, requestOptions = {}) {

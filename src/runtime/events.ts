@@ -48,6 +48,8 @@ export type SessionEvent =
       failure: CompactionFailure;
     })
   | (Base & { type: 'session.compaction.progress'; chunk?: number; chunks?: number; outputTokens?: number })
+  /** `cancelCompaction` stopped a compaction before its commit: nothing was written. */
+  | (Base & { type: 'session.compaction.cancelled'; watermarkSeq: number })
   | (Base & { type: 'session.state.changed'; from: SessionMachineState; to: SessionMachineState })
   | (Base & { type: 'session.context.changed'; what: 'context' | 'agentDescription' })
   | (Base & { type: 'session.cleared'; archivedMessages: number; checkpointVersion: number })
@@ -152,6 +154,8 @@ export function sessionEventsOf(
           checkpointVersion: emitted.result.checkpointVersion,
         },
       ];
+    case 'compaction.cancelled':
+      return [{ ...base, type: 'session.compaction.cancelled', watermarkSeq: emitted.watermarkSeq }];
     case 'compaction.failed': {
       const failure = publicFailure(emitted.failure);
       return [

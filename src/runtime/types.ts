@@ -222,6 +222,17 @@ export interface SessionRuntime {
   getAgentDescription(id: string): Promise<AgentDescription | null>;
   estimateSize(id: string): Promise<SizeEstimate>;
   compact(id: string, options?: { keepRecentTokens?: number }): Promise<CompactOutput>;
+  /**
+   * Cancels the session's compaction while it is summarising: the compactor's AbortSignal fires,
+   * nothing is written, the session is ready again with every message (appends made meanwhile
+   * included), and callers of `compact` get `COMPACTION_CANCELLED`. It does not restart by itself
+   * until the live messages grow by `keepRecentTokens` (or `compact` is called).
+   * @returns true if a compaction was cancelled; false if none was running, or if its commit had
+   * already started (a commit is never cut: that compaction completes).
+   * @throws SessionError `SESSION_NOT_FOUND` for an unknown session, `RUNTIME_CLOSED` after close.
+   * @example if (!(await runtime.cancelCompaction(id))) console.log('nothing to cancel');
+   */
+  cancelCompaction(id: string): Promise<boolean>;
   setContext(id: string, context: SessionContext): Promise<void>;
   setAgentDescription(id: string, description: AgentDescription): Promise<void>;
   /**

@@ -113,17 +113,24 @@ describe.skipIf(!existsSync(CHROMIUM))(
       await expect(page.locator('.dgi-status [data-state]').textContent()).resolves.toBe('idle');
       await expect(page.getByTestId('checkpoint-version').textContent()).resolves.toBe('v1');
       const archivedThrough = (await runtime.getCheckpoint(ids.dev))!.compactionInfo.archivedThroughSeq;
-      await expect(page.locator('.dgi-cut').first().getAttribute('data-cut-after')).resolves.toBe(
-        String(archivedThrough),
+      const history = await runtime.getHistory(ids.dev);
+      await expect(page.getByTestId('history-count').textContent()).resolves.toBe(
+        `· ${history.length} messages, ${archivedThrough + 1} archived`,
       );
-      await expect(page.locator('.dgi-message[data-archived="true"]').count()).resolves.toBe(
-        archivedThrough + 1,
+      // One row per message and one for the cut; only those on screen are in the page.
+      await expect(page.locator('ol.dgi-history').getAttribute('data-rows')).resolves.toBe(
+        String(history.length + 1),
       );
-      await expect(page.locator('.dgi-message').count()).resolves.toBe(
-        (await runtime.getHistory(ids.dev)).length,
-      );
+      await page.getByLabel('Jump to').selectOption(String(archivedThrough));
+      await page.locator(`.dgi-cut[data-cut-after="${archivedThrough}"]`).waitFor();
+      await page.locator(`.dgi-message[data-seq="${archivedThrough}"][data-archived="true"]`).waitFor();
+      await page.locator(`.dgi-message[data-seq="${archivedThrough + 1}"][data-archived="false"]`).waitFor();
+      await page.getByRole('button', { name: 'Oldest' }).click();
       expect(page.url()).toContain(`#session=${ids.dev}`);
-      if (process.env['DAGENT_SCREENSHOT'] === '1') await page.screenshot({ path: SCREENSHOT });
+      if (process.env['DAGENT_SCREENSHOT'] === '1') {
+        await page.locator('.dgi-top').scrollIntoViewIfNeeded(); // the jump scrolled the page down
+        await page.screenshot({ path: SCREENSHOT });
+      }
       await page.close();
     });
 
@@ -132,14 +139,18 @@ describe.skipIf(!existsSync(CHROMIUM))(
       const history = await runtime.getHistory(ids.pm);
       const internal = history.filter((m) => m.metadata?.['internal'] === true);
       expect(internal).toHaveLength(1);
+      await page.locator(`.dgi-message[data-seq="0"]`).waitFor();
       await expect(page.locator('.dgi-message').count()).resolves.toBe(history.length - 1);
+      await expect(page.locator(`.dgi-message-hidden[data-seq="${internal[0]!.seq}"]`).count()).resolves.toBe(
+        1,
+      );
       await expect(page.getByText('DAGent: feature state synced').count()).resolves.toBe(0);
-      await page.getByLabel('Show internal messages (1)').check();
+      await page.getByLabel('Show internal messages').check();
       await expect(page.locator('.dgi-message').count()).resolves.toBe(history.length);
       await expect(
         page.locator(`.dgi-message[data-internal="true"][data-seq="${internal[0]!.seq}"]`).count(),
       ).resolves.toBe(1);
-      await page.getByLabel('Show internal messages (1)').uncheck();
+      await page.getByLabel('Show internal messages').uncheck();
       await expect(page.locator('.dgi-message').count()).resolves.toBe(history.length - 1);
       await expect(page.locator('[data-section="reviews"]').textContent()).resolves.toContain(
         'merge conflict in t1 (src/report/csv.ts) resolved: kept both column orders behind the legacyColumns flag (merge) because: finance still imports the old layout',
@@ -157,7 +168,8 @@ describe.skipIf(!existsSync(CHROMIUM))(
       await expect(checkpoint.textContent()).resolves.toContain('src/report/dates.ts'); // from the messages just folded
       await expect(page.getByTestId('checkpoint-version').textContent()).resolves.toBe('v2');
       await page.locator('.dgi-record[data-version="2"]').waitFor();
-      await expect(page.locator('.dgi-cut').count()).resolves.toBe(2);
+      // Two cuts now, each one a place to jump to (and a row of the list).
+      await expect.poll(() => page.getByLabel('Jump to').locator('option').count()).toBe(3);
       // The answer of the call is shown when it returns, which may be after the events: wait for it.
       await page
         .getByRole('status')

@@ -232,3 +232,32 @@ export async function seedInspectorRoot(root: string): Promise<{ runtime: Sessio
   });
   return { runtime, ids };
 }
+
+/**
+ * Appends `rounds` Dev rounds (12 messages each, tool calls and results, failing and passing
+ * tests) to session `id`, compacting after every `compactEvery` rounds (keeping a tail of 300
+ * tokens). Appends go in batches of 48 so that the session's group commit writes each batch at once.
+ */
+export async function seedLargeSession(
+  runtime: SessionRuntime,
+  id: string,
+  rounds: number,
+  compactEvery: number,
+): Promise<void> {
+  let batch: MessageInput[] = [];
+  const flush = async () => {
+    const messages = batch;
+    batch = [];
+    // Sent together, in order: the actor numbers them as they arrive and writes them as one.
+    await Promise.all(messages.map((m) => runtime.addMessage(id, m)));
+  };
+  for (let round = 1; round <= rounds; round++) {
+    batch.push(...devRound(`src/module${round % 37}/file${round}.ts`, `feature ${round} of the exporter`));
+    if (batch.length >= 48) await flush();
+    if (round % compactEvery === 0) {
+      await flush();
+      await runtime.compact(id, { keepRecentTokens: 300 });
+    }
+  }
+  await flush();
+}

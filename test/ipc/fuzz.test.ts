@@ -340,6 +340,7 @@ const PARAMS: Record<SessionChannel, Array<{ valid: unknown; bad: () => Arb; opt
     'session:getMessages': [id],
     'session:getHistory': [id, { valid: { limit: 5 }, bad: badHistoryQuery, optional: true }],
     'session:getCheckpoint': [id, { valid: { version: 0 }, bad: badCheckpointOptions, optional: true }],
+    'session:getCheckpointVersions': [id],
     'session:estimateSize': [id],
     'session:buildRequest': [
       id,
@@ -352,6 +353,7 @@ const PARAMS: Record<SessionChannel, Array<{ valid: unknown; bad: () => Arb; opt
       { valid: {}, bad: badRequestOptions, optional: true },
     ],
     'session:compact': [id, { valid: { keepRecentTokens: 0 }, bad: badCompactOptions, optional: true }],
+    'session:cancelCompaction': [id],
     'session:clearMessages': [id],
     'session:reset': [id],
     'session:export': [id],

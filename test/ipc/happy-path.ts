@@ -113,6 +113,11 @@ export async function walkEveryChannel(api: SessionAPI): Promise<Record<string, 
   expect(compacted.messagesCompacted).toBeGreaterThan(0);
   const checkpoint = record('getCheckpoint(after compact)', await api.getCheckpoint(id));
   expect(checkpoint?.version).toBe(compacted.checkpointVersion);
+  expect(record('getCheckpointVersions', await api.getCheckpointVersions(id))).toContain(
+    compacted.checkpointVersion,
+  );
+  // Nothing runs now: the answer says so.
+  expect(record('cancelCompaction', await api.cancelCompaction(id))).toBe(false);
 
   await api.addMessage(id, { role: 'user', content: 'One more thing' });
   const cleared = record('clearMessages', await api.clearMessages(id));
