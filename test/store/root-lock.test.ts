@@ -89,7 +89,11 @@ async function openInChild(
   const script = `
     const { JsonFileSessionStore } = await import(process.env.STORE_MODULE);
     try {
-      const store = await JsonFileSessionStore.open({ root: process.env.ROOT, readOnly: process.env.READ_ONLY === '1', description: 'child' });
+      const store = await JsonFileSessionStore.open({
+        root: process.env.ROOT,
+        readOnly: process.env.READ_ONLY === '1',
+        description: 'child',
+      });
       await store.close();
       console.log(JSON.stringify({ opened: true }));
     } catch (error) {
