@@ -85,8 +85,11 @@ export const compactCommand: CliCommand = defineCommand(
     io.out(
       [
         `Compacted ${id}: ${n(result.tokensBefore)} -> ${n(result.tokensAfter)} tokens`,
-        `  ${n(result.messagesCompacted)} messages (${n(result.foldedTokens)} tokens) folded into checkpoint v${result.checkpointVersion} (${n(result.checkpointTokens)} tokens) by ${result.compactor} in ${n(result.durationMs)} ms`,
-        `  the next request is ${result.underThreshold ? 'under' : 'still OVER'} the compaction threshold${result.escalation > 0 ? ` (escalation step ${result.escalation})` : ''}`,
+        `  ${n(result.messagesCompacted)} messages (${n(result.foldedTokens)} tokens) ` +
+          `folded into checkpoint v${result.checkpointVersion} (${n(result.checkpointTokens)} tokens) ` +
+          `by ${result.compactor} in ${n(result.durationMs)} ms`,
+        `  the next request is ${result.underThreshold ? 'under' : 'still OVER'} the compaction ` +
+          `threshold${result.escalation > 0 ? ` (escalation step ${result.escalation})` : ''}`,
       ].join('\n'),
     );
     return 0;

@@ -86,7 +86,8 @@ async function checkHost(url: string, token: string | undefined, io: CliIO, json
     throw new SessionError(
       'INVALID_ARGUMENT',
       'cli',
-      `--url must be the http(s) URL of a dagent-sessions host, such as http://127.0.0.1:7420, got ${JSON.stringify(url)} (${describeError(error)})`,
+      `--url must be the http(s) URL of a dagent-sessions host, ` +
+        `such as http://127.0.0.1:7420, got ${JSON.stringify(url)} (${describeError(error)})`,
     );
   }
   const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
@@ -103,7 +104,9 @@ async function checkHost(url: string, token: string | undefined, io: CliIO, json
   } catch (error) {
     const cause = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
     io.err(
-      `cannot reach ${base}/health (${describeError(error)}${typeof cause === 'string' ? `: ${cause}` : ''}); is "dagent-sessions inspect" or serveSessions running there?`,
+      `cannot reach ${base}/health ` +
+        `(${describeError(error)}${typeof cause === 'string' ? `: ${cause}` : ''}); ` +
+        `is "dagent-sessions inspect" or serveSessions running there?`,
     );
     return 1;
   }
@@ -220,7 +223,8 @@ export function createInspectCommand(options: { stop?: AbortSignal } = {}): CliC
             );
           }
           io.err(
-            `${describeError(error)}\nServing read-only: changes made by that process show up here only after its sessions are reloaded.`,
+            `${describeError(error)}\nServing read-only: ` +
+              `changes made by that process show up here only after its sessions are reloaded.`,
           );
           runtime = await openRuntime({ root, command: 'inspect', write: false });
           mode = 'read-only';

@@ -85,7 +85,8 @@ export const listCommand: CliCommand = defineCommand(
       throw new SessionError(
         'INVALID_ARGUMENT',
         'cli',
-        `--state must be a task state (${TASK_STATES.join(', ')}) or a session state (${SESSION_STATES.join(', ')}), got ${JSON.stringify(values.state)}`,
+        `--state must be a task state (${TASK_STATES.join(', ')}) ` +
+          `or a session state (${SESSION_STATES.join(', ')}), got ${JSON.stringify(values.state)}`,
       );
     }
     // Read from the store, without a runtime: the command stays as quick as Node's own start.

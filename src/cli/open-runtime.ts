@@ -113,7 +113,8 @@ export async function withRuntime<T>(
       throw new SessionError(
         'SESSION_NOT_FOUND',
         'cli',
-        `no session ${JSON.stringify(error.details.sessionId)} under ${root}; "dagent-sessions list --root ${root}" lists the sessions there`,
+        `no session ${JSON.stringify(error.details.sessionId)} under ${root}; ` +
+          `"dagent-sessions list --root ${root}" lists the sessions there`,
         {
           cause: error,
           details: error.details,

@@ -49,11 +49,13 @@ export function formatBreakdown(
       [...rows.map(([name, value]) => [name, n(value), pct(value)]), ['total', n(b.total), '100%']],
     ),
     '',
-    `  ${n(request.totalTokens)}${limit === null ? '' : ` of ${n(limit)}`} tokens: ${request.fits ? 'fits' : 'does NOT fit, even without any message'}`,
+    `  ${n(request.totalTokens)}${limit === null ? '' : ` of ${n(limit)}`} ` +
+      `tokens: ${request.fits ? 'fits' : 'does NOT fit, even without any message'}`,
   ];
   if (request.omittedMessages > 0) {
     lines.push(
-      `  ${n(request.omittedMessages)} oldest messages (${n(request.omittedTokens)} tokens) left out of this request to fit; a compaction would fold them`,
+      `  ${n(request.omittedMessages)} oldest messages (${n(request.omittedTokens)} tokens) ` +
+        `left out of this request to fit; a compaction would fold them`,
     );
   }
   if (request.compactionError)

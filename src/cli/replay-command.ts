@@ -83,15 +83,19 @@ export const replayCommand: CliCommand = defineCommand(
         throw new SessionError(
           'INVALID_ARGUMENT',
           'cli',
-          `session ${session.id} already holds ${session.stats.totalMessages} messages; pass --append to replay into it anyway, or --task ID for another session`,
+          `session ${session.id} already holds ${session.stats.totalMessages} messages; ` +
+            `pass --append to replay into it anyway, or --task ID for another session`,
         );
       }
       if (!values.json) {
         io.out(
-          `dagent-sessions replay: ${n(transcript.messages.length)} messages from ${path.basename(file)} (${loaded.format}) through session ${session.id}`,
+          `dagent-sessions replay: ${n(transcript.messages.length)} messages ` +
+            `from ${path.basename(file)} (${loaded.format}) through session ${session.id}`,
         );
         io.out(
-          `limit ${n(session.limits.maxTokens)} tokens, compaction at ${Math.round(session.limits.compactAt * 100)}%, compactor: ${runtime.compactor.name}\n`,
+          `limit ${n(session.limits.maxTokens)} tokens, ` +
+            `compaction at ${Math.round(session.limits.compactAt * 100)}%, ` +
+            `compactor: ${runtime.compactor.name}\n`,
         );
         for (const s of loaded.skipped ?? []) io.err(`skipped line ${s.line}: ${s.reason}`);
       }

@@ -85,7 +85,8 @@ async function bundle(): Promise<InspectorAssets> {
     throw new SessionError(
       'IO_ERROR',
       'runtime',
-      `inspector: no prebuilt page in ${PREBUILT_DIR} and esbuild is not installed to build one (${describeError(error)}); run "npm run build" in a checkout, or "npm install esbuild"`,
+      `inspector: no prebuilt page in ${PREBUILT_DIR} and esbuild is not installed to build one ` +
+        `(${describeError(error)}); run "npm run build" in a checkout, or "npm install esbuild"`,
       { cause: error },
     );
   }

@@ -8,7 +8,8 @@ import { commandLine, decisionLine } from '../request/format-ledger.js';
 
 /**
  * One section's changes.
- * @example const s: CheckpointDiffSection = { id: 'completed', title: 'Completed', added: ['x'], superseded: [], dropped: [] };
+ * @example
+ * const s: CheckpointDiffSection = { id: 'completed', title: 'Completed', added: ['x'], superseded: [], dropped: [] };
  */
 export interface CheckpointDiffSection {
   id: string;
@@ -82,7 +83,10 @@ function sections(c: Checkpoint | null): Array<{ id: string; title: string; item
  * @returns The sections with what was added, superseded and dropped.
  * @example
  * ```ts
- * const diff = diffCheckpoints(await api.getCheckpoint(id, { version: 2 }), await api.getCheckpoint(id, { version: 3 }));
+ * const diff = diffCheckpoints(
+ *   await api.getCheckpoint(id, { version: 2 }),
+ *   await api.getCheckpoint(id, { version: 3 }),
+ * );
  * diff.find((s) => s.id === 'completed')?.added; // what v3 completed
  * ```
  */

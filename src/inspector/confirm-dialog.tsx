@@ -7,7 +7,15 @@ import type { DialogElementLike } from './dom.js';
 
 /**
  * Props of {@link ConfirmDialog}.
- * @example const props: ConfirmDialogProps = { open: true, title: 'Reset?', confirmLabel: 'Reset', onConfirm, onCancel, children: 'Empties the checkpoint.' };
+ * @example
+ * const props: ConfirmDialogProps = {
+ *   open: true,
+ *   title: 'Reset?',
+ *   confirmLabel: 'Reset',
+ *   onConfirm,
+ *   onCancel,
+ *   children: 'Empties the checkpoint.',
+ * };
  */
 export interface ConfirmDialogProps {
   open: boolean;
@@ -24,7 +32,16 @@ export interface ConfirmDialogProps {
  * A modal `<dialog>` with a title, an explanation, Cancel (focused first) and a confirm button;
  * Escape and Cancel call `onCancel`.
  *
- * @example <ConfirmDialog open={asking} title="Reset the session?" confirmLabel="Reset" onConfirm={reset} onCancel={() => setAsking(false)}>...</ConfirmDialog>
+ * @example
+ * <ConfirmDialog
+ *   open={asking}
+ *   title="Reset the session?"
+ *   confirmLabel="Reset"
+ *   onConfirm={reset}
+ *   onCancel={() => setAsking(false)}
+ * >
+ *   ...
+ * </ConfirmDialog>
  */
 export function ConfirmDialog({
   open,

@@ -18,7 +18,8 @@ export { messageText } from './message-text.js';
 
 /**
  * Props of {@link HistoryView}.
- * @example const props: HistoryViewProps = { history: createHistoryCache(api, id), records: [], archivedThroughSeq: -1 };
+ * @example
+ * const props: HistoryViewProps = { history: createHistoryCache(api, id), records: [], archivedThroughSeq: -1 };
  */
 export interface HistoryViewProps {
   /** The session's history, read a page at a time (`createHistoryCache(api, id)`, started). */
@@ -98,7 +99,11 @@ function MessageRow({
   }
   return (
     <li
-      className={`dgi-row dgi-message dgi-message--${message.role}${archived ? ' dgi-message--archived' : ''}${internal ? ' dgi-message--internal' : ''}${highlighted ? ' dgi-message--highlight' : ''}`}
+      className={
+        `dgi-row dgi-message dgi-message--${message.role}` +
+        `${archived ? ' dgi-message--archived' : ''}${internal ? ' dgi-message--internal' : ''}` +
+        `${highlighted ? ' dgi-message--highlight' : ''}`
+      }
       style={style}
       data-seq={seq}
       data-archived={archived}

@@ -49,12 +49,16 @@ const CONFIRM = {
   clear: {
     title: 'Clear the live messages?',
     label: 'Clear messages',
-    text: 'Every live message moves to the archive (history keeps it); the checkpoint stays. The next request starts from description, context and checkpoint alone.',
+    text:
+      'Every live message moves to the archive (history keeps it); the checkpoint stays. ' +
+      'The next request starts from description, context and checkpoint alone.',
   },
   reset: {
     title: 'Reset the session?',
     label: 'Reset',
-    text: 'Every live message moves to the archive and the checkpoint is emptied (summary and checks). History stays readable; the agent starts over.',
+    text:
+      'Every live message moves to the archive and the checkpoint is emptied ' +
+      '(summary and checks). History stays readable; the agent starts over.',
   },
 } as const;
 
@@ -65,7 +69,8 @@ const CONFIRM = {
  * A result is announced in a `role="status"` line; errors go to `onError`, or to a
  * `role="alert"` region of its own.
  *
- * @example <SessionActions api={api} session={info} onError={model.reportError} onDone={(_, id) => model.refresh(id)} />
+ * @example
+ * <SessionActions api={api} session={info} onError={model.reportError} onDone={(_, id) => model.refresh(id)} />
  */
 export function SessionActions({ api, session, onError, onDone }: SessionActionsProps) {
   const [busy, setBusy] = useState<SessionAction | null>(null);
@@ -95,14 +100,18 @@ export function SessionActions({ api, session, onError, onDone }: SessionActions
       const keepRecentTokens = keep.trim() === '' ? undefined : Number(keep);
       const result = await api.compact(id, keepRecentTokens === undefined ? undefined : { keepRecentTokens });
       return result.kind === 'compacted'
-        ? `Compacted ${result.messagesCompacted} messages: ${formatTokens(result.tokensBefore)} → ${formatTokens(result.tokensAfter)} tokens (checkpoint v${result.checkpointVersion}).`
+        ? `Compacted ${result.messagesCompacted} messages: ${formatTokens(result.tokensBefore)} ` +
+            `→ ${formatTokens(result.tokensAfter)} tokens (checkpoint v${result.checkpointVersion}).`
         : `Nothing to fold: ${result.reason}. Set a smaller tail to keep (0 folds every live message).`;
     });
   const clearOrReset = (which: 'clear' | 'reset') => {
     setAsking(null);
     void run(which, async () => {
       const result = which === 'clear' ? await api.clearMessages(id) : await api.reset(id);
-      return `${which === 'clear' ? 'Cleared' : 'Reset'}: ${result.archivedMessages} messages moved to the archive (checkpoint v${result.checkpointVersion}).`;
+      return (
+        `${which === 'clear' ? 'Cleared' : 'Reset'}: ${result.archivedMessages} ` +
+        `messages moved to the archive (checkpoint v${result.checkpointVersion}).`
+      );
     });
   };
   const exportSession = () =>

@@ -11,7 +11,14 @@ import { downsample, tokenTimeline } from './token-timeline.js';
 
 /**
  * Props of {@link TokenTimeline}.
- * @example const props: TokenTimelineProps = { history: cache, records, limit: 200_000, threshold: 180_000, fixedTokens: 3_000 };
+ * @example
+ * const props: TokenTimelineProps = {
+ *   history: cache,
+ *   records,
+ *   limit: 200_000,
+ *   threshold: 180_000,
+ *   fixedTokens: 3_000,
+ * };
  */
 export interface TokenTimelineProps {
   /** The session's history (read in full, page by page, when the chart is opened). */
@@ -36,7 +43,8 @@ const PAD = { left: 52, right: 10, top: 10, bottom: 24 };
  * before to its tokens after, with both figures in its tooltip and in the list below the chart.
  * It reads the whole history (page by page) only once opened, and shows how far it has read.
  *
- * @example <TokenTimeline history={cache} records={records} limit={e.limit} threshold={e.threshold} fixedTokens={3000} />
+ * @example
+ * <TokenTimeline history={cache} records={records} limit={e.limit} threshold={e.threshold} fixedTokens={3000} />
  */
 export function TokenTimeline({
   history,
@@ -108,7 +116,10 @@ export function TokenTimeline({
             className="dgi-chart"
             viewBox={`0 0 ${W} ${H}`}
             role="img"
-            aria-label={`Request size per message: peak ${formatTokens(peak)} tokens, threshold ${formatTokens(threshold)}, limit ${formatTokens(limit)}, ${marks.length} commits`}
+            aria-label={
+              `Request size per message: peak ${formatTokens(peak)} tokens, ` +
+              `threshold ${formatTokens(threshold)}, limit ${formatTokens(limit)}, ${marks.length} commits`
+            }
             data-points={points.length}
             data-marks={marks.length}
           >
@@ -155,7 +166,8 @@ export function TokenTimeline({
                 data-after={m.after}
               >
                 <title>
-                  {`${m.record.kind} v${m.record.checkpointVersion} after #${m.afterSeq}: ${formatTokens(m.before)} → ${formatTokens(m.after)} tokens`}
+                  {`${m.record.kind} v${m.record.checkpointVersion} after ` +
+                    `#${m.afterSeq}: ${formatTokens(m.before)} → ${formatTokens(m.after)} tokens`}
                 </title>
                 <line x1={x(m.afterSeq)} x2={x(m.afterSeq)} y1={y(m.before)} y2={y(m.after)} />
                 <circle cx={x(m.afterSeq)} cy={y(m.before)} r={3} />

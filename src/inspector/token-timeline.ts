@@ -41,7 +41,8 @@ export interface TimelineMark {
  * @returns Points (one per message) and marks (one per commit), in seq order.
  * @example
  * ```ts
- * const { points, marks } = tokenTimeline(history, records, estimate.breakdown.agentDescription + estimate.breakdown.context + estimate.breakdown.replyReserve);
+ * const { agentDescription, context, replyReserve } = estimate.breakdown;
+ * const { points, marks } = tokenTimeline(history, records, agentDescription + context + replyReserve);
  * ```
  */
 export function tokenTimeline(

@@ -74,7 +74,9 @@ export async function callChannel(
   if (!isEnvelope(result)) {
     throw new SessionIpcError({
       code: 'INTERNAL_ERROR',
-      message: `[dagent-sessions] [runtime] ${channel} answered something that is not a result envelope; are both sides the same dagent-sessions version?`,
+      message:
+        `[dagent-sessions] [runtime] ${channel} answered something that is not ` +
+        `a result envelope; are both sides the same dagent-sessions version?`,
       retryable: false,
     });
   }
@@ -102,7 +104,10 @@ export async function callChannel(
  * @example
  * ```ts
  * const handlers = createSessionHandlers(runtime);
- * const api = createSessionApiFromInvoke((channel, ...args) => handlers[channel](...args), (deliver) => runtime.subscribe(deliver));
+ * const api = createSessionApiFromInvoke(
+ *   (channel, ...args) => handlers[channel](...args),
+ *   (deliver) => runtime.subscribe(deliver),
+ * );
  * const info = await api.create({ type: 'feature', agentType: 'pm', featureId: 'f1' });
  * ```
  */

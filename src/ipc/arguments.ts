@@ -341,7 +341,8 @@ export function checkArguments(channel: SessionChannel, args: readonly unknown[]
     const count = required === params.length ? `${required}` : `${required} to ${params.length}`;
     invalid(
       'INVALID_ARGUMENT',
-      `${channel} takes ${count} argument${params.length === 1 ? '' : 's'}, got ${args.length}; call it as ${signatureOf(channel)}`,
+      `${channel} takes ${count} argument${params.length === 1 ? '' : 's'}, ` +
+        `got ${args.length}; call it as ${signatureOf(channel)}`,
     );
   }
   return params.map((param, i) => {

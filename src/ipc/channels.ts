@@ -166,7 +166,8 @@ export type IpcErrorCode = SessionErrorCode | 'INTERNAL_ERROR' | TransportErrorC
 
 /**
  * An error as it crosses a transport: plain data, never a class instance.
- * @example const e: IpcError = { code: 'INVALID_KEY', message: '[dagent-sessions] [ids] featureId ...', retryable: false };
+ * @example
+ * const e: IpcError = { code: 'INVALID_KEY', message: '[dagent-sessions] [ids] featureId ...', retryable: false };
  */
 export interface IpcError {
   code: IpcErrorCode;
@@ -217,7 +218,9 @@ export class SessionIpcError extends Error {
 /**
  * The code of an error thrown by a {@link SessionAPI} method: its `code` property, or the code at
  * the start of its message (after a trip through `contextBridge`); `null` for other errors.
- * @example ipcErrorCodeOf(new SessionIpcError({ code: 'SESSION_NOT_FOUND', message: 'x', retryable: false })) // 'SESSION_NOT_FOUND'
+ * @example
+ * ipcErrorCodeOf(new SessionIpcError({ code: 'SESSION_NOT_FOUND', message: 'x', retryable: false }));
+ * // 'SESSION_NOT_FOUND'
  */
 export function ipcErrorCodeOf(error: unknown): string | null {
   if (typeof error !== 'object' || error === null) return null;
@@ -245,7 +248,8 @@ export function ipcErrorCodeOf(error: unknown): string | null {
 export interface SessionAPI {
   /**
    * Creates the session of `key`, or returns the existing one (idempotent).
-   * @param key - `{ type: 'feature', agentType, featureId }` or `{ type: 'task', agentType, featureId, taskId, taskState }`.
+   * @param key - `{ type: 'feature', agentType, featureId }` or
+   *   `{ type: 'task', agentType, featureId, taskId, taskState }`.
    * @param options - `context` and `agentDescription` (plain JSON objects) and `checkpoint` (`{ summary, checks? }`),
    *   used only when the session is new.
    * @throws `INVALID_KEY` for a bad key; `INVALID_ARGUMENT` for bad options.
@@ -381,7 +385,8 @@ export interface SessionAPI {
    * Edits the checkpoint by hand, as a new version (the old one is kept): the summary sections
    * and ledger fields given replace those; the rest stays. Written between compactions through
    * the normal checkpoint write path.
-   * @param edit - `{ summary?: { goals?, inProgress?, pending?, decisions?, ... }, ledger?: { problems?, files?, ... } }`.
+   * @param edit - `{ summary?: { goals?, inProgress?, pending?, decisions?, ... },
+   *   ledger?: { problems?, files?, ... } }`.
    * @returns The new checkpoint.
    * @throws `INVALID_ARGUMENT` for an edit that is not a valid checkpoint or passes the checkpoint
    *   budget (nothing written); `SESSION_NOT_FOUND`; `SESSION_ARCHIVED`.

@@ -16,7 +16,10 @@ export interface SessionClientOptions {
   token?: string;
   /** A `fetch` to use instead of the global one. */
   fetch?: typeof fetch;
-  /** Delay before the event stream reconnects after it ended or failed; default 1000 ms, 0 never. Events in between are not replayed. */
+  /**
+   * Delay before the event stream reconnects after it ended or failed; default 1000 ms, 0 never.
+   * Events in between are not replayed.
+   */
   reconnectMs?: number;
 }
 
@@ -32,7 +35,10 @@ export interface SessionClient extends SessionAPI {
    * reaches the listeners. Rejects when it could not connect, or when no listener is registered.
    */
   eventsConnected(): Promise<void>;
-  /** Stops the event stream and its reconnections for good (listeners receive nothing more; make a new client for a new stream); the other methods keep working. */
+  /**
+   * Stops the event stream and its reconnections for good (listeners receive nothing more; make a
+   * new client for a new stream); the other methods keep working.
+   */
   close(): void;
 }
 
@@ -135,7 +141,9 @@ export function createSessionClient(url: string, options: SessionClientOptions =
     } catch (error) {
       throw failure(
         'INVALID_ARGUMENT',
-        `${channel}: the arguments cannot be sent as JSON (${error instanceof Error ? error.message : String(error)}); pass plain data without cycles, NaN or BigInt`,
+        `${channel}: the arguments cannot be sent as JSON ` +
+          `(${error instanceof Error ? error.message : String(error)}); ` +
+          `pass plain data without cycles, NaN or BigInt`,
         error,
       );
     }
@@ -152,7 +160,8 @@ export function createSessionClient(url: string, options: SessionClientOptions =
     } catch (error) {
       throw failure(
         'CONNECTION_FAILED',
-        `${channel}: could not reach ${base} (${error instanceof Error ? error.message : String(error)}); is serveSessions running there?`,
+        `${channel}: could not reach ${base} ` +
+          `(${error instanceof Error ? error.message : String(error)}); is serveSessions running there?`,
         error,
       );
     }

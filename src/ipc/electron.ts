@@ -53,7 +53,11 @@ export interface IpcMainLike {
 
 /**
  * Options of {@link registerSessionIpc}.
- * @example const options: SessionIpcOptions = { getWindows: () => BrowserWindow.getAllWindows(), allowSender: (e) => e.senderFrame?.url.startsWith('app://') ?? false };
+ * @example
+ * const options: SessionIpcOptions = {
+ *   getWindows: () => BrowserWindow.getAllWindows(),
+ *   allowSender: (e) => e.senderFrame?.url.startsWith('app://') ?? false,
+ * };
  */
 export interface SessionIpcOptions {
   /**
@@ -139,7 +143,8 @@ export function registerSessionIpc(
       throw new SessionError(
         'INVALID_ARGUMENT',
         'runtime',
-        `registerSessionIpc could not handle ${channel} (${describeError(error)}); call the function an earlier registerSessionIpc returned first`,
+        `registerSessionIpc could not handle ${channel} (${describeError(error)}); ` +
+          `call the function an earlier registerSessionIpc returned first`,
         { cause: error },
       );
     }

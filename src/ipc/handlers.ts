@@ -134,7 +134,8 @@ export function toIpcError(error: unknown, channel: string): IpcError {
   return {
     code: 'INTERNAL_ERROR',
     message: capMessage(
-      `[dagent-sessions] [runtime] ${channel} failed unexpectedly: ${reason}. This is a bug in dagent-sessions or the runtime given to it; please report it with this message`,
+      `[dagent-sessions] [runtime] ${channel} failed unexpectedly: ${reason}. ` +
+        `This is a bug in dagent-sessions or the runtime given to it; please report it with this message`,
     ),
     retryable: false,
   };

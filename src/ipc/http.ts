@@ -16,7 +16,8 @@ import { listen } from './listen.js';
 
 /**
  * Options of {@link serveSessions}.
- * @example const options: ServeSessionsOptions = { port: 7420, host: '0.0.0.0', token: randomBytes(24).toString('hex') };
+ * @example
+ * const options: ServeSessionsOptions = { port: 7420, host: '0.0.0.0', token: randomBytes(24).toString('hex') };
  */
 export interface ServeSessionsOptions {
   /** Port to listen on; default 0 (any free port: read it from `url`). */
@@ -46,7 +47,10 @@ export interface ServeSessionsOptions {
 export interface SessionServer {
   /** Base URL, such as `http://127.0.0.1:53211` (no trailing slash). */
   readonly url: string;
-  /** Ends every event stream, stops accepting requests and resolves once the server is closed. Does not close the runtime. */
+  /**
+   * Ends every event stream, stops accepting requests and resolves once the server is closed. Does
+   * not close the runtime.
+   */
   close(): Promise<void>;
 }
 
@@ -114,7 +118,10 @@ function send(
   res.end(text);
 }
 
-/** Reads the body up to `max` bytes; `null` when it is larger (read to its end and dropped, within reason); rejects when cut off. */
+/**
+ * Reads the body up to `max` bytes; `null` when it is larger (read to its end and dropped, within
+ * reason); rejects when cut off.
+ */
 function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -176,12 +183,15 @@ export async function serveSessions(
   if (typeof host !== 'string' || host === '') fail('host must be a non-empty string such as "127.0.0.1"');
   if (token !== undefined && (typeof token !== 'string' || token.length < MIN_TOKEN || /\s/.test(token))) {
     fail(
-      `token must be a string of at least ${MIN_TOKEN} characters without spaces, for example crypto.randomBytes(24).toString("hex")`,
+      `token must be a string of at least ${MIN_TOKEN} characters without spaces, ` +
+        `for example crypto.randomBytes(24).toString("hex")`,
     );
   }
   if (token === undefined && !(await bindsLoopback(host))) {
     fail(
-      `refusing to listen on ${host} without a token: anyone who can reach that address could read and change every session. Pass { token } (clients then send "Authorization: Bearer <token>") or bind 127.0.0.1`,
+      `refusing to listen on ${host} without a token: anyone who can reach ` +
+        `that address could read and change every session. ` +
+        `Pass { token } (clients then send "Authorization: Bearer <token>") or bind 127.0.0.1`,
     );
   }
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) fail('maxBodyBytes must be a positive integer');
@@ -216,7 +226,8 @@ export async function serveSessions(
           403,
           envelope(
             'UNAUTHORIZED',
-            `Host ${JSON.stringify(hostHeader)} is not a loopback name; this server answers only 127.0.0.1, [::1] and localhost unless started with a token`,
+            `Host ${JSON.stringify(hostHeader)} is not a loopback name; ` +
+              `this server answers only 127.0.0.1, [::1] and localhost unless started with a token`,
           ),
         );
       }
@@ -296,7 +307,8 @@ export async function serveSessions(
         400,
         envelope(
           'BAD_REQUEST',
-          `the body is not valid JSON (${describeError(error).slice(0, 200)}); send a JSON array of arguments such as ["feature--f1--pm"]`,
+          `the body is not valid JSON (${describeError(error).slice(0, 200)}); ` +
+            `send a JSON array of arguments such as ["feature--f1--pm"]`,
         ),
       );
     }
@@ -306,7 +318,8 @@ export async function serveSessions(
         400,
         envelope(
           'BAD_REQUEST',
-          `the body must be a JSON array of arguments such as ["feature--f1--pm"], got ${args === null ? 'null' : typeof args}`,
+          `the body must be a JSON array of arguments such as ["feature--f1--pm"], ` +
+            `got ${args === null ? 'null' : typeof args}`,
         ),
       );
     // Checked before the arguments are spread into a call: 300,000 of them would overflow the stack.
@@ -317,7 +330,8 @@ export async function serveSessions(
         400,
         envelope(
           'BAD_REQUEST',
-          `${channel} takes at most ${most} argument${most === 1 ? '' : 's'}, got ${args.length}; call it as ${signatureOf(channel as SessionChannel)}`,
+          `${channel} takes at most ${most} argument${most === 1 ? '' : 's'}, ` +
+            `got ${args.length}; call it as ${signatureOf(channel as SessionChannel)}`,
         ),
       );
     send(res, 200, await handler(...args));

@@ -57,7 +57,8 @@ export function createSessionApiFromIpcRenderer(ipcRenderer: IpcRendererLike): S
     ipcRenderer.on(SESSION_EVENT_CHANNEL, listener);
     ipcRenderer.invoke(SESSION_SUBSCRIBE_CHANNEL).catch((error: unknown) => {
       console.error(
-        '[dagent-sessions] [runtime] could not subscribe to session events; is registerSessionIpc called in the main process?',
+        '[dagent-sessions] [runtime] could not subscribe to session events; ' +
+          'is registerSessionIpc called in the main process?',
         error,
       );
     });
@@ -81,7 +82,8 @@ export function createSessionApiFromIpcRenderer(ipcRenderer: IpcRendererLike): S
  * @param ipcRenderer - Electron's `ipcRenderer`.
  * @param name - The global the page sees; default `dagentSessions`.
  * @returns The API as exposed (also usable in the preload itself).
- * @throws What `contextBridge.exposeInMainWorld` throws (for example when context isolation is off, or the name is taken).
+ * @throws What `contextBridge.exposeInMainWorld` throws (for example when context isolation is
+ *   off, or the name is taken).
  * @example
  * ```ts
  * // preload.ts (bundled)

@@ -85,7 +85,9 @@ async function loadAll(ctx: restate.WorkflowContext, key: string): Promise<Loade
  * ```ts
  * const compaction = createCompactionWorkflow({ compactor: () => new AnthropicCompactor({ model }) });
  * await serveRestateEndpoint({ services: [sessionObject, sessionDirectory, compaction] });
- * await ingress.workflowClient(compaction, 'feature--f1--pm:c1').workflowSubmit({ session: 'feature--f1--pm', compactionId: 'c1' });
+ * await ingress
+ *   .workflowClient(compaction, 'feature--f1--pm:c1')
+ *   .workflowSubmit({ session: 'feature--f1--pm', compactionId: 'c1' });
  * ```
  */
 export function createCompactionWorkflow(options: CompactionWorkflowOptions = {}) {

@@ -121,7 +121,8 @@ export function createRestateSessionStore(options: RestateSessionStoreOptions): 
       throw new SessionError(
         'SESSION_UNAVAILABLE',
         'store',
-        `${service}/${key}/${handler} failed at ${options.ingressUrl} (${error instanceof Error ? error.message : String(error)}); ` +
+        `${service}/${key}/${handler} failed at ${options.ingressUrl} ` +
+          `(${error instanceof Error ? error.message : String(error)}); ` +
           'is the Restate server running, and the dagent-sessions endpoint registered with it?',
         { retryable: true, cause: error },
       );

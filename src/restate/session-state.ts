@@ -33,7 +33,10 @@ export interface HeadState {
   archivedThroughSeq: number;
   /** Committed archive segments, `seg:1..segments`. */
   segments: number;
-  /** Versions in `checkpoint:<v>`, ascending; the last is the current one (as changed by checks since: `current:<v>`). */
+  /**
+   * Versions in `checkpoint:<v>`, ascending; the last is the current one (as changed by checks
+   * since: `current:<v>`).
+   */
   versions: number[];
   /** The last commits by id, newest last: a commit repeated with its id returns this and changes nothing. */
   commits: { id: string; result: CommitResult }[];

@@ -148,7 +148,8 @@ export async function commitSession(ctx: Ctx, id: string, call: CommitCall): Pro
     if (segment.messageCount < 1 || first === null || last === null)
       throw invalid(
         id,
-        `segment ${segment.segment} archives ${segment.messageCount} messages of ${head.count - head.archivedCount} live`,
+        `segment ${segment.segment} archives ${segment.messageCount} ` +
+          `messages of ${head.count - head.archivedCount} live`,
       );
     if (first.m.seq !== segment.firstSeq || last.m.seq !== segment.lastSeq) {
       throw invalid(

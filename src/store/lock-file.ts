@@ -57,7 +57,10 @@ function parseHolder(text: string): LockHolder | null {
   }
 }
 
-/** @internal Reads a lock or claim (null when absent) through one descriptor, so that holder and inode belong together. */
+/**
+ * @internal Reads a lock or claim (null when absent) through one descriptor, so that holder and
+ * inode belong together.
+ */
 export async function readEntry(file: string): Promise<LockEntry | null> {
   let handle;
   try {

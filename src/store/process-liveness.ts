@@ -122,7 +122,9 @@ export function holderLiveness(holder: ProcessIdentity, facts: PlatformFacts): L
     if (start !== null && holder.processStart !== null) {
       return {
         state: 'dead',
-        why: `pid ${holder.pid} now belongs to another process (start time ${start}; the holder's was ${holder.processStart})`,
+        why:
+          `pid ${holder.pid} now belongs to another process (start time ${start}; ` +
+          `the holder's was ${holder.processStart})`,
       };
     }
   }

@@ -143,7 +143,8 @@ export async function run(): Promise<BenchTable> {
     notes: [
       'Same process for server, runtime and the /health prober (as in a host). Text: the shared transcripts, repeated.',
       'Stall: max of perf_hooks.monitorEventLoopDelay (5 ms resolution) over the append. Slices are cut where the',
-      'tokenizer cuts (safeCut), so their count may differ from the whole text only inside runs longer than 100 characters.',
+      'tokenizer cuts (safeCut), so their count may differ from ' +
+        'the whole text only inside runs longer than 100 characters.',
     ],
   };
 }

@@ -76,7 +76,8 @@ export async function run(): Promise<BenchTable> {
     rows,
     notes: [
       'Images: width × height / 750 after the API scaling (at most 1,600); PDFs: 3,000 tokens a page.',
-      'Median of 9 runs, and 1 run as text; exact cl100k_base counts (long base64 runs extrapolated, as countExact does).',
+      'Median of 9 runs, and 1 run as text; exact cl100k_base ' +
+        'counts (long base64 runs extrapolated, as countExact does).',
     ],
   };
 }

@@ -238,7 +238,9 @@ export async function run(): Promise<BenchTable[]> {
       return [name, ms(p50a), ms(percentile(a, 0.99)), ms(p50b), ms(percentile(b, 0.99)), ms(p50a / p50b)];
     };
     const appends: BenchTable = {
-      title: `addMessage of 1 KB through Restate vs in-process (JSON-file store, fsync), ${ONE} sequential; ${MANY} sessions × ${EACH} at once`,
+      title:
+        `addMessage of 1 KB through Restate vs in-process (JSON-file store, ` +
+        `fsync), ${ONE} sequential; ${MANY} sessions × ${EACH} at once`,
       columns: [
         'case',
         'Restate p50 ms',
@@ -263,11 +265,15 @@ export async function run(): Promise<BenchTable[]> {
         ],
       ],
       notes: [
-        `Throughput, 1 session: Restate ${Math.round((ONE / there.oneMs) * 1000)} appends/s, in-process ${Math.round((ONE / here.oneMs) * 1000)}/s; ` +
-          `${MANY} sessions at once: Restate ${Math.round(((MANY * EACH) / there.manyMs) * 1000)}/s, in-process ${Math.round(((MANY * EACH) / here.manyMs) * 1000)}/s; ` +
-          `without publishing events: ${Math.round((ONE / silent.oneMs) * 1000)}/s and ${Math.round(((MANY * EACH) / silent.manyMs) * 1000)}/s.`,
-        'Restate: restate-server 1.7 from node_modules (4 partitions, loopback, its own data directory), the endpoint in a child process, the client in this process. ' +
-          'Both sides run the same runtime; only the store differs.',
+        `Throughput, 1 session: Restate ${Math.round((ONE / there.oneMs) * 1000)} appends/s, ` +
+          `in-process ${Math.round((ONE / here.oneMs) * 1000)}/s; ` +
+          `${MANY} sessions at once: Restate ${Math.round(((MANY * EACH) / there.manyMs) * 1000)}/s, ` +
+          `in-process ${Math.round(((MANY * EACH) / here.manyMs) * 1000)}/s; ` +
+          `without publishing events: ${Math.round((ONE / silent.oneMs) * 1000)}/s ` +
+          `and ${Math.round(((MANY * EACH) / silent.manyMs) * 1000)}/s.`,
+        'Restate: restate-server 1.7 from node_modules (4 partitions, loopback, ' +
+          'its own data directory), the endpoint in a child process, ' +
+          'the client in this process. Both sides run the same runtime; only the store differs.',
       ],
     };
     return [appends, await fiftyMegabytes(restateStore)];

@@ -46,7 +46,9 @@ async function main(): Promise<void> {
     .filter((name) => name.endsWith('-bench.ts') && (only === undefined || name.includes(only)))
     .sort();
   console.log(
-    `# dagent-sessions benchmarks\n\nNode ${process.version}, ${os.platform()} ${os.arch()}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, temp dir ${os.tmpdir()}\n`,
+    `# dagent-sessions benchmarks\n\n` +
+      `Node ${process.version}, ${os.platform()} ${os.arch()}, ` +
+      `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, temp dir ${os.tmpdir()}\n`,
   );
   for (const name of modules) {
     const started = performance.now();

@@ -224,8 +224,12 @@ export async function run(): Promise<BenchTable[]> {
       ],
       rows,
       notes: [
-        'journaled: `SessionDirectory.appendMessages` on `JsonFileSessionStore` (chat.json snapshot + chat.log, CRC32 records), durable: one write + fdatasync per append; "folds" = folds during the timed appends (the log is folded into the snapshot once it outgrows it and 256 KiB).',
-        "lowdb JSONFile: lowdb 7's stock adapter, `db.data.messages.push(m); await db.write()`: the whole file rewritten per append through steno (temporary file + rename), without fsync, so not durable.",
+        'journaled: `SessionDirectory.appendMessages` on `JsonFileSessionStore` (chat.json snapshot ' +
+          '+ chat.log, CRC32 records), durable: one write + fdatasync per append; "folds" = folds ' +
+          'during the timed appends (the log is folded into the snapshot once it outgrows it and 256 KiB).',
+        "lowdb JSONFile: lowdb 7's stock adapter, `db.data.messages.push(m); " +
+          'await db.write()`: the whole file rewritten per append through ' +
+          'steno (temporary file + rename), without fsync, so not durable.',
       ],
     },
     {
@@ -241,7 +245,8 @@ export async function run(): Promise<BenchTable[]> {
         ],
       ],
       notes: [
-        'Appends that queue behind a running one share its write and its fdatasync, so a burst costs a few fsyncs, not one per message.',
+        'Appends that queue behind a running one share its write and its fdatasync, ' +
+          'so a burst costs a few fsyncs, not one per message.',
       ],
     },
   ];

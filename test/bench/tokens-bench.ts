@@ -70,12 +70,14 @@ export async function run(): Promise<string> {
   return [
     '### Token estimate of a 100k-token session',
     '',
-    `${messages.length} messages of the demo's Dev conversation, ${sum.toLocaleString('en-US')} tokens as stored (fresh count of the same texts: ${fresh.toLocaleString('en-US')}).`,
+    `${messages.length} messages of the demo's Dev conversation, ${sum.toLocaleString('en-US')} ` +
+      `tokens as stored (fresh count of the same texts: ${fresh.toLocaleString('en-US')}).`,
     '',
     '| method | median ms | ratio |',
     '|---|---:|---:|',
     `| estimateMessages (sum of stored counts) | ${sumMs.toFixed(4)} | 1 |`,
-    `| fresh js-tiktoken count of every message | ${freshMs.toFixed(1)} | ${(freshMs / Math.max(sumMs, 1e-6)).toFixed(0)}x |`,
+    `| fresh js-tiktoken count of every message | ${freshMs.toFixed(1)} ` +
+      `| ${(freshMs / Math.max(sumMs, 1e-6)).toFixed(0)}x |`,
     '',
     `Loading cl100k_base on first use: ${loadMs.toFixed(0)} ms (once per process).`,
   ].join('\n');

@@ -37,14 +37,16 @@ describe('listSessionsOf', () => {
   it('loads no XState, no statechart and no tokenizer', async () => {
     const root = await tempRoot();
     const hook = `data:text/javascript,${encodeURIComponent(
-      'export async function load(url, context, next) { process.stderr.write("LOADED " + url + "\\n"); return next(url, context); }',
+      'export async function load(url, context, next) ' +
+        '{ process.stderr.write("LOADED " + url + "\\n"); return next(url, context); }',
     )}`;
     const script = [
       `import { register } from 'node:module';`,
       `register(${JSON.stringify(hook)});`,
       `const { listCommand } = await import(${JSON.stringify(path.join(PROJECT, 'src/cli/list-command.ts'))});`,
       `const out = [];`,
-      `const code = await listCommand(['--root', ${JSON.stringify(root)}], { out: (t) => out.push(t), err: () => {} });`,
+      `const code = await listCommand(['--root', ${JSON.stringify(root)}], ` +
+        `{ out: (t) => out.push(t), err: () => {} });`,
       `process.stdout.write(JSON.stringify({ code, out }));`,
     ].join('\n');
     const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {

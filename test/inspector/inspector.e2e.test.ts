@@ -153,7 +153,8 @@ describe.skipIf(!existsSync(CHROMIUM))(
       await page.getByLabel('Show internal messages').uncheck();
       await expect(page.locator('.dgi-message').count()).resolves.toBe(history.length - 1);
       await expect(page.locator('[data-section="reviews"]').textContent()).resolves.toContain(
-        'merge conflict in t1 (src/report/csv.ts) resolved: kept both column orders behind the legacyColumns flag (merge) because: finance still imports the old layout',
+        'merge conflict in t1 (src/report/csv.ts) resolved: kept both column orders behind ' +
+          'the legacyColumns flag (merge) because: finance still imports the old layout',
       );
       await page.close();
     });

@@ -166,7 +166,8 @@ describe.skipIf(!existsSync(CHROMIUM))(
       await settled();
       console.log(
         `[inspector] ${history.length} messages: ${figures.rows} rows, ${figures.nodes} DOM nodes, page ` +
-          `${figures.pageHeight} px; ${reads()} history reads, ${historyBytes()} bytes (the whole history: ${whole} bytes)`,
+          `${figures.pageHeight} px; ${reads()} history ` +
+          `reads, ${historyBytes()} bytes (the whole history: ${whole} bytes)`,
       );
       expect(figures.rows).toBeLessThan(30);
       // The page's height no longer grows with the history: the list is a box of its own.

@@ -72,9 +72,10 @@ export function devRound(file: string, topic: string): MessageInput[] {
     ...toolPair(
       'Read',
       { file_path: file },
-      `// ${file}\nexport function ${topic.split(' ')[0]}(rows: Row[]): string {\n  return rows.map(String).join('\\n');\n}\n`.repeat(
-        3,
-      ),
+      (
+        `// ${file}\nexport function ${topic.split(' ')[0]}(rows: ` +
+        `Row[]): string {\n  return rows.map(String).join('\\n');\n}\n`
+      ).repeat(3),
       false,
       `I'll start by reading ${file}.`,
     ),
@@ -194,7 +195,8 @@ export async function seedInspectorRoot(root: string): Promise<{ runtime: Sessio
     {
       role: 'assistant',
       content:
-        'Decided to split it into two tasks: t1 writes the exporter, t2 adds the download button. We will use papaparse instead of a hand-written writer.',
+        'Decided to split it into two tasks: t1 writes the exporter, ' +
+        't2 adds the download button. We will use papaparse instead of a hand-written writer.',
     },
     { role: 'user', content: 'Good. Keep the report columns as they are today.' },
     {

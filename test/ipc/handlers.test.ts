@@ -169,39 +169,46 @@ describe('createSessionHandlers', () => {
 });
 
 describe('createSessionApiFromInvoke', () => {
-  it('drops trailing undefined arguments, throws SessionIpcError with the code, and wraps transport failures', async () => {
-    const seen: unknown[][] = [];
-    const api = createSessionApiFromInvoke(
-      async (channel, ...args) => {
-        seen.push([channel, ...args]);
-        if (channel === 'session:get')
-          return {
-            ok: false,
-            error: { code: 'SESSION_NOT_FOUND', message: 'no such session', retryable: false },
-          } satisfies IpcResult;
-        if (channel === 'session:list') throw new Error('No handler registered for session:list');
-        if (channel === 'session:getMessages') return 'garbage';
-        return { ok: true, value: null };
-      },
-      () => () => undefined,
-    );
-    await api.create(KEY);
-    await api.compact('a', undefined);
-    expect(seen).toEqual([
-      ['session:create', KEY],
-      ['session:compact', 'a'],
-    ]);
-    const error = await api.get('a').catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(SessionIpcError);
-    expect(error).toMatchObject({ code: 'SESSION_NOT_FOUND', message: 'SESSION_NOT_FOUND: no such session' });
-    // What survives contextBridge (the message alone) still tells the code.
-    expect(ipcErrorCodeOf(new Error((error as Error).message))).toBe('SESSION_NOT_FOUND');
-    await expect(api.list()).rejects.toMatchObject({
-      code: 'CONNECTION_FAILED',
-      message: expect.stringMatching(/No handler registered/),
-    });
-    await expect(api.getMessages('a')).rejects.toMatchObject({ code: 'INTERNAL_ERROR' });
-  });
+  it(
+    'drops trailing undefined arguments, ' +
+      'throws SessionIpcError with the code, and wraps transport failures',
+    async () => {
+      const seen: unknown[][] = [];
+      const api = createSessionApiFromInvoke(
+        async (channel, ...args) => {
+          seen.push([channel, ...args]);
+          if (channel === 'session:get')
+            return {
+              ok: false,
+              error: { code: 'SESSION_NOT_FOUND', message: 'no such session', retryable: false },
+            } satisfies IpcResult;
+          if (channel === 'session:list') throw new Error('No handler registered for session:list');
+          if (channel === 'session:getMessages') return 'garbage';
+          return { ok: true, value: null };
+        },
+        () => () => undefined,
+      );
+      await api.create(KEY);
+      await api.compact('a', undefined);
+      expect(seen).toEqual([
+        ['session:create', KEY],
+        ['session:compact', 'a'],
+      ]);
+      const error = await api.get('a').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SessionIpcError);
+      expect(error).toMatchObject({
+        code: 'SESSION_NOT_FOUND',
+        message: 'SESSION_NOT_FOUND: no such session',
+      });
+      // What survives contextBridge (the message alone) still tells the code.
+      expect(ipcErrorCodeOf(new Error((error as Error).message))).toBe('SESSION_NOT_FOUND');
+      await expect(api.list()).rejects.toMatchObject({
+        code: 'CONNECTION_FAILED',
+        message: expect.stringMatching(/No handler registered/),
+      });
+      await expect(api.getMessages('a')).rejects.toMatchObject({ code: 'INTERNAL_ERROR' });
+    },
+  );
 
   it('shares one event feed between listeners and isolates a throwing listener', () => {
     let starts = 0;

@@ -172,38 +172,47 @@ describe('hostile requests', () => {
 });
 
 describe('loopback', () => {
-  it('only 127.0.0.1, ::1 and ::ffff:127.0.0.1 (and the name localhost) are loopback; 127.0.0.2 needs a token', async () => {
-    expect(['127.0.0.1', '::1', '[::1]', '::ffff:127.0.0.1', 'localhost'].every(isLoopbackHost)).toBe(true);
-    expect(
-      ['127.0.0.2', '127.1.2.3', '127.255.255.255', '0.0.0.0', '::', '::ffff:127.0.0.2'].some(isLoopbackHost),
-    ).toBe(false);
-    const runtime = await createSessionRuntime({ root: await tempRoot() });
-    for (const host of ['127.0.0.2', '127.1.2.3']) {
-      await expect(serveSessions(runtime, { host })).rejects.toMatchObject({
-        code: 'INVALID_ARGUMENT',
-        message: expect.stringMatching(/refusing to listen on 127\.\d+\.\d+\.\d+ without a token/),
+  it(
+    'only 127.0.0.1, ::1 and ::ffff:127.0.0.1 (and the name localhost) are loopback; ' +
+      '127.0.0.2 needs a token',
+    async () => {
+      expect(['127.0.0.1', '::1', '[::1]', '::ffff:127.0.0.1', 'localhost'].every(isLoopbackHost)).toBe(true);
+      expect(
+        ['127.0.0.2', '127.1.2.3', '127.255.255.255', '0.0.0.0', '::', '::ffff:127.0.0.2'].some(
+          isLoopbackHost,
+        ),
+      ).toBe(false);
+      const runtime = await createSessionRuntime({ root: await tempRoot() });
+      for (const host of ['127.0.0.2', '127.1.2.3']) {
+        await expect(serveSessions(runtime, { host })).rejects.toMatchObject({
+          code: 'INVALID_ARGUMENT',
+          message: expect.stringMatching(/refusing to listen on 127\.\d+\.\d+\.\d+ without a token/),
+        });
+      }
+      const guarded = await serveSessions(runtime, {
+        host: '127.0.0.2',
+        token: 'test-token-0123456789abcdef',
       });
-    }
-    const guarded = await serveSessions(runtime, { host: '127.0.0.2', token: 'test-token-0123456789abcdef' });
-    expect(guarded.url).toMatch(/^http:\/\/127\.0\.0\.2:\d+$/);
-    await guarded.close();
-    const local = await serveSessions(runtime, { host: 'localhost' });
-    const { hostname, port } = new URL(local.url);
-    // The Host header of a request to a server without a token must name a loopback host.
-    const statusFor = (host: string) =>
-      new Promise<number>((resolve, reject) => {
-        const req = request(
-          { host: hostname.replace(/^\[|\]$/g, ''), port, path: '/health', headers: { host } },
-          (res) => {
-            res.resume();
-            resolve(res.statusCode ?? 0);
-          },
-        );
-        req.on('error', reject).end();
-      });
-    expect(await statusFor(`127.0.0.2:${port}`)).toBe(403);
-    expect(await statusFor(`localhost:${port}`)).toBe(200);
-    await local.close();
-    await runtime.close();
-  });
+      expect(guarded.url).toMatch(/^http:\/\/127\.0\.0\.2:\d+$/);
+      await guarded.close();
+      const local = await serveSessions(runtime, { host: 'localhost' });
+      const { hostname, port } = new URL(local.url);
+      // The Host header of a request to a server without a token must name a loopback host.
+      const statusFor = (host: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = request(
+            { host: hostname.replace(/^\[|\]$/g, ''), port, path: '/health', headers: { host } },
+            (res) => {
+              res.resume();
+              resolve(res.statusCode ?? 0);
+            },
+          );
+          req.on('error', reject).end();
+        });
+      expect(await statusFor(`127.0.0.2:${port}`)).toBe(403);
+      expect(await statusFor(`localhost:${port}`)).toBe(200);
+      await local.close();
+      await runtime.close();
+    },
+  );
 });

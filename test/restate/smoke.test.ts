@@ -96,29 +96,33 @@ describe('a restate-server from node_modules, with a child endpoint', () => {
     expect(await counter.add(1)).toBe(6);
   });
 
-  it('completes a call once when the server is SIGKILLed inside it: the client re-attaches by idempotency key', async () => {
-    const ingress = clients.connect({
-      url: restate.ingressUrl,
-      retry: { initialInterval: 50, maxInterval: 500 },
-    });
-    const counter = ingress.objectClient(COUNTER, 'b');
-    const opts = clients.rpc.opts<number, number>({ idempotencyKey: 'add-10-to-b' });
-    await hold('b');
-    const call = counter.add(10, opts);
-    await entered('b', endpoint.pid);
+  it(
+    'completes a call once when the server is SIGKILLed inside it: ' +
+      'the client re-attaches by idempotency key',
+    async () => {
+      const ingress = clients.connect({
+        url: restate.ingressUrl,
+        retry: { initialInterval: 50, maxInterval: 500 },
+      });
+      const counter = ingress.objectClient(COUNTER, 'b');
+      const opts = clients.rpc.opts<number, number>({ idempotencyKey: 'add-10-to-b' });
+      await hold('b');
+      const call = counter.add(10, opts);
+      await entered('b', endpoint.pid);
 
-    const killedPid = restate.server.pid;
-    await restate.killAndRestart();
-    expect(restate.server.lastExit).toEqual({ code: null, signal: 'SIGKILL' });
-    expect(restate.server.pid).not.toBe(killedPid);
-    endpoint.send({ type: 'open', key: 'b' });
+      const killedPid = restate.server.pid;
+      await restate.killAndRestart();
+      expect(restate.server.lastExit).toEqual({ code: null, signal: 'SIGKILL' });
+      expect(restate.server.pid).not.toBe(killedPid);
+      endpoint.send({ type: 'open', key: 'b' });
 
-    await expect(call).resolves.toBe(10);
-    expect(await counter.get()).toBe(10);
-    // The same key again: the recorded result, nothing added.
-    expect(await counter.add(10, opts)).toBe(10);
-    expect(await counter.get()).toBe(10);
-  });
+      await expect(call).resolves.toBe(10);
+      expect(await counter.get()).toBe(10);
+      // The same key again: the recorded result, nothing added.
+      expect(await counter.add(10, opts)).toBe(10);
+      expect(await counter.get()).toBe(10);
+    },
+  );
 
   it('keeps state and the registration when SIGKILLed and restarted on its data directory', async () => {
     await restate.killAndRestart();

@@ -50,36 +50,40 @@ afterAll(async () => {
 });
 
 describe('a conversation turn on Restate', () => {
-  it('appends the user message and the reply once each; a crash after the model step does not call it again', async () => {
-    const store = createRestateSessionStore({ ingressUrl: server.ingressUrl });
-    const id = sessionId('turn');
-    await store.create(recordOf(id));
-    await store.append(id, [textMessage(0), textMessage(1)]);
-    crashes = 1;
-    const before = api.requests.length;
-    const ingress = clients.connect({ url: server.ingressUrl });
-    const result = (await ingress
-      .serviceClient(turnService)
-      .send({ session: id, content: 'What next?', limits: { maxTokens: 20_000 } })) as TurnResult;
+  it(
+    'appends the user message and the reply once each; ' +
+      'a crash after the model step does not call it again',
+    async () => {
+      const store = createRestateSessionStore({ ingressUrl: server.ingressUrl });
+      const id = sessionId('turn');
+      await store.create(recordOf(id));
+      await store.append(id, [textMessage(0), textMessage(1)]);
+      crashes = 1;
+      const before = api.requests.length;
+      const ingress = clients.connect({ url: server.ingressUrl });
+      const result = (await ingress
+        .serviceClient(turnService)
+        .send({ session: id, content: 'What next?', limits: { maxTokens: 20_000 } })) as TurnResult;
 
-    expect(api.requests.length - before).toBe(1);
-    expect(afterModel).toBe(2); // the turn ran past the step twice, the model was called once
-    const head = await store.load(id);
-    expect(head.messages.map((m) => [m.seq, m.role])).toEqual([
-      [0, 'user'],
-      [1, 'assistant'],
-      [2, 'user'],
-      [3, 'assistant'],
-    ]);
-    expect(head.messages[2]!.content).toBe('What next?');
-    expect(head.messages[3]).toEqual(result.reply);
-    expect(result.reply.metadata).toMatchObject({
-      model: expect.any(String),
-      usage: { inputTokens: expect.any(Number) },
-    });
-    // The request sent the session's messages and the new one, in the messages form.
-    const sent = JSON.stringify(api.requests[api.requests.length - 1]!.body);
-    expect(sent).toContain('message 0:');
-    expect(sent).toContain('What next?');
-  });
+      expect(api.requests.length - before).toBe(1);
+      expect(afterModel).toBe(2); // the turn ran past the step twice, the model was called once
+      const head = await store.load(id);
+      expect(head.messages.map((m) => [m.seq, m.role])).toEqual([
+        [0, 'user'],
+        [1, 'assistant'],
+        [2, 'user'],
+        [3, 'assistant'],
+      ]);
+      expect(head.messages[2]!.content).toBe('What next?');
+      expect(head.messages[3]).toEqual(result.reply);
+      expect(result.reply.metadata).toMatchObject({
+        model: expect.any(String),
+        usage: { inputTokens: expect.any(Number) },
+      });
+      // The request sent the session's messages and the new one, in the messages form.
+      const sent = JSON.stringify(api.requests[api.requests.length - 1]!.body);
+      expect(sent).toContain('message 0:');
+      expect(sent).toContain('What next?');
+    },
+  );
 });

@@ -119,22 +119,26 @@ describe('chat.log damage is told from a torn write', () => {
     }
   });
 
-  it('a truncation that cuts a record leaves an incomplete last record: dropped, counted, and only it is cut', async () => {
-    for (const k of [0, 2, 5]) {
-      for (const at of offsetsIn(k).filter((o) => o > STARTS[k]!)) {
-        const bytes = LOG.subarray(0, at);
-        const { dir, chat, error } = await readWriter(Buffer.from(bytes));
-        const context = `cut at byte ${at} (inside record ${k})`;
-        expect(error, context).toBeUndefined();
-        expect(chat.data.messages, context).toEqual(MESSAGES.slice(0, k));
-        expect(chat.stats.tornRecordsDropped, `${context}: the drop is counted`).toBe(1);
-        // The next append cuts exactly the incomplete record, nothing before it.
-        await chat.append([message(k)]);
-        expect(await readFile(path.join(dir, 'chat.log')), context).toEqual(LOG.subarray(0, STARTS[k + 1]));
-        await chat.close();
+  it(
+    'a truncation that cuts a record leaves an incomplete last record: ' +
+      'dropped, counted, and only it is cut',
+    async () => {
+      for (const k of [0, 2, 5]) {
+        for (const at of offsetsIn(k).filter((o) => o > STARTS[k]!)) {
+          const bytes = LOG.subarray(0, at);
+          const { dir, chat, error } = await readWriter(Buffer.from(bytes));
+          const context = `cut at byte ${at} (inside record ${k})`;
+          expect(error, context).toBeUndefined();
+          expect(chat.data.messages, context).toEqual(MESSAGES.slice(0, k));
+          expect(chat.stats.tornRecordsDropped, `${context}: the drop is counted`).toBe(1);
+          // The next append cuts exactly the incomplete record, nothing before it.
+          await chat.append([message(k)]);
+          expect(await readFile(path.join(dir, 'chat.log')), context).toEqual(LOG.subarray(0, STARTS[k + 1]));
+          await chat.close();
+        }
       }
-    }
-  });
+    },
+  );
 
   it('a torn write after a power loss (header there, zeros where its blocks never landed) is still torn', async () => {
     const record = RECORDS[5]!;
@@ -194,19 +198,23 @@ describe('logs written before records had a length', () => {
     await again.close();
   });
 
-  it('an old record cut short at the end is torn; an old complete record that fails its checksum is damage', async () => {
-    const log = await legacyLog();
-    const lastStart = log.lastIndexOf(0x0a, log.length - 2) + 1;
-    const records = replayLog(log).records;
-    const cut = await readWriter(log.subarray(0, log.length - 5));
-    expect(cut.error).toBeUndefined();
-    expect(cut.chat.data.messages.length).toBe(records - 1);
-    expect(cut.chat.stats.tornRecordsDropped).toBe(1);
-    const flipped = Buffer.from(log);
-    flipped[lastStart + 20] = flipped[lastStart + 20]! ^ 0x02;
-    const damaged = await readWriter(flipped);
-    expect(damaged.error?.code).toBe('CORRUPT_FILE');
-    expect(damaged.error?.details).toMatchObject({ goodRecords: records - 1, goodBytes: lastStart });
-    expect((await stat(damaged.error?.details.setAsideTo as string)).size).toBe(log.length);
-  });
+  it(
+    'an old record cut short at the end is torn; ' +
+      'an old complete record that fails its checksum is damage',
+    async () => {
+      const log = await legacyLog();
+      const lastStart = log.lastIndexOf(0x0a, log.length - 2) + 1;
+      const records = replayLog(log).records;
+      const cut = await readWriter(log.subarray(0, log.length - 5));
+      expect(cut.error).toBeUndefined();
+      expect(cut.chat.data.messages.length).toBe(records - 1);
+      expect(cut.chat.stats.tornRecordsDropped).toBe(1);
+      const flipped = Buffer.from(log);
+      flipped[lastStart + 20] = flipped[lastStart + 20]! ^ 0x02;
+      const damaged = await readWriter(flipped);
+      expect(damaged.error?.code).toBe('CORRUPT_FILE');
+      expect(damaged.error?.details).toMatchObject({ goodRecords: records - 1, goodBytes: lastStart });
+      expect((await stat(damaged.error?.details.setAsideTo as string)).size).toBe(log.length);
+    },
+  );
 });

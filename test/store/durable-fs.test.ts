@@ -157,20 +157,24 @@ describe('what is not a regular file of the store', () => {
     await store.close();
   });
 
-  it('assertInsideRoot refuses a directory that leads outside the root through a link, and allows one inside', async () => {
-    const root = await tempRoot();
-    const outside = await tempRoot();
-    await mkdir(path.join(root, 'sessions'));
-    await mkdir(path.join(root, 'elsewhere'));
-    await symlink(outside, path.join(root, 'sessions', 'out'));
-    await symlink(path.join(root, 'elsewhere'), path.join(root, 'sessions', 'in'));
-    const error = await rejection(assertInsideRoot(path.join(root, 'sessions', 'out'), root));
-    expect(error).toMatchObject({
-      code: 'CORRUPT_FILE',
-      details: { file: path.join(root, 'sessions', 'out') },
-    });
-    expect(error.message).toContain('symbolic link');
-    await assertInsideRoot(path.join(root, 'sessions', 'in'), root);
-    await assertInsideRoot(path.join(root, 'sessions', 'missing'), root);
-  });
+  it(
+    'assertInsideRoot refuses a directory that leads outside the root through a link, ' +
+      'and allows one inside',
+    async () => {
+      const root = await tempRoot();
+      const outside = await tempRoot();
+      await mkdir(path.join(root, 'sessions'));
+      await mkdir(path.join(root, 'elsewhere'));
+      await symlink(outside, path.join(root, 'sessions', 'out'));
+      await symlink(path.join(root, 'elsewhere'), path.join(root, 'sessions', 'in'));
+      const error = await rejection(assertInsideRoot(path.join(root, 'sessions', 'out'), root));
+      expect(error).toMatchObject({
+        code: 'CORRUPT_FILE',
+        details: { file: path.join(root, 'sessions', 'out') },
+      });
+      expect(error.message).toContain('symbolic link');
+      await assertInsideRoot(path.join(root, 'sessions', 'in'), root);
+      await assertInsideRoot(path.join(root, 'sessions', 'missing'), root);
+    },
+  );
 });

@@ -89,7 +89,11 @@ async function openInChild(
   const script = `
     const { JsonFileSessionStore } = await import(process.env.STORE_MODULE);
     try {
-      const store = await JsonFileSessionStore.open({ root: process.env.ROOT, readOnly: process.env.READ_ONLY === '1', description: 'child' });
+      const store = await JsonFileSessionStore.open({
+        root: process.env.ROOT,
+        readOnly: process.env.READ_ONLY === '1',
+        description: 'child',
+      });
       await store.close();
       console.log(JSON.stringify({ opened: true }));
     } catch (error) {
@@ -256,35 +260,43 @@ describe('locks left by other processes', () => {
     expect(error.message).toContain(`if it is gone, delete ${lockFile}`);
   });
 
-  it('leaves a fresh unreadable lock alone while it may be being written, and names its holder once it parses', async () => {
-    const child = await sleeper();
-    await mkdir(path.dirname(lockFile), { recursive: true });
-    await writeFile(lockFile, '{"pid": 12'); // an old version between its create and its write
-    const pending = refusal(acquire());
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    await writeLock({
-      pid: child.pid!,
-      processStart: processStartOf(child.pid!),
-      description: 'old version',
-    });
-    const error = await pending;
-    expect(error.message).toContain(`process ${child.pid} on ${os.hostname()} (old version)`);
-  });
+  it(
+    'leaves a fresh unreadable lock alone while it may be being written, ' +
+      'and names its holder once it parses',
+    async () => {
+      const child = await sleeper();
+      await mkdir(path.dirname(lockFile), { recursive: true });
+      await writeFile(lockFile, '{"pid": 12'); // an old version between its create and its write
+      const pending = refusal(acquire());
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await writeLock({
+        pid: child.pid!,
+        processStart: processStartOf(child.pid!),
+        description: 'old version',
+      });
+      const error = await pending;
+      expect(error.message).toContain(`process ${child.pid} on ${os.hostname()} (old version)`);
+    },
+  );
 
-  it('takes over an unreadable lock once it is older than the grace period, or has stayed unchanged for it', async () => {
-    await mkdir(path.dirname(lockFile), { recursive: true });
-    await writeFile(lockFile, '');
-    const anHourAgo = new Date(Date.now() - 3_600_000);
-    await utimes(lockFile, anHourAgo, anHourAgo);
-    const first = await acquire();
-    expect((await readLock()).token).toBe(first.holder.token);
-    await first.release();
+  it(
+    'takes over an unreadable lock once it is older than the grace period, ' +
+      'or has stayed unchanged for it',
+    async () => {
+      await mkdir(path.dirname(lockFile), { recursive: true });
+      await writeFile(lockFile, '');
+      const anHourAgo = new Date(Date.now() - 3_600_000);
+      await utimes(lockFile, anHourAgo, anHourAgo);
+      const first = await acquire();
+      expect((await readLock()).token).toBe(first.holder.token);
+      await first.release();
 
-    await writeFile(lockFile, '{"pid": 12'); // fresh, and never finished
-    const second = await acquire(undefined, { unreadableGraceMs: 200 });
-    expect((await readLock()).token).toBe(second.holder.token);
-    expect(await lockFiles()).toEqual(['lock']);
-  });
+      await writeFile(lockFile, '{"pid": 12'); // fresh, and never finished
+      const second = await acquire(undefined, { unreadableGraceMs: 200 });
+      expect((await readLock()).token).toBe(second.holder.token);
+      expect(await lockFiles()).toEqual(['lock']);
+    },
+  );
 
   it('follows the claims of takers that died before finishing, and removes them', async () => {
     const [dead, claimant, next] = [await deadPid(), await deadPid(), await deadPid()];

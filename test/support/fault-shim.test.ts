@@ -95,7 +95,14 @@ describe('the LD_PRELOAD fault shim', () => {
       const [dir] = process.argv.slice(1);
       await writeFile(dir + '/t1', 'x'); await writeFile(dir + '/t2', 'y');
       const out = [];
-      for (const t of ['t1', 't2']) { try { await rename(dir + '/' + t, dir + '/checkpoint.json'); out.push('ok'); } catch (e) { out.push(e.code); } }
+      for (const t of ['t1', 't2']) {
+        try {
+          await rename(dir + '/' + t, dir + '/checkpoint.json');
+          out.push('ok');
+        } catch (e) {
+          out.push(e.code);
+        }
+      }
       console.log(JSON.stringify(out));`;
     expect(await underShim(control, code, [dir])).toEqual(['EIO', 'ok']);
   });

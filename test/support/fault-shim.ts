@@ -74,7 +74,9 @@ async function build(): Promise<ShimBuild> {
     if (code === 'ENOENT') {
       return {
         ok: false,
-        reason: `no C compiler (${compiler}) on this machine; install one (Debian: gcc) to run the fault-injection tests`,
+        reason:
+          `no C compiler (${compiler}) on this machine; ` +
+          `install one (Debian: gcc) to run the fault-injection tests`,
       };
     }
     throw error;

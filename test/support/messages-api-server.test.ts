@@ -68,46 +68,50 @@ function checkpointRequest(
 }
 
 describe('messages-api-server', () => {
-  it('answers a forced record_checkpoint with a summary built from the prompt, and counts tokens with the Claude tokenizer', async () => {
-    const { server, client } = await start();
-    const body = checkpointRequest({
-      completed: ['set up the repo'],
-      inProgress: [],
-      pending: [],
-      decisions: ['use ESM'],
-      blockers: [],
-    });
-    const message = await client.messages.create(body);
-    expect(message.stop_reason).toBe('tool_use');
-    const block = message.content[0];
-    expect(block?.type).toBe('tool_use');
-    const input = (block as { input: Record<string, string[]> }).input;
-    expect(input.completed).toEqual([
-      'set up the repo',
-      'message 0 (user): src/parser.ts',
-      'message 1 (assistant): `npm test`',
-      'message 2 (user): README.md',
-    ]);
-    expect(input.decisions).toEqual(['use ESM']);
-    expect(input.pending).toEqual(['message 2: TODO update README.md']);
-    const tokenizer = getTokenizer();
-    expect(message.usage.input_tokens).toBe(
-      tokenizer.encode(requestText(body as never).normalize('NFKC'), 'all').length,
-    );
-    tokenizer.free();
-    const counted = await client.messages.countTokens({
-      model: body.model,
-      system: body.system,
-      messages: body.messages,
-      tools: body.tools,
-    });
-    expect(counted.input_tokens).toBe(message.usage.input_tokens);
-    expect(server.requests.map((r) => r.path)).toEqual(['/v1/messages', '/v1/messages/count_tokens']);
-    expect(server.requests[0]?.headers['anthropic-version']).toMatch(/^\d{4}-\d{2}-\d{2}$/);
-    expect(server.requests[0]?.headers.authorization ?? server.requests[0]?.headers['x-api-key']).toMatch(
-      /test-key/,
-    );
-  });
+  it(
+    'answers a forced record_checkpoint with a summary built from the prompt, ' +
+      'and counts tokens with the Claude tokenizer',
+    async () => {
+      const { server, client } = await start();
+      const body = checkpointRequest({
+        completed: ['set up the repo'],
+        inProgress: [],
+        pending: [],
+        decisions: ['use ESM'],
+        blockers: [],
+      });
+      const message = await client.messages.create(body);
+      expect(message.stop_reason).toBe('tool_use');
+      const block = message.content[0];
+      expect(block?.type).toBe('tool_use');
+      const input = (block as { input: Record<string, string[]> }).input;
+      expect(input.completed).toEqual([
+        'set up the repo',
+        'message 0 (user): src/parser.ts',
+        'message 1 (assistant): `npm test`',
+        'message 2 (user): README.md',
+      ]);
+      expect(input.decisions).toEqual(['use ESM']);
+      expect(input.pending).toEqual(['message 2: TODO update README.md']);
+      const tokenizer = getTokenizer();
+      expect(message.usage.input_tokens).toBe(
+        tokenizer.encode(requestText(body as never).normalize('NFKC'), 'all').length,
+      );
+      tokenizer.free();
+      const counted = await client.messages.countTokens({
+        model: body.model,
+        system: body.system,
+        messages: body.messages,
+        tools: body.tools,
+      });
+      expect(counted.input_tokens).toBe(message.usage.input_tokens);
+      expect(server.requests.map((r) => r.path)).toEqual(['/v1/messages', '/v1/messages/count_tokens']);
+      expect(server.requests[0]?.headers['anthropic-version']).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      expect(server.requests[0]?.headers.authorization ?? server.requests[0]?.headers['x-api-key']).toMatch(
+        /test-key/,
+      );
+    },
+  );
 
   it('streams the events of the real API in order, and echoes a plain conversation turn', async () => {
     const { client } = await start({ chunkChars: 16 });

@@ -56,7 +56,9 @@ export async function traceImport(
     const script = `
       import { register, createRequire } from 'node:module';
       import { appendFileSync, writeFileSync } from 'node:fs';
-      register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(HOOK)}), { data: { file: ${JSON.stringify(log)} } });
+      register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(HOOK)}), {
+        data: { file: ${JSON.stringify(log)} },
+      });
       const started = performance.now();
       await import(${JSON.stringify(target)});
       const ms = performance.now() - started;
