@@ -7,6 +7,7 @@ import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import zlib from 'node:zlib';
 import type { Adapter, Low } from 'lowdb';
+import { createOneAtATime } from '../core/one-at-a-time.js';
 import { crc32Hex } from '../core/crc32.js';
 import { SessionError, describeError } from '../core/errors.js';
 import { atomicWriteFile, isErrno } from './durable-fs.js';
@@ -138,7 +139,7 @@ async function readWhole(handle: FileHandle, size: number): Promise<Buffer> {
 export class DurableJsonFile<T> implements Adapter<T> {
   readonly file: string;
   readonly #options: DurableJsonFileOptions<T>;
-  #tail: Promise<unknown> = Promise.resolve();
+  readonly #oneAtATime = createOneAtATime();
 
   constructor(file: string, options: DurableJsonFileOptions<T> = {}) {
     this.file = file;
@@ -182,12 +183,10 @@ export class DurableJsonFile<T> implements Adapter<T> {
     const text = this.#options.checksum ? embedChecksum(json) : json;
     // One write at a time, in call order (steno's queue): concurrent renames would otherwise land
     // in whatever order their I/O finished, and an older value could replace the last one.
-    const run = this.#tail.then(() =>
-      atomicWriteFile(this.file, text, { durable: this.#options.durable ?? true }),
-    );
-    this.#tail = run.catch(() => undefined);
     try {
-      await run;
+      await this.#oneAtATime(() =>
+        atomicWriteFile(this.file, text, { durable: this.#options.durable ?? true }),
+      );
     } catch (error) {
       if (error instanceof SessionError) throw error;
       throw ioError(error, this.file, 'write');
