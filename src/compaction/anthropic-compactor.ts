@@ -8,6 +8,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type { ClientOptions } from '@anthropic-ai/sdk';
 import type { Message as ApiMessage, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
 import { loadAnthropicSdk, type AnthropicSdk } from './anthropic-sdk.js';
+import { isTransientStatus, isTransientStreamError } from '../core/api-failure.js';
 import { SessionError, describeError } from '../core/errors.js';
 import type { CheckpointSummary } from '../core/types.js';
 import { createTokenEstimator, type TokenEstimator } from '../tokens/token-estimator.js';
@@ -398,7 +399,7 @@ export class AnthropicCompactor implements Compactor {
       const details = { status: status ?? null, type, requestId: error.requestID ?? null };
       if (status === undefined) {
         // An `error` event inside a stream that had started: the API's own failure.
-        const transient = ['overloaded_error', 'api_error', 'rate_limit_error', 'error'].includes(type);
+        const transient = isTransientStreamError(type);
         return make(
           transient ? 'COMPACTOR_UNAVAILABLE' : 'COMPACTOR_FAILED',
           `the answer stream reported ${type} (${said}) after ${context.events} events`,
@@ -406,7 +407,7 @@ export class AnthropicCompactor implements Compactor {
           details,
         );
       }
-      if (status === 429 || status === 529 || status >= 500 || status === 408 || status === 409) {
+      if (isTransientStatus(status)) {
         return make(
           'COMPACTOR_UNAVAILABLE',
           `the API answered ${status} ${type} (${said}); ${retried} with backoff; the session retries later`,

@@ -5,6 +5,9 @@
  */
 import { SessionError } from './errors.js';
 import type { Message } from './types.js';
+import { validCuts } from './tool-pair-cuts.js';
+
+export { isValidCut, toolResultIds, toolUseIds, validCuts } from './tool-pair-cuts.js';
 
 /**
  * The token budget of the verbatim tail kept after a compaction.
@@ -38,115 +41,6 @@ export type CompactionPlan =
  * @example const m: PlannableMessage = { content: 'hello', tokens: 2 };
  */
 export type PlannableMessage = Pick<Message, 'content' | 'tokens'>;
-
-/**
- * The ids of the `tool_use` blocks of a message, in order (none for string content).
- *
- * @param message - any message.
- * @returns the `id` of every `tool_use` block.
- * @example toolUseIds({ content: [{ type: 'tool_use', id: 'toolu_1', name: 'Read', input: {} }], tokens: 9 }) // ['toolu_1']
- */
-export function toolUseIds(message: Pick<Message, 'content'>): string[] {
-  return blockIds(message, 'tool_use');
-}
-
-/**
- * The `tool_use_id`s of the `tool_result` blocks of a message, in order (none for string content).
- *
- * @param message - any message.
- * @returns the `tool_use_id` of every `tool_result` block.
- * @example toolResultIds({ content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'ok' }], tokens: 3 }) // ['toolu_1']
- */
-export function toolResultIds(message: Pick<Message, 'content'>): string[] {
-  return blockIds(message, 'tool_result');
-}
-
-/** @internal */
-function blockIds(message: Pick<Message, 'content'>, type: 'tool_use' | 'tool_result'): string[] {
-  const content: unknown = message.content;
-  if (!Array.isArray(content)) return [];
-  const ids: string[] = [];
-  for (const block of content as unknown[]) {
-    if (typeof block !== 'object' || block === null) continue;
-    const b = block as Record<string, unknown>;
-    if (b.type !== type) continue;
-    const id = type === 'tool_use' ? b.id : b.tool_use_id;
-    if (typeof id === 'string') ids.push(id);
-  }
-  return ids;
-}
-
-/**
- * For every cut index `i` in `0..messages.length`, whether cutting there (fold `messages[0..i)`,
- * keep `messages[i..]`) is valid. A cut `i >= 1` is invalid when
- * (a) it separates a tool call from its result: some id has a `tool_use` and a `tool_result`
- * on opposite sides of the cut, or
- * (b) `messages[i-1]` holds a `tool_use` whose result exists nowhere yet: a call still awaiting
- * its result is never folded away from it. (Such a call followed by other messages is abandoned:
- * a later cut may fold it together with what follows.)
- * Cut 0 (fold nothing) is always valid. O(n) in messages and blocks.
- *
- * @param messages - the live messages, oldest first.
- * @returns an array of `messages.length + 1` booleans.
- * @example validCuts([{ content: 'hi', tokens: 1 }, { content: 'yo', tokens: 1 }]) // [true, true, true]
- */
-export function validCuts(messages: readonly PlannableMessage[]): boolean[] {
-  const n = messages.length;
-  // Per id: first and last index of any use or result, and whether it has each kind.
-  const spans = new Map<string, { first: number; last: number; uses: boolean; results: boolean }>();
-  const note = (id: string, index: number, kind: 'uses' | 'results'): void => {
-    const span = spans.get(id);
-    if (span === undefined) {
-      spans.set(id, { first: index, last: index, uses: kind === 'uses', results: kind === 'results' });
-      return;
-    }
-    span.last = index;
-    span[kind] = true;
-  };
-  const usesAt: string[][] = [];
-  messages.forEach((message, index) => {
-    const uses = toolUseIds(message);
-    usesAt.push(uses);
-    for (const id of uses) note(id, index, 'uses');
-    for (const id of toolResultIds(message)) note(id, index, 'results');
-  });
-
-  // Difference array: +1 at the start of each forbidden range, -1 after its end.
-  const delta = new Array<number>(n + 2).fill(0);
-  const forbid = (from: number, to: number): void => {
-    delta[from] = (delta[from] ?? 0) + 1;
-    delta[to + 1] = (delta[to + 1] ?? 0) - 1;
-  };
-  for (const span of spans.values()) {
-    // A pair spanning messages first..last may only be cut before first or after last.
-    if (span.uses && span.results && span.last > span.first) forbid(span.first + 1, span.last);
-  }
-  usesAt.forEach((uses, index) => {
-    if (uses.some((id) => spans.get(id)?.results !== true)) forbid(index + 1, index + 1);
-  });
-
-  const valid: boolean[] = [];
-  let depth = 0;
-  for (let i = 0; i <= n; i++) {
-    depth += delta[i] ?? 0;
-    valid.push(i === 0 || depth === 0);
-  }
-  return valid;
-}
-
-/**
- * Whether cutting `messages` at `index` is valid (see {@link validCuts} for the rules).
- * O(n); to test every cut at once use {@link validCuts}.
- *
- * @param messages - the live messages, oldest first.
- * @param index - the cut: fold `messages[0..index)`, keep `messages[index..]`.
- * @returns false also when `index` is outside `0..messages.length` or not an integer.
- * @example isValidCut(messages, 3) // false if messages[2] calls a tool answered in messages[3]
- */
-export function isValidCut(messages: readonly PlannableMessage[], index: number): boolean {
-  if (!Number.isInteger(index) || index < 0 || index > messages.length) return false;
-  return validCuts(messages)[index] === true;
-}
 
 /**
  * Plans a compaction: the smallest valid cut `i >= 1` whose tail `messages[i..]` fits

@@ -6,6 +6,7 @@
  * into the checkpoint's ledger (files changed, commands and how they ended, checks, why it
  * stopped, decisions), so the next fresh request knows what every earlier iteration did.
  */
+import { createOneAtATime } from '../core/one-at-a-time.js';
 import type { DecisionInput, IterationRecord } from '../core/checkpoint-change.js';
 import { SessionError, describeError } from '../core/errors.js';
 import type {
@@ -275,7 +276,7 @@ export async function createTaskLoop(options: TaskLoopOptions): Promise<TaskLoop
   // Numbers go on from the iterations the session's checkpoint recorded (a reopened loop).
   const before = (await runtime.getCheckpoint(sessionId))?.ledger?.iterations ?? 0;
   let iterations = 0;
-  let queue: Promise<unknown> = Promise.resolve();
+  const oneAtATime = createOneAtATime();
 
   async function once(): Promise<IterationResult> {
     const count = ++iterations;
@@ -353,9 +354,7 @@ export async function createTaskLoop(options: TaskLoopOptions): Promise<TaskLoop
   }
 
   function iterate(): Promise<IterationResult> {
-    const next = queue.then(once);
-    queue = next.catch(() => undefined);
-    return next;
+    return oneAtATime(once);
   }
 
   async function run(): Promise<TaskLoopResult> {

@@ -5,7 +5,7 @@
  * request (never from disk) when the whole would pass the limit.
  */
 import { SessionError } from '../core/errors.js';
-import { toolResultIds, toolUseIds } from '../core/plan-compaction.js';
+import { omissionCuts } from '../core/tool-pair-cuts.js';
 import type {
   AgentDescription,
   Checkpoint,
@@ -342,42 +342,6 @@ export function sentTokens(message: Message, format: RequestFormat, estimator: T
   const tokens = section === '' ? 0 : estimator.estimate(section) + estimator.estimate(JOIN);
   cache.set(message, tokens);
   return tokens;
-}
-
-/**
- * @internal For every cut `k` in `0..messages.length` (leave out `messages[0..k)`), whether it
- * keeps every tool call with its later results, the new user message counting as one more
- * message that is never left out. Results before their call, or in the call's own message, do not
- * bind (they are shown as text anyway). O(n) in messages and blocks.
- */
-export function omissionCuts(
-  messages: readonly Pick<Message, 'content'>[],
-  userMessage: string | ContentBlock[] | null,
-): boolean[] {
-  const n = messages.length;
-  const firstUse = new Map<string, number>();
-  const lastResult = new Map<string, number>();
-  const sequence = userMessage === null ? messages : [...messages, { content: userMessage }];
-  sequence.forEach((message, index) => {
-    for (const id of toolUseIds(message)) if (!firstUse.has(id)) firstUse.set(id, index);
-    for (const id of toolResultIds(message)) {
-      const use = firstUse.get(id);
-      if (use !== undefined && use < index) lastResult.set(id, index);
-    }
-  });
-  const delta = new Array<number>(n + 3).fill(0);
-  for (const [id, last] of lastResult) {
-    const first = (firstUse.get(id) ?? 0) + 1;
-    delta[first] = (delta[first] ?? 0) + 1;
-    delta[last + 1] = (delta[last + 1] ?? 0) - 1;
-  }
-  const valid: boolean[] = [];
-  let depth = 0;
-  for (let cut = 0; cut <= n; cut++) {
-    depth += delta[cut] ?? 0;
-    valid.push(cut === 0 || depth === 0);
-  }
-  return valid;
 }
 
 /** @internal Live messages as `### role` sections of their text; blank messages are skipped. */

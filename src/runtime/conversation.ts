@@ -11,6 +11,7 @@ import {
   type CompactOutput,
   type SessionActorRef,
 } from '../../machines/session.machine.js';
+import { isTransientStatus } from '../core/api-failure.js';
 import { SessionError, describeError } from '../core/errors.js';
 import type { ContentBlock, Limits, Message, MessageInput } from '../core/types.js';
 import { buildRequest, type BuiltRequest, type RequestFormat } from '../request/build-request.js';
@@ -343,9 +344,7 @@ function translateTurnError(error: unknown, id: string): SessionError {
       cause: error,
     });
   if (
-    status === 429 ||
-    status === 529 ||
-    (status !== null && status >= 500) ||
+    (status !== null && isTransientStatus(status)) ||
     e.name === 'APIConnectionError' ||
     e.name === 'APIConnectionTimeoutError'
   ) {

@@ -18,6 +18,7 @@ import { inconsistentError } from './corrupt.js';
 import { assertNothingSetAside } from './directory-guards.js';
 import { isErrno } from './durable-fs.js';
 import { DurableJsonFile } from './durable-json-file.js';
+import { deepFreeze } from './freeze.js';
 import type { SegmentCache } from './segment-cache.js';
 
 const SEGMENT_NAME = /^(\d{6})\.json$/;
@@ -165,9 +166,11 @@ export class ArchiveDirectory {
   }
 
   async #checked(n: number, previous: ArchiveSegment | null, last: number): Promise<ArchiveSegment> {
+    // Deep-frozen (the cache freezes what it keeps): the store hands committed messages out
+    // without copying them.
     const segment = this.#cache
       ? await this.#cache.get(this.path(n), () => this.read(n))
-      : await this.read(n);
+      : deepFreeze(await this.read(n));
     if (segment === null) throw this.missingError(n, last);
     const problem = segmentChainProblem(segment, n, previous);
     if (problem !== null) throw inconsistentError(this.path(n), problem);

@@ -27,6 +27,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import type { Adapter } from 'lowdb';
+import { createOneAtATime } from '../core/one-at-a-time.js';
 import { SessionError } from '../core/errors.js';
 import type { ChatFile, Message } from '../core/types.js';
 import { encodeRecord } from './chat-log-format.js';
@@ -127,7 +128,7 @@ export class JournaledChatFile implements Adapter<ChatFile> {
   #readError: unknown = null;
   /** Set when a failed append could not be cut off: whether it is on disk is unknown. */
   #unknown: SessionError | null = null;
-  #tail: Promise<unknown> = Promise.resolve();
+  readonly #enqueue = createOneAtATime();
   /** Bumped by every fold, drop and read: a background fold begun before is then obsolete. */
   #generation = 0;
   /** The fold running in the background, or null. */
@@ -501,12 +502,6 @@ export class JournaledChatFile implements Adapter<ChatFile> {
 
   async #assertInsideRoot(): Promise<void> {
     if (this.#root !== undefined) await assertInsideRoot(path.dirname(this.logFile), this.#root);
-  }
-
-  #enqueue<T>(operation: () => Promise<T>): Promise<T> {
-    const run = this.#tail.then(operation, operation);
-    this.#tail = run.catch(() => undefined);
-    return run;
   }
 }
 

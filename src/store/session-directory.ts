@@ -14,6 +14,7 @@ import { lstat, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Low } from 'lowdb';
 import { checkpointProblems } from '../compaction/checkpoint-schema.js';
+import { createOneAtATime } from '../core/one-at-a-time.js';
 import { SessionError } from '../core/errors.js';
 import type {
   AgentDescription,
@@ -157,7 +158,6 @@ export class SessionDirectory {
   readonly #counts: Low<SessionCounts | null>;
   readonly #archive: ArchiveDirectory;
   readonly #history: CheckpointHistory;
-  #checkpointQueue: Promise<unknown> = Promise.resolve();
 
   constructor(sessionsDir: string, id: string, options: FileOptions) {
     this.id = id;
@@ -788,11 +788,7 @@ export class SessionDirectory {
   }
 
   /** Writes of checkpoint.json one at a time: checks and compaction commits never overwrite each other. */
-  #withCheckpoint<T>(operation: () => Promise<T>): Promise<T> {
-    const run = this.#checkpointQueue.then(operation, operation);
-    this.#checkpointQueue = run.catch(() => undefined);
-    return run;
-  }
+  readonly #withCheckpoint = createOneAtATime();
 
   async #assertInsideRoot(): Promise<void> {
     await assertInsideRoot(this.#root, [this.dir, this.archiveDir, this.checkpointsDir]);

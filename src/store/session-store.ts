@@ -298,13 +298,12 @@ export class JsonFileSessionStore implements SessionStore {
 
   async readArchive(id: string, query: ArchiveQuery = {}): Promise<ArchivePage> {
     assertArchiveQuery(query, `readArchive(${id})`);
-    const page = await (await this.#dir(id)).readArchivePage(query);
-    return { ...page, messages: structuredClone(page.messages) };
+    // Committed segments are deep-frozen when read (archive-directory.ts): handed out, not copied.
+    return (await this.#dir(id)).readArchivePage(query);
   }
 
   async readSegment(id: string, n: number): Promise<ArchiveSegment | null> {
-    const segment = await (await this.#dir(id)).readSegment(n);
-    return segment === null ? null : structuredClone(segment);
+    return (await this.#dir(id)).readSegment(n);
   }
 
   async readCheckpoint(id: string, version?: number): Promise<Checkpoint | null> {

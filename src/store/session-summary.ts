@@ -63,7 +63,7 @@ async function snapshotHeader(
 async function snapshotWhole(file: string): Promise<ChatFile | null> {
   const found = await readPlainFile(file);
   if (found.kind !== 'text') return null;
-  const checked = verifyChecksum(found.text);
+  const checked = verifyChecksum(found.text, found.bytes);
   if ('problem' in checked) throw corruptFileError(file, checked.problem, null);
   return JSON.parse(checked.json) as ChatFile;
 }

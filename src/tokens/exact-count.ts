@@ -29,13 +29,76 @@ export function countExact(encoder: TokenEncoder, text: string): number {
   if (text.length < 86) return encode(encoder, text);
   let total = 0;
   let last = 0;
-  for (const match of text.matchAll(CANDIDATE_RE)) {
+  for (
+    let match = nextCandidate(text, 0);
+    match;
+    match = nextCandidate(text, match.index + match[0].length)
+  ) {
     if (utf8Length(match[0], LONG_RUN_BYTES + 1) <= LONG_RUN_BYTES) continue;
     total += countChunked(encoder, text.slice(last, match.index));
     total += countLongRun(encoder, match[0]);
     last = match.index + match[0].length;
   }
   return total + countChunked(encoder, text.slice(last));
+}
+
+/**
+ * @internal The first match of CANDIDATE_RE starting at or after `from`: the matches of
+ * `text.matchAll(CANDIDATE_RE)`, one by one, but the regex only runs where a one-pass scan found
+ * a window that a match could fill (the Unicode regex over a whole text costs more than counting
+ * the text with gpt-tokenizer).
+ */
+export function nextCandidate(text: string, from: number): RegExpExecArray | null {
+  const end = possibleRunEnd(text, from);
+  if (end < 0) return null;
+  // No match starts before end - 85: its 86th unit would have ended the scan earlier.
+  let start = Math.max(from, end - 85);
+  if (start > from && isLowSurrogate(text.charCodeAt(start)) && isHighSurrogate(text.charCodeAt(start - 1)))
+    start--;
+  CANDIDATE_RE.lastIndex = start;
+  return CANDIDATE_RE.exec(text);
+}
+
+// Per UTF-16 unit, which runs of CANDIDATE_RE it can belong to (bits below); 0: not computed.
+const COMPUTED = 1;
+const IN_LETTERS = 2;
+const IN_PUNCTUATION = 4;
+const IN_SPACES = 8;
+const unitClasses = new Uint8Array(0x10000);
+
+function classesOf(code: number): number {
+  const known = unitClasses[code]!;
+  if (known !== 0) return known;
+  let bits = COMPUTED;
+  // A surrogate is half of a code point of any class.
+  if (code >= 0xd800 && code <= 0xdfff) bits |= IN_LETTERS | IN_PUNCTUATION | IN_SPACES;
+  else {
+    const char = String.fromCharCode(code);
+    if (/[\p{L}\p{M}]/u.test(char)) bits |= IN_LETTERS;
+    if (/[^\s\p{L}\p{N}]/u.test(char)) bits |= IN_PUNCTUATION;
+    if (/\s/u.test(char)) bits |= IN_SPACES;
+  }
+  unitClasses[code] = bits;
+  return bits;
+}
+
+/**
+ * @internal The first index at or after `from` where 86 consecutive UTF-16 units of one class of
+ * CANDIDATE_RE end (-1 if none). A match is at least 86 code points, so at least 86 such units:
+ * no index means no match, an index only means the regex must look there.
+ */
+export function possibleRunEnd(text: string, from: number): number {
+  let letters = 0;
+  let punctuation = 0;
+  let spaces = 0;
+  for (let i = from; i < text.length; i++) {
+    const bits = classesOf(text.charCodeAt(i));
+    letters = bits & IN_LETTERS ? letters + 1 : 0;
+    punctuation = bits & IN_PUNCTUATION ? punctuation + 1 : 0;
+    spaces = bits & IN_SPACES ? spaces + 1 : 0;
+    if (letters >= 86 || punctuation >= 86 || spaces >= 86) return i;
+  }
+  return -1;
 }
 
 /** @internal Tokens of a long homogeneous run, extrapolated from its first {@link LONG_RUN_BYTES} bytes. */
@@ -113,4 +176,8 @@ function utf8Length(text: string, stopAfter: number): number {
 
 function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff;
+}
+
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff;
 }

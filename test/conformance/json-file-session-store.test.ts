@@ -97,6 +97,33 @@ describe('JsonFileSessionStore: damage and old files', () => {
     ...(await readdir(archiveDir())).map((n) => `archive/${n}`).sort(),
   ];
 
+  it('hands archived messages out frozen and uncopied, with and without the segment cache', async () => {
+    for (const segmentCacheBytes of [undefined, 0]) {
+      await store.close();
+      await rm(root, { recursive: true, force: true });
+      store = await JsonFileSessionStore.open({
+        root,
+        ...(segmentCacheBytes === 0 ? { segmentCacheBytes } : {}),
+      });
+      const all = await compacted();
+      await reopen();
+      const first = await store.readArchive(ID);
+      expect(first.messages).toEqual(all.slice(0, 8));
+      expect(first.messages.every((m) => Object.isFrozen(m) && Object.isFrozen(m.content))).toBe(true);
+      expect(() => (first.messages[0]!.content = 'changed')).toThrow(TypeError);
+      const page = await store.readArchive(ID, { after: 1, limit: 2 });
+      const segment = await store.readSegment(ID, 1);
+      if (segmentCacheBytes === undefined) {
+        // Read from the cache: the very objects of the first read, not copies of them.
+        expect((await store.readArchive(ID)).messages[5]).toBe(first.messages[5]);
+        expect(page.messages[0]).toBe(first.messages[2]);
+        expect(segment?.messages[3]).toBe(first.messages[3]);
+      }
+      expect(Object.isFrozen(segment?.messages[0])).toBe(true);
+      expect((await store.readArchive(ID)).messages).toEqual(all.slice(0, 8));
+    }
+  });
+
   it('a missing checkpoint with segments on disk is CORRUPT_FILE naming it; no segment is deleted', async () => {
     const all = await compacted();
     const checkpointFile = path.join(dir(), 'checkpoint.json');

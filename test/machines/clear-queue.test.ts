@@ -18,6 +18,7 @@ import { LIMITS } from './session-harness.js';
 
 function start() {
   const clears: ClearInput[] = [];
+  const signals: AbortSignal[] = [];
   const gates: Array<() => void> = [];
   let version = 0;
   const machine = sessionMachine.provide({
@@ -33,8 +34,9 @@ function start() {
         checkpointVersion: 0,
       })),
       persist: fromPromise<undefined, { sessionId: string; messages: Message[] }>(async () => undefined),
-      clear: fromPromise<ClearOutput, ClearInput>(async ({ input }) => {
+      clear: fromPromise<ClearOutput, ClearInput>(async ({ input, signal }) => {
         clears.push(input);
+        signals.push(signal);
         await new Promise<void>((resolve) => gates.push(resolve));
         return {
           mode: input.mode,
@@ -66,7 +68,7 @@ function start() {
       actor.send({ type: 'CLEAR', mode, ...(change ? { change } : {}), reply }),
     );
   const running = () => waitFor(actor, (s) => s.matches({ ready: { compaction: 'clearing' } }));
-  return { actor, clears, gates, append, clear, running };
+  return { actor, clears, signals, gates, append, clear, running };
 }
 
 describe('clears, resets and edits in the session chart', () => {
@@ -87,6 +89,21 @@ describe('clears, resets and edits in the session chart', () => {
     expect(await second).toMatchObject({ ok: true, result: { checkpointVersion: 2, archivedThroughSeq: 1 } });
     expect(s.clears).toHaveLength(2);
     expect(s.clears[0]!.changes).toEqual([]);
+  });
+
+  it('is one commit, never cancelled: a close asked for during a clear waits for it to finish', async () => {
+    const s = start();
+    await s.append('a');
+    const cleared = s.clear('clear');
+    await s.running();
+    s.actor.send({ type: 'CLOSE' });
+    await s.append('b').catch(() => undefined);
+    expect(s.actor.getSnapshot().matches({ ready: { compaction: 'clearing' } })).toBe(true);
+    expect(s.signals[0]!.aborted).toBe(false);
+    s.gates.shift()!();
+    expect(await cleared).toMatchObject({ ok: true, result: { archivedThroughSeq: 0 } });
+    expect(s.signals[0]!.aborted).toBe(false);
+    await waitFor(s.actor, (snapshot) => snapshot.status === 'done', { timeout: 2_000 });
   });
 
   it('runs requests queued together as one: a reset wins, a clear over an edit, changes in order', async () => {

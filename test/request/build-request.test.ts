@@ -1,14 +1,9 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { toolResultIds, toolUseIds } from '../../src/core/plan-compaction.js';
+import { omissionCuts, toolResultIds, toolUseIds } from '../../src/core/tool-pair-cuts.js';
 import type { Checkpoint, ContentBlock, Limits, Message, Role, TextBlock } from '../../src/core/types.js';
-import {
-  buildRequest,
-  omissionCuts,
-  type BuiltRequest,
-  type RequestInput,
-} from '../../src/request/build-request.js';
+import { buildRequest, type BuiltRequest, type RequestInput } from '../../src/request/build-request.js';
 import { toolResultText } from '../../src/request/format.js';
 import {
   MISSING_RESULT_TEXT,

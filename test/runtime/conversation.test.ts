@@ -215,6 +215,26 @@ describe('send: a conversation turn with Claude', () => {
     await runtime.close();
   });
 
+  it('a 409 or 408 once the SDK gave up is the model unavailable (retry later), as for the compactor', async () => {
+    const runtime = await createSessionRuntime({ root: await tempRoot(), client, model: MODEL });
+    const { id } = await runtime.createSession(KEY);
+    for (const status of [409, 408]) {
+      server.script([{ kind: 'status', status }]);
+      await expect(runtime.send(id, `hello ${status}`)).rejects.toMatchObject({
+        code: 'MODEL_UNAVAILABLE',
+        retryable: true,
+      });
+    }
+    server.script([{ kind: 'status', status: 401 }]);
+    await expect(runtime.send(id, 'hello 401')).rejects.toMatchObject({ code: 'MODEL_FAILED' });
+    expect((await runtime.getMessages(id)).map((m) => m.content)).toEqual([
+      'hello 409',
+      'hello 408',
+      'hello 401',
+    ]);
+    await runtime.close();
+  });
+
   it('without a client or key, says how to configure one', async () => {
     const runtime = await createSessionRuntime({ root: await tempRoot() });
     const { id } = await runtime.createSession(KEY);
