@@ -71,7 +71,8 @@ export function retryDelayOf(
 
 export function notImplemented(name: string): never {
   throw new Error(
-    `[dagent-sessions] [session] the "${name}" effect was not provided; use sessionMachine.provide({ actors: { ${name} } })`,
+    `[dagent-sessions] [session] the "${name}" effect was not provided; ` +
+      `use sessionMachine.provide({ actors: { ${name} } })`,
   );
 }
 
@@ -85,7 +86,9 @@ export const settled = { compactWaiters: [] as ((reply: CompactReply) => void)[]
 export function closedError(sessionId: string) {
   return {
     code: 'SESSION_UNAVAILABLE',
-    message: `[dagent-sessions] [session] session ${sessionId} is closing; nothing was written. Send it again: the runtime reopens the session on next use`,
+    message:
+      `[dagent-sessions] [session] session ${sessionId} is closing; ` +
+      `nothing was written. Send it again: the runtime reopens the session on next use`,
     retryable: true,
   };
 }
@@ -94,7 +97,10 @@ export function closedError(sessionId: string) {
 export function noProgressFailure(context: SessionMachineContext, reason: string): CompactionFailure {
   return {
     code: 'COMPACTION_NO_PROGRESS',
-    message: `[dagent-sessions] [compaction] session ${context.sessionId}: compaction could not bring the request under the threshold of ${thresholdOf(context.limits)} tokens (${reason}); the agent description, context or checkpoint alone may be too large`,
+    message:
+      `[dagent-sessions] [compaction] session ${context.sessionId}: compaction could ` +
+      `not bring the request under the threshold of ${thresholdOf(context.limits)} tokens (${reason}); ` +
+      `the agent description, context or checkpoint alone may be too large`,
     retryable: false,
     attempts: context.attempts,
     noProgress: true,
@@ -105,7 +111,9 @@ export function noProgressFailure(context: SessionMachineContext, reason: string
 export function timeoutFailure(context: SessionMachineContext): CompactionFailure {
   return {
     code: 'COMPACTOR_TIMEOUT',
-    message: `[dagent-sessions] [compaction] session ${context.sessionId}: the compactor did not answer within ${context.compactionTimeoutMs} ms; it was cancelled and nothing changed on disk`,
+    message:
+      `[dagent-sessions] [compaction] session ${context.sessionId}: the compactor did not answer ` +
+      `within ${context.compactionTimeoutMs} ms; it was cancelled and nothing changed on disk`,
     retryable: true,
     attempts: context.attempts,
     noProgress: false,

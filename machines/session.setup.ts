@@ -153,7 +153,9 @@ export const sessionSetup = setup({
       enqueue.assign({ ...settled, attempts: 0, failure: null, blockedAtLiveTokens: context.liveTokens });
       const error = {
         code: 'COMPACTION_CANCELLED',
-        message: `[dagent-sessions] [compaction] session ${context.sessionId}: the compaction was cancelled; nothing changed on disk`,
+        message:
+          `[dagent-sessions] [compaction] session ${context.sessionId}: ` +
+          `the compaction was cancelled; nothing changed on disk`,
         retryable: true,
       };
       enqueue(() => replyAll(waiters, { ok: false, error }));

@@ -41,9 +41,15 @@ export interface AnthropicCompactorOptions {
   model?: string;
   /** Output tokens of one answer (`max_tokens`). Default 4,096. */
   maxTokens?: number;
-  /** Whole-call deadline in ms (retries and streaming included), also the SDK's per-attempt timeout. Default 120,000. */
+  /**
+   * Whole-call deadline in ms (retries and streaming included), also the SDK's per-attempt timeout.
+   * Default 120,000.
+   */
   timeoutMs?: number;
-  /** SDK retries of 408/409/429/5xx/529 and connection errors, with backoff and `retry-after`. Default: the client's (2). */
+  /**
+   * SDK retries of 408/409/429/5xx/529 and connection errors, with backoff and `retry-after`. Default:
+   * the client's (2).
+   */
   maxRetries?: number;
   /**
    * Largest request this compactor sends, in input tokens as the API counts them. Default 150,000.
@@ -51,7 +57,10 @@ export interface AnthropicCompactorOptions {
    * local tokenizer and the model's, and 1,000 tokens less for the prompt's own text.
    */
   maxInputTokens?: number;
-  /** Measures summaries against their budget and the request for `lastUsage`. Pass the runtime's. Default `createTokenEstimator()`. */
+  /**
+   * Measures summaries against their budget and the request for `lastUsage`. Pass the runtime's.
+   * Default `createTokenEstimator()`.
+   */
   estimator?: TokenEstimator;
   /** More options of the client it makes (`logLevel`, `fetch`, `defaultHeaders`...). */
   clientOptions?: Omit<ClientOptions, 'apiKey' | 'authToken' | 'baseURL'>;
@@ -100,7 +109,10 @@ export function hasAnthropicApiKey(env: Readonly<Record<string, string | undefin
  *
  * @example
  * ```ts
- * const runtime = await createSessionRuntime({ root, compactor: new AnthropicCompactor({ model: 'claude-haiku-5-5' }) });
+ * const runtime = await createSessionRuntime({
+ *   root,
+ *   compactor: new AnthropicCompactor({ model: 'claude-haiku-5-5' }),
+ * });
  * ```
  */
 export class AnthropicCompactor implements Compactor {
@@ -196,7 +208,8 @@ export class AnthropicCompactor implements Compactor {
       throw new SessionError(
         'COMPACTOR_FAILED',
         'compaction',
-        `${this.name}: cannot load @anthropic-ai/sdk or make its client (${describeError(error)}); check that the package is installed and the client options`,
+        `${this.name}: cannot load @anthropic-ai/sdk or make its client (${describeError(error)}); ` +
+          `check that the package is installed and the client options`,
         { cause: error, retryable: false },
       );
     }

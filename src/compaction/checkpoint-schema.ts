@@ -95,7 +95,8 @@ export function validateCheckpointSummary(value: unknown): CheckpointValidation 
     return {
       ok: false,
       problems: [
-        `expected an object with ${CHECKPOINT_FIELDS.map((f) => `"${f}"`).join(', ')} (arrays of strings), got ${describeType(value)}`,
+        `expected an object with ${CHECKPOINT_FIELDS.map((f) => `"${f}"`).join(', ')} ` +
+          `(arrays of strings), got ${describeType(value)}`,
       ],
     };
   }

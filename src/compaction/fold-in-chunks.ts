@@ -38,7 +38,9 @@ export interface FoldInput {
  * @throws what {@link callCompactor} throws; `COMPACTION_CANCELLED` when `signal` aborts between chunks.
  * @example
  * ```ts
- * const { summary, calls } = await foldInChunks({ compactor, estimator, summary: null, messages, budgetTokens: 2000, signal })
+ * const { summary, calls } = await foldInChunks({
+ *   compactor, estimator, summary: null, messages, budgetTokens: 2000, signal,
+ * })
  * ```
  */
 export async function foldInChunks(input: FoldInput): Promise<{ summary: CheckpointSummary; calls: number }> {
@@ -189,7 +191,9 @@ function cutToFit(message: Message, room: number, estimator: TokenEstimator): Me
     keep = Math.floor(keep * 0.8);
     cut = text.slice(0, keep);
   }
-  const content = `${cut}\n[… cut for the compactor: ${text.length - keep} more characters are kept verbatim in the archive]`;
+  const content =
+    `${cut}\n[… cut for the compactor: ${text.length - keep} ` +
+    `more characters are kept verbatim in the archive]`;
   return {
     ...message,
     content,

@@ -47,7 +47,8 @@ export function parseCheckpointResponse(response: CheckpointResponse): Checkpoin
   const stopReason = response?.stop_reason ?? null;
   const fail = (reason: string, problems: string[] = []): never => {
     const why = cut
-      ? `the answer was cut at max_tokens before the checkpoint was complete (${reason}); raise maxTokens or lower the checkpoint budget`
+      ? `the answer was cut at max_tokens before the checkpoint was complete (${reason}); ` +
+        `raise maxTokens or lower the checkpoint budget`
       : reason;
     throw new SessionError(
       'COMPACTOR_MALFORMED',

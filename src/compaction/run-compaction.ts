@@ -246,7 +246,9 @@ export async function summariseCompaction(
     throw new SessionError(
       'COMPACTION_NO_PROGRESS',
       'compaction',
-      `session ${input.sessionId}: nothing can be folded (${candidates.length} live messages, ${tokensBefore} tokens against a threshold of ${threshold}); the agent description and context alone may be too large, or a tool call still awaits its result`,
+      `session ${input.sessionId}: nothing can be folded (${candidates.length} live ` +
+        `messages, ${tokensBefore} tokens against a threshold of ${threshold}); ` +
+        `the agent description and context alone may be too large, or a tool call still awaits its result`,
       { retryable: false },
     );
   }

@@ -10,7 +10,9 @@ import type { CheckpointSummary } from './types.js';
 /**
  * One iteration of a task loop, as its loop saw it.
  *
- * @example const record: IterationRecord = { iteration: 2, checks: [{ checkId: 'tests', passed: true }], stopReason: 'checks passed' };
+ * @example
+ * const record: IterationRecord = { iteration: 2, checks: [{ checkId: 'tests', passed: true }],
+ *   stopReason: 'checks passed' };
  */
 export interface IterationRecord {
   /** The iteration's number, from 1. */
@@ -44,7 +46,9 @@ export interface IterationRecord {
  * - `merge`: a merge conflict of `subject` resolved: how (`resolution`), which files, why;
  * - `decision`: any other choice (`text`), with its reasons.
  *
- * @example const review: DecisionInput = { kind: 'review', subject: 'parser', approved: false, reasons: ['no tests for empty input'] };
+ * @example
+ * const review: DecisionInput = { kind: 'review', subject: 'parser', approved: false,
+ *   reasons: ['no tests for empty input'] };
  */
 export type DecisionInput =
   | { kind: 'review'; subject: string; approved: boolean; reasons?: string[]; by?: string }

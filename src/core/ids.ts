@@ -30,7 +30,8 @@ export function assertSafeSegment(value: unknown, what: string): asserts value i
     throw new SessionError(
       'INVALID_KEY',
       'ids',
-      `${what} "${value}" must not start or end with "-" (next to the "--" between the parts of a session id, two keys could share an id)`,
+      `${what} "${value}" must not start or end with "-" (next to the ` +
+        `"--" between the parts of a session id, two keys could share an id)`,
     );
   }
 }
@@ -72,7 +73,8 @@ function assertPathSegment(value: unknown, what: string): asserts value is strin
  * task states exist is the runtime's business (DAGent's five and five, and those a host
  * registers): `createSession` refuses a type or state its runtime does not know.
  *
- * @param key - `{ type: 'feature', agentType, featureId }` or `{ type: 'task', agentType, featureId, taskId, taskState }`.
+ * @param key - `{ type: 'feature', agentType, featureId }` or `{ type: 'task', agentType, featureId,
+ * taskId, taskState }`.
  * @returns The key with only those fields.
  * @throws SessionError `INVALID_KEY` naming the field that is wrong.
  * @example validateKey({ type: 'feature', agentType: 'researcher', featureId: 'f1', extra: 1 }) // without extra

@@ -27,7 +27,9 @@ export interface CompactionBudget {
  *
  * @example
  * ```ts
- * const plan: CompactionPlan = { kind: 'compact', upTo: 120, keep: 30, foldedTokens: 71_000, keptTokens: 19_000, reason: '...' };
+ * const plan: CompactionPlan = {
+ *   kind: 'compact', upTo: 120, keep: 30, foldedTokens: 71_000, keptTokens: 19_000, reason: '...',
+ * };
  * ```
  */
 export type CompactionPlan =
@@ -118,7 +120,8 @@ export function planCompaction(
     if (valid[i] === true) {
       return plan(
         i,
-        `fold ${i} of ${n} messages, keep ${n - i}: the tail is ${tail[i] ?? 0} tokens, over the ${limit}-token budget, ` +
+        `fold ${i} of ${n} messages, keep ${n - i}: ` +
+          `the tail is ${tail[i] ?? 0} tokens, over the ${limit}-token budget, ` +
           'because every later cut would separate a tool call from its result or fold a call still awaiting its result',
       );
     }
@@ -126,7 +129,8 @@ export function planCompaction(
   return {
     kind: 'no-cut',
     reason:
-      `${n} messages (${total} tokens) exceed the ${limit}-token tail budget, but every cut would separate a tool call ` +
+      `${n} messages (${total} tokens) exceed the ${limit}-token tail budget, ` +
+      `but every cut would separate a tool call ` +
       'from its result or fold a call still awaiting its result',
   };
 }

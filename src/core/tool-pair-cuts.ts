@@ -11,7 +11,8 @@ import type { ContentBlock, Message } from './types.js';
  *
  * @param message - any message.
  * @returns the `id` of every `tool_use` block.
- * @example toolUseIds({ content: [{ type: 'tool_use', id: 'toolu_1', name: 'Read', input: {} }], tokens: 9 }) // ['toolu_1']
+ * @example
+ * toolUseIds({ content: [{ type: 'tool_use', id: 'toolu_1', name: 'Read', input: {} }], tokens: 9 }) // ['toolu_1']
  */
 export function toolUseIds(message: Pick<Message, 'content'>): string[] {
   return blockIds(message, 'tool_use');
@@ -22,7 +23,9 @@ export function toolUseIds(message: Pick<Message, 'content'>): string[] {
  *
  * @param message - any message.
  * @returns the `tool_use_id` of every `tool_result` block.
- * @example toolResultIds({ content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'ok' }], tokens: 3 }) // ['toolu_1']
+ * @example
+ * toolResultIds({ content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'ok' }], tokens: 3 })
+ * // ['toolu_1']
  */
 export function toolResultIds(message: Pick<Message, 'content'>): string[] {
   return blockIds(message, 'tool_result');

@@ -65,7 +65,9 @@ export interface AgentProfile {
 export const DEFAULT_AGENT_PROFILES: Readonly<Record<DefaultAgentType, AgentProfile>> = {
   pm: {
     description: {
-      role: 'Product manager agent: turns a feature request into a plan of tasks with dependencies, answers questions about scope, and keeps the feature conversation.',
+      role:
+        'Product manager agent: turns a feature request into a plan of tasks with dependencies, ' +
+        'answers questions about scope, and keeps the feature conversation.',
       instructions:
         'Keep the plan consistent with decisions already taken. Record decisions and open questions explicitly.',
     },
@@ -92,7 +94,9 @@ export const DEFAULT_AGENT_PROFILES: Readonly<Record<DefaultAgentType, AgentProf
   },
   harness: {
     description: {
-      role: 'Harness agent: reviews the intentions of task agents, approves or rejects them, and keeps them within the plan.',
+      role:
+        'Harness agent: reviews the intentions of task agents, ' +
+        'approves or rejects them, and keeps them within the plan.',
       instructions: 'Approve only what the plan allows; explain every rejection.',
     },
     taskStates: ['in_review'],
@@ -129,7 +133,9 @@ export function agentForTaskState(state: TaskState): DefaultAgentType {
   throw new SessionError(
     'INVALID_ARGUMENT',
     'runtime',
-    `task state ${JSON.stringify(state)} is not one of DAGent's states with sessions (${TASK_STATES.join(', ')}); a runtime's own routing, with the states its host registered, is runtime.agents.taskStates`,
+    `task state ${JSON.stringify(state)} is not one of DAGent's states ` +
+      `with sessions (${TASK_STATES.join(', ')}); a runtime's own routing, ` +
+      `with the states its host registered, is runtime.agents.taskStates`,
   );
 }
 
@@ -166,7 +172,9 @@ export interface AgentOptions {
  * The `agents` option of `createSessionRuntime`: DAGent's five by name (autocompleted), and any
  * other name a host registers (a safe id part: letters, digits, `.`, `-`, `_`).
  *
- * @example const agents: AgentsOption = { pm: { limits: { compactAt: 0.7 } }, researcher: { description: { role: 'Researcher' } } };
+ * @example
+ * const agents: AgentsOption = { pm: { limits: { compactAt: 0.7 } },
+ *   researcher: { description: { role: 'Researcher' } } };
  */
 export type AgentsOption = { [T in DefaultAgentType]?: AgentOptions } & {
   [type: string]: AgentOptions | undefined;
@@ -225,7 +233,8 @@ function optionsOf(type: string, value: unknown): AgentOptions {
   );
   if (unknown.length > 0)
     invalid(
-      `${type} has unknown field ${JSON.stringify(unknown[0])}; the fields are description, limits, taskStates, featureLevel`,
+      `${type} has unknown field ${JSON.stringify(unknown[0])}; ` +
+        `the fields are description, limits, taskStates, featureLevel`,
     );
   // A copy: the caller's options object may change after the runtime is created.
   let description: AgentDescription | undefined;
@@ -266,7 +275,8 @@ export function resolveAgentProfiles(options: {
     const base: AgentProfile | undefined = (DEFAULT_AGENT_PROFILES as Record<string, AgentProfile>)[type];
     if (!base && own.description === undefined)
       invalid(
-        `${type} is an agent type of your own: give it a description, like { description: { role: "${type}: what it does" } }`,
+        `${type} is an agent type of your own: give it a description, ` +
+          `like { description: { role: "${type}: what it does" } }`,
       );
     const states: TaskState[] = [...(base?.taskStates ?? [])];
     for (const state of own.taskStates ?? []) {
@@ -311,13 +321,18 @@ export function assertRegistered(agents: AgentRegistry, key: SessionKey): Sessio
     throw new SessionError(
       'INVALID_KEY',
       'runtime',
-      `agent type ${JSON.stringify(key.agentType)} is not registered with this runtime; the agent types are ${agents.types.join(', ')}. Register one with createSessionRuntime({ agents: { ${key.agentType}: { description: { role: '...' } } } })`,
+      `agent type ${JSON.stringify(key.agentType)} is not registered with this runtime; ` +
+        `the agent types are ${agents.types.join(', ')}. Register one with createSessionRuntime({ agents: ` +
+        `{ ${key.agentType}: { description: { role: '...' } } } })`,
     );
   if (key.type === 'task' && agents.taskStates[key.taskState] === undefined)
     throw new SessionError(
       'INVALID_KEY',
       'runtime',
-      `task state ${JSON.stringify(key.taskState)} is not registered with this runtime; the task states with sessions are ${Object.keys(agents.taskStates).join(', ')}. Register one with the agent type that serves it: createSessionRuntime({ agents: { <type>: { taskStates: ['${key.taskState}'] } } })`,
+      `task state ${JSON.stringify(key.taskState)} is not registered with this runtime; ` +
+        `the task states with sessions are ${Object.keys(agents.taskStates).join(', ')}. ` +
+        `Register one with the agent type that serves it: createSessionRuntime({ agents: ` +
+        `{ <type>: { taskStates: ['${key.taskState}'] } } })`,
     );
   return key;
 }

@@ -162,7 +162,9 @@ export async function sessionRequest(
     throw new SessionError(
       'REQUEST_TOO_LARGE',
       'runtime',
-      `session ${id}: the request needs ${built.totalTokens} tokens with no live message at all (limit ${limits.maxTokens}); shorten the agent description, the context or the user message, or raise maxTokens`,
+      `session ${id}: the request needs ${built.totalTokens} tokens with ` +
+        `no live message at all (limit ${limits.maxTokens}); ` +
+        `shorten the agent description, the context or the user message, or raise maxTokens`,
       { details: { sessionId: id, breakdown: built.breakdown } },
     );
   }
@@ -187,7 +189,8 @@ export async function sendTurn(
     throw new SessionError(
       'INVALID_ARGUMENT',
       'runtime',
-      `idempotencyKey must be 1 to 128 letters, digits, ".", "_", ":" or "-" (a UUID works), got ${typeof key === 'string' ? JSON.stringify(key.slice(0, 60)) : typeof key}`,
+      `idempotencyKey must be 1 to 128 letters, digits, ".", "_", ":" or "-" (a UUID works), ` +
+        `got ${typeof key === 'string' ? JSON.stringify(key.slice(0, 60)) : typeof key}`,
     );
   }
   return deps.exclusive(`send\n${id}\n${key}`, () => turn(deps, id, content, options, key));
@@ -351,7 +354,8 @@ function translateTurnError(error: unknown, id: string): SessionError {
     return new SessionError(
       'MODEL_UNAVAILABLE',
       'runtime',
-      `session ${id}: the model is unavailable (${status ?? describeError(error)}) after the SDK's retries; the user message is kept, try again later`,
+      `session ${id}: the model is unavailable (${status ?? describeError(error)}) ` +
+        `after the SDK's retries; the user message is kept, try again later`,
       { cause: error, retryable: true },
     );
   }

@@ -69,7 +69,9 @@ export type {
  * @example
  * ```ts
  * const runtime = await createSessionRuntime({ root: process.cwd() })
- * const s = await runtime.createSession({ type: 'task', agentType: 'dev', featureId: 'f1', taskId: 't1', taskState: 'in_dev' })
+ * const s = await runtime.createSession({
+ *   type: 'task', agentType: 'dev', featureId: 'f1', taskId: 't1', taskState: 'in_dev',
+ * })
  * await runtime.addMessage(s.id, { role: 'user', content: 'Implement the parser' })
  * await runtime.close()
  * ```
@@ -250,7 +252,8 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
         throw new SessionError(
           'INVALID_ARGUMENT',
           'runtime',
-          'send and calibrate need a client: set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL if needed), or pass createSessionRuntime({ client }) or send(id, message, { client })',
+          'send and calibrate need a client: set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL if needed), ' +
+            'or pass createSessionRuntime({ client }) or send(id, message, { client })',
         );
       }
       // The SDK is loaded on the first turn: opening a runtime does not load it.
@@ -476,7 +479,8 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
         throw new SessionError(
           'INVALID_ARGUMENT',
           'runtime',
-          'buildRequest needs the new user message (a string or a list of blocks); use previewRequest to see a request without one',
+          'buildRequest needs the new user message (a string or a list ' +
+            'of blocks); use previewRequest to see a request without one',
         );
       }
       // A copy: the request's blocks would otherwise be the stored messages' own objects.

@@ -115,7 +115,10 @@ function binarySearch(messages: readonly Message[], seq: number): Message | unde
   return undefined;
 }
 
-/** Whether a retry asks for the message stored under its key: same role, content and metadata (and timestamp, if it gives one). */
+/**
+ * Whether a retry asks for the message stored under its key: same role, content and metadata (and
+ * timestamp, if it gives one).
+ */
 export function sameMessage(stored: Message, input: MessageInput): boolean {
   return (
     stored.role === input.role &&
@@ -130,7 +133,9 @@ export function conflictError(sessionId: string, key: string, stored: Message): 
   return new SessionError(
     'IDEMPOTENCY_CONFLICT',
     'runtime',
-    `session ${sessionId}: idempotencyKey "${key}" was used already for a different message (seq ${stored.seq}, role ${stored.role}); a retry must repeat the same role, content and metadata. Use a new key for a new message, or read the stored one with getHistory`,
+    `session ${sessionId}: idempotencyKey "${key}" was used already for a different message ` +
+      `(seq ${stored.seq}, role ${stored.role}); a retry must repeat the same role, ` +
+      `content and metadata. Use a new key for a new message, or read the stored one with getHistory`,
     { details: { sessionId, idempotencyKey: key, messageId: stored.id, seq: stored.seq } },
   );
 }

@@ -16,7 +16,9 @@ import { validateChecks } from './validate.js';
  * short statements; missing ones are empty), the goals (a PM planning session starts with its
  * feature's), and, optionally, verification checks.
  *
- * @example const start: InitialCheckpoint = { summary: { goals: ['CSV export'], pending: ['Add CSV export'], decisions: ['UTF-8 only'] } };
+ * @example
+ * const start: InitialCheckpoint = { summary: { goals: ['CSV export'], pending: ['Add CSV export'],
+ *   decisions: ['UTF-8 only'] } };
  */
 export interface InitialCheckpoint {
   summary: Partial<CheckpointSummary>;
@@ -76,7 +78,8 @@ export function initialCheckpointOf(
   const tokens = options.estimator.estimateCheckpoint(checkpoint);
   if (tokens > options.budgetTokens)
     invalid(
-      `it counts ${tokens} tokens, over the session's checkpoint budget of ${options.budgetTokens} (limits.checkpointTokens); shorten it`,
+      `it counts ${tokens} tokens, over the session's checkpoint budget ` +
+        `of ${options.budgetTokens} (limits.checkpointTokens); shorten it`,
     );
   return { ...checkpoint, tokens, compactionInfo: { ...checkpoint.compactionInfo, tokensAfter: tokens } };
 }

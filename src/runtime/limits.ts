@@ -17,7 +17,10 @@ export const DEFAULT_CHECKPOINT_SHARE = 0.25;
  * room kept for the reply (4,096 tokens, 5% of small windows), and a verbatim tail of the rest (20%
  * of windows up to 80,000 tokens).
  *
- * @example defaultLimits(20_000) // { maxTokens: 20000, compactAt: 0.9, keepRecentTokens: 4000, replyReserveTokens: 1000, checkpointTokens: 5000, targetAfterCompaction: 0.5 }
+ * @example
+ * defaultLimits(20_000)
+ * // { maxTokens: 20000, compactAt: 0.9, keepRecentTokens: 4000, replyReserveTokens: 1000,
+ * //   checkpointTokens: 5000, targetAfterCompaction: 0.5 }
  */
 export function defaultLimits(maxTokens = DEFAULT_MAX_TOKENS): Limits {
   const limits = {
@@ -38,7 +41,9 @@ export function defaultLimits(maxTokens = DEFAULT_MAX_TOKENS): Limits {
  *
  * @param limits - the window, the target, the checkpoint budget and the reply reserve.
  * @returns the tail's token budget.
- * @example tailFor({ maxTokens: 20_000, targetAfterCompaction: 0.6, checkpointTokens: 5_000, replyReserveTokens: 1_000 }) // 6000
+ * @example
+ * tailFor({ maxTokens: 20_000, targetAfterCompaction: 0.6, checkpointTokens: 5_000, replyReserveTokens: 1_000 })
+ * // 6000
  */
 export function tailFor(
   limits: Pick<Limits, 'maxTokens' | 'checkpointTokens' | 'replyReserveTokens' | 'targetAfterCompaction'>,
@@ -99,7 +104,8 @@ export function resolveLimits(partial: Partial<Limits> | undefined, base?: Limit
     throw new SessionError(
       'INVALID_ARGUMENT',
       'runtime',
-      `limits.targetAfterCompaction is the share of maxTokens a request has right after a compaction, 0 < targetAfterCompaction < compactAt (${limits.compactAt}); got ${String(target)}`,
+      `limits.targetAfterCompaction is the share of maxTokens a request has right after a compaction, ` +
+        `0 < targetAfterCompaction < compactAt (${limits.compactAt}); got ${String(target)}`,
     );
   }
   if (given.keepRecentTokens === undefined && reshaped) limits.keepRecentTokens = tailFor(limits);
@@ -110,7 +116,9 @@ export function resolveLimits(partial: Partial<Limits> | undefined, base?: Limit
     throw new SessionError(
       'INVALID_ARGUMENT',
       'runtime',
-      `keepRecentTokens (${limits.keepRecentTokens}) + checkpointTokens (${limits.checkpointTokens}) + replyReserveTokens (${limits.replyReserveTokens}) must stay below the compaction threshold (${threshold}), or no compaction could ever get under it`,
+      `keepRecentTokens (${limits.keepRecentTokens}) + checkpointTokens (${limits.checkpointTokens}) ` +
+        `+ replyReserveTokens (${limits.replyReserveTokens}) must stay below the ` +
+        `compaction threshold (${threshold}), or no compaction could ever get under it`,
     );
   }
   return limits;

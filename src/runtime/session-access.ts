@@ -137,7 +137,8 @@ export function createSessionAccess(deps: SessionAccessDeps) {
               new SessionError(
                 'SESSION_UNAVAILABLE',
                 'runtime',
-                `session ${sessionId}: its actor crashed (${describeError(error)}) and is being reloaded from disk; check getMessages before sending again`,
+                `session ${sessionId}: its actor crashed (${describeError(error)}) ` +
+                  `and is being reloaded from disk; check getMessages before sending again`,
                 { cause: error, retryable: true },
               ),
             ),

@@ -65,7 +65,10 @@ export interface SessionRuntimeOptions {
    * else the offline compactor (no network, no key). `getSession().compactor` says which.
    */
   compactor?: Compactor;
-  /** Client of `send` and `calibrate`. Default: one made from `ANTHROPIC_API_KEY` / `ANTHROPIC_BASE_URL` on first use. */
+  /**
+   * Client of `send` and `calibrate`. Default: one made from `ANTHROPIC_API_KEY` /
+   * `ANTHROPIC_BASE_URL` on first use.
+   */
   client?: Anthropic;
   /** Model of `send` and of the token correction that thresholds use. Default `DEFAULT_ANTHROPIC_MODEL`. */
   model?: string;
@@ -73,7 +76,10 @@ export interface SessionRuntimeOptions {
   calibration?: TokenCalibration;
   /** Counts tokens. Default: js-tiktoken cl100k_base, loaded on first use. */
   estimator?: TokenEstimator;
-  /** XState inspection observer (a function, or an observer with `next`), for example `createWebSocketInspector().inspect` of @statelyai/inspect. */
+  /**
+   * XState inspection observer (a function, or an observer with `next`), for example
+   * `createWebSocketInspector().inspect` of @statelyai/inspect.
+   */
   inspect?: ((event: InspectionEvent) => void) | { next?: (event: InspectionEvent) => void };
   /**
    * Clock for timers (retry backoff, compaction timeout, idle sweeps); tests pass a SimulatedClock.
@@ -286,7 +292,10 @@ export interface SessionRuntime {
   exportSession(id: string): Promise<SessionExport>;
   /** Marks the session archived: it stays readable; appends and compactions are refused (`SESSION_ARCHIVED`). */
   archiveSession(id: string): Promise<SessionInfo>;
-  /** Records verification checks (`{ checkId, passed, error? }`) in the checkpoint, replacing those with the same id. */
+  /**
+   * Records verification checks (`{ checkId, passed, error? }`) in the checkpoint, replacing those
+   * with the same id.
+   */
   recordChecks(id: string, checks: CheckResult[]): Promise<Checkpoint>;
   subscribe(listener: SessionEventListener): () => void;
   /** Session actors in memory now (bounded by the supervisor). */

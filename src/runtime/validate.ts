@@ -231,7 +231,9 @@ export function validateMessageInput(input: unknown, options: MessageCheckOption
       throw new SessionError(
         'MESSAGE_TOO_LARGE',
         'runtime',
-        `the message passes ${max} bytes of text (counted ${bytes} before stopping); split it into several messages, keep large data (logs, files) outside the session and refer to it, or raise maxMessageBytes`,
+        `the message passes ${max} bytes of text (counted ${bytes} before stopping); ` +
+          `split it into several messages, keep large data (logs, files) ` +
+          `outside the session and refer to it, or raise maxMessageBytes`,
         { details: { maxBytes: max, countedBytes: bytes } },
       );
     },
@@ -268,7 +270,8 @@ export function validateMessageInput(input: unknown, options: MessageCheckOption
     (typeof idempotencyKey !== 'string' || !IDEMPOTENCY_KEY_RE.test(idempotencyKey))
   ) {
     fail(
-      `idempotencyKey must be 1 to 128 letters, digits, ".", "_", ":" or "-" (a UUID works), got ${describeValue(idempotencyKey)}`,
+      `idempotencyKey must be 1 to 128 letters, digits, ".", "_", ` +
+        `":" or "-" (a UUID works), got ${describeValue(idempotencyKey)}`,
     );
   }
   return {

@@ -53,7 +53,9 @@ function startWorker(): Worker {
   // registers tsx's (a dev dependency) before loading the worker's source.
   const tsx = pathToFileURL(tsxEsmApi(createRequire(here))).href;
   const entry = new URL('./count-worker.ts', here).href;
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); })`;
+  const bootstrap =
+    `import(${JSON.stringify(tsx)}).then((api) => { api.register(); ` +
+    `return import(${JSON.stringify(entry)}); })`;
   return new Worker(bootstrap, { eval: true });
 }
 

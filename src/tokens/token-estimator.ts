@@ -223,7 +223,8 @@ export class TiktokenEstimator implements TokenEstimator {
       if (!this.#warnedFallback) {
         this.#warnedFallback = true;
         process.emitWarning(
-          `[dagent-sessions] [tokens] the counting worker failed (${describeType(error)}: ${String(error)}); counting on the main thread`,
+          `[dagent-sessions] [tokens] the counting worker failed ` +
+            `(${describeType(error)}: ${String(error)}); counting on the main thread`,
         );
       }
       return this.estimateContent(content);

@@ -176,30 +176,34 @@ describe('session machine: compaction', () => {
     expect(h.actor.getSnapshot().context.checkpointVersion).toBe(1);
   });
 
-  it('commits as a state of its own: the writes of the summary go to the commit effect, which no timeout or close cuts', async () => {
-    const h = createHarness();
-    await h.flush();
-    h.setCompactMode('hang-after-commit-start');
-    await h.fillPastThreshold();
-    const committing = () =>
-      h.actor.getSnapshot().matches({ ready: { compaction: { compacting: 'committing' } } });
-    expect(committing()).toBe(true);
-    expect(h.calls.commit).toHaveLength(1);
-    const commit = h.calls.commit[0]!;
-    expect(commit.segment!.messages.map((m) => m.seq)).toEqual(
-      h.disk.live.slice(0, commit.output.messagesCompacted).map((m) => m.seq),
-    );
-    expect(h.disk.archive).toHaveLength(0); // the summary wrote nothing
-    h.actor.send({ type: 'CLOSE' });
-    h.clock.increment(60_000);
-    await h.flush();
-    expect(committing()).toBe(true);
-    expect(h.signals[0]!.aborted).toBe(false);
-    h.releaseCompaction();
-    await h.flush();
-    expect(h.disk.archive.map((m) => m.seq)).toEqual(commit.segment!.messages.map((m) => m.seq));
-    expect(h.actor.getSnapshot().status).toBe('done');
-  });
+  it(
+    'commits as a state of its own: the writes of the summary ' +
+      'go to the commit effect, which no timeout or close cuts',
+    async () => {
+      const h = createHarness();
+      await h.flush();
+      h.setCompactMode('hang-after-commit-start');
+      await h.fillPastThreshold();
+      const committing = () =>
+        h.actor.getSnapshot().matches({ ready: { compaction: { compacting: 'committing' } } });
+      expect(committing()).toBe(true);
+      expect(h.calls.commit).toHaveLength(1);
+      const commit = h.calls.commit[0]!;
+      expect(commit.segment!.messages.map((m) => m.seq)).toEqual(
+        h.disk.live.slice(0, commit.output.messagesCompacted).map((m) => m.seq),
+      );
+      expect(h.disk.archive).toHaveLength(0); // the summary wrote nothing
+      h.actor.send({ type: 'CLOSE' });
+      h.clock.increment(60_000);
+      await h.flush();
+      expect(committing()).toBe(true);
+      expect(h.signals[0]!.aborted).toBe(false);
+      h.releaseCompaction();
+      await h.flush();
+      expect(h.disk.archive.map((m) => m.seq)).toEqual(commit.segment!.messages.map((m) => m.seq));
+      expect(h.actor.getSnapshot().status).toBe('done');
+    },
+  );
 
   it('does not loop when a compaction makes no progress, and tries again after a change', async () => {
     const h = createHarness();

@@ -108,52 +108,56 @@ describe('supervisor', () => {
     expect(Object.keys(supervisor.getSnapshot().context.sessions).sort()).toEqual(['a', 'c']);
   });
 
-  it('maxActive is a cap: past it, idle sessions that no call uses are stopped as soon as they are idle or released', async () => {
-    const { supervisor, closes, tick } = setup({ maxActive: 2 });
-    const alive = () =>
-      Object.entries(supervisor.getSnapshot().context.sessions)
-        .filter(([, e]) => !e.closing)
-        .map(([id]) => id)
-        .sort();
-    // Five sessions opened at once, each in use by a call: none may go while used.
-    for (const id of ['a', 'b', 'c', 'd', 'e']) {
-      supervisor.send({ type: 'SESSION.LEASE', sessionId: id });
-      supervisor.send({ type: 'SESSION.OPEN', sessionId: id, input: input(id) });
-    }
-    await tick();
-    expect(alive()).toEqual(['a', 'b', 'c', 'd', 'e']);
-    expect(closes).toEqual([]);
-    // As the calls end, the least recently used idle ones go, down to the cap.
-    supervisor.send({ type: 'SESSION.RELEASE', sessionId: 'a' });
-    supervisor.send({ type: 'SESSION.RELEASE', sessionId: 'b' });
-    await tick();
-    expect(closes.sort()).toEqual(['a', 'b']);
-    for (const id of ['c', 'd', 'e']) supervisor.send({ type: 'SESSION.RELEASE', sessionId: id });
-    await tick();
-    expect(alive()).toEqual(['d', 'e']);
-    expect(Object.keys(supervisor.getSnapshot().context.sessions).sort()).toEqual(['d', 'e']);
-    expect(supervisor.getSnapshot().context.leases).toEqual({});
-    // A session leased twice stays until both calls end; the idle sweep spares it too.
-    supervisor.send({ type: 'SESSION.LEASE', sessionId: 'd' });
-    supervisor.send({ type: 'SESSION.LEASE', sessionId: 'd' });
-    supervisor.send({ type: 'SESSION.OPEN', sessionId: 'f', input: input('f') });
-    await tick();
-    expect(alive()).toEqual(['d', 'f']);
-    supervisor.send({ type: 'SWEEP' });
-    supervisor.send({ type: 'SWEEP' });
-    await tick();
-    expect(alive()).toEqual(['d']);
-    supervisor.send({ type: 'SESSION.RELEASE', sessionId: 'd' });
-    supervisor.send({ type: 'SWEEP' });
-    supervisor.send({ type: 'SWEEP' });
-    await tick();
-    expect(alive()).toEqual(['d']);
-    supervisor.send({ type: 'SESSION.RELEASE', sessionId: 'd' });
-    supervisor.send({ type: 'SWEEP' });
-    supervisor.send({ type: 'SWEEP' });
-    await tick();
-    expect(alive()).toEqual([]);
-  });
+  it(
+    'maxActive is a cap: past it, idle sessions that no call ' +
+      'uses are stopped as soon as they are idle or released',
+    async () => {
+      const { supervisor, closes, tick } = setup({ maxActive: 2 });
+      const alive = () =>
+        Object.entries(supervisor.getSnapshot().context.sessions)
+          .filter(([, e]) => !e.closing)
+          .map(([id]) => id)
+          .sort();
+      // Five sessions opened at once, each in use by a call: none may go while used.
+      for (const id of ['a', 'b', 'c', 'd', 'e']) {
+        supervisor.send({ type: 'SESSION.LEASE', sessionId: id });
+        supervisor.send({ type: 'SESSION.OPEN', sessionId: id, input: input(id) });
+      }
+      await tick();
+      expect(alive()).toEqual(['a', 'b', 'c', 'd', 'e']);
+      expect(closes).toEqual([]);
+      // As the calls end, the least recently used idle ones go, down to the cap.
+      supervisor.send({ type: 'SESSION.RELEASE', sessionId: 'a' });
+      supervisor.send({ type: 'SESSION.RELEASE', sessionId: 'b' });
+      await tick();
+      expect(closes.sort()).toEqual(['a', 'b']);
+      for (const id of ['c', 'd', 'e']) supervisor.send({ type: 'SESSION.RELEASE', sessionId: id });
+      await tick();
+      expect(alive()).toEqual(['d', 'e']);
+      expect(Object.keys(supervisor.getSnapshot().context.sessions).sort()).toEqual(['d', 'e']);
+      expect(supervisor.getSnapshot().context.leases).toEqual({});
+      // A session leased twice stays until both calls end; the idle sweep spares it too.
+      supervisor.send({ type: 'SESSION.LEASE', sessionId: 'd' });
+      supervisor.send({ type: 'SESSION.LEASE', sessionId: 'd' });
+      supervisor.send({ type: 'SESSION.OPEN', sessionId: 'f', input: input('f') });
+      await tick();
+      expect(alive()).toEqual(['d', 'f']);
+      supervisor.send({ type: 'SWEEP' });
+      supervisor.send({ type: 'SWEEP' });
+      await tick();
+      expect(alive()).toEqual(['d']);
+      supervisor.send({ type: 'SESSION.RELEASE', sessionId: 'd' });
+      supervisor.send({ type: 'SWEEP' });
+      supervisor.send({ type: 'SWEEP' });
+      await tick();
+      expect(alive()).toEqual(['d']);
+      supervisor.send({ type: 'SESSION.RELEASE', sessionId: 'd' });
+      supervisor.send({ type: 'SWEEP' });
+      supervisor.send({ type: 'SWEEP' });
+      await tick();
+      expect(alive()).toEqual([]);
+    },
+  );
 
   it('restarts a crashed session actor by reloading it, up to maxRestarts', async () => {
     const { supervisor, loads, tick } = setup({ maxRestarts: 1 });

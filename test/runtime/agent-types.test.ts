@@ -44,63 +44,67 @@ async function codeOf(promise: Promise<unknown>): Promise<{ code: string; messag
 }
 
 describe('agent types and task states of a host', () => {
-  it('are registered with createSessionRuntime({ agents }) and get sessions with their description and limits', async () => {
-    const root = await tempRoot();
-    const runtime = await createSessionRuntime({
-      root,
-      agents: { researcher: RESEARCHER, dev: { taskStates: ['hotfix'] } },
-      compactor: new OfflineCompactor(),
-    });
-    expect(runtime.agents.types).toEqual(['pm', 'dev', 'qa', 'harness', 'merge', 'researcher']);
-    expect({ ...runtime.agents.taskStates }).toEqual({
-      planning: 'pm',
-      in_dev: 'dev',
-      in_qa: 'qa',
-      in_review: 'harness',
-      merging: 'merge',
-      hotfix: 'dev',
-      researching: 'researcher',
-    });
-
-    const feature = await runtime.createSession(FEATURE);
-    const task = await runtime.createSession(TASK);
-    expect(feature.id).toBe('feature--f1--researcher');
-    expect(task.id).toBe('task--f1--t1--researching--researcher');
-    expect(task.key).toEqual(TASK);
-    expect(task.limits).toMatchObject({ maxTokens: 40_000, compactAt: 0.75, keepRecentTokens: 8_000 });
-    expect(await runtime.getAgentDescription(task.id)).toEqual(RESEARCHER.description);
-    const hotfix = await runtime.createSession({ ...TASK, agentType: 'dev', taskState: 'hotfix' });
-    expect(hotfix.limits.maxTokens).toBe(100_000);
-
-    // It is a session like any other: appends, requests, compaction at its own threshold.
-    for (let i = 0; i < 40; i++)
-      await runtime.addMessage(task.id, {
-        role: i % 2 === 0 ? 'user' : 'assistant',
-        content: `finding ${i}: ${'the parser lives in src/parse.ts and uses recursive descent. '.repeat(70)}`,
+  it(
+    'are registered with createSessionRuntime({ agents }) ' +
+      'and get sessions with their description and limits',
+    async () => {
+      const root = await tempRoot();
+      const runtime = await createSessionRuntime({
+        root,
+        agents: { researcher: RESEARCHER, dev: { taskStates: ['hotfix'] } },
+        compactor: new OfflineCompactor(),
       });
-    const request = await runtime.buildRequest(task.id, 'What did you find?');
-    expect(request.systemPrompt).toContain('Researcher: reads the code base');
-    expect(request.totalTokens).toBeLessThanOrEqual(40_000);
-    expect((await runtime.getSession(task.id)).stats.totalCompactions).toBeGreaterThan(0);
-    expect(await runtime.getHistory(task.id)).toHaveLength(40);
-    expect((await runtime.listSessions()).map((s) => s.id).sort()).toEqual(
-      [feature.id, hotfix.id, task.id].sort(),
-    );
-    await runtime.close();
+      expect(runtime.agents.types).toEqual(['pm', 'dev', 'qa', 'harness', 'merge', 'researcher']);
+      expect({ ...runtime.agents.taskStates }).toEqual({
+        planning: 'pm',
+        in_dev: 'dev',
+        in_qa: 'qa',
+        in_review: 'harness',
+        merging: 'merge',
+        hotfix: 'dev',
+        researching: 'researcher',
+      });
 
-    // A runtime that does not register it still opens and reads its sessions (with its own limits)...
-    const reader = await createSessionRuntime({ root, readOnly: true });
-    expect(await reader.getHistory(task.id)).toHaveLength(40);
-    expect((await reader.getSession(task.id)).limits.maxTokens).toBe(100_000);
-    await reader.close();
-    // ...but creates none: a type it does not know is a typo until registered.
-    const plain = await createSessionRuntime({ root });
-    const refused = await codeOf(plain.createSession({ ...FEATURE, featureId: 'f2' }));
-    expect(refused.code).toBe('INVALID_KEY');
-    expect(refused.message).toMatch(/agent type "researcher" is not registered with this runtime/);
-    expect(refused.message).toMatch(/createSessionRuntime\(\{ agents: \{ researcher: /);
-    await plain.close();
-  });
+      const feature = await runtime.createSession(FEATURE);
+      const task = await runtime.createSession(TASK);
+      expect(feature.id).toBe('feature--f1--researcher');
+      expect(task.id).toBe('task--f1--t1--researching--researcher');
+      expect(task.key).toEqual(TASK);
+      expect(task.limits).toMatchObject({ maxTokens: 40_000, compactAt: 0.75, keepRecentTokens: 8_000 });
+      expect(await runtime.getAgentDescription(task.id)).toEqual(RESEARCHER.description);
+      const hotfix = await runtime.createSession({ ...TASK, agentType: 'dev', taskState: 'hotfix' });
+      expect(hotfix.limits.maxTokens).toBe(100_000);
+
+      // It is a session like any other: appends, requests, compaction at its own threshold.
+      for (let i = 0; i < 40; i++)
+        await runtime.addMessage(task.id, {
+          role: i % 2 === 0 ? 'user' : 'assistant',
+          content: `finding ${i}: ${'the parser lives in src/parse.ts and uses recursive descent. '.repeat(70)}`,
+        });
+      const request = await runtime.buildRequest(task.id, 'What did you find?');
+      expect(request.systemPrompt).toContain('Researcher: reads the code base');
+      expect(request.totalTokens).toBeLessThanOrEqual(40_000);
+      expect((await runtime.getSession(task.id)).stats.totalCompactions).toBeGreaterThan(0);
+      expect(await runtime.getHistory(task.id)).toHaveLength(40);
+      expect((await runtime.listSessions()).map((s) => s.id).sort()).toEqual(
+        [feature.id, hotfix.id, task.id].sort(),
+      );
+      await runtime.close();
+
+      // A runtime that does not register it still opens and reads its sessions (with its own limits)...
+      const reader = await createSessionRuntime({ root, readOnly: true });
+      expect(await reader.getHistory(task.id)).toHaveLength(40);
+      expect((await reader.getSession(task.id)).limits.maxTokens).toBe(100_000);
+      await reader.close();
+      // ...but creates none: a type it does not know is a typo until registered.
+      const plain = await createSessionRuntime({ root });
+      const refused = await codeOf(plain.createSession({ ...FEATURE, featureId: 'f2' }));
+      expect(refused.code).toBe('INVALID_KEY');
+      expect(refused.message).toMatch(/agent type "researcher" is not registered with this runtime/);
+      expect(refused.message).toMatch(/createSessionRuntime\(\{ agents: \{ researcher: /);
+      await plain.close();
+    },
+  );
 
   it('refuses keys of unregistered types and states, writing nothing', async () => {
     const root = await tempRoot();

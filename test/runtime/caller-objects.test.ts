@@ -49,69 +49,77 @@ function turn(i: number): MessageInput {
 }
 
 describe('objects given to the runtime', () => {
-  it('content and metadata changed after addMessage resolves change nothing: not in memory, not after a fold or a restart, not the request', async () => {
-    const root = await tempRoot();
-    // A tiny fold threshold: the in-memory chat is written to chat.json again and again.
-    let runtime = await createSessionRuntime({ root, limits: { maxTokens: 20_000 }, foldMinBytes: 512 });
-    const { id } = await runtime.createSession(KEY);
-    const inputs: MessageInput[] = [];
-    for (let i = 0; i < 10; i++) {
-      inputs.push(turn(i));
-      await runtime.addMessage(id, inputs[i]!);
-    }
-    const expected = structuredClone(inputs).map((m) => ({ ...m, metadata: m.metadata }));
-    // The caller reuses its objects: every text becomes ~3,600 tokens, metadata changes too.
-    for (const input of inputs) {
-      for (const block of input.content as TextBlock[]) if (block.type === 'text') block.text = HUGE;
-      if (input.metadata) (input.metadata.tags as string[]).push('edited');
-    }
-    await runtime.addMessage(id, { role: 'user', content: 'one more, to fold the chat again' });
+  it(
+    'content and metadata changed after addMessage resolves change nothing: ' +
+      'not in memory, not after a fold or a restart, not the request',
+    async () => {
+      const root = await tempRoot();
+      // A tiny fold threshold: the in-memory chat is written to chat.json again and again.
+      let runtime = await createSessionRuntime({ root, limits: { maxTokens: 20_000 }, foldMinBytes: 512 });
+      const { id } = await runtime.createSession(KEY);
+      const inputs: MessageInput[] = [];
+      for (let i = 0; i < 10; i++) {
+        inputs.push(turn(i));
+        await runtime.addMessage(id, inputs[i]!);
+      }
+      const expected = structuredClone(inputs).map((m) => ({ ...m, metadata: m.metadata }));
+      // The caller reuses its objects: every text becomes ~3,600 tokens, metadata changes too.
+      for (const input of inputs) {
+        for (const block of input.content as TextBlock[]) if (block.type === 'text') block.text = HUGE;
+        if (input.metadata) (input.metadata.tags as string[]).push('edited');
+      }
+      await runtime.addMessage(id, { role: 'user', content: 'one more, to fold the chat again' });
 
-    const live = (await runtime.getMessages(id)).slice(0, 10).map(stored);
-    expect(live).toEqual(expected.map((m) => ({ role: m.role, content: m.content, metadata: m.metadata })));
-    const request = await runtime.buildRequest(id, 'Continue');
-    expect(request.systemPrompt).not.toContain('rewritten by the caller');
-    // Counted afresh, the rendered request is within its limit (it passed 30k tokens before).
-    expect(estimator.estimate(request.systemPrompt)).toBeLessThanOrEqual(20_000);
-    await runtime.close();
+      const live = (await runtime.getMessages(id)).slice(0, 10).map(stored);
+      expect(live).toEqual(expected.map((m) => ({ role: m.role, content: m.content, metadata: m.metadata })));
+      const request = await runtime.buildRequest(id, 'Continue');
+      expect(request.systemPrompt).not.toContain('rewritten by the caller');
+      // Counted afresh, the rendered request is within its limit (it passed 30k tokens before).
+      expect(estimator.estimate(request.systemPrompt)).toBeLessThanOrEqual(20_000);
+      await runtime.close();
 
-    runtime = await createSessionRuntime({ root, limits: { maxTokens: 20_000 } });
-    const history = (await runtime.getHistory(id)).slice(0, 10).map(stored);
-    expect(history).toEqual(
-      expected.map((m) => ({ role: m.role, content: m.content, metadata: m.metadata })),
-    );
-    await runtime.close();
-  });
+      runtime = await createSessionRuntime({ root, limits: { maxTokens: 20_000 } });
+      const history = (await runtime.getHistory(id)).slice(0, 10).map(stored);
+      expect(history).toEqual(
+        expected.map((m) => ({ role: m.role, content: m.content, metadata: m.metadata })),
+      );
+      await runtime.close();
+    },
+  );
 
-  it('context and agent descriptions are copied: createSession, setContext, setAgentDescription, the agents option', async () => {
-    const root = await tempRoot();
-    const description: AgentDescription = { role: 'Developer of the exporter', tools: ['Read'] };
-    const runtime = await createSessionRuntime({ root, agents: { pm: { description } } });
-    const context: SessionContext = { featureName: 'CSV export', dependencies: ['t0'] };
-    const { id } = await runtime.createSession(KEY, { context });
-    const pm = await runtime.createSession({ type: 'feature', agentType: 'pm', featureId: 'f1' });
-    const before = await runtime.estimateSize(id);
-    context.featureName = HUGE;
-    context.dependencies!.push(HUGE);
-    description.role = HUGE;
-    expect(await runtime.getContext(id)).toEqual({ featureName: 'CSV export', dependencies: ['t0'] });
-    expect((await runtime.getAgentDescription(pm.id))?.role).toBe('Developer of the exporter');
-    expect((await runtime.buildRequest(pm.id, 'hi')).systemPrompt).not.toContain('rewritten');
+  it(
+    'context and agent descriptions are copied: createSession, ' +
+      'setContext, setAgentDescription, the agents option',
+    async () => {
+      const root = await tempRoot();
+      const description: AgentDescription = { role: 'Developer of the exporter', tools: ['Read'] };
+      const runtime = await createSessionRuntime({ root, agents: { pm: { description } } });
+      const context: SessionContext = { featureName: 'CSV export', dependencies: ['t0'] };
+      const { id } = await runtime.createSession(KEY, { context });
+      const pm = await runtime.createSession({ type: 'feature', agentType: 'pm', featureId: 'f1' });
+      const before = await runtime.estimateSize(id);
+      context.featureName = HUGE;
+      context.dependencies!.push(HUGE);
+      description.role = HUGE;
+      expect(await runtime.getContext(id)).toEqual({ featureName: 'CSV export', dependencies: ['t0'] });
+      expect((await runtime.getAgentDescription(pm.id))?.role).toBe('Developer of the exporter');
+      expect((await runtime.buildRequest(pm.id, 'hi')).systemPrompt).not.toContain('rewritten');
 
-    const next: SessionContext = { featureName: 'CSV export v2' };
-    await runtime.setContext(id, next);
-    const nextDescription: AgentDescription = { role: 'Developer, second take' };
-    await runtime.setAgentDescription(id, nextDescription);
-    const after = await runtime.estimateSize(id);
-    next.featureName = HUGE;
-    nextDescription.role = HUGE;
-    expect(await runtime.getContext(id)).toEqual({ featureName: 'CSV export v2' });
-    expect((await runtime.getAgentDescription(id))?.role).toBe('Developer, second take');
-    expect((await runtime.estimateSize(id)).breakdown).toEqual(after.breakdown);
-    expect((await runtime.buildRequest(id, 'hi')).systemPrompt).not.toContain('rewritten');
-    expect(before.total).toBeGreaterThan(0);
-    await runtime.close();
-  });
+      const next: SessionContext = { featureName: 'CSV export v2' };
+      await runtime.setContext(id, next);
+      const nextDescription: AgentDescription = { role: 'Developer, second take' };
+      await runtime.setAgentDescription(id, nextDescription);
+      const after = await runtime.estimateSize(id);
+      next.featureName = HUGE;
+      nextDescription.role = HUGE;
+      expect(await runtime.getContext(id)).toEqual({ featureName: 'CSV export v2' });
+      expect((await runtime.getAgentDescription(id))?.role).toBe('Developer, second take');
+      expect((await runtime.estimateSize(id)).breakdown).toEqual(after.breakdown);
+      expect((await runtime.buildRequest(id, 'hi')).systemPrompt).not.toContain('rewritten');
+      expect(before.total).toBeGreaterThan(0);
+      await runtime.close();
+    },
+  );
 
   it('a compactor that edits its input changes no message and no checkpoint', async () => {
     const edits: string[] = [];
@@ -157,59 +165,63 @@ describe('objects given to the runtime', () => {
 });
 
 describe('objects the runtime returns', () => {
-  it('are copies, or frozen (messages): editing them changes no limit, message, request or event of the session', async () => {
-    const root = await tempRoot();
-    const runtime = await createSessionRuntime({ root, limits: { maxTokens: 20_000 } });
-    runtime.subscribe((event) => {
-      if (event.type !== 'session.message.appended') return;
-      try {
-        (event.message as { content: unknown }).content = 'REWRITTEN BY A LISTENER';
-      } catch {
-        // frozen
+  it(
+    'are copies, or frozen (messages): editing them changes no limit, ' +
+      'message, request or event of the session',
+    async () => {
+      const root = await tempRoot();
+      const runtime = await createSessionRuntime({ root, limits: { maxTokens: 20_000 } });
+      runtime.subscribe((event) => {
+        if (event.type !== 'session.message.appended') return;
+        try {
+          (event.message as { content: unknown }).content = 'REWRITTEN BY A LISTENER';
+        } catch {
+          // frozen
+        }
+      });
+      const info = await runtime.createSession(KEY);
+      const { id } = info;
+      for (let i = 0; i < 6; i++) await runtime.addMessage(id, turn(i));
+      const expected = (await runtime.getMessages(id)).map(stored);
+
+      info.limits.maxTokens = 1;
+      info.key.featureId = 'other';
+      const again = await runtime.getSession(id);
+      again.limits.compactAt = 0.01;
+      expect((await runtime.getSession(id)).limits.maxTokens).toBe(20_000);
+      expect((await runtime.getSession(id)).limits.compactAt).toBe(0.9);
+      expect((await runtime.getSession(id)).key.featureId).toBe('f1');
+      expect((await runtime.estimateSize(id)).limit).toBe(20_000);
+      expect((await runtime.listSessions())[0]!.limits.maxTokens).toBe(20_000);
+
+      const request = await runtime.buildRequest(id, 'Continue', { format: 'messages' });
+      for (const m of request.messages) {
+        if (typeof m.content === 'string') continue;
+        for (const block of m.content) {
+          if (block.type === 'tool_use') (block.input as Record<string, unknown>).file_path = 'REWRITTEN';
+          if (block.type === 'text') block.text = 'REWRITTEN';
+        }
       }
-    });
-    const info = await runtime.createSession(KEY);
-    const { id } = info;
-    for (let i = 0; i < 6; i++) await runtime.addMessage(id, turn(i));
-    const expected = (await runtime.getMessages(id)).map(stored);
+      const preview = await runtime.previewRequest(id);
+      preview.breakdown.total = -1;
+      // Messages are not copied but frozen (shared by every read): editing one throws.
+      const messages = await runtime.getMessages(id);
+      expect(() => ((messages[0]!.content as TextBlock[])[0]!.text = 'REWRITTEN')).toThrow(TypeError);
+      const added = await runtime.addMessage(id, { role: 'user', content: [{ type: 'text', text: 'last' }] });
+      expect(() => ((added.content as TextBlock[])[0]!.text = 'REWRITTEN')).toThrow(TypeError);
+      expect(() => ((added as { tokens: number }).tokens = 0)).toThrow(TypeError);
+      const history = await runtime.getHistory(id);
+      expect(() => (history[0]!.metadata = { changed: true })).toThrow(TypeError);
+      history.pop(); // the array is the caller's
+      expect(await runtime.getHistory(id)).toHaveLength(7);
 
-    info.limits.maxTokens = 1;
-    info.key.featureId = 'other';
-    const again = await runtime.getSession(id);
-    again.limits.compactAt = 0.01;
-    expect((await runtime.getSession(id)).limits.maxTokens).toBe(20_000);
-    expect((await runtime.getSession(id)).limits.compactAt).toBe(0.9);
-    expect((await runtime.getSession(id)).key.featureId).toBe('f1');
-    expect((await runtime.estimateSize(id)).limit).toBe(20_000);
-    expect((await runtime.listSessions())[0]!.limits.maxTokens).toBe(20_000);
-
-    const request = await runtime.buildRequest(id, 'Continue', { format: 'messages' });
-    for (const m of request.messages) {
-      if (typeof m.content === 'string') continue;
-      for (const block of m.content) {
-        if (block.type === 'tool_use') (block.input as Record<string, unknown>).file_path = 'REWRITTEN';
-        if (block.type === 'text') block.text = 'REWRITTEN';
-      }
-    }
-    const preview = await runtime.previewRequest(id);
-    preview.breakdown.total = -1;
-    // Messages are not copied but frozen (shared by every read): editing one throws.
-    const messages = await runtime.getMessages(id);
-    expect(() => ((messages[0]!.content as TextBlock[])[0]!.text = 'REWRITTEN')).toThrow(TypeError);
-    const added = await runtime.addMessage(id, { role: 'user', content: [{ type: 'text', text: 'last' }] });
-    expect(() => ((added.content as TextBlock[])[0]!.text = 'REWRITTEN')).toThrow(TypeError);
-    expect(() => ((added as { tokens: number }).tokens = 0)).toThrow(TypeError);
-    const history = await runtime.getHistory(id);
-    expect(() => (history[0]!.metadata = { changed: true })).toThrow(TypeError);
-    history.pop(); // the array is the caller's
-    expect(await runtime.getHistory(id)).toHaveLength(7);
-
-    const now = (await runtime.getMessages(id)).map(stored);
-    expect(now.slice(0, 6)).toEqual(expected);
-    expect(now[6]!.content).toEqual([{ type: 'text', text: 'last' }]);
-    expect(JSON.stringify(await runtime.buildRequest(id, 'Continue', { format: 'messages' }))).not.toContain(
-      'REWRITTEN',
-    );
-    await runtime.close();
-  });
+      const now = (await runtime.getMessages(id)).map(stored);
+      expect(now.slice(0, 6)).toEqual(expected);
+      expect(now[6]!.content).toEqual([{ type: 'text', text: 'last' }]);
+      expect(
+        JSON.stringify(await runtime.buildRequest(id, 'Continue', { format: 'messages' })),
+      ).not.toContain('REWRITTEN');
+      await runtime.close();
+    },
+  );
 });

@@ -116,33 +116,37 @@ describe('buildRequest and previewRequest', () => {
     await runtime.close();
   });
 
-  it('past the threshold it compacts first; if compaction is impossible it leaves old messages out of that request only', async () => {
-    const root = await tempRoot();
-    const compactor = new ScriptedCompactor();
-    compactor.behaviour = 'throw';
-    const runtime = await createSessionRuntime({
-      root,
-      compactor,
-      limits: { maxTokens: 3_000 },
-      compaction: { retryBaseMs: 60_000 },
-    });
-    const { id } = await runtime.createSession(KEY);
-    for (let i = 0; i < 12; i++) for (const m of turn(i)) await runtime.addMessage(id, m);
-    const forced = await runtime.buildRequest(id, 'next', { format: 'messages' });
-    expect(forced.compactionError?.code).toBe('COMPACTOR_UNAVAILABLE');
-    expect(forced.omittedMessages).toBeGreaterThan(0);
-    expect(forced.fits).toBe(true);
-    expect(forced.totalTokens).toBeLessThanOrEqual(3_000);
-    assertValidMessagesList(forced.messages);
-    expect(await runtime.getHistory(id)).toHaveLength(48); // nothing left out of disk
-    compactor.behaviour = 'ok';
-    const compacted = await runtime.buildRequest(id, 'next', { format: 'messages' });
-    expect(compacted.compacted).toBe(true);
-    expect(compacted.compactionError).toBeNull();
-    expect(compacted.systemPrompt).toContain('## Checkpoint');
-    expect(compacted.totalTokens).toBeLessThan(Math.floor(3_000 * 0.9));
-    await runtime.close();
-  });
+  it(
+    'past the threshold it compacts first; if compaction is ' +
+      'impossible it leaves old messages out of that request only',
+    async () => {
+      const root = await tempRoot();
+      const compactor = new ScriptedCompactor();
+      compactor.behaviour = 'throw';
+      const runtime = await createSessionRuntime({
+        root,
+        compactor,
+        limits: { maxTokens: 3_000 },
+        compaction: { retryBaseMs: 60_000 },
+      });
+      const { id } = await runtime.createSession(KEY);
+      for (let i = 0; i < 12; i++) for (const m of turn(i)) await runtime.addMessage(id, m);
+      const forced = await runtime.buildRequest(id, 'next', { format: 'messages' });
+      expect(forced.compactionError?.code).toBe('COMPACTOR_UNAVAILABLE');
+      expect(forced.omittedMessages).toBeGreaterThan(0);
+      expect(forced.fits).toBe(true);
+      expect(forced.totalTokens).toBeLessThanOrEqual(3_000);
+      assertValidMessagesList(forced.messages);
+      expect(await runtime.getHistory(id)).toHaveLength(48); // nothing left out of disk
+      compactor.behaviour = 'ok';
+      const compacted = await runtime.buildRequest(id, 'next', { format: 'messages' });
+      expect(compacted.compacted).toBe(true);
+      expect(compacted.compactionError).toBeNull();
+      expect(compacted.systemPrompt).toContain('## Checkpoint');
+      expect(compacted.totalTokens).toBeLessThan(Math.floor(3_000 * 0.9));
+      await runtime.close();
+    },
+  );
 
   it('says REQUEST_TOO_LARGE when the fixed parts alone pass the limit', async () => {
     const runtime = await createSessionRuntime({ root: await tempRoot(), limits: { maxTokens: 3_000 } });
@@ -244,57 +248,63 @@ describe('send: a conversation turn with Claude', () => {
 });
 
 describe('token counts that learn', () => {
-  it('after a few turns the corrected estimate is within 5% of the server count (@anthropic-ai/tokenizer) on requests it has not seen', async () => {
-    const runtime = await createSessionRuntime({
-      root: await tempRoot(),
-      client,
-      model: MODEL,
-      estimator: createTokenEstimator(),
-    });
-    const { id } = await runtime.createSession(KEY, {
-      context: { featureName: 'Calibration', featureGoal: 'Learn the model count' },
-    });
-    const errorOf = async (sessionId: string) => {
-      const request = await runtime.previewRequest(sessionId, undefined, { format: 'messages' });
-      const estimate = request.totalTokens - request.breakdown.replyReserve;
-      const counted = await client.messages.countTokens({
+  it(
+    'after a few turns the corrected estimate is within 5% of the ' +
+      'server count (@anthropic-ai/tokenizer) on requests it has not seen',
+    async () => {
+      const runtime = await createSessionRuntime({
+        root: await tempRoot(),
+        client,
         model: MODEL,
-        system: request.systemPrompt,
-        messages: request.messages as Anthropic.MessageParam[],
+        estimator: createTokenEstimator(),
       });
-      return Math.abs(estimate - counted.input_tokens) / counted.input_tokens;
-    };
-    // Unseen requests: other sessions with other content.
-    const unseen: string[] = [];
-    for (let s = 0; s < 3; s++) {
-      const other = await runtime.createSession({ ...KEY, taskId: `unseen-${s}` });
-      for (let i = 0; i < 3; i++)
-        for (const m of turn(100 * (s + 1) + i, 120)) await runtime.addMessage(other.id, m);
-      unseen.push(other.id);
-    }
-    const before = await Promise.all(unseen.map(errorOf));
-    for (let i = 0; i < 6; i++) {
-      for (const m of turn(i, 60 + 20 * i)) await runtime.addMessage(id, m);
-      await runtime.send(id, `Turn ${i}: what next?`);
-    }
-    const state = runtime.calibration.state(MODEL);
-    expect(state.samples).toBe(6);
-    const after = await Promise.all(unseen.map(errorOf));
-    console.log(
-      `calibration (@anthropic-ai/tokenizer server): factor ${state.factor.toFixed(3)}; error on unseen requests before ${before.map((e) => (e * 100).toFixed(1)).join('%, ')}%, after ${after.map((e) => (e * 100).toFixed(1)).join('%, ')}%`,
-    );
-    for (const e of after) expect(e).toBeLessThan(0.05);
-    expect(Math.max(...after)).toBeLessThan(Math.max(...before));
-    // The sessions' thresholds use the corrected estimate.
-    const size = await runtime.estimateSize(unseen[0]!);
-    const raw =
-      size.breakdown.agentDescription +
-      size.breakdown.context +
-      size.breakdown.checkpoint +
-      size.breakdown.messages;
-    expect(size.total).toBe(Math.ceil(raw * state.factor) + size.breakdown.replyReserve);
-    await runtime.close();
-  });
+      const { id } = await runtime.createSession(KEY, {
+        context: { featureName: 'Calibration', featureGoal: 'Learn the model count' },
+      });
+      const errorOf = async (sessionId: string) => {
+        const request = await runtime.previewRequest(sessionId, undefined, { format: 'messages' });
+        const estimate = request.totalTokens - request.breakdown.replyReserve;
+        const counted = await client.messages.countTokens({
+          model: MODEL,
+          system: request.systemPrompt,
+          messages: request.messages as Anthropic.MessageParam[],
+        });
+        return Math.abs(estimate - counted.input_tokens) / counted.input_tokens;
+      };
+      // Unseen requests: other sessions with other content.
+      const unseen: string[] = [];
+      for (let s = 0; s < 3; s++) {
+        const other = await runtime.createSession({ ...KEY, taskId: `unseen-${s}` });
+        for (let i = 0; i < 3; i++)
+          for (const m of turn(100 * (s + 1) + i, 120)) await runtime.addMessage(other.id, m);
+        unseen.push(other.id);
+      }
+      const before = await Promise.all(unseen.map(errorOf));
+      for (let i = 0; i < 6; i++) {
+        for (const m of turn(i, 60 + 20 * i)) await runtime.addMessage(id, m);
+        await runtime.send(id, `Turn ${i}: what next?`);
+      }
+      const state = runtime.calibration.state(MODEL);
+      expect(state.samples).toBe(6);
+      const after = await Promise.all(unseen.map(errorOf));
+      console.log(
+        `calibration (@anthropic-ai/tokenizer server): factor ${state.factor.toFixed(3)}; ` +
+          `error on unseen requests before ${before.map((e) => (e * 100).toFixed(1)).join('%, ')}%, ` +
+          `after ${after.map((e) => (e * 100).toFixed(1)).join('%, ')}%`,
+      );
+      for (const e of after) expect(e).toBeLessThan(0.05);
+      expect(Math.max(...after)).toBeLessThan(Math.max(...before));
+      // The sessions' thresholds use the corrected estimate.
+      const size = await runtime.estimateSize(unseen[0]!);
+      const raw =
+        size.breakdown.agentDescription +
+        size.breakdown.context +
+        size.breakdown.checkpoint +
+        size.breakdown.messages;
+      expect(size.total).toBe(Math.ceil(raw * state.factor) + size.breakdown.replyReserve);
+      await runtime.close();
+    },
+  );
 
   it('learns a large difference too: a server counting with the GPT-2 tokenizer (r50k_base)', async () => {
     // r50k_base spends a token per space of indentation: on code it counts far more than cl100k.
@@ -329,7 +339,9 @@ describe('token counts that learn', () => {
       for (let i = 0; i < 6; i++) await runtime.send(id, `Please check:\n${code(i)}`);
       const after = await errorOf(unseen.id);
       console.log(
-        `calibration (GPT-2 counting server): factor ${runtime.calibration.factor(MODEL).toFixed(3)}; error on an unseen request before ${(before * 100).toFixed(1)}%, after ${(after * 100).toFixed(1)}%`,
+        `calibration (GPT-2 counting server): ` +
+          `factor ${runtime.calibration.factor(MODEL).toFixed(3)}; error on an unseen ` +
+          `request before ${(before * 100).toFixed(1)}%, after ${(after * 100).toFixed(1)}%`,
       );
       expect(before).toBeGreaterThan(0.15);
       expect(after).toBeLessThan(0.05);

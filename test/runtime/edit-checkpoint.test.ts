@@ -113,38 +113,45 @@ describe('editCheckpoint', () => {
     await reopened.close();
   });
 
-  it('refuses an edit that is not a valid checkpoint, passes the budget, or is of an archived session, writing nothing', async () => {
-    const root = await tempRoot();
-    const runtime = await createSessionRuntime({ root, limits: { checkpointTokens: 200 } });
-    const { id } = await runtime.createSession(KEY, { checkpoint: { summary: { pending: ['a'] } } });
-    const files = await snapshotDir(root);
-    const refusals: Array<[unknown, RegExp]> = [
-      [{}, /edit must give summary, ledger or both/],
-      [{ summary: 'all done' }, /edit\.summary must be an object/],
-      [{ summary: { notes: ['x'] } }, /edit\.summary has unknown field "notes"/],
-      [{ summary: { pending: [1] } }, /edit\.summary\.pending must be a list of strings/],
-      [{ ledger: { throughSeq: 9 } }, /edit\.ledger\.throughSeq is kept by the ledger itself/],
-      [{ ledger: { files: [{ path: 'a.ts' }] } }, /ledger: ledger\.files must be a list of/],
-      [{ ledger: { status: { text: 'x' } } }, /ledger: ledger\.status must be null or/],
-      [{ summary: { pending: ['a long plan '.repeat(200)] } }, /over the session's checkpoint budget of 200/],
-      [{ version: 7 }, /edit has unknown field "version"/],
-    ];
-    for (const [edit, message] of refusals) {
-      const error = await runtime.editCheckpoint(id, edit as never).catch((e: unknown) => e);
-      expect(isSessionError(error, 'INVALID_ARGUMENT'), String(error)).toBe(true);
-      expect((error as Error).message).toMatch(message);
-    }
-    expect(await snapshotDir(root)).toEqual(files);
-    expect((await runtime.getCheckpoint(id))?.version).toBe(0);
+  it(
+    'refuses an edit that is not a valid checkpoint, ' +
+      'passes the budget, or is of an archived session, writing nothing',
+    async () => {
+      const root = await tempRoot();
+      const runtime = await createSessionRuntime({ root, limits: { checkpointTokens: 200 } });
+      const { id } = await runtime.createSession(KEY, { checkpoint: { summary: { pending: ['a'] } } });
+      const files = await snapshotDir(root);
+      const refusals: Array<[unknown, RegExp]> = [
+        [{}, /edit must give summary, ledger or both/],
+        [{ summary: 'all done' }, /edit\.summary must be an object/],
+        [{ summary: { notes: ['x'] } }, /edit\.summary has unknown field "notes"/],
+        [{ summary: { pending: [1] } }, /edit\.summary\.pending must be a list of strings/],
+        [{ ledger: { throughSeq: 9 } }, /edit\.ledger\.throughSeq is kept by the ledger itself/],
+        [{ ledger: { files: [{ path: 'a.ts' }] } }, /ledger: ledger\.files must be a list of/],
+        [{ ledger: { status: { text: 'x' } } }, /ledger: ledger\.status must be null or/],
+        [
+          { summary: { pending: ['a long plan '.repeat(200)] } },
+          /over the session's checkpoint budget of 200/,
+        ],
+        [{ version: 7 }, /edit has unknown field "version"/],
+      ];
+      for (const [edit, message] of refusals) {
+        const error = await runtime.editCheckpoint(id, edit as never).catch((e: unknown) => e);
+        expect(isSessionError(error, 'INVALID_ARGUMENT'), String(error)).toBe(true);
+        expect((error as Error).message).toMatch(message);
+      }
+      expect(await snapshotDir(root)).toEqual(files);
+      expect((await runtime.getCheckpoint(id))?.version).toBe(0);
 
-    await runtime.archiveSession(id);
-    const archived = await runtime
-      .editCheckpoint(id, { summary: { pending: ['b'] } })
-      .catch((e: unknown) => e);
-    expect(isSessionError(archived, 'SESSION_ARCHIVED')).toBe(true);
-    expect((await runtime.getCheckpoint(id))?.summary.pending).toEqual(['a']);
-    await runtime.close();
-  });
+      await runtime.archiveSession(id);
+      const archived = await runtime
+        .editCheckpoint(id, { summary: { pending: ['b'] } })
+        .catch((e: unknown) => e);
+      expect(isSessionError(archived, 'SESSION_ARCHIVED')).toBe(true);
+      expect((await runtime.getCheckpoint(id))?.summary.pending).toEqual(['a']);
+      await runtime.close();
+    },
+  );
 
   it('waits for a compaction that is running, then commits on top of it: neither overwrites the other', async () => {
     const compactor = new GatedCompactor();

@@ -67,32 +67,38 @@ describe('addMessage with an idempotencyKey', () => {
     await runtime.close();
   });
 
-  it('finds keys of messages compacted into the archive, after a restart too, within its window of segments', async () => {
-    const root = await tempRoot();
-    let { runtime, id } = await open(root, { durable: false });
-    const firsts: Message[] = [];
-    // One keyed message per compaction: after the loop, the oldest is WINDOW segments back.
-    for (let c = 0; c < IDEMPOTENCY_WINDOW_SEGMENTS; c++) {
-      firsts.push(await runtime.addMessage(id, { role: 'user', content: text(c), idempotencyKey: `k${c}` }));
-      await runtime.addMessage(id, { role: 'assistant', content: text(c + 100) });
-      await runtime.compact(id, { keepRecentTokens: 0 });
-    }
-    expect((await runtime.getSession(id)).checkpointVersion).toBe(IDEMPOTENCY_WINDOW_SEGMENTS);
-    expect(await runtime.getMessages(id)).toEqual([]);
-    for (let c = 0; c < firsts.length; c++)
-      expect(
-        await runtime.addMessage(id, { role: 'user', content: text(c), idempotencyKey: `k${c}` }),
-      ).toEqual(firsts[c]);
-    await runtime.close();
-    ({ runtime, id } = await open(root, { durable: false }));
-    for (let c = 0; c < firsts.length; c++)
-      expect(
-        await runtime.addMessage(id, { role: 'user', content: text(c), idempotencyKey: `k${c}` }),
-      ).toEqual(firsts[c]);
-    expect([...(await keyCounts(runtime, id)).values()].every((n) => n === 1)).toBe(true);
-    expect(await runtime.getHistory(id)).toHaveLength(2 * IDEMPOTENCY_WINDOW_SEGMENTS);
-    await runtime.close();
-  });
+  it(
+    'finds keys of messages compacted into the archive, ' +
+      'after a restart too, within its window of segments',
+    async () => {
+      const root = await tempRoot();
+      let { runtime, id } = await open(root, { durable: false });
+      const firsts: Message[] = [];
+      // One keyed message per compaction: after the loop, the oldest is WINDOW segments back.
+      for (let c = 0; c < IDEMPOTENCY_WINDOW_SEGMENTS; c++) {
+        firsts.push(
+          await runtime.addMessage(id, { role: 'user', content: text(c), idempotencyKey: `k${c}` }),
+        );
+        await runtime.addMessage(id, { role: 'assistant', content: text(c + 100) });
+        await runtime.compact(id, { keepRecentTokens: 0 });
+      }
+      expect((await runtime.getSession(id)).checkpointVersion).toBe(IDEMPOTENCY_WINDOW_SEGMENTS);
+      expect(await runtime.getMessages(id)).toEqual([]);
+      for (let c = 0; c < firsts.length; c++)
+        expect(
+          await runtime.addMessage(id, { role: 'user', content: text(c), idempotencyKey: `k${c}` }),
+        ).toEqual(firsts[c]);
+      await runtime.close();
+      ({ runtime, id } = await open(root, { durable: false }));
+      for (let c = 0; c < firsts.length; c++)
+        expect(
+          await runtime.addMessage(id, { role: 'user', content: text(c), idempotencyKey: `k${c}` }),
+        ).toEqual(firsts[c]);
+      expect([...(await keyCounts(runtime, id)).values()].every((n) => n === 1)).toBe(true);
+      expect(await runtime.getHistory(id)).toHaveLength(2 * IDEMPOTENCY_WINDOW_SEGMENTS);
+      await runtime.close();
+    },
+  );
 
   it('the same key with another message is IDEMPOTENCY_CONFLICT and writes nothing', async () => {
     const { runtime, id } = await open(await tempRoot());
@@ -121,22 +127,26 @@ describe('addMessage with an idempotencyKey', () => {
     await runtime.close();
   });
 
-  it('concurrent calls with one key write once; they all get the stored message; other appends keep their order', async () => {
-    const { runtime, id } = await open(await tempRoot());
-    const calls = [
-      runtime.addMessage(id, { role: 'user', content: 'before' }),
-      ...Array.from({ length: 8 }, () =>
-        runtime.addMessage(id, { role: 'user', content: 'the keyed one', idempotencyKey: 'same' }),
-      ),
-      runtime.addMessage(id, { role: 'assistant', content: 'after' }),
-    ];
-    const results = await Promise.all(calls);
-    const keyed = results.slice(1, -1);
-    expect(new Set(keyed.map((m) => m.id)).size).toBe(1);
-    const history = await runtime.getHistory(id);
-    expect(history.map((m) => m.content)).toEqual(['before', 'the keyed one', 'after']);
-    await runtime.close();
-  });
+  it(
+    'concurrent calls with one key write once; ' +
+      'they all get the stored message; other appends keep their order',
+    async () => {
+      const { runtime, id } = await open(await tempRoot());
+      const calls = [
+        runtime.addMessage(id, { role: 'user', content: 'before' }),
+        ...Array.from({ length: 8 }, () =>
+          runtime.addMessage(id, { role: 'user', content: 'the keyed one', idempotencyKey: 'same' }),
+        ),
+        runtime.addMessage(id, { role: 'assistant', content: 'after' }),
+      ];
+      const results = await Promise.all(calls);
+      const keyed = results.slice(1, -1);
+      expect(new Set(keyed.map((m) => m.id)).size).toBe(1);
+      const history = await runtime.getHistory(id);
+      expect(history.map((m) => m.content)).toEqual(['before', 'the keyed one', 'after']);
+      await runtime.close();
+    },
+  );
 
   it('refuses a key that is not a short string of letters, digits, ".", "_", ":" or "-"', async () => {
     const { runtime, id } = await open(await tempRoot());
@@ -177,23 +187,27 @@ describe('send with an idempotencyKey, with the real SDK against our Messages AP
     await runtime.close();
   });
 
-  it('a retry after the reply was stored returns it without calling the model; another message under the key is a conflict', async () => {
-    const { runtime, id } = await open(await tempRoot(), { client, model: 'claude-test-1' });
-    const first = await runtime.send(id, 'What is next?', { idempotencyKey: 'turn-8' });
-    const calls = server.requests.length;
-    const again = await runtime.send(id, 'What is next?', { idempotencyKey: 'turn-8' });
-    expect(server.requests.length).toBe(calls);
-    expect(again.replayed).toBe(true);
-    expect(again.message).toEqual(first.message);
-    expect(again.usage).toEqual(first.usage);
-    expect(again.request).toEqual(first.request);
-    expect(await codeOf(runtime.send(id, 'Something else', { idempotencyKey: 'turn-8' }))).toBe(
-      'IDEMPOTENCY_CONFLICT',
-    );
-    expect(await codeOf(runtime.send(id, 'x', { idempotencyKey: 'bad key' }))).toBe('INVALID_ARGUMENT');
-    expect(await runtime.getHistory(id)).toHaveLength(2);
-    await runtime.close();
-  });
+  it(
+    'a retry after the reply was stored returns it without calling the model; ' +
+      'another message under the key is a conflict',
+    async () => {
+      const { runtime, id } = await open(await tempRoot(), { client, model: 'claude-test-1' });
+      const first = await runtime.send(id, 'What is next?', { idempotencyKey: 'turn-8' });
+      const calls = server.requests.length;
+      const again = await runtime.send(id, 'What is next?', { idempotencyKey: 'turn-8' });
+      expect(server.requests.length).toBe(calls);
+      expect(again.replayed).toBe(true);
+      expect(again.message).toEqual(first.message);
+      expect(again.usage).toEqual(first.usage);
+      expect(again.request).toEqual(first.request);
+      expect(await codeOf(runtime.send(id, 'Something else', { idempotencyKey: 'turn-8' }))).toBe(
+        'IDEMPOTENCY_CONFLICT',
+      );
+      expect(await codeOf(runtime.send(id, 'x', { idempotencyKey: 'bad key' }))).toBe('INVALID_ARGUMENT');
+      expect(await runtime.getHistory(id)).toHaveLength(2);
+      await runtime.close();
+    },
+  );
 
   it('concurrent sends with one key call the model once', async () => {
     const { runtime, id } = await open(await tempRoot(), { client, model: 'claude-test-1' });

@@ -38,24 +38,28 @@ describe('maxMessageBytes', () => {
     await runtime.close();
   });
 
-  it('counts UTF-8 bytes of content and metadata, keys included; send and buildRequest use the same limit', async () => {
-    const runtime = await createSessionRuntime({ root: await tempRoot(), maxMessageBytes: 1_000 });
-    const { id } = await runtime.createSession(KEY);
-    await runtime.addMessage(id, { role: 'user', content: 'é'.repeat(500) }); // 1,000 bytes
-    for (const message of [
-      { role: 'user' as const, content: 'é'.repeat(500) + 'x' },
-      { role: 'user' as const, content: [{ type: 'text' as const, text: 'a'.repeat(996) }] }, // + "type", "text"...
-      { role: 'user' as const, content: 'a'.repeat(900), metadata: { note: 'b'.repeat(97) } },
-    ])
-      expect((await errorOf(runtime.addMessage(id, message))).code).toBe('MESSAGE_TOO_LARGE');
-    expect((await errorOf(runtime.send(id, 'c'.repeat(1_001)))).code).toBe('MESSAGE_TOO_LARGE');
-    expect((await errorOf(runtime.buildRequest(id, 'c'.repeat(1_001)))).code).toBe('MESSAGE_TOO_LARGE');
-    expect(await runtime.getMessages(id)).toHaveLength(1);
-    await runtime.close();
-    for (const bad of [0, -1, 1.5, Number.NaN, '16MB'])
-      expect(
-        (await errorOf(createSessionRuntime({ root: await tempRoot(), maxMessageBytes: bad as number })))
-          .code,
-      ).toBe('INVALID_ARGUMENT');
-  });
+  it(
+    'counts UTF-8 bytes of content and metadata, ' +
+      'keys included; send and buildRequest use the same limit',
+    async () => {
+      const runtime = await createSessionRuntime({ root: await tempRoot(), maxMessageBytes: 1_000 });
+      const { id } = await runtime.createSession(KEY);
+      await runtime.addMessage(id, { role: 'user', content: 'é'.repeat(500) }); // 1,000 bytes
+      for (const message of [
+        { role: 'user' as const, content: 'é'.repeat(500) + 'x' },
+        { role: 'user' as const, content: [{ type: 'text' as const, text: 'a'.repeat(996) }] }, // + "type", "text"...
+        { role: 'user' as const, content: 'a'.repeat(900), metadata: { note: 'b'.repeat(97) } },
+      ])
+        expect((await errorOf(runtime.addMessage(id, message))).code).toBe('MESSAGE_TOO_LARGE');
+      expect((await errorOf(runtime.send(id, 'c'.repeat(1_001)))).code).toBe('MESSAGE_TOO_LARGE');
+      expect((await errorOf(runtime.buildRequest(id, 'c'.repeat(1_001)))).code).toBe('MESSAGE_TOO_LARGE');
+      expect(await runtime.getMessages(id)).toHaveLength(1);
+      await runtime.close();
+      for (const bad of [0, -1, 1.5, Number.NaN, '16MB'])
+        expect(
+          (await errorOf(createSessionRuntime({ root: await tempRoot(), maxMessageBytes: bad as number })))
+            .code,
+        ).toBe('INVALID_ARGUMENT');
+    },
+  );
 });

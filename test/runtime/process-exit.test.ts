@@ -45,26 +45,30 @@ function runScript(
 }
 
 describe('a process that uses a runtime', () => {
-  it('exits by itself without close(), after the compaction in flight commits; the next process opens the root', async () => {
-    const root = await tempRoot('dagent-exit-');
-    const run = await runScript({ ROOT: root, MESSAGES: '60' });
-    expect(run.exitedByItself, `still running after ${NEVER_MS} ms; stdout: ${run.stdout}`).toBe(true);
-    expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toContain('appended 60');
-    expect(run.stdout).toContain('compacted 1');
-    // The lock was released on exit, not left for the next process to take over.
-    expect(existsSync(path.join(root, '.dagent', 'lock'))).toBe(false);
+  it(
+    'exits by itself without close(), after the compaction ' +
+      'in flight commits; the next process opens the root',
+    async () => {
+      const root = await tempRoot('dagent-exit-');
+      const run = await runScript({ ROOT: root, MESSAGES: '60' });
+      expect(run.exitedByItself, `still running after ${NEVER_MS} ms; stdout: ${run.stdout}`).toBe(true);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain('appended 60');
+      expect(run.stdout).toContain('compacted 1');
+      // The lock was released on exit, not left for the next process to take over.
+      expect(existsSync(path.join(root, '.dagent', 'lock'))).toBe(false);
 
-    const next = await createSessionRuntime({ root }); // for writing: the lock is free or taken over
-    try {
-      const id = 'feature--exit--dev'; // the child's session
-      expect(await next.getHistory(id)).toHaveLength(60);
-      expect((await next.getCheckpoint(id))?.version).toBe(1);
-      await next.addMessage(id, { role: 'user', content: 'the next process writes' });
-    } finally {
-      await next.close();
-    }
-  });
+      const next = await createSessionRuntime({ root }); // for writing: the lock is free or taken over
+      try {
+        const id = 'feature--exit--dev'; // the child's session
+        expect(await next.getHistory(id)).toHaveLength(60);
+        expect((await next.getCheckpoint(id))?.version).toBe(1);
+        await next.addMessage(id, { role: 'user', content: 'the next process writes' });
+      } finally {
+        await next.close();
+      }
+    },
+  );
 
   it('closes the runtime at the end of an `await using` block (the lock is released)', async () => {
     const root = await tempRoot('dagent-exit-');

@@ -445,7 +445,8 @@ describe('limits per runtime and per agent type', () => {
     expect((await runtime.estimateSize(qa.id)).threshold).toBe(21_000);
     await runtime.close();
     const explicit = await createSessionRuntime({ root, limits: { compactAt: 0.95 } });
-    expect((await explicit.getSession(pm.id)).limits.compactAt).toBe(0.95); // the runtime's own setting wins over the profile default
+    // The runtime's own setting wins over the profile default.
+    expect((await explicit.getSession(pm.id)).limits.compactAt).toBe(0.95);
     await explicit.close();
   });
 });

@@ -23,37 +23,43 @@ async function transcriptText(): Promise<string> {
 }
 
 describe('createCountingWorker', () => {
-  it('counts exactly as countExact on the main thread: generated texts, special tokens, long runs, real transcripts', async () => {
-    const encoder = getEncoder('cl100k_base');
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(
-          fc.oneof(
-            fc.string({ unit: 'grapheme', maxLength: 300 }),
-            fc.string({ unit: 'binary', maxLength: 300 }),
-            fc.constantFrom(
-              '<|endoftext|>',
-              '',
-              ' ',
-              'x'.repeat(5_000),
-              '\n\n\t  '.repeat(400),
-              '🙂'.repeat(900),
+  it(
+    'counts exactly as countExact on the main thread: ' +
+      'generated texts, special tokens, long runs, real transcripts',
+    async () => {
+      const encoder = getEncoder('cl100k_base');
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            fc.oneof(
+              fc.string({ unit: 'grapheme', maxLength: 300 }),
+              fc.string({ unit: 'binary', maxLength: 300 }),
+              fc.constantFrom(
+                '<|endoftext|>',
+                '',
+                ' ',
+                'x'.repeat(5_000),
+                '\n\n\t  '.repeat(400),
+                '🙂'.repeat(900),
+              ),
             ),
+            { maxLength: 8 },
           ),
-          { maxLength: 8 },
+          async (texts) => {
+            expect(await worker.count('cl100k_base', texts)).toEqual(
+              texts.map((t) => countExact(encoder, t)),
+            );
+          },
         ),
-        async (texts) => {
-          expect(await worker.count('cl100k_base', texts)).toEqual(texts.map((t) => countExact(encoder, t)));
-        },
-      ),
-      { numRuns: 60 },
-    );
-    const real = await transcriptText();
-    const slices = [real.slice(0, 200_000), real.slice(200_000, 260_000)];
-    expect(await worker.count('cl100k_base', slices)).toEqual(slices.map((t) => countExact(encoder, t)));
-    const o200k = getEncoder('o200k_base');
-    expect(await worker.count('o200k_base', [slices[1]!])).toEqual([countExact(o200k, slices[1]!)]);
-  });
+        { numRuns: 60 },
+      );
+      const real = await transcriptText();
+      const slices = [real.slice(0, 200_000), real.slice(200_000, 260_000)];
+      expect(await worker.count('cl100k_base', slices)).toEqual(slices.map((t) => countExact(encoder, t)));
+      const o200k = getEncoder('o200k_base');
+      expect(await worker.count('o200k_base', [slices[1]!])).toEqual([countExact(o200k, slices[1]!)]);
+    },
+  );
 
   it('keeps the event loop running while it counts (a timer fires before the count is back)', async () => {
     const text = (await transcriptText()).slice(0, 400_000);

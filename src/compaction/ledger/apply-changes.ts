@@ -29,7 +29,9 @@ export interface SummaryAndLedger {
  * @throws SessionError `INVALID_ARGUMENT` for a decision that is not one.
  * @example
  * ```ts
- * const next = applyCheckpointChanges({ summary, ledger }, archived, [{ iteration: { iteration: 3, stopReason: 'checks passed' } }]);
+ * const next = applyCheckpointChanges({ summary, ledger }, archived, [
+ *   { iteration: { iteration: 3, stopReason: 'checks passed' } },
+ * ]);
  * ```
  */
 export function applyCheckpointChanges(

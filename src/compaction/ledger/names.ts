@@ -18,7 +18,8 @@ const MAX_LENGTH = 60;
  *
  * @param text - any text (prose, a command, a call).
  * @returns names, without duplicates.
- * @example namesIn('`_query_books` calls listRecentBooks in apple_books/library.py') // ['_query_books', 'listRecentBooks']
+ * @example
+ * namesIn('`_query_books` calls listRecentBooks in apple_books/library.py') // ['_query_books', 'listRecentBooks']
  */
 export function namesIn(text: string): string[] {
   const found: string[] = [];

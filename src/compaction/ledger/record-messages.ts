@@ -116,7 +116,10 @@ function recordUser(builder: LedgerBuilder, text: string, seq: number): void {
     );
 }
 
-/** Aider: `I ran this command: ... And got this output: ...`, `Applied edit to path`, `Failed to apply edit to path`. */
+/**
+ * Aider: `I ran this command: ... And got this output: ...`, `Applied edit to path`, `Failed to apply
+ * edit to path`.
+ */
 function recordAider(builder: LedgerBuilder, text: string, seq: number): void {
   const run = AIDER_PATTERNS.runOutput.exec(text);
   if (run !== null) {

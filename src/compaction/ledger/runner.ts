@@ -37,8 +37,11 @@ export function runnerOf(command: string): { runner: string; full: boolean } | n
   return null;
 }
 
-const INSPECTION =
-  /^(?:ls|ll|cat|head|tail|pwd|echo|grep|rg|find|fd|wc|which|tree|less|file|stat|date|whoami|env|type|du|df|ps)\b|^git (?:status|diff|log|show|branch|remote)\b/;
+const INSPECTION = new RegExp(
+  String.raw`^(?:ls|ll|cat|head|tail|pwd|echo|grep|rg|find|fd|wc|which|tree|less|file|stat|date|whoami` +
+    String.raw`|env|type|du|df|ps)\b` +
+    String.raw`|^git (?:status|diff|log|show|branch|remote)\b`,
+);
 
 /**
  * Whether a command only looks around (`ls`, `cat`, `grep`, `git status`...): its success is the

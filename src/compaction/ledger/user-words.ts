@@ -7,13 +7,21 @@
 /** Text a harness puts in the user's turn: Claude Code's command tags and caveats, interruptions. */
 const HARNESS =
   /^(?:<(?:command-|local-command-|system-reminder|user-prompt-submit-hook)|Caveat: |\[Request interrupted)/;
-const CORRECTION =
-  /^(?:no\b|nope\b|not\b|don'?t\b|do not\b|stop\b|wait\b|w8\b|actually\b|instead\b|wrong\b|undo\b|revert\b)|\b(?:instead of|should be|should have|shouldn'?t have|not what i|that'?s not|that is not|this is not|i said|i meant|you forgot|why did you)\b/i;
+const CORRECTION = new RegExp(
+  String.raw`^(?:no\b|nope\b|not\b|don'?t\b|do not\b|stop\b|wait\b|w8\b|actually\b|instead\b|wrong\b|undo\b|revert\b)` +
+    String.raw`|\b(?:instead of|should be|should have|shouldn'?t have|not what i|that'?s not|that is not|this is not` +
+    String.raw`|i said|i meant|you forgot|why did you)\b`,
+  'i',
+);
 const BLOCKS =
   /\b(?:blocked|blocking|blocker|can'?t (?:proceed|continue|move on)|cannot (?:proceed|continue))\b/i;
 const UNBLOCKS = /\b(?:unblocked|no longer block(?:ed|ing)?|not blocked any ?more)\b/i;
-const SETTLES =
-  /\b(?:ignore (?:it|that|this|them|those)|never ?mind|don'?t worry about|not (?:a |an )?(?:problem|issue|concern)|(?:that'?s|it'?s|this is) (?:fine|ok|okay|expected)|leave it|skip (?:it|that)|settled|resolved|known issue|won'?t fix|works (?:for me|now))\b/i;
+const SETTLES = new RegExp(
+  String.raw`\b(?:ignore (?:it|that|this|them|those)|never ?mind|don'?t worry about` +
+    String.raw`|not (?:a |an )?(?:problem|issue|concern)|(?:that'?s|it'?s|this is) (?:fine|ok|okay|expected)` +
+    String.raw`|leave it|skip (?:it|that)|settled|resolved|known issue|won'?t fix|works (?:for me|now))\b`,
+  'i',
+);
 const SETTLES_ALL = /\bignore (?:all|the|those|these) (?:errors|failures|failing tests|warnings)\b/i;
 
 /**
