@@ -12,7 +12,7 @@ import { infoOfListing } from '../runtime/session-listing.js';
 import type { SessionInfo } from '../runtime/types.js';
 import type { SessionStore } from '../store/contract.js';
 import { JsonFileSessionStore } from '../store/session-store.js';
-import { restateTarget } from './restate-target.js';
+import { readOnlyRestateStore, restateTarget } from './restate-target.js';
 import { rootDirectory } from './root-dir.js';
 
 /**
@@ -38,8 +38,7 @@ export async function listSessionsOf(rootOption: string | undefined): Promise<Se
 async function storeOf(rootOption: string | undefined): Promise<SessionStore> {
   const ingressUrl = restateTarget();
   if (ingressUrl !== undefined) {
-    const { createRestateSessionStore } = await import('../restate/restate-session-store.js');
-    return createRestateSessionStore({ ingressUrl, readOnly: true });
+    return readOnlyRestateStore(ingressUrl);
   }
   return JsonFileSessionStore.open({
     root: await rootDirectory(rootOption),

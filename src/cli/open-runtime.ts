@@ -14,7 +14,7 @@ import { createTokenEstimator } from '../tokens/token-estimator.js';
 import { rootDirectory, rootOf } from './root-dir.js';
 
 export { rootOf } from './root-dir.js';
-import { restateTarget } from './restate-target.js';
+import { readOnlyRestateStore, restateTarget } from './restate-target.js';
 
 /** @internal The commands that read only, named in lock refusals. */
 export const READ_ONLY_COMMANDS = ['list', 'show', 'preview', 'export', 'inspect'] as const;
@@ -86,10 +86,9 @@ async function openRestateRuntime(ingressUrl: string, options: OpenRuntimeOption
       `${options.command} writes; --restate URL is for reading commands`,
     );
   }
-  const { createRestateSessionStore } = await import('../restate/restate-session-store.js');
   return createSessionRuntime({
     root: ingressUrl,
-    store: createRestateSessionStore({ ingressUrl, readOnly: true }),
+    store: await readOnlyRestateStore(ingressUrl),
     readOnly: true,
     estimator: createTokenEstimator(),
     ...(options.limits ? { limits: options.limits } : {}),

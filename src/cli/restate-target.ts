@@ -5,6 +5,8 @@
  * {@link restateTarget}.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { SessionError } from '../core/errors.js';
+import type { SessionStore } from '../store/contract.js';
 
 const target = new AsyncLocalStorage<string>();
 
@@ -41,4 +43,27 @@ export function takeRestateOption(args: readonly string[]): {
     else rest.push(arg);
   }
   return { url, rest };
+}
+
+/**
+ * @internal A read-only store on the sessions of the Restate server at `ingressUrl`, saying what to
+ * install when the Restate client is missing (it is an optional peer).
+ */
+export async function readOnlyRestateStore(ingressUrl: string): Promise<SessionStore> {
+  try {
+    const { createRestateSessionStore } = await import('../restate/restate-session-store.js');
+    return createRestateSessionStore({ ingressUrl, readOnly: true });
+  } catch (error) {
+    const e = error as { code?: unknown; message?: unknown };
+    if (e.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes('@restatedev/')) {
+      throw new SessionError(
+        'SESSION_UNAVAILABLE',
+        'cli',
+        '--restate: the Restate client is not installed; run npm install @restatedev/restate-sdk-clients ' +
+          '@restatedev/restate-sdk',
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }
