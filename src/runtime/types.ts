@@ -74,7 +74,7 @@ export interface SessionRuntimeOptions {
   model?: string;
   /** Learned token correction per model; pass one to share it between runtimes. */
   calibration?: TokenCalibration;
-  /** Counts tokens. Default: js-tiktoken cl100k_base, loaded on first use. */
+  /** Counts tokens. Default: cl100k_base (gpt-tokenizer, with js-tiktoken's counts), loaded on first use. */
   estimator?: TokenEstimator;
   /**
    * XState inspection observer (a function, or an observer with `next`), for example

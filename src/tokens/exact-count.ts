@@ -4,10 +4,10 @@
  * The tokenizers merge the bytes of each pre-tokenised piece in time that grows faster than the
  * piece's length (js-tiktoken quadratically: a 4,000-letter word takes most of a second and a
  * megabyte without whitespace would take hours). Ordinary words, numbers and punctuation are short
- * pieces, so only homogeneous runs (letters,
- * punctuation or whitespace) longer than {@link LONG_RUN_BYTES} bytes are treated specially: their
- * count is extrapolated from an exactly counted prefix. Everything else is counted exactly, in
- * chunks of at most {@link MAX_CHUNK} characters cut where the tokenizer itself would cut.
+ * pieces, so only homogeneous runs (letters, punctuation or whitespace) longer than
+ * {@link LONG_RUN_BYTES} bytes are treated specially: their count is extrapolated from an exactly
+ * counted prefix. Everything else is counted exactly, in chunks of at most {@link MAX_CHUNK}
+ * characters cut where the tokenizer itself would cut.
  */
 import type { TokenEncoder } from './encoding-cache.js';
 

@@ -72,7 +72,10 @@ export interface TokenEstimator {
  * ```
  */
 export interface TokenEstimatorOptions {
-  /** `exact` (default) counts with js-tiktoken; `approximate` uses a fast heuristic, loading nothing. */
+  /**
+   * `exact` (default) counts with gpt-tokenizer, giving js-tiktoken's counts; `approximate` uses a fast
+   * heuristic, loading nothing.
+   */
   mode?: 'exact' | 'approximate';
   /** The js-tiktoken encoding of exact mode. Default `cl100k_base`. */
   encoding?: TokenEncoding;
