@@ -8,10 +8,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { SessionError } from '../core/errors.js';
 import type * as RestateEntry from '../restate/index.js';
 import { defineCommand, intOption, usageError } from './command.js';
 import type { CliCommand, CliIO } from './io.js';
+import { restatePackageMissing } from './restate-target.js';
 
 const USAGE = `Usage: dagent-sessions restate <dev|serve> [options]
 
@@ -47,17 +47,11 @@ async function loadRestate(): Promise<RestateModule> {
   try {
     return await import('../restate/index.js');
   } catch (error) {
-    const e = error as { code?: unknown; message?: unknown };
-    if (e.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes('@restatedev/')) {
-      throw new SessionError(
-        'SESSION_UNAVAILABLE',
-        'cli',
-        'restate: @restatedev/restate-sdk is not installed; run npm install @restatedev/restate-sdk ' +
-          '(and, for restate dev, npm install --save-dev @restatedev/restate-server)',
-        { cause: error },
-      );
-    }
-    throw error;
+    throw restatePackageMissing(
+      error,
+      'restate: @restatedev/restate-sdk is not installed; run npm install @restatedev/restate-sdk ' +
+        '(and, for restate dev, npm install --save-dev @restatedev/restate-server)',
+    );
   }
 }
 

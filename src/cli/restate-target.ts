@@ -54,16 +54,22 @@ export async function readOnlyRestateStore(ingressUrl: string): Promise<SessionS
     const { createRestateSessionStore } = await import('../restate/restate-session-store.js');
     return createRestateSessionStore({ ingressUrl, readOnly: true });
   } catch (error) {
-    const e = error as { code?: unknown; message?: unknown };
-    if (e.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes('@restatedev/')) {
-      throw new SessionError(
-        'SESSION_UNAVAILABLE',
-        'cli',
-        '--restate: the Restate client is not installed; run npm install @restatedev/restate-sdk-clients ' +
-          '@restatedev/restate-sdk',
-        { cause: error },
-      );
-    }
-    throw error;
+    throw restatePackageMissing(
+      error,
+      '--restate: the Restate client is not installed; run npm install @restatedev/restate-sdk-clients ' +
+        '@restatedev/restate-sdk',
+    );
   }
+}
+
+/**
+ * @internal What to throw when importing the Restate entry failed: `SESSION_UNAVAILABLE` with
+ * `advice` when one of its optional peers (`@restatedev/...`) is not installed, else the error.
+ */
+export function restatePackageMissing(error: unknown, advice: string): unknown {
+  const e = error as { code?: unknown; message?: unknown };
+  if (e.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes('@restatedev/')) {
+    return new SessionError('SESSION_UNAVAILABLE', 'cli', advice, { cause: error });
+  }
+  return error;
 }
