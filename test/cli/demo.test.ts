@@ -32,19 +32,26 @@ describe('demo', () => {
       const root = await tempRoot();
       const lines: string[] = [];
       const stop = new AbortController();
+      let served!: (url: string) => void;
+      const inspectorUrl = new Promise<string>((resolve) => (served = resolve));
       const running = runDemo({
         root,
         maxTokens: 30_000,
-        out: (line) => lines.push(line),
+        out: (line) => {
+          lines.push(line);
+          const url = /Inspector: (http:\/\/127\.0\.0\.1:\d+)\//.exec(line)?.[1];
+          if (url !== undefined) served(url);
+        },
         interactive: false,
         stop: stop.signal,
       });
-      let url: string | undefined;
-      for (let i = 0; i < 600 && url === undefined; i++) {
-        url = lines.map((l) => /Inspector: (http:\/\/127\.0\.0\.1:\d+)\//.exec(l)?.[1]).find(Boolean);
-        if (url === undefined) await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(url).toBeDefined();
+      // The demo ends only when stopped, so an early failure must end the wait too.
+      const url = await Promise.race([
+        inspectorUrl,
+        running.then(() => {
+          throw new Error(`the demo ended without serving the inspector:\n${lines.join('\n')}`);
+        }),
+      ]);
       const page = await fetch(`${url}/`);
       expect(await page.text()).toContain('inspector.js');
       const list = (await (

@@ -3,6 +3,7 @@
  * process, naming the holder, and takes over the lock of a dead one.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { watch } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,6 +31,25 @@ let root: string;
 let lockFile: string;
 const children: ChildProcess[] = [];
 const locks: RootLock[] = [];
+
+/**
+ * Resolves once a file whose name passes `test` is in `dir` (already, or as soon as it is made):
+ * an acquire in flight shows itself by its candidate file.
+ */
+function untilFileIn(dir: string, test: (name: string) => boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const watcher = watch(dir, (_event, name) => {
+      if (name !== null && test(String(name))) done();
+    });
+    const done = () => {
+      watcher.close();
+      resolve();
+    };
+    readdir(dir).then((names) => (names.some(test) ? done() : undefined), reject);
+  });
+}
+
+const isCandidate = (name: string) => name.endsWith('.candidate');
 
 async function acquire(description?: string, options?: AcquireRootLockOptions): Promise<RootLock> {
   const lock = await acquireRootLock(root, description, options);
@@ -268,7 +288,7 @@ describe('locks left by other processes', () => {
       await mkdir(path.dirname(lockFile), { recursive: true });
       await writeFile(lockFile, '{"pid": 12'); // an old version between its create and its write
       const pending = refusal(acquire());
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await untilFileIn(path.dirname(lockFile), isCandidate); // the acquire is in flight
       await writeLock({
         pid: child.pid!,
         processStart: processStartOf(child.pid!),
@@ -315,9 +335,11 @@ describe('locks left by other processes', () => {
       { pid: taker.pid!, processStart: processStartOf(taker.pid!), token: 'taker' },
       `${lockFile}.dead.next`,
     );
-    const pending = acquire();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    let settled = false;
+    const pending = acquire().finally(() => (settled = true));
+    await untilFileIn(path.dirname(lockFile), isCandidate); // the acquire is in flight
     expect((await readLock()).token).toBe('dead'); // not taken meanwhile
+    expect(settled).toBe(false);
     taker.kill('SIGKILL');
     const lock = await pending;
     expect((await readLock()).token).toBe(lock.holder.token);
