@@ -241,7 +241,7 @@ export interface SessionAPI {
    * A conversation turn with Claude through the runtime's client: appends the user message, builds
    * the request, calls the model, appends and returns the reply.
    * @param userMessage - A string or content blocks.
-   * @param options - `model`, `maxTokens`.
+   * @param options - `model`, `maxTokens`, `cache`, `idempotencyKey` (see {@link IpcSendOptions}).
    * @throws `INVALID_MESSAGE`; `INVALID_ARGUMENT` (also when the runtime has no client or key);
    *   `MODEL_UNAVAILABLE` / `MODEL_FAILED` (the user message is kept); `SESSION_ARCHIVED`.
    */
