@@ -1,15 +1,21 @@
 /**
  * The compactor that asks a Claude model, through `@anthropic-ai/sdk`: a streamed Messages API
  * call forcing the `record_checkpoint` tool, validated against the checkpoint schema. The SDK
- * retries 408, 409, 429, 5xx and 529 with backoff; whatever still fails is translated here, at
- * the edge, into a `SessionError` whose code says what the session should do.
+ * retries 408, 409, 429, 5xx and 529 with backoff; whatever still fails is translated at the edge
+ * (`anthropic-errors.ts`) into a `SessionError` whose code says what the session should do. The
+ * options and their checks are in `anthropic-options.ts`.
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import type { ClientOptions } from '@anthropic-ai/sdk';
 import type { Message as ApiMessage, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
 import { loadAnthropicSdk, type AnthropicSdk } from './anthropic-sdk.js';
-import { isTransientStatus, isTransientStreamError } from '../core/api-failure.js';
 import { SessionError, describeError } from '../core/errors.js';
+import { anthropicCancelled, translateAnthropicError } from './anthropic-errors.js';
+import {
+  resolveAnthropicOptions,
+  type AnthropicCompactorOptions,
+  type AnthropicUsage,
+} from './anthropic-options.js';
 import type { CheckpointSummary } from '../core/types.js';
 import { createTokenEstimator, type TokenEstimator } from '../tokens/token-estimator.js';
 import { buildCheckpointPrompt, type CheckpointPrompt } from './checkpoint-prompt.js';
@@ -19,87 +25,16 @@ import { emptyLedger } from './ledger/ledger-builder.js';
 import { fitCheckpoint } from './ledger/fit-checkpoint.js';
 import { parseCheckpointResponse } from './parse-checkpoint.js';
 
-/** The model used when none is given: a current Sonnet, not marked deprecated by SDK 1.13. */
-export const DEFAULT_ANTHROPIC_MODEL = 'claude-sonnet-5-5';
-
-/**
- * Options of {@link AnthropicCompactor}.
- *
- * @example
- * ```ts
- * new AnthropicCompactor({ model: 'claude-haiku-5-5', maxTokens: 4_096, timeoutMs: 60_000 });
- * ```
- */
-export interface AnthropicCompactorOptions {
-  /** A ready client; then `apiKey`, `baseURL` and `clientOptions` must not be given. */
-  client?: Anthropic;
-  /** Default: `ANTHROPIC_API_KEY` (or, failing that, `ANTHROPIC_AUTH_TOKEN` as a bearer token). */
-  apiKey?: string;
-  /** Default: `ANTHROPIC_BASE_URL`, else the SDK's (https://api.anthropic.com). */
-  baseURL?: string;
-  /** Model id. Default {@link DEFAULT_ANTHROPIC_MODEL}. */
-  model?: string;
-  /** Output tokens of one answer (`max_tokens`). Default 4,096. */
-  maxTokens?: number;
-  /**
-   * Whole-call deadline in ms (retries and streaming included), also the SDK's per-attempt timeout.
-   * Default 120,000.
-   */
-  timeoutMs?: number;
-  /**
-   * SDK retries of 408/409/429/5xx/529 and connection errors, with backoff and `retry-after`. Default:
-   * the client's (2).
-   */
-  maxRetries?: number;
-  /**
-   * Largest request this compactor sends, in input tokens as the API counts them. Default 150,000.
-   * The fold sees less (the `maxInputTokens` property): 20% less for the difference between the
-   * local tokenizer and the model's, and 1,000 tokens less for the prompt's own text.
-   */
-  maxInputTokens?: number;
-  /**
-   * Measures summaries against their budget and the request for `lastUsage`. Pass the runtime's.
-   * Default `createTokenEstimator()`.
-   */
-  estimator?: TokenEstimator;
-  /** More options of the client it makes (`logLevel`, `fetch`, `defaultHeaders`...). */
-  clientOptions?: Omit<ClientOptions, 'apiKey' | 'authToken' | 'baseURL'>;
-  /** Where keys and the base URL are read from. Default `process.env`. */
-  env?: Readonly<Record<string, string | undefined>>;
-  /** Called with the usage of every answer received (well-formed or not). */
-  onUsage?: (usage: AnthropicUsage) => void;
-}
-
-/** What an answer cost, and what the local estimator thought the request would: for calibration. */
-export interface AnthropicUsage {
-  /** The model that answered, as the API reports it. */
-  model: string;
-  /** `usage.input_tokens`: the model's own count of the request. */
-  inputTokens: number;
-  outputTokens: number;
-  /** The estimator's count of the same request (system + user message + tool schema). */
-  estimatedInputTokens: number;
-  stopReason: string | null;
-  requestId: string | null;
-}
+// The options live in their own module; importers of this one keep finding them here.
+export {
+  DEFAULT_ANTHROPIC_MODEL,
+  hasAnthropicApiKey,
+  type AnthropicCompactorOptions,
+  type AnthropicUsage,
+} from './anthropic-options.js';
 
 /** Output tokens between two progress reports while streaming. */
 const PROGRESS_STEP = 32;
-
-/**
- * Whether an Anthropic key is configured: `ANTHROPIC_API_KEY` or `ANTHROPIC_AUTH_TOKEN` is set
- * and not blank. The runtime uses it to choose its default compactor.
- *
- * @param env - The environment to look in. Default `process.env`.
- * @returns true when an {@link AnthropicCompactor} can be made without a key or client.
- * @example
- * ```ts
- * const compactor = hasAnthropicApiKey() ? new AnthropicCompactor() : new OfflineCompactor();
- * ```
- */
-export function hasAnthropicApiKey(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
-  return nonBlank(env.ANTHROPIC_API_KEY) !== undefined || nonBlank(env.ANTHROPIC_AUTH_TOKEN) !== undefined;
-}
 
 /**
  * A {@link Compactor} backed by a Claude model. Each call streams one Messages API request that
@@ -126,7 +61,7 @@ export class AnthropicCompactor implements Compactor {
   lastUsage: AnthropicUsage | null = null;
   /** Made on the first compaction, when the SDK is loaded (importing this module does not load it). */
   #madeClient: Anthropic | null = null;
-  readonly #clientOptions: ClientOptions | null = null;
+  readonly #clientOptions: ClientOptions | null;
   readonly #maxRetries: number | undefined;
   readonly #estimator: TokenEstimator;
   readonly #onUsage: ((usage: AnthropicUsage) => void) | undefined;
@@ -138,54 +73,17 @@ export class AnthropicCompactor implements Compactor {
    *   when a number is out of range.
    */
   constructor(options: AnthropicCompactorOptions = {}) {
-    const invalid = (what: string) =>
-      new SessionError('INVALID_ARGUMENT', 'compaction', `AnthropicCompactor: ${what}`);
-    this.model = options.model ?? DEFAULT_ANTHROPIC_MODEL;
-    if (typeof this.model !== 'string' || this.model.trim() === '')
-      throw invalid('model must be a non-empty model id');
-    this.maxTokens = positiveInteger(options.maxTokens ?? 4_096, 'maxTokens', invalid);
-    this.timeoutMs = positiveInteger(options.timeoutMs ?? 120_000, 'timeoutMs', invalid);
-    const maxInput = positiveInteger(options.maxInputTokens ?? 150_000, 'maxInputTokens', invalid);
-    if (maxInput < 2_000) throw invalid(`maxInputTokens must be at least 2000, got ${maxInput}`);
-    this.maxInputTokens = Math.floor(maxInput * 0.8) - 1_000;
-    if (
-      options.maxRetries !== undefined &&
-      !(Number.isInteger(options.maxRetries) && options.maxRetries >= 0)
-    ) {
-      throw invalid(`maxRetries must be an integer >= 0, got ${String(options.maxRetries)}`);
-    }
-    this.#maxRetries = options.maxRetries;
+    const resolved = resolveAnthropicOptions(options);
+    this.model = resolved.model;
+    this.maxTokens = resolved.maxTokens;
+    this.timeoutMs = resolved.timeoutMs;
+    this.maxInputTokens = resolved.maxInputTokens;
+    this.#maxRetries = resolved.maxRetries;
+    this.#madeClient = resolved.client;
+    this.#clientOptions = resolved.clientOptions;
     this.name = `anthropic:${this.model}`;
     this.#estimator = options.estimator ?? createTokenEstimator();
     this.#onUsage = options.onUsage;
-    if (options.client !== undefined) {
-      if (
-        options.apiKey !== undefined ||
-        options.baseURL !== undefined ||
-        options.clientOptions !== undefined
-      ) {
-        throw invalid('pass either { client } or { apiKey, baseURL, clientOptions }, not both');
-      }
-      this.#madeClient = options.client;
-      return;
-    }
-    const env = options.env ?? process.env;
-    const apiKey = nonBlank(options.apiKey) ?? nonBlank(env.ANTHROPIC_API_KEY);
-    const authToken = apiKey === undefined ? nonBlank(env.ANTHROPIC_AUTH_TOKEN) : undefined;
-    if (apiKey === undefined && authToken === undefined) {
-      throw invalid(
-        'no API key: set ANTHROPIC_API_KEY, or pass { apiKey } or { client }; without a key, use the OfflineCompactor',
-      );
-    }
-    const baseURL = options.baseURL ?? nonBlank(env.ANTHROPIC_BASE_URL);
-    this.#clientOptions = {
-      ...options.clientOptions,
-      apiKey: apiKey ?? null,
-      authToken: authToken ?? null,
-      ...(baseURL === undefined ? {} : { baseURL }),
-      ...(options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries }),
-      timeout: this.timeoutMs,
-    };
   }
 
   /** @internal The client; only read once {@link AnthropicCompactor.#connect} has made it. */
@@ -315,7 +213,17 @@ export class AnthropicCompactor implements Compactor {
       message = await stream.finalMessage();
       requestId = stream.request_id ?? null;
     } catch (error) {
-      throw this.#translate(error, { signal, timedOut, events, sdk });
+      throw translateAnthropicError(error, {
+        name: this.name,
+        model: this.model,
+        timeoutMs: this.timeoutMs,
+        retries: this.#maxRetries ?? this.#client.maxRetries,
+        baseURL: this.#client.baseURL,
+        signal,
+        timedOut,
+        events,
+        sdk,
+      });
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', forward);
@@ -353,111 +261,7 @@ export class AnthropicCompactor implements Compactor {
   }
 
   #cancelled(cause: unknown): SessionError {
-    return new SessionError(
-      'COMPACTION_CANCELLED',
-      'compaction',
-      `${this.name}: the compaction was cancelled; its request was aborted and nothing changed`,
-      { cause, retryable: true },
-    );
-  }
-
-  /** @internal A foreign error as the SessionError that says what to do about it. */
-  #translate(
-    error: unknown,
-    context: { signal: AbortSignal | undefined; timedOut: boolean; events: number; sdk: AnthropicSdk },
-  ): SessionError {
-    if (error instanceof SessionError) return error;
-    const { AnthropicError, APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } =
-      context.sdk;
-    const retries = this.#maxRetries ?? this.#client.maxRetries;
-    const retried = retries === 1 ? 'the SDK retried once' : `the SDK retried ${retries} times`;
-    const make = (
-      code: 'COMPACTOR_UNAVAILABLE' | 'COMPACTOR_TIMEOUT' | 'COMPACTOR_FAILED' | 'COMPACTOR_MALFORMED',
-      message: string,
-      retryable: boolean,
-      details: Record<string, unknown> = {},
-    ) =>
-      new SessionError(code, 'compaction', `${this.name}: ${message}`, {
-        cause: error,
-        retryable,
-        details: { baseURL: this.#client.baseURL, ...details },
-      });
-    if (context.timedOut) {
-      return make(
-        'COMPACTOR_TIMEOUT',
-        `no complete answer within ${this.timeoutMs} ms (timeoutMs); the request was cancelled and nothing changed`,
-        true,
-      );
-    }
-    if (context.signal?.aborted === true || error instanceof APIUserAbortError)
-      return this.#cancelled(context.signal?.reason ?? error);
-    if (error instanceof APIConnectionTimeoutError) {
-      return make(
-        'COMPACTOR_TIMEOUT',
-        `the API did not answer within ${this.timeoutMs} ms (timeoutMs); ${retried}`,
-        true,
-      );
-    }
-    if (error instanceof APIConnectionError) {
-      return make(
-        'COMPACTOR_UNAVAILABLE',
-        `could not reach ${this.#client.baseURL} (${describeError(error.cause ?? error)}); ${retried}`,
-        true,
-      );
-    }
-    if (error instanceof APIError) {
-      const status = error.status;
-      const type = error.type ?? 'error';
-      const said = error.apiMessage ?? error.message;
-      const details = { status: status ?? null, type, requestId: error.requestID ?? null };
-      if (status === undefined) {
-        // An `error` event inside a stream that had started: the API's own failure.
-        const transient = isTransientStreamError(type);
-        return make(
-          transient ? 'COMPACTOR_UNAVAILABLE' : 'COMPACTOR_FAILED',
-          `the answer stream reported ${type} (${said}) after ${context.events} events`,
-          transient,
-          details,
-        );
-      }
-      if (isTransientStatus(status)) {
-        return make(
-          'COMPACTOR_UNAVAILABLE',
-          `the API answered ${status} ${type} (${said}); ${retried} with backoff; the session retries later`,
-          true,
-          details,
-        );
-      }
-      const advice =
-        status === 401 || status === 403
-          ? 'check the API key (ANTHROPIC_API_KEY or the apiKey option) and its permissions'
-          : status === 404
-            ? `check the model id "${this.model}" and the base URL`
-            : status === 413
-              ? 'the request is too large; lower maxInputTokens'
-              : `check the model id "${this.model}", the API key and the request`;
-      return make(
-        'COMPACTOR_FAILED',
-        `the API refused the request: ${status} ${type} (${said}); ${advice}`,
-        false,
-        details,
-      );
-    }
-    if (isSyntaxError(error) || isSyntaxError((error as { cause?: unknown } | null)?.cause)) {
-      return make(
-        'COMPACTOR_MALFORMED',
-        `the API's answer is not valid JSON (${describeError(error)})`,
-        true,
-      );
-    }
-    if (error instanceof AnthropicError || error instanceof TypeError) {
-      return make(
-        'COMPACTOR_UNAVAILABLE',
-        `the answer stream was cut after ${context.events} events (${describeError(error)}); the session retries later`,
-        true,
-      );
-    }
-    return make('COMPACTOR_FAILED', `unexpected error: ${describeError(error)}`, false);
+    return anthropicCancelled(this.name, cause);
   }
 }
 
@@ -468,18 +272,4 @@ function strictJson(text: string): unknown {
   } catch {
     return text;
   }
-}
-
-function isSyntaxError(value: unknown): boolean {
-  return value instanceof SyntaxError;
-}
-
-function nonBlank(value: string | undefined): string | undefined {
-  return typeof value === 'string' && value.trim() !== '' ? value : undefined;
-}
-
-function positiveInteger(value: unknown, name: string, invalid: (what: string) => SessionError): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0)
-    throw invalid(`${name} must be a positive integer, got ${String(value)}`);
-  return value;
 }

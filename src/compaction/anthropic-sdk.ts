@@ -1,6 +1,6 @@
 /**
  * @internal The Anthropic SDK, loaded the first time a compaction or a conversation turn needs
- * it. Loading it takes about a thousand modules and a third of a second or more, which a program
+ * it. Loading it takes about 250 modules and a third of a second or more, which a program
  * that only reads sessions, or compacts offline, should not pay: modules that use it import its
  * types only (`import type`) and call {@link loadAnthropicSdk} when they are about to talk to the
  * API.

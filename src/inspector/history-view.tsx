@@ -2,19 +2,22 @@
  * The history view: every message of the session, archived ones included, in a virtualised list
  * (only the rows on screen are in the page; their pages are read as the list scrolls), with the
  * points where each compaction cut, a search by text, role and tool name, and a jump to any cut.
+ * A row is drawn by `history-message-row.tsx`; the search fields and their scan are in
+ * `history-search-form.tsx`.
  */
 import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
-import { isInternalMessage } from '../core/request-size.js';
-import type { Message } from '../core/types.js';
 import { cutPoints, type CompactionRecord, type CutPoint } from './compactions.js';
 import { valueOf } from './dom.js';
-import { formatTime, formatTokens } from './gauge.js';
+import { formatTime } from './gauge.js';
 import type { HistoryCache } from './history-cache.js';
-import { createMatcher, NO_SEARCH, searchActive, type HistorySearch } from './history-search.js';
+import { CUT_ROW_PX, MESSAGE_ROW_PX, MessageRow } from './history-message-row.js';
+import { NO_SEARCH, type HistorySearch } from './history-search.js';
+import { SearchForm, useSearch } from './history-search-form.js';
 import { messageText } from './message-text.js';
 import { rowOffsets, visibleRows } from './virtual-rows.js';
 
 export { messageText } from './message-text.js';
+export { CUT_ROW_PX, MESSAGE_ROW_PX } from './history-message-row.js';
 
 /**
  * Props of {@link HistoryView}.
@@ -32,10 +35,6 @@ export interface HistoryViewProps {
   showInternal?: boolean;
 }
 
-/** Row heights in pixels: fixed, so that the list knows where every row is before reading it. */
-export const MESSAGE_ROW_PX = 88;
-export const CUT_ROW_PX = 34;
-const ROW_GAP_PX = 6;
 /** Height of the scrolling box (CSS: `.dgi-scroll`). */
 const VIEWPORT_FALLBACK_PX = 560;
 
@@ -57,156 +56,6 @@ function useCacheVersion(cache: HistoryCache): number {
     [cache],
   );
   return useSyncExternalStore(subscribe, () => version.current);
-}
-
-function MessageRow({
-  message,
-  seq,
-  archived,
-  showInternal,
-  top,
-  highlighted,
-  onOpen,
-  onShow,
-}: {
-  message: Message | undefined;
-  seq: number;
-  archived: boolean;
-  showInternal: boolean;
-  top: number;
-  highlighted: boolean;
-  onOpen(seq: number): void;
-  onShow?: (seq: number) => void;
-}) {
-  // A gap of ROW_GAP_PX between rows, inside each row's slot.
-  const style = { top: top + ROW_GAP_PX / 2, height: MESSAGE_ROW_PX - ROW_GAP_PX };
-  if (!message) {
-    return (
-      <li className="dgi-row dgi-message dgi-message--loading" style={style} data-seq={seq} aria-busy="true">
-        <div className="dgi-message__meta">
-          <span>#{seq}</span> <span>loading…</span>
-        </div>
-      </li>
-    );
-  }
-  const internal = isInternalMessage(message);
-  if (internal && !showInternal) {
-    return (
-      <li className="dgi-row dgi-message-hidden" style={style} data-seq={seq}>
-        #{seq} · internal message hidden
-      </li>
-    );
-  }
-  return (
-    <li
-      className={
-        `dgi-row dgi-message dgi-message--${message.role}` +
-        `${archived ? ' dgi-message--archived' : ''}${internal ? ' dgi-message--internal' : ''}` +
-        `${highlighted ? ' dgi-message--highlight' : ''}`
-      }
-      style={style}
-      data-seq={seq}
-      data-archived={archived}
-      data-internal={internal}
-      data-highlight={highlighted}
-    >
-      <div className="dgi-message__meta">
-        <span>#{seq}</span>
-        <strong>{message.role}</strong>
-        <span>{formatTime(message.timestamp)}</span>
-        <span>{formatTokens(message.tokens)} tokens</span>
-        {archived && <span className="dgi-tag">archived</span>}
-        {internal && <span className="dgi-tag">internal</span>}
-        <span className="dgi-message__buttons">
-          {onShow && (
-            <button type="button" className="dgi-link" onClick={() => onShow(seq)}>
-              Show in history
-            </button>
-          )}
-          <button type="button" className="dgi-link" onClick={() => onOpen(seq)}>
-            Open
-          </button>
-        </span>
-      </div>
-      <p className="dgi-message__preview">{messageText(message).slice(0, 400)}</p>
-    </li>
-  );
-}
-
-/** The search fields. */
-function SearchForm({ value, onChange }: { value: HistorySearch; onChange(value: HistorySearch): void }) {
-  return (
-    <form className="dgi-search" role="search" onSubmit={(e) => e.preventDefault()}>
-      <label>
-        Search text
-        <input
-          type="search"
-          value={value.text}
-          onChange={(e) => onChange({ ...value, text: valueOf(e.target) })}
-        />
-      </label>
-      <label>
-        Role
-        <select
-          value={value.role}
-          onChange={(e) => onChange({ ...value, role: valueOf(e.target) as HistorySearch['role'] })}
-        >
-          <option value="">any</option>
-          <option value="user">user</option>
-          <option value="assistant">assistant</option>
-          <option value="system">system</option>
-        </select>
-      </label>
-      <label>
-        Tool
-        <input
-          type="search"
-          value={value.tool}
-          placeholder="Bash, Edit…"
-          onChange={(e) => onChange({ ...value, tool: valueOf(e.target) })}
-        />
-      </label>
-    </form>
-  );
-}
-
-/** Scans the history for `search`: the seqs that match, found so far, and how far it read. */
-function useSearch(cache: HistoryCache, search: HistorySearch) {
-  type Found = { key: string; seqs: number[]; scannedThrough: number; done: boolean };
-  const [found, setFound] = useState<Found>({ key: '', seqs: [], scannedThrough: -1, done: true });
-  const active = searchActive(search);
-  const { text, role, tool } = search;
-  // A new message appended while a search is shown is tested too: the scan runs again (its pages are read).
-  const count = cache.count;
-  // What the results on screen answer: until the scan of this key reports, they are not "done".
-  const key = JSON.stringify([text, role, tool, count]);
-  useEffect(() => {
-    if (!active) return;
-    let stopped = false;
-    const matches = createMatcher({ text, role, tool });
-    const seqs: number[] = [];
-    let tested = -1;
-    const test = (through: number) => {
-      for (let seq = tested + 1; seq <= through; seq++) {
-        const message = cache.get(seq);
-        if (message && matches(message)) seqs.push(seq);
-      }
-      tested = through;
-      if (!stopped)
-        setFound({ key, seqs: [...seqs], scannedThrough: through, done: through >= cache.count - 1 });
-    };
-    // A short pause lets typing finish before the scan starts.
-    const timer = setTimeout(() => {
-      void cache.scan(test, () => stopped).catch(() => undefined);
-    }, 150);
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
-  }, [cache, active, text, role, tool, key]);
-  if (!active) return { key, seqs: [] as number[], scannedThrough: -1, done: true, active };
-  if (found.key !== key) return { key, seqs: [] as number[], scannedThrough: -1, done: false, active };
-  return { ...found, active };
 }
 
 /**

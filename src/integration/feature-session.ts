@@ -8,7 +8,7 @@ import { SessionError } from '../core/errors.js';
 import type { AgentDescription, SessionContext, SessionKey } from '../core/types.js';
 import type { InitialCheckpoint } from '../runtime/initial-checkpoint.js';
 import type { SessionInfo, SessionRuntime } from '../runtime/types.js';
-import { featureGoalContext, featureGoalsOf, summarizeDag, type DagView } from './task.js';
+import { featureGoalContext, featureGoalsOf, summarizeDag, type DagView } from './task-context.js';
 
 /**
  * Options of {@link createFeatureSession}.

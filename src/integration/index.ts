@@ -6,11 +6,13 @@
  * outcome recorded in the checkpoint, live messages cleared into the archive.
  */
 export { agentForTaskState } from '../runtime/agent-profiles.js';
-export { featureGoalsOf, loadTask, saveTask, summarizeDag, taskContext, withSession } from './task.js';
+export { loadTask, saveTask, withSession } from './task.js';
+export { featureGoalsOf, summarizeDag, taskContext } from './task-context.js';
 export { createFeatureSession, goalsCheckpoint } from './feature-session.js';
 export type { FeatureSessionOptions } from './feature-session.js';
 export type { DecisionInput, IterationRecord } from '../core/checkpoint-change.js';
-export type { DagTask, DagTaskState, DagView, LoadTaskOptions, TaskSessions } from './task.js';
+export type { DagTask, DagTaskState, LoadTaskOptions, TaskSessions } from './task.js';
+export type { DagView } from './task-context.js';
 export { AGENT_CHECK_ID, createTaskLoop, defaultTaskPrompt } from './task-loop.js';
 export type {
   IterationResult,

@@ -23,7 +23,8 @@ import type { SessionRequest } from '../runtime/conversation.js';
 import type { ClearResult, SessionRuntime } from '../runtime/types.js';
 import { allPass, checkOutput, stopReasonOf, type CheckedOutput } from './task-agent-output.js';
 import { goalsCheckpoint } from './feature-session.js';
-import { featureGoalsOf, taskContext, withSession, type DagTask, type DagView } from './task.js';
+import { withSession, type DagTask } from './task.js';
+import { featureGoalsOf, taskContext, type DagView } from './task-context.js';
 
 /**
  * The check id under which a failure of the agent function itself is recorded.

@@ -3,7 +3,7 @@
  * progress, every fault, and how each one is reported.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AnthropicCompactor,
   DEFAULT_ANTHROPIC_MODEL,
@@ -15,27 +15,13 @@ import { foldInChunks } from '../../src/compaction/fold-in-chunks.js';
 import { isSessionError, type SessionError } from '../../src/core/errors.js';
 import type { Message } from '../../src/core/types.js';
 import { createTokenEstimator } from '../../src/tokens/token-estimator.js';
-import {
-  startMessagesApiServer,
-  type Fault,
-  type MessagesApiServer,
-  type MessagesApiServerOptions,
-} from '../support/messages-api-server.js';
-
-const servers: MessagesApiServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+import { storedMessage } from '../helpers/fixtures.js';
+import { startTestMessagesApi } from '../helpers/messages-api.js';
+import { type Fault, type MessagesApiServerOptions } from '../support/messages-api-server.js';
 
 const estimator = createTokenEstimator();
-const msg = (seq: number, role: Message['role'], content: string): Message => ({
-  id: `m${seq}`,
-  seq,
-  role,
-  content,
-  timestamp: '2025-01-01T00:00:00.000Z',
-  tokens: estimator.estimate(content) + 4,
-});
+const msg = (seq: number, role: Message['role'], content: string): Message =>
+  storedMessage(seq, role, content, estimator.estimate(content) + 4);
 const MESSAGES = [
   msg(0, 'user', 'Please fix src/parser.ts'),
   msg(1, 'assistant', 'Ran npm test: 3 passed'),
@@ -58,8 +44,7 @@ async function setup(
   options: Partial<AnthropicCompactorOptions> = {},
   serverOptions: MessagesApiServerOptions = {},
 ) {
-  const server = await startMessagesApiServer(serverOptions);
-  servers.push(server);
+  const server = await startTestMessagesApi(serverOptions);
   const compactor = new AnthropicCompactor({
     apiKey: 'test',
     baseURL: server.url,

@@ -9,6 +9,7 @@ import {
   type CompactionRecord,
 } from '../../src/inspector/compactions.js';
 import type { SessionEvent } from '../../src/runtime/events.js';
+import { storedMessage } from '../helpers/fixtures.js';
 
 function checkpoint(version: number, info: Partial<Checkpoint['compactionInfo']>): Checkpoint {
   return {
@@ -35,14 +36,7 @@ function checkpoint(version: number, info: Partial<Checkpoint['compactionInfo']>
 }
 
 function message(seq: number): Message {
-  return {
-    id: `m${seq}`,
-    seq,
-    role: seq % 2 ? 'assistant' : 'user',
-    content: `message ${seq}`,
-    timestamp: '2025-01-01T00:00:00.000Z',
-    tokens: 3,
-  };
+  return storedMessage(seq, seq % 2 ? 'assistant' : 'user', `message ${seq}`, 3);
 }
 
 const completed = (version: number, through: number, at = '2025-01-03T00:00:00.000Z'): SessionEvent =>

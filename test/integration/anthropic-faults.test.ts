@@ -10,34 +10,22 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AnthropicCompactor } from '../../src/compaction/anthropic-compactor.js';
 import { isSessionError } from '../../src/core/errors.js';
-import type { SessionKey } from '../../src/core/types.js';
 import { replayConversation } from '../../src/integration/replay.js';
 import { loadTranscript } from '../../src/integration/transcript.js';
 import { createSessionRuntime, type SessionRuntime } from '../../src/runtime/create-session-runtime.js';
 import type { SessionEvent } from '../../src/runtime/events.js';
 import { settle } from '../helpers/settle.js';
 import { exists, snapshotDir, tempRoot } from '../helpers/temp-root.js';
-import {
-  startMessagesApiServer,
-  type Fault,
-  type MessagesApiServer,
-} from '../support/messages-api-server.js';
+import { DEV_TASK_KEY as DEV } from '../helpers/fixtures.js';
+import { startTestMessagesApi } from '../helpers/messages-api.js';
+import type { Fault, MessagesApiServer } from '../support/messages-api-server.js';
 
-const DEV: SessionKey = {
-  type: 'task',
-  agentType: 'dev',
-  featureId: 'f1',
-  taskId: 't1',
-  taskState: 'in_dev',
-};
 const text = (i: number) =>
   `Step ${i}: edited src/module-${i}.ts and ran npm test. ${'lorem ipsum dolor '.repeat(60)}`;
 
-const servers: MessagesApiServer[] = [];
 const runtimes: SessionRuntime[] = [];
 afterEach(async () => {
   await Promise.all(runtimes.splice(0).map((r) => r.close()));
-  await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
 // Long enough that a loaded 2-core machine never turns a good or failing answer into a timeout;
@@ -72,8 +60,7 @@ async function openRuntime(
 }
 
 async function setup(compactorOptions: CompactorOptions = {}, maxTokens = 4_000) {
-  const server = await startMessagesApiServer();
-  servers.push(server);
+  const server = await startTestMessagesApi();
   const root = await tempRoot();
   const runtime = await openRuntime(root, server, compactorOptions, maxTokens);
   const events: SessionEvent[] = [];

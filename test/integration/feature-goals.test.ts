@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { isSessionError } from '../../src/core/errors.js';
 import { createFeatureSession } from '../../src/integration/feature-session.js';
 import { createTaskLoop, type TaskAgentInput } from '../../src/integration/task-loop.js';
-import { featureGoalsOf, loadTask, type DagView } from '../../src/integration/task.js';
+import { loadTask } from '../../src/integration/task.js';
+import { featureGoalsOf, type DagView } from '../../src/integration/task-context.js';
 import { createSessionRuntime } from '../../src/runtime/create-session-runtime.js';
 import { tempRoot } from '../helpers/temp-root.js';
 

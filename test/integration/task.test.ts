@@ -2,14 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isSessionError } from '../../src/core/errors.js';
 import { TASK_STATES } from '../../src/core/types.js';
-import {
-  loadTask,
-  saveTask,
-  summarizeDag,
-  taskContext,
-  withSession,
-  type DagTask,
-} from '../../src/integration/task.js';
+import { loadTask, saveTask, withSession, type DagTask } from '../../src/integration/task.js';
+import { summarizeDag, taskContext } from '../../src/integration/task-context.js';
 import { DEFAULT_AGENT_PROFILES, agentForTaskState } from '../../src/runtime/agent-profiles.js';
 
 const OLD = {

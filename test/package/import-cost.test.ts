@@ -1,5 +1,5 @@
 /**
- * Importing the root entry does not load the Anthropic SDK (about a thousand modules): it is
+ * Importing the root entry does not load the Anthropic SDK (about 250 modules): it is
  * loaded when a compactor or a conversation turn first needs it. Seen from a fresh process with
  * a loader hook (test/support/module-trace.ts); the benchmark (test/bench/import-bench.ts) says
  * what that saves.

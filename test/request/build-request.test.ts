@@ -14,6 +14,7 @@ import {
   type MessageParamLike,
 } from '../../src/request/messages-list.js';
 import { BLOCK_OVERHEAD_TOKENS, createTokenEstimator } from '../../src/tokens/token-estimator.js';
+import { storedMessage } from '../helpers/fixtures.js';
 
 const estimator = createTokenEstimator({ mode: 'approximate' });
 const LIMITS: Limits = {
@@ -24,14 +25,8 @@ const LIMITS: Limits = {
   checkpointTokens: 10_000,
 };
 let seq = 0;
-const msg = (role: Role, content: string | ContentBlock[]): Message => ({
-  id: `m${seq}`,
-  seq: seq++,
-  role,
-  content,
-  timestamp: '2025-01-01T00:00:00.000Z',
-  tokens: estimator.estimateMessage({ role, content }),
-});
+const msg = (role: Role, content: string | ContentBlock[]): Message =>
+  storedMessage(seq++, role, content, estimator.estimateMessage({ role, content }));
 const use = (id: string, name = 'Bash'): ContentBlock => ({
   type: 'tool_use',
   id,

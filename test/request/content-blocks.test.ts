@@ -18,6 +18,7 @@ import {
   PNG_37X23,
   USER_BLOCKS,
 } from '../support/sdk-block-samples.js';
+import { storedMessage } from '../helpers/fixtures.js';
 
 const estimator = createTokenEstimator({ mode: 'approximate' });
 const LIMITS: Limits = {
@@ -27,14 +28,8 @@ const LIMITS: Limits = {
   replyReserveTokens: 1_000,
   checkpointTokens: 10_000,
 };
-const message = (role: Role, content: string | ContentBlock[], seq: number): Message => ({
-  id: `m${seq}`,
-  seq,
-  role,
-  content,
-  timestamp: '2025-01-01T00:00:00.000Z',
-  tokens: estimator.estimateMessage({ role, content }),
-});
+const message = (role: Role, content: string | ContentBlock[], seq: number): Message =>
+  storedMessage(seq, role, content, estimator.estimateMessage({ role, content }));
 const live = CONVERSATION.map((m, i) => message(m.role, m.content as ContentBlock[], i));
 const build = (format: 'messages' | 'flattened', cache = false) =>
   buildRequest({

@@ -8,18 +8,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CompactOptions, CompactionInput, Compactor } from '../../src/compaction/compactor.js';
 import { OfflineCompactor } from '../../src/compaction/offline-compactor.js';
-import type { CheckpointSummary, ContentBlock, MessageInput, SessionKey } from '../../src/core/types.js';
+import type { CheckpointSummary, ContentBlock, MessageInput } from '../../src/core/types.js';
 import { getRecentMessages } from '../../src/ipc/session-queries.js';
 import { createSessionRuntime } from '../../src/runtime/create-session-runtime.js';
+import { DEV_TASK_KEY } from '../helpers/fixtures.js';
 import { tempRoot } from '../helpers/temp-root.js';
-
-const KEY: SessionKey = {
-  type: 'task',
-  agentType: 'dev',
-  featureId: 'f1',
-  taskId: 't1',
-  taskState: 'in_dev',
-};
 
 /** A message of the conversation, or (internal) one the host keeps for itself. */
 const messageArb = fc.record({
@@ -70,7 +63,7 @@ describe('internal messages', () => {
         const messages = inputsOf(generated);
         const open = async () => {
           const runtime = await createSessionRuntime({ root: await tempRoot(), durable: false });
-          const { id } = await runtime.createSession(KEY, { context: { featureName: 'Twins' } });
+          const { id } = await runtime.createSession(DEV_TASK_KEY, { context: { featureName: 'Twins' } });
           return { runtime, id };
         };
         // The same session twice: with the internal messages, and without them.
@@ -114,7 +107,7 @@ describe('internal messages', () => {
   it('are archived by a compaction and a clear, and read by neither the ledger nor the compactor', async () => {
     const compactor = new RecordingCompactor();
     const runtime = await createSessionRuntime({ root: await tempRoot(), durable: false, compactor });
-    const { id } = await runtime.createSession(KEY);
+    const { id } = await runtime.createSession(DEV_TASK_KEY);
     await runtime.addMessage(id, { role: 'user', content: 'Please fix the parser in src/parser.ts.' });
     await runtime.addMessage(id, {
       role: 'user',
@@ -162,7 +155,7 @@ describe('internal messages', () => {
 
   it('are left out of getRecentMessages unless it is asked for them', async () => {
     const runtime = await createSessionRuntime({ root: await tempRoot(), durable: false });
-    const { id } = await runtime.createSession(KEY);
+    const { id } = await runtime.createSession(DEV_TASK_KEY);
     for (let i = 0; i < 6; i++)
       await runtime.addMessage(id, {
         role: 'user',

@@ -10,24 +10,14 @@ import Anthropic, {
   OverloadedError,
 } from '@anthropic-ai/sdk';
 import { getTokenizer } from '@anthropic-ai/tokenizer';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildCheckpointPrompt } from '../../src/compaction/checkpoint-prompt.js';
-import type { Message } from '../../src/core/types.js';
-import {
-  requestText,
-  startMessagesApiServer,
-  summaryFromPrompt,
-  type MessagesApiServer,
-} from './messages-api-server.js';
+import { storedMessage } from '../helpers/fixtures.js';
+import { startTestMessagesApi } from '../helpers/messages-api.js';
+import { requestText, summaryFromPrompt, type MessagesApiServerOptions } from './messages-api-server.js';
 
-const servers: MessagesApiServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function start(options: Parameters<typeof startMessagesApiServer>[0] = {}) {
-  const server = await startMessagesApiServer(options);
-  servers.push(server);
+async function start(options: MessagesApiServerOptions = {}) {
+  const server = await startTestMessagesApi(options);
   const client = new Anthropic({
     apiKey: 'test-key',
     baseURL: server.url,
@@ -38,18 +28,12 @@ async function start(options: Parameters<typeof startMessagesApiServer>[0] = {})
   return { server, client };
 }
 
-const msg = (seq: number, role: Message['role'], content: Message['content']): Message => ({
-  id: `m${seq}`,
-  seq,
-  role,
-  content,
-  timestamp: '2025-01-01T00:00:00.000Z',
-  tokens: 10,
-});
 const MESSAGES = [
-  msg(0, 'user', 'Please fix src/parser.ts'),
-  msg(1, 'assistant', [{ type: 'tool_use', id: 't1', name: 'Bash', input: { command: 'npm test' } }]),
-  msg(2, 'user', 'Thanks. TODO: update README.md'),
+  storedMessage(0, 'user', 'Please fix src/parser.ts'),
+  storedMessage(1, 'assistant', [
+    { type: 'tool_use', id: 't1', name: 'Bash', input: { command: 'npm test' } },
+  ]),
+  storedMessage(2, 'user', 'Thanks. TODO: update README.md'),
 ];
 
 function checkpointRequest(
