@@ -83,7 +83,7 @@ describe('clears, resets and edits in the session chart', () => {
     s.gates.shift()!();
     const firstReply = await first;
     expect(firstReply).toMatchObject({ ok: true, result: { checkpointVersion: 1, archivedThroughSeq: 0 } });
-    await waitFor(s.actor, () => s.clears.length === 2, { timeout: 2_000 });
+    await waitFor(s.actor, () => s.clears.length === 2);
     expect(s.clears[1]).toMatchObject({ mode: 'clear', watermarkSeq: 1, changes: [edit] });
     s.gates.shift()!();
     expect(await second).toMatchObject({ ok: true, result: { checkpointVersion: 2, archivedThroughSeq: 1 } });
@@ -103,7 +103,7 @@ describe('clears, resets and edits in the session chart', () => {
     s.gates.shift()!();
     expect(await cleared).toMatchObject({ ok: true, result: { archivedThroughSeq: 0 } });
     expect(s.signals[0]!.aborted).toBe(false);
-    await waitFor(s.actor, (snapshot) => snapshot.status === 'done', { timeout: 2_000 });
+    await waitFor(s.actor, (snapshot) => snapshot.status === 'done');
   });
 
   it('runs requests queued together as one: a reset wins, a clear over an edit, changes in order', async () => {
@@ -115,7 +115,7 @@ describe('clears, resets and edits in the session chart', () => {
     const queued = [s.clear('edit', a), s.clear('clear', b)];
     s.gates.shift()!();
     await blocker;
-    await waitFor(s.actor, () => s.clears.length === 2, { timeout: 2_000 });
+    await waitFor(s.actor, () => s.clears.length === 2);
     expect(s.clears[1]).toMatchObject({ mode: 'clear', changes: [a, b] });
     s.gates.shift()!();
     const replies = await Promise.all(queued);
@@ -128,7 +128,7 @@ describe('clears, resets and edits in the session chart', () => {
     const together = [s.clear('edit', a), s.clear('reset'), s.clear('edit', c)];
     s.gates.shift()!();
     await hold;
-    await waitFor(s.actor, () => s.clears.length === 4, { timeout: 2_000 });
+    await waitFor(s.actor, () => s.clears.length === 4);
     expect(s.clears[3]).toMatchObject({ mode: 'reset', changes: [c] });
     s.gates.shift()!();
     expect((await Promise.all(together)).every((r) => r.ok)).toBe(true);

@@ -22,7 +22,7 @@ async function start(options: MessagesApiServerOptions = {}) {
     apiKey: 'test-key',
     baseURL: server.url,
     maxRetries: 0,
-    timeout: 2_000,
+    timeout: 30_000, // loopback, but a loaded machine is slow: only the timeout test sets a short one
     logLevel: 'off',
   });
   return { server, client };
