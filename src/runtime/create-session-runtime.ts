@@ -2,7 +2,6 @@
  * createSessionRuntime: wires the statecharts to the store, the token estimator and the
  * compactor with `machine.provide()`, and offers the public API.
  */
-import type Anthropic from '@anthropic-ai/sdk';
 import { createActor, waitFor } from 'xstate';
 import type { CompactReply } from '../../machines/session.machine.js';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
@@ -11,7 +10,6 @@ import {
   DEFAULT_ANTHROPIC_MODEL,
   hasAnthropicApiKey,
 } from '../compaction/anthropic-compactor.js';
-import { loadAnthropicSdk } from '../compaction/anthropic-sdk.js';
 import { OfflineCompactor } from '../compaction/offline-compactor.js';
 import { SessionError } from '../core/errors.js';
 import { sessionIdOf, validateKey } from '../core/ids.js';
@@ -29,7 +27,6 @@ import { checkpointEdits } from './checkpoint-edits.js';
 import { sessionChanges } from './session-changes.js';
 import { provideSessionEffects } from './session-effects.js';
 import { infoOfListing } from './session-listing.js';
-import { isStore } from './history.js';
 import type { SessionHandle } from './session-handle.js';
 import { infoOf, statsOf, toSessionError } from './session-info.js';
 import { writeNewSession } from './create-session.js';
@@ -42,7 +39,7 @@ import { cancelRunningCompaction } from './cancel-compaction.js';
 import type { SessionInfo, SessionRuntime, SessionRuntimeOptions } from './types.js';
 import { createAppender } from './append.js';
 import { createKeyLocks } from './idempotency.js';
-import { DEFAULT_MAX_MESSAGE_BYTES } from './validate.js';
+import { checkRuntimeOptions, compactionTimingsOf, lazyClient } from './runtime-options.js';
 
 export type {
   Clock,
@@ -70,32 +67,8 @@ export type {
  * ```
  */
 export async function createSessionRuntime(options: SessionRuntimeOptions): Promise<SessionRuntime> {
-  const given = typeof options === 'object' && options !== null ? options.store : undefined;
-  if (
-    typeof options !== 'object' ||
-    options === null ||
-    (given === undefined && (typeof options.root !== 'string' || options.root === '')) ||
-    (given !== undefined && !isStore(given))
-  ) {
-    throw new SessionError(
-      'INVALID_ARGUMENT',
-      'runtime',
-      'createSessionRuntime needs { root: "<directory>" } or { store } (a SessionStore)',
-    );
-  }
+  const { given, maxMessageBytes } = checkRuntimeOptions(options);
   const baseLimits = resolveLimits(options.limits);
-  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  if (!(
-    typeof maxMessageBytes === 'number' &&
-    maxMessageBytes > 0 &&
-    (Number.isInteger(maxMessageBytes) || maxMessageBytes === Infinity)
-  )) {
-    throw new SessionError(
-      'INVALID_ARGUMENT',
-      'runtime',
-      `maxMessageBytes must be a positive integer (or Infinity), got ${String(maxMessageBytes)}`,
-    );
-  }
   const profiles = resolveAgentProfiles(options);
   const estimator = options.estimator ?? createTokenEstimator();
   const compactor =
@@ -103,7 +76,6 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     (hasAnthropicApiKey() ? new AnthropicCompactor({ estimator }) : new OfflineCompactor({ estimator }));
   const model = options.model ?? DEFAULT_ANTHROPIC_MODEL;
   const calibration = options.calibration ?? new TokenCalibration();
-  let client: Anthropic | undefined = options.client;
   const now = options.now ?? (() => new Date());
   const readOnly = given ? given.readOnly : (options.readOnly ?? false);
   // The JSON-file store on `root` unless the host gives its own (which it then closes itself).
@@ -209,13 +181,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       limits: limitsOf(key),
       autoCompact: !readOnly,
       correction: calibration.factor(model),
-      ...(options.compaction?.timeoutMs === undefined
-        ? {}
-        : { compactionTimeoutMs: options.compaction.timeoutMs }),
-      ...(options.compaction?.retryBaseMs === undefined
-        ? {}
-        : { retryBaseMs: options.compaction.retryBaseMs }),
-      ...(options.compaction?.retryMaxMs === undefined ? {} : { retryMaxMs: options.compaction.retryMaxMs }),
+      ...compactionTimingsOf(options),
     }),
   });
 
@@ -233,21 +199,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     estimator,
     calibration,
     model,
-    client: async () => {
-      if (client) return client;
-      if (!hasAnthropicApiKey()) {
-        throw new SessionError(
-          'INVALID_ARGUMENT',
-          'runtime',
-          'send and calibrate need a client: set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL if needed), ' +
-            'or pass createSessionRuntime({ client }) or send(id, message, { client })',
-        );
-      }
-      // The SDK is loaded on the first turn: opening a runtime does not load it.
-      const { default: AnthropicClient } = await loadAnthropicSdk();
-      client ??= new AnthropicClient();
-      return client;
-    },
+    client: lazyClient(options.client),
     onCalibrated: (calibratedModel, factor) => {
       if (calibratedModel !== model) return;
       // Thresholds of every live session use the new factor; new actors get it as input.
