@@ -117,6 +117,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
 
   // What the runtime and the supervisor learn of sessions comes from inspection events.
   const observe = createSessionObserver({
+    registry,
     publish,
     at,
     compactor: compactor.name,

@@ -4,8 +4,9 @@
  * One entry per session id holds all the runtime knows of that session: its loaded head and
  * limits (`load` fills them, the actor's `close` effect empties them through `unload`), its key
  * index, the commit in flight (which `unload` and `closeAll` wait for), the creation being
- * written, and the calls that lease it. No other module keeps a map of sessions: they ask here.
- * The session's actor itself belongs to the supervisor's statechart, which spawns and stops it.
+ * written, the calls that lease it, and its actor's state as last seen (inspection events). No
+ * other module keeps a map of sessions: they ask here. The session's actor itself belongs to the
+ * supervisor's statechart, which spawns and stops it.
  *
  * The lifecycle is one state, `open -> closing -> closed`: `closing` refuses new calls and lets
  * the calls already made finish; `closed` means nothing reaches a session any more (the
@@ -18,7 +19,7 @@
  * over unheard; until then the session counts as in use (its actor is kept longer, never stopped
  * early).
  */
-import type { Limits } from '../core/types.js';
+import type { Limits, SessionMachineState } from '../core/types.js';
 import type { KeyIndex } from './idempotency.js';
 import type { SessionHandle } from './session-handle.js';
 
@@ -72,6 +73,8 @@ export interface SessionRegistry {
   create(sessionId: string, write: () => Promise<void>): Promise<void>;
   /** Resolves when no creation of this session is being written (a failed one counts as ended). */
   created(sessionId: string): Promise<void>;
+  /** Records the state its actor was last seen in (`closed` forgets it); returns the one before. */
+  noteState(sessionId: string, state: SessionMachineState): SessionMachineState;
   /** Sessions in use by a call now, with their number of calls. */
   inUse(): ReadonlyMap<string, number>;
   /**
@@ -85,6 +88,8 @@ interface Entry {
   loaded?: LoadedSession;
   commit?: Promise<unknown>;
   creating?: Promise<void>;
+  /** Its actor's state as last seen, unless closed. */
+  state?: Exclude<SessionMachineState, 'closed'>;
   /** Calls leasing the session now. */
   calls: number;
   /** The supervisor holds a lease of it (told LEASE, not yet RELEASE). */
@@ -122,8 +127,8 @@ export function createSessionRegistry(options: SessionRegistryOptions): SessionR
   /** An entry that holds nothing is dropped: the map never outgrows the sessions in use. */
   const prune = (id: string): void => {
     const e = entries.get(id);
-    if (e && !e.loaded && !e.commit && !e.creating && e.calls === 0 && !e.told && !pending.has(id))
-      entries.delete(id);
+    if (!e || e.loaded || e.commit || e.creating || e.state || e.calls > 0 || e.told) return;
+    if (!pending.has(id)) entries.delete(id);
   };
 
   function flush(): void {
@@ -231,6 +236,16 @@ export function createSessionRegistry(options: SessionRegistryOptions): SessionR
 
     async created(sessionId) {
       await entries.get(sessionId)?.creating?.catch(ignore);
+    },
+
+    noteState(sessionId, state) {
+      const previous = entries.get(sessionId)?.state ?? 'closed';
+      if (state === 'closed') {
+        const entry = entries.get(sessionId);
+        if (entry) delete entry.state;
+        prune(sessionId);
+      } else entryOf(sessionId).state = state;
+      return previous;
     },
 
     inUse() {

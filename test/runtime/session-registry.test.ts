@@ -230,3 +230,17 @@ describe('a creation racing a load of the same id', () => {
     expect(wrote).toBe(true);
   });
 });
+
+describe('states seen', () => {
+  it('returns the state before, starting from closed, and forgets a session once it is closed', () => {
+    const registry = registryTelling();
+    expect(registry.noteState('s', 'loading')).toBe('closed');
+    expect(registry.noteState('s', 'idle')).toBe('loading');
+    expect(registry.noteState('t', 'idle')).toBe('closed');
+    expect(registry.noteState('s', 'compacting')).toBe('idle');
+    expect(registry.noteState('s', 'closed')).toBe('compacting');
+    // Reopened later: it starts from closed again, and other sessions kept theirs.
+    expect(registry.noteState('s', 'loading')).toBe('closed');
+    expect(registry.noteState('t', 'appending')).toBe('idle');
+  });
+});
