@@ -18,7 +18,7 @@ import {
   type AppendSlot,
 } from './idempotency.js';
 import type { LoadedSessionRef, SessionAccess } from './session-access.js';
-import type { ActiveSession } from './session-effects.js';
+import type { SessionRegistry } from './session-registry.js';
 import { toSessionError } from './session-info.js';
 import { validateMessageInput } from './validate.js';
 
@@ -26,7 +26,7 @@ import { validateMessageInput } from './validate.js';
 export interface AppendDeps {
   send: SessionAccess['send'];
   loadedDir(id: string): Promise<LoadedSessionRef>;
-  active: Map<string, ActiveSession>;
+  registry: Pick<SessionRegistry, 'entry'>;
   estimator: TokenEstimator;
   /** The runtime clock's now, ISO-8601. */
   at(): string;
@@ -43,7 +43,7 @@ export function createAppender(deps: AppendDeps) {
   /** The key index of a loaded session, read from its files on first use. */
   async function keysOf(id: string): Promise<KeyIndex> {
     await deps.loadedDir(id);
-    const entry = deps.active.get(id);
+    const entry = deps.registry.entry(id);
     if (!entry)
       throw new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${id} is not loaded; try again`, {
         retryable: true,
@@ -112,7 +112,7 @@ export function createAppender(deps: AppendDeps) {
         const found = await (await keysOf(id)).find(key);
         if (found) return found;
         const message = await write(id, input, mine ?? takeSlot(id));
-        deps.active.get(id)?.keys?.add(key, message.seq);
+        deps.registry.entry(id)?.keys?.add(key, message.seq);
         return message;
       });
       if (!sameMessage(stored, input)) throw conflictError(id, key, stored);

@@ -2,27 +2,18 @@
  * createSessionRuntime: wires the statecharts to the store, the token estimator and the
  * compactor with `machine.provide()`, and offers the public API.
  */
-import type Anthropic from '@anthropic-ai/sdk';
 import { createActor, waitFor } from 'xstate';
-import { requestTokensOf, thresholdOf, type CompactReply } from '../../machines/session.machine.js';
+import type { CompactReply } from '../../machines/session.machine.js';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
 import {
   AnthropicCompactor,
   DEFAULT_ANTHROPIC_MODEL,
   hasAnthropicApiKey,
 } from '../compaction/anthropic-compactor.js';
-import { loadAnthropicSdk } from '../compaction/anthropic-sdk.js';
 import { OfflineCompactor } from '../compaction/offline-compactor.js';
 import { SessionError } from '../core/errors.js';
 import { sessionIdOf, validateKey } from '../core/ids.js';
-import {
-  SCHEMA_VERSION,
-  type AgentDescription,
-  type Limits,
-  type SessionContext,
-  type SessionKey,
-  type SessionRecord,
-} from '../core/types.js';
+import type { Limits, SessionKey } from '../core/types.js';
 import type { SessionStore } from '../store/contract.js';
 import { JsonFileSessionStore } from '../store/session-store.js';
 import { TokenCalibration } from '../tokens/calibration.js';
@@ -34,14 +25,13 @@ import { resolveLimits } from './limits.js';
 import { createSessionAccess } from './session-access.js';
 import { checkpointEdits } from './checkpoint-edits.js';
 import { sessionChanges } from './session-changes.js';
-import { provideSessionEffects, type ActiveSession } from './session-effects.js';
-import { countPart } from './fixed-counts.js';
-import { createLeaseBook } from './lease-book.js';
+import { provideSessionEffects } from './session-effects.js';
 import { infoOfListing } from './session-listing.js';
-import { historyOf, isStore, type HistoryQuery } from './history.js';
 import type { SessionHandle } from './session-handle.js';
 import { infoOf, statsOf, toSessionError } from './session-info.js';
-import { initialCheckpointOf } from './initial-checkpoint.js';
+import { writeNewSession } from './create-session.js';
+import { createSessionRegistry } from './session-registry.js';
+import { sessionReads } from './session-reads.js';
 import { createSessionObserver } from './session-observer.js';
 import { trackCalls } from './track-calls.js';
 import { unrefClock } from './unref-clock.js';
@@ -49,7 +39,7 @@ import { cancelRunningCompaction } from './cancel-compaction.js';
 import type { SessionInfo, SessionRuntime, SessionRuntimeOptions } from './types.js';
 import { createAppender } from './append.js';
 import { createKeyLocks } from './idempotency.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, validatePlainObject } from './validate.js';
+import { checkRuntimeOptions, compactionTimingsOf, lazyClient } from './runtime-options.js';
 
 export type {
   Clock,
@@ -77,32 +67,8 @@ export type {
  * ```
  */
 export async function createSessionRuntime(options: SessionRuntimeOptions): Promise<SessionRuntime> {
-  const given = typeof options === 'object' && options !== null ? options.store : undefined;
-  if (
-    typeof options !== 'object' ||
-    options === null ||
-    (given === undefined && (typeof options.root !== 'string' || options.root === '')) ||
-    (given !== undefined && !isStore(given))
-  ) {
-    throw new SessionError(
-      'INVALID_ARGUMENT',
-      'runtime',
-      'createSessionRuntime needs { root: "<directory>" } or { store } (a SessionStore)',
-    );
-  }
+  const { given, maxMessageBytes } = checkRuntimeOptions(options);
   const baseLimits = resolveLimits(options.limits);
-  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  if (!(
-    typeof maxMessageBytes === 'number' &&
-    maxMessageBytes > 0 &&
-    (Number.isInteger(maxMessageBytes) || maxMessageBytes === Infinity)
-  )) {
-    throw new SessionError(
-      'INVALID_ARGUMENT',
-      'runtime',
-      `maxMessageBytes must be a positive integer (or Infinity), got ${String(maxMessageBytes)}`,
-    );
-  }
   const profiles = resolveAgentProfiles(options);
   const estimator = options.estimator ?? createTokenEstimator();
   const compactor =
@@ -110,7 +76,6 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     (hasAnthropicApiKey() ? new AnthropicCompactor({ estimator }) : new OfflineCompactor({ estimator }));
   const model = options.model ?? DEFAULT_ANTHROPIC_MODEL;
   const calibration = options.calibration ?? new TokenCalibration();
-  let client: Anthropic | undefined = options.client;
   const now = options.now ?? (() => new Date());
   const readOnly = given ? given.readOnly : (options.readOnly ?? false);
   // The JSON-file store on `root` unless the host gives its own (which it then closes itself).
@@ -127,20 +92,20 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
   const bus = new EventBus((error) =>
     console.error('[dagent-sessions] [runtime] an event listener threw:', error),
   );
-  const active = new Map<string, ActiveSession>();
-  const creating = new Map<string, Promise<SessionInfo>>();
-  const commits = new Map<string, Promise<unknown>>();
-  /** close() was called: new calls are refused. */
-  let closed = false;
-  /** The supervisor is stopping: nothing can reach a session any more. */
-  let stopped = false;
   const at = () => now().toISOString();
   const publish = (event: SessionEvent) => bus.publish(event);
+  // The one owner of loaded sessions, their calls' leases and the runtime's lifecycle.
+  const registry = createSessionRegistry({
+    // The supervisor hears of a session's calls when the first starts and after the last ends.
+    tell: (event) => {
+      if (supervisor.getSnapshot().status === 'active') supervisor.send(event);
+    },
+    closedError,
+  });
 
   const session = provideSessionEffects({
     store,
-    active,
-    commits,
+    registry,
     compactor,
     estimator,
     now,
@@ -152,6 +117,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
 
   // What the runtime and the supervisor learn of sessions comes from inspection events.
   const observe = createSessionObserver({
+    registry,
     publish,
     at,
     compactor: compactor.name,
@@ -197,11 +163,6 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     );
   }
 
-  // Inside a call already made, only a stopped supervisor ends it: close() waits for such calls.
-  function assertOpen(): void {
-    if (stopped) throw closedError();
-  }
-
   function assertWritable(): void {
     if (readOnly)
       throw new SessionError(
@@ -215,52 +176,31 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     supervisor,
     store,
     location,
-    active,
-    assertOpen,
+    registry,
     inputOf: (sessionId, key) => ({
       sessionId,
       limits: limitsOf(key),
       autoCompact: !readOnly,
       correction: calibration.factor(model),
-      ...(options.compaction?.timeoutMs === undefined
-        ? {}
-        : { compactionTimeoutMs: options.compaction.timeoutMs }),
-      ...(options.compaction?.retryBaseMs === undefined
-        ? {}
-        : { retryBaseMs: options.compaction.retryBaseMs }),
-      ...(options.compaction?.retryMaxMs === undefined ? {} : { retryMaxMs: options.compaction.retryMaxMs }),
+      ...compactionTimingsOf(options),
     }),
   });
 
-  const appender = createAppender({ send, loadedDir, active, estimator, at, maxMessageBytes });
+  const appender = createAppender({ send, loadedDir, registry, estimator, at, maxMessageBytes });
 
   const conversation: ConversationDeps = {
     loaded: loadedDir,
-    // The unwrapped methods: a turn in flight finishes even when close() was called meanwhile.
-    compact: (id) => unwrapped.compact(id),
+    // The untracked methods: a turn in flight finishes even when close() was called meanwhile.
+    compact: (id) => api.compact(id),
     addMessage: (id, message, replyTo) =>
-      replyTo === undefined ? unwrapped.addMessage(id, message) : appender.addMessage(id, message, replyTo),
+      replyTo === undefined ? api.addMessage(id, message) : appender.addMessage(id, message, replyTo),
     findByKey: (id, key) => appender.findByKey(id, key),
     exclusive: createKeyLocks().exclusive,
     maxMessageBytes,
     estimator,
     calibration,
     model,
-    client: async () => {
-      if (client) return client;
-      if (!hasAnthropicApiKey()) {
-        throw new SessionError(
-          'INVALID_ARGUMENT',
-          'runtime',
-          'send and calibrate need a client: set ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL if needed), ' +
-            'or pass createSessionRuntime({ client }) or send(id, message, { client })',
-        );
-      }
-      // The SDK is loaded on the first turn: opening a runtime does not load it.
-      const { default: AnthropicClient } = await loadAnthropicSdk();
-      client ??= new AnthropicClient();
-      return client;
-    },
+    client: lazyClient(options.client),
     onCalibrated: (calibratedModel, factor) => {
       if (calibratedModel !== model) return;
       // Thresholds of every live session use the new factor; new actors get it as input.
@@ -271,7 +211,9 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     },
   };
 
-  const runtime: SessionRuntime = {
+  const assertOpen = registry.assertRunning;
+  // The runtime's methods, untracked; `runtime` (below) is this object with its calls tracked.
+  const api: SessionRuntime = {
     root: location,
     store,
     compactor,
@@ -291,71 +233,16 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       getHistory: (id) => runtime.getHistory(id),
     }),
     ...checkpointEdits({ loadedDir, writableDir, send, assertWritable, estimator, at, publish }),
+    ...sessionReads({ loadedDir, store }),
 
     async createSession(keyInput, createOptions = {}) {
       assertOpen();
       assertWritable();
       const key = assertRegistered(profiles, validateKey(keyInput));
       const id = sessionIdOf(key);
-      const pending = creating.get(id);
-      if (pending) return pending;
-      const work = (async () => {
-        if ((await store.presence(id)) !== 'present') {
-          const context =
-            createOptions.context === undefined
-              ? undefined
-              : (validatePlainObject(createOptions.context, 'context') as SessionContext);
-          const description =
-            createOptions.agentDescription === undefined
-              ? structuredClone(profiles.profile(key.agentType)!.description)
-              : (validatePlainObject(createOptions.agentDescription, 'agentDescription') as AgentDescription);
-          const time = at();
-          const checkpoint =
-            createOptions.checkpoint === undefined
-              ? undefined
-              : initialCheckpointOf(createOptions.checkpoint, {
-                  now: time,
-                  estimator,
-                  budgetTokens: limitsOf(key).checkpointTokens,
-                });
-          const record: SessionRecord = {
-            schemaVersion: SCHEMA_VERSION,
-            id,
-            key,
-            createdAt: time,
-            updatedAt: time,
-            status: 'active',
-            stats: {
-              totalMessages: 0,
-              totalTokens: 0,
-              totalCompactions: 0,
-              lastCompactionAt: null,
-              lastRequestTokens: 0,
-            },
-          };
-          // Counted once here and persisted: loading the session to read it needs no tokenizer.
-          const counts = {
-            description: countPart(estimator, 'description', description),
-            ...(context ? { context: countPart(estimator, 'context', context) } : {}),
-            ...(checkpoint ? { checkpoint: countPart(estimator, 'checkpoint', checkpoint) } : {}),
-          };
-          // A damaged session (files without a record) is refused here: CORRUPT_FILE.
-          await store.create(record, {
-            ...(context ? { context } : {}),
-            agentDescription: description,
-            ...(checkpoint ? { checkpoint } : {}),
-            counts,
-          });
-          publish({ type: 'session.created', sessionId: id, at: time, key: { ...key } });
-        }
-        return runtime.getSession(id);
-      })();
-      creating.set(id, work);
-      try {
-        return await work;
-      } finally {
-        creating.delete(id);
-      }
+      const deps = { store, profiles, estimator, at, limitsOf, publish };
+      await registry.create(id, () => writeNewSession(deps, key, id, createOptions));
+      return runtime.getSession(id);
     },
 
     async getSession(id) {
@@ -369,7 +256,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       for (const listing of await store.list()) {
         const id = listing.id;
         const entry = supervisor.getSnapshot().context.sessions[id];
-        const loaded = active.get(id);
+        const loaded = registry.entry(id);
         if (entry && loaded) {
           infos.push(infoOf(entry.ref, loaded.dir, loaded.dir.record, loaded.limits, compactor.name));
           continue;
@@ -384,67 +271,6 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       assertOpen();
       assertWritable();
       return appender.addMessage(id, input);
-    },
-
-    async getMessages(id) {
-      const { dir } = await loadedDir(id);
-      return [...dir.messages]; // deep-frozen (session-handle.ts): shared, not copied
-    },
-
-    async getHistory(id: string, query?: HistoryQuery) {
-      const { dir } = await loadedDir(id);
-      return historyOf(dir, query, id);
-    },
-
-    async getCheckpoint(id: string, checkpointOptions?: { version?: number }) {
-      const { dir } = await loadedDir(id);
-      const version = checkpointOptions?.version;
-      if (version === undefined || version === dir.checkpoint?.version)
-        return dir.checkpoint ? structuredClone(dir.checkpoint) : null;
-      if (!Number.isInteger(version) || version < 0) {
-        throw new SessionError(
-          'INVALID_ARGUMENT',
-          'runtime',
-          `getCheckpoint: version must be an integer >= 0, got ${String(version)}`,
-        );
-      }
-      return store.readCheckpoint(id, version);
-    },
-
-    async getCheckpointVersions(id: string) {
-      await loadedDir(id);
-      return store.checkpointVersions(id);
-    },
-
-    async getContext(id) {
-      const { dir } = await loadedDir(id);
-      return structuredClone(dir.context);
-    },
-
-    async getAgentDescription(id) {
-      const { dir } = await loadedDir(id);
-      return structuredClone(dir.agentDescription);
-    },
-
-    async estimateSize(id) {
-      const { ref, limits } = await loadedDir(id);
-      const c = ref.getSnapshot().context;
-      const total = requestTokensOf(c);
-      const threshold = thresholdOf(limits);
-      return {
-        total,
-        breakdown: {
-          agentDescription: c.descriptionTokens,
-          context: c.contextTokens,
-          checkpoint: c.checkpointTokens,
-          messages: c.liveTokens,
-          replyReserve: limits.replyReserveTokens,
-        },
-        limit: limits.maxTokens,
-        threshold,
-        needsCompaction: total >= threshold,
-        liveMessages: c.liveCount,
-      };
     },
 
     async compact(id, compactOptions = {}) {
@@ -524,17 +350,16 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       return Object.keys(supervisor.getSnapshot().context.sessions).sort();
     },
 
-    async close() {
-      if (closed) return;
-      closed = true;
-      // Calls already made finish first (an append in flight is written and acknowledged).
-      await operations.settled();
-      stopped = true;
-      supervisor.send({ type: 'STOP_ALL' });
-      await waitFor(supervisor, (s) => s.status !== 'active' || s.matches('stopped'), { timeout: Infinity });
-      supervisor.stop();
-      if (!given) await store.close();
-    },
+    // Calls already made finish first (an append in flight is written and acknowledged).
+    close: () =>
+      registry.closeAll(async () => {
+        supervisor.send({ type: 'STOP_ALL' });
+        await waitFor(supervisor, (s) => s.status !== 'active' || s.matches('stopped'), {
+          timeout: Infinity,
+        });
+        supervisor.stop();
+        if (!given) await store.close();
+      }),
 
     // `await using runtime = await createSessionRuntime(...)` closes it at the end of the block.
     [Symbol.asyncDispose]() {
@@ -542,17 +367,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     },
   };
 
-  const unwrapped = { compact: runtime.compact, addMessage: runtime.addMessage };
-  // The supervisor hears of a session's calls when the first starts and after the last ends.
-  const leases = createLeaseBook((event) => {
-    if (supervisor.getSnapshot().status === 'active') supervisor.send(event);
-  });
   // Every asynchronous call is tracked, so that close() lets the calls already made finish.
-  const operations = trackCalls(runtime, {
-    isClosed: () => closed,
-    closedError,
-    lease: leases.lease,
-  });
-
+  const runtime = trackCalls(api, registry);
   return runtime;
 }

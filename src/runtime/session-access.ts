@@ -11,7 +11,7 @@ import { assertSessionId, keyOfSessionId, validateKey } from '../core/ids.js';
 import type { Limits, SessionKey } from '../core/types.js';
 import type { SessionHandle } from './session-handle.js';
 import type { SessionStore } from '../store/contract.js';
-import type { ActiveSession } from './session-effects.js';
+import type { SessionRegistry } from './session-registry.js';
 import { toSessionError } from './session-info.js';
 
 /** @internal What session access needs of the runtime. */
@@ -20,23 +20,23 @@ export interface SessionAccessDeps {
   store: SessionStore;
   /** Where the store keeps sessions, for messages. */
   location: string;
-  active: Map<string, ActiveSession>;
-  assertOpen: () => void;
+  /** Owner of the loaded sessions and of the runtime's lifecycle. */
+  registry: Pick<SessionRegistry, 'entry' | 'assertRunning' | 'created'>;
   /** The actor's input for a session with this key (limits of its agent type, correction...). */
   inputOf: (sessionId: string, key: SessionKey) => SessionMachineInput;
 }
 
 /** @internal The runtime's ways to reach sessions. */
 export function createSessionAccess(deps: SessionAccessDeps) {
-  const { supervisor, store, active } = deps;
+  const { supervisor, store, registry } = deps;
 
   /** The session's live actor, spawned (and loaded from disk) on first use. */
   async function actorOf(sessionId: string): Promise<SessionActorRef> {
-    deps.assertOpen();
+    registry.assertRunning();
     assertSessionId(sessionId);
     for (let attempt = 0; attempt < 50; attempt++) {
       const entry = supervisor.getSnapshot().context.sessions[sessionId];
-      // Loaded and ready: the call's lease (track-calls) tells the supervisor it is in use.
+      // Loaded and ready: the call's lease (session-registry.ts) tells the supervisor it is in use.
       if (entry && !entry.closing && isReady(entry.ref.getSnapshot())) return entry.ref;
       if (entry && !entry.closing && entry.ref.getSnapshot().status === 'active') {
         supervisor.send({ type: 'SESSION.OPEN', sessionId, input: entry.input }); // marks it used
@@ -57,6 +57,8 @@ export function createSessionAccess(deps: SessionAccessDeps) {
         );
         continue;
       }
+      // A creation of this session being written: it is there once written (or failed).
+      await registry.created(sessionId);
       const presence = await store.presence(sessionId);
       if (presence === 'absent') {
         throw new SessionError(
@@ -84,7 +86,7 @@ export function createSessionAccess(deps: SessionAccessDeps) {
     sessionId: string,
   ): Promise<{ ref: SessionActorRef; dir: SessionHandle; limits: Limits }> {
     const ref = await actorOf(sessionId);
-    const entry = active.get(sessionId);
+    const entry = registry.entry(sessionId);
     if (!entry)
       throw new SessionError(
         'SESSION_UNAVAILABLE',
@@ -97,7 +99,7 @@ export function createSessionAccess(deps: SessionAccessDeps) {
 
   /** The loaded session, refusing writes to an archived one. */
   function assertNotArchived(sessionId: string): void {
-    if (active.get(sessionId)?.dir.record?.status === 'archived') {
+    if (registry.entry(sessionId)?.dir.record?.status === 'archived') {
       throw new SessionError(
         'SESSION_ARCHIVED',
         'runtime',

@@ -23,24 +23,14 @@ import type { TokenEstimator } from '../tokens/token-estimator.js';
 import type { SessionEvent } from './events.js';
 import { countPart, fixedTokensOf } from './fixed-counts.js';
 import { SessionHandle } from './session-handle.js';
-import type { KeyIndex } from './idempotency.js';
+import type { SessionRegistry } from './session-registry.js';
 import { deepFreeze } from './validate.js';
-
-/** @internal A session whose actor is loaded. */
-export interface ActiveSession {
-  dir: SessionHandle;
-  limits: Limits;
-  /** Its idempotency keys, read on the first keyed write (dropped with the session). */
-  keys?: KeyIndex;
-}
 
 /** @internal What the effects share with the runtime. */
 export interface EffectDeps {
   store: SessionStore;
-  /** Loaded sessions, by id: filled by `load`, emptied by `close`. */
-  active: Map<string, ActiveSession>;
-  /** Compaction commits in flight, by id: `close` waits for them. */
-  commits: Map<string, Promise<unknown>>;
+  /** Owner of the loaded sessions: `load` fills an entry, `close` empties it. */
+  registry: Pick<SessionRegistry, 'entry' | 'load' | 'unload' | 'whileCommitting'>;
   compactor: Compactor;
   estimator: TokenEstimator;
   now: () => Date;
@@ -69,11 +59,11 @@ export function withFrozenInput(compactor: Compactor): Compactor {
 
 /** @internal The session machine with the runtime's effects. */
 export function provideSessionEffects(deps: EffectDeps) {
-  const { store, active, commits, estimator, now, readOnly, limitsOf, publish, writeRecord } = deps;
+  const { store, registry, estimator, now, readOnly, limitsOf, publish, writeRecord } = deps;
   const compactor = withFrozenInput(deps.compactor);
   const at = () => now().toISOString();
   const dirOf = (sessionId: string): SessionHandle => {
-    const entry = active.get(sessionId);
+    const entry = registry.entry(sessionId);
     if (!entry)
       throw new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId} is not loaded`);
     return entry.dir;
@@ -93,7 +83,7 @@ export function provideSessionEffects(deps: EffectDeps) {
         const loaded = await store.load(input.sessionId);
         const dir = new SessionHandle(store, loaded);
         const limits = limitsOf(loaded.record.key);
-        active.set(input.sessionId, { dir, limits });
+        registry.load(input.sessionId, { dir, limits });
         // Persisted counts when they match: a session loaded to be read loads no tokenizer.
         const fixed = fixedTokensOf(estimator, loaded, loaded.counts);
         if (!readOnly && Object.keys(fixed.fresh).length > 0)
@@ -135,38 +125,28 @@ export function provideSessionEffects(deps: EffectDeps) {
       // The part that is never cancelled: one atomic commit.
       commit: fromPromise<CompactOutput, CommitInput>(async ({ input }) => {
         const dir = dirOf(input.sessionId);
-        const work = commitCompaction(dir, input);
         // close() waits for a commit in flight: it is never cut in the middle.
-        commits.set(
-          input.sessionId,
-          work.catch(() => undefined),
-        );
-        const output = await work;
+        const output = await registry.whileCommitting(input.sessionId, commitCompaction(dir, input));
         await afterCommit(input.sessionId, dir);
         return output;
       }),
       clear: fromPromise<ClearOutput, ClearInput>(async ({ input }) => {
         const dir = dirOf(input.sessionId);
-        const work = runClear({ dir, estimator, now }, input);
-        commits.set(
+        const output = await registry.whileCommitting(
           input.sessionId,
-          work.catch(() => undefined),
+          runClear({ dir, estimator, now }, input),
         );
-        const output = await work;
         await afterCommit(input.sessionId, dir);
         return output;
       }),
       close: fromPromise<undefined, { sessionId: string; requestTokens: number }>(async ({ input }) => {
-        const entry = active.get(input.sessionId);
-        if (!entry) return undefined;
-        await commits.get(input.sessionId);
-        try {
-          if (!readOnly) await writeRecord(input.sessionId, entry.dir, input.requestTokens);
-        } finally {
-          await entry.dir.release();
-          active.delete(input.sessionId);
-          commits.delete(input.sessionId);
-        }
+        await registry.unload(input.sessionId, async ({ dir }) => {
+          try {
+            if (!readOnly) await writeRecord(input.sessionId, dir, input.requestTokens);
+          } finally {
+            await dir.release();
+          }
+        });
         return undefined;
       }),
     },

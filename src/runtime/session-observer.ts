@@ -12,6 +12,7 @@ import {
 import { sessionIdOfActor } from '../../machines/supervisor.machine.js';
 import type { SessionMachineState } from '../core/types.js';
 import { sessionEventsOf, type SessionEvent } from './events.js';
+import type { SessionRegistry } from './session-registry.js';
 
 /** @internal An inspection observer for a runtime. */
 export function createSessionObserver(deps: {
@@ -19,8 +20,9 @@ export function createSessionObserver(deps: {
   at: () => string;
   compactor: string;
   tellSupervisor: (sessionId: string, state: SessionMachineState) => void;
+  /** Keeps each session's state as last seen. */
+  registry: Pick<SessionRegistry, 'noteState'>;
 }): (event: InspectionEvent) => void {
-  const knownStates = new Map<string, SessionMachineState>();
   const watched = new WeakSet<object>();
   return (event) => {
     const ref = event.actorRef as AnyActorRef;
@@ -35,9 +37,8 @@ export function createSessionObserver(deps: {
     }
     if (event.type !== '@xstate.snapshot') return;
     const state = machineStateOf(event.snapshot as ReturnType<SessionActorRef['getSnapshot']>);
-    const previous = knownStates.get(sessionId) ?? 'closed';
+    const previous = deps.registry.noteState(sessionId, state);
     if (state === previous) return;
-    knownStates.set(sessionId, state);
     deps.publish({ type: 'session.state.changed', sessionId, at: deps.at(), from: previous, to: state });
     // An append in flight has a caller holding a lease on the session: for the supervisor, which
     // only asks whether an actor may be stopped, `appending` is `idle`, and an append costs it nothing.

@@ -1,9 +1,11 @@
 /**
- * @internal Tracking of a runtime's asynchronous calls: close() refuses new calls and lets the
- * calls already made finish; a session in use by a call keeps its actor (a lease); and a Node
- * system error never leaves a call raw: it becomes `IO_ERROR` with its errno in `details`.
+ * @internal Tracking of a runtime's asynchronous calls, as a wrapper made once: close() refuses
+ * new calls and lets the calls already made finish; a session in use by a call keeps its actor (a
+ * lease); and a Node system error never leaves a call raw: it becomes `IO_ERROR` with its errno in
+ * `details`. The registry counts the calls and the leases (session-registry.ts).
  */
 import { asIoError } from '../core/errors.js';
+import type { SessionRegistry } from './session-registry.js';
 import type { SessionRuntime } from './types.js';
 
 /** @internal The asynchronous calls of a runtime. */
@@ -41,52 +43,42 @@ const SESSION_CALLS: ReadonlySet<string> = new Set(
   TRACKED.filter((name) => name !== 'createSession' && name !== 'listSessions'),
 );
 
-/** @internal What tracking needs of the runtime. */
-export interface TrackingHooks {
-  isClosed(): boolean;
-  closedError(): Error;
-  /** Marks a session in use until the returned function is called. */
-  lease(sessionId: string): () => void;
-}
-
 /**
- * @internal Wraps the asynchronous methods of `runtime` in place: once `isClosed()`, a call is
- * refused with `closedError()`; `settled()` resolves when every call made so far has ended.
+ * @internal A new object with the methods of `api`, its asynchronous calls wrapped once: each
+ * starts by acquiring the registry (refused with the closed error unless the runtime is open;
+ * a call on a session leases it) and releases it when it ends, and a Node system error it ends
+ * with becomes `IO_ERROR`. `api` itself is left as it is: its methods are the untracked ones.
  */
-export function trackCalls(runtime: SessionRuntime, hooks: TrackingHooks): { settled(): Promise<void> } {
-  const operations = new Set<Promise<unknown>>();
+export function trackCalls<T extends SessionRuntime>(api: T, registry: Pick<SessionRegistry, 'acquire'>): T {
+  const tracked: Record<string, unknown> = {};
   for (const name of TRACKED) {
-    const original = runtime[name] as (...args: unknown[]) => Promise<unknown>;
-    (runtime as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
-      if (hooks.isClosed()) return Promise.reject(hooks.closedError());
+    const original = api[name] as (...args: unknown[]) => Promise<unknown>;
+    tracked[name] = (...args: unknown[]) => {
       const id = args[0];
-      const release = SESSION_CALLS.has(name) && typeof id === 'string' ? hooks.lease(id) : null;
+      let release: () => void;
+      try {
+        release = registry.acquire(SESSION_CALLS.has(name) && typeof id === 'string' ? id : undefined);
+      } catch (error) {
+        return Promise.reject(error);
+      }
       const where = typeof id === 'string' ? `${name}(${id.slice(0, 200)})` : name;
       let operation: Promise<unknown>;
       try {
-        operation = original(...args);
+        operation = original.apply(api, args);
       } catch (error) {
         operation = Promise.reject(error);
       }
-      operation = operation.then(
+      return operation.then(
         (value) => {
-          release?.();
+          release();
           return value;
         },
         (error: unknown) => {
-          release?.();
+          release();
           throw asIoError(error, 'runtime', where);
         },
       );
-      operations.add(operation);
-      const forget = () => operations.delete(operation);
-      operation.then(forget, forget);
-      return operation;
     };
   }
-  return {
-    async settled() {
-      await Promise.allSettled([...operations]);
-    },
-  };
+  return { ...api, ...tracked };
 }

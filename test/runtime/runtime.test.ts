@@ -367,7 +367,7 @@ describe('the supervisor through the runtime', () => {
       ids.push(id);
     }
     expect(runtime.activeSessionIds()).toHaveLength(5);
-    // The supervisor hears that the last call ended after the turn it ended in (lease-book.ts).
+    // The supervisor hears that the last call ended after the turn it ended in (session-registry.ts).
     await new Promise((r) => setImmediate(r));
     clock.increment(1_000);
     clock.increment(1_000);

@@ -1,0 +1,267 @@
+/**
+ * @internal The one owner of a runtime's loaded sessions and of the runtime's lifecycle.
+ *
+ * One entry per session id holds all the runtime knows of that session: its loaded head and
+ * limits (`load` fills them, the actor's `close` effect empties them through `unload`), its key
+ * index, the commit in flight (which `unload` and `closeAll` wait for), the creation being
+ * written, the calls that lease it, and its actor's state as last seen (inspection events). No
+ * other module keeps a map of sessions: they ask here. The session's actor itself belongs to the
+ * supervisor's statechart, which spawns and stops it.
+ *
+ * The lifecycle is one state, `open -> closing -> closed`: `closing` refuses new calls and lets
+ * the calls already made finish; `closed` means nothing reaches a session any more (the
+ * supervisor is being stopped), so a call that was still inside ends with the closed error.
+ *
+ * Leases are told to the supervisor only when a session goes from no call to some and back: a
+ * session used by calls one after another (a loop of `await addMessage(...)`) costs the
+ * supervisor two events in all. The last release is told after the current turn of the event
+ * loop (`setImmediate`), so that a call made as soon as the previous one resolved takes the lease
+ * over unheard; until then the session counts as in use (its actor is kept longer, never stopped
+ * early).
+ */
+import type { Limits, SessionMachineState } from '../core/types.js';
+import type { KeyIndex } from './idempotency.js';
+import type { SessionHandle } from './session-handle.js';
+
+/** @internal The runtime's lifecycle. */
+export type RuntimeState = 'open' | 'closing' | 'closed';
+
+/** @internal What the registry tells the supervisor of a session's calls. */
+export type LeaseEvent = { type: 'SESSION.LEASE' | 'SESSION.RELEASE'; sessionId: string };
+
+/** @internal A session whose actor is loaded. */
+export interface LoadedSession {
+  dir: SessionHandle;
+  limits: Limits;
+  /** Its idempotency keys, read on the first keyed write (dropped with the session). */
+  keys?: KeyIndex;
+}
+
+/** @internal What the registry needs of the runtime. */
+export interface SessionRegistryOptions {
+  /** Tells the supervisor that a session went into use, or out of it. */
+  tell(event: LeaseEvent): void;
+  /** The error of a call refused because the runtime is closing or closed. */
+  closedError(): Error;
+}
+
+/** @internal The loaded sessions of a runtime and its lifecycle; see the module comment. */
+export interface SessionRegistry {
+  readonly state: RuntimeState;
+  /**
+   * Starts a call: refused with the closed error unless the runtime is open; with a session id,
+   * leases that session. The returned function ends the call (a second call of it does nothing).
+   */
+  acquire(sessionId?: string): () => void;
+  /** Inside a call already made: throws the closed error once the runtime is closed. */
+  assertRunning(): void;
+  /** The loaded session, or undefined. */
+  entry(sessionId: string): LoadedSession | undefined;
+  /** Records a session its actor has loaded. */
+  load(sessionId: string, session: LoadedSession): void;
+  /**
+   * Lets a loaded session go: waits for its commit in flight, runs `close` (which writes its
+   * figures and releases its handle), then forgets it even when `close` fails.
+   */
+  unload(sessionId: string, close: (session: LoadedSession) => Promise<void>): Promise<void>;
+  /** Marks `work` as the session's commit in flight until it settles; returns it. */
+  whileCommitting<T>(sessionId: string, work: Promise<T>): Promise<T>;
+  /**
+   * Runs `write` (a session's creation) unless one for this id is already running, whose promise
+   * is then returned: concurrent creations of one session write it once.
+   */
+  create(sessionId: string, write: () => Promise<void>): Promise<void>;
+  /** Resolves when no creation of this session is being written (a failed one counts as ended). */
+  created(sessionId: string): Promise<void>;
+  /** Records the state its actor was last seen in (`closed` forgets it); returns the one before. */
+  noteState(sessionId: string, state: SessionMachineState): SessionMachineState;
+  /** Sessions in use by a call now, with their number of calls. */
+  inUse(): ReadonlyMap<string, number>;
+  /**
+   * Closes the runtime: refuses new calls, waits for the calls already made, then (closed) for
+   * every commit in flight, and runs `stop`. A second call returns at once.
+   */
+  closeAll(stop: () => Promise<void>): Promise<void>;
+}
+
+interface Entry {
+  loaded?: LoadedSession;
+  commit?: Promise<unknown>;
+  creating?: Promise<void>;
+  /** Its actor's state as last seen, unless closed. */
+  state?: Exclude<SessionMachineState, 'closed'>;
+  /** Calls leasing the session now. */
+  calls: number;
+  /** The supervisor holds a lease of it (told LEASE, not yet RELEASE). */
+  told: boolean;
+}
+
+const ignore = () => undefined;
+
+/**
+ * @internal Creates an empty, open {@link SessionRegistry}.
+ *
+ * @example
+ * ```ts
+ * const registry = createSessionRegistry({ tell: (e) => supervisor.send(e), closedError });
+ * const release = registry.acquire(id);
+ * try { await work(registry.entry(id)); } finally { release(); }
+ * await registry.closeAll(stopSupervisor);
+ * ```
+ */
+export function createSessionRegistry(options: SessionRegistryOptions): SessionRegistry {
+  const entries = new Map<string, Entry>();
+  let state: RuntimeState = 'open';
+  /** Calls in flight, all sessions together, and who waits for them to end (closeAll). */
+  let calls = 0;
+  let drained: (() => void) | null = null;
+  /** Sessions whose last call ended this turn: told RELEASE at the next (unless leased again). */
+  const pending = new Set<string>();
+  let flushing = false;
+
+  const entryOf = (id: string): Entry => {
+    let entry = entries.get(id);
+    if (!entry) entries.set(id, (entry = { calls: 0, told: false }));
+    return entry;
+  };
+  /** An entry that holds nothing is dropped: the map never outgrows the sessions in use. */
+  const prune = (id: string): void => {
+    const e = entries.get(id);
+    if (!e || e.loaded || e.commit || e.creating || e.state || e.calls > 0 || e.told) return;
+    if (!pending.has(id)) entries.delete(id);
+  };
+
+  function flush(): void {
+    flushing = false;
+    const ids = [...pending];
+    pending.clear();
+    for (const id of ids) {
+      const entry = entries.get(id);
+      if (entry && entry.calls === 0 && entry.told) {
+        entry.told = false;
+        options.tell({ type: 'SESSION.RELEASE', sessionId: id });
+      }
+      prune(id);
+    }
+  }
+
+  function endCall(): void {
+    calls -= 1;
+    if (calls === 0) drained?.();
+  }
+
+  return {
+    get state() {
+      return state;
+    },
+
+    acquire(sessionId) {
+      if (state !== 'open') throw options.closedError();
+      calls += 1;
+      let released = false;
+      if (sessionId === undefined) {
+        return () => {
+          if (released) return;
+          released = true;
+          endCall();
+        };
+      }
+      const entry = entryOf(sessionId);
+      entry.calls += 1;
+      if (!entry.told) {
+        entry.told = true;
+        options.tell({ type: 'SESSION.LEASE', sessionId });
+      }
+      return () => {
+        if (released) return;
+        released = true;
+        entry.calls -= 1;
+        if (entry.calls === 0) {
+          pending.add(sessionId);
+          if (!flushing) {
+            flushing = true;
+            setImmediate(flush);
+          }
+        }
+        endCall();
+      };
+    },
+
+    assertRunning() {
+      if (state === 'closed') throw options.closedError();
+    },
+
+    entry: (sessionId) => entries.get(sessionId)?.loaded,
+
+    load(sessionId, session) {
+      entryOf(sessionId).loaded = session;
+    },
+
+    async unload(sessionId, close) {
+      const entry = entries.get(sessionId);
+      const loaded = entry?.loaded;
+      if (!entry || !loaded) return;
+      // A commit is never cut in the middle: the session goes once it is written.
+      await entry.commit;
+      try {
+        await close(loaded);
+      } finally {
+        if (entry.loaded === loaded) delete entry.loaded;
+        prune(sessionId);
+      }
+    },
+
+    whileCommitting(sessionId, work) {
+      const entry = entryOf(sessionId);
+      const settled = work.then(ignore, ignore);
+      entry.commit = settled;
+      void settled.then(() => {
+        if (entry.commit === settled) delete entry.commit;
+        prune(sessionId);
+      });
+      return work;
+    },
+
+    create(sessionId, write) {
+      const entry = entryOf(sessionId);
+      if (entry.creating) return entry.creating;
+      const work = (async () => write())();
+      const mine = work.finally(() => {
+        if (entry.creating === mine) delete entry.creating;
+        prune(sessionId);
+      });
+      entry.creating = mine;
+      return mine;
+    },
+
+    async created(sessionId) {
+      await entries.get(sessionId)?.creating?.catch(ignore);
+    },
+
+    noteState(sessionId, state) {
+      const previous = entries.get(sessionId)?.state ?? 'closed';
+      if (state === 'closed') {
+        const entry = entries.get(sessionId);
+        if (entry) delete entry.state;
+        prune(sessionId);
+      } else entryOf(sessionId).state = state;
+      return previous;
+    },
+
+    inUse() {
+      const uses = new Map<string, number>();
+      for (const [id, entry] of entries) if (entry.calls > 0) uses.set(id, entry.calls);
+      return uses;
+    },
+
+    async closeAll(stop) {
+      if (state !== 'open') return;
+      state = 'closing';
+      // Calls already made finish first (an append in flight is written and acknowledged).
+      if (calls > 0) await new Promise<void>((resolve) => (drained = resolve));
+      state = 'closed';
+      await Promise.all([...entries.values()].map((entry) => entry.commit));
+      await stop();
+    },
+  };
+}
