@@ -1,7 +1,7 @@
 /**
  * @internal The edge where the Anthropic SDK's failures become `SessionError`s: each error class
  * and status the SDK can raise (after its own retries) maps to the code that tells the session
- * what to do, retry later, give up, or report a cancel.
+ * what to do, retry later, give up, or report a cancel; a conversation turn's failures too.
  */
 import type { AnthropicSdk } from './anthropic-sdk.js';
 import { isTransientStatus, isTransientStreamError } from '../core/api-failure.js';
@@ -131,6 +131,42 @@ export function translateAnthropicError(error: unknown, context: AnthropicFailur
     );
   }
   return make('COMPACTOR_FAILED', `unexpected error: ${describeError(error)}`, false);
+}
+
+/**
+ * @internal An SDK error of a conversation turn (`send`), as a SessionError: the same transient
+ * rule as a compaction's ({@link isTransientStatus}), with the turn's codes, `MODEL_CANCELLED`,
+ * `MODEL_UNAVAILABLE` (retryable) and `MODEL_FAILED`. It reads the error's name, not its class, so
+ * a host's own copy of the SDK is understood too.
+ * @example throw translateTurnError(error, sessionId);
+ */
+export function translateTurnError(error: unknown, id: string): SessionError {
+  if (error instanceof SessionError) return error;
+  const e = error as { status?: unknown; name?: unknown };
+  const status = typeof e.status === 'number' ? e.status : null;
+  if (e.name === 'APIUserAbortError')
+    return new SessionError('MODEL_CANCELLED', 'runtime', `session ${id}: the model call was cancelled`, {
+      cause: error,
+    });
+  if (
+    (status !== null && isTransientStatus(status)) ||
+    e.name === 'APIConnectionError' ||
+    e.name === 'APIConnectionTimeoutError'
+  ) {
+    return new SessionError(
+      'MODEL_UNAVAILABLE',
+      'runtime',
+      `session ${id}: the model is unavailable (${status ?? describeError(error)}) ` +
+        `after the SDK's retries; the user message is kept, try again later`,
+      { cause: error, retryable: true },
+    );
+  }
+  return new SessionError(
+    'MODEL_FAILED',
+    'runtime',
+    `session ${id}: the model call failed (${describeError(error)}); check the API key, the model name and the request`,
+    { cause: error },
+  );
 }
 
 function isSyntaxError(value: unknown): boolean {

@@ -11,7 +11,7 @@ import {
   type CompactOutput,
   type SessionActorRef,
 } from '../../machines/session.machine.js';
-import { isTransientStatus } from '../core/api-failure.js';
+import { translateTurnError } from '../compaction/anthropic-errors.js';
 import { SessionError, describeError } from '../core/errors.js';
 import type { ContentBlock, Limits, Message, MessageInput } from '../core/types.js';
 import { buildRequest, type BuiltRequest, type RequestFormat } from '../request/build-request.js';
@@ -335,34 +335,4 @@ function usageOf(usage: Anthropic.Usage): TurnUsage {
     cacheReadInputTokens: usage.cache_read_input_tokens ?? 0,
     cacheCreationInputTokens: usage.cache_creation_input_tokens ?? 0,
   };
-}
-
-/** @internal An SDK error of a conversation turn, as a SessionError. */
-function translateTurnError(error: unknown, id: string): SessionError {
-  if (error instanceof SessionError) return error;
-  const e = error as { status?: unknown; name?: unknown };
-  const status = typeof e.status === 'number' ? e.status : null;
-  if (e.name === 'APIUserAbortError')
-    return new SessionError('MODEL_CANCELLED', 'runtime', `session ${id}: the model call was cancelled`, {
-      cause: error,
-    });
-  if (
-    (status !== null && isTransientStatus(status)) ||
-    e.name === 'APIConnectionError' ||
-    e.name === 'APIConnectionTimeoutError'
-  ) {
-    return new SessionError(
-      'MODEL_UNAVAILABLE',
-      'runtime',
-      `session ${id}: the model is unavailable (${status ?? describeError(error)}) ` +
-        `after the SDK's retries; the user message is kept, try again later`,
-      { cause: error, retryable: true },
-    );
-  }
-  return new SessionError(
-    'MODEL_FAILED',
-    'runtime',
-    `session ${id}: the model call failed (${describeError(error)}); check the API key, the model name and the request`,
-    { cause: error },
-  );
 }
