@@ -6,14 +6,14 @@
  * The infos are those `runtime.listSessions()` gives for sessions not loaded (a runtime opened
  * for the command loads none): `infoOfListing` is shared with it.
  */
-import { resolveAgentProfiles } from '../runtime/agent-profiles.js';
-import { resolveLimits } from '../runtime/limits.js';
-import { infoOfListing } from '../runtime/session-listing.js';
 import type { SessionInfo } from '../runtime/types.js';
 import type { SessionStore } from '../store/contract.js';
-import { JsonFileSessionStore } from '../store/session-store.js';
+import { sessionIdsIn, sessionsDirOf } from '../store/session-ids.js';
 import { readOnlyRestateStore, restateTarget } from './restate-target.js';
 import { rootDirectory } from './root-dir.js';
+
+/** Where `list` reads: a Restate server (`--restate URL`) or a root's files. */
+type Target = { ingressUrl: string } | { root: string };
 
 /**
  * @internal Every session under `root` (`--root`, default the current directory), as
@@ -22,10 +22,21 @@ import { rootDirectory } from './root-dir.js';
  * @example const sessions = await listSessionsOf('/repo')
  */
 export async function listSessionsOf(rootOption: string | undefined): Promise<SessionInfo[]> {
+  const ingressUrl = restateTarget();
+  const target: Target =
+    ingressUrl !== undefined ? { ingressUrl } : { root: await rootDirectory(rootOption) };
+  // A root without sessions is answered from one readdir: the store and the runtime's rules are
+  // not even loaded (what `list` costs beyond Node's own start is mostly loading modules).
+  if ('root' in target && (await sessionIdsIn(sessionsDirOf(target.root))).length === 0) return [];
+  const [{ resolveAgentProfiles }, { resolveLimits }, { infoOfListing }] = await Promise.all([
+    import('../runtime/agent-profiles.js'),
+    import('../runtime/limits.js'),
+    import('../runtime/session-listing.js'),
+  ]);
   const compactor = await compactorName();
   const profiles = resolveAgentProfiles({});
   const baseLimits = resolveLimits(undefined);
-  const store = await storeOf(rootOption);
+  const store = await storeOf(target);
   try {
     const limitsOf = (key: { agentType: string }) => profiles.profile(key.agentType)?.resolved ?? baseLimits;
     return (await store.list()).map((listing) => infoOfListing(listing, { limitsOf, baseLimits, compactor }));
@@ -35,13 +46,11 @@ export async function listSessionsOf(rootOption: string | undefined): Promise<Se
 }
 
 /** The store `list` reads: the Restate server's with `--restate URL`, else the root's files. */
-async function storeOf(rootOption: string | undefined): Promise<SessionStore> {
-  const ingressUrl = restateTarget();
-  if (ingressUrl !== undefined) {
-    return readOnlyRestateStore(ingressUrl);
-  }
+async function storeOf(target: Target): Promise<SessionStore> {
+  if ('ingressUrl' in target) return readOnlyRestateStore(target.ingressUrl);
+  const { JsonFileSessionStore } = await import('../store/session-store.js');
   return JsonFileSessionStore.open({
-    root: await rootDirectory(rootOption),
+    root: target.root,
     readOnly: true,
     durable: true,
     description: `dagent-sessions list (pid ${process.pid})`,

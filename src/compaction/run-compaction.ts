@@ -27,6 +27,7 @@ import type { ArchiveSegment as Segment } from '../core/types.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import type { CompactionProgress, Compactor } from './compactor.js';
 import { checkpointProblems } from './checkpoint-schema.js';
+import { countOnce } from './count-once.js';
 import { callCompactor, foldInChunks } from './fold-in-chunks.js';
 import {
   compactorView,
@@ -120,7 +121,8 @@ export async function summariseCompaction(
   input: CompactInput,
   signal: AbortSignal,
 ): Promise<SummariseOutput> {
-  const { dir, compactor, estimator } = deps;
+  const { dir, compactor } = deps;
+  const estimator = countOnce(deps.estimator);
   const started = deps.elapsed();
   const limits = input.limits;
   const threshold = thresholdOf(limits);

@@ -113,9 +113,11 @@ export async function readPlainFile(file: string): Promise<PlainRead> {
 /**
  * The bytes of an open file of `size` bytes, in one read when it has not changed since (instead
  * of `readFile`'s 512 KiB round trips to the thread pool); read on to its end should it grow.
+ * One byte more than `size` is room for the read that finds the end, without copying the file
+ * into a buffer twice its size first.
  */
 async function readWhole(handle: FileHandle, size: number): Promise<Buffer> {
-  let bytes = Buffer.allocUnsafe(Math.max(size, 1));
+  let bytes = Buffer.allocUnsafe(size + 1);
   let length = 0;
   for (;;) {
     if (length === bytes.length) bytes = Buffer.concat([bytes, Buffer.allocUnsafe(bytes.length)]);

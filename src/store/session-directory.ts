@@ -4,13 +4,13 @@
  *
  * The compaction commit writes archive segment, then checkpoint (the commit point), then chat;
  * memory follows only once the checkpoint is durable, so a failed commit leaves the session as it
- * was and a retry commits once. Load recognises what a crash or a failed commit leaves (the rules
- * are in archive-rules.ts) and deletes nothing: a segment newer than the checkpoint is kept when
- * its messages are all still live (the next commit replaces it), and anything else that does not
- * add up (a missing or older checkpoint, a gap in the archive, missing messages) is reported as
- * `CORRUPT_FILE` naming the file and what to do.
+ * was and a retry commits once. Load (session-load.ts) recognises what a crash or a failed commit
+ * leaves (the rules are in archive-rules.ts) and deletes nothing: a segment newer than the
+ * checkpoint is kept when its messages are all still live (the next commit replaces it), and
+ * anything else that does not add up (a missing or older checkpoint, a gap in the archive, missing
+ * messages) is reported as `CORRUPT_FILE` naming the file and what to do.
  */
-import { lstat, readdir, unlink } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { Low } from 'lowdb';
 import { checkpointProblems } from '../compaction/checkpoint-schema.js';
@@ -29,21 +29,12 @@ import type {
 import { ArchiveDirectory } from './archive-directory.js';
 import { readArchivePage } from './archive-pages.js';
 import { CheckpointHistory } from './checkpoint-history.js';
-import type {
-  ArchivePage,
-  ArchiveQuery,
-  SessionCounts,
-  SessionPresence,
-  StoreHooks,
-  TokenCount,
-} from './contract.js';
-import type { SegmentCache } from './segment-cache.js';
-import { isOrphanSegment, messagesProblem, notArchived, segmentShapeProblem } from './archive-rules.js';
-import { corruptFileError, inconsistentError, setAside } from './corrupt.js';
+import type { ArchivePage, ArchiveQuery, SessionCounts, SessionPresence } from './contract.js';
+import { isOrphanSegment, segmentShapeProblem } from './archive-rules.js';
+import { inconsistentError } from './corrupt.js';
 import {
   assertInsideRoot,
   assertNothingSetAside,
-  assertPlainFiles,
   missingRecordError,
   sessionDataFound,
 } from './directory-guards.js';
@@ -51,92 +42,20 @@ import { ensureDir, isErrno } from './durable-fs.js';
 import { DurableJsonFile, persist, reread } from './durable-json-file.js';
 import { ioError } from './io-error.js';
 import { JournaledChatFile, emptyChat, type JournalStats } from './journaled-chat-file.js';
+import {
+  NO_COUNTS,
+  isObject,
+  validateCheckpoint,
+  validateCounts,
+  validateRecord,
+  type FileOptions,
+  type LoadedSession,
+} from './session-files.js';
+import { loadSession, removeStaleTemporaries } from './session-load.js';
 import { repairSession } from './session-repair.js';
 
 export { segmentFileName } from './archive-directory.js';
-
-/** Options shared by the store's files. */
-export interface FileOptions {
-  durable: boolean;
-  readOnly: boolean;
-  /** See {@link JournaledChatFile}. */
-  foldMinBytes?: number;
-  /** The store's root, that no session file may lead outside of (see assertInsideRoot). */
-  root?: string;
-  /** Committed archive segments read before (shared by the store's sessions). */
-  cache?: SegmentCache;
-  /** Test hooks (crash cases): see {@link StoreHooks}. */
-  hooks?: StoreHooks;
-}
-
-/**
- * Whether a directory holds a session: `absent` (nothing, or only what a createSession cut short
- * writes before session.json: context.json, agent-description.json), `present` (session.json is
- * there), or `damaged` (session files without a plain session.json, or one set aside).
- */
-export type { SessionPresence } from './contract.js';
-
-/** Everything a session actor needs after a load. */
-export interface LoadedSession {
-  record: SessionRecord;
-  /** Live messages (not archived), oldest first. */
-  messages: readonly Message[];
-  checkpoint: Checkpoint | null;
-  context: SessionContext | null;
-  agentDescription: AgentDescription | null;
-  /** Token counts persisted with description, context and checkpoint (counts.json). */
-  counts: SessionCounts;
-  /** Seq of the last archived message, -1 when none. */
-  archivedThroughSeq: number;
-  /** What load repaired after a crash (archived messages dropped from chat); it deletes no file. */
-  repairs: string[];
-  /**
-   * What load found and left as it is: a segment written by a commit that did not complete (its
-   * messages are all still live; the next commit replaces it).
-   */
-  notes: string[];
-  tornRecordsDropped: number;
-}
-
-const TEMPORARY = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
-
-function isObject(value: unknown): string | null {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? null
-    : 'must hold a JSON object';
-}
-
-function validateRecord(value: unknown): string | null {
-  const problem = isObject(value);
-  if (problem) return problem;
-  const v = value as Partial<SessionRecord>;
-  if (typeof v.id !== 'string' || typeof v.key !== 'object' || v.key === null) return 'needs "id" and "key"';
-  return null;
-}
-
-function validateCounts(value: unknown): string | null {
-  const problem = isObject(value);
-  if (problem) return problem;
-  for (const [name, count] of Object.entries(value as Record<string, unknown>)) {
-    if (count === null) continue;
-    const c = count as Partial<TokenCount> | undefined;
-    if (
-      typeof c !== 'object' ||
-      typeof c.tokens !== 'number' ||
-      typeof c.counter !== 'string' ||
-      typeof c.hash !== 'string'
-    )
-      return `"${name}" must be { tokens, counter, hash } or null`;
-  }
-  return null;
-}
-
-const NO_COUNTS: SessionCounts = { description: null, context: null, checkpoint: null };
-
-function validateCheckpoint(value: unknown): string | null {
-  const problems = checkpointProblems(value);
-  return problems.length === 0 ? null : problems.join('; ');
-}
+export type { FileOptions, LoadedSession } from './session-files.js';
 
 /**
  * The files of one session. Create with {@link JsonFileSessionStore.session}; call `load()`
@@ -323,43 +242,25 @@ export class SessionDirectory {
   }
 
   async #loadOnce(): Promise<LoadedSession> {
-    await this.#assertInsideRoot();
-    await assertNothingSetAside(this.dir);
-    await assertNothingSetAside(this.archiveDir);
-    await assertPlainFiles(this.dir, this.#options.readOnly);
-    const record = await reread(this.#record);
-    if (record === null) throw await missingRecordError(this.dir, this.id);
-    if (!this.#options.readOnly) await this.#removeStaleTemporaries();
-    await reread(this.#context);
-    await reread(this.#description);
-    // Counts are hints (a reader checks their hash): a damaged counts.json is set aside and ignored.
-    await reread(this.#counts).catch((error: unknown) => {
-      if (!(error instanceof SessionError && error.code === 'CORRUPT_FILE')) throw error;
-      this.#counts.data = null;
+    return loadSession({
+      id: this.id,
+      dir: this.dir,
+      archiveDir: this.archiveDir,
+      checkpointsDir: this.checkpointsDir,
+      options: this.#options,
+      record: this.#record,
+      chat: this.#chat,
+      chatAdapter: this.#chatAdapter,
+      checkpoint: this.#checkpoint,
+      context: this.#context,
+      description: this.#description,
+      counts: this.#counts,
+      archive: this.#archive,
+      history: this.#history,
+      messages: () => this.messages,
+      withCheckpoint: this.#withCheckpoint,
+      assertInsideRoot: () => this.#assertInsideRoot(),
     });
-    // Chat before the checkpoint: a commit writes the checkpoint before it folds chat, so chat
-    // read first holds every message the checkpoint read next has not archived.
-    await this.#chat.read();
-    this.#chat.data = this.#chatAdapter.data;
-    await this.#checkChat();
-    await reread(this.#checkpoint);
-    const repairs: string[] = [];
-    const notes = await this.#archive.checkListing(this.#checkpoint.data, this.messages);
-    await this.#checkNothingMissing(record);
-    await this.#dropArchivedFromChat(repairs);
-    if (!this.#options.readOnly) await this.#keepHandEdit(notes);
-    return {
-      record,
-      messages: this.messages,
-      checkpoint: this.#checkpoint.data,
-      context: this.#context.data,
-      agentDescription: this.#description.data,
-      counts: this.counts,
-      archivedThroughSeq: this.#archivedThroughSeq(),
-      repairs,
-      notes,
-      tornRecordsDropped: this.#chatAdapter.stats.tornRecordsDropped,
-    };
   }
 
   /** Appends messages durably; resolves once they are on disk. */
@@ -604,7 +505,7 @@ export class SessionDirectory {
   async repair(): Promise<string[]> {
     this.#assertWritable();
     await this.#assertInsideRoot();
-    await this.#removeStaleTemporaries();
+    await removeStaleTemporaries([this.dir, this.archiveDir, this.checkpointsDir]);
     return this.#withCheckpoint(() =>
       repairSession({
         id: this.id,
@@ -631,123 +532,10 @@ export class SessionDirectory {
     await this.#chatAdapter.close();
   }
 
-  // ---- load checks -------------------------------------------------------------------------
-
-  /** Messages must be messages, in increasing seq order; a malformed one is a damaged file. */
-  async #checkChat(): Promise<void> {
-    const chat = this.#chatAdapter.data;
-    const found = messagesProblem(chat.messages);
-    if (found === null) return;
-    // Messages above the snapshot's seq were replayed from the log; the rest came from chat.json.
-    const seq = (chat.messages[found.index] as { seq?: unknown } | null)?.seq;
-    const fromLog = typeof seq === 'number' && seq > chat.snapshotSeq;
-    const file = fromLog ? this.#chatAdapter.logFile : this.#chatAdapter.snapshotFile;
-    throw this.#options.readOnly
-      ? corruptFileError(file, found.problem, null)
-      : await setAside(file, found.problem);
-  }
-
-  /**
-   * Messages acknowledged before session.json was last written (it counts them at every close
-   * and compaction) must all be in archive + chat; fewer means a chat file was lost.
-   */
-  async #checkNothingMissing(record: SessionRecord): Promise<void> {
-    const counted = record.stats?.totalMessages;
-    const archived = this.#checkpoint.data?.compactionInfo.archivedMessages ?? 0;
-    const held = archived + this.messages.length;
-    const through = this.#archivedThroughSeq();
-    const [snapshot, log] = await Promise.all([
-      this.#exists(this.#chatAdapter.snapshotFile),
-      this.#exists(this.#chatAdapter.logFile),
-    ]);
-    const raw = this.#chatAdapter.data.messages;
-    // After a commit, its fold wrote chat.json (or, if it was cut short, the log still holds the
-    // archived messages); and every fold leaves chat.log behind.
-    if (!snapshot && through >= 0 && !(raw.length > 0 && raw[0]!.seq <= through)) {
-      throw inconsistentError(
-        this.#chatAdapter.snapshotFile,
-        `it is missing, but checkpoint.json says messages through seq ${through} were archived, and ` +
-          `the fold of that commit wrote chat.json: the live messages it held are gone unless it is ` +
-          `restored`,
-      );
-    }
-    if (snapshot && !log) {
-      throw inconsistentError(
-        this.#chatAdapter.logFile,
-        'it is missing, but chat.json exists, and every fold leaves chat.log behind: the messages ' +
-          'appended since the last fold are gone unless it is restored',
-      );
-    }
-    if (typeof counted === 'number' && counted > held) {
-      const file = snapshot ? this.#chatAdapter.logFile : this.#chatAdapter.snapshotFile;
-      throw inconsistentError(
-        file,
-        `session.json counted ${counted} messages when it was last written, but the archive (${archived}) ` +
-          `and chat (${this.messages.length}) hold ${held}: messages are missing`,
-      );
-    }
-  }
-
-  /**
-   * A crash after the checkpoint and before the chat fold leaves archived messages in chat too:
-   * they are dropped from chat, but only once the archive is seen to hold each one identically.
-   */
-  async #dropArchivedFromChat(repairs: string[]): Promise<void> {
-    const through = this.#archivedThroughSeq();
-    const stale = this.#chatAdapter.data.messages.filter((m) => m.seq <= through);
-    if (stale.length === 0) return;
-    const archived = new Map<number, Message>();
-    for await (const segment of this.readSegments()) {
-      if (segment.lastSeq < stale[0]!.seq) continue;
-      for (const m of segment.messages) archived.set(m.seq, m);
-    }
-    const lost = notArchived(stale, through, archived);
-    if (lost.length > 0) {
-      const seqs = lost.map((m) => m.seq).join(', ');
-      throw inconsistentError(
-        this.#file('checkpoint.json'),
-        `it says messages through seq ${through} are archived, but live messages ${seqs} are not in the archive`,
-      );
-    }
-    repairs.push(`dropped messages up to seq ${through} from chat: the checkpoint had archived them`);
-    if (!this.#options.readOnly) await this.#chatAdapter.dropThrough(through);
-  }
-
-  /**
-   * A checkpoint.json edited by hand (its content differs from the copy its version was committed
-   * as, checks aside: they are recorded into the current version) becomes a version of its own,
-   * so that the version the commit wrote stays readable and the inspector can diff the two.
-   */
-  async #keepHandEdit(notes: string[]): Promise<void> {
-    const current = this.#checkpoint.data;
-    if (current === null) return;
-    const committed = await this.#history.read(current.version).catch(() => null);
-    const content = (c: Checkpoint) => JSON.stringify({ ...c, checks: undefined, updatedAt: undefined });
-    if (committed === null || content(committed) === content(current)) return;
-    const next: Checkpoint = {
-      ...current,
-      version: current.version + 1,
-      updatedAt: new Date().toISOString(),
-    };
-    if (checkpointProblems(next).length > 0) return;
-    await this.#withCheckpoint(async () => {
-      await this.#history.write(next);
-      await persist(this.#checkpoint, next);
-    });
-    notes.push(
-      `checkpoint.json was edited by hand: kept as version ${next.version}; version ${current.version} ` +
-        'stays as its commit wrote it',
-    );
-  }
-
   // ---- helpers -----------------------------------------------------------------------------
 
   #file(name: string): string {
     return path.join(this.dir, name);
-  }
-
-  #archivedThroughSeq(): number {
-    return this.#checkpoint.data?.compactionInfo.archivedThroughSeq ?? -1;
   }
 
   #assertFollows(segment: ArchiveSegment, checkpoint: Checkpoint, committed: number): void {
@@ -797,28 +585,6 @@ export class SessionDirectory {
   /** A test hook's step (see StoreHooks): it may throw to stop the write here, as a crash would. */
   #step(operation: 'append' | 'commit', step: string): void {
     this.#options.hooks?.step?.(operation, step, this.id);
-  }
-
-  async #exists(file: string): Promise<boolean> {
-    return lstat(file).then(
-      () => true,
-      () => false,
-    );
-  }
-
-  /**
-   * Temporary files of atomic writes cut short by a crash (`.<file>.<pid>.<hex>.tmp`). The root's
-   * lock is ours, so any of another process is an orphan; they never held acknowledged data.
-   */
-  async #removeStaleTemporaries(): Promise<void> {
-    for (const dir of [this.dir, this.archiveDir, this.checkpointsDir]) {
-      const names = await readdir(dir).catch(() => [] as string[]);
-      for (const name of names) {
-        const match = TEMPORARY.exec(name);
-        if (match && Number(match[1]) !== process.pid)
-          await unlink(path.join(dir, name)).catch(() => undefined);
-      }
-    }
   }
 
   #assertWritable(): void {

@@ -4,7 +4,6 @@
  * a {@link SessionDirectory} (lowdb adapters: journaled chat, durable JSON files, the archive);
  * this class keeps one per loaded session and speaks data to its callers.
  */
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { emptyCheckpoint } from '../core/empty-checkpoint.js';
 import { SessionError } from '../core/errors.js';
@@ -34,12 +33,11 @@ import type {
   StoreCapabilities,
   StoreHooks,
 } from './contract.js';
-import { isErrno } from './durable-fs.js';
 import { deepFreeze, frozenCopies } from './freeze.js';
-import { ioError } from './io-error.js';
-import { acquireRootLock, type RootLock } from './root-lock.js';
+import type { RootLock } from './root-lock.js';
 import { SegmentCache } from './segment-cache.js';
 import { SessionDirectory, type LoadedSession } from './session-directory.js';
+import { sessionIdsIn } from './session-ids.js';
 import { figuresOf, summarizeOnDisk, summaryOf } from './session-summary.js';
 
 export type { SessionStore } from './contract.js';
@@ -110,9 +108,12 @@ export class JsonFileSessionStore implements SessionStore {
    * @throws SessionError `ROOT_LOCKED` naming the holder when another writer has the root.
    */
   static async open(options: SessionStoreOptions): Promise<JsonFileSessionStore> {
+    // Readers take no lock: they do not load the lock's modules either (`list` starts faster).
     const lock = options.readOnly
       ? null
-      : await acquireRootLock(path.resolve(options.root), options.description);
+      : await (
+          await import('./root-lock.js')
+        ).acquireRootLock(path.resolve(options.root), options.description);
     return new JsonFileSessionStore(options, lock);
   }
 
@@ -122,17 +123,7 @@ export class JsonFileSessionStore implements SessionStore {
 
   /** Ids of the session directories on disk (and links to some), sorted. */
   async listSessionIds(): Promise<string[]> {
-    try {
-      const entries = await readdir(this.sessionsDir, { withFileTypes: true });
-      // Links too: a session directory linked out of the root must show up, as damaged.
-      return entries
-        .filter((e) => (e.isDirectory() || e.isSymbolicLink()) && !e.name.startsWith('.'))
-        .map((e) => e.name)
-        .sort();
-    } catch (error) {
-      if (isErrno(error, 'ENOENT')) return [];
-      throw ioError(error, this.sessionsDir, 'list');
-    }
+    return sessionIdsIn(this.sessionsDir);
   }
 
   /** The files of one session (not loaded yet). @throws SessionError `INVALID_KEY` for an unsafe id. */

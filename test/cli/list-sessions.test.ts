@@ -1,6 +1,7 @@
 /**
  * `dagent-sessions list` reads the store without a runtime: the same infos as
- * `runtime.listSessions()`, and a module graph without XState, the statecharts or a tokenizer.
+ * `runtime.listSessions()`, and a module graph without XState, the statecharts or a tokenizer
+ * (without the store at all for a root that holds no session).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -34,8 +35,8 @@ describe('listSessionsOf', () => {
     });
   });
 
-  it('loads no XState, no statechart and no tokenizer', async () => {
-    const root = await tempRoot();
+  /** Runs `list` on `root` in a fresh process; returns its output and the modules it loaded. */
+  function listInFreshProcess(root: string): { result: unknown; loaded: string[] } {
     const hook = `data:text/javascript,${encodeURIComponent(
       'export async function load(url, context, next) ' +
         '{ process.stderr.write("LOADED " + url + "\\n"); return next(url, context); }',
@@ -45,7 +46,7 @@ describe('listSessionsOf', () => {
       `register(${JSON.stringify(hook)});`,
       `const { listCommand } = await import(${JSON.stringify(path.join(PROJECT, 'src/cli/list-command.ts'))});`,
       `const out = [];`,
-      `const code = await listCommand(['--root', ${JSON.stringify(root)}], ` +
+      `const code = await listCommand(['--root', ${JSON.stringify(root)}, '--json'], ` +
         `{ out: (t) => out.push(t), err: () => {} });`,
       `process.stdout.write(JSON.stringify({ code, out }));`,
     ].join('\n');
@@ -53,12 +54,37 @@ describe('listSessionsOf', () => {
       cwd: PROJECT,
       encoding: 'utf8',
     });
-    const { stdout, stderr } = child;
-    expect(JSON.parse(stdout)).toEqual({ code: 0, out: [`No sessions under ${root}.`] });
-    const loaded = stderr.split('\n').filter((line) => line.startsWith('LOADED '));
+    const loaded = child.stderr.split('\n').filter((line) => line.startsWith('LOADED '));
     expect(loaded.some((url) => url.includes('/src/cli/list-command.ts'))).toBe(true);
+    return { result: JSON.parse(child.stdout), loaded };
+  }
+
+  it('lists sessions with no XState, no statechart, no tokenizer and no lock', async () => {
+    const root = await seededRoot();
+    const { result, loaded } = listInFreshProcess(root);
+    const { code, out } = result as { code: number; out: string[] };
+    expect(code).toBe(0);
+    const ids = (JSON.parse(out.join('\n')) as { id: string }[]).map((s) => s.id);
+    expect(ids.length).toBeGreaterThan(0);
+    expect(ids).toEqual((await listSessionsOf(root)).map((s) => s.id));
+    expect(loaded.some((url) => url.includes('/src/store/session-store.ts'))).toBe(true);
     expect(
-      loaded.filter((url) => /xstate|session\.machine|gpt-tokenizer|js-tiktoken|@anthropic-ai/.test(url)),
+      loaded.filter((url) =>
+        /xstate|session\.machine|gpt-tokenizer|js-tiktoken|@anthropic-ai|root-lock/.test(url),
+      ),
     ).toEqual([]);
+  });
+
+  it('answers a root without sessions without loading the store or the runtime', async () => {
+    const root = await tempRoot();
+    // Not a session (a dot entry, a plain file): the store's own listing rule skips both.
+    await mkdir(path.join(root, '.dagent', 'sessions', '.trash'), { recursive: true });
+    await writeFile(path.join(root, '.dagent', 'sessions', 'notes.txt'), 'x');
+    const { result, loaded } = listInFreshProcess(root);
+    expect(result).toEqual({ code: 0, out: ['[]'] });
+    expect(await listSessionsOf(root)).toEqual([]);
+    expect(loaded.filter((url) => /\/src\/(store\/session-|runtime\/)|lowdb|xstate/.test(url))).toEqual([
+      expect.stringContaining('/src/store/session-ids.ts'),
+    ]);
   });
 });

@@ -1,0 +1,89 @@
+/**
+ * What a session's directory is made of, apart from how it is read and written: the options its
+ * files share, what a load returns, and the checks each JSON file's content must pass before it
+ * is taken (a file that fails one is damaged and set aside, see corrupt.ts).
+ * @internal
+ */
+import { checkpointProblems } from '../compaction/checkpoint-schema.js';
+import type { AgentDescription, Checkpoint, Message, SessionContext, SessionRecord } from '../core/types.js';
+import type { SessionCounts, StoreHooks, TokenCount } from './contract.js';
+import type { SegmentCache } from './segment-cache.js';
+
+/** Options shared by the store's files. */
+export interface FileOptions {
+  durable: boolean;
+  readOnly: boolean;
+  /** See {@link JournaledChatFile}. */
+  foldMinBytes?: number;
+  /** The store's root, that no session file may lead outside of (see assertInsideRoot). */
+  root?: string;
+  /** Committed archive segments read before (shared by the store's sessions). */
+  cache?: SegmentCache;
+  /** Test hooks (crash cases): see {@link StoreHooks}. */
+  hooks?: StoreHooks;
+}
+
+/** Everything a session actor needs after a load. */
+export interface LoadedSession {
+  record: SessionRecord;
+  /** Live messages (not archived), oldest first. */
+  messages: readonly Message[];
+  checkpoint: Checkpoint | null;
+  context: SessionContext | null;
+  agentDescription: AgentDescription | null;
+  /** Token counts persisted with description, context and checkpoint (counts.json). */
+  counts: SessionCounts;
+  /** Seq of the last archived message, -1 when none. */
+  archivedThroughSeq: number;
+  /** What load repaired after a crash (archived messages dropped from chat); it deletes no file. */
+  repairs: string[];
+  /**
+   * What load found and left as it is: a segment written by a commit that did not complete (its
+   * messages are all still live; the next commit replaces it).
+   */
+  notes: string[];
+  tornRecordsDropped: number;
+}
+
+/** The counts of a session that has none persisted yet. */
+export const NO_COUNTS: SessionCounts = { description: null, context: null, checkpoint: null };
+
+/** context.json, agent-description.json: any JSON object. Returns the problem, or null. */
+export function isObject(value: unknown): string | null {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? null
+    : 'must hold a JSON object';
+}
+
+/** session.json: an object with an id and a key. */
+export function validateRecord(value: unknown): string | null {
+  const problem = isObject(value);
+  if (problem) return problem;
+  const v = value as Partial<SessionRecord>;
+  if (typeof v.id !== 'string' || typeof v.key !== 'object' || v.key === null) return 'needs "id" and "key"';
+  return null;
+}
+
+/** counts.json: each member `{ tokens, counter, hash }` or null. */
+export function validateCounts(value: unknown): string | null {
+  const problem = isObject(value);
+  if (problem) return problem;
+  for (const [name, count] of Object.entries(value as Record<string, unknown>)) {
+    if (count === null) continue;
+    const c = count as Partial<TokenCount> | undefined;
+    if (
+      typeof c !== 'object' ||
+      typeof c.tokens !== 'number' ||
+      typeof c.counter !== 'string' ||
+      typeof c.hash !== 'string'
+    )
+      return `"${name}" must be { tokens, counter, hash } or null`;
+  }
+  return null;
+}
+
+/** checkpoint.json and its kept versions: what checkpoint-schema.ts accepts. */
+export function validateCheckpoint(value: unknown): string | null {
+  const problems = checkpointProblems(value);
+  return problems.length === 0 ? null : problems.join('; ');
+}
