@@ -53,6 +53,18 @@ export interface RestateSessionStoreOptions {
   readOnly?: boolean;
 }
 
+/** The store of {@link createRestateSessionStore}: the contract, and its calls for the session client. */
+export interface RestateSessionStore extends SessionStore {
+  /** @internal The object key of a session (`<namespace>/<id>`), its id checked. */
+  keyOf(id: string): string;
+  /**
+   * @internal Calls a write handler of the session's object: after this store's earlier writes to
+   * the session, once (an idempotency key per call, reused by retries); a SessionError it
+   * returned is thrown.
+   */
+  write<T>(id: string, handler: string, argument: unknown): Promise<T>;
+}
+
 ensurePromiseWithResolvers();
 
 const CAPABILITIES: StoreCapabilities = Object.freeze({
@@ -86,7 +98,7 @@ export function unwrap<T>(result: Outcome<T>): T {
  * const runtime = await createSessionRuntime({ root: 'restate', store });
  * ```
  */
-export function createRestateSessionStore(options: RestateSessionStoreOptions): SessionStore {
+export function createRestateSessionStore(options: RestateSessionStoreOptions): RestateSessionStore {
   const ingress = clients.connect({
     url: options.ingressUrl,
     ...(options.headers ? { headers: options.headers } : {}),
@@ -188,7 +200,9 @@ export function createRestateSessionStore(options: RestateSessionStoreOptions): 
     };
   };
 
-  const store: SessionStore = {
+  const store: RestateSessionStore = {
+    keyOf,
+    write,
     capabilities: CAPABILITIES,
     location: options.ingressUrl,
     readOnly,
