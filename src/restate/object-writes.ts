@@ -16,7 +16,8 @@ import { resolveAgentProfiles, type AgentsOption } from '../runtime/agent-profil
 import { defaultLimits, resolveLimits } from '../runtime/limits.js';
 import { validateMessageInput } from '../runtime/validate.js';
 import type { CompactionResult } from './compaction-workflow.js';
-import type { RestateSessionStore } from './restate-session-store.js';
+import { unwrap, type RestateSessionStore } from './restate-session-store.js';
+import type { Outcome } from './session-state.js';
 import {
   COMPACTION_WORKFLOW,
   type AddMessageAnswer,
@@ -106,17 +107,19 @@ export function createObjectWrites(deps: ObjectWritesDeps) {
       ...target,
     };
     const running = await store.write<string>(id, 'compact', start);
-    // The workflow by name and id (`<object key>:<compaction id>`): attach waits for its end.
+    // The run's outcome through its shared `result` handler, which waits for the run (an attach
+    // could come before the object's one-way submission has reached the server).
     const workflow = ingress.workflowClient(
       { name: COMPACTION_WORKFLOW } as never,
       `${store.keyOf(id)}:${running}`,
-    ) as unknown as { workflowAttach(): Promise<unknown> };
-    let result: CompactionResult;
+    ) as unknown as { result(): Promise<Outcome<CompactionResult>> };
+    let outcome: Outcome<CompactionResult>;
     try {
-      result = (await workflow.workflowAttach()) as CompactionResult;
+      outcome = await workflow.result();
     } catch (error) {
       throw compactionError(id, error);
     }
+    const result = unwrap(outcome);
     const { committed: _committed, ...output } = result;
     return { ...output, durationMs: Math.round(performance.now() - began) };
   }

@@ -35,6 +35,7 @@ import type {
   SessionStore,
   SessionSummary,
   StoreCapabilities,
+  StoreHooks,
 } from '../store/contract.js';
 import { PAGE_BYTES } from './limits.js';
 import { ensurePromiseWithResolvers } from './promise-with-resolvers.js';
@@ -51,6 +52,12 @@ export interface RestateSessionStoreOptions {
   /** Keeps this store's sessions apart from others on the same server: object keys become `<namespace>/<id>`. */
   namespace?: string;
   readOnly?: boolean;
+  /**
+   * Test hooks (never in production): `step('append' | 'commit', 'object', id)` runs once the
+   * object's handler has answered, the one durable step of a write seen from here (the handler's
+   * state writes are stored together when it ends; a crash inside it is retried by Restate).
+   */
+  hooks?: StoreHooks;
 }
 
 /** The store of {@link createRestateSessionStore}: the contract, and its calls for the session client. */
@@ -71,7 +78,7 @@ const CAPABILITIES: StoreCapabilities = Object.freeze({
   persistent: true,
   writers: 'shared',
   readers: true,
-  steps: false,
+  steps: true,
 });
 
 /** @internal Rebuilds the SessionError a handler returned as data. */
@@ -87,7 +94,8 @@ export function unwrap<T>(result: Outcome<T>): T {
 
 /**
  * A {@link SessionStore} whose sessions are `session` objects on a Restate server. Capabilities:
- * persistent, `writers: 'shared'` (the object serialises writes per session), readers.
+ * persistent, `writers: 'shared'` (the object serialises writes per session), readers, steps
+ * (one per write: the object's answer).
  *
  * @param options - `ingressUrl`; `headers`; `namespace` to keep sessions apart; `readOnly`.
  * @returns the store; its methods reject with `SessionError`s (`SESSION_UNAVAILABLE` when the
@@ -239,6 +247,7 @@ export function createRestateSessionStore(options: RestateSessionStoreOptions): 
       const flush = async () => {
         if (part.length === 0) return;
         await write<number>(id, 'append', part);
+        options.hooks?.step?.('append', 'object', id);
         part = [];
         bytes = 0;
       };
@@ -322,7 +331,9 @@ export function createRestateSessionStore(options: RestateSessionStoreOptions): 
       checkpoint: commit.checkpoint,
       ...(commit.keepChecks === undefined ? {} : { keepChecks: commit.keepChecks }),
     };
-    return write<CommitResult>(id, 'commit', body, commitId);
+    const result = await write<CommitResult>(id, 'commit', body, commitId);
+    options.hooks?.step?.('commit', 'object', id);
+    return result;
   };
   return store;
 }

@@ -21,7 +21,7 @@ import { createSessionHandlers } from '../ipc/handlers.js';
 import { createSessionRuntime } from '../runtime/create-session-runtime.js';
 import type { SessionEvent } from '../runtime/events.js';
 import type { SessionRuntime, SessionRuntimeOptions } from '../runtime/types.js';
-import type { FeedEvent } from './event-feed.js';
+import type { FeedPage } from './event-feed.js';
 import { createObjectWrites } from './object-writes.js';
 import { ensurePromiseWithResolvers } from './promise-with-resolvers.js';
 import { createRestateSessionStore } from './restate-session-store.js';
@@ -51,6 +51,12 @@ export interface RestateSessionClientOptions extends Omit<
   publishEvents?: boolean;
   /** How long events are gathered before one publication (default 50 ms). */
   eventBatchMs?: number;
+  /**
+   * Called when `onEvent` fell behind the feed (it keeps the last 1,000 publications or so): the
+   * numbers of the events dropped before this client read them. Default: a line on stderr. The
+   * sessions themselves lose nothing: read them again (`getHistory`, `get`) to catch up.
+   */
+  onEventsLost?: (lost: { from: number; to: number }) => void;
 }
 
 /** What {@link createRestateSessionClient} returns: the {@link SessionAPI}, and `close()`. */
@@ -100,6 +106,11 @@ export async function createRestateSessionClient(
     readOnly,
     publishEvents = true,
     eventBatchMs = 50,
+    onEventsLost = (lost: { from: number; to: number }) =>
+      console.error(
+        `[dagent-sessions] [restate] the event feed dropped events ${lost.from}..${lost.to} ` +
+          'before this client read them; read the sessions again to catch up',
+      ),
     ...runtimeOptions
   } = options;
   const connection = {
@@ -186,7 +197,11 @@ export async function createRestateSessionClient(
           const page = (await waitService.wait!(
             { namespace: feedKey, after: cursor, timeoutMs: pollMs },
             clients.rpc.opts({ signal: controller.abort.signal }),
-          )) as { events: FeedEvent[] };
+          )) as FeedPage;
+          if (page.lost !== null && !controller.stopped) {
+            onEventsLost(page.lost);
+            cursor = Math.max(cursor, page.lost.to);
+          }
           for (const item of page.events) {
             cursor = Math.max(cursor, item.n);
             if (!controller.stopped) deliver(item.event);
