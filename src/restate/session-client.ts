@@ -273,8 +273,8 @@ const READS = [
 
 /**
  * The runtime the client's handlers serve: reads from the read runtime, `addMessage` and
- * `compact` through the object, `buildRequest` after making room through the object, the rest
- * from the writer runtime.
+ * `compact` through the object, `buildRequest` and `send` after making room through the object,
+ * the rest from the writer runtime.
  */
 function composeRuntime(
   reader: SessionRuntime,
@@ -291,12 +291,20 @@ function composeRuntime(
   if (readOnly) return composed;
   own['addMessage'] = writes.addMessage;
   own['compact'] = writes.compact;
-  own['buildRequest'] = (async (id: string, message: unknown, options?: unknown) => {
-    // As in-process: a request past the threshold waits for a compaction first (a failed one
-    // leaves messages out of this request instead, as the runtime's own build does).
+  // As in-process: a request past the threshold waits for a compaction first (a failed one
+  // leaves messages out of the request instead, as the runtime's own build does).
+  const makeRoom = async (id: string) => {
     const estimate = await reader.estimateSize(id);
     if (estimate.needsCompaction) await writes.compact(id).catch(() => undefined);
+  };
+  own['buildRequest'] = (async (id: string, message: unknown, options?: unknown) => {
+    await makeRoom(id);
     return (reader.buildRequest as (...a: unknown[]) => Promise<unknown>)(id, message, options);
   }) as SessionRuntime['buildRequest'];
+  // The writer appends a turn's messages through the store, which does not compact: room first.
+  own['send'] = (async (id: string, message: unknown, options?: unknown) => {
+    await makeRoom(id);
+    return (writer.send as (...a: unknown[]) => Promise<unknown>)(id, message, options);
+  }) as SessionRuntime['send'];
   return composed;
 }
