@@ -14,6 +14,8 @@ import type { Compactor } from '../compaction/compactor.js';
 import { OfflineCompactor } from '../compaction/offline-compactor.js';
 import { runCompaction } from '../compaction/run-compaction.js';
 import type { ArchiveSegment, Checkpoint, CheckpointSummary, Limits, Message } from '../core/types.js';
+import { countedTokens } from '../core/request-size.js';
+import type { SessionEvent } from '../runtime/events.js';
 import { fixedTokensOf } from '../runtime/fixed-counts.js';
 import { defaultLimits, resolveLimits } from '../runtime/limits.js';
 import type { CommitResult } from '../store/contract.js';
@@ -22,7 +24,8 @@ import { ensurePromiseWithResolvers } from './promise-with-resolvers.js';
 import { unwrap } from './restate-session-store.js';
 import { terminal } from './terminal.js';
 import type { LoadedState, MessagePage } from './session-reads.js';
-import { sessionObject } from './session-object.js';
+import { sessionEvents } from './event-feed.js';
+import { sessionIdOf, sessionObject } from './session-object.js';
 import type { CommitCall, Outcome } from './session-state.js';
 
 ensurePromiseWithResolvers();
@@ -36,6 +39,12 @@ export interface CompactionRequest {
   limits?: Partial<Limits>;
   /** The verbatim tail to keep, as a caller of `compact` may ask. */
   keepRecentTokens?: number;
+  /** Who asked: the object at its threshold, or a caller of `compact` (default `manual`). */
+  trigger?: 'threshold' | 'manual';
+  /** The event feed (namespace) to publish the compaction's events to; none when absent or null. */
+  feed?: string | null;
+  /** Names the publisher in the feed. */
+  origin?: string;
 }
 
 /** What a compaction did: the project's `CompactOutput`, and whether this run's commit was a repeat. */
@@ -96,8 +105,31 @@ export function createCompactionWorkflow(options: CompactionWorkflowOptions = {}
   return restate.workflow({
     name: options.name ?? 'compaction',
     handlers: {
-      run: async (ctx: restate.WorkflowContext, request: CompactionRequest): Promise<CompactionResult> =>
-        terminal(() => compact(ctx, request)),
+      run: async (ctx: restate.WorkflowContext, request: CompactionRequest): Promise<CompactionResult> => {
+        let result: CompactionResult;
+        try {
+          result = await terminal(() => compact(ctx, request));
+        } catch (error) {
+          // Only a terminal failure ends the run (any other error is retried from the journal).
+          if (error instanceof restate.TerminalError) {
+            publish(ctx, request, failedEvent(request, error, await ctx.date.toJSON()));
+            ctx.promise<Outcome<CompactionResult>>(RESULT).resolve(failedOutcome(error));
+            await ended(ctx, request);
+          }
+          throw error;
+        }
+        ctx.promise<Outcome<CompactionResult>>(RESULT).resolve({ ok: true, value: result });
+        await ended(ctx, request);
+        return result;
+      },
+      /**
+       * The run's outcome, once it ends (a shared handler: any number of callers wait beside the
+       * run, from a handler too, where attaching to the run is not possible by its id alone).
+       */
+      result: restate.handlers.workflow.shared(
+        async (ctx: restate.WorkflowSharedContext): Promise<Outcome<CompactionResult>> =>
+          ctx.promise<Outcome<CompactionResult>>(RESULT).get(),
+      ),
     },
     // Its journal holds message text (the load's answer, the chunks' summaries): keep none once done.
     options: { journalRetention: 0, workflowRetention: { hours: 1 } },
@@ -107,10 +139,23 @@ export function createCompactionWorkflow(options: CompactionWorkflowOptions = {}
     ctx: restate.WorkflowContext,
     request: CompactionRequest,
   ): Promise<CompactionResult> {
+    const started = await ctx.date.now();
     const loaded = await loadAll(ctx, request.session);
     const tokens = estimatorOf();
     const limits = resolveLimits(request.limits, defaultLimits());
     const fixed = fixedTokensOf(tokens, loaded, loaded.counts);
+    const compactor = options.compactor?.(request) ?? new OfflineCompactor();
+    publish(ctx, request, {
+      type: 'session.compaction.started',
+      sessionId: sessionIdOf(request.session),
+      at: new Date(started).toISOString(),
+      trigger: request.trigger ?? 'manual',
+      attempt: 1,
+      watermarkSeq: loaded.head.lastSeq,
+      tokensBefore:
+        fixed.description + fixed.context + fixed.checkpoint + countedTokens(loaded.live.messages),
+      compactor: compactor.name,
+    });
     let captured: { segment: ArchiveSegment | null; checkpoint: Checkpoint; keepChecks?: boolean } | null =
       null;
     const messages: Message[] = loaded.live.messages;
@@ -123,7 +168,7 @@ export function createCompactionWorkflow(options: CompactionWorkflowOptions = {}
             captured = { segment, checkpoint, ...(keepChecks === undefined ? {} : { keepChecks }) };
           },
         },
-        compactor: durableCompactor(ctx, options.compactor?.(request) ?? new OfflineCompactor()),
+        compactor: durableCompactor(ctx, compactor),
         estimator: tokens,
         now: () => new Date(),
         elapsed: () => performance.now(),
@@ -142,7 +187,10 @@ export function createCompactionWorkflow(options: CompactionWorkflowOptions = {}
       new AbortController().signal,
     );
     const { durationMs: _duration, ...result } = output;
-    if (captured === null) return { ...result, committed: false };
+    if (captured === null) {
+      await completed(ctx, request, { ...output, durationMs: (await ctx.date.now()) - started });
+      return { ...result, committed: false };
+    }
     const made: { segment: ArchiveSegment | null; checkpoint: Checkpoint; keepChecks?: boolean } = captured;
     // Journaled once: a replay of this workflow commits what the first run built, timestamps included.
     const call = await ctx.run('prepare commit', (): CommitCall => ({
@@ -164,8 +212,73 @@ export function createCompactionWorkflow(options: CompactionWorkflowOptions = {}
     const committed = unwrap(
       (await ctx.objectClient(sessionObject, request.session).commit(call)) as Outcome<CommitResult>,
     );
-    return { ...result, checkpointVersion: committed.checkpoint.version, committed: true };
+    const done = { ...result, checkpointVersion: committed.checkpoint.version };
+    await completed(ctx, request, { ...done, durationMs: (await ctx.date.now()) - started });
+    return { ...done, committed: true };
   }
+}
+
+/** The durable promise a run resolves with its outcome. */
+const RESULT = 'result';
+
+function failedOutcome(error: restate.TerminalError): Outcome<never> {
+  const code = error.metadata?.['code'] ?? 'COMPACTOR_FAILED';
+  return { ok: false, error: { code, message: error.message, retryable: false, details: {} } };
+}
+
+/** Tells the object that its compaction ended, when the object started it (threshold or `compact`). */
+async function ended(ctx: restate.WorkflowContext, request: CompactionRequest): Promise<void> {
+  if (request.trigger === undefined) return; // submitted by hand, not by the object
+  unwrap(
+    (await ctx
+      .objectClient(sessionObject, request.session)
+      .compactionEnded(request.compactionId)) as Outcome<void>,
+  );
+}
+
+/** One-way, to the feed of the request, if it named one. */
+function publish(ctx: restate.WorkflowContext, request: CompactionRequest, event: SessionEvent): void {
+  if (request.feed == null) return;
+  ctx
+    .objectSendClient(sessionEvents, request.feed)
+    .publish({ origin: request.origin ?? 'compaction', events: [event] });
+}
+
+async function completed(
+  ctx: restate.WorkflowContext,
+  request: CompactionRequest,
+  r: CompactOutput,
+): Promise<void> {
+  publish(ctx, request, {
+    type: 'session.compaction.completed',
+    sessionId: sessionIdOf(request.session),
+    at: await ctx.date.toJSON(),
+    compactor: r.compactor,
+    tokensBefore: r.tokensBefore,
+    tokensAfter: r.tokensAfter,
+    messagesCompacted: r.messagesCompacted,
+    durationMs: r.durationMs,
+    checkpointVersion: r.checkpointVersion,
+    escalation: r.escalation,
+    result: r,
+  });
+}
+
+function failedEvent(request: CompactionRequest, error: restate.TerminalError, at: string): SessionEvent {
+  const code = String(
+    (error as { metadata?: Record<string, unknown> }).metadata?.['code'] ?? 'COMPACTION_FAILED',
+  );
+  return {
+    type: 'session.compaction.failed',
+    sessionId: sessionIdOf(request.session),
+    at,
+    code,
+    reason: error.message,
+    retryable: false,
+    attempts: 1,
+    willRetryInMs: null,
+    failure: { code, message: error.message, retryable: false, attempts: 1, noProgress: false },
+  };
 }
 
 /** The compaction workflow with the offline compactor. */

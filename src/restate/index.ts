@@ -42,8 +42,15 @@ export type {
 } from './compaction-workflow.js';
 export { createTurnService } from './turn-service.js';
 export type { TurnRequest, TurnResult, TurnServiceOptions } from './turn-service.js';
-export { sessionEvents, sessionEventsWait, FEED_SIZE } from './event-feed.js';
-export type { FeedEvent } from './event-feed.js';
+export {
+  createSessionEvents,
+  sessionEvents,
+  sessionEventsWait,
+  FEED_SIZE,
+  FEED_TRIM,
+  FEED_PAGE,
+} from './event-feed.js';
+export type { FeedEvent, FeedPage } from './event-feed.js';
 export { createRestateSessionStore } from './restate-session-store.js';
 export type { RestateSessionStoreOptions } from './restate-session-store.js';
 export { createRestateSessionClient } from './session-client.js';

@@ -35,6 +35,7 @@ import type {
   SessionStore,
   SessionSummary,
   StoreCapabilities,
+  StoreHooks,
 } from '../store/contract.js';
 import { PAGE_BYTES } from './limits.js';
 import { ensurePromiseWithResolvers } from './promise-with-resolvers.js';
@@ -51,6 +52,24 @@ export interface RestateSessionStoreOptions {
   /** Keeps this store's sessions apart from others on the same server: object keys become `<namespace>/<id>`. */
   namespace?: string;
   readOnly?: boolean;
+  /**
+   * Test hooks (never in production): `step('append' | 'commit', 'object', id)` runs once the
+   * object's handler has answered, the one durable step of a write seen from here (the handler's
+   * state writes are stored together when it ends; a crash inside it is retried by Restate).
+   */
+  hooks?: StoreHooks;
+}
+
+/** The store of {@link createRestateSessionStore}: the contract, and its calls for the session client. */
+export interface RestateSessionStore extends SessionStore {
+  /** @internal The object key of a session (`<namespace>/<id>`), its id checked. */
+  keyOf(id: string): string;
+  /**
+   * @internal Calls a write handler of the session's object: after this store's earlier writes to
+   * the session, once (an idempotency key per call, reused by retries); a SessionError it
+   * returned is thrown.
+   */
+  write<T>(id: string, handler: string, argument: unknown): Promise<T>;
 }
 
 ensurePromiseWithResolvers();
@@ -59,7 +78,7 @@ const CAPABILITIES: StoreCapabilities = Object.freeze({
   persistent: true,
   writers: 'shared',
   readers: true,
-  steps: false,
+  steps: true,
 });
 
 /** @internal Rebuilds the SessionError a handler returned as data. */
@@ -75,7 +94,8 @@ export function unwrap<T>(result: Outcome<T>): T {
 
 /**
  * A {@link SessionStore} whose sessions are `session` objects on a Restate server. Capabilities:
- * persistent, `writers: 'shared'` (the object serialises writes per session), readers.
+ * persistent, `writers: 'shared'` (the object serialises writes per session), readers, steps
+ * (one per write: the object's answer).
  *
  * @param options - `ingressUrl`; `headers`; `namespace` to keep sessions apart; `readOnly`.
  * @returns the store; its methods reject with `SessionError`s (`SESSION_UNAVAILABLE` when the
@@ -86,7 +106,7 @@ export function unwrap<T>(result: Outcome<T>): T {
  * const runtime = await createSessionRuntime({ root: 'restate', store });
  * ```
  */
-export function createRestateSessionStore(options: RestateSessionStoreOptions): SessionStore {
+export function createRestateSessionStore(options: RestateSessionStoreOptions): RestateSessionStore {
   const ingress = clients.connect({
     url: options.ingressUrl,
     ...(options.headers ? { headers: options.headers } : {}),
@@ -188,7 +208,9 @@ export function createRestateSessionStore(options: RestateSessionStoreOptions): 
     };
   };
 
-  const store: SessionStore = {
+  const store: RestateSessionStore = {
+    keyOf,
+    write,
     capabilities: CAPABILITIES,
     location: options.ingressUrl,
     readOnly,
@@ -225,6 +247,7 @@ export function createRestateSessionStore(options: RestateSessionStoreOptions): 
       const flush = async () => {
         if (part.length === 0) return;
         await write<number>(id, 'append', part);
+        options.hooks?.step?.('append', 'object', id);
         part = [];
         bytes = 0;
       };
@@ -308,7 +331,9 @@ export function createRestateSessionStore(options: RestateSessionStoreOptions): 
       checkpoint: commit.checkpoint,
       ...(commit.keepChecks === undefined ? {} : { keepChecks: commit.keepChecks }),
     };
-    return write<CommitResult>(id, 'commit', body, commitId);
+    const result = await write<CommitResult>(id, 'commit', body, commitId);
+    options.hooks?.step?.('commit', 'object', id);
+    return result;
   };
   return store;
 }

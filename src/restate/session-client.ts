@@ -1,9 +1,15 @@
 /**
- * The {@link SessionAPI} over Restate: the project's own runtime (the same rules, the same
- * answers as in-process and over HTTP) on the Restate session store, so that the inspector, the
- * CLI and Electron hosts work unchanged. Its runtime's events are published to the namespace's
- * `sessionEvents` feed, and `onEvent` follows that feed by long polling, so that a client sees
- * the events of every client of the namespace.
+ * The {@link SessionAPI} over Restate, so that the inspector, the CLI and Electron hosts work
+ * unchanged. The write path is the `session` object's: `addMessage` is one call of its exclusive
+ * handler (validate, count, number, store, publish, start the compaction workflow at the
+ * threshold), and `compact` waits for that workflow (object-writes.ts), so that any number of
+ * clients append to one session at once. Reads go through the project's own runtime on the
+ * Restate store, read-only and keeping no session in memory between calls (the same answers as
+ * in-process, never stale). The other writes (create, context, clear, reset, checks, edits,
+ * `send`) go through a second runtime on the store, which loads the session afresh for each call
+ * and never compacts at a threshold (the object does); their events are published to the
+ * namespace's `sessionEvents` feed as the object's are, and `onEvent` follows that feed by long
+ * polling.
  */
 import { randomUUID } from 'node:crypto';
 import type { VirtualObjectDefinition } from '@restatedev/restate-sdk-clients';
@@ -14,8 +20,9 @@ import type { SessionAPI, SessionChannel } from '../ipc/channels.js';
 import { createSessionHandlers } from '../ipc/handlers.js';
 import { createSessionRuntime } from '../runtime/create-session-runtime.js';
 import type { SessionEvent } from '../runtime/events.js';
-import type { SessionRuntimeOptions } from '../runtime/types.js';
-import type { FeedEvent } from './event-feed.js';
+import type { SessionRuntime, SessionRuntimeOptions } from '../runtime/types.js';
+import type { FeedPage } from './event-feed.js';
+import { createObjectWrites } from './object-writes.js';
 import { ensurePromiseWithResolvers } from './promise-with-resolvers.js';
 import { createRestateSessionStore } from './restate-session-store.js';
 
@@ -37,12 +44,19 @@ export interface RestateSessionClientOptions extends Omit<
   /** How long one long poll of the event feed waits (default 20 s). */
   pollMs?: number;
   /**
-   * Publish this client's events to the feed (default true). Each publication is a call of the
-   * feed object, beside every write: a writer whose events nobody follows can turn it off.
+   * Publish this client's events to the feed (default true). The object publishes an append's
+   * event with a one-way send (the caller does not wait for it); a writer whose events nobody
+   * follows can turn it off and spare the server the feed's writes.
    */
   publishEvents?: boolean;
   /** How long events are gathered before one publication (default 50 ms). */
   eventBatchMs?: number;
+  /**
+   * Called when `onEvent` fell behind the feed (it keeps the last 1,000 publications or so): the
+   * numbers of the events dropped before this client read them. Default: a line on stderr. The
+   * sessions themselves lose nothing: read them again (`getHistory`, `get`) to catch up.
+   */
+  onEventsLost?: (lost: { from: number; to: number }) => void;
 }
 
 /** What {@link createRestateSessionClient} returns: the {@link SessionAPI}, and `close()`. */
@@ -63,9 +77,12 @@ type Caller = Record<string, (argument: unknown, opts?: unknown) => Promise<unkn
  * A {@link SessionAPI} whose sessions live on a Restate server (the `session` objects of
  * `dagent-sessions/restate`, served by `dagent-sessions restate serve` or `restate dev`).
  *
- * One client writes a given session at a time, as one runtime does in-process: a write of a
- * second client that raced it is refused (`INVALID_MESSAGE`: its seq no longer follows), never
- * mixed in. Events of every client of the namespace reach `onEvent`.
+ * Any number of clients append to one session at once: the object takes the appends one at a
+ * time, each in one order, and compacts past the threshold through the compaction workflow. The
+ * other writes (context, clear, reset, checks, edits, `send`) are made by the client's runtime
+ * on the session as loaded for the call: one racing another client's write is refused
+ * (`INVALID_MESSAGE` or `INVALID_ARGUMENT`: its seq or commit no longer follows), never mixed in.
+ * Events of every client of the namespace reach `onEvent`.
  *
  * @param options - `ingressUrl`, `headers`, `namespace`; runtime options (limits, agents, compactor, model...).
  * @returns the client, once its runtime is ready.
@@ -89,22 +106,52 @@ export async function createRestateSessionClient(
     readOnly,
     publishEvents = true,
     eventBatchMs = 50,
+    onEventsLost = (lost: { from: number; to: number }) =>
+      console.error(
+        `[dagent-sessions] [restate] the event feed dropped events ${lost.from}..${lost.to} ` +
+          'before this client read them; read the sessions again to catch up',
+      ),
     ...runtimeOptions
   } = options;
-  const store = createRestateSessionStore({
+  const connection = {
     ingressUrl,
     ...(headers ? { headers } : {}),
     ...(namespace ? { namespace } : {}),
-    ...(readOnly ? { readOnly } : {}),
-  });
-  const runtime = await createSessionRuntime({ ...runtimeOptions, store, root: `restate:${ingressUrl}` });
-  const handlers = createSessionHandlers(runtime);
-  const ingress = clients.connect({ url: ingressUrl, ...(headers ? { headers } : {}) });
+  };
+  const store = createRestateSessionStore({ ...connection, ...(readOnly ? { readOnly } : {}) });
+  const readStore = createRestateSessionStore({ ...connection, readOnly: true });
+  const root = `restate:${ingressUrl}`;
+  // No session stays loaded between calls: each call reads the object's state as it is now.
+  const supervisor = { ...runtimeOptions.supervisor, maxActive: 0 };
+  const reader = await createSessionRuntime({ ...runtimeOptions, supervisor, store: readStore, root });
+  // The writer never starts a compaction at the threshold (compactAt 1): the object does, through the workflow.
+  const writer = readOnly
+    ? reader
+    : await createSessionRuntime({
+        ...runtimeOptions,
+        supervisor,
+        limits: { ...runtimeOptions.limits, compactAt: 1 },
+        store,
+        root,
+      });
+  const origin = randomUUID();
   const feedKey = namespace || 'default';
+  const ingress = clients.connect({ url: ingressUrl, ...(headers ? { headers } : {}) });
+  const objectWrites = createObjectWrites({
+    store,
+    ingress,
+    limits: runtimeOptions.limits,
+    agents: runtimeOptions.agents,
+    maxMessageBytes: runtimeOptions.maxMessageBytes,
+    now: runtimeOptions.now ?? (() => new Date()),
+    feed: publishEvents ? feedKey : null,
+    origin,
+  });
+  const runtime = composeRuntime(reader, writer, objectWrites, readOnly === true);
+  const handlers = createSessionHandlers(runtime);
   const object = (name: string, key: string) =>
     ingress.objectClient({ name } as VirtualObjectDefinition<string, unknown>, key) as unknown as Caller;
   const waitService = ingress.serviceClient({ name: 'sessionEventsWait' } as never) as unknown as Caller;
-  const origin = randomUUID();
 
   // This runtime's events go to the feed in order, gathered for `eventBatchMs` and one publication
   // at a time, so that a busy writer makes one feed call per batch rather than one per event.
@@ -127,7 +174,7 @@ export async function createRestateSessionClient(
     return publishing;
   };
   const unsubscribe = publishEvents
-    ? runtime.subscribe((event) => {
+    ? writer.subscribe((event) => {
         pending.push(event);
         if (timer === null && publishing === null) timer = setTimeout(flush, eventBatchMs);
       })
@@ -150,7 +197,11 @@ export async function createRestateSessionClient(
           const page = (await waitService.wait!(
             { namespace: feedKey, after: cursor, timeoutMs: pollMs },
             clients.rpc.opts({ signal: controller.abort.signal }),
-          )) as { events: FeedEvent[] };
+          )) as FeedPage;
+          if (page.lost !== null && !controller.stopped) {
+            onEventsLost(page.lost);
+            cursor = Math.max(cursor, page.lost.to);
+          }
           for (const item of page.events) {
             cursor = Math.max(cursor, item.n);
             if (!controller.stopped) deliver(item.event);
@@ -189,11 +240,71 @@ export async function createRestateSessionClient(
     async close() {
       stopped = true;
       for (const f of feeds) f.abort.abort();
-      await runtime.close();
+      await writer.close();
+      if (writer !== reader) await reader.close();
       unsubscribe();
       if (timer !== null) clearTimeout(timer);
       await flush();
       await store.close();
+      await readStore.close();
     },
   };
+}
+
+const READS = [
+  'root',
+  'store',
+  'compactor',
+  'estimator',
+  'agents',
+  'getSession',
+  'listSessions',
+  'getMessages',
+  'getHistory',
+  'getCheckpoint',
+  'getCheckpointVersions',
+  'getContext',
+  'getAgentDescription',
+  'estimateSize',
+  'previewRequest',
+  'exportSession',
+  'activeSessionIds',
+] as const;
+
+/**
+ * The runtime the client's handlers serve: reads from the read runtime, `addMessage` and
+ * `compact` through the object, `buildRequest` and `send` after making room through the object,
+ * the rest from the writer runtime.
+ */
+function composeRuntime(
+  reader: SessionRuntime,
+  writer: SessionRuntime,
+  writes: ReturnType<typeof createObjectWrites>,
+  readOnly: boolean,
+): SessionRuntime {
+  const composed: SessionRuntime = Object.create(writer) as SessionRuntime;
+  const own = composed as unknown as Record<string, unknown>;
+  for (const name of READS) {
+    const value = (reader as unknown as Record<string, unknown>)[name];
+    own[name] = typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(reader) : value;
+  }
+  if (readOnly) return composed;
+  own['addMessage'] = writes.addMessage;
+  own['compact'] = writes.compact;
+  // As in-process: a request past the threshold waits for a compaction first (a failed one
+  // leaves messages out of the request instead, as the runtime's own build does).
+  const makeRoom = async (id: string) => {
+    const estimate = await reader.estimateSize(id);
+    if (estimate.needsCompaction) await writes.compact(id).catch(() => undefined);
+  };
+  own['buildRequest'] = (async (id: string, message: unknown, options?: unknown) => {
+    await makeRoom(id);
+    return (reader.buildRequest as (...a: unknown[]) => Promise<unknown>)(id, message, options);
+  }) as SessionRuntime['buildRequest'];
+  // The writer appends a turn's messages through the store, which does not compact: room first.
+  own['send'] = (async (id: string, message: unknown, options?: unknown) => {
+    await makeRoom(id);
+    return (writer.send as (...a: unknown[]) => Promise<unknown>)(id, message, options);
+  }) as SessionRuntime['send'];
+  return composed;
 }

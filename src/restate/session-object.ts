@@ -10,6 +10,13 @@ import * as restate from '@restatedev/restate-sdk';
 import type { AgentDescription, CheckResult, Message, SessionContext, SessionRecord } from '../core/types.js';
 import type { ArchiveQuery, InitialFiles, SessionCounts } from '../store/contract.js';
 import { ensurePromiseWithResolvers } from './promise-with-resolvers.js';
+import {
+  addMessage,
+  compactionEnded,
+  requestCompaction,
+  type AddMessageCall,
+  type CompactionStart,
+} from './session-append.js';
 import * as reads from './session-reads.js';
 import { failed, type CommitCall, type Outcome } from './session-state.js';
 import * as writes from './session-writes.js';
@@ -71,6 +78,19 @@ export const sessionObject = restate.object({
     ),
     append: restate.handlers.object.exclusive(forget, async (ctx: Ctx, messages: Message[]) =>
       outcome(() => writes.appendMessages(ctx, id(ctx), messages)),
+    ),
+    /** The write path of `createRestateSessionClient`: validate, count, number, store, compact at the threshold. */
+    addMessage: restate.handlers.object.exclusive(forget, async (ctx: Ctx, call: AddMessageCall) =>
+      outcome(() => addMessage(ctx, id(ctx), call)),
+    ),
+    /** `compact`: joins the running compaction or starts one; answers the id to wait for. */
+    compact: restate.handlers.object.exclusive(
+      async (ctx: Ctx, args: CompactionStart & { compactionId: string }) =>
+        outcome(() => requestCompaction(ctx, id(ctx), args)),
+    ),
+    /** The compaction workflow the object started has ended (committed, nothing to do, or failed). */
+    compactionEnded: restate.handlers.object.exclusive(async (ctx: Ctx, compactionId: string) =>
+      outcome(() => compactionEnded(ctx, id(ctx), compactionId)),
     ),
     appendNumbered: restate.handlers.object.exclusive(
       forget,

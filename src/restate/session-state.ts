@@ -40,6 +40,15 @@ export interface HeadState {
   versions: number[];
   /** The last commits by id, newest last: a commit repeated with its id returns this and changes nothing. */
   commits: { id: string; result: CommitResult }[];
+  /**
+   * Whether the record says archived (set by create and record writes; absent in heads written
+   * before it, whose record is read instead), so that an append reads one key.
+   */
+  archived?: boolean;
+  /** Tokens of the fixed parts (description, context, checkpoint) as last counted, for the threshold. */
+  fixedTokens?: number;
+  /** The compaction workflow this object started and that has not ended yet (one at a time). */
+  compaction?: { id: string } | null;
 }
 
 /** What `seg:<n>` holds: a segment without its messages, which stay in their `msg:<pos>` keys. */
@@ -64,6 +73,8 @@ export const KEYS = {
   current: (v: number) => `current:${v}`,
   message: (pos: number) => `msg:${pos}`,
   segment: (n: number) => `seg:${n}`,
+  /** The position of the message stored under an idempotency key. */
+  idempotency: (key: string) => `key:${key}`,
 } as const;
 
 /** A head for a new session. */

@@ -97,7 +97,11 @@ export async function createSession(
   ctx.set(KEYS.description, files.agentDescription ?? null);
   ctx.set(KEYS.counts, { ...NO_COUNTS, ...files.counts });
   if (files.checkpoint) ctx.set(KEYS.version(files.checkpoint.version), files.checkpoint);
-  ctx.set(KEYS.head, newHead(files.checkpoint?.version ?? null));
+  ctx.set(KEYS.head, {
+    ...newHead(files.checkpoint?.version ?? null),
+    archived: record.status === 'archived',
+    fixedTokens: fixedTokensOf({ ...NO_COUNTS, ...files.counts }),
+  });
 }
 
 /** Appends messages after the last one, each in its own key; returns the new last seq. */
@@ -195,6 +199,8 @@ export async function commitSession(ctx: Ctx, id: string, call: CommitCall): Pro
     segments: segmentState?.segment ?? head.segments,
     versions: [...head.versions.filter((v) => v !== next.version), next.version],
     commits: [...head.commits, { id: call.commitId, result }].slice(-REMEMBERED_COMMITS),
+    // The object's own compaction is over once committed: the next threshold may start another.
+    compaction: head.compaction?.id === call.commitId ? null : (head.compaction ?? null),
   } satisfies HeadState);
   return result;
 }
@@ -228,10 +234,22 @@ export async function writePart(
 ): Promise<void> {
   const head = await readHead(ctx, id);
   if (part === 'counts') {
-    const counts = (await ctx.get<SessionCounts>(KEYS.counts)) ?? NO_COUNTS;
-    ctx.set(KEYS.counts, { ...counts, ...(value as Partial<SessionCounts>) });
-  } else ctx.set(KEYS[part], value);
-  ctx.set(KEYS.head, bump(head));
+    const counts = {
+      ...((await ctx.get<SessionCounts>(KEYS.counts)) ?? NO_COUNTS),
+      ...(value as Partial<SessionCounts>),
+    };
+    ctx.set(KEYS.counts, counts);
+    ctx.set(KEYS.head, { ...bump(head), fixedTokens: fixedTokensOf(counts) });
+    return;
+  }
+  ctx.set(KEYS[part], value);
+  const archived = part === 'record' ? { archived: (value as SessionRecord).status === 'archived' } : {};
+  ctx.set(KEYS.head, { ...bump(head), ...archived });
+}
+
+/** The tokens of the fixed parts as counted (0 for a part not counted yet): the append threshold's share. */
+function fixedTokensOf(counts: SessionCounts): number {
+  return (counts.description?.tokens ?? 0) + (counts.context?.tokens ?? 0) + (counts.checkpoint?.tokens ?? 0);
 }
 
 /** Appends messages numbered here, after the last one (a turn's messages); returns them as stored. */

@@ -1,6 +1,7 @@
 /**
  * A conversation turn on Restate (`sessionTurn.send`): append the user message, build the request
- * with the project's `buildRequest` from what the session object holds, call the model as one
+ * with the project's `buildRequest` from what the session object holds (past the threshold, after
+ * the session's compaction workflow: the one running, or one the object starts), call the model as one
  * durable step (`ctx.run`: its answer journaled once complete, so a crash after it never calls
  * the model again), and append the reply as the API returned it. The appends are calls of the
  * object's exclusive `appendNumbered` (the object numbers them), journaled too: a retried turn
@@ -10,6 +11,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import * as restate from '@restatedev/restate-sdk';
 import { loadAnthropicSdk } from '../compaction/anthropic-sdk.js';
 import type { ContentBlock, Limits, Message } from '../core/types.js';
+import { thresholdOf } from '../../machines/session.machine.js';
 import { buildRequest } from '../request/build-request.js';
 import { defaultLimits, resolveLimits } from '../runtime/limits.js';
 import { createTokenEstimator, type TokenEstimator } from '../tokens/token-estimator.js';
@@ -17,6 +19,7 @@ import { ensurePromiseWithResolvers } from './promise-with-resolvers.js';
 import { unwrap } from './restate-session-store.js';
 import { terminal } from './terminal.js';
 import type { LoadedState, MessagePage } from './session-reads.js';
+import { COMPACTION_WORKFLOW } from './session-append.js';
 import { sessionObject } from './session-object.js';
 import type { Outcome } from './session-state.js';
 
@@ -31,6 +34,8 @@ export interface TurnRequest {
   /** `max_tokens` of the reply; default the limits' `replyReserveTokens`. */
   maxTokens?: number;
   limits?: Partial<Limits>;
+  /** The event feed (namespace) a compaction the turn waits for publishes to; none by default. */
+  feed?: string | null;
 }
 
 /** What a turn did. */
@@ -39,6 +44,8 @@ export interface TurnResult {
   reply: Message;
   usage: { inputTokens: number; outputTokens: number };
   request: { totalTokens: number; omittedMessages: number };
+  /** Why the compaction the request needed failed (its messages were left out instead), or null. */
+  compactionError: { code: string; message: string } | null;
 }
 
 /** Options of {@link createTurnService}. */
@@ -100,26 +107,36 @@ export function createTurnService(options: TurnServiceOptions = {}) {
         },
       ])) as Outcome<Message[]>,
     ) as [Message];
-    const loaded = unwrap((await object.load({})) as Outcome<LoadedState>);
-    const live = [...loaded.live.messages];
-    for (let more = loaded.live.more; more;) {
-      const after = live[live.length - 1]!.seq;
-      const page = unwrap(
-        (await object.live({ after, lastSeq: loaded.head.lastSeq })) as Outcome<MessagePage>,
-      );
-      live.push(...page.messages);
-      more = page.more && page.messages.length > 0;
+    const build = async () => {
+      const loaded = unwrap((await object.load({})) as Outcome<LoadedState>);
+      const live = [...loaded.live.messages];
+      for (let more = loaded.live.more; more;) {
+        const after = live[live.length - 1]!.seq;
+        const page = unwrap(
+          (await object.live({ after, lastSeq: loaded.head.lastSeq })) as Outcome<MessagePage>,
+        );
+        live.push(...page.messages);
+        more = page.more && page.messages.length > 0;
+      }
+      return buildRequest({
+        agentDescription: loaded.agentDescription,
+        context: loaded.context,
+        checkpoint: loaded.checkpoint,
+        messages: live,
+        userMessage: null,
+        format: 'messages',
+        limits,
+        estimator: tokens,
+      });
+    };
+    let request = await build();
+    let compactionError: { code: string; message: string } | null = null;
+    if (!request.fits || request.totalTokens >= thresholdOf(limits)) {
+      // As in-process: past the threshold, the session's compaction first (the one running, or a
+      // new one through the object); a failed one leaves messages out of this request instead.
+      compactionError = await compactFirst(ctx, turn, limits);
+      request = await build();
     }
-    const request = buildRequest({
-      agentDescription: loaded.agentDescription,
-      context: loaded.context,
-      checkpoint: loaded.checkpoint,
-      messages: live,
-      userMessage: null,
-      format: 'messages',
-      limits,
-      estimator: tokens,
-    });
     if (!request.fits) {
       throw new restate.TerminalError(
         `[dagent-sessions] [restate] session ${turn.session}: the request does not fit ${limits.maxTokens} tokens ` +
@@ -169,6 +186,35 @@ export function createTurnService(options: TurnServiceOptions = {}) {
       reply: stored,
       usage: reply.usage,
       request: { totalTokens: request.totalTokens, omittedMessages: request.omittedMessages },
+      compactionError,
     };
   }
 }
+
+/** Waits for the session's compaction (joined or started through the object); its error, or null. */
+async function compactFirst(
+  ctx: restate.Context,
+  turn: TurnRequest,
+  limits: Limits,
+): Promise<{ code: string; message: string } | null> {
+  const object = ctx.objectClient(sessionObject, turn.session);
+  const started = (await object.compact({
+    compactionId: `turn-${ctx.rand.uuidv4()}`,
+    limits,
+    trigger: 'manual',
+    feed: turn.feed ?? null,
+    origin: 'sessionTurn',
+  })) as Outcome<string>;
+  if (!started.ok) return { code: started.error.code, message: started.error.message };
+  const outcome = await ctx.workflowClient(COMPACTION, `${turn.session}:${started.value}`).result();
+  return outcome.ok ? null : { code: outcome.error.code, message: outcome.error.message };
+}
+
+/** The compaction workflow by name (the object starts it under this name). */
+const COMPACTION = { name: COMPACTION_WORKFLOW } as restate.WorkflowDefinition<
+  string,
+  {
+    run: (ctx: restate.WorkflowContext, request: unknown) => Promise<unknown>;
+    result: (ctx: restate.WorkflowSharedContext) => Promise<Outcome<unknown>>;
+  }
+>;

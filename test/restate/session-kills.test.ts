@@ -107,6 +107,18 @@ function submit(id: string, compactionId: string) {
   };
 }
 
+/** How often each model step (by its input's hash) entered and passed the gate since `mark`. */
+function stepRuns(mark: number): { entered: Map<string, number>; passed: Map<string, number> } {
+  const entered = new Map<string, number>();
+  const passed = new Map<string, number>();
+  for (const m of endpoint.messages.slice(mark)) {
+    if (m.type !== 'chunk') continue;
+    const counts = m.phase === 'entered' ? entered : passed;
+    counts.set(m.chunk as string, (counts.get(m.chunk as string) ?? 0) + 1);
+  }
+  return { entered, passed };
+}
+
 async function committedOnce(id: string): Promise<{ versions: number[]; segments: number }> {
   const versions = await store.checkpointVersions(id);
   let segments = 0;
@@ -146,6 +158,7 @@ describe('sessions on Restate under SIGKILL', () => {
     expect(steps.some((m) => m.pid === firstPid && m.phase === 'entered')).toBe(true);
     expect(steps.some((m) => m.pid === firstPid && m.phase === 'passed')).toBe(false);
     expect(steps.some((m) => m.pid === endpoint.pid && m.phase === 'passed')).toBe(true);
+    for (const [chunk, n] of stepRuns(mark).entered) expect(n, chunk).toBeLessThanOrEqual(2);
     expect(counts).toMatchObject({ missing: 0, duplicates: 0 });
     expect(counts.present).toBeGreaterThanOrEqual(counts.acknowledged);
     expect(commits).toEqual({ versions: [1], segments: 1 });
@@ -196,10 +209,19 @@ describe('sessions on Restate under SIGKILL', () => {
     expect(result.committed).toBe(true);
     const counts = await Promise.all([session, ...others].map((s) => tally(store, s.id, s.acknowledged)));
     const commits = await committedOnce(session.id);
+    const runs = stepRuns(mark);
     console.log(
       `server SIGKILL + restart: ${JSON.stringify(counts)}, failed calls ${errors}; ` +
-        `checkpoint versions ${commits.versions.join(',')}, segments ${commits.segments}`,
+        `checkpoint versions ${commits.versions.join(',')}, segments ${commits.segments}; ` +
+        `model steps entered per step ${JSON.stringify([...runs.entered.values()])}, ` +
+        `passed ${JSON.stringify([...runs.passed.values()])}`,
     );
+    // Each model step ran at most twice (the call the kill cut, and its retry), at least once through.
+    expect(runs.entered.size).toBeGreaterThan(0);
+    for (const [chunk, n] of runs.entered) {
+      expect(n, chunk).toBeLessThanOrEqual(2);
+      expect(runs.passed.get(chunk) ?? 0, chunk).toBeGreaterThanOrEqual(1);
+    }
     for (const c of counts) {
       expect(c).toMatchObject({ missing: 0, duplicates: 0 });
       expect(c.present).toBeGreaterThanOrEqual(c.acknowledged);

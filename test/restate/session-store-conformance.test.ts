@@ -1,7 +1,8 @@
 /**
  * The store conformance suite through the Restate session store: every case on a fresh namespace
  * of one real restate-server (this file's), the `session` object served in this process. A reopen
- * is a new client store on the same server and namespace.
+ * is a new client store on the same server and namespace; a crash case stops a write after its
+ * one step (the object's answer), as a client killed there would.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
@@ -35,6 +36,7 @@ testSessionStore('Restate session store', {
           ingressUrl: server.ingressUrl,
           namespace,
           ...(options.readOnly === undefined ? {} : { readOnly: options.readOnly }),
+          ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
         }),
     };
   },

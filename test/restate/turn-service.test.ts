@@ -2,13 +2,16 @@
  * `sessionTurn.send` against a real restate-server and the real Anthropic SDK pointed at our
  * loopback Messages API server: the user message and the reply are appended once each, in order,
  * the request carries the session's messages, and a crash right after the model step (the hook
- * throws once, Restate retries the turn) does not call the model again.
+ * throws once, Restate retries the turn) does not call the model again; a session past its
+ * threshold is compacted (the compaction workflow) before the request is built, as in-process,
+ * instead of leaving its oldest messages out.
  */
 import Anthropic from '@anthropic-ai/sdk';
 import * as clients from '@restatedev/restate-sdk-clients';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveRestateEndpoint, type RestateEndpointServer } from '../../src/restate/endpoint-server.js';
 import { createRestateSessionStore } from '../../src/restate/restate-session-store.js';
+import { compactionWorkflow } from '../../src/restate/compaction-workflow.js';
 import { sessionDirectory, sessionObject } from '../../src/restate/session-object.js';
 import { createTurnService, type TurnResult } from '../../src/restate/turn-service.js';
 import { startMessagesApiServer, type MessagesApiServer } from '../support/messages-api-server.js';
@@ -38,7 +41,7 @@ const turnService = createTurnService({
 beforeAll(async () => {
   api = await startMessagesApiServer();
   endpoint = await serveRestateEndpoint({
-    services: [sessionObject, sessionDirectory, turnService],
+    services: [sessionObject, sessionDirectory, turnService, compactionWorkflow],
     logger: () => undefined,
   });
   await server.register(endpoint.url);
@@ -86,4 +89,28 @@ describe('a conversation turn on Restate', () => {
       expect(sent).toContain('What next?');
     },
   );
+
+  it('compacts a session past its threshold through the workflow before the request, leaving nothing out', async () => {
+    const store = createRestateSessionStore({ ingressUrl: server.ingressUrl });
+    const id = sessionId('full');
+    await store.create(recordOf(id));
+    const messages = Array.from({ length: 40 }, (_, seq) => textMessage(seq, 80));
+    await store.append(id, messages);
+    const limits = { maxTokens: 3_000, replyReserveTokens: 300, keepRecentTokens: 500 };
+    const ingress = clients.connect({ url: server.ingressUrl });
+    const result = (await ingress
+      .serviceClient(turnService)
+      .send({ session: id, content: 'And now?', limits })) as TurnResult;
+
+    expect(result.compactionError).toBeNull();
+    expect(result.request.omittedMessages).toBe(0);
+    const head = await store.load(id);
+    expect(head.checkpoint?.compactionInfo.archivedThroughSeq).toBeGreaterThanOrEqual(0);
+    // Nothing lost: the archive and the live messages hold every message once, in order.
+    const archived = (await store.readArchive(id)).messages;
+    expect([...archived, ...head.messages].map((m) => m.seq)).toEqual(
+      Array.from({ length: 42 }, (_, i) => i),
+    );
+    expect(JSON.stringify(api.requests[api.requests.length - 1]!.body)).toContain('And now?');
+  });
 });

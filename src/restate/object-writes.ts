@@ -1,0 +1,128 @@
+/**
+ * @internal The writes that belong to the `session` object, as the session client makes them:
+ * `addMessage` is one call of the object's exclusive `addMessage` (which validates, counts,
+ * numbers, stores, publishes and starts the compaction workflow at the threshold), `compact` asks
+ * the object for its compaction (joining the one running) and waits for that workflow, and
+ * `buildRequest` makes room through the same workflow before building. No runtime of the client
+ * writes messages or commits a compaction, so any number of clients write one session at once.
+ */
+import { randomUUID } from 'node:crypto';
+import type * as clients from '@restatedev/restate-sdk-clients';
+import type { CompactOutput } from '../../machines/session.machine.js';
+import { SessionError, isSessionErrorCode } from '../core/errors.js';
+import { keyOfSessionId } from '../core/ids.js';
+import type { Limits, Message, MessageInput } from '../core/types.js';
+import { resolveAgentProfiles, type AgentsOption } from '../runtime/agent-profiles.js';
+import { defaultLimits, resolveLimits } from '../runtime/limits.js';
+import { validateMessageInput } from '../runtime/validate.js';
+import type { CompactionResult } from './compaction-workflow.js';
+import { unwrap, type RestateSessionStore } from './restate-session-store.js';
+import type { Outcome } from './session-state.js';
+import {
+  COMPACTION_WORKFLOW,
+  type AddMessageAnswer,
+  type AddMessageCall,
+  type CompactionStart,
+} from './session-append.js';
+
+/** What the object writes need of the client. */
+export interface ObjectWritesDeps {
+  store: RestateSessionStore;
+  ingress: clients.Ingress;
+  /** The runtime-wide limits and agent profiles the client was given: each session's limits. */
+  limits: Partial<Limits> | undefined;
+  agents: AgentsOption | undefined;
+  /** Largest message accepted, as the runtime's option. */
+  maxMessageBytes: number | undefined;
+  now: () => Date;
+  /** The feed the object publishes to, or null for none. */
+  feed: string | null;
+  origin: string;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+/** A workflow's terminal failure as the SessionError it carried (its code in the metadata). */
+function compactionError(id: string, error: unknown): SessionError {
+  if (error instanceof SessionError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const code = /"code":"([A-Z_]+)"/.exec(message)?.[1];
+  return new SessionError(
+    code !== undefined && isSessionErrorCode(code) ? code : 'COMPACTOR_FAILED',
+    'runtime',
+    `session ${id}: the compaction workflow failed: ${message}`,
+    { cause: error },
+  );
+}
+
+/** @internal The object's writes for the session client. */
+export function createObjectWrites(deps: ObjectWritesDeps) {
+  const { store, ingress } = deps;
+  // As the runtime resolves them: defaults < runtime limits < the agent type's.
+  const profiles = resolveAgentProfiles({
+    ...(deps.limits === undefined ? {} : { limits: deps.limits }),
+    ...(deps.agents === undefined ? {} : { agents: deps.agents }),
+  });
+  const base = resolveLimits(deps.limits, defaultLimits());
+  const limitsOf = (id: string): Limits => {
+    const key = keyOfSessionId(id);
+    return (key && profiles.profile(key.agentType)?.resolved) || base;
+  };
+  const target = { feed: deps.feed, origin: deps.origin };
+
+  async function addMessage(id: string, raw: unknown): Promise<Message> {
+    const input: MessageInput = validateMessageInput(
+      raw,
+      deps.maxMessageBytes === undefined ? {} : { maxBytes: deps.maxMessageBytes },
+    );
+    const call: AddMessageCall = {
+      input,
+      id: `msg_${randomUUID()}`,
+      timestamp: deps.now().toISOString(),
+      limits: limitsOf(id),
+      ...target,
+    };
+    const { stored: _stored, ...fields } = await store.write<AddMessageAnswer>(id, 'addMessage', call);
+    // The answer leaves out what the caller sent (content, metadata): it is not carried back.
+    return deepFreeze({
+      ...fields,
+      content: input.content,
+      ...(input.metadata === undefined ? {} : { metadata: input.metadata }),
+    } as Message);
+  }
+
+  async function compact(id: string, options: { keepRecentTokens?: number } = {}): Promise<CompactOutput> {
+    const began = performance.now();
+    const start: CompactionStart & { compactionId: string } = {
+      compactionId: `manual-${randomUUID()}`,
+      limits: limitsOf(id),
+      trigger: 'manual',
+      ...(options.keepRecentTokens === undefined ? {} : { keepRecentTokens: options.keepRecentTokens }),
+      ...target,
+    };
+    const running = await store.write<string>(id, 'compact', start);
+    // The run's outcome through its shared `result` handler, which waits for the run (an attach
+    // could come before the object's one-way submission has reached the server).
+    const workflow = ingress.workflowClient(
+      { name: COMPACTION_WORKFLOW } as never,
+      `${store.keyOf(id)}:${running}`,
+    ) as unknown as { result(): Promise<Outcome<CompactionResult>> };
+    let outcome: Outcome<CompactionResult>;
+    try {
+      outcome = await workflow.result();
+    } catch (error) {
+      throw compactionError(id, error);
+    }
+    const result = unwrap(outcome);
+    const { committed: _committed, ...output } = result;
+    return { ...output, durationMs: Math.round(performance.now() - began) };
+  }
+
+  return { addMessage, compact, limitsOf };
+}

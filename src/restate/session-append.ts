@@ -1,0 +1,185 @@
+/**
+ * @internal `addMessage` inside the `session` object: the write path of a session on Restate. The
+ * exclusive handler validates the caller's message, counts its tokens, numbers it after the last
+ * one and writes it (one `msg:<pos>` key and the head), so that any number of clients append to
+ * one session at once, each call in its turn. Past the session's threshold it starts the
+ * `compaction` workflow itself (one per session at a time, named by the message that crossed
+ * it), and it publishes its event to the namespace's feed with a one-way send: no second round
+ * trip for the caller. A replay of the handler writes the same message: its id and timestamp come
+ * with the call, and the count is a pure function of the message.
+ */
+import type * as restate from '@restatedev/restate-sdk';
+import { thresholdOf } from '../../machines/session.machine.js';
+import { SessionError } from '../core/errors.js';
+import { requestTokens } from '../core/request-size.js';
+import type { Limits, Message, MessageInput, SessionRecord } from '../core/types.js';
+import type { SessionEvent } from '../runtime/events.js';
+import { conflictError, sameMessage } from '../runtime/idempotency.js';
+import { validateMessageInput } from '../runtime/validate.js';
+import { createTokenEstimator, type TokenEstimator } from '../tokens/token-estimator.js';
+import { sessionEvents } from './event-feed.js';
+import { MAX_MESSAGE_BYTES } from './limits.js';
+import { readHead, type StoredMessage } from './session-reads.js';
+import { KEYS, type HeadState } from './session-state.js';
+import { appendMessages } from './session-writes.js';
+
+type Ctx = restate.ObjectContext;
+
+/** What a client sends to `session.addMessage`. */
+export interface AddMessageCall {
+  /** The message as the caller gave it: validated again here. */
+  input: MessageInput;
+  /** Its id and timestamp, chosen by the client, so that a replay of the handler writes the same message. */
+  id: string;
+  timestamp: string;
+  /** The session's limits as the client resolves them (runtime options, agent type): the threshold. */
+  limits: Limits;
+  /** The feed (namespace) to publish the event to, or null to publish none. */
+  feed: string | null;
+  /** Names the publishing client in the feed. */
+  origin: string;
+}
+
+/** What `session.addMessage` answers: the stored message without its content and metadata, which the caller has. */
+export type AddMessageAnswer = Omit<Message, 'content' | 'metadata'> & { stored: 'new' | 'repeat' };
+
+/** The name of the workflow the object starts at the threshold (`createCompactionWorkflow`'s default). */
+export const COMPACTION_WORKFLOW = 'compaction';
+
+let estimator: TokenEstimator | undefined;
+/** The counter of this process (cl100k_base, loaded on first use): the same counts as the runtime's default. */
+const estimatorOf = () => (estimator ??= createTokenEstimator());
+
+function archivedError(id: string): SessionError {
+  return new SessionError(
+    'SESSION_ARCHIVED',
+    'runtime',
+    `session ${id} is archived: it can be read and exported, not changed; create a new session for new work`,
+    { details: { sessionId: id } },
+  );
+}
+
+async function assertWritable(ctx: Ctx, id: string, head: HeadState): Promise<void> {
+  // Heads written before `archived` was kept read the record once.
+  const archived = head.archived ?? (await ctx.get<SessionRecord>(KEYS.record))?.status === 'archived';
+  if (archived) throw archivedError(id);
+}
+
+/** The message stored under the caller's idempotency key, or null. */
+async function storedUnderKey(ctx: Ctx, id: string, input: MessageInput): Promise<Message | null> {
+  if (input.idempotencyKey === undefined) return null;
+  const pos = await ctx.get<number>(KEYS.idempotency(input.idempotencyKey));
+  if (pos === null) return null;
+  const stored = await ctx.get<StoredMessage>(KEYS.message(pos));
+  if (stored === null) return null;
+  if (!sameMessage(stored.m, input)) throw conflictError(id, input.idempotencyKey, stored.m);
+  return stored.m;
+}
+
+/**
+ * Tokens of the next request as the threshold counts them: the fixed parts as last counted and the
+ * live messages (internal ones included, which requests leave out: the object starts a compaction
+ * early rather than late), correction 1 (the object learns none).
+ */
+function requestTokensOf(head: HeadState, limits: Limits): number {
+  const live = head.tokens - head.archivedTokens;
+  return requestTokens((head.fixedTokens ?? 0) + live, 1, limits.replyReserveTokens);
+}
+
+/**
+ * Validates, counts, numbers and stores one message; starts a compaction at the threshold; publishes
+ * `session.message.appended`. Returns the stored message's fields (all but content and metadata).
+ */
+export async function addMessage(ctx: Ctx, id: string, call: AddMessageCall): Promise<AddMessageAnswer> {
+  const head = await readHead(ctx, id);
+  await assertWritable(ctx, id, head);
+  const input = validateMessageInput(call.input, { maxBytes: MAX_MESSAGE_BYTES });
+  const repeat = await storedUnderKey(ctx, id, input);
+  if (repeat !== null) {
+    const { content: _c, metadata: _m, ...fields } = repeat;
+    return { ...fields, stored: 'repeat' };
+  }
+  const tokens = estimatorOf().estimateMessage(input);
+  const message: Message = {
+    id: call.id,
+    seq: Math.max(head.lastSeq, head.archivedThroughSeq) + 1,
+    role: input.role,
+    content: input.content,
+    timestamp: input.timestamp ?? call.timestamp,
+    tokens,
+    ...(input.metadata === undefined ? {} : { metadata: input.metadata }),
+    ...(input.idempotencyKey === undefined ? {} : { idempotencyKey: input.idempotencyKey }),
+  };
+  await appendMessages(ctx, id, [message]);
+  if (input.idempotencyKey !== undefined) ctx.set(KEYS.idempotency(input.idempotencyKey), head.count);
+  // The head as just written (a state read after a write is served from the invocation's own copy).
+  const after = (await ctx.get<HeadState>(KEYS.head))!;
+  const liveTokens = after.tokens - after.archivedTokens;
+  if (call.feed !== null) publish(ctx, call, [appendedEvent(id, message, liveTokens)]);
+  if (after.compaction == null && requestTokensOf(after, call.limits) >= thresholdOf(call.limits)) {
+    startCompaction(ctx, after, { ...call, trigger: 'threshold' }, `auto-${message.id}`);
+  }
+  const { content: _c, metadata: _m, ...fields } = message;
+  return { ...fields, stored: 'new' };
+}
+
+function appendedEvent(id: string, message: Message, liveTokens: number): SessionEvent {
+  return { type: 'session.message.appended', sessionId: id, at: message.timestamp, message, liveTokens };
+}
+
+/** One-way: the feed object runs it after this handler, and the caller does not wait for it. */
+export function publish(
+  ctx: Ctx,
+  call: Pick<AddMessageCall, 'feed' | 'origin'>,
+  events: SessionEvent[],
+): void {
+  if (call.feed === null || events.length === 0) return;
+  ctx.objectSendClient(sessionEvents, call.feed).publish({ origin: call.origin, events });
+}
+
+/** What starts a compaction: the limits, who asked, and where its events go. */
+export interface CompactionStart extends Pick<AddMessageCall, 'limits' | 'feed' | 'origin'> {
+  trigger: 'threshold' | 'manual';
+  keepRecentTokens?: number;
+}
+
+/** Marks the compaction in the head and submits its workflow (run once per id, fact 6). */
+function startCompaction(ctx: Ctx, head: HeadState, start: CompactionStart, compactionId: string): void {
+  ctx.set(KEYS.head, { ...head, compaction: { id: compactionId } } satisfies HeadState);
+  // By name: the workflow module imports this object's, and the name is the served default.
+  type Run = { run: (ctx: restate.WorkflowContext, request: unknown) => Promise<unknown> };
+  const workflow = { name: COMPACTION_WORKFLOW } as restate.WorkflowDefinition<string, Run>;
+  ctx.workflowSendClient(workflow, `${ctx.key}:${compactionId}`).run({
+    session: ctx.key,
+    compactionId,
+    limits: start.limits,
+    trigger: start.trigger,
+    ...(start.keepRecentTokens === undefined ? {} : { keepRecentTokens: start.keepRecentTokens }),
+    feed: start.feed,
+    origin: start.origin,
+  });
+}
+
+/**
+ * `compact`: joins the compaction running for the session, or starts one named `compactionId`.
+ * Returns the id of the compaction to wait for (its workflow is `<object key>:<id>`).
+ */
+export async function requestCompaction(
+  ctx: Ctx,
+  id: string,
+  args: CompactionStart & { compactionId: string },
+): Promise<string> {
+  const head = await readHead(ctx, id);
+  await assertWritable(ctx, id, head);
+  if (head.compaction != null) return head.compaction.id;
+  const { compactionId, ...start } = args;
+  startCompaction(ctx, head, start, compactionId);
+  return compactionId;
+}
+
+/** Ends the object's compaction `compactionId` (committed or not): the next threshold may start another. */
+export async function compactionEnded(ctx: Ctx, id: string, compactionId: string): Promise<void> {
+  const head = await readHead(ctx, id);
+  if (head.compaction?.id !== compactionId) return;
+  ctx.set(KEYS.head, { ...head, compaction: null } satisfies HeadState);
+}
