@@ -67,7 +67,7 @@ describe('appends acknowledged before their exact count', () => {
     expect(s.actor.getSnapshot().context).toMatchObject({ liveTokens: 50, uncounted: 0 });
   });
 
-  it('do not start a compaction on their bound: it waits for the exact counts, and starts only if they pass too', async () => {
+  it('start no compaction on their bound: it waits for the exact counts, and starts if they pass too', async () => {
     const threshold = LIMITS.maxTokens * LIMITS.compactAt - LIMITS.replyReserveTokens;
     // Over the threshold by the bound, under it by the exact count: no compaction.
     const s = start();

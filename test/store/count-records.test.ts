@@ -38,7 +38,7 @@ async function open(options: { foldMinBytes?: number } = {}): Promise<JournaledC
 const tokensOf = (chat: JournaledChatFile) => chat.data.messages.map((m) => [m.seq, m.tokens]);
 
 describe('count records', () => {
-  it('writes an uncounted message without tokens and its count with the next append; a load reads it exact', async () => {
+  it('writes an uncounted message without tokens, its count with the next append; a load reads it exact', async () => {
     const chat = await open();
     const bound = textTokenBound(message(0, 0).content)!;
     await chat.append([message(0, bound)], [0]);
@@ -97,7 +97,7 @@ describe('count records', () => {
     ]);
   });
 
-  it('folds an uncounted message into the snapshot without tokens, and applies a later count record to it', async () => {
+  it('folds an uncounted message into the snapshot without tokens; a later count record applies to it', async () => {
     const chat = await open({ foldMinBytes: 1 });
     // The log passes the (empty) snapshot: a fold runs in the background.
     await chat.append([message(0, 50), message(1, 2)], [0]);
