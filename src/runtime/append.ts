@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AppendReply, SessionActorRef } from '../../machines/session.machine.js';
 import { SessionError } from '../core/errors.js';
+import { isInternalMessage } from '../core/request-size.js';
 import type { Message, MessageInput } from '../core/types.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import {
@@ -55,7 +56,7 @@ interface Counting {
 interface CountBatch {
   entry: ActiveSession;
   ref: SessionActorRef | undefined;
-  counts: { seq: number; tokens: number; bound: number }[];
+  counts: { seq: number; tokens: number; bound: number; internal: boolean }[];
   failed: number;
   /** Resolves once handed over (held by the store, sent to the actor). */
   done: Promise<void>;
@@ -132,7 +133,15 @@ export function createAppender(deps: AppendDeps) {
       });
     }
     if (exact === null) batch.failed++;
-    else batch.counts.push({ seq: message.seq, tokens: exact, bound: message.tokens });
+    else {
+      // An internal message is never sent: its bound is not in the figures, nor is its count.
+      batch.counts.push({
+        seq: message.seq,
+        tokens: exact,
+        bound: message.tokens,
+        internal: isInternalMessage(message),
+      });
+    }
     return batch.done;
   }
 
@@ -141,7 +150,10 @@ export function createAppender(deps: AppendDeps) {
     try {
       const live = await batch.entry.dir.recordCounts(batch.counts);
       const bySeq = new Map(batch.counts.map((c) => [c.seq, c]));
-      for (const c of live) delta += c.tokens - bySeq.get(c.seq)!.bound;
+      for (const c of live) {
+        const given = bySeq.get(c.seq)!;
+        if (!given.internal) delta += c.tokens - given.bound;
+      }
     } catch {
       // The store refused (closed, read-only): the figures keep the bounds; a load counts again.
     }

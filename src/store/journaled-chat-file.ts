@@ -385,9 +385,10 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     const parts = messages.map((m) => (uncounted.has(m.seq) ? encodeUncountedRecord(m) : encodeRecord(m)));
     if (counts.length > 0) parts.unshift(encodeCountRecord(counts));
     const records = Buffer.concat(parts);
-    const start = this.#logBytes;
     try {
       const handle = await this.#openLog();
+      // After opening: a torn tail cut or a length in doubt re-read there moves where it starts.
+      const start = this.#logBytes;
       try {
         await writeAll(handle, records);
         if (this.#durable) await handle.datasync();
