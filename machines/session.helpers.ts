@@ -55,6 +55,7 @@ export function compactionDue(c: SessionMachineContext): boolean {
   return (
     c.autoCompact &&
     c.liveCount > 0 &&
+    c.uncounted === 0 && // over the threshold by upper bounds only, maybe: wait for the exact counts
     requestTokensOf(c) >= thresholdOf(c.limits) &&
     (c.blockedAtLiveTokens === null ||
       c.liveTokens - c.blockedAtLiveTokens >= Math.max(1, c.limits.keepRecentTokens))

@@ -16,19 +16,9 @@
  * statechart, not a flag, prevents recursion: `compacting` cannot be entered while active, and
  * `COMPACT` received meanwhile is coalesced into the running compaction.
  */
-import { assign, emit, enqueueActions, type ActorRefFrom } from 'xstate';
-import { countedTokens } from '../src/core/request-size.js';
+import { assign, emit, type ActorRefFrom } from 'xstate';
 import { initialContext, sessionSetup } from './session.setup.js';
-import {
-  closedError,
-  replyAll,
-  requestTokensOf,
-  retryDelayOf,
-  settled,
-  thresholdOf,
-  timeoutFailure,
-  toFailure,
-} from './session.helpers.js';
+import { closedError, requestTokensOf, thresholdOf, toFailure } from './session.helpers.js';
 
 export { machineStateOf, requestTokensOf, retryDelayOf, thresholdOf, toFailure } from './session.helpers.js';
 export type { SessionSnapshotLike } from './session.helpers.js';
@@ -48,6 +38,7 @@ export type {
   LoadOutput,
   NewMessage,
   PendingAppend,
+  PersistInput,
   SessionMachineContext,
   SessionMachineEmitted,
   SessionMachineEvent,
@@ -87,16 +78,11 @@ export const sessionMachine = sessionSetup.createMachine({
           actions: assign({
             queue: ({ context, event }) => [
               ...context.queue,
-              { message: { ...event.message, seq: -1 }, reply: event.reply },
+              { message: { ...event.message, seq: -1 }, reply: event.reply, uncounted: event.uncounted },
             ],
           }),
         },
-        COMPACT: {
-          actions: assign({
-            compactWaiters: ({ context, event }) =>
-              event.reply ? [...context.compactWaiters, event.reply] : context.compactWaiters,
-          }),
-        },
+        COMPACT: { actions: 'joinCompaction' },
         CLEAR: { actions: 'queueClear' },
         CLOSE: { actions: assign({ closeRequested: true }) },
       },
@@ -112,6 +98,7 @@ export const sessionMachine = sessionSetup.createMachine({
       always: { guard: 'readyToClose', target: 'closing' },
       on: {
         CLOSE: { actions: assign({ closeRequested: true }) },
+        COUNTED: { actions: { type: 'counted', params: ({ event }) => event } },
         // Queued until the compaction region is free: a clear never races a compaction's commit.
         CLEAR: { actions: 'queueClear' },
         'CALIBRATION.CHANGED': {
@@ -143,40 +130,12 @@ export const sessionMachine = sessionSetup.createMachine({
                 input: ({ context }) => ({
                   sessionId: context.sessionId,
                   messages: context.inFlight.map((p) => p.message),
+                  uncounted: context.inFlight.filter((p) => p.uncounted === true).map((p) => p.message.seq),
                 }),
-                onDone: {
-                  target: 'idle',
-                  actions: enqueueActions(({ context, enqueue }) => {
-                    const messages = context.inFlight.map((p) => p.message);
-                    const tokens = countedTokens(messages); // internal messages are never sent
-                    const last = messages[messages.length - 1];
-                    enqueue.assign({
-                      liveTokens: context.liveTokens + tokens,
-                      liveCount: context.liveCount + messages.length,
-                      lastSeq: last ? last.seq : context.lastSeq,
-                      inFlight: [],
-                    });
-                    const inFlight = context.inFlight;
-                    enqueue(() =>
-                      inFlight.forEach((pending) => pending.reply({ ok: true, message: pending.message })),
-                    );
-                    enqueue.emit({
-                      type: 'message.appended',
-                      sessionId: context.sessionId,
-                      messages,
-                      liveTokens: context.liveTokens + tokens,
-                    });
-                  }),
-                },
+                onDone: { target: 'idle', actions: 'persistDone' },
                 onError: {
                   target: 'idle',
-                  actions: enqueueActions(({ context, event, enqueue }) => {
-                    const inFlight = context.inFlight;
-                    enqueue(() =>
-                      inFlight.forEach((pending) => pending.reply({ ok: false, error: event.error })),
-                    );
-                    enqueue.assign({ inFlight: [] });
-                  }),
+                  actions: { type: 'persistFailed', params: ({ event }) => ({ error: event.error }) },
                 },
               },
             },
@@ -261,18 +220,7 @@ export const sessionMachine = sessionSetup.createMachine({
                   after: {
                     compactionTimeout: {
                       target: '#session.ready.compaction.failed',
-                      actions: enqueueActions(({ context, enqueue }) => {
-                        const failure = timeoutFailure(context);
-                        enqueue.assign({ failure, ...settled });
-                        enqueue.emit({
-                          type: 'compaction.failed',
-                          sessionId: context.sessionId,
-                          failure,
-                          willRetryInMs: retryDelayOf(context, context.attempts),
-                        });
-                        const waiters = context.compactWaiters;
-                        enqueue(() => replyAll(waiters, { ok: false, error: failure }));
-                      }),
+                      actions: 'compactionTimedOut',
                     },
                   },
                   on: {
@@ -308,15 +256,8 @@ export const sessionMachine = sessionSetup.createMachine({
                   exit: assign({ committing: null }),
                 },
               },
-              on: {
-                // Coalesced: the caller waits for the compaction already running.
-                COMPACT: {
-                  actions: assign({
-                    compactWaiters: ({ context, event }) =>
-                      event.reply ? [...context.compactWaiters, event.reply] : context.compactWaiters,
-                  }),
-                },
-              },
+              // Coalesced: the caller waits for the compaction already running.
+              on: { COMPACT: { actions: 'joinCompaction' } },
             },
             clearing: {
               // The job leaves the queue as it starts: a request arriving meanwhile waits for the next
@@ -356,11 +297,7 @@ export const sessionMachine = sessionSetup.createMachine({
                 ],
                 onError: {
                   target: 'idle',
-                  actions: enqueueActions(({ context, event, enqueue }) => {
-                    const waiters = context.clearing?.waiters ?? [];
-                    enqueue.assign({ clearing: null });
-                    enqueue(() => waiters.forEach((w) => w({ ok: false, error: event.error })));
-                  }),
+                  actions: { type: 'clearFailed', params: ({ event }) => ({ error: event.error }) },
                 },
               },
             },
@@ -439,7 +376,11 @@ export const sessionMachine = sessionSetup.createMachine({
       actions: assign(({ context, event }) => ({
         queue: [
           ...context.queue,
-          { message: { ...event.message, seq: context.nextSeq }, reply: event.reply },
+          {
+            message: { ...event.message, seq: context.nextSeq },
+            reply: event.reply,
+            uncounted: event.uncounted,
+          },
         ],
         nextSeq: context.nextSeq + 1,
       })),

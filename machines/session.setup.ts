@@ -3,7 +3,7 @@
  * by tests), its named actions, guards and delays. The chart itself is in session.machine.ts.
  */
 import { and, assign, enqueueActions, fromPromise, not, setup, stateIn } from 'xstate';
-import type { Message } from '../src/core/types.js';
+import { countedTokens } from '../src/core/request-size.js';
 import {
   afterArchive,
   afterCompaction,
@@ -15,6 +15,7 @@ import {
   retryDelayOf,
   settled,
   thresholdOf,
+  timeoutFailure,
   toFailure,
 } from './session.helpers.js';
 import type {
@@ -24,6 +25,7 @@ import type {
   CompactInput,
   CompactOutput,
   LoadOutput,
+  PersistInput,
   SessionMachineContext,
   SessionMachineEmitted,
   SessionMachineEvent,
@@ -43,6 +45,7 @@ export function initialContext(input: SessionMachineInput): SessionMachineContex
     retryMaxMs: input.retryMaxMs ?? 300_000,
     liveTokens: 0,
     liveCount: 0,
+    uncounted: 0,
     lastSeq: -1,
     nextSeq: 0,
     archivedThroughSeq: -1,
@@ -78,9 +81,7 @@ export const sessionSetup = setup({
   },
   actors: {
     load: fromPromise<LoadOutput, { sessionId: string }>(async () => notImplemented('load')),
-    persist: fromPromise<undefined, { sessionId: string; messages: Message[] }>(async () =>
-      notImplemented('persist'),
-    ),
+    persist: fromPromise<undefined, PersistInput>(async () => notImplemented('persist')),
     summarise: fromPromise<SummariseOutput, CompactInput>(async () => notImplemented('summarise')),
     commit: fromPromise<CompactOutput, CommitInput>(async () => notImplemented('commit')),
     close: fromPromise<undefined, { sessionId: string; requestTokens: number }>(async () =>
@@ -89,6 +90,63 @@ export const sessionSetup = setup({
     clear: fromPromise<ClearOutput, ClearInput>(async () => notImplemented('clear')),
   },
   actions: {
+    /** The writer's batch is durable: figures updated, its callers answered, `message.appended` emitted. */
+    persistDone: enqueueActions(({ context, enqueue }) => {
+      const inFlight = context.inFlight;
+      const messages = inFlight.map((p) => p.message);
+      const tokens = countedTokens(messages); // internal messages are never sent
+      const last = messages[messages.length - 1];
+      enqueue.assign({
+        liveTokens: context.liveTokens + tokens,
+        liveCount: context.liveCount + messages.length,
+        uncounted: context.uncounted + inFlight.filter((p) => p.uncounted === true).length,
+        lastSeq: last ? last.seq : context.lastSeq,
+        inFlight: [],
+      });
+      enqueue(() => inFlight.forEach((pending) => pending.reply({ ok: true, message: pending.message })));
+      enqueue.emit({
+        type: 'message.appended',
+        sessionId: context.sessionId,
+        messages,
+        liveTokens: context.liveTokens + tokens,
+      });
+    }),
+    /** The writer's batch failed: nothing of it was acknowledged. */
+    persistFailed: enqueueActions(({ context, enqueue }, params: { error: unknown }) => {
+      const inFlight = context.inFlight;
+      enqueue(() => inFlight.forEach((pending) => pending.reply({ ok: false, error: params.error })));
+      enqueue.assign({ inFlight: [] });
+    }),
+    /** Exact counts replace upper bounds: the live figure goes down, a waiting compaction may go. */
+    counted: assign(({ context }, params: { delta: number; count: number }) => ({
+      liveTokens: context.liveTokens + params.delta,
+      uncounted: Math.max(0, context.uncounted - params.count),
+    })),
+    /** The summary took longer than `compactionTimeoutMs`: failed, retried after the backoff. */
+    compactionTimedOut: enqueueActions(({ context, enqueue }) => {
+      const failure = timeoutFailure(context);
+      enqueue.assign({ failure, ...settled });
+      enqueue.emit({
+        type: 'compaction.failed',
+        sessionId: context.sessionId,
+        failure,
+        willRetryInMs: retryDelayOf(context, context.attempts),
+      });
+      const waiters = context.compactWaiters;
+      enqueue(() => replyAll(waiters, { ok: false, error: failure }));
+    }),
+    /** A clear, reset or edit failed: nothing was written; its callers hear why. */
+    clearFailed: enqueueActions(({ context, enqueue }, params: { error: unknown }) => {
+      const waiters = context.clearing?.waiters ?? [];
+      enqueue.assign({ clearing: null });
+      enqueue(() => waiters.forEach((w) => w({ ok: false, error: params.error })));
+    }),
+    /** A COMPACT while one is running (or the session loads): its caller waits for that one. */
+    joinCompaction: assign(({ context, event }) =>
+      event.type === 'COMPACT' && event.reply
+        ? { compactWaiters: [...context.compactWaiters, event.reply] }
+        : {},
+    ),
     /** The compaction ended under the threshold: figures updated, callers answered. */
     compactionDone: enqueueActions(({ context, enqueue }, output: CompactOutput) => {
       enqueue.assign(afterCompaction(context, output));

@@ -18,6 +18,16 @@ export type CompactReply = { ok: true; result: CompactOutput } | { ok: false; er
 export interface PendingAppend {
   message: Message;
   reply: (result: AppendReply) => void;
+  /** Its `tokens` is an upper bound: the exact count comes later (`COUNTED`). */
+  uncounted?: boolean;
+}
+
+/** What the `persist` effect is given: one batch of the writer, and which of them are uncounted. */
+export interface PersistInput {
+  sessionId: string;
+  messages: Message[];
+  /** Seqs of messages whose `tokens` is an upper bound (see {@link PendingAppend.uncounted}). */
+  uncounted?: number[];
 }
 
 /** What the `load` effect reports. */
@@ -125,6 +135,11 @@ export interface SessionMachineContext {
   retryMaxMs: number;
   liveTokens: number;
   liveCount: number;
+  /**
+   * Live messages counted in `liveTokens` by their upper bound, their exact count still coming:
+   * a compaction the bound would start waits for them (the exact sum may be under the threshold).
+   */
+  uncounted: number;
   /** Seq of the last persisted message. */
   lastSeq: number;
   /** Next seq to hand out (counts queued appends). */
@@ -161,7 +176,9 @@ export interface SessionMachineContext {
 
 /** Events the actor accepts. */
 export type SessionMachineEvent =
-  | { type: 'APPEND'; message: NewMessage; reply: (result: AppendReply) => void }
+  | { type: 'APPEND'; message: NewMessage; reply: (result: AppendReply) => void; uncounted?: boolean }
+  /** Exact counts of `count` messages appended uncounted arrived: `delta` (<= 0) is exact - bound. */
+  | { type: 'COUNTED'; delta: number; count: number }
   | { type: 'COMPACT'; keepRecentTokens?: number; reply?: (result: CompactReply) => void }
   | { type: 'FIXED.CHANGED'; descriptionTokens?: number; contextTokens?: number; checkpointTokens?: number }
   /** Stops a compaction that is still summarising (ignored once its commit started). */

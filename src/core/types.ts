@@ -52,7 +52,11 @@ export interface MessageInput {
   idempotencyKey?: string;
 }
 
-/** A persisted message. `tokens` is counted once, at append time. */
+/**
+ * A persisted message. `tokens` is counted once, when it is appended. The message `addMessage`
+ * returns may hold an upper bound instead (an unkeyed text append is acknowledged before its exact
+ * count is known); reads return the exact count.
+ */
 export interface Message {
   id: string;
   /** Position in the session's whole history, from 0; never reused, never moves. */

@@ -1,11 +1,20 @@
 /**
- * @internal `addMessage` of the runtime: the caller's message is validated and copied once, its
- * tokens counted (large texts off the main thread), and it is handed to the session's actor in
- * call order; with an `idempotencyKey`, a retry returns the message stored the first time.
+ * @internal `addMessage` of the runtime: the caller's message is validated and copied once and
+ * handed to the session's actor in call order; with an `idempotencyKey`, a retry returns the
+ * message stored the first time.
+ *
+ * Counting is off the caller's path: a text message goes to the actor with a proven upper bound
+ * of its count (`boundMessage`: its UTF-8 bytes plus framing) while the counting worker counts it
+ * exactly (batched with the others of the same turn); the append is acknowledged once durable.
+ * The exact count then replaces the bound in the session's figures (`COUNTED`) and in the store
+ * (a count record with the next write). A count known by the time the append is durable (the
+ * usual case below a few KB) is in the message returned. Compactions and clears wait for the
+ * exact counts, so that no decision rests on a bound and only exact counts are archived.
  */
 import { randomUUID } from 'node:crypto';
-import type { AppendReply } from '../../machines/session.machine.js';
+import type { AppendReply, SessionActorRef } from '../../machines/session.machine.js';
 import { SessionError } from '../core/errors.js';
+import { isInternalMessage } from '../core/request-size.js';
 import type { Message, MessageInput } from '../core/types.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import {
@@ -18,7 +27,7 @@ import {
   type AppendSlot,
 } from './idempotency.js';
 import type { LoadedSessionRef, SessionAccess } from './session-access.js';
-import type { SessionRegistry } from './session-registry.js';
+import type { LoadedSession, SessionRegistry } from './session-registry.js';
 import { toSessionError } from './session-info.js';
 import { validateMessageInput } from './validate.js';
 
@@ -32,6 +41,25 @@ export interface AppendDeps {
   at(): string;
   /** Largest message accepted, in UTF-8 bytes of its text. */
   maxMessageBytes: number;
+  /** The session's actor while it runs, without loading it (exact counts are sent to it). */
+  refOf(id: string): SessionActorRef | undefined;
+}
+
+/** An exact count being taken: `value` once known, `failed` if it could not be taken. */
+interface Counting {
+  promise: Promise<number>;
+  value?: number;
+  failed?: boolean;
+}
+
+/** Counts of one session waiting to be handed over together (one store call, one event). */
+interface CountBatch {
+  entry: LoadedSession;
+  ref: SessionActorRef | undefined;
+  counts: { seq: number; tokens: number; bound: number; internal: boolean }[];
+  failed: number;
+  /** Resolves once handed over (held by the store, sent to the actor). */
+  done: Promise<void>;
 }
 
 /** @internal The runtime's append operations. */
@@ -65,11 +93,105 @@ export function createAppender(deps: AppendDeps) {
       : estimator.estimateMessage(input);
   }
 
-  /** Counts, waits for its turn, hands the message to the actor and waits for it to be durable. */
+  /** The bound to append with while counting later, or null to count first. */
+  function boundOf(id: string, input: MessageInput): number | null {
+    // Only over a store that takes counts later, and with an estimator that proves a bound. A
+    // keyed append is counted first: its retry returns exactly the message the first call did.
+    if (input.idempotencyKey !== undefined) return null;
+    if (!estimator.estimateMessageLater || deps.registry.entry(id)?.dir.countsLater !== true) return null;
+    return estimator.boundMessage?.(input) ?? null;
+  }
+
+  function countLater(input: MessageInput): Counting {
+    const counting: Counting = { promise: estimator.estimateMessageLater!(input) };
+    counting.promise.then(
+      (value) => (counting.value = value),
+      () => (counting.failed = true),
+    );
+    return counting;
+  }
+
+  const batches = new Map<LoadedSession, CountBatch>();
+
+  /** Hands a message's exact count (or its failure: the bound stays) to the session, batched. */
+  function deliver(
+    entry: LoadedSession,
+    ref: SessionActorRef | undefined,
+    message: Message,
+    exact: number | null,
+  ): Promise<void> {
+    let batch = batches.get(entry);
+    if (!batch) {
+      let handedOver!: () => void;
+      const done = new Promise<void>((resolve) => (handedOver = resolve));
+      const fresh: CountBatch = { entry, ref, counts: [], failed: 0, done };
+      batches.set(entry, (batch = fresh));
+      // The counts of one worker answer arrive together: one store call and one event for them.
+      queueMicrotask(() => {
+        batches.delete(entry);
+        void handOver(fresh).finally(handedOver);
+      });
+    }
+    if (exact === null) batch.failed++;
+    else {
+      // An internal message is never sent: its bound is not in the figures, nor is its count.
+      batch.counts.push({
+        seq: message.seq,
+        tokens: exact,
+        bound: message.tokens,
+        internal: isInternalMessage(message),
+      });
+    }
+    return batch.done;
+  }
+
+  async function handOver(batch: CountBatch): Promise<void> {
+    let delta = 0;
+    try {
+      const live = await batch.entry.dir.recordCounts(batch.counts);
+      const bySeq = new Map(batch.counts.map((c) => [c.seq, c]));
+      for (const c of live) {
+        const given = bySeq.get(c.seq)!;
+        if (!given.internal) delta += c.tokens - given.bound;
+      }
+    } catch {
+      // The store refused (closed, read-only): the figures keep the bounds; a load counts again.
+    }
+    const count = batch.counts.length + batch.failed;
+    if (batch.ref?.getSnapshot().status === 'active') batch.ref.send({ type: 'COUNTED', delta, count });
+  }
+
+  /** The message to return: with its exact count if known already; else counted in the background. */
+  function settle(id: string, message: Message, counting: Counting): Message {
+    const entry = deps.registry.entry(id);
+    if (!entry) return message;
+    const ref = deps.refOf(id);
+    const set = (entry.counting ??= new Set());
+    const hold = (work: Promise<void>) => {
+      set.add(work);
+      void work.finally(() => set.delete(work));
+    };
+    if (counting.value !== undefined) {
+      hold(deliver(entry, ref, message, counting.value));
+      return Object.freeze({ ...message, tokens: counting.value });
+    }
+    // Held until handed over: a compaction, clear or close waits for it.
+    hold(
+      counting.promise.then(
+        (value) => deliver(entry, ref, message, value),
+        () => deliver(entry, ref, message, null),
+      ),
+    );
+    return message;
+  }
+
+  /** Counts (or bounds), waits for its turn, hands the message to the actor, waits for it to be durable. */
   async function write(id: string, input: MessageInput, slot: AppendSlot): Promise<Message> {
     try {
       const timestamp = input.timestamp ?? deps.at();
-      const tokens = await countTokens(input);
+      const bound = boundOf(id, input);
+      const counting = bound === null ? null : countLater(input);
+      const tokens = bound ?? (await countTokens(input));
       await slot.turn;
       const message = {
         id: `msg_${randomUUID()}`,
@@ -83,10 +205,10 @@ export function createAppender(deps: AppendDeps) {
       // The session is looked up once, by send: an unknown id or an archived session fails there.
       const reply = await send<AppendReply>(id, (r) => {
         slot.release();
-        return { type: 'APPEND', message, reply: r };
+        return { type: 'APPEND', message, reply: r, uncounted: counting !== null };
       });
       if (!reply.ok) throw toSessionError(reply.error, id);
-      return reply.message;
+      return counting === null ? reply.message : settle(id, reply.message, counting);
     } finally {
       slot.release();
     }

@@ -186,7 +186,8 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     }),
   });
 
-  const appender = createAppender({ send, loadedDir, registry, estimator, at, maxMessageBytes });
+  const refOf = (id: string) => supervisor.getSnapshot().context.sessions[id]?.ref;
+  const appender = createAppender({ send, loadedDir, registry, estimator, at, maxMessageBytes, refOf });
 
   const conversation: ConversationDeps = {
     loaded: loadedDir,

@@ -12,6 +12,7 @@ import type { Limits, SessionKey } from '../core/types.js';
 import type { SessionHandle } from './session-handle.js';
 import type { SessionStore } from '../store/contract.js';
 import type { SessionRegistry } from './session-registry.js';
+import { countsSettled } from './session-effects.js';
 import { toSessionError } from './session-info.js';
 
 /** @internal What session access needs of the runtime. */
@@ -94,6 +95,7 @@ export function createSessionAccess(deps: SessionAccessDeps) {
         `session ${sessionId} is not loaded; try again`,
         { retryable: true },
       );
+    await countsSettled(entry); // reads see exact counts, never the bounds of appends being counted
     return { ref, dir: entry.dir, limits: entry.limits };
   }
 

@@ -10,6 +10,7 @@ import {
   type CompactInput,
   type CompactOutput,
   type LoadOutput,
+  type PersistInput,
   type SummariseOutput,
 } from '../../machines/session.machine.js';
 import type { Compactor } from '../compaction/compactor.js';
@@ -17,14 +18,19 @@ import { runClear, type ClearInput, type ClearOutput } from '../compaction/run-c
 import { commitCompaction, summariseCompaction } from '../compaction/run-compaction.js';
 import { SessionError } from '../core/errors.js';
 import { countedTokens } from '../core/request-size.js';
-import type { Limits, Message, SessionKey } from '../core/types.js';
+import type { Limits, SessionKey } from '../core/types.js';
 import type { SessionStore } from '../store/contract.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import type { SessionEvent } from './events.js';
 import { countPart, fixedTokensOf } from './fixed-counts.js';
 import { SessionHandle } from './session-handle.js';
-import type { SessionRegistry } from './session-registry.js';
+import type { LoadedSession, SessionRegistry } from './session-registry.js';
 import { deepFreeze } from './validate.js';
+
+/** @internal Resolves once the exact counts of the session's acknowledged appends are held. */
+export async function countsSettled(entry: LoadedSession | undefined): Promise<void> {
+  while (entry?.counting !== undefined && entry.counting.size > 0) await Promise.all(entry.counting);
+}
 
 /** @internal What the effects share with the runtime. */
 export interface EffectDeps {
@@ -77,6 +83,13 @@ export function provideSessionEffects(deps: EffectDeps) {
         .writeCounts({ checkpoint: countPart(estimator, 'checkpoint', checkpoint) })
         .catch(() => undefined);
   };
+  /** Counts the messages in `seqs` exactly and hands the counts to the store. */
+  const recount = async (dir: SessionHandle, seqs: ReadonlySet<number>) => {
+    const counts = dir.messages
+      .filter((m) => seqs.has(m.seq))
+      .map((m) => ({ seq: m.seq, tokens: estimator.estimateMessage(m) }));
+    await dir.recordCounts(counts);
+  };
   return sessionMachine.provide({
     actors: {
       load: fromPromise<LoadOutput, { sessionId: string }>(async ({ input }) => {
@@ -84,12 +97,14 @@ export function provideSessionEffects(deps: EffectDeps) {
         const dir = new SessionHandle(store, loaded);
         const limits = limitsOf(loaded.record.key);
         registry.load(input.sessionId, { dir, limits });
+        // Appended before their count was known and the count lost (a crash): counted again now.
+        if (!readOnly && (loaded.uncounted?.length ?? 0) > 0) await recount(dir, new Set(loaded.uncounted));
         // Persisted counts when they match: a session loaded to be read loads no tokenizer.
         const fixed = fixedTokensOf(estimator, loaded, loaded.counts);
         if (!readOnly && Object.keys(fixed.fresh).length > 0)
           await dir.writeCounts(fixed.fresh).catch(() => undefined); // hints: best effort
         return {
-          liveTokens: countedTokens(loaded.messages), // internal messages are never sent
+          liveTokens: countedTokens(dir.messages), // internal messages are never sent
           liveCount: loaded.messages.length,
           lastSeq: loaded.lastSeq,
           archivedThroughSeq: loaded.archivedThroughSeq,
@@ -99,12 +114,15 @@ export function provideSessionEffects(deps: EffectDeps) {
           checkpointVersion: loaded.checkpoint?.version ?? 0,
         };
       }),
-      persist: fromPromise<undefined, { sessionId: string; messages: Message[] }>(async ({ input }) => {
-        await dirOf(input.sessionId).appendMessages(input.messages);
+      persist: fromPromise<undefined, PersistInput>(async ({ input }) => {
+        const uncounted =
+          input.uncounted !== undefined && input.uncounted.length > 0 ? input.uncounted : undefined;
+        await dirOf(input.sessionId).appendMessages(input.messages, uncounted);
         return undefined;
       }),
       // The cancellable part: the signal reaches the compactor; nothing is written.
       summarise: fromPromise<SummariseOutput, CompactInput>(async ({ input, signal }) => {
+        await countsSettled(registry.entry(input.sessionId)); // only exact counts are archived
         const dir = dirOf(input.sessionId);
         const summary = await summariseCompaction(
           {
@@ -131,6 +149,7 @@ export function provideSessionEffects(deps: EffectDeps) {
         return output;
       }),
       clear: fromPromise<ClearOutput, ClearInput>(async ({ input }) => {
+        await countsSettled(registry.entry(input.sessionId)); // only exact counts are archived
         const dir = dirOf(input.sessionId);
         const output = await registry.whileCommitting(
           input.sessionId,
@@ -140,11 +159,12 @@ export function provideSessionEffects(deps: EffectDeps) {
         return output;
       }),
       close: fromPromise<undefined, { sessionId: string; requestTokens: number }>(async ({ input }) => {
-        await registry.unload(input.sessionId, async ({ dir }) => {
+        await registry.unload(input.sessionId, async (entry) => {
+          await countsSettled(entry); // held by the store, which writes them as it closes
           try {
-            if (!readOnly) await writeRecord(input.sessionId, dir, input.requestTokens);
+            if (!readOnly) await writeRecord(input.sessionId, entry.dir, input.requestTokens);
           } finally {
-            await dir.release();
+            await entry.dir.release();
           }
         });
         return undefined;

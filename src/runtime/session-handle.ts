@@ -77,10 +77,31 @@ export class SessionHandle {
    * Appends durably; held once the store acknowledged them. They are deep-frozen first: the store
    * keeps them without a copy, and reads hand them out without one.
    */
-  async appendMessages(messages: readonly Message[]): Promise<void> {
+  async appendMessages(messages: readonly Message[], uncounted?: readonly number[]): Promise<void> {
     for (const m of messages) deepFreeze(m);
-    await this.#store.append(this.id, messages);
+    await this.#store.append(this.id, messages, uncounted === undefined ? undefined : { uncounted });
     for (const m of messages) this.#messages.push(m);
+  }
+
+  /** Whether the store can take counts later (appends before their count is known). */
+  get countsLater(): boolean {
+    return typeof this.#store.recordCounts === 'function';
+  }
+
+  /**
+   * The exact counts of messages appended as uncounted: the live messages hold them from now on,
+   * and the store persists them. Returns, of those given, the ones still live.
+   */
+  async recordCounts(counts: readonly { seq: number; tokens: number }[]): Promise<typeof counts> {
+    const live: { seq: number; tokens: number }[] = [];
+    for (const count of counts) {
+      const i = indexOfSeq(this.#messages, count.seq);
+      if (i < 0) continue;
+      this.#messages[i] = deepFreeze({ ...this.#messages[i]!, tokens: count.tokens });
+      live.push(count);
+    }
+    if (live.length > 0) await this.#store.recordCounts?.(this.id, live);
+    return live;
   }
 
   /** Commits a compaction, clear or reset; the archived messages leave the live ones. */
@@ -139,4 +160,18 @@ export class SessionHandle {
   release(): Promise<void> {
     return this.#store.release(this.id);
   }
+}
+
+/** Index of the message with `seq` in a list in seq order, or -1. */
+function indexOfSeq(messages: readonly Message[], seq: number): number {
+  let lo = 0;
+  let hi = messages.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const at = messages[mid]!.seq;
+    if (at === seq) return mid;
+    if (at < seq) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }

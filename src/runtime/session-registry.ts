@@ -35,6 +35,8 @@ export interface LoadedSession {
   limits: Limits;
   /** Its idempotency keys, read on the first keyed write (dropped with the session). */
   keys?: KeyIndex;
+  /** Exact counts of acknowledged appends still being taken (append.ts): waited for before an archive. */
+  counting?: Set<Promise<void>>;
 }
 
 /** @internal What the registry needs of the runtime. */

@@ -17,14 +17,15 @@ import type { ArchiveSegment, Checkpoint, Message } from '../core/types.js';
 const ROLES = new Set(['user', 'assistant', 'system']);
 
 /** @internal What is wrong with a stored message, or null. */
-export function messageProblem(value: unknown): string | null {
+export function messageProblem(value: unknown, options: { tokensOptional?: boolean } = {}): string | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'is not an object';
   const m = value as Partial<Message>;
   if (typeof m.seq !== 'number' || !Number.isInteger(m.seq) || m.seq < 0) return 'has no valid "seq"';
   if (typeof m.id !== 'string') return `(seq ${m.seq}) has no "id"`;
   if (typeof m.role !== 'string' || !ROLES.has(m.role)) return `(seq ${m.seq}) has no valid "role"`;
   if (typeof m.timestamp !== 'string') return `(seq ${m.seq}) has no "timestamp"`;
-  if (typeof m.tokens !== 'number' || !Number.isFinite(m.tokens) || m.tokens < 0)
+  const counted = m.tokens !== undefined || options.tokensOptional !== true;
+  if (counted && (typeof m.tokens !== 'number' || !Number.isFinite(m.tokens) || m.tokens < 0))
     return `(seq ${m.seq}) has no valid "tokens"`;
   const content: unknown = m.content;
   const blocksOk =
@@ -42,10 +43,13 @@ export function messageProblem(value: unknown): string | null {
  * @internal The first problem of a list of stored messages (shape, increasing seqs) with the
  * index of the message, or null.
  */
-export function messagesProblem(messages: readonly unknown[]): { index: number; problem: string } | null {
+export function messagesProblem(
+  messages: readonly unknown[],
+  options: { tokensOptional?: boolean } = {},
+): { index: number; problem: string } | null {
   let last = -1;
   for (const [index, message] of messages.entries()) {
-    const problem = messageProblem(message);
+    const problem = messageProblem(message, options);
     if (problem !== null) return { index, problem: `message ${index} ${problem}` };
     const seq = (message as Message).seq;
     if (seq <= last) return { index, problem: `message ${index} (seq ${seq}) does not follow seq ${last}` };

@@ -15,6 +15,7 @@
  * or cut off; the log is set aside and `CORRUPT_FILE` reported.
  */
 import { crc32Hex } from '../core/crc32.js';
+import { textTokenBound } from '../core/token-bound.js';
 import type { Message } from '../core/types.js';
 
 const NEWLINE = 0x0a;
@@ -25,14 +26,48 @@ const HEADER_BYTES = 19;
 
 /** @internal Encodes one log record. */
 export function encodeRecord(message: Message): Buffer {
-  const json = Buffer.from(JSON.stringify(message), 'utf8');
+  return encodeJson(JSON.stringify(message));
+}
+
+/**
+ * @internal Encodes the record of a message whose exact count is not known yet: without `tokens`
+ * (its `tokens` in memory is an upper bound); a count record written later carries the count.
+ */
+export function encodeUncountedRecord(message: Message): Buffer {
+  return encodeJson(JSON.stringify(withoutTokens(message)));
+}
+
+/**
+ * @internal Encodes a count record: the exact counts of messages written before it without theirs,
+ * `{"counts":[[seq,tokens],...]}`.
+ */
+export function encodeCountRecord(counts: readonly (readonly [seq: number, tokens: number])[]): Buffer {
+  return encodeJson(JSON.stringify({ counts }));
+}
+
+/** @internal A message as written when its count is not known yet. */
+export function withoutTokens(message: Message): Omit<Message, 'tokens'> {
+  const { tokens: _tokens, ...rest } = message;
+  return rest;
+}
+
+function encodeJson(text: string): Buffer {
+  const json = Buffer.from(text, 'utf8');
   const header = `+${json.length.toString(16).padStart(8, '0')} ${crc32Hex(json)} `;
   return Buffer.concat([Buffer.from(header, 'latin1'), json, Buffer.from('\n', 'latin1')]);
 }
 
 /** @internal What a log holds. */
 export interface Replay {
+  /** Its messages; those written before their count hold no `tokens` (see `counts`). */
   messages: Message[];
+  /** Counts of count records, by seq: the counts of messages written without theirs. */
+  counts: Map<number, number>;
+  /**
+   * Seqs of messages written without `tokens` and with no count record: their `tokens` holds the
+   * upper bound (`textTokenBound`) until they are counted again.
+   */
+  uncounted: Set<number>;
   /** Bytes of the log up to the end of its last good record. */
   goodBytes: number;
   records: number;
@@ -48,39 +83,60 @@ export interface Replay {
 
 /** One step of the scan: a good record, the end of a torn tail, or damage. */
 type Step =
-  { kind: 'record'; message: Message; end: number } | { kind: 'torn' } | { kind: 'damaged'; reason: string };
+  | { kind: 'record'; message: Message; end: number }
+  | { kind: 'counts'; counts: [number, number][]; end: number }
+  | { kind: 'torn' }
+  | { kind: 'damaged'; reason: string };
 
 /** @internal Parses a log buffer; pure, so that it can be tested byte by byte. */
 export function replayLog(buffer: Buffer): Replay {
   const messages: Message[] = [];
+  const counts = new Map<number, number>();
+  let records = 0;
   let offset = 0;
   while (offset < buffer.length) {
     const step = buffer[offset] === PLUS ? readRecord(buffer, offset) : readLegacyRecord(buffer, offset);
-    if (step.kind === 'record') {
-      messages.push(step.message);
+    if (step.kind === 'record' || step.kind === 'counts') {
+      if (step.kind === 'record') messages.push(step.message);
+      else for (const [seq, tokens] of step.counts) counts.set(seq, tokens);
+      records++;
       offset = step.end;
       continue;
     }
     const damaged = step.kind === 'damaged';
-    return {
+    return withCounts({
       messages,
+      counts,
       goodBytes: offset,
-      records: messages.length,
+      records,
       torn: damaged ? 0 : 1,
-      damagedAt: damaged ? messages.length : null,
+      damagedAt: damaged ? records : null,
       damagedAtByte: damaged ? offset : null,
       damage: damaged ? step.reason : null,
-    };
+    });
   }
-  return {
+  return withCounts({
     messages,
+    counts,
     goodBytes: offset,
-    records: messages.length,
+    records,
     torn: 0,
     damagedAt: null,
     damagedAtByte: null,
     damage: null,
-  };
+  });
+}
+
+/** Gives each message written without its count the count of its count record, else its bound. */
+function withCounts(replay: Omit<Replay, 'uncounted'>): Replay {
+  const uncounted = new Set<number>();
+  for (const [i, m] of replay.messages.entries()) {
+    if (m.tokens !== undefined) continue;
+    const tokens = replay.counts.get(m.seq);
+    if (tokens === undefined) uncounted.add(m.seq);
+    replay.messages[i] = { ...m, tokens: tokens ?? textTokenBound(m.content) ?? 0 };
+  }
+  return { ...replay, uncounted };
 }
 
 function readRecord(buffer: Buffer, offset: number): Step {
@@ -101,10 +157,37 @@ function readRecord(buffer: Buffer, offset: number): Step {
   const json = buffer.subarray(offset + HEADER_BYTES, end - 1);
   if (crc32Hex(json) !== header.toString('latin1', 10, 18))
     return { kind: 'damaged', reason: 'a complete record whose checksum does not match' };
-  const message = parseMessage(json);
-  return message === null
-    ? { kind: 'damaged', reason: 'a complete record that is not a message' }
-    : { kind: 'record', message, end };
+  return parseRecord(json, end);
+}
+
+/** A message record, or a count record (only in the length-prefixed format). */
+function parseRecord(json: Buffer, end: number): Step {
+  let value: unknown;
+  try {
+    value = JSON.parse(json.toString('utf8'));
+  } catch {
+    return { kind: 'damaged', reason: 'a complete record that is not a message' };
+  }
+  if (typeof value === 'object' && value !== null && 'counts' in value) {
+    const counts = (value as { counts: unknown }).counts;
+    return Array.isArray(counts) && counts.every(isCount)
+      ? { kind: 'counts', counts: counts as [number, number][], end }
+      : { kind: 'damaged', reason: 'a complete count record that does not parse' };
+  }
+  return typeof value === 'object' && value !== null && typeof (value as Message).seq === 'number'
+    ? { kind: 'record', message: value as Message, end }
+    : { kind: 'damaged', reason: 'a complete record that is not a message' };
+}
+
+function isCount(value: unknown): boolean {
+  return (
+    Array.isArray(value) &&
+    value.length === 2 &&
+    Number.isInteger(value[0]) &&
+    typeof value[1] === 'number' &&
+    Number.isFinite(value[1]) &&
+    value[1] >= 0
+  );
 }
 
 /** A record of the first format, `<crc> <json>\n`: complete once its newline is there. */

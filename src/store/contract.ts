@@ -114,6 +114,21 @@ export interface SessionHead {
   notes: string[];
   /** Torn records dropped at load (writes cut by a crash, never acknowledged). */
   tornRecordsDropped: number;
+  /**
+   * Seqs of live messages appended as `uncounted` whose exact count the store does not hold (it
+   * was lost to a crash before it was written): their `tokens` is the upper bound they were
+   * appended with, and the caller counts them again ({@link SessionStore.recordCounts}).
+   */
+  uncounted?: readonly number[];
+}
+
+/** Options of {@link SessionStore.append}. */
+export interface AppendOptions {
+  /**
+   * Seqs of messages whose `tokens` is an upper bound, their exact count not known yet: the store
+   * never persists a bound as a count; the count comes later by {@link SessionStore.recordCounts}.
+   */
+  uncounted?: readonly number[];
 }
 
 /** What `list()` says of a session without loading it: the figures as stored now. */
@@ -241,7 +256,14 @@ export interface SessionStore {
    * Appends messages after the last one; durable when it resolves.
    * @throws SessionError `INVALID_MESSAGE` for a seq that does not increase; `IO_ERROR`.
    */
-  append(id: string, messages: readonly Message[]): Promise<void>;
+  append(id: string, messages: readonly Message[], options?: AppendOptions): Promise<void>;
+  /**
+   * Optional: records the exact counts of messages appended as `uncounted`; the messages read
+   * from then on hold them. They need not be durable when it resolves (the JSON-file store writes
+   * them with the next append or at close): after a crash the messages come back in
+   * {@link SessionHead.uncounted}. A store without it is given exact counts only.
+   */
+  recordCounts?(id: string, counts: readonly { seq: number; tokens: number }[]): Promise<void>;
   /**
    * Commits a compaction, clear or reset (see {@link SessionCommit}), atomically.
    * @throws SessionError `INVALID_ARGUMENT` for a commit that does not follow the committed one;

@@ -30,7 +30,8 @@ import type { Adapter } from 'lowdb';
 import { createOneAtATime } from '../core/one-at-a-time.js';
 import { SessionError } from '../core/errors.js';
 import type { ChatFile, Message } from '../core/types.js';
-import { encodeRecord } from './chat-log-format.js';
+import { encodeCountRecord, encodeRecord, encodeUncountedRecord, withoutTokens } from './chat-log-format.js';
+import { textTokenBound } from '../core/token-bound.js';
 import { readJournal } from './read-journal.js';
 import {
   NOT_WRITTEN,
@@ -83,7 +84,8 @@ function validateChat(value: unknown): string | null {
   if (typeof value !== 'object' || value === null) return 'chat.json must hold an object';
   const v = value as Partial<ChatFile>;
   if (!Array.isArray(v.messages)) return '"messages" must be a list';
-  const malformed = messagesProblem(v.messages);
+  // A message folded before its count was known holds no tokens (a count record carries it).
+  const malformed = messagesProblem(v.messages, { tokensOptional: true });
   if (malformed !== null) return malformed.problem;
   if (v.snapshotSeq !== undefined && typeof v.snapshotSeq !== 'number')
     return '"snapshotSeq" must be a number';
@@ -135,8 +137,18 @@ export class JournaledChatFile implements Adapter<ChatFile> {
   #background: Promise<void> | null = null;
   /** Records appended while a background fold runs: the log it leaves behind. */
   #foldTail: { records: Buffer[]; count: number } | null = null;
-  #batch: { messages: Message[]; waiters: { resolve: () => void; reject: (e: unknown) => void }[] } | null =
-    null;
+  #batch: {
+    messages: Message[];
+    uncounted: number[];
+    waiters: { resolve: () => void; reject: (e: unknown) => void }[];
+  } | null = null;
+  /**
+   * Seqs of held messages whose exact count is on disk nowhere yet: written without `tokens`,
+   * their `tokens` in memory is the caller's upper bound until {@link recordCounts}.
+   */
+  readonly #uncounted = new Set<number>();
+  /** Exact counts given by recordCounts and not written yet: they go in the next append's write. */
+  #pendingCounts: [number, number][] = [];
 
   constructor(snapshotFile: string, logFile: string, options: JournaledChatFileOptions = {}) {
     this.snapshotFile = snapshotFile;
@@ -211,6 +223,9 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     }
     const chat: ChatFile = snapshot ?? emptyChat();
     chat.snapshotSeq = typeof chat.snapshotSeq === 'number' ? chat.snapshotSeq : lastSeqOf(chat.messages);
+    this.#uncounted.clear();
+    this.#pendingCounts = [];
+    this.#countSnapshot(chat.messages, replay?.counts);
     this.#snapshotBytes = snapshotBytes;
     if (log !== null && replay !== null) {
       if (replay.damagedAt !== null) throw await logDamaged(replay, this.logFile, this.#readOnly);
@@ -220,6 +235,7 @@ export class JournaledChatFile implements Adapter<ChatFile> {
       for (const message of replay.messages) {
         if (message.seq <= last) continue; // already in the snapshot (a fold was cut short) or repeated
         chat.messages.push(message);
+        if (replay.uncounted.has(message.seq)) this.#uncounted.add(message.seq);
         last = message.seq;
       }
       this.#logBytes = replay.goodBytes;
@@ -230,6 +246,40 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     }
     this.#data = withDerived(chat);
     return this.#data;
+  }
+
+  /**
+   * Snapshot messages folded before their count was known: the count of a count record in the log,
+   * else the upper bound, and the message is uncounted (the caller counts it again).
+   */
+  #countSnapshot(messages: Message[], counts: ReadonlyMap<number, number> | undefined): void {
+    for (const [i, m] of messages.entries()) {
+      if (m.tokens !== undefined) continue;
+      const tokens = counts?.get(m.seq);
+      if (tokens === undefined) this.#uncounted.add(m.seq);
+      messages[i] = { ...m, tokens: tokens ?? textTokenBound(m.content) ?? 0 };
+    }
+  }
+
+  /** Seqs of held messages whose exact count is not known (see {@link recordCounts}). */
+  get uncounted(): ReadonlySet<number> {
+    return this.#uncounted;
+  }
+
+  /**
+   * Records exact counts of messages appended with `uncounted` (their `tokens` was an upper
+   * bound): held at once, and written as a count record with the next append (one write, one
+   * fdatasync), at a fold, or at close. Until then a crash loses them, and a load reports those
+   * messages in {@link uncounted} again: counts are derived data, never lost messages.
+   */
+  recordCounts(counts: readonly { seq: number; tokens: number }[]): void {
+    const messages = this.#data.messages;
+    for (const { seq, tokens } of counts) {
+      if (!this.#uncounted.delete(seq)) continue;
+      const i = indexOfSeq(messages, seq);
+      if (i >= 0) messages[i] = Object.freeze({ ...messages[i]!, tokens });
+      this.#pendingCounts.push([seq, tokens]);
+    }
   }
 
   /**
@@ -249,7 +299,7 @@ export class JournaledChatFile implements Adapter<ChatFile> {
    *   (the log was cut back, nothing was acknowledged) or `'unknown'` (cutting it back failed too:
    *   not retryable, and appends are refused until {@link JournaledChatFile.read} reopens the log).
    */
-  append(messages: readonly Message[]): Promise<void> {
+  append(messages: readonly Message[], uncounted: readonly number[] = []): Promise<void> {
     if (this.#readOnly) {
       return Promise.reject(
         new SessionError('INVALID_ARGUMENT', 'store', `${this.logFile} is opened read-only`),
@@ -258,14 +308,15 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     return new Promise<void>((resolve, reject) => {
       if (this.#batch !== null) {
         this.#batch.messages.push(...messages);
+        this.#batch.uncounted.push(...uncounted);
         this.#batch.waiters.push({ resolve, reject });
         return;
       }
-      const batch = { messages: [...messages], waiters: [{ resolve, reject }] };
+      const batch = { messages: [...messages], uncounted: [...uncounted], waiters: [{ resolve, reject }] };
       this.#batch = batch;
       this.#enqueue(async () => {
         if (this.#batch === batch) this.#batch = null; // later appends start a new batch
-        await this.#appendNow(batch.messages);
+        await this.#appendNow(batch.messages, new Set(batch.uncounted));
       }).then(
         () => batch.waiters.forEach((w) => w.resolve()),
         (error: unknown) => batch.waiters.forEach((w) => w.reject(error)),
@@ -287,6 +338,15 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     );
   }
 
+  /**
+   * Writes the counts recorded and not written yet as one count record (one write + fdatasync).
+   * @throws SessionError `IO_ERROR` when it cannot be written (the counts stay pending).
+   */
+  async flushCounts(): Promise<void> {
+    if (this.#pendingCounts.length === 0 || this.#readOnly) return;
+    await this.#enqueue(() => this.#appendNow([], new Set()));
+  }
+
   /** Resolves once the fold running in the background (if any) is done, whether it worked or not. */
   async settled(): Promise<void> {
     while (this.#background !== null) await this.#background;
@@ -295,6 +355,7 @@ export class JournaledChatFile implements Adapter<ChatFile> {
   /** Closes the log's file handle; waits for the operations in flight and a fold in the background. */
   async close(): Promise<void> {
     await this.settled();
+    await this.flushCounts().catch(() => undefined); // best effort: a later load counts again
     await this.#enqueue(async () => {
       const handle = this.#handle;
       this.#handle = null;
@@ -302,8 +363,8 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     });
   }
 
-  async #appendNow(messages: Message[]): Promise<void> {
-    if (messages.length === 0) return;
+  async #appendNow(messages: Message[], uncounted: ReadonlySet<number>): Promise<void> {
+    if (messages.length === 0 && this.#pendingCounts.length === 0) return;
     if (this.#readError !== null) throw this.#readError;
     if (this.#unknown !== null) throw refusedAfterUnknown(this.#unknown, this.logFile);
     let last = lastSeqOf(this.#data.messages);
@@ -318,19 +379,31 @@ export class JournaledChatFile implements Adapter<ChatFile> {
       }
       last = message.seq;
     }
-    const records = Buffer.concat(messages.map(encodeRecord));
-    const handle = await this.#openLog();
-    const start = this.#logBytes;
+    // Counts recorded since the last write ride along: no write or fdatasync of their own.
+    const counts = this.#pendingCounts;
+    this.#pendingCounts = [];
+    const parts = messages.map((m) => (uncounted.has(m.seq) ? encodeUncountedRecord(m) : encodeRecord(m)));
+    if (counts.length > 0) parts.unshift(encodeCountRecord(counts));
+    const records = Buffer.concat(parts);
     try {
-      await writeAll(handle, records);
-      if (this.#durable) await handle.datasync();
+      const handle = await this.#openLog();
+      // After opening: a torn tail cut or a length in doubt re-read there moves where it starts.
+      const start = this.#logBytes;
+      try {
+        await writeAll(handle, records);
+        if (this.#durable) await handle.datasync();
+      } catch (error) {
+        throw await this.#cutBack(handle, start, error);
+      }
     } catch (error) {
-      throw await this.#cutBack(handle, start, error);
+      this.#pendingCounts = counts.concat(this.#pendingCounts); // not written: kept for the next write
+      throw error;
     }
+    for (const seq of uncounted) this.#uncounted.add(seq);
     this.#logBytes += records.length;
-    this.#logRecords += messages.length;
+    this.#logRecords += parts.length;
     this.#foldTail?.records.push(records);
-    if (this.#foldTail) this.#foldTail.count += messages.length;
+    if (this.#foldTail) this.#foldTail.count += parts.length;
     const chat = this.#data;
     for (const message of messages) chat.messages.push(message);
     chat.totalMessages = chat.messages.length;
@@ -356,7 +429,7 @@ export class JournaledChatFile implements Adapter<ChatFile> {
   async #foldInBackground(): Promise<void> {
     const generation = this.#generation;
     const chat = this.#data;
-    const messages = chat.messages.slice();
+    const messages = this.#forSnapshot(chat.messages);
     const snapshotSeq = Math.max(chat.snapshotSeq, lastSeqOf(messages));
     this.#foldTail = { records: [], count: 0 };
     try {
@@ -434,10 +507,20 @@ export class JournaledChatFile implements Adapter<ChatFile> {
       snapshotSeq: Math.max(data.snapshotSeq, lastSeqOf(data.messages)),
     });
     // Serialised once, in chunks (snapshot-writer.ts).
-    this.#snapshotBytes = await writeSnapshot(this.snapshotFile, chat, { durable: this.#durable });
+    const content = { ...chat, messages: this.#forSnapshot(chat.messages) };
+    this.#snapshotBytes = await writeSnapshot(this.snapshotFile, content, { durable: this.#durable });
     this.#data = chat;
     this.#folds++;
     await this.#emptyLog();
+  }
+
+  /**
+   * A copy of the list as a snapshot holds it: a message whose count is not known yet without its
+   * `tokens` (its bound is no count), so that a persisted count is always exact.
+   */
+  #forSnapshot(messages: readonly Message[]): Message[] {
+    if (this.#uncounted.size === 0) return messages.slice();
+    return messages.map((m) => (this.#uncounted.has(m.seq) ? (withoutTokens(m) as Message) : m));
   }
 
   /**
@@ -503,6 +586,20 @@ export class JournaledChatFile implements Adapter<ChatFile> {
   async #assertInsideRoot(): Promise<void> {
     if (this.#root !== undefined) await assertInsideRoot(path.dirname(this.logFile), this.#root);
   }
+}
+
+/** Index of the message with `seq` in a list in seq order, or -1. */
+function indexOfSeq(messages: readonly Message[], seq: number): number {
+  let lo = 0;
+  let hi = messages.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const at = messages[mid]!.seq;
+    if (at === seq) return mid;
+    if (at < seq) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }
 
 function lastSeqOf(messages: readonly Message[]): number {

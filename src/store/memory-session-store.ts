@@ -23,6 +23,7 @@ import type {
 import { assertArchiveQuery, readArchivePage } from './archive-pages.js';
 import { archiveTotalsProblem, commitProblem, messagesProblem } from './archive-rules.js';
 import type {
+  AppendOptions,
   ArchivePage,
   ArchiveQuery,
   CommitResult,
@@ -243,7 +244,8 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
       };
     },
 
-    async append(id: string, messages: readonly Message[]): Promise<void> {
+    // In memory nothing outlives the process: an uncounted message holds its bound until counted.
+    async append(id: string, messages: readonly Message[], _options?: AppendOptions): Promise<void> {
       const s = writable(id);
       const problem = messagesProblem(messages);
       if (problem !== null)
@@ -258,6 +260,15 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
       }
       s.live.push(...frozenCopies(messages));
       step('append', 'applied', id);
+    },
+
+    async recordCounts(id: string, counts: readonly { seq: number; tokens: number }[]): Promise<void> {
+      const s = writable(id);
+      const bySeq = new Map(counts.map((c) => [c.seq, c.tokens]));
+      s.live = s.live.map((m) => {
+        const tokens = bySeq.get(m.seq);
+        return tokens === undefined ? m : Object.freeze({ ...m, tokens });
+      });
     },
 
     async commit(id: string, commit: SessionCommit): Promise<CommitResult> {

@@ -263,13 +263,22 @@ export class SessionDirectory {
     });
   }
 
-  /** Appends messages durably; resolves once they are on disk. */
-  async appendMessages(messages: readonly Message[]): Promise<void> {
+  /**
+   * Appends messages durably; resolves once they are on disk. Those in `uncounted` are written
+   * without their `tokens` (an upper bound, see {@link recordCounts}).
+   */
+  async appendMessages(messages: readonly Message[], uncounted?: readonly number[]): Promise<void> {
     this.#assertWritable();
     // A session whose files did not load is not appended to until a load succeeds.
     if (this.#loadFailure !== null) throw this.#loadFailure;
-    await this.#chatAdapter.append(messages);
+    await this.#chatAdapter.append(messages, uncounted);
     this.#step('append', 'log');
+  }
+
+  /** Exact counts of messages appended as uncounted: held now, written with the next append. */
+  recordCounts(counts: readonly { seq: number; tokens: number }[]): void {
+    this.#assertWritable();
+    this.#chatAdapter.recordCounts(counts);
   }
 
   /** Writes counts.json with `counts` over the counts held. */

@@ -43,6 +43,8 @@ export interface LoadedSession {
    */
   notes: string[];
   tornRecordsDropped: number;
+  /** Seqs of live messages appended before their count was known whose count is not on disk. */
+  uncounted: number[];
 }
 
 /** The counts of a session that has none persisted yet. */

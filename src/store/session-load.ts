@@ -97,6 +97,7 @@ export async function loadSession(parts: SessionParts): Promise<LoadedSession> {
     repairs,
     notes,
     tornRecordsDropped: parts.chatAdapter.stats.tornRecordsDropped,
+    uncounted: [...parts.chatAdapter.uncounted].filter((seq) => seq > archivedThroughSeq(parts)),
   };
 }
 

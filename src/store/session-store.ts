@@ -20,6 +20,7 @@ import type {
 import { assertArchiveQuery } from './archive-pages.js';
 import { commitProblem } from './archive-rules.js';
 import type {
+  AppendOptions,
   ArchivePage,
   ArchiveQuery,
   CommitResult,
@@ -232,17 +233,25 @@ export class JsonFileSessionStore implements SessionStore {
     }
   }
 
-  append(id: string, messages: readonly Message[]): Promise<void> {
+  append(id: string, messages: readonly Message[], options: AppendOptions = {}): Promise<void> {
     try {
       this.#assertWritable(id);
       const kept = frozenCopies(messages);
+      const uncounted = options.uncounted;
       // A loaded session's append reaches its log without waiting a turn, so that appends issued
       // together share one write and one fdatasync (group commit).
       const dir = this.#loaded.get(id);
-      return dir ? dir.appendMessages(kept) : this.#dir(id).then((d) => d.appendMessages(kept));
+      return dir
+        ? dir.appendMessages(kept, uncounted)
+        : this.#dir(id).then((d) => d.appendMessages(kept, uncounted));
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
+  }
+
+  async recordCounts(id: string, counts: readonly { seq: number; tokens: number }[]): Promise<void> {
+    this.#assertWritable(id);
+    (await this.#dir(id)).recordCounts(counts);
   }
 
   async commit(id: string, commit: SessionCommit): Promise<CommitResult> {
@@ -371,5 +380,6 @@ function headOf(loaded: LoadedSession): SessionHead {
     archivedThroughSeq: loaded.archivedThroughSeq,
     lastSeq,
     tornRecordsDropped: loaded.tornRecordsDropped,
+    uncounted: loaded.uncounted,
   };
 }

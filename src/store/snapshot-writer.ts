@@ -10,6 +10,7 @@
  * The snapshot's figures come first (`snapshotSeq`, `totalMessages`, `liveTokens`, timestamps,
  * then `messages`), so that listing sessions reads them from the file's first bytes.
  */
+import { textTokenBound } from '../core/token-bound.js';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { unlink, rename, type FileHandle } from 'node:fs/promises';
@@ -99,7 +100,8 @@ export async function prepareSnapshot(
   try {
     const messages = chat.messages;
     let tokens = 0;
-    for (const m of messages) tokens += m.tokens;
+    // A message not counted yet is written without tokens; the figure takes its upper bound.
+    for (const m of messages) tokens += (m.tokens as number | undefined) ?? textTokenBound(m.content) ?? 0;
     const head = JSON.stringify({
       snapshotSeq: chat.snapshotSeq,
       totalMessages: messages.length,

@@ -5,20 +5,20 @@
  * approximate mode that loads nothing.
  */
 import { SessionError } from '../core/errors.js';
+import { BLOCK_OVERHEAD_TOKENS, MESSAGE_OVERHEAD_TOKENS, textTokenBound } from '../core/token-bound.js';
 import type { Checkpoint, CheckpointSummary, ContentBlock, Message, Role } from '../core/types.js';
 import { renderCheckpoint } from '../request/format.js';
 import { approximateTokens } from './approximate.js';
 import { blockCost } from './block-cost.js';
+import { createCountBatcher, type CountBatcher } from './count-batcher.js';
 import { sharedCountingWorker } from './counting-worker.js';
 import { TOKEN_ENCODINGS, getEncoder, type TokenEncoding } from './encoding-cache.js';
 import { countExact } from './exact-count.js';
 
 export type { TokenEncoding } from './encoding-cache.js';
 
-/** Fixed tokens added per message for its role and framing. */
-export const MESSAGE_OVERHEAD_TOKENS = 4;
-/** Fixed tokens added per content block for its framing (type, ids). */
-export const BLOCK_OVERHEAD_TOKENS = 3;
+// The framing constants live beside the upper bound that relies on them (one rule, one place).
+export { BLOCK_OVERHEAD_TOKENS, MESSAGE_OVERHEAD_TOKENS } from '../core/token-bound.js';
 /**
  * Messages with at least this many characters of text are counted on the counting worker by
  * {@link TiktokenEstimator.estimateMessageAsync}: about 10-15 ms of counting on the main thread
@@ -57,6 +57,17 @@ export interface TokenEstimator {
    * (counted on another thread). The runtime uses it to count appended messages when present.
    */
   estimateMessageAsync?(message: { role: Role; content: string | ContentBlock[] }): Promise<number>;
+  /**
+   * Optional, with `estimateMessageLater`: a proven upper bound of `estimateMessage(message)`,
+   * known without counting, or null when this message has none. A runtime given both acknowledges
+   * an append once it is durable and counts it exactly afterwards, using the bound meanwhile.
+   */
+  boundMessage?(message: { role: Role; content: string | ContentBlock[] }): number | null;
+  /**
+   * Optional: the count of `estimateMessage`, taken off the main thread and batched with the other
+   * messages asked for in the same turn (for messages that have a bound).
+   */
+  estimateMessageLater?(message: { role: Role; content: string | ContentBlock[] }): Promise<number>;
   /** Sum of the stored `tokens` of messages: no re-tokenisation, O(n) additions. */
   estimateMessages(messages: readonly Pick<Message, 'tokens'>[]): number;
   /** Tokens of a checkpoint as {@link renderCheckpoint} renders it into a request (0 when empty). */
@@ -105,6 +116,7 @@ export class TiktokenEstimator implements TokenEstimator {
   readonly encoding: TokenEncoding;
   readonly offThreadChars: number;
   #warnedFallback = false;
+  #batcher: CountBatcher | null = null;
 
   /**
    * @param options - Mode, encoding and off-thread threshold; see {@link TokenEstimatorOptions}.
@@ -246,6 +258,41 @@ export class TiktokenEstimator implements TokenEstimator {
   async estimateMessageAsync(message: { role: Role; content: string | ContentBlock[] }): Promise<number> {
     if (message === null || typeof message !== 'object') return this.estimateMessage(message);
     return (await this.estimateContentAsync(message.content)) + MESSAGE_OVERHEAD_TOKENS;
+  }
+
+  /**
+   * The upper bound of an exact count of a text message (its UTF-8 bytes plus framing, see
+   * `textTokenBound`), or null: in approximate mode, or for content that is not text only.
+   * @example
+   * ```ts
+   * estimator.boundMessage({ role: 'user', content: 'hi' }); // 6 (the exact count is 5)
+   * ```
+   */
+  boundMessage(message: { role: Role; content: string | ContentBlock[] }): number | null {
+    if (this.mode !== 'exact' || message === null || typeof message !== 'object') return null;
+    return textTokenBound(message.content);
+  }
+
+  /**
+   * The count of {@link estimateMessage} for a message with a bound ({@link boundMessage}), counted
+   * on the shared counting worker in one request with the others asked for in the same turn, and
+   * remembered by a hash of the text. Other messages are counted as {@link estimateMessageAsync}.
+   * @throws SessionError `INVALID_ARGUMENT` when `message` is not an object with valid content.
+   * @example
+   * ```ts
+   * const tokens = await estimator.estimateMessageLater({ role: 'user', content: text });
+   * ```
+   */
+  async estimateMessageLater(message: { role: Role; content: string | ContentBlock[] }): Promise<number> {
+    if (this.boundMessage(message) === null) return this.estimateMessageAsync(message);
+    const content = message.content;
+    this.#batcher ??= createCountBatcher(this.encoding, (text) => this.estimate(text));
+    const batcher = this.#batcher;
+    if (typeof content === 'string') return (await batcher.count(content)) + MESSAGE_OVERHEAD_TOKENS;
+    const counts = await Promise.all(content.map((block) => batcher.count((block as { text: string }).text)));
+    let total = MESSAGE_OVERHEAD_TOKENS;
+    for (const count of counts) total += count + BLOCK_OVERHEAD_TOKENS;
+    return total;
   }
 
   /**

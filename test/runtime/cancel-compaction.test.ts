@@ -13,6 +13,7 @@ import { createSessionRuntime } from '../../src/runtime/create-session-runtime.j
 import type { SessionEvent } from '../../src/runtime/events.js';
 import type { SessionRuntime } from '../../src/runtime/types.js';
 import type { SessionStore } from '../../src/store/contract.js';
+import { replayLog } from '../../src/store/chat-log-format.js';
 import { JsonFileSessionStore } from '../../src/store/session-store.js';
 import { snapshotDir, tempRoot } from '../helpers/temp-root.js';
 
@@ -108,8 +109,19 @@ describe('cancelCompaction', () => {
     await runtime.close(); // waits for the abandoned compaction to end
     const after = await snapshotDir(files);
     const changed = Object.keys({ ...before, ...after }).filter((f) => before[f] !== after[f]);
-    // close() rewrites only the session record, with the same content but its time and statistics.
-    expect(changed.filter((f) => path.basename(f) !== 'session.json')).toEqual([]);
+    // close() rewrites only the session record, with the same content but its time and statistics,
+    // and may append to chat.log the exact counts of the two appends (counted after they were
+    // acknowledged): a count record, and nothing else.
+    const log = changed.find((f) => path.basename(f) === 'chat.log');
+    if (log !== undefined) {
+      const [was, now] = [Buffer.from(before[log]!, 'base64'), Buffer.from(after[log]!, 'base64')];
+      expect(now.subarray(0, was.length).equals(was)).toBe(true);
+      const added = replayLog(now.subarray(was.length));
+      expect(added.messages).toEqual([]);
+      expect([...added.counts.keys()]).toEqual([6, 7]);
+      expect(added.damage).toBeNull();
+    }
+    expect(changed.filter((f) => !['session.json', 'chat.log'].includes(path.basename(f)))).toEqual([]);
     expect(await recordOf(root, id)).toEqual(recordBefore);
 
     const reopened = await createSessionRuntime({ root, limits: LIMITS });

@@ -1,0 +1,97 @@
+/**
+ * Appends acknowledged before their exact count: the chart counts them by their upper bound, and a
+ * compaction that the bound alone would start waits for the exact counts (`COUNTED`), so that no
+ * decision rests on a bound.
+ */
+import { SimulatedClock, createActor, fromPromise, waitFor } from 'xstate';
+import { describe, expect, it } from 'vitest';
+import {
+  sessionMachine,
+  type AppendReply,
+  type CompactInput,
+  type PersistInput,
+  type SummariseOutput,
+} from '../../machines/session.machine.js';
+import { LIMITS } from './session-harness.js';
+
+function start() {
+  const persisted: PersistInput[] = [];
+  const summarised: number[] = [];
+  const machine = sessionMachine.provide({
+    actors: {
+      load: fromPromise(async () => ({
+        liveTokens: 0,
+        liveCount: 0,
+        lastSeq: -1,
+        archivedThroughSeq: -1,
+        descriptionTokens: 0,
+        contextTokens: 0,
+        checkpointTokens: 0,
+        checkpointVersion: 0,
+      })),
+      persist: fromPromise<undefined, PersistInput>(async ({ input }) => {
+        persisted.push(input);
+        return undefined;
+      }),
+      // Never ends: the test only looks at whether it started.
+      summarise: fromPromise<SummariseOutput, CompactInput>(async ({ input }) => {
+        summarised.push(input.watermarkSeq);
+        return new Promise<SummariseOutput>(() => undefined);
+      }),
+    },
+  });
+  const actor = createActor(machine, {
+    clock: new SimulatedClock(),
+    input: { sessionId: 's1', limits: LIMITS },
+  });
+  actor.start();
+  const append = (tokens: number, uncounted: boolean) =>
+    new Promise<AppendReply>((reply) =>
+      actor.send({
+        type: 'APPEND',
+        message: { id: `m${tokens}`, role: 'user', content: 'x', timestamp: 't', tokens },
+        reply,
+        uncounted,
+      }),
+    );
+  return { actor, persisted, summarised, append };
+}
+
+describe('appends acknowledged before their exact count', () => {
+  it('are persisted as uncounted and counted by their bound until COUNTED brings the exact count', async () => {
+    const s = start();
+    expect((await s.append(300, true)).ok).toBe(true);
+    expect(s.persisted[0]!.uncounted).toEqual([0]);
+    expect(s.actor.getSnapshot().context).toMatchObject({ liveTokens: 300, uncounted: 1 });
+    s.actor.send({ type: 'COUNTED', delta: -250, count: 1 });
+    expect(s.actor.getSnapshot().context).toMatchObject({ liveTokens: 50, uncounted: 0 });
+  });
+
+  it('start no compaction on their bound: it waits for the exact counts, and starts if they pass too', async () => {
+    const threshold = LIMITS.maxTokens * LIMITS.compactAt - LIMITS.replyReserveTokens;
+    // Over the threshold by the bound, under it by the exact count: no compaction.
+    const s = start();
+    await s.append(Math.ceil(threshold) + 100, true);
+    await waitFor(s.actor, (snap) => snap.matches({ ready: { writer: 'idle' } }));
+    expect(s.actor.getSnapshot().matches({ ready: { compaction: 'idle' } })).toBe(true);
+    expect(s.summarised).toEqual([]);
+    s.actor.send({ type: 'COUNTED', delta: -Math.ceil(threshold), count: 1 });
+    expect(s.actor.getSnapshot().matches({ ready: { compaction: 'idle' } })).toBe(true);
+    expect(s.summarised).toEqual([]);
+
+    // Over by the bound and by the exact count: it starts once the count is in.
+    const t = start();
+    await t.append(Math.ceil(threshold) + 500, true);
+    await waitFor(t.actor, (snap) => snap.matches({ ready: { writer: 'idle' } }));
+    expect(t.summarised).toEqual([]);
+    t.actor.send({ type: 'COUNTED', delta: -100, count: 1 });
+    await waitFor(t.actor, (snap) => snap.matches({ ready: { compaction: 'compacting' } }));
+    expect(t.summarised).toEqual([0]);
+
+    // Counted appends decide at once, as before.
+    const u = start();
+    await u.append(Math.ceil(threshold) + 500, false);
+    await waitFor(u.actor, (snap) => snap.matches({ ready: { compaction: 'compacting' } }));
+    expect(u.summarised).toEqual([0]);
+  });
+});
