@@ -209,6 +209,30 @@ export function dataCases(h: () => Harness): void {
       await h().store.append(ID, [message(2)]);
       expect(seqs((await h().store.load(ID)).messages)).toEqual([0, 1, 2]);
     });
+    // A store with recordCounts takes messages whose tokens are an upper bound (counted later):
+    // it may hold a bound, and says so (head.uncounted), but never hands a bound out as a count.
+    it('an uncounted append holds its bound until its count is recorded, never as a count', async () => {
+      const store = h().store;
+      if (store.recordCounts === undefined) return; // the store takes exact counts only
+      await h().create();
+      await store.append(ID, [message(0, 'bound 0', { tokens: 90 }), message(1, 'bound 1', { tokens: 80 })], {
+        uncounted: [0, 1],
+      });
+      await store.recordCounts(ID, [{ seq: 0, tokens: 7 }]);
+      await store.append(ID, [message(2, 'counted', { tokens: 5 })]);
+      const head = await store.load(ID);
+      // Seq 1's tokens is a bound: the one appended, or one the store derives from its content.
+      expect([head.messages[0]!.tokens, head.messages[2]!.tokens]).toEqual([7, 5]);
+      expect([...(head.uncounted ?? [])]).toEqual([1]);
+      const after = h().capabilities.persistent ? await (await h().reopen()).load(ID) : head;
+      expect(after.messages[0]!.tokens).toBe(7);
+      expect(after.messages[2]!.tokens).toBe(5);
+      expect([...(after.uncounted ?? [])]).toEqual([1]); // still not a count after a restart
+      await h().store.recordCounts!(ID, [{ seq: 1, tokens: 4 }]);
+      const counted = await h().store.load(ID);
+      expect(counted.messages.map((m) => m.tokens)).toEqual([7, 4, 5]);
+      expect([...(counted.uncounted ?? [])]).toEqual([]);
+    });
   });
 
   describe('last write wins', () => {

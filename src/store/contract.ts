@@ -116,8 +116,9 @@ export interface SessionHead {
   tornRecordsDropped: number;
   /**
    * Seqs of live messages appended as `uncounted` whose exact count the store does not hold (it
-   * was lost to a crash before it was written): their `tokens` is the upper bound they were
-   * appended with, and the caller counts them again ({@link SessionStore.recordCounts}).
+   * was lost to a crash before it was written, or not recorded yet): their `tokens` is an upper
+   * bound (the one they were appended with, or `textTokenBound` of their content), never a count,
+   * and the caller counts them again ({@link SessionStore.recordCounts}).
    */
   uncounted?: readonly number[];
 }

@@ -224,7 +224,6 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     const chat: ChatFile = snapshot ?? emptyChat();
     chat.snapshotSeq = typeof chat.snapshotSeq === 'number' ? chat.snapshotSeq : lastSeqOf(chat.messages);
     this.#uncounted.clear();
-    this.#pendingCounts = [];
     this.#countSnapshot(chat.messages, replay?.counts);
     this.#snapshotBytes = snapshotBytes;
     if (log !== null && replay !== null) {
@@ -245,6 +244,10 @@ export class JournaledChatFile implements Adapter<ChatFile> {
       if (replay.goodBytes < log.length) this.#truncateTo = replay.goodBytes;
     }
     this.#data = withDerived(chat);
+    // Counts recorded but not written yet are still this instance's to write: a read keeps them.
+    const pending = this.#pendingCounts;
+    this.#pendingCounts = [];
+    this.recordCounts(pending.map(([seq, tokens]) => ({ seq, tokens })));
     return this.#data;
   }
 

@@ -48,6 +48,8 @@ interface MemorySession {
   agentDescription: AgentDescription | null;
   counts: SessionCounts;
   live: Message[];
+  /** Live messages appended as uncounted whose exact count was not recorded (their tokens a bound). */
+  uncounted: Set<number>;
   segments: ArchiveSegment[];
   /** Every checkpoint version as committed. */
   versions: Map<number, Checkpoint>;
@@ -218,6 +220,7 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
         agentDescription: files.agentDescription ? copy(files.agentDescription) : null,
         counts: copy({ ...NO_COUNTS, ...files.counts }),
         live: [],
+        uncounted: new Set(),
         segments: [],
         versions: new Map(checkpoint ? [[checkpoint.version, checkpoint]] : []),
       });
@@ -241,11 +244,12 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
         repairs: [],
         notes: [],
         tornRecordsDropped: 0,
+        uncounted: s.live.filter((m) => s.uncounted.has(m.seq)).map((m) => m.seq),
       };
     },
 
-    // In memory nothing outlives the process: an uncounted message holds its bound until counted.
-    async append(id: string, messages: readonly Message[], _options?: AppendOptions): Promise<void> {
+    // An uncounted message holds its bound until counted, and says so at load (never a count).
+    async append(id: string, messages: readonly Message[], options?: AppendOptions): Promise<void> {
       const s = writable(id);
       const problem = messagesProblem(messages);
       if (problem !== null)
@@ -259,12 +263,14 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
         );
       }
       s.live.push(...frozenCopies(messages));
+      for (const seq of options?.uncounted ?? []) s.uncounted.add(seq);
       step('append', 'applied', id);
     },
 
     async recordCounts(id: string, counts: readonly { seq: number; tokens: number }[]): Promise<void> {
       const s = writable(id);
       const bySeq = new Map(counts.map((c) => [c.seq, c.tokens]));
+      for (const seq of bySeq.keys()) s.uncounted.delete(seq);
       s.live = s.live.map((m) => {
         const tokens = bySeq.get(m.seq);
         return tokens === undefined ? m : Object.freeze({ ...m, tokens });
