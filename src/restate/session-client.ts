@@ -20,7 +20,8 @@ import type { SessionAPI, SessionChannel } from '../ipc/channels.js';
 import { createSessionHandlers } from '../ipc/handlers.js';
 import { createSessionRuntime } from '../runtime/create-session-runtime.js';
 import type { SessionEvent } from '../runtime/events.js';
-import type { SessionRuntime, SessionRuntimeOptions } from '../runtime/types.js';
+import type { SessionKey } from '../core/types.js';
+import type { CreateSessionOptions, SessionRuntime, SessionRuntimeOptions } from '../runtime/types.js';
 import type { FeedPage } from './event-feed.js';
 import { createObjectWrites } from './object-writes.js';
 import { ensurePromiseWithResolvers } from './promise-with-resolvers.js';
@@ -291,6 +292,32 @@ function composeRuntime(
   if (readOnly) return composed;
   own['addMessage'] = writes.addMessage;
   own['compact'] = writes.compact;
+  // One exclusive call of the object each: two clients at once both succeed, one after the other.
+  own['setContext'] = ((id: string, context: unknown) =>
+    writes.setPart(id, 'context', context)) as SessionRuntime['setContext'];
+  own['setAgentDescription'] = ((id: string, description: unknown) =>
+    writes.setPart(id, 'description', description)) as SessionRuntime['setAgentDescription'];
+  own['archiveSession'] = (async (id: string) => {
+    await writes.archive(id);
+    return reader.getSession(id);
+  }) as SessionRuntime['archiveSession'];
+  // The object's create refuses a session that exists: a client that lost the race to create it
+  // answers the session the winner created (creation is idempotent, as in-process).
+  own['createSession'] = (async (key: SessionKey, options?: CreateSessionOptions) => {
+    try {
+      return await writer.createSession(key, options);
+    } catch (error) {
+      if (!(error instanceof SessionError) || error.details['exists'] !== true) throw error;
+      return reader.getSession(String(error.details['sessionId']));
+    }
+  }) as SessionRuntime['createSession'];
+  // As in-process, a clear or reset waits for the compaction running: its commit comes first.
+  for (const name of ['clearMessages', 'reset'] as const) {
+    own[name] = (async (id: string, options?: unknown) => {
+      await writes.compactionsEnded(id);
+      return (writer[name] as (...a: unknown[]) => Promise<unknown>)(id, options);
+    }) as SessionRuntime[typeof name];
+  }
   // As in-process: a request past the threshold waits for a compaction first (a failed one
   // leaves messages out of the request instead, as the runtime's own build does).
   const makeRoom = async (id: string) => {
