@@ -11,10 +11,17 @@ import type * as clients from '@restatedev/restate-sdk-clients';
 import type { CompactOutput } from '../../machines/session.machine.js';
 import { SessionError, isSessionErrorCode } from '../core/errors.js';
 import { keyOfSessionId } from '../core/ids.js';
-import type { AgentDescription, Limits, Message, MessageInput, SessionContext } from '../core/types.js';
+import type {
+  AgentDescription,
+  Checkpoint,
+  Limits,
+  Message,
+  MessageInput,
+  SessionContext,
+} from '../core/types.js';
 import { resolveAgentProfiles, type AgentsOption } from '../runtime/agent-profiles.js';
 import { defaultLimits, resolveLimits } from '../runtime/limits.js';
-import { validateMessageInput, validatePlainObject } from '../runtime/validate.js';
+import { validateChecks, validateMessageInput, validatePlainObject } from '../runtime/validate.js';
 import type { CompactionResult } from './compaction-workflow.js';
 import { unwrap, type RestateSessionStore } from './restate-session-store.js';
 import type { Outcome } from './session-state.js';
@@ -152,6 +159,15 @@ export function createObjectWrites(deps: ObjectWritesDeps) {
     await store.write<boolean>(id, 'archiveSession', { at: deps.now().toISOString(), ...target });
   }
 
+  /** `recordChecks`: checked here as in-process, then one call of the object's exclusive `recordChecksFor`. */
+  async function recordChecks(id: string, checks: unknown): Promise<Checkpoint> {
+    const valid = validateChecks(checks as never);
+    const now = deps.now().toISOString();
+    return deepFreeze(
+      await store.write<Checkpoint>(id, 'recordChecksFor', { checks: valid, now, ...target }),
+    );
+  }
+
   /**
    * Waits until no compaction the object started is running (its outcome, whatever it is, is the
    * caller's of `compact`), as in-process a clear waits for the compaction in progress.
@@ -172,5 +188,5 @@ export function createObjectWrites(deps: ObjectWritesDeps) {
     }
   }
 
-  return { addMessage, compact, setPart, archive, compactionsEnded, limitsOf };
+  return { addMessage, compact, setPart, archive, recordChecks, compactionsEnded, limitsOf };
 }

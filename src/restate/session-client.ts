@@ -302,6 +302,8 @@ function composeRuntime(
     writes.setPart(id, 'context', context)) as SessionRuntime['setContext'];
   own['setAgentDescription'] = ((id: string, description: unknown) =>
     writes.setPart(id, 'description', description)) as SessionRuntime['setAgentDescription'];
+  own['recordChecks'] = ((id: string, checks: unknown) =>
+    writes.recordChecks(id, checks)) as SessionRuntime['recordChecks'];
   own['archiveSession'] = (async (id: string) => {
     await writes.archive(id);
     return reader.getSession(id);

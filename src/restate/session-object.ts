@@ -121,6 +121,22 @@ export const sessionObject = restate.object({
         return archived;
       }),
     ),
+    /** `recordChecks` of the session client: the checks, the checkpoint's count and the event. */
+    recordChecksFor: restate.handlers.object.exclusive(
+      forget,
+      async (ctx: Ctx, call: { checks: CheckResult[]; now: string } & Publishing) =>
+        outcome(async () => {
+          const checkpoint = await writes.recordChecksCounted(ctx, id(ctx), call);
+          const event: SessionEvent = {
+            type: 'session.checks.recorded',
+            sessionId: id(ctx),
+            at: call.now,
+            checks: call.checks,
+          };
+          publish(ctx, call, [event]);
+          return checkpoint;
+        }),
+    ),
     recordChecks: restate.handlers.object.exclusive(
       forget,
       async (ctx: Ctx, args: { checks: CheckResult[]; now: string }) =>

@@ -256,6 +256,29 @@ export async function recordChecks(
   return next;
 }
 
+/**
+ * `recordChecks` of the session client: refused for an archived session, and the checkpoint's
+ * count refreshed with the checks in the same write, so that two clients recording at once end
+ * with both their checks and the count of the checkpoint that holds them.
+ */
+export async function recordChecksCounted(
+  ctx: Ctx,
+  id: string,
+  args: { checks: readonly CheckResult[]; now: string },
+): Promise<Checkpoint> {
+  await assertWritable(ctx, id, await readHead(ctx, id));
+  const next = await recordChecks(ctx, id, args);
+  const counts: SessionCounts = {
+    ...((await ctx.get<SessionCounts>(KEYS.counts)) ?? NO_COUNTS),
+    checkpoint: countPart(estimatorOf(), 'checkpoint', next),
+  };
+  ctx.set(KEYS.counts, counts);
+  // The head as recordChecks wrote it (an invocation reads its own writes), with the new count.
+  const head = (await ctx.get<HeadState>(KEYS.head))!;
+  ctx.set(KEYS.head, { ...head, fixedTokens: fixedTokensOf(counts) });
+  return next;
+}
+
 /** Replaces one of the small keys (context, description, record, counts). */
 export async function writePart(
   ctx: Ctx,

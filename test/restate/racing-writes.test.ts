@@ -137,6 +137,30 @@ describe('the session object takes the other writes', () => {
     expect(history.map((m) => m.content)).toEqual(acknowledged.map((m) => m.content));
   });
 
+  it('records the checks of two clients at once: both kept, the checkpoint counted with them', async () => {
+    const info = await one.create({ type: 'feature', agentType: 'dev', featureId: 'checks' });
+    for (let i = 0; i < 5; i++) {
+      const [a, b] = await Promise.all([
+        one.recordChecks(info.id, [{ checkId: `one-${i}`, passed: true }]),
+        two.recordChecks(info.id, [{ checkId: `two-${i}`, passed: false, error: 'x'.repeat(40 * i) }]),
+      ]);
+      // The later of the two holds both.
+      const later = (a.checks ?? []).length > (b.checks ?? []).length ? a : b;
+      expect(later.checks?.map((c) => c.checkId).sort()).toEqual(
+        Array.from({ length: i + 1 }, (_, j) => [`one-${j}`, `two-${j}`])
+          .flat()
+          .sort(),
+      );
+      const loaded = await store.load(info.id);
+      expect(loaded.checkpoint?.checks?.length).toBe(2 * (i + 1));
+      expect(loaded.counts.checkpoint).toEqual(countPart(estimator, 'checkpoint', loaded.checkpoint!));
+    }
+    await one.archive(info.id);
+    await expect(two.recordChecks(info.id, [{ checkId: 'late', passed: true }])).rejects.toMatchObject({
+      code: 'SESSION_ARCHIVED',
+    });
+  });
+
   it('refreshes the count of the checkpoint when a compaction commits', async () => {
     const info = await one.create({ type: 'feature', agentType: 'dev', featureId: 'counts' });
     for (let i = 0; i < 8; i++) await one.addMessage(info.id, { role: 'user', content: text('n', i) });
