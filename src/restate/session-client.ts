@@ -5,14 +5,13 @@
  * threshold), and `compact` waits for that workflow (object-writes.ts), so that any number of
  * clients append to one session at once. Reads go through the project's own runtime on the
  * Restate store, read-only and keeping no session in memory between calls (the same answers as
- * in-process, never stale). `setContext`, `setAgentDescription` and `archive` are exclusive
- * handlers of the object too (`setPart`, `archiveSession`). The other writes (create, clear, reset,
- * checks, edits, `send`) go through a second runtime on the store, which loads the session afresh
- * for each call and never compacts at a threshold (the object does); a creation that lost a race
- * answers the session created, and clear and reset first wait for the object's compaction. Their
- * events are published to the
- * namespace's `sessionEvents` feed as the object's are, and `onEvent` follows that feed by long
- * polling.
+ * in-process, never stale). `setContext`, `setAgentDescription`, `recordChecks` and `archive`
+ * are exclusive handlers of the object too (`setPart`, `recordChecksFor`, `archiveSession`). The
+ * other writes (create, clear, reset, edits, `send`) go through a second runtime on the store,
+ * which loads the session afresh for each call and never compacts at a threshold (the object
+ * does); a creation that lost a race answers the session created, and clear and reset first wait
+ * for the object's compaction. Their events are published to the namespace's `sessionEvents` feed
+ * as the object's are, and `onEvent` follows that feed by long polling.
  */
 import { randomUUID } from 'node:crypto';
 import type { VirtualObjectDefinition } from '@restatedev/restate-sdk-clients';
@@ -83,9 +82,9 @@ type Caller = Record<string, (argument: unknown, opts?: unknown) => Promise<unkn
  *
  * Any number of clients append to one session at once: the object takes the appends one at a
  * time, each in one order, and compacts past the threshold through the compaction workflow;
- * setting the context or description and archiving are serialised by the object as well, and one
- * key created by two clients at once is created once. The other writes (clear, reset, checks,
- * edits, `send`) are made by the client's runtime on the session as loaded for the call (clear and
+ * setting the context or description, recording checks and archiving are serialised by the
+ * object as well, and one key created by two clients at once is created once. The other writes (clear, reset, edits,
+ * `send`) are made by the client's runtime on the session as loaded for the call (clear and
  * reset after the object's compaction has ended): one racing another client's write is refused
  * (`INVALID_MESSAGE` or `INVALID_ARGUMENT`: its seq or commit no longer follows), never mixed in.
  * Events of every client of the namespace reach `onEvent`.
