@@ -11,10 +11,17 @@ import type * as clients from '@restatedev/restate-sdk-clients';
 import type { CompactOutput } from '../../machines/session.machine.js';
 import { SessionError, isSessionErrorCode } from '../core/errors.js';
 import { keyOfSessionId } from '../core/ids.js';
-import type { Limits, Message, MessageInput } from '../core/types.js';
+import type {
+  AgentDescription,
+  Checkpoint,
+  Limits,
+  Message,
+  MessageInput,
+  SessionContext,
+} from '../core/types.js';
 import { resolveAgentProfiles, type AgentsOption } from '../runtime/agent-profiles.js';
 import { defaultLimits, resolveLimits } from '../runtime/limits.js';
-import { validateMessageInput } from '../runtime/validate.js';
+import { validateChecks, validateMessageInput, validatePlainObject } from '../runtime/validate.js';
 import type { CompactionResult } from './compaction-workflow.js';
 import { unwrap, type RestateSessionStore } from './restate-session-store.js';
 import type { Outcome } from './session-state.js';
@@ -124,5 +131,62 @@ export function createObjectWrites(deps: ObjectWritesDeps) {
     return { ...output, durationMs: Math.round(performance.now() - began) };
   }
 
-  return { addMessage, compact, limitsOf };
+  /**
+   * `setContext` and `setAgentDescription`: validated here as in-process, then one call of the
+   * object's exclusive `setPart`, which counts the value and writes it with its count.
+   */
+  async function setPart(id: string, part: 'context' | 'description', value: unknown): Promise<void> {
+    const valid = validatePlainObject(value, part === 'context' ? 'context' : 'agentDescription');
+    if (part === 'description') {
+      const role = (valid as Partial<AgentDescription>).role;
+      if (typeof role !== 'string' || role === '')
+        throw new SessionError(
+          'INVALID_ARGUMENT',
+          'runtime',
+          'agentDescription needs a non-empty "role" string',
+        );
+    }
+    await store.write<void>(id, 'setPart', {
+      part,
+      value: valid as SessionContext | AgentDescription,
+      at: deps.now().toISOString(),
+      ...target,
+    });
+  }
+
+  /** `archiveSession`: one call of the object's exclusive `archiveSession` (a second one changes nothing). */
+  async function archive(id: string): Promise<void> {
+    await store.write<boolean>(id, 'archiveSession', { at: deps.now().toISOString(), ...target });
+  }
+
+  /** `recordChecks`: checked here as in-process, then one call of the object's exclusive `recordChecksFor`. */
+  async function recordChecks(id: string, checks: unknown): Promise<Checkpoint> {
+    const valid = validateChecks(checks as never);
+    const now = deps.now().toISOString();
+    return deepFreeze(
+      await store.write<Checkpoint>(id, 'recordChecksFor', { checks: valid, now, ...target }),
+    );
+  }
+
+  /**
+   * Waits until no compaction the object started is running (its outcome, whatever it is, is the
+   * caller's of `compact`), as in-process a clear waits for the compaction in progress.
+   */
+  async function compactionsEnded(id: string): Promise<void> {
+    // Its outcome is resolved after its commit (the object hears `compactionEnded` just after):
+    // once it is, the commit is done; ask again only if another compaction started meanwhile.
+    let waited: string | null = null;
+    for (;;) {
+      const running = await store.read<string | null>(id, 'compaction');
+      if (running === null || running === waited) return;
+      const workflow = ingress.workflowClient(
+        { name: COMPACTION_WORKFLOW } as never,
+        `${store.keyOf(id)}:${running}`,
+      ) as unknown as { result(): Promise<unknown> };
+      await workflow.result().catch(() => undefined);
+      waited = running;
+    }
+  }
+
+  return { addMessage, compact, setPart, archive, recordChecks, compactionsEnded, limitsOf };
 }

@@ -70,6 +70,8 @@ export interface RestateSessionStore extends SessionStore {
    * returned is thrown.
    */
   write<T>(id: string, handler: string, argument: unknown): Promise<T>;
+  /** @internal Calls a shared (read) handler of the session's object; a SessionError it returned is thrown. */
+  read<T>(id: string, handler: string, argument?: unknown): Promise<T>;
 }
 
 ensurePromiseWithResolvers();
@@ -211,6 +213,7 @@ export function createRestateSessionStore(options: RestateSessionStoreOptions): 
   const store: RestateSessionStore = {
     keyOf,
     write,
+    read: <T>(id: string, handler: string, argument?: unknown) => call<T>(id, handler, argument),
     capabilities: CAPABILITIES,
     location: options.ingressUrl,
     readOnly,

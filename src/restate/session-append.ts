@@ -10,18 +10,16 @@
  */
 import type * as restate from '@restatedev/restate-sdk';
 import { thresholdOf } from '../../machines/session.machine.js';
-import { SessionError } from '../core/errors.js';
 import { requestTokens } from '../core/request-size.js';
-import type { Limits, Message, MessageInput, SessionRecord } from '../core/types.js';
+import type { Limits, Message, MessageInput } from '../core/types.js';
 import type { SessionEvent } from '../runtime/events.js';
 import { conflictError, sameMessage } from '../runtime/idempotency.js';
 import { validateMessageInput } from '../runtime/validate.js';
-import { createTokenEstimator, type TokenEstimator } from '../tokens/token-estimator.js';
 import { sessionEvents } from './event-feed.js';
 import { MAX_MESSAGE_BYTES } from './limits.js';
 import { readHead, type StoredMessage } from './session-reads.js';
 import { KEYS, type HeadState } from './session-state.js';
-import { appendMessages } from './session-writes.js';
+import { appendMessages, assertWritable, estimatorOf } from './session-writes.js';
 
 type Ctx = restate.ObjectContext;
 
@@ -45,25 +43,6 @@ export type AddMessageAnswer = Omit<Message, 'content' | 'metadata'> & { stored:
 
 /** The name of the workflow the object starts at the threshold (`createCompactionWorkflow`'s default). */
 export const COMPACTION_WORKFLOW = 'compaction';
-
-let estimator: TokenEstimator | undefined;
-/** The counter of this process (cl100k_base, loaded on first use): the same counts as the runtime's default. */
-const estimatorOf = () => (estimator ??= createTokenEstimator());
-
-function archivedError(id: string): SessionError {
-  return new SessionError(
-    'SESSION_ARCHIVED',
-    'runtime',
-    `session ${id} is archived: it can be read and exported, not changed; create a new session for new work`,
-    { details: { sessionId: id } },
-  );
-}
-
-async function assertWritable(ctx: Ctx, id: string, head: HeadState): Promise<void> {
-  // Heads written before `archived` was kept read the record once.
-  const archived = head.archived ?? (await ctx.get<SessionRecord>(KEYS.record))?.status === 'archived';
-  if (archived) throw archivedError(id);
-}
 
 /** The message stored under the caller's idempotency key, or null. */
 async function storedUnderKey(ctx: Ctx, id: string, input: MessageInput): Promise<Message | null> {

@@ -5,11 +5,13 @@
  * threshold), and `compact` waits for that workflow (object-writes.ts), so that any number of
  * clients append to one session at once. Reads go through the project's own runtime on the
  * Restate store, read-only and keeping no session in memory between calls (the same answers as
- * in-process, never stale). The other writes (create, context, clear, reset, checks, edits,
- * `send`) go through a second runtime on the store, which loads the session afresh for each call
- * and never compacts at a threshold (the object does); their events are published to the
- * namespace's `sessionEvents` feed as the object's are, and `onEvent` follows that feed by long
- * polling.
+ * in-process, never stale). `setContext`, `setAgentDescription`, `recordChecks` and `archive`
+ * are exclusive handlers of the object too (`setPart`, `recordChecksFor`, `archiveSession`). The
+ * other writes (create, clear, reset, edits, `send`) go through a second runtime on the store,
+ * which loads the session afresh for each call and never compacts at a threshold (the object
+ * does); a creation that lost a race answers the session created, and clear and reset first wait
+ * for the object's compaction. Their events are published to the namespace's `sessionEvents` feed
+ * as the object's are, and `onEvent` follows that feed by long polling.
  */
 import { randomUUID } from 'node:crypto';
 import type { VirtualObjectDefinition } from '@restatedev/restate-sdk-clients';
@@ -20,7 +22,8 @@ import type { SessionAPI, SessionChannel } from '../ipc/channels.js';
 import { createSessionHandlers } from '../ipc/handlers.js';
 import { createSessionRuntime } from '../runtime/create-session-runtime.js';
 import type { SessionEvent } from '../runtime/events.js';
-import type { SessionRuntime, SessionRuntimeOptions } from '../runtime/types.js';
+import type { SessionKey } from '../core/types.js';
+import type { CreateSessionOptions, SessionRuntime, SessionRuntimeOptions } from '../runtime/types.js';
 import type { FeedPage } from './event-feed.js';
 import { createObjectWrites } from './object-writes.js';
 import { ensurePromiseWithResolvers } from './promise-with-resolvers.js';
@@ -78,9 +81,11 @@ type Caller = Record<string, (argument: unknown, opts?: unknown) => Promise<unkn
  * `dagent-sessions/restate`, served by `dagent-sessions restate serve` or `restate dev`).
  *
  * Any number of clients append to one session at once: the object takes the appends one at a
- * time, each in one order, and compacts past the threshold through the compaction workflow. The
- * other writes (context, clear, reset, checks, edits, `send`) are made by the client's runtime
- * on the session as loaded for the call: one racing another client's write is refused
+ * time, each in one order, and compacts past the threshold through the compaction workflow;
+ * setting the context or description, recording checks and archiving are serialised by the
+ * object as well, and one key created by two clients at once is created once. The other writes (clear, reset, edits,
+ * `send`) are made by the client's runtime on the session as loaded for the call (clear and
+ * reset after the object's compaction has ended): one racing another client's write is refused
  * (`INVALID_MESSAGE` or `INVALID_ARGUMENT`: its seq or commit no longer follows), never mixed in.
  * Events of every client of the namespace reach `onEvent`.
  *
@@ -291,6 +296,34 @@ function composeRuntime(
   if (readOnly) return composed;
   own['addMessage'] = writes.addMessage;
   own['compact'] = writes.compact;
+  // One exclusive call of the object each: two clients at once both succeed, one after the other.
+  own['setContext'] = ((id: string, context: unknown) =>
+    writes.setPart(id, 'context', context)) as SessionRuntime['setContext'];
+  own['setAgentDescription'] = ((id: string, description: unknown) =>
+    writes.setPart(id, 'description', description)) as SessionRuntime['setAgentDescription'];
+  own['recordChecks'] = ((id: string, checks: unknown) =>
+    writes.recordChecks(id, checks)) as SessionRuntime['recordChecks'];
+  own['archiveSession'] = (async (id: string) => {
+    await writes.archive(id);
+    return reader.getSession(id);
+  }) as SessionRuntime['archiveSession'];
+  // The object's create refuses a session that exists: a client that lost the race to create it
+  // answers the session the winner created (creation is idempotent, as in-process).
+  own['createSession'] = (async (key: SessionKey, options?: CreateSessionOptions) => {
+    try {
+      return await writer.createSession(key, options);
+    } catch (error) {
+      if (!(error instanceof SessionError) || error.details['exists'] !== true) throw error;
+      return reader.getSession(String(error.details['sessionId']));
+    }
+  }) as SessionRuntime['createSession'];
+  // As in-process, a clear or reset waits for the compaction running: its commit comes first.
+  for (const name of ['clearMessages', 'reset'] as const) {
+    own[name] = (async (id: string, options?: unknown) => {
+      await writes.compactionsEnded(id);
+      return (writer[name] as (...a: unknown[]) => Promise<unknown>)(id, options);
+    }) as SessionRuntime[typeof name];
+  }
   // As in-process: a request past the threshold waits for a compaction first (a failed one
   // leaves messages out of the request instead, as the runtime's own build does).
   const makeRoom = async (id: string) => {

@@ -10,9 +10,11 @@ import * as restate from '@restatedev/restate-sdk';
 import type { AgentDescription, CheckResult, Message, SessionContext, SessionRecord } from '../core/types.js';
 import type { ArchiveQuery, InitialFiles, SessionCounts } from '../store/contract.js';
 import { ensurePromiseWithResolvers } from './promise-with-resolvers.js';
+import type { SessionEvent } from '../runtime/events.js';
 import {
   addMessage,
   compactionEnded,
+  publish,
   requestCompaction,
   type AddMessageCall,
   type CompactionStart,
@@ -40,6 +42,8 @@ type Ctx = restate.ObjectContext;
 type Shared = restate.ObjectSharedContext;
 const id = (ctx: Shared | Ctx) => sessionIdOf(ctx.key);
 const forget = { journalRetention: 0 } as const;
+/** Where a write's event goes: the namespace's feed (null for none) and the publishing client. */
+type Publishing = { feed: string | null; origin: string };
 
 /** The directory of sessions of a namespace (key = namespace), for `list()`. */
 export const sessionDirectory = restate.object({
@@ -100,6 +104,39 @@ export const sessionObject = restate.object({
     commit: restate.handlers.object.exclusive(forget, async (ctx: Ctx, call: CommitCall) =>
       outcome(() => writes.commitSession(ctx, id(ctx), call)),
     ),
+    /** `setContext` and `setAgentDescription` of the session client: the value and its count in one write. */
+    setPart: restate.handlers.object.exclusive(async (ctx: Ctx, call: writes.SetPartCall & Publishing) =>
+      outcome(async () => {
+        await writes.setPart(ctx, id(ctx), call);
+        const what = call.part === 'context' ? 'context' : 'agentDescription';
+        publish(ctx, call, [{ type: 'session.context.changed', sessionId: id(ctx), at: call.at, what }]);
+      }),
+    ),
+    /** `archiveSession` of the session client: answers whether this call archived it. */
+    archiveSession: restate.handlers.object.exclusive(async (ctx: Ctx, call: { at: string } & Publishing) =>
+      outcome(async () => {
+        const archived = await writes.archiveSession(ctx, id(ctx), call.at);
+        const event: SessionEvent = { type: 'session.archived', sessionId: id(ctx), at: call.at };
+        if (archived) publish(ctx, call, [event]);
+        return archived;
+      }),
+    ),
+    /** `recordChecks` of the session client: the checks, the checkpoint's count and the event. */
+    recordChecksFor: restate.handlers.object.exclusive(
+      forget,
+      async (ctx: Ctx, call: { checks: CheckResult[]; now: string } & Publishing) =>
+        outcome(async () => {
+          const checkpoint = await writes.recordChecksCounted(ctx, id(ctx), call);
+          const event: SessionEvent = {
+            type: 'session.checks.recorded',
+            sessionId: id(ctx),
+            at: call.now,
+            checks: call.checks,
+          };
+          publish(ctx, call, [event]);
+          return checkpoint;
+        }),
+    ),
     recordChecks: restate.handlers.object.exclusive(
       forget,
       async (ctx: Ctx, args: { checks: CheckResult[]; now: string }) =>
@@ -114,6 +151,10 @@ export const sessionObject = restate.object({
     writeCounts: async (ctx: Ctx, value: Partial<SessionCounts>) =>
       outcome(() => writes.writePart(ctx, id(ctx), 'counts', value)),
 
+    /** The id of the compaction workflow the object started and that has not ended, or null. */
+    compaction: restate.handlers.object.shared(async (ctx: Shared) =>
+      outcome(async () => (await reads.readHead(ctx, id(ctx))).compaction?.id ?? null),
+    ),
     presence: restate.handlers.object.shared(async (ctx: Shared) =>
       outcome(async () => ((await ctx.get(reads.HEAD_KEY)) === null ? 'absent' : 'present')),
     ),

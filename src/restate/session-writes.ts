@@ -16,7 +16,9 @@ import type {
   SessionContext,
   SessionRecord,
 } from '../core/types.js';
+import { countPart } from '../runtime/fixed-counts.js';
 import { commitProblem, messagesProblem } from '../store/archive-rules.js';
+import { createTokenEstimator, type TokenEstimator } from '../tokens/token-estimator.js';
 import type { ArchiveSegment } from '../core/types.js';
 import type { CommitResult, InitialFiles, SessionCounts } from '../store/contract.js';
 import { assertMessageSize } from './limits.js';
@@ -69,6 +71,27 @@ function commitCallProblem(current: Checkpoint | null, call: CommitCall): string
     meta.firstSeq === meta.lastSeq ? [stand(meta.firstSeq)] : [stand(meta.firstSeq), stand(meta.lastSeq)];
   const segment: ArchiveSegment = { ...meta, messages: ends };
   return commitProblem(current, segment, call.checkpoint);
+}
+
+let estimator: TokenEstimator | undefined;
+/** The counter of this process (cl100k_base, loaded on first use): the same counts as the runtime's default. */
+export const estimatorOf = (): TokenEstimator => (estimator ??= createTokenEstimator());
+
+/** @internal Refuses a change to an archived session. */
+export function archivedError(id: string): SessionError {
+  return new SessionError(
+    'SESSION_ARCHIVED',
+    'runtime',
+    `session ${id} is archived: it can be read and exported, not changed; create a new session for new work`,
+    { details: { sessionId: id } },
+  );
+}
+
+/** @internal Throws SESSION_ARCHIVED for an archived session. */
+export async function assertWritable(ctx: Ctx, id: string, head: HeadState): Promise<void> {
+  // Heads written before `archived` was kept read the record once.
+  const archived = head.archived ?? (await ctx.get<SessionRecord>(KEYS.record))?.status === 'archived';
+  if (archived) throw archivedError(id);
 }
 
 function bump(head: HeadState): HeadState {
@@ -188,11 +211,19 @@ export async function commitSession(ctx: Ctx, id: string, call: CommitCall): Pro
   const next: Checkpoint = checks ? { ...rest, checks } : rest;
   assertCheckpoint(id, next);
   const result: CommitResult = { checkpoint: next };
+  // The new checkpoint's count, so that the append threshold (head.fixedTokens) counts this one,
+  // not the one before the commit. A pure function of the checkpoint: a replay writes the same.
+  const counts: SessionCounts = {
+    ...((await ctx.get<SessionCounts>(KEYS.counts)) ?? NO_COUNTS),
+    checkpoint: countPart(estimatorOf(), 'checkpoint', next),
+  };
   // New keys first, head last: a reader on the old head never looks at them.
   if (segmentState !== null) ctx.set(KEYS.segment(segmentState.segment), segmentState);
   ctx.set(KEYS.version(next.version), next);
+  ctx.set(KEYS.counts, counts);
   ctx.set(KEYS.head, {
     ...bump(head),
+    fixedTokens: fixedTokensOf(counts),
     archivedCount,
     archivedTokens,
     archivedThroughSeq: segmentState?.lastSeq ?? head.archivedThroughSeq,
@@ -225,6 +256,29 @@ export async function recordChecks(
   return next;
 }
 
+/**
+ * `recordChecks` of the session client: refused for an archived session, and the checkpoint's
+ * count refreshed with the checks in the same write, so that two clients recording at once end
+ * with both their checks and the count of the checkpoint that holds them.
+ */
+export async function recordChecksCounted(
+  ctx: Ctx,
+  id: string,
+  args: { checks: readonly CheckResult[]; now: string },
+): Promise<Checkpoint> {
+  await assertWritable(ctx, id, await readHead(ctx, id));
+  const next = await recordChecks(ctx, id, args);
+  const counts: SessionCounts = {
+    ...((await ctx.get<SessionCounts>(KEYS.counts)) ?? NO_COUNTS),
+    checkpoint: countPart(estimatorOf(), 'checkpoint', next),
+  };
+  ctx.set(KEYS.counts, counts);
+  // The head as recordChecks wrote it (an invocation reads its own writes), with the new count.
+  const head = (await ctx.get<HeadState>(KEYS.head))!;
+  ctx.set(KEYS.head, { ...head, fixedTokens: fixedTokensOf(counts) });
+  return next;
+}
+
 /** Replaces one of the small keys (context, description, record, counts). */
 export async function writePart(
   ctx: Ctx,
@@ -242,9 +296,56 @@ export async function writePart(
     ctx.set(KEYS.head, { ...bump(head), fixedTokens: fixedTokensOf(counts) });
     return;
   }
+  if (part === 'record') {
+    // Archiving is for good: a record written from a copy loaded before `archive` (a client's
+    // stats after a clear) keeps the archived status instead of undoing it.
+    const record = value as SessionRecord;
+    const archived = head.archived === true || record.status === 'archived';
+    ctx.set(KEYS.record, archived ? { ...record, status: 'archived' } : record);
+    ctx.set(KEYS.head, { ...bump(head), archived });
+    return;
+  }
   ctx.set(KEYS[part], value);
-  const archived = part === 'record' ? { archived: (value as SessionRecord).status === 'archived' } : {};
-  ctx.set(KEYS.head, { ...bump(head), ...archived });
+  ctx.set(KEYS.head, bump(head));
+}
+
+/** What `setPart` takes: the new context or description, validated and counted by the client. */
+export interface SetPartCall {
+  part: 'context' | 'description';
+  value: SessionContext | AgentDescription;
+  /** The time of the change (the client's clock: a replay writes the same). */
+  at: string;
+}
+
+/**
+ * Replaces the context or the description and its count in one write (the threshold's
+ * `fixedTokens` with it), so that two clients setting it at once end with one value and its own
+ * count, never one's value with the other's count. Refused for an archived session.
+ */
+export async function setPart(ctx: Ctx, id: string, call: SetPartCall): Promise<void> {
+  const head = await readHead(ctx, id);
+  await assertWritable(ctx, id, head);
+  const counts: SessionCounts = {
+    ...((await ctx.get<SessionCounts>(KEYS.counts)) ?? NO_COUNTS),
+    [call.part]: countPart(estimatorOf(), call.part, call.value),
+  };
+  ctx.set(KEYS[call.part], call.value);
+  ctx.set(KEYS.counts, counts);
+  ctx.set(KEYS.head, { ...bump(head), fixedTokens: fixedTokensOf(counts) });
+}
+
+/**
+ * Marks the session archived (status and `updatedAt` of its record as stored now, nothing else of
+ * it). Returns whether this call archived it: false when it was already.
+ */
+export async function archiveSession(ctx: Ctx, id: string, at: string): Promise<boolean> {
+  const head = await readHead(ctx, id);
+  const record = await ctx.get<SessionRecord>(KEYS.record);
+  if (record === null) throw new SessionError('SESSION_NOT_FOUND', 'store', `session ${id} has no record`);
+  if (record.status === 'archived' && head.archived !== false) return false;
+  ctx.set(KEYS.record, { ...record, status: 'archived', updatedAt: at } satisfies SessionRecord);
+  ctx.set(KEYS.head, { ...bump(head), archived: true });
+  return true;
 }
 
 /** The tokens of the fixed parts as counted (0 for a part not counted yet): the append threshold's share. */
