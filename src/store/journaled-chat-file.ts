@@ -22,31 +22,27 @@
  *   snapshot first, log after, as a reader needs it.
  * - A reader in another process reads the log, then the snapshot: whatever a fold does meanwhile,
  *   it never misses a record acknowledged before it started.
+ *
+ * Its parts: chat-log-file.ts (the log's handle, length, torn tail and failed appends),
+ * chat-counts.ts (uncounted messages and count records), chat-data.ts (the chat as data).
  */
-import type { FileHandle } from 'node:fs/promises';
-import { constants } from 'node:fs';
 import path from 'node:path';
 import type { Adapter } from 'lowdb';
 import { createOneAtATime } from '../core/one-at-a-time.js';
 import { SessionError } from '../core/errors.js';
 import type { ChatFile, Message } from '../core/types.js';
-import { encodeCountRecord, encodeRecord, encodeUncountedRecord, withoutTokens } from './chat-log-format.js';
-import { textTokenBound } from '../core/token-bound.js';
+import { encodeCountRecord, encodeRecord, encodeUncountedRecord } from './chat-log-format.js';
 import { readJournal } from './read-journal.js';
-import {
-  NOT_WRITTEN,
-  appendFailed,
-  appendOutcomeUnknown,
-  logDamaged,
-  refusedAfterUnknown,
-} from './chat-log-errors.js';
-import { assertInsideRoot, atomicWriteFile, fsyncDir, openStoreFile, writeAll } from './durable-fs.js';
+import { logDamaged, refusedAfterUnknown } from './chat-log-errors.js';
+import { ChatCounts } from './chat-counts.js';
+import { emptyChat, lastSeqOf, validateChat, withDerived } from './chat-data.js';
+import { ChatLogFile } from './chat-log-file.js';
+import { assertInsideRoot, writeAll } from './durable-fs.js';
 import { DurableJsonFile } from './durable-json-file.js';
-import { ioError } from './io-error.js';
-import { messagesProblem } from './archive-rules.js';
 import { prepareSnapshot, writeSnapshot } from './snapshot-writer.js';
 
 export { encodeRecord, replayLog, type Replay } from './chat-log-format.js';
+export { emptyChat } from './chat-data.js';
 
 /** Options of {@link JournaledChatFile}. */
 export interface JournaledChatFileOptions {
@@ -69,29 +65,6 @@ export interface JournalStats {
   tornRecordsDropped: number;
 }
 
-/** The empty chat. */
-export function emptyChat(): ChatFile {
-  return {
-    messages: [],
-    totalMessages: 0,
-    oldestMessageTimestamp: null,
-    newestMessageTimestamp: null,
-    snapshotSeq: -1,
-  };
-}
-
-function validateChat(value: unknown): string | null {
-  if (typeof value !== 'object' || value === null) return 'chat.json must hold an object';
-  const v = value as Partial<ChatFile>;
-  if (!Array.isArray(v.messages)) return '"messages" must be a list';
-  // A message folded before its count was known holds no tokens (a count record carries it).
-  const malformed = messagesProblem(v.messages, { tokensOptional: true });
-  if (malformed !== null) return malformed.problem;
-  if (v.snapshotSeq !== undefined && typeof v.snapshotSeq !== 'number')
-    return '"snapshotSeq" must be a number';
-  return null;
-}
-
 /**
  * lowdb adapter for a session's chat: snapshot (`chat.json`) + append-only log (`chat.log`).
  * The adapter owns the in-memory chat: `read()` returns it, `append()` adds to it only once the
@@ -110,26 +83,19 @@ export class JournaledChatFile implements Adapter<ChatFile> {
   readonly logFile: string;
   #data: ChatFile = emptyChat();
   readonly #snapshot: DurableJsonFile<ChatFile>;
+  /** chat.log: its handle, length, torn tail, and an append whose outcome is unknown. */
+  readonly #log: ChatLogFile;
   readonly #durable: boolean;
   readonly #readOnly: boolean;
   readonly #foldMinBytes: number;
   readonly #root: string | undefined;
-  #handle: FileHandle | null = null;
-  /** Length of the log on disk; `#sizeUnknown` when a failed truncation left it in doubt. */
-  #logBytes = 0;
-  #sizeUnknown = false;
-  #logRecords = 0;
   #snapshotBytes = 0;
   #folds = 0;
   /** After a failed fold: the log size past which the next one is tried. */
   #foldRetryAt = 0;
   #torn = 0;
-  /** Length the log must be cut to before the next append (a torn tail was found), or null. */
-  #truncateTo: number | null = null;
   /** The error of the last read(), which failed: until one succeeds, nothing is written. */
   #readError: unknown = null;
-  /** Set when a failed append could not be cut off: whether it is on disk is unknown. */
-  #unknown: SessionError | null = null;
   readonly #enqueue = createOneAtATime();
   /** Bumped by every fold, drop and read: a background fold begun before is then obsolete. */
   #generation = 0;
@@ -142,13 +108,8 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     uncounted: number[];
     waiters: { resolve: () => void; reject: (e: unknown) => void }[];
   } | null = null;
-  /**
-   * Seqs of held messages whose exact count is on disk nowhere yet: written without `tokens`,
-   * their `tokens` in memory is the caller's upper bound until {@link recordCounts}.
-   */
-  readonly #uncounted = new Set<number>();
-  /** Exact counts given by recordCounts and not written yet: they go in the next append's write. */
-  #pendingCounts: [number, number][] = [];
+  /** Uncounted messages and the counts not written yet (chat-counts.ts). */
+  readonly #counts = new ChatCounts();
 
   constructor(snapshotFile: string, logFile: string, options: JournaledChatFileOptions = {}) {
     this.snapshotFile = snapshotFile;
@@ -164,6 +125,7 @@ export class JournaledChatFile implements Adapter<ChatFile> {
       checksum: true,
       serialize: (data) => JSON.stringify(data),
     });
+    this.#log = new ChatLogFile(logFile, this.#durable, () => this.#assertInsideRoot());
   }
 
   /** The in-memory chat: only messages that are on disk. */
@@ -174,8 +136,8 @@ export class JournaledChatFile implements Adapter<ChatFile> {
   /** Figures about the journal. */
   get stats(): JournalStats {
     return {
-      logRecords: this.#logRecords,
-      logBytes: this.#logBytes,
+      logRecords: this.#log.records,
+      logBytes: this.#log.bytes,
       snapshotBytes: this.#snapshotBytes,
       folds: this.#folds,
       tornRecordsDropped: this.#torn,
@@ -211,20 +173,16 @@ export class JournaledChatFile implements Adapter<ChatFile> {
       this.logFile,
       this.#readOnly,
     );
-    this.#logBytes = 0;
-    this.#sizeUnknown = false;
-    this.#logRecords = 0;
+    this.#log.loaded();
     this.#torn = 0;
-    this.#truncateTo = null;
-    this.#unknown = null;
     if (snapshot === null && log === null) {
       this.#data = emptyChat();
       return null;
     }
     const chat: ChatFile = snapshot ?? emptyChat();
     chat.snapshotSeq = typeof chat.snapshotSeq === 'number' ? chat.snapshotSeq : lastSeqOf(chat.messages);
-    this.#uncounted.clear();
-    this.#countSnapshot(chat.messages, replay?.counts);
+    this.#counts.clear();
+    this.#counts.fromSnapshot(chat.messages, replay?.counts);
     this.#snapshotBytes = snapshotBytes;
     if (log !== null && replay !== null) {
       if (replay.damagedAt !== null) throw await logDamaged(replay, this.logFile, this.#readOnly);
@@ -234,39 +192,28 @@ export class JournaledChatFile implements Adapter<ChatFile> {
       for (const message of replay.messages) {
         if (message.seq <= last) continue; // already in the snapshot (a fold was cut short) or repeated
         chat.messages.push(message);
-        if (replay.uncounted.has(message.seq)) this.#uncounted.add(message.seq);
+        if (replay.uncounted.has(message.seq)) this.#counts.uncounted.add(message.seq);
         last = message.seq;
       }
-      this.#logBytes = replay.goodBytes;
-      this.#logRecords = replay.records;
       this.#torn = replay.torn;
       // Only an incomplete last record is proven torn; only it is ever cut.
-      if (replay.goodBytes < log.length) this.#truncateTo = replay.goodBytes;
+      this.#log.loaded(
+        replay.goodBytes,
+        replay.records,
+        replay.goodBytes < log.length ? replay.goodBytes : null,
+      );
     }
     this.#data = withDerived(chat);
-    // Counts recorded but not written yet are still this instance's to write: a read keeps them.
-    const pending = this.#pendingCounts;
-    this.#pendingCounts = [];
-    this.recordCounts(pending.map(([seq, tokens]) => ({ seq, tokens })));
+    // Counts recorded but not written yet are still this instance's to write: a read keeps them
+    // (those of messages the files hold counted by now are dropped).
+    const pending = this.#counts.take().map(([seq, tokens]) => ({ seq, tokens }));
+    this.#counts.record(this.#data.messages, pending);
     return this.#data;
-  }
-
-  /**
-   * Snapshot messages folded before their count was known: the count of a count record in the log,
-   * else the upper bound, and the message is uncounted (the caller counts it again).
-   */
-  #countSnapshot(messages: Message[], counts: ReadonlyMap<number, number> | undefined): void {
-    for (const [i, m] of messages.entries()) {
-      if (m.tokens !== undefined) continue;
-      const tokens = counts?.get(m.seq);
-      if (tokens === undefined) this.#uncounted.add(m.seq);
-      messages[i] = { ...m, tokens: tokens ?? textTokenBound(m.content) ?? 0 };
-    }
   }
 
   /** Seqs of held messages whose exact count is not known (see {@link recordCounts}). */
   get uncounted(): ReadonlySet<number> {
-    return this.#uncounted;
+    return this.#counts.uncounted;
   }
 
   /**
@@ -276,15 +223,8 @@ export class JournaledChatFile implements Adapter<ChatFile> {
    * messages in {@link uncounted} again: counts are derived data, never lost messages.
    */
   recordCounts(counts: readonly { seq: number; tokens: number }[]): void {
-    const messages = this.#data.messages;
-    for (const { seq, tokens } of counts) {
-      if (!this.#uncounted.delete(seq)) continue;
-      const i = indexOfSeq(messages, seq);
-      if (i >= 0) messages[i] = Object.freeze({ ...messages[i]!, tokens });
-      this.#pendingCounts.push([seq, tokens]);
-    }
+    this.#counts.record(this.#data.messages, counts);
   }
-
   /**
    * Folds: writes `data` as the new snapshot (atomically, durably), then empties the log.
    * `data` becomes the adapter's in-memory chat.
@@ -346,7 +286,7 @@ export class JournaledChatFile implements Adapter<ChatFile> {
    * @throws SessionError `IO_ERROR` when it cannot be written (the counts stay pending).
    */
   async flushCounts(): Promise<void> {
-    if (this.#pendingCounts.length === 0 || this.#readOnly) return;
+    if (!this.#counts.hasPending || this.#readOnly) return;
     await this.#enqueue(() => this.#appendNow([], new Set()));
   }
 
@@ -359,17 +299,13 @@ export class JournaledChatFile implements Adapter<ChatFile> {
   async close(): Promise<void> {
     await this.settled();
     await this.flushCounts().catch(() => undefined); // best effort: a later load counts again
-    await this.#enqueue(async () => {
-      const handle = this.#handle;
-      this.#handle = null;
-      await handle?.close().catch(() => undefined);
-    });
+    await this.#enqueue(() => this.#log.close());
   }
 
   async #appendNow(messages: Message[], uncounted: ReadonlySet<number>): Promise<void> {
-    if (messages.length === 0 && this.#pendingCounts.length === 0) return;
+    if (messages.length === 0 && !this.#counts.hasPending) return;
     if (this.#readError !== null) throw this.#readError;
-    if (this.#unknown !== null) throw refusedAfterUnknown(this.#unknown, this.logFile);
+    if (this.#log.unknown !== null) throw refusedAfterUnknown(this.#log.unknown, this.logFile);
     let last = lastSeqOf(this.#data.messages);
     last = Math.max(last, this.#data.snapshotSeq);
     for (const message of messages) {
@@ -383,28 +319,26 @@ export class JournaledChatFile implements Adapter<ChatFile> {
       last = message.seq;
     }
     // Counts recorded since the last write ride along: no write or fdatasync of their own.
-    const counts = this.#pendingCounts;
-    this.#pendingCounts = [];
+    const counts = this.#counts.take();
     const parts = messages.map((m) => (uncounted.has(m.seq) ? encodeUncountedRecord(m) : encodeRecord(m)));
     if (counts.length > 0) parts.unshift(encodeCountRecord(counts));
     const records = Buffer.concat(parts);
     try {
-      const handle = await this.#openLog();
+      const handle = await this.#log.open();
       // After opening: a torn tail cut or a length in doubt re-read there moves where it starts.
-      const start = this.#logBytes;
+      const start = this.#log.bytes;
       try {
         await writeAll(handle, records);
         if (this.#durable) await handle.datasync();
       } catch (error) {
-        throw await this.#cutBack(handle, start, error);
+        throw await this.#log.cutBack(handle, start, error);
       }
     } catch (error) {
-      this.#pendingCounts = counts.concat(this.#pendingCounts); // not written: kept for the next write
+      this.#counts.restore(counts); // not written: kept for the next write
       throw error;
     }
-    for (const seq of uncounted) this.#uncounted.add(seq);
-    this.#logBytes += records.length;
-    this.#logRecords += parts.length;
+    for (const seq of uncounted) this.#counts.uncounted.add(seq);
+    this.#log.grew(records.length, parts.length);
     this.#foldTail?.records.push(records);
     if (this.#foldTail) this.#foldTail.count += parts.length;
     const chat = this.#data;
@@ -414,7 +348,7 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     chat.newestMessageTimestamp = messages[messages.length - 1]?.timestamp ?? chat.newestMessageTimestamp;
     if (
       this.#background === null &&
-      this.#logBytes > Math.max(this.#foldMinBytes, this.#snapshotBytes, this.#foldRetryAt)
+      this.#log.bytes > Math.max(this.#foldMinBytes, this.#snapshotBytes, this.#foldRetryAt)
     ) {
       // Off the append's path: it resolves now (its messages are durable), the fold runs on.
       const background = this.#foldInBackground().finally(() => {
@@ -432,7 +366,7 @@ export class JournaledChatFile implements Adapter<ChatFile> {
   async #foldInBackground(): Promise<void> {
     const generation = this.#generation;
     const chat = this.#data;
-    const messages = this.#forSnapshot(chat.messages);
+    const messages = this.#counts.forSnapshot(chat.messages);
     const snapshotSeq = Math.max(chat.snapshotSeq, lastSeqOf(messages));
     this.#foldTail = { records: [], count: 0 };
     try {
@@ -442,7 +376,7 @@ export class JournaledChatFile implements Adapter<ChatFile> {
         { durable: this.#durable },
       );
       await this.#enqueue(async () => {
-        if (generation !== this.#generation || this.#readError !== null || this.#unknown !== null) {
+        if (generation !== this.#generation || this.#readError !== null || this.#log.unknown !== null) {
           await prepared.discard();
           return;
         }
@@ -452,50 +386,14 @@ export class JournaledChatFile implements Adapter<ChatFile> {
         this.#snapshotBytes = prepared.bytes;
         this.#folds++;
         const tail = this.#foldTail ?? { records: [], count: 0 };
-        await this.#replaceLog(Buffer.concat(tail.records), tail.count);
+        await this.#log.replace(Buffer.concat(tail.records), tail.count);
       });
       this.#foldRetryAt = 0;
     } catch {
-      this.#foldRetryAt = this.#logBytes + Math.max(this.#foldMinBytes, this.#snapshotBytes);
+      this.#foldRetryAt = this.#log.bytes + Math.max(this.#foldMinBytes, this.#snapshotBytes);
     } finally {
       this.#foldTail = null;
     }
-  }
-
-  /**
-   * After a background fold put its snapshot in place: the log becomes `tail` (the records
-   * appended since the fold began), by an atomic rename. If that fails, the log keeps records
-   * replay skips, and appends go on after them.
-   */
-  async #replaceLog(tail: Buffer, count: number): Promise<void> {
-    if (this.#sizeUnknown || this.#truncateTo !== null) return; // the log's length is in doubt
-    try {
-      await atomicWriteFile(this.logFile, tail.toString('utf8'), { durable: this.#durable });
-    } catch {
-      return;
-    }
-    const old = this.#handle;
-    this.#handle = null; // the next append opens the new log
-    await old?.close().catch(() => undefined);
-    this.#logBytes = tail.length;
-    this.#logRecords = count;
-  }
-
-  /**
-   * A write or fdatasync of an append failed: part or all of it may be in the log (and after an
-   * fdatasync error, may reach the disk later). Cut the log back to where the append started and
-   * sync, so that the rejected append can never come back. Returns the error to reject with.
-   */
-  async #cutBack(handle: FileHandle, start: number, cause: unknown): Promise<SessionError> {
-    try {
-      await handle.truncate(start);
-      if (this.#durable) await handle.datasync();
-    } catch (cutError) {
-      this.#sizeUnknown = true;
-      this.#unknown = appendOutcomeUnknown(cause, cutError, this.logFile);
-      return this.#unknown;
-    }
-    return appendFailed(cause, this.logFile);
   }
 
   async #fold(data: ChatFile): Promise<void> {
@@ -510,108 +408,14 @@ export class JournaledChatFile implements Adapter<ChatFile> {
       snapshotSeq: Math.max(data.snapshotSeq, lastSeqOf(data.messages)),
     });
     // Serialised once, in chunks (snapshot-writer.ts).
-    const content = { ...chat, messages: this.#forSnapshot(chat.messages) };
+    const content = { ...chat, messages: this.#counts.forSnapshot(chat.messages) };
     this.#snapshotBytes = await writeSnapshot(this.snapshotFile, content, { durable: this.#durable });
     this.#data = chat;
     this.#folds++;
-    await this.#emptyLog();
-  }
-
-  /**
-   * A copy of the list as a snapshot holds it: a message whose count is not known yet without its
-   * `tokens` (its bound is no count), so that a persisted count is always exact.
-   */
-  #forSnapshot(messages: readonly Message[]): Message[] {
-    if (this.#uncounted.size === 0) return messages.slice();
-    return messages.map((m) => (this.#uncounted.has(m.seq) ? (withoutTokens(m) as Message) : m));
-  }
-
-  /**
-   * After a fold the snapshot holds everything the log holds: empty the log. If that fails, the
-   * log keeps records that replay skips, and appends go on after them.
-   */
-  async #emptyLog(): Promise<void> {
-    try {
-      const handle = await this.#openLog();
-      await handle.truncate(0);
-      if (this.#durable) await handle.datasync();
-    } catch {
-      this.#sizeUnknown = true;
-      return;
-    }
-    this.#logBytes = 0;
-    this.#sizeUnknown = false;
-    this.#logRecords = 0;
-    this.#truncateTo = null;
-    // A failed append whose outcome was unknown is gone now, durably: appends may go on.
-    this.#unknown = null;
-  }
-
-  async #openLog(): Promise<FileHandle> {
-    if (this.#handle === null) {
-      await this.#assertInsideRoot();
-      // O_APPEND: every write lands at the end, which #logBytes tracks.
-      const handle = await openStoreFile(
-        this.logFile,
-        constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT,
-      ).catch((error: unknown) => {
-        throw ioError(error, this.logFile, 'open', NOT_WRITTEN);
-      });
-      try {
-        if (this.#durable) await fsyncDir(path.dirname(this.logFile)); // the log's directory entry
-      } catch (error) {
-        await handle.close().catch(() => undefined);
-        const dir = path.dirname(this.logFile);
-        throw error instanceof SessionError
-          ? ioError(error.cause, dir, 'sync the directory', NOT_WRITTEN)
-          : error;
-      }
-      this.#handle = handle;
-    }
-    const handle = this.#handle;
-    try {
-      if (this.#truncateTo !== null) {
-        await handle.truncate(this.#truncateTo);
-        if (this.#durable) await handle.datasync();
-        this.#logBytes = this.#truncateTo;
-        this.#truncateTo = null;
-      }
-      if (this.#sizeUnknown) {
-        this.#logBytes = (await handle.stat()).size;
-        this.#sizeUnknown = false;
-      }
-    } catch (error) {
-      throw ioError(error, this.logFile, 'prepare', NOT_WRITTEN);
-    }
-    return handle;
+    await this.#log.empty();
   }
 
   async #assertInsideRoot(): Promise<void> {
     if (this.#root !== undefined) await assertInsideRoot(path.dirname(this.logFile), this.#root);
   }
-}
-
-/** Index of the message with `seq` in a list in seq order, or -1. */
-function indexOfSeq(messages: readonly Message[], seq: number): number {
-  let lo = 0;
-  let hi = messages.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const at = messages[mid]!.seq;
-    if (at === seq) return mid;
-    if (at < seq) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
-}
-
-function lastSeqOf(messages: readonly Message[]): number {
-  return messages.length === 0 ? -1 : messages[messages.length - 1]!.seq;
-}
-
-function withDerived(chat: ChatFile): ChatFile {
-  chat.totalMessages = chat.messages.length;
-  chat.oldestMessageTimestamp = chat.messages[0]?.timestamp ?? null;
-  chat.newestMessageTimestamp = chat.messages[chat.messages.length - 1]?.timestamp ?? null;
-  return chat;
 }

@@ -9,11 +9,13 @@
  * checkpoint is kept when its messages are all still live (the next commit replaces it), and
  * anything else that does not add up (a missing or older checkpoint, a gap in the archive, missing
  * messages) is reported as `CORRUPT_FILE` naming the file and what to do.
+ *
+ * Its parts: session-reader.ts (the files, what they hold, reads of the archive and checkpoint
+ * versions), commit-rules.ts (what a checkpoint write must satisfy), session-load.ts, session-repair.ts.
  */
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
-import { Low } from 'lowdb';
-import { checkpointProblems } from '../compaction/checkpoint-schema.js';
+import type { Low } from 'lowdb';
 import { createOneAtATime } from '../core/one-at-a-time.js';
 import { SessionError } from '../core/errors.js';
 import type {
@@ -26,44 +28,29 @@ import type {
   SessionContext,
   SessionRecord,
 } from '../core/types.js';
-import { ArchiveDirectory } from './archive-directory.js';
-import { readArchivePage } from './archive-pages.js';
-import { CheckpointHistory } from './checkpoint-history.js';
-import type { ArchivePage, ArchiveQuery, SessionCounts, SessionPresence } from './contract.js';
-import { isOrphanSegment, segmentShapeProblem } from './archive-rules.js';
-import { inconsistentError } from './corrupt.js';
-import {
-  assertInsideRoot,
-  assertNothingSetAside,
-  missingRecordError,
-  sessionDataFound,
-} from './directory-guards.js';
+import type { ArchiveDirectory } from './archive-directory.js';
+import type { CheckpointHistory } from './checkpoint-history.js';
+import type { SessionCounts, SessionPresence } from './contract.js';
+import { isOrphanSegment } from './archive-rules.js';
+import { assertLoadableCheckpoint, assertSegmentFollows, withChecksOf } from './commit-rules.js';
+import { assertInsideRoot, missingRecordError, sessionDataFound } from './directory-guards.js';
 import { ensureDir, isErrno } from './durable-fs.js';
-import { DurableJsonFile, persist, reread } from './durable-json-file.js';
+import { persist, reread } from './durable-json-file.js';
 import { ioError } from './io-error.js';
-import { JournaledChatFile, emptyChat, type JournalStats } from './journaled-chat-file.js';
-import {
-  NO_COUNTS,
-  isObject,
-  validateCheckpoint,
-  validateCounts,
-  validateRecord,
-  type FileOptions,
-  type LoadedSession,
-} from './session-files.js';
+import type { JournaledChatFile } from './journaled-chat-file.js';
+import type { FileOptions, LoadedSession } from './session-files.js';
 import { loadSession, removeStaleTemporaries } from './session-load.js';
 import { repairSession } from './session-repair.js';
+import { SessionReader, openSessionFiles } from './session-reader.js';
 
 export { segmentFileName } from './archive-directory.js';
 export type { FileOptions, LoadedSession } from './session-files.js';
 
 /**
  * The files of one session. Create with {@link JsonFileSessionStore.session}; call `load()`
- * (or `create()`) before anything else.
+ * (or `create()`) before anything else. What it reads is {@link SessionReader}'s.
  */
-export class SessionDirectory {
-  readonly id: string;
-  readonly dir: string;
+export class SessionDirectory extends SessionReader {
   readonly #root: string;
   /** Why the last load failed, or null: appends wait for a load that succeeds. */
   #loadFailure: unknown = null;
@@ -79,79 +66,20 @@ export class SessionDirectory {
   readonly #history: CheckpointHistory;
 
   constructor(sessionsDir: string, id: string, options: FileOptions) {
-    this.id = id;
-    this.dir = path.join(sessionsDir, id);
+    const dir = path.join(sessionsDir, id);
+    const files = openSessionFiles(dir, options);
+    super(id, dir, files);
     this.#root = path.resolve(sessionsDir, '..', '..');
     this.#options = options;
-    const json = <T>(name: string, validate: (v: unknown) => string | null) =>
-      new Low<T | null>(
-        new DurableJsonFile<T | null>(path.join(this.dir, name), { ...options, validate, checksum: true }),
-        null,
-      );
-    // Every file carries a checksum; a person who edits one by hand deletes its "$crc32" member.
-    this.#record = json<SessionRecord>('session.json', validateRecord);
-    this.#checkpoint = json<Checkpoint>('checkpoint.json', validateCheckpoint);
-    this.#context = json<SessionContext>('context.json', isObject);
-    this.#description = json<AgentDescription>('agent-description.json', isObject);
-    this.#counts = json<SessionCounts>('counts.json', validateCounts);
-    this.#chatAdapter = new JournaledChatFile(
-      path.join(this.dir, 'chat.json'),
-      path.join(this.dir, 'chat.log'),
-      options,
-    );
-    this.#chat = new Low<ChatFile>(this.#chatAdapter, emptyChat());
-    this.#archive = new ArchiveDirectory(
-      path.join(this.dir, 'archive'),
-      this.#file('checkpoint.json'),
-      options,
-      options.cache ?? null,
-    );
-    this.#history = new CheckpointHistory(this.checkpointsDir, options, validateCheckpoint);
-  }
-
-  get archiveDir(): string {
-    return path.join(this.dir, 'archive');
-  }
-
-  /** Where every checkpoint version is kept: `checkpoints/NNNNNN.json`. */
-  get checkpointsDir(): string {
-    return path.join(this.dir, 'checkpoints');
-  }
-
-  /** The token counts persisted with the session's fixed parts. */
-  get counts(): SessionCounts {
-    return { ...NO_COUNTS, ...this.#counts.data };
-  }
-
-  /**
-   * Live messages held in memory (only those on disk), without any the checkpoint has archived:
-   * after a commit whose chat fold failed, chat still holds them until the next fold.
-   */
-  get messages(): readonly Message[] {
-    const live = this.#chatAdapter.data.messages;
-    const through = this.#checkpoint.data?.compactionInfo.archivedThroughSeq ?? -1;
-    if (live.length === 0 || live[0]!.seq > through) return live;
-    return live.filter((m) => m.seq > through);
-  }
-
-  get record(): SessionRecord | null {
-    return this.#record.data;
-  }
-
-  get checkpoint(): Checkpoint | null {
-    return this.#checkpoint.data;
-  }
-
-  get context(): SessionContext | null {
-    return this.#context.data;
-  }
-
-  get agentDescription(): AgentDescription | null {
-    return this.#description.data;
-  }
-
-  get journal(): JournalStats {
-    return this.#chatAdapter.stats;
+    this.#record = files.record;
+    this.#checkpoint = files.checkpoint;
+    this.#context = files.context;
+    this.#description = files.description;
+    this.#counts = files.counts;
+    this.#chatAdapter = files.chatAdapter;
+    this.#chat = files.chat;
+    this.#archive = files.archive;
+    this.#history = files.history;
   }
 
   /**
@@ -312,8 +240,8 @@ export class SessionDirectory {
   async writeCheckpoint(checkpoint: Checkpoint, options: { keepChecks?: boolean } = {}): Promise<void> {
     this.#assertWritable();
     await this.#withCheckpoint(async () => {
-      const next = options.keepChecks ? this.#withCurrentChecks(checkpoint) : checkpoint;
-      this.#assertValidCheckpoint(next);
+      const next = options.keepChecks ? withChecksOf(this.#checkpoint.data, checkpoint) : checkpoint;
+      assertLoadableCheckpoint(this.id, next);
       await this.#history.write(next);
       this.#step('commit', 'checkpoint-version');
       await persist(this.#checkpoint, next); // the commit point
@@ -337,7 +265,7 @@ export class SessionDirectory {
       const byId = new Map((current.checks ?? []).map((c) => [c.checkId, c]));
       for (const check of checks) byId.set(check.checkId, { ...check, at: check.at ?? now });
       const next: Checkpoint = { ...current, updatedAt: now, checks: [...byId.values()] };
-      this.#assertValidCheckpoint(next);
+      assertLoadableCheckpoint(this.id, next);
       await persist(this.#checkpoint, next);
       return next;
     });
@@ -370,7 +298,7 @@ export class SessionDirectory {
           `archive segment ${file} exists already; segments are immutable`,
         );
       }
-      this.#assertFollows(segment, checkpoint, committed);
+      assertSegmentFollows(this.id, segment, checkpoint, committed);
       await ensureDir(this.archiveDir).catch((error: unknown) => {
         throw ioError(error, this.archiveDir, 'create the directory');
       });
@@ -388,7 +316,8 @@ export class SessionDirectory {
       // A leftover holds nothing that is not live: the atomic rename replaces it.
       await this.#archive.write(segment);
       this.#step('commit', 'segment');
-      const next = (options.keepChecks ?? true) ? this.#withCurrentChecks(checkpoint) : checkpoint;
+      const next =
+        (options.keepChecks ?? true) ? withChecksOf(this.#checkpoint.data, checkpoint) : checkpoint;
       await this.#history.write(next);
       this.#step('commit', 'checkpoint-version');
       await persist(this.#checkpoint, next); // the commit point
@@ -398,104 +327,6 @@ export class SessionDirectory {
     // anything: `messages` hides them already, and the next commit or load folds them away.
     await this.#chatAdapter.dropThrough(segment.lastSeq).catch(() => undefined);
     this.#step('commit', 'chat');
-  }
-
-  /**
-   * Every archived message, oldest first.
-   * @throws SessionError `CORRUPT_FILE` for a damaged or missing segment, or an archive that does
-   *   not add up to what checkpoint.json says, on every call until repaired.
-   */
-  async readArchive(): Promise<Message[]> {
-    const messages: Message[] = [];
-    for await (const segment of this.readSegments()) messages.push(...segment.messages);
-    return messages;
-  }
-
-  /**
-   * The committed archive segments, oldest first, each checked: present, intact (checksum,
-   * shape), numbered in order, continuing the seqs of the one before; and all together adding up
-   * to the checkpoint's watermark and count.
-   * @throws SessionError `CORRUPT_FILE` as {@link readArchive}.
-   */
-  async *readSegments(): AsyncGenerator<ArchiveSegment> {
-    yield* this.#archive.committed(this.#checkpoint.data);
-  }
-
-  /**
-   * Committed archive segment `n` (1-based), checked, or null past the last one.
-   * @throws SessionError `CORRUPT_FILE` for a missing or damaged segment (every call).
-   */
-  async readSegment(n: number): Promise<ArchiveSegment | null> {
-    const last = this.#checkpoint.data?.compactionInfo.segment ?? 0;
-    if (!(Number.isInteger(n) && n >= 1 && n <= last)) return null;
-    await assertNothingSetAside(this.archiveDir);
-    return this.#archive.readCommitted(n, last);
-  }
-
-  /**
-   * A page of the archive (see {@link ArchiveQuery}): only the segments it covers are read.
-   * Without a limit or a range, every segment is read and the archive checked whole.
-   * @throws SessionError `CORRUPT_FILE` as {@link readArchive}.
-   */
-  async readArchivePage(query: ArchiveQuery = {}): Promise<ArchivePage> {
-    const checkpoint = this.#checkpoint.data;
-    const through = checkpoint?.compactionInfo.archivedThroughSeq ?? -1;
-    const whole = query.after === undefined && query.before === undefined && query.limit === undefined;
-    if (whole) {
-      const messages = await this.readArchive();
-      if (query.order === 'desc') messages.reverse();
-      return { messages, more: false, archivedThroughSeq: through };
-    }
-    const count = checkpoint?.compactionInfo.segment ?? 0;
-    await assertNothingSetAside(this.archiveDir);
-    return readArchivePage(
-      {
-        count,
-        archivedThroughSeq: through,
-        read: (n) => this.#archive.readCommitted(n, count),
-        broken: (n, problem) => inconsistentError(this.#archive.path(n), problem),
-      },
-      query,
-    );
-  }
-
-  /**
-   * Checkpoint `version`, or the current one; null when it is not kept (sessions written before
-   * versions were kept have only the current one).
-   * @throws SessionError `CORRUPT_FILE` for a damaged copy.
-   */
-  async readCheckpoint(version?: number): Promise<Checkpoint | null> {
-    const current = this.#checkpoint.data;
-    if (version === undefined || version === current?.version) return current;
-    if (!(Number.isInteger(version) && version >= 0) || current === null || version > current.version)
-      return null;
-    return this.#history.read(version);
-  }
-
-  /** The checkpoint versions {@link readCheckpoint} can read, ascending. */
-  async checkpointVersions(): Promise<number[]> {
-    const current = this.#checkpoint.data;
-    if (current === null) return [];
-    const kept = (await this.#history.versions()).filter((v) => v < current.version);
-    return [...kept, current.version];
-  }
-
-  /**
-   * The newest `count` committed archive segments, newest first: what the runtime reads to find
-   * the idempotency keys of recently archived messages without reading the whole archive.
-   * @throws SessionError `CORRUPT_FILE` for a segment that is missing or damaged.
-   */
-  async *readRecentSegments(count: number): AsyncGenerator<ArchiveSegment> {
-    if (!(count > 0)) return;
-    const committed = this.#checkpoint.data?.compactionInfo.segment ?? 0;
-    const recent = (await this.#archive.numbers()).filter((n) => n <= committed).slice(-count);
-    for (const n of recent.reverse()) {
-      const segment = await this.#archive.read(n);
-      if (segment === null) {
-        throw inconsistentError(this.#archive.path(n), `archive segment ${n} is missing`);
-      }
-      yield segment;
-    }
   }
 
   /**
@@ -545,43 +376,6 @@ export class SessionDirectory {
 
   #file(name: string): string {
     return path.join(this.dir, name);
-  }
-
-  #assertFollows(segment: ArchiveSegment, checkpoint: Checkpoint, committed: number): void {
-    const info = checkpoint.compactionInfo;
-    const problem =
-      segment.segment !== committed + 1
-        ? `segment ${segment.segment} does not follow the committed segment ${committed}`
-        : info.segment !== segment.segment || info.archivedThroughSeq !== segment.lastSeq
-          ? `the checkpoint (segment ${info.segment}, through seq ${info.archivedThroughSeq}) does not ` +
-            `commit segment ${segment.segment} (through seq ${segment.lastSeq})`
-          : segmentShapeProblem(segment);
-    if (problem !== null) {
-      throw new SessionError(
-        'INVALID_ARGUMENT',
-        'store',
-        `session ${this.id}: ${problem}; nothing was written`,
-      );
-    }
-    this.#assertValidCheckpoint(checkpoint);
-  }
-
-  #assertValidCheckpoint(checkpoint: Checkpoint): void {
-    const problems = checkpointProblems(checkpoint);
-    if (problems.length > 0) {
-      throw new SessionError(
-        'INVALID_ARGUMENT',
-        'store',
-        `session ${this.id}: refusing to write a checkpoint that could not be loaded again (${problems.join('; ')})`,
-        { details: { problems } },
-      );
-    }
-  }
-
-  #withCurrentChecks(checkpoint: Checkpoint): Checkpoint {
-    const checks = this.#checkpoint.data?.checks;
-    const { checks: _stale, ...rest } = checkpoint;
-    return checks ? { ...rest, checks } : rest;
   }
 
   /** Writes of checkpoint.json one at a time: checks and compaction commits never overwrite each other. */

@@ -1,0 +1,172 @@
+/**
+ * chat.log as a file a {@link JournaledChatFile} appends to: its handle (O_APPEND), its length and
+ * record count, the torn tail to cut before the next append, and what happens to the log when an
+ * append fails (cut back to where it started, or, if even that fails, an outcome unknown that
+ * refuses appends until a read) and when a fold has put its snapshot in place (emptied or replaced).
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import path from 'node:path';
+import { SessionError } from '../core/errors.js';
+import { NOT_WRITTEN, appendFailed, appendOutcomeUnknown } from './chat-log-errors.js';
+import { atomicWriteFile, fsyncDir, openStoreFile } from './durable-fs.js';
+import { ioError } from './io-error.js';
+
+/** One chat.log, appended to. @internal */
+export class ChatLogFile {
+  readonly file: string;
+  readonly #durable: boolean;
+  /** Checks that the log's directory does not lead outside the store's root. */
+  readonly #assertInsideRoot: () => Promise<void>;
+  #handle: FileHandle | null = null;
+  /** Length of the log on disk; `#sizeUnknown` when a failed truncation left it in doubt. */
+  #bytes = 0;
+  #sizeUnknown = false;
+  #records = 0;
+  /** Length the log must be cut to before the next append (a torn tail was found), or null. */
+  #truncateTo: number | null = null;
+  /** Set when a failed append could not be cut off: whether it is on disk is unknown. */
+  #unknown: SessionError | null = null;
+
+  constructor(file: string, durable: boolean, assertInsideRoot: () => Promise<void>) {
+    this.file = file;
+    this.#durable = durable;
+    this.#assertInsideRoot = assertInsideRoot;
+  }
+
+  /** Length of the log on disk, as far as known. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get records(): number {
+    return this.#records;
+  }
+
+  /** The error of a failed append that could not be cut off, or null. */
+  get unknown(): SessionError | null {
+    return this.#unknown;
+  }
+
+  /**
+   * A read found the log `bytes` long with `records` good records; `tornAt`: where a torn tail
+   * starts, to be cut before the next append. No arguments: no log.
+   */
+  loaded(bytes = 0, records = 0, tornAt: number | null = null): void {
+    this.#bytes = bytes;
+    this.#sizeUnknown = false;
+    this.#records = records;
+    this.#truncateTo = tornAt;
+    this.#unknown = null;
+  }
+
+  /** `bytes` in `records` records were appended (written and synced). */
+  grew(bytes: number, records: number): void {
+    this.#bytes += bytes;
+    this.#records += records;
+  }
+
+  /** The handle to append with, the log cut to its torn tail and its length known. */
+  async open(): Promise<FileHandle> {
+    if (this.#handle === null) {
+      await this.#assertInsideRoot();
+      // O_APPEND: every write lands at the end, which #bytes tracks.
+      const handle = await openStoreFile(
+        this.file,
+        constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT,
+      ).catch((error: unknown) => {
+        throw ioError(error, this.file, 'open', NOT_WRITTEN);
+      });
+      try {
+        if (this.#durable) await fsyncDir(path.dirname(this.file)); // the log's directory entry
+      } catch (error) {
+        await handle.close().catch(() => undefined);
+        const dir = path.dirname(this.file);
+        throw error instanceof SessionError
+          ? ioError(error.cause, dir, 'sync the directory', NOT_WRITTEN)
+          : error;
+      }
+      this.#handle = handle;
+    }
+    const handle = this.#handle;
+    try {
+      if (this.#truncateTo !== null) {
+        await handle.truncate(this.#truncateTo);
+        if (this.#durable) await handle.datasync();
+        this.#bytes = this.#truncateTo;
+        this.#truncateTo = null;
+      }
+      if (this.#sizeUnknown) {
+        this.#bytes = (await handle.stat()).size;
+        this.#sizeUnknown = false;
+      }
+    } catch (error) {
+      throw ioError(error, this.file, 'prepare', NOT_WRITTEN);
+    }
+    return handle;
+  }
+
+  /**
+   * A write or fdatasync of an append failed: part or all of it may be in the log (and after an
+   * fdatasync error, may reach the disk later). Cut the log back to where the append started and
+   * sync, so that the rejected append can never come back. Returns the error to reject with.
+   */
+  async cutBack(handle: FileHandle, start: number, cause: unknown): Promise<SessionError> {
+    try {
+      await handle.truncate(start);
+      if (this.#durable) await handle.datasync();
+    } catch (cutError) {
+      this.#sizeUnknown = true;
+      this.#unknown = appendOutcomeUnknown(cause, cutError, this.file);
+      return this.#unknown;
+    }
+    return appendFailed(cause, this.file);
+  }
+
+  /**
+   * After a fold the snapshot holds everything the log holds: empty the log. If that fails, the
+   * log keeps records that replay skips, and appends go on after them.
+   */
+  async empty(): Promise<void> {
+    try {
+      const handle = await this.open();
+      await handle.truncate(0);
+      if (this.#durable) await handle.datasync();
+    } catch {
+      this.#sizeUnknown = true;
+      return;
+    }
+    this.#bytes = 0;
+    this.#sizeUnknown = false;
+    this.#records = 0;
+    this.#truncateTo = null;
+    // A failed append whose outcome was unknown is gone now, durably: appends may go on.
+    this.#unknown = null;
+  }
+
+  /**
+   * After a background fold put its snapshot in place: the log becomes `tail` (the records
+   * appended since the fold began), by an atomic rename. If that fails, the log keeps records
+   * replay skips, and appends go on after them.
+   */
+  async replace(tail: Buffer, count: number): Promise<void> {
+    if (this.#sizeUnknown || this.#truncateTo !== null) return; // the log's length is in doubt
+    try {
+      await atomicWriteFile(this.file, tail.toString('utf8'), { durable: this.#durable });
+    } catch {
+      return;
+    }
+    const old = this.#handle;
+    this.#handle = null; // the next append opens the new log
+    await old?.close().catch(() => undefined);
+    this.#bytes = tail.length;
+    this.#records = count;
+  }
+
+  /** Closes the handle, if open. */
+  async close(): Promise<void> {
+    const handle = this.#handle;
+    this.#handle = null;
+    await handle?.close().catch(() => undefined);
+  }
+}

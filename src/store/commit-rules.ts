@@ -1,0 +1,61 @@
+/**
+ * What a write of checkpoint.json must satisfy before anything is written (session-directory.ts):
+ * the checkpoint could be loaded again, a compaction's segment follows the committed one and the
+ * checkpoint commits exactly it, and checks recorded meanwhile are not lost. A write that breaks a
+ * rule is refused with `INVALID_ARGUMENT` and writes nothing.
+ * @internal
+ */
+import { checkpointProblems } from '../compaction/checkpoint-schema.js';
+import { SessionError } from '../core/errors.js';
+import type { ArchiveSegment, Checkpoint } from '../core/types.js';
+import { segmentShapeProblem } from './archive-rules.js';
+
+/**
+ * Refuses a compaction whose segment does not follow segment `committed`, whose checkpoint does
+ * not commit that segment, or whose segment or checkpoint is malformed.
+ * @throws SessionError `INVALID_ARGUMENT`, naming session `id`; nothing was written.
+ * @internal
+ */
+export function assertSegmentFollows(
+  id: string,
+  segment: ArchiveSegment,
+  checkpoint: Checkpoint,
+  committed: number,
+): void {
+  const info = checkpoint.compactionInfo;
+  const problem =
+    segment.segment !== committed + 1
+      ? `segment ${segment.segment} does not follow the committed segment ${committed}`
+      : info.segment !== segment.segment || info.archivedThroughSeq !== segment.lastSeq
+        ? `the checkpoint (segment ${info.segment}, through seq ${info.archivedThroughSeq}) does not ` +
+          `commit segment ${segment.segment} (through seq ${segment.lastSeq})`
+        : segmentShapeProblem(segment);
+  if (problem !== null) {
+    throw new SessionError('INVALID_ARGUMENT', 'store', `session ${id}: ${problem}; nothing was written`);
+  }
+  assertLoadableCheckpoint(id, checkpoint);
+}
+
+/**
+ * Refuses a checkpoint a load would reject.
+ * @throws SessionError `INVALID_ARGUMENT` with `details.problems`, naming session `id`.
+ * @internal
+ */
+export function assertLoadableCheckpoint(id: string, checkpoint: Checkpoint): void {
+  const problems = checkpointProblems(checkpoint);
+  if (problems.length > 0) {
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'store',
+      `session ${id}: refusing to write a checkpoint that could not be loaded again (${problems.join('; ')})`,
+      { details: { problems } },
+    );
+  }
+}
+
+/** `checkpoint` with the checks of `current` (those on disk) instead of its own. @internal */
+export function withChecksOf(current: Checkpoint | null, checkpoint: Checkpoint): Checkpoint {
+  const checks = current?.checks;
+  const { checks: _stale, ...rest } = checkpoint;
+  return checks ? { ...rest, checks } : rest;
+}
