@@ -77,6 +77,26 @@ describe('the append path', () => {
     await runtime.close();
   });
 
+  it('builds no runtime events while nobody listens; a listener hears those after it subscribes', async () => {
+    let clockReads = 0;
+    const now = () => (clockReads++, new Date('2026-01-01T00:00:00.000Z'));
+    const runtime = await createSessionRuntime({ root: await tempRoot(), durable: false, now });
+    const session = await runtime.createSession(key);
+    await runtime.addMessage(session.id, { role: 'user', content: 'first: loads the session' });
+    const before = clockReads;
+    for (let i = 0; i < 10; i++)
+      await runtime.addMessage(session.id, { role: 'user', content: `quiet ${i}` });
+    // One read per append (its timestamp): no event was stamped, for nobody would get it.
+    expect(clockReads - before).toBe(10);
+    const heard: string[] = [];
+    runtime.subscribe((e) => {
+      if (e.type === 'session.message.appended') heard.push(String(e.message.content));
+    });
+    await runtime.addMessage(session.id, { role: 'user', content: 'heard' });
+    expect(heard).toEqual(['heard']);
+    await runtime.close();
+  });
+
   it('lets the supervisor know the session is free once the calls have ended', async () => {
     let leases: Record<string, number> | undefined;
     const inspect = (event: InspectionEvent) => {
