@@ -25,6 +25,7 @@ export type { SessionSnapshotLike } from './session.helpers.js';
 
 export type {
   AppendReply,
+  AppendRequest,
   ClearInput,
   ClearMode,
   ClearOutput,
@@ -74,14 +75,8 @@ export const sessionMachine = sessionSetup.createMachine({
         },
       },
       on: {
-        APPEND: {
-          actions: assign({
-            queue: ({ context, event }) => [
-              ...context.queue,
-              { message: { ...event.message, seq: -1 }, reply: event.reply, uncounted: event.uncounted },
-            ],
-          }),
-        },
+        APPEND: { actions: 'queueLoadingAppends' },
+        'APPEND.MANY': { actions: 'queueLoadingAppends' },
         COMPACT: { actions: 'joinCompaction' },
         CLEAR: { actions: 'queueClear' },
         CLOSE: { actions: assign({ closeRequested: true }) },
@@ -341,7 +336,12 @@ export const sessionMachine = sessionSetup.createMachine({
     },
     unavailable: {
       on: {
-        APPEND: { actions: ({ context, event }) => event.reply({ ok: false, error: context.loadError }) },
+        APPEND: {
+          actions: { type: 'refuseAppends', params: ({ context }) => ({ error: context.loadError }) },
+        },
+        'APPEND.MANY': {
+          actions: { type: 'refuseAppends', params: ({ context }) => ({ error: context.loadError }) },
+        },
         COMPACT: { actions: ({ context, event }) => event.reply?.({ ok: false, error: context.loadError }) },
         CLEAR: { actions: ({ context, event }) => event.reply({ ok: false, error: context.loadError }) },
         CLOSE: 'closed',
@@ -350,7 +350,16 @@ export const sessionMachine = sessionSetup.createMachine({
     closing: {
       on: {
         APPEND: {
-          actions: ({ context, event }) => event.reply({ ok: false, error: closedError(context.sessionId) }),
+          actions: {
+            type: 'refuseAppends',
+            params: ({ context }) => ({ error: closedError(context.sessionId) }),
+          },
+        },
+        'APPEND.MANY': {
+          actions: {
+            type: 'refuseAppends',
+            params: ({ context }) => ({ error: closedError(context.sessionId) }),
+          },
         },
         COMPACT: {
           actions: ({ context, event }) =>
@@ -372,19 +381,8 @@ export const sessionMachine = sessionSetup.createMachine({
     },
   },
   on: {
-    APPEND: {
-      actions: assign(({ context, event }) => ({
-        queue: [
-          ...context.queue,
-          {
-            message: { ...event.message, seq: context.nextSeq },
-            reply: event.reply,
-            uncounted: event.uncounted,
-          },
-        ],
-        nextSeq: context.nextSeq + 1,
-      })),
-    },
+    APPEND: { actions: 'queueAppends' },
+    'APPEND.MANY': { actions: 'queueAppends' },
   },
 });
 

@@ -19,12 +19,14 @@ import {
   toFailure,
 } from './session.helpers.js';
 import type {
+  AppendRequest,
   ClearInput,
   ClearOutput,
   CommitInput,
   CompactInput,
   CompactOutput,
   LoadOutput,
+  PendingAppend,
   PersistInput,
   SessionMachineContext,
   SessionMachineEmitted,
@@ -32,6 +34,16 @@ import type {
   SessionMachineInput,
   SummariseOutput,
 } from './session.types.js';
+
+/** The appends an `APPEND` or `APPEND.MANY` event carries, in order (none for another event). */
+function appendsOf(event: SessionMachineEvent): readonly AppendRequest[] {
+  if (event.type === 'APPEND') return [event];
+  return event.type === 'APPEND.MANY' ? event.appends : [];
+}
+
+function pendingOf(a: AppendRequest, seq: number): PendingAppend {
+  return { message: { ...a.message, seq }, reply: a.reply, uncounted: a.uncounted };
+}
 
 /** @internal The context a session actor starts with. */
 export function initialContext(input: SessionMachineInput): SessionMachineContext {
@@ -223,6 +235,23 @@ export const sessionSetup = setup({
         watermarkSeq: context.watermarkSeq,
       });
     }),
+    /** Appends wait for their seqs while loading (given on entry to `ready`): queued with seq -1. */
+    queueLoadingAppends: assign(({ context, event }) => ({
+      queue: context.queue.concat(appendsOf(event).map((a) => pendingOf(a, -1))),
+    })),
+    /** Appends take their seqs in order and wait for the writer (one copy of the queue per event). */
+    queueAppends: assign(({ context, event }) => {
+      const seq = context.nextSeq;
+      const appends = appendsOf(event);
+      return {
+        queue: context.queue.concat(appends.map((a, i) => pendingOf(a, seq + i))),
+        nextSeq: seq + appends.length,
+      };
+    }),
+    /** Appends refused (session unavailable or closing): each caller hears the error. */
+    refuseAppends: ({ event }, params: { error: unknown }) => {
+      for (const a of appendsOf(event)) a.reply({ ok: false, error: params.error });
+    },
     queueClear: assign(({ context, event }) => {
       if (event.type !== 'CLEAR') return {};
       // Requests queued together run as one: a reset wins over a clear, a clear over an edit, and

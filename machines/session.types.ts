@@ -174,9 +174,22 @@ export interface SessionMachineContext {
   clearing: ClearJob | null;
 }
 
+/** One message to append and its caller's reply. */
+export interface AppendRequest {
+  message: NewMessage;
+  reply: (result: AppendReply) => void;
+  /** Its `tokens` is an upper bound (see {@link PendingAppend.uncounted}). */
+  uncounted?: boolean;
+}
+
 /** Events the actor accepts. */
 export type SessionMachineEvent =
-  | { type: 'APPEND'; message: NewMessage; reply: (result: AppendReply) => void; uncounted?: boolean }
+  | ({ type: 'APPEND' } & AppendRequest)
+  /**
+   * Appends handed over together (those of one event-loop turn): queued in this order and written
+   * in one batch, each caller answered through its own `reply`.
+   */
+  | { type: 'APPEND.MANY'; appends: AppendRequest[] }
   /** Exact counts of `count` messages appended uncounted arrived: `delta` (<= 0) is exact - bound. */
   | { type: 'COUNTED'; delta: number; count: number }
   | { type: 'COMPACT'; keepRecentTokens?: number; reply?: (result: CompactReply) => void }

@@ -1,7 +1,9 @@
 /**
  * @internal `addMessage` of the runtime: the caller's message is validated and copied once and
  * handed to the session's actor in call order; with an `idempotencyKey`, a retry returns the
- * message stored the first time.
+ * message stored the first time. The appends to one session that reach their turn in one
+ * event-loop turn go to the actor together (one `APPEND.MANY`, one write): a burst costs the actor
+ * one event instead of one per message.
  *
  * Counting is off the caller's path: a text message goes to the actor with a proven upper bound
  * of its count (`boundMessage`: its UTF-8 bytes plus framing) while the counting worker counts it
@@ -12,7 +14,12 @@
  * exact counts, so that no decision rests on a bound and only exact counts are archived.
  */
 import { randomUUID } from 'node:crypto';
-import type { AppendReply, SessionActorRef } from '../../machines/session.machine.js';
+import type {
+  AppendReply,
+  NewMessage,
+  SessionActorRef,
+  SessionMachineEvent,
+} from '../../machines/session.machine.js';
 import { SessionError } from '../core/errors.js';
 import { isInternalMessage } from '../core/request-size.js';
 import type { Message, MessageInput } from '../core/types.js';
@@ -60,6 +67,42 @@ interface CountBatch {
   failed: number;
   /** Resolves once handed over (held by the store, sent to the actor). */
   done: Promise<void>;
+}
+
+/** A message waiting to be handed to its session's actor with the others of its turn. */
+interface Gathered {
+  message: NewMessage;
+  uncounted: boolean;
+  resolve: (reply: AppendReply) => void;
+  reject: (error: unknown) => void;
+}
+
+/** The replies to a batch, each caller's own; failed as a whole only when none was stored. */
+interface BatchReply {
+  ok: boolean;
+  error?: unknown;
+  replies: AppendReply[];
+}
+
+/**
+ * The event of a batch: `APPEND` for one message, `APPEND.MANY` for more. The actor queues a
+ * batch at once, so its appends share one write and one fate; `send` retries a batch (a closing
+ * actor) only when none of it was stored, so that no message can be written twice.
+ */
+function batchEvent(batch: Gathered[], reply: (value: BatchReply) => void): SessionMachineEvent {
+  const replies: AppendReply[] = new Array<AppendReply>(batch.length);
+  let left = batch.length;
+  const answer =
+    (i: number) =>
+    (value: AppendReply): void => {
+      replies[i] = value;
+      if (--left > 0) return;
+      const failed = replies.find((r): r is AppendReply & { ok: false } => !r.ok);
+      const ok = failed === undefined || replies.some((r) => r.ok);
+      reply(ok ? { ok, replies } : { ok, error: failed.error, replies });
+    };
+  const appends = batch.map((g, i) => ({ message: g.message, uncounted: g.uncounted, reply: answer(i) }));
+  return appends.length === 1 ? { type: 'APPEND', ...appends[0]! } : { type: 'APPEND.MANY', appends };
 }
 
 /** @internal The runtime's append operations. */
@@ -161,6 +204,48 @@ export function createAppender(deps: AppendDeps) {
     if (batch.ref?.getSnapshot().status === 'active') batch.ref.send({ type: 'COUNTED', delta, count });
   }
 
+  const gathering = new Map<string, Gathered[]>();
+  /** Per session, resolves once the last batch handed over is with the actor (or failed). */
+  const handedOverTails = new Map<string, Promise<void>>();
+
+  /** Joins the session's batch of this event-loop turn; resolves with this message's own reply. */
+  function joinBatch(id: string, request: { message: NewMessage; uncounted: boolean }): Promise<AppendReply> {
+    let batch = gathering.get(id);
+    if (!batch) {
+      const fresh: Gathered[] = [];
+      gathering.set(id, (batch = fresh));
+      // After the microtasks of this turn: every caller whose turn came in it has joined by then.
+      process.nextTick(() => {
+        gathering.delete(id);
+        void sendBatch(id, fresh);
+      });
+    }
+    const joined = batch;
+    return new Promise((resolve, reject) => joined.push({ ...request, resolve, reject }));
+  }
+
+  /** Sends one batch after the session's previous one reached the actor: the call order holds. */
+  async function sendBatch(id: string, batch: Gathered[]): Promise<void> {
+    const previous = handedOverTails.get(id);
+    let sent!: () => void;
+    const mine = new Promise<void>((resolve) => (sent = resolve));
+    handedOverTails.set(id, mine);
+    try {
+      await previous;
+      // The session is looked up once, by send: an unknown id or an archived session fails there.
+      const result = await send<BatchReply>(id, (r) => {
+        sent();
+        return batchEvent(batch, r);
+      });
+      for (const [i, g] of batch.entries()) g.resolve(result.replies[i]!);
+    } catch (error) {
+      for (const g of batch) g.reject(error);
+    } finally {
+      sent();
+      if (handedOverTails.get(id) === mine) handedOverTails.delete(id);
+    }
+  }
+
   /** The message to return: with its exact count if known already; else counted in the background. */
   function settle(id: string, message: Message, counting: Counting): Message {
     const entry = deps.registry.entry(id);
@@ -202,11 +287,11 @@ export function createAppender(deps: AppendDeps) {
         ...(input.metadata === undefined ? {} : { metadata: input.metadata }),
         ...(input.idempotencyKey === undefined ? {} : { idempotencyKey: input.idempotencyKey }),
       };
-      // The session is looked up once, by send: an unknown id or an archived session fails there.
-      const reply = await send<AppendReply>(id, (r) => {
-        slot.release();
-        return { type: 'APPEND', message, reply: r, uncounted: counting !== null };
-      });
+      // Joined in call order (the slot is then free for the next caller): the appends of one
+      // event-loop turn reach the actor as one event and are written together.
+      const replied = joinBatch(id, { message, uncounted: counting !== null });
+      slot.release();
+      const reply = await replied;
       if (!reply.ok) throw toSessionError(reply.error, id);
       return counting === null ? reply.message : settle(id, reply.message, counting);
     } finally {

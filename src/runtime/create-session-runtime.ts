@@ -121,6 +121,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     publish,
     at,
     compactor: compactor.name,
+    listening: () => bus.listening,
     tellSupervisor: (sessionId, state) => {
       if (supervisor.getSnapshot().status === 'active')
         supervisor.send({ type: 'SESSION.STATE', sessionId, state });

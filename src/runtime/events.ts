@@ -78,6 +78,11 @@ export class EventBus {
     this.#onListenerError = onListenerError;
   }
 
+  /** Whether anyone is subscribed (events need not be built otherwise). */
+  get listening(): boolean {
+    return this.#listeners.size > 0;
+  }
+
   subscribe(listener: SessionEventListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);

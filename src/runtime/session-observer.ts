@@ -22,15 +22,21 @@ export function createSessionObserver(deps: {
   tellSupervisor: (sessionId: string, state: SessionMachineState) => void;
   /** Keeps each session's state as last seen. */
   registry: Pick<SessionRegistry, 'noteState'>;
+  /** Whether anyone listens to the runtime's events: when nobody does, none is built. */
+  listening?: () => boolean;
 }): (event: InspectionEvent) => void {
   const watched = new WeakSet<object>();
+  const listening = deps.listening ?? (() => true);
   return (event) => {
+    // Most inspection events (each event received, microstep, action) tell the runtime nothing.
+    if (event.type !== '@xstate.actor' && event.type !== '@xstate.snapshot') return;
     const ref = event.actorRef as AnyActorRef;
     const sessionId = typeof ref.id === 'string' ? sessionIdOfActor(ref.id) : null;
     if (sessionId === null) return;
     if (event.type === '@xstate.actor' && !watched.has(ref)) {
       watched.add(ref);
       ref.on('*', (emitted: { type: string }) => {
+        if (!listening()) return;
         for (const e of sessionEventsOf(emitted as SessionMachineEmitted, deps.compactor, deps.at()))
           deps.publish(e);
       });
@@ -39,7 +45,8 @@ export function createSessionObserver(deps: {
     const state = machineStateOf(event.snapshot as ReturnType<SessionActorRef['getSnapshot']>);
     const previous = deps.registry.noteState(sessionId, state);
     if (state === previous) return;
-    deps.publish({ type: 'session.state.changed', sessionId, at: deps.at(), from: previous, to: state });
+    if (listening())
+      deps.publish({ type: 'session.state.changed', sessionId, at: deps.at(), from: previous, to: state });
     // An append in flight has a caller holding a lease on the session: for the supervisor, which
     // only asks whether an actor may be stopped, `appending` is `idle`, and an append costs it nothing.
     if (supervised(state) !== supervised(previous)) deps.tellSupervisor(sessionId, supervised(state));

@@ -74,9 +74,9 @@ const cases: Case[] = [
     },
   ]),
   {
-    // 8 appends one by one, then 6 at once: 1 alone and 5 in one group commit, the 10th fdatasync.
-    name: 'chat.log fdatasync 10: EIO on the last append before the restart',
-    fault: { path: 'chat.log', ops: ['fsync'], nth: 10, count: 1, errno: 'EIO' },
+    // 8 appends one by one, then 6 at once: all 6 in one group commit (one turn), the 9th fdatasync.
+    name: 'chat.log fdatasync 9: EIO on the last append before the restart',
+    fault: { path: 'chat.log', ops: ['fsync'], nth: 9, count: 1, errno: 'EIO' },
     foldMinBytes: NO_FOLD,
   },
   {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { machineStateOf, requestTokensOf, retryDelayOf } from '../../machines/session.machine.js';
+import {
+  machineStateOf,
+  requestTokensOf,
+  retryDelayOf,
+  type AppendReply,
+  type NewMessage,
+} from '../../machines/session.machine.js';
 import { createHarness } from './session-harness.js';
 
 const state = (h: ReturnType<typeof createHarness>) => machineStateOf(h.actor.getSnapshot());
@@ -41,6 +47,44 @@ describe('session machine: appends', () => {
     const r = await reply;
     expect(r).toMatchObject({ ok: true, message: { seq: 1 } });
     expect(h.actor.getSnapshot().context.liveTokens).toBe(10);
+  });
+
+  it('queues the appends of one APPEND.MANY in order, as one write, each caller answered', async () => {
+    const h = createHarness({
+      initial: [{ id: 'a', seq: 0, role: 'user', content: 'x', timestamp: 't', tokens: 5 }],
+    });
+    const many = (contents: string[]) =>
+      contents.map(
+        (content) =>
+          new Promise<AppendReply>((reply) => {
+            const message = { id: content, role: 'user' as const, content, timestamp: 't', tokens: 1 };
+            appends.push({ message, reply });
+          }),
+      );
+    const appends: { message: NewMessage; reply: (r: AppendReply) => void }[] = [];
+    const loading = many(['b', 'c']); // sent before load finished: numbered after the disk
+    h.actor.send({ type: 'APPEND.MANY', appends: appends.splice(0) });
+    await h.flush();
+    const ready = many(['d', 'e', 'f']);
+    h.actor.send({ type: 'APPEND.MANY', appends: appends.splice(0) });
+    const replies = await Promise.all([...loading, ...ready]);
+    expect(replies.map((r) => r.ok && [r.message.content, r.message.seq])).toEqual([
+      ['b', 1],
+      ['c', 2],
+      ['d', 3],
+      ['e', 4],
+      ['f', 5],
+    ]);
+    expect(h.calls.persist).toEqual([
+      [1, 2],
+      [3, 4, 5],
+    ]);
+    expect(h.actor.getSnapshot().context.liveTokens).toBe(10);
+    const broken = createHarness({ loadFails: true });
+    await broken.flush();
+    const refused = many(['g', 'h']);
+    broken.actor.send({ type: 'APPEND.MANY', appends: appends.splice(0) });
+    expect((await Promise.all(refused)).map((r) => r.ok)).toEqual([false, false]);
   });
 
   it('answers a failed write with the error and keeps going', async () => {

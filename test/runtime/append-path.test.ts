@@ -34,6 +34,69 @@ describe('the append path', () => {
     await runtime.close();
   });
 
+  it('hands the appends of one turn to the actor as one event and one write, each caller its own message', async () => {
+    let counting = false;
+    const events: string[] = [];
+    const inspect = (event: InspectionEvent) => {
+      if (!counting || event.type !== '@xstate.event') return;
+      const type = event.event.type;
+      if (type.startsWith('xstate.done.actor.') && type.includes('appending')) events.push('persisted');
+      else if (!type.startsWith('xstate.')) events.push(type);
+    };
+    const runtime = await createSessionRuntime({ root: await tempRoot(), durable: false, inspect });
+    const session = await runtime.createSession(key);
+    await runtime.addMessage(session.id, { role: 'user', content: 'first: loads the session' });
+    counting = true;
+    const texts = Array.from({ length: 50 }, (_, i) => `burst ${i}`);
+    const stored = await Promise.all(
+      texts.map((content) => runtime.addMessage(session.id, { role: 'user', content })),
+    );
+    counting = false;
+    expect(events.filter((e) => e !== 'COUNTED')).toEqual(['APPEND.MANY', 'persisted']);
+    expect(stored.map((m) => m.content)).toEqual(texts);
+    expect(stored.map((m) => m.seq)).toEqual(texts.map((_, i) => i + 1));
+    expect((await runtime.getMessages(session.id)).map((m) => m.content).slice(1)).toEqual(texts);
+    await runtime.close();
+  });
+
+  it('keeps the call order when a keyed append (counted first) splits the turn in two batches', async () => {
+    const runtime = await createSessionRuntime({ root: await tempRoot(), durable: false });
+    const session = await runtime.createSession(key);
+    await runtime.addMessage(session.id, { role: 'user', content: 'first: loads the session' });
+    const inputs = Array.from({ length: 30 }, (_, i) => ({
+      role: 'user' as const,
+      content: `m${i}`,
+      ...(i === 10 || i === 20 ? { idempotencyKey: `k${i}` } : {}),
+    }));
+    const stored = await Promise.all(inputs.map((input) => runtime.addMessage(session.id, input)));
+    expect(stored.map((m) => m.content)).toEqual(inputs.map((i) => i.content));
+    expect(stored.map((m) => m.seq)).toEqual(inputs.map((_, i) => i + 1));
+    expect((await runtime.getMessages(session.id)).map((m) => m.content).slice(1)).toEqual(
+      inputs.map((i) => i.content),
+    );
+    await runtime.close();
+  });
+
+  it('builds no runtime events while nobody listens; a listener hears those after it subscribes', async () => {
+    let clockReads = 0;
+    const now = () => (clockReads++, new Date('2026-01-01T00:00:00.000Z'));
+    const runtime = await createSessionRuntime({ root: await tempRoot(), durable: false, now });
+    const session = await runtime.createSession(key);
+    await runtime.addMessage(session.id, { role: 'user', content: 'first: loads the session' });
+    const before = clockReads;
+    for (let i = 0; i < 10; i++)
+      await runtime.addMessage(session.id, { role: 'user', content: `quiet ${i}` });
+    // One read per append (its timestamp): no event was stamped, for nobody would get it.
+    expect(clockReads - before).toBe(10);
+    const heard: string[] = [];
+    runtime.subscribe((e) => {
+      if (e.type === 'session.message.appended') heard.push(String(e.message.content));
+    });
+    await runtime.addMessage(session.id, { role: 'user', content: 'heard' });
+    expect(heard).toEqual(['heard']);
+    await runtime.close();
+  });
+
   it('lets the supervisor know the session is free once the calls have ended', async () => {
     let leases: Record<string, number> | undefined;
     const inspect = (event: InspectionEvent) => {
