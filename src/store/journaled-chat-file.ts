@@ -24,7 +24,8 @@
  *   it never misses a record acknowledged before it started.
  *
  * Its parts: chat-log-file.ts (the log's handle, length, torn tail and failed appends),
- * chat-counts.ts (uncounted messages and count records), chat-data.ts (the chat as data).
+ * chat-counts.ts (uncounted messages and count records), chat-data.ts (the chat as data),
+ * journal-types.ts (its options and figures).
  */
 import path from 'node:path';
 import type { Adapter } from 'lowdb';
@@ -39,31 +40,12 @@ import { emptyChat, lastSeqOf, validateChat, withDerived } from './chat-data.js'
 import { ChatLogFile } from './chat-log-file.js';
 import { assertInsideRoot, writeAll } from './durable-fs.js';
 import { DurableJsonFile } from './durable-json-file.js';
+import type { AppendBatch, JournaledChatFileOptions, JournalStats } from './journal-types.js';
 import { prepareSnapshot, writeSnapshot } from './snapshot-writer.js';
 
 export { encodeRecord, replayLog, type Replay } from './chat-log-format.js';
 export { emptyChat } from './chat-data.js';
-
-/** Options of {@link JournaledChatFile}. */
-export interface JournaledChatFileOptions {
-  /** fdatasync every append and snapshot (default true). */
-  durable?: boolean;
-  readOnly?: boolean;
-  /** The log is folded into the snapshot once it is larger than this and than the snapshot. Default 256 KiB. */
-  foldMinBytes?: number;
-  /** The store's root: the files' directory may not lead outside it through a symbolic link. */
-  root?: string;
-}
-
-/** Figures about the journal, for tests, benchmarks and the inspector. */
-export interface JournalStats {
-  logRecords: number;
-  logBytes: number;
-  snapshotBytes: number;
-  folds: number;
-  /** Torn records dropped at the last read (unacknowledged writes cut by a crash). */
-  tornRecordsDropped: number;
-}
+export type { JournaledChatFileOptions, JournalStats } from './journal-types.js';
 
 /**
  * lowdb adapter for a session's chat: snapshot (`chat.json`) + append-only log (`chat.log`).
@@ -103,11 +85,8 @@ export class JournaledChatFile implements Adapter<ChatFile> {
   #background: Promise<void> | null = null;
   /** Records appended while a background fold runs: the log it leaves behind. */
   #foldTail: { records: Buffer[]; count: number } | null = null;
-  #batch: {
-    messages: Message[];
-    uncounted: number[];
-    waiters: { resolve: () => void; reject: (e: unknown) => void }[];
-  } | null = null;
+  /** Appends waiting behind a running operation: they share one write and fdatasync. */
+  #batch: AppendBatch | null = null;
   /** Uncounted messages and the counts not written yet (chat-counts.ts). */
   readonly #counts = new ChatCounts();
 
@@ -306,8 +285,7 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     if (messages.length === 0 && !this.#counts.hasPending) return;
     if (this.#readError !== null) throw this.#readError;
     if (this.#log.unknown !== null) throw refusedAfterUnknown(this.#log.unknown, this.logFile);
-    let last = lastSeqOf(this.#data.messages);
-    last = Math.max(last, this.#data.snapshotSeq);
+    let last = Math.max(lastSeqOf(this.#data.messages), this.#data.snapshotSeq);
     for (const message of messages) {
       if (!(message.seq > last)) {
         throw new SessionError(

@@ -372,8 +372,6 @@ export class SessionDirectory extends SessionReader {
     await this.#chatAdapter.close();
   }
 
-  // ---- helpers -----------------------------------------------------------------------------
-
   #file(name: string): string {
     return path.join(this.dir, name);
   }
