@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type * as clients from '@restatedev/restate-sdk-clients';
 import type { CompactOutput } from '../../machines/session.machine.js';
+import type { CheckpointChange } from '../core/checkpoint-change.js';
 import { SessionError, isSessionErrorCode } from '../core/errors.js';
 import { keyOfSessionId } from '../core/ids.js';
 import type {
@@ -21,7 +22,14 @@ import type {
 } from '../core/types.js';
 import { resolveAgentProfiles, type AgentsOption } from '../runtime/agent-profiles.js';
 import { defaultLimits, resolveLimits } from '../runtime/limits.js';
+import {
+  validateCheckpointEdit,
+  validateClearOptions,
+  validateDecision,
+} from '../runtime/checkpoint-edits.js';
+import type { ClearResult } from '../runtime/types.js';
 import { validateChecks, validateMessageInput, validatePlainObject } from '../runtime/validate.js';
+import type { CheckpointChangeAnswer, CheckpointChangeCall } from './checkpoint-writes.js';
 import type { CompactionResult } from './compaction-workflow.js';
 import { unwrap, type RestateSessionStore } from './restate-session-store.js';
 import type { Outcome } from './session-state.js';
@@ -168,25 +176,83 @@ export function createObjectWrites(deps: ObjectWritesDeps) {
     );
   }
 
+  /** Waits for the object's compaction `compaction` to end, whatever its outcome (the caller of `compact` hears it). */
+  async function compactionEnded(id: string, compaction: string): Promise<void> {
+    const workflow = ingress.workflowClient(
+      { name: COMPACTION_WORKFLOW } as never,
+      `${store.keyOf(id)}:${compaction}`,
+    ) as unknown as { result(): Promise<unknown> };
+    await workflow.result().catch(() => undefined);
+  }
+
   /**
-   * Waits until no compaction the object started is running (its outcome, whatever it is, is the
-   * caller's of `compact`), as in-process a clear waits for the compaction in progress.
+   * One change of the checkpoint through the object's exclusive `changeCheckpoint`. While the
+   * object's compaction runs, the object writes nothing and names it: as in-process, the change
+   * waits for it (its commit comes first) and is asked again, under the same id.
    */
-  async function compactionsEnded(id: string): Promise<void> {
-    // Its outcome is resolved after its commit (the object hears `compactionEnded` just after):
-    // once it is, the commit is done; ask again only if another compaction started meanwhile.
-    let waited: string | null = null;
+  async function changeCheckpoint(
+    id: string,
+    mode: CheckpointChangeCall['mode'],
+    change?: CheckpointChange,
+  ): Promise<Extract<CheckpointChangeAnswer, { kind: 'done' }>> {
+    const call: CheckpointChangeCall = {
+      changeId: `${mode}-${randomUUID()}`,
+      mode,
+      ...(change === undefined ? {} : { change }),
+      at: deps.now().toISOString(),
+      limits: limitsOf(id),
+      ...target,
+    };
     for (;;) {
-      const running = await store.read<string | null>(id, 'compaction');
-      if (running === null || running === waited) return;
-      const workflow = ingress.workflowClient(
-        { name: COMPACTION_WORKFLOW } as never,
-        `${store.keyOf(id)}:${running}`,
-      ) as unknown as { result(): Promise<unknown> };
-      await workflow.result().catch(() => undefined);
-      waited = running;
+      const answer = await store.write<CheckpointChangeAnswer>(id, 'changeCheckpoint', call);
+      if (answer.kind === 'done') return answer;
+      await compactionEnded(id, answer.compaction);
     }
   }
 
-  return { addMessage, compact, setPart, archive, recordChecks, compactionsEnded, limitsOf };
+  /** `editCheckpoint`: the edit's shape checked here, the checkpoint it makes by the object. */
+  async function editCheckpoint(id: string, edit: unknown): Promise<Checkpoint> {
+    const valid = validateCheckpointEdit(edit);
+    const done = await changeCheckpoint(id, 'edit', { edit: valid, at: deps.now().toISOString() });
+    return done.checkpoint!;
+  }
+
+  /** `recordDecision`: a new checkpoint version with the decision in its ledger. */
+  async function recordDecision(id: string, decision: unknown): Promise<Checkpoint> {
+    const valid = validateDecision(decision);
+    const done = await changeCheckpoint(id, 'edit', { decisions: [valid], at: deps.now().toISOString() });
+    return done.checkpoint!;
+  }
+
+  /** `clearMessages`: the live messages archived, their facts and the options' in one checkpoint version. */
+  async function clearMessages(id: string, options?: unknown): Promise<ClearResult> {
+    const { iteration, decisions } = validateClearOptions(options);
+    const change: CheckpointChange | undefined =
+      iteration === undefined && decisions === undefined
+        ? undefined
+        : {
+            ...(iteration ? { iteration } : {}),
+            ...(decisions ? { decisions } : {}),
+            at: deps.now().toISOString(),
+          };
+    return (await changeCheckpoint(id, 'clear', change)).result;
+  }
+
+  /** `reset`: the live messages archived and the checkpoint emptied. */
+  async function reset(id: string): Promise<ClearResult> {
+    return (await changeCheckpoint(id, 'reset')).result;
+  }
+
+  return {
+    addMessage,
+    compact,
+    setPart,
+    archive,
+    recordChecks,
+    editCheckpoint,
+    recordDecision,
+    clearMessages,
+    reset,
+    limitsOf,
+  };
 }

@@ -317,13 +317,11 @@ function composeRuntime(
       return reader.getSession(String(error.details['sessionId']));
     }
   }) as SessionRuntime['createSession'];
-  // As in-process, a clear or reset waits for the compaction running: its commit comes first.
-  for (const name of ['clearMessages', 'reset'] as const) {
-    own[name] = (async (id: string, options?: unknown) => {
-      await writes.compactionsEnded(id);
-      return (writer[name] as (...a: unknown[]) => Promise<unknown>)(id, options);
-    }) as SessionRuntime[typeof name];
-  }
+  // One exclusive call of the object each, after the object's compaction running (as in-process).
+  own['editCheckpoint'] = writes.editCheckpoint as SessionRuntime['editCheckpoint'];
+  own['recordDecision'] = writes.recordDecision as SessionRuntime['recordDecision'];
+  own['clearMessages'] = writes.clearMessages as SessionRuntime['clearMessages'];
+  own['reset'] = writes.reset as SessionRuntime['reset'];
   // As in-process: a request past the threshold waits for a compaction first (a failed one
   // leaves messages out of the request instead, as the runtime's own build does).
   const makeRoom = async (id: string) => {

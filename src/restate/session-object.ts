@@ -19,6 +19,7 @@ import {
   type AddMessageCall,
   type CompactionStart,
 } from './session-append.js';
+import { changeCheckpoint, type CheckpointChangeCall } from './checkpoint-writes.js';
 import * as reads from './session-reads.js';
 import { failed, type CommitCall, type Outcome } from './session-state.js';
 import * as writes from './session-writes.js';
@@ -136,6 +137,14 @@ export const sessionObject = restate.object({
           publish(ctx, call, [event]);
           return checkpoint;
         }),
+    ),
+    /**
+     * `editCheckpoint`, `recordDecision`, `clearMessages` and `reset` of the session client: the
+     * change applied to the checkpoint as it is now and committed in one step (checkpoint-writes.ts).
+     */
+    changeCheckpoint: restate.handlers.object.exclusive(
+      forget,
+      async (ctx: Ctx, call: CheckpointChangeCall) => outcome(() => changeCheckpoint(ctx, id(ctx), call)),
     ),
     recordChecks: restate.handlers.object.exclusive(
       forget,
