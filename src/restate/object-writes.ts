@@ -8,9 +8,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type * as clients from '@restatedev/restate-sdk-clients';
+import { rpc } from '@restatedev/restate-sdk-clients';
 import type { CompactOutput } from '../../machines/session.machine.js';
 import type { CheckpointChange } from '../core/checkpoint-change.js';
-import { SessionError, isSessionErrorCode } from '../core/errors.js';
+import { SessionError, isSessionErrorCode, type SessionErrorCode } from '../core/errors.js';
 import { keyOfSessionId } from '../core/ids.js';
 import type {
   AgentDescription,
@@ -28,7 +29,14 @@ import {
   validateDecision,
 } from '../runtime/checkpoint-edits.js';
 import type { ClearResult } from '../runtime/types.js';
-import { validateChecks, validateMessageInput, validatePlainObject } from '../runtime/validate.js';
+import type { SendOptions, SendResult } from '../runtime/conversation.js';
+import {
+  IDEMPOTENCY_KEY_RE,
+  validateChecks,
+  validateMessageInput,
+  validatePlainObject,
+} from '../runtime/validate.js';
+import type { TurnRequest, TurnResult } from './turn-service.js';
 import type { CheckpointChangeAnswer, CheckpointChangeCall } from './checkpoint-writes.js';
 import type { CompactionResult } from './compaction-workflow.js';
 import { unwrap, type RestateSessionStore } from './restate-session-store.js';
@@ -50,6 +58,8 @@ export interface ObjectWritesDeps {
   /** Largest message accepted, as the runtime's option. */
   maxMessageBytes: number | undefined;
   now: () => Date;
+  /** The default model of `send` (the turn's own default when absent). */
+  model: string | undefined;
   /** The feed the object publishes to, or null for none. */
   feed: string | null;
   origin: string;
@@ -63,16 +73,31 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** A workflow's terminal failure as the SessionError it carried (its code in the metadata). */
-function compactionError(id: string, error: unknown): SessionError {
+/** The SessionError code a terminal failure carried through the ingress (in its metadata), if any. */
+function carriedCode(error: unknown): SessionErrorCode | undefined {
+  const text = `${error instanceof Error ? error.message : String(error)} ${String(
+    (error as { responseText?: unknown }).responseText ?? '',
+  )}`;
+  const code = /"code":"([A-Z_]+)"/.exec(text)?.[1];
+  return code !== undefined && isSessionErrorCode(code) ? code : undefined;
+}
+
+/** A workflow's or a turn's terminal failure as the SessionError it carried (its code in the metadata). */
+function carriedError(
+  id: string,
+  what: string,
+  fallback: 'COMPACTOR_FAILED' | 'MODEL_FAILED',
+  error: unknown,
+) {
   if (error instanceof SessionError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  const code = /"code":"([A-Z_]+)"/.exec(message)?.[1];
   return new SessionError(
-    code !== undefined && isSessionErrorCode(code) ? code : 'COMPACTOR_FAILED',
+    carriedCode(error) ?? fallback,
     'runtime',
-    `session ${id}: the compaction workflow failed: ${message}`,
-    { cause: error },
+    `session ${id}: ${what} failed: ${message}`,
+    {
+      cause: error,
+    },
   );
 }
 
@@ -132,7 +157,7 @@ export function createObjectWrites(deps: ObjectWritesDeps) {
     try {
       outcome = await workflow.result();
     } catch (error) {
-      throw compactionError(id, error);
+      throw carriedError(id, 'the compaction workflow', 'COMPACTOR_FAILED', error);
     }
     const result = unwrap(outcome);
     const { committed: _committed, ...output } = result;
@@ -243,8 +268,61 @@ export function createObjectWrites(deps: ObjectWritesDeps) {
     return (await changeCheckpoint(id, 'reset')).result;
   }
 
+  /**
+   * `send`: one call of the session's `sessionTurn` object, which appends the user message, builds
+   * the request (compacting first past the threshold), calls the model as a durable step and
+   * appends the reply. Two turns on one session run one after the other, each whole. The model is
+   * the endpoint's (`createTurnService`), so a `client` of the caller's cannot be used.
+   */
+  async function send(id: string, content: unknown, options: SendOptions = {}): Promise<SendResult> {
+    if (options.client !== undefined)
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'runtime',
+        'send on Restate calls the model from the endpoint (createTurnService({ client })); ' +
+          'leave out the client option',
+      );
+    const input = validateMessageInput(
+      { role: 'user', content },
+      deps.maxMessageBytes === undefined ? {} : { maxBytes: deps.maxMessageBytes },
+    );
+    const key = options.idempotencyKey;
+    if (key !== undefined && (typeof key !== 'string' || !IDEMPOTENCY_KEY_RE.test(key)))
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'runtime',
+        'idempotencyKey must be 1 to 128 letters, digits, ".", "_", ":" or "-" (a UUID works)',
+      );
+    const model = options.model ?? deps.model;
+    const request: TurnRequest = {
+      content: input.content,
+      limits: limitsOf(id),
+      ...(model === undefined ? {} : { model }),
+      ...(options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens }),
+      ...(options.cache === undefined ? {} : { cache: options.cache }),
+      ...(key === undefined ? {} : { idempotencyKey: key }),
+      ...target,
+    };
+    const turn = ingress.objectClient({ name: 'sessionTurn' } as never, store.keyOf(id)) as unknown as {
+      send(request: TurnRequest, opts?: unknown): Promise<TurnResult>;
+    };
+    let result: TurnResult;
+    try {
+      result = await turn.send(request, rpc.opts(options.signal ? { signal: options.signal } : {}));
+    } catch (error) {
+      throw carriedError(id, 'the turn', 'MODEL_FAILED', error);
+    }
+    return deepFreeze({
+      message: result.reply,
+      usage: result.usage,
+      request: result.request,
+      replayed: result.replayed,
+    });
+  }
+
   return {
     addMessage,
+    send,
     compact,
     setPart,
     archive,

@@ -149,6 +149,7 @@ export async function createRestateSessionClient(
     agents: runtimeOptions.agents,
     maxMessageBytes: runtimeOptions.maxMessageBytes,
     now: runtimeOptions.now ?? (() => new Date()),
+    model: runtimeOptions.model,
     feed: publishEvents ? feedKey : null,
     origin,
   });
@@ -332,10 +333,7 @@ function composeRuntime(
     await makeRoom(id);
     return (reader.buildRequest as (...a: unknown[]) => Promise<unknown>)(id, message, options);
   }) as SessionRuntime['buildRequest'];
-  // The writer appends a turn's messages through the store, which does not compact: room first.
-  own['send'] = (async (id: string, message: unknown, options?: unknown) => {
-    await makeRoom(id);
-    return (writer.send as (...a: unknown[]) => Promise<unknown>)(id, message, options);
-  }) as SessionRuntime['send'];
+  // The turn is the session's `sessionTurn` object: two at once run one after the other.
+  own['send'] = writes.send as SessionRuntime['send'];
   return composed;
 }

@@ -14,6 +14,7 @@ import type { SessionEvent } from '../runtime/events.js';
 import {
   addMessage,
   compactionEnded,
+  messageUnderKey,
   publish,
   requestCompaction,
   type AddMessageCall,
@@ -163,6 +164,10 @@ export const sessionObject = restate.object({
     /** The id of the compaction workflow the object started and that has not ended, or null. */
     compaction: restate.handlers.object.shared(async (ctx: Shared) =>
       outcome(async () => (await reads.readHead(ctx, id(ctx))).compaction?.id ?? null),
+    ),
+    /** The message stored under an idempotency key, or null (a turn's reply, for a retried turn). */
+    messageByKey: restate.handlers.object.shared(forget, async (ctx: Shared, key: string) =>
+      outcome(() => messageUnderKey(ctx, key)),
     ),
     presence: restate.handlers.object.shared(async (ctx: Shared) =>
       outcome(async () => ((await ctx.get(reads.HEAD_KEY)) === null ? 'absent' : 'present')),
