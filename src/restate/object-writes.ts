@@ -12,7 +12,7 @@ import { rpc } from '@restatedev/restate-sdk-clients';
 import type { CompactOutput } from '../../machines/session.machine.js';
 import type { CheckpointChange } from '../core/checkpoint-change.js';
 import { SessionError, isSessionErrorCode, type SessionErrorCode } from '../core/errors.js';
-import { keyOfSessionId } from '../core/ids.js';
+import { keyOfSessionId, sessionIdOf as sessionIdOfKey, validateKey } from '../core/ids.js';
 import type {
   AgentDescription,
   Checkpoint,
@@ -20,15 +20,19 @@ import type {
   Message,
   MessageInput,
   SessionContext,
+  SessionKey,
 } from '../core/types.js';
-import { resolveAgentProfiles, type AgentsOption } from '../runtime/agent-profiles.js';
+import { assertRegistered, resolveAgentProfiles, type AgentsOption } from '../runtime/agent-profiles.js';
+import { writeNewSession } from '../runtime/create-session.js';
+import type { SessionEvent } from '../runtime/events.js';
+import type { TokenEstimator } from '../tokens/token-estimator.js';
 import { defaultLimits, resolveLimits } from '../runtime/limits.js';
 import {
   validateCheckpointEdit,
   validateClearOptions,
   validateDecision,
 } from '../runtime/checkpoint-edits.js';
-import type { ClearResult } from '../runtime/types.js';
+import type { ClearResult, CreateSessionOptions } from '../runtime/types.js';
 import type { SendOptions, SendResult } from '../runtime/conversation.js';
 import {
   IDEMPOTENCY_KEY_RE,
@@ -58,6 +62,8 @@ export interface ObjectWritesDeps {
   /** Largest message accepted, as the runtime's option. */
   maxMessageBytes: number | undefined;
   now: () => Date;
+  /** Counts a new session's parts (the client's estimator, as the runtime's). */
+  estimator: TokenEstimator;
   /** The default model of `send` (the turn's own default when absent). */
   model: string | undefined;
   /** The feed the object publishes to, or null for none. */
@@ -110,10 +116,9 @@ export function createObjectWrites(deps: ObjectWritesDeps) {
     ...(deps.agents === undefined ? {} : { agents: deps.agents }),
   });
   const base = resolveLimits(deps.limits, defaultLimits());
-  const limitsOf = (id: string): Limits => {
-    const key = keyOfSessionId(id);
-    return (key && profiles.profile(key.agentType)?.resolved) || base;
-  };
+  const limitsOfKey = (key: SessionKey | null): Limits =>
+    (key && profiles.profile(key.agentType)?.resolved) || base;
+  const limitsOf = (id: string): Limits => limitsOfKey(keyOfSessionId(id));
   const target = { feed: deps.feed, origin: deps.origin };
 
   async function addMessage(id: string, raw: unknown): Promise<Message> {
@@ -162,6 +167,40 @@ export function createObjectWrites(deps: ObjectWritesDeps) {
     const result = unwrap(outcome);
     const { committed: _committed, ...output } = result;
     return { ...output, durationMs: Math.round(performance.now() - began) };
+  }
+
+  /**
+   * `createSession`: the record, description, context and initial checkpoint built and counted as
+   * the runtime builds them, written by one call of the object's exclusive `create`, which refuses
+   * a session that exists: creation is idempotent, and of two clients creating one key at once one
+   * writes it and the other answers it. Returns the session's id.
+   */
+  async function createSession(keyInput: unknown, options: CreateSessionOptions = {}): Promise<string> {
+    const key = assertRegistered(profiles, validateKey(keyInput as SessionKey));
+    const id = sessionIdOfKey(key);
+    const publish = (event: SessionEvent) => {
+      if (deps.feed === null) return;
+      const feed = ingress.objectSendClient({ name: 'sessionEvents' } as never, deps.feed) as unknown as {
+        publish(argument: unknown): Promise<unknown>;
+      };
+      feed
+        .publish({ origin: deps.origin, events: [event] })
+        .catch((error: unknown) =>
+          console.error('[dagent-sessions] [restate] an event was not published:', error),
+        );
+    };
+    const at = () => deps.now().toISOString();
+    try {
+      await writeNewSession(
+        { store, profiles, estimator: deps.estimator, at, limitsOf: limitsOfKey, publish },
+        key,
+        id,
+        options,
+      );
+    } catch (error) {
+      if (!(error instanceof SessionError) || error.details['exists'] !== true) throw error;
+    }
+    return id;
   }
 
   /**
@@ -321,6 +360,7 @@ export function createObjectWrites(deps: ObjectWritesDeps) {
   }
 
   return {
+    createSession,
     addMessage,
     send,
     compact,
