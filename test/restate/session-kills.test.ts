@@ -239,7 +239,7 @@ describe('sessions on Restate under SIGKILL', () => {
     expect(commits).toEqual({ versions: [1], segments: 1 });
   });
 
-  it('the service killed during the model step of a turn: the model called once through, each message once', async () => {
+  it('the service killed during the model step of a turn: the model once through, each message once', async () => {
     const session = await newSession('killturn', 2);
     await hold();
     const firstPid = endpoint.pid;
@@ -261,7 +261,8 @@ describe('sessions on Restate under SIGKILL', () => {
     const head = await store.load(session.id);
     const model = endpoint.messages.slice(mark).filter((m) => m.type === 'model');
     console.log(
-      `service SIGKILL during a turn's model step: model entered ${model.filter((m) => m.phase === 'entered').length}, ` +
+      `service SIGKILL during a turn's model step: ` +
+        `model entered ${model.filter((m) => m.phase === 'entered').length}, ` +
         `passed ${model.filter((m) => m.phase === 'passed').length}; messages ${head.messages.length}`,
     );
     expect(head.messages.map((m) => [m.seq, m.role])).toEqual([
