@@ -19,6 +19,7 @@ import { SessionError } from '../core/errors.js';
 import type { ContentBlock, Limits, Message, MessageInput } from '../core/types.js';
 import { thresholdOf } from '../../machines/session.machine.js';
 import { buildRequest } from '../request/build-request.js';
+import { replyKeyOf } from '../runtime/idempotency.js';
 import { defaultLimits, resolveLimits } from '../runtime/limits.js';
 import { createTokenEstimator, type TokenEstimator } from '../tokens/token-estimator.js';
 import { ensurePromiseWithResolvers } from './promise-with-resolvers.js';
@@ -149,7 +150,7 @@ export function createTurnService(options: TurnServiceOptions = {}) {
       ...(key === undefined ? {} : { idempotencyKey: key }),
     });
     if (key !== undefined) {
-      const stored = unwrap((await object.messageByKey(`${key}/reply`)) as Outcome<Message | null>);
+      const stored = unwrap((await object.messageByKey(replyKeyOf(key))) as Outcome<Message | null>);
       if (stored !== null) return replayed(user, stored);
     }
     const build = async () => {
