@@ -113,13 +113,15 @@ export function createCompactionWorkflow(options: CompactionWorkflowOptions = {}
           // Only a terminal failure ends the run (any other error is retried from the journal).
           if (error instanceof restate.TerminalError) {
             publish(ctx, request, failedEvent(request, error, await ctx.date.toJSON()));
-            ctx.promise<Outcome<CompactionResult>>(RESULT).resolve(failedOutcome(error));
             await ended(ctx, request);
+            ctx.promise<Outcome<CompactionResult>>(RESULT).resolve(failedOutcome(error));
           }
           throw error;
         }
-        ctx.promise<Outcome<CompactionResult>>(RESULT).resolve({ ok: true, value: result });
+        // The object hears first that it ended, so that a waiter of `result` (a clear waiting to
+        // change the checkpoint) finds the object free when it asks again.
         await ended(ctx, request);
+        ctx.promise<Outcome<CompactionResult>>(RESULT).resolve({ ok: true, value: result });
         return result;
       },
       /**

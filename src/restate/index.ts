@@ -41,7 +41,7 @@ export type {
   CompactionWorkflowOptions,
 } from './compaction-workflow.js';
 export { createTurnService } from './turn-service.js';
-export type { TurnRequest, TurnResult, TurnServiceOptions } from './turn-service.js';
+export type { TurnRequest, TurnResult, TurnServiceOptions, TurnUsage } from './turn-service.js';
 export {
   createSessionEvents,
   sessionEvents,

@@ -8,9 +8,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type * as clients from '@restatedev/restate-sdk-clients';
+import { rpc } from '@restatedev/restate-sdk-clients';
 import type { CompactOutput } from '../../machines/session.machine.js';
-import { SessionError, isSessionErrorCode } from '../core/errors.js';
-import { keyOfSessionId } from '../core/ids.js';
+import type { CheckpointChange } from '../core/checkpoint-change.js';
+import { SessionError, isSessionErrorCode, type SessionErrorCode } from '../core/errors.js';
+import { keyOfSessionId, sessionIdOf as sessionIdOfKey, validateKey } from '../core/ids.js';
 import type {
   AgentDescription,
   Checkpoint,
@@ -18,10 +20,28 @@ import type {
   Message,
   MessageInput,
   SessionContext,
+  SessionKey,
 } from '../core/types.js';
-import { resolveAgentProfiles, type AgentsOption } from '../runtime/agent-profiles.js';
+import { assertRegistered, resolveAgentProfiles, type AgentsOption } from '../runtime/agent-profiles.js';
+import { writeNewSession } from '../runtime/create-session.js';
+import type { SessionEvent } from '../runtime/events.js';
+import type { TokenEstimator } from '../tokens/token-estimator.js';
 import { defaultLimits, resolveLimits } from '../runtime/limits.js';
-import { validateChecks, validateMessageInput, validatePlainObject } from '../runtime/validate.js';
+import {
+  validateCheckpointEdit,
+  validateClearOptions,
+  validateDecision,
+} from '../runtime/checkpoint-edits.js';
+import type { ClearResult, CreateSessionOptions } from '../runtime/types.js';
+import type { SendOptions, SendResult } from '../runtime/conversation.js';
+import {
+  IDEMPOTENCY_KEY_RE,
+  validateChecks,
+  validateMessageInput,
+  validatePlainObject,
+} from '../runtime/validate.js';
+import type { TurnRequest, TurnResult } from './turn-service.js';
+import type { CheckpointChangeAnswer, CheckpointChangeCall } from './checkpoint-writes.js';
 import type { CompactionResult } from './compaction-workflow.js';
 import { unwrap, type RestateSessionStore } from './restate-session-store.js';
 import type { Outcome } from './session-state.js';
@@ -42,6 +62,10 @@ export interface ObjectWritesDeps {
   /** Largest message accepted, as the runtime's option. */
   maxMessageBytes: number | undefined;
   now: () => Date;
+  /** Counts a new session's parts (the client's estimator, as the runtime's). */
+  estimator: TokenEstimator;
+  /** The default model of `send` (the turn's own default when absent). */
+  model: string | undefined;
   /** The feed the object publishes to, or null for none. */
   feed: string | null;
   origin: string;
@@ -55,16 +79,31 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** A workflow's terminal failure as the SessionError it carried (its code in the metadata). */
-function compactionError(id: string, error: unknown): SessionError {
+/** The SessionError code a terminal failure carried through the ingress (in its metadata), if any. */
+function carriedCode(error: unknown): SessionErrorCode | undefined {
+  const text = `${error instanceof Error ? error.message : String(error)} ${String(
+    (error as { responseText?: unknown }).responseText ?? '',
+  )}`;
+  const code = /"code":"([A-Z_]+)"/.exec(text)?.[1];
+  return code !== undefined && isSessionErrorCode(code) ? code : undefined;
+}
+
+/** A workflow's or a turn's terminal failure as the SessionError it carried (its code in the metadata). */
+function carriedError(
+  id: string,
+  what: string,
+  fallback: 'COMPACTOR_FAILED' | 'MODEL_FAILED',
+  error: unknown,
+) {
   if (error instanceof SessionError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  const code = /"code":"([A-Z_]+)"/.exec(message)?.[1];
   return new SessionError(
-    code !== undefined && isSessionErrorCode(code) ? code : 'COMPACTOR_FAILED',
+    carriedCode(error) ?? fallback,
     'runtime',
-    `session ${id}: the compaction workflow failed: ${message}`,
-    { cause: error },
+    `session ${id}: ${what} failed: ${message}`,
+    {
+      cause: error,
+    },
   );
 }
 
@@ -77,10 +116,9 @@ export function createObjectWrites(deps: ObjectWritesDeps) {
     ...(deps.agents === undefined ? {} : { agents: deps.agents }),
   });
   const base = resolveLimits(deps.limits, defaultLimits());
-  const limitsOf = (id: string): Limits => {
-    const key = keyOfSessionId(id);
-    return (key && profiles.profile(key.agentType)?.resolved) || base;
-  };
+  const limitsOfKey = (key: SessionKey | null): Limits =>
+    (key && profiles.profile(key.agentType)?.resolved) || base;
+  const limitsOf = (id: string): Limits => limitsOfKey(keyOfSessionId(id));
   const target = { feed: deps.feed, origin: deps.origin };
 
   async function addMessage(id: string, raw: unknown): Promise<Message> {
@@ -124,11 +162,45 @@ export function createObjectWrites(deps: ObjectWritesDeps) {
     try {
       outcome = await workflow.result();
     } catch (error) {
-      throw compactionError(id, error);
+      throw carriedError(id, 'the compaction workflow', 'COMPACTOR_FAILED', error);
     }
     const result = unwrap(outcome);
     const { committed: _committed, ...output } = result;
     return { ...output, durationMs: Math.round(performance.now() - began) };
+  }
+
+  /**
+   * `createSession`: the record, description, context and initial checkpoint built and counted as
+   * the runtime builds them, written by one call of the object's exclusive `create`, which refuses
+   * a session that exists: creation is idempotent, and of two clients creating one key at once one
+   * writes it and the other answers it. Returns the session's id.
+   */
+  async function createSession(keyInput: unknown, options: CreateSessionOptions = {}): Promise<string> {
+    const key = assertRegistered(profiles, validateKey(keyInput as SessionKey));
+    const id = sessionIdOfKey(key);
+    const publish = (event: SessionEvent) => {
+      if (deps.feed === null) return;
+      const feed = ingress.objectSendClient({ name: 'sessionEvents' } as never, deps.feed) as unknown as {
+        publish(argument: unknown): Promise<unknown>;
+      };
+      feed
+        .publish({ origin: deps.origin, events: [event] })
+        .catch((error: unknown) =>
+          console.error('[dagent-sessions] [restate] an event was not published:', error),
+        );
+    };
+    const at = () => deps.now().toISOString();
+    try {
+      await writeNewSession(
+        { store, profiles, estimator: deps.estimator, at, limitsOf: limitsOfKey, publish },
+        key,
+        id,
+        options,
+      );
+    } catch (error) {
+      if (!(error instanceof SessionError) || error.details['exists'] !== true) throw error;
+    }
+    return id;
   }
 
   /**
@@ -168,25 +240,137 @@ export function createObjectWrites(deps: ObjectWritesDeps) {
     );
   }
 
+  /** Waits for the object's compaction `compaction` to end, whatever its outcome (the caller of `compact` hears it). */
+  async function compactionEnded(id: string, compaction: string): Promise<void> {
+    const workflow = ingress.workflowClient(
+      { name: COMPACTION_WORKFLOW } as never,
+      `${store.keyOf(id)}:${compaction}`,
+    ) as unknown as { result(): Promise<unknown> };
+    await workflow.result().catch(() => undefined);
+  }
+
   /**
-   * Waits until no compaction the object started is running (its outcome, whatever it is, is the
-   * caller's of `compact`), as in-process a clear waits for the compaction in progress.
+   * One change of the checkpoint through the object's exclusive `changeCheckpoint`. While the
+   * object's compaction runs, the object writes nothing and names it: as in-process, the change
+   * waits for it (its commit comes first) and is asked again, under the same id.
    */
-  async function compactionsEnded(id: string): Promise<void> {
-    // Its outcome is resolved after its commit (the object hears `compactionEnded` just after):
-    // once it is, the commit is done; ask again only if another compaction started meanwhile.
-    let waited: string | null = null;
+  async function changeCheckpoint(
+    id: string,
+    mode: CheckpointChangeCall['mode'],
+    change?: CheckpointChange,
+  ): Promise<Extract<CheckpointChangeAnswer, { kind: 'done' }>> {
+    const call: CheckpointChangeCall = {
+      changeId: `${mode}-${randomUUID()}`,
+      mode,
+      ...(change === undefined ? {} : { change }),
+      at: deps.now().toISOString(),
+      limits: limitsOf(id),
+      ...target,
+    };
     for (;;) {
-      const running = await store.read<string | null>(id, 'compaction');
-      if (running === null || running === waited) return;
-      const workflow = ingress.workflowClient(
-        { name: COMPACTION_WORKFLOW } as never,
-        `${store.keyOf(id)}:${running}`,
-      ) as unknown as { result(): Promise<unknown> };
-      await workflow.result().catch(() => undefined);
-      waited = running;
+      const answer = await store.write<CheckpointChangeAnswer>(id, 'changeCheckpoint', call);
+      if (answer.kind === 'done') return answer;
+      await compactionEnded(id, answer.compaction);
     }
   }
 
-  return { addMessage, compact, setPart, archive, recordChecks, compactionsEnded, limitsOf };
+  /** `editCheckpoint`: the edit's shape checked here, the checkpoint it makes by the object. */
+  async function editCheckpoint(id: string, edit: unknown): Promise<Checkpoint> {
+    const valid = validateCheckpointEdit(edit);
+    const done = await changeCheckpoint(id, 'edit', { edit: valid, at: deps.now().toISOString() });
+    return done.checkpoint!;
+  }
+
+  /** `recordDecision`: a new checkpoint version with the decision in its ledger. */
+  async function recordDecision(id: string, decision: unknown): Promise<Checkpoint> {
+    const valid = validateDecision(decision);
+    const done = await changeCheckpoint(id, 'edit', { decisions: [valid], at: deps.now().toISOString() });
+    return done.checkpoint!;
+  }
+
+  /** `clearMessages`: the live messages archived, their facts and the options' in one checkpoint version. */
+  async function clearMessages(id: string, options?: unknown): Promise<ClearResult> {
+    const { iteration, decisions } = validateClearOptions(options);
+    const change: CheckpointChange | undefined =
+      iteration === undefined && decisions === undefined
+        ? undefined
+        : {
+            ...(iteration ? { iteration } : {}),
+            ...(decisions ? { decisions } : {}),
+            at: deps.now().toISOString(),
+          };
+    return (await changeCheckpoint(id, 'clear', change)).result;
+  }
+
+  /** `reset`: the live messages archived and the checkpoint emptied. */
+  async function reset(id: string): Promise<ClearResult> {
+    return (await changeCheckpoint(id, 'reset')).result;
+  }
+
+  /**
+   * `send`: one call of the session's `sessionTurn` object, which appends the user message, builds
+   * the request (compacting first past the threshold), calls the model as a durable step and
+   * appends the reply. Two turns on one session run one after the other, each whole. The model is
+   * the endpoint's (`createTurnService`), so a `client` of the caller's cannot be used.
+   */
+  async function send(id: string, content: unknown, options: SendOptions = {}): Promise<SendResult> {
+    if (options.client !== undefined)
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'runtime',
+        'send on Restate calls the model from the endpoint (createTurnService({ client })); ' +
+          'leave out the client option',
+      );
+    const input = validateMessageInput(
+      { role: 'user', content },
+      deps.maxMessageBytes === undefined ? {} : { maxBytes: deps.maxMessageBytes },
+    );
+    const key = options.idempotencyKey;
+    if (key !== undefined && (typeof key !== 'string' || !IDEMPOTENCY_KEY_RE.test(key)))
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'runtime',
+        'idempotencyKey must be 1 to 128 letters, digits, ".", "_", ":" or "-" (a UUID works)',
+      );
+    const model = options.model ?? deps.model;
+    const request: TurnRequest = {
+      content: input.content,
+      limits: limitsOf(id),
+      ...(model === undefined ? {} : { model }),
+      ...(options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens }),
+      ...(options.cache === undefined ? {} : { cache: options.cache }),
+      ...(key === undefined ? {} : { idempotencyKey: key }),
+      ...target,
+    };
+    const turn = ingress.objectClient({ name: 'sessionTurn' } as never, store.keyOf(id)) as unknown as {
+      send(request: TurnRequest, opts?: unknown): Promise<TurnResult>;
+    };
+    let result: TurnResult;
+    try {
+      result = await turn.send(request, rpc.opts(options.signal ? { signal: options.signal } : {}));
+    } catch (error) {
+      throw carriedError(id, 'the turn', 'MODEL_FAILED', error);
+    }
+    return deepFreeze({
+      message: result.reply,
+      usage: result.usage,
+      request: result.request,
+      replayed: result.replayed,
+    });
+  }
+
+  return {
+    createSession,
+    addMessage,
+    send,
+    compact,
+    setPart,
+    archive,
+    recordChecks,
+    editCheckpoint,
+    recordDecision,
+    clearMessages,
+    reset,
+    limitsOf,
+  };
 }

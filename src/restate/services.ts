@@ -1,6 +1,6 @@
 /**
  * The services the package's endpoint serves (`dagent-sessions restate serve|dev`): the `session`
- * object, the `sessionDirectory` of each namespace, the `compaction` workflow, `sessionTurn` (a
+ * object, the `sessionDirectory` of each namespace, the `compaction` workflow, `sessionTurn` (an object per session, a
  * conversation turn, the model call a durable step; its client from `ANTHROPIC_API_KEY`), the
  * event feed (`sessionEvents`, `sessionEventsWait`), and `dagentCounter`, which checks a setup.
  */

@@ -13,7 +13,7 @@ import { thresholdOf } from '../../machines/session.machine.js';
 import { requestTokens } from '../core/request-size.js';
 import type { Limits, Message, MessageInput } from '../core/types.js';
 import type { SessionEvent } from '../runtime/events.js';
-import { conflictError, sameMessage } from '../runtime/idempotency.js';
+import { conflictError, replyKeyOf, sameMessage } from '../runtime/idempotency.js';
 import { validateMessageInput } from '../runtime/validate.js';
 import { sessionEvents } from './event-feed.js';
 import { MAX_MESSAGE_BYTES } from './limits.js';
@@ -36,6 +36,11 @@ export interface AddMessageCall {
   feed: string | null;
   /** Names the publishing client in the feed. */
   origin: string;
+  /**
+   * A turn's reply: stored under the key `<replyTo>/reply` (the turn's idempotency key), which no
+   * caller's key can be, as the runtime's `send` stores it.
+   */
+  replyTo?: string;
 }
 
 /** What `session.addMessage` answers: the stored message without its content and metadata, which the caller has. */
@@ -43,6 +48,16 @@ export type AddMessageAnswer = Omit<Message, 'content' | 'metadata'> & { stored:
 
 /** The name of the workflow the object starts at the threshold (`createCompactionWorkflow`'s default). */
 export const COMPACTION_WORKFLOW = 'compaction';
+
+/** The message stored under an idempotency key, or null. */
+export async function messageUnderKey(
+  ctx: restate.ObjectSharedContext,
+  key: string,
+): Promise<Message | null> {
+  const pos = await ctx.get<number>(KEYS.idempotency(key));
+  if (pos === null) return null;
+  return (await ctx.get<StoredMessage>(KEYS.message(pos)))?.m ?? null;
+}
 
 /** The message stored under the caller's idempotency key, or null. */
 async function storedUnderKey(ctx: Ctx, id: string, input: MessageInput): Promise<Message | null> {
@@ -72,7 +87,8 @@ function requestTokensOf(head: HeadState, limits: Limits): number {
 export async function addMessage(ctx: Ctx, id: string, call: AddMessageCall): Promise<AddMessageAnswer> {
   const head = await readHead(ctx, id);
   await assertWritable(ctx, id, head);
-  const input = validateMessageInput(call.input, { maxBytes: MAX_MESSAGE_BYTES });
+  const valid = validateMessageInput(call.input, { maxBytes: MAX_MESSAGE_BYTES });
+  const input = call.replyTo === undefined ? valid : { ...valid, idempotencyKey: replyKeyOf(call.replyTo) };
   const repeat = await storedUnderKey(ctx, id, input);
   if (repeat !== null) {
     const { content: _c, metadata: _m, ...fields } = repeat;

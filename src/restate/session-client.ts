@@ -1,17 +1,15 @@
 /**
  * The {@link SessionAPI} over Restate, so that the inspector, the CLI and Electron hosts work
- * unchanged. The write path is the `session` object's: `addMessage` is one call of its exclusive
- * handler (validate, count, number, store, publish, start the compaction workflow at the
- * threshold), and `compact` waits for that workflow (object-writes.ts), so that any number of
- * clients append to one session at once. Reads go through the project's own runtime on the
- * Restate store, read-only and keeping no session in memory between calls (the same answers as
- * in-process, never stale). `setContext`, `setAgentDescription`, `recordChecks` and `archive`
- * are exclusive handlers of the object too (`setPart`, `recordChecksFor`, `archiveSession`). The
- * other writes (create, clear, reset, edits, `send`) go through a second runtime on the store,
- * which loads the session afresh for each call and never compacts at a threshold (the object
- * does); a creation that lost a race answers the session created, and clear and reset first wait
- * for the object's compaction. Their events are published to the namespace's `sessionEvents` feed
- * as the object's are, and `onEvent` follows that feed by long polling.
+ * unchanged. Every write is a call of the session's objects (object-writes.ts), so that any number
+ * of clients write one session at once, one call after the other: `addMessage` is one call of the
+ * `session` object's exclusive handler (validate, count, number, store, publish, start the
+ * compaction workflow at the threshold) and `compact` waits for that workflow; create, the context
+ * and description, checks, archive, checkpoint edits, decisions, clear and reset are exclusive
+ * handlers of the object too; `send` is one call of the session's `sessionTurn` object (append,
+ * build, the model as a durable step, append the reply). Reads go through the project's own
+ * runtime on a read-only Restate store, keeping no session in memory between calls (the same
+ * answers as in-process, never stale). The objects publish their events to the namespace's
+ * `sessionEvents` feed, and `onEvent` follows that feed by long polling.
  */
 import { randomUUID } from 'node:crypto';
 import type { VirtualObjectDefinition } from '@restatedev/restate-sdk-clients';
@@ -21,7 +19,6 @@ import { createSessionApiFromInvoke, type EventFeed } from '../ipc/api.js';
 import type { SessionAPI, SessionChannel } from '../ipc/channels.js';
 import { createSessionHandlers } from '../ipc/handlers.js';
 import { createSessionRuntime } from '../runtime/create-session-runtime.js';
-import type { SessionEvent } from '../runtime/events.js';
 import type { SessionKey } from '../core/types.js';
 import type { CreateSessionOptions, SessionRuntime, SessionRuntimeOptions } from '../runtime/types.js';
 import type { FeedPage } from './event-feed.js';
@@ -52,8 +49,6 @@ export interface RestateSessionClientOptions extends Omit<
    * follows can turn it off and spare the server the feed's writes.
    */
   publishEvents?: boolean;
-  /** How long events are gathered before one publication (default 50 ms). */
-  eventBatchMs?: number;
   /**
    * Called when `onEvent` fell behind the feed (it keeps the last 1,000 publications or so): the
    * numbers of the events dropped before this client read them. Default: a line on stderr. The
@@ -80,13 +75,13 @@ type Caller = Record<string, (argument: unknown, opts?: unknown) => Promise<unkn
  * A {@link SessionAPI} whose sessions live on a Restate server (the `session` objects of
  * `dagent-sessions/restate`, served by `dagent-sessions restate serve` or `restate dev`).
  *
- * Any number of clients append to one session at once: the object takes the appends one at a
- * time, each in one order, and compacts past the threshold through the compaction workflow;
- * setting the context or description, recording checks and archiving are serialised by the
- * object as well, and one key created by two clients at once is created once. The other writes (clear, reset, edits,
- * `send`) are made by the client's runtime on the session as loaded for the call (clear and
- * reset after the object's compaction has ended): one racing another client's write is refused
- * (`INVALID_MESSAGE` or `INVALID_ARGUMENT`: its seq or commit no longer follows), never mixed in.
+ * Any number of clients write one session at once: each write is one exclusive call of the
+ * session's object, taken one at a time in one order (appends, the context and description,
+ * checks, archive, checkpoint edits and decisions, clear and reset, a creation, which of two
+ * clients creating one key writes once); a checkpoint change made while the object compacts waits
+ * for that commit, as in-process. The object compacts past the threshold through the compaction
+ * workflow. `send` is a turn of the session's `sessionTurn` object: two turns on one session run
+ * one after the other, each whole; the model is the endpoint's (`createTurnService`).
  * Events of every client of the namespace reach `onEvent`.
  *
  * @param options - `ingressUrl`, `headers`, `namespace`; runtime options (limits, agents, compactor, model...).
@@ -110,7 +105,6 @@ export async function createRestateSessionClient(
     pollMs = 20_000,
     readOnly,
     publishEvents = true,
-    eventBatchMs = 50,
     onEventsLost = (lost: { from: number; to: number }) =>
       console.error(
         `[dagent-sessions] [restate] the event feed dropped events ${lost.from}..${lost.to} ` +
@@ -123,23 +117,13 @@ export async function createRestateSessionClient(
     ...(headers ? { headers } : {}),
     ...(namespace ? { namespace } : {}),
   };
+  // Writes are calls of the objects (`store.write`); reads go through the project's runtime on a
+  // read-only store, keeping no session in memory between calls (each reads the object as it is now).
   const store = createRestateSessionStore({ ...connection, ...(readOnly ? { readOnly } : {}) });
   const readStore = createRestateSessionStore({ ...connection, readOnly: true });
   const root = `restate:${ingressUrl}`;
-  // No session stays loaded between calls: each call reads the object's state as it is now.
   const supervisor = { ...runtimeOptions.supervisor, maxActive: 0 };
   const reader = await createSessionRuntime({ ...runtimeOptions, supervisor, store: readStore, root });
-  // The writer never starts a compaction at the threshold (compactAt 1): the object does, through the workflow.
-  const writer = readOnly
-    ? reader
-    : await createSessionRuntime({
-        ...runtimeOptions,
-        supervisor,
-        limits: { ...runtimeOptions.limits, compactAt: 1 },
-        store,
-        root,
-      });
-  const origin = randomUUID();
   const feedKey = namespace || 'default';
   const ingress = clients.connect({ url: ingressUrl, ...(headers ? { headers } : {}) });
   const objectWrites = createObjectWrites({
@@ -149,41 +133,16 @@ export async function createRestateSessionClient(
     agents: runtimeOptions.agents,
     maxMessageBytes: runtimeOptions.maxMessageBytes,
     now: runtimeOptions.now ?? (() => new Date()),
+    estimator: reader.estimator,
+    model: runtimeOptions.model,
     feed: publishEvents ? feedKey : null,
-    origin,
+    origin: randomUUID(),
   });
-  const runtime = composeRuntime(reader, writer, objectWrites, readOnly === true);
+  const runtime = composeRuntime(reader, objectWrites, readOnly === true);
   const handlers = createSessionHandlers(runtime);
   const object = (name: string, key: string) =>
     ingress.objectClient({ name } as VirtualObjectDefinition<string, unknown>, key) as unknown as Caller;
   const waitService = ingress.serviceClient({ name: 'sessionEventsWait' } as never) as unknown as Caller;
-
-  // This runtime's events go to the feed in order, gathered for `eventBatchMs` and one publication
-  // at a time, so that a busy writer makes one feed call per batch rather than one per event.
-  let pending: SessionEvent[] = [];
-  let publishing: Promise<void> | null = null;
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const publish = async () => {
-    while (pending.length > 0) {
-      const events = pending;
-      pending = [];
-      await object('sessionEvents', feedKey).publish!({ origin, events }).catch((error: unknown) =>
-        console.error('[dagent-sessions] [restate] events could not be published:', error),
-      );
-    }
-    publishing = null;
-  };
-  const flush = () => {
-    timer = null;
-    publishing ??= publish();
-    return publishing;
-  };
-  const unsubscribe = publishEvents
-    ? writer.subscribe((event) => {
-        pending.push(event);
-        if (timer === null && publishing === null) timer = setTimeout(flush, eventBatchMs);
-      })
-    : () => undefined;
 
   let stopped = false;
   const feeds = new Set<{ stopped: boolean; abort: AbortController }>();
@@ -245,54 +204,25 @@ export async function createRestateSessionClient(
     async close() {
       stopped = true;
       for (const f of feeds) f.abort.abort();
-      await writer.close();
-      if (writer !== reader) await reader.close();
-      unsubscribe();
-      if (timer !== null) clearTimeout(timer);
-      await flush();
+      await reader.close();
       await store.close();
       await readStore.close();
     },
   };
 }
 
-const READS = [
-  'root',
-  'store',
-  'compactor',
-  'estimator',
-  'agents',
-  'getSession',
-  'listSessions',
-  'getMessages',
-  'getHistory',
-  'getCheckpoint',
-  'getCheckpointVersions',
-  'getContext',
-  'getAgentDescription',
-  'estimateSize',
-  'previewRequest',
-  'exportSession',
-  'activeSessionIds',
-] as const;
-
 /**
- * The runtime the client's handlers serve: reads from the read runtime, `addMessage` and
- * `compact` through the object, `buildRequest` and `send` after making room through the object,
- * the rest from the writer runtime.
+ * The runtime the client's handlers serve: the reads of the read runtime, every write a call of
+ * the session's objects (`session`, `sessionTurn`), `buildRequest` after making room through the
+ * object's compaction.
  */
 function composeRuntime(
   reader: SessionRuntime,
-  writer: SessionRuntime,
   writes: ReturnType<typeof createObjectWrites>,
   readOnly: boolean,
 ): SessionRuntime {
-  const composed: SessionRuntime = Object.create(writer) as SessionRuntime;
+  const composed: SessionRuntime = Object.create(reader) as SessionRuntime;
   const own = composed as unknown as Record<string, unknown>;
-  for (const name of READS) {
-    const value = (reader as unknown as Record<string, unknown>)[name];
-    own[name] = typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(reader) : value;
-  }
   if (readOnly) return composed;
   own['addMessage'] = writes.addMessage;
   own['compact'] = writes.compact;
@@ -307,23 +237,14 @@ function composeRuntime(
     await writes.archive(id);
     return reader.getSession(id);
   }) as SessionRuntime['archiveSession'];
-  // The object's create refuses a session that exists: a client that lost the race to create it
-  // answers the session the winner created (creation is idempotent, as in-process).
-  own['createSession'] = (async (key: SessionKey, options?: CreateSessionOptions) => {
-    try {
-      return await writer.createSession(key, options);
-    } catch (error) {
-      if (!(error instanceof SessionError) || error.details['exists'] !== true) throw error;
-      return reader.getSession(String(error.details['sessionId']));
-    }
-  }) as SessionRuntime['createSession'];
-  // As in-process, a clear or reset waits for the compaction running: its commit comes first.
-  for (const name of ['clearMessages', 'reset'] as const) {
-    own[name] = (async (id: string, options?: unknown) => {
-      await writes.compactionsEnded(id);
-      return (writer[name] as (...a: unknown[]) => Promise<unknown>)(id, options);
-    }) as SessionRuntime[typeof name];
-  }
+  // Of two clients creating one key at once, one writes it and the other answers it.
+  own['createSession'] = (async (key: SessionKey, options?: CreateSessionOptions) =>
+    reader.getSession(await writes.createSession(key, options))) as SessionRuntime['createSession'];
+  // One exclusive call of the object each, after the object's compaction running (as in-process).
+  own['editCheckpoint'] = writes.editCheckpoint as SessionRuntime['editCheckpoint'];
+  own['recordDecision'] = writes.recordDecision as SessionRuntime['recordDecision'];
+  own['clearMessages'] = writes.clearMessages as SessionRuntime['clearMessages'];
+  own['reset'] = writes.reset as SessionRuntime['reset'];
   // As in-process: a request past the threshold waits for a compaction first (a failed one
   // leaves messages out of the request instead, as the runtime's own build does).
   const makeRoom = async (id: string) => {
@@ -334,10 +255,7 @@ function composeRuntime(
     await makeRoom(id);
     return (reader.buildRequest as (...a: unknown[]) => Promise<unknown>)(id, message, options);
   }) as SessionRuntime['buildRequest'];
-  // The writer appends a turn's messages through the store, which does not compact: room first.
-  own['send'] = (async (id: string, message: unknown, options?: unknown) => {
-    await makeRoom(id);
-    return (writer.send as (...a: unknown[]) => Promise<unknown>)(id, message, options);
-  }) as SessionRuntime['send'];
+  // The turn is the session's `sessionTurn` object: two at once run one after the other.
+  own['send'] = writes.send as SessionRuntime['send'];
   return composed;
 }

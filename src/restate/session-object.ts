@@ -14,11 +14,13 @@ import type { SessionEvent } from '../runtime/events.js';
 import {
   addMessage,
   compactionEnded,
+  messageUnderKey,
   publish,
   requestCompaction,
   type AddMessageCall,
   type CompactionStart,
 } from './session-append.js';
+import { changeCheckpoint, type CheckpointChangeCall } from './checkpoint-writes.js';
 import * as reads from './session-reads.js';
 import { failed, type CommitCall, type Outcome } from './session-state.js';
 import * as writes from './session-writes.js';
@@ -137,6 +139,14 @@ export const sessionObject = restate.object({
           return checkpoint;
         }),
     ),
+    /**
+     * `editCheckpoint`, `recordDecision`, `clearMessages` and `reset` of the session client: the
+     * change applied to the checkpoint as it is now and committed in one step (checkpoint-writes.ts).
+     */
+    changeCheckpoint: restate.handlers.object.exclusive(
+      forget,
+      async (ctx: Ctx, call: CheckpointChangeCall) => outcome(() => changeCheckpoint(ctx, id(ctx), call)),
+    ),
     recordChecks: restate.handlers.object.exclusive(
       forget,
       async (ctx: Ctx, args: { checks: CheckResult[]; now: string }) =>
@@ -154,6 +164,10 @@ export const sessionObject = restate.object({
     /** The id of the compaction workflow the object started and that has not ended, or null. */
     compaction: restate.handlers.object.shared(async (ctx: Shared) =>
       outcome(async () => (await reads.readHead(ctx, id(ctx))).compaction?.id ?? null),
+    ),
+    /** The message stored under an idempotency key, or null (a turn's reply, for a retried turn). */
+    messageByKey: restate.handlers.object.shared(forget, async (ctx: Shared, key: string) =>
+      outcome(() => messageUnderKey(ctx, key)),
     ),
     presence: restate.handlers.object.shared(async (ctx: Shared) =>
       outcome(async () => ((await ctx.get(reads.HEAD_KEY)) === null ? 'absent' : 'present')),

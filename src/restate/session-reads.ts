@@ -144,6 +144,12 @@ export async function loadSession(ctx: Reader, id: string, maxBytes = PAGE_BYTES
   };
 }
 
+/** Every live message of `head`, in order (a clear's: they are archived by the handler that reads them). */
+export async function liveMessages(ctx: Reader, head: HeadState): Promise<Message[]> {
+  const range = { from: head.archivedCount, to: head.count, step: 1 } as const;
+  return (await readRange(ctx, range, () => 'take', Infinity, Infinity)).messages;
+}
+
 /** Live messages after seq `after`, up to the head's last (a later page of a load). */
 export async function livePage(
   ctx: Reader,

@@ -1,51 +1,76 @@
 /**
- * A conversation turn on Restate (`sessionTurn.send`): append the user message, build the request
- * with the project's `buildRequest` from what the session object holds (past the threshold, after
- * the session's compaction workflow: the one running, or one the object starts), call the model as one
- * durable step (`ctx.run`: its answer journaled once complete, so a crash after it never calls
- * the model again), and append the reply as the API returned it. The appends are calls of the
- * object's exclusive `appendNumbered` (the object numbers them), journaled too: a retried turn
- * appends each message once.
+ * A conversation turn on Restate (`sessionTurn.send`, key = the session object's key): append the
+ * user message, build the request with the project's `buildRequest` from what the session object
+ * holds (past the threshold, after the session's compaction workflow: the one running, or one the
+ * object starts), call the model as one durable step (`ctx.run`: its answer journaled once
+ * complete, so a crash after it never calls the model again), and append the reply as the API
+ * returned it. `sessionTurn` is a virtual object keyed by session: two turns on one session run one
+ * after the other, each whole (user message, reply), while appends go on beside them. The appends
+ * are calls of the object's exclusive `addMessage` (validated, counted and numbered there, its
+ * event published, the threshold's compaction started), journaled too: a retried turn appends
+ * each message once. With an idempotency key the turn is stored under it, as the runtime's
+ * `send` does: a retry with the key finds the reply stored and does not call the model.
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import * as restate from '@restatedev/restate-sdk';
 import { loadAnthropicSdk } from '../compaction/anthropic-sdk.js';
-import type { ContentBlock, Limits, Message } from '../core/types.js';
+import { translateTurnError } from '../compaction/anthropic-errors.js';
+import { SessionError } from '../core/errors.js';
+import type { ContentBlock, Limits, Message, MessageInput } from '../core/types.js';
 import { thresholdOf } from '../../machines/session.machine.js';
 import { buildRequest } from '../request/build-request.js';
+import { replyKeyOf } from '../runtime/idempotency.js';
 import { defaultLimits, resolveLimits } from '../runtime/limits.js';
 import { createTokenEstimator, type TokenEstimator } from '../tokens/token-estimator.js';
 import { ensurePromiseWithResolvers } from './promise-with-resolvers.js';
 import { unwrap } from './restate-session-store.js';
 import { terminal } from './terminal.js';
 import type { LoadedState, MessagePage } from './session-reads.js';
-import { COMPACTION_WORKFLOW } from './session-append.js';
-import { sessionObject } from './session-object.js';
+import { COMPACTION_WORKFLOW, type AddMessageAnswer, type AddMessageCall } from './session-append.js';
+import { sessionIdOf, sessionObject } from './session-object.js';
 import type { Outcome } from './session-state.js';
 
 ensurePromiseWithResolvers();
 
-/** What a turn is asked. */
+/** What a turn is asked (the session is the object's key). */
 export interface TurnRequest {
-  /** The session object's key (the session id, or `<namespace>/<id>`). */
-  session: string;
   content: string | ContentBlock[];
   model?: string;
   /** `max_tokens` of the reply; default the limits' `replyReserveTokens`. */
   maxTokens?: number;
   limits?: Partial<Limits>;
-  /** The event feed (namespace) a compaction the turn waits for publishes to; none by default. */
+  /** Prompt-caching breakpoints on the request's stable prefix (default true). */
+  cache?: boolean;
+  /**
+   * Stores the user message under this key and the reply under `<key>/reply`: a retry with the
+   * key finds them and does not call the model again (`replayed`); another message under the key
+   * is `IDEMPOTENCY_CONFLICT`.
+   */
+  idempotencyKey?: string;
+  /** The event feed (namespace) the appends and a compaction publish to; none by default. */
   feed?: string | null;
+  /** Names the publisher in the feed (default `sessionTurn`). */
+  origin?: string;
+}
+
+/** The tokens of a turn, as the API reported them (the cache counts 0 when it left them out). */
+export interface TurnUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadInputTokens: number;
+  cacheCreationInputTokens: number;
 }
 
 /** What a turn did. */
 export interface TurnResult {
   user: Message;
   reply: Message;
-  usage: { inputTokens: number; outputTokens: number };
-  request: { totalTokens: number; omittedMessages: number };
+  usage: TurnUsage;
+  request: { totalTokens: number; omittedMessages: number; compacted: boolean };
   /** Why the compaction the request needed failed (its messages were left out instead), or null. */
   compactionError: { code: string; message: string } | null;
+  /** True when an earlier turn with the same `idempotencyKey` stored this reply: no model call was made. */
+  replayed: boolean;
 }
 
 /** Options of {@link createTurnService}. */
@@ -60,16 +85,18 @@ export interface TurnServiceOptions {
 }
 
 const DEFAULT_MODEL = 'claude-sonnet-4-5';
+/** Attempts of the model step when the API is unavailable (429, 529, 5xx, connection), then `MODEL_UNAVAILABLE`. */
+const MODEL_ATTEMPTS = 4;
 
 /**
- * Creates the `sessionTurn` service.
+ * Creates the `sessionTurn` object (key = the session object's key).
  *
  * @param options - the model client, default model and estimator.
- * @returns the service definition, to serve beside `sessionObject`.
+ * @returns the object definition, to serve beside `sessionObject`.
  * @example
  * ```ts
  * await serveRestateEndpoint({ services: [sessionObject, sessionDirectory, createTurnService()] });
- * const turn = await ingress.serviceClient({ name: 'sessionTurn' }).send({ session: id, content: 'Next?' });
+ * const turn = await ingress.objectClient({ name: 'sessionTurn' }, id).send({ content: 'Next?' });
  * ```
  */
 export function createTurnService(options: TurnServiceOptions = {}) {
@@ -79,34 +106,53 @@ export function createTurnService(options: TurnServiceOptions = {}) {
     (client ??= Promise.resolve(
       options.client?.() ?? loadAnthropicSdk().then(({ default: Sdk }) => new Sdk()),
     ));
-  return restate.service({
+  return restate.object({
     name: 'sessionTurn',
     handlers: {
-      send: restate.handlers.handler(
+      send: restate.handlers.object.exclusive(
         // Its journal holds the request and the reply: keep none once done.
         { journalRetention: 0 },
-        async (ctx: restate.Context, turn: TurnRequest): Promise<TurnResult> =>
+        async (ctx: restate.ObjectContext, turn: TurnRequest): Promise<TurnResult> =>
           terminal(() => sendTurn(ctx, turn)),
       ),
     },
+    options: { enableLazyState: true },
   });
 
-  async function sendTurn(ctx: restate.Context, turn: TurnRequest): Promise<TurnResult> {
+  async function sendTurn(ctx: restate.ObjectContext, turn: TurnRequest): Promise<TurnResult> {
     const tokens = (estimator ??= options.estimator?.() ?? createTokenEstimator());
-    const object = ctx.objectClient(sessionObject, turn.session);
+    const session = ctx.key;
+    const object = ctx.objectClient(sessionObject, session);
     const limits = resolveLimits(turn.limits, defaultLimits());
-    const at = new Date(await ctx.date.now()).toISOString();
-    const [user] = unwrap(
-      (await object.appendNumbered([
-        {
-          id: `msg_${ctx.rand.uuidv4()}`,
-          role: 'user',
-          content: turn.content,
-          timestamp: at,
-          tokens: tokens.estimateMessage({ role: 'user', content: turn.content }),
-        },
-      ])) as Outcome<Message[]>,
-    ) as [Message];
+    const key = turn.idempotencyKey;
+    const append = async (input: MessageInput, replyTo?: string): Promise<Message> => {
+      const call: AddMessageCall = {
+        input,
+        id: `msg_${ctx.rand.uuidv4()}`,
+        timestamp: new Date(await ctx.date.now()).toISOString(),
+        limits,
+        feed: turn.feed ?? null,
+        origin: turn.origin ?? 'sessionTurn',
+        ...(replyTo === undefined ? {} : { replyTo }),
+      };
+      const { stored: _stored, ...fields } = unwrap(
+        (await object.addMessage(call)) as Outcome<AddMessageAnswer>,
+      );
+      return {
+        ...fields,
+        content: input.content,
+        ...(input.metadata ? { metadata: input.metadata } : {}),
+      } as Message;
+    };
+    const user = await append({
+      role: 'user',
+      content: turn.content,
+      ...(key === undefined ? {} : { idempotencyKey: key }),
+    });
+    if (key !== undefined) {
+      const stored = unwrap((await object.messageByKey(replyKeyOf(key))) as Outcome<Message | null>);
+      if (stored !== null) return replayed(user, stored);
+    }
     const build = async () => {
       const loaded = unwrap((await object.load({})) as Outcome<LoadedState>);
       const live = [...loaded.live.messages];
@@ -127,86 +173,164 @@ export function createTurnService(options: TurnServiceOptions = {}) {
         format: 'messages',
         limits,
         estimator: tokens,
+        cache: turn.cache !== false,
       });
     };
     let request = await build();
     let compactionError: { code: string; message: string } | null = null;
+    let compacted = false;
     if (!request.fits || request.totalTokens >= thresholdOf(limits)) {
       // As in-process: past the threshold, the session's compaction first (the one running, or a
       // new one through the object); a failed one leaves messages out of this request instead.
       compactionError = await compactFirst(ctx, turn, limits);
+      compacted = compactionError === null;
       request = await build();
     }
     if (!request.fits) {
-      throw new restate.TerminalError(
-        `[dagent-sessions] [restate] session ${turn.session}: the request does not fit ${limits.maxTokens} tokens ` +
-          'even with every message left out; compact the session (the compaction workflow) and send again',
-        { errorCode: 413, metadata: { code: 'REQUEST_TOO_LARGE' } },
+      throw new SessionError(
+        'REQUEST_TOO_LARGE',
+        'runtime',
+        `session ${sessionIdOf(session)}: the request does not fit ${limits.maxTokens} tokens even with every ` +
+          'message left out; shorten the agent description, the context or the user message, or raise maxTokens',
       );
     }
     const model = turn.model ?? options.model ?? DEFAULT_MODEL;
-    const reply = await ctx.run('model call', async () => {
-      const answer = await (
-        await clientOf()
-      ).messages.create({
-        model,
-        max_tokens: turn.maxTokens ?? limits.replyReserveTokens,
-        ...(request.system.length === 0 ? {} : { system: request.system }),
-        messages: request.messages,
-      } as Anthropic.MessageCreateParamsNonStreaming);
-      return {
-        content: answer.content as ContentBlock[],
-        model: answer.model,
-        stopReason: answer.stop_reason,
-        usage: { inputTokens: answer.usage.input_tokens, outputTokens: answer.usage.output_tokens },
-      };
-    });
+    const reply = await modelStep(ctx, sessionIdOf(session), () =>
+      clientOf().then((sdk) =>
+        sdk.messages.create({
+          model,
+          max_tokens: turn.maxTokens ?? limits.replyReserveTokens,
+          ...(request.system.length === 0 ? {} : { system: request.system }),
+          messages: request.messages,
+        } as Anthropic.MessageCreateParamsNonStreaming),
+      ),
+    );
     options.hooks?.afterModel?.();
-    const content: string | ContentBlock[] = reply.content.length === 0 ? '' : reply.content;
-    const [stored] = unwrap(
-      (await object.appendNumbered([
-        {
-          id: `msg_${ctx.rand.uuidv4()}`,
-          role: 'assistant',
-          content,
-          timestamp: new Date(await ctx.date.now()).toISOString(),
-          tokens: tokens.estimateMessage({ role: 'assistant', content }),
-          metadata: {
-            model: reply.model,
-            stopReason: reply.stopReason,
-            usage: reply.usage,
-            requestTokens: request.totalTokens,
-            omittedMessages: request.omittedMessages,
-          },
+    const stored = await append(
+      {
+        role: 'assistant',
+        content: reply.content.length === 0 ? '' : reply.content,
+        metadata: {
+          model: reply.model,
+          stopReason: reply.stopReason,
+          usage: reply.usage,
+          requestTokens: request.totalTokens,
+          omittedMessages: request.omittedMessages,
+          ...(compacted ? { compacted: true } : {}),
         },
-      ])) as Outcome<Message[]>,
-    ) as [Message];
+      },
+      key,
+    );
     return {
       user,
       reply: stored,
       usage: reply.usage,
-      request: { totalTokens: request.totalTokens, omittedMessages: request.omittedMessages },
+      request: { totalTokens: request.totalTokens, omittedMessages: request.omittedMessages, compacted },
       compactionError,
+      replayed: false,
     };
   }
 }
 
+/** What the model step journals: the reply as the API returned it, and its usage. */
+interface ModelReply {
+  content: ContentBlock[];
+  model: string;
+  stopReason: string | null;
+  usage: TurnUsage;
+}
+
+/**
+ * The model call as one durable step. An unavailable API (429, 529, 5xx, a lost connection) is
+ * tried {@link MODEL_ATTEMPTS} times with Restate's backoff, then `MODEL_UNAVAILABLE`; any other
+ * failure is `MODEL_FAILED` at once. Either ends the turn with the user message kept.
+ */
+async function modelStep(
+  ctx: restate.ObjectContext,
+  id: string,
+  call: () => Promise<Anthropic.Message>,
+): Promise<ModelReply> {
+  try {
+    return await ctx.run(
+      'model call',
+      async (): Promise<ModelReply> => {
+        let answer: Anthropic.Message;
+        try {
+          answer = await call();
+        } catch (error) {
+          const failure = translateTurnError(error, id);
+          if (failure.retryable) throw failure;
+          throw new restate.TerminalError(failure.message, {
+            errorCode: 502,
+            metadata: { code: failure.code },
+          });
+        }
+        const usage = answer.usage;
+        return {
+          content: answer.content as ContentBlock[],
+          model: answer.model,
+          stopReason: answer.stop_reason,
+          usage: {
+            inputTokens: usage.input_tokens,
+            outputTokens: usage.output_tokens,
+            cacheReadInputTokens: usage.cache_read_input_tokens ?? 0,
+            cacheCreationInputTokens: usage.cache_creation_input_tokens ?? 0,
+          },
+        };
+      },
+      { maxRetryAttempts: MODEL_ATTEMPTS },
+    );
+  } catch (error) {
+    // Retries spent: the last failure, as the terminal error of the unavailable model.
+    if (error instanceof restate.TerminalError && error.metadata?.['code'] === undefined)
+      throw new restate.TerminalError(error.message, {
+        errorCode: 503,
+        metadata: { code: 'MODEL_UNAVAILABLE' },
+      });
+    throw error;
+  }
+}
+
+/** A turn whose reply an earlier turn with the same key stored, from the reply's metadata. */
+function replayed(user: Message, reply: Message): TurnResult {
+  const meta = reply.metadata ?? {};
+  const usage = (meta['usage'] ?? {}) as Partial<Record<keyof TurnUsage, unknown>>;
+  const number = (value: unknown) => (typeof value === 'number' ? value : 0);
+  return {
+    user,
+    reply,
+    usage: {
+      inputTokens: number(usage.inputTokens),
+      outputTokens: number(usage.outputTokens),
+      cacheReadInputTokens: number(usage.cacheReadInputTokens),
+      cacheCreationInputTokens: number(usage.cacheCreationInputTokens),
+    },
+    request: {
+      totalTokens: number(meta['requestTokens']),
+      omittedMessages: number(meta['omittedMessages']),
+      compacted: meta['compacted'] === true,
+    },
+    compactionError: null,
+    replayed: true,
+  };
+}
+
 /** Waits for the session's compaction (joined or started through the object); its error, or null. */
 async function compactFirst(
-  ctx: restate.Context,
+  ctx: restate.ObjectContext,
   turn: TurnRequest,
   limits: Limits,
 ): Promise<{ code: string; message: string } | null> {
-  const object = ctx.objectClient(sessionObject, turn.session);
+  const object = ctx.objectClient(sessionObject, ctx.key);
   const started = (await object.compact({
     compactionId: `turn-${ctx.rand.uuidv4()}`,
     limits,
     trigger: 'manual',
     feed: turn.feed ?? null,
-    origin: 'sessionTurn',
+    origin: turn.origin ?? 'sessionTurn',
   })) as Outcome<string>;
   if (!started.ok) return { code: started.error.code, message: started.error.message };
-  const outcome = await ctx.workflowClient(COMPACTION, `${turn.session}:${started.value}`).result();
+  const outcome = await ctx.workflowClient(COMPACTION, `${ctx.key}:${started.value}`).result();
   return outcome.ok ? null : { code: outcome.error.code, message: outcome.error.message };
 }
 

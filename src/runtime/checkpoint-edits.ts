@@ -175,6 +175,38 @@ export function validateClearOptions(value: unknown): ClearOptions {
   return options;
 }
 
+/**
+ * @internal The checkpoint a hand edit makes of `checkpoint` (null: an empty one), checked: a
+ * valid checkpoint within `limits.checkpointTokens`. The session on Restate runs the same check.
+ * @throws SessionError `INVALID_ARGUMENT` saying what is wrong; nothing was written.
+ */
+export function checkEditedCheckpoint(
+  checkpoint: Checkpoint | null,
+  edit: CheckpointEdit,
+  deps: { limits: Pick<Limits, 'checkpointTokens'>; estimator: TokenEstimator; at: string },
+): Checkpoint {
+  const { limits, estimator } = deps;
+  const current = checkpoint === null ? emptyCheckpoint(deps.at) : upgradeCheckpoint(checkpoint);
+  const parts = applyEdit({ summary: current.summary, ledger: current.ledger ?? emptyLedger() }, edit);
+  const next: Checkpoint = { ...current, ...parts, version: current.version + 1 };
+  const problems = checkpointProblems(next);
+  if (problems.length > 0)
+    invalid(
+      `editCheckpoint: the edit does not make a valid checkpoint (${problems.join('; ')}); nothing was written`,
+      {
+        problems,
+      },
+    );
+  const tokens = estimator.estimateCheckpoint(next);
+  if (tokens > limits.checkpointTokens)
+    invalid(
+      `editCheckpoint: the edited checkpoint counts ${tokens} tokens, over the session's checkpoint budget of ` +
+        `${limits.checkpointTokens} (limits.checkpointTokens); shorten it. Nothing was written`,
+      { tokens, budgetTokens: limits.checkpointTokens },
+    );
+  return next;
+}
+
 /** @internal The calls, bound to the runtime's internals. */
 export function checkpointEdits(
   deps: CheckpointEditDeps,
@@ -203,24 +235,7 @@ export function checkpointEdits(
       const edit = validateCheckpointEdit(editInput);
       const { dir, limits } = await writableDir(id);
       // Checked against the checkpoint as it is now, so that a bad edit is refused before it is queued.
-      const current = dir.checkpoint === null ? emptyCheckpoint(at()) : upgradeCheckpoint(dir.checkpoint);
-      const parts = applyEdit({ summary: current.summary, ledger: current.ledger ?? emptyLedger() }, edit);
-      const next: Checkpoint = { ...current, ...parts, version: current.version + 1 };
-      const problems = checkpointProblems(next);
-      if (problems.length > 0)
-        invalid(
-          `editCheckpoint: the edit does not make a valid checkpoint (${problems.join('; ')}); nothing was written`,
-          {
-            problems,
-          },
-        );
-      const tokens = estimator.estimateCheckpoint(next);
-      if (tokens > limits.checkpointTokens)
-        invalid(
-          `editCheckpoint: the edited checkpoint counts ${tokens} tokens, over the session's checkpoint budget of ` +
-            `${limits.checkpointTokens} (limits.checkpointTokens); shorten it. Nothing was written`,
-          { tokens, budgetTokens: limits.checkpointTokens },
-        );
+      checkEditedCheckpoint(dir.checkpoint, edit, { limits, estimator, at: at() });
       return commit(id, { edit, at: at() });
     },
 

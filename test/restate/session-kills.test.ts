@@ -14,11 +14,14 @@ import type { CompactionResult } from '../../src/restate/compaction-workflow.js'
 import { createRestateSessionStore } from '../../src/restate/restate-session-store.js';
 import type { SessionStore } from '../../src/store/contract.js';
 import { startChildEndpoint, useRestateServer, type ChildEndpoint } from '../support/restate-server.js';
-import type { compaction } from './fixtures/session-endpoint.js';
+import { createRestateSessionClient, type RestateSessionClient } from '../../src/restate/session-client.js';
+import type { TurnResult } from '../../src/restate/turn-service.js';
+import type { compaction, turn } from './fixtures/session-endpoint.js';
 import { recordOf, sessionId, tally, textMessage } from './fixtures/sessions.js';
 
 const FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'session-endpoint.ts');
 const WORKFLOW = { name: 'compaction' } as typeof compaction;
+const TURN = { name: 'sessionTurn' } as typeof turn;
 const LIMITS = {
   maxTokens: 4_000,
   compactAt: 0.9,
@@ -31,15 +34,22 @@ const restate = useRestateServer();
 let endpoint: ChildEndpoint;
 let store: SessionStore;
 let ingress: clients.Ingress;
+let client: RestateSessionClient;
 
 beforeAll(async () => {
   endpoint = await startChildEndpoint({ module: FIXTURE });
   await restate.register(endpoint.url);
   store = createRestateSessionStore({ ingressUrl: restate.ingressUrl });
   ingress = clients.connect({ url: restate.ingressUrl });
+  client = await createRestateSessionClient({
+    ingressUrl: restate.ingressUrl,
+    limits: LIMITS,
+    publishEvents: false,
+  });
 });
 
 afterAll(async () => {
+  await client?.close();
   await endpoint?.stop();
 });
 
@@ -227,5 +237,76 @@ describe('sessions on Restate under SIGKILL', () => {
       expect(c.present).toBeGreaterThanOrEqual(c.acknowledged);
     }
     expect(commits).toEqual({ versions: [1], segments: 1 });
+  });
+
+  it('the service killed during the model step of a turn: the model once through, each message once', async () => {
+    const session = await newSession('killturn', 2);
+    await hold();
+    const firstPid = endpoint.pid;
+    const mark = endpoint.messages.length;
+    const sent = ingress
+      .objectClient(TURN, session.id)
+      .send({ content: 'What next?', limits: LIMITS }) as Promise<TurnResult>;
+    await endpoint.waitForMessage(
+      (m) =>
+        m.type === 'model' &&
+        m.phase === 'entered' &&
+        m.pid === firstPid &&
+        endpoint.messages.indexOf(m) >= mark,
+    );
+    await endpoint.kill();
+    await endpoint.restart({ DAGENT_HOLD: '0' });
+    const result = await sent;
+
+    const head = await store.load(session.id);
+    const model = endpoint.messages.slice(mark).filter((m) => m.type === 'model');
+    console.log(
+      `service SIGKILL during a turn's model step: ` +
+        `model entered ${model.filter((m) => m.phase === 'entered').length}, ` +
+        `passed ${model.filter((m) => m.phase === 'passed').length}; messages ${head.messages.length}`,
+    );
+    expect(head.messages.map((m) => [m.seq, m.role])).toEqual([
+      [0, 'user'],
+      [1, 'assistant'],
+      [2, 'user'],
+      [3, 'assistant'],
+    ]);
+    expect(head.messages[2]!.content).toBe('What next?');
+    expect(head.messages[3]).toEqual(result.reply);
+    // Entered in the killed child (held, never passed) and again in the new one, passed once.
+    expect(model.filter((m) => m.phase === 'entered').map((m) => m.pid)).toEqual([firstPid, endpoint.pid]);
+    expect(model.filter((m) => m.phase === 'passed').map((m) => m.pid)).toEqual([endpoint.pid]);
+  });
+
+  it('the service killed while a clear waits for a compaction: each commits once, in order, nothing lost', async () => {
+    const session = await newSession('killclear', 40);
+    await hold();
+    const firstPid = endpoint.pid;
+    const mark = endpoint.messages.length;
+    const compacting = client.compact(session.id);
+    await entered(firstPid, mark);
+    const clearing = client.clearMessages(session.id);
+    const loop = appendLoop([session]);
+    await untilAcknowledged(loop.acknowledged, 5);
+    await endpoint.kill();
+    await endpoint.restart({ DAGENT_HOLD: '0' });
+    await untilAcknowledged(loop.acknowledged, 5);
+    const [compacted, cleared] = await Promise.all([compacting, clearing]);
+    await loop.stop();
+
+    const counts = await tally(store, session.id, session.acknowledged);
+    const commits = await committedOnce(session.id);
+    console.log(
+      `service SIGKILL while a clear waits for a compaction: ${JSON.stringify(counts)}; ` +
+        `checkpoint versions ${commits.versions.join(',')}, segments ${commits.segments}; ` +
+        `compaction version ${compacted.checkpointVersion}, clear version ${cleared.checkpointVersion} ` +
+        `archiving ${cleared.archivedMessages}`,
+    );
+    expect(compacted.kind).toBe('compacted');
+    expect([compacted.checkpointVersion, cleared.checkpointVersion]).toEqual([1, 2]);
+    expect(cleared.archivedMessages).toBeGreaterThan(0);
+    expect(commits).toEqual({ versions: [1, 2], segments: 2 });
+    expect(counts).toMatchObject({ missing: 0, duplicates: 0 });
+    expect(counts.present).toBeGreaterThanOrEqual(counts.acknowledged);
   });
 });

@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveRestateEndpoint, type RestateEndpointServer } from '../../src/restate/endpoint-server.js';
 import { createRestateSessionStore } from '../../src/restate/restate-session-store.js';
 import { compactionWorkflow } from '../../src/restate/compaction-workflow.js';
+import { sessionEvents, sessionEventsWait } from '../../src/restate/event-feed.js';
+import { createRestateSessionClient, type RestateSessionClient } from '../../src/restate/session-client.js';
 import { sessionDirectory, sessionObject } from '../../src/restate/session-object.js';
 import { createTurnService, type TurnResult } from '../../src/restate/turn-service.js';
 import { startMessagesApiServer, type MessagesApiServer } from '../support/messages-api-server.js';
@@ -23,6 +25,19 @@ let afterModel = 0;
 const server = useRestateServer();
 let api: MessagesApiServer;
 let endpoint: RestateEndpointServer;
+const clients_: RestateSessionClient[] = [];
+
+/** A session client of namespace `t` (the model option only serves a client-side turn). */
+async function sessionClient(): Promise<RestateSessionClient> {
+  const client = await createRestateSessionClient({
+    ingressUrl: server.ingressUrl,
+    namespace: 't',
+    model: 'claude-test',
+    client: new Anthropic({ apiKey: 'test', baseURL: api.url, maxRetries: 0 }),
+  });
+  clients_.push(client);
+  return client;
+}
 const turnService = createTurnService({
   client: () => new Anthropic({ apiKey: 'test', baseURL: api.url, maxRetries: 0 }),
   model: 'claude-test',
@@ -41,13 +56,21 @@ const turnService = createTurnService({
 beforeAll(async () => {
   api = await startMessagesApiServer();
   endpoint = await serveRestateEndpoint({
-    services: [sessionObject, sessionDirectory, turnService, compactionWorkflow],
+    services: [
+      sessionObject,
+      sessionDirectory,
+      turnService,
+      compactionWorkflow,
+      sessionEvents,
+      sessionEventsWait,
+    ],
     logger: () => undefined,
   });
   await server.register(endpoint.url);
 });
 
 afterAll(async () => {
+  for (const client of clients_) await client.close();
   await endpoint?.close();
   await api?.close();
 });
@@ -65,8 +88,8 @@ describe('a conversation turn on Restate', () => {
       const before = api.requests.length;
       const ingress = clients.connect({ url: server.ingressUrl });
       const result = (await ingress
-        .serviceClient(turnService)
-        .send({ session: id, content: 'What next?', limits: { maxTokens: 20_000 } })) as TurnResult;
+        .objectClient(turnService, id)
+        .send({ content: 'What next?', limits: { maxTokens: 20_000 } })) as TurnResult;
 
       expect(api.requests.length - before).toBe(1);
       expect(afterModel).toBe(2); // the turn ran past the step twice, the model was called once
@@ -99,8 +122,8 @@ describe('a conversation turn on Restate', () => {
     const limits = { maxTokens: 3_000, replyReserveTokens: 300, keepRecentTokens: 500 };
     const ingress = clients.connect({ url: server.ingressUrl });
     const result = (await ingress
-      .serviceClient(turnService)
-      .send({ session: id, content: 'And now?', limits })) as TurnResult;
+      .objectClient(turnService, id)
+      .send({ content: 'And now?', limits })) as TurnResult;
 
     expect(result.compactionError).toBeNull();
     expect(result.request.omittedMessages).toBe(0);
@@ -112,5 +135,50 @@ describe('a conversation turn on Restate', () => {
       Array.from({ length: 42 }, (_, i) => i),
     );
     expect(JSON.stringify(api.requests[api.requests.length - 1]!.body)).toContain('And now?');
+  });
+
+  it('serialises the turns of two clients on one session: both whole, in order, none refused', async () => {
+    const [one, two] = [await sessionClient(), await sessionClient()];
+    const info = await one.create({ type: 'feature', agentType: 'dev', featureId: 'turns' });
+    const before = api.requests.length;
+    for (let round = 0; round < 3; round++) {
+      const [a, b] = await Promise.all([
+        one.send(info.id, `one asks ${round}`),
+        two.send(info.id, `two asks ${round}`),
+      ]);
+      expect(a.replayed || b.replayed).toBe(false);
+    }
+    expect(api.requests.length - before).toBe(6);
+    const history = await one.getHistory(info.id);
+    expect(history.length).toBe(12);
+    // Each user message is followed by its own reply: the turns did not interleave.
+    for (let i = 0; i < history.length; i += 2) {
+      expect([history[i]!.role, history[i + 1]!.role]).toEqual(['user', 'assistant']);
+      expect(JSON.stringify(history[i + 1]!.content)).toContain(String(history[i]!.content));
+    }
+    expect(history.map((m) => m.seq)).toEqual(history.map((_, i) => i));
+  });
+
+  it('replays a turn sent again with its idempotency key, and refuses the key for another message', async () => {
+    const one = await sessionClient();
+    const info = await one.create({ type: 'feature', agentType: 'dev', featureId: 'keyed' });
+    const before = api.requests.length;
+    const first = await one.send(info.id, 'Only once', { idempotencyKey: 'turn-1' });
+    const again = await one.send(info.id, 'Only once', { idempotencyKey: 'turn-1' });
+    expect(first.replayed).toBe(false);
+    expect(again.replayed).toBe(true);
+    expect(again.message).toEqual(first.message);
+    expect(api.requests.length - before).toBe(1);
+    await expect(one.send(info.id, 'Something else', { idempotencyKey: 'turn-1' })).rejects.toMatchObject({
+      code: 'IDEMPOTENCY_CONFLICT',
+    });
+    api.script([{ kind: 'status', status: 400, message: 'bad request' }]);
+    await expect(one.send(info.id, 'A bad one')).rejects.toMatchObject({ code: 'MODEL_FAILED' });
+    // The user message of the failed turn is kept, as in-process.
+    expect((await one.getHistory(info.id)).map((m) => m.content)).toEqual([
+      'Only once',
+      first.message.content,
+      'A bad one',
+    ]);
   });
 });
