@@ -32,7 +32,7 @@ import type { Adapter } from 'lowdb';
 import { createOneAtATime } from '../core/one-at-a-time.js';
 import { SessionError } from '../core/errors.js';
 import type { ChatFile, Message } from '../core/types.js';
-import { encodeCountRecord, encodeRecord, encodeUncountedRecord } from './chat-log-format.js';
+import { countText, encodeRecords, recordText } from './chat-log-format.js';
 import { readJournal } from './read-journal.js';
 import { logDamaged, refusedAfterUnknown } from './chat-log-errors.js';
 import { ChatCounts } from './chat-counts.js';
@@ -298,9 +298,9 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     }
     // Counts recorded since the last write ride along: no write or fdatasync of their own.
     const counts = this.#counts.take();
-    const parts = messages.map((m) => (uncounted.has(m.seq) ? encodeUncountedRecord(m) : encodeRecord(m)));
-    if (counts.length > 0) parts.unshift(encodeCountRecord(counts));
-    const records = Buffer.concat(parts);
+    const parts = messages.map((m) => recordText(m, uncounted.has(m.seq)));
+    if (counts.length > 0) parts.unshift(countText(counts));
+    const records = encodeRecords(parts);
     try {
       const handle = await this.#log.open();
       // After opening: a torn tail cut or a length in doubt re-read there moves where it starts.
