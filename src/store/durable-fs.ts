@@ -217,3 +217,13 @@ export async function assertInsideRoot(dir: string, root: string): Promise<void>
     { details: { file: dir, reason: 'outside the root', target: real, setAsideTo: null } },
   );
 }
+
+/**
+ * @internal Runs writes side by side and waits for every one of them to end before it settles:
+ * rejects with the first error (in the order given), but never while another write is still
+ * running, so that nothing is written after a failure has been reported.
+ */
+export async function allSettled(writes: readonly Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(writes);
+  for (const result of results) if (result.status === 'rejected') throw result.reason;
+}

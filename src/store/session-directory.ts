@@ -2,7 +2,8 @@
  * One session's directory, `<root>/.dagent/sessions/<id>/`, through lowdb adapters: session.json,
  * chat.json (+ chat.log), checkpoint.json, context.json, agent-description.json and archive/.
  *
- * The compaction commit writes archive segment, then checkpoint (the commit point), then chat;
+ * The compaction commit writes archive segment and the version's copy of the checkpoint (side by
+ * side: neither is seen until checkpoint.json names them), then checkpoint (the commit point), then chat;
  * memory follows only once the checkpoint is durable, so a failed commit leaves the session as it
  * was and a retry commits once. Load (session-load.ts) recognises what a crash or a failed commit
  * leaves (the rules are in archive-rules.ts) and deletes nothing: a segment newer than the
@@ -31,12 +32,10 @@ import type {
 import type { ArchiveDirectory } from './archive-directory.js';
 import type { CheckpointHistory } from './checkpoint-history.js';
 import type { SessionCounts, SessionPresence } from './contract.js';
-import { isOrphanSegment } from './archive-rules.js';
 import { assertLoadableCheckpoint, assertSegmentFollows, withChecksOf } from './commit-rules.js';
 import { assertInsideRoot, missingRecordError, sessionDataFound } from './directory-guards.js';
-import { ensureDir, isErrno } from './durable-fs.js';
+import { allSettled, ensureDir, isErrno } from './durable-fs.js';
 import { persist, reread } from './durable-json-file.js';
-import { ioError } from './io-error.js';
 import type { JournaledChatFile } from './journaled-chat-file.js';
 import type { FileOptions, LoadedSession } from './session-files.js';
 import { loadSession, removeStaleTemporaries } from './session-load.js';
@@ -272,9 +271,10 @@ export class SessionDirectory extends SessionReader {
   }
 
   /**
-   * Commits a compaction: archive segment, then checkpoint (the commit point), then chat without
-   * the archived messages (messages appended meanwhile are kept). Memory changes only once the
-   * checkpoint is durable: after a failure the session is as it was, and a retry commits once.
+   * Commits a compaction: archive segment and the version's copy (side by side), then checkpoint
+   * (the commit point), then chat without the archived messages (messages appended meanwhile are
+   * kept). Memory changes only once the checkpoint is durable: after a failure the session is as it
+   * was, and a retry commits once.
    * A segment file left by a failed attempt is replaced only when all its messages are still
    * live (see archive-rules.ts); anything else there is refused.
    * @throws SessionError `IO_ERROR` when a write fails, or when the segment exists already and
@@ -288,38 +288,19 @@ export class SessionDirectory extends SessionReader {
   ): Promise<void> {
     this.#assertWritable();
     await this.#withCheckpoint(async () => {
-      const current = this.#checkpoint.data;
-      const committed = current?.compactionInfo.segment ?? 0;
-      const file = this.#archive.path(segment.segment);
-      if (segment.segment <= committed) {
-        throw new SessionError(
-          'IO_ERROR',
-          'store',
-          `archive segment ${file} exists already; segments are immutable`,
-        );
-      }
-      assertSegmentFollows(this.id, segment, checkpoint, committed);
-      await ensureDir(this.archiveDir).catch((error: unknown) => {
-        throw ioError(error, this.archiveDir, 'create the directory');
-      });
-      const leftover = await this.#archive.read(segment.segment);
-      if (leftover !== null && !isOrphanSegment(leftover, current, this.messages)) {
-        throw new SessionError(
-          'IO_ERROR',
-          'store',
-          `archive segment ${file} exists already and holds messages that are not live; nothing was ` +
-            `written. It is newer than checkpoint.json: see the load error of this session for what to ` +
-            `do`,
-          { details: { file } },
-        );
-      }
-      // A leftover holds nothing that is not live: the atomic rename replaces it.
-      await this.#archive.write(segment);
-      this.#step('commit', 'segment');
+      const committed = this.#checkpoint.data?.compactionInfo.segment ?? 0;
+      if (segment.segment > committed) assertSegmentFollows(this.id, segment, checkpoint, committed);
+      await this.#archive.assertWritable(segment, this.#checkpoint.data, this.messages);
       const next =
         (options.keepChecks ?? true) ? withChecksOf(this.#checkpoint.data, checkpoint) : checkpoint;
-      await this.#history.write(next);
-      this.#step('commit', 'checkpoint-version');
+      // The segment and the version's copy are both invisible until checkpoint.json names them,
+      // so they are written side by side; a crash may leave either, both or neither (a leftover
+      // the next commit replaces). A leftover segment holds nothing that is not live: the atomic
+      // rename replaces it.
+      await allSettled([
+        this.#archive.write(segment).then(() => this.#step('commit', 'segment')),
+        this.#history.write(next).then(() => this.#step('commit', 'checkpoint-version')),
+      ]);
       await persist(this.#checkpoint, next); // the commit point
       this.#step('commit', 'checkpoint');
     });
