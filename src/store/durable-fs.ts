@@ -219,11 +219,11 @@ export async function assertInsideRoot(dir: string, root: string): Promise<void>
 }
 
 /**
- * @internal Runs writes side by side and waits for every one of them to end before it settles:
- * rejects with the first error (in the order given), but never while another write is still
- * running, so that nothing is written after a failure has been reported.
+ * @internal Waits for operations run side by side (null: none) and for every one of them to end
+ * before it settles: rejects with the first error in the order given, but never while another is
+ * still running, so that nothing is written after a failure has been reported.
  */
-export async function allSettled(writes: readonly Promise<unknown>[]): Promise<void> {
-  const results = await Promise.allSettled(writes);
+export async function allSettled(operations: readonly (Promise<unknown> | null)[]): Promise<void> {
+  const results = await Promise.allSettled(operations);
   for (const result of results) if (result.status === 'rejected') throw result.reason;
 }

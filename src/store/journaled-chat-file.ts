@@ -38,7 +38,7 @@ import { logDamaged, refusedAfterUnknown } from './chat-log-errors.js';
 import { ChatCounts } from './chat-counts.js';
 import { emptyChat, lastSeqOf, validateChat, withDerived } from './chat-data.js';
 import { ChatLogFile } from './chat-log-file.js';
-import { assertInsideRoot, writeAll } from './durable-fs.js';
+import { assertInsideRoot } from './durable-fs.js';
 import { DurableJsonFile } from './durable-json-file.js';
 import type { AppendBatch, JournaledChatFileOptions, JournalStats } from './journal-types.js';
 import { prepareSnapshot, writeSnapshot } from './snapshot-writer.js';
@@ -302,15 +302,7 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     if (counts.length > 0) parts.unshift(countText(counts));
     const records = encodeRecords(parts);
     try {
-      const handle = await this.#log.open();
-      // After opening: a torn tail cut or a length in doubt re-read there moves where it starts.
-      const start = this.#log.bytes;
-      try {
-        await writeAll(handle, records);
-        if (this.#durable) await handle.datasync();
-      } catch (error) {
-        throw await this.#log.cutBack(handle, start, error);
-      }
+      await this.#log.append(records);
     } catch (error) {
       this.#counts.restore(counts); // not written: kept for the next write
       throw error;

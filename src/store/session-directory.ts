@@ -38,7 +38,7 @@ import { allSettled, ensureDir, isErrno } from './durable-fs.js';
 import { persist, reread } from './durable-json-file.js';
 import type { JournaledChatFile } from './journaled-chat-file.js';
 import type { FileOptions, LoadedSession } from './session-files.js';
-import { loadSession, removeStaleTemporaries } from './session-load.js';
+import { createdSession, loadSession, removeStaleTemporaries, type SessionParts } from './session-load.js';
 import { repairSession } from './session-repair.js';
 import { SessionReader, openSessionFiles } from './session-reader.js';
 
@@ -168,8 +168,24 @@ export class SessionDirectory extends SessionReader {
     }
   }
 
+  /**
+   * The session this object has just created ({@link prepare} found it absent, then
+   * {@link create}), as {@link load} would return it, without reading back the files it has just
+   * written durably itself; or null when it is not that simple (a starting checkpoint that names
+   * archived messages: {@link load} checks it against the archive).
+   */
+  async loadCreated(): Promise<LoadedSession | null> {
+    const loaded = await createdSession(this.#parts());
+    if (loaded !== null) this.#loadFailure = null;
+    return loaded;
+  }
+
   async #loadOnce(): Promise<LoadedSession> {
-    return loadSession({
+    return loadSession(this.#parts());
+  }
+
+  #parts(): SessionParts {
+    return {
       id: this.id,
       dir: this.dir,
       archiveDir: this.archiveDir,
@@ -187,7 +203,7 @@ export class SessionDirectory extends SessionReader {
       messages: () => this.messages,
       withCheckpoint: this.#withCheckpoint,
       assertInsideRoot: () => this.#assertInsideRoot(),
-    });
+    };
   }
 
   /**
