@@ -34,7 +34,7 @@ import type { CheckpointHistory } from './checkpoint-history.js';
 import type { SessionCounts, SessionPresence } from './contract.js';
 import { assertLoadableCheckpoint, assertSegmentFollows, withChecksOf } from './commit-rules.js';
 import { assertInsideRoot, missingRecordError, sessionDataFound } from './directory-guards.js';
-import { allSettled, ensureDir, isErrno } from './durable-fs.js';
+import { allSettled, fsyncDir, isErrno, makeDir } from './durable-fs.js';
 import { persist, reread } from './durable-json-file.js';
 import type { JournaledChatFile } from './journaled-chat-file.js';
 import type { FileOptions, LoadedSession } from './session-files.js';
@@ -63,6 +63,8 @@ export class SessionDirectory extends SessionReader {
   readonly #counts: Low<SessionCounts | null>;
   readonly #archive: ArchiveDirectory;
   readonly #history: CheckpointHistory;
+  /** Directories whose new entries {@link prepare} made and {@link create} syncs. */
+  #unsynced: string[] = [];
 
   constructor(sessionsDir: string, id: string, options: FileOptions) {
     const dir = path.join(sessionsDir, id);
@@ -108,19 +110,17 @@ export class SessionDirectory extends SessionReader {
   }
 
   /**
-   * Creates the session's directory (durably), before its files are written.
+   * Creates the session's directory before its files are written; its entry is synced by
+   * {@link create}, with session.json (nothing in it is a session before that).
    * @throws SessionError `CORRUPT_FILE` for a damaged session (see {@link exists}).
    */
   async prepare(): Promise<void> {
     this.#assertWritable();
     if ((await this.presence()) === 'damaged') throw await missingRecordError(this.dir, this.id);
-    await ensureDir(this.dir);
+    this.#unsynced = await makeDir(this.dir);
   }
 
-  /**
-   * Reads session.json only: what listing sessions needs, without loading messages.
-   * @throws SessionError `SESSION_NOT_FOUND`, `CORRUPT_FILE`
-   */
+  /** Reads session.json only (what listing needs). @throws SessionError `SESSION_NOT_FOUND`, `CORRUPT_FILE` */
   async readRecord(): Promise<SessionRecord> {
     await this.#assertInsideRoot();
     const record = await reread(this.#record);
@@ -138,8 +138,9 @@ export class SessionDirectory extends SessionReader {
     this.#assertWritable();
     if (!options.prepared && (await this.presence()) === 'damaged')
       throw await missingRecordError(this.dir, this.id);
-    await ensureDir(this.dir);
-    await persist(this.#record, record);
+    const unsynced = options.prepared ? this.#unsynced : await makeDir(this.dir);
+    this.#unsynced = []; // its entry and session.json side by side: both durable before it resolves
+    await allSettled([persist(this.#record, record), ...unsynced.map((dir) => fsyncDir(dir))]);
   }
 
   /**
