@@ -64,7 +64,9 @@ function plainCopy(value: unknown, depth: number): unknown {
   if (value === null) return null;
   if (depth > MAX_DEPTH) throw NOT_PLAIN;
   if (Array.isArray(value)) {
-    if (Object.getPrototypeOf(value) !== Array.prototype) throw NOT_PLAIN;
+    // A subclass, or properties besides the items: structuredClone keeps them.
+    if (Object.getPrototypeOf(value) !== Array.prototype || Object.keys(value).length !== value.length)
+      throw NOT_PLAIN;
     const copy: unknown[] = new Array<unknown>(value.length);
     for (let i = 0; i < value.length; i++) {
       if (!(i in value)) throw NOT_PLAIN; // a hole: structuredClone keeps it

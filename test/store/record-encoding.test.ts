@@ -106,6 +106,8 @@ describe('frozenCopy', () => {
     expect(copied.self).toBe(copied);
     const holes = frozenCopy([1, , 3]); // eslint-disable-line no-sparse-arrays
     expect(1 in holes).toBe(false);
+    const tagged = Object.assign([1, 2], { tag: 'kept' });
+    expect(frozenCopy(tagged)).toStrictEqual(structuredClone(tagged));
     expect(() => frozenCopy({ f: () => 1 })).toThrow(); // refused, as structuredClone refuses it
   });
 });
