@@ -6,7 +6,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { SessionError } from '../core/errors.js';
+import { SessionError } from '../core/errors.js';
 import type { ArchiveSegment, Checkpoint, Message } from '../core/types.js';
 import {
   archiveTotalsProblem,
@@ -16,7 +16,8 @@ import {
 } from './archive-rules.js';
 import { inconsistentError } from './corrupt.js';
 import { assertNothingSetAside } from './directory-guards.js';
-import { isErrno } from './durable-fs.js';
+import { ensureDir, isErrno } from './durable-fs.js';
+import { ioError } from './io-error.js';
 import { DurableJsonFile } from './durable-json-file.js';
 import { deepFreeze } from './freeze.js';
 import type { SegmentCache } from './segment-cache.js';
@@ -84,6 +85,37 @@ export class ArchiveDirectory {
     previous: ArchiveSegment | null = null,
   ): Promise<ArchiveSegment> {
     return this.#checked(n, previous, last);
+  }
+
+  /**
+   * Checks that `segment` may be written by a commit that follows `checkpoint` (the current one),
+   * and creates the directory. A file left in its place by a failed attempt may be replaced only
+   * when all its messages are still `live` (see archive-rules.ts).
+   * @throws SessionError `IO_ERROR` when the segment is committed already, or its file exists and
+   *   is not such a leftover, or the directory cannot be made; `CORRUPT_FILE` for a damaged file.
+   */
+  async assertWritable(segment: ArchiveSegment, checkpoint: Checkpoint | null, live: readonly Message[]) {
+    const file = this.path(segment.segment);
+    if (segment.segment <= (checkpoint?.compactionInfo.segment ?? 0))
+      throw new SessionError(
+        'IO_ERROR',
+        'store',
+        `archive segment ${file} exists already; segments are immutable`,
+      );
+    await ensureDir(this.dir).catch((error: unknown) => {
+      throw ioError(error, this.dir, 'create the directory');
+    });
+    const leftover = await this.read(segment.segment);
+    if (leftover !== null && !isOrphanSegment(leftover, checkpoint, live)) {
+      throw new SessionError(
+        'IO_ERROR',
+        'store',
+        `archive segment ${file} exists already and holds messages that are not live; nothing was ` +
+          `written. It is newer than checkpoint.json: see the load error of this session for what to ` +
+          `do`,
+        { details: { file } },
+      );
+    }
   }
 
   /** Writes segment `segment.segment` atomically, replacing a file of that name. */

@@ -9,7 +9,7 @@ import { constants } from 'node:fs';
 import path from 'node:path';
 import { SessionError } from '../core/errors.js';
 import { NOT_WRITTEN, appendFailed, appendOutcomeUnknown } from './chat-log-errors.js';
-import { atomicWriteFile, fsyncDir, openStoreFile } from './durable-fs.js';
+import { allSettled, atomicWriteFile, fsyncDir, openStoreFile, writeAll } from './durable-fs.js';
 import { ioError } from './io-error.js';
 
 /** One chat.log, appended to. @internal */
@@ -27,6 +27,8 @@ export class ChatLogFile {
   #truncateTo: number | null = null;
   /** Set when a failed append could not be cut off: whether it is on disk is unknown. */
   #unknown: SessionError | null = null;
+  /** Whether the log's directory entry was synced since its handle was opened (see {@link syncEntry}). */
+  #entrySynced = false;
 
   constructor(file: string, durable: boolean, assertInsideRoot: () => Promise<void>) {
     this.file = file;
@@ -71,22 +73,13 @@ export class ChatLogFile {
     if (this.#handle === null) {
       await this.#assertInsideRoot();
       // O_APPEND: every write lands at the end, which #bytes tracks.
-      const handle = await openStoreFile(
+      this.#handle = await openStoreFile(
         this.file,
         constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT,
       ).catch((error: unknown) => {
         throw ioError(error, this.file, 'open', NOT_WRITTEN);
       });
-      try {
-        if (this.#durable) await fsyncDir(path.dirname(this.file)); // the log's directory entry
-      } catch (error) {
-        await handle.close().catch(() => undefined);
-        const dir = path.dirname(this.file);
-        throw error instanceof SessionError
-          ? ioError(error.cause, dir, 'sync the directory', NOT_WRITTEN)
-          : error;
-      }
-      this.#handle = handle;
+      this.#entrySynced = !this.#durable; // the entry of a log O_CREAT may have made is synced next
     }
     const handle = this.#handle;
     try {
@@ -104,6 +97,48 @@ export class ChatLogFile {
       throw ioError(error, this.file, 'prepare', NOT_WRITTEN);
     }
     return handle;
+  }
+
+  /**
+   * Appends `records`: written whole and fdatasynced, and the log's directory entry synced side by
+   * side when the handle is new. When any of it fails, the log is cut back (see {@link cutBack}).
+   * @throws SessionError `IO_ERROR` with `details.outcome` `'not-written'` or `'unknown'`.
+   */
+  async append(records: Buffer): Promise<void> {
+    const handle = await this.open();
+    // After opening: a torn tail cut or a length in doubt re-read there moves where it starts.
+    const start = this.#bytes;
+    const write = async () => {
+      await writeAll(handle, records);
+      if (this.#durable) await handle.datasync();
+    };
+    try {
+      await allSettled([write(), this.syncEntry()]);
+    } catch (error) {
+      throw await this.cutBack(handle, start, error);
+    }
+  }
+
+  /**
+   * Syncs the log's directory entry, once per handle opened (the open may have created the file):
+   * an append is acknowledged only after this and its own fdatasync, which run side by side.
+   * Null when there is nothing to sync.
+   * @throws SessionError `IO_ERROR` naming the directory.
+   */
+  syncEntry(): Promise<void> | null {
+    if (this.#entrySynced) return null;
+    const dir = path.dirname(this.file);
+    const handle = this.#handle;
+    return fsyncDir(dir).then(
+      () => {
+        if (this.#handle === handle) this.#entrySynced = true;
+      },
+      (error: unknown) => {
+        throw error instanceof SessionError
+          ? ioError(error.cause, dir, 'sync the directory', NOT_WRITTEN)
+          : error;
+      },
+    );
   }
 
   /**

@@ -6,7 +6,7 @@
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { SessionError } from '../core/errors.js';
-import { assertInsideRoot as assertInsideRootOf, isErrno } from './durable-fs.js';
+import { allSettled, assertInsideRoot as assertInsideRootOf, isErrno } from './durable-fs.js';
 import {
   CORRUPT_SUFFIX,
   NOT_A_FILE,
@@ -36,14 +36,16 @@ const SESSION_DATA = new Set(['chat.json', 'chat.log', 'archive']);
  * @throws SessionError `CORRUPT_FILE` naming the directory and what to do.
  */
 export async function assertInsideRoot(root: string, dirs: readonly string[]): Promise<void> {
-  for (const dir of dirs) {
+  // Every directory is looked at side by side; the first one that fails, in the order given, is reported.
+  const checks = dirs.map(async (dir) => {
     const info = await lstat(dir).catch(() => null);
-    if (info === null) continue;
+    if (info === null) return;
     if (!info.isDirectory() && !info.isSymbolicLink()) {
       throw inconsistentError(dir, 'it is not a directory', 'Move it aside, then open the session again.');
     }
     await assertInsideRootOf(dir, root);
-  }
+  });
+  await allSettled(checks);
 }
 
 /**
@@ -52,9 +54,11 @@ export async function assertInsideRoot(root: string, dirs: readonly string[]): P
  * @throws SessionError `CORRUPT_FILE`
  */
 export async function assertPlainFiles(dir: string, readOnly: boolean): Promise<void> {
-  for (const name of STORE_FILES) {
+  // Looked at side by side; the first that is not a plain file, in STORE_FILES' order, is set aside.
+  const infos = await Promise.all(STORE_FILES.map((name) => lstat(path.join(dir, name)).catch(() => null)));
+  for (const [i, name] of STORE_FILES.entries()) {
     const file = path.join(dir, name);
-    const info = await lstat(file).catch(() => null);
+    const info = infos[i]!;
     if (info === null || info.isFile()) continue;
     const what = info.isSymbolicLink()
       ? 'a symbolic link'

@@ -32,13 +32,13 @@ import type { Adapter } from 'lowdb';
 import { createOneAtATime } from '../core/one-at-a-time.js';
 import { SessionError } from '../core/errors.js';
 import type { ChatFile, Message } from '../core/types.js';
-import { encodeCountRecord, encodeRecord, encodeUncountedRecord } from './chat-log-format.js';
+import { countText, encodeRecords, recordText } from './chat-log-format.js';
 import { readJournal } from './read-journal.js';
 import { logDamaged, refusedAfterUnknown } from './chat-log-errors.js';
 import { ChatCounts } from './chat-counts.js';
 import { emptyChat, lastSeqOf, validateChat, withDerived } from './chat-data.js';
 import { ChatLogFile } from './chat-log-file.js';
-import { assertInsideRoot, writeAll } from './durable-fs.js';
+import { assertInsideRoot } from './durable-fs.js';
 import { DurableJsonFile } from './durable-json-file.js';
 import type { AppendBatch, JournaledChatFileOptions, JournalStats } from './journal-types.js';
 import { prepareSnapshot, writeSnapshot } from './snapshot-writer.js';
@@ -298,19 +298,11 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     }
     // Counts recorded since the last write ride along: no write or fdatasync of their own.
     const counts = this.#counts.take();
-    const parts = messages.map((m) => (uncounted.has(m.seq) ? encodeUncountedRecord(m) : encodeRecord(m)));
-    if (counts.length > 0) parts.unshift(encodeCountRecord(counts));
-    const records = Buffer.concat(parts);
+    const parts = messages.map((m) => recordText(m, uncounted.has(m.seq)));
+    if (counts.length > 0) parts.unshift(countText(counts));
+    const records = encodeRecords(parts);
     try {
-      const handle = await this.#log.open();
-      // After opening: a torn tail cut or a length in doubt re-read there moves where it starts.
-      const start = this.#log.bytes;
-      try {
-        await writeAll(handle, records);
-        if (this.#durable) await handle.datasync();
-      } catch (error) {
-        throw await this.#log.cutBack(handle, start, error);
-      }
+      await this.#log.append(records);
     } catch (error) {
       this.#counts.restore(counts); // not written: kept for the next write
       throw error;

@@ -2,7 +2,8 @@
  * One session's directory, `<root>/.dagent/sessions/<id>/`, through lowdb adapters: session.json,
  * chat.json (+ chat.log), checkpoint.json, context.json, agent-description.json and archive/.
  *
- * The compaction commit writes archive segment, then checkpoint (the commit point), then chat;
+ * The compaction commit writes archive segment and the version's copy of the checkpoint (side by
+ * side: neither is seen until checkpoint.json names them), then checkpoint (the commit point), then chat;
  * memory follows only once the checkpoint is durable, so a failed commit leaves the session as it
  * was and a retry commits once. Load (session-load.ts) recognises what a crash or a failed commit
  * leaves (the rules are in archive-rules.ts) and deletes nothing: a segment newer than the
@@ -31,15 +32,13 @@ import type {
 import type { ArchiveDirectory } from './archive-directory.js';
 import type { CheckpointHistory } from './checkpoint-history.js';
 import type { SessionCounts, SessionPresence } from './contract.js';
-import { isOrphanSegment } from './archive-rules.js';
 import { assertLoadableCheckpoint, assertSegmentFollows, withChecksOf } from './commit-rules.js';
 import { assertInsideRoot, missingRecordError, sessionDataFound } from './directory-guards.js';
-import { ensureDir, isErrno } from './durable-fs.js';
+import { allSettled, fsyncDir, isErrno, makeDir } from './durable-fs.js';
 import { persist, reread } from './durable-json-file.js';
-import { ioError } from './io-error.js';
 import type { JournaledChatFile } from './journaled-chat-file.js';
 import type { FileOptions, LoadedSession } from './session-files.js';
-import { loadSession, removeStaleTemporaries } from './session-load.js';
+import { createdSession, loadSession, removeStaleTemporaries, type SessionParts } from './session-load.js';
 import { repairSession } from './session-repair.js';
 import { SessionReader, openSessionFiles } from './session-reader.js';
 
@@ -64,6 +63,8 @@ export class SessionDirectory extends SessionReader {
   readonly #counts: Low<SessionCounts | null>;
   readonly #archive: ArchiveDirectory;
   readonly #history: CheckpointHistory;
+  /** Directories whose new entries {@link prepare} made and {@link create} syncs. */
+  #unsynced: string[] = [];
 
   constructor(sessionsDir: string, id: string, options: FileOptions) {
     const dir = path.join(sessionsDir, id);
@@ -109,19 +110,17 @@ export class SessionDirectory extends SessionReader {
   }
 
   /**
-   * Creates the session's directory (durably), before its files are written.
+   * Creates the session's directory before its files are written; its entry is synced by
+   * {@link create}, with session.json (nothing in it is a session before that).
    * @throws SessionError `CORRUPT_FILE` for a damaged session (see {@link exists}).
    */
   async prepare(): Promise<void> {
     this.#assertWritable();
     if ((await this.presence()) === 'damaged') throw await missingRecordError(this.dir, this.id);
-    await ensureDir(this.dir);
+    this.#unsynced = await makeDir(this.dir);
   }
 
-  /**
-   * Reads session.json only: what listing sessions needs, without loading messages.
-   * @throws SessionError `SESSION_NOT_FOUND`, `CORRUPT_FILE`
-   */
+  /** Reads session.json only (what listing needs). @throws SessionError `SESSION_NOT_FOUND`, `CORRUPT_FILE` */
   async readRecord(): Promise<SessionRecord> {
     await this.#assertInsideRoot();
     const record = await reread(this.#record);
@@ -139,8 +138,9 @@ export class SessionDirectory extends SessionReader {
     this.#assertWritable();
     if (!options.prepared && (await this.presence()) === 'damaged')
       throw await missingRecordError(this.dir, this.id);
-    await ensureDir(this.dir);
-    await persist(this.#record, record);
+    const unsynced = options.prepared ? this.#unsynced : await makeDir(this.dir);
+    this.#unsynced = []; // its entry and session.json side by side: both durable before it resolves
+    await allSettled([persist(this.#record, record), ...unsynced.map((dir) => fsyncDir(dir))]);
   }
 
   /**
@@ -169,8 +169,24 @@ export class SessionDirectory extends SessionReader {
     }
   }
 
+  /**
+   * The session this object has just created ({@link prepare} found it absent, then
+   * {@link create}), as {@link load} would return it, without reading back the files it has just
+   * written durably itself; or null when it is not that simple (a starting checkpoint that names
+   * archived messages: {@link load} checks it against the archive).
+   */
+  async loadCreated(): Promise<LoadedSession | null> {
+    const loaded = await createdSession(this.#parts());
+    if (loaded !== null) this.#loadFailure = null;
+    return loaded;
+  }
+
   async #loadOnce(): Promise<LoadedSession> {
-    return loadSession({
+    return loadSession(this.#parts());
+  }
+
+  #parts(): SessionParts {
+    return {
       id: this.id,
       dir: this.dir,
       archiveDir: this.archiveDir,
@@ -188,7 +204,7 @@ export class SessionDirectory extends SessionReader {
       messages: () => this.messages,
       withCheckpoint: this.#withCheckpoint,
       assertInsideRoot: () => this.#assertInsideRoot(),
-    });
+    };
   }
 
   /**
@@ -272,9 +288,10 @@ export class SessionDirectory extends SessionReader {
   }
 
   /**
-   * Commits a compaction: archive segment, then checkpoint (the commit point), then chat without
-   * the archived messages (messages appended meanwhile are kept). Memory changes only once the
-   * checkpoint is durable: after a failure the session is as it was, and a retry commits once.
+   * Commits a compaction: archive segment and the version's copy (side by side), then checkpoint
+   * (the commit point), then chat without the archived messages (messages appended meanwhile are
+   * kept). Memory changes only once the checkpoint is durable: after a failure the session is as it
+   * was, and a retry commits once.
    * A segment file left by a failed attempt is replaced only when all its messages are still
    * live (see archive-rules.ts); anything else there is refused.
    * @throws SessionError `IO_ERROR` when a write fails, or when the segment exists already and
@@ -288,38 +305,19 @@ export class SessionDirectory extends SessionReader {
   ): Promise<void> {
     this.#assertWritable();
     await this.#withCheckpoint(async () => {
-      const current = this.#checkpoint.data;
-      const committed = current?.compactionInfo.segment ?? 0;
-      const file = this.#archive.path(segment.segment);
-      if (segment.segment <= committed) {
-        throw new SessionError(
-          'IO_ERROR',
-          'store',
-          `archive segment ${file} exists already; segments are immutable`,
-        );
-      }
-      assertSegmentFollows(this.id, segment, checkpoint, committed);
-      await ensureDir(this.archiveDir).catch((error: unknown) => {
-        throw ioError(error, this.archiveDir, 'create the directory');
-      });
-      const leftover = await this.#archive.read(segment.segment);
-      if (leftover !== null && !isOrphanSegment(leftover, current, this.messages)) {
-        throw new SessionError(
-          'IO_ERROR',
-          'store',
-          `archive segment ${file} exists already and holds messages that are not live; nothing was ` +
-            `written. It is newer than checkpoint.json: see the load error of this session for what to ` +
-            `do`,
-          { details: { file } },
-        );
-      }
-      // A leftover holds nothing that is not live: the atomic rename replaces it.
-      await this.#archive.write(segment);
-      this.#step('commit', 'segment');
+      const committed = this.#checkpoint.data?.compactionInfo.segment ?? 0;
+      if (segment.segment > committed) assertSegmentFollows(this.id, segment, checkpoint, committed);
+      await this.#archive.assertWritable(segment, this.#checkpoint.data, this.messages);
       const next =
         (options.keepChecks ?? true) ? withChecksOf(this.#checkpoint.data, checkpoint) : checkpoint;
-      await this.#history.write(next);
-      this.#step('commit', 'checkpoint-version');
+      // The segment and the version's copy are both invisible until checkpoint.json names them,
+      // so they are written side by side; a crash may leave either, both or neither (a leftover
+      // the next commit replaces). A leftover segment holds nothing that is not live: the atomic
+      // rename replaces it.
+      await allSettled([
+        this.#archive.write(segment).then(() => this.#step('commit', 'segment')),
+        this.#history.write(next).then(() => this.#step('commit', 'checkpoint-version')),
+      ]);
       await persist(this.#checkpoint, next); // the commit point
       this.#step('commit', 'checkpoint');
     });

@@ -26,6 +26,7 @@ import type { CheckpointHistory } from './checkpoint-history.js';
 import type { SessionCounts } from './contract.js';
 import { corruptFileError, inconsistentError, setAside } from './corrupt.js';
 import { assertNothingSetAside, assertPlainFiles, missingRecordError } from './directory-guards.js';
+import { allSettled } from './durable-fs.js';
 import { persist, reread } from './durable-json-file.js';
 import type { JournaledChatFile } from './journaled-chat-file.js';
 import { NO_COUNTS, type FileOptions, type LoadedSession } from './session-files.js';
@@ -62,19 +63,22 @@ export interface SessionParts {
 export async function loadSession(parts: SessionParts): Promise<LoadedSession> {
   const { options } = parts;
   await parts.assertInsideRoot();
-  await assertNothingSetAside(parts.dir);
-  await assertNothingSetAside(parts.archiveDir);
+  // Reads that change nothing, and reads of files independent of each other, run side by side
+  // (each one is a round trip to the thread pool); the first failure in this order is reported.
+  await allSettled([assertNothingSetAside(parts.dir), assertNothingSetAside(parts.archiveDir)]);
   await assertPlainFiles(parts.dir, options.readOnly);
   const record = await reread(parts.record);
   if (record === null) throw await missingRecordError(parts.dir, parts.id);
-  if (!options.readOnly) await removeStaleTemporaries([parts.dir, parts.archiveDir, parts.checkpointsDir]);
-  await reread(parts.context);
-  await reread(parts.description);
-  // Counts are hints (a reader checks their hash): a damaged counts.json is set aside and ignored.
-  await reread(parts.counts).catch((error: unknown) => {
-    if (!(error instanceof SessionError && error.code === 'CORRUPT_FILE')) throw error;
-    parts.counts.data = null;
-  });
+  await allSettled([
+    options.readOnly ? null : removeStaleTemporaries([parts.dir, parts.archiveDir, parts.checkpointsDir]),
+    reread(parts.context),
+    reread(parts.description),
+    // Counts are hints (a reader checks their hash): a damaged counts.json is set aside and ignored.
+    reread(parts.counts).catch((error: unknown) => {
+      if (!(error instanceof SessionError && error.code === 'CORRUPT_FILE')) throw error;
+      parts.counts.data = null;
+    }),
+  ]);
   // Chat before the checkpoint: a commit writes the checkpoint before it folds chat, so chat
   // read first holds every message the checkpoint read next has not archived.
   await parts.chat.read();
@@ -101,6 +105,36 @@ export async function loadSession(parts: SessionParts): Promise<LoadedSession> {
   };
 }
 
+/**
+ * The session just created through `parts` (its files written by this process, durably, its
+ * directory found absent first), as {@link loadSession} would return it, from memory: only the
+ * chat, which creation does not write, is read (and found empty). Null when a full load must
+ * check more: a starting checkpoint that names archived messages, or a chat that is not empty.
+ */
+export async function createdSession(parts: SessionParts): Promise<LoadedSession | null> {
+  const record = parts.record.data;
+  const checkpoint = parts.checkpoint.data;
+  if (record === null) return null;
+  if (checkpoint !== null && (checkpoint.compactionInfo.segment > 0 || archivedThroughSeq(parts) >= 0))
+    return null;
+  await parts.chat.read();
+  parts.chat.data = parts.chatAdapter.data;
+  if (parts.chatAdapter.data.messages.length > 0) return null;
+  return {
+    record,
+    messages: parts.messages(),
+    checkpoint,
+    context: parts.context.data,
+    agentDescription: parts.description.data,
+    counts: { ...NO_COUNTS, ...parts.counts.data },
+    archivedThroughSeq: -1,
+    repairs: [],
+    notes: [],
+    tornRecordsDropped: 0,
+    uncounted: [],
+  };
+}
+
 const TEMPORARY = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
 
 /**
@@ -109,14 +143,16 @@ const TEMPORARY = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
  * acknowledged data.
  */
 export async function removeStaleTemporaries(dirs: readonly string[]): Promise<void> {
-  for (const dir of dirs) {
-    const names = await readdir(dir).catch(() => [] as string[]);
-    for (const name of names) {
-      const match = TEMPORARY.exec(name);
-      if (match && Number(match[1]) !== process.pid)
-        await unlink(path.join(dir, name)).catch(() => undefined);
-    }
-  }
+  await Promise.all(
+    dirs.map(async (dir) => {
+      const names = await readdir(dir).catch(() => [] as string[]);
+      for (const name of names) {
+        const match = TEMPORARY.exec(name);
+        if (match && Number(match[1]) !== process.pid)
+          await unlink(path.join(dir, name)).catch(() => undefined);
+      }
+    }),
+  );
 }
 
 function archivedThroughSeq(parts: SessionParts): number {

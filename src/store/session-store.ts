@@ -34,6 +34,7 @@ import type {
   StoreCapabilities,
   StoreHooks,
 } from './contract.js';
+import { allSettled } from './durable-fs.js';
 import { deepFreeze, frozenCopies } from './freeze.js';
 import type { RootLock } from './root-lock.js';
 import { SegmentCache } from './segment-cache.js';
@@ -199,11 +200,22 @@ export class JsonFileSessionStore implements SessionStore {
     }
     // session.json is written last: a directory without it is not a session yet.
     await dir.prepare();
-    if (files.context) await dir.writeContext(structuredClone(files.context));
-    if (files.agentDescription) await dir.writeAgentDescription(structuredClone(files.agentDescription));
-    if (files.counts) await dir.writeCounts(structuredClone(files.counts));
-    if (files.checkpoint) await dir.writeCheckpoint(structuredClone(files.checkpoint));
+    // Side by side: none of them is a session's until session.json is written, after them all.
+    await allSettled([
+      files.context ? dir.writeContext(structuredClone(files.context)) : null,
+      files.agentDescription ? dir.writeAgentDescription(structuredClone(files.agentDescription)) : null,
+      files.counts ? dir.writeCounts(structuredClone(files.counts)) : null,
+      files.checkpoint ? dir.writeCheckpoint(structuredClone(files.checkpoint)) : null,
+    ]);
     await dir.create(structuredClone(record), { prepared: true });
+    // What was just written durably is not read back: the directory is loaded as it was created.
+    if (!this.#loaded.has(record.id) && !this.#loading.has(record.id)) {
+      const created = await dir.loadCreated();
+      if (created !== null) {
+        this.#loaded.set(record.id, dir);
+        return headOf(created);
+      }
+    }
     await dir.close();
     return this.load(record.id);
   }

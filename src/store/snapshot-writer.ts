@@ -15,37 +15,15 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { unlink, rename, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import type { Message } from '../core/types.js';
 import { fsyncDir, openStoreFile, writeAll } from './durable-fs.js';
+import { crc32 } from './checksum.js';
 import { ioError } from './io-error.js';
 
 /** How many bytes are serialised before they are written and the event loop gets a turn. */
 const CHUNK_BYTES = 1024 * 1024;
 const HEAD = '{"$crc32":"';
 const PLACEHOLDER = `${HEAD}00000000",`;
-
-type Crc = (data: Uint8Array, value: number) => number;
-const nativeCrc32 = (zlib as { crc32?: Crc }).crc32;
-
-const TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC-32 continued over `data` (zlib's where Node has it, the same values otherwise). */
-const crc32: Crc =
-  nativeCrc32 ??
-  ((data, value) => {
-    let crc = (value ^ 0xffffffff) >>> 0;
-    for (let i = 0; i < data.length; i++) crc = (TABLE[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8)) >>> 0;
-    return (crc ^ 0xffffffff) >>> 0;
-  });
 
 /** What a snapshot holds. */
 export interface SnapshotContent {

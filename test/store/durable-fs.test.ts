@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isSessionError, type SessionError } from '../../src/core/errors.js';
-import { assertInsideRoot, atomicWriteFile, readTextOrNull } from '../../src/store/durable-fs.js';
+import { assertInsideRoot, atomicWriteFile, makeDir, readTextOrNull } from '../../src/store/durable-fs.js';
 import { JsonFileSessionStore } from '../../src/store/session-store.js';
 import { tempRoot } from '../helpers/temp-root.js';
 import { FaultControl, buildFaultShim, faultEnv, type Fault, type ShimBuild } from '../support/fault-shim.js';
@@ -101,6 +101,17 @@ describe('atomicWriteFile under faults', () => {
     } finally {
       await mounted.disk.unmount();
     }
+  });
+});
+
+describe('makeDir', () => {
+  it('names the parent of every directory it made, whose entries must be synced, and none when all exist', async () => {
+    const root = await tempRoot();
+    const dir = path.join(root, 'a', 'b', 'c');
+    await mkdir(path.join(root, 'a'));
+    expect(await makeDir(dir)).toEqual([path.join(root, 'a', 'b'), path.join(root, 'a')]);
+    expect(await readdir(path.join(root, 'a', 'b'))).toEqual(['c']);
+    expect(await makeDir(dir)).toEqual([]);
   });
 });
 
