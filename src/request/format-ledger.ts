@@ -144,6 +144,16 @@ function section(title: string, lines: string[]): string {
   return items.length === 0 ? '' : `### ${title}\n${items.map((line) => `- ${line}`).join('\n')}`;
 }
 
-function oneLine(text: string): string {
-  return String(text).replace(/\s+/g, ' ').trim();
+/** Whitespace that {@link oneLine} would change: any but a single inner space. */
+const NOT_ONE_LINE = /[^\S ]| {2}|^ | $/;
+
+/**
+ * @internal Collapses every whitespace run (newlines included) to one space and trims. Most items
+ * are one line already and are returned as they are, without building a new string: a checkpoint
+ * is rendered many times while it is fitted to its budget.
+ * @example oneLine(' a\n\n b ') // 'a b'
+ */
+export function oneLine(text: string): string {
+  const value = String(text);
+  return NOT_ONE_LINE.test(value) ? value.replace(/\s+/g, ' ').trim() : value;
 }
