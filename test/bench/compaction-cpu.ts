@@ -6,27 +6,28 @@
  * committed checkpoint (`countPart`) are timed; nothing else is.
  *
  * The clock is fixed, so the outputs are a pure function of the code: the script writes every
- * checkpoint, archived segment, compaction output and checkpoint count as JSON, to compare two
- * trees byte for byte (a change meant to make compaction cheaper must change none of them):
+ * checkpoint, archived segment, compaction output and checkpoint count as JSON, to compare trees
+ * byte for byte (a change meant to make compaction cheaper must change none of them). Several
+ * trees are loaded into one process and their rounds alternate, so that a busy machine slows them
+ * alike; each prints its CPU time per round and the ratio of its median to the first tree's:
  *
  * ```sh
- * npx tsx test/bench/compaction-cpu.ts /tmp/old-tree /tmp/old.json 3
- * npx tsx test/bench/compaction-cpu.ts . /tmp/new.json 3 && cmp /tmp/old.json /tmp/new.json
+ * npx tsx test/bench/compaction-cpu.ts 8 /tmp/old-tree=/tmp/old.json .=/tmp/new.json
+ * cmp /tmp/old.json /tmp/new.json
  * ```
  *
- * Arguments: the tree whose `src/` to run, where to write the JSON, and how many rounds to time
- * (the outputs of every round must be the same; the first round's are written).
+ * Arguments: how many rounds, then each tree whose `src/` to run (`=FILE`: write its outputs
+ * there). Every round of a tree must give the same outputs. Module-level memos (the renderer's)
+ * carry over from round to round as they carry over from compaction to compaction in a process.
  */
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 
-const [treeArg = '.', outFile = '/dev/null', roundsArg = '3'] = process.argv.slice(2);
-const tree = path.resolve(treeArg);
+const [roundsArg = '5', ...treeArgs] = process.argv.slice(2);
 const transcriptsDir =
   process.env.DAGENT_TRANSCRIPTS ?? path.resolve(import.meta.dirname, '../../../shared/transcripts');
-const load = (file: string) => import(pathToFileURL(path.join(tree, file)).href);
 
 /** CPU milliseconds (user + system, every thread of the process) since `start`. */
 const cpuOf = (start: NodeJS.CpuUsage) => {
@@ -41,32 +42,17 @@ interface Msg {
   metadata?: Record<string, unknown>;
 }
 
-async function main(): Promise<void> {
-  const { loadTranscript } = await load('src/integration/transcript.ts');
+/** One tree's code, loaded: a round compacts every transcript once. */
+async function loadTree(tree: string, transcripts: Msg[][], names: string[]) {
+  const load = (file: string) => import(pathToFileURL(path.join(tree, file)).href);
   const { summariseCompaction } = await load('src/compaction/run-compaction.ts');
   const { OfflineCompactor } = await load('src/compaction/offline-compactor.ts');
   const { createTokenEstimator } = await load('src/tokens/token-estimator.ts');
   const { defaultLimits } = await load('src/runtime/limits.ts');
   const { countPart } = await load('src/runtime/fixed-counts.ts');
   const { requestTokens, countedTokens } = await load('src/core/request-size.ts');
-  const counter = createTokenEstimator();
   const limits = defaultLimits(20_000);
   const threshold = Math.floor(limits.maxTokens * limits.compactAt);
-  const names = (await readdir(transcriptsDir)).filter((n) => n.endsWith('.json')).sort();
-  // Counted once, outside the timing: the runtime counts each message as it is appended.
-  const transcripts: Msg[][] = [];
-  for (const name of names) {
-    const transcript = await loadTranscript(path.join(transcriptsDir, name));
-    transcripts.push(
-      transcript.messages.map((input: { role: string; content: unknown }, seq: number) => ({
-        ...input,
-        id: `m${seq}`,
-        seq,
-        timestamp: new Date(seq * 1000).toISOString(),
-        tokens: counter.estimateMessage(input),
-      })),
-    );
-  }
   const now = () => new Date(0);
   const elapsed = () => 0;
   const signal = new AbortController().signal;
@@ -139,21 +125,68 @@ async function main(): Promise<void> {
     return { ms, cpuMs, compactions, json: JSON.stringify(outputs, null, 1) };
   };
 
-  const rounds = Number(roundsArg);
-  const times: number[] = [];
-  const cpu: number[] = [];
-  let first: string | null = null;
-  let compactions = 0;
-  for (let i = 0; i < rounds; i++) {
-    const r = await round();
-    times.push(Math.round(r.ms));
-    cpu.push(Math.round(r.cpuMs));
-    compactions = r.compactions;
-    if (first === null) first = r.json;
-    else if (first !== r.json) throw new Error(`round ${i + 1} gave other outputs than round 1`);
+  return round;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function main(): Promise<void> {
+  const trees = treeArgs.map((arg) => {
+    const [tree = '.', out] = arg.split('=');
+    return { tree: path.resolve(tree), out };
+  });
+  const { loadTranscript } = await import(
+    pathToFileURL(path.join(trees[0]!.tree, 'src/integration/transcript.ts')).href
+  );
+  const { createTokenEstimator } = await import(
+    pathToFileURL(path.join(trees[0]!.tree, 'src/tokens/token-estimator.ts')).href
+  );
+  const counter = createTokenEstimator();
+  const names = (await readdir(transcriptsDir)).filter((n) => n.endsWith('.json')).sort();
+  // Counted once, outside the timing: the runtime counts each message as it is appended.
+  const transcripts: Msg[][] = [];
+  for (const name of names) {
+    const transcript = await loadTranscript(path.join(transcriptsDir, name));
+    transcripts.push(
+      transcript.messages.map((input: { role: string; content: unknown }, seq: number) => ({
+        ...input,
+        id: `m${seq}`,
+        seq,
+        timestamp: new Date(seq * 1000).toISOString(),
+        tokens: counter.estimateMessage(input),
+      })),
+    );
   }
-  await writeFile(outFile, `${first}\n`);
-  process.stdout.write(`${JSON.stringify({ tree, compactions, ms: times, cpuMs: cpu })}\n`);
+  const rounds = await Promise.all(trees.map(({ tree }) => loadTree(tree, transcripts, names)));
+  const results = trees.map(() => ({ ms: [] as number[], cpuMs: [] as number[], json: '', compactions: 0 }));
+  // Rounds alternate between the trees, so that a busy machine slows them alike.
+  for (let i = 0; i < Number(roundsArg); i++) {
+    for (const [t, round] of rounds.entries()) {
+      const r = await round();
+      const result = results[t]!;
+      result.ms.push(Math.round(r.ms));
+      result.cpuMs.push(Math.round(r.cpuMs));
+      result.compactions = r.compactions;
+      if (i === 0) result.json = r.json;
+      else if (result.json !== r.json)
+        throw new Error(`${trees[t]!.tree}: round ${i + 1} gave other outputs`);
+    }
+  }
+  for (const [t, { tree, out }] of trees.entries()) {
+    const result = results[t]!;
+    if (out !== undefined) await writeFile(out, `${result.json}\n`);
+    const first = results[0]!;
+    process.stdout.write(
+      `${JSON.stringify({
+        tree,
+        compactions: result.compactions,
+        cpuMs: result.cpuMs,
+        medianCpuMs: median(result.cpuMs),
+        ratioToFirst: Number((median(result.cpuMs) / median(first.cpuMs)).toFixed(2)),
+        sameOutputsAsFirst: result.json === first.json,
+      })}\n`,
+    );
+  }
 }
 
 await main();
