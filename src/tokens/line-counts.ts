@@ -71,23 +71,44 @@ export function countByLines(text: string, count: (text: string) => number, cach
 
 /**
  * @internal Where the lines of `text` start, with 0 first and `text.length` last; null when the
- * text must be counted whole (U+FEFF or a rare space in it, or a stretch of more than {@link MAX_GAP} characters
- * without a space after a non-space).
+ * text must be counted whole (U+FEFF or a rare space in it, or a stretch of more than
+ * {@link MAX_GAP} characters without a space after a non-space).
  */
 export function lineStarts(text: string): number[] | null {
   if (COUNTED_WHOLE.test(text)) return null;
   const cuts = [0];
-  let lastSafe = 0;
-  for (let i = 1; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code === 32) {
-      if (!isSpace(text.charCodeAt(i - 1))) lastSafe = i;
-    } else if (text.charCodeAt(i - 1) === 10 && code !== 47 && !isSpace(code)) cuts.push(i);
-    if (i - lastSafe > MAX_GAP) return null;
+  // Lines of at most MAX_GAP / 2 characters, each with a space after a non-space, leave no longer
+  // stretch without one: the common case, checked without reading every character.
+  let spaced = true;
+  for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', end + 1)) {
+    const next = end + 1;
+    const code = text.charCodeAt(next);
+    if (next === text.length || code === 47 || isSpace(code)) continue;
+    spaced &&= shortAndSpaced(text, cuts[cuts.length - 1]!, next);
+    cuts.push(next);
   }
-  if (text.length - lastSafe > MAX_GAP) return null;
+  spaced &&= shortAndSpaced(text, cuts[cuts.length - 1]!, text.length);
+  if (!spaced && !spacedEnough(text)) return null;
   cuts.push(text.length);
   return cuts;
+}
+
+/** Whether `text` from `start` to `end` is at most MAX_GAP / 2 long and has a space after a non-space. */
+function shortAndSpaced(text: string, start: number, end: number): boolean {
+  if (end - start > MAX_GAP / 2) return false;
+  for (let i = text.indexOf(' ', start + 1); i !== -1 && i < end; i = text.indexOf(' ', i + 1))
+    if (!isSpace(text.charCodeAt(i - 1))) return true;
+  return false;
+}
+
+/** Whether no stretch of `text` longer than MAX_GAP lacks a space after a non-space. */
+function spacedEnough(text: string): boolean {
+  let lastSafe = 0;
+  for (let i = 1; i < text.length; i++) {
+    if (text.charCodeAt(i) === 32 && !isSpace(text.charCodeAt(i - 1))) lastSafe = i;
+    else if (i - lastSafe > MAX_GAP) return false;
+  }
+  return text.length - lastSafe <= MAX_GAP;
 }
 
 /** Whitespace as the tokenizers' `\s` sees it, once the characters of COUNTED_WHOLE are ruled out. */
