@@ -1,9 +1,9 @@
 /**
  * Compaction alone, on the real transcripts, without the runtime or the store: every transcript
  * is appended in memory (counted first, outside the timing) and compacted whenever the request
- * reaches the threshold of a 20k-token limit, as the session would (offline compactor, exact
- * counting, the watermark at the last message). The summarise step and the runtime's count of the
- * committed checkpoint (`countPart`) are timed; nothing else is.
+ * reaches the threshold of a 20k-token limit (`COMPACTION_LIMIT=50000`: another), as the session
+ * would (offline compactor, exact counting, the watermark at the last message). The summarise step
+ * and the runtime's count of the committed checkpoint (`countPart`) are timed; nothing else is.
  *
  * The clock is fixed, so the outputs are a pure function of the code: the script writes every
  * checkpoint, archived segment, compaction output and checkpoint count as JSON, to compare trees
@@ -51,7 +51,7 @@ async function loadTree(tree: string, transcripts: Msg[][], names: string[]) {
   const { defaultLimits } = await load('src/runtime/limits.ts');
   const { countPart } = await load('src/runtime/fixed-counts.ts');
   const { requestTokens, countedTokens } = await load('src/core/request-size.ts');
-  const limits = defaultLimits(20_000);
+  const limits = defaultLimits(Number(process.env.COMPACTION_LIMIT ?? 20_000));
   const threshold = Math.floor(limits.maxTokens * limits.compactAt);
   const now = () => new Date(0);
   const elapsed = () => 0;
