@@ -6,12 +6,13 @@
  */
 import type { Checkpoint, CheckpointSummary } from '../core/types.js';
 import { renderCheckpoint } from '../request/format.js';
-import type { TokenEstimator } from '../tokens/token-estimator.js';
+import { TiktokenEstimator, type TokenEstimator } from '../tokens/token-estimator.js';
 
 /**
  * @internal `estimator`, with `estimate` and `estimateCheckpoint` remembered by the text they
- * count (a checkpoint by its rendering, which is what the contract says it counts); every other
- * method is the estimator's own.
+ * count (a checkpoint by its rendering, which is what the contract says it counts; not for the
+ * exact TiktokenEstimator, which remembers a checkpoint's lines itself); every other method is the
+ * estimator's own.
  * @example const estimator = countOnce(deps.estimator)
  */
 export function countOnce(estimator: TokenEstimator): TokenEstimator {
@@ -32,7 +33,7 @@ export function countOnce(estimator: TokenEstimator): TokenEstimator {
     estimateMessage: (message) => estimator.estimateMessage(message),
     estimateMessages: (messages) => estimator.estimateMessages(messages),
     estimateCheckpoint: (checkpoint) =>
-      checkpoint === null || typeof checkpoint !== 'object'
+      checkpoint === null || typeof checkpoint !== 'object' || remembersLines(estimator)
         ? estimator.estimateCheckpoint(checkpoint) // throws what the estimator throws
         : remembered(checkpoints, rendered(checkpoint), () => estimator.estimateCheckpoint(checkpoint)),
   };
@@ -45,4 +46,13 @@ function rendered(checkpoint: Checkpoint | CheckpointSummary): string {
   return isCheckpoint
     ? renderCheckpoint(checkpoint.summary, checkpoint.checks, checkpoint.ledger)
     : renderCheckpoint(checkpoint as CheckpointSummary);
+}
+
+/**
+ * Whether the estimator remembers checkpoint lines itself (the exact {@link TiktokenEstimator}): a
+ * checkpoint it counted again costs a rendering and look-ups, which remembering the rendering here
+ * would only double.
+ */
+function remembersLines(estimator: TokenEstimator): boolean {
+  return estimator instanceof TiktokenEstimator && estimator.mode === 'exact';
 }

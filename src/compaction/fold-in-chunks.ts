@@ -4,10 +4,11 @@
  */
 import { SessionError, describeError } from '../core/errors.js';
 import type { CheckpointSummary, Message, SessionLedger } from '../core/types.js';
-import { contentToText, renderCheckpoint } from '../request/format.js';
+import { contentToText } from '../request/format.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import { validateCheckpointSummary } from './checkpoint-schema.js';
 import type { CompactOptions, CompactionInput, CompactionProgress, Compactor } from './compactor.js';
+import { countParts } from './ledger/fit-checkpoint.js';
 
 const NO_SUMMARY: CheckpointSummary = {
   completed: [],
@@ -48,7 +49,7 @@ export async function foldInChunks(input: FoldInput): Promise<{ summary: Checkpo
   let summary = input.summary;
   // Room for messages: the window less the largest the summary can be, and the ledger shown with it.
   const ledgerTokens = input.ledger
-    ? estimator.estimate(renderCheckpoint(NO_SUMMARY, undefined, input.ledger))
+    ? countParts(estimator, { summary: NO_SUMMARY, ledger: input.ledger })
     : 0;
   const room = Math.max(256, compactor.maxInputTokens - input.budgetTokens - ledgerTokens);
   const chunks = chunkMessages(input.messages, room, estimator);

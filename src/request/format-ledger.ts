@@ -144,6 +144,26 @@ function section(title: string, lines: string[]): string {
   return items.length === 0 ? '' : `### ${title}\n${items.map((line) => `- ${line}`).join('\n')}`;
 }
 
-function oneLine(text: string): string {
-  return String(text).replace(/\s+/g, ' ').trim();
+/** Whitespace that {@link oneLine} would change: any but a single inner space. */
+const NOT_ONE_LINE = /[^\S ]| {2}|^ | $/;
+/** Texts flattened lately: a checkpoint is rendered many times while it is fitted to its budget. */
+const flattened = new Map<string, string>();
+/** Texts {@link flattened} keeps before it starts again. */
+const MAX_FLATTENED = 10_000;
+
+/**
+ * @internal Collapses every whitespace run (newlines included) to one space and trims. Remembers
+ * the texts it saw lately (the same strings come back with every rendering of a checkpoint), and
+ * returns a text that is one line already as it is.
+ * @example oneLine(' a\n\n b ') // 'a b'
+ */
+export function oneLine(text: string): string {
+  const value = String(text);
+  let line = flattened.get(value);
+  if (line === undefined) {
+    line = NOT_ONE_LINE.test(value) ? value.replace(/\s+/g, ' ').trim() : value;
+    if (flattened.size >= MAX_FLATTENED) flattened.clear();
+    flattened.set(value, line);
+  }
+  return line;
 }

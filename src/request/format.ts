@@ -12,7 +12,7 @@ import type {
   SessionLedger,
 } from '../core/types.js';
 import { safeJson } from './format-blocks.js';
-import { renderLedgerSections } from './format-ledger.js';
+import { oneLine, renderLedgerSections } from './format-ledger.js';
 
 export { contentToText, elidedJson, safeJson, toolResultText } from './format-blocks.js';
 
@@ -153,11 +153,6 @@ export function renderAgentDescription(description: AgentDescription | null): st
       pushSection(sections, oneLine(key), value);
   }
   return sections.length === 0 ? '' : `## Agent\n\n${sections.join('\n\n')}`;
-}
-
-/** @internal Collapses every whitespace run (newlines included) to one space and trims. */
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
 }
 
 /** @internal The non-blank string items of a list, each on one line. */

@@ -14,6 +14,7 @@ import { createCountBatcher, type CountBatcher } from './count-batcher.js';
 import { sharedCountingWorker } from './counting-worker.js';
 import { TOKEN_ENCODINGS, getEncoder, type TokenEncoding } from './encoding-cache.js';
 import { countExact } from './exact-count.js';
+import { countByLines, type LineCounts } from './line-counts.js';
 
 export type { TokenEncoding } from './encoding-cache.js';
 
@@ -117,6 +118,8 @@ export class TiktokenEstimator implements TokenEstimator {
   readonly offThreadChars: number;
   #warnedFallback = false;
   #batcher: CountBatcher | null = null;
+  /** Counts of checkpoint lines: a checkpoint's drafts and versions share most of their lines. */
+  readonly #lines: LineCounts = new Map();
 
   /**
    * @param options - Mode, encoding and off-thread threshold; see {@link TokenEstimatorOptions}.
@@ -323,7 +326,9 @@ export class TiktokenEstimator implements TokenEstimator {
   }
 
   /**
-   * Tokens of `renderCheckpoint(summary, checks, ledger)`.
+   * Tokens of `renderCheckpoint(summary, checks, ledger)`. In exact mode the rendering is counted
+   * line by line, each distinct line once (remembered by this instance, a bounded number of them):
+   * the same count as the whole text, see `countByLines`.
    * @throws SessionError `INVALID_ARGUMENT` when `checkpoint` is not an object.
    */
   estimateCheckpoint(checkpoint: Checkpoint | CheckpointSummary): number {
@@ -336,11 +341,12 @@ export class TiktokenEstimator implements TokenEstimator {
     }
     const isCheckpoint =
       'summary' in checkpoint && checkpoint.summary !== null && typeof checkpoint.summary === 'object';
-    return this.estimate(
-      isCheckpoint
-        ? renderCheckpoint(checkpoint.summary, checkpoint.checks, checkpoint.ledger)
-        : renderCheckpoint(checkpoint as CheckpointSummary),
-    );
+    const text = isCheckpoint
+      ? renderCheckpoint(checkpoint.summary, checkpoint.checks, checkpoint.ledger)
+      : renderCheckpoint(checkpoint as CheckpointSummary);
+    return this.mode === 'exact'
+      ? countByLines(text, (line) => this.estimate(line), this.#lines)
+      : this.estimate(text);
   }
 }
 

@@ -215,6 +215,31 @@ describe("recordMessages: the user's words and the status", () => {
     },
   );
 
+  it('a repeat moves up past earlier ledgers too, case and spacing aside, and removes every copy', () => {
+    // A ledger edited by hand (or written by an older version) may hold the same request twice.
+    const base = {
+      ...emptyLedger(),
+      throughSeq: 9,
+      requests: [
+        { text: 'Run the  TESTS', seq: 9, correction: false },
+        { text: 'Fix the parser', seq: 5, correction: false },
+        { text: 'run the tests', seq: 2, correction: false },
+      ],
+    };
+    const ledger = recordMessages(
+      base,
+      toMessages(
+        [say('user', 'Write the docs'), say('user', 'Run the\ntests'), say('user', 'write the DOCS')],
+        10,
+      ),
+    );
+    expect(ledger.requests.map((r) => [r.text, r.seq])).toEqual([
+      ['write the DOCS', 12],
+      ['Run the\ntests', 11],
+      ['Fix the parser', 5],
+    ]);
+  });
+
   it('takes the status from the newest todo list: a newer list supersedes, whatever it says', () => {
     const todos = (id: string, statuses: string[]) =>
       call(

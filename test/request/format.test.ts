@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CheckpointSummary, ContentBlock } from '../../src/core/types.js';
 import {
@@ -6,6 +7,7 @@ import {
   renderCheckpoint,
   renderContext,
 } from '../../src/request/format.js';
+import { oneLine } from '../../src/request/format-ledger.js';
 
 const EMPTY: CheckpointSummary = { completed: [], inProgress: [], pending: [], decisions: [], blockers: [] };
 
@@ -193,5 +195,31 @@ describe('contentToText', () => {
     const text = contentToText(odd);
     expect(text).toContain('[image] {"data":"x"}');
     expect(text).toContain('[tool_use X]');
+  });
+});
+
+describe('oneLine', () => {
+  it('returns what collapsing every whitespace run and trimming returns, for any text', () => {
+    const spaces = fc.constantFrom(
+      ' ',
+      '  ',
+      '\n',
+      '\t',
+      '\r\n',
+      '\u00a0',
+      '\u2003',
+      '\ufeff',
+      '\u2028',
+      '\u3000',
+    );
+    const text = fc
+      .array(fc.oneof(spaces, fc.string({ unit: 'grapheme', maxLength: 6 })), { maxLength: 20 })
+      .map((parts) => parts.join(''));
+    fc.assert(
+      fc.property(text, (value) => {
+        expect(oneLine(value)).toBe(value.replace(/\s+/g, ' ').trim());
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -10,8 +10,7 @@
  * `estimateCheckpoint`, so the promise holds for exactly the count the session will see.
  */
 import type { LedgerCommand, SessionLedger } from '../../core/ledger-types.js';
-import type { CheckResult, CheckpointSummary } from '../../core/types.js';
-import { renderCheckpoint } from '../../request/format.js';
+import type { CheckResult, Checkpoint, CheckpointSummary } from '../../core/types.js';
 import { NAME_MIN_MENTIONS } from '../../request/format-ledger.js';
 import type { TokenEstimator } from '../../tokens/token-estimator.js';
 import { clip } from '../vocabulary/outcome.js';
@@ -56,7 +55,7 @@ export function summaryBudget(
   budgetTokens: number,
   estimator: TokenEstimator,
 ): number {
-  const ledgerTokens = estimator.estimate(renderCheckpoint(EMPTY_SUMMARY, undefined, ledger));
+  const ledgerTokens = countParts(estimator, { summary: EMPTY_SUMMARY, ledger });
   return Math.max(Math.floor(budgetTokens * SUMMARY_SHARE), budgetTokens - ledgerTokens);
 }
 
@@ -109,7 +108,7 @@ export function fitCheckpoint(
     ledger: capRequests(parts.ledger ?? emptyLedger()),
   };
   const tokens = (draft: Draft) =>
-    estimator.estimate(renderCheckpoint(draft.summary, parts.checks, draft.ledger));
+    countParts(estimator, parts.checks === undefined ? draft : { ...draft, checks: parts.checks });
   const withChecks = (draft: Draft): CheckpointParts =>
     parts.checks === undefined ? draft : { ...draft, checks: parts.checks };
   if (tokens(base) <= budgetTokens) return withChecks(base);
@@ -129,6 +128,14 @@ export function fitCheckpoint(
     else low = mid + 1;
   }
   return withChecks(apply(low));
+}
+
+/**
+ * @internal Tokens of the parts as a checkpoint renders them: `estimateCheckpoint`, which reads
+ * only a checkpoint's summary, checks and ledger (and may count a rendering by remembered lines).
+ */
+export function countParts(estimator: TokenEstimator, parts: CheckpointParts): number {
+  return estimator.estimateCheckpoint(parts as Checkpoint);
 }
 
 /** The steps that shrink a checkpoint, least needed first. Each removes one item (or shortens one request). */

@@ -53,6 +53,8 @@ export class LedgerBuilder {
   readonly #commands = new Map<string, Ordered<LedgerCommand>>();
   readonly #problems = new Map<string, Ordered<LedgerProblem>>();
   #requests: Ordered<LedgerRequest>[] = [];
+  /** `requestKey` of each of `#requests`, in the same order (null until the first request). */
+  #requestKeys: string[] | null = null;
   readonly #names = new Map<string, Ordered<LedgerName>>();
   #status: LedgerStatus | null;
   #throughSeq: number;
@@ -177,9 +179,16 @@ export class LedgerBuilder {
   /** The user's own words, newest first; a repeated request moves up instead of appearing twice. */
   request(text: string, seq: number, correction: boolean): void {
     const kept = clip(text, MAX_REQUEST_CHARS);
-    const key = kept.toLowerCase().replace(/\s+/g, ' ');
-    this.#requests = this.#requests.filter((r) => r.text.toLowerCase().replace(/\s+/g, ' ') !== key);
+    const key = requestKey(kept);
+    // The keys of the requests so far, made once per builder (a session's requests are many).
+    this.#requestKeys ??= this.#requests.map((r) => requestKey(r.text));
+    if (this.#requestKeys.includes(key)) {
+      const keys = this.#requestKeys;
+      this.#requests = this.#requests.filter((_, i) => keys[i] !== key);
+      this.#requestKeys = keys.filter((k) => k !== key);
+    }
     this.#requests.push({ text: kept, seq, correction, order: this.#next() });
+    this.#requestKeys.push(key);
   }
 
   /** Names mentioned by one message (each counted once per message). */
@@ -271,6 +280,11 @@ export class LedgerBuilder {
   #next(): number {
     return this.#order++;
   }
+}
+
+/** What makes two requests the same: their text, case and spacing aside. */
+function requestKey(text: string): string {
+  return text.toLowerCase().replace(/\s+/g, ' ');
 }
 
 /** `` `npm test` failed (exit 1; 2 failed, 5 passed): AssertionError... `` */

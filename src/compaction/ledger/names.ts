@@ -10,6 +10,8 @@ const WORD = /(?<![\w./@-])[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*(?
 const CODE_SPAN = /`([A-Za-z_][A-Za-z0-9_.]{2,60})`/g;
 /** Extensions that make a dotted word a file name. */
 const FILE_EXTENSION = /\.(?:[a-z]{1,4}|jsonl|yaml|toml|lock|swift|plist|sqlite|ipynb)$/i;
+const INNER_UNDERSCORE = /[a-z0-9]_[a-z0-9]/i;
+const HUMP = /[a-z][A-Z]/;
 const MIN_LENGTH = 4;
 const MAX_LENGTH = 60;
 
@@ -22,6 +24,8 @@ const MAX_LENGTH = 60;
  * namesIn('`_query_books` calls listRecentBooks in apple_books/library.py') // ['_query_books', 'listRecentBooks']
  */
 export function namesIn(text: string): string[] {
+  // Every name is in a code span or has an inner underscore or a hump: text with none has no name.
+  if (!text.includes('`') && !INNER_UNDERSCORE.test(text) && !HUMP.test(text)) return [];
   const found: string[] = [];
   const add = (name: string): void => {
     const bare = name.replace(/^\.+|\.+$/g, '');
@@ -35,7 +39,7 @@ export function namesIn(text: string): string[] {
   }
   for (const match of text.matchAll(WORD)) {
     const word = match[0];
-    if (/[a-z0-9]_[a-z0-9]/i.test(word) || /[a-z][A-Z]/.test(word)) add(word);
+    if (INNER_UNDERSCORE.test(word) || HUMP.test(word)) add(word);
   }
   return found;
 }

@@ -18,6 +18,7 @@ import { blockerStatement, isCorrection, settledBy, userWords } from './user-wor
 
 /** A path-looking token with a file extension, as prose names files. */
 const PATH_IN_PROSE = /(?:[\w@.-]+\/)*[\w@-][\w@.-]*\.[A-Za-z][\w]{0,7}\b/g;
+const EXTENSION = /\.[A-Za-z]/;
 /** Longest input string searched for names: longer ones are file bodies, not calls. */
 const MAX_INPUT_STRING = 400;
 const OPEN_FILE = /\[File: (\S+) \(\d+ lines total\)\]|\(Open file: (\S+)\)/;
@@ -232,6 +233,8 @@ function inputStrings(input: unknown): string[] {
 }
 
 function lastPath(text: string): string | undefined {
+  // Every match has an extension (`.` and a letter): without one, no need to run the costly scan.
+  if (!EXTENSION.test(text)) return undefined;
   const found = text.match(PATH_IN_PROSE);
   return found?.[found.length - 1];
 }
