@@ -8,7 +8,7 @@
  * trip for the caller. A replay of the handler writes the same message: its id and timestamp come
  * with the call, and the count is a pure function of the message.
  */
-import type * as restate from '@restatedev/restate-sdk';
+import * as restate from '@restatedev/restate-sdk';
 import { thresholdOf } from '../../machines/session.machine.js';
 import { requestTokens } from '../core/request-size.js';
 import type { Limits, Message, MessageInput } from '../core/types.js';
@@ -19,7 +19,7 @@ import { sessionEvents } from './event-feed.js';
 import { MAX_MESSAGE_BYTES } from './limits.js';
 import { readHead, type StoredMessage } from './session-reads.js';
 import { KEYS, type HeadState } from './session-state.js';
-import { appendMessages, assertWritable, estimatorOf } from './session-writes.js';
+import { assertWritable, estimatorOf, writeMessages } from './session-writes.js';
 
 type Ctx = restate.ObjectContext;
 
@@ -59,11 +59,34 @@ export async function messageUnderKey(
   return (await ctx.get<StoredMessage>(KEYS.message(pos)))?.m ?? null;
 }
 
-/** The message stored under the caller's idempotency key, or null. */
-async function storedUnderKey(ctx: Ctx, id: string, input: MessageInput): Promise<Message | null> {
-  if (input.idempotencyKey === undefined) return null;
-  const pos = await ctx.get<number>(KEYS.idempotency(input.idempotencyKey));
-  if (pos === null) return null;
+/**
+ * The head, and the position stored under the caller's idempotency key (null for none or no key),
+ * read together: lazy state reads issued at once are one round trip to the server, not one each.
+ */
+async function headAndKey(
+  ctx: Ctx,
+  id: string,
+  key: string | undefined,
+): Promise<[HeadState, number | null]> {
+  const reads = [
+    ctx.get<HeadState>(KEYS.head),
+    ...(key === undefined ? [] : [ctx.get<number>(KEYS.idempotency(key))]),
+  ];
+  const [head = null, pos = null] = await restate.RestatePromise.all(
+    reads as restate.RestatePromise<HeadState | number | null>[],
+  );
+  if (head === null) await readHead(ctx, id); // throws SESSION_NOT_FOUND
+  return [head as HeadState, pos as number | null];
+}
+
+/** The message stored at `pos` under the caller's idempotency key, or null; IDEMPOTENCY_CONFLICT for another one. */
+async function storedAt(
+  ctx: Ctx,
+  id: string,
+  input: MessageInput,
+  pos: number | null,
+): Promise<Message | null> {
+  if (input.idempotencyKey === undefined || pos === null) return null;
   const stored = await ctx.get<StoredMessage>(KEYS.message(pos));
   if (stored === null) return null;
   if (!sameMessage(stored.m, input)) throw conflictError(id, input.idempotencyKey, stored.m);
@@ -85,11 +108,12 @@ function requestTokensOf(head: HeadState, limits: Limits): number {
  * `session.message.appended`. Returns the stored message's fields (all but content and metadata).
  */
 export async function addMessage(ctx: Ctx, id: string, call: AddMessageCall): Promise<AddMessageAnswer> {
-  const head = await readHead(ctx, id);
-  await assertWritable(ctx, id, head);
+  // Validated before the reads (the client validated it too), so that the key is known for them.
   const valid = validateMessageInput(call.input, { maxBytes: MAX_MESSAGE_BYTES });
   const input = call.replyTo === undefined ? valid : { ...valid, idempotencyKey: replyKeyOf(call.replyTo) };
-  const repeat = await storedUnderKey(ctx, id, input);
+  const [head, pos] = await headAndKey(ctx, id, input.idempotencyKey);
+  await assertWritable(ctx, id, head);
+  const repeat = await storedAt(ctx, id, input, pos);
   if (repeat !== null) {
     const { content: _c, metadata: _m, ...fields } = repeat;
     return { ...fields, stored: 'repeat' };
@@ -105,10 +129,9 @@ export async function addMessage(ctx: Ctx, id: string, call: AddMessageCall): Pr
     ...(input.metadata === undefined ? {} : { metadata: input.metadata }),
     ...(input.idempotencyKey === undefined ? {} : { idempotencyKey: input.idempotencyKey }),
   };
-  await appendMessages(ctx, id, [message]);
+  // The head read once: every further lazy read of it would be one more round trip to the server.
+  const after = writeMessages(ctx, id, head, [message]);
   if (input.idempotencyKey !== undefined) ctx.set(KEYS.idempotency(input.idempotencyKey), head.count);
-  // The head as just written (a state read after a write is served from the invocation's own copy).
-  const after = (await ctx.get<HeadState>(KEYS.head))!;
   const liveTokens = after.tokens - after.archivedTokens;
   if (call.feed !== null) publish(ctx, call, [appendedEvent(id, message, liveTokens)]);
   if (after.compaction == null && requestTokensOf(after, call.limits) >= thresholdOf(call.limits)) {

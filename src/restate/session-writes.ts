@@ -129,11 +129,25 @@ export async function createSession(
 
 /** Appends messages after the last one, each in its own key; returns the new last seq. */
 export async function appendMessages(ctx: Ctx, id: string, messages: readonly Message[]): Promise<number> {
-  const head = await readHead(ctx, id);
+  return writeMessages(ctx, id, await readHead(ctx, id), messages).lastSeq;
+}
+
+/**
+ * Appends messages after the last one of `head` (the head as the caller read it in this invocation),
+ * each in its own key; returns the head as written. It takes the head rather than reading it, since
+ * a lazy state read is a round trip to the server each time, even of a key read before in the same
+ * invocation (a read after a write is served from the invocation's own copy).
+ */
+export function writeMessages(
+  ctx: Ctx,
+  id: string,
+  head: HeadState,
+  messages: readonly Message[],
+): HeadState {
   const problem = messagesProblem(messages);
   if (problem !== null) throw invalid(id, problem.problem, 'INVALID_MESSAGE');
   for (const message of messages) assertMessageSize(id, message);
-  if (messages.length === 0) return head.lastSeq;
+  if (messages.length === 0) return head;
   if (!(messages[0]!.seq > head.lastSeq)) {
     throw new SessionError(
       'INVALID_MESSAGE',
@@ -148,8 +162,14 @@ export async function appendMessages(ctx: Ctx, id: string, messages: readonly Me
     ctx.set(KEYS.message(head.count + i), stored);
   });
   const lastSeq = messages[messages.length - 1]!.seq;
-  ctx.set(KEYS.head, { ...bump(head), count: head.count + messages.length, lastSeq, tokens: cumulative });
-  return lastSeq;
+  const written: HeadState = {
+    ...bump(head),
+    count: head.count + messages.length,
+    lastSeq,
+    tokens: cumulative,
+  };
+  ctx.set(KEYS.head, written);
+  return written;
 }
 
 /**
@@ -362,6 +382,6 @@ export async function appendNumbered(
   const head = await readHead(ctx, id);
   const first = Math.max(head.lastSeq, head.archivedThroughSeq) + 1;
   const messages = inputs.map((input, i) => ({ ...input, seq: first + i }) as Message);
-  await appendMessages(ctx, id, messages);
+  writeMessages(ctx, id, head, messages);
   return messages;
 }
