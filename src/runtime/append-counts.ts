@@ -1,10 +1,10 @@
 /**
- * @internal The exact counts of appends taken off the caller's path (see append.ts): a text of a
- * few KB is counted on this thread while its write is in flight, so that the write's `persist`
- * effect finds its count when the batch is durable and the acknowledgement carries it; larger
- * texts, and the rest of a burst, are counted on the counting worker (the other core) and handed
- * to the session afterwards (`COUNTED`, one event per worker answer), which reads, compactions,
- * clears and close wait for.
+ * @internal The exact counts of appends taken off the caller's path (see append.ts), on the
+ * counting worker (the other core) while the write is in flight. A count known when the batch is
+ * durable (the usual case for a few KB: the worker answers before the fdatasync ends) is taken by
+ * the write's `persist` effect: the acknowledgement carries it and the actor takes it with the
+ * write. A later one is handed to the session afterwards (`COUNTED`, one event per worker
+ * answer), which reads, compactions, clears and close wait for.
  */
 import type { SessionActorRef } from '../../machines/session.machine.js';
 import { isInternalMessage } from '../core/request-size.js';
@@ -21,17 +21,17 @@ export interface Counting {
   value?: number;
   failed?: boolean;
   taken?: boolean;
+  /** Counts it on this thread now (for a small message), if the worker has not answered yet. */
+  now?: () => void;
 }
 
 /**
- * Texts up to this bound (tokens, about as many UTF-8 bytes) are counted on this thread while their
- * write is in flight (a few tenths of a millisecond, the time an fdatasync leaves the CPU idle), so
- * that their count is known when they are durable: the acknowledgement carries it, and nothing
- * waits for the counting worker. Larger texts go to the worker, on the other core.
+ * Messages with bounds up to this (about as many UTF-8 bytes) are counted on the main thread by a
+ * read that finds their count still on the worker (a few tenths of a millisecond: less than the
+ * worker's round trip when the disk syncs fast). Larger ones are waited for: counting them here
+ * would stall the event loop, which is what the worker is for.
  */
-export const COUNT_HERE_BOUND = 4_096;
-/** Bound counted here per event-loop turn at most: the rest of a burst goes to the worker. */
-export const COUNT_HERE_PER_TURN = 4_096;
+export const COUNT_NOW_BOUND = 16_384;
 
 /** Counts of one session waiting to be handed over together (one store call, one event). */
 interface CountBatch {
@@ -54,39 +54,35 @@ export interface AppendCountsDeps {
 /** @internal Counting of appends, for one runtime. */
 export function createAppendCounts(deps: AppendCountsDeps) {
   const { estimator } = deps;
-  let hereThisTurn = 0;
-
-  /** Counts exactly after the write is issued, or on the worker (large texts, a burst's rest). */
-  function countLater(input: MessageInput, bound: number): Counting {
-    if (bound <= COUNT_HERE_BOUND && hereThisTurn + bound <= COUNT_HERE_PER_TURN) {
-      if (hereThisTurn === 0) setImmediate(() => (hereThisTurn = 0));
-      hereThisTurn += bound;
-      return countHere(input);
-    }
-    const counting: Counting = { promise: estimator.estimateMessageLater!(input) };
-    counting.promise.then(
-      (value) => (counting.value = value),
-      () => (counting.failed = true),
-    );
-    return counting;
-  }
 
   /**
-   * Counts on this thread once the microtasks of this turn have handed the message's batch to the
-   * store (its write is in flight by then): the CPU counts while the disk syncs.
+   * Counts exactly on the counting worker (batched with the others of this event-loop turn); a
+   * small message can also be counted here, at once, by a read that needs its count (`now`).
    */
-  function countHere(input: MessageInput): Counting {
-    let settle!: { resolve: (n: number) => void; reject: (e: unknown) => void };
-    const counting: Counting = { promise: new Promise((resolve, reject) => (settle = { resolve, reject })) };
-    counting.promise.catch(() => undefined); // a failure is seen through `failed`
-    setImmediate(() => {
-      try {
-        settle.resolve((counting.value = estimator.estimateMessage(input)));
-      } catch (error) {
+  function countLater(input: MessageInput, bound: number): Counting {
+    let end!: { resolve: (n: number) => void; reject: (e: unknown) => void };
+    const counting: Counting = { promise: new Promise((resolve, reject) => (end = { resolve, reject })) };
+    counting.promise.catch(() => undefined); // seen through `failed`
+    const done = (value: number | null, error?: unknown) => {
+      if (counting.value !== undefined || counting.failed === true) return; // the first one counts
+      if (value === null) {
         counting.failed = true;
-        settle.reject(error);
-      }
-    });
+        end.reject(error);
+      } else end.resolve((counting.value = value));
+    };
+    estimator.estimateMessageLater!(input).then(
+      (value) => done(value),
+      (error: unknown) => done(null, error),
+    );
+    if (bound <= COUNT_NOW_BOUND) {
+      counting.now = () => {
+        try {
+          done(estimator.estimateMessage(input)); // the same count as the worker's
+        } catch (error) {
+          done(null, error);
+        }
+      };
+    }
     return counting;
   }
 
@@ -162,12 +158,16 @@ export function createAppendCounts(deps: AppendCountsDeps) {
       hold(deliver(entry, ref, message, counting.value));
       return Object.freeze({ ...message, tokens: counting.value });
     }
-    // Held until handed over: a compaction, clear or close waits for it.
+    // Held until handed over: a compaction, clear or close waits for it (a read counts it now).
+    const now = counting.now;
+    if (now !== undefined) (entry.countNow ??= new Set()).add(now);
     hold(
-      counting.promise.then(
-        (value) => deliver(entry, ref, message, value),
-        () => deliver(entry, ref, message, null),
-      ),
+      counting.promise
+        .then(
+          (value) => deliver(entry, ref, message, value),
+          () => deliver(entry, ref, message, null),
+        )
+        .finally(() => now !== undefined && entry.countNow?.delete(now)),
     );
     return message;
   }

@@ -7,12 +7,12 @@
  *
  * Counting is off the caller's path: a message goes to the actor with a proven upper bound of its
  * count (`boundMessage`: the UTF-8 bytes of its text plus framing and the fixed cost of its media)
- * and is counted exactly meanwhile (append-counts.ts): a text of a few KB on this thread while its
- * write is in flight, so that the acknowledgement carries the exact count and the actor takes it
- * with the write; larger ones on the counting worker, whose count then replaces the bound
- * (`COUNTED`, and a count record with the next write). Reads, compactions and clears wait for
- * counts still being taken, so that no decision rests on a bound and only exact counts are
- * archived. A keyed append is counted before it is written (its retry returns the same message).
+ * while the counting worker counts it exactly (append-counts.ts). A count known when the write is
+ * durable (the usual case for a few KB) is taken by the write: the acknowledgement carries it and
+ * the actor's figures never hold the bound; a later one replaces the bound afterwards (`COUNTED`,
+ * and a count record with the next write). Reads, compactions and clears wait for counts still
+ * being taken, so that no decision rests on a bound and only exact counts are archived. A keyed
+ * append is counted before it is written, so that its retry returns the very same message.
  */
 import { randomUUID } from 'node:crypto';
 import type {

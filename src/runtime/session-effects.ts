@@ -28,16 +28,21 @@ import { SessionHandle } from './session-handle.js';
 import type { LoadedSession, SessionRegistry } from './session-registry.js';
 import { deepFreeze } from './validate.js';
 
-/** @internal Resolves once the exact counts of the session's acknowledged appends are held. */
+/**
+ * @internal Resolves once the exact counts of the session's acknowledged appends are held. Small
+ * ones the worker has not answered yet are counted here at once (the caller would only wait).
+ */
 export async function countsSettled(entry: LoadedSession | undefined): Promise<void> {
+  if (entry?.countNow !== undefined) for (const now of entry.countNow) now();
   while (entry?.counting !== undefined && entry.counting.size > 0) await Promise.all(entry.counting);
 }
 
 /**
  * @internal The exact counts of a durable batch's uncounted messages that were taken while it was
- * written (append.ts counts small texts then), handed to the store (written with the next append):
- * the actor's figures and the callers' replies get them with the acknowledgement. A store that
- * refuses them (closed) leaves the bounds, as a late count would.
+ * written (append-counts.ts counts small ones then), handed to the store (written with the next
+ * append): the actor's figures and the callers' replies get them with the acknowledgement. Should
+ * the store refuse them (closed meanwhile), those messages keep their bounds, reported as theirs:
+ * as with a late count the store refuses, the figures hold the bounds and a load counts again.
  */
 async function countedMeanwhile(dir: SessionHandle, input: PersistInput): Promise<PersistOutput['counted']> {
   const counted: PersistOutput['counted'] = [];
@@ -48,9 +53,11 @@ async function countedMeanwhile(dir: SessionHandle, input: PersistInput): Promis
   }
   if (counted.length === 0) return counted;
   try {
-    return [...(await dir.recordCounts(counted))];
+    await dir.recordCounts(counted);
+    return counted;
   } catch {
-    return [];
+    const bounds = new Map(input.messages.map((m) => [m.seq, m.tokens]));
+    return counted.map((c) => ({ seq: c.seq, tokens: bounds.get(c.seq) ?? c.tokens }));
   }
 }
 
