@@ -97,4 +97,28 @@ describe('appends counted while they are written', () => {
     expect((await reader.estimateSize(id)).breakdown.messages).toBe(exact(input));
     await reader.close();
   });
+
+  it('lets a read count a small append itself rather than wait for a busy counting worker', async () => {
+    const root = await tempRoot();
+    const runtime = await createSessionRuntime({ root, limits: { maxTokens: 1_000_000 } });
+    const { id } = await runtime.createSession(KEY);
+    await runtime.addMessage(id, { role: 'user', content: 'first: loads the session and the tokenizer' });
+    // The worker takes requests in order: a long text first keeps it busy while the append is counted.
+    const long = 'the worker counts this long text for a while; '.repeat(60_000);
+    let longCounted = false;
+    const busy = estimator
+      .estimateMessageLater({ role: 'user', content: long })
+      .then(() => (longCounted = true));
+    await new Promise((resolve) => setImmediate(resolve)); // the long text is on its way to the worker
+    const input: MessageInput = {
+      role: 'user',
+      content: 'A small question, counted by the read. '.repeat(20),
+    };
+    await runtime.addMessage(id, input);
+    const history = await runtime.getHistory(id);
+    expect(history.at(-1)!.tokens).toBe(exact(input));
+    expect(longCounted).toBe(false); // the read did not wait for the worker's queue
+    await busy;
+    await runtime.close();
+  });
 });
