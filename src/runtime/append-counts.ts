@@ -159,7 +159,7 @@ export function createAppendCounts(deps: AppendCountsDeps) {
       return Object.freeze({ ...message, tokens: counting.value });
     }
     // Held until handed over: a compaction, clear or close waits for it (a read counts it now).
-    const now = counting.now;
+    const now = counting.now === undefined ? undefined : { bound: message.tokens, now: counting.now };
     if (now !== undefined) (entry.countNow ??= new Set()).add(now);
     hold(
       counting.promise

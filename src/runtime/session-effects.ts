@@ -29,11 +29,23 @@ import type { LoadedSession, SessionRegistry } from './session-registry.js';
 import { deepFreeze } from './validate.js';
 
 /**
+ * Bound (tokens, about as many UTF-8 bytes) of the counts a read takes on the main thread at once
+ * when the counting worker has not answered yet: a few milliseconds at most; the rest (a burst's
+ * backlog) is waited for, so that the event loop never stalls on it.
+ */
+const COUNT_NOW_PER_READ = 32_768;
+
+/**
  * @internal Resolves once the exact counts of the session's acknowledged appends are held. Small
- * ones the worker has not answered yet are counted here at once (the caller would only wait).
+ * ones the worker has not answered yet are counted here at once (the caller would only wait), up
+ * to {@link COUNT_NOW_PER_READ}.
  */
 export async function countsSettled(entry: LoadedSession | undefined): Promise<void> {
-  if (entry?.countNow !== undefined) for (const now of entry.countNow) now();
+  let budget = COUNT_NOW_PER_READ;
+  for (const pending of entry?.countNow ?? []) {
+    if ((budget -= pending.bound) < 0) break;
+    pending.now();
+  }
   while (entry?.counting !== undefined && entry.counting.size > 0) await Promise.all(entry.counting);
 }
 
