@@ -261,8 +261,9 @@ export class TiktokenEstimator implements TokenEstimator {
   }
 
   /**
-   * The upper bound of an exact count of a text message (its UTF-8 bytes plus framing, see
-   * `textTokenBound`), or null: in approximate mode, or for content that is not text only.
+   * The upper bound of an exact count of a message, or null in approximate mode: for text its UTF-8
+   * bytes plus framing (`textTokenBound`); for other blocks the count's own sum with each block's
+   * text replaced by its bytes, media at their fixed cost (`costBound`).
    * @example
    * ```ts
    * estimator.boundMessage({ role: 'user', content: 'hi' }); // 6 (the exact count is 5)
