@@ -6,9 +6,8 @@
  * vocabularies hold no empty token, and byte-level BPE never merges to fewer bytes than a token),
  * and the long-run extrapolation of the exact counter multiplies a prefix's tokens by the run's
  * bytes per prefix byte, which is at most 1 per byte too. So a text costs at most its UTF-8 byte
- * length, and a message at most that plus its framing. This bound is for content that is text (a
- * string, or `text` blocks); the estimator bounds other blocks from their cost (`costBound` in
- * src/tokens/block-cost.ts: media at the fixed cost of their pixels or pages, not their bytes).
+ * length, and a message at most that plus its framing. Only messages whose content is text (a
+ * string, or `text` blocks) have a bound: media cost by their pixels or pages, not their bytes.
  */
 import type { ContentBlock } from './types.js';
 

@@ -3,8 +3,9 @@
  * counting worker (the other core) while the write is in flight. A count known when the batch is
  * durable (the usual case for a few KB: the worker answers before the fdatasync ends) is taken by
  * the write's `persist` effect: the acknowledgement carries it and the actor takes it with the
- * write. A later one is handed to the session afterwards (`COUNTED`, one event per worker
- * answer), which reads, compactions, clears and close wait for.
+ * write, and the actor gets one event for the append instead of two. A later one is handed to
+ * the session afterwards (`COUNTED`, one event per worker answer), which reads, compactions,
+ * clears and close wait for.
  */
 import type { SessionActorRef } from '../../machines/session.machine.js';
 import { isInternalMessage } from '../core/request-size.js';
@@ -21,17 +22,7 @@ export interface Counting {
   value?: number;
   failed?: boolean;
   taken?: boolean;
-  /** Counts it on this thread now (for a small message), if the worker has not answered yet. */
-  now?: () => void;
 }
-
-/**
- * Messages with bounds up to this (about as many UTF-8 bytes) are counted on the main thread by a
- * read that finds their count still on the worker (a few tenths of a millisecond: less than the
- * worker's round trip when the disk syncs fast). Larger ones are waited for: counting them here
- * would stall the event loop, which is what the worker is for.
- */
-export const COUNT_NOW_BOUND = 16_384;
 
 /** Counts of one session waiting to be handed over together (one store call, one event). */
 interface CountBatch {
@@ -55,34 +46,13 @@ export interface AppendCountsDeps {
 export function createAppendCounts(deps: AppendCountsDeps) {
   const { estimator } = deps;
 
-  /**
-   * Counts exactly on the counting worker (batched with the others of this event-loop turn); a
-   * small message can also be counted here, at once, by a read that needs its count (`now`).
-   */
-  function countLater(input: MessageInput, bound: number): Counting {
-    let end!: { resolve: (n: number) => void; reject: (e: unknown) => void };
-    const counting: Counting = { promise: new Promise((resolve, reject) => (end = { resolve, reject })) };
-    counting.promise.catch(() => undefined); // seen through `failed`
-    const done = (value: number | null, error?: unknown) => {
-      if (counting.value !== undefined || counting.failed === true) return; // the first one counts
-      if (value === null) {
-        counting.failed = true;
-        end.reject(error);
-      } else end.resolve((counting.value = value));
-    };
-    estimator.estimateMessageLater!(input).then(
-      (value) => done(value),
-      (error: unknown) => done(null, error),
+  /** Counts exactly on the counting worker (batched with the others of this event-loop turn). */
+  function countLater(input: MessageInput): Counting {
+    const counting: Counting = { promise: estimator.estimateMessageLater!(input) };
+    counting.promise.then(
+      (value) => (counting.value = value),
+      () => (counting.failed = true),
     );
-    if (bound <= COUNT_NOW_BOUND) {
-      counting.now = () => {
-        try {
-          done(estimator.estimateMessage(input)); // the same count as the worker's
-        } catch (error) {
-          done(null, error);
-        }
-      };
-    }
     return counting;
   }
 
@@ -158,16 +128,12 @@ export function createAppendCounts(deps: AppendCountsDeps) {
       hold(deliver(entry, ref, message, counting.value));
       return Object.freeze({ ...message, tokens: counting.value });
     }
-    // Held until handed over: a compaction, clear or close waits for it (a read counts it now).
-    const now = counting.now === undefined ? undefined : { bound: message.tokens, now: counting.now };
-    if (now !== undefined) (entry.countNow ??= new Set()).add(now);
+    // Held until handed over: a read, compaction, clear or close waits for it.
     hold(
-      counting.promise
-        .then(
-          (value) => deliver(entry, ref, message, value),
-          () => deliver(entry, ref, message, null),
-        )
-        .finally(() => now !== undefined && entry.countNow?.delete(now)),
+      counting.promise.then(
+        (value) => deliver(entry, ref, message, value),
+        () => deliver(entry, ref, message, null),
+      ),
     );
     return message;
   }

@@ -5,14 +5,14 @@
  * event-loop turn go to the actor together (one `APPEND.MANY`, one write): a burst costs the actor
  * one event instead of one per message.
  *
- * Counting is off the caller's path: a message goes to the actor with a proven upper bound of its
- * count (`boundMessage`: the UTF-8 bytes of its text plus framing and the fixed cost of its media)
- * while the counting worker counts it exactly (append-counts.ts). A count known when the write is
- * durable (the usual case for a few KB) is taken by the write: the acknowledgement carries it and
- * the actor's figures never hold the bound; a later one replaces the bound afterwards (`COUNTED`,
- * and a count record with the next write). Reads, compactions and clears wait for counts still
- * being taken, so that no decision rests on a bound and only exact counts are archived. A keyed
- * append is counted before it is written, so that its retry returns the very same message.
+ * Counting is off the caller's path: a text message goes to the actor with a proven upper bound
+ * of its count (`boundMessage`: its UTF-8 bytes plus framing) while the counting worker counts it
+ * exactly (append-counts.ts, batched with the others of the same turn). A count known when the
+ * write is durable (the usual case for a few KB) is taken by the write: the acknowledgement
+ * carries it and the actor's figures never hold the bound; a later one replaces the bound
+ * afterwards (`COUNTED`, and a count record with the next write). Reads, compactions and clears
+ * wait for counts still being taken, so that no decision rests on a bound and only exact counts
+ * are archived. A keyed append, and content with media, is counted before it is written.
  */
 import { randomUUID } from 'node:crypto';
 import type {
@@ -186,7 +186,7 @@ export function createAppender(deps: AppendDeps) {
     try {
       const timestamp = input.timestamp ?? deps.at();
       const bound = boundOf(id, input);
-      const counting = bound === null ? null : countLater(input, bound);
+      const counting = bound === null ? null : countLater(input);
       const tokens = bound ?? (await countTokens(input));
       await slot.turn;
       const message = {

@@ -28,30 +28,14 @@ import { SessionHandle } from './session-handle.js';
 import type { LoadedSession, SessionRegistry } from './session-registry.js';
 import { deepFreeze } from './validate.js';
 
-/**
- * Bound (tokens, about as many UTF-8 bytes) of the counts a read takes on the main thread at once
- * when the counting worker has not answered yet: a few milliseconds at most; the rest (a burst's
- * backlog) is waited for, so that the event loop never stalls on it.
- */
-const COUNT_NOW_PER_READ = 32_768;
-
-/**
- * @internal Resolves once the exact counts of the session's acknowledged appends are held. Small
- * ones the worker has not answered yet are counted here at once (the caller would only wait), up
- * to {@link COUNT_NOW_PER_READ}.
- */
+/** @internal Resolves once the exact counts of the session's acknowledged appends are held. */
 export async function countsSettled(entry: LoadedSession | undefined): Promise<void> {
-  let budget = COUNT_NOW_PER_READ;
-  for (const pending of entry?.countNow ?? []) {
-    if ((budget -= pending.bound) < 0) break;
-    pending.now();
-  }
   while (entry?.counting !== undefined && entry.counting.size > 0) await Promise.all(entry.counting);
 }
 
 /**
  * @internal The exact counts of a durable batch's uncounted messages that were taken while it was
- * written (append-counts.ts counts small ones then), handed to the store (written with the next
+ * written (the counting worker answered meanwhile), handed to the store (written with the next
  * append): the actor's figures and the callers' replies get them with the acknowledgement. Should
  * the store refuse them (closed meanwhile), those messages keep their bounds, reported as theirs:
  * as with a late count the store refuses, the figures hold the bounds and a load counts again.
@@ -127,7 +111,7 @@ export function provideSessionEffects(deps: EffectDeps) {
   /**
    * Counts the messages in `seqs` exactly and hands the counts to the store. A read-only store
    * takes none: the loaded messages hold them all the same (the handle sets them first), so that
-   * no figure rests on a stand-in (for blocks other than text, the store's stand-in is 0).
+   * a reader's figures and messages hold counts, not the bounds a crash left.
    */
   const recount = async (dir: SessionHandle, seqs: ReadonlySet<number>) => {
     const counts = dir.messages

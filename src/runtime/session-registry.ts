@@ -37,8 +37,6 @@ export interface LoadedSession {
   keys?: KeyIndex;
   /** Exact counts of acknowledged appends still being taken (append.ts): waited for before an archive. */
   counting?: Set<Promise<void>>;
-  /** Of those, small ones a read that needs them may count at once (`now`), by their `bound`. */
-  countNow?: Set<{ bound: number; now: () => void }>;
 }
 
 /** @internal What the registry needs of the runtime. */

@@ -4,7 +4,6 @@
  * for what is not text (images by their pixels, PDFs by their pages, opaque payloads by their
  * size). Base64 is never part of the text.
  */
-import { BLOCK_OVERHEAD_TOKENS, MESSAGE_OVERHEAD_TOKENS } from '../core/token-bound.js';
 import type { ContentBlock } from '../core/types.js';
 import { elidedJson, toolResultText } from '../request/format-blocks.js';
 import { PDF_PAGE_TOKENS, imageBlockTokens, imageSourceTokens, pdfPages } from './media-tokens.js';
@@ -112,25 +111,4 @@ function mediaTokens(block: object): number {
 /** @internal Tokens of an opaque payload of `value`'s length. */
 function opaqueTokens(value: unknown): number {
   return typeof value === 'string' ? Math.ceil(value.length / OPAQUE_CHARS_PER_TOKEN) : 0;
-}
-
-/**
- * @internal A proven upper bound of the exact count of a message with these blocks, or null when
- * the content is not an array: the count's own sum (each block's text counted, plus its fixed
- * tokens and framing) with each text's UTF-8 bytes in place of its count, which is never more
- * (every token of cl100k_base and o200k_base stands for at least one byte; see `textTokenBound`).
- * Media are in `fixed` either way: their cost is the same in the bound and in the count.
- * @example
- * ```ts
- * costBound([{ type: 'tool_use', id: 't1', name: 'ls', input: {} }]); // bytes of "ls{}" + 3 + 4
- * ```
- */
-export function costBound(content: string | readonly ContentBlock[]): number | null {
-  if (!Array.isArray(content)) return null;
-  let total = MESSAGE_OVERHEAD_TOKENS;
-  for (const block of content as readonly ContentBlock[]) {
-    const cost = blockCost(block);
-    total += Buffer.byteLength(cost.text, 'utf8') + cost.fixed + BLOCK_OVERHEAD_TOKENS;
-  }
-  return total;
 }

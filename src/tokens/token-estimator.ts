@@ -9,7 +9,7 @@ import { BLOCK_OVERHEAD_TOKENS, MESSAGE_OVERHEAD_TOKENS, textTokenBound } from '
 import type { Checkpoint, CheckpointSummary, ContentBlock, Message, Role } from '../core/types.js';
 import { renderCheckpoint } from '../request/format.js';
 import { approximateTokens } from './approximate.js';
-import { blockCost, costBound } from './block-cost.js';
+import { blockCost } from './block-cost.js';
 import { createCountBatcher, type CountBatcher } from './count-batcher.js';
 import { sharedCountingWorker } from './counting-worker.js';
 import { TOKEN_ENCODINGS, getEncoder, type TokenEncoding } from './encoding-cache.js';
@@ -261,9 +261,8 @@ export class TiktokenEstimator implements TokenEstimator {
   }
 
   /**
-   * The upper bound of an exact count of a message, or null in approximate mode: for text its UTF-8
-   * bytes plus framing (`textTokenBound`); for other blocks the count's own sum with each block's
-   * text replaced by its bytes, media at their fixed cost (`costBound`).
+   * The upper bound of an exact count of a text message (its UTF-8 bytes plus framing, see
+   * `textTokenBound`), or null: in approximate mode, or for content that is not text only.
    * @example
    * ```ts
    * estimator.boundMessage({ role: 'user', content: 'hi' }); // 6 (the exact count is 5)
@@ -271,7 +270,7 @@ export class TiktokenEstimator implements TokenEstimator {
    */
   boundMessage(message: { role: Role; content: string | ContentBlock[] }): number | null {
     if (this.mode !== 'exact' || message === null || typeof message !== 'object') return null;
-    return textTokenBound(message.content) ?? costBound(message.content);
+    return textTokenBound(message.content);
   }
 
   /**
@@ -290,11 +289,9 @@ export class TiktokenEstimator implements TokenEstimator {
     this.#batcher ??= createCountBatcher(this.encoding, (text) => this.estimate(text));
     const batcher = this.#batcher;
     if (typeof content === 'string') return (await batcher.count(content)) + MESSAGE_OVERHEAD_TOKENS;
-    // As estimateContent: each block's text counted, plus its fixed tokens and its framing.
-    const costs = content.map(blockCost);
-    const counts = await Promise.all(costs.map((cost) => batcher.count(cost.text)));
+    const counts = await Promise.all(content.map((block) => batcher.count((block as { text: string }).text)));
     let total = MESSAGE_OVERHEAD_TOKENS;
-    for (const [i, count] of counts.entries()) total += count + costs[i]!.fixed + BLOCK_OVERHEAD_TOKENS;
+    for (const count of counts) total += count + BLOCK_OVERHEAD_TOKENS;
     return total;
   }
 
