@@ -17,7 +17,7 @@
  * `COMPACT` received meanwhile is coalesced into the running compaction.
  */
 import { assign, emit, type ActorRefFrom } from 'xstate';
-import { initialContext, sessionSetup } from './session.setup.js';
+import { initialContext, persistInputOf, sessionSetup } from './session.setup.js';
 import { closedError, requestTokensOf, thresholdOf, toFailure } from './session.helpers.js';
 
 export { machineStateOf, requestTokensOf, retryDelayOf, thresholdOf, toFailure } from './session.helpers.js';
@@ -40,6 +40,7 @@ export type {
   NewMessage,
   PendingAppend,
   PersistInput,
+  PersistOutput,
   SessionMachineContext,
   SessionMachineEmitted,
   SessionMachineEvent,
@@ -122,12 +123,14 @@ export const sessionMachine = sessionSetup.createMachine({
               entry: assign(({ context }) => ({ inFlight: context.queue, queue: [] })),
               invoke: {
                 src: 'persist',
-                input: ({ context }) => ({
-                  sessionId: context.sessionId,
-                  messages: context.inFlight.map((p) => p.message),
-                  uncounted: context.inFlight.filter((p) => p.uncounted === true).map((p) => p.message.seq),
-                }),
-                onDone: { target: 'idle', actions: 'persistDone' },
+                input: ({ context }) => persistInputOf(context.sessionId, context.inFlight),
+                onDone: {
+                  target: 'idle',
+                  actions: {
+                    type: 'persistDone',
+                    params: ({ event }) => ({ counted: event.output?.counted ?? [] }),
+                  },
+                },
                 onError: {
                   target: 'idle',
                   actions: { type: 'persistFailed', params: ({ event }) => ({ error: event.error }) },

@@ -28,6 +28,7 @@ import type {
   LoadOutput,
   PendingAppend,
   PersistInput,
+  PersistOutput,
   SessionMachineContext,
   SessionMachineEmitted,
   SessionMachineEvent,
@@ -42,7 +43,34 @@ function appendsOf(event: SessionMachineEvent): readonly AppendRequest[] {
 }
 
 function pendingOf(a: AppendRequest, seq: number): PendingAppend {
-  return { message: { ...a.message, seq }, reply: a.reply, uncounted: a.uncounted };
+  const pending: PendingAppend = { message: { ...a.message, seq }, reply: a.reply, uncounted: a.uncounted };
+  if (a.exact !== undefined) pending.exact = a.exact;
+  return pending;
+}
+
+/** @internal The `persist` effect's input: the writer's batch, its uncounted seqs and their counts. */
+export function persistInputOf(sessionId: string, inFlight: readonly PendingAppend[]): PersistInput {
+  const uncounted = inFlight.filter((p) => p.uncounted === true);
+  const input: PersistInput = {
+    sessionId,
+    messages: inFlight.map((p) => p.message),
+    uncounted: uncounted.map((p) => p.message.seq),
+  };
+  const exact = new Map<number, () => number | undefined>();
+  for (const p of uncounted) if (p.exact !== undefined) exact.set(p.message.seq, p.exact);
+  if (exact.size > 0) input.exactOf = (seq) => exact.get(seq)?.();
+  return input;
+}
+
+/** The batch with the exact counts the write brought (those appends are counted now). */
+function withCounts(inFlight: readonly PendingAppend[], counted: PersistOutput['counted']): PendingAppend[] {
+  if (counted.length === 0) return inFlight as PendingAppend[];
+  const bySeq = new Map(counted.map((c) => [c.seq, c.tokens]));
+  return inFlight.map((p) => {
+    const tokens = bySeq.get(p.message.seq);
+    if (tokens === undefined || p.uncounted !== true) return p;
+    return { ...p, uncounted: false, message: Object.freeze({ ...p.message, tokens }) };
+  });
 }
 
 /** @internal The context a session actor starts with. */
@@ -93,7 +121,7 @@ export const sessionSetup = setup({
   },
   actors: {
     load: fromPromise<LoadOutput, { sessionId: string }>(async () => notImplemented('load')),
-    persist: fromPromise<undefined, PersistInput>(async () => notImplemented('persist')),
+    persist: fromPromise<PersistOutput | undefined, PersistInput>(async () => notImplemented('persist')),
     summarise: fromPromise<SummariseOutput, CompactInput>(async () => notImplemented('summarise')),
     commit: fromPromise<CompactOutput, CommitInput>(async () => notImplemented('commit')),
     close: fromPromise<undefined, { sessionId: string; requestTokens: number }>(async () =>
@@ -103,8 +131,9 @@ export const sessionSetup = setup({
   },
   actions: {
     /** The writer's batch is durable: figures updated, its callers answered, `message.appended` emitted. */
-    persistDone: enqueueActions(({ context, enqueue }) => {
-      const inFlight = context.inFlight;
+    persistDone: enqueueActions(({ context, enqueue }, params: { counted: PersistOutput['counted'] }) => {
+      // Counts taken while the batch was written replace their bounds before anyone sees them.
+      const inFlight = withCounts(context.inFlight, params.counted);
       const messages = inFlight.map((p) => p.message);
       const tokens = countedTokens(messages); // internal messages are never sent
       const last = messages[messages.length - 1];

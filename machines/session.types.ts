@@ -18,8 +18,10 @@ export type CompactReply = { ok: true; result: CompactOutput } | { ok: false; er
 export interface PendingAppend {
   message: Message;
   reply: (result: AppendReply) => void;
-  /** Its `tokens` is an upper bound: the exact count comes later (`COUNTED`). */
+  /** Its `tokens` is an upper bound: the exact count comes with the write or later (`COUNTED`). */
   uncounted?: boolean;
+  /** For an uncounted append: its exact count if known by now (see {@link AppendRequest.exact}). */
+  exact?: () => number | undefined;
 }
 
 /** What the `persist` effect is given: one batch of the writer, and which of them are uncounted. */
@@ -28,6 +30,17 @@ export interface PersistInput {
   messages: Message[];
   /** Seqs of messages whose `tokens` is an upper bound (see {@link PendingAppend.uncounted}). */
   uncounted?: number[];
+  /** The exact count of an uncounted message of the batch if known by now (taken: `COUNTED` skips it). */
+  exactOf?: (seq: number) => number | undefined;
+}
+
+/**
+ * What the `persist` effect reports: the exact counts of uncounted messages that were known once
+ * the batch was durable (counted while it was written), held by the store already. The actor
+ * takes them with the acknowledgement, so those appends need no `COUNTED` afterwards.
+ */
+export interface PersistOutput {
+  counted: { seq: number; tokens: number }[];
 }
 
 /** What the `load` effect reports. */
@@ -180,6 +193,12 @@ export interface AppendRequest {
   reply: (result: AppendReply) => void;
   /** Its `tokens` is an upper bound (see {@link PendingAppend.uncounted}). */
   uncounted?: boolean;
+  /**
+   * For an uncounted append: returns its exact count once known, else undefined. The `persist`
+   * effect asks it when the write is durable; a count it returns is the effect's to record (the
+   * caller hands it over no other way).
+   */
+  exact?: () => number | undefined;
 }
 
 /** Events the actor accepts. */

@@ -7,21 +7,22 @@
  *
  * Counting is off the caller's path: a text message goes to the actor with a proven upper bound
  * of its count (`boundMessage`: its UTF-8 bytes plus framing) while the counting worker counts it
- * exactly (batched with the others of the same turn); the append is acknowledged once durable.
- * The exact count then replaces the bound in the session's figures (`COUNTED`) and in the store
- * (a count record with the next write). A count known by the time the append is durable (the
- * usual case below a few KB) is in the message returned. Compactions and clears wait for the
- * exact counts, so that no decision rests on a bound and only exact counts are archived.
+ * exactly (append-counts.ts, batched with the others of the same turn). A count known when the
+ * write is durable (the usual case for a few KB) is taken by the write: the acknowledgement
+ * carries it and the actor's figures never hold the bound; a later one replaces the bound
+ * afterwards (`COUNTED`, and a count record with the next write). Reads, compactions and clears
+ * wait for counts still being taken, so that no decision rests on a bound and only exact counts
+ * are archived. A keyed append, and content with media, is counted before it is written.
  */
 import { randomUUID } from 'node:crypto';
 import type {
   AppendReply,
+  AppendRequest,
   NewMessage,
   SessionActorRef,
   SessionMachineEvent,
 } from '../../machines/session.machine.js';
 import { SessionError } from '../core/errors.js';
-import { isInternalMessage } from '../core/request-size.js';
 import type { Message, MessageInput } from '../core/types.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import {
@@ -34,7 +35,8 @@ import {
   type AppendSlot,
 } from './idempotency.js';
 import type { LoadedSessionRef, SessionAccess } from './session-access.js';
-import type { LoadedSession, SessionRegistry } from './session-registry.js';
+import { createAppendCounts } from './append-counts.js';
+import type { SessionRegistry } from './session-registry.js';
 import { toSessionError } from './session-info.js';
 import { validateMessageInput } from './validate.js';
 
@@ -52,27 +54,11 @@ export interface AppendDeps {
   refOf(id: string): SessionActorRef | undefined;
 }
 
-/** An exact count being taken: `value` once known, `failed` if it could not be taken. */
-interface Counting {
-  promise: Promise<number>;
-  value?: number;
-  failed?: boolean;
-}
-
-/** Counts of one session waiting to be handed over together (one store call, one event). */
-interface CountBatch {
-  entry: LoadedSession;
-  ref: SessionActorRef | undefined;
-  counts: { seq: number; tokens: number; bound: number; internal: boolean }[];
-  failed: number;
-  /** Resolves once handed over (held by the store, sent to the actor). */
-  done: Promise<void>;
-}
-
 /** A message waiting to be handed to its session's actor with the others of its turn. */
 interface Gathered {
   message: NewMessage;
   uncounted: boolean;
+  exact?: () => number | undefined;
   resolve: (reply: AppendReply) => void;
   reject: (error: unknown) => void;
 }
@@ -101,7 +87,11 @@ function batchEvent(batch: Gathered[], reply: (value: BatchReply) => void): Sess
       const ok = failed === undefined || replies.some((r) => r.ok);
       reply(ok ? { ok, replies } : { ok, error: failed.error, replies });
     };
-  const appends = batch.map((g, i) => ({ message: g.message, uncounted: g.uncounted, reply: answer(i) }));
+  const appends = batch.map((g, i) => {
+    const request: AppendRequest = { message: g.message, uncounted: g.uncounted, reply: answer(i) };
+    if (g.exact !== undefined) request.exact = g.exact;
+    return request;
+  });
   return appends.length === 1 ? { type: 'APPEND', ...appends[0]! } : { type: 'APPEND.MANY', appends };
 }
 
@@ -110,6 +100,7 @@ export function createAppender(deps: AppendDeps) {
   const { send, estimator } = deps;
   const takeSlot = createAppendOrder();
   const locks = createKeyLocks();
+  const { countLater, exactOf, settle } = createAppendCounts(deps);
 
   /** The key index of a loaded session, read from its files on first use. */
   async function keysOf(id: string): Promise<KeyIndex> {
@@ -145,71 +136,15 @@ export function createAppender(deps: AppendDeps) {
     return estimator.boundMessage?.(input) ?? null;
   }
 
-  function countLater(input: MessageInput): Counting {
-    const counting: Counting = { promise: estimator.estimateMessageLater!(input) };
-    counting.promise.then(
-      (value) => (counting.value = value),
-      () => (counting.failed = true),
-    );
-    return counting;
-  }
-
-  const batches = new Map<LoadedSession, CountBatch>();
-
-  /** Hands a message's exact count (or its failure: the bound stays) to the session, batched. */
-  function deliver(
-    entry: LoadedSession,
-    ref: SessionActorRef | undefined,
-    message: Message,
-    exact: number | null,
-  ): Promise<void> {
-    let batch = batches.get(entry);
-    if (!batch) {
-      let handedOver!: () => void;
-      const done = new Promise<void>((resolve) => (handedOver = resolve));
-      const fresh: CountBatch = { entry, ref, counts: [], failed: 0, done };
-      batches.set(entry, (batch = fresh));
-      // The counts of one worker answer arrive together: one store call and one event for them.
-      queueMicrotask(() => {
-        batches.delete(entry);
-        void handOver(fresh).finally(handedOver);
-      });
-    }
-    if (exact === null) batch.failed++;
-    else {
-      // An internal message is never sent: its bound is not in the figures, nor is its count.
-      batch.counts.push({
-        seq: message.seq,
-        tokens: exact,
-        bound: message.tokens,
-        internal: isInternalMessage(message),
-      });
-    }
-    return batch.done;
-  }
-
-  async function handOver(batch: CountBatch): Promise<void> {
-    let delta = 0;
-    try {
-      const live = await batch.entry.dir.recordCounts(batch.counts);
-      const bySeq = new Map(batch.counts.map((c) => [c.seq, c]));
-      for (const c of live) {
-        const given = bySeq.get(c.seq)!;
-        if (!given.internal) delta += c.tokens - given.bound;
-      }
-    } catch {
-      // The store refused (closed, read-only): the figures keep the bounds; a load counts again.
-    }
-    const count = batch.counts.length + batch.failed;
-    if (batch.ref?.getSnapshot().status === 'active') batch.ref.send({ type: 'COUNTED', delta, count });
-  }
-
   const gathering = new Map<string, Gathered[]>();
   /** Per session, resolves once the last batch handed over is with the actor (or failed). */
   const handedOverTails = new Map<string, Promise<void>>();
 
   /** Joins the session's batch of this event-loop turn; resolves with this message's own reply. */
-  function joinBatch(id: string, request: { message: NewMessage; uncounted: boolean }): Promise<AppendReply> {
+  function joinBatch(
+    id: string,
+    request: { message: NewMessage; uncounted: boolean; exact?: () => number | undefined },
+  ): Promise<AppendReply> {
     let batch = gathering.get(id);
     if (!batch) {
       const fresh: Gathered[] = [];
@@ -246,30 +181,6 @@ export function createAppender(deps: AppendDeps) {
     }
   }
 
-  /** The message to return: with its exact count if known already; else counted in the background. */
-  function settle(id: string, message: Message, counting: Counting): Message {
-    const entry = deps.registry.entry(id);
-    if (!entry) return message;
-    const ref = deps.refOf(id);
-    const set = (entry.counting ??= new Set());
-    const hold = (work: Promise<void>) => {
-      set.add(work);
-      void work.finally(() => set.delete(work));
-    };
-    if (counting.value !== undefined) {
-      hold(deliver(entry, ref, message, counting.value));
-      return Object.freeze({ ...message, tokens: counting.value });
-    }
-    // Held until handed over: a compaction, clear or close waits for it.
-    hold(
-      counting.promise.then(
-        (value) => deliver(entry, ref, message, value),
-        () => deliver(entry, ref, message, null),
-      ),
-    );
-    return message;
-  }
-
   /** Counts (or bounds), waits for its turn, hands the message to the actor, waits for it to be durable. */
   async function write(id: string, input: MessageInput, slot: AppendSlot): Promise<Message> {
     try {
@@ -289,11 +200,19 @@ export function createAppender(deps: AppendDeps) {
       };
       // Joined in call order (the slot is then free for the next caller): the appends of one
       // event-loop turn reach the actor as one event and are written together.
-      const replied = joinBatch(id, { message, uncounted: counting !== null });
+      const replied = joinBatch(
+        id,
+        counting === null
+          ? { message, uncounted: false }
+          : { message, uncounted: true, exact: exactOf(counting) },
+      );
       slot.release();
       const reply = await replied;
       if (!reply.ok) throw toSessionError(reply.error, id);
-      return counting === null ? reply.message : settle(id, reply.message, counting);
+      // Counted while written: the reply holds the exact count, and the store and the actor have it.
+      return counting === null || counting.taken === true
+        ? reply.message
+        : settle(id, reply.message, counting);
     } finally {
       slot.release();
     }

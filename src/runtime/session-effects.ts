@@ -11,6 +11,7 @@ import {
   type CompactOutput,
   type LoadOutput,
   type PersistInput,
+  type PersistOutput,
   type SummariseOutput,
 } from '../../machines/session.machine.js';
 import type { Compactor } from '../compaction/compactor.js';
@@ -30,6 +31,30 @@ import { deepFreeze } from './validate.js';
 /** @internal Resolves once the exact counts of the session's acknowledged appends are held. */
 export async function countsSettled(entry: LoadedSession | undefined): Promise<void> {
   while (entry?.counting !== undefined && entry.counting.size > 0) await Promise.all(entry.counting);
+}
+
+/**
+ * @internal The exact counts of a durable batch's uncounted messages that were taken while it was
+ * written (the counting worker answered meanwhile), handed to the store (written with the next
+ * append): the actor's figures and the callers' replies get them with the acknowledgement. Should
+ * the store refuse them (closed meanwhile), those messages keep their bounds, reported as theirs:
+ * as with a late count the store refuses, the figures hold the bounds and a load counts again.
+ */
+async function countedMeanwhile(dir: SessionHandle, input: PersistInput): Promise<PersistOutput['counted']> {
+  const counted: PersistOutput['counted'] = [];
+  if (input.exactOf === undefined) return counted;
+  for (const seq of input.uncounted ?? []) {
+    const tokens = input.exactOf(seq);
+    if (tokens !== undefined) counted.push({ seq, tokens });
+  }
+  if (counted.length === 0) return counted;
+  try {
+    await dir.recordCounts(counted);
+    return counted;
+  } catch {
+    const bounds = new Map(input.messages.map((m) => [m.seq, m.tokens]));
+    return counted.map((c) => ({ seq: c.seq, tokens: bounds.get(c.seq) ?? c.tokens }));
+  }
 }
 
 /** @internal What the effects share with the runtime. */
@@ -83,12 +108,18 @@ export function provideSessionEffects(deps: EffectDeps) {
         .writeCounts({ checkpoint: countPart(estimator, 'checkpoint', checkpoint) })
         .catch(() => undefined);
   };
-  /** Counts the messages in `seqs` exactly and hands the counts to the store. */
+  /**
+   * Counts the messages in `seqs` exactly and hands the counts to the store. A read-only store
+   * takes none: the loaded messages hold them all the same (the handle sets them first), so that
+   * a reader's figures and messages hold counts, not the bounds a crash left.
+   */
   const recount = async (dir: SessionHandle, seqs: ReadonlySet<number>) => {
     const counts = dir.messages
       .filter((m) => seqs.has(m.seq))
       .map((m) => ({ seq: m.seq, tokens: estimator.estimateMessage(m) }));
-    await dir.recordCounts(counts);
+    await dir.recordCounts(counts).catch((error: unknown) => {
+      if (!readOnly) throw error;
+    });
   };
   return sessionMachine.provide({
     actors: {
@@ -98,7 +129,7 @@ export function provideSessionEffects(deps: EffectDeps) {
         const limits = limitsOf(loaded.record.key);
         registry.load(input.sessionId, { dir, limits });
         // Appended before their count was known and the count lost (a crash): counted again now.
-        if (!readOnly && (loaded.uncounted?.length ?? 0) > 0) await recount(dir, new Set(loaded.uncounted));
+        if ((loaded.uncounted?.length ?? 0) > 0) await recount(dir, new Set(loaded.uncounted));
         // Persisted counts when they match: a session loaded to be read loads no tokenizer.
         const fixed = fixedTokensOf(estimator, loaded, loaded.counts);
         if (!readOnly && Object.keys(fixed.fresh).length > 0)
@@ -114,11 +145,12 @@ export function provideSessionEffects(deps: EffectDeps) {
           checkpointVersion: loaded.checkpoint?.version ?? 0,
         };
       }),
-      persist: fromPromise<undefined, PersistInput>(async ({ input }) => {
+      persist: fromPromise<PersistOutput | undefined, PersistInput>(async ({ input }) => {
         const uncounted =
           input.uncounted !== undefined && input.uncounted.length > 0 ? input.uncounted : undefined;
-        await dirOf(input.sessionId).appendMessages(input.messages, uncounted);
-        return undefined;
+        const dir = dirOf(input.sessionId);
+        await dir.appendMessages(input.messages, uncounted);
+        return { counted: await countedMeanwhile(dir, input) };
       }),
       // The cancellable part: the signal reaches the compactor; nothing is written.
       summarise: fromPromise<SummariseOutput, CompactInput>(async ({ input, signal }) => {

@@ -11,6 +11,7 @@ import {
   type ClearInput,
   type ClearOutput,
   type ClearReply,
+  type PersistOutput,
 } from '../../machines/session.machine.js';
 import type { CheckpointChange } from '../../src/core/checkpoint-change.js';
 import type { Message } from '../../src/core/types.js';
@@ -33,7 +34,9 @@ function start() {
         checkpointTokens: 0,
         checkpointVersion: 0,
       })),
-      persist: fromPromise<undefined, { sessionId: string; messages: Message[] }>(async () => undefined),
+      persist: fromPromise<PersistOutput | undefined, { sessionId: string; messages: Message[] }>(
+        async () => undefined,
+      ),
       clear: fromPromise<ClearOutput, ClearInput>(async ({ input, signal }) => {
         clears.push(input);
         signals.push(signal);

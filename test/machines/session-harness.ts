@@ -12,6 +12,7 @@ import {
   type CompactReply,
   type LoadOutput,
   type SummariseOutput,
+  type PersistOutput,
 } from '../../machines/session.machine.js';
 import { emptyCheckpoint } from '../../src/core/empty-checkpoint.js';
 import { planCompaction } from '../../src/core/plan-compaction.js';
@@ -92,12 +93,14 @@ export function createHarness(
           checkpointVersion: 0,
         };
       }),
-      persist: fromPromise<undefined, { sessionId: string; messages: Message[] }>(async ({ input }) => {
-        calls.persist.push(input.messages.map((m) => m.seq));
-        if (persistGate) await persistGate;
-        disk.live.push(...input.messages);
-        return undefined;
-      }),
+      persist: fromPromise<PersistOutput | undefined, { sessionId: string; messages: Message[] }>(
+        async ({ input }) => {
+          calls.persist.push(input.messages.map((m) => m.seq));
+          if (persistGate) await persistGate;
+          disk.live.push(...input.messages);
+          return undefined;
+        },
+      ),
       summarise: fromPromise<SummariseOutput, CompactInput>(async ({ input, signal }) => {
         calls.compact.push(input);
         signals.push(signal);

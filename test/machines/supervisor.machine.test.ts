@@ -1,6 +1,11 @@
 import { SimulatedClock, createActor, fromPromise, waitFor } from 'xstate';
 import { describe, expect, it } from 'vitest';
-import { sessionMachine, type LoadOutput, type SessionMachineInput } from '../../machines/session.machine.js';
+import {
+  sessionMachine,
+  type LoadOutput,
+  type PersistOutput,
+  type SessionMachineInput,
+} from '../../machines/session.machine.js';
 import { sessionIdOfActor, supervisorMachine } from '../../machines/supervisor.machine.js';
 import type { Limits, Message } from '../../src/core/types.js';
 
@@ -31,7 +36,9 @@ function setup(options: { maxActive?: number; maxRestarts?: number } = {}) {
           checkpointVersion: 0,
         };
       }),
-      persist: fromPromise<undefined, { sessionId: string; messages: Message[] }>(async () => undefined),
+      persist: fromPromise<PersistOutput | undefined, { sessionId: string; messages: Message[] }>(
+        async () => undefined,
+      ),
       close: fromPromise<undefined, { sessionId: string; requestTokens: number }>(async ({ input }) => {
         closes.push(input.sessionId);
         return undefined;

@@ -11,10 +11,12 @@ import {
   type CompactInput,
   type PersistInput,
   type SummariseOutput,
+  type PersistOutput,
 } from '../../machines/session.machine.js';
 import { LIMITS } from './session-harness.js';
 
-function start() {
+/** `counts`: what the fake write reports as counted meanwhile (asked of `exactOf`, as the runtime's). */
+function start(counts = false) {
   const persisted: PersistInput[] = [];
   const summarised: number[] = [];
   const machine = sessionMachine.provide({
@@ -29,9 +31,13 @@ function start() {
         checkpointTokens: 0,
         checkpointVersion: 0,
       })),
-      persist: fromPromise<undefined, PersistInput>(async ({ input }) => {
+      persist: fromPromise<PersistOutput | undefined, PersistInput>(async ({ input }) => {
         persisted.push(input);
-        return undefined;
+        if (!counts) return undefined;
+        const counted = (input.uncounted ?? []).map((seq) => ({ seq, tokens: input.exactOf?.(seq) }));
+        return {
+          counted: counted.filter((c): c is { seq: number; tokens: number } => c.tokens !== undefined),
+        };
       }),
       // Never ends: the test only looks at whether it started.
       summarise: fromPromise<SummariseOutput, CompactInput>(async ({ input }) => {
@@ -45,13 +51,14 @@ function start() {
     input: { sessionId: 's1', limits: LIMITS },
   });
   actor.start();
-  const append = (tokens: number, uncounted: boolean) =>
+  const append = (tokens: number, uncounted: boolean, exact?: number) =>
     new Promise<AppendReply>((reply) =>
       actor.send({
         type: 'APPEND',
         message: { id: `m${tokens}`, role: 'user', content: 'x', timestamp: 't', tokens },
         reply,
         uncounted,
+        ...(exact === undefined ? {} : { exact: () => exact }),
       }),
     );
   return { actor, persisted, summarised, append };
@@ -93,5 +100,26 @@ describe('appends acknowledged before their exact count', () => {
     await u.append(Math.ceil(threshold) + 500, false);
     await waitFor(u.actor, (snap) => snap.matches({ ready: { compaction: 'compacting' } }));
     expect(u.summarised).toEqual([0]);
+  });
+
+  it('take the exact count with the write when counted meanwhile: no bound in the figures, no COUNTED', async () => {
+    const s = start(true);
+    const reply = await s.append(300, true, 42);
+    expect(s.persisted[0]!.exactOf?.(0)).toBe(42);
+    expect(reply).toMatchObject({ ok: true, message: { seq: 0, tokens: 42 } });
+    expect(s.actor.getSnapshot().context).toMatchObject({ liveTokens: 42, uncounted: 0 });
+
+    // Over the threshold by the bound only: counted with the write, the chart decides on the count.
+    const threshold = LIMITS.maxTokens * LIMITS.compactAt - LIMITS.replyReserveTokens;
+    const t = start(true);
+    await t.append(Math.ceil(threshold) + 100, true, 10);
+    await waitFor(t.actor, (snap) => snap.matches({ ready: { writer: 'idle' } }));
+    expect(t.actor.getSnapshot().context).toMatchObject({ liveTokens: 10, uncounted: 0 });
+    expect(t.actor.getSnapshot().matches({ ready: { compaction: 'idle' } })).toBe(true);
+
+    // A count not known when the write ends: the bound stays, and COUNTED brings the count later.
+    const u = start(true);
+    await u.append(300, true);
+    expect(u.actor.getSnapshot().context).toMatchObject({ liveTokens: 300, uncounted: 1 });
   });
 });

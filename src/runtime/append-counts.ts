@@ -1,0 +1,142 @@
+/**
+ * @internal The exact counts of appends taken off the caller's path (see append.ts), on the
+ * counting worker (the other core) while the write is in flight. A count known when the batch is
+ * durable (the usual case for a few KB: the worker answers before the fdatasync ends) is taken by
+ * the write's `persist` effect: the acknowledgement carries it and the actor takes it with the
+ * write, and the actor gets one event for the append instead of two. A later one is handed to
+ * the session afterwards (`COUNTED`, one event per worker answer), which reads, compactions,
+ * clears and close wait for.
+ */
+import type { SessionActorRef } from '../../machines/session.machine.js';
+import { isInternalMessage } from '../core/request-size.js';
+import type { Message, MessageInput } from '../core/types.js';
+import type { TokenEstimator } from '../tokens/token-estimator.js';
+import type { LoadedSession, SessionRegistry } from './session-registry.js';
+
+/**
+ * @internal An exact count being taken: `value` once known, `failed` if it could not be taken; `taken` once
+ * the write's `persist` effect took it (it hands it to the store and the actor: nothing left to do).
+ */
+export interface Counting {
+  promise: Promise<number>;
+  value?: number;
+  failed?: boolean;
+  taken?: boolean;
+}
+
+/** Counts of one session waiting to be handed over together (one store call, one event). */
+interface CountBatch {
+  entry: LoadedSession;
+  ref: SessionActorRef | undefined;
+  counts: { seq: number; tokens: number; bound: number; internal: boolean }[];
+  failed: number;
+  /** Resolves once handed over (held by the store, sent to the actor). */
+  done: Promise<void>;
+}
+
+/** @internal What the counts need of the runtime. */
+export interface AppendCountsDeps {
+  registry: Pick<SessionRegistry, 'entry'>;
+  estimator: TokenEstimator;
+  /** The session's actor while it runs, without loading it (exact counts are sent to it). */
+  refOf(id: string): SessionActorRef | undefined;
+}
+
+/** @internal Counting of appends, for one runtime. */
+export function createAppendCounts(deps: AppendCountsDeps) {
+  const { estimator } = deps;
+
+  /** Counts exactly on the counting worker (batched with the others of this event-loop turn). */
+  function countLater(input: MessageInput): Counting {
+    const counting: Counting = { promise: estimator.estimateMessageLater!(input) };
+    counting.promise.then(
+      (value) => (counting.value = value),
+      () => (counting.failed = true),
+    );
+    return counting;
+  }
+
+  /** The count for the write's `persist` effect: once it takes it, it records it. */
+  function exactOf(counting: Counting): () => number | undefined {
+    return () => {
+      if (counting.value !== undefined) counting.taken = true;
+      return counting.value;
+    };
+  }
+
+  const batches = new Map<LoadedSession, CountBatch>();
+
+  /** Hands a message's exact count (or its failure: the bound stays) to the session, batched. */
+  function deliver(
+    entry: LoadedSession,
+    ref: SessionActorRef | undefined,
+    message: Message,
+    exact: number | null,
+  ): Promise<void> {
+    let batch = batches.get(entry);
+    if (!batch) {
+      let handedOver!: () => void;
+      const done = new Promise<void>((resolve) => (handedOver = resolve));
+      const fresh: CountBatch = { entry, ref, counts: [], failed: 0, done };
+      batches.set(entry, (batch = fresh));
+      // The counts of one worker answer arrive together: one store call and one event for them.
+      queueMicrotask(() => {
+        batches.delete(entry);
+        void handOver(fresh).finally(handedOver);
+      });
+    }
+    if (exact === null) batch.failed++;
+    else {
+      // An internal message is never sent: its bound is not in the figures, nor is its count.
+      batch.counts.push({
+        seq: message.seq,
+        tokens: exact,
+        bound: message.tokens,
+        internal: isInternalMessage(message),
+      });
+    }
+    return batch.done;
+  }
+
+  async function handOver(batch: CountBatch): Promise<void> {
+    let delta = 0;
+    try {
+      const live = await batch.entry.dir.recordCounts(batch.counts);
+      const bySeq = new Map(batch.counts.map((c) => [c.seq, c]));
+      for (const c of live) {
+        const given = bySeq.get(c.seq)!;
+        if (!given.internal) delta += c.tokens - given.bound;
+      }
+    } catch {
+      // The store refused (closed, read-only): the figures keep the bounds; a load counts again.
+    }
+    const count = batch.counts.length + batch.failed;
+    if (batch.ref?.getSnapshot().status === 'active') batch.ref.send({ type: 'COUNTED', delta, count });
+  }
+
+  /** The message to return: with its exact count if known already; else counted in the background. */
+  function settle(id: string, message: Message, counting: Counting): Message {
+    const entry = deps.registry.entry(id);
+    if (!entry) return message;
+    const ref = deps.refOf(id);
+    const set = (entry.counting ??= new Set());
+    const hold = (work: Promise<void>) => {
+      set.add(work);
+      void work.finally(() => set.delete(work));
+    };
+    if (counting.value !== undefined) {
+      hold(deliver(entry, ref, message, counting.value));
+      return Object.freeze({ ...message, tokens: counting.value });
+    }
+    // Held until handed over: a read, compaction, clear or close waits for it.
+    hold(
+      counting.promise.then(
+        (value) => deliver(entry, ref, message, value),
+        () => deliver(entry, ref, message, null),
+      ),
+    );
+    return message;
+  }
+
+  return { countLater, exactOf, settle };
+}
