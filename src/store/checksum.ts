@@ -4,25 +4,13 @@
  * otherwise. Log records, JSON files and snapshots are all checked with it.
  */
 import zlib from 'node:zlib';
+import { crc32Of } from '../core/crc32.js';
 
 type Crc = (data: Uint8Array | string, value?: number) => number;
 const native = (zlib as { crc32?: Crc }).crc32;
 
-const TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
 function fallback(data: Uint8Array | string, value = 0): number {
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  let crc = (value ^ 0xffffffff) >>> 0;
-  for (let i = 0; i < bytes.length; i++) crc = (TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8)) >>> 0;
-  return (crc ^ 0xffffffff) >>> 0;
+  return crc32Of(typeof data === 'string' ? Buffer.from(data, 'utf8') : data, value);
 }
 
 /**

@@ -149,7 +149,8 @@ function encode(encoder: TokenEncoder, text: string): number {
   return text.length === 0 ? 0 : encoder.count(text);
 }
 
-function isWhitespace(code: number): boolean {
+/** @internal Whitespace as the tokenizers' `\s` sees it (outside the characters counted whole). */
+export function isWhitespace(code: number): boolean {
   return (
     code === 32 ||
     (code >= 9 && code <= 13) ||

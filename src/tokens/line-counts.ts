@@ -26,7 +26,7 @@
  * `test/properties/line-counts.property.test.ts` checks the equality on generated checkpoints and
  * texts of every kind, for both encodings.
  */
-import { MAX_CHUNK } from './exact-count.js';
+import { MAX_CHUNK, isWhitespace } from './exact-count.js';
 
 /** Longest stretch without a space after a non-space (an exact chunk cut) for which lines are summed. */
 const MAX_GAP = MAX_CHUNK / 4;
@@ -83,7 +83,7 @@ export function lineStarts(text: string): number[] | null {
   for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', end + 1)) {
     const next = end + 1;
     const code = text.charCodeAt(next);
-    if (next === text.length || code === 47 || isSpace(code)) continue;
+    if (next === text.length || code === 47 || isWhitespace(code)) continue;
     spaced &&= shortAndSpaced(text, cuts[cuts.length - 1]!, next);
     cuts.push(next);
   }
@@ -97,7 +97,7 @@ export function lineStarts(text: string): number[] | null {
 function shortAndSpaced(text: string, start: number, end: number): boolean {
   if (end - start > MAX_GAP / 2) return false;
   for (let i = text.indexOf(' ', start + 1); i !== -1 && i < end; i = text.indexOf(' ', i + 1))
-    if (!isSpace(text.charCodeAt(i - 1))) return true;
+    if (!isWhitespace(text.charCodeAt(i - 1))) return true;
   return false;
 }
 
@@ -105,20 +105,8 @@ function shortAndSpaced(text: string, start: number, end: number): boolean {
 function spacedEnough(text: string): boolean {
   let lastSafe = 0;
   for (let i = 1; i < text.length; i++) {
-    if (text.charCodeAt(i) === 32 && !isSpace(text.charCodeAt(i - 1))) lastSafe = i;
+    if (text.charCodeAt(i) === 32 && !isWhitespace(text.charCodeAt(i - 1))) lastSafe = i;
     else if (i - lastSafe > MAX_GAP) return false;
   }
   return text.length - lastSafe <= MAX_GAP;
-}
-
-/** Whitespace as the tokenizers' `\s` sees it, once the characters of COUNTED_WHOLE are ruled out. */
-function isSpace(code: number): boolean {
-  return (
-    code === 32 ||
-    (code >= 9 && code <= 13) ||
-    code === 0xa0 ||
-    code === 0x2028 ||
-    code === 0x2029 ||
-    code === 0x3000
-  );
 }

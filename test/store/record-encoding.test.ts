@@ -8,6 +8,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { crc32Of } from '../../src/core/crc32.js';
 import type { Message } from '../../src/core/types.js';
 import { crc32, crc32Hex } from '../../src/store/checksum.js';
 import { countText, encodeRecords, recordText, replayLog } from '../../src/store/chat-log-format.js';
@@ -77,6 +78,16 @@ describe('encodeRecords', () => {
       }),
     );
     expect(crc32Hex('123456789')).toBe('cbf43926'); // the CRC-32 check value
+  });
+
+  it("gives zlib's values from the JavaScript table too (the fallback where Node has no zlib.crc32)", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2048 }), fc.uint8Array({ maxLength: 64 }), (a, b) => {
+        const whole = Buffer.concat([a, b]);
+        expect(crc32Of(whole)).toBe(crc32(whole));
+        expect(crc32Of(b, crc32Of(a))).toBe(crc32(whole));
+      }),
+    );
   });
 });
 
