@@ -99,7 +99,8 @@ export function formatReport(
     `  largest request    ${n(report.largestRequest)} of ${n(report.limit)} tokens (compaction ` +
       `at ${n(report.threshold)}); ${report.requests} requests, ${report.requestsOverLimit} over the limit`,
     `  addMessage time    p50 ${report.appendP50Ms.toFixed(2)} ms, ` +
-      `p99 ${report.appendP99Ms.toFixed(2)} ms (token count + durable write, fdatasync per append)`,
+      `p99 ${report.appendP99Ms.toFixed(2)} ms (durable write, fdatasync per append; ` +
+      `text counted beside it, tool blocks before it)`,
     `  total time         ${(report.totalMs / 1000).toFixed(1)} s`,
   );
   return lines.join('\n');
