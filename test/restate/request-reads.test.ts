@@ -109,6 +109,30 @@ describe('the session object answers the request reads as the in-process runtime
         expect(preview.breakdown.checkpoint).toBeGreaterThan(0);
       }
     }
+    // The object's own handler answers the request the client returns (less model and room).
+    const object = clients
+      .connect({ url: server.ingressUrl })
+      .objectClient(
+        { name: 'session' } as VirtualObjectDefinition<string, unknown>,
+        `${NAMESPACE}/${id}`,
+      ) as unknown as {
+      previewRequest(call: unknown): Promise<Outcome<unknown>>;
+    };
+    const limits = resolveLimits(LIMITS, defaultLimits());
+    const {
+      model: _model,
+      compacted: _c,
+      compactionError: _e,
+      ...built
+    } = await client.previewRequest(id, 'Hi', {
+      format: 'messages',
+    });
+    expect(
+      await object.previewRequest({ limits, correction: 1, userMessage: 'Hi', format: 'messages' }),
+    ).toEqual({
+      ok: true,
+      value: built,
+    });
     const uncached = await client.previewRequest(id, 'No cache', { format: 'messages', cache: false });
     expect(uncached).toEqual(
       await inProcess.previewRequest(id, 'No cache', { format: 'messages', cache: false }),
