@@ -6,15 +6,17 @@
  * compaction workflow at the threshold) and `compact` waits for that workflow; create, the context
  * and description, checks, archive, checkpoint edits, decisions, clear and reset are exclusive
  * handlers of the object too; `send` is one call of the session's `sessionTurn` object (append,
- * build, the model as a durable step, append the reply). Reads go through the project's own
- * runtime on a read-only Restate store, keeping no session in memory between calls (the same
- * answers as in-process, never stale). The objects publish their events to the namespace's
- * `sessionEvents` feed, and `onEvent` follows that feed by long polling.
+ * build, the model as a durable step, append the reply). `estimateSize`, `previewRequest` and
+ * `buildRequest` are shared handlers of the object (request-reads.ts: the estimate from the head's
+ * token sums, the request from the parts and live messages, with the runtime's pure functions);
+ * other reads go through the project's own runtime on a read-only Restate store, keeping no session
+ * in memory between calls (the same answers as in-process, never stale). The objects publish their
+ * events to the namespace's `sessionEvents` feed, and `onEvent` follows that feed by long polling.
  */
 import { randomUUID } from 'node:crypto';
 import type { VirtualObjectDefinition } from '@restatedev/restate-sdk-clients';
 import * as clients from '@restatedev/restate-sdk-clients';
-import { SessionError } from '../core/errors.js';
+import { SessionError, describeError } from '../core/errors.js';
 import { createSessionApiFromInvoke, type EventFeed } from '../ipc/api.js';
 import type { SessionAPI, SessionChannel } from '../ipc/channels.js';
 import { createSessionHandlers } from '../ipc/handlers.js';
@@ -24,7 +26,13 @@ import type { CreateSessionOptions, SessionRuntime, SessionRuntimeOptions } from
 import type { FeedPage } from './event-feed.js';
 import { createObjectWrites } from './object-writes.js';
 import { ensurePromiseWithResolvers } from './promise-with-resolvers.js';
-import { createRestateSessionStore } from './restate-session-store.js';
+import { createRestateSessionStore, type RestateSessionStore } from './restate-session-store.js';
+import type { EstimateCall, RequestCall } from './request-reads.js';
+import { DEFAULT_ANTHROPIC_MODEL } from '../compaction/anthropic-options.js';
+import type { Limits } from '../core/types.js';
+import type { BuiltRequest, RequestFormat } from '../request/build-request.js';
+import type { SessionRequest } from '../runtime/conversation.js';
+import type { SizeEstimate } from '../runtime/types.js';
 
 ensurePromiseWithResolvers();
 
@@ -138,7 +146,8 @@ export async function createRestateSessionClient(
     feed: publishEvents ? feedKey : null,
     origin: randomUUID(),
   });
-  const runtime = composeRuntime(reader, objectWrites, readOnly === true);
+  const requests = createRequestReads(readStore, objectWrites.limitsOf, reader, runtimeOptions);
+  const runtime = composeRuntime(reader, objectWrites, requests, readOnly === true);
   const handlers = createSessionHandlers(runtime);
   const object = (name: string, key: string) =>
     ingress.objectClient({ name } as VirtualObjectDefinition<string, unknown>, key) as unknown as Caller;
@@ -211,18 +220,79 @@ export async function createRestateSessionClient(
   };
 }
 
+type RequestOptions = { format?: RequestFormat; cache?: boolean; model?: string };
+
 /**
- * The runtime the client's handlers serve: the reads of the read runtime, every write a call of
- * the session's objects (`session`, `sessionTurn`), `buildRequest` after making room through the
- * object's compaction.
+ * `estimateSize`, `previewRequest` and `buildRequest` as calls of the object's shared handlers,
+ * with what the object cannot know: the session's limits (the client's, by agent type), the
+ * learned correction of the model, the largest user message.
+ */
+function createRequestReads(
+  store: RestateSessionStore,
+  limitsOf: (id: string) => Limits,
+  reader: SessionRuntime,
+  options: Pick<SessionRuntimeOptions, 'model' | 'maxMessageBytes'>,
+) {
+  const defaultModel = options.model ?? DEFAULT_ANTHROPIC_MODEL;
+  const requestCall = (id: string, userMessage: unknown, given: RequestOptions = {}) => {
+    const model = given.model ?? defaultModel;
+    const call: RequestCall = {
+      limits: limitsOf(id),
+      correction: reader.calibration.factor(model),
+      userMessage: (userMessage ?? null) as RequestCall['userMessage'],
+      ...(given.format === undefined ? {} : { format: given.format }),
+      ...(given.cache === undefined ? {} : { cache: given.cache }),
+      ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),
+    };
+    return { call, model };
+  };
+  return {
+    estimateSize: (id: string): Promise<SizeEstimate> => {
+      const call: EstimateCall = {
+        limits: limitsOf(id),
+        correction: reader.calibration.factor(defaultModel),
+      };
+      return store.read<SizeEstimate>(id, 'estimate', call);
+    },
+    async previewRequest(id: string, userMessage?: unknown, given?: RequestOptions): Promise<SessionRequest> {
+      const { call, model } = requestCall(id, userMessage, given);
+      const built = await store.read<BuiltRequest>(id, 'previewRequest', call);
+      return { ...built, model, compacted: false, compactionError: null };
+    },
+    async buildRequest(
+      id: string,
+      userMessage: unknown,
+      given?: RequestOptions,
+      room: Pick<SessionRequest, 'compacted' | 'compactionError'> = {
+        compacted: false,
+        compactionError: null,
+      },
+    ): Promise<SessionRequest> {
+      const { call, model } = requestCall(id, userMessage, given);
+      const built = await store.read<BuiltRequest>(id, 'buildRequest', call);
+      return { ...built, model, ...room };
+    },
+  };
+}
+
+/**
+ * The runtime the client's handlers serve: the reads of the read runtime, the request reads of the
+ * object, every write a call of the session's objects (`session`, `sessionTurn`), `buildRequest`
+ * after making room through the object's compaction.
  */
 function composeRuntime(
   reader: SessionRuntime,
   writes: ReturnType<typeof createObjectWrites>,
+  requests: ReturnType<typeof createRequestReads>,
   readOnly: boolean,
 ): SessionRuntime {
   const composed: SessionRuntime = Object.create(reader) as SessionRuntime;
   const own = composed as unknown as Record<string, unknown>;
+  own['estimateSize'] = requests.estimateSize;
+  own['previewRequest'] = requests.previewRequest as SessionRuntime['previewRequest'];
+  // Read-only: no room made, as the runtime's read-only build.
+  own['buildRequest'] = ((id: string, message: unknown, options?: RequestOptions) =>
+    requests.buildRequest(id, message, options)) as SessionRuntime['buildRequest'];
   if (readOnly) return composed;
   own['addMessage'] = writes.addMessage;
   own['compact'] = writes.compact;
@@ -247,14 +317,25 @@ function composeRuntime(
   own['reset'] = writes.reset as SessionRuntime['reset'];
   // As in-process: a request past the threshold waits for a compaction first (a failed one
   // leaves messages out of the request instead, as the runtime's own build does).
-  const makeRoom = async (id: string) => {
-    const estimate = await reader.estimateSize(id);
-    if (estimate.needsCompaction) await writes.compact(id).catch(() => undefined);
+  const makeRoom = async (id: string): Promise<Pick<SessionRequest, 'compacted' | 'compactionError'>> => {
+    const estimate = await requests.estimateSize(id);
+    if (!estimate.needsCompaction) return { compacted: false, compactionError: null };
+    try {
+      await writes.compact(id);
+      return { compacted: true, compactionError: null };
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      return {
+        compacted: false,
+        compactionError: {
+          code: typeof code === 'string' ? code : 'COMPACTOR_FAILED',
+          message: describeError(error),
+        },
+      };
+    }
   };
-  own['buildRequest'] = (async (id: string, message: unknown, options?: unknown) => {
-    await makeRoom(id);
-    return (reader.buildRequest as (...a: unknown[]) => Promise<unknown>)(id, message, options);
-  }) as SessionRuntime['buildRequest'];
+  own['buildRequest'] = (async (id: string, message: unknown, options?: RequestOptions) =>
+    requests.buildRequest(id, message, options, await makeRoom(id))) as SessionRuntime['buildRequest'];
   // The turn is the session's `sessionTurn` object: two at once run one after the other.
   own['send'] = writes.send as SessionRuntime['send'];
   return composed;

@@ -1,7 +1,8 @@
 /**
  * The `session` virtual object: one per session (key = session id, or `<namespace>/<id>`), the
  * store contract on Restate's keyed state. Exclusive handlers are the writes (one at a time per
- * session), shared handlers the reads (beside a running write). Lazy state, so that an invocation
+ * session), shared handlers the reads (beside a running write): the store's, and the runtime's
+ * `estimate`, `previewRequest` and `buildRequest` (request-reads.ts). Lazy state, so that an invocation
  * loads only the keys it reads. Handlers that carry message text keep no journal once done
  * (`journalRetention: 0`); their answers are small, since an idempotency key keeps the answer.
  * SessionErrors come back as data ({@link Outcome}), so that the client rethrows them with their code.
@@ -22,6 +23,7 @@ import {
 } from './session-append.js';
 import { changeCheckpoint, type CheckpointChangeCall } from './checkpoint-writes.js';
 import * as reads from './session-reads.js';
+import { estimateOf, requestOf, type EstimateCall, type RequestCall } from './request-reads.js';
 import { failed, type CommitCall, type Outcome } from './session-state.js';
 import * as writes from './session-writes.js';
 
@@ -196,6 +198,18 @@ export const sessionObject = restate.object({
     ),
     summary: restate.handlers.object.shared(async (ctx: Shared) =>
       outcome(() => reads.sessionSummary(ctx, id(ctx))),
+    ),
+    /** `estimateSize`: from the head's token sums and the small parts, no live message loaded. */
+    estimate: restate.handlers.object.shared(async (ctx: Shared, call: EstimateCall) =>
+      outcome(() => estimateOf(ctx, id(ctx), call)),
+    ),
+    /** `previewRequest`: the request as it would be built now, changing nothing. */
+    previewRequest: restate.handlers.object.shared(forget, async (ctx: Shared, call: RequestCall) =>
+      outcome(() => requestOf(ctx, id(ctx), call, false)),
+    ),
+    /** `buildRequest` (the client makes room through `compact` first): a user message, never over the limit. */
+    buildRequest: restate.handlers.object.shared(forget, async (ctx: Shared, call: RequestCall) =>
+      outcome(() => requestOf(ctx, id(ctx), call, true)),
     ),
   },
   options: { enableLazyState: true },

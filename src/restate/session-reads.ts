@@ -15,10 +15,14 @@ import { KEYS, type HeadState, type SegmentState } from './session-state.js';
 
 type Reader = restate.ObjectSharedContext | restate.ObjectContext;
 
-/** What `msg:<pos>` holds: the message, and the tokens of every message through it. */
+/**
+ * What `msg:<pos>` holds: the message, the tokens of every message through it, and of every
+ * internal message through it (`icum`, in sessions whose head sums them).
+ */
 export interface StoredMessage {
   m: Message;
   cum: number;
+  icum?: number;
 }
 
 /** A page of messages, and whether the range holds more beyond it. */

@@ -45,6 +45,13 @@ export interface HeadState {
    * before it, whose record is read instead), so that an append reads one key.
    */
   archived?: boolean;
+  /**
+   * Tokens of the internal messages stored (archived and live) and of the archived ones: requests
+   * leave them out, so the estimate subtracts them. Absent in heads written before them (and kept
+   * absent, since their messages were not summed): the estimate then reads the live messages.
+   */
+  internalTokens?: number;
+  archivedInternalTokens?: number;
   /** Tokens of the fixed parts (description, context, checkpoint) as last counted, for the threshold. */
   fixedTokens?: number;
   /** The compaction workflow this object started and that has not ended yet (one at a time). */
@@ -91,6 +98,8 @@ export function newHead(checkpointVersion: number | null): HeadState {
     segments: 0,
     versions: checkpointVersion === null ? [] : [checkpointVersion],
     commits: [],
+    internalTokens: 0,
+    archivedInternalTokens: 0,
   };
 }
 

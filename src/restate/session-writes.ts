@@ -17,6 +17,7 @@ import type {
   SessionRecord,
 } from '../core/types.js';
 import { countPart } from '../runtime/fixed-counts.js';
+import { isInternalMessage } from '../core/request-size.js';
 import { commitProblem, messagesProblem } from '../store/archive-rules.js';
 import { createTokenEstimator, type TokenEstimator } from '../tokens/token-estimator.js';
 import type { ArchiveSegment } from '../core/types.js';
@@ -156,9 +157,16 @@ export function writeMessages(
     );
   }
   let cumulative = head.tokens;
+  // Internal tokens are summed only in heads that sum them from the start (newHead).
+  let internal = head.internalTokens;
   messages.forEach((message, i) => {
     cumulative += message.tokens;
-    const stored: StoredMessage = { m: message, cum: cumulative };
+    if (internal !== undefined && isInternalMessage(message)) internal += message.tokens;
+    const stored: StoredMessage = {
+      m: message,
+      cum: cumulative,
+      ...(internal === undefined ? {} : { icum: internal }),
+    };
     ctx.set(KEYS.message(head.count + i), stored);
   });
   const lastSeq = messages[messages.length - 1]!.seq;
@@ -167,6 +175,7 @@ export function writeMessages(
     count: head.count + messages.length,
     lastSeq,
     tokens: cumulative,
+    ...(internal === undefined ? {} : { internalTokens: internal }),
   };
   ctx.set(KEYS.head, written);
   return written;
@@ -187,6 +196,7 @@ export async function commitSession(ctx: Ctx, id: string, call: CommitCall): Pro
   if (problem !== null) throw invalid(id, problem);
   let archivedCount = head.archivedCount;
   let archivedTokens = head.archivedTokens;
+  let archivedInternalTokens = head.archivedInternalTokens;
   let segmentState: SegmentState | null = null;
   if (segment !== null) {
     const lastPos = head.archivedCount + segment.messageCount - 1;
@@ -224,6 +234,7 @@ export async function commitSession(ctx: Ctx, id: string, call: CommitCall): Pro
     };
     archivedCount = lastPos + 1;
     archivedTokens = last.cum;
+    archivedInternalTokens = last.icum;
   }
   const keep = call.keepChecks ?? true;
   const { checks: own, ...rest } = call.checkpoint;
@@ -246,6 +257,7 @@ export async function commitSession(ctx: Ctx, id: string, call: CommitCall): Pro
     fixedTokens: fixedTokensOf(counts),
     archivedCount,
     archivedTokens,
+    archivedInternalTokens,
     archivedThroughSeq: segmentState?.lastSeq ?? head.archivedThroughSeq,
     segments: segmentState?.segment ?? head.segments,
     versions: [...head.versions.filter((v) => v !== next.version), next.version],
