@@ -2,7 +2,7 @@
  * createSessionRuntime: wires the statecharts to the store, the token estimator and the
  * compactor with `machine.provide()`, and offers the public API.
  */
-import { createActor, waitFor, type InspectionEvent } from 'xstate';
+import { createActor, waitFor } from 'xstate';
 import type { CompactReply } from '../../machines/session.machine.js';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
 import {
@@ -115,8 +115,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     writeRecord,
   });
 
-  // What the runtime and the supervisor learn of sessions: from inspection events when the caller
-  // inspects anyway, else from the session actors (inspection costs every event of every append).
+  // What the runtime and the supervisor learn of sessions comes from inspection events.
   const observe = createSessionObserver({
     registry,
     publish,
@@ -129,25 +128,17 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     },
   });
 
-  const inspect = options.inspect;
   const supervisor = createActor(supervisorMachine.provide({ actors: { session } }), {
     input: options.supervisor ?? {},
     // Default: unref'd timers, so that a script that never calls close() still exits (unref-clock.ts).
     clock: options.clock ?? unrefClock,
-    ...(inspect === undefined
-      ? {}
-      : {
-          inspect: (event: InspectionEvent) => {
-            observe.inspect(event);
-            if (typeof inspect === 'function') inspect(event);
-            else inspect.next?.(event);
-          },
-        }),
+    inspect: (event) => {
+      observe(event);
+      const inspect = options.inspect;
+      if (typeof inspect === 'function') inspect(event);
+      else inspect?.next?.(event);
+    },
   });
-  if (inspect === undefined)
-    supervisor.subscribe((snapshot) =>
-      observe.follow(Object.values(snapshot.context.sessions).map((e) => e.ref)),
-    );
 
   supervisor.start();
 
