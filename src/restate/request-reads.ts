@@ -1,17 +1,17 @@
 /**
  * @internal The `session` object's request reads: `estimate`, `previewRequest` and `buildRequest`,
- * computed on the server with the project's own pure functions (`requestTokensOf`, `fixedTokensOf`,
+ * computed on the server with the project's own pure functions (`sizeEstimateOf`, `fixedTokensOf`,
  * `buildRequest`), so that a client loads no session to answer them. The caller passes what the
  * object cannot know: the session's limits, the learned correction of its model, the largest user
  * message. The estimate reads the head and the small parts only (the live tokens are the head's
  * sums); a request reads the live messages too, as it sends them.
  */
-import { requestTokensOf, thresholdOf } from '../../machines/session.machine.js';
 import { SessionError } from '../core/errors.js';
 import { countedTokens } from '../core/request-size.js';
 import type { AgentDescription, ContentBlock, Limits, SessionContext } from '../core/types.js';
 import { buildRequest, type BuiltRequest, type RequestFormat } from '../request/build-request.js';
 import { fixedTokensOf } from '../runtime/fixed-counts.js';
+import { sizeEstimateOf } from '../runtime/session-reads.js';
 import type { SizeEstimate } from '../runtime/types.js';
 import { validateMessageInput } from '../runtime/validate.js';
 import type { SessionCounts } from '../store/contract.js';
@@ -65,30 +65,15 @@ export async function estimateOf(ctx: Reader, id: string, call: EstimateCall): P
     head.internalTokens !== undefined && head.archivedInternalTokens !== undefined
       ? head.tokens - head.archivedTokens - (head.internalTokens - head.archivedInternalTokens)
       : countedTokens(await liveMessages(ctx, head));
-  const c = {
+  return sizeEstimateOf({
     descriptionTokens: tokens.description,
     contextTokens: tokens.context,
     checkpointTokens: tokens.checkpoint,
     liveTokens,
+    liveCount: head.count - head.archivedCount,
     limits,
     correction,
-  };
-  const total = requestTokensOf(c);
-  const threshold = thresholdOf(limits);
-  return {
-    total,
-    breakdown: {
-      agentDescription: c.descriptionTokens,
-      context: c.contextTokens,
-      checkpoint: c.checkpointTokens,
-      messages: liveTokens,
-      replyReserve: limits.replyReserveTokens,
-    },
-    limit: limits.maxTokens,
-    threshold,
-    needsCompaction: total >= threshold,
-    liveMessages: head.count - head.archivedCount,
-  };
+  });
 }
 
 /**

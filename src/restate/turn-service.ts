@@ -19,6 +19,7 @@ import { SessionError } from '../core/errors.js';
 import type { ContentBlock, Limits, Message, MessageInput } from '../core/types.js';
 import { thresholdOf } from '../../machines/session.machine.js';
 import { buildRequest } from '../request/build-request.js';
+import { replayedFigures, type TurnUsage } from '../runtime/conversation.js';
 import { replyKeyOf } from '../runtime/idempotency.js';
 import { defaultLimits, resolveLimits } from '../runtime/limits.js';
 import { createTokenEstimator, type TokenEstimator } from '../tokens/token-estimator.js';
@@ -53,13 +54,8 @@ export interface TurnRequest {
   origin?: string;
 }
 
-/** The tokens of a turn, as the API reported them (the cache counts 0 when it left them out). */
-export interface TurnUsage {
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadInputTokens: number;
-  cacheCreationInputTokens: number;
-}
+/** The tokens of a turn, as the API reported them (the runtime's own type). */
+export type { TurnUsage };
 
 /** What a turn did. */
 export interface TurnResult {
@@ -293,26 +289,7 @@ async function modelStep(
 
 /** A turn whose reply an earlier turn with the same key stored, from the reply's metadata. */
 function replayed(user: Message, reply: Message): TurnResult {
-  const meta = reply.metadata ?? {};
-  const usage = (meta['usage'] ?? {}) as Partial<Record<keyof TurnUsage, unknown>>;
-  const number = (value: unknown) => (typeof value === 'number' ? value : 0);
-  return {
-    user,
-    reply,
-    usage: {
-      inputTokens: number(usage.inputTokens),
-      outputTokens: number(usage.outputTokens),
-      cacheReadInputTokens: number(usage.cacheReadInputTokens),
-      cacheCreationInputTokens: number(usage.cacheCreationInputTokens),
-    },
-    request: {
-      totalTokens: number(meta['requestTokens']),
-      omittedMessages: number(meta['omittedMessages']),
-      compacted: meta['compacted'] === true,
-    },
-    compactionError: null,
-    replayed: true,
-  };
+  return { user, reply, ...replayedFigures(reply), compactionError: null, replayed: true };
 }
 
 /** Waits for the session's compaction (joined or started through the object); its error, or null. */

@@ -271,11 +271,18 @@ async function turn(
 
 /** The result of a turn whose reply an earlier call with the same key stored, from the reply's metadata. */
 function replayedResult(message: Message): SendResult {
-  const meta = message.metadata ?? {};
+  return { message, ...replayedFigures(message), replayed: true };
+}
+
+/**
+ * @internal A stored reply's usage and request figures, as its turn answered them (from the
+ * reply's metadata): for a turn replayed by its key, in-process and on Restate.
+ */
+export function replayedFigures(reply: Message): Pick<SendResult, 'usage' | 'request'> {
+  const meta = reply.metadata ?? {};
   const usage = (meta.usage ?? {}) as Partial<Record<keyof TurnUsage, unknown>>;
   const number = (value: unknown) => (typeof value === 'number' ? value : 0);
   return {
-    message,
     usage: {
       inputTokens: number(usage.inputTokens),
       outputTokens: number(usage.outputTokens),
@@ -287,7 +294,6 @@ function replayedResult(message: Message): SendResult {
       omittedMessages: number(meta.omittedMessages),
       compacted: meta.compacted === true,
     },
-    replayed: true,
   };
 }
 

@@ -5,6 +5,7 @@
  * runtime's reads use this instead of reaching into a store's files.
  */
 import { deepFreeze } from '../store/freeze.js';
+import { indexOfSeq } from '../store/chat-data.js';
 import type {
   AgentDescription,
   ArchiveSegment,
@@ -160,18 +161,4 @@ export class SessionHandle {
   release(): Promise<void> {
     return this.#store.release(this.id);
   }
-}
-
-/** Index of the message with `seq` in a list in seq order, or -1. */
-function indexOfSeq(messages: readonly Message[], seq: number): number {
-  let lo = 0;
-  let hi = messages.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const at = messages[mid]!.seq;
-    if (at === seq) return mid;
-    if (at < seq) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
 }

@@ -3,12 +3,12 @@
  * (and older versions), context, description and size. What they return is the caller's: frozen
  * messages are shared, everything else is a copy.
  */
-import { requestTokensOf, thresholdOf } from '../../machines/session.machine.js';
+import { requestTokensOf, thresholdOf, type SessionMachineContext } from '../../machines/session.machine.js';
 import { SessionError } from '../core/errors.js';
 import type { SessionStore } from '../store/contract.js';
 import { historyOf, type HistoryQuery } from './history.js';
 import type { LoadedSessionRef } from './session-access.js';
-import type { SessionRuntime } from './types.js';
+import type { SessionRuntime, SizeEstimate } from './types.js';
 
 /** @internal What these reads need of the runtime. */
 export interface SessionReadDeps {
@@ -74,22 +74,42 @@ export function sessionReads(
     async estimateSize(id) {
       const { ref, limits } = await loadedDir(id);
       const c = ref.getSnapshot().context;
-      const total = requestTokensOf(c);
-      const threshold = thresholdOf(limits);
-      return {
-        total,
-        breakdown: {
-          agentDescription: c.descriptionTokens,
-          context: c.contextTokens,
-          checkpoint: c.checkpointTokens,
-          messages: c.liveTokens,
-          replyReserve: limits.replyReserveTokens,
-        },
-        limit: limits.maxTokens,
-        threshold,
-        needsCompaction: total >= threshold,
-        liveMessages: c.liveCount,
-      };
+      return sizeEstimateOf({ ...c, limits });
     },
+  };
+}
+
+/** @internal What a size estimate is made of: the parts' and live messages' counts, and the limits. */
+export type EstimateParts = Pick<
+  SessionMachineContext,
+  | 'descriptionTokens'
+  | 'contextTokens'
+  | 'checkpointTokens'
+  | 'liveTokens'
+  | 'liveCount'
+  | 'limits'
+  | 'correction'
+>;
+
+/**
+ * @internal `estimateSize`'s answer from the counts (in-process from the session actor's figures, on
+ * Restate from the object's head): one rule for both.
+ */
+export function sizeEstimateOf(c: EstimateParts): SizeEstimate {
+  const total = requestTokensOf(c);
+  const threshold = thresholdOf(c.limits);
+  return {
+    total,
+    breakdown: {
+      agentDescription: c.descriptionTokens,
+      context: c.contextTokens,
+      checkpoint: c.checkpointTokens,
+      messages: c.liveTokens,
+      replyReserve: c.limits.replyReserveTokens,
+    },
+    limit: c.limits.maxTokens,
+    threshold,
+    needsCompaction: total >= threshold,
+    liveMessages: c.liveCount,
   };
 }

@@ -21,7 +21,12 @@ const exact = (m: MessageInput) => estimator.estimateMessage(m);
 function turn(i: number): MessageInput[] {
   const call: ContentBlock[] = [
     { type: 'text', text: `Step ${i}: listing the files again. `.repeat(8) },
-    { type: 'tool_use', id: `toolu_${i}`, name: 'bash', input: { command: `ls -la src/${i}`, timeout: 30 } },
+    {
+      type: 'tool_use',
+      id: `toolu_${i}`,
+      name: 'bash',
+      input: { command: `ls -la src/${i}`, cwd: `/work/step-${i}` },
+    },
   ];
   const result: ContentBlock[] = [
     { type: 'tool_result', tool_use_id: `toolu_${i}`, content: `file-${i}.ts\n`.repeat(40) },
