@@ -33,6 +33,7 @@ import type { Limits } from '../core/types.js';
 import type { BuiltRequest, RequestFormat } from '../request/build-request.js';
 import type { SessionRequest } from '../runtime/conversation.js';
 import type { SizeEstimate } from '../runtime/types.js';
+import { validateMessageInput } from '../runtime/validate.js';
 
 ensurePromiseWithResolvers();
 
@@ -247,6 +248,17 @@ function createRequestReads(
     return { call, model };
   };
   return {
+    /**
+     * The new user message's tokens as the in-process build counts them before it decides to make
+     * room (the default model's correction applied); an invalid message is refused here, as there.
+     */
+    userTokensOf(userMessage: unknown): number {
+      const { content } = validateMessageInput(
+        { role: 'user', content: userMessage },
+        options.maxMessageBytes === undefined ? {} : { maxBytes: options.maxMessageBytes },
+      );
+      return Math.ceil(reader.estimator.estimateContent(content) * reader.calibration.factor(defaultModel));
+    },
     estimateSize: (id: string): Promise<SizeEstimate> => {
       const call: EstimateCall = {
         limits: limitsOf(id),
@@ -317,9 +329,16 @@ function composeRuntime(
   own['reset'] = writes.reset as SessionRuntime['reset'];
   // As in-process: a request past the threshold waits for a compaction first (a failed one
   // leaves messages out of the request instead, as the runtime's own build does).
-  const makeRoom = async (id: string): Promise<Pick<SessionRequest, 'compacted' | 'compactionError'>> => {
+  // The new message counts: one that alone crosses the threshold gets a compaction first.
+  const makeRoom = async (
+    id: string,
+    message: unknown,
+  ): Promise<Pick<SessionRequest, 'compacted' | 'compactionError'>> => {
+    // No message: the object refuses the build (INVALID_ARGUMENT), so nothing is compacted first.
+    if (message === undefined || message === null) return { compacted: false, compactionError: null };
+    const userTokens = requests.userTokensOf(message);
     const estimate = await requests.estimateSize(id);
-    if (!estimate.needsCompaction) return { compacted: false, compactionError: null };
+    if (estimate.total + userTokens < estimate.threshold) return { compacted: false, compactionError: null };
     try {
       await writes.compact(id);
       return { compacted: true, compactionError: null };
@@ -335,7 +354,12 @@ function composeRuntime(
     }
   };
   own['buildRequest'] = (async (id: string, message: unknown, options?: RequestOptions) =>
-    requests.buildRequest(id, message, options, await makeRoom(id))) as SessionRuntime['buildRequest'];
+    requests.buildRequest(
+      id,
+      message,
+      options,
+      await makeRoom(id, message),
+    )) as SessionRuntime['buildRequest'];
   // The turn is the session's `sessionTurn` object: two at once run one after the other.
   own['send'] = writes.send as SessionRuntime['send'];
   return composed;

@@ -168,3 +168,32 @@ describe('the session object answers the request reads as the in-process runtime
     });
   });
 });
+
+describe("the client's buildRequest counts the new message when it decides to make room", () => {
+  it('a message that alone crosses the threshold gets a compaction first, as in-process', async () => {
+    const info = await client.create({
+      type: 'feature',
+      agentType: 'dev',
+      featureId: 'room-for-the-message',
+    });
+    for (let i = 0; i < 16; i++) {
+      await client.addMessage(info.id, {
+        role: i % 2 === 0 ? 'user' : 'assistant',
+        content: `turn ${i}: ${'the quick brown fox jumps over the lazy dog '.repeat(30)}`,
+      });
+    }
+    const before = await client.estimateSize(info.id);
+    expect(before.needsCompaction).toBe(false); // the session alone is below the threshold
+    const message = 'word '.repeat(before.threshold - before.total + 50);
+    const inProcessTokens = Math.ceil(inProcess.estimator.estimateContent(message));
+    expect(before.total + inProcessTokens).toBeGreaterThanOrEqual(before.threshold);
+
+    const built = await client.buildRequest(info.id, message, { format: 'messages' });
+    expect(built).toMatchObject({ compacted: true, compactionError: null, fits: true });
+    expect((await client.getHistory(info.id)).length).toBeGreaterThan(
+      (await client.getMessages(info.id)).length,
+    );
+    expect(built.breakdown.checkpoint).toBeGreaterThan(0);
+    expect((await client.estimateSize(info.id)).total + inProcessTokens).toBeLessThan(before.threshold);
+  });
+});
