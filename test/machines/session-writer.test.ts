@@ -16,7 +16,7 @@ import { LIMITS } from './session-harness.js';
 function start(write: PersistWrite) {
   const created: string[] = [];
   const inspect = (event: InspectionEvent) => {
-    if (event.type === '@xstate.actor') created.push(String(event.actorRef.id));
+    if (event.type === '@xstate.actor') created.push(String((event.actorRef as { id?: string }).id));
   };
   const machine = sessionMachine.provide({
     actors: {

@@ -39,7 +39,8 @@ describe('the append path', () => {
     let counting = false;
     const created: string[] = [];
     const inspect = (event: InspectionEvent) => {
-      if (counting && event.type === '@xstate.actor') created.push(String(event.actorRef.id));
+      if (counting && event.type === '@xstate.actor')
+        created.push(String((event.actorRef as { id?: string }).id));
     };
     const runtime = await createSessionRuntime({ root: await tempRoot(), durable: false, inspect });
     const session = await runtime.createSession(key);
