@@ -159,24 +159,29 @@ export function afterCompaction(
 /** Snapshot of a session actor, as far as {@link machineStateOf} needs it. */
 export interface SessionSnapshotLike {
   status: string;
-  matches(value: unknown): boolean;
+  /** The state value: `'loading'`, `{ ready: { writer: 'idle', compaction: 'idle' } }`... */
+  value: unknown;
 }
 
 /**
  * The state a caller sees: `loading`, `idle`, `appending`, `compacting`, `failed` or `closed`.
- * Compaction states win over the writer's, since they last longer and matter more.
+ * Compaction states win over the writer's, since they last longer and matter more. Read from the
+ * state value, not by `snapshot.matches` (up to 8 calls per snapshot, and every append makes
+ * three snapshots that the runtime looks at).
  */
 export function machineStateOf(snapshot: SessionSnapshotLike): SessionMachineState {
-  if (snapshot.matches('loading')) return 'loading';
-  if (snapshot.matches('unavailable')) return 'failed';
-  if (snapshot.matches('closing') || snapshot.matches('closed') || snapshot.status !== 'active')
-    return 'closed';
+  const value = snapshot.value;
+  if (value === 'loading') return 'loading';
+  if (value === 'unavailable') return 'failed';
+  if (value === 'closing' || value === 'closed' || snapshot.status !== 'active') return 'closed';
+  const ready = (value as { ready?: { writer?: unknown; compaction?: unknown } } | null)?.ready;
+  const compaction = ready?.compaction;
   if (
-    snapshot.matches({ ready: { compaction: 'compacting' } }) ||
-    snapshot.matches({ ready: { compaction: 'clearing' } })
+    compaction === 'clearing' ||
+    (typeof compaction === 'object' && compaction !== null && 'compacting' in compaction)
   )
     return 'compacting';
-  if (snapshot.matches({ ready: { compaction: 'failed' } })) return 'failed';
-  if (snapshot.matches({ ready: { writer: 'appending' } })) return 'appending';
+  if (compaction === 'failed') return 'failed';
+  if (ready?.writer === 'appending') return 'appending';
   return 'idle';
 }

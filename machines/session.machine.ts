@@ -16,7 +16,7 @@
  * statechart, not a flag, prevents recursion: `compacting` cannot be entered while active, and
  * `COMPACT` received meanwhile is coalesced into the running compaction.
  */
-import { assign, emit, type ActorRefFrom } from 'xstate';
+import { assign, emit, sendTo, type ActorRefFrom } from 'xstate';
 import { initialContext, persistInputOf, sessionSetup } from './session.setup.js';
 import { closedError, requestTokensOf, thresholdOf, toFailure } from './session.helpers.js';
 
@@ -41,12 +41,14 @@ export type {
   PendingAppend,
   PersistInput,
   PersistOutput,
+  PersistRequest,
   SessionMachineContext,
   SessionMachineEmitted,
   SessionMachineEvent,
   SessionMachineInput,
   SummariseOutput,
 } from './session.types.js';
+export { createWriter, type PersistWrite, type WriterLogic } from './session.writer.js';
 
 /**
  * The session statechart. Provide `load`, `persist`, `summarise`, `commit`, `clear` and `close` to
@@ -113,6 +115,9 @@ export const sessionMachine = sessionSetup.createMachine({
       },
       states: {
         writer: {
+          // One writer for as long as the session is ready: a batch is a `PERSIST` event to it,
+          // not a new actor (see docs/architecture.md, "One writer per session").
+          invoke: { id: 'writer', src: 'persist' },
           initial: 'idle',
           states: {
             idle: {
@@ -120,18 +125,22 @@ export const sessionMachine = sessionSetup.createMachine({
             },
             appending: {
               // Group commit: everything queued so far goes in one write and one fdatasync.
-              entry: assign(({ context }) => ({ inFlight: context.queue, queue: [] })),
-              invoke: {
-                src: 'persist',
-                input: ({ context }) => persistInputOf(context.sessionId, context.inFlight),
-                onDone: {
+              entry: [
+                assign(({ context }) => ({ inFlight: context.queue, queue: [] })),
+                sendTo('writer', ({ context }) => ({
+                  type: 'PERSIST' as const,
+                  input: persistInputOf(context.sessionId, context.inFlight),
+                })),
+              ],
+              on: {
+                'PERSIST.DONE': {
                   target: 'idle',
                   actions: {
                     type: 'persistDone',
                     params: ({ event }) => ({ counted: event.output?.counted ?? [] }),
                   },
                 },
-                onError: {
+                'PERSIST.FAILED': {
                   target: 'idle',
                   actions: { type: 'persistFailed', params: ({ event }) => ({ error: event.error }) },
                 },

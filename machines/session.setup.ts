@@ -35,6 +35,7 @@ import type {
   SessionMachineInput,
   SummariseOutput,
 } from './session.types.js';
+import { createWriter } from './session.writer.js';
 
 /** The appends an `APPEND` or `APPEND.MANY` event carries, in order (none for another event). */
 function appendsOf(event: SessionMachineEvent): readonly AppendRequest[] {
@@ -126,7 +127,7 @@ export const sessionSetup = setup({
   },
   actors: {
     load: fromPromise<LoadOutput, { sessionId: string }>(async () => notImplemented('load')),
-    persist: fromPromise<PersistOutput | undefined, PersistInput>(async () => notImplemented('persist')),
+    persist: createWriter(async () => notImplemented('persist')),
     summarise: fromPromise<SummariseOutput, CompactInput>(async () => notImplemented('summarise')),
     commit: fromPromise<CompactOutput, CommitInput>(async () => notImplemented('commit')),
     close: fromPromise<undefined, { sessionId: string; requestTokens: number }>(async () =>

@@ -34,6 +34,12 @@ export interface PersistInput {
   exactOf?: (seq: number) => number | undefined;
 }
 
+/** What the writer (the `persist` effect) is sent: one batch to make durable. */
+export interface PersistRequest {
+  type: 'PERSIST';
+  input: PersistInput;
+}
+
 /**
  * What the `persist` effect reports: the exact counts of uncounted messages that were known once
  * the batch was durable (counted while it was written), held by the store already. The actor
@@ -211,6 +217,10 @@ export type SessionMachineEvent =
   | { type: 'APPEND.MANY'; appends: AppendRequest[] }
   /** Exact counts of `count` messages appended uncounted arrived: `delta` (<= 0) is exact - bound. */
   | { type: 'COUNTED'; delta: number; count: number }
+  /** From the writer: the batch it was sent is durable (`output`: the counts taken meanwhile). */
+  | { type: 'PERSIST.DONE'; output: PersistOutput | undefined }
+  /** From the writer: the batch it was sent failed; nothing of it is acknowledged. */
+  | { type: 'PERSIST.FAILED'; error: unknown }
   | { type: 'COMPACT'; keepRecentTokens?: number; reply?: (result: CompactReply) => void }
   | { type: 'FIXED.CHANGED'; descriptionTokens?: number; contextTokens?: number; checkpointTokens?: number }
   /** Stops a compaction that is still summarising (ignored once its commit started). */

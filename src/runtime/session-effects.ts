@@ -5,6 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { fromPromise } from 'xstate';
 import {
+  createWriter,
   sessionMachine,
   type CommitInput,
   type CompactInput,
@@ -145,7 +146,8 @@ export function provideSessionEffects(deps: EffectDeps) {
           checkpointVersion: loaded.checkpoint?.version ?? 0,
         };
       }),
-      persist: fromPromise<PersistOutput | undefined, PersistInput>(async ({ input }) => {
+      // One writer per loaded session, sent one batch at a time.
+      persist: createWriter(async (input) => {
         const uncounted =
           input.uncounted !== undefined && input.uncounted.length > 0 ? input.uncounted : undefined;
         const dir = dirOf(input.sessionId);

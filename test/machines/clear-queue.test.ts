@@ -6,15 +6,14 @@
 import { SimulatedClock, createActor, fromPromise, waitFor } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import {
+  createWriter,
   sessionMachine,
   type AppendReply,
   type ClearInput,
   type ClearOutput,
   type ClearReply,
-  type PersistOutput,
 } from '../../machines/session.machine.js';
 import type { CheckpointChange } from '../../src/core/checkpoint-change.js';
-import type { Message } from '../../src/core/types.js';
 import { LIMITS } from './session-harness.js';
 
 function start() {
@@ -34,9 +33,7 @@ function start() {
         checkpointTokens: 0,
         checkpointVersion: 0,
       })),
-      persist: fromPromise<PersistOutput | undefined, { sessionId: string; messages: Message[] }>(
-        async () => undefined,
-      ),
+      persist: createWriter(async () => undefined),
       clear: fromPromise<ClearOutput, ClearInput>(async ({ input, signal }) => {
         clears.push(input);
         signals.push(signal);

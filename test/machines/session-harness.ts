@@ -4,6 +4,7 @@
  */
 import { SimulatedClock, createActor, fromPromise, type Actor } from 'xstate';
 import {
+  createWriter,
   sessionMachine,
   type AppendReply,
   type CommitInput,
@@ -12,7 +13,6 @@ import {
   type CompactReply,
   type LoadOutput,
   type SummariseOutput,
-  type PersistOutput,
 } from '../../machines/session.machine.js';
 import { emptyCheckpoint } from '../../src/core/empty-checkpoint.js';
 import { planCompaction } from '../../src/core/plan-compaction.js';
@@ -93,14 +93,12 @@ export function createHarness(
           checkpointVersion: 0,
         };
       }),
-      persist: fromPromise<PersistOutput | undefined, { sessionId: string; messages: Message[] }>(
-        async ({ input }) => {
-          calls.persist.push(input.messages.map((m) => m.seq));
-          if (persistGate) await persistGate;
-          disk.live.push(...input.messages);
-          return undefined;
-        },
-      ),
+      persist: createWriter(async (input) => {
+        calls.persist.push(input.messages.map((m) => m.seq));
+        if (persistGate) await persistGate;
+        disk.live.push(...input.messages);
+        return undefined;
+      }),
       summarise: fromPromise<SummariseOutput, CompactInput>(async ({ input, signal }) => {
         calls.compact.push(input);
         signals.push(signal);

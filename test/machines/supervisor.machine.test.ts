@@ -1,13 +1,13 @@
 import { SimulatedClock, createActor, fromPromise, waitFor } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import {
+  createWriter,
   sessionMachine,
   type LoadOutput,
-  type PersistOutput,
   type SessionMachineInput,
 } from '../../machines/session.machine.js';
 import { sessionIdOfActor, supervisorMachine } from '../../machines/supervisor.machine.js';
-import type { Limits, Message } from '../../src/core/types.js';
+import type { Limits } from '../../src/core/types.js';
 
 const LIMITS: Limits = {
   maxTokens: 1_000,
@@ -36,9 +36,7 @@ function setup(options: { maxActive?: number; maxRestarts?: number } = {}) {
           checkpointVersion: 0,
         };
       }),
-      persist: fromPromise<PersistOutput | undefined, { sessionId: string; messages: Message[] }>(
-        async () => undefined,
-      ),
+      persist: createWriter(async () => undefined),
       close: fromPromise<undefined, { sessionId: string; requestTokens: number }>(async ({ input }) => {
         closes.push(input.sessionId);
         return undefined;

@@ -6,12 +6,12 @@
 import { SimulatedClock, createActor, fromPromise, waitFor } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import {
+  createWriter,
   sessionMachine,
   type AppendReply,
   type CompactInput,
   type PersistInput,
   type SummariseOutput,
-  type PersistOutput,
 } from '../../machines/session.machine.js';
 import { LIMITS } from './session-harness.js';
 
@@ -31,7 +31,7 @@ function start(counts = false) {
         checkpointTokens: 0,
         checkpointVersion: 0,
       })),
-      persist: fromPromise<PersistOutput | undefined, PersistInput>(async ({ input }) => {
+      persist: createWriter(async (input) => {
         persisted.push(input);
         if (!counts) return undefined;
         const counted = (input.uncounted ?? []).map((seq) => ({ seq, tokens: input.exactOf?.(seq) }));

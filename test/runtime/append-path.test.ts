@@ -17,7 +17,8 @@ describe('the append path', () => {
     const inspect = (event: InspectionEvent) => {
       if (!counting || event.type !== '@xstate.event') return;
       const target = String((event.actorRef as { id?: string }).id);
-      if (event.event.type.startsWith('xstate.')) return; // the actor's own effects
+      // The actor's own effects: its invoked actors' answers, its writer's batches.
+      if (event.event.type.startsWith('xstate.') || event.event.type.startsWith('PERSIST')) return;
       events.push(`${event.event.type} -> ${target.startsWith('session:') ? 'session' : target}`);
     };
     const runtime = await createSessionRuntime({ root: await tempRoot(), durable: false, inspect });
@@ -34,14 +35,34 @@ describe('the append path', () => {
     await runtime.close();
   });
 
+  it('starts no actor per append: one writer takes every batch while the session is loaded', async () => {
+    let counting = false;
+    const created: string[] = [];
+    const inspect = (event: InspectionEvent) => {
+      if (counting && event.type === '@xstate.actor')
+        created.push(String((event.actorRef as { id?: string }).id));
+    };
+    const runtime = await createSessionRuntime({ root: await tempRoot(), durable: false, inspect });
+    const session = await runtime.createSession(key);
+    await runtime.addMessage(session.id, { role: 'user', content: 'first: loads the session' });
+    counting = true;
+    for (let i = 0; i < 20; i++)
+      await runtime.addMessage(session.id, { role: 'user', content: `message ${i}` });
+    counting = false;
+    expect(created).toEqual([]);
+    expect(await runtime.getMessages(session.id)).toHaveLength(21);
+    await runtime.close();
+  });
+
   it('hands the appends of one turn to the actor as one event and one write, each caller its own message', async () => {
     let counting = false;
     const events: string[] = [];
     const inspect = (event: InspectionEvent) => {
       if (!counting || event.type !== '@xstate.event') return;
       const type = event.event.type;
-      if (type.startsWith('xstate.done.actor.') && type.includes('appending')) events.push('persisted');
-      else if (!type.startsWith('xstate.')) events.push(type);
+      if (type === 'PERSIST.DONE')
+        events.push('persisted'); // the writer's answer
+      else if (!type.startsWith('xstate.') && type !== 'PERSIST') events.push(type);
     };
     const runtime = await createSessionRuntime({ root: await tempRoot(), durable: false, inspect });
     const session = await runtime.createSession(key);

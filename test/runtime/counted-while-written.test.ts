@@ -45,7 +45,7 @@ function recorder() {
     if (!seen.on || event.type !== '@xstate.event') return;
     if (!String((event.actorRef as { id?: string }).id).startsWith('session:')) return;
     const e = event.event as { type: string; uncounted?: boolean };
-    if (e.type.startsWith('xstate.')) return;
+    if (e.type.startsWith('xstate.') || e.type.startsWith('PERSIST')) return; // its own effects
     seen.events.push(e.type);
     if (e.type === 'APPEND') seen.uncounted.push(e.uncounted === true);
   };
