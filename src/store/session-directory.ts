@@ -88,6 +88,12 @@ export class SessionDirectory extends SessionReader {
    * @throws SessionError `CORRUPT_FILE` when the directory is a link leading out of the root.
    */
   async presence(): Promise<SessionPresence> {
+    // No directory, nothing in it to look at: the usual case before a create, in one lstat.
+    const missing = await lstat(this.dir).then(
+      () => false,
+      (error: unknown) => isErrno(error, 'ENOENT'),
+    );
+    if (missing) return 'absent';
     await this.#assertInsideRoot();
     const info = await lstat(this.#file('session.json')).catch((error: unknown) => {
       if (isErrno(error, 'ENOENT')) return null;
@@ -112,11 +118,13 @@ export class SessionDirectory extends SessionReader {
   /**
    * Creates the session's directory before its files are written; its entry is synced by
    * {@link create}, with session.json (nothing in it is a session before that).
+   * `presence`: what the caller has just found (then it is not looked for again).
    * @throws SessionError `CORRUPT_FILE` for a damaged session (see {@link exists}).
    */
-  async prepare(): Promise<void> {
+  async prepare(presence?: SessionPresence): Promise<void> {
     this.#assertWritable();
-    if ((await this.presence()) === 'damaged') throw await missingRecordError(this.dir, this.id);
+    if ((presence ?? (await this.presence())) === 'damaged')
+      throw await missingRecordError(this.dir, this.id);
     this.#unsynced = await makeDir(this.dir);
   }
 
