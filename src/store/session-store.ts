@@ -34,7 +34,6 @@ import type {
   StoreCapabilities,
   StoreHooks,
 } from './contract.js';
-import { allSettled } from './durable-fs.js';
 import { deepFreeze, frozenCopies } from './freeze.js';
 import type { RootLock } from './root-lock.js';
 import { SegmentCache } from './segment-cache.js';
@@ -210,14 +209,8 @@ export class JsonFileSessionStore implements SessionStore {
     }
     // session.json is written last: a directory without it is not a session yet.
     await dir.prepare(presence);
-    // Side by side: none of them is a session's until session.json is written, after them all.
-    await allSettled([
-      files.context ? dir.writeContext(structuredClone(files.context)) : null,
-      files.agentDescription ? dir.writeAgentDescription(structuredClone(files.agentDescription)) : null,
-      files.counts ? dir.writeCounts(structuredClone(files.counts)) : null,
-      files.checkpoint ? dir.writeCheckpoint(structuredClone(files.checkpoint)) : null,
-    ]);
-    await dir.create(structuredClone(record), { prepared: true });
+    // Side by side: none of them is a session's until session.json is in place, after them all.
+    await dir.create(structuredClone(record), { prepared: true, files: structuredClone(files) });
     // What was just written durably is not read back: the directory is loaded as it was created.
     if (!this.#loaded.has(record.id) && !this.#loading.has(record.id)) {
       const created = await dir.loadCreated();
