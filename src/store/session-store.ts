@@ -34,10 +34,11 @@ import type {
   StoreCapabilities,
   StoreHooks,
 } from './contract.js';
-import { deepFreeze, frozenCopies } from './freeze.js';
+import { frozenCopies } from './freeze.js';
 import type { RootLock } from './root-lock.js';
 import { SegmentCache } from './segment-cache.js';
 import { SessionDirectory, type LoadedSession } from './session-directory.js';
+import { headOf } from './session-head.js';
 import { sessionIdsIn } from './session-ids.js';
 import { figuresOf, summarizeOnDisk, summaryOf } from './session-summary.js';
 
@@ -382,29 +383,4 @@ export class JsonFileSessionStore implements SessionStore {
       );
     }
   }
-}
-
-/**
- * The head of a loaded session, as data the caller keeps: copies, except the live messages, which
- * are the store's own, frozen (a long session's messages are not copied at every load).
- */
-function headOf(loaded: LoadedSession): SessionHead {
-  const messages = loaded.messages.map(deepFreeze);
-  const lastSeq = Math.max(loaded.archivedThroughSeq, messages[messages.length - 1]?.seq ?? -1);
-  return {
-    ...structuredClone({
-      record: loaded.record,
-      checkpoint: loaded.checkpoint,
-      context: loaded.context,
-      agentDescription: loaded.agentDescription,
-      counts: loaded.counts,
-      repairs: loaded.repairs,
-      notes: loaded.notes,
-    }),
-    messages,
-    archivedThroughSeq: loaded.archivedThroughSeq,
-    lastSeq,
-    tornRecordsDropped: loaded.tornRecordsDropped,
-    uncounted: loaded.uncounted,
-  };
 }
