@@ -98,6 +98,22 @@ function textOf(part: keyof SessionCounts, value: AgentDescription | SessionCont
   return JSON.stringify(value);
 }
 
+/** Texts counted lately, by estimator: most sessions of an agent type share its description. */
+const recentCounts = new WeakMap<TokenEstimator, Map<string, number>>();
+const RECENT_TEXTS = 32;
+
+/** `estimator.estimate(text)`, remembered for the last few texts (an estimate is a function of the text). */
+function estimateText(estimator: TokenEstimator, text: string): number {
+  let recent = recentCounts.get(estimator);
+  if (recent === undefined) recentCounts.set(estimator, (recent = new Map()));
+  const known = recent.get(text);
+  if (known !== undefined) return known;
+  const tokens = estimator.estimate(text);
+  if (recent.size >= RECENT_TEXTS) recent.delete(recent.keys().next().value!);
+  recent.set(text, tokens);
+  return tokens;
+}
+
 /** @internal Counts one part now. */
 export function countPart(
   estimator: TokenEstimator,
@@ -106,7 +122,7 @@ export function countPart(
 ): TokenCount {
   const text = textOf(part, value);
   const tokens =
-    part === 'checkpoint' ? estimator.estimateCheckpoint(value as Checkpoint) : estimator.estimate(text);
+    part === 'checkpoint' ? estimator.estimateCheckpoint(value as Checkpoint) : estimateText(estimator, text);
   return { tokens, counter: counterOf(estimator), hash: hashOf(text) };
 }
 

@@ -249,7 +249,9 @@ export interface SessionStore {
    */
   create(record: SessionRecord, files?: InitialFiles): Promise<SessionHead>;
   /**
-   * Reads a session. A session is loaded again by every call (another process may have written).
+   * Reads a session. A session is loaded again by every call (another process may have written);
+   * a store may hand the first load after its own `create` what that create wrote, when no other
+   * writer can have changed it since (the JSON-file store, under its root lock).
    * @throws SessionError `SESSION_NOT_FOUND`, `CORRUPT_FILE`, `IO_ERROR`.
    */
   load(id: string): Promise<SessionHead>;

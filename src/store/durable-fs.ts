@@ -109,6 +109,33 @@ export async function atomicWriteFile(
   data: string,
   options: { durable?: boolean } = {},
 ): Promise<void> {
+  const prepared = await prepareAtomicWrite(file, data, options);
+  await prepared.install();
+}
+
+/** @internal A file written to a temporary beside its place (durably), not yet in place. */
+export interface PreparedWrite {
+  /**
+   * Renames it into place, then syncs the directory, unless `syncDir` is false: then the caller
+   * syncs it (once for several files) before it counts on the new entry.
+   * @throws SessionError `IO_ERROR` (on a failed rename the target is unchanged, no temporary left).
+   */
+  install(options?: { syncDir?: boolean }): Promise<void>;
+  /** Removes the temporary file (it is not going to be installed). */
+  discard(): Promise<void>;
+}
+
+/**
+ * @internal The first half of {@link atomicWriteFile}: `data` written to a unique temporary file
+ * beside `file` and fdatasynced (unless `durable: false`), so that several files can be written
+ * side by side and put in place in the order their meaning needs.
+ * @throws SessionError `IO_ERROR` (no temporary file left behind).
+ */
+export async function prepareAtomicWrite(
+  file: string,
+  data: string,
+  options: { durable?: boolean } = {},
+): Promise<PreparedWrite> {
   const durable = options.durable ?? true;
   const dir = path.dirname(file);
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
@@ -126,14 +153,26 @@ export async function atomicWriteFile(
     await unlink(temp).catch(() => undefined);
     throw ioError(error, file, 'write', { outcome: 'it was left unchanged' });
   }
-  try {
-    await handle.close();
-    await rename(temp, file);
-  } catch (error) {
-    await unlink(temp).catch(() => undefined);
-    throw ioError(error, file, 'replace', { outcome: 'it was left unchanged' });
-  }
-  if (durable) await fsyncDir(dir);
+  let done = false;
+  return {
+    async install({ syncDir = true } = {}) {
+      done = true;
+      try {
+        await handle.close();
+        await rename(temp, file);
+      } catch (error) {
+        await unlink(temp).catch(() => undefined);
+        throw ioError(error, file, 'replace', { outcome: 'it was left unchanged' });
+      }
+      if (durable && syncDir) await fsyncDir(dir);
+    },
+    async discard() {
+      if (done) return;
+      done = true;
+      await handle.close().catch(() => undefined);
+      await unlink(temp).catch(() => undefined);
+    },
+  };
 }
 
 /**

@@ -8,7 +8,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { Adapter, Low } from 'lowdb';
 import { createOneAtATime } from '../core/one-at-a-time.js';
 import { SessionError, describeError } from '../core/errors.js';
-import { atomicWriteFile, isErrno } from './durable-fs.js';
+import { atomicWriteFile, isErrno, prepareAtomicWrite, type PreparedWrite } from './durable-fs.js';
 import { NOT_A_FILE, corruptFileError, setAside } from './corrupt.js';
 import { crc32, crc32Hex, hex8 } from './checksum.js';
 import { ioError } from './io-error.js';
@@ -170,17 +170,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
 
   /** Writes `data` atomically (and durably unless `durable: false`). @throws SessionError `IO_ERROR`. */
   async write(data: T): Promise<void> {
-    if (this.#options.readOnly) {
-      throw new SessionError(
-        'INVALID_ARGUMENT',
-        'store',
-        `${this.file} is opened read-only; open the runtime without readOnly to write`,
-      );
-    }
-    const json = this.#options.serialize
-      ? this.#options.serialize(data)
-      : `${JSON.stringify(data, null, 2)}\n`;
-    const text = this.#options.checksum ? embedChecksum(json) : json;
+    const text = this.#textOf(data);
     // One write at a time, in call order (steno's queue): concurrent renames would otherwise land
     // in whatever order their I/O finished, and an older value could replace the last one.
     try {
@@ -191,6 +181,29 @@ export class DurableJsonFile<T> implements Adapter<T> {
       if (error instanceof SessionError) throw error;
       throw ioError(error, this.file, 'write');
     }
+  }
+
+  /**
+   * Writes `data` to a temporary file beside this one (durably unless `durable: false`), to be put
+   * in place by its `install`. Outside the one-at-a-time queue: only for a file that has no other
+   * writer yet (a session being created). @throws SessionError `IO_ERROR`.
+   */
+  async prepare(data: T): Promise<PreparedWrite> {
+    return prepareAtomicWrite(this.file, this.#textOf(data), { durable: this.#options.durable ?? true });
+  }
+
+  #textOf(data: T): string {
+    if (this.#options.readOnly) {
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'store',
+        `${this.file} is opened read-only; open the runtime without readOnly to write`,
+      );
+    }
+    const json = this.#options.serialize
+      ? this.#options.serialize(data)
+      : `${JSON.stringify(data, null, 2)}\n`;
+    return this.#options.checksum ? embedChecksum(json) : json;
   }
 
   async #reject(reason: unknown, problem?: string): Promise<SessionError> {

@@ -143,6 +143,20 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     });
   }
 
+  /**
+   * The journal of a session just created, whose directory holds neither file (its creator found
+   * it so, under the root's lock): what {@link read} would find there, without reading.
+   */
+  async readCreated(): Promise<void> {
+    await this.#enqueue(async () => {
+      this.#generation++;
+      this.#log.loaded();
+      this.#torn = 0;
+      this.#data = emptyChat();
+      this.#readError = null;
+    });
+  }
+
   /** Reads snapshot and log into memory; see read(). */
   async #load(): Promise<ChatFile | null> {
     this.#generation++;

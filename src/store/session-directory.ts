@@ -31,12 +31,13 @@ import type {
 } from '../core/types.js';
 import type { ArchiveDirectory } from './archive-directory.js';
 import type { CheckpointHistory } from './checkpoint-history.js';
-import type { SessionCounts, SessionPresence } from './contract.js';
+import type { InitialFiles, SessionCounts, SessionPresence } from './contract.js';
 import { assertLoadableCheckpoint, assertSegmentFollows, withChecksOf } from './commit-rules.js';
 import { assertInsideRoot, missingRecordError, sessionDataFound } from './directory-guards.js';
-import { allSettled, fsyncDir, isErrno, makeDir } from './durable-fs.js';
+import { allSettled, isErrno, makeDir } from './durable-fs.js';
 import { persist, reread } from './durable-json-file.js';
 import type { JournaledChatFile } from './journaled-chat-file.js';
+import { newFile, writeNewSessionFiles, type NewFile } from './new-session-files.js';
 import type { FileOptions, LoadedSession } from './session-files.js';
 import { createdSession, loadSession, removeStaleTemporaries, type SessionParts } from './session-load.js';
 import { repairSession } from './session-repair.js';
@@ -88,6 +89,12 @@ export class SessionDirectory extends SessionReader {
    * @throws SessionError `CORRUPT_FILE` when the directory is a link leading out of the root.
    */
   async presence(): Promise<SessionPresence> {
+    // No directory, nothing in it to look at: the usual case before a create, in one lstat.
+    const missing = await lstat(this.dir).then(
+      () => false,
+      (error: unknown) => isErrno(error, 'ENOENT'),
+    );
+    if (missing) return 'absent';
     await this.#assertInsideRoot();
     const info = await lstat(this.#file('session.json')).catch((error: unknown) => {
       if (isErrno(error, 'ENOENT')) return null;
@@ -112,11 +119,13 @@ export class SessionDirectory extends SessionReader {
   /**
    * Creates the session's directory before its files are written; its entry is synced by
    * {@link create}, with session.json (nothing in it is a session before that).
+   * `presence`: what the caller has just found (then it is not looked for again).
    * @throws SessionError `CORRUPT_FILE` for a damaged session (see {@link exists}).
    */
-  async prepare(): Promise<void> {
+  async prepare(presence?: SessionPresence): Promise<void> {
     this.#assertWritable();
-    if ((await this.presence()) === 'damaged') throw await missingRecordError(this.dir, this.id);
+    if ((presence ?? (await this.presence())) === 'damaged')
+      throw await missingRecordError(this.dir, this.id);
     this.#unsynced = await makeDir(this.dir);
   }
 
@@ -134,13 +143,25 @@ export class SessionDirectory extends SessionReader {
    * otherwise make it look damaged now.
    * @throws SessionError `CORRUPT_FILE` for a damaged session (see {@link exists}).
    */
-  async create(record: SessionRecord, options: { prepared?: boolean } = {}): Promise<void> {
+  async create(
+    record: SessionRecord,
+    options: { prepared?: boolean; files?: InitialFiles } = {},
+  ): Promise<void> {
     this.#assertWritable();
     if (!options.prepared && (await this.presence()) === 'damaged')
       throw await missingRecordError(this.dir, this.id);
     const unsynced = options.prepared ? this.#unsynced : await makeDir(this.dir);
-    this.#unsynced = []; // its entry and session.json side by side: both durable before it resolves
-    await allSettled([persist(this.#record, record), ...unsynced.map((dir) => fsyncDir(dir))]);
+    this.#unsynced = []; // synced with the files: all durable before it resolves
+    const files = options.files ?? {};
+    const first: NewFile[] = [];
+    if (files.context) first.push(newFile(this.#context, files.context));
+    if (files.agentDescription) first.push(newFile(this.#description, files.agentDescription));
+    if (files.counts) first.push(newFile(this.#counts, { ...this.counts, ...files.counts }));
+    await writeNewSessionFiles(this.dir, newFile(this.#record, record), first, {
+      unsynced,
+      // A starting checkpoint goes with its version's copy, as any checkpoint write.
+      alongside: files.checkpoint ? this.writeCheckpoint(files.checkpoint) : null,
+    });
   }
 
   /**

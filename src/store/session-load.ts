@@ -107,9 +107,9 @@ export async function loadSession(parts: SessionParts): Promise<LoadedSession> {
 
 /**
  * The session just created through `parts` (its files written by this process, durably, its
- * directory found absent first), as {@link loadSession} would return it, from memory: only the
- * chat, which creation does not write, is read (and found empty). Null when a full load must
- * check more: a starting checkpoint that names archived messages, or a chat that is not empty.
+ * directory found absent first, so without chat.json or chat.log), as {@link loadSession} would
+ * return it, from memory: nothing is read. Null when a full load must check more: a starting
+ * checkpoint that names archived messages.
  */
 export async function createdSession(parts: SessionParts): Promise<LoadedSession | null> {
   const record = parts.record.data;
@@ -117,9 +117,9 @@ export async function createdSession(parts: SessionParts): Promise<LoadedSession
   if (record === null) return null;
   if (checkpoint !== null && (checkpoint.compactionInfo.segment > 0 || archivedThroughSeq(parts) >= 0))
     return null;
-  await parts.chat.read();
+  // Its directory held no chat.json or chat.log when it was found absent: there is nothing to read.
+  await parts.chatAdapter.readCreated();
   parts.chat.data = parts.chatAdapter.data;
-  if (parts.chatAdapter.data.messages.length > 0) return null;
   return {
     record,
     messages: parts.messages(),

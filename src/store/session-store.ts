@@ -34,11 +34,11 @@ import type {
   StoreCapabilities,
   StoreHooks,
 } from './contract.js';
-import { allSettled } from './durable-fs.js';
-import { deepFreeze, frozenCopies } from './freeze.js';
+import { frozenCopies } from './freeze.js';
 import type { RootLock } from './root-lock.js';
 import { SegmentCache } from './segment-cache.js';
 import { SessionDirectory, type LoadedSession } from './session-directory.js';
+import { headOf } from './session-head.js';
 import { sessionIdsIn } from './session-ids.js';
 import { figuresOf, summarizeOnDisk, summaryOf } from './session-summary.js';
 
@@ -94,6 +94,12 @@ export class JsonFileSessionStore implements SessionStore {
   readonly #loaded = new Map<string, SessionDirectory>();
   /** Loads in flight, so that two callers of one session share its directory. */
   readonly #loading = new Map<string, Promise<SessionHead>>();
+  /**
+   * Sessions this store has just created, as {@link create} wrote them, until the first `load`
+   * (which takes this instead of reading back what was just written) or anything else done to
+   * the session. The root's write lock makes this store their only writer.
+   */
+  readonly #created = new Map<string, { dir: SessionDirectory; loaded: LoadedSession }>();
 
   private constructor(options: SessionStoreOptions, lock: RootLock | null) {
     this.root = path.resolve(options.root);
@@ -182,13 +188,17 @@ export class JsonFileSessionStore implements SessionStore {
   }
 
   async presence(id: string): Promise<SessionPresence> {
+    // A session this writer has loaded is there: under the root's lock, nobody else removes it.
+    if (!this.readOnly && this.#loaded.get(id)?.record) return 'present';
     return this.session(id).presence();
   }
 
   async create(record: SessionRecord, files: InitialFiles = {}): Promise<SessionHead> {
     this.#assertWritable(record.id);
+    this.#created.delete(record.id);
     const dir = this.session(record.id);
-    if ((await dir.presence()) === 'present') {
+    const presence = await dir.presence();
+    if (presence === 'present') {
       throw new SessionError(
         'INVALID_ARGUMENT',
         'store',
@@ -199,20 +209,15 @@ export class JsonFileSessionStore implements SessionStore {
       );
     }
     // session.json is written last: a directory without it is not a session yet.
-    await dir.prepare();
-    // Side by side: none of them is a session's until session.json is written, after them all.
-    await allSettled([
-      files.context ? dir.writeContext(structuredClone(files.context)) : null,
-      files.agentDescription ? dir.writeAgentDescription(structuredClone(files.agentDescription)) : null,
-      files.counts ? dir.writeCounts(structuredClone(files.counts)) : null,
-      files.checkpoint ? dir.writeCheckpoint(structuredClone(files.checkpoint)) : null,
-    ]);
-    await dir.create(structuredClone(record), { prepared: true });
+    await dir.prepare(presence);
+    // Side by side: none of them is a session's until session.json is in place, after them all.
+    await dir.create(structuredClone(record), { prepared: true, files: structuredClone(files) });
     // What was just written durably is not read back: the directory is loaded as it was created.
     if (!this.#loaded.has(record.id) && !this.#loading.has(record.id)) {
       const created = await dir.loadCreated();
       if (created !== null) {
         this.#loaded.set(record.id, dir);
+        this.#created.set(record.id, { dir, loaded: created });
         return headOf(created);
       }
     }
@@ -224,6 +229,11 @@ export class JsonFileSessionStore implements SessionStore {
     assertSessionId(id);
     const pending = this.#loading.get(id);
     if (pending) return pending;
+    // The load that follows a create (the runtime's, to serve the new session): what was just
+    // written durably, by this store, under its lock, is not read back.
+    const created = this.#created.get(id);
+    this.#created.delete(id);
+    if (created && this.#loaded.get(id) === created.dir) return headOf(created.loaded);
     const work = (async () => {
       const dir = this.#loaded.get(id) ?? this.session(id);
       try {
@@ -252,6 +262,7 @@ export class JsonFileSessionStore implements SessionStore {
       const uncounted = options.uncounted;
       // A loaded session's append reaches its log without waiting a turn, so that appends issued
       // together share one write and one fdatasync (group commit).
+      this.#created.delete(id);
       const dir = this.#loaded.get(id);
       return dir
         ? dir.appendMessages(kept, uncounted)
@@ -337,6 +348,7 @@ export class JsonFileSessionStore implements SessionStore {
   }
 
   async release(id: string): Promise<void> {
+    this.#created.delete(id);
     const dir = this.#loaded.get(id);
     if (!dir) return;
     this.#loaded.delete(id);
@@ -347,6 +359,7 @@ export class JsonFileSessionStore implements SessionStore {
   async close(): Promise<void> {
     const dirs = [...this.#loaded.values()];
     this.#loaded.clear();
+    this.#created.clear();
     for (const dir of dirs) await dir.close().catch(() => undefined);
     await this.#lock?.release();
   }
@@ -354,6 +367,7 @@ export class JsonFileSessionStore implements SessionStore {
   /** The loaded directory of a session, loading it on first use. */
   async #dir(id: string): Promise<SessionDirectory> {
     assertSessionId(id);
+    this.#created.delete(id);
     const dir = this.#loaded.get(id);
     if (dir) return dir;
     await this.load(id);
@@ -369,29 +383,4 @@ export class JsonFileSessionStore implements SessionStore {
       );
     }
   }
-}
-
-/**
- * The head of a loaded session, as data the caller keeps: copies, except the live messages, which
- * are the store's own, frozen (a long session's messages are not copied at every load).
- */
-function headOf(loaded: LoadedSession): SessionHead {
-  const messages = loaded.messages.map(deepFreeze);
-  const lastSeq = Math.max(loaded.archivedThroughSeq, messages[messages.length - 1]?.seq ?? -1);
-  return {
-    ...structuredClone({
-      record: loaded.record,
-      checkpoint: loaded.checkpoint,
-      context: loaded.context,
-      agentDescription: loaded.agentDescription,
-      counts: loaded.counts,
-      repairs: loaded.repairs,
-      notes: loaded.notes,
-    }),
-    messages,
-    archivedThroughSeq: loaded.archivedThroughSeq,
-    lastSeq,
-    tornRecordsDropped: loaded.tornRecordsDropped,
-    uncounted: loaded.uncounted,
-  };
 }

@@ -12,6 +12,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { OfflineCompactor } from '../../src/compaction/offline-compactor.js';
@@ -20,6 +21,7 @@ import { createTokenEstimator } from '../../src/tokens/token-estimator.js';
 import {
   HERE,
   PROJECT,
+  openCreateFloor,
   openFloor,
   keyOf,
   openJsonl,
@@ -27,8 +29,10 @@ import {
   openStoreLayer,
   percentile,
   realText,
+  recordOf,
   removeDir,
   storedMessage,
+  syncDir,
   tempDir,
   textsOf,
 } from './lean-core-shared.js';
@@ -136,12 +140,18 @@ async function burstRow(source: string): Promise<Row> {
   try {
     const all = texts.map((t, i) => JSON.stringify(storedMessage(i, t))).join('\n');
     const floorFile = await openFloor(dir, Buffer.byteLength(all));
-    const median = async (fn: (round: number) => Promise<void>) => {
+    // `prepare` runs before the clock starts: the session is created there, so that the row times
+    // the 200 appends alone, as it does for the peers (whose table or file exists already).
+    const median = async <T>(
+      prepare: (round: number) => Promise<T>,
+      fn: (round: number, on: T) => Promise<void>,
+    ) => {
       const samples: number[] = [];
       for (let round = 0; round < 5; round++) {
+        const on = await prepare(round);
         for (let i = 0; i < 3; i++) await floorFile.sample();
         const t0 = performance.now();
-        await fn(round);
+        await fn(round, on);
         samples.push(performance.now() - t0);
       }
       return percentile(samples, 0.5);
@@ -154,44 +164,117 @@ async function burstRow(source: string): Promise<Row> {
     // The tokenizer is loaded before the clock starts: this is the append path, not start-up.
     const warm = await runtime.createSession(keyOf('burst-warm'));
     await runtime.addMessage(warm.id, { role: 'user', content: texts[0]! });
-    const api = await median(async (round) => {
-      const session = await runtime.createSession(keyOf(`burst${round}`));
-      await Promise.all(texts.map((t) => runtime.addMessage(session.id, { role: 'user', content: t })));
-    });
+    const api = await median(
+      async (round) => (await runtime.createSession(keyOf(`burst${round}`))).id,
+      async (_, id) => {
+        await Promise.all(texts.map((t) => runtime.addMessage(id, { role: 'user', content: t })));
+      },
+    );
     await runtime.close();
     const store = await openStoreLayer(path.join(dir, 'store'));
-    const layer = await median(async (round) => {
-      const id = await store.create(keyOf(`burst${round}`));
-      await Promise.all(texts.map((t, i) => store.append(id, [storedMessage(i, t)])));
-    });
+    const layer = await median(
+      (round) => store.create(keyOf(`burst${round}`)),
+      async (_, id) => {
+        await Promise.all(texts.map((t, i) => store.append(id, [storedMessage(i, t)])));
+      },
+    );
     await store.close();
     const db = openSqlite(path.join(dir, 'peer.sqlite'));
     const insert = db?.prepare('INSERT INTO messages (session, seq, body) VALUES (?, ?, ?)');
     const sqlite =
       db && insert
-        ? await median(async (round) => {
-            db.transaction(() => {
-              for (const [i, t] of texts.entries())
-                insert.run(`s${round}`, i, JSON.stringify(storedMessage(i, t)));
-            })();
-          })
+        ? await median(
+            async () => undefined,
+            async (round) => {
+              db.transaction(() => {
+                for (const [i, t] of texts.entries())
+                  insert.run(`s${round}`, i, JSON.stringify(storedMessage(i, t)));
+              })();
+            },
+          )
         : NaN;
     db?.close();
-    const jsonl = await median(async (round) => {
-      const log = await openJsonl(path.join(dir, `burst${round}.jsonl`));
-      await Promise.all(texts.map((t, i) => log.append([JSON.stringify(storedMessage(i, t))])));
-      await log.close();
-    });
+    const jsonl = await median(
+      (round) => openJsonl(path.join(dir, `burst${round}.jsonl`)),
+      async (_, log) => {
+        await Promise.all(texts.map((t, i) => log.append([JSON.stringify(storedMessage(i, t))])));
+        await log.close();
+      },
+    );
     const floor = floorFile.p50();
     await floorFile.close();
     return [
-      `${COUNT} appends issued at once to one session (1 KB)`,
+      `${COUNT} appends issued at once to one session (1 KB; created before the clock starts)`,
       cell(api, floor),
       cell(layer, floor),
       `${cell(sqlite, floor)}, one transaction`,
       `${cell(jsonl, floor)}, one fdatasync each`,
       `${ms(floor)} (all ${COUNT} in one write)`,
       '<= 5x',
+    ];
+  } finally {
+    await removeDir(dir);
+  }
+}
+
+/**
+ * createSession of an empty session, apart from the appends: the public call and the store's
+ * `create`, next to the floor of a new durable file (write + fdatasync, then its directory's
+ * fsync) and to what the peers do for a new session: SQLite inserts a session row (its own
+ * transaction), JSONL opens a new file and fsyncs its directory.
+ */
+async function createRow(): Promise<Row> {
+  const COUNT = 60;
+  const dir = await tempDir();
+  try {
+    const recordBytes = Buffer.byteLength(JSON.stringify(recordOf(keyOf('create-0'))));
+    const floorDir = path.join(dir, 'floor');
+    await mkdir(floorDir);
+    const floor = await openCreateFloor(floorDir, recordBytes);
+    const median = async (fn: (i: number) => Promise<unknown>) => {
+      for (let i = 0; i < WARMUP; i++) await fn(-1 - i);
+      const samples: number[] = [];
+      for (let i = 0; i < COUNT; i++) {
+        await floor.sample();
+        const t0 = performance.now();
+        await fn(i);
+        samples.push(performance.now() - t0);
+      }
+      return percentile(samples, 0.5);
+    };
+    const runtime = await createSessionRuntime({
+      root: path.join(dir, 'runtime'),
+      compactor: new OfflineCompactor({ estimator: createTokenEstimator({ mode: 'approximate' }) }),
+      limits: { maxTokens: 50_000_000 },
+    });
+    const api = await median((i) => runtime.createSession(keyOf(`create${i}`)));
+    await runtime.close();
+    const store = await openStoreLayer(path.join(dir, 'store'));
+    const layer = await median((i) => store.create(keyOf(`create${i}`)));
+    await store.close();
+    const db = openSqlite(path.join(dir, 'peer.sqlite'));
+    db?.exec('CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, body TEXT NOT NULL)');
+    const insert = db?.prepare('INSERT INTO sessions (id, body) VALUES (?, ?)');
+    const sqlite = insert
+      ? await median(async (i) => insert.run(`s${i}`, JSON.stringify(recordOf(keyOf(`create${i}`)))))
+      : NaN;
+    db?.close();
+    const jsonlDir = path.join(dir, 'jsonl');
+    await mkdir(jsonlDir);
+    const jsonl = await median(async (i) => {
+      const log = await openJsonl(path.join(jsonlDir, `create${i}.jsonl`));
+      await syncDir(jsonlDir);
+      await log.close();
+    });
+    const base = floor.p50();
+    return [
+      'createSession p50, empty session',
+      cell(api, base),
+      cell(layer, base),
+      `${cell(sqlite, base)}, INSERT of a session row`,
+      `${cell(jsonl, base)}, open a new file + fsync of its directory`,
+      `${ms(base)} (a new ${recordBytes} B file: write + fdatasync, then fsync of its directory)`,
+      '',
     ];
   } finally {
     await removeDir(dir);
@@ -398,11 +481,12 @@ async function foldRow(): Promise<Row> {
 /** The benchmark: one table. */
 export async function run(): Promise<BenchTable> {
   const source = await realText();
-  // LEAN_ROWS=append,burst,many runs only those rows (the append figures in 20 s instead of 75).
+  // LEAN_ROWS=append,create,burst,many runs only those rows (the append figures in 20 s instead of 75).
   const only = process.env.LEAN_ROWS?.split(',');
   const want = (name: string) => only === undefined || only.includes(name);
   const rows: Row[] = [
     ...(want('append') ? await appendRows(source) : []),
+    ...(want('create') ? [await createRow()] : []),
     ...(want('burst') ? [await burstRow(source)] : []),
     ...(want('many') ? [await manySessionsRow(source)] : []),
     ...(want('replay') ? [await replayRow()] : []),

@@ -234,3 +234,44 @@ export async function openFloor(
     close: () => handle.close(),
   };
 }
+
+/**
+ * The floor of creating something durably: a new file written and fdatasynced, then its
+ * directory fsynced (the two syncs any new durable file needs, one after the other), per `sample()`.
+ */
+export async function openCreateFloor(
+  dir: string,
+  bytes: number,
+): Promise<{
+  sample(): Promise<void>;
+  p50(): number;
+}> {
+  const buffer = Buffer.alloc(bytes, 'x');
+  const samples: number[] = [];
+  let n = 0;
+  return {
+    async sample() {
+      const t0 = performance.now();
+      const handle = await open(path.join(dir, `create-floor-${n++}`), 'wx');
+      try {
+        await handle.write(buffer);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      await syncDir(dir);
+      samples.push(performance.now() - t0);
+    },
+    p50: () => percentile(samples, 0.5),
+  };
+}
+
+/** fsync of a directory (its entries durable). */
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
