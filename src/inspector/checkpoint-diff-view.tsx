@@ -58,7 +58,14 @@ export function CheckpointDiffView({ api, sessionId, currentVersion, onError }: 
   const [versions, setVersions] = useState<number[] | null>(null);
   const [from, setFrom] = useState<number | null>(null);
   const [to, setTo] = useState<number | null>(null);
-  const [pair, setPair] = useState<{ older: Checkpoint | null; newer: Checkpoint | null } | null>(null);
+  // The pair read, with the versions it was read for: while another pair is read, the old one is
+  // not shown under the new versions' names.
+  const [pair, setPair] = useState<{
+    lower: number;
+    upper: number;
+    older: Checkpoint | null;
+    newer: Checkpoint | null;
+  } | null>(null);
 
   useEffect(() => {
     let cancelled = false;
@@ -81,8 +88,9 @@ export function CheckpointDiffView({ api, sessionId, currentVersion, onError }: 
     let cancelled = false;
     const read = (v: number) =>
       v === 0 ? Promise.resolve(null) : api.getCheckpoint(sessionId, { version: v });
-    Promise.all([read(Math.min(from, to)), read(Math.max(from, to))]).then(
-      ([older, newer]) => !cancelled && setPair({ older, newer }),
+    const [lower, upper] = [Math.min(from, to), Math.max(from, to)];
+    Promise.all([read(lower), read(upper)]).then(
+      ([older, newer]) => !cancelled && setPair({ lower, upper, older, newer }),
       (e: unknown) => onError?.(e),
     );
     return () => {
@@ -90,8 +98,16 @@ export function CheckpointDiffView({ api, sessionId, currentVersion, onError }: 
     };
   }, [api, sessionId, from, to, onError]);
 
-  const diff = pair
-    ? diffCheckpoints(pair.older, pair.newer).filter(
+  const current =
+    pair !== null &&
+    from !== null &&
+    to !== null &&
+    pair.lower === Math.min(from, to) &&
+    pair.upper === Math.max(from, to)
+      ? pair
+      : null;
+  const diff = current
+    ? diffCheckpoints(current.older, current.newer).filter(
         (s) => s.added.length + s.superseded.length + s.dropped.length > 0,
       )
     : [];
@@ -110,16 +126,12 @@ export function CheckpointDiffView({ api, sessionId, currentVersion, onError }: 
             <VersionSelect label="From version" versions={versions} value={from} onChange={setFrom} />
             <VersionSelect label="To version" versions={versions} value={to} onChange={setTo} />
           </div>
-          {pair === null ? (
+          {current === null ? (
             <p className="dgi-muted">Loading…</p>
           ) : diff.length === 0 ? (
             <p className="dgi-muted">No change between these versions.</p>
           ) : (
-            <div
-              className="dgi-diff"
-              data-from={Math.min(from ?? 0, to ?? 0)}
-              data-to={Math.max(from ?? 0, to ?? 0)}
-            >
+            <div className="dgi-diff" data-from={current.lower} data-to={current.upper}>
               {diff.map((s) => (
                 <div
                   key={s.id}

@@ -50,7 +50,11 @@ async function scrollHistory(page: Page, fraction: number): Promise<void> {
 /** Presses every "Show all N" button of `region` (each becomes "Show fewer"). */
 async function showAll(region: ReturnType<Page['locator']>): Promise<void> {
   const more = region.getByRole('button', { name: /^Show all/ });
-  while ((await more.count()) > 0) await more.first().click();
+  // Each click re-renders its section without its button: wait for that before counting again.
+  for (let n = await more.count(); n > 0; n = await more.count()) {
+    await more.first().click();
+    await more.nth(n - 1).waitFor({ state: 'detached' });
+  }
 }
 
 function deferred() {
@@ -330,7 +334,10 @@ describe.skipIf(!existsSync(CHROMIUM))(
       await page.getByText('Compaction cancelled: nothing changed on disk.').waitFor();
       expect((await compaction)?.code).toBe('COMPACTION_CANCELLED');
       compactor.gate = null;
+      // The page hears of the state after the cancel's reply: wait for it, then read it.
+      await page.locator('.dgi-status [data-state="idle"]').waitFor();
       await expect(page.locator('.dgi-status [data-state]').textContent()).resolves.toBe('idle');
+      await progress.waitFor({ state: 'detached' });
       await expect(progress.count()).resolves.toBe(0);
       expect(await snapshotDir(files)).toEqual(disk);
       expect(await runtime.getHistory(id)).toEqual(before);

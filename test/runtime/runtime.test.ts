@@ -10,6 +10,26 @@ import { ScriptedCompactor } from '../helpers/compactors.js';
 import { settle } from '../helpers/settle.js';
 import { exists, snapshotDir, tempRoot } from '../helpers/temp-root.js';
 
+/**
+ * Resolves once `done()` holds, checked after every inspection event of the runtime's actors (the
+ * supervisor's snapshot changes when an actor is stopped and forgotten): a wait on events, not on
+ * the clock. Pass `inspect` to createSessionRuntime.
+ */
+function actorWatch() {
+  const waiters = new Set<{ done: () => boolean; resolve: () => void }>();
+  return {
+    inspect: () => {
+      for (const w of [...waiters]) {
+        if (!w.done()) continue;
+        waiters.delete(w);
+        w.resolve();
+      }
+    },
+    until: (done: () => boolean) =>
+      done() ? Promise.resolve() : new Promise<void>((resolve) => waiters.add({ done, resolve })),
+  };
+}
+
 const DEV: SessionKey = {
   type: 'task',
   agentType: 'dev',
@@ -349,9 +369,11 @@ describe('the supervisor through the runtime', () => {
   it('stops idle session actors and reopens them from disk on next use', async () => {
     const root = await tempRoot();
     const clock = new SimulatedClock();
+    const watch = actorWatch();
     const runtime = await createSessionRuntime({
       root,
       clock,
+      inspect: watch.inspect,
       supervisor: { sweepIntervalMs: 1_000, idleSweeps: 2 },
     });
     const ids: string[] = [];
@@ -371,8 +393,7 @@ describe('the supervisor through the runtime', () => {
     await new Promise((r) => setImmediate(r));
     clock.increment(1_000);
     clock.increment(1_000);
-    for (let i = 0; i < 50 && runtime.activeSessionIds().length > 0; i++)
-      await new Promise((r) => setTimeout(r, 5));
+    await watch.until(() => runtime.activeSessionIds().length === 0);
     expect(runtime.activeSessionIds()).toEqual([]);
     // session.json got its figures at close: listing needs no actor.
     const listed = await runtime.listSessions();
@@ -386,18 +407,27 @@ describe('the supervisor through the runtime', () => {
 
   it('keeps the number of live actors bounded by maxActive', async () => {
     const root = await tempRoot();
-    const runtime = await createSessionRuntime({ root, supervisor: { maxActive: 3 } });
+    const watch = actorWatch();
+    const runtime = await createSessionRuntime({
+      root,
+      inspect: watch.inspect,
+      supervisor: { maxActive: 3 },
+    });
+    // Counts first: an actor stopped for the cap closes once its appends are counted, and the
+    // counting worker's first start would otherwise hold every close of the loop below.
+    const warm = await runtime.createSession({ type: 'feature', agentType: 'pm', featureId: 'warm' });
+    await runtime.addMessage(warm.id, { role: 'user', content: 'x' });
+    await runtime.estimateSize(warm.id);
     let most = 0;
     for (let i = 0; i < 12; i++) {
       const { id } = await runtime.createSession({ type: 'feature', agentType: 'pm', featureId: `f${i}` });
       await runtime.addMessage(id, { role: 'user', content: 'x' });
       most = Math.max(most, runtime.activeSessionIds().length);
     }
-    for (let i = 0; i < 50 && runtime.activeSessionIds().length > 3; i++)
-      await new Promise((r) => setTimeout(r, 5));
+    await watch.until(() => runtime.activeSessionIds().length <= 3);
     expect(runtime.activeSessionIds().length).toBeLessThanOrEqual(3);
     expect(most).toBeLessThanOrEqual(4); // the one being opened may briefly make it maxActive + 1
-    expect(await runtime.listSessions()).toHaveLength(12);
+    expect(await runtime.listSessions()).toHaveLength(13);
     await runtime.close();
   });
 });
