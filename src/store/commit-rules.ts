@@ -7,7 +7,7 @@
  */
 import { checkpointProblems } from '../compaction/checkpoint-schema.js';
 import { SessionError } from '../core/errors.js';
-import type { ArchiveSegment, Checkpoint } from '../core/types.js';
+import type { ArchiveSegment, CheckResult, Checkpoint } from '../core/types.js';
 import { segmentShapeProblem } from './archive-rules.js';
 
 /**
@@ -58,4 +58,15 @@ export function withChecksOf(current: Checkpoint | null, checkpoint: Checkpoint)
   const checks = current?.checks;
   const { checks: _stale, ...rest } = checkpoint;
   return checks ? { ...rest, checks } : rest;
+}
+
+/** `current` with `checks` recorded: a check replaces the one with its `checkId`. @internal */
+export function withRecordedChecks(
+  current: Checkpoint,
+  checks: readonly CheckResult[],
+  now: string,
+): Checkpoint {
+  const byId = new Map((current.checks ?? []).map((c) => [c.checkId, c]));
+  for (const check of checks) byId.set(check.checkId, { ...check, at: check.at ?? now });
+  return { ...current, updatedAt: now, checks: [...byId.values()] };
 }

@@ -6,6 +6,7 @@
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { SessionError } from '../core/errors.js';
+import type { SessionPresence } from './contract.js';
 import { allSettled, assertInsideRoot as assertInsideRootOf, isErrno } from './durable-fs.js';
 import {
   CORRUPT_SUFFIX,
@@ -136,4 +137,38 @@ export async function missingRecordError(dir: string, id: string): Promise<Sessi
     `no session "${id}" under ${path.dirname(dir)}; create it with createSession(key)`,
     { details: { sessionId: id } },
   );
+}
+
+/**
+ * @internal Whether `dir` holds a session, without reading it (see SessionPresence). No directory,
+ * nothing in it to look at: the usual case before a create, in one lstat. `assertInside` runs
+ * once a directory is found (a link leading out of the root is `CORRUPT_FILE`).
+ */
+export async function sessionPresence(
+  dir: string,
+  assertInside: () => Promise<void>,
+): Promise<SessionPresence> {
+  const missing = await lstat(dir).then(
+    () => false,
+    (error: unknown) => isErrno(error, 'ENOENT'),
+  );
+  if (missing) return 'absent';
+  await assertInside();
+  const info = await lstat(path.join(dir, 'session.json')).catch((error: unknown) => {
+    if (isErrno(error, 'ENOENT')) return null;
+    throw error;
+  });
+  if (info !== null) return info.isFile() ? 'present' : 'damaged';
+  return (await sessionDataFound(dir)).length > 0 ? 'damaged' : 'absent';
+}
+
+/** @internal Refuses a change to session `id` opened read-only, saying how to open it. */
+export function assertWritableSession(readOnly: boolean | undefined, id: string): void {
+  if (readOnly) {
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'store',
+      `session ${id} is opened read-only; open the runtime without readOnly to change it`,
+    );
+  }
 }

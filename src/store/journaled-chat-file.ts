@@ -33,7 +33,7 @@ import { createOneAtATime } from '../core/one-at-a-time.js';
 import { SessionError } from '../core/errors.js';
 import type { ChatFile, Message } from '../core/types.js';
 import { countText, encodeRecords, recordText } from './chat-log-format.js';
-import { readJournal } from './read-journal.js';
+import { appendReplayed, readJournal } from './read-journal.js';
 import { logDamaged, refusedAfterUnknown } from './chat-log-errors.js';
 import { ChatCounts } from './chat-counts.js';
 import { emptyChat, lastSeqOf, validateChat, withDerived } from './chat-data.js';
@@ -179,15 +179,7 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     this.#snapshotBytes = snapshotBytes;
     if (log !== null && replay !== null) {
       if (replay.damagedAt !== null) throw await logDamaged(replay, this.logFile, this.#readOnly);
-      // snapshotSeq, not the last message held: a fold that dropped messages (dropThrough) may
-      // leave a snapshot with fewer messages than its log, if it was cut before the truncation.
-      let last = Math.max(chat.snapshotSeq, lastSeqOf(chat.messages));
-      for (const message of replay.messages) {
-        if (message.seq <= last) continue; // already in the snapshot (a fold was cut short) or repeated
-        chat.messages.push(message);
-        if (replay.uncounted.has(message.seq)) this.#counts.uncounted.add(message.seq);
-        last = message.seq;
-      }
+      appendReplayed(chat, replay, this.#counts.uncounted);
       this.#torn = replay.torn;
       // Only an incomplete last record is proven torn; only it is ever cut.
       this.#log.loaded(

@@ -11,6 +11,7 @@
  */
 import { lstat } from 'node:fs/promises';
 import type { ChatFile } from '../core/types.js';
+import { lastSeqOf } from './chat-data.js';
 import { replayLog, type Replay } from './chat-log-format.js';
 import { isErrno, readBytesOrNull } from './durable-fs.js';
 import type { DurableJsonFile } from './durable-json-file.js';
@@ -55,5 +56,21 @@ async function sizeOf(file: string): Promise<number> {
   } catch (error) {
     if (isErrno(error, 'ENOENT')) return 0;
     throw ioError(error, file, 'stat');
+  }
+}
+
+/**
+ * @internal Adds to `chat` (a snapshot as read) the replayed messages it does not hold, in order,
+ * and notes in `uncounted` those the log recorded without their exact count.
+ */
+export function appendReplayed(chat: ChatFile, replay: Replay, uncounted: Set<number>): void {
+  // snapshotSeq, not the last message held: a fold that dropped messages (dropThrough) may
+  // leave a snapshot with fewer messages than its log, if it was cut before the truncation.
+  let last = Math.max(chat.snapshotSeq, lastSeqOf(chat.messages));
+  for (const message of replay.messages) {
+    if (message.seq <= last) continue; // already in the snapshot (a fold was cut short) or repeated
+    chat.messages.push(message);
+    if (replay.uncounted.has(message.seq)) uncounted.add(message.seq);
+    last = message.seq;
   }
 }

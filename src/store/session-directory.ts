@@ -14,7 +14,6 @@
  * Its parts: session-reader.ts (the files, what they hold, reads of the archive and checkpoint
  * versions), commit-rules.ts (what a checkpoint write must satisfy), session-load.ts, session-repair.ts.
  */
-import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Low } from 'lowdb';
 import { createOneAtATime } from '../core/one-at-a-time.js';
@@ -32,9 +31,19 @@ import type {
 import type { ArchiveDirectory } from './archive-directory.js';
 import type { CheckpointHistory } from './checkpoint-history.js';
 import type { InitialFiles, SessionCounts, SessionPresence } from './contract.js';
-import { assertLoadableCheckpoint, assertSegmentFollows, withChecksOf } from './commit-rules.js';
-import { assertInsideRoot, missingRecordError, sessionDataFound } from './directory-guards.js';
-import { allSettled, isErrno, makeDir } from './durable-fs.js';
+import {
+  assertLoadableCheckpoint,
+  assertSegmentFollows,
+  withChecksOf,
+  withRecordedChecks,
+} from './commit-rules.js';
+import {
+  assertInsideRoot,
+  assertWritableSession,
+  missingRecordError,
+  sessionPresence,
+} from './directory-guards.js';
+import { allSettled, makeDir } from './durable-fs.js';
 import { persist, reread } from './durable-json-file.js';
 import type { JournaledChatFile } from './journaled-chat-file.js';
 import { newFile, writeNewSessionFiles, type NewFile } from './new-session-files.js';
@@ -89,19 +98,7 @@ export class SessionDirectory extends SessionReader {
    * @throws SessionError `CORRUPT_FILE` when the directory is a link leading out of the root.
    */
   async presence(): Promise<SessionPresence> {
-    // No directory, nothing in it to look at: the usual case before a create, in one lstat.
-    const missing = await lstat(this.dir).then(
-      () => false,
-      (error: unknown) => isErrno(error, 'ENOENT'),
-    );
-    if (missing) return 'absent';
-    await this.#assertInsideRoot();
-    const info = await lstat(this.#file('session.json')).catch((error: unknown) => {
-      if (isErrno(error, 'ENOENT')) return null;
-      throw error;
-    });
-    if (info !== null) return info.isFile() ? 'present' : 'damaged';
-    return (await sessionDataFound(this.dir)).length > 0 ? 'damaged' : 'absent';
+    return sessionPresence(this.dir, () => this.#assertInsideRoot());
   }
 
   /**
@@ -175,7 +172,7 @@ export class SessionDirectory extends SessionReader {
   async load(): Promise<LoadedSession> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const loaded = await this.#loadOnce();
+        const loaded = await loadSession(this.#parts());
         this.#loadFailure = null;
         return loaded;
       } catch (error) {
@@ -200,10 +197,6 @@ export class SessionDirectory extends SessionReader {
     const loaded = await createdSession(this.#parts());
     if (loaded !== null) this.#loadFailure = null;
     return loaded;
-  }
-
-  async #loadOnce(): Promise<LoadedSession> {
-    return loadSession(this.#parts());
   }
 
   #parts(): SessionParts {
@@ -299,9 +292,7 @@ export class SessionDirectory extends SessionReader {
     return this.#withCheckpoint(async () => {
       const current = this.#checkpoint.data ?? empty();
       if (this.#checkpoint.data === null) await this.#history.write(current);
-      const byId = new Map((current.checks ?? []).map((c) => [c.checkId, c]));
-      for (const check of checks) byId.set(check.checkId, { ...check, at: check.at ?? now });
-      const next: Checkpoint = { ...current, updatedAt: now, checks: [...byId.values()] };
+      const next = withRecordedChecks(current, checks, now);
       assertLoadableCheckpoint(this.id, next);
       await persist(this.#checkpoint, next);
       return next;
@@ -391,10 +382,6 @@ export class SessionDirectory extends SessionReader {
     await this.#chatAdapter.close();
   }
 
-  #file(name: string): string {
-    return path.join(this.dir, name);
-  }
-
   /** Writes of checkpoint.json one at a time: checks and compaction commits never overwrite each other. */
   readonly #withCheckpoint = createOneAtATime();
 
@@ -408,12 +395,6 @@ export class SessionDirectory extends SessionReader {
   }
 
   #assertWritable(): void {
-    if (this.#options.readOnly) {
-      throw new SessionError(
-        'INVALID_ARGUMENT',
-        'store',
-        `session ${this.id} is opened read-only; open the runtime without readOnly to change it`,
-      );
-    }
+    assertWritableSession(this.#options.readOnly, this.id);
   }
 }
