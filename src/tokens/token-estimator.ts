@@ -297,12 +297,12 @@ export class TiktokenEstimator implements TokenEstimator {
     let total = MESSAGE_OVERHEAD_TOKENS;
     if (costs !== null) for (const cost of costs) total += cost.fixed + BLOCK_OVERHEAD_TOKENS;
     if (
-      !workerReady(this.encoding) &&
       isEncoderLoaded(this.encoding) &&
-      charsOf(texts) < this.offThreadChars
+      charsOf(texts) < this.offThreadChars &&
+      !sharedCountingWorker().ready(this.encoding)
     ) {
-      // The worker is still loading its encoding (100-400 ms): a read would wait for it, so
-      // counted here meanwhile, by the same code with the same encoding (the same count).
+      // The worker has not loaded its encoding yet (100-400 ms after it starts): a read would wait
+      // for it, so counted here meanwhile, by the same code with the same encoding (the same count).
       for (const text of texts) total += this.estimate(text);
       return total;
     }
@@ -379,22 +379,6 @@ export class TiktokenEstimator implements TokenEstimator {
  */
 export function createTokenEstimator(options: TokenEstimatorOptions = {}): TiktokenEstimator {
   return new TiktokenEstimator(options);
-}
-
-/** Per encoding, whether the counting worker has it loaded (false while it loads). */
-const workers = new Map<TokenEncoding, boolean>();
-
-/**
- * @internal Whether the shared counting worker has `encoding` loaded; the first call asks it to
- * load it. Should that fail, the worker is used all the same (the batcher then counts here).
- */
-function workerReady(encoding: TokenEncoding): boolean {
-  const ready = workers.get(encoding);
-  if (ready !== undefined) return ready;
-  workers.set(encoding, false);
-  const done = () => workers.set(encoding, true);
-  sharedCountingWorker().count(encoding, ['']).then(done, done);
-  return false;
 }
 
 function charsOf(texts: readonly string[]): number {
