@@ -5,8 +5,9 @@
  * event-loop turn go to the actor together (one `APPEND.MANY`, one write): a burst costs the actor
  * one event instead of one per message.
  *
- * Counting is off the caller's path: a text message goes to the actor with a proven upper bound
- * of its count (`boundMessage`: its UTF-8 bytes plus framing) while the counting worker counts it
+ * Counting is off the caller's path: a message of text, tool calls or tool results goes to the
+ * actor with a proven upper bound of its count (`boundMessage`: the UTF-8 bytes of what it is
+ * counted by, plus framing) while the counting worker counts it
  * exactly (append-counts.ts, batched with the others of the same turn). A count known when the
  * write is durable (the usual case for a few KB) is taken by the write: the acknowledgement
  * carries it and the actor's figures never hold the bound; a later one replaces the bound

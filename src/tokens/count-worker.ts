@@ -19,13 +19,18 @@ export interface CountRequest {
 }
 
 /** @internal The worker's answer. */
-export type CountAnswer = { id: number; counts: number[] } | { id: number; error: string };
+export type CountAnswer =
+  { id: number; encoding: TokenEncoding; counts: number[] } | { id: number; error: string };
 
 parentPort?.on('message', (request: CountRequest) => {
   let answer: CountAnswer;
   try {
     const encoder = getEncoder(request.encoding);
-    answer = { id: request.id, counts: request.texts.map((text) => countExact(encoder, text)) };
+    answer = {
+      id: request.id,
+      encoding: request.encoding,
+      counts: request.texts.map((text) => countExact(encoder, text)),
+    };
   } catch (error) {
     answer = { id: request.id, error: describeError(error) };
   }

@@ -30,6 +30,12 @@ export interface CountingWorker {
    *   `INVALID_ARGUMENT` for an unknown encoding or a text that is not a string.
    */
   count(encoding: TokenEncoding, texts: readonly string[]): Promise<number[]>;
+  /**
+   * Whether the running thread has `encoding` loaded (it answered a count in it). When not, the
+   * first call asks the thread (started if need be) to load it, so that it is ready soon: a caller
+   * in a hurry counts on its own thread meanwhile. False again once the thread has ended.
+   */
+  ready(encoding: TokenEncoding): boolean;
   /** Ends the thread now (counts in flight are rejected). A later `count` starts a new one. */
   close(): Promise<void>;
 }
@@ -87,6 +93,9 @@ export function createCountingWorker(options: CountingWorkerOptions = {}): Count
       `idleMs must be a positive integer, got ${String(idleMs)}`,
     );
   let worker: Worker | null = null;
+  /** Encodings the running thread has loaded, and those it was asked to load. */
+  let loaded = new Set<TokenEncoding>();
+  let loading = new Set<TokenEncoding>();
   let nextId = 0;
   let idleTimer: NodeJS.Timeout | null = null;
   const pending = new Map<number, Pending>();
@@ -99,17 +108,23 @@ export function createCountingWorker(options: CountingWorkerOptions = {}): Count
   function thread(): Worker {
     if (worker) return worker;
     const w = startWorker();
+    const mine = (loaded = new Set());
+    loading = new Set();
     w.on('message', (answer: CountAnswer) => {
       const p = pending.get(answer.id);
       if (!p) return;
       pending.delete(answer.id);
-      if ('counts' in answer) p.resolve(answer.counts);
-      else p.reject(new SessionError('IO_ERROR', 'tokens', `the counting worker failed: ${answer.error}`));
+      if ('counts' in answer) {
+        mine.add(answer.encoding);
+        p.resolve(answer.counts);
+      } else p.reject(new SessionError('IO_ERROR', 'tokens', `the counting worker failed: ${answer.error}`));
       settle();
     });
     const died = (reason: string, cause?: unknown) => {
       if (worker !== w) return;
       worker = null;
+      loaded = new Set();
+      loading = new Set();
       failAll(
         new SessionError('IO_ERROR', 'tokens', `the token counting worker ${reason}`, {
           cause,
@@ -145,13 +160,15 @@ export function createCountingWorker(options: CountingWorkerOptions = {}): Count
     idleTimer = null;
     const w = worker;
     worker = null;
+    loaded = new Set();
+    loading = new Set();
     failAll(
       new SessionError('IO_ERROR', 'tokens', 'the token counting worker was closed', { retryable: true }),
     );
     if (w) await w.terminate();
   }
 
-  return {
+  const api: CountingWorker = {
     count(encoding, texts) {
       if (!TOKEN_ENCODINGS.includes(encoding)) {
         return Promise.reject(
@@ -182,8 +199,20 @@ export function createCountingWorker(options: CountingWorkerOptions = {}): Count
         w.postMessage(request);
       });
     },
+    ready(encoding) {
+      if (worker !== null && loaded.has(encoding)) return true;
+      if (worker !== null && loading.has(encoding)) return false;
+      // Starts the thread if need be (which forgets what an ended one had), then asks it to load.
+      const warming = api.count(encoding, ['']);
+      const asked = loading;
+      asked.add(encoding);
+      // Failed: not loaded; the next call asks again.
+      warming.catch(() => asked.delete(encoding));
+      return false;
+    },
     close,
   };
+  return api;
 }
 
 let shared: CountingWorker | null = null;

@@ -3,13 +3,15 @@
  *
  * Counting uses gpt-tokenizer: on the real transcripts it counts the same as js-tiktoken 15-35x
  * faster and loads in a fifth of the time. The two disagree only on text holding U+FEFF (a byte
- * order mark inside the text: gpt-tokenizer splits it differently), so such text is counted by
- * js-tiktoken, loaded only when one appears. Counts therefore stay those of js-tiktoken, which is
- * what counts persisted by older versions were taken with (`test/tokens/encoding-cache.test.ts`
- * compares the two on generated text of every kind and on the real transcripts).
+ * order mark inside the text: gpt-tokenizer merges it wrong), so such text is counted as js-tiktoken
+ * counts it (`bom-count.ts`: its pattern and ranks, read only when such text appears, without
+ * building its encoder). Counts therefore stay those of js-tiktoken, which is what counts persisted
+ * by older versions were taken with (`test/tokens/encoding-cache.test.ts` compares the two on
+ * generated text of every kind and on the real transcripts).
  */
 import { createRequire } from 'node:module';
 import { SessionError, describeError } from '../core/errors.js';
+import { countHoldingBom, referenceRanks, type ReferenceRanks, type TiktokenRankFile } from './bom-count.js';
 
 /** The encodings a {@link TiktokenEstimator} can count with. */
 export type TokenEncoding = 'cl100k_base' | 'o200k_base';
@@ -27,12 +29,8 @@ interface GptEncoding {
   countTokens(text: string, options: { disallowedSpecial: Set<string> }): number;
 }
 
-interface JsTiktoken {
-  encode(text: string, allowedSpecial: string[], disallowedSpecial: string[]): number[];
-}
-
 const encoders = new Map<TokenEncoding, TokenEncoder>();
-const references = new Map<TokenEncoding, JsTiktoken>();
+const references = new Map<TokenEncoding, ReferenceRanks>();
 const loads = new Map<TokenEncoding, number>();
 // Loaded with require() (their CJS builds) so that counting can stay synchronous.
 const require = createRequire(import.meta.url);
@@ -49,30 +47,26 @@ export function getEncoder(encoding: TokenEncoding): TokenEncoder {
   if (cached !== undefined) return cached;
   assertEncoding(encoding);
   const fast = load<GptEncoding>(`gpt-tokenizer/encoding/${encoding}`, encoding, 'gpt-tokenizer');
+  const countFast = (text: string) => fast.countTokens(text, NO_SPECIAL);
   const encoder: TokenEncoder = {
     encoding,
     count: (text) =>
-      text.includes(BOM)
-        ? reference(encoding).encode(text, [], []).length
-        : fast.countTokens(text, NO_SPECIAL),
+      text.includes(BOM) ? countHoldingBom(reference(encoding), countFast, text) : countFast(text),
   };
   encoders.set(encoding, encoder);
   loads.set(encoding, (loads.get(encoding) ?? 0) + 1);
   return encoder;
 }
 
-/** @internal js-tiktoken's encoder of `encoding`: the reference, for text holding U+FEFF. */
-function reference(encoding: TokenEncoding): JsTiktoken {
+/** @internal js-tiktoken's pattern and ranks of `encoding`: the reference, for text holding U+FEFF. */
+function reference(encoding: TokenEncoding): ReferenceRanks {
   const cached = references.get(encoding);
   if (cached !== undefined) return cached;
-  const { Tiktoken } = load<{ Tiktoken: new (ranks: unknown) => JsTiktoken }>(
-    'js-tiktoken/lite',
-    encoding,
-    'js-tiktoken',
+  const ranks = referenceRanks(
+    load<TiktokenRankFile>(`js-tiktoken/ranks/${encoding}`, encoding, 'js-tiktoken'),
   );
-  const encoder = new Tiktoken(load<unknown>(`js-tiktoken/ranks/${encoding}`, encoding, 'js-tiktoken'));
-  references.set(encoding, encoder);
-  return encoder;
+  references.set(encoding, ranks);
+  return ranks;
 }
 
 function load<T>(specifier: string, encoding: TokenEncoding, library: string): T {

@@ -12,7 +12,7 @@ import { approximateTokens } from './approximate.js';
 import { blockCost } from './block-cost.js';
 import { createCountBatcher, type CountBatcher } from './count-batcher.js';
 import { sharedCountingWorker } from './counting-worker.js';
-import { TOKEN_ENCODINGS, getEncoder, type TokenEncoding } from './encoding-cache.js';
+import { TOKEN_ENCODINGS, getEncoder, isEncoderLoaded, type TokenEncoding } from './encoding-cache.js';
 import { countExact } from './exact-count.js';
 import { countByLines, type LineCounts } from './line-counts.js';
 
@@ -264,8 +264,8 @@ export class TiktokenEstimator implements TokenEstimator {
   }
 
   /**
-   * The upper bound of an exact count of a text message (its UTF-8 bytes plus framing, see
-   * `textTokenBound`), or null: in approximate mode, or for content that is not text only.
+   * The upper bound of an exact count of a message (the UTF-8 bytes of the text it is counted by,
+   * plus framing, see `textTokenBound`), or null: in approximate mode, or for content with media.
    * @example
    * ```ts
    * estimator.boundMessage({ role: 'user', content: 'hi' }); // 6 (the exact count is 5)
@@ -277,9 +277,10 @@ export class TiktokenEstimator implements TokenEstimator {
   }
 
   /**
-   * The count of {@link estimateMessage} for a message with a bound ({@link boundMessage}), counted
-   * on the shared counting worker in one request with the others asked for in the same turn, and
-   * remembered by a hash of the text. Other messages are counted as {@link estimateMessageAsync}.
+   * The count of {@link estimateMessage}, its texts (those `blockCost` gives) counted on the shared
+   * counting worker in one request with the others asked for in the same turn, and remembered by a
+   * hash of the text; the fixed costs of media are added here. In approximate mode, as
+   * {@link estimateMessageAsync}.
    * @throws SessionError `INVALID_ARGUMENT` when `message` is not an object with valid content.
    * @example
    * ```ts
@@ -287,14 +288,28 @@ export class TiktokenEstimator implements TokenEstimator {
    * ```
    */
   async estimateMessageLater(message: { role: Role; content: string | ContentBlock[] }): Promise<number> {
-    if (this.boundMessage(message) === null) return this.estimateMessageAsync(message);
-    const content = message.content;
+    const content = message?.content;
+    if (this.mode !== 'exact' || (typeof content !== 'string' && !Array.isArray(content)))
+      return this.estimateMessageAsync(message);
+    // Blocks by their cost (blockCost): the text counted on the worker, plus the fixed part.
+    const costs = typeof content === 'string' ? null : content.map(blockCost);
+    const texts = costs === null ? [content as string] : costs.map((cost) => cost.text);
+    let total = MESSAGE_OVERHEAD_TOKENS;
+    if (costs !== null) for (const cost of costs) total += cost.fixed + BLOCK_OVERHEAD_TOKENS;
+    if (
+      isEncoderLoaded(this.encoding) &&
+      charsOf(texts) < this.offThreadChars &&
+      !sharedCountingWorker().ready(this.encoding)
+    ) {
+      // The worker has not loaded its encoding yet (100-400 ms after it starts): a read would wait
+      // for it, so counted here meanwhile, by the same code with the same encoding (the same count).
+      for (const text of texts) total += this.estimate(text);
+      return total;
+    }
     this.#batcher ??= createCountBatcher(this.encoding, (text) => this.estimate(text));
     const batcher = this.#batcher;
-    if (typeof content === 'string') return (await batcher.count(content)) + MESSAGE_OVERHEAD_TOKENS;
-    const counts = await Promise.all(content.map((block) => batcher.count((block as { text: string }).text)));
-    let total = MESSAGE_OVERHEAD_TOKENS;
-    for (const count of counts) total += count + BLOCK_OVERHEAD_TOKENS;
+    const counts = await Promise.all(texts.map((text) => batcher.count(text)));
+    for (const count of counts) total += count;
     return total;
   }
 
@@ -364,6 +379,12 @@ export class TiktokenEstimator implements TokenEstimator {
  */
 export function createTokenEstimator(options: TokenEstimatorOptions = {}): TiktokenEstimator {
   return new TiktokenEstimator(options);
+}
+
+function charsOf(texts: readonly string[]): number {
+  let chars = 0;
+  for (const text of texts) chars += text.length;
+  return chars;
 }
 
 /** @internal A short description of a value's type, for error messages. */

@@ -352,13 +352,17 @@ async function replayRow(): Promise<Row> {
     const ours = child('replay', path.join(dir, 'runtime'));
     const peer = child('replay-jsonl', dir);
     const ratio = Number(ours.ms) / Number(peer.ms);
+    // CPU beside the time: under load the time measures the machine as much as the code.
+    const cpu = (r: typeof ours) =>
+      `CPU ${(Number(r.cpuMs) / 1000).toFixed(1)} s, main thread ${(Number(r.mainCpuMs) / 1000).toFixed(1)} s`;
     return [
-      `replay of ${String(ours.messages)} real messages at a 20k limit (time, peak RSS)`,
+      `replay of ${String(ours.messages)} real messages at a 20k limit (time, peak RSS, CPU)`,
       `${(Number(ours.ms) / 1000).toFixed(1)} s, ${String(ours.rssMiB)} MiB (${ratio.toFixed(2)}x JSONL); ` +
-        `${String(ours.compactions)} compactions, ${String(ours.over)} over the limit, intact: ${String(ours.intact)}`,
+        `${cpu(ours)}; ${String(ours.compactions)} compactions, ${String(ours.over)} over the limit, ` +
+        `intact: ${String(ours.intact)}`,
       '',
       '',
-      `${(Number(peer.ms) / 1000).toFixed(1)} s, ${String(peer.rssMiB)} MiB (same exact counting)`,
+      `${(Number(peer.ms) / 1000).toFixed(1)} s, ${String(peer.rssMiB)} MiB, ${cpu(peer)} (same exact counting)`,
       '',
       '<= 1.3x JSONL',
     ];

@@ -9,6 +9,7 @@
  * - `history-jsonl FILE` / `history-sqlite FILE ID`: the same history read from the peers.
  * - `fold-stall ROOT MB`: appends across the fold of a session of MB megabytes of live messages.
  */
+import { readFileSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -28,6 +29,31 @@ type Out = Record<string, number | string | boolean>;
 
 const rssMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
 
+/**
+ * CPU milliseconds since `from`: the process's (every thread, the counting worker's too) and the
+ * main thread's (Linux: /proc/self/task/<pid>/stat, else NaN). Under load wall time measures the
+ * machine more than the code; these do not.
+ */
+function cpuSince(from: { process: NodeJS.CpuUsage; main: number }): { cpuMs: number; mainCpuMs: number } {
+  const used = process.cpuUsage(from.process);
+  return { cpuMs: Math.round((used.user + used.system) / 1000), mainCpuMs: mainThreadCpuMs() - from.main };
+}
+
+function cpuNow(): { process: NodeJS.CpuUsage; main: number } {
+  return { process: process.cpuUsage(), main: mainThreadCpuMs() };
+}
+
+/** The main thread's user + system CPU in ms (clock ticks of 10 ms), NaN where /proc is not there. */
+function mainThreadCpuMs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
 async function transcripts() {
   const { loadTranscript } = await import('../../src/integration/transcript.js');
   const names = (await readdir(TRANSCRIPTS)).filter((n) => n.endsWith('.json')).sort();
@@ -37,6 +63,7 @@ async function transcripts() {
 async function replay(root: string): Promise<Out> {
   const all = await transcripts();
   const t0 = performance.now();
+  const cpu0 = cpuNow();
   const { createSessionRuntime } = await import('../../src/runtime/create-session-runtime.js');
   const { OfflineCompactor } = await import('../../src/compaction/offline-compactor.js');
   const { createTokenEstimator } = await import('../../src/tokens/token-estimator.js');
@@ -64,12 +91,21 @@ async function replay(root: string): Promise<Out> {
   } finally {
     await runtime.close();
   }
-  return { ms: performance.now() - t0, rssMiB: rssMiB(), messages, over, compactions, intact };
+  return {
+    ms: performance.now() - t0,
+    ...cpuSince(cpu0),
+    rssMiB: rssMiB(),
+    messages,
+    over,
+    compactions,
+    intact,
+  };
 }
 
 async function replayJsonl(dir: string): Promise<Out> {
   const all = await transcripts();
   const t0 = performance.now();
+  const cpu0 = cpuNow();
   const { createTokenEstimator } = await import('../../src/tokens/token-estimator.js');
   const estimator = createTokenEstimator();
   let messages = 0;
@@ -82,7 +118,7 @@ async function replayJsonl(dir: string): Promise<Out> {
     }
     await log.close();
   }
-  return { ms: performance.now() - t0, rssMiB: rssMiB(), messages };
+  return { ms: performance.now() - t0, ...cpuSince(cpu0), rssMiB: rssMiB(), messages };
 }
 
 async function history(root: string, id: string): Promise<Out> {

@@ -1,7 +1,8 @@
 /**
  * Counts of appends off the caller's path, on the real runtime: text goes to the actor with its
  * bound and is counted on the worker while it is written (a count known by then is taken with the
- * write: test/machines/uncounted-appends.test.ts); tool calls and results are counted first. Reads
+ * write: test/machines/uncounted-appends.test.ts), tool calls and results too; media are counted
+ * first (their cost is by pixels and pages, which bytes do not bound). Reads
  * and files hold exact counts. A count a crash lost is taken again at load, by a read-only runtime
  * too (which cannot record it, and kept the bound before).
  */
@@ -12,10 +13,15 @@ import { createSessionRuntime } from '../../src/runtime/create-session-runtime.j
 import { JsonFileSessionStore } from '../../src/store/session-store.js';
 import { createTokenEstimator } from '../../src/tokens/token-estimator.js';
 import { tempRoot } from '../helpers/temp-root.js';
+import { PNG_37X23 } from '../support/sdk-block-samples.js';
 
 const KEY: SessionKey = { type: 'feature', agentType: 'dev', featureId: 'counted-while-written' };
 const estimator = createTokenEstimator();
 const exact = (m: MessageInput) => estimator.estimateMessage(m);
+const screenshot: ContentBlock = {
+  type: 'image',
+  source: { type: 'base64', media_type: 'image/png', data: PNG_37X23 },
+};
 
 /** A turn of an agent: text, a tool call, its result (a few hundred bytes each). */
 function turn(i: number): MessageInput[] {
@@ -53,19 +59,20 @@ function recorder() {
 }
 
 describe('appends counted while they are written', () => {
-  it('appends text uncounted, tool calls and results counted, and reads and files hold exact counts', async () => {
+  it('appends text, tool calls and results uncounted, media counted; reads and files hold exact counts', async () => {
     const root = await tempRoot();
     const { seen, inspect } = recorder();
     const runtime = await createSessionRuntime({ root, inspect, limits: { maxTokens: 1_000_000 } });
     const { id } = await runtime.createSession(KEY);
     await runtime.addMessage(id, { role: 'user', content: 'first: loads the session and the tokenizer' });
     const inputs = Array.from({ length: 10 }, (_, i) => turn(i)).flat();
+    inputs.splice(4, 0, { role: 'user', content: [{ type: 'text', text: 'this screen:' }, screenshot] });
     seen.on = true;
     const returned = [];
     for (const input of inputs) returned.push(await runtime.addMessage(id, input));
     seen.on = false;
-    // Text went with its bound; blocks other than text were counted before their write.
-    expect(seen.uncounted).toEqual(inputs.map((m) => typeof m.content === 'string'));
+    // Text, tool calls and results went with their bound; the image was counted before its write.
+    expect(seen.uncounted).toEqual(inputs.map((m) => m.content[1] !== screenshot));
     expect(seen.events.filter((e) => e !== 'COUNTED')).toEqual(inputs.map(() => 'APPEND'));
     for (const [i, m] of returned.entries()) {
       // Exact if counted by the time it was durable, else its bound: never below the exact count.

@@ -71,6 +71,20 @@ describe('createCountingWorker', () => {
     expect(order).toEqual(['event loop turned', 'counted']);
   });
 
+  it('says whether its thread has an encoding loaded, asking it to load it once, and forgets at close()', async () => {
+    const w = createCountingWorker();
+    expect(w.ready('cl100k_base')).toBe(false); // starts the thread and asks it to load cl100k_base
+    expect(w.ready('cl100k_base')).toBe(false); // asked already: no second request
+    expect(await w.count('cl100k_base', ['hello world'])).toEqual([2]); // answered after the load
+    expect(w.ready('cl100k_base')).toBe(true);
+    expect(w.ready('o200k_base')).toBe(false);
+    await w.close();
+    expect(w.ready('cl100k_base')).toBe(false); // a new thread, which loads it again
+    expect(await w.count('cl100k_base', ['hello'])).toEqual([1]);
+    expect(w.ready('cl100k_base')).toBe(true);
+    await w.close();
+  });
+
   it('refuses bad requests, and starts again after close()', async () => {
     const w = createCountingWorker();
     await expect(w.count('p50k_base' as 'cl100k_base', ['x'])).rejects.toMatchObject({

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { getEncoder, type TokenEncoder, type TokenEncoding } from '../../src/tokens/encoding-cache.js';
 import { countExact } from '../../src/tokens/exact-count.js';
 
-// The encoder counts with gpt-tokenizer (js-tiktoken for text holding U+FEFF); the counts must be
+// The encoder counts with gpt-tokenizer (bom-count.ts for text holding U+FEFF); the counts must be
 // js-tiktoken's, which is what every count persisted so far was taken with.
 const require = createRequire(import.meta.url);
 const tiktoken = {
@@ -93,6 +93,42 @@ describe('getEncoder', () => {
           expect(encoder.count(text)).toBe(expected.count(text));
         }),
         { numRuns: 3_000 },
+      );
+    },
+  );
+
+  it.each(['cl100k_base', 'o200k_base'] as const)(
+    'counts %s text holding byte order marks as js-tiktoken does, merges through them included',
+    (encoding) => {
+      // A BOM before the words and signs that start files (tokens such as "\ufeffimport" exist).
+      const parts = fc.constantFrom(
+        ...TRICKY,
+        '\ufeff',
+        '\ufeff\ufeff',
+        ' \ufeff',
+        '\ufeff ',
+        '\ufeffimport',
+        '\ufeffusing',
+        '\ufeff#',
+        '\ufeff<?xml',
+        '\ufeff{',
+        '\ufeffname',
+        '\ufeff//',
+        '\ufeff2025-06-27',
+        'import',
+        'package',
+        '\r\n',
+      );
+      const withBom = fc
+        .tuple(fc.array(parts, { maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 40 }))
+        .map(([list, tail]) => `${list.join('')}\ufeff${tail}`);
+      const encoder = getEncoder(encoding);
+      const expected = reference(encoding);
+      fc.assert(
+        fc.property(withBom, (text) => {
+          expect(encoder.count(text)).toBe(expected.count(text));
+        }),
+        { numRuns: 2_000 },
       );
     },
   );

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { SessionError } from '../../src/core/errors.js';
 import type { Checkpoint, CheckpointSummary, ContentBlock } from '../../src/core/types.js';
 import { renderCheckpoint } from '../../src/request/format.js';
+import { PNG_37X23 } from '../support/sdk-block-samples.js';
 import { encoderLoadCount, isEncoderLoaded } from '../../src/tokens/encoding-cache.js';
 import {
   BLOCK_OVERHEAD_TOKENS,
@@ -130,6 +131,28 @@ describe('TiktokenEstimator (exact)', () => {
       expected + MESSAGE_OVERHEAD_TOKENS,
     );
     expect(estimator.estimateMessage({ role: 'user', content: '' })).toBe(MESSAGE_OVERHEAD_TOKENS);
+  });
+
+  it('estimateMessageLater counts blocks (tool calls, results, media) as estimateMessage does', async () => {
+    const estimator = createTokenEstimator();
+    const image = { type: 'base64', media_type: 'image/png', data: PNG_37X23 } as const;
+    const blocks: ContentBlock[] = [
+      { type: 'text', text: 'Run the tests.' },
+      {
+        type: 'tool_use',
+        id: 'toolu_1',
+        name: 'Bash',
+        input: { command: 'npm test', data: 'Q'.repeat(300) },
+      },
+      { type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: '12 passed' }] },
+      { type: 'tool_result', tool_use_id: 'toolu_2', content: [{ type: 'image', source: image }] },
+      { type: 'image', source: image },
+      { type: 'thinking', thinking: 'The suite is green.', signature: 'sig' },
+    ];
+    for (const content of [blocks, blocks.slice(1, 3), 'plain text']) {
+      const message = { role: 'assistant' as const, content };
+      expect(await estimator.estimateMessageLater(message)).toBe(estimator.estimateMessage(message));
+    }
   });
 
   it('estimateMessages is the sum of the stored tokens, never a re-tokenisation', () => {
