@@ -141,10 +141,14 @@ export function createAppender(deps: AppendDeps) {
   /** Per session, resolves once the last batch handed over is with the actor (or failed). */
   const handedOverTails = new Map<string, Promise<void>>();
 
-  /** Joins the session's batch of this event-loop turn; resolves with this message's own reply. */
+  /**
+   * Joins the session's batch of this event-loop turn; resolves with this message's own reply.
+   * `exact` (an uncounted message, appended with its bound) gives its exact count once known.
+   */
   function joinBatch(
     id: string,
-    request: { message: NewMessage; uncounted: boolean; exact?: () => number | undefined },
+    message: NewMessage,
+    exact?: () => number | undefined,
   ): Promise<AppendReply> {
     let batch = gathering.get(id);
     if (!batch) {
@@ -157,7 +161,11 @@ export function createAppender(deps: AppendDeps) {
       });
     }
     const joined = batch;
-    return new Promise((resolve, reject) => joined.push({ ...request, resolve, reject }));
+    return new Promise((resolve, reject) => {
+      const gathered: Gathered = { message, uncounted: exact !== undefined, resolve, reject };
+      if (exact !== undefined) gathered.exact = exact;
+      joined.push(gathered);
+    });
   }
 
   /** Sends one batch after the session's previous one reached the actor: the call order holds. */
@@ -189,24 +197,21 @@ export function createAppender(deps: AppendDeps) {
       const bound = boundOf(id, input);
       const counting = bound === null ? null : countLater(input);
       const tokens = bound ?? (await countTokens(input));
-      await slot.turn;
-      const message = {
+      // With a bound and no earlier call still waiting, it is this call's turn now: it hands
+      // over in the turn it was made in, with no await (and no promise) for its place.
+      if (slot.turn !== null) await slot.turn;
+      const message: NewMessage = {
         id: `msg_${randomUUID()}`,
         role: input.role,
         content: input.content,
         timestamp,
         tokens,
-        ...(input.metadata === undefined ? {} : { metadata: input.metadata }),
-        ...(input.idempotencyKey === undefined ? {} : { idempotencyKey: input.idempotencyKey }),
       };
+      if (input.metadata !== undefined) message.metadata = input.metadata;
+      if (input.idempotencyKey !== undefined) message.idempotencyKey = input.idempotencyKey;
       // Joined in call order (the slot is then free for the next caller): the appends of one
       // event-loop turn reach the actor as one event and are written together.
-      const replied = joinBatch(
-        id,
-        counting === null
-          ? { message, uncounted: false }
-          : { message, uncounted: true, exact: exactOf(counting) },
-      );
+      const replied = joinBatch(id, message, counting === null ? undefined : exactOf(counting));
       slot.release();
       const reply = await replied;
       if (!reply.ok) throw toSessionError(reply.error, id);

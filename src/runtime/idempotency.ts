@@ -164,10 +164,58 @@ export function createKeyLocks() {
   };
 }
 
-/** @internal A turn in a session's order of appends: wait for `turn`, then `release` once handed to the actor. */
+/**
+ * @internal A turn in a session's order of appends. `turn` is null when it is this call's turn
+ * already (no earlier call of the session is still waiting or holding its own): the call may hand
+ * over at once, without waiting a microtask. Otherwise wait for `turn`; then `release` once handed
+ * to the actor (or when giving up the place: releasing before the turn came passes it on as soon
+ * as it comes). Releasing twice is harmless.
+ */
 export interface AppendSlot {
-  turn: Promise<void>;
+  turn: Promise<void> | null;
   release: () => void;
+}
+
+/** One taken slot: its turn came (`ready`), it was released, the slot taken after it. */
+class Slot implements AppendSlot {
+  turn: Promise<void> | null = null;
+  ready: boolean;
+  released = false;
+  next: Slot | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(
+    private readonly lasts: Map<string, Slot>,
+    private readonly sessionId: string,
+    previous: Slot | undefined,
+  ) {
+    this.ready = previous === undefined;
+    if (previous === undefined) return;
+    previous.next = this;
+    this.turn = new Promise<void>((resolve) => (this.wake = resolve));
+  }
+
+  readonly release = (): void => {
+    if (this.released) return;
+    this.released = true;
+    Slot.passOn(this);
+  };
+
+  /** Passes the turn on from `slot` along the slots released already (those that gave up their place). */
+  private static passOn(from: Slot): void {
+    let slot = from;
+    while (slot.ready && slot.released) {
+      const next = slot.next;
+      if (next === null) {
+        if (slot.lasts.get(slot.sessionId) === slot) slot.lasts.delete(slot.sessionId);
+        return;
+      }
+      slot.next = null; // done with: no link from a dead slot to a live one
+      next.ready = true;
+      next.wake?.();
+      slot = next;
+    }
+  }
 }
 
 /**
@@ -175,18 +223,16 @@ export interface AppendSlot {
  * time (off the main thread): a call hands its message to the session's actor only after every
  * earlier call has handed over its own (or given up). Appends queued meanwhile still share one
  * write (group commit): the order is of handing over, not of writing.
+ *
+ * A call that finds no earlier one still waiting or holding its slot gets its turn at once
+ * (`turn` null), with no promise: in a burst of appends with upper bounds, each call hands over
+ * in the turn it was made in, and an append costs no promise chain for its place.
  */
 export function createAppendOrder() {
-  const tails = new Map<string, Promise<void>>();
+  const lasts = new Map<string, Slot>();
   return function take(sessionId: string): AppendSlot {
-    const turn = tails.get(sessionId) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((resolve) => (release = resolve));
-    const tail = turn.then(() => mine);
-    tails.set(sessionId, tail);
-    void tail.then(() => {
-      if (tails.get(sessionId) === tail) tails.delete(sessionId);
-    });
-    return { turn, release };
+    const slot = new Slot(lasts, sessionId, lasts.get(sessionId));
+    lasts.set(sessionId, slot);
+    return slot;
   };
 }

@@ -61,7 +61,6 @@ export function trackCalls<T extends SessionRuntime>(api: T, registry: Pick<Sess
       } catch (error) {
         return Promise.reject(error);
       }
-      const where = typeof id === 'string' ? `${name}(${id.slice(0, 200)})` : name;
       let operation: Promise<unknown>;
       try {
         operation = original.apply(api, args);
@@ -75,7 +74,8 @@ export function trackCalls<T extends SessionRuntime>(api: T, registry: Pick<Sess
         },
         (error: unknown) => {
           release();
-          throw asIoError(error, 'runtime', where);
+          // Named here, not per call: a call that succeeds builds no string for its errors.
+          throw asIoError(error, 'runtime', typeof id === 'string' ? `${name}(${id.slice(0, 200)})` : name);
         },
       );
     };
