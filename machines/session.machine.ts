@@ -50,10 +50,7 @@ export type {
 } from './session.types.js';
 export { createWriter, type PersistWrite, type WriterLogic } from './session.writer.js';
 
-/**
- * The session statechart. Provide `load`, `persist`, `summarise`, `commit`, `clear` and `close` to
- * run it.
- */
+/** The session statechart: provide `load`, `persist`, `summarise`, `commit`, `clear` and `close` to run it. */
 export const sessionMachine = sessionSetup.createMachine({
   id: 'session',
   context: ({ input }) => initialContext(input),
@@ -115,8 +112,7 @@ export const sessionMachine = sessionSetup.createMachine({
       },
       states: {
         writer: {
-          // One writer for as long as the session is ready: a batch is a `PERSIST` event to it,
-          // not a new actor (see docs/architecture.md, "One writer per session").
+          // One writer while ready: a batch is a `PERSIST` event to it (architecture.md, "One writer per session").
           invoke: { id: 'writer', src: 'persist' },
           initial: 'idle',
           states: {
