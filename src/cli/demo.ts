@@ -100,7 +100,7 @@ export function formatReport(
       `at ${n(report.threshold)}); ${report.requests} requests, ${report.requestsOverLimit} over the limit`,
     `  addMessage time    p50 ${report.appendP50Ms.toFixed(2)} ms, ` +
       `p99 ${report.appendP99Ms.toFixed(2)} ms (durable write, fdatasync per append; ` +
-      `text counted beside it, tool blocks before it)`,
+      `text, tool calls and results counted beside it, other blocks before it)`,
     `  total time         ${(report.totalMs / 1000).toFixed(1)} s`,
   );
   return lines.join('\n');
