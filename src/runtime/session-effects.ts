@@ -100,14 +100,20 @@ export function provideSessionEffects(deps: EffectDeps) {
       throw new SessionError('SESSION_UNAVAILABLE', 'runtime', `session ${sessionId} is not loaded`);
     return entry.dir;
   };
-  /** Derivable figures and the new checkpoint's count, after a commit: best effort. */
+  /**
+   * Derivable figures and the new checkpoint's count, after a commit: best effort. Two files, each
+   * written atomically and neither needed by the other, so side by side (one sync wait, not two).
+   */
   const afterCommit = async (sessionId: string, dir: SessionHandle) => {
-    await writeRecord(sessionId, dir).catch(() => undefined);
     const checkpoint = dir.checkpoint;
-    if (checkpoint)
-      await dir
-        .writeCounts({ checkpoint: countPart(estimator, 'checkpoint', checkpoint) })
-        .catch(() => undefined);
+    await Promise.all([
+      writeRecord(sessionId, dir).catch(() => undefined),
+      checkpoint
+        ? dir
+            .writeCounts({ checkpoint: countPart(estimator, 'checkpoint', checkpoint) })
+            .catch(() => undefined)
+        : undefined,
+    ]);
   };
   /**
    * Counts the messages in `seqs` exactly and hands the counts to the store. A read-only store
