@@ -14,7 +14,7 @@ import {
   type ClearReply,
 } from '../../machines/session.machine.js';
 import type { CheckpointChange } from '../../src/core/checkpoint-change.js';
-import { LIMITS } from './session-harness.js';
+import { LIMITS, EMPTY_LOAD } from './session-harness.js';
 
 function start() {
   const clears: ClearInput[] = [];
@@ -23,16 +23,7 @@ function start() {
   let version = 0;
   const machine = sessionMachine.provide({
     actors: {
-      load: fromPromise(async () => ({
-        liveTokens: 0,
-        liveCount: 0,
-        lastSeq: -1,
-        archivedThroughSeq: -1,
-        descriptionTokens: 0,
-        contextTokens: 0,
-        checkpointTokens: 0,
-        checkpointVersion: 0,
-      })),
+      load: fromPromise(async () => ({ ...EMPTY_LOAD })),
       persist: createWriter(async () => undefined),
       clear: fromPromise<ClearOutput, ClearInput>(async ({ input, signal }) => {
         clears.push(input);

@@ -47,6 +47,18 @@ export interface Harness {
   fillPastThreshold(): Promise<void>;
 }
 
+/** What `load` reports for a new, empty session. */
+export const EMPTY_LOAD = {
+  liveTokens: 0,
+  liveCount: 0,
+  lastSeq: -1,
+  archivedThroughSeq: -1,
+  descriptionTokens: 0,
+  contextTokens: 0,
+  checkpointTokens: 0,
+  checkpointVersion: 0,
+};
+
 export const LIMITS: Limits = {
   maxTokens: 1_000,
   compactAt: 0.8,

@@ -11,7 +11,7 @@ import {
   type AppendReply,
   type PersistWrite,
 } from '../../machines/session.machine.js';
-import { LIMITS } from './session-harness.js';
+import { LIMITS, EMPTY_LOAD } from './session-harness.js';
 
 function start(write: PersistWrite) {
   const created: string[] = [];
@@ -20,16 +20,7 @@ function start(write: PersistWrite) {
   };
   const machine = sessionMachine.provide({
     actors: {
-      load: fromPromise(async () => ({
-        liveTokens: 0,
-        liveCount: 0,
-        lastSeq: -1,
-        archivedThroughSeq: -1,
-        descriptionTokens: 0,
-        contextTokens: 0,
-        checkpointTokens: 0,
-        checkpointVersion: 0,
-      })),
+      load: fromPromise(async () => ({ ...EMPTY_LOAD })),
       persist: createWriter(write),
       close: fromPromise(async () => undefined),
     },

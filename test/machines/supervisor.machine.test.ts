@@ -7,6 +7,7 @@ import {
   type SessionMachineInput,
 } from '../../machines/session.machine.js';
 import { sessionIdOfActor, supervisorMachine } from '../../machines/supervisor.machine.js';
+import { EMPTY_LOAD } from './session-harness.js';
 import type { Limits } from '../../src/core/types.js';
 
 const LIMITS: Limits = {
@@ -25,16 +26,7 @@ function setup(options: { maxActive?: number; maxRestarts?: number } = {}) {
     actors: {
       load: fromPromise<LoadOutput, { sessionId: string }>(async ({ input }) => {
         loads.push(input.sessionId);
-        return {
-          liveTokens: 0,
-          liveCount: 0,
-          lastSeq: -1,
-          archivedThroughSeq: -1,
-          descriptionTokens: 0,
-          contextTokens: 0,
-          checkpointTokens: 0,
-          checkpointVersion: 0,
-        };
+        return { ...EMPTY_LOAD };
       }),
       persist: createWriter(async () => undefined),
       close: fromPromise<undefined, { sessionId: string; requestTokens: number }>(async ({ input }) => {

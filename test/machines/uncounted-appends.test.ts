@@ -13,7 +13,7 @@ import {
   type PersistInput,
   type SummariseOutput,
 } from '../../machines/session.machine.js';
-import { LIMITS } from './session-harness.js';
+import { LIMITS, EMPTY_LOAD } from './session-harness.js';
 
 /** `counts`: what the fake write reports as counted meanwhile (asked of `exactOf`, as the runtime's). */
 function start(counts = false) {
@@ -21,16 +21,7 @@ function start(counts = false) {
   const summarised: number[] = [];
   const machine = sessionMachine.provide({
     actors: {
-      load: fromPromise(async () => ({
-        liveTokens: 0,
-        liveCount: 0,
-        lastSeq: -1,
-        archivedThroughSeq: -1,
-        descriptionTokens: 0,
-        contextTokens: 0,
-        checkpointTokens: 0,
-        checkpointVersion: 0,
-      })),
+      load: fromPromise(async () => ({ ...EMPTY_LOAD })),
       persist: createWriter(async (input) => {
         persisted.push(input);
         if (!counts) return undefined;

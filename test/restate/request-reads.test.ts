@@ -69,6 +69,16 @@ beforeAll(async () => {
   });
 }, 60_000);
 
+/** The session's object itself, called as any Restate client would, with the handlers `T` names. */
+function sessionObject<T>(): T {
+  return clients
+    .connect({ url: server.ingressUrl })
+    .objectClient(
+      { name: 'session' } as VirtualObjectDefinition<string, unknown>,
+      `${NAMESPACE}/${id}`,
+    ) as unknown as T;
+}
+
 afterAll(async () => {
   await client?.close();
   await inProcess?.close();
@@ -92,11 +102,7 @@ describe('the session object answers the request reads as the in-process runtime
     expect(estimate.liveMessages).toBe(live.length);
 
     // The object's own handler, called as any Restate client would.
-    const ingress = clients.connect({ url: server.ingressUrl });
-    const object = ingress.objectClient(
-      { name: 'session' } as VirtualObjectDefinition<string, unknown>,
-      `${NAMESPACE}/${id}`,
-    ) as unknown as { estimate(call: unknown): Promise<Outcome<SizeEstimate>> };
+    const object = sessionObject<{ estimate(call: unknown): Promise<Outcome<SizeEstimate>> }>();
     const answer = await object.estimate({ limits: resolveLimits(LIMITS, defaultLimits()), correction: 1 });
     expect(answer).toEqual({ ok: true, value: estimate });
   });
@@ -110,14 +116,7 @@ describe('the session object answers the request reads as the in-process runtime
       }
     }
     // The object's own handler answers the request the client returns (less model and room).
-    const object = clients
-      .connect({ url: server.ingressUrl })
-      .objectClient(
-        { name: 'session' } as VirtualObjectDefinition<string, unknown>,
-        `${NAMESPACE}/${id}`,
-      ) as unknown as {
-      previewRequest(call: unknown): Promise<Outcome<unknown>>;
-    };
+    const object = sessionObject<{ previewRequest(call: unknown): Promise<Outcome<unknown>> }>();
     const limits = resolveLimits(LIMITS, defaultLimits());
     const {
       model: _model,
@@ -147,14 +146,7 @@ describe('the session object answers the request reads as the in-process runtime
     expect(built.messages.at(-1)).toMatchObject({ role: 'user', content: [{ text: 'Build the form' }] });
     // The object's own checks, as the runtime's: a user message is needed, and a request that does
     // not fit even without messages is REQUEST_TOO_LARGE.
-    const object = clients
-      .connect({ url: server.ingressUrl })
-      .objectClient(
-        { name: 'session' } as VirtualObjectDefinition<string, unknown>,
-        `${NAMESPACE}/${id}`,
-      ) as unknown as {
-      buildRequest(call: unknown): Promise<Outcome<unknown>>;
-    };
+    const object = sessionObject<{ buildRequest(call: unknown): Promise<Outcome<unknown>> }>();
     const limits = resolveLimits({ maxTokens: 2_000 }, defaultLimits());
     const refused = async (userMessage: unknown) => {
       const answer = await object.buildRequest({ limits, correction: 1, userMessage });
