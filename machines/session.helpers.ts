@@ -5,11 +5,31 @@
 import { requestTokens } from '../src/core/request-size.js';
 import type { Limits, SessionMachineState } from '../src/core/types.js';
 import type {
+  CompactInput,
   CompactOutput,
   CompactReply,
   CompactionFailure,
   SessionMachineContext,
 } from './session.types.js';
+
+/** @internal A compaction that decides nothing late: it folds up to its watermark. */
+export const UNDECIDED_NONE = { decideFrom: null, undecidedFrom: null } as const;
+
+/** @internal What the `summarise` effect is given, from the context of a starting compaction. */
+export function summariseInputOf(context: SessionMachineContext): CompactInput {
+  return {
+    sessionId: context.sessionId,
+    watermarkSeq: context.watermarkSeq,
+    limits: context.limits,
+    keepRecentTokens: context.requestedKeepTokens ?? context.limits.keepRecentTokens,
+    tailRequested: context.requestedKeepTokens !== null,
+    fixedTokens: context.descriptionTokens + context.contextTokens,
+    correction: context.correction,
+    attempt: context.attempts,
+    trigger: context.trigger,
+    ...(context.decideFrom === null ? {} : { decideFrom: context.decideFrom }),
+  };
+}
 
 /** @internal Serialises any error into code + message. */
 export function toFailure(error: unknown, attempts: number): CompactionFailure {

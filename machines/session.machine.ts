@@ -18,7 +18,14 @@
  */
 import { assign, emit, sendTo, type ActorRefFrom } from 'xstate';
 import { initialContext, persistInputOf, sessionSetup } from './session.setup.js';
-import { closedError, requestTokensOf, thresholdOf, toFailure } from './session.helpers.js';
+import {
+  UNDECIDED_NONE,
+  closedError,
+  requestTokensOf,
+  summariseInputOf,
+  thresholdOf,
+  toFailure,
+} from './session.helpers.js';
 
 export { machineStateOf, requestTokensOf, retryDelayOf, thresholdOf, toFailure } from './session.helpers.js';
 export type { SessionSnapshotLike } from './session.helpers.js';
@@ -150,13 +157,15 @@ export const sessionMachine = sessionSetup.createMachine({
             idle: {
               always: [
                 { guard: 'hasPendingClear', target: 'clearing' },
-                { guard: 'shouldCompact', target: 'compacting', actions: assign({ trigger: 'threshold' }) },
+                { guard: 'shouldCompact', target: 'compacting', actions: 'decideThreshold' },
+                { guard: 'decidedNotYet', actions: assign({ undecidedFrom: null }) },
               ],
               on: {
                 COMPACT: {
                   target: 'compacting',
                   actions: assign(({ context, event }) => ({
                     trigger: 'manual' as const,
+                    ...UNDECIDED_NONE,
                     requestedKeepTokens: event.keepRecentTokens ?? null,
                     compactWaiters: event.reply
                       ? [...context.compactWaiters, event.reply]
@@ -183,17 +192,7 @@ export const sessionMachine = sessionSetup.createMachine({
                 summarising: {
                   invoke: {
                     src: 'summarise',
-                    input: ({ context }) => ({
-                      sessionId: context.sessionId,
-                      watermarkSeq: context.watermarkSeq,
-                      limits: context.limits,
-                      keepRecentTokens: context.requestedKeepTokens ?? context.limits.keepRecentTokens,
-                      tailRequested: context.requestedKeepTokens !== null,
-                      fixedTokens: context.descriptionTokens + context.contextTokens,
-                      correction: context.correction,
-                      attempt: context.attempts,
-                      trigger: context.trigger,
-                    }),
+                    input: ({ context }) => summariseInputOf(context),
                     onDone: [
                       {
                         guard: ({ event }) => event.output.commit !== null,
@@ -311,6 +310,7 @@ export const sessionMachine = sessionSetup.createMachine({
                   target: 'compacting',
                   actions: assign(({ context, event }) => ({
                     trigger: 'manual' as const,
+                    ...UNDECIDED_NONE,
                     attempts: 0,
                     blockedAtLiveTokens: null,
                     requestedKeepTokens: event.keepRecentTokens ?? null,
@@ -327,7 +327,7 @@ export const sessionMachine = sessionSetup.createMachine({
                 {
                   guard: 'noProgressMayLift',
                   target: 'compacting',
-                  actions: assign({ trigger: 'threshold' }),
+                  actions: assign({ trigger: 'threshold', ...UNDECIDED_NONE }),
                 },
                 {
                   // The context or description shrank: the request fits again.

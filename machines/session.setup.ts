@@ -87,6 +87,8 @@ export function initialContext(input: SessionMachineInput): SessionMachineContex
     liveTokens: 0,
     liveCount: 0,
     uncounted: 0,
+    undecidedFrom: null,
+    decideFrom: null,
     lastSeq: -1,
     nextSeq: 0,
     archivedThroughSeq: -1,
@@ -143,10 +145,13 @@ export const sessionSetup = setup({
       const messages = inFlight.map((p) => p.message);
       const tokens = countedTokens(messages); // internal messages are never sent
       const last = messages[messages.length - 1];
+      const uncounted = inFlight.filter((p) => p.uncounted === true).length;
       enqueue.assign({
         liveTokens: context.liveTokens + tokens,
         liveCount: context.liveCount + messages.length,
-        uncounted: context.uncounted + inFlight.filter((p) => p.uncounted === true).length,
+        uncounted: context.uncounted + uncounted,
+        // The threshold decision after this batch waits for its exact counts (compactionDue).
+        undecidedFrom: context.undecidedFrom ?? (uncounted > 0 ? messages[0]!.seq : null),
         lastSeq: last ? last.seq : context.lastSeq,
         inFlight: [],
       });
@@ -164,6 +169,12 @@ export const sessionSetup = setup({
       enqueue(() => inFlight.forEach((pending) => pending.reply({ ok: false, error: params.error })));
       enqueue.assign({ inFlight: [] });
     }),
+    /** A threshold compaction starts: it decides from the first message whose count came late, if any. */
+    decideThreshold: assign(({ context }) => ({
+      trigger: 'threshold' as const,
+      decideFrom: context.undecidedFrom,
+      undecidedFrom: null,
+    })),
     /** Exact counts replace upper bounds: the live figure goes down, a waiting compaction may go. */
     counted: assign(({ context }, params: { delta: number; count: number }) => ({
       liveTokens: context.liveTokens + params.delta,
@@ -306,6 +317,8 @@ export const sessionSetup = setup({
   },
   guards: {
     shouldCompact: ({ context }) => compactionDue(context),
+    // Every count is in and no compaction is due: the delayed decisions were all "not yet".
+    decidedNotYet: ({ context }) => context.undecidedFrom !== null && context.uncounted === 0,
     // After a no-progress failure: a change of context or description, or enough new messages.
     noProgressMayLift: ({ context }) => context.failure?.noProgress === true && compactionDue(context),
     hasQueue: ({ context }) => context.queue.length > 0,

@@ -77,6 +77,12 @@ export interface CompactInput {
   correction: number;
   attempt: number;
   trigger: 'threshold' | 'manual';
+  /**
+   * A threshold compaction decided late, once exact counts came: it folds as if it had started
+   * right after the first message from this seq on whose exact count brought the request to the
+   * threshold, so that what it folds does not depend on when the counting worker answered.
+   */
+  decideFrom?: number;
 }
 
 /** What the `summarise` effect reports: the compaction's figures and what to commit (null: nothing). */
@@ -159,6 +165,13 @@ export interface SessionMachineContext {
    * a compaction the bound would start waits for them (the exact sum may be under the threshold).
    */
   uncounted: number;
+  /**
+   * Seq of the first message persisted with its count still coming, since the last threshold
+   * decision taken on exact counts (null: none). The next threshold compaction decides from it.
+   */
+  undecidedFrom: number | null;
+  /** The running threshold compaction's {@link CompactInput.decideFrom} (null: none). */
+  decideFrom: number | null;
   /** Seq of the last persisted message. */
   lastSeq: number;
   /** Next seq to hand out (counts queued appends). */

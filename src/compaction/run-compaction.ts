@@ -64,6 +64,22 @@ const EMPTY: CheckpointSummary = { completed: [], inProgress: [], pending: [], d
 /** What messages add to a request: internal ones are archived but never sent (see countedTokens). */
 const sumTokens = countedTokens;
 
+/**
+ * The messages a compaction folds from. A threshold compaction decided late (its exact counts
+ * came after later messages were written, see `CompactInput.decideFrom`) stops at the first
+ * message from `decideFrom` on that brought the request to the threshold: where a synchronous
+ * count would have started it, whatever the counting worker's timing.
+ */
+function decided(messages: Message[], decideFrom: number | undefined, reaches: (tokens: number) => boolean) {
+  if (decideFrom === undefined) return messages;
+  let tokens = 0;
+  for (let i = 0; i < messages.length; i++) {
+    tokens += sumTokens([messages[i]!]);
+    if (messages[i]!.seq >= decideFrom && reaches(tokens)) return messages.slice(0, i + 1);
+  }
+  return messages;
+}
+
 function assertNotAborted(signal: AbortSignal, sessionId: string): void {
   if (signal.aborted) {
     throw new SessionError(
@@ -127,12 +143,16 @@ export async function summariseCompaction(
   const limits = input.limits;
   const threshold = thresholdOf(limits);
   const previous = dir.checkpoint === null ? null : upgradeCheckpoint(dir.checkpoint);
-  const candidates = dir.messages.filter((m) => m.seq <= input.watermarkSeq);
   const previousTokens = previous ? estimator.estimateCheckpoint(previous) : 0;
   const correction = input.correction ?? 1;
   // A request estimate as the machine computes it: corrected local counts + room for the reply.
   const request = (tokens: number) =>
     requestTokens(input.fixedTokens + tokens, correction, limits.replyReserveTokens);
+  const candidates = decided(
+    dir.messages.filter((m) => m.seq <= input.watermarkSeq),
+    input.decideFrom,
+    (tokens) => request(previousTokens + tokens) >= threshold,
+  );
   const tokensBefore = request(previousTokens + sumTokens(candidates));
   const base = {
     compactor: compactor.name,

@@ -19,6 +19,7 @@ import { LIMITS, EMPTY_LOAD } from './session-harness.js';
 function start(counts = false) {
   const persisted: PersistInput[] = [];
   const summarised: number[] = [];
+  const inputs: CompactInput[] = [];
   const machine = sessionMachine.provide({
     actors: {
       load: fromPromise(async () => ({ ...EMPTY_LOAD })),
@@ -33,6 +34,7 @@ function start(counts = false) {
       // Never ends: the test only looks at whether it started.
       summarise: fromPromise<SummariseOutput, CompactInput>(async ({ input }) => {
         summarised.push(input.watermarkSeq);
+        inputs.push(input);
         return new Promise<SummariseOutput>(() => undefined);
       }),
     },
@@ -52,7 +54,7 @@ function start(counts = false) {
         ...(exact === undefined ? {} : { exact: () => exact }),
       }),
     );
-  return { actor, persisted, summarised, append };
+  return { actor, persisted, summarised, inputs, append };
 }
 
 describe('appends acknowledged before their exact count', () => {
@@ -112,5 +114,41 @@ describe('appends acknowledged before their exact count', () => {
     const u = start(true);
     await u.append(300, true);
     expect(u.actor.getSnapshot().context).toMatchObject({ liveTokens: 300, uncounted: 1 });
+  });
+
+  it('decide late from the first message persisted uncounted: the compaction is told where', async () => {
+    const threshold = LIMITS.maxTokens * LIMITS.compactAt - LIMITS.replyReserveTokens;
+    // Counted, then two uncounted: the decision waits, and later starts from seq 1.
+    const s = start();
+    await s.append(100, false);
+    await s.append(Math.ceil(threshold), true);
+    await s.append(200, true);
+    await waitFor(s.actor, (snap) => snap.matches({ ready: { writer: 'idle' } }));
+    expect(s.actor.getSnapshot().context).toMatchObject({ undecidedFrom: 1, uncounted: 2 });
+    s.actor.send({ type: 'COUNTED', delta: -50, count: 2 });
+    await waitFor(s.actor, (snap) => snap.matches({ ready: { compaction: 'compacting' } }));
+    expect(s.inputs[0]).toMatchObject({ trigger: 'threshold', watermarkSeq: 2, decideFrom: 1 });
+    expect(s.actor.getSnapshot().context.undecidedFrom).toBeNull();
+
+    // All counts in and nothing due: the late decision was "not yet", and is forgotten.
+    const t = start();
+    await t.append(Math.ceil(threshold) + 100, true);
+    await waitFor(t.actor, (snap) => snap.matches({ ready: { writer: 'idle' } }));
+    t.actor.send({ type: 'COUNTED', delta: -Math.ceil(threshold), count: 1 });
+    expect(t.actor.getSnapshot().context.undecidedFrom).toBeNull();
+    // The next decision is taken at once: its compaction folds up to its watermark.
+    await t.append(Math.ceil(threshold) + 500, false);
+    await waitFor(t.actor, (snap) => snap.matches({ ready: { compaction: 'compacting' } }));
+    expect(t.inputs[0]).toMatchObject({ trigger: 'threshold', watermarkSeq: 1 });
+    expect(t.inputs[0]!.decideFrom).toBeUndefined();
+
+    // A manual compaction folds up to its watermark, whatever was undecided.
+    const u = start();
+    await u.append(300, true);
+    await waitFor(u.actor, (snap) => snap.matches({ ready: { writer: 'idle' } }));
+    u.actor.send({ type: 'COMPACT' });
+    await waitFor(u.actor, (snap) => snap.matches({ ready: { compaction: 'compacting' } }));
+    expect(u.inputs[0]).toMatchObject({ trigger: 'manual', watermarkSeq: 0 });
+    expect(u.inputs[0]!.decideFrom).toBeUndefined();
   });
 });
