@@ -111,6 +111,8 @@ export function createAppendCounts(deps: AppendCountsDeps) {
       // The store refused (closed, read-only): the figures keep the bounds; a load counts again.
     }
     const count = batch.counts.length + batch.failed;
+    // Answered before the actor took their batch (session-effects.ts): the count follows it.
+    if (batch.entry.booking !== undefined) await batch.entry.booking;
     if (batch.ref?.getSnapshot().status === 'active') batch.ref.send({ type: 'COUNTED', delta, count });
   }
 
