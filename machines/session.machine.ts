@@ -55,7 +55,7 @@ export type {
   SessionMachineInput,
   SummariseOutput,
 } from './session.types.js';
-export { createWriter, type PersistWrite, type WriterLogic } from './session.writer.js';
+export { createWriter, type PersistWrite, type WriterLogic, type WriterOptions } from './session.writer.js';
 
 /** The session statechart: provide `load`, `persist`, `summarise`, `commit`, `clear` and `close` to run it. */
 export const sessionMachine = sessionSetup.createMachine({
@@ -140,7 +140,10 @@ export const sessionMachine = sessionSetup.createMachine({
                   target: 'idle',
                   actions: {
                     type: 'persistDone',
-                    params: ({ event }) => ({ counted: event.output?.counted ?? [] }),
+                    params: ({ event }) => ({
+                      counted: event.output?.counted ?? [],
+                      acknowledged: event.output?.acknowledged === true,
+                    }),
                   },
                 },
                 'PERSIST.FAILED': {

@@ -60,6 +60,7 @@ export function persistInputOf(sessionId: string, inFlight: readonly PendingAppe
   const exact = new Map<number, () => number | undefined>();
   for (const p of uncounted) if (p.exact !== undefined) exact.set(p.message.seq, p.exact);
   if (exact.size > 0) input.exactOf = (seq) => exact.get(seq)?.();
+  input.acknowledge = (counted) => replyDurable(withCounts(inFlight, counted));
   return input;
 }
 
@@ -72,6 +73,11 @@ function withCounts(inFlight: readonly PendingAppend[], counted: PersistOutput['
     if (tokens === undefined || p.uncounted !== true) return p;
     return { ...p, uncounted: false, message: Object.freeze({ ...p.message, tokens }) };
   });
+}
+
+/** Answers the callers of a durable batch, each with its stored message. */
+function replyDurable(inFlight: readonly PendingAppend[]): void {
+  for (const pending of inFlight) pending.reply({ ok: true, message: pending.message });
 }
 
 /** @internal The context a session actor starts with. */
@@ -138,8 +144,11 @@ export const sessionSetup = setup({
     clear: fromPromise<ClearOutput, ClearInput>(async () => notImplemented('clear')),
   },
   actions: {
-    /** The writer's batch is durable: figures updated, its callers answered, `message.appended` emitted. */
-    persistDone: enqueueActions(({ context, enqueue }, params: { counted: PersistOutput['counted'] }) => {
+    /**
+     * The writer's batch is durable: figures updated, its callers answered (unless the effect did
+     * already), `message.appended` emitted.
+     */
+    persistDone: enqueueActions(({ context, enqueue }, params: PersistOutput) => {
       // Counts taken while the batch was written replace their bounds before anyone sees them.
       const inFlight = withCounts(context.inFlight, params.counted);
       const messages = inFlight.map((p) => p.message);
@@ -155,7 +164,8 @@ export const sessionSetup = setup({
         lastSeq: last ? last.seq : context.lastSeq,
         inFlight: [],
       });
-      enqueue(() => inFlight.forEach((pending) => pending.reply({ ok: true, message: pending.message })));
+      // Unless the effect answered them already, as soon as the batch was durable.
+      if (params.acknowledged !== true) enqueue(() => replyDurable(inFlight));
       enqueue.emit({
         type: 'message.appended',
         sessionId: context.sessionId,

@@ -32,6 +32,14 @@ export interface PersistInput {
   uncounted?: number[];
   /** The exact count of an uncounted message of the batch if known by now (taken: `COUNTED` skips it). */
   exactOf?: (seq: number) => number | undefined;
+  /**
+   * Answers the batch's callers now, each with its stored message (with the counts taken while
+   * it was written): for an effect that makes the batch durable and lets its callers go on before
+   * the actor's bookkeeping (figures, `message.appended`). The effect then reports
+   * `acknowledged: true`, and `PERSIST.DONE` answers nobody a second time. Call it only once the
+   * batch is durable, at most once.
+   */
+  acknowledge?: (counted: PersistOutput['counted']) => void;
 }
 
 /** What the writer (the `persist` effect) is sent: one batch to make durable. */
@@ -47,6 +55,8 @@ export interface PersistRequest {
  */
 export interface PersistOutput {
   counted: { seq: number; tokens: number }[];
+  /** The effect answered the callers already (`PersistInput.acknowledge`). */
+  acknowledged?: boolean;
 }
 
 /** What the `load` effect reports. */

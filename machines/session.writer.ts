@@ -13,6 +13,16 @@ export type PersistWrite = (input: PersistInput) => Promise<PersistOutput | unde
 /** The writer's actor logic: takes `PERSIST` requests, answers `PERSIST.DONE` or `PERSIST.FAILED`. */
 export type WriterLogic = CallbackActorLogic<PersistRequest>;
 
+/** Options of {@link createWriter}. */
+export interface WriterOptions {
+  /**
+   * Called once the answer to a batch was handed to the session actor (which has taken it by
+   * then: its figures hold the batch), or dropped because the writer was stopped. An effect that
+   * answers its callers early (`PersistInput.acknowledge`) learns here that the bookkeeping is done.
+   */
+  answered?: (input: PersistInput) => void;
+}
+
 /**
  * Creates the session actor's `persist` effect from a write function. The chart sends it one
  * batch at a time (the next only after the answer), so writes never overlap. An answer that
@@ -20,6 +30,7 @@ export type WriterLogic = CallbackActorLogic<PersistRequest>;
  * promise actor's result is.
  *
  * @param write - Makes a batch durable; a throw or a rejection fails the batch.
+ * @param options - `answered`: told when the actor has taken each answer.
  * @returns Actor logic to provide as `persist` with `sessionMachine.provide()`.
  * @example
  * ```ts
@@ -28,14 +39,17 @@ export type WriterLogic = CallbackActorLogic<PersistRequest>;
  * });
  * ```
  */
-export function createWriter(write: PersistWrite): WriterLogic {
+export function createWriter(write: PersistWrite, options: WriterOptions = {}): WriterLogic {
+  const answered = options.answered;
   return fromCallback<PersistRequest>(({ sendBack, receive }) => {
     receive((request) => {
       // A throw before the write's first await fails the batch like a rejection does.
-      new Promise<PersistOutput | undefined>((resolve) => resolve(write(request.input))).then(
+      const answers = new Promise<PersistOutput | undefined>((resolve) => resolve(write(request.input))).then(
         (output) => sendBack({ type: 'PERSIST.DONE', output }),
         (error: unknown) => sendBack({ type: 'PERSIST.FAILED', error }),
       );
+      // sendBack hands the answer to the actor, which takes it before sendBack returns.
+      if (answered !== undefined) void answers.then(() => answered(request.input));
     });
   });
 }

@@ -46,9 +46,17 @@ export interface AppendCountsDeps {
 export function createAppendCounts(deps: AppendCountsDeps) {
   const { estimator } = deps;
 
-  /** Counts exactly on the counting worker (batched with the others of this event-loop turn). */
+  /**
+   * Counts exactly on the counting worker (batched with the others asked for in the same turn),
+   * starting after the turn's microtasks: by then the append's write is usually issued, so that
+   * hashing the text and asking the worker are not on its way (docs/architecture.md, "Counts after
+   * the write").
+   */
   function countLater(input: MessageInput): Counting {
-    const counting: Counting = { promise: estimator.estimateMessageLater!(input) };
+    const promise = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+      estimator.estimateMessageLater!(input),
+    );
+    const counting: Counting = { promise };
     counting.promise.then(
       (value) => (counting.value = value),
       () => (counting.failed = true),
@@ -111,6 +119,8 @@ export function createAppendCounts(deps: AppendCountsDeps) {
       // The store refused (closed, read-only): the figures keep the bounds; a load counts again.
     }
     const count = batch.counts.length + batch.failed;
+    // Answered before the actor took their batch (session-effects.ts): the count follows it.
+    if (batch.entry.booking !== undefined) await batch.entry.booking;
     if (batch.ref?.getSnapshot().status === 'active') batch.ref.send({ type: 'COUNTED', delta, count });
   }
 

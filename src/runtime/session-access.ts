@@ -99,6 +99,16 @@ export function createSessionAccess(deps: SessionAccessDeps) {
     return { ref, dir: entry.dir, limits: entry.limits };
   }
 
+  /** Resolves once the session's actor has taken every batch whose callers were answered. */
+  async function bookedBy(sessionId: string): Promise<void> {
+    for (
+      let entry = registry.entry(sessionId);
+      entry?.booking !== undefined;
+      entry = registry.entry(sessionId)
+    )
+      await entry.booking;
+  }
+
   /** The loaded session, refusing writes to an archived one. */
   function assertNotArchived(sessionId: string): void {
     if (registry.entry(sessionId)?.dir.record?.status === 'archived') {
@@ -131,6 +141,8 @@ export function createSessionAccess(deps: SessionAccessDeps) {
   ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const ref = await actorOf(sessionId);
+      // After the appends its callers were told are stored: the actor holds them by then.
+      await bookedBy(sessionId);
       assertNotArchived(sessionId); // every request sent to an actor changes its session
       const reply = await new Promise<T | null>((resolve, reject) => {
         if (ref.getSnapshot().status !== 'active') return resolve(null);

@@ -29,9 +29,47 @@ import { SessionHandle } from './session-handle.js';
 import type { LoadedSession, SessionRegistry } from './session-registry.js';
 import { deepFreeze } from './validate.js';
 
-/** @internal Resolves once the exact counts of the session's acknowledged appends are held. */
+/**
+ * @internal Resolves once the session's actor holds every acknowledged append in its figures, with
+ * its exact count: what a read, an archive or a close waits for.
+ */
 export async function countsSettled(entry: LoadedSession | undefined): Promise<void> {
-  while (entry?.counting !== undefined && entry.counting.size > 0) await Promise.all(entry.counting);
+  for (;;) {
+    if (entry?.booking !== undefined) await entry.booking;
+    else if (entry?.counting !== undefined && entry.counting.size > 0) await Promise.all(entry.counting);
+    else return;
+  }
+}
+
+/**
+ * @internal The caller-first acknowledgement of durable batches. The callers of a batch are answered
+ * as soon as it is durable (`PersistInput.acknowledge`), and the actor's bookkeeping (its figures,
+ * `message.appended`, the next batch) follows after the turn of the event loop in which they
+ * resume: a caller waits for the disk, not for the actor. Until the actor has taken the batch, the
+ * session's `booking` is set, which reads and late counts wait for, so that a caller sees its
+ * message in every figure whatever it does next. The writer's `answered` ends it.
+ */
+function createBookings(registry: Pick<SessionRegistry, 'entry'>) {
+  const open = new WeakMap<PersistInput, () => void>();
+  return {
+    /** Answers the batch's callers and marks the session as booking until the actor took it. */
+    acknowledge(input: PersistInput, counted: PersistOutput['counted']): void {
+      const entry = registry.entry(input.sessionId);
+      let booked!: () => void;
+      const booking = new Promise<void>((resolve) => (booked = resolve));
+      if (entry !== undefined) entry.booking = booking;
+      open.set(input, () => {
+        if (entry?.booking === booking) delete entry.booking;
+        booked();
+      });
+      input.acknowledge!(counted);
+    },
+    /** The writer's `answered`: the actor took the batch (or its writer was stopped). */
+    answered(input: PersistInput): void {
+      open.get(input)?.();
+      open.delete(input);
+    },
+  };
 }
 
 /**
@@ -93,6 +131,7 @@ export function withFrozenInput(compactor: Compactor): Compactor {
 export function provideSessionEffects(deps: EffectDeps) {
   const { store, registry, estimator, now, readOnly, limitsOf, publish, writeRecord } = deps;
   const compactor = withFrozenInput(deps.compactor);
+  const bookings = createBookings(registry);
   const at = () => now().toISOString();
   const dirOf = (sessionId: string): SessionHandle => {
     const entry = registry.entry(sessionId);
@@ -152,14 +191,21 @@ export function provideSessionEffects(deps: EffectDeps) {
           checkpointVersion: loaded.checkpoint?.version ?? 0,
         };
       }),
-      // One writer per loaded session, sent one batch at a time.
-      persist: createWriter(async (input) => {
-        const uncounted =
-          input.uncounted !== undefined && input.uncounted.length > 0 ? input.uncounted : undefined;
-        const dir = dirOf(input.sessionId);
-        await dir.appendMessages(input.messages, uncounted);
-        return { counted: await countedMeanwhile(dir, input) };
-      }),
+      // One writer per loaded session, sent one batch at a time; callers answered once durable.
+      persist: createWriter(
+        async (input) => {
+          const uncounted =
+            input.uncounted !== undefined && input.uncounted.length > 0 ? input.uncounted : undefined;
+          const dir = dirOf(input.sessionId);
+          await dir.appendMessages(input.messages, uncounted);
+          const counted = await countedMeanwhile(dir, input);
+          if (input.acknowledge === undefined) return { counted };
+          bookings.acknowledge(input, counted);
+          await new Promise<void>((resolve) => setImmediate(resolve)); // the callers resume first
+          return { counted, acknowledged: true };
+        },
+        { answered: bookings.answered },
+      ),
       // The cancellable part: the signal reaches the compactor; nothing is written.
       summarise: fromPromise<SummariseOutput, CompactInput>(async ({ input, signal }) => {
         await countsSettled(registry.entry(input.sessionId)); // only exact counts are archived

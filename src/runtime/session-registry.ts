@@ -37,6 +37,12 @@ export interface LoadedSession {
   keys?: KeyIndex;
   /** Exact counts of acknowledged appends still being taken (append.ts): waited for before an archive. */
   counting?: Set<Promise<void>>;
+  /**
+   * Set while the callers of a durable batch have been answered and its actor has not taken the
+   * batch into its figures yet (session-effects.ts, `persist`): resolves once it has. Reads, and
+   * a late count's `COUNTED`, wait for it.
+   */
+  booking?: Promise<void>;
 }
 
 /** @internal What the registry needs of the runtime. */

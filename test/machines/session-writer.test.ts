@@ -1,7 +1,9 @@
 /**
  * The session actor's writer (`createWriter`): one actor for every batch while the session is
  * ready, batches one at a time, a failed batch (a throw or a rejection) answered as failed, and
- * an answer that comes after the session left `ready` dropped.
+ * an answer that comes after the session left `ready` dropped. An effect may answer the callers
+ * itself once the batch is durable (`acknowledge`): the actor then answers nobody a second time,
+ * and the writer's `answered` tells the effect when the actor has taken the batch.
  */
 import { SimulatedClock, createActor, fromPromise, waitFor, type InspectionEvent } from 'xstate';
 import { describe, expect, it } from 'vitest';
@@ -9,11 +11,13 @@ import {
   createWriter,
   sessionMachine,
   type AppendReply,
+  type PersistInput,
   type PersistWrite,
+  type WriterOptions,
 } from '../../machines/session.machine.js';
 import { LIMITS, EMPTY_LOAD } from './session-harness.js';
 
-function start(write: PersistWrite) {
+function start(write: PersistWrite, options?: WriterOptions) {
   const created: string[] = [];
   const inspect = (event: InspectionEvent) => {
     if (event.type === '@xstate.actor') created.push(String((event.actorRef as { id?: string }).id));
@@ -21,7 +25,7 @@ function start(write: PersistWrite) {
   const machine = sessionMachine.provide({
     actors: {
       load: fromPromise(async () => ({ ...EMPTY_LOAD })),
-      persist: createWriter(write),
+      persist: createWriter(write, options),
       close: fromPromise(async () => undefined),
     },
   });
@@ -43,6 +47,50 @@ function start(write: PersistWrite) {
 }
 
 describe('the session writer', () => {
+  it('lets the effect answer once durable; the actor takes the batch later and answers nobody twice', async () => {
+    let taken: (() => void) | null = null;
+    const answeredWith: { liveCount: number; inFlight: number }[] = [];
+    const replies: string[] = [];
+    let heard!: () => void;
+    const answered = new Promise<void>((resolve) => (heard = resolve));
+    const s = start(
+      async (input) => {
+        input.acknowledge!([{ seq: input.messages[0]!.seq, tokens: 7 }]);
+        await new Promise<void>((resolve) => (taken = resolve)); // the test lets the actor take it
+        return { counted: [{ seq: input.messages[0]!.seq, tokens: 7 }], acknowledged: true };
+      },
+      {
+        answered: (input: PersistInput) => {
+          const context = s.actor.getSnapshot().context;
+          answeredWith.push({ liveCount: context.liveCount, inFlight: context.inFlight.length });
+          expect(input.messages).toHaveLength(1);
+          heard();
+        },
+      },
+    );
+    const reply = await new Promise<AppendReply>((resolve) =>
+      s.actor.send({
+        type: 'APPEND',
+        message: { id: 'a', role: 'user', content: 'a', timestamp: 't', tokens: 9 },
+        uncounted: true,
+        reply: (r) => {
+          replies.push(r.ok ? 'ok' : 'failed');
+          resolve(r);
+        },
+      }),
+    );
+    // Answered with the count taken, while the actor still holds the batch in flight.
+    expect(reply).toMatchObject({ ok: true, message: { seq: 0, tokens: 7 } });
+    expect(s.actor.getSnapshot().context).toMatchObject({ liveCount: 0, liveTokens: 0 });
+    expect(answeredWith).toEqual([]);
+    taken!();
+    await answered;
+    // `answered` comes once the actor has the batch in its figures, with its exact count.
+    expect(answeredWith).toEqual([{ liveCount: 1, inFlight: 0 }]);
+    expect(s.actor.getSnapshot().context).toMatchObject({ liveCount: 1, liveTokens: 7, uncounted: 0 });
+    expect(replies).toEqual(['ok']);
+  });
+
   it('is one actor for all batches: a batch is an event to it, not an actor of its own', async () => {
     const batches: number[][] = [];
     const s = start(async (input) => {

@@ -67,16 +67,20 @@ describe('the append path', () => {
     const runtime = await createSessionRuntime({ root: await tempRoot(), durable: false, inspect });
     const session = await runtime.createSession(key);
     await runtime.addMessage(session.id, { role: 'user', content: 'first: loads the session' });
+    await runtime.estimateSize(session.id); // the actor has taken it (and told its listeners)
     counting = true;
     const texts = Array.from({ length: 50 }, (_, i) => `burst ${i}`);
     const stored = await Promise.all(
       texts.map((content) => runtime.addMessage(session.id, { role: 'user', content })),
     );
+    // The callers are answered once the batch is durable; the actor takes the writer's answer
+    // after they resumed, and a read waits for it.
+    const read = await runtime.getMessages(session.id);
     counting = false;
     expect(events.filter((e) => e !== 'COUNTED')).toEqual(['APPEND.MANY', 'persisted']);
     expect(stored.map((m) => m.content)).toEqual(texts);
     expect(stored.map((m) => m.seq)).toEqual(texts.map((_, i) => i + 1));
-    expect((await runtime.getMessages(session.id)).map((m) => m.content).slice(1)).toEqual(texts);
+    expect(read.map((m) => m.content).slice(1)).toEqual(texts);
     await runtime.close();
   });
 
@@ -109,11 +113,14 @@ describe('the append path', () => {
       await runtime.addMessage(session.id, { role: 'user', content: `quiet ${i}` });
     // One read per append (its timestamp): no event was stamped, for nobody would get it.
     expect(clockReads - before).toBe(10);
+    await runtime.estimateSize(session.id); // the actor has taken the last one
     const heard: string[] = [];
     runtime.subscribe((e) => {
       if (e.type === 'session.message.appended') heard.push(String(e.message.content));
     });
     await runtime.addMessage(session.id, { role: 'user', content: 'heard' });
+    // Published once the actor takes the append: after the call resolved, before a read answers.
+    await runtime.estimateSize(session.id);
     expect(heard).toEqual(['heard']);
     await runtime.close();
   });

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { ContentBlock, MessageInput, SessionKey } from '../../src/core/types.js';
 import { createSessionRuntime } from '../../src/runtime/create-session-runtime.js';
 import { JsonFileSessionStore } from '../../src/store/session-store.js';
-import { createTokenEstimator } from '../../src/tokens/token-estimator.js';
+import { createTokenEstimator, type TokenEstimator } from '../../src/tokens/token-estimator.js';
 import { tempRoot } from '../helpers/temp-root.js';
 import { PNG_37X23 } from '../support/sdk-block-samples.js';
 
@@ -109,5 +109,45 @@ describe('appends counted while they are written', () => {
     expect((await reader.getHistory(id)).map((m) => m.tokens)).toEqual([exact(input)]);
     expect((await reader.estimateSize(id)).breakdown.messages).toBe(exact(input));
     await reader.close();
+  });
+
+  it('asks for the count after the append reached the actor: hashing and the worker stay off its way', async () => {
+    const asked: string[] = [];
+    const inspect = (event: InspectionEvent) => {
+      if (event.type !== '@xstate.event') return;
+      if (!String((event.actorRef as { id?: string }).id).startsWith('session:')) return;
+      if (event.event.type === 'APPEND') asked.push('handed over');
+    };
+    const counting: TokenEstimator = {
+      name: estimator.name,
+      estimate: (text) => estimator.estimate(text),
+      estimateContent: (content) => estimator.estimateContent(content),
+      estimateMessage: (message) => estimator.estimateMessage(message),
+      boundMessage: (message) => estimator.boundMessage(message),
+      estimateMessageLater: (message) => {
+        asked.push('count asked');
+        return estimator.estimateMessageLater(message);
+      },
+      estimateMessages: (messages) => estimator.estimateMessages(messages),
+      estimateCheckpoint: (checkpoint) => estimator.estimateCheckpoint(checkpoint),
+    };
+    const runtime = await createSessionRuntime({ root: await tempRoot(), inspect, estimator: counting });
+    const { id } = await runtime.createSession(KEY);
+    await runtime.addMessage(id, { role: 'user', content: 'first: loads the session' });
+    await runtime.estimateSize(id);
+    asked.length = 0;
+    for (let i = 0; i < 3; i++) await runtime.addMessage(id, turn(i)[0]!);
+    expect(asked).toEqual([
+      'handed over',
+      'count asked',
+      'handed over',
+      'count asked',
+      'handed over',
+      'count asked',
+    ]);
+    expect((await runtime.getHistory(id)).slice(1).map((m) => m.tokens)).toEqual(
+      [0, 1, 2].map((i) => exact(turn(i)[0]!)),
+    );
+    await runtime.close();
   });
 });
