@@ -140,10 +140,7 @@ export const sessionMachine = sessionSetup.createMachine({
                   target: 'idle',
                   actions: {
                     type: 'persistDone',
-                    params: ({ event }) => ({
-                      counted: event.output?.counted ?? [],
-                      acknowledged: event.output?.acknowledged === true,
-                    }),
+                    params: ({ event }) => ({ ...event.output, counted: event.output?.counted ?? [] }),
                   },
                 },
                 'PERSIST.FAILED': {
