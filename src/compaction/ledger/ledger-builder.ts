@@ -282,9 +282,20 @@ export class LedgerBuilder {
   }
 }
 
+/** Keys made lately: every compaction's builder makes the keys of all the session's requests again. */
+const madeKeys = new Map<string, string>();
+/** Keys {@link madeKeys} keeps before it starts again (requests are at most 600 characters). */
+const MAX_MADE_KEYS = 4_096;
+
 /** What makes two requests the same: their text, case and spacing aside. */
 function requestKey(text: string): string {
-  return text.toLowerCase().replace(/\s+/g, ' ');
+  let key = madeKeys.get(text);
+  if (key === undefined) {
+    key = text.toLowerCase().replace(/\s+/g, ' ');
+    if (madeKeys.size >= MAX_MADE_KEYS) madeKeys.clear();
+    madeKeys.set(text, key);
+  }
+  return key;
 }
 
 /** `` `npm test` failed (exit 1; 2 failed, 5 passed): AssertionError... `` */
