@@ -135,7 +135,10 @@ function recordAider(builder: LedgerBuilder, text: string, seq: number): void {
         seq,
       });
   }
-  for (const match of text.matchAll(AIDER_PATTERNS.applied)) builder.file(match[1] ?? '', 'edited', seq);
+  // Each pattern holds its words verbatim: text without them is not scanned line by line.
+  if (text.includes('Applied edit to '))
+    for (const match of text.matchAll(AIDER_PATTERNS.applied)) builder.file(match[1] ?? '', 'edited', seq);
+  if (!text.includes('Failed to apply edit to ')) return;
   for (const match of text.matchAll(AIDER_PATTERNS.failed)) {
     const path = match[1] ?? '';
     builder.fail(`write:${path}`, `edit of ${path} failed: Aider could not apply it`, seq);
