@@ -17,9 +17,11 @@
  * ```
  *
  * Arguments: how many rounds, then each tree whose `src/` to run (`=FILE`: write its outputs
- * there). Every round of a tree must give the same outputs. Module-level memos (the renderer's)
+ * there). Every round of a tree must give the same outputs. CPU is given for the process and for
+ * its main thread alone (`mainThreadMs`, from /proc on Linux). Module-level memos (the renderer's)
  * carry over from round to round as they carry over from compaction to compaction in a process.
  */
+import { readFileSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -33,6 +35,14 @@ const transcriptsDir =
 const cpuOf = (start: NodeJS.CpuUsage) => {
   const { user, system } = process.cpuUsage(start);
   return (user + system) / 1000;
+};
+/** CPU milliseconds the main thread has run so far (Linux: its schedstat; elsewhere the process's). */
+const mainCpu = (): number => {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return cpuOf({ user: 0, system: 0 });
+  }
 };
 
 interface Msg {
@@ -64,6 +74,7 @@ async function loadTree(tree: string, transcripts: Msg[][], names: string[]) {
     const outputs: unknown[] = [];
     let ms = 0;
     let cpuMs = 0;
+    let mainMs = 0;
     let compactions = 0;
     for (const [t, all] of transcripts.entries()) {
       let live: Msg[] = [];
@@ -89,12 +100,14 @@ async function loadTree(tree: string, transcripts: Msg[][], names: string[]) {
         const dir = { messages: live, checkpoint, commit: async () => undefined };
         const t0 = performance.now();
         const c0 = process.cpuUsage();
+        const m0 = mainCpu();
         let result;
         try {
           result = await summariseCompaction({ dir, compactor, estimator, now, elapsed }, input, signal);
         } catch (error) {
           ms += performance.now() - t0;
           cpuMs += cpuOf(c0);
+          mainMs += mainCpu() - m0;
           outputs.push({ transcript: names[t], at: message.seq, error: (error as { code?: string }).code });
           blockedAt = liveTokens;
           continue;
@@ -103,6 +116,7 @@ async function loadTree(tree: string, transcripts: Msg[][], names: string[]) {
           result.commit === null ? null : countPart(estimator, 'checkpoint', result.commit.checkpoint);
         ms += performance.now() - t0;
         cpuMs += cpuOf(c0);
+        mainMs += mainCpu() - m0;
         compactions++;
         outputs.push({
           transcript: names[t],
@@ -122,7 +136,7 @@ async function loadTree(tree: string, transcripts: Msg[][], names: string[]) {
         checkpointTokens = count!.tokens;
       }
     }
-    return { ms, cpuMs, compactions, json: JSON.stringify(outputs, null, 1) };
+    return { ms, cpuMs, mainMs, compactions, json: JSON.stringify(outputs, null, 1) };
   };
 
   return round;
@@ -158,7 +172,13 @@ async function main(): Promise<void> {
     );
   }
   const rounds = await Promise.all(trees.map(({ tree }) => loadTree(tree, transcripts, names)));
-  const results = trees.map(() => ({ ms: [] as number[], cpuMs: [] as number[], json: '', compactions: 0 }));
+  const results = trees.map(() => ({
+    ms: [] as number[],
+    cpuMs: [] as number[],
+    mainMs: [] as number[],
+    json: '',
+    compactions: 0,
+  }));
   // Rounds alternate between the trees, so that a busy machine slows them alike.
   for (let i = 0; i < Number(roundsArg); i++) {
     for (const [t, round] of rounds.entries()) {
@@ -166,6 +186,7 @@ async function main(): Promise<void> {
       const result = results[t]!;
       result.ms.push(Math.round(r.ms));
       result.cpuMs.push(Math.round(r.cpuMs));
+      result.mainMs.push(Math.round(r.mainMs));
       result.compactions = r.compactions;
       if (i === 0) result.json = r.json;
       else if (result.json !== r.json)
@@ -183,6 +204,9 @@ async function main(): Promise<void> {
         cpuMs: result.cpuMs,
         medianCpuMs: median(result.cpuMs),
         ratioToFirst: Number((median(result.cpuMs) / median(first.cpuMs)).toFixed(2)),
+        mainThreadMs: result.mainMs,
+        medianMainThreadMs: median(result.mainMs),
+        mainRatioToFirst: Number((median(result.mainMs) / median(first.mainMs)).toFixed(2)),
         sameOutputsAsFirst: result.json === first.json,
       })}\n`,
     );

@@ -10,11 +10,33 @@ import {
   recordMessages,
   upgradeCheckpoint,
 } from '../../src/compaction/ledger/index.js';
+import type { SessionLedger } from '../../src/core/ledger-types.js';
 import type { Checkpoint } from '../../src/core/types.js';
 import { renderCheckpoint } from '../../src/request/format.js';
 import { call, result, say, toMessages, use } from './ledger-helpers.js';
 
 const EMPTY = { completed: [], inProgress: [], pending: [], decisions: [], blockers: [] };
+
+describe('recordMessages: names', () => {
+  it('lists names most mentioned first, and of those mentioned as often the most recently mentioned first', () => {
+    const messages = toMessages(
+      ['parseConfig', 'loadBooks', 'loadBooks', 'parseConfig', 'render_page'].map((name) =>
+        say('assistant', `Now ${name} is next.`),
+      ),
+    );
+    const names = (ledger: SessionLedger) => (ledger.names ?? []).map((n) => [n.name, n.mentions]);
+    const expected = [
+      ['parseConfig', 2],
+      ['loadBooks', 2],
+      ['render_page', 1],
+    ];
+    expect(names(recordMessages(null, messages))).toEqual(expected);
+    // The same from a ledger recorded in two steps (a compaction's ledger, then the next one's).
+    expect(names(recordMessages(recordMessages(null, messages.slice(0, 3)), messages.slice(3)))).toEqual(
+      expected,
+    );
+  });
+});
 
 describe('recordMessages: files', () => {
   it('keeps the most telling last action per path, newest first, with the seq of the action', () => {

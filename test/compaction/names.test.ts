@@ -1,6 +1,7 @@
 /**
  * namesIn: names in text, and text without any (no code span, no inner underscore, no hump)
- * skipped without running the word scan. Checked against the scan alone on generated text.
+ * skipped without running the word scan, which runs only where a word holds an inner underscore
+ * or a hump. Checked against the scan of the whole text on generated text.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -68,6 +69,21 @@ describe('namesIn', () => {
         expect(namesIn(value)).toEqual(scanned(value));
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  it('finds what the whole scan finds where words meet paths, dots, dashes and at signs', () => {
+    const piece = fc.oneof(
+      fc.constantFrom('/', '@', '-', '.', '..', '_', '`', ' ', '\n', ':', 'é', 'src', 'a1', '9', 'x.py'),
+      fc.constantFrom('_query_books', 'listRecentBooks', 'apple_books.library', 'a_b', 'aB', 'HTTPServer'),
+      fc.stringMatching(/^[\w.@/-]{1,10}$/),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 30 }), (parts) => {
+        const value = parts.join('');
+        expect(namesIn(value)).toEqual(scanned(value));
+      }),
+      { numRuns: 3000 },
     );
   });
 

@@ -33,8 +33,6 @@ const MAX_ITERATION_CHARS = 400;
 /** The empty ledger: nothing recorded yet (defined with the empty checkpoint in src/core). */
 export { emptyLedger };
 
-type Ordered<T> = T & { order: number };
-
 /** A run to record: a command or another tool's call, and how it ended. */
 export interface RunFact {
   /** The command line, or `tool target`. */
@@ -47,41 +45,40 @@ export interface RunFact {
   iteration?: number;
 }
 
-/** @internal A working copy of a ledger. */
+/**
+ * @internal A working copy of a ledger. Each list is kept oldest first: a map's insertion order (an
+ * entry that changes is deleted and set again, so it moves last) or an array's order. Entries are
+ * never changed once stored (a fact replaces its entry), so `result` hands them out as they are.
+ */
 export class LedgerBuilder {
-  readonly #files = new Map<string, Ordered<LedgerFile>>();
-  readonly #commands = new Map<string, Ordered<LedgerCommand>>();
-  readonly #problems = new Map<string, Ordered<LedgerProblem>>();
-  #requests: Ordered<LedgerRequest>[] = [];
+  readonly #files = new Map<string, LedgerFile>();
+  readonly #commands = new Map<string, LedgerCommand>();
+  readonly #problems = new Map<string, LedgerProblem>();
+  #requests: LedgerRequest[] = [];
   /** `requestKey` of each of `#requests`, in the same order (null until the first request). */
   #requestKeys: string[] | null = null;
-  readonly #names = new Map<string, Ordered<LedgerName>>();
+  readonly #names = new Map<string, LedgerName>();
   #status: LedgerStatus | null;
   #throughSeq: number;
   #iterations: number;
   #iterationLog: LedgerIteration[];
-  readonly #decisions = new Map<string, Ordered<LedgerDecision>>();
-  #order = 0;
+  readonly #decisions = new Map<string, LedgerDecision>();
 
   /** @param base - the ledger to start from (copied; not modified). */
   constructor(base: SessionLedger | null | undefined) {
     const ledger = base ?? emptyLedger();
-    // Lists are newest first: give the oldest the lowest order.
-    for (const file of [...ledger.files].reverse())
-      this.#files.set(file.path, { ...file, order: this.#next() });
-    for (const command of [...ledger.commands].reverse())
-      this.#commands.set(command.command, { ...command, order: this.#next() });
-    for (const problem of [...ledger.problems].reverse())
-      this.#problems.set(problem.key, { ...problem, order: this.#next() });
-    this.#requests = [...ledger.requests].reverse().map((request) => ({ ...request, order: this.#next() }));
-    for (const name of [...(ledger.names ?? [])].reverse())
-      this.#names.set(name.name, { ...name, order: this.#next() });
+    // Lists are newest first: the oldest goes in first.
+    for (const file of [...ledger.files].reverse()) this.#files.set(file.path, { ...file });
+    for (const command of [...ledger.commands].reverse()) this.#commands.set(command.command, { ...command });
+    for (const problem of [...ledger.problems].reverse()) this.#problems.set(problem.key, { ...problem });
+    this.#requests = [...ledger.requests].reverse().map((request) => ({ ...request }));
+    for (const name of [...(ledger.names ?? [])].reverse()) this.#names.set(name.name, { ...name });
     this.#status = ledger.status === null ? null : { ...ledger.status };
     this.#throughSeq = ledger.throughSeq;
     this.#iterations = ledger.iterations;
     this.#iterationLog = (ledger.iterationLog ?? []).map((entry) => ({ ...entry }));
     for (const decision of [...(ledger.decisions ?? [])].reverse())
-      this.#decisions.set(decision.key, { ...decision, order: this.#next() });
+      this.#decisions.set(decision.key, { ...decision });
   }
 
   /** Seq of the last message recorded so far. */
@@ -109,13 +106,7 @@ export class LedgerBuilder {
       if (next === 'read' && known.action !== 'read') return;
       if (next === 'edited' && known.action === 'created') next = 'created';
     }
-    const entry: Ordered<LedgerFile> = {
-      path,
-      action: next,
-      seq,
-      firstSeq: known?.firstSeq ?? seq,
-      order: this.#next(),
-    };
+    const entry: LedgerFile = { path, action: next, seq, firstSeq: known?.firstSeq ?? seq };
     if (iteration !== undefined) entry.iteration = iteration;
     this.#files.delete(path);
     this.#files.set(path, entry);
@@ -129,13 +120,12 @@ export class LedgerBuilder {
    */
   run(fact: RunFact): void {
     const known = this.#commands.get(fact.command);
-    const entry: Ordered<LedgerCommand> = {
+    const entry: LedgerCommand = {
       command: fact.command,
       kind: fact.kind,
       runs: (known?.runs ?? 0) + 1,
       seq: fact.seq,
       status: fact.outcome.status,
-      order: this.#next(),
     };
     const { exitCode, passed, failed, error } = fact.outcome;
     if (exitCode !== undefined) entry.exitCode = exitCode;
@@ -153,13 +143,12 @@ export class LedgerBuilder {
   /** Something failed: opens the problem `key`, or renews it (its count goes up, its text is the newest). */
   fail(key: string, text: string, seq: number, iteration?: number): void {
     const known = this.#problems.get(key);
-    const problem: Ordered<LedgerProblem> = {
+    const problem: LedgerProblem = {
       key,
       text: clip(text, MAX_TEXT_CHARS),
       since: known?.since ?? seq,
       seq,
       count: (known?.count ?? 0) + 1,
-      order: this.#next(),
     };
     if (iteration !== undefined) problem.iteration = iteration;
     this.#problems.delete(key);
@@ -187,7 +176,7 @@ export class LedgerBuilder {
       this.#requests = this.#requests.filter((_, i) => keys[i] !== key);
       this.#requestKeys = keys.filter((k) => k !== key);
     }
-    this.#requests.push({ text: kept, seq, correction, order: this.#next() });
+    this.#requests.push({ text: kept, seq, correction });
     this.#requestKeys.push(key);
   }
 
@@ -195,7 +184,8 @@ export class LedgerBuilder {
   names(names: readonly string[], seq: number): void {
     for (const name of new Set(names)) {
       const known = this.#names.get(name);
-      this.#names.set(name, { name, mentions: (known?.mentions ?? 0) + 1, seq, order: this.#next() });
+      this.#names.delete(name); // moves last: the most recently mentioned
+      this.#names.set(name, { name, mentions: (known?.mentions ?? 0) + 1, seq });
     }
   }
 
@@ -223,33 +213,30 @@ export class LedgerBuilder {
 
   /** The files and commands whose last fact is after `seq`, or of `iteration`, newest first. */
   touchedSince(seq: number, iteration: number): { files: LedgerFile[]; commands: LedgerCommand[] } {
-    const newest = <T extends { order: number; seq: number; iteration?: number }>(items: Iterable<T>) =>
+    const newest = <T extends { seq: number; iteration?: number }>(items: Iterable<T>) =>
       [...items]
         .filter((item) => item.seq > seq || item.iteration === iteration)
-        .sort((a, b) => b.order - a.order)
-        .map(({ order: _order, ...rest }) => rest);
+        .reverse()
+        .map((item) => ({ ...item }));
     return { files: newest(this.#files.values()), commands: newest(this.#commands.values()) };
   }
 
   /** The open problem of a key, if any. */
   problem(key: string): LedgerProblem | undefined {
     const found = this.#problems.get(key);
-    if (found === undefined) return undefined;
-    const { order: _order, ...problem } = found;
-    return problem;
+    return found === undefined ? undefined : { ...found };
   }
 
   /** A decision, replacing the earlier one of the same key (its count goes up). */
   decision(decision: Omit<LedgerDecision, 'count'>): void {
     const known = this.#decisions.get(decision.key);
     this.#decisions.delete(decision.key);
-    this.#decisions.set(decision.key, { ...decision, count: (known?.count ?? 0) + 1, order: this.#next() });
+    this.#decisions.set(decision.key, { ...decision, count: (known?.count ?? 0) + 1 });
   }
 
   /** The ledger: every list newest first. */
   result(): SessionLedger {
-    const newest = <T extends { order: number }>(items: Iterable<T>): Array<Omit<T, 'order'>> =>
-      [...items].sort((a, b) => b.order - a.order).map(({ order: _order, ...rest }) => rest);
+    const newest = <T>(items: Iterable<T>): T[] => [...items].reverse();
     return {
       files: newest(this.#files.values()),
       commands: newest(this.#commands.values()),
@@ -276,15 +263,22 @@ export class LedgerBuilder {
       if (runnerOf(problem.key)?.runner === runner.runner) this.#problems.delete(problem.key);
     }
   }
-
-  #next(): number {
-    return this.#order++;
-  }
 }
+
+/** Keys made lately: every compaction's builder makes the keys of all the session's requests again. */
+const madeKeys = new Map<string, string>();
+/** Keys {@link madeKeys} keeps before it starts again (requests are at most 600 characters). */
+const MAX_MADE_KEYS = 4_096;
 
 /** What makes two requests the same: their text, case and spacing aside. */
 function requestKey(text: string): string {
-  return text.toLowerCase().replace(/\s+/g, ' ');
+  let key = madeKeys.get(text);
+  if (key === undefined) {
+    key = text.toLowerCase().replace(/\s+/g, ' ');
+    if (madeKeys.size >= MAX_MADE_KEYS) madeKeys.clear();
+    madeKeys.set(text, key);
+  }
+  return key;
 }
 
 /** `` `npm test` failed (exit 1; 2 failed, 5 passed): AssertionError... `` */

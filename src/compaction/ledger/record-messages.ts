@@ -18,7 +18,8 @@ import { blockerStatement, isCorrection, settledBy, userWords } from './user-wor
 
 /** A path-looking token with a file extension, as prose names files. */
 const PATH_IN_PROSE = /(?:[\w@.-]+\/)*[\w@-][\w@.-]*\.[A-Za-z][\w]{0,7}\b/g;
-const EXTENSION = /\.[A-Za-z]/;
+/** What every match of PATH_IN_PROSE holds: a dot and a letter (the extension). */
+const EXTENSION = /\.[A-Za-z]/g;
 /** Longest input string searched for names: longer ones are file bodies, not calls. */
 const MAX_INPUT_STRING = 400;
 const OPEN_FILE = /\[File: (\S+) \(\d+ lines total\)\]|\(Open file: (\S+)\)/;
@@ -134,7 +135,10 @@ function recordAider(builder: LedgerBuilder, text: string, seq: number): void {
         seq,
       });
   }
-  for (const match of text.matchAll(AIDER_PATTERNS.applied)) builder.file(match[1] ?? '', 'edited', seq);
+  // Each pattern holds its words verbatim: text without them is not scanned line by line.
+  if (text.includes('Applied edit to '))
+    for (const match of text.matchAll(AIDER_PATTERNS.applied)) builder.file(match[1] ?? '', 'edited', seq);
+  if (!text.includes('Failed to apply edit to ')) return;
   for (const match of text.matchAll(AIDER_PATTERNS.failed)) {
     const path = match[1] ?? '';
     builder.fail(`write:${path}`, `edit of ${path} failed: Aider could not apply it`, seq);
@@ -232,11 +236,41 @@ function inputStrings(input: unknown): string[] {
   });
 }
 
-function lastPath(text: string): string | undefined {
-  // Every match has an extension (`.` and a letter): without one, no need to run the costly scan.
-  if (!EXTENSION.test(text)) return undefined;
-  const found = text.match(PATH_IN_PROSE);
-  return found?.[found.length - 1];
+/**
+ * @internal The last match of PATH_IN_PROSE in `text`, found without scanning all of it: the regex
+ * backtracks over every position of a long word, and prose holds long words (hashes, base64).
+ *
+ * Every character of a match is a path character (`[\w@./-]`), so a match lies within one run of
+ * them, and the regex reads nothing outside that run but the character after it, for its closing
+ * `\b`, which is not a word character either way (the end of the run, or of the text). The
+ * matches of the text are therefore those of its runs, in order, and only a run holding an
+ * extension (`.` and a letter) can have one: the regex runs on those runs alone.
+ * @example lastPath('see src/a.ts, then docs/b.md') // 'docs/b.md'
+ */
+export function lastPath(text: string): string | undefined {
+  let last: string | undefined;
+  EXTENSION.lastIndex = 0;
+  for (let dot = EXTENSION.exec(text); dot !== null; dot = EXTENSION.exec(text)) {
+    let start = dot.index;
+    while (start > 0 && isPathChar(text.charCodeAt(start - 1))) start--;
+    let end = dot.index + 1;
+    while (end < text.length && isPathChar(text.charCodeAt(end))) end++;
+    const found = text.slice(start, end).match(PATH_IN_PROSE);
+    if (found !== null) last = found[found.length - 1];
+    EXTENSION.lastIndex = end; // the next run
+  }
+  return last;
+}
+
+/** `[\w@./-]`: letters, digits, `_`, `@`, `.`, `/` and `-`. */
+function isPathChar(code: number): boolean {
+  return (
+    (code >= 97 && code <= 122) || // a-z
+    (code >= 65 && code <= 90) || // A-Z
+    (code >= 45 && code <= 57) || // - . / 0-9
+    code === 95 || // _
+    code === 64 // @
+  );
 }
 
 /** The texts of a message: its string content, or its text blocks. */
