@@ -9,7 +9,15 @@ import { constants } from 'node:fs';
 import path from 'node:path';
 import { SessionError } from '../core/errors.js';
 import { NOT_WRITTEN, appendFailed, appendOutcomeUnknown } from './chat-log-errors.js';
-import { allSettled, atomicWriteFile, fsyncDir, openStoreFile, writeAll } from './durable-fs.js';
+import {
+  SYNC_WRITE_MAX,
+  allSettled,
+  atomicWriteFile,
+  fsyncDir,
+  openStoreFile,
+  writeAll,
+  writeAllSync,
+} from './durable-fs.js';
 import { ioError } from './io-error.js';
 
 /** One chat.log, appended to. @internal */
@@ -109,7 +117,10 @@ export class ChatLogFile {
     // After opening: a torn tail cut or a length in doubt re-read there moves where it starts.
     const start = this.#bytes;
     const write = async () => {
-      await writeAll(handle, records);
+      // A small batch is written on this thread: one trip through the thread pool (the fdatasync)
+      // instead of two, and the fdatasync issued at once. A large one must not hold the event loop.
+      if (records.length <= SYNC_WRITE_MAX) writeAllSync(handle.fd, records);
+      else await writeAll(handle, records);
       if (this.#durable) await handle.datasync();
     };
     try {
