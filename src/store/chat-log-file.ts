@@ -172,12 +172,16 @@ export class ChatLogFile {
   /**
    * After a fold the snapshot holds everything the log holds: empty the log. If that fails, the
    * log keeps records that replay skips, and appends go on after them.
+   * `covered`: every record in the log is at or below the new snapshot's `snapshotSeq`. Then the
+   * truncation is not synced: if a crash undoes it, replay skips every record the log still holds,
+   * and the next append's fdatasync makes it durable anyway. An append whose outcome is unknown is
+   * never covered (it is not in memory), so emptying the log over one is always synced.
    */
-  async empty(): Promise<void> {
+  async empty(covered = false): Promise<void> {
     try {
       const handle = await this.open();
       await handle.truncate(0);
-      if (this.#durable) await handle.datasync();
+      if (this.#durable && (!covered || this.#unknown !== null)) await handle.datasync();
     } catch {
       this.#sizeUnknown = true;
       return;
