@@ -118,8 +118,9 @@ export class ChatLogFile {
     const start = this.#bytes;
     const write = async () => {
       // A small batch is written on this thread: one trip through the thread pool (the fdatasync)
-      // instead of two, and the fdatasync issued at once. A large one must not hold the event loop.
-      if (records.length <= SYNC_WRITE_MAX) writeAllSync(handle.fd, records);
+      // instead of two, and the fdatasync issued at once. A large one must not hold the event loop;
+      // nor may an append without an fdatasync, which would then never yield to it.
+      if (this.#durable && records.length <= SYNC_WRITE_MAX) writeAllSync(handle.fd, records);
       else await writeAll(handle, records);
       if (this.#durable) await handle.datasync();
     };

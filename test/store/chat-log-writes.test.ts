@@ -3,7 +3,8 @@
  * thread (`writeAllSync`), a batch over `SYNC_WRITE_MAX` through the thread pool (`writeAll`). On
  * each, a short write on a full disk, a full disk that frees up, EIO on the write and EIO on the
  * fdatasync: a rejected append is cut back (nothing of it stays in the log), an acknowledged one is
- * all there, and the log appends again after a fault that passed.
+ * all there, and the log appends again after a fault that passed. And an append without an
+ * fdatasync (`durable: false`) still lets the event loop turn.
  */
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -131,5 +132,30 @@ describe('an append under faults, small and large (LD_PRELOAD shim)', () => {
   it('the large case is large', () => {
     expect(encodeRecord(message(1, SYNC_WRITE_MAX + 16 * 1024)).length).toBeGreaterThan(SYNC_WRITE_MAX);
     expect(encodeRecord(message(1, 1024)).length).toBeLessThan(SYNC_WRITE_MAX);
+  });
+});
+
+describe('an append without an fdatasync (durable: false)', () => {
+  it('lets the event loop turn before it resolves, as one through the thread pool does', async () => {
+    const dir = await tempRoot('dagent-log-writes-');
+    const chat = new JournaledChatFile(path.join(dir, 'chat.json'), path.join(dir, 'chat.log'), {
+      durable: false,
+    });
+    await chat.read();
+    await chat.append([message(0, 1024)]); // opens the log
+    // Written inline with nothing to wait for, an append would resolve in microtasks only, and a
+    // caller appending in a loop would hold back timers, I/O and other sessions until it stopped.
+    let turned = false;
+    setImmediate(() => {
+      turned = true;
+    });
+    await chat.append([message(1, 1024)]);
+    expect(turned).toBe(true);
+    await chat.close();
+    expect(
+      (await readFile(path.join(dir, 'chat.log'))).equals(
+        Buffer.concat([0, 1].map((s) => encodeRecord(message(s, 1024)))),
+      ),
+    ).toBe(true);
   });
 });
