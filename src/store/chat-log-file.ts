@@ -9,7 +9,15 @@ import { constants } from 'node:fs';
 import path from 'node:path';
 import { SessionError } from '../core/errors.js';
 import { NOT_WRITTEN, appendFailed, appendOutcomeUnknown } from './chat-log-errors.js';
-import { allSettled, atomicWriteFile, fsyncDir, openStoreFile, writeAll } from './durable-fs.js';
+import {
+  SYNC_WRITE_MAX,
+  allSettled,
+  atomicWriteFile,
+  fsyncDir,
+  openStoreFile,
+  writeAll,
+  writeAllSync,
+} from './durable-fs.js';
 import { ioError } from './io-error.js';
 
 /** One chat.log, appended to. @internal */
@@ -109,7 +117,11 @@ export class ChatLogFile {
     // After opening: a torn tail cut or a length in doubt re-read there moves where it starts.
     const start = this.#bytes;
     const write = async () => {
-      await writeAll(handle, records);
+      // A small batch is written on this thread: one trip through the thread pool (the fdatasync)
+      // instead of two, and the fdatasync issued at once. A large one must not hold the event loop;
+      // nor may an append without an fdatasync, which would then never yield to it.
+      if (this.#durable && records.length <= SYNC_WRITE_MAX) writeAllSync(handle.fd, records);
+      else await writeAll(handle, records);
       if (this.#durable) await handle.datasync();
     };
     try {
@@ -161,12 +173,16 @@ export class ChatLogFile {
   /**
    * After a fold the snapshot holds everything the log holds: empty the log. If that fails, the
    * log keeps records that replay skips, and appends go on after them.
+   * `covered`: every record in the log is at or below the new snapshot's `snapshotSeq`. Then the
+   * truncation is not synced: if a crash undoes it, replay skips every record the log still holds,
+   * and the next append's fdatasync makes it durable anyway. An append whose outcome is unknown is
+   * never covered (it is not in memory), so emptying the log over one is always synced.
    */
-  async empty(): Promise<void> {
+  async empty(covered = false): Promise<void> {
     try {
       const handle = await this.open();
       await handle.truncate(0);
-      if (this.#durable) await handle.datasync();
+      if (this.#durable && (!covered || this.#unknown !== null)) await handle.datasync();
     } catch {
       this.#sizeUnknown = true;
       return;

@@ -5,7 +5,7 @@
  * never followed out of the root), and system errors leave as `SessionError`s (see io-error.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { lstat, mkdir, open, realpath, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -60,13 +60,39 @@ export async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<v
   let offset = 0;
   while (offset < bytes.length) {
     const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
-    if (bytesWritten <= 0) {
-      throw Object.assign(new Error(`ENOSPC: no space left on device, write returned ${bytesWritten}`), {
-        code: 'ENOSPC',
-      });
-    }
+    if (bytesWritten <= 0) throw noSpaceError(bytesWritten);
     offset += bytesWritten;
   }
+}
+
+/**
+ * @internal {@link writeAll} on the calling thread: `writeSync` until every byte is written or a call
+ * fails. The same `write(2)` calls, with the same short-write and error rules, but no trip through the
+ * thread pool and back; for small buffers only, since the event loop waits for it (see
+ * {@link SYNC_WRITE_MAX}).
+ * @throws the system error of the call that failed; a call that writes nothing counts as ENOSPC.
+ */
+export function writeAllSync(fd: number, bytes: Uint8Array): void {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const written = writeSync(fd, bytes, offset, bytes.length - offset);
+    if (written <= 0) throw noSpaceError(written);
+    offset += written;
+  }
+}
+
+/**
+ * @internal The largest write made on the calling thread ({@link writeAllSync}). Measured on ext4
+ * (2-core VM, loaded): `write(2)` of 1-20 KiB into the page cache takes 9-19 us at p50 and 60-100 us
+ * at p99, less than the thread-pool round trip it saves; 256 KiB takes 80 us at p50 but 1-2 ms at
+ * p99, and 1 MiB 0.3 ms at p50, which an event loop should not wait for.
+ */
+export const SYNC_WRITE_MAX = 32 * 1024;
+
+function noSpaceError(written: number): Error {
+  return Object.assign(new Error(`ENOSPC: no space left on device, write returned ${written}`), {
+    code: 'ENOSPC',
+  });
 }
 
 /** Errnos of a directory fsync that the platform or filesystem does not support. */

@@ -8,7 +8,13 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { Adapter, Low } from 'lowdb';
 import { createOneAtATime } from '../core/one-at-a-time.js';
 import { SessionError, describeError } from '../core/errors.js';
-import { atomicWriteFile, isErrno, prepareAtomicWrite, type PreparedWrite } from './durable-fs.js';
+import {
+  allSettled,
+  atomicWriteFile,
+  isErrno,
+  prepareAtomicWrite,
+  type PreparedWrite,
+} from './durable-fs.js';
 import { NOT_A_FILE, corruptFileError, setAside } from './corrupt.js';
 import { crc32, crc32Hex, hex8 } from './checksum.js';
 import { ioError } from './io-error.js';
@@ -186,7 +192,8 @@ export class DurableJsonFile<T> implements Adapter<T> {
   /**
    * Writes `data` to a temporary file beside this one (durably unless `durable: false`), to be put
    * in place by its `install`. Outside the one-at-a-time queue: only for a file that has no other
-   * writer yet (a session being created). @throws SessionError `IO_ERROR`.
+   * writer yet (a session being created) or whose writes are one at a time already (see
+   * {@link persistAfter}). @throws SessionError `IO_ERROR`.
    */
   async prepare(data: T): Promise<PreparedWrite> {
     return prepareAtomicWrite(this.file, this.#textOf(data), { durable: this.#options.durable ?? true });
@@ -230,5 +237,34 @@ export async function reread<T>(db: Low<T | null>): Promise<T | null> {
 /** @internal Writes `value`, and only once it is on disk makes it the value held in memory. */
 export async function persist<T>(db: Low<T | null>, value: T): Promise<void> {
   await db.adapter.write(value);
+  db.data = value;
+}
+
+/**
+ * @internal {@link persist} after `before`, writes that must be durable before `value` is in place:
+ * `value`'s temporary is written and fdatasynced side by side with them, and renamed into place (its
+ * directory fsynced) once all of them and it are done. One sync wait fewer than writing it after
+ * them, and the same order on disk. If any fails, nothing is put in place and the temporary is
+ * removed; every write ends before the failure is reported. Outside the adapter's one-at-a-time
+ * queue: only for a file whose writes are one at a time already (checkpoint.json, whose writes a
+ * session directory runs one at a time).
+ * @throws the first failure of `before`, or SessionError `IO_ERROR`.
+ */
+export async function persistAfter<T>(
+  db: Low<T | null>,
+  value: T,
+  before: readonly Promise<unknown>[],
+): Promise<void> {
+  const prepared = (db.adapter as DurableJsonFile<T | null>).prepare(value);
+  try {
+    await allSettled([...before, prepared]);
+  } catch (error) {
+    await prepared.then(
+      (write) => write.discard(),
+      () => undefined,
+    );
+    throw error;
+  }
+  await (await prepared).install();
   db.data = value;
 }

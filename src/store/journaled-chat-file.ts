@@ -378,6 +378,8 @@ export class JournaledChatFile implements Adapter<ChatFile> {
       throw new SessionError('INVALID_ARGUMENT', 'store', `${this.snapshotFile} is opened read-only`);
     }
     this.#generation++; // a fold in the background is obsolete now
+    // Every record in the log is a message held (an acknowledged append) or one dropped before.
+    const inLog = Math.max(this.#data.snapshotSeq, lastSeqOf(this.#data.messages));
     const chat = withDerived({
       ...data,
       messages: data.messages,
@@ -388,7 +390,7 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     this.#snapshotBytes = await writeSnapshot(this.snapshotFile, content, { durable: this.#durable });
     this.#data = chat;
     this.#folds++;
-    await this.#log.empty();
+    await this.#log.empty(chat.snapshotSeq >= inLog);
   }
 
   async #assertInsideRoot(): Promise<void> {

@@ -43,8 +43,8 @@ import {
   missingRecordError,
   sessionPresence,
 } from './directory-guards.js';
-import { allSettled, makeDir } from './durable-fs.js';
-import { persist, reread } from './durable-json-file.js';
+import { makeDir } from './durable-fs.js';
+import { persist, persistAfter, reread } from './durable-json-file.js';
 import type { JournaledChatFile } from './journaled-chat-file.js';
 import { newFile, writeNewSessionFiles, type NewFile } from './new-session-files.js';
 import type { FileOptions, LoadedSession } from './session-files.js';
@@ -272,9 +272,11 @@ export class SessionDirectory extends SessionReader {
     await this.#withCheckpoint(async () => {
       const next = options.keepChecks ? withChecksOf(this.#checkpoint.data, checkpoint) : checkpoint;
       assertLoadableCheckpoint(this.id, next);
-      await this.#history.write(next);
-      this.#step('commit', 'checkpoint-version');
-      await persist(this.#checkpoint, next); // the commit point
+      // The version's copy durable, then checkpoint.json in place (the commit point); its temporary
+      // is written alongside the copy.
+      await persistAfter(this.#checkpoint, next, [
+        this.#history.write(next).then(() => this.#step('commit', 'checkpoint-version')),
+      ]);
       this.#step('commit', 'checkpoint');
     });
   }
@@ -325,12 +327,12 @@ export class SessionDirectory extends SessionReader {
       // The segment and the version's copy are both invisible until checkpoint.json names them,
       // so they are written side by side; a crash may leave either, both or neither (a leftover
       // the next commit replaces). A leftover segment holds nothing that is not live: the atomic
-      // rename replaces it.
-      await allSettled([
+      // rename replaces it. checkpoint.json's temporary is written alongside them too, and renamed
+      // into place (the commit point) once both are durable.
+      await persistAfter(this.#checkpoint, next, [
         this.#archive.write(segment).then(() => this.#step('commit', 'segment')),
         this.#history.write(next).then(() => this.#step('commit', 'checkpoint-version')),
       ]);
-      await persist(this.#checkpoint, next); // the commit point
       this.#step('commit', 'checkpoint');
     });
     // Committed. Dropping the archived messages from chat can fail (a full disk) without undoing
