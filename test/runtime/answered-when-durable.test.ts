@@ -41,12 +41,25 @@ function heldCounts() {
     estimateMessage: (message) => estimator.estimateMessage(message),
     boundMessage: (message) => estimator.boundMessage(message),
     estimateMessageLater: (message) =>
-      new Promise<number>((resolve) => held.push(() => resolve(estimator.estimateMessage(message)))),
+      new Promise<number>((resolve) => {
+        const count = () => resolve(estimator.estimateMessage(message));
+        // Released already: the count may be asked for after its append was answered.
+        if (released) count();
+        else held.push(count);
+      }),
     estimateMessages: (messages) => estimator.estimateMessages(messages),
     estimateCheckpoint: (checkpoint) => estimator.estimateCheckpoint(checkpoint),
   };
-  const release = () => held.splice(0).forEach((count) => count());
-  return { gated, release };
+  let released = false;
+  /** Lets the counts asked for so far, and those asked for until {@link hold}, go. */
+  const release = () => {
+    released = true;
+    held.splice(0).forEach((count) => count());
+  };
+  const hold = () => {
+    released = false;
+  };
+  return { gated, release, hold };
 }
 
 const text = (i: number): MessageInput => ({ role: 'user', content: `Message ${i}: `.repeat(30) });
@@ -102,10 +115,11 @@ describe('an append answered once durable', () => {
 
   it('hands a count that comes before the actor took its batch over after it: none stays uncounted', async () => {
     const { seen, inspect } = recorder();
-    const { gated, release } = heldCounts();
+    const { gated, release, hold } = heldCounts();
     const runtime = await createSessionRuntime({ root: await tempRoot(), inspect, estimator: gated });
     const { id } = await runtime.createSession(KEY);
     for (let i = 0; i < 5; i++) {
+      hold();
       const stored = await runtime.addMessage(id, text(i));
       // Not counted when durable: answered with its bound; the count comes right after.
       expect(stored.tokens).toBe(estimator.boundMessage(text(i)));
