@@ -272,8 +272,7 @@ export class SessionDirectory extends SessionReader {
     await this.#withCheckpoint(async () => {
       const next = options.keepChecks ? withChecksOf(this.#checkpoint.data, checkpoint) : checkpoint;
       assertLoadableCheckpoint(this.id, next);
-      // The version's copy durable, then checkpoint.json in place (the commit point); its temporary
-      // is written alongside the copy.
+      // checkpoint.json (the commit point) goes in place once the version's copy, written beside it, is durable.
       await persistAfter(this.#checkpoint, next, [
         this.#history.write(next).then(() => this.#step('commit', 'checkpoint-version')),
       ]);
@@ -324,11 +323,10 @@ export class SessionDirectory extends SessionReader {
       await this.#archive.assertWritable(segment, this.#checkpoint.data, this.messages);
       const next =
         (options.keepChecks ?? true) ? withChecksOf(this.#checkpoint.data, checkpoint) : checkpoint;
-      // The segment and the version's copy are both invisible until checkpoint.json names them,
-      // so they are written side by side; a crash may leave either, both or neither (a leftover
-      // the next commit replaces). A leftover segment holds nothing that is not live: the atomic
-      // rename replaces it. checkpoint.json's temporary is written alongside them too, and renamed
-      // into place (the commit point) once both are durable.
+      // The segment and the version's copy are invisible until checkpoint.json names them, so they
+      // are written side by side, with checkpoint.json's temporary, renamed into place (the commit
+      // point) once both are durable. A crash may leave either, both or neither: a leftover is
+      // replaced by the next commit's atomic rename, and a leftover segment holds nothing not live.
       await persistAfter(this.#checkpoint, next, [
         this.#archive.write(segment).then(() => this.#step('commit', 'segment')),
         this.#history.write(next).then(() => this.#step('commit', 'checkpoint-version')),
