@@ -6,17 +6,21 @@
  * all there, and the log appends again after a fault that passed. And an append without an
  * fdatasync (`durable: false`) still lets the event loop turn.
  */
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/core/types.js';
 import { SYNC_WRITE_MAX } from '../../src/store/durable-fs.js';
 import { JournaledChatFile, encodeRecord } from '../../src/store/journaled-chat-file.js';
 import { tempRoot } from '../helpers/temp-root.js';
-import { FaultControl, buildFaultShim, faultEnv, type Fault, type ShimBuild } from '../support/fault-shim.js';
+import {
+  FaultControl,
+  buildFaultShim,
+  runUnderShim,
+  type Fault,
+  type ShimBuild,
+} from '../support/fault-shim.js';
 
 const JOURNAL = fileURLToPath(new URL('../../src/store/journaled-chat-file.ts', import.meta.url));
 
@@ -64,22 +68,13 @@ async function appendUnderFault(dir: string, fault: Fault, bytes: number): Promi
     const after = lasts === 'lasts' ? null : await outcome(chat.append([message(2, Number(bytes))]));
     await chat.close();
     console.log(JSON.stringify({ first, faulted, after }));`;
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--input-type=module',
-      '-e',
-      code,
-      dir,
-      String(bytes),
-      fault.count === -1 ? 'lasts' : '',
-    ],
-    { env: faultEnv(shim.library, control) },
-  );
+  const outcomes = await runUnderShim(shim.library, control, code, [
+    dir,
+    String(bytes),
+    fault.count === -1 ? 'lasts' : '',
+  ]);
   expect((await control.faulted()).length, 'calls the shim failed').toBeGreaterThan(0);
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as Outcomes;
+  return outcomes as Outcomes;
 }
 
 const sizes: [string, number][] = [

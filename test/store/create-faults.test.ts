@@ -4,17 +4,21 @@
  * temporary file and no session (session.json is put in place last), and a create after it
  * writes the session whole.
  */
-import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ID, KEY, recordOf } from '../../src/conformance/fixtures.js';
 import type { InitialFiles } from '../../src/store/contract.js';
 import { JsonFileSessionStore } from '../../src/store/session-store.js';
 import { tempRoot } from '../helpers/temp-root.js';
-import { FaultControl, buildFaultShim, faultEnv, type Fault, type ShimBuild } from '../support/fault-shim.js';
+import {
+  FaultControl,
+  buildFaultShim,
+  runUnderShim,
+  type Fault,
+  type ShimBuild,
+} from '../support/fault-shim.js';
 
 const STORE = fileURLToPath(new URL('../../src/store/session-store.ts', import.meta.url));
 const FILES: InitialFiles = {
@@ -40,21 +44,11 @@ async function createUnderFault(root: string, fault: Fault): Promise<unknown> {
     try { await store.create(JSON.parse(record), JSON.parse(files)); console.log(JSON.stringify('ok')); }
     catch (e) { console.log(JSON.stringify({ code: e.code, errno: e.details?.errno })); }
     finally { await store.close(); }`;
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--input-type=module',
-      '-e',
-      code,
-      root,
-      JSON.stringify(recordOf(KEY)),
-      JSON.stringify(FILES),
-    ],
-    { env: faultEnv(shim.library, control) },
-  );
-  return JSON.parse(stdout.trim().split('\n').at(-1)!);
+  return runUnderShim(shim.library, control, code, [
+    root,
+    JSON.stringify(recordOf(KEY)),
+    JSON.stringify(FILES),
+  ]);
 }
 
 describe('createSession under I/O faults', () => {

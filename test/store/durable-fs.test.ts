@@ -4,17 +4,21 @@
  * the filesystem, links and directories where files should be, and a session directory that leads
  * outside the root. Errors leave as `SessionError`s with the errno in `details`.
  */
-import { execFile } from 'node:child_process';
 import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isSessionError, type SessionError } from '../../src/core/errors.js';
 import { assertInsideRoot, atomicWriteFile, makeDir, readTextOrNull } from '../../src/store/durable-fs.js';
 import { JsonFileSessionStore } from '../../src/store/session-store.js';
 import { tempRoot } from '../helpers/temp-root.js';
-import { FaultControl, buildFaultShim, faultEnv, type Fault, type ShimBuild } from '../support/fault-shim.js';
+import {
+  FaultControl,
+  buildFaultShim,
+  runUnderShim,
+  type Fault,
+  type ShimBuild,
+} from '../support/fault-shim.js';
 import { mountSmallDisk } from '../support/small-disk.js';
 
 const DURABLE_FS = fileURLToPath(new URL('../../src/store/durable-fs.ts', import.meta.url));
@@ -46,12 +50,7 @@ async function underFault(dir: string, fault: Fault, call: string, args: string[
     const args = process.argv.slice(1);
     try { await (${call}); console.log(JSON.stringify('ok')); }
     catch (e) { console.log(JSON.stringify({ code: e.code, errno: e.details?.errno, retryable: e.retryable })); }`;
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ['--import', 'tsx', '--input-type=module', '-e', code, ...args],
-    { env: faultEnv(shim.library, control) },
-  );
-  return JSON.parse(stdout.trim().split('\n').at(-1)!);
+  return runUnderShim(shim.library, control, code, args);
 }
 
 describe('atomicWriteFile under faults', () => {

@@ -132,3 +132,21 @@ export class FaultControl {
 export function faultEnv(library: string, control: FaultControl): NodeJS.ProcessEnv {
   return { ...process.env, LD_PRELOAD: library, FAULT_CONTROL: control.file, UV_USE_IO_URING: '0' };
 }
+
+/**
+ * Runs the ES module `code` in a child process whose I/O goes through the shim, driven by
+ * `control`; `args` reach it as `process.argv.slice(1)`. Returns the JSON of the last line it printed.
+ */
+export async function runUnderShim(
+  library: string,
+  control: FaultControl,
+  code: string,
+  args: string[],
+): Promise<unknown> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', code, ...args],
+    { env: faultEnv(library, control) },
+  );
+  return JSON.parse(stdout.trim().split('\n').at(-1)!);
+}
