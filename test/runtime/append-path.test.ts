@@ -10,6 +10,18 @@ import { tempRoot } from '../helpers/temp-root.js';
 
 const key = { type: 'feature', agentType: 'dev', featureId: 'append-path' } as const;
 
+/** A session loaded by a first append, then 20 appends one after the other, `watch`ed by `inspect`. */
+async function twentyAppends(inspect: (event: InspectionEvent) => void, watch: (on: boolean) => void) {
+  const runtime = await createSessionRuntime({ root: await tempRoot(), durable: false, inspect });
+  const session = await runtime.createSession(key);
+  await runtime.addMessage(session.id, { role: 'user', content: 'first: loads the session' });
+  watch(true);
+  for (let i = 0; i < 20; i++)
+    await runtime.addMessage(session.id, { role: 'user', content: `message ${i}` });
+  watch(false);
+  return { runtime, session };
+}
+
 describe('the append path', () => {
   it('sends one event to the session actor per append and none to the supervisor', async () => {
     let counting = false;
@@ -21,13 +33,7 @@ describe('the append path', () => {
       if (event.event.type.startsWith('xstate.') || event.event.type.startsWith('PERSIST')) return;
       events.push(`${event.event.type} -> ${target.startsWith('session:') ? 'session' : target}`);
     };
-    const runtime = await createSessionRuntime({ root: await tempRoot(), durable: false, inspect });
-    const session = await runtime.createSession(key);
-    await runtime.addMessage(session.id, { role: 'user', content: 'first: loads the session' });
-    counting = true;
-    for (let i = 0; i < 20; i++)
-      await runtime.addMessage(session.id, { role: 'user', content: `message ${i}` });
-    counting = false;
+    const { runtime, session } = await twentyAppends(inspect, (on) => (counting = on));
     expect(events).toEqual(Array.from({ length: 20 }, () => 'APPEND -> session'));
     expect((await runtime.getMessages(session.id)).map((m) => m.content).slice(1)).toEqual(
       Array.from({ length: 20 }, (_, i) => `message ${i}`),
@@ -42,13 +48,7 @@ describe('the append path', () => {
       if (counting && event.type === '@xstate.actor')
         created.push(String((event.actorRef as { id?: string }).id));
     };
-    const runtime = await createSessionRuntime({ root: await tempRoot(), durable: false, inspect });
-    const session = await runtime.createSession(key);
-    await runtime.addMessage(session.id, { role: 'user', content: 'first: loads the session' });
-    counting = true;
-    for (let i = 0; i < 20; i++)
-      await runtime.addMessage(session.id, { role: 'user', content: `message ${i}` });
-    counting = false;
+    const { runtime, session } = await twentyAppends(inspect, (on) => (counting = on));
     expect(created).toEqual([]);
     expect(await runtime.getMessages(session.id)).toHaveLength(21);
     await runtime.close();
