@@ -295,9 +295,9 @@ export async function run(): Promise<BenchTable[]> {
         [ms(commit.p50), ms(commit.mean), ms(commit.floor), Number((commit.p50 / commit.floor).toFixed(1))],
       ],
       notes: [
-        '`store.commit` with a segment: the segment and the version copy side by side, then ' +
-          'checkpoint.json (the commit point), then chat.json without the archived messages: three ' +
-          'sequential atomic writes on its path; the floor is one.',
+        "`store.commit` with a segment: the segment, the version copy and checkpoint.json's temporary " +
+          'side by side, then checkpoint.json renamed into place (the commit point), then chat.json ' +
+          'without the archived messages: two atomic writes one after the other; the floor is one.',
       ],
     },
   ];
