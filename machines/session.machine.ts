@@ -57,6 +57,12 @@ export type {
 } from './session.types.js';
 export { createWriter, type PersistWrite, type WriterLogic, type WriterOptions } from './session.writer.js';
 
+/** Appends that reach a closing session are refused: it writes nothing more. */
+const refuseClosing = {
+  type: 'refuseAppends',
+  params: ({ context }: { context: { sessionId: string } }) => ({ error: closedError(context.sessionId) }),
+} as const;
+
 /** The session statechart: provide `load`, `persist`, `summarise`, `commit`, `clear` and `close` to run it. */
 export const sessionMachine = sessionSetup.createMachine({
   id: 'session',
@@ -124,17 +130,19 @@ export const sessionMachine = sessionSetup.createMachine({
           initial: 'idle',
           states: {
             idle: {
-              always: { guard: 'hasQueue', target: 'appending' },
+              // Appends that find the writer free go out at once: one step, one copy of the context.
+              on: {
+                APPEND: { target: 'appending', actions: 'takeAppends' },
+                'APPEND.MANY': { target: 'appending', actions: 'takeAppends' },
+              },
+              // Group commit: everything queued meanwhile goes in one write and one fdatasync.
+              always: { guard: 'hasQueue', target: 'appending', actions: 'takeQueue' },
             },
             appending: {
-              // Group commit: everything queued so far goes in one write and one fdatasync.
-              entry: [
-                assign(({ context }) => ({ inFlight: context.queue, queue: [] })),
-                sendTo('writer', ({ context }) => ({
-                  type: 'PERSIST' as const,
-                  input: persistInputOf(context.sessionId, context.inFlight),
-                })),
-              ],
+              entry: sendTo('writer', ({ context }) => ({
+                type: 'PERSIST' as const,
+                input: persistInputOf(context.sessionId, context.inFlight),
+              })),
               on: {
                 'PERSIST.DONE': {
                   target: 'idle',
@@ -161,6 +169,10 @@ export const sessionMachine = sessionSetup.createMachine({
                 { guard: 'decidedNotYet', actions: assign({ undecidedFrom: null }) },
               ],
               on: {
+                // The last count in and no compaction due: "not yet" is settled with it, in one step.
+                COUNTED: {
+                  actions: { type: 'counted', params: ({ event }) => ({ ...event, settle: true }) },
+                },
                 COMPACT: {
                   target: 'compacting',
                   actions: assign(({ context, event }) => ({
@@ -357,18 +369,8 @@ export const sessionMachine = sessionSetup.createMachine({
     },
     closing: {
       on: {
-        APPEND: {
-          actions: {
-            type: 'refuseAppends',
-            params: ({ context }) => ({ error: closedError(context.sessionId) }),
-          },
-        },
-        'APPEND.MANY': {
-          actions: {
-            type: 'refuseAppends',
-            params: ({ context }) => ({ error: closedError(context.sessionId) }),
-          },
-        },
+        APPEND: { actions: refuseClosing },
+        'APPEND.MANY': { actions: refuseClosing },
         COMPACT: {
           actions: ({ context, event }) =>
             event.reply?.({ ok: false, error: closedError(context.sessionId) }),

@@ -185,11 +185,24 @@ export const sessionSetup = setup({
       decideFrom: context.undecidedFrom,
       undecidedFrom: null,
     })),
-    /** Exact counts replace upper bounds: the live figure goes down, a waiting compaction may go. */
-    counted: assign(({ context }, params: { delta: number; count: number }) => ({
-      liveTokens: context.liveTokens + params.delta,
-      uncounted: Math.max(0, context.uncounted - params.count),
-    })),
+    /**
+     * Exact counts replace upper bounds: the live figure goes down, a waiting compaction may go.
+     * With `settle` (the compaction region idle), the last count of a wait that ends in no
+     * compaction also clears `undecidedFrom`, as `decidedNotYet` would one step later.
+     */
+    counted: assign(({ context }, params: { delta: number; count: number; settle?: boolean }) => {
+      const figures = {
+        liveTokens: context.liveTokens + params.delta,
+        uncounted: Math.max(0, context.uncounted - params.count),
+      };
+      const settles =
+        params.settle === true &&
+        context.undecidedFrom !== null &&
+        figures.uncounted === 0 &&
+        context.pendingClear === null &&
+        !compactionDue({ ...context, ...figures });
+      return settles ? { ...figures, undecidedFrom: null } : figures;
+    }),
     /** The summary took longer than `compactionTimeoutMs`: failed, retried after the backoff. */
     compactionTimedOut: enqueueActions(({ context, enqueue }) => {
       const failure = timeoutFailure(context);
@@ -304,6 +317,18 @@ export const sessionSetup = setup({
         nextSeq: seq + appends.length,
       };
     }),
+    /** Appends that find the writer free take their seqs and are its next batch at once. */
+    takeAppends: assign(({ context, event }) => {
+      const seq = context.nextSeq;
+      const appends = appendsOf(event);
+      return {
+        inFlight: context.queue.concat(appends.map((a, i) => pendingOf(a, seq + i))),
+        queue: [],
+        nextSeq: seq + appends.length,
+      };
+    }),
+    /** The writer's next batch: every append queued while it wrote the last one. */
+    takeQueue: assign(({ context }) => ({ inFlight: context.queue, queue: [] })),
     /** Appends refused (session unavailable or closing): each caller hears the error. */
     refuseAppends: ({ event }, params: { error: unknown }) => {
       for (const a of appendsOf(event)) a.reply({ ok: false, error: params.error });

@@ -130,6 +130,27 @@ export function createSessionAccess(deps: SessionAccessDeps) {
   }
 
   /**
+   * The requests waiting for an actor's reply, told if it stops or crashes first: one subscription
+   * per actor for its life, instead of one made and ended per request.
+   */
+  const waiting = new WeakMap<SessionActorRef, Set<Waiter>>();
+  function waitersOf(ref: SessionActorRef): Set<Waiter> {
+    const known = waiting.get(ref);
+    if (known !== undefined) return known;
+    const waiters = new Set<Waiter>();
+    waiting.set(ref, waiters);
+    const end = (tell: (waiter: Waiter) => void) => {
+      for (const waiter of waiters) tell(waiter);
+      waiters.clear();
+    };
+    ref.subscribe({
+      complete: () => end((w) => w.stopped()),
+      error: (error) => end((w) => w.crashed(error)),
+    });
+    return waiters;
+  }
+
+  /**
    * Sends a request (append, compact, clear) to the session's actor and waits for its reply;
    * an archived session refuses it. An actor that was stopped
    * (idle sweep) between lookup and send, or that is closing, has written nothing: the request
@@ -146,9 +167,10 @@ export function createSessionAccess(deps: SessionAccessDeps) {
       assertNotArchived(sessionId); // every request sent to an actor changes its session
       const reply = await new Promise<T | null>((resolve, reject) => {
         if (ref.getSnapshot().status !== 'active') return resolve(null);
-        const subscription = ref.subscribe({
-          complete: () => resolve(null),
-          error: (error) =>
+        const waiters = waitersOf(ref);
+        const waiter: Waiter = {
+          stopped: () => resolve(null),
+          crashed: (error) =>
             reject(
               new SessionError(
                 'SESSION_UNAVAILABLE',
@@ -158,10 +180,11 @@ export function createSessionAccess(deps: SessionAccessDeps) {
                 { cause: error, retryable: true },
               ),
             ),
-        });
+        };
+        waiters.add(waiter);
         ref.send(
           build((value) => {
-            subscription.unsubscribe();
+            waiters.delete(waiter);
             resolve(value);
           }),
         );
@@ -191,7 +214,15 @@ export type SessionAccess = ReturnType<typeof createSessionAccess>;
 /** @internal The loaded session of a call. */
 export type LoadedSessionRef = { ref: SessionActorRef; dir: SessionHandle; limits: Limits };
 
+/** A request waiting for an actor's reply: told if the actor stops or crashes first. */
+interface Waiter {
+  stopped(): void;
+  crashed(error: unknown): void;
+}
+
 /** @internal An actor that can take requests now: loaded, not failed to load, not closing. */
 function isReady(snapshot: ReturnType<SessionActorRef['getSnapshot']>): boolean {
-  return snapshot.status === 'active' && snapshot.matches('ready') && !snapshot.matches('closing');
+  // `ready` is a parallel state: the value is `{ ready: {...} }` there and a string elsewhere.
+  const value: unknown = snapshot.value;
+  return snapshot.status === 'active' && typeof value === 'object' && value !== null && 'ready' in value;
 }
