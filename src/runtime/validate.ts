@@ -110,12 +110,12 @@ function copyAt(value: unknown, walk: Walk): unknown {
   let copy: unknown[] | Record<string, unknown>;
   if (Array.isArray(value)) {
     // Read once: a getter or proxy cannot show the check one value and the copy another.
-    copy = Array.from(value as unknown[], (child, i) => {
+    copy = Array.from(value as unknown[]);
+    for (let i = 0; i < copy.length; i++) {
       trail.push(i);
-      const copied = copyAt(child, walk);
+      copy[i] = copyAt(copy[i], walk);
       trail.pop();
-      return copied;
-    });
+    }
   } else {
     copy = {};
     const object = value as Record<string, unknown>;
@@ -154,6 +154,13 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** Fails unless `b[field]` is a string (a non-empty one unless `what` says it may be empty). */
+function needString(b: Record<string, unknown>, field: string, where: string, what = 'a string'): void {
+  const value = b[field];
+  if (typeof value !== 'string' || (what === 'a string' && value === ''))
+    fail(`${where} is a ${String(b.type)} block without ${what} "${field}"`);
+}
+
 /**
  * Checks one content block where the Messages API would refuse it: the fields of the blocks it
  * defines (text, tool_use, tool_result, thinking, redacted_thinking, image, document,
@@ -164,24 +171,19 @@ function checkBlock(block: unknown, where: string): void {
   if (typeof block !== 'object' || block === null || Array.isArray(block))
     fail(`${where} must be a block object like { type: "text", text: "..." }`);
   const b = block as Record<string, unknown>;
-  const need = (field: string, what = 'a string'): void => {
-    const value = b[field];
-    if (typeof value !== 'string' || (what === 'a string' && value === ''))
-      fail(`${where} is a ${String(b.type)} block without ${what} "${field}"`);
-  };
   switch (b.type) {
     case 'text':
-      need('text', 'a string (possibly empty)');
+      needString(b, 'text', where, 'a string (possibly empty)');
       break;
     case 'tool_use':
     case 'server_tool_use':
     case 'mcp_tool_use':
-      need('id');
-      need('name');
+      needString(b, 'id', where);
+      needString(b, 'name', where);
       break;
     case 'tool_result':
     case 'mcp_tool_result':
-      need('tool_use_id');
+      needString(b, 'tool_use_id', where);
       if (Array.isArray(b.content))
         b.content.forEach((part, j) => checkBlock(part, `${where}.content[${j}]`));
       else if (!(typeof b.content === 'string' || b.content === undefined))
@@ -190,20 +192,20 @@ function checkBlock(block: unknown, where: string): void {
         fail(`${where}.is_error must be a boolean`);
       break;
     case 'thinking':
-      need('thinking', 'a string (possibly empty)');
+      needString(b, 'thinking', where, 'a string (possibly empty)');
       if (b.signature !== undefined && typeof b.signature !== 'string')
         fail(`${where}.signature must be a string`);
       break;
     case 'redacted_thinking':
-      need('data');
+      needString(b, 'data', where);
       break;
     case 'image':
     case 'document':
       checkSource(b.source, b.type, `${where}.source`);
       break;
     case 'search_result':
-      need('source');
-      need('title', 'a string (possibly empty)');
+      needString(b, 'source', where);
+      needString(b, 'title', where, 'a string (possibly empty)');
       if (!Array.isArray(b.content)) fail(`${where} is a search_result block without a list "content"`);
       b.content.forEach((part, j) => checkBlock(part, `${where}.content[${j}]`));
       break;
