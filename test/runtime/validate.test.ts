@@ -42,6 +42,20 @@ describe('validateMessageInput', () => {
         { role: 'user', content: 'hi', metadata: { f: [() => 1] } },
         'metadata.f[0] is a function, which JSON',
       ],
+      [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: '' },
+            { type: 'tool_use', id: '', name: 'n' },
+          ],
+        },
+        'content[1] is a tool_use block without a string "id"',
+      ],
+      [
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: [{ type: 'text' }] }] },
+        'content[0].content[0] is a text block without a string (possibly empty) "text"',
+      ],
       [{ role: 'user', content: 'hi', metadata: { u: [undefined] } }, 'metadata.u[0] is a undefined'],
       [
         { role: 'user', content: 'hi', metadata: JSON.parse('{"x":{"__proto__":1}}') as unknown },
