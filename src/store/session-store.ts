@@ -285,7 +285,10 @@ export class JsonFileSessionStore implements SessionStore {
 
   async recordCounts(id: string, counts: readonly { seq: number; tokens: number }[]): Promise<void> {
     this.#assertWritable(id);
-    (await this.#dir(id)).recordCounts(counts);
+    // One call per append that was counted after its write: a loaded session's takes no turn.
+    this.#created.delete(id);
+    const dir = this.#loaded.get(id) ?? (await this.#dir(id));
+    dir.recordCounts(counts);
   }
 
   async commit(id: string, commit: SessionCommit): Promise<CommitResult> {
@@ -377,10 +380,10 @@ export class JsonFileSessionStore implements SessionStore {
 
   /** The loaded directory of a session, loading it on first use. */
   async #dir(id: string): Promise<SessionDirectory> {
-    assertSessionId(id);
     this.#created.delete(id);
     const dir = this.#loaded.get(id);
-    if (dir) return dir;
+    if (dir) return dir; // its id was checked when it was loaded
+    assertSessionId(id);
     await this.load(id);
     return this.#loaded.get(id)!;
   }
