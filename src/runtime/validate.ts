@@ -23,9 +23,15 @@ function fail(message: string): never {
 /** @internal Thrown inside the walk; turned into the caller's error code at its edge. */
 class JsonProblem extends Error {}
 
-/** @internal How much text a walk has seen, against a limit (UTF-8 bytes of strings and keys). */
+/**
+ * @internal How much text a walk has seen, against a limit (UTF-8 bytes of strings and keys).
+ * Strings are measured only once the limit could be passed: until `bound` (3 bytes per UTF-16
+ * unit, the most UTF-8 takes) passes `max`, they wait in `unmeasured`; then `bytes` is exact.
+ */
 interface ByteBudget {
   bytes: number;
+  bound: number;
+  unmeasured: string[] | null;
   readonly max: number;
   /** Called once the limit is passed; throws. */
   readonly over: (bytes: number) => never;
@@ -33,8 +39,33 @@ interface ByteBudget {
 
 function spend(budget: ByteBudget | undefined, text: string): void {
   if (budget === undefined) return;
+  if (budget.unmeasured !== null) {
+    budget.bound += 3 * text.length;
+    if (budget.bound <= budget.max) {
+      budget.unmeasured.push(text);
+      return;
+    }
+    // From here on every string is measured: the texts before it could not pass the limit.
+    for (const earlier of budget.unmeasured) budget.bytes += Buffer.byteLength(earlier, 'utf8');
+    budget.unmeasured = null;
+  }
   budget.bytes += Buffer.byteLength(text, 'utf8');
   if (budget.bytes > budget.max) budget.over(budget.bytes);
+}
+
+/** The problem at where `walk` is. */
+function problemAt(walk: Walk, what: string): JsonProblem {
+  return new JsonProblem(`${pathOf(walk.start, walk.trail)} ${what}`);
+}
+
+/** A walk's way to where it is: keys (`.key`) and indexes (`[i]`) below its start. */
+type Trail = (string | number)[];
+
+/** The path of a problem, built only when there is one. */
+function pathOf(start: string, trail: Trail): string {
+  let path = start;
+  for (const step of trail) path += typeof step === 'number' ? `[${step}]` : `.${step}`;
+  return path;
 }
 
 /**
@@ -44,46 +75,60 @@ function spend(budget: ByteBudget | undefined, text: string): void {
  * with `freeze`, every object and array of the copy is frozen.
  * @throws JsonProblem naming the path of the first problem; whatever `budget.over` throws.
  */
-function copyJson(
-  value: unknown,
-  path: string,
-  options: { freeze: boolean; budget?: ByteBudget },
-  depth = 0,
-  seen = new Set<object>(),
-): unknown {
-  if (depth > MAX_DEPTH) throw new JsonProblem(`${path} is nested more than ${MAX_DEPTH} levels deep`);
+function copyJson(value: unknown, path: string, options: { freeze: boolean; budget?: ByteBudget }): unknown {
+  return copyAt(value, { start: path, trail: [], inside: [], ...options });
+}
+
+/** What a walk carries: where it started, the way down (its depth), the objects it is inside. */
+interface Walk {
+  readonly start: string;
+  readonly trail: Trail;
+  /** The objects and arrays the walk is inside (a few: a short list beats a Set's hashing). */
+  readonly inside: object[];
+  readonly freeze: boolean;
+  readonly budget?: ByteBudget;
+}
+
+function copyAt(value: unknown, walk: Walk): unknown {
+  if (walk.trail.length > MAX_DEPTH) throw problemAt(walk, `is nested more than ${MAX_DEPTH} levels deep`);
   if (value === null || typeof value === 'boolean') return value;
   if (typeof value === 'string') {
-    spend(options.budget, value);
+    spend(walk.budget, value);
     return value;
   }
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new JsonProblem(`${path} is ${String(value)}, which JSON cannot hold`);
+    if (!Number.isFinite(value)) throw problemAt(walk, `is ${String(value)}, which JSON cannot hold`);
     return value === 0 ? 0 : value; // -0 is 0 once written: a retry compares equal
   }
-  if (typeof value !== 'object')
-    throw new JsonProblem(`${path} is a ${typeof value}, which JSON cannot hold`);
-  if (seen.has(value)) throw new JsonProblem(`${path} refers back to itself (a cycle)`);
+  if (typeof value !== 'object') throw problemAt(walk, `is a ${typeof value}, which JSON cannot hold`);
+  if (walk.inside.includes(value)) throw problemAt(walk, 'refers back to itself (a cycle)');
   const proto = Object.getPrototypeOf(value) as unknown;
   if (!Array.isArray(value) && proto !== Object.prototype && proto !== null)
-    throw new JsonProblem(`${path} is a class instance; pass plain objects`);
-  seen.add(value);
+    throw problemAt(walk, 'is a class instance; pass plain objects');
+  walk.inside.push(value);
+  const { trail } = walk;
   let copy: unknown[] | Record<string, unknown>;
   if (Array.isArray(value)) {
     // Read once: a getter or proxy cannot show the check one value and the copy another.
-    copy = Array.from(value as unknown[], (child, i) =>
-      copyJson(child, `${path}[${i}]`, options, depth + 1, seen),
-    );
+    copy = Array.from(value as unknown[]);
+    for (let i = 0; i < copy.length; i++) {
+      trail.push(i);
+      copy[i] = copyAt(copy[i], walk);
+      trail.pop();
+    }
   } else {
     copy = {};
-    for (const [key, child] of Object.entries(value)) {
-      if (key === '__proto__') throw new JsonProblem(`${path} has a "__proto__" key`);
-      spend(options.budget, key);
-      copy[key] = copyJson(child, `${path}.${key}`, options, depth + 1, seen);
+    const object = value as Record<string, unknown>;
+    for (const key of Object.keys(object)) {
+      if (key === '__proto__') throw problemAt(walk, 'has a "__proto__" key');
+      spend(walk.budget, key);
+      trail.push(key);
+      copy[key] = copyAt(object[key], walk);
+      trail.pop();
     }
   }
-  seen.delete(value);
-  return options.freeze ? Object.freeze(copy) : copy;
+  walk.inside.pop();
+  return walk.freeze ? Object.freeze(copy) : copy;
 }
 
 /** Whether `value` is a plain JSON-compatible value (no functions, cycles, class instances, NaN). */
@@ -109,6 +154,13 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** Fails unless `b[field]` is a string (a non-empty one unless `what` says it may be empty). */
+function needString(b: Record<string, unknown>, field: string, where: string, what = 'a string'): void {
+  const value = b[field];
+  if (typeof value !== 'string' || (what === 'a string' && value === ''))
+    fail(`${where} is a ${String(b.type)} block without ${what} "${field}"`);
+}
+
 /**
  * Checks one content block where the Messages API would refuse it: the fields of the blocks it
  * defines (text, tool_use, tool_result, thinking, redacted_thinking, image, document,
@@ -119,24 +171,19 @@ function checkBlock(block: unknown, where: string): void {
   if (typeof block !== 'object' || block === null || Array.isArray(block))
     fail(`${where} must be a block object like { type: "text", text: "..." }`);
   const b = block as Record<string, unknown>;
-  const need = (field: string, what = 'a string'): void => {
-    const value = b[field];
-    if (typeof value !== 'string' || (what === 'a string' && value === ''))
-      fail(`${where} is a ${String(b.type)} block without ${what} "${field}"`);
-  };
   switch (b.type) {
     case 'text':
-      need('text', 'a string (possibly empty)');
+      needString(b, 'text', where, 'a string (possibly empty)');
       break;
     case 'tool_use':
     case 'server_tool_use':
     case 'mcp_tool_use':
-      need('id');
-      need('name');
+      needString(b, 'id', where);
+      needString(b, 'name', where);
       break;
     case 'tool_result':
     case 'mcp_tool_result':
-      need('tool_use_id');
+      needString(b, 'tool_use_id', where);
       if (Array.isArray(b.content))
         b.content.forEach((part, j) => checkBlock(part, `${where}.content[${j}]`));
       else if (!(typeof b.content === 'string' || b.content === undefined))
@@ -145,20 +192,20 @@ function checkBlock(block: unknown, where: string): void {
         fail(`${where}.is_error must be a boolean`);
       break;
     case 'thinking':
-      need('thinking', 'a string (possibly empty)');
+      needString(b, 'thinking', where, 'a string (possibly empty)');
       if (b.signature !== undefined && typeof b.signature !== 'string')
         fail(`${where}.signature must be a string`);
       break;
     case 'redacted_thinking':
-      need('data');
+      needString(b, 'data', where);
       break;
     case 'image':
     case 'document':
       checkSource(b.source, b.type, `${where}.source`);
       break;
     case 'search_result':
-      need('source');
-      need('title', 'a string (possibly empty)');
+      needString(b, 'source', where);
+      needString(b, 'title', where, 'a string (possibly empty)');
       if (!Array.isArray(b.content)) fail(`${where} is a search_result block without a list "content"`);
       b.content.forEach((part, j) => checkBlock(part, `${where}.content[${j}]`));
       break;
@@ -226,6 +273,8 @@ export function validateMessageInput(input: unknown, options: MessageCheckOption
   const max = options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const budget: ByteBudget = {
     bytes: 0,
+    bound: 0,
+    unmeasured: [],
     max,
     over(bytes) {
       throw new SessionError(
@@ -274,13 +323,12 @@ export function validateMessageInput(input: unknown, options: MessageCheckOption
         `":" or "-" (a UUID works), got ${describeValue(idempotencyKey)}`,
     );
   }
-  return {
-    role: role as Role,
-    content,
-    ...(metadata === undefined ? {} : { metadata }),
-    ...(timestamp === undefined ? {} : { timestamp: timestamp as string }),
-    ...(idempotencyKey === undefined ? {} : { idempotencyKey: idempotencyKey as string }),
-  };
+  // Built field by field (in this order), not by spreads of small objects: one of these per append.
+  const message: MessageInput = { role: role as Role, content };
+  if (metadata !== undefined) message.metadata = metadata;
+  if (timestamp !== undefined) message.timestamp = timestamp as string;
+  if (idempotencyKey !== undefined) message.idempotencyKey = idempotencyKey as string;
+  return message;
 }
 
 /** A value for a message, never a huge one. */

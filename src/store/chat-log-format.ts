@@ -16,7 +16,7 @@
  */
 import { textTokenBound } from '../core/token-bound.js';
 import type { Message } from '../core/types.js';
-import { crc32, crc32Hex, hex8 } from './checksum.js';
+import { crc32, crc32Hex } from './checksum.js';
 
 const NEWLINE = 0x0a;
 const PLUS = 0x2b;
@@ -84,11 +84,26 @@ export function encodeRecords(texts: readonly string[]): Buffer {
     const written = out.write(text, start, room, 'utf8');
     if (lengths !== null && written !== room) throw new Error('a log record was not encoded whole');
     const end = start + written;
-    out.write(`+${hex8(written)} ${hex8(crc32(out.subarray(start, end)))} `, offset, HEADER_BYTES, 'latin1');
+    out[offset] = PLUS;
+    putHex8(out, offset + 1, written);
+    out[offset + 9] = SPACE;
+    putHex8(out, offset + 10, crc32(out.subarray(start, end)));
+    out[offset + 18] = SPACE;
     out[end] = NEWLINE;
     offset = end + 1;
   }
   return lengths === null ? out.subarray(0, offset) : out;
+}
+
+/** The bytes of `0`-`9`, `a`-`f`. */
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+
+/** Writes `value` as 8 lower-case hex digits at `at` (as checksum.ts's `hex8` spells it, with no string made). */
+function putHex8(out: Buffer, at: number, value: number): void {
+  for (let i = 7; i >= 0; i--) {
+    out[at + i] = HEX_DIGITS[value & 0xf]!;
+    value >>>= 4;
+  }
 }
 
 /** @internal What a log holds. */
