@@ -7,8 +7,8 @@
  *
  * Counting is off the caller's path: a message of text, tool calls or tool results goes to the
  * actor with a proven upper bound of its count (`boundMessage`: the UTF-8 bytes of what it is
- * counted by, plus framing) while the counting worker counts it
- * exactly (append-counts.ts, batched with the others of the same turn). A count known when the
+ * counted by, plus framing) and is counted exactly while it is written (append-counts.ts: a few
+ * short texts here during the `fdatasync`, the rest on the counting worker, batched by turn). A count known when the
  * write is durable (the usual case for a few KB) is taken by the write: the acknowledgement
  * carries it and the actor's figures never hold the bound; a later one replaces the bound
  * afterwards (`COUNTED`, and a count record with the next write). Reads, compactions and clears
@@ -195,7 +195,7 @@ export function createAppender(deps: AppendDeps) {
     try {
       const timestamp = input.timestamp ?? deps.at();
       const bound = boundOf(id, input);
-      const counting = bound === null ? null : countLater(input);
+      const counting = bound === null ? null : countLater(input, bound);
       const tokens = bound ?? (await countTokens(input));
       // With a bound and no earlier call still waiting, it is this call's turn now: it hands
       // over in the turn it was made in, with no await (and no promise) for its place.

@@ -3,7 +3,8 @@
  * one turn of the event loop go to the counting worker as one request (a burst of 200 appends is
  * one round trip, counted on the other core), and counts are remembered by a hash of their text,
  * so that a retried or repeated text is not counted twice. Should the worker fail, the text is
- * counted here instead: the count is the same either way.
+ * counted here instead: the count is the same either way. A short text whose caller waits for its
+ * write meanwhile can be counted here at once (`countNow`), remembered alike.
  */
 import { createHash } from 'node:crypto';
 import { sharedCountingWorker } from './counting-worker.js';
@@ -16,6 +17,8 @@ const CACHE_ENTRIES = 4096;
 export interface CountBatcher {
   /** The exact count of `text`, as `countExact` on the main thread would give it. */
   count(text: string): Promise<number>;
+  /** The same count taken on this thread now (or remembered): for a short text whose caller waits anyway. */
+  countNow(text: string): number;
 }
 
 /**
@@ -57,16 +60,31 @@ export function createCountBatcher(
     }
   }
 
+  const keyOf = (text: string): string => createHash('sha1').update(text).digest('base64');
+  function recalled(key: string): number | undefined {
+    const known = cache.get(key);
+    if (known !== undefined) {
+      cache.delete(key); // most recently used last
+      cache.set(key, known);
+    }
+    return known;
+  }
+
   return {
+    countNow(text: string): number {
+      if (text.length === 0) return 0;
+      const key = keyOf(text);
+      const known = recalled(key);
+      if (known !== undefined) return known;
+      const tokens = countHere(text);
+      remember(key, tokens);
+      return tokens;
+    },
     count(text: string): Promise<number> {
       if (text.length === 0) return Promise.resolve(0);
-      const key = createHash('sha1').update(text).digest('base64');
-      const known = cache.get(key);
-      if (known !== undefined) {
-        cache.delete(key); // most recently used last
-        cache.set(key, known);
-        return Promise.resolve(known);
-      }
+      const key = keyOf(text);
+      const known = recalled(key);
+      if (known !== undefined) return Promise.resolve(known);
       return new Promise<number>((resolve, reject) => {
         if (batch === null) {
           const current: Batch = { texts: [], keys: [], waiters: [] };

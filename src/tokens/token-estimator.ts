@@ -15,6 +15,9 @@ import { sharedCountingWorker } from './counting-worker.js';
 import { TOKEN_ENCODINGS, getEncoder, isEncoderLoaded, type TokenEncoding } from './encoding-cache.js';
 import { countExact } from './exact-count.js';
 import { countByLines, type LineCounts } from './line-counts.js';
+import type { LaterCountOptions, TokenEstimator } from './token-estimator-contract.js';
+
+export type { LaterCountOptions, TokenEstimator } from './token-estimator-contract.js';
 
 export type { TokenEncoding } from './encoding-cache.js';
 
@@ -27,53 +30,6 @@ export { BLOCK_OVERHEAD_TOKENS, MESSAGE_OVERHEAD_TOKENS } from '../core/token-bo
  * 20 KB message: 1.6 ms counted here, 4-5 ms through the worker).
  */
 export const DEFAULT_OFF_THREAD_CHARS = 128 * 1024;
-
-/**
- * Counts tokens of the pieces of a request. Messages are counted once, when appended
- * (`estimateMessage`), so that the estimate of a request is a sum (`estimateMessages`).
- *
- * @example
- * ```ts
- * const estimator: TokenEstimator = createTokenEstimator();
- * const tokens = estimator.estimateMessage({ role: 'user', content: 'Run the tests' });
- * const request = estimator.estimateCheckpoint(summary) + estimator.estimateMessages(liveMessages);
- * ```
- */
-export interface TokenEstimator {
-  /** What counts, for example `tiktoken:cl100k_base` or `approximate`. */
-  readonly name: string;
-  /** Tokens of a plain string. */
-  estimate(text: string): number;
-  /**
-   * Tokens of a message's content, blocks as they are sent (tool_use: name + JSON of its input;
-   * tool_result: its text; thinking: its text; images by their pixels and PDFs by their pages, as
-   * Anthropic documents it, never their base64; see `blockCost`) plus
-   * {@link BLOCK_OVERHEAD_TOKENS} per block.
-   */
-  estimateContent(content: string | ContentBlock[]): number;
-  /** Tokens of a message: its content plus {@link MESSAGE_OVERHEAD_TOKENS}. */
-  estimateMessage(message: { role: Role; content: string | ContentBlock[] }): number;
-  /**
-   * Optional: the same count as `estimateMessage`, without blocking the event loop on large texts
-   * (counted on another thread). The runtime uses it to count appended messages when present.
-   */
-  estimateMessageAsync?(message: { role: Role; content: string | ContentBlock[] }): Promise<number>;
-  /**
-   * Optional, with `estimateMessageLater`: a proven upper bound of `estimateMessage(message)`,
-   * known without counting, or null when this message has none. A runtime given both acknowledges
-   * an append once it is durable and counts it exactly afterwards, using the bound meanwhile.
-   */
-  boundMessage?(message: { role: Role; content: string | ContentBlock[] }): number | null;
-  /**
-   * Optional: the count of `estimateMessage`, taken off the main thread and batched with the other
-   * messages asked for in the same turn (for messages that have a bound).
-   */
-  estimateMessageLater?(message: { role: Role; content: string | ContentBlock[] }): Promise<number>;
-  /** Sum of the stored `tokens` of messages: no re-tokenisation, O(n) additions. */
-  estimateMessages(messages: readonly Pick<Message, 'tokens'>[]): number;
-  /** Tokens of a checkpoint as {@link renderCheckpoint} renders it into a request (0 when empty). */
-  estimateCheckpoint(checkpoint: Checkpoint | CheckpointSummary): number;
-}
 
 /**
  * Options of {@link createTokenEstimator} and {@link TiktokenEstimator}.
@@ -280,14 +236,18 @@ export class TiktokenEstimator implements TokenEstimator {
    * The count of {@link estimateMessage}, its texts (those `blockCost` gives) counted on the shared
    * counting worker in one request with the others asked for in the same turn, and remembered by a
    * hash of the text; the fixed costs of media are added here. In approximate mode, as
-   * {@link estimateMessageAsync}.
+   * {@link estimateMessageAsync}. With `countHere`, counted on this thread now if its encoder is
+   * loaded (the same code and encoding: the same count).
    * @throws SessionError `INVALID_ARGUMENT` when `message` is not an object with valid content.
    * @example
    * ```ts
    * const tokens = await estimator.estimateMessageLater({ role: 'user', content: text });
    * ```
    */
-  async estimateMessageLater(message: { role: Role; content: string | ContentBlock[] }): Promise<number> {
+  async estimateMessageLater(
+    message: { role: Role; content: string | ContentBlock[] },
+    options?: LaterCountOptions,
+  ): Promise<number> {
     const content = message?.content;
     if (this.mode !== 'exact' || (typeof content !== 'string' && !Array.isArray(content)))
       return this.estimateMessageAsync(message);
@@ -296,6 +256,12 @@ export class TiktokenEstimator implements TokenEstimator {
     const texts = costs === null ? [content as string] : costs.map((cost) => cost.text);
     let total = MESSAGE_OVERHEAD_TOKENS;
     if (costs !== null) for (const cost of costs) total += cost.fixed + BLOCK_OVERHEAD_TOKENS;
+    this.#batcher ??= createCountBatcher(this.encoding, (text) => this.estimate(text));
+    const batcher = this.#batcher;
+    if (options?.countHere === true && isEncoderLoaded(this.encoding)) {
+      for (const text of texts) total += batcher.countNow(text);
+      return total;
+    }
     if (
       isEncoderLoaded(this.encoding) &&
       charsOf(texts) < this.offThreadChars &&
@@ -306,8 +272,6 @@ export class TiktokenEstimator implements TokenEstimator {
       for (const text of texts) total += this.estimate(text);
       return total;
     }
-    this.#batcher ??= createCountBatcher(this.encoding, (text) => this.estimate(text));
-    const batcher = this.#batcher;
     const counts = await Promise.all(texts.map((text) => batcher.count(text)));
     for (const count of counts) total += count;
     return total;

@@ -7,6 +7,7 @@ import { SessionError } from '../../src/core/errors.js';
 import type { Checkpoint, CheckpointSummary, ContentBlock } from '../../src/core/types.js';
 import { renderCheckpoint } from '../../src/request/format.js';
 import { PNG_37X23 } from '../support/sdk-block-samples.js';
+import { sharedCountingWorker } from '../../src/tokens/counting-worker.js';
 import { encoderLoadCount, isEncoderLoaded } from '../../src/tokens/encoding-cache.js';
 import {
   BLOCK_OVERHEAD_TOKENS,
@@ -152,6 +153,35 @@ describe('TiktokenEstimator (exact)', () => {
     for (const content of [blocks, blocks.slice(1, 3), 'plain text']) {
       const message = { role: 'assistant' as const, content };
       expect(await estimator.estimateMessageLater(message)).toBe(estimator.estimateMessage(message));
+    }
+  });
+
+  it('estimateMessageLater with countHere counts on this thread at once, else on the worker', async () => {
+    const estimator = createTokenEstimator();
+    estimator.estimate('loads the encoder here');
+    const worker = sharedCountingWorker();
+    await worker.count('cl100k_base', ['loads the encoder on the worker']);
+    expect(worker.ready('cl100k_base')).toBe(true);
+    const blocks: ContentBlock[] = [
+      { type: 'text', text: `Counted during the fdatasync ${Math.random()}.` },
+      { type: 'tool_use', id: 'toolu_9', name: 'Read', input: { path: `src/${Math.random()}.ts` } },
+    ];
+    for (const content of [`a short reply ${Math.random()}`, blocks]) {
+      const message = { role: 'assistant' as const, content };
+      const settled = (p: Promise<number>) => {
+        const seen = { value: undefined as number | undefined };
+        void p.then((n) => (seen.value = n));
+        return seen;
+      };
+      // Counted here: known before the event loop turns again.
+      const here = settled(estimator.estimateMessageLater(message, { countHere: true }));
+      // Through the worker (a text not seen before): not before the worker answers.
+      const later = settled(
+        estimator.estimateMessageLater({ role: 'user', content: `other ${Math.random()}` }),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(here.value).toBe(estimator.estimateMessage(message));
+      expect(later.value).toBeUndefined();
     }
   });
 
