@@ -44,7 +44,12 @@ export { OfflineCompactor } from './compaction/offline-compactor.js';
 export type { OfflineCompactorOptions } from './compaction/offline-compactor.js';
 
 export { TiktokenEstimator, createTokenEstimator } from './tokens/token-estimator.js';
-export type { TokenEstimator, TokenEstimatorOptions, TokenEncoding } from './tokens/token-estimator.js';
+export type {
+  LaterCountOptions,
+  TokenEstimator,
+  TokenEstimatorOptions,
+  TokenEncoding,
+} from './tokens/token-estimator.js';
 
 export { JsonFileSessionStore } from './store/session-store.js';
 export type { SessionStoreOptions } from './store/session-store.js';
