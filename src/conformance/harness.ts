@@ -14,6 +14,11 @@ export interface ConformanceStorage {
   open(options?: { readOnly?: boolean; hooks?: StoreHooks }): Promise<SessionStore>;
   /** Removes the storage; called after every store opened on it was closed. */
   teardown?(): Promise<void>;
+  /**
+   * The directory every file of the storage is under: required for a store whose capabilities say
+   * `syncs` (the power-loss cases rewrite it as a power loss would leave it, with no store open).
+   */
+  directory?: string;
 }
 
 /**

@@ -33,6 +33,7 @@ function jsonFileTarget(options: Omit<SessionStoreOptions, 'root'> = {}) {
         open: async (extra: Partial<SessionStoreOptions> = {}) =>
           JsonFileSessionStore.open({ root, ...options, ...extra }),
         teardown: () => rm(root, { recursive: true, force: true }),
+        directory: root,
       };
     },
   };
