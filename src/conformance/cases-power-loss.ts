@@ -92,7 +92,8 @@ async function underPowerLoss(h: Harness, cut: Cut, write: Write): Promise<numbe
 }
 
 /**
- * Calls `check` for the power going after each sync `write` makes (and before the first), then
+ * Calls `check` for the power going after each sync `write` makes (and before the first, and once
+ * it is done), then
  * while each is in flight, each time on a session of its own made by `prepare` on a store closed
  * again before the write.
  */
@@ -126,7 +127,7 @@ async function atEverySync(
   const syncs = await underPowerLoss(h, { at: Number.MAX_SAFE_INTEGER, held: false }, write(await session()));
   expect(syncs, `${name}: the store reported no sync`).toBeGreaterThan(0);
   const cuts = [
-    ...range(-1, syncs).map((at) => ({ at, held: false })),
+    ...range(-1, syncs + 1).map((at) => ({ at, held: false })), // `syncs`: once the write is done
     ...range(0, syncs).map((at) => ({ at, held: true })),
   ];
   for (const cut of cuts) {

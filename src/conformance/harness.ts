@@ -15,8 +15,10 @@ export interface ConformanceStorage {
   /** Removes the storage; called after every store opened on it was closed. */
   teardown?(): Promise<void>;
   /**
-   * The directory every file of the storage is under: required for a store whose capabilities say
-   * `syncs` (the power-loss cases rewrite it as a power loss would leave it, with no store open).
+   * For a store whose capabilities say `syncs` (required there): the directory its sessions' files
+   * are under. The power-loss cases empty it before each cut and rewrite it as a power loss left it,
+   * with no store open; files outside it (a lock held by the process, which a real power loss would
+   * end) are left as they are.
    */
   directory?: string;
 }
