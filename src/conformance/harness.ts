@@ -14,6 +14,13 @@ export interface ConformanceStorage {
   open(options?: { readOnly?: boolean; hooks?: StoreHooks }): Promise<SessionStore>;
   /** Removes the storage; called after every store opened on it was closed. */
   teardown?(): Promise<void>;
+  /**
+   * For a store whose capabilities say `syncs` (required there): the directory its sessions' files
+   * are under. The power-loss cases empty it before each cut and rewrite it as a power loss left it,
+   * with no store open; files outside it (a lock held by the process, which a real power loss would
+   * end) are left as they are.
+   */
+  directory?: string;
 }
 
 /**

@@ -8,10 +8,21 @@
  * cases; one whose `writers` are `'shared'` is not expected to refuse a second writer). Crash cases
  * stop a commit or an append after each of the store's steps through `hooks.step`, then restart on
  * the same storage.
+ *
+ * Power-loss cases, for a store that keeps everything in files under one directory: it declares
+ * `capabilities.syncs`, calls `hooks.synced(kind, path)` right after every fdatasync of a file
+ * (`'file'`, under the name the file has then, a temporary one included) and fsync of a directory
+ * (`'directory'`) it makes there, awaits the promise the hook may return before that write goes on,
+ * and the target's storage names the `directory` (no store open on it is written to between cases;
+ * the suite rewrites it). The suite then cuts a create, appends and commits after and during each
+ * sync, removes what a POSIX power loss may take (data not fdatasynced, directory entries not
+ * fsynced since), and checks what a store opened after finds: before or after, nothing
+ * acknowledged lost, a retry that lands once.
  */
 import { afterEach, beforeEach, describe } from 'vitest';
 import { commitCases } from './cases-commit.js';
 import { dataCases } from './cases-data.js';
+import { powerLossCases } from './cases-power-loss.js';
 import { createHarness, type ConformanceTarget, type Harness } from './harness.js';
 
 export type { ConformanceStorage, ConformanceTarget } from './harness.js';
@@ -22,7 +33,9 @@ export type { SessionStore, StoreCapabilities, StoreHooks } from '../store/contr
  *
  * @param name - What the report calls the store.
  * @param target - `setup()` gives fresh, empty storage for each case and `open(options)` opens a
- *   store on it (`readOnly`, `hooks` passed through); `capabilities` overrides the store's own.
+ *   store on it (`readOnly`, `hooks` passed through), and `directory` where every file of it is for
+ *   a store with `syncs`; `capabilities` overrides the store's own (`{ syncs: false }` skips the
+ *   power-loss cases).
  * @example
  * ```ts
  * // my-store.conformance.test.ts
@@ -31,6 +44,13 @@ export type { SessionStore, StoreCapabilities, StoreHooks } from '../store/contr
  *   async setup() {
  *     const db = await createTestDatabase()
  *     return { open: (options) => MyStore.open({ db, ...options }), teardown: () => db.drop() }
+ *   },
+ * })
+ * // a store of files that reports its syncs (capabilities.syncs):
+ * testSessionStore('my file store', {
+ *   async setup() {
+ *     const dir = await mkdtemp(path.join(os.tmpdir(), 'store-'))
+ *     return { directory: dir, open: (options) => MyFileStore.open({ dir, ...options }) }
  *   },
  * })
  * ```
@@ -51,5 +71,6 @@ export function testSessionStore(name: string, target: ConformanceTarget): void 
     });
     dataCases(h);
     commitCases(h);
+    powerLossCases(h);
   });
 }

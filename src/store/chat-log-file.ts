@@ -19,6 +19,7 @@ import {
   writeAllSync,
 } from './durable-fs.js';
 import { ioError } from './io-error.js';
+import { syncData } from './sync-report.js';
 
 /** One chat.log, appended to. @internal */
 export class ChatLogFile {
@@ -93,7 +94,7 @@ export class ChatLogFile {
     try {
       if (this.#truncateTo !== null) {
         await handle.truncate(this.#truncateTo);
-        if (this.#durable) await handle.datasync();
+        if (this.#durable) await syncData(handle, this.file);
         this.#bytes = this.#truncateTo;
         this.#truncateTo = null;
       }
@@ -122,7 +123,7 @@ export class ChatLogFile {
       // nor may an append without an fdatasync, which would then never yield to it.
       if (this.#durable && records.length <= SYNC_WRITE_MAX) writeAllSync(handle.fd, records);
       else await writeAll(handle, records);
-      if (this.#durable) await handle.datasync();
+      if (this.#durable) await syncData(handle, this.file);
     };
     try {
       await allSettled([write(), this.syncEntry()]);
@@ -161,7 +162,7 @@ export class ChatLogFile {
   async cutBack(handle: FileHandle, start: number, cause: unknown): Promise<SessionError> {
     try {
       await handle.truncate(start);
-      if (this.#durable) await handle.datasync();
+      if (this.#durable) await syncData(handle, this.file);
     } catch (cutError) {
       this.#sizeUnknown = true;
       this.#unknown = appendOutcomeUnknown(cause, cutError, this.file);
@@ -182,7 +183,7 @@ export class ChatLogFile {
     try {
       const handle = await this.open();
       await handle.truncate(0);
-      if (this.#durable && (!covered || this.#unknown !== null)) await handle.datasync();
+      if (this.#durable && (!covered || this.#unknown !== null)) await syncData(handle, this.file);
     } catch {
       this.#sizeUnknown = true;
       return;

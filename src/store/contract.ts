@@ -55,6 +55,14 @@ export interface StoreCapabilities {
   readers: boolean;
   /** The store calls {@link StoreHooks.step} at every step of a commit and an append. */
   steps: boolean;
+  /**
+   * The store keeps everything in files under one directory (the conformance storage's
+   * `directory`) and calls {@link StoreHooks.synced} after every fdatasync/fsync it makes of a file
+   * or a directory there, so that the suite can apply what a power loss leaves after each (POSIX
+   * rules: data not fdatasynced and directory entries (new, renamed, removed) not fsynced are gone).
+   * Default false.
+   */
+  syncs?: boolean;
 }
 
 /**
@@ -68,6 +76,16 @@ export interface StoreCapabilities {
  */
 export interface StoreHooks {
   step?(operation: 'append' | 'commit', step: string, sessionId: string): void;
+  /**
+   * Called (by a store whose `capabilities.syncs`) right after an fdatasync or fsync of `path`
+   * returned: a file's data (`'file'`, called with the name the file had when it was synced, a
+   * temporary one included) or a directory's entries (`'directory'`) are durable now. Reads the
+   * disk synchronously if it likes; must not throw. When it returns a promise, the store waits for
+   * it before that write goes on (its other writes in flight do not wait): the suite holds a sync
+   * in flight that way, to see what the store does meanwhile. Nothing else is reported: what was
+   * written, created, renamed or removed and not synced since is what a power loss may take.
+   */
+  synced?(kind: 'file' | 'directory', path: string): void | Promise<void>;
 }
 
 /**

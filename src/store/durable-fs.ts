@@ -11,6 +11,7 @@ import { lstat, mkdir, open, realpath, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { SessionError } from '../core/errors.js';
 import { errnoOf, ioError } from './io-error.js';
+import { reportSync, syncData } from './sync-report.js';
 
 /** @internal Whether an error is a Node.js system error with the given code. */
 export function isErrno(error: unknown, code: string): boolean {
@@ -113,13 +114,17 @@ export async function fsyncDir(dir: string): Promise<void> {
   } catch (error) {
     throw ioError(error, dir, 'open the directory');
   }
+  let synced = false;
   try {
     await handle.sync();
+    synced = true;
   } catch (error) {
     if (!DIR_SYNC_UNSUPPORTED.has(errnoOf(error) ?? '')) throw ioError(error, dir, 'sync the directory');
   } finally {
     await handle.close().catch(() => undefined);
   }
+  const held = synced ? reportSync('directory', dir) : undefined;
+  if (held !== undefined) await held;
 }
 
 /**
@@ -173,7 +178,7 @@ export async function prepareAtomicWrite(
   }
   try {
     await handle.writeFile(data, 'utf8');
-    if (durable) await handle.datasync();
+    if (durable) await syncData(handle, temp);
   } catch (error) {
     await handle.close().catch(() => undefined);
     await unlink(temp).catch(() => undefined);

@@ -2,17 +2,11 @@
  * One session's directory, `<root>/.dagent/sessions/<id>/`, through lowdb adapters: session.json,
  * chat.json (+ chat.log), checkpoint.json, context.json, agent-description.json and archive/.
  *
- * The compaction commit writes archive segment and the version's copy of the checkpoint (side by
- * side: neither is seen until checkpoint.json names them), then checkpoint (the commit point), then chat;
- * memory follows only once the checkpoint is durable, so a failed commit leaves the session as it
- * was and a retry commits once. Load (session-load.ts) recognises what a crash or a failed commit
- * leaves (the rules are in archive-rules.ts) and deletes nothing: a segment newer than the
- * checkpoint is kept when its messages are all still live (the next commit replaces it), and
- * anything else that does not add up (a missing or older checkpoint, a gap in the archive, missing
- * messages) is reported as `CORRUPT_FILE` naming the file and what to do.
- *
- * Its parts: session-reader.ts (the files, what they hold, reads of the archive and checkpoint
- * versions), commit-rules.ts (what a checkpoint write must satisfy), session-load.ts, session-repair.ts.
+ * A compaction commit's order of writes is {@link SessionDirectory.commitCompaction}'s; memory
+ * follows only once checkpoint.json (the commit point) is durable. Load (session-load.ts)
+ * recognises what a crash or a failed commit leaves (the rules are in archive-rules.ts) and deletes
+ * nothing. Its parts: session-reader.ts (the files, reads of the archive and checkpoint versions),
+ * commit-rules.ts (what a checkpoint write must satisfy), session-load.ts, session-repair.ts.
  */
 import path from 'node:path';
 import type { Low } from 'lowdb';
@@ -51,6 +45,7 @@ import type { FileOptions, LoadedSession } from './session-files.js';
 import { createdSession, loadSession, removeStaleTemporaries, type SessionParts } from './session-load.js';
 import { repairSession } from './session-repair.js';
 import { SessionReader, openSessionFiles } from './session-reader.js';
+import { reportingSyncs } from './sync-report.js';
 
 export { segmentFileName } from './archive-directory.js';
 export type { FileOptions, LoadedSession } from './session-files.js';
@@ -154,11 +149,10 @@ export class SessionDirectory extends SessionReader {
     if (files.context) first.push(newFile(this.#context, files.context));
     if (files.agentDescription) first.push(newFile(this.#description, files.agentDescription));
     if (files.counts) first.push(newFile(this.#counts, { ...this.counts, ...files.counts }));
-    await writeNewSessionFiles(this.dir, newFile(this.#record, record), first, {
-      unsynced,
-      // A starting checkpoint goes with its version's copy, as any checkpoint write.
-      alongside: files.checkpoint ? this.writeCheckpoint(files.checkpoint) : null,
-    });
+    // A starting checkpoint goes with its version's copy, as any checkpoint write.
+    const alongside = files.checkpoint ? this.writeCheckpoint(files.checkpoint) : null;
+    const session = newFile(this.#record, record);
+    await this.#reporting(() => writeNewSessionFiles(this.dir, session, first, { unsynced, alongside }));
   }
 
   /**
@@ -223,13 +217,13 @@ export class SessionDirectory extends SessionReader {
 
   /**
    * Appends messages durably; resolves once they are on disk. Those in `uncounted` are written
-   * without their `tokens` (an upper bound, see {@link recordCounts}).
+   * without their `tokens` (an upper bound, see {@link recordCounts}). A session whose files did
+   * not load is not appended to until a load succeeds.
    */
   async appendMessages(messages: readonly Message[], uncounted?: readonly number[]): Promise<void> {
     this.#assertWritable();
-    // A session whose files did not load is not appended to until a load succeeds.
     if (this.#loadFailure !== null) throw this.#loadFailure;
-    await this.#chatAdapter.append(messages, uncounted);
+    await this.#reporting(() => this.#chatAdapter.append(messages, uncounted));
     this.#step('append', 'log');
   }
 
@@ -242,23 +236,23 @@ export class SessionDirectory extends SessionReader {
   /** Writes counts.json with `counts` over the counts held. */
   async writeCounts(counts: Partial<SessionCounts>): Promise<void> {
     this.#assertWritable();
-    await persist(this.#counts, { ...this.counts, ...counts });
+    await this.#reporting(() => persist(this.#counts, { ...this.counts, ...counts }));
   }
 
   /** Writes session.json. Not on the append path: figures there are derivable. */
   async writeRecord(record: SessionRecord): Promise<void> {
     this.#assertWritable();
-    await persist(this.#record, record);
+    await this.#reporting(() => persist(this.#record, record));
   }
 
   async writeContext(context: SessionContext): Promise<void> {
     this.#assertWritable();
-    await persist(this.#context, context);
+    await this.#reporting(() => persist(this.#context, context));
   }
 
   async writeAgentDescription(description: AgentDescription): Promise<void> {
     this.#assertWritable();
-    await persist(this.#description, description);
+    await this.#reporting(() => persist(this.#description, description));
   }
 
   /**
@@ -304,9 +298,8 @@ export class SessionDirectory extends SessionReader {
    * Commits a compaction: archive segment and the version's copy (side by side), then checkpoint
    * (the commit point), then chat without the archived messages (messages appended meanwhile are
    * kept). Memory changes only once the checkpoint is durable: after a failure the session is as it
-   * was, and a retry commits once.
-   * A segment file left by a failed attempt is replaced only when all its messages are still
-   * live (see archive-rules.ts); anything else there is refused.
+   * was, and a retry commits once. A segment file left by a failed attempt is replaced only when all
+   * its messages are still live (see archive-rules.ts); anything else there is refused.
    * @throws SessionError `IO_ERROR` when a write fails, or when the segment exists already and
    *   is not such a leftover; `INVALID_ARGUMENT` for a segment or checkpoint that does not follow
    *   the committed one; `CORRUPT_FILE` for a damaged file in the segment's place.
@@ -335,7 +328,7 @@ export class SessionDirectory extends SessionReader {
     });
     // Committed. Dropping the archived messages from chat can fail (a full disk) without undoing
     // anything: `messages` hides them already, and the next commit or load folds them away.
-    await this.#chatAdapter.dropThrough(segment.lastSeq).catch(() => undefined);
+    await this.#reporting(() => this.#chatAdapter.dropThrough(segment.lastSeq)).catch(() => undefined);
     this.#step('commit', 'chat');
   }
 
@@ -379,11 +372,16 @@ export class SessionDirectory extends SessionReader {
 
   /** Closes file handles after the writes in flight. */
   async close(): Promise<void> {
-    await this.#chatAdapter.close();
+    await this.#reporting(() => this.#chatAdapter.close());
   }
 
-  /** Writes of checkpoint.json one at a time: checks and compaction commits never overwrite each other. */
-  readonly #withCheckpoint = createOneAtATime();
+  /** Writes of checkpoint.json one at a time (checks and commits never overwrite each other), syncs reported. */
+  readonly #oneCheckpointWrite = createOneAtATime();
+  readonly #withCheckpoint = <T>(write: () => Promise<T>) =>
+    this.#reporting(() => this.#oneCheckpointWrite(write));
+
+  /** Runs `write` with its syncs reported to the test hook `synced` (see sync-report.ts). */
+  readonly #reporting = <T>(write: () => Promise<T>) => reportingSyncs(this.#options.hooks, write);
 
   async #assertInsideRoot(): Promise<void> {
     await assertInsideRoot(this.#root, [this.dir, this.archiveDir, this.checkpointsDir]);

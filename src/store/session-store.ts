@@ -67,6 +67,7 @@ const CAPABILITIES: StoreCapabilities = Object.freeze({
   writers: 'exclusive',
   readers: true,
   steps: true,
+  syncs: true,
 });
 
 /**
@@ -94,7 +95,8 @@ function segmentCopy(segment: ArchiveSegment): ArchiveSegment {
  * ```
  */
 export class JsonFileSessionStore implements SessionStore {
-  readonly capabilities: StoreCapabilities = CAPABILITIES;
+  /** Without fsyncs (`durable: false`) it reports none (`syncs`): a power loss may take anything. */
+  readonly capabilities: StoreCapabilities;
   readonly root: string;
   readonly sessionsDir: string;
   readonly readOnly: boolean;
@@ -113,6 +115,7 @@ export class JsonFileSessionStore implements SessionStore {
   readonly #created = new Map<string, { dir: SessionDirectory; loaded: LoadedSession }>();
 
   private constructor(options: SessionStoreOptions, lock: RootLock | null) {
+    this.capabilities = options.durable === false ? { ...CAPABILITIES, syncs: false } : CAPABILITIES;
     this.root = path.resolve(options.root);
     this.sessionsDir = path.join(this.root, '.dagent', 'sessions');
     this.readOnly = options.readOnly ?? false;

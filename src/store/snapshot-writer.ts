@@ -19,6 +19,7 @@ import type { Message } from '../core/types.js';
 import { fsyncDir, openStoreFile, writeAll } from './durable-fs.js';
 import { crc32 } from './checksum.js';
 import { ioError } from './io-error.js';
+import { syncData } from './sync-report.js';
 
 /** How many bytes are serialised before they are written and the event loop gets a turn. */
 const CHUNK_BYTES = 1024 * 1024;
@@ -114,7 +115,7 @@ export async function prepareSnapshot(
         throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
       done += bytesWritten;
     }
-    if (options.durable) await handle.datasync();
+    if (options.durable) await syncData(handle, temp);
   } catch (error) {
     await handle.close().catch(() => undefined);
     await unlink(temp).catch(() => undefined);

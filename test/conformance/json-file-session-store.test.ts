@@ -29,10 +29,15 @@ function jsonFileTarget(options: Omit<SessionStoreOptions, 'root'> = {}) {
   return {
     async setup() {
       const root = await mkdtemp(path.join(os.tmpdir(), 'dagent-conformance-'));
+      // The power-loss cases rewrite the sessions' files; the root's lock, beside them, is the
+      // process's, and a process does not outlive a power loss.
+      const directory = path.join(root, '.dagent', 'sessions');
+      await mkdir(directory, { recursive: true });
       return {
         open: async (extra: Partial<SessionStoreOptions> = {}) =>
           JsonFileSessionStore.open({ root, ...options, ...extra }),
         teardown: () => rm(root, { recursive: true, force: true }),
+        directory,
       };
     },
   };
