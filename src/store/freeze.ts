@@ -3,6 +3,7 @@
  * in memory, cached archive segments): frozen, so that no caller can change what another reads
  * or what is stored.
  */
+import type { ArchiveSegment } from '../core/types.js';
 
 /** @internal Freezes `value` and everything reachable from it; returns it. */
 export function deepFreeze<T>(value: T): T {
@@ -82,4 +83,15 @@ function plainCopy(value: unknown, depth: number): unknown {
     copy[key] = plainCopy((value as Record<string, unknown>)[key], depth + 1);
   }
   return Object.freeze(copy);
+}
+
+/**
+ * @internal What the store keeps of a caller's segment: a copy, whose messages are shared when deep-frozen (the
+ * runtime's are: its live messages, archived now) and frozen copies otherwise. A structured clone of
+ * every archived message cost about 1 ms a commit of 100 messages, for nothing anyone could change.
+ */
+export function segmentCopy(segment: ArchiveSegment): ArchiveSegment {
+  const copy: ArchiveSegment = structuredClone({ ...segment, messages: [] });
+  copy.messages = frozenCopies(segment.messages); // in its place: the segment's file keeps its key order
+  return copy;
 }

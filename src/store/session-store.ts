@@ -34,7 +34,7 @@ import type {
   StoreCapabilities,
   StoreHooks,
 } from './contract.js';
-import { frozenCopies } from './freeze.js';
+import { frozenCopies, segmentCopy } from './freeze.js';
 import type { RootLock } from './root-lock.js';
 import { SegmentCache } from './segment-cache.js';
 import { SessionDirectory, type LoadedSession } from './session-directory.js';
@@ -69,17 +69,6 @@ const CAPABILITIES: StoreCapabilities = Object.freeze({
   steps: true,
   syncs: true,
 });
-
-/**
- * What the store keeps of a caller's segment: a copy, whose messages are shared when deep-frozen (the
- * runtime's are: its live messages, archived now) and frozen copies otherwise. A structured clone of
- * every archived message cost about 1 ms a commit of 100 messages, for nothing anyone could change.
- */
-function segmentCopy(segment: ArchiveSegment): ArchiveSegment {
-  const copy: ArchiveSegment = structuredClone({ ...segment, messages: [] });
-  copy.messages = frozenCopies(segment.messages); // in its place: the segment's file keeps its key order
-  return copy;
-}
 
 /**
  * The store on JSON files through lowdb, one directory per session; see {@link SessionStore}
