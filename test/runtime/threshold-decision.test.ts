@@ -8,7 +8,11 @@ import { describe, expect, it } from 'vitest';
 import type { SessionKey } from '../../src/core/types.js';
 import { createSessionRuntime } from '../../src/runtime/create-session-runtime.js';
 import type { SessionEvent } from '../../src/runtime/events.js';
-import { createTokenEstimator, type TokenEstimator } from '../../src/tokens/token-estimator.js';
+import {
+  createTokenEstimator,
+  type LaterCountOptions,
+  type TokenEstimator,
+} from '../../src/tokens/token-estimator.js';
 import { tempRoot } from '../helpers/temp-root.js';
 
 const KEY: SessionKey = { type: 'feature', agentType: 'dev', featureId: 'decision' };
@@ -22,9 +26,12 @@ function gatedEstimator() {
   const estimator = new Proxy(real, {
     get(target, prop) {
       if (prop === 'estimateMessageLater') {
-        return async (message: Parameters<NonNullable<TokenEstimator['estimateMessageLater']>>[0]) => {
+        return async (
+          message: Parameters<NonNullable<TokenEstimator['estimateMessageLater']>>[0],
+          options?: LaterCountOptions,
+        ) => {
           if (held) await new Promise<void>((resolve) => waiting.push(resolve));
-          return target.estimateMessageLater(message);
+          return target.estimateMessageLater(message, options);
         };
       }
       const value: unknown = Reflect.get(target, prop, target);
