@@ -92,12 +92,11 @@ async function underPowerLoss(h: Harness, cut: Cut, write: Write): Promise<numbe
 }
 
 /**
- * Calls `check` for the power going after each sync `write` makes (and before the first, and once
- * it is done), then
- * while each is in flight, each time on a session of its own made by `prepare` on a store closed
- * again before the write.
+ * @internal Calls `check` for the power going after each sync `write` makes (and before the first,
+ * and once it is done), then while each is in flight, each time on a session of its own made by
+ * `prepare` on a store closed again before the write.
  */
-async function atEverySync(
+export async function atEverySync(
   h: Harness,
   name: string,
   prepare: (store: SessionStore, id: string, record: SessionRecord) => Promise<void>,

@@ -23,6 +23,7 @@ import { afterEach, beforeEach, describe } from 'vitest';
 import { commitCases } from './cases-commit.js';
 import { dataCases } from './cases-data.js';
 import { powerLossCases } from './cases-power-loss.js';
+import { powerLossWriteCases } from './cases-power-loss-writes.js';
 import { createHarness, type ConformanceTarget, type Harness } from './harness.js';
 
 export type { ConformanceStorage, ConformanceTarget } from './harness.js';
@@ -72,5 +73,6 @@ export function testSessionStore(name: string, target: ConformanceTarget): void 
     dataCases(h);
     commitCases(h);
     powerLossCases(h);
+    powerLossWriteCases(h);
   });
 }
