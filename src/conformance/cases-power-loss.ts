@@ -55,10 +55,13 @@ async function stalled(running: Promise<unknown>, ready: () => boolean): Promise
  * Runs `write` on a store opened with the sync hook, the power going at `cut`, then leaves the
  * storage as the power loss did. Returns how many syncs were reported.
  */
-async function underPowerLoss(h: Harness, cut: Cut, write: Write): Promise<number> {
+async function underPowerLoss(h: Harness, cut: Cut, write: Write, fresh: boolean): Promise<number> {
   const directory = h.storage.directory;
   if (directory === undefined) throw new Error('conformance: a store with `syncs` needs storage.directory');
-  const model = createPowerLoss(directory);
+  // Fresh: the directory is not there yet; the model follows it from its parent.
+  const model = fresh
+    ? createPowerLoss(path.dirname(directory), { only: path.basename(directory) })
+    : createPowerLoss(directory);
   let syncs = 0;
   let release: (() => void) | null = null;
   if (cut.at < 0) model.crash();
@@ -92,12 +95,12 @@ async function underPowerLoss(h: Harness, cut: Cut, write: Write): Promise<numbe
 }
 
 /**
- * Calls `check` for the power going after each sync `write` makes (and before the first, and once
- * it is done), then
- * while each is in flight, each time on a session of its own made by `prepare` on a store closed
- * again before the write.
+ * @internal Calls `check` for the power going after each sync `write` makes (and before the first,
+ * and once it is done), then while each is in flight, each time on a session of its own made by
+ * `prepare` on a store closed again before the write. `fresh`: the storage's directory is removed
+ * after `prepare`, so that the write makes it (a store's first write).
  */
-async function atEverySync(
+export async function atEverySync(
   h: Harness,
   name: string,
   prepare: (store: SessionStore, id: string, record: SessionRecord) => Promise<void>,
@@ -109,6 +112,7 @@ async function atEverySync(
     acknowledged: boolean,
     record: SessionRecord,
   ) => Promise<void>,
+  fresh = false,
 ): Promise<void> {
   await h.store.close();
   const directory = h.storage.directory;
@@ -116,15 +120,17 @@ async function atEverySync(
   let sessions = 0;
   const session = async () => {
     // Each cut on storage of its own: no store is open, and everything is under `directory`.
-    for (const entry of await readdir(directory))
+    for (const entry of await readdir(directory).catch(() => []))
       await rm(path.join(directory, entry), { recursive: true, force: true });
     const record = recordOf(keyOf(`${name}-${sessions++}`));
     const setup = await h.open();
     await prepare(setup, record.id, record);
     await setup.close();
+    if (fresh) await rm(directory, { recursive: true, force: true });
     return record;
   };
-  const syncs = await underPowerLoss(h, { at: Number.MAX_SAFE_INTEGER, held: false }, write(await session()));
+  const done = { at: Number.MAX_SAFE_INTEGER, held: false };
+  const syncs = await underPowerLoss(h, done, write(await session()), fresh);
   expect(syncs, `${name}: the store reported no sync`).toBeGreaterThan(0);
   const cuts = [
     ...range(-1, syncs + 1).map((at) => ({ at, held: false })), // `syncs`: once the write is done
@@ -134,10 +140,15 @@ async function atEverySync(
     const record = await session();
     let acknowledged = false;
     const run = write(record);
-    await underPowerLoss(h, cut, async (store, crashed) => {
-      await run(store, crashed);
-      acknowledged = !crashed();
-    });
+    await underPowerLoss(
+      h,
+      cut,
+      async (store, crashed) => {
+        await run(store, crashed);
+        acknowledged = !crashed();
+      },
+      fresh,
+    );
     const where = `${name}, power lost ${cut.held ? 'during' : 'after'} sync ${cut.at} of ${syncs}`;
     const restarted = await h.open();
     await check(restarted, record.id, where, acknowledged, record).catch((error: unknown) => {
@@ -219,32 +230,39 @@ export function powerLossCases(h: () => Harness): void {
   const applies = () => h().capabilities.syncs === true && h().capabilities.persistent;
 
   describe('power loss (hooks.synced)', () => {
-    it('a create cut short by a power loss leaves no session, or the whole session; a retry creates it', async () => {
-      if (!applies()) return;
-      const files = { context, checkpoint: checkpointOf(0, 0, -1, 0), counts };
-      await atEverySync(
-        h(),
-        'create',
-        async () => undefined,
-        (record) => async (store) => {
-          await store.create(record, files);
-        },
-        async (store, id, where, acknowledged, record) => {
-          const presence = await store.presence(id);
-          expect(acknowledged ? ['present'] : ['absent', 'present'], where).toContain(presence);
-          if (presence === 'absent') await store.create(record, files);
-          const loaded = await store.load(id);
-          expect([loaded.record.id, loaded.context, loaded.checkpoint, loaded.counts], where).toEqual([
-            id,
-            context,
-            files.checkpoint,
-            counts,
-          ]);
-          await store.append(id, messages(0, 2));
-          expect(seqs((await store.load(id)).messages), where).toEqual([0, 1]);
-        },
-      );
-    });
+    it.each([
+      ['a create', false],
+      ['the first create in fresh storage (its directory made)', true],
+    ])(
+      '%s cut short by a power loss leaves no session, or the whole session; a retry creates it',
+      async (_, fresh) => {
+        if (!applies()) return;
+        const files = { context, checkpoint: checkpointOf(0, 0, -1, 0), counts };
+        await atEverySync(
+          h(),
+          fresh ? 'fresh-create' : 'create',
+          async () => undefined,
+          (record) => async (store) => {
+            await store.create(record, files);
+          },
+          async (store, id, where, acknowledged, record) => {
+            const presence = await store.presence(id);
+            expect(acknowledged ? ['present'] : ['absent', 'present'], where).toContain(presence);
+            if (presence === 'absent') await store.create(record, files);
+            const loaded = await store.load(id);
+            expect([loaded.record.id, loaded.context, loaded.checkpoint, loaded.counts], where).toEqual([
+              id,
+              context,
+              files.checkpoint,
+              counts,
+            ]);
+            await store.append(id, messages(0, 2));
+            expect(seqs((await store.load(id)).messages), where).toEqual([0, 1]);
+          },
+          fresh,
+        );
+      },
+    );
 
     it('appends cut short by a power loss keep every acknowledged one, each whole or not at all', async () => {
       if (!applies()) return;

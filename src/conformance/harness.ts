@@ -18,7 +18,8 @@ export interface ConformanceStorage {
    * For a store whose capabilities say `syncs` (required there): the directory its sessions' files
    * are under. The power-loss cases empty it before each cut and rewrite it as a power loss left it,
    * with no store open; files outside it (a lock held by the process, which a real power loss would
-   * end) are left as they are.
+   * end) are left as they are. One case removes it, for the store's first create to make it (its
+   * parent must exist, and count as durable, once a store was opened and closed).
    */
   directory?: string;
 }

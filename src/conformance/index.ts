@@ -14,15 +14,18 @@
  * (`'file'`, under the name the file has then, a temporary one included) and fsync of a directory
  * (`'directory'`) it makes there, awaits the promise the hook may return before that write goes on,
  * and the target's storage names the `directory` (no store open on it is written to between cases;
- * the suite rewrites it). The suite then cuts a create, appends and commits after and during each
- * sync, removes what a POSIX power loss may take (data not fdatasynced, directory entries not
- * fsynced since), and checks what a store opened after finds: before or after, nothing
- * acknowledged lost, a retry that lands once.
+ * the suite rewrites it). The suite then cuts a create, appends, commits, the `write*` calls,
+ * `recordChecks` and the count records of `recordCounts` after and during each sync, removes what
+ * a POSIX power loss may take (data not fdatasynced, directory entries not fsynced since), and
+ * checks what a store opened after finds: before or after (a small file: the old value or the new
+ * one, whole; a count: exact, or the message reported uncounted), nothing acknowledged lost, a
+ * retry that lands once.
  */
 import { afterEach, beforeEach, describe } from 'vitest';
 import { commitCases } from './cases-commit.js';
 import { dataCases } from './cases-data.js';
 import { powerLossCases } from './cases-power-loss.js';
+import { powerLossWriteCases } from './cases-power-loss-writes.js';
 import { createHarness, type ConformanceTarget, type Harness } from './harness.js';
 
 export type { ConformanceStorage, ConformanceTarget } from './harness.js';
@@ -72,5 +75,6 @@ export function testSessionStore(name: string, target: ConformanceTarget): void 
     dataCases(h);
     commitCases(h);
     powerLossCases(h);
+    powerLossWriteCases(h);
   });
 }

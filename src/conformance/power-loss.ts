@@ -14,6 +14,10 @@
  * Files are told apart by inode, as the disk does (a rename moves an inode from one entry to
  * another). Every inode seen is held open until {@link release}, so that its number is not reused
  * by a new file while the model still refers to it.
+ *
+ * With `only`, the model follows one entry of `root` (it may not exist yet) and leaves the others
+ * as they are: a store's directory made by its first write, beside files of the process (a lock)
+ * that no power loss needs to bring back.
  */
 import { closeSync, constants, fstatSync, openSync, readSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
@@ -45,7 +49,10 @@ export interface PowerLoss {
 }
 
 /** @internal Takes what is under `root` now as durable, and follows the syncs reported after. */
-export function createPowerLoss(root: string): PowerLoss {
+export function createPowerLoss(root: string, options: { only?: string } = {}): PowerLoss {
+  /** Whether `name` in directory `dir` is the model's. */
+  const followed = (dir: string, name: string) =>
+    options.only === undefined || path.resolve(dir) !== path.resolve(root) || name === options.only;
   const byInode = new Map<number, Node>();
   let crashed = false;
 
@@ -85,6 +92,7 @@ export function createPowerLoss(root: string): PowerLoss {
     if (node.kind !== 'directory') return;
     node.entries = new Map();
     for (const name of readdirSync(dir)) {
+      if (!followed(dir, name)) continue;
       const child = nodeAt(path.join(dir, name));
       if (child !== null) node.entries.set(name, child);
     }
@@ -102,6 +110,8 @@ export function createPowerLoss(root: string): PowerLoss {
 
   const inside = (file: string) => {
     const relative = path.relative(root, file);
+    if (options.only !== undefined && relative !== '' && relative.split(path.sep)[0] !== options.only)
+      return false;
     return !relative.startsWith('..') && !path.isAbsolute(relative);
   };
 
@@ -122,7 +132,7 @@ export function createPowerLoss(root: string): PowerLoss {
     async apply() {
       crashed = true;
       for (const name of await readdir(root))
-        await rm(path.join(root, name), { recursive: true, force: true });
+        if (followed(root, name)) await rm(path.join(root, name), { recursive: true, force: true });
       const rebuild = async (node: DirectoryNode, at: string): Promise<void> => {
         for (const [name, child] of node.entries) {
           const place = path.join(at, name);

@@ -106,4 +106,38 @@ describe('createPowerLoss', () => {
     await model.apply(); // the file under chat.json now was never synced
     expect(text(await snapshotDir(root))).toEqual({ 'chat.json': '' });
   });
+
+  it('with `only`, follows one entry of the root, made after it, and leaves the others as they are', async () => {
+    const root = await tempRoot();
+    const model = createPowerLoss(root, { only: 'sessions' });
+    models.push(model);
+    writeSynced(path.join(root, 'lock'), 'held'); // the process's: neither kept nor removed
+    await mkdir(path.join(root, 'sessions', 's1'), { recursive: true });
+    writeSynced(path.join(root, 'sessions', 's1', 'a.json'), 'a');
+    model.synced('file', path.join(root, 'sessions', 's1', 'a.json'));
+    model.synced('file', path.join(root, 'lock'));
+    model.synced('directory', path.join(root, 'sessions', 's1'));
+    model.synced('directory', path.join(root, 'sessions'));
+    const unsynced = text(await snapshotDir(root));
+    await model.apply(); // the root's entry for sessions/ was never synced
+    expect([unsynced, text(await snapshotDir(root))]).toEqual([
+      { lock: 'held', 'sessions/s1/a.json': 'a' },
+      { lock: 'held' },
+    ]);
+  });
+
+  it('with `only`, a directory made in the root counts once the root is synced', async () => {
+    const root = await tempRoot();
+    writeSynced(path.join(root, 'lock'), 'held');
+    const model = createPowerLoss(root, { only: 'sessions' });
+    models.push(model);
+    await mkdir(path.join(root, 'sessions'));
+    writeSynced(path.join(root, 'sessions', 'a.json'), 'a');
+    model.synced('file', path.join(root, 'sessions', 'a.json'));
+    model.synced('directory', path.join(root, 'sessions'));
+    model.synced('directory', root);
+    await rm(path.join(root, 'lock'));
+    await model.apply();
+    expect(text(await snapshotDir(root))).toEqual({ 'sessions/a.json': 'a' });
+  });
 });
