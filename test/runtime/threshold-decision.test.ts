@@ -8,52 +8,18 @@ import { describe, expect, it } from 'vitest';
 import type { SessionKey } from '../../src/core/types.js';
 import { createSessionRuntime } from '../../src/runtime/create-session-runtime.js';
 import type { SessionEvent } from '../../src/runtime/events.js';
-import {
-  createTokenEstimator,
-  type LaterCountOptions,
-  type TokenEstimator,
-} from '../../src/tokens/token-estimator.js';
+import { heldLaterCounts } from '../helpers/held-counts.js';
 import { tempRoot } from '../helpers/temp-root.js';
 
 const KEY: SessionKey = { type: 'feature', agentType: 'dev', featureId: 'decision' };
 const texts = Array.from({ length: 24 }, (_, i) => `step ${i}: ${'the tests pass again; '.repeat(70 + i)}`);
-
-/** The default estimator, whose deferred counts are held while `held` is true. */
-function gatedEstimator() {
-  const real = createTokenEstimator();
-  const waiting: (() => void)[] = [];
-  let held = false;
-  const estimator = new Proxy(real, {
-    get(target, prop) {
-      if (prop === 'estimateMessageLater') {
-        return async (
-          message: Parameters<NonNullable<TokenEstimator['estimateMessageLater']>>[0],
-          options?: LaterCountOptions,
-        ) => {
-          if (held) await new Promise<void>((resolve) => waiting.push(resolve));
-          return target.estimateMessageLater(message, options);
-        };
-      }
-      const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  }) as TokenEstimator;
-  return {
-    estimator,
-    hold: () => (held = true),
-    release: () => {
-      held = false;
-      for (const resolve of waiting.splice(0)) resolve();
-    },
-  };
-}
 
 /**
  * Appends `texts` one after the other and returns the first compaction's start and end. With
  * `holdFrom`, the counts of the messages from that index on are held until all are written.
  */
 async function firstCompaction(holdFrom?: number) {
-  const gate = gatedEstimator();
+  const gate = heldLaterCounts();
   const runtime = await createSessionRuntime({
     root: await tempRoot(),
     estimator: gate.estimator,
