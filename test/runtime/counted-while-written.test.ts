@@ -136,7 +136,11 @@ describe('appends counted while they are written', () => {
     await runtime.addMessage(id, { role: 'user', content: 'first: loads the session' });
     await runtime.estimateSize(id);
     asked.length = 0;
-    for (let i = 0; i < 3; i++) await runtime.addMessage(id, turn(i)[0]!);
+    for (let i = 0; i < 3; i++) {
+      await runtime.addMessage(id, turn(i)[0]!);
+      // Each append is made with nothing else pending (the last one's count and bookkeeping done).
+      await runtime.estimateSize(id);
+    }
     expect(asked).toEqual([
       'handed over',
       'count asked',
