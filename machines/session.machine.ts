@@ -169,10 +169,6 @@ export const sessionMachine = sessionSetup.createMachine({
                 { guard: 'decidedNotYet', actions: assign({ undecidedFrom: null }) },
               ],
               on: {
-                // The last count in and no compaction due: "not yet" is settled with it, in one step.
-                COUNTED: {
-                  actions: { type: 'counted', params: ({ event }) => ({ ...event, settle: true }) },
-                },
                 COMPACT: {
                   target: 'compacting',
                   actions: assign(({ context, event }) => ({

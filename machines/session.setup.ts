@@ -185,24 +185,11 @@ export const sessionSetup = setup({
       decideFrom: context.undecidedFrom,
       undecidedFrom: null,
     })),
-    /**
-     * Exact counts replace upper bounds: the live figure goes down, a waiting compaction may go.
-     * With `settle` (the compaction region idle), the last count of a wait that ends in no
-     * compaction also clears `undecidedFrom`, as `decidedNotYet` would one step later.
-     */
-    counted: assign(({ context }, params: { delta: number; count: number; settle?: boolean }) => {
-      const figures = {
-        liveTokens: context.liveTokens + params.delta,
-        uncounted: Math.max(0, context.uncounted - params.count),
-      };
-      const settles =
-        params.settle === true &&
-        context.undecidedFrom !== null &&
-        figures.uncounted === 0 &&
-        context.pendingClear === null &&
-        !compactionDue({ ...context, ...figures });
-      return settles ? { ...figures, undecidedFrom: null } : figures;
-    }),
+    /** Exact counts replace upper bounds: the live figure goes down, a waiting compaction may go. */
+    counted: assign(({ context }, params: { delta: number; count: number }) => ({
+      liveTokens: context.liveTokens + params.delta,
+      uncounted: Math.max(0, context.uncounted - params.count),
+    })),
     /** The summary took longer than `compactionTimeoutMs`: failed, retried after the backoff. */
     compactionTimedOut: enqueueActions(({ context, enqueue }) => {
       const failure = timeoutFailure(context);

@@ -70,20 +70,4 @@ describe('the steps of a sequential append', () => {
     expect(await third).toMatchObject({ ok: true, message: { seq: 2 } });
     expect(s.writes).toHaveLength(2);
   });
-
-  it('settles a wait for exact counts in the step of its last COUNTED when no compaction is due', async () => {
-    const s = start();
-    await waitFor(s.actor, (snap) => snap.matches({ ready: { writer: 'idle' } }));
-    const reply = s.append(0);
-    s.writes[0]!();
-    await reply;
-    await waitFor(s.actor, (snap) => snap.matches({ ready: { writer: 'idle' } }));
-    expect(s.actor.getSnapshot().context).toMatchObject({ undecidedFrom: 0, uncounted: 1 });
-    expect(s.stepsOf(() => s.actor.send({ type: 'COUNTED', delta: -200, count: 1 }))).toEqual(['COUNTED']);
-    expect(s.actor.getSnapshot().context).toMatchObject({
-      undecidedFrom: null,
-      uncounted: 0,
-      liveTokens: 100,
-    });
-  });
 });
