@@ -12,7 +12,7 @@ import type { Limits, SessionKey } from '../core/types.js';
 import type { SessionHandle } from './session-handle.js';
 import type { SessionStore } from '../store/contract.js';
 import type { SessionRegistry } from './session-registry.js';
-import { countsSettled } from './session-effects.js';
+import { booked, countsSettled } from './session-effects.js';
 import { toSessionError } from './session-info.js';
 
 /** @internal What session access needs of the runtime. */
@@ -106,7 +106,7 @@ export function createSessionAccess(deps: SessionAccessDeps) {
       entry?.booking !== undefined;
       entry = registry.entry(sessionId)
     )
-      await entry.booking;
+      await booked(entry);
   }
 
   /** The loaded session, refusing writes to an archived one. */

@@ -35,34 +35,59 @@ import { deepFreeze } from './validate.js';
  */
 export async function countsSettled(entry: LoadedSession | undefined): Promise<void> {
   for (;;) {
-    if (entry?.booking !== undefined) await entry.booking;
+    if (entry?.booking !== undefined) await booked(entry);
     else if (entry?.counting !== undefined && entry.counting.size > 0) await Promise.all(entry.counting);
     else return;
   }
 }
 
 /**
+ * @internal Resolves once the session's actor has taken the batch whose callers were answered
+ * (`booking`). The actor is handed it now rather than at the end of the event loop's turn: the
+ * one waiting is a caller that resumed, or a late count, and the work queued before that turn's
+ * end (other I/O callbacks, earlier immediates) can run after, in the next write's fdatasync.
+ */
+export async function booked(entry: LoadedSession): Promise<void> {
+  entry.takeBooking?.();
+  await entry.booking;
+}
+
+/**
  * @internal The caller-first acknowledgement of durable batches. The callers of a batch are answered
  * as soon as it is durable (`PersistInput.acknowledge`), and the actor's bookkeeping (its figures,
  * `message.appended`, the next batch) follows after the turn of the event loop in which they
- * resume: a caller waits for the disk, not for the actor. Until the actor has taken the batch, the
+ * resume, or as soon as one of them waits for it (a read, a request to the actor: {@link booked}):
+ * a caller waits for the disk, not for the actor. Until the actor has taken the batch, the
  * session's `booking` is set, which reads and late counts wait for, so that a caller sees its
  * message in every figure whatever it does next. The writer's `answered` ends it.
  */
 function createBookings(registry: Pick<SessionRegistry, 'entry'>) {
   const open = new WeakMap<PersistInput, () => void>();
   return {
-    /** Answers the batch's callers and marks the session as booking until the actor took it. */
-    acknowledge(input: PersistInput, counted: PersistOutput['counted']): void {
+    /**
+     * Answers the batch's callers, marks the session as booking until the actor took it, and
+     * resolves once they have resumed (the turn's end) or one of them waits for the actor.
+     */
+    acknowledge(input: PersistInput, counted: PersistOutput['counted']): Promise<void> {
       const entry = registry.entry(input.sessionId);
-      let booked!: () => void;
-      const booking = new Promise<void>((resolve) => (booked = resolve));
-      if (entry !== undefined) entry.booking = booking;
+      let done!: () => void;
+      const booking = new Promise<void>((resolve) => (done = resolve));
+      let take!: () => void;
+      const taken = new Promise<void>((resolve) => (take = resolve));
+      setImmediate(take);
+      if (entry !== undefined) {
+        entry.booking = booking;
+        entry.takeBooking = take;
+      }
       open.set(input, () => {
-        if (entry?.booking === booking) delete entry.booking;
-        booked();
+        if (entry?.booking === booking) {
+          delete entry.booking;
+          delete entry.takeBooking;
+        }
+        done();
       });
       input.acknowledge!(counted);
+      return taken;
     },
     /** The writer's `answered`: the actor took the batch (or its writer was stopped). */
     answered(input: PersistInput): void {
@@ -200,8 +225,7 @@ export function provideSessionEffects(deps: EffectDeps) {
           await dir.appendMessages(input.messages, uncounted);
           const counted = await countedMeanwhile(dir, input);
           if (input.acknowledge === undefined) return { counted };
-          bookings.acknowledge(input, counted);
-          await new Promise<void>((resolve) => setImmediate(resolve)); // the callers resume first
+          await bookings.acknowledge(input, counted); // the callers resume first
           return { counted, acknowledged: true };
         },
         { answered: bookings.answered },

@@ -43,6 +43,11 @@ export interface LoadedSession {
    * a late count's `COUNTED`, wait for it.
    */
   booking?: Promise<void>;
+  /**
+   * Set with `booking`: hands the batch to the actor now instead of at the end of the event loop's
+   * turn. Whoever waits for the booking calls it first: a caller that waits has resumed already.
+   */
+  takeBooking?: () => void;
 }
 
 /** @internal What the registry needs of the runtime. */
