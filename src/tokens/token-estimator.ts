@@ -243,8 +243,8 @@ export class TiktokenEstimator implements TokenEstimator {
 
   /**
    * The count of {@link estimateMessage}, its texts (those `blockCost` gives) counted on the shared
-   * counting worker in one request with the others asked for in the same turn, and remembered by a
-   * hash of the text; the fixed costs of media are added here. In approximate mode, as
+   * counting worker in one request with the others asked for in the same turn, and remembered by
+   * their text; the fixed costs of media are added here. In approximate mode, as
    * {@link estimateMessageAsync}. With `countHere`, counted on this thread now if its encoder is
    * loaded (the same code and encoding: the same count).
    * @throws SessionError `INVALID_ARGUMENT` when `message` is not an object with valid content.
