@@ -81,8 +81,18 @@ export function createCountBatcher(
     waiters: { resolve: (n: number) => void; reject: (e: unknown) => void }[];
   }
   let batch: Batch | null = null;
+  /** Short texts asked for and not answered yet: the same text asked for again shares the count. */
+  const inflight = new Map<string, Promise<number>>();
 
   async function flush(current: Batch): Promise<void> {
+    try {
+      await answer(current);
+    } finally {
+      for (const text of current.texts) inflight.delete(text);
+    }
+  }
+
+  async function answer(current: Batch): Promise<void> {
     let counts: number[];
     try {
       counts = await sharedCountingWorker().count(encoding, current.texts);
@@ -113,7 +123,10 @@ export function createCountBatcher(
       if (text.length === 0) return Promise.resolve(0);
       const known = cache.recall(text);
       if (known !== undefined) return Promise.resolve(known);
-      return new Promise<number>((resolve, reject) => {
+      const short = text.length <= BY_TEXT_MAX_CHARS;
+      const pending = short ? inflight.get(text) : undefined;
+      if (pending !== undefined) return pending;
+      const counting = new Promise<number>((resolve, reject) => {
         if (batch === null) {
           const current: Batch = { texts: [], waiters: [] };
           batch = current;
@@ -126,6 +139,8 @@ export function createCountBatcher(
         batch.texts.push(text);
         batch.waiters.push({ resolve, reject });
       });
+      if (short) inflight.set(text, counting);
+      return counting;
     },
   };
 }

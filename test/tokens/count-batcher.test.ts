@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { sharedCountingWorker } from '../../src/tokens/counting-worker.js';
 import {
   BY_TEXT_MAX_CHARS,
   BY_TEXT_TOTAL_CHARS,
@@ -43,5 +44,26 @@ describe('createCountBatcher', () => {
     batcher.countNow(text(1));
     expect(seen).toHaveLength(fit + 2);
     expect(seen.at(-1)).toBe(text(1));
+  });
+
+  it('sends a text asked for again before its count came once: the callers share its count', async () => {
+    const { batcher, seen } = counted();
+    const worker = sharedCountingWorker();
+    const posted = vi.spyOn(worker, 'count');
+    try {
+      const a = `the same system reminder ${Math.random()}`;
+      const b = `another text ${Math.random()}`;
+      const first = [a, b, a].map((text) => batcher.count(text));
+      await new Promise((resolve) => setImmediate(resolve)); // the turn's request is posted
+      const again = batcher.count(a); // still in flight
+      const counts = await Promise.all([...first, again]);
+      expect(posted.mock.calls.map(([, texts]) => texts)).toEqual([[a, b]]);
+      expect([counts[2], counts[3]]).toEqual([counts[0], counts[0]]);
+      expect(seen).toEqual([]); // counted on the worker, not here
+      expect(await batcher.count(a)).toBe(counts[0]); // remembered
+      expect(posted).toHaveBeenCalledTimes(1);
+    } finally {
+      posted.mockRestore();
+    }
   });
 });
