@@ -32,6 +32,13 @@ export { BLOCK_OVERHEAD_TOKENS, MESSAGE_OVERHEAD_TOKENS } from '../core/token-bo
 export const DEFAULT_OFF_THREAD_CHARS = 128 * 1024;
 
 /**
+ * @internal While the counting worker loads its encoding, {@link TiktokenEstimator.estimateMessageLater}
+ * counts a turn's first message on this thread, and others while the turn's texts add up to at
+ * most this many characters (a few milliseconds of counting); the rest waits for the worker.
+ */
+export const LOADING_HERE_CHARS_PER_TURN = 16 * 1024;
+
+/**
  * Options of {@link createTokenEstimator} and {@link TiktokenEstimator}.
  *
  * @example
@@ -76,6 +83,8 @@ export class TiktokenEstimator implements TokenEstimator {
   #batcher: CountBatcher | null = null;
   /** Counts of checkpoint lines: a checkpoint's drafts and versions share most of their lines. */
   readonly #lines: LineCounts = new Map();
+  /** Characters counted on this thread in this turn while the worker loads; -1 before the first. */
+  #loadingTurnChars = -1;
 
   /**
    * @param options - Mode, encoding and off-thread threshold; see {@link TokenEstimatorOptions}.
@@ -234,8 +243,8 @@ export class TiktokenEstimator implements TokenEstimator {
 
   /**
    * The count of {@link estimateMessage}, its texts (those `blockCost` gives) counted on the shared
-   * counting worker in one request with the others asked for in the same turn, and remembered by a
-   * hash of the text; the fixed costs of media are added here. In approximate mode, as
+   * counting worker in one request with the others asked for in the same turn, and remembered by
+   * their text; the fixed costs of media are added here. In approximate mode, as
    * {@link estimateMessageAsync}. With `countHere`, counted on this thread now if its encoder is
    * loaded (the same code and encoding: the same count).
    * @throws SessionError `INVALID_ARGUMENT` when `message` is not an object with valid content.
@@ -262,10 +271,12 @@ export class TiktokenEstimator implements TokenEstimator {
       for (const text of texts) total += batcher.countNow(text);
       return total;
     }
+    const chars = charsOf(texts);
     if (
       isEncoderLoaded(this.encoding) &&
-      charsOf(texts) < this.offThreadChars &&
-      !sharedCountingWorker().ready(this.encoding)
+      chars < this.offThreadChars &&
+      !sharedCountingWorker().ready(this.encoding) &&
+      this.#hereWhileLoading(chars)
     ) {
       // The worker has not loaded its encoding yet (100-400 ms after it starts): a read would wait
       // for it, so counted here meanwhile, by the same code with the same encoding (the same count).
@@ -275,6 +286,23 @@ export class TiktokenEstimator implements TokenEstimator {
     const counts = await Promise.all(texts.map((text) => batcher.count(text)));
     for (const count of counts) total += count;
     return total;
+  }
+
+  /**
+   * Whether `chars` more may be counted on this thread in this turn while the worker loads: the
+   * turn's first message, then others while the turn's texts add up to at most
+   * {@link LOADING_HERE_CHARS_PER_TURN}. The rest waits for the worker: a burst made in a host's
+   * first second would otherwise hold the event loop for all of its counts (200 x 1 KB: 30-40 ms).
+   */
+  #hereWhileLoading(chars: number): boolean {
+    if (this.#loadingTurnChars < 0) {
+      this.#loadingTurnChars = chars;
+      setImmediate(() => (this.#loadingTurnChars = -1));
+      return true;
+    }
+    if (this.#loadingTurnChars + chars > LOADING_HERE_CHARS_PER_TURN) return false;
+    this.#loadingTurnChars += chars;
+    return true;
   }
 
   /**

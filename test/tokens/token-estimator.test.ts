@@ -11,6 +11,7 @@ import { sharedCountingWorker } from '../../src/tokens/counting-worker.js';
 import { encoderLoadCount, isEncoderLoaded } from '../../src/tokens/encoding-cache.js';
 import {
   BLOCK_OVERHEAD_TOKENS,
+  LOADING_HERE_CHARS_PER_TURN,
   MESSAGE_OVERHEAD_TOKENS,
   TiktokenEstimator,
   createTokenEstimator,
@@ -183,6 +184,27 @@ describe('TiktokenEstimator (exact)', () => {
       expect(here.value).toBe(estimator.estimateMessage(message));
       expect(later.value).toBeUndefined();
     }
+  });
+
+  it('while the worker loads, a turn counts its first text and 16 K characters here, the rest there', async () => {
+    const estimator = createTokenEstimator();
+    estimator.estimate('loads the encoder here');
+    const worker = sharedCountingWorker();
+    await worker.close(); // the next request starts a new thread, which loads its encoding first
+    expect(worker.ready('cl100k_base')).toBe(false);
+    // 40 texts of 1,024 characters in one turn, as a burst of appends asks for them.
+    const messages = Array.from({ length: 40 }, (_, i) => ({
+      role: 'user' as const,
+      content: `burst ${String(i).padStart(2, '0')} ${Math.random().toFixed(12)} `.padEnd(1024, 'word '),
+    }));
+    expect(messages.every((m) => m.content.length === 1024)).toBe(true);
+    let settled = 0;
+    const counts = messages.map((m) => estimator.estimateMessageLater(m));
+    for (const p of counts) void p.then(() => settled++);
+    // Counted here: settled within this turn's microtasks. Sent to the worker: not before it answers.
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    expect(settled).toBe(LOADING_HERE_CHARS_PER_TURN / 1024);
+    expect(await Promise.all(counts)).toEqual(messages.map((m) => estimator.estimateMessage(m)));
   });
 
   it('estimateMessages is the sum of the stored tokens, never a re-tokenisation', () => {

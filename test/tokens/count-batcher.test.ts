@@ -1,0 +1,69 @@
+import { describe, expect, it, vi } from 'vitest';
+import { sharedCountingWorker } from '../../src/tokens/counting-worker.js';
+import {
+  BY_TEXT_MAX_CHARS,
+  BY_TEXT_TOTAL_CHARS,
+  createCountBatcher,
+} from '../../src/tokens/count-batcher.js';
+
+/** A batcher whose counts (here: the text's length) are recorded, so that the test sees which texts were counted. */
+function counted() {
+  const seen: string[] = [];
+  const batcher = createCountBatcher('cl100k_base', (text) => {
+    seen.push(text);
+    return text.length;
+  });
+  return { batcher, seen };
+}
+
+describe('createCountBatcher', () => {
+  it('counts a repeated text once, short or long, and keeps texts apart that differ only late', () => {
+    const { batcher, seen } = counted();
+    const short = 'a reply of a few words ';
+    const long = 'x'.repeat(BY_TEXT_MAX_CHARS + 10);
+    const longOther = `${'x'.repeat(BY_TEXT_MAX_CHARS + 9)}y`;
+    for (const text of [short, long, longOther, short, long, longOther]) batcher.countNow(text);
+    // Equal texts made apart (new string objects) are the same text.
+    batcher.countNow(['a reply of a few', 'words '].join(' '));
+    batcher.countNow(long.slice(0, -1) + 'x');
+    expect(seen).toEqual([short, long, longOther]);
+    expect(batcher.countNow('')).toBe(0);
+  });
+
+  it(`holds at most ${BY_TEXT_TOTAL_CHARS} characters of short texts: the least recently used is counted again`, () => {
+    const { batcher, seen } = counted();
+    const size = BY_TEXT_MAX_CHARS;
+    const text = (i: number) => `${i} `.padEnd(size, '.');
+    const fit = BY_TEXT_TOTAL_CHARS / size;
+    for (let i = 0; i < fit; i++) batcher.countNow(text(i));
+    batcher.countNow(text(0)); // recalled: now the most recently used
+    expect(seen).toHaveLength(fit);
+    batcher.countNow(text(fit)); // one text too many: text 1, the least recently used, is forgotten
+    batcher.countNow(text(0));
+    expect(seen).toHaveLength(fit + 1);
+    batcher.countNow(text(1));
+    expect(seen).toHaveLength(fit + 2);
+    expect(seen.at(-1)).toBe(text(1));
+  });
+
+  it('sends a text asked for again before its count came once: the callers share its count', async () => {
+    const { batcher, seen } = counted();
+    const worker = sharedCountingWorker();
+    const posted = vi.spyOn(worker, 'count');
+    try {
+      const a = `the same system reminder ${Math.random()}`;
+      const b = `another text ${Math.random()}`;
+      const first = [a, b, a].map((text) => batcher.count(text));
+      await new Promise((resolve) => setImmediate(resolve)); // the turn's request is posted
+      const again = batcher.count(a); // still in flight
+      const counts = await Promise.all([...first, again]);
+      expect(posted.mock.calls.map(([, texts]) => texts)).toEqual([[a, b]]);
+      expect([counts[2], counts[3]]).toEqual([counts[0], counts[0]]);
+      expect(seen).toEqual([]); // counted on the worker, not here
+      expect(await batcher.count(a)).toBe(counts[0]); // remembered
+      expect(posted).toHaveBeenCalledTimes(1);
+    } finally {
+      posted.mockRestore();
+    }
+  });
+});
