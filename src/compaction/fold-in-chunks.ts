@@ -27,6 +27,8 @@ export interface FoldInput {
   budgetTokens: number;
   /** The session's ledger, passed to every call (see `CompactionInput.ledger`). */
   ledger?: SessionLedger | null;
+  /** `ledger`'s count with an empty summary, when the caller has it (`compactorViewCounted`). */
+  ledgerTokens?: number;
   signal: AbortSignal;
   onProgress?: (progress: CompactionProgress) => void;
 }
@@ -49,7 +51,7 @@ export async function foldInChunks(input: FoldInput): Promise<{ summary: Checkpo
   let summary = input.summary;
   // Room for messages: the window less the largest the summary can be, and the ledger shown with it.
   const ledgerTokens = input.ledger
-    ? countParts(estimator, { summary: NO_SUMMARY, ledger: input.ledger })
+    ? (input.ledgerTokens ?? countParts(estimator, { summary: NO_SUMMARY, ledger: input.ledger }))
     : 0;
   const room = Math.max(256, compactor.maxInputTokens - input.budgetTokens - ledgerTokens);
   const chunks = chunkMessages(input.messages, room, estimator);

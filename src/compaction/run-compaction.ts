@@ -31,8 +31,9 @@ import { countOnce } from './count-once.js';
 import { callCompactor, foldInChunks } from './fold-in-chunks.js';
 import {
   compactorView,
+  compactorViewCounted,
   emptyLedger,
-  fitCheckpoint,
+  fitCheckpointCounted,
   recordMessages,
   upgradeCheckpoint,
 } from './ledger/index.js';
@@ -171,16 +172,14 @@ export async function summariseCompaction(
   let calls = 0;
   let escalation = 0;
   const fit = (budgetTokens: number) => {
-    ({ summary, ledger } = fitCheckpoint(
+    // The fit counted the draft it keeps (with the checks): that count, not a second one.
+    const fitted = fitCheckpointCounted(
       { summary, ledger, ...(checks ? { checks } : {}) },
       budgetTokens,
       estimator,
-    ));
-    summaryTokens = estimator.estimateCheckpoint({
-      summary,
-      ledger,
-      ...(checks ? { checks } : {}),
-    } as Checkpoint);
+    );
+    ({ summary, ledger } = fitted.parts);
+    summaryTokens = fitted.tokens;
   };
   const fold = async (all: Message[], budgetTokens: number) => {
     // Internal messages are archived with the others, but neither the ledger nor the compactor reads them.
@@ -191,7 +190,7 @@ export async function summariseCompaction(
       estimator,
       summary: folded === 0 && previous === null ? null : summary,
       messages,
-      ...compactorView(ledger, budgetTokens, compactor.maxInputTokens, estimator),
+      ...compactorViewCounted(ledger, budgetTokens, compactor.maxInputTokens, estimator),
       signal,
       ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
     });

@@ -12,6 +12,7 @@
 import { createRequire } from 'node:module';
 import { SessionError, describeError } from '../core/errors.js';
 import { countHoldingBom, referenceRanks, type ReferenceRanks, type TiktokenRankFile } from './bom-count.js';
+import { countLinesApart } from './line-counts.js';
 
 /** The encodings a {@link TiktokenEstimator} can count with. */
 export type TokenEncoding = 'cl100k_base' | 'o200k_base';
@@ -48,10 +49,12 @@ export function getEncoder(encoding: TokenEncoding): TokenEncoder {
   assertEncoding(encoding);
   const fast = load<GptEncoding>(`gpt-tokenizer/encoding/${encoding}`, encoding, 'gpt-tokenizer');
   const countFast = (text: string) => fast.countTokens(text, NO_SPECIAL);
+  // Only the lines holding U+FEFF are counted piece by piece (line-counts.ts).
+  const countLine = (line: string) =>
+    line.includes(BOM) ? countHoldingBom(reference(encoding), countFast, line) : countFast(line);
   const encoder: TokenEncoder = {
     encoding,
-    count: (text) =>
-      text.includes(BOM) ? countHoldingBom(reference(encoding), countFast, text) : countFast(text),
+    count: (text) => (text.includes(BOM) ? countLinesApart(text, countLine) : countFast(text)),
   };
   encoders.set(encoding, encoder);
   loads.set(encoding, (loads.get(encoding) ?? 0) + 1);

@@ -110,3 +110,33 @@ function spacedEnough(text: string): boolean {
   }
   return text.length - lastSafe <= MAX_GAP;
 }
+
+/** A character that `\s` of the encodings' patterns takes for whitespace (U+FEFF is one), or `/`. */
+const CONTINUES_PIECE = /[\s/]/;
+
+/**
+ * @internal `countLine` summed over the lines of `text`, for text holding U+FEFF: the count of the
+ * whole text when `countLine` counts each piece of the encoding's pattern apart (bom-count.ts does).
+ * A line ends after a line break followed by a character that is neither whitespace, as the
+ * patterns' own `\s` sees it (which includes U+FEFF and the rarer spaces), nor `/`; no piece of
+ * either pattern holds such a break and the character after it (see the module comment), and
+ * neither pattern looks behind, so each line is cut into the pieces it holds in the whole text.
+ * Only the lines holding U+FEFF then need the slow, piece by piece count: about 10x faster on the
+ * real transcripts' two tool results holding one (31,000 characters each).
+ *
+ * @param text - text holding U+FEFF (any text gives the same sum).
+ * @param countLine - the exact count of one line.
+ * @returns the sum of the lines' counts.
+ * @example countLinesApart('\ufeffimport x\nprint(x)\n', (line) => encoder.count(line))
+ */
+export function countLinesApart(text: string, countLine: (line: string) => number): number {
+  let total = 0;
+  let start = 0;
+  for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', end + 1)) {
+    const next = end + 1;
+    if (next === text.length || CONTINUES_PIECE.test(text.charAt(next))) continue;
+    total += countLine(text.slice(start, next));
+    start = next;
+  }
+  return total + countLine(text.slice(start));
+}

@@ -3,16 +3,20 @@
  * what the whole text counts, for both encodings; so a checkpoint's count is the same whether it
  * is counted whole or as a sum of remembered lines. Generated checkpoints and texts of every kind:
  * unicode, slashes and spaces at line starts, digits, long runs, rare spaces, byte order marks,
- * texts long enough to be counted in chunks.
+ * texts long enough to be counted in chunks. And text holding U+FEFF (a byte order mark), which
+ * the encoder counts line by line (`countLinesApart`): the sum of its lines' counts is js-tiktoken's
+ * count of the whole text.
  */
+import { createRequire } from 'node:module';
 import fc from 'fast-check';
+import { Tiktoken, type TiktokenBPE } from 'js-tiktoken/lite';
 import { describe, expect, it } from 'vitest';
 import type { SessionLedger } from '../../src/core/ledger-types.js';
 import type { CheckResult, CheckpointSummary } from '../../src/core/types.js';
 import { renderCheckpoint } from '../../src/request/format.js';
 import { getEncoder, type TokenEncoding } from '../../src/tokens/encoding-cache.js';
 import { MAX_CHUNK, countExact } from '../../src/tokens/exact-count.js';
-import { countByLines, lineStarts } from '../../src/tokens/line-counts.js';
+import { countByLines, countLinesApart, lineStarts } from '../../src/tokens/line-counts.js';
 import { createTokenEstimator } from '../../src/tokens/token-estimator.js';
 
 const ENCODINGS: TokenEncoding[] = ['cl100k_base', 'o200k_base'];
@@ -127,6 +131,41 @@ describe('counting by lines', () => {
       );
     });
   }
+
+  for (const encoding of ENCODINGS) {
+    it(`text holding U+FEFF counts the same whole and as the sum of its lines (${encoding})`, () => {
+      // js-tiktoken, the reference every persisted count was taken with, counting each line alone.
+      const require = createRequire(import.meta.url);
+      const reference = new Tiktoken(require(`js-tiktoken/ranks/${encoding}`) as TiktokenBPE);
+      const count = (text: string) => reference.encode(text, [], []).length;
+      const bom = fc.constantFrom(
+        '\ufeff',
+        '\n\ufeff',
+        '\ufeff\n',
+        '\n\ufeff\n',
+        '\ufeffimport',
+        ' \ufeff',
+        '\ufeff2025',
+      );
+      const withBom = fc
+        .tuple(fc.array(fc.oneof(fragment, bom), { maxLength: 80 }), bom)
+        .map(([parts, mark]) => [...parts, mark].join(''));
+      fc.assert(
+        fc.property(withBom, (text) => {
+          expect(countLinesApart(text, count)).toBe(count(text));
+          // And the encoder, which counts the lines holding U+FEFF piece by piece, counts it so too.
+          expect(getEncoder(encoding).count(text)).toBe(count(text));
+        }),
+        { numRuns: 500 },
+      );
+    });
+  }
+
+  it('cuts text holding U+FEFF after a line break, before neither whitespace (U+FEFF is one) nor a slash', () => {
+    const lines: string[] = [];
+    countLinesApart('a\ufeff\nb\n\ufeffc\n/d\n e\n\u2003f\nG\n', (line) => lines.push(line));
+    expect(lines).toEqual(['a\ufeff\n', 'b\n\ufeffc\n/d\n e\n\u2003f\n', 'G\n']);
+  });
 
   it('cuts after a line break, before neither whitespace nor a slash', () => {
     expect(lineStarts('## A\n\n### B\n- x\n/y\n z')).toEqual([0, 6, 12, 21]);

@@ -77,11 +77,25 @@ export function compactorView(
   maxInputTokens: number,
   estimator: TokenEstimator,
 ): { budgetTokens: number; ledger: SessionLedger } {
+  const view = compactorViewCounted(ledger, budgetTokens, maxInputTokens, estimator);
+  return { budgetTokens: view.budgetTokens, ledger: view.ledger };
+}
+
+/**
+ * @internal {@link compactorView}, with `ledgerTokens`: the count of the ledger shown, rendered with
+ * an empty summary (what `foldInChunks` leaves room for), as the fit took it.
+ * @example const { budgetTokens, ledger, ledgerTokens } = compactorViewCounted(ledger, 2_000, 15_000, estimator)
+ */
+export function compactorViewCounted(
+  ledger: SessionLedger,
+  budgetTokens: number,
+  maxInputTokens: number,
+  estimator: TokenEstimator,
+): { budgetTokens: number; ledger: SessionLedger; ledgerTokens: number } {
   const quarter = Math.max(64, Math.floor(maxInputTokens / 4));
-  return {
-    budgetTokens: Math.min(summaryBudget(ledger, budgetTokens, estimator), quarter),
-    ledger: fitCheckpoint({ summary: EMPTY_SUMMARY, ledger }, quarter, estimator).ledger,
-  };
+  const budget = Math.min(summaryBudget(ledger, budgetTokens, estimator), quarter);
+  const shown = fitCheckpointCounted({ summary: EMPTY_SUMMARY, ledger }, quarter, estimator);
+  return { budgetTokens: budget, ledger: shown.parts.ledger, ledgerTokens: shown.tokens };
 }
 
 /**
@@ -103,6 +117,19 @@ export function fitCheckpoint(
   budgetTokens: number,
   estimator: TokenEstimator,
 ): CheckpointParts {
+  return fitCheckpointCounted(parts, budgetTokens, estimator).parts;
+}
+
+/**
+ * @internal {@link fitCheckpoint}, with the count of the parts it returns: the count the fit took of
+ * that very draft (the same rendering), so that a caller need not render and count it again.
+ * @example const { parts, tokens } = fitCheckpointCounted({ summary, ledger }, 2_000, estimator)
+ */
+export function fitCheckpointCounted(
+  parts: CheckpointParts,
+  budgetTokens: number,
+  estimator: TokenEstimator,
+): { parts: CheckpointParts; tokens: number } {
   const base: Draft = {
     summary: copySummary(parts.summary),
     ledger: capRequests(parts.ledger ?? emptyLedger()),
@@ -111,23 +138,32 @@ export function fitCheckpoint(
     countParts(estimator, parts.checks === undefined ? draft : { ...draft, checks: parts.checks });
   const withChecks = (draft: Draft): CheckpointParts =>
     parts.checks === undefined ? draft : { ...draft, checks: parts.checks };
-  if (tokens(base) <= budgetTokens) return withChecks(base);
+  const baseTokens = tokens(base);
+  if (baseTokens <= budgetTokens) return { parts: withChecks(base), tokens: baseTokens };
   const steps = dropSteps(base);
   const apply = (count: number): Draft => {
     const draft: Draft = { summary: copySummary(base.summary), ledger: copyLedger(base.ledger) };
     for (const step of steps.slice(0, count)) step(draft);
     return draft;
   };
-  // Each step only removes or shortens: the count of steps that fits is found by bisection.
+  // Each step only removes or shortens: the count of steps that fits is found by bisection. The
+  // draft of `high` (the fewest steps known to fit) is kept with its count.
   let low = 1;
   let high = steps.length;
-  if (tokens(apply(high)) > budgetTokens) return withChecks(apply(high));
+  let fitting = apply(high);
+  let fittingTokens = tokens(fitting);
+  if (fittingTokens > budgetTokens) return { parts: withChecks(fitting), tokens: fittingTokens };
   while (low < high) {
     const mid = Math.floor((low + high) / 2);
-    if (tokens(apply(mid)) <= budgetTokens) high = mid;
-    else low = mid + 1;
+    const draft = apply(mid);
+    const draftTokens = tokens(draft);
+    if (draftTokens <= budgetTokens) {
+      high = mid;
+      fitting = draft;
+      fittingTokens = draftTokens;
+    } else low = mid + 1;
   }
-  return withChecks(apply(low));
+  return { parts: withChecks(fitting), tokens: fittingTokens };
 }
 
 /**

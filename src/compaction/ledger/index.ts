@@ -7,6 +7,13 @@ export { recordMessages } from './record-messages.js';
 export { recordIteration, type IterationRecord } from './record-iteration.js';
 export { decisionProblems, recordDecision } from './record-decision.js';
 export { applyCheckpointChanges, applyEdit, type SummaryAndLedger } from './apply-changes.js';
-export { compactorView, fitCheckpoint, summaryBudget, type CheckpointParts } from './fit-checkpoint.js';
+export {
+  compactorView,
+  compactorViewCounted,
+  fitCheckpoint,
+  fitCheckpointCounted,
+  summaryBudget,
+  type CheckpointParts,
+} from './fit-checkpoint.js';
 export { isLedger, ledgerProblems } from './ledger-problems.js';
 export { upgradeCheckpoint } from './upgrade-checkpoint.js';
