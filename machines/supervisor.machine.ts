@@ -78,7 +78,7 @@ export interface SupervisorContext {
   uses: SessionUses;
   /**
    * The last cap check left more actors than `maxActive` (some busy or in use): the runtime then
-   * tells `SESSION.RELEASED` when a session's last call ends, so the count comes back at once.
+   * tells `SESSION.RELEASED` when a session goes out of use, so the count comes back at once.
    */
   overCap: boolean;
   restarts: Record<string, number>;
@@ -96,7 +96,7 @@ export type SupervisorEvent =
   | { type: 'SESSION.OPEN'; sessionId: string; input: SessionMachineInput }
   | { type: 'SESSION.STATE'; sessionId: string; state: SessionMachineState }
   | { type: 'SESSION.STOP'; sessionId: string }
-  /** The session's last call ended while `overCap`: actors may be stopped for the cap now. */
+  /** The session went out of use while `overCap`: actors may be stopped for the cap now. */
   | { type: 'SESSION.RELEASED'; sessionId: string }
   | { type: 'SWEEP' }
   | { type: 'STOP_ALL' }

@@ -96,8 +96,8 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
   const publish = (event: SessionEvent) => bus.publish(event);
   // The one owner of loaded sessions, their calls and the runtime's lifecycle.
   const registry = createSessionRegistry({
-    // The supervisor asks the registry which sessions calls use; a call's end is told only while
-    // the supervisor is past its cap, so that it can come back under it at once.
+    // The supervisor asks the registry which sessions calls use; a session's release is told only
+    // while the supervisor is past its cap, so that it can come back under it at once.
     released: (sessionId) => {
       const snapshot = supervisor.getSnapshot();
       if (snapshot.status === 'active' && snapshot.context.overCap)

@@ -13,8 +13,11 @@
  * the calls already made finish; `closed` means nothing reaches a session any more (the
  * supervisor is being stopped), so a call that was still inside ends with the closed error.
  *
- * A call tells the supervisor nothing: it asks. The one exception is a session's last call ending
- * while the supervisor is past its cap (`released`), so that the count comes back under it at once.
+ * A call tells the supervisor nothing: it asks. A session counts as in use from its first call's
+ * start until the turn after its last call ended (`setImmediate`), so that a call made as soon as
+ * the previous one resolved (a loop of `await addMessage(...)`) takes it over and its actor is
+ * never stopped in between. Then `released` runs, which tells the supervisor only while it is past
+ * its cap, so that the count comes back under it at once.
  */
 import type { SessionUses } from '../../machines/supervisor.machine.js';
 import type { Limits, SessionMachineState } from '../core/types.js';
@@ -47,7 +50,7 @@ export interface LoadedSession {
 
 /** @internal What the registry needs of the runtime. */
 export interface SessionRegistryOptions {
-  /** The last call on the session ended (at once, in the call's own turn). */
+  /** The session is no longer in use: its last call ended in the turn before. */
   released(sessionId: string): void;
   /** The error of a call refused because the runtime is closing or closed. */
   closedError(): Error;
@@ -84,7 +87,7 @@ export interface SessionRegistry extends SessionUses {
   created(sessionId: string): Promise<void>;
   /** Records the state its actor was last seen in (`closed` forgets it); returns the one before. */
   noteState(sessionId: string, state: SessionMachineState): SessionMachineState;
-  /** Whether a call is using the session now (the supervisor does not stop its actor). */
+  /** Whether a call uses the session, or its last ended this turn (the supervisor does not stop it). */
   inUse(sessionId: string): boolean;
   /** When a call on the session last started or ended, on a counter that only grows; 0: never. */
   lastUsed(sessionId: string): number;
@@ -105,6 +108,8 @@ interface Entry {
   calls: number;
   /** The use counter when a call on it last started or ended (0: never). */
   used: number;
+  /** Its last call ended this turn: still in use until the next (a call made at once takes over). */
+  ending: boolean;
 }
 
 const ignore = () => undefined;
@@ -128,18 +133,35 @@ export function createSessionRegistry(options: SessionRegistryOptions): SessionR
   let drained: (() => void) | null = null;
   /** Counts the starts and ends of calls on sessions: orders them by last use. */
   let uses = 0;
+  /** Sessions whose last call ended this turn: released at the next (unless used again). */
+  const ending = new Set<string>();
+  let flushing = false;
 
   const entryOf = (id: string): Entry => {
     let entry = entries.get(id);
-    if (!entry) entries.set(id, (entry = { calls: 0, used: 0 }));
+    if (!entry) entries.set(id, (entry = { calls: 0, used: 0, ending: false }));
     return entry;
   };
   /** An entry that holds nothing is dropped: the map never outgrows the sessions in use. */
   const prune = (id: string): void => {
     const e = entries.get(id);
-    if (!e || e.loaded || e.commit || e.creating || e.state || e.calls > 0) return;
+    if (!e || e.loaded || e.commit || e.creating || e.state || e.calls > 0 || e.ending) return;
     entries.delete(id);
   };
+
+  function flush(): void {
+    flushing = false;
+    const ids = [...ending];
+    ending.clear();
+    for (const id of ids) {
+      const entry = entries.get(id);
+      if (!entry) continue;
+      entry.ending = false;
+      if (entry.calls > 0) continue;
+      options.released(id);
+      prune(id);
+    }
+  }
 
   function endCall(): void {
     calls -= 1;
@@ -171,8 +193,12 @@ export function createSessionRegistry(options: SessionRegistryOptions): SessionR
         entry.calls -= 1;
         entry.used = ++uses;
         if (entry.calls === 0) {
-          options.released(sessionId);
-          prune(sessionId);
+          entry.ending = true;
+          ending.add(sessionId);
+          if (!flushing) {
+            flushing = true;
+            setImmediate(flush);
+          }
         }
         endCall();
       };
@@ -239,7 +265,10 @@ export function createSessionRegistry(options: SessionRegistryOptions): SessionR
       return previous;
     },
 
-    inUse: (sessionId) => (entries.get(sessionId)?.calls ?? 0) > 0,
+    inUse: (sessionId) => {
+      const entry = entries.get(sessionId);
+      return entry !== undefined && (entry.calls > 0 || entry.ending);
+    },
 
     lastUsed: (sessionId) => entries.get(sessionId)?.used ?? 0,
 

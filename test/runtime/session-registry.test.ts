@@ -1,6 +1,6 @@
 /**
  * The session registry, the one owner of a runtime's loaded sessions and of its lifecycle: which
- * sessions calls use (asked by the supervisor; a session's last call ending is told), open ->
+ * sessions calls use (asked by the supervisor; a session's release is told), open ->
  * closing -> closed, calls racing a close, a creation racing a load of the same id, and a commit
  * in flight when close is called.
  */
@@ -41,19 +41,36 @@ async function settledSoon(promise: Promise<unknown>): Promise<boolean> {
 const session = () => ({ dir: {} as SessionHandle, limits: resolveLimits(undefined) });
 
 describe('calls on sessions', () => {
-  it('tells nothing as calls start; tells when the last call on a session ends, at once', () => {
+  it('tells nothing as calls start; tells a session released in the turn after its last call ended', async () => {
     const released: string[] = [];
     const registry = registryTelling(released);
     const a = registry.acquire('s');
     const b = registry.acquire('s');
     expect(released).toEqual([]);
     a();
-    expect(released).toEqual([]);
     b();
+    expect(released).toEqual([]);
+    expect(registry.inUse('s')).toBe(true); // until the next turn
+    await turn();
+    expect(released).toEqual(['s']);
+    expect(registry.inUse('s')).toBe(false);
+  });
+
+  it('hands the session over to a call made before the end of the turn (awaited calls one after another)', async () => {
+    const released: string[] = [];
+    const registry = registryTelling(released);
+    for (let i = 0; i < 5; i++) {
+      const release = registry.acquire('s');
+      await Promise.resolve();
+      release();
+      expect(registry.inUse('s')).toBe(true);
+    }
+    expect(released).toEqual([]);
+    await turn();
     expect(released).toEqual(['s']);
   });
 
-  it('answers which sessions calls use, and orders them by last use', () => {
+  it('answers which sessions calls use, and orders them by last use', async () => {
     const released: string[] = [];
     const registry = registryTelling(released);
     expect(registry.inUse('a')).toBe(false);
@@ -67,6 +84,7 @@ describe('calls on sessions', () => {
     expect(registry.lastUsed('a')).toBeLessThan(registry.lastUsed('b'));
     a();
     a(); // a second call of a release changes nothing
+    await turn();
     expect(registry.inUse('a')).toBe(false);
     // Ending a call is a use: a was used after b started.
     expect(registry.lastUsed('a')).toBeGreaterThan(registry.lastUsed('b'));
@@ -74,15 +92,17 @@ describe('calls on sessions', () => {
     expect(registry.inUse('a')).toBe(true);
     b();
     a2();
+    await turn();
     expect(released).toEqual(['a', 'b', 'a']);
     expect([registry.inUse('a'), registry.inUse('b')]).toEqual([false, false]);
   });
 
-  it('keeps the last use of a session whose actor is loaded; forgets a session that holds nothing', () => {
+  it('keeps the last use of a session whose actor is loaded; forgets a session that holds nothing', async () => {
     const registry = registryTelling();
     registry.load('s', session());
     registry.acquire('s')();
     registry.acquire('t')();
+    await turn();
     expect(registry.lastUsed('s')).toBeGreaterThan(0);
     expect(registry.lastUsed('t')).toBe(0);
   });
