@@ -5,9 +5,10 @@
  *
  * It learns what its sessions are doing from `SESSION.STATE` events, which the runtime derives
  * from XState inspection events (only when it matters here: an append, covered by its caller's
- * lease, is not told), and which sessions calls are using from `SESSION.LEASE` / `SESSION.RELEASE`
- * (told when a session's first call starts and after its last ends); it never reads a child's
- * context. A loaded session is used without an event to the supervisor.
+ * call, is not told); it never reads a child's context. Which sessions calls are using, and when
+ * each was last used, it asks its input's {@link SessionUses} (the runtime's registry, which counts
+ * the calls) when it sweeps or applies its cap: a call costs the supervisor no event. A loaded
+ * session is used without an event to the supervisor.
  */
 import { assign, enqueueActions, sendTo, setup, type ActorRefFrom } from 'xstate';
 import type { SessionMachineState } from '../src/core/types.js';
@@ -17,15 +18,34 @@ import { sessionMachine, type SessionMachineInput } from './session.machine.js';
 export interface SupervisedSession {
   ref: ActorRefFrom<typeof sessionMachine>;
   input: SessionMachineInput;
-  /** Activity counter value at the last use: the smallest is the least recently used. */
+  /** The supervisor's tick at the last `SESSION.OPEN`: orders sessions that calls used alike. */
   lastUsed: number;
   /** Sweeps passed while idle; reset by any use or state change. */
   idleSweeps: number;
+  /** `uses.lastUsed` as the last sweep saw it: a sweep that sees another value saw a use since. */
+  usedAtSweep: number;
   state: SessionMachineState;
   /** CLOSE was sent; the actor is on its way out. */
   closing: boolean;
   incarnation: number;
 }
+
+/**
+ * @internal What the supervisor asks of the calls on its sessions; the runtime's registry
+ * (session-registry.ts) answers, from the calls it counts anyway.
+ */
+export interface SessionUses {
+  /** Whether a call is using the session now: its actor is not stopped for the cap or idleness. */
+  inUse(sessionId: string): boolean;
+  /**
+   * When a call last started or ended on the session, on a counter that only grows (0: never,
+   * or forgotten with the session): the smallest is the least recently used.
+   */
+  lastUsed(sessionId: string): number;
+}
+
+/** @internal No call uses any session (a supervisor driven by events alone, as in its tests). */
+const NO_USES: SessionUses = { inUse: () => false, lastUsed: () => 0 };
 
 /** Settings of the supervisor. */
 export interface SupervisorInput {
@@ -46,11 +66,21 @@ export interface SupervisorInput {
   maxRestarts?: number;
 }
 
+/** @internal The supervisor's input as the runtime gives it: the settings and the calls' uses. */
+export interface SupervisorMachineInput extends SupervisorInput {
+  uses?: SessionUses;
+}
+
 /** @internal */
 export interface SupervisorContext {
   sessions: Record<string, SupervisedSession>;
-  /** Calls in flight per session id (`SESSION.LEASE` minus `SESSION.RELEASE`): those actors are not stopped. */
-  leases: Record<string, number>;
+  /** The calls on its sessions: those in use are not stopped; the least recently used go first. */
+  uses: SessionUses;
+  /**
+   * The last cap check left more actors than `maxActive` (some busy or in use): the runtime then
+   * tells `SESSION.RELEASED` when a session goes out of use, so the count comes back at once.
+   */
+  overCap: boolean;
   restarts: Record<string, number>;
   tick: number;
   incarnations: number;
@@ -66,9 +96,8 @@ export type SupervisorEvent =
   | { type: 'SESSION.OPEN'; sessionId: string; input: SessionMachineInput }
   | { type: 'SESSION.STATE'; sessionId: string; state: SessionMachineState }
   | { type: 'SESSION.STOP'; sessionId: string }
-  /** A call starts using the session: its actor is not stopped for the cap or for idleness until released. */
-  | { type: 'SESSION.LEASE'; sessionId: string }
-  | { type: 'SESSION.RELEASE'; sessionId: string }
+  /** The session went out of use while `overCap`: actors may be stopped for the cap now. */
+  | { type: 'SESSION.RELEASED'; sessionId: string }
   | { type: 'SWEEP' }
   | { type: 'STOP_ALL' }
   | { type: `xstate.done.actor.${string}`; output?: unknown }
@@ -98,7 +127,7 @@ export const supervisorMachine = setup({
   types: {
     context: {} as SupervisorContext,
     events: {} as SupervisorEvent,
-    input: {} as SupervisorInput,
+    input: {} as SupervisorMachineInput,
   },
   actors: { session: sessionMachine },
   actions: {
@@ -131,6 +160,7 @@ export const supervisorMachine = setup({
             input: event.input,
             lastUsed: tick,
             idleSweeps: 0,
+            usedAtSweep: c.uses.lastUsed(event.sessionId),
             state: 'loading',
             closing: false,
             incarnation,
@@ -138,54 +168,59 @@ export const supervisorMachine = setup({
         }),
       });
     }),
-    /** A call started or ended on the session: it is the most recently used. */
-    markUsed: assign(({ context, event }) => {
-      if (event.type !== 'SESSION.LEASE' && event.type !== 'SESSION.RELEASE') return {};
-      const entry = context.sessions[event.sessionId];
-      const tick = context.tick + 1;
-      if (!entry) return { tick };
-      return {
-        tick,
-        sessions: { ...context.sessions, [event.sessionId]: { ...entry, lastUsed: tick, idleSweeps: 0 } },
-      };
-    }),
     /**
      * Memory stays bounded: past maxActive, stop the least recently used idle sessions that no
-     * call is using. Runs after every event that can change the count or who may go.
+     * call is using. Runs after every event that can change the count or who may go (a call's end
+     * is told only while `overCap`).
      */
     enforceCap: enqueueActions(({ context, enqueue }) => {
-      // Under the cap (the usual case) nothing is built: this runs on every lease and release.
-      if (Object.keys(context.sessions).length <= context.maxActive) return;
+      // Under the cap (the usual case) nothing is built.
+      if (Object.keys(context.sessions).length <= context.maxActive) {
+        if (context.overCap) enqueue.assign({ overCap: false });
+        return;
+      }
       const alive = Object.entries(context.sessions).filter(([, e]) => !e.closing);
       const excess = alive.length - context.maxActive;
-      if (excess <= 0) return;
+      if (excess <= 0) {
+        if (context.overCap) enqueue.assign({ overCap: false });
+        return;
+      }
+      const { uses } = context;
       const victims = alive
-        .filter(([id, e]) => e.state === 'idle' && (context.leases[id] ?? 0) === 0)
-        .sort(([, a], [, b]) => a.lastUsed - b.lastUsed)
+        .filter(([id, e]) => e.state === 'idle' && !uses.inUse(id))
+        .map(([id, e]) => ({ id, entry: e, used: uses.lastUsed(id) }))
+        .sort((a, b) => a.used - b.used || a.entry.lastUsed - b.entry.lastUsed)
         .slice(0, excess);
-      if (victims.length === 0) return;
+      const overCap = victims.length < excess;
+      if (victims.length === 0) {
+        if (overCap !== context.overCap) enqueue.assign({ overCap });
+        return;
+      }
       const sessions = { ...context.sessions };
-      for (const [id, entry] of victims) {
+      for (const { id, entry } of victims) {
         enqueue.sendTo(entry.ref, { type: 'CLOSE' });
         sessions[id] = { ...entry, closing: true };
       }
-      enqueue.assign({ sessions, stoppedForIdle: context.stoppedForIdle + victims.length });
+      enqueue.assign({ sessions, overCap, stoppedForIdle: context.stoppedForIdle + victims.length });
     }),
     sweep: enqueueActions(({ context, enqueue }) => {
       const sessions: Record<string, SupervisedSession> = {};
       let stopped = 0;
+      const { uses } = context;
       for (const [id, entry] of Object.entries(context.sessions)) {
-        if (entry.closing || entry.state !== 'idle' || (context.leases[id] ?? 0) > 0) {
+        if (entry.closing || entry.state !== 'idle' || uses.inUse(id)) {
           sessions[id] = entry;
           continue;
         }
-        const idleSweeps = entry.idleSweeps + 1;
+        // A call that started and ended since the last sweep counts as a use: the count restarts.
+        const usedAtSweep = uses.lastUsed(id);
+        const idleSweeps = (usedAtSweep === entry.usedAtSweep ? entry.idleSweeps : 0) + 1;
         if (idleSweeps >= context.idleSweeps) {
           enqueue.sendTo(entry.ref, { type: 'CLOSE' });
-          sessions[id] = { ...entry, idleSweeps, closing: true };
+          sessions[id] = { ...entry, idleSweeps, usedAtSweep, closing: true };
           stopped++;
         } else {
-          sessions[id] = { ...entry, idleSweeps };
+          sessions[id] = { ...entry, idleSweeps, usedAtSweep };
         }
       }
       enqueue.assign({ sessions, stoppedForIdle: context.stoppedForIdle + stopped });
@@ -233,7 +268,8 @@ export const supervisorMachine = setup({
   id: 'supervisor',
   context: ({ input }) => ({
     sessions: {},
-    leases: {},
+    uses: input.uses ?? NO_USES,
+    overCap: false,
     restarts: {},
     tick: 0,
     incarnations: 0,
@@ -264,33 +300,7 @@ export const supervisorMachine = setup({
             'enforceCap',
           ],
         },
-        'SESSION.LEASE': {
-          actions: [
-            assign({
-              leases: ({ context, event }) => ({
-                ...context.leases,
-                [event.sessionId]: (context.leases[event.sessionId] ?? 0) + 1,
-              }),
-            }),
-            'markUsed',
-          ],
-        },
-        'SESSION.RELEASE': {
-          actions: [
-            assign({
-              leases: ({ context, event }) => {
-                const count = context.leases[event.sessionId] ?? 0;
-                // A copy and a delete: object rest with a computed key copies twice as slowly.
-                const leases = { ...context.leases };
-                if (count > 1) leases[event.sessionId] = count - 1;
-                else delete leases[event.sessionId];
-                return leases;
-              },
-            }),
-            'markUsed',
-            'enforceCap',
-          ],
-        },
+        'SESSION.RELEASED': { actions: 'enforceCap' },
         'SESSION.STOP': {
           actions: enqueueActions(({ context, event, enqueue }) => {
             const entry = context.sessions[event.sessionId];

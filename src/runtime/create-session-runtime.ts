@@ -94,11 +94,14 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
   );
   const at = () => now().toISOString();
   const publish = (event: SessionEvent) => bus.publish(event);
-  // The one owner of loaded sessions, their calls' leases and the runtime's lifecycle.
+  // The one owner of loaded sessions, their calls and the runtime's lifecycle.
   const registry = createSessionRegistry({
-    // The supervisor hears of a session's calls when the first starts and after the last ends.
-    tell: (event) => {
-      if (supervisor.getSnapshot().status === 'active') supervisor.send(event);
+    // The supervisor asks the registry which sessions calls use; a session's release is told only
+    // while the supervisor is past its cap, so that it can come back under it at once.
+    released: (sessionId) => {
+      const snapshot = supervisor.getSnapshot();
+      if (snapshot.status === 'active' && snapshot.context.overCap)
+        supervisor.send({ type: 'SESSION.RELEASED', sessionId });
     },
     closedError,
   });
@@ -129,7 +132,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
   });
 
   const supervisor = createActor(supervisorMachine.provide({ actors: { session } }), {
-    input: options.supervisor ?? {},
+    input: { ...options.supervisor, uses: registry },
     // Default: unref'd timers, so that a script that never calls close() still exits (unref-clock.ts).
     clock: options.clock ?? unrefClock,
     inspect: (event) => {

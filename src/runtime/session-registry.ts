@@ -4,30 +4,28 @@
  * One entry per session id holds all the runtime knows of that session: its loaded head and
  * limits (`load` fills them, the actor's `close` effect empties them through `unload`), its key
  * index, the commit in flight (which `unload` and `closeAll` wait for), the creation being
- * written, the calls that lease it, and its actor's state as last seen (inspection events). No
- * other module keeps a map of sessions: they ask here. The session's actor itself belongs to the
- * supervisor's statechart, which spawns and stops it.
+ * written, the calls using it and when it was last used, and its actor's state as last seen
+ * (inspection events). No other module keeps a map of sessions: they ask here. The session's actor
+ * itself belongs to the supervisor's statechart, which spawns and stops it, and which asks here
+ * (as its {@link SessionUses}) which sessions calls are using when it sweeps or applies its cap.
  *
  * The lifecycle is one state, `open -> closing -> closed`: `closing` refuses new calls and lets
  * the calls already made finish; `closed` means nothing reaches a session any more (the
  * supervisor is being stopped), so a call that was still inside ends with the closed error.
  *
- * Leases are told to the supervisor only when a session goes from no call to some and back: a
- * session used by calls one after another (a loop of `await addMessage(...)`) costs the
- * supervisor two events in all. The last release is told after the current turn of the event
- * loop (`setImmediate`), so that a call made as soon as the previous one resolved takes the lease
- * over unheard; until then the session counts as in use (its actor is kept longer, never stopped
- * early).
+ * A call tells the supervisor nothing: it asks. A session counts as in use from its first call's
+ * start until the turn after its last call ended (`setImmediate`), so that a call made as soon as
+ * the previous one resolved (a loop of `await addMessage(...)`) takes it over and its actor is
+ * never stopped in between. Then `released` runs, which tells the supervisor only while it is past
+ * its cap, so that the count comes back under it at once.
  */
+import type { SessionUses } from '../../machines/supervisor.machine.js';
 import type { Limits, SessionMachineState } from '../core/types.js';
 import type { KeyIndex } from './idempotency.js';
 import type { SessionHandle } from './session-handle.js';
 
 /** @internal The runtime's lifecycle. */
 export type RuntimeState = 'open' | 'closing' | 'closed';
-
-/** @internal What the registry tells the supervisor of a session's calls. */
-export type LeaseEvent = { type: 'SESSION.LEASE' | 'SESSION.RELEASE'; sessionId: string };
 
 /** @internal A session whose actor is loaded. */
 export interface LoadedSession {
@@ -52,18 +50,19 @@ export interface LoadedSession {
 
 /** @internal What the registry needs of the runtime. */
 export interface SessionRegistryOptions {
-  /** Tells the supervisor that a session went into use, or out of it. */
-  tell(event: LeaseEvent): void;
+  /** The session is no longer in use: its last call ended in the turn before. */
+  released(sessionId: string): void;
   /** The error of a call refused because the runtime is closing or closed. */
   closedError(): Error;
 }
 
 /** @internal The loaded sessions of a runtime and its lifecycle; see the module comment. */
-export interface SessionRegistry {
+export interface SessionRegistry extends SessionUses {
   readonly state: RuntimeState;
   /**
    * Starts a call: refused with the closed error unless the runtime is open; with a session id,
-   * leases that session. The returned function ends the call (a second call of it does nothing).
+   * the session is in use (and used now) until the returned function ends the call (a second call
+   * of it does nothing).
    */
   acquire(sessionId?: string): () => void;
   /** Inside a call already made: throws the closed error once the runtime is closed. */
@@ -88,8 +87,10 @@ export interface SessionRegistry {
   created(sessionId: string): Promise<void>;
   /** Records the state its actor was last seen in (`closed` forgets it); returns the one before. */
   noteState(sessionId: string, state: SessionMachineState): SessionMachineState;
-  /** Sessions in use by a call now, with their number of calls. */
-  inUse(): ReadonlyMap<string, number>;
+  /** Whether a call uses the session, or its last ended this turn (the supervisor does not stop it). */
+  inUse(sessionId: string): boolean;
+  /** When a call on the session last started or ended, on a counter that only grows; 0: never. */
+  lastUsed(sessionId: string): number;
   /**
    * Closes the runtime: refuses new calls, waits for the calls already made, then (closed) for
    * every commit in flight, and runs `stop`. A second call returns at once.
@@ -103,10 +104,12 @@ interface Entry {
   creating?: Promise<void>;
   /** Its actor's state as last seen, unless closed. */
   state?: Exclude<SessionMachineState, 'closed'>;
-  /** Calls leasing the session now. */
+  /** Calls using the session now. */
   calls: number;
-  /** The supervisor holds a lease of it (told LEASE, not yet RELEASE). */
-  told: boolean;
+  /** The use counter when a call on it last started or ended (0: never). */
+  used: number;
+  /** Its last call ended this turn: still in use until the next (a call made at once takes over). */
+  ending: boolean;
 }
 
 const ignore = () => undefined;
@@ -116,7 +119,7 @@ const ignore = () => undefined;
  *
  * @example
  * ```ts
- * const registry = createSessionRegistry({ tell: (e) => supervisor.send(e), closedError });
+ * const registry = createSessionRegistry({ released: (id) => tellIfOverCap(id), closedError });
  * const release = registry.acquire(id);
  * try { await work(registry.entry(id)); } finally { release(); }
  * await registry.closeAll(stopSupervisor);
@@ -128,32 +131,34 @@ export function createSessionRegistry(options: SessionRegistryOptions): SessionR
   /** Calls in flight, all sessions together, and who waits for them to end (closeAll). */
   let calls = 0;
   let drained: (() => void) | null = null;
-  /** Sessions whose last call ended this turn: told RELEASE at the next (unless leased again). */
-  const pending = new Set<string>();
+  /** Counts the starts and ends of calls on sessions: orders them by last use. */
+  let uses = 0;
+  /** Sessions whose last call ended this turn: released at the next (unless used again). */
+  const ending = new Set<string>();
   let flushing = false;
 
   const entryOf = (id: string): Entry => {
     let entry = entries.get(id);
-    if (!entry) entries.set(id, (entry = { calls: 0, told: false }));
+    if (!entry) entries.set(id, (entry = { calls: 0, used: 0, ending: false }));
     return entry;
   };
   /** An entry that holds nothing is dropped: the map never outgrows the sessions in use. */
   const prune = (id: string): void => {
     const e = entries.get(id);
-    if (!e || e.loaded || e.commit || e.creating || e.state || e.calls > 0 || e.told) return;
-    if (!pending.has(id)) entries.delete(id);
+    if (!e || e.loaded || e.commit || e.creating || e.state || e.calls > 0 || e.ending) return;
+    entries.delete(id);
   };
 
   function flush(): void {
     flushing = false;
-    const ids = [...pending];
-    pending.clear();
+    const ids = [...ending];
+    ending.clear();
     for (const id of ids) {
       const entry = entries.get(id);
-      if (entry && entry.calls === 0 && entry.told) {
-        entry.told = false;
-        options.tell({ type: 'SESSION.RELEASE', sessionId: id });
-      }
+      if (!entry) continue;
+      entry.ending = false;
+      if (entry.calls > 0) continue;
+      options.released(id);
       prune(id);
     }
   }
@@ -181,16 +186,15 @@ export function createSessionRegistry(options: SessionRegistryOptions): SessionR
       }
       const entry = entryOf(sessionId);
       entry.calls += 1;
-      if (!entry.told) {
-        entry.told = true;
-        options.tell({ type: 'SESSION.LEASE', sessionId });
-      }
+      entry.used = ++uses;
       return () => {
         if (released) return;
         released = true;
         entry.calls -= 1;
+        entry.used = ++uses;
         if (entry.calls === 0) {
-          pending.add(sessionId);
+          entry.ending = true;
+          ending.add(sessionId);
           if (!flushing) {
             flushing = true;
             setImmediate(flush);
@@ -261,11 +265,12 @@ export function createSessionRegistry(options: SessionRegistryOptions): SessionR
       return previous;
     },
 
-    inUse() {
-      const uses = new Map<string, number>();
-      for (const [id, entry] of entries) if (entry.calls > 0) uses.set(id, entry.calls);
-      return uses;
+    inUse: (sessionId) => {
+      const entry = entries.get(sessionId);
+      return entry !== undefined && (entry.calls > 0 || entry.ending);
     },
+
+    lastUsed: (sessionId) => entries.get(sessionId)?.used ?? 0,
 
     async closeAll(stop) {
       if (state !== 'open') return;

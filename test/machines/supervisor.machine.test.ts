@@ -6,7 +6,7 @@ import {
   type LoadOutput,
   type SessionMachineInput,
 } from '../../machines/session.machine.js';
-import { sessionIdOfActor, supervisorMachine } from '../../machines/supervisor.machine.js';
+import { sessionIdOfActor, supervisorMachine, type SessionUses } from '../../machines/supervisor.machine.js';
 import { EMPTY_LOAD } from './session-harness.js';
 import type { Limits } from '../../src/core/types.js';
 
@@ -19,7 +19,29 @@ const LIMITS: Limits = {
 };
 const input = (sessionId: string): SessionMachineInput => ({ sessionId, limits: LIMITS });
 
-function setup(options: { maxActive?: number; maxRestarts?: number } = {}) {
+/** Calls on sessions, as the runtime's registry counts them: the supervisor asks, is not told. */
+function fakeUses() {
+  const calls = new Map<string, number>();
+  const used = new Map<string, number>();
+  let counter = 0;
+  const uses: SessionUses = {
+    inUse: (id) => (calls.get(id) ?? 0) > 0,
+    lastUsed: (id) => used.get(id) ?? 0,
+  };
+  const start = (id: string) => {
+    calls.set(id, (calls.get(id) ?? 0) + 1);
+    used.set(id, ++counter);
+  };
+  /** Ends a call; true when it was the session's last (the runtime then tells RELEASED if over the cap). */
+  const end = (id: string) => {
+    calls.set(id, (calls.get(id) ?? 0) - 1);
+    used.set(id, ++counter);
+    return calls.get(id) === 0;
+  };
+  return { uses, start, end };
+}
+
+function setup(options: { maxActive?: number; maxRestarts?: number; uses?: SessionUses } = {}) {
   const loads: string[] = [];
   const closes: string[] = [];
   const session = sessionMachine.provide({
@@ -107,35 +129,42 @@ describe('supervisor', () => {
 
   it(
     'maxActive is a cap: past it, idle sessions that no call ' +
-      'uses are stopped as soon as they are idle or released',
+      'uses are stopped as soon as they are idle or their last call ends',
     async () => {
-      const { supervisor, closes, tick } = setup({ maxActive: 2 });
+      const calls = fakeUses();
+      const { supervisor, closes, tick } = setup({ maxActive: 2, uses: calls.uses });
       const alive = () =>
         Object.entries(supervisor.getSnapshot().context.sessions)
           .filter(([, e]) => !e.closing)
           .map(([id]) => id)
           .sort();
+      // As the runtime does: a call's end is told only while the supervisor is past its cap.
+      const end = (id: string) => {
+        if (calls.end(id) && supervisor.getSnapshot().context.overCap)
+          supervisor.send({ type: 'SESSION.RELEASED', sessionId: id });
+      };
       // Five sessions opened at once, each in use by a call: none may go while used.
       for (const id of ['a', 'b', 'c', 'd', 'e']) {
-        supervisor.send({ type: 'SESSION.LEASE', sessionId: id });
+        calls.start(id);
         supervisor.send({ type: 'SESSION.OPEN', sessionId: id, input: input(id) });
       }
       await tick();
       expect(alive()).toEqual(['a', 'b', 'c', 'd', 'e']);
       expect(closes).toEqual([]);
+      expect(supervisor.getSnapshot().context.overCap).toBe(true);
       // As the calls end, the least recently used idle ones go, down to the cap.
-      supervisor.send({ type: 'SESSION.RELEASE', sessionId: 'a' });
-      supervisor.send({ type: 'SESSION.RELEASE', sessionId: 'b' });
+      end('a');
+      end('b');
       await tick();
       expect(closes.sort()).toEqual(['a', 'b']);
-      for (const id of ['c', 'd', 'e']) supervisor.send({ type: 'SESSION.RELEASE', sessionId: id });
+      for (const id of ['c', 'd', 'e']) end(id);
       await tick();
       expect(alive()).toEqual(['d', 'e']);
       expect(Object.keys(supervisor.getSnapshot().context.sessions).sort()).toEqual(['d', 'e']);
-      expect(supervisor.getSnapshot().context.leases).toEqual({});
-      // A session leased twice stays until both calls end; the idle sweep spares it too.
-      supervisor.send({ type: 'SESSION.LEASE', sessionId: 'd' });
-      supervisor.send({ type: 'SESSION.LEASE', sessionId: 'd' });
+      expect(supervisor.getSnapshot().context.overCap).toBe(false);
+      // A session used by two calls stays until both end; the idle sweep spares it too.
+      calls.start('d');
+      calls.start('d');
       supervisor.send({ type: 'SESSION.OPEN', sessionId: 'f', input: input('f') });
       await tick();
       expect(alive()).toEqual(['d', 'f']);
@@ -143,18 +172,45 @@ describe('supervisor', () => {
       supervisor.send({ type: 'SWEEP' });
       await tick();
       expect(alive()).toEqual(['d']);
-      supervisor.send({ type: 'SESSION.RELEASE', sessionId: 'd' });
+      end('d');
       supervisor.send({ type: 'SWEEP' });
       supervisor.send({ type: 'SWEEP' });
       await tick();
       expect(alive()).toEqual(['d']);
-      supervisor.send({ type: 'SESSION.RELEASE', sessionId: 'd' });
+      end('d');
+      // A use since the last sweep restarts the count: one sweep after it is not enough.
       supervisor.send({ type: 'SWEEP' });
+      await tick();
+      expect(alive()).toEqual(['d']);
+      calls.start('d');
+      end('d');
+      supervisor.send({ type: 'SWEEP' });
+      await tick();
+      expect(alive()).toEqual(['d']);
       supervisor.send({ type: 'SWEEP' });
       await tick();
       expect(alive()).toEqual([]);
     },
   );
+
+  it('orders the least recently used by the calls it asks about, not by the order of opening', async () => {
+    const calls = fakeUses();
+    const { supervisor, closes, tick } = setup({ maxActive: 2, uses: calls.uses });
+    for (const id of ['a', 'b']) {
+      calls.start(id);
+      supervisor.send({ type: 'SESSION.OPEN', sessionId: id, input: input(id) });
+      await tick();
+      calls.end(id);
+    }
+    // a used again by a call, which the supervisor does not hear of but asks about: b is the oldest.
+    calls.start('a');
+    calls.end('a');
+    calls.start('c');
+    supervisor.send({ type: 'SESSION.OPEN', sessionId: 'c', input: input('c') });
+    await tick();
+    expect(closes).toEqual(['b']);
+    expect(Object.keys(supervisor.getSnapshot().context.sessions).sort()).toEqual(['a', 'c']);
+  });
 
   it('restarts a crashed session actor by reloading it, up to maxRestarts', async () => {
     const { supervisor, loads, tick } = setup({ maxRestarts: 1 });

@@ -125,24 +125,25 @@ describe('the append path', () => {
     await runtime.close();
   });
 
-  it('lets the supervisor know the session is free once the calls have ended', async () => {
-    let leases: Record<string, number> | undefined;
+  it('tells the supervisor nothing per call: calls on a loaded session, one a turn, send it no event', async () => {
+    let supervisorEvents = 0;
     const inspect = (event: InspectionEvent) => {
-      if (event.type !== '@xstate.snapshot') return;
-      const context = (
-        event.snapshot as { context?: { leases?: Record<string, number>; maxActive?: number } }
-      ).context;
-      if (typeof context?.maxActive === 'number') leases = context.leases;
+      // The supervisor is the root actor of the runtime's system.
+      if (event.type === '@xstate.event' && event.actorRef.sessionId === event.rootId) supervisorEvents++;
     };
     const runtime = await createSessionRuntime({ root: await tempRoot(), durable: false, inspect });
     const session = await runtime.createSession(key);
-    await Promise.all(
-      Array.from({ length: 10 }, (_, i) =>
-        runtime.addMessage(session.id, { role: 'user', content: `m${i}` }),
-      ),
-    );
+    await runtime.addMessage(session.id, { role: 'user', content: 'first: loads the session' });
+    await runtime.estimateSize(session.id);
     await new Promise<void>((resolve) => setImmediate(resolve));
-    expect(leases).toEqual({});
+    const before = supervisorEvents;
+    for (let i = 0; i < 10; i++) {
+      await runtime.addMessage(session.id, { role: 'user', content: `m${i}` });
+      await runtime.estimateSize(session.id);
+      // The next call in a later turn: each call starts on a session no call uses.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    expect(supervisorEvents - before).toBe(0);
     expect(runtime.activeSessionIds()).toEqual([session.id]);
     await runtime.close();
   });

@@ -18,7 +18,8 @@ interface Entry {
 }
 interface SupervisorView {
   sessions: Record<string, Entry>;
-  leases?: Record<string, number>;
+  /** The runtime's registry: which sessions calls use now. */
+  uses: { inUse(sessionId: string): boolean };
   maxActive: number;
 }
 
@@ -40,15 +41,14 @@ describe('maxActive', () => {
       let last: SupervisorView | null = null;
       let settled: (() => void) | null = null;
       const isSettled = (c: SupervisorView) =>
-        Object.values(c.sessions).every((e) => !e.closing && e.state === 'idle') &&
-        Object.values(c.leases ?? {}).every((n) => n === 0);
+        Object.entries(c.sessions).every(([id, e]) => !e.closing && e.state === 'idle' && !c.uses.inUse(id));
       const inspect = (event: InspectionEvent) => {
         if (event.type !== '@xstate.snapshot') return;
         const c = (event.snapshot as { context?: Partial<SupervisorView> }).context;
         if (!c || typeof c.maxActive !== 'number' || c.sessions === undefined) return; // not the supervisor
         const view = c as SupervisorView;
         const alive = Object.entries(view.sessions).filter(([, e]) => !e.closing);
-        const inUse = alive.filter(([id, e]) => e.state !== 'idle' || (view.leases?.[id] ?? 0) > 0).length;
+        const inUse = alive.filter(([id, e]) => e.state !== 'idle' || view.uses.inUse(id)).length;
         if (alive.length > Math.max(CAP, inUse))
           violations.push(`${alive.length} alive, ${inUse} in use, cap ${CAP}`);
         most = Math.max(most, Object.keys(view.sessions).length);

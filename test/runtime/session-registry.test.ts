@@ -1,12 +1,13 @@
 /**
- * The session registry, the one owner of a runtime's loaded sessions and of its lifecycle: leases
- * told to the supervisor only at transitions, open -> closing -> closed, calls racing a close, a
- * creation racing a load of the same id, and a commit in flight when close is called.
+ * The session registry, the one owner of a runtime's loaded sessions and of its lifecycle: which
+ * sessions calls use (asked by the supervisor; a session's release is told), open ->
+ * closing -> closed, calls racing a close, a creation racing a load of the same id, and a commit
+ * in flight when close is called.
  */
 import { describe, expect, it } from 'vitest';
 import { SessionError } from '../../src/core/errors.js';
 import type { SessionHandle } from '../../src/runtime/session-handle.js';
-import { createSessionRegistry, type LeaseEvent } from '../../src/runtime/session-registry.js';
+import { createSessionRegistry } from '../../src/runtime/session-registry.js';
 import { resolveLimits } from '../../src/runtime/limits.js';
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -22,8 +23,8 @@ function deferred<T = void>() {
   return { promise, resolve, reject };
 }
 
-function registryTelling(told: LeaseEvent[] = []) {
-  return createSessionRegistry({ tell: (event) => told.push(event), closedError });
+function registryTelling(released: string[] = []) {
+  return createSessionRegistry({ released: (id) => released.push(id), closedError });
 }
 
 /** Whether `promise` has settled by the end of the next turn of the event loop. */
@@ -39,61 +40,71 @@ async function settledSoon(promise: Promise<unknown>): Promise<boolean> {
 
 const session = () => ({ dir: {} as SessionHandle, limits: resolveLimits(undefined) });
 
-describe('leases', () => {
-  it('tells the first lease and the last release, not the calls in between', async () => {
-    const told: LeaseEvent[] = [];
-    const registry = registryTelling(told);
+describe('calls on sessions', () => {
+  it('tells nothing as calls start; tells a session released in the turn after its last call ended', async () => {
+    const released: string[] = [];
+    const registry = registryTelling(released);
     const a = registry.acquire('s');
     const b = registry.acquire('s');
+    expect(released).toEqual([]);
     a();
     b();
-    expect(told).toEqual([{ type: 'SESSION.LEASE', sessionId: 's' }]);
+    expect(released).toEqual([]);
+    expect(registry.inUse('s')).toBe(true); // until the next turn
     await turn();
-    expect(told).toEqual([
-      { type: 'SESSION.LEASE', sessionId: 's' },
-      { type: 'SESSION.RELEASE', sessionId: 's' },
-    ]);
+    expect(released).toEqual(['s']);
+    expect(registry.inUse('s')).toBe(false);
   });
 
-  it('hands the lease over to a call made before the end of the turn (awaited calls one after another)', async () => {
-    const told: LeaseEvent[] = [];
-    const registry = registryTelling(told);
+  it('hands the session over to a call made before the end of the turn (awaited calls one after another)', async () => {
+    const released: string[] = [];
+    const registry = registryTelling(released);
     for (let i = 0; i < 5; i++) {
       const release = registry.acquire('s');
       await Promise.resolve();
       release();
+      expect(registry.inUse('s')).toBe(true);
     }
+    expect(released).toEqual([]);
     await turn();
-    expect(told.map((e) => e.type)).toEqual(['SESSION.LEASE', 'SESSION.RELEASE']);
+    expect(released).toEqual(['s']);
   });
 
-  it('keeps sessions apart, and a second call of a release changes nothing', async () => {
-    const told: LeaseEvent[] = [];
-    const registry = registryTelling(told);
+  it('answers which sessions calls use, and orders them by last use', async () => {
+    const released: string[] = [];
+    const registry = registryTelling(released);
+    expect(registry.inUse('a')).toBe(false);
+    expect(registry.lastUsed('a')).toBe(0);
+    // Loaded, as the sessions the supervisor asks about are: their entries are kept.
+    registry.load('a', session());
+    registry.load('b', session());
     const a = registry.acquire('a');
     const b = registry.acquire('b');
+    expect([registry.inUse('a'), registry.inUse('b')]).toEqual([true, true]);
+    expect(registry.lastUsed('a')).toBeLessThan(registry.lastUsed('b'));
     a();
-    a();
+    a(); // a second call of a release changes nothing
+    await turn();
+    expect(registry.inUse('a')).toBe(false);
+    // Ending a call is a use: a was used after b started.
+    expect(registry.lastUsed('a')).toBeGreaterThan(registry.lastUsed('b'));
     const a2 = registry.acquire('a');
-    await turn();
-    expect(registry.inUse()).toEqual(
-      new Map([
-        ['a', 1],
-        ['b', 1],
-      ]),
-    );
-    expect(told).toEqual([
-      { type: 'SESSION.LEASE', sessionId: 'a' },
-      { type: 'SESSION.LEASE', sessionId: 'b' },
-    ]);
-    a2();
+    expect(registry.inUse('a')).toBe(true);
     b();
+    a2();
     await turn();
-    expect(told.slice(2)).toEqual([
-      { type: 'SESSION.RELEASE', sessionId: 'a' },
-      { type: 'SESSION.RELEASE', sessionId: 'b' },
-    ]);
-    expect(registry.inUse()).toEqual(new Map());
+    expect(released).toEqual(['a', 'b', 'a']);
+    expect([registry.inUse('a'), registry.inUse('b')]).toEqual([false, false]);
+  });
+
+  it('keeps the last use of a session whose actor is loaded; forgets a session that holds nothing', async () => {
+    const registry = registryTelling();
+    registry.load('s', session());
+    registry.acquire('s')();
+    registry.acquire('t')();
+    await turn();
+    expect(registry.lastUsed('s')).toBeGreaterThan(0);
+    expect(registry.lastUsed('t')).toBe(0);
   });
 });
 
