@@ -37,7 +37,8 @@ export function createSessionAccess(deps: SessionAccessDeps) {
     assertSessionId(sessionId);
     for (let attempt = 0; attempt < 50; attempt++) {
       const entry = supervisor.getSnapshot().context.sessions[sessionId];
-      // Loaded and ready: the call's lease (session-registry.ts) tells the supervisor it is in use.
+      // Loaded and ready: the call is counted in the registry, which the supervisor asks before it
+      // stops an actor (session-registry.ts `inUse`): nothing is sent to the supervisor.
       if (entry && !entry.closing && isReady(entry.ref.getSnapshot())) return entry.ref;
       if (entry && !entry.closing && entry.ref.getSnapshot().status === 'active') {
         supervisor.send({ type: 'SESSION.OPEN', sessionId, input: entry.input }); // marks it used

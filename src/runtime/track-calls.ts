@@ -1,8 +1,9 @@
 /**
  * @internal Tracking of a runtime's asynchronous calls, as a wrapper made once: close() refuses
  * new calls and lets the calls already made finish; a session in use by a call keeps its actor (a
- * lease); and a Node system error never leaves a call raw: it becomes `IO_ERROR` with its errno in
- * `details`. The registry counts the calls and the leases (session-registry.ts).
+ * lease: the supervisor asks the registry before it stops one); and a Node system error never leaves
+ * a call raw: it becomes `IO_ERROR` with its errno in `details`. The registry counts the calls and
+ * the leases (session-registry.ts).
  */
 import { asIoError } from '../core/errors.js';
 import type { SessionRegistry } from './session-registry.js';
