@@ -10,6 +10,8 @@ export interface AfterCommitWrites {
   queue(sessionId: string, write: () => Promise<unknown>): void;
   /** Resolves once the session's writes asked so far are done (at once when there are none). */
   settled(sessionId: string): Promise<void>;
+  /** Resolves once every session's writes asked so far are done (the runtime's close). */
+  settledAll(): Promise<void>;
 }
 
 /**
@@ -38,5 +40,8 @@ export function createAfterCommitWrites(): AfterCommitWrites {
       });
     },
     settled,
+    async settledAll() {
+      await Promise.all([...pending.values()]);
+    },
   };
 }

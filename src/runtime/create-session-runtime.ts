@@ -364,6 +364,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
           timeout: Infinity,
         });
         supervisor.stop();
+        await afterCommits.settledAll(); // each session's close waited already; a failed one did not
         if (!given) await store.close();
       }),
 
