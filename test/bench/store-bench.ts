@@ -194,9 +194,9 @@ const COMMITS = 30;
 
 /**
  * A compaction's commit on the JSON-file store (segment and version copy, checkpoint.json; the
- * chat fold runs after it, in the background): its time per call, each after 100 appends that it archives, next to its floor, one
- * atomic durable write (temporary file, fdatasync, rename, fsync of the directory) of the same
- * segment's JSON, sampled between the commits.
+ * chat fold runs after it, in the background): its time per call, each after 100 appends that it
+ * archives, next to its floor, one atomic durable write (temporary file, fdatasync, rename, fsync
+ * of the directory) of the same segment's JSON, sampled between the commits.
  */
 async function benchCommit(): Promise<{ p50: number; mean: number; floor: number }> {
   return withTempDir(async (root) => {
