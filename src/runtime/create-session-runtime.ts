@@ -27,6 +27,7 @@ import { checkpointEdits } from './checkpoint-edits.js';
 import { sessionChanges } from './session-changes.js';
 import { provideSessionEffects } from './session-effects.js';
 import { infoOfListing } from './session-listing.js';
+import { createAfterCommitWrites } from './after-commit-writes.js';
 import type { SessionHandle } from './session-handle.js';
 import { infoOf, statsOf, toSessionError } from './session-info.js';
 import { writeNewSession } from './create-session.js';
@@ -106,6 +107,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     closedError,
   });
 
+  const afterCommits = createAfterCommitWrites(); // what follows a commit, its caller gone on
   const session = provideSessionEffects({
     store,
     registry,
@@ -116,6 +118,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     limitsOf,
     publish,
     writeRecord,
+    afterCommits,
   });
 
   // What the runtime and the supervisor learn of sessions comes from inspection events.
@@ -236,6 +239,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       publish,
       getSession: (id) => runtime.getSession(id),
       getHistory: (id) => runtime.getHistory(id),
+      afterCommits,
     }),
     ...checkpointEdits({ loadedDir, writableDir, send, assertWritable, estimator, at, publish }),
     ...sessionReads({ loadedDir, store }),
@@ -363,6 +367,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
           timeout: Infinity,
         });
         supervisor.stop();
+        await afterCommits.settledAll(); // each session's close waited already; a failed one did not
         if (!given) await store.close();
       }),
 

@@ -2,6 +2,7 @@
  * @internal The runtime's calls that change a session other than by appending: context and
  * description, clear, reset, checks, archive; and export, which gathers everything.
  */
+import type { AfterCommitWrites } from './after-commit-writes.js';
 import type { ClearReply, SessionActorRef } from '../../machines/session.machine.js';
 import type { CheckpointChange } from '../core/checkpoint-change.js';
 import { SessionError } from '../core/errors.js';
@@ -32,6 +33,8 @@ export interface SessionChangeDeps {
   publish(event: SessionEvent): void;
   getSession(id: string): Promise<SessionInfo>;
   getHistory(id: string): ReturnType<SessionRuntime['getHistory']>;
+  /** The figures a commit writes after it (not waited for by its caller) land before a record written here. */
+  afterCommits: Pick<AfterCommitWrites, 'settled'>;
 }
 
 /** @internal The calls, bound to the runtime's internals. */
@@ -125,6 +128,7 @@ export function sessionChanges(
     async archiveSession(id) {
       assertWritable();
       const { dir } = await loadedDir(id);
+      await deps.afterCommits.settled(id);
       const record = dir.record!;
       if (record.status !== 'archived') {
         await dir.writeRecord({ ...record, status: 'archived', updatedAt: at() });

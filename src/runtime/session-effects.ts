@@ -23,6 +23,7 @@ import { countedTokens } from '../core/request-size.js';
 import type { Limits, SessionKey } from '../core/types.js';
 import type { SessionStore } from '../store/contract.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
+import type { AfterCommitWrites } from './after-commit-writes.js';
 import type { SessionEvent } from './events.js';
 import { countPart, fixedTokensOf } from './fixed-counts.js';
 import { SessionHandle } from './session-handle.js';
@@ -133,6 +134,8 @@ export interface EffectDeps {
   limitsOf: (key: SessionKey) => Limits;
   publish: (event: SessionEvent) => void;
   writeRecord: (sessionId: string, dir: SessionHandle, requestTokens?: number) => Promise<void>;
+  /** What follows a commit, not waited for by the caller (after-commit-writes.ts). */
+  afterCommits: AfterCommitWrites;
 }
 
 /**
@@ -154,7 +157,7 @@ export function withFrozenInput(compactor: Compactor): Compactor {
 
 /** @internal The session machine with the runtime's effects. */
 export function provideSessionEffects(deps: EffectDeps) {
-  const { store, registry, estimator, now, readOnly, limitsOf, publish, writeRecord } = deps;
+  const { store, registry, estimator, now, readOnly, limitsOf, publish, writeRecord, afterCommits } = deps;
   const compactor = withFrozenInput(deps.compactor);
   const bookings = createBookings(registry);
   const at = () => now().toISOString();
@@ -165,20 +168,22 @@ export function provideSessionEffects(deps: EffectDeps) {
     return entry.dir;
   };
   /**
-   * Derivable figures and the new checkpoint's count, after a commit: best effort. Two files, each
-   * written atomically and neither needed by the other, so side by side (one sync wait, not two).
+   * Derivable figures and the new checkpoint's count, after a commit: best effort, and not waited
+   * for by the caller (the next commit, clear, archive and close wait: `afterCommits`). Read when
+   * they start. Two files, neither needed by the other, so side by side (one sync wait, not two).
    */
-  const afterCommit = async (sessionId: string, dir: SessionHandle) => {
-    const checkpoint = dir.checkpoint;
-    await Promise.all([
-      writeRecord(sessionId, dir).catch(() => undefined),
-      checkpoint
-        ? dir
-            .writeCounts({ checkpoint: countPart(estimator, 'checkpoint', checkpoint) })
-            .catch(() => undefined)
-        : undefined,
-    ]);
-  };
+  const afterCommit = (sessionId: string, dir: SessionHandle): void =>
+    afterCommits.queue(sessionId, async () => {
+      const checkpoint = dir.checkpoint;
+      await Promise.all([
+        writeRecord(sessionId, dir).catch(() => undefined),
+        checkpoint
+          ? dir
+              .writeCounts({ checkpoint: countPart(estimator, 'checkpoint', checkpoint) })
+              .catch(() => undefined)
+          : undefined,
+      ]);
+    });
   /**
    * Counts the messages in `seqs` exactly and hands the counts to the store. A read-only store
    * takes none: the loaded messages hold them all the same (the handle sets them first), so that
@@ -247,30 +252,33 @@ export function provideSessionEffects(deps: EffectDeps) {
           input,
           signal,
         );
-        if (summary.commit === null) await afterCommit(input.sessionId, dir);
+        if (summary.commit === null) afterCommit(input.sessionId, dir);
         return summary;
       }),
       // The part that is never cancelled: one atomic commit.
       commit: fromPromise<CompactOutput, CommitInput>(async ({ input }) => {
         const dir = dirOf(input.sessionId);
+        await afterCommits.settled(input.sessionId);
         // close() waits for a commit in flight: it is never cut in the middle.
         const output = await registry.whileCommitting(input.sessionId, commitCompaction(dir, input));
-        await afterCommit(input.sessionId, dir);
+        afterCommit(input.sessionId, dir);
         return output;
       }),
       clear: fromPromise<ClearOutput, ClearInput>(async ({ input }) => {
         await countsSettled(registry.entry(input.sessionId)); // only exact counts are archived
         const dir = dirOf(input.sessionId);
+        await afterCommits.settled(input.sessionId);
         const output = await registry.whileCommitting(
           input.sessionId,
           runClear({ dir, estimator, now }, input),
         );
-        await afterCommit(input.sessionId, dir);
+        afterCommit(input.sessionId, dir);
         return output;
       }),
       close: fromPromise<undefined, { sessionId: string; requestTokens: number }>(async ({ input }) => {
         await registry.unload(input.sessionId, async (entry) => {
           await countsSettled(entry); // held by the store, which writes them as it closes
+          await afterCommits.settled(input.sessionId); // before the record written here
           try {
             if (!readOnly) await writeRecord(input.sessionId, entry.dir, input.requestTokens);
           } finally {

@@ -71,8 +71,8 @@ export interface StoreCapabilities {
  * store then writes nothing more for that call (no clean-up, no rollback), and rejects it with
  * what `step` threw.
  *
- * Step names are the store's own (`'segment'`, `'checkpoint'`, `'chat'` for the JSON-file store's
- * commit); the conformance suite learns them by recording a first run.
+ * Step names are the store's own (`'segment'`, `'checkpoint-version'`, `'checkpoint'` for the
+ * JSON-file store's commit); the conformance suite learns them by recording a first run.
  */
 export interface StoreHooks {
   step?(operation: 'append' | 'commit', step: string, sessionId: string): void;
@@ -286,7 +286,9 @@ export interface SessionStore {
    */
   recordCounts?(id: string, counts: readonly { seq: number; tokens: number }[]): Promise<void>;
   /**
-   * Commits a compaction, clear or reset (see {@link SessionCommit}), atomically.
+   * Commits a compaction, clear or reset (see {@link SessionCommit}), atomically; durable when it
+   * resolves. What a store tidies after its commit point (the JSON-file store rewrites chat.json
+   * without the archived messages, in the background) changes nothing a load sees; `close` waits.
    * @throws SessionError `INVALID_ARGUMENT` for a commit that does not follow the committed one;
    *   `IO_ERROR` (nothing committed); `CORRUPT_FILE`.
    */

@@ -2,30 +2,25 @@
  * The lowdb adapter behind chat.json: a snapshot plus an append-only log, so that an append costs
  * one small write and one fdatasync however long the session is.
  *
- * - `chat.json` is the snapshot: live messages and derived figures, with `snapshotSeq`, the
- *   highest message seq it holds.
- * - `chat.log` holds one record per appended message (chat-log-format.ts). `read()` replays the
- *   records above `snapshotSeq`. An incomplete last record is a torn write (it was never
- *   acknowledged): it is dropped, counted, and cut off before the next append. A complete record
- *   that fails its checks is damage: the log is set aside and `CORRUPT_FILE` reported.
+ * - `chat.json` is the snapshot: live messages, derived figures, `snapshotSeq` (the highest seq in it).
+ * - `chat.log` holds one record per appended message (chat-log-format.ts). `read()` replays those
+ *   above `snapshotSeq`. An incomplete last record is a torn write (never acknowledged): dropped,
+ *   counted, cut off before the next append. A complete record failing its checks is damage: the
+ *   log is set aside and `CORRUPT_FILE` reported.
  * - An append is written whole (short writes are continued) and fdatasynced before it resolves.
- *   When that fails, the bytes it left are cut off (and synced) before it rejects, so a rejected
- *   append never comes back; if even the cut fails, the outcome is unknown and appends are refused
- *   until the session is reopened.
+ *   When that fails, the bytes it left are cut off (and synced) before it rejects; if even the cut
+ *   fails, the outcome is unknown and appends are refused until the session is reopened.
  * - `write(data)` (lowdb's contract) folds: it writes a new snapshot atomically, then empties the
  *   log. A crash between the two is harmless, since replay skips records at or below `snapshotSeq`.
  * - The adapter folds by itself once the log outgrows the snapshot (O(1) amortised per append),
- *   in the background: the append that crosses the line resolves as soon as it is durable, the
- *   snapshot is serialised once, in chunks that let the event loop run (snapshot-writer.ts), and
- *   appends go on meanwhile. Once the snapshot is durable it is renamed into place, and the log is
- *   replaced by one holding only the records appended during the fold (written, synced, renamed):
- *   snapshot first, log after, as a reader needs it.
+ *   and after a commit drops archived messages, in the background: the snapshot is serialised once,
+ *   in chunks (snapshot-writer.ts), while appends go on; once durable it is renamed into place, and
+ *   the log replaced by one holding only the records appended during the fold (snapshot first).
  * - A reader in another process reads the log, then the snapshot: whatever a fold does meanwhile,
  *   it never misses a record acknowledged before it started.
  *
- * Its parts: chat-log-file.ts (the log's handle, length, torn tail and failed appends),
- * chat-counts.ts (uncounted messages and count records), chat-data.ts (the chat as data),
- * journal-types.ts (its options and figures).
+ * Its parts: chat-log-file.ts (the log's handle, length, torn tail, failed appends), chat-counts.ts
+ * (uncounted messages, count records), chat-data.ts (the chat as data), journal-types.ts.
  */
 import path from 'node:path';
 import type { Adapter } from 'lowdb';
@@ -48,10 +43,9 @@ export { emptyChat } from './chat-data.js';
 export type { JournaledChatFileOptions, JournalStats } from './journal-types.js';
 
 /**
- * lowdb adapter for a session's chat: snapshot (`chat.json`) + append-only log (`chat.log`).
- * The adapter owns the in-memory chat: `read()` returns it, `append()` adds to it only once the
- * messages are durable, and `write()` folds it into a new snapshot. All operations run one at a
- * time, in call order; appends that queue up behind a running one share its write and fdatasync.
+ * lowdb adapter for a session's chat: snapshot (`chat.json`) + append-only log (`chat.log`). It owns
+ * the in-memory chat: `read()` returns it, `append()` adds to it once durable, `write()` folds it.
+ * Operations run one at a time, in call order; appends queued behind one share its write and fdatasync.
  *
  * @example
  * ```ts
@@ -112,7 +106,6 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     return this.#data;
   }
 
-  /** Figures about the journal. */
   get stats(): JournalStats {
     return {
       logRecords: this.#log.records,
@@ -143,10 +136,7 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     });
   }
 
-  /**
-   * The journal of a session just created, whose directory holds neither file (its creator found
-   * it so, under the root's lock): what {@link read} would find there, without reading.
-   */
+  /** The journal of a session just created (neither file, found so under the root's lock), unread. */
   async readCreated(): Promise<void> {
     await this.#enqueue(async () => {
       this.#generation++;
@@ -253,17 +243,18 @@ export class JournaledChatFile implements Adapter<ChatFile> {
   }
 
   /**
-   * Removes the messages up to `seq` (they are in the archive now) and folds, after every append
-   * queued before this call, so that messages appended meanwhile are kept.
+   * Drops the messages up to `seq` (archived now), after the appends queued before: from memory at
+   * once, from chat.json by a fold in the background, which fails nothing (a load drops them too).
    */
   async dropThrough(seq: number): Promise<void> {
-    return this.#enqueue(() =>
-      this.#fold({
-        ...this.#data,
-        messages: this.#data.messages.filter((m) => m.seq > seq),
-        snapshotSeq: Math.max(this.#data.snapshotSeq, seq),
-      }),
-    );
+    return this.#enqueue(async () => {
+      this.#assertFoldable();
+      this.#generation++; // a fold in the background is obsolete now
+      const { messages, snapshotSeq } = this.#data;
+      this.#data = withDerived({ ...this.#data, messages: messages.filter((m) => m.seq > seq) });
+      this.#data.snapshotSeq = Math.max(snapshotSeq, seq);
+      this.#foldLater(this.#background ?? Promise.resolve()); // after the obsolete one ends
+    });
   }
 
   /**
@@ -275,14 +266,15 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     await this.#enqueue(() => this.#appendNow([], new Set()));
   }
 
-  /** Resolves once the fold running in the background (if any) is done, whether it worked or not. */
+  /** Resolves once the operations queued and a fold in the background are done, worked or not. */
   async settled(): Promise<void> {
+    await this.#enqueue(async () => undefined); // one queued (a drop) may start a fold
     while (this.#background !== null) await this.#background;
   }
 
   /** Closes the log's file handle; waits for the operations in flight and a fold in the background. */
   async close(): Promise<void> {
-    await this.settled();
+    await this.settled(); // folds started by operations queued before the close included
     await this.flushCounts().catch(() => undefined); // best effort: a later load counts again
     await this.#enqueue(() => this.#log.close());
   }
@@ -326,18 +318,23 @@ export class JournaledChatFile implements Adapter<ChatFile> {
       this.#background === null &&
       this.#log.bytes > Math.max(this.#foldMinBytes, this.#snapshotBytes, this.#foldRetryAt)
     ) {
-      // Off the append's path: it resolves now (its messages are durable), the fold runs on.
-      const background = this.#foldInBackground().finally(() => {
-        if (this.#background === background) this.#background = null;
-      });
-      this.#background = background;
+      this.#foldLater(null); // off the append's path: it resolves now (its messages are durable)
     }
+  }
+
+  /** Starts a fold in the background, at once or once `after` settles. */
+  #foldLater(after: Promise<void> | null): void {
+    const fold = after === null ? this.#foldInBackground() : after.then(() => this.#foldInBackground());
+    const background: Promise<void> = fold.finally(() => {
+      if (this.#background === background) this.#background = null;
+    });
+    this.#background = background;
   }
 
   /**
    * Folds what the chat holds now into a new snapshot while appends go on (see the file comment).
-   * A fold that fails (a full disk) fails nothing: it is tried again once the log has grown as
-   * much again. One made obsolete meanwhile (a commit's fold, a reload) is discarded.
+   * A fold that fails (a full disk) fails nothing: it is tried again once the log has grown as much
+   * again. One made obsolete meanwhile (a fold, a drop, a reload) is discarded.
    */
   async #foldInBackground(): Promise<void> {
     const generation = this.#generation;
@@ -373,10 +370,7 @@ export class JournaledChatFile implements Adapter<ChatFile> {
   }
 
   async #fold(data: ChatFile): Promise<void> {
-    if (this.#readError !== null) throw this.#readError;
-    if (this.#readOnly) {
-      throw new SessionError('INVALID_ARGUMENT', 'store', `${this.snapshotFile} is opened read-only`);
-    }
+    this.#assertFoldable();
     this.#generation++; // a fold in the background is obsolete now
     // Every record in the log is a message held (an acknowledged append) or one dropped before.
     const inLog = Math.max(this.#data.snapshotSeq, lastSeqOf(this.#data.messages));
@@ -391,6 +385,13 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     this.#data = chat;
     this.#folds++;
     await this.#log.empty(chat.snapshotSeq >= inLog);
+  }
+
+  #assertFoldable(): void {
+    if (this.#readError !== null) throw this.#readError;
+    if (this.#readOnly) {
+      throw new SessionError('INVALID_ARGUMENT', 'store', `${this.snapshotFile} is opened read-only`);
+    }
   }
 
   async #assertInsideRoot(): Promise<void> {

@@ -296,10 +296,11 @@ export class SessionDirectory extends SessionReader {
 
   /**
    * Commits a compaction: archive segment and the version's copy (side by side), then checkpoint
-   * (the commit point), then chat without the archived messages (messages appended meanwhile are
-   * kept). Memory changes only once the checkpoint is durable: after a failure the session is as it
-   * was, and a retry commits once. A segment file left by a failed attempt is replaced only when all
-   * its messages are still live (see archive-rules.ts); anything else there is refused.
+   * (the commit point); then chat.json without the archived messages is written in the background
+   * (messages appended meanwhile are kept; `close` and `settled` wait for it). Memory changes only
+   * once the checkpoint is durable: after a failure the session is as it was, and a retry commits
+   * once. A segment file left by a failed attempt is replaced only when all its messages are still
+   * live (see archive-rules.ts); anything else there is refused.
    * @throws SessionError `IO_ERROR` when a write fails, or when the segment exists already and
    *   is not such a leftover; `INVALID_ARGUMENT` for a segment or checkpoint that does not follow
    *   the committed one; `CORRUPT_FILE` for a damaged file in the segment's place.
@@ -326,10 +327,9 @@ export class SessionDirectory extends SessionReader {
       ]);
       this.#step('commit', 'checkpoint');
     });
-    // Committed. Dropping the archived messages from chat can fail (a full disk) without undoing
-    // anything: `messages` hides them already, and the next commit or load folds them away.
+    // Committed. The archived messages leave chat.json by a fold in the background, which undoes
+    // nothing if it fails (a full disk): `messages` hides them, and a later fold or load drops them.
     await this.#reporting(() => this.#chatAdapter.dropThrough(segment.lastSeq)).catch(() => undefined);
-    this.#step('commit', 'chat');
   }
 
   /**

@@ -235,7 +235,9 @@ async function dropArchivedFromChat(parts: SessionParts, repairs: string[]): Pro
     );
   }
   repairs.push(`dropped messages up to seq ${through} from chat: the checkpoint had archived them`);
-  if (!parts.options.readOnly) await parts.chatAdapter.dropThrough(through);
+  if (parts.options.readOnly) return;
+  await parts.chatAdapter.dropThrough(through);
+  await parts.chatAdapter.settled(); // its fold, done when the load is (if it fails, the next load repairs)
 }
 
 /**

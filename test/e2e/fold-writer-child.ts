@@ -49,6 +49,7 @@ async function main(): Promise<void> {
     // A fold that also drops all but the last KEEP messages, so that the snapshot stays small.
     if (n % APPENDS_PER_FOLD === 0) {
       await chat.dropThrough(seq - 1 - KEEP);
+      await chat.settled(); // the drop's fold runs in the background: swapped once it is done
       say('fold');
     }
   }
