@@ -13,25 +13,10 @@ import type { MessageInput, SessionKey } from '../../src/core/types.js';
 import { createSessionRuntime } from '../../src/runtime/create-session-runtime.js';
 import { JsonFileSessionStore } from '../../src/store/session-store.js';
 import { tempRoot } from '../helpers/temp-root.js';
+import { unlessStalled } from '../helpers/unless-stalled.js';
 
 const KEY: SessionKey = { type: 'feature', agentType: 'dev', featureId: 'after-commit-writes' };
 const text = (i: number): MessageInput => ({ role: 'user', content: `Message ${i}: `.repeat(30) });
-
-/**
- * Resolves with `settled`'s value, or with 'stalled' once `held()` and no file-system request has
- * been in flight for two turns of the event loop (a wait on state, as the conformance suite's).
- */
-async function unlessStalled<T>(settled: Promise<T>, held: () => boolean): Promise<T | 'stalled'> {
-  let outcome: { value: T } | null = null;
-  void settled.then((value) => (outcome = { value }));
-  for (let quiet = 0; quiet < 2;) {
-    await new Promise((resolve) => setImmediate(resolve));
-    if (outcome !== null) return (outcome as { value: T }).value;
-    const busy = process.getActiveResourcesInfo().some((name) => /^FSReq|CloseReq$/.test(name));
-    quiet = held() && !busy ? quiet + 1 : 0;
-  }
-  return 'stalled';
-}
 
 describe('the writes after a commit', () => {
   it('are not waited for by compact(); an archive and a close wait for them', async () => {

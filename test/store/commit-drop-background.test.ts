@@ -12,6 +12,7 @@ import { sessionIdOf } from '../../src/core/ids.js';
 import type { StoreHooks } from '../../src/store/contract.js';
 import { JsonFileSessionStore } from '../../src/store/session-store.js';
 import { tempRoot } from '../helpers/temp-root.js';
+import { unlessStalled } from '../helpers/unless-stalled.js';
 
 const KEY = keyOf('drop-background');
 const ID = sessionIdOf(KEY);
@@ -23,22 +24,6 @@ const SECOND = { segment: segmentOf(2, 2, ALL.slice(4, 8)), checkpoint: checkpoi
 async function snapshotSeqs(root: string): Promise<number[]> {
   const text = await readFile(path.join(root, '.dagent', 'sessions', ID, 'chat.json'), 'utf8');
   return (JSON.parse(text) as { messages: { seq: number }[] }).messages.map((m) => m.seq);
-}
-
-/**
- * Resolves with `settled`'s value, or with 'stalled' once `held()` and no file-system request has
- * been in flight for two turns of the event loop (a wait on state, as the conformance suite's).
- */
-async function unlessStalled<T>(settled: Promise<T>, held: () => boolean): Promise<T | 'stalled'> {
-  let outcome: { value: T } | null = null;
-  void settled.then((value) => (outcome = { value }));
-  for (let quiet = 0; quiet < 2;) {
-    await new Promise((resolve) => setImmediate(resolve));
-    if (outcome !== null) return (outcome as { value: T }).value;
-    const busy = process.getActiveResourcesInfo().some((name) => /^FSReq|CloseReq$/.test(name));
-    quiet = held() && !busy ? quiet + 1 : 0;
-  }
-  return 'stalled';
 }
 
 /** A store whose fdatasync of chat.json's temporary (a fold's) is held until `release()`. */
