@@ -143,24 +143,33 @@ async function appendRows(source: string): Promise<Row[]> {
 
 async function burstRow(source: string): Promise<Row> {
   const COUNT = 200;
-  const texts = textsOf(source, 1024, COUNT);
+  const ROUNDS = 5;
+  // Texts never appended before in this process, a new set each round (and one for the warm-up):
+  // a text seen before has its count cached, and no conversation repeats its messages.
+  const all = textsOf(source, 1024, COUNT * (ROUNDS + 1));
+  const textsFor = (round: number) => all.slice(round * COUNT, (round + 1) * COUNT);
   const dir = await tempDir();
   try {
-    const all = texts.map((t, i) => JSON.stringify(storedMessage(i, t))).join('\n');
-    const floorFile = await openFloor(dir, Buffer.byteLength(all));
+    const batch = textsFor(0)
+      .map((t, i) => JSON.stringify(storedMessage(i, t)))
+      .join('\n');
+    const floorFile = await openFloor(dir, Buffer.byteLength(batch));
     // `prepare` runs before the clock starts: the session is created there, so that the row times
     // the 200 appends alone, as it does for the peers (whose table or file exists already).
+    // `settle` runs after it stops: the counts still on their way are not the next round's load.
     const median = async <T>(
       prepare: (round: number) => Promise<T>,
       fn: (round: number, on: T) => Promise<void>,
+      settle: (on: T) => Promise<unknown> = async () => undefined,
     ) => {
       const samples: number[] = [];
-      for (let round = 0; round < 5; round++) {
+      for (let round = 0; round < ROUNDS; round++) {
         const on = await prepare(round);
         for (let i = 0; i < 3; i++) await floorFile.sample();
         const t0 = performance.now();
         await fn(round, on);
         samples.push(performance.now() - t0);
+        await settle(on);
       }
       return percentile(samples, 0.5);
     };
@@ -169,21 +178,24 @@ async function burstRow(source: string): Promise<Row> {
       compactor: new OfflineCompactor({ estimator: createTokenEstimator({ mode: 'approximate' }) }),
       limits: { maxTokens: 50_000_000 },
     });
-    // The tokenizer is loaded before the clock starts: this is the append path, not start-up.
+    // The counting worker is loaded and has answered before the clock starts (a read waits for
+    // exact counts): this is the append path, not start-up.
     const warm = await runtime.createSession(keyOf('burst-warm'));
-    await runtime.addMessage(warm.id, { role: 'user', content: texts[0]! });
+    await Promise.all(textsFor(ROUNDS).map((t) => runtime.addMessage(warm.id, { role: 'user', content: t })));
+    await runtime.estimateSize(warm.id);
     const api = await median(
       async (round) => (await runtime.createSession(keyOf(`burst${round}`))).id,
-      async (_, id) => {
-        await Promise.all(texts.map((t) => runtime.addMessage(id, { role: 'user', content: t })));
+      async (round, id) => {
+        await Promise.all(textsFor(round).map((t) => runtime.addMessage(id, { role: 'user', content: t })));
       },
+      (id) => runtime.estimateSize(id),
     );
     await runtime.close();
     const store = await openStoreLayer(path.join(dir, 'store'));
     const layer = await median(
       (round) => store.create(keyOf(`burst${round}`)),
-      async (_, id) => {
-        await Promise.all(texts.map((t, i) => store.append(id, [storedMessage(i, t)])));
+      async (round, id) => {
+        await Promise.all(textsFor(round).map((t, i) => store.append(id, [storedMessage(i, t)])));
       },
     );
     await store.close();
@@ -195,7 +207,7 @@ async function burstRow(source: string): Promise<Row> {
             async () => undefined,
             async (round) => {
               db.transaction(() => {
-                for (const [i, t] of texts.entries())
+                for (const [i, t] of textsFor(round).entries())
                   insert.run(`s${round}`, i, JSON.stringify(storedMessage(i, t)));
               })();
             },
@@ -204,8 +216,8 @@ async function burstRow(source: string): Promise<Row> {
     db?.close();
     const jsonl = await median(
       (round) => openJsonl(path.join(dir, `burst${round}.jsonl`)),
-      async (_, log) => {
-        await Promise.all(texts.map((t, i) => log.append([JSON.stringify(storedMessage(i, t))])));
+      async (round, log) => {
+        await Promise.all(textsFor(round).map((t, i) => log.append([JSON.stringify(storedMessage(i, t))])));
         await log.close();
       },
     );
@@ -307,7 +319,13 @@ async function manySessionsRow(source: string): Promise<Row> {
   const SESSIONS = 100;
   const EACH = 20;
   const count = SESSIONS * EACH;
-  const texts = textsOf(source, 1024, EACH);
+  // Each session's texts are its own and new to the process, in every round (one more text per
+  // round for the warm-up): a text seen before has its count cached, a text shared by sessions is
+  // counted once for all, and no conversation repeats another's messages.
+  const all = textsOf(source, 1024, (count + 1) * (MANY_ROUNDS + 1));
+  const textsFor = (index: number, s: number) =>
+    all.slice(index * (count + 1) + s * EACH, index * (count + 1) + (s + 1) * EACH);
+  const warmTextOf = (index: number) => all[index * (count + 1) + count]!;
   const dir = await tempDir();
   const rate = (elapsed: number) => `${Math.round((count / elapsed) * 1000).toLocaleString('en')}/s`;
   const cellOf = (m: { cold: number; warm: number }) => `${rate(m.warm)} (first round ${rate(m.cold)})`;
@@ -326,10 +344,14 @@ async function manySessionsRow(source: string): Promise<Row> {
       });
       const ids: string[] = [];
       for (let s = 0; s < SESSIONS; s++) ids.push((await runtime.createSession(keyOf(`many${s}`))).id);
-      await runtime.addMessage(ids[0]!, { role: 'user', content: texts[0]! }); // tokenizer loaded
+      // The counting worker has answered before the clock starts (a read waits for exact counts).
+      await runtime.addMessage(ids[0]!, { role: 'user', content: warmTextOf(index) });
+      await runtime.estimateSize(ids[0]!);
       const elapsed = await timed(() =>
         Promise.all(
-          ids.flatMap((id) => texts.map((t) => runtime.addMessage(id, { role: 'user', content: t }))),
+          ids.flatMap((id, s) =>
+            textsFor(index, s).map((t) => runtime.addMessage(id, { role: 'user', content: t })),
+          ),
         ),
       );
       await runtime.close();
@@ -341,7 +363,9 @@ async function manySessionsRow(source: string): Promise<Row> {
       const ids: string[] = [];
       for (let s = 0; s < SESSIONS; s++) ids.push(await store.create(keyOf(`many${s}`)));
       const elapsed = await timed(() =>
-        Promise.all(ids.flatMap((id) => texts.map((t, i) => store.append(id, [storedMessage(i, t)])))),
+        Promise.all(
+          ids.flatMap((id, s) => textsFor(index, s).map((t, i) => store.append(id, [storedMessage(i, t)]))),
+        ),
       );
       await store.close();
       return elapsed;
@@ -355,7 +379,7 @@ async function manySessionsRow(source: string): Promise<Row> {
             // better-sqlite3 is synchronous: "at once" is one after the other, each its own transaction.
             timed(async () => {
               for (let s = 0; s < SESSIONS; s++)
-                for (const [i, t] of texts.entries())
+                for (const [i, t] of textsFor(index, s).entries())
                   insert.run(`r${index}s${s}`, i, JSON.stringify(storedMessage(i, t)));
             }),
           )
@@ -368,7 +392,9 @@ async function manySessionsRow(source: string): Promise<Row> {
       );
       const elapsed = await timed(() =>
         Promise.all(
-          logs.flatMap((log) => texts.map((t, i) => log.append([JSON.stringify(storedMessage(i, t))]))),
+          logs.flatMap((log, s) =>
+            textsFor(index, s).map((t, i) => log.append([JSON.stringify(storedMessage(i, t))])),
+          ),
         ),
       );
       await Promise.all(logs.map((log) => log.close()));
@@ -557,6 +583,8 @@ export async function run(): Promise<BenchTable> {
       "The append rows sample the floor before each call, once the last call's work has ended (a read of the session).",
       `p50 over ${RUNS} appends after ${WARMUP} warm-up ones; messages are cut from the shared transcripts.`,
       'The public API counts tokens with its default estimator; the store layer takes messages counted already.',
+      'The burst and 100 x 20 rows append texts new to the process in each round, each session its own, and start ' +
+        'their clocks once the counting worker has answered.',
       'Replay, first read and fold run in a fresh process each (test/bench/lean-core-child.ts).',
     ],
   };
