@@ -5,7 +5,6 @@
  * the same content: `counter` is the estimator's name and a fingerprint of how parts are rendered
  * (a new renderer invalidates every count), `hash` a CRC-32 of what was counted.
  */
-import { isDeepStrictEqual } from 'node:util';
 import zlib from 'node:zlib';
 import { crc32Hex } from '../core/crc32.js';
 import type { AgentDescription, Checkpoint, SessionContext } from '../core/types.js';
@@ -129,9 +128,9 @@ export function countPart(
 
 /**
  * @internal The count of `checkpoint` to persist: `counted.tokens` when `counted` is a checkpoint
- * whose count its maker took with `estimator` (a compaction's or a clear's, `tokens` being
- * `estimateCheckpoint` of it) and that renders as `checkpoint` does (the same summary, checks and
- * ledger: what `estimateCheckpoint` reads); else counted now. A commit returns the store's copy,
+ * whose count its maker took with `estimator` (a compaction's, `tokens` being `estimateCheckpoint`
+ * of it) and `checkpoint` is the same checkpoint (the same JSON, which the count's hash is taken of
+ * anyway: cheaper than a deep comparison); else counted now. A commit returns the store's copy,
  * whose checks may be newer ones recorded meanwhile (`keepChecks`): then it is counted again.
  */
 export function checkpointCount(
@@ -139,22 +138,10 @@ export function checkpointCount(
   checkpoint: Checkpoint,
   counted: Checkpoint | undefined,
 ): TokenCount {
-  if (counted === undefined || !sameRendering(checkpoint, counted))
+  const text = textOf('checkpoint', checkpoint);
+  if (counted === undefined || text !== textOf('checkpoint', counted))
     return countPart(estimator, 'checkpoint', checkpoint);
-  return {
-    tokens: counted.tokens,
-    counter: counterOf(estimator),
-    hash: hashOf(textOf('checkpoint', checkpoint)),
-  };
-}
-
-/** Whether two checkpoints have the parts `estimateCheckpoint` renders in common. */
-function sameRendering(a: Checkpoint, b: Checkpoint): boolean {
-  return (
-    isDeepStrictEqual(a.checks, b.checks) &&
-    isDeepStrictEqual(a.summary, b.summary) &&
-    isDeepStrictEqual(a.ledger, b.ledger)
-  );
+  return { tokens: counted.tokens, counter: counterOf(estimator), hash: hashOf(text) };
 }
 
 /**
