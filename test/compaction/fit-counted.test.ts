@@ -14,7 +14,6 @@ import {
   fitCheckpoint,
   fitCheckpointCounted,
   recordMessages,
-  summaryBudget,
 } from '../../src/compaction/ledger/index.js';
 import type { Checkpoint, CheckpointSummary, Message } from '../../src/core/types.js';
 import { renderCheckpoint } from '../../src/request/format.js';
@@ -124,32 +123,6 @@ describe('a compaction counts the drafts it keeps once', () => {
         estimator.estimateCheckpoint({ summary: empty, ledger: view.ledger } as never),
       );
     }
-  });
-});
-
-describe("the compactor's view of the ledger", () => {
-  it('counts the ledger once when no request is over its cap, twice (two renderings) otherwise', () => {
-    const estimator = new TallyingEstimator();
-    const ledger = summariseLedger(estimator);
-    const empty = { completed: [], inProgress: [], pending: [], decisions: [], blockers: [] };
-    const alone = renderCheckpoint(empty, undefined, ledger);
-    estimator.counted.clear();
-    const view = compactorViewCounted(ledger, 2_000, 400_000, estimator);
-    // Before: once for the summary's budget, once more as the fit's first draft.
-    expect(estimator.counted.get(alone)).toBe(1);
-    expect(view.ledgerTokens).toBe(
-      new TiktokenEstimator().estimateCheckpoint({ summary: empty, ledger } as never),
-    );
-    expect(view.budgetTokens).toBe(summaryBudget(ledger, 2_000, new TiktokenEstimator()));
-
-    // A request over its cap: the first draft renders otherwise, and is counted as it renders.
-    const long = { ...ledger, requests: [{ ...ledger.requests[0]!, text: 'Please '.repeat(100) }] };
-    estimator.counted.clear();
-    const capped = compactorViewCounted(long, 2_000, 400_000, estimator);
-    expect([...estimator.counted.values()]).toEqual([1, 1]);
-    expect(capped.ledgerTokens).toBe(
-      new TiktokenEstimator().estimateCheckpoint({ summary: empty, ledger: capped.ledger } as never),
-    );
   });
 });
 

@@ -55,11 +55,7 @@ export function summaryBudget(
   budgetTokens: number,
   estimator: TokenEstimator,
 ): number {
-  return budgetBeside(countParts(estimator, { summary: EMPTY_SUMMARY, ledger }), budgetTokens);
-}
-
-/** {@link summaryBudget} from the ledger's count. */
-function budgetBeside(ledgerTokens: number, budgetTokens: number): number {
+  const ledgerTokens = countParts(estimator, { summary: EMPTY_SUMMARY, ledger });
   return Math.max(Math.floor(budgetTokens * SUMMARY_SHARE), budgetTokens - ledgerTokens);
 }
 
@@ -97,12 +93,8 @@ export function compactorViewCounted(
   estimator: TokenEstimator,
 ): { budgetTokens: number; ledger: SessionLedger; ledgerTokens: number } {
   const quarter = Math.max(64, Math.floor(maxInputTokens / 4));
-  const parts = { summary: EMPTY_SUMMARY, ledger };
-  const partsTokens = countParts(estimator, parts);
-  const budget = Math.min(budgetBeside(partsTokens, budgetTokens), quarter);
-  // The fit's first draft (the summary copied, requests capped) is this very rendering when no
-  // request is over its cap: then this count, not a second one.
-  const shown = fitCounted(parts, quarter, estimator, withinCaps(ledger) ? partsTokens : undefined);
+  const budget = Math.min(summaryBudget(ledger, budgetTokens, estimator), quarter);
+  const shown = fitCheckpointCounted({ summary: EMPTY_SUMMARY, ledger }, quarter, estimator);
   return { budgetTokens: budget, ledger: shown.parts.ledger, ledgerTokens: shown.tokens };
 }
 
@@ -138,16 +130,6 @@ export function fitCheckpointCounted(
   budgetTokens: number,
   estimator: TokenEstimator,
 ): { parts: CheckpointParts; tokens: number } {
-  return fitCounted(parts, budgetTokens, estimator);
-}
-
-/** {@link fitCheckpointCounted}, given the count of its first draft when the caller took it. */
-function fitCounted(
-  parts: CheckpointParts,
-  budgetTokens: number,
-  estimator: TokenEstimator,
-  baseCount?: number,
-): { parts: CheckpointParts; tokens: number } {
   const base: Draft = {
     summary: copySummary(parts.summary),
     ledger: capRequests(parts.ledger ?? emptyLedger()),
@@ -156,7 +138,7 @@ function fitCounted(
     countParts(estimator, parts.checks === undefined ? draft : { ...draft, checks: parts.checks });
   const withChecks = (draft: Draft): CheckpointParts =>
     parts.checks === undefined ? draft : { ...draft, checks: parts.checks };
-  const baseTokens = baseCount ?? tokens(base);
+  const baseTokens = tokens(base);
   if (baseTokens <= budgetTokens) return { parts: withChecks(base), tokens: baseTokens };
   const steps = dropSteps(base);
   const apply = (count: number): Draft => {
@@ -275,22 +257,12 @@ function dropSteps(base: Draft): Step[] {
   return steps;
 }
 
-/** Whether {@link capRequests} leaves every request of `ledger` as it is. */
-function withinCaps(ledger: SessionLedger): boolean {
-  return ledger.requests.every((request, index) => request.text === capOf(request.text, index));
-}
-
-/** A request's text cut to its cap: the newest three at 400 characters, the others at 200. */
-function capOf(text: string, index: number): string {
-  return clip(text, index < NEWEST_REQUESTS ? NEWEST_REQUEST_CHARS : OLDER_REQUEST_CHARS);
-}
-
-/** Requests cut to their caps (a copy of the ledger). */
+/** Requests cut to their caps: the newest three at 400 characters, the others at 200. */
 function capRequests(ledger: SessionLedger): SessionLedger {
   const copy = copyLedger(ledger);
   copy.requests = copy.requests.map((request, index) => ({
     ...request,
-    text: capOf(request.text, index),
+    text: clip(request.text, index < NEWEST_REQUESTS ? NEWEST_REQUEST_CHARS : OLDER_REQUEST_CHARS),
   }));
   return copy;
 }
