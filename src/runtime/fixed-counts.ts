@@ -127,6 +127,24 @@ export function countPart(
 }
 
 /**
+ * @internal The count of `checkpoint` to persist: `counted.tokens` when `counted` is a checkpoint
+ * whose count its maker took with `estimator` (a compaction's, `tokens` being `estimateCheckpoint`
+ * of it) and `checkpoint` is the same checkpoint (the same JSON, which the count's hash is taken of
+ * anyway: cheaper than a deep comparison); else counted now. A commit returns the store's copy,
+ * whose checks may be newer ones recorded meanwhile (`keepChecks`): then it is counted again.
+ */
+export function checkpointCount(
+  estimator: TokenEstimator,
+  checkpoint: Checkpoint,
+  counted: Checkpoint | undefined,
+): TokenCount {
+  const text = textOf('checkpoint', checkpoint);
+  if (counted === undefined || text !== textOf('checkpoint', counted))
+    return countPart(estimator, 'checkpoint', checkpoint);
+  return { tokens: counted.tokens, counter: counterOf(estimator), hash: hashOf(text) };
+}
+
+/**
  * @internal The tokens of each fixed part: the persisted count when it matches, else counted now
  * (and returned in `fresh`, to be persisted).
  */

@@ -20,12 +20,12 @@ import { runClear, type ClearInput, type ClearOutput } from '../compaction/run-c
 import { commitCompaction, summariseCompaction } from '../compaction/run-compaction.js';
 import { SessionError } from '../core/errors.js';
 import { countedTokens } from '../core/request-size.js';
-import type { Limits, SessionKey } from '../core/types.js';
+import type { Checkpoint, Limits, SessionKey } from '../core/types.js';
 import type { SessionStore } from '../store/contract.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import type { AfterCommitWrites } from './after-commit-writes.js';
 import type { SessionEvent } from './events.js';
-import { countPart, fixedTokensOf } from './fixed-counts.js';
+import { checkpointCount, fixedTokensOf } from './fixed-counts.js';
 import { SessionHandle } from './session-handle.js';
 import type { LoadedSession, SessionRegistry } from './session-registry.js';
 import { deepFreeze } from './validate.js';
@@ -172,14 +172,14 @@ export function provideSessionEffects(deps: EffectDeps) {
    * for by the caller (the next commit, clear, archive and close wait: `afterCommits`). Read when
    * they start. Two files, neither needed by the other, so side by side (one sync wait, not two).
    */
-  const afterCommit = (sessionId: string, dir: SessionHandle): void =>
+  const afterCommit = (sessionId: string, dir: SessionHandle, counted?: Checkpoint): void =>
     afterCommits.queue(sessionId, async () => {
       const checkpoint = dir.checkpoint;
       await Promise.all([
         writeRecord(sessionId, dir).catch(() => undefined),
         checkpoint
           ? dir
-              .writeCounts({ checkpoint: countPart(estimator, 'checkpoint', checkpoint) })
+              .writeCounts({ checkpoint: checkpointCount(estimator, checkpoint, counted) })
               .catch(() => undefined)
           : undefined,
       ]);
@@ -261,7 +261,7 @@ export function provideSessionEffects(deps: EffectDeps) {
         await afterCommits.settled(input.sessionId);
         // close() waits for a commit in flight: it is never cut in the middle.
         const output = await registry.whileCommitting(input.sessionId, commitCompaction(dir, input));
-        afterCommit(input.sessionId, dir);
+        afterCommit(input.sessionId, dir, input.checkpoint); // counted by the compaction: not again
         return output;
       }),
       clear: fromPromise<ClearOutput, ClearInput>(async ({ input }) => {

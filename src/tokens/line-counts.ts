@@ -2,7 +2,7 @@
  * @internal Exact counts of a text as the sum of its lines' counts, each distinct line counted once.
  *
  * A checkpoint is counted many times while it is fitted to its budget (every draft of a bisection,
- * the draft kept, the compactor's view of the ledger, the count persisted after the commit), and
+ * the compactor's view of the ledger, the previous checkpoint at the next compaction), and
  * its drafts share most of their lines. Counting each line once and adding the counts gives
  * exactly the count of the whole text, for these reasons:
  *

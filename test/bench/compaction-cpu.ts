@@ -3,7 +3,8 @@
  * is appended in memory (counted first, outside the timing) and compacted whenever the request
  * reaches the threshold of a 20k-token limit (`COMPACTION_LIMIT=50000`: another), as the session
  * would (offline compactor, exact counting, the watermark at the last message). The summarise step
- * and the runtime's count of the committed checkpoint (`countPart`) are timed; nothing else is.
+ * and the runtime's count of the committed checkpoint (`checkpointCount`, or `countPart` in trees
+ * before it) are timed; nothing else is.
  *
  * The clock is fixed, so the outputs are a pure function of the code: the script writes every
  * checkpoint, archived segment, compaction output and checkpoint count as JSON, to compare trees
@@ -59,7 +60,7 @@ async function loadTree(tree: string, transcripts: Msg[][], names: string[]) {
   const { OfflineCompactor } = await load('src/compaction/offline-compactor.ts');
   const { createTokenEstimator } = await load('src/tokens/token-estimator.ts');
   const { defaultLimits } = await load('src/runtime/limits.ts');
-  const { countPart } = await load('src/runtime/fixed-counts.ts');
+  const { countPart, checkpointCount } = await load('src/runtime/fixed-counts.ts');
   const { requestTokens, countedTokens } = await load('src/core/request-size.ts');
   const limits = defaultLimits(Number(process.env.COMPACTION_LIMIT ?? 20_000));
   const threshold = Math.floor(limits.maxTokens * limits.compactAt);
@@ -112,8 +113,15 @@ async function loadTree(tree: string, transcripts: Msg[][], names: string[]) {
           blockedAt = liveTokens;
           continue;
         }
+        // As the runtime counts it after the commit: on the store's copy (checkpointCount, round 9 of
+        // issue 13, takes the compaction's count; an older tree counts the copy again).
+        const copy = result.commit === null ? null : structuredClone(result.commit.checkpoint);
         const count =
-          result.commit === null ? null : countPart(estimator, 'checkpoint', result.commit.checkpoint);
+          copy === null
+            ? null
+            : checkpointCount
+              ? checkpointCount(estimator, copy, result.commit.checkpoint)
+              : countPart(estimator, 'checkpoint', copy);
         ms += performance.now() - t0;
         cpuMs += cpuOf(c0);
         mainMs += mainCpu() - m0;

@@ -6,6 +6,7 @@
 import type { ContentBlock, Message } from '../../core/types.js';
 import { toolResultText } from '../../request/format.js';
 import { describeToolUse, type TodoItem, type ToolCall } from './describe-call.js';
+import { entriesOf } from './tool-table.js';
 
 const CHECKBOX = /^\s*(?:⎿\s*)?(☐|☒|✓|✔|\[[ xX]\])\s+(.+?)\s*$/gm;
 
@@ -54,7 +55,9 @@ export function latestTodoList(messages: readonly Message[]): TodoItem[] | null 
     if (message === null || typeof message !== 'object' || !Array.isArray(message.content)) continue;
     for (const block of message.content as ContentBlock[]) {
       if (block?.type === 'tool_use' && typeof block.id === 'string') {
-        const call = describeToolUse(String(block.name ?? ''), block.input);
+        const name = String(block.name ?? '');
+        if (!mayKeepTodos(name)) continue; // most calls: not described (the ledger describes them all)
+        const call = describeToolUse(name, block.input);
         if (call.action !== 'todo') continue;
         calls.set(block.id, call);
         if (call.todos !== undefined && call.todos.length > 0) latest = call.todos;
@@ -67,4 +70,28 @@ export function latestTodoList(messages: readonly Message[]): TodoItem[] | null 
     }
   }
   return latest;
+}
+
+/** Tool names seen, and whether a call of theirs can be a todo tool's. */
+const todoNames = new Map<string, boolean>();
+
+/**
+ * @internal Whether a call of the tool `name` can be described as a todo tool's: only a row of the
+ * tool table whose action, or one of its subcommands' actions, is `todo` makes one (a structured
+ * call's, a console call's and SWE-agent's descriptions all take their action from the rows of
+ * `name`). Remembered by name.
+ * @example mayKeepTodos('TodoWrite') // true; mayKeepTodos('Bash') // false
+ */
+export function mayKeepTodos(name: string): boolean {
+  let may = todoNames.get(name);
+  if (may === undefined) {
+    may = entriesOf(name).some(
+      (entry) =>
+        entry.action === 'todo' ||
+        Object.values(entry.subcommand?.actions ?? {}).some((action) => action === 'todo'),
+    );
+    if (todoNames.size >= 1_000) todoNames.clear();
+    todoNames.set(name, may);
+  }
+  return may;
 }
