@@ -37,8 +37,10 @@ import { deepFreeze } from './validate.js';
 export async function countsSettled(entry: LoadedSession | undefined): Promise<void> {
   for (;;) {
     if (entry?.booking !== undefined) await booked(entry);
-    else if (entry?.counting !== undefined && entry.counting.size > 0) await Promise.all(entry.counting);
-    else return;
+    else if (entry?.counting !== undefined && entry.counting.size > 0) {
+      entry.countHere?.(); // short ones counted on this thread, idle while it waits
+      await Promise.all(entry.counting);
+    } else return;
   }
 }
 
