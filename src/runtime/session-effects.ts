@@ -239,6 +239,9 @@ export function provideSessionEffects(deps: EffectDeps) {
       ),
       // The cancellable part: the signal reaches the compactor; nothing is written.
       summarise: fromPromise<SummariseOutput, CompactInput>(async ({ input, signal }) => {
+        // Its work (milliseconds of this thread) starts a turn later: a read or request made as the
+        // batch that reached the threshold is answered goes first (read-before-summarise.test.ts).
+        await new Promise(setImmediate);
         await countsSettled(registry.entry(input.sessionId)); // only exact counts are archived
         const dir = dirOf(input.sessionId);
         const summary = await summariseCompaction(
