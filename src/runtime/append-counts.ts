@@ -54,11 +54,12 @@ export const COUNT_HERE_PER_TURN = 512;
  * @internal The most tokens (by their bounds) of acknowledged appends still at the counting worker
  * that a read waiting for them counts on its own thread instead (it waits, so the thread is idle):
  * all of them or, past this, none (the worker answers those it was given together). The main
- * thread counts about 0.1 ms a KB (8 KB: 0.6 ms at p50, 1.1 ms at p90), while a late count of
- * 4-8 KB came 1.4 ms (p50) to 4.2 ms (p90) after its append was answered, on a loaded 2-core machine
- * (docs/architecture.md, "Counts after the write").
+ * thread counts about 0.1 ms a KB; the worker, which had the text since the write was issued,
+ * usually answers a longer one sooner than that after a real disk's `fdatasync`. Measured as the
+ * pair "append, then estimateSize" on ext4 at load average 5 (docs/architecture.md, "Counts
+ * after the write"): counting here was faster at p50 up to 2 KB and slower from 3 KB on.
  */
-export const READ_COUNTS_HERE = 8 * 1024;
+export const READ_COUNTS_HERE = 2 * 1024;
 
 /** @internal What the counts need of the runtime. */
 export interface AppendCountsDeps {
