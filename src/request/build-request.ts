@@ -23,6 +23,7 @@ import {
 import { contentToText, renderAgentDescription, renderCheckpoint, renderContext } from './format.js';
 import { systemBlocks, withMessageBreakpoints, type SystemBlock } from './cache-breakpoints.js';
 import { toMessagesList, type MessageParamLike } from './messages-list.js';
+import { rememberedCount } from './remembered-counts.js';
 
 /**
  * How live messages are sent: `flattened` puts them into the system prompt as a readable
@@ -170,7 +171,7 @@ export function buildRequest(input: RequestInput): BuiltRequest {
   const messages = input.messages.filter((message) => !isInternalMessage(message));
   const correction = input.correction ?? 1;
   const corrected = (tokens: number): number => Math.ceil(tokens * correction);
-  const estimate = (text: string): number => (text === '' ? 0 : estimator.estimate(text));
+  const estimate = (text: string): number => (text === '' ? 0 : rememberedCount(estimator, text));
   const join = estimate(JOIN);
 
   const agentText = renderAgentDescription(input.agentDescription);

@@ -6,7 +6,8 @@
  * the write's `persist` effect: the acknowledgement carries it and the actor takes it with the
  * write, and the actor gets one event for the append instead of two. A later one is handed to
  * the session afterwards (`COUNTED`, one event per worker answer), which reads, compactions,
- * clears and close wait for.
+ * clears and close wait for. One that waits while the worker still has short counts counts them
+ * on its own thread instead, idle meanwhile (`countHere`): the first answer is kept.
  */
 import type { SessionActorRef } from '../../machines/session.machine.js';
 import { isInternalMessage } from '../core/request-size.js';
@@ -23,6 +24,10 @@ export interface Counting {
   value?: number;
   failed?: boolean;
   taken?: boolean;
+  /** The append's bound: what counting it here would cost at most, in UTF-8 bytes (plus framing). */
+  bound: number;
+  /** Counts it on this thread now, unless known already: the first answer settles `promise`. */
+  countHere(): void;
 }
 
 /** Counts of one session waiting to be handed over together (one store call, one event). */
@@ -44,6 +49,17 @@ interface CountBatch {
  * worker: neither a burst of appends nor a long text holds the main thread.
  */
 export const COUNT_HERE_PER_TURN = 512;
+
+/**
+ * @internal The most tokens (by their bounds) of acknowledged appends still at the counting worker
+ * that a read waiting for them counts on its own thread instead (it waits, so the thread is idle):
+ * all of them or, past this, none (the worker answers those it was given together). The main
+ * thread counts about 0.1 ms a KB; the worker, which had the text since the write was issued,
+ * usually answers a longer one sooner than that after a real disk's `fdatasync`. Measured as the
+ * pair "append, then estimateSize" on ext4 at load average 5 (docs/architecture.md, "Counts
+ * after the write"): counting here was faster at p50 up to 2 KB and slower from 3 KB on.
+ */
+export const READ_COUNTS_HERE = 2 * 1024;
 
 /** @internal What the counts need of the runtime. */
 export interface AppendCountsDeps {
@@ -86,10 +102,19 @@ export function createAppendCounts(deps: AppendCountsDeps) {
   function countLater(input: MessageInput, bound: number): Counting {
     const current = (turn ??= nextTurn());
     current.bound += bound;
-    const promise = new Promise<boolean>((start) => {
-      current.starts.push(start);
-    }).then((here) => estimator.estimateMessageLater!(input, here ? { countHere: true } : undefined));
-    const counting: Counting = { promise };
+    let answer!: (count: number) => void;
+    let fail!: (error: unknown) => void;
+    const promise = new Promise<number>((resolve, reject) => ((answer = resolve), (fail = reject)));
+    // Counted here by a read that waits for it (`countHere`) while the worker has it too: both
+    // count the same text by the same code and encoding (the same number); the first answer is kept.
+    let askedHere = false;
+    const ask = (here: boolean) => {
+      if (askedHere) return;
+      askedHere = here;
+      estimator.estimateMessageLater!(input, here ? { countHere: true } : undefined).then(answer, fail);
+    };
+    current.starts.push(ask);
+    const counting: Counting = { promise, bound, countHere: () => ask(true) };
     counting.promise.then(
       (value) => (counting.value = value),
       () => (counting.failed = true),
@@ -157,6 +182,30 @@ export function createAppendCounts(deps: AppendCountsDeps) {
     if (batch.ref?.getSnapshot().status === 'active') batch.ref.send({ type: 'COUNTED', delta, count });
   }
 
+  /** Per session, the counts of acknowledged appends still being taken (at the worker, mostly). */
+  const late = new WeakMap<LoadedSession, Set<Counting>>();
+
+  function lateOf(entry: LoadedSession): Set<Counting> {
+    let counts = late.get(entry);
+    if (counts === undefined) {
+      const known = (counts = new Set());
+      late.set(entry, known);
+      entry.countHere = () => countHereIfShort(known);
+    }
+    return counts;
+  }
+
+  /**
+   * A read waits for these counts, its thread idle meanwhile: counted here, if they add up to at
+   * most `READ_COUNTS_HERE` (a read waits for all of them: counting only some here gains nothing).
+   */
+  function countHereIfShort(counts: Set<Counting>): void {
+    let bound = 0;
+    for (const counting of counts) bound += counting.bound;
+    if (bound === 0 || bound > READ_COUNTS_HERE) return;
+    for (const counting of counts) counting.countHere();
+  }
+
   /** The message to return: with its exact count if known already; else counted in the background. */
   function settle(id: string, message: Message, counting: Counting): Message {
     const entry = deps.registry.entry(id);
@@ -171,6 +220,10 @@ export function createAppendCounts(deps: AppendCountsDeps) {
       hold(deliver(entry, ref, message, counting.value));
       return Object.freeze({ ...message, tokens: counting.value });
     }
+    const counts = lateOf(entry);
+    counts.add(counting);
+    const known = () => counts.delete(counting);
+    counting.promise.then(known, known);
     // Held until handed over: a read, compaction, clear or close waits for it.
     hold(
       counting.promise.then(

@@ -36,6 +36,12 @@ export interface LoadedSession {
   /** Exact counts of acknowledged appends still being taken (append.ts): waited for before an archive. */
   counting?: Set<Promise<void>>;
   /**
+   * Counts on this thread the exact counts of acknowledged appends still at the counting worker,
+   * if they are short (append-counts.ts): whoever waits for `counting` calls it first, its thread
+   * idle meanwhile. The worker's answer, the same number, is then dropped.
+   */
+  countHere?: () => void;
+  /**
    * Set while the callers of a durable batch have been answered and its actor has not taken the
    * batch into its figures yet (session-effects.ts, `persist`): resolves once it has. Reads, and
    * a late count's `COUNTED`, wait for it.

@@ -59,7 +59,7 @@ describe('append counts', () => {
     await runtime.close();
   });
 
-  it('sends a turn of appends past the budget to the worker, and reads wait for their exact counts', async () => {
+  it('sends a turn of appends past the budget to the worker, and reads see their exact counts', async () => {
     const { real, estimator, hold, release } = heldWorker();
     const { runtime, id, seen } = await recordedRuntime(estimator);
     const inputs: MessageInput[] = Array.from({ length: 8 }, (_, i) => ({
@@ -73,7 +73,7 @@ describe('append counts', () => {
     // One turn: one batch, its counts asked of the worker (held), so the replies hold the bounds.
     const replies = await Promise.all(inputs.map((m) => runtime.addMessage(id, m)));
     expect(replies.map((m) => m.tokens)).toEqual(bounds);
-    // A read waits for the worker's counts and sees the exact ones.
+    // A read sees the exact counts (short: it counts them itself, read-counts-here.test.ts).
     const read = runtime.getMessages(id);
     release();
     const stored = (await read).slice(-inputs.length);
