@@ -15,24 +15,11 @@ import {
   fitCheckpointCounted,
   recordMessages,
 } from '../../src/compaction/ledger/index.js';
-import type { Checkpoint, CheckpointSummary, Message } from '../../src/core/types.js';
+import type { Checkpoint, Message } from '../../src/core/types.js';
 import { renderCheckpoint } from '../../src/request/format.js';
 import { resolveLimits } from '../../src/runtime/limits.js';
 import { TiktokenEstimator } from '../../src/tokens/token-estimator.js';
-
-/** The exact estimator (which a compaction does not wrap), tallying the renderings it counts. */
-class TallyingEstimator extends TiktokenEstimator {
-  readonly counted = new Map<string, number>();
-  override estimateCheckpoint(checkpoint: Checkpoint | CheckpointSummary): number {
-    const c = checkpoint as Partial<Checkpoint>;
-    const text =
-      c.ledger !== undefined
-        ? renderCheckpoint(c.summary!, c.checks, c.ledger)
-        : renderCheckpoint(checkpoint as CheckpointSummary);
-    this.counted.set(text, (this.counted.get(text) ?? 0) + 1);
-    return super.estimateCheckpoint(checkpoint);
-  }
-}
+import { TallyingEstimator } from '../helpers/tallying-estimator.js';
 
 /** A working session: requests, tool calls and their results, files edited and commands run. */
 function session(estimator: TiktokenEstimator, turns: number): Message[] {

@@ -13,22 +13,9 @@ import { checkpointCount, countPart } from '../../src/runtime/fixed-counts.js';
 import { JsonFileSessionStore } from '../../src/store/session-store.js';
 import { TiktokenEstimator } from '../../src/tokens/token-estimator.js';
 import { tempRoot } from '../helpers/temp-root.js';
+import { TallyingEstimator } from '../helpers/tallying-estimator.js';
 
 const KEY: SessionKey = { type: 'feature', agentType: 'dev', featureId: 'commit-count' };
-
-/** The estimator, tallying the checkpoint renderings it counts. */
-class TallyingEstimator extends TiktokenEstimator {
-  readonly counted = new Map<string, number>();
-  override estimateCheckpoint(checkpoint: Checkpoint | CheckpointSummary): number {
-    const c = checkpoint as Partial<Checkpoint>;
-    const text =
-      c.ledger !== undefined
-        ? renderCheckpoint(c.summary!, c.checks, c.ledger)
-        : renderCheckpoint(checkpoint as CheckpointSummary);
-    this.counted.set(text, (this.counted.get(text) ?? 0) + 1);
-    return super.estimateCheckpoint(checkpoint);
-  }
-}
 
 /** A turn of work: a request, an edit and a test run, and their results. */
 function turn(i: number): MessageInput[] {
