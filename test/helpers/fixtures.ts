@@ -2,7 +2,7 @@
  * Data that many tests arrange the same way: the session key of a Dev agent on a task, and a
  * stored message with fixed id, time and token count.
  */
-import type { ContentBlock, Message, Role, SessionKey } from '../../src/core/types.js';
+import type { ContentBlock, Limits, Message, Role, SessionKey } from '../../src/core/types.js';
 
 /** The Dev agent's session of task `t1` of feature `f1`, in development. */
 export const DEV_TASK_KEY: Extract<SessionKey, { type: 'task' }> = {
@@ -11,6 +11,15 @@ export const DEV_TASK_KEY: Extract<SessionKey, { type: 'task' }> = {
   featureId: 'f1',
   taskId: 't1',
   taskState: 'in_dev',
+};
+
+/** Limits for building requests: 100,000 tokens, compaction at 90%, 100 tokens kept for the reply. */
+export const REQUEST_LIMITS: Limits = {
+  maxTokens: 100_000,
+  compactAt: 0.9,
+  keepRecentTokens: 20_000,
+  replyReserveTokens: 100,
+  checkpointTokens: 10_000,
 };
 
 /**

@@ -2,7 +2,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { omissionCuts, toolResultIds, toolUseIds } from '../../src/core/tool-pair-cuts.js';
-import type { Checkpoint, ContentBlock, Limits, Message, Role, TextBlock } from '../../src/core/types.js';
+import type { Checkpoint, ContentBlock, Message, Role, TextBlock } from '../../src/core/types.js';
 import { buildRequest, type BuiltRequest, type RequestInput } from '../../src/request/build-request.js';
 import { toolResultText } from '../../src/request/format.js';
 import {
@@ -14,16 +14,9 @@ import {
   type MessageParamLike,
 } from '../../src/request/messages-list.js';
 import { BLOCK_OVERHEAD_TOKENS, createTokenEstimator } from '../../src/tokens/token-estimator.js';
-import { storedMessage } from '../helpers/fixtures.js';
+import { REQUEST_LIMITS as LIMITS, storedMessage } from '../helpers/fixtures.js';
 
 const estimator = createTokenEstimator({ mode: 'approximate' });
-const LIMITS: Limits = {
-  maxTokens: 100_000,
-  compactAt: 0.9,
-  keepRecentTokens: 20_000,
-  replyReserveTokens: 100,
-  checkpointTokens: 10_000,
-};
 let seq = 0;
 const msg = (role: Role, content: string | ContentBlock[]): Message =>
   storedMessage(seq++, role, content, estimator.estimateMessage({ role, content }));

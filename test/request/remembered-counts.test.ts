@@ -4,11 +4,11 @@
  * finds their counts by their text (src/request/remembered-counts.ts). The request is the same.
  */
 import { describe, expect, it } from 'vitest';
-import type { Checkpoint, Limits, Message } from '../../src/core/types.js';
+import type { Checkpoint, Message } from '../../src/core/types.js';
 import { buildRequest, type RequestInput } from '../../src/request/build-request.js';
 import { REMEMBER_FROM_CHARS, rememberedCount } from '../../src/request/remembered-counts.js';
 import { TiktokenEstimator } from '../../src/tokens/token-estimator.js';
-import { storedMessage } from '../helpers/fixtures.js';
+import { REQUEST_LIMITS as LIMITS, storedMessage } from '../helpers/fixtures.js';
 
 /** The exact estimator, with the lengths of the texts it was asked to count. */
 class TallyingEstimator extends TiktokenEstimator {
@@ -19,13 +19,6 @@ class TallyingEstimator extends TiktokenEstimator {
   }
 }
 
-const LIMITS: Limits = {
-  maxTokens: 100_000,
-  compactAt: 0.9,
-  keepRecentTokens: 20_000,
-  replyReserveTokens: 100,
-  checkpointTokens: 10_000,
-};
 const lines = (what: string, n: number) =>
   Array.from({ length: n }, (_, i) => `${what} ${i}: ${Math.random()}`);
 const CHECKPOINT: Checkpoint = {
