@@ -4,7 +4,8 @@
  * one round trip, counted on the other core), and counts are remembered by their text, so that a
  * retried or repeated text is not counted twice. Should the worker fail, the text is
  * counted here instead: the count is the same either way. A short text whose caller waits for its
- * write meanwhile can be counted here at once (`countNow`), remembered alike.
+ * write meanwhile can be counted here at once (`countNow`), remembered alike; if the worker has it
+ * and has not come to it yet, the worker skips it (one count per text, not two).
  */
 import { sharedCountingWorker } from './counting-worker.js';
 import { BY_TEXT_MAX_CHARS, CountCache } from './count-cache.js';
@@ -16,7 +17,10 @@ export { BY_TEXT_MAX_CHARS, BY_TEXT_TOTAL_CHARS } from './count-cache.js';
 export interface CountBatcher {
   /** The exact count of `text`, as `countExact` on the main thread would give it. */
   count(text: string): Promise<number>;
-  /** The same count taken on this thread now (or remembered): for a short text whose caller waits anyway. */
+  /**
+   * The same count taken on this thread now (or remembered): for a short text whose caller waits
+   * anyway. A short text still at the worker is answered with it, and the worker skips it.
+   */
   countNow(text: string): number;
 }
 
@@ -32,23 +36,29 @@ export function createCountBatcher(
   interface Batch {
     texts: string[];
     waiters: { resolve: (n: number) => void; reject: (e: unknown) => void }[];
+    /** Slots of the texts counted here meanwhile (`countNow`), which the worker skips; set when posted. */
+    skip: Int32Array | null;
+    /** Those counted here before the batch was posted. */
+    skipped: number[];
   }
   let batch: Batch | null = null;
   /** Short texts asked for and not answered yet: the same text asked for again shares the count. */
-  const inflight = new Map<string, Promise<number>>();
+  const inflight = new Map<string, { counting: Promise<number>; batch: Batch; index: number }>();
 
   async function flush(current: Batch): Promise<void> {
     try {
       await answer(current);
     } finally {
-      for (const text of current.texts) inflight.delete(text);
+      for (const text of current.texts) if (inflight.get(text)?.batch === current) inflight.delete(text);
     }
   }
 
   async function answer(current: Batch): Promise<void> {
+    const skip = (current.skip = new Int32Array(new SharedArrayBuffer(4 * current.texts.length)));
+    for (const index of current.skipped) skip[index] = 1;
     let counts: number[];
     try {
-      counts = await sharedCountingWorker().count(encoding, current.texts);
+      counts = await sharedCountingWorker().count(encoding, current.texts, skip);
     } catch {
       try {
         counts = current.texts.map(countHere);
@@ -58,9 +68,21 @@ export function createCountBatcher(
       }
     }
     for (const [i, waiter] of current.waiters.entries()) {
+      // Skipped (-1): counted here meanwhile, its waiter answered then.
+      if (counts[i]! < 0) continue;
       cache.remember(current.texts[i]!, counts[i]!);
       waiter.resolve(counts[i]!);
     }
+  }
+
+  /** A text counted here while the worker has it: its callers get this count, the worker skips it. */
+  function answeredHere(text: string, tokens: number): void {
+    const at = inflight.get(text);
+    if (at === undefined) return;
+    inflight.delete(text);
+    at.batch.waiters[at.index]!.resolve(tokens);
+    if (at.batch.skip === null) at.batch.skipped.push(at.index);
+    else Atomics.store(at.batch.skip, at.index, 1);
   }
 
   return {
@@ -70,6 +92,7 @@ export function createCountBatcher(
       if (known !== undefined) return known;
       const tokens = countHere(text);
       cache.remember(text, tokens);
+      answeredHere(text, tokens);
       return tokens;
     },
     count(text: string): Promise<number> {
@@ -78,21 +101,23 @@ export function createCountBatcher(
       if (known !== undefined) return Promise.resolve(known);
       const short = text.length <= BY_TEXT_MAX_CHARS;
       const pending = short ? inflight.get(text) : undefined;
-      if (pending !== undefined) return pending;
+      if (pending !== undefined) return pending.counting;
+      if (batch === null) {
+        const fresh: Batch = { texts: [], waiters: [], skip: null, skipped: [] };
+        batch = fresh;
+        // Everything asked for in this turn goes in one request.
+        setImmediate(() => {
+          if (batch === fresh) batch = null;
+          void flush(fresh);
+        });
+      }
+      const current = batch;
+      const index = current.texts.length;
       const counting = new Promise<number>((resolve, reject) => {
-        if (batch === null) {
-          const current: Batch = { texts: [], waiters: [] };
-          batch = current;
-          // Everything asked for in this turn goes in one request.
-          setImmediate(() => {
-            if (batch === current) batch = null;
-            void flush(current);
-          });
-        }
-        batch.texts.push(text);
-        batch.waiters.push({ resolve, reject });
+        current.texts.push(text);
+        current.waiters.push({ resolve, reject });
       });
-      if (short) inflight.set(text, counting);
+      if (short) inflight.set(text, { counting, batch: current, index });
       return counting;
     },
   };

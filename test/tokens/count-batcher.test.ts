@@ -66,4 +66,32 @@ describe('createCountBatcher', () => {
       posted.mockRestore();
     }
   });
+
+  it('answers a text counted here while the worker has it with that count, and the worker skips it', async () => {
+    const { batcher, seen } = counted(); // counts here by length: the worker's count differs
+    const worker = sharedCountingWorker();
+    const posted = vi.spyOn(worker, 'count');
+    try {
+      const a = `a short tool result ${Math.random()} `.repeat(3);
+      const b = `the reply after it ${Math.random()} `.repeat(3);
+      const c = `a third text ${Math.random()} `.repeat(3);
+      const [countA, countB, countC] = [a, b, c].map((text) => batcher.count(text));
+      expect(batcher.countNow(a)).toBe(a.length); // before the turn's request is posted
+      await new Promise((resolve) => setImmediate(resolve)); // posted now
+      expect(posted).toHaveBeenCalledTimes(1);
+      const skip = posted.mock.calls[0]![2]!;
+      expect(Array.from(skip)).toEqual([1, 0, 0]);
+      expect(batcher.countNow(b)).toBe(b.length); // after: the worker skips it unless it counted it already
+      expect(Array.from(skip)).toEqual([1, 1, 0]);
+      expect(await countA).toBe(a.length);
+      expect(await countB).toBe(b.length);
+      const fromWorker = await posted.mock.results[0]!.value;
+      expect(fromWorker[0]).toBe(-1); // skipped: its slot was set before the request was posted
+      expect(await countC).toBe(fromWorker[2]);
+      expect(fromWorker[2]).not.toBe(c.length); // c was counted on the worker only
+      expect(seen).toEqual([a, b]);
+    } finally {
+      posted.mockRestore();
+    }
+  });
 });

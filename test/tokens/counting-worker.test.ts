@@ -61,6 +61,19 @@ describe('createCountingWorker', () => {
     },
   );
 
+  it('skips the texts whose slot is set, answering -1 for them, and refuses a short slot array', async () => {
+    const encoder = getEncoder('cl100k_base');
+    const texts = ['counted on the worker', 'counted by the caller meanwhile', 'counted too'];
+    const skip = new Int32Array(new SharedArrayBuffer(4 * texts.length));
+    Atomics.store(skip, 1, 1);
+    expect(await worker.count('cl100k_base', texts, skip)).toEqual([
+      countExact(encoder, texts[0]!),
+      -1,
+      countExact(encoder, texts[2]!),
+    ]);
+    await expect(worker.count('cl100k_base', texts, new Int32Array(2))).rejects.toThrow(/slot per text/);
+  });
+
   it('keeps the event loop running while it counts (a timer fires before the count is back)', async () => {
     const text = (await transcriptText()).slice(0, 400_000);
     const order: string[] = [];
