@@ -4,8 +4,9 @@
  * one round trip, counted on the other core), and counts are remembered by their text, so that a
  * retried or repeated text is not counted twice. Should the worker fail, the text is
  * counted here instead: the count is the same either way. A short text whose caller waits for its
- * write meanwhile can be counted here at once (`countNow`), remembered alike; if the worker has it
- * and has not come to it yet, the worker skips it (one count per text, not two).
+ * write meanwhile can be counted here at once (`countNow`), remembered alike; if the worker has it,
+ * its count is taken from the worker's slot when the worker has counted it already, and otherwise
+ * the worker skips it unless it is counting it: one count per text, not two.
  */
 import { sharedCountingWorker } from './counting-worker.js';
 import { BY_TEXT_MAX_CHARS, CountCache } from './count-cache.js';
@@ -19,7 +20,8 @@ export interface CountBatcher {
   count(text: string): Promise<number>;
   /**
    * The same count taken on this thread now (or remembered): for a short text whose caller waits
-   * anyway. A short text still at the worker is answered with it, and the worker skips it.
+   * anyway. A short text still at the worker: the worker's count if it has taken it already (the
+   * answer has not come), else counted here, and the worker skips it.
    */
   countNow(text: string): number;
 }
@@ -36,9 +38,9 @@ export function createCountBatcher(
   interface Batch {
     texts: string[];
     waiters: { resolve: (n: number) => void; reject: (e: unknown) => void }[];
-    /** Slots of the texts counted here meanwhile (`countNow`), which the worker skips; set when posted. */
-    skip: Int32Array | null;
-    /** Those counted here before the batch was posted. */
+    /** The worker's slot per text (see `CountingWorker.count`), once posted. */
+    slots: Int32Array | null;
+    /** The texts counted here before the batch was posted: the worker skips them. */
     skipped: number[];
   }
   let batch: Batch | null = null;
@@ -54,11 +56,11 @@ export function createCountBatcher(
   }
 
   async function answer(current: Batch): Promise<void> {
-    const skip = (current.skip = new Int32Array(new SharedArrayBuffer(4 * current.texts.length)));
-    for (const index of current.skipped) skip[index] = 1;
+    const slots = (current.slots = new Int32Array(new SharedArrayBuffer(4 * current.texts.length)));
+    for (const index of current.skipped) slots[index] = -1;
     let counts: number[];
     try {
-      counts = await sharedCountingWorker().count(encoding, current.texts, skip);
+      counts = await sharedCountingWorker().count(encoding, current.texts, slots);
     } catch {
       try {
         counts = current.texts.map(countHere);
@@ -68,21 +70,29 @@ export function createCountBatcher(
       }
     }
     for (const [i, waiter] of current.waiters.entries()) {
-      // Skipped (-1): counted here meanwhile, its waiter answered then.
+      // Skipped (-1): counted here meanwhile, its waiter answered then (as is one taken from its slot).
       if (counts[i]! < 0) continue;
       cache.remember(current.texts[i]!, counts[i]!);
       waiter.resolve(counts[i]!);
     }
   }
 
-  /** A text counted here while the worker has it: its callers get this count, the worker skips it. */
-  function answeredHere(text: string, tokens: number): void {
+  /**
+   * The worker's count of a text it has (`null`: none), taken from its slot if the worker has
+   * counted it already; else the slot is claimed, so the worker skips it unless it is counting it,
+   * and the caller counts it. The text's callers get the count given to `answer`.
+   */
+  function fromWorker(text: string): { tokens: number | null; answer: (tokens: number) => void } | null {
     const at = inflight.get(text);
-    if (at === undefined) return;
+    if (at === undefined) return null;
     inflight.delete(text);
-    at.batch.waiters[at.index]!.resolve(tokens);
-    if (at.batch.skip === null) at.batch.skipped.push(at.index);
-    else Atomics.store(at.batch.skip, at.index, 1);
+    const answer = (tokens: number) => at.batch.waiters[at.index]!.resolve(tokens);
+    if (at.batch.slots === null) {
+      at.batch.skipped.push(at.index);
+      return { tokens: null, answer };
+    }
+    const slot = Atomics.compareExchange(at.batch.slots, at.index, 0, -1);
+    return { tokens: slot > 0 ? slot - 1 : null, answer };
   }
 
   return {
@@ -90,9 +100,10 @@ export function createCountBatcher(
       if (text.length === 0) return 0;
       const known = cache.recall(text);
       if (known !== undefined) return known;
-      const tokens = countHere(text);
+      const worker = fromWorker(text);
+      const tokens = worker?.tokens ?? countHere(text);
       cache.remember(text, tokens);
-      answeredHere(text, tokens);
+      worker?.answer(tokens);
       return tokens;
     },
     count(text: string): Promise<number> {
@@ -103,7 +114,7 @@ export function createCountBatcher(
       const pending = short ? inflight.get(text) : undefined;
       if (pending !== undefined) return pending.counting;
       if (batch === null) {
-        const fresh: Batch = { texts: [], waiters: [], skip: null, skipped: [] };
+        const fresh: Batch = { texts: [], waiters: [], slots: null, skipped: [] };
         batch = fresh;
         // Everything asked for in this turn goes in one request.
         setImmediate(() => {

@@ -4,9 +4,11 @@
  * counts are identical, and the main thread's event loop stays free while it works.
  *
  * Protocol: the main thread posts `{ id, encoding, texts, skip? }`; the worker answers
- * `{ id, counts }` (one count per text, in order) or `{ id, error }`. A text whose `skip` slot is
- * set when the worker comes to it (the main thread counted it meanwhile) is not counted: its count
- * is -1.
+ * `{ id, counts }` (one count per text, in order) or `{ id, error }`. With `slots` (one per text,
+ * over a `SharedArrayBuffer`), a text whose slot the main thread set to -1 before the worker came
+ * to it (it counts the text itself) is not counted: its count is -1; once the worker has counted a
+ * text, it stores the count + 1 in its slot if still 0, where the main thread can take it before
+ * the answer comes.
  */
 import { parentPort } from 'node:worker_threads';
 import { describeError } from '../core/errors.js';
@@ -18,16 +20,27 @@ export interface CountRequest {
   id: number;
   encoding: TokenEncoding;
   texts: string[];
-  /** One slot per text, over a `SharedArrayBuffer`: non-zero, the text is not counted (-1). */
-  skip?: Int32Array;
+  /** One slot per text, over a `SharedArrayBuffer`: -1, not counted; 0, to count; n + 1, counted n. */
+  slots?: Int32Array;
 }
 
 /** @internal The worker's answer. */
 export type CountAnswer =
   { id: number; encoding: TokenEncoding; counts: number[] } | { id: number; error: string };
 
-const skipped = (request: CountRequest, i: number): boolean =>
-  request.skip !== undefined && Atomics.load(request.skip, i) !== 0;
+/** The count of text `i`, -1 if its slot says the main thread counts it; recorded in the slot. */
+function countOrSkip(
+  encoder: ReturnType<typeof getEncoder>,
+  text: string,
+  slots: Int32Array | undefined,
+  i: number,
+): number {
+  if (slots === undefined) return countExact(encoder, text);
+  if (Atomics.load(slots, i) < 0) return -1;
+  const tokens = countExact(encoder, text);
+  Atomics.compareExchange(slots, i, 0, tokens + 1);
+  return tokens;
+}
 
 parentPort?.on('message', (request: CountRequest) => {
   let answer: CountAnswer;
@@ -36,7 +49,7 @@ parentPort?.on('message', (request: CountRequest) => {
     answer = {
       id: request.id,
       encoding: request.encoding,
-      counts: request.texts.map((text, i) => (skipped(request, i) ? -1 : countExact(encoder, text))),
+      counts: request.texts.map((text, i) => countOrSkip(encoder, text, request.slots, i)),
     };
   } catch (error) {
     answer = { id: request.id, error: describeError(error) };

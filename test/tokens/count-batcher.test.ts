@@ -67,29 +67,33 @@ describe('createCountBatcher', () => {
     }
   });
 
-  it('answers a text counted here while the worker has it with that count, and the worker skips it', async () => {
-    const { batcher, seen } = counted(); // counts here by length: the worker's count differs
+  it('takes a count the worker has taken already from its slot, and has the worker skip one counted here', async () => {
+    const { batcher, seen } = counted(); // counts here by length: the worker's counts differ
     const worker = sharedCountingWorker();
     const posted = vi.spyOn(worker, 'count');
     try {
-      const a = `a short tool result ${Math.random()} `.repeat(3);
-      const b = `the reply after it ${Math.random()} `.repeat(3);
-      const c = `a third text ${Math.random()} `.repeat(3);
+      const [a, b, c] = ['a short tool result', 'the reply after it', 'a third text'].map((words) =>
+        `${words} ${Math.random()} `.repeat(3),
+      ) as [string, string, string];
       const [countA, countB, countC] = [a, b, c].map((text) => batcher.count(text));
       expect(batcher.countNow(a)).toBe(a.length); // before the turn's request is posted
       await new Promise((resolve) => setImmediate(resolve)); // posted now
       expect(posted).toHaveBeenCalledTimes(1);
-      const skip = posted.mock.calls[0]![2]!;
-      expect(Array.from(skip)).toEqual([1, 0, 0]);
-      expect(batcher.countNow(b)).toBe(b.length); // after: the worker skips it unless it counted it already
-      expect(Array.from(skip)).toEqual([1, 1, 0]);
-      expect(await countA).toBe(a.length);
-      expect(await countB).toBe(b.length);
+      const slots = posted.mock.calls[0]![2]!;
+      expect(slots[0]).toBe(-1); // the worker skips a
+      // b: counted here, the worker told to skip it, unless the worker has counted it already.
+      const hereB = batcher.countNow(b);
+      expect([hereB === b.length ? -1 : hereB + 1]).toEqual([Atomics.load(slots, 1)]);
+      // c: the worker has counted it (its slot says so) but its answer has not come: taken from there.
+      while (Atomics.load(slots, 2) === 0) Atomics.wait(slots, 2, 0, 5);
+      const hereC = batcher.countNow(c);
+      expect(hereC).toBe(Atomics.load(slots, 2) - 1);
+      expect(hereC).not.toBe(c.length);
+      expect(seen).toEqual(hereB === b.length ? [a, b] : [a]);
       const fromWorker = await posted.mock.results[0]!.value;
       expect(fromWorker[0]).toBe(-1); // skipped: its slot was set before the request was posted
-      expect(await countC).toBe(fromWorker[2]);
-      expect(fromWorker[2]).not.toBe(c.length); // c was counted on the worker only
-      expect(seen).toEqual([a, b]);
+      expect(fromWorker[2]).toBe(hereC);
+      expect([await countA, await countB, await countC]).toEqual([a.length, hereB, hereC]);
     } finally {
       posted.mockRestore();
     }

@@ -61,16 +61,14 @@ describe('createCountingWorker', () => {
     },
   );
 
-  it('skips the texts whose slot is set, answering -1 for them, and refuses a short slot array', async () => {
+  it("skips a text whose slot is -1, answering -1 for it, and stores count + 1 in the others' slots", async () => {
     const encoder = getEncoder('cl100k_base');
     const texts = ['counted on the worker', 'counted by the caller meanwhile', 'counted too'];
-    const skip = new Int32Array(new SharedArrayBuffer(4 * texts.length));
-    Atomics.store(skip, 1, 1);
-    expect(await worker.count('cl100k_base', texts, skip)).toEqual([
-      countExact(encoder, texts[0]!),
-      -1,
-      countExact(encoder, texts[2]!),
-    ]);
+    const slots = new Int32Array(new SharedArrayBuffer(4 * texts.length));
+    Atomics.store(slots, 1, -1);
+    const counts = [countExact(encoder, texts[0]!), -1, countExact(encoder, texts[2]!)];
+    expect(await worker.count('cl100k_base', texts, slots)).toEqual(counts);
+    expect(Array.from(slots)).toEqual([counts[0]! + 1, -1, counts[2]! + 1]);
     await expect(worker.count('cl100k_base', texts, new Int32Array(2))).rejects.toThrow(/slot per text/);
   });
 
