@@ -3,8 +3,12 @@
  * with the same js-tiktoken encoding and the same {@link countExact} as the main thread, so its
  * counts are identical, and the main thread's event loop stays free while it works.
  *
- * Protocol: the main thread posts `{ id, encoding, texts }`; the worker answers
- * `{ id, counts }` (one count per text, in order) or `{ id, error }`.
+ * Protocol: the main thread posts `{ id, encoding, texts, skip? }`; the worker answers
+ * `{ id, counts }` (one count per text, in order) or `{ id, error }`. With `slots` (one per text,
+ * over a `SharedArrayBuffer`), a text whose slot the main thread set to -1 before the worker came
+ * to it (it counts the text itself) is not counted: its count is -1; once the worker has counted a
+ * text, it stores the count + 1 in its slot if still 0, where the main thread can take it before
+ * the answer comes.
  */
 import { parentPort } from 'node:worker_threads';
 import { describeError } from '../core/errors.js';
@@ -16,11 +20,27 @@ export interface CountRequest {
   id: number;
   encoding: TokenEncoding;
   texts: string[];
+  /** One slot per text, over a `SharedArrayBuffer`: -1, not counted; 0, to count; n + 1, counted n. */
+  slots?: Int32Array;
 }
 
 /** @internal The worker's answer. */
 export type CountAnswer =
   { id: number; encoding: TokenEncoding; counts: number[] } | { id: number; error: string };
+
+/** The count of text `i`, -1 if its slot says the main thread counts it; recorded in the slot. */
+function countOrSkip(
+  encoder: ReturnType<typeof getEncoder>,
+  text: string,
+  slots: Int32Array | undefined,
+  i: number,
+): number {
+  if (slots === undefined) return countExact(encoder, text);
+  if (Atomics.load(slots, i) < 0) return -1;
+  const tokens = countExact(encoder, text);
+  Atomics.compareExchange(slots, i, 0, tokens + 1);
+  return tokens;
+}
 
 parentPort?.on('message', (request: CountRequest) => {
   let answer: CountAnswer;
@@ -29,7 +49,7 @@ parentPort?.on('message', (request: CountRequest) => {
     answer = {
       id: request.id,
       encoding: request.encoding,
-      counts: request.texts.map((text) => countExact(encoder, text)),
+      counts: request.texts.map((text, i) => countOrSkip(encoder, text, request.slots, i)),
     };
   } catch (error) {
     answer = { id: request.id, error: describeError(error) };

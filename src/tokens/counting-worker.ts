@@ -25,11 +25,15 @@ import { TOKEN_ENCODINGS, type TokenEncoding } from './encoding-cache.js';
  */
 export interface CountingWorker {
   /**
-   * Exact token counts of `texts` (one per text, in order), as `countExact` counts them.
+   * Exact token counts of `texts` (one per text, in order), as `countExact` counts them. With
+   * `slots` (one per text, over a `SharedArrayBuffer`, all 0): a text whose slot the caller sets to
+   * -1 before the thread comes to it is not counted, its count is -1 (the caller counts it itself);
+   * the thread stores each count it takes + 1 in the text's slot if that is still 0, so the caller
+   * can take it before the answer comes (`Atomics.compareExchange(slots, i, 0, -1)` does either).
    * @throws SessionError `IO_ERROR` when the thread cannot start or dies while counting;
-   *   `INVALID_ARGUMENT` for an unknown encoding or a text that is not a string.
+   *   `INVALID_ARGUMENT` for an unknown encoding, a text that is not a string or too few slots.
    */
-  count(encoding: TokenEncoding, texts: readonly string[]): Promise<number[]>;
+  count(encoding: TokenEncoding, texts: readonly string[], slots?: Int32Array): Promise<number[]>;
   /**
    * Whether the running thread has `encoding` loaded (it answered a count in it). When not, the
    * first call asks the thread (started if need be) to load it, so that it is ready soon: a caller
@@ -169,7 +173,7 @@ export function createCountingWorker(options: CountingWorkerOptions = {}): Count
   }
 
   const api: CountingWorker = {
-    count(encoding, texts) {
+    count(encoding, texts, slots) {
       if (!TOKEN_ENCODINGS.includes(encoding)) {
         return Promise.reject(
           new SessionError('INVALID_ARGUMENT', 'tokens', `unknown encoding ${JSON.stringify(encoding)}`),
@@ -178,6 +182,11 @@ export function createCountingWorker(options: CountingWorkerOptions = {}): Count
       if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) {
         return Promise.reject(
           new SessionError('INVALID_ARGUMENT', 'tokens', 'count() expects a list of strings'),
+        );
+      }
+      if (slots !== undefined && !(slots instanceof Int32Array && slots.length >= texts.length)) {
+        return Promise.reject(
+          new SessionError('INVALID_ARGUMENT', 'tokens', 'count() expects an Int32Array slot per text'),
         );
       }
       return new Promise<number[]>((resolve, reject) => {
@@ -195,7 +204,7 @@ export function createCountingWorker(options: CountingWorkerOptions = {}): Count
         const id = ++nextId;
         pending.set(id, { resolve, reject });
         settle();
-        const request: CountRequest = { id, encoding, texts: [...texts] };
+        const request: CountRequest = { id, encoding, texts: [...texts], ...(slots ? { slots } : {}) };
         w.postMessage(request);
       });
     },

@@ -66,4 +66,36 @@ describe('createCountBatcher', () => {
       posted.mockRestore();
     }
   });
+
+  it('takes a count the worker has taken already from its slot, and has the worker skip one counted here', async () => {
+    const { batcher, seen } = counted(); // counts here by length: the worker's counts differ
+    const worker = sharedCountingWorker();
+    const posted = vi.spyOn(worker, 'count');
+    try {
+      const [a, b, c] = ['a short tool result', 'the reply after it', 'a third text'].map((words) =>
+        `${words} ${Math.random()} `.repeat(3),
+      ) as [string, string, string];
+      const [countA, countB, countC] = [a, b, c].map((text) => batcher.count(text));
+      expect(batcher.countNow(a)).toBe(a.length); // before the turn's request is posted
+      await new Promise((resolve) => setImmediate(resolve)); // posted now
+      expect(posted).toHaveBeenCalledTimes(1);
+      const slots = posted.mock.calls[0]![2]!;
+      expect(slots[0]).toBe(-1); // the worker skips a
+      // b: counted here, the worker told to skip it, unless the worker has counted it already.
+      const hereB = batcher.countNow(b);
+      expect([hereB === b.length ? -1 : hereB + 1]).toEqual([Atomics.load(slots, 1)]);
+      // c: the worker has counted it (its slot says so) but its answer has not come: taken from there.
+      while (Atomics.load(slots, 2) === 0) Atomics.wait(slots, 2, 0, 5);
+      const hereC = batcher.countNow(c);
+      expect(hereC).toBe(Atomics.load(slots, 2) - 1);
+      expect(hereC).not.toBe(c.length);
+      expect(seen).toEqual(hereB === b.length ? [a, b] : [a]);
+      const fromWorker = await posted.mock.results[0]!.value;
+      expect(fromWorker[0]).toBe(-1); // skipped: its slot was set before the request was posted
+      expect(fromWorker[2]).toBe(hereC);
+      expect([await countA, await countB, await countC]).toEqual([a.length, hereB, hereC]);
+    } finally {
+      posted.mockRestore();
+    }
+  });
 });

@@ -61,6 +61,17 @@ describe('createCountingWorker', () => {
     },
   );
 
+  it("skips a text whose slot is -1, answering -1 for it, and stores count + 1 in the others' slots", async () => {
+    const encoder = getEncoder('cl100k_base');
+    const texts = ['counted on the worker', 'counted by the caller meanwhile', 'counted too'];
+    const slots = new Int32Array(new SharedArrayBuffer(4 * texts.length));
+    Atomics.store(slots, 1, -1);
+    const counts = [countExact(encoder, texts[0]!), -1, countExact(encoder, texts[2]!)];
+    expect(await worker.count('cl100k_base', texts, slots)).toEqual(counts);
+    expect(Array.from(slots)).toEqual([counts[0]! + 1, -1, counts[2]! + 1]);
+    await expect(worker.count('cl100k_base', texts, new Int32Array(2))).rejects.toThrow(/slot per text/);
+  });
+
   it('keeps the event loop running while it counts (a timer fires before the count is back)', async () => {
     const text = (await transcriptText()).slice(0, 400_000);
     const order: string[] = [];
