@@ -38,7 +38,7 @@ export class SessionHandle {
     this.id = head.record.id;
     this.#store = store;
     this.#record = head.record;
-    this.#checkpoint = head.checkpoint;
+    this.#checkpoint = deepFreeze(head.checkpoint); // the caller's copy (store contract): a request renders it once
     this.#context = head.context;
     this.#description = head.agentDescription;
     this.#counts = head.counts;
