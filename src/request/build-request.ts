@@ -24,6 +24,7 @@ import { contentToText, renderAgentDescription, renderCheckpoint, renderContext 
 import { systemBlocks, withMessageBreakpoints, type SystemBlock } from './cache-breakpoints.js';
 import { toMessagesList, type MessageParamLike } from './messages-list.js';
 import { rememberedCount } from './remembered-counts.js';
+import { JOIN, flattenedTokens, renderTranscript } from './flattened-sections.js';
 
 /**
  * How live messages are sent: `flattened` puts them into the system prompt as a readable
@@ -45,9 +46,15 @@ export type RequestFormat = 'flattened' | 'messages';
 export interface RequestInput {
   agentDescription: AgentDescription | null;
   context: SessionContext | null;
-  /** The checkpoint: its summary and checks go into the system prompt. */
+  /**
+   * The checkpoint: its summary and checks go into the system prompt. A frozen one is taken as
+   * deep-frozen (the runtime's are) and rendered once for all requests.
+   */
   checkpoint: Checkpoint | null;
-  /** Live messages, oldest first, each with its stored `tokens`; internal ones are left out. */
+  /**
+   * Live messages, oldest first, each with its stored `tokens`; internal ones are left out. A
+   * frozen message is taken as deep-frozen (the runtime's are) and rendered once.
+   */
   messages: readonly Message[];
   /** The new user message; null for a preview without one. */
   userMessage: string | ContentBlock[] | null;
@@ -178,9 +185,7 @@ export function buildRequest(input: RequestInput): BuiltRequest {
   const contextText =
     input.context === null || input.context === undefined ? '' : renderContext(input.context);
   const checkpointText =
-    input.checkpoint === null || input.checkpoint === undefined
-      ? ''
-      : renderCheckpoint(input.checkpoint.summary, input.checkpoint.checks, input.checkpoint.ledger);
+    input.checkpoint === null || input.checkpoint === undefined ? '' : checkpointTextOf(input.checkpoint);
   const userPrompt = userMessage === null ? '' : contentToText(userMessage);
   const hasUser = userMessage !== null && userPrompt.trim() !== '';
   // The new user message as it is sent: its text (flattened), or a message of the list.
@@ -282,10 +287,11 @@ export function buildRequest(input: RequestInput): BuiltRequest {
     };
   };
 
-  const cuts = omissionCuts(messages, userMessage);
+  // Cut 0 (nothing left out) is always allowed: the others are worked out only when it does not fit.
+  let cuts: boolean[] | undefined;
   let smallest = 0;
   for (let cut = 0; cut <= n; cut++) {
-    if (cuts[cut] !== true) continue;
+    if (cut > 0 && (cuts ??= omissionCuts(messages, userMessage))[cut] !== true) continue;
     smallest = cut;
     // A lower bound first: what the request adds around the messages only raises the total.
     if (
@@ -298,7 +304,21 @@ export function buildRequest(input: RequestInput): BuiltRequest {
   return assemble(smallest);
 }
 
-const JOIN = '\n\n';
+/** Checkpoints as rendered, kept per frozen checkpoint (a session's: a commit makes a new one). */
+const RENDERED = new WeakMap<Checkpoint, string>();
+
+/**
+ * A checkpoint as rendered, once per frozen checkpoint: the runtime's are deep-frozen, and the
+ * same object from one request of a session to the next until a commit or a check replaces it.
+ */
+function checkpointTextOf(checkpoint: Checkpoint): string {
+  const known = RENDERED.get(checkpoint);
+  if (known !== undefined) return known;
+  const text = renderCheckpoint(checkpoint.summary, checkpoint.checks, checkpoint.ledger);
+  if (Object.isFrozen(checkpoint)) RENDERED.set(checkpoint, text);
+  return text;
+}
+
 const CONVERSATION_HEADING = '## Conversation so far';
 const SYSTEM_HEADING = '## System messages';
 
@@ -317,46 +337,16 @@ function listTokens(message: Message): number {
   return message.tokens + stringBlock(message.content);
 }
 
-/** Rendered counts of flattened messages, kept per estimator and message (messages are immutable). */
-const FLATTENED = new WeakMap<TokenEstimator, WeakMap<object, number>>();
-
 /**
  * @internal What a live message adds to a request as sent. Flattened: its `### role` section as
- * rendered, and the blank line joining it to the next, counted once per message and estimator.
- * As a list: its stored count (and block framing); a `system` message: its text in the system
- * prompt, and its join.
+ * rendered, and the blank line joining it to the next (flattened-sections.ts). As a list: its
+ * stored count (and block framing); a `system` message: its text in the system prompt, and its join.
  */
 export function sentTokens(message: Message, format: RequestFormat, estimator: TokenEstimator): number {
-  if (format === 'messages') {
-    if (message.role !== 'system') return listTokens(message);
-    const text = contentToText(message.content).trim();
-    return text === '' ? 0 : estimator.estimate(text) + estimator.estimate(JOIN);
-  }
-  let cache = FLATTENED.get(estimator);
-  if (cache === undefined) {
-    cache = new WeakMap();
-    FLATTENED.set(estimator, cache);
-  }
-  const known = cache.get(message);
-  if (known !== undefined) return known;
-  const section = renderSection(message);
-  const tokens = section === '' ? 0 : estimator.estimate(section) + estimator.estimate(JOIN);
-  cache.set(message, tokens);
-  return tokens;
-}
-
-/** @internal Live messages as `### role` sections of their text; blank messages are skipped. */
-function renderTranscript(messages: readonly Message[]): string {
-  return messages
-    .map(renderSection)
-    .filter((section) => section !== '')
-    .join(JOIN);
-}
-
-/** @internal One message as a `### role` section of its text ('' for a blank one). */
-function renderSection(message: Message): string {
+  if (format === 'flattened') return flattenedTokens(message, estimator);
+  if (message.role !== 'system') return listTokens(message);
   const text = contentToText(message.content).trim();
-  return text === '' ? '' : `### ${message.role}\n${text}`;
+  return text === '' ? 0 : estimator.estimate(text) + estimator.estimate(JOIN);
 }
 
 /** @internal Rejects what would make the estimate meaningless; returns the input. */

@@ -1,31 +1,53 @@
 /**
- * @internal Counts of the long texts a request counts again at every build, remembered by their
- * text per estimator: the checkpoint as rendered, and the system prompt's head that holds it, are
- * the same from one request of a session to the next until its next compaction. Counting them
- * anew cost about 3 ms a request in the replay of the real transcripts at a 20k limit (2.6 of its
- * 3.1 ms). They are kept in the count cache the counting worker's batcher uses (`CountCache`,
- * bounded in entries and characters). The count is the estimator's own for the same text: the
- * request does not change.
+ * @internal Counts of the texts a request counts again at every build, remembered per estimator.
+ * The checkpoint as rendered, and the system prompt's head that holds it, are the same from one
+ * request of a session to the next until its next compaction: counting them anew cost about 3 ms a
+ * request in the replay of the real transcripts at a 20k limit (2.6 of its 3.1 ms). They are kept
+ * in the count cache the counting worker's batcher uses (`CountCache`, bounded in entries and
+ * characters). The few texts of the last builds (those, the description, the context, the joins)
+ * are also kept as they are and found by comparing the texts, before the count cache hashes a long
+ * one (SHA-1) or a short one is counted again: a session's next build renders the same texts. The
+ * count is the estimator's own for the same text: the request does not change.
  */
 import { CountCache } from '../tokens/count-cache.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 
-/** @internal Texts shorter than this are counted every time: cheap, and too many to keep. */
+/** @internal Texts shorter than this are kept in the count cache only among the last few. */
 export const REMEMBER_FROM_CHARS = 1024;
+/** @internal How many of the texts last counted are kept as they are, per estimator. */
+export const RECENT_TEXTS = 8;
 
-const REMEMBERED = new WeakMap<TokenEstimator, CountCache>();
+/** What an estimator counted last: texts and counts in a ring, the oldest replaced first. */
+interface Recent {
+  texts: string[];
+  counts: number[];
+  next: number;
+}
+
+const REMEMBERED = new WeakMap<TokenEstimator, { cache: CountCache; recent: Recent }>();
 
 /**
- * @internal `estimator.estimate(text)`, remembered for texts of {@link REMEMBER_FROM_CHARS}
- * characters or more.
+ * @internal `estimator.estimate(text)`, remembered: among the last {@link RECENT_TEXTS} texts, and
+ * in a count cache for texts of {@link REMEMBER_FROM_CHARS} characters or more.
  */
 export function rememberedCount(estimator: TokenEstimator, text: string): number {
-  if (text.length < REMEMBER_FROM_CHARS) return estimator.estimate(text);
-  let cache = REMEMBERED.get(estimator);
-  if (cache === undefined) REMEMBERED.set(estimator, (cache = new CountCache()));
-  const known = cache.recall(text);
-  if (known !== undefined) return known;
-  const tokens = estimator.estimate(text);
-  cache.remember(text, tokens);
+  let memo = REMEMBERED.get(estimator);
+  if (memo === undefined) {
+    memo = { cache: new CountCache(), recent: { texts: [], counts: [], next: 0 } };
+    REMEMBERED.set(estimator, memo);
+  }
+  const { recent } = memo;
+  // The same string (a constant) or an equal one: V8 compares lengths first, then the characters.
+  const at = recent.texts.indexOf(text);
+  if (at >= 0) return recent.counts[at]!;
+  let tokens: number | undefined;
+  if (text.length < REMEMBER_FROM_CHARS) tokens = estimator.estimate(text);
+  else {
+    tokens = memo.cache.recall(text);
+    if (tokens === undefined) memo.cache.remember(text, (tokens = estimator.estimate(text)));
+  }
+  recent.texts[recent.next] = text;
+  recent.counts[recent.next] = tokens;
+  recent.next = (recent.next + 1) % RECENT_TEXTS;
   return tokens;
 }

@@ -41,6 +41,7 @@ import type { SessionInfo, SessionRuntime, SessionRuntimeOptions } from './types
 import { createAppender } from './append.js';
 import { createKeyLocks } from './idempotency.js';
 import { checkRuntimeOptions, compactionTimingsOf, lazyClient } from './runtime-options.js';
+import { mutableCopy } from '../store/freeze.js';
 
 export type {
   Clock,
@@ -319,14 +320,14 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
         );
       }
       // A copy: the request's blocks would otherwise be the stored messages' own objects.
-      return structuredClone(
+      return mutableCopy(
         await sessionRequest(conversation, id, userMessage, { ...requestOptions, makeRoom: !readOnly }),
       );
     },
 
     async previewRequest(id, userMessage, requestOptions = {}) {
       assertOpen();
-      return structuredClone(
+      return mutableCopy(
         await sessionRequest(conversation, id, userMessage ?? null, { ...requestOptions, makeRoom: false }),
       );
     },

@@ -38,7 +38,7 @@ export class SessionHandle {
     this.id = head.record.id;
     this.#store = store;
     this.#record = head.record;
-    this.#checkpoint = head.checkpoint;
+    this.#checkpoint = deepFreeze(head.checkpoint); // the caller's copy (store contract): a request renders it once
     this.#context = head.context;
     this.#description = head.agentDescription;
     this.#counts = head.counts;
@@ -108,7 +108,8 @@ export class SessionHandle {
   /** Commits a compaction, clear or reset; the archived messages leave the live ones. */
   async commit(segment: ArchiveSegment | null, checkpoint: Checkpoint, keepChecks = true): Promise<void> {
     const result = await this.#store.commit(this.id, { segment, checkpoint, keepChecks });
-    this.#checkpoint = result.checkpoint;
+    // The store's copy, the caller's to keep: frozen, a request renders it once (build-request.ts).
+    this.#checkpoint = deepFreeze(result.checkpoint);
     // Messages appended while the commit ran are above the watermark: they stay.
     const through = result.checkpoint.compactionInfo.archivedThroughSeq;
     if ((this.#messages[0]?.seq ?? Infinity) <= through)
@@ -139,7 +140,7 @@ export class SessionHandle {
     const checkpoint = await this.#store.recordChecks(this.id, checks, now);
     // A commit may have made a newer checkpoint current meanwhile: keep the newest.
     if (this.#checkpoint === null || checkpoint.version >= this.#checkpoint.version)
-      this.#checkpoint = checkpoint;
+      this.#checkpoint = deepFreeze(checkpoint);
     return checkpoint;
   }
 

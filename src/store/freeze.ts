@@ -43,14 +43,29 @@ const MAX_DEPTH = 256;
  */
 export function frozenCopy<T>(value: T): T {
   try {
-    return plainCopy(value, 0) as T;
+    return plainCopy(value, 0, true) as T;
   } catch (error) {
     if (error !== NOT_PLAIN) throw error;
     return deepFreeze(structuredClone(value));
   }
 }
 
-function plainCopy(value: unknown, depth: number): unknown {
+/**
+ * @internal A deep copy of `value` the caller can change, equal to `structuredClone(value)`. Plain
+ * data is copied by the same walk as {@link frozenCopy}, which shares strings (immutable) instead of
+ * copying their characters: a built request's system prompt is tens of KB, copied twice by
+ * `structuredClone`. Anything else is left to `structuredClone`, as before.
+ */
+export function mutableCopy<T>(value: T): T {
+  try {
+    return plainCopy(value, 0, false) as T;
+  } catch (error) {
+    if (error !== NOT_PLAIN) throw error;
+    return structuredClone(value);
+  }
+}
+
+function plainCopy(value: unknown, depth: number, freeze: boolean): unknown {
   switch (typeof value) {
     case 'string':
     case 'number':
@@ -71,18 +86,18 @@ function plainCopy(value: unknown, depth: number): unknown {
     const copy: unknown[] = new Array<unknown>(value.length);
     for (let i = 0; i < value.length; i++) {
       if (!(i in value)) throw NOT_PLAIN; // a hole: structuredClone keeps it
-      copy[i] = plainCopy(value[i], depth + 1);
+      copy[i] = plainCopy(value[i], depth + 1, freeze);
     }
-    return Object.freeze(copy);
+    return freeze ? Object.freeze(copy) : copy;
   }
   const prototype: unknown = Object.getPrototypeOf(value);
   if (prototype !== Object.prototype && prototype !== null) throw NOT_PLAIN;
   const copy: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {
     if (key === '__proto__') throw NOT_PLAIN; // an own "__proto__" (JSON.parse makes them) is not a setter's
-    copy[key] = plainCopy((value as Record<string, unknown>)[key], depth + 1);
+    copy[key] = plainCopy((value as Record<string, unknown>)[key], depth + 1, freeze);
   }
-  return Object.freeze(copy);
+  return freeze ? Object.freeze(copy) : copy;
 }
 
 /**

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Checkpoint, Message } from '../../src/core/types.js';
 import { buildRequest, type RequestInput } from '../../src/request/build-request.js';
-import { REMEMBER_FROM_CHARS, rememberedCount } from '../../src/request/remembered-counts.js';
+import { RECENT_TEXTS, REMEMBER_FROM_CHARS, rememberedCount } from '../../src/request/remembered-counts.js';
 import { TiktokenEstimator } from '../../src/tokens/token-estimator.js';
 import { REQUEST_LIMITS as LIMITS, storedMessage } from '../helpers/fixtures.js';
 
@@ -69,7 +69,7 @@ describe('counts a request remembers', () => {
     expect(first).toEqual(buildRequest(input(fresh(), messages.slice(0, 1))));
   });
 
-  it('counts a changed text anew, and short texts every time', () => {
+  it('counts a changed text anew, and short texts again once out of the last few', () => {
     const estimator = new TallyingEstimator();
     const long = 'the build is green again. '.repeat(60);
     const changed = long.replace('green', 'red!!');
@@ -80,8 +80,14 @@ describe('counts a request remembers', () => {
     expect(changed.length).toBe(long.length);
     expect(rememberedCount(estimator, changed)).toBe(new TiktokenEstimator().estimate(changed));
     expect(estimator.counted).toEqual([changed.length]);
+    // A short text is found among the last few counted, and counted again once they moved on.
     rememberedCount(estimator, 'short');
     rememberedCount(estimator, 'short');
-    expect(estimator.counted).toEqual([changed.length, 5, 5]);
+    expect(estimator.counted).toEqual([changed.length, 5]);
+    for (let i = 0; i < RECENT_TEXTS; i++) rememberedCount(estimator, `other ${i}`);
+    estimator.counted.length = 0;
+    rememberedCount(estimator, 'short');
+    rememberedCount(estimator, long); // in the count cache still
+    expect(estimator.counted).toEqual([5]);
   });
 });

@@ -4,7 +4,8 @@
  * UTF-8 bytes, newline) and must replay to the same messages, whatever the text (every plane of
  * Unicode, lone surrogates, escapes, batches past the worst-case buffer); and the store's copy of
  * a caller's message (`frozenCopy`) must be a frozen deep copy equal to `structuredClone`'s,
- * leaving what is not plain data to `structuredClone` itself.
+ * leaving what is not plain data to `structuredClone` itself (`mutableCopy`: the same walk,
+ * unfrozen, for a built request the caller may change).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -12,7 +13,7 @@ import { crc32Of } from '../../src/core/crc32.js';
 import type { Message } from '../../src/core/types.js';
 import { crc32, crc32Hex } from '../../src/store/checksum.js';
 import { countText, encodeRecords, recordText, replayLog } from '../../src/store/chat-log-format.js';
-import { frozenCopy, isDeepFrozen } from '../../src/store/freeze.js';
+import { frozenCopy, isDeepFrozen, mutableCopy } from '../../src/store/freeze.js';
 
 /** The record format, written out the slow and obvious way. */
 function reference(json: string): Buffer {
@@ -120,5 +121,28 @@ describe('frozenCopy', () => {
     const tagged = Object.assign([1, 2], { tag: 'kept' });
     expect(frozenCopy(tagged)).toStrictEqual(structuredClone(tagged));
     expect(() => frozenCopy({ f: () => 1 })).toThrow(); // refused, as structuredClone refuses it
+  });
+});
+
+describe('mutableCopy', () => {
+  it("gives plain data back deep-equal to structuredClone, the caller's to change, sharing no object", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        const copy = mutableCopy(value);
+        expect(copy).toStrictEqual(structuredClone(value));
+        if (typeof value === 'object' && value !== null) {
+          expect(copy).not.toBe(value);
+          expect(Object.isFrozen(copy)).toBe(false);
+        }
+      }),
+      { numRuns: 300 },
+    );
+    const frozen = frozenCopy({ blocks: [{ type: 'text', text: 'hi' }] });
+    const copy = mutableCopy(frozen);
+    copy.blocks[0]!.text = 'changed'; // a frozen input gives a copy that can be changed
+    expect(frozen.blocks[0]!.text).toBe('hi');
+    const at = new Date(0);
+    expect(mutableCopy({ at }).at).toEqual(at);
+    expect(() => mutableCopy({ f: () => 1 })).toThrow();
   });
 });
