@@ -85,7 +85,12 @@ describe('createCountBatcher', () => {
       const hereB = batcher.countNow(b);
       expect([hereB === b.length ? -1 : hereB + 1]).toEqual([Atomics.load(slots, 1)]);
       // c: the worker has counted it (its slot says so) but its answer has not come: taken from there.
-      while (Atomics.load(slots, 2) === 0) Atomics.wait(slots, 2, 0, 5);
+      // Blocking here is the point (the answer must not come first); a worker that never counts
+      // would block for good, so the wait ends in a failure after a minute.
+      for (let waits = 0; Atomics.load(slots, 2) === 0; waits++) {
+        if (waits === 12_000) throw new Error('the counting worker never counted the third text');
+        Atomics.wait(slots, 2, 0, 5);
+      }
       const hereC = batcher.countNow(c);
       expect(hereC).toBe(Atomics.load(slots, 2) - 1);
       expect(hereC).not.toBe(c.length);
