@@ -72,6 +72,8 @@ export interface MessagesList {
 
 /** Text of the user message put first when the list would otherwise start with the assistant. */
 export const PLACEHOLDER_USER_TEXT = '(The conversation continues from here.)';
+/** The placeholder's block: one frozen object, shared by every list (its count is remembered). */
+const PLACEHOLDER_BLOCK: TextBlockParam = Object.freeze({ type: 'text', text: PLACEHOLDER_USER_TEXT });
 /** Content of the synthetic error result answering a tool call whose result is not in the session. */
 export const MISSING_RESULT_TEXT =
   'The result of this tool call is not in the session (it was never recorded).';
@@ -201,9 +203,8 @@ export function toMessagesList(
     else list.push(turn);
   }
   if (list[0]?.role === 'assistant') {
-    const placeholder: TextBlockParam = { type: 'text', text: PLACEHOLDER_USER_TEXT };
-    list.unshift({ role: 'user', blocks: [placeholder] });
-    addedBlocks.push(placeholder);
+    list.unshift({ role: 'user', blocks: [PLACEHOLDER_BLOCK] });
+    addedBlocks.push(PLACEHOLDER_BLOCK);
     addedMessages++;
   }
   const final = list[list.length - 1];

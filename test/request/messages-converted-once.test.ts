@@ -8,9 +8,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ContentBlock, Message, Role } from '../../src/core/types.js';
 import { buildRequest, type RequestInput } from '../../src/request/build-request.js';
-import { toMessagesList } from '../../src/request/messages-list.js';
+import { PLACEHOLDER_USER_TEXT, toMessagesList } from '../../src/request/messages-list.js';
 import { deepFreeze } from '../../src/store/freeze.js';
-import { createTokenEstimator } from '../../src/tokens/token-estimator.js';
+import { TiktokenEstimator, createTokenEstimator } from '../../src/tokens/token-estimator.js';
 import { ANY_BLOCKS, CONVERSATION } from '../support/sdk-block-samples.js';
 import { REQUEST_LIMITS as LIMITS, storedMessage } from '../helpers/fixtures.js';
 
@@ -100,6 +100,32 @@ describe('a frozen message converted once (messages form)', () => {
     ]);
     buildRequest(input(messages, 'Go on'));
     expect(reads).toBe(once);
+  });
+
+  it('counts the placeholder of a list that starts with the assistant once per estimator', () => {
+    const counted: string[] = [];
+    const listing = new (class extends TiktokenEstimator {
+      override estimate(text: string): number {
+        counted.push(text);
+        return super.estimate(text);
+      }
+    })();
+    const messages = [
+      deepFreeze(storedMessage(0, 'assistant', 'hello')),
+      deepFreeze(storedMessage(1, 'user', 'hi')),
+    ];
+    const build = () => buildRequest({ ...input(messages, null), estimator: listing });
+    const first = build();
+    const placeholder = { type: 'text', text: PLACEHOLDER_USER_TEXT };
+    expect(first.messages[0]?.content).toEqual([{ ...placeholder, cache_control: { type: 'ephemeral' } }]);
+    expect(counted).toContain(PLACEHOLDER_USER_TEXT);
+    counted.length = 0;
+    expect(build()).toEqual(first);
+    expect(counted).not.toContain(PLACEHOLDER_USER_TEXT);
+    const fresh = buildRequest({ ...input(messages, null), estimator: createTokenEstimator() });
+    expect(fresh).toEqual(first);
+    // The breakpoint went on a copy: the list alone still has none.
+    expect(toMessagesList(messages, null).messages[0]?.content).toEqual([placeholder]);
   });
 
   it('converts an unfrozen message again at every build, so that an edit shows', () => {
