@@ -23,7 +23,7 @@ import {
 import { contentToText, renderAgentDescription, renderCheckpoint, renderContext } from './format.js';
 import { systemBlocks, withMessageBreakpoints, type SystemBlock } from './cache-breakpoints.js';
 import { toMessagesList, type MessageParamLike } from './messages-list.js';
-import { rememberedCount } from './remembered-counts.js';
+import { rememberedBlocksCount, rememberedCount } from './remembered-counts.js';
 import { JOIN, flattenedTokens, renderTranscript } from './flattened-sections.js';
 
 /**
@@ -242,9 +242,7 @@ export function buildRequest(input: RequestInput): BuiltRequest {
         0,
       );
       const added =
-        (converted.addedBlocks.length > 0
-          ? estimator.estimateContent(converted.addedBlocks as ContentBlock[])
-          : 0) +
+        rememberedBlocksCount(estimator, converted.addedBlocks as ContentBlock[]) +
         converted.addedMessages * MESSAGE_OVERHEAD_TOKENS;
       local = estimate(systemPrompt) + listed + labels + added + userLocal;
     }

@@ -9,6 +9,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type { ContentBlock, Message } from '../core/types.js';
 import { sideOf } from './block-roles.js';
 import { contentToText, safeJson } from './format-blocks.js';
+import { deepFreeze } from '../store/freeze.js';
 
 export { MAX_CACHE_BREAKPOINTS, assertValidMessagesList } from './check-messages-list.js';
 
@@ -71,6 +72,8 @@ export interface MessagesList {
 
 /** Text of the user message put first when the list would otherwise start with the assistant. */
 export const PLACEHOLDER_USER_TEXT = '(The conversation continues from here.)';
+/** The placeholder's block: one frozen object, shared by every list (its count is remembered). */
+const PLACEHOLDER_BLOCK: TextBlockParam = Object.freeze({ type: 'text', text: PLACEHOLDER_USER_TEXT });
 /** Content of the synthetic error result answering a tool call whose result is not in the session. */
 export const MISSING_RESULT_TEXT =
   'The result of this tool call is not in the session (it was never recorded).';
@@ -119,20 +122,24 @@ export function toMessagesList(
     convertedBlocks.push(text);
     return text;
   };
-  const push = (role: 'user' | 'assistant', content: unknown): void => {
-    const blocks = normalizeBlocks(role, content, toText);
+  // The blocks are copied into the turns: a frozen message's are shared by every build.
+  const push = (role: 'user' | 'assistant', blocks: readonly MessageBlockParam[]): void => {
     const last = turns[turns.length - 1];
     if (blocks.length === 0) return;
     if (last !== undefined && last.role === role) last.blocks.push(...blocks);
-    else turns.push({ role, blocks });
+    else turns.push({ role, blocks: [...blocks] });
   };
   for (const message of messages) {
     if (message.role === 'system') {
       const text = contentToText(message.content).trim();
       if (text !== '') systemTexts.push(text);
-    } else push(message.role === 'assistant' ? 'assistant' : 'user', message.content);
+      continue;
+    }
+    const normalized = normalizedOf(message);
+    convertedBlocks.push(...normalized.converted);
+    push(message.role === 'assistant' ? 'assistant' : 'user', normalized.blocks);
   }
-  if (userMessage !== null) push('user', userMessage);
+  if (userMessage !== null) push('user', normalizeBlocks('user', userMessage, toText));
 
   const addedBlocks: MessageBlockParam[] = [];
   let addedMessages = 0;
@@ -196,9 +203,8 @@ export function toMessagesList(
     else list.push(turn);
   }
   if (list[0]?.role === 'assistant') {
-    const placeholder: TextBlockParam = { type: 'text', text: PLACEHOLDER_USER_TEXT };
-    list.unshift({ role: 'user', blocks: [placeholder] });
-    addedBlocks.push(placeholder);
+    list.unshift({ role: 'user', blocks: [PLACEHOLDER_BLOCK] });
+    addedBlocks.push(PLACEHOLDER_BLOCK);
     addedMessages++;
   }
   const final = list[list.length - 1];
@@ -217,7 +223,39 @@ export function toMessagesList(
 
 /** @internal The tool_use ids of a turn. */
 function useIdsOf(turn: Turn): string[] {
-  return turn.blocks.flatMap((block) => (block.type === 'tool_use' ? [block.id] : []));
+  const ids: string[] = [];
+  for (const block of turn.blocks) if (block.type === 'tool_use') ids.push(block.id);
+  return ids;
+}
+
+/** @internal A message's content as blocks for its side, and those of them sent as text. */
+interface Normalized {
+  blocks: readonly MessageBlockParam[];
+  converted: readonly TextBlockParam[];
+}
+
+/**
+ * Normalized content of frozen messages, converted once: a frozen message cannot change, and what
+ * it becomes depends on it alone (pairing and merging come after, on copies of these arrays).
+ * Kept deep-frozen, so that no build, and no caller of one, can change what the next build reads.
+ */
+const NORMALIZED = new WeakMap<object, Normalized>();
+
+/** @internal A live message's blocks as {@link normalizeBlocks} makes them, once per frozen message. */
+function normalizedOf(message: Pick<Message, 'role' | 'content'>): Normalized {
+  const known = NORMALIZED.get(message);
+  if (known !== undefined) return known;
+  const converted: TextBlockParam[] = [];
+  const toText = (block: unknown): TextBlockParam => {
+    const text = asText(block);
+    converted.push(text);
+    return text;
+  };
+  const role = message.role === 'assistant' ? 'assistant' : 'user';
+  const normalized: Normalized = { blocks: normalizeBlocks(role, message.content, toText), converted };
+  if (Object.isFrozen(message) && Object.isFrozen(message.content))
+    NORMALIZED.set(message, deepFreeze(normalized));
+  return normalized;
 }
 
 /**
