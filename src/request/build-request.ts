@@ -162,7 +162,9 @@ export interface BuiltRequest {
  * fits, the smallest request is returned with `fits: false`.
  *
  * @param input - the session's pieces, the format, the limits and the estimator.
- * @returns the request; `fits` is true exactly when `totalTokens <= limits.maxTokens`.
+ * @returns the request; `fits` is true exactly when `totalTokens <= limits.maxTokens`. In messages
+ *   form, the blocks made of frozen messages are frozen and shared with later builds (see
+ *   {@link toMessagesList}); the runtime's `buildRequest` and `previewRequest` hand out a copy.
  * @throws SessionError `INVALID_ARGUMENT` (origin `runtime`) for an unknown format, invalid limits
  *   or correction, or a message without a valid stored `tokens`.
  * @example

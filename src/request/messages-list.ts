@@ -103,7 +103,9 @@ interface Turn {
  *
  * @param messages - live messages, oldest first (only `role` and `content` are read).
  * @param userMessage - the new user message, appended (merged into a final user message); null for none.
- * @returns the list, the system texts, and what was added. Never throws for any content.
+ * @returns the list, the system texts, and what was added. Never throws for any content. The
+ *   blocks made of a frozen message (the runtime's messages are deep-frozen) are made once, frozen,
+ *   and shared by every list built from it: copy a block before changing it.
  * @example
  * ```ts
  * const { messages } = toMessagesList(chat.messages, 'Continue');
