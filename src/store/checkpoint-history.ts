@@ -56,12 +56,16 @@ export class CheckpointHistory {
     return this.#file(version).read();
   }
 
-  /** Writes the copy of `checkpoint.version` (atomically; replaces a leftover of a cut-short commit). */
-  async write(checkpoint: Checkpoint): Promise<void> {
+  /**
+   * Writes the copy of `checkpoint.version` (atomically; replaces a leftover of a cut-short
+   * commit). `text`: its text made already for checkpoint.json, whose file options a copy shares.
+   */
+  async write(checkpoint: Checkpoint, text?: string): Promise<void> {
     await ensureDir(this.dir).catch((error: unknown) => {
       throw ioError(error, this.dir, 'create the directory');
     });
-    await this.#file(checkpoint.version).write(checkpoint);
+    const file = this.#file(checkpoint.version);
+    await file.write(checkpoint, text ?? file.textOf(checkpoint));
   }
 
   #file(version: number): DurableJsonFile<Checkpoint> {
