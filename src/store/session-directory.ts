@@ -314,14 +314,15 @@ export class SessionDirectory extends SessionReader {
     await this.#withCheckpoint(async () => {
       const committed = this.#checkpoint.data?.compactionInfo.segment ?? 0;
       if (segment.segment > committed) assertSegmentFollows(this.id, segment, checkpoint, committed);
-      await this.#archive.assertWritable(segment, this.#checkpoint.data, this.messages);
       const next = checkpointToStore(this.#checkpoint.data, checkpoint, options.keepChecks ?? true);
       // The segment and the version's copy are invisible until checkpoint.json names them, so they
       // are written side by side, with checkpoint.json's temporary, renamed into place (the commit
       // point) once both are durable. A crash may leave either, both or neither: a leftover is
       // replaced by the next commit's atomic rename, and a leftover segment holds nothing not live.
       await persistAfter(this.#checkpoint, next, (text) => [
-        this.#archive.write(segment).then(() => this.#step('commit', 'segment')),
+        this.#archive
+          .writeChecked(segment, this.#checkpoint.data, this.messages)
+          .then(() => this.#step('commit', 'segment')),
         this.#history.write(next, text).then(() => this.#step('commit', 'checkpoint-version')),
       ]);
       this.#step('commit', 'checkpoint');
