@@ -139,7 +139,8 @@ export function checkpointCount(
   counted: Checkpoint | undefined,
 ): TokenCount {
   const text = textOf('checkpoint', checkpoint);
-  if (counted === undefined || text !== textOf('checkpoint', counted))
+  // The store's copy is the counted checkpoint itself when the commit kept it as it was (frozen).
+  if (counted === undefined || (counted !== checkpoint && text !== textOf('checkpoint', counted)))
     return countPart(estimator, 'checkpoint', checkpoint);
   return { tokens: counted.tokens, counter: counterOf(estimator), hash: hashOf(text) };
 }

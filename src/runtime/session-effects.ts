@@ -263,6 +263,8 @@ export function provideSessionEffects(deps: EffectDeps) {
       // The part that is never cancelled: one atomic commit.
       commit: fromPromise<CompactOutput, CommitInput>(async ({ input }) => {
         const dir = dirOf(input.sessionId);
+        // Nobody changes it after the summary: frozen, the store keeps it and hands it back uncopied.
+        deepFreeze(input.checkpoint);
         await afterCommits.settled(input.sessionId);
         // close() waits for a commit in flight: it is never cut in the middle.
         const output = await registry.whileCommitting(input.sessionId, commitCompaction(dir, input));

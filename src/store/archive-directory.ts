@@ -16,8 +16,7 @@ import {
 } from './archive-rules.js';
 import { inconsistentError } from './corrupt.js';
 import { assertNothingSetAside } from './directory-guards.js';
-import { ensureDir, isErrno } from './durable-fs.js';
-import { ioError } from './io-error.js';
+import { allSettled, isErrno, MadeDirectory } from './durable-fs.js';
 import { DurableJsonFile } from './durable-json-file.js';
 import { deepFreeze } from './freeze.js';
 import type { SegmentCache } from './segment-cache.js';
@@ -37,6 +36,8 @@ export class ArchiveDirectory {
   readonly #checkpointFile: string;
   /** Committed segments read before, while their files are unchanged (see segment-cache.ts). */
   readonly #cache: SegmentCache | null;
+  /** archive/, made (and its entry synced) once by this writer. */
+  readonly #made: MadeDirectory;
 
   constructor(
     dir: string,
@@ -48,6 +49,7 @@ export class ArchiveDirectory {
     this.#checkpointFile = checkpointFile;
     this.#options = options;
     this.#cache = cache;
+    this.#made = new MadeDirectory(dir);
   }
 
   path(n: number): string {
@@ -88,23 +90,42 @@ export class ArchiveDirectory {
   }
 
   /**
-   * Checks that `segment` may be written by a commit that follows `checkpoint` (the current one),
-   * and creates the directory. A file left in its place by a failed attempt may be replaced only
-   * when all its messages are still `live` (see archive-rules.ts).
+   * Writes segment `segment.segment` atomically, if a commit that follows `checkpoint` (the current
+   * one) may: a file left in its place by a failed attempt may be replaced only when all its
+   * messages are still `live` (see archive-rules.ts). Makes the directory (once); the temporary is
+   * written and synced while the check reads what is in the segment's place, and is renamed into
+   * place only if the check passes (else removed): the check costs the commit no trip of its own.
    * @throws SessionError `IO_ERROR` when the segment is committed already, or its file exists and
-   *   is not such a leftover, or the directory cannot be made; `CORRUPT_FILE` for a damaged file.
+   *   is not such a leftover, or a write fails; `CORRUPT_FILE` for a damaged file in its place.
    */
-  async assertWritable(segment: ArchiveSegment, checkpoint: Checkpoint | null, live: readonly Message[]) {
-    const file = this.path(segment.segment);
+  async writeChecked(segment: ArchiveSegment, checkpoint: Checkpoint | null, live: readonly Message[]) {
+    this.#assertNew(segment, checkpoint);
+    await this.#made.ensure();
+    const prepared = this.#file(segment.segment).prepare(segment);
+    try {
+      await allSettled([this.#assertNoOtherFile(segment, checkpoint, live), prepared]);
+    } catch (error) {
+      await prepared.then(
+        (write) => write.discard(),
+        () => undefined,
+      );
+      this.#made.forget(); // a directory removed meanwhile is made again by a retry
+      throw error;
+    }
+    await (await prepared).install();
+  }
+
+  #assertNew(segment: ArchiveSegment, checkpoint: Checkpoint | null): void {
     if (segment.segment <= (checkpoint?.compactionInfo.segment ?? 0))
       throw new SessionError(
         'IO_ERROR',
         'store',
-        `archive segment ${file} exists already; segments are immutable`,
+        `archive segment ${this.path(segment.segment)} exists already; segments are immutable`,
       );
-    await ensureDir(this.dir).catch((error: unknown) => {
-      throw ioError(error, this.dir, 'create the directory');
-    });
+  }
+
+  async #assertNoOtherFile(segment: ArchiveSegment, checkpoint: Checkpoint | null, live: readonly Message[]) {
+    const file = this.path(segment.segment);
     const leftover = await this.read(segment.segment);
     if (leftover !== null && !isOrphanSegment(leftover, checkpoint, live)) {
       throw new SessionError(
@@ -116,11 +137,6 @@ export class ArchiveDirectory {
         { details: { file } },
       );
     }
-  }
-
-  /** Writes segment `segment.segment` atomically, replacing a file of that name. */
-  async write(segment: ArchiveSegment): Promise<void> {
-    await this.#file(segment.segment).write(segment);
   }
 
   /**

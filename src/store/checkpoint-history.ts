@@ -10,7 +10,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Checkpoint } from '../core/types.js';
-import { ensureDir, isErrno } from './durable-fs.js';
+import { isErrno, MadeDirectory } from './durable-fs.js';
 import { DurableJsonFile } from './durable-json-file.js';
 import { ioError } from './io-error.js';
 
@@ -21,6 +21,8 @@ export class CheckpointHistory {
   readonly dir: string;
   readonly #options: { durable: boolean; readOnly: boolean };
   readonly #validate: (value: unknown) => string | null;
+  /** checkpoints/, made (and its entry synced) once by this writer. */
+  readonly #made: MadeDirectory;
 
   constructor(
     dir: string,
@@ -30,6 +32,7 @@ export class CheckpointHistory {
     this.dir = dir;
     this.#options = options;
     this.#validate = validate;
+    this.#made = new MadeDirectory(dir);
   }
 
   path(version: number): string {
@@ -56,12 +59,17 @@ export class CheckpointHistory {
     return this.#file(version).read();
   }
 
-  /** Writes the copy of `checkpoint.version` (atomically; replaces a leftover of a cut-short commit). */
-  async write(checkpoint: Checkpoint): Promise<void> {
-    await ensureDir(this.dir).catch((error: unknown) => {
-      throw ioError(error, this.dir, 'create the directory');
+  /**
+   * Writes the copy of `checkpoint.version` (atomically; replaces a leftover of a cut-short
+   * commit). `text`: its text made already for checkpoint.json, whose file options a copy shares.
+   */
+  async write(checkpoint: Checkpoint, text?: string): Promise<void> {
+    await this.#made.ensure();
+    const file = this.#file(checkpoint.version);
+    await file.write(checkpoint, text ?? file.textOf(checkpoint)).catch((error: unknown) => {
+      this.#made.forget(); // a directory removed meanwhile is made again by a retry
+      throw error;
     });
-    await this.#file(checkpoint.version).write(checkpoint);
   }
 
   #file(version: number): DurableJsonFile<Checkpoint> {

@@ -9,6 +9,7 @@ import { checkpointProblems } from '../compaction/checkpoint-schema.js';
 import { SessionError } from '../core/errors.js';
 import type { ArchiveSegment, CheckResult, Checkpoint } from '../core/types.js';
 import { segmentShapeProblem } from './archive-rules.js';
+import { deepFreeze } from './freeze.js';
 
 /**
  * Refuses a compaction whose segment does not follow segment `committed`, whose checkpoint does
@@ -56,8 +57,17 @@ export function assertLoadableCheckpoint(id: string, checkpoint: Checkpoint): vo
 /** `checkpoint` with the checks of `current` (those on disk) instead of its own. @internal */
 export function withChecksOf(current: Checkpoint | null, checkpoint: Checkpoint): Checkpoint {
   const checks = current?.checks;
+  if (checks === undefined && !('checks' in checkpoint)) return checkpoint; // nothing to keep or drop
   const { checks: _stale, ...rest } = checkpoint;
   return checks ? { ...rest, checks } : rest;
+}
+
+/**
+ * What a commit stores: `checkpoint`, with the checks of `current` when `keepChecks`, deep-frozen,
+ * so that the store hands it out without copying it. @internal
+ */
+export function checkpointToStore(current: Checkpoint | null, checkpoint: Checkpoint, keepChecks: boolean) {
+  return deepFreeze(keepChecks ? withChecksOf(current, checkpoint) : checkpoint);
 }
 
 /** `current` with `checks` recorded: a check replaces the one with its `checkId`. @internal */

@@ -121,7 +121,8 @@ export async function fsyncDir(dir: string): Promise<void> {
   } catch (error) {
     if (!DIR_SYNC_UNSUPPORTED.has(errnoOf(error) ?? '')) throw ioError(error, dir, 'sync the directory');
   } finally {
-    await handle.close().catch(() => undefined);
+    // Not waited for: nothing depends on it, and a trip through the thread pool less per sync.
+    handle.close().catch(() => undefined);
   }
   const held = synced ? reportSync('directory', dir) : undefined;
   if (held !== undefined) await held;
@@ -130,8 +131,9 @@ export async function fsyncDir(dir: string): Promise<void> {
 /**
  * @internal Writes `data` to `file` atomically and durably. The temporary file has a unique name
  * (pid and random suffix), unlike steno's fixed `.file.tmp`, so that two writers can never
- * interleave inside one temporary file. `FileHandle.writeFile` loops on short writes until every
- * byte is written or a call fails (checked under the fault shim and on a full tmpfs).
+ * interleave inside one temporary file. {@link writeAll} ({@link writeAllSync} for a small file)
+ * loops on short writes until every byte is written or a call fails (checked under the fault shim
+ * and on a full tmpfs).
  * @throws SessionError `IO_ERROR` (the target is unchanged and no temporary file is left, except
  *   when only the final directory fsync failed: then the new content is in place, not yet durable).
  */
@@ -177,7 +179,10 @@ export async function prepareAtomicWrite(
     throw ioError(error, file, 'write', { outcome: 'it was left unchanged' });
   }
   try {
-    await handle.writeFile(data, 'utf8');
+    // A small file is written on this thread (see SYNC_WRITE_MAX): one trip through the pool less.
+    const bytes = Buffer.from(data, 'utf8');
+    if (bytes.length <= SYNC_WRITE_MAX) writeAllSync(handle.fd, bytes);
+    else await writeAll(handle, bytes);
     if (durable) await syncData(handle, temp);
   } catch (error) {
     await handle.close().catch(() => undefined);
@@ -188,13 +193,19 @@ export async function prepareAtomicWrite(
   return {
     async install({ syncDir = true } = {}) {
       done = true;
+      // Once its data is durable the temporary is renamed while it closes (a trip through the pool
+      // less; a close then reports nothing that matters). Not durable, or on Windows (where an
+      // open file cannot be renamed), it is closed first, as a close may report a failed write.
+      const closing = durable && process.platform !== 'win32' ? handle.close().catch(() => undefined) : null;
       try {
-        await handle.close();
+        if (closing === null) await handle.close();
         await rename(temp, file);
       } catch (error) {
+        await closing;
         await unlink(temp).catch(() => undefined);
         throw ioError(error, file, 'replace', { outcome: 'it was left unchanged' });
       }
+      await closing;
       if (durable && syncDir) await fsyncDir(dir);
     },
     async discard() {
@@ -243,6 +254,33 @@ export async function readBytesOrNull(file: string): Promise<Buffer | null> {
  */
 export async function ensureDir(dir: string): Promise<void> {
   await allSettled((await makeDir(dir)).map((parent) => fsyncDir(parent)));
+}
+
+/**
+ * @internal A directory a writer makes before its first file there ({@link ensureDir}), then knows
+ * is there: one trip through the thread pool less per write. Under the root's lock nobody else
+ * removes it; `forget` after a failed write, so that a retry makes it again if it went.
+ */
+export class MadeDirectory {
+  readonly #dir: string;
+  #made = false;
+
+  constructor(dir: string) {
+    this.#dir = dir;
+  }
+
+  /** @throws SessionError `IO_ERROR` when it cannot be made. */
+  async ensure(): Promise<void> {
+    if (this.#made) return;
+    await ensureDir(this.#dir).catch((error: unknown) => {
+      throw ioError(error, this.#dir, 'create the directory');
+    });
+    this.#made = true;
+  }
+
+  forget(): void {
+    this.#made = false;
+  }
 }
 
 /**

@@ -174,9 +174,11 @@ export class DurableJsonFile<T> implements Adapter<T> {
     return value as T;
   }
 
-  /** Writes `data` atomically (and durably unless `durable: false`). @throws SessionError `IO_ERROR`. */
-  async write(data: T): Promise<void> {
-    const text = this.#textOf(data);
+  /**
+   * Writes `data` atomically (and durably unless `durable: false`); `text`, when given, is its
+   * {@link textOf} already made (by a file of the same options). @throws SessionError `IO_ERROR`.
+   */
+  async write(data: T, text = this.textOf(data)): Promise<void> {
     // One write at a time, in call order (steno's queue): concurrent renames would otherwise land
     // in whatever order their I/O finished, and an older value could replace the last one.
     try {
@@ -195,11 +197,16 @@ export class DurableJsonFile<T> implements Adapter<T> {
    * writer yet (a session being created) or whose writes are one at a time already (see
    * {@link persistAfter}). @throws SessionError `IO_ERROR`.
    */
-  async prepare(data: T): Promise<PreparedWrite> {
-    return prepareAtomicWrite(this.file, this.#textOf(data), { durable: this.#options.durable ?? true });
+  async prepare(data: T, text = this.textOf(data)): Promise<PreparedWrite> {
+    return prepareAtomicWrite(this.file, text, { durable: this.#options.durable ?? true });
   }
 
-  #textOf(data: T): string {
+  /**
+   * What a write of `data` puts in the file: its JSON (pretty unless `serialize` says otherwise),
+   * with its checksum when `checksum` is set. The same for every file of the same options, so that
+   * one value written to two files is serialised once. @throws SessionError for a read-only file.
+   */
+  textOf(data: T): string {
     if (this.#options.readOnly) {
       throw new SessionError(
         'INVALID_ARGUMENT',
@@ -247,17 +254,20 @@ export async function persist<T>(db: Low<T | null>, value: T): Promise<void> {
  * them, and the same order on disk. If any fails, nothing is put in place and the temporary is
  * removed; every write ends before the failure is reported. Outside the adapter's one-at-a-time
  * queue: only for a file whose writes are one at a time already (checkpoint.json, whose writes a
- * session directory runs one at a time).
+ * session directory runs one at a time). `before` is handed `value`'s text, for a write of the
+ * same value to a file of the same options (checkpoint.json's version copy): serialised once.
  * @throws the first failure of `before`, or SessionError `IO_ERROR`.
  */
 export async function persistAfter<T>(
   db: Low<T | null>,
   value: T,
-  before: readonly Promise<unknown>[],
+  before: (text: string) => readonly Promise<unknown>[],
 ): Promise<void> {
-  const prepared = (db.adapter as DurableJsonFile<T | null>).prepare(value);
+  const adapter = db.adapter as DurableJsonFile<T | null>;
+  const text = adapter.textOf(value);
+  const prepared = adapter.prepare(value, text);
   try {
-    await allSettled([...before, prepared]);
+    await allSettled([...before(text), prepared]);
   } catch (error) {
     await prepared.then(
       (write) => write.discard(),

@@ -28,7 +28,7 @@ import type { InitialFiles, SessionCounts, SessionPresence } from './contract.js
 import {
   assertLoadableCheckpoint,
   assertSegmentFollows,
-  withChecksOf,
+  checkpointToStore,
   withRecordedChecks,
 } from './commit-rules.js';
 import {
@@ -264,11 +264,11 @@ export class SessionDirectory extends SessionReader {
   async writeCheckpoint(checkpoint: Checkpoint, options: { keepChecks?: boolean } = {}): Promise<void> {
     this.#assertWritable();
     await this.#withCheckpoint(async () => {
-      const next = options.keepChecks ? withChecksOf(this.#checkpoint.data, checkpoint) : checkpoint;
+      const next = checkpointToStore(this.#checkpoint.data, checkpoint, options.keepChecks ?? false);
       assertLoadableCheckpoint(this.id, next);
       // checkpoint.json (the commit point) goes in place once the version's copy, written beside it, is durable.
-      await persistAfter(this.#checkpoint, next, [
-        this.#history.write(next).then(() => this.#step('commit', 'checkpoint-version')),
+      await persistAfter(this.#checkpoint, next, (text) => [
+        this.#history.write(next, text).then(() => this.#step('commit', 'checkpoint-version')),
       ]);
       this.#step('commit', 'checkpoint');
     });
@@ -314,16 +314,16 @@ export class SessionDirectory extends SessionReader {
     await this.#withCheckpoint(async () => {
       const committed = this.#checkpoint.data?.compactionInfo.segment ?? 0;
       if (segment.segment > committed) assertSegmentFollows(this.id, segment, checkpoint, committed);
-      await this.#archive.assertWritable(segment, this.#checkpoint.data, this.messages);
-      const next =
-        (options.keepChecks ?? true) ? withChecksOf(this.#checkpoint.data, checkpoint) : checkpoint;
+      const next = checkpointToStore(this.#checkpoint.data, checkpoint, options.keepChecks ?? true);
       // The segment and the version's copy are invisible until checkpoint.json names them, so they
       // are written side by side, with checkpoint.json's temporary, renamed into place (the commit
       // point) once both are durable. A crash may leave either, both or neither: a leftover is
       // replaced by the next commit's atomic rename, and a leftover segment holds nothing not live.
-      await persistAfter(this.#checkpoint, next, [
-        this.#archive.write(segment).then(() => this.#step('commit', 'segment')),
-        this.#history.write(next).then(() => this.#step('commit', 'checkpoint-version')),
+      await persistAfter(this.#checkpoint, next, (text) => [
+        this.#archive
+          .writeChecked(segment, this.#checkpoint.data, this.messages)
+          .then(() => this.#step('commit', 'segment')),
+        this.#history.write(next, text).then(() => this.#step('commit', 'checkpoint-version')),
       ]);
       this.#step('commit', 'checkpoint');
     });

@@ -34,7 +34,7 @@ import type {
   StoreCapabilities,
   StoreHooks,
 } from './contract.js';
-import { frozenCopies, segmentCopy } from './freeze.js';
+import { frozenCopies, frozenCopy, isDeepFrozen, segmentCopy } from './freeze.js';
 import type { RootLock } from './root-lock.js';
 import { SegmentCache } from './segment-cache.js';
 import { SessionDirectory, type LoadedSession } from './session-directory.js';
@@ -286,7 +286,8 @@ export class JsonFileSessionStore implements SessionStore {
   async commit(id: string, commit: SessionCommit): Promise<CommitResult> {
     this.#assertWritable(id);
     const dir = await this.#dir(id);
-    const checkpoint = structuredClone(commit.checkpoint);
+    // Kept as it is when nobody can change it (the runtime's compactions hand theirs deep-frozen).
+    const checkpoint = isDeepFrozen(commit.checkpoint) ? commit.checkpoint : frozenCopy(commit.checkpoint);
     const problem = commitProblem(dir.checkpoint, commit.segment, checkpoint);
     if (problem !== null) {
       throw new SessionError('INVALID_ARGUMENT', 'store', `session ${id}: ${problem}; nothing was written`, {
@@ -296,7 +297,8 @@ export class JsonFileSessionStore implements SessionStore {
     const keepChecks = commit.keepChecks ?? true;
     if (commit.segment === null) await dir.writeCheckpoint(checkpoint, { keepChecks });
     else await dir.commitCompaction(segmentCopy(commit.segment), checkpoint, { keepChecks });
-    return { checkpoint: structuredClone(dir.checkpoint!) };
+    // What the commit stored is deep-frozen (session-directory.ts): shared, not copied.
+    return { checkpoint: dir.checkpoint! };
   }
 
   async writeContext(id: string, context: SessionContext): Promise<void> {

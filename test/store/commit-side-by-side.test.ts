@@ -5,6 +5,7 @@
  * was before the commit, and a retry commits once. And a commit stopped at either step reports its
  * failure only once the other write has ended: nothing is written after the caller was told.
  */
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkpointOf, keyOf, messages, range, recordOf, segmentOf } from '../../src/conformance/fixtures.js';
@@ -104,4 +105,26 @@ describe('commit: segment and version copy side by side', () => {
       await restarted.close();
     });
   }
+
+  it("checks the segment's place while writing its temporary: a file not a leftover refuses the commit", async () => {
+    const root = await tempRoot();
+    await sessionCommittedOnce(root);
+    const store = await JsonFileSessionStore.open({ root });
+    await store.load(ID);
+    // Put there after the load saw the session: messages that are nowhere else.
+    const archive = path.join(root, '.dagent', 'sessions', ID, 'archive');
+    const stray = JSON.stringify(segmentOf(2, 2, messages(20, 22)));
+    await writeFile(path.join(archive, '000002.json'), stray);
+    await expect(store.commit(ID, SECOND)).rejects.toThrow('holds messages that are not live');
+    expect(await readFile(path.join(archive, '000002.json'), 'utf8')).toBe(stray);
+    expect((await readdir(archive)).sort()).toEqual(['000001.json', '000002.json']); // no temporary left
+    const current = JSON.parse(await readFile(path.join(archive, '..', 'checkpoint.json'), 'utf8')) as {
+      version: number;
+    };
+    expect(current.version).toBe(1);
+    await rm(path.join(archive, '000002.json'));
+    await store.commit(ID, SECOND); // the retry commits once
+    expect(await everything(store)).toEqual(range(0, 12));
+    await store.close();
+  });
 });
