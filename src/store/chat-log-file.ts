@@ -114,7 +114,11 @@ export class ChatLogFile {
    * @throws SessionError `IO_ERROR` with `details.outcome` `'not-written'` or `'unknown'`.
    */
   async append(records: Buffer): Promise<void> {
-    const handle = await this.open();
+    // Open, with nothing to cut or measure (every append but the first after a read): no wait.
+    const handle =
+      this.#handle !== null && this.#truncateTo === null && !this.#sizeUnknown
+        ? this.#handle
+        : await this.open();
     // After opening: a torn tail cut or a length in doubt re-read there moves where it starts.
     const start = this.#bytes;
     const write = async () => {
@@ -126,7 +130,10 @@ export class ChatLogFile {
       if (this.#durable) await syncData(handle, this.file);
     };
     try {
-      await allSettled([write(), this.syncEntry()]);
+      const writing = write();
+      const entry = this.syncEntry();
+      // Once the entry is synced (every append but a handle's first), only the write is waited for.
+      await (entry === null ? writing : allSettled([writing, entry]));
     } catch (error) {
       throw await this.cutBack(handle, start, error);
     }
