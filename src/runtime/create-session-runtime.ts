@@ -277,10 +277,14 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       return infos;
     },
 
-    async addMessage(id, input) {
-      assertOpen();
-      assertWritable();
-      return appender.addMessage(id, input);
+    addMessage(id, input) {
+      try {
+        assertOpen();
+        assertWritable();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return appender.addMessage(id, input); // its own promise: no second one to resolve with it
     },
 
     async compact(id, compactOptions = {}) {
