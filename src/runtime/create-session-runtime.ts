@@ -39,7 +39,6 @@ import { unrefClock } from './unref-clock.js';
 import { cancelRunningCompaction } from './cancel-compaction.js';
 import type { SessionInfo, SessionRuntime, SessionRuntimeOptions } from './types.js';
 import { createAppender } from './append.js';
-import { createIsoTime } from './iso-time.js';
 import { createKeyLocks } from './idempotency.js';
 import { checkRuntimeOptions, compactionTimingsOf, lazyClient } from './runtime-options.js';
 import { mutableCopy } from '../store/freeze.js';
@@ -95,8 +94,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
   const bus = new EventBus((error) =>
     console.error('[dagent-sessions] [runtime] an event listener threw:', error),
   );
-  const iso = createIsoTime(); // what toISOString gives, made faster
-  const at = () => iso(now());
+  const at = () => now().toISOString();
   const publish = (event: SessionEvent) => bus.publish(event);
   // The one owner of loaded sessions, their calls and the runtime's lifecycle.
   const registry = createSessionRegistry({
