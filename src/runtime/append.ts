@@ -175,7 +175,7 @@ export function createAppender(deps: AppendDeps) {
     const mine = new Promise<void>((resolve) => (sent = resolve));
     handedOverTails.set(id, mine);
     try {
-      if (previous !== undefined) await previous;
+      await previous;
       // The session is looked up once, by send: an unknown id or an archived session fails there.
       const result = await send<BatchReply>(id, (r) => {
         sent();
@@ -260,20 +260,16 @@ export function createAppender(deps: AppendDeps) {
      * is durable. `replyTo` (send's reply) stores it under the key `<replyTo>/reply`, which no
      * caller's key can be.
      */
-    addMessage(id: string, raw: unknown, replyTo?: string): Promise<Message> {
-      let input: MessageInput;
-      try {
-        const valid = validateMessageInput(raw, { maxBytes: deps.maxMessageBytes });
-        input = replyTo === undefined ? valid : { ...valid, idempotencyKey: replyKeyOf(replyTo) };
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      // Taken before anything is awaited: the call's place in the session's order. The stored
-      // message comes deep-frozen by the session handle (shared, not copied), in write's own promise.
+    async addMessage(id: string, raw: unknown, replyTo?: string): Promise<Message> {
+      const valid = validateMessageInput(raw, { maxBytes: deps.maxMessageBytes });
+      const input = replyTo === undefined ? valid : { ...valid, idempotencyKey: replyKeyOf(replyTo) };
+      // Taken before anything is awaited: the call's place in the session's order.
       const slot = takeSlot(id);
-      return input.idempotencyKey === undefined
-        ? write(id, input, slot)
-        : writeOnce(id, input as MessageInput & { idempotencyKey: string }, slot);
+      const stored =
+        input.idempotencyKey === undefined
+          ? await write(id, input, slot)
+          : await writeOnce(id, input as MessageInput & { idempotencyKey: string }, slot);
+      return stored; // deep-frozen by the session handle: shared, not copied
     },
 
     /** The message stored under `key` in the window of idempotency, or null (frozen). */

@@ -277,14 +277,10 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       return infos;
     },
 
-    addMessage(id, input) {
-      try {
-        assertOpen();
-        assertWritable();
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      return appender.addMessage(id, input); // its own promise: no second one to resolve with it
+    async addMessage(id, input) {
+      assertOpen();
+      assertWritable();
+      return appender.addMessage(id, input);
     },
 
     async compact(id, compactOptions = {}) {

@@ -31,14 +31,6 @@ export interface SessionAccessDeps {
 export function createSessionAccess(deps: SessionAccessDeps) {
   const { supervisor, store, registry } = deps;
 
-  /** The session's actor if it is loaded and ready now (no wait): what most calls find. */
-  function readyActorOf(sessionId: string): SessionActorRef | undefined {
-    registry.assertRunning();
-    assertSessionId(sessionId);
-    const entry = supervisor.getSnapshot().context.sessions[sessionId];
-    return entry && !entry.closing && isReady(entry.ref.getSnapshot()) ? entry.ref : undefined;
-  }
-
   /** The session's live actor, spawned (and loaded from disk) on first use. */
   async function actorOf(sessionId: string): Promise<SessionActorRef> {
     registry.assertRunning();
@@ -170,11 +162,9 @@ export function createSessionAccess(deps: SessionAccessDeps) {
     build: (reply: (value: T) => void) => Parameters<SessionActorRef['send']>[0],
   ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      // A loaded session's actor, and no batch booking, cost no await: an append's request reaches
-      // the actor in the turn it was handed over in.
-      const ref = readyActorOf(sessionId) ?? (await actorOf(sessionId));
+      const ref = await actorOf(sessionId);
       // After the appends its callers were told are stored: the actor holds them by then.
-      if (registry.entry(sessionId)?.booking !== undefined) await bookedBy(sessionId);
+      await bookedBy(sessionId);
       assertNotArchived(sessionId); // every request sent to an actor changes its session
       const reply = await new Promise<T | null>((resolve, reject) => {
         if (ref.getSnapshot().status !== 'active') return resolve(null);
