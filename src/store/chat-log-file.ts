@@ -114,11 +114,7 @@ export class ChatLogFile {
    * @throws SessionError `IO_ERROR` with `details.outcome` `'not-written'` or `'unknown'`.
    */
   async append(records: Buffer): Promise<void> {
-    // Open, with nothing to cut or measure (every append but the first after a read): no wait.
-    const handle =
-      this.#handle !== null && this.#truncateTo === null && !this.#sizeUnknown
-        ? this.#handle
-        : await this.open();
+    const handle = await this.open();
     // After opening: a torn tail cut or a length in doubt re-read there moves where it starts.
     const start = this.#bytes;
     const write = async () => {
@@ -130,10 +126,7 @@ export class ChatLogFile {
       if (this.#durable) await syncData(handle, this.file);
     };
     try {
-      const writing = write();
-      const entry = this.syncEntry();
-      // Once the entry is synced (every append but a handle's first), only the write is waited for.
-      await (entry === null ? writing : allSettled([writing, entry]));
+      await allSettled([write(), this.syncEntry()]);
     } catch (error) {
       throw await this.cutBack(handle, start, error);
     }
