@@ -205,7 +205,10 @@ export interface SessionCommit {
 
 /** What a commit made current. */
 export interface CommitResult {
-  /** The checkpoint as stored (with the checks kept). */
+  /**
+   * The checkpoint as stored (with the checks kept). Read-only: a store may hand out the object it
+   * keeps, deep-frozen (the JSON-file store does), or a copy (the memory store); copy it to change it.
+   */
   checkpoint: Checkpoint;
 }
 
