@@ -2,6 +2,7 @@
  * The chat a {@link JournaledChatFile} holds, as data: the empty chat, the check a snapshot must
  * pass, and the figures derived from its messages. Pure functions over messages in seq order.
  */
+import { SessionError } from '../core/errors.js';
 import type { ChatFile, Message } from '../core/types.js';
 import { messagesProblem } from './archive-rules.js';
 
@@ -54,4 +55,21 @@ export function withDerived(chat: ChatFile): ChatFile {
   chat.oldestMessageTimestamp = chat.messages[0]?.timestamp ?? null;
   chat.newestMessageTimestamp = chat.messages[chat.messages.length - 1]?.timestamp ?? null;
   return chat;
+}
+
+/**
+ * Checks that the seqs of `messages` increase from above `last`, the highest seq held.
+ * @throws SessionError `INVALID_MESSAGE` for the first that does not.
+ */
+export function assertFollows(messages: readonly Message[], last: number): void {
+  for (const message of messages) {
+    if (!(message.seq > last)) {
+      throw new SessionError(
+        'INVALID_MESSAGE',
+        'store',
+        `message seq ${message.seq} does not follow seq ${last}; appends must be in order`,
+      );
+    }
+    last = message.seq;
+  }
 }

@@ -4,22 +4,27 @@
  * append fails (cut back to where it started, or, if even that fails, an outcome unknown that
  * refuses appends until a read) and when a fold has put its snapshot in place (emptied or replaced).
  */
-import type { FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { rename, unlink, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import { SessionError } from '../core/errors.js';
 import { NOT_WRITTEN, appendFailed, appendOutcomeUnknown } from './chat-log-errors.js';
-import {
-  SYNC_WRITE_MAX,
-  allSettled,
-  atomicWriteFile,
-  fsyncDir,
-  openStoreFile,
-  writeAll,
-  writeAllSync,
-} from './durable-fs.js';
+import { SYNC_WRITE_MAX, allSettled, fsyncDir, openStoreFile, writeAll, writeAllSync } from './durable-fs.js';
 import { ioError } from './io-error.js';
+import type { FoldTail } from './journal-types.js';
 import { syncData } from './sync-report.js';
+
+/** @internal A new log a background fold prepared (see {@link ChatLogFile.prepare}). */
+export interface PreparedLog {
+  handle: FileHandle;
+  temp: string;
+  /** What it holds: written and, when durable, fdatasynced. */
+  bytes: number;
+  records: number;
+  /** How many records of the fold's tail it was made with. */
+  taken: number;
+}
 
 /** One chat.log, appended to. @internal */
 export class ChatLogFile {
@@ -38,6 +43,8 @@ export class ChatLogFile {
   #unknown: SessionError | null = null;
   /** Whether the log's directory entry was synced since its handle was opened (see {@link syncEntry}). */
   #entrySynced = false;
+  /** The fsync of the log's directory in flight for the handle open, or null. */
+  #entrySyncing: Promise<void> | null = null;
 
   constructor(file: string, durable: boolean, assertInsideRoot: () => Promise<void>) {
     this.file = file;
@@ -89,6 +96,7 @@ export class ChatLogFile {
         throw ioError(error, this.file, 'open', NOT_WRITTEN);
       });
       this.#entrySynced = !this.#durable; // the entry of a log O_CREAT may have made is synced next
+      this.#entrySyncing = null; // one in flight may have begun before this open
     }
     const handle = this.#handle;
     try {
@@ -140,18 +148,23 @@ export class ChatLogFile {
    */
   syncEntry(): Promise<void> | null {
     if (this.#entrySynced) return null;
+    if (this.#entrySyncing !== null) return this.#entrySyncing; // one in flight (a fold's): shared
     const dir = path.dirname(this.file);
     const handle = this.#handle;
-    return fsyncDir(dir).then(
+    const syncing: Promise<void> = fsyncDir(dir).then(
       () => {
+        if (this.#entrySyncing === syncing) this.#entrySyncing = null;
         if (this.#handle === handle) this.#entrySynced = true;
       },
       (error: unknown) => {
+        if (this.#entrySyncing === syncing) this.#entrySyncing = null;
         throw error instanceof SessionError
           ? ioError(error.cause, dir, 'sync the directory', NOT_WRITTEN)
           : error;
       },
     );
+    this.#entrySyncing = syncing;
+    return syncing;
   }
 
   /**
@@ -197,28 +210,102 @@ export class ChatLogFile {
   }
 
   /**
-   * After a background fold put its snapshot in place: the log becomes `tail` (the records
-   * appended since the fold began), by an atomic rename. If that fails, the log keeps records
-   * replay skips, and appends go on after them.
+   * The first half of a background fold's replacement of the log, done outside the journal's queue:
+   * a new log beside chat.log (a unique temporary) holding `records` (those appended since the fold
+   * began), written and fdatasynced, its handle kept open (O_APPEND) to become the log's by
+   * {@link replace}. Null when it cannot be made (a full disk): the log then stays as it is.
    */
-  async replace(tail: Buffer, count: number): Promise<void> {
-    if (this.#sizeUnknown || this.#truncateTo !== null) return; // the log's length is in doubt
+  async prepare(tail: FoldTail): Promise<PreparedLog | null> {
+    const dir = path.dirname(this.file);
+    const temp = path.join(
+      dir,
+      `.${path.basename(this.file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+    );
+    const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_EXCL;
+    const handle = await openStoreFile(temp, flags).catch(() => null);
+    if (handle === null) return null;
+    const prepared = { handle, temp, bytes: 0, records: 0, taken: tail.records.length };
+    return (await writeTo(prepared, Buffer.concat(tail.records), tail.count, this.#durable))
+      ? prepared
+      : null;
+  }
+
+  /**
+   * The second half, in the journal's queue: the records of `tail` appended since {@link prepare}
+   * added to the new log and synced, which is then renamed over chat.log. Its handle becomes the
+   * log's: the next append neither opens the log nor syncs its entry again unless the directory's
+   * fsync, started here, has not succeeded by then: it waits for that one, or makes another (an
+   * append is acknowledged only once the rename is durable). False when the
+   * log was left as it was (its length in doubt, or a write or the rename failed): it then keeps
+   * records replay skips, and appends go on after them.
+   *
+   * Power loss: before the rename is durable chat.log is the old log, which holds every record the
+   * new one holds (and the snapshot, installed before, covers the rest); after, the new log, whose
+   * records were synced before the rename. The temporary a crash may leave is removed at load.
+   */
+  async replace(prepared: PreparedLog, tail: FoldTail): Promise<boolean> {
+    if (this.#sizeUnknown || this.#truncateTo !== null) return this.discard(prepared); // length in doubt
+    const late = Buffer.concat(tail.records.slice(prepared.taken));
+    if (!(await writeTo(prepared, late, tail.count - prepared.records, this.#durable))) return false;
+    // Windows cannot rename an open file: there the handle is closed and the next append opens.
+    const reopen = process.platform === 'win32';
     try {
-      await atomicWriteFile(this.file, tail.toString('utf8'), { durable: this.#durable });
+      if (reopen) await prepared.handle.close();
+      await rename(prepared.temp, this.file);
     } catch {
-      return;
+      await discard(prepared);
+      return false;
     }
     const old = this.#handle;
-    this.#handle = null; // the next append opens the new log
-    await old?.close().catch(() => undefined);
-    this.#bytes = tail.length;
-    this.#records = count;
+    this.#handle = reopen ? null : prepared.handle;
+    old?.close().catch(() => undefined); // not waited for: nothing is written through it again
+    this.#bytes = prepared.bytes;
+    this.#records = prepared.records;
+    this.#entrySynced = !this.#durable;
+    this.#entrySyncing = null;
+    this.syncEntry()?.catch(() => undefined); // in flight now; the next append waits for it
+    return true;
+  }
+
+  /** Removes a log {@link prepare} made and {@link replace} was not given (the fold is obsolete). */
+  async discard(prepared: PreparedLog): Promise<false> {
+    await discard(prepared);
+    return false;
   }
 
   /** Closes the handle, if open. */
   async close(): Promise<void> {
     const handle = this.#handle;
     this.#handle = null;
+    this.#entrySyncing = null;
     await handle?.close().catch(() => undefined);
   }
+}
+
+/** Adds `records` (`count` of them) to a prepared log, synced; false (and removed) if that fails. */
+async function writeTo(
+  prepared: PreparedLog,
+  records: Buffer,
+  count: number,
+  durable: boolean,
+): Promise<boolean> {
+  if (records.length > 0) {
+    try {
+      if (records.length <= SYNC_WRITE_MAX) writeAllSync(prepared.handle.fd, records);
+      else await writeAll(prepared.handle, records);
+      if (durable) await syncData(prepared.handle, prepared.temp);
+    } catch {
+      await discard(prepared);
+      return false;
+    }
+  }
+  prepared.bytes += records.length;
+  prepared.records += count;
+  return true;
+}
+
+async function discard(prepared: PreparedLog): Promise<null> {
+  await prepared.handle.close().catch(() => undefined);
+  await unlink(prepared.temp).catch(() => undefined);
+  return null;
 }

@@ -32,3 +32,9 @@ export interface AppendBatch {
   uncounted: number[];
   waiters: { resolve: () => void; reject: (e: unknown) => void }[];
 }
+
+/** @internal The records appended while a background fold runs (`count` of them): its new log. */
+export interface FoldTail {
+  records: Buffer[];
+  count: number;
+}

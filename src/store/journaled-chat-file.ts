@@ -13,9 +13,9 @@
  * - `write(data)` (lowdb's contract) folds: it writes a new snapshot atomically, then empties the
  *   log. A crash between the two is harmless, since replay skips records at or below `snapshotSeq`.
  * - The adapter folds by itself once the log outgrows the snapshot (O(1) amortised per append),
- *   and after a commit drops archived messages, in the background: the snapshot is serialised once,
- *   in chunks (snapshot-writer.ts), while appends go on; once durable it is renamed into place, and
- *   the log replaced by one holding only the records appended during the fold (snapshot first).
+ *   and after a commit drops archived messages, in the background while appends go on: the
+ *   snapshot serialised once, in chunks (snapshot-writer.ts), renamed into place once durable; then
+ *   the log replaced by one of the records appended meanwhile, its handle kept (chat-log-file.ts).
  * - A reader in another process reads the log, then the snapshot: whatever a fold does meanwhile,
  *   it never misses a record acknowledged before it started.
  *
@@ -31,11 +31,11 @@ import { countText, encodeRecords, recordText } from './chat-log-format.js';
 import { appendReplayed, readJournal } from './read-journal.js';
 import { logDamaged, refusedAfterUnknown } from './chat-log-errors.js';
 import { ChatCounts } from './chat-counts.js';
-import { emptyChat, lastSeqOf, validateChat, withDerived } from './chat-data.js';
+import { assertFollows, emptyChat, lastSeqOf, validateChat, withDerived } from './chat-data.js';
 import { ChatLogFile } from './chat-log-file.js';
 import { assertInsideRoot } from './durable-fs.js';
 import { DurableJsonFile } from './durable-json-file.js';
-import type { AppendBatch, JournaledChatFileOptions, JournalStats } from './journal-types.js';
+import type { AppendBatch, FoldTail, JournaledChatFileOptions, JournalStats } from './journal-types.js';
 import { prepareSnapshot, writeSnapshot } from './snapshot-writer.js';
 
 export { encodeRecord, replayLog, type Replay } from './chat-log-format.js';
@@ -75,10 +75,11 @@ export class JournaledChatFile implements Adapter<ChatFile> {
   readonly #enqueue = createOneAtATime();
   /** Bumped by every fold, drop and read: a background fold begun before is then obsolete. */
   #generation = 0;
-  /** The fold running in the background, or null. */
+  /** The fold running in the background, or null; the records appended meanwhile (its new log). */
   #background: Promise<void> | null = null;
-  /** Records appended while a background fold runs: the log it leaves behind. */
-  #foldTail: { records: Buffer[]; count: number } | null = null;
+  #foldTail: FoldTail | null = null;
+  /** A background fold's snapshot being renamed into place (out of the queue), settled or not. */
+  #installing: Promise<void> = Promise.resolve();
   /** Appends waiting behind a running operation: they share one write and fdatasync. */
   #batch: AppendBatch | null = null;
   /** Uncounted messages and the counts not written yet (chat-counts.ts). */
@@ -151,11 +152,8 @@ export class JournaledChatFile implements Adapter<ChatFile> {
   async #load(): Promise<ChatFile | null> {
     this.#generation++;
     await this.#assertInsideRoot();
-    const { snapshot, snapshotBytes, log, replay } = await readJournal(
-      this.#snapshot,
-      this.logFile,
-      this.#readOnly,
-    );
+    const journal = await readJournal(this.#snapshot, this.logFile, this.#readOnly);
+    const { snapshot, snapshotBytes, log, replay } = journal;
     this.#log.loaded();
     this.#torn = 0;
     if (snapshot === null && log === null) {
@@ -283,17 +281,7 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     if (messages.length === 0 && !this.#counts.hasPending) return;
     if (this.#readError !== null) throw this.#readError;
     if (this.#log.unknown !== null) throw refusedAfterUnknown(this.#log.unknown, this.logFile);
-    let last = Math.max(lastSeqOf(this.#data.messages), this.#data.snapshotSeq);
-    for (const message of messages) {
-      if (!(message.seq > last)) {
-        throw new SessionError(
-          'INVALID_MESSAGE',
-          'store',
-          `message seq ${message.seq} does not follow seq ${last}; appends must be in order`,
-        );
-      }
-      last = message.seq;
-    }
+    assertFollows(messages, Math.max(lastSeqOf(this.#data.messages), this.#data.snapshotSeq));
     // Counts recorded since the last write ride along: no write or fdatasync of their own.
     const counts = this.#counts.take();
     const parts = messages.map((m) => recordText(m, uncounted.has(m.seq)));
@@ -332,46 +320,57 @@ export class JournaledChatFile implements Adapter<ChatFile> {
   }
 
   /**
-   * Folds what the chat holds now into a new snapshot while appends go on (see the file comment).
-   * A fold that fails (a full disk) fails nothing: it is tried again once the log has grown as much
-   * again. One made obsolete meanwhile (a fold, a drop, a reload) is discarded.
+   * Folds the chat into a new snapshot while appends go on (see the file comment). One that fails (a
+   * full disk) fails nothing: it is tried again once the log has grown as much again. One made
+   * obsolete (a fold, a drop, a reload) is discarded. Only the new log's rename waits in the queue.
    */
   async #foldInBackground(): Promise<void> {
     const generation = this.#generation;
     const chat = this.#data;
     const messages = this.#counts.forSnapshot(chat.messages);
     const snapshotSeq = Math.max(chat.snapshotSeq, lastSeqOf(messages));
-    this.#foldTail = { records: [], count: 0 };
+    const tail: FoldTail = { records: [], count: 0 };
+    this.#foldTail = tail;
     try {
-      const prepared = await prepareSnapshot(
-        this.snapshotFile,
-        { messages, snapshotSeq },
-        { durable: this.#durable },
-      );
-      await this.#enqueue(async () => {
-        if (generation !== this.#generation || this.#readError !== null || this.#log.unknown !== null) {
-          await prepared.discard();
-          return;
-        }
-        await prepared.install();
-        this.#generation++;
-        chat.snapshotSeq = snapshotSeq;
-        this.#snapshotBytes = prepared.bytes;
-        this.#folds++;
-        const tail = this.#foldTail ?? { records: [], count: 0 };
-        await this.#log.replace(Buffer.concat(tail.records), tail.count);
-      });
+      const content = { messages, snapshotSeq };
+      const prepared = await prepareSnapshot(this.snapshotFile, content, { durable: this.#durable });
+      if (!this.#current(generation)) return await prepared.discard();
+      // Out of the queue: the old log holds all the snapshot does. write() waits for this rename.
+      const installing = prepared.install();
+      this.#installing = installing.catch(() => undefined);
+      await installing;
+      if (!this.#current(generation)) return;
+      chat.snapshotSeq = snapshotSeq;
+      this.#snapshotBytes = prepared.bytes;
+      this.#folds++;
       this.#foldRetryAt = 0;
+      // The new log, as far as it is known now: written and synced outside the queue too.
+      const log = await this.#log.prepare(tail);
+      if (log === null) return;
+      const replaced = await this.#enqueue(async () => {
+        if (!this.#current(generation)) return this.#log.discard(log);
+        this.#generation++;
+        this.#foldTail = null; // complete now: the appends after this go to the new log only
+        return this.#log.replace(log, tail);
+      });
+      // Its directory's fsync, in flight: a fold is done once its rename is durable.
+      if (replaced) await this.#log.syncEntry()?.catch(() => undefined);
     } catch {
       this.#foldRetryAt = this.#log.bytes + Math.max(this.#foldMinBytes, this.#snapshotBytes);
     } finally {
-      this.#foldTail = null;
+      if (this.#foldTail === tail) this.#foldTail = null;
     }
+  }
+
+  /** Whether a background fold begun at `generation` may still go on. */
+  #current(generation: number): boolean {
+    return generation === this.#generation && this.#readError === null && this.#log.unknown === null;
   }
 
   async #fold(data: ChatFile): Promise<void> {
     this.#assertFoldable();
     this.#generation++; // a fold in the background is obsolete now
+    await this.#installing; // and one renaming its snapshot into place is done first
     // Every record in the log is a message held (an acknowledged append) or one dropped before.
     const inLog = Math.max(this.#data.snapshotSeq, lastSeqOf(this.#data.messages));
     const chat = withDerived({
