@@ -4,13 +4,20 @@
  * append fails (cut back to where it started, or, if even that fails, an outcome unknown that
  * refuses appends until a read) and when a fold has put its snapshot in place (emptied or replaced).
  */
-import { randomBytes } from 'node:crypto';
 import { rename, unlink, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import { SessionError } from '../core/errors.js';
 import { NOT_WRITTEN, appendFailed, appendOutcomeUnknown } from './chat-log-errors.js';
-import { SYNC_WRITE_MAX, allSettled, fsyncDir, openStoreFile, writeAll, writeAllSync } from './durable-fs.js';
+import {
+  SYNC_WRITE_MAX,
+  allSettled,
+  fsyncDir,
+  openStoreFile,
+  temporaryBeside,
+  writeAll,
+  writeAllSync,
+} from './durable-fs.js';
 import { ioError } from './io-error.js';
 import type { FoldTail } from './journal-types.js';
 import { syncData } from './sync-report.js';
@@ -216,11 +223,7 @@ export class ChatLogFile {
    * {@link replace}. Null when it cannot be made (a full disk): the log then stays as it is.
    */
   async prepare(tail: FoldTail): Promise<PreparedLog | null> {
-    const dir = path.dirname(this.file);
-    const temp = path.join(
-      dir,
-      `.${path.basename(this.file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
-    );
+    const temp = temporaryBeside(this.file);
     const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_EXCL;
     const handle = await openStoreFile(temp, flags).catch(() => null);
     if (handle === null) return null;

@@ -129,6 +129,17 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /**
+ * @internal A unique temporary file's path beside `file`: `.<name>.<pid>.<hex>.tmp`, the form a load
+ * removes when a crash left one behind (session-load.ts).
+ */
+export function temporaryBeside(file: string): string {
+  return path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
+}
+
+/**
  * @internal Writes `data` to `file` atomically and durably. The temporary file has a unique name
  * (pid and random suffix), unlike steno's fixed `.file.tmp`, so that two writers can never
  * interleave inside one temporary file. {@link writeAll} ({@link writeAllSync} for a small file)
@@ -171,7 +182,7 @@ export async function prepareAtomicWrite(
 ): Promise<PreparedWrite> {
   const durable = options.durable ?? true;
   const dir = path.dirname(file);
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const temp = temporaryBeside(file);
   let handle: FileHandle;
   try {
     handle = await openStoreFile(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL);

@@ -11,12 +11,11 @@
  * then `messages`), so that listing sessions reads them from the file's first bytes.
  */
 import { textTokenBound } from '../core/token-bound.js';
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { unlink, rename, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Message } from '../core/types.js';
-import { fsyncDir, openStoreFile, writeAll } from './durable-fs.js';
+import { fsyncDir, openStoreFile, temporaryBeside, writeAll } from './durable-fs.js';
 import { crc32 } from './checksum.js';
 import { ioError } from './io-error.js';
 import { syncData } from './sync-report.js';
@@ -68,7 +67,7 @@ export async function prepareSnapshot(
   options: { durable: boolean },
 ): Promise<PreparedSnapshot> {
   const dir = path.dirname(file);
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const temp = temporaryBeside(file);
   let handle: FileHandle;
   try {
     handle = await openStoreFile(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL);
