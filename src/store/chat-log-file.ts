@@ -19,7 +19,7 @@ import {
   writeAllSync,
 } from './durable-fs.js';
 import { ioError } from './io-error.js';
-import { syncData } from './sync-report.js';
+import { syncData, syncDataHere } from './sync-report.js';
 
 /** One chat.log, appended to. @internal */
 export class ChatLogFile {
@@ -38,11 +38,19 @@ export class ChatLogFile {
   #unknown: SessionError | null = null;
   /** Whether the log's directory entry was synced since its handle was opened (see {@link syncEntry}). */
   #entrySynced = false;
+  /** The fdatasync of a small append is made on the calling thread (`syncAppends: 'calling-thread'`). */
+  readonly #syncHere: boolean;
 
-  constructor(file: string, durable: boolean, assertInsideRoot: () => Promise<void>) {
+  constructor(
+    file: string,
+    durable: boolean,
+    assertInsideRoot: () => Promise<void>,
+    syncAppends: 'thread-pool' | 'calling-thread' = 'thread-pool',
+  ) {
     this.file = file;
     this.#durable = durable;
     this.#assertInsideRoot = assertInsideRoot;
+    this.#syncHere = durable && syncAppends === 'calling-thread';
   }
 
   /** Length of the log on disk, as far as known. */
@@ -121,8 +129,11 @@ export class ChatLogFile {
       // A small batch is written on this thread: one trip through the thread pool (the fdatasync)
       // instead of two, and the fdatasync issued at once. A large one must not hold the event loop;
       // nor may an append without an fdatasync, which would then never yield to it.
-      if (this.#durable && records.length <= SYNC_WRITE_MAX) writeAllSync(handle.fd, records);
-      else await writeAll(handle, records);
+      if (this.#durable && records.length <= SYNC_WRITE_MAX) {
+        writeAllSync(handle.fd, records);
+        // The host chose to wait for the disk on this thread (`syncAppends: 'calling-thread'`).
+        if (this.#syncHere) return syncDataHere(handle.fd, this.file);
+      } else await writeAll(handle, records);
       if (this.#durable) await syncData(handle, this.file);
     };
     try {
