@@ -101,10 +101,12 @@ export interface SessionRuntimeOptions {
   /**
    * Which thread waits for an append's fdatasync (the JSON-file store's option of that name).
    * `'thread-pool'` (default): the event loop runs meanwhile. `'calling-thread'`: an append of up
-   * to 32 KiB is flushed with `fdatasyncSync`, which acknowledges a lone append sooner but blocks
-   * the event loop for the whole flush: a disk that stalls stalls the host. Only for a process that
-   * appends one message at a time with nothing else to serve (a CLI, a worker); never an Electron
-   * main process. Measured in docs/architecture.md, "The flush on the calling thread (round 12)".
+   * to 32 KiB is flushed with `fdatasyncSync`, then the event loop turns once: a lone append is
+   * acknowledged sooner, but the event loop is blocked for every flush (a disk that stalls stalls
+   * the host), and appends to many sessions at once flush one after another. Only for a process
+   * that appends one message at a time with nothing else to serve (a CLI, a worker); never for an
+   * Electron main process. Measured in docs/architecture.md, "The flush on the calling thread
+   * (round 12)".
    */
   syncAppends?: 'thread-pool' | 'calling-thread';
   /**

@@ -22,13 +22,16 @@ export interface SessionStoreOptions {
   /**
    * Which thread waits for an append's fdatasync. `'thread-pool'` (the default): libuv's pool, and
    * the event loop runs meanwhile. `'calling-thread'`: an append of up to 32 KiB, written on the
-   * calling thread as always, is also fdatasynced there (`fdatasyncSync`): one trip through the pool
-   * less per append, so a lone append is acknowledged sooner, but the event loop is blocked for the
-   * whole flush (0.1-2 ms on a quiet SSD; seconds on a disk that stalls: a stalling disk stalls the
-   * host, its timers, sockets and every other session). Choose it only in a process that appends
-   * one message at a time and has nothing else to serve while it waits (a CLI, a worker of its
-   * own), never in an Electron main process or a server with other clients. Larger appends, folds,
-   * commits and every other write keep the pool; without `durable` there is nothing to flush.
+   * calling thread as always, is fdatasynced there too (`fdatasyncSync`), then the event loop turns
+   * once before the append resolves. A lone append is acknowledged sooner (one trip through the pool
+   * less), but the event loop is blocked for the whole flush: about 0.5 ms on average on an SSD, tens
+   * of ms when other writes crowd the disk, seconds on a disk that stalls, and a stalling disk stalls
+   * the host (its timers, sockets and every other session). Appends to many sessions at once flush
+   * one after another, and counting overlaps the flush less: measured in docs/architecture.md, "The
+   * flush on the calling thread (round 12)". Choose it only for a process that appends one message
+   * at a time and has nothing else to serve meanwhile (a CLI, a worker of its own); never for an
+   * Electron main process or a server with other clients. Larger appends, folds, commits and every
+   * other write keep the pool; without `durable` there is nothing to flush.
    */
   syncAppends?: 'thread-pool' | 'calling-thread';
   /** Shown to a second writer that is refused. */
