@@ -40,7 +40,7 @@ ensurePromiseWithResolvers();
 /** Options of {@link createRestateSessionClient}. */
 export interface RestateSessionClientOptions extends Omit<
   SessionRuntimeOptions,
-  'store' | 'root' | 'readOnly' | 'durable' | 'foldMinBytes'
+  'store' | 'root' | 'readOnly' | 'durable' | 'foldMinBytes' | 'syncAppends'
 > {
   /** The ingress of the Restate server, such as `http://127.0.0.1:8080`. */
   ingressUrl: string;

@@ -89,6 +89,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       durable: options.durable ?? true,
       description: `dagent-sessions runtime (pid ${process.pid})`,
       ...(options.foldMinBytes === undefined ? {} : { foldMinBytes: options.foldMinBytes }),
+      ...(options.syncAppends === undefined ? {} : { syncAppends: options.syncAppends }),
     }));
   const location = given ? (options.root ?? given.location) : store.location;
   const bus = new EventBus((error) =>

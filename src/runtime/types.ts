@@ -49,7 +49,7 @@ export interface SessionRuntimeOptions {
   /**
    * Where sessions are kept, instead of the JSON-file store on `root`: any {@link SessionStore}
    * (`createMemorySessionStore()`, a store of the host's own). The runtime does not close it;
-   * `readOnly`, `durable` and `foldMinBytes` are the store's own then.
+   * `readOnly`, `durable`, `foldMinBytes` and `syncAppends` are the store's own then.
    */
   store?: SessionStore;
   /** Limits of every session; defaults: 100,000 tokens, compaction at 90%, a 20% verbatim tail. */
@@ -98,6 +98,17 @@ export interface SessionRuntimeOptions {
   compaction?: { timeoutMs?: number; retryBaseMs?: number; retryMaxMs?: number };
   /** Log size past which chat.log is folded into chat.json (default 256 KiB). */
   foldMinBytes?: number;
+  /**
+   * Which thread waits for an append's fdatasync (the JSON-file store's option of that name).
+   * `'thread-pool'` (default): the event loop runs meanwhile. `'calling-thread'`: an append of up
+   * to 32 KiB is flushed with `fdatasyncSync`, then the event loop turns once: a lone append is
+   * acknowledged sooner, but the event loop is blocked for every flush (a disk that stalls stalls
+   * the host), and appends to many sessions at once flush one after another. Only for a process
+   * that appends one message at a time with nothing else to serve (a CLI, a worker); never for an
+   * Electron main process. Measured in docs/architecture.md, "The flush on the calling thread
+   * (round 12)".
+   */
+  syncAppends?: 'thread-pool' | 'calling-thread';
   /**
    * Largest message `addMessage` and `send` accept, in UTF-8 bytes of its text (every string of
    * content and metadata, keys included): larger ones are refused with `MESSAGE_TOO_LARGE`.

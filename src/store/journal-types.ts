@@ -13,6 +13,8 @@ export interface JournaledChatFileOptions {
   foldMinBytes?: number;
   /** The store's root: the files' directory may not lead outside it through a symbolic link. */
   root?: string;
+  /** Where a small append's fdatasync is made: see the store's option `syncAppends`. Default `'thread-pool'`. */
+  syncAppends?: 'thread-pool' | 'calling-thread';
 }
 
 /** Figures about the journal, for tests, benchmarks and the inspector. */

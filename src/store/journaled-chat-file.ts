@@ -99,7 +99,7 @@ export class JournaledChatFile implements Adapter<ChatFile> {
       checksum: true,
       serialize: (data) => JSON.stringify(data),
     });
-    this.#log = new ChatLogFile(logFile, this.#durable, () => this.#assertInsideRoot());
+    this.#log = new ChatLogFile(logFile, this.#durable, () => this.#assertInsideRoot(), options.syncAppends);
   }
 
   /** The in-memory chat: only messages that are on disk. */

@@ -1,6 +1,6 @@
 /**
- * What a session's directory is made of, apart from how it is read and written: the options its
- * files share, what a load returns, and the checks each JSON file's content must pass before it
+ * What a session's directory is made of, apart from how it is read and written: the store's
+ * options and those its files share, what a load returns, and the checks each JSON file's content must pass before it
  * is taken (a file that fails one is damaged and set aside, see corrupt.ts).
  * @internal
  */
@@ -9,12 +9,47 @@ import type { AgentDescription, Checkpoint, Message, SessionContext, SessionReco
 import type { SessionCounts, StoreHooks, TokenCount } from './contract.js';
 import type { SegmentCache } from './segment-cache.js';
 
+/** Options of `JsonFileSessionStore.open` (session-store.ts). */
+export interface SessionStoreOptions {
+  /** Directory whose `.dagent/sessions/` holds the sessions. */
+  root: string;
+  /** Open without the write lock; every write is refused. Default false. */
+  readOnly?: boolean;
+  /** fsync files and directories (default true). Turn off only for throwaway data. */
+  durable?: boolean;
+  /** Log size past which chat.log is folded into chat.json (default 256 KiB). */
+  foldMinBytes?: number;
+  /**
+   * Which thread waits for an append's fdatasync. `'thread-pool'` (the default): libuv's pool, and
+   * the event loop runs meanwhile. `'calling-thread'`: an append of up to 32 KiB, written on the
+   * calling thread as always, is fdatasynced there too (`fdatasyncSync`), then the event loop turns
+   * once before the append resolves. A lone append is acknowledged sooner (one trip through the pool
+   * less), but the event loop is blocked for the whole flush: about 0.5 ms on average on an SSD, tens
+   * of ms when other writes crowd the disk, seconds on a disk that stalls, and a stalling disk stalls
+   * the host (its timers, sockets and every other session). Appends to many sessions at once flush
+   * one after another, and counting overlaps the flush less: measured in docs/architecture.md, "The
+   * flush on the calling thread (round 12)". Choose it only for a process that appends one message
+   * at a time and has nothing else to serve meanwhile (a CLI, a worker of its own); never for an
+   * Electron main process or a server with other clients. Larger appends, folds, commits and every
+   * other write keep the pool; without `durable` there is nothing to flush.
+   */
+  syncAppends?: 'thread-pool' | 'calling-thread';
+  /** Shown to a second writer that is refused. */
+  description?: string;
+  /** Bytes of archive segments kept in memory across reads (default 64 MiB; 0 for none). */
+  segmentCacheBytes?: number;
+  /** Test hooks (the conformance suite's crash cases); see {@link StoreHooks}. */
+  hooks?: StoreHooks;
+}
+
 /** Options shared by the store's files. */
 export interface FileOptions {
   durable: boolean;
   readOnly: boolean;
   /** See {@link JournaledChatFile}. */
   foldMinBytes?: number;
+  /** See `SessionStoreOptions.syncAppends`. */
+  syncAppends?: 'thread-pool' | 'calling-thread';
   /** The store's root, that no session file may lead outside of (see assertInsideRoot). */
   root?: string;
   /** Committed archive segments read before (shared by the store's sessions). */

@@ -32,35 +32,18 @@ import type {
   SessionPresence,
   SessionStore,
   StoreCapabilities,
-  StoreHooks,
 } from './contract.js';
 import { frozenCopies, frozenCopy, isDeepFrozen, segmentCopy } from './freeze.js';
 import type { RootLock } from './root-lock.js';
 import { SegmentCache } from './segment-cache.js';
 import { SessionDirectory, type LoadedSession } from './session-directory.js';
+import type { SessionStoreOptions } from './session-files.js';
 import { headOf } from './session-head.js';
 import { sessionIdsIn } from './session-ids.js';
 import { figuresOf, summarizeOnDisk, summaryOf } from './session-summary.js';
 
 export type { SessionStore } from './contract.js';
-
-/** Options of {@link JsonFileSessionStore.open}. */
-export interface SessionStoreOptions {
-  /** Directory whose `.dagent/sessions/` holds the sessions. */
-  root: string;
-  /** Open without the write lock; every write is refused. Default false. */
-  readOnly?: boolean;
-  /** fsync files and directories (default true). Turn off only for throwaway data. */
-  durable?: boolean;
-  /** Log size past which chat.log is folded into chat.json (default 256 KiB). */
-  foldMinBytes?: number;
-  /** Shown to a second writer that is refused. */
-  description?: string;
-  /** Bytes of archive segments kept in memory across reads (default 64 MiB; 0 for none). */
-  segmentCacheBytes?: number;
-  /** Test hooks (the conformance suite's crash cases); see {@link StoreHooks}. */
-  hooks?: StoreHooks;
-}
+export type { SessionStoreOptions } from './session-files.js';
 
 const CAPABILITIES: StoreCapabilities = Object.freeze({
   persistent: true,
@@ -145,6 +128,7 @@ export class JsonFileSessionStore implements SessionStore {
       readOnly: this.readOnly,
       root: this.root,
       ...(this.#options.foldMinBytes === undefined ? {} : { foldMinBytes: this.#options.foldMinBytes }),
+      ...(this.#options.syncAppends === undefined ? {} : { syncAppends: this.#options.syncAppends }),
       ...(this.#cache ? { cache: this.#cache } : {}),
       ...(this.#options.hooks ? { hooks: this.#options.hooks } : {}),
     });

@@ -10,6 +10,7 @@
  * nothing.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { fdatasyncSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { StoreHooks } from './contract.js';
 
@@ -35,6 +36,16 @@ export function reportSync(kind: 'file' | 'directory', path: string): void | Pro
 /** @internal fdatasync of `handle`, the file at `file`, then reported (see {@link reportSync}). */
 export async function syncData(handle: FileHandle, file: string): Promise<void> {
   await handle.datasync();
+  const held = reportSync('file', file);
+  if (held !== undefined) await held;
+}
+
+/**
+ * @internal {@link syncData} on the calling thread: `fdatasyncSync(fd)`, which blocks the event loop
+ * until the disk has the data, then reported. For the `syncAppends: 'calling-thread'` option only.
+ */
+export async function syncDataHere(fd: number, file: string): Promise<void> {
+  fdatasyncSync(fd);
   const held = reportSync('file', file);
   if (held !== undefined) await held;
 }

@@ -5,7 +5,9 @@
  * `fdatasync` of the same bytes) and to the peers a user would pick instead, in the same run:
  * better-sqlite3 in WAL mode with `synchronous=FULL`, and plain JSONL with one `fdatasync` per
  * append. Figures that need a fresh process (first read, peak memory, stalls) run in
- * `lean-core-child.ts`.
+ * `lean-core-child.ts`. The append, burst, 100 x 20 and replay rows are followed by the same
+ * figure with the runtime's option `syncAppends: 'calling-thread'` (the fdatasync of a small append
+ * on the main thread), measured in the same run right after the default.
  *
  * It imports only what older trees have too, so that it can be copied into a worktree of an older
  * tag and run there: that is how the "before" figures of a change are taken.
@@ -44,6 +46,30 @@ const HISTORY_MESSAGES = 15_000;
 const FOLD_MB = 95;
 
 type Row = (string | number)[];
+
+/** The option of the extra rows (older trees ignore it: there they measure the default again). */
+const HERE_OPTION = { syncAppends: 'calling-thread' } as const;
+/**
+ * The default's figure and the option's, in the order measured: LEAN_HERE_FIRST=1 measures the
+ * option first, so that runs can alternate which of the two meets code V8 has not optimised yet.
+ */
+async function bothOf<T>(measure: (name: string, options: { syncAppends?: 'calling-thread' }) => Promise<T>) {
+  if (process.env.LEAN_HERE_FIRST !== '1')
+    return { api: await measure('runtime', {}), apiHere: await measure('runtime-here', HERE_OPTION) };
+  const apiHere = await measure('runtime-here', HERE_OPTION);
+  return { api: await measure('runtime', {}), apiHere };
+}
+const HERE_LABEL = ", syncAppends 'calling-thread'";
+/** A row of the option's figure alone, in the public API's column. */
+const hereRow = (label: string, value: string, goal: string): Row => [
+  `${label}${HERE_LABEL}`,
+  value,
+  '',
+  '',
+  '',
+  '',
+  goal,
+];
 
 const ms = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)} ms` : 'n/a');
 const times = (value: number, floor: number) =>
@@ -97,20 +123,25 @@ async function appendRows(source: string): Promise<Row[]> {
     try {
       const size = Buffer.byteLength(JSON.stringify(storedMessage(0, texts[0]!)));
       // The public API, as a host calls it: default estimator, a limit no run reaches.
-      const runtime = await createSessionRuntime({
-        root: path.join(dir, 'runtime'),
-        compactor: new OfflineCompactor({ estimator: createTokenEstimator({ mode: 'approximate' }) }),
-        limits: { maxTokens: 50_000_000 },
-      });
-      const session = await runtime.createSession(keyOf(`append${bytes}`));
-      const api = await p50(
-        dir,
-        size,
-        (i) => runtime.addMessage(session.id, { role: 'user', content: texts[i]! }),
-        // A read waits for the append's exact count and for the actor to have taken it.
-        () => runtime.estimateSize(session.id),
-      );
-      await runtime.close();
+      const apiOf = async (name: string, options: { syncAppends?: 'calling-thread' }) => {
+        const runtime = await createSessionRuntime({
+          root: path.join(dir, name),
+          compactor: new OfflineCompactor({ estimator: createTokenEstimator({ mode: 'approximate' }) }),
+          limits: { maxTokens: 50_000_000 },
+          ...options,
+        });
+        const session = await runtime.createSession(keyOf(`append${bytes}`));
+        const measured = await p50(
+          dir,
+          size,
+          (i) => runtime.addMessage(session.id, { role: 'user', content: texts[i]! }),
+          // A read waits for the append's exact count and for the actor to have taken it.
+          () => runtime.estimateSize(session.id),
+        );
+        await runtime.close();
+        return measured;
+      };
+      const { api, apiHere } = await bothOf(apiOf);
       const store = await openStoreLayer(path.join(dir, 'store'));
       const id = await store.create(keyOf(`store${bytes}`));
       const layer = await p50(dir, size, (i) => store.append(id, [storedMessage(i, texts[i]!)]));
@@ -134,6 +165,13 @@ async function appendRows(source: string): Promise<Row[]> {
           `(${size} B; each ratio against the floor sampled between its own runs)`,
         bytes === 1024 ? '<= 2x' : '<= 3x',
       ]);
+      rows.push(
+        hereRow(
+          `addMessage p50, ${bytes / 1024} KB message`,
+          cellOf(apiHere),
+          bytes === 1024 ? '<= 2x' : '<= 3x',
+        ),
+      );
     } finally {
       await removeDir(dir);
     }
@@ -141,7 +179,7 @@ async function appendRows(source: string): Promise<Row[]> {
   return rows;
 }
 
-async function burstRow(source: string): Promise<Row> {
+async function burstRows(source: string): Promise<Row[]> {
   const COUNT = 200;
   const ROUNDS = 5;
   // Texts never appended before in this process, a new set each round (and one for the warm-up):
@@ -173,24 +211,31 @@ async function burstRow(source: string): Promise<Row> {
       }
       return percentile(samples, 0.5);
     };
-    const runtime = await createSessionRuntime({
-      root: path.join(dir, 'runtime'),
-      compactor: new OfflineCompactor({ estimator: createTokenEstimator({ mode: 'approximate' }) }),
-      limits: { maxTokens: 50_000_000 },
-    });
-    // The counting worker is loaded and has answered before the clock starts (a read waits for
-    // exact counts): this is the append path, not start-up.
-    const warm = await runtime.createSession(keyOf('burst-warm'));
-    await Promise.all(textsFor(ROUNDS).map((t) => runtime.addMessage(warm.id, { role: 'user', content: t })));
-    await runtime.estimateSize(warm.id);
-    const api = await median(
-      async (round) => (await runtime.createSession(keyOf(`burst${round}`))).id,
-      async (round, id) => {
-        await Promise.all(textsFor(round).map((t) => runtime.addMessage(id, { role: 'user', content: t })));
-      },
-      (id) => runtime.estimateSize(id),
-    );
-    await runtime.close();
+    const apiOf = async (name: string, options: { syncAppends?: 'calling-thread' }) => {
+      const runtime = await createSessionRuntime({
+        root: path.join(dir, name),
+        compactor: new OfflineCompactor({ estimator: createTokenEstimator({ mode: 'approximate' }) }),
+        limits: { maxTokens: 50_000_000 },
+        ...options,
+      });
+      // The counting worker is loaded and has answered before the clock starts (a read waits for
+      // exact counts): this is the append path, not start-up.
+      const warm = await runtime.createSession(keyOf('burst-warm'));
+      await Promise.all(
+        textsFor(ROUNDS).map((t) => runtime.addMessage(warm.id, { role: 'user', content: t })),
+      );
+      await runtime.estimateSize(warm.id);
+      const measured = await median(
+        async (round) => (await runtime.createSession(keyOf(`burst${round}`))).id,
+        async (round, id) => {
+          await Promise.all(textsFor(round).map((t) => runtime.addMessage(id, { role: 'user', content: t })));
+        },
+        (id) => runtime.estimateSize(id),
+      );
+      await runtime.close();
+      return measured;
+    };
+    const { api, apiHere } = await bothOf(apiOf);
     const store = await openStoreLayer(path.join(dir, 'store'));
     const layer = await median(
       (round) => store.create(keyOf(`burst${round}`)),
@@ -223,14 +268,18 @@ async function burstRow(source: string): Promise<Row> {
     );
     const floor = floorFile.p50();
     await floorFile.close();
+    const label = `${COUNT} appends issued at once to one session (1 KB; created before the clock starts)`;
     return [
-      `${COUNT} appends issued at once to one session (1 KB; created before the clock starts)`,
-      cell(api, floor),
-      cell(layer, floor),
-      `${cell(sqlite, floor)}, one transaction`,
-      `${cell(jsonl, floor)}, one fdatasync each`,
-      `${ms(floor)} (all ${COUNT} in one write)`,
-      '<= 5x',
+      [
+        label,
+        cell(api, floor),
+        cell(layer, floor),
+        `${cell(sqlite, floor)}, one transaction`,
+        `${cell(jsonl, floor)}, one fdatasync each`,
+        `${ms(floor)} (all ${COUNT} in one write)`,
+        '<= 5x',
+      ],
+      hereRow(label, cell(apiHere, floor), '<= 5x'),
     ];
   } finally {
     await removeDir(dir);
@@ -315,7 +364,7 @@ async function coldAndWarm(
   return { cold, warm: percentile(warm, 0.5) };
 }
 
-async function manySessionsRow(source: string): Promise<Row> {
+async function manySessionsRows(source: string): Promise<Row[]> {
   const SESSIONS = 100;
   const EACH = 20;
   const count = SESSIONS * EACH;
@@ -336,27 +385,30 @@ async function manySessionsRow(source: string): Promise<Row> {
   };
   try {
     // A runtime per round, so that no round's sessions are stopped for maxActive during another's.
-    const api = await coldAndWarm(async (index) => {
-      const runtime = await createSessionRuntime({
-        root: path.join(dir, `runtime${index}`),
-        compactor: new OfflineCompactor({ estimator: createTokenEstimator({ mode: 'approximate' }) }),
-        limits: { maxTokens: 50_000_000 },
-      });
-      const ids: string[] = [];
-      for (let s = 0; s < SESSIONS; s++) ids.push((await runtime.createSession(keyOf(`many${s}`))).id);
-      // The counting worker has answered before the clock starts (a read waits for exact counts).
-      await runtime.addMessage(ids[0]!, { role: 'user', content: warmTextOf(index) });
-      await runtime.estimateSize(ids[0]!);
-      const elapsed = await timed(() =>
-        Promise.all(
-          ids.flatMap((id, s) =>
-            textsFor(index, s).map((t) => runtime.addMessage(id, { role: 'user', content: t })),
+    const apiOf = (name: string, options: { syncAppends?: 'calling-thread' }) =>
+      coldAndWarm(async (index) => {
+        const runtime = await createSessionRuntime({
+          root: path.join(dir, `${name}${index}`),
+          compactor: new OfflineCompactor({ estimator: createTokenEstimator({ mode: 'approximate' }) }),
+          limits: { maxTokens: 50_000_000 },
+          ...options,
+        });
+        const ids: string[] = [];
+        for (let s = 0; s < SESSIONS; s++) ids.push((await runtime.createSession(keyOf(`many${s}`))).id);
+        // The counting worker has answered before the clock starts (a read waits for exact counts).
+        await runtime.addMessage(ids[0]!, { role: 'user', content: warmTextOf(index) });
+        await runtime.estimateSize(ids[0]!);
+        const elapsed = await timed(() =>
+          Promise.all(
+            ids.flatMap((id, s) =>
+              textsFor(index, s).map((t) => runtime.addMessage(id, { role: 'user', content: t })),
+            ),
           ),
-        ),
-      );
-      await runtime.close();
-      return elapsed;
-    });
+        );
+        await runtime.close();
+        return elapsed;
+      });
+    const { api, apiHere } = await bothOf(apiOf);
 
     const layer = await coldAndWarm(async (index) => {
       const store = await openStoreLayer(path.join(dir, `store${index}`));
@@ -400,39 +452,57 @@ async function manySessionsRow(source: string): Promise<Row> {
       await Promise.all(logs.map((log) => log.close()));
       return elapsed;
     });
+    const label =
+      `${SESSIONS} sessions x ${EACH} appends, all at once ` +
+      `(appends/s; median of ${MANY_ROUNDS} rounds after a first)`;
     return [
-      `${SESSIONS} sessions x ${EACH} appends, all at once (appends/s; median of ${MANY_ROUNDS} rounds after a first)`,
-      cellOf(api),
-      cellOf(layer),
-      `${cellOf(sqlite)}, one transaction each`,
-      cellOf(jsonl),
-      '',
-      ">= JSONL's rate",
+      [
+        label,
+        cellOf(api),
+        cellOf(layer),
+        `${cellOf(sqlite)}, one transaction each`,
+        cellOf(jsonl),
+        '',
+        ">= JSONL's rate",
+      ],
+      hereRow(
+        label,
+        `${cellOf(apiHere)} (${(jsonl.warm / apiHere.warm).toFixed(2)} of JSONL's rate)`,
+        ">= JSONL's rate",
+      ),
     ];
   } finally {
     await removeDir(dir);
   }
 }
 
-async function replayRow(): Promise<Row> {
+async function replayRows(): Promise<Row[]> {
   const dir = await tempDir();
   try {
-    const ours = child('replay', path.join(dir, 'runtime'));
+    const { api: ours, apiHere: here } = await bothOf(async (name, options) =>
+      child('replay', path.join(dir, name), options.syncAppends ?? ''),
+    );
     const peer = child('replay-jsonl', dir);
-    const ratio = Number(ours.ms) / Number(peer.ms);
     // CPU beside the time: under load the time measures the machine as much as the code.
     const cpu = (r: typeof ours) =>
       `CPU ${(Number(r.cpuMs) / 1000).toFixed(1)} s, main thread ${(Number(r.mainCpuMs) / 1000).toFixed(1)} s`;
+    const figures = (r: typeof ours) =>
+      `${(Number(r.ms) / 1000).toFixed(1)} s, ${String(r.rssMiB)} MiB ` +
+      `(${(Number(r.ms) / Number(peer.ms)).toFixed(2)}x JSONL); ` +
+      `${cpu(r)}; ${String(r.compactions)} compactions, ${String(r.over)} over the limit, ` +
+      `intact: ${String(r.intact)}`;
+    const label = `replay of ${String(ours.messages)} real messages at a 20k limit (time, peak RSS, CPU)`;
     return [
-      `replay of ${String(ours.messages)} real messages at a 20k limit (time, peak RSS, CPU)`,
-      `${(Number(ours.ms) / 1000).toFixed(1)} s, ${String(ours.rssMiB)} MiB (${ratio.toFixed(2)}x JSONL); ` +
-        `${cpu(ours)}; ${String(ours.compactions)} compactions, ${String(ours.over)} over the limit, ` +
-        `intact: ${String(ours.intact)}`,
-      '',
-      '',
-      `${(Number(peer.ms) / 1000).toFixed(1)} s, ${String(peer.rssMiB)} MiB, ${cpu(peer)} (same exact counting)`,
-      '',
-      '<= 1.3x JSONL',
+      [
+        label,
+        figures(ours),
+        '',
+        '',
+        `${(Number(peer.ms) / 1000).toFixed(1)} s, ${String(peer.rssMiB)} MiB, ${cpu(peer)} (same exact counting)`,
+        '',
+        '<= 1.3x JSONL',
+      ],
+      hereRow(label, figures(here), '<= 1.3x JSONL'),
     ];
   } finally {
     await removeDir(dir);
@@ -559,9 +629,9 @@ export async function run(): Promise<BenchTable> {
   const rows: Row[] = [
     ...(want('append') ? await appendRows(source) : []),
     ...(want('create') ? [await createRow()] : []),
-    ...(want('burst') ? [await burstRow(source)] : []),
-    ...(want('many') ? [await manySessionsRow(source)] : []),
-    ...(want('replay') ? [await replayRow()] : []),
+    ...(want('burst') ? await burstRows(source) : []),
+    ...(want('many') ? await manySessionsRows(source) : []),
+    ...(want('replay') ? await replayRows() : []),
     ...(want('history') ? [await historyRow(source)] : []),
     ...(want('list') ? [listRow()] : []),
     ...(want('fold') ? [await foldRow()] : []),
@@ -586,6 +656,8 @@ export async function run(): Promise<BenchTable> {
       'The burst and 100 x 20 rows append texts new to the process in each round, each session its own, and start ' +
         'their clocks once the counting worker has answered.',
       'Replay, first read and fold run in a fresh process each (test/bench/lean-core-child.ts).',
+      "The rows marked syncAppends 'calling-thread' are the row above with that option, measured right after it " +
+        '(LEAN_HERE_FIRST=1: right before it) on a runtime of its own; they share its floor and peers.',
     ],
   };
 }

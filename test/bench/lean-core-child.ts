@@ -3,7 +3,8 @@
  * replay, event-loop stalls): `node --import tsx lean-core-child.ts MODE ARGS...` prints one JSON
  * line with what it measured.
  *
- * - `replay ROOT`: every shared transcript replayed through the runtime at a 20k-token limit.
+ * - `replay ROOT [SYNC]`: every shared transcript replayed through the runtime at a 20k-token limit
+ *   (SYNC: the runtime's option `syncAppends`, such as `calling-thread`).
  * - `replay-jsonl DIR`: the same messages counted with the same exact counter, written as JSONL.
  * - `history ROOT ID`: the first `getHistory` of a session, in a runtime opened read-only.
  * - `history-jsonl FILE` / `history-sqlite FILE ID`: the same history read from the peers.
@@ -60,7 +61,7 @@ async function transcripts() {
   return Promise.all(names.map((n) => loadTranscript(path.join(TRANSCRIPTS, n))));
 }
 
-async function replay(root: string): Promise<Out> {
+async function replay(root: string, syncAppends: string): Promise<Out> {
   const all = await transcripts();
   const t0 = performance.now();
   const cpu0 = cpuNow();
@@ -74,6 +75,7 @@ async function replay(root: string): Promise<Out> {
     estimator,
     compactor: new OfflineCompactor({ estimator }),
     limits: { maxTokens: 20_000 },
+    ...(syncAppends === '' ? {} : { syncAppends: syncAppends as 'calling-thread' }),
   });
   let messages = 0;
   let over = 0;
@@ -215,7 +217,7 @@ async function main(): Promise<void> {
   const [mode, a = '', b = ''] = process.argv.slice(2);
   const out =
     mode === 'replay'
-      ? await replay(a)
+      ? await replay(a, b)
       : mode === 'replay-jsonl'
         ? await replayJsonl(a)
         : mode === 'history'

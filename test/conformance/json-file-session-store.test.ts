@@ -1,6 +1,7 @@
 /**
  * The store conformance suite against the JSON-file store (once with the defaults, once folding
- * chat.log into chat.json after every 1 KiB so that every case also crosses folds), then what only
+ * chat.log into chat.json after every 1 KiB so that every case also crosses folds, once with appends
+ * flushed on the calling thread, `syncAppends: 'calling-thread'`), then what only
  * a store of files has: damage a person or a disk did to the files is reported, never repaired by
  * deleting, and files written by older versions still load.
  */
@@ -45,6 +46,10 @@ function jsonFileTarget(options: Omit<SessionStoreOptions, 'root'> = {}) {
 
 testSessionStore('JsonFileSessionStore', jsonFileTarget());
 testSessionStore('JsonFileSessionStore, folding every 1 KiB', jsonFileTarget({ foldMinBytes: 1024 }));
+testSessionStore(
+  'JsonFileSessionStore, flushing appends on the calling thread',
+  jsonFileTarget({ syncAppends: 'calling-thread' }),
+);
 
 // ---- what only files have --------------------------------------------------------------------
 

@@ -3,8 +3,8 @@
  * LD_PRELOAD fault shim, or under `ulimit -f`). It reads one JSON command per line on stdin and
  * answers one JSON line per event on stdout, written with write(2) before it goes on (see say()):
  *
- * - `{"op":"open","root":R,"foldMinBytes":N}` opens a runtime on R and the session (creating it):
- *   `{"opened":id}`, or `{"openFailed":error}`;
+ * - `{"op":"open","root":R,"foldMinBytes":N,"syncAppends"?:S}` opens a runtime on R (with the option
+ *   `syncAppends` when given) and the session (creating it): `{"opened":id}`, or `{"openFailed":error}`;
  * - `{"op":"append","from":i,"count":n,"concurrent":bool}` adds the messages of indexes i..i+n-1
  *   (see {@link contentOf}): `{"ack":i,"seq":s}` once one resolved, `{"fail":i,"error":e}` once one
  *   rejected, then `{"appended":n}`;
@@ -75,6 +75,7 @@ interface Command {
   op: 'open' | 'append' | 'close' | 'exit';
   root?: string;
   foldMinBytes?: number;
+  syncAppends?: 'thread-pool' | 'calling-thread';
   from?: number;
   count?: number;
   concurrent?: boolean;
@@ -91,6 +92,7 @@ async function main(): Promise<void> {
         runtime = await createSessionRuntime({
           root: command.root!,
           foldMinBytes: command.foldMinBytes ?? 2048,
+          ...(command.syncAppends === undefined ? {} : { syncAppends: command.syncAppends }),
           limits: { maxTokens: 50_000_000 }, // no compaction: these tests are about the append path
         });
         id = sessionIdOf(FAULT_KEY);

@@ -68,8 +68,14 @@ export class AppendChild {
     }
   }
 
-  async open(root: string, foldMinBytes: number): Promise<Event> {
-    return this.run({ op: 'open', root, foldMinBytes }, (e) => 'opened' in e || 'openFailed' in e);
+  /** Opens a runtime on `root` (`syncAppends`: the runtime's option, default not given). */
+  async open(
+    root: string,
+    foldMinBytes: number,
+    syncAppends?: 'thread-pool' | 'calling-thread',
+  ): Promise<Event> {
+    const command = { op: 'open', root, foldMinBytes, ...(syncAppends ? { syncAppends } : {}) };
+    return this.run(command, (e) => 'opened' in e || 'openFailed' in e);
   }
 
   /** Appends indexes from..from+count-1; resolves to the failures among them. */

@@ -9,12 +9,14 @@
  * Checked every time: every acknowledged message exactly once, with its seq and content; no
  * rejected append comes back; every rejection is `IO_ERROR` with the injected errno in `details`
  * and an honest `retryable`; once the fault is lifted, appends succeed in the same process (after
- * reopening the session when an append's outcome was unknown).
+ * reopening the session when an append's outcome was unknown). The faults of chat.log and of
+ * fdatasyncs run a second time with `syncAppends: 'calling-thread'` (the fdatasync of a small
+ * append on the main thread): the same rejections, the same checks.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultControl, buildFaultShim, faultEnv, type Fault, type ShimBuild } from '../support/fault-shim.js';
 import { tempRoot } from '../helpers/temp-root.js';
-import { AppendChild, checkHistory, historyOf, type Checked } from './append-driver.js';
+import { AppendChild, checkHistory, historyOf } from './append-driver.js';
 import type { ReportedError } from './append-child.js';
 
 interface Case {
@@ -107,7 +109,11 @@ function checkRejection(error: ReportedError, fault: Fault, context: string): vo
 }
 
 let shim: ShimBuild;
-const totals = {
+type Totals = Record<
+  'cases' | 'acknowledgedChecked' | 'lost' | 'changed' | 'cameBack' | 'rejected' | 'unknown',
+  number
+>;
+const zero = (): Totals => ({
   cases: 0,
   acknowledgedChecked: 0,
   lost: 0,
@@ -115,7 +121,8 @@ const totals = {
   cameBack: 0,
   rejected: 0,
   unknown: 0,
-};
+});
+const totals = zero();
 
 beforeAll(async () => {
   shim = await buildFaultShim();
@@ -125,69 +132,84 @@ afterAll(() => {
   console.log(`[append-faults] ${JSON.stringify(totals)}`);
 });
 
-function add(checked: Checked): void {
-  totals.acknowledgedChecked += checked.acknowledged;
-  totals.lost += checked.lost;
-  totals.changed += checked.changed;
-  totals.cameBack += checked.cameBack;
+/** Runs `matrix` in one child (appends flushed per `syncAppends`); returns its totals. */
+async function runMatrix(matrix: Case[], syncAppends?: 'calling-thread'): Promise<Totals> {
+  const mine = zero();
+  const dir = await tempRoot('dagent-faults-');
+  const control = new FaultControl(dir);
+  await control.set(null);
+  const child = AppendChild.start(faultEnv((shim as { library: string }).library, control));
+  try {
+    let next = 0;
+    let faultedBefore = 0;
+    for (const [n, { name, fault, foldMinBytes }] of matrix.entries()) {
+      const root = await tempRoot('dagent-faults-root-');
+      const context = `case ${n} (${name})${syncAppends ? `, ${syncAppends}` : ''}`;
+      child.reports.acked.clear();
+      child.reports.failed.clear();
+      expect(await child.open(root, foldMinBytes, syncAppends), context).toHaveProperty('opened');
+      await control.set(fault);
+      const faulted = [...(await child.append(next, 8)), ...(await child.append(next + 8, 6, true))];
+      next += 14;
+      await control.set(null);
+      const hits = await control.faulted();
+      expect(hits.length - faultedBefore, `${context}: calls the shim failed`).toBeGreaterThan(0);
+      faultedBefore = hits.length;
+      faulted.forEach((error) => checkRejection(error, fault, context));
+      // What a restart would find now, while the child still holds the session.
+      const now = checkHistory(await historyOf(root), child.reports, `${context}, after the fault`);
+      expect(now.problems).toEqual([]);
+
+      // The same process appends again; after an unknown outcome, only once it reopened.
+      let again = await child.append(next, 5);
+      next += 5;
+      if (faulted.some((e) => e.outcome === 'unknown')) {
+        expect(
+          again.map((e) => e.outcome),
+          context,
+        ).toEqual(again.map(() => 'refused'));
+        again.forEach((error) => checkRejection(error, fault, context));
+        await child.close();
+        expect(await child.open(root, foldMinBytes, syncAppends), context).toHaveProperty('opened');
+        again = await child.append(next, 5);
+        next += 5;
+        mine.unknown++;
+      }
+      expect(again, `${context}: appends after the fault was lifted`).toEqual([]);
+      await child.close();
+      const end = checkHistory(await historyOf(root), child.reports, `${context}, at the end`);
+      expect(end.problems).toEqual([]);
+      mine.acknowledgedChecked += end.acknowledged;
+      mine.lost += end.lost;
+      mine.changed += end.changed;
+      mine.cameBack += end.cameBack;
+      mine.cases++;
+      mine.rejected += faulted.length;
+    }
+  } finally {
+    await child.exit();
+  }
+  for (const key of Object.keys(totals) as (keyof Totals)[]) totals[key] += mine[key];
+  return mine;
 }
 
 describe('the fault matrix over append and fold (LD_PRELOAD shim, real runtime in a child)', () => {
   it('loses, changes and brings back nothing, and appends again once the fault is lifted', async (t) => {
     if (!shim.ok) return t.skip(shim.reason);
-    const dir = await tempRoot('dagent-faults-');
-    const control = new FaultControl(dir);
-    await control.set(null);
-    const child = AppendChild.start(faultEnv(shim.library, control));
-    try {
-      let next = 0;
-      let faultedBefore = 0;
-      for (const [n, { name, fault, foldMinBytes }] of cases.entries()) {
-        const root = await tempRoot('dagent-faults-root-');
-        const context = `case ${n} (${name})`;
-        child.reports.acked.clear();
-        child.reports.failed.clear();
-        expect(await child.open(root, foldMinBytes), context).toHaveProperty('opened');
-        await control.set(fault);
-        const faulted = [...(await child.append(next, 8)), ...(await child.append(next + 8, 6, true))];
-        next += 14;
-        await control.set(null);
-        const hits = await control.faulted();
-        expect(hits.length - faultedBefore, `${context}: calls the shim failed`).toBeGreaterThan(0);
-        faultedBefore = hits.length;
-        faulted.forEach((error) => checkRejection(error, fault, context));
-        // What a restart would find now, while the child still holds the session.
-        const now = checkHistory(await historyOf(root), child.reports, `${context}, after the fault`);
-        expect(now.problems).toEqual([]);
-
-        // The same process appends again; after an unknown outcome, only once it reopened.
-        let again = await child.append(next, 5);
-        next += 5;
-        if (faulted.some((e) => e.outcome === 'unknown')) {
-          expect(
-            again.map((e) => e.outcome),
-            context,
-          ).toEqual(again.map(() => 'refused'));
-          again.forEach((error) => checkRejection(error, fault, context));
-          await child.close();
-          expect(await child.open(root, foldMinBytes), context).toHaveProperty('opened');
-          again = await child.append(next, 5);
-          next += 5;
-          totals.unknown++;
-        }
-        expect(again, `${context}: appends after the fault was lifted`).toEqual([]);
-        await child.close();
-        const end = checkHistory(await historyOf(root), child.reports, `${context}, at the end`);
-        expect(end.problems).toEqual([]);
-        add(end);
-        totals.cases++;
-        totals.rejected += faulted.length;
-      }
-    } finally {
-      await child.exit();
-    }
+    const mine = await runMatrix(cases);
     // The matrix did meet faults: most cases rejected appends.
-    expect(totals.rejected).toBeGreaterThan(cases.length);
-    expect(totals.unknown).toBeGreaterThanOrEqual(1);
+    expect(mine.rejected).toBeGreaterThan(cases.length);
+    expect(mine.unknown).toBeGreaterThanOrEqual(1);
+  }, 240_000);
+
+  // syncAppends: 'calling-thread' changes only where a small append's fdatasync is made: the cases
+  // that fault it (and the full disk) again, with the fdatasync on the main thread.
+  const onThisThread = cases.filter(({ fault }) => fault.path === 'chat.log' || fault.ops?.includes('fsync'));
+
+  it("the same with syncAppends 'calling-thread', for the faults of chat.log and of fdatasyncs", async (t) => {
+    if (!shim.ok) return t.skip(shim.reason);
+    const mine = await runMatrix(onThisThread, 'calling-thread');
+    expect(mine.rejected).toBeGreaterThan(onThisThread.length);
+    expect(mine.unknown).toBeGreaterThanOrEqual(1);
   }, 240_000);
 });

@@ -1,6 +1,7 @@
 /**
- * Real I/O faults for tests: builds `fault-shim.c` (an LD_PRELOAD library) with the system's C
- * compiler, once per checkout, and describes a fault as the shim's control file reads it.
+ * Real I/O faults for tests: builds `fault-shim.c` (an LD_PRELOAD library; also the other shims
+ * of this directory, such as `sync-thread-shim.c`) with the system's C compiler, once per checkout,
+ * and describes a fault as the shim's control file reads it.
  *
  * A test runs the code under fault in a child process started with {@link faultEnv}; it can
  * change or lift the fault while the child runs with {@link FaultControl.set}. See the comment at
@@ -12,7 +13,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-const SOURCE = fileURLToPath(new URL('./fault-shim.c', import.meta.url));
 const OUT_DIR = fileURLToPath(new URL('../../node_modules/.cache/dagent-fault-shim/', import.meta.url));
 
 /** One fault: which calls on which paths fail, and how. */
@@ -38,20 +38,27 @@ export interface Fault {
 /** The result of building the shim: its path, or why it could not be built. */
 export type ShimBuild = { ok: true; library: string } | { ok: false; reason: string };
 
-let building: Promise<ShimBuild> | null = null;
+const building = new Map<string, Promise<ShimBuild>>();
 
 /**
  * Builds the shim (once per checkout; rebuilt when the source is newer). Resolves to
  * `{ ok: false, reason }` only where no C compiler exists, so a test can say so clearly.
  */
 export function buildFaultShim(): Promise<ShimBuild> {
-  building ??= build();
-  return building;
+  return buildShim('fault-shim');
 }
 
-async function build(): Promise<ShimBuild> {
-  const library = path.join(OUT_DIR, 'fault-shim.so');
-  const [source, built] = await Promise.all([stat(SOURCE), stat(library).catch(() => null)]);
+/** Builds `test/support/NAME.c` into an LD_PRELOAD library, as {@link buildFaultShim} does. */
+export function buildShim(name: string): Promise<ShimBuild> {
+  let build = building.get(name);
+  if (build === undefined) building.set(name, (build = buildLibrary(name)));
+  return build;
+}
+
+async function buildLibrary(name: string): Promise<ShimBuild> {
+  const sourceFile = fileURLToPath(new URL(`./${name}.c`, import.meta.url));
+  const library = path.join(OUT_DIR, `${name}.so`);
+  const [source, built] = await Promise.all([stat(sourceFile), stat(library).catch(() => null)]);
   if (built !== null && built.mtimeMs >= source.mtimeMs) return { ok: true, library };
   await mkdir(OUT_DIR, { recursive: true });
   const compiler = process.env.CC ?? 'cc';
@@ -65,7 +72,7 @@ async function build(): Promise<ShimBuild> {
       '-Wall',
       '-o',
       temporary,
-      SOURCE,
+      sourceFile,
       '-ldl',
       '-lpthread',
     ]);
