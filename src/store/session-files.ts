@@ -5,6 +5,7 @@
  * @internal
  */
 import { checkpointProblems } from '../compaction/checkpoint-schema.js';
+import { SessionError } from '../core/errors.js';
 import type { AgentDescription, Checkpoint, Message, SessionContext, SessionRecord } from '../core/types.js';
 import type { SessionCounts, StoreHooks, TokenCount } from './contract.js';
 import type { SegmentCache } from './segment-cache.js';
@@ -40,6 +41,28 @@ export interface SessionStoreOptions {
   segmentCacheBytes?: number;
   /** Test hooks (the conformance suite's crash cases); see {@link StoreHooks}. */
   hooks?: StoreHooks;
+}
+
+/**
+ * @internal Refuses store options a typo or a computed NaN would otherwise turn into a silent
+ * default (an unknown `syncAppends`) or a log that never folds (`foldMinBytes: NaN`).
+ * @throws SessionError `INVALID_ARGUMENT` naming the option, the value and what it takes.
+ */
+export function checkStoreOptions(options: SessionStoreOptions): void {
+  const { syncAppends, foldMinBytes, segmentCacheBytes } = options;
+  const bad = (name: string, value: unknown, takes: string) =>
+    new SessionError('INVALID_ARGUMENT', 'store', `${name} must be ${takes}, got ${String(value)}`);
+  if (syncAppends !== undefined && syncAppends !== 'thread-pool' && syncAppends !== 'calling-thread') {
+    throw bad('syncAppends', syncAppends, "'thread-pool' (the default) or 'calling-thread'");
+  }
+  for (const [name, value] of [
+    ['foldMinBytes', foldMinBytes],
+    ['segmentCacheBytes', segmentCacheBytes],
+  ] as const) {
+    if (value !== undefined && !(typeof value === 'number' && value >= 0 && !Number.isNaN(value))) {
+      throw bad(name, value, 'a number of bytes, 0 or more');
+    }
+  }
 }
 
 /** Options shared by the store's files. */

@@ -37,7 +37,7 @@ import { frozenCopies, frozenCopy, isDeepFrozen, segmentCopy } from './freeze.js
 import type { RootLock } from './root-lock.js';
 import { SegmentCache } from './segment-cache.js';
 import { SessionDirectory, type LoadedSession } from './session-directory.js';
-import type { SessionStoreOptions } from './session-files.js';
+import { checkStoreOptions, type SessionStoreOptions } from './session-files.js';
 import { headOf } from './session-head.js';
 import { sessionIdsIn } from './session-ids.js';
 import { figuresOf, summarizeOnDisk, summaryOf } from './session-summary.js';
@@ -99,9 +99,11 @@ export class JsonFileSessionStore implements SessionStore {
 
   /**
    * Opens the store, taking the root's write lock unless `readOnly`.
-   * @throws SessionError `ROOT_LOCKED` naming the holder when another writer has the root.
+   * @throws SessionError `ROOT_LOCKED` naming the holder when another writer has the root;
+   *   `INVALID_ARGUMENT` for an option out of its range.
    */
   static async open(options: SessionStoreOptions): Promise<JsonFileSessionStore> {
+    checkStoreOptions(options);
     // Readers take no lock: they do not load the lock's modules either (`list` starts faster).
     const lock = options.readOnly
       ? null
