@@ -346,7 +346,7 @@ export class JournaledChatFile implements Adapter<ChatFile> {
       this.#foldRetryAt = 0;
       // The new log, as far as it is known now: written and synced outside the queue too.
       const log = await this.#log.prepare(tail);
-      if (log === null) return;
+      if (log === null) throw new Error('no new log'); // a full disk: the catch sets when to try again
       const replaced = await this.#enqueue(async () => {
         if (!this.#current(generation)) return this.#log.discard(log);
         this.#generation++;
