@@ -71,6 +71,15 @@ const hereRow = (label: string, value: string, goal: string): Row => [
   goal,
 ];
 
+/** A runtime as the public rows use it: the default estimator counts, a limit no run reaches. */
+const publicRuntime = (root: string, options: { syncAppends?: 'calling-thread' }) =>
+  createSessionRuntime({
+    root,
+    compactor: new OfflineCompactor({ estimator: createTokenEstimator({ mode: 'approximate' }) }),
+    limits: { maxTokens: 50_000_000 },
+    ...options,
+  });
+
 const ms = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)} ms` : 'n/a');
 const times = (value: number, floor: number) =>
   Number.isFinite(value) && floor > 0 ? `${(value / floor).toFixed(1)}x` : 'n/a';
@@ -124,12 +133,7 @@ async function appendRows(source: string): Promise<Row[]> {
       const size = Buffer.byteLength(JSON.stringify(storedMessage(0, texts[0]!)));
       // The public API, as a host calls it: default estimator, a limit no run reaches.
       const apiOf = async (name: string, options: { syncAppends?: 'calling-thread' }) => {
-        const runtime = await createSessionRuntime({
-          root: path.join(dir, name),
-          compactor: new OfflineCompactor({ estimator: createTokenEstimator({ mode: 'approximate' }) }),
-          limits: { maxTokens: 50_000_000 },
-          ...options,
-        });
+        const runtime = await publicRuntime(path.join(dir, name), options);
         const session = await runtime.createSession(keyOf(`append${bytes}`));
         const measured = await p50(
           dir,
@@ -212,12 +216,7 @@ async function burstRows(source: string): Promise<Row[]> {
       return percentile(samples, 0.5);
     };
     const apiOf = async (name: string, options: { syncAppends?: 'calling-thread' }) => {
-      const runtime = await createSessionRuntime({
-        root: path.join(dir, name),
-        compactor: new OfflineCompactor({ estimator: createTokenEstimator({ mode: 'approximate' }) }),
-        limits: { maxTokens: 50_000_000 },
-        ...options,
-      });
+      const runtime = await publicRuntime(path.join(dir, name), options);
       // The counting worker is loaded and has answered before the clock starts (a read waits for
       // exact counts): this is the append path, not start-up.
       const warm = await runtime.createSession(keyOf('burst-warm'));
