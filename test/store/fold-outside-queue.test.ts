@@ -80,7 +80,19 @@ async function foldingSession(dir: string, model?: PowerLoss) {
     await again.close();
     return again;
   };
-  return { chat, holds, reached, append, reload };
+  /**
+   * Appends 0 and 1 (a fold begins), 2 while the snapshot's sync is held, then lets the snapshot go
+   * on and returns once the new log's first sync is held.
+   */
+  const untilNewLogSync = async () => {
+    await append(0);
+    await append(1); // the log passes 512 bytes: a fold begins
+    await reached.snapshot.opened;
+    await append(2); // while the snapshot is synced: in the new log's first part
+    holds.snapshot.open();
+    await reached.log.opened;
+  };
+  return { chat, holds, reached, append, reload, untilNewLogSync };
 }
 
 describe('a background fold outside the queue', () => {
@@ -103,13 +115,8 @@ describe('a background fold outside the queue', () => {
   });
 
   it('appends made while the new log is prepared are acknowledged meanwhile, and land in it once', async () => {
-    const { chat, holds, reached, append, reload } = await foldingSession(await tempRoot());
-    await append(0);
-    await append(1); // the log passes 512 bytes: a fold begins
-    await reached.snapshot.opened;
-    await append(2); // while the snapshot is synced: in the new log's first part
-    holds.snapshot.open();
-    await reached.log.opened;
+    const { chat, holds, append, reload, untilNewLogSync } = await foldingSession(await tempRoot());
+    await untilNewLogSync();
     // While the new log's first part is synced: outside the queue, the append does not wait for it.
     expect(await acknowledgedAlone(append(3))).toBe(true);
     holds.log.open();
@@ -128,13 +135,8 @@ describe('a background fold outside the queue', () => {
     const dir = await tempRoot();
     const model = createPowerLoss(dir);
     try {
-      const { chat, holds, reached, append, reload } = await foldingSession(dir, model);
-      await append(0);
-      await append(1);
-      await reached.snapshot.opened;
-      await append(2);
-      holds.snapshot.open();
-      await reached.log.opened;
+      const { chat, holds, append, reload, untilNewLogSync } = await foldingSession(dir, model);
+      await untilNewLogSync();
       await append(3);
       model.crash();
       holds.log.open();
@@ -152,13 +154,8 @@ describe('a background fold outside the queue', () => {
     const dir = await tempRoot();
     const model = createPowerLoss(dir);
     try {
-      const { chat, holds, reached, append, reload } = await foldingSession(dir, model);
-      await append(0);
-      await append(1);
-      await reached.snapshot.opened;
-      await append(2);
-      holds.snapshot.open();
-      await reached.log.opened;
+      const { chat, holds, reached, append, reload, untilNewLogSync } = await foldingSession(dir, model);
+      await untilNewLogSync();
       await append(3);
       holds.log.open();
       await reached.entry.opened; // renamed; its directory's sync held
