@@ -129,14 +129,36 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /**
+ * This process's mark in the names of its temporary files, one per process (shared by every copy of
+ * this module it loads). A load removes the temporaries without it: a pid alone does not tell a
+ * crashed process's file from ours where pids repeat (a container's process starts with the same
+ * pid every time).
+ */
+const PROCESS_MARK: string = ((globalThis as Record<symbol, string | undefined>)[
+  Symbol.for('dagent-sessions.temporary-mark')
+] ??= randomBytes(4).toString('hex'));
+
+/** `.<name>.<pid>.<hex>.tmp`: 16 hex digits (the process's mark, then the file's), 8 before round 13. */
+const TEMPORARY = /^\..+\.\d+\.([0-9a-f]{8})([0-9a-f]{8})?\.tmp$/;
+
+/**
  * @internal A unique temporary file's path beside `file`: `.<name>.<pid>.<hex>.tmp`, the form a load
- * removes when a crash left one behind (session-load.ts).
+ * removes when a crash left one behind ({@link isOrphanTemporary}).
  */
 export function temporaryBeside(file: string): string {
   return path.join(
     path.dirname(file),
-    `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+    `.${path.basename(file)}.${process.pid}.${PROCESS_MARK}${randomBytes(4).toString('hex')}.tmp`,
   );
+}
+
+/**
+ * @internal Whether `name` is a temporary file of an atomic write that another process began: one
+ * cut short by a crash, which never held acknowledged data (the root's lock is ours).
+ */
+export function isOrphanTemporary(name: string): boolean {
+  const match = TEMPORARY.exec(name);
+  return match !== null && (match[2] === undefined || match[1] !== PROCESS_MARK);
 }
 
 /**

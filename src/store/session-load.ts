@@ -26,7 +26,7 @@ import type { CheckpointHistory } from './checkpoint-history.js';
 import type { SessionCounts } from './contract.js';
 import { corruptFileError, inconsistentError, setAside } from './corrupt.js';
 import { assertNothingSetAside, assertPlainFiles, missingRecordError } from './directory-guards.js';
-import { allSettled } from './durable-fs.js';
+import { allSettled, isOrphanTemporary } from './durable-fs.js';
 import { persist, reread } from './durable-json-file.js';
 import type { JournaledChatFile } from './journaled-chat-file.js';
 import { NO_COUNTS, type FileOptions, type LoadedSession } from './session-files.js';
@@ -135,8 +135,6 @@ export async function createdSession(parts: SessionParts): Promise<LoadedSession
   };
 }
 
-const TEMPORARY = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
-
 /**
  * Removes temporary files of atomic writes cut short by a crash (`.<file>.<pid>.<hex>.tmp`) from
  * `dirs`. The root's lock is ours, so any of another process is an orphan; they never held
@@ -147,9 +145,7 @@ export async function removeStaleTemporaries(dirs: readonly string[]): Promise<v
     dirs.map(async (dir) => {
       const names = await readdir(dir).catch(() => [] as string[]);
       for (const name of names) {
-        const match = TEMPORARY.exec(name);
-        if (match && Number(match[1]) !== process.pid)
-          await unlink(path.join(dir, name)).catch(() => undefined);
+        if (isOrphanTemporary(name)) await unlink(path.join(dir, name)).catch(() => undefined);
       }
     }),
   );
