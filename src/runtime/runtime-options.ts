@@ -16,7 +16,9 @@ import { DEFAULT_MAX_MESSAGE_BYTES } from './validate.js';
 /**
  * @internal The options checked: the host's store (if any) and the largest message accepted.
  *
- * @throws SessionError `INVALID_ARGUMENT` without a root or a store, or with a bad maxMessageBytes.
+ * @throws SessionError `INVALID_ARGUMENT` without a root or a store, with a bad maxMessageBytes, or
+ *   with a store and an option that is the store's own (`durable`, `foldMinBytes`, `syncAppends`, a
+ *   `readOnly` other than the store's).
  */
 export function checkRuntimeOptions(options: SessionRuntimeOptions): {
   given: SessionStore | undefined;
@@ -35,6 +37,7 @@ export function checkRuntimeOptions(options: SessionRuntimeOptions): {
       'createSessionRuntime needs { root: "<directory>" } or { store } (a SessionStore)',
     );
   }
+  if (given !== undefined) checkStoreOwnOptions(options, given);
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   if (!(
     typeof maxMessageBytes === 'number' &&
@@ -48,6 +51,28 @@ export function checkRuntimeOptions(options: SessionRuntimeOptions): {
     );
   }
   return { given, maxMessageBytes };
+}
+
+/** The options that are the store's own when the host gives one: read from the store, not from here. */
+const STORE_OWN = ['durable', 'foldMinBytes', 'syncAppends'] as const;
+
+/**
+ * With the host's store, an option that only a store the runtime opens would take is refused, not
+ * ignored: a host that asked for `readOnly` over a writable store would get a runtime that writes
+ * (it compacts by itself).
+ */
+function checkStoreOwnOptions(options: SessionRuntimeOptions, store: SessionStore): void {
+  const own = STORE_OWN.find((name) => options[name] !== undefined);
+  const readOnlyDiffers = options.readOnly !== undefined && options.readOnly !== store.readOnly;
+  if (own === undefined && !readOnlyDiffers) return;
+  const name = own ?? 'readOnly';
+  throw new SessionError(
+    'INVALID_ARGUMENT',
+    'runtime',
+    `createSessionRuntime got ${name}: ${String(options[name])} and a store, whose own ${name} it would ` +
+      `ignore${readOnlyDiffers ? ` (the store's readOnly is ${String(store.readOnly)})` : ''}; ` +
+      `set ${name} where the store is made (JsonFileSessionStore.open({ root, ${name} })) and leave it out here`,
+  );
 }
 
 /** @internal The compaction timings of `options` as a session actor's input (only those given). */

@@ -49,7 +49,8 @@ export interface SessionRuntimeOptions {
   /**
    * Where sessions are kept, instead of the JSON-file store on `root`: any {@link SessionStore}
    * (`createMemorySessionStore()`, a store of the host's own). The runtime does not close it;
-   * `readOnly`, `durable`, `foldMinBytes` and `syncAppends` are the store's own then.
+   * `readOnly`, `durable`, `foldMinBytes` and `syncAppends` are the store's own then: given here
+   * too, they are refused with `INVALID_ARGUMENT` (a `readOnly` equal to the store's is taken).
    */
   store?: SessionStore;
   /** Limits of every session; defaults: 100,000 tokens, compaction at 90%, a 20% verbatim tail. */
