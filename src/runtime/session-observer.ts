@@ -59,8 +59,8 @@ export function createSessionObserver(deps: {
     });
     ref.subscribe({
       next: (snapshot) => noteSnapshot(sessionId, snapshot),
-      // A crash ends with an error snapshot, which subscribers are not sent as a `next`.
-      error: () => noteSnapshot(sessionId, ref.getSnapshot()),
+      // A crash is the supervisor's (it restarts the actor); the fresh actor's snapshots follow.
+      error: () => undefined,
     });
     // It started as it was spawned, before the supervisor's snapshot was published.
     noteSnapshot(sessionId, ref.getSnapshot());

@@ -82,8 +82,7 @@ describe('the runtime without an inspector of its own', () => {
     await runtime.addMessage(id, { role: 'user', content: 'after' });
     await runtime.getMessages(id);
     expect(statesOf(events, id).slice(before)).toEqual([
-      'idle>closed',
-      'closed>loading',
+      'idle>loading',
       'loading>idle',
       'idle>appending',
       'appending>idle',
