@@ -4,8 +4,8 @@
  * ones so that thousands of sessions on disk do not mean thousands of actors in memory.
  *
  * It learns what its sessions are doing from `SESSION.STATE` events, which the runtime derives
- * from XState inspection events (only when it matters here: an append, covered by its caller's
- * call, is not told); it never reads a child's context. Which sessions calls are using, and when
+ * from the session actors' own snapshots (only when it matters here: an append, covered by its
+ * caller's call, is not told); it never reads a child's context. Which sessions calls are using, and when
  * each was last used, it asks its input's {@link SessionUses} (the runtime's registry, which counts
  * the calls) when it sweeps or applies its cap: a call costs the supervisor no event. A loaded
  * session is used without an event to the supervisor.

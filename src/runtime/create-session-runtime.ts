@@ -123,8 +123,8 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     afterCommits,
   });
 
-  // What the runtime and the supervisor learn of sessions comes from inspection events.
-  const observe = createSessionObserver({
+  // What the runtime and the supervisor learn of sessions comes from the actors' own snapshots.
+  const observer = createSessionObserver({
     registry,
     publish,
     at,
@@ -140,14 +140,12 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     input: { ...options.supervisor, uses: registry },
     // Default: unref'd timers, so that a script that never calls close() still exits (unref-clock.ts).
     clock: options.clock ?? unrefClock,
-    inspect: (event) => {
-      observe(event);
-      const inspect = options.inspect;
-      if (typeof inspect === 'function') inspect(event);
-      else inspect?.next?.(event);
-    },
+    // Only for a host that asks: the runtime itself needs no inspection event (session-observer.ts).
+    ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
   });
 
+  // Session actors are in its snapshot as soon as it spawns them (started, not yet loaded).
+  supervisor.subscribe((snapshot) => observer.follow(snapshot.context.sessions));
   supervisor.start();
 
   function limitsOf(key: SessionKey): Limits {

@@ -1,20 +1,31 @@
 /**
- * @internal What the runtime learns of its sessions from XState inspection events: each session
- * actor's emitted events, republished as `session.*` events, and its state changes, published as
- * `session.state.changed` and, when it matters to the supervisor (not for appends), passed on to it.
+ * @internal What the runtime learns of its sessions from their actors' own snapshots and events:
+ * each session actor's emitted events, republished as `session.*` events, and its state changes,
+ * published as `session.state.changed` and, when it matters to the supervisor (not for appends),
+ * passed on to it. The actors are found in the supervisor's snapshots, as it spawns them.
+ *
+ * No XState inspection: with an inspector attached, every actor of the system builds an event per
+ * event, microstep, action and snapshot, of which the runtime needs only the snapshots of session
+ * actors (about 30 us of the main thread per append: docs/architecture.md, "The runtime without
+ * inspection (round 13)"). A host's own `inspect` still gets them all.
  */
-import type { AnyActorRef, InspectionEvent } from 'xstate';
 import {
   machineStateOf,
   type SessionActorRef,
   type SessionMachineEmitted,
 } from '../../machines/session.machine.js';
-import { sessionIdOfActor } from '../../machines/supervisor.machine.js';
+import type { SupervisedSession } from '../../machines/supervisor.machine.js';
 import type { SessionMachineState } from '../core/types.js';
 import { sessionEventsOf, type SessionEvent } from './events.js';
 import type { SessionRegistry } from './session-registry.js';
 
-/** @internal An inspection observer for a runtime. */
+/** @internal The runtime's view of its session actors. */
+export interface SessionObserver {
+  /** Follows the session actors it has not seen yet: call it with every supervisor snapshot. */
+  follow(sessions: Readonly<Record<string, SupervisedSession>>): void;
+}
+
+/** @internal A session observer for a runtime. */
 export function createSessionObserver(deps: {
   publish: (event: SessionEvent) => void;
   at: () => string;
@@ -24,25 +35,12 @@ export function createSessionObserver(deps: {
   registry: Pick<SessionRegistry, 'noteState'>;
   /** Whether anyone listens to the runtime's events: when nobody does, none is built. */
   listening?: () => boolean;
-}): (event: InspectionEvent) => void {
-  const watched = new WeakSet<object>();
+}): SessionObserver {
+  const followed = new WeakSet<SessionActorRef>();
   const listening = deps.listening ?? (() => true);
-  return (event) => {
-    // Most inspection events (each event received, microstep, action) tell the runtime nothing.
-    if (event.type !== '@xstate.actor' && event.type !== '@xstate.snapshot') return;
-    const ref = event.actorRef as AnyActorRef;
-    const sessionId = typeof ref.id === 'string' ? sessionIdOfActor(ref.id) : null;
-    if (sessionId === null) return;
-    if (event.type === '@xstate.actor' && !watched.has(ref)) {
-      watched.add(ref);
-      ref.on('*', (emitted: { type: string }) => {
-        if (!listening()) return;
-        for (const e of sessionEventsOf(emitted as SessionMachineEmitted, deps.compactor, deps.at()))
-          deps.publish(e);
-      });
-    }
-    if (event.type !== '@xstate.snapshot') return;
-    const state = machineStateOf(event.snapshot as ReturnType<SessionActorRef['getSnapshot']>);
+
+  function noteSnapshot(sessionId: string, snapshot: ReturnType<SessionActorRef['getSnapshot']>): void {
+    const state = machineStateOf(snapshot);
     const previous = deps.registry.noteState(sessionId, state);
     if (state === previous) return;
     if (listening())
@@ -50,6 +48,31 @@ export function createSessionObserver(deps: {
     // An append in flight has a caller holding a lease on the session: for the supervisor, which
     // only asks whether an actor may be stopped, `appending` is `idle`, and an append costs it nothing.
     if (supervised(state) !== supervised(previous)) deps.tellSupervisor(sessionId, supervised(state));
+  }
+
+  function followActor(sessionId: string, ref: SessionActorRef): void {
+    followed.add(ref);
+    ref.on('*', (emitted: { type: string }) => {
+      if (!listening()) return;
+      for (const e of sessionEventsOf(emitted as SessionMachineEmitted, deps.compactor, deps.at()))
+        deps.publish(e);
+    });
+    ref.subscribe({
+      next: (snapshot) => noteSnapshot(sessionId, snapshot),
+      // A crash is the supervisor's (it restarts the actor); the fresh actor's snapshots follow.
+      error: () => undefined,
+    });
+    // It started as it was spawned, before the supervisor's snapshot was published.
+    noteSnapshot(sessionId, ref.getSnapshot());
+  }
+
+  return {
+    follow(sessions) {
+      for (const sessionId in sessions) {
+        const ref = sessions[sessionId]!.ref;
+        if (!followed.has(ref)) followActor(sessionId, ref);
+      }
+    },
   };
 }
 

@@ -5,7 +5,7 @@
  * limits (`load` fills them, the actor's `close` effect empties them through `unload`), its key
  * index, the commit in flight (which `unload` and `closeAll` wait for), the creation being
  * written, the calls using it and when it was last used, and its actor's state as last seen
- * (inspection events). No other module keeps a map of sessions: they ask here. The session's actor
+ * (its snapshots). No other module keeps a map of sessions: they ask here. The session's actor
  * itself belongs to the supervisor's statechart, which spawns and stops it, and which asks here
  * (as its {@link SessionUses}) which sessions calls are using when it sweeps or applies its cap.
  *
