@@ -6,8 +6,9 @@
  * the write's `persist` effect: the acknowledgement carries it and the actor takes it with the
  * write, and the actor gets one event for the append instead of two. A later one is handed to
  * the session afterwards (`COUNTED`, one event per worker answer), which reads, compactions,
- * clears and close wait for. One that waits while the worker still has short counts counts them
- * on its own thread instead, idle meanwhile (`countHere`): the first answer is kept.
+ * clears and close wait for. One that waits counts on its own thread, idle meanwhile, the short
+ * texts the worker has not started, from the last back while the worker goes from the first
+ * (`countHere`): each text is counted once, by one of them.
  */
 import type { SessionActorRef } from '../../machines/session.machine.js';
 import { isInternalMessage } from '../core/request-size.js';
@@ -26,7 +27,12 @@ export interface Counting {
   taken?: boolean;
   /** The append's bound: what counting it here would cost at most, in UTF-8 bytes (plus framing). */
   bound: number;
-  /** Counts it on this thread now, unless known already: the first answer settles `promise`. */
+  /** Asked on this thread (`countHere`) or counted there from the start. */
+  here?: boolean;
+  /**
+   * Counts it on this thread now, unless known already or being counted by the worker (then its
+   * answer is waited for): the first answer settles `promise`.
+   */
   countHere(): void;
 }
 
@@ -51,15 +57,18 @@ interface CountBatch {
 export const COUNT_HERE_PER_TURN = 512;
 
 /**
- * @internal The most tokens (by their bounds) of acknowledged appends still at the counting worker
- * that a read waiting for them counts on its own thread instead (it waits, so the thread is idle):
- * all of them or, past this, none (the worker answers those it was given together). The main
- * thread counts about 0.1 ms a KB; the worker, which had the text since the write was issued,
- * usually answers a longer one sooner than that after a real disk's `fdatasync`. Measured as the
- * pair "append, then estimateSize" on ext4 at load average 5 (docs/architecture.md, "Counts
- * after the write"): counting here was faster at p50 up to 2 KB and slower from 3 KB on.
+ * @internal The largest bound (UTF-8 bytes plus framing) of an acknowledged append still at the
+ * counting worker that a read waiting for it counts on its own thread (it waits, so the thread is
+ * idle), if the worker has not started it: about 1 ms of counting at most, for which the event
+ * loop is held. A longer text is left to the worker.
  */
-export const READ_COUNTS_HERE = 2 * 1024;
+export const READ_COUNTS_HERE = 8 * 1024;
+
+/**
+ * @internal How many tokens (by their bounds) a read counts on its own thread in one turn of the
+ * event loop before it lets the loop turn (other callers, the worker's answers) and goes on.
+ */
+export const READ_COUNTS_PER_TURN = 8 * 1024;
 
 /** @internal What the counts need of the runtime. */
 export interface AppendCountsDeps {
@@ -105,12 +114,11 @@ export function createAppendCounts(deps: AppendCountsDeps) {
     let answer!: (count: number) => void;
     let fail!: (error: unknown) => void;
     const promise = new Promise<number>((resolve, reject) => ((answer = resolve), (fail = reject)));
-    // Counted here by a read that waits for it (`countHere`) while the worker has it too: both
-    // count the same text by the same code and encoding (the same number); the first answer is kept.
-    let askedHere = false;
+    // Counted here by a read that waits for it (`countHere`), unless the worker has started it
+    // (count-batcher.ts): the same code and encoding (the same number); the first answer is kept.
     const ask = (here: boolean) => {
-      if (askedHere) return;
-      askedHere = here;
+      if (counting.here === true) return;
+      counting.here = here;
       estimator.estimateMessageLater!(input, here ? { countHere: true } : undefined).then(answer, fail);
     };
     current.starts.push(ask);
@@ -190,20 +198,37 @@ export function createAppendCounts(deps: AppendCountsDeps) {
     if (counts === undefined) {
       const known = (counts = new Set());
       late.set(entry, known);
-      entry.countHere = () => countHereIfShort(known);
+      let going = false;
+      const goOn = () => {
+        going = false;
+        entry.countHere!();
+      };
+      entry.countHere = () => {
+        if (going || !countFromLast(known)) return;
+        going = true;
+        setImmediate(goOn);
+      };
     }
     return counts;
   }
 
   /**
-   * A read waits for these counts, its thread idle meanwhile: counted here, if they add up to at
-   * most `READ_COUNTS_HERE` (a read waits for all of them: counting only some here gains nothing).
+   * A read waits for these counts, its thread idle meanwhile: it counts here, from the last back,
+   * those of at most `READ_COUNTS_HERE`, while the worker counts from the first on; a text the worker
+   * has started or counted is taken from it, not counted again (count-batcher.ts). After
+   * `READ_COUNTS_PER_TURN` it stops; true if some are left for the next turn.
    */
-  function countHereIfShort(counts: Set<Counting>): void {
-    let bound = 0;
-    for (const counting of counts) bound += counting.bound;
-    if (bound === 0 || bound > READ_COUNTS_HERE) return;
-    for (const counting of counts) counting.countHere();
+  function countFromLast(counts: Set<Counting>): boolean {
+    const waiting = [...counts];
+    let budget = READ_COUNTS_PER_TURN;
+    for (let i = waiting.length - 1; i >= 0; i--) {
+      const counting = waiting[i]!;
+      if (counting.here === true || counting.bound > READ_COUNTS_HERE) continue;
+      if (budget <= 0) return true;
+      budget -= counting.bound;
+      counting.countHere();
+    }
+    return false;
   }
 
   /** The message to return: with its exact count if known already; else counted in the background. */
