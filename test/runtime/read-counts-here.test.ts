@@ -124,7 +124,7 @@ describe('a read counts short pending counts itself', () => {
     const { real, estimator, hold, release, held, later, here, stopTicking } = heldWorker();
     real.estimate('the main thread has its encoder');
     const { runtime, id } = await countedRuntime(estimator);
-    const inputs = results(12, 'a tool result line of a burst. '.repeat(60));
+    const inputs = results(40, 'a tool result line of a burst. '.repeat(60));
     const bounds = inputs.map((m) => real.boundMessage(m)!);
     const total = bounds.reduce((a, b) => a + b, 0);
     expect(Math.max(...bounds)).toBeLessThanOrEqual(READ_COUNTS_HERE);
