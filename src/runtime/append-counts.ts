@@ -6,7 +6,7 @@
  * the write's `persist` effect: the acknowledgement carries it and the actor takes it with the
  * write, and the actor gets one event for the append instead of two. A later one is handed to
  * the session afterwards (`COUNTED`, one event per worker answer), which reads, compactions,
- * clears and close wait for. One that waits counts on its own thread, idle meanwhile, the short
+ * clears and close wait for. One that waits counts on its own thread, idle meanwhile, the few
  * texts the worker has not started, from the last back while the worker goes from the first
  * (`countHere`): each text is counted once, by one of them.
  */
@@ -27,8 +27,6 @@ export interface Counting {
   taken?: boolean;
   /** The append's bound: what counting it here would cost at most, in UTF-8 bytes (plus framing). */
   bound: number;
-  /** Asked on this thread (`countHere`) or counted there from the start. */
-  here?: boolean;
   /**
    * Counts it on this thread now, unless known already or being counted by the worker (then its
    * answer is waited for): the first answer settles `promise`.
@@ -57,22 +55,16 @@ interface CountBatch {
 export const COUNT_HERE_PER_TURN = 512;
 
 /**
- * @internal The largest bound (UTF-8 bytes plus framing) of an acknowledged append still at the
- * counting worker that a read waiting for it counts on its own thread (it waits, so the thread is
- * idle), if the worker has not started it: about 1 ms of counting at most, for which the event
- * loop is held. A longer text is left to the worker.
+ * @internal The most tokens (by their bounds: UTF-8 bytes plus framing) of acknowledged appends
+ * still at the counting worker that a read waiting for them counts on its own thread (it waits, so
+ * the thread is idle): all of them, from the last back, or, past this, none (a burst's: the worker
+ * answers those it was given together). Texts the worker has started are waited for, not counted
+ * twice (count-batcher.ts), so a longer text costs a read no more than it would wait: about 5 ms
+ * of counting at most, under what a message counted on the caller's thread may take
+ * (`DEFAULT_OFF_THREAD_CHARS`: 10-15 ms). Measured in the replay, reads alternated per call in one
+ * process: 2 KB before (docs/architecture.md, "A read's counts (round 13)").
  */
-export const READ_COUNTS_HERE = 8 * 1024;
-
-/**
- * @internal How many tokens (by their bounds) a read counts on its own thread in one turn of the
- * event loop before it lets the loop turn (other callers, the worker's answers) and goes on: about
- * 5 ms of counting, under what a message counted on the caller's thread may take
- * (`DEFAULT_OFF_THREAD_CHARS`: 10-15 ms). Each turn's counts are handed to the session together
- * (one store call, one `COUNTED`): in a burst's read, turns of 8 KB read no faster than waiting for
- * the worker alone, turns of 32 KB faster (docs/architecture.md, "A read counts from the last back").
- */
-export const READ_COUNTS_PER_TURN = 32 * 1024;
+export const READ_COUNTS_HERE = 32 * 1024;
 
 /** @internal What the counts need of the runtime. */
 export interface AppendCountsDeps {
@@ -120,9 +112,10 @@ export function createAppendCounts(deps: AppendCountsDeps) {
     const promise = new Promise<number>((resolve, reject) => ((answer = resolve), (fail = reject)));
     // Counted here by a read that waits for it (`countHere`), unless the worker has started it
     // (count-batcher.ts): the same code and encoding (the same number); the first answer is kept.
+    let askedHere = false;
     const ask = (here: boolean) => {
-      if (counting.here === true) return;
-      counting.here = here;
+      if (askedHere) return;
+      askedHere = here;
       estimator.estimateMessageLater!(input, here ? { countHere: true } : undefined).then(answer, fail);
     };
     current.starts.push(ask);
@@ -202,37 +195,21 @@ export function createAppendCounts(deps: AppendCountsDeps) {
     if (counts === undefined) {
       const known = (counts = new Set());
       late.set(entry, known);
-      let going = false;
-      const goOn = () => {
-        going = false;
-        entry.countHere!();
-      };
-      entry.countHere = () => {
-        if (going || !countFromLast(known)) return;
-        going = true;
-        setImmediate(goOn);
-      };
+      entry.countHere = () => countHereIfShort(known);
     }
     return counts;
   }
 
   /**
-   * A read waits for these counts, its thread idle meanwhile: it counts here, from the last back,
-   * those of at most `READ_COUNTS_HERE`, while the worker counts from the first on; a text the worker
-   * has started or counted is taken from it, not counted again (count-batcher.ts). After
-   * `READ_COUNTS_PER_TURN` it stops; true if some are left for the next turn.
+   * A read waits for these counts, its thread idle meanwhile: counted here, from the last back (the
+   * worker goes from the first), if they add up to at most `READ_COUNTS_HERE`; a text the worker
+   * has started or counted is taken from it, not counted again (count-batcher.ts).
    */
-  function countFromLast(counts: Set<Counting>): boolean {
-    const waiting = [...counts];
-    let budget = READ_COUNTS_PER_TURN;
-    for (let i = waiting.length - 1; i >= 0; i--) {
-      const counting = waiting[i]!;
-      if (counting.here === true || counting.bound > READ_COUNTS_HERE) continue;
-      if (budget <= 0) return true;
-      budget -= counting.bound;
-      counting.countHere();
-    }
-    return false;
+  function countHereIfShort(counts: Set<Counting>): void {
+    let bound = 0;
+    for (const counting of counts) bound += counting.bound;
+    if (bound === 0 || bound > READ_COUNTS_HERE) return;
+    for (const counting of [...counts].reverse()) counting.countHere();
   }
 
   /** The message to return: with its exact count if known already; else counted in the background. */

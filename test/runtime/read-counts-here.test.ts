@@ -1,19 +1,15 @@
 /**
  * A read that waits for the exact counts of acknowledged appends still at the counting worker
- * counts them on its own thread, which is idle meanwhile, each text of a bound up to
- * `READ_COUNTS_HERE` (src/runtime/append-counts.ts), from the last back, `READ_COUNTS_PER_TURN` of
- * them in a turn of the event loop: it answers without the worker. The worker's later answer, the
- * same number, is dropped: one count per message, booked once. The counts asked of the worker are
- * held by the test, so none can come from there meanwhile.
+ * counts them on its own thread, which is idle meanwhile, from the last back, when they are few
+ * (their bounds add up to at most `READ_COUNTS_HERE`, src/runtime/append-counts.ts): it answers
+ * without the worker. The worker's later answer, the same number, is dropped: one count per
+ * message, booked once. The counts asked of the worker are held by the test, so none can come from
+ * there meanwhile.
  */
 import type { InspectionEvent } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import type { MessageInput, SessionKey } from '../../src/core/types.js';
-import {
-  COUNT_HERE_PER_TURN,
-  READ_COUNTS_HERE,
-  READ_COUNTS_PER_TURN,
-} from '../../src/runtime/append-counts.js';
+import { COUNT_HERE_PER_TURN, READ_COUNTS_HERE } from '../../src/runtime/append-counts.js';
 import { createSessionRuntime } from '../../src/runtime/create-session-runtime.js';
 import type { LaterCountOptions, TokenEstimator } from '../../src/tokens/token-estimator.js';
 import { heldLaterCounts } from '../helpers/held-counts.js';
@@ -24,33 +20,26 @@ const KEY: SessionKey = { type: 'feature', agentType: 'dev', featureId: 'read-co
 
 /**
  * The default estimator, its counts asked of the worker held; every later count is kept to await,
- * and the messages counted here are listed in the order asked, with the turn of the event loop.
+ * and the contents counted on this thread are listed in the order asked.
  */
 function heldWorker() {
   const held = heldLaterCounts((options?: LaterCountOptions) => options?.countHere === true);
   const later: Promise<number>[] = [];
-  const here: { content: unknown; turn: number }[] = [];
-  let turn = 0;
-  let ticking = true;
-  const tick = () => {
-    turn++;
-    if (ticking) setImmediate(tick).unref();
-  };
-  tick();
+  const here: unknown[] = [];
   const estimator = new Proxy(held.estimator, {
     get(target, prop) {
       const value: unknown = Reflect.get(target, prop, target);
       if (prop !== 'estimateMessageLater' || typeof value !== 'function') return value;
       return (...args: unknown[]) => {
         const [message, options] = args as [MessageInput, LaterCountOptions | undefined];
-        if (options?.countHere === true) here.push({ content: message.content, turn });
+        if (options?.countHere === true) here.push(message.content);
         const count = (value as (...a: unknown[]) => Promise<number>).apply(target, args);
         later.push(count);
         return count;
       };
     },
   }) as TokenEstimator;
-  return { ...held, estimator, later, here, stopTicking: () => (ticking = false) };
+  return { ...held, estimator, later, here };
 }
 
 /** A runtime with one session, its `COUNTED` events recorded. */
@@ -74,8 +63,7 @@ const results = (n: number, text: string): MessageInput[] =>
 
 describe('a read counts short pending counts itself', () => {
   it('answers with the exact counts while the worker holds them, and books each count once', async () => {
-    const { real, estimator, hold, release, held, later, stopTicking } = heldWorker();
-    stopTicking();
+    const { real, estimator, hold, release, held, later } = heldWorker();
     real.estimate('the main thread has its encoder');
     const { runtime, id, counted } = await countedRuntime(estimator);
     const before = await runtime.estimateSize(id);
@@ -83,7 +71,7 @@ describe('a read counts short pending counts itself', () => {
     const bounds = inputs.map((m) => real.boundMessage(m)!);
     const total = bounds.reduce((a, b) => a + b, 0);
     expect(total).toBeGreaterThan(COUNT_HERE_PER_TURN); // asked of the worker...
-    expect(total).toBeLessThanOrEqual(READ_COUNTS_PER_TURN); // ...and counted here in one turn
+    expect(total).toBeLessThanOrEqual(READ_COUNTS_HERE); // ...and short enough for a read
     hold();
     // One turn: one batch, its counts asked of the worker (held), so the replies hold the bounds.
     const replies = await Promise.all(inputs.map((m) => runtime.addMessage(id, m)));
@@ -120,50 +108,36 @@ describe('a read counts short pending counts itself', () => {
     await reopened.close();
   });
 
-  it('counts many pending texts from the last back, a turn of the event loop at a time', async () => {
-    const { real, estimator, hold, release, held, later, here, stopTicking } = heldWorker();
+  it('counts longer texts too, up to READ_COUNTS_HERE in all, from the last back', async () => {
+    const { real, estimator, hold, release, held, later, here } = heldWorker();
     real.estimate('the main thread has its encoder');
     const { runtime, id } = await countedRuntime(estimator);
-    const inputs = results(40, 'a tool result line of a burst. '.repeat(60));
-    const bounds = inputs.map((m) => real.boundMessage(m)!);
-    const total = bounds.reduce((a, b) => a + b, 0);
-    expect(Math.max(...bounds)).toBeLessThanOrEqual(READ_COUNTS_HERE);
-    expect(total).toBeGreaterThan(2 * READ_COUNTS_PER_TURN + Math.max(...bounds)); // three turns or more
+    const inputs = results(6, 'a tool result line of a few words. '.repeat(120));
+    const total = inputs.map((m) => real.boundMessage(m)!).reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThan(8 * 1024); // four times what a read counted here before
+    expect(total).toBeLessThanOrEqual(READ_COUNTS_HERE);
     hold();
     await Promise.all(inputs.map((m) => runtime.addMessage(id, m)));
     expect(held()).toBe(inputs.length);
     here.length = 0;
-    // Stalled: the worker is held and the read has stopped counting here (before, it counted nothing).
-    let asked = -1;
-    const quiet = () => {
-      const still = here.length === asked;
-      asked = here.length;
-      return held() > 0 && still;
-    };
-    const read = await unlessStalled(runtime.getMessages(id), quiet);
-    expect(read).not.toBe('stalled');
+    const read = await unlessStalled(runtime.getMessages(id), () => held() > 0);
+    expect(read).not.toBe('stalled'); // before, the read waited for the worker
     const exact = inputs.map((m) => real.estimateMessage(m));
     expect(read === 'stalled' ? null : read.slice(-inputs.length).map((m) => m.tokens)).toEqual(exact);
-    // From the last back, and no more than READ_COUNTS_PER_TURN (and the text that passes it) a turn.
-    expect(here.map((h) => h.content)).toEqual(inputs.map((m) => m.content).reverse());
-    const perTurn = new Map<number, number>();
-    for (const [i, h] of here.entries()) perTurn.set(h.turn, (perTurn.get(h.turn) ?? 0) + bounds.at(-1 - i)!);
-    expect(perTurn.size).toBeGreaterThanOrEqual(3);
-    for (const bound of perTurn.values())
-      expect(bound).toBeLessThan(READ_COUNTS_PER_TURN + Math.max(...bounds));
-    stopTicking();
+    // The worker goes from the first: the read from the last, so that they meet once.
+    expect(here).toEqual(inputs.map((m) => m.content).reverse());
     release();
     await Promise.all(later);
     await runtime.close();
   });
 
-  it('leaves a text of a bound over READ_COUNTS_HERE to the worker', async () => {
-    const { real, estimator, hold, release, held, stopTicking } = heldWorker();
-    stopTicking();
+  it('waits for the worker when the pending counts add up to more than READ_COUNTS_HERE', async () => {
+    const { real, estimator, hold, release, held } = heldWorker();
     real.estimate('the main thread has its encoder');
     const { runtime, id } = await countedRuntime(estimator);
-    const inputs = results(1, 'a long tool result line. '.repeat(400));
-    expect(real.boundMessage(inputs[0]!)).toBeGreaterThan(READ_COUNTS_HERE);
+    const inputs = results(12, 'a long tool result line. '.repeat(160));
+    const total = inputs.map((m) => real.boundMessage(m)!).reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThan(READ_COUNTS_HERE);
     hold();
     await Promise.all(inputs.map((m) => runtime.addMessage(id, m)));
     const read = runtime.getMessages(id);
