@@ -13,6 +13,7 @@
 import type { SessionActorRef } from '../../machines/session.machine.js';
 import { isInternalMessage } from '../core/request-size.js';
 import type { Message, MessageInput } from '../core/types.js';
+import { BY_TEXT_MAX_CHARS } from '../tokens/count-batcher.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import type { LoadedSession, SessionRegistry } from './session-registry.js';
 
@@ -59,8 +60,8 @@ export const COUNT_HERE_PER_TURN = 512;
  * still at the counting worker that a read waiting for them counts on its own thread (it waits, so
  * the thread is idle): all of them, from the last back, or, past this, none (a burst's: the worker
  * answers those it was given together). Texts the worker has started are waited for, not counted
- * twice (count-batcher.ts), so a longer text costs a read no more than it would wait: about 5 ms
- * of counting at most, under what a message counted on the caller's thread may take
+ * twice (count-batcher.ts), and each is of at most `BY_TEXT_MAX_CHARS`: about 5 ms of counting
+ * at most, under what a message counted on the caller's thread may take
  * (`DEFAULT_OFF_THREAD_CHARS`: 10-15 ms). Measured in the replay, reads alternated per call in one
  * process: 2 KB before (docs/architecture.md, "A read's counts (round 13)").
  */
@@ -203,13 +204,15 @@ export function createAppendCounts(deps: AppendCountsDeps) {
   /**
    * A read waits for these counts, its thread idle meanwhile: counted here, from the last back (the
    * worker goes from the first), if they add up to at most `READ_COUNTS_HERE`; a text the worker
-   * has started or counted is taken from it, not counted again (count-batcher.ts).
+   * has started or counted is taken from it, not counted again (count-batcher.ts). A longer text
+   * (past `BY_TEXT_MAX_CHARS`, which the batcher does not follow at the worker) is left to it.
    */
   function countHereIfShort(counts: Set<Counting>): void {
+    const short = [...counts].filter((counting) => counting.bound <= BY_TEXT_MAX_CHARS);
     let bound = 0;
-    for (const counting of counts) bound += counting.bound;
+    for (const counting of short) bound += counting.bound;
     if (bound === 0 || bound > READ_COUNTS_HERE) return;
-    for (const counting of [...counts].reverse()) counting.countHere();
+    for (const counting of short.reverse()) counting.countHere();
   }
 
   /** The message to return: with its exact count if known already; else counted in the background. */

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { MessageInput, SessionKey } from '../../src/core/types.js';
 import { COUNT_HERE_PER_TURN, READ_COUNTS_HERE } from '../../src/runtime/append-counts.js';
 import { createSessionRuntime } from '../../src/runtime/create-session-runtime.js';
+import { BY_TEXT_MAX_CHARS } from '../../src/tokens/count-batcher.js';
 import type { LaterCountOptions, TokenEstimator } from '../../src/tokens/token-estimator.js';
 import { heldLaterCounts } from '../helpers/held-counts.js';
 import { tempRoot } from '../helpers/temp-root.js';
@@ -128,6 +129,23 @@ describe('a read counts short pending counts itself', () => {
     expect(here).toEqual(inputs.map((m) => m.content).reverse());
     release();
     await Promise.all(later);
+    await runtime.close();
+  });
+
+  it('leaves a text longer than BY_TEXT_MAX_CHARS to the worker, whatever the total', async () => {
+    const { real, estimator, hold, release, held } = heldWorker();
+    real.estimate('the main thread has its encoder');
+    const { runtime, id } = await countedRuntime(estimator);
+    const inputs = results(1, 'a long tool result line. '.repeat(400));
+    const bound = real.boundMessage(inputs[0]!)!;
+    expect(bound).toBeGreaterThan(BY_TEXT_MAX_CHARS);
+    expect(bound).toBeLessThanOrEqual(READ_COUNTS_HERE);
+    hold();
+    await runtime.addMessage(id, inputs[0]!);
+    const read = runtime.getMessages(id);
+    expect(await unlessStalled(read, () => held() > 0)).toBe('stalled'); // not counted here
+    release();
+    expect((await read).at(-1)!.tokens).toBe(real.estimateMessage(inputs[0]!));
     await runtime.close();
   });
 
