@@ -6,12 +6,14 @@
  * the write's `persist` effect: the acknowledgement carries it and the actor takes it with the
  * write, and the actor gets one event for the append instead of two. A later one is handed to
  * the session afterwards (`COUNTED`, one event per worker answer), which reads, compactions,
- * clears and close wait for. One that waits while the worker still has short counts counts them
- * on its own thread instead, idle meanwhile (`countHere`): the first answer is kept.
+ * clears and close wait for. One that waits counts on its own thread, idle meanwhile, the few
+ * texts the worker has not started, from the last back while the worker goes from the first
+ * (`countHere`): each text is counted once, by one of them.
  */
 import type { SessionActorRef } from '../../machines/session.machine.js';
 import { isInternalMessage } from '../core/request-size.js';
 import type { Message, MessageInput } from '../core/types.js';
+import { BY_TEXT_MAX_CHARS } from '../tokens/count-batcher.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import type { LoadedSession, SessionRegistry } from './session-registry.js';
 
@@ -26,7 +28,10 @@ export interface Counting {
   taken?: boolean;
   /** The append's bound: what counting it here would cost at most, in UTF-8 bytes (plus framing). */
   bound: number;
-  /** Counts it on this thread now, unless known already: the first answer settles `promise`. */
+  /**
+   * Counts it on this thread now, unless known already or being counted by the worker (then its
+   * answer is waited for): the first answer settles `promise`.
+   */
   countHere(): void;
 }
 
@@ -51,15 +56,16 @@ interface CountBatch {
 export const COUNT_HERE_PER_TURN = 512;
 
 /**
- * @internal The most tokens (by their bounds) of acknowledged appends still at the counting worker
- * that a read waiting for them counts on its own thread instead (it waits, so the thread is idle):
- * all of them or, past this, none (the worker answers those it was given together). The main
- * thread counts about 0.1 ms a KB; the worker, which had the text since the write was issued,
- * usually answers a longer one sooner than that after a real disk's `fdatasync`. Measured as the
- * pair "append, then estimateSize" on ext4 at load average 5 (docs/architecture.md, "Counts
- * after the write"): counting here was faster at p50 up to 2 KB and slower from 3 KB on.
+ * @internal The most tokens (by their bounds: UTF-8 bytes plus framing) of acknowledged appends
+ * still at the counting worker that a read waiting for them counts on its own thread (it waits, so
+ * the thread is idle): all of them, from the last back, or, past this, none (a burst's: the worker
+ * answers those it was given together). Texts the worker has started are waited for, not counted
+ * twice (count-batcher.ts), and each is of at most `BY_TEXT_MAX_CHARS`: about 5 ms of counting
+ * at most, under what a message counted on the caller's thread may take
+ * (`DEFAULT_OFF_THREAD_CHARS`: 10-15 ms). Measured in the replay, reads alternated per call in one
+ * process: 2 KB before (docs/architecture.md, "A read's counts (round 13)").
  */
-export const READ_COUNTS_HERE = 2 * 1024;
+export const READ_COUNTS_HERE = 32 * 1024;
 
 /** @internal What the counts need of the runtime. */
 export interface AppendCountsDeps {
@@ -105,8 +111,8 @@ export function createAppendCounts(deps: AppendCountsDeps) {
     let answer!: (count: number) => void;
     let fail!: (error: unknown) => void;
     const promise = new Promise<number>((resolve, reject) => ((answer = resolve), (fail = reject)));
-    // Counted here by a read that waits for it (`countHere`) while the worker has it too: both
-    // count the same text by the same code and encoding (the same number); the first answer is kept.
+    // Counted here by a read that waits for it (`countHere`), unless the worker has started it
+    // (count-batcher.ts): the same code and encoding (the same number); the first answer is kept.
     let askedHere = false;
     const ask = (here: boolean) => {
       if (askedHere) return;
@@ -196,14 +202,17 @@ export function createAppendCounts(deps: AppendCountsDeps) {
   }
 
   /**
-   * A read waits for these counts, its thread idle meanwhile: counted here, if they add up to at
-   * most `READ_COUNTS_HERE` (a read waits for all of them: counting only some here gains nothing).
+   * A read waits for these counts, its thread idle meanwhile: counted here, from the last back (the
+   * worker goes from the first), if they add up to at most `READ_COUNTS_HERE`; a text the worker
+   * has started or counted is taken from it, not counted again (count-batcher.ts). A longer text
+   * (past `BY_TEXT_MAX_CHARS`, which the batcher does not follow at the worker) is left to it.
    */
   function countHereIfShort(counts: Set<Counting>): void {
+    const short = [...counts].filter((counting) => counting.bound <= BY_TEXT_MAX_CHARS);
     let bound = 0;
-    for (const counting of counts) bound += counting.bound;
+    for (const counting of short) bound += counting.bound;
     if (bound === 0 || bound > READ_COUNTS_HERE) return;
-    for (const counting of counts) counting.countHere();
+    for (const counting of short.reverse()) counting.countHere();
   }
 
   /** The message to return: with its exact count if known already; else counted in the background. */

@@ -5,10 +5,11 @@
  * retried or repeated text is not counted twice. Should the worker fail, the text is
  * counted here instead: the count is the same either way. A short text whose caller waits for its
  * write meanwhile can be counted here at once (`countNow`), remembered alike; if the worker has it,
- * its count is taken from the worker's slot when the worker has counted it already, and otherwise
- * the worker skips it unless it is counting it: one count per text, not two.
+ * its count is taken from the worker's slot when the worker has counted it already, waited for when
+ * the worker is counting it, and otherwise counted here and skipped by the worker: one count per
+ * text, not two.
  */
-import { sharedCountingWorker } from './counting-worker.js';
+import { SLOT_COUNTING, sharedCountingWorker } from './counting-worker.js';
 import { BY_TEXT_MAX_CHARS, CountCache } from './count-cache.js';
 import type { TokenEncoding } from './encoding-cache.js';
 
@@ -21,9 +22,10 @@ export interface CountBatcher {
   /**
    * The same count taken on this thread now (or remembered): for a short text whose caller waits
    * anyway. A short text still at the worker: the worker's count if it has taken it already (the
-   * answer has not come), else counted here, and the worker skips it.
+   * answer has not come), the worker's answer (a promise) if it is counting it now, else counted
+   * here, and the worker skips it.
    */
-  countNow(text: string): number;
+  countNow(text: string): number | Promise<number>;
 }
 
 /**
@@ -78,29 +80,35 @@ export function createCountBatcher(
   }
 
   /**
-   * The worker's count of a text it has (`null`: none), taken from its slot if the worker has
-   * counted it already; else the slot is claimed, so the worker skips it unless it is counting it,
-   * and the caller counts it. The text's callers get the count given to `answer`.
+   * What the worker has of a text (`null`: nothing): its count, taken from its slot if the worker
+   * has counted it already; its answer, if the worker is counting it now; else the slot is claimed,
+   * so that the worker skips it, and the caller counts it (`tokens: null`). The text's callers get
+   * the count given to `answer`.
    */
-  function fromWorker(text: string): { tokens: number | null; answer: (tokens: number) => void } | null {
+  function fromWorker(
+    text: string,
+  ): { tokens: number | null | Promise<number>; answer: (tokens: number) => void } | null {
     const at = inflight.get(text);
     if (at === undefined) return null;
-    inflight.delete(text);
     const answer = (tokens: number) => at.batch.waiters[at.index]!.resolve(tokens);
     if (at.batch.slots === null) {
+      inflight.delete(text);
       at.batch.skipped.push(at.index);
       return { tokens: null, answer };
     }
     const slot = Atomics.compareExchange(at.batch.slots, at.index, 0, -1);
+    if (slot === SLOT_COUNTING) return { tokens: at.counting, answer };
+    inflight.delete(text);
     return { tokens: slot > 0 ? slot - 1 : null, answer };
   }
 
   return {
-    countNow(text: string): number {
+    countNow(text: string): number | Promise<number> {
       if (text.length === 0) return 0;
       const known = cache.recall(text);
       if (known !== undefined) return known;
       const worker = fromWorker(text);
+      if (worker?.tokens instanceof Promise) return worker.tokens;
       const tokens = worker?.tokens ?? countHere(text);
       cache.remember(text, tokens);
       worker?.answer(tokens);

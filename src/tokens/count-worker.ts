@@ -3,16 +3,18 @@
  * with the same js-tiktoken encoding and the same {@link countExact} as the main thread, so its
  * counts are identical, and the main thread's event loop stays free while it works.
  *
- * Protocol: the main thread posts `{ id, encoding, texts, skip? }`; the worker answers
+ * Protocol: the main thread posts `{ id, encoding, texts, slots? }`; the worker answers
  * `{ id, counts }` (one count per text, in order) or `{ id, error }`. With `slots` (one per text,
  * over a `SharedArrayBuffer`), a text whose slot the main thread set to -1 before the worker came
- * to it (it counts the text itself) is not counted: its count is -1; once the worker has counted a
- * text, it stores the count + 1 in its slot if still 0, where the main thread can take it before
- * the answer comes.
+ * to it (it counts the text itself) is not counted: its count is -1. Otherwise the worker sets the
+ * slot to -2 as it starts the text (the main thread then waits for this count instead of counting
+ * the text too), and to the count + 1 once counted, where the main thread can take it before the
+ * answer comes.
  */
 import { parentPort } from 'node:worker_threads';
 import { describeError } from '../core/errors.js';
 import { getEncoder, type TokenEncoding } from './encoding-cache.js';
+import { SLOT_COUNTING } from './counting-worker.js';
 import { countExact } from './exact-count.js';
 
 /** @internal A request to the worker. */
@@ -20,7 +22,10 @@ export interface CountRequest {
   id: number;
   encoding: TokenEncoding;
   texts: string[];
-  /** One slot per text, over a `SharedArrayBuffer`: -1, not counted; 0, to count; n + 1, counted n. */
+  /**
+   * One slot per text, over a `SharedArrayBuffer`: 0, to count; -1, not counted (the main thread
+   * counts it); -2, being counted; n + 1, counted n.
+   */
   slots?: Int32Array;
 }
 
@@ -36,9 +41,10 @@ function countOrSkip(
   i: number,
 ): number {
   if (slots === undefined) return countExact(encoder, text);
-  if (Atomics.load(slots, i) < 0) return -1;
+  // Started: from now on the main thread waits for this count rather than counting the text too.
+  if (Atomics.compareExchange(slots, i, 0, SLOT_COUNTING) !== 0) return -1;
   const tokens = countExact(encoder, text);
-  Atomics.compareExchange(slots, i, 0, tokens + 1);
+  Atomics.store(slots, i, tokens + 1);
   return tokens;
 }
 

@@ -28,8 +28,9 @@ export interface CountingWorker {
    * Exact token counts of `texts` (one per text, in order), as `countExact` counts them. With
    * `slots` (one per text, over a `SharedArrayBuffer`, all 0): a text whose slot the caller sets to
    * -1 before the thread comes to it is not counted, its count is -1 (the caller counts it itself);
-   * the thread stores each count it takes + 1 in the text's slot if that is still 0, so the caller
-   * can take it before the answer comes (`Atomics.compareExchange(slots, i, 0, -1)` does either).
+   * otherwise the thread sets the slot to {@link SLOT_COUNTING} as it starts the text, then to the
+   * count + 1, so the caller can take it before the answer comes. `Atomics.compareExchange(slots,
+   * i, 0, -1)` claims a text not started, or tells the caller that it is being counted or counted.
    * @throws SessionError `IO_ERROR` when the thread cannot start or dies while counting;
    *   `INVALID_ARGUMENT` for an unknown encoding, a text that is not a string or too few slots.
    */
@@ -43,6 +44,9 @@ export interface CountingWorker {
   /** Ends the thread now (counts in flight are rejected). A later `count` starts a new one. */
   close(): Promise<void>;
 }
+
+/** @internal A text's slot while the thread counts it (see {@link CountingWorker.count}). */
+export const SLOT_COUNTING = -2;
 
 /** Options of {@link createCountingWorker}. */
 export interface CountingWorkerOptions {

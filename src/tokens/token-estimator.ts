@@ -268,7 +268,9 @@ export class TiktokenEstimator implements TokenEstimator {
     this.#batcher ??= createCountBatcher(this.encoding, (text) => this.estimate(text));
     const batcher = this.#batcher;
     if (options?.countHere === true && isEncoderLoaded(this.encoding)) {
-      for (const text of texts) total += batcher.countNow(text);
+      // A text the worker is counting now is waited for, not counted twice.
+      const counts = texts.map((text) => batcher.countNow(text));
+      for (const count of counts) total += typeof count === 'number' ? count : await count;
       return total;
     }
     const chars = charsOf(texts);

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { sharedCountingWorker } from '../../src/tokens/counting-worker.js';
+import { SLOT_COUNTING, sharedCountingWorker } from '../../src/tokens/counting-worker.js';
 import {
   BY_TEXT_MAX_CHARS,
   BY_TEXT_TOTAL_CHARS,
@@ -81,24 +81,54 @@ describe('createCountBatcher', () => {
       expect(posted).toHaveBeenCalledTimes(1);
       const slots = posted.mock.calls[0]![2]!;
       expect(slots[0]).toBe(-1); // the worker skips a
-      // b: counted here, the worker told to skip it, unless the worker has counted it already.
-      const hereB = batcher.countNow(b);
-      expect([hereB === b.length ? -1 : hereB + 1]).toEqual([Atomics.load(slots, 1)]);
+      // b: counted here, the worker told to skip it, unless the worker has started it already
+      // (then its count is waited for) or counted it (then taken from its slot).
+      const hereB = await batcher.countNow(b);
+      const countedHereB = seen.includes(b);
+      expect(Atomics.load(slots, 1)).toBe(countedHereB ? -1 : hereB + 1);
       // c: the worker has counted it (its slot says so) but its answer has not come: taken from there.
       // Blocking here is the point (the answer must not come first); a worker that never counts
       // would block for good, so the wait ends in a failure after a minute.
-      for (let waits = 0; Atomics.load(slots, 2) === 0; waits++) {
+      for (let waits = 0, slot = 0; (slot = Atomics.load(slots, 2)) <= 0; waits++) {
         if (waits === 12_000) throw new Error('the counting worker never counted the third text');
-        Atomics.wait(slots, 2, 0, 5);
+        Atomics.wait(slots, 2, slot, 5); // 0: not started; SLOT_COUNTING: being counted
       }
       const hereC = batcher.countNow(c);
       expect(hereC).toBe(Atomics.load(slots, 2) - 1);
       expect(hereC).not.toBe(c.length);
-      expect(seen).toEqual(hereB === b.length ? [a, b] : [a]);
+      expect(seen).toEqual(countedHereB ? [a, b] : [a]);
       const fromWorker = await posted.mock.results[0]!.value;
       expect(fromWorker[0]).toBe(-1); // skipped: its slot was set before the request was posted
       expect(fromWorker[2]).toBe(hereC);
       expect([await countA, await countB, await countC]).toEqual([a.length, hereB, hereC]);
+    } finally {
+      posted.mockRestore();
+    }
+  });
+
+  it('waits for the count of a text the worker is counting, instead of counting it here too', async () => {
+    const { batcher, seen } = counted();
+    const worker = sharedCountingWorker();
+    // The worker's side is played here: it has started the text (its slot says so) and answers later.
+    let answer!: (counts: number[]) => void;
+    const posted = vi
+      .spyOn(worker, 'count')
+      .mockImplementation(() => new Promise<number[]>((resolve) => (answer = resolve)));
+    try {
+      const text = `a tool result being counted ${Math.random()} `.repeat(4);
+      const counting = batcher.count(text);
+      await new Promise((resolve) => setImmediate(resolve)); // posted now
+      const slots = posted.mock.calls[0]![2]!;
+      Atomics.store(slots, 0, SLOT_COUNTING);
+      const now = batcher.countNow(text);
+      expect(now).toBeInstanceOf(Promise);
+      expect(seen).toEqual([]); // not counted here
+      expect(Atomics.load(slots, 0)).toBe(SLOT_COUNTING); // nor claimed: the worker's count stands
+      Atomics.store(slots, 0, 43);
+      answer([42]);
+      expect([await now, await counting]).toEqual([42, 42]);
+      expect(batcher.countNow(text)).toBe(42); // remembered
+      expect(seen).toEqual([]);
     } finally {
       posted.mockRestore();
     }
