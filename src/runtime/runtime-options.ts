@@ -18,7 +18,8 @@ import { DEFAULT_MAX_MESSAGE_BYTES } from './validate.js';
  *
  * @throws SessionError `INVALID_ARGUMENT` without a root or a store, with a bad maxMessageBytes, or
  *   with a store and an option that is the store's own (`durable`, `foldMinBytes`, `syncAppends`, a
- *   `readOnly` other than the store's).
+ *   `readOnly` other than the store's), or with an `inspect`, `clock`, `now`, `supervisor` or
+ *   `compaction` that is not what it must be.
  */
 export function checkRuntimeOptions(options: SessionRuntimeOptions): {
   given: SessionStore | undefined;
@@ -38,6 +39,8 @@ export function checkRuntimeOptions(options: SessionRuntimeOptions): {
     );
   }
   if (given !== undefined) checkStoreOwnOptions(options, given);
+  checkHostHooks(options);
+  checkTimings(options);
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   if (!(
     typeof maxMessageBytes === 'number' &&
@@ -51,6 +54,88 @@ export function checkRuntimeOptions(options: SessionRuntimeOptions): {
     );
   }
   return { given, maxMessageBytes };
+}
+
+/** The refusal of an option that is not what it must be. */
+function invalidOption(name: string, must: string, value: unknown): SessionError {
+  const shown =
+    typeof value === 'string'
+      ? JSON.stringify(value)
+      : typeof value === 'object'
+        ? 'an object'
+        : String(value);
+  return new SessionError(
+    'INVALID_ARGUMENT',
+    'runtime',
+    `createSessionRuntime: ${name} must be ${must}, got ${shown}`,
+  );
+}
+
+/**
+ * The host's hooks, checked before anything is opened: XState would take a bad one at its first
+ * use, some as an error thrown later on no caller's path (a clock without `setTimeout` ended the
+ * process), after the root's lock was taken.
+ */
+function checkHostHooks(options: SessionRuntimeOptions): void {
+  const { inspect, clock, now } = options;
+  const isFunction = (value: unknown) => typeof value === 'function';
+  if (
+    inspect !== undefined &&
+    inspect !== null &&
+    !isFunction(inspect) &&
+    !(typeof inspect === 'object' && (inspect.next === undefined || isFunction(inspect.next)))
+  )
+    throw invalidOption('inspect', 'a function or an observer with next (XState inspection)', inspect);
+  if (
+    clock !== undefined &&
+    !(
+      typeof clock === 'object' &&
+      clock !== null &&
+      isFunction(clock.setTimeout) &&
+      isFunction(clock.clearTimeout)
+    )
+  )
+    throw invalidOption(
+      'clock',
+      'an object with setTimeout and clearTimeout (such as XState SimulatedClock)',
+      clock,
+    );
+  if (now !== undefined && !isFunction(now)) throw invalidOption('now', 'a function returning a Date', now);
+}
+
+/** The longest delay a Node timer takes (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** Counts and durations of the supervisor and the compaction: a bad one meant timers that fire at once. */
+function checkTimings(options: SessionRuntimeOptions): void {
+  const numbers: [group: 'supervisor' | 'compaction', name: string, min: number, integer: boolean][] = [
+    ['supervisor', 'sweepIntervalMs', 1, false],
+    ['supervisor', 'idleSweeps', 1, true],
+    ['supervisor', 'maxActive', 0, true],
+    ['supervisor', 'maxRestarts', 0, true],
+    ['compaction', 'timeoutMs', 1, false],
+    ['compaction', 'retryBaseMs', 0, false],
+    ['compaction', 'retryMaxMs', 0, false],
+  ];
+  for (const group of ['supervisor', 'compaction'] as const) {
+    const given: unknown = options[group];
+    if (given === undefined) continue;
+    if (typeof given !== 'object' || given === null) throw invalidOption(group, 'an object', given);
+    for (const [of, name, min, integer] of numbers) {
+      if (of !== group) continue;
+      const value = (given as Record<string, unknown>)[name];
+      if (value === undefined) continue;
+      // A count may be Infinity (no cap); a duration must fit a timer (Node fires a longer one at once).
+      const ok =
+        typeof value === 'number' &&
+        value >= min &&
+        (integer ? Number.isInteger(value) || value === Infinity : value <= MAX_TIMER_MS);
+      const must = integer
+        ? `an integer ≥ ${min} (or Infinity)`
+        : `a number of ms from ${min} to ${MAX_TIMER_MS}`;
+      if (!ok) throw invalidOption(`${group}.${name}`, must, value);
+    }
+  }
 }
 
 /** The options that are the store's own when the host gives one: read from the store, not from here. */
