@@ -18,8 +18,9 @@ import { DEFAULT_MAX_MESSAGE_BYTES } from './validate.js';
  *
  * @throws SessionError `INVALID_ARGUMENT` without a root or a store, with a bad maxMessageBytes, or
  *   with a store and an option that is the store's own (`durable`, `foldMinBytes`, `syncAppends`, a
- *   `readOnly` other than the store's), or with an `inspect`, `clock`, `now`, `supervisor` or
- *   `compaction` that is not what it must be.
+ *   `readOnly` other than the store's), or with an `inspect`, `clock`, `now`, `estimator`,
+ *   `compactor`, `calibration`, `client`, `model`, `supervisor` or `compaction` that is not what it
+ *   must be.
  */
 export function checkRuntimeOptions(options: SessionRuntimeOptions): {
   given: SessionStore | undefined;
@@ -101,6 +102,34 @@ function checkHostHooks(options: SessionRuntimeOptions): void {
       clock,
     );
   if (now !== undefined && !isFunction(now)) throw invalidOption('now', 'a function returning a Date', now);
+  checkMethods(
+    options,
+    'estimator',
+    ['estimate', 'estimateContent', 'estimateMessage', 'estimateMessages', 'estimateCheckpoint'],
+    'a TokenEstimator, such as createTokenEstimator()',
+  );
+  checkMethods(options, 'compactor', ['compact'], 'a Compactor, such as new OfflineCompactor()');
+  checkMethods(options, 'calibration', ['factor', 'observe'], 'a TokenCalibration');
+  checkMethods(options, 'client', [], 'an Anthropic client, such as new Anthropic()');
+  if (options.model !== undefined && (typeof options.model !== 'string' || options.model === ''))
+    throw invalidOption('model', 'a model name', options.model);
+}
+
+/** An object option, given, must have these methods (a bad one threw at its first use, the root locked). */
+function checkMethods(
+  options: SessionRuntimeOptions,
+  name: 'estimator' | 'compactor' | 'calibration' | 'client',
+  methods: readonly string[],
+  what: string,
+): void {
+  const value: unknown = options[name];
+  if (value === undefined) return;
+  const missing =
+    typeof value !== 'object' || value === null
+      ? null
+      : methods.find((method) => typeof (value as Record<string, unknown>)[method] !== 'function');
+  if (missing === undefined) return;
+  throw invalidOption(name, missing === null ? what : `${what} (its ${missing} is not a function)`, value);
 }
 
 /** The longest delay a Node timer takes (2^31 - 1 ms, about 24.8 days). */

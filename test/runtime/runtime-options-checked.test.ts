@@ -3,7 +3,8 @@
  * refused with `INVALID_ARGUMENT` naming it, and the root stays free. Before, XState took them at
  * first use: a clock without `setTimeout` threw on no caller's path and ended the process, a bad
  * `inspect` threw XState's own TypeError after the root's lock was taken (held until the process
- * ended), and a duration past a Node timer's range fired at once.
+ * ended), so did a bad `estimator` or `calibration`, and a duration past a Node timer's range
+ * fired at once.
  */
 import { readdir } from 'node:fs/promises';
 import { SimulatedClock } from 'xstate';
@@ -33,6 +34,20 @@ const refused: [string, Record<string, unknown>, RegExp][] = [
   ],
   ['a compaction timeout of NaN', { compaction: { timeoutMs: Number.NaN } }, /compaction.timeoutMs must be/],
   ['an endless retry base', { compaction: { retryBaseMs: Infinity } }, /compaction.retryBaseMs must be/],
+  ['a number as the estimator', { estimator: 5 }, /estimator must be a TokenEstimator/],
+  [
+    'an estimator without estimateMessage',
+    { estimator: { estimate: () => 1 } },
+    /its estimateContent is not a function/,
+  ],
+  [
+    'a compactor without compact',
+    { compactor: { name: 'mine' } },
+    /compactor must be a Compactor.*its compact is not a function/,
+  ],
+  ['a number as the calibration', { calibration: 5 }, /calibration must be a TokenCalibration/],
+  ['a string as the client', { client: 'sk-…' }, /client must be an Anthropic client/],
+  ['an empty model name', { model: '' }, /model must be a model name/],
 ];
 
 describe('createSessionRuntime checks its hooks and timings first', () => {
