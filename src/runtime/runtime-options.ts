@@ -62,9 +62,9 @@ function invalidOption(name: string, must: string, value: unknown): SessionError
   const shown =
     typeof value === 'string'
       ? JSON.stringify(value)
-      : typeof value === 'object'
-        ? 'an object'
-        : String(value);
+      : value === null || !['object', 'function'].includes(typeof value)
+        ? String(value)
+        : `a ${typeof value}`;
   return new SessionError(
     'INVALID_ARGUMENT',
     'runtime',

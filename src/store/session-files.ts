@@ -59,7 +59,7 @@ export function checkStoreOptions(options: SessionStoreOptions): void {
     ['foldMinBytes', foldMinBytes],
     ['segmentCacheBytes', segmentCacheBytes],
   ] as const) {
-    if (value !== undefined && !(typeof value === 'number' && value >= 0 && !Number.isNaN(value))) {
+    if (value !== undefined && !(typeof value === 'number' && value >= 0)) {
       throw bad(name, value, 'a number of bytes, 0 or more');
     }
   }

@@ -20,6 +20,8 @@ const refused: [string, Record<string, unknown>, RegExp][] = [
   ['an observer whose next is no function', { inspect: { next: 'y' } }, /inspect must be/],
   ['now as a Date', { now: new Date(0) }, /now must be a function returning a Date/],
   ['supervisor as a string', { supervisor: 'x' }, /supervisor must be an object, got "x"/],
+  ['supervisor as null', { supervisor: null }, /supervisor must be an object, got null/],
+  ['a function as the clock', { clock: () => 0 }, /clock must be .*, got a function$/],
   ['a negative maxActive', { supervisor: { maxActive: -1 } }, /supervisor.maxActive must be an integer ≥ 0/],
   [
     'a sweep interval in words',
