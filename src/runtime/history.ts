@@ -14,7 +14,8 @@ import type { SessionHandle } from './session-handle.js';
 /**
  * A page of history: messages with `after < seq < before`, at most `limit`, newest first unless
  * `order: 'asc'`. Seqs number every message of a session from 0, so `before` of the next page is
- * the seq of the last message of this one.
+ * the seq of the last message of this one. A name that is none of these is refused with
+ * `INVALID_ARGUMENT` (a misspelt `limt` would else return the whole history).
  */
 export interface HistoryQuery {
   after?: number;
@@ -35,12 +36,24 @@ export function isStore(value: unknown): value is SessionStore {
   );
 }
 
+const QUERY_NAMES = Object.keys({
+  after: true,
+  before: true,
+  limit: true,
+  order: true,
+} satisfies Record<keyof HistoryQuery, true>);
+
 function assertQuery(query: HistoryQuery, id: string): void {
   const bad = (what: string) =>
     new SessionError('INVALID_ARGUMENT', 'runtime', `getHistory(${id}): ${what}`, {
       details: { sessionId: id },
     });
   if (typeof query !== 'object' || query === null) throw bad('options must be an object');
+  // A misspelt `limt` would otherwise return the whole history, however long.
+  for (const [name, value] of Object.entries(query)) {
+    if (value !== undefined && !QUERY_NAMES.includes(name))
+      throw bad(`${JSON.stringify(name)} is not an option; the options are ${QUERY_NAMES.join(', ')}`);
+  }
   for (const name of ['after', 'before'] as const) {
     const value = query[name];
     if (value !== undefined && !Number.isInteger(value)) throw bad(`${name} must be an integer seq`);

@@ -16,7 +16,8 @@ import { DEFAULT_MAX_MESSAGE_BYTES } from './validate.js';
 /**
  * @internal The options checked: the host's store (if any) and the largest message accepted.
  *
- * @throws SessionError `INVALID_ARGUMENT` without a root or a store, with a bad maxMessageBytes, or
+ * @throws SessionError `INVALID_ARGUMENT` without a root or a store, with a name that is no option,
+ *   with a bad maxMessageBytes, or
  *   with a store and an option that is the store's own (`durable`, `foldMinBytes`, `syncAppends`, a
  *   `readOnly` other than the store's), or with an `inspect`, `clock`, `now`, `estimator`,
  *   `compactor`, `calibration`, `client`, `model`, `supervisor` or `compaction` that is not what it
@@ -39,6 +40,7 @@ export function checkRuntimeOptions(options: SessionRuntimeOptions): {
       'createSessionRuntime needs { root: "<directory>" } or { store } (a SessionStore)',
     );
   }
+  checkOptionNames(options);
   if (given !== undefined) checkStoreOwnOptions(options, given);
   checkHostHooks(options);
   checkTimings(options);
@@ -55,6 +57,44 @@ export function checkRuntimeOptions(options: SessionRuntimeOptions): {
     );
   }
   return { given, maxMessageBytes };
+}
+
+/** Every option `createSessionRuntime` takes (the compiler keeps this in step with the type). */
+const OPTION_NAMES = Object.keys({
+  root: true,
+  store: true,
+  limits: true,
+  agents: true,
+  compactor: true,
+  client: true,
+  model: true,
+  calibration: true,
+  estimator: true,
+  inspect: true,
+  clock: true,
+  now: true,
+  readOnly: true,
+  durable: true,
+  supervisor: true,
+  compaction: true,
+  foldMinBytes: true,
+  syncAppends: true,
+  maxMessageBytes: true,
+} satisfies Record<keyof SessionRuntimeOptions, true>);
+
+/**
+ * A name that is no option is refused, not ignored: a misspelt `limts` would otherwise leave the
+ * session at the default limits without a word. An undefined value says nothing and is let be.
+ */
+function checkOptionNames(options: SessionRuntimeOptions): void {
+  for (const [name, value] of Object.entries(options)) {
+    if (value === undefined || OPTION_NAMES.includes(name)) continue;
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'runtime',
+      `createSessionRuntime: ${JSON.stringify(name)} is not an option; the options are ${OPTION_NAMES.join(', ')}`,
+    );
+  }
 }
 
 /** The refusal of an option that is not what it must be. */

@@ -39,7 +39,10 @@ export interface Clock {
   clearTimeout(id: unknown): void;
 }
 
-/** Options of `createSessionRuntime`. */
+/**
+ * Options of `createSessionRuntime`. A name that is none of these is refused with
+ * `INVALID_ARGUMENT` naming it (a misspelt `limts` is not taken as the default limits).
+ */
 export interface SessionRuntimeOptions {
   /**
    * Directory whose `.dagent/sessions/` holds the sessions (created if missing): the JSON-file

@@ -50,6 +50,11 @@ const refused: [string, Record<string, unknown>, RegExp][] = [
   ['a number as the calibration', { calibration: 5 }, /calibration must be a TokenCalibration/],
   ['a string as the client', { client: 'sk-…' }, /client must be an Anthropic client/],
   ['an empty model name', { model: '' }, /model must be a model name/],
+  [
+    'a misspelt option',
+    { limts: { maxTokens: 5_000 } },
+    /"limts" is not an option; the options are root, store, limits, /,
+  ],
 ];
 
 describe('createSessionRuntime checks its hooks and timings first', () => {
@@ -66,13 +71,14 @@ describe('createSessionRuntime checks its hooks and timings first', () => {
     await runtime.close();
   });
 
-  it('takes the edge values: no cap, a zero cap, null or an observer without next, a SimulatedClock', async () => {
+  it('takes the edge values: no cap, zero, null or no next, a SimulatedClock, an unknown name undefined', async () => {
     const root = await tempRoot();
     for (const options of [
       { supervisor: { maxActive: Infinity, idleSweeps: Infinity, maxRestarts: 0 } },
       { supervisor: { maxActive: 0, sweepIntervalMs: 2 ** 31 - 1 }, compaction: { retryBaseMs: 0 } },
       { inspect: null as never, now: () => new Date(0) },
       { inspect: {}, clock: new SimulatedClock() },
+      { ...({ noSuchOption: undefined } as object) }, // an undefined value says nothing
     ] satisfies Partial<SessionRuntimeOptions>[]) {
       const runtime = await createSessionRuntime({ root, ...options });
       const { id } = await runtime.createSession({ type: 'feature', agentType: 'pm', featureId: 'f' });
