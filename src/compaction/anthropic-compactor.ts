@@ -69,8 +69,8 @@ export class AnthropicCompactor implements Compactor {
   /**
    * @param options - Client or key, model, limits; see {@link AnthropicCompactorOptions}.
    * @throws SessionError `INVALID_ARGUMENT` when there is no client, no `apiKey` and no key in the
-   *   environment (set ANTHROPIC_API_KEY), when `client` is combined with `apiKey`/`baseURL`, or
-   *   when a number is out of range.
+   *   environment (set ANTHROPIC_API_KEY), when `client` is combined with `apiKey`/`baseURL`, when
+   *   a number is out of range, or when a name is none of the options (a misspelt `modle`).
    */
   constructor(options: AnthropicCompactorOptions = {}) {
     const resolved = resolveAnthropicOptions(options);

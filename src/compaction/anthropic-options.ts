@@ -5,13 +5,15 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { ClientOptions } from '@anthropic-ai/sdk';
 import { SessionError } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 
 /** The model used when none is given: a current Sonnet, not marked deprecated by SDK 1.13. */
 export const DEFAULT_ANTHROPIC_MODEL = 'claude-sonnet-5-5';
 
 /**
- * Options of `AnthropicCompactor`.
+ * Options of `AnthropicCompactor`. A name that is none of these is refused with `INVALID_ARGUMENT`
+ * naming it (a misspelt `modle` is not taken as the default model).
  *
  * @example
  * ```ts
@@ -86,6 +88,22 @@ export function hasAnthropicApiKey(env: Readonly<Record<string, string | undefin
   return nonBlank(env.ANTHROPIC_API_KEY) !== undefined || nonBlank(env.ANTHROPIC_AUTH_TOKEN) !== undefined;
 }
 
+/** Every option of `AnthropicCompactor` (the compiler keeps this in step with the type). */
+const OPTION_NAMES = optionNames({
+  client: true,
+  apiKey: true,
+  baseURL: true,
+  model: true,
+  maxTokens: true,
+  timeoutMs: true,
+  maxRetries: true,
+  maxInputTokens: true,
+  estimator: true,
+  clientOptions: true,
+  env: true,
+  onUsage: true,
+} satisfies Record<keyof AnthropicCompactorOptions, true>);
+
 /**
  * @internal {@link AnthropicCompactorOptions} checked, with their defaults: either a ready
  * `client` or the `clientOptions` to make one with.
@@ -104,12 +122,15 @@ export interface ResolvedAnthropicOptions {
 /**
  * @internal Checks the options of an `AnthropicCompactor` and fills in their defaults.
  * @throws SessionError `INVALID_ARGUMENT` when there is no client, no `apiKey` and no key in the
- *   environment, when `client` is combined with `apiKey`/`baseURL`, or when a number is out of range.
+ *   environment, when `client` is combined with `apiKey`/`baseURL`, when a number is out of range, or
+ *   when a name is none of the options.
  * @example const { model, clientOptions } = resolveAnthropicOptions({ apiKey: 'sk-...' });
  */
 export function resolveAnthropicOptions(options: AnthropicCompactorOptions): ResolvedAnthropicOptions {
   const invalid = (what: string) =>
     new SessionError('INVALID_ARGUMENT', 'compaction', `AnthropicCompactor: ${what}`);
+  // A misspelt `modle` would otherwise send every compaction to the default model.
+  checkOptionNames(options, OPTION_NAMES, invalid);
   const model = options.model ?? DEFAULT_ANTHROPIC_MODEL;
   if (typeof model !== 'string' || model.trim() === '') throw invalid('model must be a non-empty model id');
   const maxTokens = positiveInteger(options.maxTokens ?? 4_096, 'maxTokens', invalid);

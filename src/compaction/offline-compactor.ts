@@ -5,6 +5,7 @@
  * of the rest: the agent's own plan, its last todo list. It never copies the agent's prose.
  */
 import { SessionError } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { CheckpointSummary, Message } from '../core/types.js';
 import { createTokenEstimator, type TokenEstimator } from '../tokens/token-estimator.js';
 import type { CompactOptions, CompactionInput, Compactor } from './compactor.js';
@@ -13,7 +14,7 @@ import { fitCheckpoint } from './ledger/fit-checkpoint.js';
 import { latestTodoList } from './vocabulary/todos.js';
 
 /**
- * Options of {@link OfflineCompactor}.
+ * Options of {@link OfflineCompactor}. A name that is none of these is refused with `INVALID_ARGUMENT`.
  *
  * @example
  * ```ts
@@ -26,6 +27,12 @@ export interface OfflineCompactorOptions {
   /** Largest input accepted in one call, in tokens. Default 200,000. */
   maxInputTokens?: number;
 }
+
+/** Every option of {@link OfflineCompactorOptions} (the compiler keeps this in step with the type). */
+const OPTION_NAMES = optionNames({
+  estimator: true,
+  maxInputTokens: true,
+} satisfies Record<keyof OfflineCompactorOptions, true>);
 
 /**
  * A deterministic {@link Compactor}: same input, same summary; no clock, no randomness, no I/O.
@@ -55,6 +62,11 @@ export class OfflineCompactor implements Compactor {
    * @throws SessionError `INVALID_ARGUMENT` when `maxInputTokens` is not a positive number.
    */
   constructor(options: OfflineCompactorOptions = {}) {
+    checkOptionNames(
+      options,
+      OPTION_NAMES,
+      (what) => new SessionError('INVALID_ARGUMENT', 'compaction', what),
+    );
     const maxInputTokens = options.maxInputTokens ?? 200_000;
     if (typeof maxInputTokens !== 'number' || !(maxInputTokens > 0)) {
       throw new SessionError(

@@ -31,7 +31,8 @@ import type { EstimateCall, RequestCall } from './request-reads.js';
 import { DEFAULT_ANTHROPIC_MODEL } from '../compaction/anthropic-options.js';
 import type { Limits } from '../core/types.js';
 import type { BuiltRequest, RequestFormat } from '../request/build-request.js';
-import type { SessionRequest } from '../runtime/conversation.js';
+import type { SendOptions, SessionRequest } from '../runtime/conversation.js';
+import { checkMethodOptions } from '../runtime/method-options.js';
 import type { SizeEstimate } from '../runtime/types.js';
 import { validateMessageInput } from '../runtime/validate.js';
 
@@ -301,13 +302,22 @@ function composeRuntime(
   const composed: SessionRuntime = Object.create(reader) as SessionRuntime;
   const own = composed as unknown as Record<string, unknown>;
   own['estimateSize'] = requests.estimateSize;
-  own['previewRequest'] = requests.previewRequest as SessionRuntime['previewRequest'];
+  // Each call's options are checked as the runtime checks them (a misspelt name is refused).
+  own['previewRequest'] = (async (id: string, message?: unknown, options?: RequestOptions) => {
+    checkMethodOptions('previewRequest', options);
+    return requests.previewRequest(id, message, options ?? undefined);
+  }) as SessionRuntime['previewRequest'];
   // Read-only: no room made, as the runtime's read-only build.
-  own['buildRequest'] = ((id: string, message: unknown, options?: RequestOptions) =>
-    requests.buildRequest(id, message, options)) as SessionRuntime['buildRequest'];
+  own['buildRequest'] = (async (id: string, message: unknown, options?: RequestOptions) => {
+    checkMethodOptions('buildRequest', options);
+    return requests.buildRequest(id, message, options ?? undefined);
+  }) as SessionRuntime['buildRequest'];
   if (readOnly) return composed;
   own['addMessage'] = writes.addMessage;
-  own['compact'] = writes.compact;
+  own['compact'] = (async (id: string, options?: { keepRecentTokens?: number }) => {
+    checkMethodOptions('compact', options);
+    return writes.compact(id, options ?? undefined);
+  }) as SessionRuntime['compact'];
   // One exclusive call of the object each: two clients at once both succeed, one after the other.
   own['setContext'] = ((id: string, context: unknown) =>
     writes.setPart(id, 'context', context)) as SessionRuntime['setContext'];
@@ -320,8 +330,10 @@ function composeRuntime(
     return reader.getSession(id);
   }) as SessionRuntime['archiveSession'];
   // Of two clients creating one key at once, one writes it and the other answers it.
-  own['createSession'] = (async (key: SessionKey, options?: CreateSessionOptions) =>
-    reader.getSession(await writes.createSession(key, options))) as SessionRuntime['createSession'];
+  own['createSession'] = (async (key: SessionKey, options?: CreateSessionOptions) => {
+    checkMethodOptions('createSession', options);
+    return reader.getSession(await writes.createSession(key, options ?? undefined));
+  }) as SessionRuntime['createSession'];
   // One exclusive call of the object each, after the object's compaction running (as in-process).
   own['editCheckpoint'] = writes.editCheckpoint as SessionRuntime['editCheckpoint'];
   own['recordDecision'] = writes.recordDecision as SessionRuntime['recordDecision'];
@@ -353,14 +365,14 @@ function composeRuntime(
       };
     }
   };
-  own['buildRequest'] = (async (id: string, message: unknown, options?: RequestOptions) =>
-    requests.buildRequest(
-      id,
-      message,
-      options,
-      await makeRoom(id, message),
-    )) as SessionRuntime['buildRequest'];
+  own['buildRequest'] = (async (id: string, message: unknown, options?: RequestOptions) => {
+    checkMethodOptions('buildRequest', options);
+    return requests.buildRequest(id, message, options ?? undefined, await makeRoom(id, message));
+  }) as SessionRuntime['buildRequest'];
   // The turn is the session's `sessionTurn` object: two at once run one after the other.
-  own['send'] = writes.send as SessionRuntime['send'];
+  own['send'] = (async (id: string, content: unknown, options?: SendOptions) => {
+    checkMethodOptions('send', options);
+    return writes.send(id, content, options ?? undefined);
+  }) as SessionRuntime['send'];
   return composed;
 }

@@ -19,6 +19,7 @@ import type { SessionHandle } from './session-handle.js';
 import type { TokenCalibration } from '../tokens/calibration.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import { replyKeyOf } from './idempotency.js';
+import { checkMethodOptions } from './method-options.js';
 import { IDEMPOTENCY_KEY_RE, validateMessageInput } from './validate.js';
 
 /** What `buildRequest` and `previewRequest` return. */
@@ -31,7 +32,10 @@ export interface SessionRequest extends BuiltRequest {
   compactionError: { code: string; message: string } | null;
 }
 
-/** Options of `send`. */
+/**
+ * Options of `send`. A name that is none of these is refused with `INVALID_ARGUMENT` (a misspelt
+ * `idempotncyKey` does not make a retry store the turn twice).
+ */
 export interface SendOptions {
   /** The Anthropic client; default the runtime's, else one made from `ANTHROPIC_API_KEY` / `ANTHROPIC_BASE_URL`. */
   client?: Anthropic;
@@ -182,6 +186,7 @@ export async function sendTurn(
   userMessage: unknown,
   options: SendOptions = {},
 ): Promise<SendResult> {
+  checkMethodOptions('send', options);
   const content = userContent(deps, userMessage);
   const key = options.idempotencyKey;
   if (key === undefined) return turn(deps, id, content, options);
@@ -306,6 +311,7 @@ export async function calibrateWithApi(
   id: string,
   options: { client?: Anthropic; model?: string } = {},
 ) {
+  checkMethodOptions('calibrate', options);
   const model = options.model ?? deps.model;
   const client = options.client ?? (await deps.client());
   const request = await sessionRequest(deps, id, null, { format: 'messages', makeRoom: false, model });

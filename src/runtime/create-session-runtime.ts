@@ -31,6 +31,7 @@ import { createAfterCommitWrites } from './after-commit-writes.js';
 import type { SessionHandle } from './session-handle.js';
 import { infoOf, statsOf, toSessionError } from './session-info.js';
 import { writeNewSession } from './create-session.js';
+import { checkMethodOptions } from './method-options.js';
 import { createSessionRegistry } from './session-registry.js';
 import { sessionReads } from './session-reads.js';
 import { createSessionObserver } from './session-observer.js';
@@ -248,9 +249,10 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       assertOpen();
       assertWritable();
       const key = assertRegistered(profiles, validateKey(keyInput));
+      checkMethodOptions('createSession', createOptions);
       const id = sessionIdOf(key);
       const deps = { store, profiles, estimator, at, limitsOf, publish };
-      await registry.create(id, () => writeNewSession(deps, key, id, createOptions));
+      await registry.create(id, () => writeNewSession(deps, key, id, createOptions ?? {}));
       return runtime.getSession(id);
     },
 
@@ -285,7 +287,8 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     async compact(id, compactOptions = {}) {
       assertOpen();
       assertWritable();
-      const keep = compactOptions.keepRecentTokens;
+      checkMethodOptions('compact', compactOptions);
+      const keep = compactOptions?.keepRecentTokens;
       if (keep !== undefined && !(Number.isInteger(keep) && keep >= 0)) {
         throw new SessionError(
           'INVALID_ARGUMENT',
@@ -318,6 +321,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
             'of blocks); use previewRequest to see a request without one',
         );
       }
+      checkMethodOptions('buildRequest', requestOptions);
       // A copy: the request's blocks would otherwise be the stored messages' own objects.
       return mutableCopy(
         await sessionRequest(conversation, id, userMessage, { ...requestOptions, makeRoom: !readOnly }),
@@ -326,6 +330,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
 
     async previewRequest(id, userMessage, requestOptions = {}) {
       assertOpen();
+      checkMethodOptions('previewRequest', requestOptions);
       return mutableCopy(
         await sessionRequest(conversation, id, userMessage ?? null, { ...requestOptions, makeRoom: false }),
       );
@@ -334,12 +339,12 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     async send(id, userMessage, sendOptions = {}) {
       assertOpen();
       assertWritable();
-      return sendTurn(conversation, id, userMessage, sendOptions);
+      return sendTurn(conversation, id, userMessage, sendOptions ?? {});
     },
 
     async calibrate(id, calibrateOptions = {}) {
       assertOpen();
-      const result = await calibrateWithApi(conversation, id, calibrateOptions);
+      const result = await calibrateWithApi(conversation, id, calibrateOptions ?? {});
       return {
         model: result.model,
         factor: result.factor,

@@ -7,6 +7,7 @@
  * taken from the live messages looked at, never twice and never missed.
  */
 import { SessionError } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { Message } from '../core/types.js';
 import type { SessionStore } from '../store/contract.js';
 import type { SessionHandle } from './session-handle.js';
@@ -36,7 +37,7 @@ export function isStore(value: unknown): value is SessionStore {
   );
 }
 
-const QUERY_NAMES = Object.keys({
+const QUERY_NAMES = optionNames({
   after: true,
   before: true,
   limit: true,
@@ -50,10 +51,7 @@ function assertQuery(query: HistoryQuery, id: string): void {
     });
   if (typeof query !== 'object' || query === null) throw bad('options must be an object');
   // A misspelt `limt` would otherwise return the whole history, however long.
-  for (const [name, value] of Object.entries(query)) {
-    if (value !== undefined && !QUERY_NAMES.includes(name))
-      throw bad(`${JSON.stringify(name)} is not an option; the options are ${QUERY_NAMES.join(', ')}`);
-  }
+  checkOptionNames(query, QUERY_NAMES, bad);
   for (const name of ['after', 'before'] as const) {
     const value = query[name];
     if (value !== undefined && !Number.isInteger(value)) throw bad(`${name} must be an integer seq`);

@@ -2,6 +2,7 @@
  * Token limits: defaults, validation, and resolution per runtime and per agent type.
  */
 import { SessionError } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { Limits } from '../core/types.js';
 
 /** The model's context budget for one request when nothing else is said. */
@@ -55,12 +56,23 @@ export function tailFor(
   );
 }
 
+/** Every figure of `Limits` (the compiler keeps this in step with the type). */
+const LIMIT_NAMES = optionNames({
+  maxTokens: true,
+  compactAt: true,
+  keepRecentTokens: true,
+  replyReserveTokens: true,
+  checkpointTokens: true,
+  targetAfterCompaction: true,
+} satisfies Record<keyof Limits, true>);
+
 /**
  * Fills in a partial `Limits` over `base` (or over the defaults for its `maxTokens`) and checks
  * that the result can work. Unless `keepRecentTokens` is given, it follows the target: it is
  * derived again ({@link tailFor}) when the target, the checkpoint budget, the reply reserve or
  * the window changes.
- * @throws SessionError `INVALID_ARGUMENT` saying which figure is wrong and why.
+ * @throws SessionError `INVALID_ARGUMENT` saying which figure is wrong and why, or naming a key that is
+ *   no figure of `Limits` (one whose value is undefined is let be).
  * @example resolveLimits({ maxTokens: 20_000 }) // { maxTokens: 20000, compactAt: 0.9, keepRecentTokens: 4000, ... }
  */
 export function resolveLimits(partial: Partial<Limits> | undefined, base?: Limits): Limits {
@@ -71,6 +83,13 @@ export function resolveLimits(partial: Partial<Limits> | undefined, base?: Limit
       'limits must be an object like { maxTokens: 100000, compactAt: 0.9, keepRecentTokens: 20000 }',
     );
   }
+  // A misspelt `maxTokns` would otherwise leave the session at the default window.
+  if (partial !== undefined)
+    checkOptionNames(
+      partial,
+      LIMIT_NAMES,
+      (what) => new SessionError('INVALID_ARGUMENT', 'runtime', `limits: ${what}`),
+    );
   const maxTokens = partial?.maxTokens ?? base?.maxTokens ?? DEFAULT_MAX_TOKENS;
   const derived =
     base && base.maxTokens === maxTokens ? base : defaultLimits(positiveInteger('maxTokens', maxTokens));

@@ -8,6 +8,7 @@ import type { SessionMachineInput } from '../../machines/session.machine.js';
 import { hasAnthropicApiKey } from '../compaction/anthropic-compactor.js';
 import { loadAnthropicSdk } from '../compaction/anthropic-sdk.js';
 import { SessionError } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { SessionStore } from '../store/contract.js';
 import { isStore } from './history.js';
 import type { SessionRuntimeOptions } from './types.js';
@@ -40,7 +41,7 @@ export function checkRuntimeOptions(options: SessionRuntimeOptions): {
       'createSessionRuntime needs { root: "<directory>" } or { store } (a SessionStore)',
     );
   }
-  checkOptionNames(options);
+  checkNames(options);
   if (given !== undefined) checkStoreOwnOptions(options, given);
   checkHostHooks(options);
   checkTimings(options);
@@ -60,7 +61,7 @@ export function checkRuntimeOptions(options: SessionRuntimeOptions): {
 }
 
 /** Every option `createSessionRuntime` takes (the compiler keeps this in step with the type). */
-const OPTION_NAMES = Object.keys({
+const OPTION_NAMES = optionNames({
   root: true,
   store: true,
   limits: true,
@@ -82,19 +83,13 @@ const OPTION_NAMES = Object.keys({
   maxMessageBytes: true,
 } satisfies Record<keyof SessionRuntimeOptions, true>);
 
-/**
- * A name that is no option is refused, not ignored: a misspelt `limts` would otherwise leave the
- * session at the default limits without a word. An undefined value says nothing and is let be.
- */
-function checkOptionNames(options: SessionRuntimeOptions): void {
-  for (const [name, value] of Object.entries(options)) {
-    if (value === undefined || OPTION_NAMES.includes(name)) continue;
-    throw new SessionError(
-      'INVALID_ARGUMENT',
-      'runtime',
-      `createSessionRuntime: ${JSON.stringify(name)} is not an option; the options are ${OPTION_NAMES.join(', ')}`,
-    );
-  }
+/** A name that is no option is refused, not ignored (`src/core/option-names.ts`). */
+function checkNames(options: SessionRuntimeOptions): void {
+  checkOptionNames(
+    options,
+    OPTION_NAMES,
+    (what) => new SessionError('INVALID_ARGUMENT', 'runtime', `createSessionRuntime: ${what}`),
+  );
 }
 
 /** The refusal of an option that is not what it must be. */

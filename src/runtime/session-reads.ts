@@ -7,6 +7,7 @@ import { requestTokensOf, thresholdOf, type SessionMachineContext } from '../../
 import { SessionError } from '../core/errors.js';
 import type { SessionStore } from '../store/contract.js';
 import { historyOf, type HistoryQuery } from './history.js';
+import { checkMethodOptions } from './method-options.js';
 import type { LoadedSessionRef } from './session-access.js';
 import type { SessionRuntime, SizeEstimate } from './types.js';
 
@@ -43,6 +44,7 @@ export function sessionReads(
 
     async getCheckpoint(id: string, checkpointOptions?: { version?: number }) {
       const { dir } = await loadedDir(id);
+      checkMethodOptions('getCheckpoint', checkpointOptions);
       const version = checkpointOptions?.version;
       if (version === undefined || version === dir.checkpoint?.version)
         return dir.checkpoint ? structuredClone(dir.checkpoint) : null;

@@ -123,7 +123,10 @@ export interface SessionRuntimeOptions {
   maxMessageBytes?: number;
 }
 
-/** Options of `createSession`. Used only when the session is new. */
+/**
+ * Options of `createSession`. Used only when the session is new; checked on every call (a misspelt
+ * `contxt` is refused with `INVALID_ARGUMENT`, not dropped).
+ */
 export interface CreateSessionOptions {
   context?: SessionContext;
   agentDescription?: AgentDescription;
@@ -208,7 +211,11 @@ export interface SizeEstimate {
   liveMessages: number;
 }
 
-/** The runtime. Every method validates its arguments and throws `SessionError`. */
+/**
+ * The runtime. Every method validates its arguments and throws `SessionError`; a name in an options
+ * object that is none of that method's options is refused with `INVALID_ARGUMENT` naming it, not
+ * ignored (one whose value is `undefined` is let be).
+ */
 export interface SessionRuntime {
   /** The root (or, with a store of the host's, its location). */
   readonly root: string;

@@ -11,6 +11,7 @@ import { checkpointProblems } from '../compaction/checkpoint-schema.js';
 import { emptyCheckpoint } from '../core/empty-checkpoint.js';
 import { SessionError } from '../core/errors.js';
 import { assertSessionId } from '../core/ids.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type {
   AgentDescription,
   ArchiveSegment,
@@ -71,7 +72,7 @@ export function createMemoryStorage(): MemoryStorage {
   return { sessions: new Map(), writer: null };
 }
 
-/** Options of {@link createMemorySessionStore}. */
+/** Options of {@link createMemorySessionStore}. A name that is none of these is refused with `INVALID_ARGUMENT`. */
 export interface MemorySessionStoreOptions {
   /** Where the sessions live; default new, empty storage. */
   storage?: MemoryStorage;
@@ -82,6 +83,14 @@ export interface MemorySessionStoreOptions {
   /** Test hooks (the conformance suite's crash cases). */
   hooks?: StoreHooks;
 }
+
+/** Every option of {@link MemorySessionStoreOptions} (the compiler keeps this in step with the type). */
+const OPTION_NAMES = optionNames({
+  storage: true,
+  readOnly: true,
+  description: true,
+  hooks: true,
+} satisfies Record<keyof MemorySessionStoreOptions, true>);
 
 const CAPABILITIES: StoreCapabilities = Object.freeze({
   persistent: true,
@@ -95,7 +104,8 @@ const NO_COUNTS: SessionCounts = Object.freeze({ description: null, context: nul
 /**
  * A {@link SessionStore} in memory.
  *
- * @throws SessionError `ROOT_LOCKED` when another writer holds the storage.
+ * @throws SessionError `ROOT_LOCKED` when another writer holds the storage; `INVALID_ARGUMENT` for a
+ *   name that is none of the options (a misspelt `readonly` does not take the writer).
  * @example
  * ```ts
  * const storage = createMemoryStorage()
@@ -103,6 +113,8 @@ const NO_COUNTS: SessionCounts = Object.freeze({ description: null, context: nul
  * ```
  */
 export function createMemorySessionStore(options: MemorySessionStoreOptions = {}): SessionStore {
+  // A misspelt `readonly` would otherwise take the storage's one writer.
+  checkOptionNames(options, OPTION_NAMES, (what) => new SessionError('INVALID_ARGUMENT', 'store', what));
   const storage = options.storage ?? createMemoryStorage();
   const readOnly = options.readOnly ?? false;
   const token = randomUUID();

@@ -6,11 +6,15 @@
  */
 import { checkpointProblems } from '../compaction/checkpoint-schema.js';
 import { SessionError } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { AgentDescription, Checkpoint, Message, SessionContext, SessionRecord } from '../core/types.js';
 import type { SessionCounts, StoreHooks, TokenCount } from './contract.js';
 import type { SegmentCache } from './segment-cache.js';
 
-/** Options of `JsonFileSessionStore.open` (session-store.ts). */
+/**
+ * Options of `JsonFileSessionStore.open` (session-store.ts). A name that is none of these is refused
+ * with `INVALID_ARGUMENT` (a misspelt `readonly` does not open a writer).
+ */
 export interface SessionStoreOptions {
   /** Directory whose `.dagent/sessions/` holds the sessions. */
   root: string;
@@ -43,12 +47,31 @@ export interface SessionStoreOptions {
   hooks?: StoreHooks;
 }
 
+/** Every option of {@link SessionStoreOptions} (the compiler keeps this in step with the type). */
+const STORE_OPTION_NAMES = optionNames({
+  root: true,
+  readOnly: true,
+  durable: true,
+  foldMinBytes: true,
+  syncAppends: true,
+  description: true,
+  segmentCacheBytes: true,
+  hooks: true,
+} satisfies Record<keyof SessionStoreOptions, true>);
+
 /**
  * @internal Refuses store options a typo or a computed NaN would otherwise turn into a silent
- * default (an unknown `syncAppends`) or a log that never folds (`foldMinBytes: NaN`).
- * @throws SessionError `INVALID_ARGUMENT` naming the option, the value and what it takes.
+ * default (an unknown `syncAppends`, a misspelt `readonly`) or a log that never folds (`foldMinBytes: NaN`).
+ * @throws SessionError `INVALID_ARGUMENT` naming the option, the value and what it takes, or a name
+ *   that is none of the options.
  */
 export function checkStoreOptions(options: SessionStoreOptions): void {
+  // A misspelt `readonly` would otherwise open a writer and take the root's lock.
+  checkOptionNames(
+    options,
+    STORE_OPTION_NAMES,
+    (what) => new SessionError('INVALID_ARGUMENT', 'store', what),
+  );
   const { syncAppends, foldMinBytes, segmentCacheBytes } = options;
   const bad = (name: string, value: unknown, takes: string) =>
     new SessionError('INVALID_ARGUMENT', 'store', `${name} must be ${takes}, got ${String(value)}`);

@@ -4,6 +4,7 @@
  * per-model correction factor (smoothed, bounded) scales the estimates that thresholds use.
  */
 import { SessionError } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 
 /** One model's learned correction. */
 export interface CalibrationState {
@@ -15,7 +16,7 @@ export interface CalibrationState {
   lastError: number | null;
 }
 
-/** Options of {@link TokenCalibration}. */
+/** Options of {@link TokenCalibration}. A name that is none of these is refused with `INVALID_ARGUMENT`. */
 export interface TokenCalibrationOptions {
   /** Weight of a new observation in the moving average (default 0.3). */
   smoothing?: number;
@@ -25,6 +26,14 @@ export interface TokenCalibrationOptions {
   /** Observations of fewer estimated tokens are ignored as too noisy (default 50). */
   minTokens?: number;
 }
+
+/** Every option of {@link TokenCalibrationOptions} (the compiler keeps this in step with the type). */
+const OPTION_NAMES = optionNames({
+  smoothing: true,
+  minFactor: true,
+  maxFactor: true,
+  minTokens: true,
+} satisfies Record<keyof TokenCalibrationOptions, true>);
 
 /**
  * Per-model correction factors learned from observed counts.
@@ -44,6 +53,7 @@ export class TokenCalibration {
   readonly #minTokens: number;
 
   constructor(options: TokenCalibrationOptions = {}) {
+    checkOptionNames(options, OPTION_NAMES, (what) => new SessionError('INVALID_ARGUMENT', 'tokens', what));
     this.#smoothing = options.smoothing ?? 0.3;
     this.#min = options.minFactor ?? 0.5;
     this.#max = options.maxFactor ?? 2;

@@ -5,6 +5,7 @@
  * approximate mode that loads nothing.
  */
 import { SessionError } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import { BLOCK_OVERHEAD_TOKENS, MESSAGE_OVERHEAD_TOKENS, textTokenBound } from '../core/token-bound.js';
 import type { Checkpoint, CheckpointSummary, ContentBlock, Message, Role } from '../core/types.js';
 import { renderCheckpoint } from '../request/format.js';
@@ -39,7 +40,8 @@ export const DEFAULT_OFF_THREAD_CHARS = 128 * 1024;
 export const LOADING_HERE_CHARS_PER_TURN = 16 * 1024;
 
 /**
- * Options of {@link createTokenEstimator} and {@link TiktokenEstimator}.
+ * Options of {@link createTokenEstimator} and {@link TiktokenEstimator}. A name that is none of
+ * these is refused with `INVALID_ARGUMENT` naming it (a misspelt `encodng` is not taken as cl100k_base).
  *
  * @example
  * ```ts
@@ -60,6 +62,13 @@ export interface TokenEstimatorOptions {
    */
   offThreadChars?: number;
 }
+
+/** Every option of {@link TokenEstimatorOptions} (the compiler keeps this in step with the type). */
+const OPTION_NAMES = optionNames({
+  mode: true,
+  encoding: true,
+  offThreadChars: true,
+} satisfies Record<keyof TokenEstimatorOptions, true>);
 
 /**
  * A {@link TokenEstimator} backed by js-tiktoken. The encoding is loaded synchronously on first
@@ -91,6 +100,8 @@ export class TiktokenEstimator implements TokenEstimator {
    * @throws SessionError `INVALID_ARGUMENT` for an unknown mode or encoding, or a bad threshold.
    */
   constructor(options: TokenEstimatorOptions = {}) {
+    // A misspelt `encodng` would otherwise count in cl100k_base without a word.
+    checkOptionNames(options, OPTION_NAMES, (what) => new SessionError('INVALID_ARGUMENT', 'tokens', what));
     const mode = options.mode ?? 'exact';
     const encoding = options.encoding ?? 'cl100k_base';
     if (mode !== 'exact' && mode !== 'approximate') {
