@@ -161,6 +161,21 @@ export function sameMessage(a: Message, b: Message): boolean {
 }
 
 /**
+ * @internal What is wrong with the checkpoint a session is created with, or null: it archives
+ * nothing (no segment, watermark -1, no archived message), as no archive exists yet. A store that
+ * took another would make a session whose every load fails for want of segments never written.
+ */
+export function initialCheckpointProblem(checkpoint: Checkpoint): string | null {
+  const { segment, archivedThroughSeq, archivedMessages } = checkpoint.compactionInfo;
+  if (segment === 0 && archivedThroughSeq === -1 && archivedMessages === 0) return null;
+  return (
+    `a new session's checkpoint archives nothing (segment 0, archivedThroughSeq -1, archivedMessages 0), ` +
+    `but this one says segment ${segment}, archivedThroughSeq ${archivedThroughSeq}, ` +
+    `archivedMessages ${archivedMessages}`
+  );
+}
+
+/**
  * @internal What is wrong with archiving `segment` over `live` (the live messages, oldest first),
  * or null: the store contract's rule that a segment holds exactly the live messages from the first
  * one through its last seq, each as appended (its token count aside, a figure recounted later). A

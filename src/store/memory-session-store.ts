@@ -22,6 +22,7 @@ import type {
 } from '../core/types.js';
 import { assertArchiveQuery, readArchivePage } from './archive-pages.js';
 import { archiveTotalsProblem, commitProblem, messagesProblem, segmentLiveProblem } from './archive-rules.js';
+import { assertInitialCheckpoint } from './commit-rules.js';
 import type {
   AppendOptions,
   ArchivePage,
@@ -211,6 +212,7 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
           },
         );
       }
+      if (files.checkpoint) assertInitialCheckpoint(record.id, files.checkpoint);
       const checkpoint = files.checkpoint ? copy(files.checkpoint) : null;
       storage.sessions.set(record.id, {
         record: copy(record),

@@ -19,6 +19,7 @@ import type {
 } from '../core/types.js';
 import { assertArchiveQuery } from './archive-pages.js';
 import { commitProblem, segmentLiveProblem } from './archive-rules.js';
+import { assertInitialCheckpoint } from './commit-rules.js';
 import type {
   AppendOptions,
   ArchivePage,
@@ -197,6 +198,7 @@ export class JsonFileSessionStore implements SessionStore {
         },
       );
     }
+    if (files.checkpoint) assertInitialCheckpoint(record.id, files.checkpoint);
     // session.json is written last: a directory without it is not a session yet.
     await dir.prepare(presence);
     // Side by side: none of them is a session's until session.json is in place, after them all.
