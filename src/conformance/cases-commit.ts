@@ -5,6 +5,7 @@
  * store's `hooks.step`), each followed by a restart that finds the session before or after.
  */
 import { describe, expect, it } from 'vitest';
+import { isSessionError } from '../core/errors.js';
 import type { Message } from '../core/types.js';
 import { sessionIdOf } from '../core/ids.js';
 import type { SessionStore, StoreHooks } from '../store/contract.js';
@@ -90,6 +91,31 @@ export function commitCases(h: () => Harness): void {
       for (const commit of refused) await expectCode(h().store.commit(ID, commit), 'INVALID_ARGUMENT');
       const loaded = await h().store.load(ID);
       expect([loaded.checkpoint?.version, loaded.archivedThroughSeq]).toEqual([1, 3]);
+      expect(await h().everything(ID)).toEqual(all);
+    });
+
+    it('refuses a segment that is not the live messages from the first one (INVALID_ARGUMENT)', async () => {
+      const all = await compactedOnce(h());
+      const refused = [
+        // Leaves out seq 4; leaves out seq 5; holds seq 12, which was never appended.
+        { segment: segmentOf(2, 2, all.slice(5, 7)), checkpoint: checkpointOf(2, 2, 6, 6) },
+        { segment: segmentOf(2, 2, [all[4]!, all[6]!]), checkpoint: checkpointOf(2, 2, 6, 6) },
+        { segment: segmentOf(2, 2, [...all.slice(4), message(12)]), checkpoint: checkpointOf(2, 2, 12, 13) },
+      ];
+      for (const commit of refused) await expectCode(h().store.commit(ID, commit), 'INVALID_ARGUMENT');
+      const loaded = await h().store.load(ID);
+      expect([loaded.checkpoint?.version, loaded.archivedThroughSeq]).toEqual([1, 3]);
+      expect(await h().everything(ID)).toEqual(all);
+    });
+
+    it('changes no message: a segment with other data than the live messages is refused, or not stored', async () => {
+      const all = await compactedOnce(h());
+      const changed = all.slice(4, 6).map((m) => message(m.seq, `${String(m.content)}, changed`));
+      await h()
+        .store.commit(ID, { segment: segmentOf(2, 2, changed), checkpoint: checkpointOf(2, 2, 5, 6) })
+        .catch((error: unknown) => {
+          if (!isSessionError(error, 'INVALID_ARGUMENT')) throw error;
+        });
       expect(await h().everything(ID)).toEqual(all);
     });
 

@@ -143,6 +143,21 @@ export function dataCases(h: () => Harness): void {
       expect((error as Error).message).toContain(ID);
       expect(seqs((await h().store.load(ID)).messages)).toEqual([0, 1]);
     });
+
+    it('create refuses a checkpoint that archives something (there is no archive yet), creating nothing', async () => {
+      for (const checkpoint of [
+        checkpointOf(1, 1, 10, 11),
+        checkpointOf(0, 0, 4, 0),
+        checkpointOf(0, 0, -1, 3),
+      ])
+        await expectCode(h().store.create(recordOf(KEY), { checkpoint }), 'INVALID_ARGUMENT');
+      expect(await h().store.presence(ID)).toBe('absent');
+      const head = await h().store.create(recordOf(KEY), { checkpoint: checkpointOf(0, 0, -1, 0) });
+      expect([head.lastSeq, head.archivedThroughSeq, head.checkpoint?.version]).toEqual([-1, -1, 0]);
+      await h().store.append(ID, messages(0, 2));
+      const store = h().capabilities.persistent ? await h().reopen() : h().store;
+      expect(seqs((await store.load(ID)).messages)).toEqual([0, 1]);
+    });
   });
 
   describe('copies', () => {

@@ -18,7 +18,7 @@ import type {
 } from '../core/types.js';
 import { countPart } from '../runtime/fixed-counts.js';
 import { isInternalMessage } from '../core/request-size.js';
-import { commitProblem, messagesProblem } from '../store/archive-rules.js';
+import { commitProblem, initialCheckpointProblem, messagesProblem } from '../store/archive-rules.js';
 import { createTokenEstimator, type TokenEstimator } from '../tokens/token-estimator.js';
 import type { ArchiveSegment } from '../core/types.js';
 import type { CommitResult, InitialFiles, SessionCounts } from '../store/contract.js';
@@ -115,7 +115,11 @@ export async function createSession(
       },
     );
   }
-  if (files.checkpoint) assertCheckpoint(record.id, files.checkpoint);
+  if (files.checkpoint) {
+    assertCheckpoint(record.id, files.checkpoint);
+    const problem = initialCheckpointProblem(files.checkpoint);
+    if (problem !== null) throw invalid(record.id, problem);
+  }
   ctx.set(KEYS.record, record);
   ctx.set(KEYS.context, files.context ?? null);
   ctx.set(KEYS.description, files.agentDescription ?? null);

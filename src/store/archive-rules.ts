@@ -161,6 +161,52 @@ export function sameMessage(a: Message, b: Message): boolean {
 }
 
 /**
+ * @internal What is wrong with the checkpoint a session is created with, or null: it archives
+ * nothing (no segment, watermark -1, no archived message), as no archive exists yet. A store that
+ * took another would make a session whose every load fails for want of segments never written.
+ */
+export function initialCheckpointProblem(checkpoint: Checkpoint): string | null {
+  const { segment, archivedThroughSeq, archivedMessages } = checkpoint.compactionInfo;
+  if (segment === 0 && archivedThroughSeq === -1 && archivedMessages === 0) return null;
+  return (
+    `a new session's checkpoint archives nothing (segment 0, archivedThroughSeq -1, archivedMessages 0), ` +
+    `but this one says segment ${segment}, archivedThroughSeq ${archivedThroughSeq}, ` +
+    `archivedMessages ${archivedMessages}`
+  );
+}
+
+/**
+ * @internal What is wrong with archiving `segment` over `live` (the live messages, oldest first),
+ * or null: the store contract's rule that a segment holds exactly the live messages from the first
+ * one through its last seq, each as appended (its token count aside, a figure recounted later). A
+ * store that took any other segment would drop live messages it does not hold, or keep changed
+ * copies of them. The segment's shape was checked already (seqs increase).
+ */
+export function segmentLiveProblem(segment: ArchiveSegment, live: readonly Message[]): string | null {
+  for (const [i, held] of segment.messages.entries()) {
+    const kept = live[i];
+    if (kept === undefined || kept.seq > held.seq)
+      return `segment ${segment.segment} holds seq ${held.seq}, which is not a live message`;
+    if (kept.seq < held.seq)
+      return (
+        `segment ${segment.segment} leaves out live seq ${kept.seq}, which archiving it would drop; a ` +
+        'segment holds every live message from the first one through its last seq'
+      );
+    if (!sameBesidesTokens(kept, held))
+      return `segment ${segment.segment} holds seq ${held.seq} with other data than the live message`;
+  }
+  return null;
+}
+
+function sameBesidesTokens(a: Message, b: Message): boolean {
+  if (a === b) return true;
+  const x = { ...a, tokens: 0 };
+  const y = { ...b, tokens: 0 };
+  // Equal as they are (the common case, no copy), or as stored (keys set to undefined dropped).
+  return isDeepStrictEqual(x, y) || sameMessage(x, y);
+}
+
+/**
  * @internal What is wrong with committing `segment` (or none) and `checkpoint` over the current
  * checkpoint, or null: the store contract's rule for every store. The version must increase; a
  * segment must be the next one, and the checkpoint must commit it (its number and last seq); a

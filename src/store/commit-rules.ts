@@ -8,7 +8,7 @@
 import { checkpointProblems } from '../compaction/checkpoint-schema.js';
 import { SessionError } from '../core/errors.js';
 import type { ArchiveSegment, CheckResult, Checkpoint } from '../core/types.js';
-import { segmentShapeProblem } from './archive-rules.js';
+import { initialCheckpointProblem, segmentShapeProblem } from './archive-rules.js';
 import { deepFreeze } from './freeze.js';
 
 /**
@@ -52,6 +52,19 @@ export function assertLoadableCheckpoint(id: string, checkpoint: Checkpoint): vo
       { details: { problems } },
     );
   }
+}
+
+/**
+ * Refuses the checkpoint a session is created with unless a load would take it and it archives
+ * nothing (see {@link initialCheckpointProblem}).
+ * @throws SessionError `INVALID_ARGUMENT`, naming session `id`; nothing was written.
+ * @internal
+ */
+export function assertInitialCheckpoint(id: string, checkpoint: Checkpoint): void {
+  assertLoadableCheckpoint(id, checkpoint);
+  const problem = initialCheckpointProblem(checkpoint);
+  if (problem !== null)
+    throw new SessionError('INVALID_ARGUMENT', 'store', `session ${id}: ${problem}; nothing was written`);
 }
 
 /** `checkpoint` with the checks of `current` (those on disk) instead of its own. @internal */

@@ -292,8 +292,8 @@ export interface SessionStore {
    * Commits a compaction, clear or reset (see {@link SessionCommit}), atomically; durable when it
    * resolves. What a store tidies after its commit point (the JSON-file store rewrites chat.json
    * without the archived messages, in the background) changes nothing a load sees; `close` waits.
-   * @throws SessionError `INVALID_ARGUMENT` for a commit that does not follow the committed one;
-   *   `IO_ERROR` (nothing committed); `CORRUPT_FILE`.
+   * @throws SessionError `INVALID_ARGUMENT` for a commit that does not follow the committed one, or
+   *   whose segment would drop or change a live message; `IO_ERROR` (nothing committed); `CORRUPT_FILE`.
    */
   commit(id: string, commit: SessionCommit): Promise<CommitResult>;
   writeContext(id: string, context: SessionContext): Promise<void>;

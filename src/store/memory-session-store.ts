@@ -22,7 +22,8 @@ import type {
   SessionRecord,
 } from '../core/types.js';
 import { assertArchiveQuery, readArchivePage } from './archive-pages.js';
-import { archiveTotalsProblem, commitProblem, messagesProblem } from './archive-rules.js';
+import { archiveTotalsProblem, commitProblem, messagesProblem, segmentLiveProblem } from './archive-rules.js';
+import { assertInitialCheckpoint } from './commit-rules.js';
 import type {
   AppendOptions,
   ArchivePage,
@@ -223,7 +224,7 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
           },
         );
       }
-      if (files.checkpoint) assertCheckpoint(record.id, files.checkpoint);
+      if (files.checkpoint) assertInitialCheckpoint(record.id, files.checkpoint);
       const checkpoint = files.checkpoint ? copy(files.checkpoint) : null;
       storage.sessions.set(record.id, {
         record: copy(record),
@@ -293,7 +294,9 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
       const s = writable(id);
       const current = s.checkpoint;
       const segment = commit.segment;
-      const problem = commitProblem(current, segment, commit.checkpoint);
+      const problem =
+        commitProblem(current, segment, commit.checkpoint) ??
+        (segment && segmentLiveProblem(segment, s.live));
       if (problem !== null)
         throw new SessionError('INVALID_ARGUMENT', 'store', `session ${id}: ${problem}; nothing was written`);
       const next = copy(withChecks(s, commit.checkpoint, commit.keepChecks ?? true));

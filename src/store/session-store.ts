@@ -18,7 +18,8 @@ import type {
   SessionRecord,
 } from '../core/types.js';
 import { assertArchiveQuery } from './archive-pages.js';
-import { commitProblem } from './archive-rules.js';
+import { commitProblem, segmentLiveProblem } from './archive-rules.js';
+import { assertInitialCheckpoint } from './commit-rules.js';
 import type {
   AppendOptions,
   ArchivePage,
@@ -197,6 +198,7 @@ export class JsonFileSessionStore implements SessionStore {
         },
       );
     }
+    if (files.checkpoint) assertInitialCheckpoint(record.id, files.checkpoint);
     // session.json is written last: a directory without it is not a session yet.
     await dir.prepare(presence);
     // Side by side: none of them is a session's until session.json is in place, after them all.
@@ -274,7 +276,9 @@ export class JsonFileSessionStore implements SessionStore {
     const dir = await this.#dir(id);
     // Kept as it is when nobody can change it (the runtime's compactions hand theirs deep-frozen).
     const checkpoint = isDeepFrozen(commit.checkpoint) ? commit.checkpoint : frozenCopy(commit.checkpoint);
-    const problem = commitProblem(dir.checkpoint, commit.segment, checkpoint);
+    const problem =
+      commitProblem(dir.checkpoint, commit.segment, checkpoint) ??
+      (commit.segment && segmentLiveProblem(commit.segment, dir.messages));
     if (problem !== null) {
       throw new SessionError('INVALID_ARGUMENT', 'store', `session ${id}: ${problem}; nothing was written`, {
         details: { sessionId: id },
