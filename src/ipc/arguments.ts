@@ -11,6 +11,7 @@ import {
   validateMessageInput,
   validatePlainObject,
 } from '../runtime/validate.js';
+import { QUERY_NAMES } from '../runtime/history.js';
 import type { SessionChannel } from './channels.js';
 
 /** @internal One parameter: its name, whether it may be left out, and its check. */
@@ -174,7 +175,7 @@ const historyQuery: Param = {
   optional: true,
   code: 'INVALID_ARGUMENT',
   check(value) {
-    const o = options(value, ['after', 'before', 'limit', 'order']);
+    const o = options(value, QUERY_NAMES);
     for (const field of ['after', 'before'])
       if (o[field] !== undefined && !Number.isSafeInteger(o[field]))
         invalid('INVALID_ARGUMENT', `${field} must be an integer seq, got ${kindOf(o[field])}`);

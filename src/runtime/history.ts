@@ -37,7 +37,8 @@ export function isStore(value: unknown): value is SessionStore {
   );
 }
 
-const QUERY_NAMES = optionNames({
+/** @internal The names of a {@link HistoryQuery}'s options (the IPC check refuses any other). */
+export const QUERY_NAMES = optionNames({
   after: true,
   before: true,
   limit: true,
