@@ -3,6 +3,7 @@
  * channel and resolves to its envelope, and one that delivers runtime events. The Electron preload
  * and the HTTP client are both this, over different wires.
  */
+import { callListener } from '../core/call-listener.js';
 import type { SessionEvent } from '../runtime/events.js';
 import type { HistoryQuery } from '../runtime/history.js';
 import { SessionIpcError, type IpcResult, type SessionAPI, type SessionChannel } from './channels.js';
@@ -116,14 +117,10 @@ export function createSessionApiFromInvoke(invoke: InvokeChannel, on: EventFeed)
     callChannel(invoke, channel, args) as Promise<never>;
   const listeners = new Set<(event: SessionEvent) => void>();
   let stop: (() => void) | null = null;
+  const onListenerError = (error: unknown) =>
+    console.error('[dagent-sessions] [runtime] an onEvent listener threw:', error);
   const deliver = (event: SessionEvent) => {
-    for (const listener of [...listeners]) {
-      try {
-        listener(event);
-      } catch (error) {
-        console.error('[dagent-sessions] [runtime] an onEvent listener threw:', error);
-      }
-    }
+    for (const listener of [...listeners]) callListener(listener, event, onListenerError);
   };
   return {
     create: (key, options) => call('session:create', key, options),

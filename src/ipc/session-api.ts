@@ -273,8 +273,9 @@ export interface SessionAPI {
   migrate(options?: IpcMigrateOptions): Promise<MigrationReport>;
   /**
    * Calls `listener` with every runtime event (`session.created`, `session.message.appended`,
-   * `session.compaction.*`, ...) until the returned function is called. A listener that throws
-   * does not disturb the others. Events published while no stream is open are not replayed.
+   * `session.compaction.*`, ...) until the returned function is called. A listener that throws,
+   * or an async one that rejects, does not disturb the others (the error is logged to
+   * `console.error`). Events published while no stream is open are not replayed.
    */
   onEvent(listener: (event: SessionEvent) => void): () => void;
 }

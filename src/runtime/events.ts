@@ -8,6 +8,7 @@ import type {
 } from '../../machines/session.machine.js';
 import type { CheckResult, Message, SessionKey, SessionMachineState } from '../core/types.js';
 import { publicFailure } from './session-info.js';
+import { callListener } from '../core/call-listener.js';
 
 interface Base {
   sessionId: string;
@@ -66,10 +67,13 @@ export type SessionEvent =
 /** The type names of {@link SessionEvent}. */
 export type SessionEventType = SessionEvent['type'];
 
-/** A subscriber. Throwing in it does not disturb the runtime. */
+/**
+ * A subscriber. Throwing in it, or (an async one) rejecting, does not disturb the runtime nor
+ * the process: the error is logged to `console.error`.
+ */
 export type SessionEventListener = (event: SessionEvent) => void;
 
-/** @internal A tiny synchronous event bus that isolates listeners' errors. */
+/** @internal A tiny synchronous event bus that isolates listeners' errors, thrown or rejected. */
 export class EventBus {
   readonly #listeners = new Set<SessionEventListener>();
   readonly #onListenerError: (error: unknown) => void;
@@ -90,11 +94,7 @@ export class EventBus {
 
   publish(event: SessionEvent): void {
     for (const listener of [...this.#listeners]) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.#onListenerError(error);
-      }
+      callListener(listener, event, this.#onListenerError);
     }
   }
 }
