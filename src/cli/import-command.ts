@@ -29,9 +29,12 @@ content into the same session again is refused, unless --append says to append i
 import that was interrupted (Ctrl+C, a crash) resumes when run again: the messages it appended
 are checked against the file and only the rest are appended.
 
-FILE is either
+FILE is one of
   - a transcript in the format of the shared transcripts (.json: { source, messages: [{ role,
-    content, toolName? }] }): tool calls and results are paired in order, or
+    content, toolName? }] }): tool calls and results are paired in order,
+  - a session export (what "dagent-sessions export ID --out FILE" writes): every message of the
+    history with its role, content, timestamp and metadata as they were, into the session it was
+    exported from (the same key) unless --feature, --task, --agent or --state say otherwise, or
   - a Claude Code session log (.jsonl, ~/.claude/projects/<project>/<session>.jsonl): one message
     per user/assistant line, tool calls and results paired by id (a result without its call is
     kept as text), thinking kept, summary and system lines as system messages; file snapshots,
@@ -40,8 +43,8 @@ FILE is either
 Options:
   --root DIR           the root (default: the current directory)
 ${keyUsage('import')}
-  --format F           auto (default: .jsonl or JSON lines are Claude Code logs), transcript or
-                       claude-code
+  --format F           auto (default: .jsonl or JSON lines are Claude Code logs), transcript,
+                       session-export or claude-code
   --skip-invalid       Claude Code logs: leave out lines that do not parse (they are listed)
                        instead of failing on the first
   --append             import FILE whole even if this session already holds an import of the same
@@ -189,9 +192,14 @@ export const importCommand: CliCommand = defineCommand(
     },
   },
   async ({ values, positionals: [file = ''] }, io) => {
-    const format = choiceOption(values.format, '--format', ['auto', 'transcript', 'claude-code']) ?? 'auto';
-    const key = sessionKeyOf(values, file, 'import');
+    const format =
+      choiceOption(values.format, '--format', ['auto', 'transcript', 'claude-code', 'session-export']) ??
+      'auto';
+    const flagKey = sessionKeyOf(values, file, 'import');
     const loaded = await readTranscriptFile(file, { format, skipInvalid: values['skip-invalid'] === true });
+    // A session export goes back into the session it was exported from, unless the flags name one.
+    const byFlags = ['feature', 'task', 'agent', 'state'].some((flag) => values[flag as keyof typeof values]);
+    const key = loaded.key !== undefined && !byFlags ? loaded.key : flagKey;
     const { messages } = loaded.transcript;
     validateAll(messages, file);
     const sha256 = await fileSha256(file);
@@ -278,7 +286,11 @@ export const importCommand: CliCommand = defineCommand(
       io.out(JSON.stringify(report, null, 2));
       return complete ? 0 : 2;
     }
-    const kind = loaded.format === 'claude-code' ? 'Claude Code log' : 'transcript';
+    const kind = {
+      'claude-code': 'Claude Code log',
+      transcript: 'transcript',
+      'session-export': 'session export',
+    }[loaded.format];
     const lines = [
       `Imported ${path.basename(file)} (${kind}) into ${outcome.sessionId} under ${root}`,
       `  messages       ${n(appended)} appended; the session's history ` +
