@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { SessionError, isSessionError } from '../core/errors.js';
-import type { MessageInput } from '../core/types.js';
+import type { Message, MessageInput } from '../core/types.js';
 import { readTranscriptFile } from '../integration/transcript-file.js';
 import type { SessionEvent } from '../runtime/events.js';
 import type { SessionRuntime } from '../runtime/types.js';
@@ -25,11 +25,16 @@ timestamps kept. Unlike replay it does not check requests on the way; the sessio
 compacts by itself when it passes its threshold. Needs the root's write lock.
 
 The first message of an import records the file's SHA-256 (metadata.import); importing the same
-content into the same session again is refused, unless --append says to append it once more.
+content into the same session again is refused, unless --append says to append it once more. An
+import that was interrupted (Ctrl+C, a crash) resumes when run again: the messages it appended
+are checked against the file and only the rest are appended.
 
-FILE is either
+FILE is one of
   - a transcript in the format of the shared transcripts (.json: { source, messages: [{ role,
-    content, toolName? }] }): tool calls and results are paired in order, or
+    content, toolName? }] }): tool calls and results are paired in order,
+  - a session export (what "dagent-sessions export ID --out FILE" writes): every message of the
+    history with its role, content, timestamp and metadata as they were, into the session it was
+    exported from (the same key) unless --feature, --task, --agent or --state say otherwise, or
   - a Claude Code session log (.jsonl, ~/.claude/projects/<project>/<session>.jsonl): one message
     per user/assistant line, tool calls and results paired by id (a result without its call is
     kept as text), thinking kept, summary and system lines as system messages; file snapshots,
@@ -38,11 +43,12 @@ FILE is either
 Options:
   --root DIR           the root (default: the current directory)
 ${keyUsage('import')}
-  --format F           auto (default: .jsonl or JSON lines are Claude Code logs), transcript or
-                       claude-code
+  --format F           auto (default: .jsonl or JSON lines are Claude Code logs), transcript,
+                       session-export or claude-code
   --skip-invalid       Claude Code logs: leave out lines that do not parse (they are listed)
                        instead of failing on the first
-  --append             import FILE even if this session already holds an import of the same content
+  --append             import FILE whole even if this session already holds an import of the same
+                       content (also instead of resuming an interrupted one)
   --offline            use the offline compactor even when ANTHROPIC_API_KEY is set
   --json               print the report as JSON
   -h, --help           show this help`;
@@ -93,16 +99,53 @@ function validateAll(messages: readonly MessageInput[], file: string): void {
 /** @internal The refusal of a second import of the same content. */
 function alreadyImported(file: string, sessionId: string, earlier: EarlierImport): SessionError {
   const { mark, firstSeq, present } = earlier;
-  const which =
-    present < mark.messages
-      ? `only ${present} of its ${mark.messages} messages are there (that import was interrupted)`
-      : `its ${mark.messages} messages are seq ${firstSeq} to ${firstSeq + mark.messages - 1}`;
   return new SessionError(
     'INVALID_ARGUMENT',
     'cli',
     `${file} (sha256 ${mark.sha256.slice(0, 12)}…) was already imported into ${sessionId} at ${mark.at}: ` +
-      `${which}; nothing was imported. Pass --append to append it again, or --task ID for another session`,
+      `its ${mark.messages} messages are seq ${firstSeq} to ${firstSeq + mark.messages - 1}; nothing was ` +
+      `imported. Pass --append to append it again, or --task ID for another session`,
     { details: { sessionId, sha256: mark.sha256, firstSeq, messages: mark.messages, present } },
+  );
+}
+
+/**
+ * @internal Where an interrupted import of the same content resumes: the number of the file's
+ * messages already in the history (the tail of it, as the write lock leaves them), after checking
+ * each against the file by role and content.
+ * @throws SessionError `INVALID_ARGUMENT` when the history's tail is not the file's beginning.
+ */
+function resumePoint(
+  file: string,
+  sessionId: string,
+  history: readonly Message[],
+  earlier: EarlierImport,
+  messages: readonly MessageInput[],
+): number {
+  const { mark, firstSeq, present } = earlier;
+  const first = history.findIndex((m) => m.seq === firstSeq);
+  const stored = first < 0 ? [] : history.slice(first, first + present);
+  const mismatch = stored.findIndex((m, i) => !sameMessage(m, messages[i]));
+  const at = mismatch >= 0 ? mismatch : stored.length < present ? stored.length : -1;
+  if (at >= 0) {
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'cli',
+      `${file} (sha256 ${mark.sha256.slice(0, 12)}…) was being imported into ${sessionId} at ${mark.at}, and ` +
+        `that import was interrupted after ${present} of its ${mark.messages} messages, but seq ` +
+        `${firstSeq + at} is not the file's message ${at}, so it cannot be resumed; nothing was imported. ` +
+        `Pass --append to append the whole file again, or --task ID for another session`,
+      { details: { sessionId, sha256: mark.sha256, firstSeq, messages: mark.messages, present } },
+    );
+  }
+  return present;
+}
+
+function sameMessage(stored: Message, input: MessageInput | undefined): boolean {
+  return (
+    input !== undefined &&
+    stored.role === input.role &&
+    JSON.stringify(stored.content) === JSON.stringify(input.content)
   );
 }
 
@@ -149,9 +192,14 @@ export const importCommand: CliCommand = defineCommand(
     },
   },
   async ({ values, positionals: [file = ''] }, io) => {
-    const format = choiceOption(values.format, '--format', ['auto', 'transcript', 'claude-code']) ?? 'auto';
-    const key = sessionKeyOf(values, file, 'import');
+    const format =
+      choiceOption(values.format, '--format', ['auto', 'transcript', 'claude-code', 'session-export']) ??
+      'auto';
+    const flagKey = sessionKeyOf(values, file, 'import');
     const loaded = await readTranscriptFile(file, { format, skipInvalid: values['skip-invalid'] === true });
+    // A session export goes back into the session it was exported from, unless the flags name one.
+    const byFlags = ['feature', 'task', 'agent', 'state'].some((flag) => values[flag as keyof typeof values]);
+    const key = loaded.key !== undefined && !byFlags ? loaded.key : flagKey;
     const { messages } = loaded.transcript;
     validateAll(messages, file);
     const sha256 = await fileSha256(file);
@@ -163,8 +211,15 @@ export const importCommand: CliCommand = defineCommand(
       async (runtime) => {
         const session = await runtime.createSession(key);
         const before = session.stats.totalMessages;
-        const earlier = before === 0 ? null : findImport(await runtime.getHistory(session.id), sha256);
-        if (earlier !== null && values.append !== true) throw alreadyImported(file, session.id, earlier);
+        const history = before === 0 ? [] : await runtime.getHistory(session.id);
+        const earlier = findImport(history, sha256);
+        // An import that was interrupted (Ctrl+C, a crash) resumes where it stopped: appending the
+        // whole file again would repeat the messages it had already appended.
+        let start = 0;
+        if (earlier !== null && values.append !== true) {
+          if (earlier.present === earlier.mark.messages) throw alreadyImported(file, session.id, earlier);
+          start = resumePoint(file, session.id, history, earlier, messages);
+        }
         const mark = {
           sha256,
           file: path.basename(file),
@@ -183,13 +238,18 @@ export const importCommand: CliCommand = defineCommand(
         });
         const progress = createProgress('importing', io.interactive && !values.json);
         try {
-          for (const [i, message] of messages.entries()) {
+          for (let i = start; i < messages.length; i++) {
+            const message = messages[i]!;
             await runtime.addMessage(session.id, i === 0 ? withImportMark(message, mark) : message);
             progress.update(i + 1, messages.length);
           }
           await settle(runtime, session.id);
           return {
             sessionId: session.id,
+            resumed:
+              earlier === null || start === 0
+                ? null
+                : { ...earlier.mark, firstSeq: earlier.firstSeq, present: start },
             before,
             after: (await runtime.getSession(session.id)).stats.totalMessages,
           };
@@ -200,7 +260,8 @@ export const importCommand: CliCommand = defineCommand(
       },
     );
     const tools = loaded.stats ?? { ...toolCounts(messages), unansweredCalls: [] as string[] };
-    const complete = outcome.after === outcome.before + messages.length;
+    const appended = messages.length - (outcome.resumed?.present ?? 0);
+    const complete = outcome.after === outcome.before + appended;
     const report = {
       file: path.resolve(file),
       sha256,
@@ -208,7 +269,8 @@ export const importCommand: CliCommand = defineCommand(
       source: loaded.transcript.source,
       root,
       sessionId: outcome.sessionId,
-      appended: messages.length,
+      appended,
+      resumed: outcome.resumed,
       historyMessages: outcome.after,
       complete,
       toolCalls: tools.toolCalls,
@@ -224,11 +286,21 @@ export const importCommand: CliCommand = defineCommand(
       io.out(JSON.stringify(report, null, 2));
       return complete ? 0 : 2;
     }
-    const kind = loaded.format === 'claude-code' ? 'Claude Code log' : 'transcript';
+    const kind = {
+      'claude-code': 'Claude Code log',
+      transcript: 'transcript',
+      'session-export': 'session export',
+    }[loaded.format];
     const lines = [
       `Imported ${path.basename(file)} (${kind}) into ${outcome.sessionId} under ${root}`,
-      `  messages       ${n(messages.length)} appended; the session's history ` +
-        `holds ${n(outcome.after)}${complete ? '' : ` (expected ${n(outcome.before + messages.length)}: MISMATCH)`}`,
+      `  messages       ${n(appended)} appended; the session's history ` +
+        `holds ${n(outcome.after)}${complete ? '' : ` (expected ${n(outcome.before + appended)}: MISMATCH)`}`,
+      ...(outcome.resumed === null
+        ? []
+        : [
+            `  resumed        the import of ${outcome.resumed.at} was interrupted: its first ` +
+              `${n(outcome.resumed.present)} messages (from seq ${outcome.resumed.firstSeq}) were there already`,
+          ]),
       `  tool calls     ${n(report.toolCalls)}; ${count(report.pairedResults, 'result')} ` +
         `paired with their call, ${n(report.orphanResults)} without their call kept as text` +
         (report.unansweredCalls.length > 0

@@ -1,3 +1,5 @@
+import { describeError } from '../core/errors.js';
+
 /**
  * @internal What a CLI command writes to: stdout lines, stderr lines, and whether a person is
  * watching (progress bars only then). Commands take it as a parameter so tests can capture output.
@@ -18,14 +20,25 @@ const watched = new WeakSet<NodeJS.WriteStream>();
  * Node reports EPIPE as an `error` event that would crash the process with a stack trace; a
  * command line tool ends quietly instead: the rest of the output is dropped and the command
  * finishes what it was doing (nothing half-written), then exits with its own code. Any other
- * stream error is rethrown as before.
+ * stream error (a full disk under `export ID > file`) drops the rest of the output the same way,
+ * is said in one line on stderr, and makes a command that succeeded exit with 1: its output is
+ * incomplete.
  */
 export function writeLine(stream: NodeJS.WriteStream, line: string): void {
   if (!watched.has(stream)) {
     watched.add(stream);
     stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE') throw error;
       gone.add(stream);
+      if (error.code === 'EPIPE') return;
+      const name = stream === process.stdout ? 'stdout' : stream === process.stderr ? 'stderr' : 'the output';
+      writeLine(
+        process.stderr,
+        `dagent-sessions: cannot write to ${name}: ${describeError(error)}; the output is incomplete`,
+      );
+      // The command's own code is set when it ends (bin/dagent-sessions.js), so it is raised on 'exit'.
+      process.once('exit', () => {
+        if (process.exitCode === undefined || Number(process.exitCode) === 0) process.exitCode = 1;
+      });
     });
   }
   if (gone.has(stream)) return;

@@ -4,15 +4,18 @@
  * one JSON object per line), telling them apart by name and content.
  */
 import { SessionError, describeError } from '../core/errors.js';
+import type { SessionKey } from '../core/types.js';
 import { parseClaudeCodeLog, type ClaudeCodeLogStats, type SkippedLine } from './claude-code-log.js';
+import { isSessionExport, parseSessionExport } from './session-export.js';
 import { parseTranscript, type Transcript } from './transcript.js';
 import { readInputFile } from './read-input-file.js';
 
 /**
- * The formats {@link readTranscriptFile} reads: the shared-transcripts JSON, or a Claude Code log.
+ * The formats {@link readTranscriptFile} reads: the shared-transcripts JSON, a Claude Code log, or
+ * a session export (what `dagent-sessions export` writes).
  * @example const format: TranscriptFormat = 'claude-code';
  */
-export type TranscriptFormat = 'transcript' | 'claude-code';
+export type TranscriptFormat = 'transcript' | 'claude-code' | 'session-export';
 
 /**
  * A conversation file, read and converted.
@@ -25,11 +28,14 @@ export interface TranscriptFile {
   stats?: ClaudeCodeLogStats;
   /** Claude Code logs only: lines left out with `skipInvalid`. */
   skipped?: SkippedLine[];
+  /** Session exports only: the key of the exported session. */
+  key?: SessionKey;
 }
 
 /**
  * Which format `text` is in: `claude-code` for a `.jsonl` name or JSON lines whose objects have
- * a `type`; `transcript` for one JSON object with a `messages` list.
+ * a `type`; `transcript` for one JSON object with a `messages` list; `session-export` for one with
+ * a `history` list and a `session`.
  *
  * @param text - the file's text.
  * @param file - its name (the `.jsonl` extension decides).
@@ -49,6 +55,7 @@ export function detectTranscriptFormat(text: string, file = 'the file'): Transcr
   const isObject = (v: unknown): v is Record<string, unknown> =>
     typeof v === 'object' && v !== null && !Array.isArray(v);
   if (isObject(whole) && Array.isArray(whole.messages)) return 'transcript';
+  if (isSessionExport(whole)) return 'session-export';
   const first = text.split(/\r?\n/).find((row) => row.trim() !== '');
   try {
     const entry: unknown = first === undefined ? undefined : JSON.parse(first);
@@ -60,8 +67,9 @@ export function detectTranscriptFormat(text: string, file = 'the file'): Transcr
     'INVALID_ARGUMENT',
     'cli',
     `${file} is neither a transcript JSON ({ "source", "messages": ` +
-      `[{ "role", "content", "toolName"? }] }) nor a Claude Code session log ` +
-      '(.jsonl: one JSON object with a "type" per line); pass --format transcript or --format claude-code to say which',
+      `[{ "role", "content", "toolName"? }] }), a session export ({ "session", "history" }) nor a Claude ` +
+      'Code session log (.jsonl: one JSON object with a "type" per line); pass --format transcript, ' +
+      'session-export or claude-code to say which',
     { details: { origin: file } },
   );
 }
@@ -107,6 +115,10 @@ export async function readTranscriptFile(
         details: { origin: file },
       },
     );
+  }
+  if (format === 'session-export') {
+    const { transcript, key } = parseSessionExport(json, file);
+    return { format, transcript, key };
   }
   return { format, transcript: parseTranscript(json, file) };
 }

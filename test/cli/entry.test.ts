@@ -4,6 +4,7 @@
  * pipe whose reader has gone (`export ID | head`) ends quietly.
  */
 import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,21 +19,25 @@ function cli(...args: string[]): Promise<{ code: number | null; stdout: string; 
   return cliWith({ closeStdout: false }, ...args);
 }
 
-/** Runs the CLI; with `closeStdout`, the reading end of its stdout is closed before it writes. */
+/**
+ * Runs the CLI; with `closeStdout`, the reading end of its stdout is closed before it writes; with
+ * `stdoutFd`, its stdout is that file descriptor (`> file`).
+ */
 function cliWith(
-  options: { closeStdout: boolean },
+  options: { closeStdout: boolean; stdoutFd?: number },
   ...args: string[]
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
       cwd: REPO,
       env: { ...process.env, ANTHROPIC_API_KEY: '' },
+      stdio: ['ignore', options.stdoutFd ?? 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
     // As `| head` does once it has its lines: every later write of the child meets EPIPE.
-    if (options.closeStdout) child.stdout.destroy();
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    if (options.closeStdout) child.stdout?.destroy();
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
@@ -76,6 +81,27 @@ describe('the dagent-sessions entry point', () => {
     expect(listed.stderr).toBe('');
     expect(listed.code).toBe(0);
   });
+
+  // /dev/full is Linux's device whose every write fails with ENOSPC, as a full disk does.
+  it.skipIf(!existsSync('/dev/full'))(
+    'says in one line that its output is incomplete and exits 1 when stdout cannot be written (ENOSPC)',
+    async () => {
+      const root = await seededRoot();
+      const full = openSync('/dev/full', 'w');
+      try {
+        for (const args of [['export', FEATURE_ID], ['list']]) {
+          const r = await cliWith({ closeStdout: false, stdoutFd: full }, ...args, '--root', root);
+          expect(r.stderr.trim()).toBe(
+            'dagent-sessions: cannot write to stdout: ENOSPC: no space left on device, write; ' +
+              'the output is incomplete',
+          );
+          expect(r.code).toBe(1);
+        }
+      } finally {
+        closeSync(full);
+      }
+    },
+  );
 
   it('prints its version (--version, -v) from package.json', async () => {
     const { version } = JSON.parse(await readFile(path.join(REPO, 'package.json'), 'utf8')) as {

@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { ContentBlock, Message } from '../../src/core/types.js';
 import { createSessionRuntime } from '../../src/runtime/create-session-runtime.js';
+import { fileSha256, withImportMark } from '../../src/cli/import-record.js';
+import { readTranscriptFile } from '../../src/integration/transcript-file.js';
 import { tempRoot } from '../helpers/temp-root.js';
 import { FEATURE_ID, TASK_ID, run, seededRoot, writeTranscript } from './cli-helpers.js';
 
@@ -230,6 +232,83 @@ describe('import', () => {
     const changed = await run('import', copy, ...flags);
     expect(changed.code, changed.stderr()).toBe(0);
     expect(JSON.parse(changed.stdout())).toMatchObject({ appended: 8, historyMessages: 16 });
+  });
+
+  it('resumes an interrupted import where it stopped instead of repeating what it appended', async () => {
+    const root = await tempRoot('dagent-cli-import-');
+    const file = await writeTranscript(root, 'cut.json', 5);
+    const id = 'task--import--cut--in_dev--dev';
+    // What an import killed after its 7th append leaves: the marked first message and 6 more.
+    const { transcript } = await readTranscriptFile(file);
+    const mark = {
+      sha256: await fileSha256(file),
+      file: 'cut.json',
+      messages: 20,
+      at: '2026-01-02T03:04:05.000Z',
+    };
+    const runtime = await createSessionRuntime({ root });
+    try {
+      await runtime.createSession({
+        type: 'task',
+        agentType: 'dev',
+        featureId: 'import',
+        taskId: 'cut',
+        taskState: 'in_dev',
+      });
+      for (const [i, m] of transcript.messages.slice(0, 7).entries())
+        await runtime.addMessage(id, i === 0 ? withImportMark(m, mark) : m);
+    } finally {
+      await runtime.close();
+    }
+
+    const resumed = await run('import', file, '--root', root, '--json');
+    expect(resumed.code, resumed.stderr()).toBe(0);
+    expect(JSON.parse(resumed.stdout())).toMatchObject({
+      appended: 13,
+      historyMessages: 20,
+      complete: true,
+      resumed: { at: mark.at, firstSeq: 0, present: 7 },
+    });
+    const messages = await history(root, id);
+    expect(messages.map((m) => [m.role, m.content])).toEqual(
+      transcript.messages.map((m) => [m.role, m.content]),
+    );
+    expect(messages.filter((m) => m.metadata?.import !== undefined)).toHaveLength(1);
+
+    const again = await run('import', file, '--root', root);
+    expect(again.code).toBe(1);
+    expect(again.stderr()).toContain('its 20 messages are seq 0 to 19; nothing was imported');
+  });
+
+  it('refuses to resume an interrupted import whose messages are not the file', async () => {
+    const root = await tempRoot('dagent-cli-import-');
+    const file = await writeTranscript(root, 'cut.json', 2);
+    const id = 'task--import--cut--in_dev--dev';
+    const { transcript } = await readTranscriptFile(file);
+    const mark = {
+      sha256: await fileSha256(file),
+      file: 'cut.json',
+      messages: 8,
+      at: '2026-01-02T03:04:05.000Z',
+    };
+    const runtime = await createSessionRuntime({ root });
+    try {
+      await runtime.createSession({
+        type: 'task',
+        agentType: 'dev',
+        featureId: 'import',
+        taskId: 'cut',
+        taskState: 'in_dev',
+      });
+      await runtime.addMessage(id, withImportMark(transcript.messages[0]!, mark));
+      await runtime.addMessage(id, { role: 'assistant', content: 'not from the file' });
+    } finally {
+      await runtime.close();
+    }
+    const refused = await run('import', file, '--root', root);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr()).toContain("seq 1 is not the file's message 1, so it cannot be resumed");
+    expect(await history(root, id)).toHaveLength(2);
   });
 
   it('makes a feature session from --feature alone and refuses --state without --task', async () => {
