@@ -4,8 +4,9 @@
  * estimator, limits, events and request building. The rest has its own entry:
  * `dagent-sessions/ipc` (the channel table and Electron IPC), `/preload`, `/http` (HTTP, the
  * inspector page), `/migration` (legacy files, transcripts, Claude Code logs), `/dag` (tasks and
- * the Ralph loop), `/react` (the inspector's components), `/machines` (the statecharts) and
- * `/conformance` (the store contract's test suite, for authors of stores).
+ * the Ralph loop), `/react` (the inspector's components), `/machines` (the statecharts),
+ * `/restate` (sessions on a Restate server) and `/conformance` (the store contract's test suite,
+ * for authors of stores).
  */
 export { createSessionRuntime } from './runtime/create-session-runtime.js';
 export type {
