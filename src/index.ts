@@ -24,7 +24,7 @@ export type { AgentOptions, AgentProfile, AgentRegistry, AgentsOption } from './
 export type { InitialCheckpoint } from './runtime/initial-checkpoint.js';
 export { DEFAULT_MAX_TOKENS, defaultLimits, resolveLimits } from './runtime/limits.js';
 
-export { SessionError, isSessionError } from './core/errors.js';
+export { SESSION_ERROR_CODES, SessionError, isSessionError, isSessionErrorCode } from './core/errors.js';
 export type { ErrorOrigin, SessionErrorCode, SessionErrorOptions } from './core/errors.js';
 export { sessionIdOf, validateKey } from './core/ids.js';
 export { planCompaction } from './core/plan-compaction.js';
