@@ -4,8 +4,9 @@
  * estimator, limits, events and request building. The rest has its own entry:
  * `dagent-sessions/ipc` (the channel table and Electron IPC), `/preload`, `/http` (HTTP, the
  * inspector page), `/migration` (legacy files, transcripts, Claude Code logs), `/dag` (tasks and
- * the Ralph loop), `/react` (the inspector's components), `/machines` (the statecharts) and
- * `/conformance` (the store contract's test suite, for authors of stores).
+ * the Ralph loop), `/react` (the inspector's components), `/machines` (the statecharts),
+ * `/restate` (sessions on a Restate server) and `/conformance` (the store contract's test suite,
+ * for authors of stores).
  */
 export { createSessionRuntime } from './runtime/create-session-runtime.js';
 export type {
@@ -23,7 +24,7 @@ export type { AgentOptions, AgentProfile, AgentRegistry, AgentsOption } from './
 export type { InitialCheckpoint } from './runtime/initial-checkpoint.js';
 export { DEFAULT_MAX_TOKENS, defaultLimits, resolveLimits } from './runtime/limits.js';
 
-export { SessionError, isSessionError } from './core/errors.js';
+export { SESSION_ERROR_CODES, SessionError, isSessionError, isSessionErrorCode } from './core/errors.js';
 export type { ErrorOrigin, SessionErrorCode, SessionErrorOptions } from './core/errors.js';
 export { sessionIdOf, validateKey } from './core/ids.js';
 export { planCompaction } from './core/plan-compaction.js';

@@ -12,7 +12,7 @@ const USAGE = `Usage: dagent-sessions compact ID [--root DIR] [--keep-recent-tok
 
 Compacts session ID now: its older live messages are folded into the checkpoint and moved,
 verbatim, to the archive; a recent tail is kept. When a host holds the root and advertises its
-server (an app using serveSessions with advertise, or \`dagent-sessions inspect\`), the compaction
+server (an app using serveSessions and advertiseHost, or \`dagent-sessions inspect\`), the compaction
 is sent to that host; otherwise it needs the root's write lock and fails with ROOT_LOCKED while
 another process has the root open.
 

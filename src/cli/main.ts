@@ -89,21 +89,23 @@ ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${`${name} ${c.args}`.padEnd(14)}  ${c.summary}`)
   .join('\n')}
 
-Every command takes --root DIR (default: the current directory; demo: its own root in the temporary
-directory; migrate: required) and -h/--help; those that print data take --json. list, show, preview
-and export only read: they work while a host holds the root. replay, import, compact, migrate
-and repair need its write lock. inspect takes the write lock when the root is free (its page can compact, clear
-and reset), and otherwise attaches to the host that holds it, or serves the root read-only.
+Every command but restate takes --root DIR (default: the current directory; demo: its own root in
+the temporary directory; migrate: required); every command takes -h/--help, and those that print
+data take --json. list, show, preview and export only read: they work while a host holds the root.
+replay, import, compact, migrate and repair need its write lock.
+inspect takes the write lock when the root is free (its page can compact, clear and reset), and
+otherwise attaches to the host that holds it, or serves the root read-only.
 list, show, preview and export take --restate URL instead of --root: they read the sessions of a
 Restate server through its ingress (docs/restate.md).
 
 Exit codes: 0 success; 1 a usage or input error (said on stderr); 2 the work ran but found a
-problem. "dagent-sessions help COMMAND" or "dagent-sessions COMMAND --help" shows a command's options;
+problem; 3 migrate found no DAGent conversation. "dagent-sessions help COMMAND" or
+"dagent-sessions COMMAND --help" shows a command's options;
 "dagent-sessions --version" prints the version.`;
 
 /**
  * Runs the CLI with `argv` (without node and script) and resolves to the exit code: 0 success,
- * 1 usage or input error, 2 the work ran but found a problem. Never throws: errors are written
+ * 1 usage or input error, 2 the work ran but found a problem, 3 `migrate` found nothing to migrate. Never throws: errors are written
  * to `io.err` (`message (CODE)` for a `SessionError`, the stack otherwise).
  *
  * @param argv - the arguments, for example `['list', '--root', '/repo', '--json']`.

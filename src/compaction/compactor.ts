@@ -34,7 +34,8 @@ export interface CompactOptions {
 
 /**
  * Folds messages into a checkpoint summary. Implementations: `OfflineCompactor` (deterministic,
- * no network) and, later, `AnthropicCompactor`.
+ * no network) and `AnthropicCompactor` (Claude through the SDK); `createSessionRuntime` refuses a
+ * compactor without a `name` or a `maxInputTokens` above 0 (`INVALID_ARGUMENT`).
  *
  * A compactor must not keep state between calls, must honour `signal`, and should throw a
  * `SessionError` (`COMPACTOR_*` codes) on failure. It never touches disk: the session writes

@@ -57,8 +57,17 @@ export interface SessionServer {
 const DEFAULT_MAX_BODY = 16 * 1024 * 1024;
 const MIN_TOKEN = 16;
 
-/** The addresses that count as loopback for serving without a token. */
-const LOOPBACK_ADDRESSES: ReadonlySet<string> = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+/**
+ * The addresses that count as loopback for serving without a token. `::ffff:7f00:1` is
+ * `::ffff:127.0.0.1` as a URL writes it (the WHATWG URL parser gives IPv6 in hex), and so as the
+ * server's own URL and a client's `Host` header name it.
+ */
+const LOOPBACK_ADDRESSES: ReadonlySet<string> = new Set([
+  '127.0.0.1',
+  '::1',
+  '::ffff:127.0.0.1',
+  '::ffff:7f00:1',
+]);
 
 /**
  * @internal Whether a host name or address is a loopback one: `127.0.0.1`, `::1` (bracketed or

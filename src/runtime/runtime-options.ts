@@ -144,10 +144,26 @@ function checkHostHooks(options: SessionRuntimeOptions): void {
     'a TokenEstimator, such as createTokenEstimator()',
   );
   checkMethods(options, 'compactor', ['compact'], 'a Compactor, such as new OfflineCompactor()');
+  checkCompactorFields(options.compactor);
   checkMethods(options, 'calibration', ['factor', 'observe'], 'a TokenCalibration');
   checkMethods(options, 'client', [], 'an Anthropic client, such as new Anthropic()');
   if (options.model !== undefined && (typeof options.model !== 'string' || options.model === ''))
     throw invalidOption('model', 'a model name', options.model);
+}
+
+/**
+ * A compactor's `name` is recorded in every checkpoint it writes and its `maxInputTokens` sizes the
+ * chunks it is given: without a name every compaction failed (`COMPACTOR_MALFORMED`, its checkpoint
+ * refused) and the session retried for ever; without `maxInputTokens` its input was never chunked.
+ */
+function checkCompactorFields(compactor: SessionRuntimeOptions['compactor']): void {
+  if (compactor === undefined) return;
+  const what = 'a Compactor, such as new OfflineCompactor()';
+  if (typeof compactor.name !== 'string' || compactor.name === '')
+    throw invalidOption('compactor', `${what} (its name is not a non-empty string)`, compactor);
+  const max: unknown = compactor.maxInputTokens;
+  if (!(typeof max === 'number' && max > 0))
+    throw invalidOption('compactor', `${what} (its maxInputTokens is not a number above 0)`, compactor);
 }
 
 /** An object option, given, must have these methods (a bad one threw at its first use, the root locked). */

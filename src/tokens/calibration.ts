@@ -42,7 +42,8 @@ const OPTION_NAMES = optionNames({
  * ```ts
  * const calibration = new TokenCalibration()
  * calibration.observe('claude-sonnet-4-5', 10_000, 11_200) // estimate, usage.input_tokens
- * calibration.correct('claude-sonnet-4-5', 20_000)         // ~20,700 after one observation
+ * calibration.correct('claude-sonnet-4-5', 20_000)         // about 22,400: the first observation sets × 1.12
+ * calibration.observe('claude-sonnet-4-5', 10_000, 10_000) // later ones move it by 0.3 of the way: × 1.084
  * ```
  */
 export class TokenCalibration {

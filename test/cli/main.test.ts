@@ -47,6 +47,20 @@ describe('dagent-sessions', () => {
     expect(usage).toContain('inspect takes the write lock when the root is free');
   });
 
+  it('claims --root and exit codes only as the commands have them', async () => {
+    const usage = (await run('--help')).stdout().replace(/\s+/g, ' ');
+    const without: string[] = [];
+    for (const name of NAMES) {
+      if (!(await run(name, '--help')).stdout().includes('--root DIR')) without.push(name);
+    }
+    expect(without).toEqual(['restate']);
+    expect(usage).toContain('Every command but restate takes --root DIR');
+    expect((await run('migrate', '--help')).stdout().replace(/\s+/g, ' ')).toContain(
+      '3 when no DAGent conversation',
+    );
+    expect(usage).toContain('3 migrate found no DAGent conversation');
+  });
+
   it('refuses an unknown command with the usage on stderr (exit 1)', async () => {
     const r = await run('frobnicate', '--root', '.');
     expect(r.code).toBe(1);

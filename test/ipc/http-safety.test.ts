@@ -211,8 +211,25 @@ describe('loopback', () => {
         });
       expect(await statusFor(`127.0.0.2:${port}`)).toBe(403);
       expect(await statusFor(`localhost:${port}`)).toBe(200);
+      expect(await statusFor(`[::ffff:7f00:1]:${port}`)).toBe(200); // ::ffff:127.0.0.1 as URLs write it
+      expect(await statusFor(`[::ffff:7f00:2]:${port}`)).toBe(403);
       await local.close();
       await runtime.close();
     },
   );
+
+  it('serves on ::ffff:127.0.0.1 without a token, as documented, and answers a client there', async () => {
+    // The URL of that address is http://[::ffff:7f00:1]:port: that form was taken for another
+    // address, so serveSessions refused the loopback address it had just bound.
+    expect(isLoopbackHost('[::ffff:7f00:1]')).toBe(true);
+    expect(isLoopbackHost('::ffff:7f00:2')).toBe(false);
+    const runtime = await createSessionRuntime({ root: await tempRoot() });
+    const server = await serveSessions(runtime, { host: '::ffff:127.0.0.1' });
+    opened.push({ runtime, server });
+    expect(new URL(server.url).hostname).toBe('[::ffff:7f00:1]');
+    const client = createSessionClient(server.url);
+    const { id } = await client.create(KEY);
+    expect((await client.get(id)).id).toBe(id);
+    client.close();
+  });
 });

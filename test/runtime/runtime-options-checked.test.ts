@@ -47,6 +47,23 @@ const refused: [string, Record<string, unknown>, RegExp][] = [
     { compactor: { name: 'mine' } },
     /compactor must be a Compactor.*its compact is not a function/,
   ],
+  // Without a name every compaction failed COMPACTOR_MALFORMED (the checkpoint refused for its
+  // compactor name) and the session retried for ever; without maxInputTokens it never chunked.
+  [
+    'a compactor without a name',
+    { compactor: { maxInputTokens: 100_000, compact: async () => ({}) } },
+    /compactor must be a Compactor.*its name is not a non-empty string/,
+  ],
+  [
+    'a compactor without maxInputTokens',
+    { compactor: { name: 'mine', compact: async () => ({}) } },
+    /compactor must be a Compactor.*its maxInputTokens is not a number above 0/,
+  ],
+  [
+    'a compactor whose maxInputTokens is NaN',
+    { compactor: { name: 'mine', maxInputTokens: Number.NaN, compact: async () => ({}) } },
+    /its maxInputTokens is not a number above 0/,
+  ],
   ['a number as the calibration', { calibration: 5 }, /calibration must be a TokenCalibration/],
   ['a string as the client', { client: 'sk-…' }, /client must be an Anthropic client/],
   ['an empty model name', { model: '' }, /model must be a model name/],
