@@ -38,7 +38,7 @@ function cliWith(
     // As `| head` does once it has its lines: every later write of the child meets EPIPE.
     if (options.closeStdout) child.stdout?.destroy();
     child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
