@@ -186,6 +186,21 @@ function checkMethods(
 /** The longest delay a Node timer takes (2^31 - 1 ms, about 24.8 days). */
 const MAX_TIMER_MS = 2_147_483_647;
 
+/** Every option of `supervisor` and of `compaction` (the compiler keeps them in step with the types). */
+const TIMING_NAMES = {
+  supervisor: optionNames({
+    sweepIntervalMs: true,
+    idleSweeps: true,
+    maxActive: true,
+    maxRestarts: true,
+  } satisfies Record<keyof NonNullable<SessionRuntimeOptions['supervisor']>, true>),
+  compaction: optionNames({
+    timeoutMs: true,
+    retryBaseMs: true,
+    retryMaxMs: true,
+  } satisfies Record<keyof NonNullable<SessionRuntimeOptions['compaction']>, true>),
+};
+
 /** Counts and durations of the supervisor and the compaction: a bad one meant timers that fire at once. */
 function checkTimings(options: SessionRuntimeOptions): void {
   const numbers: [group: 'supervisor' | 'compaction', name: string, min: number, integer: boolean][] = [
@@ -201,6 +216,10 @@ function checkTimings(options: SessionRuntimeOptions): void {
     const given: unknown = options[group];
     if (given === undefined) continue;
     if (typeof given !== 'object' || given === null) throw invalidOption(group, 'an object', given);
+    // A misspelt `maxActiv` would otherwise keep the default without a word.
+    checkOptionNames(given, TIMING_NAMES[group], (what) => {
+      return new SessionError('INVALID_ARGUMENT', 'runtime', `createSessionRuntime: ${group}: ${what}`);
+    });
     for (const [of, name, min, integer] of numbers) {
       if (of !== group) continue;
       const value = (given as Record<string, unknown>)[name];

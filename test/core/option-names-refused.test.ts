@@ -85,7 +85,7 @@ describe('the options of the constructors and stores refuse a name that is none 
     await writer.close();
   });
 
-  it('limits: a misspelt figure is refused, by resolveLimits and by createSessionRuntime', async () => {
+  it('limits, supervisor, compaction: a misspelt name is refused (resolveLimits, createSessionRuntime)', async () => {
     const misspelt = { maxTokns: 5_000 } as Partial<Limits>;
     expect(() => resolveLimits(misspelt)).toThrow(
       expect.objectContaining(refused('maxTokns', 'maxTokens, compactAt, keepRecentTokens,')),
@@ -95,6 +95,14 @@ describe('the options of the constructors and stores refuse a name that is none 
     await expect(createSessionRuntime(options)).rejects.toMatchObject(refused('maxTokns', 'maxTokens,'));
     const perAgent = { root, agents: { dev: { limits: misspelt } } } as SessionRuntimeOptions;
     await expect(createSessionRuntime(perAgent)).rejects.toMatchObject(refused('maxTokns', 'maxTokens,'));
+    const supervisor = { root, supervisor: { maxActiv: 1 } } as unknown as SessionRuntimeOptions;
+    await expect(createSessionRuntime(supervisor)).rejects.toMatchObject(
+      refused('maxActiv', 'sweepIntervalMs, idleSweeps, maxActive, maxRestarts'),
+    );
+    const compaction = { root, compaction: { timeoutMS: 5 } } as unknown as SessionRuntimeOptions;
+    await expect(createSessionRuntime(compaction)).rejects.toMatchObject(
+      refused('timeoutMS', 'timeoutMs, retryBaseMs, retryMaxMs'),
+    );
     // The root stayed free, and the right name is taken.
     const runtime = await createSessionRuntime({ root, limits: { maxTokens: 20_000, compactAt: undefined } });
     const info = await runtime.createSession({ type: 'feature', agentType: 'dev', featureId: 'f' });
