@@ -105,8 +105,9 @@ problem; 3 migrate found no DAGent conversation. "dagent-sessions help COMMAND" 
 
 /**
  * Runs the CLI with `argv` (without node and script) and resolves to the exit code: 0 success,
- * 1 usage or input error, 2 the work ran but found a problem, 3 `migrate` found nothing to migrate. Never throws: errors are written
- * to `io.err` (`message (CODE)` for a `SessionError`, the stack otherwise).
+ * 1 usage or input error, 2 the work ran but found a problem, 3 `migrate` found nothing to migrate.
+ * Never throws: errors are written to `io.err` (`message (CODE)` for a `SessionError`, the stack
+ * otherwise).
  *
  * @param argv - the arguments, for example `['list', '--root', '/repo', '--json']`.
  * @param io - where output goes; default the process's stdout and stderr.
