@@ -291,6 +291,8 @@ describe('dagent-sessions migrate on a root in DAGent layouts', () => {
       });
       expect(last.totals).toMatchObject({ alreadyMigrated: 10, messagesMigrated: 1, filesWithProblems: 0 });
     },
+    // Six CLI runs, each a process of its own (tsx): minutes on a loaded 2-core machine.
+    300_000,
   );
 
   it('a root without any DAGent conversation: says so, lists where it looked, exit 3', async () => {
