@@ -17,8 +17,12 @@ export const MAX_CHUNK = 20_000;
 export const LONG_RUN_BYTES = 256;
 
 // Candidates: runs the tokenizer would keep as one piece (letters with marks, punctuation,
-// whitespace) long enough to pass LONG_RUN_BYTES (86 UTF-16 units of 3-byte characters do).
-const CANDIDATE_RE = /[\p{L}\p{M}]{86,}|[^\s\p{L}\p{N}]{86,}|\s{86,}/gu;
+// whitespace) long enough to pass LONG_RUN_BYTES (86 UTF-16 units of 3-byte characters do). The
+// regex matches at most 4,096 code points of a run and RUN_TAIL_RE takes the rest, 4,096 at a
+// time: an unbounded `{86,}` over a run of millions of letters overflowed the regex engine's
+// stack (RangeError "Maximum call stack size exceeded": such a text could not be counted at all).
+const CANDIDATE_RE = /([\p{L}\p{M}]{86,4096})|([^\s\p{L}\p{N}]{86,4096})|(\s{86,4096})/gu;
+const RUN_TAIL_RE = [/[\p{L}\p{M}]{1,4096}/uy, /[^\s\p{L}\p{N}]{1,4096}/uy, /\s{1,4096}/uy];
 const LETTER_RE = /\p{L}/u;
 
 /**
@@ -44,10 +48,10 @@ export function countExact(encoder: TokenEncoder, text: string): number {
 }
 
 /**
- * @internal The first match of CANDIDATE_RE starting at or after `from`: the matches of
- * `text.matchAll(CANDIDATE_RE)`, one by one, but the regex only runs where a one-pass scan found
- * a window that a match could fill (the Unicode regex over a whole text costs more than counting
- * the text with gpt-tokenizer).
+ * @internal The first long run starting at or after `from`: the matches of
+ * `text.matchAll(/[\p{L}\p{M}]{86,}|[^\s\p{L}\p{N}]{86,}|\s{86,}/gu)`, one by one, runs of any
+ * length whole, but the regex only runs where a one-pass scan found a window that a match could
+ * fill (the Unicode regex over a whole text costs more than counting the text with gpt-tokenizer).
  */
 export function nextCandidate(text: string, from: number): RegExpExecArray | null {
   const end = possibleRunEnd(text, from);
@@ -57,7 +61,14 @@ export function nextCandidate(text: string, from: number): RegExpExecArray | nul
   if (start > from && isLowSurrogate(text.charCodeAt(start)) && isHighSurrogate(text.charCodeAt(start - 1)))
     start--;
   CANDIDATE_RE.lastIndex = start;
-  return CANDIDATE_RE.exec(text);
+  const match = CANDIDATE_RE.exec(text);
+  if (match === null) return null;
+  const tail = RUN_TAIL_RE[match[1] !== undefined ? 0 : match[2] !== undefined ? 1 : 2]!;
+  let runEnd = match.index + match[0].length;
+  tail.lastIndex = runEnd;
+  while (tail.test(text)) runEnd = tail.lastIndex;
+  if (runEnd > match.index + match[0].length) match[0] = text.slice(match.index, runEnd);
+  return match;
 }
 
 // Per UTF-16 unit, which runs of CANDIDATE_RE it can belong to (bits below); 0: not computed.

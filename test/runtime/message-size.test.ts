@@ -62,4 +62,28 @@ describe('maxMessageBytes', () => {
         ).toBe('INVALID_ARGUMENT');
     },
   );
+
+  it('counts and compacts a message under the limit that is one unbroken word, and takes such a context', async () => {
+    // A run of ten million letters overflowed the stack of the regex that finds long runs: the
+    // message was stored at its byte bound, every compaction failed with a RangeError and
+    // setContext threw one.
+    const runtime = await createSessionRuntime({ root: await tempRoot() });
+    const { id } = await runtime.createSession(KEY);
+    const word = 'b'.repeat(10_000_000);
+    const compacted = new Promise<string>((resolve) => {
+      runtime.subscribe((event) => {
+        if (event.type === 'session.compaction.completed') resolve('completed');
+        if (event.type === 'session.compaction.failed') resolve(`failed: ${event.reason}`);
+      });
+    });
+    await runtime.addMessage(id, { role: 'user', content: word });
+    expect(await compacted).toBe('completed');
+    const [archived] = await runtime.getHistory(id);
+    expect(archived?.content).toBe(word);
+    await runtime.setContext(id, { projectNotes: word });
+    const { breakdown } = await runtime.estimateSize(id);
+    expect(breakdown.context).toBeGreaterThan(0);
+    expect(breakdown.context).toBeLessThan(word.length);
+    await runtime.close();
+  });
 });

@@ -72,6 +72,30 @@ describe('nextCandidate', () => {
     expect(reference(texts[0]!)).toHaveLength(2);
   });
 
+  it('returns whole runs longer than the regex takes at once (4,096 code points), as the regex would', () => {
+    const long = fc.array(
+      fc.tuple(fc.constantFrom('a', '─', '😀', ' ', 'é', '\u0301', '7'), fc.integer({ min: 1, max: 10_000 })),
+      { maxLength: 4 },
+    );
+    fc.assert(
+      fc.property(long, (parts) => {
+        const text = parts.map(([p, n]) => p.repeat(n)).join('');
+        expect(scanned(text)).toEqual(reference(text));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('returns a run of ten million letters whole, where the unbounded regex overflowed its stack', () => {
+    const run = 'b'.repeat(10_000_000);
+    const text = `start ${run} end`;
+    expect(() => reference(text)).toThrow(RangeError);
+    const found = scanned(text);
+    expect(found).toHaveLength(1);
+    expect(found[0]![0]).toBe(6);
+    expect(found[0]![1].length).toBe(run.length);
+  });
+
   it('scans ordinary prose and code without finding a window', () => {
     const prose = 'The tests pass; run `npm test -- --watch` (42 files, 1,337 assertions).\n'.repeat(300);
     expect(possibleRunEnd(prose, 0)).toBe(-1);
