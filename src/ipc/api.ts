@@ -3,7 +3,7 @@
  * channel and resolves to its envelope, and one that delivers runtime events. The Electron preload
  * and the HTTP client are both this, over different wires.
  */
-import { callListener } from '../core/call-listener.js';
+import { callListener, listenerErrorLog } from '../core/call-listener.js';
 import type { SessionEvent } from '../runtime/events.js';
 import type { HistoryQuery } from '../runtime/history.js';
 import { SessionIpcError, type IpcResult, type SessionAPI, type SessionChannel } from './channels.js';
@@ -96,7 +96,8 @@ export async function callChannel(
  * trailing `undefined` arguments, and resolves to the envelope's value or throws a
  * {@link SessionIpcError} carrying the envelope's code and message. `onEvent` listeners share
  * one feed, started by the first and stopped after the last; a listener that throws is reported
- * with `console.error` and does not disturb the others.
+ * with `console.error` (the same error again only at its 10th, 100th... time) and does not
+ * disturb the others.
  *
  * @param invoke - Calls a channel and resolves to its envelope (`ipcRenderer.invoke`, an HTTP POST...).
  * @param on - Starts the event feed and returns its stop function.
@@ -117,8 +118,7 @@ export function createSessionApiFromInvoke(invoke: InvokeChannel, on: EventFeed)
     callChannel(invoke, channel, args) as Promise<never>;
   const listeners = new Set<(event: SessionEvent) => void>();
   let stop: (() => void) | null = null;
-  const onListenerError = (error: unknown) =>
-    console.error('[dagent-sessions] [runtime] an onEvent listener threw:', error);
+  const onListenerError = listenerErrorLog('an onEvent listener');
   const deliver = (event: SessionEvent) => {
     for (const listener of [...listeners]) callListener(listener, event, onListenerError);
   };

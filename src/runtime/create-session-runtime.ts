@@ -43,6 +43,7 @@ import { createAppender } from './append.js';
 import { createKeyLocks } from './idempotency.js';
 import { checkRuntimeOptions, compactionTimingsOf, lazyClient } from './runtime-options.js';
 import { mutableCopy } from '../store/freeze.js';
+import { listenerErrorLog } from '../core/call-listener.js';
 
 export type {
   Clock,
@@ -93,9 +94,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       ...(options.syncAppends === undefined ? {} : { syncAppends: options.syncAppends }),
     }));
   const location = given ? (options.root ?? given.location) : store.location;
-  const bus = new EventBus((error) =>
-    console.error('[dagent-sessions] [runtime] an event listener threw:', error),
-  );
+  const bus = new EventBus(listenerErrorLog('an event listener'));
   const at = () => now().toISOString();
   const publish = (event: SessionEvent) => bus.publish(event);
   // The one owner of loaded sessions, their calls and the runtime's lifecycle.

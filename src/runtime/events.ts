@@ -69,16 +69,17 @@ export type SessionEventType = SessionEvent['type'];
 
 /**
  * A subscriber. Throwing in it, or (an async one) rejecting, does not disturb the runtime nor
- * the process: the error is logged to `console.error`.
+ * the process: the error is logged to `console.error`, whole the first time; the same error of the
+ * same listener again only at its 10th, 100th, 1,000th... time, as one line with the count.
  */
 export type SessionEventListener = (event: SessionEvent) => void;
 
 /** @internal A tiny synchronous event bus that isolates listeners' errors, thrown or rejected. */
 export class EventBus {
   readonly #listeners = new Set<SessionEventListener>();
-  readonly #onListenerError: (error: unknown) => void;
+  readonly #onListenerError: (error: unknown, listener: SessionEventListener) => void;
 
-  constructor(onListenerError: (error: unknown) => void) {
+  constructor(onListenerError: (error: unknown, listener: SessionEventListener) => void) {
     this.#onListenerError = onListenerError;
   }
 

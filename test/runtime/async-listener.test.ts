@@ -61,4 +61,25 @@ describe('an async event listener that rejects', () => {
     expect(seen).toEqual(['session.archived']);
     expect(loggedErrors()).toEqual(['onEvent listener failed']);
   });
+
+  it('logs the same error of the same listener whole once, then one line at its 10th and 100th time', async () => {
+    const runtime = await createSessionRuntime({ root: await tempRoot() });
+    let calls = 0;
+    runtime.subscribe(() => {
+      calls += 1;
+      throw new Error('the dashboard is down');
+    });
+    const { id } = await runtime.createSession({ type: 'feature', agentType: 'dev', featureId: 'f' });
+    for (let i = 0; i < 120; i++) await runtime.addMessage(id, { role: 'user', content: `step ${i}` });
+    await runtime.close();
+    expect(calls).toBeGreaterThanOrEqual(121);
+    expect(loggedErrors()).toEqual(['the dashboard is down']);
+    const lines = logged.mock.calls.map(([line]) => String(line));
+    expect(lines).toEqual([
+      '[dagent-sessions] [runtime] an event listener threw:',
+      expect.stringContaining('threw the same error 10 times'),
+      expect.stringContaining('threw the same error 100 times'),
+    ]);
+    expect(lines[2]).toMatch(/: the dashboard is down$/);
+  });
 });
