@@ -8,6 +8,7 @@ import {
   IDEMPOTENCY_KEY_RE,
   jsonProblem,
   validateChecks,
+  validateAgentDescription,
   validateMessageInput,
   validatePlainObject,
 } from '../runtime/validate.js';
@@ -90,10 +91,7 @@ function options(value: unknown, known: readonly string[]): Record<string, unkno
 }
 
 function agentDescription(value: unknown): unknown {
-  const valid = validatePlainObject(value, 'agentDescription');
-  if (typeof valid.role !== 'string' || valid.role === '')
-    invalid('INVALID_ARGUMENT', 'agentDescription needs a non-empty "role" string');
-  return valid;
+  return validateAgentDescription(value);
 }
 
 const createOptions: Param = {

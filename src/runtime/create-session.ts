@@ -3,12 +3,7 @@
  * its record, description, context, checkpoint and their counts, and announced. The runtime runs
  * it through the registry (`create`), so that concurrent creations of one session write it once.
  */
-import {
-  SCHEMA_VERSION,
-  type AgentDescription,
-  type SessionContext,
-  type SessionRecord,
-} from '../core/types.js';
+import { SCHEMA_VERSION, type SessionContext, type SessionRecord } from '../core/types.js';
 import type { Limits, SessionKey } from '../core/types.js';
 import type { SessionStore } from '../store/contract.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
@@ -17,7 +12,7 @@ import type { SessionEvent } from './events.js';
 import { countPart } from './fixed-counts.js';
 import { initialCheckpointOf } from './initial-checkpoint.js';
 import type { CreateSessionOptions } from './types.js';
-import { validatePlainObject } from './validate.js';
+import { validateAgentDescription, validatePlainObject } from './validate.js';
 
 /** @internal What writing a new session needs of the runtime. */
 export interface CreateSessionDeps {
@@ -52,7 +47,7 @@ export async function writeNewSession(
   const description =
     options.agentDescription === undefined
       ? structuredClone(deps.profiles.profile(key.agentType)!.description)
-      : (validatePlainObject(options.agentDescription, 'agentDescription') as AgentDescription);
+      : validateAgentDescription(options.agentDescription);
   const time = deps.at();
   const checkpoint =
     options.checkpoint === undefined

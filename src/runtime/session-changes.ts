@@ -5,8 +5,7 @@
 import type { AfterCommitWrites } from './after-commit-writes.js';
 import type { ClearReply, SessionActorRef } from '../../machines/session.machine.js';
 import type { CheckpointChange } from '../core/checkpoint-change.js';
-import { SessionError } from '../core/errors.js';
-import type { AgentDescription, Limits, SessionContext } from '../core/types.js';
+import type { Limits, SessionContext } from '../core/types.js';
 import type { SessionHandle } from './session-handle.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import { validateClearOptions } from './checkpoint-edits.js';
@@ -14,7 +13,7 @@ import type { SessionEvent } from './events.js';
 import { countPart } from './fixed-counts.js';
 import { toSessionError } from './session-info.js';
 import type { SessionInfo, SessionRuntime } from './types.js';
-import { validateChecks, validatePlainObject } from './validate.js';
+import { validateAgentDescription, validateChecks, validatePlainObject } from './validate.js';
 
 type Loaded = { ref: SessionActorRef; dir: SessionHandle; limits: Limits };
 
@@ -84,14 +83,7 @@ export function sessionChanges(
     async setAgentDescription(id, description) {
       assertOpen();
       assertWritable();
-      const valid = validatePlainObject(description, 'agentDescription') as AgentDescription;
-      if (typeof valid.role !== 'string' || valid.role === '') {
-        throw new SessionError(
-          'INVALID_ARGUMENT',
-          'runtime',
-          'agentDescription needs a non-empty "role" string',
-        );
-      }
+      const valid = validateAgentDescription(description);
       const { ref, dir } = await writableDir(id);
       const count = countPart(estimator, 'description', valid);
       await dir.writeAgentDescription(valid);

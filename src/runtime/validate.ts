@@ -2,7 +2,7 @@
  * Checks what callers hand to the runtime, with errors that say what was wrong and what to do.
  */
 import { SessionError } from '../core/errors.js';
-import type { CheckResult, MessageInput, Role } from '../core/types.js';
+import type { AgentDescription, CheckResult, MessageInput, Role } from '../core/types.js';
 
 const ROLES: readonly Role[] = ['user', 'assistant', 'system'];
 const MAX_DEPTH = 64;
@@ -353,6 +353,27 @@ export function validatePlainObject(value: unknown, what: string): Record<string
     if (error instanceof JsonProblem) throw new SessionError('INVALID_ARGUMENT', 'runtime', error.message);
     throw error;
   }
+}
+
+/**
+ * Validates an agent description (a plain JSON object with a non-empty `role`; other fields are
+ * the host's) and returns a deep copy of it. One rule for `createSession`, `setAgentDescription`
+ * and their IPC channels: `createSession` took a description without a role, and its requests
+ * then had no role section.
+ * @throws SessionError `INVALID_ARGUMENT`
+ * @example validateAgentDescription({ role: 'Developer agent', tools: ['Bash'] })
+ */
+export function validateAgentDescription(value: unknown): AgentDescription {
+  const valid = validatePlainObject(value, 'agentDescription');
+  if (typeof valid.role !== 'string' || valid.role === '') {
+    const got = valid.role === undefined ? 'none' : JSON.stringify(valid.role);
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'runtime',
+      `agentDescription needs a non-empty "role" string, got ${got}`,
+    );
+  }
+  return valid as AgentDescription;
 }
 
 /**
