@@ -129,6 +129,7 @@ export interface SessionRuntimeOptions {
  */
 export interface CreateSessionOptions {
   context?: SessionContext;
+  /** The agent's description; default: the agent type's profile. Needs a non-empty `role`. */
   agentDescription?: AgentDescription;
   /**
    * The checkpoint the session starts with (version 0, nothing archived): what is known before the
