@@ -38,7 +38,11 @@ import type { ContentBlock } from './content-blocks.js';
 /** Who said a message. */
 export type Role = 'user' | 'assistant' | 'system';
 
-/** What a caller gives to `addMessage`: the runtime adds id, timestamp, seq and tokens. */
+/**
+ * What a caller gives to `addMessage`: the runtime adds id, timestamp, seq and tokens. Other fields
+ * are let be (a stored message or an SDK reply can be given as it is), but one a slip away from
+ * an optional field (`idempotncyKey`, `metdata`, `timeStamp`) is refused with `INVALID_MESSAGE`.
+ */
 export interface MessageInput {
   role: Role;
   content: string | ContentBlock[];

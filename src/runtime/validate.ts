@@ -1,10 +1,36 @@
 /**
  * Checks what callers hand to the runtime, with errors that say what was wrong and what to do.
  */
+import { distance } from 'fastest-levenshtein';
 import { SessionError } from '../core/errors.js';
 import type { AgentDescription, CheckResult, MessageInput, Role } from '../core/types.js';
 
 const ROLES: readonly Role[] = ['user', 'assistant', 'system'];
+
+// The optional names of a message: a name a slip away from one of these would be dropped without
+// a word. Other names are let be (a stored message's id, seq and tokens, an SDK reply's type, model
+// and usage); a slip in `role` or `content` is refused anyway, as they are required.
+const OPTIONAL_FIELDS = [
+  'metadata',
+  'timestamp',
+  'idempotencyKey',
+] as const satisfies readonly (keyof MessageInput)[];
+
+/**
+ * @internal The optional field of a message that `name` is a slip away from, or null: the same
+ * letters in another case or with `_`/`-` (`idempotency_key`), or an edit from it (`metdata`),
+ * two from `idempotencyKey` (`idempotncyKey`). Such a name was ignored: a retry whose misspelt key
+ * was dropped stored its message twice.
+ * @example misspeltMessageField('idempotncyKey') // 'idempotencyKey'; misspeltMessageField('usage') // null
+ */
+export function misspeltMessageField(name: string): string | null {
+  if ((OPTIONAL_FIELDS as readonly string[]).includes(name)) return null;
+  const plain = name.toLowerCase().replace(/[_-]/g, '');
+  for (const field of OPTIONAL_FIELDS) {
+    if (distance(plain, field.toLowerCase()) <= (field.length > 10 ? 2 : 1)) return field;
+  }
+  return null;
+}
 const MAX_DEPTH = 64;
 
 /** The largest message `addMessage` accepts by default: 16 MiB, the HTTP transport's body limit. */
@@ -288,6 +314,11 @@ export function validateMessageInput(input: unknown, options: MessageCheckOption
     },
   };
   const m = input as Record<string, unknown>;
+  for (const name of Object.keys(m)) {
+    const meant = misspeltMessageField(name);
+    if (meant !== null && m[name] !== undefined)
+      fail(`${JSON.stringify(name)} is not a field of a message; did you mean "${meant}"?`);
+  }
   const role = m.role;
   const rawContent = m.content;
   const rawMetadata = m.metadata;
