@@ -24,7 +24,8 @@ const OPTIONAL_FIELDS = [
  * @example misspeltMessageField('idempotncyKey') // 'idempotencyKey'; misspeltMessageField('usage') // null
  */
 export function misspeltMessageField(name: string): string | null {
-  if ((OPTIONAL_FIELDS as readonly string[]).includes(name)) return null;
+  if (name === 'role' || name === 'content' || (OPTIONAL_FIELDS as readonly string[]).includes(name))
+    return null;
   const plain = name.toLowerCase().replace(/[_-]/g, '');
   for (const field of OPTIONAL_FIELDS) {
     if (distance(plain, field.toLowerCase()) <= (field.length > 10 ? 2 : 1)) return field;
