@@ -281,14 +281,19 @@ export interface SessionStore {
   load(id: string): Promise<SessionHead>;
   /**
    * Appends messages after the last one; durable when it resolves.
-   * @throws SessionError `INVALID_MESSAGE` for a seq that does not increase; `IO_ERROR`.
+   * @throws SessionError `INVALID_MESSAGE` for a seq that does not increase, a message that is not
+   *   whole (its `tokens` not a finite number >= 0, among the rest), or an uncounted seq that is not
+   *   one of the messages appended (nothing written); `IO_ERROR`.
    */
   append(id: string, messages: readonly Message[], options?: AppendOptions): Promise<void>;
   /**
    * Optional: records the exact counts of messages appended as `uncounted`; the messages read
    * from then on hold them. They need not be durable when it resolves (the JSON-file store writes
    * them with the next append or at close): after a crash the messages come back in
-   * {@link SessionHead.uncounted}. A store without it is given exact counts only.
+   * {@link SessionHead.uncounted}. A store without it is given exact counts only. A count for a
+   * message that is not uncounted (counted already, archived, unknown) changes nothing.
+   * @throws SessionError `INVALID_ARGUMENT` for a count that is not one (a seq not an integer >= 0,
+   *   tokens not a finite number >= 0): nothing recorded.
    */
   recordCounts?(id: string, counts: readonly { seq: number; tokens: number }[]): Promise<void>;
   /**
