@@ -363,20 +363,25 @@ export async function summariseCompaction(
   };
 }
 
+/** `details.outcome` of the store's errors after a write in place but not durable (store/writes-in-doubt.ts). */
+const IN_DOUBT = new Set<unknown>(['in-place-not-durable', 'refused-in-doubt']);
+
 /**
  * The part of a compaction that is not cancelled: one atomic commit of the archive segment and
  * the checkpoint that {@link summariseCompaction} prepared. Once it starts, it runs to its end.
  * @returns the summary's output, as committed.
- * @throws SessionError `IO_ERROR` (retryable; nothing was committed), or the store's error for a
- *   damaged file met on the way.
+ * @throws SessionError `IO_ERROR` (retryable; nothing was committed), or the store's error as it is
+ *   for a damaged file met on the way, or for a commit in the files but not durable (which says so).
  */
 export async function commitCompaction(dir: CompactionSession, input: CommitInput): Promise<CompactOutput> {
   const { sessionId, segment, checkpoint } = input;
   try {
     await dir.commit(segment, checkpoint);
   } catch (error) {
-    // A damaged file met on the way is reported as what it is; I/O errors say nothing committed.
-    if (error instanceof SessionError && error.code !== 'IO_ERROR') throw error;
+    // A damaged file met on the way is reported as what it is, and so is a commit in the files but
+    // not durable (or refused after one: store/writes-in-doubt.ts); other I/O errors say nothing committed.
+    if (error instanceof SessionError && (error.code !== 'IO_ERROR' || IN_DOUBT.has(error.details.outcome)))
+      throw error;
     throw new SessionError(
       'IO_ERROR',
       'compaction',

@@ -58,6 +58,45 @@ export function messagesProblem(
   return null;
 }
 
+/**
+ * @internal What is wrong with an append of `messages` with the seqs `uncounted` (its option), or
+ * null: the store contract's rule for every store. Each message is whole ({@link messageProblem}:
+ * among the rest a `tokens` that is a finite number >= 0, an upper bound for an uncounted one),
+ * seqs increase within the batch, and each uncounted seq is one of the batch's messages. A store
+ * that took a message without a valid count would acknowledge what it cannot load again (the
+ * JSON-file store's load refuses such a record, and the session with it); one that took a seq not
+ * appended would hold a later message with that seq as uncounted.
+ */
+export function appendProblem(
+  messages: readonly Message[],
+  uncounted: readonly number[] = [],
+): string | null {
+  const problem = messagesProblem(messages);
+  if (problem !== null) return problem.problem;
+  if (uncounted.length === 0) return null;
+  const appended = new Set(messages.map((m) => m.seq));
+  for (const seq of uncounted)
+    if (!appended.has(seq)) return `uncounted seq ${String(seq)} is not one of the messages appended`;
+  return null;
+}
+
+/**
+ * @internal What is wrong with the counts given to `recordCounts`, or null: the store contract's
+ * rule for every store that takes them. Each is a seq (an integer >= 0) and a count (a finite
+ * number >= 0), as the JSON-file store's count records hold them: one it took otherwise would be
+ * written as a record its load refuses.
+ */
+export function countsProblem(counts: readonly { seq: number; tokens: number }[]): string | null {
+  for (const [i, count] of counts.entries()) {
+    if (typeof count !== 'object' || count === null) return `count ${i} is not an object`;
+    const { seq, tokens } = count;
+    if (!Number.isInteger(seq) || seq < 0) return `count ${i} has no valid "seq"`;
+    if (typeof tokens !== 'number' || !Number.isFinite(tokens) || tokens < 0)
+      return `count ${i} (seq ${seq}) has no valid "tokens" (a finite number >= 0)`;
+  }
+  return null;
+}
+
 /** @internal What is wrong with the shape of an archive segment, or null (the loader's check). */
 export function segmentShapeProblem(value: unknown): string | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'must hold a JSON object';

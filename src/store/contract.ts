@@ -17,7 +17,10 @@
  *   stored, and what comes out is the caller's to keep;
  * - failures are `SessionError`s with a stable code: `SESSION_NOT_FOUND` for an absent session,
  *   `CORRUPT_FILE` for stored data that is damaged or does not add up (never silently dropped),
- *   `IO_ERROR` when the storage fails (nothing acknowledged), `INVALID_ARGUMENT` for a write the
+ *   `IO_ERROR` when the storage fails (nothing acknowledged; but with `details.outcome`
+ *   `'in-place-not-durable'` the write is in the storage, a load shows it, and a power loss may undo
+ *   it: the store then takes only appends to that session until it is loaded again, refusing the
+ *   rest with `'refused-in-doubt'`), `INVALID_ARGUMENT` for a write the
  *   store refuses (read-only, an existing session, a commit that does not follow the last one),
  *   `INVALID_MESSAGE` for a seq that does not increase, `ROOT_LOCKED` for a second writer where
  *   `capabilities.writers` is `'exclusive'`.
@@ -278,14 +281,19 @@ export interface SessionStore {
   load(id: string): Promise<SessionHead>;
   /**
    * Appends messages after the last one; durable when it resolves.
-   * @throws SessionError `INVALID_MESSAGE` for a seq that does not increase; `IO_ERROR`.
+   * @throws SessionError `INVALID_MESSAGE` for a seq that does not increase, a message that is not
+   *   whole (its `tokens` not a finite number >= 0, among the rest), or an uncounted seq that is not
+   *   one of the messages appended (nothing written); `IO_ERROR`.
    */
   append(id: string, messages: readonly Message[], options?: AppendOptions): Promise<void>;
   /**
    * Optional: records the exact counts of messages appended as `uncounted`; the messages read
    * from then on hold them. They need not be durable when it resolves (the JSON-file store writes
    * them with the next append or at close): after a crash the messages come back in
-   * {@link SessionHead.uncounted}. A store without it is given exact counts only.
+   * {@link SessionHead.uncounted}. A store without it is given exact counts only. A count for a
+   * message that is not uncounted (counted already, archived, unknown) changes nothing.
+   * @throws SessionError `INVALID_ARGUMENT` for a count that is not one (a seq not an integer >= 0,
+   *   tokens not a finite number >= 0): nothing recorded.
    */
   recordCounts?(id: string, counts: readonly { seq: number; tokens: number }[]): Promise<void>;
   /**
@@ -293,7 +301,8 @@ export interface SessionStore {
    * resolves. What a store tidies after its commit point (the JSON-file store rewrites chat.json
    * without the archived messages, in the background) changes nothing a load sees; `close` waits.
    * @throws SessionError `INVALID_ARGUMENT` for a commit that does not follow the committed one, or
-   *   whose segment would drop or change a live message; `IO_ERROR` (nothing committed); `CORRUPT_FILE`.
+   *   whose segment would drop or change a live message; `IO_ERROR` (nothing committed, unless
+   *   `details.outcome` is `'in-place-not-durable'`: see the guarantees above); `CORRUPT_FILE`.
    */
   commit(id: string, commit: SessionCommit): Promise<CommitResult>;
   writeContext(id: string, context: SessionContext): Promise<void>;

@@ -241,6 +241,11 @@ export async function reread<T>(db: Low<T | null>): Promise<T | null> {
   return db.data;
 }
 
+/** @internal The file of a lowdb database whose adapter is a {@link DurableJsonFile}. */
+export function fileOf<T>(db: Low<T>): string {
+  return (db.adapter as DurableJsonFile<T>).file;
+}
+
 /** @internal Writes `value`, and only once it is on disk makes it the value held in memory. */
 export async function persist<T>(db: Low<T | null>, value: T): Promise<void> {
   await db.adapter.write(value);

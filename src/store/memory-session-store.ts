@@ -22,7 +22,13 @@ import type {
   SessionRecord,
 } from '../core/types.js';
 import { assertArchiveQuery, readArchivePage } from './archive-pages.js';
-import { archiveTotalsProblem, commitProblem, messagesProblem, segmentLiveProblem } from './archive-rules.js';
+import {
+  appendProblem,
+  archiveTotalsProblem,
+  commitProblem,
+  countsProblem,
+  segmentLiveProblem,
+} from './archive-rules.js';
 import { assertInitialCheckpoint } from './commit-rules.js';
 import type {
   AppendOptions,
@@ -264,9 +270,9 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
     // An uncounted message holds its bound until counted, and says so at load (never a count).
     async append(id: string, messages: readonly Message[], options?: AppendOptions): Promise<void> {
       const s = writable(id);
-      const problem = messagesProblem(messages);
+      const problem = appendProblem(messages, options?.uncounted);
       if (problem !== null)
-        throw new SessionError('INVALID_MESSAGE', 'store', `session ${id}: ${problem.problem}`);
+        throw new SessionError('INVALID_MESSAGE', 'store', `session ${id}: ${problem}; nothing was written`);
       const last = lastSeqOf(s);
       if (messages.length > 0 && !(messages[0]!.seq > last)) {
         throw new SessionError(
@@ -282,7 +288,15 @@ export function createMemorySessionStore(options: MemorySessionStoreOptions = {}
 
     async recordCounts(id: string, counts: readonly { seq: number; tokens: number }[]): Promise<void> {
       const s = writable(id);
-      const bySeq = new Map(counts.map((c) => [c.seq, c.tokens]));
+      const problem = countsProblem(counts);
+      if (problem !== null)
+        throw new SessionError(
+          'INVALID_ARGUMENT',
+          'store',
+          `session ${id}: ${problem}; nothing was recorded`,
+        );
+      // Only messages appended as uncounted take a count (a counted one keeps its own, as on disk).
+      const bySeq = new Map(counts.filter((c) => s.uncounted.has(c.seq)).map((c) => [c.seq, c.tokens]));
       for (const seq of bySeq.keys()) s.uncounted.delete(seq);
       s.live = s.live.map((m) => {
         const tokens = bySeq.get(m.seq);

@@ -38,7 +38,7 @@ import {
   sessionPresence,
 } from './directory-guards.js';
 import { makeDir } from './durable-fs.js';
-import { persist, persistAfter, reread } from './durable-json-file.js';
+import { fileOf, persist, persistAfter, reread } from './durable-json-file.js';
 import type { JournaledChatFile } from './journaled-chat-file.js';
 import { newFile, writeNewSessionFiles, type NewFile } from './new-session-files.js';
 import type { FileOptions, LoadedSession } from './session-files.js';
@@ -46,6 +46,7 @@ import { createdSession, loadSession, removeStaleTemporaries, type SessionParts 
 import { repairSession } from './session-repair.js';
 import { SessionReader, openSessionFiles } from './session-reader.js';
 import { reportingSyncs } from './sync-report.js';
+import { WritesInDoubt } from './writes-in-doubt.js';
 
 export { segmentFileName } from './archive-directory.js';
 export type { FileOptions, LoadedSession } from './session-files.js';
@@ -70,6 +71,8 @@ export class SessionDirectory extends SessionReader {
   readonly #history: CheckpointHistory;
   /** Directories whose new entries {@link prepare} made and {@link create} syncs. */
   #unsynced: string[] = [];
+  /** A write in place but not durable: memory may not be what the files hold until a load. */
+  readonly #inDoubt: WritesInDoubt;
 
   constructor(sessionsDir: string, id: string, options: FileOptions) {
     const dir = path.join(sessionsDir, id);
@@ -86,6 +89,7 @@ export class SessionDirectory extends SessionReader {
     this.#chat = files.chat;
     this.#archive = files.archive;
     this.#history = files.history;
+    this.#inDoubt = new WritesInDoubt(id);
   }
 
   /**
@@ -150,9 +154,11 @@ export class SessionDirectory extends SessionReader {
     if (files.agentDescription) first.push(newFile(this.#description, files.agentDescription));
     if (files.counts) first.push(newFile(this.#counts, { ...this.counts, ...files.counts }));
     // A starting checkpoint goes with its version's copy, as any checkpoint write.
-    const alongside = files.checkpoint ? this.writeCheckpoint(files.checkpoint) : null;
+    const alongside = files.checkpoint ? this.#writeCheckpoint(files.checkpoint, {}) : null;
     const session = newFile(this.#record, record);
-    await this.#reporting(() => writeNewSessionFiles(this.dir, session, first, { unsynced, alongside }));
+    await this.#inDoubt.run('create', fileOf(this.#record), () =>
+      this.#reporting(() => writeNewSessionFiles(this.dir, session, first, { unsynced, alongside })),
+    );
   }
 
   /**
@@ -168,6 +174,7 @@ export class SessionDirectory extends SessionReader {
       try {
         const loaded = await loadSession(this.#parts());
         this.#loadFailure = null;
+        this.#inDoubt.clear();
         return loaded;
       } catch (error) {
         // A read-only reader may see a writer in the middle of a commit (two commits between its
@@ -236,23 +243,27 @@ export class SessionDirectory extends SessionReader {
   /** Writes counts.json with `counts` over the counts held. */
   async writeCounts(counts: Partial<SessionCounts>): Promise<void> {
     this.#assertWritable();
-    await this.#reporting(() => persist(this.#counts, { ...this.counts, ...counts }));
+    await this.#writing('counts write', this.#counts, () =>
+      persist(this.#counts, { ...this.counts, ...counts }),
+    );
   }
 
   /** Writes session.json. Not on the append path: figures there are derivable. */
   async writeRecord(record: SessionRecord): Promise<void> {
     this.#assertWritable();
-    await this.#reporting(() => persist(this.#record, record));
+    await this.#writing('record write', this.#record, () => persist(this.#record, record));
   }
 
   async writeContext(context: SessionContext): Promise<void> {
     this.#assertWritable();
-    await this.#reporting(() => persist(this.#context, context));
+    await this.#writing('context write', this.#context, () => persist(this.#context, context));
   }
 
   async writeAgentDescription(description: AgentDescription): Promise<void> {
     this.#assertWritable();
-    await this.#reporting(() => persist(this.#description, description));
+    await this.#writing('agent description write', this.#description, () =>
+      persist(this.#description, description),
+    );
   }
 
   /**
@@ -263,6 +274,13 @@ export class SessionDirectory extends SessionReader {
    */
   async writeCheckpoint(checkpoint: Checkpoint, options: { keepChecks?: boolean } = {}): Promise<void> {
     this.#assertWritable();
+    // A commit without a segment (the store's), or a reset's checkpoint.
+    await this.#inDoubt.run('commit', fileOf(this.#checkpoint), () =>
+      this.#writeCheckpoint(checkpoint, options),
+    );
+  }
+
+  async #writeCheckpoint(checkpoint: Checkpoint, options: { keepChecks?: boolean }): Promise<void> {
     await this.#withCheckpoint(async () => {
       const next = checkpointToStore(this.#checkpoint.data, checkpoint, options.keepChecks ?? false);
       assertLoadableCheckpoint(this.id, next);
@@ -284,14 +302,16 @@ export class SessionDirectory extends SessionReader {
     empty: () => Checkpoint,
   ): Promise<Checkpoint> {
     this.#assertWritable();
-    return this.#withCheckpoint(async () => {
-      const current = this.#checkpoint.data ?? empty();
-      if (this.#checkpoint.data === null) await this.#history.write(current);
-      const next = withRecordedChecks(current, checks, now);
-      assertLoadableCheckpoint(this.id, next);
-      await persist(this.#checkpoint, next);
-      return next;
-    });
+    return this.#inDoubt.run('checks write', fileOf(this.#checkpoint), () =>
+      this.#withCheckpoint(async () => {
+        const current = this.#checkpoint.data ?? empty();
+        if (this.#checkpoint.data === null) await this.#history.write(current);
+        const next = withRecordedChecks(current, checks, now);
+        assertLoadableCheckpoint(this.id, next);
+        await persist(this.#checkpoint, next);
+        return next;
+      }),
+    );
   }
 
   /**
@@ -311,22 +331,24 @@ export class SessionDirectory extends SessionReader {
     options: { keepChecks?: boolean } = {},
   ): Promise<void> {
     this.#assertWritable();
-    await this.#withCheckpoint(async () => {
-      const committed = this.#checkpoint.data?.compactionInfo.segment ?? 0;
-      if (segment.segment > committed) assertSegmentFollows(this.id, segment, checkpoint, committed);
-      const next = checkpointToStore(this.#checkpoint.data, checkpoint, options.keepChecks ?? true);
-      // The segment and the version's copy are invisible until checkpoint.json names them, so they
-      // are written side by side, with checkpoint.json's temporary, renamed into place (the commit
-      // point) once both are durable. A crash may leave either, both or neither: a leftover is
-      // replaced by the next commit's atomic rename, and a leftover segment holds nothing not live.
-      await persistAfter(this.#checkpoint, next, (text) => [
-        this.#archive
-          .writeChecked(segment, this.#checkpoint.data, this.messages)
-          .then(() => this.#step('commit', 'segment')),
-        this.#history.write(next, text).then(() => this.#step('commit', 'checkpoint-version')),
-      ]);
-      this.#step('commit', 'checkpoint');
-    });
+    await this.#inDoubt.run('commit', fileOf(this.#checkpoint), () =>
+      this.#withCheckpoint(async () => {
+        const committed = this.#checkpoint.data?.compactionInfo.segment ?? 0;
+        if (segment.segment > committed) assertSegmentFollows(this.id, segment, checkpoint, committed);
+        const next = checkpointToStore(this.#checkpoint.data, checkpoint, options.keepChecks ?? true);
+        // The segment and the version's copy are invisible until checkpoint.json names them, so they
+        // are written side by side, with checkpoint.json's temporary, renamed into place (the commit
+        // point) once both are durable. A crash may leave either, both or neither: a leftover is
+        // replaced by the next commit's atomic rename, and a leftover segment holds nothing not live.
+        await persistAfter(this.#checkpoint, next, (text) => [
+          this.#archive
+            .writeChecked(segment, this.#checkpoint.data, this.messages)
+            .then(() => this.#step('commit', 'segment')),
+          this.#history.write(next, text).then(() => this.#step('commit', 'checkpoint-version')),
+        ]);
+        this.#step('commit', 'checkpoint');
+      }),
+    );
     // Committed. The archived messages leave chat.json by a fold in the background, which undoes
     // nothing if it fails (a full disk): `messages` hides them, and a later fold or load drops them.
     await this.#reporting(() => this.#chatAdapter.dropThrough(segment.lastSeq)).catch(() => undefined);
@@ -379,6 +401,10 @@ export class SessionDirectory extends SessionReader {
   readonly #oneCheckpointWrite = createOneAtATime();
   readonly #withCheckpoint = <T>(write: () => Promise<T>) =>
     this.#reporting(() => this.#oneCheckpointWrite(write));
+
+  /** A write of a file, refused while an earlier one is in doubt (see writes-in-doubt.ts). */
+  readonly #writing = <T, F>(what: string, file: Low<F>, write: () => Promise<T>) =>
+    this.#inDoubt.run(what, fileOf(file), () => this.#reporting(write));
 
   /** Runs `write` with its syncs reported to the test hook `synced` (see sync-report.ts). */
   readonly #reporting = <T>(write: () => Promise<T>) => reportingSyncs(this.#options.hooks, write);

@@ -18,7 +18,7 @@ import type {
   SessionRecord,
 } from '../core/types.js';
 import { assertArchiveQuery } from './archive-pages.js';
-import { commitProblem, segmentLiveProblem } from './archive-rules.js';
+import { appendProblem, commitProblem, countsProblem, segmentLiveProblem } from './archive-rules.js';
 import { assertInitialCheckpoint } from './commit-rules.js';
 import type {
   AppendOptions,
@@ -249,8 +249,12 @@ export class JsonFileSessionStore implements SessionStore {
   append(id: string, messages: readonly Message[], options: AppendOptions = {}): Promise<void> {
     try {
       this.#assertWritable(id);
-      const kept = frozenCopies(messages);
       const uncounted = options.uncounted;
+      // Checked here, before it is written: the log's check at load would refuse it (archive-rules.ts).
+      const problem = appendProblem(messages, uncounted);
+      if (problem !== null)
+        throw new SessionError('INVALID_MESSAGE', 'store', `session ${id}: ${problem}; nothing was written`);
+      const kept = frozenCopies(messages);
       // A loaded session's append reaches its log without waiting a turn, so that appends issued
       // together share one write and one fdatasync (group commit).
       this.#created.delete(id);
@@ -265,6 +269,9 @@ export class JsonFileSessionStore implements SessionStore {
 
   async recordCounts(id: string, counts: readonly { seq: number; tokens: number }[]): Promise<void> {
     this.#assertWritable(id);
+    const problem = countsProblem(counts);
+    if (problem !== null)
+      throw new SessionError('INVALID_ARGUMENT', 'store', `session ${id}: ${problem}; nothing was recorded`);
     // One call per append that was counted after its write: a loaded session's takes no turn.
     this.#created.delete(id);
     const dir = this.#loaded.get(id) ?? (await this.#dir(id));

@@ -15,7 +15,7 @@ import { constants } from 'node:fs';
 import { unlink, rename, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Message } from '../core/types.js';
-import { fsyncDir, openStoreFile, temporaryBeside, writeAll } from './durable-fs.js';
+import { fsyncDir, inPlaceNotDurable, openStoreFile, temporaryBeside, writeAll } from './durable-fs.js';
 import { crc32 } from './checksum.js';
 import { ioError } from './io-error.js';
 import { syncData } from './sync-report.js';
@@ -35,7 +35,10 @@ export interface SnapshotContent {
 export interface PreparedSnapshot {
   /** Its size in bytes. */
   bytes: number;
-  /** Renames it over the snapshot and syncs the directory. @throws SessionError `IO_ERROR`. */
+  /**
+   * Renames it over the snapshot and syncs the directory. @throws SessionError `IO_ERROR` (when only
+   * the directory's fsync failed, the new snapshot is in place, not durable: see `inPlaceNotDurable`).
+   */
   install(): Promise<void>;
   /** Removes the temporary file (a newer fold made it obsolete). */
   discard(): Promise<void>;
@@ -44,7 +47,8 @@ export interface PreparedSnapshot {
 /**
  * @internal Writes `chat` as the snapshot `file`, atomically and durably; returns its size in
  * bytes. `messages` must not change while it runs (callers pass a copy of the list).
- * @throws SessionError `IO_ERROR` (the file is unchanged, no temporary file left behind).
+ * @throws SessionError `IO_ERROR` (the file is unchanged, no temporary file left behind; except when
+ *   only the directory's fsync failed: see {@link PreparedSnapshot.install}).
  */
 export async function writeSnapshot(
   file: string,
@@ -135,7 +139,10 @@ export async function prepareSnapshot(
         await unlink(temp).catch(() => undefined);
         throw ioError(error, file, 'replace', { outcome: 'it was left unchanged' });
       }
-      if (options.durable) await fsyncDir(dir);
+      if (options.durable)
+        await fsyncDir(dir).catch((error: unknown) => {
+          throw inPlaceNotDurable(error, file);
+        });
     },
     async discard() {
       await unlink(temp).catch(() => undefined);

@@ -29,10 +29,13 @@ export interface FaultOutcome {
   featureId: string;
   /** The calls the fault failed (shim log lines). */
   faulted: string[];
-  /** The failure of the first attempt, or null when it succeeded (the fault hit after the commit point). */
-  error: { code: string; message: string; errno?: unknown } | null;
+  /**
+   * The failure of the first attempt, or null when it succeeded (the fault hit after the commit
+   * point); `outcome` is the store's `details.outcome` (`in-place-not-durable`: committed, not durable).
+   */
+  error: { code: string; message: string; errno?: unknown; outcome?: unknown } | null;
   /** The retry in this process (`retry` mode), or null. */
-  retry: { ok: true } | { ok: false; code: string; message: string } | null;
+  retry: { ok: true } | { ok: false; code: string; message: string; outcome?: unknown } | null;
   /** Seqs of getHistory after everything, in order. */
   history: number[];
   /** Whether getHistory's messages were exactly the acknowledged ones. */
@@ -83,12 +86,14 @@ async function main(): Promise<void> {
     try {
       await run();
     } catch (e) {
-      const cause = (e as { cause?: { details?: { errno?: unknown }; code?: unknown } }).cause;
+      const cause = (e as { cause?: { details?: { errno?: unknown; outcome?: unknown }; code?: unknown } })
+        .cause;
+      const details = (e as { details?: { errno?: unknown; outcome?: unknown } }).details;
       error = {
         code: isSessionError(e) ? e.code : String((e as { code?: unknown }).code),
         message: (e as Error).message,
-        errno:
-          (e as { details?: { errno?: unknown } }).details?.errno ?? cause?.details?.errno ?? cause?.code,
+        errno: details?.errno ?? cause?.details?.errno ?? cause?.code,
+        outcome: details?.outcome ?? cause?.details?.outcome,
       };
     }
     await control.set(null);
@@ -99,7 +104,13 @@ async function main(): Promise<void> {
         await run();
         retry = { ok: true };
       } catch (e) {
-        retry = { ok: false, code: String((e as { code?: unknown }).code), message: (e as Error).message };
+        const outcome = (e as { details?: { outcome?: unknown } }).details?.outcome;
+        retry = {
+          ok: false,
+          code: String((e as { code?: unknown }).code),
+          message: (e as Error).message,
+          outcome,
+        };
       }
     }
     const history = await runtime.getHistory(id);

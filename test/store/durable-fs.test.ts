@@ -4,7 +4,7 @@
  * the filesystem, links and directories where files should be, and a session directory that leads
  * outside the root. Errors leave as `SessionError`s with the errno in `details`.
  */
-import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, realpath, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -83,6 +83,33 @@ describe('atomicWriteFile under faults', () => {
       expect(outcome).toEqual({ code: 'IO_ERROR', errno: fault.errno, retryable: true });
       expect(await readFile(file, 'utf8')).toBe('old');
     }
+    expect((await readdir(dir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('EIO on the directory fsync after the rename: IO_ERROR saying the file is in place, not durable', async (t) => {
+    if (!shim.ok) return t.skip(shim.reason);
+    const dir = await realpath(await tempRoot()); // the shim matches the path /proc/self/fd shows
+    const file = path.join(dir, 'target.json');
+    await writeFile(file, 'old');
+    const control = new FaultControl(dir);
+    await control.set({ path: `${dir}$`, ops: ['fsync'], errno: 'EIO' });
+    const code = `
+      const fs = await import(${JSON.stringify(DURABLE_FS)});
+      try { await fs.atomicWriteFile(process.argv[1], 'new'); console.log(JSON.stringify('ok')); }
+      catch (e) {
+        const { code, retryable, details, message } = e;
+        console.log(JSON.stringify({ code, retryable, details, message }));
+      }`;
+    const outcome = (await runUnderShim(shim.library, control, code, [file])) as SessionError;
+    expect(await control.faulted()).toEqual([`fsync ${dir}`]);
+    expect(outcome).toMatchObject({
+      code: 'IO_ERROR',
+      retryable: false,
+      details: { outcome: 'in-place-not-durable', installed: file, file: dir, errno: 'EIO' },
+    });
+    expect(outcome.message).toContain(`${file} is in place with its new content`);
+    expect(outcome.message).toContain('a power loss may bring the old content back');
+    expect(await readFile(file, 'utf8')).toBe('new');
     expect((await readdir(dir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 

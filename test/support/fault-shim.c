@@ -7,7 +7,9 @@
  * can change or lift a fault while the process runs; a changed file restarts the count), or, when
  * FAULT_CONTROL is unset, the environment. Keys, one `key=value` per line (or FAULT_<KEY> in the
  * environment):
- *   path=SUBSTRING   only paths containing it (the fd's path, from /proc/self/fd)   (default: none)
+ *   path=SUBSTRING   only paths containing it (the fd's path, from /proc/self/fd)   (default: none);
+ *                    a trailing $ anchors it at the end: `path=/sessions/s1$` with ops=fsync is the
+ *                    directory's own fsync, not that of a file inside it
  *   ops=write,fsync  which calls: write, fsync, rename, truncate, open              (default: write)
  *   nth=N            the first matching call that fails, from 1                      (default: 1)
  *   count=K          how many matching calls fail from the N-th on; -1 for all       (default: 1)
@@ -203,6 +205,15 @@ static void log_fault(const char *op, const char *path) {
   real_close(fd);
 }
 
+/* Whether `path` matches the configured path: a substring, or a suffix when it ends with '$'. */
+static int path_matches(const char *path) {
+  size_t n = strlen(current.path);
+  if (n == 0) return 0;
+  if (current.path[n - 1] != '$') return strstr(path, current.path) != NULL;
+  size_t length = strlen(path);
+  return length >= n - 1 && strncmp(path + length - (n - 1), current.path, n - 1) == 0;
+}
+
 /* 0: let the call through; 1: fail it (errno set); 2: make it short. */
 static int decide(int op, const char *path, const char *op_name) {
   if (inside || path == NULL) return 0;
@@ -210,7 +221,7 @@ static int decide(int op, const char *path, const char *op_name) {
   int verdict = 0;
   pthread_mutex_lock(&lock);
   refresh();
-  if (current.path[0] != 0 && (current.ops & op) && strstr(path, current.path) != NULL) {
+  if ((current.ops & op) && path_matches(path)) {
     long n = ++calls;
     int hit = n >= current.nth && (current.count < 0 || n < current.nth + current.count);
     if (hit) {

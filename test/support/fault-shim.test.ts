@@ -3,7 +3,7 @@
  * paths it is told, and nothing else; lifting a fault lets the next call through.
  */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +84,24 @@ describe('the LD_PRELOAD fault shim', () => {
       13,
       'synced',
     ]);
+  });
+
+  it('with a trailing $, matches the end of a path only: a directory, not the files in it', async () => {
+    const dir = await realpath(await tempRoot()); // the shim matches the path /proc/self/fd shows
+    const control = new FaultControl(dir);
+    await control.set({ path: `${dir}$`, ops: ['fsync'], count: -1 });
+    const code = `
+      import { open } from 'node:fs/promises';
+      const [dir] = process.argv.slice(1);
+      const out = [];
+      for (const [name, flags] of [[dir + '/inside.log', 'a'], [dir, 'r']]) {
+        const h = await open(name, flags);
+        try { await h.sync(); out.push('synced'); } catch (e) { out.push(e.code); }
+        await h.close();
+      }
+      console.log(JSON.stringify(out));`;
+    expect(await underShim(control, code, [dir])).toEqual(['synced', 'EIO']);
+    expect(await control.faulted()).toEqual([`fsync ${dir}`]);
   });
 
   it('fails a rename onto a matching path', async () => {

@@ -17,7 +17,10 @@ const OUT_DIR = fileURLToPath(new URL('../../node_modules/.cache/dagent-fault-sh
 
 /** One fault: which calls on which paths fail, and how. */
 export interface Fault {
-  /** Substring of the paths the fault applies to (`chat.log`, `/archive/`, ...). */
+  /**
+   * Substring of the paths the fault applies to (`chat.log`, `/archive/`, ...); with a trailing `$`,
+   * their end (`${dir}$` with `ops: ['fsync']`: the directory's own fsync, not its files').
+   */
   path: string;
   /** Which calls (default `['write']`). */
   ops?: ('write' | 'fsync' | 'rename' | 'truncate' | 'open')[];

@@ -1,0 +1,99 @@
+/**
+ * @internal What a session directory does after a write whose file went in place but not durably
+ * (the rename worked, the directory's fsync failed: durable-fs.ts {@link inPlaceNotDurable}). The
+ * disk then holds the new file and the session's memory the old one: a commit's checkpoint.json
+ * says committed while memory says not. A write computed from that memory would be wrong (a retried
+ * commit would replace a segment and a checkpoint version a load already shows as committed; a
+ * checkpoint write would take the commit back), so every write but an append (chat.log does not
+ * depend on what such a write changed) is refused until a load reads the files again.
+ */
+import path from 'node:path';
+import { SessionError } from '../core/errors.js';
+import { IN_PLACE_NOT_DURABLE } from './durable-fs.js';
+
+/** @internal `details.outcome` of a write refused because an earlier one is in place but not durable. */
+export const REFUSED_IN_DOUBT = 'refused-in-doubt';
+
+/** @internal The in-doubt state of one session directory (see the module comment). */
+export class WritesInDoubt {
+  readonly #sessionId: string;
+  #error: SessionError | null = null;
+
+  constructor(sessionId: string) {
+    this.#sessionId = sessionId;
+  }
+
+  /**
+   * Runs `write` unless an earlier write is in doubt. A failure after `commitPoint` (the file that
+   * makes the write count: checkpoint.json for a commit, session.json for a create) went in place
+   * but not durably becomes the session's error saying so, and puts the session in doubt. A file
+   * before it (an archive segment, a version's copy) in place but not durable is a leftover the
+   * next write replaces: the write failed, nothing was committed.
+   * @throws SessionError `IO_ERROR` with `details.outcome` {@link REFUSED_IN_DOUBT} (nothing
+   *   written) or {@link IN_PLACE_NOT_DURABLE}; or what `write` throws.
+   */
+  async run<T>(what: string, commitPoint: string, write: () => Promise<T>): Promise<T> {
+    this.assertNone(what);
+    try {
+      return await write();
+    } catch (error) {
+      if (!(error instanceof SessionError) || error.details.outcome !== IN_PLACE_NOT_DURABLE) throw error;
+      if (error.details.installed !== commitPoint) throw this.#beforeCommitPoint(what, commitPoint, error);
+      this.#error = this.#inDoubt(what, error);
+      throw this.#error;
+    }
+  }
+
+  /** @throws SessionError `IO_ERROR` ({@link REFUSED_IN_DOUBT}) while an earlier write is in doubt. */
+  assertNone(what: string): void {
+    const earlier = this.#error;
+    if (earlier === null) return;
+    throw new SessionError(
+      'IO_ERROR',
+      'store',
+      `session ${this.#sessionId}: ${what} refused, nothing was written: an earlier write put ` +
+        `${String(earlier.details.installed)} in place, but its directory's fsync failed, so memory may not be ` +
+        'what the files hold. Check the disk, then reopen the session (restart the runtime, or load it ' +
+        'through the store again).',
+      { cause: earlier, retryable: false, details: { ...earlier.details, outcome: REFUSED_IN_DOUBT } },
+    );
+  }
+
+  /** A load read the files again: what memory holds is what they hold. */
+  clear(): void {
+    this.#error = null;
+  }
+
+  #beforeCommitPoint(what: string, commitPoint: string, error: SessionError): SessionError {
+    const errno = typeof error.details.errno === 'string' ? error.details.errno : 'an I/O error';
+    return new SessionError(
+      'IO_ERROR',
+      'store',
+      `session ${this.#sessionId}: the ${what} failed, nothing was ${what === 'commit' ? 'committed' : 'written'}: ` +
+        `the fsync of the directory of ${String(error.details.installed)} failed (${errno}) before ` +
+        `${path.basename(commitPoint)} was written; that file is a leftover the next ${what} replaces. ` +
+        'Check the disk and the system log (dmesg), then try again.',
+      {
+        cause: error,
+        retryable: true,
+        details: { ...error.details, outcome: 'not-written', sessionId: this.#sessionId },
+      },
+    );
+  }
+
+  #inDoubt(what: string, error: SessionError): SessionError {
+    const installed = String(error.details.installed ?? 'the file');
+    const errno = typeof error.details.errno === 'string' ? error.details.errno : 'an I/O error';
+    const shows = what === 'commit' ? 'a load shows it committed' : 'a load reads it';
+    const before = what === 'commit' ? ' (back to the session before it, every message still there)' : '';
+    return new SessionError(
+      'IO_ERROR',
+      'store',
+      `session ${this.#sessionId}: the ${what} is in the files: ${installed} is in place and ${shows}; ` +
+        `but the fsync of its directory failed (${errno}), so a power loss may undo it${before}. Until the ` +
+        'session is loaded again it takes appends only: check the disk and the system log (dmesg), then ' +
+        'reopen the session (restart the runtime, or load it through the store again).',
+      { cause: error, retryable: false, details: { ...error.details, sessionId: this.#sessionId } },
+    );
+  }
+}
