@@ -8,7 +8,8 @@ import type { DecisionInput, IterationRecord } from '../core/checkpoint-change.j
 import { describeError } from '../core/errors.js';
 import type { CheckResult, MessageInput } from '../core/types.js';
 import { validateIterationRecord } from '../runtime/checkpoint-edits.js';
-import { validateChecks, validateMessageInput } from '../runtime/validate.js';
+import { validateChecks } from '../runtime/validate-arguments.js';
+import { validateMessageInput } from '../runtime/validate.js';
 
 /** @internal Every check in the checkpoint passes, and there is at least one. */
 export function allPass(checks: readonly CheckResult[] | undefined): boolean {

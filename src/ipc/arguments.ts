@@ -4,14 +4,12 @@
  */
 import { SessionError, type SessionErrorCode } from '../core/errors.js';
 import { assertSessionId, validateKey } from '../core/ids.js';
+import { IDEMPOTENCY_KEY_RE, jsonProblem, validateMessageInput } from '../runtime/validate.js';
 import {
-  IDEMPOTENCY_KEY_RE,
-  jsonProblem,
-  validateChecks,
   validateAgentDescription,
-  validateMessageInput,
+  validateChecks,
   validatePlainObject,
-} from '../runtime/validate.js';
+} from '../runtime/validate-arguments.js';
 import { QUERY_NAMES } from '../runtime/history.js';
 import type { SessionChannel } from './channels.js';
 

@@ -34,12 +34,8 @@ import {
 } from '../runtime/checkpoint-edits.js';
 import type { ClearResult, CreateSessionOptions } from '../runtime/types.js';
 import type { SendOptions, SendResult } from '../runtime/conversation.js';
-import {
-  IDEMPOTENCY_KEY_RE,
-  validateChecks,
-  validateMessageInput,
-  validatePlainObject,
-} from '../runtime/validate.js';
+import { IDEMPOTENCY_KEY_RE, validateMessageInput } from '../runtime/validate.js';
+import { validateChecks, validatePlainObject } from '../runtime/validate-arguments.js';
 import type { TurnRequest, TurnResult } from './turn-service.js';
 import type { CheckpointChangeAnswer, CheckpointChangeCall } from './checkpoint-writes.js';
 import type { CompactionResult } from './compaction-workflow.js';

@@ -6,7 +6,7 @@
 import { SessionError, describeError } from '../core/errors.js';
 import { assertSafeSegment } from '../core/ids.js';
 import { resolveLimits } from './limits.js';
-import { validatePlainObject } from './validate.js';
+import { validatePlainObject } from './validate-arguments.js';
 import {
   AGENT_TYPES,
   TASK_STATES,

@@ -12,7 +12,7 @@ import type { SessionEvent } from './events.js';
 import { countPart } from './fixed-counts.js';
 import { initialCheckpointOf } from './initial-checkpoint.js';
 import type { CreateSessionOptions } from './types.js';
-import { validateAgentDescription, validatePlainObject } from './validate.js';
+import { validateAgentDescription, validatePlainObject } from './validate-arguments.js';
 
 /** @internal What writing a new session needs of the runtime. */
 export interface CreateSessionDeps {

@@ -9,7 +9,7 @@ import { SessionError } from '../core/errors.js';
 import type { CheckResult, Checkpoint, CheckpointSummary } from '../core/types.js';
 import { emptyCheckpoint } from '../core/empty-checkpoint.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
-import { validateChecks } from './validate.js';
+import { validateChecks } from './validate-arguments.js';
 
 /**
  * What `createSession(key, { checkpoint })` takes: the five summary sections (each a list of

@@ -13,7 +13,7 @@ import type { SessionEvent } from './events.js';
 import { countPart } from './fixed-counts.js';
 import { toSessionError } from './session-info.js';
 import type { SessionInfo, SessionRuntime } from './types.js';
-import { validateAgentDescription, validateChecks, validatePlainObject } from './validate.js';
+import { validateAgentDescription, validateChecks, validatePlainObject } from './validate-arguments.js';
 
 type Loaded = { ref: SessionActorRef; dir: SessionHandle; limits: Limits };
 

@@ -1,0 +1,88 @@
+/**
+ * Checks the plain arguments callers hand to the runtime (a context, an agent description,
+ * verification checks), with errors that say what was wrong and what to do; messages are
+ * validate.ts's.
+ */
+import { SessionError } from '../core/errors.js';
+import type { AgentDescription, CheckResult } from '../core/types.js';
+import { JsonProblem, copyJson } from './validate.js';
+
+/**
+ * Validates a plain JSON object argument (context, agent description) and returns a deep copy
+ * of it: the runtime never keeps the caller's object.
+ * @throws SessionError `INVALID_ARGUMENT`
+ */
+export function validatePlainObject(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new SessionError('INVALID_ARGUMENT', 'runtime', `${what} must be a plain object`);
+  }
+  try {
+    return copyJson(value, what, { freeze: false }) as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof JsonProblem) throw new SessionError('INVALID_ARGUMENT', 'runtime', error.message);
+    throw error;
+  }
+}
+
+/**
+ * Validates an agent description (a plain JSON object with a non-empty `role`; other fields are
+ * the host's) and returns a deep copy of it. One rule for `createSession`, `setAgentDescription`
+ * and their IPC channels: `createSession` took a description without a role, and its requests
+ * then had no role section.
+ * @throws SessionError `INVALID_ARGUMENT`
+ * @example validateAgentDescription({ role: 'Developer agent', tools: ['Bash'] })
+ */
+export function validateAgentDescription(value: unknown): AgentDescription {
+  const valid = validatePlainObject(value, 'agentDescription');
+  if (typeof valid.role !== 'string' || valid.role === '') {
+    const got = valid.role === undefined ? 'none' : JSON.stringify(valid.role);
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'runtime',
+      `agentDescription needs a non-empty "role" string, got ${got}`,
+    );
+  }
+  return valid as AgentDescription;
+}
+
+/**
+ * Validates verification checks: a list of `{ checkId: string, passed: boolean, error?: string, at?: string }`.
+ * @throws SessionError `INVALID_ARGUMENT` naming the check and the field.
+ */
+export function validateChecks(value: unknown): CheckResult[] {
+  if (!Array.isArray(value))
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'runtime',
+      'checks must be a list of { checkId, passed, error? }',
+    );
+  return value.map((check, i) => {
+    if (typeof check !== 'object' || check === null || Array.isArray(check)) {
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'runtime',
+        `checks[${i}] must be an object like { checkId: "tests", passed: true }`,
+      );
+    }
+    const c = check as Record<string, unknown>;
+    if (typeof c.checkId !== 'string' || c.checkId === '')
+      throw new SessionError(
+        'INVALID_ARGUMENT',
+        'runtime',
+        `checks[${i}].checkId must be a non-empty string`,
+      );
+    if (typeof c.passed !== 'boolean')
+      throw new SessionError('INVALID_ARGUMENT', 'runtime', `checks[${i}].passed must be true or false`);
+    if (c.error !== undefined && typeof c.error !== 'string')
+      throw new SessionError('INVALID_ARGUMENT', 'runtime', `checks[${i}].error must be a string`);
+    if (c.at !== undefined && (typeof c.at !== 'string' || Number.isNaN(Date.parse(c.at)))) {
+      throw new SessionError('INVALID_ARGUMENT', 'runtime', `checks[${i}].at must be an ISO-8601 string`);
+    }
+    return {
+      checkId: c.checkId,
+      passed: c.passed,
+      ...(c.error === undefined ? {} : { error: c.error }),
+      ...(c.at === undefined ? {} : { at: c.at as string }),
+    };
+  });
+}
