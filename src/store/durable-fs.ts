@@ -12,6 +12,7 @@ import path from 'node:path';
 import { SessionError } from '../core/errors.js';
 import { errnoOf, ioError } from './io-error.js';
 import { reportSync, syncData } from './sync-report.js';
+import { inPlaceNotDurable } from './writes-in-doubt.js';
 
 /** @internal Whether an error is a Node.js system error with the given code. */
 export function isErrno(error: unknown, code: string): boolean {
@@ -169,7 +170,7 @@ export function isOrphanTemporary(name: string): boolean {
  * and on a full tmpfs).
  * @throws SessionError `IO_ERROR` (the target is unchanged and no temporary file is left, except
  *   when only the final directory fsync failed: then the new content is in place, not durable, and
- *   `details.outcome` is {@link IN_PLACE_NOT_DURABLE}).
+ *   `details.outcome` is `'in-place-not-durable'`).
  */
 export async function atomicWriteFile(
   file: string,
@@ -180,29 +181,6 @@ export async function atomicWriteFile(
   await prepared.install();
 }
 
-/**
- * @internal `details.outcome` of the error of a write whose new file was renamed into place, after
- * which the fsync of its directory failed: see {@link inPlaceNotDurable}.
- */
-export const IN_PLACE_NOT_DURABLE = 'in-place-not-durable';
-
-/**
- * @internal The error of a write whose new file is in place (the rename worked) but whose
- * directory's fsync then failed (`fsyncDir`'s error): a read sees the new content now, but a power
- * loss may bring the old one back. Not retryable: the caller's memory of the file is the old one
- * while the disk holds the new one, and a retry as if nothing had been written is not that.
- */
-export function inPlaceNotDurable(error: unknown, file: string): SessionError {
-  const cause = error instanceof SessionError && error.cause !== undefined ? error.cause : error;
-  return ioError(cause, path.dirname(file), 'sync the directory', {
-    outcome:
-      `${file} is in place with its new content (what a read sees now), but its directory entry is not ` +
-      'durable: a power loss may bring the old content back',
-    retryable: false,
-    details: { outcome: IN_PLACE_NOT_DURABLE, installed: file },
-  });
-}
-
 /** @internal A file written to a temporary beside its place (durably), not yet in place. */
 export interface PreparedWrite {
   /**
@@ -210,7 +188,7 @@ export interface PreparedWrite {
    * syncs it (once for several files) before it counts on the new entry.
    * @throws SessionError `IO_ERROR`: on a failed rename the target is unchanged and no temporary is
    *   left; when only the directory's fsync failed, the new file is in place but not durable
-   *   (`details.outcome` {@link IN_PLACE_NOT_DURABLE}, see {@link inPlaceNotDurable}).
+   *   (`details.outcome` `'in-place-not-durable'`, see {@link inPlaceNotDurable}).
    */
   install(options?: { syncDir?: boolean }): Promise<void>;
   /** Removes the temporary file (it is not going to be installed). */

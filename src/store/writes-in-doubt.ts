@@ -1,6 +1,6 @@
 /**
  * @internal What a session directory does after a write whose file went in place but not durably
- * (the rename worked, the directory's fsync failed: durable-fs.ts {@link inPlaceNotDurable}). The
+ * (the rename worked, the directory's fsync failed: {@link inPlaceNotDurable}). The
  * disk then holds the new file and the session's memory the old one: a commit's checkpoint.json
  * says committed while memory says not. A write computed from that memory would be wrong (a retried
  * commit would replace a segment and a checkpoint version a load already shows as committed; a
@@ -9,7 +9,30 @@
  */
 import path from 'node:path';
 import { SessionError } from '../core/errors.js';
-import { IN_PLACE_NOT_DURABLE } from './durable-fs.js';
+import { ioError } from './io-error.js';
+
+/**
+ * @internal `details.outcome` of the error of a write whose new file was renamed into place, after
+ * which the fsync of its directory failed: see {@link inPlaceNotDurable}.
+ */
+export const IN_PLACE_NOT_DURABLE = 'in-place-not-durable';
+
+/**
+ * @internal The error of a write whose new file is in place (the rename worked) but whose
+ * directory's fsync then failed (`fsyncDir`'s error): a read sees the new content now, but a power
+ * loss may bring the old one back. Not retryable: the caller's memory of the file is the old one
+ * while the disk holds the new one, and a retry as if nothing had been written is not that.
+ */
+export function inPlaceNotDurable(error: unknown, file: string): SessionError {
+  const cause = error instanceof SessionError && error.cause !== undefined ? error.cause : error;
+  return ioError(cause, path.dirname(file), 'sync the directory', {
+    outcome:
+      `${file} is in place with its new content (what a read sees now), but its directory entry is not ` +
+      'durable: a power loss may bring the old content back',
+    retryable: false,
+    details: { outcome: IN_PLACE_NOT_DURABLE, installed: file },
+  });
+}
 
 /** @internal `details.outcome` of a write refused because an earlier one is in place but not durable. */
 export const REFUSED_IN_DOUBT = 'refused-in-doubt';
