@@ -23,6 +23,7 @@
  */
 import { afterEach, beforeEach, describe } from 'vitest';
 import { commitCases } from './cases-commit.js';
+import { countCases } from './cases-counts.js';
 import { dataCases } from './cases-data.js';
 import { powerLossCases } from './cases-power-loss.js';
 import { powerLossWriteCases } from './cases-power-loss-writes.js';
@@ -73,6 +74,7 @@ export function testSessionStore(name: string, target: ConformanceTarget): void 
       harness = null;
     });
     dataCases(h);
+    countCases(h);
     commitCases(h);
     powerLossCases(h);
     powerLossWriteCases(h);
