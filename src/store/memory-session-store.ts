@@ -46,38 +46,10 @@ import type {
   StoreHooks,
 } from './contract.js';
 import { deepFreeze, frozenCopies } from './freeze.js';
+import { createMemoryStorage, type MemorySession, type MemoryStorage } from './memory-storage.js';
 import { figuresOf, summaryOf } from './session-summary.js';
 
-/** @internal One session as the memory store keeps it (frozen data). */
-interface MemorySession {
-  record: SessionRecord;
-  checkpoint: Checkpoint | null;
-  context: SessionContext | null;
-  agentDescription: AgentDescription | null;
-  counts: SessionCounts;
-  live: Message[];
-  /** Live messages appended as uncounted whose exact count was not recorded (their tokens a bound). */
-  uncounted: Set<number>;
-  segments: ArchiveSegment[];
-  /** Every checkpoint version as committed. */
-  versions: Map<number, Checkpoint>;
-}
-
-/**
- * Where memory stores keep sessions. Open several stores on one storage to have a second
- * instance (a reader, or a writer after the first closed); keep it to keep the sessions.
- */
-export interface MemoryStorage {
-  /** @internal */
-  readonly sessions: Map<string, MemorySession>;
-  /** @internal The writer holding the storage, or null. */
-  writer: { token: string; description: string } | null;
-}
-
-/** Creates empty storage for {@link createMemorySessionStore}. */
-export function createMemoryStorage(): MemoryStorage {
-  return { sessions: new Map(), writer: null };
-}
+export { createMemoryStorage, type MemoryStorage } from './memory-storage.js';
 
 /** Options of {@link createMemorySessionStore}. A name that is none of these is refused with `INVALID_ARGUMENT`. */
 export interface MemorySessionStoreOptions {
