@@ -42,8 +42,8 @@ import { fileOf, persist, persistAfter, reread } from './durable-json-file.js';
 import type { JournaledChatFile } from './journaled-chat-file.js';
 import { newFile, writeNewSessionFiles, type NewFile } from './new-session-files.js';
 import type { FileOptions, LoadedSession } from './session-files.js';
-import { createdSession, loadSession, removeStaleTemporaries, type SessionParts } from './session-load.js';
-import { repairSession } from './session-repair.js';
+import { createdSession, loadSession, type SessionParts } from './session-load.js';
+import { repairSessionFiles } from './session-repair.js';
 import { SessionReader, openSessionFiles } from './session-reader.js';
 import { reportingSyncs } from './sync-report.js';
 import { WritesInDoubt } from './writes-in-doubt.js';
@@ -154,7 +154,8 @@ export class SessionDirectory extends SessionReader {
     if (files.agentDescription) first.push(newFile(this.#description, files.agentDescription));
     if (files.counts) first.push(newFile(this.#counts, { ...this.counts, ...files.counts }));
     // A starting checkpoint goes with its version's copy, as any checkpoint write.
-    const alongside = files.checkpoint ? this.#writeCheckpoint(files.checkpoint, {}) : null;
+    const start = files.checkpoint;
+    const alongside = start ? this.#withCheckpoint(() => this.#replaceCheckpoint(start, {})) : null;
     const session = newFile(this.#record, record);
     await this.#inDoubt.run('create', fileOf(this.#record), () =>
       this.#reporting(() => writeNewSessionFiles(this.dir, session, first, { unsynced, alongside })),
@@ -242,28 +243,20 @@ export class SessionDirectory extends SessionReader {
 
   /** Writes counts.json with `counts` over the counts held. */
   async writeCounts(counts: Partial<SessionCounts>): Promise<void> {
-    this.#assertWritable();
-    await this.#writing('counts write', this.#counts, () =>
-      persist(this.#counts, { ...this.counts, ...counts }),
-    );
+    await this.#persist('counts write', this.#counts, { ...this.counts, ...counts });
   }
 
   /** Writes session.json. Not on the append path: figures there are derivable. */
   async writeRecord(record: SessionRecord): Promise<void> {
-    this.#assertWritable();
-    await this.#writing('record write', this.#record, () => persist(this.#record, record));
+    await this.#persist('record write', this.#record, record);
   }
 
   async writeContext(context: SessionContext): Promise<void> {
-    this.#assertWritable();
-    await this.#writing('context write', this.#context, () => persist(this.#context, context));
+    await this.#persist('context write', this.#context, context);
   }
 
   async writeAgentDescription(description: AgentDescription): Promise<void> {
-    this.#assertWritable();
-    await this.#writing('agent description write', this.#description, () =>
-      persist(this.#description, description),
-    );
+    await this.#persist('agent description write', this.#description, description);
   }
 
   /**
@@ -275,21 +268,18 @@ export class SessionDirectory extends SessionReader {
   async writeCheckpoint(checkpoint: Checkpoint, options: { keepChecks?: boolean } = {}): Promise<void> {
     this.#assertWritable();
     // A commit without a segment (the store's), or a reset's checkpoint.
-    await this.#inDoubt.run('commit', fileOf(this.#checkpoint), () =>
-      this.#writeCheckpoint(checkpoint, options),
-    );
+    await this.#checkpointWrite('commit', () => this.#replaceCheckpoint(checkpoint, options));
   }
 
-  async #writeCheckpoint(checkpoint: Checkpoint, options: { keepChecks?: boolean }): Promise<void> {
-    await this.#withCheckpoint(async () => {
-      const next = checkpointToStore(this.#checkpoint.data, checkpoint, options.keepChecks ?? false);
-      assertLoadableCheckpoint(this.id, next);
-      // checkpoint.json (the commit point) goes in place once the version's copy, written beside it, is durable.
-      await persistAfter(this.#checkpoint, next, (text) => [
-        this.#history.write(next, text).then(() => this.#step('commit', 'checkpoint-version')),
-      ]);
-      this.#step('commit', 'checkpoint');
-    });
+  /** writeCheckpoint's write, inside the one-at-a-time queue of checkpoint.json. */
+  async #replaceCheckpoint(checkpoint: Checkpoint, options: { keepChecks?: boolean }): Promise<void> {
+    const next = checkpointToStore(this.#checkpoint.data, checkpoint, options.keepChecks ?? false);
+    assertLoadableCheckpoint(this.id, next);
+    // checkpoint.json (the commit point) goes in place once the version's copy, written beside it, is durable.
+    await persistAfter(this.#checkpoint, next, (text) => [
+      this.#history.write(next, text).then(() => this.#step('commit', 'checkpoint-version')),
+    ]);
+    this.#step('commit', 'checkpoint');
   }
 
   /**
@@ -302,16 +292,14 @@ export class SessionDirectory extends SessionReader {
     empty: () => Checkpoint,
   ): Promise<Checkpoint> {
     this.#assertWritable();
-    return this.#inDoubt.run('checks write', fileOf(this.#checkpoint), () =>
-      this.#withCheckpoint(async () => {
-        const current = this.#checkpoint.data ?? empty();
-        if (this.#checkpoint.data === null) await this.#history.write(current);
-        const next = withRecordedChecks(current, checks, now);
-        assertLoadableCheckpoint(this.id, next);
-        await persist(this.#checkpoint, next);
-        return next;
-      }),
-    );
+    return this.#checkpointWrite('checks write', async () => {
+      const current = this.#checkpoint.data ?? empty();
+      if (this.#checkpoint.data === null) await this.#history.write(current);
+      const next = withRecordedChecks(current, checks, now);
+      assertLoadableCheckpoint(this.id, next);
+      await persist(this.#checkpoint, next);
+      return next;
+    });
   }
 
   /**
@@ -331,24 +319,22 @@ export class SessionDirectory extends SessionReader {
     options: { keepChecks?: boolean } = {},
   ): Promise<void> {
     this.#assertWritable();
-    await this.#inDoubt.run('commit', fileOf(this.#checkpoint), () =>
-      this.#withCheckpoint(async () => {
-        const committed = this.#checkpoint.data?.compactionInfo.segment ?? 0;
-        if (segment.segment > committed) assertSegmentFollows(this.id, segment, checkpoint, committed);
-        const next = checkpointToStore(this.#checkpoint.data, checkpoint, options.keepChecks ?? true);
-        // The segment and the version's copy are invisible until checkpoint.json names them, so they
-        // are written side by side, with checkpoint.json's temporary, renamed into place (the commit
-        // point) once both are durable. A crash may leave either, both or neither: a leftover is
-        // replaced by the next commit's atomic rename, and a leftover segment holds nothing not live.
-        await persistAfter(this.#checkpoint, next, (text) => [
-          this.#archive
-            .writeChecked(segment, this.#checkpoint.data, this.messages)
-            .then(() => this.#step('commit', 'segment')),
-          this.#history.write(next, text).then(() => this.#step('commit', 'checkpoint-version')),
-        ]);
-        this.#step('commit', 'checkpoint');
-      }),
-    );
+    await this.#checkpointWrite('commit', async () => {
+      const committed = this.#checkpoint.data?.compactionInfo.segment ?? 0;
+      if (segment.segment > committed) assertSegmentFollows(this.id, segment, checkpoint, committed);
+      const next = checkpointToStore(this.#checkpoint.data, checkpoint, options.keepChecks ?? true);
+      // The segment and the version's copy are invisible until checkpoint.json names them, so they
+      // are written side by side, with checkpoint.json's temporary, renamed into place (the commit
+      // point) once both are durable. A crash may leave either, both or neither: a leftover is
+      // replaced by the next commit's atomic rename, and a leftover segment holds nothing not live.
+      await persistAfter(this.#checkpoint, next, (text) => [
+        this.#archive
+          .writeChecked(segment, this.#checkpoint.data, this.messages)
+          .then(() => this.#step('commit', 'segment')),
+        this.#history.write(next, text).then(() => this.#step('commit', 'checkpoint-version')),
+      ]);
+      this.#step('commit', 'checkpoint');
+    });
     // Committed. The archived messages leave chat.json by a fold in the background, which undoes
     // nothing if it fails (a full disk): `messages` hides them, and a later fold or load drops them.
     await this.#reporting(() => this.#chatAdapter.dropThrough(segment.lastSeq)).catch(() => undefined);
@@ -369,22 +355,7 @@ export class SessionDirectory extends SessionReader {
    */
   async repair(): Promise<string[]> {
     this.#assertWritable();
-    await this.#assertInsideRoot();
-    await removeStaleTemporaries([this.dir, this.archiveDir, this.checkpointsDir]);
-    return this.#withCheckpoint(() =>
-      repairSession({
-        id: this.id,
-        dir: this.dir,
-        archive: this.#archive,
-        record: this.#record,
-        checkpoint: this.#checkpoint,
-        readChat: async () => {
-          await this.#chat.read();
-          return this.#chatAdapter.data.messages;
-        },
-        now: () => new Date().toISOString(),
-      }),
-    );
+    return repairSessionFiles(this.#parts());
   }
 
   /** Resolves once a fold of the chat running in the background is done (tests and benchmarks). */
@@ -402,9 +373,15 @@ export class SessionDirectory extends SessionReader {
   readonly #withCheckpoint = <T>(write: () => Promise<T>) =>
     this.#reporting(() => this.#oneCheckpointWrite(write));
 
-  /** A write of a file, refused while an earlier one is in doubt (see writes-in-doubt.ts). */
-  readonly #writing = <T, F>(what: string, file: Low<F>, write: () => Promise<T>) =>
-    this.#inDoubt.run(what, fileOf(file), () => this.#reporting(write));
+  /** Writes one small file, refused while an earlier write is in doubt (see writes-in-doubt.ts). */
+  async #persist<F>(what: string, db: Low<F | null>, value: F): Promise<void> {
+    this.#assertWritable();
+    await this.#inDoubt.run(what, fileOf(db), () => this.#reporting(() => persist(db, value)));
+  }
+
+  /** A write of checkpoint.json ({@link #withCheckpoint}), refused while an earlier one is in doubt. */
+  readonly #checkpointWrite = <T>(what: string, write: () => Promise<T>) =>
+    this.#inDoubt.run(what, fileOf(this.#checkpoint), () => this.#withCheckpoint(write));
 
   /** Runs `write` with its syncs reported to the test hook `synced` (see sync-report.ts). */
   readonly #reporting = <T>(write: () => Promise<T>) => reportingSyncs(this.#options.hooks, write);

@@ -19,6 +19,7 @@ import { CORRUPT_SUFFIX, NOT_A_FILE, inconsistentError, listSetAside, setAside }
 import { ensureDir, fsyncDir } from './durable-fs.js';
 import { persist, reread } from './durable-json-file.js';
 import { rebuiltCheckpoint, rebuiltRecord } from './rebuild.js';
+import { removeStaleTemporaries, type SessionParts } from './session-load.js';
 
 /** Suffix a repair gives the set-aside file it made obsolete (kept, never deleted). */
 const REPLACED_SUFFIX = '.replaced-';
@@ -33,6 +34,29 @@ export interface RepairParts {
   /** Reads chat.json + chat.log and returns every message they hold (archived ones included). */
   readChat: () => Promise<readonly Message[]>;
   now: () => string;
+}
+
+/**
+ * @internal SessionDirectory's repair: its directories checked to be inside the root, stale
+ * temporaries removed, then {@link repairSession} on its files, after the checkpoint writes in flight.
+ */
+export async function repairSessionFiles(parts: SessionParts): Promise<string[]> {
+  await parts.assertInsideRoot();
+  await removeStaleTemporaries([parts.dir, parts.archiveDir, parts.checkpointsDir]);
+  return parts.withCheckpoint(() =>
+    repairSession({
+      id: parts.id,
+      dir: parts.dir,
+      archive: parts.archive,
+      record: parts.record,
+      checkpoint: parts.checkpoint,
+      readChat: async () => {
+        await parts.chat.read();
+        return parts.chatAdapter.data.messages;
+      },
+      now: () => new Date().toISOString(),
+    }),
+  );
 }
 
 /** @internal Repairs what can be rebuilt losslessly; returns what it did, one line each. */
