@@ -322,6 +322,12 @@ export interface SessionRuntime {
    * with the same id.
    */
   recordChecks(id: string, checks: CheckResult[]): Promise<Checkpoint>;
+  /**
+   * Calls `listener` with every `session.*` event; returns the function that removes it. A listener
+   * that throws (or, async, rejects) disturbs neither the call that published the event nor the
+   * other listeners: its error goes to `console.error`, whole the first time, then the same error
+   * from the same listener only at its 10th, 100th, 1,000th... time, as one line with the count.
+   */
   subscribe(listener: SessionEventListener): () => void;
   /** Session actors in memory now (bounded by the supervisor). */
   activeSessionIds(): string[];
