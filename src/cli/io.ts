@@ -54,6 +54,7 @@ export const processIO: CliIO = {
 
 /**
  * A CLI command: parses its own arguments (after the command name), resolves to the exit code.
- * 0 success, 1 usage or input error, 2 the work ran but found a problem.
+ * 0 success, 1 usage or input error, 2 the work ran but found a problem, 3 `migrate` found no DAGent
+ * conversation.
  */
 export type CliCommand = (args: string[], io: CliIO) => Promise<number>;

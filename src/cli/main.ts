@@ -105,7 +105,7 @@ problem; 3 migrate found no DAGent conversation. "dagent-sessions help COMMAND" 
 
 /**
  * Runs the CLI with `argv` (without node and script) and resolves to the exit code: 0 success,
- * 1 usage or input error, 2 the work ran but found a problem, 3 `migrate` found nothing to migrate.
+ * 1 usage or input error, 2 the work ran but found a problem, 3 `migrate` found no DAGent conversation.
  * Never throws: errors are written to `io.err` (`message (CODE)` for a `SessionError`, the stack
  * otherwise).
  *

@@ -59,7 +59,8 @@ export class OfflineCompactor implements Compactor {
 
   /**
    * @param options - Estimator and input limit; see {@link OfflineCompactorOptions}.
-   * @throws SessionError `INVALID_ARGUMENT` when `maxInputTokens` is not a positive number.
+   * @throws SessionError `INVALID_ARGUMENT` when `maxInputTokens` is not a positive number, or for a
+   *   name that is none of the options.
    */
   constructor(options: OfflineCompactorOptions = {}) {
     checkOptionNames(

@@ -59,7 +59,8 @@ export type {
  * Opens a root and returns its session runtime: one supervisor, one actor per session in use.
  *
  * @throws SessionError `ROOT_LOCKED` naming the holder when another runtime (in this process or
- *   another) has the root open for writing; `INVALID_ARGUMENT` for bad options.
+ *   another) has the root open for writing; `INVALID_ARGUMENT` for bad options, a name that is none
+ *   of its options among them (also inside `limits`, `supervisor` and `compaction`).
  * @example
  * ```ts
  * const runtime = await createSessionRuntime({ root: process.cwd() })

@@ -56,7 +56,11 @@ export interface SessionRuntimeOptions {
    * too, they are refused with `INVALID_ARGUMENT` (a `readOnly` equal to the store's is taken).
    */
   store?: SessionStore;
-  /** Limits of every session; defaults: 100,000 tokens, compaction at 90%, a 20% verbatim tail. */
+  /**
+   * Limits of every session; defaults (`defaultLimits()`): 100,000 tokens, compaction at 90%, half the
+   * window right after a compaction, a checkpoint of at most 25,000 tokens, 4,096 for the reply, and
+   * the verbatim tail that reaches that half (20,904 tokens). A name that is no figure is refused.
+   */
   limits?: Partial<Limits>;
   /**
    * Per agent type: description written into new sessions, limits over the runtime's, and task
@@ -322,6 +326,12 @@ export interface SessionRuntime {
    * with the same id.
    */
   recordChecks(id: string, checks: CheckResult[]): Promise<Checkpoint>;
+  /**
+   * Calls `listener` with every `session.*` event; returns the function that removes it. A listener
+   * that throws (or, async, rejects) disturbs neither the call that published the event nor the
+   * other listeners: its error goes to `console.error`, whole the first time, then the same error
+   * from the same listener only at its 10th, 100th, 1,000th... time, as one line with the count.
+   */
   subscribe(listener: SessionEventListener): () => void;
   /** Session actors in memory now (bounded by the supervisor). */
   activeSessionIds(): string[];

@@ -22,7 +22,8 @@
  *   it: the store then takes only appends to that session until it is loaded again, refusing the
  *   rest with `'refused-in-doubt'`), `INVALID_ARGUMENT` for a write the
  *   store refuses (read-only, an existing session, a commit that does not follow the last one),
- *   `INVALID_MESSAGE` for a seq that does not increase, `ROOT_LOCKED` for a second writer where
+ *   `INVALID_MESSAGE` for an append that is not whole (a seq that does not increase, a `tokens`
+ *   that is not a finite number >= 0), `ROOT_LOCKED` for a second writer where
  *   `capabilities.writers` is `'exclusive'`.
  */
 import type {

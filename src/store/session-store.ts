@@ -101,7 +101,7 @@ export class JsonFileSessionStore implements SessionStore {
   /**
    * Opens the store, taking the root's write lock unless `readOnly`.
    * @throws SessionError `ROOT_LOCKED` naming the holder when another writer has the root;
-   *   `INVALID_ARGUMENT` for an option out of its range.
+   *   `INVALID_ARGUMENT` for an option out of its range, or a name that is none of the options.
    */
   static async open(options: SessionStoreOptions): Promise<JsonFileSessionStore> {
     checkStoreOptions(options);

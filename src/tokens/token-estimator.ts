@@ -97,7 +97,8 @@ export class TiktokenEstimator implements TokenEstimator {
 
   /**
    * @param options - Mode, encoding and off-thread threshold; see {@link TokenEstimatorOptions}.
-   * @throws SessionError `INVALID_ARGUMENT` for an unknown mode or encoding, or a bad threshold.
+   * @throws SessionError `INVALID_ARGUMENT` for an unknown mode or encoding, a bad threshold, or a
+   *   name that is none of the options.
    */
   constructor(options: TokenEstimatorOptions = {}) {
     // A misspelt `encodng` would otherwise count in cl100k_base without a word.
