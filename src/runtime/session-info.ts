@@ -80,7 +80,10 @@ export function infoOf(
 ): SessionInfo {
   const snapshot = ref?.getSnapshot();
   const c = snapshot?.context;
-  const raw = c?.loadError ?? (c?.failure ? { code: c.failure.code, message: c.failure.message } : null);
+  const f = c?.failure;
+  const raw =
+    c?.loadError ??
+    (f ? { code: f.code, message: f.message, ...(f.details ? { details: { ...f.details } } : {}) } : null);
   const failure = raw === null ? null : publicFailure(raw);
   // A copy: the record, limits and snapshot parts are the runtime's own objects.
   return structuredClone({
