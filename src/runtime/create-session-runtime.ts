@@ -179,7 +179,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       );
   }
 
-  const { loadedDir, writableDir, send } = createSessionAccess({
+  const { loadedDir, writableDir, send, reopen } = createSessionAccess({
     supervisor,
     store,
     location,
@@ -258,6 +258,11 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     async getSession(id) {
       const { ref, dir, limits } = await loadedDir(id);
       return infoOf(ref, dir, dir.record!, limits, compactor.name);
+    },
+
+    async reopenSession(id) {
+      await reopen(id);
+      return runtime.getSession(id);
     },
 
     async listSessions() {

@@ -34,6 +34,14 @@ export function inPlaceNotDurable(error: unknown, file: string): SessionError {
   });
 }
 
+/**
+ * What ends the doubt: a load of the session, which reads the files again. A runtime's actor keeps
+ * the memory it loaded, so a runtime's host reopens it through the runtime, not the store.
+ */
+const REOPEN =
+  'reopen the session: runtime.reopenSession(id), or a restart of the runtime (with a store alone, ' +
+  'load it again)';
+
 /** @internal `details.outcome` of a write refused because an earlier one is in place but not durable. */
 export const REFUSED_IN_DOUBT = 'refused-in-doubt';
 
@@ -76,8 +84,7 @@ export class WritesInDoubt {
       'store',
       `session ${this.#sessionId}: ${what} refused, nothing was written: an earlier write put ` +
         `${String(earlier.details.installed)} in place, but its directory's fsync failed, so memory may not be ` +
-        'what the files hold. Check the disk, then reopen the session (restart the runtime, or load it ' +
-        'through the store again).',
+        `what the files hold. Check the disk, then ${REOPEN}.`,
       { cause: earlier, retryable: false, details: { ...earlier.details, outcome: REFUSED_IN_DOUBT } },
     );
   }
@@ -114,8 +121,7 @@ export class WritesInDoubt {
       'store',
       `session ${this.#sessionId}: the ${what} is in the files: ${installed} is in place and ${shows}; ` +
         `but the fsync of its directory failed (${errno}), so a power loss may undo it${before}. Until the ` +
-        'session is loaded again it takes appends only: check the disk and the system log (dmesg), then ' +
-        'reopen the session (restart the runtime, or load it through the store again).',
+        `session is loaded again it takes appends only: check the disk and the system log (dmesg), then ${REOPEN}.`,
       { cause: error, retryable: false, details: { ...error.details, sessionId: this.#sessionId } },
     );
   }
