@@ -35,14 +35,16 @@ export function summariseInputOf(context: SessionMachineContext): CompactInput {
 export function toFailure(error: unknown, attempts: number): CompactionFailure {
   const e = error as { code?: unknown; message?: unknown; retryable?: unknown; details?: unknown } | null;
   const code = typeof e?.code === 'string' ? e.code : 'COMPACTOR_FAILED';
-  const outcome = (e?.details as { outcome?: unknown } | null | undefined)?.outcome;
+  const { outcome, installed } = (e?.details ?? {}) as { outcome?: unknown; installed?: unknown };
   return {
     code,
     message: typeof e?.message === 'string' ? e.message : String(error),
     retryable: typeof e?.retryable === 'boolean' ? e.retryable : code !== 'COMPACTION_NO_PROGRESS',
     attempts,
     noProgress: code === 'COMPACTION_NO_PROGRESS',
-    ...(typeof outcome === 'string' ? { details: { outcome } } : {}),
+    ...(typeof outcome === 'string'
+      ? { details: { outcome, ...(typeof installed === 'string' ? { installed } : {}) } }
+      : {}),
   };
 }
 

@@ -29,7 +29,7 @@ import { provideSessionEffects } from './session-effects.js';
 import { infoOfListing } from './session-listing.js';
 import { createAfterCommitWrites } from './after-commit-writes.js';
 import type { SessionHandle } from './session-handle.js';
-import { infoOf, statsOf, toSessionError } from './session-info.js';
+import { compactionInDoubt, infoOf, statsOf, toSessionError } from './session-info.js';
 import { writeNewSession } from './create-session.js';
 import { checkMethodOptions } from './method-options.js';
 import { createSessionRegistry } from './session-registry.js';
@@ -300,6 +300,8 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
           `keepRecentTokens must be an integer >= 0, got ${String(keep)}`,
         );
       }
+      const inDoubt = compactionInDoubt(refOf(id), id); // no summary that the commit would refuse
+      if (inDoubt) throw inDoubt;
       const reply = await send<CompactReply>(id, (r) => ({
         type: 'COMPACT',
         reply: r,

@@ -45,6 +45,27 @@ const REOPEN =
 /** @internal `details.outcome` of a write refused because an earlier one is in place but not durable. */
 export const REFUSED_IN_DOUBT = 'refused-in-doubt';
 
+/**
+ * @internal The error of a write refused, nothing written, while an earlier one is in doubt:
+ * `earlier` is that write's error ({@link IN_PLACE_NOT_DURABLE}), or a failure that kept its
+ * `details` (a runtime's compaction refused before its compactor runs).
+ */
+export function refusedInDoubt(
+  sessionId: string,
+  what: string,
+  earlier: { details?: Record<string, unknown> },
+): SessionError {
+  const details = earlier.details ?? {};
+  return new SessionError(
+    'IO_ERROR',
+    'store',
+    `session ${sessionId}: ${what} refused, nothing was written: an earlier write put ` +
+      `${String(details.installed ?? 'a file')} in place, but its directory's fsync failed, so memory may ` +
+      `not be what the files hold. Check the disk, then ${REOPEN}.`,
+    { cause: earlier, retryable: false, details: { ...details, sessionId, outcome: REFUSED_IN_DOUBT } },
+  );
+}
+
 /** @internal The in-doubt state of one session directory (see the module comment). */
 export class WritesInDoubt {
   readonly #sessionId: string;
@@ -77,16 +98,7 @@ export class WritesInDoubt {
 
   /** @throws SessionError `IO_ERROR` ({@link REFUSED_IN_DOUBT}) while an earlier write is in doubt. */
   assertNone(what: string): void {
-    const earlier = this.#error;
-    if (earlier === null) return;
-    throw new SessionError(
-      'IO_ERROR',
-      'store',
-      `session ${this.#sessionId}: ${what} refused, nothing was written: an earlier write put ` +
-        `${String(earlier.details.installed)} in place, but its directory's fsync failed, so memory may not be ` +
-        `what the files hold. Check the disk, then ${REOPEN}.`,
-      { cause: earlier, retryable: false, details: { ...earlier.details, outcome: REFUSED_IN_DOUBT } },
-    );
+    if (this.#error !== null) throw refusedInDoubt(this.#sessionId, what, this.#error);
   }
 
   /** A load read the files again: what memory holds is what they hold. */

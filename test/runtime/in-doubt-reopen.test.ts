@@ -3,10 +3,11 @@
  * session's directory fails (EIO from the LD_PRELOAD shim, on that directory's own fsync only): the
  * session is in doubt (the files hold the commit, memory does not). What its host sees through the
  * runtime alone: the rejection, the `session.compaction.failed` event and the session's info all
- * carry the outcome and say what to do; the session takes appends, retries nothing by itself, stays
- * `failed` (a refused clear does not make it idle, so the supervisor's idle stop does not reload
- * it behind the host's back); and `reopenSession(id)` loads it again from its files, as a restart
- * would, without restarting the runtime's other sessions.
+ * carry the outcome and say what to do; the session takes appends, retries nothing by itself, starts
+ * no compaction the store could only refuse (a turn past the threshold, `compact`), stays `failed`
+ * (a refused clear does not make it idle, so the supervisor's idle stop does not reload it behind
+ * the host's back); and `reopenSession(id)` loads it again from its files, as a restart would,
+ * without restarting the runtime's other sessions.
  */
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
@@ -70,10 +71,21 @@ out.append = await outcome(runtime.addMessage(a, message(16)));
 if (out.append.ok) acked.push(out.append.value);
 out.clear = await outcome(runtime.clearMessages(a));
 out.afterClear = infoOf(await runtime.getSession(a));
+// A long append takes the next request past the threshold: a turn does not start a compaction the
+// store can only refuse (with the model's compactor, a paid call per turn).
+const long = await outcome(runtime.addMessage(a, { role: 'user', content: 'long '.repeat(95000) }));
+if (long.ok) acked.push(long.value);
+out.over = (await runtime.estimateSize(a)).needsCompaction;
+const started = events.filter((e) => e.type === 'session.compaction.started').length;
+const request = await outcome(runtime.buildRequest(a, 'next'));
+out.request = request.ok ? { compactionError: request.value.compactionError } : request;
+out.compact2 = await outcome(runtime.compact(a));
+out.startedInDoubt = events.filter((e) => e.type === 'session.compaction.started').length - started;
 out.bActor = runtime.activeSessionIds().includes(b);
 out.reopened = await outcome(Promise.resolve().then(() => runtime.reopenSession(a)).then(infoOf));
 out.bStill = runtime.activeSessionIds().includes(b);
 out.after = await outcome(runtime.compact(a, { keepRecentTokens: 60 }).then((r) => r.kind));
+out.version = (await runtime.getSession(a)).checkpointVersion;
 const history = await runtime.getHistory(a);
 out.history = JSON.stringify(history) === JSON.stringify(acked);
 out.seqs = history.map((m) => m.seq);
@@ -137,15 +149,31 @@ describe('a runtime compaction committed in place but not durably (directory fsy
       error: { details: { outcome: expect.any(String) } },
     });
 
-    // reopenSession: the files read again (the commit is there), writes taken again; the other
-    // session's actor is left alone.
+    // Past the threshold, neither a turn nor compact() starts a compaction (a summary, a model call
+    // with a model's compactor) that the store can only refuse: refused at once, nothing written.
+    expect(out.over).toBe(true);
+    expect(out.request).toMatchObject({ compactionError: { code: 'IO_ERROR' } });
+    expect(out.compact2).toMatchObject({
+      code: 'IO_ERROR',
+      retryable: false,
+      details: { outcome: 'refused-in-doubt', installed: path.join(dir, 'checkpoint.json') },
+    });
+    expect((out.compact2 as Failure).message).toContain('runtime.reopenSession(id)');
+    expect(out.startedInDoubt).toBe(0);
+
+    // reopenSession: the files read again (the commit is there: version 2, fewer live messages),
+    // writes taken again (it may compact at once: past the threshold); the other session's actor
+    // is left alone.
     expect(out.bActor).toBe(true);
-    expect(out.reopened).toMatchObject({ ok: true, value: { state: 'idle', version: 2, error: null } });
-    expect((out.reopened as { value: { live: number } }).value.live).toBeLessThan(17);
+    expect(out.reopened).toMatchObject({ ok: true, value: { version: 2, error: null } });
+    const reopened = (out.reopened as { value: { state: string; live: number } }).value;
+    expect(reopened.state).not.toBe('failed');
+    expect(reopened.live).toBeLessThan(18);
     expect(out.bStill).toBe(true);
-    expect(out.after).toEqual({ ok: true, value: 'compacted' });
+    expect(out.after).toMatchObject({ ok: true });
+    expect(out.version).toBeGreaterThanOrEqual(3);
     expect(out.history).toBe(true);
-    expect(out.seqs).toEqual(Array.from({ length: 17 }, (_, i) => i));
+    expect(out.seqs).toEqual(Array.from({ length: 18 }, (_, i) => i));
 
     // A new process: every acknowledged message once, the last compaction committed.
     const store = await JsonFileSessionStore.open({ root });
@@ -153,7 +181,7 @@ describe('a runtime compaction committed in place but not durably (directory fsy
       const head = await store.load(id);
       const archived = (await store.readArchive(id)).messages;
       expect([...archived, ...head.messages].map((m) => m.seq)).toEqual(out.seqs);
-      expect(head.checkpoint?.version).toBe(3);
+      expect(head.checkpoint?.version).toBe(out.version);
     } finally {
       await store.close();
     }
