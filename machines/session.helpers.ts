@@ -31,16 +31,20 @@ export function summariseInputOf(context: SessionMachineContext): CompactInput {
   };
 }
 
-/** @internal Serialises any error into code + message. */
+/** @internal Serialises any error into code + message (and its `details.outcome`, if any). */
 export function toFailure(error: unknown, attempts: number): CompactionFailure {
-  const e = error as { code?: unknown; message?: unknown; retryable?: unknown } | null;
+  const e = error as { code?: unknown; message?: unknown; retryable?: unknown; details?: unknown } | null;
   const code = typeof e?.code === 'string' ? e.code : 'COMPACTOR_FAILED';
+  const { outcome, installed } = (e?.details ?? {}) as { outcome?: unknown; installed?: unknown };
   return {
     code,
     message: typeof e?.message === 'string' ? e.message : String(error),
     retryable: typeof e?.retryable === 'boolean' ? e.retryable : code !== 'COMPACTION_NO_PROGRESS',
     attempts,
     noProgress: code === 'COMPACTION_NO_PROGRESS',
+    ...(typeof outcome === 'string'
+      ? { details: { outcome, ...(typeof installed === 'string' ? { installed } : {}) } }
+      : {}),
   };
 }
 
@@ -113,6 +117,18 @@ export function closedError(sessionId: string) {
     retryable: true,
   };
 }
+
+/** @internal The action that refuses appends reaching a closing session: it writes nothing more. */
+export const refuseClosing = {
+  type: 'refuseAppends',
+  params: ({ context }: { context: { sessionId: string } }) => ({ error: closedError(context.sessionId) }),
+} as const;
+
+/** @internal The action of a clear, reset or edit that failed (the `clear` actor's error): its callers hear why. */
+export const clearFailed = {
+  type: 'clearFailed',
+  params: ({ event }: { event: { error: unknown } }) => ({ error: event.error }),
+} as const;
 
 /** @internal The failure of a compaction that ran but left the request over the threshold. */
 export function noProgressFailure(context: SessionMachineContext, reason: string): CompactionFailure {

@@ -20,7 +20,9 @@ import { assign, emit, sendTo, type ActorRefFrom } from 'xstate';
 import { initialContext, persistInputOf, sessionSetup } from './session.setup.js';
 import {
   UNDECIDED_NONE,
+  clearFailed,
   closedError,
+  refuseClosing,
   requestTokensOf,
   summariseInputOf,
   thresholdOf,
@@ -56,12 +58,6 @@ export type {
   SummariseOutput,
 } from './session.types.js';
 export { createWriter, type PersistWrite, type WriterLogic, type WriterOptions } from './session.writer.js';
-
-/** Appends that reach a closing session are refused: it writes nothing more. */
-const refuseClosing = {
-  type: 'refuseAppends',
-  params: ({ context }: { context: { sessionId: string } }) => ({ error: closedError(context.sessionId) }),
-} as const;
 
 /** The session statechart: provide `load`, `persist`, `summarise`, `commit`, `clear` and `close` to run it. */
 export const sessionMachine = sessionSetup.createMachine({
@@ -305,10 +301,11 @@ export const sessionMachine = sessionSetup.createMachine({
                     },
                   },
                 ],
-                onError: {
-                  target: 'idle',
-                  actions: { type: 'clearFailed', params: ({ event }) => ({ error: event.error }) },
-                },
+                // Nothing was written: a failed compaction stays failed (its retry timer restarts).
+                onError: [
+                  { guard: 'hasFailed', target: 'failed', actions: clearFailed },
+                  { target: 'idle', actions: clearFailed },
+                ],
               },
             },
             failed: {

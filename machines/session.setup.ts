@@ -345,6 +345,8 @@ export const sessionSetup = setup({
     noProgressMayLift: ({ context }) => context.failure?.noProgress === true && compactionDue(context),
     hasQueue: ({ context }) => context.queue.length > 0,
     hasPendingClear: ({ context }) => context.pendingClear !== null,
+    /** The last compaction failed (a clear that fails leaves it so). */
+    hasFailed: ({ context }) => context.failure !== null,
     canRetry: ({ context: c }) =>
       c.failure !== null &&
       c.failure.retryable &&

@@ -141,6 +141,12 @@ export interface CompactionFailure {
   attempts: number;
   /** True when the compaction ran but could not bring the request under the threshold. */
   noProgress: boolean;
+  /**
+   * The error's `details.outcome` (and the file it names, `installed`), when it had one (the
+   * store's: `in-place-not-durable` or `refused-in-doubt` say the session is in doubt until it is
+   * loaded again, `reopenSession`).
+   */
+  details?: { outcome: string; installed?: string };
 }
 
 /** Settings fixed when the actor starts. */

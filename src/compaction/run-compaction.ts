@@ -24,6 +24,7 @@ import { countedTokens, isInternalMessage, requestTokens } from '../core/request
 import { CHECKPOINT_SCHEMA_VERSION } from '../core/types.js';
 import type { ArchiveSegment, Checkpoint, CheckpointSummary, Message } from '../core/types.js';
 import type { ArchiveSegment as Segment } from '../core/types.js';
+import { IN_PLACE_NOT_DURABLE, REFUSED_IN_DOUBT } from '../store/writes-in-doubt.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import type { CompactionProgress, Compactor } from './compactor.js';
 import { checkpointProblems } from './checkpoint-schema.js';
@@ -364,7 +365,7 @@ export async function summariseCompaction(
 }
 
 /** `details.outcome` of the store's errors after a write in place but not durable (store/writes-in-doubt.ts). */
-const IN_DOUBT = new Set<unknown>(['in-place-not-durable', 'refused-in-doubt']);
+const IN_DOUBT = new Set<unknown>([IN_PLACE_NOT_DURABLE, REFUSED_IN_DOUBT]);
 
 /**
  * The part of a compaction that is not cancelled: one atomic commit of the archive segment and

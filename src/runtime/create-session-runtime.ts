@@ -29,7 +29,7 @@ import { provideSessionEffects } from './session-effects.js';
 import { infoOfListing } from './session-listing.js';
 import { createAfterCommitWrites } from './after-commit-writes.js';
 import type { SessionHandle } from './session-handle.js';
-import { infoOf, statsOf, toSessionError } from './session-info.js';
+import { compactionInDoubt, infoOf, statsOf, toSessionError } from './session-info.js';
 import { writeNewSession } from './create-session.js';
 import { checkMethodOptions } from './method-options.js';
 import { createSessionRegistry } from './session-registry.js';
@@ -180,7 +180,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       );
   }
 
-  const { loadedDir, writableDir, send } = createSessionAccess({
+  const { loadedDir, writableDir, send, reopen } = createSessionAccess({
     supervisor,
     store,
     location,
@@ -261,6 +261,11 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       return infoOf(ref, dir, dir.record!, limits, compactor.name);
     },
 
+    async reopenSession(id) {
+      await reopen(id);
+      return runtime.getSession(id);
+    },
+
     async listSessions() {
       assertOpen();
       const infos: SessionInfo[] = [];
@@ -296,6 +301,8 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
           `keepRecentTokens must be an integer >= 0, got ${String(keep)}`,
         );
       }
+      const inDoubt = compactionInDoubt(refOf(id), id); // no summary that the commit would refuse
+      if (inDoubt) throw inDoubt;
       const reply = await send<CompactReply>(id, (r) => ({
         type: 'COMPACT',
         reply: r,

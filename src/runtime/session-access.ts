@@ -84,6 +84,24 @@ export function createSessionAccess(deps: SessionAccessDeps) {
     );
   }
 
+  /**
+   * Stops the session's actor once the writes it has taken are done, then loads the session again
+   * from its files: what a restart of the runtime does, for this one session.
+   */
+  async function reopen(sessionId: string): Promise<SessionActorRef> {
+    registry.assertRunning();
+    assertSessionId(sessionId);
+    const entry = supervisor.getSnapshot().context.sessions[sessionId];
+    if (entry) {
+      supervisor.send({ type: 'SESSION.STOP', sessionId });
+      await waitFor(
+        supervisor,
+        (s) => s.context.sessions[sessionId]?.ref !== entry.ref || s.status !== 'active',
+      );
+    }
+    return actorOf(sessionId);
+  }
+
   async function loadedDir(
     sessionId: string,
   ): Promise<{ ref: SessionActorRef; dir: SessionHandle; limits: Limits }> {
@@ -206,7 +224,7 @@ export function createSessionAccess(deps: SessionAccessDeps) {
     }
   }
 
-  return { actorOf, loadedDir, writableDir, send };
+  return { actorOf, reopen, loadedDir, writableDir, send };
 }
 
 /** @internal The runtime's ways to reach sessions, as {@link createSessionAccess} returns them. */

@@ -10,6 +10,7 @@ import { keyOfSessionId } from '../core/ids.js';
 import type { Limits, SessionRecord, SessionStats } from '../core/types.js';
 import type { SessionHandle } from './session-handle.js';
 import type { SessionSummary } from '../store/contract.js';
+import { IN_PLACE_NOT_DURABLE, REFUSED_IN_DOUBT, refusedInDoubt } from '../store/writes-in-doubt.js';
 import type { SessionInfo } from './types.js';
 
 /**
@@ -41,6 +42,19 @@ export function toSessionError(error: unknown, sessionId: string): SessionError 
     cause: error,
     details: { sessionId, ...errno },
   });
+}
+
+/**
+ * @internal The refusal of a compaction the store could only refuse: the session's last one is in
+ * doubt (store/writes-in-doubt.ts) and its actor was not loaded again since; or null. Checked
+ * before the compactor runs, so that neither `compact` nor a turn past the threshold pays for a
+ * summary (a model call) that the commit then refuses.
+ */
+export function compactionInDoubt(ref: SessionActorRef | undefined, sessionId: string): SessionError | null {
+  const failure = ref?.getSnapshot().context.failure;
+  const outcome = failure?.details?.outcome;
+  if (!failure || (outcome !== IN_PLACE_NOT_DURABLE && outcome !== REFUSED_IN_DOUBT)) return null;
+  return refusedInDoubt(sessionId, 'compaction', failure);
 }
 
 /** @internal A failure as callers see it: an errno code reads `IO_ERROR`, the errno in `details`. */
@@ -80,7 +94,10 @@ export function infoOf(
 ): SessionInfo {
   const snapshot = ref?.getSnapshot();
   const c = snapshot?.context;
-  const raw = c?.loadError ?? (c?.failure ? { code: c.failure.code, message: c.failure.message } : null);
+  const f = c?.failure;
+  const raw =
+    c?.loadError ??
+    (f ? { code: f.code, message: f.message, ...(f.details ? { details: { ...f.details } } : {}) } : null);
   const failure = raw === null ? null : publicFailure(raw);
   // A copy: the record, limits and snapshot parts are the runtime's own objects.
   return structuredClone({

@@ -13,6 +13,7 @@ import type { SessionRuntime } from './types.js';
 export const TRACKED = [
   'createSession',
   'getSession',
+  'reopenSession',
   'listSessions',
   'addMessage',
   'getMessages',

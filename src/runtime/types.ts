@@ -162,7 +162,12 @@ export interface SessionInfo {
   archivedThroughSeq: number;
   compactor: string;
   limits: Limits;
-  /** Why the session is failed (compaction failure or a file that did not load), or null. */
+  /**
+   * Why the session is failed (compaction failure or a file that did not load), or null. With
+   * `details.outcome` `'in-place-not-durable'` or `'refused-in-doubt'` (state `failed`), a write is
+   * in the files but not durable and memory is not what they hold: the figures here are those from
+   * before it, and the session takes appends only until {@link SessionRuntime.reopenSession}.
+   */
   error: { code: string; message: string; details?: Record<string, unknown> } | null;
   lastCompaction: CompactOutput | null;
 }
@@ -232,6 +237,18 @@ export interface SessionRuntime {
   readonly agents: AgentRegistry;
   createSession(key: SessionKey, options?: CreateSessionOptions): Promise<SessionInfo>;
   getSession(id: string): Promise<SessionInfo>;
+  /**
+   * Loads the session again from its files, as a restart of the runtime would, without touching
+   * the other sessions: its actor stops once the writes it has taken are done (calls made meanwhile
+   * go to the new one), and a new one reads every file. The way out of a write in place but not
+   * durable (`IO_ERROR` with `details.outcome` `'in-place-not-durable'`, then `'refused-in-doubt'`):
+   * after the disk is checked, the session takes every write again, with the figures of its files.
+   * @returns the session as loaded again.
+   * @throws SessionError `SESSION_NOT_FOUND`; `CORRUPT_FILE` when a file does not load (the
+   *   session is then not kept in memory); `RUNTIME_CLOSED` after close.
+   * @example await runtime.reopenSession(id) // after the disk was checked (dmesg)
+   */
+  reopenSession(id: string): Promise<SessionInfo>;
   listSessions(): Promise<SessionInfo[]>;
   /** Appends once durable; resolves with the stored message, deep-frozen (shared with reads, never copied). */
   addMessage(id: string, message: MessageInput): Promise<Message>;

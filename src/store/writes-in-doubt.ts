@@ -34,8 +34,37 @@ export function inPlaceNotDurable(error: unknown, file: string): SessionError {
   });
 }
 
+/**
+ * What ends the doubt: a load of the session, which reads the files again. A runtime's actor keeps
+ * the memory it loaded, so a runtime's host reopens it through the runtime, not the store.
+ */
+const REOPEN =
+  'reopen the session: runtime.reopenSession(id), or a restart of the runtime (with a store alone, ' +
+  'load it again)';
+
 /** @internal `details.outcome` of a write refused because an earlier one is in place but not durable. */
 export const REFUSED_IN_DOUBT = 'refused-in-doubt';
+
+/**
+ * @internal The error of a write refused, nothing written, while an earlier one is in doubt:
+ * `earlier` is that write's error ({@link IN_PLACE_NOT_DURABLE}), or a failure that kept its
+ * `details` (a runtime's compaction refused before its compactor runs).
+ */
+export function refusedInDoubt(
+  sessionId: string,
+  what: string,
+  earlier: { details?: Record<string, unknown> },
+): SessionError {
+  const details = earlier.details ?? {};
+  return new SessionError(
+    'IO_ERROR',
+    'store',
+    `session ${sessionId}: ${what} refused, nothing was written: an earlier write put ` +
+      `${String(details.installed ?? 'a file')} in place, but its directory's fsync failed, so memory may ` +
+      `not be what the files hold. Check the disk, then ${REOPEN}.`,
+    { cause: earlier, retryable: false, details: { ...details, sessionId, outcome: REFUSED_IN_DOUBT } },
+  );
+}
 
 /** @internal The in-doubt state of one session directory (see the module comment). */
 export class WritesInDoubt {
@@ -69,17 +98,7 @@ export class WritesInDoubt {
 
   /** @throws SessionError `IO_ERROR` ({@link REFUSED_IN_DOUBT}) while an earlier write is in doubt. */
   assertNone(what: string): void {
-    const earlier = this.#error;
-    if (earlier === null) return;
-    throw new SessionError(
-      'IO_ERROR',
-      'store',
-      `session ${this.#sessionId}: ${what} refused, nothing was written: an earlier write put ` +
-        `${String(earlier.details.installed)} in place, but its directory's fsync failed, so memory may not be ` +
-        'what the files hold. Check the disk, then reopen the session (restart the runtime, or load it ' +
-        'through the store again).',
-      { cause: earlier, retryable: false, details: { ...earlier.details, outcome: REFUSED_IN_DOUBT } },
-    );
+    if (this.#error !== null) throw refusedInDoubt(this.#sessionId, what, this.#error);
   }
 
   /** A load read the files again: what memory holds is what they hold. */
@@ -114,8 +133,7 @@ export class WritesInDoubt {
       'store',
       `session ${this.#sessionId}: the ${what} is in the files: ${installed} is in place and ${shows}; ` +
         `but the fsync of its directory failed (${errno}), so a power loss may undo it${before}. Until the ` +
-        'session is loaded again it takes appends only: check the disk and the system log (dmesg), then ' +
-        'reopen the session (restart the runtime, or load it through the store again).',
+        `session is loaded again it takes appends only: check the disk and the system log (dmesg), then ${REOPEN}.`,
       { cause: error, retryable: false, details: { ...error.details, sessionId: this.#sessionId } },
     );
   }

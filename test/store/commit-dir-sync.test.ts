@@ -121,7 +121,7 @@ describe('a commit whose directory fsync fails after checkpoint.json is in place
     });
     expect(commit.message).toContain('checkpoint.json is in place and a load shows it committed');
     expect(commit.message).toContain('a power loss may undo it');
-    expect(commit.message).toContain('reopen the session');
+    expect(commit.message).toContain('reopen the session: runtime.reopenSession(id)');
     expect(commit.message).not.toMatch(/unchanged|as it was/);
     // Appends go on; every other write waits for a load, and says why.
     expect(out.append).toBe('ok');
@@ -132,6 +132,7 @@ describe('a commit whose directory fsync fails after checkpoint.json is in place
         details: { outcome: 'refused-in-doubt' },
       });
       expect(refused.message).toContain('nothing was written');
+      expect(refused.message).toContain('runtime.reopenSession(id)');
     }
     // A load reads the files: the commit is there, and writes are taken again.
     expect(out.reloaded).toEqual({ version: 2, live: [4, 5, 6, 7] });
