@@ -35,6 +35,64 @@ export interface Counting {
   countHere(): void;
 }
 
+/**
+ * A count asked for by `countLater`: one object per append, its methods shared (a burst holds 200
+ * of them until the worker answers). The first answer is kept; `promise` settles with it.
+ */
+class PendingCount implements Counting {
+  value?: number;
+  failed?: boolean;
+  taken?: boolean;
+  readonly bound: number;
+  readonly promise: Promise<number>;
+  readonly #estimator: TokenEstimator;
+  readonly #input: MessageInput;
+  #askedHere = false;
+  #answer!: (count: number) => void;
+  #fail!: (error: unknown) => void;
+
+  constructor(estimator: TokenEstimator, input: MessageInput, bound: number) {
+    this.#estimator = estimator;
+    this.#input = input;
+    this.bound = bound;
+    this.promise = new Promise<number>(
+      (resolve, reject) => ((this.#answer = resolve), (this.#fail = reject)),
+    );
+    this.promise.catch(ignore); // a failure is `failed`: the bound stays (a write that failed waits for none)
+  }
+
+  /**
+   * Asks for the count: on this thread with `here` (by a read that waits for it, unless the worker
+   * has started it, see count-batcher.ts), else with the turn's others. The same code and encoding
+   * either way (the same number).
+   */
+  ask(here: boolean): void {
+    if (this.#askedHere) return;
+    this.#askedHere = here;
+    this.#estimator.estimateMessageLater!(this.#input, here ? { countHere: true } : undefined).then(
+      (count) => this.#settle(count, null),
+      (error: unknown) => this.#settle(undefined, error),
+    );
+  }
+
+  countHere(): void {
+    this.ask(true);
+  }
+
+  #settle(count: number | undefined, error: unknown): void {
+    if (this.value !== undefined || this.failed === true) return;
+    if (count === undefined) {
+      this.failed = true;
+      this.#fail(error);
+    } else {
+      this.value = count;
+      this.#answer(count);
+    }
+  }
+}
+
+const ignore = (): void => undefined;
+
 /** Counts of one session waiting to be handed over together (one store call, one event). */
 interface CountBatch {
   entry: LoadedSession;
@@ -82,17 +140,17 @@ export function createAppendCounts(deps: AppendCountsDeps) {
   /** The appends of this turn of the event loop whose counts start together after it. */
   interface Turn {
     bound: number;
-    starts: ((here: boolean) => void)[];
+    counts: PendingCount[];
   }
   let turn: Turn | null = null;
 
   /** Starts the turn's counts after its microtasks: on this thread if they are few, else on the worker. */
   function nextTurn(): Turn {
-    const current: Turn = { bound: 0, starts: [] };
+    const current: Turn = { bound: 0, counts: [] };
     setImmediate(() => {
       if (turn === current) turn = null;
       const here = current.bound <= COUNT_HERE_PER_TURN;
-      for (const start of current.starts) start(here);
+      for (const counting of current.counts) counting.ask(here);
     });
     return current;
   }
@@ -108,23 +166,8 @@ export function createAppendCounts(deps: AppendCountsDeps) {
   function countLater(input: MessageInput, bound: number): Counting {
     const current = (turn ??= nextTurn());
     current.bound += bound;
-    let answer!: (count: number) => void;
-    let fail!: (error: unknown) => void;
-    const promise = new Promise<number>((resolve, reject) => ((answer = resolve), (fail = reject)));
-    // Counted here by a read that waits for it (`countHere`), unless the worker has started it
-    // (count-batcher.ts): the same code and encoding (the same number); the first answer is kept.
-    let askedHere = false;
-    const ask = (here: boolean) => {
-      if (askedHere) return;
-      askedHere = here;
-      estimator.estimateMessageLater!(input, here ? { countHere: true } : undefined).then(answer, fail);
-    };
-    current.starts.push(ask);
-    const counting: Counting = { promise, bound, countHere: () => ask(true) };
-    counting.promise.then(
-      (value) => (counting.value = value),
-      () => (counting.failed = true),
-    );
+    const counting = new PendingCount(estimator, input, bound);
+    current.counts.push(counting);
     return counting;
   }
 
@@ -223,7 +266,8 @@ export function createAppendCounts(deps: AppendCountsDeps) {
     const set = (entry.counting ??= new Set());
     const hold = (work: Promise<void>) => {
       set.add(work);
-      void work.finally(() => set.delete(work));
+      const done = () => set.delete(work);
+      work.then(done, done);
     };
     if (counting.value !== undefined) {
       hold(deliver(entry, ref, message, counting.value));
@@ -231,13 +275,11 @@ export function createAppendCounts(deps: AppendCountsDeps) {
     }
     const counts = lateOf(entry);
     counts.add(counting);
-    const known = () => counts.delete(counting);
-    counting.promise.then(known, known);
     // Held until handed over: a read, compaction, clear or close waits for it.
     hold(
       counting.promise.then(
-        (value) => deliver(entry, ref, message, value),
-        () => deliver(entry, ref, message, null),
+        (value) => (counts.delete(counting), deliver(entry, ref, message, value)),
+        () => (counts.delete(counting), deliver(entry, ref, message, null)),
       ),
     );
     return message;

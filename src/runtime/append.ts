@@ -260,16 +260,21 @@ export function createAppender(deps: AppendDeps) {
      * is durable. `replyTo` (send's reply) stores it under the key `<replyTo>/reply`, which no
      * caller's key can be.
      */
-    async addMessage(id: string, raw: unknown, replyTo?: string): Promise<Message> {
-      const valid = validateMessageInput(raw, { maxBytes: deps.maxMessageBytes });
+    addMessage(id: string, raw: unknown, replyTo?: string): Promise<Message> {
+      let valid: MessageInput;
+      try {
+        valid = validateMessageInput(raw, { maxBytes: deps.maxMessageBytes });
+      } catch (error) {
+        return Promise.reject(error);
+      }
       const input = replyTo === undefined ? valid : { ...valid, idempotencyKey: replyKeyOf(replyTo) };
       // Taken before anything is awaited: the call's place in the session's order.
       const slot = takeSlot(id);
-      const stored =
-        input.idempotencyKey === undefined
-          ? await write(id, input, slot)
-          : await writeOnce(id, input as MessageInput & { idempotencyKey: string }, slot);
-      return stored; // deep-frozen by the session handle: shared, not copied
+      // Not an async call of its own, which a burst would hold suspended per append until written.
+      // The stored message is deep-frozen by the session handle: shared, not copied.
+      return input.idempotencyKey === undefined
+        ? write(id, input, slot)
+        : writeOnce(id, input as MessageInput & { idempotencyKey: string }, slot);
     },
 
     /** The message stored under `key` in the window of idempotency, or null (frozen). */

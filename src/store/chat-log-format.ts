@@ -50,6 +50,21 @@ export function recordText(message: Message, uncounted: boolean): string {
   return JSON.stringify(uncounted ? withoutTokens(message) : message);
 }
 
+/**
+ * @internal The records of an append in one buffer: the count record first (when `counts` holds
+ * any), then one per message, those in `uncounted` without `tokens`. Their JSON texts live only in
+ * here: the caller holds the buffer while it is written, not the strings.
+ */
+export function encodeAppend(
+  messages: readonly Message[],
+  uncounted: ReadonlySet<number>,
+  counts: readonly (readonly [seq: number, tokens: number])[],
+): Buffer {
+  const texts = counts.length > 0 ? [countText(counts)] : [];
+  for (const m of messages) texts.push(recordText(m, uncounted.has(m.seq)));
+  return encodeRecords(texts);
+}
+
 /** @internal The JSON of a count record. */
 export function countText(counts: readonly (readonly [seq: number, tokens: number])[]): string {
   return JSON.stringify({ counts });

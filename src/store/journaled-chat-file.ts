@@ -27,7 +27,7 @@ import type { Adapter } from 'lowdb';
 import { createOneAtATime } from '../core/one-at-a-time.js';
 import { SessionError } from '../core/errors.js';
 import type { ChatFile, Message } from '../core/types.js';
-import { countText, encodeRecords, recordText } from './chat-log-format.js';
+import { encodeAppend } from './chat-log-format.js';
 import { appendReplayed, readJournal } from './read-journal.js';
 import { logDamaged, refusedAfterUnknown } from './chat-log-errors.js';
 import { ChatCounts } from './chat-counts.js';
@@ -284,9 +284,9 @@ export class JournaledChatFile implements Adapter<ChatFile> {
     assertFollows(messages, Math.max(lastSeqOf(this.#data.messages), this.#data.snapshotSeq));
     // Counts recorded since the last write ride along: no write or fdatasync of their own.
     const counts = this.#counts.take();
-    const parts = messages.map((m) => recordText(m, uncounted.has(m.seq)));
-    if (counts.length > 0) parts.unshift(countText(counts));
-    const records = encodeRecords(parts);
+    // Encoded by a call of its own: the JSON texts are not held while the write is awaited.
+    const records = encodeAppend(messages, uncounted, counts);
+    const written = messages.length + (counts.length > 0 ? 1 : 0);
     try {
       await this.#log.append(records);
     } catch (error) {
@@ -294,9 +294,9 @@ export class JournaledChatFile implements Adapter<ChatFile> {
       throw error;
     }
     for (const seq of uncounted) this.#counts.uncounted.add(seq);
-    this.#log.grew(records.length, parts.length);
+    this.#log.grew(records.length, written);
     this.#foldTail?.records.push(records);
-    if (this.#foldTail) this.#foldTail.count += parts.length;
+    if (this.#foldTail) this.#foldTail.count += written;
     const chat = this.#data;
     for (const message of messages) chat.messages.push(message);
     chat.totalMessages = chat.messages.length;

@@ -5,7 +5,6 @@
  * approximate mode that loads nothing.
  */
 import { SessionError } from '../core/errors.js';
-import { checkOptionNames, optionNames } from '../core/option-names.js';
 import { BLOCK_OVERHEAD_TOKENS, MESSAGE_OVERHEAD_TOKENS, textTokenBound } from '../core/token-bound.js';
 import type { Checkpoint, CheckpointSummary, ContentBlock, Message, Role } from '../core/types.js';
 import { renderCheckpoint } from '../request/format.js';
@@ -13,62 +12,25 @@ import { approximateTokens } from './approximate.js';
 import { blockCost } from './block-cost.js';
 import { createCountBatcher, type CountBatcher } from './count-batcher.js';
 import { sharedCountingWorker } from './counting-worker.js';
-import { TOKEN_ENCODINGS, getEncoder, isEncoderLoaded, type TokenEncoding } from './encoding-cache.js';
+import { getEncoder, isEncoderLoaded, type TokenEncoding } from './encoding-cache.js';
 import { countExact } from './exact-count.js';
 import { countByLines, type LineCounts } from './line-counts.js';
 import type { LaterCountOptions, TokenEstimator } from './token-estimator-contract.js';
+import { checkedOptions, type TokenEstimatorOptions } from './token-estimator-options.js';
 
 export type { LaterCountOptions, TokenEstimator } from './token-estimator-contract.js';
 
 export type { TokenEncoding } from './encoding-cache.js';
+export { DEFAULT_OFF_THREAD_CHARS, type TokenEstimatorOptions } from './token-estimator-options.js';
 
 // The framing constants live beside the upper bound that relies on them (one rule, one place).
 export { BLOCK_OVERHEAD_TOKENS, MESSAGE_OVERHEAD_TOKENS } from '../core/token-bound.js';
-/**
- * Messages with at least this many characters of text are counted on the counting worker by
- * {@link TiktokenEstimator.estimateMessageAsync}: about 10-15 ms of counting on the main thread
- * with gpt-tokenizer. Below it the worker's round trip costs more than the count it saves (a
- * 20 KB message: 1.6 ms counted here, 4-5 ms through the worker).
- */
-export const DEFAULT_OFF_THREAD_CHARS = 128 * 1024;
-
 /**
  * @internal While the counting worker loads its encoding, {@link TiktokenEstimator.estimateMessageLater}
  * counts a turn's first message on this thread, and others while the turn's texts add up to at
  * most this many characters (a few milliseconds of counting); the rest waits for the worker.
  */
 export const LOADING_HERE_CHARS_PER_TURN = 16 * 1024;
-
-/**
- * Options of {@link createTokenEstimator} and {@link TiktokenEstimator}. A name that is none of
- * these is refused with `INVALID_ARGUMENT` naming it (a misspelt `encodng` is not taken as cl100k_base).
- *
- * @example
- * ```ts
- * createTokenEstimator({ mode: 'exact', encoding: 'o200k_base' });
- * ```
- */
-export interface TokenEstimatorOptions {
-  /**
-   * `exact` (default) counts with gpt-tokenizer, giving js-tiktoken's counts; `approximate` uses a fast
-   * heuristic, loading nothing.
-   */
-  mode?: 'exact' | 'approximate';
-  /** The js-tiktoken encoding of exact mode. Default `cl100k_base`. */
-  encoding?: TokenEncoding;
-  /**
-   * Messages with at least this many characters of text are counted on the shared counting
-   * worker by the async methods. Default {@link DEFAULT_OFF_THREAD_CHARS}; `Infinity` never.
-   */
-  offThreadChars?: number;
-}
-
-/** Every option of {@link TokenEstimatorOptions} (the compiler keeps this in step with the type). */
-const OPTION_NAMES = optionNames({
-  mode: true,
-  encoding: true,
-  offThreadChars: true,
-} satisfies Record<keyof TokenEstimatorOptions, true>);
 
 /**
  * A {@link TokenEstimator} backed by js-tiktoken. The encoding is loaded synchronously on first
@@ -101,32 +63,7 @@ export class TiktokenEstimator implements TokenEstimator {
    *   name that is none of the options.
    */
   constructor(options: TokenEstimatorOptions = {}) {
-    // A misspelt `encodng` would otherwise count in cl100k_base without a word.
-    checkOptionNames(options, OPTION_NAMES, (what) => new SessionError('INVALID_ARGUMENT', 'tokens', what));
-    const mode = options.mode ?? 'exact';
-    const encoding = options.encoding ?? 'cl100k_base';
-    if (mode !== 'exact' && mode !== 'approximate') {
-      throw new SessionError(
-        'INVALID_ARGUMENT',
-        'tokens',
-        `unknown mode ${JSON.stringify(mode)}; use "exact" or "approximate"`,
-      );
-    }
-    if (!TOKEN_ENCODINGS.includes(encoding)) {
-      throw new SessionError(
-        'INVALID_ARGUMENT',
-        'tokens',
-        `unknown encoding ${JSON.stringify(encoding)}; use ${TOKEN_ENCODINGS.join(' or ')}`,
-      );
-    }
-    const offThreadChars = options.offThreadChars ?? DEFAULT_OFF_THREAD_CHARS;
-    if (!(typeof offThreadChars === 'number' && offThreadChars >= 0)) {
-      throw new SessionError(
-        'INVALID_ARGUMENT',
-        'tokens',
-        `offThreadChars must be a number >= 0 (Infinity: never), got ${String(offThreadChars)}`,
-      );
-    }
+    const { mode, encoding, offThreadChars } = checkedOptions(options);
     this.mode = mode;
     this.encoding = encoding;
     this.offThreadChars = offThreadChars;
@@ -265,7 +202,27 @@ export class TiktokenEstimator implements TokenEstimator {
    * const tokens = await estimator.estimateMessageLater({ role: 'user', content: text });
    * ```
    */
-  async estimateMessageLater(
+  estimateMessageLater(
+    message: { role: Role; content: string | ContentBlock[] },
+    options?: LaterCountOptions,
+  ): Promise<number> {
+    const content = message?.content;
+    if (
+      typeof content === 'string' &&
+      this.mode === 'exact' &&
+      options?.countHere !== true &&
+      (!isEncoderLoaded(this.encoding) ||
+        content.length >= this.offThreadChars ||
+        sharedCountingWorker().ready(this.encoding))
+    ) {
+      // A text, not counted here while the worker loads (see below): one count asked for with the
+      // turn's others, and no async call of its own (a burst holds 200 of them until the answer).
+      return this.#batcherOf().count(content).then(withMessageOverhead);
+    }
+    return this.#estimateMessageLater(message, options);
+  }
+
+  async #estimateMessageLater(
     message: { role: Role; content: string | ContentBlock[] },
     options?: LaterCountOptions,
   ): Promise<number> {
@@ -277,8 +234,7 @@ export class TiktokenEstimator implements TokenEstimator {
     const texts = costs === null ? [content as string] : costs.map((cost) => cost.text);
     let total = MESSAGE_OVERHEAD_TOKENS;
     if (costs !== null) for (const cost of costs) total += cost.fixed + BLOCK_OVERHEAD_TOKENS;
-    this.#batcher ??= createCountBatcher(this.encoding, (text) => this.estimate(text));
-    const batcher = this.#batcher;
+    const batcher = this.#batcherOf();
     if (options?.countHere === true && isEncoderLoaded(this.encoding)) {
       // A text the worker is counting now is waited for, not counted twice.
       const counts = texts.map((text) => batcher.countNow(text));
@@ -300,6 +256,11 @@ export class TiktokenEstimator implements TokenEstimator {
     const counts = await Promise.all(texts.map((text) => batcher.count(text)));
     for (const count of counts) total += count;
     return total;
+  }
+
+  #batcherOf(): CountBatcher {
+    this.#batcher ??= createCountBatcher(this.encoding, (text) => this.estimate(text));
+    return this.#batcher;
   }
 
   /**
@@ -386,6 +347,8 @@ export class TiktokenEstimator implements TokenEstimator {
 export function createTokenEstimator(options: TokenEstimatorOptions = {}): TiktokenEstimator {
   return new TiktokenEstimator(options);
 }
+
+const withMessageOverhead = (tokens: number): number => tokens + MESSAGE_OVERHEAD_TOKENS;
 
 function charsOf(texts: readonly string[]): number {
   let chars = 0;
