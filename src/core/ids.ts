@@ -8,6 +8,8 @@ const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype', '.', '..']);
 // Letters, digits, dot, dash, underscore: safe on every filesystem, no separators, no spaces.
 const SAFE_PART = /^[A-Za-z0-9._-]+$/;
 const MAX_PART = 200;
+/** The fields only a task key has. */
+const TASK_FIELDS = ['taskId', 'taskState'] as const;
 
 /**
  * Throws `INVALID_KEY` unless `value` is usable as one part of a session id (and so of a path):
@@ -73,11 +75,17 @@ function assertPathSegment(value: unknown, what: string): asserts value is strin
  * task states exist is the runtime's business (DAGent's five and five, and those a host
  * registers): `createSession` refuses a type or state its runtime does not know.
  *
+ * Fields of no key are dropped, so that an object carrying a key among its own fields (a session's
+ * info, a host's record) can be given as it is. A field of the other kind of key is refused: a
+ * `taskId` or `taskState` on a feature key says the caller meant a task session, and dropping it
+ * would open the feature's session instead. One set to `undefined` is let be.
+ *
  * @param key - `{ type: 'feature', agentType, featureId }` or `{ type: 'task', agentType, featureId,
  * taskId, taskState }`.
  * @returns The key with only those fields.
  * @throws SessionError `INVALID_KEY` naming the field that is wrong.
  * @example validateKey({ type: 'feature', agentType: 'researcher', featureId: 'f1', extra: 1 }) // without extra
+ * @example validateKey({ type: 'feature', agentType: 'dev', featureId: 'f1', taskId: 't1' }) // throws INVALID_KEY
  */
 export function validateKey(key: unknown): SessionKey {
   if (typeof key !== 'object' || key === null || Array.isArray(key)) {
@@ -98,7 +106,18 @@ export function validateKey(key: unknown): SessionKey {
   assertSafeSegment(k.agentType, 'agentType');
   assertSafeSegment(k.featureId, 'featureId');
   const agentType: AgentType = k.agentType;
-  if (k.type === 'feature') return { type: 'feature', agentType, featureId: k.featureId };
+  if (k.type === 'feature') {
+    const field = TASK_FIELDS.find((name) => k[name] !== undefined);
+    if (field !== undefined) {
+      throw new SessionError(
+        'INVALID_KEY',
+        'ids',
+        `${field} belongs to a task key, not to a feature key (type "feature"): for a task session ` +
+          `give type "task" with taskId and taskState; for the feature's session leave ${field} out`,
+      );
+    }
+    return { type: 'feature', agentType, featureId: k.featureId };
+  }
   assertSafeSegment(k.taskId, 'taskId');
   assertSafeSegment(k.taskState, 'taskState');
   const taskState: TaskState = k.taskState;

@@ -4,6 +4,7 @@
  */
 import { SessionError, type SessionErrorCode } from '../core/errors.js';
 import { assertSessionId, validateKey } from '../core/ids.js';
+import { checkOptionNames } from '../core/option-names.js';
 import { IDEMPOTENCY_KEY_RE, jsonProblem, validateMessageInput } from '../runtime/validate.js';
 import {
   validateAgentDescription,
@@ -68,24 +69,30 @@ const key: Param = {
   },
 };
 
-/** Plain JSON object with only the given fields; returns it unchanged. */
+/**
+ * An options object of plain JSON, checked by the rule of every options object of the public API
+ * (`src/core/option-names.ts`): a name that is none of `known` is refused, and a name whose value is
+ * `undefined` is let be. Such names are left out of what is returned, as JSON would leave them out
+ * over HTTP: a host's `{ limit, cursor: undefined }` gets the same answer in process, over Electron
+ * IPC (which keeps `undefined`) and over HTTP.
+ */
 function options(value: unknown, known: readonly string[]): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     invalid(
       'INVALID_ARGUMENT',
-      `must be an object with the fields ${known.join(', ')} (or left out), got ${kindOf(value)}`,
+      `must be an object with some of ${known.join(', ')} (or left out), got ${kindOf(value)}`,
     );
   }
-  const problem = jsonProblem(value, 'options');
+  // A class instance (a Date, a Map) is left as it is, for jsonProblem to refuse.
+  const proto = Object.getPrototypeOf(value) as unknown;
+  const given =
+    proto === Object.prototype || proto === null
+      ? Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined))
+      : value;
+  const problem = jsonProblem(given, 'options');
   if (problem) invalid('INVALID_ARGUMENT', problem);
-  const unknown = Object.keys(value).filter((k) => !known.includes(k));
-  if (unknown.length > 0) {
-    invalid(
-      'INVALID_ARGUMENT',
-      `has unknown field ${JSON.stringify(unknown[0])}; the known fields are ${known.join(', ')}`,
-    );
-  }
-  return value as Record<string, unknown>;
+  checkOptionNames(given, known, (what) => new SessionError('INVALID_ARGUMENT', 'runtime', what));
+  return given as Record<string, unknown>;
 }
 
 function agentDescription(value: unknown): unknown {

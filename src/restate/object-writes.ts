@@ -35,7 +35,11 @@ import {
 import type { ClearResult, CreateSessionOptions } from '../runtime/types.js';
 import type { SendOptions, SendResult } from '../runtime/conversation.js';
 import { IDEMPOTENCY_KEY_RE, validateMessageInput } from '../runtime/validate.js';
-import { validateChecks, validatePlainObject } from '../runtime/validate-arguments.js';
+import {
+  validateAgentDescription,
+  validateChecks,
+  validatePlainObject,
+} from '../runtime/validate-arguments.js';
 import type { TurnRequest, TurnResult } from './turn-service.js';
 import type { CheckpointChangeAnswer, CheckpointChangeCall } from './checkpoint-writes.js';
 import type { CompactionResult } from './compaction-workflow.js';
@@ -204,16 +208,8 @@ export function createObjectWrites(deps: ObjectWritesDeps) {
    * object's exclusive `setPart`, which counts the value and writes it with its count.
    */
   async function setPart(id: string, part: 'context' | 'description', value: unknown): Promise<void> {
-    const valid = validatePlainObject(value, part === 'context' ? 'context' : 'agentDescription');
-    if (part === 'description') {
-      const role = (valid as Partial<AgentDescription>).role;
-      if (typeof role !== 'string' || role === '')
-        throw new SessionError(
-          'INVALID_ARGUMENT',
-          'runtime',
-          'agentDescription needs a non-empty "role" string',
-        );
-    }
+    const valid =
+      part === 'context' ? validatePlainObject(value, 'context') : validateAgentDescription(value);
     await store.write<void>(id, 'setPart', {
       part,
       value: valid as SessionContext | AgentDescription,

@@ -5,8 +5,9 @@
  */
 import { SessionError, describeError } from '../core/errors.js';
 import { assertSafeSegment } from '../core/ids.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import { resolveLimits } from './limits.js';
-import { validatePlainObject } from './validate-arguments.js';
+import { validateAgentDescription } from './validate-arguments.js';
 import {
   AGENT_TYPES,
   TASK_STATES,
@@ -214,34 +215,42 @@ function invalid(message: string, cause?: unknown): never {
   );
 }
 
+/** The message of an error from another check, without its `[dagent-sessions] [origin] ` prefix. */
+function reasonOf(error: unknown): string {
+  return describeError(error).replace(/^\[dagent-sessions\] \[\w+\] /, '');
+}
+
 function safeName(value: unknown, what: string): string {
   try {
     assertSafeSegment(value, what);
   } catch (error) {
-    invalid(describeError(error).replace(/^\[dagent-sessions\] \[\w+\] /, ''), error);
+    invalid(reasonOf(error), error);
   }
   return value;
 }
+
+const AGENT_OPTION_NAMES = optionNames({
+  description: true,
+  limits: true,
+  taskStates: true,
+  featureLevel: true,
+} satisfies Record<keyof AgentOptions, true>);
 
 function optionsOf(type: string, value: unknown): AgentOptions {
   if (value === undefined) return {};
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     invalid(`${type} must be an object like { description, limits, taskStates }`);
   const o = value as Record<string, unknown>;
-  const unknown = Object.keys(o).filter(
-    (k) => !['description', 'limits', 'taskStates', 'featureLevel'].includes(k),
-  );
-  if (unknown.length > 0)
-    invalid(
-      `${type} has unknown field ${JSON.stringify(unknown[0])}; ` +
-        `the fields are description, limits, taskStates, featureLevel`,
-    );
-  // A copy: the caller's options object may change after the runtime is created.
+  checkOptionNames(o, AGENT_OPTION_NAMES, (what) => invalid(`${type}: ${what}`));
+  // A copy: the caller's options object may change after the runtime is created. The rule is that
+  // of every agent description (createSession, setAgentDescription), its message naming the type.
   let description: AgentDescription | undefined;
   if (o.description !== undefined) {
-    description = validatePlainObject(o.description, `agents.${type}.description`) as AgentDescription;
-    if (typeof description.role !== 'string' || description.role === '')
-      invalid(`${type}.description needs a non-empty "role" string`);
+    try {
+      description = validateAgentDescription(o.description, `${type}.description`);
+    } catch (error) {
+      invalid(reasonOf(error), error);
+    }
   }
   if (o.taskStates !== undefined && !Array.isArray(o.taskStates))
     invalid(`${type}.taskStates must be a list of task state names`);
@@ -294,7 +303,7 @@ export function resolveAgentProfiles(options: {
     try {
       resolved = resolveLimits(limits);
     } catch (error) {
-      invalid(`${type}.limits: ${describeError(error).replace(/^\[dagent-sessions\] \[\w+\] /, '')}`, error);
+      invalid(`${type}.limits: ${reasonOf(error)}`, error);
     }
     profiles.set(type, {
       description: own.description ?? base!.description,

@@ -20,6 +20,7 @@ import type { Checkpoint, Limits } from '../core/types.js';
 import type { SessionHandle } from './session-handle.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import type { SessionEvent } from './events.js';
+import { checkMethodOptions } from './method-options.js';
 import { toSessionError } from './session-info.js';
 import type { ClearOptions, SessionRuntime } from './types.js';
 import { jsonProblem } from './validate.js';
@@ -160,12 +161,15 @@ export function validateDecision(value: unknown): DecisionInput {
 }
 
 /**
- * @internal Checks what `clearMessages` is given to commit with the clear.
+ * @internal Checks what `clearMessages` is given to commit with the clear. Its names follow the
+ * rule of every options object ({@link checkMethodOptions}): none other, and one set to
+ * `undefined` is let be.
  * @throws SessionError `INVALID_ARGUMENT` naming the field.
  */
 export function validateClearOptions(value: unknown): ClearOptions {
-  if (value === undefined) return {};
-  const o = plainObject(value, 'options', ['iteration', 'decisions']);
+  if (value === undefined || value === null) return {};
+  checkMethodOptions('clearMessages', value);
+  const o = value as Record<string, unknown>;
   const options: ClearOptions = {};
   if (o.iteration !== undefined) options.iteration = validateIterationRecord(o.iteration);
   if (o.decisions !== undefined) {

@@ -6,7 +6,7 @@
 import { SessionError } from '../core/errors.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { SendOptions } from './conversation.js';
-import type { CreateSessionOptions, SessionRuntime } from './types.js';
+import type { ClearOptions, CreateSessionOptions, SessionRuntime } from './types.js';
 
 type OptionsOf<M extends keyof SessionRuntime, N extends number> = SessionRuntime[M] extends (
   ...args: infer A
@@ -45,6 +45,8 @@ const METHOD_OPTIONS = {
   } satisfies Record<keyof SendOptions, true>),
   // A misspelt `modle` would calibrate the runtime's model, not the one asked for.
   calibrate: optionNames({ client: true, model: true } satisfies Record<OptionsOf<'calibrate', 1>, true>),
+  // A misspelt `iteratoin` would clear the messages without recording the iteration.
+  clearMessages: optionNames({ iteration: true, decisions: true } satisfies Record<keyof ClearOptions, true>),
 } as const;
 
 /**

@@ -28,18 +28,20 @@ export function validatePlainObject(value: unknown, what: string): Record<string
  * Validates an agent description (a plain JSON object with a non-empty `role`; other fields are
  * the host's) and returns a deep copy of it. One rule for `createSession`, `setAgentDescription`
  * and their IPC channels: `createSession` took a description without a role, and its requests
- * then had no role section.
+ * then had no role section. The agent profiles of `createSessionRuntime({ agents })` and the
+ * session on Restate check theirs with it too.
+ * @param what - How messages name the description (`researcher.description` for a profile's).
  * @throws SessionError `INVALID_ARGUMENT`
  * @example validateAgentDescription({ role: 'Developer agent', tools: ['Bash'] })
  */
-export function validateAgentDescription(value: unknown): AgentDescription {
-  const valid = validatePlainObject(value, 'agentDescription');
+export function validateAgentDescription(value: unknown, what = 'agentDescription'): AgentDescription {
+  const valid = validatePlainObject(value, what);
   if (typeof valid.role !== 'string' || valid.role === '') {
     const got = valid.role === undefined ? 'none' : JSON.stringify(valid.role);
     throw new SessionError(
       'INVALID_ARGUMENT',
       'runtime',
-      `agentDescription needs a non-empty "role" string, got ${got}`,
+      `${what} needs a non-empty "role" string, got ${got}`,
     );
   }
   return valid as AgentDescription;

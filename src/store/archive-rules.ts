@@ -16,6 +16,17 @@ import type { ArchiveSegment, Checkpoint, Message } from '../core/types.js';
 
 const ROLES = new Set(['user', 'assistant', 'system']);
 
+/**
+ * @internal Whether `value` is a token count as the stores keep one: a finite number >= 0 (an
+ * estimator's calibrated count may be a fraction). The one rule for a stored message's `tokens`,
+ * for the counts `recordCounts` takes ({@link countsProblem}), and for the counts of chat.log's
+ * count records at load (chat-log-format.ts): a count a store takes is one its load reads back.
+ * @example isTokenCount(12.5) // true; isTokenCount(-1), isTokenCount(NaN), isTokenCount(Infinity) // false
+ */
+export function isTokenCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
 /** @internal What is wrong with a stored message, or null. */
 export function messageProblem(value: unknown, options: { tokensOptional?: boolean } = {}): string | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'is not an object';
@@ -25,8 +36,7 @@ export function messageProblem(value: unknown, options: { tokensOptional?: boole
   if (typeof m.role !== 'string' || !ROLES.has(m.role)) return `(seq ${m.seq}) has no valid "role"`;
   if (typeof m.timestamp !== 'string') return `(seq ${m.seq}) has no "timestamp"`;
   const counted = m.tokens !== undefined || options.tokensOptional !== true;
-  if (counted && (typeof m.tokens !== 'number' || !Number.isFinite(m.tokens) || m.tokens < 0))
-    return `(seq ${m.seq}) has no valid "tokens"`;
+  if (counted && !isTokenCount(m.tokens)) return `(seq ${m.seq}) has no valid "tokens"`;
   const content: unknown = m.content;
   const blocksOk =
     Array.isArray(content) &&
@@ -91,8 +101,7 @@ export function countsProblem(counts: readonly { seq: number; tokens: number }[]
     if (typeof count !== 'object' || count === null) return `count ${i} is not an object`;
     const { seq, tokens } = count;
     if (!Number.isInteger(seq) || seq < 0) return `count ${i} has no valid "seq"`;
-    if (typeof tokens !== 'number' || !Number.isFinite(tokens) || tokens < 0)
-      return `count ${i} (seq ${seq}) has no valid "tokens" (a finite number >= 0)`;
+    if (!isTokenCount(tokens)) return `count ${i} (seq ${seq}) has no valid "tokens" (a finite number >= 0)`;
   }
   return null;
 }

@@ -16,6 +16,7 @@
  */
 import { textTokenBound } from '../core/token-bound.js';
 import type { Message } from '../core/types.js';
+import { isTokenCount } from './archive-rules.js';
 import { crc32, crc32Hex } from './checksum.js';
 
 const NEWLINE = 0x0a;
@@ -243,15 +244,14 @@ function parseRecord(json: Buffer, end: number): Step {
     : { kind: 'damaged', reason: 'a complete record that is not a message' };
 }
 
+/**
+ * One `[seq, tokens]` of a count record: the tokens by the stores' rule ({@link isTokenCount}); the
+ * seq any integer, looser than the `seq >= 0` a store takes now (`countsProblem`, archive-rules.ts),
+ * because before that check a count for an uncounted seq never appended (-1) could be written, and
+ * a load must still read it (it matches no message and is ignored).
+ */
 function isCount(value: unknown): boolean {
-  return (
-    Array.isArray(value) &&
-    value.length === 2 &&
-    Number.isInteger(value[0]) &&
-    typeof value[1] === 'number' &&
-    Number.isFinite(value[1]) &&
-    value[1] >= 0
-  );
+  return Array.isArray(value) && value.length === 2 && Number.isInteger(value[0]) && isTokenCount(value[1]);
 }
 
 /** A record of the first format, `<crc> <json>\n`: complete once its newline is there. */

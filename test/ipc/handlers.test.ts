@@ -89,7 +89,7 @@ describe('createSessionHandlers', () => {
     [
       'session:create',
       [KEY, { contxt: {} }],
-      /argument 2 \(options\): has unknown field "contxt"; the known fields are context, agentDescription/,
+      /argument 2 \(options\): "contxt" is not an option; the options are context, agentDescription/,
     ],
     [
       'session:addMessage',

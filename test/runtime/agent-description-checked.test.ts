@@ -42,4 +42,25 @@ describe('an agent description without a role', () => {
     expect(await runtime.getAgentDescription(id)).toEqual({ role: 'Planner', tone: 'terse' });
     await runtime.close();
   });
+
+  it('is refused by the agent profiles of createSessionRuntime by the same rule, naming the profile', async () => {
+    const root = await tempRoot();
+    for (const [description, got] of [
+      [{ name: 'Researcher' }, 'none'],
+      [{ role: '' }, '""'],
+      [{ role: 7 }, '7'],
+    ] as const) {
+      const agents = { researcher: { description: description as unknown as AgentDescription } };
+      await expect(createSessionRuntime({ root, agents })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringContaining(
+          `createSessionRuntime: agents: researcher.description needs a non-empty "role" string, got ${got}`,
+        ),
+      });
+    }
+    const notPlain = { researcher: { description: 'Researcher' as unknown as AgentDescription } };
+    await expect(createSessionRuntime({ root, agents: notPlain })).rejects.toThrow(
+      /createSessionRuntime: agents: researcher\.description must be a plain object/,
+    );
+  });
 });

@@ -160,7 +160,10 @@ describe('agent types and task states of a host', () => {
         { researcher: RESEARCHER, reviewer: { ...RESEARCHER, taskStates: ['researching'] } },
         /"researching" is served by researcher already/,
       ],
-      [{ researcher: { ...RESEARCHER, tools: [] } }, /unknown field "tools"/],
+      [
+        { researcher: { ...RESEARCHER, tools: [] } },
+        /researcher: "tools" is not an option; the options are description, limits, taskStates, featureLevel/,
+      ],
       [
         { researcher: { ...RESEARCHER, limits: { maxTokens: -1 } } },
         /researcher\.limits: limits\.maxTokens must be a positive integer/,
@@ -173,6 +176,13 @@ describe('agent types and task states of a host', () => {
       expect(error.code).toBe('INVALID_ARGUMENT');
       expect(error.message).toMatch(message);
     }
+    // A name set to undefined is let be, as in every options object (hosts spread conditionally).
+    const runtime = await createSessionRuntime({
+      root,
+      agents: { researcher: { ...RESEARCHER, limts: undefined } } as AgentsOption,
+    });
+    expect(runtime.agents.types).toContain('researcher');
+    await runtime.close();
   });
 
   it("route a host's task state to its agent in a task loop", async () => {

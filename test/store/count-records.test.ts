@@ -10,7 +10,13 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { textTokenBound } from '../../src/core/token-bound.js';
 import type { Message } from '../../src/core/types.js';
-import { encodeCountRecord, encodeRecord, replayLog } from '../../src/store/chat-log-format.js';
+import { countsProblem } from '../../src/store/archive-rules.js';
+import {
+  encodeCountRecord,
+  encodeRecord,
+  encodeUncountedRecord,
+  replayLog,
+} from '../../src/store/chat-log-format.js';
 import { JournaledChatFile } from '../../src/store/journaled-chat-file.js';
 
 function message(seq: number, tokens: number): Message {
@@ -127,5 +133,25 @@ describe('count records', () => {
     expect(replayLog(changed).damage).toContain('checksum');
     // Cut short (a torn write), it is torn, as any last record.
     expect(replayLog(good.subarray(0, good.length - 3))).toMatchObject({ records: 1, torn: 1, damage: null });
+  });
+
+  it('reads back every count a store takes, and only those: one rule for both (isTokenCount)', () => {
+    const tokens = [0, 4, 12.5, 1e9, -1, -0.5, NaN, Infinity, -Infinity];
+    for (const t of tokens) {
+      const taken = countsProblem([{ seq: 0, tokens: t }]) === null;
+      const replay = replayLog(
+        Buffer.concat([encodeUncountedRecord(message(0, 1)), encodeCountRecord([[0, t]])]),
+      );
+      expect({ t, taken, read: replay.damage === null }).toEqual({ t, taken, read: taken });
+      if (taken) expect(replay.counts.get(0)).toBe(t);
+    }
+  });
+
+  it('still reads a count record for a seq never appended (-1), as a store wrote it before it checked counts', () => {
+    expect(countsProblem([{ seq: -1, tokens: 3 }])).not.toBeNull(); // refused now
+    const log = Buffer.concat([encodeUncountedRecord(message(0, 1)), encodeCountRecord([[-1, 3]])]);
+    const replay = replayLog(log);
+    expect(replay).toMatchObject({ records: 2, damage: null });
+    expect([...replay.uncounted]).toEqual([0]); // it matches no message
   });
 });
