@@ -5,6 +5,7 @@
  * through every compaction.
  */
 import { SessionError } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { AgentDescription, SessionContext, SessionKey } from '../core/types.js';
 import type { InitialCheckpoint } from '../runtime/initial-checkpoint.js';
 import type { SessionInfo, SessionRuntime } from '../runtime/types.js';
@@ -44,6 +45,14 @@ export function goalsCheckpoint(goals: readonly string[]): InitialCheckpoint | u
   return kept.length === 0 ? undefined : { summary: { goals: kept } };
 }
 
+const FEATURE_SESSION_OPTIONS = optionNames({
+  runtime: true,
+  featureId: true,
+  dag: true,
+  goals: true,
+  agentDescription: true,
+} satisfies Record<keyof FeatureSessionOptions, true>);
+
 /**
  * Creates (or reopens) a feature's PM session `{ type: 'feature', agentType: 'pm', featureId }`.
  * A new one gets the feature's context (`featureName`, `featureGoal`, the DAG summary, project
@@ -52,8 +61,9 @@ export function goalsCheckpoint(goals: readonly string[]): InitialCheckpoint | u
  *
  * @param options - Runtime, feature id, what is known of the feature, the goals.
  * @returns The session's info.
- * @throws SessionError `INVALID_KEY` for a feature id unfit for a key; `INVALID_ARGUMENT` for goals
- *   that are not strings or pass the checkpoint budget; what `createSession` throws.
+ * @throws SessionError `INVALID_KEY` for a feature id unfit for a key; `INVALID_ARGUMENT` for a name
+ *   none of its options, or goals that are not strings or pass the checkpoint budget; what
+ *   `createSession` throws.
  * @example
  * ```ts
  * const pm = await createFeatureSession({
@@ -65,6 +75,12 @@ export function goalsCheckpoint(goals: readonly string[]): InitialCheckpoint | u
  * ```
  */
 export async function createFeatureSession(options: FeatureSessionOptions): Promise<SessionInfo> {
+  // A misspelt `featureID` would be taken as no feature id at all, `goal` as no goals.
+  checkOptionNames(
+    options,
+    FEATURE_SESSION_OPTIONS,
+    (message) => new SessionError('INVALID_ARGUMENT', 'runtime', `createFeatureSession: ${message}`),
+  );
   const dag = options.dag ?? {};
   const goals = options.goals ?? featureGoalsOf(dag);
   if (!Array.isArray(goals) || !goals.every((goal) => typeof goal === 'string'))

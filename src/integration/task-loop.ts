@@ -9,6 +9,7 @@
 import { createOneAtATime } from '../core/one-at-a-time.js';
 import type { DecisionInput, IterationRecord } from '../core/checkpoint-change.js';
 import { SessionError, describeError } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type {
   AgentDescription,
   AgentType,
@@ -202,6 +203,19 @@ export function defaultTaskPrompt(input: { iteration: number; task: DagTask; sta
   );
 }
 
+const TASK_LOOP_OPTIONS = optionNames({
+  runtime: true,
+  task: true,
+  state: true,
+  agent: true,
+  agentType: true,
+  maxIterations: true,
+  prompt: true,
+  dag: true,
+  agentDescription: true,
+  goals: true,
+} satisfies Record<keyof TaskLoopOptions, true>);
+
 /**
  * Creates (or reopens) the session of one task state and returns its loop. The session key is
  * `{ type: 'task', agentType, featureId, taskId, taskState: state }`; a new session gets the
@@ -228,7 +242,7 @@ export function defaultTaskPrompt(input: { iteration: number; task: DagTask; sta
  *
  * @param options - Runtime, task, state, agent function and loop settings.
  * @returns The loop, its session created.
- * @throws SessionError `INVALID_ARGUMENT` for bad options or a state without sessions,
+ * @throws SessionError `INVALID_ARGUMENT` for bad options (a name none of them included) or a state without sessions,
  *   `INVALID_KEY` for task ids unfit for a key, and whatever the runtime throws (closed runtime,
  *   read-only root); `run()` and `iterate()` throw only the runtime's errors.
  * @example
@@ -239,6 +253,12 @@ export function defaultTaskPrompt(input: { iteration: number; task: DagTask; sta
  * ```
  */
 export async function createTaskLoop(options: TaskLoopOptions): Promise<TaskLoop> {
+  // A misspelt `maxIteratons` would run the default 10 iterations without a word.
+  checkOptionNames(
+    options,
+    TASK_LOOP_OPTIONS,
+    (message) => new SessionError('INVALID_ARGUMENT', 'runtime', `createTaskLoop: ${message}`),
+  );
   const { runtime, state, agent } = options;
   if (typeof agent !== 'function')
     throw new SessionError('INVALID_ARGUMENT', 'runtime', 'createTaskLoop needs an agent function');

@@ -3,6 +3,7 @@
  * Uses the global `fetch` (Node 20, browsers) and reads the event stream from the fetch body,
  * so it also sends the token on `/events` (which `EventSource` cannot).
  */
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { SessionEvent } from '../runtime/events.js';
 import { createSessionApiFromInvoke, type EventFeed } from './api.js';
 import { SESSION_EVENT_CHANNEL, SessionIpcError, type IpcError, type SessionAPI } from './channels.js';
@@ -48,6 +49,12 @@ function failure(code: IpcError['code'], message: string, cause?: unknown): Sess
     cause === undefined ? undefined : { cause },
   );
 }
+
+const CLIENT_OPTIONS = optionNames({
+  token: true,
+  fetch: true,
+  reconnectMs: true,
+} satisfies Record<keyof SessionClientOptions, true>);
 
 function strictJson(_key: string, value: unknown): unknown {
   if (typeof value === 'number' && !Number.isFinite(value))
@@ -105,7 +112,7 @@ export async function readEventStream(
  *
  * @param url - The server's `url`, such as `http://127.0.0.1:53211`.
  * @param options - `token` of a guarded server; `fetch`; `reconnectMs`.
- * @throws SessionIpcError `INVALID_ARGUMENT` for a URL that is not http(s).
+ * @throws SessionIpcError `INVALID_ARGUMENT` for a URL that is not http(s), or a name none of its options.
  * @example
  * ```ts
  * const client = createSessionClient(server.url, { token });
@@ -116,6 +123,10 @@ export async function readEventStream(
  * ```
  */
 export function createSessionClient(url: string, options: SessionClientOptions = {}): SessionClient {
+  // A misspelt `tokn` would send no token: every call refused with a 401 that names no cause.
+  checkOptionNames(options, CLIENT_OPTIONS, (message) =>
+    failure('INVALID_ARGUMENT', `createSessionClient: ${message}`),
+  );
   let base: string;
   try {
     const parsed = new URL(url);

@@ -5,6 +5,7 @@
  * (electron.d.ts) that this binding uses, so Electron's objects can be passed as they are.
  */
 import { SessionError, describeError } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { SessionEvent } from '../runtime/events.js';
 import type { SessionRuntime } from '../runtime/types.js';
 import {
@@ -72,6 +73,11 @@ export interface SessionIpcOptions {
   allowSender?: (event: IpcMainInvokeEventLike) => boolean;
 }
 
+const IPC_OPTIONS = optionNames({
+  getWindows: true,
+  allowSender: true,
+} satisfies Record<keyof SessionIpcOptions, true>);
+
 /**
  * Serves a session runtime to Electron renderers: `ipcMain.handle` for every channel of
  * {@link createSessionHandlers} (answers are {@link IpcResult} envelopes, never exceptions), plus
@@ -82,8 +88,8 @@ export interface SessionIpcOptions {
  * @param runtime - The runtime to serve; closing it stays the caller's job.
  * @param options - `getWindows` to push events to windows; `allowSender` to refuse some senders.
  * @returns A function that removes every handler and stops forwarding events (idempotent).
- * @throws SessionError `INVALID_ARGUMENT` when `ipcMain` or `runtime` is not usable, or when a
- *   channel already has a handler (an earlier registration not undone).
+ * @throws SessionError `INVALID_ARGUMENT` when `ipcMain` or `runtime` is not usable, for a name
+ *   none of its options, or when a channel already has a handler (an earlier registration not undone).
  * @example
  * ```ts
  * import { app, BrowserWindow, ipcMain } from 'electron';
@@ -111,6 +117,12 @@ export function registerSessionIpc(
       'registerSessionIpc needs a runtime made by createSessionRuntime',
     );
   }
+  // A misspelt `allowSendr` would serve every renderer: the filter the host meant would not apply.
+  checkOptionNames(
+    options,
+    IPC_OPTIONS,
+    (message) => new SessionError('INVALID_ARGUMENT', 'runtime', `registerSessionIpc: ${message}`),
+  );
   const handlers = createSessionHandlers(runtime);
   const subscribers = new Set<WebContentsLike>();
   const watched = new WeakSet<WebContentsLike>();

@@ -7,6 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { SessionError, describeError } from '../core/errors.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import type { SessionRuntime } from '../runtime/types.js';
 import { PARAMS, signatureOf } from './arguments.js';
 import { SESSION_CHANNELS, type IpcErrorCode, type IpcResult, type SessionChannel } from './channels.js';
@@ -93,8 +94,21 @@ async function bindsLoopback(host: string): Promise<boolean> {
 }
 
 function fail(message: string): never {
-  throw new SessionError('INVALID_ARGUMENT', 'runtime', `serveSessions: ${message}`);
+  throw invalid(message);
 }
+
+function invalid(message: string): SessionError {
+  return new SessionError('INVALID_ARGUMENT', 'runtime', `serveSessions: ${message}`);
+}
+
+const SERVE_OPTIONS = optionNames({
+  port: true,
+  host: true,
+  token: true,
+  maxBodyBytes: true,
+  heartbeatMs: true,
+  page: true,
+} satisfies Record<keyof ServeSessionsOptions, true>);
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
@@ -179,6 +193,8 @@ export async function serveSessions(
   runtime: SessionRuntime,
   options: ServeSessionsOptions = {},
 ): Promise<SessionServer> {
+  // A misspelt `tokn` must not serve without the token the host meant to require.
+  checkOptionNames(options, SERVE_OPTIONS, invalid);
   const {
     port = 0,
     host = '127.0.0.1',

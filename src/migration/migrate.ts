@@ -8,6 +8,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SessionError, isSessionError } from '../core/errors.js';
 import { sessionIdOf } from '../core/ids.js';
+import { checkOptionNames, optionNames } from '../core/option-names.js';
 import { createSessionRuntime } from '../runtime/create-session-runtime.js';
 import type { SessionRuntime } from '../runtime/types.js';
 import { documentedPmChatRef, findLegacyFiles, type LegacySearch } from './find-legacy.js';
@@ -216,11 +217,29 @@ async function openRuntime(
 /** Kinds whose sessions DAGent made from the others: migrated after them, so that duplicates are theirs. */
 const rank = (plan: FilePlan) => (plan.ref.kind === 'dagent-session' ? 1 : 0);
 
+const MIGRATION_OPTIONS = optionNames({
+  runtime: true,
+  compactor: true,
+  dryRun: true,
+  skipInvalid: true,
+  checkpoint: true,
+  checkpointKeepTokens: true,
+  maxFileBytes: true,
+  now: true,
+  onProgress: true,
+} satisfies Record<keyof MigrationOptions, true>);
+
 async function runMigration(
   rootInput: string,
   selection: Selection,
   options: MigrationOptions,
 ): Promise<MigrationReport> {
+  // Before anything is read or written: a misspelt `dryrun` would migrate for real.
+  checkOptionNames(
+    options,
+    MIGRATION_OPTIONS,
+    (message) => new SessionError('INVALID_ARGUMENT', 'runtime', `[migration] ${message}`),
+  );
   const root = await resolveRoot(rootInput);
   const dryRun = options.dryRun ?? false;
   const skipInvalid = options.skipInvalid ?? false;
