@@ -66,7 +66,7 @@ export class OfflineCompactor implements Compactor {
     checkOptionNames(
       options,
       OPTION_NAMES,
-      (what) => new SessionError('INVALID_ARGUMENT', 'compaction', what),
+      (what) => new SessionError('INVALID_ARGUMENT', 'compaction', `OfflineCompactor: ${what}`),
     );
     const maxInputTokens = options.maxInputTokens ?? 200_000;
     if (typeof maxInputTokens !== 'number' || !(maxInputTokens > 0)) {

@@ -93,7 +93,11 @@ const NO_COUNTS: SessionCounts = Object.freeze({ description: null, context: nul
  */
 export function createMemorySessionStore(options: MemorySessionStoreOptions = {}): SessionStore {
   // A misspelt `readonly` would otherwise take the storage's one writer.
-  checkOptionNames(options, OPTION_NAMES, (what) => new SessionError('INVALID_ARGUMENT', 'store', what));
+  checkOptionNames(
+    options,
+    OPTION_NAMES,
+    (what) => new SessionError('INVALID_ARGUMENT', 'store', `createMemorySessionStore: ${what}`),
+  );
   const storage = options.storage ?? createMemoryStorage();
   const readOnly = options.readOnly ?? false;
   const token = randomUUID();

@@ -70,7 +70,7 @@ export function checkStoreOptions(options: SessionStoreOptions): void {
   checkOptionNames(
     options,
     STORE_OPTION_NAMES,
-    (what) => new SessionError('INVALID_ARGUMENT', 'store', what),
+    (what) => new SessionError('INVALID_ARGUMENT', 'store', `the store's options: ${what}`),
   );
   const { syncAppends, foldMinBytes, segmentCacheBytes } = options;
   const bad = (name: string, value: unknown, takes: string) =>

@@ -54,7 +54,11 @@ export class TokenCalibration {
   readonly #minTokens: number;
 
   constructor(options: TokenCalibrationOptions = {}) {
-    checkOptionNames(options, OPTION_NAMES, (what) => new SessionError('INVALID_ARGUMENT', 'tokens', what));
+    checkOptionNames(
+      options,
+      OPTION_NAMES,
+      (what) => new SessionError('INVALID_ARGUMENT', 'tokens', `TokenCalibration: ${what}`),
+    );
     this.#smoothing = options.smoothing ?? 0.3;
     this.#min = options.minFactor ?? 0.5;
     this.#max = options.maxFactor ?? 2;

@@ -51,7 +51,11 @@ const OPTION_NAMES = optionNames({
  */
 export function checkedOptions(options: TokenEstimatorOptions): Required<TokenEstimatorOptions> {
   // A misspelt `encodng` would otherwise count in cl100k_base without a word.
-  checkOptionNames(options, OPTION_NAMES, (what) => new SessionError('INVALID_ARGUMENT', 'tokens', what));
+  checkOptionNames(
+    options,
+    OPTION_NAMES,
+    (what) => new SessionError('INVALID_ARGUMENT', 'tokens', `createTokenEstimator: ${what}`),
+  );
   const mode = options.mode ?? 'exact';
   const encoding = options.encoding ?? 'cl100k_base';
   if (mode !== 'exact' && mode !== 'approximate') {
