@@ -7,25 +7,18 @@
  * stopped, decisions), so the next fresh request knows what every earlier iteration did.
  */
 import { createOneAtATime } from '../core/one-at-a-time.js';
-import type { DecisionInput, IterationRecord } from '../core/checkpoint-change.js';
 import { SessionError, describeError } from '../core/errors.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';
-import type {
-  AgentDescription,
-  AgentType,
-  CheckResult,
-  Message,
-  MessageInput,
-  SessionKey,
-  TaskState,
-} from '../core/types.js';
+import type { AgentType, CheckResult, Message, MessageInput, SessionKey, TaskState } from '../core/types.js';
 import { agentForTaskState } from '../runtime/agent-profiles.js';
-import type { SessionRequest } from '../runtime/conversation.js';
-import type { ClearResult, SessionRuntime } from '../runtime/types.js';
+import type { ClearResult } from '../runtime/types.js';
 import { allPass, checkOutput, stopReasonOf, type CheckedOutput } from './task-agent-output.js';
 import { goalsCheckpoint } from './feature-session.js';
 import { withSession, type DagTask } from './task.js';
-import { featureGoalsOf, taskContext, type DagView } from './task-context.js';
+import { featureGoalsOf, taskContext } from './task-context.js';
+import type { TaskLoopOptions } from './task-loop-types.js';
+
+export type { TaskAgent, TaskAgentInput, TaskAgentOutput, TaskLoopOptions } from './task-loop-types.js';
 
 /**
  * The check id under which a failure of the agent function itself is recorded.
@@ -33,91 +26,6 @@ import { featureGoalsOf, taskContext, type DagView } from './task-context.js';
  * @example const agentFailed = checkpoint.checks?.some((c) => c.checkId === AGENT_CHECK_ID && !c.passed);
  */
 export const AGENT_CHECK_ID = 'agent';
-
-/**
- * What the agent function receives each iteration.
- *
- * @example const input: TaskAgentInput = { request, iteration: 1, task, state: 'in_dev', sessionId };
- */
-export interface TaskAgentInput {
-  /** A fresh request (`flattened`): description, context and checkpoint; no live messages. */
-  request: SessionRequest;
-  /**
-   * The iteration's number in its session: 1 for the first, and a loop reopened on the session
-   * goes on from the iterations its checkpoint recorded.
-   */
-  iteration: number;
-  task: DagTask;
-  state: TaskState;
-  sessionId: string;
-}
-
-/**
- * What the agent function returns: the iteration's messages (appended in order, after the
- * prompt), its verification checks, and whether it considers the state's work done. Files changed
- * and commands run are read from the messages' tool calls (`tool_use` / `tool_result` blocks of
- * the known tool vocabularies); an agent whose messages do not show them gives `files` and
- * `commands`. Decisions (a harness's review, a merge conflict resolution) go into the checkpoint
- * with the iteration.
- *
- * @example
- * const out: TaskAgentOutput = {
- *   messages: [{ role: 'assistant', content: 'Ran npm test: ok' }],
- *   checks: [{ checkId: 'tests', passed: true }],
- * };
- */
-export interface TaskAgentOutput {
-  messages: MessageInput[];
-  checks: CheckResult[];
-  done?: boolean;
-  /** Files changed, when the messages do not show them as tool calls. */
-  files?: IterationRecord['files'];
-  /** Commands run and how they ended, when the messages do not show them as tool calls. */
-  commands?: IterationRecord['commands'];
-  /** Decisions of this iteration: `{ kind: 'review', subject, approved, reasons }`, `{ kind: 'merge', ... }`. */
-  decisions?: DecisionInput[];
-}
-
-/**
- * The agent a host supplies: calls the model (and tools) with the request.
- *
- * @example
- * const agent: TaskAgent = async ({ request }) => ({
- *   messages: [await callModel(request)],
- *   checks: await runChecks(),
- *   done: false,
- * });
- */
-export type TaskAgent = (input: TaskAgentInput) => Promise<TaskAgentOutput>;
-
-/**
- * Options of {@link createTaskLoop}.
- *
- * @example const options: TaskLoopOptions = { runtime, task, state: 'in_dev', agent, maxIterations: 5 };
- */
-export interface TaskLoopOptions {
-  runtime: SessionRuntime;
-  task: DagTask;
-  /** The task state the loop works in; the session is created for it. */
-  state: TaskState;
-  agent: TaskAgent;
-  /** Default: the state's owner, {@link agentForTaskState}. */
-  agentType?: AgentType;
-  /** Iterations `run()` may make in this loop (default 10). */
-  maxIterations?: number;
-  /** The user message of each request. Default: {@link defaultTaskPrompt}. */
-  prompt?: (input: { iteration: number; task: DagTask; state: TaskState }) => string;
-  /** Feature and DAG facts for the session context ({@link taskContext}). */
-  dag?: DagView;
-  /** Description of a new session; default the agent type's. */
-  agentDescription?: AgentDescription;
-  /**
-   * Goals a new session's checkpoint starts with (version 0). Default: for the `planning` state,
-   * the feature's goals from `dag` ({@link featureGoalsOf}: `featureGoals`, or the lines of
-   * `featureGoal`); none for other states (their context shows the feature's goal).
-   */
-  goals?: string[];
-}
 
 /**
  * One iteration.
