@@ -23,7 +23,8 @@ import type { ClearResult } from '../runtime/types.js';
 import { publish, type AddMessageCall } from './session-append.js';
 import { currentCheckpoint, liveMessages, readHead } from './session-reads.js';
 import type { CommitCall } from './session-state.js';
-import { assertWritable, commitSession, estimatorOf } from './session-writes.js';
+import { commitSession } from './session-commit.js';
+import { assertWritable, estimatorOf } from './session-writes.js';
 
 type Ctx = restate.ObjectContext;
 

@@ -25,6 +25,7 @@ import { changeCheckpoint, type CheckpointChangeCall } from './checkpoint-writes
 import * as reads from './session-reads.js';
 import { estimateOf, requestOf, type EstimateCall, type RequestCall } from './request-reads.js';
 import { failed, type CommitCall, type Outcome } from './session-state.js';
+import { commitSession } from './session-commit.js';
 import * as writes from './session-writes.js';
 
 ensurePromiseWithResolvers();
@@ -106,7 +107,7 @@ export const sessionObject = restate.object({
         outcome(() => writes.appendNumbered(ctx, id(ctx), inputs)),
     ),
     commit: restate.handlers.object.exclusive(forget, async (ctx: Ctx, call: CommitCall) =>
-      outcome(() => writes.commitSession(ctx, id(ctx), call)),
+      outcome(() => commitSession(ctx, id(ctx), call)),
     ),
     /** `setContext` and `setAgentDescription` of the session client: the value and its count in one write. */
     setPart: restate.handlers.object.exclusive(async (ctx: Ctx, call: writes.SetPartCall & Publishing) =>

@@ -6,7 +6,8 @@
  * follows only once checkpoint.json (the commit point) is durable. Load (session-load.ts)
  * recognises what a crash or a failed commit leaves (the rules are in archive-rules.ts) and deletes
  * nothing. Its parts: session-reader.ts (the files, reads of the archive and checkpoint versions),
- * commit-rules.ts (what a checkpoint write must satisfy), session-load.ts, session-repair.ts.
+ * commit-rules.ts (what a checkpoint write must satisfy), checkpoint-writes.ts (the writes of
+ * checkpoint.json and a commit's order), session-load.ts, session-repair.ts.
  */
 import path from 'node:path';
 import type { Low } from 'lowdb';
@@ -25,12 +26,8 @@ import type {
 import type { ArchiveDirectory } from './archive-directory.js';
 import type { CheckpointHistory } from './checkpoint-history.js';
 import type { InitialFiles, SessionCounts, SessionPresence } from './contract.js';
-import {
-  assertLoadableCheckpoint,
-  assertSegmentFollows,
-  checkpointToStore,
-  withRecordedChecks,
-} from './commit-rules.js';
+import { replaceCheckpoint, writeCommit, type CheckpointFiles } from './checkpoint-writes.js';
+import { assertLoadableCheckpoint, withRecordedChecks } from './commit-rules.js';
 import {
   assertInsideRoot,
   assertWritableSession,
@@ -38,7 +35,7 @@ import {
   sessionPresence,
 } from './directory-guards.js';
 import { makeDir } from './durable-fs.js';
-import { fileOf, persist, persistAfter, reread } from './durable-json-file.js';
+import { fileOf, persist, reread } from './durable-json-file.js';
 import type { JournaledChatFile } from './journaled-chat-file.js';
 import { newFile, writeNewSessionFiles, type NewFile } from './new-session-files.js';
 import type { FileOptions, LoadedSession } from './session-files.js';
@@ -73,6 +70,8 @@ export class SessionDirectory extends SessionReader {
   #unsynced: string[] = [];
   /** A write in place but not durable: memory may not be what the files hold until a load. */
   readonly #inDoubt: WritesInDoubt;
+  /** What the writes of checkpoint.json need (checkpoint-writes.ts). */
+  readonly #checkpointFiles: CheckpointFiles;
 
   constructor(sessionsDir: string, id: string, options: FileOptions) {
     const dir = path.join(sessionsDir, id);
@@ -90,6 +89,14 @@ export class SessionDirectory extends SessionReader {
     this.#archive = files.archive;
     this.#history = files.history;
     this.#inDoubt = new WritesInDoubt(id);
+    this.#checkpointFiles = {
+      id,
+      checkpoint: files.checkpoint,
+      archive: files.archive,
+      history: files.history,
+      messages: () => this.messages,
+      step: (step) => this.#step('commit', step),
+    };
   }
 
   /**
@@ -155,7 +162,9 @@ export class SessionDirectory extends SessionReader {
     if (files.counts) first.push(newFile(this.#counts, { ...this.counts, ...files.counts }));
     // A starting checkpoint goes with its version's copy, as any checkpoint write.
     const start = files.checkpoint;
-    const alongside = start ? this.#withCheckpoint(() => this.#replaceCheckpoint(start, {})) : null;
+    const alongside = start
+      ? this.#withCheckpoint(() => replaceCheckpoint(this.#checkpointFiles, start, false))
+      : null;
     const session = newFile(this.#record, record);
     await this.#inDoubt.run('create', fileOf(this.#record), () =>
       this.#reporting(() => writeNewSessionFiles(this.dir, session, first, { unsynced, alongside })),
@@ -268,18 +277,9 @@ export class SessionDirectory extends SessionReader {
   async writeCheckpoint(checkpoint: Checkpoint, options: { keepChecks?: boolean } = {}): Promise<void> {
     this.#assertWritable();
     // A commit without a segment (the store's), or a reset's checkpoint.
-    await this.#checkpointWrite('commit', () => this.#replaceCheckpoint(checkpoint, options));
-  }
-
-  /** writeCheckpoint's write, inside the one-at-a-time queue of checkpoint.json. */
-  async #replaceCheckpoint(checkpoint: Checkpoint, options: { keepChecks?: boolean }): Promise<void> {
-    const next = checkpointToStore(this.#checkpoint.data, checkpoint, options.keepChecks ?? false);
-    assertLoadableCheckpoint(this.id, next);
-    // checkpoint.json (the commit point) goes in place once the version's copy, written beside it, is durable.
-    await persistAfter(this.#checkpoint, next, (text) => [
-      this.#history.write(next, text).then(() => this.#step('commit', 'checkpoint-version')),
-    ]);
-    this.#step('commit', 'checkpoint');
+    await this.#checkpointWrite('commit', () =>
+      replaceCheckpoint(this.#checkpointFiles, checkpoint, options.keepChecks ?? false),
+    );
   }
 
   /**
@@ -319,22 +319,9 @@ export class SessionDirectory extends SessionReader {
     options: { keepChecks?: boolean } = {},
   ): Promise<void> {
     this.#assertWritable();
-    await this.#checkpointWrite('commit', async () => {
-      const committed = this.#checkpoint.data?.compactionInfo.segment ?? 0;
-      if (segment.segment > committed) assertSegmentFollows(this.id, segment, checkpoint, committed);
-      const next = checkpointToStore(this.#checkpoint.data, checkpoint, options.keepChecks ?? true);
-      // The segment and the version's copy are invisible until checkpoint.json names them, so they
-      // are written side by side, with checkpoint.json's temporary, renamed into place (the commit
-      // point) once both are durable. A crash may leave either, both or neither: a leftover is
-      // replaced by the next commit's atomic rename, and a leftover segment holds nothing not live.
-      await persistAfter(this.#checkpoint, next, (text) => [
-        this.#archive
-          .writeChecked(segment, this.#checkpoint.data, this.messages)
-          .then(() => this.#step('commit', 'segment')),
-        this.#history.write(next, text).then(() => this.#step('commit', 'checkpoint-version')),
-      ]);
-      this.#step('commit', 'checkpoint');
-    });
+    await this.#checkpointWrite('commit', () =>
+      writeCommit(this.#checkpointFiles, segment, checkpoint, options.keepChecks ?? true),
+    );
     // Committed. The archived messages leave chat.json by a fold in the background, which undoes
     // nothing if it fails (a full disk): `messages` hides them, and a later fold or load drops them.
     await this.#reporting(() => this.#chatAdapter.dropThrough(segment.lastSeq)).catch(() => undefined);
