@@ -110,6 +110,18 @@ export const sessionMachine = sessionSetup.createMachine({
             correction: Number.isFinite(event.correction) && event.correction > 0 ? event.correction : 1,
           })),
         },
+        // The first write in doubt is the session's failure until a new actor loads the files.
+        'WRITE.IN_DOUBT': {
+          guard: ({ context }) => context.inDoubt === undefined,
+          actions: [
+            assign({ inDoubt: ({ event }) => ({ ...toFailure(event.error, 0), retryable: false }) }),
+            emit(({ context }) => ({
+              type: 'write.in-doubt' as const,
+              sessionId: context.sessionId,
+              failure: context.inDoubt!,
+            })),
+          ],
+        },
         'FIXED.CHANGED': {
           actions: assign(({ context, event }) => ({
             descriptionTokens: event.descriptionTokens ?? context.descriptionTokens,
@@ -160,6 +172,11 @@ export const sessionMachine = sessionSetup.createMachine({
           states: {
             idle: {
               always: [
+                {
+                  guard: ({ context }) => context.inDoubt !== undefined,
+                  target: 'failed',
+                  actions: assign(({ context }) => ({ failure: context.inDoubt! })),
+                },
                 { guard: 'hasPendingClear', target: 'clearing' },
                 { guard: 'shouldCompact', target: 'compacting', actions: 'decideThreshold' },
                 { guard: 'decidedNotYet', actions: assign({ undecidedFrom: null }) },
@@ -328,6 +345,12 @@ export const sessionMachine = sessionSetup.createMachine({
               // After a no-progress failure, a change of context or description, or enough new
               // messages, may make progress possible. Other failures wait for their retry timer.
               always: [
+                // A failure of before the doubt (a retry timer's) gives way to it.
+                {
+                  guard: ({ context }) =>
+                    context.inDoubt !== undefined && context.failure !== context.inDoubt,
+                  actions: assign(({ context }) => ({ failure: context.inDoubt! })),
+                },
                 { guard: 'hasPendingClear', target: 'clearing' },
                 {
                   guard: 'noProgressMayLift',
