@@ -110,18 +110,6 @@ export const sessionMachine = sessionSetup.createMachine({
             correction: Number.isFinite(event.correction) && event.correction > 0 ? event.correction : 1,
           })),
         },
-        // The first write in doubt is the session's failure until a new actor loads the files.
-        'WRITE.IN_DOUBT': {
-          guard: ({ context }) => context.inDoubt === undefined,
-          actions: [
-            assign({ inDoubt: ({ event }) => ({ ...toFailure(event.error, 0), retryable: false }) }),
-            emit(({ context }) => ({
-              type: 'write.in-doubt' as const,
-              sessionId: context.sessionId,
-              failure: context.inDoubt!,
-            })),
-          ],
-        },
         'FIXED.CHANGED': {
           actions: assign(({ context, event }) => ({
             descriptionTokens: event.descriptionTokens ?? context.descriptionTokens,
@@ -409,6 +397,19 @@ export const sessionMachine = sessionSetup.createMachine({
   on: {
     APPEND: { actions: 'queueAppends' },
     'APPEND.MANY': { actions: 'queueAppends' },
+    // In any state (a write while loading, the record written while closing): the first write in
+    // doubt is the session's failure until a new actor loads the files (`ready` fails with it).
+    'WRITE.IN_DOUBT': {
+      guard: ({ context }) => context.inDoubt === undefined,
+      actions: [
+        assign({ inDoubt: ({ event }) => ({ ...toFailure(event.error, 0), retryable: false }) }),
+        emit(({ context }) => ({
+          type: 'write.in-doubt' as const,
+          sessionId: context.sessionId,
+          failure: context.inDoubt!,
+        })),
+      ],
+    },
   },
 });
 

@@ -2,8 +2,9 @@
  * `WRITE.IN_DOUBT`: a write of the session (any of them: a commit, a clear, `setContext`...) is in
  * its files but not durable, so the actor's memory may not be what they hold. The chart keeps the
  * first such write as its failure for the rest of the actor's life (only a new actor, which loads
- * the files, ends it): `failed` from `idle`, from a retryable failure (no retry timer runs a
- * compaction then), and after a compaction that was committing when it came and ends well.
+ * the files, ends it): `failed` from `idle`, once loaded when it came while loading, from a
+ * retryable failure (no retry timer runs a compaction then), and after a compaction that was
+ * committing when it came and ends well.
  */
 import { describe, expect, it } from 'vitest';
 import { machineStateOf } from '../../machines/session.machine.js';
@@ -41,6 +42,16 @@ describe('session machine: a write in doubt', () => {
     expect(h.actor.getSnapshot().context.failure).toMatchObject(failure);
     expect((await h.append(10)).ok).toBe(true);
     expect(state(h)).toBe('failed');
+  });
+
+  it('comes in while loading (a write of the load): failed once loaded', async () => {
+    const h = createHarness();
+    expect(h.actor.getSnapshot().value).toBe('loading');
+    h.actor.send({ type: 'WRITE.IN_DOUBT', error: inDoubt('counts.json') });
+    await h.flush();
+    expect(state(h)).toBe('failed');
+    expect(h.actor.getSnapshot().context.failure).toMatchObject({ details: { installed: 'counts.json' } });
+    expect(doubtsOf(h)).toHaveLength(1);
   });
 
   it('replaces a retryable failure: no retry timer starts a compaction', async () => {
