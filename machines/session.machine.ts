@@ -160,6 +160,11 @@ export const sessionMachine = sessionSetup.createMachine({
           states: {
             idle: {
               always: [
+                {
+                  guard: ({ context }) => context.inDoubt !== undefined,
+                  target: 'failed',
+                  actions: assign(({ context }) => ({ failure: context.inDoubt! })),
+                },
                 { guard: 'hasPendingClear', target: 'clearing' },
                 { guard: 'shouldCompact', target: 'compacting', actions: 'decideThreshold' },
                 { guard: 'decidedNotYet', actions: assign({ undecidedFrom: null }) },
@@ -328,6 +333,12 @@ export const sessionMachine = sessionSetup.createMachine({
               // After a no-progress failure, a change of context or description, or enough new
               // messages, may make progress possible. Other failures wait for their retry timer.
               always: [
+                // A failure of before the doubt (a retry timer's) gives way to it.
+                {
+                  guard: ({ context }) =>
+                    context.inDoubt !== undefined && context.failure !== context.inDoubt,
+                  actions: assign(({ context }) => ({ failure: context.inDoubt! })),
+                },
                 { guard: 'hasPendingClear', target: 'clearing' },
                 {
                   guard: 'noProgressMayLift',
@@ -386,6 +397,19 @@ export const sessionMachine = sessionSetup.createMachine({
   on: {
     APPEND: { actions: 'queueAppends' },
     'APPEND.MANY': { actions: 'queueAppends' },
+    // In any state (a write while loading, the record written while closing): the first write in
+    // doubt is the session's failure until a new actor loads the files (`ready` fails with it).
+    'WRITE.IN_DOUBT': {
+      guard: ({ context }) => context.inDoubt === undefined,
+      actions: [
+        assign({ inDoubt: ({ event }) => ({ ...toFailure(event.error, 0), retryable: false }) }),
+        emit(({ context }) => ({
+          type: 'write.in-doubt' as const,
+          sessionId: context.sessionId,
+          failure: context.inDoubt!,
+        })),
+      ],
+    },
   },
 });
 

@@ -208,6 +208,12 @@ export interface SessionMachineContext {
   committing: CommitInput | null;
   attempts: number;
   failure: CompactionFailure | null;
+  /**
+   * Set once a write of this actor's session is in place but not durable (`WRITE.IN_DOUBT`): memory
+   * may not be what the files hold until a load reads them again, which only a new actor does. While
+   * set, the compaction region stays `failed` with it as `failure`. Absent otherwise.
+   */
+  inDoubt?: CompactionFailure;
   /** After a no-progress failure: live tokens at that point; automatic retries wait for growth. */
   blockedAtLiveTokens: number | null;
   lastCompaction: CompactOutput | null;
@@ -255,6 +261,11 @@ export type SessionMachineEvent =
   /** Stops a compaction that is still summarising (ignored once its commit started). */
   | { type: 'COMPACTION.CANCEL' }
   | { type: 'CALIBRATION.CHANGED'; correction: number }
+  /**
+   * A write of the session (a commit, clear, edit, `setContext`...) put its file in place but its
+   * directory's fsync failed (`error`: the store's, `details.outcome` `'in-place-not-durable'`).
+   */
+  | { type: 'WRITE.IN_DOUBT'; error: unknown }
   | { type: 'CLEAR'; mode: ClearMode; change?: CheckpointChange; reply: (result: ClearReply) => void }
   | { type: 'CLOSE' };
 
@@ -272,7 +283,8 @@ export type SessionMachineEmitted =
   | { type: 'compaction.completed'; sessionId: string; result: CompactOutput }
   | { type: 'compaction.failed'; sessionId: string; failure: CompactionFailure; willRetryInMs: number | null }
   | { type: 'compaction.cancelled'; sessionId: string; watermarkSeq: number }
-  | { type: 'cleared'; sessionId: string; result: ClearOutput };
+  | { type: 'cleared'; sessionId: string; result: ClearOutput }
+  | { type: 'write.in-doubt'; sessionId: string; failure: CompactionFailure };
 
 /**
  * What to do: `clear` archives the live messages and keeps the checkpoint (their facts recorded

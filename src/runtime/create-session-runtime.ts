@@ -122,6 +122,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     publish,
     writeRecord,
     afterCommits,
+    tellInDoubt: (id, error) => refOf(id)?.send({ type: 'WRITE.IN_DOUBT', error }),
   });
 
   // What the runtime and the supervisor learn of sessions comes from the actors' own snapshots.

@@ -48,6 +48,19 @@ export type SessionEvent =
       willRetryInMs: number | null;
       failure: CompactionFailure;
     })
+  /**
+   * A write of the session (a compaction's commit, a clear, an edit, `setContext`...) is in its
+   * files but not durable: its file went in place, then the directory's fsync failed. The session
+   * is `failed` with this `failure` (`details.outcome` `'in-place-not-durable'`, `details.installed`
+   * the file) and takes appends only until `runtime.reopenSession(id)`; `reason` says so.
+   */
+  | (Base & {
+      type: 'session.write.in-doubt';
+      code: string;
+      reason: string;
+      retryable: false;
+      failure: CompactionFailure;
+    })
   | (Base & { type: 'session.compaction.progress'; chunk?: number; chunks?: number; outputTokens?: number })
   /** `cancelCompaction` stopped a compaction before its commit: nothing was written. */
   | (Base & { type: 'session.compaction.cancelled'; watermarkSeq: number })
@@ -162,6 +175,19 @@ export function sessionEventsOf(
       ];
     case 'compaction.cancelled':
       return [{ ...base, type: 'session.compaction.cancelled', watermarkSeq: emitted.watermarkSeq }];
+    case 'write.in-doubt': {
+      const failure = publicFailure(emitted.failure);
+      return [
+        {
+          ...base,
+          type: 'session.write.in-doubt',
+          code: failure.code,
+          reason: failure.message,
+          retryable: false,
+          failure: { ...failure },
+        },
+      ];
+    }
     case 'compaction.failed': {
       const failure = publicFailure(emitted.failure);
       return [

@@ -138,6 +138,8 @@ export interface EffectDeps {
   writeRecord: (sessionId: string, dir: SessionHandle, requestTokens?: number) => Promise<void>;
   /** What follows a commit, not waited for by the caller (after-commit-writes.ts). */
   afterCommits: AfterCommitWrites;
+  /** Sends the session's actor `WRITE.IN_DOUBT` with the error of its write in doubt. */
+  tellInDoubt: (sessionId: string, error: unknown) => void;
 }
 
 /**
@@ -203,7 +205,11 @@ export function provideSessionEffects(deps: EffectDeps) {
     actors: {
       load: fromPromise<LoadOutput, { sessionId: string }>(async ({ input }) => {
         const loaded = await store.load(input.sessionId);
-        const dir = new SessionHandle(store, loaded);
+        // A write in doubt, whichever call made it, fails the actor that holds this handle (not
+        // one loaded after it: that one read the files).
+        const dir: SessionHandle = new SessionHandle(store, loaded, (error) => {
+          if (registry.entry(input.sessionId)?.dir === dir) deps.tellInDoubt(input.sessionId, error);
+        });
         const limits = limitsOf(loaded.record.key);
         registry.load(input.sessionId, { dir, limits });
         // Appended before their count was known and the count lost (a crash): counted again now.

@@ -5,6 +5,7 @@
  * runtime's reads use this instead of reaching into a store's files.
  */
 import { deepFreeze } from '../store/freeze.js';
+import { IN_PLACE_NOT_DURABLE } from '../store/writes-in-doubt.js';
 import { indexOfSeq } from '../store/chat-data.js';
 import type {
   AgentDescription,
@@ -33,10 +34,17 @@ export class SessionHandle {
   #description: AgentDescription | null;
   #counts: SessionCounts;
   #messages: Message[];
+  readonly #onInDoubt: (error: unknown) => void;
 
-  constructor(store: SessionStore, head: SessionHead) {
+  /**
+   * @param onInDoubt - Told of every write of this session whose file went in place but not
+   *   durably (`details.outcome` `'in-place-not-durable'`): whichever call made it, the session's
+   *   actor learns that memory may not be what the files hold (writes-in-doubt.ts). Appends never are.
+   */
+  constructor(store: SessionStore, head: SessionHead, onInDoubt: (error: unknown) => void = () => undefined) {
     this.id = head.record.id;
     this.#store = store;
+    this.#onInDoubt = onInDoubt;
     this.#record = head.record;
     this.#checkpoint = deepFreeze(head.checkpoint); // the caller's copy (store contract): a request renders it once
     this.#context = head.context;
@@ -107,7 +115,7 @@ export class SessionHandle {
 
   /** Commits a compaction, clear or reset; the archived messages leave the live ones. */
   async commit(segment: ArchiveSegment | null, checkpoint: Checkpoint, keepChecks = true): Promise<void> {
-    const result = await this.#store.commit(this.id, { segment, checkpoint, keepChecks });
+    const result = await this.#telling(this.#store.commit(this.id, { segment, checkpoint, keepChecks }));
     // The store's copy, the caller's to keep: frozen, a request renders it once (build-request.ts).
     this.#checkpoint = deepFreeze(result.checkpoint);
     // Messages appended while the commit ran are above the watermark: they stay.
@@ -117,27 +125,27 @@ export class SessionHandle {
   }
 
   async writeContext(context: SessionContext): Promise<void> {
-    await this.#store.writeContext(this.id, context);
+    await this.#telling(this.#store.writeContext(this.id, context));
     this.#context = context;
   }
 
   async writeAgentDescription(description: AgentDescription): Promise<void> {
-    await this.#store.writeAgentDescription(this.id, description);
+    await this.#telling(this.#store.writeAgentDescription(this.id, description));
     this.#description = description;
   }
 
   async writeRecord(record: SessionRecord): Promise<void> {
-    await this.#store.writeRecord(this.id, record);
+    await this.#telling(this.#store.writeRecord(this.id, record));
     this.#record = record;
   }
 
   async writeCounts(counts: Partial<SessionCounts>): Promise<void> {
-    await this.#store.writeCounts(this.id, counts);
+    await this.#telling(this.#store.writeCounts(this.id, counts));
     this.#counts = { ...this.#counts, ...counts };
   }
 
   async recordChecks(checks: readonly CheckResult[], now: string): Promise<Checkpoint> {
-    const checkpoint = await this.#store.recordChecks(this.id, checks, now);
+    const checkpoint = await this.#telling(this.#store.recordChecks(this.id, checks, now));
     // A commit may have made a newer checkpoint current meanwhile: keep the newest.
     if (this.#checkpoint === null || checkpoint.version >= this.#checkpoint.version)
       this.#checkpoint = deepFreeze(checkpoint);
@@ -155,6 +163,17 @@ export class SessionHandle {
     for (let n = last; n >= 1 && n > last - count; n--) {
       const segment = await this.#store.readSegment(this.id, n);
       if (segment !== null) yield segment;
+    }
+  }
+
+  /** A write's promise, its failure told to `onInDoubt` first when its file is in place but not durable. */
+  async #telling<T>(write: Promise<T>): Promise<T> {
+    try {
+      return await write;
+    } catch (error) {
+      const details = (error as { details?: { outcome?: unknown } } | null)?.details;
+      if (details?.outcome === IN_PLACE_NOT_DURABLE) this.#onInDoubt(error);
+      throw error;
     }
   }
 

@@ -45,13 +45,15 @@ export function toSessionError(error: unknown, sessionId: string): SessionError 
 }
 
 /**
- * @internal The refusal of a compaction the store could only refuse: the session's last one is in
- * doubt (store/writes-in-doubt.ts) and its actor was not loaded again since; or null. Checked
+ * @internal The refusal of a compaction the store could only refuse: a write of the session (a
+ * commit, a clear, `setContext`...) is in doubt (store/writes-in-doubt.ts) and its actor was not
+ * loaded again since; or null. Checked
  * before the compactor runs, so that neither `compact` nor a turn past the threshold pays for a
  * summary (a model call) that the commit then refuses.
  */
 export function compactionInDoubt(ref: SessionActorRef | undefined, sessionId: string): SessionError | null {
-  const failure = ref?.getSnapshot().context.failure;
+  const context = ref?.getSnapshot().context;
+  const failure = context?.inDoubt ?? context?.failure;
   const outcome = failure?.details?.outcome;
   if (!failure || (outcome !== IN_PLACE_NOT_DURABLE && outcome !== REFUSED_IN_DOUBT)) return null;
   return refusedInDoubt(sessionId, 'compaction', failure);
@@ -94,11 +96,17 @@ export function infoOf(
 ): SessionInfo {
   const snapshot = ref?.getSnapshot();
   const c = snapshot?.context;
-  const f = c?.failure;
+  // A write in doubt is the session's failure even while a compaction it began before runs on.
+  const f = c?.inDoubt ?? c?.failure;
   const raw =
     c?.loadError ??
     (f ? { code: f.code, message: f.message, ...(f.details ? { details: { ...f.details } } : {}) } : null);
   const failure = raw === null ? null : publicFailure(raw);
+  const outcome = f?.details?.outcome;
+  // Memory's figures, from before a write in doubt (the files may hold that write's, or not); or
+  // none read at all (files that did not load).
+  const unconfirmed =
+    Boolean(c?.loadError) || outcome === IN_PLACE_NOT_DURABLE || outcome === REFUSED_IN_DOUBT;
   // A copy: the record, limits and snapshot parts are the runtime's own objects.
   return structuredClone({
     id: record.id,
@@ -116,6 +124,7 @@ export function infoOf(
     compactor,
     limits,
     error: failure,
+    figures: unconfirmed ? ('unconfirmed' as const) : ('confirmed' as const),
     lastCompaction: c?.lastCompaction ?? null,
   });
 }
@@ -147,6 +156,7 @@ export function infoOfSummary(summary: SessionSummary, limits: Limits, compactor
     compactor,
     limits,
     error: null,
+    figures: 'confirmed' as const,
     lastCompaction: null,
   });
 }
@@ -175,6 +185,7 @@ export function placeholderInfo(id: string, compactor: string, limits: Limits): 
     compactor,
     limits: { ...limits },
     error: null,
+    figures: 'unconfirmed', // none could be read
     lastCompaction: null,
   };
 }

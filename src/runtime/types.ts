@@ -163,12 +163,23 @@ export interface SessionInfo {
   compactor: string;
   limits: Limits;
   /**
-   * Why the session is failed (compaction failure or a file that did not load), or null. With
-   * `details.outcome` `'in-place-not-durable'` or `'refused-in-doubt'` (state `failed`), a write is
-   * in the files but not durable and memory is not what they hold: the figures here are those from
-   * before it, and the session takes appends only until {@link SessionRuntime.reopenSession}.
+   * Why the session is failed (compaction failure, a write in doubt, or a file that did not load),
+   * or null. With `details.outcome` `'in-place-not-durable'` or `'refused-in-doubt'` (state
+   * `failed`), a write (a compaction's commit, a clear, an edit, `setContext`...: `details.installed`
+   * names its file) is in the files but not durable and memory may not be what they hold: the
+   * session takes appends only until {@link SessionRuntime.reopenSession}, and `figures` says
+   * `'unconfirmed'`.
    */
   error: { code: string; message: string; details?: Record<string, unknown> } | null;
+  /**
+   * Whether the figures (`stats`, `liveMessages`, `liveTokens`, `checkpointVersion`,
+   * `archivedThroughSeq`) are those of the session's files. `'unconfirmed'` while a write is in
+   * doubt (see `error`): they are memory's, from before that write, and the files may hold the
+   * write's (a commit's next version and fewer live messages) or, after a power loss, these; a
+   * reload tells, so `reopenSession(id)` returns them `'confirmed'`. Also `'unconfirmed'` for a
+   * session whose files did not load (`error` says why): its figures are not read from them.
+   */
+  figures: 'confirmed' | 'unconfirmed';
   lastCompaction: CompactOutput | null;
 }
 

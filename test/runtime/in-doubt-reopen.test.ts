@@ -2,12 +2,13 @@
  * A runtime's compaction whose checkpoint.json is renamed into place, after which the fsync of the
  * session's directory fails (EIO from the LD_PRELOAD shim, on that directory's own fsync only): the
  * session is in doubt (the files hold the commit, memory does not). What its host sees through the
- * runtime alone: the rejection, the `session.compaction.failed` event and the session's info all
- * carry the outcome and say what to do; the session takes appends, retries nothing by itself, starts
- * no compaction the store could only refuse (a turn past the threshold, `compact`), stays `failed`
- * (a refused clear does not make it idle, so the supervisor's idle stop does not reload it behind
- * the host's back); and `reopenSession(id)` loads it again from its files, as a restart would,
- * without restarting the runtime's other sessions.
+ * runtime alone: the rejection, the `session.compaction.failed` event (and `session.write.in-doubt`,
+ * as for any write in doubt) and the session's info all carry the outcome and say what to do, the
+ * info's figures those from before the commit, marked `unconfirmed`; the session takes appends,
+ * retries nothing by itself, starts no compaction the store could only refuse (a turn past the
+ * threshold, `compact`), stays `failed` (a refused clear does not make it idle, so the supervisor's
+ * idle stop does not reload it behind the host's back); and `reopenSession(id)` loads it again from
+ * its files, as a restart would, without restarting the runtime's other sessions.
  */
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
@@ -47,7 +48,9 @@ const outcome = (promise) => promise.then(
   (value) => ({ ok: true, value }),
   (e) => ({ code: e.code, retryable: e.retryable, message: e.message, details: e.details }),
 );
-const infoOf = (s) => ({ state: s.state, version: s.checkpointVersion, live: s.liveMessages, error: s.error });
+const infoOf = (s) => ({
+  state: s.state, version: s.checkpointVersion, live: s.liveMessages, error: s.error, figures: s.figures,
+});
 const message = (i) => ({
   role: i % 2 ? 'assistant' : 'user',
   content: 'message ' + i + ' ' + 'lorem ipsum '.repeat(20),
@@ -68,6 +71,7 @@ out.compact = await outcome(runtime.compact(a, { keepRecentTokens: 60 }));
 await control.set(null);
 out.faulted = await control.faulted();
 out.failed = events.filter((e) => e.type === 'session.compaction.failed');
+out.doubts = events.filter((e) => e.type === 'session.write.in-doubt');
 out.info = infoOf(await runtime.getSession(a));
 out.listed = (await runtime.listSessions()).filter((s) => s.id === a).map(infoOf);
 out.append = await outcome(runtime.addMessage(a, message(16)));
@@ -134,10 +138,16 @@ describe('a runtime compaction committed in place but not durably (directory fsy
       },
     ]);
     expect((out.failed as { reason: string }[])[0]!.reason).toContain('reopenSession');
+    // And, as for every write in doubt, session.write.in-doubt.
+    expect(out.doubts).toMatchObject([
+      { retryable: false, failure: { details: { outcome: 'in-place-not-durable' } } },
+    ]);
 
-    // getSession and listSessions: failed, in doubt, the figures of memory (before the commit).
+    // getSession and listSessions: failed, in doubt, the figures of memory (before the commit),
+    // marked unconfirmed: the files hold the commit's until a power loss undoes it.
     const inDoubt = {
       state: 'failed',
+      figures: 'unconfirmed',
       version: 1,
       error: { code: 'IO_ERROR', details: { outcome: 'in-place-not-durable' } },
     };
@@ -168,7 +178,10 @@ describe('a runtime compaction committed in place but not durably (directory fsy
     // writes taken again (it may compact at once: past the threshold); the other session's actor
     // is left alone.
     expect(out.bActor).toBe(true);
-    expect(out.reopened).toMatchObject({ ok: true, value: { version: 2, error: null } });
+    expect(out.reopened).toMatchObject({
+      ok: true,
+      value: { version: 2, error: null, figures: 'confirmed' },
+    });
     const reopened = (out.reopened as { value: { state: string; live: number } }).value;
     expect(reopened.state).not.toBe('failed');
     expect(reopened.live).toBeLessThan(18);

@@ -158,7 +158,11 @@ describe('a session without a readable session.json is damaged, not absent (item
       expect(refused.code).toBe('CORRUPT_FILE');
       expect(refused.message).toContain('dagent-sessions repair');
       expect(await snapshotDir(dir)).toEqual(before);
-      expect((await runtime.listSessions()).find((s) => s.id === ID)?.error?.code).toBe('CORRUPT_FILE');
+      // Listed with the reason, and figures not read from its files.
+      expect((await runtime.listSessions()).find((s) => s.id === ID)).toMatchObject({
+        error: { code: 'CORRUPT_FILE' },
+        figures: 'unconfirmed',
+      });
       await runtime.close();
       // The advice: restore it (here, the saved bytes), and the session is whole.
       for (const name of await readdir(dir))
