@@ -125,6 +125,7 @@ export function createSessionApiFromInvoke(invoke: InvokeChannel, on: EventFeed)
   return {
     create: (key, options) => call('session:create', key, options),
     get: (id) => call('session:get', id),
+    reopen: (id) => call('session:reopen', id),
     list: () => call('session:list'),
     addMessage: (id, message) => call('session:addMessage', id, message),
     getMessages: (id) => call('session:getMessages', id),

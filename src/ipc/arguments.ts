@@ -287,6 +287,7 @@ const migrateOptions: Param = {
 export const PARAMS: Readonly<Record<SessionChannel, readonly Param[]>> = {
   'session:create': [key, createOptions],
   'session:get': [id],
+  'session:reopen': [id],
   'session:list': [],
   'session:addMessage': [id, message],
   'session:getMessages': [id],

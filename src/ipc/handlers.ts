@@ -65,6 +65,7 @@ const CALLS: Record<SessionChannel, Call> = {
   'session:create': (r, [key, options]) =>
     r.createSession(key as SessionKey, options as CreateSessionOptions | undefined),
   'session:get': (r, [id]) => r.getSession(id as string),
+  'session:reopen': (r, [id]) => r.reopenSession(id as string),
   'session:list': (r) => r.listSessions(),
   'session:addMessage': (r, [id, message]) => r.addMessage(id as string, message as MessageInput),
   'session:getMessages': (r, [id]) => r.getMessages(id as string),

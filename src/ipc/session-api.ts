@@ -95,6 +95,16 @@ export interface SessionAPI {
    * @throws `INVALID_KEY` for an unsafe id; `SESSION_NOT_FOUND` when no such session exists.
    */
   get(id: string): Promise<SessionInfo>;
+  /**
+   * Loads the session again from its files, as a restart of the runtime would, leaving the other
+   * sessions alone (the runtime's `reopenSession`): the way out of a write in place but not durable
+   * (`get(id).error.details.outcome` `'in-place-not-durable'`, or a write refused `'refused-in-doubt'`).
+   * Check the disk first; the session then takes every write again, with the figures of its files.
+   * @returns The session as loaded again.
+   * @throws `INVALID_KEY` for an unsafe id; `SESSION_NOT_FOUND`; `CORRUPT_FILE` when a file does not load.
+   * @example if (info.error?.details?.outcome === 'in-place-not-durable') await api.reopen(info.id);
+   */
+  reopen(id: string): Promise<SessionInfo>;
   /** Every session under the runtime's root, loaded or not. */
   list(): Promise<SessionInfo[]>;
   /**

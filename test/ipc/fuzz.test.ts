@@ -335,6 +335,7 @@ const PARAMS: Record<SessionChannel, Array<{ valid: unknown; bad: () => Arb; opt
       { valid: { context: { a: 1 } }, bad: badCreateOptions, optional: true },
     ],
     'session:get': [id],
+    'session:reopen': [id],
     'session:list': [],
     'session:addMessage': [id, { valid: { role: 'user', content: 'hello' }, bad: badMessage }],
     'session:getMessages': [id],
