@@ -139,7 +139,7 @@ export function createSessionApiFromInvoke(invoke: InvokeChannel, on: EventFeed)
     previewRequest: (id, userMessage, options) => call('session:previewRequest', id, userMessage, options),
     compact: (id, options) => call('session:compact', id, options),
     cancelCompaction: (id) => call('session:cancelCompaction', id),
-    clearMessages: (id) => call('session:clearMessages', id),
+    clearMessages: (id, options) => call('session:clearMessages', id, options),
     reset: (id) => call('session:reset', id),
     export: (id) => call('session:export', id),
     archive: (id) => call('session:archive', id),

@@ -20,6 +20,7 @@ import type { SendResult, SessionRequest } from '../runtime/conversation.js';
 import type { SessionEvent } from '../runtime/events.js';
 import type { HistoryQuery } from '../runtime/history.js';
 import type {
+  ClearOptions,
   ClearResult,
   CreateSessionOptions,
   SessionExport,
@@ -180,10 +181,15 @@ export interface SessionAPI {
    */
   cancelCompaction(id: string): Promise<boolean>;
   /**
-   * Moves every live message to the archive and keeps the checkpoint.
-   * @throws `INVALID_KEY`; `SESSION_NOT_FOUND`; `SESSION_ARCHIVED`.
+   * Moves every live message to the archive and keeps the checkpoint, with the facts of those
+   * messages recorded in its ledger and, given in `options`, a task-loop iteration and decisions,
+   * all in one new checkpoint version (the runtime's `clearMessages`).
+   * @param options - `iteration` and `decisions` ({@link ClearOptions}).
+   * @throws `INVALID_ARGUMENT` for a name none of its options, an iteration or a decision that is
+   *   not one (nothing archived); `INVALID_KEY`; `SESSION_NOT_FOUND`; `SESSION_ARCHIVED`.
+   * @example await api.clearMessages(id, { iteration: { iteration: 3, stopReason: 'checks passed' } });
    */
-  clearMessages(id: string): Promise<ClearResult>;
+  clearMessages(id: string, options?: ClearOptions): Promise<ClearResult>;
   /**
    * Archives the live messages and empties the checkpoint; history stays readable.
    * @throws `INVALID_KEY`; `SESSION_NOT_FOUND`; `SESSION_ARCHIVED`.
