@@ -3,7 +3,7 @@
  * outputs of its effects.
  */
 import type { CheckpointChange } from '../src/core/checkpoint-change.js';
-import type { ArchiveSegment, Checkpoint, Limits, Message } from '../src/core/types.js';
+import type { ArchiveSegment, Checkpoint, CompactionEscalation, Limits, Message } from '../src/core/types.js';
 
 /** A message as the runtime hands it to the actor: everything but its seq, assigned here. */
 export type NewMessage = Omit<Message, 'seq'>;
@@ -130,7 +130,8 @@ export interface CompactOutput {
   durationMs: number;
   /** Whether the request (fixed parts + checkpoint + kept tail + reply room) is now under the threshold. */
   underThreshold: boolean;
-  escalation: number;
+  /** The step of the no-progress guard it took ({@link CompactionEscalation}). */
+  escalation: CompactionEscalation;
 }
 
 /** What went wrong with the last compaction. */

@@ -4,7 +4,7 @@
  * with reasons a person can act on (which field, what type).
  */
 import { ledgerProblems } from './ledger/ledger-problems.js';
-import type { CheckResult, CheckpointSummary, CompactionInfo } from '../core/types.js';
+import type { CheckResult, CheckpointSummary, CompactionEscalation, CompactionInfo } from '../core/types.js';
 
 /** Name of the tool the compaction prompt forces the model to call. */
 export const CHECKPOINT_TOOL_NAME = 'record_checkpoint';
@@ -151,10 +151,12 @@ const COUNTS = [
   'tokensAfter',
   'durationMs',
   'chunks',
-  'escalation',
   'archivedMessages',
   'archivedTokens',
 ] as const satisfies ReadonlyArray<keyof CompactionInfo>;
+
+/** Every {@link CompactionEscalation}: what `compactionInfo.escalation` may hold. */
+const ESCALATIONS: ReadonlySet<unknown> = new Set<CompactionEscalation>([0, 1, 2]);
 
 const isCount = (value: unknown): boolean =>
   typeof value === 'number' && Number.isFinite(value) && value >= 0;
@@ -214,5 +216,10 @@ export function checkpointProblems(value: unknown): string[] {
   for (const field of COUNTS) {
     if (!isCount(info[field])) problems.push(`"compactionInfo.${field}" must be a number >= 0`);
   }
+  if (!ESCALATIONS.has(info.escalation))
+    problems.push(
+      `"compactionInfo.escalation" must be 0, 1 or 2 (the no-progress guard's step), ` +
+        `got ${typeof info.escalation === 'number' ? String(info.escalation) : describeType(info.escalation)}`,
+    );
   return problems;
 }

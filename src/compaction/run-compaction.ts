@@ -22,7 +22,13 @@ import { SessionError, describeError } from '../core/errors.js';
 import { planCompaction } from '../core/plan-compaction.js';
 import { countedTokens, isInternalMessage, requestTokens } from '../core/request-size.js';
 import { CHECKPOINT_SCHEMA_VERSION } from '../core/types.js';
-import type { ArchiveSegment, Checkpoint, CheckpointSummary, Message } from '../core/types.js';
+import type {
+  ArchiveSegment,
+  Checkpoint,
+  CheckpointSummary,
+  CompactionEscalation,
+  Message,
+} from '../core/types.js';
 import type { ArchiveSegment as Segment } from '../core/types.js';
 import { IN_PLACE_NOT_DURABLE, REFUSED_IN_DOUBT } from '../store/writes-in-doubt.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
@@ -171,7 +177,8 @@ export async function summariseCompaction(
   let summaryTokens = previousTokens;
   let folded = 0; // messages of `candidates` folded into `summary` so far
   let calls = 0;
-  let escalation = 0;
+  let escalation: CompactionEscalation = 0;
+  let recompressed = false;
   const fit = (budgetTokens: number) => {
     // The fit counted the draft it keeps (with the checks): that count, not a second one.
     const fitted = fitCheckpointCounted(
@@ -202,9 +209,10 @@ export async function summariseCompaction(
   const projected = () => request(summaryTokens + sumTokens(candidates.slice(folded)));
 
   const keep = tailBudget(input, previousTokens, correction);
-  const tails = [keep, Math.floor(keep / 4), 0];
-  for (let step = 0; step < tails.length; step++) {
-    const plan = planCompaction(candidates, { keepRecentTokens: tails[step]! });
+  // One tail per escalation step: the session's, a quarter of it, none.
+  const tails: Record<CompactionEscalation, number> = { 0: keep, 1: Math.floor(keep / 4), 2: 0 };
+  for (const step of [0, 1, 2] as const) {
+    const plan = planCompaction(candidates, { keepRecentTokens: tails[step] });
     if (plan.kind === 'within-budget' && step === 0 && projected() < threshold) {
       return {
         output: {
@@ -233,6 +241,7 @@ export async function summariseCompaction(
   if (projected() >= threshold && (folded > 0 || previous !== null)) {
     // Last resort: the checkpoint itself is too big. Re-compress it into half its budget.
     escalation = 2;
+    recompressed = true;
     const budget = Math.max(64, Math.floor(Math.min(limits.checkpointTokens, summaryTokens) / 2));
     summary = await callCompactor(
       compactor,
@@ -347,7 +356,9 @@ export async function summariseCompaction(
           ? 'folded the prefix, kept the recent tail'
           : escalation === 1
             ? 'kept a smaller tail to get under the threshold'
-            : 're-compressed the checkpoint to get under the threshold',
+            : recompressed
+              ? 're-compressed the checkpoint to get under the threshold'
+              : 'kept no tail to get under the threshold',
       compactor: compactor.name,
       checkpointVersion: version,
       checkpointTokens: summaryTokens,

@@ -97,6 +97,17 @@ export interface CheckResult {
   at?: string;
 }
 
+/**
+ * The step of the no-progress guard at which a compaction got the request under the threshold, or
+ * stopped: `0` the session's verbatim tail kept (and every clear, reset or edit); `1` a quarter of
+ * that tail kept; `2` no tail kept and, when even that was not enough, the checkpoint itself
+ * re-compressed into half its budget. Stored in `checkpoint.json` (`compactionInfo.escalation`); a
+ * load refuses any other value as `CORRUPT_FILE`.
+ *
+ * @example const step: CompactionEscalation = result.escalation; // 0 | 1 | 2
+ */
+export type CompactionEscalation = 0 | 1 | 2;
+
 /** How the checkpoint of a given version came to be. */
 export interface CompactionInfo {
   compactor: string;
@@ -111,8 +122,8 @@ export interface CompactionInfo {
   durationMs: number;
   /** Number of compactor calls (more than one when the input was folded in chunks). */
   chunks: number;
-  /** Which escalation step succeeded: 0 normal, 1 smaller tail, 2 re-compressed checkpoint. */
-  escalation: number;
+  /** The escalation step of the compaction that produced this version ({@link CompactionEscalation}). */
+  escalation: CompactionEscalation;
   /** Messages in the archive after this compaction (cumulative). */
   archivedMessages: number;
   /** Tokens of the archived messages (cumulative). */

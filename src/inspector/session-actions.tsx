@@ -1,6 +1,7 @@
 /**
- * A session's actions: force a compaction, clear the live messages, reset, export. Destructive
- * ones ask first, in a dialog; errors are shown, never swallowed.
+ * A session's actions: force a compaction, clear the live messages, reset, export, and reload a
+ * session in doubt from its files. Destructive ones ask first, in a dialog; errors are shown,
+ * never swallowed.
  */
 import { useState } from 'react';
 import type { SessionAPI } from '../ipc/channels.js';
@@ -14,7 +15,10 @@ import { errorText } from './use-session-inspector.js';
  * The actions of {@link SessionActions}.
  * @example const action: SessionAction = 'compact';
  */
-export type SessionAction = 'compact' | 'clear' | 'reset' | 'export';
+export type SessionAction = 'compact' | 'clear' | 'reset' | 'export' | 'reopen';
+
+/** `details.outcome` of a session whose files hold a write that memory does not (in doubt). */
+const IN_DOUBT: ReadonlySet<unknown> = new Set(['in-place-not-durable', 'refused-in-doubt']);
 
 /**
  * Props of {@link SessionActions}.
@@ -60,12 +64,22 @@ const CONFIRM = {
       'Every live message moves to the archive and the checkpoint is emptied ' +
       '(summary and checks). History stays readable; the agent starts over.',
   },
+  reopen: {
+    title: 'Reload the session from its files?',
+    label: 'Reload from files',
+    text:
+      'A write of this session is in its files but not durable (the disk refused to sync it), and ' +
+      'the session takes appends only. Check the disk first (dmesg): the session is then loaded ' +
+      'again from its files, as a restart would, and takes every write again.',
+  },
 } as const;
 
 /**
  * Buttons for one session: "Compact now" (with an optional tail to keep, in tokens), "Clear
  * messages…" and "Reset…" (each asks in a modal dialog first and does nothing when cancelled),
- * and "Export JSON" (downloads `session-<id>.json`: session, checkpoint and full history).
+ * "Export JSON" (downloads `session-<id>.json`: session, checkpoint and full history), and, for a
+ * session in doubt (`error.details.outcome` `'in-place-not-durable'` or `'refused-in-doubt'`),
+ * "Reload from files…" (asks first, then `api.reopen(id)`).
  * A result is announced in a `role="status"` line; errors go to `onError`, or to a
  * `role="alert"` region of its own.
  *
@@ -74,7 +88,7 @@ const CONFIRM = {
  */
 export function SessionActions({ api, session, onError, onDone }: SessionActionsProps) {
   const [busy, setBusy] = useState<SessionAction | null>(null);
-  const [asking, setAsking] = useState<'clear' | 'reset' | null>(null);
+  const [asking, setAsking] = useState<keyof typeof CONFIRM | null>(null);
   const [keep, setKeep] = useState('');
   const [notice, setNotice] = useState<string | null>(null);
   const [ownError, setOwnError] = useState<string | null>(null);
@@ -114,6 +128,17 @@ export function SessionActions({ api, session, onError, onDone }: SessionActions
       );
     });
   };
+  const reopen = () => {
+    setAsking(null);
+    void run('reopen', async () => {
+      const info = await api.reopen(id);
+      return (
+        `Reloaded from its files: checkpoint v${info.checkpointVersion}, ` +
+        `${info.liveMessages} live messages.`
+      );
+    });
+  };
+  const inDoubt = IN_DOUBT.has(session.error?.details?.outcome);
   const exportSession = () =>
     run('export', async () => {
       downloadJson(await api.export(id), `session-${id}.json`);
@@ -158,6 +183,16 @@ export function SessionActions({ api, session, onError, onDone }: SessionActions
         <button type="button" disabled={busy !== null} onClick={() => void exportSession()}>
           {busy === 'export' ? 'Exporting…' : 'Export JSON'}
         </button>
+        {inDoubt && (
+          <button
+            type="button"
+            className="dgi-danger-outline"
+            disabled={busy !== null}
+            onClick={() => setAsking('reopen')}
+          >
+            {busy === 'reopen' ? 'Reloading…' : 'Reload from files…'}
+          </button>
+        )}
       </div>
       <p className="dgi-notice" role="status">
         {notice}
@@ -172,7 +207,7 @@ export function SessionActions({ api, session, onError, onDone }: SessionActions
         title={confirm?.title ?? ''}
         confirmLabel={confirm?.label ?? ''}
         onCancel={() => setAsking(null)}
-        onConfirm={() => asking && clearOrReset(asking)}
+        onConfirm={() => (asking === 'reopen' ? reopen() : asking && clearOrReset(asking))}
       >
         <p>{confirm?.text}</p>
         <p className="dgi-muted">Session {id}</p>

@@ -4,7 +4,7 @@
  * the compaction it needs. Measures what happened.
  */
 import { performance } from 'node:perf_hooks';
-import type { MessageInput } from '../core/types.js';
+import type { CompactionEscalation, MessageInput } from '../core/types.js';
 import type { SessionEvent } from '../runtime/events.js';
 import type { SessionRuntime } from '../runtime/create-session-runtime.js';
 
@@ -17,7 +17,8 @@ export interface ReplayCompaction {
   messagesCompacted: number;
   durationMs: number;
   compactor: string;
-  escalation: number;
+  /** The step of the no-progress guard it took ({@link CompactionEscalation}). */
+  escalation: CompactionEscalation;
 }
 
 /** What a replay reports. */

@@ -125,6 +125,7 @@ export function createSessionApiFromInvoke(invoke: InvokeChannel, on: EventFeed)
   return {
     create: (key, options) => call('session:create', key, options),
     get: (id) => call('session:get', id),
+    reopen: (id) => call('session:reopen', id),
     list: () => call('session:list'),
     addMessage: (id, message) => call('session:addMessage', id, message),
     getMessages: (id) => call('session:getMessages', id),
@@ -138,7 +139,7 @@ export function createSessionApiFromInvoke(invoke: InvokeChannel, on: EventFeed)
     previewRequest: (id, userMessage, options) => call('session:previewRequest', id, userMessage, options),
     compact: (id, options) => call('session:compact', id, options),
     cancelCompaction: (id) => call('session:cancelCompaction', id),
-    clearMessages: (id) => call('session:clearMessages', id),
+    clearMessages: (id, options) => call('session:clearMessages', id, options),
     reset: (id) => call('session:reset', id),
     export: (id) => call('session:export', id),
     archive: (id) => call('session:archive', id),

@@ -12,6 +12,8 @@ import {
   validatePlainObject,
 } from '../runtime/validate-arguments.js';
 import { QUERY_NAMES } from '../runtime/history.js';
+import { validateClearOptions } from '../runtime/checkpoint-edits.js';
+import { methodOptionNames } from '../runtime/method-options.js';
 import type { SessionChannel } from './channels.js';
 
 /** @internal One parameter: its name, whether it may be left out, and its check. */
@@ -173,6 +175,14 @@ const compactOptions: Param = {
   },
 };
 
+// The iteration and the decisions are checked by the runtime's own check, as in process.
+const clearOptions: Param = {
+  name: 'options',
+  optional: true,
+  code: 'INVALID_ARGUMENT',
+  check: (value) => validateClearOptions(options(value, methodOptionNames('clearMessages'))),
+};
+
 const historyQuery: Param = {
   name: 'options',
   optional: true,
@@ -287,6 +297,7 @@ const migrateOptions: Param = {
 export const PARAMS: Readonly<Record<SessionChannel, readonly Param[]>> = {
   'session:create': [key, createOptions],
   'session:get': [id],
+  'session:reopen': [id],
   'session:list': [],
   'session:addMessage': [id, message],
   'session:getMessages': [id],
@@ -298,7 +309,7 @@ export const PARAMS: Readonly<Record<SessionChannel, readonly Param[]>> = {
   'session:previewRequest': [id, userMessage(true), requestOptions],
   'session:compact': [id, compactOptions],
   'session:cancelCompaction': [id],
-  'session:clearMessages': [id],
+  'session:clearMessages': [id, clearOptions],
   'session:reset': [id],
   'session:export': [id],
   'session:archive': [id],

@@ -27,6 +27,7 @@ export type { IpcMigrateOptions, IpcSendOptions, RecentMessagesOptions, SessionA
 export const SESSION_CHANNELS = [
   'session:create',
   'session:get',
+  'session:reopen',
   'session:list',
   'session:addMessage',
   'session:getMessages',

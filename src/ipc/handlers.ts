@@ -14,7 +14,7 @@ import type {
 } from '../core/types.js';
 import type { RequestFormat } from '../request/build-request.js';
 import type { HistoryQuery } from '../runtime/history.js';
-import type { CreateSessionOptions, SessionRuntime } from '../runtime/types.js';
+import type { ClearOptions, CreateSessionOptions, SessionRuntime } from '../runtime/types.js';
 import { migrateAll } from '../migration/migrate.js';
 import { capMessage, checkArguments } from './arguments.js';
 import {
@@ -65,6 +65,7 @@ const CALLS: Record<SessionChannel, Call> = {
   'session:create': (r, [key, options]) =>
     r.createSession(key as SessionKey, options as CreateSessionOptions | undefined),
   'session:get': (r, [id]) => r.getSession(id as string),
+  'session:reopen': (r, [id]) => r.reopenSession(id as string),
   'session:list': (r) => r.listSessions(),
   'session:addMessage': (r, [id, message]) => r.addMessage(id as string, message as MessageInput),
   'session:getMessages': (r, [id]) => r.getMessages(id as string),
@@ -81,7 +82,8 @@ const CALLS: Record<SessionChannel, Call> = {
   'session:compact': (r, [id, options]) =>
     r.compact(id as string, options as { keepRecentTokens?: number } | undefined),
   'session:cancelCompaction': (r, [id]) => r.cancelCompaction(id as string),
-  'session:clearMessages': (r, [id]) => r.clearMessages(id as string),
+  'session:clearMessages': (r, [id, options]) =>
+    r.clearMessages(id as string, options as ClearOptions | undefined),
   'session:reset': (r, [id]) => r.reset(id as string),
   'session:export': (r, [id]) => r.exportSession(id as string),
   'session:archive': (r, [id]) => r.archiveSession(id as string),

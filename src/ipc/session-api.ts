@@ -20,6 +20,7 @@ import type { SendResult, SessionRequest } from '../runtime/conversation.js';
 import type { SessionEvent } from '../runtime/events.js';
 import type { HistoryQuery } from '../runtime/history.js';
 import type {
+  ClearOptions,
   ClearResult,
   CreateSessionOptions,
   SessionExport,
@@ -95,6 +96,16 @@ export interface SessionAPI {
    * @throws `INVALID_KEY` for an unsafe id; `SESSION_NOT_FOUND` when no such session exists.
    */
   get(id: string): Promise<SessionInfo>;
+  /**
+   * Loads the session again from its files, as a restart of the runtime would, leaving the other
+   * sessions alone (the runtime's `reopenSession`): the way out of a write in place but not durable
+   * (`get(id).error.details.outcome` `'in-place-not-durable'`, or a write refused `'refused-in-doubt'`).
+   * Check the disk first; the session then takes every write again, with the figures of its files.
+   * @returns The session as loaded again.
+   * @throws `INVALID_KEY` for an unsafe id; `SESSION_NOT_FOUND`; `CORRUPT_FILE` when a file does not load.
+   * @example if (info.error?.details?.outcome === 'in-place-not-durable') await api.reopen(info.id);
+   */
+  reopen(id: string): Promise<SessionInfo>;
   /** Every session under the runtime's root, loaded or not. */
   list(): Promise<SessionInfo[]>;
   /**
@@ -170,10 +181,15 @@ export interface SessionAPI {
    */
   cancelCompaction(id: string): Promise<boolean>;
   /**
-   * Moves every live message to the archive and keeps the checkpoint.
-   * @throws `INVALID_KEY`; `SESSION_NOT_FOUND`; `SESSION_ARCHIVED`.
+   * Moves every live message to the archive and keeps the checkpoint, with the facts of those
+   * messages recorded in its ledger and, given in `options`, a task-loop iteration and decisions,
+   * all in one new checkpoint version (the runtime's `clearMessages`).
+   * @param options - `iteration` and `decisions` ({@link ClearOptions}).
+   * @throws `INVALID_ARGUMENT` for a name none of its options, an iteration or a decision that is
+   *   not one (nothing archived); `INVALID_KEY`; `SESSION_NOT_FOUND`; `SESSION_ARCHIVED`.
+   * @example await api.clearMessages(id, { iteration: { iteration: 3, stopReason: 'checks passed' } });
    */
-  clearMessages(id: string): Promise<ClearResult>;
+  clearMessages(id: string, options?: ClearOptions): Promise<ClearResult>;
   /**
    * Archives the live messages and empties the checkpoint; history stays readable.
    * @throws `INVALID_KEY`; `SESSION_NOT_FOUND`; `SESSION_ARCHIVED`.

@@ -6,7 +6,13 @@ import type {
   CompactionFailure,
   SessionMachineEmitted,
 } from '../../machines/session.machine.js';
-import type { CheckResult, Message, SessionKey, SessionMachineState } from '../core/types.js';
+import type {
+  CheckResult,
+  CompactionEscalation,
+  Message,
+  SessionKey,
+  SessionMachineState,
+} from '../core/types.js';
 import { publicFailure } from './session-info.js';
 import { callListener } from '../core/call-listener.js';
 
@@ -36,7 +42,8 @@ export type SessionEvent =
       messagesCompacted: number;
       durationMs: number;
       checkpointVersion: number;
-      escalation: number;
+      /** The step of the no-progress guard it took: 0, 1 or 2 ({@link CompactionEscalation}). */
+      escalation: CompactionEscalation;
       result: CompactOutput;
     })
   | (Base & {

@@ -1,7 +1,8 @@
 /**
- * @internal The options of the runtime's methods, by name, checked alike by the runtime and by the
- * Restate client's runtime: a name that is none of a method's options is refused, naming it
- * (`src/core/option-names.ts`), where it would otherwise be ignored without a word.
+ * @internal The options of the runtime's methods, by name, checked alike by the runtime, by the
+ * Restate client's runtime and by the IPC's argument checks: a name that is none of a method's
+ * options is refused, naming it (`src/core/option-names.ts`), where it would otherwise be ignored
+ * without a word.
  */
 import { SessionError } from '../core/errors.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';
@@ -48,6 +49,15 @@ const METHOD_OPTIONS = {
   // A misspelt `iteratoin` would clear the messages without recording the iteration.
   clearMessages: optionNames({ iteration: true, decisions: true } satisfies Record<keyof ClearOptions, true>),
 } as const;
+
+/**
+ * @internal The names of `method`'s options, for a transport that checks them before it calls
+ * the runtime (`src/ipc/arguments.ts`).
+ * @example methodOptionNames('clearMessages') // ['iteration', 'decisions']
+ */
+export function methodOptionNames(method: keyof typeof METHOD_OPTIONS): readonly string[] {
+  return METHOD_OPTIONS[method];
+}
 
 /**
  * @internal Refuses the options of `method` when they are not an object or name none of its

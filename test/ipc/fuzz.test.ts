@@ -311,6 +311,21 @@ const badRecentOptions = () =>
     fc.constantFrom<unknown>({ includeInternal: 'yes' }, { includeInternal: 1 }),
   );
 
+const badClearOptions = () =>
+  fc.oneof(
+    junk().filter((v) => v !== undefined),
+    polluting(),
+    unknownField(['iteration', 'decisions']),
+    fc.constantFrom<unknown>(
+      { iteration: 'one' },
+      { iteration: { iteration: 0 } },
+      { iteration: { iteration: 1, checks: 'all' } },
+      { decisions: 'none' },
+      { decisions: [{ kind: 'vote', subject: 'x' }] },
+      { decisions: [{ kind: 'review', subject: 'x' }] },
+    ),
+  );
+
 const badMigrateOptions = () =>
   fc.oneof(
     junk().filter((v) => v !== undefined),
@@ -335,6 +350,7 @@ const PARAMS: Record<SessionChannel, Array<{ valid: unknown; bad: () => Arb; opt
       { valid: { context: { a: 1 } }, bad: badCreateOptions, optional: true },
     ],
     'session:get': [id],
+    'session:reopen': [id],
     'session:list': [],
     'session:addMessage': [id, { valid: { role: 'user', content: 'hello' }, bad: badMessage }],
     'session:getMessages': [id],
@@ -354,7 +370,7 @@ const PARAMS: Record<SessionChannel, Array<{ valid: unknown; bad: () => Arb; opt
     ],
     'session:compact': [id, { valid: { keepRecentTokens: 0 }, bad: badCompactOptions, optional: true }],
     'session:cancelCompaction': [id],
-    'session:clearMessages': [id],
+    'session:clearMessages': [id, { valid: { decisions: [] }, bad: badClearOptions, optional: true }],
     'session:reset': [id],
     'session:export': [id],
     'session:archive': [id],

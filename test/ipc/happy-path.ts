@@ -75,6 +75,8 @@ export async function walkEveryChannel(api: SessionAPI): Promise<Record<string, 
   expect(info.id).toBe('task--f1--t1--in_dev--dev');
   const id = info.id;
   expect(record('get', await api.get(id)).key).toEqual(KEY);
+  // Loaded again from its files: the same session (nothing was in doubt).
+  expect(record('reopen', await api.reopen(id))).toMatchObject({ id, key: KEY, error: null });
   expect(record('list', await api.list()).map((s) => s.id)).toContain(id);
 
   await api.addMessage(id, {

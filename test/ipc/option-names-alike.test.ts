@@ -15,7 +15,7 @@ import { tempRoot } from '../helpers/temp-root.js';
 import { KEY } from './happy-path.js';
 
 /** The calls a host makes the same way in process and through a transport. */
-type Ways = Pick<SessionAPI, 'getHistory' | 'compact' | 'buildRequest' | 'getCheckpoint'>;
+type Ways = Pick<SessionAPI, 'getHistory' | 'compact' | 'buildRequest' | 'getCheckpoint' | 'clearMessages'>;
 
 let runtime: SessionRuntime;
 let server: { url: string; close(): Promise<void> };
@@ -70,12 +70,15 @@ const LET_BE: Array<[string, (w: Ways) => Promise<unknown>]> = [
     (w) => w.buildRequest(id, 'hi', { format: 'messages', cach: undefined } as never),
   ],
   ['getCheckpoint { version: undefined }', (w) => w.getCheckpoint(id, { version: undefined })],
+  ['clearMessages { iteratoin: undefined }', (w) => w.clearMessages(id, { iteratoin: undefined } as never)],
+  ['clearMessages { decisions: [] }', (w) => w.clearMessages(id, { decisions: [] })],
 ];
 
 const REFUSED: Array<[string, (w: Ways) => Promise<unknown>, string]> = [
   ['getHistory { limt: 2 }', (w) => w.getHistory(id, { limt: 2 } as never), 'limt'],
   ['compact { keep: 0 }', (w) => w.compact(id, { keep: 0 } as never), 'keep'],
   ['buildRequest { fromat }', (w) => w.buildRequest(id, 'hi', { fromat: 'messages' } as never), 'fromat'],
+  ['clearMessages { iteratoin }', (w) => w.clearMessages(id, { iteratoin: {} } as never), 'iteratoin'],
 ];
 
 describe('an options name set to undefined', () => {
@@ -108,5 +111,53 @@ describe('clearMessages options', () => {
     await expect(runtime.clearMessages(id, { iteratoin: {} } as never)).rejects.toThrow(
       /clearMessages: "iteratoin" is not an option; the options are iteration, decisions/,
     );
+  });
+
+  it('commit the iteration and decisions with the clear, alike in process, over Electron IPC and HTTP', async () => {
+    await runtime.clearMessages(id); // 'hello'
+    for (const [way, api] of Object.entries(ways)) {
+      await runtime.addMessage(id, { role: 'user', content: `done over ${way}` });
+      const cleared = await api().clearMessages(id, {
+        iteration: {
+          iteration: 4,
+          checks: [{ checkId: 'tests', passed: true }],
+          stopReason: 'checks passed',
+        },
+        decisions: [{ kind: 'decision', subject: `transport ${way}`, text: 'keep it', reasons: ['works'] }],
+      });
+      expect({ way, archived: cleared.archivedMessages }).toEqual({ way, archived: 1 });
+      const ledger = (await runtime.getCheckpoint(id))?.ledger;
+      expect({ way, version: (await runtime.getCheckpoint(id))?.version }).toEqual({
+        way,
+        version: cleared.checkpointVersion,
+      });
+      expect(ledger?.iterationLog?.[0]).toMatchObject({
+        iteration: 4,
+        text: expect.stringContaining('checks passed'),
+      });
+      expect(ledger?.decisions?.map((d) => d.key)).toContain(`decision:transport ${way}`);
+    }
+  });
+
+  it('refuse what is not an iteration or a list of decisions alike, nothing archived', async () => {
+    const bad: Array<[string, unknown, RegExp]> = [
+      ['no options object', 'all', /must be an object with some of iteration, decisions/],
+      ['an iteration of no number', { iteration: { stopReason: 'x' } }, /iteration/],
+      ['decisions not a list', { decisions: { kind: 'review' } }, /decisions must be a list/],
+      ['a decision of no kind', { decisions: [{ subject: 'x' }] }, /decision/],
+    ];
+    for (const [name, options, reason] of bad) {
+      for (const [way, api] of Object.entries(ways)) {
+        const got = await outcome(() => api().clearMessages(id, options as never));
+        expect({ name, way, ok: got.ok, code: got.code }).toEqual({
+          name,
+          way,
+          ok: false,
+          code: 'INVALID_ARGUMENT',
+        });
+        expect(got.message).toMatch(reason);
+      }
+    }
+    expect((await runtime.getMessages(id)).map((m) => m.content)).toEqual(['hello']);
   });
 });

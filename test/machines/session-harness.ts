@@ -152,7 +152,7 @@ export function createHarness(
           tokensBefore: 0,
           tokensAfter: 0,
           durationMs: 1,
-          escalation: 0,
+          escalation: 0 as const,
         };
         if (plan.kind !== 'compact') {
           const output: CompactOutput = {
