@@ -158,9 +158,15 @@ describe('a session stored with such parts (made under larger limits)', () => {
     const runtime = await createSessionRuntime({ root, compactor, limits: LIMITS });
     expect((await runtime.getMessages(id)).map((m) => m.content)).toEqual(['Keep me']);
     expect((await runtime.getHistory(id)).map((m) => m.content)).toEqual(['Keep me']);
+    await settle(runtime, id);
+    // Loading it, the session tried one compaction by itself (the chart's; it reports no progress).
+    const calls = compactor.calls;
     const error = await refusal(runtime.buildRequest(id, 'Go on'));
     expect(error.code).toBe('REQUEST_TOO_LARGE');
     expect(error.message).toMatch(/no live message at all \(limit 20000\); shorten the agent description/);
+    // buildRequest starts no compaction for it (with AnthropicCompactor, model calls): none could help.
+    await expect(runtime.buildRequest(id, 'Go on')).rejects.toMatchObject({ code: 'REQUEST_TOO_LARGE' });
+    expect(compactor.calls).toBe(calls);
     // Shrinking one part is taken though both together still pass the room; growing one is not.
     await runtime.setContext(id, { projectNotes: words(10_000) });
     const grown = await refusal(runtime.setContext(id, { projectNotes: words(12_000) }));
