@@ -6,6 +6,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fixedPartsOverflow, fixedPartsRoom } from '../../src/core/fixed-parts-room.js';
 import { requestTokens } from '../../src/core/request-size.js';
+import { readFile } from 'node:fs/promises';
+import { resolveAgentProfiles } from '../../src/runtime/agent-profiles.js';
 import { resolveLimits } from '../../src/runtime/limits.js';
 
 const limitsArb = fc
@@ -65,6 +67,20 @@ describe('fixedPartsRoom and fixedPartsOverflow', () => {
       fc.property(limitsArb, (limits) => {
         expect(fixedPartsRoom(limits)).toBeGreaterThan(limits.checkpointTokens);
       }),
+    );
+  });
+
+  it('gives the figures README and docs/embedding.md state (65,000 and 55,000 of the default window)', async () => {
+    const profiles = resolveAgentProfiles({});
+    const figure = (n: number) => n.toLocaleString('en-US');
+    const dev = figure(fixedPartsRoom(profiles.profile('dev')!.resolved));
+    const pm = figure(fixedPartsRoom(profiles.profile('pm')!.resolved));
+    const small = figure(fixedPartsRoom(resolveLimits({ maxTokens: 20_000 })));
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const embedding = await readFile(new URL('../../docs/embedding.md', import.meta.url), 'utf8');
+    expect(readme.replace(/\s+/g, ' ')).toContain(`(${dev} of the default window; ${pm} for \`pm\`)`);
+    expect(embedding.replace(/\s+/g, ' ')).toContain(
+      `${pm} of the default 100,000-token window for \`pm\`, ${dev} for the others; ${small} of a 20,000 window`,
     );
   });
 });
