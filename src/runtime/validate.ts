@@ -60,7 +60,7 @@ export interface ByteBudget {
   bound: number;
   unmeasured: string[] | null;
   readonly max: number;
-  /** Called once the limit is passed; throws. */
+  /** Called once the limit is passed, with the bytes counted (at least that many: see `spend`); throws. */
   readonly over: (bytes: number) => never;
 }
 
@@ -72,6 +72,9 @@ export interface ByteBudget {
 export function byteBudget(max: number, over: (bytes: number) => never): ByteBudget {
   return { bytes: 0, bound: 0, unmeasured: [], max, over };
 }
+
+/** Characters past which a string passing the limit by its length alone is not measured. */
+const LONG_TEXT = 64 * 1024;
 
 function spend(budget: ByteBudget | undefined, text: string): void {
   if (budget === undefined) return;
@@ -85,6 +88,10 @@ function spend(budget: ByteBudget | undefined, text: string): void {
     for (const earlier of budget.unmeasured) budget.bytes += Buffer.byteLength(earlier, 'utf8');
     budget.unmeasured = null;
   }
+  // A long string with more UTF-16 units than bytes are left passes the limit (a unit is at least
+  // a byte) and is not measured: measuring 500 MB reads (and first flattens) all of it, for seconds.
+  if (text.length > LONG_TEXT && budget.bytes + text.length > budget.max)
+    budget.over(budget.bytes + text.length);
   budget.bytes += Buffer.byteLength(text, 'utf8');
   if (budget.bytes > budget.max) budget.over(budget.bytes);
 }

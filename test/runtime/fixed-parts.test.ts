@@ -218,4 +218,16 @@ describe('a context or description past maxMessageBytes', () => {
     expect(profile.message).toContain('dev.description passes');
     await runtime.close();
   });
+
+  it('does not measure a long string that passes the limit by its length alone', async () => {
+    // 100,000 characters of 3 bytes: 100,000 units already pass 90,000 bytes; measuring a 500 MB
+    // string (and flattening it first) held the event loop 3.7 s before it was refused.
+    const runtime = await createSessionRuntime({ root: await tempRoot(), maxMessageBytes: 90_000 });
+    const { id } = await runtime.createSession(KEY);
+    const error = await refusal(runtime.setContext(id, { notes: '€'.repeat(100_000) }));
+    expect(error.details).toMatchObject({ reason: 'too-many-bytes', maxBytes: 90_000 });
+    // Counted by its length (at least 1 byte a unit, and the 5 of "notes"), not its 300,000 bytes.
+    expect(error.details['countedBytes']).toBe(100_005);
+    await runtime.close();
+  });
 });
