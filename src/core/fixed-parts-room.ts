@@ -20,7 +20,7 @@ export type FixedPartsLimits = Pick<
 export interface FixedPartsOverflow {
   /** The fixed parts' tokens, corrected (what a request counts them as). */
   tokens: number;
-  /** The most they may count: `threshold - replyReserveTokens - keepRecentTokens`. */
+  /** What they must count less than: `threshold - replyReserveTokens - keepRecentTokens`. */
   room: number;
   /** The compaction threshold, `floor(maxTokens * compactAt)`. */
   threshold: number;
@@ -30,10 +30,10 @@ export interface FixedPartsOverflow {
 }
 
 /**
- * The tokens the fixed parts of a session may count at most under `limits` (corrected tokens,
- * description and context together): what is left below the compaction threshold once the room
- * for the reply and the verbatim tail are kept. At least 1 for limits that `resolveLimits`
- * accepts.
+ * The room the limits leave a session's fixed parts: the description and context together
+ * (corrected tokens) must count less than this, what is left below the compaction threshold once
+ * the room for the reply and the verbatim tail are kept. More than `checkpointTokens` for limits
+ * that `resolveLimits` accepts.
  *
  * @param limits - the session's limits.
  * @returns `floor(maxTokens * compactAt) - replyReserveTokens - keepRecentTokens`.
