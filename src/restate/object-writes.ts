@@ -24,6 +24,9 @@ import type {
 } from '../core/types.js';
 import { assertRegistered, resolveAgentProfiles, type AgentsOption } from '../runtime/agent-profiles.js';
 import { writeNewSession } from '../runtime/create-session.js';
+import { countPart } from '../runtime/fixed-counts.js';
+import { assertFixedPartsFit } from '../runtime/fixed-parts-check.js';
+import type { SizeEstimate } from '../runtime/types.js';
 import type { SessionEvent } from '../runtime/events.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import { defaultLimits, resolveLimits } from '../runtime/limits.js';
@@ -111,10 +114,14 @@ function carriedError(
 export function createObjectWrites(deps: ObjectWritesDeps) {
   const { store, ingress } = deps;
   // As the runtime resolves them: defaults < runtime limits < the agent type's.
-  const profiles = resolveAgentProfiles({
-    ...(deps.limits === undefined ? {} : { limits: deps.limits }),
-    ...(deps.agents === undefined ? {} : { agents: deps.agents }),
-  });
+  const profiles = resolveAgentProfiles(
+    {
+      ...(deps.limits === undefined ? {} : { limits: deps.limits }),
+      ...(deps.agents === undefined ? {} : { agents: deps.agents }),
+      ...(deps.maxMessageBytes === undefined ? {} : { maxMessageBytes: deps.maxMessageBytes }),
+    },
+    deps.estimator,
+  );
   const base = resolveLimits(deps.limits, defaultLimits());
   const limitsOfKey = (key: SessionKey | null): Limits =>
     (key && profiles.profile(key.agentType)?.resolved) || base;
@@ -192,7 +199,10 @@ export function createObjectWrites(deps: ObjectWritesDeps) {
     const at = () => deps.now().toISOString();
     try {
       await writeNewSession(
-        { store, profiles, estimator: deps.estimator, at, limitsOf: limitsOfKey, publish },
+        {
+          ...{ store, profiles, estimator: deps.estimator, at, limitsOf: limitsOfKey, publish },
+          ...(deps.maxMessageBytes === undefined ? {} : { maxMessageBytes: deps.maxMessageBytes }),
+        },
         key,
         id,
         options,
@@ -204,12 +214,30 @@ export function createObjectWrites(deps: ObjectWritesDeps) {
   }
 
   /**
-   * `setContext` and `setAgentDescription`: validated here as in-process, then one call of the
-   * object's exclusive `setPart`, which counts the value and writes it with its count.
+   * `setContext` and `setAgentDescription`: validated here as in-process (the size limit and the
+   * room the limits leave the description and context, against the other part as the object
+   * counts it now), then one call of the object's exclusive `setPart`, which counts the value and
+   * writes it with its count.
    */
   async function setPart(id: string, part: 'context' | 'description', value: unknown): Promise<void> {
+    const max = deps.maxMessageBytes;
     const valid =
-      part === 'context' ? validatePlainObject(value, 'context') : validateAgentDescription(value);
+      part === 'context'
+        ? validatePlainObject(value, 'context', max)
+        : validateAgentDescription(value, 'agentDescription', max);
+    const limits = limitsOf(id);
+    const now = await store.read<SizeEstimate>(id, 'estimate', { limits, correction: 1 });
+    const tokens = countPart(deps.estimator, part, valid as SessionContext | AgentDescription).tokens;
+    const { agentDescription, context } = now.breakdown;
+    assertFixedPartsFit({
+      where: part === 'context' ? `setContext(${id})` : `setAgentDescription(${id})`,
+      part: part === 'context' ? 'context' : 'agentDescription',
+      descriptionTokens: part === 'description' ? tokens : agentDescription,
+      contextTokens: part === 'context' ? tokens : context,
+      before: agentDescription + context,
+      limits,
+      correction: 1,
+    });
     await store.write<void>(id, 'setPart', {
       part,
       value: valid as SessionContext | AgentDescription,

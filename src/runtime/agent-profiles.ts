@@ -6,7 +6,10 @@
 import { SessionError, describeError } from '../core/errors.js';
 import { assertSafeSegment } from '../core/ids.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';
+import { countPart } from './fixed-counts.js';
+import { assertFixedPartsFit } from './fixed-parts-check.js';
 import { resolveLimits } from './limits.js';
+import type { TokenEstimator } from '../tokens/token-estimator.js';
 import { validateAgentDescription } from './validate-arguments.js';
 import {
   AGENT_TYPES,
@@ -211,7 +214,9 @@ function invalid(message: string, cause?: unknown): never {
     'INVALID_ARGUMENT',
     'runtime',
     `createSessionRuntime: agents: ${message}`,
-    cause === undefined ? {} : { cause },
+    cause === undefined
+      ? {}
+      : { cause, ...(cause instanceof SessionError ? { details: cause.details } : {}) },
   );
 }
 
@@ -236,7 +241,7 @@ const AGENT_OPTION_NAMES = optionNames({
   featureLevel: true,
 } satisfies Record<keyof AgentOptions, true>);
 
-function optionsOf(type: string, value: unknown): AgentOptions {
+function optionsOf(type: string, value: unknown, maxBytes: number | undefined): AgentOptions {
   if (value === undefined) return {};
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     invalid(`${type} must be an object like { description, limits, taskStates }`);
@@ -247,7 +252,7 @@ function optionsOf(type: string, value: unknown): AgentOptions {
   let description: AgentDescription | undefined;
   if (o.description !== undefined) {
     try {
-      description = validateAgentDescription(o.description, `${type}.description`);
+      description = validateAgentDescription(o.description, `${type}.description`, maxBytes);
     } catch (error) {
       invalid(reasonOf(error), error);
     }
@@ -262,13 +267,14 @@ function optionsOf(type: string, value: unknown): AgentOptions {
 /**
  * @internal The registry of a runtime: DAGent's profiles with the host's overrides, the host's
  * own agent types, and the routing of every task state. Limits resolve with precedence profile
- * defaults < runtime `limits` < `agents[type].limits`.
+ * defaults < runtime `limits` < `agents[type].limits`. With an estimator, each description is
+ * counted and held to the room its limits leave the fixed parts (`fixedPartsRoom`).
  * @throws SessionError `INVALID_ARGUMENT` naming the agent type and the field that is wrong.
  */
-export function resolveAgentProfiles(options: {
-  limits?: Partial<Limits>;
-  agents?: AgentsOption;
-}): ResolvedAgents {
+export function resolveAgentProfiles(
+  options: { limits?: Partial<Limits>; agents?: AgentsOption; maxMessageBytes?: number },
+  estimator?: TokenEstimator,
+): ResolvedAgents {
   const agents = options.agents;
   if (agents !== undefined && (typeof agents !== 'object' || agents === null || Array.isArray(agents)))
     invalid('must be an object keyed by agent type, like { researcher: { description: { role: "..." } } }');
@@ -280,7 +286,7 @@ export function resolveAgentProfiles(options: {
   const custom = given.map(([type]) => type).filter((t) => !(AGENT_TYPES as readonly string[]).includes(t));
   for (const type of [...AGENT_TYPES, ...custom]) {
     safeName(type, 'agent type');
-    const own = optionsOf(type, agents?.[type]);
+    const own = optionsOf(type, agents?.[type], options.maxMessageBytes);
     const base: AgentProfile | undefined = (DEFAULT_AGENT_PROFILES as Record<string, AgentProfile>)[type];
     if (!base && own.description === undefined)
       invalid(
@@ -305,8 +311,19 @@ export function resolveAgentProfiles(options: {
     } catch (error) {
       invalid(`${type}.limits: ${reasonOf(error)}`, error);
     }
+    const description = own.description ?? base!.description;
+    if (estimator !== undefined && (own.description !== undefined || Object.keys(limits).length > 0))
+      // Refused here rather than at every createSession of the type (correction 1: none learned yet).
+      assertFixedPartsFit({
+        where: `createSessionRuntime: agents: ${type}`,
+        part: `${type}.description`,
+        descriptionTokens: countPart(estimator, 'description', description).tokens,
+        contextTokens: 0,
+        limits: resolved,
+        correction: 1,
+      });
     profiles.set(type, {
-      description: own.description ?? base!.description,
+      description,
       ...(Object.keys(limits).length > 0 ? { limits } : {}),
       taskStates: states,
       featureLevel: own.featureLevel ?? base?.featureLevel ?? true,

@@ -74,8 +74,8 @@ export type {
 export async function createSessionRuntime(options: SessionRuntimeOptions): Promise<SessionRuntime> {
   const { given, maxMessageBytes } = checkRuntimeOptions(options);
   const baseLimits = resolveLimits(options.limits);
-  const profiles = resolveAgentProfiles(options);
   const estimator = options.estimator ?? createTokenEstimator();
+  const profiles = resolveAgentProfiles(options, estimator);
   const compactor =
     options.compactor ??
     (hasAnthropicApiKey() ? new AnthropicCompactor({ estimator }) : new OfflineCompactor({ estimator }));
@@ -237,6 +237,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       assertOpen,
       assertWritable,
       estimator,
+      maxMessageBytes,
       at,
       publish,
       getSession: (id) => runtime.getSession(id),
@@ -252,7 +253,10 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       const key = assertRegistered(profiles, validateKey(keyInput));
       checkMethodOptions('createSession', createOptions);
       const id = sessionIdOf(key);
-      const deps = { store, profiles, estimator, at, limitsOf, publish };
+      const deps = {
+        ...{ store, profiles, estimator, at, limitsOf, publish, maxMessageBytes },
+        correction: () => calibration.factor(model),
+      };
       await registry.create(id, () => writeNewSession(deps, key, id, createOptions ?? {}));
       return runtime.getSession(id);
     },

@@ -10,6 +10,7 @@ import type { TokenEstimator } from '../tokens/token-estimator.js';
 import type { ResolvedAgents } from './agent-profiles.js';
 import type { SessionEvent } from './events.js';
 import { countPart } from './fixed-counts.js';
+import { assertFixedPartsFit } from './fixed-parts-check.js';
 import { initialCheckpointOf } from './initial-checkpoint.js';
 import type { CreateSessionOptions } from './types.js';
 import { validateAgentDescription, validatePlainObject } from './validate-arguments.js';
@@ -23,13 +24,19 @@ export interface CreateSessionDeps {
   at(): string;
   limitsOf(key: SessionKey): Limits;
   publish(event: SessionEvent): void;
+  /** The size limit of the context and description, in UTF-8 bytes of text (`maxMessageBytes`; 16 MiB when absent). */
+  maxMessageBytes?: number;
+  /** The learned correction factor requests use (1 when absent). */
+  correction?(): number;
 }
 
 /**
  * @internal Writes the session `id` of `key` unless the store has it already (then nothing is
  * written: creation is idempotent). The key is valid and its agent type registered.
  *
- * @throws SessionError `INVALID_ARGUMENT` for a bad context, description or checkpoint;
+ * @throws SessionError `INVALID_ARGUMENT` for a bad context, description or checkpoint, one over
+ *   `maxMessageBytes`, or a description and context that leave no room for a conversation in the
+ *   session's limits (see `fixedPartsRoom`): nothing is written;
  *   `CORRUPT_FILE` from the store for a damaged session (files without a record).
  */
 export async function writeNewSession(
@@ -43,11 +50,11 @@ export async function writeNewSession(
   const context =
     options.context === undefined
       ? undefined
-      : (validatePlainObject(options.context, 'context') as SessionContext);
+      : (validatePlainObject(options.context, 'context', deps.maxMessageBytes) as SessionContext);
   const description =
     options.agentDescription === undefined
       ? structuredClone(deps.profiles.profile(key.agentType)!.description)
-      : validateAgentDescription(options.agentDescription);
+      : validateAgentDescription(options.agentDescription, 'agentDescription', deps.maxMessageBytes);
   const time = deps.at();
   const checkpoint =
     options.checkpoint === undefined
@@ -78,6 +85,19 @@ export async function writeNewSession(
     ...(context ? { context: countPart(estimator, 'context', context) } : {}),
     ...(checkpoint ? { checkpoint: countPart(estimator, 'checkpoint', checkpoint) } : {}),
   };
+  assertFixedPartsFit({
+    where: `createSession(${id})`,
+    part:
+      options.agentDescription === undefined
+        ? 'context'
+        : context === undefined
+          ? 'agentDescription'
+          : 'agentDescription and context',
+    descriptionTokens: counts.description.tokens,
+    contextTokens: counts.context?.tokens ?? 0,
+    limits: deps.limitsOf(key),
+    correction: deps.correction?.() ?? 1,
+  });
   // A damaged session (files without a record) is refused here: CORRUPT_FILE.
   await store.create(record, {
     ...(context ? { context } : {}),

@@ -11,6 +11,7 @@ import type { TokenEstimator } from '../tokens/token-estimator.js';
 import { validateClearOptions } from './checkpoint-edits.js';
 import type { SessionEvent } from './events.js';
 import { countPart } from './fixed-counts.js';
+import { assertFixedPartsFit } from './fixed-parts-check.js';
 import { toSessionError } from './session-info.js';
 import type { SessionInfo, SessionRuntime } from './types.js';
 import { validateAgentDescription, validateChecks, validatePlainObject } from './validate-arguments.js';
@@ -28,6 +29,8 @@ export interface SessionChangeDeps {
   assertOpen(): void;
   assertWritable(): void;
   estimator: TokenEstimator;
+  /** The size limit of a context or description, in UTF-8 bytes of its text: the runtime's `maxMessageBytes`. */
+  maxMessageBytes: number;
   at(): string;
   publish(event: SessionEvent): void;
   getSession(id: string): Promise<SessionInfo>;
@@ -71,9 +74,19 @@ export function sessionChanges(
     async setContext(id, context) {
       assertOpen();
       assertWritable();
-      const valid = validatePlainObject(context, 'context') as SessionContext;
-      const { ref, dir } = await writableDir(id);
+      const valid = validatePlainObject(context, 'context', deps.maxMessageBytes) as SessionContext;
+      const { ref, dir, limits } = await writableDir(id);
       const count = countPart(estimator, 'context', valid);
+      const c = ref.getSnapshot().context;
+      assertFixedPartsFit({
+        where: `setContext(${id})`,
+        part: 'context',
+        descriptionTokens: c.descriptionTokens,
+        contextTokens: count.tokens,
+        before: c.descriptionTokens + c.contextTokens,
+        limits,
+        correction: c.correction,
+      });
       await dir.writeContext(valid);
       await dir.writeCounts({ context: count }).catch(() => undefined); // a hint: best effort
       ref.send({ type: 'FIXED.CHANGED', contextTokens: count.tokens });
@@ -83,9 +96,19 @@ export function sessionChanges(
     async setAgentDescription(id, description) {
       assertOpen();
       assertWritable();
-      const valid = validateAgentDescription(description);
-      const { ref, dir } = await writableDir(id);
+      const valid = validateAgentDescription(description, 'agentDescription', deps.maxMessageBytes);
+      const { ref, dir, limits } = await writableDir(id);
       const count = countPart(estimator, 'description', valid);
+      const c = ref.getSnapshot().context;
+      assertFixedPartsFit({
+        where: `setAgentDescription(${id})`,
+        part: 'agentDescription',
+        descriptionTokens: count.tokens,
+        contextTokens: c.contextTokens,
+        before: c.descriptionTokens + c.contextTokens,
+        limits,
+        correction: c.correction,
+      });
       await dir.writeAgentDescription(valid);
       await dir.writeCounts({ description: count }).catch(() => undefined); // a hint: best effort
       ref.send({ type: 'FIXED.CHANGED', descriptionTokens: count.tokens });

@@ -246,6 +246,15 @@ export interface SessionRuntime {
   readonly estimator: TokenEstimator;
   /** The agent types and task states this runtime knows: DAGent's, and those its host registered. */
   readonly agents: AgentRegistry;
+  /**
+   * Creates the session of `key` with its context, agent description (the agent type's by
+   * default) and initial checkpoint, or answers the one that exists (nothing is written then).
+   * @throws SessionError `INVALID_KEY`; `INVALID_ARGUMENT` for a bad option, a context or
+   *   description past `maxMessageBytes`, or a description and context whose tokens leave no room
+   *   for a conversation in the session's limits (`fixedPartsRoom`; `details` give the counts);
+   *   nothing is written.
+   * @example const { id } = await runtime.createSession(key, { context: { featureName: 'Export' } })
+   */
   createSession(key: SessionKey, options?: CreateSessionOptions): Promise<SessionInfo>;
   getSession(id: string): Promise<SessionInfo>;
   /**
@@ -296,7 +305,20 @@ export interface SessionRuntime {
    * @example if (!(await runtime.cancelCompaction(id))) console.log('nothing to cancel');
    */
   cancelCompaction(id: string): Promise<boolean>;
+  /**
+   * Replaces the session's context (and its count); the next request renders it.
+   * @throws SessionError `INVALID_ARGUMENT` for a value that is not a plain JSON object, one past
+   *   `maxMessageBytes`, or one that with the description would leave no room for a conversation
+   *   in the session's limits (`fixedPartsRoom`; a change that does not make them larger is taken);
+   *   nothing is written then. `SESSION_NOT_FOUND`, `SESSION_ARCHIVED`.
+   * @example await runtime.setContext(id, { featureName: 'Export', taskTitle: 'CSV exporter' })
+   */
   setContext(id: string, context: SessionContext): Promise<void>;
+  /**
+   * Replaces the session's agent description (a non-empty `role`), under the same rules as
+   * {@link SessionRuntime.setContext}.
+   * @example await runtime.setAgentDescription(id, { role: 'Developer agent', tools: ['Bash'] })
+   */
   setAgentDescription(id: string, description: AgentDescription): Promise<void>;
   /**
    * The request for the next turn: system prompt (description, context, checkpoint) and the live

@@ -5,19 +5,38 @@
  */
 import { SessionError } from '../core/errors.js';
 import type { AgentDescription, CheckResult } from '../core/types.js';
-import { JsonProblem, copyJson } from './validate.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, JsonProblem, byteBudget, copyJson } from './validate.js';
 
 /**
  * Validates a plain JSON object argument (context, agent description) and returns a deep copy
- * of it: the runtime never keeps the caller's object.
- * @throws SessionError `INVALID_ARGUMENT`
+ * of it: the runtime never keeps the caller's object. Its text is held to the size rule of
+ * messages (`maxMessageBytes`, UTF-8 bytes of every string and key), checked while it is copied,
+ * so that a huge value is refused before anything counts its tokens.
+ * @param maxBytes - the runtime's `maxMessageBytes` (default 16 MiB; `Infinity` for none).
+ * @throws SessionError `INVALID_ARGUMENT` naming the problem; for a value over `maxBytes`, with
+ *   `details: { reason: 'too-many-bytes', maxBytes, countedBytes }`.
+ * @example validatePlainObject({ featureName: 'Export' }, 'context') // a copy
  */
-export function validatePlainObject(value: unknown, what: string): Record<string, unknown> {
+export function validatePlainObject(
+  value: unknown,
+  what: string,
+  maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES,
+): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new SessionError('INVALID_ARGUMENT', 'runtime', `${what} must be a plain object`);
   }
+  const budget = byteBudget(maxBytes, (bytes) => {
+    throw new SessionError(
+      'INVALID_ARGUMENT',
+      'runtime',
+      `${what} passes ${maxBytes} bytes of text (counted ${bytes} before stopping), the size limit of ` +
+        `what a session holds (maxMessageBytes); keep large data (logs, files, dumps) outside the ` +
+        `session and refer to it, or raise maxMessageBytes`,
+      { details: { reason: 'too-many-bytes', maxBytes, countedBytes: bytes } },
+    );
+  });
   try {
-    return copyJson(value, what, { freeze: false }) as Record<string, unknown>;
+    return copyJson(value, what, { freeze: false, budget }) as Record<string, unknown>;
   } catch (error) {
     if (error instanceof JsonProblem) throw new SessionError('INVALID_ARGUMENT', 'runtime', error.message);
     throw error;
@@ -31,11 +50,16 @@ export function validatePlainObject(value: unknown, what: string): Record<string
  * then had no role section. The agent profiles of `createSessionRuntime({ agents })` and the
  * session on Restate check theirs with it too.
  * @param what - How messages name the description (`researcher.description` for a profile's).
+ * @param maxBytes - the runtime's `maxMessageBytes` (see {@link validatePlainObject}).
  * @throws SessionError `INVALID_ARGUMENT`
  * @example validateAgentDescription({ role: 'Developer agent', tools: ['Bash'] })
  */
-export function validateAgentDescription(value: unknown, what = 'agentDescription'): AgentDescription {
-  const valid = validatePlainObject(value, what);
+export function validateAgentDescription(
+  value: unknown,
+  what = 'agentDescription',
+  maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES,
+): AgentDescription {
+  const valid = validatePlainObject(value, what, maxBytes);
   if (typeof valid.role !== 'string' || valid.role === '') {
     const got = valid.role === undefined ? 'none' : JSON.stringify(valid.role);
     throw new SessionError(

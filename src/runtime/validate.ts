@@ -55,14 +55,26 @@ export class JsonProblem extends Error {}
  * Strings are measured only once the limit could be passed: until `bound` (3 bytes per UTF-16
  * unit, the most UTF-8 takes) passes `max`, they wait in `unmeasured`; then `bytes` is exact.
  */
-interface ByteBudget {
+export interface ByteBudget {
   bytes: number;
   bound: number;
   unmeasured: string[] | null;
   readonly max: number;
-  /** Called once the limit is passed; throws. */
+  /** Called once the limit is passed, with the bytes counted (at least that many: see `spend`); throws. */
   readonly over: (bytes: number) => never;
 }
+
+/**
+ * @internal A budget of `max` UTF-8 bytes of text for {@link copyJson}: the one size rule of what
+ * callers hand over (messages, and a session's context and agent description). `over` is called
+ * with the bytes counted once the limit is passed, and throws.
+ */
+export function byteBudget(max: number, over: (bytes: number) => never): ByteBudget {
+  return { bytes: 0, bound: 0, unmeasured: [], max, over };
+}
+
+/** Characters past which a string passing the limit by its length alone is not measured. */
+const LONG_TEXT = 64 * 1024;
 
 function spend(budget: ByteBudget | undefined, text: string): void {
   if (budget === undefined) return;
@@ -76,6 +88,10 @@ function spend(budget: ByteBudget | undefined, text: string): void {
     for (const earlier of budget.unmeasured) budget.bytes += Buffer.byteLength(earlier, 'utf8');
     budget.unmeasured = null;
   }
+  // A long string with more UTF-16 units than bytes are left passes the limit (a unit is at least
+  // a byte) and is not measured: measuring 500 MB reads (and first flattens) all of it, for seconds.
+  if (text.length > LONG_TEXT && budget.bytes + text.length > budget.max)
+    budget.over(budget.bytes + text.length);
   budget.bytes += Buffer.byteLength(text, 'utf8');
   if (budget.bytes > budget.max) budget.over(budget.bytes);
 }
@@ -302,22 +318,16 @@ export function validateMessageInput(input: unknown, options: MessageCheckOption
     fail('a message must be an object like { role: "user", content: "text" }');
   }
   const max = options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  const budget: ByteBudget = {
-    bytes: 0,
-    bound: 0,
-    unmeasured: [],
-    max,
-    over(bytes) {
-      throw new SessionError(
-        'MESSAGE_TOO_LARGE',
-        'runtime',
-        `the message passes ${max} bytes of text (counted ${bytes} before stopping); ` +
-          `split it into several messages, keep large data (logs, files) ` +
-          `outside the session and refer to it, or raise maxMessageBytes`,
-        { details: { maxBytes: max, countedBytes: bytes } },
-      );
-    },
-  };
+  const budget = byteBudget(max, (bytes) => {
+    throw new SessionError(
+      'MESSAGE_TOO_LARGE',
+      'runtime',
+      `the message passes ${max} bytes of text (counted ${bytes} before stopping); ` +
+        `split it into several messages, keep large data (logs, files) ` +
+        `outside the session and refer to it, or raise maxMessageBytes`,
+      { details: { maxBytes: max, countedBytes: bytes } },
+    );
+  });
   const m = input as Record<string, unknown>;
   for (const name of Object.keys(m)) {
     const meant = misspeltMessageField(name);

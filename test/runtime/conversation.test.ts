@@ -149,8 +149,12 @@ describe('buildRequest and previewRequest', () => {
   );
 
   it('says REQUEST_TOO_LARGE when the fixed parts alone pass the limit', async () => {
-    const runtime = await createSessionRuntime({ root: await tempRoot(), limits: { maxTokens: 3_000 } });
-    const { id } = await runtime.createSession(KEY, { context: { projectNotes: 'word '.repeat(5_000) } });
+    // Such a context is refused now (fixed-parts.test.ts); a session stored under larger limits has one.
+    const root = await tempRoot();
+    const before = await createSessionRuntime({ root });
+    const { id } = await before.createSession(KEY, { context: { projectNotes: 'word '.repeat(5_000) } });
+    await before.close();
+    const runtime = await createSessionRuntime({ root, limits: { maxTokens: 3_000 } });
     await expect(runtime.buildRequest(id, 'hello')).rejects.toMatchObject({ code: 'REQUEST_TOO_LARGE' });
     await expect(runtime.buildRequest(id, 42 as unknown as string)).rejects.toMatchObject({
       code: 'INVALID_MESSAGE',

@@ -4,6 +4,7 @@
  * message with `MESSAGE_TOO_LARGE` before anything is counted or written.
  */
 import { describe, expect, it } from 'vitest';
+import type { SessionError } from '../../src/core/errors.js';
 import type { SessionKey } from '../../src/core/types.js';
 import { createSessionRuntime } from '../../src/runtime/create-session-runtime.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../../src/runtime/validate.js';
@@ -63,10 +64,10 @@ describe('maxMessageBytes', () => {
     },
   );
 
-  it('counts and compacts a message under the limit that is one unbroken word, and takes such a context', async () => {
+  it('counts and compacts a message under the limit that is one unbroken word, and counts such a context', async () => {
     // A run of ten million letters overflowed the stack of the regex that finds long runs: the
     // message was stored at its byte bound, every compaction failed with a RangeError and
-    // setContext threw one.
+    // setContext threw one. Such a context is counted, and refused for its count (fixed-parts.test.ts).
     const runtime = await createSessionRuntime({ root: await tempRoot() });
     const { id } = await runtime.createSession(KEY);
     const word = 'b'.repeat(10_000_000);
@@ -80,10 +81,14 @@ describe('maxMessageBytes', () => {
     expect(await compacted).toBe('completed');
     const [archived] = await runtime.getHistory(id);
     expect(archived?.content).toBe(word);
-    await runtime.setContext(id, { projectNotes: word });
-    const { breakdown } = await runtime.estimateSize(id);
-    expect(breakdown.context).toBeGreaterThan(0);
-    expect(breakdown.context).toBeLessThan(word.length);
+    const refused = await runtime.setContext(id, { projectNotes: word }).then(
+      () => null,
+      (error: unknown) => error as SessionError,
+    );
+    expect(refused?.code).toBe('INVALID_ARGUMENT');
+    const counted = refused?.details['contextTokens'] as number;
+    expect(counted).toBeGreaterThan(0);
+    expect(counted).toBeLessThan(word.length);
     await runtime.close();
   });
 });

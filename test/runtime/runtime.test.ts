@@ -302,9 +302,11 @@ describe('compaction through the runtime', () => {
   it('reports no progress instead of looping when the fixed parts alone pass the threshold', async () => {
     const root = await tempRoot();
     const compactor = new ScriptedCompactor();
+    // Such a context is refused now (fixed-parts.test.ts); a session stored under larger limits has one.
+    const before = await createSessionRuntime({ root, compactor });
+    const { id } = await before.createSession(DEV, { context: { projectNotes: 'word '.repeat(4_000) } });
+    await before.close();
     const runtime = await createSessionRuntime({ root, compactor, limits: { maxTokens: 4_000 } });
-    const { id } = await runtime.createSession(DEV);
-    await runtime.setContext(id, { projectNotes: 'word '.repeat(4_000) });
     await fill(runtime, id, 3, 10);
     await settle(runtime, id);
     const info = await runtime.getSession(id);

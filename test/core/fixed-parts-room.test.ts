@@ -1,0 +1,86 @@
+/**
+ * The rule for a session's fixed parts (src/core/fixed-parts-room.ts): named invariants over
+ * generated limits and counts.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { fixedPartsOverflow, fixedPartsRoom } from '../../src/core/fixed-parts-room.js';
+import { requestTokens } from '../../src/core/request-size.js';
+import { readFile } from 'node:fs/promises';
+import { resolveAgentProfiles } from '../../src/runtime/agent-profiles.js';
+import { resolveLimits } from '../../src/runtime/limits.js';
+
+const limitsArb = fc
+  .record({
+    maxTokens: fc.integer({ min: 1_000, max: 1_000_000 }),
+    compactAt: fc.double({ min: 0.5, max: 1, noNaN: true }),
+  })
+  .map((given) => {
+    try {
+      return resolveLimits(given);
+    } catch {
+      return null; // limits a runtime refuses
+    }
+  })
+  .filter((limits) => limits !== null);
+
+describe('fixedPartsRoom and fixedPartsOverflow', () => {
+  it('a 20,000-token window leaves 13,000 tokens: 18,000 - 1,000 for the reply - 4,000 of tail', () => {
+    const limits = resolveLimits({ maxTokens: 20_000 });
+    expect(fixedPartsRoom(limits)).toBe(13_000);
+    expect(fixedPartsOverflow(12_999, 1, limits)).toBeNull();
+    expect(fixedPartsOverflow(13_000, 1, limits)).toEqual({
+      tokens: 13_000,
+      room: 13_000,
+      threshold: 18_000,
+      maxTokens: 20_000,
+      replyReserveTokens: 1_000,
+      keepRecentTokens: 4_000,
+    });
+    // Corrected as requests are: 10,000 local tokens at 1.3 count 13,000.
+    expect(fixedPartsOverflow(10_000, 1.3, limits)?.tokens).toBe(13_000);
+  });
+
+  it('fits exactly when the request they make with the reply room and the tail is under the threshold', () => {
+    fc.assert(
+      fc.property(
+        limitsArb,
+        fc.integer({ min: 0, max: 2_000_000 }),
+        fc.double({ min: 0.5, max: 2, noNaN: true }),
+        (limits, tokens, correction) => {
+          const threshold = Math.floor(limits.maxTokens * limits.compactAt);
+          const fits =
+            requestTokens(tokens, correction, limits.replyReserveTokens) + limits.keepRecentTokens <
+            threshold;
+          const overflow = fixedPartsOverflow(tokens, correction, limits);
+          expect(overflow === null).toBe(fits);
+          // The room is what the corrected tokens must stay below.
+          expect(fits).toBe(Math.ceil(tokens * correction) < fixedPartsRoom(limits));
+          if (overflow) expect(overflow.tokens).toBeGreaterThanOrEqual(overflow.room);
+        },
+      ),
+    );
+  });
+
+  it('leaves room for more than a full checkpoint under any limits resolveLimits accepts', () => {
+    fc.assert(
+      fc.property(limitsArb, (limits) => {
+        expect(fixedPartsRoom(limits)).toBeGreaterThan(limits.checkpointTokens);
+      }),
+    );
+  });
+
+  it('gives the figures README and docs/embedding.md state (65,000 and 55,000 of the default window)', async () => {
+    const profiles = resolveAgentProfiles({});
+    const figure = (n: number) => n.toLocaleString('en-US');
+    const dev = figure(fixedPartsRoom(profiles.profile('dev')!.resolved));
+    const pm = figure(fixedPartsRoom(profiles.profile('pm')!.resolved));
+    const small = figure(fixedPartsRoom(resolveLimits({ maxTokens: 20_000 })));
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const embedding = await readFile(new URL('../../docs/embedding.md', import.meta.url), 'utf8');
+    expect(readme.replace(/\s+/g, ' ')).toContain(`(${dev} of the default window; ${pm} for \`pm\`)`);
+    expect(embedding.replace(/\s+/g, ' ')).toContain(
+      `${pm} of the default 100,000-token window for \`pm\`, ${dev} for the others; ${small} of a 20,000 window`,
+    );
+  });
+});

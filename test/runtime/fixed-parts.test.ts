@@ -1,0 +1,233 @@
+/**
+ * A session's agent description and context go into every request and no compaction shrinks them:
+ * the calls that set them refuse, before writing anything, a value that would leave no room for
+ * a conversation (src/core/fixed-parts-room.ts), and one past `maxMessageBytes` before counting
+ * it. Before this, createSession, setContext, setAgentDescription and the agent profiles took a
+ * 60,000-token context in a 20,000-token window: every append and every buildRequest then started
+ * a compaction (two model calls with AnthropicCompactor) that could not help, and every request
+ * failed; a 64 MB context held the event loop for 8.5 s while it was counted.
+ */
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SessionError } from '../../src/core/errors.js';
+import { fixedPartsRoom } from '../../src/core/fixed-parts-room.js';
+import type { SessionKey } from '../../src/core/types.js';
+import { createSessionRuntime } from '../../src/runtime/create-session-runtime.js';
+import { resolveLimits } from '../../src/runtime/limits.js';
+import { TiktokenEstimator } from '../../src/tokens/token-estimator.js';
+import { ScriptedCompactor } from '../helpers/compactors.js';
+import { settle } from '../helpers/settle.js';
+import { snapshotDir, tempRoot } from '../helpers/temp-root.js';
+
+const KEY: SessionKey = { type: 'feature', agentType: 'dev', featureId: 'f1' };
+const LIMITS = { maxTokens: 20_000 };
+// 20,000 tokens: threshold 18,000, reply 1,000, tail 4,000.
+const ROOM = fixedPartsRoom(resolveLimits(LIMITS));
+/** About `tokens` tokens of text (one per word). */
+const words = (tokens: number) => 'word '.repeat(tokens);
+
+async function refusal(call: Promise<unknown>): Promise<SessionError> {
+  const error = await call.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(SessionError);
+  return error as SessionError;
+}
+
+/** The refusal says the counts, the room, and what to do. */
+function expectFixedPartsRefusal(error: SessionError, part: string) {
+  expect(error.code).toBe('INVALID_ARGUMENT');
+  expect(error.details).toMatchObject({ reason: 'fixed-parts-too-large', room: ROOM, threshold: 18_000 });
+  const tokens = error.details['tokens'] as number;
+  expect(tokens).toBeGreaterThanOrEqual(ROOM);
+  expect(error.message).toContain(`${tokens} tokens`);
+  expect(error.message).toContain(`more than the ${ROOM} the limits leave them`);
+  expect(error.message).toContain(`Shorten the ${part}`);
+  expect(error.message).toContain('larger maxTokens');
+  expect(error.message).toContain('nothing was written');
+}
+
+describe('a description and context that leave no room for a conversation', () => {
+  it('createSession refuses such a context and writes no session', async () => {
+    const root = await tempRoot();
+    const compactor = new ScriptedCompactor();
+    const runtime = await createSessionRuntime({ root, compactor, limits: LIMITS });
+    const error = await refusal(runtime.createSession(KEY, { context: { projectNotes: words(ROOM + 500) } }));
+    expectFixedPartsRefusal(error, 'context');
+    expect(await runtime.listSessions()).toEqual([]);
+    expect(await readdir(path.join(root, '.dagent', 'sessions')).catch(() => [])).toEqual([]);
+    // One that leaves room is taken.
+    const { id } = await runtime.createSession(KEY, { context: { projectNotes: words(ROOM - 1_000) } });
+    expect((await runtime.buildRequest(id, 'Go on')).fits).toBe(true);
+    expect(compactor.calls).toBe(0);
+    await runtime.close();
+  });
+
+  it('setContext and setAgentDescription refuse it and change nothing; the session keeps working', async () => {
+    const root = await tempRoot();
+    const compactor = new ScriptedCompactor();
+    const runtime = await createSessionRuntime({ root, compactor, limits: LIMITS });
+    const { id } = await runtime.createSession(KEY, { context: { featureName: 'Export' } });
+    await runtime.addMessage(id, { role: 'user', content: 'Write the exporter' });
+    await settle(runtime, id);
+    const dir = path.join(root, '.dagent', 'sessions', id);
+    const before = await snapshotDir(dir);
+    const events: string[] = [];
+    runtime.subscribe((event) => events.push(event.type));
+
+    expectFixedPartsRefusal(
+      await refusal(runtime.setContext(id, { projectNotes: words(3 * ROOM) })),
+      'context',
+    );
+    expectFixedPartsRefusal(
+      await refusal(runtime.setAgentDescription(id, { role: 'dev', instructions: words(ROOM + 200) })),
+      'agentDescription',
+    );
+    expect(await snapshotDir(dir)).toEqual(before);
+    expect(events).toEqual([]);
+    expect(await runtime.getContext(id)).toEqual({ featureName: 'Export' });
+
+    // No compaction was started for them, and requests are built as before.
+    await runtime.addMessage(id, { role: 'assistant', content: 'Done' });
+    await settle(runtime, id);
+    expect((await runtime.buildRequest(id, 'Next')).fits).toBe(true);
+    expect(compactor.calls).toBe(0);
+    expect((await runtime.getSession(id)).state).toBe('idle');
+    await runtime.close();
+  });
+
+  it('counts them as requests do: the learned correction factor makes the same context too large', async () => {
+    const root = await tempRoot();
+    const estimator = new TiktokenEstimator();
+    const runtime = await createSessionRuntime({ root, estimator, limits: LIMITS });
+    const { id } = await runtime.createSession(KEY);
+    const context = { projectNotes: words(Math.floor(ROOM * 0.7)) };
+    await runtime.setContext(id, context); // fits at factor 1
+    await runtime.setContext(id, {}); // back to none
+    const { calibration } = runtime;
+    for (let i = 0; i < 50; i++) calibration.observe('claude-sonnet-4-5', 1_000, 1_600);
+    expect(calibration.factor('claude-sonnet-4-5')).toBeGreaterThan(1.5);
+    await runtime.close();
+    // A runtime of that model with that calibration: the same context passes the room once corrected.
+    const later = await createSessionRuntime({
+      root,
+      estimator,
+      calibration,
+      model: 'claude-sonnet-4-5',
+      limits: LIMITS,
+    });
+    const error = await refusal(later.setContext(id, context));
+    expect(error.details).toMatchObject({ reason: 'fixed-parts-too-large' });
+    expect(error.message).toMatch(/locally, times the learned correction 1\.\d+/);
+    await later.close();
+  });
+
+  it('createSessionRuntime refuses an agent profile whose description alone passes its limits', async () => {
+    const root = await tempRoot();
+    const error = await refusal(
+      createSessionRuntime({
+        root,
+        agents: { dev: { description: { role: 'dev', instructions: words(ROOM + 100) }, limits: LIMITS } },
+      }),
+    );
+    expectFixedPartsRefusal(error, 'dev.description');
+    expect(error.message).toContain('createSessionRuntime: agents: dev');
+    // The same description with the default window is fine.
+    const runtime = await createSessionRuntime({
+      root,
+      agents: { dev: { description: { role: 'dev', instructions: words(ROOM + 100) } } },
+    });
+    await runtime.close();
+  });
+});
+
+describe('a session stored with such parts (made under larger limits)', () => {
+  it('loads, keeps its messages readable, says why no request fits, and can be shrunk part by part', async () => {
+    const root = await tempRoot();
+    const compactor = new ScriptedCompactor();
+    const first = await createSessionRuntime({ root, compactor });
+    const { id } = await first.createSession(KEY, {
+      agentDescription: { role: 'dev', instructions: words(15_000) },
+      context: { projectNotes: words(15_000) },
+    });
+    await first.addMessage(id, { role: 'user', content: 'Keep me' });
+    await first.close();
+
+    const runtime = await createSessionRuntime({ root, compactor, limits: LIMITS });
+    expect((await runtime.getMessages(id)).map((m) => m.content)).toEqual(['Keep me']);
+    expect((await runtime.getHistory(id)).map((m) => m.content)).toEqual(['Keep me']);
+    await settle(runtime, id);
+    // Loading it, the session tried one compaction by itself (the chart's; it reports no progress).
+    const calls = compactor.calls;
+    const error = await refusal(runtime.buildRequest(id, 'Go on'));
+    expect(error.code).toBe('REQUEST_TOO_LARGE');
+    expect(error.message).toMatch(/no live message at all \(limit 20000\); shorten the agent description/);
+    // buildRequest starts no compaction for it (with AnthropicCompactor, model calls): none could help.
+    await expect(runtime.buildRequest(id, 'Go on')).rejects.toMatchObject({ code: 'REQUEST_TOO_LARGE' });
+    expect(compactor.calls).toBe(calls);
+    // Shrinking one part is taken though both together still pass the room; growing one is not.
+    await runtime.setContext(id, { projectNotes: words(10_000) });
+    const grown = await refusal(runtime.setContext(id, { projectNotes: words(12_000) }));
+    expect(grown.details).toMatchObject({ reason: 'fixed-parts-too-large' });
+    await runtime.setAgentDescription(id, { role: 'dev' });
+    await runtime.setContext(id, { projectNotes: words(1_000) });
+    expect((await runtime.buildRequest(id, 'Go on')).fits).toBe(true);
+    expect((await runtime.getMessages(id)).map((m) => m.content)).toEqual(['Keep me']);
+    await runtime.close();
+  });
+});
+
+describe('a context or description past maxMessageBytes', () => {
+  it('is refused while it is copied, before it is counted, by each call that sets one', async () => {
+    const root = await tempRoot();
+    const counted: number[] = [];
+    class Counting extends TiktokenEstimator {
+      override estimate(text: string): number {
+        counted.push(text.length);
+        return super.estimate(text);
+      }
+    }
+    const maxMessageBytes = 64 * 1024;
+    const big = 'x'.repeat(maxMessageBytes + 1);
+    const runtime = await createSessionRuntime({ root, estimator: new Counting(), maxMessageBytes });
+    const { id } = await runtime.createSession(KEY);
+    counted.length = 0;
+    for (const call of [
+      runtime.setContext(id, { notes: big }),
+      runtime.setAgentDescription(id, { role: 'dev', notes: big }),
+      runtime.createSession({ ...KEY, featureId: 'f2' }, { context: { notes: big } }),
+    ]) {
+      const error = await refusal(call);
+      expect(error.code).toBe('INVALID_ARGUMENT');
+      expect(error.details).toMatchObject({ reason: 'too-many-bytes', maxBytes: maxMessageBytes });
+      expect(error.message).toContain(`passes ${maxMessageBytes} bytes of text`);
+      expect(error.message).toContain('raise maxMessageBytes');
+    }
+    expect(counted.filter((length) => length > maxMessageBytes)).toEqual([]);
+    expect((await runtime.listSessions()).map((s) => s.id)).toEqual([id]);
+    const profile = await refusal(
+      createSessionRuntime({
+        root: await tempRoot(),
+        maxMessageBytes,
+        agents: { dev: { description: { role: 'dev', notes: big } } },
+      }),
+    );
+    expect(profile.details).toMatchObject({ reason: 'too-many-bytes' });
+    expect(profile.message).toContain('dev.description passes');
+    await runtime.close();
+  });
+
+  it('does not measure a long string that passes the limit by its length alone', async () => {
+    // 100,000 characters of 3 bytes: 100,000 units already pass 90,000 bytes; measuring a 500 MB
+    // string (and flattening it first) held the event loop 3.7 s before it was refused.
+    const runtime = await createSessionRuntime({ root: await tempRoot(), maxMessageBytes: 90_000 });
+    const { id } = await runtime.createSession(KEY);
+    const error = await refusal(runtime.setContext(id, { notes: '€'.repeat(100_000) }));
+    expect(error.details).toMatchObject({ reason: 'too-many-bytes', maxBytes: 90_000 });
+    // Counted by its length (at least 1 byte a unit, and the 5 of "notes"), not its 300,000 bytes.
+    expect(error.details['countedBytes']).toBe(100_005);
+    await runtime.close();
+  });
+});
