@@ -16,7 +16,7 @@
  * statechart, not a flag, prevents recursion: `compacting` cannot be entered while active, and
  * `COMPACT` received meanwhile is coalesced into the running compaction.
  */
-import { assign, emit, sendTo, type ActorRefFrom } from 'xstate';
+import { assign, emit, not, sendTo, type ActorRefFrom } from 'xstate';
 import { initialContext, persistInputOf, sessionSetup } from './session.setup.js';
 import {
   UNDECIDED_NONE,
@@ -160,11 +160,7 @@ export const sessionMachine = sessionSetup.createMachine({
           states: {
             idle: {
               always: [
-                {
-                  guard: ({ context }) => context.inDoubt !== undefined,
-                  target: 'failed',
-                  actions: assign(({ context }) => ({ failure: context.inDoubt! })),
-                },
+                { guard: 'isInDoubt', target: 'failed', actions: 'failWithDoubt' },
                 { guard: 'hasPendingClear', target: 'clearing' },
                 { guard: 'shouldCompact', target: 'compacting', actions: 'decideThreshold' },
                 { guard: 'decidedNotYet', actions: assign({ undecidedFrom: null }) },
@@ -334,11 +330,7 @@ export const sessionMachine = sessionSetup.createMachine({
               // messages, may make progress possible. Other failures wait for their retry timer.
               always: [
                 // A failure of before the doubt (a retry timer's) gives way to it.
-                {
-                  guard: ({ context }) =>
-                    context.inDoubt !== undefined && context.failure !== context.inDoubt,
-                  actions: assign(({ context }) => ({ failure: context.inDoubt! })),
-                },
+                { guard: 'doubtNotYetFailure', actions: 'failWithDoubt' },
                 { guard: 'hasPendingClear', target: 'clearing' },
                 {
                   guard: 'noProgressMayLift',
@@ -399,17 +391,7 @@ export const sessionMachine = sessionSetup.createMachine({
     'APPEND.MANY': { actions: 'queueAppends' },
     // In any state (a write while loading, the record written while closing): the first write in
     // doubt is the session's failure until a new actor loads the files (`ready` fails with it).
-    'WRITE.IN_DOUBT': {
-      guard: ({ context }) => context.inDoubt === undefined,
-      actions: [
-        assign({ inDoubt: ({ event }) => ({ ...toFailure(event.error, 0), retryable: false }) }),
-        emit(({ context }) => ({
-          type: 'write.in-doubt' as const,
-          sessionId: context.sessionId,
-          failure: context.inDoubt!,
-        })),
-      ],
-    },
+    'WRITE.IN_DOUBT': { guard: not('isInDoubt'), actions: 'takeDoubt' },
   },
 });
 

@@ -320,6 +320,15 @@ export const sessionSetup = setup({
     refuseAppends: ({ event }, params: { error: unknown }) => {
       for (const a of appendsOf(event)) a.reply({ ok: false, error: params.error });
     },
+    /** The first write in doubt: kept (not retryable) and told, whatever state the actor is in. */
+    takeDoubt: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'WRITE.IN_DOUBT') return;
+      const inDoubt = { ...toFailure(event.error, 0), retryable: false };
+      enqueue.assign({ inDoubt });
+      enqueue.emit({ type: 'write.in-doubt', sessionId: context.sessionId, failure: inDoubt });
+    }),
+    /** The compaction region fails with the doubt: no compaction may commit until a load. */
+    failWithDoubt: assign(({ context }) => ({ failure: context.inDoubt ?? context.failure })),
     queueClear: assign(({ context, event }) => {
       if (event.type !== 'CLEAR') return {};
       // Requests queued together run as one: a reset wins over a clear, a clear over an edit, and
@@ -338,6 +347,10 @@ export const sessionSetup = setup({
     }),
   },
   guards: {
+    /** A write of this actor's session is in doubt (`WRITE.IN_DOUBT`): only a new actor's load ends it. */
+    isInDoubt: ({ context }) => context.inDoubt !== undefined,
+    /** A failure of before the doubt (a retry timer's) is still the session's: the doubt takes its place. */
+    doubtNotYetFailure: ({ context }) => context.inDoubt !== undefined && context.failure !== context.inDoubt,
     shouldCompact: ({ context }) => compactionDue(context),
     // Every count is in and no compaction is due: the delayed decisions were all "not yet".
     decidedNotYet: ({ context }) => context.undecidedFrom !== null && context.uncounted === 0,
