@@ -20,7 +20,7 @@ import type {
 import { thresholdOf } from '../../machines/session.machine.js';
 import { SessionError, describeError } from '../core/errors.js';
 import { planCompaction } from '../core/plan-compaction.js';
-import { countedTokens, isInternalMessage, requestTokens } from '../core/request-size.js';
+import { isInternalMessage, requestTokens } from '../core/request-size.js';
 import { CHECKPOINT_SCHEMA_VERSION } from '../core/types.js';
 import type {
   ArchiveSegment,
@@ -34,6 +34,7 @@ import { IN_PLACE_NOT_DURABLE, REFUSED_IN_DOUBT } from '../store/writes-in-doubt
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import type { CompactionProgress, Compactor } from './compactor.js';
 import { checkpointProblems } from './checkpoint-schema.js';
+import { assertNotAborted, decided, reasonOf, sumTokens, tailBudget } from './compaction-steps.js';
 import { countOnce } from './count-once.js';
 import { callCompactor, foldInChunks } from './fold-in-chunks.js';
 import {
@@ -68,55 +69,6 @@ export interface CompactionDeps {
 }
 
 const EMPTY: CheckpointSummary = { completed: [], inProgress: [], pending: [], decisions: [], blockers: [] };
-
-/** What messages add to a request: internal ones are archived but never sent (see countedTokens). */
-const sumTokens = countedTokens;
-
-/**
- * The messages a compaction folds from. A threshold compaction decided late (its exact counts
- * came after later messages were written, see `CompactInput.decideFrom`) stops at the first
- * message from `decideFrom` on that brought the request to the threshold: where a synchronous
- * count would have started it, whatever the counting worker's timing.
- */
-function decided(messages: Message[], decideFrom: number | undefined, reaches: (tokens: number) => boolean) {
-  if (decideFrom === undefined) return messages;
-  let tokens = 0;
-  for (let i = 0; i < messages.length; i++) {
-    tokens += sumTokens([messages[i]!]);
-    if (messages[i]!.seq >= decideFrom && reaches(tokens)) return messages.slice(0, i + 1);
-  }
-  return messages;
-}
-
-function assertNotAborted(signal: AbortSignal, sessionId: string): void {
-  if (signal.aborted) {
-    throw new SessionError(
-      'COMPACTION_CANCELLED',
-      'compaction',
-      `session ${sessionId}: the compaction was cancelled; nothing changed on disk`,
-      {
-        retryable: true,
-        cause: signal.reason,
-      },
-    );
-  }
-}
-
-/**
- * The verbatim tail a compaction keeps. A requested tail (a manual compaction's
- * `keepRecentTokens`) is kept as asked; the default grows beyond `limits.keepRecentTokens` (which
- * assumes a full checkpoint) to what brings the request to `targetAfterCompaction` of the window
- * with the checkpoint as large as it is now.
- */
-function tailBudget(input: CompactInput, checkpointTokens: number, correction: number): number {
-  const { limits } = input;
-  if (input.tailRequested === true || limits.targetAfterCompaction === undefined)
-    return input.keepRecentTokens;
-  const room = Math.floor(
-    (limits.maxTokens * limits.targetAfterCompaction - limits.replyReserveTokens) / correction,
-  );
-  return Math.max(input.keepRecentTokens, room - input.fixedTokens - checkpointTokens);
-}
 
 /**
  * Runs one compaction: {@link summariseCompaction}, then {@link commitCompaction} when there is
@@ -351,14 +303,7 @@ export async function summariseCompaction(
   return {
     output: {
       kind: 'compacted',
-      reason:
-        escalation === 0
-          ? 'folded the prefix, kept the recent tail'
-          : escalation === 1
-            ? 'kept a smaller tail to get under the threshold'
-            : recompressed
-              ? 're-compressed the checkpoint to get under the threshold'
-              : 'kept no tail to get under the threshold',
+      reason: reasonOf(escalation, recompressed),
       compactor: compactor.name,
       checkpointVersion: version,
       checkpointTokens: summaryTokens,
