@@ -200,7 +200,12 @@ export function createObjectWrites(deps: ObjectWritesDeps) {
     try {
       await writeNewSession(
         {
-          ...{ store, profiles, estimator: deps.estimator, at, limitsOf: limitsOfKey, publish },
+          store,
+          profiles,
+          estimator: deps.estimator,
+          at,
+          limitsOf: limitsOfKey,
+          publish,
           ...(deps.maxMessageBytes === undefined ? {} : { maxMessageBytes: deps.maxMessageBytes }),
         },
         key,
