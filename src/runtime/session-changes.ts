@@ -5,7 +5,8 @@
 import type { AfterCommitWrites } from './after-commit-writes.js';
 import type { ClearReply, SessionActorRef } from '../../machines/session.machine.js';
 import type { CheckpointChange } from '../core/checkpoint-change.js';
-import type { Limits, SessionContext } from '../core/types.js';
+import { createOneAtATime } from '../core/one-at-a-time.js';
+import type { AgentDescription, Limits, SessionContext } from '../core/types.js';
 import type { SessionHandle } from './session-handle.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import { validateClearOptions } from './checkpoint-edits.js';
@@ -17,6 +18,10 @@ import type { SessionInfo, SessionRuntime } from './types.js';
 import { validateAgentDescription, validateChecks, validatePlainObject } from './validate-arguments.js';
 
 type Loaded = { ref: SessionActorRef; dir: SessionHandle; limits: Limits };
+
+/** A new context or agent description, validated. */
+type FixedPart =
+  { part: 'context'; value: SessionContext } | { part: 'agentDescription'; value: AgentDescription };
 
 /** @internal What these calls need of the runtime. */
 export interface SessionChangeDeps {
@@ -70,26 +75,45 @@ export function sessionChanges(
     };
   }
 
+  // A description or context is checked against the other part as it stands when written: the
+  // writes of both go one at a time (rare calls), so that two at once cannot each pass against the
+  // pair from before either and together leave no room for a conversation.
+  const oneFixedWrite = createOneAtATime();
+
+  /** Counts, checks (fixed-parts-check.ts) and writes a session's new context or description. */
+  function setFixedPart(id: string, change: FixedPart): Promise<void> {
+    return oneFixedWrite(async () => {
+      const { ref, dir, limits } = await writableDir(id);
+      const isContext = change.part === 'context';
+      const count = countPart(estimator, isContext ? 'context' : 'description', change.value);
+      const c = ref.getSnapshot().context;
+      assertFixedPartsFit({
+        where: `${isContext ? 'setContext' : 'setAgentDescription'}(${id})`,
+        part: change.part,
+        descriptionTokens: isContext ? c.descriptionTokens : count.tokens,
+        contextTokens: isContext ? count.tokens : c.contextTokens,
+        before: c.descriptionTokens + c.contextTokens,
+        limits,
+        correction: c.correction,
+      });
+      if (change.part === 'context') {
+        await dir.writeContext(change.value);
+        await dir.writeCounts({ context: count }).catch(() => undefined); // a hint: best effort
+        ref.send({ type: 'FIXED.CHANGED', contextTokens: count.tokens });
+      } else {
+        await dir.writeAgentDescription(change.value);
+        await dir.writeCounts({ description: count }).catch(() => undefined); // a hint: best effort
+        ref.send({ type: 'FIXED.CHANGED', descriptionTokens: count.tokens });
+      }
+    });
+  }
+
   return {
     async setContext(id, context) {
       assertOpen();
       assertWritable();
       const valid = validatePlainObject(context, 'context', deps.maxMessageBytes) as SessionContext;
-      const { ref, dir, limits } = await writableDir(id);
-      const count = countPart(estimator, 'context', valid);
-      const c = ref.getSnapshot().context;
-      assertFixedPartsFit({
-        where: `setContext(${id})`,
-        part: 'context',
-        descriptionTokens: c.descriptionTokens,
-        contextTokens: count.tokens,
-        before: c.descriptionTokens + c.contextTokens,
-        limits,
-        correction: c.correction,
-      });
-      await dir.writeContext(valid);
-      await dir.writeCounts({ context: count }).catch(() => undefined); // a hint: best effort
-      ref.send({ type: 'FIXED.CHANGED', contextTokens: count.tokens });
+      await setFixedPart(id, { part: 'context', value: valid });
       publish({ type: 'session.context.changed', sessionId: id, at: at(), what: 'context' });
     },
 
@@ -97,21 +121,7 @@ export function sessionChanges(
       assertOpen();
       assertWritable();
       const valid = validateAgentDescription(description, 'agentDescription', deps.maxMessageBytes);
-      const { ref, dir, limits } = await writableDir(id);
-      const count = countPart(estimator, 'description', valid);
-      const c = ref.getSnapshot().context;
-      assertFixedPartsFit({
-        where: `setAgentDescription(${id})`,
-        part: 'agentDescription',
-        descriptionTokens: count.tokens,
-        contextTokens: c.contextTokens,
-        before: c.descriptionTokens + c.contextTokens,
-        limits,
-        correction: c.correction,
-      });
-      await dir.writeAgentDescription(valid);
-      await dir.writeCounts({ description: count }).catch(() => undefined); // a hint: best effort
-      ref.send({ type: 'FIXED.CHANGED', descriptionTokens: count.tokens });
+      await setFixedPart(id, { part: 'agentDescription', value: valid });
       publish({ type: 'session.context.changed', sessionId: id, at: at(), what: 'agentDescription' });
     },
 
