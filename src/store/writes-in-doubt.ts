@@ -39,8 +39,8 @@ export function inPlaceNotDurable(error: unknown, file: string): SessionError {
  * the memory it loaded, so a runtime's host reopens it through the runtime, not the store.
  */
 const REOPEN =
-  'reopen the session: runtime.reopenSession(id), or a restart of the runtime (with a store alone, ' +
-  'load it again)';
+  'reopen the session: runtime.reopenSession(id) (reopen(id) of the SessionAPI over IPC or HTTP), ' +
+  'or a restart of the runtime (with a store alone, load it again)';
 
 /** @internal `details.outcome` of a write refused because an earlier one is in place but not durable. */
 export const REFUSED_IN_DOUBT = 'refused-in-doubt';
