@@ -35,8 +35,8 @@ export function StateBadge({ state }: { state: SessionInfo['state'] }) {
 
 /**
  * The status panel of one session: its gauge (tokens against the limit, warning from 80%), live
- * machine state, checkpoint version, live and archived figures, the request's breakdown, and the
- * session's error when it failed.
+ * machine state, checkpoint version, live and archived figures (marked when `figures` is
+ * `'unconfirmed'`), the request's breakdown, and the session's error when it failed.
  *
  * @example <SessionStatus session={info} estimate={estimate} checkpoint={checkpoint} />
  */
@@ -87,6 +87,12 @@ export function SessionStatus({ session, estimate, checkpoint }: SessionStatusPr
           </div>
         ))}
       </dl>
+      {session.figures === 'unconfirmed' && (
+        <p className="dgi-muted dgi-unconfirmed" data-testid="figures-unconfirmed">
+          Figures unconfirmed: they are the runtime&apos;s memory, and the files may hold others (a write in
+          doubt, or files that did not load) until the session is loaded again.
+        </p>
+      )}
       {session.error && (
         <p className="dgi-session-error">
           <strong>{session.error.code}</strong> {session.error.message}
