@@ -16,7 +16,7 @@ import { createTokenEstimator } from '../tokens/token-estimator.js';
 import { pmConversation, qaConversation } from './demo-conversations.js';
 import { demoDevConversation } from './demo-dev-conversation.js';
 import { createDemoRoot } from './demo-root.js';
-import { stopRequested } from './inspect-command.js';
+import { untilStopped } from './until-stopped.js';
 import { defineCommand, intOption } from './command.js';
 import type { CliCommand } from './io.js';
 import { packageRoot } from './package-info.js';
@@ -236,7 +236,7 @@ async function replayAndServe(
       page: createInspectorHandler(await loadInspectorAssets()),
     });
     const withdraw = await advertiseHost(root, server.url);
-    const stop = stopRequested(options.stop);
+    const stop = untilStopped({ signal: options.stop });
     try {
       out(`\nInspector: ${server.url}/  (the three sessions above; Ctrl+C stops)`);
       // From a checkout (npm start runs the sources with tsx) or from an installed package.

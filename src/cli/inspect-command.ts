@@ -14,6 +14,7 @@ import type { SessionRuntime } from '../runtime/types.js';
 import { defineCommand, intOption, usageError } from './command.js';
 import type { CliCommand, CliIO } from './io.js';
 import { openRuntime, rootOf } from './open-runtime.js';
+import { untilStopped } from './until-stopped.js';
 
 const USAGE = `Usage: dagent-sessions inspect [--root DIR] [--port N] [--stately] [--json]
        dagent-sessions inspect --url URL [--token TOKEN] [--port N] [--check] [--json]
@@ -54,25 +55,6 @@ export const INSPECTOR_SERVES = [
   'GET  /events: runtime events (Server-Sent Events)',
   'GET  /health: status',
 ] as const;
-
-/** @internal Resolves on the first SIGINT or SIGTERM, or when `signal` aborts. */
-export function stopRequested(signal: AbortSignal | undefined): { done: Promise<string>; dispose(): void } {
-  let dispose: () => void = () => undefined;
-  const done = new Promise<string>((resolve) => {
-    const onSignal = (name: string) => resolve(name);
-    const onAbort = () => resolve('abort');
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (signal?.aborted) resolve('abort');
-    dispose = () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      signal?.removeEventListener('abort', onAbort);
-    };
-  });
-  return { done, dispose };
-}
 
 /** @internal `--url`: asks a host's /health and what it serves. */
 async function checkHost(url: string, token: string | undefined, io: CliIO, json: boolean): Promise<number> {
@@ -161,7 +143,7 @@ export function createInspectCommand(options: { stop?: AbortSignal } = {}): CliC
       const port = intOption(values.port, '--port', 0);
       if (port !== undefined && port > 65_535)
         throw new SessionError('INVALID_ARGUMENT', 'cli', `--port must be from 0 to 65535, got ${port}`);
-      const stop = stopRequested(options.stop);
+      const stop = untilStopped({ signal: options.stop });
       try {
         if (values.url !== undefined) {
           if (values.root !== undefined)

@@ -12,6 +12,7 @@ import type * as RestateEntry from '../restate/index.js';
 import { defineCommand, intOption, usageError } from './command.js';
 import type { CliCommand, CliIO } from './io.js';
 import { restatePackageMissing } from './restate-target.js';
+import { untilStopped } from './until-stopped.js';
 
 const USAGE = `Usage: dagent-sessions restate <dev|serve> [options]
 
@@ -55,30 +56,6 @@ async function loadRestate(): Promise<RestateModule> {
   }
 }
 
-/**
- * Resolves at the first SIGINT or SIGTERM; a second one calls `force` (the user insists).
- * The listeners are removed by `dispose`.
- */
-function untilStopped(force: () => void): { stopped: Promise<NodeJS.Signals>; dispose: () => void } {
-  let signalled = false;
-  let resolve!: (signal: NodeJS.Signals) => void;
-  const stopped = new Promise<NodeJS.Signals>((r) => (resolve = r));
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (signalled) return force();
-    signalled = true;
-    resolve(signal);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    stopped,
-    dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
-}
-
 const devCommand = defineCommand(
   {
     name: 'restate dev',
@@ -95,7 +72,8 @@ const devCommand = defineCommand(
       : await mkdtemp(path.join(os.tmpdir(), 'dagent-restate-'));
     let server: Awaited<ReturnType<RestateModule['startLocalRestateServer']>> | undefined;
     let endpoint: Awaited<ReturnType<RestateModule['serveRestateEndpoint']>> | undefined;
-    const signals = untilStopped(() => void server?.kill());
+    // A second Ctrl+C while stopping: the server is killed rather than waited for.
+    const signals = untilStopped({ onRepeat: () => void server?.kill() });
     try {
       server = await restate.startLocalRestateServer({ dataDir, binary: binary.path });
       endpoint = await restate.serveRestateEndpoint({ services: restate.restateServices(), port });
@@ -111,7 +89,7 @@ const devCommand = defineCommand(
       };
       if (values.json) io.out(JSON.stringify(facts));
       else printDev(io, facts);
-      await signals.stopped;
+      await signals.done;
       io.err('Stopping...');
       return 0;
     } finally {
@@ -164,7 +142,7 @@ const serveCommand = defineCommand(
       port,
       host: values.host ?? '127.0.0.1',
     });
-    const signals = untilStopped(() => process.exit(1));
+    const signals = untilStopped({ onRepeat: () => process.exit(1) });
     try {
       const reachable =
         endpoint.host === '0.0.0.0' || endpoint.host === '::'
@@ -179,7 +157,7 @@ const serveCommand = defineCommand(
         `  curl -X POST http://<restate-host>:9070/deployments -H 'content-type: application/json' ` +
           `-d '{"uri":"${reachable}"}'`,
       );
-      await signals.stopped;
+      await signals.done;
       return 0;
     } finally {
       signals.dispose();
