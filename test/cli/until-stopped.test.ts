@@ -2,8 +2,9 @@
  * The commands that serve until Ctrl+C wait through one rule (src/cli/until-stopped.ts): the first
  * signal ends the wait, and a later one, even after `dispose`, is taken by `onRepeat` rather than
  * left to Node, which would end the process in the middle of the stopping (the demo's temporary
- * root was left behind so). Signals are emitted in process: `process.emit` calls the listeners (with the signal's name) as
- * a delivered signal would, and with none it does nothing, so the test process itself is safe.
+ * root was left behind so). Signals are emitted in process: `process.emit` calls the listeners
+ * (with the signal's name) as a delivered signal would, and with none it does nothing, so the test
+ * process itself is safe.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { untilStopped } from '../../src/cli/until-stopped.js';
