@@ -2,6 +2,7 @@
  * The pure helpers of the session statechart: request estimates, thresholds, backoff, failures,
  * and the state a caller sees.
  */
+import { noCompactionCanHelp } from '../src/core/fixed-parts-room.js';
 import { requestTokens } from '../src/core/request-size.js';
 import type { Limits, SessionMachineState } from '../src/core/types.js';
 import type {
@@ -79,11 +80,30 @@ export function compactionDue(c: SessionMachineContext): boolean {
   return (
     c.autoCompact &&
     c.liveCount > 0 &&
+    !fixedPartsHopeless(c) && // compactionHopeless instead: no compaction can help
     c.uncounted === 0 && // over the threshold by upper bounds only, maybe: wait for the exact counts
     requestTokensOf(c) >= thresholdOf(c.limits) &&
     (c.blockedAtLiveTokens === null ||
       c.liveTokens - c.blockedAtLiveTokens >= Math.max(1, c.limits.keepRecentTokens))
   );
+}
+
+/**
+ * @internal Whether the description and context alone, with the reply's room, pass `maxTokens`:
+ * no compaction can help (`noCompactionCanHelp`, src/core/fixed-parts-room.ts).
+ */
+export function fixedPartsHopeless(
+  c: Pick<SessionMachineContext, 'descriptionTokens' | 'contextTokens' | 'limits' | 'correction'>,
+): boolean {
+  return noCompactionCanHelp(c.descriptionTokens + c.contextTokens, c.correction, c.limits);
+}
+
+/**
+ * @internal Whether the session would compact now but no compaction can help: it fails at once
+ * with {@link hopelessFailure} instead, and calls no compactor.
+ */
+export function compactionHopeless(c: SessionMachineContext): boolean {
+  return c.autoCompact && c.liveCount > 0 && fixedPartsHopeless(c);
 }
 
 /** Delay before retry number `attempts` (1-based): base · 2^(attempts-1), capped. */
@@ -138,6 +158,28 @@ export function noProgressFailure(context: SessionMachineContext, reason: string
       `[dagent-sessions] [compaction] session ${context.sessionId}: compaction could ` +
       `not bring the request under the threshold of ${thresholdOf(context.limits)} tokens (${reason}); ` +
       `the agent description, context or checkpoint alone may be too large`,
+    retryable: false,
+    attempts: context.attempts,
+    noProgress: true,
+  };
+}
+
+/**
+ * @internal The failure of a session whose description and context alone pass `maxTokens`: no
+ * compaction was started, since none could help (they are never compacted). It lifts when a
+ * smaller part comes (`FIXED.CHANGED`); a `compact` asked for still runs.
+ */
+export function hopelessFailure(context: SessionMachineContext): CompactionFailure {
+  const fixed = requestTokens(context.descriptionTokens + context.contextTokens, context.correction, 0);
+  return {
+    code: 'COMPACTION_NO_PROGRESS',
+    message:
+      `[dagent-sessions] [compaction] session ${context.sessionId}: the agent description ` +
+      `(${context.descriptionTokens} tokens) and the context (${context.contextTokens} tokens) take ` +
+      `${fixed} tokens of every request, and with the reply's room ` +
+      `(${context.limits.replyReserveTokens}) pass maxTokens ${context.limits.maxTokens}: no compaction ` +
+      `can help (they are never compacted), so none was started and no request can be built. ` +
+      `Shorten them (setContext, setAgentDescription) or give this agent type a larger maxTokens`,
     retryable: false,
     attempts: context.attempts,
     noProgress: true,

@@ -162,6 +162,7 @@ export const sessionMachine = sessionSetup.createMachine({
               always: [
                 { guard: 'isInDoubt', target: 'failed', actions: 'failWithDoubt' },
                 { guard: 'hasPendingClear', target: 'clearing' },
+                { guard: 'compactionHopeless', target: 'failed', actions: 'failHopeless' },
                 { guard: 'shouldCompact', target: 'compacting', actions: 'decideThreshold' },
                 { guard: 'decidedNotYet', actions: assign({ undecidedFrom: null }) },
               ],

@@ -8,6 +8,8 @@ import {
   afterArchive,
   afterCompaction,
   compactionDue,
+  compactionHopeless,
+  hopelessFailure,
   noProgressFailure,
   notImplemented,
   replyAll,
@@ -240,6 +242,12 @@ export const sessionSetup = setup({
       const waiters = context.compactWaiters;
       enqueue(() => replyAll(waiters, { ok: false, error: failure }));
     }),
+    /** No compaction can help (the fixed parts alone pass maxTokens): failed without one, and told. */
+    failHopeless: enqueueActions(({ context, enqueue }) => {
+      const failure = hopelessFailure(context);
+      enqueue.assign({ failure, blockedAtLiveTokens: null });
+      enqueue.emit({ type: 'compaction.failed', sessionId: context.sessionId, failure, willRetryInMs: null });
+    }),
     /** The summary or the commit failed: nothing was written. */
     compactionFailed: enqueueActions(({ context, enqueue }, params: { error: unknown }) => {
       const failure = toFailure(params.error, context.attempts);
@@ -352,6 +360,7 @@ export const sessionSetup = setup({
     /** A failure of before the doubt (a retry timer's) is still the session's: the doubt takes its place. */
     doubtNotYetFailure: ({ context }) => context.inDoubt !== undefined && context.failure !== context.inDoubt,
     shouldCompact: ({ context }) => compactionDue(context),
+    compactionHopeless: ({ context }) => compactionHopeless(context),
     // Every count is in and no compaction is due: the delayed decisions were all "not yet".
     decidedNotYet: ({ context }) => context.undecidedFrom !== null && context.uncounted === 0,
     // After a no-progress failure: a change of context or description, or enough new messages.

@@ -81,3 +81,33 @@ export function fixedPartsOverflow(
     keepRecentTokens: limits.keepRecentTokens,
   };
 }
+
+/**
+ * Whether no compaction can help a session: its fixed parts (the description and context, which
+ * are never compacted), with the reply's room and `extraTokens`, pass `maxTokens`, so that not
+ * even a request without checkpoint or live messages fits. A compaction (model calls, with
+ * `AnthropicCompactor`) could only end in `COMPACTION_NO_PROGRESS`; the session's own trigger, the
+ * requests of the runtime and the triggers on Restate start none. A session gets such parts only
+ * from before {@link fixedPartsOverflow} refused them (larger limits, an older version).
+ * Below `maxTokens` a compaction still folds messages into the checkpoint for requests that fit,
+ * even when it cannot bring them under the threshold: that case is left to the no-progress guard.
+ *
+ * @param localTokens - the description's and the context's local token counts, summed.
+ * @param correction - the learned factor from local counts to the model's (1 when none is known).
+ * @param limits - the session's limits (`maxTokens`, `replyReserveTokens`).
+ * @param extraTokens - what the request adds that is not compacted either (a user message not
+ *   stored yet), already corrected; 0 by default.
+ * @returns true when the fixed parts alone pass the limit.
+ * @example
+ * const limits = { maxTokens: 20_000, replyReserveTokens: 1_000 };
+ * noCompactionCanHelp(18_000, 1, limits); // false: 19000 fits
+ * noCompactionCanHelp(19_500, 1, limits); // true: 20500 does not
+ */
+export function noCompactionCanHelp(
+  localTokens: number,
+  correction: number,
+  limits: Pick<Limits, 'maxTokens' | 'replyReserveTokens'>,
+  extraTokens = 0,
+): boolean {
+  return requestTokens(localTokens, correction, limits.replyReserveTokens) + extraTokens > limits.maxTokens;
+}

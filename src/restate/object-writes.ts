@@ -220,9 +220,9 @@ export function createObjectWrites(deps: ObjectWritesDeps) {
 
   /**
    * `setContext` and `setAgentDescription`: validated here as in-process (the size limit and the
-   * room the limits leave the description and context, against the other part as the object
-   * counts it now), then one call of the object's exclusive `setPart`, which counts the value and
-   * writes it with its count.
+   * room the limits leave the description and context, against the other part as read now), then
+   * one call of the object's exclusive `setPart` with the limits: it counts the value, checks the
+   * room again against the other part as stored (a write of it may land in between), and writes.
    */
   async function setPart(id: string, part: 'context' | 'description', value: unknown): Promise<void> {
     const max = deps.maxMessageBytes;
@@ -247,6 +247,7 @@ export function createObjectWrites(deps: ObjectWritesDeps) {
       part,
       value: valid as SessionContext | AgentDescription,
       at: deps.now().toISOString(),
+      limits,
       ...target,
     });
   }

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Ingress } from '@restatedev/restate-sdk-clients';
 import * as clients from '@restatedev/restate-sdk-clients';
 import { describeError } from '../core/errors.js';
+import { noCompactionCanHelp } from '../core/fixed-parts-room.js';
 import { createSessionRuntime } from '../runtime/create-session-runtime.js';
 import type { SessionKey } from '../core/types.js';
 import type { CreateSessionOptions, SessionRuntime, SessionRuntimeOptions } from '../runtime/types.js';
@@ -142,6 +143,17 @@ function createRequestReads(
       );
       return Math.ceil(reader.estimator.estimateContent(content) * reader.calibration.factor(defaultModel));
     },
+    /** Whether the estimate's description and context, with the new message, alone pass `maxTokens`. */
+    hopeless(estimate: SizeEstimate, userTokens: number): boolean {
+      const { agentDescription, context, replyReserve } = estimate.breakdown;
+      const limits = { maxTokens: estimate.limit, replyReserveTokens: replyReserve };
+      return noCompactionCanHelp(
+        agentDescription + context,
+        reader.calibration.factor(defaultModel),
+        limits,
+        userTokens,
+      );
+    },
     estimateSize: (id: string): Promise<SizeEstimate> => {
       const call: EstimateCall = {
         limits: limitsOf(id),
@@ -232,7 +244,9 @@ function composeRuntime(
     if (message === undefined || message === null) return { compacted: false, compactionError: null };
     const userTokens = requests.userTokensOf(message);
     const estimate = await requests.estimateSize(id);
-    if (estimate.total + userTokens < estimate.threshold) return { compacted: false, compactionError: null };
+    // None either when no compaction can help: the object's build says REQUEST_TOO_LARGE.
+    if (estimate.total + userTokens < estimate.threshold || requests.hopeless(estimate, userTokens))
+      return { compacted: false, compactionError: null };
     try {
       await writes.compact(id);
       return { compacted: true, compactionError: null };

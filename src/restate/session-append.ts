@@ -10,11 +10,13 @@
  */
 import * as restate from '@restatedev/restate-sdk';
 import { thresholdOf } from '../../machines/session.machine.js';
+import { noCompactionCanHelp } from '../core/fixed-parts-room.js';
 import { requestTokens } from '../core/request-size.js';
 import type { Limits, Message, MessageInput } from '../core/types.js';
 import type { SessionEvent } from '../runtime/events.js';
 import { conflictError, replyKeyOf, sameMessage } from '../runtime/idempotency.js';
 import { validateMessageInput } from '../runtime/validate.js';
+import type { SessionCounts } from '../store/contract.js';
 import { sessionEvents } from './event-feed.js';
 import { MAX_MESSAGE_BYTES } from './limits.js';
 import { readHead, type StoredMessage } from './session-reads.js';
@@ -104,6 +106,17 @@ function requestTokensOf(head: HeadState, limits: Limits): number {
 }
 
 /**
+ * Whether the description and context alone (as counted) pass `maxTokens`: no compaction can help
+ * (`noCompactionCanHelp`), so none is started; requests say `REQUEST_TOO_LARGE`. Read only at the
+ * threshold: the head's `fixedTokens` holds the checkpoint too.
+ */
+async function fixedPartsHopeless(ctx: Ctx, limits: Limits): Promise<boolean> {
+  const counts = await ctx.get<SessionCounts>(KEYS.counts);
+  const tokens = (counts?.description?.tokens ?? 0) + (counts?.context?.tokens ?? 0);
+  return noCompactionCanHelp(tokens, 1, limits);
+}
+
+/**
  * Validates, counts, numbers and stores one message; starts a compaction at the threshold; publishes
  * `session.message.appended`. Returns the stored message's fields (all but content and metadata).
  */
@@ -134,7 +147,11 @@ export async function addMessage(ctx: Ctx, id: string, call: AddMessageCall): Pr
   if (input.idempotencyKey !== undefined) ctx.set(KEYS.idempotency(input.idempotencyKey), head.count);
   const liveTokens = after.tokens - after.archivedTokens;
   if (call.feed !== null) publish(ctx, call, [appendedEvent(id, message, liveTokens)]);
-  if (after.compaction == null && requestTokensOf(after, call.limits) >= thresholdOf(call.limits)) {
+  if (
+    after.compaction == null &&
+    requestTokensOf(after, call.limits) >= thresholdOf(call.limits) &&
+    !(await fixedPartsHopeless(ctx, call.limits))
+  ) {
     startCompaction(ctx, after, { ...call, trigger: 'threshold' }, `auto-${message.id}`);
   }
   const { content: _c, metadata: _m, ...fields } = message;

@@ -13,11 +13,13 @@ import type {
   AgentDescription,
   CheckResult,
   Checkpoint,
+  Limits,
   Message,
   SessionContext,
   SessionRecord,
 } from '../core/types.js';
-import { countPart } from '../runtime/fixed-counts.js';
+import { countPart, fixedTokensOf as storedTokensOf } from '../runtime/fixed-counts.js';
+import { assertFixedPartsFit } from '../runtime/fixed-parts-check.js';
 import { isInternalMessage } from '../core/request-size.js';
 import { initialCheckpointProblem, messagesProblem } from '../store/archive-rules.js';
 import { createTokenEstimator, type TokenEstimator } from '../tokens/token-estimator.js';
@@ -238,23 +240,56 @@ export interface SetPartCall {
   value: SessionContext | AgentDescription;
   /** The time of the change (the client's clock: a replay writes the same). */
   at: string;
+  /**
+   * The session's limits as the client resolves them: the handler holds the value to the room
+   * they leave the fixed parts (`assertFixedPartsFit`) against the other part as stored now, which
+   * no concurrent write can change meanwhile. Absent (a call of an older client), not checked here.
+   */
+  limits?: Limits;
 }
 
 /**
  * Replaces the context or the description and its count in one write (the threshold's
  * `fixedTokens` with it), so that two clients setting it at once end with one value and its own
- * count, never one's value with the other's count. Refused for an archived session.
+ * count, never one's value with the other's count. Refused for an archived session, and (with
+ * `call.limits`) for a value that would leave the session no room for a conversation.
  */
 export async function setPart(ctx: Ctx, id: string, call: SetPartCall): Promise<void> {
   const head = await readHead(ctx, id);
   await assertWritable(ctx, id, head);
-  const counts: SessionCounts = {
-    ...((await ctx.get<SessionCounts>(KEYS.counts)) ?? NO_COUNTS),
-    [call.part]: countPart(estimatorOf(), call.part, call.value),
-  };
+  const stored = (await ctx.get<SessionCounts>(KEYS.counts)) ?? NO_COUNTS;
+  const count = countPart(estimatorOf(), call.part, call.value);
+  if (call.limits !== undefined) await assertPartFits(ctx, id, call, count.tokens, stored);
+  const counts: SessionCounts = { ...stored, [call.part]: count };
   ctx.set(KEYS[call.part], call.value);
   ctx.set(KEYS.counts, counts);
   ctx.set(KEYS.head, { ...bump(head), fixedTokens: fixedTokensOf(counts) });
+}
+
+/**
+ * The client's fixed-parts check, where it is authoritative: in the object's exclusive handler,
+ * against the other part as stored (its count, or counted now when it has none that matches).
+ */
+async function assertPartFits(
+  ctx: Ctx,
+  id: string,
+  call: SetPartCall,
+  tokens: number,
+  stored: SessionCounts,
+): Promise<void> {
+  const agentDescription = await ctx.get<AgentDescription>(KEYS.description);
+  const context = await ctx.get<SessionContext>(KEYS.context);
+  const now = storedTokensOf(estimatorOf(), { agentDescription, context, checkpoint: null }, stored);
+  const description = call.part === 'description';
+  assertFixedPartsFit({
+    where: description ? `setAgentDescription(${id})` : `setContext(${id})`,
+    part: description ? 'agentDescription' : 'context',
+    descriptionTokens: description ? tokens : now.description,
+    contextTokens: description ? now.context : tokens,
+    before: now.description + now.context,
+    limits: call.limits!,
+    correction: 1,
+  });
 }
 
 /**

@@ -13,7 +13,7 @@ import {
 } from '../../machines/session.machine.js';
 import { translateTurnError } from '../compaction/anthropic-errors.js';
 import { SessionError, describeError } from '../core/errors.js';
-import { requestTokens } from '../core/request-size.js';
+import { noCompactionCanHelp } from '../core/fixed-parts-room.js';
 import type { ContentBlock, Limits, Message, MessageInput } from '../core/types.js';
 import { buildRequest, type BuiltRequest, type RequestFormat } from '../request/build-request.js';
 import type { SessionHandle } from './session-handle.js';
@@ -135,12 +135,14 @@ export async function sessionRequest(
     const c = ref.getSnapshot().context;
     const userTokens =
       content === null ? 0 : Math.ceil(deps.estimator.estimateContent(content) * c.correction);
-    // The description and context alone pass the limit: no compaction can help (they are not
-    // compacted), so none is started (with AnthropicCompactor, model calls); REQUEST_TOO_LARGE below.
-    const hopeless =
-      requestTokens(c.descriptionTokens + c.contextTokens, c.correction, limits.replyReserveTokens) +
-        userTokens >
-      limits.maxTokens;
+    // The description and context (and this user message) alone pass the limit: no compaction can
+    // help, so none is started (with AnthropicCompactor, model calls); REQUEST_TOO_LARGE below.
+    const hopeless = noCompactionCanHelp(
+      c.descriptionTokens + c.contextTokens,
+      c.correction,
+      limits,
+      userTokens,
+    );
     if (!hopeless && requestTokensOf(c) + userTokens >= thresholdOf(limits)) {
       // Joins the compaction in flight, or starts one; a failure is not fatal: messages are
       // left out of this request instead.

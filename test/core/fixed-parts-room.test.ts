@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fixedPartsOverflow, fixedPartsRoom } from '../../src/core/fixed-parts-room.js';
+import { fixedPartsOverflow, fixedPartsRoom, noCompactionCanHelp } from '../../src/core/fixed-parts-room.js';
 import { requestTokens } from '../../src/core/request-size.js';
 import { readFile } from 'node:fs/promises';
 import { resolveAgentProfiles } from '../../src/runtime/agent-profiles.js';
@@ -81,6 +81,31 @@ describe('fixedPartsRoom and fixedPartsOverflow', () => {
     expect(readme.replace(/\s+/g, ' ')).toContain(`(${dev} of the default window; ${pm} for \`pm\`)`);
     expect(embedding.replace(/\s+/g, ' ')).toContain(
       `${pm} of the default 100,000-token window for \`pm\`, ${dev} for the others; ${small} of a 20,000 window`,
+    );
+  });
+});
+
+describe('noCompactionCanHelp', () => {
+  it('is true exactly when the fixed parts with the reply room (and the extra) pass maxTokens', () => {
+    const limits = resolveLimits({ maxTokens: 20_000 });
+    expect(noCompactionCanHelp(19_000, 1, limits)).toBe(false); // 20,000: a request of them fits
+    expect(noCompactionCanHelp(19_001, 1, limits)).toBe(true);
+    expect(noCompactionCanHelp(15_000, 1.3, limits)).toBe(true); // 19,500 corrected
+    expect(noCompactionCanHelp(18_000, 1, limits, 1_001)).toBe(true);
+    fc.assert(
+      fc.property(
+        limitsArb,
+        fc.integer({ min: 0, max: 2_000_000 }),
+        fc.double({ min: 0.5, max: 2, noNaN: true }),
+        (limits, tokens, correction) => {
+          const hopeless = noCompactionCanHelp(tokens, correction, limits);
+          expect(hopeless).toBe(
+            requestTokens(tokens, correction, limits.replyReserveTokens) > limits.maxTokens,
+          );
+          // Parts the fixed-parts rule accepts always leave compaction something to do.
+          if (fixedPartsOverflow(tokens, correction, limits) === null) expect(hopeless).toBe(false);
+        },
+      ),
     );
   });
 });

@@ -326,3 +326,31 @@ describe('session machine: no progress', () => {
     expect(h.actor.getSnapshot().context.failure).toBeNull();
   });
 });
+
+describe('session machine: fixed parts that alone pass maxTokens', () => {
+  it('fails at the threshold without calling summarise, and compacts once a part shrinks', async () => {
+    const h = createHarness();
+    await h.flush();
+    h.setCompactMode('no-progress'); // what a compaction of such a session would end in
+    // 1,001 tokens of context in a 1,000-token window: no request can be built, whatever is compacted.
+    h.actor.send({ type: 'FIXED.CHANGED', contextTokens: 1_001 });
+    await h.append(10);
+    await h.flush();
+    expect(state(h)).toBe('failed');
+    const failure = h.actor.getSnapshot().context.failure;
+    expect(failure).toMatchObject({ code: 'COMPACTION_NO_PROGRESS', retryable: false, noProgress: true });
+    expect(failure?.message).toContain('pass maxTokens 1000: no compaction can help');
+    expect(h.emitted.filter((e) => e.type === 'compaction.failed')).toHaveLength(1);
+    expect(h.emitted.filter((e) => e.type === 'compaction.started')).toHaveLength(0);
+    // Appends and the retry clock start none either.
+    for (let i = 0; i < 5; i++) await h.append(300);
+    h.clock.increment(3_600_000);
+    await h.flush();
+    expect(h.calls.compact).toHaveLength(0);
+    expect(state(h)).toBe('failed');
+    // Past the threshold with parts a compaction can help: it runs.
+    h.actor.send({ type: 'FIXED.CHANGED', contextTokens: 100 });
+    await h.flush();
+    expect(h.calls.compact).toHaveLength(1);
+  });
+});

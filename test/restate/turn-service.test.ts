@@ -11,7 +11,9 @@ import * as clients from '@restatedev/restate-sdk-clients';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveRestateEndpoint, type RestateEndpointServer } from '../../src/restate/endpoint-server.js';
 import { createRestateSessionStore } from '../../src/restate/restate-session-store.js';
-import { compactionWorkflow } from '../../src/restate/compaction-workflow.js';
+import type { CompactOptions, CompactionInput, Compactor } from '../../src/compaction/compactor.js';
+import { OfflineCompactor } from '../../src/compaction/offline-compactor.js';
+import { createCompactionWorkflow } from '../../src/restate/compaction-workflow.js';
 import { sessionEvents, sessionEventsWait } from '../../src/restate/event-feed.js';
 import { createRestateSessionClient, type RestateSessionClient } from '../../src/restate/session-client.js';
 import { sessionDirectory, sessionObject } from '../../src/restate/session-object.js';
@@ -19,6 +21,19 @@ import { createTurnService, type TurnResult } from '../../src/restate/turn-servi
 import { startMessagesApiServer, type MessagesApiServer } from '../support/messages-api-server.js';
 import { useRestateServer } from '../support/restate-server.js';
 import { estimator, recordOf, sessionId, textMessage } from './fixtures/sessions.js';
+
+/** The offline compactor, its calls counted. */
+let compactorCalls = 0;
+class CountingCompactor implements Compactor {
+  readonly name = 'counting-offline';
+  readonly maxInputTokens = 200_000;
+  readonly #inner = new OfflineCompactor();
+  compact(input: CompactionInput, options: CompactOptions) {
+    compactorCalls++;
+    return this.#inner.compact(input, options);
+  }
+}
+const compactionWorkflow = createCompactionWorkflow({ compactor: () => new CountingCompactor() });
 
 let crashes = 0;
 let afterModel = 0;
@@ -135,6 +150,35 @@ describe('a conversation turn on Restate', () => {
       Array.from({ length: 42 }, (_, i) => i),
     );
     expect(JSON.stringify(api.requests[api.requests.length - 1]!.body)).toContain('And now?');
+  });
+
+  it('starts no compaction for a session whose description and context alone pass maxTokens', async () => {
+    const words = (tokens: number) => 'word '.repeat(tokens);
+    // Made under the default window, where these parts leave room; sent under a 20,000 one.
+    const { id } = await (
+      await sessionClient()
+    ).create(
+      { type: 'feature', agentType: 'dev', featureId: 'hopeless-turn' },
+      {
+        agentDescription: { role: 'dev', instructions: words(15_000) },
+        context: { projectNotes: words(15_000) },
+      },
+    );
+    const narrow = await createRestateSessionClient({
+      ingressUrl: server.ingressUrl,
+      namespace: 't',
+      limits: { maxTokens: 20_000 },
+      model: 'claude-test',
+      client: new Anthropic({ apiKey: 'test', baseURL: api.url, maxRetries: 0 }),
+    });
+    clients_.push(narrow);
+    const calls = compactorCalls;
+    const requests = api.requests.length;
+    await expect(narrow.send(id, 'Go on')).rejects.toMatchObject({ code: 'REQUEST_TOO_LARGE' });
+    // Before: the turn started the compaction workflow (2 compactor calls) that could not help.
+    expect(compactorCalls).toBe(calls);
+    expect(api.requests.length).toBe(requests);
+    expect((await narrow.getMessages(id)).map((m) => m.content)).toEqual(['Go on']);
   });
 
   it('serialises the turns of two clients on one session: both whole, in order, none refused', async () => {

@@ -156,25 +156,47 @@ describe('a session stored with such parts (made under larger limits)', () => {
     await first.close();
 
     const runtime = await createSessionRuntime({ root, compactor, limits: LIMITS });
+    const failures: { code: string; reason: string; willRetryInMs: number | null }[] = [];
+    runtime.subscribe((event) => {
+      if (event.type === 'session.compaction.failed') failures.push(event);
+    });
     expect((await runtime.getMessages(id)).map((m) => m.content)).toEqual(['Keep me']);
     expect((await runtime.getHistory(id)).map((m) => m.content)).toEqual(['Keep me']);
     await settle(runtime, id);
-    // Loading it, the session tried one compaction by itself (the chart's; it reports no progress).
-    const calls = compactor.calls;
+    // No compaction can help (the description and context alone pass maxTokens), so loading it
+    // starts none (before: one, two compactor calls, and one more every 4,000 tokens appended);
+    // the session says why, without a compactor call.
+    const why = /take \d+ tokens of every request.*pass maxTokens 20000: no compaction can help/;
+    const parts = /the agent description \(\d+ tokens\) and the context \(\d+ tokens\)/;
+    const info = await runtime.getSession(id);
+    expect(info.state).toBe('failed');
+    expect(info.error).toMatchObject({ code: 'COMPACTION_NO_PROGRESS' });
+    expect(info.error?.message).toMatch(why);
+    expect(info.error?.message).toMatch(parts);
+    expect(failures).toMatchObject([{ code: 'COMPACTION_NO_PROGRESS', willRetryInMs: null }]);
+    for (let i = 0; i < 3; i++) {
+      await runtime.addMessage(id, { role: 'user', content: words(3_000) });
+      await settle(runtime, id);
+    }
     const error = await refusal(runtime.buildRequest(id, 'Go on'));
     expect(error.code).toBe('REQUEST_TOO_LARGE');
     expect(error.message).toMatch(/no live message at all \(limit 20000\); shorten the agent description/);
-    // buildRequest starts no compaction for it (with AnthropicCompactor, model calls): none could help.
+    // buildRequest starts no compaction for it either (with AnthropicCompactor, model calls).
     await expect(runtime.buildRequest(id, 'Go on')).rejects.toMatchObject({ code: 'REQUEST_TOO_LARGE' });
-    expect(compactor.calls).toBe(calls);
+    expect(compactor.calls).toBe(0);
+    expect(failures).toHaveLength(1);
     // Shrinking one part is taken though both together still pass the room; growing one is not.
     await runtime.setContext(id, { projectNotes: words(10_000) });
     const grown = await refusal(runtime.setContext(id, { projectNotes: words(12_000) }));
     expect(grown.details).toMatchObject({ reason: 'fixed-parts-too-large' });
     await runtime.setAgentDescription(id, { role: 'dev' });
     await runtime.setContext(id, { projectNotes: words(1_000) });
+    // With parts a compaction can help, the session compacts its 9,000 tokens of messages again.
+    await settle(runtime, id);
+    expect((await runtime.getSession(id)).error).toBeNull();
+    expect(compactor.calls).toBeGreaterThan(0);
     expect((await runtime.buildRequest(id, 'Go on')).fits).toBe(true);
-    expect((await runtime.getMessages(id)).map((m) => m.content)).toEqual(['Keep me']);
+    expect((await runtime.getHistory(id)).map((m) => m.content)[0]).toBe('Keep me');
     await runtime.close();
   });
 });
