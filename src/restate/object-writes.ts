@@ -24,9 +24,6 @@ import type {
 } from '../core/types.js';
 import { assertRegistered, resolveAgentProfiles, type AgentsOption } from '../runtime/agent-profiles.js';
 import { writeNewSession } from '../runtime/create-session.js';
-import { countPart } from '../runtime/fixed-counts.js';
-import { assertFixedPartsFit } from '../runtime/fixed-parts-check.js';
-import type { SizeEstimate } from '../runtime/types.js';
 import type { SessionEvent } from '../runtime/events.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import { defaultLimits, resolveLimits } from '../runtime/limits.js';
@@ -219,10 +216,10 @@ export function createObjectWrites(deps: ObjectWritesDeps) {
   }
 
   /**
-   * `setContext` and `setAgentDescription`: validated here as in-process (the size limit and the
-   * room the limits leave the description and context, against the other part as read now), then
+   * `setContext` and `setAgentDescription`: validated here as in-process (the size limit), then
    * one call of the object's exclusive `setPart` with the limits: it counts the value, checks the
-   * room again against the other part as stored (a write of it may land in between), and writes.
+   * room the limits leave the description and context against the other part as stored (where no
+   * other write can land in between), and writes.
    */
   async function setPart(id: string, part: 'context' | 'description', value: unknown): Promise<void> {
     const max = deps.maxMessageBytes;
@@ -231,18 +228,6 @@ export function createObjectWrites(deps: ObjectWritesDeps) {
         ? validatePlainObject(value, 'context', max)
         : validateAgentDescription(value, 'agentDescription', max);
     const limits = limitsOf(id);
-    const now = await store.read<SizeEstimate>(id, 'estimate', { limits, correction: 1 });
-    const tokens = countPart(deps.estimator, part, valid as SessionContext | AgentDescription).tokens;
-    const { agentDescription, context } = now.breakdown;
-    assertFixedPartsFit({
-      where: part === 'context' ? `setContext(${id})` : `setAgentDescription(${id})`,
-      part: part === 'context' ? 'context' : 'agentDescription',
-      descriptionTokens: part === 'description' ? tokens : agentDescription,
-      contextTokens: part === 'context' ? tokens : context,
-      before: agentDescription + context,
-      limits,
-      correction: 1,
-    });
     await store.write<void>(id, 'setPart', {
       part,
       value: valid as SessionContext | AgentDescription,
