@@ -483,6 +483,9 @@ async function manySessionsRows(source: string): Promise<Row[]> {
   }
 }
 
+/** A limit no replay reaches: the replay without compactions. */
+const FLAT_MAX_TOKENS = 50_000_000;
+
 async function replayRows(): Promise<Row[]> {
   const dir = await tempDir();
   try {
@@ -490,6 +493,8 @@ async function replayRows(): Promise<Row[]> {
       child('replay', path.join(dir, name), options.syncAppends ?? ''),
     );
     const peer = child('replay-jsonl', dir);
+    // The same replay at a limit it never reaches: no compaction, the peer's work and the reads.
+    const flat = child('replay', path.join(dir, 'flat'), '', String(FLAT_MAX_TOKENS));
     // CPU beside the time: under load the time measures the machine as much as the code.
     const cpu = (r: typeof ours) =>
       `CPU ${(Number(r.cpuMs) / 1000).toFixed(1)} s, main thread ${(Number(r.mainCpuMs) / 1000).toFixed(1)} s`;
@@ -510,6 +515,15 @@ async function replayRows(): Promise<Row[]> {
         '<= 1.3x JSONL',
       ],
       hereRow(label, figures(here), '<= 1.3x JSONL'),
+      [
+        `replay of the same messages at maxTokens ${FLAT_MAX_TOKENS.toLocaleString('en')}: no compaction`,
+        figures(flat),
+        '',
+        '',
+        '',
+        '',
+        '',
+      ],
     ];
   } finally {
     await removeDir(dir);

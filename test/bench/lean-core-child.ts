@@ -3,8 +3,8 @@
  * replay, event-loop stalls): `node --import tsx lean-core-child.ts MODE ARGS...` prints one JSON
  * line with what it measured.
  *
- * - `replay ROOT [SYNC]`: every shared transcript replayed through the runtime at a 20k-token limit
- *   (SYNC: the runtime's option `syncAppends`, such as `calling-thread`).
+ * - `replay ROOT [SYNC] [MAX]`: every shared transcript replayed through the runtime at a 20k-token
+ *   limit, or MAX (SYNC: the runtime's option `syncAppends`, such as `calling-thread`, or '').
  * - `replay-jsonl DIR`: the same messages counted with the same exact counter, written as JSONL.
  * - `history ROOT ID`: the first `getHistory` of a session, in a runtime opened read-only.
  * - `history-jsonl FILE` / `history-sqlite FILE ID`: the same history read from the peers.
@@ -61,7 +61,7 @@ async function transcripts() {
   return Promise.all(names.map((n) => loadTranscript(path.join(TRANSCRIPTS, n))));
 }
 
-async function replay(root: string, syncAppends: string): Promise<Out> {
+async function replay(root: string, syncAppends: string, maxTokens: number): Promise<Out> {
   const all = await transcripts();
   const t0 = performance.now();
   const cpu0 = cpuNow();
@@ -74,7 +74,7 @@ async function replay(root: string, syncAppends: string): Promise<Out> {
     root,
     estimator,
     compactor: new OfflineCompactor({ estimator }),
-    limits: { maxTokens: 20_000 },
+    limits: { maxTokens },
     ...(syncAppends === '' ? {} : { syncAppends: syncAppends as 'calling-thread' }),
   });
   let messages = 0;
@@ -214,10 +214,10 @@ async function foldStall(root: string, mb: number): Promise<Out> {
 }
 
 async function main(): Promise<void> {
-  const [mode, a = '', b = ''] = process.argv.slice(2);
+  const [mode, a = '', b = '', c = ''] = process.argv.slice(2);
   const out =
     mode === 'replay'
-      ? await replay(a, b)
+      ? await replay(a, b, c === '' ? 20_000 : Number(c))
       : mode === 'replay-jsonl'
         ? await replayJsonl(a)
         : mode === 'history'
