@@ -98,7 +98,9 @@ export async function writeNewSession(
   });
   const counts = {
     description: countOfText(estimator, descriptionText, tokens.descriptionTokens),
-    ...(contextText !== undefined ? { context: countOfText(estimator, contextText, tokens.contextTokens) } : {}),
+    ...(contextText !== undefined
+      ? { context: countOfText(estimator, contextText, tokens.contextTokens) }
+      : {}),
     ...(checkpoint ? { checkpoint: countPart(estimator, 'checkpoint', checkpoint) } : {}),
   };
   // A damaged session (files without a record) is refused here: CORRUPT_FILE.
