@@ -18,8 +18,14 @@ import type {
   SessionContext,
   SessionRecord,
 } from '../core/types.js';
-import { countPart, fixedTokensOf as storedTokensOf } from '../runtime/fixed-counts.js';
-import { assertFixedPartsFit } from '../runtime/fixed-parts-check.js';
+import {
+  countOfText,
+  countPart,
+  estimateTextAsync,
+  fixedTokensOf as storedTokensOf,
+  textOf,
+} from '../runtime/fixed-counts.js';
+import { countFixedPartsFit } from '../runtime/fixed-parts-check.js';
 import { isInternalMessage } from '../core/request-size.js';
 import { initialCheckpointProblem, messagesProblem } from '../store/archive-rules.js';
 import { createTokenEstimator, type TokenEstimator } from '../tokens/token-estimator.js';
@@ -258,8 +264,13 @@ export async function setPart(ctx: Ctx, id: string, call: SetPartCall): Promise<
   const head = await readHead(ctx, id);
   await assertWritable(ctx, id, head);
   const stored = (await ctx.get<SessionCounts>(KEYS.counts)) ?? NO_COUNTS;
-  const count = countPart(estimatorOf(), call.part, call.value);
-  if (call.limits !== undefined) await assertPartFits(ctx, id, call, count.tokens, stored);
+  // A long text is counted off the main thread, or refused uncounted when too long by far.
+  const text = textOf(call.part, call.value);
+  const tokens =
+    call.limits === undefined
+      ? await estimateTextAsync(estimatorOf(), text)
+      : await partFits(ctx, id, call, text, stored);
+  const count = countOfText(estimatorOf(), text, tokens);
   const counts: SessionCounts = { ...stored, [call.part]: count };
   ctx.set(KEYS[call.part], call.value);
   ctx.set(KEYS.counts, counts);
@@ -269,27 +280,29 @@ export async function setPart(ctx: Ctx, id: string, call: SetPartCall): Promise<
 /**
  * The client's fixed-parts check, where it is authoritative: in the object's exclusive handler,
  * against the other part as stored (its count, or counted now when it has none that matches).
+ * Returns the tokens of `text`, the new part.
  */
-async function assertPartFits(
+async function partFits(
   ctx: Ctx,
   id: string,
   call: SetPartCall,
-  tokens: number,
+  text: string,
   stored: SessionCounts,
-): Promise<void> {
+): Promise<number> {
   const agentDescription = await ctx.get<AgentDescription>(KEYS.description);
   const context = await ctx.get<SessionContext>(KEYS.context);
   const now = storedTokensOf(estimatorOf(), { agentDescription, context, checkpoint: null }, stored);
   const description = call.part === 'description';
-  assertFixedPartsFit({
+  const tokens = await countFixedPartsFit(estimatorOf(), {
     where: description ? `setAgentDescription(${id})` : `setContext(${id})`,
     part: description ? 'agentDescription' : 'context',
-    descriptionTokens: description ? tokens : now.description,
-    contextTokens: description ? now.context : tokens,
+    description: description ? text : now.description,
+    context: description ? now.context : text,
     before: now.description + now.context,
     limits: call.limits!,
     correction: 1,
   });
+  return description ? tokens.descriptionTokens : tokens.contextTokens;
 }
 
 /**

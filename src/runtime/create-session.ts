@@ -9,8 +9,8 @@ import type { SessionStore } from '../store/contract.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import type { ResolvedAgents } from './agent-profiles.js';
 import type { SessionEvent } from './events.js';
-import { countPart } from './fixed-counts.js';
-import { assertFixedPartsFit } from './fixed-parts-check.js';
+import { countOfText, countPart, textOf } from './fixed-counts.js';
+import { countFixedPartsFit } from './fixed-parts-check.js';
 import { initialCheckpointOf } from './initial-checkpoint.js';
 import type { CreateSessionOptions } from './types.js';
 import { validateAgentDescription, validatePlainObject } from './validate-arguments.js';
@@ -79,13 +79,11 @@ export async function writeNewSession(
       lastRequestTokens: 0,
     },
   };
-  // Counted once here and persisted: loading the session to read it needs no tokenizer.
-  const counts = {
-    description: countPart(estimator, 'description', description),
-    ...(context ? { context: countPart(estimator, 'context', context) } : {}),
-    ...(checkpoint ? { checkpoint: countPart(estimator, 'checkpoint', checkpoint) } : {}),
-  };
-  assertFixedPartsFit({
+  // Counted once here and persisted: loading the session to read it needs no tokenizer. A long
+  // text is counted off the main thread, or refused uncounted when too long by far.
+  const descriptionText = textOf('description', description);
+  const contextText = context ? textOf('context', context) : undefined;
+  const tokens = await countFixedPartsFit(estimator, {
     where: `createSession(${id})`,
     part:
       options.agentDescription === undefined
@@ -93,11 +91,18 @@ export async function writeNewSession(
         : context === undefined
           ? 'agentDescription'
           : 'agentDescription and context',
-    descriptionTokens: counts.description.tokens,
-    contextTokens: counts.context?.tokens ?? 0,
+    description: descriptionText,
+    context: contextText ?? 0,
     limits: deps.limitsOf(key),
     correction: deps.correction?.() ?? 1,
   });
+  const counts = {
+    description: countOfText(estimator, descriptionText, tokens.descriptionTokens),
+    ...(contextText !== undefined
+      ? { context: countOfText(estimator, contextText, tokens.contextTokens) }
+      : {}),
+    ...(checkpoint ? { checkpoint: countPart(estimator, 'checkpoint', checkpoint) } : {}),
+  };
   // A damaged session (files without a record) is refused here: CORRUPT_FILE.
   await store.create(record, {
     ...(context ? { context } : {}),

@@ -91,7 +91,11 @@ export function counterOf(estimator: TokenEstimator): string {
   return `${estimator.name}/${RENDERING}`;
 }
 
-function textOf(part: keyof SessionCounts, value: AgentDescription | SessionContext | Checkpoint): string {
+/** @internal The text a part is counted by: the description or context as rendered into requests. */
+export function textOf(
+  part: keyof SessionCounts,
+  value: AgentDescription | SessionContext | Checkpoint,
+): string {
   if (part === 'description') return renderAgentDescription(value as AgentDescription);
   if (part === 'context') return renderContext(value as SessionContext);
   // What estimateCheckpoint counts comes from the whole checkpoint: its JSON identifies it.
@@ -112,6 +116,34 @@ function estimateText(estimator: TokenEstimator, text: string): number {
   if (recent.size >= RECENT_TEXTS) recent.delete(recent.keys().next().value!);
   recent.set(text, tokens);
   return tokens;
+}
+
+/**
+ * @internal `estimator.estimate(text)` as {@link estimateText} takes it, a long text counted off
+ * the main thread when the estimator can (`estimateAsync`), on this thread when it cannot.
+ */
+export async function estimateTextAsync(estimator: TokenEstimator, text: string): Promise<number> {
+  const known = recentCounts.get(estimator)?.get(text);
+  if (known !== undefined || estimator.estimateAsync === undefined) return estimateText(estimator, text);
+  const tokens = await estimator.estimateAsync(text);
+  let recent = recentCounts.get(estimator);
+  if (recent === undefined) recentCounts.set(estimator, (recent = new Map()));
+  if (recent.size >= RECENT_TEXTS) recent.delete(recent.keys().next().value!);
+  recent.set(text, tokens);
+  return tokens;
+}
+
+/**
+ * @internal A lower bound of `estimator.estimate(text)` known without counting: the count when it
+ * is remembered, else the estimator's `estimateFloor` (0 when it has none).
+ */
+export function tokensAtLeast(estimator: TokenEstimator, text: string): number {
+  return recentCounts.get(estimator)?.get(text) ?? estimator.estimateFloor?.(text) ?? 0;
+}
+
+/** @internal The count to persist of a part whose `text` counts `tokens`. */
+export function countOfText(estimator: TokenEstimator, text: string, tokens: number): TokenCount {
+  return { tokens, counter: counterOf(estimator), hash: hashOf(text) };
 }
 
 /** @internal Counts one part now. */

@@ -11,8 +11,8 @@ import type { SessionHandle } from './session-handle.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import { validateClearOptions } from './checkpoint-edits.js';
 import type { SessionEvent } from './events.js';
-import { countPart } from './fixed-counts.js';
-import { assertFixedPartsFit } from './fixed-parts-check.js';
+import { countOfText, countPart, textOf } from './fixed-counts.js';
+import { countFixedPartsFit } from './fixed-parts-check.js';
 import { toSessionError } from './session-info.js';
 import type { SessionInfo, SessionRuntime } from './types.js';
 import { validateAgentDescription, validateChecks, validatePlainObject } from './validate-arguments.js';
@@ -85,17 +85,19 @@ export function sessionChanges(
     return oneFixedWrite(async () => {
       const { ref, dir, limits } = await writableDir(id);
       const isContext = change.part === 'context';
-      const count = countPart(estimator, isContext ? 'context' : 'description', change.value);
+      const text = textOf(isContext ? 'context' : 'description', change.value);
       const c = ref.getSnapshot().context;
-      assertFixedPartsFit({
+      // A long text is counted off the main thread, or refused uncounted when too long by far.
+      const tokens = await countFixedPartsFit(estimator, {
         where: `${isContext ? 'setContext' : 'setAgentDescription'}(${id})`,
         part: change.part,
-        descriptionTokens: isContext ? c.descriptionTokens : count.tokens,
-        contextTokens: isContext ? count.tokens : c.contextTokens,
+        description: isContext ? c.descriptionTokens : text,
+        context: isContext ? text : c.contextTokens,
         before: c.descriptionTokens + c.contextTokens,
         limits,
         correction: c.correction,
       });
+      const count = countOfText(estimator, text, isContext ? tokens.contextTokens : tokens.descriptionTokens);
       if (change.part === 'context') {
         await dir.writeContext(change.value);
         await dir.writeCounts({ context: count }).catch(() => undefined); // a hint: best effort

@@ -26,6 +26,35 @@ const RUN_TAIL_RE = [/[\p{L}\p{M}]{1,4096}/uy, /[^\s\p{L}\p{N}]{1,4096}/uy, /\s{
 const LETTER_RE = /\p{L}/u;
 
 /**
+ * @internal The most UTF-8 bytes one token of `cl100k_base` or `o200k_base` stands for: the
+ * longest byte string among their ranks (`test/tokens/count-floor.test.ts` derives it from the
+ * ranks of gpt-tokenizer, which counts, and of js-tiktoken, which counts text holding U+FEFF).
+ */
+export const MAX_TOKEN_BYTES = 128;
+
+/** A lone surrogate (a half of a pair without the other half): the `u` flag matches no half of a pair. */
+const LONE_SURROGATE_RE = /[\uD800-\uDFFF]/u;
+/** Whether `text` holds no lone surrogate: `String.prototype.isWellFormed` (Node 20), else the regex. */
+const isWellFormed = (text: string): boolean => {
+  const native = (text as { isWellFormed?: () => boolean }).isWellFormed;
+  return native === undefined ? !LONE_SURROGATE_RE.test(text) : native.call(text);
+};
+
+/**
+ * @internal A proven lower bound of {@link countExact}, known without counting: the text's UTF-8
+ * bytes over {@link MAX_TOKEN_BYTES}. Every count is a sum over pieces that the encoder splits
+ * into tokens of at most that many bytes each, or a long run's count extrapolated from its
+ * sample at the sample's own tokens per byte (at least 1 / MAX_TOKEN_BYTES, so the run's is too).
+ * 0 for text holding a lone surrogate, whose bytes a long run's extrapolation measures otherwise.
+ *
+ * @example countFloor('x'.repeat(1_000)) // 8
+ */
+export function countFloor(text: string): number {
+  if (text.length === 0 || !isWellFormed(text)) return 0;
+  return Math.ceil(Buffer.byteLength(text, 'utf8') / MAX_TOKEN_BYTES);
+}
+
+/**
  * @internal Tokens of `text` for `encoder`: exact unless the text holds homogeneous runs longer
  * than {@link LONG_RUN_BYTES}. Special-token text such as `<|endoftext|>` counts as plain text.
  */

@@ -21,6 +21,16 @@ export interface TokenEstimator {
   /** Tokens of a plain string. */
   estimate(text: string): number;
   /**
+   * Optional: the same count as `estimate`, without blocking the event loop on a long text
+   * (counted on another thread). The runtime uses it for a session's description and context.
+   */
+  estimateAsync?(text: string): Promise<number>;
+  /**
+   * Optional: a proven lower bound of `estimate(text)`, known without counting (0 when there is
+   * none). The runtime refuses a description or context that is too large by it, uncounted.
+   */
+  estimateFloor?(text: string): number;
+  /**
    * Tokens of a message's content, blocks as they are sent (tool_use: name + JSON of its input;
    * tool_result: its text; thinking: its text; images by their pixels and PDFs by their pages, as
    * Anthropic documents it, never their base64; see `blockCost`) plus

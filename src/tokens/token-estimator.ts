@@ -13,7 +13,7 @@ import { blockCost } from './block-cost.js';
 import { createCountBatcher, type CountBatcher } from './count-batcher.js';
 import { sharedCountingWorker } from './counting-worker.js';
 import { getEncoder, isEncoderLoaded, type TokenEncoding } from './encoding-cache.js';
-import { countExact } from './exact-count.js';
+import { countExact, countFloor } from './exact-count.js';
 import { countByLines, type LineCounts } from './line-counts.js';
 import type { LaterCountOptions, TokenEstimator } from './token-estimator-contract.js';
 import { checkedOptions, type TokenEstimatorOptions } from './token-estimator-options.js';
@@ -92,6 +92,32 @@ export class TiktokenEstimator implements TokenEstimator {
     }
     if (text.length === 0) return 0;
     return this.mode === 'exact' ? countExact(getEncoder(this.encoding), text) : approximateTokens(text);
+  }
+
+  /**
+   * The count of {@link estimate}, a text of at least `offThreadChars` characters counted on the
+   * shared counting worker (see {@link estimateContentAsync}).
+   * @throws SessionError `INVALID_ARGUMENT` when `text` is not a string.
+   * @example
+   * ```ts
+   * await estimator.estimateAsync(renderedContext); // the host keeps answering meanwhile
+   * ```
+   */
+  estimateAsync(text: string): Promise<number> {
+    if (typeof text !== 'string') return Promise.resolve().then(() => this.estimate(text));
+    return this.estimateContentAsync(text);
+  }
+
+  /**
+   * A proven lower bound of {@link estimate}, known without counting: in exact mode the UTF-8
+   * bytes of `text` over the most bytes a token of the encoding stands for (128), else 0.
+   * @example
+   * ```ts
+   * estimator.estimateFloor('x'.repeat(1_000)); // 8 (the count is 125)
+   * ```
+   */
+  estimateFloor(text: string): number {
+    return this.mode === 'exact' && typeof text === 'string' ? countFloor(text) : 0;
   }
 
   /**
