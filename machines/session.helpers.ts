@@ -167,9 +167,15 @@ export function noProgressFailure(context: SessionMachineContext, reason: string
 /**
  * @internal The failure of a session whose description and context alone pass `maxTokens`: no
  * compaction was started, since none could help (they are never compacted). It lifts when a
- * smaller part comes (`FIXED.CHANGED`); a `compact` asked for still runs.
+ * smaller part comes (`FIXED.CHANGED`); a `compact` asked for still runs. The Restate runtime
+ * reports the same failure (src/restate/hopeless-session.ts).
  */
-export function hopelessFailure(context: SessionMachineContext): CompactionFailure {
+export function hopelessFailure(
+  context: Pick<
+    SessionMachineContext,
+    'sessionId' | 'descriptionTokens' | 'contextTokens' | 'correction' | 'attempts'
+  > & { limits: Pick<Limits, 'maxTokens' | 'replyReserveTokens'> },
+): CompactionFailure {
   const fixed = requestTokens(context.descriptionTokens + context.contextTokens, context.correction, 0);
   return {
     code: 'COMPACTION_NO_PROGRESS',

@@ -13,6 +13,7 @@ import { noCompactionCanHelp } from '../core/fixed-parts-room.js';
 import { createSessionRuntime } from '../runtime/create-session-runtime.js';
 import type { SessionKey } from '../core/types.js';
 import type { CreateSessionOptions, SessionRuntime, SessionRuntimeOptions } from '../runtime/types.js';
+import { withHopeless } from './hopeless-session.js';
 import { createObjectWrites } from './object-writes.js';
 import { createRestateSessionStore, type RestateSessionStore } from './restate-session-store.js';
 import type { EstimateCall, RequestCall } from './request-reads.js';
@@ -21,7 +22,7 @@ import type { Limits } from '../core/types.js';
 import type { BuiltRequest, RequestFormat } from '../request/build-request.js';
 import type { SendOptions, SessionRequest } from '../runtime/conversation.js';
 import { checkMethodOptions } from '../runtime/method-options.js';
-import type { SizeEstimate } from '../runtime/types.js';
+import type { SessionInfo, SizeEstimate } from '../runtime/types.js';
 import { validateMessageInput } from '../runtime/validate.js';
 
 /** @internal The runtime options a Restate runtime takes: those of a runtime with no store of its own. */
@@ -106,6 +107,8 @@ export async function createRestateRuntime(options: RestateRuntimeOptions): Prom
 }
 
 type RequestOptions = { format?: RequestFormat; cache?: boolean; model?: string };
+/** How many sessions' estimates `listSessions` asks for at once. */
+const LIST_READS = 16;
 
 /**
  * `estimateSize`, `previewRequest` and `buildRequest` as calls of the object's shared handlers,
@@ -154,6 +157,8 @@ function createRequestReads(
         userTokens,
       );
     },
+    /** The correction the client's requests use (its default model's). */
+    correction: (): number => reader.calibration.factor(defaultModel),
     estimateSize: (id: string): Promise<SizeEstimate> => {
       const call: EstimateCall = {
         limits: limitsOf(id),
@@ -206,6 +211,41 @@ function composeRuntime(
     checkMethodOptions('buildRequest', options);
     return requests.buildRequest(id, message, options ?? undefined);
   }) as SessionRuntime['buildRequest'];
+  // A session no compaction can help is failed, as in process (hopeless-session.ts): from the
+  // object's estimate under this client's limits, so that it lifts once a smaller part is set.
+  const reported = (info: SessionInfo, estimate: SizeEstimate) =>
+    withHopeless(info, estimate, requests.correction());
+  const getSession = async (id: string): Promise<SessionInfo> => {
+    // Together: one round trip more in time, not two. The read runtime's refusal comes first.
+    const [info, estimate] = await Promise.allSettled([reader.getSession(id), requests.estimateSize(id)]);
+    if (info.status === 'rejected') throw info.reason;
+    if (estimate.status === 'rejected') throw estimate.reason;
+    return reported(info.value, estimate.value);
+  };
+  own['getSession'] = getSession;
+  own['reopenSession'] = (async (id: string) => {
+    await reader.reopenSession(id);
+    return getSession(id);
+  }) as SessionRuntime['reopenSession'];
+  own['listSessions'] = (async () => {
+    const infos = await reader.listSessions();
+    // Only a session with live messages can be failed so; LIST_READS estimates at a time.
+    for (let i = 0; i < infos.length; i += LIST_READS) {
+      await Promise.all(
+        infos.slice(i, i + LIST_READS).map(async (info, j) => {
+          if (info.liveMessages === 0 || info.error !== null) return;
+          // One that cannot be estimated now (removed since it was listed) is shown as listed.
+          const estimate = await requests.estimateSize(info.id).catch(() => null);
+          if (estimate !== null) infos[i + j] = reported(info, estimate);
+        }),
+      );
+    }
+    return infos;
+  }) as SessionRuntime['listSessions'];
+  own['exportSession'] = (async (id: string) => {
+    const exported = await reader.exportSession(id);
+    return { ...exported, session: await getSession(id) };
+  }) as SessionRuntime['exportSession'];
   if (readOnly) return composed;
   own['addMessage'] = writes.addMessage;
   own['compact'] = (async (id: string, options?: { keepRecentTokens?: number }) => {
@@ -221,12 +261,12 @@ function composeRuntime(
     writes.recordChecks(id, checks)) as SessionRuntime['recordChecks'];
   own['archiveSession'] = (async (id: string) => {
     await writes.archive(id);
-    return reader.getSession(id);
+    return getSession(id);
   }) as SessionRuntime['archiveSession'];
   // Of two clients creating one key at once, one writes it and the other answers it.
   own['createSession'] = (async (key: SessionKey, options?: CreateSessionOptions) => {
     checkMethodOptions('createSession', options);
-    return reader.getSession(await writes.createSession(key, options ?? undefined));
+    return getSession(await writes.createSession(key, options ?? undefined));
   }) as SessionRuntime['createSession'];
   // One exclusive call of the object each, after the object's compaction running (as in-process).
   own['editCheckpoint'] = writes.editCheckpoint as SessionRuntime['editCheckpoint'];

@@ -10,7 +10,6 @@
  */
 import * as restate from '@restatedev/restate-sdk';
 import { thresholdOf } from '../../machines/session.machine.js';
-import { noCompactionCanHelp } from '../core/fixed-parts-room.js';
 import { requestTokens } from '../core/request-size.js';
 import type { Limits, Message, MessageInput } from '../core/types.js';
 import type { SessionEvent } from '../runtime/events.js';
@@ -18,6 +17,7 @@ import { conflictError, replyKeyOf, sameMessage } from '../runtime/idempotency.j
 import { validateMessageInput } from '../runtime/validate.js';
 import type { SessionCounts } from '../store/contract.js';
 import { sessionEvents } from './event-feed.js';
+import { hopelessEvent, hopelessFailureOf, hopelessMark, type FixedPartsTokens } from './hopeless-session.js';
 import { MAX_MESSAGE_BYTES } from './limits.js';
 import { readHead, type StoredMessage } from './session-reads.js';
 import { KEYS, type HeadState } from './session-state.js';
@@ -106,14 +106,13 @@ function requestTokensOf(head: HeadState, limits: Limits): number {
 }
 
 /**
- * Whether the description and context alone (as counted) pass `maxTokens`: no compaction can help
- * (`noCompactionCanHelp`), so none is started; requests say `REQUEST_TOO_LARGE`. Read only at the
- * threshold: the head's `fixedTokens` holds the checkpoint too.
+ * The description's and the context's tokens as counted, to tell whether they alone pass
+ * `maxTokens` (`noCompactionCanHelp`). Read only at the threshold: the head's `fixedTokens` holds
+ * the checkpoint too.
  */
-async function fixedPartsHopeless(ctx: Ctx, limits: Limits): Promise<boolean> {
+async function fixedPartsOf(ctx: Ctx): Promise<FixedPartsTokens> {
   const counts = await ctx.get<SessionCounts>(KEYS.counts);
-  const tokens = (counts?.description?.tokens ?? 0) + (counts?.context?.tokens ?? 0);
-  return noCompactionCanHelp(tokens, 1, limits);
+  return { descriptionTokens: counts?.description?.tokens ?? 0, contextTokens: counts?.context?.tokens ?? 0 };
 }
 
 /**
@@ -146,14 +145,23 @@ export async function addMessage(ctx: Ctx, id: string, call: AddMessageCall): Pr
   const after = writeMessages(ctx, id, head, [message]);
   if (input.idempotencyKey !== undefined) ctx.set(KEYS.idempotency(input.idempotencyKey), head.count);
   const liveTokens = after.tokens - after.archivedTokens;
-  if (call.feed !== null) publish(ctx, call, [appendedEvent(id, message, liveTokens)]);
-  if (
-    after.compaction == null &&
-    requestTokensOf(after, call.limits) >= thresholdOf(call.limits) &&
-    !(await fixedPartsHopeless(ctx, call.limits))
-  ) {
-    startCompaction(ctx, after, { ...call, trigger: 'threshold' }, `auto-${message.id}`);
+  const events = call.feed === null ? [] : [appendedEvent(id, message, liveTokens)];
+  const due = after.compaction == null && requestTokensOf(after, call.limits) >= thresholdOf(call.limits);
+  const parts = due ? await fixedPartsOf(ctx) : null;
+  const hopeless = parts === null ? null : hopelessFailureOf(id, parts, 1, call.limits);
+  // None is started when no compaction can help (requests say REQUEST_TOO_LARGE); the feed is told
+  // so as the in-process runtime tells it, with the append's event, once for the same figures.
+  if (parts !== null && hopeless !== null && call.feed !== null) {
+    const mark = hopelessMark(parts, call.limits);
+    if (after.hopeless !== mark) {
+      ctx.set(KEYS.head, { ...after, hopeless: mark } satisfies HeadState);
+      events.push(hopelessEvent(id, hopeless, message.timestamp));
+    }
   }
+  // The append's event goes before the compaction's (the workflow publishes its own).
+  publish(ctx, call, events);
+  if (parts !== null && hopeless === null)
+    startCompaction(ctx, after, { ...call, trigger: 'threshold' }, `auto-${message.id}`);
   const { content: _c, metadata: _m, ...fields } = message;
   return { ...fields, stored: 'new' };
 }

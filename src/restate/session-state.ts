@@ -54,6 +54,11 @@ export interface HeadState {
   archivedInternalTokens?: number;
   /** Tokens of the fixed parts (description, context, checkpoint) as last counted, for the threshold. */
   fixedTokens?: number;
+  /**
+   * The figures (`hopelessMark`) for which an append published that no compaction can help the
+   * session (its description and context alone pass `maxTokens`); absent before any.
+   */
+  hopeless?: string;
   /** The compaction workflow this object started and that has not ended yet (one at a time). */
   compaction?: { id: string } | null;
 }

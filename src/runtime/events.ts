@@ -195,20 +195,30 @@ export function sessionEventsOf(
         },
       ];
     }
-    case 'compaction.failed': {
-      const failure = publicFailure(emitted.failure);
-      return [
-        {
-          ...base,
-          type: 'session.compaction.failed',
-          code: failure.code,
-          reason: failure.message,
-          retryable: failure.retryable,
-          attempts: failure.attempts,
-          willRetryInMs: emitted.willRetryInMs,
-          failure: { ...failure },
-        },
-      ];
-    }
+    case 'compaction.failed':
+      return [compactionFailedEvent(base, emitted.failure, emitted.willRetryInMs)];
   }
+}
+
+/**
+ * @internal The `session.compaction.failed` event of a failure, as every runtime publishes it (the
+ * Restate object's for a session no compaction can help, src/restate/hopeless-session.ts, too).
+ * @example compactionFailedEvent({ sessionId, at }, failure, null)
+ */
+export function compactionFailedEvent(
+  base: { sessionId: string; at: string },
+  emitted: CompactionFailure,
+  willRetryInMs: number | null,
+): Extract<SessionEvent, { type: 'session.compaction.failed' }> {
+  const failure = publicFailure(emitted);
+  return {
+    ...base,
+    type: 'session.compaction.failed',
+    code: failure.code,
+    reason: failure.message,
+    retryable: failure.retryable,
+    attempts: failure.attempts,
+    willRetryInMs,
+    failure: { ...failure },
+  };
 }
