@@ -30,7 +30,7 @@ import { infoOfListing } from './session-listing.js';
 import { createAfterCommitWrites } from './after-commit-writes.js';
 import type { SessionHandle } from './session-handle.js';
 import { compactionInDoubt, infoOf, statsOf, toSessionError } from './session-info.js';
-import { writeNewSession } from './create-session.js';
+import { confirmCreated, createOrConfirm, type CreationDeps } from './create-session.js';
 import { checkMethodOptions } from './method-options.js';
 import { createSessionRegistry } from './session-registry.js';
 import { sessionReads } from './session-reads.js';
@@ -196,6 +196,10 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
   });
 
   const refOf = (id: string) => supervisor.getSnapshot().context.sessions[id]?.ref;
+  const creation: CreationDeps = {
+    ...{ store, profiles, estimator, at, limitsOf, publish, maxMessageBytes, registry, reopen },
+    ...{ correction: () => calibration.factor(model), load: loadedDir },
+  };
   const appender = createAppender({ send, loadedDir, registry, estimator, at, maxMessageBytes, refOf });
 
   const conversation: ConversationDeps = {
@@ -252,13 +256,8 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
       assertWritable();
       const key = assertRegistered(profiles, validateKey(keyInput));
       checkMethodOptions('createSession', createOptions);
-      const id = sessionIdOf(key);
-      const deps = {
-        ...{ store, profiles, estimator, at, limitsOf, publish, maxMessageBytes },
-        correction: () => calibration.factor(model),
-      };
-      await registry.create(id, () => writeNewSession(deps, key, id, createOptions ?? {}));
-      return runtime.getSession(id);
+      await createOrConfirm(creation, key, sessionIdOf(key), createOptions ?? {});
+      return runtime.getSession(sessionIdOf(key));
     },
 
     async getSession(id) {
@@ -267,7 +266,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
     },
 
     async reopenSession(id) {
-      await reopen(id);
+      if (!(await confirmCreated(creation, id))) await reopen(id);
       return runtime.getSession(id);
     },
 

@@ -128,7 +128,7 @@ async function countedMeanwhile(dir: SessionHandle, input: PersistInput): Promis
 export interface EffectDeps {
   store: SessionStore;
   /** Owner of the loaded sessions: `load` fills an entry, `close` empties it. */
-  registry: Pick<SessionRegistry, 'entry' | 'load' | 'unload' | 'whileCommitting'>;
+  registry: Pick<SessionRegistry, 'entry' | 'load' | 'unload' | 'whileCommitting' | 'createdInDoubt'>;
   compactor: Compactor;
   estimator: TokenEstimator;
   now: () => Date;
@@ -212,6 +212,12 @@ export function provideSessionEffects(deps: EffectDeps) {
         });
         const limits = limitsOf(loaded.record.key);
         registry.load(input.sessionId, { dir, limits });
+        // A creation in doubt (create-session.ts): every load holds it until a retried create or a reopen.
+        const createdInDoubt = registry.createdInDoubt(input.sessionId);
+        if (createdInDoubt !== undefined) {
+          dir.holdInDoubt(createdInDoubt);
+          deps.tellInDoubt(input.sessionId, createdInDoubt);
+        }
         // Appended before their count was known and the count lost (a crash): counted again now.
         if ((loaded.uncounted?.length ?? 0) > 0) await recount(dir, new Set(loaded.uncounted));
         // Persisted counts when they match: a session loaded to be read loads no tokenizer.

@@ -5,7 +5,7 @@
  * runtime's reads use this instead of reaching into a store's files.
  */
 import { deepFreeze } from '../store/freeze.js';
-import { IN_PLACE_NOT_DURABLE } from '../store/writes-in-doubt.js';
+import { IN_PLACE_NOT_DURABLE, refusedInDoubt } from '../store/writes-in-doubt.js';
 import { indexOfSeq } from '../store/chat-data.js';
 import type {
   AgentDescription,
@@ -35,6 +35,8 @@ export class SessionHandle {
   #counts: SessionCounts;
   #messages: Message[];
   readonly #onInDoubt: (error: unknown) => void;
+  /** A write in doubt that the store does not hold ({@link holdInDoubt}), or null. */
+  #doubt: { details?: Record<string, unknown> } | null = null;
 
   /**
    * @param onInDoubt - Told of every write of this session whose file went in place but not
@@ -51,6 +53,16 @@ export class SessionHandle {
     this.#description = head.agentDescription;
     this.#counts = head.counts;
     this.#messages = head.messages;
+  }
+
+  /**
+   * Holds `error`, a write in doubt the store's files were loaded after (a creation whose
+   * session.json is in place but not durable: create-session.ts), as this session's doubt: every
+   * write but an append is refused, as the store refuses them after a write in doubt of its own,
+   * until a new handle loads the files (a reopen).
+   */
+  holdInDoubt(error: { details?: Record<string, unknown> }): void {
+    this.#doubt ??= error;
   }
 
   /** Live messages (not archived), oldest first: only those the store acknowledged. */
@@ -115,7 +127,9 @@ export class SessionHandle {
 
   /** Commits a compaction, clear or reset; the archived messages leave the live ones. */
   async commit(segment: ArchiveSegment | null, checkpoint: Checkpoint, keepChecks = true): Promise<void> {
-    const result = await this.#telling(this.#store.commit(this.id, { segment, checkpoint, keepChecks }));
+    const result = await this.#telling('commit', () =>
+      this.#store.commit(this.id, { segment, checkpoint, keepChecks }),
+    );
     // The store's copy, the caller's to keep: frozen, a request renders it once (build-request.ts).
     this.#checkpoint = deepFreeze(result.checkpoint);
     // Messages appended while the commit ran are above the watermark: they stay.
@@ -125,27 +139,31 @@ export class SessionHandle {
   }
 
   async writeContext(context: SessionContext): Promise<void> {
-    await this.#telling(this.#store.writeContext(this.id, context));
+    await this.#telling('context write', () => this.#store.writeContext(this.id, context));
     this.#context = context;
   }
 
   async writeAgentDescription(description: AgentDescription): Promise<void> {
-    await this.#telling(this.#store.writeAgentDescription(this.id, description));
+    await this.#telling('agent description write', () =>
+      this.#store.writeAgentDescription(this.id, description),
+    );
     this.#description = description;
   }
 
   async writeRecord(record: SessionRecord): Promise<void> {
-    await this.#telling(this.#store.writeRecord(this.id, record));
+    await this.#telling('record write', () => this.#store.writeRecord(this.id, record));
     this.#record = record;
   }
 
   async writeCounts(counts: Partial<SessionCounts>): Promise<void> {
-    await this.#telling(this.#store.writeCounts(this.id, counts));
+    await this.#telling('counts write', () => this.#store.writeCounts(this.id, counts));
     this.#counts = { ...this.#counts, ...counts };
   }
 
   async recordChecks(checks: readonly CheckResult[], now: string): Promise<Checkpoint> {
-    const checkpoint = await this.#telling(this.#store.recordChecks(this.id, checks, now));
+    const checkpoint = await this.#telling('checks write', () =>
+      this.#store.recordChecks(this.id, checks, now),
+    );
     // A commit may have made a newer checkpoint current meanwhile: keep the newest.
     if (this.#checkpoint === null || checkpoint.version >= this.#checkpoint.version)
       this.#checkpoint = deepFreeze(checkpoint);
@@ -166,10 +184,14 @@ export class SessionHandle {
     }
   }
 
-  /** A write's promise, its failure told to `onInDoubt` first when its file is in place but not durable. */
-  async #telling<T>(write: Promise<T>): Promise<T> {
+  /**
+   * Runs a write, refused (nothing written) while this handle holds a doubt; its failure told to
+   * `onInDoubt` first when its file is in place but not durable.
+   */
+  async #telling<T>(what: string, write: () => Promise<T>): Promise<T> {
+    if (this.#doubt !== null) throw refusedInDoubt(this.id, what, this.#doubt);
     try {
-      return await write;
+      return await write();
     } catch (error) {
       const details = (error as { details?: { outcome?: unknown } } | null)?.details;
       if (details?.outcome === IN_PLACE_NOT_DURABLE) this.#onInDoubt(error);

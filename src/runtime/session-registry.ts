@@ -4,10 +4,11 @@
  * One entry per session id holds all the runtime knows of that session: its loaded head and
  * limits (`load` fills them, the actor's `close` effect empties them through `unload`), its key
  * index, the commit in flight (which `unload` and `closeAll` wait for), the creation being
- * written, the calls using it and when it was last used, and its actor's state as last seen
- * (its snapshots). No other module keeps a map of sessions: they ask here. The session's actor
- * itself belongs to the supervisor's statechart, which spawns and stops it, and which asks here
- * (as its {@link SessionUses}) which sessions calls are using when it sweeps or applies its cap.
+ * written (and its error while that creation is in doubt), the calls using it and when it was
+ * last used, and its actor's state as last seen (its snapshots). No other module keeps a map of
+ * sessions: they ask here. The session's actor itself belongs to the supervisor's statechart,
+ * which spawns and stops it, and which asks here (as its {@link SessionUses}) which sessions calls
+ * are using when it sweeps or applies its cap.
  *
  * The lifecycle is one state, `open -> closing -> closed`: `closing` refuses new calls and lets
  * the calls already made finish; `closed` means nothing reaches a session any more (the
@@ -20,6 +21,7 @@
  * its cap, so that the count comes back under it at once.
  */
 import type { SessionUses } from '../../machines/supervisor.machine.js';
+import type { SessionError } from '../core/errors.js';
 import type { Limits, SessionMachineState } from '../core/types.js';
 import type { KeyIndex } from './idempotency.js';
 import type { SessionHandle } from './session-handle.js';
@@ -91,6 +93,13 @@ export interface SessionRegistry extends SessionUses {
   create(sessionId: string, write: () => Promise<void>): Promise<void>;
   /** Resolves when no creation of this session is being written (a failed one counts as ended). */
   created(sessionId: string): Promise<void>;
+  /**
+   * Notes (an error) or forgets (undefined) that the session's creation is in the files but not
+   * durable: each load of it holds that doubt until a retried create or a reopen forgets it.
+   */
+  noteCreatedInDoubt(sessionId: string, error: SessionError | undefined): void;
+  /** The error of the session's creation in doubt (see {@link noteCreatedInDoubt}), or undefined. */
+  createdInDoubt(sessionId: string): SessionError | undefined;
   /** Records the state its actor was last seen in (`closed` forgets it); returns the one before. */
   noteState(sessionId: string, state: SessionMachineState): SessionMachineState;
   /** Whether a call uses the session, or its last ended this turn (the supervisor does not stop it). */
@@ -108,6 +117,8 @@ interface Entry {
   loaded?: LoadedSession;
   commit?: Promise<unknown>;
   creating?: Promise<void>;
+  /** Its creation's error, while the create is in the files but not durable and not confirmed. */
+  createdInDoubt?: SessionError;
   /** Its actor's state as last seen, unless closed. */
   state?: Exclude<SessionMachineState, 'closed'>;
   /** Calls using the session now. */
@@ -151,7 +162,8 @@ export function createSessionRegistry(options: SessionRegistryOptions): SessionR
   /** An entry that holds nothing is dropped: the map never outgrows the sessions in use. */
   const prune = (id: string): void => {
     const e = entries.get(id);
-    if (!e || e.loaded || e.commit || e.creating || e.state || e.calls > 0 || e.ending) return;
+    if (!e || e.loaded || e.commit || e.creating || e.createdInDoubt || e.state || e.calls > 0 || e.ending)
+      return;
     entries.delete(id);
   };
 
@@ -260,6 +272,16 @@ export function createSessionRegistry(options: SessionRegistryOptions): SessionR
     async created(sessionId) {
       await entries.get(sessionId)?.creating?.catch(ignore);
     },
+
+    noteCreatedInDoubt(sessionId, error) {
+      if (error !== undefined) entryOf(sessionId).createdInDoubt = error;
+      else if (entries.has(sessionId)) {
+        delete entries.get(sessionId)!.createdInDoubt;
+        prune(sessionId);
+      }
+    },
+
+    createdInDoubt: (sessionId) => entries.get(sessionId)?.createdInDoubt,
 
     noteState(sessionId, state) {
       const previous = entries.get(sessionId)?.state ?? 'closed';

@@ -252,7 +252,7 @@ export interface SessionRuntime {
    * @throws SessionError `INVALID_KEY`; `INVALID_ARGUMENT` for a bad option, a context or
    *   description past `maxMessageBytes`, or a description and context whose tokens leave no room
    *   for a conversation in the session's limits (`fixedPartsRoom`; `details` give the counts);
-   *   nothing is written.
+   *   nothing is written; `IO_ERROR` `'in-place-not-durable'`: in doubt until retried or reopened.
    * @example const { id } = await runtime.createSession(key, { context: { featureName: 'Export' } })
    */
   createSession(key: SessionKey, options?: CreateSessionOptions): Promise<SessionInfo>;
@@ -262,7 +262,8 @@ export interface SessionRuntime {
    * the other sessions: its actor stops once the writes it has taken are done (calls made meanwhile
    * go to the new one), and a new one reads every file. The way out of a write in place but not
    * durable (`IO_ERROR` with `details.outcome` `'in-place-not-durable'`, then `'refused-in-doubt'`):
-   * after the disk is checked, the session takes every write again, with the figures of its files.
+   * after the disk is checked, the session takes every write again, with the figures of its files
+   * (a creation in doubt: `session.created` is published then).
    * @returns the session as loaded again.
    * @throws SessionError `SESSION_NOT_FOUND`; `CORRUPT_FILE` when a file does not load (the
    *   session is then not kept in memory); `RUNTIME_CLOSED` after close.
