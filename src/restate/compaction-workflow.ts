@@ -145,7 +145,7 @@ export function createCompactionWorkflow(options: CompactionWorkflowOptions = {}
     const loaded = await loadAll(ctx, request.session);
     const tokens = estimatorOf();
     const limits = resolveLimits(request.limits, defaultLimits());
-    const fixed = fixedTokensOf(tokens, loaded, loaded.counts);
+    const fixed = await fixedTokensOf(tokens, loaded, loaded.counts);
     const compactor = options.compactor?.(request) ?? new OfflineCompactor();
     publish(ctx, request, {
       type: 'session.compaction.started',

@@ -110,15 +110,13 @@ function carriedError(
 /** @internal The object's writes for the session client. */
 export function createObjectWrites(deps: ObjectWritesDeps) {
   const { store, ingress } = deps;
-  // As the runtime resolves them: defaults < runtime limits < the agent type's.
-  const profiles = resolveAgentProfiles(
-    {
-      ...(deps.limits === undefined ? {} : { limits: deps.limits }),
-      ...(deps.agents === undefined ? {} : { agents: deps.agents }),
-      ...(deps.maxMessageBytes === undefined ? {} : { maxMessageBytes: deps.maxMessageBytes }),
-    },
-    deps.estimator,
-  );
+  // As the runtime resolves them: defaults < runtime limits < the agent type's. The client's read
+  // runtime, made with the same options, has counted and checked their descriptions.
+  const profiles = resolveAgentProfiles({
+    ...(deps.limits === undefined ? {} : { limits: deps.limits }),
+    ...(deps.agents === undefined ? {} : { agents: deps.agents }),
+    ...(deps.maxMessageBytes === undefined ? {} : { maxMessageBytes: deps.maxMessageBytes }),
+  });
   const base = resolveLimits(deps.limits, defaultLimits());
   const limitsOfKey = (key: SessionKey | null): Limits =>
     (key && profiles.profile(key.agentType)?.resolved) || base;

@@ -49,7 +49,7 @@ async function fixedParts(ctx: Reader, head: HeadState) {
     checkpoint: await currentCheckpoint(ctx, head),
   };
   const counts = (await ctx.get<SessionCounts>(KEYS.counts)) ?? NO_COUNTS;
-  return { parts, tokens: fixedTokensOf(estimatorOf(), parts, counts) };
+  return { parts, tokens: await fixedTokensOf(estimatorOf(), parts, counts) };
 }
 
 /**

@@ -266,12 +266,13 @@ export async function setPart(ctx: Ctx, id: string, call: SetPartCall): Promise<
   const stored = (await ctx.get<SessionCounts>(KEYS.counts)) ?? NO_COUNTS;
   // A long text is counted off the main thread, or refused uncounted when too long by far.
   const text = textOf(call.part, call.value);
-  const tokens =
+  const { tokens, fresh } =
     call.limits === undefined
-      ? await estimateTextAsync(estimatorOf(), text)
+      ? { tokens: await estimateTextAsync(estimatorOf(), text), fresh: {} }
       : await partFits(ctx, id, call, text, stored);
   const count = countOfText(estimatorOf(), text, tokens);
-  const counts: SessionCounts = { ...stored, [call.part]: count };
+  // The other part's count, when it had none that matched, is kept too: counted once.
+  const counts: SessionCounts = { ...stored, ...fresh, [call.part]: count };
   ctx.set(KEYS[call.part], call.value);
   ctx.set(KEYS.counts, counts);
   ctx.set(KEYS.head, { ...bump(head), fixedTokens: fixedTokensOf(counts) });
@@ -280,7 +281,7 @@ export async function setPart(ctx: Ctx, id: string, call: SetPartCall): Promise<
 /**
  * The client's fixed-parts check, where it is authoritative: in the object's exclusive handler,
  * against the other part as stored (its count, or counted now when it has none that matches).
- * Returns the tokens of `text`, the new part.
+ * Returns the tokens of `text`, the new part, and the counts made now of the parts as stored.
  */
 async function partFits(
   ctx: Ctx,
@@ -288,10 +289,10 @@ async function partFits(
   call: SetPartCall,
   text: string,
   stored: SessionCounts,
-): Promise<number> {
+): Promise<{ tokens: number; fresh: Partial<SessionCounts> }> {
   const agentDescription = await ctx.get<AgentDescription>(KEYS.description);
   const context = await ctx.get<SessionContext>(KEYS.context);
-  const now = storedTokensOf(estimatorOf(), { agentDescription, context, checkpoint: null }, stored);
+  const now = await storedTokensOf(estimatorOf(), { agentDescription, context, checkpoint: null }, stored);
   const description = call.part === 'description';
   const tokens = await countFixedPartsFit(estimatorOf(), {
     where: description ? `setAgentDescription(${id})` : `setContext(${id})`,
@@ -302,7 +303,7 @@ async function partFits(
     limits: call.limits!,
     correction: 1,
   });
-  return description ? tokens.descriptionTokens : tokens.contextTokens;
+  return { tokens: description ? tokens.descriptionTokens : tokens.contextTokens, fresh: now.fresh };
 }
 
 /**

@@ -6,8 +6,8 @@
 import { SessionError, describeError } from '../core/errors.js';
 import { assertSafeSegment } from '../core/ids.js';
 import { checkOptionNames, optionNames } from '../core/option-names.js';
-import { countPart } from './fixed-counts.js';
-import { assertFixedPartsFit } from './fixed-parts-check.js';
+import { textOf } from './fixed-counts.js';
+import { countFixedPartsFit } from './fixed-parts-check.js';
 import { resolveLimits } from './limits.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
 import { validateAgentDescription } from './validate-arguments.js';
@@ -264,22 +264,55 @@ function optionsOf(type: string, value: unknown, maxBytes: number | undefined): 
   return { ...(o as AgentOptions), ...(description === undefined ? {} : { description }) };
 }
 
+type ProfileOptions = { limits?: Partial<Limits>; agents?: AgentsOption; maxMessageBytes?: number };
+
 /**
  * @internal The registry of a runtime: DAGent's profiles with the host's overrides, the host's
  * own agent types, and the routing of every task state. Limits resolve with precedence profile
- * defaults < runtime `limits` < `agents[type].limits`. With an estimator, each description is
- * counted and held to the room its limits leave the fixed parts (`fixedPartsRoom`).
+ * defaults < runtime `limits` < `agents[type].limits`. Descriptions are not counted here (see
+ * {@link resolveCheckedAgentProfiles}).
  * @throws SessionError `INVALID_ARGUMENT` naming the agent type and the field that is wrong.
  */
-export function resolveAgentProfiles(
-  options: { limits?: Partial<Limits>; agents?: AgentsOption; maxMessageBytes?: number },
-  estimator?: TokenEstimator,
-): ResolvedAgents {
+export function resolveAgentProfiles(options: ProfileOptions): ResolvedAgents {
+  return resolveProfiles(options).agents;
+}
+
+/**
+ * @internal {@link resolveAgentProfiles}, each description the host gave, or whose limits it set,
+ * then counted and held to the room its limits leave the fixed parts (`fixedPartsRoom`): refused
+ * here rather than at every createSession of the type (correction 1: none learned yet). A long
+ * description is counted off the main thread, or refused uncounted when too long by far
+ * (`countFixedPartsFit`), so that the host's event loop keeps turning while the runtime starts.
+ * @throws SessionError `INVALID_ARGUMENT` naming the agent type and the field that is wrong, or
+ *   (`details.reason: 'fixed-parts-too-large'`) the description that leaves no room.
+ */
+export async function resolveCheckedAgentProfiles(
+  options: ProfileOptions,
+  estimator: TokenEstimator,
+): Promise<ResolvedAgents> {
+  const { agents, counted } = resolveProfiles(options);
+  for (const type of counted) {
+    const profile = agents.profile(type)!;
+    await countFixedPartsFit(estimator, {
+      where: `createSessionRuntime: agents: ${type}`,
+      part: `${type}.description`,
+      description: textOf('description', profile.description),
+      context: 0,
+      limits: profile.resolved,
+      correction: 1,
+    });
+  }
+  return agents;
+}
+
+/** The registry, and the agent types whose description is to be counted (see above). */
+function resolveProfiles(options: ProfileOptions): { agents: ResolvedAgents; counted: string[] } {
   const agents = options.agents;
   if (agents !== undefined && (typeof agents !== 'object' || agents === null || Array.isArray(agents)))
     invalid('must be an object keyed by agent type, like { researcher: { description: { role: "..." } } }');
   const given = Object.entries(agents ?? {}) as [string, unknown][];
   const profiles = new Map<string, ResolvedProfile>();
+  const counted: string[] = [];
   const taskStates = Object.create(null) as Record<string, AgentType>;
   for (const type of AGENT_TYPES)
     for (const state of DEFAULT_AGENT_PROFILES[type].taskStates) taskStates[state] = type;
@@ -312,16 +345,7 @@ export function resolveAgentProfiles(
       invalid(`${type}.limits: ${reasonOf(error)}`, error);
     }
     const description = own.description ?? base!.description;
-    if (estimator !== undefined && (own.description !== undefined || Object.keys(limits).length > 0))
-      // Refused here rather than at every createSession of the type (correction 1: none learned yet).
-      assertFixedPartsFit({
-        where: `createSessionRuntime: agents: ${type}`,
-        part: `${type}.description`,
-        descriptionTokens: countPart(estimator, 'description', description).tokens,
-        contextTokens: 0,
-        limits: resolved,
-        correction: 1,
-      });
+    if (own.description !== undefined || Object.keys(limits).length > 0) counted.push(type);
     profiles.set(type, {
       description,
       ...(Object.keys(limits).length > 0 ? { limits } : {}),
@@ -330,11 +354,12 @@ export function resolveAgentProfiles(
       resolved,
     });
   }
-  return {
+  const registry: ResolvedAgents = {
     types: Object.freeze([...profiles.keys()]),
     taskStates: Object.freeze(taskStates),
     profile: (type) => profiles.get(type),
   };
+  return { agents: registry, counted };
 }
 
 /**

@@ -18,7 +18,7 @@ import type { SessionStore } from '../store/contract.js';
 import { JsonFileSessionStore } from '../store/session-store.js';
 import { TokenCalibration } from '../tokens/calibration.js';
 import { createTokenEstimator } from '../tokens/token-estimator.js';
-import { assertRegistered, resolveAgentProfiles } from './agent-profiles.js';
+import { assertRegistered, resolveCheckedAgentProfiles } from './agent-profiles.js';
 import { calibrateWithApi, sendTurn, sessionRequest, type ConversationDeps } from './conversation.js';
 import { EventBus, type SessionEvent } from './events.js';
 import { resolveLimits } from './limits.js';
@@ -75,7 +75,7 @@ export async function createSessionRuntime(options: SessionRuntimeOptions): Prom
   const { given, maxMessageBytes } = checkRuntimeOptions(options);
   const baseLimits = resolveLimits(options.limits);
   const estimator = options.estimator ?? createTokenEstimator();
-  const profiles = resolveAgentProfiles(options, estimator);
+  const profiles = await resolveCheckedAgentProfiles(options, estimator);
   const compactor =
     options.compactor ??
     (hasAnthropicApiKey() ? new AnthropicCompactor({ estimator }) : new OfflineCompactor({ estimator }));

@@ -179,31 +179,36 @@ export function checkpointCount(
 
 /**
  * @internal The tokens of each fixed part: the persisted count when it matches, else counted now
- * (and returned in `fresh`, to be persisted).
+ * (and returned in `fresh`, to be persisted). A long description or context without a matching
+ * count (counts missing, or made by another counter) is counted off the main thread when the
+ * estimator can (`estimateAsync`), so that loading such a session does not hold the event loop.
  */
-export function fixedTokensOf(
+export async function fixedTokensOf(
   estimator: TokenEstimator,
   parts: FixedParts,
   counts: SessionCounts,
-): FixedTokens {
+): Promise<FixedTokens> {
   const fresh: Partial<SessionCounts> = {};
   const counter = counterOf(estimator);
-  const tokensOf = (
+  const tokensOf = async (
     part: keyof SessionCounts,
     value: AgentDescription | SessionContext | Checkpoint | null,
-  ): number => {
+  ): Promise<number> => {
     if (value === null) return 0;
+    const text = textOf(part, value);
     const kept = counts[part];
-    if (kept !== null && kept.counter === counter && kept.hash === hashOf(textOf(part, value)))
-      return kept.tokens;
-    const count = countPart(estimator, part, value);
+    if (kept !== null && kept.counter === counter && kept.hash === hashOf(text)) return kept.tokens;
+    const count =
+      part === 'checkpoint'
+        ? countPart(estimator, part, value)
+        : countOfText(estimator, text, await estimateTextAsync(estimator, text));
     fresh[part] = count;
     return count.tokens;
   };
-  return {
-    description: tokensOf('description', parts.agentDescription),
-    context: tokensOf('context', parts.context),
-    checkpoint: tokensOf('checkpoint', parts.checkpoint),
-    fresh,
-  };
+  const [description, context, checkpoint] = await Promise.all([
+    tokensOf('description', parts.agentDescription),
+    tokensOf('context', parts.context),
+    tokensOf('checkpoint', parts.checkpoint),
+  ]);
+  return { description, context, checkpoint, fresh };
 }

@@ -221,7 +221,7 @@ export function provideSessionEffects(deps: EffectDeps) {
         // Appended before their count was known and the count lost (a crash): counted again now.
         if ((loaded.uncounted?.length ?? 0) > 0) await recount(dir, new Set(loaded.uncounted));
         // Persisted counts when they match: a session loaded to be read loads no tokenizer.
-        const fixed = fixedTokensOf(estimator, loaded, loaded.counts);
+        const fixed = await fixedTokensOf(estimator, loaded, loaded.counts);
         if (!readOnly && Object.keys(fixed.fresh).length > 0)
           await dir.writeCounts(fixed.fresh).catch(() => undefined); // hints: best effort
         return {
