@@ -10,7 +10,7 @@
  */
 import * as restate from '@restatedev/restate-sdk';
 import { thresholdOf } from '../../machines/session.machine.js';
-import { noCompactionCanHelp } from '../core/fixed-parts-room.js';
+import { thresholdOutOfReach } from '../core/fixed-parts-room.js';
 import { requestTokens } from '../core/request-size.js';
 import type { Limits, Message, MessageInput } from '../core/types.js';
 import type { SessionEvent } from '../runtime/events.js';
@@ -106,14 +106,14 @@ function requestTokensOf(head: HeadState, limits: Limits): number {
 }
 
 /**
- * Whether the description and context alone (as counted) pass `maxTokens`: no compaction can help
- * (`noCompactionCanHelp`), so none is started; requests say `REQUEST_TOO_LARGE`. Read only at the
- * threshold: the head's `fixedTokens` holds the checkpoint too.
+ * Whether the description and context alone (as counted), with the reply's room, reach the
+ * threshold: no compaction can bring a request under it (`thresholdOutOfReach`), so none is
+ * started. Read only at the threshold: the head's `fixedTokens` holds the checkpoint too.
  */
 async function fixedPartsHopeless(ctx: Ctx, limits: Limits): Promise<boolean> {
   const counts = await ctx.get<SessionCounts>(KEYS.counts);
   const tokens = (counts?.description?.tokens ?? 0) + (counts?.context?.tokens ?? 0);
-  return noCompactionCanHelp(tokens, 1, limits);
+  return thresholdOutOfReach(tokens, 1, limits);
 }
 
 /**
