@@ -2,7 +2,11 @@
  * The pure helpers of the session statechart: request estimates, thresholds, backoff, failures,
  * and the state a caller sees.
  */
-import { noCompactionCanHelp } from '../src/core/fixed-parts-room.js';
+import {
+  noCompactionCanHelp,
+  thresholdOutOfReach,
+  thresholdOutOfReachReason,
+} from '../src/core/fixed-parts-room.js';
 import { requestTokens } from '../src/core/request-size.js';
 import type { Limits, SessionMachineState } from '../src/core/types.js';
 import type {
@@ -83,19 +87,33 @@ export function compactionDue(c: SessionMachineContext): boolean {
     !fixedPartsHopeless(c) && // compactionHopeless instead: no compaction can help
     c.uncounted === 0 && // over the threshold by upper bounds only, maybe: wait for the exact counts
     requestTokensOf(c) >= thresholdOf(c.limits) &&
-    (c.blockedAtLiveTokens === null ||
-      c.liveTokens - c.blockedAtLiveTokens >= Math.max(1, c.limits.keepRecentTokens))
+    !compactionBlocked(c)
   );
 }
 
 /**
- * @internal Whether the description and context alone, with the reply's room, pass `maxTokens`:
- * no compaction can help (`noCompactionCanHelp`, src/core/fixed-parts-room.ts).
+ * @internal Whether the no-progress guard holds compactions back: the last one could not bring the
+ * request under the threshold, and the live messages have not grown by `keepRecentTokens` since.
+ * The session's trigger and the runtime's requests (src/runtime/conversation.ts) wait alike.
+ */
+export function compactionBlocked(
+  c: Pick<SessionMachineContext, 'blockedAtLiveTokens' | 'liveTokens' | 'limits'>,
+): boolean {
+  return (
+    c.blockedAtLiveTokens !== null &&
+    c.liveTokens - c.blockedAtLiveTokens < Math.max(1, c.limits.keepRecentTokens)
+  );
+}
+
+/**
+ * @internal Whether the description and context alone, with the reply's room, reach the compaction
+ * threshold: no compaction can bring a request under it (`thresholdOutOfReach`,
+ * src/core/fixed-parts-room.ts), so none is started by itself.
  */
 export function fixedPartsHopeless(
   c: Pick<SessionMachineContext, 'descriptionTokens' | 'contextTokens' | 'limits' | 'correction'>,
 ): boolean {
-  return noCompactionCanHelp(c.descriptionTokens + c.contextTokens, c.correction, c.limits);
+  return thresholdOutOfReach(c.descriptionTokens + c.contextTokens, c.correction, c.limits);
 }
 
 /**
@@ -165,27 +183,32 @@ export function noProgressFailure(context: SessionMachineContext, reason: string
 }
 
 /**
- * @internal The failure of a session whose description and context alone pass `maxTokens`: no
- * compaction was started, since none could help (they are never compacted). It lifts when a
- * smaller part comes (`FIXED.CHANGED`); a `compact` asked for still runs. The Restate runtime
- * reports the same failure (src/restate/hopeless-session.ts).
+ * @internal The failure of a session whose description and context alone reach the threshold
+ * (`thresholdOutOfReach`): no compaction was started, since none could help (they are never
+ * compacted). Past `maxTokens` no request can be built either; below it requests still are. It
+ * lifts when a smaller part comes (`FIXED.CHANGED`); a `compact` asked for still runs. The Restate
+ * runtime reports the same failure (src/restate/hopeless-session.ts).
  */
 export function hopelessFailure(
   context: Pick<
     SessionMachineContext,
     'sessionId' | 'descriptionTokens' | 'contextTokens' | 'correction' | 'attempts'
-  > & { limits: Pick<Limits, 'maxTokens' | 'replyReserveTokens'> },
+  > & { limits: Pick<Limits, 'maxTokens' | 'compactAt' | 'replyReserveTokens'> },
 ): CompactionFailure {
-  const fixed = requestTokens(context.descriptionTokens + context.contextTokens, context.correction, 0);
+  const local = context.descriptionTokens + context.contextTokens;
+  const fixed = requestTokens(local, context.correction, 0);
+  const parts =
+    `[dagent-sessions] [compaction] session ${context.sessionId}: the agent description ` +
+    `(${context.descriptionTokens} tokens) and the context (${context.contextTokens} tokens) `;
   return {
     code: 'COMPACTION_NO_PROGRESS',
-    message:
-      `[dagent-sessions] [compaction] session ${context.sessionId}: the agent description ` +
-      `(${context.descriptionTokens} tokens) and the context (${context.contextTokens} tokens) take ` +
-      `${fixed} tokens of every request, and with the reply's room ` +
-      `(${context.limits.replyReserveTokens}) pass maxTokens ${context.limits.maxTokens}: no compaction ` +
-      `can help (they are never compacted), so none was started and no request can be built. ` +
-      `Shorten them (setContext, setAgentDescription) or give this agent type a larger maxTokens`,
+    message: noCompactionCanHelp(local, context.correction, context.limits)
+      ? parts +
+        `take ${fixed} tokens of every request, and with the reply's room ` +
+        `(${context.limits.replyReserveTokens}) pass maxTokens ${context.limits.maxTokens}: no compaction ` +
+        `can help (they are never compacted), so none was started and no request can be built. ` +
+        `Shorten them (setContext, setAgentDescription) or give this agent type a larger maxTokens`
+      : parts + thresholdOutOfReachReason(fixed, context.limits),
     retryable: false,
     attempts: context.attempts,
     noProgress: true,

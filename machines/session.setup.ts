@@ -242,7 +242,7 @@ export const sessionSetup = setup({
       const waiters = context.compactWaiters;
       enqueue(() => replyAll(waiters, { ok: false, error: failure }));
     }),
-    /** No compaction can help (the fixed parts alone pass maxTokens): failed without one, and told. */
+    /** No compaction can help (the fixed parts alone reach the threshold): failed without one, and told. */
     failHopeless: enqueueActions(({ context, enqueue }) => {
       const failure = hopelessFailure(context);
       enqueue.assign({ failure, blockedAtLiveTokens: null });

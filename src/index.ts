@@ -23,7 +23,7 @@ export { DEFAULT_AGENT_PROFILES } from './runtime/agent-profiles.js';
 export type { AgentOptions, AgentProfile, AgentRegistry, AgentsOption } from './runtime/agent-profiles.js';
 export type { InitialCheckpoint } from './runtime/initial-checkpoint.js';
 export { DEFAULT_MAX_TOKENS, defaultLimits, resolveLimits } from './runtime/limits.js';
-export { fixedPartsRoom, noCompactionCanHelp } from './core/fixed-parts-room.js';
+export { fixedPartsRoom, noCompactionCanHelp, thresholdOutOfReach } from './core/fixed-parts-room.js';
 
 export { SESSION_ERROR_CODES, SessionError, isSessionError, isSessionErrorCode } from './core/errors.js';
 export type { ErrorOrigin, SessionErrorCode, SessionErrorOptions } from './core/errors.js';

@@ -89,8 +89,8 @@ export function fixedPartsOverflow(
  * `AnthropicCompactor`) could only end in `COMPACTION_NO_PROGRESS`; the session's own trigger, the
  * requests of the runtime and the triggers on Restate start none. A session gets such parts only
  * from before {@link fixedPartsOverflow} refused them (larger limits, an older version).
- * Below `maxTokens` a compaction still folds messages into the checkpoint for requests that fit,
- * even when it cannot bring them under the threshold: that case is left to the no-progress guard.
+ * It implies {@link thresholdOutOfReach}, which is what decides whether a compaction is started;
+ * this one says, in addition, that no request can be built at all (`REQUEST_TOO_LARGE`).
  *
  * @param localTokens - the description's and the context's local token counts, summed.
  * @param correction - the learned factor from local counts to the model's (1 when none is known).
@@ -110,4 +110,71 @@ export function noCompactionCanHelp(
   extraTokens = 0,
 ): boolean {
   return requestTokens(localTokens, correction, limits.replyReserveTokens) + extraTokens > limits.maxTokens;
+}
+
+/**
+ * Whether no compaction can bring a request of the session under the compaction threshold: its
+ * fixed parts (the description and context, never compacted), with the reply's room and
+ * `extraTokens`, reach `floor(maxTokens * compactAt)` with no checkpoint and no live message.
+ *
+ * The rule is exact for the request-size rule: every request holds the fixed parts and the reply's
+ * room; the best a compaction can leave (escalation 2: no verbatim tail, the checkpoint
+ * re-compressed) adds a checkpoint and no message, and the smallest checkpoint renders as nothing
+ * (the empty checkpoint, src/core/empty-checkpoint.ts, renders as `''`: 0 tokens in
+ * `requestTokens`). So at or past the threshold here, every compaction ends in
+ * `COMPACTION_NO_PROGRESS` after its model calls (two to five with `AnthropicCompactor`), and
+ * again on later appends and requests; below it, the smallest request is under the threshold.
+ *
+ * The session's own trigger, the runtime's `buildRequest` and `send`, and the triggers on Restate
+ * start no compaction for such a session; requests are still built while they fit `maxTokens`
+ * (the oldest live messages left out past it, never from disk), and a `compact` asked for still
+ * runs. {@link noCompactionCanHelp} is the case where not even the smallest request fits.
+ *
+ * @param localTokens - the description's and the context's local token counts, summed.
+ * @param correction - the learned factor from local counts to the model's (1 when none is known).
+ * @param limits - the session's limits (`maxTokens`, `compactAt`, `replyReserveTokens`).
+ * @param extraTokens - what the request adds that is not compacted either (a user message not
+ *   stored yet), already corrected; 0 by default.
+ * @returns true when the smallest request any compaction can leave reaches the threshold.
+ * @example
+ * const limits = { maxTokens: 20_000, compactAt: 0.9, replyReserveTokens: 1_000 };
+ * thresholdOutOfReach(16_999, 1, limits); // false: 17999 is under 18000
+ * thresholdOutOfReach(17_000, 1, limits); // true: 18000 reaches it (and fits maxTokens)
+ */
+export function thresholdOutOfReach(
+  localTokens: number,
+  correction: number,
+  limits: Pick<Limits, 'maxTokens' | 'compactAt' | 'replyReserveTokens'>,
+  extraTokens = 0,
+): boolean {
+  const threshold = Math.floor(limits.maxTokens * limits.compactAt);
+  return requestTokens(localTokens, correction, limits.replyReserveTokens) + extraTokens >= threshold;
+}
+
+/**
+ * What a session whose threshold is out of reach ({@link thresholdOutOfReach}) is told, after its
+ * id and counts: why no compaction was started, what still works, and what to do.
+ *
+ * @param tokens - the fixed parts' tokens (and `extraTokens`), corrected, without the reply's room.
+ * @param limits - the session's limits.
+ * @param extraTokens - the tokens of a user message not stored yet that `tokens` include; 0 by default.
+ * @returns the sentence, for the session's failure and for a request's `compactionError`.
+ * @example
+ * thresholdOutOfReachReason(17_500, { maxTokens: 20_000, compactAt: 0.9, replyReserveTokens: 1_000 })
+ * // 'take 17500 tokens of every request, and with the reply\'s room (1000) reach the compaction threshold ...'
+ */
+export function thresholdOutOfReachReason(
+  tokens: number,
+  limits: Pick<Limits, 'maxTokens' | 'compactAt' | 'replyReserveTokens'>,
+  extraTokens = 0,
+): string {
+  return (
+    (extraTokens > 0 ? `(with the ${extraTokens} tokens of this user message) ` : '') +
+    `take ${tokens} tokens of every request, and with the reply's room (${limits.replyReserveTokens}) ` +
+    `reach the compaction threshold ${Math.floor(limits.maxTokens * limits.compactAt)}: no compaction ` +
+    `can bring a request under it (they are never compacted), so none was started. Requests are ` +
+    `still built while they fit maxTokens ${limits.maxTokens}, leaving the oldest messages out past it ` +
+    `(compact() still folds them into the checkpoint when asked). Shorten them (setContext, ` +
+    `setAgentDescription) or give this agent type a larger maxTokens or compactAt`
+  );
 }

@@ -1,7 +1,7 @@
 /**
  * @internal A session that no compaction can help, on Restate, reported as the in-process runtime
  * reports it. There, a session whose agent description and context alone (with the reply's room)
- * pass `maxTokens` (`noCompactionCanHelp`) is failed by its chart at once: `getSession` and
+ * reach the compaction threshold (`thresholdOutOfReach`) is failed by its chart at once: `getSession` and
  * `listSessions` say `failed` with `COMPACTION_NO_PROGRESS` (`hopelessFailure`: both parts'
  * counts and what to do), and `session.compaction.failed` is published. On Restate no actor holds
  * that state, and the limits are the client's: the client derives the failure from the object's
@@ -11,7 +11,7 @@
  */
 import { hopelessFailure } from '../../machines/session.helpers.js';
 import type { CompactionFailure } from '../../machines/session.types.js';
-import { noCompactionCanHelp } from '../core/fixed-parts-room.js';
+import { thresholdOutOfReach } from '../core/fixed-parts-room.js';
 import type { Limits } from '../core/types.js';
 import { compactionFailedEvent, type SessionEvent } from '../runtime/events.js';
 import type { SessionInfo, SizeEstimate } from '../runtime/types.js';
@@ -23,13 +23,14 @@ export interface FixedPartsTokens {
 }
 
 /**
- * The failure of a session whose description and context alone pass `maxTokens`, as the
- * in-process chart reports it (`hopelessFailure`, no attempt made); null when a compaction can help.
+ * The failure of a session whose description and context alone, with the reply's room, reach the
+ * compaction threshold, as the in-process chart reports it (`hopelessFailure`, no attempt made);
+ * null when a compaction can help.
  *
  * @param sessionId - the session's id.
  * @param parts - the description's and the context's local counts.
  * @param correction - the learned factor from local counts to the model's (1 when none is known).
- * @param limits - the session's `maxTokens` and `replyReserveTokens`.
+ * @param limits - the session's `maxTokens`, `compactAt` and `replyReserveTokens`.
  * @returns the failure, or null.
  * @example hopelessFailureOf(id, { descriptionTokens: 15_011, contextTokens: 15_007 }, 1, limits)
  */
@@ -37,9 +38,9 @@ export function hopelessFailureOf(
   sessionId: string,
   parts: FixedPartsTokens,
   correction: number,
-  limits: Pick<Limits, 'maxTokens' | 'replyReserveTokens'>,
+  limits: Pick<Limits, 'maxTokens' | 'compactAt' | 'replyReserveTokens'>,
 ): CompactionFailure | null {
-  if (!noCompactionCanHelp(parts.descriptionTokens + parts.contextTokens, correction, limits)) return null;
+  if (!thresholdOutOfReach(parts.descriptionTokens + parts.contextTokens, correction, limits)) return null;
   return hopelessFailure({ sessionId, ...parts, correction, limits, attempts: 0 });
 }
 
@@ -51,15 +52,21 @@ export function hopelessFailureOf(
  * @param info - the session's info as the read runtime gives it.
  * @param estimate - the object's estimate under the client's limits.
  * @param correction - the client's learned correction.
+ * @param limits - the client's limits of the session (those of the estimate).
  * @returns the info, failed or as it was.
  */
-export function withHopeless(info: SessionInfo, estimate: SizeEstimate, correction: number): SessionInfo {
+export function withHopeless(
+  info: SessionInfo,
+  estimate: SizeEstimate,
+  correction: number,
+  limits: Pick<Limits, 'maxTokens' | 'compactAt' | 'replyReserveTokens'>,
+): SessionInfo {
   if (info.error !== null || estimate.liveMessages === 0) return info;
   const failure = hopelessFailureOf(
     info.id,
     { descriptionTokens: estimate.breakdown.agentDescription, contextTokens: estimate.breakdown.context },
     correction,
-    { maxTokens: estimate.limit, replyReserveTokens: estimate.breakdown.replyReserve },
+    limits,
   );
   if (failure === null) return info;
   return { ...info, state: 'failed', error: { code: failure.code, message: failure.message } };
@@ -72,13 +79,14 @@ export function withHopeless(info: SessionInfo, estimate: SizeEstimate, correcti
  * @param parts - the description's and the context's counts, as the object holds them.
  * @param limits - the limits the append came with.
  * @returns a short string of the figures.
- * @example hopelessMark({ descriptionTokens: 15_011, contextTokens: 15_007 }, limits) // '15011+15007/20000-1000'
+ * @example hopelessMark({ descriptionTokens: 15_011, contextTokens: 15_007 }, limits) // '15011+15007/20000x0.9-1000'
  */
 export function hopelessMark(
   parts: FixedPartsTokens,
-  limits: Pick<Limits, 'maxTokens' | 'replyReserveTokens'>,
+  limits: Pick<Limits, 'maxTokens' | 'compactAt' | 'replyReserveTokens'>,
 ): string {
-  return `${parts.descriptionTokens}+${parts.contextTokens}/${limits.maxTokens}-${limits.replyReserveTokens}`;
+  const { maxTokens, compactAt, replyReserveTokens } = limits;
+  return `${parts.descriptionTokens}+${parts.contextTokens}/${maxTokens}x${compactAt}-${replyReserveTokens}`;
 }
 
 /**

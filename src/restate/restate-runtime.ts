@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Ingress } from '@restatedev/restate-sdk-clients';
 import * as clients from '@restatedev/restate-sdk-clients';
 import { describeError } from '../core/errors.js';
-import { noCompactionCanHelp } from '../core/fixed-parts-room.js';
+import { thresholdOutOfReach, thresholdOutOfReachReason } from '../core/fixed-parts-room.js';
 import { createSessionRuntime } from '../runtime/create-session-runtime.js';
 import type { SessionKey } from '../core/types.js';
 import type { CreateSessionOptions, SessionRuntime, SessionRuntimeOptions } from '../runtime/types.js';
@@ -146,15 +146,18 @@ function createRequestReads(
       );
       return Math.ceil(reader.estimator.estimateContent(content) * reader.calibration.factor(defaultModel));
     },
-    /** Whether the estimate's description and context, with the new message, alone pass `maxTokens`. */
-    hopeless(estimate: SizeEstimate, userTokens: number): boolean {
-      const { agentDescription, context, replyReserve } = estimate.breakdown;
-      const limits = { maxTokens: estimate.limit, replyReserveTokens: replyReserve };
-      return noCompactionCanHelp(
-        agentDescription + context,
-        reader.calibration.factor(defaultModel),
-        limits,
-        userTokens,
+    /**
+     * Why no compaction is started for the request, as in-process: the estimate's description and
+     * context, with the new message, reach the threshold (`thresholdOutOfReach`); null when one can help.
+     */
+    outOfReach(id: string, estimate: SizeEstimate, userTokens: number): string | null {
+      const fixed = estimate.breakdown.agentDescription + estimate.breakdown.context;
+      const correction = reader.calibration.factor(defaultModel);
+      const limits = limitsOf(id);
+      if (!thresholdOutOfReach(fixed, correction, limits, userTokens)) return null;
+      return (
+        `[dagent-sessions] [runtime] session ${id}: the agent description and context ` +
+        thresholdOutOfReachReason(Math.ceil(fixed * correction) + userTokens, limits, userTokens)
       );
     },
     /** The correction the client's requests use (its default model's). */
@@ -214,7 +217,7 @@ function composeRuntime(
   // A session no compaction can help is failed, as in process (hopeless-session.ts): from the
   // object's estimate under this client's limits, so that it lifts once a smaller part is set.
   const reported = (info: SessionInfo, estimate: SizeEstimate) =>
-    withHopeless(info, estimate, requests.correction());
+    withHopeless(info, estimate, requests.correction(), writes.limitsOf(info.id));
   const getSession = async (id: string): Promise<SessionInfo> => {
     // Together: one round trip more in time, not two. The read runtime's refusal comes first.
     const [info, estimate] = await Promise.allSettled([reader.getSession(id), requests.estimateSize(id)]);
@@ -284,9 +287,12 @@ function composeRuntime(
     if (message === undefined || message === null) return { compacted: false, compactionError: null };
     const userTokens = requests.userTokensOf(message);
     const estimate = await requests.estimateSize(id);
-    // None either when no compaction can help: the object's build says REQUEST_TOO_LARGE.
-    if (estimate.total + userTokens < estimate.threshold || requests.hopeless(estimate, userTokens))
-      return { compacted: false, compactionError: null };
+    if (estimate.total + userTokens < estimate.threshold) return { compacted: false, compactionError: null };
+    // None either when no compaction can help: messages are left out (the object's build says
+    // REQUEST_TOO_LARGE past maxTokens).
+    const outOfReach = requests.outOfReach(id, estimate, userTokens);
+    if (outOfReach !== null)
+      return { compacted: false, compactionError: { code: 'COMPACTION_NO_PROGRESS', message: outOfReach } };
     try {
       await writes.compact(id);
       return { compacted: true, compactionError: null };

@@ -106,9 +106,9 @@ function requestTokensOf(head: HeadState, limits: Limits): number {
 }
 
 /**
- * The description's and the context's tokens as counted, to tell whether they alone pass
- * `maxTokens` (`noCompactionCanHelp`). Read only at the threshold: the head's `fixedTokens` holds
- * the checkpoint too.
+ * The description's and the context's tokens as counted, to tell whether they alone, with the
+ * reply's room, reach the threshold (`thresholdOutOfReach`). Read only at the threshold: the head's
+ * `fixedTokens` holds the checkpoint too.
  */
 async function fixedPartsOf(ctx: Ctx): Promise<FixedPartsTokens> {
   const counts = await ctx.get<SessionCounts>(KEYS.counts);

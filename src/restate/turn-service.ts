@@ -16,7 +16,7 @@ import * as restate from '@restatedev/restate-sdk';
 import { loadAnthropicSdk } from '../compaction/anthropic-sdk.js';
 import { translateTurnError } from '../compaction/anthropic-errors.js';
 import { SessionError } from '../core/errors.js';
-import { noCompactionCanHelp } from '../core/fixed-parts-room.js';
+import { thresholdOutOfReach } from '../core/fixed-parts-room.js';
 import type { ContentBlock, Limits, Message, MessageInput } from '../core/types.js';
 import { thresholdOf } from '../../machines/session.machine.js';
 import { buildRequest } from '../request/build-request.js';
@@ -179,11 +179,12 @@ export function createTurnService(options: TurnServiceOptions = {}) {
     const { agentDescription, context } = request.breakdown;
     if (
       (!request.fits || request.totalTokens >= thresholdOf(limits)) &&
-      !noCompactionCanHelp(agentDescription + context, 1, limits)
+      !thresholdOutOfReach(agentDescription + context, 1, limits)
     ) {
       // As in-process: past the threshold, the session's compaction first (the one running, or a
       // new one through the object); a failed one leaves messages out of this request instead.
-      // None when the description and context alone pass maxTokens: REQUEST_TOO_LARGE below.
+      // None when the description and context alone reach the threshold (thresholdOutOfReach):
+      // messages are left out while the request fits, REQUEST_TOO_LARGE below past maxTokens.
       compactionError = await compactFirst(ctx, turn, limits);
       compacted = compactionError === null;
       request = await build();

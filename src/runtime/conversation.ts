@@ -5,6 +5,7 @@
  * messages out of that one request.
  */
 import type Anthropic from '@anthropic-ai/sdk';
+import { compactionBlocked } from '../../machines/session.helpers.js';
 import {
   requestTokensOf,
   thresholdOf,
@@ -13,7 +14,7 @@ import {
 } from '../../machines/session.machine.js';
 import { translateTurnError } from '../compaction/anthropic-errors.js';
 import { SessionError, describeError } from '../core/errors.js';
-import { noCompactionCanHelp } from '../core/fixed-parts-room.js';
+import { thresholdOutOfReach, thresholdOutOfReachReason } from '../core/fixed-parts-room.js';
 import type { ContentBlock, Limits, Message, MessageInput } from '../core/types.js';
 import { buildRequest, type BuiltRequest, type RequestFormat } from '../request/build-request.js';
 import type { SessionHandle } from './session-handle.js';
@@ -135,15 +136,24 @@ export async function sessionRequest(
     const c = ref.getSnapshot().context;
     const userTokens =
       content === null ? 0 : Math.ceil(deps.estimator.estimateContent(content) * c.correction);
-    // The description and context (and this user message) alone pass the limit: no compaction can
-    // help, so none is started (with AnthropicCompactor, model calls); REQUEST_TOO_LARGE below.
-    const hopeless = noCompactionCanHelp(
-      c.descriptionTokens + c.contextTokens,
-      c.correction,
-      limits,
-      userTokens,
-    );
-    if (!hopeless && requestTokensOf(c) + userTokens >= thresholdOf(limits)) {
+    const fixedLocal = c.descriptionTokens + c.contextTokens;
+    if (requestTokensOf(c) + userTokens < thresholdOf(limits)) {
+      // Under the threshold: nothing to make room for.
+    } else if (thresholdOutOfReach(fixedLocal, c.correction, limits, userTokens)) {
+      // The description and context (and this user message) alone reach the threshold: no
+      // compaction can help, so none is started (with AnthropicCompactor, model calls). The request
+      // leaves messages out while it fits; past maxTokens, REQUEST_TOO_LARGE below.
+      compactionError = {
+        code: 'COMPACTION_NO_PROGRESS',
+        message:
+          `[dagent-sessions] [runtime] session ${id}: the agent description and context ` +
+          thresholdOutOfReachReason(Math.ceil(fixedLocal * c.correction) + userTokens, limits, userTokens),
+      };
+    } else if (compactionBlocked(c) && c.failure !== null) {
+      // The last compaction could not get under the threshold and too little came since: another
+      // would end the same way (the session's own trigger waits too). Messages are left out instead.
+      compactionError = { code: c.failure.code, message: c.failure.message };
+    } else {
       // Joins the compaction in flight, or starts one; a failure is not fatal: messages are
       // left out of this request instead.
       try {

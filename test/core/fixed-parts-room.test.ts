@@ -4,7 +4,15 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fixedPartsOverflow, fixedPartsRoom, noCompactionCanHelp } from '../../src/core/fixed-parts-room.js';
+import {
+  fixedPartsOverflow,
+  fixedPartsRoom,
+  noCompactionCanHelp,
+  thresholdOutOfReach,
+  thresholdOutOfReachReason,
+} from '../../src/core/fixed-parts-room.js';
+import { emptyCheckpoint } from '../../src/core/empty-checkpoint.js';
+import { createTokenEstimator } from '../../src/tokens/token-estimator.js';
 import { requestTokens } from '../../src/core/request-size.js';
 import { readFile } from 'node:fs/promises';
 import { resolveAgentProfiles } from '../../src/runtime/agent-profiles.js';
@@ -107,5 +115,47 @@ describe('noCompactionCanHelp', () => {
         },
       ),
     );
+  });
+});
+
+describe('thresholdOutOfReach', () => {
+  it('is true exactly when the smallest request a compaction can leave reaches the threshold', () => {
+    const limits = resolveLimits({ maxTokens: 20_000 });
+    expect(thresholdOutOfReach(16_999, 1, limits)).toBe(false); // 17,999: under 18,000
+    expect(thresholdOutOfReach(17_000, 1, limits)).toBe(true); // 18,000: at it, and fits 20,000
+    expect(thresholdOutOfReach(13_600, 1.25, limits)).toBe(true); // 17,000 corrected + 1,000
+    expect(thresholdOutOfReach(13_000, 1.25, limits, 749)).toBe(false); // 16,250 + 1,000 + 749
+    expect(thresholdOutOfReach(13_000, 1.25, limits, 750)).toBe(true);
+    // The smallest checkpoint renders as nothing: a compaction can leave no less than the parts.
+    expect(createTokenEstimator().estimateCheckpoint(emptyCheckpoint('2026-01-01T00:00:00.000Z'))).toBe(0);
+    fc.assert(
+      fc.property(
+        limitsArb,
+        fc.integer({ min: 0, max: 2_000_000 }),
+        fc.double({ min: 0.5, max: 2, noNaN: true }),
+        fc.integer({ min: 0, max: 5_000 }),
+        (limits, tokens, correction, extra) => {
+          const threshold = Math.floor(limits.maxTokens * limits.compactAt);
+          // No checkpoint, no live message: the smallest request of the session.
+          const smallest = requestTokens(tokens, correction, limits.replyReserveTokens) + extra;
+          const outOfReach = thresholdOutOfReach(tokens, correction, limits, extra);
+          expect(outOfReach).toBe(smallest >= threshold);
+          // Past maxTokens is past the threshold; parts the rule accepts leave it in reach.
+          if (noCompactionCanHelp(tokens, correction, limits, extra)) expect(outOfReach).toBe(true);
+          if (fixedPartsOverflow(tokens, correction, limits) === null) {
+            expect(thresholdOutOfReach(tokens, correction, limits)).toBe(false);
+          }
+        },
+      ),
+    );
+  });
+
+  it('says why no compaction was started, what still works, and what to do', () => {
+    const limits = resolveLimits({ maxTokens: 20_000 });
+    const reason = thresholdOutOfReachReason(17_500, limits, 200);
+    expect(reason).toMatch(/^\(with the 200 tokens of this user message\) take 17500 tokens/);
+    expect(reason).toContain("with the reply's room (1000) reach the compaction threshold 18000");
+    expect(reason).toContain('still built while they fit maxTokens 20000');
+    expect(reason).toContain('Shorten them (setContext, setAgentDescription)');
   });
 });

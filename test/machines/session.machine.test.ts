@@ -354,3 +354,31 @@ describe('session machine: fixed parts that alone pass maxTokens', () => {
     expect(h.calls.compact).toHaveLength(1);
   });
 });
+
+describe('session machine: fixed parts that reach the threshold but fit maxTokens', () => {
+  it('fails at the threshold with no summarise call, saying requests still fit; a smaller part lifts it', async () => {
+    const h = createHarness();
+    await h.flush();
+    h.setCompactMode('no-progress'); // what a compaction of such a session would end in
+    // 900 tokens of context: at the threshold of 800 with no checkpoint and no message, under 1,000.
+    h.actor.send({ type: 'FIXED.CHANGED', contextTokens: 900 });
+    await h.append(10);
+    await h.flush();
+    expect(h.calls.compact).toHaveLength(0);
+    expect(state(h)).toBe('failed');
+    const failure = h.actor.getSnapshot().context.failure;
+    expect(failure).toMatchObject({ code: 'COMPACTION_NO_PROGRESS', retryable: false, noProgress: true });
+    expect(failure?.message).toContain(
+      'reach the compaction threshold 800: no compaction can bring a request',
+    );
+    expect(failure?.message).toContain('still built while they fit maxTokens 1000');
+    for (let i = 0; i < 5; i++) await h.append(300);
+    h.clock.increment(3_600_000);
+    await h.flush();
+    expect(h.calls.compact).toHaveLength(0);
+    expect(h.emitted.filter((e) => e.type === 'compaction.failed')).toHaveLength(1);
+    h.actor.send({ type: 'FIXED.CHANGED', contextTokens: 100 });
+    await h.flush();
+    expect(h.calls.compact).toHaveLength(1);
+  });
+});

@@ -169,3 +169,36 @@ describe('a session stored with parts that alone pass maxTokens, on Restate', ()
     expect(await client.getMessages(id)).toHaveLength(3);
   });
 });
+
+describe('a session stored with parts that reach the threshold but fit maxTokens, on Restate', () => {
+  it('starts no compaction at the threshold nor in buildRequest; requests are built, saying why', async () => {
+    const key = { type: 'feature', agentType: 'dev', featureId: 'near-limit' } as const;
+    // 17,218 tokens of parts + 1,000 for the reply: at the threshold of 18,000 with no checkpoint and
+    // no message, under maxTokens. Before: each append at the threshold started a compaction workflow.
+    const wide = await createRestateSessionClient({ ingressUrl: server.ingressUrl, namespace: 'fixed' });
+    const { id } = await wide.create(key, {
+      agentDescription: { role: 'dev', instructions: words(8_600) },
+      context: { projectNotes: words(8_600) },
+    });
+    await wide.close();
+    const before = compactions.calls;
+    compactions.held = new Promise<void>((resolve) => {
+      compactions.release = () => {
+        compactions.held = null;
+        resolve();
+      };
+    });
+    for (let i = 0; i < 3; i++) {
+      await client.addMessage(id, { role: 'user', content: words(300) });
+      expect(await store.read(id, 'compaction', undefined)).toBeNull();
+    }
+    compactions.release();
+    const request = await client.buildRequest(id, 'Go on');
+    expect(request.fits).toBe(true);
+    expect(request.compacted).toBe(false);
+    expect(request.compactionError?.code).toBe('COMPACTION_NO_PROGRESS');
+    expect(request.compactionError?.message).toMatch(/reach the compaction threshold 18000/);
+    expect(await store.read(id, 'compaction', undefined)).toBeNull();
+    expect(compactions.calls).toBe(before);
+  });
+});

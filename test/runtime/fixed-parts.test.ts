@@ -201,6 +201,93 @@ describe('a session stored with such parts (made under larger limits)', () => {
   });
 });
 
+describe('a session stored with parts that reach the threshold but fit maxTokens', () => {
+  /** A session made under the default window, reopened with LIMITS: `each` tokens a part, one message. */
+  async function stored(each: number, compactor: ScriptedCompactor) {
+    const root = await tempRoot();
+    const first = await createSessionRuntime({ root, compactor });
+    const { id } = await first.createSession(KEY, {
+      agentDescription: { role: 'dev', instructions: words(each) },
+      context: { projectNotes: words(each) },
+    });
+    await first.addMessage(id, { role: 'user', content: 'Keep me' });
+    await first.close();
+    return { id, runtime: await createSessionRuntime({ root, compactor, limits: LIMITS }) };
+  }
+
+  it('starts no compaction (no compactor call) and still builds requests while they fit', async () => {
+    // 17,218 tokens of parts + 1,000 for the reply: at the threshold (18,000) with no checkpoint
+    // and no message, under maxTokens (20,000). Before: 2 compactor calls on load, 3 more on the
+    // first buildRequest, and 1 more on every buildRequest after it (7 here), for nothing.
+    const compactor = new ScriptedCompactor();
+    const { id, runtime } = await stored(8_600, compactor);
+    const failures: string[] = [];
+    runtime.subscribe((event) => {
+      if (event.type === 'session.compaction.failed') failures.push(event.code);
+    });
+    await settle(runtime, id);
+    expect(compactor.calls).toBe(0);
+    const info = await runtime.getSession(id);
+    expect(info.state).toBe('failed');
+    expect(info.error).toMatchObject({ code: 'COMPACTION_NO_PROGRESS' });
+    const why = /reach the compaction threshold 18000: no compaction can bring a request under it/;
+    expect(info.error?.message).toMatch(why);
+    expect(info.error?.message).toMatch(/still built while they fit maxTokens 20000/);
+    expect(info.error?.message).toMatch(/Shorten them \(setContext, setAgentDescription\)/);
+    for (let i = 0; i < 6; i++) {
+      await runtime.addMessage(id, { role: i % 2 ? 'assistant' : 'user', content: words(300) });
+      await settle(runtime, id);
+    }
+    for (let i = 0; i < 3; i++) {
+      const request = await runtime.buildRequest(id, 'Go on');
+      expect(request.fits).toBe(true);
+      expect(request.compacted).toBe(false);
+      expect(request.compactionError?.code).toBe('COMPACTION_NO_PROGRESS');
+      expect(request.compactionError?.message).toMatch(why);
+      // 7 messages of about 1,900 tokens do not fit beside the parts: the oldest are left out.
+      expect(request.omittedMessages).toBeGreaterThan(0);
+      expect(request.totalTokens).toBeLessThanOrEqual(20_000);
+    }
+    expect(compactor.calls).toBe(0);
+    expect(failures).toEqual(['COMPACTION_NO_PROGRESS']);
+    expect(await runtime.getMessages(id)).toHaveLength(7);
+    // A compaction asked for still runs (it folds the messages into the checkpoint).
+    await runtime.compact(id).catch(() => undefined);
+    expect(compactor.calls).toBeGreaterThan(0);
+    // With parts a compaction can help, the session compacts by itself again.
+    await runtime.setContext(id, { projectNotes: words(1_000) });
+    await runtime.addMessage(id, { role: 'user', content: words(300) });
+    await settle(runtime, id);
+    expect((await runtime.getSession(id)).error).toBeNull();
+    await runtime.close();
+  });
+
+  it('after a compaction that could not get under the threshold, buildRequest waits as the trigger does', async () => {
+    // 16,988 tokens of parts + 1,000: 12 under the threshold, less than any checkpoint the
+    // compactor writes. Before: 2 calls on the first append, 3 on the first buildRequest and 1 on
+    // each after it; now the requests wait as the session's own trigger does (keepRecentTokens more).
+    const compactor = new ScriptedCompactor();
+    const { id, runtime } = await stored(8_485, compactor);
+    await settle(runtime, id);
+    for (let i = 0; i < 3; i++) {
+      await runtime.addMessage(id, { role: i % 2 ? 'assistant' : 'user', content: words(300) });
+      await settle(runtime, id);
+    }
+    const info = await runtime.getSession(id);
+    expect(info.state).toBe('failed');
+    expect(info.error).toMatchObject({ code: 'COMPACTION_NO_PROGRESS' });
+    const calls = compactor.calls;
+    expect(calls).toBeGreaterThan(0);
+    for (let i = 0; i < 3; i++) {
+      const request = await runtime.buildRequest(id, 'Go on');
+      expect(request.fits).toBe(true);
+      expect(request.compactionError).toMatchObject({ code: 'COMPACTION_NO_PROGRESS' });
+    }
+    expect(compactor.calls).toBe(calls);
+    await runtime.close();
+  });
+});
+
 describe('a context or description past maxMessageBytes', () => {
   it('is refused while it is copied, before it is counted, by each call that sets one', async () => {
     const root = await tempRoot();
