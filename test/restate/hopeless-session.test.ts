@@ -5,7 +5,9 @@
  * client (a real restate-server on loopback). Each says so the same way: `get` and `list` show the
  * session `failed` with `COMPACTION_NO_PROGRESS` (the parts' counts and what to do), one
  * `session.compaction.failed` event of the same shape reaches `onEvent`, and a smaller part lifts it.
- * Before, on Restate, `get` and `list` said nothing was wrong and no event was published.
+ * Before, on Restate, `get` and `list` said nothing was wrong and no event was published. The
+ * same for parts that only reach the threshold with the reply's room (`thresholdOutOfReach`),
+ * whose requests are still built.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OfflineCompactor } from '../../src/compaction/offline-compactor.js';
@@ -29,9 +31,18 @@ const closers: (() => Promise<void>)[] = [];
 const KEY: SessionKey = { type: 'feature', agentType: 'dev', featureId: 'hopeless' };
 const LIMITS = { maxTokens: 20_000 };
 const words = (tokens: number) => 'word '.repeat(tokens);
+/** Parts that pass `maxTokens` 20,000 alone: no request can be built (`noCompactionCanHelp`). */
 const PARTS = {
   agentDescription: { role: 'dev', instructions: words(15_000) },
   context: { projectNotes: words(15_000) },
+};
+/**
+ * Parts of about 17,400 tokens: with the reply's room (1,000) they reach the threshold (18,000)
+ * and fit `maxTokens` (`thresholdOutOfReach`): requests are still built, no compaction started.
+ */
+const NEAR_PARTS = {
+  agentDescription: { role: 'dev', instructions: words(8_700) },
+  context: { projectNotes: words(8_700) },
 };
 
 beforeAll(async () => {
@@ -92,9 +103,9 @@ const onRestate = (): Runtimes => {
 };
 
 /** What a host sees of the scenario: the session's state and error, the events, the lift. */
-async function scenario(runtimes: Runtimes) {
+async function scenario(runtimes: Runtimes, parts = PARTS, key = KEY) {
   const wide = await runtimes.wide();
-  const { id } = await wide.create(KEY, PARTS);
+  const { id } = await wide.create(key, parts);
   await wide.addMessage(id, { role: 'user', content: 'Keep me' });
   const narrow = await runtimes.narrow();
   const events: SessionEvent[] = [];
@@ -125,7 +136,7 @@ async function scenario(runtimes: Runtimes) {
   }
   const failures = events.filter((e) => e.type === 'session.compaction.failed');
   const built = await narrow.buildRequest(id, 'Go on').then(
-    () => null,
+    (request) => (request.compactionError === null ? null : 'built, with compactionError'),
     (error: { code?: string }) => error.code,
   );
   // A smaller context: the description and context leave room, the session fails no more (in
@@ -163,6 +174,30 @@ describe('a session no compaction can help', () => {
     expect.soft(restate.failures.map(withoutTime)).toEqual(local.failures.map(withoutTime));
     expect.soft(restate.built).toBe('REQUEST_TOO_LARGE');
     // A smaller part lifts it, in both.
+    expect(local.lifted).toEqual({ state: 'idle', error: null });
+    expect.soft(restate.lifted).toEqual(local.lifted);
+    expect(local.fits).toBe(true);
+    expect.soft(restate.fits).toBe(true);
+  });
+
+  it('whose parts reach the threshold and fit maxTokens is failed alike, its requests still built', async () => {
+    // A session of its own (the Restate namespace is the first test's too).
+    const key: SessionKey = { ...KEY, featureId: 'near-limit' };
+    const local = await scenario(inProcess(), NEAR_PARTS, key);
+    const restate = await scenario(onRestate(), NEAR_PARTS, key);
+
+    const why = /reach the compaction threshold 18000: no compaction can bring a request under it/;
+    expect(local.info.state).toBe('failed');
+    expect(local.info.error).toMatchObject({ code: 'COMPACTION_NO_PROGRESS' });
+    expect(local.info.error?.message).toMatch(why);
+    expect(local.built).toBe('built, with compactionError');
+    expect(local.failures).toHaveLength(1);
+
+    const withoutTime = ({ at: _at, ...event }: SessionEvent) => event;
+    expect.soft(restate.info).toEqual(local.info);
+    expect.soft(restate.listed).toEqual(local.listed);
+    expect.soft(restate.failures.map(withoutTime)).toEqual(local.failures.map(withoutTime));
+    expect.soft(restate.built).toBe(local.built);
     expect(local.lifted).toEqual({ state: 'idle', error: null });
     expect.soft(restate.lifted).toEqual(local.lifted);
     expect(local.fits).toBe(true);
