@@ -174,13 +174,21 @@ export interface BuiltRequest {
  * ```
  */
 export function buildRequest(input: RequestInput): BuiltRequest {
+  return buildRequestCounting(input, (text) => rememberedCount(input.estimator, text));
+}
+
+/**
+ * @internal {@link buildRequest} with the texts of the system prompt (parts, head, joins) counted
+ * by `count`, which must give `estimator.estimate(text)` (build-request-async.ts).
+ */
+export function buildRequestCounting(input: RequestInput, count: (text: string) => number): BuiltRequest {
   const { userMessage, format, limits, estimator } = checkInput(input);
   // Internal messages stay in history but are never sent: left out before anything is rendered or
   // counted, so that the estimate and the request agree (the session's live figure skips them too).
   const messages = input.messages.filter((message) => !isInternalMessage(message));
   const correction = input.correction ?? 1;
   const corrected = (tokens: number): number => Math.ceil(tokens * correction);
-  const estimate = (text: string): number => (text === '' ? 0 : rememberedCount(estimator, text));
+  const estimate = (text: string): number => (text === '' ? 0 : count(text));
   const join = estimate(JOIN);
 
   const agentText = renderAgentDescription(input.agentDescription);

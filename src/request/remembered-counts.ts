@@ -27,16 +27,50 @@ interface Recent {
 
 const REMEMBERED = new WeakMap<TokenEstimator, { cache: CountCache; recent: Recent }>();
 
-/**
- * @internal `estimator.estimate(text)`, remembered: among the last {@link RECENT_TEXTS} texts, and
- * in a count cache for texts of {@link REMEMBER_FROM_CHARS} characters or more.
- */
-export function rememberedCount(estimator: TokenEstimator, text: string): number {
+/** What `estimator` counted lately, made the first time it is asked for. */
+function memoOf(estimator: TokenEstimator): { cache: CountCache; recent: Recent } {
   let memo = REMEMBERED.get(estimator);
   if (memo === undefined) {
     memo = { cache: new CountCache(), recent: { texts: [], counts: [], next: 0 } };
     REMEMBERED.set(estimator, memo);
   }
+  return memo;
+}
+
+/** Keeps `tokens` among the last texts counted, the oldest replaced. */
+function keepRecent({ recent }: { recent: Recent }, text: string, tokens: number): void {
+  recent.texts[recent.next] = text;
+  recent.counts[recent.next] = tokens;
+  recent.next = (recent.next + 1) % RECENT_TEXTS;
+}
+
+/**
+ * @internal The count {@link rememberedCount} would give `text` without counting it: among the
+ * last texts, or in the count cache; undefined when it would have to count.
+ */
+export function recalledCount(estimator: TokenEstimator, text: string): number | undefined {
+  const memo = memoOf(estimator);
+  const at = memo.recent.texts.indexOf(text);
+  if (at >= 0) return memo.recent.counts[at]!;
+  return text.length < REMEMBER_FROM_CHARS ? undefined : memo.cache.recall(text);
+}
+
+/**
+ * @internal Remembers `tokens` as the count of `text`: `estimator.estimate(text)` made elsewhere
+ * (on the counting worker, or persisted with the session), kept as {@link rememberedCount} keeps its own.
+ */
+export function rememberCount(estimator: TokenEstimator, text: string, tokens: number): void {
+  const memo = memoOf(estimator);
+  if (text.length >= REMEMBER_FROM_CHARS) memo.cache.remember(text, tokens);
+  keepRecent(memo, text, tokens);
+}
+
+/**
+ * @internal `estimator.estimate(text)`, remembered: among the last {@link RECENT_TEXTS} texts, and
+ * in a count cache for texts of {@link REMEMBER_FROM_CHARS} characters or more.
+ */
+export function rememberedCount(estimator: TokenEstimator, text: string): number {
+  const memo = memoOf(estimator);
   const { recent } = memo;
   // The same string (a constant) or an equal one: V8 compares lengths first, then the characters.
   const at = recent.texts.indexOf(text);
@@ -47,9 +81,7 @@ export function rememberedCount(estimator: TokenEstimator, text: string): number
     tokens = memo.cache.recall(text);
     if (tokens === undefined) memo.cache.remember(text, (tokens = estimator.estimate(text)));
   }
-  recent.texts[recent.next] = text;
-  recent.counts[recent.next] = tokens;
-  recent.next = (recent.next + 1) % RECENT_TEXTS;
+  keepRecent(memo, text, tokens);
   return tokens;
 }
 

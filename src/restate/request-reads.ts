@@ -9,8 +9,9 @@
 import { SessionError } from '../core/errors.js';
 import { countedTokens } from '../core/request-size.js';
 import type { AgentDescription, ContentBlock, Limits, SessionContext } from '../core/types.js';
-import { buildRequest, type BuiltRequest, type RequestFormat } from '../request/build-request.js';
-import { fixedTokensOf } from '../runtime/fixed-counts.js';
+import type { BuiltRequest, RequestFormat } from '../request/build-request.js';
+import { buildRequestOffThread } from '../request/build-request-async.js';
+import { fixedTokensOf, storedCountOf } from '../runtime/fixed-counts.js';
 import { sizeEstimateOf } from '../runtime/session-reads.js';
 import type { SizeEstimate } from '../runtime/types.js';
 import { validateMessageInput } from '../runtime/validate.js';
@@ -49,7 +50,7 @@ async function fixedParts(ctx: Reader, head: HeadState) {
     checkpoint: await currentCheckpoint(ctx, head),
   };
   const counts = (await ctx.get<SessionCounts>(KEYS.counts)) ?? NO_COUNTS;
-  return { parts, tokens: await fixedTokensOf(estimatorOf(), parts, counts) };
+  return { parts, counts, tokens: await fixedTokensOf(estimatorOf(), parts, counts) };
 }
 
 /**
@@ -111,17 +112,23 @@ export async function requestOf(
     );
   }
   const head = await readHead(ctx, id);
-  const { parts } = await fixedParts(ctx, head);
-  const built = buildRequest({
-    ...parts,
-    messages: await liveMessages(ctx, head),
-    userMessage: content,
-    format,
-    limits: call.limits,
-    estimator: estimatorOf(),
-    correction: call.correction,
-    cache: call.cache !== false,
-  });
+  const { parts, counts, tokens } = await fixedParts(ctx, head);
+  // Long texts are not counted here: the parts' counts (persisted, or just made), else the worker.
+  const estimator = estimatorOf();
+  const stored = storedCountOf(estimator, parts, { ...counts, ...tokens.fresh });
+  const built = await buildRequestOffThread(
+    {
+      ...parts,
+      messages: await liveMessages(ctx, head),
+      userMessage: content,
+      format,
+      limits: call.limits,
+      estimator,
+      correction: call.correction,
+      cache: call.cache !== false,
+    },
+    stored,
+  );
   if (!built.fits && strict) {
     throw new SessionError(
       'REQUEST_TOO_LARGE',

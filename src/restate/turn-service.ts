@@ -19,7 +19,8 @@ import { SessionError } from '../core/errors.js';
 import { thresholdOutOfReach } from '../core/fixed-parts-room.js';
 import type { ContentBlock, Limits, Message, MessageInput } from '../core/types.js';
 import { thresholdOf } from '../../machines/session.machine.js';
-import { buildRequest } from '../request/build-request.js';
+import { buildRequestOffThread } from '../request/build-request-async.js';
+import { storedCountOf } from '../runtime/fixed-counts.js';
 import { replayedFigures, type TurnUsage } from '../runtime/conversation.js';
 import { replyKeyOf } from '../runtime/idempotency.js';
 import { defaultLimits, resolveLimits } from '../runtime/limits.js';
@@ -161,17 +162,21 @@ export function createTurnService(options: TurnServiceOptions = {}) {
         live.push(...page.messages);
         more = page.more && page.messages.length > 0;
       }
-      return buildRequest({
-        agentDescription: loaded.agentDescription,
-        context: loaded.context,
-        checkpoint: loaded.checkpoint,
-        messages: live,
-        userMessage: null,
-        format: 'messages',
-        limits,
-        estimator: tokens,
-        cache: turn.cache !== false,
-      });
+      // A long description or context: its persisted count, or counted on the worker, not here.
+      return buildRequestOffThread(
+        {
+          agentDescription: loaded.agentDescription,
+          context: loaded.context,
+          checkpoint: loaded.checkpoint,
+          messages: live,
+          userMessage: null,
+          format: 'messages',
+          limits,
+          estimator: tokens,
+          cache: turn.cache !== false,
+        },
+        storedCountOf(tokens, loaded, loaded.counts),
+      );
     };
     let request = await build();
     let compactionError: { code: string; message: string } | null = null;

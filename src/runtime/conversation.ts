@@ -16,7 +16,9 @@ import { translateTurnError } from '../compaction/anthropic-errors.js';
 import { SessionError, describeError } from '../core/errors.js';
 import { thresholdOutOfReach, thresholdOutOfReachReason } from '../core/fixed-parts-room.js';
 import type { ContentBlock, Limits, Message, MessageInput } from '../core/types.js';
-import { buildRequest, type BuiltRequest, type RequestFormat } from '../request/build-request.js';
+import type { BuiltRequest, RequestFormat } from '../request/build-request.js';
+import { buildRequestOffThread } from '../request/build-request-async.js';
+import { storedCountOf } from './fixed-counts.js';
 import type { SessionHandle } from './session-handle.js';
 import type { TokenCalibration } from '../tokens/calibration.js';
 import type { TokenEstimator } from '../tokens/token-estimator.js';
@@ -169,18 +171,22 @@ export async function sessionRequest(
       ({ ref, dir, limits } = await deps.loaded(id));
     }
   }
-  const built = buildRequest({
-    agentDescription: dir.agentDescription,
-    context: dir.context,
-    checkpoint: dir.checkpoint,
-    messages: dir.messages,
-    userMessage: content,
-    format,
-    limits,
-    estimator: deps.estimator,
-    correction: deps.calibration.factor(model),
-    cache: options.cache !== false,
-  });
+  // A long description or context is not counted here: its persisted count, or the counting worker.
+  const built = await buildRequestOffThread(
+    {
+      agentDescription: dir.agentDescription,
+      context: dir.context,
+      checkpoint: dir.checkpoint,
+      messages: dir.messages,
+      userMessage: content,
+      format,
+      limits,
+      estimator: deps.estimator,
+      correction: deps.calibration.factor(model),
+      cache: options.cache !== false,
+    },
+    storedCountOf(deps.estimator, dir, dir.counts),
+  );
   if (!built.fits && options.makeRoom) {
     throw new SessionError(
       'REQUEST_TOO_LARGE',

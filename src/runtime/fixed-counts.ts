@@ -141,6 +141,30 @@ export function tokensAtLeast(estimator: TokenEstimator, text: string): number {
   return recentCounts.get(estimator)?.get(text) ?? estimator.estimateFloor?.(text) ?? 0;
 }
 
+/**
+ * @internal What a request may take as counted (`buildRequestOffThread`'s `known`): the persisted
+ * count of the description or context when `text` is that part as rendered and the count was made
+ * of this very text (its hash) by this estimator and renderer; undefined for any other text.
+ */
+export function storedCountOf(
+  estimator: TokenEstimator,
+  parts: Pick<FixedParts, 'agentDescription' | 'context'>,
+  counts: SessionCounts,
+): (text: string) => number | undefined {
+  const counter = counterOf(estimator);
+  const stored = [
+    { part: 'description', value: parts.agentDescription, kept: counts.description },
+    { part: 'context', value: parts.context, kept: counts.context },
+  ] as const;
+  return (text) => {
+    for (const { part, value, kept } of stored) {
+      if (value === null || kept === null || kept.counter !== counter) continue;
+      if (text === textOf(part, value) && kept.hash === hashOf(text)) return kept.tokens;
+    }
+    return undefined;
+  };
+}
+
 /** @internal The count to persist of a part whose `text` counts `tokens`. */
 export function countOfText(estimator: TokenEstimator, text: string, tokens: number): TokenCount {
   return { tokens, counter: counterOf(estimator), hash: hashOf(text) };
