@@ -341,5 +341,22 @@ export function dataCases(h: () => Harness): void {
       }
       expect(asStored(expected.messages)).toEqual({ total: 12, live: 8, archived: 4 });
     });
+
+    it('lists many sessions in id order, each with its own figures', async () => {
+      // More than a store may read at once (the Restate store reads 16 summaries at a time).
+      const keys = Array.from({ length: 40 }, (_, i) => keyOf(`many-${String(i).padStart(2, '0')}`));
+      for (const [i, key] of keys.entries()) {
+        await h().store.create(recordOf(key));
+        if (i % 3 > 0) await h().store.append(sessionIdOf(key), messages(0, i % 3));
+      }
+      const listed = await h().store.list();
+      const ids = keys.map(sessionIdOf);
+      expect(listed.map((l) => l.id)).toEqual([...ids].sort());
+      for (const [i, id] of ids.entries()) {
+        const listing = listed.find((l) => l.id === id)!;
+        expect(listing.error).toBeNull();
+        expect([listing.summary?.id, listing.summary?.messages.total]).toEqual([id, i % 3]);
+      }
+    });
   });
 }

@@ -15,7 +15,7 @@ import type { SessionKey } from '../core/types.js';
 import type { CreateSessionOptions, SessionRuntime, SessionRuntimeOptions } from '../runtime/types.js';
 import { withHopeless } from './hopeless-session.js';
 import { createObjectWrites } from './object-writes.js';
-import { createRestateSessionStore, type RestateSessionStore } from './restate-session-store.js';
+import { LIST_READS, createRestateSessionStore, type RestateSessionStore } from './restate-session-store.js';
 import type { EstimateCall, RequestCall } from './request-reads.js';
 import { DEFAULT_ANTHROPIC_MODEL } from '../compaction/anthropic-options.js';
 import type { Limits } from '../core/types.js';
@@ -107,8 +107,6 @@ export async function createRestateRuntime(options: RestateRuntimeOptions): Prom
 }
 
 type RequestOptions = { format?: RequestFormat; cache?: boolean; model?: string };
-/** How many sessions' estimates `listSessions` asks for at once. */
-const LIST_READS = 16;
 
 /**
  * `estimateSize`, `previewRequest` and `buildRequest` as calls of the object's shared handlers,
