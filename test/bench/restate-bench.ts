@@ -5,7 +5,7 @@
  * runtime in-process on the JSON-file store (fsync per append), one session and 50 at once, in one
  * run; beside them the earlier write path (the project's runtime in this process on the Restate
  * session store); the store layer alone (one `append` call) on both; and a 50 MB session on
- * Restate: an append, a page of its archive, a load.
+ * Restate: an append, a page of its archive, a load; and `list` of the sessions the appends made.
  */
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
@@ -46,6 +46,20 @@ interface AddMessage {
 }
 
 const ms = (n: number) => Math.round(n * 100) / 100;
+
+const LIST_RUNS = 7;
+
+/** `LIST_RUNS` timed calls of `list` after one unmeasured. */
+async function listSamples(list: () => Promise<unknown>): Promise<number[]> {
+  await list();
+  const samples: number[] = [];
+  for (let i = 0; i < LIST_RUNS; i++) {
+    const t = performance.now();
+    await list();
+    samples.push(performance.now() - t);
+  }
+  return samples;
+}
 
 async function appendSamples(
   api: AddMessage,
@@ -229,6 +243,9 @@ export async function run(): Promise<BenchTable[]> {
     }
     const restate = await createRestateSessionClient({ ingressUrl: server.ingressUrl, namespace: 'bench' });
     const there = await appendSamples(restate, 'restate');
+    // Listing the sessions the appends made (1 + MANY, each with messages), on both.
+    const listThere = await listSamples(() => restate.list());
+    const listHere = await listSamples(() => api.list());
     // The feed runs the object's one-way publications after the appends: let it finish them before
     // the next case, so that no case pays for the one before it (an exclusive call queues behind them).
     await drain('bench');
@@ -294,6 +311,7 @@ export async function run(): Promise<BenchTable[]> {
         row('earlier path (runtime here on the Restate store), 1 session', earlier.one, here.one),
         row(`earlier path, ${MANY} sessions at once`, earlier.many, here.many),
         row('store layer: one append call', storeThere, storeHere),
+        row(`list, ${MANY + 1} sessions (${LIST_RUNS} calls)`, listThere, listHere),
         [
           'Restate floor: dagentCounter.add (no store)',
           ms(percentile(floor, 0.5)),
