@@ -56,7 +56,8 @@ export interface HeadState {
   fixedTokens?: number;
   /**
    * The figures (`hopelessMark`) for which an append published that no compaction can help the
-   * session (its description and context alone pass `maxTokens`); absent before any.
+   * session (its description and context, with the reply's room, reach the threshold:
+   * `thresholdOutOfReach`); absent before any.
    */
   hopeless?: string;
   /** The compaction workflow this object started and that has not ended yet (one at a time). */
