@@ -17,6 +17,7 @@ import { createRestateSessionClient, type RestateSessionClient } from '../../src
 import { resolveLimits } from '../../src/runtime/limits.js';
 import { TiktokenEstimator } from '../../src/tokens/token-estimator.js';
 import { useRestateServer } from '../support/restate-server.js';
+import { notes } from '../helpers/watched-counts.js';
 import { recordOf, sessionId } from './fixtures/sessions.js';
 
 const server = useRestateServer();
@@ -25,18 +26,6 @@ let client: RestateSessionClient;
 let store: RestateSessionStore;
 const LIMITS = { maxTokens: 4_000_000 };
 const exact = new TiktokenEstimator();
-
-/** Notes of `chars` characters: words, numbers and calls, a line break now and then. */
-function notes(chars: number): string {
-  const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', '1234', 'foo()', 'bar.baz', 'zeta'];
-  const parts: string[] = [];
-  for (let i = 0, length = 0; length < chars; i++) {
-    const word = words[(i * 7) % words.length]! + (i % 13 === 12 ? '\n' : ' ');
-    parts.push(word);
-    length += word.length;
-  }
-  return parts.join('');
-}
 
 /**
  * Watches every estimator of this process (the endpoint's among them): the long texts counted on

@@ -11,7 +11,7 @@
  */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SessionError } from '../../src/core/errors.js';
 import { fixedPartsRoom } from '../../src/core/fixed-parts-room.js';
 import type { SessionKey } from '../../src/core/types.js';
@@ -22,53 +22,16 @@ import { MAX_TOKEN_BYTES } from '../../src/tokens/exact-count.js';
 import { TiktokenEstimator, type TokenEstimator } from '../../src/tokens/token-estimator.js';
 import { ScriptedCompactor } from '../helpers/compactors.js';
 import { tempRoot } from '../helpers/temp-root.js';
+import { notes, watchedEstimator } from '../helpers/watched-counts.js';
 
 const KEY: SessionKey = { type: 'feature', agentType: 'dev', featureId: 'f1' };
 const OTHER: SessionKey = { type: 'feature', agentType: 'dev', featureId: 'f2' };
-/** Notes of `chars` characters: words, numbers and calls, a line break now and then. */
-function notes(chars: number): string {
-  const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', '1234', 'foo()', 'bar.baz', 'zeta'];
-  const parts: string[] = [];
-  for (let i = 0, length = 0; length < chars; i++) {
-    const word = words[(i * 7) % words.length]! + (i % 13 === 12 ? '\n' : ' ');
-    parts.push(word);
-    length += word.length;
-  }
-  return parts.join('');
-}
-
-/**
- * An estimator whose counts are watched: the texts counted here, and the counts of long texts (the
- * worker's, past `offThreadChars`) taken off this thread. The short default descriptions that the
- * runtime checks as it starts are not watched.
- */
-function watched(offThreadChars?: number) {
-  const estimator = new TiktokenEstimator(offThreadChars === undefined ? {} : { offThreadChars });
-  const countedHere: number[] = [];
-  const events: string[] = [];
-  const estimate = estimator.estimate.bind(estimator);
-  vi.spyOn(estimator, 'estimate').mockImplementation((text: string) => {
-    countedHere.push(text.length);
-    return estimate(text);
-  });
-  const estimateAsync = estimator.estimateAsync.bind(estimator);
-  vi.spyOn(estimator, 'estimateAsync').mockImplementation(async (text: string) => {
-    if (text.length < estimator.offThreadChars) return estimateAsync(text);
-    events.push('count started');
-    // A timer set when the count starts: the event loop turns while the count goes on.
-    setTimeout(() => events.push('timer'), 0);
-    const tokens = await estimateAsync(text);
-    events.push('count done');
-    return tokens;
-  });
-  return { estimator, countedHere, events };
-}
 
 describe('a long description or context', () => {
   it('over the room by its bytes alone is refused uncounted (setContext, setAgentDescription, create)', async () => {
     const limits = { maxTokens: 20_000 };
     const room = fixedPartsRoom(resolveLimits(limits));
-    const { estimator, countedHere, events } = watched();
+    const { estimator, countedHere, events } = watchedEstimator();
     const root = await tempRoot();
     const runtime = await createSessionRuntime({
       root,
@@ -104,7 +67,7 @@ describe('a long description or context', () => {
 
   it('that fits a large maxTokens is counted off the main thread, the same count, while timers fire', async () => {
     const limits = { maxTokens: 2_000_000 };
-    const { estimator, countedHere, events } = watched();
+    const { estimator, countedHere, events } = watchedEstimator();
     const root = await tempRoot();
     const runtime = await createSessionRuntime({
       root,
@@ -191,7 +154,7 @@ describe('a long description or context', () => {
     await writer.close();
     // As an older version, or a lost file, leaves it: no counts.
     await rm(path.join(root, '.dagent', 'sessions', id, 'counts.json'));
-    const { estimator, countedHere, events } = watched();
+    const { estimator, countedHere, events } = watchedEstimator();
     const reader = await createSessionRuntime({
       root,
       compactor: new ScriptedCompactor(),
@@ -204,7 +167,7 @@ describe('a long description or context', () => {
     expect(estimate.breakdown.context).toBe(new TiktokenEstimator().estimate(renderContext(context)));
     await reader.close();
     // The count made on load was persisted: the next load counts nothing.
-    const again = watched();
+    const again = watchedEstimator();
     const next = await createSessionRuntime({
       root,
       compactor: new ScriptedCompactor(),
@@ -221,7 +184,7 @@ describe("an agent type's long description", () => {
   it('is counted off the main thread as the runtime starts, the same count', async () => {
     const limits = { maxTokens: 2_000_000 };
     const description = { role: 'developer', instructions: notes(1024 * 1024) };
-    const { estimator, countedHere, events } = watched();
+    const { estimator, countedHere, events } = watchedEstimator();
     const runtime = await createSessionRuntime({
       root: await tempRoot(),
       compactor: new ScriptedCompactor(),
@@ -241,7 +204,7 @@ describe("an agent type's long description", () => {
   it('over the room by its bytes alone is refused uncounted as the runtime starts', async () => {
     const limits = { maxTokens: 20_000 };
     const room = fixedPartsRoom(resolveLimits(limits));
-    const { estimator, countedHere, events } = watched();
+    const { estimator, countedHere, events } = watchedEstimator();
     const description = { role: 'developer', instructions: notes((room + 1) * MAX_TOKEN_BYTES) };
     const error = (await createSessionRuntime({
       root: await tempRoot(),
